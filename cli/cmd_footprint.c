@@ -1,0 +1,202 @@
+/* keepout footprint: one footprint record per photo, frame or telemetry row. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "keepout/keepout.h"
+#include "output.h"
+
+static const char *const csv_columns[] = {"id",     "source",  "time",          "status",
+                                          "reason", "area_m2", "range_limit_m", NULL};
+
+static void help(FILE *fp) {
+    fprintf(
+        fp,
+        "usage: keepout footprint [options] INPUT...\n\n"
+        "Computes the ground footprint (flat ground at take-off level) of every input:\n"
+        "a telemetry CSV (columns lat,lon,height,yaw,pitch,roll plus focal_mm,sensor_w_mm,\n"
+        "sensor_h_mm or focal35_mm; see docs/DESIGN.md).\n\n"
+        "options:\n"
+        "  --format F        geojson (default), jsonl or csv\n"
+        "  -o, --output FILE write there instead of standard output\n"
+        "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
+        "  --gsd-limit M     also cut where a pixel covers more than M metres (default 2)\n"
+        "  --edge-samples N  boundary samples per image edge (default 64)\n"
+        "  -q, --quiet       no messages on standard error\n"
+        "  -h, --help        this text\n\n"
+        "A row that cannot give a reliable footprint (missing or implausible value) gets\n"
+        "status \"unknown\" and a reason naming the row and field; the exit status is then 1.\n");
+}
+
+typedef struct run {
+    ko_context *ctx;
+    ko_footprint_options fopts;
+    ko_reader_options ropts;
+    out_writer out;
+    int quiet;
+    size_t n_ok, n_unknown;
+} run;
+
+static int parse_double(const char *s, double *v) {
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && isfinite(*v);
+}
+
+static json_object *shot_props(const ko_shot *s) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "id", json_object_new_string(s->id ? s->id : ""));
+    json_object_object_add(p, "source", json_object_new_string(s->source ? s->source : ""));
+    json_object_object_add(p, "time", s->time ? json_object_new_string(s->time) : NULL);
+    for (size_t i = 0; i < s->n_extra; i++) {
+        if (json_object_object_get_ex(p, s->extra_keys[i], NULL)) continue;
+        json_object_object_add(p, s->extra_keys[i], json_object_new_string(s->extra_values[i]));
+    }
+    return p;
+}
+
+static int emit_unknown(run *r, json_object *p, const char *reason) {
+    json_object_object_add(p, "status", json_object_new_string("unknown"));
+    json_object_object_add(p, "reason", json_object_new_string(reason));
+    r->n_unknown++;
+    int ok = out_record(&r->out, p, NULL, 0);
+    json_object_put(p);
+    return ok;
+}
+
+static int emit_shot(run *r, const ko_shot *s) {
+    json_object *p = shot_props(s);
+    if (s->reason) return emit_unknown(r, p, s->reason);
+    ko_footprint *fp = NULL;
+    if (ko_footprint_compute(r->ctx, &s->camera, &s->pose, &r->fopts, &fp) != KO_OK)
+        return emit_unknown(r, p, ko_errmsg(r->ctx));
+    json_object_object_add(p, "status", json_object_new_string("ok"));
+    json_object_object_add(p, "area_m2", json_object_new_double(ko_footprint_area_m2(fp)));
+    json_object_object_add(p, "range_limit_m",
+                           json_object_new_double(ko_footprint_range_limit_m(fp)));
+    json_object_object_add(p, "range_limited",
+                           json_object_new_boolean(ko_footprint_is_range_limited(fp)));
+    size_t n;
+    const double *ring = ko_footprint_ring(fp, &n);
+    int ok = out_record(&r->out, p, ring, n);
+    r->n_ok++;
+    json_object_put(p);
+    ko_footprint_destroy(fp);
+    return ok;
+}
+
+/* An input that cannot be read at all still gives a record: never a silent skip. */
+static int run_input(run *r, const char *path) {
+    ko_reader *rd = NULL;
+    if (ko_reader_open(r->ctx, path, &r->ropts, &rd) != KO_OK) {
+        if (!r->quiet) fprintf(stderr, "keepout: %s\n", ko_errmsg(r->ctx));
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "id", json_object_new_string(path));
+        json_object_object_add(p, "source", json_object_new_string(path));
+        return emit_unknown(r, p, ko_errmsg(r->ctx));
+    }
+    ko_shot shot;
+    ko_status st;
+    int ok = 1;
+    while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK)
+        ok = emit_shot(r, &shot);
+    if (ok && st != KO_DONE) {
+        if (!r->quiet) fprintf(stderr, "keepout: %s\n", ko_errmsg(r->ctx));
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "id", json_object_new_string(path));
+        json_object_object_add(p, "source", json_object_new_string(path));
+        ok = emit_unknown(r, p, ko_errmsg(r->ctx));
+    }
+    ko_reader_close(rd);
+    return ok;
+}
+
+int cmd_footprint(int argc, char **argv) {
+    run r = {0};
+    ko_footprint_options_init(&r.fopts);
+    ko_reader_options_init(&r.ropts);
+    out_format fmt = OUT_GEOJSON;
+    const char *outpath = NULL;
+    static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"max-range", required_argument, NULL, 'R'},
+                                             {"gsd-limit", required_argument, NULL, 'G'},
+                                             {"edge-samples", required_argument, NULL, 'E'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    double v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+            case 'f':
+                if (!out_parse_format(optarg, &fmt) || fmt == OUT_TABLE) {
+                    fprintf(stderr, "keepout footprint: --format must be geojson, jsonl or csv\n");
+                    return EXIT_USAGE;
+                }
+                break;
+            case 'o':
+                outpath = optarg;
+                break;
+            case 'R':
+            case 'G':
+                if (!parse_double(optarg, &v) || v <= 0) {
+                    fprintf(stderr, "keepout footprint: --%s needs a positive number of metres\n",
+                            c == 'R' ? "max-range" : "gsd-limit");
+                    return EXIT_USAGE;
+                }
+                *(c == 'R' ? &r.fopts.max_range_m : &r.fopts.gsd_limit_m) = v;
+                break;
+            case 'E':
+                if (!parse_double(optarg, &v) || v < 1 || v > 4096 || v != floor(v)) {
+                    fprintf(stderr, "keepout footprint: --edge-samples needs 1..4096\n");
+                    return EXIT_USAGE;
+                }
+                r.fopts.edge_samples = (uint32_t)v;
+                break;
+            case 'q':
+                r.quiet = 1;
+                break;
+            case 'h':
+                help(stdout);
+                return EXIT_CLEAR;
+            default:
+                help(stderr);
+                return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "keepout footprint: no input given (try 'keepout footprint --help')\n");
+        return EXIT_USAGE;
+    }
+    FILE *fp = outpath ? fopen(outpath, "w") : stdout;
+    if (!fp) {
+        fprintf(stderr, "keepout footprint: cannot write %s: %s\n", outpath, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (ko_context_create(&r.ctx) != KO_OK) {
+        fprintf(stderr, "keepout footprint: cannot create a context (out of memory?)\n");
+        if (outpath) fclose(fp);
+        return EXIT_USAGE;
+    }
+    out_begin(&r.out, fp, fmt, csv_columns);
+    int ok = 1;
+    for (int i = optind; ok && i < argc; i++)
+        ok = run_input(&r, argv[i]);
+    ok = out_end(&r.out) && ok;
+    ko_context_destroy(r.ctx);
+    if (outpath && fclose(fp) != 0) ok = 0;
+    if (!ok) {
+        fprintf(stderr, "keepout footprint: write error on %s\n", outpath ? outpath : "stdout");
+        return EXIT_USAGE;
+    }
+    if (!r.quiet)
+        fprintf(stderr, "keepout footprint: %zu footprint(s), %zu unknown\n", r.n_ok, r.n_unknown);
+    return r.n_unknown ? EXIT_FLAGGED : EXIT_CLEAR;
+}

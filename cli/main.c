@@ -1,0 +1,52 @@
+/* keepout: flags drone imagery that shows protected sites. Dispatches to cmd_<verb>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "keepout/keepout.h"
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"footprint", cmd_footprint, "ground footprints of photos, video frames or telemetry rows"},
+};
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: keepout <command> [options] ...\n\n"
+            "keepout computes what drone imagery shows on the ground and flags imagery that\n"
+            "shows protected sites (power plants, substations, bridges, dams, ...).\n\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp,
+            "\n'keepout <command> --help' describes each command.\n"
+            "Exit status: 0 all clear, 1 something flagged or unknown, 2 usage or input error.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_CLEAR;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("keepout %s\n", ko_version());
+        return EXIT_CLEAR;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) {
+            if (ko_global_init() != KO_OK) {
+                fprintf(stderr, "keepout: cannot initialise GDAL/SpatiaLite\n");
+                return EXIT_USAGE;
+            }
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "keepout: unknown command '%s' (try 'keepout --help')\n", argv[1]);
+    return EXIT_USAGE;
+}

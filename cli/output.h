@@ -1,0 +1,29 @@
+/* Record writers shared by the subcommands: GeoJSON FeatureCollection, JSON lines, CSV. */
+#ifndef KEEPOUT_CLI_OUTPUT_H
+#define KEEPOUT_CLI_OUTPUT_H
+
+#include <json-c/json.h>
+#include <stdio.h>
+
+typedef enum out_format { OUT_GEOJSON, OUT_JSONL, OUT_CSV, OUT_TABLE } out_format;
+
+typedef struct out_writer {
+    FILE *fp;
+    out_format format;
+    size_t count;
+    const char *const *csv_columns; /* property names, in order, for CSV and table output */
+} out_writer;
+
+/* Parses "geojson", "jsonl", "csv", "table"; returns 0 if the name is unknown. */
+int out_parse_format(const char *name, out_format *fmt);
+
+void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_columns);
+
+/* Writes one record. props: a JSON object (borrowed). ring: n (lon, lat) pairs, or NULL for
+ * no geometry. Returns 0 on a write error. */
+int out_record(out_writer *w, json_object *props, const double *ring, size_t n);
+
+/* Closes the collection. Returns 0 on a write error. */
+int out_end(out_writer *w);
+
+#endif

@@ -1,0 +1,26 @@
+# Finds every dependency. CONFIG packages where Debian 12 ships them, pkg-config otherwise.
+# GDAL and PROJ configs on Debian 12 reject a version argument, so versions are checked here.
+find_package(PkgConfig REQUIRED)
+
+find_package(GDAL CONFIG REQUIRED)
+if(GDAL_VERSION VERSION_LESS 3.4)
+    message(FATAL_ERROR "keepout needs GDAL >= 3.4, found ${GDAL_VERSION}")
+endif()
+find_package(GEOS CONFIG REQUIRED)
+if(GEOS_VERSION VERSION_LESS 3.10)
+    message(FATAL_ERROR "keepout needs GEOS >= 3.10 (GEOSMakeValid), found ${GEOS_VERSION}")
+endif()
+find_package(PROJ CONFIG REQUIRED)
+if(PROJ_VERSION VERSION_LESS 8.0)
+    message(FATAL_ERROR "keepout needs PROJ >= 8, found ${PROJ_VERSION}")
+endif()
+find_package(SQLite3 REQUIRED)
+find_package(EXPAT REQUIRED)
+pkg_check_modules(SPATIALITE REQUIRED IMPORTED_TARGET spatialite)
+pkg_check_modules(JSONC REQUIRED IMPORTED_TARGET json-c)
+find_package(Threads REQUIRED)
+if(KEEPOUT_BUILD_TESTS)
+    pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
+endif()
+message(STATUS "keepout: GDAL ${GDAL_VERSION}, GEOS ${GEOS_VERSION}, PROJ ${PROJ_VERSION}, "
+               "SpatiaLite ${SPATIALITE_VERSION}, json-c ${JSONC_VERSION}")

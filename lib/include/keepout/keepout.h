@@ -1,0 +1,230 @@
+/**
+ * @file keepout.h
+ * @brief The public C API of libkeepout.
+ *
+ * keepout computes the ground footprint of drone photos, video frames and planned waypoints
+ * and tests it against a store of protected sites.
+ *
+ * Conventions (see docs/DESIGN.md, "Frames and conventions"):
+ *  - Every function that can fail returns a ::ko_status (KO_OK = 0) and writes its results
+ *    through the last parameters, only on success.
+ *  - A ::ko_context holds all mutable state; use one context per thread. The message of the
+ *    last failure is ko_errmsg(ctx), owned by the context and valid until the next call on it.
+ *  - Handles come in _create/_open and _destroy/_close pairs; passing NULL to a destroy
+ *    function is a harmless no-op. Borrowed pointers say how long they live.
+ *  - The library never prints, never exits and never calls setlocale().
+ */
+#ifndef KEEPOUT_KEEPOUT_H
+#define KEEPOUT_KEEPOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define KO_API __declspec(dllexport)
+#else
+#define KO_API __attribute__((visibility("default")))
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Status codes and the context */
+
+/** Result of every fallible call. Values are only ever appended. */
+typedef enum ko_status {
+    KO_OK = 0,              /**< success */
+    KO_DONE = 1,            /**< an iterator has no more items (not an error) */
+    KO_ERR_NOMEM = 2,       /**< an allocation failed */
+    KO_ERR_ARG = 3,         /**< an argument is invalid (NULL, out of range) */
+    KO_ERR_IO = 4,          /**< a file cannot be opened, read or written */
+    KO_ERR_FORMAT = 5,      /**< an input is malformed */
+    KO_ERR_UNSUPPORTED = 6, /**< an input kind or option keepout does not handle */
+    KO_ERR_PROJ = 7,        /**< PROJ failed to build or run a transformation */
+    KO_ERR_GEOS = 8,        /**< a GEOS operation failed */
+    KO_ERR_DB = 9,          /**< the site store (SQLite/SpatiaLite) failed */
+    KO_ERR_LIMIT = 10,      /**< a size limit was exceeded */
+    KO_ERR_NOT_FOUND = 11,  /**< a named item does not exist */
+    KO_ERR_INTERNAL = 12    /**< a bug: please report it */
+} ko_status;
+
+/** Opaque state: GEOS and PROJ contexts, caches and the last error message. One per thread. */
+typedef struct ko_context ko_context;
+
+/** Once-per-process set-up (registers GDAL drivers). Thread-safe and idempotent. */
+KO_API ko_status ko_global_init(void);
+
+/** Creates a context. On success *out is owned by the caller: free it with
+ * ko_context_destroy(). */
+KO_API ko_status ko_context_create(ko_context **out);
+
+/** Frees a context and everything it owns. NULL is a no-op. */
+KO_API void ko_context_destroy(ko_context *ctx);
+
+/** Static English text for a status code; never NULL. */
+KO_API const char *ko_status_str(ko_status status);
+
+/** Message of the last failure on ctx, naming the file and field at fault where there is one.
+ * Owned by ctx; valid until the next call that takes ctx. Empty string if none. */
+KO_API const char *ko_errmsg(const ko_context *ctx);
+
+/** Library version, e.g. "0.1.0". Static. */
+KO_API const char *ko_version(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Camera and pose
+ *
+ * Value types, passed by pointer to const. Unknown values are NaN (doubles) or 0 (sizes).
+ */
+
+/** Camera intrinsics: pinhole plus Brown distortion in OpenCV's convention (normalized image
+ * coordinates, x right, y down). */
+typedef struct ko_camera {
+    double focal_mm;    /**< focal length in mm */
+    double sensor_w_mm; /**< sensor width of the recorded frame, mm */
+    double sensor_h_mm; /**< sensor height of the recorded frame, mm */
+    uint32_t width_px;  /**< image width; 0 = unknown */
+    uint32_t height_px; /**< image height; 0 = unknown */
+    double cx_px;       /**< principal point x in pixels; NaN = image centre */
+    double cy_px;       /**< principal point y in pixels; NaN = image centre */
+    double k1, k2, k3;  /**< radial distortion */
+    double p1, p2;      /**< tangential distortion */
+} ko_camera;
+
+/** Sets *cam to "nothing known": NaN doubles, zero sizes and zero distortion. */
+KO_API void ko_camera_init(ko_camera *cam);
+
+/** Camera position and attitude, DESIGN.md conventions: WGS84 degrees; height in metres above
+ * the ground under the camera (AGL); aerospace Z-Y-X Euler angles of the camera in local NED:
+ * yaw clockwise from true north, pitch 0 = horizon and -90 = nadir, roll positive = image
+ * right side down. */
+typedef struct ko_pose {
+    double lat, lon;    /**< degrees */
+    double height_m;    /**< above ground level */
+    double yaw_deg;     /**< clockwise from true north */
+    double pitch_deg;   /**< 0 horizon, -90 nadir */
+    double roll_deg;    /**< positive = image right side down */
+    double alt_msl_m;   /**< orthometric altitude if known, else NaN */
+    double alt_ellps_m; /**< ellipsoidal altitude if known, else NaN */
+} ko_pose;
+
+/** Sets every field of *pose to NaN. */
+KO_API void ko_pose_init(ko_pose *pose);
+
+/** Fills the field of view of *cam from a 35 mm-equivalent focal length: focal_mm becomes
+ * focal35_mm and the sensor is expressed in 35 mm-equivalent millimetres. The 35 mm frame's
+ * 43.27 mm diagonal is matched to the native sensor's diagonal; frames of aspect >= 1.7 (16:9)
+ * are taken as full-width crops of a 4:3 sensor, as DJI records them. Distortion and principal
+ * point are left as they are. */
+KO_API ko_status ko_camera_from_focal35(double focal35_mm, uint32_t width_px, uint32_t height_px,
+                                        ko_camera *cam);
+
+/** Checks that pose and camera are complete and plausible (no NaN, |lat| <= 90, pitch <= +30,
+ * height > 0, focal and sensor > 0, ...). Returns KO_OK, or KO_ERR_ARG with a reason naming
+ * the field in ko_errmsg(ctx). */
+KO_API ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose *pose);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Footprints */
+
+/** Options of the footprint computation. Start from ko_footprint_options_init(). */
+typedef struct ko_footprint_options {
+    double max_range_m;    /**< ground distance at which rays are cut (default 2000 m) */
+    double gsd_limit_m;    /**< coarsest GSD any site category is still sensitive at; rays are
+                                also cut where one pixel covers more than this (default 2 m;
+                                NaN or <= 0 disables) */
+    uint32_t edge_samples; /**< boundary samples per image edge (default 64) */
+} ko_footprint_options;
+
+KO_API void ko_footprint_options_init(ko_footprint_options *opts);
+
+/** A computed ground footprint. Opaque; free with ko_footprint_destroy(). */
+typedef struct ko_footprint ko_footprint;
+
+/** Computes the flat-ground footprint of the distorted image boundary.
+ * On success *out is owned by the caller. Fails with KO_ERR_ARG (reason in ko_errmsg) for an
+ * implausible pose or camera: callers report that as verdict `unknown`. */
+KO_API ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
+                                      const ko_footprint_options *opts, ko_footprint **out);
+
+KO_API void ko_footprint_destroy(ko_footprint *fp);
+
+/** The closed outer ring in WGS84, as n (lon, lat) pairs (first == last). Borrowed: lives as
+ * long as fp. */
+KO_API const double *ko_footprint_ring(const ko_footprint *fp, size_t *n_points);
+
+/** The same ring in the local east/north metre frame centred under the camera. Borrowed. */
+KO_API const double *ko_footprint_ring_local(const ko_footprint *fp, size_t *n_points);
+
+/** Area in square metres (computed in the local metric frame). */
+KO_API double ko_footprint_area_m2(const ko_footprint *fp);
+
+/** Range at which rays were cut: min(max_range_m, the GSD-limit distance). */
+KO_API double ko_footprint_range_limit_m(const ko_footprint *fp);
+
+/** Non-zero if any boundary ray missed the ground or was cut at the range limit. */
+KO_API int ko_footprint_is_range_limited(const ko_footprint *fp);
+
+/** Ground sample distance, metres per pixel, for a ground point seen by the camera: the
+ * slant distance times the pixel's angular size (the finer, across-ray value, which is the
+ * conservative one for disclosure). NaN if the camera's pixel pitch is unknown. */
+KO_API double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat);
+
+/** The footprint as WKT POLYGON in WGS84 (lon lat). On success *wkt is owned by the caller:
+ * free with ko_free(). */
+KO_API ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt);
+
+/** Frees memory returned by the library where a header says so. NULL is a no-op. */
+KO_API void ko_free(void *ptr);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Shots: records read from telemetry, images and video subtitles */
+
+/** One capture to evaluate: a photo, a video frame or a telemetry row.
+ * All pointers are borrowed from the reader and live until the next ko_reader_next() or
+ * ko_reader_close() on it. */
+typedef struct ko_shot {
+    const char *source; /**< file the shot came from */
+    const char *id;     /**< image name, row id or "file#frame" */
+    const char *time;   /**< ISO 8601 or NULL */
+    ko_pose pose;       /**< NaN where unknown */
+    ko_camera camera;   /**< NaN/0 where unknown */
+    const char *reason; /**< non-NULL if the shot cannot give a reliable footprint: why */
+    size_t n_extra;     /**< pass-through columns */
+    const char *const *extra_keys;
+    const char *const *extra_values;
+} ko_shot;
+
+/** Options of the readers. Start from ko_reader_options_init(). */
+typedef struct ko_reader_options {
+    int assume_nadir;  /**< frames without gimbal attitude are nadir (else unknown) */
+    uint32_t every_n;  /**< keep every N-th video frame (default 1) */
+    double interval_s; /**< keep one video frame per this many seconds (0 = all) */
+    int recursive;     /**< walk sub-directories (default 1) */
+} ko_reader_options;
+
+KO_API void ko_reader_options_init(ko_reader_options *opts);
+
+/** Iterator over the shots of one input. */
+typedef struct ko_reader ko_reader;
+
+/** Opens an input: a telemetry CSV (see DESIGN.md), and, where supported, JPEG images,
+ * directories and DJI SRT files. Any path GDAL's VSI layer accepts. On success *out is owned
+ * by the caller: close it with ko_reader_close(). */
+KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                                ko_reader **out);
+
+/** Reads the next shot into *shot. Returns KO_OK, KO_DONE at the end, or an error for an
+ * input that cannot be read any further (a problem with one row or image is not an error: it
+ * comes back as a shot with a reason). */
+KO_API ko_status ko_reader_next(ko_reader *r, ko_shot *shot);
+
+KO_API void ko_reader_close(ko_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEEPOUT_KEEPOUT_H */

@@ -1,0 +1,166 @@
+/* Camera model: pinhole + Brown distortion, aerospace Z-Y-X attitude in NED.
+ * Body axes: x = optical axis, y = image right, z = image down (DESIGN.md). */
+#include "camera.h"
+
+#include <math.h>
+
+#include "context.h"
+
+#define DEG2RAD (3.14159265358979323846 / 180.0)
+
+void ko_camera_init(ko_camera *cam) {
+    cam->focal_mm = cam->sensor_w_mm = cam->sensor_h_mm = NAN;
+    cam->width_px = cam->height_px = 0;
+    cam->cx_px = cam->cy_px = NAN;
+    cam->k1 = cam->k2 = cam->k3 = cam->p1 = cam->p2 = 0.0;
+}
+
+void ko_pose_init(ko_pose *pose) {
+    pose->lat = pose->lon = pose->height_m = NAN;
+    pose->yaw_deg = pose->pitch_deg = pose->roll_deg = NAN;
+    pose->alt_msl_m = pose->alt_ellps_m = NAN;
+}
+
+static int bad(double v) {
+    return !isfinite(v);
+}
+
+ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose *p) {
+    if (!cam || !p) return koi_error(ctx, KO_ERR_ARG, "no camera or pose given");
+    if (bad(p->lat) || fabs(p->lat) > 90.0)
+        return koi_error(ctx, KO_ERR_ARG, "lat: missing or outside [-90, 90]");
+    if (bad(p->lon) || fabs(p->lon) > 180.0)
+        return koi_error(ctx, KO_ERR_ARG, "lon: missing or outside [-180, 180]");
+    if (bad(p->height_m)) return koi_error(ctx, KO_ERR_ARG, "height: missing");
+    if (p->height_m <= 0.0)
+        return koi_error(ctx, KO_ERR_ARG, "height: %.2f m is not above the ground", p->height_m);
+    /* No drone camera flies 10 km above ground; such a value is a unit or datum mix-up. */
+    if (p->height_m > 10000.0)
+        return koi_error(ctx, KO_ERR_ARG, "height: %.0f m above ground is implausible",
+                         p->height_m);
+    if (bad(p->yaw_deg)) return koi_error(ctx, KO_ERR_ARG, "yaw: missing");
+    if (bad(p->pitch_deg)) return koi_error(ctx, KO_ERR_ARG, "pitch: missing");
+    if (p->pitch_deg > 30.0)
+        return koi_error(ctx, KO_ERR_ARG, "pitch: %+.2f deg points above +30 deg", p->pitch_deg);
+    if (p->pitch_deg < -180.0)
+        return koi_error(ctx, KO_ERR_ARG, "pitch: %+.2f deg is below -180", p->pitch_deg);
+    if (bad(p->roll_deg) || fabs(p->roll_deg) > 180.0)
+        return koi_error(ctx, KO_ERR_ARG, "roll: missing or outside [-180, 180]");
+    if (bad(cam->focal_mm) || cam->focal_mm <= 0.0)
+        return koi_error(ctx, KO_ERR_ARG, "focal_mm: missing or not positive");
+    if (bad(cam->sensor_w_mm) || cam->sensor_w_mm <= 0.0)
+        return koi_error(ctx, KO_ERR_ARG, "sensor_w_mm: missing or not positive");
+    if (bad(cam->sensor_h_mm) || cam->sensor_h_mm <= 0.0)
+        return koi_error(ctx, KO_ERR_ARG, "sensor_h_mm: missing or not positive");
+    if ((cam->width_px == 0) != (cam->height_px == 0))
+        return koi_error(ctx, KO_ERR_ARG, "width_px/height_px: give both or neither");
+    const double *d = &cam->k1;
+    for (int i = 0; i < 3; i++)
+        if (bad(d[i])) return koi_error(ctx, KO_ERR_ARG, "distortion k%d: not a number", i + 1);
+    if (bad(cam->p1) || bad(cam->p2))
+        return koi_error(ctx, KO_ERR_ARG, "distortion p1/p2: not a number");
+    return KO_OK;
+}
+
+void koi_intrinsics_from(const ko_camera *cam, koi_intrinsics *k) {
+    int sized = cam->width_px > 0 && cam->height_px > 0;
+    k->width = sized ? cam->width_px : cam->sensor_w_mm * 1000.0;
+    k->height = sized ? cam->height_px : cam->sensor_h_mm * 1000.0;
+    k->fx = cam->focal_mm * k->width / cam->sensor_w_mm;
+    k->fy = cam->focal_mm * k->height / cam->sensor_h_mm;
+    k->cx = isfinite(cam->cx_px) ? cam->cx_px : k->width / 2.0;
+    k->cy = isfinite(cam->cy_px) ? cam->cy_px : k->height / 2.0;
+    k->pixel_rad = sized ? 1.0 / fmax(k->fx, k->fy) : NAN;
+}
+
+void koi_distort(const ko_camera *c, double x, double y, double *xd, double *yd) {
+    double r2 = x * x + y * y;
+    double radial = 1.0 + r2 * (c->k1 + r2 * (c->k2 + r2 * c->k3));
+    *xd = x * radial + 2.0 * c->p1 * x * y + c->p2 * (r2 + 2.0 * x * x);
+    *yd = y * radial + c->p1 * (r2 + 2.0 * y * y) + 2.0 * c->p2 * x * y;
+}
+
+int koi_undistort(const ko_camera *c, double xd, double yd, double *x, double *y) {
+    if (c->k1 == 0 && c->k2 == 0 && c->k3 == 0 && c->p1 == 0 && c->p2 == 0) {
+        *x = xd;
+        *y = yd;
+        return 1;
+    }
+    double u = xd, v = yd;
+    for (int it = 0; it < 50; it++) {
+        double fu, fv;
+        koi_distort(c, u, v, &fu, &fv);
+        double ex = fu - xd, ey = fv - yd;
+        if (fabs(ex) < 1e-12 && fabs(ey) < 1e-12) {
+            *x = u;
+            *y = v;
+            return 1;
+        }
+        /* Numeric Jacobian: the closed form is long and this is not a hot path. */
+        const double h = 1e-7;
+        double au, av, bu, bv;
+        koi_distort(c, u + h, v, &au, &av);
+        koi_distort(c, u, v + h, &bu, &bv);
+        double j11 = (au - fu) / h, j21 = (av - fv) / h;
+        double j12 = (bu - fu) / h, j22 = (bv - fv) / h;
+        double det = j11 * j22 - j12 * j21;
+        if (!(fabs(det) > 1e-12)) return 0; /* the polynomial folds here */
+        u -= (j22 * ex - j12 * ey) / det;
+        v -= (-j21 * ex + j11 * ey) / det;
+        if (!isfinite(u) || !isfinite(v)) return 0;
+    }
+    return 0;
+}
+
+void koi_rotation(double yaw_deg, double pitch_deg, double roll_deg, koi_rot *rot) {
+    double(*r)[3] = rot->m;
+    double cy = cos(yaw_deg * DEG2RAD), sy = sin(yaw_deg * DEG2RAD);
+    double cp = cos(pitch_deg * DEG2RAD), sp = sin(pitch_deg * DEG2RAD);
+    double cr = cos(roll_deg * DEG2RAD), sr = sin(roll_deg * DEG2RAD);
+    /* R = Rz(yaw) * Ry(pitch) * Rx(roll) */
+    r[0][0] = cy * cp;
+    r[0][1] = cy * sp * sr - sy * cr;
+    r[0][2] = cy * sp * cr + sy * sr;
+    r[1][0] = sy * cp;
+    r[1][1] = sy * sp * sr + cy * cr;
+    r[1][2] = sy * sp * cr - cy * sr;
+    r[2][0] = -sp;
+    r[2][1] = cp * sr;
+    r[2][2] = cp * cr;
+}
+
+int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *rot, double u,
+                  double v, double ned[3]) {
+    double x, y;
+    if (!koi_undistort(cam, (u - k->cx) / k->fx, (v - k->cy) / k->fy, &x, &y)) return 0;
+    const double body[3] = {1.0, x, y};
+    for (int i = 0; i < 3; i++)
+        ned[i] = rot->m[i][0] * body[0] + rot->m[i][1] * body[1] + rot->m[i][2] * body[2];
+    return 1;
+}
+
+/* The 35 mm-equivalent focal length relates the lens to the 43.27 mm diagonal of a 36x24 mm
+ * frame. Makers compute it on the native sensor: DJI's 16:9 video and photo modes are
+ * full-width crops of a 4:3 sensor, so for frames of aspect >= 1.7 the diagonal is that of
+ * the 4:3 sensor and the frame keeps its full width; otherwise it is the frame's own diagonal. */
+ko_status ko_camera_from_focal35(double focal35_mm, uint32_t width_px, uint32_t height_px,
+                                 ko_camera *cam) {
+    if (!cam || !isfinite(focal35_mm) || focal35_mm <= 0) return KO_ERR_ARG;
+    double aspect = (width_px && height_px) ? (double)width_px / height_px : 4.0 / 3.0;
+    if (aspect < 1.0) aspect = 1.0 / aspect; /* portrait frame: same sensor turned */
+    double native = aspect >= 1.7 ? 4.0 / 3.0 : aspect;
+    const double diag35 = 43.266615305567875; /* hypot(36, 24) */
+    double w = diag35 * native / sqrt(1.0 + native * native);
+    double h = w / aspect;
+    cam->focal_mm = focal35_mm;
+    if (width_px && height_px && width_px < height_px) {
+        cam->sensor_w_mm = h;
+        cam->sensor_h_mm = w;
+    } else {
+        cam->sensor_w_mm = w;
+        cam->sensor_h_mm = h;
+    }
+    cam->width_px = width_px;
+    cam->height_px = height_px;
+    return KO_OK;
+}

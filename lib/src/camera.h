@@ -1,0 +1,37 @@
+/* Private: the camera model shared by footprints, redaction and routes. */
+#ifndef KEEPOUT_CAMERA_H
+#define KEEPOUT_CAMERA_H
+
+#include "keepout/keepout.h"
+
+/* Pixel-space intrinsics derived from a ko_camera. When the image size is unknown a virtual
+ * image with 1 µm pixels is used: the footprint only depends on the field of view. */
+typedef struct koi_intrinsics {
+    double width, height; /* image size, pixels */
+    double fx, fy;        /* focal length, pixels */
+    double cx, cy;        /* principal point, pixels */
+    double pixel_rad;     /* angular size of one pixel at the centre; NaN if size unknown */
+} koi_intrinsics;
+
+void koi_intrinsics_from(const ko_camera *cam, koi_intrinsics *k);
+
+/* Brown model, OpenCV convention, on normalized coordinates. */
+void koi_distort(const ko_camera *cam, double x, double y, double *xd, double *yd);
+
+/* Inverts koi_distort by Newton iteration. Returns 0 if it does not converge (the distortion
+ * polynomial folds back before that radius). */
+int koi_undistort(const ko_camera *cam, double xd, double yd, double *x, double *y);
+
+/* Body-to-NED rotation of the aerospace Z-Y-X angles (yaw, pitch, roll), row-major. */
+typedef struct koi_rot {
+    double m[3][3];
+} koi_rot;
+
+void koi_rotation(double yaw_deg, double pitch_deg, double roll_deg, koi_rot *rot);
+
+/* Direction in NED of the ray through pixel (u, v), distortion included. Returns 0 if the
+ * distortion model cannot be inverted there. */
+int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *rot, double u,
+                  double v, double ned[3]);
+
+#endif

@@ -1,0 +1,134 @@
+/* The context: GEOS and PROJ handles plus the message of the last failure. */
+#include "context.h"
+
+#include <gdal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+
+#ifndef KEEPOUT_VERSION_STRING
+#define KEEPOUT_VERSION_STRING "unknown"
+#endif
+
+static once_flag global_once = ONCE_FLAG_INIT;
+
+static void global_init_once(void) {
+    GDALAllRegister();
+}
+
+ko_status ko_global_init(void) {
+    call_once(&global_once, global_init_once);
+    return KO_OK;
+}
+
+/* GEOS reports problems through a handler; keep its last words in the owning context. */
+static void geos_message(const char *msg, void *userdata) {
+    ko_context *ctx = userdata;
+    snprintf(ctx->geos_msg, sizeof ctx->geos_msg, "%s", msg);
+}
+
+ko_status ko_context_create(ko_context **out) {
+    if (!out) return KO_ERR_ARG;
+    ko_global_init();
+    ko_context *ctx = koi_calloc(1, sizeof *ctx);
+    if (!ctx) return KO_ERR_NOMEM;
+    ctx->geos = GEOS_init_r();
+    ctx->proj = proj_context_create();
+    if (!ctx->geos || !ctx->proj) {
+        ko_context_destroy(ctx);
+        return KO_ERR_NOMEM;
+    }
+    GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_message, ctx);
+    /* keepout never touches the network: the site store and the flight paths are sensitive. */
+    proj_context_set_enable_network(ctx->proj, 0);
+    *out = ctx;
+    return KO_OK;
+}
+
+void ko_context_destroy(ko_context *ctx) {
+    if (!ctx) return;
+    if (ctx->geos) GEOS_finish_r(ctx->geos);
+    if (ctx->proj) proj_context_destroy(ctx->proj);
+    free(ctx);
+}
+
+const char *ko_errmsg(const ko_context *ctx) {
+    return ctx ? ctx->errmsg : "no context";
+}
+
+const char *ko_version(void) {
+    return KEEPOUT_VERSION_STRING;
+}
+
+const char *ko_status_str(ko_status status) {
+    switch (status) {
+        case KO_OK:
+            return "success";
+        case KO_DONE:
+            return "no more items";
+        case KO_ERR_NOMEM:
+            return "out of memory";
+        case KO_ERR_ARG:
+            return "invalid argument";
+        case KO_ERR_IO:
+            return "input/output error";
+        case KO_ERR_FORMAT:
+            return "malformed input";
+        case KO_ERR_UNSUPPORTED:
+            return "unsupported input or option";
+        case KO_ERR_PROJ:
+            return "coordinate transformation failed";
+        case KO_ERR_GEOS:
+            return "geometry operation failed";
+        case KO_ERR_DB:
+            return "site store error";
+        case KO_ERR_LIMIT:
+            return "size limit exceeded";
+        case KO_ERR_NOT_FOUND:
+            return "not found";
+        case KO_ERR_INTERNAL:
+            return "internal error";
+    }
+    return "unknown status";
+}
+
+ko_status koi_error(ko_context *ctx, ko_status status, const char *fmt, ...) {
+    if (ctx) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void koi_clear_error(ko_context *ctx) {
+    if (ctx) ctx->errmsg[0] = '\0';
+}
+
+void ko_free(void *ptr) {
+    free(ptr);
+}
+
+void *koi_malloc(size_t size) {
+    return malloc(size ? size : 1);
+}
+
+void *koi_calloc(size_t n, size_t size) {
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *koi_realloc_array(void *ptr, size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    return realloc(ptr, bytes ? bytes : 1);
+}
+
+char *koi_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = koi_malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}

@@ -1,0 +1,239 @@
+/* Flat-ground footprint: the distorted image boundary, sampled densely, cast onto the ground
+ * plane in a local azimuthal-equidistant frame under the camera, then taken to WGS84 by PROJ. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "camera.h"
+#include "context.h"
+
+struct ko_footprint {
+    size_t n;       /* points in the closed ring */
+    double *lonlat; /* n (lon, lat) */
+    double *local;  /* n (east, north), metres */
+    double area_m2;
+    double range_limit_m;
+    int range_limited;
+    double lat0, lon0, height_m;
+    double pixel_rad;
+    double axis[3]; /* optical axis in NED */
+};
+
+void ko_footprint_options_init(ko_footprint_options *o) {
+    o->max_range_m = 2000.0;
+    o->gsd_limit_m = 2.0;
+    o->edge_samples = 64;
+}
+
+void ko_footprint_destroy(ko_footprint *fp) {
+    if (!fp) return;
+    free(fp->lonlat);
+    free(fp->local);
+    free(fp);
+}
+
+const double *ko_footprint_ring(const ko_footprint *fp, size_t *n) {
+    *n = fp->n;
+    return fp->lonlat;
+}
+
+const double *ko_footprint_ring_local(const ko_footprint *fp, size_t *n) {
+    *n = fp->n;
+    return fp->local;
+}
+
+double ko_footprint_area_m2(const ko_footprint *fp) {
+    return fp->area_m2;
+}
+
+double ko_footprint_range_limit_m(const ko_footprint *fp) {
+    return fp->range_limit_m;
+}
+
+int ko_footprint_is_range_limited(const ko_footprint *fp) {
+    return fp->range_limited;
+}
+
+/* The ray's ground point, or the point at the range limit along its azimuth when it misses the
+ * ground or lands too far. Returns 1 if the point was cut. */
+static int ground_point(const double d[3], double height, double range, double yaw_deg,
+                        double *east, double *north) {
+    double horiz = hypot(d[0], d[1]);
+    if (d[2] > 1e-12) {
+        double t = height / d[2];
+        double n = t * d[0], e = t * d[1];
+        if (hypot(n, e) <= range) {
+            *north = n;
+            *east = e;
+            return 0;
+        }
+    }
+    double an, ae;
+    if (horiz > 1e-12) {
+        an = d[0] / horiz;
+        ae = d[1] / horiz;
+    } else { /* straight up: no azimuth of its own, use the heading */
+        an = cos(yaw_deg * 3.14159265358979323846 / 180.0);
+        ae = sin(yaw_deg * 3.14159265358979323846 / 180.0);
+    }
+    *north = an * range;
+    *east = ae * range;
+    return 1;
+}
+
+static double signed_area(const double *xy, size_t n) {
+    double a = 0.0;
+    for (size_t i = 0; i + 1 < n; i++)
+        a += xy[2 * i] * xy[2 * i + 3] - xy[2 * i + 2] * xy[2 * i + 1];
+    return a / 2.0;
+}
+
+static void reverse_ring(double *xy, size_t n) {
+    for (size_t i = 0, j = n - 1; i < j; i++, j--) {
+        double tx = xy[2 * i], ty = xy[2 * i + 1];
+        xy[2 * i] = xy[2 * j];
+        xy[2 * i + 1] = xy[2 * j + 1];
+        xy[2 * j] = tx;
+        xy[2 * j + 1] = ty;
+    }
+}
+
+/* Image boundary point k of 4*m, clockwise from the top-left corner, in pixel coordinates. */
+static void boundary_pixel(const koi_intrinsics *k, uint32_t m, size_t i, double *u, double *v) {
+    size_t edge = i / m;
+    double t = (double)(i % m) / m;
+    switch (edge) {
+        case 0:
+            *u = t * k->width, *v = 0;
+            break;
+        case 1:
+            *u = k->width, *v = t * k->height;
+            break;
+        case 2:
+            *u = (1 - t) * k->width, *v = k->height;
+            break;
+        default:
+            *u = 0, *v = (1 - t) * k->height;
+            break;
+    }
+}
+
+static double range_limit(const ko_footprint_options *o, const koi_intrinsics *k) {
+    double range = o->max_range_m > 0 ? o->max_range_m : 2000.0;
+    if (isfinite(o->gsd_limit_m) && o->gsd_limit_m > 0 && isfinite(k->pixel_rad))
+        range = fmin(range, o->gsd_limit_m / k->pixel_rad);
+    return range;
+}
+
+static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_pose *p,
+                               const ko_footprint_options *o, ko_footprint *fp) {
+    koi_intrinsics k;
+    koi_intrinsics_from(cam, &k);
+    koi_rot r;
+    koi_rotation(p->yaw_deg, p->pitch_deg, p->roll_deg, &r);
+    uint32_t m = o->edge_samples ? o->edge_samples : 64;
+    size_t total = (size_t)4 * m;
+    fp->n = total + 1;
+    fp->local = koi_calloc(fp->n, 2 * sizeof(double));
+    fp->lonlat = koi_calloc(fp->n, 2 * sizeof(double));
+    if (!fp->local || !fp->lonlat) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
+    fp->range_limit_m = range_limit(o, &k);
+    fp->pixel_rad = k.pixel_rad;
+    for (int i = 0; i < 3; i++)
+        fp->axis[i] = r.m[i][0];
+    for (size_t i = 0; i < total; i++) {
+        double u, v, d[3];
+        boundary_pixel(&k, m, i, &u, &v);
+        if (!koi_pixel_ray(cam, &k, &r, u, v, d))
+            return koi_error(ctx, KO_ERR_ARG,
+                             "distortion: the lens model cannot be inverted at pixel (%.0f, %.0f)",
+                             u, v);
+        fp->range_limited |= ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg,
+                                          &fp->local[2 * i], &fp->local[2 * i + 1]);
+    }
+    fp->local[2 * total] = fp->local[0];
+    fp->local[2 * total + 1] = fp->local[1];
+    double a = signed_area(fp->local, fp->n);
+    if (a < 0) reverse_ring(fp->local, fp->n); /* RFC 7946: exterior rings counterclockwise */
+    fp->area_m2 = fabs(a);
+    return KO_OK;
+}
+
+/* Local east/north metres to WGS84 through PROJ's inverse azimuthal equidistant projection. */
+static ko_status to_wgs84(ko_context *ctx, ko_footprint *fp) {
+    char def[256];
+    snprintf(def, sizeof def,
+             "+proj=pipeline +step +inv +proj=aeqd +lat_0=%.12f +lon_0=%.12f +ellps=WGS84 "
+             "+step +proj=unitconvert +xy_in=rad +xy_out=deg",
+             fp->lat0, fp->lon0);
+    PJ *pj = proj_create(ctx->proj, def);
+    if (!pj) return koi_error(ctx, KO_ERR_PROJ, "PROJ: cannot build the local frame (%s)", def);
+    memcpy(fp->lonlat, fp->local, fp->n * 2 * sizeof(double));
+    size_t done =
+        proj_trans_generic(pj, PJ_FWD, fp->lonlat, 2 * sizeof(double), fp->n, fp->lonlat + 1,
+                           2 * sizeof(double), fp->n, NULL, 0, 0, NULL, 0, 0);
+    int err = proj_errno(pj);
+    proj_destroy(pj);
+    if (done != fp->n || err)
+        return koi_error(ctx, KO_ERR_PROJ, "PROJ: local to WGS84 failed: %s",
+                         proj_context_errno_string(ctx->proj, err));
+    return KO_OK;
+}
+
+ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
+                               const ko_footprint_options *opts, ko_footprint **out) {
+    if (!ctx || !out) return koi_error(ctx, KO_ERR_ARG, "footprint: NULL argument");
+    ko_status st = ko_pose_validate(ctx, cam, pose);
+    if (st) return st;
+    ko_footprint_options defaults;
+    if (!opts) {
+        ko_footprint_options_init(&defaults);
+        opts = &defaults;
+    }
+    ko_footprint *fp = koi_calloc(1, sizeof *fp);
+    if (!fp) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
+    fp->lat0 = pose->lat;
+    fp->lon0 = pose->lon;
+    fp->height_m = pose->height_m;
+    st = cast_boundary(ctx, cam, pose, opts, fp);
+    if (!st) st = to_wgs84(ctx, fp);
+    if (st) {
+        ko_footprint_destroy(fp);
+        return st;
+    }
+    *out = fp;
+    return KO_OK;
+}
+
+double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
+    if (!isfinite(fp->pixel_rad)) return NAN;
+    /* Local offsets from the WGS84 radii of curvature: within the range limit (a few km) this
+     * is far below a pixel, and GSD needs no better. */
+    const double a = 6378137.0, e2 = 0.00669437999014;
+    double phi = fp->lat0 * 3.14159265358979323846 / 180.0;
+    double w = sqrt(1.0 - e2 * sin(phi) * sin(phi));
+    double m_rad = a * (1.0 - e2) / (w * w * w), n_rad = a / w;
+    double dn = (lat - fp->lat0) * 3.14159265358979323846 / 180.0 * m_rad;
+    double de = (lon - fp->lon0) * 3.14159265358979323846 / 180.0 * n_rad * cos(phi);
+    double slant = sqrt(dn * dn + de * de + fp->height_m * fp->height_m);
+    /* Off axis a pinhole pixel subtends pixel_rad * cos^2(angle to the axis): finer GSD, so
+     * the factor must be applied (barrel distortion only makes edge pixels coarser). */
+    double c = (dn * fp->axis[0] + de * fp->axis[1] + fp->height_m * fp->axis[2]) / slant;
+    c = fmax(c, 0.1);
+    return slant * fp->pixel_rad * c * c;
+}
+
+ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt) {
+    if (!fp || !wkt) return koi_error(ctx, KO_ERR_ARG, "footprint_wkt: NULL argument");
+    size_t cap = 16 + fp->n * 48;
+    char *s = koi_malloc(cap);
+    if (!s) return koi_error(ctx, KO_ERR_NOMEM, "footprint_wkt: out of memory");
+    size_t len = (size_t)snprintf(s, cap, "POLYGON ((");
+    for (size_t i = 0; i < fp->n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%.9f %.9f", i ? ", " : "", fp->lonlat[2 * i],
+                                fp->lonlat[2 * i + 1]);
+    snprintf(s + len, cap - len, "))");
+    *wkt = s;
+    return KO_OK;
+}

@@ -1,0 +1,110 @@
+/* Opens an input by what it is (directory, JPEG, SRT, telemetry CSV) and iterates its shots. */
+#include "reader.h"
+
+#include <cpl_vsi.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "context.h"
+
+void ko_reader_options_init(ko_reader_options *o) {
+    o->assume_nadir = 0;
+    o->every_n = 1;
+    o->interval_s = 0.0;
+    o->recursive = 1;
+}
+
+static int has_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), m = strlen(ext);
+    return n >= m && strcasecmp(path + n - m, ext) == 0;
+}
+
+ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                         ko_reader **out) {
+    if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "reader: NULL argument");
+    VSIStatBufL st;
+    if (VSIStatL(path, &st) != 0)
+        return koi_error(ctx, KO_ERR_IO, "%s: no such file or directory", path);
+    ko_reader *r = koi_calloc(1, sizeof *r);
+    if (!r) return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
+    r->ctx = ctx;
+    if (opts) {
+        r->opts = *opts;
+    } else {
+        ko_reader_options_init(&r->opts);
+    }
+    if (r->opts.every_n == 0) r->opts.every_n = 1;
+    r->path = koi_strdup(path);
+    if (!r->path) {
+        free(r);
+        return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
+    }
+    ko_status s;
+    if (has_ext(path, ".csv") || has_ext(path, ".txt")) {
+        s = koi_csv_open(r);
+    } else {
+        s = koi_error(ctx, KO_ERR_UNSUPPORTED,
+                      "%s: not a telemetry CSV (expected a .csv file with columns "
+                      "lat,lon,height,yaw,pitch,roll and a camera)",
+                      path);
+    }
+    if (s) {
+        free(r->path);
+        free(r);
+        return s;
+    }
+    *out = r;
+    return KO_OK;
+}
+
+ko_status ko_reader_next(ko_reader *r, ko_shot *shot) {
+    if (!r || !shot) return KO_ERR_ARG;
+    return r->ops->next(r, shot);
+}
+
+void ko_reader_close(ko_reader *r) {
+    if (!r) return;
+    if (r->ops && r->ops->close) r->ops->close(r->impl);
+    free(r->path);
+    free(r);
+}
+
+ko_status koi_strpairs_add(koi_strpairs *sp, const char *key, const char *value) {
+    if (sp->n == sp->cap) {
+        size_t cap = sp->cap ? sp->cap * 2 : 8;
+        char **k = koi_realloc_array(sp->keys, cap, sizeof *k);
+        if (!k) return KO_ERR_NOMEM;
+        sp->keys = k;
+        char **v = koi_realloc_array(sp->values, cap, sizeof *v);
+        if (!v) return KO_ERR_NOMEM;
+        sp->values = v;
+        sp->cap = cap;
+    }
+    char *kk = koi_strdup(key), *vv = koi_strdup(value ? value : "");
+    if (!kk || !vv) {
+        free(kk);
+        free(vv);
+        return KO_ERR_NOMEM;
+    }
+    sp->keys[sp->n] = kk;
+    sp->values[sp->n] = vv;
+    sp->n++;
+    return KO_OK;
+}
+
+void koi_strpairs_clear(koi_strpairs *sp) {
+    for (size_t i = 0; i < sp->n; i++) {
+        free(sp->keys[i]);
+        free(sp->values[i]);
+    }
+    sp->n = 0;
+}
+
+void koi_strpairs_free(koi_strpairs *sp) {
+    koi_strpairs_clear(sp);
+    free(sp->keys);
+    free(sp->values);
+    sp->keys = sp->values = NULL;
+    sp->cap = 0;
+}

@@ -1,0 +1,35 @@
+/* Private: the reader dispatch. Each input kind implements next/close over its own state. */
+#ifndef KEEPOUT_READER_H
+#define KEEPOUT_READER_H
+
+#include "keepout/keepout.h"
+
+typedef struct koi_reader_ops {
+    const char *kind; /* "csv", "jpeg", "srt", "dir" */
+    ko_status (*next)(ko_reader *r, ko_shot *shot);
+    void (*close)(void *impl);
+} koi_reader_ops;
+
+struct ko_reader {
+    ko_context *ctx;
+    const koi_reader_ops *ops;
+    void *impl;
+    ko_reader_options opts;
+    char *path;
+};
+
+/* Each opener fills r->ops and r->impl, or returns an error with a message naming the path. */
+ko_status koi_csv_open(ko_reader *r);
+
+/* Growable list of pass-through key/value strings, reused between shots. */
+typedef struct koi_strpairs {
+    size_t n, cap;
+    char **keys;
+    char **values;
+} koi_strpairs;
+
+ko_status koi_strpairs_add(koi_strpairs *sp, const char *key, const char *value);
+void koi_strpairs_clear(koi_strpairs *sp);
+void koi_strpairs_free(koi_strpairs *sp);
+
+#endif

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The one dependency list of keepout. README, .ci/run and users all call this.
+# Debian 12 (bookworm); needs root (or sudo). Safe to re-run.
+set -euo pipefail
+
+PACKAGES=(
+    # toolchain
+    build-essential cmake pkg-config clang clang-format clang-tidy libclang-rt-14-dev
+    # libraries libkeepout links
+    libgdal-dev libgeos-dev libproj-dev libsqlite3-dev libspatialite-dev
+    libsqlite3-mod-spatialite libexpat1-dev libjson-c-dev
+    # runtime data: PROJ grids (egm96_15.gtx) and the GDAL tools the tests drive
+    proj-data proj-bin gdal-bin gdal-data python3-gdal sqlite3
+    # tests and benchmarks
+    check libimage-exiftool-perl hyperfine
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
