@@ -92,6 +92,12 @@ int koi_undistort(const ko_camera *c, double xd, double yd, double *x, double *y
         koi_distort(c, u, v, &fu, &fv);
         double ex = fu - xd, ey = fv - yd;
         if (fabs(ex) < 1e-12 && fabs(ey) < 1e-12) {
+            /* A root past the fold of the radial polynomial (or behind the centre) is a
+             * different ray: accept only where r * radial(r) still grows with r. */
+            double r2 = u * u + v * v;
+            double radial = 1.0 + r2 * (c->k1 + r2 * (c->k2 + r2 * c->k3));
+            double slope = 1.0 + r2 * (3 * c->k1 + r2 * (5 * c->k2 + r2 * 7 * c->k3));
+            if (radial <= 0 || slope <= 0 || u * xd + v * yd < 0) return 0;
             *x = u;
             *y = v;
             return 1;

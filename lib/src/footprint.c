@@ -82,6 +82,30 @@ static int ground_point(const double d[3], double height, double range, double y
     return 1;
 }
 
+/* Drops boundary samples that lie on the straight line through their neighbours (within
+ * 1 mm): a pinhole edge is a straight line on flat ground and needs only its corners. Returns
+ * the new point count of the closed ring. */
+static size_t drop_collinear(double *xy, size_t n) {
+    if (n < 5) return n;
+    size_t k = 1; /* points kept so far; xy[0] always stays */
+    for (size_t i = 1; i + 1 < n; i++) {
+        const double *a = &xy[2 * (k - 1)], *b = &xy[2 * i], *c = &xy[2 * (i + 1)];
+        double dx = c[0] - a[0], dy = c[1] - a[1], len = hypot(dx, dy);
+        double dev = len > 0 ? fabs(dx * (b[1] - a[1]) - dy * (b[0] - a[0])) / len
+                             : hypot(b[0] - a[0], b[1] - a[1]);
+        int between = (b[0] - a[0]) * dx + (b[1] - a[1]) * dy >= 0 &&
+                      (c[0] - b[0]) * dx + (c[1] - b[1]) * dy >= 0;
+        if (dev > 1e-3 || !between) {
+            xy[2 * k] = xy[2 * i];
+            xy[2 * k + 1] = xy[2 * i + 1];
+            k++;
+        }
+    }
+    xy[2 * k] = xy[2 * (n - 1)];
+    xy[2 * k + 1] = xy[2 * (n - 1) + 1];
+    return k + 1;
+}
+
 static double signed_area(const double *xy, size_t n) {
     double a = 0.0;
     for (size_t i = 0; i + 1 < n; i++)
@@ -154,6 +178,7 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
     }
     fp->local[2 * total] = fp->local[0];
     fp->local[2 * total + 1] = fp->local[1];
+    fp->n = drop_collinear(fp->local, fp->n);
     double a = signed_area(fp->local, fp->n);
     if (a < 0) reverse_ring(fp->local, fp->n); /* RFC 7946: exterior rings counterclockwise */
     fp->area_m2 = fabs(a);

@@ -1,0 +1,393 @@
+/* Footprints against closed forms: nadir rectangle, pitched trapezoid (CallMarcus frustum test
+ * vectors in shared/data/reference), yaw, roll sign, range cut, distortion. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keepout/keepout.h"
+
+#define PI 3.14159265358979323846
+
+static ko_context *ctx;
+
+static void setup(void) {
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+}
+
+static void teardown(void) {
+    ko_context_destroy(ctx);
+}
+
+/* A lens with tan(HFOV/2) = 0.75 and tan(VFOV/2) = 0.5625 (24 mm-equivalent, 4:3). */
+static ko_camera lens_075(void) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 1.0;
+    c.sensor_w_mm = 1.5;
+    c.sensor_h_mm = 1.125;
+    return c;
+}
+
+static ko_pose pose_at(double h, double yaw, double pitch, double roll) {
+    ko_pose p;
+    ko_pose_init(&p);
+    p.lat = 46.842607;
+    p.lon = -91.99456;
+    p.height_m = h;
+    p.yaw_deg = yaw;
+    p.pitch_deg = pitch;
+    p.roll_deg = roll;
+    return p;
+}
+
+static ko_footprint_options far_range(void) {
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    o.max_range_m = 100000;
+    o.gsd_limit_m = NAN;
+    return o;
+}
+
+typedef struct box {
+    double min_e, max_e, min_n, max_n;
+} box;
+
+static box local_box(const ko_footprint *fp) {
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    box b = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (size_t i = 0; i < n; i++) {
+        b.min_e = fmin(b.min_e, xy[2 * i]);
+        b.max_e = fmax(b.max_e, xy[2 * i]);
+        b.min_n = fmin(b.min_n, xy[2 * i + 1]);
+        b.max_n = fmax(b.max_n, xy[2 * i + 1]);
+    }
+    return b;
+}
+
+static ko_footprint *compute(const ko_camera *c, const ko_pose *p, const ko_footprint_options *o) {
+    ko_footprint *fp = NULL;
+    ko_status st = ko_footprint_compute(ctx, c, p, o, &fp);
+    ck_assert_msg(st == KO_OK, "footprint failed: %s", ko_errmsg(ctx));
+    return fp;
+}
+
+START_TEST(test_footprint_nadir_rectangle_is_height_times_sensor_over_focal) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 50;
+    c.sensor_w_mm = 36;
+    c.sensor_h_mm = 24;
+    ko_pose p = pose_at(100, 0, -90, 0);
+    ko_footprint_options o = far_range();
+    ko_footprint *fp = compute(&c, &p, &o);
+    box b = local_box(fp);
+    /* width 100 * 36 / 50 = 72 m east-west, 100 * 24 / 50 = 48 m north-south */
+    ck_assert_double_eq_tol(b.max_e - b.min_e, 72.0, 1e-6);
+    ck_assert_double_eq_tol(b.max_n - b.min_n, 48.0, 1e-6);
+    ck_assert_double_eq_tol(b.min_e, -36.0, 1e-6);
+    ck_assert_double_eq_tol(b.max_n, 24.0, 1e-6);
+    ck_assert_double_eq_tol(ko_footprint_area_m2(fp), 72.0 * 48.0, 1e-6);
+    ck_assert_int_eq(ko_footprint_is_range_limited(fp), 0);
+    size_t n;
+    ko_footprint_ring(fp, &n);
+    ck_assert_uint_eq(n, 5); /* a pinhole rectangle needs only its corners */
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
+START_TEST(test_footprint_nadir_callmarcus_corners) {
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 0, -90, 0);
+    ko_footprint_options o = far_range();
+    ko_footprint *fp = compute(&c, &p, &o);
+    box b = local_box(fp);
+    ck_assert_double_eq_tol(b.max_e, 75.0, 1e-6);
+    ck_assert_double_eq_tol(b.min_e, -75.0, 1e-6);
+    ck_assert_double_eq_tol(b.max_n, 56.25, 1e-6);
+    ck_assert_double_eq_tol(b.min_n, -56.25, 1e-6);
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
+/* Width of the footprint (east extent) at a given north, from the local ring. */
+static double width_at_north(const ko_footprint *fp, double north) {
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(xy[2 * i + 1] - north) < 1e-6) {
+            lo = fmin(lo, xy[2 * i]);
+            hi = fmax(hi, xy[2 * i]);
+        }
+    return hi - lo;
+}
+
+START_TEST(test_footprint_pitch_minus45_near_and_far_edges) {
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 0, -45, 0);
+    ko_footprint_options o = far_range();
+    ko_footprint *fp = compute(&c, &p, &o);
+    box b = local_box(fp);
+    ck_assert_double_eq_tol(b.min_n, 28.0, 1e-6);
+    ck_assert_double_eq_tol(b.max_n, 2500.0 / 7.0, 1e-6);
+    ck_assert_double_eq_tol(b.min_e, -b.max_e, 1e-6);
+    ck_assert(width_at_north(fp, b.max_n) > width_at_north(fp, b.min_n));
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
+START_TEST(test_footprint_yaw90_turns_far_edge_east) {
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 90, -45, 0);
+    ko_footprint_options o = far_range();
+    ko_footprint *fp = compute(&c, &p, &o);
+    box b = local_box(fp);
+    ck_assert_double_eq_tol(b.max_e, 2500.0 / 7.0, 1e-6);
+    ck_assert_double_eq_tol(b.min_e, 28.0, 1e-6);
+    ck_assert_double_eq_tol(b.min_n, -b.max_n, 1e-6);
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
+START_TEST(test_footprint_roll_positive_lowers_right_side) {
+    /* Looking north and down 60 deg; roll +15 puts the image's right (east) side down, so
+     * the nearest ground the camera sees is east of it and the farthest is west. */
+    ko_camera c = lens_075();
+    ko_footprint_options o = far_range();
+    for (int sign = -1; sign <= 1; sign += 2) {
+        ko_pose p = pose_at(100, 0, -60, 15 * sign);
+        ko_footprint *fp = compute(&c, &p, &o);
+        size_t n;
+        const double *xy = ko_footprint_ring_local(fp, &n);
+        size_t near = 0, far = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = hypot(xy[2 * i], xy[2 * i + 1]);
+            if (d < hypot(xy[2 * near], xy[2 * near + 1])) near = i;
+            if (d > hypot(xy[2 * far], xy[2 * far + 1])) far = i;
+        }
+        ck_assert(sign * xy[2 * near] > 0);
+        ck_assert(sign * xy[2 * far] < 0);
+        ko_footprint_destroy(fp);
+    }
+}
+END_TEST
+
+START_TEST(test_footprint_roll_at_nadir_equals_yaw) {
+    /* At pitch -90 the roll axis is the vertical: roll r turns the image like yaw r does. */
+    ko_camera c = lens_075();
+    ko_pose p1 = pose_at(100, 0, -90, 30), p2 = pose_at(100, 30, -90, 0);
+    ko_footprint_options o = far_range();
+    ko_footprint *a = compute(&c, &p1, &o), *b = compute(&c, &p2, &o);
+    size_t n, m;
+    const double *xa = ko_footprint_ring_local(a, &n), *xb = ko_footprint_ring_local(b, &m);
+    ck_assert_uint_eq(n, m);
+    for (size_t i = 0; i < 2 * n; i++)
+        ck_assert_double_eq_tol(xa[i], xb[i], 1e-6);
+    /* the 150 x 112.5 m rectangle turned 30 deg clockwise: east extent of its corners */
+    box bb = local_box(b);
+    ck_assert_double_eq_tol(bb.max_e, 75 * cos(PI / 6) + 56.25 * sin(PI / 6), 1e-6);
+    ko_footprint_destroy(a);
+    ko_footprint_destroy(b);
+}
+END_TEST
+
+START_TEST(test_footprint_pitch_minus20_is_cut_at_range_limit) {
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 0, -20, 0);
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    o.max_range_m = 800;
+    o.gsd_limit_m = NAN;
+    ko_footprint *fp = compute(&c, &p, &o);
+    ck_assert_int_eq(ko_footprint_is_range_limited(fp), 1);
+    ck_assert_double_eq_tol(ko_footprint_range_limit_m(fp), 800.0, 1e-9);
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    double far = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = hypot(xy[2 * i], xy[2 * i + 1]);
+        ck_assert(d <= 800.0 + 1e-6);
+        far = fmax(far, d);
+    }
+    ck_assert_double_eq_tol(far, 800.0, 1e-6);
+    /* the near edge is a ground hit: 100 / tan(20 + atan(0.5625)) */
+    double near = 100.0 / tan((20.0 + atan(0.5625) * 180 / PI) * PI / 180);
+    ck_assert_double_eq_tol(local_box(fp).min_n, near, 1e-6);
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
+START_TEST(test_footprint_range_limit_follows_gsd) {
+    /* 4000 px across 6.17 mm at 3.61 mm: one pixel is 4.2728e-4 rad; 0.5 m GSD at 1170 m. */
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 3.61;
+    c.sensor_w_mm = 6.17;
+    c.sensor_h_mm = 4.6275;
+    c.width_px = 4000;
+    c.height_px = 3000;
+    ko_pose p = pose_at(100, 0, -10, 0);
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    o.max_range_m = 5000;
+    o.gsd_limit_m = 0.5;
+    ko_footprint *fp = compute(&c, &p, &o);
+    ck_assert_double_eq_tol(ko_footprint_range_limit_m(fp), 0.5 * 3.61 / (6.17 / 4000), 1e-6);
+    /* GSD straight below: 100 m * pixel angle */
+    double g = ko_footprint_gsd_at(fp, p.lon, p.lat);
+    ck_assert_double_eq_tol(g, 100.0 * (6.17 / 4000) / 3.61 * pow(cos(80 * PI / 180), 2), 1e-9);
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
+START_TEST(test_footprint_barrel_distortion_widens) {
+    /* Parrot ANAFI (Sony IMX230) terms from the camera table, on a 4 mm lens: a wide lens
+     * with k1 = -0.26 sees far more ground than its pinhole model. */
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 4.0;
+    c.width_px = 5344;
+    c.height_px = 4016;
+    c.sensor_w_mm = 5344 * 0.0011243193621822568;
+    c.sensor_h_mm = 4016 * 0.0011227729237075993;
+    ko_pose p = pose_at(100, 0, -90, 0);
+    ko_footprint_options o = far_range();
+    ko_footprint *pin = compute(&c, &p, &o);
+    c.k1 = -0.2611037143697243;
+    c.k2 = 0.0451191919903731;
+    c.k3 = 0.0009053749758353;
+    ko_footprint *dist = compute(&c, &p, &o);
+    double a0 = ko_footprint_area_m2(pin), a1 = ko_footprint_area_m2(dist);
+    ck_assert_msg(a1 > 1.3 * a0, "distorted %.1f vs pinhole %.1f m2", a1, a0);
+    /* Closed form on the horizontal axis: the edge pixel at distorted x0 = w / 2f comes from
+     * the undistorted x solving x (1 + k1 x^2 + k2 x^4 + k3 x^6) = x0. */
+    double x0 = c.sensor_w_mm / 2 / c.focal_mm, x = x0;
+    for (int i = 0; i < 200; i++) {
+        double r2 = x * x;
+        x = x0 / (1 + r2 * (c.k1 + r2 * (c.k2 + r2 * c.k3)));
+    }
+    ck_assert_double_eq_tol(width_at_north(dist, 0.0) / 2, 100 * x, 1e-6);
+    ck_assert_double_eq_tol(local_box(pin).max_e, 100 * x0, 1e-6);
+    ck_assert(local_box(dist).max_e > 100 * x); /* corners stretch further still */
+    ko_footprint_destroy(pin);
+    ko_footprint_destroy(dist);
+}
+END_TEST
+
+START_TEST(test_footprint_wgs84_matches_local_frame) {
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 30, -50, 5);
+    ko_footprint_options o = far_range();
+    ko_footprint *fp = compute(&c, &p, &o);
+    size_t n, m;
+    const double *ll = ko_footprint_ring(fp, &n);
+    const double *xy = ko_footprint_ring_local(fp, &m);
+    ck_assert_uint_eq(n, m);
+    ck_assert_double_eq(ll[0], ll[2 * (n - 1)]);
+    /* Independent check: local offsets from the WGS84 radii of curvature at lat0. */
+    const double a = 6378137.0, e2 = 0.00669437999014;
+    double phi = p.lat * PI / 180, w = sqrt(1 - e2 * sin(phi) * sin(phi));
+    double mr = a * (1 - e2) / (w * w * w), nr = a / w;
+    for (size_t i = 0; i < n; i++) {
+        double e = (ll[2 * i] - p.lon) * PI / 180 * nr * cos(phi);
+        double nn = (ll[2 * i + 1] - p.lat) * PI / 180 * mr;
+        ck_assert_double_eq_tol(e, xy[2 * i], 0.01);
+        ck_assert_double_eq_tol(nn, xy[2 * i + 1], 0.01);
+    }
+    char *wkt = NULL;
+    ck_assert_int_eq(ko_footprint_wkt(ctx, fp, &wkt), KO_OK);
+    ck_assert_ptr_nonnull(strstr(wkt, "POLYGON (("));
+    ko_free(wkt);
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
+START_TEST(test_footprint_ring_is_counterclockwise) {
+    ko_camera c = lens_075();
+    for (int yaw = 0; yaw < 360; yaw += 45) {
+        ko_pose p = pose_at(80, yaw, -70, 10);
+        ko_footprint_options o = far_range();
+        ko_footprint *fp = compute(&c, &p, &o);
+        size_t n;
+        const double *xy = ko_footprint_ring_local(fp, &n);
+        double s = 0;
+        for (size_t i = 0; i + 1 < n; i++)
+            s += xy[2 * i] * xy[2 * i + 3] - xy[2 * i + 2] * xy[2 * i + 1];
+        ck_assert(s > 0);
+        ko_footprint_destroy(fp);
+    }
+}
+END_TEST
+
+/* Every class of bad pose gives KO_ERR_ARG and a message naming the field. */
+START_TEST(test_footprint_rejects_bad_poses) {
+    ko_camera c = lens_075();
+    struct {
+        ko_pose p;
+        const char *field;
+    } bad[8];
+    for (int i = 0; i < 8; i++)
+        bad[i].p = pose_at(100, 0, -90, 0);
+    bad[0].p.lat = NAN, bad[0].field = "lat";
+    bad[1].p.pitch_deg = 31, bad[1].field = "pitch";
+    bad[2].p.height_m = 0, bad[2].field = "height";
+    bad[3].p.height_m = -5, bad[3].field = "height";
+    bad[4].p.lon = 181, bad[4].field = "lon";
+    bad[5].p.yaw_deg = INFINITY, bad[5].field = "yaw";
+    bad[6].p.roll_deg = NAN, bad[6].field = "roll";
+    bad[7].p.lat = 425.2461, bad[7].field = "lat";
+    for (int i = 0; i < 8; i++) {
+        ko_footprint *fp = NULL;
+        ck_assert_int_eq(ko_footprint_compute(ctx, &c, &bad[i].p, NULL, &fp), KO_ERR_ARG);
+        ck_assert_ptr_null(fp);
+        ck_assert_msg(strstr(ko_errmsg(ctx), bad[i].field), "case %d: '%s' lacks '%s'", i,
+                      ko_errmsg(ctx), bad[i].field);
+    }
+    ko_pose p = pose_at(100, 0, -90, 0);
+    c.focal_mm = 0;
+    ko_footprint *fp = NULL;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, NULL, &fp), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "focal"));
+}
+END_TEST
+
+START_TEST(test_footprint_focal35_16x9_is_crop_of_4x3) {
+    ko_camera c;
+    ko_camera_init(&c);
+    ck_assert_int_eq(ko_camera_from_focal35(20, 4000, 2250, &c), KO_OK);
+    /* 4:3 sensor with the 43.27 mm diagonal: 34.61 x 25.96 mm; the 16:9 frame keeps the width */
+    ck_assert_double_eq_tol(c.sensor_w_mm, 43.266615305567875 * 0.8, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 43.266615305567875 * 0.8 * 2250 / 4000, 1e-9);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 3000, 2000, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 36.0, 1e-9); /* a 3:2 frame is the 36x24 frame */
+    ck_assert_double_eq_tol(c.sensor_h_mm, 24.0, 1e-9);
+    ck_assert_int_eq(ko_camera_from_focal35(-1, 3000, 2000, &c), KO_ERR_ARG);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("footprint");
+    TCase *tc = tcase_create("flat");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_footprint_nadir_rectangle_is_height_times_sensor_over_focal);
+    tcase_add_test(tc, test_footprint_nadir_callmarcus_corners);
+    tcase_add_test(tc, test_footprint_pitch_minus45_near_and_far_edges);
+    tcase_add_test(tc, test_footprint_yaw90_turns_far_edge_east);
+    tcase_add_test(tc, test_footprint_roll_positive_lowers_right_side);
+    tcase_add_test(tc, test_footprint_roll_at_nadir_equals_yaw);
+    tcase_add_test(tc, test_footprint_pitch_minus20_is_cut_at_range_limit);
+    tcase_add_test(tc, test_footprint_range_limit_follows_gsd);
+    tcase_add_test(tc, test_footprint_barrel_distortion_widens);
+    tcase_add_test(tc, test_footprint_wgs84_matches_local_frame);
+    tcase_add_test(tc, test_footprint_ring_is_counterclockwise);
+    tcase_add_test(tc, test_footprint_rejects_bad_poses);
+    tcase_add_test(tc, test_footprint_focal35_16x9_is_crop_of_4x3);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
