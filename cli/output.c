@@ -43,7 +43,7 @@ void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_c
     w->count = 0;
     w->csv_columns = csv_columns;
     /* Coordinates to 1e-9 degree (0.1 mm); json-c's default prints 17 noisy digits. */
-    json_c_set_serialization_double_format("%.10g", JSON_C_OPTION_THREAD);
+    json_c_set_serialization_double_format("%.12g", JSON_C_OPTION_THREAD);
     if (fmt == OUT_GEOJSON) fputs("{\"type\":\"FeatureCollection\",\"features\":[\n", fp);
     if (fmt == OUT_CSV) {
         for (size_t i = 0; csv_columns[i]; i++) {

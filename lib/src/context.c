@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <threads.h>
 
@@ -41,6 +42,7 @@ ko_status ko_context_create(ko_context **out) {
         return KO_ERR_NOMEM;
     }
     GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_message, ctx);
+    geod_init(&ctx->wgs84, 6378137.0, 1.0 / 298.257223563);
     /* keepout never touches the network: the site store and the flight paths are sensitive. */
     proj_context_set_enable_network(ctx->proj, 0);
     *out = ctx;
@@ -131,4 +133,19 @@ char *koi_strdup(const char *s) {
     char *d = koi_malloc(n);
     if (d) memcpy(d, s, n);
     return d;
+}
+
+void koi_local_to_wgs84(const ko_context *ctx, double lat0, double lon0, double east, double north,
+                        double *lat, double *lon) {
+    double az = atan2(east, north) * (180.0 / 3.14159265358979323846);
+    geod_direct(&ctx->wgs84, lat0, lon0, az, hypot(east, north), lat, lon, NULL);
+}
+
+void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
+                        double *east, double *north) {
+    double s, az;
+    geod_inverse(&ctx->wgs84, lat0, lon0, lat, lon, &s, &az, NULL);
+    az *= 3.14159265358979323846 / 180.0;
+    *east = s * sin(az);
+    *north = s * cos(az);
 }

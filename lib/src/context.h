@@ -2,6 +2,7 @@
 #ifndef KEEPOUT_CONTEXT_H
 #define KEEPOUT_CONTEXT_H
 
+#include <geodesic.h>
 #include <geos_c.h>
 #include <proj.h>
 
@@ -12,6 +13,7 @@
 struct ko_context {
     GEOSContextHandle_t geos;
     PJ_CONTEXT *proj;
+    struct geod_geodesic wgs84; /* PROJ's geodesic solver on the WGS84 ellipsoid */
     char errmsg[KOI_ERRMSG_MAX];
     char geos_msg[KOI_ERRMSG_MAX]; /* last message of the GEOS error handler */
 };
@@ -20,6 +22,14 @@ struct ko_context {
  * callers can write `return koi_error(ctx, KO_ERR_IO, "%s: cannot open", path);`. */
 ko_status koi_error(ko_context *ctx, ko_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The local azimuthal-equidistant frame centred on (lat0, lon0): east/north metres <-> WGS84
+ * degrees. The ellipsoidal aeqd is exactly PROJ's geodesic direct/inverse problem from the
+ * centre, so these call geod_direct/geod_inverse instead of building a PJ for every centre. */
+void koi_local_to_wgs84(const ko_context *ctx, double lat0, double lon0, double east, double north,
+                        double *lat, double *lon);
+void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
+                        double *east, double *north);
 
 /* Clears the message of the last failure. */
 void koi_clear_error(ko_context *ctx);

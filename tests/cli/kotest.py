@@ -1,0 +1,49 @@
+"""Tiny harness for keepout's CLI tests: run the real binary, collect named test functions,
+print 'N passed, M failed' and exit non-zero on any failure."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+KEEPOUT = os.environ.get("KEEPOUT_BIN", "keepout")
+SRC = os.environ.get("KEEPOUT_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+DATA = os.path.join(SRC, "data")
+SHARED = os.path.join(SRC, "..", "shared", "data")
+
+
+def run(*args, stdin=None, env=None):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    p = subprocess.run([KEEPOUT, *args], input=stdin, capture_output=True, env=e, timeout=300)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def geojson(*args, **kw):
+    code, out, err = run(*args, "--format", "geojson", **kw)
+    return code, json.loads(out), err
+
+
+def write(tmp, name, content, mode="w"):
+    path = os.path.join(tmp, name)
+    with open(path, mode) as f:
+        f.write(content)
+    return path
+
+
+def main(tests):
+    passed = failed = 0
+    for t in tests:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                t(tmp)
+                passed += 1
+                print(f"ok   {t.__name__}")
+            except Exception:
+                failed += 1
+                print(f"FAIL {t.__name__}")
+                traceback.print_exc()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)

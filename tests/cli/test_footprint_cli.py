@@ -1,0 +1,147 @@
+"""keepout footprint on telemetry CSV: output formats, pass-through, and every bad-input class."""
+import csv
+import io
+import json
+import math
+import os
+
+from kotest import DATA, geojson, main, run, write
+
+HEADER = "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm,operator\n"
+GOOD = "a,46.84,-91.99,100,0,-90,0,50,36,24,alice\n"
+
+
+def test_sample_footprints_are_nadir_rectangles(tmp):
+    code, fc, err = geojson("footprint", os.path.join(DATA, "telemetry", "brighton_beach.csv"))
+    assert code == 0, err
+    feats = fc["features"]
+    assert len(feats) == 6
+    for f in feats:
+        p = f["properties"]
+        assert p["status"] == "ok", p
+        # f35 = 20 on a 16:9 crop of a 4:3 sensor: 34.61 x 19.47 mm-equivalent at ~40 m
+        assert 2600 < p["area_m2"] < 2720, p["area_m2"]
+        ring = f["geometry"]["coordinates"][0]
+        assert ring[0] == ring[-1]
+        lon = sum(x for x, _ in ring[:-1]) / (len(ring) - 1)
+        lat = sum(y for _, y in ring[:-1]) / (len(ring) - 1)
+        assert abs(lat - 46.8427) < 0.001 and abs(lon + 91.9943) < 0.001, (lon, lat)
+
+
+def test_passthrough_columns_and_id(tmp):
+    path = write(tmp, "t.csv", HEADER + GOOD)
+    code, fc, err = geojson("footprint", path)
+    assert code == 0, err
+    p = fc["features"][0]["properties"]
+    assert p["id"] == "a" and p["operator"] == "alice"
+    assert abs(p["area_m2"] - 72 * 48) < 1e-6
+
+
+def test_jsonl_and_csv_formats(tmp):
+    path = write(tmp, "t.csv", HEADER + GOOD + GOOD.replace("a,", "b,"))
+    code, out, err = run("footprint", "--format", "jsonl", path)
+    assert code == 0, err
+    lines = [json.loads(l) for l in out.splitlines()]
+    assert [l["properties"]["id"] for l in lines] == ["a", "b"]
+    code, out, err = run("footprint", "--format", "csv", path)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert rows[0]["wkt"].startswith("POLYGON ((")
+
+
+def bad_row(tmp, row, field):
+    path = write(tmp, "t.csv", HEADER + GOOD + row)
+    code, fc, err = geojson("footprint", path)
+    assert code == 1, (code, err)
+    feats = fc["features"]
+    assert len(feats) == 2 and feats[0]["properties"]["status"] == "ok"
+    p = feats[1]["properties"]
+    assert p["status"] == "unknown" and feats[1]["geometry"] is None
+    assert "row 2" in p["reason"] and field in p["reason"], p["reason"]
+
+
+def test_nan_value_is_unknown(tmp):
+    bad_row(tmp, "b,46.84,-91.99,100,0,NaN,0,50,36,24,x\n", "pitch")
+
+
+def test_text_in_number_is_unknown(tmp):
+    bad_row(tmp, "b,46.84,-91.99,abc,0,-90,0,50,36,24,x\n", "height")
+
+
+def test_empty_field_is_unknown(tmp):
+    bad_row(tmp, "b,46.84,,100,0,-90,0,50,36,24,x\n", "lon")
+
+
+def test_pitch_above_30_is_unknown(tmp):
+    bad_row(tmp, "b,46.84,-91.99,100,0,30.5,0,50,36,24,x\n", "pitch")
+
+
+def test_height_not_above_ground_is_unknown(tmp):
+    bad_row(tmp, "b,46.84,-91.99,0,0,-90,0,50,36,24,x\n", "height")
+    bad_row(tmp, "b,46.84,-91.99,-3,0,-90,0,50,36,24,x\n", "height")
+
+
+def test_latitude_425_is_unknown(tmp):
+    bad_row(tmp, "b,425.2461,-91.99,100,0,-90,0,50,36,24,x\n", "lat")
+
+
+def test_missing_camera_is_unknown(tmp):
+    bad_row(tmp, "b,46.84,-91.99,100,0,-90,0,,,,x\n", "camera")
+
+
+def test_non_utf8_is_unknown(tmp):
+    path = write(tmp, "t.csv", (HEADER + GOOD).encode() + b"b,46.84,-91.99,100,0,-90,0,50,36,24,\xff\xfe\n", "wb")
+    code, fc, err = geojson("footprint", path)
+    assert code == 1
+    p = fc["features"][1]["properties"]
+    assert p["status"] == "unknown" and "UTF-8" in p["reason"] and "operator" in p["reason"], p
+
+
+def test_missing_column_names_file_and_column(tmp):
+    path = write(tmp, "t.csv", HEADER.replace(",pitch", "") + "a,46.84,-91.99,100,0,0,50,36,24,x\n")
+    code, fc, err = geojson("footprint", path)
+    assert code == 1
+    assert "t.csv" in err and "'pitch'" in err, err
+    p = fc["features"][0]["properties"]
+    assert p["status"] == "unknown" and "pitch" in p["reason"]
+
+
+def test_empty_file(tmp):
+    path = write(tmp, "t.csv", "")
+    code, fc, err = geojson("footprint", path)
+    assert code == 1 and "empty" in err and "t.csv" in err, err
+    assert fc["features"][0]["properties"]["status"] == "unknown"
+
+
+def test_header_only_file(tmp):
+    path = write(tmp, "t.csv", HEADER)
+    code, fc, err = geojson("footprint", path)
+    assert code == 1 and "no data rows" in err, err
+
+
+def test_missing_file_does_not_stop_the_others(tmp):
+    good = write(tmp, "t.csv", HEADER + GOOD)
+    code, fc, err = geojson("footprint", os.path.join(tmp, "nope.csv"), good)
+    assert code == 1 and "nope.csv" in err
+    st = [f["properties"]["status"] for f in fc["features"]]
+    assert st == ["unknown", "ok"]
+
+
+def test_usage_errors_exit_2(tmp):
+    assert run("footprint")[0] == 2
+    assert run("footprint", "--format", "xml", "x.csv")[0] == 2
+    assert run("footprint", "--max-range", "-5", "x.csv")[0] == 2
+    assert run("nosuchcommand")[0] == 2
+    code, out, _ = run("footprint", "--help")
+    assert code == 0 and "usage: keepout footprint" in out
+
+
+def test_range_limit_option(tmp):
+    path = write(tmp, "t.csv", HEADER + "a,46.84,-91.99,100,0,-10,0,50,36,24,x\n")
+    code, fc, err = geojson("footprint", "--max-range", "300", "--gsd-limit", "100", path)
+    p = fc["features"][0]["properties"]
+    assert p["range_limited"] is True and p["range_limit_m"] == 300
+
+
+if __name__ == "__main__":
+    main([v for k, v in list(globals().items()) if k.startswith("test_")])
