@@ -176,6 +176,10 @@ KO_API double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat
  * free with ko_free(). */
 KO_API ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt);
 
+/** SHA-256 of a file's bytes (any VSI path), as 64 lowercase hex digits and a NUL in hex[65].
+ * For audit manifests. */
+KO_API ko_status ko_file_sha256(ko_context *ctx, const char *path, char hex[65]);
+
 /** Frees memory returned by the library where a header says so. NULL is a no-op. */
 KO_API void ko_free(void *ptr);
 
