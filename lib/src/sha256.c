@@ -90,9 +90,11 @@ ko_status ko_file_sha256(ko_context *ctx, const char *path, char hex[65]) {
     koi_sha256_init(&s);
     uint8_t buf[65536];
     size_t n;
-    while ((n = VSIFReadL(buf, 1, sizeof buf, fp)) > 0)
+    do {
+        n = VSIFReadL(buf, 1, sizeof buf, fp);
         koi_sha256_update(&s, buf, n);
-    int err = VSIFErrorL(fp);
+    } while (n == sizeof buf);
+    int err = !VSIFEofL(fp); /* a short read before the end is an I/O error */
     VSIFCloseL(fp);
     if (err) return koi_error(ctx, KO_ERR_IO, "%s: read error", path);
     uint8_t d[32];
