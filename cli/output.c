@@ -37,6 +37,8 @@ static const char *prop_text(json_object *props, const char *key) {
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
+static void table_row(out_writer *w, json_object *props);
+
 void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_columns) {
     w->fp = fp;
     w->format = fmt;
@@ -52,6 +54,7 @@ void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_c
         }
         fputs(",wkt\n", fp);
     }
+    if (fmt == OUT_TABLE) table_row(w, NULL);
 }
 
 static json_object *geometry(const double *ring, size_t n) {
@@ -78,16 +81,45 @@ static void write_wkt(FILE *fp, const double *ring, size_t n) {
     fputs("))\"", fp);
 }
 
+/* Table cells are padded to a width per column (the last column takes the rest), and cut
+ * with '~' where longer: a terminal table is for looking, the other formats are complete. */
+static int table_width(const char *column) {
+    static const struct {
+        const char *name;
+        int width;
+    } widths[] = {{"verdict", 8},     {"id", 28},    {"hit_count", 4}, {"site_names", 32},
+                  {"categories", 14}, {"status", 8}, {"area_m2", 10}};
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
+        if (!strcmp(widths[i].name, column)) return widths[i].width;
+    return 16;
+}
+
+static void table_row(out_writer *w, json_object *props) {
+    for (size_t i = 0; w->csv_columns[i]; i++) {
+        const char *t = props ? prop_text(props, w->csv_columns[i]) : w->csv_columns[i];
+        if (!w->csv_columns[i + 1]) {
+            fputs(t, w->fp);
+            break;
+        }
+        int width = table_width(w->csv_columns[i]), len = (int)strlen(t);
+        if (len > width)
+            fprintf(w->fp, "%.*s~ ", width - 1, t);
+        else
+            fprintf(w->fp, "%-*s ", width, t);
+    }
+    fputc('\n', w->fp);
+}
+
 int out_record(out_writer *w, json_object *props, const double *ring, size_t n) {
-    if (w->format == OUT_CSV || w->format == OUT_TABLE) {
+    if (w->format == OUT_TABLE) {
+        table_row(w, props);
+    } else if (w->format == OUT_CSV) {
         for (size_t i = 0; w->csv_columns[i]; i++) {
-            if (i) fputc(w->format == OUT_CSV ? ',' : '\t', w->fp);
+            if (i) fputc(',', w->fp);
             csv_cell(w->fp, prop_text(props, w->csv_columns[i]));
         }
-        if (w->format == OUT_CSV) {
-            fputc(',', w->fp);
-            write_wkt(w->fp, ring, n);
-        }
+        fputc(',', w->fp);
+        write_wkt(w->fp, ring, n);
         fputc('\n', w->fp);
     } else {
         json_object *f = json_object_new_object();
