@@ -1,0 +1,241 @@
+/* Terrain ray casting for footprints: each boundary ray is marched over the DEM in the local
+ * east/north frame under the camera, in steps of half the DEM's resolution (longer where a
+ * bound on the terrain's height and slope proves that no crossing can be skipped), and the first
+ * crossing is refined by bisection. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "dem.h"
+
+#define PI 3.14159265358979323846
+/* Node spacing of the local-to-pixel mapping grid: the mapping is smooth at the scale of the
+ * Earth's radius, so bilinear interpolation over 500 m cells is off by well under a centimetre. */
+#define NODE_SPACING_M 500.0
+#define MAX_NODES 65
+/* Largest window (pixels) scanned for height and slope bounds; larger windows march plainly. */
+#define MAX_WINDOW_PX (512 * 512)
+
+/* Local east/north metres to DEM pixel coordinates through the node grid. */
+static void local_to_pixel(const koi_terrain *t, double e, double n, double *px, double *py) {
+    double fi = (e + t->range) / t->spacing, fj = (n + t->range) / t->spacing;
+    int i = (int)floor(fi), j = (int)floor(fj);
+    i = i < 0 ? 0 : i > t->n - 2 ? t->n - 2 : i;
+    j = j < 0 ? 0 : j > t->n - 2 ? t->n - 2 : j;
+    double u = fi - i, v = fj - j;
+    size_t nn = (size_t)t->n * t->n, k = (size_t)j * t->n + i;
+    const double *x = t->node_px, *y = t->node_px + nn;
+    size_t k1 = k + 1, k2 = k + t->n, k3 = k + t->n + 1;
+    *px = (x[k] * (1 - u) + x[k1] * u) * (1 - v) + (x[k2] * (1 - u) + x[k3] * u) * v;
+    *py = (y[k] * (1 - u) + y[k1] * u) * (1 - v) + (y[k2] * (1 - u) + y[k3] * u) * v;
+}
+
+static double terrain_at(const koi_terrain *t, double e, double n) {
+    double px, py;
+    local_to_pixel(t, e, n, &px, &py);
+    return koi_dem_sample(t->dem, px, py);
+}
+
+/* DEM pixel coordinates to local east/north metres (exact, through the CRS). */
+static int pixel_to_local(ko_context *ctx, const ko_dem *d, double lat0, double lon0, double px,
+                          double py, double *e, double *n) {
+    double x = d->gt[0] + px * d->gt[1] + py * d->gt[2];
+    double y = d->gt[3] + px * d->gt[4] + py * d->gt[5];
+    if (d->from_dem && !OCTTransform(d->from_dem, 1, &x, &y, NULL)) return 0;
+    koi_wgs84_to_local(ctx, lat0, lon0, y, x, e, n);
+    return isfinite(*e) && isfinite(*n);
+}
+
+/* Height and slope bounds of the terrain over the pixel window that holds every point a ray
+ * can reach. Left unbounded (plain marching) when the window holds nodata or is too large. */
+static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
+    ko_dem *d = t->dem;
+    size_t nn = (size_t)t->n * t->n;
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (size_t k = 0; k < nn; k++) {
+        double x = t->node_px[k], y = t->node_px[nn + k];
+        if (!isfinite(x) || !isfinite(y)) return;
+        x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
+    }
+    x0 = fmax(floor(x0) - 2, 0), y0 = fmax(floor(y0) - 2, 0);
+    x1 = fmin(ceil(x1) + 2, d->xsize - 1), y1 = fmin(ceil(y1) + 2, d->ysize - 1);
+    if (x1 < x0 || y1 < y0 || (x1 - x0 + 1) * (y1 - y0 + 1) > MAX_WINDOW_PX) return;
+    int i0 = (int)x0, i1 = (int)x1, j0 = (int)y0, j1 = (int)y1;
+    double zmin = INFINITY, zmax = -INFINITY, gx = 0, gy = 0;
+    /* Row by row in tile order would be faster; windows are small (a few thousand pixels). */
+    for (int j = j0; j <= j1; j++) {
+        for (int i = i0; i <= i1; i++) {
+            double z = koi_dem_sample(d, i + 0.5, j + 0.5);
+            if (isnan(z)) return;
+            zmin = fmin(zmin, z), zmax = fmax(zmax, z);
+            if (i < i1) gx = fmax(gx, fabs(koi_dem_sample(d, i + 1.5, j + 0.5) - z));
+            if (j < j1) gy = fmax(gy, fabs(koi_dem_sample(d, i + 0.5, j + 1.5) - z));
+        }
+    }
+    if (!isfinite(gx) || !isfinite(gy)) return;
+    t->zmin = zmin;
+    t->zmax = zmax;
+    /* A bilinear surface's gradient is bounded by the largest neighbour differences along the
+     * (orthogonal) pixel axes; 10 % covers the change of pixel size across the window. */
+    t->slope = 1.1 * hypot(gx / dx_m, gy / dy_m);
+    t->bounded = 1;
+}
+
+static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose *p) {
+    ko_dem *d = t->dem;
+    ko_status st = KO_OK;
+    if (isfinite(p->alt_ellps_m)) {
+        t->source = "alt_ellipsoid";
+        st = koi_dem_from_ellipsoidal(ctx, d, p->lon, p->lat, p->alt_ellps_m, &t->cam_alt);
+    } else if (isfinite(p->alt_msl_m)) {
+        t->source = "alt_msl";
+        st = koi_dem_from_egm96(ctx, d, p->lon, p->lat, p->alt_msl_m, &t->cam_alt);
+    } else {
+        t->source = "dem+height";
+        t->cam_alt = t->ground + p->height_m;
+        return KO_OK;
+    }
+    if (st) return st;
+    double agl = t->cam_alt - t->ground;
+    if (agl <= 0.0)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "camera below the terrain: camera altitude %.1f m (from %s), terrain "
+                         "%.1f m at lat %.6f, lon %.6f (%s, %s)",
+                         t->cam_alt, t->source, t->ground, p->lat, p->lon, d->path, d->datum);
+    double bound = fmax(30.0, 0.5 * p->height_m);
+    if (fabs(agl - p->height_m) > bound)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "DEM and GPS disagree: camera altitude %.1f m (from %s) minus terrain "
+                         "%.1f m gives %.1f m above ground, but height is %.1f m (more than "
+                         "%.1f m apart; %s, %s)",
+                         t->cam_alt, t->source, t->ground, agl, p->height_m, bound, d->path,
+                         d->datum);
+    return KO_OK;
+}
+
+ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double range,
+                            koi_terrain *t) {
+    memset(t, 0, sizeof *t);
+    t->dem = d;
+    t->range = range;
+    if (d->ctx != ctx)
+        return koi_error(ctx, KO_ERR_ARG, "%s: the DEM was opened on another context", d->path);
+    d->io_error = 0;
+    int n = (int)ceil(2.0 * range / NODE_SPACING_M) + 1;
+    t->n = n < 3 ? 3 : n > MAX_NODES ? MAX_NODES : n;
+    t->spacing = 2.0 * range / (t->n - 1);
+    size_t nn = (size_t)t->n * t->n;
+    t->node_px = koi_calloc(2 * nn, sizeof(double));
+    if (!t->node_px) return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
+    for (int j = 0; j < t->n; j++)
+        for (int i = 0; i < t->n; i++) {
+            size_t k = (size_t)j * t->n + i;
+            koi_local_to_wgs84(ctx, p->lat, p->lon, -range + i * t->spacing,
+                               -range + j * t->spacing, &t->node_px[nn + k], &t->node_px[k]);
+        }
+    double cx = p->lon, cy = p->lat;
+    if (!koi_dem_to_pixel(d, nn, t->node_px, t->node_px + nn) || !koi_dem_to_pixel(d, 1, &cx, &cy))
+        return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
+    t->ground = koi_dem_sample(d, cx, cy);
+    if (d->io_error)
+        return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);
+    if (isnan(t->ground))
+        return koi_error(ctx, KO_ERR_ARG,
+                         "no DEM elevation under the camera at lat %.6f, lon %.6f (%s): outside "
+                         "the DEM or nodata",
+                         p->lat, p->lon, d->path);
+    double e0, n0, ex, nx, ey, ny;
+    if (!pixel_to_local(ctx, d, p->lat, p->lon, cx, cy, &e0, &n0) ||
+        !pixel_to_local(ctx, d, p->lat, p->lon, cx + 1, cy, &ex, &nx) ||
+        !pixel_to_local(ctx, d, p->lat, p->lon, cx, cy + 1, &ey, &ny))
+        return koi_error(ctx, KO_ERR_PROJ, "%s: cannot measure the DEM's pixel size", d->path);
+    double dx_m = hypot(ex - e0, nx - n0), dy_m = hypot(ey - e0, ny - n0);
+    t->step = 0.5 * fmin(dx_m, dy_m);
+    if (!(t->step > 1e-3))
+        return koi_error(ctx, KO_ERR_FORMAT, "%s: DEM pixel size %.3g m is unusable", d->path,
+                         2 * t->step);
+    ko_status st = camera_altitude(ctx, t, p);
+    if (st) return st;
+    scan_window(t, dx_m, dy_m);
+    if (d->io_error)
+        return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);
+    return KO_OK;
+}
+
+void koi_terrain_end(koi_terrain *t) {
+    free(t->node_px);
+    t->node_px = NULL;
+}
+
+/* The crossing in [a, b] (ray above the terrain at a by fa > 0, at or below it at b): bisection,
+ * then one secant step on the last bracket, which is exact where the terrain is planar.
+ * Returns NaN if the ray passes over nodata on the way. */
+static double refine(const koi_terrain *t, double an, double ae, double k, double a, double fa,
+                     double b, double fb) {
+    for (int it = 0; it < 60 && b - a > 1e-4; it++) {
+        double m = 0.5 * (a + b);
+        double z = terrain_at(t, m * ae, m * an);
+        if (isnan(z)) return NAN;
+        double fm = t->cam_alt - k * m - z;
+        if (fm > 0)
+            a = m, fa = fm;
+        else
+            b = m, fb = fm;
+    }
+    return fa - fb > 0 ? a + (b - a) * fa / (fa - fb) : b;
+}
+
+int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double yaw_deg,
+                     double *east, double *north, double *up) {
+    double hz = hypot(d[0], d[1]), len = sqrt(hz * hz + d[2] * d[2]);
+    double an, ae;
+    if (hz <= 1e-12 * len) {
+        if (d[2] > 0) { /* straight down: the ground under the camera */
+            *east = *north = 0.0;
+            *up = t->ground;
+            return 0;
+        }
+        an = cos(yaw_deg * PI / 180.0);
+        ae = sin(yaw_deg * PI / 180.0);
+    } else {
+        an = d[0] / hz;
+        ae = d[1] / hz;
+        double k = d[2] / hz; /* metres of descent per metre of ground distance */
+        double s = 0.0, f = t->cam_alt - t->ground;
+        for (;;) {
+            double ds = t->step;
+            if (t->bounded) {
+                /* f can shrink at most by (k + slope) per metre: no crossing before f / rate,
+                 * nor while the ray is still above the highest terrain of the window. */
+                double rate = k + t->slope, zr = t->cam_alt - k * s;
+                if (rate <= 0 || (zr > t->zmax && k <= 0)) break;
+                ds = fmax(ds, f / rate);
+                if (zr > t->zmax) ds = fmax(ds, (zr - t->zmax) / k);
+            }
+            double s1 = fmin(s + ds, t->range);
+            double z = terrain_at(t, s1 * ae, s1 * an);
+            if (isnan(z)) break; /* off the DEM or over nodata */
+            double f1 = t->cam_alt - k * s1 - z;
+            if (f1 <= 0) {
+                double sh = refine(t, an, ae, k, s, f, s1, f1);
+                if (isnan(sh)) break;
+                *east = sh * ae;
+                *north = sh * an;
+                *up = t->cam_alt - k * sh;
+                return 0;
+            }
+            if (s1 >= t->range) break;
+            s = s1;
+            f = f1;
+        }
+        if (t->dem->io_error) {
+            koi_error(ctx, (ko_status)t->dem->io_error, "%s: cannot read the DEM", t->dem->path);
+            return -1;
+        }
+    }
+    *east = ae * t->range;
+    *north = an * t->range;
+    *up = NAN;
+    return 1;
+}
