@@ -310,8 +310,7 @@ KO_API ko_status ko_dem_elevation(ko_dem *dem, double lon, double lat, double *z
 
 /** Converts a WGS84 ellipsoidal height at (lon, lat) to a height on the DEM's vertical datum
  * (for EGM96: h - N, N the geoid undulation), as footprints do with pose.alt_ellps_m. */
-KO_API ko_status ko_dem_from_ellipsoidal(ko_dem *dem, double lon, double lat, double h,
-                                         double *z);
+KO_API ko_status ko_dem_from_ellipsoidal(ko_dem *dem, double lon, double lat, double h, double *z);
 
 /** Description of the DEM's vertical datum, e.g. "EGM96 height (EPSG:5773), assumed: the DEM
  * declares no vertical CRS". Borrowed: lives as long as dem. "" for NULL. */
