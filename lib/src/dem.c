@@ -292,26 +292,46 @@ static koi_dem_tile *tile_at(ko_dem *d, int tx, int ty) {
     return t;
 }
 
-static double pixel(ko_dem *d, int i, int j) {
+double koi_dem_pixel(ko_dem *d, int i, int j) {
     koi_dem_tile *t = tile_at(d, i / KOI_DEM_TILE, j / KOI_DEM_TILE);
     if (!t) return NAN;
     return t->v[(size_t)(j % KOI_DEM_TILE) * KOI_DEM_TILE + (size_t)(i % KOI_DEM_TILE)];
 }
 
+/* The four pixels (i, j), (i1, j), (i, j1), (i1, j1): one tile look-up when they share one. */
+static void corners(ko_dem *d, int i, int j, int i1, int j1, double z[4]) {
+    int tx = i / KOI_DEM_TILE, ty = j / KOI_DEM_TILE;
+    if (i1 / KOI_DEM_TILE == tx && j1 / KOI_DEM_TILE == ty) {
+        koi_dem_tile *t = tile_at(d, tx, ty);
+        if (!t) {
+            z[0] = z[1] = z[2] = z[3] = NAN;
+            return;
+        }
+        const float *r0 = t->v + (size_t)(j % KOI_DEM_TILE) * KOI_DEM_TILE;
+        const float *r1 = t->v + (size_t)(j1 % KOI_DEM_TILE) * KOI_DEM_TILE;
+        int c0 = i % KOI_DEM_TILE, c1 = i1 % KOI_DEM_TILE;
+        z[0] = r0[c0], z[1] = r0[c1], z[2] = r1[c0], z[3] = r1[c1];
+        return;
+    }
+    z[0] = koi_dem_pixel(d, i, j), z[1] = koi_dem_pixel(d, i1, j), z[2] = koi_dem_pixel(d, i, j1),
+    z[3] = koi_dem_pixel(d, i1, j1);
+}
+
 double koi_dem_sample(ko_dem *d, double px, double py) {
     if (!(px >= 0 && py >= 0 && px <= d->xsize && py <= d->ysize)) return NAN;
     /* Values sit at pixel centres; the outer half pixel takes the edge value. */
-    double x = fmin(fmax(px - 0.5, 0.0), d->xsize - 1.0);
-    double y = fmin(fmax(py - 0.5, 0.0), d->ysize - 1.0);
+    double x = px - 0.5, y = py - 0.5; /* (hot path: no libm fmin/fmax calls) */
+    x = x < 0 ? 0 : x > d->xsize - 1.0 ? d->xsize - 1.0 : x;
+    y = y < 0 ? 0 : y > d->ysize - 1.0 ? d->ysize - 1.0 : y;
     int i = (int)x, j = (int)y;
     if (i > d->xsize - 2) i = d->xsize > 1 ? d->xsize - 2 : 0;
     if (j > d->ysize - 2) j = d->ysize > 1 ? d->ysize - 2 : 0;
     double fx = x - i, fy = y - j;
     int i1 = i + 1 < d->xsize ? i + 1 : i, j1 = j + 1 < d->ysize ? j + 1 : j;
-    double z00 = pixel(d, i, j), z10 = pixel(d, i1, j);
-    double z01 = pixel(d, i, j1), z11 = pixel(d, i1, j1);
+    double z[4];
+    corners(d, i, j, i1, j1, z);
     /* NaN (nodata) in any corner propagates: such a point counts as off the DEM. */
-    return (z00 * (1 - fx) + z10 * fx) * (1 - fy) + (z01 * (1 - fx) + z11 * fx) * fy;
+    return (z[0] * (1 - fx) + z[1] * fx) * (1 - fy) + (z[2] * (1 - fx) + z[3] * fx) * fy;
 }
 
 int koi_dem_to_pixel(ko_dem *d, size_t n, double *x, double *y) {

@@ -47,6 +47,9 @@ struct ko_dem {
  * of the four pixels is nodata (or a read failed: dem->io_error is then set). */
 double koi_dem_sample(ko_dem *dem, double px, double py);
 
+/* Height of pixel (i, j), 0 <= i < xsize, 0 <= j < ysize; NaN for nodata or a failed read. */
+double koi_dem_pixel(ko_dem *dem, int i, int j);
+
 /* n WGS84 (lon, lat) points to DEM pixel coordinates, in place. Returns 0 on failure. */
 int koi_dem_to_pixel(ko_dem *dem, size_t n, double *x, double *y);
 
@@ -69,7 +72,7 @@ typedef struct koi_terrain {
     double cam_alt;     /* camera altitude on the DEM's vertical datum */
     double ground;      /* terrain under the camera */
     const char *source; /* where cam_alt came from: "alt_ellipsoid", "alt_msl", "dem+height" */
-    double step;        /* march step: half the DEM resolution in metres */
+    double step;        /* march step: the DEM resolution in metres */
     int bounded;        /* the window below was scanned: zmax and slope are valid */
     double zmin, zmax;  /* terrain within the range window */
     double slope;       /* bound of the terrain's gradient in the window (Lipschitz constant) */

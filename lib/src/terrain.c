@@ -1,5 +1,5 @@
 /* Terrain ray casting for footprints: each boundary ray is marched over the DEM in the local
- * east/north frame under the camera, in steps of half the DEM's resolution (longer where a
+ * east/north frame under the camera, in steps of the DEM's resolution (longer where a
  * bound on the terrain's height and slope proves that no crossing can be skipped), and the first
  * crossing is refined by bisection. */
 #include <math.h>
@@ -63,14 +63,19 @@ static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
     if (x1 < x0 || y1 < y0 || (x1 - x0 + 1) * (y1 - y0 + 1) > MAX_WINDOW_PX) return;
     int i0 = (int)x0, i1 = (int)x1, j0 = (int)y0, j1 = (int)y1;
     double zmin = INFINITY, zmax = -INFINITY, gx = 0, gy = 0;
-    /* Row by row in tile order would be faster; windows are small (a few thousand pixels). */
     for (int j = j0; j <= j1; j++) {
+        double left = NAN;
         for (int i = i0; i <= i1; i++) {
-            double z = koi_dem_sample(d, i + 0.5, j + 0.5);
+            double z = koi_dem_pixel(d, i, j);
             if (isnan(z)) return;
-            zmin = fmin(zmin, z), zmax = fmax(zmax, z);
-            if (i < i1) gx = fmax(gx, fabs(koi_dem_sample(d, i + 1.5, j + 0.5) - z));
-            if (j < j1) gy = fmax(gy, fabs(koi_dem_sample(d, i + 0.5, j + 1.5) - z));
+            if (z < zmin) zmin = z;
+            if (z > zmax) zmax = z;
+            if (i > i0 && fabs(z - left) > gx) gx = fabs(z - left);
+            if (j < j1) {
+                double below = koi_dem_pixel(d, i, j + 1);
+                if (fabs(below - z) > gy) gy = fabs(below - z);
+            }
+            left = z;
         }
     }
     if (!isfinite(gx) || !isfinite(gy)) return;
@@ -151,7 +156,9 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
         !pixel_to_local(ctx, d, p->lat, p->lon, cx, cy + 1, &ey, &ny))
         return koi_error(ctx, KO_ERR_PROJ, "%s: cannot measure the DEM's pixel size", d->path);
     double dx_m = hypot(ex - e0, nx - n0), dy_m = hypot(ey - e0, ny - n0);
-    t->step = 0.5 * fmin(dx_m, dy_m);
+    /* One pixel: a crossing skipped between two samples (a ray grazing a one-pixel peak) can
+     * only make the footprint larger, never smaller. */
+    t->step = fmin(dx_m, dy_m);
     if (!(t->step > 1e-3))
         return koi_error(ctx, KO_ERR_FORMAT, "%s: DEM pixel size %.3g m is unusable", d->path,
                          2 * t->step);
@@ -173,11 +180,25 @@ void koi_terrain_end(koi_terrain *t) {
  * Returns NaN if the ray passes over nodata on the way. */
 static double refine(const koi_terrain *t, double an, double ae, double k, double a, double fa,
                      double b, double fb) {
-    for (int it = 0; it < 60 && b - a > 1e-4; it++) {
+    /* Bisection to 1/16 of a pixel, within which the bilinear terrain along the ray is a smooth
+     * quadratic, then secant (false position) steps on the bracket. */
+    int it = 0;
+    for (; it < 60 && b - a > t->step / 16; it++) {
         double m = 0.5 * (a + b);
         double z = terrain_at(t, m * ae, m * an);
         if (isnan(z)) return NAN;
         double fm = t->cam_alt - k * m - z;
+        if (fm > 0)
+            a = m, fa = fm;
+        else
+            b = m, fb = fm;
+    }
+    for (it = 0; it < 3 && b - a > 1e-4 && fa - fb > 0; it++) {
+        double m = a + (b - a) * fa / (fa - fb);
+        double z = terrain_at(t, m * ae, m * an);
+        if (isnan(z)) return NAN;
+        double fm = t->cam_alt - k * m - z;
+        if (fabs(fm) < 1e-6) return m;
         if (fm > 0)
             a = m, fa = fm;
         else
@@ -210,10 +231,10 @@ int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double 
                  * nor while the ray is still above the highest terrain of the window. */
                 double rate = k + t->slope, zr = t->cam_alt - k * s;
                 if (rate <= 0 || (zr > t->zmax && k <= 0)) break;
-                ds = fmax(ds, f / rate);
-                if (zr > t->zmax) ds = fmax(ds, (zr - t->zmax) / k);
+                if (f / rate > ds) ds = f / rate;
+                if (zr > t->zmax && (zr - t->zmax) / k > ds) ds = (zr - t->zmax) / k;
             }
-            double s1 = fmin(s + ds, t->range);
+            double s1 = s + ds < t->range ? s + ds : t->range;
             double z = terrain_at(t, s1 * ae, s1 * an);
             if (isnan(z)) break; /* off the DEM or over nodata */
             double f1 = t->cam_alt - k * s1 - z;

@@ -272,9 +272,11 @@ KO_API void ko_reader_close(ko_reader *r);
  * the camera is also KO_ERR_ARG.
  *
  * Casting: every boundary ray (sampled as for flat ground) is marched over the terrain in the
- * local east/north frame in steps of at most half the DEM's pixel size (longer steps only where
- * a bound on the height and slope of the terrain around the camera proves no crossing is
- * skipped) and the first crossing is refined by bisection. Rays that leave the DEM, pass over
+ * local east/north frame in steps of the DEM's pixel size (longer steps only where a bound on
+ * the height and slope of the terrain around the camera proves no crossing is skipped) and the
+ * first crossing is refined by bisection and a final secant step (exact on planar terrain). A
+ * crossing missed between two samples (a ray grazing a one-pixel peak) can only move the hit
+ * farther out, which enlarges the footprint. Rays that leave the DEM, pass over
  * nodata, or reach the range limit are cut at the range limit along their azimuth, as on flat
  * ground. Geoid undulation is taken at the camera: its change across the range window (a few
  * centimetres per km) is neglected.
