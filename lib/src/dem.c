@@ -152,7 +152,8 @@ static void CPL_STDCALL vrt_handler(CPLErr cls, CPLErrorNum num, const char *msg
 
 static ko_status open_dataset(ko_context *ctx, const char *const *paths, size_t n, ko_dem *d) {
     if (n == 1) {
-        d->ds = GDALOpenEx(paths[0], GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+        d->ds = GDALOpenEx(paths[0], GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                           NULL, NULL, NULL);
     } else {
         /* Tiles of one archive: a mosaic in an in-memory VRT (no file is written). */
         int usage_error = 0;
