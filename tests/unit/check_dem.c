@@ -35,15 +35,15 @@ static double m_per_deg_lat(double lat) {
 typedef double (*zfun)(double x, double y, const double *arg);
 
 /* Writes a one-band Float32 GeoTIFF: w x h pixels of f at the pixel centres. */
-static void make_dem(const char *path, int epsg, const double gt[6], int w, int h, zfun f,
-                     const double *arg, int nodata) {
+static void make_dem_srs(const char *path, const char *srs_def, const double gt[6], int w, int h,
+                         zfun f, const double *arg, int nodata) {
     GDALDriverH drv = GDALGetDriverByName("GTiff");
     ck_assert_ptr_nonnull(drv);
     GDALDatasetH ds = GDALCreate(drv, path, w, h, 1, GDT_Float32, NULL);
     ck_assert_ptr_nonnull(ds);
     ck_assert_int_eq(GDALSetGeoTransform(ds, (double *)gt), CE_None);
     OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-    ck_assert_int_eq(OSRImportFromEPSG(srs, epsg), OGRERR_NONE);
+    ck_assert_int_eq(OSRSetFromUserInput(srs, srs_def), OGRERR_NONE);
     ck_assert_int_eq(GDALSetSpatialRef(ds, srs), CE_None);
     OSRRelease(srs);
     GDALRasterBandH b = GDALGetRasterBand(ds, 1);
@@ -58,6 +58,13 @@ static void make_dem(const char *path, int epsg, const double gt[6], int w, int 
     }
     free(row);
     GDALClose(ds);
+}
+
+static void make_dem(const char *path, int epsg, const double gt[6], int w, int h, zfun f,
+                     const double *arg, int nodata) {
+    char def[32];
+    snprintf(def, sizeof def, "EPSG:%d", epsg);
+    make_dem_srs(path, def, gt, w, h, f, arg, nodata);
 }
 
 /* A geographic DEM of +-half_deg around (LAT0, LON0) with pixels of px_deg. */
@@ -375,6 +382,38 @@ START_TEST(test_dem_egm96_undulation_matches_the_grid) {
 }
 END_TEST
 
+/* A DEM that declares its vertical CRS: EGM96 (EPSG:5773) is used as declared; EGM2008
+ * (EPSG:3855) needs a grid Debian's proj-data does not ship, and must fail rather than fall
+ * back to a ballpark transformation that equates the datums. */
+START_TEST(test_dem_declared_vertical_crs) {
+    const double z0 = 0.0;
+    double gt[6] = {1.4, 0.001, 0, 42.6, 0, -0.001};
+    make_dem_srs("/vsimem/v5773.tif", "EPSG:4326+5773", gt, 200, 200, z_const, &z0, 0);
+    ko_dem *dem = open_dem("/vsimem/v5773.tif");
+    ck_assert_msg(strstr(ko_dem_vertical_datum(dem), "from the DEM") &&
+                      strstr(ko_dem_vertical_datum(dem), "5773"),
+                  "%s", ko_dem_vertical_datum(dem));
+    double z;
+    ck_assert_int_eq(ko_dem_from_ellipsoidal(dem, 1.5, 42.5, 100.0, &z), KO_OK);
+    ck_assert_double_eq_tol(100.0 - z, 52.828, 0.01);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/v5773.tif");
+    make_dem_srs("/vsimem/v3855.tif", "EPSG:4326+3855", gt, 200, 200, z_const, &z0, 0);
+    dem = NULL;
+    ko_status st = ko_dem_open(ctx, "/vsimem/v3855.tif", &dem);
+    if (st == KO_OK) { /* a system with the EGM2008 grid installed: it must then be used */
+        ck_assert_int_eq(ko_dem_from_ellipsoidal(dem, 1.5, 42.5, 100.0, &z), KO_OK);
+        ck_assert_double_gt(100.0 - z, 40.0);
+        ko_dem_close(dem);
+    } else {
+        ck_assert_int_eq(st, KO_ERR_PROJ);
+        ck_assert_ptr_null(dem);
+        ck_assert_msg(strstr(ko_errmsg(ctx), "EGM2008"), "%s", ko_errmsg(ctx));
+    }
+    VSIUnlink("/vsimem/v3855.tif");
+}
+END_TEST
+
 #define ANDORRA KEEPOUT_SHARED_DATA "/dem/andorra_srtm3_subset.tif"
 #define N49E011 "/vsizip/" KEEPOUT_SHARED_DATA "/dem/N49E011.hgt.zip/N49E011.hgt"
 
@@ -481,6 +520,7 @@ static Suite *dem_suite(void) {
     tcase_add_test(tc, test_dem_nodata_and_leaving_the_dem_cut_at_range);
     tcase_add_test(tc, test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers);
     tcase_add_test(tc, test_dem_egm96_undulation_matches_the_grid);
+    tcase_add_test(tc, test_dem_declared_vertical_crs);
     tcase_add_test(tc, test_dem_srtm_andorra_valley_differs_from_flat);
     tcase_add_test(tc, test_dem_srtm_hgt_in_zip_and_mosaic);
     suite_add_tcase(s, tc);
