@@ -80,9 +80,13 @@ int main(int argc, char **argv) {
     if (!poses) return 1;
     n = make_poses(dem, n, poses);
     run(ctx, &cam, dem, poses, n < 200 ? n : 200, &a_dem, &l_dem); /* warm the tile cache */
-    double flat = run(ctx, &cam, NULL, poses, n, &a_flat, &l_flat);
-    double terr = run(ctx, &cam, dem, poses, n, &a_dem, &l_dem);
-    printf("%d poses, 64 samples/edge, pinhole, range 2000 m\n", n);
+    /* The machine is shared: best of three interleaved rounds of each. */
+    double flat = INFINITY, terr = INFINITY;
+    for (int round = 0; round < 3; round++) {
+        flat = fmin(flat, run(ctx, &cam, NULL, poses, n, &a_flat, &l_flat));
+        terr = fmin(terr, run(ctx, &cam, dem, poses, n, &a_dem, &l_dem));
+    }
+    printf("%d poses, 64 samples/edge, pinhole, range 2000 m, best of 3\n", n);
     printf("flat: %8.1f us/pose %8.0f footprints/s  mean area %9.0f m2, %d range-limited\n", flat,
            1e6 / flat, a_flat / n, l_flat);
     printf("DEM:  %8.1f us/pose %8.0f footprints/s  mean area %9.0f m2, %d range-limited\n", terr,

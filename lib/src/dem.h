@@ -63,6 +63,8 @@ ko_status koi_dem_from_egm96(ko_context *ctx, ko_dem *dem, double lon, double la
 /* Per-pose terrain state: the mapping from the local east/north frame under the camera to DEM
  * pixel coordinates, the camera's altitude on the DEM's vertical datum, and bounds of the terrain
  * around it. Filled by koi_terrain_begin(), used by koi_terrain_cast(). */
+#define KOI_TERRAIN_BLOCK 4
+
 typedef struct koi_terrain {
     ko_dem *dem;
     double range;       /* ground distance at which rays are cut, metres */
@@ -76,6 +78,12 @@ typedef struct koi_terrain {
     int bounded;        /* the window below was scanned: zmax and slope are valid */
     double zmin, zmax;  /* terrain within the range window */
     double slope;       /* bound of the terrain's gradient in the window (Lipschitz constant) */
+    /* Highest terrain per block of KOI_TERRAIN_BLOCK x KOI_TERRAIN_BLOCK DEM cells of the window
+     * (cell (i, j) spans the pixel centres i..i+1, j..j+1), so rays far above the ground cross a
+     * block in one step; NULL when the window is unbounded. */
+    float *block_max;
+    int bi0, bj0, nbx, nby; /* first pixel of the window, blocks per row and column */
+    double jac[4];          /* d(pixel x, y) / d(east, north) at the camera, row-major */
 } koi_terrain;
 
 /* Prepares the casting of one pose's rays: camera altitude (with the sanity checks of

@@ -62,29 +62,50 @@ static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
     x1 = fmin(ceil(x1) + 2, d->xsize - 1), y1 = fmin(ceil(y1) + 2, d->ysize - 1);
     if (x1 < x0 || y1 < y0 || (x1 - x0 + 1) * (y1 - y0 + 1) > MAX_WINDOW_PX) return;
     int i0 = (int)x0, i1 = (int)x1, j0 = (int)y0, j1 = (int)y1;
+    int w = i1 - i0 + 1, h = j1 - j0 + 1;
+    float *buf = koi_calloc((size_t)w * h, sizeof(float));
+    if (!buf) return; /* plain marching: slower, same result */
     double zmin = INFINITY, zmax = -INFINITY, gx = 0, gy = 0;
-    for (int j = j0; j <= j1; j++) {
-        double left = NAN;
-        for (int i = i0; i <= i1; i++) {
-            double z = koi_dem_pixel(d, i, j);
-            if (isnan(z)) return;
+    for (int j = 0; j < h; j++) {
+        float *row = buf + (size_t)j * w;
+        for (int i = 0; i < w; i++) {
+            double z = koi_dem_pixel(d, i0 + i, j0 + j);
+            if (isnan(z)) {
+                free(buf);
+                return;
+            }
+            row[i] = (float)z;
             if (z < zmin) zmin = z;
             if (z > zmax) zmax = z;
-            if (i > i0 && fabs(z - left) > gx) gx = fabs(z - left);
-            if (j < j1) {
-                double below = koi_dem_pixel(d, i, j + 1);
-                if (fabs(below - z) > gy) gy = fabs(below - z);
-            }
-            left = z;
+            if (i > 0 && fabs(z - row[i - 1]) > gx) gx = fabs(z - row[i - 1]);
+            if (j > 0 && fabs(z - row[i - w]) > gy) gy = fabs(z - row[i - w]);
         }
     }
-    if (!isfinite(gx) || !isfinite(gy)) return;
     t->zmin = zmin;
     t->zmax = zmax;
     /* A bilinear surface's gradient is bounded by the largest neighbour differences along the
      * (orthogonal) pixel axes; 10 % covers the change of pixel size across the window. */
     t->slope = 1.1 * hypot(gx / dx_m, gy / dy_m);
     t->bounded = 1;
+    const int b = KOI_TERRAIN_BLOCK;
+    t->nbx = (w - 1 + b - 1) / b;
+    t->nby = (h - 1 + b - 1) / b;
+    if (t->nbx > 0 && t->nby > 0) t->block_max = koi_calloc((size_t)t->nbx * t->nby, sizeof(float));
+    if (t->block_max) {
+        t->bi0 = i0;
+        t->bj0 = j0;
+        for (int by = 0; by < t->nby; by++)
+            for (int bx = 0; bx < t->nbx; bx++) {
+                float m = -INFINITY;
+                int ie = (bx + 1) * b < w - 1 ? (bx + 1) * b : w - 1;
+                int je = (by + 1) * b < h - 1 ? (by + 1) * b : h - 1;
+                for (int j = by * b; j <= je; j++)
+                    for (int i = bx * b; i <= ie; i++)
+                        if (buf[(size_t)j * w + i] > m) m = buf[(size_t)j * w + i];
+                t->block_max[(size_t)by * t->nbx + bx] = m;
+            }
+    }
+    free(buf);
 }
 
 static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose *p) {
@@ -164,6 +185,13 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
                          2 * t->step);
     ko_status st = camera_altitude(ctx, t, p);
     if (st) return st;
+    double h = t->spacing / 4, xa, ya, xb, yb;
+    local_to_pixel(t, h, 0, &xa, &ya);
+    local_to_pixel(t, -h, 0, &xb, &yb);
+    t->jac[0] = (xa - xb) / (2 * h), t->jac[2] = (ya - yb) / (2 * h);
+    local_to_pixel(t, 0, h, &xa, &ya);
+    local_to_pixel(t, 0, -h, &xb, &yb);
+    t->jac[1] = (xa - xb) / (2 * h), t->jac[3] = (ya - yb) / (2 * h);
     scan_window(t, dx_m, dy_m);
     if (d->io_error)
         return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);
@@ -172,7 +200,33 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
 
 void koi_terrain_end(koi_terrain *t) {
     free(t->node_px);
+    free(t->block_max);
     t->node_px = NULL;
+    t->block_max = NULL;
+}
+
+/* Ground distance from s to where the ray leaves its current block of cells, if the ray stays
+ * above the block's highest terrain all the way; 0 otherwise (or off the block grid). The exit
+ * is overshot by 1/1000 of a pixel so that the next look-up lands in the next block. */
+static double block_jump(const koi_terrain *t, double s, double ae, double an, double k) {
+    const double b = KOI_TERRAIN_BLOCK;
+    double px, py;
+    local_to_pixel(t, s * ae, s * an, &px, &py);
+    double cx = (px - 0.5 - t->bi0) / b, cy = (py - 0.5 - t->bj0) / b;
+    if (!(cx >= 0 && cy >= 0)) return 0;
+    int bx = (int)cx, by = (int)cy;
+    if (bx >= t->nbx || by >= t->nby) return 0;
+    double u = cx - bx, w = cy - by;
+    double vx = (t->jac[0] * ae + t->jac[1] * an) / b, vy = (t->jac[2] * ae + t->jac[3] * an) / b;
+    double ds = INFINITY;
+    if (vx > 1e-15) ds = (1 - u) / vx;
+    if (vx < -1e-15) ds = -u / vx;
+    if (vy > 1e-15 && (1 - w) / vy < ds) ds = (1 - w) / vy;
+    if (vy < -1e-15 && -w / vy < ds) ds = -w / vy;
+    ds += 1e-3 * t->step;
+    if (s + ds > t->range) ds = t->range - s;
+    double low = k > 0 ? t->cam_alt - k * (s + ds) : t->cam_alt - k * s;
+    return low > t->block_max[(size_t)by * t->nbx + bx] ? ds : 0;
 }
 
 /* The crossing in [a, b] (ray above the terrain at a by fa > 0, at or below it at b): bisection,
@@ -180,10 +234,10 @@ void koi_terrain_end(koi_terrain *t) {
  * Returns NaN if the ray passes over nodata on the way. */
 static double refine(const koi_terrain *t, double an, double ae, double k, double a, double fa,
                      double b, double fb) {
-    /* Bisection to 1/16 of a pixel, within which the bilinear terrain along the ray is a smooth
+    /* Bisection to 1/4 of a pixel, within which the bilinear terrain along the ray is a smooth
      * quadratic, then secant (false position) steps on the bracket. */
     int it = 0;
-    for (; it < 60 && b - a > t->step / 16; it++) {
+    for (; it < 60 && b - a > t->step / 4; it++) {
         double m = 0.5 * (a + b);
         double z = terrain_at(t, m * ae, m * an);
         if (isnan(z)) return NAN;
@@ -198,7 +252,7 @@ static double refine(const koi_terrain *t, double an, double ae, double k, doubl
         double z = terrain_at(t, m * ae, m * an);
         if (isnan(z)) return NAN;
         double fm = t->cam_alt - k * m - z;
-        if (fabs(fm) < 1e-6) return m;
+        if (fabs(fm) < 1e-3) return m; /* a millimetre of height */
         if (fm > 0)
             a = m, fa = fm;
         else
@@ -225,6 +279,23 @@ int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double 
         double k = d[2] / hz; /* metres of descent per metre of ground distance */
         double s = 0.0, f = t->cam_alt - t->ground;
         for (;;) {
+            if (t->block_max) { /* skip the blocks the ray clears, then sample again */
+                double jump, s0 = s;
+                while (s < t->range && (jump = block_jump(t, s, ae, an, k)) > 0)
+                    s += jump;
+                if (s >= t->range) break;
+                if (s > s0) {
+                    double z = terrain_at(t, s * ae, s * an);
+                    if (isnan(z)) break;
+                    f = t->cam_alt - k * s - z;
+                    if (f <= 0) { /* only within the 1/1000-pixel overshoot */
+                        *east = s * ae;
+                        *north = s * an;
+                        *up = z;
+                        return 0;
+                    }
+                }
+            }
             double ds = t->step;
             if (t->bounded) {
                 /* f can shrink at most by (k + slope) per metre: no crossing before f / rate,
