@@ -299,6 +299,21 @@ double koi_dem_pixel(ko_dem *d, int i, int j) {
     return t->v[(size_t)(j % KOI_DEM_TILE) * KOI_DEM_TILE + (size_t)(i % KOI_DEM_TILE)];
 }
 
+int koi_dem_read_window(ko_dem *d, int i0, int j0, int w, int h, float *buf) {
+    for (int j = j0; j < j0 + h; j++) {
+        for (int i = i0; i < i0 + w;) {
+            koi_dem_tile *t = tile_at(d, i / KOI_DEM_TILE, j / KOI_DEM_TILE);
+            if (!t) return 0;
+            int c = i % KOI_DEM_TILE, n = KOI_DEM_TILE - c;
+            if (n > i0 + w - i) n = i0 + w - i;
+            memcpy(buf + (size_t)(j - j0) * w + (i - i0),
+                   t->v + (size_t)(j % KOI_DEM_TILE) * KOI_DEM_TILE + c, (size_t)n * sizeof(float));
+            i += n;
+        }
+    }
+    return 1;
+}
+
 /* The four pixels (i, j), (i1, j), (i, j1), (i1, j1): one tile look-up when they share one. */
 static void corners(ko_dem *d, int i, int j, int i1, int j1, double z[4]) {
     int tx = i / KOI_DEM_TILE, ty = j / KOI_DEM_TILE;

@@ -50,6 +50,10 @@ double koi_dem_sample(ko_dem *dem, double px, double py);
 /* Height of pixel (i, j), 0 <= i < xsize, 0 <= j < ysize; NaN for nodata or a failed read. */
 double koi_dem_pixel(ko_dem *dem, int i, int j);
 
+/* Copies the w x h pixels from (i0, j0) (inside the raster) into buf, row-major, NaN for
+ * nodata. Returns 0 if a read fails (dem->io_error is then set). */
+int koi_dem_read_window(ko_dem *dem, int i0, int j0, int w, int h, float *buf);
+
 /* n WGS84 (lon, lat) points to DEM pixel coordinates, in place. Returns 0 on failure. */
 int koi_dem_to_pixel(ko_dem *dem, size_t n, double *x, double *y);
 

@@ -65,16 +65,19 @@ static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
     int w = i1 - i0 + 1, h = j1 - j0 + 1;
     float *buf = koi_calloc((size_t)w * h, sizeof(float));
     if (!buf) return; /* plain marching: slower, same result */
+    if (!koi_dem_read_window(d, i0, j0, w, h, buf)) {
+        free(buf);
+        return;
+    }
     double zmin = INFINITY, zmax = -INFINITY, gx = 0, gy = 0;
     for (int j = 0; j < h; j++) {
-        float *row = buf + (size_t)j * w;
+        const float *row = buf + (size_t)j * w;
         for (int i = 0; i < w; i++) {
-            double z = koi_dem_pixel(d, i0 + i, j0 + j);
+            double z = row[i];
             if (isnan(z)) {
                 free(buf);
                 return;
             }
-            row[i] = (float)z;
             if (z < zmin) zmin = z;
             if (z > zmax) zmax = z;
             if (i > 0 && fabs(z - row[i - 1]) > gx) gx = fabs(z - row[i - 1]);
