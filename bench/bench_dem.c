@@ -1,5 +1,5 @@
 /* Terrain footprint cost: the same poses over the Andorra SRTM subset with and without the DEM.
- * Usage: bench_dem [N] [DEM]   (default 5000 poses, the shared Andorra SRTM3 subset) */
+ * Usage: bench_dem [N] [DEM]   (default 5000 poses, data/dem/andorra_srtm3_subset.tif) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +57,7 @@ static double run(ko_context *ctx, const ko_camera *cam, ko_dem *dem, const ko_p
 
 int main(int argc, char **argv) {
     int n = argc > 1 ? atoi(argv[1]) : 5000;
-    const char *path = argc > 2 ? argv[2] : KEEPOUT_SHARED_DATA "/dem/andorra_srtm3_subset.tif";
+    const char *path = argc > 2 ? argv[2] : KEEPOUT_DATA_DIR "/dem/andorra_srtm3_subset.tif";
     if (n < 1) n = 1;
     ko_context *ctx;
     if (ko_context_create(&ctx) != KO_OK) return 1;

@@ -1,9 +1,9 @@
 """keepout footprint --dem: terrain footprints over real SRTM, datum reporting, sanity failures."""
 import os
 
-from kotest import SHARED, geojson, main, run, write
+from kotest import DATA, SHARED, geojson, main, run, write
 
-ANDORRA = os.path.join(SHARED, "dem", "andorra_srtm3_subset.tif")
+ANDORRA = os.path.join(DATA, "dem", "andorra_srtm3_subset.tif")
 HGT = "/vsizip/" + os.path.join(SHARED, "dem", "N49E011.hgt.zip") + "/N49E011.hgt"
 HEADER = "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm,alt_msl\n"
 ROWS = ("rel,42.5075,1.5218,120,315,-30,0,1,1.5,1.125,\n"

@@ -414,7 +414,7 @@ START_TEST(test_dem_declared_vertical_crs) {
 }
 END_TEST
 
-#define ANDORRA KEEPOUT_SHARED_DATA "/dem/andorra_srtm3_subset.tif"
+#define ANDORRA KEEPOUT_TEST_DATA "/dem/andorra_srtm3_subset.tif"
 #define N49E011 "/vsizip/" KEEPOUT_SHARED_DATA "/dem/N49E011.hgt.zip/N49E011.hgt"
 
 START_TEST(test_dem_srtm_andorra_valley_differs_from_flat) {
