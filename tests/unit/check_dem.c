@@ -168,8 +168,10 @@ START_TEST(test_dem_flat_plane_reproduces_flat_model) {
     ck_assert_ptr_nonnull(strstr(ko_dem_vertical_datum(dem), "assumed"));
     ko_camera c = lens_075();
     c.width_px = 4000, c.height_px = 3000; /* a pixel size, for the GSD */
-    const double poses[][4] = {{100, 0, -90, 0}, {80, 30, -45, 5}, {120, 200, -20, -3}};
+    const double poses[][4] = {
+        {100, 0, -90, 0}, {80, 30, -45, 5}, {120, 200, -20, -3}, {60, 300, -60, 10}};
     for (size_t i = 0; i < sizeof poses / sizeof poses[0]; i++) {
+        c.k1 = i == 3 ? -0.12 : 0.0; /* and a distorted (curved) boundary */
         ko_pose p = pose_at(poses[i][0], poses[i][1], poses[i][2], poses[i][3]);
         ko_footprint_options flat = opts_range(1500, NULL), terr = opts_range(1500, dem);
         ko_footprint *f0 = compute(&c, &p, &flat);
