@@ -1,7 +1,7 @@
 /* Terrain ray casting for footprints: each boundary ray is marched over the DEM in the local
  * east/north frame under the camera, in steps of the DEM's resolution (longer where a
  * bound on the terrain's height and slope proves that no crossing can be skipped), and the first
- * crossing is refined by bisection. */
+ * crossing is refined by bisection and false position. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,15 +233,14 @@ static double block_jump(const koi_terrain *t, double s, double ae, double an, d
     return low > t->block_max[(size_t)by * t->nbx + bx] ? ds : 0;
 }
 
-/* The crossing in [a, b] (ray above the terrain at a by fa > 0, at or below it at b): bisection,
- * then one secant step on the last bracket, which is exact where the terrain is planar.
+/* The crossing in [a, b] (ray above the terrain at a by fa > 0, at or below it at b):
+ * bisection to half a pixel, within which the bilinear terrain along the ray is a smooth
+ * quadratic at most, then false position with the Illinois correction to a millimetre of height,
+ * and a last secant step on the bracket (exact where the terrain is planar).
  * Returns NaN if the ray passes over nodata on the way. */
 static double refine(const koi_terrain *t, double an, double ae, double k, double a, double fa,
                      double b, double fb) {
-    /* Bisection to 1/4 of a pixel, within which the bilinear terrain along the ray is a smooth
-     * quadratic, then secant (false position) steps on the bracket. */
-    int it = 0;
-    for (; it < 60 && b - a > t->step / 4; it++) {
+    for (int it = 0; it < 60 && b - a > t->step / 2; it++) {
         double m = 0.5 * (a + b);
         double z = terrain_at(t, m * ae, m * an);
         if (isnan(z)) return NAN;
@@ -251,16 +250,23 @@ static double refine(const koi_terrain *t, double an, double ae, double k, doubl
         else
             b = m, fb = fm;
     }
-    for (it = 0; it < 3 && b - a > 1e-4 && fa - fb > 0; it++) {
-        double m = a + (b - a) * fa / (fa - fb);
+    int side = 0;            /* which end the last false-position step moved: 1 = a, -1 = b */
+    double wa = fa, wb = fb; /* Illinois weights: f, halved while its end stays put */
+    for (int it = 0; it < 6 && b - a > 1e-4 && wa - wb > 0; it++) {
+        double m = a + (b - a) * wa / (wa - wb);
         double z = terrain_at(t, m * ae, m * an);
         if (isnan(z)) return NAN;
         double fm = t->cam_alt - k * m - z;
         if (fabs(fm) < 1e-3) return m; /* a millimetre of height */
-        if (fm > 0)
-            a = m, fa = fm;
-        else
-            b = m, fb = fm;
+        if (fm > 0) {
+            a = m, fa = wa = fm;
+            if (side == 1) wb /= 2;
+            side = 1;
+        } else {
+            b = m, fb = wb = fm;
+            if (side == -1) wa /= 2;
+            side = -1;
+        }
     }
     return fa - fb > 0 ? a + (b - a) * fa / (fa - fb) : b;
 }

@@ -274,7 +274,8 @@ KO_API void ko_reader_close(ko_reader *r);
  * Casting: every boundary ray (sampled as for flat ground) is marched over the terrain in the
  * local east/north frame in steps of the DEM's pixel size (longer steps only where a bound on
  * the height and slope of the terrain around the camera proves no crossing is skipped) and the
- * first crossing is refined by bisection and a final secant step (exact on planar terrain). A
+ * first crossing is refined by bisection (to half a pixel), then false position to a millimetre
+ * of height (exact on planar terrain). A
  * crossing missed between two samples (a ray grazing a one-pixel peak) can only move the hit
  * farther out, which enlarges the footprint. Rays that leave the DEM, pass over
  * nodata, or reach the range limit are cut at the range limit along their azimuth, as on flat
