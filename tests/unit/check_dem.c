@@ -511,6 +511,38 @@ START_TEST(test_dem_srtm_hgt_in_zip_and_mosaic) {
 }
 END_TEST
 
+/* The tile cache (16 tiles of 256 x 256) against GDAL's own reads, across all 25 tiles of a
+ * 1201 x 1201 SRTM cell, forwards and backwards so that tiles are evicted and read again. At a
+ * pixel centre the bilinear value is the pixel's. */
+START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
+    ko_dem *dem = open_dem(N49E011);
+    GDALDatasetH ds = GDALOpen(N49E011, GA_ReadOnly);
+    ck_assert_ptr_nonnull(ds);
+    double gt[6];
+    ck_assert_int_eq(GDALGetGeoTransform(ds, gt), CE_None);
+    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < 13 * 13; k++) {
+            int kk = pass ? 13 * 13 - 1 - k : k;
+            int i = 3 + (kk % 13) * 97, j = 5 + (kk / 13) * 97;
+            float raw;
+            ck_assert_int_eq(GDALRasterIO(b, GF_Read, i, j, 1, 1, &raw, 1, 1, GDT_Float32, 0, 0),
+                             CE_None);
+            double z;
+            ko_status st =
+                ko_dem_elevation(dem, gt[0] + (i + 0.5) * gt[1], gt[3] + (j + 0.5) * gt[5], &z);
+            if (raw == -32768.0f) { /* a void */
+                ck_assert_int_eq(st, KO_ERR_NOT_FOUND);
+                continue;
+            }
+            ck_assert_int_eq(st, KO_OK);
+            ck_assert_double_eq_tol(z, raw, 1e-6);
+        }
+    GDALClose(ds);
+    ko_dem_close(dem);
+}
+END_TEST
+
 static Suite *dem_suite(void) {
     Suite *s = suite_create("dem");
     TCase *tc = tcase_create("core");
@@ -525,6 +557,7 @@ static Suite *dem_suite(void) {
     tcase_add_test(tc, test_dem_declared_vertical_crs);
     tcase_add_test(tc, test_dem_srtm_andorra_valley_differs_from_flat);
     tcase_add_test(tc, test_dem_srtm_hgt_in_zip_and_mosaic);
+    tcase_add_test(tc, test_dem_tile_cache_matches_gdal_across_evictions);
     suite_add_tcase(s, tc);
     return s;
 }

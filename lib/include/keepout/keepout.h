@@ -250,7 +250,9 @@ KO_API void ko_reader_close(ko_reader *r);
  * heights (band scale/offset applied, feet converted). Several files (the tiles of an archive)
  * are mosaicked in an in-memory VRT. Pixels equal to the band's nodata value are no data: a ray
  * that passes over them is treated as leaving the DEM. Tiles are read lazily through a cache of
- * at most 16 tiles of 256 x 256 heights (4 MiB) owned by the handle.
+ * at most 16 tiles of 256 x 256 heights (4 MiB) owned by the handle (GDAL's own block cache,
+ * bounded by GDAL_CACHEMAX, comes on top). Note that a remote DEM (`/vsicurl/`) tells its
+ * server which tiles, hence roughly where the flights were: use local files for sensitive work.
  *
  * Vertical datum: a DEM's heights are taken on the vertical CRS the file declares (a compound
  * CRS), as ellipsoidal if its CRS is geographic 3D, and otherwise as EGM96 heights (EPSG:5773),
