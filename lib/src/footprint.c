@@ -270,8 +270,8 @@ double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
     double m_rad = a * (1.0 - e2) / (w * w * w), n_rad = a / w;
     double dn = (lat - fp->lat0) * 3.14159265358979323846 / 180.0 * m_rad;
     double de = (lon - fp->lon0) * 3.14159265358979323846 / 180.0 * n_rad * cos(phi);
-    /* With a DEM: the height above the highest terrain that bounds the site's (see keepout.h),
-     * so the slant distance is never overstated. */
+    /* With a DEM: the camera's height above the highest terrain of the range window, an upper
+     * bound of the site's ground (see keepout.h), so the slant distance is never overstated. */
     double dz = isnan(fp->gsd_terrain) ? fp->height_m : fmax(fp->cam_alt - fp->gsd_terrain, 0.0);
     double slant = sqrt(dn * dn + de * de + dz * dz);
     if (!(slant > 0)) return 0.0;
