@@ -12,22 +12,40 @@
 
 static const char *const csv_columns[] = {"id",     "source",  "time",          "status",
                                           "reason", "area_m2", "range_limit_m", NULL};
+static const char *const csv_columns_dem[] = {
+    "id",      "source",        "time",          "status",       "reason",
+    "area_m2", "range_limit_m", "height_source", "camera_alt_m", "ground_alt_m",
+    NULL};
+
+/* Most --dem options one run takes (tiles of one archive). */
+#define MAX_DEMS 4096
 
 static void help(FILE *fp) {
     fprintf(
         fp,
         "usage: keepout footprint [options] INPUT...\n\n"
-        "Computes the ground footprint (flat ground at take-off level) of every input:\n"
-        "a telemetry CSV (columns lat,lon,height,yaw,pitch,roll plus focal_mm,sensor_w_mm,\n"
-        "sensor_h_mm or focal35_mm; see docs/DESIGN.md).\n\n"
+        "Computes the ground footprint of every input: a telemetry CSV (columns\n"
+        "lat,lon,height,yaw,pitch,roll plus focal_mm,sensor_w_mm,sensor_h_mm or focal35_mm;\n"
+        "see docs/DESIGN.md). Without --dem the ground is flat at take-off level.\n\n"
         "options:\n"
         "  --format F        geojson (default), jsonl or csv\n"
         "  -o, --output FILE write there instead of standard output\n"
         "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
         "  --gsd-limit M     also cut where a pixel covers more than M metres (default 2)\n"
         "  --edge-samples N  boundary samples per image edge (default 64)\n"
+        "  --dem RASTER      cast rays onto this elevation model (any GDAL raster: GeoTIFF,\n"
+        "                    SRTM .hgt, /vsizip/..., VRT; any CRS). Repeat it for the tiles\n"
+        "                    of one DEM: they are mosaicked (same CRS and band type)\n"
         "  -q, --quiet       no messages on standard error\n"
         "  -h, --help        this text\n\n"
+        "Heights with --dem: the DEM's heights are taken on the vertical datum its file\n"
+        "declares, else as EGM96 (orthometric, \"above mean sea level\"), as for SRTM.\n"
+        "The camera's altitude is alt_ellipsoid (WGS84 ellipsoidal, converted to the DEM's\n"
+        "datum with PROJ's egm96_15.gtx grid), else alt_msl (taken as EGM96), else the DEM\n"
+        "under the camera plus height (height_source \"dem+height\"). A camera below the\n"
+        "terrain, or an altitude whose height above the DEM differs from height by more\n"
+        "than max(30 m, 50 %%), gives status \"unknown\" with the numbers: never a silent\n"
+        "flat footprint. Rays that leave the DEM or cross nodata are cut at the range limit.\n\n"
         "A row that cannot give a reliable footprint (missing or implausible value) gets\n"
         "status \"unknown\" and a reason naming the row and field; the exit status is then 1.\n");
 }
@@ -81,6 +99,14 @@ static int emit_shot(run *r, const ko_shot *s) {
                            json_object_new_double(ko_footprint_range_limit_m(fp)));
     json_object_object_add(p, "range_limited",
                            json_object_new_boolean(ko_footprint_is_range_limited(fp)));
+    if (r->fopts.dem) {
+        json_object_object_add(p, "height_source",
+                               json_object_new_string(ko_footprint_height_source(fp)));
+        json_object_object_add(p, "camera_alt_m",
+                               json_object_new_double(ko_footprint_camera_alt_m(fp)));
+        json_object_object_add(p, "ground_alt_m",
+                               json_object_new_double(ko_footprint_ground_alt_m(fp)));
+    }
     size_t n;
     const double *ring = ko_footprint_ring(fp, &n);
     int ok = out_record(&r->out, p, ring, n);
@@ -127,11 +153,14 @@ int cmd_footprint(int argc, char **argv) {
                                              {"max-range", required_argument, NULL, 'R'},
                                              {"gsd-limit", required_argument, NULL, 'G'},
                                              {"edge-samples", required_argument, NULL, 'E'},
+                                             {"dem", required_argument, NULL, 'D'},
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int c;
     double v;
+    const char **dems = NULL;
+    size_t n_dems = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -160,36 +189,67 @@ int cmd_footprint(int argc, char **argv) {
                 }
                 r.fopts.edge_samples = (uint32_t)v;
                 break;
+            case 'D':
+                if (n_dems == MAX_DEMS) {
+                    fprintf(stderr, "keepout footprint: more than %d --dem options\n", MAX_DEMS);
+                    free(dems);
+                    return EXIT_USAGE;
+                }
+                if (!dems && !(dems = calloc(MAX_DEMS, sizeof *dems))) {
+                    fprintf(stderr, "keepout footprint: out of memory\n");
+                    return EXIT_USAGE;
+                }
+                dems[n_dems++] = optarg;
+                break;
             case 'q':
                 r.quiet = 1;
                 break;
             case 'h':
+                free(dems);
                 help(stdout);
                 return EXIT_CLEAR;
             default:
+                free(dems);
                 help(stderr);
                 return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
+        free(dems);
         fprintf(stderr, "keepout footprint: no input given (try 'keepout footprint --help')\n");
-        return EXIT_USAGE;
-    }
-    FILE *fp = outpath ? fopen(outpath, "w") : stdout;
-    if (!fp) {
-        fprintf(stderr, "keepout footprint: cannot write %s: %s\n", outpath, strerror(errno));
         return EXIT_USAGE;
     }
     if (ko_context_create(&r.ctx) != KO_OK) {
         fprintf(stderr, "keepout footprint: cannot create a context (out of memory?)\n");
-        if (outpath) fclose(fp);
+        free(dems);
         return EXIT_USAGE;
     }
-    out_begin(&r.out, fp, fmt, csv_columns);
+    ko_dem *dem = NULL;
+    if (n_dems) {
+        ko_status st = ko_dem_open_list(r.ctx, dems, n_dems, &dem);
+        free(dems);
+        if (st != KO_OK) {
+            fprintf(stderr, "keepout footprint: unusable DEM: %s\n", ko_errmsg(r.ctx));
+            ko_context_destroy(r.ctx);
+            return EXIT_USAGE;
+        }
+        r.fopts.dem = dem;
+        if (!r.quiet)
+            fprintf(stderr, "keepout footprint: DEM heights: %s\n", ko_dem_vertical_datum(dem));
+    }
+    FILE *fp = outpath ? fopen(outpath, "w") : stdout;
+    if (!fp) {
+        fprintf(stderr, "keepout footprint: cannot write %s: %s\n", outpath, strerror(errno));
+        ko_dem_close(dem);
+        ko_context_destroy(r.ctx);
+        return EXIT_USAGE;
+    }
+    out_begin(&r.out, fp, fmt, dem ? csv_columns_dem : csv_columns);
     int ok = 1;
     for (int i = optind; ok && i < argc; i++)
         ok = run_input(&r, argv[i]);
     ok = out_end(&r.out) && ok;
+    ko_dem_close(dem);
     ko_context_destroy(r.ctx);
     if (outpath && fclose(fp) != 0) ok = 0;
     if (!ok) {

@@ -7,6 +7,7 @@
 
 #include "camera.h"
 #include "context.h"
+#include "dem.h"
 
 struct ko_footprint {
     size_t n;       /* points in the closed ring */
@@ -18,12 +19,17 @@ struct ko_footprint {
     double lat0, lon0, height_m;
     double pixel_rad;
     double axis[3]; /* optical axis in NED */
+    /* With a DEM (NaN and "flat" without): camera altitude and the terrain the GSD is taken
+     * against, on the DEM's vertical datum. */
+    const char *height_source;
+    double cam_alt, ground_alt, gsd_terrain;
 };
 
 void ko_footprint_options_init(ko_footprint_options *o) {
     o->max_range_m = 2000.0;
     o->gsd_limit_m = 2.0;
     o->edge_samples = 64;
+    o->dem = NULL;
 }
 
 void ko_footprint_destroy(ko_footprint *fp) {
@@ -174,16 +180,42 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
     fp->pixel_rad = k.pixel_rad;
     for (int i = 0; i < 3; i++)
         fp->axis[i] = r.m[i][0];
+    koi_terrain t;
+    if (o->dem) {
+        ko_status st = koi_terrain_begin(ctx, o->dem, p, fp->range_limit_m, &t);
+        if (st) {
+            koi_terrain_end(&t);
+            return st;
+        }
+        fp->height_source = t.source;
+        fp->cam_alt = t.cam_alt;
+        fp->ground_alt = t.ground;
+        fp->gsd_terrain = t.bounded ? t.zmax : t.ground;
+    }
     for (size_t i = 0; i < total; i++) {
-        double u, v, d[3];
+        double u, v, d[3], *en = &fp->local[2 * i];
         boundary_pixel(&k, m, i, &u, &v);
-        if (!koi_pixel_ray(cam, &k, &r, u, v, d))
+        if (!koi_pixel_ray(cam, &k, &r, u, v, d)) {
+            if (o->dem) koi_terrain_end(&t);
             return koi_error(ctx, KO_ERR_ARG,
                              "distortion: the lens model cannot be inverted at pixel (%.0f, %.0f)",
                              u, v);
-        fp->range_limited |= ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg,
-                                          &fp->local[2 * i], &fp->local[2 * i + 1]);
+        }
+        if (!o->dem) {
+            fp->range_limited |=
+                ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg, &en[0], &en[1]);
+            continue;
+        }
+        double z;
+        int cut = koi_terrain_cast(ctx, &t, d, p->yaw_deg, &en[0], &en[1], &z);
+        if (cut < 0) {
+            koi_terrain_end(&t);
+            return (ko_status)o->dem->io_error;
+        }
+        fp->range_limited |= cut;
+        if (!cut && !t.bounded) fp->gsd_terrain = fmax(fp->gsd_terrain, z);
     }
+    if (o->dem) koi_terrain_end(&t);
     fp->local[2 * total] = fp->local[0];
     fp->local[2 * total + 1] = fp->local[1];
     fp->n = drop_collinear(fp->local, fp->n);
@@ -216,6 +248,8 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
     fp->lat0 = pose->lat;
     fp->lon0 = pose->lon;
     fp->height_m = pose->height_m;
+    fp->height_source = "flat";
+    fp->cam_alt = fp->ground_alt = fp->gsd_terrain = NAN;
     st = cast_boundary(ctx, cam, pose, opts, fp);
     if (st) {
         ko_footprint_destroy(fp);
@@ -236,10 +270,14 @@ double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
     double m_rad = a * (1.0 - e2) / (w * w * w), n_rad = a / w;
     double dn = (lat - fp->lat0) * 3.14159265358979323846 / 180.0 * m_rad;
     double de = (lon - fp->lon0) * 3.14159265358979323846 / 180.0 * n_rad * cos(phi);
-    double slant = sqrt(dn * dn + de * de + fp->height_m * fp->height_m);
+    /* With a DEM: the camera's height above the highest terrain of the range window, an upper
+     * bound of the site's ground (see keepout.h), so the slant distance is never overstated. */
+    double dz = isnan(fp->gsd_terrain) ? fp->height_m : fmax(fp->cam_alt - fp->gsd_terrain, 0.0);
+    double slant = sqrt(dn * dn + de * de + dz * dz);
+    if (!(slant > 0)) return 0.0;
     /* Off axis a pinhole pixel subtends pixel_rad * cos^2(angle to the axis): finer GSD, so
      * the factor must be applied (barrel distortion only makes edge pixels coarser). */
-    double c = (dn * fp->axis[0] + de * fp->axis[1] + fp->height_m * fp->axis[2]) / slant;
+    double c = (dn * fp->axis[0] + de * fp->axis[1] + dz * fp->axis[2]) / slant;
     c = fmax(c, 0.1);
     return slant * fp->pixel_rad * c * c;
 }
@@ -256,4 +294,16 @@ ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt) 
     snprintf(s + len, cap - len, "))");
     *wkt = s;
     return KO_OK;
+}
+
+const char *ko_footprint_height_source(const ko_footprint *fp) {
+    return fp && fp->height_source ? fp->height_source : "flat";
+}
+
+double ko_footprint_camera_alt_m(const ko_footprint *fp) {
+    return fp ? fp->cam_alt : NAN;
+}
+
+double ko_footprint_ground_alt_m(const ko_footprint *fp) {
+    return fp ? fp->ground_alt : NAN;
 }

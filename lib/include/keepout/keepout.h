@@ -129,6 +129,9 @@ KO_API ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const k
 /* ------------------------------------------------------------------------------------------ */
 /** @name Footprints */
 
+/** An elevation model opened with ko_dem_open() (see "Terrain" below). */
+typedef struct ko_dem ko_dem;
+
 /** Options of the footprint computation. Start from ko_footprint_options_init(). */
 typedef struct ko_footprint_options {
     double max_range_m;    /**< ground distance at which rays are cut (default 2000 m) */
@@ -136,6 +139,9 @@ typedef struct ko_footprint_options {
                                 also cut where one pixel covers more than this (default 2 m;
                                 NaN or <= 0 disables) */
     uint32_t edge_samples; /**< boundary samples per image edge (default 64) */
+    ko_dem *dem;           /**< terrain to cast rays onto; NULL (default) = flat ground at the
+                                take-off level. Borrowed: must stay open during the call and
+                                belong to the same context. See "Terrain". */
 } ko_footprint_options;
 
 KO_API void ko_footprint_options_init(ko_footprint_options *opts);
@@ -143,9 +149,11 @@ KO_API void ko_footprint_options_init(ko_footprint_options *opts);
 /** A computed ground footprint. Opaque; free with ko_footprint_destroy(). */
 typedef struct ko_footprint ko_footprint;
 
-/** Computes the flat-ground footprint of the distorted image boundary.
+/** Computes the footprint of the distorted image boundary: on flat ground, or on the terrain
+ * of opts->dem when it is set (see "Terrain" for how heights are taken and checked).
  * On success *out is owned by the caller. Fails with KO_ERR_ARG (reason in ko_errmsg) for an
- * implausible pose or camera: callers report that as verdict `unknown`. */
+ * implausible pose or camera, or a camera altitude the DEM contradicts: callers report that as
+ * verdict `unknown`. */
 KO_API ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
                                       const ko_footprint_options *opts, ko_footprint **out);
 
@@ -169,7 +177,12 @@ KO_API int ko_footprint_is_range_limited(const ko_footprint *fp);
 
 /** Ground sample distance, metres per pixel, for a ground point seen by the camera: the
  * slant distance times the pixel's angular size (the finer, across-ray value, which is the
- * conservative one for disclosure). NaN if the camera's pixel pitch is unknown. */
+ * conservative one for disclosure). NaN if the camera's pixel pitch is unknown.
+ * With a DEM the slant distance includes the height difference between the camera and the
+ * terrain: the highest terrain within the range window around the camera is used (so the
+ * distance is never overstated and the GSD never too coarse); where that window could not be
+ * bounded (nodata in it, or wider than 512 x 512 DEM pixels) the highest terrain among the
+ * ground under the camera and the boundary hits is used. */
 KO_API double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat);
 
 /** The footprint as WKT POLYGON in WGS84 (lon lat). On success *wkt is owned by the caller:
@@ -226,6 +239,97 @@ KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_read
 KO_API ko_status ko_reader_next(ko_reader *r, ko_shot *shot);
 
 KO_API void ko_reader_close(ko_reader *r);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Terrain
+ *
+ * A ::ko_dem is an elevation raster that footprints are cast onto (ko_footprint_options.dem).
+ *
+ * Sources: any raster GDAL reads (GeoTIFF, SRTM .hgt, `/vsizip/...`, `/vsicurl/...` COGs if the
+ * caller's GDAL allows it, VRT), in any CRS GDAL/PROJ can transform WGS84 to; band 1 holds the
+ * heights (band scale/offset applied, feet converted). Several files (the tiles of an archive)
+ * are mosaicked in an in-memory VRT. Pixels equal to the band's nodata value are no data: a ray
+ * that passes over them is treated as leaving the DEM. Tiles are read lazily through a cache of
+ * at most 16 tiles of 256 x 256 heights (4 MiB) owned by the handle (GDAL's own block cache,
+ * bounded by GDAL_CACHEMAX, comes on top). Note that a remote DEM (`/vsicurl/`) tells its
+ * server which tiles, hence roughly where the flights were: use local files for sensitive work.
+ *
+ * Vertical datum: a DEM's heights are taken on the vertical CRS the file declares (a compound
+ * CRS), as ellipsoidal if its CRS is geographic 3D, and otherwise as EGM96 heights (EPSG:5773),
+ * which is what SRTM and most global DEMs use. ko_dem_vertical_datum() says which, and whether
+ * it was assumed. Conversions use PROJ's grids installed locally (egm96_15.gtx from proj-data;
+ * the network is never used) and never a "ballpark" transformation: a missing grid fails the
+ * open with KO_ERR_PROJ.
+ *
+ * Camera altitude with a DEM, in this order:
+ *  1. pose.alt_ellps_m (WGS84 ellipsoidal), converted to the DEM's datum with PROJ;
+ *  2. pose.alt_msl_m, taken as an EGM96 height (converted if the DEM uses another datum);
+ *  3. neither: the terrain under the camera plus pose.height_m ("height from DEM + relative
+ *     altitude"; per shot, not from a take-off point).
+ * ko_footprint_height_source() tells callers which one was used, so they can report it.
+ * Sanity rule: with 1. or 2. the camera must be above the terrain under it, and its height
+ * above that terrain must agree with pose.height_m within max(30 m, 50 % of height_m);
+ * otherwise ko_footprint_compute() fails with KO_ERR_ARG and the numbers in ko_errmsg()
+ * (callers report `unknown`). There is never a silent fallback to flat ground; no DEM data under
+ * the camera is also KO_ERR_ARG.
+ *
+ * Casting: every boundary ray (sampled as for flat ground) is marched over the terrain in the
+ * local east/north frame in steps of the DEM's pixel size (longer steps only where a bound on
+ * the height and slope of the terrain around the camera proves no crossing is skipped) and the
+ * first crossing is refined by bisection (to half a pixel), then false position to a millimetre
+ * of height (exact on planar terrain). A
+ * crossing missed between two samples (a ray grazing a one-pixel peak) can only move the hit
+ * farther out, which enlarges the footprint. Rays that leave the DEM, pass over
+ * nodata, or reach the range limit are cut at the range limit along their azimuth, as on flat
+ * ground. Geoid undulation is taken at the camera: its change across the range window (a few
+ * centimetres per km) is neglected.
+ *
+ * Conservative by construction: the footprint is the polygon through the boundary rays' hits,
+ * and ground inside it that is hidden behind terrain (the far side of a ridge) still counts as
+ * seen. An interior ray hits no farther than the boundary ray of highest elevation at its
+ * azimuth (at one azimuth a lower ray crosses the terrain no later), so up to the sampling
+ * between neighbouring boundary rays (edge_samples) the polygon holds all ground the camera
+ * sees: it is never smaller than the visible ground, only larger.
+ */
+
+/** Opens an elevation raster. On success *out is owned by the caller: close it with
+ * ko_dem_close() before destroying ctx. The handle belongs to ctx (it uses ctx's PROJ
+ * context): use it only with ctx, from ctx's thread. Fails with KO_ERR_IO (cannot open),
+ * KO_ERR_FORMAT (no geotransform or CRS) or KO_ERR_PROJ (no transformation to its CRS or
+ * vertical datum), the reason in ko_errmsg(ctx). */
+KO_API ko_status ko_dem_open(ko_context *ctx, const char *path, ko_dem **out);
+
+/** Opens n rasters (tiles of one DEM, same CRS) as one mosaic, built as an in-memory VRT with
+ * GDALBuildVRT; where tiles overlap the later one wins. Otherwise as ko_dem_open(). paths is
+ * borrowed for the call. */
+KO_API ko_status ko_dem_open_list(ko_context *ctx, const char *const *paths, size_t n,
+                                  ko_dem **out);
+
+/** Closes a DEM and frees its cache. NULL is a no-op. */
+KO_API void ko_dem_close(ko_dem *dem);
+
+/** Terrain height at a WGS84 point, bilinear between pixel centres, on the DEM's vertical
+ * datum. KO_ERR_NOT_FOUND outside the DEM or next to nodata; KO_ERR_IO if a read fails. The
+ * message goes to the DEM's context. */
+KO_API ko_status ko_dem_elevation(ko_dem *dem, double lon, double lat, double *z);
+
+/** Converts a WGS84 ellipsoidal height at (lon, lat) to a height on the DEM's vertical datum
+ * (for EGM96: h - N, N the geoid undulation), as footprints do with pose.alt_ellps_m. */
+KO_API ko_status ko_dem_from_ellipsoidal(ko_dem *dem, double lon, double lat, double h, double *z);
+
+/** Description of the DEM's vertical datum, e.g. "EGM96 height (EPSG:5773), assumed: the DEM
+ * declares no vertical CRS". Borrowed: lives as long as dem. "" for NULL. */
+KO_API const char *ko_dem_vertical_datum(const ko_dem *dem);
+
+/** Where the camera's altitude came from: "flat" (no DEM), "alt_ellipsoid", "alt_msl" or
+ * "dem+height" (terrain under the camera + height_m). Static text. */
+KO_API const char *ko_footprint_height_source(const ko_footprint *fp);
+
+/** Camera altitude on the DEM's vertical datum used for the footprint; NaN without a DEM. */
+KO_API double ko_footprint_camera_alt_m(const ko_footprint *fp);
+
+/** Terrain height under the camera on the DEM's vertical datum; NaN without a DEM. */
+KO_API double ko_footprint_ground_alt_m(const ko_footprint *fp);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,571 @@
+/* Terrain footprints against closed forms on DEMs the tests write themselves (/vsimem/ GeoTIFFs
+ * in EPSG:4326 and UTM), the EGM96 conversion against the grid's own value, and real SRTM. */
+#include <check.h>
+#include <gdal.h>
+#include <gdal_utils.h>
+#include <math.h>
+#include <ogr_srs_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keepout/keepout.h"
+
+#define LAT0 46.842607
+#define LON0 (-91.99456)
+
+static ko_context *ctx;
+
+static void setup(void) {
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+}
+
+static void teardown(void) {
+    ko_context_destroy(ctx);
+}
+
+/* Metres per degree of latitude and longitude at lat (WGS84 radii of curvature). */
+static double m_per_deg_lat(double lat) {
+    const double a = 6378137.0, e2 = 0.00669437999014;
+    double s = sin(lat * M_PI / 180.0), w = sqrt(1 - e2 * s * s);
+    return a * (1 - e2) / (w * w * w) * M_PI / 180.0;
+}
+
+/* Terrain as a function of the DEM's CRS coordinates of a pixel centre. */
+typedef double (*zfun)(double x, double y, const double *arg);
+
+/* Writes a one-band Float32 GeoTIFF: w x h pixels of f at the pixel centres. */
+static void make_dem_srs(const char *path, const char *srs_def, const double gt[6], int w, int h,
+                         zfun f, const double *arg, int nodata) {
+    GDALDriverH drv = GDALGetDriverByName("GTiff");
+    ck_assert_ptr_nonnull(drv);
+    GDALDatasetH ds = GDALCreate(drv, path, w, h, 1, GDT_Float32, NULL);
+    ck_assert_ptr_nonnull(ds);
+    ck_assert_int_eq(GDALSetGeoTransform(ds, (double *)gt), CE_None);
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    ck_assert_int_eq(OSRSetFromUserInput(srs, srs_def), OGRERR_NONE);
+    ck_assert_int_eq(GDALSetSpatialRef(ds, srs), CE_None);
+    OSRRelease(srs);
+    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+    if (nodata) GDALSetRasterNoDataValue(b, -9999.0);
+    float *row = malloc(sizeof(float) * (size_t)w);
+    ck_assert_ptr_nonnull(row);
+    for (int j = 0; j < h; j++) {
+        for (int i = 0; i < w; i++)
+            row[i] = (float)f(gt[0] + (i + 0.5) * gt[1], gt[3] + (j + 0.5) * gt[5], arg);
+        ck_assert_int_eq(GDALRasterIO(b, GF_Write, 0, j, w, 1, row, w, 1, GDT_Float32, 0, 0),
+                         CE_None);
+    }
+    free(row);
+    GDALClose(ds);
+}
+
+static void make_dem(const char *path, int epsg, const double gt[6], int w, int h, zfun f,
+                     const double *arg, int nodata) {
+    char def[32];
+    snprintf(def, sizeof def, "EPSG:%d", epsg);
+    make_dem_srs(path, def, gt, w, h, f, arg, nodata);
+}
+
+/* A geographic DEM of +-half_deg around (LAT0, LON0) with pixels of px_deg. */
+static void make_dem_4326(const char *path, double half_deg, double px_deg, zfun f,
+                          const double *arg, int nodata) {
+    int n = (int)lround(2 * half_deg / px_deg);
+    double gt[6] = {LON0 - half_deg, px_deg, 0, LAT0 + half_deg, 0, -px_deg};
+    make_dem(path, 4326, gt, n, n, f, arg, nodata);
+}
+
+static double z_const(double x, double y, const double *arg) {
+    (void)x, (void)y;
+    return arg[0];
+}
+
+static ko_dem *open_dem(const char *path) {
+    ko_dem *dem = NULL;
+    ko_status st = ko_dem_open(ctx, path, &dem);
+    ck_assert_msg(st == KO_OK, "dem_open: %s", ko_errmsg(ctx));
+    return dem;
+}
+
+/* A lens with tan(HFOV/2) = 0.75 and tan(VFOV/2) = 0.5625. */
+static ko_camera lens_075(void) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 1.0;
+    c.sensor_w_mm = 1.5;
+    c.sensor_h_mm = 1.125;
+    return c;
+}
+
+static ko_pose pose_at(double h, double yaw, double pitch, double roll) {
+    ko_pose p;
+    ko_pose_init(&p);
+    p.lat = LAT0;
+    p.lon = LON0;
+    p.height_m = h;
+    p.yaw_deg = yaw;
+    p.pitch_deg = pitch;
+    p.roll_deg = roll;
+    return p;
+}
+
+static ko_footprint_options opts_range(double range, ko_dem *dem) {
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    o.max_range_m = range;
+    o.gsd_limit_m = NAN;
+    o.dem = dem;
+    return o;
+}
+
+static ko_footprint *compute(const ko_camera *c, const ko_pose *p, const ko_footprint_options *o) {
+    ko_footprint *fp = NULL;
+    ko_status st = ko_footprint_compute(ctx, c, p, o, &fp);
+    ck_assert_msg(st == KO_OK, "footprint failed: %s", ko_errmsg(ctx));
+    return fp;
+}
+
+static double max_north(const ko_footprint *fp) {
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    double m = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, xy[2 * i + 1]);
+    return m;
+}
+
+static double min_north(const ko_footprint *fp) {
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    double m = INFINITY;
+    for (size_t i = 0; i < n; i++)
+        m = fmin(m, xy[2 * i + 1]);
+    return m;
+}
+
+/* Same ring, point by point, within 1e-6 of the ring's size. */
+static void assert_same_ring(const ko_footprint *a, const ko_footprint *b) {
+    size_t na, nb;
+    const double *xa = ko_footprint_ring_local(a, &na);
+    const double *xb = ko_footprint_ring_local(b, &nb);
+    ck_assert_uint_eq(na, nb);
+    double scale = 0;
+    for (size_t i = 0; i < 2 * na; i++)
+        scale = fmax(scale, fabs(xa[i]));
+    for (size_t i = 0; i < 2 * na; i++)
+        ck_assert_msg(fabs(xa[i] - xb[i]) <= 1e-6 * scale, "coordinate %zu: %.9f vs %.9f", i, xa[i],
+                      xb[i]);
+    ck_assert_int_eq(ko_footprint_is_range_limited(a), ko_footprint_is_range_limited(b));
+    ck_assert_double_eq_tol(ko_footprint_area_m2(a), ko_footprint_area_m2(b),
+                            1e-6 * ko_footprint_area_m2(b));
+}
+
+START_TEST(test_dem_flat_plane_reproduces_flat_model) {
+    const double z0 = 300.0;
+    make_dem_4326("/vsimem/flat.tif", 0.05, 0.0005, z_const, &z0, 0);
+    ko_dem *dem = open_dem("/vsimem/flat.tif");
+    ck_assert_ptr_nonnull(strstr(ko_dem_vertical_datum(dem), "EGM96"));
+    ck_assert_ptr_nonnull(strstr(ko_dem_vertical_datum(dem), "assumed"));
+    ko_camera c = lens_075();
+    c.width_px = 4000, c.height_px = 3000; /* a pixel size, for the GSD */
+    const double poses[][4] = {
+        {100, 0, -90, 0}, {80, 30, -45, 5}, {120, 200, -20, -3}, {60, 300, -60, 10}};
+    for (size_t i = 0; i < sizeof poses / sizeof poses[0]; i++) {
+        c.k1 = i == 3 ? -0.12 : 0.0; /* and a distorted (curved) boundary */
+        ko_pose p = pose_at(poses[i][0], poses[i][1], poses[i][2], poses[i][3]);
+        ko_footprint_options flat = opts_range(1500, NULL), terr = opts_range(1500, dem);
+        ko_footprint *f0 = compute(&c, &p, &flat);
+        ko_footprint *f1 = compute(&c, &p, &terr); /* no altitude: DEM + height */
+        assert_same_ring(f1, f0);
+        ck_assert_str_eq(ko_footprint_height_source(f1), "dem+height");
+        ck_assert_str_eq(ko_footprint_height_source(f0), "flat");
+        ck_assert_double_eq_tol(ko_footprint_ground_alt_m(f1), z0, 1e-9);
+        ck_assert_double_eq_tol(ko_footprint_camera_alt_m(f1), z0 + p.height_m, 1e-9);
+        ck_assert(isnan(ko_footprint_camera_alt_m(f0)));
+        ko_footprint_destroy(f1);
+        p.alt_msl_m = z0 + p.height_m; /* the same camera from its MSL altitude */
+        f1 = compute(&c, &p, &terr);
+        assert_same_ring(f1, f0);
+        ck_assert_str_eq(ko_footprint_height_source(f1), "alt_msl");
+        /* GSD over flat terrain: the flat model's, the camera being height_m above it */
+        double lon = -91.9945, lat = 46.8427;
+        ck_assert_double_eq_tol(ko_footprint_gsd_at(f1, lon, lat),
+                                ko_footprint_gsd_at(f0, lon, lat), 1e-12);
+        ko_footprint_destroy(f1);
+        ko_footprint_destroy(f0);
+    }
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/flat.tif");
+}
+END_TEST
+
+/* A plane rising to the north by g metres per metre of UTM northing, camera on the central
+ * meridian of zone 15 (93 W), where grid north is true north and northing = 0.9996 x the
+ * meridian arc. Nadir, yaw 0: the top image edge (tan 0.5625 ahead, per metre of descent)
+ * meets the plane where h - s / 0.5625 = g k0 s, i.e. s_far = h / (1/0.5625 + g k0); the
+ * bottom edge where h - s / 0.5625 = -g k0 s, s_near = h / (1/0.5625 - g k0). Each edge is a
+ * line of constant north, so the footprint is a trapezoid of depth s_far + s_near, widths
+ * 2 (0.75/0.5625) s_far and 2 (0.75/0.5625) s_near. */
+static double z_tilted(double x, double y, const double *arg) {
+    (void)x;
+    return arg[0] + arg[1] * (y - arg[2]);
+}
+
+START_TEST(test_dem_tilted_plane_utm_closed_form) {
+    const double lat = 46.842607, lon = -93.0, h = 100.0, g = 0.2, k0 = 0.9996, z0 = 1000.0;
+    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(wgs, 4326);
+    OSRImportFromEPSG(utm, 32615);
+    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
+    double e = lon, n = lat;
+    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
+    OCTDestroyCoordinateTransformation(ct);
+    OSRRelease(wgs);
+    OSRRelease(utm);
+    ck_assert_double_eq_tol(e, 500000.0, 1e-6);
+    const double arg[3] = {z0, g, n};
+    double gt[6] = {e - 3000, 10, 0, n + 3000, 0, -10};
+    make_dem("/vsimem/tilted.tif", 32615, gt, 600, 600, z_tilted, arg, 0);
+    ko_dem *dem = open_dem("/vsimem/tilted.tif");
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(h, 0, -90, 0);
+    p.lat = lat;
+    p.lon = lon;
+    p.alt_msl_m = z0 + h;
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = compute(&c, &p, &o);
+    double s_far = h / (1 / 0.5625 + g * k0), s_near = h / (1 / 0.5625 - g * k0);
+    ck_assert_double_eq_tol(max_north(fp), s_far, 2e-3);
+    ck_assert_double_eq_tol(min_north(fp), -s_near, 2e-3);
+    double area = 4.0 / 3.0 * (s_far + s_near) * (s_far + s_near);
+    ck_assert_double_eq_tol(ko_footprint_area_m2(fp), area, 1e-4 * area);
+    ck_assert_int_eq(ko_footprint_is_range_limited(fp), 0);
+    /* the flat model (ground level under the camera) is wrong in both directions */
+    ko_footprint_options flat = opts_range(1500, NULL);
+    ko_footprint *f0 = compute(&c, &p, &flat);
+    ck_assert_double_gt(max_north(f0), s_far + 5);
+    ck_assert_double_lt(-min_north(f0), s_near - 5);
+    ko_footprint_destroy(f0);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/tilted.tif");
+}
+END_TEST
+
+/* Ground at 0 with a 200 m high ridge from 300 m to 400 m north of the camera. Camera 100 m up,
+ * looking north 30 deg down: the top edge (0.64 deg below the horizon) would reach 8.9 km on
+ * flat ground; it must stop at the ridge's face, the first crossing, not behind it. */
+static double z_ridge(double x, double y, const double *arg) {
+    (void)x;
+    double north = (y - LAT0) * arg[0];
+    return north >= 300 && north < 400 ? 200.0 : 0.0;
+}
+
+START_TEST(test_dem_first_crossing_wins_at_a_cliff) {
+    const double arg[1] = {m_per_deg_lat(LAT0)};
+    make_dem_4326("/vsimem/ridge.tif", 0.03, 0.00005, z_ridge, arg, 0);
+    ko_dem *dem = open_dem("/vsimem/ridge.tif");
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 0, -30, 0);
+    ko_footprint_options o = opts_range(2000, dem);
+    ko_footprint *fp = compute(&c, &p, &o);
+    double px = 0.00005 * arg[0]; /* 5.6 m: the face is a ramp one pixel wide */
+    ck_assert_double_ge(max_north(fp), 300 - px);
+    ck_assert_double_le(max_north(fp), 300 + px);
+    ck_assert_int_eq(ko_footprint_is_range_limited(fp), 0);
+    /* near edge on the low ground: 100 / tan(30 + 29.36 deg) */
+    ck_assert_double_eq_tol(min_north(fp), 100 / tan((30 + atan(0.5625) * 180 / M_PI) * M_PI / 180),
+                            1e-3);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/ridge.tif");
+}
+END_TEST
+
+/* Flat ground at 0; north of 200 m either nodata or no DEM at all. */
+static double z_hole(double x, double y, const double *arg) {
+    (void)x;
+    return (y - LAT0) * arg[0] > 200 ? -9999.0 : 0.0;
+}
+
+START_TEST(test_dem_nodata_and_leaving_the_dem_cut_at_range) {
+    const double arg[1] = {m_per_deg_lat(LAT0)};
+    make_dem_4326("/vsimem/hole.tif", 0.01, 0.0001, z_hole, arg, 1);
+    double half_n = 200 / arg[0], half_e = 0.01;
+    double gt[6] = {LON0 - half_e, 0.0001, 0, LAT0 + half_n, 0, -half_n / 20};
+    const double zero = 0.0;
+    make_dem("/vsimem/edge.tif", 4326, gt, 200, 40, z_const, &zero, 0);
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 0, -45, 0);
+    /* on flat ground the top edge lands at 100 / tan(45 - 29.36 deg) = 357 m */
+    ko_footprint_options flat = opts_range(800, NULL);
+    ko_footprint *f0 = compute(&c, &p, &flat);
+    ck_assert_double_eq_tol(max_north(f0), 100 / tan((45 - atan(0.5625) * 180 / M_PI) * M_PI / 180),
+                            1e-6);
+    ko_footprint_destroy(f0);
+    const char *paths[] = {"/vsimem/hole.tif", "/vsimem/edge.tif"};
+    for (int i = 0; i < 2; i++) {
+        ko_dem *dem = open_dem(paths[i]);
+        ko_footprint_options o = opts_range(800, dem);
+        ko_footprint *fp = compute(&c, &p, &o);
+        ck_assert_double_eq_tol(max_north(fp), 800, 1e-6);
+        ck_assert_int_eq(ko_footprint_is_range_limited(fp), 1);
+        ko_footprint_destroy(fp);
+        ko_dem_close(dem);
+    }
+    /* no DEM data under the camera: no footprint, never a silent flat one */
+    ko_dem *dem = open_dem("/vsimem/hole.tif");
+    ko_footprint_options o = opts_range(800, dem);
+    p.lat = LAT0 + 300 / arg[0];
+    ko_footprint *fp = NULL;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "no DEM elevation under the camera"));
+    ko_dem_close(dem);
+    VSIUnlink(paths[0]);
+    VSIUnlink(paths[1]);
+}
+END_TEST
+
+START_TEST(test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers) {
+    const double z0 = 300.0;
+    make_dem_4326("/vsimem/flat2.tif", 0.02, 0.0005, z_const, &z0, 0);
+    ko_dem *dem = open_dem("/vsimem/flat2.tif");
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 0, -90, 0);
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = NULL;
+    p.alt_msl_m = 250.0;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+    ck_assert_ptr_null(fp);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "below the terrain"));
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "250.0"));
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "300.0"));
+    p.alt_msl_m = 500.0; /* 200 m above the DEM, 100 m by height: more than max(30, 50) */
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "disagree"));
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "200.0"));
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "100.0"));
+    p.alt_msl_m = 420.0; /* 120 m vs 100 m: within the bound */
+    fp = compute(&c, &p, &o);
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 420.0, 1e-9);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/flat2.tif");
+}
+END_TEST
+
+/* EGM96 undulation at the grid node 42.5 N, 1.5 E: 52.828 m, read from the grid file itself by
+ * GDAL (`gdallocationinfo -wgs84 /usr/share/proj/egm96_15.gtx 1.5 42.5` -> 52.827995300293,
+ * pixel 726/190, whose centre is exactly that node), not through PROJ. */
+START_TEST(test_dem_egm96_undulation_matches_the_grid) {
+    const double z0 = 0.0;
+    double gt[6] = {1.4, 0.001, 0, 42.6, 0, -0.001};
+    make_dem("/vsimem/andorra0.tif", 4326, gt, 200, 200, z_const, &z0, 0);
+    ko_dem *dem = open_dem("/vsimem/andorra0.tif");
+    double z;
+    ck_assert_int_eq(ko_dem_from_ellipsoidal(dem, 1.5, 42.5, 100.0, &z), KO_OK);
+    ck_assert_double_eq_tol(100.0 - z, 52.828, 0.5);
+    ck_assert_double_eq_tol(100.0 - z, 52.828, 0.01); /* bilinear at a node is the node */
+    /* the same camera from its ellipsoidal altitude gives the same footprint */
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 10, -60, 0);
+    p.lat = 42.5, p.lon = 1.5;
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *f0 = compute(&c, &p, &o);
+    p.alt_ellps_m = 100.0 + (100.0 - z);
+    ko_footprint *f1 = compute(&c, &p, &o);
+    ck_assert_str_eq(ko_footprint_height_source(f1), "alt_ellipsoid");
+    assert_same_ring(f1, f0);
+    ko_footprint_destroy(f0);
+    ko_footprint_destroy(f1);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/andorra0.tif");
+}
+END_TEST
+
+/* A DEM that declares its vertical CRS: EGM96 (EPSG:5773) is used as declared; EGM2008
+ * (EPSG:3855) needs a grid Debian's proj-data does not ship, and must fail rather than fall
+ * back to a ballpark transformation that equates the datums. */
+START_TEST(test_dem_declared_vertical_crs) {
+    const double z0 = 0.0;
+    double gt[6] = {1.4, 0.001, 0, 42.6, 0, -0.001};
+    make_dem_srs("/vsimem/v5773.tif", "EPSG:4326+5773", gt, 200, 200, z_const, &z0, 0);
+    ko_dem *dem = open_dem("/vsimem/v5773.tif");
+    ck_assert_msg(strstr(ko_dem_vertical_datum(dem), "from the DEM") &&
+                      strstr(ko_dem_vertical_datum(dem), "5773"),
+                  "%s", ko_dem_vertical_datum(dem));
+    double z;
+    ck_assert_int_eq(ko_dem_from_ellipsoidal(dem, 1.5, 42.5, 100.0, &z), KO_OK);
+    ck_assert_double_eq_tol(100.0 - z, 52.828, 0.01);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/v5773.tif");
+    make_dem_srs("/vsimem/v3855.tif", "EPSG:4326+3855", gt, 200, 200, z_const, &z0, 0);
+    dem = NULL;
+    ko_status st = ko_dem_open(ctx, "/vsimem/v3855.tif", &dem);
+    if (st == KO_OK) { /* a system with the EGM2008 grid installed: it must then be used */
+        ck_assert_int_eq(ko_dem_from_ellipsoidal(dem, 1.5, 42.5, 100.0, &z), KO_OK);
+        ck_assert_double_gt(100.0 - z, 40.0);
+        ko_dem_close(dem);
+    } else {
+        ck_assert_int_eq(st, KO_ERR_PROJ);
+        ck_assert_ptr_null(dem);
+        ck_assert_msg(strstr(ko_errmsg(ctx), "EGM2008"), "%s", ko_errmsg(ctx));
+    }
+    VSIUnlink("/vsimem/v3855.tif");
+}
+END_TEST
+
+#define ANDORRA KEEPOUT_TEST_DATA "/dem/andorra_srtm3_subset.tif"
+#define N49E011 "/vsizip/" KEEPOUT_SHARED_DATA "/dem/N49E011.hgt.zip/N49E011.hgt"
+
+START_TEST(test_dem_srtm_andorra_valley_differs_from_flat) {
+    ko_dem *dem = open_dem(ANDORRA);
+    double z;
+    /* Andorra la Vella, valley floor near 1040 m; SRTM there: 1036 m at the nearest post */
+    ck_assert_int_eq(ko_dem_elevation(dem, 1.5218, 42.5075, &z), KO_OK);
+    ck_assert_double_gt(z, 1000);
+    ck_assert_double_lt(z, 1100);
+    ck_assert_ptr_nonnull(strstr(ko_dem_vertical_datum(dem), "EGM96"));
+    ck_assert_int_eq(ko_dem_elevation(dem, 1.0, 42.5, &z), KO_ERR_NOT_FOUND);
+    ko_camera c = lens_075();
+    ko_footprint_options o = opts_range(2000, dem), flat = opts_range(2000, NULL);
+    /* 120 m above the valley floor, looking north-west 30 deg down at the slope: the rising
+     * ground stops the rays early; on flat ground the top edge runs to the 2 km cut. */
+    ko_pose p = pose_at(120, 315, -30, 0);
+    p.lat = 42.5075, p.lon = 1.5218;
+    ko_footprint *fd = compute(&c, &p, &o);
+    ko_footprint *f0 = compute(&c, &p, &flat);
+    double ad = ko_footprint_area_m2(fd), a0 = ko_footprint_area_m2(f0);
+    ck_assert_msg(ad < 0.2 * a0 && ad > 2e4, "DEM %.0f m2 vs flat %.0f m2", ad, a0);
+    ck_assert_int_eq(ko_footprint_is_range_limited(fd), 0);
+    ck_assert_int_eq(ko_footprint_is_range_limited(f0), 1);
+    ko_footprint_destroy(fd);
+    ko_footprint_destroy(f0);
+    /* 45 deg down, looking south where the valley falls away: larger than on flat ground (the
+     * flat model would leak there) */
+    p = pose_at(120, 180, -45, 0);
+    p.lat = 42.5075, p.lon = 1.5218;
+    fd = compute(&c, &p, &o);
+    f0 = compute(&c, &p, &flat);
+    ad = ko_footprint_area_m2(fd), a0 = ko_footprint_area_m2(f0);
+    ck_assert_msg(ad > 1.1 * a0 && ad < M_PI * 2000 * 2000, "DEM %.0f m2 vs flat %.0f m2", ad, a0);
+    ck_assert_str_eq(ko_footprint_height_source(fd), "dem+height");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fd) - ko_footprint_ground_alt_m(fd), 120,
+                            1e-9);
+    ko_footprint_destroy(fd);
+    ko_footprint_destroy(f0);
+    ko_dem_close(dem);
+}
+END_TEST
+
+START_TEST(test_dem_srtm_hgt_in_zip_and_mosaic) {
+    ko_dem *dem = open_dem(N49E011);
+    double z;
+    /* Nuremberg, 49.45 N 11.08 E: about 315 m */
+    ck_assert_int_eq(ko_dem_elevation(dem, 11.08, 49.45, &z), KO_OK);
+    ck_assert_double_gt(z, 250);
+    ck_assert_double_lt(z, 400);
+    ko_dem_close(dem);
+    /* Tiles of one archive: the Andorra subset cut in a west and an east half (as
+     * gdal_translate -srcwin would) and mosaicked again. */
+    GDALDatasetH src = GDALOpen(ANDORRA, GA_ReadOnly);
+    ck_assert_ptr_nonnull(src);
+    const char *tiles[] = {"/vsimem/andorra_w.tif", "/vsimem/andorra_e.tif"};
+    for (int i = 0; i < 2; i++) {
+        char off[16];
+        snprintf(off, sizeof off, "%d", i * 240);
+        char *argv[] = {"-srcwin", off, "0", "240", "288", NULL};
+        GDALTranslateOptions *to = GDALTranslateOptionsNew(argv, NULL);
+        GDALDatasetH t = GDALTranslate(tiles[i], src, to, NULL);
+        ck_assert_ptr_nonnull(t);
+        GDALClose(t);
+        GDALTranslateOptionsFree(to);
+    }
+    GDALClose(src);
+    ko_dem *mosaic = NULL, *whole = open_dem(ANDORRA);
+    ck_assert_msg(ko_dem_open_list(ctx, tiles, 2, &mosaic) == KO_OK, "%s", ko_errmsg(ctx));
+    const double pts[][2] = {{1.5218, 42.5075}, {1.45, 42.6}, {1.7, 42.45}, {1.5995, 42.55}};
+    for (int i = 0; i < 4; i++) {
+        double z1, z2;
+        ck_assert_int_eq(ko_dem_elevation(whole, pts[i][0], pts[i][1], &z1), KO_OK);
+        ck_assert_int_eq(ko_dem_elevation(mosaic, pts[i][0], pts[i][1], &z2), KO_OK);
+        ck_assert_double_eq_tol(z1, z2, 1e-3);
+    }
+    ko_dem_close(mosaic);
+    ko_dem_close(whole);
+    VSIUnlink(tiles[0]);
+    VSIUnlink(tiles[1]);
+    /* Files GDAL will not mosaic (SRTMHGT's band is "Undefined", the GeoTIFF's "Gray"): an
+     * error, never a DEM with a silent hole. */
+    const char *mixed[] = {ANDORRA, N49E011};
+    mosaic = NULL;
+    ck_assert_int_eq(ko_dem_open_list(ctx, mixed, 2, &mosaic), KO_ERR_FORMAT);
+    ck_assert_ptr_null(mosaic);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "mosaic"));
+    ko_dem *bad = NULL;
+    ck_assert_int_eq(ko_dem_open(ctx, "/nonexistent/dem.tif", &bad), KO_ERR_IO);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "/nonexistent/dem.tif"));
+    ko_dem_close(NULL);
+}
+END_TEST
+
+/* The tile cache (16 tiles of 256 x 256) against GDAL's own reads, across all 25 tiles of a
+ * 1201 x 1201 SRTM cell, forwards and backwards so that tiles are evicted and read again. At a
+ * pixel centre the bilinear value is the pixel's. */
+START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
+    ko_dem *dem = open_dem(N49E011);
+    GDALDatasetH ds = GDALOpen(N49E011, GA_ReadOnly);
+    ck_assert_ptr_nonnull(ds);
+    double gt[6];
+    ck_assert_int_eq(GDALGetGeoTransform(ds, gt), CE_None);
+    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < 13 * 13; k++) {
+            int kk = pass ? 13 * 13 - 1 - k : k;
+            int i = 3 + (kk % 13) * 97, j = 5 + (kk / 13) * 97;
+            float raw;
+            ck_assert_int_eq(GDALRasterIO(b, GF_Read, i, j, 1, 1, &raw, 1, 1, GDT_Float32, 0, 0),
+                             CE_None);
+            double z;
+            ko_status st =
+                ko_dem_elevation(dem, gt[0] + (i + 0.5) * gt[1], gt[3] + (j + 0.5) * gt[5], &z);
+            if (raw == -32768.0f) { /* a void */
+                ck_assert_int_eq(st, KO_ERR_NOT_FOUND);
+                continue;
+            }
+            ck_assert_int_eq(st, KO_OK);
+            ck_assert_double_eq_tol(z, raw, 1e-6);
+        }
+    GDALClose(ds);
+    ko_dem_close(dem);
+}
+END_TEST
+
+static Suite *dem_suite(void) {
+    Suite *s = suite_create("dem");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_dem_flat_plane_reproduces_flat_model);
+    tcase_add_test(tc, test_dem_tilted_plane_utm_closed_form);
+    tcase_add_test(tc, test_dem_first_crossing_wins_at_a_cliff);
+    tcase_add_test(tc, test_dem_nodata_and_leaving_the_dem_cut_at_range);
+    tcase_add_test(tc, test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers);
+    tcase_add_test(tc, test_dem_egm96_undulation_matches_the_grid);
+    tcase_add_test(tc, test_dem_declared_vertical_crs);
+    tcase_add_test(tc, test_dem_srtm_andorra_valley_differs_from_flat);
+    tcase_add_test(tc, test_dem_srtm_hgt_in_zip_and_mosaic);
+    tcase_add_test(tc, test_dem_tile_cache_matches_gdal_across_evictions);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(dem_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
