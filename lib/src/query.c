@@ -1,0 +1,419 @@
+/* Footprint queries: candidates from the on-disk SpatiaLite R-tree or from the in-memory
+ * packed index, then an exact test against the prepared footprint. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "sites.h"
+
+/* ---------------------------------------------------------------- hits ------------------- */
+
+struct ko_hits {
+    size_t n, cap;
+    ko_site_hit *hits;
+    char *arena; /* the hits' strings */
+    size_t arena_len, arena_cap;
+};
+
+size_t ko_hits_count(const ko_hits *h) {
+    return h ? h->n : 0;
+}
+
+const ko_site_hit *ko_hits_get(const ko_hits *h, size_t i) {
+    return h && i < h->n ? &h->hits[i] : NULL;
+}
+
+void ko_hits_destroy(ko_hits *h) {
+    if (!h) return;
+    free(h->hits);
+    free(h->arena);
+    free(h);
+}
+
+/* Strings are stored as offsets while the arena grows, turned into pointers at the end. */
+static int arena_add(ko_hits *h, const char *s, size_t *off) {
+    if (!s) s = "";
+    size_t n = strlen(s) + 1;
+    if (h->arena_len + n > h->arena_cap) {
+        size_t cap = h->arena_cap ? 2 * h->arena_cap : 256;
+        while (cap < h->arena_len + n)
+            cap *= 2;
+        char *a = koi_realloc_array(h->arena, cap, 1);
+        if (!a) return 0;
+        h->arena = a;
+        h->arena_cap = cap;
+    }
+    memcpy(h->arena + h->arena_len, s, n);
+    *off = h->arena_len;
+    h->arena_len += n;
+    return 1;
+}
+
+typedef struct strs {
+    const char *name, *category, *source, *source_id;
+} strs;
+
+static int add_hit(ko_hits *h, const ko_site_hit *hit, const strs *s) {
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 8;
+        ko_site_hit *a = koi_realloc_array(h->hits, cap, sizeof *a);
+        if (!a) return 0;
+        h->hits = a;
+        h->cap = cap;
+    }
+    ko_site_hit *d = &h->hits[h->n];
+    *d = *hit;
+    size_t o[4];
+    if (!arena_add(h, s->name, &o[0]) || !arena_add(h, s->category, &o[1]) ||
+        !arena_add(h, s->source, &o[2]) || !arena_add(h, s->source_id, &o[3]))
+        return 0;
+    d->name = (const char *)(uintptr_t)o[0];
+    d->category = (const char *)(uintptr_t)o[1];
+    d->source = (const char *)(uintptr_t)o[2];
+    d->source_id = (const char *)(uintptr_t)o[3];
+    h->n++;
+    return 1;
+}
+
+static int by_distance(const void *a, const void *b) {
+    const ko_site_hit *x = a, *y = b;
+    if (x->distance_m != y->distance_m) return x->distance_m < y->distance_m ? -1 : 1;
+    return x->site_id < y->site_id ? -1 : x->site_id > y->site_id;
+}
+
+static void finish_hits(ko_hits *h) {
+    for (size_t i = 0; i < h->n; i++) {
+        ko_site_hit *d = &h->hits[i];
+        d->name = h->arena + (uintptr_t)d->name;
+        d->category = h->arena + (uintptr_t)d->category;
+        d->source = h->arena + (uintptr_t)d->source;
+        d->source_id = h->arena + (uintptr_t)d->source_id;
+    }
+    if (h->n > 1) qsort(h->hits, h->n, sizeof *h->hits, by_distance);
+}
+
+/* ---------------------------------------------------------------- one query -------------- */
+
+typedef struct query {
+    ko_sites *s;
+    ko_context *ctx;
+    const double *ring;
+    size_t n;
+    double cam_lon, cam_lat;
+    double kx, ky; /* metres per degree of longitude / latitude at the camera */
+    GEOSGeometry *fp;
+    const GEOSPreparedGeometry *prep;
+    GEOSWKBReader *wkbr;
+    ko_hits *hits;
+    ko_status st;
+} query;
+
+static ko_status footprint_geom(query *q) {
+    if (q->fp) return KO_OK;
+    GEOSContextHandle_t h = q->ctx->geos;
+    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, q->ring, (unsigned)q->n, 0, 0);
+    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+    if (!shell && cs) GEOSCoordSeq_destroy_r(h, cs);
+    q->fp = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
+    if (!q->fp) {
+        if (shell) GEOSGeom_destroy_r(h, shell);
+        return koi_error(q->ctx, KO_ERR_GEOS, "footprint: not a polygon ring (%s)",
+                         q->ctx->geos_msg);
+    }
+    if (GEOSisValid_r(h, q->fp) != 1) {
+        /* A self-intersecting footprint (e.g. a ring folded at the horizon) is repaired,
+         * never silently taken as empty. */
+        GEOSGeometry *v = GEOSMakeValid_r(h, q->fp);
+        if (!v) return koi_error(q->ctx, KO_ERR_GEOS, "footprint: invalid, cannot repair");
+        GEOSGeom_destroy_r(h, q->fp);
+        q->fp = v;
+    }
+    q->prep = GEOSPrepare_r(h, q->fp);
+    if (!q->prep) return koi_error(q->ctx, KO_ERR_GEOS, "GEOS: cannot prepare the footprint");
+    return KO_OK;
+}
+
+static int to_local(double *x, double *y, void *user) {
+    const query *q = user;
+    *x = (*x - q->cam_lon) * q->kx;
+    *y = (*y - q->cam_lat) * q->ky;
+    return 1;
+}
+
+/* Exact test and measures of one candidate. */
+static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double min_gsd,
+                          double buffer_m, const strs *s) {
+    GEOSContextHandle_t h = q->ctx->geos;
+    ko_status st = footprint_geom(q);
+    if (st) return st;
+    char in = GEOSPreparedIntersects_r(h, q->prep, site);
+    if (in == 2)
+        return koi_error(q->ctx, KO_ERR_GEOS, "GEOS: intersects failed (%s)", q->ctx->geos_msg);
+    if (!in) return KO_OK;
+    ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
+    GEOSGeometry *inter = GEOSIntersection_r(h, q->fp, site);
+    GEOSGeometry *local = inter ? GEOSGeom_transformXY_r(h, inter, to_local, q) : NULL;
+    GEOSGeometry *cam = GEOSGeom_createPointFromXY_r(h, 0, 0);
+    GEOSCoordSequence *np = local && cam ? GEOSNearestPoints_r(h, local, cam) : NULL;
+    double a_in = 0, a_site = 0, x = 0, y = 0;
+    if (!np || !GEOSCoordSeq_getXY_r(h, np, 0, &x, &y) || !GEOSArea_r(h, inter, &a_in) ||
+        !GEOSArea_r(h, site, &a_site)) {
+        st = koi_error(q->ctx, KO_ERR_GEOS, "GEOS: measuring site %lld failed (%s)", (long long)id,
+                       q->ctx->geos_msg);
+    } else {
+        hit.distance_m = hypot(x, y);
+        hit.nearest_lon = q->cam_lon + x / q->kx;
+        hit.nearest_lat = q->cam_lat + y / q->ky;
+        /* Sites of zero area (points, lines without buffer) are wholly seen when hit. */
+        hit.overlap = a_site > 0 ? fmin(1.0, a_in / a_site) : 1.0;
+        if (!add_hit(q->hits, &hit, s)) st = koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
+    }
+    if (np) GEOSCoordSeq_destroy_r(h, np);
+    if (cam) GEOSGeom_destroy_r(h, cam);
+    if (local) GEOSGeom_destroy_r(h, local);
+    if (inter) GEOSGeom_destroy_r(h, inter);
+    return st;
+}
+
+/* ---------------------------------------------------------------- packed index ----------- */
+
+struct koi_packed {
+    size_t n;
+    koi_rtree *tree;
+    int64_t *ids;
+    double *min_gsd, *buffer;
+    size_t *wkb_off; /* n + 1 offsets into wkb */
+    unsigned char *wkb;
+    size_t *str_off; /* 4 per site into strs */
+    char *strs;
+};
+
+void koi_packed_free(ko_context *ctx, koi_packed *p) {
+    (void)ctx;
+    if (!p) return;
+    koi_rtree_free(p->tree);
+    free(p->ids);
+    free(p->min_gsd);
+    free(p->buffer);
+    free(p->wkb_off);
+    free(p->wkb);
+    free(p->str_off);
+    free(p->strs);
+    free(p);
+}
+
+/* A growable byte buffer. */
+typedef struct bytes {
+    unsigned char *p;
+    size_t len, cap;
+} bytes;
+
+static int bytes_add(bytes *b, const void *src, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->len + n) {
+            if (cap > SIZE_MAX / 2) return 0;
+            cap *= 2;
+        }
+        unsigned char *q = koi_realloc_array(b->p, cap, 1);
+        if (!q) return 0;
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+    return 1;
+}
+
+ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
+    ko_context *ctx = s->ctx;
+    sqlite3_stmt *q = NULL;
+    koi_packed *p = koi_calloc(1, sizeof *p);
+    double *boxes = NULL;
+    bytes wkb = {0}, str = {0};
+    ko_status st = KO_OK;
+    if (!p) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    n = (size_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    p->ids = koi_calloc(n, sizeof *p->ids);
+    p->min_gsd = koi_calloc(n, sizeof *p->min_gsd);
+    p->buffer = koi_calloc(n, sizeof *p->buffer);
+    p->wkb_off = koi_calloc(n + 1, sizeof *p->wkb_off);
+    p->str_off = koi_calloc(n, 4 * sizeof *p->str_off);
+    boxes = koi_calloc(n, 4 * sizeof *boxes);
+    if (!p->ids || !p->min_gsd || !p->buffer || !p->wkb_off || !p->str_off || !boxes) {
+        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
+                           " s.buffer_m, AsBinary(s.geom_buffered), r.xmin, r.ymin, r.xmax, r.ymax"
+                           " FROM sites s JOIN idx_sites_geom_buffered r ON r.pkid = s.id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    size_t i = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && i < n) {
+        p->ids[i] = sqlite3_column_int64(q, 0);
+        for (int k = 0; k < 4; k++) {
+            const char *t = (const char *)sqlite3_column_text(q, 1 + k);
+            if (!t) t = "";
+            p->str_off[4 * i + (size_t)k] = str.len;
+            if (!bytes_add(&str, t, strlen(t) + 1)) goto nomem;
+        }
+        p->min_gsd[i] = sqlite3_column_double(q, 5);
+        p->buffer[i] = sqlite3_column_double(q, 6);
+        const void *b = sqlite3_column_blob(q, 7);
+        size_t nb = (size_t)sqlite3_column_bytes(q, 7);
+        p->wkb_off[i] = wkb.len;
+        if (!b || !bytes_add(&wkb, b, nb)) goto nomem;
+        for (int k = 0; k < 4; k++)
+            boxes[4 * i + (size_t)k] = sqlite3_column_double(q, 8 + k);
+        i++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    p->n = i;
+    p->wkb_off[i] = wkb.len;
+    p->wkb = wkb.p;
+    p->strs = (char *)str.p;
+    wkb.p = NULL;
+    str.p = NULL;
+    /* R-tree boxes are already float32 rounded outward by SpatiaLite; round again anyway. */
+    if ((st = koi_rtree_build(boxes, p->n, &p->tree))) {
+        st = koi_error(ctx, st, "building the packed index of %zu sites failed", p->n);
+        goto fail;
+    }
+    free(boxes);
+    *out = p;
+    return KO_OK;
+nomem:
+    st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
+fail:
+    sqlite3_finalize(q);
+    free(boxes);
+    free(wkb.p);
+    free(str.p);
+    koi_packed_free(ctx, p);
+    return st;
+}
+
+ko_status ko_sites_load_index(ko_sites *s) {
+    if (!s) return KO_ERR_ARG;
+    if (s->packed) return KO_OK;
+    return koi_packed_load(s, &s->packed);
+}
+
+void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
+                       koi_packed_visit fn, void *user) {
+    koi_rtree_search(p->tree, minx, miny, maxx, maxy, fn, user);
+}
+
+static int packed_visit(uint32_t item, void *user) {
+    query *q = user;
+    const koi_packed *p = q->s->packed;
+    GEOSContextHandle_t h = q->ctx->geos;
+    GEOSGeometry *g = GEOSWKBReader_read_r(h, q->wkbr, p->wkb + p->wkb_off[item],
+                                           p->wkb_off[item + 1] - p->wkb_off[item]);
+    if (!g) {
+        q->st = koi_error(q->ctx, KO_ERR_GEOS, "site %lld: unreadable geometry",
+                          (long long)p->ids[item]);
+        return 0;
+    }
+    const size_t *o = p->str_off + 4 * (size_t)item;
+    strs s = {p->strs + o[0], p->strs + o[1], p->strs + o[2], p->strs + o[3]};
+    q->st = evaluate(q, p->ids[item], g, p->min_gsd[item], p->buffer[item], &s);
+    GEOSGeom_destroy_r(h, g);
+    return q->st == KO_OK;
+}
+
+/* ---------------------------------------------------------------- the query -------------- */
+
+ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_lon, double cam_lat,
+                         ko_hits **out) {
+    if (!s || !ring || !out)
+        return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "query: NULL argument");
+    ko_context *ctx = s->ctx;
+    if (n < 4 || ring[0] != ring[2 * (n - 1)] || ring[1] != ring[2 * (n - 1) + 1])
+        return koi_error(ctx, KO_ERR_ARG, "query: the ring needs >= 4 points, first == last");
+    if (!isfinite(cam_lon) || !isfinite(cam_lat) || fabs(cam_lat) > 90 || fabs(cam_lon) > 180)
+        return koi_error(ctx, KO_ERR_ARG, "query: camera position %g, %g is not lon/lat", cam_lon,
+                         cam_lat);
+    double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double x = ring[2 * i], y = ring[2 * i + 1];
+        if (!isfinite(x) || !isfinite(y))
+            return koi_error(ctx, KO_ERR_ARG, "query: ring point %zu is not a number", i);
+        minx = fmin(minx, x), maxx = fmax(maxx, x);
+        miny = fmin(miny, y), maxy = fmax(maxy, y);
+    }
+    query q = {.s = s, .ctx = ctx, .ring = ring, .n = n, .cam_lon = cam_lon, .cam_lat = cam_lat};
+    /* WGS84 radii of curvature at the camera: metres per degree, exact enough over the few
+     * kilometres a footprint spans. */
+    const double a = 6378137.0, e2 = 0.00669437999014, d2r = M_PI / 180.0;
+    double sl = sin(cam_lat * d2r), w = sqrt(1 - e2 * sl * sl);
+    q.kx = a / w * cos(cam_lat * d2r) * d2r;
+    q.ky = a * (1 - e2) / (w * w * w) * d2r;
+    q.hits = koi_calloc(1, sizeof *q.hits);
+    if (!q.hits) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    GEOSContextHandle_t h = ctx->geos;
+    q.wkbr = GEOSWKBReader_create_r(h);
+    if (!q.wkbr) {
+        ko_hits_destroy(q.hits);
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    }
+    if (s->packed) {
+        koi_packed_search(s->packed, minx, miny, maxx, maxy, packed_visit, &q);
+    } else {
+        sqlite3_stmt *st = s->q_rtree;
+        sqlite3_reset(st);
+        sqlite3_bind_double(st, 1, minx);
+        sqlite3_bind_double(st, 2, maxx);
+        sqlite3_bind_double(st, 3, miny);
+        sqlite3_bind_double(st, 4, maxy);
+        int rc;
+        while (!q.st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const void *b = sqlite3_column_blob(st, 7);
+            size_t nb = (size_t)sqlite3_column_bytes(st, 7);
+            GEOSGeometry *g = b ? GEOSWKBReader_read_r(h, q.wkbr, b, nb) : NULL;
+            int64_t id = sqlite3_column_int64(st, 0);
+            if (!g) {
+                q.st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)id);
+                break;
+            }
+            strs ss = {
+                (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+                (const char *)sqlite3_column_text(st, 3), (const char *)sqlite3_column_text(st, 4)};
+            q.st = evaluate(&q, id, g, sqlite3_column_double(st, 5), sqlite3_column_double(st, 6),
+                            &ss);
+            GEOSGeom_destroy_r(h, g);
+        }
+        if (!q.st && rc != SQLITE_DONE)
+            q.st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+        sqlite3_reset(st);
+    }
+    if (q.prep) GEOSPreparedGeom_destroy_r(h, q.prep);
+    if (q.fp) GEOSGeom_destroy_r(h, q.fp);
+    GEOSWKBReader_destroy_r(h, q.wkbr);
+    if (q.st) {
+        ko_hits_destroy(q.hits);
+        return q.st;
+    }
+    finish_hits(q.hits);
+    *out = q.hits;
+    return KO_OK;
+}

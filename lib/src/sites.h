@@ -1,0 +1,54 @@
+/* Private: the site store's innards, shared by store.c, import.c, query.c and packed.c. */
+#ifndef KEEPOUT_SITES_H
+#define KEEPOUT_SITES_H
+
+#include <sqlite3.h>
+
+#include "context.h"
+
+#define KOI_SCHEMA_VERSION 1
+
+typedef struct koi_packed koi_packed;
+
+struct ko_sites {
+    ko_context *ctx;
+    sqlite3 *db;
+    void *splite; /* SpatiaLite connection cache */
+    int writable;
+    sqlite3_stmt *q_rtree; /* on-disk R-tree candidate query */
+    koi_packed *packed;    /* in-memory index, or NULL */
+};
+
+/* Runs SQL without results; on failure records the SQLite message. */
+ko_status koi_sites_exec(ko_sites *s, const char *sql);
+
+/* Looks up the defaults of category in the store's categories table. Returns KO_ERR_NOT_FOUND
+ * if the category is unknown. */
+ko_status koi_sites_category(ko_sites *s, const char *category, double *buffer_m,
+                             double *min_gsd_m);
+
+/* Buffers g (WGS84 lon/lat) by buffer_m metres in a local azimuthal equidistant frame centred
+ * on g's envelope, through PROJ. *out owned by the caller (a GEOS geometry of ctx->geos). */
+ko_status koi_buffer_metric(ko_context *ctx, const GEOSGeometry *g, double buffer_m,
+                            GEOSGeometry **out);
+
+/* Area of g (WGS84) in square metres, in the same local frame. */
+ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2);
+
+/* The in-memory packed index (packed.c). */
+void koi_packed_free(ko_context *ctx, koi_packed *p);
+ko_status koi_packed_load(ko_sites *s, koi_packed **out);
+/* Calls fn for each site whose float box intersects the query box. */
+typedef int (*koi_packed_visit)(uint32_t item, void *user);
+void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
+                       koi_packed_visit fn, void *user);
+
+/* A generic packed R-tree over boxes, usable on its own (the benchmark builds one). */
+typedef struct koi_rtree koi_rtree;
+ko_status koi_rtree_build(const double *boxes, size_t n, koi_rtree **out);
+void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
+                      koi_packed_visit fn, void *user);
+size_t koi_rtree_bytes(const koi_rtree *t);
+void koi_rtree_free(koi_rtree *t);
+
+#endif
