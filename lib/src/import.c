@@ -379,6 +379,7 @@ static const char *data_category(imp *im, OGRFeatureH f) {
     koi_clear_error(im->ctx);
     /* WRI Global Power Plant Database rows. */
     const char *fuel = field_str(f, "primary_fuel");
+    if (!fuel) fuel = field_str(f, "Fuel");
     if (fuel) return strcasecmp(fuel, "nuclear") ? "power_plant" : "nuclear";
     return "user_defined";
 }
