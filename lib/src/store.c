@@ -338,7 +338,7 @@ ko_status ko_sites_info_json(ko_sites *s, char **json) {
     json_object_object_add(root, "store_version", json_object_new_int64(sv));
     json_object_object_add(root, "schema_version", json_object_new_int64(schema));
     const char *txt = json_object_to_json_string_ext(
-        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
     *json = txt ? koi_strdup(txt) : NULL;
     st = *json ? KO_OK : koi_error(s->ctx, KO_ERR_NOMEM, "out of memory");
 done:
