@@ -93,6 +93,43 @@ static void finish_hits(ko_hits *h) {
     if (h->n > 1) qsort(h->hits, h->n, sizeof *h->hits, by_distance);
 }
 
+/* ---------------------------------------------------------------- box filter ------------- */
+
+/* Side of point (px, py) relative to the line a->b: > 0 left, < 0 right. */
+static double side(double ax, double ay, double bx, double by, double px, double py) {
+    return (bx - ax) * (py - ay) - (by - ay) * (px - ax);
+}
+
+/* 1 if segment a-b may touch the box (conservative). */
+static int segment_touches_box(double ax, double ay, double bx, double by, double minx, double miny,
+                               double maxx, double maxy) {
+    if (fmax(ax, bx) < minx || fmin(ax, bx) > maxx || fmax(ay, by) < miny || fmin(ay, by) > maxy)
+        return 0;
+    double s0 = side(ax, ay, bx, by, minx, miny), s1 = side(ax, ay, bx, by, maxx, miny),
+           s2 = side(ax, ay, bx, by, maxx, maxy), s3 = side(ax, ay, bx, by, minx, maxy);
+    return !((s0 > 0 && s1 > 0 && s2 > 0 && s3 > 0) || (s0 < 0 && s1 < 0 && s2 < 0 && s3 < 0));
+}
+
+int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, double maxx,
+                    double maxy) {
+    /* A margin far above rounding errors of degree coordinates (1e-9 deg ~ 0.1 mm) and far
+     * below anything that matters: within it, GEOS decides. */
+    const double eps = 1e-9;
+    minx -= eps, miny -= eps, maxx += eps, maxy += eps;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (segment_touches_box(ring[2 * i], ring[2 * i + 1], ring[2 * i + 2], ring[2 * i + 3],
+                                minx, miny, maxx, maxy))
+            return KOI_BOX_UNKNOWN;
+    /* No edge near the box: it lies wholly inside or wholly outside; its centre tells. */
+    double px = (minx + maxx) / 2, py = (miny + maxy) / 2;
+    int in = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        double ax = ring[2 * i], ay = ring[2 * i + 1], bx = ring[2 * i + 2], by = ring[2 * i + 3];
+        if ((ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay)) in = !in;
+    }
+    return in ? KOI_BOX_INSIDE : KOI_BOX_OUTSIDE;
+}
+
 /* ---------------------------------------------------------------- one query -------------- */
 
 typedef struct query {
@@ -104,7 +141,6 @@ typedef struct query {
     double kx, ky; /* metres per degree of longitude / latitude at the camera */
     GEOSGeometry *fp;
     const GEOSPreparedGeometry *prep;
-    GEOSWKBReader *wkbr;
     ko_hits *hits;
     ko_status st;
 } query;
@@ -143,22 +179,28 @@ static int to_local(double *x, double *y, void *user) {
 
 /* Exact test and measures of one candidate. */
 static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double min_gsd,
-                          double buffer_m, const strs *s) {
+                          double buffer_m, const strs *s, const double *box) {
     GEOSContextHandle_t h = q->ctx->geos;
+    /* The site's box wholly outside or inside the footprint decides without GEOS. */
+    int where = koi_box_vs_ring(q->ring, q->n, box[0], box[1], box[2], box[3]);
+    if (where == KOI_BOX_OUTSIDE) return KO_OK;
     ko_status st = footprint_geom(q);
     if (st) return st;
-    char in = GEOSPreparedIntersects_r(h, q->prep, site);
+    char in = where == KOI_BOX_INSIDE ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
     if (in == 2)
         return koi_error(q->ctx, KO_ERR_GEOS, "GEOS: intersects failed (%s)", q->ctx->geos_msg);
     if (!in) return KO_OK;
     ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
-    GEOSGeometry *inter = GEOSIntersection_r(h, q->fp, site);
-    GEOSGeometry *local = inter ? GEOSGeom_transformXY_r(h, inter, to_local, q) : NULL;
+    /* The common case, a footprint that holds the whole site, needs no overlay. */
+    char whole = where == KOI_BOX_INSIDE ? 1 : GEOSPreparedContains_r(h, q->prep, site);
+    GEOSGeometry *inter = whole == 1 ? NULL : GEOSIntersection_r(h, q->fp, site);
+    const GEOSGeometry *part = whole == 1 ? site : inter;
+    GEOSGeometry *local = part ? GEOSGeom_transformXY_r(h, part, to_local, q) : NULL;
     GEOSGeometry *cam = GEOSGeom_createPointFromXY_r(h, 0, 0);
     GEOSCoordSequence *np = local && cam ? GEOSNearestPoints_r(h, local, cam) : NULL;
-    double a_in = 0, a_site = 0, x = 0, y = 0;
-    if (!np || !GEOSCoordSeq_getXY_r(h, np, 0, &x, &y) || !GEOSArea_r(h, inter, &a_in) ||
-        !GEOSArea_r(h, site, &a_site)) {
+    double a_in = 1, a_site = 1, x = 0, y = 0;
+    if (!np || !GEOSCoordSeq_getXY_r(h, np, 0, &x, &y) ||
+        (inter && (!GEOSArea_r(h, inter, &a_in) || !GEOSArea_r(h, site, &a_site)))) {
         st = koi_error(q->ctx, KO_ERR_GEOS, "GEOS: measuring site %lld failed (%s)", (long long)id,
                        q->ctx->geos_msg);
     } else {
@@ -166,7 +208,7 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
         hit.nearest_lon = q->cam_lon + x / q->kx;
         hit.nearest_lat = q->cam_lat + y / q->ky;
         /* Sites of zero area (points, lines without buffer) are wholly seen when hit. */
-        hit.overlap = a_site > 0 ? fmin(1.0, a_in / a_site) : 1.0;
+        hit.overlap = whole == 1 ? 1.0 : a_site > 0 ? fmin(1.0, a_in / a_site) : 1.0;
         if (!add_hit(q->hits, &hit, s)) st = koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
     }
     if (np) GEOSCoordSeq_destroy_r(h, np);
@@ -183,21 +225,21 @@ struct koi_packed {
     koi_rtree *tree;
     int64_t *ids;
     double *min_gsd, *buffer;
-    size_t *wkb_off; /* n + 1 offsets into wkb */
-    unsigned char *wkb;
-    size_t *str_off; /* 4 per site into strs */
+    GEOSGeometry **geoms; /* pre-parsed buffered geometries */
+    size_t *str_off;      /* 4 per site into strs */
     char *strs;
 };
 
 void koi_packed_free(ko_context *ctx, koi_packed *p) {
-    (void)ctx;
     if (!p) return;
+    if (p->geoms)
+        for (size_t i = 0; i < p->n; i++)
+            if (p->geoms[i]) GEOSGeom_destroy_r(ctx->geos, p->geoms[i]);
+    free(p->geoms);
     koi_rtree_free(p->tree);
     free(p->ids);
     free(p->min_gsd);
     free(p->buffer);
-    free(p->wkb_off);
-    free(p->wkb);
     free(p->str_off);
     free(p->strs);
     free(p);
@@ -231,7 +273,7 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     sqlite3_stmt *q = NULL;
     koi_packed *p = koi_calloc(1, sizeof *p);
     double *boxes = NULL;
-    bytes wkb = {0}, str = {0};
+    bytes str = {0};
     ko_status st = KO_OK;
     if (!p) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     size_t n = 0;
@@ -246,10 +288,10 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     p->ids = koi_calloc(n, sizeof *p->ids);
     p->min_gsd = koi_calloc(n, sizeof *p->min_gsd);
     p->buffer = koi_calloc(n, sizeof *p->buffer);
-    p->wkb_off = koi_calloc(n + 1, sizeof *p->wkb_off);
+    p->geoms = koi_calloc(n, sizeof *p->geoms);
     p->str_off = koi_calloc(n, 4 * sizeof *p->str_off);
     boxes = koi_calloc(n, 4 * sizeof *boxes);
-    if (!p->ids || !p->min_gsd || !p->buffer || !p->wkb_off || !p->str_off || !boxes) {
+    if (!p->ids || !p->min_gsd || !p->buffer || !p->geoms || !p->str_off || !boxes) {
         st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
         goto fail;
     }
@@ -275,8 +317,14 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
         p->buffer[i] = sqlite3_column_double(q, 6);
         const void *b = sqlite3_column_blob(q, 7);
         size_t nb = (size_t)sqlite3_column_bytes(q, 7);
-        p->wkb_off[i] = wkb.len;
-        if (!b || !bytes_add(&wkb, b, nb)) goto nomem;
+        p->geoms[i] = b ? GEOSWKBReader_read_r(ctx->geos, s->wkbr, b, nb) : NULL;
+        if (!p->geoms[i]) {
+            p->n = i;
+            st =
+                koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)p->ids[i]);
+            goto fail;
+        }
+        p->n = i + 1;
         for (int k = 0; k < 4; k++)
             boxes[4 * i + (size_t)k] = sqlite3_column_double(q, 8 + k);
         i++;
@@ -288,10 +336,7 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     sqlite3_finalize(q);
     q = NULL;
     p->n = i;
-    p->wkb_off[i] = wkb.len;
-    p->wkb = wkb.p;
     p->strs = (char *)str.p;
-    wkb.p = NULL;
     str.p = NULL;
     /* R-tree boxes are already float32 rounded outward by SpatiaLite; round again anyway. */
     if ((st = koi_rtree_build(boxes, p->n, &p->tree))) {
@@ -306,7 +351,6 @@ nomem:
 fail:
     sqlite3_finalize(q);
     free(boxes);
-    free(wkb.p);
     free(str.p);
     koi_packed_free(ctx, p);
     return st;
@@ -323,21 +367,21 @@ void koi_packed_search(const koi_packed *p, double minx, double miny, double max
     koi_rtree_search(p->tree, minx, miny, maxx, maxy, fn, user);
 }
 
-static int packed_visit(uint32_t item, void *user) {
+int64_t koi_packed_id(const koi_packed *p, uint32_t item) {
+    return p->ids[item];
+}
+
+const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item) {
+    return p->geoms[item];
+}
+
+static int packed_visit(uint32_t item, const float *box, void *user) {
     query *q = user;
+    double b[4] = {box[0], box[1], box[2], box[3]};
     const koi_packed *p = q->s->packed;
-    GEOSContextHandle_t h = q->ctx->geos;
-    GEOSGeometry *g = GEOSWKBReader_read_r(h, q->wkbr, p->wkb + p->wkb_off[item],
-                                           p->wkb_off[item + 1] - p->wkb_off[item]);
-    if (!g) {
-        q->st = koi_error(q->ctx, KO_ERR_GEOS, "site %lld: unreadable geometry",
-                          (long long)p->ids[item]);
-        return 0;
-    }
     const size_t *o = p->str_off + 4 * (size_t)item;
     strs s = {p->strs + o[0], p->strs + o[1], p->strs + o[2], p->strs + o[3]};
-    q->st = evaluate(q, p->ids[item], g, p->min_gsd[item], p->buffer[item], &s);
-    GEOSGeom_destroy_r(h, g);
+    q->st = evaluate(q, p->ids[item], p->geoms[item], p->min_gsd[item], p->buffer[item], &s, b);
     return q->st == KO_OK;
 }
 
@@ -371,11 +415,6 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
     q.hits = koi_calloc(1, sizeof *q.hits);
     if (!q.hits) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     GEOSContextHandle_t h = ctx->geos;
-    q.wkbr = GEOSWKBReader_create_r(h);
-    if (!q.wkbr) {
-        ko_hits_destroy(q.hits);
-        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-    }
     if (s->packed) {
         koi_packed_search(s->packed, minx, miny, maxx, maxy, packed_visit, &q);
     } else {
@@ -389,7 +428,7 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
         while (!q.st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             const void *b = sqlite3_column_blob(st, 7);
             size_t nb = (size_t)sqlite3_column_bytes(st, 7);
-            GEOSGeometry *g = b ? GEOSWKBReader_read_r(h, q.wkbr, b, nb) : NULL;
+            GEOSGeometry *g = b ? GEOSWKBReader_read_r(h, s->wkbr, b, nb) : NULL;
             int64_t id = sqlite3_column_int64(st, 0);
             if (!g) {
                 q.st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)id);
@@ -398,8 +437,10 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
             strs ss = {
                 (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
                 (const char *)sqlite3_column_text(st, 3), (const char *)sqlite3_column_text(st, 4)};
+            double box[4] = {sqlite3_column_double(st, 9), sqlite3_column_double(st, 10),
+                             sqlite3_column_double(st, 11), sqlite3_column_double(st, 12)};
             q.st = evaluate(&q, id, g, sqlite3_column_double(st, 5), sqlite3_column_double(st, 6),
-                            &ss);
+                            &ss, box);
             GEOSGeom_destroy_r(h, g);
         }
         if (!q.st && rc != SQLITE_DONE)
@@ -408,7 +449,6 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
     }
     if (q.prep) GEOSPreparedGeom_destroy_r(h, q.prep);
     if (q.fp) GEOSGeom_destroy_r(h, q.fp);
-    GEOSWKBReader_destroy_r(h, q.wkbr);
     if (q.st) {
         ko_hits_destroy(q.hits);
         return q.st;

@@ -179,7 +179,7 @@ void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx,
                 (double)b[3] < miny)
                 continue;
             if (level == 0) {
-                if (!fn(t->index[pos], user)) return;
+                if (!fn(t->index[pos], b, user)) return;
             } else {
                 stack[sp] = t->index[pos];
                 lstack[sp] = (size_t)(level - 1);

@@ -17,6 +17,7 @@ struct ko_sites {
     int writable;
     sqlite3_stmt *q_rtree; /* on-disk R-tree candidate query */
     koi_packed *packed;    /* in-memory index, or NULL */
+    GEOSWKBReader *wkbr;   /* reused by queries */
 };
 
 /* Runs SQL without results; on failure records the SQLite message. */
@@ -38,10 +39,21 @@ ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2);
 /* The in-memory packed index (packed.c). */
 void koi_packed_free(ko_context *ctx, koi_packed *p);
 ko_status koi_packed_load(ko_sites *s, koi_packed **out);
-/* Calls fn for each site whose float box intersects the query box. */
-typedef int (*koi_packed_visit)(uint32_t item, void *user);
+/* Calls fn for each site whose float box intersects the query box; box is the site's box
+ * (minx, miny, maxx, maxy) rounded outward to float32. fn returns 0 to stop. */
+typedef int (*koi_packed_visit)(uint32_t item, const float *box, void *user);
+
+/* Where a box lies relative to a closed ring: KOI_BOX_OUTSIDE or KOI_BOX_INSIDE when that is
+ * certain (no ring edge comes within a small margin of the box), else KOI_BOX_UNKNOWN. */
+enum { KOI_BOX_OUTSIDE = 0, KOI_BOX_INSIDE = 1, KOI_BOX_UNKNOWN = 2 };
+int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, double maxx,
+                    double maxy);
 void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
                        koi_packed_visit fn, void *user);
+
+/* The i-th site of the packed index: its id and pre-parsed buffered geometry (borrowed). */
+int64_t koi_packed_id(const koi_packed *p, uint32_t item);
+const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item);
 
 /* A generic packed R-tree over boxes, usable on its own (the benchmark builds one). */
 typedef struct koi_rtree koi_rtree;

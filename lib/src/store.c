@@ -200,13 +200,19 @@ ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites *
                        schema, KOI_SCHEMA_VERSION);
         goto fail;
     }
-    if (sqlite3_prepare_v3(s->db,
-                           "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
-                           " s.buffer_m, AsBinary(s.geom_buffered), AsBinary(s.geom)"
-                           " FROM idx_sites_geom_buffered r JOIN sites s ON s.id = r.pkid"
-                           " WHERE r.xmin <= ?2 AND r.xmax >= ?1 AND r.ymin <= ?4 AND r.ymax >= ?3",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s->q_rtree, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(
+            s->db,
+            "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
+            " s.buffer_m, AsBinary(s.geom_buffered), NULL, r.xmin, r.ymin, r.xmax, r.ymax"
+            " FROM idx_sites_geom_buffered r JOIN sites s ON s.id = r.pkid"
+            " WHERE r.xmin <= ?2 AND r.xmax >= ?1 AND r.ymin <= ?4 AND r.ymax >= ?3",
+            -1, SQLITE_PREPARE_PERSISTENT, &s->q_rtree, NULL) != SQLITE_OK) {
         st = db_error(s, "preparing the R-tree query");
+        goto fail;
+    }
+    s->wkbr = GEOSWKBReader_create_r(ctx->geos);
+    if (!s->wkbr) {
+        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         goto fail;
     }
     *out = s;
@@ -219,6 +225,7 @@ fail:
 void ko_sites_close(ko_sites *s) {
     if (!s) return;
     koi_packed_free(s->ctx, s->packed);
+    if (s->wkbr) GEOSWKBReader_destroy_r(s->ctx->geos, s->wkbr);
     sqlite3_finalize(s->q_rtree);
     if (s->db) sqlite3_close(s->db);
     if (s->splite) spatialite_cleanup_ex(s->splite);

@@ -19,8 +19,9 @@ typedef struct collect {
     size_t n, cap;
 } collect;
 
-static int collect_item(uint32_t item, void *user) {
+static int collect_item(uint32_t item, const float *box, void *user) {
     collect *c = user;
+    (void)box;
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 64;
         c->items = realloc(c->items, c->cap * sizeof *c->items);
