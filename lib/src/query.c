@@ -130,6 +130,78 @@ int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, doub
     return in ? KOI_BOX_INSIDE : KOI_BOX_OUTSIDE;
 }
 
+/* ---------------------------------------------------------------- exact test ------------- */
+
+static int in_ring(const double *r, size_t n, double px, double py) {
+    int in = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
+        if ((ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay)) in = !in;
+    }
+    return in;
+}
+
+/* Boundaries of two closed rings: 1 if they properly cross, 0 if they stay more than a
+ * margin apart, -1 if some edge comes within the margin of the other ring (undecided). */
+static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
+    const double eps = 1e-9;
+    int cross = 0;
+    for (size_t i = 0; i + 1 < na; i++) {
+        double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
+        double la = hypot(bx - ax, by - ay) * eps;
+        double x0 = fmin(ax, bx) - eps, x1 = fmax(ax, bx) + eps, y0 = fmin(ay, by) - eps,
+               y1 = fmax(ay, by) + eps;
+        for (size_t j = 0; j + 1 < nb; j++) {
+            double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
+            if (fmax(cx, dx) < x0 || fmin(cx, dx) > x1 || fmax(cy, dy) < y0 || fmin(cy, dy) > y1)
+                continue;
+            double lb = hypot(dx - cx, dy - cy) * eps;
+            double o1 = side(ax, ay, bx, by, cx, cy), o2 = side(ax, ay, bx, by, dx, dy);
+            double o3 = side(cx, cy, dx, dy, ax, ay), o4 = side(cx, cy, dx, dy, bx, by);
+            if (fabs(o1) <= la || fabs(o2) <= la || fabs(o3) <= lb || fabs(o4) <= lb) {
+                /* An endpoint near the other segment's line: near each other only if the
+                 * endpoint is also near the segment itself; let GEOS decide either way. */
+                return -1;
+            }
+            if ((o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0)) cross = 1;
+        }
+    }
+    return cross;
+}
+
+int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n,
+                     const GEOSGeometry *site) {
+    enum { MAXV = 512 };
+    double buf[2 * MAXV];
+    int type = GEOSGeomTypeId_r(h, site);
+    const GEOSGeometry *shell = NULL;
+    if (type == GEOS_POLYGON) {
+        if (GEOSGetNumInteriorRings_r(h, site) != 0) return KOI_GEOM_UNKNOWN;
+        shell = GEOSGetExteriorRing_r(h, site);
+    } else if (type == GEOS_POINT) {
+        shell = site;
+    } else {
+        return KOI_GEOM_UNKNOWN;
+    }
+    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
+    unsigned int m = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &m) || m == 0 || m > MAXV || (size_t)m * n > 8192 ||
+        !GEOSCoordSeq_copyToBuffer_r(h, cs, buf, 0, 0))
+        return KOI_GEOM_UNKNOWN;
+    if (type == GEOS_POINT) {
+        /* A point: a zero-length "ring" of two equal points. */
+        buf[2] = buf[0], buf[3] = buf[1];
+        m = 2;
+    }
+    int c = rings_cross(ring, n, buf, m);
+    if (c < 0) return KOI_GEOM_UNKNOWN;
+    if (c > 0) return KOI_GEOM_INTERSECTS;
+    /* Boundaries apart: nested or disjoint. */
+    if (in_ring(ring, n, buf[0], buf[1])) return KOI_GEOM_INSIDE;
+    if (type == GEOS_POLYGON && in_ring(buf, m, ring[0], ring[1])) return KOI_GEOM_INTERSECTS;
+    return KOI_GEOM_DISJOINT;
+}
+
 /* ---------------------------------------------------------------- one query -------------- */
 
 typedef struct query {
@@ -184,15 +256,20 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
     /* The site's box wholly outside or inside the footprint decides without GEOS. */
     int where = koi_box_vs_ring(q->ring, q->n, box[0], box[1], box[2], box[3]);
     if (where == KOI_BOX_OUTSIDE) return KO_OK;
+    /* Then the two boundaries, compared with a margin; GEOS decides what is within it. */
+    int rel = where == KOI_BOX_INSIDE ? KOI_GEOM_INSIDE : koi_ring_vs_site(h, q->ring, q->n, site);
+    if (rel == KOI_GEOM_DISJOINT) return KO_OK;
     ko_status st = footprint_geom(q);
     if (st) return st;
-    char in = where == KOI_BOX_INSIDE ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
+    char in = rel != KOI_GEOM_UNKNOWN ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
     if (in == 2)
         return koi_error(q->ctx, KO_ERR_GEOS, "GEOS: intersects failed (%s)", q->ctx->geos_msg);
     if (!in) return KO_OK;
     ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
     /* The common case, a footprint that holds the whole site, needs no overlay. */
-    char whole = where == KOI_BOX_INSIDE ? 1 : GEOSPreparedContains_r(h, q->prep, site);
+    char whole = rel == KOI_GEOM_INSIDE       ? 1
+                 : rel == KOI_GEOM_INTERSECTS ? 0
+                                              : GEOSPreparedContains_r(h, q->prep, site);
     GEOSGeometry *inter = whole == 1 ? NULL : GEOSIntersection_r(h, q->fp, site);
     const GEOSGeometry *part = whole == 1 ? site : inter;
     GEOSGeometry *local = part ? GEOSGeom_transformXY_r(h, part, to_local, q) : NULL;

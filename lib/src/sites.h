@@ -51,6 +51,13 @@ int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, doub
 void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
                        koi_packed_visit fn, void *user);
 
+/* Exact relation of a footprint ring and a site, decided without GEOS where the boundaries
+ * are more than a small margin apart: KOI_GEOM_DISJOINT, KOI_GEOM_INTERSECTS, KOI_GEOM_INSIDE
+ * (the site wholly inside the footprint), or KOI_GEOM_UNKNOWN (GEOS must decide: boundaries
+ * within the margin, or a site other than a hole-free polygon or a point). */
+enum { KOI_GEOM_DISJOINT = 0, KOI_GEOM_INTERSECTS = 1, KOI_GEOM_INSIDE = 2, KOI_GEOM_UNKNOWN = 3 };
+int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n, const GEOSGeometry *site);
+
 /* The i-th site of the packed index: its id and pre-parsed buffered geometry (borrowed). */
 int64_t koi_packed_id(const koi_packed *p, uint32_t item);
 const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item);

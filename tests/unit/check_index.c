@@ -294,6 +294,52 @@ START_TEST(test_index_hit_measures) {
 }
 END_TEST
 
+/* The margin test agrees with GEOS whenever it decides, also for touching geometries. */
+START_TEST(test_index_boundary_test_agrees_with_geos) {
+    GEOSContextHandle_t h = GEOS_init_r();
+    uint64_t seed = 99;
+    size_t decided = 0, unknown = 0;
+    for (int t = 0; t < 20000; t++) {
+        double fp[10], site[2 * 33];
+        double cam[2];
+        random_quad(&seed, 8.8, 53.1, fp, cam);
+        size_t k = 3 + (size_t)(20 * rnd(&seed));
+        double cx = 8.8 + (rnd(&seed) - 0.5) * 0.03, cy = 53.1 + (rnd(&seed) - 0.5) * 0.02;
+        double r = 0.0001 + 0.005 * rnd(&seed);
+        for (size_t i = 0; i < k; i++) {
+            double a = 2 * M_PI * (double)i / (double)k, rr = r * (0.5 + 0.5 * rnd(&seed));
+            site[2 * i] = cx + rr * cos(a), site[2 * i + 1] = cy + rr * sin(a);
+        }
+        if (t % 4 == 0) /* a site sharing a footprint vertex */
+            site[0] = fp[0], site[1] = fp[1];
+        if (t % 4 == 1) /* a site vertex on a footprint edge */
+            site[0] = (fp[2] + fp[4]) / 2, site[1] = (fp[3] + fp[5]) / 2;
+        site[2 * k] = site[0], site[2 * k + 1] = site[1];
+        GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, site, (unsigned)k + 1, 0, 0);
+        GEOSGeometry *g = GEOSGeom_createPolygon_r(h, GEOSGeom_createLinearRing_r(h, cs), NULL, 0);
+        if (t % 8 == 2) { /* a point site */
+            GEOSGeom_destroy_r(h, g);
+            g = GEOSGeom_createPointFromXY_r(h, site[0], site[1]);
+        }
+        cs = GEOSCoordSeq_copyFromBuffer_r(h, fp, 5, 0, 0);
+        GEOSGeometry *f = GEOSGeom_createPolygon_r(h, GEOSGeom_createLinearRing_r(h, cs), NULL, 0);
+        int rel = koi_ring_vs_site(h, fp, 5, g);
+        if (rel == KOI_GEOM_UNKNOWN) {
+            unknown++;
+        } else {
+            decided++;
+            ck_assert_int_eq(rel != KOI_GEOM_DISJOINT, GEOSIntersects_r(h, f, g));
+            if (rel == KOI_GEOM_INSIDE) ck_assert_int_eq(GEOSContains_r(h, f, g), 1);
+        }
+        GEOSGeom_destroy_r(h, f);
+        GEOSGeom_destroy_r(h, g);
+    }
+    ck_assert_uint_gt(decided, 8000);
+    ck_assert_uint_gt(unknown, 4000); /* the touching cases */
+    GEOS_finish_r(h);
+}
+END_TEST
+
 int main(void) {
     ko_global_init();
     Suite *s = suite_create("index");
@@ -302,6 +348,7 @@ int main(void) {
     tcase_add_test(tc, test_index_rtree_matches_bruteforce);
     tcase_add_test(tc, test_index_query_matches_bruteforce);
     tcase_add_test(tc, test_index_hit_measures);
+    tcase_add_test(tc, test_index_boundary_test_agrees_with_geos);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
