@@ -282,7 +282,13 @@ static double *parse_ring(const char *txt, size_t *n) {
     return r;
 }
 
-static int do_query(ko_sites *s, ko_context *ctx, opts *o) {
+static double ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int do_query(ko_sites *s, ko_context *ctx, opts *o, double open_ms) {
     size_t n = 0;
     double *ring = o->ring ? parse_ring(o->ring, &n) : NULL;
     double cx, cy;
@@ -292,12 +298,12 @@ static int do_query(ko_sites *s, ko_context *ctx, opts *o) {
         free(ring);
         return EXIT_USAGE;
     }
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ko_hits *h = NULL;
     ko_status st = o->packed ? ko_sites_load_index(s) : KO_OK;
     if (!st) st = ko_sites_query(s, ring, n, cx, cy, &h);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double query_ms = ms_since(&t0);
     free(ring);
     if (st) {
         fprintf(stderr, "keepout sites query: %s\n", ko_errmsg(ctx));
@@ -313,8 +319,8 @@ static int do_query(ko_sites *s, ko_context *ctx, opts *o) {
             x->nearest_lon, x->nearest_lat, x->overlap, x->min_gsd_m);
     }
     if (!o->quiet)
-        fprintf(stderr, "keepout sites query: %zu hit(s) in %.3f ms\n", ko_hits_count(h),
-                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+        fprintf(stderr, "keepout sites query: store opened in %.3f ms, %zu hit(s) in %.3f ms\n",
+                open_ms, ko_hits_count(h), query_ms);
     int rc = ko_hits_count(h) ? EXIT_FLAGGED : EXIT_CLEAR;
     ko_hits_destroy(h);
     return rc;
@@ -429,14 +435,18 @@ int cmd_sites(int argc, char **argv) {
     } else if (!strcmp(action, "info") || !strcmp(action, "list") || !strcmp(action, "export") ||
                !strcmp(action, "query")) {
         ko_sites *s = NULL;
-        if (ko_sites_open(ctx, o.db, KO_SITES_READONLY, &s) != KO_OK) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ko_status ost = ko_sites_open(ctx, o.db, KO_SITES_READONLY, &s);
+        double open_ms = ms_since(&t0);
+        if (ost != KO_OK) {
             fprintf(stderr, "keepout sites: %s\n", ko_errmsg(ctx));
         } else if (!strcmp(action, "info")) {
             rc = do_info(s, &o);
         } else if (!strcmp(action, "list")) {
             rc = do_list(s, ctx, &o);
         } else if (!strcmp(action, "query")) {
-            rc = do_query(s, ctx, &o);
+            rc = do_query(s, ctx, &o, open_ms);
         } else if (optind + 1 != argc) {
             fprintf(stderr, "keepout sites export: give exactly one OUTPUT\n");
         } else if (ko_sites_export(s, argv[optind], o.driver, o.category, o.buffered) != KO_OK) {
