@@ -345,12 +345,17 @@ static int bytes_add(bytes *b, const void *src, size_t n) {
     return 1;
 }
 
+/* Loads every site, builds the tree, then lays the sites out in the tree's (Hilbert) leaf
+ * order, parsing geometries in that order so that neighbours are near in memory too. */
 ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     ko_context *ctx = s->ctx;
     sqlite3_stmt *q = NULL;
     koi_packed *p = koi_calloc(1, sizeof *p);
-    double *boxes = NULL;
-    bytes str = {0};
+    double *boxes = NULL, *gsd = NULL, *buf = NULL;
+    int64_t *ids = NULL;
+    size_t *soff = NULL, *woff = NULL;
+    uint32_t *perm = NULL;
+    bytes str = {0}, wkb = {0};
     ko_status st = KO_OK;
     if (!p) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     size_t n = 0;
@@ -362,16 +367,13 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     n = (size_t)sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     q = NULL;
-    p->ids = koi_calloc(n, sizeof *p->ids);
-    p->min_gsd = koi_calloc(n, sizeof *p->min_gsd);
-    p->buffer = koi_calloc(n, sizeof *p->buffer);
-    p->geoms = koi_calloc(n, sizeof *p->geoms);
-    p->str_off = koi_calloc(n, 4 * sizeof *p->str_off);
+    ids = koi_calloc(n, sizeof *ids);
+    gsd = koi_calloc(n, sizeof *gsd);
+    buf = koi_calloc(n, sizeof *buf);
+    soff = koi_calloc(n, 4 * sizeof *soff);
+    woff = koi_calloc(n + 1, sizeof *woff);
     boxes = koi_calloc(n, 4 * sizeof *boxes);
-    if (!p->ids || !p->min_gsd || !p->buffer || !p->geoms || !p->str_off || !boxes) {
-        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
-        goto fail;
-    }
+    if (!ids || !gsd || !buf || !soff || !woff || !boxes) goto nomem;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
                            " s.buffer_m, AsBinary(s.geom_buffered), r.xmin, r.ymin, r.xmax, r.ymax"
@@ -382,44 +384,71 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     }
     size_t i = 0;
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW && i < n) {
-        p->ids[i] = sqlite3_column_int64(q, 0);
+    while (i < n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        ids[i] = sqlite3_column_int64(q, 0);
         for (int k = 0; k < 4; k++) {
             const char *t = (const char *)sqlite3_column_text(q, 1 + k);
             if (!t) t = "";
-            p->str_off[4 * i + (size_t)k] = str.len;
+            soff[4 * i + (size_t)k] = str.len;
             if (!bytes_add(&str, t, strlen(t) + 1)) goto nomem;
         }
-        p->min_gsd[i] = sqlite3_column_double(q, 5);
-        p->buffer[i] = sqlite3_column_double(q, 6);
+        gsd[i] = sqlite3_column_double(q, 5);
+        buf[i] = sqlite3_column_double(q, 6);
         const void *b = sqlite3_column_blob(q, 7);
-        size_t nb = (size_t)sqlite3_column_bytes(q, 7);
-        p->geoms[i] = b ? GEOSWKBReader_read_r(ctx->geos, s->wkbr, b, nb) : NULL;
-        if (!p->geoms[i]) {
-            p->n = i;
-            st =
-                koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)p->ids[i]);
+        woff[i] = wkb.len;
+        if (!b) {
+            st = koi_error(ctx, KO_ERR_GEOS, "site %lld: no geometry", (long long)ids[i]);
             goto fail;
         }
-        p->n = i + 1;
+        if (!bytes_add(&wkb, b, (size_t)sqlite3_column_bytes(q, 7))) goto nomem;
         for (int k = 0; k < 4; k++)
             boxes[4 * i + (size_t)k] = sqlite3_column_double(q, 8 + k);
         i++;
     }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    if (i < n && rc != SQLITE_DONE) {
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
         goto fail;
     }
     sqlite3_finalize(q);
     q = NULL;
-    p->n = i;
-    p->strs = (char *)str.p;
-    str.p = NULL;
-    /* R-tree boxes are already float32 rounded outward by SpatiaLite; round again anyway. */
-    if ((st = koi_rtree_build(boxes, p->n, &p->tree))) {
-        st = koi_error(ctx, st, "building the packed index of %zu sites failed", p->n);
+    n = i;
+    woff[n] = wkb.len;
+    /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
+    if ((st = koi_rtree_build(boxes, n, &p->tree))) {
+        st = koi_error(ctx, st, "building the packed index of %zu sites failed", n);
         goto fail;
     }
+    perm = koi_calloc(n, sizeof *perm);
+    p->ids = koi_calloc(n, sizeof *p->ids);
+    p->min_gsd = koi_calloc(n, sizeof *p->min_gsd);
+    p->buffer = koi_calloc(n, sizeof *p->buffer);
+    p->geoms = koi_calloc(n, sizeof *p->geoms);
+    p->str_off = koi_calloc(n, 4 * sizeof *p->str_off);
+    if (!perm || !p->ids || !p->min_gsd || !p->buffer || !p->geoms || !p->str_off) goto nomem;
+    koi_rtree_renumber(p->tree, perm);
+    for (size_t k = 0; k < n; k++) {
+        size_t j = perm[k];
+        p->ids[k] = ids[j];
+        p->min_gsd[k] = gsd[j];
+        p->buffer[k] = buf[j];
+        memcpy(p->str_off + 4 * k, soff + 4 * j, 4 * sizeof *soff);
+        p->geoms[k] =
+            GEOSWKBReader_read_r(ctx->geos, s->wkbr, wkb.p + woff[j], woff[j + 1] - woff[j]);
+        p->n = k + 1;
+        if (!p->geoms[k]) {
+            st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)ids[j]);
+            goto fail;
+        }
+    }
+    p->strs = (char *)str.p;
+    str.p = NULL;
+    free(wkb.p);
+    free(perm);
+    free(ids);
+    free(gsd);
+    free(buf);
+    free(soff);
+    free(woff);
     free(boxes);
     *out = p;
     return KO_OK;
@@ -427,8 +456,15 @@ nomem:
     st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
 fail:
     sqlite3_finalize(q);
-    free(boxes);
+    free(wkb.p);
     free(str.p);
+    free(perm);
+    free(ids);
+    free(gsd);
+    free(buf);
+    free(soff);
+    free(woff);
+    free(boxes);
     koi_packed_free(ctx, p);
     return st;
 }

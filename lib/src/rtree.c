@@ -193,6 +193,13 @@ void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx,
     }
 }
 
+void koi_rtree_renumber(koi_rtree *t, uint32_t *perm) {
+    for (size_t pos = 0; pos < t->n; pos++) {
+        perm[pos] = t->index[pos];
+        t->index[pos] = (uint32_t)pos;
+    }
+}
+
 size_t koi_rtree_bytes(const koi_rtree *t) {
     return t ? sizeof *t + t->total * (4 * sizeof(float) + sizeof(uint32_t)) : 0;
 }

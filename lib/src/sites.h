@@ -68,6 +68,9 @@ ko_status koi_rtree_build(const double *boxes, size_t n, koi_rtree **out);
 void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
                       koi_packed_visit fn, void *user);
 size_t koi_rtree_bytes(const koi_rtree *t);
+/* Renumbers the items in leaf order: perm[new] = old (perm has n entries), and the search
+ * then reports the new numbers. */
+void koi_rtree_renumber(koi_rtree *t, uint32_t *perm);
 void koi_rtree_free(koi_rtree *t);
 
 #endif
