@@ -120,6 +120,11 @@ static int do_import(ko_context *ctx, opts *o, int argc, char **argv) {
                     "skipped %zu\n",
                     argv[i], rep.read, rep.imported, rep.updated, rep.repaired, rep.rejected,
                     rep.skipped);
+            if (rep.stale)
+                fprintf(stderr,
+                        "  %zu site(s) of this source in the store were not in this import "
+                        "(kept)\n",
+                        rep.stale);
             print_messages(rep.messages, o->verbose);
         }
         ko_import_report_clear(&rep);

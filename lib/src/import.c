@@ -918,6 +918,18 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
         st = koi_sites_exec(s,
                             "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
                             " WHERE key = 'store_version'");
+    if (!st) {
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(
+                s->db, "SELECT count(*) FROM sites WHERE source = ?1 AND store_version < ?2", -1,
+                &q, NULL) != SQLITE_OK ||
+            sqlite3_bind_text(q, 1, im.source, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(q, 2, im.version) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW)
+            st = db_fail(&im, "counting stale sites");
+        else
+            report->stale = (size_t)sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
 done:
     sqlite3_finalize(im.sel);
     sqlite3_finalize(im.ins);

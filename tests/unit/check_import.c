@@ -171,10 +171,17 @@ START_TEST(test_import_reimport_is_idempotent) {
     r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
     ck_assert_uint_eq(r.imported, 0);
     ck_assert_uint_eq(r.updated, 580);
+    ck_assert_uint_eq(r.stale, 0);
+    ko_import_report_clear(&r);
+    /* A filtered re-import reports the sites it did not touch, and keeps them. */
+    o.where = "power = 'plant'";
+    r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ck_assert_uint_eq(r.updated, 23);
+    ck_assert_uint_eq(r.stale, 580 - 23);
     ko_import_report_clear(&r);
     fixture_close(&f);
     ck_assert_int_eq(sql_int(f.db, "SELECT count(*) FROM sites"), 580);
-    ck_assert_int_eq(sql_int(f.db, "SELECT value FROM meta WHERE key='store_version'"), 2);
+    ck_assert_int_eq(sql_int(f.db, "SELECT value FROM meta WHERE key='store_version'"), 3);
     ck_assert_int_eq(sql_int(f.db, "SELECT count(*) FROM idx_sites_geom_buffered"), 580);
 }
 END_TEST

@@ -316,6 +316,8 @@ typedef struct ko_import_report {
     size_t repaired; /**< invalid geometries repaired (also counted in imported/updated) */
     size_t rejected; /**< features that did not become sites, each with a reason line */
     size_t skipped;  /**< features not selected (preset or zone reason), each with a reason line */
+    size_t stale;    /**< sites of this source already in the store that this import did not
+                          write (gone from the source, or filtered out): kept, not deleted */
     char *messages;  /**< one line per rejected/skipped/repaired feature ("row 17: ..."); owned
                           by the report, at most 1 MiB (then a final "... more" line) */
 } ko_import_report;
