@@ -11,6 +11,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"footprint", cmd_footprint, "ground footprints of photos, video frames or telemetry rows"},
+    {"sites", cmd_sites, "build and inspect the protected-site store"},
 };
 
 static void usage(FILE *fp) {

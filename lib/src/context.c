@@ -92,6 +92,8 @@ const char *ko_status_str(ko_status status) {
             return "not found";
         case KO_ERR_INTERNAL:
             return "internal error";
+        case KO_ERR_CANCELLED:
+            return "cancelled";
     }
     return "unknown status";
 }

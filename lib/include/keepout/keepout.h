@@ -47,7 +47,8 @@ typedef enum ko_status {
     KO_ERR_DB = 9,          /**< the site store (SQLite/SpatiaLite) failed */
     KO_ERR_LIMIT = 10,      /**< a size limit was exceeded */
     KO_ERR_NOT_FOUND = 11,  /**< a named item does not exist */
-    KO_ERR_INTERNAL = 12    /**< a bug: please report it */
+    KO_ERR_INTERNAL = 12,   /**< a bug: please report it */
+    KO_ERR_CANCELLED = 13   /**< a progress callback asked to stop */
 } ko_status;
 
 /** Opaque state: GEOS and PROJ contexts, caches and the last error message. One per thread. */
@@ -330,6 +331,146 @@ KO_API double ko_footprint_camera_alt_m(const ko_footprint *fp);
 
 /** Terrain height under the camera on the DEM's vertical datum; NaN without a DEM. */
 KO_API double ko_footprint_ground_alt_m(const ko_footprint *fp);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Site store and queries
+ *
+ * The site store is one SpatiaLite file holding protected sites (original and buffered
+ * geometry in WGS84, category, buffer, the coarsest sensitive GSD, attributes as JSON), the
+ * editable `categories` table and a `meta` table (schema and store version). A ::ko_sites is
+ * bound to the ::ko_context it was opened with and must be used on that context's thread;
+ * close it before destroying the context.
+ */
+
+/** An open site store. Opaque; close with ko_sites_close(). */
+typedef struct ko_sites ko_sites;
+
+#define KO_SITES_READONLY 0 /**< open an existing store read-only */
+#define KO_SITES_CREATE 1   /**< open read-write; create the file and schema if missing */
+
+/** Opens (or with KO_SITES_CREATE creates) the store at path. On success *out is owned by the
+ * caller. Fails with KO_ERR_IO if the file is missing (read-only) or unreadable, KO_ERR_DB if
+ * it is not a keepout store. */
+KO_API ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites **out);
+
+/** Closes a store and frees its in-memory index. NULL is a no-op. */
+KO_API void ko_sites_close(ko_sites *s);
+
+/** Coarsest min_gsd_m over all categories: the footprint's gsd_limit_m. */
+KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
+
+/** Loads every site into an in-memory packed R-tree (Hilbert-sorted float32 boxes, node size
+ * 16) with pre-parsed geometries, for batch queries (>= 1,000 footprints). Without it each
+ * ko_sites_query() uses the on-disk SpatiaLite R-tree. The index lives until ko_sites_close()
+ * or the next import on s. */
+KO_API ko_status ko_sites_load_index(ko_sites *s);
+
+/** One site whose buffered geometry intersects a footprint. */
+typedef struct ko_site_hit {
+    int64_t site_id;
+    const char *name, *category, *source, *source_id; /**< borrowed from the ko_hits */
+    double min_gsd_m, buffer_m;
+    double
+        distance_m; /**< ground distance camera -> nearest point of (buffered site ∩ footprint) */
+    double nearest_lon, nearest_lat; /**< that nearest point */
+    double
+        overlap; /**< fraction of the site's own (buffered) geometry inside the footprint, 0..1 */
+} ko_site_hit;
+
+/** The hits of one query, ordered by distance. Opaque; free with ko_hits_destroy(). */
+typedef struct ko_hits ko_hits;
+
+/** Finds the sites whose buffered geometry intersects a footprint.
+ * ring: n (lon, lat) pairs of a closed polygon ring (first == last, n >= 4), e.g.
+ * ko_footprint_ring(); cam_lon/cam_lat: the camera position for distances. On success *out
+ * is owned by the caller (possibly with zero hits). */
+KO_API ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_lon,
+                                double cam_lat, ko_hits **out);
+
+KO_API size_t ko_hits_count(const ko_hits *h);
+
+/** The i-th hit (i < ko_hits_count(h)), or NULL. Borrowed: lives as long as h. */
+KO_API const ko_site_hit *ko_hits_get(const ko_hits *h, size_t i);
+
+/** Frees hits. NULL is a no-op. */
+KO_API void ko_hits_destroy(ko_hits *h);
+
+/** Progress callback of imports, like GDALProgressFunc: complete in 0..1, message may be NULL.
+ * Return 0 to cancel (the import is then rolled back). */
+typedef int (*ko_progress_fn)(double complete, const char *message, void *user);
+
+/** Options of ko_sites_import(). Start from ko_import_options_init(). Strings are borrowed
+ * for the duration of the call. */
+typedef struct ko_import_options {
+    const char *category;   /**< category of every site (NULL: from the data, else user_defined) */
+    double buffer_m;        /**< buffer of every site in metres (NaN: the category's default) */
+    const char *where;      /**< OGR attribute filter (SQL WHERE syntax), or NULL */
+    const char *name_field; /**< field holding the site name (NULL: name, NAME, ...) */
+    const char *source_label; /**< source name (NULL: the file's base name) */
+    int preset_osm;           /**< OSM tag selection (power, man_made=bridge, bridge, dam, site) */
+    int all_zones;            /**< UAS zones: import every zone, not only SENSITIVE/PRIVACY */
+    const char *osmconf;      /**< osmconf.ini for OSM sources (NULL: the bundled one if found) */
+    ko_progress_fn progress;  /**< or NULL */
+    void *progress_user;
+} ko_import_options;
+
+KO_API void ko_import_options_init(ko_import_options *opts);
+
+/** What an import did. Zero-initialize, then free with ko_import_report_clear(). */
+typedef struct ko_import_report {
+    size_t read;     /**< features/rows/zones read */
+    size_t imported; /**< new sites */
+    size_t updated;  /**< sites that existed (same source, source_id) and were updated */
+    size_t repaired; /**< invalid geometries repaired (also counted in imported/updated) */
+    size_t rejected; /**< features that did not become sites, each with a reason line */
+    size_t skipped;  /**< features not selected (preset or zone reason), each with a reason line */
+    size_t stale;    /**< sites of this source already in the store that this import did not
+                          write (gone from the source, or filtered out): kept, not deleted */
+    char *messages;  /**< one line per rejected/skipped/repaired feature ("row 17: ..."); owned
+                          by the report, at most 1 MiB (then a final "... more" line) */
+} ko_import_report;
+
+/** Frees the report's messages and zeroes it. NULL is a no-op. */
+KO_API void ko_import_report_clear(ko_import_report *report);
+
+/** Imports one source (any OGR vector source, OSM XML/PBF, ED-269 JSON, ED-318 GeoJSON) into
+ * a store opened with KO_SITES_CREATE, in one transaction: on any failure or cancellation the
+ * store is left exactly as it was. Re-importing a source updates its sites (UNIQUE(source,
+ * source_id)). The report is filled (counts add up) also when the import fails. */
+KO_API ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options *opts,
+                                 ko_import_report *report);
+
+/** A store summary as JSON text (counts per category and source, store and schema version,
+ * extent, categories). On success *json is owned by the caller: free with ko_free(). */
+KO_API ko_status ko_sites_info_json(ko_sites *s, char **json);
+
+/** One stored site, as passed to a ko_sites_foreach() callback. Borrowed for the call. */
+typedef struct ko_site_record {
+    int64_t id;
+    const char *source, *source_id, *name, *category;
+    double buffer_m, min_gsd_m;
+    const char *attributes_json; /**< "{}" if none */
+    const char *wkt;             /**< original geometry as WKT (NULL unless asked) */
+} ko_site_record;
+
+/** Calls fn for every site (of category, if not NULL) in id order; fn returns 0 to stop.
+ * with_wkt != 0 fills ko_site_record.wkt. */
+KO_API ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wkt,
+                                  int (*fn)(const ko_site_record *site, void *user), void *user);
+
+/** Writes the sites (of category, if not NULL) to path through OGR driver driver (NULL:
+ * GeoJSON): fields id, source, source_id, name, category, buffer_m, min_gsd_m, attributes;
+ * geometry the original one, or the buffered one if buffered != 0. */
+KO_API ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver,
+                                 const char *category, int buffered);
+
+/** Number of compiled-in default categories. */
+KO_API size_t ko_category_default_count(void);
+
+/** The i-th compiled-in default category (i < ko_category_default_count()); static strings.
+ * Returns KO_ERR_ARG if i is out of range. */
+KO_API ko_status ko_category_default(size_t i, const char **name, double *buffer_m,
+                                     double *min_gsd_m, const char **description);
 
 #ifdef __cplusplus
 }

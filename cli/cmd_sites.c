@@ -1,0 +1,469 @@
+/* keepout sites import|info|list|export|query: builds and inspects the site store. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "keepout/keepout.h"
+
+#ifndef KEEPOUT_DEFAULT_SITES
+#define KEEPOUT_DEFAULT_SITES "sites.sqlite"
+#endif
+
+static void help(FILE *fp) {
+    fprintf(
+        fp,
+        "usage: keepout sites <action> [options] ...\n\n"
+        "actions:\n"
+        "  import [options] SOURCE...  add or update sites from OGR sources (GeoJSON, GPKG,\n"
+        "                              Shapefile, CSV with lat/lon or WKT columns, KML, OSM\n"
+        "                              XML/PBF) and UAS zone files (ED-269 JSON, ED-318 GeoJSON)\n"
+        "      --category C     category of every site (default: from the data)\n"
+        "      --buffer M       buffer of every site in metres (default: the category's)\n"
+        "      --where SQL      OGR attribute filter\n"
+        "      --name-field F   field holding the site name\n"
+        "      --source LABEL   source name (default: the file's base name)\n"
+        "      --preset osm     OSM power plants/substations/generators, bridges, dams, sites\n"
+        "      --all-zones      UAS zones of every reason, not only SENSITIVE/PRIVACY\n"
+        "  info [--format text|json]   counts per category and source, version, extent\n"
+        "  list [--category C] [--format table|csv|jsonl]   the sites\n"
+        "  export [-f DRIVER] [--category C] [--buffered] OUTPUT   through OGR (GeoJSON)\n"
+        "  query --ring 'lon lat,lon lat,...' --camera lon,lat [--packed]   sites a\n"
+        "                              footprint shows (JSON lines)\n\n"
+        "common options:\n"
+        "  --db DB       the site store (default $KEEPOUT_SITES, then the sample store)\n"
+        "  -q, --quiet   no messages on standard error;  -v, --verbose  every message\n"
+        "  -h, --help    this text\n\n"
+        "Every feature read is counted as imported, updated, rejected (with a reason) or\n"
+        "skipped; a source that fails leaves the store as it was. Exit status 2 if a source\n"
+        "could not be imported or the store is unusable.\n");
+}
+
+typedef struct opts {
+    const char *db;
+    ko_import_options imp;
+    const char *format;
+    const char *category;
+    const char *driver;
+    const char *ring;
+    const char *camera;
+    int buffered, packed, quiet, verbose;
+} opts;
+
+static int parse_double(const char *s, double *v) {
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && isfinite(*v);
+}
+
+static int progress_cb(double complete, const char *msg, void *user) {
+    (void)msg;
+    int *last = user;
+    int pct = (int)(complete * 100);
+    if (pct / 10 != *last / 10) {
+        fprintf(stderr, "%d%%%s", pct, pct >= 100 ? "\n" : "..");
+        *last = pct;
+    }
+    return 1;
+}
+
+static void print_messages(const char *m, int verbose) {
+    if (!m) return;
+    size_t shown = 0, total = 0;
+    for (const char *p = m; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int skipped = len > 0 && strstr(p, ": skipped: ") && strstr(p, ": skipped: ") < p + len;
+        total++;
+        if (verbose || (!skipped && shown < 40)) {
+            fprintf(stderr, "  %.*s\n", (int)len, p);
+            shown++;
+        }
+        p += len + (e ? 1 : 0);
+    }
+    if (shown < total) fprintf(stderr, "  (%zu more messages; -v shows all)\n", total - shown);
+}
+
+static int do_import(ko_context *ctx, opts *o, int argc, char **argv) {
+    if (optind >= argc) {
+        fprintf(stderr, "keepout sites import: no source given\n");
+        return EXIT_USAGE;
+    }
+    ko_sites *s = NULL;
+    if (ko_sites_open(ctx, o->db, KO_SITES_CREATE, &s) != KO_OK) {
+        fprintf(stderr, "keepout sites: %s\n", ko_errmsg(ctx));
+        return EXIT_USAGE;
+    }
+    int rc = EXIT_CLEAR;
+    int last = -1;
+    if (!o->quiet && o->verbose) {
+        o->imp.progress = progress_cb;
+        o->imp.progress_user = &last;
+    }
+    for (int i = optind; i < argc; i++) {
+        ko_import_report rep = {0};
+        last = -1;
+        ko_status st = ko_sites_import(s, argv[i], &o->imp, &rep);
+        if (st != KO_OK) {
+            fprintf(stderr, "keepout sites import: %s: %s (nothing imported from it)\n", argv[i],
+                    ko_errmsg(ctx));
+            rc = EXIT_USAGE;
+        } else if (!o->quiet) {
+            fprintf(stderr,
+                    "%s: read %zu, imported %zu, updated %zu, repaired %zu, rejected %zu, "
+                    "skipped %zu\n",
+                    argv[i], rep.read, rep.imported, rep.updated, rep.repaired, rep.rejected,
+                    rep.skipped);
+            if (rep.stale)
+                fprintf(stderr,
+                        "  %zu site(s) of this source in the store were not in this import "
+                        "(kept)\n",
+                        rep.stale);
+            print_messages(rep.messages, o->verbose);
+        }
+        ko_import_report_clear(&rep);
+    }
+    ko_sites_close(s);
+    return rc;
+}
+
+static int do_info(ko_sites *s, opts *o) {
+    char *js = NULL;
+    if (ko_sites_info_json(s, &js) != KO_OK) return EXIT_USAGE;
+    if (o->format && !strcmp(o->format, "json")) {
+        printf("%s\n", js);
+        ko_free(js);
+        return EXIT_CLEAR;
+    }
+    json_object *root = json_tokener_parse(js);
+    ko_free(js);
+    if (!root) return EXIT_USAGE;
+    json_object *v;
+    printf("store:          %s\n", o->db);
+    if (json_object_object_get_ex(root, "sites", &v))
+        printf("sites:          %s\n", json_object_get_string(v));
+    if (json_object_object_get_ex(root, "store_version", &v))
+        printf("store version:  %s\n", json_object_get_string(v));
+    if (json_object_object_get_ex(root, "extent", &v) && v)
+        printf("extent:         %.6f %.6f %.6f %.6f (lon/lat, buffered)\n",
+               json_object_get_double(json_object_array_get_idx(v, 0)),
+               json_object_get_double(json_object_array_get_idx(v, 1)),
+               json_object_get_double(json_object_array_get_idx(v, 2)),
+               json_object_get_double(json_object_array_get_idx(v, 3)));
+    static const char *const groups[] = {"by_category", "by_source"};
+    for (int g = 0; g < 2; g++) {
+        printf("%s:\n", g ? "per source" : "per category");
+        if (!json_object_object_get_ex(root, groups[g], &v)) continue;
+        json_object_object_foreach(v, key, val)
+            printf("  %-32s %8s\n", key, json_object_get_string(val));
+    }
+    printf("categories (name, buffer_m, min_gsd_m):\n");
+    if (json_object_object_get_ex(root, "categories", &v))
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            json_object *c = json_object_array_get_idx(v, i), *n, *b, *m;
+            json_object_object_get_ex(c, "name", &n);
+            json_object_object_get_ex(c, "buffer_m", &b);
+            json_object_object_get_ex(c, "min_gsd_m", &m);
+            printf("  %-16s %8.1f %8.2f\n", json_object_get_string(n), json_object_get_double(b),
+                   json_object_get_double(m));
+        }
+    json_object_put(root);
+    return EXIT_CLEAR;
+}
+
+static void csv_cell(const char *s) {
+    if (!s) s = "";
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static int list_row(const ko_site_record *r, void *user) {
+    const char *fmt = user;
+    if (!strcmp(fmt, "csv")) {
+        printf("%lld,", (long long)r->id);
+        csv_cell(r->source);
+        putchar(',');
+        csv_cell(r->source_id);
+        putchar(',');
+        csv_cell(r->name);
+        putchar(',');
+        csv_cell(r->category);
+        printf(",%g,%g\n", r->buffer_m, r->min_gsd_m);
+    } else if (!strcmp(fmt, "jsonl")) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_int64(r->id));
+        json_object_object_add(o, "source", json_object_new_string(r->source));
+        json_object_object_add(o, "source_id", json_object_new_string(r->source_id));
+        json_object_object_add(o, "name", r->name ? json_object_new_string(r->name) : NULL);
+        json_object_object_add(o, "category", json_object_new_string(r->category));
+        json_object_object_add(o, "buffer_m", json_object_new_double(r->buffer_m));
+        json_object_object_add(o, "min_gsd_m", json_object_new_double(r->min_gsd_m));
+        json_object *a = json_tokener_parse(r->attributes_json);
+        json_object_object_add(o, "attributes", a);
+        printf("%s\n", json_object_to_json_string_ext(
+                           o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+    } else {
+        printf("%8lld  %-12s %-24.24s %-18.18s %-32.32s %6.0f %5.2f\n", (long long)r->id,
+               r->category, r->source, r->source_id, r->name ? r->name : "", r->buffer_m,
+               r->min_gsd_m);
+    }
+    return !ferror(stdout);
+}
+
+static int do_list(ko_sites *s, ko_context *ctx, opts *o) {
+    const char *fmt = o->format ? o->format : "table";
+    if (strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "jsonl") && strcmp(fmt, "json")) {
+        fprintf(stderr, "keepout sites list: --format must be table, csv or jsonl\n");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(fmt, "json")) fmt = "jsonl";
+    if (!strcmp(fmt, "csv")) printf("id,source,source_id,name,category,buffer_m,min_gsd_m\n");
+    if (!strcmp(fmt, "table"))
+        printf("%8s  %-12s %-24s %-18s %-32s %6s %5s\n", "id", "category", "source", "source_id",
+               "name", "buf_m", "gsd_m");
+    if (ko_sites_foreach(s, o->category, 0, list_row, (void *)fmt) != KO_OK) {
+        fprintf(stderr, "keepout sites list: %s\n", ko_errmsg(ctx));
+        return EXIT_USAGE;
+    }
+    return EXIT_CLEAR;
+}
+
+/* "lon lat, lon lat, ..." into a closed ring. */
+static double *parse_ring(const char *txt, size_t *n) {
+    size_t cap = 16, k = 0;
+    double *r = malloc(cap * 2 * sizeof *r);
+    const char *p = txt;
+    while (r && *p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p) break;
+        p = end;
+        double y = strtod(p, &end);
+        if (end == p) break;
+        p = end;
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (k == cap) {
+            cap *= 2;
+            double *q = realloc(r, cap * 2 * sizeof *r);
+            if (!q) break;
+            r = q;
+        }
+        r[2 * k] = x, r[2 * k + 1] = y;
+        k++;
+    }
+    if (!r || *p || k < 3) {
+        free(r);
+        return NULL;
+    }
+    if (r[0] != r[2 * (k - 1)] || r[1] != r[2 * (k - 1) + 1]) {
+        if (k == cap) {
+            double *q = realloc(r, (cap + 1) * 2 * sizeof *r);
+            if (!q) {
+                free(r);
+                return NULL;
+            }
+            r = q;
+        }
+        r[2 * k] = r[0], r[2 * k + 1] = r[1];
+        k++;
+    }
+    *n = k;
+    return r;
+}
+
+static double ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int do_query(ko_sites *s, ko_context *ctx, opts *o, double open_ms) {
+    size_t n = 0;
+    double *ring = o->ring ? parse_ring(o->ring, &n) : NULL;
+    double cx, cy;
+    char extra;
+    if (!ring || !o->camera || sscanf(o->camera, "%lf,%lf%c", &cx, &cy, &extra) != 2) {
+        fprintf(stderr, "keepout sites query: needs --ring 'lon lat,...' and --camera lon,lat\n");
+        free(ring);
+        return EXIT_USAGE;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ko_hits *h = NULL;
+    ko_status st = o->packed ? ko_sites_load_index(s) : KO_OK;
+    if (!st) st = ko_sites_query(s, ring, n, cx, cy, &h);
+    double query_ms = ms_since(&t0);
+    free(ring);
+    if (st) {
+        fprintf(stderr, "keepout sites query: %s\n", ko_errmsg(ctx));
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < ko_hits_count(h); i++) {
+        const ko_site_hit *x = ko_hits_get(h, i);
+        printf(
+            "{\"site_id\":%lld,\"name\":\"%s\",\"category\":\"%s\",\"source\":\"%s\","
+            "\"source_id\":\"%s\",\"distance_m\":%.2f,\"nearest\":[%.8f,%.8f],"
+            "\"overlap\":%.4f,\"min_gsd_m\":%g}\n",
+            (long long)x->site_id, x->name, x->category, x->source, x->source_id, x->distance_m,
+            x->nearest_lon, x->nearest_lat, x->overlap, x->min_gsd_m);
+    }
+    if (!o->quiet)
+        fprintf(stderr, "keepout sites query: store opened in %.3f ms, %zu hit(s) in %.3f ms\n",
+                open_ms, ko_hits_count(h), query_ms);
+    int rc = ko_hits_count(h) ? EXIT_FLAGGED : EXIT_CLEAR;
+    ko_hits_destroy(h);
+    return rc;
+}
+
+int cmd_sites(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_CLEAR;
+    }
+    const char *action = argv[1];
+    opts o = {0};
+    ko_import_options_init(&o.imp);
+    static const struct option longopts[] = {{"db", required_argument, NULL, 'D'},
+                                             {"category", required_argument, NULL, 'c'},
+                                             {"buffer", required_argument, NULL, 'b'},
+                                             {"where", required_argument, NULL, 'w'},
+                                             {"name-field", required_argument, NULL, 'n'},
+                                             {"source", required_argument, NULL, 's'},
+                                             {"preset", required_argument, NULL, 'p'},
+                                             {"all-zones", no_argument, NULL, 'Z'},
+                                             {"format", required_argument, NULL, 'F'},
+                                             {"buffered", no_argument, NULL, 'B'},
+                                             {"ring", required_argument, NULL, 'r'},
+                                             {"camera", required_argument, NULL, 'C'},
+                                             {"packed", no_argument, NULL, 'P'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    double v;
+    optind = 1;
+    argc--, argv++;
+    while ((c = getopt_long(argc, argv, "f:qvh", longopts, NULL)) != -1) {
+        switch (c) {
+            case 'D':
+                o.db = optarg;
+                break;
+            case 'c':
+                o.imp.category = optarg;
+                o.category = optarg;
+                break;
+            case 'b':
+                if (!parse_double(optarg, &v) || v < 0) {
+                    fprintf(stderr, "keepout sites: --buffer needs metres >= 0\n");
+                    return EXIT_USAGE;
+                }
+                o.imp.buffer_m = v;
+                break;
+            case 'w':
+                o.imp.where = optarg;
+                break;
+            case 'n':
+                o.imp.name_field = optarg;
+                break;
+            case 's':
+                o.imp.source_label = optarg;
+                break;
+            case 'p':
+                if (strcmp(optarg, "osm") != 0) {
+                    fprintf(stderr, "keepout sites: the only preset is 'osm'\n");
+                    return EXIT_USAGE;
+                }
+                o.imp.preset_osm = 1;
+                break;
+            case 'Z':
+                o.imp.all_zones = 1;
+                break;
+            case 'F':
+                o.format = optarg;
+                break;
+            case 'f':
+                o.driver = optarg;
+                break;
+            case 'B':
+                o.buffered = 1;
+                break;
+            case 'r':
+                o.ring = optarg;
+                break;
+            case 'C':
+                o.camera = optarg;
+                break;
+            case 'P':
+                o.packed = 1;
+                break;
+            case 'q':
+                o.quiet = 1;
+                break;
+            case 'v':
+                o.verbose = 1;
+                break;
+            case 'h':
+                help(stdout);
+                return EXIT_CLEAR;
+            default:
+                help(stderr);
+                return EXIT_USAGE;
+        }
+    }
+    if (!o.db) o.db = getenv("KEEPOUT_SITES");
+    if (!o.db || !*o.db) o.db = KEEPOUT_DEFAULT_SITES;
+    ko_context *ctx = NULL;
+    if (ko_context_create(&ctx) != KO_OK) {
+        fprintf(stderr, "keepout sites: cannot create a context (out of memory?)\n");
+        return EXIT_USAGE;
+    }
+    int rc = EXIT_USAGE;
+    if (!strcmp(action, "import")) {
+        rc = do_import(ctx, &o, argc, argv);
+    } else if (!strcmp(action, "info") || !strcmp(action, "list") || !strcmp(action, "export") ||
+               !strcmp(action, "query")) {
+        ko_sites *s = NULL;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ko_status ost = ko_sites_open(ctx, o.db, KO_SITES_READONLY, &s);
+        double open_ms = ms_since(&t0);
+        if (ost != KO_OK) {
+            fprintf(stderr, "keepout sites: %s\n", ko_errmsg(ctx));
+        } else if (!strcmp(action, "info")) {
+            rc = do_info(s, &o);
+        } else if (!strcmp(action, "list")) {
+            rc = do_list(s, ctx, &o);
+        } else if (!strcmp(action, "query")) {
+            rc = do_query(s, ctx, &o, open_ms);
+        } else if (optind + 1 != argc) {
+            fprintf(stderr, "keepout sites export: give exactly one OUTPUT\n");
+        } else if (ko_sites_export(s, argv[optind], o.driver, o.category, o.buffered) != KO_OK) {
+            fprintf(stderr, "keepout sites export: %s\n", ko_errmsg(ctx));
+        } else {
+            rc = EXIT_CLEAR;
+        }
+        ko_sites_close(s);
+    } else {
+        fprintf(stderr, "keepout sites: unknown action '%s' (try 'keepout sites --help')\n",
+                action);
+    }
+    ko_context_destroy(ctx);
+    return rc;
+}

@@ -1,0 +1,942 @@
+/* Imports sites into the store: any OGR vector source, OSM XML/PBF with keepout's preset,
+ * ED-269 (UASZoneList) and ED-318 (GeoJSON) UAS geographical zones. One transaction per
+ * import; every feature read is counted as imported, updated, rejected or skipped. */
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "context.h"
+#include "sites.h"
+
+#ifndef KEEPOUT_DATA_DIR
+#define KEEPOUT_DATA_DIR "data"
+#endif
+
+#define MESSAGES_MAX (1u << 20)
+#define ZONE_FILE_MAX (256 * 1024 * 1024)
+
+typedef struct imp {
+    ko_sites *s;
+    ko_context *ctx;
+    const ko_import_options *o;
+    ko_import_report *r;
+    const char *source;
+    size_t msg_len, msg_cap;
+    int msg_full;
+    sqlite3_stmt *sel, *ins, *upd;
+    GEOSWKBWriter *wkbw;
+    long long version; /* the store version this import creates */
+    char where[128];   /* "row 17", "way/123", "zone LSXX": the feature being handled */
+} imp;
+
+void ko_import_options_init(ko_import_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->buffer_m = NAN;
+}
+
+void ko_import_report_clear(ko_import_report *r) {
+    if (!r) return;
+    free(r->messages);
+    memset(r, 0, sizeof *r);
+}
+
+/* Appends "<where>: <text>\n" to the report, up to MESSAGES_MAX bytes. */
+static void note(imp *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(imp *im, const char *fmt, ...) {
+    if (im->msg_full) return;
+    char line[512];
+    int k = snprintf(line, sizeof line, "%s: ", im->where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(line);
+    const char *more = "... more messages not kept\n";
+    if (im->msg_len + n + 2 + strlen(more) > MESSAGES_MAX) {
+        line[0] = '\0';
+        n = 0;
+        im->msg_full = 1;
+    }
+    size_t need = im->msg_len + n + 2 + (im->msg_full ? strlen(more) : 0);
+    if (need > im->msg_cap) {
+        size_t cap = im->msg_cap ? im->msg_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *m = koi_realloc_array(im->r->messages, cap, 1);
+        if (!m) {
+            im->msg_full = 1;
+            return;
+        }
+        im->r->messages = m;
+        im->msg_cap = cap;
+    }
+    memcpy(im->r->messages + im->msg_len, line, n);
+    im->msg_len += n;
+    if (n) im->r->messages[im->msg_len++] = '\n';
+    if (im->msg_full) {
+        memcpy(im->r->messages + im->msg_len, more, strlen(more));
+        im->msg_len += strlen(more);
+    }
+    im->r->messages[im->msg_len] = '\0';
+}
+
+static ko_status reject(imp *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static ko_status reject(imp *im, const char *fmt, ...) {
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    note(im, "rejected: %s", buf);
+    im->r->rejected++;
+    return KO_OK;
+}
+
+/* Checks that every coordinate is a longitude/latitude; writes why not. */
+typedef struct bounds_check {
+    char why[128];
+} bounds_check;
+
+static int check_xy(double *x, double *y, void *user) {
+    bounds_check *b = user;
+    if (b->why[0]) return 1;
+    if (!isfinite(*x) || !isfinite(*y))
+        snprintf(b->why, sizeof b->why, "coordinate is not a number");
+    else if (*y < -90 || *y > 90)
+        snprintf(b->why, sizeof b->why, "latitude %.10g outside [-90,90]", *y);
+    else if (*x < -180 || *x > 180)
+        snprintf(b->why, sizeof b->why, "longitude %.10g outside [-180,180]", *x);
+    return 1;
+}
+
+static ko_status db_fail(imp *im, const char *what) {
+    return koi_error(im->ctx, KO_ERR_DB, "site store: %s: %s", what, sqlite3_errmsg(im->s->db));
+}
+
+/* Stores one site. g is taken over (destroyed here). buffer_m: NaN = category default.
+ * Problems with the feature are counted and noted; only store failures are errors. */
+static ko_status put_site(imp *im, const char *source_id, const char *name, const char *category,
+                          double buffer_m, json_object *attrs, GEOSGeometry *g) {
+    ko_context *ctx = im->ctx;
+    GEOSContextHandle_t h = ctx->geos;
+    GEOSGeometry *buf = NULL;
+    unsigned char *wkb = NULL, *wkb_buf = NULL;
+    ko_status st = KO_OK;
+    if (!g) return reject(im, "no geometry");
+    if (GEOSisEmpty_r(h, g) == 1) {
+        st = reject(im, "empty geometry");
+        goto done;
+    }
+    bounds_check bc = {{0}};
+    GEOSGeometry *tmp = GEOSGeom_transformXY_r(h, g, check_xy, &bc);
+    if (tmp) GEOSGeom_destroy_r(h, tmp);
+    if (bc.why[0]) {
+        st = reject(im, "%s", bc.why);
+        goto done;
+    }
+    if (GEOSisValid_r(h, g) != 1) {
+        char *reason = GEOSisValidReason_r(h, g);
+        GEOSGeometry *fixed = GEOSMakeValid_r(h, g);
+        if (!fixed || GEOSisEmpty_r(h, fixed) == 1 || GEOSisValid_r(h, fixed) != 1) {
+            if (fixed) GEOSGeom_destroy_r(h, fixed);
+            st = reject(im, "invalid geometry that cannot be repaired (%s)", reason ? reason : "?");
+            GEOSFree_r(h, reason);
+            goto done;
+        }
+        note(im, "repaired invalid geometry (%s)", reason ? reason : "?");
+        GEOSFree_r(h, reason);
+        GEOSGeom_destroy_r(h, g);
+        g = fixed;
+        im->r->repaired++;
+    }
+    double cat_buffer, min_gsd;
+    if ((st = koi_sites_category(im->s, category, &cat_buffer, &min_gsd))) goto done;
+    if (!isnan(im->o->buffer_m)) buffer_m = im->o->buffer_m;
+    if (isnan(buffer_m)) buffer_m = cat_buffer;
+    if ((st = koi_buffer_metric(ctx, g, buffer_m, &buf))) {
+        /* A geometry PROJ cannot handle (e.g. spanning half the globe) is this feature's
+         * problem, not the import's. */
+        st = reject(im, "cannot buffer: %s", ko_errmsg(ctx));
+        goto done;
+    }
+    size_t nw = 0, nb = 0;
+    wkb = GEOSWKBWriter_write_r(h, im->wkbw, g, &nw);
+    wkb_buf = GEOSWKBWriter_write_r(h, im->wkbw, buf, &nb);
+    if (!wkb || !wkb_buf) {
+        st = koi_error(ctx, KO_ERR_GEOS, "GEOS: cannot write WKB (%s)", ctx->geos_msg);
+        goto done;
+    }
+    const char *attr_txt = attrs
+                               ? json_object_to_json_string_ext(
+                                     attrs, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                               : "{}";
+    /* A source_id met twice in one import (duplicate identifiers in the source) gets a
+     * suffix: both features are kept, and the note says so. */
+    char sid[160];
+    snprintf(sid, sizeof sid, "%s", source_id);
+    int rc;
+    for (int dup = 2;; dup++) {
+        sqlite3_reset(im->sel);
+        sqlite3_bind_text(im->sel, 1, im->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(im->sel, 2, sid, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(im->sel);
+        if (rc != SQLITE_ROW || sqlite3_column_int64(im->sel, 1) != im->version) break;
+        snprintf(sid, sizeof sid, "%.100s#%d", source_id, dup);
+        if (dup == 2)
+            note(im, "duplicate identifier %s in the source: stored as %s", source_id, sid);
+    }
+    source_id = sid;
+    sqlite3_stmt *w;
+    if (rc == SQLITE_ROW) {
+        w = im->upd;
+        sqlite3_reset(w);
+        sqlite3_bind_int64(w, 10, sqlite3_column_int64(im->sel, 0));
+    } else if (rc == SQLITE_DONE) {
+        w = im->ins;
+        sqlite3_reset(w);
+    } else {
+        st = db_fail(im, "looking up a site");
+        goto done;
+    }
+    sqlite3_bind_text(w, 1, im->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w, 2, source_id, -1, SQLITE_TRANSIENT);
+    if (name && *name)
+        sqlite3_bind_text(w, 3, name, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(w, 3);
+    sqlite3_bind_text(w, 4, category, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(w, 5, buffer_m);
+    sqlite3_bind_double(w, 6, min_gsd);
+    sqlite3_bind_text(w, 7, attr_txt ? attr_txt : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(w, 8, wkb, (int)nw, SQLITE_STATIC);
+    sqlite3_bind_blob(w, 9, wkb_buf, (int)nb, SQLITE_STATIC);
+    sqlite3_bind_int64(w, 11, im->version);
+    if (sqlite3_step(w) != SQLITE_DONE) {
+        st = db_fail(im, "writing a site");
+        goto done;
+    }
+    if (w == im->upd)
+        im->r->updated++;
+    else
+        im->r->imported++;
+done:
+    if (im->sel) sqlite3_reset(im->sel);
+    GEOSFree_r(h, wkb);
+    GEOSFree_r(h, wkb_buf);
+    if (buf) GEOSGeom_destroy_r(h, buf);
+    if (g) GEOSGeom_destroy_r(h, g);
+    return st;
+}
+
+static int progress(imp *im, double f, const char *msg) {
+    if (!im->o->progress) return 1;
+    if (f < 0) f = 0;
+    if (f > 1) f = 1;
+    return im->o->progress(f, msg, im->o->progress_user);
+}
+
+/* ---------------------------------------------------------------- OGR sources ------------ */
+
+static const char *const osm_power_values =
+    "('plant','substation','sub_station','station','generator')";
+
+static int is_osm_layer(const char *name) {
+    static const char *const names[] = {"points", "lines", "multipolygons", "multilinestrings",
+                                        "other_relations"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(name, names[i])) return 1;
+    return 0;
+}
+
+static const char *field_str(OGRFeatureH f, const char *name) {
+    int i = OGR_F_GetFieldIndex(f, name);
+    if (i < 0 || !OGR_F_IsFieldSetAndNotNull(f, i)) return NULL;
+    const char *v = OGR_F_GetFieldAsString(f, i);
+    return v && *v ? v : NULL;
+}
+
+static int eq(const char *a, const char *b) {
+    return a && !strcmp(a, b);
+}
+
+/* OSM preset: category (NULL = not selected) and buffer override of a feature. */
+static const char *osm_category(OGRFeatureH f, const char *layer, double *buffer_m) {
+    const char *power = field_str(f, "power");
+    const char *gsrc = field_str(f, "generator:source");
+    const char *psrc = field_str(f, "plant:source");
+    *buffer_m = NAN;
+    if (eq(gsrc, "nuclear") || eq(psrc, "nuclear")) return "nuclear";
+    if (eq(power, "plant")) return "power_plant";
+    /* power=sub_station and power=station are the 2010-2013 tagging of substations. */
+    if (eq(power, "substation") || eq(power, "sub_station") || eq(power, "station"))
+        return "substation";
+    if (eq(power, "generator")) return "generator";
+    if (eq(field_str(f, "waterway"), "dam")) return "dam";
+    const char *mm = field_str(f, "man_made");
+    if (eq(mm, "bridge")) return "bridge";
+    if (eq(mm, "pipeline")) return "pipeline";
+    const char *bridge = field_str(f, "bridge");
+    if (!strcmp(layer, "lines") && bridge && strcmp(bridge, "no") != 0) {
+        const char *w = field_str(f, "width");
+        if (w) {
+            char *end;
+            double v = CPLStrtod(w, &end);
+            while (*end == ' ')
+                end++;
+            if (v > 0 && v < 500 && (*end == '\0' || !strcmp(end, "m"))) *buffer_m = v;
+        }
+        return "bridge";
+    }
+    if (!strcmp(layer, "other_relations") && eq(field_str(f, "type"), "site"))
+        return "user_defined";
+    return NULL;
+}
+
+static ko_status set_osm_filters(ko_context *ctx, GDALDatasetH ds, const char *where) {
+    char filt[512];
+    for (int i = 0; i < GDALDatasetGetLayerCount(ds); i++) {
+        OGRLayerH l = GDALDatasetGetLayer(ds, i);
+        const char *n = OGR_L_GetName(l);
+        if (!strcmp(n, "points"))
+            snprintf(filt, sizeof filt, "power IN %s OR waterway = 'dam'", osm_power_values);
+        else if (!strcmp(n, "lines"))
+            snprintf(filt, sizeof filt,
+                     "power IN %s OR man_made IN ('bridge','pipeline') OR waterway = 'dam' OR "
+                     "(bridge IS NOT NULL AND bridge <> 'no')",
+                     osm_power_values);
+        else if (!strcmp(n, "multipolygons"))
+            snprintf(filt, sizeof filt, "power IN %s OR man_made = 'bridge' OR waterway = 'dam'",
+                     osm_power_values);
+        else if (!strcmp(n, "other_relations"))
+            snprintf(filt, sizeof filt, "type = 'site'");
+        else
+            snprintf(filt, sizeof filt, "power IN %s", osm_power_values);
+        char *f = where ? CPLStrdup(CPLSPrintf("(%s) AND (%s)", filt, where)) : CPLStrdup(filt);
+        OGRErr e = OGR_L_SetAttributeFilter(l, f);
+        CPLFree(f);
+        if (e != OGRERR_NONE)
+            return koi_error(ctx, KO_ERR_ARG, "bad --where filter on layer %s: %s", n,
+                             CPLGetLastErrorMsg());
+    }
+    return KO_OK;
+}
+
+static json_object *feature_attrs(OGRFeatureH f, int skip_geom_like) {
+    json_object *a = json_object_new_object();
+    if (!a) return NULL;
+    OGRFeatureDefnH d = OGR_F_GetDefnRef(f);
+    for (int i = 0; i < OGR_FD_GetFieldCount(d); i++) {
+        if (!OGR_F_IsFieldSetAndNotNull(f, i)) continue;
+        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(d, i);
+        const char *n = OGR_Fld_GetNameRef(fd);
+        if (skip_geom_like &&
+            (!strcasecmp(n, "WKT") || !strcasecmp(n, "latitude") || !strcasecmp(n, "longitude")))
+            continue;
+        json_object *v;
+        switch (OGR_Fld_GetType(fd)) {
+            case OFTInteger:
+            case OFTInteger64:
+                v = json_object_new_int64(OGR_F_GetFieldAsInteger64(f, i));
+                break;
+            case OFTReal:
+                v = json_object_new_double(OGR_F_GetFieldAsDouble(f, i));
+                break;
+            default:
+                v = json_object_new_string(OGR_F_GetFieldAsString(f, i));
+        }
+        json_object_object_add(a, n, v);
+    }
+    return a;
+}
+
+static const char *feature_name(imp *im, OGRFeatureH f) {
+    if (im->o->name_field) return field_str(f, im->o->name_field);
+    static const char *const names[] = {"name", "NAME", "Name", "title", "label"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = field_str(f, names[i]);
+        if (v) return v;
+    }
+    return NULL;
+}
+
+static const char *data_category(imp *im, OGRFeatureH f) {
+    if (im->o->category) return im->o->category;
+    const char *c = field_str(f, "category");
+    double b, g;
+    if (c && koi_sites_category(im->s, c, &b, &g) == KO_OK) return c;
+    koi_clear_error(im->ctx);
+    /* WRI Global Power Plant Database rows. */
+    const char *fuel = field_str(f, "primary_fuel");
+    if (!fuel) fuel = field_str(f, "Fuel");
+    if (fuel) return strcasecmp(fuel, "nuclear") ? "power_plant" : "nuclear";
+    return "user_defined";
+}
+
+static GEOSGeometry *ogr_to_geos(imp *im, OGRGeometryH g) {
+    size_t n = (size_t)OGR_G_WkbSize(g);
+    unsigned char *buf = koi_malloc(n);
+    if (!buf) return NULL;
+    GEOSGeometry *r = NULL;
+    if (OGR_G_ExportToIsoWkb(g, wkbNDR, buf) == OGRERR_NONE)
+        r = GEOSGeomFromWKB_buf_r(im->ctx->geos, buf, n);
+    free(buf);
+    return r;
+}
+
+static ko_status import_feature(imp *im, OGRLayerH layer, OGRFeatureH f, int osm, int is_csv,
+                                OGRCoordinateTransformationH ct) {
+    const char *lname = OGR_L_GetName(layer);
+    long long fid = (long long)OGR_F_GetFID(f);
+    char sid[96];
+    double buffer_m = NAN;
+    const char *category;
+    if (osm) {
+        const char *id = field_str(f, "osm_id");
+        const char *wid = field_str(f, "osm_way_id");
+        if (!strcmp(lname, "points"))
+            snprintf(sid, sizeof sid, "node/%.40s", id ? id : "?");
+        else if (!strcmp(lname, "lines") || wid)
+            snprintf(sid, sizeof sid, "way/%.40s", wid ? wid : id ? id : "?");
+        else
+            snprintf(sid, sizeof sid, "relation/%.40s", id ? id : "?");
+        snprintf(im->where, sizeof im->where, "%s", sid);
+        double b;
+        category = osm_category(f, lname, &b);
+        if (!category) {
+            im->r->skipped++;
+            note(im, "skipped: no tag of the OSM preset");
+            return KO_OK;
+        }
+        if (im->o->category) category = im->o->category;
+        buffer_m = b;
+    } else {
+        if (is_csv) {
+            snprintf(sid, sizeof sid, "%lld", fid);
+            snprintf(im->where, sizeof im->where, "row %lld", fid);
+        } else {
+            snprintf(sid, sizeof sid, "%.60s:%lld", lname, fid);
+            snprintf(im->where, sizeof im->where, "%.60s feature %lld", lname, fid);
+        }
+        category = data_category(im, f);
+    }
+    OGRGeometryH og = OGR_F_GetGeometryRef(f);
+    if (!og) return reject(im, is_csv ? "no geometry (coordinates missing)" : "no geometry");
+    if (OGR_G_IsEmpty(og)) return reject(im, "empty geometry");
+    if (ct) {
+        og = OGR_G_Clone(og);
+        if (!og) return koi_error(im->ctx, KO_ERR_NOMEM, "out of memory");
+        if (OGR_G_Transform(og, ct) != OGRERR_NONE) {
+            OGR_G_DestroyGeometry(og);
+            return reject(im, "cannot reproject to WGS84");
+        }
+    }
+    GEOSGeometry *g = ogr_to_geos(im, og);
+    if (ct) OGR_G_DestroyGeometry(og);
+    if (!g) return reject(im, "unreadable geometry (%s)", im->ctx->geos_msg);
+    json_object *attrs = feature_attrs(f, is_csv);
+    if (!attrs) {
+        GEOSGeom_destroy_r(im->ctx->geos, g);
+        return koi_error(im->ctx, KO_ERR_NOMEM, "out of memory");
+    }
+    if (osm) json_object_object_add(attrs, "osm_layer", json_object_new_string(lname));
+    ko_status st = put_site(im, sid, feature_name(im, f), category, buffer_m, attrs, g);
+    json_object_put(attrs);
+    return st;
+}
+
+static const char *osmconf_path(const ko_import_options *o) {
+    if (o->osmconf) return o->osmconf;
+    const char *env = getenv("KEEPOUT_OSMCONF");
+    if (env && *env) return env;
+    return KEEPOUT_DATA_DIR "/osmconf_keepout.ini";
+}
+
+static ko_status import_ogr(imp *im, const char *path) {
+    ko_context *ctx = im->ctx;
+    const char *ext = CPLGetExtension(path);
+    int is_csv = !strcasecmp(ext, "csv");
+    int is_gz = !strcasecmp(ext, "gz");
+    char *vpath = NULL;
+    if (is_gz && strncmp(path, "/vsi", 4) != 0) vpath = CPLStrdup(CPLSPrintf("/vsigzip/%s", path));
+    const char *open_path = vpath ? vpath : path;
+    char **oo = NULL;
+    if (is_csv) {
+        oo = CSLSetNameValue(oo, "X_POSSIBLE_NAMES", "longitude,lon,lng,long,x");
+        oo = CSLSetNameValue(oo, "Y_POSSIBLE_NAMES", "latitude,lat,y");
+        oo = CSLSetNameValue(oo, "GEOM_POSSIBLE_NAMES", "WKT,geom,geometry,the_geom,wkt_geom");
+        oo = CSLSetNameValue(oo, "KEEP_GEOM_COLUMNS", "NO");
+    }
+    int maybe_osm = im->o->preset_osm || strstr(path, ".osm") || strstr(path, ".pbf");
+    const char *conf = osmconf_path(im->o);
+    if (maybe_osm) oo = CSLSetNameValue(oo, "CONFIG_FILE", conf);
+    CPLErrorReset();
+    GDALDatasetH ds = GDALOpenEx(open_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL,
+                                 (const char *const *)oo, NULL);
+    CSLDestroy(oo);
+    ko_status st = KO_OK;
+    OGRSpatialReferenceH wgs84 = NULL;
+    if (!ds) {
+        VSIStatBufL sb;
+        if (VSIStatL(open_path, &sb) != 0)
+            st = koi_error(ctx, KO_ERR_IO, "%s: no such file", path);
+        else
+            st = koi_error(ctx, KO_ERR_UNSUPPORTED, "%s: not a vector source OGR can read%s%s",
+                           path, CPLGetLastErrorMsg()[0] ? ": " : "", CPLGetLastErrorMsg());
+        goto done;
+    }
+    const char *drv = GDALGetDriverShortName(GDALGetDatasetDriver(ds));
+    int osm = !strcmp(drv, "OSM");
+    if (osm && VSIStatL(conf, &(VSIStatBufL){0}) != 0) {
+        st = koi_error(ctx, KO_ERR_IO, "%s: OSM configuration %s not found (set KEEPOUT_OSMCONF)",
+                       path, conf);
+        goto done;
+    }
+    if (im->o->preset_osm && !osm) {
+        st = koi_error(ctx, KO_ERR_ARG, "%s: --preset osm needs an OSM XML or PBF source", path);
+        goto done;
+    }
+    is_csv = !strcmp(drv, "CSV");
+    wgs84 = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(wgs84, 4326);
+    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    if (osm) {
+        if ((st = set_osm_filters(ctx, ds, im->o->where))) goto done;
+        OGRLayerH layer = NULL;
+        double pct = 0;
+        for (;;) {
+            OGRFeatureH f = GDALDatasetGetNextFeature(ds, &layer, &pct, NULL, NULL);
+            if (!f) break;
+            if (!is_osm_layer(OGR_L_GetName(layer))) {
+                OGR_F_Destroy(f);
+                continue;
+            }
+            im->r->read++;
+            st = import_feature(im, layer, f, 1, 0, NULL);
+            OGR_F_Destroy(f);
+            if (st) goto done;
+            if ((im->r->read & 255) == 0 && !progress(im, pct, path)) {
+                st = koi_error(ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
+                goto done;
+            }
+        }
+        goto done;
+    }
+    int nl = GDALDatasetGetLayerCount(ds);
+    GIntBig total = 0;
+    for (int i = 0; i < nl; i++) {
+        OGRLayerH l = GDALDatasetGetLayer(ds, i);
+        if (im->o->where && OGR_L_SetAttributeFilter(l, im->o->where) != OGRERR_NONE) {
+            st = koi_error(ctx, KO_ERR_ARG, "%s: bad --where filter on layer %s: %s", path,
+                           OGR_L_GetName(l), CPLGetLastErrorMsg());
+            goto done;
+        }
+        GIntBig c = OGR_L_GetFeatureCount(l, 0);
+        if (c > 0) total += c;
+    }
+    for (int i = 0; i < nl; i++) {
+        OGRLayerH l = GDALDatasetGetLayer(ds, i);
+        OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(l);
+        OGRCoordinateTransformationH ct = NULL;
+        if (srs && !OSRIsSame(srs, wgs84)) {
+            ct = OCTNewCoordinateTransformation(srs, wgs84);
+            if (!ct) {
+                st = koi_error(ctx, KO_ERR_PROJ, "%s: layer %s: no transformation to WGS84", path,
+                               OGR_L_GetName(l));
+                goto done;
+            }
+        }
+        OGR_L_ResetReading(l);
+        OGRFeatureH f;
+        while ((f = OGR_L_GetNextFeature(l)) != NULL) {
+            im->r->read++;
+            st = import_feature(im, l, f, 0, is_csv, ct);
+            OGR_F_Destroy(f);
+            if (st) break;
+            if ((im->r->read & 255) == 0 &&
+                !progress(im, total > 0 ? (double)im->r->read / (double)total : 0, path)) {
+                st = koi_error(ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
+                break;
+            }
+        }
+        if (ct) OCTDestroyCoordinateTransformation(ct);
+        if (st) goto done;
+    }
+done:
+    if (wgs84) OSRDestroySpatialReference(wgs84);
+    if (ds) GDALClose(ds);
+    CPLFree(vpath);
+    return st;
+}
+
+/* ---------------------------------------------------------------- UAS zones -------------- */
+
+/* ED-318 texts are arrays of {text, lang}; ED-269 texts are strings. Prefers English. */
+static const char *zone_text(json_object *v) {
+    if (!v) return NULL;
+    if (json_object_is_type(v, json_type_string)) return json_object_get_string(v);
+    if (!json_object_is_type(v, json_type_array)) return NULL;
+    const char *first = NULL;
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        json_object *e = json_object_array_get_idx(v, i), *t, *l;
+        if (!json_object_object_get_ex(e, "text", &t)) continue;
+        if (!first) first = json_object_get_string(t);
+        if (json_object_object_get_ex(e, "lang", &l) &&
+            !strncmp(json_object_get_string(l), "en", 2))
+            return json_object_get_string(t);
+    }
+    return first;
+}
+
+static int zone_selected(imp *im, json_object *zone, char *reasons, size_t cap) {
+    json_object *r;
+    reasons[0] = '\0';
+    int sel = 0;
+    if (json_object_object_get_ex(zone, "reason", &r)) {
+        size_t n = json_object_is_type(r, json_type_array) ? json_object_array_length(r) : 1;
+        for (size_t i = 0; i < n; i++) {
+            json_object *e =
+                json_object_is_type(r, json_type_array) ? json_object_array_get_idx(r, i) : r;
+            const char *t = json_object_get_string(e);
+            if (!t) continue;
+            if (!strcmp(t, "SENSITIVE") || !strcmp(t, "PRIVACY")) sel = 1;
+            size_t k = strlen(reasons);
+            snprintf(reasons + k, cap - k, "%s%s", k ? "," : "", t);
+        }
+    }
+    return sel || im->o->all_zones;
+}
+
+static const char *zone_category(imp *im, const char *id, const char *name) {
+    if (im->o->category) return im->o->category;
+    const char *n = name ? name : "";
+    if ((id && !strncmp(id, "ENSI", 4)) || strstr(n, "KKA") || strstr(n, "KKW") ||
+        strcasestr(n, "nuclear") || strcasestr(n, "Kernkraft"))
+        return "nuclear";
+    if (strcasestr(n, "Unterwerk") || strcasestr(n, "substation") || strcasestr(n, "sous-station"))
+        return "substation";
+    if (strcasestr(n, "Staumauer") || strcasestr(n, " dam")) return "dam";
+    return "user_defined";
+}
+
+static GEOSGeometry *geojson_geom(imp *im, GEOSGeoJSONReader *rd, json_object *g) {
+    const char *txt = json_object_to_json_string_ext(g, JSON_C_TO_STRING_PLAIN);
+    return txt ? GEOSGeoJSONReader_readGeometry_r(im->ctx->geos, rd, txt) : NULL;
+}
+
+/* ED-269 horizontal projections (Polygon, Circle) of one zone, unioned. Writes why on NULL. */
+static GEOSGeometry *ed269_geometry(imp *im, GEOSGeoJSONReader *rd, json_object *geoms,
+                                    json_object *limits, char *why, size_t cap) {
+    GEOSContextHandle_t h = im->ctx->geos;
+    size_t n = json_object_array_length(geoms);
+    GEOSGeometry **parts = koi_calloc(n, sizeof *parts);
+    size_t np = 0;
+    if (!parts) {
+        snprintf(why, cap, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(geoms, i), *hp, *t;
+        json_object *lim = json_object_new_object();
+        static const char *const keys[] = {"lowerLimit", "lowerVerticalReference", "upperLimit",
+                                           "upperVerticalReference", "uomDimensions"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            json_object *v;
+            if (json_object_object_get_ex(e, keys[k], &v))
+                json_object_object_add(lim, keys[k], json_object_get(v));
+        }
+        json_object_array_add(limits, lim);
+        if (!json_object_object_get_ex(e, "horizontalProjection", &hp) ||
+            !json_object_object_get_ex(hp, "type", &t))
+            continue;
+        const char *type = json_object_get_string(t);
+        GEOSGeometry *g = NULL;
+        if (!strcmp(type, "Circle")) {
+            json_object *c, *r;
+            if (!json_object_object_get_ex(hp, "center", &c) ||
+                !json_object_object_get_ex(hp, "radius", &r) || json_object_array_length(c) < 2) {
+                snprintf(why, cap, "circle without center or radius");
+                goto fail;
+            }
+            double x = json_object_get_double(json_object_array_get_idx(c, 0));
+            double y = json_object_get_double(json_object_array_get_idx(c, 1));
+            double rad = json_object_get_double(r);
+            GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, x, y);
+            if (!pt || !(rad > 0) || koi_buffer_metric(im->ctx, pt, rad, &g) != KO_OK) {
+                if (pt) GEOSGeom_destroy_r(h, pt);
+                snprintf(why, cap, "bad circle (radius %g m at %g, %g)", rad, x, y);
+                goto fail;
+            }
+            GEOSGeom_destroy_r(h, pt);
+        } else {
+            g = geojson_geom(im, rd, hp);
+            if (!g) {
+                snprintf(why, cap, "unreadable %s projection", type);
+                goto fail;
+            }
+        }
+        parts[np++] = g;
+    }
+    if (np == 0) {
+        snprintf(why, cap, "no geometry");
+        free(parts);
+        return NULL;
+    }
+    if (np == 1) {
+        GEOSGeometry *g = parts[0];
+        free(parts);
+        return g;
+    }
+    GEOSGeometry *coll =
+        GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, parts, (unsigned)np);
+    free(parts);
+    if (!coll) {
+        snprintf(why, cap, "cannot combine projections");
+        return NULL;
+    }
+    GEOSGeometry *u = GEOSUnaryUnion_r(h, coll);
+    GEOSGeom_destroy_r(h, coll);
+    if (!u) snprintf(why, cap, "cannot combine projections");
+    return u;
+fail:
+    for (size_t i = 0; i < np; i++)
+        GEOSGeom_destroy_r(h, parts[i]);
+    free(parts);
+    return NULL;
+}
+
+static ko_status import_zone(imp *im, GEOSGeoJSONReader *rd, json_object *zone,
+                             json_object *geom318, size_t index) {
+    json_object *props = zone, *v;
+    const char *id =
+        json_object_object_get_ex(props, "identifier", &v) ? json_object_get_string(v) : NULL;
+    char sid[96];
+    if (id)
+        snprintf(sid, sizeof sid, "%.90s", id);
+    else
+        snprintf(sid, sizeof sid, "zone#%zu", index + 1);
+    snprintf(im->where, sizeof im->where, "zone %s", sid);
+    im->r->read++;
+    const char *name = json_object_object_get_ex(props, "name", &v) ? zone_text(v) : NULL;
+    char reasons[128];
+    if (!zone_selected(im, props, reasons, sizeof reasons)) {
+        im->r->skipped++;
+        note(im,
+             "skipped: reason %s is not SENSITIVE or PRIVACY (import with all zones to keep it)",
+             reasons[0] ? reasons : "(none)");
+        return KO_OK;
+    }
+    json_object *attrs = json_object_new_object();
+    if (!attrs) return koi_error(im->ctx, KO_ERR_NOMEM, "out of memory");
+    json_object_object_foreach(props, key, val) {
+        if (!strcmp(key, "geometry")) continue;
+        json_object_object_add(attrs, key, json_object_get(val));
+    }
+    GEOSGeometry *g = NULL;
+    char why[160] = "no geometry";
+    if (geom318) {
+        json_object *layer;
+        if (json_object_object_get_ex(geom318, "layer", &layer))
+            json_object_object_add(attrs, "limits", json_object_get(layer));
+        g = geojson_geom(im, rd, geom318);
+        if (!g) snprintf(why, sizeof why, "unreadable geometry (%.100s)", im->ctx->geos_msg);
+    } else if (json_object_object_get_ex(zone, "geometry", &v) &&
+               json_object_is_type(v, json_type_array)) {
+        json_object *limits = json_object_new_array();
+        json_object_object_add(attrs, "limits", limits);
+        g = ed269_geometry(im, rd, v, limits, why, sizeof why);
+    }
+    ko_status st;
+    if (!g)
+        st = reject(im, "%s", why);
+    else /* The zone is the authority's own perimeter: no extra buffer unless asked. */
+        st = put_site(im, sid, name, zone_category(im, id, name), 0.0, attrs, g);
+    json_object_put(attrs);
+    return st;
+}
+
+/* Returns 1 and imports if path is an ED-269 or ED-318 file; 0 (nothing done) otherwise. */
+static ko_status import_zones(imp *im, const char *path, int *handled) {
+    *handled = 0;
+    const char *ext = CPLGetExtension(path);
+    if (strcasecmp(ext, "json") && strcasecmp(ext, "geojson")) return KO_OK;
+    GByte *data = NULL;
+    vsi_l_offset size = 0;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    int ok = VSIIngestFile(NULL, path, &data, &size, ZONE_FILE_MAX);
+    CPLPopErrorHandler();
+    if (!ok) return KO_OK; /* let OGR say what is wrong */
+    json_tokener *tok = json_tokener_new_ex(64);
+    json_object *root = tok ? json_tokener_parse_ex(tok, (const char *)data, (int)size) : NULL;
+    json_tokener_free(tok);
+    VSIFree(data);
+    if (!root) return KO_OK;
+    json_object *list = NULL, *features = NULL, *first;
+    int ed318 = 0;
+    if (json_object_object_get_ex(root, "UASZoneList", &list) &&
+        json_object_is_type(list, json_type_array)) {
+    } else if (json_object_object_get_ex(root, "features", &features) &&
+               json_object_is_type(features, json_type_array) &&
+               json_object_array_length(features) > 0) {
+        first = json_object_array_get_idx(features, 0);
+        json_object *g, *p;
+        if (json_object_object_get_ex(first, "geometry", &g) &&
+            json_object_is_type(g, json_type_array) &&
+            json_object_object_get_ex(first, "identifier", NULL))
+            list = features; /* ED-269 zones in a "features" array */
+        else if (json_object_object_get_ex(first, "properties", &p) &&
+                 json_object_object_get_ex(p, "reason", NULL) &&
+                 json_object_object_get_ex(p, "identifier", NULL))
+            ed318 = 1, list = features;
+    }
+    if (!list) {
+        json_object_put(root);
+        return KO_OK;
+    }
+    *handled = 1;
+    GEOSGeoJSONReader *rd = GEOSGeoJSONReader_create_r(im->ctx->geos);
+    ko_status st = rd ? KO_OK : koi_error(im->ctx, KO_ERR_NOMEM, "out of memory");
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; !st && i < n; i++) {
+        json_object *z = json_object_array_get_idx(list, i), *p = z, *g = NULL;
+        if (ed318) {
+            if (!json_object_object_get_ex(z, "properties", &p)) p = NULL;
+            json_object_object_get_ex(z, "geometry", &g);
+            if (!p || !json_object_is_type(p, json_type_object)) {
+                im->r->read++;
+                snprintf(im->where, sizeof im->where, "feature %zu", i + 1);
+                st = reject(im, "no properties");
+                continue;
+            }
+            if (!g || json_object_is_type(g, json_type_null)) {
+                im->r->read++;
+                snprintf(im->where, sizeof im->where, "feature %zu", i + 1);
+                st = reject(im, "no geometry");
+                continue;
+            }
+        }
+        st = import_zone(im, rd, p, g, i);
+        if (!st && (i & 63) == 0 && !progress(im, (double)i / (double)n, path))
+            st = koi_error(im->ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
+    }
+    if (rd) GEOSGeoJSONReader_destroy_r(im->ctx->geos, rd);
+    json_object_put(root);
+    return st;
+}
+
+/* ---------------------------------------------------------------- the import ------------- */
+
+ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options *opts,
+                          ko_import_report *report) {
+    if (!s || !path || !report)
+        return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "import: NULL argument");
+    ko_context *ctx = s->ctx;
+    if (!s->writable) return koi_error(ctx, KO_ERR_ARG, "import: the store is open read-only");
+    ko_import_options defaults;
+    if (!opts) {
+        ko_import_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (!isnan(opts->buffer_m) && !(opts->buffer_m >= 0 && opts->buffer_m <= 100000))
+        return koi_error(ctx, KO_ERR_ARG, "import: buffer %g m out of [0, 100000]", opts->buffer_m);
+    double b, g;
+    if (opts->category && koi_sites_category(s, opts->category, &b, &g) != KO_OK)
+        return KO_ERR_NOT_FOUND;
+    ko_import_report_clear(report);
+    char *base = NULL;
+    imp im = {.s = s, .ctx = ctx, .o = opts, .r = report};
+    if (opts->source_label && *opts->source_label) {
+        im.source = opts->source_label;
+    } else {
+        base = koi_strdup(CPLGetFilename(path));
+        if (!base) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        im.source = base;
+    }
+    koi_packed_free(ctx, s->packed);
+    s->packed = NULL;
+    ko_status st = koi_sites_exec(s, "BEGIN IMMEDIATE");
+    if (st) {
+        free(base);
+        return st;
+    }
+    {
+        sqlite3_stmt *v = NULL;
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT CAST(value AS INTEGER) + 1 FROM meta WHERE key = "
+                               "'store_version'",
+                               -1, &v, NULL) != SQLITE_OK ||
+            sqlite3_step(v) != SQLITE_ROW) {
+            sqlite3_finalize(v);
+            st = db_fail(&im, "reading the store version");
+            goto done;
+        }
+        im.version = sqlite3_column_int64(v, 0);
+        sqlite3_finalize(v);
+    }
+    im.wkbw = GEOSWKBWriter_create_r(ctx->geos);
+    if (!im.wkbw) {
+        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (sqlite3_prepare_v2(
+            s->db, "SELECT id, store_version FROM sites WHERE source = ?1 AND source_id = ?2", -1,
+            &im.sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO sites(source, source_id, name, category, buffer_m,"
+            " min_gsd_m, attributes, geom, geom_buffered, store_version) VALUES(?1, ?2,"
+            " ?3, ?4, ?5, ?6, ?7, GeomFromWKB(?8, 4326), GeomFromWKB(?9, 4326), ?11)",
+            -1, &im.ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "UPDATE sites SET name = ?3, category = ?4, buffer_m = ?5,"
+                           " min_gsd_m = ?6, attributes = ?7, geom = GeomFromWKB(?8, 4326),"
+                           " geom_buffered = GeomFromWKB(?9, 4326), store_version = ?11"
+                           " WHERE id = ?10 AND source = ?1 AND source_id = ?2",
+                           -1, &im.upd, NULL) != SQLITE_OK) {
+        st = db_fail(&im, "preparing the import");
+        goto done;
+    }
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    int handled = 0;
+    st = import_zones(&im, path, &handled);
+    if (!st && !handled) st = import_ogr(&im, path);
+    CPLPopErrorHandler();
+    if (!st && !progress(&im, 1.0, path))
+        st = koi_error(ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
+    if (!st)
+        st = koi_sites_exec(s,
+                            "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
+                            " WHERE key = 'store_version'");
+    if (!st) {
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(
+                s->db, "SELECT count(*) FROM sites WHERE source = ?1 AND store_version < ?2", -1,
+                &q, NULL) != SQLITE_OK ||
+            sqlite3_bind_text(q, 1, im.source, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(q, 2, im.version) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW)
+            st = db_fail(&im, "counting stale sites");
+        else
+            report->stale = (size_t)sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+done:
+    sqlite3_finalize(im.sel);
+    sqlite3_finalize(im.ins);
+    sqlite3_finalize(im.upd);
+    if (im.wkbw) GEOSWKBWriter_destroy_r(ctx->geos, im.wkbw);
+    if (!st) st = koi_sites_exec(s, "COMMIT");
+    if (st) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    free(base);
+    return st;
+}

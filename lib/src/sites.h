@@ -1,0 +1,76 @@
+/* Private: the site store's innards, shared by store.c, import.c, query.c and packed.c. */
+#ifndef KEEPOUT_SITES_H
+#define KEEPOUT_SITES_H
+
+#include <sqlite3.h>
+
+#include "context.h"
+
+#define KOI_SCHEMA_VERSION 1
+
+typedef struct koi_packed koi_packed;
+
+struct ko_sites {
+    ko_context *ctx;
+    sqlite3 *db;
+    void *splite; /* SpatiaLite connection cache */
+    int writable;
+    sqlite3_stmt *q_rtree; /* on-disk R-tree candidate query */
+    koi_packed *packed;    /* in-memory index, or NULL */
+    GEOSWKBReader *wkbr;   /* reused by queries */
+};
+
+/* Runs SQL without results; on failure records the SQLite message. */
+ko_status koi_sites_exec(ko_sites *s, const char *sql);
+
+/* Looks up the defaults of category in the store's categories table. Returns KO_ERR_NOT_FOUND
+ * if the category is unknown. */
+ko_status koi_sites_category(ko_sites *s, const char *category, double *buffer_m,
+                             double *min_gsd_m);
+
+/* Buffers g (WGS84 lon/lat) by buffer_m metres in a local azimuthal equidistant frame centred
+ * on g's envelope, through PROJ. *out owned by the caller (a GEOS geometry of ctx->geos). */
+ko_status koi_buffer_metric(ko_context *ctx, const GEOSGeometry *g, double buffer_m,
+                            GEOSGeometry **out);
+
+/* Area of g (WGS84) in square metres, in the same local frame. */
+ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2);
+
+/* The in-memory packed index (packed.c). */
+void koi_packed_free(ko_context *ctx, koi_packed *p);
+ko_status koi_packed_load(ko_sites *s, koi_packed **out);
+/* Calls fn for each site whose float box intersects the query box; box is the site's box
+ * (minx, miny, maxx, maxy) rounded outward to float32. fn returns 0 to stop. */
+typedef int (*koi_packed_visit)(uint32_t item, const float *box, void *user);
+
+/* Where a box lies relative to a closed ring: KOI_BOX_OUTSIDE or KOI_BOX_INSIDE when that is
+ * certain (no ring edge comes within a small margin of the box), else KOI_BOX_UNKNOWN. */
+enum { KOI_BOX_OUTSIDE = 0, KOI_BOX_INSIDE = 1, KOI_BOX_UNKNOWN = 2 };
+int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, double maxx,
+                    double maxy);
+void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
+                       koi_packed_visit fn, void *user);
+
+/* Exact relation of a footprint ring and a site, decided without GEOS where the boundaries
+ * are more than a small margin apart: KOI_GEOM_DISJOINT, KOI_GEOM_INTERSECTS, KOI_GEOM_INSIDE
+ * (the site wholly inside the footprint), or KOI_GEOM_UNKNOWN (GEOS must decide: boundaries
+ * within the margin, or a site other than a hole-free polygon or a point). */
+enum { KOI_GEOM_DISJOINT = 0, KOI_GEOM_INTERSECTS = 1, KOI_GEOM_INSIDE = 2, KOI_GEOM_UNKNOWN = 3 };
+int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n, const GEOSGeometry *site);
+
+/* The i-th site of the packed index: its id and pre-parsed buffered geometry (borrowed). */
+int64_t koi_packed_id(const koi_packed *p, uint32_t item);
+const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item);
+
+/* A generic packed R-tree over boxes, usable on its own (the benchmark builds one). */
+typedef struct koi_rtree koi_rtree;
+ko_status koi_rtree_build(const double *boxes, size_t n, koi_rtree **out);
+void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
+                      koi_packed_visit fn, void *user);
+size_t koi_rtree_bytes(const koi_rtree *t);
+/* Renumbers the items in leaf order: perm[new] = old (perm has n entries), and the search
+ * then reports the new numbers. */
+void koi_rtree_renumber(koi_rtree *t, uint32_t *perm);
+void koi_rtree_free(koi_rtree *t);
+
+#endif

@@ -1,0 +1,54 @@
+#!/bin/sh
+# CLI test of `keepout sites`: import, idempotent re-import, info, list, export, query, errors.
+# usage: sites.sh KEEPOUT DATA_DIR
+set -u
+K=$1
+DATA=$2
+T=$(mktemp -d /tmp/keepout_cli_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+DB=$T/sites.sqlite
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$K" sites import --db "$DB" --preset osm "$DATA/sites/bremen_power.osm" 2>"$T/err" || fail "import exit $?"
+grep -q "read 580, imported 580, updated 0, repaired 0, rejected 0" "$T/err" || fail "import counts: $(cat "$T/err")"
+"$K" sites import --db "$DB" --preset osm "$DATA/sites/bremen_power.osm" 2>"$T/err" || fail "re-import"
+grep -q "imported 0, updated 580" "$T/err" || fail "re-import counts: $(cat "$T/err")"
+
+"$K" sites import --db "$DB" "$DATA/sites/wri_switzerland.csv" 2>"$T/err" || fail "csv import"
+grep -q "read 647, imported 178, updated 0, repaired 0, rejected 469" "$T/err" || fail "csv counts: $(cat "$T/err")"
+grep -q "row 1: rejected: no geometry" "$T/err" || fail "csv reasons"
+
+"$K" sites info --db "$DB" >"$T/info" || fail "info"
+grep -q "substation" "$T/info" || fail "info categories"
+grep -q "store version:  3" "$T/info" || fail "info version: $(cat "$T/info")"
+"$K" sites info --db "$DB" --format json | grep -q '"bremen_power.osm": 580' || fail "info json"
+
+n=$("$K" sites list --db "$DB" --format csv | wc -l)
+[ "$n" -eq 759 ] || fail "list csv has $n lines, expected 759"
+n=$("$K" sites list --db "$DB" --category nuclear --format jsonl | wc -l)
+[ "$n" -eq 4 ] || fail "list nuclear has $n lines"
+
+"$K" sites export --db "$DB" --category substation "$T/sub.geojson" || fail "export"
+grep -q FeatureCollection "$T/sub.geojson" || fail "export content"
+
+# Missing source and unknown format: exit 2, store unchanged.
+"$K" sites import --db "$DB" "$T/nope.geojson" 2>"$T/err"
+[ $? -eq 2 ] || fail "missing source exit"
+echo "not gis" >"$T/x.xyz"
+"$K" sites import --db "$DB" "$T/x.xyz" 2>"$T/err"
+[ $? -eq 2 ] || fail "bad format exit"
+"$K" sites info --db "$DB" | grep -q "store version:  3" || fail "store changed by a failed import"
+
+# A footprint over Bremen's Mittelsbueren power plant area shows sites: exit 1.
+"$K" sites query --db "$DB" --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" --camera 8.70,53.11 >"$T/q" 2>/dev/null
+rc=$?
+[ $rc -eq 1 ] || fail "query exit $rc"
+grep -q '"category"' "$T/q" || fail "query output"
+"$K" sites query --db "$DB" --packed --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" --camera 8.70,53.11 >"$T/q2" 2>/dev/null
+cmp -s "$T/q" "$T/q2" || fail "packed and on-disk query differ"
+
+"$K" sites info --db "$T/none.sqlite" 2>/dev/null
+[ $? -eq 2 ] || fail "missing store exit"
+"$K" sites 2>/dev/null
+[ $? -eq 2 ] || fail "usage exit"
+echo "cli sites: ok"

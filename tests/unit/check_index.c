@@ -1,0 +1,358 @@
+/* Queries: the packed R-tree against brute force, ko_sites_query (on-disk R-tree and packed
+ * index) against a brute-force GEOS test on real data, and the hit measures. */
+#include <geos_c.h>
+#include <math.h>
+
+#include "sites.h"
+#include "test_util.h"
+
+/* Deterministic xorshift. */
+static double rnd(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+typedef struct collect {
+    uint32_t *items;
+    size_t n, cap;
+} collect;
+
+static int collect_item(uint32_t item, const float *box, void *user) {
+    collect *c = user;
+    (void)box;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->items = realloc(c->items, c->cap * sizeof *c->items);
+        ck_assert_ptr_nonnull(c->items);
+    }
+    c->items[c->n++] = item;
+    return 1;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+START_TEST(test_index_rtree_matches_bruteforce) {
+    uint64_t seed = 42;
+    const size_t n = 20000;
+    double *boxes = malloc(4 * n * sizeof *boxes);
+    ck_assert_ptr_nonnull(boxes);
+    for (size_t i = 0; i < n; i++) {
+        double x = 5 + 5 * rnd(&seed), y = 45 + 3 * rnd(&seed);
+        double w = i % 10 == 0 ? 0 : 0.01 * rnd(&seed), h = i % 10 == 0 ? 0 : 0.01 * rnd(&seed);
+        boxes[4 * i] = x, boxes[4 * i + 1] = y, boxes[4 * i + 2] = x + w, boxes[4 * i + 3] = y + h;
+    }
+    koi_rtree *t = NULL;
+    ck_assert_int_eq(koi_rtree_build(boxes, n, &t), KO_OK);
+    ck_assert_uint_le(koi_rtree_bytes(t), 24 * n);
+    collect c = {0};
+    for (int q = 0; q < 2000; q++) {
+        double x = 5 + 5 * rnd(&seed), y = 45 + 3 * rnd(&seed), w = 0.05 * rnd(&seed);
+        c.n = 0;
+        koi_rtree_search(t, x, y, x + w, y + w, collect_item, &c);
+        qsort(c.items, c.n, sizeof *c.items, cmp_u32);
+        /* Every exact hit is found; extra candidates come only from the outward float
+         * rounding (float32 steps are < 1e-5 degree here). */
+        size_t k = 0;
+        const double eps = 1e-5;
+        for (size_t i = 0; i < n; i++) {
+            const double *b = boxes + 4 * i;
+            int exact = !(b[0] > x + w || b[2] < x || b[1] > y + w || b[3] < y);
+            int near =
+                !(b[0] > x + w + eps || b[2] < x - eps || b[1] > y + w + eps || b[3] < y - eps);
+            int found = k < c.n && c.items[k] == i;
+            if (exact) ck_assert_msg(found, "box %zu lost", i);
+            if (found) {
+                ck_assert_msg(near, "box %zu is no candidate", i);
+                k++;
+            }
+        }
+        ck_assert_uint_eq(k, c.n);
+    }
+    /* Every box finds itself, even a point (float boxes are rounded outward). */
+    for (size_t i = 0; i < n; i += 97) {
+        c.n = 0;
+        const double *b = boxes + 4 * i;
+        koi_rtree_search(t, b[0], b[1], b[0], b[1], collect_item, &c);
+        int found = 0;
+        for (size_t k = 0; k < c.n; k++)
+            found |= c.items[k] == i;
+        ck_assert(found);
+    }
+    free(c.items);
+    koi_rtree_free(t);
+    ck_assert_int_eq(koi_rtree_build(boxes, 0, &t), KO_OK);
+    koi_rtree_search(t, 0, 0, 1, 1, collect_item, &c);
+    koi_rtree_free(t);
+    free(boxes);
+}
+END_TEST
+
+/* All sites' buffered geometries, for brute force. */
+typedef struct all_sites {
+    size_t n;
+    int64_t *ids;
+    GEOSGeometry **g;
+} all_sites;
+
+static void load_all(fixture *f, all_sites *a) {
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(f->s->db, "SELECT id, AsBinary(geom_buffered) FROM sites ORDER BY id",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    size_t cap = 1024;
+    a->n = 0;
+    a->ids = malloc(cap * sizeof *a->ids);
+    a->g = malloc(cap * sizeof *a->g);
+    GEOSWKBReader *rd = GEOSWKBReader_create_r(f->ctx->geos);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (a->n == cap) {
+            cap *= 2;
+            a->ids = realloc(a->ids, cap * sizeof *a->ids);
+            a->g = realloc(a->g, cap * sizeof *a->g);
+        }
+        a->ids[a->n] = sqlite3_column_int64(st, 0);
+        a->g[a->n] = GEOSWKBReader_read_r(f->ctx->geos, rd, sqlite3_column_blob(st, 1),
+                                          (size_t)sqlite3_column_bytes(st, 1));
+        ck_assert_ptr_nonnull(a->g[a->n]);
+        a->n++;
+    }
+    sqlite3_finalize(st);
+    GEOSWKBReader_destroy_r(f->ctx->geos, rd);
+}
+
+static void free_all(fixture *f, all_sites *a) {
+    for (size_t i = 0; i < a->n; i++)
+        GEOSGeom_destroy_r(f->ctx->geos, a->g[i]);
+    free(a->g);
+    free(a->ids);
+}
+
+/* A random quadrilateral footprint of 50..2000 m around (lon, lat), camera near it. */
+static void random_quad(uint64_t *seed, double lon, double lat, double *ring, double *cam) {
+    double kx = 111320 * cos(lat * M_PI / 180), ky = 110570;
+    double size = 50 + 1950 * rnd(seed), rot = 2 * M_PI * rnd(seed);
+    double cx[4] = {-1, 1, 1.4, -1.4}, cy[4] = {-1, -1, 1, 1};
+    for (int i = 0; i < 4; i++) {
+        double x = cx[i] * size / 2, y = cy[i] * size / 2;
+        double xr = x * cos(rot) - y * sin(rot), yr = x * sin(rot) + y * cos(rot);
+        ring[2 * i] = lon + xr / kx;
+        ring[2 * i + 1] = lat + yr / ky;
+    }
+    ring[8] = ring[0], ring[9] = ring[1];
+    cam[0] = lon + (rnd(seed) - 0.5) * size / kx;
+    cam[1] = lat - size / ky;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+START_TEST(test_index_query_matches_bruteforce) {
+    fixture f;
+    fixture_open(&f);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.preset_osm = 1;
+    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report_clear(&r);
+    r = import_ok(&f, DATA "/zones/swiss_ed318_substations_nuclear.json", NULL);
+    ko_import_report_clear(&r);
+    r = import_ok(&f, DATA "/sites/wri_switzerland.csv", NULL);
+    ko_import_report_clear(&r);
+    all_sites a;
+    load_all(&f, &a);
+    GEOSContextHandle_t h = f.ctx->geos;
+    uint64_t seed = 7;
+    size_t total_hits = 0;
+    for (int q = 0; q < 600; q++) {
+        double ring[10], cam[2];
+        /* Near a random site, so that most queries hit something. */
+        double x0, y0;
+        GEOSGeometry *c = GEOSGetCentroid_r(h, a.g[(size_t)(rnd(&seed) * (double)a.n)]);
+        GEOSGeomGetX_r(h, c, &x0);
+        GEOSGeomGetY_r(h, c, &y0);
+        GEOSGeom_destroy_r(h, c);
+        random_quad(&seed, x0 + (rnd(&seed) - 0.5) * 0.01, y0 + (rnd(&seed) - 0.5) * 0.01, ring,
+                    cam);
+        GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, ring, 5, 0, 0);
+        GEOSGeometry *fp = GEOSGeom_createPolygon_r(h, GEOSGeom_createLinearRing_r(h, cs), NULL, 0);
+        int64_t expect[4096];
+        size_t ne = 0;
+        for (size_t i = 0; i < a.n; i++)
+            if (GEOSIntersects_r(h, fp, a.g[i]) == 1) expect[ne++] = a.ids[i];
+        GEOSGeom_destroy_r(h, fp);
+        total_hits += ne;
+        for (int packed = 0; packed < 2; packed++) {
+            if (packed) ck_assert_int_eq(ko_sites_load_index(f.s), KO_OK);
+            ko_hits *hits = NULL;
+            ck_assert_int_eq(ko_sites_query(f.s, ring, 5, cam[0], cam[1], &hits), KO_OK);
+            ck_assert_uint_eq(ko_hits_count(hits), ne);
+            int64_t got[4096];
+            for (size_t i = 0; i < ne; i++) {
+                const ko_site_hit *x = ko_hits_get(hits, i);
+                got[i] = x->site_id;
+                ck_assert(x->overlap > 0 || x->overlap == 0);
+                ck_assert(x->overlap >= 0 && x->overlap <= 1);
+                ck_assert(x->distance_m >= 0);
+                if (i) ck_assert(x->distance_m >= ko_hits_get(hits, i - 1)->distance_m);
+                ck_assert_ptr_nonnull(x->category);
+            }
+            ck_assert_ptr_null(ko_hits_get(hits, ne));
+            qsort(got, ne, sizeof *got, cmp_i64);
+            for (size_t i = 0; i < ne; i++)
+                ck_assert_int_eq(got[i], expect[i]);
+            ko_hits_destroy(hits);
+        }
+        /* Back to the on-disk R-tree for the next query: an import drops the packed index. */
+        if (q % 100 == 99) {
+            r = import_ok(&f, DATA "/zones/cis_source_sample_ed269.json", NULL);
+            ko_import_report_clear(&r);
+        }
+    }
+    ck_assert_uint_gt(total_hits, 300);
+    free_all(&f, &a);
+    fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_index_hit_measures) {
+    fixture f;
+    fixture_open(&f);
+    /* A 100 m square whose southern edge is 1000 m north of the camera at 53.1 N. */
+    const double lat0 = 53.1, lon0 = 8.8;
+    const double a = 6378137.0, e2 = 0.00669437999014, d2r = M_PI / 180;
+    double sl = sin(lat0 * d2r), w = sqrt(1 - e2 * sl * sl);
+    double kx = a / w * cos(lat0 * d2r) * d2r, ky = a * (1 - e2) / (w * w * w) * d2r;
+    char path[300], json[1024];
+    tmp_file(f.db, "square.geojson", path, sizeof path);
+    double s0 = lat0 + 1000 / ky, s1 = lat0 + 1100 / ky, w0 = lon0 - 50 / kx, w1 = lon0 + 50 / kx;
+    snprintf(json, sizeof json,
+             "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+             "\"properties\":{\"name\":\"square\",\"category\":\"substation\"},\"geometry\":"
+             "{\"type\":\"Polygon\",\"coordinates\":[[[%.10f,%.10f],[%.10f,%.10f],[%.10f,%.10f],"
+             "[%.10f,%.10f],[%.10f,%.10f]]]}}]}",
+             w0, s0, w1, s0, w1, s1, w0, s1, w0, s0);
+    write_file(path, json);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.buffer_m = 0;
+    ko_import_report r = import_ok(&f, path, &o);
+    ck_assert_uint_eq(r.imported, 1);
+    ko_import_report_clear(&r);
+    double big[10] = {lon0 - 0.05, lat0 - 0.05, lon0 + 0.05, lat0 - 0.05, lon0 + 0.05,
+                      lat0 + 0.05, lon0 - 0.05, lat0 + 0.05, lon0 - 0.05, lat0 - 0.05};
+    double mid = (s0 + s1) / 2;
+    double half[10] = {lon0 - 0.05, lat0 - 0.05, lon0 + 0.05, lat0 - 0.05, lon0 + 0.05,
+                       mid,         lon0 - 0.05, mid,         lon0 - 0.05, lat0 - 0.05};
+    for (int packed = 0; packed < 2; packed++) {
+        if (packed) ck_assert_int_eq(ko_sites_load_index(f.s), KO_OK);
+        ko_hits *h = NULL;
+        ck_assert_int_eq(ko_sites_query(f.s, big, 5, lon0, lat0, &h), KO_OK);
+        ck_assert_uint_eq(ko_hits_count(h), 1);
+        const ko_site_hit *x = ko_hits_get(h, 0);
+        ck_assert_str_eq(x->name, "square");
+        ck_assert_str_eq(x->category, "substation");
+        ck_assert_str_eq(x->source, "square.geojson");
+        ck_assert_double_eq(x->min_gsd_m, 0.5);
+        ck_assert_double_eq(x->buffer_m, 0);
+        ck_assert_double_eq_tol(x->distance_m, 1000, 0.5);
+        ck_assert_double_eq_tol(x->nearest_lat, s0, 1e-6);
+        ck_assert_double_eq_tol(x->nearest_lon, lon0, 1e-6);
+        ck_assert_double_eq_tol(x->overlap, 1.0, 1e-9);
+        ko_hits_destroy(h);
+        ck_assert_int_eq(ko_sites_query(f.s, half, 5, lon0, lat0, &h), KO_OK);
+        ck_assert_uint_eq(ko_hits_count(h), 1);
+        ck_assert_double_eq_tol(ko_hits_get(h, 0)->overlap, 0.5, 0.01);
+        ko_hits_destroy(h);
+        /* Camera inside the site: distance 0. */
+        ck_assert_int_eq(ko_sites_query(f.s, big, 5, lon0, mid, &h), KO_OK);
+        ck_assert_double_eq_tol(ko_hits_get(h, 0)->distance_m, 0, 1e-6);
+        ko_hits_destroy(h);
+        /* A footprint beside the site: no hit. */
+        double away[10];
+        for (int i = 0; i < 10; i += 2)
+            away[i] = big[i] + 0.2, away[i + 1] = big[i + 1];
+        ck_assert_int_eq(ko_sites_query(f.s, away, 5, lon0 + 0.2, lat0, &h), KO_OK);
+        ck_assert_uint_eq(ko_hits_count(h), 0);
+        ko_hits_destroy(h);
+    }
+    ko_hits *h = NULL;
+    ck_assert_int_eq(ko_sites_query(f.s, big, 3, lon0, lat0, &h), KO_ERR_ARG);
+    big[8] = 0;
+    ck_assert_int_eq(ko_sites_query(f.s, big, 5, lon0, lat0, &h), KO_ERR_ARG);
+    ck_assert_int_eq(ko_sites_query(f.s, half, 5, lon0, 95, &h), KO_ERR_ARG);
+    ck_assert_uint_eq(ko_hits_count(NULL), 0);
+    ko_hits_destroy(NULL);
+    fixture_close(&f);
+}
+END_TEST
+
+/* The margin test agrees with GEOS whenever it decides, also for touching geometries. */
+START_TEST(test_index_boundary_test_agrees_with_geos) {
+    GEOSContextHandle_t h = GEOS_init_r();
+    uint64_t seed = 99;
+    size_t decided = 0, unknown = 0;
+    for (int t = 0; t < 20000; t++) {
+        double fp[10], site[2 * 33];
+        double cam[2];
+        random_quad(&seed, 8.8, 53.1, fp, cam);
+        size_t k = 3 + (size_t)(20 * rnd(&seed));
+        double cx = 8.8 + (rnd(&seed) - 0.5) * 0.03, cy = 53.1 + (rnd(&seed) - 0.5) * 0.02;
+        double r = 0.0001 + 0.005 * rnd(&seed);
+        for (size_t i = 0; i < k; i++) {
+            double a = 2 * M_PI * (double)i / (double)k, rr = r * (0.5 + 0.5 * rnd(&seed));
+            site[2 * i] = cx + rr * cos(a), site[2 * i + 1] = cy + rr * sin(a);
+        }
+        if (t % 4 == 0) /* a site sharing a footprint vertex */
+            site[0] = fp[0], site[1] = fp[1];
+        if (t % 4 == 1) /* a site vertex on a footprint edge */
+            site[0] = (fp[2] + fp[4]) / 2, site[1] = (fp[3] + fp[5]) / 2;
+        site[2 * k] = site[0], site[2 * k + 1] = site[1];
+        GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, site, (unsigned)k + 1, 0, 0);
+        GEOSGeometry *g = GEOSGeom_createPolygon_r(h, GEOSGeom_createLinearRing_r(h, cs), NULL, 0);
+        if (t % 8 == 2) { /* a point site */
+            GEOSGeom_destroy_r(h, g);
+            g = GEOSGeom_createPointFromXY_r(h, site[0], site[1]);
+        }
+        cs = GEOSCoordSeq_copyFromBuffer_r(h, fp, 5, 0, 0);
+        GEOSGeometry *f = GEOSGeom_createPolygon_r(h, GEOSGeom_createLinearRing_r(h, cs), NULL, 0);
+        int rel = koi_ring_vs_site(h, fp, 5, g);
+        if (rel == KOI_GEOM_UNKNOWN) {
+            unknown++;
+        } else {
+            decided++;
+            ck_assert_int_eq(rel != KOI_GEOM_DISJOINT, GEOSIntersects_r(h, f, g));
+            if (rel == KOI_GEOM_INSIDE) ck_assert_int_eq(GEOSContains_r(h, f, g), 1);
+        }
+        GEOSGeom_destroy_r(h, f);
+        GEOSGeom_destroy_r(h, g);
+    }
+    ck_assert_uint_gt(decided, 8000);
+    ck_assert_uint_gt(unknown, 4000); /* the touching cases */
+    GEOS_finish_r(h);
+}
+END_TEST
+
+int main(void) {
+    ko_global_init();
+    Suite *s = suite_create("index");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_index_rtree_matches_bruteforce);
+    tcase_add_test(tc, test_index_query_matches_bruteforce);
+    tcase_add_test(tc, test_index_hit_measures);
+    tcase_add_test(tc, test_index_boundary_test_agrees_with_geos);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

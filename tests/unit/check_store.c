@@ -1,0 +1,211 @@
+/* The site store: schema, categories (and their sync with data/categories.csv), meta,
+ * metric buffers, info and export. */
+#include <gdal.h>
+#include <geos_c.h>
+#include <math.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+
+#include "sites.h"
+#include "test_util.h"
+
+START_TEST(test_store_create_and_reopen) {
+    fixture f;
+    fixture_open(&f);
+    double g = 0;
+    ck_assert_int_eq(ko_sites_gsd_limit(f.s, &g), KO_OK);
+    ck_assert_double_eq(g, 5.0); /* nuclear */
+    fixture_close(&f);
+    ck_assert_int_eq(sql_int(f.db, "SELECT value FROM meta WHERE key='schema_version'"), 1);
+    ck_assert_int_eq(sql_int(f.db, "SELECT value FROM meta WHERE key='store_version'"), 0);
+    ck_assert_int_eq(sql_int(f.db, "SELECT count(*) FROM categories"),
+                     (long long)ko_category_default_count());
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_OK);
+    ko_import_report r = {0};
+    ck_assert_int_eq(ko_sites_import(s, DATA "/zones/cis_source_sample_ed269.json", NULL, &r),
+                     KO_ERR_ARG); /* read-only */
+    ko_sites_close(s);
+    ko_sites_close(NULL);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_store_open_errors) {
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    ck_assert_int_eq(ko_sites_open(ctx, "/nonexistent/x.sqlite", KO_SITES_READONLY, &s), KO_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "/nonexistent/x.sqlite"));
+    ck_assert_int_eq(ko_sites_open(ctx, "x", 7, &s), KO_ERR_ARG);
+    char db[256];
+    tmp_store(db, sizeof db);
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, "CREATE TABLE other(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    ck_assert_int_eq(ko_sites_open(ctx, db, KO_SITES_CREATE, &s), KO_ERR_DB);
+    ck_assert_int_eq(ko_sites_open(ctx, db, KO_SITES_READONLY, &s), KO_ERR_DB);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "not a keepout site store"));
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+/* data/categories.csv and the compiled-in defaults hold the same rows. */
+START_TEST(test_store_categories_csv_in_sync) {
+    FILE *fp = fopen(DATA "/categories.csv", "r");
+    ck_assert_ptr_nonnull(fp);
+    char line[512];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, fp));
+    ck_assert_str_eq(line, "name,buffer_m,min_gsd_m,description\n");
+    size_t i = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char name[64], desc[256];
+        double b, g;
+        ck_assert_int_eq(sscanf(line, "%63[^,],%lf,%lf,\"%255[^\"]\"", name, &b, &g, desc), 4);
+        const char *n, *d;
+        double cb, cg;
+        ck_assert_int_eq(ko_category_default(i, &n, &cb, &cg, &d), KO_OK);
+        ck_assert_str_eq(name, n);
+        ck_assert_double_eq(b, cb);
+        ck_assert_double_eq(g, cg);
+        ck_assert_str_eq(desc, d);
+        i++;
+    }
+    fclose(fp);
+    ck_assert_uint_eq(i, ko_category_default_count());
+    ck_assert_int_eq(ko_category_default(i, NULL, NULL, NULL, NULL), KO_ERR_ARG);
+}
+END_TEST
+
+START_TEST(test_store_categories_are_editable) {
+    fixture f;
+    fixture_open(&f);
+    ko_sites_close(f.s);
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(sqlite3_open(f.db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h,
+                                  "UPDATE categories SET min_gsd_m = 10, buffer_m = 1000 WHERE "
+                                  "name = 'nuclear'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_CREATE, &f.s), KO_OK);
+    double g = 0;
+    ck_assert_int_eq(ko_sites_gsd_limit(f.s, &g), KO_OK);
+    ck_assert_double_eq(g, 10.0);
+    ko_import_report r = import_ok(&f, DATA "/sites/wri_switzerland.csv", NULL);
+    ko_import_report_clear(&r);
+    fixture_close(&f);
+    ck_assert_int_eq(sql_int(f.db,
+                             "SELECT count(*) FROM sites WHERE category='nuclear' AND "
+                             "buffer_m = 1000 AND min_gsd_m = 10"),
+                     4);
+}
+END_TEST
+
+/* Area of a WGS84 geometry measured in an independent equal-area CRS (LAEA Europe). */
+static double laea_area(ko_context *ctx, const GEOSGeometry *g) {
+    GEOSContextHandle_t h = GEOS_init_r();
+    (void)ctx;
+    GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
+    size_t n = 0;
+    unsigned char *wkb = GEOSWKBWriter_write_r(h, w, g, &n);
+    OGRGeometryH og = NULL;
+    ck_assert_int_eq(OGR_G_CreateFromWkb(wkb, NULL, &og, (int)n), OGRERR_NONE);
+    OGRSpatialReferenceH a = OSRNewSpatialReference(NULL), b = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(a, 4326);
+    OSRImportFromEPSG(b, 3035);
+    OSRSetAxisMappingStrategy(a, OAMS_TRADITIONAL_GIS_ORDER);
+    OSRSetAxisMappingStrategy(b, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(a, b);
+    ck_assert_int_eq(OGR_G_Transform(og, ct), OGRERR_NONE);
+    double area = OGR_G_Area(og);
+    OCTDestroyCoordinateTransformation(ct);
+    OSRDestroySpatialReference(a);
+    OSRDestroySpatialReference(b);
+    OGR_G_DestroyGeometry(og);
+    GEOSFree_r(h, wkb);
+    GEOSWKBWriter_destroy_r(h, w);
+    GEOS_finish_r(h);
+    return area;
+}
+
+START_TEST(test_store_buffer_is_metric) {
+    ko_context *ctx = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    const double lats[] = {53.1, 60.0, 70.0};
+    for (size_t i = 0; i < 3; i++) {
+        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(ctx->geos, 10.0, lats[i]);
+        GEOSGeometry *buf = NULL;
+        ck_assert_int_eq(koi_buffer_metric(ctx, pt, 100.0, &buf), KO_OK);
+        double a1 = 0;
+        ck_assert_int_eq(koi_area_m2(ctx, buf, &a1), KO_OK);
+        double a2 = laea_area(ctx, buf);
+        /* A 32-gon inscribed in the circle has 0.9936 of its area. */
+        double circle = M_PI * 100 * 100;
+        ck_assert_double_eq_tol(a1 / circle, 0.9936, 0.002);
+        ck_assert_double_eq_tol(a2 / circle, 0.9936, 0.002);
+        /* In degrees it is an ellipse: wider in longitude by 1/cos(lat). */
+        double minx, maxx, miny, maxy;
+        GEOSGeom_getXMin_r(ctx->geos, buf, &minx);
+        GEOSGeom_getXMax_r(ctx->geos, buf, &maxx);
+        GEOSGeom_getYMin_r(ctx->geos, buf, &miny);
+        GEOSGeom_getYMax_r(ctx->geos, buf, &maxy);
+        ck_assert_double_eq_tol((maxx - minx) / (maxy - miny) * cos(lats[i] * M_PI / 180), 1.0,
+                                0.01);
+        GEOSGeom_destroy_r(ctx->geos, pt);
+        GEOSGeom_destroy_r(ctx->geos, buf);
+    }
+    ck_assert_int_eq(koi_buffer_metric(ctx, NULL, -1, NULL), KO_ERR_ARG);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_store_info_and_export) {
+    fixture f;
+    fixture_open(&f);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.preset_osm = 1;
+    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report_clear(&r);
+    char *js = NULL;
+    ck_assert_int_eq(ko_sites_info_json(f.s, &js), KO_OK);
+    ck_assert_ptr_nonnull(strstr(js, "\"substation\": 306"));
+    ck_assert_ptr_nonnull(strstr(js, "\"bremen_power.osm\": 580"));
+    ck_assert_ptr_nonnull(strstr(js, "\"store_version\": 1"));
+    ck_assert_ptr_nonnull(strstr(js, "\"extent\""));
+    ko_free(js);
+    char out[300];
+    tmp_file(f.db, "out.gpkg", out, sizeof out);
+    ck_assert_int_eq(ko_sites_export(f.s, out, "GPKG", "substation", 0), KO_OK);
+    ck_assert_int_eq(ko_sites_export(f.s, out, "NoSuchDriver", NULL, 0), KO_ERR_UNSUPPORTED);
+    fixture_close(&f);
+    GDALDatasetH ds = GDALOpenEx(out, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(ds);
+    ck_assert_int_eq((int)OGR_L_GetFeatureCount(GDALDatasetGetLayer(ds, 0), 1), 306);
+    GDALClose(ds);
+}
+END_TEST
+
+int main(void) {
+    ko_global_init();
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_store_create_and_reopen);
+    tcase_add_test(tc, test_store_open_errors);
+    tcase_add_test(tc, test_store_categories_csv_in_sync);
+    tcase_add_test(tc, test_store_categories_are_editable);
+    tcase_add_test(tc, test_store_buffer_is_metric);
+    tcase_add_test(tc, test_store_info_and_export);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
