@@ -11,6 +11,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"footprint", cmd_footprint, "ground footprints of photos, video frames or telemetry rows"},
+    {"check", cmd_check, "verdicts: which photos, frames or rows show a protected site"},
     {"sites", cmd_sites, "build and inspect the protected-site store"},
 };
 

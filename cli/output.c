@@ -87,7 +87,7 @@ static int table_width(const char *column) {
     static const struct {
         const char *name;
         int width;
-    } widths[] = {{"verdict", 8},     {"id", 28},    {"hit_count", 4}, {"site_names", 32},
+    } widths[] = {{"verdict", 8},     {"id", 28},    {"hit_count", 9}, {"site_names", 32},
                   {"categories", 14}, {"status", 8}, {"area_m2", 10}};
     for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
         if (!strcmp(widths[i].name, column)) return widths[i].width;

@@ -7,5 +7,9 @@ cmake -S . -B build >/dev/null
 cmake --build build -j "$(nproc)"
 echo
 echo "== keepout footprint: ground footprints of the bundled Brighton Beach telemetry (CSV)"
-./build/cli/keepout footprint --format csv data/telemetry/brighton_beach.csv |
-    cut -c1-160
+./build/cli/keepout footprint --format csv data/telemetry/brighton_beach.csv | cut -c1-150
+echo
+echo "== keepout check: the same shots against the bundled sample site store"
+echo "   (build/data/sites.sqlite: Bremen and Liechtenstein OSM, Swiss WRI plants and UAS zones,"
+echo "   and one made-up demo site beside the Brighton Beach photos)"
+./build/cli/keepout check --format table data/telemetry/brighton_beach.csv || true

@@ -472,6 +472,56 @@ KO_API size_t ko_category_default_count(void);
 KO_API ko_status ko_category_default(size_t i, const char **name, double *buffer_m,
                                      double *min_gsd_m, const char **description);
 
+/* ------------------------------------------------------------------------------------------ */
+/** @name Checking shots against the site store */
+
+/** The answer for one shot. `unknown` means no reliable footprint could be computed; release
+ * pipelines treat it as flagged. */
+typedef enum ko_verdict { KO_CLEAR = 0, KO_FLAGGED = 1, KO_UNKNOWN = 2 } ko_verdict;
+
+/** "clear", "flagged" or "unknown". Static. */
+KO_API const char *ko_verdict_str(ko_verdict v);
+
+/** Options of ko_check_shot(). Set footprint.gsd_limit_m from ko_sites_gsd_limit() so that
+ * rays are cut where no category is sensitive any more. */
+typedef struct ko_check_options {
+    ko_footprint_options footprint;
+} ko_check_options;
+
+KO_API void ko_check_options_init(ko_check_options *opts);
+
+/** One site in the footprint and what the resolution rule made of it. */
+typedef struct ko_finding {
+    const ko_site_hit *site; /**< borrowed from the result */
+    double gsd_m;            /**< GSD at the site's nearest visible point; NaN if unknown */
+    int disclosed;           /**< 1 if in view and resolved: this makes the shot flagged */
+    const char *rule;        /**< which rule decided, for the report; borrowed */
+} ko_finding;
+
+/** The verdict on one shot. Opaque; free with ko_result_destroy(). */
+typedef struct ko_result ko_result;
+
+/** Computes the footprint of shot, queries sites, applies the resolution rule. A shot that
+ * cannot give a reliable footprint yields KO_OK and verdict KO_UNKNOWN with a reason; an
+ * error status means the store failed (the caller must not report `clear`). On success *out
+ * is owned by the caller. */
+KO_API ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
+                               const ko_check_options *opts, ko_result **out);
+
+KO_API ko_verdict ko_result_verdict(const ko_result *r);
+
+/** Why: for unknown the missing or implausible value, else a one-line summary. Borrowed. */
+KO_API const char *ko_result_reason(const ko_result *r);
+
+/** The footprint, or NULL for unknown. Borrowed. */
+KO_API const ko_footprint *ko_result_footprint(const ko_result *r);
+
+/** Sites in the footprint, disclosed or not. */
+KO_API size_t ko_result_count(const ko_result *r);
+KO_API const ko_finding *ko_result_finding(const ko_result *r, size_t i);
+
+KO_API void ko_result_destroy(ko_result *r);
+
 #ifdef __cplusplus
 }
 #endif

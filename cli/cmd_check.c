@@ -1,0 +1,463 @@
+/* keepout check: verdicts for images, directories, telemetry CSV and SRT files. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cpl_conv.h>
+#include <cpl_progress.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+
+#include "commands.h"
+#include "inputs.h"
+#include "keepout/keepout.h"
+#include "output.h"
+
+#ifndef KEEPOUT_DEFAULT_SITES
+#define KEEPOUT_DEFAULT_SITES "sites.sqlite"
+#endif
+
+static const char *const columns[] = {"verdict",    "id",     "hit_count", "site_names",
+                                      "categories", "reason", NULL};
+static const char *const csv_columns[] = {"id",         "source",    "time",     "verdict",
+                                          "reason",     "hit_count", "site_ids", "site_names",
+                                          "categories", "min_gsd_m", NULL};
+
+static void help(FILE *fp) {
+    fprintf(fp,
+            "usage: keepout check [options] INPUT...\n\n"
+            "Says, for every photo, video frame or telemetry row, whether it shows a protected\n"
+            "site: clear, flagged (a site is in view and resolved finely enough to be seen), or\n"
+            "unknown (no reliable footprint: missing GPS, attitude, camera, corrupt file...).\n\n"
+            "INPUT is a JPEG photo, a directory (walked recursively), a telemetry CSV, a DJI\n"
+            ".SRT file, or - to read a list of paths from standard input. Any GDAL /vsi path.\n\n"
+            "options:\n"
+            "  --db FILE            site store (default: $KEEPOUT_SITES, else the bundled sample)\n"
+            "  --format F           table (default on a terminal), geojson (default otherwise),\n"
+            "                       jsonl or csv\n"
+            "  -o, --output FILE    write the report there\n"
+            "  --include GLOB       in directories, check only files matching GLOB (repeatable;\n"
+            "                       default: *.jpg *.jpeg *.srt and imagery keepout must refuse)\n"
+            "  --exclude GLOB       in directories, skip files matching GLOB (repeatable)\n"
+            "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear';\n"
+            "                       the reported verdict stays unknown\n"
+            "  --manifest FILE      write one JSON line per input file: path, SHA-256, verdict\n"
+            "  --max-range M        cut rays at M metres of ground distance (default 2000)\n"
+            "  --assume-nadir       video frames without gimbal attitude look straight down\n"
+            "  --every N            check every N-th video frame\n"
+            "  --interval S         check one video frame every S seconds\n"
+            "  -q, --quiet          no progress or summary on standard error\n"
+            "  -h, --help           this text\n\n"
+            "Exit status: 0 every input clear; 1 something flagged or unknown; 2 usage error,\n"
+            "unusable site store or unreadable input list.\n");
+}
+
+typedef struct counts {
+    size_t clear, flagged, unknown;
+} counts;
+
+typedef struct run {
+    ko_context *ctx;
+    ko_sites *sites;
+    const char *db;
+    ko_check_options copts;
+    ko_reader_options ropts;
+    out_writer out;
+    FILE *manifest;
+    int quiet, unknown_is_clear;
+    counts total;
+} run;
+
+static json_object *finding_json(const ko_finding *f) {
+    const ko_site_hit *h = f->site;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "site_id", json_object_new_int64(h->site_id));
+    json_object_object_add(o, "name", json_object_new_string(h->name ? h->name : ""));
+    json_object_object_add(o, "category", json_object_new_string(h->category));
+    json_object_object_add(o, "source_id",
+                           json_object_new_string(h->source_id ? h->source_id : ""));
+    json_object_object_add(o, "distance_m", json_object_new_double(round(h->distance_m * 10) / 10));
+    json_object_object_add(o, "fraction_in_view",
+                           json_object_new_double(round(h->overlap * 1e4) / 1e4));
+    json_object_object_add(o, "gsd_m", isnan(f->gsd_m) ? NULL : json_object_new_double(f->gsd_m));
+    json_object_object_add(o, "min_gsd_m", json_object_new_double(h->min_gsd_m));
+    json_object_object_add(o, "disclosed", json_object_new_boolean(f->disclosed));
+    json_object_object_add(o, "rule", json_object_new_string(f->rule));
+    return o;
+}
+
+/* Joins one text field of the disclosed findings with ';' for the flat columns. */
+static json_object *joined(const ko_result *res, int what) {
+    char buf[4096] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < ko_result_count(res); i++) {
+        const ko_finding *f = ko_result_finding(res, i);
+        if (!f->disclosed) continue;
+        char id[32];
+        const char *t = what == 0
+                            ? (snprintf(id, sizeof id, "%lld", (long long)f->site->site_id), id)
+                        : what == 1 ? (f->site->name ? f->site->name : "")
+                                    : f->site->category;
+        int n = snprintf(buf + len, sizeof buf - len, "%s%s", len ? ";" : "", t);
+        if (n < 0 || (size_t)n >= sizeof buf - len) break;
+        len += (size_t)n;
+    }
+    return json_object_new_string(buf);
+}
+
+static json_object *result_props(const ko_shot *s, const ko_result *res) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "id", json_object_new_string(s->id ? s->id : ""));
+    json_object_object_add(p, "source", json_object_new_string(s->source ? s->source : ""));
+    json_object_object_add(p, "time", s->time ? json_object_new_string(s->time) : NULL);
+    json_object_object_add(p, "verdict",
+                           json_object_new_string(ko_verdict_str(ko_result_verdict(res))));
+    json_object_object_add(p, "reason", json_object_new_string(ko_result_reason(res)));
+    json_object *hits = json_object_new_array(), *seen = json_object_new_array();
+    size_t n_hits = 0;
+    double min_gsd = NAN;
+    for (size_t i = 0; i < ko_result_count(res); i++) {
+        const ko_finding *f = ko_result_finding(res, i);
+        json_object_array_add(f->disclosed ? hits : seen, finding_json(f));
+        if (f->disclosed) {
+            n_hits++;
+            if (!(f->gsd_m >= min_gsd)) min_gsd = f->gsd_m;
+        }
+    }
+    json_object_object_add(p, "hit_count", json_object_new_int((int)n_hits));
+    json_object_object_add(p, "site_ids", joined(res, 0));
+    json_object_object_add(p, "site_names", joined(res, 1));
+    json_object_object_add(p, "categories", joined(res, 2));
+    json_object_object_add(p, "min_gsd_m", isnan(min_gsd) ? NULL : json_object_new_double(min_gsd));
+    json_object_object_add(p, "hits", hits);
+    json_object_object_add(p, "in_view_unresolved", seen);
+    if (isfinite(s->pose.lat)) {
+        json_object_object_add(p, "camera_lat", json_object_new_double(s->pose.lat));
+        json_object_object_add(p, "camera_lon", json_object_new_double(s->pose.lon));
+    }
+    for (size_t i = 0; i < s->n_extra; i++)
+        if (!json_object_object_get_ex(p, s->extra_keys[i], NULL))
+            json_object_object_add(p, s->extra_keys[i], json_object_new_string(s->extra_values[i]));
+    return p;
+}
+
+static void tally(counts *c, ko_verdict v) {
+    if (v == KO_CLEAR)
+        c->clear++;
+    else if (v == KO_FLAGGED)
+        c->flagged++;
+    else
+        c->unknown++;
+}
+
+static ko_verdict worse(ko_verdict a, ko_verdict b) {
+    /* unknown outranks flagged for the file: it says the file could not be judged at all */
+    if (a == KO_UNKNOWN || b == KO_UNKNOWN) return KO_UNKNOWN;
+    return a == KO_FLAGGED || b == KO_FLAGGED ? KO_FLAGGED : KO_CLEAR;
+}
+
+static int emit_unknown_input(run *r, const char *path, const char *why, counts *c) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "id", json_object_new_string(path));
+    json_object_object_add(p, "source", json_object_new_string(path));
+    json_object_object_add(p, "verdict", json_object_new_string("unknown"));
+    json_object_object_add(p, "reason", json_object_new_string(why));
+    json_object_object_add(p, "hit_count", json_object_new_int(0));
+    int ok = out_record(&r->out, p, NULL, 0);
+    json_object_put(p);
+    tally(c, KO_UNKNOWN);
+    if (!r->quiet && r->out.fp != stderr) fprintf(stderr, "keepout check: %s\n", why);
+    return ok;
+}
+
+static void write_manifest(run *r, const char *path, const counts *c, ko_verdict v) {
+    if (!r->manifest) return;
+    json_object *m = json_object_new_object();
+    char hex[65];
+    json_object_object_add(m, "path", json_object_new_string(path));
+    if (ko_file_sha256(r->ctx, path, hex) == KO_OK) {
+        json_object_object_add(m, "sha256", json_object_new_string(hex));
+    } else {
+        json_object_object_add(m, "sha256", NULL);
+        json_object_object_add(m, "sha256_error", json_object_new_string(ko_errmsg(r->ctx)));
+        v = KO_UNKNOWN;
+    }
+    VSIStatBufL st;
+    if (VSIStatL(path, &st) == 0)
+        json_object_object_add(m, "size", json_object_new_int64(st.st_size));
+    json_object_object_add(m, "verdict", json_object_new_string(ko_verdict_str(v)));
+    json_object_object_add(m, "shots",
+                           json_object_new_int64((int64_t)(c->clear + c->flagged + c->unknown)));
+    json_object_object_add(m, "flagged", json_object_new_int64((int64_t)c->flagged));
+    json_object_object_add(m, "unknown", json_object_new_int64((int64_t)c->unknown));
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    json_object_object_add(m, "checked_at", json_object_new_string(when));
+    json_object_object_add(m, "site_store", json_object_new_string(r->db));
+    json_object_object_add(m, "keepout_version", json_object_new_string(ko_version()));
+    fprintf(r->manifest, "%s\n", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+    json_object_put(m);
+}
+
+/* Returns 0 on a write error, -1 if the site store failed (exit 2), 1 otherwise. */
+static int check_file(run *r, const input_file *in) {
+    counts c = {0};
+    ko_verdict file_v = KO_CLEAR;
+    int ok = 1;
+    if (in->refuse) {
+        ok = emit_unknown_input(r, in->path, in->refuse, &c);
+        file_v = KO_UNKNOWN;
+    } else {
+        ko_reader *rd = NULL;
+        if (ko_reader_open(r->ctx, in->path, &r->ropts, &rd) != KO_OK) {
+            ok = emit_unknown_input(r, in->path, ko_errmsg(r->ctx), &c);
+            file_v = KO_UNKNOWN;
+        } else {
+            ko_shot shot;
+            ko_status st;
+            while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK) {
+                ko_result *res = NULL;
+                if (ko_check_shot(r->ctx, r->sites, &shot, &r->copts, &res) != KO_OK) {
+                    fprintf(stderr, "keepout check: site store %s failed: %s\n", r->db,
+                            ko_errmsg(r->ctx));
+                    ko_reader_close(rd);
+                    return -1;
+                }
+                json_object *p = result_props(&shot, res);
+                const ko_footprint *fp = ko_result_footprint(res);
+                size_t n = 0;
+                const double *ring = fp ? ko_footprint_ring(fp, &n) : NULL;
+                ok = out_record(&r->out, p, ring, n);
+                json_object_put(p);
+                tally(&c, ko_result_verdict(res));
+                file_v = worse(file_v, ko_result_verdict(res));
+                ko_result_destroy(res);
+            }
+            if (ok && st != KO_DONE) {
+                ok = emit_unknown_input(r, in->path, ko_errmsg(r->ctx), &c);
+                file_v = KO_UNKNOWN;
+            }
+            ko_reader_close(rd);
+        }
+    }
+    write_manifest(r, in->path, &c, file_v);
+    r->total.clear += c.clear;
+    r->total.flagged += c.flagged;
+    r->total.unknown += c.unknown;
+    return ok;
+}
+
+static const char *default_store(void) {
+    const char *env = getenv("KEEPOUT_SITES");
+    if (env && *env) return env;
+    return KEEPOUT_DEFAULT_SITES;
+}
+
+static int open_store(run *r) {
+    VSIStatBufL st;
+    if (VSIStatL(r->db, &st) != 0) {
+        fprintf(stderr,
+                "keepout check: site store %s does not exist; build one with 'keepout sites "
+                "import --db %s SOURCE' or pass --db\n",
+                r->db, r->db);
+        return 0;
+    }
+    if (ko_sites_open(r->ctx, r->db, KO_SITES_READONLY, &r->sites) != KO_OK) {
+        fprintf(stderr, "keepout check: cannot use site store %s: %s\n", r->db, ko_errmsg(r->ctx));
+        return 0;
+    }
+    double limit;
+    if (ko_sites_gsd_limit(r->sites, &limit) != KO_OK) {
+        fprintf(stderr, "keepout check: site store %s: %s\n", r->db, ko_errmsg(r->ctx));
+        return 0;
+    }
+    r->copts.footprint.gsd_limit_m = limit;
+    return 1;
+}
+
+static int parse_number(const char *opt, const char *s, double lo, double hi, double *v) {
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    if (errno || end == s || *end || !(*v >= lo && *v <= hi)) {
+        fprintf(stderr, "keepout check: %s needs a number in [%g, %g], not '%s'\n", opt, lo, hi, s);
+        return 0;
+    }
+    return 1;
+}
+
+enum {
+    O_DB = 256,
+    O_FORMAT,
+    O_INCLUDE,
+    O_EXCLUDE,
+    O_UNKNOWN_IS,
+    O_MANIFEST,
+    O_MAX_RANGE,
+    O_NADIR,
+    O_EVERY,
+    O_INTERVAL
+};
+
+/* Parses the options into r, the input filter and the output settings. Returns -1 to go on,
+ * else an exit status. */
+static int parse_args(int argc, char **argv, run *r, input_filter *flt, out_format *fmt,
+                      int *fmt_set, const char **outpath, const char **manifest) {
+    static const struct option longopts[] = {{"db", required_argument, NULL, O_DB},
+                                             {"format", required_argument, NULL, O_FORMAT},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"include", required_argument, NULL, O_INCLUDE},
+                                             {"exclude", required_argument, NULL, O_EXCLUDE},
+                                             {"unknown-is", required_argument, NULL, O_UNKNOWN_IS},
+                                             {"manifest", required_argument, NULL, O_MANIFEST},
+                                             {"max-range", required_argument, NULL, O_MAX_RANGE},
+                                             {"assume-nadir", no_argument, NULL, O_NADIR},
+                                             {"every", required_argument, NULL, O_EVERY},
+                                             {"interval", required_argument, NULL, O_INTERVAL},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    double v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+            case O_DB:
+                r->db = optarg;
+                break;
+            case O_FORMAT:
+                if (!out_parse_format(optarg, fmt)) {
+                    fprintf(stderr,
+                            "keepout check: --format must be table, geojson, jsonl or csv\n");
+                    return EXIT_USAGE;
+                }
+                *fmt_set = 1;
+                break;
+            case 'o':
+                *outpath = optarg;
+                break;
+            case O_INCLUDE:
+            case O_EXCLUDE:
+                if (!input_filter_add(flt, c == O_INCLUDE, optarg)) return EXIT_USAGE;
+                break;
+            case O_UNKNOWN_IS:
+                if (strcmp(optarg, "clear") && strcmp(optarg, "flagged")) {
+                    fprintf(stderr, "keepout check: --unknown-is must be clear or flagged\n");
+                    return EXIT_USAGE;
+                }
+                r->unknown_is_clear = !strcmp(optarg, "clear");
+                break;
+            case O_MANIFEST:
+                *manifest = optarg;
+                break;
+            case O_MAX_RANGE:
+                if (!parse_number("--max-range", optarg, 1, 1e6, &v)) return EXIT_USAGE;
+                r->copts.footprint.max_range_m = v;
+                break;
+            case O_NADIR:
+                r->ropts.assume_nadir = 1;
+                break;
+            case O_EVERY:
+                if (!parse_number("--every", optarg, 1, 1e9, &v)) return EXIT_USAGE;
+                r->ropts.every_n = (uint32_t)v;
+                break;
+            case O_INTERVAL:
+                if (!parse_number("--interval", optarg, 0, 1e9, &v)) return EXIT_USAGE;
+                r->ropts.interval_s = v;
+                break;
+            case 'q':
+                r->quiet = 1;
+                break;
+            case 'h':
+                help(stdout);
+                return EXIT_CLEAR;
+            default:
+                help(stderr);
+                return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "keepout check: no input given (try 'keepout check --help')\n");
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int check_all(run *r, const input_list *list) {
+    int progress = !r->quiet && isatty(STDERR_FILENO) && list->n > 1;
+    for (size_t i = 0; i < list->n; i++) {
+        int ok = check_file(r, &list->files[i]);
+        if (ok <= 0) return ok;
+        if (progress) GDALTermProgress((double)(i + 1) / list->n, NULL, NULL);
+    }
+    return 1;
+}
+
+int cmd_check(int argc, char **argv) {
+    run r = {0};
+    ko_check_options_init(&r.copts);
+    ko_reader_options_init(&r.ropts);
+    r.db = default_store();
+    input_filter flt = {0};
+    out_format fmt = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_GEOJSON;
+    int fmt_set = 0;
+    const char *outpath = NULL, *manifest = NULL;
+    int rc = parse_args(argc, argv, &r, &flt, &fmt, &fmt_set, &outpath, &manifest);
+    if (rc >= 0) {
+        input_filter_free(&flt);
+        return rc;
+    }
+    if (outpath && !fmt_set) fmt = OUT_GEOJSON;
+    input_list list = {0};
+    rc = EXIT_USAGE;
+    FILE *fp = NULL;
+    if (!inputs_collect(argc - optind, argv + optind, &flt, r.quiet, &list)) goto done;
+    if (ko_context_create(&r.ctx) != KO_OK) {
+        fprintf(stderr, "keepout check: cannot create a context (out of memory?)\n");
+        goto done;
+    }
+    if (!open_store(&r)) goto done;
+    /* Many shots: one in-memory packed index beats an R-tree lookup per shot. */
+    if (list.n_shots_hint >= 100 && ko_sites_load_index(r.sites) != KO_OK) {
+        fprintf(stderr, "keepout check: site store %s: %s\n", r.db, ko_errmsg(r.ctx));
+        goto done;
+    }
+    fp = outpath ? fopen(outpath, "w") : stdout;
+    if (!fp) {
+        fprintf(stderr, "keepout check: cannot write %s: %s\n", outpath, strerror(errno));
+        goto done;
+    }
+    if (manifest && !(r.manifest = fopen(manifest, "w"))) {
+        fprintf(stderr, "keepout check: cannot write manifest %s: %s\n", manifest, strerror(errno));
+        goto done;
+    }
+    out_begin(&r.out, fp, fmt, fmt == OUT_CSV ? csv_columns : columns);
+    int ok = check_all(&r, &list);
+    int closed = out_end(&r.out);
+    if (ok < 0) goto done;
+    if (!ok || !closed || (r.manifest && fflush(r.manifest) != 0)) {
+        fprintf(stderr, "keepout check: write error\n");
+        goto done;
+    }
+    if (!r.quiet)
+        fprintf(stderr, "keepout check: %zu clear, %zu flagged, %zu unknown (store %s)\n",
+                r.total.clear, r.total.flagged, r.total.unknown, r.db);
+    rc = r.total.flagged || (r.total.unknown && !r.unknown_is_clear) ? EXIT_FLAGGED : EXIT_CLEAR;
+done:
+    if (fp && fp != stdout) fclose(fp);
+    if (r.manifest) fclose(r.manifest);
+    ko_sites_close(r.sites);
+    ko_context_destroy(r.ctx);
+    inputs_free(&list);
+    input_filter_free(&flt);
+    return rc;
+}

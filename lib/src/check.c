@@ -1,0 +1,152 @@
+/* The verdict of one shot: its footprint against the site store, resolution-aware.
+ * A site is disclosed only if it is in the footprint and the GSD at its nearest visible point
+ * is at or finer than its category's min_gsd_m. Anything that prevents a reliable footprint
+ * is `unknown`, never `clear`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+
+#define RULE_MAX 160
+
+struct ko_result {
+    ko_verdict verdict;
+    char reason[KOI_ERRMSG_MAX];
+    ko_footprint *fp;
+    ko_hits *hits;
+    size_t n;
+    ko_finding *findings;
+    char (*rules)[RULE_MAX];
+};
+
+const char *ko_verdict_str(ko_verdict v) {
+    switch (v) {
+        case KO_CLEAR:
+            return "clear";
+        case KO_FLAGGED:
+            return "flagged";
+        case KO_UNKNOWN:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+void ko_check_options_init(ko_check_options *o) {
+    ko_footprint_options_init(&o->footprint);
+}
+
+void ko_result_destroy(ko_result *r) {
+    if (!r) return;
+    ko_footprint_destroy(r->fp);
+    ko_hits_destroy(r->hits);
+    free(r->findings);
+    free(r->rules);
+    free(r);
+}
+
+ko_verdict ko_result_verdict(const ko_result *r) {
+    return r->verdict;
+}
+
+const char *ko_result_reason(const ko_result *r) {
+    return r->reason;
+}
+
+const ko_footprint *ko_result_footprint(const ko_result *r) {
+    return r->fp;
+}
+
+size_t ko_result_count(const ko_result *r) {
+    return r->n;
+}
+
+const ko_finding *ko_result_finding(const ko_result *r, size_t i) {
+    return i < r->n ? &r->findings[i] : NULL;
+}
+
+static ko_result *unknown(ko_result *r, const char *why) {
+    r->verdict = KO_UNKNOWN;
+    snprintf(r->reason, sizeof r->reason, "%s", why);
+    return r;
+}
+
+/* Decides one site in view. NaN GSD (image size unknown) cannot prove the site unresolved,
+ * so it counts as disclosed. */
+static int judge(ko_finding *f, char *rule) {
+    const ko_site_hit *h = f->site;
+    if (isnan(f->gsd_m)) {
+        snprintf(rule, RULE_MAX, "in view; GSD unknown (no image size), treated as resolved");
+        return 1;
+    }
+    if (f->gsd_m <= h->min_gsd_m) {
+        snprintf(rule, RULE_MAX, "in view at %.3g m/px <= %.3g m/px (%s): disclosed", f->gsd_m,
+                 h->min_gsd_m, h->category);
+        return 1;
+    }
+    snprintf(rule, RULE_MAX, "in view at %.3g m/px > %.3g m/px (%s): too coarse to disclose",
+             f->gsd_m, h->min_gsd_m, h->category);
+    return 0;
+}
+
+static ko_status collect(ko_context *ctx, ko_result *r) {
+    r->n = ko_hits_count(r->hits);
+    if (!r->n) return KO_OK;
+    r->findings = koi_calloc(r->n, sizeof *r->findings);
+    r->rules = koi_calloc(r->n, sizeof *r->rules);
+    if (!r->findings || !r->rules) return koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
+    for (size_t i = 0; i < r->n; i++) {
+        ko_finding *f = &r->findings[i];
+        f->site = ko_hits_get(r->hits, i);
+        f->gsd_m = ko_footprint_gsd_at(r->fp, f->site->nearest_lon, f->site->nearest_lat);
+        f->disclosed = judge(f, r->rules[i]);
+        f->rule = r->rules[i];
+    }
+    return KO_OK;
+}
+
+static void summarise(ko_result *r) {
+    size_t disclosed = 0;
+    for (size_t i = 0; i < r->n; i++)
+        disclosed += r->findings[i].disclosed != 0;
+    r->verdict = disclosed ? KO_FLAGGED : KO_CLEAR;
+    if (disclosed)
+        snprintf(r->reason, sizeof r->reason, "%zu site(s) in view and resolved", disclosed);
+    else if (r->n)
+        snprintf(r->reason, sizeof r->reason,
+                 "%zu site(s) in view, none resolved finely enough to disclose", r->n);
+    else
+        snprintf(r->reason, sizeof r->reason, "no protected site in view");
+}
+
+ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
+                        const ko_check_options *opts, ko_result **out) {
+    if (!ctx || !sites || !shot || !out) return koi_error(ctx, KO_ERR_ARG, "check: NULL argument");
+    ko_check_options defaults;
+    if (!opts) {
+        ko_check_options_init(&defaults);
+        opts = &defaults;
+    }
+    ko_result *r = koi_calloc(1, sizeof *r);
+    if (!r) return koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
+    if (shot->reason) {
+        *out = unknown(r, shot->reason);
+        return KO_OK;
+    }
+    if (ko_footprint_compute(ctx, &shot->camera, &shot->pose, &opts->footprint, &r->fp)) {
+        *out = unknown(r, ko_errmsg(ctx));
+        return KO_OK;
+    }
+    size_t n;
+    const double *ring = ko_footprint_ring(r->fp, &n);
+    ko_status st = ko_sites_query(sites, ring, n, shot->pose.lon, shot->pose.lat, &r->hits);
+    if (!st) st = collect(ctx, r);
+    if (st) { /* the store failed: not a verdict but an error the caller must surface */
+        ko_result_destroy(r);
+        return st;
+    }
+    summarise(r);
+    *out = r;
+    return KO_OK;
+}
