@@ -73,6 +73,9 @@ typedef struct run {
     FILE *manifest;
     int quiet, unknown_is_clear;
     counts total;
+    size_t skipped;
+    char **include, **exclude;
+    size_t n_include, n_exclude;
 } run;
 
 static json_object *finding_json(const ko_finding *f) {
@@ -163,7 +166,7 @@ static ko_verdict worse(ko_verdict a, ko_verdict b) {
     return a == KO_FLAGGED || b == KO_FLAGGED ? KO_FLAGGED : KO_CLEAR;
 }
 
-static int emit_unknown_input(run *r, const char *path, const char *why, counts *c) {
+static int emit_unknown_input(run *r, const char *path, const char *why) {
     json_object *p = json_object_new_object();
     json_object_object_add(p, "id", json_object_new_string(path));
     json_object_object_add(p, "source", json_object_new_string(path));
@@ -172,8 +175,7 @@ static int emit_unknown_input(run *r, const char *path, const char *why, counts 
     json_object_object_add(p, "hit_count", json_object_new_int(0));
     int ok = out_record(&r->out, p, NULL, 0);
     json_object_put(p);
-    tally(c, KO_UNKNOWN);
-    if (!r->quiet && r->out.fp != stderr) fprintf(stderr, "keepout check: %s\n", why);
+    if (!r->quiet) fprintf(stderr, "keepout check: %s\n", why);
     return ok;
 }
 
@@ -208,51 +210,71 @@ static void write_manifest(run *r, const char *path, const counts *c, ko_verdict
     json_object_put(m);
 }
 
-/* Returns 0 on a write error, -1 if the site store failed (exit 2), 1 otherwise. */
-static int check_file(run *r, const input_file *in) {
-    counts c = {0};
-    ko_verdict file_v = KO_CLEAR;
-    int ok = 1;
-    if (in->refuse) {
-        ok = emit_unknown_input(r, in->path, in->refuse, &c);
-        file_v = KO_UNKNOWN;
-    } else {
-        ko_reader *rd = NULL;
-        if (ko_reader_open(r->ctx, in->path, &r->ropts, &rd) != KO_OK) {
-            ok = emit_unknown_input(r, in->path, ko_errmsg(r->ctx), &c);
-            file_v = KO_UNKNOWN;
-        } else {
-            ko_shot shot;
-            ko_status st;
-            while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK) {
-                ko_result *res = NULL;
-                if (ko_check_shot(r->ctx, r->sites, &shot, &r->copts, &res) != KO_OK) {
-                    fprintf(stderr, "keepout check: site store %s failed: %s\n", r->db,
-                            ko_errmsg(r->ctx));
-                    ko_reader_close(rd);
-                    return -1;
-                }
-                json_object *p = result_props(&shot, res);
-                const ko_footprint *fp = ko_result_footprint(res);
-                size_t n = 0;
-                const double *ring = fp ? ko_footprint_ring(fp, &n) : NULL;
-                ok = out_record(&r->out, p, ring, n);
-                json_object_put(p);
-                tally(&c, ko_result_verdict(res));
-                file_v = worse(file_v, ko_result_verdict(res));
-                ko_result_destroy(res);
-            }
-            if (ok && st != KO_DONE) {
-                ok = emit_unknown_input(r, in->path, ko_errmsg(r->ctx), &c);
-                file_v = KO_UNKNOWN;
-            }
-            ko_reader_close(rd);
-        }
+/* The manifest has one line per file: shots of one file arrive together (a directory reader
+ * finishes a file before the next), so a change of source closes the previous file. */
+typedef struct file_acc {
+    char *path;
+    counts c;
+    ko_verdict v;
+} file_acc;
+
+static void file_flush(run *r, file_acc *f) {
+    if (!f->path) return;
+    write_manifest(r, f->path, &f->c, f->v);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+static int file_note(run *r, file_acc *f, const char *source, ko_verdict v) {
+    if (!f->path || strcmp(f->path, source) != 0) {
+        file_flush(r, f);
+        if (!(f->path = strdup(source))) return 0;
+        f->v = KO_CLEAR;
     }
-    write_manifest(r, in->path, &c, file_v);
-    r->total.clear += c.clear;
-    r->total.flagged += c.flagged;
-    r->total.unknown += c.unknown;
+    tally(&f->c, v);
+    f->v = worse(f->v, v);
+    tally(&r->total, v);
+    return 1;
+}
+
+static int emit_result(run *r, const ko_shot *shot, const ko_result *res) {
+    json_object *p = result_props(shot, res);
+    const ko_footprint *fp = ko_result_footprint(res);
+    size_t n = 0;
+    const double *ring = fp ? ko_footprint_ring(fp, &n) : NULL;
+    int ok = out_record(&r->out, p, ring, n);
+    json_object_put(p);
+    if (!r->quiet && ko_result_verdict(res) == KO_UNKNOWN && r->out.format != OUT_TABLE)
+        fprintf(stderr, "keepout check: unknown: %s\n", ko_result_reason(res));
+    return ok;
+}
+
+/* Returns 0 on a write error, -1 if the site store failed (exit 2), 1 otherwise. */
+static int check_input(run *r, const char *path, file_acc *f) {
+    ko_reader *rd = NULL;
+    if (ko_reader_open(r->ctx, path, &r->ropts, &rd) != KO_OK) {
+        int ok = emit_unknown_input(r, path, ko_errmsg(r->ctx));
+        return ok && file_note(r, f, path, KO_UNKNOWN);
+    }
+    ko_shot shot;
+    ko_status st;
+    int ok = 1;
+    while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK) {
+        ko_result *res = NULL;
+        if (ko_check_shot(r->ctx, r->sites, &shot, &r->copts, &res) != KO_OK) {
+            fprintf(stderr, "keepout check: site store %s failed: %s\n", r->db, ko_errmsg(r->ctx));
+            ko_reader_close(rd);
+            return -1;
+        }
+        ok = emit_result(r, &shot, res) &&
+             file_note(r, f, shot.source ? shot.source : path, ko_result_verdict(res));
+        ko_result_destroy(res);
+    }
+    if (ok && st != KO_DONE) {
+        ok = emit_unknown_input(r, path, ko_errmsg(r->ctx)) && file_note(r, f, path, KO_UNKNOWN);
+    }
+    r->skipped += ko_reader_skipped(rd);
+    ko_reader_close(rd);
     return ok;
 }
 
@@ -310,8 +332,8 @@ enum {
 
 /* Parses the options into r, the input filter and the output settings. Returns -1 to go on,
  * else an exit status. */
-static int parse_args(int argc, char **argv, run *r, input_filter *flt, out_format *fmt,
-                      int *fmt_set, const char **outpath, const char **manifest) {
+static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_set,
+                      const char **outpath, const char **manifest) {
     static const struct option longopts[] = {{"db", required_argument, NULL, O_DB},
                                              {"format", required_argument, NULL, O_FORMAT},
                                              {"output", required_argument, NULL, 'o'},
@@ -347,7 +369,11 @@ static int parse_args(int argc, char **argv, run *r, input_filter *flt, out_form
                 break;
             case O_INCLUDE:
             case O_EXCLUDE:
-                if (!input_filter_add(flt, c == O_INCLUDE, optarg)) return EXIT_USAGE;
+                if (!(c == O_INCLUDE ? strlist_add(&r->include, &r->n_include, optarg)
+                                     : strlist_add(&r->exclude, &r->n_exclude, optarg))) {
+                    fprintf(stderr, "keepout check: out of memory\n");
+                    return EXIT_USAGE;
+                }
                 break;
             case O_UNKNOWN_IS:
                 if (strcmp(optarg, "clear") && strcmp(optarg, "flagged")) {
@@ -394,12 +420,15 @@ static int parse_args(int argc, char **argv, run *r, input_filter *flt, out_form
 
 static int check_all(run *r, const input_list *list) {
     int progress = !r->quiet && isatty(STDERR_FILENO) && list->n > 1;
-    for (size_t i = 0; i < list->n; i++) {
-        int ok = check_file(r, &list->files[i]);
-        if (ok <= 0) return ok;
+    file_acc f = {0};
+    int ok = 1;
+    for (size_t i = 0; ok > 0 && i < list->n; i++) {
+        ok = check_input(r, list->paths[i], &f);
         if (progress) GDALTermProgress((double)(i + 1) / list->n, NULL, NULL);
     }
-    return 1;
+    if (ok > 0) file_flush(r, &f);
+    free(f.path);
+    return ok;
 }
 
 int cmd_check(int argc, char **argv) {
@@ -407,27 +436,29 @@ int cmd_check(int argc, char **argv) {
     ko_check_options_init(&r.copts);
     ko_reader_options_init(&r.ropts);
     r.db = default_store();
-    input_filter flt = {0};
     out_format fmt = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_GEOJSON;
     int fmt_set = 0;
     const char *outpath = NULL, *manifest = NULL;
-    int rc = parse_args(argc, argv, &r, &flt, &fmt, &fmt_set, &outpath, &manifest);
+    int rc = parse_args(argc, argv, &r, &fmt, &fmt_set, &outpath, &manifest);
     if (rc >= 0) {
-        input_filter_free(&flt);
+        strlist_free(r.include);
+        strlist_free(r.exclude);
         return rc;
     }
+    r.ropts.include = (const char *const *)r.include;
+    r.ropts.exclude = (const char *const *)r.exclude;
     if (outpath && !fmt_set) fmt = OUT_GEOJSON;
     input_list list = {0};
     rc = EXIT_USAGE;
     FILE *fp = NULL;
-    if (!inputs_collect(argc - optind, argv + optind, &flt, r.quiet, &list)) goto done;
+    if (!inputs_collect(argc - optind, argv + optind, &list)) goto done;
     if (ko_context_create(&r.ctx) != KO_OK) {
         fprintf(stderr, "keepout check: cannot create a context (out of memory?)\n");
         goto done;
     }
     if (!open_store(&r)) goto done;
     /* Many shots: one in-memory packed index beats an R-tree lookup per shot. */
-    if (list.n_shots_hint >= 100 && ko_sites_load_index(r.sites) != KO_OK) {
+    if (list.many && ko_sites_load_index(r.sites) != KO_OK) {
         fprintf(stderr, "keepout check: site store %s: %s\n", r.db, ko_errmsg(r.ctx));
         goto done;
     }
@@ -448,6 +479,11 @@ int cmd_check(int argc, char **argv) {
         fprintf(stderr, "keepout check: write error\n");
         goto done;
     }
+    if (!r.quiet && r.skipped)
+        fprintf(stderr,
+                "keepout check: skipped %zu file(s) in directories that are neither imagery nor "
+                "telemetry (use --include to check them)\n",
+                r.skipped);
     if (!r.quiet)
         fprintf(stderr, "keepout check: %zu clear, %zu flagged, %zu unknown (store %s)\n",
                 r.total.clear, r.total.flagged, r.total.unknown, r.db);
@@ -458,6 +494,7 @@ done:
     ko_sites_close(r.sites);
     ko_context_destroy(r.ctx);
     inputs_free(&list);
-    input_filter_free(&flt);
+    strlist_free(r.include);
+    strlist_free(r.exclude);
     return rc;
 }

@@ -1,33 +1,23 @@
-/* Expands the command line's inputs (files, directories, '-' for a list on stdin) into the
- * files to check, with include/exclude globs for directory walks. */
+/* The command line's inputs: paths as given, and '-' expanded to the list of paths read from
+ * standard input (one per line). Directories are walked by the library's reader. */
 #ifndef KEEPOUT_CLI_INPUTS_H
 #define KEEPOUT_CLI_INPUTS_H
 
 #include <stddef.h>
 
-typedef struct input_filter {
-    char **include, **exclude;
-    size_t n_include, n_exclude;
-} input_filter;
-
-typedef struct input_file {
-    char *path;
-    const char *refuse; /* non-NULL: imagery keepout cannot read; report unknown with this */
-} input_file;
-
 typedef struct input_list {
-    input_file *files;
+    char **paths;
     size_t n, cap;
-    size_t n_skipped;    /* files in walked directories that are neither imagery nor telemetry */
-    size_t n_shots_hint; /* rough count of shots, to pick the batch index */
+    int many; /* directories, telemetry or video files, or >= 100 paths: use the batch index */
 } input_list;
-
-int input_filter_add(input_filter *f, int include, const char *glob);
-void input_filter_free(input_filter *f);
 
 /* Returns 0 (after a message on stderr) if the list cannot be built: out of memory or an
  * unreadable standard input. */
-int inputs_collect(int argc, char **argv, const input_filter *f, int quiet, input_list *out);
+int inputs_collect(int argc, char **argv, input_list *out);
 void inputs_free(input_list *l);
+
+/* Growable NULL-terminated list of strings (for --include/--exclude). 0 if out of memory. */
+int strlist_add(char ***list, size_t *n, const char *s);
+void strlist_free(char **list);
 
 #endif

@@ -12,4 +12,6 @@ echo
 echo "== keepout check: the same shots against the bundled sample site store"
 echo "   (build/data/sites.sqlite: Bremen and Liechtenstein OSM, Swiss WRI plants and UAS zones,"
 echo "   and one made-up demo site beside the Brighton Beach photos)"
-./build/cli/keepout check --format table data/telemetry/brighton_beach.csv || true
+./build/cli/keepout check --format table data/images data/telemetry/brighton_beach.csv || true
+echo
+echo "(exit status 1: something is flagged. 'keepout check --help' explains the rules.)"

@@ -53,6 +53,7 @@ void ko_context_destroy(ko_context *ctx) {
     if (!ctx) return;
     if (ctx->geos) GEOS_finish_r(ctx->geos);
     if (ctx->proj) proj_context_destroy(ctx->proj);
+    koi_camera_table_free(ctx->cameras);
     free(ctx);
 }
 

@@ -15,8 +15,11 @@ struct ko_context {
     PJ_CONTEXT *proj;
     struct geod_geodesic wgs84; /* PROJ's geodesic solver on the WGS84 ellipsoid */
     char errmsg[KOI_ERRMSG_MAX];
-    char geos_msg[KOI_ERRMSG_MAX]; /* last message of the GEOS error handler */
+    char geos_msg[KOI_ERRMSG_MAX];    /* last message of the GEOS error handler */
+    struct koi_camera_table *cameras; /* parsed on first lookup (camera_table.c) */
 };
+
+void koi_camera_table_free(struct koi_camera_table *t);
 
 /* Records a formatted message in ctx (when ctx is not NULL) and returns status, so that
  * callers can write `return koi_error(ctx, KO_ERR_IO, "%s: cannot open", path);`. */

@@ -13,6 +13,8 @@ void ko_reader_options_init(ko_reader_options *o) {
     o->every_n = 1;
     o->interval_s = 0.0;
     o->recursive = 1;
+    o->include = NULL;
+    o->exclude = NULL;
 }
 
 static int has_ext(const char *path, const char *ext) {
@@ -20,8 +22,29 @@ static int has_ext(const char *path, const char *ext) {
     return n >= m && strcasecmp(path + n - m, ext) == 0;
 }
 
-ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
-                         ko_reader **out) {
+/* First bytes of a file, to recognise a JPEG by its SOI marker whatever its name. */
+static int looks_like_jpeg(const char *path) {
+    VSILFILE *fp = VSIFOpenL(path, "rb");
+    unsigned char b[3] = {0};
+    int ok = fp && VSIFReadL(b, 1, 3, fp) == 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+    if (fp) VSIFCloseL(fp);
+    return ok;
+}
+
+static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
+    const char *path = r->path;
+    if (VSI_ISDIR(st->st_mode)) return koi_dir_open(r);
+    if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) return koi_image_open(r);
+    if (has_ext(path, ".csv") || has_ext(path, ".txt")) return koi_csv_open(r);
+    if (looks_like_jpeg(path)) return koi_image_open(r);
+    return koi_error(r->ctx, KO_ERR_UNSUPPORTED,
+                     "%s: not an input keepout reads (JPEG photo, DJI .SRT, telemetry .csv or a "
+                     "directory of them)",
+                     path);
+}
+
+ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                               ko_reader **out) {
     if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "reader: NULL argument");
     VSIStatBufL st;
     if (VSIStatL(path, &st) != 0)
@@ -40,15 +63,7 @@ ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_opti
         free(r);
         return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
     }
-    ko_status s;
-    if (has_ext(path, ".csv") || has_ext(path, ".txt")) {
-        s = koi_csv_open(r);
-    } else {
-        s = koi_error(ctx, KO_ERR_UNSUPPORTED,
-                      "%s: not a telemetry CSV (expected a .csv file with columns "
-                      "lat,lon,height,yaw,pitch,roll and a camera)",
-                      path);
-    }
+    ko_status s = dispatch(r, &st);
     if (s) {
         free(r->path);
         free(r);
@@ -56,6 +71,11 @@ ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_opti
     }
     *out = r;
     return KO_OK;
+}
+
+ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                         ko_reader **out) {
+    return koi_reader_open_file(ctx, path, opts, out);
 }
 
 ko_status ko_reader_next(ko_reader *r, ko_shot *shot) {

@@ -20,6 +20,12 @@ struct ko_reader {
 
 /* Each opener fills r->ops and r->impl, or returns an error with a message naming the path. */
 ko_status koi_csv_open(ko_reader *r);
+ko_status koi_image_open(ko_reader *r);
+ko_status koi_dir_open(ko_reader *r);
+
+/* ko_reader_open() for the readers themselves (a directory opens one reader per file). */
+ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                               ko_reader **out);
 
 /* Growable list of pass-through key/value strings, reused between shots. */
 typedef struct koi_strpairs {

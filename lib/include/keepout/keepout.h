@@ -122,6 +122,13 @@ KO_API void ko_pose_init(ko_pose *pose);
 KO_API ko_status ko_camera_from_focal35(double focal35_mm, uint32_t width_px, uint32_t height_px,
                                         ko_camera *cam);
 
+/** Looks a camera up in the built-in camera table (data/cameras/droneModels.json, compiled in)
+ * by EXIF Make and Model (e.g. "DJI", "FC300S"; case, spaces and dashes ignored). Fills the
+ * full sensor (sensor_w_mm, sensor_h_mm), its size in pixels and the distortion terms; the
+ * focal length is left NaN (it comes from EXIF). KO_ERR_NOT_FOUND if the table lacks it. */
+KO_API ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
+                                  ko_camera *out);
+
 /** Checks that pose and camera are complete and plausible (no NaN, |lat| <= 90, pitch <= +30,
  * height > 0, focal and sensor > 0, ...). Returns KO_OK, or KO_ERR_ARG with a reason naming
  * the field in ko_errmsg(ctx). */
@@ -221,6 +228,12 @@ typedef struct ko_reader_options {
     uint32_t every_n;  /**< keep every N-th video frame (default 1) */
     double interval_s; /**< keep one video frame per this many seconds (0 = all) */
     int recursive;     /**< walk sub-directories (default 1) */
+    /** In directories, read only files whose name or relative path matches one of these
+     * fnmatch(3) globs (NULL-terminated, borrowed; NULL = JPEG photos, .SRT files and the
+     * imagery keepout must refuse). */
+    const char *const *include;
+    /** In directories, skip files matching one of these globs (NULL-terminated, borrowed). */
+    const char *const *exclude;
 } ko_reader_options;
 
 KO_API void ko_reader_options_init(ko_reader_options *opts);
@@ -228,9 +241,10 @@ KO_API void ko_reader_options_init(ko_reader_options *opts);
 /** Iterator over the shots of one input. */
 typedef struct ko_reader ko_reader;
 
-/** Opens an input: a telemetry CSV (see DESIGN.md), and, where supported, JPEG images,
- * directories and DJI SRT files. Any path GDAL's VSI layer accepts. On success *out is owned
- * by the caller: close it with ko_reader_close(). */
+/** Opens an input: a JPEG photo (EXIF + XMP header only), a DJI .SRT file, a telemetry CSV
+ * (see DESIGN.md) or a directory of them (walked in sorted order). Any path GDAL's VSI layer
+ * accepts. A photo that cannot be parsed still opens: its shot carries the reason. On success *out
+ * is owned by the caller: close it with ko_reader_close(). */
 KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                 ko_reader **out);
 
@@ -240,6 +254,10 @@ KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_read
 KO_API ko_status ko_reader_next(ko_reader *r, ko_shot *shot);
 
 KO_API void ko_reader_close(ko_reader *r);
+
+/** For a directory reader: files skipped because they are neither imagery nor telemetry
+ * (notes, sidecars), so callers can say so. 0 for other readers. */
+KO_API size_t ko_reader_skipped(const ko_reader *r);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Terrain

@@ -1,0 +1,206 @@
+/* A directory as a stream of shots: walked recursively in sorted order; JPEG photos and DJI
+ * .SRT files are read; imagery keepout cannot read (PNG, TIFF, raw, video without its .SRT)
+ * comes back as a shot with a reason, because it must not be released unchecked; other files
+ * (notes, sidecars) are skipped and counted. Symbolic-link loops are walked once. */
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "context.h"
+#include "reader.h"
+
+#define MAX_DEPTH 64
+
+static const char *const read_ext[] = {"jpg", "jpeg", "srt", NULL};
+static const char *const refused_ext[] = {"png",  "tif",  "tiff", "dng", "raw", "heic",
+                                          "heif", "webp", "arw",  "cr2", "cr3", "nef",
+                                          "orf",  "rw2",  "insp", NULL};
+static const char *const video_ext[] = {"mp4", "mov", "avi", "mkv", "insv", "lrv", NULL};
+
+typedef struct dir_entry {
+    char *path;
+    const char *refuse; /* static text, or NULL to read the file */
+} dir_entry;
+
+typedef struct dir_state {
+    dir_entry *e;
+    size_t n, cap, next;
+    size_t skipped;
+    ko_reader *sub;
+    char id[256];
+    char reason[KOI_ERRMSG_MAX];
+    /* the directories being walked, root first: a link back to one of them is a loop */
+    unsigned long long dev[MAX_DEPTH + 1], ino[MAX_DEPTH + 1];
+    int depth;
+} dir_state;
+
+static void dir_close(void *impl) {
+    dir_state *s = impl;
+    if (!s) return;
+    ko_reader_close(s->sub);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->e[i].path);
+    free(s->e);
+    free(s);
+}
+
+static const char *ext_of(const char *path) {
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    return dot && (!slash || dot > slash) ? dot + 1 : "";
+}
+
+static int in_set(const char *ext, const char *const *set) {
+    for (size_t i = 0; set[i]; i++)
+        if (!strcasecmp(ext, set[i])) return 1;
+    return 0;
+}
+
+static ko_status add(ko_reader *r, dir_state *s, const char *path, const char *refuse) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        dir_entry *e = koi_realloc_array(s->e, cap, sizeof *e);
+        if (!e) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+        s->e = e;
+        s->cap = cap;
+    }
+    char *p = koi_strdup(path);
+    if (!p) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+    s->e[s->n++] = (dir_entry){p, refuse};
+    return KO_OK;
+}
+
+static int matches(const char *const *globs, const char *rel, const char *base) {
+    for (size_t i = 0; globs && globs[i]; i++)
+        if (!fnmatch(globs[i], rel, 0) || !fnmatch(globs[i], base, FNM_CASEFOLD)) return 1;
+    return 0;
+}
+
+/* A video is covered by a DJI .SRT beside it with the same stem. */
+static int has_srt_sibling(const char *path) {
+    const char *stem = CPLResetExtension(path, "SRT");
+    VSIStatBufL st;
+    if (VSIStatL(stem, &st) == 0) return 1;
+    return VSIStatL(CPLResetExtension(path, "srt"), &st) == 0;
+}
+
+static ko_status classify(ko_reader *r, dir_state *s, const char *path, const char *rel) {
+    const char *base = CPLGetFilename(path), *ext = ext_of(path);
+    if (matches(r->opts.exclude, rel, base)) return KO_OK;
+    if (r->opts.include) return matches(r->opts.include, rel, base) ? add(r, s, path, NULL) : KO_OK;
+    if (in_set(ext, read_ext)) return add(r, s, path, NULL);
+    if (in_set(ext, refused_ext))
+        return add(r, s, path,
+                   "imagery format not supported: keepout reads JPEG photos and DJI .SRT "
+                   "telemetry; check a JPEG export of it");
+    if (in_set(ext, video_ext) && !has_srt_sibling(path))
+        return add(r, s, path,
+                   "video without its DJI .SRT telemetry file beside it (same name): keepout "
+                   "judges videos by their .SRT");
+    if (!in_set(ext, video_ext)) s->skipped++;
+    return KO_OK;
+}
+
+static int is_ancestor(const dir_state *s, const VSIStatBufL *st) {
+    if (!st->st_ino) return 0; /* virtual file systems have no inode numbers */
+    for (int i = 0; i < s->depth; i++)
+        if (s->dev[i] == (unsigned long long)st->st_dev &&
+            s->ino[i] == (unsigned long long)st->st_ino)
+            return 1;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static ko_status walk(ko_reader *r, dir_state *s, const char *dir, const char *rel) {
+    VSIStatBufL self;
+    if (VSIStatL(dir, &self) != 0) return add(r, s, dir, "directory cannot be read");
+    if (is_ancestor(s, &self)) return KO_OK; /* a symbolic-link loop: already being walked */
+    if (s->depth > MAX_DEPTH) return add(r, s, dir, "directories nested deeper than 64 levels");
+    s->dev[s->depth] = (unsigned long long)self.st_dev;
+    s->ino[s->depth] = (unsigned long long)self.st_ino;
+    s->depth++;
+    char **names = VSIReadDir(dir);
+    int n = CSLCount(names);
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, by_name);
+    ko_status st = KO_OK;
+    for (int i = 0; !st && i < n; i++) {
+        if (!strcmp(names[i], ".") || !strcmp(names[i], "..")) continue;
+        char *path = CPLStrdup(CPLFormFilename(dir, names[i], NULL));
+        char *sub = CPLStrdup(*rel ? CPLFormFilename(rel, names[i], NULL) : names[i]);
+        VSIStatBufL fst;
+        if (VSIStatL(path, &fst) != 0)
+            st = add(r, s, path, "cannot be read (broken link or no permission)");
+        else if (VSI_ISDIR(fst.st_mode))
+            st = r->opts.recursive ? walk(r, s, path, sub) : KO_OK;
+        else
+            st = classify(r, s, path, sub);
+        CPLFree(path);
+        CPLFree(sub);
+    }
+    CSLDestroy(names);
+    s->depth--;
+    return st;
+}
+
+static void refused_shot(dir_state *s, const dir_entry *e, const char *why, ko_shot *shot) {
+    memset(shot, 0, sizeof *shot);
+    ko_pose_init(&shot->pose);
+    ko_camera_init(&shot->camera);
+    snprintf(s->id, sizeof s->id, "%s", CPLGetFilename(e->path));
+    snprintf(s->reason, sizeof s->reason, "%s: %s", e->path, why);
+    shot->source = e->path;
+    shot->id = s->id;
+    shot->reason = s->reason;
+}
+
+static ko_status dir_next(ko_reader *r, ko_shot *shot) {
+    dir_state *s = r->impl;
+    for (;;) {
+        if (s->sub) {
+            ko_status st = ko_reader_next(s->sub, shot);
+            if (st != KO_DONE) return st;
+            ko_reader_close(s->sub);
+            s->sub = NULL;
+        }
+        if (s->next == s->n) return KO_DONE;
+        const dir_entry *e = &s->e[s->next++];
+        if (e->refuse) {
+            refused_shot(s, e, e->refuse, shot);
+            return KO_OK;
+        }
+        ko_status st = koi_reader_open_file(r->ctx, e->path, &r->opts, &s->sub);
+        if (st == KO_ERR_NOMEM) return st;
+        if (st) {
+            char msg[KOI_ERRMSG_MAX];
+            snprintf(msg, sizeof msg, "%s", ko_errmsg(r->ctx));
+            refused_shot(s, e, "", shot);
+            snprintf(s->reason, sizeof s->reason, "%s", msg);
+            return KO_OK;
+        }
+    }
+}
+
+ko_status koi_dir_open(ko_reader *r) {
+    dir_state *s = koi_calloc(1, sizeof *s);
+    if (!s) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+    ko_status st = walk(r, s, r->path, "");
+    if (st) {
+        dir_close(s);
+        return st;
+    }
+    static const koi_reader_ops ops = {"dir", dir_next, dir_close};
+    r->ops = &ops;
+    r->impl = s;
+    return KO_OK;
+}
+
+size_t ko_reader_skipped(const ko_reader *r) {
+    if (!r || !r->ops || strcmp(r->ops->kind, "dir") != 0) return 0;
+    return ((const dir_state *)r->impl)->skipped;
+}

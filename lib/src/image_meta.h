@@ -1,0 +1,54 @@
+/* Private: metadata of a photo as read from its JPEG header (EXIF, XMP, SOF). NaN / 0 / ""
+ * mean "not in the file". */
+#ifndef KEEPOUT_IMAGE_META_H
+#define KEEPOUT_IMAGE_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keepout/keepout.h"
+
+/* Extended XMP may reassemble up to this many bytes; a larger claim is an error. */
+#define KOI_XMP_MAX (4u << 20)
+
+typedef struct koi_image_meta {
+    /* EXIF */
+    char make[64], model[64];
+    char datetime[32]; /* ISO 8601 from DateTimeOriginal */
+    double lat, lon, gps_alt_m;
+    double focal_mm, focal35_mm;
+    double fp_xres, fp_yres, fp_unit_mm; /* focal plane resolution, pixels per unit */
+    uint32_t exif_width, exif_height;    /* PixelX/YDimension */
+    uint32_t sof_width, sof_height;      /* the coded image */
+    int has_exif;
+    /* XMP */
+    int has_xmp;
+    const char *vendor; /* static: "dji", "pix4d", "parrot", "skydio" or NULL */
+    double gimbal_yaw, gimbal_pitch, gimbal_roll;
+    double flight_yaw, flight_pitch, flight_roll;
+    double rel_alt_m, abs_alt_m;
+    double cal_focal_px, cal_cx_px, cal_cy_px;
+    char dewarp[256];
+    char problem[160]; /* a defect found on the way (e.g. a malformed XMP packet) */
+} koi_image_meta;
+
+void koi_image_meta_init(koi_image_meta *m);
+
+/* Reads the header segments of a JPEG through GDAL's VSI layer, up to the first SOS: only
+ * metadata bytes are read. KO_ERR_IO: unreadable; KO_ERR_FORMAT: not a JPEG or damaged. */
+ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *m);
+
+/* The same from bytes in memory (the fuzzers' entry point). */
+ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, koi_image_meta *m);
+
+/* EXIF (TIFF structure, after "Exif\0\0") and XMP packet parsers. */
+ko_status koi_exif_parse(const uint8_t *tiff, size_t n, koi_image_meta *m);
+ko_status koi_xmp_parse(const char *xml, size_t n, koi_image_meta *m);
+
+/* The camera of a photo, in the resolution order DewarpData / calibrated focal length ->
+ * EXIF focal plane resolution -> camera table -> 35 mm-equivalent focal length. Returns 0 and
+ * a reason in why if none applies. how names the source used. */
+int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *cam, const char **how,
+                     char *why, size_t why_size);
+
+#endif

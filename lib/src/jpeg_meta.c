@@ -1,0 +1,196 @@
+/* JPEG header walk: markers from SOI to SOS, keeping APP1 (EXIF, XMP, Extended XMP) and the
+ * SOF size. Reads only the header bytes, through VSI, so /vsizip/ and /vsicurl/ work and a
+ * 10 MB photo costs a few kB of I/O. */
+#include <cpl_vsi.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "image_meta.h"
+
+static const char XMP_SIG[] = "http://ns.adobe.com/xap/1.0/";           /* + NUL */
+static const char XMP_EXT_SIG[] = "http://ns.adobe.com/xmp/extension/"; /* + NUL */
+
+void koi_image_meta_init(koi_image_meta *m) {
+    memset(m, 0, sizeof *m);
+    double *nan_fields[] = {&m->lat,          &m->lon,          &m->gps_alt_m,   &m->focal_mm,
+                            &m->focal35_mm,   &m->fp_xres,      &m->fp_yres,     &m->fp_unit_mm,
+                            &m->gimbal_yaw,   &m->gimbal_pitch, &m->gimbal_roll, &m->flight_yaw,
+                            &m->flight_pitch, &m->flight_roll,  &m->rel_alt_m,   &m->abs_alt_m,
+                            &m->cal_focal_px, &m->cal_cx_px,    &m->cal_cy_px};
+    for (size_t i = 0; i < sizeof nan_fields / sizeof nan_fields[0]; i++)
+        *nan_fields[i] = NAN;
+}
+
+/* Bytes come from memory or from a VSI file; the walk is the same. */
+typedef struct src {
+    VSILFILE *fp;
+    const uint8_t *buf;
+    size_t n, pos;
+} src;
+
+static int src_read(src *s, void *out, size_t n) {
+    if (s->fp) return VSIFReadL(out, 1, n, s->fp) == n;
+    if (n > s->n - s->pos) return 0;
+    memcpy(out, s->buf + s->pos, n);
+    s->pos += n;
+    return 1;
+}
+
+static int src_skip(src *s, size_t n) {
+    if (s->fp) return VSIFSeekL(s->fp, n, SEEK_CUR) == 0;
+    if (n > s->n - s->pos) return 0;
+    s->pos += n;
+    return 1;
+}
+
+/* Extended XMP: chunks of one GUID, each with the full length and its offset. */
+typedef struct ext_xmp {
+    char guid[33];
+    char *data;
+    uint32_t len, got;
+} ext_xmp;
+
+static ko_status add_ext_chunk(ko_context *ctx, ext_xmp *x, const uint8_t *p, size_t n) {
+    if (n < 40) return koi_error(ctx, KO_ERR_FORMAT, "Extended XMP chunk too short");
+    uint32_t full = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
+    uint32_t off = (uint32_t)p[36] << 24 | (uint32_t)p[37] << 16 | (uint32_t)p[38] << 8 | p[39];
+    if (!x->data) {
+        if (full == 0 || full > KOI_XMP_MAX)
+            return koi_error(ctx, KO_ERR_LIMIT, "Extended XMP claims %u bytes (limit %u)", full,
+                             KOI_XMP_MAX);
+        memcpy(x->guid, p, 32);
+        x->guid[32] = '\0';
+        if (!(x->data = koi_calloc(1, (size_t)full + 1)))
+            return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        x->len = full;
+    }
+    /* Chunks of another GUID (an older packet) are ignored, as the XMP spec says. */
+    if (memcmp(x->guid, p, 32) != 0 || full != x->len) return KO_OK;
+    size_t chunk = n - 40;
+    if (off > x->len || chunk > x->len - off)
+        return koi_error(ctx, KO_ERR_FORMAT, "Extended XMP chunk outside its %u bytes", x->len);
+    memcpy(x->data + off, p + 40, chunk);
+    x->got += (uint32_t)chunk;
+    return KO_OK;
+}
+
+static ko_status app1(ko_context *ctx, const uint8_t *p, size_t n, koi_image_meta *m,
+                      ext_xmp *ext) {
+    if (n >= 6 && memcmp(p, "Exif\0\0", 6) == 0) {
+        if (m->has_exif) return KO_OK; /* a second EXIF block (e.g. a thumbnail's) */
+        m->has_exif = 1;
+        return koi_exif_parse(p + 6, n - 6, m);
+    }
+    if (n >= sizeof XMP_SIG && memcmp(p, XMP_SIG, sizeof XMP_SIG) == 0) {
+        m->has_xmp = 1;
+        return koi_xmp_parse((const char *)p + sizeof XMP_SIG, n - sizeof XMP_SIG, m);
+    }
+    if (n >= sizeof XMP_EXT_SIG && memcmp(p, XMP_EXT_SIG, sizeof XMP_EXT_SIG) == 0)
+        return add_ext_chunk(ctx, ext, p + sizeof XMP_EXT_SIG, n - sizeof XMP_EXT_SIG);
+    return KO_OK;
+}
+
+static int is_sof(uint8_t marker) {
+    return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+}
+
+static ko_status walk(ko_context *ctx, src *s, koi_image_meta *m, ext_xmp *ext) {
+    uint8_t hdr[4];
+    if (!src_read(s, hdr, 2) || hdr[0] != 0xFF || hdr[1] != 0xD8)
+        return koi_error(ctx, KO_ERR_FORMAT, "not a JPEG file (no SOI marker)");
+    uint8_t *seg = NULL;
+    ko_status st = KO_OK;
+    for (int count = 0; !st; count++) {
+        if (count > 4096) {
+            st = koi_error(ctx, KO_ERR_FORMAT, "more than 4096 header segments");
+            break;
+        }
+        if (!src_read(s, hdr, 2) || hdr[0] != 0xFF) {
+            st = koi_error(ctx, KO_ERR_FORMAT, "truncated or damaged JPEG header");
+            break;
+        }
+        int fill = 0; /* markers may be preceded by any number of 0xFF fill bytes */
+        while (hdr[1] == 0xFF && fill++ < 64 && src_read(s, hdr + 1, 1))
+            continue;
+        uint8_t marker = hdr[1];
+        if (marker == 0xFF) {
+            st = koi_error(ctx, KO_ERR_FORMAT, "damaged JPEG header (fill bytes)");
+            break;
+        }
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue; /* no length */
+        if (marker == 0xDA || marker == 0xD9) break; /* image data: the header is over */
+        if (!src_read(s, hdr + 2, 2)) {
+            st = koi_error(ctx, KO_ERR_FORMAT, "truncated JPEG segment");
+            break;
+        }
+        size_t len = (size_t)hdr[2] << 8 | hdr[3];
+        if (len < 2) {
+            st = koi_error(ctx, KO_ERR_FORMAT, "JPEG segment with length %zu", len);
+            break;
+        }
+        len -= 2;
+        if (marker == 0xE1 || is_sof(marker)) {
+            uint8_t *grown = realloc(seg, len ? len : 1);
+            if (!grown) {
+                st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+                break;
+            }
+            seg = grown;
+            if (!src_read(s, seg, len)) {
+                st = koi_error(ctx, KO_ERR_FORMAT, "truncated JPEG segment");
+                break;
+            }
+            if (marker == 0xE1) {
+                st = app1(ctx, seg, len, m, ext);
+            } else if (len >= 5) {
+                m->sof_height = (uint32_t)seg[1] << 8 | seg[2];
+                m->sof_width = (uint32_t)seg[3] << 8 | seg[4];
+            }
+        } else if (!src_skip(s, len)) {
+            st = koi_error(ctx, KO_ERR_FORMAT, "truncated JPEG segment");
+        }
+    }
+    free(seg);
+    return st;
+}
+
+static ko_status finish(ko_context *ctx, src *s, koi_image_meta *m) {
+    ext_xmp ext = {{0}, NULL, 0, 0};
+    ko_status st = walk(ctx, s, m, &ext);
+    if (!st && ext.data) {
+        if (ext.got < ext.len) {
+            snprintf(m->problem, sizeof m->problem, "Extended XMP incomplete (%u of %u bytes)",
+                     ext.got, ext.len);
+        } else {
+            st = koi_xmp_parse(ext.data, ext.len, m);
+            if (st) st = koi_error(ctx, st, "Extended XMP: %s", m->problem);
+        }
+    }
+    free(ext.data);
+    if (st == KO_ERR_FORMAT && m->problem[0] && !strstr(ko_errmsg(ctx), m->problem))
+        koi_error(ctx, st, "%s", m->problem);
+    return st;
+}
+
+ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, koi_image_meta *m) {
+    koi_image_meta_init(m);
+    src s = {NULL, data, n, 0};
+    return finish(ctx, &s, m);
+}
+
+ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *m) {
+    koi_image_meta_init(m);
+    VSILFILE *fp = VSIFOpenL(path, "rb");
+    if (!fp) return koi_error(ctx, KO_ERR_IO, "%s: cannot be opened for reading", path);
+    src s = {fp, NULL, 0, 0};
+    ko_status st = finish(ctx, &s, m);
+    VSIFCloseL(fp);
+    if (st) {
+        char msg[KOI_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", ko_errmsg(ctx));
+        return koi_error(ctx, st, "%s: %s", path, msg);
+    }
+    return KO_OK;
+}
