@@ -24,7 +24,7 @@
 #endif
 
 #define MESSAGES_MAX (1u << 20)
-#define ZONE_FILE_MAX (256 * 1024 * 1024)
+#define ZONE_FILE_MAX ((GIntBig)256 * 1024 * 1024)
 
 typedef struct imp {
     ko_sites *s;
@@ -770,7 +770,7 @@ static ko_status import_zone(imp *im, GEOSGeoJSONReader *rd, json_object *zone,
 static ko_status import_zones(imp *im, const char *path, int *handled) {
     *handled = 0;
     const char *ext = CPLGetExtension(path);
-    if (strcasecmp(ext, "json") && strcasecmp(ext, "geojson")) return KO_OK;
+    if (strcasecmp(ext, "json") != 0 && strcasecmp(ext, "geojson") != 0) return KO_OK;
     GByte *data = NULL;
     vsi_l_offset size = 0;
     CPLPushErrorHandler(CPLQuietErrorHandler);

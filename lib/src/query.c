@@ -261,15 +261,15 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
     if (rel == KOI_GEOM_DISJOINT) return KO_OK;
     ko_status st = footprint_geom(q);
     if (st) return st;
-    char in = rel != KOI_GEOM_UNKNOWN ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
+    int in = rel != KOI_GEOM_UNKNOWN ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
     if (in == 2)
         return koi_error(q->ctx, KO_ERR_GEOS, "GEOS: intersects failed (%s)", q->ctx->geos_msg);
     if (!in) return KO_OK;
     ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
     /* The common case, a footprint that holds the whole site, needs no overlay. */
-    char whole = rel == KOI_GEOM_INSIDE       ? 1
-                 : rel == KOI_GEOM_INTERSECTS ? 0
-                                              : GEOSPreparedContains_r(h, q->prep, site);
+    int whole = rel == KOI_GEOM_INSIDE       ? 1
+                : rel == KOI_GEOM_INTERSECTS ? 0
+                                             : GEOSPreparedContains_r(h, q->prep, site);
     GEOSGeometry *inter = whole == 1 ? NULL : GEOSIntersection_r(h, q->fp, site);
     const GEOSGeometry *part = whole == 1 ? site : inter;
     GEOSGeometry *local = part ? GEOSGeom_transformXY_r(h, part, to_local, q) : NULL;
