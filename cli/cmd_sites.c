@@ -227,7 +227,8 @@ static int list_row(const ko_site_record *r, void *user) {
 
 static int do_list(ko_sites *s, ko_context *ctx, opts *o) {
     const char *fmt = o->format ? o->format : "table";
-    if (strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "jsonl") && strcmp(fmt, "json")) {
+    if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "jsonl") != 0 &&
+        strcmp(fmt, "json") != 0) {
         fprintf(stderr, "keepout sites list: --format must be table, csv or jsonl\n");
         return EXIT_USAGE;
     }

@@ -24,7 +24,7 @@
 #endif
 
 #define MESSAGES_MAX (1u << 20)
-#define ZONE_FILE_MAX (256 * 1024 * 1024)
+#define ZONE_FILE_MAX ((GIntBig)256 * 1024 * 1024)
 
 typedef struct imp {
     ko_sites *s;
@@ -456,11 +456,26 @@ static ko_status import_feature(imp *im, OGRLayerH layer, OGRFeatureH f, int osm
     return st;
 }
 
-static const char *osmconf_path(const ko_import_options *o) {
+/* The OSM driver configuration: the caller's, $KEEPOUT_OSMCONF, or the copy of
+ * data/osmconf_keepout.ini compiled into the library, served from /vsimem/ (*tmp is then
+ * the /vsimem/ path to unlink). */
+extern const unsigned char koi_osmconf_ini[];
+extern const size_t koi_osmconf_ini_len;
+
+static const char *osmconf_path(const ko_import_options *o, char *tmp, size_t cap) {
+    tmp[0] = '\0';
     if (o->osmconf) return o->osmconf;
     const char *env = getenv("KEEPOUT_OSMCONF");
     if (env && *env) return env;
-    return KEEPOUT_DATA_DIR "/osmconf_keepout.ini";
+    snprintf(tmp, cap, "/vsimem/keepout_%p/osmconf_keepout.ini", (const void *)o);
+    VSILFILE *fp = VSIFileFromMemBuffer(tmp, (GByte *)(uintptr_t)koi_osmconf_ini,
+                                        (vsi_l_offset)koi_osmconf_ini_len, FALSE);
+    if (!fp) {
+        tmp[0] = '\0';
+        return KEEPOUT_DATA_DIR "/osmconf_keepout.ini";
+    }
+    VSIFCloseL(fp);
+    return tmp;
 }
 
 static ko_status import_ogr(imp *im, const char *path) {
@@ -479,8 +494,9 @@ static ko_status import_ogr(imp *im, const char *path) {
         oo = CSLSetNameValue(oo, "KEEP_GEOM_COLUMNS", "NO");
     }
     int maybe_osm = im->o->preset_osm || strstr(path, ".osm") || strstr(path, ".pbf");
-    const char *conf = osmconf_path(im->o);
-    if (maybe_osm) oo = CSLSetNameValue(oo, "CONFIG_FILE", conf);
+    char conf_tmp[128];
+    const char *conf = maybe_osm ? osmconf_path(im->o, conf_tmp, sizeof conf_tmp) : NULL;
+    if (conf) oo = CSLSetNameValue(oo, "CONFIG_FILE", conf);
     CPLErrorReset();
     GDALDatasetH ds = GDALOpenEx(open_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL,
                                  (const char *const *)oo, NULL);
@@ -498,9 +514,9 @@ static ko_status import_ogr(imp *im, const char *path) {
     }
     const char *drv = GDALGetDriverShortName(GDALGetDatasetDriver(ds));
     int osm = !strcmp(drv, "OSM");
-    if (osm && VSIStatL(conf, &(VSIStatBufL){0}) != 0) {
+    if (osm && (!conf || VSIStatL(conf, &(VSIStatBufL){0}) != 0)) {
         st = koi_error(ctx, KO_ERR_IO, "%s: OSM configuration %s not found (set KEEPOUT_OSMCONF)",
-                       path, conf);
+                       path, conf ? conf : "(none)");
         goto done;
     }
     if (im->o->preset_osm && !osm) {
@@ -576,6 +592,7 @@ static ko_status import_ogr(imp *im, const char *path) {
 done:
     if (wgs84) OSRDestroySpatialReference(wgs84);
     if (ds) GDALClose(ds);
+    if (conf && conf_tmp[0]) VSIUnlink(conf_tmp);
     CPLFree(vpath);
     return st;
 }
@@ -770,7 +787,7 @@ static ko_status import_zone(imp *im, GEOSGeoJSONReader *rd, json_object *zone,
 static ko_status import_zones(imp *im, const char *path, int *handled) {
     *handled = 0;
     const char *ext = CPLGetExtension(path);
-    if (strcasecmp(ext, "json") && strcasecmp(ext, "geojson")) return KO_OK;
+    if (strcasecmp(ext, "json") != 0 && strcasecmp(ext, "geojson") != 0) return KO_OK;
     GByte *data = NULL;
     vsi_l_offset size = 0;
     CPLPushErrorHandler(CPLQuietErrorHandler);

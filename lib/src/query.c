@@ -261,15 +261,15 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
     if (rel == KOI_GEOM_DISJOINT) return KO_OK;
     ko_status st = footprint_geom(q);
     if (st) return st;
-    char in = rel != KOI_GEOM_UNKNOWN ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
+    int in = rel != KOI_GEOM_UNKNOWN ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
     if (in == 2)
         return koi_error(q->ctx, KO_ERR_GEOS, "GEOS: intersects failed (%s)", q->ctx->geos_msg);
     if (!in) return KO_OK;
     ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
     /* The common case, a footprint that holds the whole site, needs no overlay. */
-    char whole = rel == KOI_GEOM_INSIDE       ? 1
-                 : rel == KOI_GEOM_INTERSECTS ? 0
-                                              : GEOSPreparedContains_r(h, q->prep, site);
+    int whole = rel == KOI_GEOM_INSIDE       ? 1
+                : rel == KOI_GEOM_INTERSECTS ? 0
+                                             : GEOSPreparedContains_r(h, q->prep, site);
     GEOSGeometry *inter = whole == 1 ? NULL : GEOSIntersection_r(h, q->fp, site);
     const GEOSGeometry *part = whole == 1 ? site : inter;
     GEOSGeometry *local = part ? GEOSGeom_transformXY_r(h, part, to_local, q) : NULL;
@@ -345,6 +345,22 @@ static int bytes_add(bytes *b, const void *src, size_t n) {
     return 1;
 }
 
+/* The MBR in the header of a SpatiaLite geometry blob: 0x00, endianness (1 = little), SRID,
+ * min x, min y, max x, max y, 0x7C. Reading it avoids a join with the R-tree table. */
+static int blob_mbr(const unsigned char *b, size_t n, double *box) {
+    if (!b || n < 39 || b[0] != 0x00 || b[38] != 0x7C || b[1] > 1) return 0;
+    int little = b[1] == 1;
+    for (int k = 0; k < 4; k++) {
+        uint64_t u = 0;
+        for (int j = 0; j < 8; j++) {
+            unsigned char c = b[6 + 8 * k + (little ? 7 - j : j)];
+            u = (u << 8) | c;
+        }
+        memcpy(&box[k], &u, sizeof u);
+    }
+    return box[0] <= box[2] && box[1] <= box[3];
+}
+
 /* Loads every site, builds the tree, then lays the sites out in the tree's (Hilbert) leaf
  * order, parsing geometries in that order so that neighbours are near in memory too. */
 ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
@@ -376,8 +392,7 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     if (!ids || !gsd || !buf || !soff || !woff || !boxes) goto nomem;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
-                           " s.buffer_m, AsBinary(s.geom_buffered), r.xmin, r.ymin, r.xmax, r.ymax"
-                           " FROM sites s JOIN idx_sites_geom_buffered r ON r.pkid = s.id",
+                           " s.buffer_m, AsBinary(s.geom_buffered), s.geom_buffered FROM sites s",
                            -1, &q, NULL) != SQLITE_OK) {
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
         goto fail;
@@ -401,8 +416,12 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
             goto fail;
         }
         if (!bytes_add(&wkb, b, (size_t)sqlite3_column_bytes(q, 7))) goto nomem;
-        for (int k = 0; k < 4; k++)
-            boxes[4 * i + (size_t)k] = sqlite3_column_double(q, 8 + k);
+        if (!blob_mbr(sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8),
+                      boxes + 4 * i)) {
+            st = koi_error(ctx, KO_ERR_DB, "site %lld: not a SpatiaLite geometry",
+                           (long long)ids[i]);
+            goto fail;
+        }
         i++;
     }
     if (i < n && rc != SQLITE_DONE) {

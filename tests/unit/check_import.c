@@ -338,6 +338,41 @@ START_TEST(test_import_options_where_name_category_buffer) {
 }
 END_TEST
 
+/* Round trip through other OGR formats: GPKG, KML and a Shapefile of points. */
+START_TEST(test_import_other_ogr_formats) {
+    fixture f;
+    fixture_open(&f);
+    ko_import_options o = osm_opts();
+    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report_clear(&r);
+    /* Export first (the imports add substations), then import each file. */
+    static const char *const files[] = {"sub.gpkg", "sub.kml", "sub.shp"};
+    static const char *const drivers[] = {"GPKG", "KML", "ESRI Shapefile"};
+    char paths[3][300];
+    for (size_t i = 0; i < 3; i++) {
+        tmp_file(f.db, files[i], paths[i], sizeof paths[i]);
+        /* A Shapefile holds one geometry type: polygons and points together fail. */
+        ck_assert_int_eq(ko_sites_export(f.s, paths[i], drivers[i], "substation", 0),
+                         i == 2 ? KO_ERR_IO : KO_OK);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        ko_import_options io;
+        ko_import_options_init(&io);
+        r = import_ok(&f, paths[i], &io);
+        ck_assert_msg(r.read == 306 && r.imported == 306, "%s: read %zu", files[i], r.read);
+        ko_import_report_clear(&r);
+    }
+    fixture_close(&f);
+    /* The category came back from the exported field (GPKG keeps fields; the KML writer
+     * keeps only name and description, so those sites are user_defined). */
+    ck_assert_int_eq(sql_int(f.db,
+                             "SELECT count(*) FROM sites WHERE source = 'sub.gpkg' AND "
+                             "category = 'substation'"),
+                     306);
+    ck_assert_int_eq(sql_int(f.db, "SELECT count(*) FROM sites WHERE source = 'sub.kml'"), 306);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("import");
     TCase *tc = tcase_create("core");
@@ -354,6 +389,7 @@ int main(void) {
     tcase_add_test(tc, test_import_bad_features_counted);
     tcase_add_test(tc, test_import_crs_reprojected_or_rejected);
     tcase_add_test(tc, test_import_options_where_name_category_buffer);
+    tcase_add_test(tc, test_import_other_ogr_formats);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -377,9 +377,11 @@ KO_API void ko_sites_close(ko_sites *s);
 /** Coarsest min_gsd_m over all categories: the footprint's gsd_limit_m. */
 KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
 
-/** Loads every site into an in-memory packed R-tree (Hilbert-sorted float32 boxes, node size
- * 16) with pre-parsed geometries, for batch queries (>= 1,000 footprints). Without it each
- * ko_sites_query() uses the on-disk SpatiaLite R-tree. The index lives until ko_sites_close()
+/** Loads every site into an in-memory packed R-tree (Hilbert-sorted float32 boxes rounded
+ * outward, node size 16) with pre-parsed geometries, for batch queries. Without it each
+ * ko_sites_query() uses the on-disk SpatiaLite R-tree. Loading costs 3-6 us per site (3-6 s
+ * and a peak of 1.3 GB for 10^6 sites) and makes queries 10-20x faster: it pays off when the
+ * footprints outnumber roughly a fifth of the sites. The index lives until ko_sites_close()
  * or the next import on s. */
 KO_API ko_status ko_sites_load_index(ko_sites *s);
 

@@ -1,0 +1,279 @@
+/* Photo metadata: the real DJI photos in data/images against the values exiftool prints for
+ * them (exiftool -n, noted below), and crafted files for every way a header can be wrong. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_vsi.h>
+
+#include "image_meta.h"
+#include "keepout/keepout.h"
+
+static ko_context *ctx;
+
+static void setup(void) {
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+}
+
+static void teardown(void) {
+    ko_context_destroy(ctx);
+}
+
+#define PHOTO KEEPOUT_TEST_DATA "/images/DJI_0018.JPG"
+
+/* exiftool -n DJI_0018.JPG: GPSLatitude 46.8426070833333, GPSLongitude -91.9945598888889,
+ * GPSAltitude 198.309, Make DJI, Model FC300S, FocalLength 3.61, FocalLengthIn35mmFormat 20,
+ * ExifImageWidth 4000 x 2250, DateTimeOriginal 2016:06:23 16:31:59, RelativeAltitude +39.80,
+ * AbsoluteAltitude +198.31, GimbalYaw +45.00, GimbalPitch -89.90, GimbalRoll +0.00,
+ * FlightYaw +46.00. */
+START_TEST(test_image_meta_real_dji_photo) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, PHOTO, &m), KO_OK);
+    ck_assert_double_eq_tol(m.lat, 46.8426070833333, 1e-9);
+    ck_assert_double_eq_tol(m.lon, -91.9945598888889, 1e-9);
+    ck_assert_double_eq_tol(m.gps_alt_m, 198.309, 1e-3);
+    ck_assert_str_eq(m.make, "DJI");
+    ck_assert_str_eq(m.model, "FC300S");
+    ck_assert_double_eq_tol(m.focal_mm, 3.61, 1e-9);
+    ck_assert_double_eq_tol(m.focal35_mm, 20, 1e-9);
+    ck_assert_uint_eq(m.exif_width, 4000);
+    ck_assert_uint_eq(m.exif_height, 2250);
+    ck_assert_uint_eq(m.sof_width, 160); /* the shrunk pixels; the camera uses EXIF's size */
+    ck_assert_str_eq(m.datetime, "2016-06-23T16:31:59");
+    ck_assert_str_eq(m.vendor, "dji");
+    ck_assert_double_eq_tol(m.rel_alt_m, 39.8, 1e-9);
+    ck_assert_double_eq_tol(m.abs_alt_m, 198.31, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 45.0, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -89.9, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_roll, 0.0, 1e-9);
+    ck_assert_double_eq_tol(m.flight_yaw, 46.0, 1e-9);
+}
+END_TEST
+
+START_TEST(test_image_meta_camera_table_fc300s) {
+    ko_camera c;
+    ck_assert_int_eq(ko_camera_lookup(ctx, "DJI", "FC300S", &c), KO_OK);
+    /* the table's entry: "ccdWidthMMPerPixel": "6.3175/4000.0", "widthPixels": 4000 */
+    ck_assert_double_eq_tol(c.sensor_w_mm, 6.3175, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 4.73812, 1e-9);
+    ck_assert_uint_eq(c.width_px, 4000);
+    ck_assert_int_eq(ko_camera_lookup(ctx, "dji", "fc-300s", &c), KO_OK);
+    ck_assert_int_eq(ko_camera_lookup(ctx, "ACME", "NOPE9", &c), KO_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "NOPE9"));
+}
+END_TEST
+
+/* The footprint of a nadir photo lands around its GPS point and spans what 40 m and the
+ * FC300S lens give: 39.8 m x 6.3175 mm (camera table) / 3.61 mm = 69.6 m across (more with the
+ * table's distortion, never less). */
+START_TEST(test_image_meta_footprint_lands_on_the_beach) {
+    ko_reader *r;
+    ck_assert_int_eq(ko_reader_open(ctx, PHOTO, NULL, &r), KO_OK);
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(s.reason == NULL, "%s", s.reason);
+    ko_footprint *fp;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &s.camera, &s.pose, NULL, &fp), KO_OK);
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    double ce = 0, cn = 0, far = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        ce += xy[2 * i] / (n - 1);
+        cn += xy[2 * i + 1] / (n - 1);
+    }
+    ck_assert_msg(hypot(ce, cn) < 1.0, "centre %.2f m from the GPS point", hypot(ce, cn));
+    for (size_t i = 0; i < n; i++)
+        far = fmax(far, hypot(xy[2 * i], xy[2 * i + 1]));
+    double half_diag = 39.8 / 3.61 * hypot(6.3175, 6.3175 * 2250 / 4000) / 2;
+    ck_assert_msg(far >= half_diag - 0.01 && far < half_diag * 1.25, "far %.2f vs %.2f", far,
+                  half_diag);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_DONE);
+    ko_footprint_destroy(fp);
+    ko_reader_close(r);
+}
+END_TEST
+
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n);
+    ck_assert_uint_eq(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+START_TEST(test_image_meta_every_truncation_fails_cleanly) {
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n);
+    /* cut inside every part of the header: SOI, EXIF, XMP, tables */
+    for (size_t cut = 0; cut < 40000 && cut < n; cut += cut < 64 ? 1 : 997) {
+        koi_image_meta m;
+        ko_status st = koi_jpeg_meta_parse(ctx, b, cut, &m);
+        ck_assert_msg(st == KO_ERR_FORMAT, "cut at %zu gave %d", cut, st);
+    }
+    free(b);
+}
+END_TEST
+
+/* A minimal JPEG: SOI, one APP1 with the given payload, SOS. */
+static size_t jpeg_with_app1(const char *sig, size_t sig_len, const char *body, size_t body_len,
+                             unsigned char *out) {
+    size_t len = 2 + sig_len + body_len, k = 0;
+    out[k++] = 0xFF, out[k++] = 0xD8, out[k++] = 0xFF, out[k++] = 0xE1;
+    out[k++] = (unsigned char)(len >> 8), out[k++] = (unsigned char)len;
+    memcpy(out + k, sig, sig_len), k += sig_len;
+    memcpy(out + k, body, body_len), k += body_len;
+    out[k++] = 0xFF, out[k++] = 0xDA;
+    return k;
+}
+
+static ko_status parse_xmp_jpeg(const char *xml, koi_image_meta *m) {
+    static unsigned char buf[65536];
+    size_t n = jpeg_with_app1("http://ns.adobe.com/xap/1.0/", 29, xml, strlen(xml), buf);
+    return koi_jpeg_meta_parse(ctx, buf, n, m);
+}
+
+START_TEST(test_image_meta_xmp_entity_bomb_refused) {
+    const char *bomb =
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\">"
+        "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\">]>"
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">&c;</x:xmpmeta>";
+    koi_image_meta m;
+    ck_assert_int_eq(parse_xmp_jpeg(bomb, &m), KO_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "DOCTYPE"));
+    const char *ext = "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>";
+    ck_assert_int_eq(parse_xmp_jpeg(ext, &m), KO_ERR_FORMAT);
+}
+END_TEST
+
+START_TEST(test_image_meta_xmp_forms_and_namespaces) {
+    /* child-element form, an unusual prefix, and a decoy in another namespace */
+    const char *xml =
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+        "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+        "xmlns:zz=\"http://www.dji.com/drone-dji/1.0/\" xmlns:fake=\"http://example.com/\" "
+        "fake:GimbalPitchDegree=\"+10.0\" zz:GimbalYawDegree=\"-12.5\">"
+        "<zz:GimbalPitchDegree> -45.00 </zz:GimbalPitchDegree>"
+        "<zz:RelativeAltitude>+80.5</zz:RelativeAltitude>"
+        "<!-- drone-dji:GimbalRollDegree=\"+99\" -->"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>";
+    koi_image_meta m;
+    ck_assert_int_eq(parse_xmp_jpeg(xml, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -45.0, 1e-12);
+    ck_assert_double_eq_tol(m.gimbal_yaw, -12.5, 1e-12);
+    ck_assert_double_eq_tol(m.rel_alt_m, 80.5, 1e-12);
+    ck_assert(isnan(m.gimbal_roll)); /* a comment is not a value */
+    /* Pix4D's Camera: namespace measures pitch from nadir */
+    const char *pix4d =
+        "<rdf:Description xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+        "xmlns:Camera=\"http://pix4d.com/camera/1.0/\" Camera:Pitch=\"0.0\" Camera:Yaw=\"30\" "
+        "Camera:Roll=\"1.5\"/>";
+    ck_assert_int_eq(parse_xmp_jpeg(pix4d, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -90.0, 1e-12);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 30.0, 1e-12);
+    ck_assert_str_eq(m.vendor, "pix4d");
+    ck_assert_int_eq(parse_xmp_jpeg("<a><b></a>", &m), KO_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "malformed XMP"));
+}
+END_TEST
+
+START_TEST(test_image_meta_extended_xmp_reassembled) {
+    const char *xml =
+        "<rdf:Description xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+        "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+        "drone-dji:GimbalRollDegree=\"+2.50\"/>";
+    size_t len = strlen(xml), half = len / 2;
+    static unsigned char buf[8192];
+    size_t k = 0;
+    buf[k++] = 0xFF, buf[k++] = 0xD8;
+    const char sig[] = "http://ns.adobe.com/xmp/extension/";
+    /* second half first: chunks may come in any order */
+    size_t offs[2] = {half, 0}, lens[2] = {len - half, half};
+    for (int c = 0; c < 2; c++) {
+        size_t seg = 2 + sizeof sig + 32 + 8 + lens[c];
+        buf[k++] = 0xFF, buf[k++] = 0xE1, buf[k++] = (unsigned char)(seg >> 8);
+        buf[k++] = (unsigned char)seg;
+        memcpy(buf + k, sig, sizeof sig), k += sizeof sig;
+        memcpy(buf + k, "0123456789ABCDEF0123456789ABCDEF", 32), k += 32;
+        for (int i = 3; i >= 0; i--)
+            buf[k++] = (unsigned char)(len >> (8 * i));
+        for (int i = 3; i >= 0; i--)
+            buf[k++] = (unsigned char)(offs[c] >> (8 * i));
+        memcpy(buf + k, xml + offs[c], lens[c]), k += lens[c];
+    }
+    buf[k++] = 0xFF, buf[k++] = 0xDA;
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, buf, k, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gimbal_roll, 2.5, 1e-12);
+}
+END_TEST
+
+/* A TIFF whose IFD0 points the Exif IFD back at IFD0: the walk must end. */
+START_TEST(test_image_meta_exif_ifd_loop_ends) {
+    unsigned char t[64] = {'I', 'I', 42, 0, 8, 0, 0, 0};
+    unsigned char *e = t + 8;
+    e[0] = 2, e[1] = 0;                                                  /* two entries */
+    unsigned char ent1[12] = {0x69, 0x87, 4, 0, 1, 0, 0, 0, 8, 0, 0, 0}; /* ExifIFD -> 8 */
+    unsigned char ent2[12] = {0x25, 0x88, 4, 0, 1, 0, 0, 0, 8, 0, 0, 0}; /* GPS -> 8 */
+    memcpy(e + 2, ent1, 12);
+    memcpy(e + 14, ent2, 12);
+    koi_image_meta m;
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_exif_parse(t, sizeof t, &m), KO_OK);
+    ck_assert(isnan(m.lat));
+    /* offsets past the end and absurd counts are ignored, not followed */
+    unsigned char bad[32] = {'M', 'M', 0, 42, 0xFF, 0xFF, 0xFF, 0xF0};
+    ck_assert_int_eq(koi_exif_parse(bad, sizeof bad, &m), KO_OK);
+    ck_assert_int_eq(koi_exif_parse((const unsigned char *)"XX", 2, &m), KO_ERR_FORMAT);
+}
+END_TEST
+
+/* GPS without its N/S/E/W reference is not trusted: the shot is unknown, not mislocated. */
+START_TEST(test_image_meta_missing_xmp_or_gps_is_a_reason) {
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n);
+    /* the same photo with its XMP packet's namespace URI broken: no DJI values any more */
+    unsigned char *x = memmem(b, n, "http://www.dji.com/drone-dji/1.0/", 33);
+    ck_assert_ptr_nonnull(x);
+    while ((x = memmem(b, n, "http://www.dji.com/drone-dji/1.0/", 33)))
+        x[11] = 'X';
+    char path[] = "/vsimem/noxmp.jpg";
+    VSILFILE *f = VSIFileFromMemBuffer(path, b, n, FALSE);
+    VSIFCloseL(f);
+    ko_reader *r;
+    ck_assert_int_eq(ko_reader_open(ctx, path, NULL, &r), KO_OK);
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_ptr_nonnull(s.reason);
+    ck_assert_ptr_nonnull(strstr(s.reason, "RelativeAltitude"));
+    ko_reader_close(r);
+    VSIUnlink(path);
+    free(b);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("image_meta");
+    TCase *tc = tcase_create("jpeg");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_image_meta_real_dji_photo);
+    tcase_add_test(tc, test_image_meta_camera_table_fc300s);
+    tcase_add_test(tc, test_image_meta_footprint_lands_on_the_beach);
+    tcase_add_test(tc, test_image_meta_every_truncation_fails_cleanly);
+    tcase_add_test(tc, test_image_meta_xmp_entity_bomb_refused);
+    tcase_add_test(tc, test_image_meta_xmp_forms_and_namespaces);
+    tcase_add_test(tc, test_image_meta_extended_xmp_reassembled);
+    tcase_add_test(tc, test_image_meta_exif_ifd_loop_ends);
+    tcase_add_test(tc, test_image_meta_missing_xmp_or_gps_is_a_reason);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
