@@ -34,4 +34,8 @@ void koi_rotation(double yaw_deg, double pitch_deg, double roll_deg, koi_rot *ro
 int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *rot, double u,
                   double v, double ned[3]);
 
+/* Adapts a camera-table entry (full sensor) to a recorded frame of w x h pixels: the same
+ * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
+void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "camera.h"
 #include "context.h"
 
 extern const unsigned char koi_camera_table_json[];
@@ -131,4 +132,14 @@ ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
         }
     return koi_error(ctx, KO_ERR_NOT_FOUND, "camera '%s %s' is not in the camera table",
                      make ? make : "", model);
+}
+
+void koi_camera_fit_frame(ko_camera *c, uint32_t w, uint32_t h) {
+    if (!w || !h || !c->width_px || !c->height_px) return;
+    /* The table has the full sensor; a frame of the same width but fewer rows (16:9 from 4:3)
+     * is a crop, a narrower frame is a downscale of the full width. */
+    double pitch_y = c->sensor_h_mm / c->height_px, scale = (double)c->width_px / w;
+    c->sensor_h_mm = pitch_y * h * scale;
+    c->width_px = w;
+    c->height_px = h;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "camera.h"
 #include "context.h"
 #include "reader.h"
 
@@ -39,14 +40,15 @@ enum col {
     C_ID,
     C_IMAGE,
     C_TIME,
+    C_CAMERA,
     C_NCOLS
 };
 
 static const char *const col_names[C_NCOLS] = {
-    "lat",      "lon",           "height",      "yaw",        "pitch",    "roll",
-    "focal_mm", "sensor_w_mm",   "sensor_h_mm", "focal35_mm", "width_px", "height_px",
-    "alt_msl",  "alt_ellipsoid", "k1",          "k2",         "k3",       "p1",
-    "p2",       "cx_px",         "cy_px",       "id",         "image",    "time"};
+    "lat",         "lon",         "height",     "yaw",      "pitch",     "roll",    "focal_mm",
+    "sensor_w_mm", "sensor_h_mm", "focal35_mm", "width_px", "height_px", "alt_msl", "alt_ellipsoid",
+    "k1",          "k2",          "k3",         "p1",       "p2",        "cx_px",   "cy_px",
+    "id",          "image",       "time",       "camera"};
 
 #define C_FIRST_TEXT C_ID
 
@@ -105,8 +107,37 @@ static int size_px(double v, uint32_t *out) {
     return 1;
 }
 
-static void fill_camera(csv_state *s, const double *v, ko_camera *cam) {
+static const char *text_field(csv_state *s, enum col c);
+
+/* A `camera` column names a camera-table entry ("djiFC300S", or "DJI FC300S"): the table gives
+ * the sensor and distortion, the row still gives focal_mm (the table has no focal lengths). */
+static int table_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *cam) {
+    const char *name = text_field(s, C_CAMERA);
+    if (!name) return 0;
+    ko_camera t;
+    const char *space = strchr(name, ' ');
+    char make[64] = "";
+    if (space && (size_t)(space - name) < sizeof make) memcpy(make, name, (size_t)(space - name));
+    if (ko_camera_lookup(r->ctx, make, space ? space + 1 : name, &t) != KO_OK &&
+        ko_camera_lookup(r->ctx, NULL, name, &t) != KO_OK) {
+        if (!s->reason[0])
+            snprintf(s->reason, sizeof s->reason,
+                     "row %ld: camera '%.60s' is not in the camera table: give focal_mm, "
+                     "sensor_w_mm and sensor_h_mm instead",
+                     s->row, name);
+        return 1;
+    }
+    *cam = t;
+    cam->focal_mm = v[C_FOCAL];
+    uint32_t w = 0, h = 0;
+    if (size_px(v[C_WIDTH], &w) && size_px(v[C_HEIGHT_PX], &h)) koi_camera_fit_frame(cam, w, h);
+    require(s, C_FOCAL, v[C_FOCAL]);
+    return 1;
+}
+
+static void fill_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *cam) {
     ko_camera_init(cam);
+    if (isnan(v[C_SENSOR_W]) && isnan(v[C_SENSOR_H]) && table_camera(r, s, v, cam)) return;
     if (!size_px(v[C_WIDTH], &cam->width_px) || !size_px(v[C_HEIGHT_PX], &cam->height_px)) {
         if (!s->reason[0])
             snprintf(s->reason, sizeof s->reason,
@@ -127,7 +158,7 @@ static void fill_camera(csv_state *s, const double *v, ko_camera *cam) {
     } else if (!s->reason[0]) {
         snprintf(s->reason, sizeof s->reason,
                  "row %ld: no camera: give focal_mm, sensor_w_mm and sensor_h_mm, or "
-                 "focal35_mm",
+                 "focal35_mm, or camera (a camera-table entry) and focal_mm",
                  s->row);
     }
     cam->cx_px = v[C_CX];
@@ -190,7 +221,7 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     shot->pose.alt_ellps_m = v[C_ALT_ELLPS];
     for (int c = C_LAT; c <= C_ROLL; c++)
         require(s, (enum col)c, v[c]);
-    fill_camera(s, v, &shot->camera);
+    fill_camera(r, s, v, &shot->camera);
     if (!s->reason[0] && ko_pose_validate(r->ctx, &shot->camera, &shot->pose))
         snprintf(s->reason, sizeof s->reason, "row %ld: %s", s->row, ko_errmsg(r->ctx));
     const char *id = text_field(s, C_ID);

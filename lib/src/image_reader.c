@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camera.h"
 #include "context.h"
 #include "image_meta.h"
 #include "reader.h"
@@ -79,16 +80,9 @@ int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, con
     ko_camera t;
     if (m->focal_mm > 0 && w && h && m->model[0] &&
         ko_camera_lookup(ctx, m->make, m->model, &t) == KO_OK) {
-        /* The table has the full sensor; a frame of the same width but fewer rows (16:9 from
-         * 4:3) is a crop, a narrower frame is a downscale of the full width. */
-        double pitch_x = t.sensor_w_mm / t.width_px, pitch_y = t.sensor_h_mm / t.height_px;
-        double scale = (double)t.width_px / w;
         *c = t;
         c->focal_mm = m->focal_mm;
-        c->sensor_w_mm = pitch_x * t.width_px;
-        c->sensor_h_mm = pitch_y * h * scale;
-        c->width_px = w;
-        c->height_px = h;
+        koi_camera_fit_frame(c, w, h);
         *how = "camera table";
         return 1;
     }

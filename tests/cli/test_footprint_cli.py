@@ -143,5 +143,20 @@ def test_range_limit_option(tmp):
     assert p["range_limited"] is True and p["range_limit_m"] == 300
 
 
+def test_camera_table_column(tmp):
+    """`camera` names a camera-table entry; the row's image matches the photo's, so the area
+    must equal the footprint of the real photo read from its own EXIF/XMP."""
+    row = "46.8426070833333,-91.9945598888889,39.80,45.00,-89.90,0.00"
+    path = write(tmp, "t.csv", "id,lat,lon,height,yaw,pitch,roll,camera,focal_mm,width_px,height_px\n"
+                 f"a,{row},djiFC300S,3.61,4000,2250\n"
+                 f"b,{row},NoSuchCamera,3.61,4000,2250\n")
+    code, fc, err = geojson("footprint", path)
+    a, b = (f["properties"] for f in fc["features"])
+    code2, photo, err2 = geojson("footprint", os.path.join(DATA, "images", "DJI_0018.JPG"))
+    ref = photo["features"][0]["properties"]["area_m2"]
+    assert a["status"] == "ok" and abs(a["area_m2"] - ref) / ref < 1e-4, (a, ref)
+    assert b["status"] == "unknown" and "not in the camera table" in b["reason"], b
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
