@@ -186,7 +186,10 @@ ko_status koi_image_open(ko_reader *r) {
         free(s);
         return st;
     }
-    if (st) snprintf(s->reason, sizeof s->reason, "%s", ko_errmsg(r->ctx));
+    if (st)
+        snprintf(s->reason, sizeof s->reason,
+                 "%s (damaged or not a complete JPEG: copy it again from the original)",
+                 ko_errmsg(r->ctx));
     static const koi_reader_ops ops = {"jpeg", image_next, image_close};
     r->ops = &ops;
     r->impl = s;
