@@ -19,6 +19,7 @@
 #include "inputs.h"
 #include "keepout/keepout.h"
 #include "output.h"
+#include "reader_opts.h"
 
 #ifndef KEEPOUT_DEFAULT_SITES
 #define KEEPOUT_DEFAULT_SITES "sites.sqlite"
@@ -49,10 +50,8 @@ static void help(FILE *fp) {
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear';\n"
             "                       the reported verdict stays unknown\n"
             "  --manifest FILE      write one JSON line per input file: path, SHA-256, verdict\n"
-            "  --max-range M        cut rays at M metres of ground distance (default 2000)\n"
-            "  --assume-nadir       video frames without gimbal attitude look straight down\n"
-            "  --every N            check every N-th video frame\n"
-            "  --interval S         check one video frame every S seconds\n"
+            "  --max-range M        cut rays at M metres of ground distance (default "
+            "2000)\n" READER_HELP
             "  -q, --quiet          no progress or summary on standard error\n"
             "  -h, --help           this text\n\n"
             "Exit status: 0 every input clear; 1 something flagged or unknown; 2 usage error,\n"
@@ -317,18 +316,7 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
     return 1;
 }
 
-enum {
-    O_DB = 256,
-    O_FORMAT,
-    O_INCLUDE,
-    O_EXCLUDE,
-    O_UNKNOWN_IS,
-    O_MANIFEST,
-    O_MAX_RANGE,
-    O_NADIR,
-    O_EVERY,
-    O_INTERVAL
-};
+enum { O_DB = 256, O_FORMAT, O_INCLUDE, O_EXCLUDE, O_UNKNOWN_IS, O_MANIFEST, O_MAX_RANGE };
 
 /* Parses the options into r, the input filter and the output settings. Returns -1 to go on,
  * else an exit status. */
@@ -342,9 +330,7 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                                              {"unknown-is", required_argument, NULL, O_UNKNOWN_IS},
                                              {"manifest", required_argument, NULL, O_MANIFEST},
                                              {"max-range", required_argument, NULL, O_MAX_RANGE},
-                                             {"assume-nadir", no_argument, NULL, O_NADIR},
-                                             {"every", required_argument, NULL, O_EVERY},
-                                             {"interval", required_argument, NULL, O_INTERVAL},
+                                             READER_LONGOPTS,
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -389,26 +375,18 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                 if (!parse_number("--max-range", optarg, 1, 1e6, &v)) return EXIT_USAGE;
                 r->copts.footprint.max_range_m = v;
                 break;
-            case O_NADIR:
-                r->ropts.assume_nadir = 1;
-                break;
-            case O_EVERY:
-                if (!parse_number("--every", optarg, 1, 1e9, &v)) return EXIT_USAGE;
-                r->ropts.every_n = (uint32_t)v;
-                break;
-            case O_INTERVAL:
-                if (!parse_number("--interval", optarg, 0, 1e9, &v)) return EXIT_USAGE;
-                r->ropts.interval_s = v;
-                break;
             case 'q':
                 r->quiet = 1;
                 break;
             case 'h':
                 help(stdout);
                 return EXIT_CLEAR;
-            default:
-                help(stderr);
+            default: {
+                int ro = reader_option(c, optarg, &r->ropts, "check");
+                if (ro > 0) break;
+                if (!ro) help(stderr);
                 return EXIT_USAGE;
+            }
         }
     }
     if (optind >= argc) {

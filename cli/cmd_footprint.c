@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "keepout/keepout.h"
 #include "output.h"
+#include "reader_opts.h"
 
 static const char *const csv_columns[] = {"id",     "source",  "time",          "status",
                                           "reason", "area_m2", "range_limit_m", NULL};
@@ -24,7 +25,8 @@ static void help(FILE *fp) {
     fprintf(
         fp,
         "usage: keepout footprint [options] INPUT...\n\n"
-        "Computes the ground footprint of every input: a telemetry CSV (columns\n"
+        "Computes the ground footprint of every input: a JPEG photo (EXIF/XMP), a directory of\n"
+        "them, a DJI .SRT video telemetry file, or a telemetry CSV (columns\n"
         "lat,lon,height,yaw,pitch,roll plus focal_mm,sensor_w_mm,sensor_h_mm or focal35_mm;\n"
         "see docs/DESIGN.md). Without --dem the ground is flat at take-off level.\n\n"
         "options:\n"
@@ -35,7 +37,7 @@ static void help(FILE *fp) {
         "  --edge-samples N  boundary samples per image edge (default 64)\n"
         "  --dem RASTER      cast rays onto this elevation model (any GDAL raster: GeoTIFF,\n"
         "                    SRTM .hgt, /vsizip/..., VRT; any CRS). Repeat it for the tiles\n"
-        "                    of one DEM: they are mosaicked (same CRS and band type)\n"
+        "                    of one DEM: they are mosaicked (same CRS and band type)\n" READER_HELP
         "  -q, --quiet       no messages on standard error\n"
         "  -h, --help        this text\n\n"
         "Heights with --dem: the DEM's heights are taken on the vertical datum its file\n"
@@ -154,6 +156,7 @@ int cmd_footprint(int argc, char **argv) {
                                              {"gsd-limit", required_argument, NULL, 'G'},
                                              {"edge-samples", required_argument, NULL, 'E'},
                                              {"dem", required_argument, NULL, 'D'},
+                                             READER_LONGOPTS,
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -208,10 +211,13 @@ int cmd_footprint(int argc, char **argv) {
                 free(dems);
                 help(stdout);
                 return EXIT_CLEAR;
-            default:
+            default: {
+                int ro = reader_option(c, optarg, &r.ropts, "footprint");
+                if (ro > 0) break;
                 free(dems);
-                help(stderr);
+                if (!ro) help(stderr);
                 return EXIT_USAGE;
+            }
         }
     }
     if (optind >= argc) {

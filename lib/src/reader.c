@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "context.h"
+#include "srt.h"
 
 void ko_reader_options_init(ko_reader_options *o) {
     o->assume_nadir = 0;
@@ -15,6 +16,8 @@ void ko_reader_options_init(ko_reader_options *o) {
     o->recursive = 1;
     o->include = NULL;
     o->exclude = NULL;
+    o->focal35_mm = 0.0;
+    o->width_px = o->height_px = 0;
 }
 
 static int has_ext(const char *path, const char *ext) {
@@ -36,6 +39,7 @@ static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
     if (VSI_ISDIR(st->st_mode)) return koi_dir_open(r);
     if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) return koi_image_open(r);
     if (has_ext(path, ".csv") || has_ext(path, ".txt")) return koi_csv_open(r);
+    if (has_ext(path, ".srt")) return koi_srt_open(r);
     if (looks_like_jpeg(path)) return koi_image_open(r);
     return koi_error(r->ctx, KO_ERR_UNSUPPORTED,
                      "%s: not an input keepout reads (JPEG photo, DJI .SRT, telemetry .csv or a "

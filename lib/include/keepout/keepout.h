@@ -234,6 +234,12 @@ typedef struct ko_reader_options {
     const char *const *include;
     /** In directories, skip files matching one of these globs (NULL-terminated, borrowed). */
     const char *const *exclude;
+    /** Video frames (.SRT): the camera's 35 mm-equivalent focal length when the file does not
+     * say (0 = use the file's focal_len, else the frame is unknown). */
+    double focal35_mm;
+    /** Video frames: the recorded frame size, for the aspect ratio (0 = 4:3, the larger,
+     * conservative field of view for a 16:9 crop). */
+    uint32_t width_px, height_px;
 } ko_reader_options;
 
 KO_API void ko_reader_options_init(ko_reader_options *opts);

@@ -1,0 +1,42 @@
+#include "reader_opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int number(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                  double *v) {
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    if (errno || end == s || *end || !(*v >= lo && *v <= hi)) {
+        fprintf(stderr, "keepout %s: %s needs a number in [%g, %g], not '%s'\n", cmd, opt, lo, hi,
+                s);
+        return 0;
+    }
+    return 1;
+}
+
+int reader_option(int c, const char *arg, ko_reader_options *o, const char *cmd) {
+    double v;
+    switch (c) {
+        case RO_ASSUME_NADIR:
+            o->assume_nadir = 1;
+            return 1;
+        case RO_EVERY:
+            if (!number(cmd, "--every", arg, 1, 1e9, &v) || v != floor(v)) return -1;
+            o->every_n = (uint32_t)v;
+            return 1;
+        case RO_INTERVAL:
+            if (!number(cmd, "--interval", arg, 0, 1e9, &v)) return -1;
+            o->interval_s = v;
+            return 1;
+        case RO_FOCAL35:
+            if (!number(cmd, "--focal35", arg, 1, 2000, &v)) return -1;
+            o->focal35_mm = v;
+            return 1;
+        default:
+            return 0;
+    }
+}

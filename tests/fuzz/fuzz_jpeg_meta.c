@@ -1,0 +1,24 @@
+/* libFuzzer target: the JPEG header walk, EXIF and XMP parsers on arbitrary bytes, then the
+ * camera resolution on whatever they found. The corpus (corpus/jpeg_meta/) holds the headers
+ * of the real DJI photos in data/images and crafted XMP cases. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image_meta.h"
+#include "keepout/keepout.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    ko_context *ctx = NULL;
+    if (ko_context_create(&ctx) != KO_OK) return 0;
+    koi_image_meta m;
+    if (koi_jpeg_meta_parse(ctx, data, size, &m) == KO_OK) {
+        ko_camera cam;
+        const char *how = NULL;
+        char why[256];
+        koi_image_camera(ctx, &m, &cam, &how, why, sizeof why);
+    }
+    ko_context_destroy(ctx);
+    return 0;
+}
