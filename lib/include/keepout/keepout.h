@@ -548,6 +548,20 @@ KO_API const ko_finding *ko_result_finding(const ko_result *r, size_t i);
 
 KO_API void ko_result_destroy(ko_result *r);
 
+/* ------------------------------------------------------------------------------------------ */
+/** @name Redaction */
+
+/** Marks the pixels of a width x height image that show a disclosed site of res (the result of
+ * ko_check_shot() for shot on sites): each such site's buffered geometry, clipped to the
+ * footprint, is projected into the image with the same camera model (forward: ground ->
+ * camera -> distortion -> pixel, scaled from the camera's pixel size to width x height),
+ * filled, then dilated by margin_px pixels. mask (width*height bytes, caller-owned) gets 255
+ * for pixels to blank, 0 elsewhere; *n_redacted (may be NULL) their count. Results other than
+ * flagged leave the mask empty: unknown images must be refused, not partly blanked. */
+KO_API ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
+                                const ko_result *res, uint32_t width, uint32_t height,
+                                double margin_px, uint8_t *mask, size_t *n_redacted);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,555 @@
+// gdal_KEEPOUT: the KEEPOUT driver. A thin C++ shim over libkeepout: GDAL's driver ABI is C++,
+// so this file holds registration, a dataset whose bands proxy the image's bands (blanking
+// redacted pixels), a mask band and an OGR layer. Every decision is libkeepout's; every
+// callback catches everything, so no C++ exception crosses into GDAL's C callers.
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cpl_error.h"
+#include "cpl_string.h"
+#include "cpl_vsi.h"
+#include "gdal_priv.h"
+#include "keepout/keepout.h"
+#include "ogrsf_frmts.h"
+
+namespace {
+
+constexpr const char *kPrefix = "KEEPOUT:";
+
+// One open dataset's libkeepout state: its own context (a dataset is used from one thread at
+// a time), the site store, an optional DEM.
+struct Session {
+    ko_context *ctx = nullptr;
+    ko_sites *sites = nullptr;
+    ko_dem *dem = nullptr;
+    ko_check_options opts{};
+    std::string store, store_error;
+    bool unknown_is_clear = false;
+
+    ~Session() {
+        ko_sites_close(sites);
+        ko_dem_close(dem);
+        ko_context_destroy(ctx);
+    }
+
+    // false: a usage error already reported with CPLError. A store that cannot be used is
+    // not an error here: every shot is then unknown, with store_error as the reason.
+    bool Init(CSLConstList oo) {
+        if (ko_context_create(&ctx) != KO_OK) {
+            CPLError(CE_Failure, CPLE_OutOfMemory, "KEEPOUT: cannot create a keepout context");
+            return false;
+        }
+        ko_check_options_init(&opts);
+        const char *range = CSLFetchNameValue(oo, "MAX_RANGE");
+        if (range) {
+            char *end = nullptr;
+            double v = CPLStrtod(range, &end);
+            if (!end || *end || !(v > 0)) {
+                CPLError(CE_Failure, CPLE_IllegalArg,
+                         "KEEPOUT: MAX_RANGE=%s is not a positive "
+                         "number of metres",
+                         range);
+                return false;
+            }
+            opts.footprint.max_range_m = v;
+        }
+        const char *unk = CSLFetchNameValueDef(oo, "UNKNOWN_IS", "flagged");
+        if (!EQUAL(unk, "flagged") && !EQUAL(unk, "clear")) {
+            CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: UNKNOWN_IS must be flagged or clear");
+            return false;
+        }
+        unknown_is_clear = EQUAL(unk, "clear");
+        const char *dem_path = CSLFetchNameValue(oo, "DEM");
+        if (dem_path && ko_dem_open(ctx, dem_path, &dem) != KO_OK) {
+            CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: DEM=%s: %s", dem_path, ko_errmsg(ctx));
+            return false;
+        }
+        opts.footprint.dem = dem;
+        const char *s = CSLFetchNameValue(oo, "SITES");
+        if (!s) s = CPLGetConfigOption("KEEPOUT_SITES", nullptr);
+        if (!s || !*s) {
+            store_error = "no site store: give the open option SITES=FILE or set KEEPOUT_SITES";
+            return true;
+        }
+        store = s;
+        double limit = 0;
+        if (ko_sites_open(ctx, s, KO_SITES_READONLY, &sites) != KO_OK ||
+            ko_sites_gsd_limit(sites, &limit) != KO_OK) {
+            store_error = std::string("site store ") + s + " unusable: " + ko_errmsg(ctx);
+            ko_sites_close(sites);
+            sites = nullptr;
+            return true;
+        }
+        opts.footprint.gsd_limit_m = limit;
+        return true;
+    }
+};
+
+// The verdict on one shot as plain values (the ko_result is freed right after).
+struct Verdict {
+    ko_verdict verdict = KO_UNKNOWN;
+    std::string reason, wkt, hits_json, site_ids, site_names, categories;
+    int hit_count = 0;
+    double min_gsd = NAN;
+    std::vector<double> ring;
+};
+
+std::string JsonString(const char *s) {
+    std::string out = "\"";
+    for (; s && *s; s++) {
+        unsigned char c = static_cast<unsigned char>(*s);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            out += CPLSPrintf("\\u%04x", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+void Describe(const ko_result *res, Verdict &v) {
+    v.verdict = ko_result_verdict(res);
+    v.reason = ko_result_reason(res);
+    if (const ko_footprint *fp = ko_result_footprint(res)) {
+        size_t n = 0;
+        const double *r = ko_footprint_ring(fp, &n);
+        v.ring.assign(r, r + 2 * n);
+        v.wkt = "POLYGON ((";
+        for (size_t i = 0; i < n; i++)
+            v.wkt += CPLSPrintf("%s%.9f %.9f", i ? ", " : "", r[2 * i], r[2 * i + 1]);
+        v.wkt += "))";
+    }
+    v.hits_json = "[";
+    for (size_t i = 0; i < ko_result_count(res); i++) {
+        const ko_finding *f = ko_result_finding(res, i);
+        const ko_site_hit *h = f->site;
+        if (i) v.hits_json += ",";
+        v.hits_json += CPLSPrintf(
+            "{\"site_id\":%lld,\"name\":%s,\"category\":%s,\"distance_m\":%.1f,"
+            "\"fraction_in_view\":%.4f,\"gsd_m\":%.4g,\"min_gsd_m\":%.4g,\"disclosed\":%s,"
+            "\"rule\":%s}",
+            static_cast<long long>(h->site_id), JsonString(h->name).c_str(),
+            JsonString(h->category).c_str(), h->distance_m, h->overlap,
+            std::isnan(f->gsd_m) ? -1.0 : f->gsd_m, h->min_gsd_m, f->disclosed ? "true" : "false",
+            JsonString(f->rule).c_str());
+        if (!f->disclosed) continue;
+        const char *sep = v.hit_count ? ";" : "";
+        v.site_ids += CPLSPrintf("%s%lld", sep, static_cast<long long>(h->site_id));
+        v.site_names += std::string(sep) + (h->name ? h->name : "");
+        v.categories += std::string(sep) + h->category;
+        if (!(f->gsd_m >= v.min_gsd)) v.min_gsd = f->gsd_m;
+        v.hit_count++;
+    }
+    v.hits_json += "]";
+}
+
+// Checks one shot: a failure of the store is reported as the verdict unknown, never clear.
+std::unique_ptr<ko_result, void (*)(ko_result *)> Check(Session &s, const ko_shot &shot,
+                                                        Verdict &v) {
+    std::unique_ptr<ko_result, void (*)(ko_result *)> res(nullptr, ko_result_destroy);
+    if (!s.sites) {
+        v.verdict = KO_UNKNOWN;
+        v.reason = s.store_error;
+        return res;
+    }
+    ko_result *r = nullptr;
+    if (ko_check_shot(s.ctx, s.sites, &shot, &s.opts, &r) != KO_OK) {
+        v.verdict = KO_UNKNOWN;
+        v.reason = std::string("site store failed: ") + ko_errmsg(s.ctx);
+        return res;
+    }
+    res.reset(r);
+    Describe(r, v);
+    return res;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Raster: KEEPOUT:<image>                                                                  */
+
+class KeepoutRasterDataset;
+
+class KeepoutMaskBand final : public GDALRasterBand {
+   public:
+    KeepoutMaskBand(KeepoutRasterDataset *ds, int w, int h) {
+        poDS = reinterpret_cast<GDALDataset *>(ds);
+        nBand = 0;
+        nRasterXSize = w;
+        nRasterYSize = h;
+        eDataType = GDT_Byte;
+        nBlockXSize = w;
+        nBlockYSize = 1;
+    }
+    CPLErr IReadBlock(int, int y, void *data) override;
+};
+
+class KeepoutBand final : public GDALRasterBand {
+   public:
+    KeepoutBand(KeepoutRasterDataset *ds, int band, GDALRasterBand *src, bool redact);
+    CPLErr IReadBlock(int, int y, void *data) override;
+    GDALColorInterp GetColorInterpretation() override {
+        return src_->GetColorInterpretation();
+    }
+    int GetMaskFlags() override {
+        return redact_ ? GMF_PER_DATASET : GMF_ALL_VALID;
+    }
+    GDALRasterBand *GetMaskBand() override;
+
+   private:
+    GDALRasterBand *src_;
+    bool redact_;
+};
+
+class KeepoutRasterDataset final : public GDALDataset {
+   public:
+    ~KeepoutRasterDataset() override {
+        delete mask_band_;
+        if (src_) GDALClose(src_);
+    }
+    static GDALDataset *Open(GDALOpenInfo *info, const char *path);
+    const uint8_t *Mask() const {
+        return mask_.empty() ? nullptr : mask_.data();
+    }
+    GDALRasterBand *MaskBand() {
+        return mask_band_;
+    }
+    GDALDataset *src_ = nullptr;
+    std::vector<uint8_t> mask_;
+    KeepoutMaskBand *mask_band_ = nullptr;
+};
+
+KeepoutBand::KeepoutBand(KeepoutRasterDataset *ds, int band, GDALRasterBand *src, bool redact)
+    : src_(src), redact_(redact) {
+    poDS = ds;
+    nBand = band;
+    nRasterXSize = ds->GetRasterXSize();
+    nRasterYSize = ds->GetRasterYSize();
+    eDataType = src->GetRasterDataType();
+    nBlockXSize = nRasterXSize;
+    nBlockYSize = 1;
+}
+
+CPLErr KeepoutBand::IReadBlock(int, int y, void *data) {
+    try {
+        CPLErr err = src_->RasterIO(GF_Read, 0, y, nRasterXSize, 1, data, nRasterXSize, 1,
+                                    eDataType, 0, 0, nullptr);
+        const uint8_t *mask = static_cast<KeepoutRasterDataset *>(poDS)->Mask();
+        if (err != CE_None || !redact_ || !mask) return err;
+        // Overwrite, not just mask: a mask band alone is advisory and gdal_translate keeps
+        // the pixels.
+        const int size = GDALGetDataTypeSizeBytes(eDataType);
+        const uint8_t *row = mask + static_cast<size_t>(y) * nRasterXSize;
+        for (int x = 0; x < nRasterXSize; x++)
+            if (row[x])
+                memset(static_cast<uint8_t *>(data) + static_cast<size_t>(x) * size, 0, size);
+        return CE_None;
+    } catch (...) {
+        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error reading a block");
+        return CE_Failure;
+    }
+}
+
+GDALRasterBand *KeepoutBand::GetMaskBand() {
+    if (!redact_) return GDALRasterBand::GetMaskBand();
+    return static_cast<KeepoutRasterDataset *>(poDS)->MaskBand();
+}
+
+CPLErr KeepoutMaskBand::IReadBlock(int, int y, void *data) {
+    const uint8_t *mask = reinterpret_cast<KeepoutRasterDataset *>(poDS)->Mask();
+    auto *out = static_cast<uint8_t *>(data);
+    for (int x = 0; x < nRasterXSize; x++)
+        out[x] = mask && mask[static_cast<size_t>(y) * nRasterXSize + x] ? 0 : 255;
+    return CE_None;
+}
+
+GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
+    CSLConstList oo = info->papszOpenOptions;
+    const char *mode = CSLFetchNameValueDef(oo, "MODE", "tag");
+    if (!EQUAL(mode, "tag") && !EQUAL(mode, "redact") && !EQUAL(mode, "strict")) {
+        CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: MODE must be tag, redact or strict");
+        return nullptr;
+    }
+    Session s;
+    if (!s.Init(oo)) return nullptr;
+    ko_reader *reader = nullptr;
+    ko_shot shot{};
+    Verdict v;
+    std::unique_ptr<ko_result, void (*)(ko_result *)> res(nullptr, ko_result_destroy);
+    if (ko_reader_open(s.ctx, path, nullptr, &reader) != KO_OK) {
+        v.reason = ko_errmsg(s.ctx);
+    } else if (ko_reader_next(reader, &shot) != KO_OK) {
+        v.reason = std::string(path) + ": no photo metadata";
+    } else {
+        res = Check(s, shot, v);
+    }
+    const bool refuse = v.verdict == KO_FLAGGED || (v.verdict == KO_UNKNOWN && !s.unknown_is_clear);
+    if (EQUAL(mode, "strict") && refuse) {
+        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: %s is %s: %s%s%s", path,
+                 ko_verdict_str(v.verdict), v.reason.c_str(),
+                 v.site_names.empty() ? "" : "; sites: ", v.site_names.c_str());
+        ko_reader_close(reader);
+        return nullptr;
+    }
+    GDALDataset *src = GDALDataset::Open(path, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR);
+    if (!src) {
+        ko_reader_close(reader);
+        return nullptr;
+    }
+    auto ds = std::make_unique<KeepoutRasterDataset>();
+    ds->src_ = src;
+    ds->nRasterXSize = src->GetRasterXSize();
+    ds->nRasterYSize = src->GetRasterYSize();
+    const bool redact = EQUAL(mode, "redact");
+    if (redact) {
+        size_t n = static_cast<size_t>(ds->nRasterXSize) * ds->nRasterYSize;
+        ds->mask_.assign(n, 0);
+        // The margin covers the footprint's own sampling and the GPS/attitude error of a few
+        // pixels at the image's scale.
+        double margin = 2.0 + 0.005 * std::max(ds->nRasterXSize, ds->nRasterYSize);
+        size_t redacted = 0;
+        if (v.verdict == KO_FLAGGED &&
+            ko_redact_mask(s.ctx, s.sites, &shot, res.get(), ds->nRasterXSize, ds->nRasterYSize,
+                           margin, ds->mask_.data(), &redacted) != KO_OK) {
+            CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: redaction of %s failed: %s", path,
+                     ko_errmsg(s.ctx));
+            ko_reader_close(reader);
+            return nullptr;
+        }
+        ds->SetMetadataItem("REDACTED_PIXELS", CPLSPrintf("%zu", redacted), "KEEPOUT");
+        ds->mask_band_ = new KeepoutMaskBand(ds.get(), ds->nRasterXSize, ds->nRasterYSize);
+    }
+    for (int b = 1; b <= src->GetRasterCount(); b++)
+        ds->SetBand(b, new KeepoutBand(ds.get(), b, src->GetRasterBand(b), redact));
+    const char *verdict = ko_verdict_str(v.verdict);
+    ds->SetMetadataItem("KEEPOUT_VERDICT", verdict);  // the one item gdal_translate carries
+    ds->SetMetadataItem("VERDICT", verdict, "KEEPOUT");
+    ds->SetMetadataItem("REASON", v.reason.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("MODE", mode, "KEEPOUT");
+    ds->SetMetadataItem("HIT_COUNT", CPLSPrintf("%d", v.hit_count), "KEEPOUT");
+    ds->SetMetadataItem("SITES", v.site_names.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("SITE_IDS", v.site_ids.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("CATEGORIES", v.categories.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("HITS", v.hits_json.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("FOOTPRINT", v.wkt.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("SITE_STORE", s.store.c_str(), "KEEPOUT");
+    ds->SetDescription(info->pszFilename);
+    ko_reader_close(reader);
+    return ds.release();
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Vector: KEEPOUT:<directory | telemetry CSV | SRT>, layer "footprints"                     */
+
+class KeepoutLayer final : public OGRLayer {
+   public:
+    KeepoutLayer(std::unique_ptr<Session> s, std::string path) : s_(std::move(s)), path_(path) {
+        defn_ = new OGRFeatureDefn("footprints");
+        defn_->Reference();
+        defn_->SetGeomType(wkbPolygon);
+        OGRSpatialReference *srs = new OGRSpatialReference();
+        srs->SetWellKnownGeogCS("WGS84");
+        srs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        defn_->GetGeomFieldDefn(0)->SetSpatialRef(srs);
+        srs->Release();
+        const struct {
+            const char *name;
+            OGRFieldType type;
+        } fields[] = {{"path", OFTString},     {"id", OFTString},         {"time", OFTString},
+                      {"verdict", OFTString},  {"reason", OFTString},     {"hit_count", OFTInteger},
+                      {"site_ids", OFTString}, {"categories", OFTString}, {"min_gsd", OFTReal}};
+        for (const auto &f : fields) {
+            OGRFieldDefn fd(f.name, f.type);
+            defn_->AddFieldDefn(&fd);
+        }
+        SetDescription("footprints");
+    }
+    ~KeepoutLayer() override {
+        ko_reader_close(reader_);
+        defn_->Release();
+    }
+    OGRFeatureDefn *GetLayerDefn() override {
+        return defn_;
+    }
+    void ResetReading() override {
+        ko_reader_close(reader_);
+        reader_ = nullptr;
+        fid_ = 0;
+        done_ = false;
+    }
+    int TestCapability(const char *cap) override {
+        return EQUAL(cap, OLCStringsAsUTF8);
+    }
+    OGRFeature *GetNextFeature() override {
+        try {
+            for (;;) {
+                OGRFeature *f = Next();
+                if (!f) return nullptr;
+                if ((!m_poFilterGeom || FilterGeometry(f->GetGeometryRef())) &&
+                    (!m_poAttrQuery || m_poAttrQuery->Evaluate(f)))
+                    return f;
+                delete f;
+            }
+        } catch (...) {
+            CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error reading %s",
+                     path_.c_str());
+            return nullptr;
+        }
+    }
+
+   private:
+    OGRFeature *Next() {
+        if (done_) return nullptr;
+        if (!reader_ && ko_reader_open(s_->ctx, path_.c_str(), nullptr, &reader_) != KO_OK) {
+            CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s", ko_errmsg(s_->ctx));
+            done_ = true;
+            return nullptr;
+        }
+        ko_shot shot;
+        ko_status st = ko_reader_next(reader_, &shot);
+        if (st != KO_OK) {
+            if (st != KO_DONE) CPLError(CE_Failure, CPLE_FileIO, "KEEPOUT: %s", ko_errmsg(s_->ctx));
+            done_ = true;
+            return nullptr;
+        }
+        Verdict v;
+        auto res = Check(*s_, shot, v);
+        auto *f = new OGRFeature(defn_);
+        f->SetFID(fid_++);
+        f->SetField("path", shot.source ? shot.source : "");
+        f->SetField("id", shot.id ? shot.id : "");
+        if (shot.time) f->SetField("time", shot.time);
+        f->SetField("verdict", ko_verdict_str(v.verdict));
+        f->SetField("reason", v.reason.c_str());
+        f->SetField("hit_count", v.hit_count);
+        f->SetField("site_ids", v.site_ids.c_str());
+        f->SetField("categories", v.categories.c_str());
+        if (!std::isnan(v.min_gsd)) f->SetField("min_gsd", v.min_gsd);
+        if (v.ring.size() >= 8) {
+            auto *ring = new OGRLinearRing();
+            for (size_t i = 0; i + 1 < v.ring.size(); i += 2)
+                ring->addPoint(v.ring[i], v.ring[i + 1]);
+            auto *poly = new OGRPolygon();
+            poly->addRingDirectly(ring);
+            poly->assignSpatialReference(defn_->GetGeomFieldDefn(0)->GetSpatialRef());
+            f->SetGeometryDirectly(poly);
+        }
+        return f;
+    }
+
+    std::unique_ptr<Session> s_;
+    std::string path_;
+    OGRFeatureDefn *defn_;
+    ko_reader *reader_ = nullptr;
+    GIntBig fid_ = 0;
+    bool done_ = false;
+};
+
+class KeepoutVectorDataset final : public GDALDataset {
+   public:
+    explicit KeepoutVectorDataset(KeepoutLayer *layer) : layer_(layer) {}
+    ~KeepoutVectorDataset() override {
+        delete layer_;
+    }
+    int GetLayerCount() override {
+        return 1;
+    }
+    OGRLayer *GetLayer(int i) override {
+        return i == 0 ? layer_ : nullptr;
+    }
+
+   private:
+    KeepoutLayer *layer_;
+};
+
+// Directories, telemetry CSV and SRT files are vector inputs; anything else is an image.
+bool IsVectorInput(const char *path) {
+    VSIStatBufL st;
+    if (VSIStatL(path, &st) == 0 && VSI_ISDIR(st.st_mode)) return true;
+    const std::string ext = CPLGetExtension(path);
+    return EQUAL(ext.c_str(), "csv") || EQUAL(ext.c_str(), "srt");
+}
+
+int Identify(GDALOpenInfo *info) {
+    return STARTS_WITH_CI(info->pszFilename, kPrefix);
+}
+
+GDALDataset *Open(GDALOpenInfo *info) {
+    try {
+        if (!Identify(info)) return nullptr;
+        const char *path = info->pszFilename + strlen(kPrefix);
+        if (info->eAccess == GA_Update) {
+            CPLError(CE_Failure, CPLE_NotSupported, "KEEPOUT: the driver is read-only");
+            return nullptr;
+        }
+        const bool want_raster = (info->nOpenFlags & GDAL_OF_RASTER) != 0;
+        const bool want_vector = (info->nOpenFlags & GDAL_OF_VECTOR) != 0;
+        if (IsVectorInput(path)) {
+            if (!want_vector) {
+                CPLError(CE_Failure, CPLE_OpenFailed,
+                         "KEEPOUT: %s is a directory, telemetry CSV or SRT: open it as vector "
+                         "(ogrinfo, ogr2ogr) to get its footprints layer",
+                         path);
+                return nullptr;
+            }
+            auto s = std::make_unique<Session>();
+            if (!s->Init(info->papszOpenOptions)) return nullptr;
+            if (s->sites) ko_sites_load_index(s->sites);  // many shots: the batch index
+            return new KeepoutVectorDataset(new KeepoutLayer(std::move(s), path));
+        }
+        if (!want_raster) return nullptr;
+        return KeepoutRasterDataset::Open(info, path);
+    } catch (...) {
+        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error opening %s",
+                 info->pszFilename);
+        return nullptr;
+    }
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) void GDALRegister_KEEPOUT();
+
+extern "C" void GDALRegister_KEEPOUT() {
+    try {
+        if (!GDAL_CHECK_VERSION("KEEPOUT")) return;
+        if (GDALGetDriverByName("KEEPOUT")) return;
+        auto *d = new GDALDriver();
+        d->SetDescription("KEEPOUT");
+        d->SetMetadataItem(GDAL_DCAP_RASTER, "YES");
+        d->SetMetadataItem(GDAL_DCAP_VECTOR, "YES");
+        d->SetMetadataItem(GDAL_DCAP_VIRTUALIO, "YES");
+        d->SetMetadataItem(GDAL_DMD_LONGNAME,
+                           "keepout: drone imagery checked against protected sites");
+        d->SetMetadataItem(GDAL_DMD_CONNECTION_PREFIX, kPrefix);
+        d->SetMetadataItem(GDAL_DMD_HELPTOPIC, "docs/DESIGN.md (GDAL driver KEEPOUT)");
+        d->SetMetadataItem(
+            GDAL_DMD_OPENOPTIONLIST,
+            "<OpenOptionList>"
+            "  <Option name='SITES' type='string' description='keepout site store (SpatiaLite); "
+            "default: config option / environment KEEPOUT_SITES'/>"
+            "  <Option name='MODE' type='string-select' default='tag' description='tag: pass "
+            "pixels, write the verdict in the KEEPOUT metadata domain; redact: also blank the "
+            "pixels that show a site; strict: refuse flagged or unknown images'>"
+            "    <Value>tag</Value><Value>redact</Value><Value>strict</Value>"
+            "  </Option>"
+            "  <Option name='DEM' type='string' description='elevation raster for terrain "
+            "footprints'/>"
+            "  <Option name='MAX_RANGE' type='float' description='ground range in metres at "
+            "which rays are cut (default 2000)'/>"
+            "  <Option name='UNKNOWN_IS' type='string-select' default='flagged' "
+            "description='how strict mode treats unknown verdicts'>"
+            "    <Value>flagged</Value><Value>clear</Value>"
+            "  </Option>"
+            "</OpenOptionList>");
+        d->pfnIdentify = Identify;
+        d->pfnOpen = Open;
+        GetGDALDriverManager()->RegisterDriver(d);
+    } catch (...) {
+        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: driver registration failed");
+    }
+}

@@ -1,0 +1,152 @@
+"""The KEEPOUT driver through real GDAL clients: gdalinfo, gdal_translate, ogr2ogr, ogrinfo,
+osgeo.gdal. The plugin is loaded with GDAL_DRIVER_PATH; the bundled sample store (with its
+made-up demo site beside the Brighton Beach photos) is KEEPOUT_SITES."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
+from kotest import DATA, main, run, write  # noqa: E402
+
+IMG = os.path.join(DATA, "images")
+PLUGIN = os.environ["KEEPOUT_PLUGIN"]
+
+
+def tool(*args, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(list(args), capture_output=True, text=True, env=e, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def gdal():
+    from osgeo import gdal as g
+    g.UseExceptions()
+    return g
+
+
+def test_format_documented(tmp):
+    code, out, err = tool("gdalinfo", "--format", "KEEPOUT")
+    assert code == 0, err
+    for s in ("Supports: Raster", "Supports: Vector", "Connection prefix: KEEPOUT:",
+              "name=\"SITES\"", "name=\"MODE\"", "name=\"DEM\"", "name=\"MAX_RANGE\"",
+              "name=\"UNKNOWN_IS\"", "Help Topic"):
+        assert s in out, s
+
+
+def test_only_register_symbol_exported(tmp):
+    code, out, err = tool("nm", "-D", "--defined-only", PLUGIN)
+    syms = [l.split()[-1] for l in out.splitlines() if l.strip()]
+    assert syms == ["GDALRegister_KEEPOUT"], syms
+
+
+def test_gdalinfo_flagged(tmp):
+    code, out, err = tool("gdalinfo", "KEEPOUT:" + os.path.join(IMG, "DJI_0021.JPG"))
+    assert code == 0, err
+    assert "Driver: KEEPOUT/" in out and "KEEPOUT_VERDICT=flagged" in out, out
+
+
+def test_translate_clear_passes_pixels_and_verdict(tmp):
+    out_tif = os.path.join(tmp, "o.tif")
+    src = os.path.join(IMG, "DJI_0018.JPG")
+    code, out, err = tool("gdal_translate", "-q", "KEEPOUT:" + src, out_tif)
+    assert code == 0, err
+    g = gdal()
+    ds = g.Open(out_tif)
+    assert ds.GetMetadataItem("KEEPOUT_VERDICT") == "clear"
+    assert not any(k.startswith("EXIF_") for k in ds.GetMetadata())  # no GPS leaks through
+    orig = g.Open(src)
+    for b in range(1, 4):
+        assert ds.GetRasterBand(b).ReadRaster() == orig.GetRasterBand(b).ReadRaster()
+
+
+def test_strict_refuses_flagged_and_storeless(tmp):
+    code, out, err = tool("gdal_translate", "-q", "-oo", "MODE=strict",
+                          "KEEPOUT:" + os.path.join(IMG, "DJI_0021.JPG"),
+                          os.path.join(tmp, "o.tif"))
+    assert code != 0 and "DEMO substation" in err and "flagged" in err, err
+    assert not os.path.exists(os.path.join(tmp, "o.tif"))
+    code, out, err = tool("gdal_translate", "-q", "-oo", "MODE=strict",
+                          "KEEPOUT:" + os.path.join(IMG, "DJI_0018.JPG"),
+                          os.path.join(tmp, "o2.tif"), env={"KEEPOUT_SITES": ""})
+    assert code != 0 and "no site store" in err, err
+    code, out, err = tool("gdal_translate", "-q", "-oo", "MODE=strict",
+                          "KEEPOUT:" + os.path.join(IMG, "DJI_0018.JPG"),
+                          os.path.join(tmp, "o3.tif"))
+    assert code == 0, err
+
+
+def test_redact_blanks_only_the_site(tmp):
+    """A 8 m square site (no buffer) right under DJI_0018's camera: the redacted pixels form a
+    blob at the image centre (a nadir shot), zero in the output; every other pixel is the
+    original's."""
+    g = gdal()
+    src = os.path.join(IMG, "DJI_0018.JPG")
+    lat, lon = 46.8426070833333, -91.9945598888889  # its EXIF GPS
+    d = 4 / 111132.0
+    e = 4 / (111320.0 * math.cos(math.radians(lat)))
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "name": "test square"}, "geometry": {"type": "Polygon", "coordinates": [[
+            [lon - e, lat - d], [lon + e, lat - d], [lon + e, lat + d], [lon - e, lat + d],
+            [lon - e, lat - d]]]}}]}
+    db = os.path.join(tmp, "s.sqlite")
+    code, out, err = run("sites", "import", "--db", db, "--category", "substation", "--buffer",
+                         "0", write(tmp, "s.geojson", json.dumps(fc)))
+    assert code == 0, err
+    out_tif = os.path.join(tmp, "r.tif")
+    code, out, err = tool("gdal_translate", "-q", "-oo", "MODE=redact", "-oo", f"SITES={db}",
+                          "KEEPOUT:" + src, out_tif)
+    assert code == 0, err
+    kd = g.OpenEx("KEEPOUT:" + src, open_options=["MODE=redact", f"SITES={db}"])
+    n = int(kd.GetMetadataItem("REDACTED_PIXELS", "KEEPOUT"))
+    mask = kd.GetRasterBand(1).GetMaskBand().ReadAsArray()
+    assert kd.GetRasterBand(1).GetMaskFlags() == g.GMF_PER_DATASET
+    assert (mask == 0).sum() == n
+    # 64 m2 of a ~2,950 m2 footprint on 160x90 pixels is ~310 pixels, plus a 3-pixel margin
+    assert 150 < n < 1500, n
+    ys, xs = (mask == 0).nonzero()
+    assert abs(xs.mean() - 80) < 6 and abs(ys.mean() - 45) < 6, (xs.mean(), ys.mean())
+    red = g.Open(out_tif)
+    orig = g.Open(src)
+    for b in range(1, 4):
+        a = red.GetRasterBand(b).ReadAsArray()
+        o = orig.GetRasterBand(b).ReadAsArray()
+        assert (a[mask == 0] == 0).all()
+        assert (a[mask != 0] == o[mask != 0]).all()
+
+
+def test_ogr2ogr_where_and_sql(tmp):
+    out = os.path.join(tmp, "o.gpkg")
+    code, _, err = tool("ogr2ogr", "-f", "GPKG", out, "KEEPOUT:" + IMG, "-where",
+                        "verdict<>'clear'")
+    assert code == 0, err
+    from osgeo import ogr
+    ds = ogr.Open(out)
+    lyr = ds.GetLayer(0)
+    assert lyr.GetName() == "footprints"
+    ids = sorted(f.GetField("id") for f in lyr)
+    assert ids == ["DJI_0021.JPG", "DJI_0023.JPG"], ids
+    code, out, err = tool("ogrinfo", "-ro", "-q", "KEEPOUT:" + IMG, "-sql",
+                          "SELECT id FROM footprints WHERE verdict = 'clear'")
+    assert code == 0 and "DJI_0018.JPG" in out and "DJI_0021" not in out, out
+    # a spatial filter around DJI_0018 only
+    code, out, err = tool("ogrinfo", "-ro", "-q", "KEEPOUT:" + IMG, "footprints", "-spat",
+                          "-91.9948", "46.8424", "-91.9944", "46.8427")
+    assert "DJI_0018.JPG" in out and "DJI_0023.JPG" not in out, out
+
+
+def test_python_bindings_read_the_domain(tmp):
+    g = gdal()
+    ds = g.Open("KEEPOUT:" + os.path.join(IMG, "DJI_0023.JPG"))
+    md = ds.GetMetadata("KEEPOUT")
+    assert md["VERDICT"] == "flagged"
+    hits = json.loads(md["HITS"])
+    assert hits[0]["name"].startswith("DEMO substation") and hits[0]["disclosed"] is True
+    assert md["FOOTPRINT"].startswith("POLYGON ((")
+    assert ds.GetDriver().ShortName == "KEEPOUT"
+
+
+if __name__ == "__main__":
+    main([v for k, v in list(globals().items()) if k.startswith("test_")])
