@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cpl_conv.h"
 #include "cpl_error.h"
 #include "cpl_string.h"
 #include "cpl_vsi.h"
@@ -199,6 +200,9 @@ class KeepoutBand final : public GDALRasterBand {
         return redact_ ? GMF_PER_DATASET : GMF_ALL_VALID;
     }
     GDALRasterBand *GetMaskBand() override;
+    CPLErr IRasterIO(GDALRWFlag rw, int x, int y, int w, int h, void *data, int bw, int bh,
+                     GDALDataType type, GSpacing ps, GSpacing ls,
+                     GDALRasterIOExtraArg *extra) override;
 
    private:
     GDALRasterBand *src_;
@@ -217,6 +221,25 @@ class KeepoutRasterDataset final : public GDALDataset {
     }
     GDALRasterBand *MaskBand() {
         return mask_band_;
+    }
+    CPLErr IRasterIO(GDALRWFlag rw, int x, int y, int w, int h, void *data, int bw, int bh,
+                     GDALDataType type, int nbands, int *bands, GSpacing ps, GSpacing ls,
+                     GSpacing bs, GDALRasterIOExtraArg *extra) override;
+    // Blanks the pixels of a read window (w x h of the image, delivered as bw x bh) that the
+    // mask marks: nearest source pixel of each delivered pixel.
+    void Blank(int x, int y, int w, int h, void *data, int bw, int bh, GDALDataType type,
+               int nbands, GSpacing ps, GSpacing ls, GSpacing bs) const {
+        if (mask_.empty()) return;
+        const int size = GDALGetDataTypeSizeBytes(type);
+        for (int j = 0; j < bh; j++) {
+            const int sy = y + static_cast<int>((j + 0.5) * h / bh);
+            const uint8_t *row = mask_.data() + static_cast<size_t>(sy) * nRasterXSize;
+            for (int i = 0; i < bw; i++) {
+                if (!row[x + static_cast<int>((i + 0.5) * w / bw)]) continue;
+                for (int b = 0; b < nbands; b++)
+                    memset(static_cast<uint8_t *>(data) + b * bs + j * ls + i * ps, 0, size);
+            }
+        }
     }
     GDALDataset *src_ = nullptr;
     std::vector<uint8_t> mask_;
@@ -250,6 +273,40 @@ CPLErr KeepoutBand::IReadBlock(int, int y, void *data) {
         return CE_None;
     } catch (...) {
         CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error reading a block");
+        return CE_Failure;
+    }
+}
+
+// Reads go straight to the image's own RasterIO (no second block cache): MODE=tag must cost
+// about what a plain copy costs.
+CPLErr KeepoutBand::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h, void *data, int bw, int bh,
+                              GDALDataType type, GSpacing ps, GSpacing ls,
+                              GDALRasterIOExtraArg *extra) {
+    try {
+        if (rw != GF_Read) return CE_Failure;
+        CPLErr err = src_->RasterIO(GF_Read, x, y, w, h, data, bw, bh, type, ps, ls, extra);
+        if (err == CE_None && redact_)
+            static_cast<KeepoutRasterDataset *>(poDS)->Blank(x, y, w, h, data, bw, bh, type, 1, ps,
+                                                             ls, 0);
+        return err;
+    } catch (...) {
+        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error reading pixels");
+        return CE_Failure;
+    }
+}
+
+CPLErr KeepoutRasterDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h, void *data,
+                                       int bw, int bh, GDALDataType type, int nbands, int *bands,
+                                       GSpacing ps, GSpacing ls, GSpacing bs,
+                                       GDALRasterIOExtraArg *extra) {
+    try {
+        if (rw != GF_Read) return CE_Failure;
+        CPLErr err = src_->RasterIO(GF_Read, x, y, w, h, data, bw, bh, type, nbands, bands, ps, ls,
+                                    bs, extra);
+        if (err == CE_None) Blank(x, y, w, h, data, bw, bh, type, nbands, ps, ls, bs);
+        return err;
+    } catch (...) {
+        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error reading pixels");
         return CE_Failure;
     }
 }
@@ -295,6 +352,9 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
         ko_reader_close(reader);
         return nullptr;
     }
+    // A photo needs no sidecar lookup: listing a directory of 10,000 JPEGs for each open
+    // would dominate the cost.
+    CPLConfigOptionSetter no_readdir("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR", true);
     GDALDataset *src = GDALDataset::Open(path, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR);
     if (!src) {
         ko_reader_close(reader);

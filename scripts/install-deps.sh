@@ -10,7 +10,7 @@ PACKAGES=(
     libgdal-dev libgeos-dev libproj-dev libsqlite3-dev libspatialite-dev
     libsqlite3-mod-spatialite libexpat1-dev libjson-c-dev
     # runtime data: PROJ grids (egm96_15.gtx) and the GDAL tools the tests drive
-    proj-data proj-bin gdal-bin gdal-data python3-gdal sqlite3
+    proj-data proj-bin gdal-bin gdal-data python3-gdal python3-rasterio sqlite3
     # tests and benchmarks
     check libimage-exiftool-perl hyperfine
 )

@@ -16,7 +16,9 @@
 static once_flag global_once = ONCE_FLAG_INIT;
 
 static void global_init_once(void) {
-    GDALAllRegister();
+    /* Inside a GDAL program (the KEEPOUT plugin) the host has registered its drivers already:
+     * registering again would rescan the plugin directory on every first open. */
+    if (GDALGetDriverCount() == 0) GDALAllRegister();
 }
 
 ko_status ko_global_init(void) {

@@ -148,5 +148,29 @@ def test_python_bindings_read_the_domain(tmp):
     assert ds.GetDriver().ShortName == "KEEPOUT"
 
 
+def test_rasterio_reads_through_the_driver(tmp):
+    import rasterio
+    with rasterio.open("KEEPOUT:" + os.path.join(IMG, "DJI_0021.JPG")) as ds:
+        assert ds.driver == "KEEPOUT"
+        assert ds.tags()["KEEPOUT_VERDICT"] == "flagged"
+        assert ds.tags(ns="KEEPOUT")["VERDICT"] == "flagged"
+        assert ds.read(1).shape == (90, 160)
+
+
+def test_ordinary_files_unaffected(tmp):
+    """With the plugin loaded, a GeoTIFF and a shapefile open exactly as without it."""
+    tif = os.path.join(tmp, "a.tif")
+    shp = os.path.join(tmp, "a.shp")
+    assert tool("gdal_translate", "-q", "-of", "GTiff", os.path.join(IMG, "DJI_0018.JPG"),
+                tif)[0] == 0
+    assert tool("ogr2ogr", "-q", shp, os.path.join(DATA, "sites",
+                                                   "brighton_beach_demo.geojson"))[0] == 0
+    for args in (("gdalinfo", tif), ("ogrinfo", "-ro", "-al", shp)):
+        with_plugin = tool(*args)
+        without = tool(*args, env={"GDAL_DRIVER_PATH": os.path.join(tmp, "none")})
+        assert with_plugin == without, (with_plugin, without)
+        assert "KEEPOUT" not in with_plugin[1] + with_plugin[2]
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
