@@ -51,7 +51,9 @@ static void help(FILE *fp) {
             "                       the reported verdict stays unknown\n"
             "  --manifest FILE      write one JSON line per input file: path, SHA-256, verdict\n"
             "  --max-range M        cut rays at M metres of ground distance (default "
-            "2000)\n" READER_HELP
+            "2000)\n"
+            "  --dem RASTER         terrain: cast rays onto this elevation model (repeat for\n"
+            "                       tiles); see 'keepout footprint --help' for datums\n" READER_HELP
             "  -q, --quiet          no progress or summary on standard error\n"
             "  -h, --help           this text\n\n"
             "Exit status: 0 every input clear; 1 something flagged or unknown; 2 usage error,\n"
@@ -75,6 +77,9 @@ typedef struct run {
     size_t skipped;
     char **include, **exclude;
     size_t n_include, n_exclude;
+    char **dems;
+    size_t n_dems;
+    ko_dem *dem;
 } run;
 
 static json_object *finding_json(const ko_finding *f) {
@@ -316,7 +321,7 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
     return 1;
 }
 
-enum { O_DB = 256, O_FORMAT, O_INCLUDE, O_EXCLUDE, O_UNKNOWN_IS, O_MANIFEST, O_MAX_RANGE };
+enum { O_DB = 256, O_FORMAT, O_INCLUDE, O_EXCLUDE, O_UNKNOWN_IS, O_MANIFEST, O_MAX_RANGE, O_DEM };
 
 /* Parses the options into r, the input filter and the output settings. Returns -1 to go on,
  * else an exit status. */
@@ -330,6 +335,7 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                                              {"unknown-is", required_argument, NULL, O_UNKNOWN_IS},
                                              {"manifest", required_argument, NULL, O_MANIFEST},
                                              {"max-range", required_argument, NULL, O_MAX_RANGE},
+                                             {"dem", required_argument, NULL, O_DEM},
                                              READER_LONGOPTS,
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
@@ -370,6 +376,12 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                 break;
             case O_MANIFEST:
                 *manifest = optarg;
+                break;
+            case O_DEM:
+                if (!strlist_add(&r->dems, &r->n_dems, optarg)) {
+                    fprintf(stderr, "keepout check: out of memory\n");
+                    return EXIT_USAGE;
+                }
                 break;
             case O_MAX_RANGE:
                 if (!parse_number("--max-range", optarg, 1, 1e6, &v)) return EXIT_USAGE;
@@ -421,6 +433,7 @@ int cmd_check(int argc, char **argv) {
     if (rc >= 0) {
         strlist_free(r.include);
         strlist_free(r.exclude);
+        strlist_free(r.dems);
         return rc;
     }
     r.ropts.include = (const char *const *)r.include;
@@ -435,6 +448,13 @@ int cmd_check(int argc, char **argv) {
         goto done;
     }
     if (!open_store(&r)) goto done;
+    if (r.n_dems) {
+        if (ko_dem_open_list(r.ctx, (const char *const *)r.dems, r.n_dems, &r.dem) != KO_OK) {
+            fprintf(stderr, "keepout check: --dem: %s\n", ko_errmsg(r.ctx));
+            goto done;
+        }
+        r.copts.footprint.dem = r.dem;
+    }
     /* Many shots: one in-memory packed index beats an R-tree lookup per shot. */
     if (list.many && ko_sites_load_index(r.sites) != KO_OK) {
         fprintf(stderr, "keepout check: site store %s: %s\n", r.db, ko_errmsg(r.ctx));
@@ -470,7 +490,9 @@ done:
     if (fp && fp != stdout) fclose(fp);
     if (r.manifest) fclose(r.manifest);
     ko_sites_close(r.sites);
+    ko_dem_close(r.dem);
     ko_context_destroy(r.ctx);
+    strlist_free(r.dems);
     inputs_free(&list);
     strlist_free(r.include);
     strlist_free(r.exclude);

@@ -194,5 +194,20 @@ def test_telemetry_csv_with_site(tmp):
     assert v["DJI_0021.JPG"] == "flagged" and v["DJI_0018.JPG"] == "clear", v
 
 
+def test_dem_outside_coverage_is_unknown_and_inside_is_judged(tmp):
+    dem = os.path.join(DATA, "dem", "andorra_srtm3_subset.tif")
+    p = photos()[0]  # Lake Superior: far outside the Andorra DEM
+    db = store(tmp, [("far", 42.5, 1.5, 5)])
+    code, fc, err = geojson("check", "--db", db, "--dem", dem, p)
+    props = fc["features"][0]["properties"]
+    assert code == 1 and props["verdict"] == "unknown" and "DEM" in props["reason"], props
+    tel = write(tmp, "t.csv", "id,lat,lon,height,yaw,pitch,roll,focal35_mm\n"
+                "a,42.52,1.55,80,0,-90,0,24\n")
+    code, fc, err = geojson("check", "--db", db, "--dem", dem, tel)
+    props = fc["features"][0]["properties"]
+    assert code == 0 and props["verdict"] == "clear", props
+    assert run("check", "--db", db, "--dem", os.path.join(tmp, "nope.tif"), tel)[0] == 2
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
