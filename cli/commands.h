@@ -8,5 +8,6 @@ enum { EXIT_CLEAR = 0, EXIT_FLAGGED = 1, EXIT_USAGE = 2 };
 int cmd_footprint(int argc, char **argv);
 int cmd_sites(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
 
 #endif

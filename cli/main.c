@@ -13,6 +13,7 @@ static const struct command {
     {"footprint", cmd_footprint, "ground footprints of photos, video frames or telemetry rows"},
     {"check", cmd_check, "verdicts: which photos, frames or rows show a protected site"},
     {"sites", cmd_sites, "build and inspect the protected-site store"},
+    {"tag", cmd_tag, "tag survey archives into a catalogue (GeoPackage/PostGIS), resumable"},
 };
 
 static void usage(FILE *fp) {

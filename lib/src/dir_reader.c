@@ -204,3 +204,67 @@ size_t ko_reader_skipped(const ko_reader *r) {
     if (!r || !r->ops || strcmp(r->ops->kind, "dir") != 0) return 0;
     return ((const dir_state *)r->impl)->skipped;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The same walk as a list of files, for callers that schedule files themselves (tag). */
+
+struct ko_file_list {
+    dir_state *s;
+};
+
+ko_status ko_file_list_create(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                              ko_file_list **out) {
+    if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "file list: NULL argument");
+    ko_reader r;
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    if (opts)
+        r.opts = *opts;
+    else
+        ko_reader_options_init(&r.opts);
+    r.path = (char *)path;
+    ko_file_list *l = koi_calloc(1, sizeof *l);
+    dir_state *s = koi_calloc(1, sizeof *s);
+    if (!l || !s) {
+        free(l);
+        free(s);
+        return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
+    }
+    l->s = s;
+    VSIStatBufL st;
+    ko_status rc;
+    if (VSIStatL(path, &st) != 0)
+        rc = add(&r, s, path, "no such file or directory");
+    else if (VSI_ISDIR(st.st_mode))
+        rc = walk(&r, s, path, "");
+    else
+        rc = add(&r, s, path, NULL);
+    if (rc) {
+        ko_file_list_destroy(l);
+        return rc;
+    }
+    *out = l;
+    return KO_OK;
+}
+
+size_t ko_file_list_count(const ko_file_list *l) {
+    return l ? l->s->n : 0;
+}
+
+const char *ko_file_list_path(const ko_file_list *l, size_t i) {
+    return l && i < l->s->n ? l->s->e[i].path : NULL;
+}
+
+const char *ko_file_list_refused(const ko_file_list *l, size_t i) {
+    return l && i < l->s->n ? l->s->e[i].refuse : NULL;
+}
+
+size_t ko_file_list_skipped(const ko_file_list *l) {
+    return l ? l->s->skipped : 0;
+}
+
+void ko_file_list_destroy(ko_file_list *l) {
+    if (!l) return;
+    dir_close(l->s);
+    free(l);
+}

@@ -487,3 +487,11 @@ done:
     CPLPopErrorHandler();
     return st;
 }
+
+ko_status ko_sites_version(ko_sites *s, int64_t *version) {
+    if (!s || !version) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "sites_version: NULL");
+    long long v = 0;
+    ko_status st = meta_int(s, "store_version", &v);
+    if (!st) *version = v;
+    return st;
+}

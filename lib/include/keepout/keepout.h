@@ -265,6 +265,21 @@ KO_API void ko_reader_close(ko_reader *r);
  * (notes, sidecars), so callers can say so. 0 for other readers. */
 KO_API size_t ko_reader_skipped(const ko_reader *r);
 
+/** The files a directory reader would read, listed without reading them (same walk, order and
+ * selection), for callers that schedule files themselves. A file path lists itself. Free with
+ * ko_file_list_destroy(). */
+typedef struct ko_file_list ko_file_list;
+KO_API ko_status ko_file_list_create(ko_context *ctx, const char *path,
+                                     const ko_reader_options *opts, ko_file_list **out);
+KO_API size_t ko_file_list_count(const ko_file_list *l);
+/** The i-th path (borrowed, lives as long as l). */
+KO_API const char *ko_file_list_path(const ko_file_list *l, size_t i);
+/** Why the i-th file cannot be read (imagery keepout refuses), or NULL. Static text. */
+KO_API const char *ko_file_list_refused(const ko_file_list *l, size_t i);
+/** Files skipped as neither imagery nor telemetry. */
+KO_API size_t ko_file_list_skipped(const ko_file_list *l);
+KO_API void ko_file_list_destroy(ko_file_list *l);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Terrain
  *
@@ -469,6 +484,10 @@ KO_API ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_
 /** A store summary as JSON text (counts per category and source, store and schema version,
  * extent, categories). On success *json is owned by the caller: free with ko_free(). */
 KO_API ko_status ko_sites_info_json(ko_sites *s, char **json);
+
+/** The store's version counter, bumped by every import: a catalogue records it so that stale
+ * verdicts can be found after the store changes. */
+KO_API ko_status ko_sites_version(ko_sites *s, int64_t *version);
 
 /** One stored site, as passed to a ko_sites_foreach() callback. Borrowed for the call. */
 typedef struct ko_site_record {

@@ -1,0 +1,445 @@
+#include "catalog.h"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <math.h>
+#include <ogr_srs_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cat_shot_free(cat_shot *s) {
+    free(s->id), free(s->time), free(s->camera), free(s->reason);
+    free(s->site_ids), free(s->categories), free(s->ring);
+    for (size_t k = 0; k < s->n_hits; k++)
+        free(s->hits[k].name), free(s->hits[k].category);
+    free(s->hits);
+    memset(s, 0, sizeof *s);
+}
+
+void cat_file_free(cat_file *f) {
+    for (size_t i = 0; i < f->n_shots; i++)
+        cat_shot_free(&f->shots[i]);
+    free(f->shots);
+    free(f->path);
+    free(f->site_names);
+    memset(f, 0, sizeof *f);
+}
+
+typedef struct field {
+    const char *name;
+    OGRFieldType type;
+} field;
+
+static const field fp_fields[] = {{"path", OFTString},
+                                  {"shot_id", OFTString},
+                                  {"time", OFTString},
+                                  {"camera", OFTString},
+                                  {"verdict", OFTString},
+                                  {"reason", OFTString},
+                                  {"hit_count", OFTInteger},
+                                  {"site_ids", OFTString},
+                                  {"categories", OFTString},
+                                  {"lat", OFTReal},
+                                  {"lon", OFTReal},
+                                  {"height", OFTReal},
+                                  {"yaw", OFTReal},
+                                  {"pitch", OFTReal},
+                                  {"roll", OFTReal},
+                                  {"focal_mm", OFTReal},
+                                  {"sensor_w_mm", OFTReal},
+                                  {"sensor_h_mm", OFTReal},
+                                  {"width_px", OFTInteger},
+                                  {"height_px", OFTInteger},
+                                  {"cx_px", OFTReal},
+                                  {"cy_px", OFTReal},
+                                  {"k1", OFTReal},
+                                  {"k2", OFTReal},
+                                  {"k3", OFTReal},
+                                  {"p1", OFTReal},
+                                  {"p2", OFTReal},
+                                  {"checked_at", OFTString},
+                                  {"store_version", OFTInteger64},
+                                  {NULL, OFTString}};
+static const field hit_fields[] = {
+    {"path", OFTString},           {"shot_id", OFTString},  {"site_id", OFTInteger64},
+    {"name", OFTString},           {"category", OFTString}, {"distance_m", OFTReal},
+    {"fraction_in_view", OFTReal}, {"gsd_m", OFTReal},      {NULL, OFTString}};
+static const field file_fields[] = {
+    {"path", OFTString},       {"size", OFTInteger64},          {"mtime", OFTInteger64},
+    {"sha256", OFTString},     {"shots", OFTInteger},           {"verdict", OFTString},
+    {"checked_at", OFTString}, {"store_version", OFTInteger64}, {NULL, OFTString}};
+
+static OGRLayerH layer(GDALDatasetH ds, const char *name, OGRwkbGeometryType g,
+                       const field *fields) {
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, name);
+    if (l) return l;
+    OGRSpatialReferenceH srs = NULL;
+    if (g != wkbNone) {
+        srs = OSRNewSpatialReference(NULL);
+        OSRSetWellKnownGeogCS(srs, "WGS84");
+        OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    }
+    const char *opts[] = {"FID=fid", NULL};
+    l = GDALDatasetCreateLayer(ds, name, srs, g, (char **)opts);
+    if (srs) OSRRelease(srs);
+    for (size_t i = 0; l && fields[i].name; i++) {
+        OGRFieldDefnH fd = OGR_Fld_Create(fields[i].name, fields[i].type);
+        OGR_L_CreateField(l, fd, TRUE);
+        OGR_Fld_Destroy(fd);
+    }
+    return l;
+}
+
+static void sql(catalog *c, const char *q) {
+    OGRLayerH r = GDALDatasetExecuteSQL(c->ds, q, NULL, NULL);
+    if (r) GDALDatasetReleaseResultSet(c->ds, r);
+}
+
+int catalog_open(catalog *c, const char *name) {
+    memset(c, 0, sizeof *c);
+    int pg = STARTS_WITH_CI(name, "PG:");
+    VSIStatBufL st;
+    if (pg || VSIStatL(name, &st) == 0) {
+        const char *drivers[] = {pg ? "PostgreSQL" : "GPKG", NULL};
+        c->ds = GDALOpenEx(name, GDAL_OF_VECTOR | GDAL_OF_UPDATE | GDAL_OF_VERBOSE_ERROR, drivers,
+                           NULL, NULL);
+    } else {
+        GDALDriverH gpkg = GDALGetDriverByName("GPKG");
+        c->ds = gpkg ? GDALCreate(gpkg, name, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    }
+    if (!c->ds) {
+        fprintf(stderr, "keepout tag: cannot open or create the catalogue %s: %s\n", name,
+                CPLGetLastErrorMsg());
+        return 0;
+    }
+    c->fp = layer(c->ds, "footprints", wkbPolygon, fp_fields);
+    c->hits = layer(c->ds, "hits", wkbNone, hit_fields);
+    c->files = layer(c->ds, "files", wkbNone, file_fields);
+    if (!c->fp || !c->hits || !c->files) {
+        fprintf(stderr, "keepout tag: %s: cannot create the catalogue layers: %s\n", name,
+                CPLGetLastErrorMsg());
+        catalog_close(c);
+        return 0;
+    }
+    /* One row per file and per shot, whatever happens: re-runs replace, never duplicate. */
+    sql(c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_files_path ON files(path)");
+    sql(c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_footprints_shot ON footprints(path, shot_id)");
+    sql(c, "CREATE INDEX IF NOT EXISTS ko_hits_path ON hits(path)");
+    return 1;
+}
+
+void catalog_close(catalog *c) {
+    if (c->in_tx) catalog_commit(c);
+    if (c->ds) GDALClose(c->ds);
+    memset(c, 0, sizeof *c);
+}
+
+int catalog_begin(catalog *c) {
+    if (c->in_tx) return 1;
+    c->in_tx = GDALDatasetStartTransaction(c->ds, FALSE) == OGRERR_NONE;
+    return c->in_tx;
+}
+
+int catalog_commit(catalog *c) {
+    if (!c->in_tx) return 1;
+    c->in_tx = 0;
+    return GDALDatasetCommitTransaction(c->ds) == OGRERR_NONE;
+}
+
+static int by_path(const void *a, const void *b) {
+    return strcmp(((const cat_done *)a)->path, ((const cat_done *)b)->path);
+}
+
+int catalog_done(catalog *c, cat_done **out, size_t *n) {
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    OGR_L_ResetReading(c->files);
+    OGRFeatureH f;
+    while ((f = OGR_L_GetNextFeature(c->files))) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            cat_done *d = realloc(*out, cap * sizeof *d);
+            if (!d) {
+                OGR_F_Destroy(f);
+                return 0;
+            }
+            *out = d;
+        }
+        cat_done *d = &(*out)[*n];
+        d->path = strdup(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "path")));
+        d->size = OGR_F_GetFieldAsInteger64(f, OGR_F_GetFieldIndex(f, "size"));
+        d->mtime = OGR_F_GetFieldAsInteger64(f, OGR_F_GetFieldIndex(f, "mtime"));
+        snprintf(d->sha256, sizeof d->sha256, "%s",
+                 OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "sha256")));
+        OGR_F_Destroy(f);
+        if (!d->path) return 0;
+        (*n)++;
+    }
+    if (*n) qsort(*out, *n, sizeof **out, by_path);
+    return 1;
+}
+
+const cat_done *catalog_find(const cat_done *done, size_t n, const char *path) {
+    cat_done key = {(char *)path, 0, 0, ""};
+    return n ? bsearch(&key, done, n, sizeof key, by_path) : NULL;
+}
+
+static void set_num(OGRFeatureH f, const char *name, double v) {
+    if (isfinite(v)) OGR_F_SetFieldDouble(f, OGR_F_GetFieldIndex(f, name), v);
+}
+
+static void set_str(OGRFeatureH f, const char *name, const char *v) {
+    if (v) OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, name), v);
+}
+
+static OGRGeometryH polygon(const double *ring, size_t n) {
+    OGRGeometryH r = OGR_G_CreateGeometry(wkbLinearRing);
+    for (size_t i = 0; i < n; i++)
+        OGR_G_AddPoint_2D(r, ring[2 * i], ring[2 * i + 1]);
+    OGRGeometryH p = OGR_G_CreateGeometry(wkbPolygon);
+    OGR_G_AddGeometryDirectly(p, r);
+    return p;
+}
+
+static int write_shot(catalog *c, const cat_file *file, const cat_shot *s, const char *when,
+                      int64_t version) {
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(c->fp));
+    set_str(f, "path", file->path);
+    set_str(f, "shot_id", s->id);
+    set_str(f, "time", s->time);
+    set_str(f, "camera", s->camera);
+    set_str(f, "verdict", ko_verdict_str(s->verdict));
+    set_str(f, "reason", s->reason);
+    OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "hit_count"), (int)s->n_hits);
+    set_str(f, "site_ids", s->site_ids);
+    set_str(f, "categories", s->categories);
+    const ko_pose *p = &s->pose;
+    const ko_camera *k = &s->cam;
+    set_num(f, "lat", p->lat), set_num(f, "lon", p->lon), set_num(f, "height", p->height_m);
+    set_num(f, "yaw", p->yaw_deg), set_num(f, "pitch", p->pitch_deg);
+    set_num(f, "roll", p->roll_deg), set_num(f, "focal_mm", k->focal_mm);
+    set_num(f, "sensor_w_mm", k->sensor_w_mm), set_num(f, "sensor_h_mm", k->sensor_h_mm);
+    if (k->width_px) OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "width_px"), (int)k->width_px);
+    if (k->height_px)
+        OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "height_px"), (int)k->height_px);
+    set_num(f, "cx_px", k->cx_px), set_num(f, "cy_px", k->cy_px);
+    set_num(f, "k1", k->k1), set_num(f, "k2", k->k2), set_num(f, "k3", k->k3);
+    set_num(f, "p1", k->p1), set_num(f, "p2", k->p2);
+    set_str(f, "checked_at", when);
+    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "store_version"), version);
+    if (s->ring) OGR_F_SetGeometryDirectly(f, polygon(s->ring, s->n_ring));
+    int ok = OGR_L_CreateFeature(c->fp, f) == OGRERR_NONE;
+    OGR_F_Destroy(f);
+    for (size_t i = 0; ok && i < s->n_hits; i++) {
+        const cat_hit *h = &s->hits[i];
+        OGRFeatureH g = OGR_F_Create(OGR_L_GetLayerDefn(c->hits));
+        set_str(g, "path", file->path);
+        set_str(g, "shot_id", s->id);
+        OGR_F_SetFieldInteger64(g, OGR_F_GetFieldIndex(g, "site_id"), h->site_id);
+        set_str(g, "name", h->name);
+        set_str(g, "category", h->category);
+        set_num(g, "distance_m", h->distance_m);
+        set_num(g, "fraction_in_view", h->fraction);
+        set_num(g, "gsd_m", h->gsd_m);
+        ok = OGR_L_CreateFeature(c->hits, g) == OGRERR_NONE;
+        OGR_F_Destroy(g);
+    }
+    return ok;
+}
+
+static void delete_path(catalog *c, const char *path) {
+    char *q = CPLEscapeString(path, -1, CPLES_SQL);
+    const char *tables[] = {"hits", "footprints", "files"};
+    for (int i = 0; i < 3; i++)
+        sql(c, CPLSPrintf("DELETE FROM %s WHERE path = '%s'", tables[i], q));
+    CPLFree(q);
+}
+
+int catalog_write(catalog *c, const cat_file *file, int replace, const char *when,
+                  int64_t version) {
+    if (replace) delete_path(c, file->path);
+    for (size_t i = 0; i < file->n_shots; i++)
+        if (!write_shot(c, file, &file->shots[i], when, version)) return 0;
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(c->files));
+    set_str(f, "path", file->path);
+    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "size"), file->size);
+    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "mtime"), file->mtime);
+    if (file->sha256[0]) set_str(f, "sha256", file->sha256);
+    OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "shots"), (int)file->n_shots);
+    set_str(f, "verdict", ko_verdict_str(file->verdict));
+    set_str(f, "checked_at", when);
+    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "store_version"), version);
+    int ok = OGR_L_CreateFeature(c->files, f) == OGRERR_NONE;
+    OGR_F_Destroy(f);
+    return ok;
+}
+
+static char *dup_or_null(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+static char *join(char *acc, const char *add) {
+    size_t a = acc ? strlen(acc) : 0, b = strlen(add);
+    char *r = realloc(acc, a + b + 2);
+    if (!r) return acc;
+    if (a) r[a++] = ';';
+    memcpy(r + a, add, b + 1);
+    return r;
+}
+
+int cat_shot_fill(cat_shot *s, const ko_shot *shot, const ko_result *res) {
+    memset(s, 0, sizeof *s);
+    s->id = dup_or_null(shot->id);
+    s->time = dup_or_null(shot->time);
+    for (size_t i = 0; i < shot->n_extra; i++)
+        if (!strcmp(shot->extra_keys[i], "camera")) s->camera = dup_or_null(shot->extra_values[i]);
+    s->verdict = ko_result_verdict(res);
+    s->reason = dup_or_null(ko_result_reason(res));
+    s->pose = shot->pose;
+    s->cam = shot->camera;
+    const ko_footprint *fp = ko_result_footprint(res);
+    if (fp) {
+        const double *r = ko_footprint_ring(fp, &s->n_ring);
+        if ((s->ring = malloc(s->n_ring * 2 * sizeof(double))))
+            memcpy(s->ring, r, s->n_ring * 2 * sizeof(double));
+    }
+    size_t n = ko_result_count(res);
+    s->hits = calloc(n ? n : 1, sizeof *s->hits);
+    if (!s->id || !s->reason || (fp && !s->ring) || !s->hits) return 0;
+    for (size_t i = 0; i < n; i++) {
+        const ko_finding *f = ko_result_finding(res, i);
+        if (!f->disclosed) continue;
+        cat_hit *h = &s->hits[s->n_hits++];
+        h->site_id = f->site->site_id;
+        h->name = strdup(f->site->name ? f->site->name : "");
+        h->category = strdup(f->site->category);
+        h->distance_m = f->site->distance_m;
+        h->fraction = f->site->overlap;
+        h->gsd_m = f->gsd_m;
+        s->site_ids = join(s->site_ids, CPLSPrintf("%lld", (long long)h->site_id));
+        s->categories = join(s->categories, h->category);
+        if (!h->name || !h->category) return 0;
+    }
+    return 1;
+}
+
+static double get_num(OGRFeatureH f, const char *name) {
+    int i = OGR_F_GetFieldIndex(f, name);
+    return OGR_F_IsFieldSetAndNotNull(f, i) ? OGR_F_GetFieldAsDouble(f, i) : NAN;
+}
+
+/* The shot as stored: pose and camera come back from their columns. */
+static void stored_shot(OGRFeatureH f, ko_shot *shot, const char *path, const char *id) {
+    memset(shot, 0, sizeof *shot);
+    ko_pose_init(&shot->pose);
+    ko_camera_init(&shot->camera);
+    shot->source = path;
+    shot->id = id;
+    ko_pose *p = &shot->pose;
+    ko_camera *k = &shot->camera;
+    p->lat = get_num(f, "lat"), p->lon = get_num(f, "lon"), p->height_m = get_num(f, "height");
+    p->yaw_deg = get_num(f, "yaw"), p->pitch_deg = get_num(f, "pitch");
+    p->roll_deg = get_num(f, "roll");
+    k->focal_mm = get_num(f, "focal_mm"), k->sensor_w_mm = get_num(f, "sensor_w_mm");
+    k->sensor_h_mm = get_num(f, "sensor_h_mm");
+    double w = get_num(f, "width_px"), h = get_num(f, "height_px");
+    k->width_px = isfinite(w) ? (uint32_t)w : 0, k->height_px = isfinite(h) ? (uint32_t)h : 0;
+    k->cx_px = get_num(f, "cx_px"), k->cy_px = get_num(f, "cy_px");
+    double *d[5] = {&k->k1, &k->k2, &k->k3, &k->p1, &k->p2};
+    const char *dn[5] = {"k1", "k2", "k3", "p1", "p2"};
+    for (int i = 0; i < 5; i++)
+        *d[i] = isfinite(get_num(f, dn[i])) ? get_num(f, dn[i]) : 0.0;
+}
+
+int catalog_recheck(catalog *c, ko_context *ctx, ko_sites *sites, const ko_check_options *o,
+                    const char *when, int64_t version, size_t *n_changed, size_t *n_total) {
+    *n_changed = *n_total = 0;
+    /* Collect first: rows are rewritten below, and iterating a layer while writing it is not
+     * portable across OGR drivers. */
+    GIntBig *fids = NULL;
+    size_t n = 0, cap = 0;
+    OGR_L_ResetReading(c->fp);
+    OGRFeatureH f;
+    while ((f = OGR_L_GetNextFeature(c->fp))) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            GIntBig *g = realloc(fids, cap * sizeof *g);
+            if (!g) return 0;
+            fids = g;
+        }
+        fids[n++] = OGR_F_GetFID(f);
+        OGR_F_Destroy(f);
+    }
+    int ok = catalog_begin(c);
+    sql(c, "DELETE FROM hits");
+    for (size_t i = 0; ok && i < n; i++) {
+        f = OGR_L_GetFeature(c->fp, fids[i]);
+        if (!f) continue;
+        char *path = strdup(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "path")));
+        char *id = strdup(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "shot_id")));
+        char *old = strdup(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "verdict")));
+        (*n_total)++;
+        ko_shot shot;
+        stored_shot(f, &shot, path, id);
+        int unreadable = !OGR_F_GetGeometryRef(f); /* unknown when read: stays so */
+        ko_result *res = NULL;
+        if (!unreadable && ko_check_shot(ctx, sites, &shot, o, &res) != KO_OK) ok = 0;
+        if (res) {
+            cat_shot s;
+            ok = cat_shot_fill(&s, &shot, res);
+            if (ok) {
+                set_str(f, "verdict", ko_verdict_str(s.verdict));
+                set_str(f, "reason", s.reason);
+                OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "hit_count"), (int)s.n_hits);
+                OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, "site_ids"),
+                                     s.site_ids ? s.site_ids : "");
+                OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, "categories"),
+                                     s.categories ? s.categories : "");
+                set_str(f, "checked_at", when);
+                OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "store_version"), version);
+                ok = OGR_L_SetFeature(c->fp, f) == OGRERR_NONE;
+                *n_changed += strcmp(old, ko_verdict_str(s.verdict)) != 0;
+                for (size_t k = 0; ok && k < s.n_hits; k++) {
+                    OGRFeatureH g = OGR_F_Create(OGR_L_GetLayerDefn(c->hits));
+                    set_str(g, "path", path);
+                    set_str(g, "shot_id", id);
+                    OGR_F_SetFieldInteger64(g, OGR_F_GetFieldIndex(g, "site_id"),
+                                            s.hits[k].site_id);
+                    set_str(g, "name", s.hits[k].name);
+                    set_str(g, "category", s.hits[k].category);
+                    set_num(g, "distance_m", s.hits[k].distance_m);
+                    set_num(g, "fraction_in_view", s.hits[k].fraction);
+                    set_num(g, "gsd_m", s.hits[k].gsd_m);
+                    ok = OGR_L_CreateFeature(c->hits, g) == OGRERR_NONE;
+                    OGR_F_Destroy(g);
+                }
+            }
+            cat_shot_free(&s);
+            ko_result_destroy(res);
+        }
+        free(path), free(id), free(old);
+        OGR_F_Destroy(f);
+    }
+    /* files.verdict: the worst verdict of each file's shots again */
+    sql(c,
+        "UPDATE files SET verdict = (SELECT CASE WHEN sum(verdict = 'unknown') > 0 THEN "
+        "'unknown' WHEN sum(verdict = 'flagged') > 0 THEN 'flagged' ELSE 'clear' END FROM "
+        "footprints WHERE footprints.path = files.path)");
+    sql(c, CPLSPrintf("UPDATE files SET store_version = %lld", (long long)version));
+    free(fids);
+    return catalog_commit(c) && ok;
+}
+
+int catalog_all_clear(catalog *c) {
+    OGRLayerH r = GDALDatasetExecuteSQL(
+        c->ds, "SELECT count(*) AS n FROM files WHERE verdict <> 'clear'", NULL, NULL);
+    if (!r) return 0;
+    OGRFeatureH f = OGR_L_GetNextFeature(r);
+    int clear = f && OGR_F_GetFieldAsInteger64(f, 0) == 0;
+    if (f) OGR_F_Destroy(f);
+    GDALDatasetReleaseResultSet(c->ds, r);
+    return clear;
+}

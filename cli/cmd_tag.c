@@ -1,0 +1,590 @@
+/* keepout tag: batch tagging of survey archives into a catalogue (GeoPackage or PostGIS).
+ * Worker threads (one ko_context, store handle and batch index each) check files; the main
+ * thread writes them in path order, a batch per transaction, each file's rows together with
+ * its `files` row: a killed run loses at most the open batch, which the next run redoes. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+
+#include "catalog.h"
+#include "commands.h"
+#include "inputs.h"
+#include "keepout/keepout.h"
+#include "reader_opts.h"
+
+#ifndef KEEPOUT_DEFAULT_SITES
+#define KEEPOUT_DEFAULT_SITES "sites.sqlite"
+#endif
+
+#define BATCH_FILES 64
+
+static void help(FILE *fp) {
+    fprintf(
+        fp,
+        "usage: keepout tag --catalog CAT [options] ARCHIVE...\n"
+        "       keepout tag --catalog CAT --recheck [--db DB]\n\n"
+        "Tags every photo and video frame of the archives (directories, walked recursively;\n"
+        "any GDAL /vsi path such as /vsizip/archive.zip) into a catalogue that opens in\n"
+        "QGIS as is: layer footprints (one polygon per shot: verdict, sites, pose, camera),\n"
+        "table hits (shot -> site) and table files. Re-runs skip unchanged files (path,\n"
+        "size, mtime; with --hash also the SHA-256); a killed run resumes where it stopped.\n\n"
+        "options:\n"
+        "  --catalog CAT     GeoPackage file (created if missing) or PG:\"dbname=...\"\n"
+        "  --db FILE         site store (default: $KEEPOUT_SITES, else the bundled sample)\n"
+        "  --jobs N          worker threads (default: the number of cores)\n"
+        "  --shard K/N       only the K-th of N deterministic shares of the files\n"
+        "  --hash            record SHA-256 and treat a file as unchanged only if it matches\n"
+        "  --recheck         re-evaluate the stored footprints against the current store\n"
+        "                    without reading the images again\n"
+        "  --sidecar         write an XMP sidecar (IMAGE.xmp, namespace keepout:) per file\n"
+        "  --sidecar-dir DIR put the sidecars there instead (originals are never modified)\n"
+        "  --max-range M     cut rays at M metres of ground distance (default 2000)\n" READER_HELP
+        "  -q, --quiet       no progress on standard error\n"
+        "  -h, --help        this text\n\n"
+        "Exit status: 0 all clear; 1 something flagged or unknown; 2 usage error, unusable\n"
+        "site store or catalogue.\n");
+}
+
+typedef struct job {
+    char *path;
+    const char *refuse;
+    int64_t size, mtime;
+    int replace; /* the catalogue holds an older version of this file */
+} job;
+
+typedef struct shared {
+    const char *db;
+    ko_check_options copts;
+    ko_reader_options ropts;
+    int hash;
+    job *jobs;
+    size_t n_jobs;
+    cat_file *results;
+    atomic_int *ready;
+    atomic_size_t next;
+    atomic_size_t written; /* workers stay within a window ahead of the writer */
+    atomic_int failed;
+    mtx_t mu;
+    cnd_t cv;
+    size_t window;
+    char error[512];
+} shared;
+
+static void set_failed(shared *sh, const char *msg) {
+    mtx_lock(&sh->mu);
+    if (!atomic_load(&sh->failed)) snprintf(sh->error, sizeof sh->error, "%s", msg);
+    atomic_store(&sh->failed, 1);
+    cnd_broadcast(&sh->cv);
+    mtx_unlock(&sh->mu);
+}
+
+static ko_verdict worse(ko_verdict a, ko_verdict b) {
+    if (a == KO_UNKNOWN || b == KO_UNKNOWN) return KO_UNKNOWN;
+    return a == KO_FLAGGED || b == KO_FLAGGED ? KO_FLAGGED : KO_CLEAR;
+}
+
+static cat_shot *new_shot(cat_file *f) {
+    if (f->n_shots == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 4;
+        cat_shot *s = realloc(f->shots, cap * sizeof *s);
+        if (!s) return NULL;
+        f->shots = s;
+        f->cap = cap;
+    }
+    return &f->shots[f->n_shots++];
+}
+
+/* A file that yields no shot at all (refused imagery, unreadable) is one unknown row. */
+static int unknown_file(cat_file *f, const char *why) {
+    cat_shot *s = new_shot(f);
+    if (!s) return 0;
+    memset(s, 0, sizeof *s);
+    ko_pose_init(&s->pose);
+    ko_camera_init(&s->cam);
+    s->verdict = KO_UNKNOWN;
+    s->id = strdup(CPLGetFilename(f->path));
+    s->reason = strdup(why);
+    f->verdict = KO_UNKNOWN;
+    return s->id && s->reason;
+}
+
+static int check_file(ko_context *ctx, ko_sites *sites, shared *sh, const job *j, cat_file *f) {
+    f->path = strdup(j->path);
+    f->size = j->size;
+    f->mtime = j->mtime;
+    f->verdict = KO_CLEAR;
+    if (!f->path) return 0;
+    if (sh->hash && ko_file_sha256(ctx, j->path, f->sha256) != KO_OK) f->sha256[0] = '\0';
+    if (j->refuse) return unknown_file(f, CPLSPrintf("%s: %s", j->path, j->refuse));
+    ko_reader *r = NULL;
+    if (ko_reader_open(ctx, j->path, &sh->ropts, &r) != KO_OK)
+        return unknown_file(f, ko_errmsg(ctx));
+    ko_shot shot;
+    ko_status st;
+    int ok = 1;
+    while (ok && (st = ko_reader_next(r, &shot)) == KO_OK) {
+        ko_result *res = NULL;
+        if (ko_check_shot(ctx, sites, &shot, &sh->copts, &res) != KO_OK) {
+            set_failed(sh, CPLSPrintf("site store %s failed: %s", sh->db, ko_errmsg(ctx)));
+            ok = 0;
+            break;
+        }
+        cat_shot *s = new_shot(f);
+        ok = s && cat_shot_fill(s, &shot, res);
+        if (ok) f->verdict = worse(f->verdict, s->verdict);
+        for (size_t i = 0; ok && i < ko_result_count(res); i++) {
+            const ko_finding *fi = ko_result_finding(res, i);
+            if (fi->disclosed && fi->site->name &&
+                !(f->site_names && strstr(f->site_names, fi->site->name))) {
+                size_t a = f->site_names ? strlen(f->site_names) : 0, b = strlen(fi->site->name);
+                char *n = realloc(f->site_names, a + b + 2);
+                if (!n) break;
+                if (a) n[a++] = ';';
+                memcpy(n + a, fi->site->name, b + 1);
+                f->site_names = n;
+            }
+        }
+        ko_result_destroy(res);
+    }
+    if (ok && st != KO_DONE) ok = unknown_file(f, ko_errmsg(ctx));
+    if (ok && f->n_shots == 0)
+        ok = unknown_file(f, CPLSPrintf("%s: no shots in the file", j->path));
+    ko_reader_close(r);
+    return ok;
+}
+
+static int open_worker(shared *sh, ko_context **ctx, ko_sites **sites) {
+    double limit;
+    if (ko_context_create(ctx) != KO_OK) return 0;
+    if (ko_sites_open(*ctx, sh->db, KO_SITES_READONLY, sites) != KO_OK ||
+        ko_sites_gsd_limit(*sites, &limit) != KO_OK || ko_sites_load_index(*sites) != KO_OK) {
+        set_failed(sh, CPLSPrintf("site store %s: %s", sh->db, ko_errmsg(*ctx)));
+        return 0;
+    }
+    return 1;
+}
+
+static int worker(void *arg) {
+    shared *sh = arg;
+    ko_context *ctx = NULL;
+    ko_sites *sites = NULL;
+    if (open_worker(sh, &ctx, &sites)) {
+        for (;;) {
+            size_t i = atomic_fetch_add(&sh->next, 1);
+            if (i >= sh->n_jobs || atomic_load(&sh->failed)) break;
+            mtx_lock(&sh->mu);
+            while (i >= atomic_load(&sh->written) + sh->window && !atomic_load(&sh->failed))
+                cnd_wait(&sh->cv, &sh->mu);
+            mtx_unlock(&sh->mu);
+            if (!check_file(ctx, sites, sh, &sh->jobs[i], &sh->results[i])) {
+                set_failed(sh, CPLSPrintf("%s: out of memory or store failure", sh->jobs[i].path));
+                break;
+            }
+            mtx_lock(&sh->mu);
+            atomic_store(&sh->ready[i], 1);
+            cnd_broadcast(&sh->cv);
+            mtx_unlock(&sh->mu);
+        }
+    }
+    ko_sites_close(sites);
+    ko_context_destroy(ctx);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static char *xml_escape(const char *s) {
+    return CPLEscapeString(s ? s : "", -1, CPLES_XML);
+}
+
+/* IMAGE.xmp beside the image, or under --sidecar-dir mirroring its path. Never the image. */
+static int write_sidecar(const char *dir, const cat_file *f, const char *when, int64_t version) {
+    const char *path = dir ? CPLSPrintf("%s/%s.xmp", dir, f->path[0] == '/' ? f->path + 1 : f->path)
+                           : CPLSPrintf("%s.xmp", f->path);
+    char *out = CPLStrdup(path);
+    if (dir) VSIMkdirRecursive(CPLGetPath(out), 0755);
+    VSILFILE *fp = VSIFOpenL(out, "wb");
+    if (!fp) {
+        fprintf(stderr, "keepout tag: cannot write sidecar %s\n", out);
+        CPLFree(out);
+        return 0;
+    }
+    char *sites = xml_escape(f->site_names);
+    VSIFPrintfL(fp,
+                "<?xpacket begin=\"\xef\xbb\xbf\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+                " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
+                "  <rdf:Description rdf:about=\"\" xmlns:keepout=\"urn:keepout:xmp:1.0/\"\n"
+                "   keepout:Verdict=\"%s\"\n"
+                "   keepout:Sites=\"%s\"\n"
+                "   keepout:Shots=\"%zu\"\n"
+                "   keepout:CheckedAt=\"%s\"\n"
+                "   keepout:StoreVersion=\"%lld\"\n"
+                "   keepout:Version=\"%s\"/>\n"
+                " </rdf:RDF>\n"
+                "</x:xmpmeta>\n"
+                "<?xpacket end=\"w\"?>\n",
+                ko_verdict_str(f->verdict), sites, f->n_shots, when, (long long)version,
+                ko_version());
+    CPLFree(sites);
+    int ok = VSIFCloseL(fp) == 0;
+    CPLFree(out);
+    return ok;
+}
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int by_job_path(const void *a, const void *b) {
+    return strcmp(((const job *)a)->path, ((const job *)b)->path);
+}
+
+typedef struct options {
+    const char *catalog, *sidecar_dir;
+    int jobs, shard_k, shard_n, recheck, sidecar, quiet;
+} options;
+
+/* Lists every archive, keeps this shard's files and those not already catalogued as they are.
+ * Returns 0 after a message on stderr. */
+static int plan(shared *sh, const options *o, char **archives, int n_archives, const cat_done *done,
+                size_t n_done, size_t *n_skipped, size_t *n_other) {
+    ko_context *ctx = NULL;
+    if (ko_context_create(&ctx) != KO_OK) return 0;
+    size_t cap = 0;
+    int ok = 1;
+    for (int a = 0; ok && a < n_archives; a++) {
+        ko_file_list *l = NULL;
+        if (ko_file_list_create(ctx, archives[a], &sh->ropts, &l) != KO_OK) {
+            fprintf(stderr, "keepout tag: %s\n", ko_errmsg(ctx));
+            ok = 0;
+            break;
+        }
+        *n_other += ko_file_list_skipped(l);
+        for (size_t i = 0; ok && i < ko_file_list_count(l); i++) {
+            const char *p = ko_file_list_path(l, i);
+            if (o->shard_n > 1 && fnv1a(p) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1))
+                continue;
+            VSIStatBufL st;
+            int64_t size = -1, mtime = 0;
+            if (VSIStatL(p, &st) == 0) size = (int64_t)st.st_size, mtime = (int64_t)st.st_mtime;
+            const cat_done *d = catalog_find(done, n_done, p);
+            if (d && d->size == size && d->mtime == mtime) {
+                char hex[65];
+                if (!sh->hash ||
+                    (ko_file_sha256(ctx, p, hex) == KO_OK && !strcmp(hex, d->sha256))) {
+                    (*n_skipped)++;
+                    continue;
+                }
+            }
+            if (sh->n_jobs == cap) {
+                cap = cap ? 2 * cap : 1024;
+                job *j = realloc(sh->jobs, cap * sizeof *j);
+                if (!j) {
+                    ok = 0;
+                    break;
+                }
+                sh->jobs = j;
+            }
+            job *j = &sh->jobs[sh->n_jobs++];
+            *j = (job){strdup(p), ko_file_list_refused(l, i), size, mtime, d != NULL};
+            ok = j->path != NULL;
+        }
+        ko_file_list_destroy(l);
+    }
+    ko_context_destroy(ctx);
+    if (sh->n_jobs) qsort(sh->jobs, sh->n_jobs, sizeof *sh->jobs, by_job_path);
+    /* the same file named twice (two overlapping archives) is tagged once */
+    size_t k = 0;
+    for (size_t i = 0; i < sh->n_jobs; i++) {
+        if (k && !strcmp(sh->jobs[k - 1].path, sh->jobs[i].path)) {
+            free(sh->jobs[i].path);
+            continue;
+        }
+        sh->jobs[k++] = sh->jobs[i];
+    }
+    sh->n_jobs = k;
+    return ok;
+}
+
+static void progress(size_t done, size_t total, double t0, int on) {
+    if (!on) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double dt = ts.tv_sec + ts.tv_nsec * 1e-9 - t0, rate = dt > 0 ? done / dt : 0;
+    fprintf(stderr, "\rkeepout tag: %zu/%zu files, %.0f files/s, ETA %.0f s   ", done, total, rate,
+            rate > 0 ? (total - done) / rate : 0.0);
+    if (done == total) fputc('\n', stderr);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void utc_now(char *buf, size_t n) {
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
+typedef struct tally {
+    size_t clear, flagged, unknown, files;
+} tally;
+
+/* Writes results in job order as workers finish them, a batch of files per transaction.
+ * Returns 0 on a write or worker failure (after a message). */
+static int write_all(shared *sh, catalog *cat, const options *o, const char *when, int64_t version,
+                     tally *t) {
+    double t0 = now_s();
+    int show = !o->quiet && isatty(STDERR_FILENO);
+    int ok = catalog_begin(cat);
+    for (size_t i = 0; ok && i < sh->n_jobs; i++) {
+        mtx_lock(&sh->mu);
+        while (!atomic_load(&sh->ready[i]) && !atomic_load(&sh->failed))
+            cnd_wait(&sh->cv, &sh->mu);
+        mtx_unlock(&sh->mu);
+        if (!atomic_load(&sh->ready[i])) {
+            ok = 0;
+            break;
+        }
+        cat_file *f = &sh->results[i];
+        ok = catalog_write(cat, f, sh->jobs[i].replace, when, version);
+        if (!ok) fprintf(stderr, "keepout tag: writing %s: %s\n", f->path, CPLGetLastErrorMsg());
+        if (ok && o->sidecar) ok = write_sidecar(o->sidecar_dir, f, when, version);
+        for (size_t k = 0; k < f->n_shots; k++) {
+            ko_verdict v = f->shots[k].verdict;
+            v == KO_CLEAR ? t->clear++ : v == KO_FLAGGED ? t->flagged++ : t->unknown++;
+        }
+        t->files++;
+        cat_file_free(f);
+        mtx_lock(&sh->mu);
+        atomic_store(&sh->written, i + 1);
+        cnd_broadcast(&sh->cv);
+        mtx_unlock(&sh->mu);
+        if ((i + 1) % BATCH_FILES == 0) ok = ok && catalog_commit(cat) && catalog_begin(cat);
+        progress(i + 1, sh->n_jobs, t0, show);
+    }
+    ok = catalog_commit(cat) && ok;
+    if (!ok) {
+        set_failed(sh, "");
+        if (sh->error[0]) fprintf(stderr, "keepout tag: %s\n", sh->error);
+    }
+    return ok;
+}
+
+enum {
+    T_CATALOG = 300,
+    T_DB,
+    T_JOBS,
+    T_SHARD,
+    T_HASH,
+    T_RECHECK,
+    T_SIDECAR,
+    T_SIDECAR_DIR,
+    T_MAX_RANGE
+};
+
+static int parse_args(int argc, char **argv, options *o, shared *sh) {
+    static const struct option longopts[] = {
+        {"catalog", required_argument, NULL, T_CATALOG},
+        {"db", required_argument, NULL, T_DB},
+        {"jobs", required_argument, NULL, T_JOBS},
+        {"shard", required_argument, NULL, T_SHARD},
+        {"hash", no_argument, NULL, T_HASH},
+        {"recheck", no_argument, NULL, T_RECHECK},
+        {"sidecar", no_argument, NULL, T_SIDECAR},
+        {"sidecar-dir", required_argument, NULL, T_SIDECAR_DIR},
+        {"max-range", required_argument, NULL, T_MAX_RANGE},
+        READER_LONGOPTS,
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+            case T_CATALOG:
+                o->catalog = optarg;
+                break;
+            case T_DB:
+                sh->db = optarg;
+                break;
+            case T_JOBS:
+                o->jobs = (int)strtol(optarg, &end, 10);
+                if (*end || o->jobs < 1 || o->jobs > 256) {
+                    fprintf(stderr, "keepout tag: --jobs needs 1..256\n");
+                    return EXIT_USAGE;
+                }
+                break;
+            case T_SHARD:
+                if (sscanf(optarg, "%d/%d", &o->shard_k, &o->shard_n) != 2 || o->shard_n < 1 ||
+                    o->shard_k < 1 || o->shard_k > o->shard_n) {
+                    fprintf(stderr, "keepout tag: --shard needs K/N with 1 <= K <= N\n");
+                    return EXIT_USAGE;
+                }
+                break;
+            case T_HASH:
+                sh->hash = 1;
+                break;
+            case T_RECHECK:
+                o->recheck = 1;
+                break;
+            case T_SIDECAR:
+                o->sidecar = 1;
+                break;
+            case T_SIDECAR_DIR:
+                o->sidecar = 1, o->sidecar_dir = optarg;
+                break;
+            case T_MAX_RANGE:
+                sh->copts.footprint.max_range_m = CPLStrtod(optarg, &end);
+                if (*end || !(sh->copts.footprint.max_range_m > 0)) {
+                    fprintf(stderr, "keepout tag: --max-range needs a positive number\n");
+                    return EXIT_USAGE;
+                }
+                break;
+            case 'q':
+                o->quiet = 1;
+                break;
+            case 'h':
+                help(stdout);
+                return EXIT_CLEAR;
+            default: {
+                int ro = reader_option(c, optarg, &sh->ropts, "tag");
+                if (ro > 0) break;
+                if (!ro) help(stderr);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    if (!o->catalog) {
+        fprintf(stderr, "keepout tag: --catalog is required (a .gpkg file or PG:...)\n");
+        return EXIT_USAGE;
+    }
+    if (!o->recheck && optind >= argc) {
+        fprintf(stderr, "keepout tag: no archive given (try 'keepout tag --help')\n");
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *version) {
+    double limit;
+    if (ko_context_create(ctx) != KO_OK) return 0;
+    VSIStatBufL st;
+    if (VSIStatL(sh->db, &st) != 0 || ko_sites_open(*ctx, sh->db, KO_SITES_READONLY, sites) ||
+        ko_sites_version(*sites, version) || ko_sites_gsd_limit(*sites, &limit)) {
+        fprintf(stderr, "keepout tag: site store %s unusable: %s\n", sh->db,
+                VSIStatL(sh->db, &st) ? "no such file (build one with keepout sites import)"
+                                      : ko_errmsg(*ctx));
+        return 0;
+    }
+    sh->copts.footprint.gsd_limit_m = limit;
+    return 1;
+}
+
+static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *sites, const char *when,
+                       int64_t version, int quiet) {
+    size_t changed, total;
+    if (ko_sites_load_index(sites) != KO_OK ||
+        !catalog_recheck(cat, ctx, sites, &sh->copts, when, version, &changed, &total)) {
+        fprintf(stderr, "keepout tag: recheck failed: %s %s\n", ko_errmsg(ctx),
+                CPLGetLastErrorMsg());
+        return EXIT_USAGE;
+    }
+    if (!quiet)
+        fprintf(stderr,
+                "keepout tag: rechecked %zu footprints against store version %lld: %zu "
+                "changed verdict\n",
+                total, (long long)version, changed);
+    return EXIT_CLEAR;
+}
+
+static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_archives,
+                   const char *when, int64_t version) {
+    cat_done *done = NULL;
+    size_t n_done = 0, skipped = 0, other = 0;
+    int rc = EXIT_USAGE;
+    if (!catalog_done(cat, &done, &n_done) ||
+        !plan(sh, o, archives, n_archives, done, n_done, &skipped, &other))
+        goto out;
+    sh->results = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->results);
+    sh->ready = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->ready);
+    if (!sh->results || !sh->ready) goto out;
+    sh->window = 16 * (size_t)o->jobs;
+    thrd_t th[256];
+    int started = 0;
+    for (; started < o->jobs && (size_t)started < sh->n_jobs; started++)
+        if (thrd_create(&th[started], worker, sh) != thrd_success) break;
+    tally t = {0, 0, 0, 0};
+    int ok = started > 0 || sh->n_jobs == 0 ? write_all(sh, cat, o, when, version, &t) : 0;
+    for (int i = 0; i < started; i++)
+        thrd_join(th[i], NULL);
+    if (!ok) goto out;
+    if (!o->quiet)
+        fprintf(stderr,
+                "keepout tag: %zu files tagged (%zu shots: %zu clear, %zu flagged, %zu unknown), "
+                "%zu unchanged skipped, %zu non-imagery files ignored\n",
+                t.files, t.clear + t.flagged + t.unknown, t.clear, t.flagged, t.unknown, skipped,
+                other);
+    rc = catalog_all_clear(cat) ? EXIT_CLEAR : EXIT_FLAGGED;
+out:
+    for (size_t i = 0; i < n_done; i++)
+        free(done[i].path);
+    free(done);
+    for (size_t i = 0; sh->results && i < sh->n_jobs; i++)
+        cat_file_free(&sh->results[i]);
+    for (size_t i = 0; i < sh->n_jobs; i++)
+        free(sh->jobs[i].path);
+    free(sh->jobs), free(sh->results), free((void *)sh->ready);
+    return rc;
+}
+
+int cmd_tag(int argc, char **argv) {
+    shared sh;
+    memset(&sh, 0, sizeof sh);
+    ko_check_options_init(&sh.copts);
+    ko_reader_options_init(&sh.ropts);
+    sh.db = getenv("KEEPOUT_SITES") && *getenv("KEEPOUT_SITES") ? getenv("KEEPOUT_SITES")
+                                                                : KEEPOUT_DEFAULT_SITES;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    options o = {NULL, NULL, cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1, 1, 1, 0, 0, 0};
+    int rc = parse_args(argc, argv, &o, &sh);
+    if (rc >= 0) return rc;
+    if (mtx_init(&sh.mu, mtx_plain) != thrd_success || cnd_init(&sh.cv) != thrd_success)
+        return EXIT_USAGE;
+    ko_context *ctx = NULL;
+    ko_sites *sites = NULL;
+    int64_t version = 0;
+    catalog cat;
+    memset(&cat, 0, sizeof cat);
+    char when[32];
+    utc_now(when, sizeof when);
+    rc = EXIT_USAGE;
+    if (store_info(&sh, &ctx, &sites, &version) && catalog_open(&cat, o.catalog))
+        rc = o.recheck ? run_recheck(&sh, &cat, ctx, sites, when, version, o.quiet)
+                       : run_tag(&sh, &cat, &o, argv + optind, argc - optind, when, version);
+    catalog_close(&cat);
+    ko_sites_close(sites);
+    ko_context_destroy(ctx);
+    mtx_destroy(&sh.mu);
+    cnd_destroy(&sh.cv);
+    return rc;
+}
