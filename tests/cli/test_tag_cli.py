@@ -1,0 +1,198 @@
+"""keepout tag on a generated archive of real photos and SRT files: odd trees, resume,
+kill -9 at random points, jobs, shards, recheck, sidecars, /vsizip/."""
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+
+from kotest import DATA, KEEPOUT, main, run, write
+
+IMAGES = os.path.join(DATA, "images")
+SRT = os.path.join(DATA, "srt")
+
+
+def archive(tmp, copies=1):
+    """Nested folders, duplicate names, a symlink loop, a dangling link, a zero-byte JPEG,
+    non-images, an SRT; `copies` hard links of each photo for volume."""
+    root = os.path.join(tmp, "archive")
+    for sub in ("2016/flight1", "2016/flight2", "misc"):
+        os.makedirs(os.path.join(root, sub))
+    for name in sorted(os.listdir(IMAGES)):
+        if not name.endswith(".JPG"):
+            continue
+        for sub in ("2016/flight1", "2016/flight2"):  # the same names in two folders
+            shutil.copy2(os.path.join(IMAGES, name), os.path.join(root, sub, name))
+            for k in range(1, copies):  # volume: hard links of the copy
+                os.link(os.path.join(root, sub, name), os.path.join(root, sub, f"c{k:04d}_{name}"))
+    shutil.copy(os.path.join(SRT, "p4_rtk.SRT"), os.path.join(root, "2016"))
+    open(os.path.join(root, "misc", "empty.jpg"), "wb").close()
+    os.symlink(os.path.join(root, "missing.jpg"), os.path.join(root, "misc", "dangling.jpg"))
+    os.symlink(root, os.path.join(root, "misc", "loop"))
+    write(root, "misc/notes.txt", "field notes\n")
+    write(root, "misc/readme.md", "# flights\n")
+    return root
+
+
+def rows(cat):
+    """The catalogue's content, order-free: footprints, hits and files as sorted tuples."""
+    con = sqlite3.connect(cat)
+    fp = sorted(con.execute("SELECT path, shot_id, verdict, hit_count, site_ids FROM footprints"))
+    hits = sorted(con.execute("SELECT path, shot_id, site_id FROM hits"))
+    files = sorted(con.execute("SELECT path, shots, verdict FROM files"))
+    con.close()
+    return fp, hits, files
+
+
+def tag(*args, **kw):
+    return run("tag", "--focal35", "24", *args, **kw)
+
+
+def test_archive_tree_is_tagged_completely(tmp):
+    root = archive(tmp)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, out, err = tag("--catalog", cat, root)
+    assert code == 1, err  # the demo site flags DJI_0021/0023
+    fp, hits, files = rows(cat)
+    paths = [f[0] for f in files]
+    assert len(paths) == len(set(paths))
+    assert sum(p.endswith("/DJI_0018.JPG") for p in paths) == 2  # duplicate names kept apart
+    by = {os.path.relpath(p, root): (n, v) for p, n, v in files}
+    assert by["misc/empty.jpg"][1] == "unknown" and by["misc/dangling.jpg"][1] == "unknown"
+    assert by["2016/p4_rtk.SRT"][0] == 55  # 55 frames in the file
+    assert by["2016/flight1/DJI_0021.JPG"][1] == "flagged"
+    assert by["2016/flight1/DJI_0018.JPG"][1] == "clear"
+    assert not any("loop" in p or p.endswith((".txt", ".md")) for p in paths)
+    assert "2 non-imagery files ignored" in err, err
+    assert len(fp) == sum(n for n, _ in by.values())
+    assert {h[0] for h in hits} == {p for p, n, v in files if v == "flagged"}
+    # opens as is in an OGR client
+    from osgeo import ogr
+    ds = ogr.Open(cat)
+    assert ds.GetLayerByName("footprints").GetGeomType() == ogr.wkbPolygon
+    flagged = ds.GetLayerByName("footprints")
+    flagged.SetAttributeFilter("verdict = 'flagged'")
+    assert flagged.GetFeatureCount() == 4
+
+
+def test_rerun_skips_and_changes_are_replaced(tmp):
+    root = archive(tmp)
+    cat = os.path.join(tmp, "c.gpkg")
+    tag("--catalog", cat, root)
+    before = rows(cat)
+    code, out, err = tag("--catalog", cat, root)
+    assert "0 files tagged" in err and "unchanged skipped" in err, err
+    assert rows(cat) == before
+    p = os.path.join(root, "2016", "flight2", "DJI_0018.JPG")
+    os.utime(p, (time.time() + 100, time.time() + 100))
+    code, out, err = tag("--catalog", cat, root)
+    assert "1 files tagged" in err, err
+    assert rows(cat) == before  # replaced, not duplicated
+
+
+def test_jobs_do_not_change_the_catalogue(tmp):
+    root = archive(tmp, copies=5)
+    a, b = os.path.join(tmp, "a.gpkg"), os.path.join(tmp, "b.gpkg")
+    tag("-q", "--jobs", "1", "--catalog", a, root)
+    tag("-q", "--jobs", "2", "--catalog", b, root)
+    assert rows(a) == rows(b)
+    con = sqlite3.connect(b)
+    order = [r[0] for r in con.execute("SELECT path FROM files ORDER BY fid")]
+    assert order == sorted(order)  # written in path order whatever the thread timing
+
+
+def test_shards_partition_the_archive(tmp):
+    root = archive(tmp, copies=3)
+    whole = os.path.join(tmp, "w.gpkg")
+    tag("-q", "--catalog", whole, root)
+    sharded = os.path.join(tmp, "s.gpkg")
+    for k in (1, 2, 3):
+        tag("-q", "--shard", f"{k}/3", "--catalog", sharded, root)
+    tag("-q", "--shard", "2/3", "--catalog", sharded, root)  # a shard re-run is harmless
+    assert rows(whole) == rows(sharded)
+
+
+def test_kill_9_and_resume_gives_the_same_catalogue(tmp):
+    root = archive(tmp, copies=60)
+    ref = os.path.join(tmp, "ref.gpkg")
+    tag("-q", "--catalog", ref, root)
+    cat = os.path.join(tmp, "k.gpkg")
+    rnd = random.Random(9)
+    kills = 0
+    for attempt in range(6):
+        p = subprocess.Popen([KEEPOUT, "tag", "-q", "--focal35", "24", "--jobs", "2",
+                              "--catalog", cat, root], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.05, 0.4))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait()
+    tag("-q", "--catalog", cat, root)
+    assert kills >= 1
+    assert rows(cat) == rows(ref)
+
+
+def test_recheck_follows_the_store(tmp):
+    root = archive(tmp)
+    empty = os.path.join(tmp, "empty.sqlite")
+    src = write(tmp, "none.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "far away"},
+         "geometry": {"type": "Point", "coordinates": [0.0, 0.0]}}]}))
+    assert run("sites", "import", "--db", empty, src)[0] == 0
+    cat = os.path.join(tmp, "c.gpkg")
+    code, out, err = tag("--db", empty, "--catalog", cat, root)
+    fp0, _, _ = rows(cat)
+    assert not any(v == "flagged" for _, _, v, _, _ in fp0)
+    demo = os.path.join(DATA, "sites", "brighton_beach_demo.geojson")
+    assert run("sites", "import", "--db", empty, demo)[0] == 0
+    code, out, err = run("tag", "--db", empty, "--catalog", cat, "--recheck")
+    assert code == 0 and "changed verdict" in err, err
+    fp1, hits, files = rows(cat)
+    flagged = {(p, s) for p, s, v, _, _ in fp1 if v == "flagged"}
+    assert len(flagged) == 4 and all(p.endswith(("DJI_0021.JPG", "DJI_0023.JPG")) for p, _ in flagged)
+    assert {(p, s) for p, s, _ in hits} == flagged
+    assert [v for p, n, v in files if p.endswith("flight1/DJI_0021.JPG")] == ["flagged"]
+
+
+def test_sidecars_never_touch_originals(tmp):
+    root = archive(tmp)
+    before = {p: open(os.path.join(IMAGES, p), "rb").read() for p in os.listdir(IMAGES)}
+    side = os.path.join(tmp, "side")
+    tag("-q", "--catalog", os.path.join(tmp, "c.gpkg"), "--sidecar-dir", side, root)
+    x = os.path.join(side, root.lstrip("/"), "2016", "flight1", "DJI_0021.JPG.xmp")
+    desc = ET.parse(x).getroot().find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
+    assert desc.get("{urn:keepout:xmp:1.0/}Verdict") == "flagged"
+    assert "DEMO substation" in desc.get("{urn:keepout:xmp:1.0/}Sites")
+    assert before == {p: open(os.path.join(IMAGES, p), "rb").read() for p in os.listdir(IMAGES)}
+    tag("-q", "--catalog", os.path.join(tmp, "d.gpkg"), "--sidecar", root)
+    assert os.path.exists(os.path.join(root, "2016", "flight1", "DJI_0018.JPG.xmp"))
+
+
+def test_vsizip_archive(tmp):
+    z = os.path.join(tmp, "photos.zip")
+    with zipfile.ZipFile(z, "w") as f:
+        for name in ("DJI_0018.JPG", "DJI_0021.JPG"):
+            f.write(os.path.join(IMAGES, name), f"flight/{name}")
+    cat = os.path.join(tmp, "c.gpkg")
+    code, out, err = tag("--catalog", cat, f"/vsizip/{z}")
+    _, _, files = rows(cat)
+    assert [(os.path.basename(p), v) for p, n, v in files] == [
+        ("DJI_0018.JPG", "clear"), ("DJI_0021.JPG", "flagged")], files
+
+
+def test_usage(tmp):
+    assert run("tag", "x")[0] == 2
+    assert run("tag", "--catalog", os.path.join(tmp, "c.gpkg"))[0] == 2
+    assert run("tag", "--catalog", "c.gpkg", "--shard", "4/3", "x")[0] == 2
+    code, out, _ = run("tag", "--help")
+    assert code == 0 and "--recheck" in out
+
+
+if __name__ == "__main__":
+    main([v for k, v in list(globals().items()) if k.startswith("test_")])
