@@ -12,7 +12,7 @@ PACKAGES=(
     # runtime data: PROJ grids (egm96_15.gtx) and the GDAL tools the tests drive
     proj-data proj-bin gdal-bin gdal-data python3-gdal python3-rasterio sqlite3
     # tests and benchmarks
-    check libimage-exiftool-perl hyperfine
+    check libimage-exiftool-perl hyperfine postgresql-15 postgresql-15-postgis-3
 )
 
 SUDO=""
