@@ -15,14 +15,15 @@ for ((i = 0; i < n; i++)); do
     ln "${photos[i % ${#photos[@]}]}" "$d/IMG_$i.JPG"
 done
 export KEEPOUT_SITES=$build/data/sites.sqlite
-secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); awk "BEGIN{print $t1 - $t0}"; }
+calc() { awk "BEGIN{print $1}"; }
 cat "$tmp"/tree/*/*.JPG >/dev/null   # same warm page cache for everyone
 k1=$(secs "$build/cli/keepout" tag -q --jobs 1 --catalog "$tmp/a.gpkg" "$tmp/tree")
 k2=$(secs "$build/cli/keepout" tag -q --jobs 2 --catalog "$tmp/b.gpkg" "$tmp/tree")
 ex=$(secs exiftool -n -j -r -q "$tmp/tree")
 rows=$(ogrinfo -ro -q "$tmp/b.gpkg" -sql "SELECT count(*) FROM files" | grep -oE '= [0-9]+' | tr -dc 0-9)
 echo "keepout tag, $n photos ($rows catalogued):"
-printf "  jobs 1   %8.2f s  %8.0f files/s\n" "$k1" "$(echo "$n / $k1" | bc -l)"
-printf "  jobs 2   %8.2f s  %8.0f files/s  (scaling 1->2: %.2fx)\n" "$k2" "$(echo "$n / $k2" | bc -l)" "$(echo "$k1 / $k2" | bc -l)"
+printf "  jobs 1   %8.2f s  %8.0f files/s\n" "$k1" "$(calc "$n / $k1")"
+printf "  jobs 2   %8.2f s  %8.0f files/s  (scaling 1->2: %.2fx)\n" "$k2" "$(calc "$n / $k2")" "$(calc "$k1 / $k2")"
 printf "  exiftool %8.2f s  %8.0f files/s  (keepout jobs 1: %.0fx, jobs 2: %.0fx)\n" "$ex" \
-    "$(echo "$n / $ex" | bc -l)" "$(echo "$ex / $k1" | bc -l)" "$(echo "$ex / $k2" | bc -l)"
+    "$(calc "$n / $ex")" "$(calc "$ex / $k1")" "$(calc "$ex / $k2")"

@@ -69,6 +69,8 @@ typedef struct shared {
     ko_check_options copts;
     ko_reader_options ropts;
     int hash;
+    char **dems;
+    size_t n_dems;
     job *jobs;
     size_t n_jobs;
     cat_file *results;
@@ -120,7 +122,8 @@ static int unknown_file(cat_file *f, const char *why) {
     return s->id && s->reason;
 }
 
-static int check_file(ko_context *ctx, ko_sites *sites, shared *sh, const job *j, cat_file *f) {
+static int check_file(ko_context *ctx, ko_sites *sites, const ko_check_options *copts, shared *sh,
+                      const job *j, cat_file *f) {
     f->path = strdup(j->path);
     f->size = j->size;
     f->mtime = j->mtime;
@@ -136,7 +139,7 @@ static int check_file(ko_context *ctx, ko_sites *sites, shared *sh, const job *j
     int ok = 1;
     while (ok && (st = ko_reader_next(r, &shot)) == KO_OK) {
         ko_result *res = NULL;
-        if (ko_check_shot(ctx, sites, &shot, &sh->copts, &res) != KO_OK) {
+        if (ko_check_shot(ctx, sites, &shot, copts, &res) != KO_OK) {
             set_failed(sh, CPLSPrintf("site store %s failed: %s", sh->db, ko_errmsg(ctx)));
             ok = 0;
             break;
@@ -165,9 +168,14 @@ static int check_file(ko_context *ctx, ko_sites *sites, shared *sh, const job *j
     return ok;
 }
 
-static int open_worker(shared *sh, ko_context **ctx, ko_sites **sites) {
+static int open_worker(shared *sh, ko_context **ctx, ko_sites **sites, ko_dem **dem) {
     double limit;
     if (ko_context_create(ctx) != KO_OK) return 0;
+    if (sh->n_dems &&
+        ko_dem_open_list(*ctx, (const char *const *)sh->dems, sh->n_dems, dem) != KO_OK) {
+        set_failed(sh, CPLSPrintf("--dem: %s", ko_errmsg(*ctx)));
+        return 0;
+    }
     if (ko_sites_open(*ctx, sh->db, KO_SITES_READONLY, sites) != KO_OK ||
         ko_sites_gsd_limit(*sites, &limit) != KO_OK || ko_sites_load_index(*sites) != KO_OK) {
         set_failed(sh, CPLSPrintf("site store %s: %s", sh->db, ko_errmsg(*ctx)));
@@ -180,7 +188,10 @@ static int worker(void *arg) {
     shared *sh = arg;
     ko_context *ctx = NULL;
     ko_sites *sites = NULL;
-    if (open_worker(sh, &ctx, &sites)) {
+    ko_dem *dem = NULL;
+    ko_check_options copts = sh->copts; /* the DEM handle belongs to this thread's context */
+    if (open_worker(sh, &ctx, &sites, &dem)) {
+        copts.footprint.dem = dem;
         for (;;) {
             size_t i = atomic_fetch_add(&sh->next, 1);
             if (i >= sh->n_jobs || atomic_load(&sh->failed)) break;
@@ -188,7 +199,7 @@ static int worker(void *arg) {
             while (i >= atomic_load(&sh->written) + sh->window && !atomic_load(&sh->failed))
                 cnd_wait(&sh->cv, &sh->mu);
             mtx_unlock(&sh->mu);
-            if (!check_file(ctx, sites, sh, &sh->jobs[i], &sh->results[i])) {
+            if (!check_file(ctx, sites, &copts, sh, &sh->jobs[i], &sh->results[i])) {
                 set_failed(sh, CPLSPrintf("%s: out of memory or store failure", sh->jobs[i].path));
                 break;
             }
@@ -199,6 +210,7 @@ static int worker(void *arg) {
         }
     }
     ko_sites_close(sites);
+    ko_dem_close(dem);
     ko_context_destroy(ctx);
     return 0;
 }
@@ -398,7 +410,8 @@ enum {
     T_RECHECK,
     T_SIDECAR,
     T_SIDECAR_DIR,
-    T_MAX_RANGE
+    T_MAX_RANGE,
+    T_DEM
 };
 
 static int parse_args(int argc, char **argv, options *o, shared *sh) {
@@ -412,6 +425,7 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
         {"sidecar", no_argument, NULL, T_SIDECAR},
         {"sidecar-dir", required_argument, NULL, T_SIDECAR_DIR},
         {"max-range", required_argument, NULL, T_MAX_RANGE},
+        {"dem", required_argument, NULL, T_DEM},
         READER_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -459,6 +473,9 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
                     fprintf(stderr, "keepout tag: --max-range needs a positive number\n");
                     return EXIT_USAGE;
                 }
+                break;
+            case T_DEM:
+                if (!strlist_add(&sh->dems, &sh->n_dems, optarg)) return EXIT_USAGE;
                 break;
             case 'q':
                 o->quiet = 1;
@@ -586,5 +603,6 @@ int cmd_tag(int argc, char **argv) {
     ko_context_destroy(ctx);
     mtx_destroy(&sh.mu);
     cnd_destroy(&sh.cv);
+    strlist_free(sh.dems);
     return rc;
 }
