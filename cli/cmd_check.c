@@ -164,12 +164,6 @@ static void tally(counts *c, ko_verdict v) {
         c->unknown++;
 }
 
-static ko_verdict worse(ko_verdict a, ko_verdict b) {
-    /* unknown outranks flagged for the file: it says the file could not be judged at all */
-    if (a == KO_UNKNOWN || b == KO_UNKNOWN) return KO_UNKNOWN;
-    return a == KO_FLAGGED || b == KO_FLAGGED ? KO_FLAGGED : KO_CLEAR;
-}
-
 static int emit_unknown_input(run *r, const char *path, const char *why) {
     json_object *p = json_object_new_object();
     json_object_object_add(p, "id", json_object_new_string(path));
@@ -236,7 +230,7 @@ static int file_note(run *r, file_acc *f, const char *source, ko_verdict v) {
         f->v = KO_CLEAR;
     }
     tally(&f->c, v);
-    f->v = worse(f->v, v);
+    f->v = ko_verdict_worst(f->v, v);
     tally(&r->total, v);
     return 1;
 }

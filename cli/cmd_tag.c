@@ -92,11 +92,6 @@ static void set_failed(shared *sh, const char *msg) {
     mtx_unlock(&sh->mu);
 }
 
-static ko_verdict worse(ko_verdict a, ko_verdict b) {
-    if (a == KO_UNKNOWN || b == KO_UNKNOWN) return KO_UNKNOWN;
-    return a == KO_FLAGGED || b == KO_FLAGGED ? KO_FLAGGED : KO_CLEAR;
-}
-
 static cat_shot *new_shot(cat_file *f) {
     if (f->n_shots == f->cap) {
         size_t cap = f->cap ? 2 * f->cap : 4;
@@ -146,7 +141,7 @@ static int check_file(ko_context *ctx, ko_sites *sites, const ko_check_options *
         }
         cat_shot *s = new_shot(f);
         ok = s && cat_shot_fill(s, &shot, res);
-        if (ok) f->verdict = worse(f->verdict, s->verdict);
+        if (ok) f->verdict = ko_verdict_worst(f->verdict, s->verdict);
         for (size_t i = 0; ok && i < ko_result_count(res); i++) {
             const ko_finding *fi = ko_result_finding(res, i);
             if (fi->disclosed && fi->site->name &&

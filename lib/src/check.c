@@ -33,6 +33,12 @@ const char *ko_verdict_str(ko_verdict v) {
     return "unknown";
 }
 
+ko_verdict ko_verdict_worst(ko_verdict a, ko_verdict b) {
+    /* unknown outranks flagged: it says the input could not be judged at all */
+    if (a == KO_UNKNOWN || b == KO_UNKNOWN) return KO_UNKNOWN;
+    return a == KO_FLAGGED || b == KO_FLAGGED ? KO_FLAGGED : KO_CLEAR;
+}
+
 void ko_check_options_init(ko_check_options *o) {
     ko_footprint_options_init(&o->footprint);
 }

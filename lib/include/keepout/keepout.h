@@ -527,6 +527,10 @@ typedef enum ko_verdict { KO_CLEAR = 0, KO_FLAGGED = 1, KO_UNKNOWN = 2 } ko_verd
 /** "clear", "flagged" or "unknown". Static. */
 KO_API const char *ko_verdict_str(ko_verdict v);
 
+/** The verdict of a file or batch from two of its parts: unknown outranks flagged (the input
+ * could not be judged at all), flagged outranks clear. */
+KO_API ko_verdict ko_verdict_worst(ko_verdict a, ko_verdict b);
+
 /** Options of ko_check_shot(). Set footprint.gsd_limit_m from ko_sites_gsd_limit() so that
  * rays are cut where no category is sensitive any more. */
 typedef struct ko_check_options {
