@@ -102,13 +102,14 @@ int koi_undistort(const ko_camera *c, double xd, double yd, double *x, double *y
             *y = v;
             return 1;
         }
-        /* Numeric Jacobian: the closed form is long and this is not a hot path. */
-        const double h = 1e-7;
-        double au, av, bu, bv;
-        koi_distort(c, u + h, v, &au, &av);
-        koi_distort(c, u, v + h, &bu, &bv);
-        double j11 = (au - fu) / h, j21 = (av - fv) / h;
-        double j12 = (bu - fu) / h, j22 = (bv - fv) / h;
+        /* Closed-form Jacobian of koi_distort (quadratic convergence: 3-4 steps). */
+        double r2 = u * u + v * v;
+        double radial = 1.0 + r2 * (c->k1 + r2 * (c->k2 + r2 * c->k3));
+        double dr = 2.0 * (c->k1 + r2 * (2.0 * c->k2 + r2 * 3.0 * c->k3)); /* d radial / d r2 * 2 */
+        double j11 = radial + u * u * dr + 2.0 * c->p1 * v + 6.0 * c->p2 * u;
+        double j12 = u * v * dr + 2.0 * c->p1 * u + 2.0 * c->p2 * v;
+        double j21 = u * v * dr + 2.0 * c->p1 * u + 2.0 * c->p2 * v;
+        double j22 = radial + v * v * dr + 6.0 * c->p1 * v + 2.0 * c->p2 * u;
         double det = j11 * j22 - j12 * j21;
         if (!(fabs(det) > 1e-12)) return 0; /* the polynomial folds here */
         u -= (j22 * ex - j12 * ey) / det;
