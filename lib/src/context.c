@@ -56,6 +56,7 @@ void ko_context_destroy(ko_context *ctx) {
     if (ctx->geos) GEOS_finish_r(ctx->geos);
     if (ctx->proj) proj_context_destroy(ctx->proj);
     koi_camera_table_free(ctx->cameras);
+    koi_boundary_free(ctx->boundary);
     free(ctx);
 }
 

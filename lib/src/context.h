@@ -17,7 +17,10 @@ struct ko_context {
     char errmsg[KOI_ERRMSG_MAX];
     char geos_msg[KOI_ERRMSG_MAX];    /* last message of the GEOS error handler */
     struct koi_camera_table *cameras; /* parsed on first lookup (camera_table.c) */
+    struct koi_boundary *boundary;    /* the last camera's undistorted image boundary */
 };
+
+void koi_boundary_free(struct koi_boundary *b);
 
 void koi_camera_table_free(struct koi_camera_table *t);
 

@@ -164,6 +164,58 @@ static double range_limit(const ko_footprint_options *o, const koi_intrinsics *k
     return range;
 }
 
+/* The image boundary in undistorted normalized coordinates depends on the camera alone, and an
+ * archive or a video repeats one camera thousands of times: the context keeps the last one
+ * (inverting the Brown model is most of a distorted footprint's cost). */
+struct koi_boundary {
+    ko_camera cam;
+    uint32_t m;
+    double *xy; /* 4m (x, y) */
+    long fail;  /* index of the first sample that cannot be inverted, or -1 */
+    double fail_u, fail_v;
+};
+
+void koi_boundary_free(struct koi_boundary *b) {
+    if (!b) return;
+    free(b->xy);
+    free(b);
+}
+
+static int same_camera(const ko_camera *a, const ko_camera *b) {
+    const double da[] = {a->focal_mm, a->sensor_w_mm, a->sensor_h_mm, a->cx_px, a->cy_px,
+                         a->k1,       a->k2,          a->k3,          a->p1,    a->p2};
+    const double db[] = {b->focal_mm, b->sensor_w_mm, b->sensor_h_mm, b->cx_px, b->cy_px,
+                         b->k1,       b->k2,          b->k3,          b->p1,    b->p2};
+    return a->width_px == b->width_px && a->height_px == b->height_px &&
+           memcmp(da, db, sizeof da) == 0;
+}
+
+static const struct koi_boundary *boundary(ko_context *ctx, const ko_camera *cam,
+                                           const koi_intrinsics *k, uint32_t m) {
+    struct koi_boundary *b = ctx->boundary;
+    if (b && b->m == m && same_camera(&b->cam, cam)) return b;
+    koi_boundary_free(b);
+    ctx->boundary = b = koi_calloc(1, sizeof *b);
+    if (!b || !(b->xy = koi_calloc((size_t)4 * m, 2 * sizeof(double)))) {
+        koi_boundary_free(b);
+        ctx->boundary = NULL;
+        return NULL;
+    }
+    b->cam = *cam;
+    b->m = m;
+    b->fail = -1;
+    for (size_t i = 0; i < (size_t)4 * m; i++) {
+        double u, v;
+        boundary_pixel(k, m, i, &u, &v);
+        if (!koi_undistort(cam, (u - k->cx) / k->fx, (v - k->cy) / k->fy, &b->xy[2 * i],
+                           &b->xy[2 * i + 1])) {
+            b->fail = (long)i, b->fail_u = u, b->fail_v = v;
+            break;
+        }
+    }
+    return b;
+}
+
 static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_pose *p,
                                const ko_footprint_options *o, ko_footprint *fp) {
     koi_intrinsics k;
@@ -192,15 +244,19 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
         fp->ground_alt = t.ground;
         fp->gsd_terrain = t.bounded ? t.zmax : t.ground;
     }
+    const struct koi_boundary *b = boundary(ctx, cam, &k, m);
+    if (!b || b->fail >= 0) {
+        if (o->dem) koi_terrain_end(&t);
+        if (!b) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
+        return koi_error(ctx, KO_ERR_ARG,
+                         "distortion: the lens model cannot be inverted at pixel (%.0f, %.0f)",
+                         b->fail_u, b->fail_v);
+    }
     for (size_t i = 0; i < total; i++) {
-        double u, v, d[3], *en = &fp->local[2 * i];
-        boundary_pixel(&k, m, i, &u, &v);
-        if (!koi_pixel_ray(cam, &k, &r, u, v, d)) {
-            if (o->dem) koi_terrain_end(&t);
-            return koi_error(ctx, KO_ERR_ARG,
-                             "distortion: the lens model cannot be inverted at pixel (%.0f, %.0f)",
-                             u, v);
-        }
+        double d[3], *en = &fp->local[2 * i];
+        const double body[3] = {1.0, b->xy[2 * i], b->xy[2 * i + 1]};
+        for (int j = 0; j < 3; j++)
+            d[j] = r.m[j][0] * body[0] + r.m[j][1] * body[1] + r.m[j][2] * body[2];
         if (!o->dem) {
             fp->range_limited |=
                 ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg, &en[0], &en[1]);
