@@ -572,6 +572,84 @@ KO_API const ko_finding *ko_result_finding(const ko_result *r, size_t i);
 KO_API void ko_result_destroy(ko_result *r);
 
 /* ------------------------------------------------------------------------------------------ */
+/** @name Routes: planned missions
+ *
+ * A ::ko_route is a mission read from a planning app's file, reduced to waypoints whose camera
+ * state is already replayed (gimbal, zoom, heading, capture triggers in effect), so that every
+ * format means the same thing. Waypoint i and i+1 bound leg i.
+ */
+
+/** What a waypoint's height is measured from. */
+typedef enum ko_height_ref {
+    KO_HEIGHT_TAKEOFF = 0, /**< above the take-off point (DJI relativeToStartPoint, Litchi
+                                altitudemode 0, MAVLink GLOBAL_RELATIVE_ALT) */
+    KO_HEIGHT_AGL = 1,     /**< above the ground under the aircraft (DJI aboveGroundLevel,
+                                Litchi altitudemode 1, MAVLink GLOBAL_TERRAIN_ALT) */
+    KO_HEIGHT_EGM96 = 2,   /**< orthometric, EGM96 geoid (DJI EGM96, MAVLink GLOBAL = AMSL) */
+    KO_HEIGHT_WGS84 = 3    /**< ellipsoidal (DJI WGS84) */
+} ko_height_ref;
+
+/** How the camera captures on a leg. */
+typedef enum ko_trigger {
+    KO_TRIGGER_NONE = 0,      /**< no capture on the leg (photos at waypoints only) */
+    KO_TRIGGER_DISTANCE = 1,  /**< one photo every trigger_value metres */
+    KO_TRIGGER_TIME = 2,      /**< one photo every trigger_value seconds (needs the speed) */
+    KO_TRIGGER_CONTINUOUS = 3 /**< video: sampled every ko_route_options.spacing_m */
+} ko_trigger;
+
+/** One waypoint with the camera state in effect there. Unknown doubles are NaN. */
+typedef struct ko_waypoint {
+    int number;      /**< the waypoint's number as the planning app shows it */
+    int line;        /**< line (CSV, WPL), item (plan) or index (WPML) for messages */
+    double lat, lon; /**< WGS84 degrees */
+    double height;   /**< on height_ref, metres; NaN if the file gives none */
+    ko_height_ref height_ref;
+    double heading_deg;      /**< fixed aircraft heading, clockwise from north; NaN: the
+                                  aircraft faces along the leg (or the POI) */
+    double gimbal_pitch_deg; /**< gimbal pitch in effect (0 horizon, -90 nadir); NaN: never set */
+    double gimbal_yaw_deg;   /**< absolute gimbal yaw from north if the plan fixes it; NaN:
+                                  the camera looks where the aircraft heads */
+    double poi_lat, poi_lon; /**< point of interest the aircraft turns to; NaN: none */
+    double poi_height;       /**< its height on height_ref (NaN: ground) */
+    double focal35_mm;       /**< zoom in effect, 35 mm-equivalent; NaN: the camera's own */
+    double speed_mps;        /**< speed on the leg leaving this waypoint; NaN: unknown */
+    unsigned photos;         /**< photos taken on reaching this waypoint */
+    ko_trigger trigger;      /**< capture in effect on the leg leaving this waypoint */
+    double trigger_value;    /**< metres or seconds, per trigger */
+} ko_waypoint;
+
+/** Sets every double of *wp to NaN and the rest to zero/none. */
+KO_API void ko_waypoint_init(ko_waypoint *wp);
+
+/** A mission read from a file. Opaque; free with ko_route_destroy(). */
+typedef struct ko_route ko_route;
+
+/** Reads a mission: DJI WPML (.kmz read through /vsizip/, a waylines.wpml or template.kml,
+ * or a directory holding them), Litchi CSV, QGroundControl .plan, MAVLink "QGC WPL 110"
+ * .waypoints/.txt, or any OGR line/point source (KML, GPX, GeoJSON...: vertices become
+ * waypoints without camera state). Any VSI path. On success *out is owned by the caller.
+ * KO_ERR_FORMAT/KO_ERR_IO with a message naming the file and the element at fault. */
+KO_API ko_status ko_route_open(ko_context *ctx, const char *path, ko_route **out);
+
+KO_API void ko_route_destroy(ko_route *rt);
+
+/** "wpml", "litchi", "qgc-plan", "qgc-wpl" or "ogr". Static. */
+KO_API const char *ko_route_format(const ko_route *rt);
+
+/** The path it was read from. Borrowed. */
+KO_API const char *ko_route_path(const ko_route *rt);
+
+KO_API size_t ko_route_waypoint_count(const ko_route *rt);
+
+/** The i-th waypoint, or NULL. Borrowed: lives as long as rt. */
+KO_API const ko_waypoint *ko_route_waypoint(const ko_route *rt, size_t i);
+
+/** The take-off point if the file states it (WPML takeOffRefPoint, QGC plannedHomePosition):
+ * returns 1 and fills lat, lon and its height on *ref; else 0. */
+KO_API int ko_route_takeoff(const ko_route *rt, double *lat, double *lon, double *height,
+                            ko_height_ref *ref);
+
+/* ------------------------------------------------------------------------------------------ */
 /** @name Redaction */
 
 /** Marks the pixels of a width x height image that show a disclosed site of res (the result of

@@ -1,0 +1,36 @@
+/* Private: the route model shared by the mission readers (route_*.c) and route.c.
+ *
+ * A reader turns its format into waypoints whose camera state is already replayed: each
+ * waypoint carries the gimbal pitch/yaw, zoom and heading in effect when the aircraft is
+ * there, and the capture trigger in effect on the leg that leaves it. Leg i runs from
+ * waypoint i to waypoint i+1. Readers fail with a message naming the file and the element at
+ * fault (e.g. "plan.plan: mission.items[3].params: expected 7 numbers"). */
+#ifndef KEEPOUT_ROUTE_H
+#define KEEPOUT_ROUTE_H
+
+#include "keepout/keepout.h"
+
+struct ko_route {
+    ko_context *ctx;
+    char *path;
+    const char *format; /* static: "wpml", "litchi", "qgc-plan", "qgc-wpl", "ogr" */
+    ko_waypoint *wp;
+    size_t n, cap;
+    int has_takeoff;
+    double takeoff_lat, takeoff_lon, takeoff_height;
+    ko_height_ref takeoff_ref;
+};
+
+/* Appends a copy of *wp. KO_ERR_NOMEM (message set) on failure; more than 1,000,000
+ * waypoints is KO_ERR_LIMIT. */
+ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp);
+
+/* The readers. rt->path is the file (any VSI path); each sets rt->format and fills rt->wp.
+ * An empty mission (no waypoints) is KO_ERR_FORMAT "…: the mission has no waypoints". */
+ko_status koi_route_read_wpml(ko_route *rt);   /* route_wpml.c: .kmz, .wpml, .kml, directory */
+ko_status koi_route_read_litchi(ko_route *rt); /* route_litchi.c */
+ko_status koi_route_read_plan(ko_route *rt);   /* route_qgc.c: QGroundControl .plan (JSON) */
+ko_status koi_route_read_wpl(ko_route *rt);    /* route_qgc.c: "QGC WPL 110" */
+ko_status koi_route_read_ogr(ko_route *rt);    /* route_ogr.c: KML/GPX/GeoJSON lines, points */
+
+#endif
