@@ -18,6 +18,7 @@ void ko_waypoint_init(ko_waypoint *wp) {
     wp->heading_deg = wp->gimbal_pitch_deg = wp->gimbal_yaw_deg = NAN;
     wp->poi_lat = wp->poi_lon = wp->poi_height = NAN;
     wp->focal35_mm = wp->speed_mps = NAN;
+    wp->gimbal_yaw_offset_deg = 0.0;
     wp->trigger = KO_TRIGGER_NONE;
     wp->trigger_value = NAN;
 }
@@ -122,5 +123,11 @@ int ko_route_takeoff(const ko_route *rt, double *lat, double *lon, double *heigh
     if (lon) *lon = rt->takeoff_lon;
     if (height) *height = rt->takeoff_height;
     if (ref) *ref = rt->takeoff_ref;
+    return 1;
+}
+
+int ko_route_camera(const ko_route *rt, ko_camera *cam) {
+    if (!rt || !rt->has_camera) return 0;
+    if (cam) *cam = rt->camera;
     return 1;
 }

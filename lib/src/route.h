@@ -19,6 +19,8 @@ struct ko_route {
     int has_takeoff;
     double takeoff_lat, takeoff_lon, takeoff_height;
     ko_height_ref takeoff_ref;
+    int has_camera; /* the file describes the camera (e.g. QGC CameraCalc) */
+    ko_camera camera;
 };
 
 /* Appends a copy of *wp. KO_ERR_NOMEM (message set) on failure; more than 1,000,000

@@ -608,14 +608,15 @@ typedef struct ko_waypoint {
                                   aircraft faces along the leg (or the POI) */
     double gimbal_pitch_deg; /**< gimbal pitch in effect (0 horizon, -90 nadir); NaN: never set */
     double gimbal_yaw_deg;   /**< absolute gimbal yaw from north if the plan fixes it; NaN:
-                                  the camera looks where the aircraft heads */
-    double poi_lat, poi_lon; /**< point of interest the aircraft turns to; NaN: none */
-    double poi_height;       /**< its height on height_ref (NaN: ground) */
-    double focal35_mm;       /**< zoom in effect, 35 mm-equivalent; NaN: the camera's own */
-    double speed_mps;        /**< speed on the leg leaving this waypoint; NaN: unknown */
-    unsigned photos;         /**< photos taken on reaching this waypoint */
-    ko_trigger trigger;      /**< capture in effect on the leg leaving this waypoint */
-    double trigger_value;    /**< metres or seconds, per trigger */
+                                  the camera looks where the aircraft heads, plus the offset */
+    double gimbal_yaw_offset_deg; /**< gimbal yaw relative to the aircraft heading (0) */
+    double poi_lat, poi_lon;      /**< point of interest the aircraft turns to; NaN: none */
+    double poi_height;            /**< its height on height_ref (NaN: ground) */
+    double focal35_mm;            /**< zoom in effect, 35 mm-equivalent; NaN: the camera's own */
+    double speed_mps;             /**< speed on the leg leaving this waypoint; NaN: unknown */
+    unsigned photos;              /**< photos taken on reaching this waypoint */
+    ko_trigger trigger;           /**< capture in effect on the leg leaving this waypoint */
+    double trigger_value;         /**< metres or seconds, per trigger */
 } ko_waypoint;
 
 /** Sets every double of *wp to NaN and the rest to zero/none. */
@@ -643,6 +644,10 @@ KO_API size_t ko_route_waypoint_count(const ko_route *rt);
 
 /** The i-th waypoint, or NULL. Borrowed: lives as long as rt. */
 KO_API const ko_waypoint *ko_route_waypoint(const ko_route *rt, size_t i);
+
+/** The camera if the file describes one (QGC CameraCalc with sensor and focal length): returns
+ * 1 and fills *cam; else 0 (the caller must supply one). */
+KO_API int ko_route_camera(const ko_route *rt, ko_camera *cam);
 
 /** The take-off point if the file states it (WPML takeOffRefPoint, QGC plannedHomePosition):
  * returns 1 and fills lat, lon and its height on *ref; else 0. */
