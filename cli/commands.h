@@ -9,5 +9,6 @@ int cmd_footprint(int argc, char **argv);
 int cmd_sites(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+int cmd_route(int argc, char **argv);
 
 #endif

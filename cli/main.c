@@ -13,6 +13,7 @@ static const struct command {
     {"footprint", cmd_footprint, "ground footprints of photos, video frames or telemetry rows"},
     {"check", cmd_check, "verdicts: which photos, frames or rows show a protected site"},
     {"sites", cmd_sites, "build and inspect the protected-site store"},
+    {"route", cmd_route, "pre-flight check of planned missions: which legs would capture a site"},
     {"tag", cmd_tag, "tag survey archives into a catalogue (GeoPackage/PostGIS), resumable"},
 };
 

@@ -110,27 +110,42 @@ static void table_row(out_writer *w, json_object *props) {
     fputc('\n', w->fp);
 }
 
-int out_record(out_writer *w, json_object *props, const double *ring, size_t n) {
+int out_feature(out_writer *w, json_object *props, json_object *geom, const char *wkt) {
     if (w->format == OUT_TABLE) {
         table_row(w, props);
+        json_object_put(geom);
     } else if (w->format == OUT_CSV) {
         for (size_t i = 0; w->csv_columns[i]; i++) {
             if (i) fputc(',', w->fp);
             csv_cell(w->fp, prop_text(props, w->csv_columns[i]));
         }
         fputc(',', w->fp);
-        write_wkt(w->fp, ring, n);
+        if (wkt) csv_cell(w->fp, wkt);
         fputc('\n', w->fp);
+        json_object_put(geom);
     } else {
         json_object *f = json_object_new_object();
         json_object_object_add(f, "type", json_object_new_string("Feature"));
         json_object_object_add(f, "properties", json_object_get(props));
-        json_object_object_add(f, "geometry", geometry(ring, n));
+        json_object_object_add(f, "geometry", geom);
         if (w->format == OUT_GEOJSON && w->count) fputs(",\n", w->fp);
         fputs(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN), w->fp);
         if (w->format == OUT_JSONL) fputc('\n', w->fp);
         json_object_put(f);
     }
+    w->count++;
+    return !ferror(w->fp);
+}
+
+int out_record(out_writer *w, json_object *props, const double *ring, size_t n) {
+    if (w->format != OUT_CSV) return out_feature(w, props, geometry(ring, n), NULL);
+    for (size_t i = 0; w->csv_columns[i]; i++) {
+        if (i) fputc(',', w->fp);
+        csv_cell(w->fp, prop_text(props, w->csv_columns[i]));
+    }
+    fputc(',', w->fp);
+    write_wkt(w->fp, ring, n);
+    fputc('\n', w->fp);
     w->count++;
     return !ferror(w->fp);
 }

@@ -23,6 +23,10 @@ void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_c
  * no geometry. Returns 0 on a write error. */
 int out_record(out_writer *w, json_object *props, const double *ring, size_t n);
 
+/* Writes one record with any geometry: geometry is a GeoJSON geometry object (ownership
+ * passes to the writer; NULL for none) and wkt the same geometry for CSV (NULL for none). */
+int out_feature(out_writer *w, json_object *props, json_object *geometry, const char *wkt);
+
 /* Closes the collection. Returns 0 on a write error. */
 int out_end(out_writer *w);
 

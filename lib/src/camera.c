@@ -19,6 +19,7 @@ void ko_pose_init(ko_pose *pose) {
     pose->lat = pose->lon = pose->height_m = NAN;
     pose->yaw_deg = pose->pitch_deg = pose->roll_deg = NAN;
     pose->alt_msl_m = pose->alt_ellps_m = NAN;
+    pose->takeoff_lat = pose->takeoff_lon = NAN;
 }
 
 static int bad(double v) {

@@ -41,6 +41,48 @@ ko_verdict ko_verdict_worst(ko_verdict a, ko_verdict b) {
 
 void ko_check_options_init(ko_check_options *o) {
     ko_footprint_options_init(&o->footprint);
+    o->margin_m = 0.0;
+}
+
+/* The footprint widened by margin_m: buffered in the local metric frame around the camera
+ * (GEOS, round joins), its outer ring back in WGS84. *out is owned by the caller. */
+static ko_status widen(ko_context *ctx, const ko_footprint *fp, const ko_pose *pose,
+                       double margin_m, double **out, size_t *n_out) {
+    size_t n = 0;
+    const double *local = ko_footprint_ring_local(fp, &n);
+    GEOSCoordSequence *seq = GEOSCoordSeq_create_r(ctx->geos, (unsigned)n, 2);
+    for (size_t i = 0; seq && i < n; i++)
+        GEOSCoordSeq_setXY_r(ctx->geos, seq, (unsigned)i, local[2 * i], local[2 * i + 1]);
+    GEOSGeometry *ring = seq ? GEOSGeom_createLinearRing_r(ctx->geos, seq) : NULL;
+    GEOSGeometry *poly = ring ? GEOSGeom_createPolygon_r(ctx->geos, ring, NULL, 0) : NULL;
+    GEOSGeometry *wide = poly ? GEOSBuffer_r(ctx->geos, poly, margin_m, 8) : NULL;
+    const GEOSGeometry *shell = wide ? GEOSGetExteriorRing_r(ctx->geos, wide) : NULL;
+    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(ctx->geos, shell) : NULL;
+    unsigned m = 0;
+    ko_status st = cs && GEOSCoordSeq_getSize_r(ctx->geos, cs, &m) && m >= 4
+                       ? KO_OK
+                       : koi_error(ctx, KO_ERR_GEOS, "check: cannot widen the footprint");
+    double *ll = st ? NULL : koi_calloc(2 * (size_t)m, sizeof *ll);
+    if (!st && !ll) st = koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
+    for (unsigned i = 0; !st && i < m; i++) {
+        double x, y, lat, lon;
+        GEOSCoordSeq_getXY_r(ctx->geos, cs, i, &x, &y);
+        koi_local_to_wgs84(ctx, pose->lat, pose->lon, x, y, &lat, &lon);
+        ll[2 * i] = lon;
+        ll[2 * i + 1] = lat;
+    }
+    if (wide) GEOSGeom_destroy_r(ctx->geos, wide);
+    if (poly)
+        GEOSGeom_destroy_r(ctx->geos, poly);
+    else if (ring)
+        GEOSGeom_destroy_r(ctx->geos, ring);
+    else if (seq)
+        GEOSCoordSeq_destroy_r(ctx->geos, seq);
+    if (!st) {
+        *out = ll;
+        *n_out = m;
+    }
+    return st;
 }
 
 void ko_result_destroy(ko_result *r) {
@@ -146,7 +188,14 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     }
     size_t n;
     const double *ring = ko_footprint_ring(r->fp, &n);
-    ko_status st = ko_sites_query(sites, ring, n, shot->pose.lon, shot->pose.lat, &r->hits);
+    double *wide = NULL;
+    ko_status st = KO_OK;
+    if (opts->margin_m > 0 && (st = widen(ctx, r->fp, &shot->pose, opts->margin_m, &wide, &n))) {
+        ko_result_destroy(r);
+        return st;
+    }
+    st = ko_sites_query(sites, wide ? wide : ring, n, shot->pose.lon, shot->pose.lat, &r->hits);
+    free(wide);
     if (!st) st = collect(ctx, r);
     if (st) { /* the store failed: not a verdict but an error the caller must surface */
         ko_result_destroy(r);

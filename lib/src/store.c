@@ -495,3 +495,26 @@ ko_status ko_sites_version(ko_sites *s, int64_t *version) {
     if (!st) *version = v;
     return st;
 }
+
+ko_status ko_sites_site_wkt(ko_sites *s, int64_t id, int buffered, char **wkt) {
+    if (!s || !wkt) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "site_wkt: NULL argument");
+    const char *sql = buffered ? "SELECT AsText(geom_buffered) FROM sites WHERE id = ?"
+                               : "SELECT AsText(geom) FROM sites WHERE id = ?";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return koi_error(s->ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+    sqlite3_bind_int64(st, 1, id);
+    ko_status rc = KO_OK;
+    int step = sqlite3_step(st);
+    const unsigned char *text = step == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+    if (step == SQLITE_ROW && text) {
+        if (!(*wkt = koi_strdup((const char *)text)))
+            rc = koi_error(s->ctx, KO_ERR_NOMEM, "site store: out of memory");
+    } else if (step == SQLITE_ROW || step == SQLITE_DONE) {
+        rc = koi_error(s->ctx, KO_ERR_NOT_FOUND, "site store: no site %lld", (long long)id);
+    } else {
+        rc = koi_error(s->ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

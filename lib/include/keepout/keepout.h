@@ -102,13 +102,17 @@ KO_API void ko_camera_init(ko_camera *cam);
  * yaw clockwise from true north, pitch 0 = horizon and -90 = nadir, roll positive = image
  * right side down. */
 typedef struct ko_pose {
-    double lat, lon;    /**< degrees */
-    double height_m;    /**< above ground level */
-    double yaw_deg;     /**< clockwise from true north */
-    double pitch_deg;   /**< 0 horizon, -90 nadir */
-    double roll_deg;    /**< positive = image right side down */
-    double alt_msl_m;   /**< orthometric altitude if known, else NaN */
-    double alt_ellps_m; /**< ellipsoidal altitude if known, else NaN */
+    double lat, lon;                 /**< degrees */
+    double height_m;                 /**< above ground level */
+    double yaw_deg;                  /**< clockwise from true north */
+    double pitch_deg;                /**< 0 horizon, -90 nadir */
+    double roll_deg;                 /**< positive = image right side down */
+    double alt_msl_m;                /**< orthometric altitude if known, else NaN */
+    double alt_ellps_m;              /**< ellipsoidal altitude if known, else NaN */
+    double takeoff_lat, takeoff_lon; /**< where the flight took off (the first frame of its
+                                          flight), NaN if unknown: with a DEM and no absolute
+                                          altitude, the camera altitude is the DEM ground there
+                                          + height_m */
 } ko_pose;
 
 /** Sets every field of *pose to NaN. */
@@ -503,6 +507,11 @@ typedef struct ko_site_record {
 KO_API ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wkt,
                                   int (*fn)(const ko_site_record *site, void *user), void *user);
 
+/** One site's geometry as WKT (WGS84 lon lat): the original, or the buffered one if
+ * buffered != 0. On success *wkt is owned by the caller: free with ko_free(). KO_ERR_NOT_FOUND
+ * if there is no such site. */
+KO_API ko_status ko_sites_site_wkt(ko_sites *s, int64_t id, int buffered, char **wkt);
+
 /** Writes the sites (of category, if not NULL) to path through OGR driver driver (NULL:
  * GeoJSON): fields id, source, source_id, name, category, buffer_m, min_gsd_m, attributes;
  * geometry the original one, or the buffered one if buffered != 0. */
@@ -535,6 +544,9 @@ KO_API ko_verdict ko_verdict_worst(ko_verdict a, ko_verdict b);
  * rays are cut where no category is sensitive any more. */
 typedef struct ko_check_options {
     ko_footprint_options footprint;
+    double margin_m; /**< widen the footprint by this many metres before querying sites, for
+                          position and attitude error (planned routes: GPS and wind drift);
+                          default 0 */
 } ko_check_options;
 
 KO_API void ko_check_options_init(ko_check_options *opts);
@@ -653,6 +665,73 @@ KO_API int ko_route_camera(const ko_route *rt, ko_camera *cam);
  * returns 1 and fills lat, lon and its height on *ref; else 0. */
 KO_API int ko_route_takeoff(const ko_route *rt, double *lat, double *lon, double *height,
                             ko_height_ref *ref);
+
+/** Options that turn a route into exposures. Start from ko_route_options_init(). */
+typedef struct ko_route_options {
+    ko_camera camera;        /**< the camera; focal_mm NaN: the one the plan describes */
+    double gimbal_pitch_deg; /**< NaN: the plan's; else every exposure at this pitch */
+    double height_m;         /**< NaN: the plan's; else every waypoint this high above take-off */
+    double spacing_m;        /**< one sample per this many metres where the camera records
+                                  continuously, where a time trigger has no speed, and on every
+                                  leg of a plan without capture actions (default 10) */
+    int continuous;          /**< the camera records the whole route (video) */
+    double takeoff_alt_m;    /**< ground altitude at take-off, EGM96 metres, for absolute
+                                  (EGM96/WGS84) heights without a DEM; NaN: the plan's take-off
+                                  point if it states one */
+} ko_route_options;
+
+KO_API void ko_route_options_init(ko_route_options *opts);
+
+/** One planned capture: a photo at a waypoint, a triggered photo, or a sample of video. */
+typedef struct ko_exposure {
+    size_t index;       /**< 0-based, in flight order */
+    size_t leg;         /**< leg i runs from waypoint i to i+1 (a photo at the last waypoint
+                             belongs to the last leg) */
+    size_t waypoint;    /**< index of the waypoint it is taken at, or the leg's start */
+    double along_m;     /**< distance from the leg's start */
+    ko_trigger trigger; /**< KO_TRIGGER_NONE: a photo on reaching the waypoint */
+    ko_shot shot;       /**< pose and camera; shot.reason says why if no reliable pose (e.g.
+                             the plan never sets the gimbal pitch). Strings borrowed from the
+                             ko_exposures */
+} ko_exposure;
+
+/** The exposures of a route. Opaque; free with ko_exposures_destroy(). */
+typedef struct ko_exposures ko_exposures;
+
+/** Samples the route at its exposures: photos at waypoints, distance and time triggers along
+ * legs (a trigger runs on across waypoints as the camera does), video every spacing_m; a plan
+ * without any capture is sampled everywhere (see ko_exposures_note()). Heights are converted
+ * to the pose per the waypoint's reference: above take-off and AGL as height_m (and the take-
+ * off point in pose.takeoff_lat/lon), EGM96/WGS84 as the pose's absolute altitude plus height_m
+ * over the take-off ground where that is known. On success *out is owned by the caller.
+ * KO_ERR_ARG (message says what to give) if there is no camera; KO_ERR_LIMIT beyond 10^7
+ * exposures. */
+KO_API ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt,
+                                    const ko_route_options *opts, ko_exposures **out);
+
+KO_API size_t ko_exposures_count(const ko_exposures *ex);
+
+/** The i-th exposure, or NULL. Borrowed: lives as long as ex. */
+KO_API const ko_exposure *ko_exposures_get(const ko_exposures *ex, size_t i);
+
+/** Assumptions the sampling made, one sentence each ("" if none), e.g. that a plan without
+ * capture actions was sampled as video. Borrowed. */
+KO_API const char *ko_exposures_note(const ko_exposures *ex);
+
+KO_API void ko_exposures_destroy(ko_exposures *ex);
+
+/** Changes to one leg that keep the leg but disclose no site on it. */
+typedef struct ko_remedy {
+    double pitch_deg; /**< the gimbal pitch nearest the plan's that clears every exposure of the
+                           leg, searched in 1-degree steps over [-90, 0]; NaN: none does */
+    double height_m;  /**< the change of height (metres, + up) nearest zero that clears the leg,
+                           searched in 5 m steps keeping 10..120 m above take-off; NaN: none */
+} ko_remedy;
+
+/** Searches remedies for one leg of ex by re-checking its exposures with changed pitch or
+ * height (exposures without a reliable pose make both NaN). */
+KO_API ko_status ko_route_remedy(ko_context *ctx, ko_sites *sites, const ko_exposures *ex,
+                                 size_t leg, const ko_check_options *opts, ko_remedy *out);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Redaction */

@@ -1,0 +1,389 @@
+/* A route's exposures: where along the legs the camera records, and with which pose.
+ *
+ * Legs are walked on the ellipsoid (PROJ's geodesic solver), heights interpolated linearly.
+ * Distance triggers run on across waypoints as a camera's trigger does; time triggers become
+ * distance triggers at the leg's speed. Where the plan leaves the capture open (no capture
+ * actions at all, video, a time trigger without a speed), the leg is sampled densely instead:
+ * more samples can only add footprints, never hide one. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "route.h"
+
+#define KOI_MAX_EXPOSURES 10000000
+#define KOI_NOTE_MAX 1024
+
+typedef struct koi_exposure {
+    ko_exposure pub;
+    char id[64];
+    char *reason;
+} koi_exposure;
+
+struct ko_exposures {
+    koi_exposure *e;
+    size_t n, cap;
+    char *source;
+    char note[KOI_NOTE_MAX];
+};
+
+void ko_route_options_init(ko_route_options *o) {
+    ko_camera_init(&o->camera);
+    o->gimbal_pitch_deg = NAN;
+    o->height_m = NAN;
+    o->spacing_m = 10.0;
+    o->continuous = 0;
+    o->takeoff_alt_m = NAN;
+}
+
+/* Everything one walk over the route needs. */
+typedef struct walker {
+    ko_context *ctx;
+    const ko_route *rt;
+    const ko_route_options *o;
+    ko_exposures *ex;
+    ko_camera camera;
+    double takeoff_lat, takeoff_lon;
+    double ground_msl, ground_ellps; /* take-off ground altitude, NaN if unknown */
+    int sample_all;                  /* the plan has no capture: every leg is sampled */
+    int speedless;                   /* a time trigger had no speed */
+} walker;
+
+static void add_note(ko_exposures *ex, const char *text) {
+    size_t len = strlen(ex->note);
+    snprintf(ex->note + len, sizeof ex->note - len, "%s%s", len ? " " : "", text);
+}
+
+static int plan_has_capture(const ko_route *rt) {
+    for (size_t i = 0; i < rt->n; i++)
+        if (rt->wp[i].photos || rt->wp[i].trigger != KO_TRIGGER_NONE) return 1;
+    return 0;
+}
+
+/* Geoid undulation N (ellipsoidal = orthometric + N) through PROJ's EGM96 grid. */
+static ko_status undulation(ko_context *ctx, double lat, double lon, double *n) {
+    PJ *op = proj_create_crs_to_crs(ctx->proj, "EPSG:4979", "EPSG:4326+5773", NULL);
+    PJ_COORD c = op ? proj_trans(op, PJ_FWD, proj_coord(lat, lon, 0, 0)) : proj_coord(0, 0, 0, 0);
+    proj_destroy(op);
+    if (!op || !isfinite(c.xyz.z))
+        return koi_error(ctx, KO_ERR_PROJ,
+                         "PROJ cannot convert between WGS84 and EGM96 heights (is egm96_15.gtx "
+                         "of proj-data installed?)");
+    *n = -c.xyz.z;
+    return KO_OK;
+}
+
+/* The take-off point and, where the plan or the user states it, its ground altitude on both
+ * datums: absolute waypoint heights need it to become heights above the ground. */
+static ko_status takeoff(walker *w) {
+    const ko_route *rt = w->rt;
+    w->takeoff_lat = rt->has_takeoff ? rt->takeoff_lat : rt->wp[0].lat;
+    w->takeoff_lon = rt->has_takeoff ? rt->takeoff_lon : rt->wp[0].lon;
+    w->ground_msl = w->ground_ellps = NAN;
+    int need = 0;
+    for (size_t i = 0; i < rt->n; i++)
+        need |= rt->wp[i].height_ref == KO_HEIGHT_EGM96 || rt->wp[i].height_ref == KO_HEIGHT_WGS84;
+    if (!need || !isnan(w->o->height_m)) return KO_OK;
+    if (isfinite(w->o->takeoff_alt_m)) {
+        w->ground_msl = w->o->takeoff_alt_m;
+    } else if (rt->has_takeoff && rt->takeoff_ref == KO_HEIGHT_EGM96) {
+        w->ground_msl = rt->takeoff_height;
+    } else if (rt->has_takeoff && rt->takeoff_ref == KO_HEIGHT_WGS84) {
+        w->ground_ellps = rt->takeoff_height;
+    } else {
+        return KO_OK;
+    }
+    double n = 0;
+    ko_status s = undulation(w->ctx, w->takeoff_lat, w->takeoff_lon, &n);
+    if (s) return s;
+    if (isnan(w->ground_msl)) w->ground_msl = w->ground_ellps - n;
+    if (isnan(w->ground_ellps)) w->ground_ellps = w->ground_msl + n;
+    return KO_OK;
+}
+
+static ko_status push(walker *w, koi_exposure *e) {
+    ko_exposures *ex = w->ex;
+    if (ex->n == ex->cap) {
+        if (ex->cap >= KOI_MAX_EXPOSURES) {
+            free(e->reason);
+            return koi_error(w->ctx, KO_ERR_LIMIT,
+                             "%s: more than %d exposures; sample with a larger --spacing",
+                             w->rt->path, KOI_MAX_EXPOSURES);
+        }
+        size_t cap = ex->cap ? ex->cap * 2 : 256;
+        koi_exposure *p = koi_realloc_array(ex->e, cap, sizeof *p);
+        if (!p) {
+            free(e->reason);
+            return koi_error(w->ctx, KO_ERR_NOMEM, "%s: out of memory", w->rt->path);
+        }
+        ex->e = p;
+        ex->cap = cap;
+    }
+    e->pub.index = ex->n;
+    ex->e[ex->n++] = *e;
+    return KO_OK;
+}
+
+/* A position on a leg: where, how high (on the start waypoint's reference), facing where. */
+typedef struct leg_point {
+    double lat, lon, height, course;
+} leg_point;
+
+static leg_point point_on_leg(const walker *w, size_t i, double s) {
+    const ko_waypoint *a = &w->rt->wp[i];
+    const ko_waypoint *b = i + 1 < w->rt->n ? &w->rt->wp[i + 1] : a;
+    double len = 0, az1 = 0, az2 = 0;
+    geod_inverse(&w->ctx->wgs84, a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
+    leg_point p = {a->lat, a->lon, a->height, az1};
+    if (len > 0 && s > 0) {
+        double f = s < len ? s / len : 1.0;
+        geod_direct(&w->ctx->wgs84, a->lat, a->lon, az1, f * len, &p.lat, &p.lon, &p.course);
+        p.height = a->height + (b->height - a->height) * f;
+    }
+    if (b == a && i > 0) { /* the last waypoint keeps the course it arrived on */
+        const ko_waypoint *z = &w->rt->wp[i - 1];
+        geod_inverse(&w->ctx->wgs84, z->lat, z->lon, a->lat, a->lon, &len, &az1, &p.course);
+    }
+    return p;
+}
+
+static double norm360(double deg) {
+    double r = fmod(deg, 360.0);
+    return r < 0 ? r + 360.0 : r;
+}
+
+/* Heights per reference (see ko_route_exposures): sets the pose's height fields, or returns
+ * why they cannot be known. */
+static const char *set_heights(const walker *w, const ko_waypoint *wp, double h, ko_pose *pose) {
+    ko_height_ref ref = wp->height_ref;
+    if (!isnan(w->o->height_m)) {
+        h = w->o->height_m;
+        ref = KO_HEIGHT_TAKEOFF;
+    }
+    if (isnan(h)) return "the plan gives no height: give --height";
+    pose->takeoff_lat = w->takeoff_lat;
+    pose->takeoff_lon = w->takeoff_lon;
+    switch (ref) {
+        case KO_HEIGHT_TAKEOFF:
+        case KO_HEIGHT_AGL:
+            pose->height_m = h;
+            return NULL;
+        case KO_HEIGHT_EGM96:
+            pose->alt_msl_m = h;
+            pose->height_m = h - w->ground_msl;
+            break;
+        case KO_HEIGHT_WGS84:
+            pose->alt_ellps_m = h;
+            pose->height_m = h - w->ground_ellps;
+            break;
+    }
+    if (isnan(pose->height_m))
+        return "heights are absolute altitudes and the take-off ground altitude is unknown: "
+               "give --dem or --takeoff-alt";
+    return NULL;
+}
+
+/* Gimbal pitch: the override, the plan's, or aimed at the point of interest. */
+static double pitch_for(const walker *w, const ko_waypoint *wp, const leg_point *p) {
+    if (!isnan(w->o->gimbal_pitch_deg)) return w->o->gimbal_pitch_deg;
+    if (!isnan(wp->gimbal_pitch_deg)) return wp->gimbal_pitch_deg;
+    if (isnan(wp->poi_lat) || isnan(p->height)) return NAN;
+    double dist = 0, az1, az2;
+    geod_inverse(&w->ctx->wgs84, p->lat, p->lon, wp->poi_lat, wp->poi_lon, &dist, &az1, &az2);
+    double dz = p->height - (isnan(wp->poi_height) ? 0.0 : wp->poi_height);
+    return -atan2(dz, dist) * 180.0 / M_PI;
+}
+
+static double heading_for(const walker *w, const ko_waypoint *wp, const leg_point *p) {
+    if (!isnan(wp->heading_deg)) return wp->heading_deg;
+    if (!isnan(wp->poi_lat)) {
+        double dist, az1, az2;
+        geod_inverse(&w->ctx->wgs84, p->lat, p->lon, wp->poi_lat, wp->poi_lon, &dist, &az1, &az2);
+        if (dist > 0.5) return az1;
+    }
+    return p->course;
+}
+
+static ko_status camera_for(walker *w, const ko_waypoint *wp, ko_camera *cam) {
+    *cam = w->camera;
+    if (isnan(wp->focal35_mm)) return KO_OK;
+    /* A zoom sets the field of view; the lens model of the wide camera no longer applies. */
+    ko_camera z;
+    ko_camera_init(&z);
+    if (ko_camera_from_focal35(wp->focal35_mm, cam->width_px, cam->height_px, &z) != KO_OK)
+        return koi_error(w->ctx, KO_ERR_FORMAT, "%s: waypoint %d: zoom %.1f mm is not usable",
+                         w->rt->path, wp->number, wp->focal35_mm);
+    *cam = z;
+    return KO_OK;
+}
+
+static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger trig,
+                      const char *what) {
+    const ko_waypoint *wp = &w->rt->wp[at];
+    leg_point p = point_on_leg(w, at, along);
+    koi_exposure e;
+    memset(&e, 0, sizeof e);
+    e.pub.leg = leg;
+    e.pub.waypoint = at;
+    e.pub.along_m = along;
+    e.pub.trigger = trig;
+    ko_pose_init(&e.pub.shot.pose);
+    ko_pose *pose = &e.pub.shot.pose;
+    pose->lat = p.lat;
+    pose->lon = p.lon;
+    pose->roll_deg = 0.0;
+    double heading = heading_for(w, wp, &p);
+    pose->yaw_deg = norm360(isnan(wp->gimbal_yaw_deg) ? heading + wp->gimbal_yaw_offset_deg
+                                                      : wp->gimbal_yaw_deg);
+    pose->pitch_deg = pitch_for(w, wp, &p);
+    ko_status s = camera_for(w, wp, &e.pub.shot.camera);
+    if (s) return s;
+    const char *why = set_heights(w, wp, p.height, pose);
+    if (!why && isnan(pose->pitch_deg))
+        why = "the plan does not set the gimbal pitch here: give --gimbal-pitch";
+    char buf[KOI_ERRMSG_MAX];
+    if (why) {
+        snprintf(buf, sizeof buf, "%s: waypoint %d: %s", w->rt->path, wp->number, why);
+        if (!(e.reason = koi_strdup(buf)))
+            return koi_error(w->ctx, KO_ERR_NOMEM, "%s: out of memory", w->rt->path);
+    }
+    snprintf(e.id, sizeof e.id, "%s WP%d%s%.0f m", what, wp->number, along > 0 ? " +" : "",
+             along > 0 ? along : 0.0);
+    if (along <= 0) snprintf(e.id, sizeof e.id, "%s WP%d", what, wp->number);
+    return push(w, &e);
+}
+
+/* The distance between samples on leg i, or 0 if the leg is not recorded between waypoints. */
+static double step_of(walker *w, const ko_waypoint *wp, ko_trigger *trig) {
+    *trig = wp->trigger;
+    if (w->sample_all || w->o->continuous) *trig = KO_TRIGGER_CONTINUOUS;
+    switch (*trig) {
+        case KO_TRIGGER_DISTANCE:
+            if (wp->trigger_value > 0) return wp->trigger_value;
+            return 0;
+        case KO_TRIGGER_TIME:
+            if (wp->trigger_value > 0 && wp->speed_mps > 0)
+                return wp->trigger_value * wp->speed_mps;
+            w->speedless = 1;
+            return w->o->spacing_m;
+        case KO_TRIGGER_CONTINUOUS:
+            return w->o->spacing_m;
+        case KO_TRIGGER_NONE:
+            return 0;
+    }
+    return 0;
+}
+
+static ko_status walk(walker *w) {
+    const ko_route *rt = w->rt;
+    double carry = 0; /* where the running trigger fires next, measured from the leg's start */
+    double prev_step = 0;
+    ko_trigger prev_trig = KO_TRIGGER_NONE;
+    for (size_t i = 0; i < rt->n; i++) {
+        const ko_waypoint *wp = &rt->wp[i];
+        size_t leg = i + 1 < rt->n ? i : (i ? i - 1 : 0);
+        ko_status s = KO_OK;
+        if (wp->photos) s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "photo at");
+        if (s || i + 1 >= rt->n) return s;
+        double len, az1, az2;
+        geod_inverse(&w->ctx->wgs84, wp->lat, wp->lon, rt->wp[i + 1].lat, rt->wp[i + 1].lon, &len,
+                     &az1, &az2);
+        ko_trigger trig;
+        double step = step_of(w, wp, &trig);
+        if (step <= 0) {
+            prev_step = 0;
+            continue;
+        }
+        if (trig != prev_trig || step != prev_step) carry = 0; /* a new trigger fires at once */
+        double at = carry;
+        for (; !s && at < len; at += step)
+            s = emit(w, i, i, at, trig, "sample after");
+        /* Video runs on to the next waypoint: the leg's end is covered unless the same
+         * sampling goes on over the next leg. */
+        ko_trigger next_trig = KO_TRIGGER_NONE;
+        double next_step = i + 2 < rt->n ? step_of(w, &rt->wp[i + 1], &next_trig) : 0;
+        if (!s && trig == KO_TRIGGER_CONTINUOUS && len > 0 && at - step < len - 1e-6 &&
+            (next_trig != trig || next_step != step))
+            s = emit(w, i, i, len, trig, "sample after");
+        if (s) return s;
+        carry = at - len;
+        prev_step = step;
+        prev_trig = trig;
+    }
+    return KO_OK;
+}
+
+static ko_status pick_camera(walker *w) {
+    if (!isnan(w->o->camera.focal_mm)) {
+        w->camera = w->o->camera;
+        return KO_OK;
+    }
+    if (ko_route_camera(w->rt, &w->camera)) return KO_OK;
+    return koi_error(w->ctx, KO_ERR_ARG,
+                     "%s: the plan does not describe the camera: give one (--camera MAKE/MODEL "
+                     "from the camera table, or --focal35 MM)",
+                     w->rt->path);
+}
+
+ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route_options *opts,
+                             ko_exposures **out) {
+    if (!ctx || !rt || !out) return koi_error(ctx, KO_ERR_ARG, "route: NULL argument");
+    ko_route_options defaults;
+    if (!opts) {
+        ko_route_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (!(opts->spacing_m >= 0.5))
+        return koi_error(ctx, KO_ERR_ARG, "route: spacing %g m: must be at least 0.5 m",
+                         opts->spacing_m);
+    walker w = {.ctx = ctx, .rt = rt, .o = opts};
+    ko_status s = pick_camera(&w);
+    if (s || (s = takeoff(&w))) return s;
+    if (!(w.ex = koi_calloc(1, sizeof *w.ex)) || !(w.ex->source = koi_strdup(rt->path))) {
+        ko_exposures_destroy(w.ex);
+        return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", rt->path);
+    }
+    w.sample_all = !plan_has_capture(rt);
+    if (w.sample_all)
+        add_note(w.ex,
+                 "The plan has no capture actions: every leg was sampled as if the camera "
+                 "recorded video.");
+    s = walk(&w);
+    if (w.speedless)
+        add_note(w.ex, "A time trigger without a known speed was sampled at the spacing instead.");
+    if (s) {
+        ko_exposures_destroy(w.ex);
+        return s;
+    }
+    for (size_t i = 0; i < w.ex->n; i++) { /* pointers only now: the array no longer moves */
+        koi_exposure *e = &w.ex->e[i];
+        e->pub.shot.source = w.ex->source;
+        e->pub.shot.id = e->id;
+        e->pub.shot.reason = e->reason;
+    }
+    *out = w.ex;
+    return KO_OK;
+}
+
+size_t ko_exposures_count(const ko_exposures *ex) {
+    return ex ? ex->n : 0;
+}
+
+const ko_exposure *ko_exposures_get(const ko_exposures *ex, size_t i) {
+    return ex && i < ex->n ? &ex->e[i].pub : NULL;
+}
+
+const char *ko_exposures_note(const ko_exposures *ex) {
+    return ex ? ex->note : "";
+}
+
+void ko_exposures_destroy(ko_exposures *ex) {
+    if (!ex) return;
+    for (size_t i = 0; i < ex->n; i++)
+        free(ex->e[i].reason);
+    free(ex->e);
+    free(ex->source);
+    free(ex);
+}
