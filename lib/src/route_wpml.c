@@ -92,8 +92,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     wpml *w = ud;
     int ok;
     const char *local = local_name(name, &ok);
-    if (!ok && w->depth == 0) w->bad_ns = 1;
-    if (strchr(name, '|') == NULL && w->depth == 0) w->bad_ns = 1; /* no namespace at all */
+    /* Every element must be KML or DJI's wpml: a look-alike namespace is not DJI's format. */
+    if (!ok || strchr(name, '|') == NULL) w->bad_ns = 1;
     if (w->depth < 8) snprintf(w->path[w->depth], sizeof w->path[0], "%s", local);
     w->depth++;
     w->text_len = 0;
