@@ -105,6 +105,24 @@ static ko_status search_height(ko_context *ctx, ko_sites *sites, leg_set *set,
     return KO_OK;
 }
 
+/* Puts the shots that show a site now first: a candidate change that leaves one of them
+ * flagged is rejected after one check instead of a pass over the whole leg. */
+static ko_status flagged_first(ko_context *ctx, ko_sites *sites, leg_set *set,
+                               const ko_check_options *opts) {
+    size_t front = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        ko_result *r = NULL;
+        if (ko_check_shot(ctx, sites, &set->shots[i], opts, &r) != KO_OK) return KO_ERR_DB;
+        ko_verdict v = ko_result_verdict(r);
+        ko_result_destroy(r);
+        if (v == KO_CLEAR) continue;
+        ko_shot t = set->shots[front];
+        set->shots[front++] = set->shots[i];
+        set->shots[i] = t;
+    }
+    return KO_OK;
+}
+
 ko_status ko_route_remedy(ko_context *ctx, ko_sites *sites, const ko_exposures *ex, size_t leg,
                           const ko_check_options *opts, ko_remedy *out) {
     if (!ctx || !sites || !ex || !out) return koi_error(ctx, KO_ERR_ARG, "remedy: NULL argument");
@@ -113,7 +131,8 @@ ko_status ko_route_remedy(ko_context *ctx, ko_sites *sites, const ko_exposures *
     ko_status st = collect_leg(ctx, ex, leg, &set);
     if (st) return st;
     if (!unreliable(&set)) {
-        st = search_pitch(ctx, sites, &set, opts, &out->pitch_deg);
+        st = flagged_first(ctx, sites, &set, opts);
+        if (!st) st = search_pitch(ctx, sites, &set, opts, &out->pitch_deg);
         if (!st) st = search_height(ctx, sites, &set, opts, &out->height_m);
     }
     free(set.shots);
