@@ -1,0 +1,262 @@
+/* Mission readers and exposures: the real samples in data/routes (expected values read from
+ * the files by eye and quoted in each test), hand-written missions for the trigger arithmetic
+ * (a leg of known length along the equator) and malformed files. */
+#include <check.h>
+#include <cpl_vsi.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keepout/keepout.h"
+
+#define DATA KEEPOUT_TEST_DATA
+#define ROUTES DATA "/routes/"
+
+static ko_context *ctx;
+
+static void setup(void) {
+    ck_assert_int_eq(ko_global_init(), KO_OK);
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+}
+
+static void teardown(void) {
+    ko_context_destroy(ctx);
+}
+
+static ko_route *open_ok(const char *path) {
+    ko_route *rt = NULL;
+    ko_status s = ko_route_open(ctx, path, &rt);
+    ck_assert_msg(s == KO_OK, "%s: %s", path, ko_errmsg(ctx));
+    return rt;
+}
+
+static void put(const char *path, const char *text) {
+    VSILFILE *fp = VSIFOpenL(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    VSIFWriteL(text, 1, strlen(text), fp);
+    VSIFCloseL(fp);
+}
+
+/* waylines.wpml of the M4T export: executeHeightMode WGS84, one Placemark at 11.499985362,
+ * 48.19014118, executeHeight 561.276374117301; template.kml takeOffRefPoint
+ * 48.190141,11.499985,541.276374; the actions at index 0 end with gimbalRotate -58.9. */
+START_TEST(wpml_pilot2_heights_and_gimbal) {
+    ko_route *rt = open_ok(ROUTES "dji_wpml_m4t_pilot2/waylines.wpml");
+    ck_assert_str_eq(ko_route_format(rt), "wpml");
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 1);
+    const ko_waypoint *w = ko_route_waypoint(rt, 0);
+    ck_assert_double_eq_tol(w->lat, 48.19014118, 1e-9);
+    ck_assert_double_eq_tol(w->lon, 11.499985362, 1e-9);
+    ck_assert_int_eq(w->height_ref, KO_HEIGHT_WGS84);
+    ck_assert_double_eq_tol(w->height, 561.276374117301, 1e-9);
+    ck_assert_double_eq_tol(w->gimbal_pitch_deg, -58.9, 1e-9);
+    double lat, lon, h;
+    ko_height_ref ref;
+    ck_assert(ko_route_takeoff(rt, &lat, &lon, &h, &ref));
+    ck_assert_int_eq(ref, KO_HEIGHT_WGS84);
+    ck_assert_double_eq_tol(h, 541.276374, 1e-6);
+    /* 561.276 - 541.276: the camera flies 20 m above the take-off ground */
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_ge(ko_exposures_count(ex), 1);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.height_m, 20.0, 1e-6);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+}
+END_TEST
+
+/* The KMZ is read through /vsizip/ and holds 3 Placemarks (unzip -l; grep -c Placemark). */
+START_TEST(wpml_kmz) {
+    ko_route *rt = open_ok(ROUTES "dji_wpml_m4t_pilot2/dev_kmz_file.kmz");
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 3);
+    ko_route_destroy(rt);
+}
+END_TEST
+
+/* waygen: 12 Placemarks, relativeToStartPoint, executeHeight 50, gimbalRotate -90 at index 0
+ * then a takePhoto at every waypoint. */
+START_TEST(wpml_waygen_replays_the_gimbal) {
+    ko_route *rt = open_ok(ROUTES "dji_wpml_djifly_waygen");
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 12);
+    for (size_t i = 0; i < 12; i++) {
+        const ko_waypoint *w = ko_route_waypoint(rt, i);
+        ck_assert_int_eq(w->height_ref, KO_HEIGHT_TAKEOFF);
+        ck_assert_double_eq_tol(w->height, 50, 1e-9);
+        ck_assert_double_eq_tol(w->gimbal_pitch_deg, -90, 1e-9); /* set once, carried on */
+        ck_assert_uint_eq(w->photos, 1);
+    }
+    ko_route_destroy(rt);
+}
+END_TEST
+
+/* Litchi: 52 data rows; altitude 100, altitudemode 1 (AGL); actiontype2 = 1 (take photo) on
+ * rows 2..48 (47 photos); gimbalmode 0 (the plan leaves the gimbal to the pilot). */
+START_TEST(litchi_sample) {
+    ko_route *rt = open_ok(ROUTES "litchi_csv/waypoints.csv");
+    ck_assert_str_eq(ko_route_format(rt), "litchi");
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 52);
+    unsigned photos = 0;
+    for (size_t i = 0; i < 52; i++) {
+        const ko_waypoint *w = ko_route_waypoint(rt, i);
+        photos += w->photos;
+        ck_assert_int_eq(w->height_ref, KO_HEIGHT_AGL);
+        ck_assert(isnan(w->gimbal_pitch_deg));
+    }
+    ck_assert_uint_eq(photos, 47);
+    const ko_waypoint *w0 = ko_route_waypoint(rt, 0);
+    ck_assert_double_eq_tol(w0->lat, 21.2568756, 1e-9);
+    ck_assert_double_eq_tol(w0->lon, -157.8072611, 1e-9);
+    ck_assert_double_eq_tol(w0->height, 100, 1e-9);
+    ko_route_destroy(rt);
+}
+END_TEST
+
+/* Survey plan: DO_SET_CAM_TRIGG_DIST param1 = 25 inside the survey's Items; CameraCalc is
+ * "Manual (no camera specs)"; plannedHomePosition is set. */
+START_TEST(qgc_survey_trigger) {
+    ko_route *rt = open_ok(ROUTES "qgc_plan/qgroundcontrol_sample_with_survey.plan");
+    ck_assert_str_eq(ko_route_format(rt), "qgc-plan");
+    ko_camera cam;
+    ck_assert(!ko_route_camera(rt, &cam));
+    int distance = 0;
+    for (size_t i = 0; i < ko_route_waypoint_count(rt); i++) {
+        const ko_waypoint *w = ko_route_waypoint(rt, i);
+        if (w->trigger == KO_TRIGGER_DISTANCE) {
+            ck_assert_double_eq_tol(w->trigger_value, 25, 1e-9);
+            distance++;
+        }
+    }
+    ck_assert_int_gt(distance, 0);
+    ck_assert(ko_route_takeoff(rt, NULL, NULL, NULL, NULL));
+    ko_route_destroy(rt);
+}
+END_TEST
+
+/* A 1000 m leg due east along the equator (0.0089831528 degrees of longitude is 1000 m on
+ * WGS84's equator: 2*pi*6378137/360 m per degree) with a 100 m distance trigger set before
+ * waypoint 1: photos at 0, 100, ..., 900 m (the trigger fires at once), 10 in all. */
+START_TEST(distance_trigger_arithmetic) {
+    const char *path = "/vsimem/leg.waypoints";
+    put(path,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "2\t0\t2\t206\t100\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "4\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0089831528\t50\t1\n");
+    ko_route *rt = open_ok(path);
+    ck_assert_str_eq(ko_route_format(rt), "qgc-wpl");
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 2);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_eq(ko_exposures_count(ex), 10);
+    for (size_t i = 0; i < 10; i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        ck_assert_double_eq_tol(e->along_m, 100.0 * (double)i, 1e-6);
+        ck_assert_double_eq_tol(e->shot.pose.yaw_deg, 90, 1e-6); /* facing along the leg */
+        ck_assert_double_eq_tol(e->shot.pose.pitch_deg, -90, 1e-9);
+        ck_assert_double_eq_tol(e->shot.pose.height_m, 50, 1e-9);
+        ck_assert_ptr_null(e->shot.reason);
+    }
+    ko_exposures_destroy(ex);
+    /* video instead: every 10 m, both ends included: 101 samples */
+    o.continuous = 1;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_eq(ko_exposures_count(ex), 101);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 100)->along_m, 1000.0, 1e-3);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
+/* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
+ * altitude: unknown with the reason. */
+START_TEST(fail_closed) {
+    const char *path = "/vsimem/amsl.waypoints";
+    put(path,
+        "QGC WPL 110\n"
+        "1\t0\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t400\t1\n"
+        "2\t0\t0\t16\t0\t0\t0\t0\t0.0\t10.001\t400\t1\n");
+    ko_route *rt = open_ok(path);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "--camera"));
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    o.gimbal_pitch_deg = -90;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_gt(ko_exposures_count(ex), 0);
+    const ko_exposure *e = ko_exposures_get(ex, 0);
+    ck_assert_ptr_nonnull(e->shot.reason);
+    ck_assert_ptr_nonnull(strstr(e->shot.reason, "take-off ground altitude is unknown"));
+    ko_exposures_destroy(ex);
+    o.takeoff_alt_m = 350; /* EGM96 ground: 400 - 350 = 50 m above it */
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_ptr_null(ko_exposures_get(ex, 0)->shot.reason);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.height_m, 50, 1e-9);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
+START_TEST(malformed) {
+    const struct {
+        const char *path, *text, *expect;
+    } cases[] = {
+        {"/vsimem/short.waypoints", "QGC WPL 110\n1\t0\t3\t16\t0\t0\n", "12 tab-separated"},
+        {"/vsimem/bad.plan", "{\"fileType\": \"Plan\", \"mission\": {\"items\": [", "not JSON"},
+        {"/vsimem/type.plan", "{\"fileType\": \"Fence\"}", "fileType"},
+        {"/vsimem/empty.plan", "{\"fileType\": \"Plan\", \"mission\": {\"items\": []}}",
+         "no waypoints"},
+        {"/vsimem/nolat.csv", "latitude,longitude\n1,2\n", "altitude(m)"},
+        {"/vsimem/badlat.csv", "latitude,longitude,altitude(m)\nabc,2,3\n", "line 2"},
+        {"/vsimem/x.wpml",
+         "<kml xmlns=\"http://www.opengis.net/kml/2.2\" "
+         "xmlns:wpml=\"http://www.dji.com/wpmz/1.0.2\">"
+         "<Document><Folder><Placemark><Point><coordinates>a,b</coordinates></Point>"
+         "</Placemark></Folder></Document></kml>",
+         "coordinates"},
+        {"/vsimem/doc.wpml", "<!DOCTYPE kml [<!ENTITY x 'y'>]><kml/>", "DOCTYPE"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        put(cases[i].path, cases[i].text);
+        ko_route *rt = NULL;
+        ck_assert_int_ne(ko_route_open(ctx, cases[i].path, &rt), KO_OK);
+        ck_assert_ptr_null(rt);
+        ck_assert_msg(strstr(ko_errmsg(ctx), cases[i].expect) != NULL, "%s: %s", cases[i].path,
+                      ko_errmsg(ctx));
+        ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), cases[i].path));
+        VSIUnlink(cases[i].path);
+    }
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("route");
+    TCase *tc = tcase_create("route");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, wpml_pilot2_heights_and_gimbal);
+    tcase_add_test(tc, wpml_kmz);
+    tcase_add_test(tc, wpml_waygen_replays_the_gimbal);
+    tcase_add_test(tc, litchi_sample);
+    tcase_add_test(tc, qgc_survey_trigger);
+    tcase_add_test(tc, distance_trigger_arithmetic);
+    tcase_add_test(tc, fail_closed);
+    tcase_add_test(tc, malformed);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
