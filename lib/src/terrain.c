@@ -121,6 +121,23 @@ static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose 
     } else if (isfinite(p->alt_msl_m)) {
         t->source = "alt_msl";
         st = koi_dem_from_egm96(ctx, d, p->lon, p->lat, p->alt_msl_m, &t->cam_alt);
+    } else if (isfinite(p->takeoff_lat) && isfinite(p->takeoff_lon)) {
+        /* DJI's relative altitude is above the take-off point, not the ground below. */
+        double z0;
+        if (ko_dem_elevation(d, p->takeoff_lon, p->takeoff_lat, &z0) != KO_OK)
+            return koi_error(ctx, KO_ERR_ARG,
+                             "no DEM elevation at the take-off point lat %.6f, lon %.6f (%s): "
+                             "the camera altitude cannot be known",
+                             p->takeoff_lat, p->takeoff_lon, d->path);
+        t->source = "dem(takeoff)+height";
+        t->cam_alt = z0 + p->height_m;
+        if (t->cam_alt - t->ground <= 0.0)
+            return koi_error(ctx, KO_ERR_ARG,
+                             "camera below the terrain: take-off ground %.1f m + height %.1f m "
+                             "= %.1f m, terrain %.1f m at lat %.6f, lon %.6f (%s, %s)",
+                             z0, p->height_m, t->cam_alt, t->ground, p->lat, p->lon, d->path,
+                             d->datum);
+        return KO_OK;
     } else {
         t->source = "dem+height";
         t->cam_alt = t->ground + p->height_m;

@@ -543,12 +543,53 @@ START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
 }
 END_TEST
 
+/* Heights above the take-off point (DJI RelativeAltitude, planned routes): the take-off
+ * ground at 100 m, the ground under the camera a plateau at 150 m (a step 1 km south of the
+ * camera, far outside the footprint). Relative height 80 m puts the camera at 180 m, 30 m
+ * above the plateau: the nadir footprint is the flat one at 30 m, 2 x 0.75 x 30 by
+ * 2 x 0.5625 x 30 = 45 m x 33.75 m. */
+static double z_step(double x, double y, const double *arg) {
+    (void)x;
+    return y < arg[0] ? 100.0 : 150.0;
+}
+
+START_TEST(test_dem_takeoff_ground_plus_relative_height) {
+    const double edge = LAT0 - 0.009; /* about 1 km south of the camera */
+    make_dem_4326("/vsimem/step.tif", 0.05, 0.0005, z_step, &edge, 0);
+    ko_dem *dem = open_dem("/vsimem/step.tif");
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(80, 0, -90, 0);
+    p.takeoff_lat = LAT0 - 0.02; /* on the low ground */
+    p.takeoff_lon = LON0;
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = compute(&c, &p, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "dem(takeoff)+height");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 180.0, 1e-6);
+    ck_assert_double_eq_tol(ko_footprint_ground_alt_m(fp), 150.0, 1e-6);
+    ck_assert_double_eq_tol(ko_footprint_area_m2(fp), 45.0 * 33.75, 45.0 * 33.75 * 1e-6);
+    ko_footprint_destroy(fp);
+    /* 40 m above a take-off point 100 m down: below the plateau, unknown with the numbers */
+    p.height_m = 40;
+    ko_footprint *bad = NULL;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &bad), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "take-off ground 100.0 m"));
+    /* a take-off point outside the DEM: unknown, never a silent fallback */
+    p.height_m = 80;
+    p.takeoff_lat = LAT0 + 1.0;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &bad), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "take-off point"));
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/step.tif");
+}
+END_TEST
+
 static Suite *dem_suite(void) {
     Suite *s = suite_create("dem");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_dem_flat_plane_reproduces_flat_model);
+    tcase_add_test(tc, test_dem_takeoff_ground_plus_relative_height);
     tcase_add_test(tc, test_dem_tilted_plane_utm_closed_form);
     tcase_add_test(tc, test_dem_first_crossing_wins_at_a_cliff);
     tcase_add_test(tc, test_dem_nodata_and_leaving_the_dem_cut_at_range);

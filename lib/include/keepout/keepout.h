@@ -365,8 +365,9 @@ KO_API ko_status ko_dem_from_ellipsoidal(ko_dem *dem, double lon, double lat, do
  * declares no vertical CRS". Borrowed: lives as long as dem. "" for NULL. */
 KO_API const char *ko_dem_vertical_datum(const ko_dem *dem);
 
-/** Where the camera's altitude came from: "flat" (no DEM), "alt_ellipsoid", "alt_msl" or
- * "dem+height" (terrain under the camera + height_m). Static text. */
+/** Where the camera's altitude came from: "flat" (no DEM), "alt_ellipsoid", "alt_msl",
+ * "dem(takeoff)+height" (terrain at pose.takeoff_lat/lon + height_m, for heights above the
+ * take-off point) or "dem+height" (terrain under the camera + height_m). Static text. */
 KO_API const char *ko_footprint_height_source(const ko_footprint *fp);
 
 /** Camera altitude on the DEM's vertical datum used for the footprint; NaN without a DEM. */
