@@ -38,6 +38,18 @@ ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp) {
     return KO_OK;
 }
 
+ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot) {
+    if (rt->n_shots == rt->cap_shots) {
+        size_t cap = rt->cap_shots ? rt->cap_shots * 2 : 16;
+        koi_shot *p = koi_realloc_array(rt->shots, cap, sizeof *p);
+        if (!p) return koi_error(rt->ctx, KO_ERR_NOMEM, "%s: out of memory", rt->path);
+        rt->shots = p;
+        rt->cap_shots = cap;
+    }
+    rt->shots[rt->n_shots++] = *shot;
+    return KO_OK;
+}
+
 static int has_ext(const char *path, const char *ext) {
     size_t n = strlen(path), m = strlen(ext);
     return n >= m && strcasecmp(path + n - m, ext) == 0;
@@ -96,6 +108,7 @@ ko_status ko_route_open(ko_context *ctx, const char *path, ko_route **out) {
 void ko_route_destroy(ko_route *rt) {
     if (!rt) return;
     free(rt->wp);
+    free(rt->shots);
     free(rt->path);
     free(rt);
 }

@@ -10,6 +10,13 @@
 
 #include "keepout/keepout.h"
 
+/* A photo with its own camera state at a waypoint (DJI orientedShoot: each shot of a waypoint
+ * has its own gimbal pitch, heading and zoom). NaN: the waypoint's. */
+typedef struct koi_shot {
+    size_t wp;
+    double pitch_deg, yaw_deg, focal35_mm;
+} koi_shot;
+
 struct ko_route {
     ko_context *ctx;
     char *path;
@@ -19,6 +26,8 @@ struct ko_route {
     int has_takeoff;
     double takeoff_lat, takeoff_lon, takeoff_height;
     ko_height_ref takeoff_ref;
+    koi_shot *shots; /* photos with their own camera state, in flight order */
+    size_t n_shots, cap_shots;
     int has_camera; /* the file describes the camera (e.g. QGC CameraCalc) */
     ko_camera camera;
 };
@@ -26,6 +35,9 @@ struct ko_route {
 /* Appends a copy of *wp. KO_ERR_NOMEM (message set) on failure; more than 1,000,000
  * waypoints is KO_ERR_LIMIT. */
 ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp);
+
+/* Appends a photo with its own camera state. KO_ERR_NOMEM (message set) on failure. */
+ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot);
 
 /* The readers. rt->path is the file (any VSI path); each sets rt->format and fills rt->wp.
  * An empty mission (no waypoints) is KO_ERR_FORMAT "…: the mission has no waypoints". */

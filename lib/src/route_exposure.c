@@ -57,6 +57,7 @@ static void add_note(ko_exposures *ex, const char *text) {
 }
 
 static int plan_has_capture(const ko_route *rt) {
+    if (rt->n_shots) return 1;
     for (size_t i = 0; i < rt->n; i++)
         if (rt->wp[i].photos || rt->wp[i].trigger != KO_TRIGGER_NONE) return 1;
     return 0;
@@ -220,8 +221,14 @@ static ko_status camera_for(walker *w, const ko_waypoint *wp, ko_camera *cam) {
 }
 
 static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger trig,
-                      const char *what) {
-    const ko_waypoint *wp = &w->rt->wp[at];
+                      const char *what, const koi_shot *shot) {
+    ko_waypoint own = w->rt->wp[at];
+    if (shot) { /* a photo with its own gimbal and zoom */
+        if (!isnan(shot->pitch_deg)) own.gimbal_pitch_deg = shot->pitch_deg;
+        if (!isnan(shot->yaw_deg)) own.gimbal_yaw_deg = shot->yaw_deg;
+        if (!isnan(shot->focal35_mm)) own.focal35_mm = shot->focal35_mm;
+    }
+    const ko_waypoint *wp = &own;
     leg_point p = point_on_leg(w, at, along);
     koi_exposure e;
     memset(&e, 0, sizeof e);
@@ -285,7 +292,10 @@ static ko_status walk(walker *w) {
         const ko_waypoint *wp = &rt->wp[i];
         size_t leg = i + 1 < rt->n ? i : (i ? i - 1 : 0);
         ko_status s = KO_OK;
-        if (wp->photos) s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "photo at");
+        if (wp->photos) s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "photo at", NULL);
+        for (size_t k = 0; !s && k < rt->n_shots; k++)
+            if (rt->shots[k].wp == i)
+                s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "shot at", &rt->shots[k]);
         if (s || i + 1 >= rt->n) return s;
         double len, az1, az2;
         geod_inverse(&w->ctx->wgs84, wp->lat, wp->lon, rt->wp[i + 1].lat, rt->wp[i + 1].lon, &len,
@@ -299,14 +309,14 @@ static ko_status walk(walker *w) {
         if (trig != prev_trig || step != prev_step) carry = 0; /* a new trigger fires at once */
         double at = carry;
         for (; !s && at < len; at += step)
-            s = emit(w, i, i, at, trig, "sample after");
+            s = emit(w, i, i, at, trig, "sample after", NULL);
         /* Video runs on to the next waypoint: the leg's end is covered unless the same
          * sampling goes on over the next leg. */
         ko_trigger next_trig = KO_TRIGGER_NONE;
         double next_step = i + 2 < rt->n ? step_of(w, &rt->wp[i + 1], &next_trig) : 0;
         if (!s && trig == KO_TRIGGER_CONTINUOUS && len > 0 && at - step < len - 1e-6 &&
             (next_trig != trig || next_step != step))
-            s = emit(w, i, i, len, trig, "sample after");
+            s = emit(w, i, i, len, trig, "sample after", NULL);
         if (s) return s;
         carry = at - len;
         prev_step = step;

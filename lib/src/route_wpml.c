@@ -340,6 +340,16 @@ typedef struct camstate {
     int recording;
 } camstate;
 
+/* An oriented shot is its own photo: pitch, heading and zoom of that shot only. */
+static ko_status oriented_shot(wpml *w, const action *a, camstate *cs) {
+    koi_shot shot = {w->rt->n, NAN, NAN, NAN};
+    shot.pitch_deg = isnan(a->pitch) ? cs->pitch : a->pitch;
+    shot.yaw_deg = !isnan(a->heading) ? a->heading : cs->yaw;
+    shot.focal35_mm = isnan(a->focal) ? cs->focal : a->focal;
+    if (!isnan(a->pitch)) cs->pitch = a->pitch; /* the gimbal stays where the shot left it */
+    return koi_route_push_shot(w->rt, &shot);
+}
+
 static void run_action(const action *a, camstate *cs, ko_waypoint *wp, int reach) {
     if (!strcmp(a->func, "gimbalRotate") || !strcmp(a->func, "gimbalEvenlyRotate")) {
         if (!isnan(a->pitch)) cs->pitch = a->pitch;
@@ -349,9 +359,7 @@ static void run_action(const action *a, camstate *cs, ko_waypoint *wp, int reach
             else
                 cs->yaw_offset = a->yaw, cs->yaw = NAN;
         }
-    } else if (!strcmp(a->func, "takePhoto") || !strcmp(a->func, "panoShot") ||
-               !strcmp(a->func, "orientedShoot")) {
-        if (!strcmp(a->func, "orientedShoot") && !isnan(a->pitch)) cs->pitch = a->pitch;
+    } else if (!strcmp(a->func, "takePhoto") || !strcmp(a->func, "panoShot")) {
         if (reach) wp->photos++;
     } else if (!strcmp(a->func, "startRecord")) {
         cs->recording = 1;
@@ -365,7 +373,7 @@ static void run_action(const action *a, camstate *cs, ko_waypoint *wp, int reach
     }
 }
 
-static void apply_groups(wpml *w, size_t k, ko_waypoint *wp, camstate *cs) {
+static ko_status apply_groups(wpml *w, size_t k, ko_waypoint *wp, camstate *cs) {
     for (size_t g = 0; g < w->n_groups; g++) {
         const group *gr = &w->groups[g];
         int idx = w->pms[k].index;
@@ -375,6 +383,11 @@ static void apply_groups(wpml *w, size_t k, ko_waypoint *wp, camstate *cs) {
         int reach = !timed && !spaced && idx == gr->start;
         if (!reach && !timed && !spaced) continue;
         for (int i = 0; i < gr->n; i++) {
+            if (reach && !strcmp(gr->actions[i].func, "orientedShoot")) {
+                ko_status s = oriented_shot(w, &gr->actions[i], cs);
+                if (s) return s;
+                continue;
+            }
             run_action(&gr->actions[i], cs, wp, reach);
             if ((timed || spaced) && !strcmp(gr->actions[i].func, "takePhoto") && idx < gr->end &&
                 gr->trigger_param > 0) {
@@ -383,6 +396,7 @@ static void apply_groups(wpml *w, size_t k, ko_waypoint *wp, camstate *cs) {
             }
         }
     }
+    return KO_OK;
 }
 
 static int by_index(const void *a, const void *b) {
@@ -421,14 +435,14 @@ static ko_status replay(wpml *w) {
             wp.poi_lon = p->poi_lon;
         }
         if (!isnan(p->gimbal_pitch)) cs.pitch = p->gimbal_pitch;
-        apply_groups(w, k, &wp, &cs);
+        ko_status s = apply_groups(w, k, &wp, &cs);
+        if (s) return s;
         wp.gimbal_pitch_deg = cs.pitch;
         wp.gimbal_yaw_deg = cs.yaw;
         wp.gimbal_yaw_offset_deg = cs.yaw_offset;
         wp.focal35_mm = cs.focal;
         if (cs.recording) wp.trigger = KO_TRIGGER_CONTINUOUS;
-        ko_status s = koi_route_push(w->rt, &wp);
-        if (s) return s;
+        if ((s = koi_route_push(w->rt, &wp))) return s;
     }
     return KO_OK;
 }

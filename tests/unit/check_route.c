@@ -68,10 +68,29 @@ START_TEST(wpml_pilot2_heights_and_gimbal) {
 }
 END_TEST
 
-/* The KMZ is read through /vsizip/ and holds 3 Placemarks (unzip -l; grep -c Placemark). */
-START_TEST(wpml_kmz) {
+/* The KMZ is read through /vsizip/ and holds 3 Placemarks (unzip -l; grep -c Placemark). Its
+ * first waypoint takes 6 orientedShoot photos, each with its own gimbal pitch, zoom and
+ * heading (read from waylines.wpml: gimbalPitchRotateAngle, focalLength, aircraftHeading). */
+START_TEST(wpml_kmz_oriented_shots) {
     ko_route *rt = open_ok(ROUTES "dji_wpml_m4t_pilot2/dev_kmz_file.kmz");
     ck_assert_uint_eq(ko_route_waypoint_count(rt), 3);
+    const double want[6][3] = {{-27.686, 24, 6.797},  {-30.191, 336, 6.47},
+                               {-27.686, 671, 6.797}, {-26.459, 854, 10.182},
+                               {-27.939, 216, 8.269}, {-27.939, 216, 8.269}};
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_eq(ko_exposures_count(ex), 6);
+    for (size_t i = 0; i < 6; i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        ck_assert_uint_eq(e->waypoint, 0);
+        ck_assert_double_eq_tol(e->shot.pose.pitch_deg, want[i][0], 1e-9);
+        ck_assert_double_eq_tol(e->shot.camera.focal_mm, want[i][1], 1e-9);
+        ck_assert_double_eq_tol(e->shot.pose.yaw_deg, want[i][2], 1e-9);
+    }
+    ko_exposures_destroy(ex);
     ko_route_destroy(rt);
 }
 END_TEST
@@ -246,7 +265,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, wpml_pilot2_heights_and_gimbal);
-    tcase_add_test(tc, wpml_kmz);
+    tcase_add_test(tc, wpml_kmz_oriented_shots);
     tcase_add_test(tc, wpml_waygen_replays_the_gimbal);
     tcase_add_test(tc, litchi_sample);
     tcase_add_test(tc, qgc_survey_trigger);
