@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DKEEPOUT_BUILD_FUZZERS=ON -DKEEPOUT_BUILD_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_jpeg_meta fuzz_srt
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_jpeg_meta fuzz_srt fuzz_route
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for name in jpeg_meta srt; do
+for name in jpeg_meta srt route; do
     work=$(mktemp -d)
     cp tests/fuzz/corpus/$name/* "$work/"
     echo "== fuzz_$name for ${seconds}s"

@@ -71,7 +71,7 @@ static int cell(litchi *l, char **f, int idx, int lineno, double *v) {
     if (idx < 0) return 1;
     char *end;
     *v = CPLStrtod(f[idx], &end);
-    if (end != f[idx] && *end == '\0') return 1;
+    if (end != f[idx] && *end == '\0' && isfinite(*v)) return 1;
     koi_error(l->rt->ctx, KO_ERR_FORMAT, "%s: line %d, column %d: '%s' is not a number",
               l->rt->path, lineno, idx + 1, f[idx]);
     return 0;
@@ -83,6 +83,7 @@ static ko_status actions(litchi *l, char **f, int lineno, ko_waypoint *wp) {
         if (!cell(l, f, l->action_type[a], lineno, &type) ||
             !cell(l, f, l->action_param[a], lineno, &param))
             return KO_ERR_FORMAT;
+        if (!(type >= -1 && type <= 100)) continue; /* absent column, or a code Litchi lacks */
         switch ((int)type) {
             case 1:
                 wp->photos++;

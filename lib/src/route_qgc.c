@@ -169,7 +169,7 @@ static ko_status apply(replay *r, const mav_item *it) {
             gimbal(r, p[0], p[2], 0);
             break;
         case DO_GIMBAL_MANAGER_PITCHYAW: /* flags param5: GIMBAL_MANAGER_FLAGS_YAW_LOCK = 16 */
-            gimbal(r, p[0], p[1], isfinite(p[4]) && ((int)p[4] & 16));
+            gimbal(r, p[0], p[1], fabs(p[4]) < 1e9 && ((int)p[4] & 16));
             break;
         case DO_DIGICAM_CONTROL: /* param5 "shot": 1 takes a photo */
             if (p[4] == 1) photo_here(r);

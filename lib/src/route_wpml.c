@@ -43,6 +43,7 @@ typedef struct placemark {
     char heading_mode[32];
     double poi_lat, poi_lon;
     int index, use_global_height, has_coords;
+    size_t ordinal; /* document order, to keep the sort stable */
 } placemark;
 
 typedef struct wpml {
@@ -126,6 +127,12 @@ static double num(wpml *w, const char *what) {
     return v;
 }
 
+/* An index element as an int; -1 (never a valid index) if it is not a number in range. */
+static int index_of(wpml *w, const char *what) {
+    double v = num(w, what);
+    return v >= 0 && v <= 1e6 ? (int)v : -1;
+}
+
 static void coords(wpml *w, placemark *p) {
     char **f = CSLTokenizeString2(w->text, ", \n\t\r", 0);
     char *e1 = NULL, *e2 = NULL;
@@ -186,9 +193,9 @@ static int push_item(void **arr, size_t *n, size_t *cap, size_t size, const void
 
 static void end_group(wpml *w, const char *local) {
     if (!strcmp(local, "actionGroupStartIndex"))
-        w->g.start = (int)num(w, local);
+        w->g.start = index_of(w, local);
     else if (!strcmp(local, "actionGroupEndIndex"))
-        w->g.end = (int)num(w, local);
+        w->g.end = index_of(w, local);
     else if (!strcmp(local, "actionTriggerType"))
         snprintf(w->g.trigger, sizeof w->g.trigger, "%.31s", w->text);
     else if (!strcmp(local, "actionTriggerParam"))
@@ -206,7 +213,7 @@ static void end_placemark(wpml *w, const char *local) {
     if (!strcmp(local, "coordinates"))
         coords(w, p);
     else if (!strcmp(local, "index"))
-        p->index = (int)num(w, local);
+        p->index = index_of(w, local);
     else if (!strcmp(local, "executeHeight") || !strcmp(local, "height"))
         p->height = num(w, local);
     else if (!strcmp(local, "ellipsoidHeight"))
@@ -229,6 +236,7 @@ static void end_placemark(wpml *w, const char *local) {
         }
     } else if (!strcmp(local, "Placemark")) {
         w->in_placemark = 0;
+        p->ordinal = w->n_pm;
         if (!push_item((void **)&w->pms, &w->n_pm, &w->cap_pm, sizeof *p, p) && !w->err)
             w->err = koi_error(w->rt->ctx, KO_ERR_NOMEM, "%s: out of memory", w->rt->path);
     }
@@ -400,11 +408,13 @@ static ko_status apply_groups(wpml *w, size_t k, ko_waypoint *wp, camstate *cs) 
 }
 
 static int by_index(const void *a, const void *b) {
-    return ((const placemark *)a)->index - ((const placemark *)b)->index;
+    const placemark *p = a, *q = b;
+    if (p->index != q->index) return p->index < q->index ? -1 : 1;
+    return p->ordinal < q->ordinal ? -1 : p->ordinal > q->ordinal;
 }
 
 static ko_status replay(wpml *w) {
-    qsort(w->pms, w->n_pm, sizeof *w->pms, by_index);
+    if (w->n_pm > 1) qsort(w->pms, w->n_pm, sizeof *w->pms, by_index);
     camstate cs = {NAN, NAN, 0, NAN, 0};
     ko_height_ref ref = mode_ref(w->height_mode);
     for (size_t k = 0; k < w->n_pm; k++) {

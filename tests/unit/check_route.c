@@ -227,6 +227,43 @@ START_TEST(fail_closed) {
 }
 END_TEST
 
+/* Mixed datums: waypoints at EGM96 500 m, the take-off point at WGS84 ellipsoidal 500 m at
+ * 47 N 8 E. The geoid there is N = 48.39 m above the ellipsoid (`echo "47 8 0" | cs2cs
+ * EPSG:4979 EPSG:4326+5773` prints -48.39), so the take-off ground is 451.61 m EGM96 and the
+ * camera flies 48.39 m above it. */
+START_TEST(geoid_between_datums) {
+    put("/vsimem/mixed/template.kml",
+        "<kml xmlns=\"http://www.opengis.net/kml/2.2\" "
+        "xmlns:wpml=\"http://www.dji.com/wpmz/1.0.6\">"
+        "<Document><wpml:missionConfig><wpml:takeOffRefPoint>47.0,8.0,500</wpml:takeOffRefPoint>"
+        "</wpml:missionConfig></Document></kml>");
+    put("/vsimem/mixed/waylines.wpml",
+        "<kml xmlns=\"http://www.opengis.net/kml/2.2\" "
+        "xmlns:wpml=\"http://www.dji.com/wpmz/1.0.6\">"
+        "<Document><Folder><wpml:executeHeightMode>EGM96</wpml:executeHeightMode>"
+        "<Placemark><Point><coordinates>8.0,47.0</coordinates></Point><wpml:index>0</wpml:index>"
+        "<wpml:executeHeight>500</wpml:executeHeight></Placemark>"
+        "<Placemark><Point><coordinates>8.001,47.0</coordinates></Point><wpml:index>1</wpml:index>"
+        "<wpml:executeHeight>500</wpml:executeHeight></Placemark></Folder></Document></kml>");
+    ko_route *rt = open_ok("/vsimem/mixed/waylines.wpml");
+    ck_assert_int_eq(ko_route_waypoint(rt, 0)->height_ref, KO_HEIGHT_EGM96);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    o.gimbal_pitch_deg = -90;
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    const ko_exposure *e = ko_exposures_get(ex, 0);
+    ck_assert_ptr_null(e->shot.reason);
+    ck_assert_double_eq_tol(e->shot.pose.alt_msl_m, 500, 1e-9);
+    ck_assert_double_eq_tol(e->shot.pose.height_m, 48.39, 0.01);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink("/vsimem/mixed/template.kml");
+    VSIUnlink("/vsimem/mixed/waylines.wpml");
+}
+END_TEST
+
 START_TEST(malformed) {
     const struct {
         const char *path, *text, *expect;
@@ -271,6 +308,7 @@ int main(void) {
     tcase_add_test(tc, qgc_survey_trigger);
     tcase_add_test(tc, distance_trigger_arithmetic);
     tcase_add_test(tc, fail_closed);
+    tcase_add_test(tc, geoid_between_datums);
     tcase_add_test(tc, malformed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
