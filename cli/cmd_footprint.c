@@ -44,10 +44,16 @@ static void help(FILE *fp) {
         "declares, else as EGM96 (orthometric, \"above mean sea level\"), as for SRTM.\n"
         "The camera's altitude is alt_ellipsoid (WGS84 ellipsoidal, converted to the DEM's\n"
         "datum with PROJ's egm96_15.gtx grid), else alt_msl (taken as EGM96), else the DEM\n"
-        "under the camera plus height (height_source \"dem+height\"). A camera below the\n"
-        "terrain, or an altitude whose height above the DEM differs from height by more\n"
-        "than max(30 m, 50 %%), gives status \"unknown\" with the numbers: never a silent\n"
-        "flat footprint. Rays that leave the DEM or cross nodata are cut at the range limit.\n\n"
+        "at the take-off point plus height, DJI's height above take-off (height_source\n"
+        "\"dem(takeoff)+height\"; take-off = the first frame of the flight: an SRT's first\n"
+        "GPS fix, a CSV's first valid row or its takeoff_lat/takeoff_lon columns, in a\n"
+        "directory the first photo of each run of one camera's photos less than 5 minutes\n"
+        "apart), else the DEM under the camera plus height (\"dem+height\": a photo on its\n"
+        "own). The record's reason says which, with the numbers. A camera below the\n"
+        "terrain, no DEM data at the take-off point, or an absolute altitude whose height\n"
+        "above the DEM differs from height by more than max(30 m, 50 %%), gives status\n"
+        "\"unknown\" with the numbers: never a silent flat footprint. Rays that leave the\n"
+        "DEM or cross nodata are cut at the range limit.\n\n"
         "A row that cannot give a reliable footprint (missing or implausible value) gets\n"
         "status \"unknown\" and a reason naming the row and field; the exit status is then 1.\n");
 }
@@ -102,6 +108,7 @@ static int emit_shot(run *r, const ko_shot *s) {
     json_object_object_add(p, "range_limited",
                            json_object_new_boolean(ko_footprint_is_range_limited(fp)));
     if (r->fopts.dem) {
+        json_object_object_add(p, "reason", json_object_new_string(ko_footprint_altitude_note(fp)));
         json_object_object_add(p, "height_source",
                                json_object_new_string(ko_footprint_height_source(fp)));
         json_object_object_add(p, "camera_alt_m",

@@ -50,7 +50,11 @@ static void help(FILE *fp) {
         "                    without reading the images again\n"
         "  --sidecar         write an XMP sidecar (IMAGE.xmp, namespace keepout:) per file\n"
         "  --sidecar-dir DIR put the sidecars there instead (originals are never modified)\n"
-        "  --max-range M     cut rays at M metres of ground distance (default 2000)\n" READER_HELP
+        "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
+        "  --dem RASTER      terrain (repeat for tiles). Files are tagged one by one, so a\n"
+        "                    photo has no flight: without an absolute altitude its camera is\n"
+        "                    put at the DEM under it + height (\"dem+height\", in the reason);\n"
+        "                    an SRT takes off at its first GPS fix\n" READER_HELP
         "  -q, --quiet       no progress on standard error\n"
         "  -h, --help        this text\n\n"
         "Exit status: 0 all clear; 1 something flagged or unknown; 2 usage error, unusable\n"

@@ -32,6 +32,14 @@ ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose 
         return koi_error(ctx, KO_ERR_ARG, "lat: missing or outside [-90, 90]");
     if (bad(p->lon) || fabs(p->lon) > 180.0)
         return koi_error(ctx, KO_ERR_ARG, "lon: missing or outside [-180, 180]");
+    /* A take-off point is both coordinates or none: half of one is a reader bug or a
+     * half-filled CSV row, and must not pass as "unknown take-off". */
+    if (isnan(p->takeoff_lat) != isnan(p->takeoff_lon) ||
+        (!isnan(p->takeoff_lat) &&
+         !(fabs(p->takeoff_lat) <= 90.0 && fabs(p->takeoff_lon) <= 180.0)))
+        return koi_error(ctx, KO_ERR_ARG,
+                         "takeoff_lat/takeoff_lon: give both, inside [-90, 90] and [-180, 180], "
+                         "or neither");
     if (bad(p->height_m)) return koi_error(ctx, KO_ERR_ARG, "height: missing");
     if (p->height_m <= 0.0)
         return koi_error(ctx, KO_ERR_ARG, "height: %.2f m is not above the ground", p->height_m);

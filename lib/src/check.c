@@ -166,6 +166,10 @@ static void summarise(ko_result *r) {
                  "%zu site(s) in view, none resolved finely enough to disclose", r->n);
     else
         snprintf(r->reason, sizeof r->reason, "no protected site in view");
+    /* With a DEM the verdict rests on an altitude assumption: the record says which. */
+    const char *note = ko_footprint_altitude_note(r->fp);
+    size_t len = strlen(r->reason);
+    if (*note) snprintf(r->reason + len, sizeof r->reason - len, "; %s", note);
 }
 
 ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,

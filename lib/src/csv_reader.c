@@ -37,6 +37,8 @@ enum col {
     C_P2,
     C_CX,
     C_CY,
+    C_TAKEOFF_LAT,
+    C_TAKEOFF_LON,
     C_ID,
     C_IMAGE,
     C_TIME,
@@ -48,7 +50,7 @@ static const char *const col_names[C_NCOLS] = {
     "lat",         "lon",         "height",     "yaw",      "pitch",     "roll",    "focal_mm",
     "sensor_w_mm", "sensor_h_mm", "focal35_mm", "width_px", "height_px", "alt_msl", "alt_ellipsoid",
     "k1",          "k2",          "k3",         "p1",       "p2",        "cx_px",   "cy_px",
-    "id",          "image",       "time",       "camera"};
+    "takeoff_lat", "takeoff_lon", "id",         "image",    "time",      "camera"};
 
 #define C_FIRST_TEXT C_ID
 
@@ -59,6 +61,11 @@ typedef struct csv_state {
     int idx[C_NCOLS]; /* OGR field index of each known column, -1 if absent */
     int nfields;
     long row;
+    /* The first row with a usable position and height: the flight's take-off stand-in for
+     * rows without takeoff columns of their own. */
+    long takeoff_row;
+    double takeoff_lat, takeoff_lon;
+    char takeoff_from[64];
     char id[64];
     char reason[512];
     koi_strpairs extra;
@@ -197,6 +204,29 @@ static ko_status collect_extra(ko_reader *r, csv_state *s) {
     return KO_OK;
 }
 
+/* Take-off of this row: its own takeoff_lat/takeoff_lon if it has them, else the file's first
+ * row with a usable position and height (this row, if it is the first). */
+static void takeoff(csv_state *s, const double *v, ko_pose *p) {
+    int has_lat = !isnan(v[C_TAKEOFF_LAT]), has_lon = !isnan(v[C_TAKEOFF_LON]);
+    if (has_lat || has_lon) {
+        if (!(has_lat && has_lon) && !s->reason[0])
+            snprintf(s->reason, sizeof s->reason,
+                     "row %ld: takeoff_lat and takeoff_lon go together: give both or neither",
+                     s->row);
+        p->takeoff_lat = v[C_TAKEOFF_LAT], p->takeoff_lon = v[C_TAKEOFF_LON];
+        snprintf(s->takeoff_from, sizeof s->takeoff_from, "takeoff_lat/takeoff_lon columns");
+        return;
+    }
+    if (!s->takeoff_row && fabs(v[C_LAT]) <= 90 && fabs(v[C_LON]) <= 180 && isfinite(v[C_HEIGHT])) {
+        s->takeoff_row = s->row;
+        s->takeoff_lat = v[C_LAT], s->takeoff_lon = v[C_LON];
+    }
+    if (!s->takeoff_row) return;
+    p->takeoff_lat = s->takeoff_lat, p->takeoff_lon = s->takeoff_lon;
+    snprintf(s->takeoff_from, sizeof s->takeoff_from, "first valid row of the CSV: row %ld",
+             s->takeoff_row);
+}
+
 static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     csv_state *s = r->impl;
     if (s->feat) OGR_F_Destroy(s->feat);
@@ -221,6 +251,10 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     shot->pose.alt_ellps_m = v[C_ALT_ELLPS];
     for (int c = C_LAT; c <= C_ROLL; c++)
         require(s, (enum col)c, v[c]);
+    takeoff(s, v, &shot->pose);
+    if (isfinite(shot->pose.takeoff_lat) &&
+        koi_strpairs_add(&s->extra, "takeoff_from", s->takeoff_from))
+        return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
     fill_camera(r, s, v, &shot->camera);
     if (!s->reason[0] && ko_pose_validate(r->ctx, &shot->camera, &shot->pose))
         snprintf(s->reason, sizeof s->reason, "row %ld: %s", s->row, ko_errmsg(r->ctx));

@@ -71,17 +71,19 @@ ko_status koi_dem_from_egm96(ko_context *ctx, ko_dem *dem, double lon, double la
 
 typedef struct koi_terrain {
     ko_dem *dem;
-    double range;       /* ground distance at which rays are cut, metres */
-    int n;              /* nodes per side of the mapping grid */
-    double spacing;     /* metres between nodes; the grid spans [-range, range] on both axes */
-    double *node_px;    /* n * n (pixel x, pixel y) of the nodes */
-    double cam_alt;     /* camera altitude on the DEM's vertical datum */
-    double ground;      /* terrain under the camera */
-    const char *source; /* where cam_alt came from: "alt_ellipsoid", "alt_msl", "dem+height" */
-    double step;        /* march step: the DEM resolution in metres */
-    int bounded;        /* the window below was scanned: zmax and slope are valid */
-    double zmin, zmax;  /* terrain within the range window */
-    double slope;       /* bound of the terrain's gradient in the window (Lipschitz constant) */
+    double range;          /* ground distance at which rays are cut, metres */
+    int n;                 /* nodes per side of the mapping grid */
+    double spacing;        /* metres between nodes; the grid spans [-range, range] on both axes */
+    double *node_px;       /* n * n (pixel x, pixel y) of the nodes */
+    double cam_alt;        /* camera altitude on the DEM's vertical datum */
+    double ground;         /* terrain under the camera */
+    double takeoff_ground; /* terrain at the take-off point, NaN unless source uses it */
+    const char *source;    /* where cam_alt came from: "alt_ellipsoid", "alt_msl",
+                              "dem(takeoff)+height", "dem+height" */
+    double step;           /* march step: the DEM resolution in metres */
+    int bounded;           /* the window below was scanned: zmax and slope are valid */
+    double zmin, zmax;     /* terrain within the range window */
+    double slope;          /* bound of the terrain's gradient in the window (Lipschitz constant) */
     /* Highest terrain per block of KOI_TERRAIN_BLOCK x KOI_TERRAIN_BLOCK DEM cells of the window
      * (cell (i, j) spans the pixel centres i..i+1, j..j+1), so rays far above the ground cross a
      * block in one step; NULL when the window is unbounded. */

@@ -6,6 +6,7 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <fnmatch.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,8 @@
 #include "reader.h"
 
 #define MAX_DEPTH 64
+/* Photos of one camera less than this apart (DateTimeOriginal) are taken as one flight. */
+#define FLIGHT_GAP_S 300.0
 
 static const char *const read_ext[] = {"jpg", "jpeg", "srt", NULL};
 static const char *const refused_ext[] = {"png",  "tif",  "tiff", "dng", "raw", "heic",
@@ -36,12 +39,19 @@ typedef struct dir_state {
     /* the directories being walked, root first: a link back to one of them is a loop */
     unsigned long long dev[MAX_DEPTH + 1], ino[MAX_DEPTH + 1];
     int depth;
+    /* The photo flight being read (see photo_flight()) and its take-off stand-in. */
+    int in_flight, have_takeoff;
+    char make[64], model[64];
+    double last_t, takeoff_lat, takeoff_lon;
+    char takeoff_from[320];
+    koi_strpairs extra; /* the photo's pass-through pairs plus takeoff_from */
 } dir_state;
 
 static void dir_close(void *impl) {
     dir_state *s = impl;
     if (!s) return;
     ko_reader_close(s->sub);
+    koi_strpairs_free(&s->extra);
     for (size_t i = 0; i < s->n; i++)
         free(s->e[i].path);
     free(s->e);
@@ -159,11 +169,53 @@ static void refused_shot(dir_state *s, const dir_entry *e, const char *why, ko_s
     shot->reason = s->reason;
 }
 
+/* A flight, for photos, is a run of consecutive photos (in walk order) of one camera Make and
+ * Model whose DateTimeOriginal rises by less than FLIGHT_GAP_S from one to the next. Its take-off
+ * stands in as the first of them with a GPS position and a RelativeAltitude: DJI's height is
+ * measured from the take-off point, and the first photo is the nearest to it that the files
+ * show (photos carry no home point). Other files in between (SRT, refused imagery) neither
+ * join nor break a run. */
+static ko_status photo_flight(ko_reader *r, dir_state *s, ko_shot *shot) {
+    const char *make, *model;
+    double t;
+    if (!koi_image_flight_key(s->sub, &make, &model, &t)) return KO_OK;
+    int same = s->in_flight && isfinite(t) && isfinite(s->last_t) && t >= s->last_t &&
+               t - s->last_t < FLIGHT_GAP_S && !strcmp(make, s->make) && !strcmp(model, s->model);
+    if (!same) {
+        s->in_flight = 1;
+        s->have_takeoff = 0;
+        snprintf(s->make, sizeof s->make, "%s", make);
+        snprintf(s->model, sizeof s->model, "%s", model);
+    }
+    s->last_t = t;
+    const ko_pose *p = &shot->pose;
+    if (!s->have_takeoff && fabs(p->lat) <= 90 && fabs(p->lon) <= 180 && isfinite(p->height_m)) {
+        s->have_takeoff = 1;
+        s->takeoff_lat = p->lat, s->takeoff_lon = p->lon;
+        snprintf(s->takeoff_from, sizeof s->takeoff_from, "first photo of the flight: %s",
+                 shot->id ? shot->id : "?");
+    }
+    if (!s->have_takeoff) return KO_OK;
+    shot->pose.takeoff_lat = s->takeoff_lat;
+    shot->pose.takeoff_lon = s->takeoff_lon;
+    koi_strpairs_clear(&s->extra);
+    for (size_t i = 0; i < shot->n_extra; i++)
+        if (koi_strpairs_add(&s->extra, shot->extra_keys[i], shot->extra_values[i]))
+            return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+    if (koi_strpairs_add(&s->extra, "takeoff_from", s->takeoff_from))
+        return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+    shot->n_extra = s->extra.n;
+    shot->extra_keys = (const char *const *)s->extra.keys;
+    shot->extra_values = (const char *const *)s->extra.values;
+    return KO_OK;
+}
+
 static ko_status dir_next(ko_reader *r, ko_shot *shot) {
     dir_state *s = r->impl;
     for (;;) {
         if (s->sub) {
             ko_status st = ko_reader_next(s->sub, shot);
+            if (st == KO_OK) return photo_flight(r, s, shot);
             if (st != KO_DONE) return st;
             ko_reader_close(s->sub);
             s->sub = NULL;

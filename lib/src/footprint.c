@@ -23,6 +23,7 @@ struct ko_footprint {
      * against, on the DEM's vertical datum. */
     const char *height_source;
     double cam_alt, ground_alt, gsd_terrain;
+    char note[320]; /* ko_footprint_altitude_note() */
 };
 
 void ko_footprint_options_init(ko_footprint_options *o) {
@@ -216,6 +217,29 @@ static const struct koi_boundary *boundary(ko_context *ctx, const ko_camera *cam
     return b;
 }
 
+/* Says which altitude the footprint stands on, with the numbers: records carry it so that a
+ * reader can see the assumption (above all the take-off one, which is only as good as the
+ * take-off point). */
+static void altitude_note(ko_footprint *fp, const ko_pose *p, const koi_terrain *t) {
+    double agl = t->cam_alt - t->ground;
+    const char *src = t->source;
+    if (!strcmp(src, "dem(takeoff)+height"))
+        snprintf(fp->note, sizeof fp->note,
+                 "camera altitude: DEM ground at take-off (%.6f %c, %.6f %c) %.1f m + relative "
+                 "%.1f m = %.1f m, %.1f m above the DEM ground under the camera",
+                 fabs(p->takeoff_lat), p->takeoff_lat < 0 ? 'S' : 'N', fabs(p->takeoff_lon),
+                 p->takeoff_lon < 0 ? 'W' : 'E', t->takeoff_ground, p->height_m, t->cam_alt, agl);
+    else if (!strcmp(src, "dem+height"))
+        snprintf(fp->note, sizeof fp->note,
+                 "camera altitude: DEM ground under the camera %.1f m + height %.1f m (take-off "
+                 "point unknown: height taken as above the ground under the camera)",
+                 t->ground, p->height_m);
+    else
+        snprintf(fp->note, sizeof fp->note,
+                 "camera altitude: %.1f m from %s (%.1f m above the DEM ground; height %.1f m)",
+                 t->cam_alt, src, agl, p->height_m);
+}
+
 static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_pose *p,
                                const ko_footprint_options *o, ko_footprint *fp) {
     koi_intrinsics k;
@@ -243,6 +267,7 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
         fp->cam_alt = t.cam_alt;
         fp->ground_alt = t.ground;
         fp->gsd_terrain = t.bounded ? t.zmax : t.ground;
+        altitude_note(fp, p, &t);
     }
     const struct koi_boundary *b = boundary(ctx, cam, &k, m);
     if (!b || b->fail >= 0) {
@@ -354,6 +379,10 @@ ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt) 
 
 const char *ko_footprint_height_source(const ko_footprint *fp) {
     return fp && fp->height_source ? fp->height_source : "flat";
+}
+
+const char *ko_footprint_altitude_note(const ko_footprint *fp) {
+    return fp ? fp->note : "";
 }
 
 double ko_footprint_camera_alt_m(const ko_footprint *fp) {

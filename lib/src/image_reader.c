@@ -174,6 +174,28 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
     return KO_OK;
 }
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static long days_from_civil(long y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long)doe - 719468;
+}
+
+int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s) {
+    if (!r || !r->ops || strcmp(r->ops->kind, "jpeg") != 0) return 0;
+    const koi_image_meta *m = &((const image_state *)r->impl)->meta;
+    *make = m->make;
+    *model = m->model;
+    *t_s = NAN;
+    unsigned y, mo, d, h, mi, sec;
+    if (sscanf(m->datetime, "%4u-%2u-%2uT%2u:%2u:%2u", &y, &mo, &d, &h, &mi, &sec) == 6)
+        *t_s = days_from_civil((long)y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+    return 1;
+}
+
 /* A JPEG that cannot be parsed still opens: its one shot carries the reason, so a corrupt
  * photo in a release is reported, never skipped. */
 ko_status koi_image_open(ko_reader *r) {

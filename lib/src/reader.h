@@ -27,6 +27,11 @@ ko_status koi_dir_open(ko_reader *r);
 ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                ko_reader **out);
 
+/* For a photo reader: the camera's EXIF Make and Model (borrowed, "" if absent) and
+ * DateTimeOriginal in seconds on the camera's clock (NaN if absent), which tell the photos of
+ * one flight apart. Returns 0 for other readers. */
+int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s);
+
 /* Growable list of pass-through key/value strings, reused between shots. */
 typedef struct koi_strpairs {
     size_t n, cap;

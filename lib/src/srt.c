@@ -243,6 +243,11 @@ typedef struct srt_state {
     char reason[KOI_ERRMSG_MAX];
     const char *base;
     koi_strpairs extra;
+    /* The flight's take-off stand-in: the first frame of the file with a GPS fix, kept or
+     * not (every_n / interval_s skip frames, not the flight's start). */
+    int have_takeoff;
+    double takeoff_lat, takeoff_lon;
+    char takeoff_from[96];
 } srt_state;
 
 static void srt_close(void *impl) {
@@ -278,10 +283,30 @@ static void yaw_free(ko_camera *c) {
     c->width_px = c->height_px = 0;
 }
 
+static int has_fix(const koi_srt_frame *f) {
+    return isfinite(f->lat) && isfinite(f->lon) && !(f->lat == 0 && f->lon == 0) &&
+           fabs(f->lat) <= 90 && fabs(f->lon) <= 180;
+}
+
+static void note_takeoff(srt_state *s, const koi_srt_frame *f) {
+    if (s->have_takeoff || !has_fix(f)) return;
+    s->have_takeoff = 1;
+    s->takeoff_lat = f->lat, s->takeoff_lon = f->lon;
+    /* its height says whether the recording began on the ground, i.e. at the take-off */
+    if (isfinite(f->height_m))
+        snprintf(s->takeoff_from, sizeof s->takeoff_from,
+                 "first GPS fix of the SRT: frame %ld, %.1f m above take-off", f->index,
+                 f->height_m);
+    else
+        snprintf(s->takeoff_from, sizeof s->takeoff_from, "first GPS fix of the SRT: frame %ld",
+                 f->index);
+}
+
 static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *shot) {
     ko_pose *p = &shot->pose;
     p->lat = f->lat, p->lon = f->lon, p->height_m = f->height_m;
     p->alt_msl_m = f->abs_alt_m;
+    if (s->have_takeoff) p->takeoff_lat = s->takeoff_lat, p->takeoff_lon = s->takeoff_lon;
     if (isnan(f->lat) || isnan(f->lon))
         why(s, f, "no GPS position in the SRT block");
     else if (f->lat == 0 && f->lon == 0)
@@ -316,6 +341,7 @@ static ko_status srt_next(ko_reader *r, ko_shot *shot) {
     for (;;) {
         if (!koi_srt_next_block(s->text, s->n, &s->pos, &b, &len)) return KO_DONE;
         if (!koi_srt_parse_block(b, len, &f)) continue; /* stray text between blocks */
+        note_takeoff(s, &f);
         if (keep(r, s, &f)) break;
     }
     memset(shot, 0, sizeof *shot);
@@ -329,7 +355,8 @@ static ko_status srt_next(ko_reader *r, ko_shot *shot) {
     char t[32];
     snprintf(t, sizeof t, "%.3f", f.t_s);
     if ((isfinite(f.t_s) && koi_strpairs_add(&s->extra, "video_time_s", t)) ||
-        koi_strpairs_add(&s->extra, "srt_format", f.family))
+        koi_strpairs_add(&s->extra, "srt_format", f.family) ||
+        (s->have_takeoff && koi_strpairs_add(&s->extra, "takeoff_from", s->takeoff_from)))
         return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
     shot->source = r->path;
     shot->id = s->id;

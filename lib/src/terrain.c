@@ -112,9 +112,31 @@ static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
     free(buf);
 }
 
+/* The terrain at the take-off point: height_m is measured from there, not from the ground
+ * under the camera. No data there is an error, never a quiet switch to the ground under the
+ * camera (that is a different assumption, and on hilly ground a different answer). */
+static ko_status takeoff_ground(ko_context *ctx, koi_terrain *t, const ko_pose *p) {
+    ko_dem *d = t->dem;
+    double x = p->takeoff_lon, y = p->takeoff_lat;
+    if (!koi_dem_to_pixel(d, 1, &x, &y))
+        return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
+    t->takeoff_ground = koi_dem_sample(d, x, y);
+    if (d->io_error)
+        return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);
+    if (isnan(t->takeoff_ground))
+        return koi_error(ctx, KO_ERR_ARG,
+                         "no DEM elevation at the take-off point lat %.6f, lon %.6f (%s): "
+                         "outside the DEM or nodata, so the camera altitude (take-off ground + "
+                         "relative height %.1f m) is unknown",
+                         p->takeoff_lat, p->takeoff_lon, d->path, p->height_m);
+    return KO_OK;
+}
+
 static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose *p) {
     ko_dem *d = t->dem;
     ko_status st = KO_OK;
+    int absolute = 1;
+    t->takeoff_ground = NAN;
     if (isfinite(p->alt_ellps_m)) {
         t->source = "alt_ellipsoid";
         st = koi_dem_from_ellipsoidal(ctx, d, p->lon, p->lat, p->alt_ellps_m, &t->cam_alt);
@@ -122,22 +144,10 @@ static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose 
         t->source = "alt_msl";
         st = koi_dem_from_egm96(ctx, d, p->lon, p->lat, p->alt_msl_m, &t->cam_alt);
     } else if (isfinite(p->takeoff_lat) && isfinite(p->takeoff_lon)) {
-        /* DJI's relative altitude is above the take-off point, not the ground below. */
-        double z0;
-        if (ko_dem_elevation(d, p->takeoff_lon, p->takeoff_lat, &z0) != KO_OK)
-            return koi_error(ctx, KO_ERR_ARG,
-                             "no DEM elevation at the take-off point lat %.6f, lon %.6f (%s): "
-                             "the camera altitude cannot be known",
-                             p->takeoff_lat, p->takeoff_lon, d->path);
         t->source = "dem(takeoff)+height";
-        t->cam_alt = z0 + p->height_m;
-        if (t->cam_alt - t->ground <= 0.0)
-            return koi_error(ctx, KO_ERR_ARG,
-                             "camera below the terrain: take-off ground %.1f m + height %.1f m "
-                             "= %.1f m, terrain %.1f m at lat %.6f, lon %.6f (%s, %s)",
-                             z0, p->height_m, t->cam_alt, t->ground, p->lat, p->lon, d->path,
-                             d->datum);
-        return KO_OK;
+        absolute = 0;
+        st = takeoff_ground(ctx, t, p);
+        t->cam_alt = t->takeoff_ground + p->height_m;
     } else {
         t->source = "dem+height";
         t->cam_alt = t->ground + p->height_m;
@@ -145,11 +155,19 @@ static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose 
     }
     if (st) return st;
     double agl = t->cam_alt - t->ground;
+    if (agl <= 0.0 && !absolute)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "camera below the terrain: take-off ground %.1f m (lat %.6f, lon %.6f) "
+                         "+ relative height %.1f m = %.1f m, terrain %.1f m under the camera at "
+                         "lat %.6f, lon %.6f (%s, %s)",
+                         t->takeoff_ground, p->takeoff_lat, p->takeoff_lon, p->height_m, t->cam_alt,
+                         t->ground, p->lat, p->lon, d->path, d->datum);
     if (agl <= 0.0)
         return koi_error(ctx, KO_ERR_ARG,
                          "camera below the terrain: camera altitude %.1f m (from %s), terrain "
                          "%.1f m at lat %.6f, lon %.6f (%s, %s)",
                          t->cam_alt, t->source, t->ground, p->lat, p->lon, d->path, d->datum);
+    if (!absolute) return KO_OK;
     double bound = fmax(30.0, 0.5 * p->height_m);
     if (fabs(agl - p->height_m) > bound)
         return koi_error(ctx, KO_ERR_ARG,

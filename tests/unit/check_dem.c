@@ -416,6 +416,218 @@ START_TEST(test_dem_declared_vertical_crs) {
 }
 END_TEST
 
+/* Extent of the local ring: min/max east, min/max north. */
+static void extent(const ko_footprint *fp, double e[4]) {
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    e[0] = e[2] = INFINITY, e[1] = e[3] = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        e[0] = fmin(e[0], xy[2 * i]), e[1] = fmax(e[1], xy[2 * i]);
+        e[2] = fmin(e[2], xy[2 * i + 1]), e[3] = fmax(e[3], xy[2 * i + 1]);
+    }
+}
+
+/* Ground rising to the north at 0.1 m/m from 100 m at LAT0 (the take-off point) to a plateau
+ * of 150 m from 500 m north on; with arg[1] set, nodata south of 100 m south of LAT0. */
+static double z_ramp(double x, double y, const double *arg) {
+    (void)x;
+    double north = (y - LAT0) * arg[0];
+    if (arg[1] != 0 && north < -100) return -9999.0;
+    return fmin(100.0 + 0.1 * north, 150.0);
+}
+
+/* The camera 700 m north of the take-off point, over the plateau, 80 m above the take-off by
+ * RelativeAltitude: altitude 100 + 80 = 180 m, 30 m above the 150 m plateau. A nadir frame over
+ * flat ground 30 m down is height x sensor / focal: 30 x 1.5 = 45 m across (east) and
+ * 30 x 1.125 = 33.75 m along (north). The ground under the camera + 80 m (the take-off unknown)
+ * would put it 80 m up: 120 m x 90 m. |30 - 80| m is more than max(30, 40) m, so this also shows
+ * that the take-off path does not apply the absolute-altitude agreement rule. */
+START_TEST(test_dem_takeoff_ground_plus_relative_height) {
+    const double arg[2] = {m_per_deg_lat(LAT0), 0};
+    make_dem_4326("/vsimem/ramp.tif", 0.02, 0.0001, z_ramp, arg, 0);
+    ko_dem *dem = open_dem("/vsimem/ramp.tif");
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(80, 0, -90, 0);
+    p.lat = LAT0 + 700 / arg[0];
+    p.takeoff_lat = LAT0, p.takeoff_lon = LON0;
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = compute(&c, &p, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "dem(takeoff)+height");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 180.0, 1e-3);
+    ck_assert_double_eq_tol(ko_footprint_ground_alt_m(fp), 150.0, 1e-3);
+    double e[4];
+    extent(fp, e);
+    ck_assert_double_eq_tol(e[1] - e[0], 30 * 1.5, 2e-3);
+    ck_assert_double_eq_tol(e[3] - e[2], 30 * 1.125, 2e-3);
+    ck_assert_double_eq_tol(ko_footprint_area_m2(fp), 45 * 33.75, 0.1);
+    const char *note = ko_footprint_altitude_note(fp);
+    ck_assert_msg(strstr(note, "DEM ground at take-off (46.842607 N, 91.994560 W) 100.0 m") &&
+                      strstr(note, "+ relative 80.0 m = 180.0 m"),
+                  "%s", note);
+    ko_footprint_destroy(fp);
+    /* take-off unknown: today's per-shot assumption, and the note says so */
+    p.takeoff_lat = p.takeoff_lon = NAN;
+    fp = compute(&c, &p, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "dem+height");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 230.0, 1e-3);
+    extent(fp, e);
+    ck_assert_double_eq_tol(e[1] - e[0], 80 * 1.5, 2e-3);
+    ck_assert_msg(strstr(ko_footprint_altitude_note(fp), "take-off point unknown"), "%s",
+                  ko_footprint_altitude_note(fp));
+    ko_footprint_destroy(fp);
+    /* an absolute altitude outranks the take-off */
+    p.takeoff_lat = LAT0, p.takeoff_lon = LON0;
+    p.alt_msl_m = 200.0;
+    fp = compute(&c, &p, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "alt_msl");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 200.0, 1e-9);
+    ko_footprint_destroy(fp);
+    /* and without a DEM the take-off changes nothing: flat ground at take-off level */
+    p.alt_msl_m = NAN;
+    ko_footprint_options flat = opts_range(1500, NULL);
+    fp = compute(&c, &p, &flat);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "flat");
+    ck_assert_str_eq(ko_footprint_altitude_note(fp), "");
+    extent(fp, e);
+    ck_assert_double_eq_tol(e[1] - e[0], 80 * 1.5, 1e-6);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/ramp.tif");
+}
+END_TEST
+
+START_TEST(test_dem_takeoff_without_data_or_below_terrain_is_unknown) {
+    const double arg[2] = {m_per_deg_lat(LAT0), 1};
+    make_dem_4326("/vsimem/ramp_hole.tif", 0.02, 0.0001, z_ramp, arg, 1);
+    ko_dem *dem = open_dem("/vsimem/ramp_hole.tif");
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(80, 0, -90, 0);
+    p.lat = LAT0 + 700 / arg[0];
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = NULL;
+    /* nodata at the take-off point (200 m south of LAT0), then outside the DEM: no footprint,
+     * never the ground under the camera instead */
+    const double takeoff_lat[2] = {LAT0 - 200 / arg[0], LAT0 + 1.0};
+    for (int i = 0; i < 2; i++) {
+        p.takeoff_lat = takeoff_lat[i], p.takeoff_lon = LON0;
+        ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+        ck_assert_ptr_null(fp);
+        ck_assert_msg(strstr(ko_errmsg(ctx), "no DEM elevation at the take-off point") &&
+                          strstr(ko_errmsg(ctx), "relative height 80.0 m"),
+                      "%s", ko_errmsg(ctx));
+    }
+    /* 30 m above a take-off at 100 m is 130 m: below the 150 m plateau */
+    p.takeoff_lat = LAT0;
+    p.height_m = 30;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+    ck_assert_msg(strstr(ko_errmsg(ctx), "below the terrain") && strstr(ko_errmsg(ctx), "100.0") &&
+                      strstr(ko_errmsg(ctx), "130.0") && strstr(ko_errmsg(ctx), "150.0"),
+                  "%s", ko_errmsg(ctx));
+    /* half a take-off point is refused, not read as "unknown" */
+    p.height_m = 80;
+    p.takeoff_lon = NAN;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "takeoff_lat/takeoff_lon"));
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/ramp_hole.tif");
+}
+END_TEST
+
+/* EGM96 undulation between grid nodes, computed by PROJ's own command-line tool:
+ *   echo 8.2 47.1 100 | cct -d 4 +proj=vgridshift +grids=egm96_15.gtx +multiplier=1
+ *   -> 148.0814, i.e. N = 48.0814 m (bilinear; the nearest node is 48.337, which a nearest-
+ *   neighbour lookup would give). cs2cs EPSG:4979 EPSG:4326+5773 says 51.9186 for h = 100. */
+#define N_8_2E_47_1N 48.0814
+
+START_TEST(test_dem_egm96_between_nodes_matches_cct) {
+    const double z0 = 400.0;
+    double gt[6] = {8.1, 0.001, 0, 47.2, 0, -0.001};
+    make_dem("/vsimem/egm_ch.tif", 4326, gt, 200, 200, z_const, &z0, 0);
+    ko_dem *dem = open_dem("/vsimem/egm_ch.tif");
+    double z;
+    ck_assert_int_eq(ko_dem_from_ellipsoidal(dem, 8.2, 47.1, 100.0, &z), KO_OK);
+    ck_assert_double_eq_tol(100.0 - z, N_8_2E_47_1N, 1e-3);
+    /* alt_ellipsoid path: 60 m above the 400 m ground on EGM96 */
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(60, 0, -90, 0);
+    p.lat = 47.1, p.lon = 8.2;
+    p.alt_ellps_m = 460.0 + N_8_2E_47_1N;
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = compute(&c, &p, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "alt_ellipsoid");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 460.0, 1e-3);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/egm_ch.tif");
+    /* a DEM of ellipsoidal heights (geographic 3D CRS), ground 400 m on the ellipsoid:
+     * alt_msl (EGM96) 400 m is N above the ellipsoid's 400 m, height 48.08 m */
+    make_dem_srs("/vsimem/ellps_ch.tif", "EPSG:4979", gt, 200, 200, z_const, &z0, 0);
+    dem = open_dem("/vsimem/ellps_ch.tif");
+    ck_assert_msg(strstr(ko_dem_vertical_datum(dem), "ellipsoidal"), "%s",
+                  ko_dem_vertical_datum(dem));
+    o.dem = dem;
+    p.alt_ellps_m = NAN;
+    p.alt_msl_m = 400.0; /* an EGM96 height: N higher on the ellipsoid */
+    fp = compute(&c, &p, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "alt_msl");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 400.0 + N_8_2E_47_1N, 1e-3);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/ellps_ch.tif");
+}
+END_TEST
+
+/* SRT readers end to end on a DEM. CallMarcus_examples_DJI_sample.SRT frame 1:
+ * "[latitude: 59.302335] [longitude: 18.203059] [rel_alt: 1.300 abs_alt: 132.860]": abs_alt is
+ * the camera's MSL altitude (alt_msl). p4_rtk.SRT has no altitude, only "H 85.80m" (above
+ * home): frame 1 "GPS (-58.851745, -34.237922, 15)" is the take-off stand-in, and frame 3
+ * "H 85.94m" stands 85.94 m above the (flat, 20 m) DEM ground there. */
+START_TEST(test_dem_srt_abs_alt_and_takeoff_paths) {
+    const double z0 = 120.0, z1 = 20.0;
+    double gt[6] = {18.1, 0.001, 0, 59.4, 0, -0.001};
+    make_dem("/vsimem/sthlm.tif", 4326, gt, 200, 200, z_const, &z0, 0);
+    double gt2[6] = {-58.95, 0.001, 0, -34.14, 0, -0.001};
+    make_dem("/vsimem/pampa.tif", 4326, gt2, 200, 200, z_const, &z1, 0);
+    ko_reader_options ro;
+    ko_reader_options_init(&ro);
+    ro.assume_nadir = 1;
+    ro.focal35_mm = 24;
+    ko_reader *r = NULL;
+    ko_shot s;
+    ck_assert_int_eq(
+        ko_reader_open(ctx, KEEPOUT_TEST_DATA "/srt/CallMarcus_examples_DJI_sample.SRT", &ro, &r),
+        KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_ptr_null(s.reason);
+    ck_assert_double_eq_tol(s.pose.alt_msl_m, 132.86, 1e-9);
+    ko_dem *dem = open_dem("/vsimem/sthlm.tif");
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = compute(&s.camera, &s.pose, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "alt_msl");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 132.86, 1e-9);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    ko_reader_close(r);
+    ck_assert_int_eq(ko_reader_open(ctx, KEEPOUT_TEST_DATA "/srt/p4_rtk.SRT", &ro, &r), KO_OK);
+    dem = open_dem("/vsimem/pampa.tif");
+    o.dem = dem;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_ptr_null(s.reason);
+    ck_assert(isnan(s.pose.alt_msl_m) && isnan(s.pose.alt_ellps_m));
+    ck_assert_double_eq_tol(s.pose.takeoff_lat, -34.237922, 1e-9);
+    ck_assert_double_eq_tol(s.pose.takeoff_lon, -58.851745, 1e-9);
+    fp = compute(&s.camera, &s.pose, &o);
+    ck_assert_str_eq(ko_footprint_height_source(fp), "dem(takeoff)+height");
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 20.0 + 85.94, 1e-3);
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/sthlm.tif");
+    VSIUnlink("/vsimem/pampa.tif");
+}
+END_TEST
+
 #define ANDORRA KEEPOUT_TEST_DATA "/dem/andorra_srtm3_subset.tif"
 #define N49E011 "/vsizip/" KEEPOUT_SHARED_DATA "/dem/N49E011.hgt.zip/N49E011.hgt"
 
@@ -543,46 +755,6 @@ START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
 }
 END_TEST
 
-/* Heights above the take-off point (DJI RelativeAltitude, planned routes): the take-off
- * ground at 100 m, the ground under the camera a plateau at 150 m (a step 1 km south of the
- * camera, far outside the footprint). Relative height 80 m puts the camera at 180 m, 30 m
- * above the plateau: the nadir footprint is the flat one at 30 m, 2 x 0.75 x 30 by
- * 2 x 0.5625 x 30 = 45 m x 33.75 m. */
-static double z_step(double x, double y, const double *arg) {
-    (void)x;
-    return y < arg[0] ? 100.0 : 150.0;
-}
-
-START_TEST(test_dem_takeoff_ground_plus_relative_height) {
-    const double edge = LAT0 - 0.009; /* about 1 km south of the camera */
-    make_dem_4326("/vsimem/step.tif", 0.05, 0.0005, z_step, &edge, 0);
-    ko_dem *dem = open_dem("/vsimem/step.tif");
-    ko_camera c = lens_075();
-    ko_pose p = pose_at(80, 0, -90, 0);
-    p.takeoff_lat = LAT0 - 0.02; /* on the low ground */
-    p.takeoff_lon = LON0;
-    ko_footprint_options o = opts_range(1500, dem);
-    ko_footprint *fp = compute(&c, &p, &o);
-    ck_assert_str_eq(ko_footprint_height_source(fp), "dem(takeoff)+height");
-    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 180.0, 1e-6);
-    ck_assert_double_eq_tol(ko_footprint_ground_alt_m(fp), 150.0, 1e-6);
-    ck_assert_double_eq_tol(ko_footprint_area_m2(fp), 45.0 * 33.75, 45.0 * 33.75 * 1e-6);
-    ko_footprint_destroy(fp);
-    /* 40 m above a take-off point 100 m down: below the plateau, unknown with the numbers */
-    p.height_m = 40;
-    ko_footprint *bad = NULL;
-    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &bad), KO_ERR_ARG);
-    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "take-off ground 100.0 m"));
-    /* a take-off point outside the DEM: unknown, never a silent fallback */
-    p.height_m = 80;
-    p.takeoff_lat = LAT0 + 1.0;
-    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &bad), KO_ERR_ARG);
-    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "take-off point"));
-    ko_dem_close(dem);
-    VSIUnlink("/vsimem/step.tif");
-}
-END_TEST
-
 static Suite *dem_suite(void) {
     Suite *s = suite_create("dem");
     TCase *tc = tcase_create("core");
@@ -596,6 +768,9 @@ static Suite *dem_suite(void) {
     tcase_add_test(tc, test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers);
     tcase_add_test(tc, test_dem_egm96_undulation_matches_the_grid);
     tcase_add_test(tc, test_dem_declared_vertical_crs);
+    tcase_add_test(tc, test_dem_takeoff_without_data_or_below_terrain_is_unknown);
+    tcase_add_test(tc, test_dem_egm96_between_nodes_matches_cct);
+    tcase_add_test(tc, test_dem_srt_abs_alt_and_takeoff_paths);
     tcase_add_test(tc, test_dem_srtm_andorra_valley_differs_from_flat);
     tcase_add_test(tc, test_dem_srtm_hgt_in_zip_and_mosaic);
     tcase_add_test(tc, test_dem_tile_cache_matches_gdal_across_evictions);

@@ -120,6 +120,35 @@ START_TEST(test_image_meta_every_truncation_fails_cleanly) {
 }
 END_TEST
 
+/* GPSAltitudeRef 1 = below sea level (EXIF 2.3, GPS tag 0x0005): the altitude turns negative.
+ * `exiftool -v3 DJI_0018.JPG` lists "GPSAltitudeRef = 0 - Tag 0x0005 (1 bytes, int8u[1]):
+ * 0300: 00": the IFD entry (little-endian: tag 5, type 1 BYTE, count 1, value 0) ends at file
+ * offset 0x304, so flipping the byte at 0x300 gives the same photo below sea level. The photo
+ * reader itself uses neither GPSAltitude nor AbsoluteAltitude for the pose (DESIGN.md:
+ * RelativeAltitude only), which the last assertions pin down. */
+START_TEST(test_image_meta_gps_altitude_ref_below_sea_level) {
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n);
+    static const unsigned char entry[12] = {5, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    ck_assert_int_eq(memcmp(b + 0x300 - 8, entry, sizeof entry), 0);
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gps_alt_m, 198.309, 1e-3);
+    b[0x300] = 1;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gps_alt_m, -198.309, 1e-3);
+    ck_assert_double_eq_tol(m.abs_alt_m, 198.31, 1e-9); /* XMP, unchanged */
+    free(b);
+    ko_reader *r = NULL;
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, PHOTO, NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_double_eq_tol(s.pose.height_m, 39.8, 1e-9);
+    ck_assert(isnan(s.pose.alt_msl_m) && isnan(s.pose.alt_ellps_m));
+    ko_reader_close(r);
+}
+END_TEST
+
 /* A minimal JPEG: SOI, one APP1 with the given payload, SOS. */
 static size_t jpeg_with_app1(const char *sig, size_t sig_len, const char *body, size_t body_len,
                              unsigned char *out) {
@@ -262,6 +291,7 @@ int main(void) {
     TCase *tc = tcase_create("jpeg");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_image_meta_real_dji_photo);
+    tcase_add_test(tc, test_image_meta_gps_altitude_ref_below_sea_level);
     tcase_add_test(tc, test_image_meta_camera_table_fc300s);
     tcase_add_test(tc, test_image_meta_footprint_lands_on_the_beach);
     tcase_add_test(tc, test_image_meta_every_truncation_fails_cleanly);

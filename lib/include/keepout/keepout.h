@@ -102,17 +102,17 @@ KO_API void ko_camera_init(ko_camera *cam);
  * yaw clockwise from true north, pitch 0 = horizon and -90 = nadir, roll positive = image
  * right side down. */
 typedef struct ko_pose {
-    double lat, lon;                 /**< degrees */
-    double height_m;                 /**< above ground level */
-    double yaw_deg;                  /**< clockwise from true north */
-    double pitch_deg;                /**< 0 horizon, -90 nadir */
-    double roll_deg;                 /**< positive = image right side down */
-    double alt_msl_m;                /**< orthometric altitude if known, else NaN */
-    double alt_ellps_m;              /**< ellipsoidal altitude if known, else NaN */
-    double takeoff_lat, takeoff_lon; /**< where the flight took off (the first frame of its
-                                          flight), NaN if unknown: with a DEM and no absolute
-                                          altitude, the camera altitude is the DEM ground there
-                                          + height_m */
+    double lat, lon;    /**< degrees */
+    double height_m;    /**< above ground level; DJI's is above the take-off point, which is
+                             the same on flat ground (see "Terrain" for a DEM) */
+    double yaw_deg;     /**< clockwise from true north */
+    double pitch_deg;   /**< 0 horizon, -90 nadir */
+    double roll_deg;    /**< positive = image right side down */
+    double alt_msl_m;   /**< orthometric altitude if known, else NaN */
+    double alt_ellps_m; /**< ellipsoidal altitude if known, else NaN */
+    /** Where the flight took off (the first frame of its flight), NaN if unknown: with a DEM
+     * and no absolute altitude, the camera altitude is the DEM ground there + height_m. */
+    double takeoff_lat, takeoff_lon;
 } ko_pose;
 
 /** Sets every field of *pose to NaN. */
@@ -253,8 +253,11 @@ typedef struct ko_reader ko_reader;
 
 /** Opens an input: a JPEG photo (EXIF + XMP header only), a DJI .SRT file, a telemetry CSV
  * (see DESIGN.md) or a directory of them (walked in sorted order). Any path GDAL's VSI layer
- * accepts. A photo that cannot be parsed still opens: its shot carries the reason. On success *out
- * is owned by the caller: close it with ko_reader_close(). */
+ * accepts. A photo that cannot be parsed still opens: its shot carries the reason. Readers fill
+ * pose.takeoff_lat/lon with the first frame of the shot's flight (DESIGN.md, "Take-off"): an
+ * SRT's first frame with a GPS fix, a CSV's first valid row (or its takeoff columns), in a
+ * directory the first photo of each run of photos of one camera; a photo opened on its own
+ * leaves them NaN. On success *out is owned by the caller: close it with ko_reader_close(). */
 KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                 ko_reader **out);
 
@@ -308,14 +311,21 @@ KO_API void ko_file_list_destroy(ko_file_list *l);
  * Camera altitude with a DEM, in this order:
  *  1. pose.alt_ellps_m (WGS84 ellipsoidal), converted to the DEM's datum with PROJ;
  *  2. pose.alt_msl_m, taken as an EGM96 height (converted if the DEM uses another datum);
- *  3. neither: the terrain under the camera plus pose.height_m ("height from DEM + relative
- *     altitude"; per shot, not from a take-off point).
- * ko_footprint_height_source() tells callers which one was used, so they can report it.
- * Sanity rule: with 1. or 2. the camera must be above the terrain under it, and its height
- * above that terrain must agree with pose.height_m within max(30 m, 50 % of height_m);
- * otherwise ko_footprint_compute() fails with KO_ERR_ARG and the numbers in ko_errmsg()
- * (callers report `unknown`). There is never a silent fallback to flat ground; no DEM data under
- * the camera is also KO_ERR_ARG.
+ *  3. neither, take-off known (pose.takeoff_lat/lon): the terrain at the take-off point plus
+ *     pose.height_m, which DJI measures from the take-off point ("dem(takeoff)+height"). The
+ *     readers take the take-off point from the first frame of a flight (see DESIGN.md), which
+ *     is only where the aircraft left the ground if that frame was taken there;
+ *  4. nothing known: the terrain under the camera plus pose.height_m ("dem+height"), i.e.
+ *     height_m taken as above the ground under the camera, which is wrong on hilly ground.
+ * ko_footprint_height_source() tells callers which one was used and
+ * ko_footprint_altitude_note() says it in words with the numbers, so they can report it.
+ * Sanity rules: with 1. to 3. the camera must be above the terrain under it; with 1. or 2. its
+ * height above that terrain must also agree with pose.height_m within max(30 m, 50 % of
+ * height_m) (not with 3.: there height_m is measured from the take-off ground, not from the
+ * ground under the camera); otherwise ko_footprint_compute() fails with KO_ERR_ARG and the
+ * numbers in ko_errmsg() (callers report `unknown`). There is never a silent fallback to flat
+ * ground or from 3. to 4.: no DEM data under the camera or at the take-off point is also
+ * KO_ERR_ARG.
  *
  * Casting: every boundary ray (sampled as for flat ground) is marched over the terrain in the
  * local east/north frame in steps of the DEM's pixel size (longer steps only where a bound on
@@ -366,9 +376,14 @@ KO_API ko_status ko_dem_from_ellipsoidal(ko_dem *dem, double lon, double lat, do
 KO_API const char *ko_dem_vertical_datum(const ko_dem *dem);
 
 /** Where the camera's altitude came from: "flat" (no DEM), "alt_ellipsoid", "alt_msl",
- * "dem(takeoff)+height" (terrain at pose.takeoff_lat/lon + height_m, for heights above the
- * take-off point) or "dem+height" (terrain under the camera + height_m). Static text. */
+ * "dem(takeoff)+height" (terrain at the take-off point + height_m) or "dem+height" (terrain
+ * under the camera + height_m: take-off unknown). Static text. */
 KO_API const char *ko_footprint_height_source(const ko_footprint *fp);
+
+/** The camera altitude in words with its numbers, for a record's reason, e.g. "camera
+ * altitude: DEM ground at take-off (47.100000 N, 8.200000 E) 512.3 m + relative 80.0 m".
+ * "" without a DEM. Borrowed: lives as long as fp. */
+KO_API const char *ko_footprint_altitude_note(const ko_footprint *fp);
 
 /** Camera altitude on the DEM's vertical datum used for the footprint; NaN without a DEM. */
 KO_API double ko_footprint_camera_alt_m(const ko_footprint *fp);
