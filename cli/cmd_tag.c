@@ -54,7 +54,7 @@ static void help(FILE *fp) {
         "  --dem RASTER      terrain (repeat for tiles). Files are tagged one by one, so a\n"
         "                    photo has no flight: without an absolute altitude its camera is\n"
         "                    put at the DEM under it + height (\"dem+height\", in the reason);\n"
-        "                    an SRT takes off at its first GPS fix\n" READER_HELP
+        "                    an SRT takes off at its HOME point (else its first fix)\n" READER_HELP
         "  -q, --quiet       no progress on standard error\n"
         "  -h, --help        this text\n\n"
         "Exit status: 0 all clear; 1 something flagged or unknown; 2 usage error, unusable\n"

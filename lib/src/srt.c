@@ -186,11 +186,15 @@ static void parse_gps(const char *s, koi_srt_frame *f) {
     int spaced = strstr(s, "GPS (") != NULL;
     int n = triple(s, "GPS", v, &third_int);
     if (n < 2) return;
+    double home[3];
+    int n_home = triple(s, "HOME", home, NULL);
     if (spaced || (n == 3 && third_int)) { /* (lon, lat, satellites) */
         f->lon = v[0], f->lat = v[1];
+        if (n_home >= 2) f->home_lon = home[0], f->home_lat = home[1];
         f->family = spaced ? "GPS (lon, lat, sats)" : "GPS(lon,lat,sats)";
     } else { /* (lat, lon, altitude) */
         f->lat = v[0], f->lon = v[1];
+        if (n_home >= 2) f->home_lat = home[0], f->home_lon = home[1];
         if (n == 3) f->abs_alt_m = v[2];
         f->family = "GPS(lat,lon,alt)";
     }
@@ -215,6 +219,7 @@ int koi_srt_parse_block(const char *block, size_t n, koi_srt_frame *f) {
         if (t.buf[i] == '\0') t.buf[i] = ' ';
     memset(f, 0, sizeof *f);
     f->t_s = f->lat = f->lon = f->height_m = f->abs_alt_m = NAN;
+    f->home_lat = f->home_lon = NAN;
     f->g_yaw = f->g_pitch = f->g_roll = f->f_yaw = f->focal35_mm = NAN;
     f->family = "none";
     char *end;
@@ -243,8 +248,9 @@ typedef struct srt_state {
     char reason[KOI_ERRMSG_MAX];
     const char *base;
     koi_strpairs extra;
-    /* The flight's take-off stand-in: the first frame of the file with a GPS fix, kept or
-     * not (every_n / interval_s skip frames, not the flight's start). */
+    /* The flight's take-off: the SRT's HOME point, else as a stand-in the first frame of the
+     * file with a GPS fix, kept or not (every_n / interval_s skip frames, not the flight's
+     * start). */
     int have_takeoff;
     double takeoff_lat, takeoff_lon;
     char takeoff_from[96];
@@ -300,6 +306,40 @@ static void note_takeoff(srt_state *s, const koi_srt_frame *f) {
     else
         snprintf(s->takeoff_from, sizeof s->takeoff_from, "first GPS fix of the SRT: frame %ld",
                  f->index);
+}
+
+/* DJI writes the home point (where the aircraft took off, unless the pilot moved it) as
+ * HOME(...) in many formats: a better take-off than the first fix, which is wherever the
+ * recording began. A home point implausibly far from the aircraft (> 50 km, beyond any DJI
+ * link) is not believed. */
+static int mentions_home(const char *t, size_t n) {
+    for (const char *p = t; (p = memchr(p, 'H', n - (size_t)(p - t))) != NULL; p++)
+        if (n - (size_t)(p - t) >= 4 && !memcmp(p, "HOME", 4)) return 1;
+    return 0;
+}
+
+static int home_takeoff(srt_state *s) {
+    if (!mentions_home(s->text, s->n)) return 0;
+    size_t pos = 0, len;
+    const char *b;
+    koi_srt_frame f;
+    while (koi_srt_next_block(s->text, s->n, &pos, &b, &len)) {
+        if (!koi_srt_parse_block(b, len, &f)) continue;
+        koi_srt_frame h = f;
+        h.lat = f.home_lat, h.lon = f.home_lon;
+        if (!has_fix(&h)) continue;
+        if (has_fix(&f)) {
+            double dy = (f.lat - h.lat) * 111320.0;
+            double dx = (f.lon - h.lon) * 111320.0 * cos(h.lat * 3.14159265358979323846 / 180.0);
+            if (hypot(dx, dy) > 50e3) continue;
+        }
+        s->have_takeoff = 1;
+        s->takeoff_lat = h.lat, s->takeoff_lon = h.lon;
+        snprintf(s->takeoff_from, sizeof s->takeoff_from, "HOME point of the SRT (frame %ld)",
+                 f.index);
+        return 1;
+    }
+    return 0;
 }
 
 static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *shot) {
@@ -396,6 +436,7 @@ ko_status koi_srt_open(ko_reader *r) {
     s->text = (char *)buf;
     s->n = size;
     s->base = CPLGetFilename(r->path);
+    home_takeoff(s);
     static const koi_reader_ops ops = {"srt", srt_next, srt_close};
     r->ops = &ops;
     r->impl = s;

@@ -19,6 +19,7 @@ typedef struct koi_srt_frame {
     double abs_alt_m; /* abs_alt / altitude (DJI: above sea level) */
     double g_yaw, g_pitch, g_roll; /* gimbal: G.PRY or gb_yaw/gb_pitch/gb_roll */
     double f_yaw;                  /* aircraft yaw from F.PRY */
+    double home_lat, home_lon;     /* HOME(...): the take-off point, in GPS(...)'s axis order */
     double focal35_mm;             /* focal_len (35 mm-equivalent) */
     const char *family;            /* static: which line family the block used */
 } koi_srt_frame;

@@ -33,9 +33,10 @@ static ko_reader *open_ok(const char *path, const ko_reader_options *o) {
     return r;
 }
 
-/* p4_rtk.SRT frame 1: "GPS (-58.851745, -34.237922, 15), HOME (...), D 698.70m, H 85.80m":
- * the recording began in the air, 699 m from home, and the record says so. */
-START_TEST(test_takeoff_srt_is_the_first_frame_of_the_file) {
+/* p4_rtk.SRT frame 1: "GPS (-58.851745, -34.237922, 15), HOME (-58.847509, -34.232707,
+ * -57.98m), D 698.70m, H 85.80m": the recording began in the air, 699 m from home, so the
+ * take-off is the HOME point (lon, lat like its GPS), not the first fix. */
+START_TEST(test_takeoff_srt_is_the_home_point) {
     ko_reader_options o;
     ko_reader_options_init(&o);
     o.assume_nadir = 1;
@@ -46,13 +47,20 @@ START_TEST(test_takeoff_srt_is_the_first_frame_of_the_file) {
     long n = 0;
     while (ko_reader_next(r, &s) == KO_OK) {
         n++;
-        ck_assert_double_eq_tol(s.pose.takeoff_lat, -34.237922, 1e-9);
-        ck_assert_double_eq_tol(s.pose.takeoff_lon, -58.851745, 1e-9);
+        ck_assert_double_eq_tol(s.pose.takeoff_lat, -34.232707, 1e-9);
+        ck_assert_double_eq_tol(s.pose.takeoff_lon, -58.847509, 1e-9);
         const char *from = extra(&s, "takeoff_from");
-        ck_assert_msg(from && strstr(from, "frame 1, 85.8 m above take-off"), "%s",
+        ck_assert_msg(from && !strcmp(from, "HOME point of the SRT (frame 1)"), "%s",
                       from ? from : "(none)");
     }
     ck_assert_int_eq(n, 11); /* 55 frames, every 5th */
+    ko_reader_close(r);
+    /* CallMarcus_samples_avata2_clip.SRT: "GPS(39.906217,116.391305,69.800) BAROMETER(91.2)
+     * HOME(39.906206,116.391400)": lat, lon order, as its GPS */
+    r = open_ok(DATA "/srt/CallMarcus_samples_avata2_clip.SRT", &o);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_double_eq_tol(s.pose.takeoff_lat, 39.906206, 1e-9);
+    ck_assert_double_eq_tol(s.pose.takeoff_lon, 116.391400, 1e-9);
     ko_reader_close(r);
     /* mavic_air.SRT has no GPS at all: no take-off */
     r = open_ok(DATA "/srt/mavic_air.SRT", &o);
@@ -60,6 +68,33 @@ START_TEST(test_takeoff_srt_is_the_first_frame_of_the_file) {
     ck_assert(isnan(s.pose.takeoff_lat) && isnan(s.pose.takeoff_lon));
     ck_assert_ptr_null(extra(&s, "takeoff_from"));
     ko_reader_close(r);
+}
+END_TEST
+
+/* A HOME of (0, 0) (no fix yet) or 5,000 km from the aircraft is not believed: the first GPS
+ * fix stands in, and the record says so. */
+START_TEST(test_takeoff_srt_ignores_implausible_home) {
+    const char *srt =
+        "1\n00:00:00,000 --> 00:00:01,000\n"
+        "GPS (8.2090, 47.4692, 18), HOME (0.0, 0.0, 0m), D 0.00m, H 0.00m\n\n"
+        "2\n00:00:01,000 --> 00:00:02,000\n"
+        "GPS (8.2095, 47.4699, 18), HOME (-58.8475, -34.2327, 0m), D 80.00m, H 45.60m\n\n";
+    VSILFILE *fp = VSIFileFromMemBuffer("/vsimem/home.SRT", (GByte *)srt, strlen(srt), FALSE);
+    VSIFCloseL(fp);
+    ko_reader_options o;
+    ko_reader_options_init(&o);
+    o.assume_nadir = 1;
+    o.focal35_mm = 24;
+    ko_reader *r = open_ok("/vsimem/home.SRT", &o);
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_double_eq_tol(s.pose.takeoff_lat, 47.4692, 1e-9);
+    ck_assert_double_eq_tol(s.pose.takeoff_lon, 8.2090, 1e-9);
+    ck_assert_str_eq(extra(&s, "takeoff_from"),
+                     "first GPS fix of the SRT: frame 1, 0.0 m above take-off");
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/home.SRT");
 }
 END_TEST
 
@@ -229,7 +264,8 @@ static Suite *takeoff_suite(void) {
     Suite *s = suite_create("takeoff");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_takeoff_srt_is_the_first_frame_of_the_file);
+    tcase_add_test(tc, test_takeoff_srt_is_the_home_point);
+    tcase_add_test(tc, test_takeoff_srt_ignores_implausible_home);
     tcase_add_test(tc, test_takeoff_srt_skips_frames_without_a_fix);
     tcase_add_test(tc, test_takeoff_csv_first_valid_row);
     tcase_add_test(tc, test_takeoff_csv_columns_and_invalid_first_row);
