@@ -80,10 +80,14 @@ typedef struct koi_terrain {
     double takeoff_ground; /* terrain at the take-off point, NaN unless source uses it */
     const char *source;    /* where cam_alt came from: "alt_ellipsoid", "alt_msl",
                               "dem(takeoff)+height", "dem+height" */
-    double step;           /* march step: the DEM resolution in metres */
-    int bounded;           /* the window below was scanned: zmax and slope are valid */
-    double zmin, zmax;     /* terrain within the range window */
-    double slope;          /* bound of the terrain's gradient in the window (Lipschitz constant) */
+    /* With an absolute cam_alt: the altitude the relative height gives (from rel_source),
+     * within the sanity bound of cam_alt; NaN otherwise. */
+    double alt_rel;
+    const char *rel_source;
+    double step;       /* march step: the DEM resolution in metres */
+    int bounded;       /* the window below was scanned: zmax and slope are valid */
+    double zmin, zmax; /* terrain within the range window */
+    double slope;      /* bound of the terrain's gradient in the window (Lipschitz constant) */
     /* Highest terrain per block of KOI_TERRAIN_BLOCK x KOI_TERRAIN_BLOCK DEM cells of the window
      * (cell (i, j) spans the pixel centres i..i+1, j..j+1), so rays far above the ground cross a
      * block in one step; NULL when the window is unbounded. */

@@ -23,7 +23,8 @@ struct ko_footprint {
      * against, on the DEM's vertical datum. */
     const char *height_source;
     double cam_alt, ground_alt, gsd_terrain;
-    char note[320]; /* ko_footprint_altitude_note() */
+    double gsd_cam_alt; /* the lower camera altitude of the footprint's (finer GSD) */
+    char note[320];     /* ko_footprint_altitude_note() */
 };
 
 void ko_footprint_options_init(ko_footprint_options *o) {
@@ -234,10 +235,79 @@ static void altitude_note(ko_footprint *fp, const ko_pose *p, const koi_terrain 
                  "camera altitude: DEM ground under the camera %.1f m + height %.1f m (take-off "
                  "point unknown: height taken as above the ground under the camera)",
                  t->ground, p->height_m);
+    else if (isfinite(t->alt_rel))
+        snprintf(fp->note, sizeof fp->note,
+                 "camera altitude: %.1f m from %s (%.1f m above the DEM ground; height %.1f m); "
+                 "%s gives %.1f m: the footprint joins both",
+                 t->cam_alt, src, agl, p->height_m, t->rel_source, t->alt_rel);
     else
         snprintf(fp->note, sizeof fp->note,
                  "camera altitude: %.1f m from %s (%.1f m above the DEM ground; height %.1f m)",
                  t->cam_alt, src, agl, p->height_m);
+}
+
+/* Casts the 4m boundary rays onto the flat ground or the terrain (t), writing them to
+ * local[0 .. 2 * total). */
+static ko_status cast_rays(ko_context *ctx, const struct koi_boundary *b, const koi_rot *r,
+                           const ko_pose *p, koi_terrain *t, size_t total, double *local,
+                           ko_footprint *fp) {
+    for (size_t i = 0; i < total; i++) {
+        double d[3], *en = &local[2 * i];
+        const double body[3] = {1.0, b->xy[2 * i], b->xy[2 * i + 1]};
+        for (int j = 0; j < 3; j++)
+            d[j] = r->m[j][0] * body[0] + r->m[j][1] * body[1] + r->m[j][2] * body[2];
+        if (!t) {
+            fp->range_limited |=
+                ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg, &en[0], &en[1]);
+            continue;
+        }
+        double z;
+        int cut = koi_terrain_cast(ctx, t, d, p->yaw_deg, &en[0], &en[1], &z);
+        if (cut < 0) return (ko_status)t->dem->io_error;
+        fp->range_limited |= cut;
+        if (!cut && !t->bounded) fp->gsd_terrain = fmax(fp->gsd_terrain, z);
+    }
+    local[2 * total] = local[0];
+    local[2 * total + 1] = local[1];
+    return KO_OK;
+}
+
+static GEOSGeometry *ring_polygon(GEOSContextHandle_t h, const double *xy, size_t n) {
+    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0);
+    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+    GEOSGeometry *poly = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
+    if (!poly && shell) GEOSGeom_destroy_r(h, shell);
+    return poly;
+}
+
+/* fp->local := the union of fp->local and the ring other (both closed, n points): one ring
+ * that holds both. A union that is not one polygon (rings that only touch) becomes its convex
+ * hull, and holes are dropped: both only add ground. */
+static ko_status union_rings(ko_context *ctx, ko_footprint *fp, const double *other, size_t n) {
+    GEOSContextHandle_t h = ctx->geos;
+    GEOSGeometry *a = ring_polygon(h, fp->local, n), *b = ring_polygon(h, other, n);
+    GEOSGeometry *a_ok = a ? GEOSMakeValid_r(h, a) : NULL, *b_ok = b ? GEOSMakeValid_r(h, b) : NULL;
+    GEOSGeometry *u = a_ok && b_ok ? GEOSUnion_r(h, a_ok, b_ok) : NULL;
+    if (u && GEOSGeomTypeId_r(h, u) != GEOS_POLYGON) {
+        GEOSGeometry *hull = GEOSConvexHull_r(h, u);
+        GEOSGeom_destroy_r(h, u);
+        u = hull;
+    }
+    const GEOSGeometry *shell =
+        u && GEOSGeomTypeId_r(h, u) == GEOS_POLYGON ? GEOSGetExteriorRing_r(h, u) : NULL;
+    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
+    unsigned m = 0;
+    double *xy = NULL;
+    if (cs && GEOSCoordSeq_getSize_r(h, cs, &m) && m >= 4 && (xy = koi_calloc(m, 2 * sizeof *xy)))
+        if (!GEOSCoordSeq_copyToBuffer_r(h, cs, xy, 0, 0)) free(xy), xy = NULL;
+    GEOSGeometry *all[] = {a, b, a_ok, b_ok, u};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i]) GEOSGeom_destroy_r(h, all[i]);
+    if (!xy) return koi_error(ctx, KO_ERR_GEOS, "footprint: cannot join the two altitudes' rings");
+    free(fp->local);
+    fp->local = xy;
+    fp->n = m;
+    return KO_OK;
 }
 
 static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_pose *p,
@@ -250,55 +320,52 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
     size_t total = (size_t)4 * m;
     fp->n = total + 1;
     fp->local = koi_calloc(fp->n, 2 * sizeof(double));
-    fp->lonlat = koi_calloc(fp->n, 2 * sizeof(double));
-    if (!fp->local || !fp->lonlat) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
+    if (!fp->local) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     fp->range_limit_m = range_limit(o, &k);
     fp->pixel_rad = k.pixel_rad;
     for (int i = 0; i < 3; i++)
         fp->axis[i] = r.m[i][0];
-    koi_terrain t;
+    koi_terrain t, *tp = NULL;
+    double *second = NULL;
+    ko_status st = KO_OK;
     if (o->dem) {
-        ko_status st = koi_terrain_begin(ctx, o->dem, p, fp->range_limit_m, &t);
-        if (st) {
-            koi_terrain_end(&t);
-            return st;
-        }
+        tp = &t;
+        st = koi_terrain_begin(ctx, o->dem, p, fp->range_limit_m, &t);
+        if (st) goto done;
         fp->height_source = t.source;
-        fp->cam_alt = t.cam_alt;
+        fp->cam_alt = fp->gsd_cam_alt = t.cam_alt;
         fp->ground_alt = t.ground;
         fp->gsd_terrain = t.bounded ? t.zmax : t.ground;
         altitude_note(fp, p, &t);
     }
     const struct koi_boundary *b = boundary(ctx, cam, &k, m);
     if (!b || b->fail >= 0) {
-        if (o->dem) koi_terrain_end(&t);
-        if (!b) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
-        return koi_error(ctx, KO_ERR_ARG,
-                         "distortion: the lens model cannot be inverted at pixel (%.0f, %.0f)",
-                         b->fail_u, b->fail_v);
+        st = !b ? koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory")
+                : koi_error(ctx, KO_ERR_ARG,
+                            "distortion: the lens model cannot be inverted at pixel (%.0f, %.0f)",
+                            b->fail_u, b->fail_v);
+        goto done;
     }
-    for (size_t i = 0; i < total; i++) {
-        double d[3], *en = &fp->local[2 * i];
-        const double body[3] = {1.0, b->xy[2 * i], b->xy[2 * i + 1]};
-        for (int j = 0; j < 3; j++)
-            d[j] = r.m[j][0] * body[0] + r.m[j][1] * body[1] + r.m[j][2] * body[2];
-        if (!o->dem) {
-            fp->range_limited |=
-                ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg, &en[0], &en[1]);
-            continue;
+    st = cast_rays(ctx, b, &r, p, tp, total, fp->local, fp);
+    /* The relative height's altitude, kept beside an absolute one: cast it too, and join. */
+    if (!st && tp && isfinite(t.alt_rel) && fabs(t.alt_rel - t.cam_alt) > 0.01 &&
+        t.alt_rel > t.ground) {
+        second = koi_calloc(total + 1, 2 * sizeof(double));
+        if (!second) {
+            st = koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
+            goto done;
         }
-        double z;
-        int cut = koi_terrain_cast(ctx, &t, d, p->yaw_deg, &en[0], &en[1], &z);
-        if (cut < 0) {
-            koi_terrain_end(&t);
-            return (ko_status)o->dem->io_error;
-        }
-        fp->range_limited |= cut;
-        if (!cut && !t.bounded) fp->gsd_terrain = fmax(fp->gsd_terrain, z);
+        t.cam_alt = t.alt_rel;
+        st = cast_rays(ctx, b, &r, p, tp, total, second, fp);
+        if (!st) st = union_rings(ctx, fp, second, total + 1);
+        fp->gsd_cam_alt = fmin(fp->gsd_cam_alt, t.alt_rel);
     }
-    if (o->dem) koi_terrain_end(&t);
-    fp->local[2 * total] = fp->local[0];
-    fp->local[2 * total + 1] = fp->local[1];
+done:
+    if (tp) koi_terrain_end(&t);
+    free(second);
+    if (st) return st;
+    fp->lonlat = koi_calloc(fp->n, 2 * sizeof(double));
+    if (!fp->lonlat) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     fp->n = drop_collinear(fp->local, fp->n);
     double a = signed_area(fp->local, fp->n);
     if (a < 0) reverse_ring(fp->local, fp->n); /* RFC 7946: exterior rings counterclockwise */
@@ -330,7 +397,7 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
     fp->lon0 = pose->lon;
     fp->height_m = pose->height_m;
     fp->height_source = "flat";
-    fp->cam_alt = fp->ground_alt = fp->gsd_terrain = NAN;
+    fp->cam_alt = fp->ground_alt = fp->gsd_terrain = fp->gsd_cam_alt = NAN;
     st = cast_boundary(ctx, cam, pose, opts, fp);
     if (st) {
         ko_footprint_destroy(fp);
@@ -353,7 +420,8 @@ double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
     double de = (lon - fp->lon0) * 3.14159265358979323846 / 180.0 * n_rad * cos(phi);
     /* With a DEM: the camera's height above the highest terrain of the range window, an upper
      * bound of the site's ground (see keepout.h), so the slant distance is never overstated. */
-    double dz = isnan(fp->gsd_terrain) ? fp->height_m : fmax(fp->cam_alt - fp->gsd_terrain, 0.0);
+    double dz =
+        isnan(fp->gsd_terrain) ? fp->height_m : fmax(fp->gsd_cam_alt - fp->gsd_terrain, 0.0);
     double slant = sqrt(dn * dn + de * de + dz * dz);
     if (!(slant > 0)) return 0.0;
     /* Off axis a pinhole pixel subtends pixel_rad * cos^2(angle to the axis): finer GSD, so

@@ -152,6 +152,12 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
         shot->pose.lat = m->lat;
         shot->pose.lon = m->lon;
         shot->pose.height_m = m->rel_alt_m;
+        /* Above sea level (EGM96) by DJI's and EXIF's definitions; used only with a DEM, and
+         * there checked against the relative height (keepout.h, "Terrain"). */
+        const char *alt_from = isfinite(m->abs_alt_m)   ? "XMP AbsoluteAltitude"
+                               : isfinite(m->gps_alt_m) ? "EXIF GPSAltitude"
+                                                        : NULL;
+        shot->pose.alt_msl_m = isfinite(m->abs_alt_m) ? m->abs_alt_m : m->gps_alt_m;
         attitude(r, s, &shot->pose);
         const char *how = NULL;
         char msg[256];
@@ -159,7 +165,8 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
             why(s, r->path, msg);
         koi_strpairs_clear(&s->extra);
         if ((how && koi_strpairs_add(&s->extra, "camera_source", how)) ||
-            (m->model[0] && koi_strpairs_add(&s->extra, "camera", m->model)))
+            (m->model[0] && koi_strpairs_add(&s->extra, "camera", m->model)) ||
+            (alt_from && koi_strpairs_add(&s->extra, "altitude_from", alt_from)))
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
         if (!s->reason[0] && ko_pose_validate(r->ctx, &shot->camera, &shot->pose))
             why(s, r->path, ko_errmsg(r->ctx));

@@ -132,50 +132,78 @@ static ko_status takeoff_ground(ko_context *ctx, koi_terrain *t, const ko_pose *
     return KO_OK;
 }
 
-static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose *p) {
-    ko_dem *d = t->dem;
-    ko_status st = KO_OK;
-    int absolute = 1;
-    t->takeoff_ground = NAN;
-    if (isfinite(p->alt_ellps_m)) {
-        t->source = "alt_ellipsoid";
-        st = koi_dem_from_ellipsoidal(ctx, d, p->lon, p->lat, p->alt_ellps_m, &t->cam_alt);
-    } else if (isfinite(p->alt_msl_m)) {
-        t->source = "alt_msl";
-        st = koi_dem_from_egm96(ctx, d, p->lon, p->lat, p->alt_msl_m, &t->cam_alt);
-    } else if (isfinite(p->takeoff_lat) && isfinite(p->takeoff_lon)) {
-        t->source = "dem(takeoff)+height";
-        absolute = 0;
-        st = takeoff_ground(ctx, t, p);
-        t->cam_alt = t->takeoff_ground + p->height_m;
+/* The camera altitude the relative height gives: the take-off ground + height, or without a
+ * take-off point the ground under the camera + height. As a cross-check of an absolute
+ * altitude (cross_check), a take-off off the DEM falls back to the ground under the camera. */
+static ko_status relative_altitude(ko_context *ctx, koi_terrain *t, const ko_pose *p,
+                                   int cross_check, const char **src) {
+    int have_takeoff = isfinite(p->takeoff_lat) && isfinite(p->takeoff_lon);
+    ko_status st = have_takeoff ? takeoff_ground(ctx, t, p) : KO_ERR_ARG;
+    if (st == KO_OK) {
+        *src = "dem(takeoff)+height";
+        t->alt_rel = t->takeoff_ground + p->height_m;
+    } else if (have_takeoff && (st != KO_ERR_ARG || !cross_check)) {
+        return st;
     } else {
-        t->source = "dem+height";
-        t->cam_alt = t->ground + p->height_m;
-        return KO_OK;
+        t->takeoff_ground = NAN;
+        *src = "dem+height";
+        t->alt_rel = t->ground + p->height_m;
     }
-    if (st) return st;
-    double agl = t->cam_alt - t->ground;
-    if (agl <= 0.0 && !absolute)
+    return KO_OK;
+}
+
+static ko_status below_terrain(ko_context *ctx, const koi_terrain *t, const ko_pose *p) {
+    ko_dem *d = t->dem;
+    if (!strcmp(t->source, "dem(takeoff)+height"))
         return koi_error(ctx, KO_ERR_ARG,
                          "camera below the terrain: take-off ground %.1f m (lat %.6f, lon %.6f) "
                          "+ relative height %.1f m = %.1f m, terrain %.1f m under the camera at "
                          "lat %.6f, lon %.6f (%s, %s)",
                          t->takeoff_ground, p->takeoff_lat, p->takeoff_lon, p->height_m, t->cam_alt,
                          t->ground, p->lat, p->lon, d->path, d->datum);
-    if (agl <= 0.0)
-        return koi_error(ctx, KO_ERR_ARG,
-                         "camera below the terrain: camera altitude %.1f m (from %s), terrain "
-                         "%.1f m at lat %.6f, lon %.6f (%s, %s)",
-                         t->cam_alt, t->source, t->ground, p->lat, p->lon, d->path, d->datum);
-    if (!absolute) return KO_OK;
+    return koi_error(ctx, KO_ERR_ARG,
+                     "camera below the terrain: camera altitude %.1f m (from %s), terrain %.1f m "
+                     "at lat %.6f, lon %.6f (%s, %s)",
+                     t->cam_alt, t->source, t->ground, p->lat, p->lon, d->path, d->datum);
+}
+
+/* An absolute altitude (GPS, barometric) and the relative height both place the camera; GPS
+ * altitudes of consumer drones are often tens of metres off, so the two are checked against
+ * each other, and within the bound both are kept: the footprint is the union of the two (see
+ * cast_boundary), never the smaller of them. */
+static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose *p) {
+    ko_dem *d = t->dem;
+    ko_status st = KO_OK;
+    t->takeoff_ground = t->alt_rel = NAN;
+    t->rel_source = NULL;
+    if (isfinite(p->alt_ellps_m)) {
+        t->source = "alt_ellipsoid";
+        st = koi_dem_from_ellipsoidal(ctx, d, p->lon, p->lat, p->alt_ellps_m, &t->cam_alt);
+    } else if (isfinite(p->alt_msl_m)) {
+        t->source = "alt_msl";
+        st = koi_dem_from_egm96(ctx, d, p->lon, p->lat, p->alt_msl_m, &t->cam_alt);
+    } else {
+        st = relative_altitude(ctx, t, p, 0, &t->source);
+        if (st) return st;
+        t->cam_alt = t->alt_rel;
+        t->alt_rel = NAN;
+        return t->cam_alt - t->ground <= 0.0 ? below_terrain(ctx, t, p) : KO_OK;
+    }
+    if (st) return st;
+    if (t->cam_alt - t->ground <= 0.0) return below_terrain(ctx, t, p);
+    st = relative_altitude(ctx, t, p, 1, &t->rel_source);
+    if (st) return st;
     double bound = fmax(30.0, 0.5 * p->height_m);
-    if (fabs(agl - p->height_m) > bound)
-        return koi_error(ctx, KO_ERR_ARG,
-                         "DEM and GPS disagree: camera altitude %.1f m (from %s) minus terrain "
-                         "%.1f m gives %.1f m above ground, but height is %.1f m (more than "
-                         "%.1f m apart; %s, %s)",
-                         t->cam_alt, t->source, t->ground, agl, p->height_m, bound, d->path,
-                         d->datum);
+    if (fabs(t->cam_alt - t->alt_rel) > bound)
+        return koi_error(
+            ctx, KO_ERR_ARG,
+            "DEM and GPS disagree: camera altitude %.1f m (from %s) is %.1f m above the "
+            "terrain (%.1f m), but %s gives %.1f m (%s %.1f m + height %.1f m): "
+            "more than %.1f m apart (%s, %s)",
+            t->cam_alt, t->source, t->cam_alt - t->ground, t->ground, t->rel_source, t->alt_rel,
+            isnan(t->takeoff_ground) ? "terrain under the camera" : "take-off ground",
+            isnan(t->takeoff_ground) ? t->ground : t->takeoff_ground, p->height_m, bound, d->path,
+            d->datum);
     return KO_OK;
 }
 

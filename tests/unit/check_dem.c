@@ -349,9 +349,61 @@ START_TEST(test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers) {
     p.alt_msl_m = 420.0; /* 120 m vs 100 m: within the bound */
     fp = compute(&c, &p, &o);
     ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 420.0, 1e-9);
+    /* looking straight down, the union of the two is the higher camera's 1.5 h x 1.125 h */
+    ck_assert_double_eq_tol(ko_footprint_area_m2(fp), 180.0 * 135.0, 180.0 * 135.0 * 1e-6);
+    ck_assert_ptr_nonnull(strstr(ko_footprint_altitude_note(fp), "joins both"));
     ko_footprint_destroy(fp);
+    p.alt_msl_m = 380.0; /* the absolute altitude is the lower: still the 100 m footprint */
+    fp = compute(&c, &p, &o);
+    ck_assert_double_eq_tol(ko_footprint_camera_alt_m(fp), 380.0, 1e-9);
+    ck_assert_double_eq_tol(ko_footprint_area_m2(fp), 150.0 * 112.5, 150.0 * 112.5 * 1e-6);
+    ko_footprint_destroy(fp);
+    /* with a take-off point, the cross-check is against take-off ground + height */
+    p.takeoff_lat = LAT0 + 0.001, p.takeoff_lon = LON0;
+    p.alt_msl_m = 500.0;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "dem(takeoff)+height gives 400.0 m"));
     ko_dem_close(dem);
     VSIUnlink("/vsimem/flat2.tif");
+}
+END_TEST
+
+/* Oblique, an absolute altitude 120 m and a relative 100 m over flat ground at 300 m: the
+ * footprint holds both. With pitch -45 and no roll, image rows map to lines of constant
+ * northing: the near edge (depression 45 + atan(0.5625) deg) of the lower camera is nearest,
+ * the far edge (45 - atan(0.5625) deg) of the higher one farthest. */
+START_TEST(test_dem_absolute_and_relative_altitudes_are_joined) {
+    const double z0 = 300.0;
+    make_dem_4326("/vsimem/flat3.tif", 0.02, 0.0005, z_const, &z0, 0);
+    ko_dem *dem = open_dem("/vsimem/flat3.tif");
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 0, -45, 0);
+    p.alt_msl_m = 420.0;
+    ko_footprint_options o = opts_range(1500, dem);
+    ko_footprint *fp = compute(&c, &p, &o);
+    const double deg = 3.14159265358979323846 / 180.0, half = atan(0.5625) / deg;
+    double near = 100.0 / tan((45.0 + half) * deg), far = 120.0 / tan((45.0 - half) * deg);
+    size_t n;
+    const double *xy = ko_footprint_ring_local(fp, &n);
+    double ymin = INFINITY, ymax = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        ymin = fmin(ymin, xy[2 * i + 1]), ymax = fmax(ymax, xy[2 * i + 1]);
+    ck_assert_double_eq_tol(ymin, near, 1e-3);
+    ck_assert_double_eq_tol(ymax, far, 1e-3);
+    /* each camera's trapezoid: widths 1.5 * slant distance to the edge row's centre */
+    double area[2];
+    for (int k = 0; k < 2; k++) {
+        double h = k ? 120.0 : 100.0, dn = h / tan((45.0 + half) * deg);
+        double df = h / tan((45.0 - half) * deg);
+        double wn = 1.5 * hypot(h, dn) / sqrt(1 + 0.5625 * 0.5625);
+        double wf = 1.5 * hypot(h, df) / sqrt(1 + 0.5625 * 0.5625);
+        area[k] = 0.5 * (wn + wf) * (df - dn);
+    }
+    ck_assert_double_gt(ko_footprint_area_m2(fp), area[1] * (1 + 1e-3));
+    ck_assert_double_lt(ko_footprint_area_m2(fp), (area[0] + area[1]) * (1 - 1e-3));
+    ko_footprint_destroy(fp);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/flat3.tif");
 }
 END_TEST
 
@@ -767,6 +819,7 @@ static Suite *dem_suite(void) {
     tcase_add_test(tc, test_dem_first_crossing_wins_at_a_cliff);
     tcase_add_test(tc, test_dem_nodata_and_leaving_the_dem_cut_at_range);
     tcase_add_test(tc, test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers);
+    tcase_add_test(tc, test_dem_absolute_and_relative_altitudes_are_joined);
     tcase_add_test(tc, test_dem_egm96_undulation_matches_the_grid);
     tcase_add_test(tc, test_dem_declared_vertical_crs);
     tcase_add_test(tc, test_dem_takeoff_without_data_or_below_terrain_is_unknown);

@@ -95,6 +95,12 @@ START_TEST(test_image_meta_footprint_lands_on_the_beach) {
 }
 END_TEST
 
+static const char *extra(const ko_shot *s, const char *key) {
+    for (size_t i = 0; i < s->n_extra; i++)
+        if (!strcmp(s->extra_keys[i], key)) return s->extra_values[i];
+    return "(none)";
+}
+
 static unsigned char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
@@ -124,8 +130,9 @@ END_TEST
  * `exiftool -v3 DJI_0018.JPG` lists "GPSAltitudeRef = 0 - Tag 0x0005 (1 bytes, int8u[1]):
  * 0300: 00": the IFD entry (little-endian: tag 5, type 1 BYTE, count 1, value 0) ends at file
  * offset 0x304, so flipping the byte at 0x300 gives the same photo below sea level. The photo
- * reader itself uses neither GPSAltitude nor AbsoluteAltitude for the pose (DESIGN.md:
- * RelativeAltitude only), which the last assertions pin down. */
+ * reader takes the pose's sea-level altitude from XMP AbsoluteAltitude, else from EXIF
+ * GPSAltitude with its reference: renaming the XMP property (same length, so no offset moves)
+ * shows the second path with the flipped reference. */
 START_TEST(test_image_meta_gps_altitude_ref_below_sea_level) {
     size_t n;
     unsigned char *b = slurp(PHOTO, &n);
@@ -138,14 +145,29 @@ START_TEST(test_image_meta_gps_altitude_ref_below_sea_level) {
     ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
     ck_assert_double_eq_tol(m.gps_alt_m, -198.309, 1e-3);
     ck_assert_double_eq_tol(m.abs_alt_m, 198.31, 1e-9); /* XMP, unchanged */
-    free(b);
     ko_reader *r = NULL;
     ko_shot s;
     ck_assert_int_eq(ko_reader_open(ctx, PHOTO, NULL, &r), KO_OK);
     ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
     ck_assert_double_eq_tol(s.pose.height_m, 39.8, 1e-9);
-    ck_assert(isnan(s.pose.alt_msl_m) && isnan(s.pose.alt_ellps_m));
+    ck_assert_double_eq_tol(s.pose.alt_msl_m, 198.31, 1e-9);
+    ck_assert(isnan(s.pose.alt_ellps_m));
+    ck_assert_str_eq(extra(&s, "altitude_from"), "XMP AbsoluteAltitude");
     ko_reader_close(r);
+    size_t renamed = 0;
+    for (size_t i = 0; i + 16 <= n; i++)
+        if (!memcmp(b + i, "AbsoluteAltitude", 16)) b[i + 15] = 'X', renamed++;
+    ck_assert_uint_gt(renamed, 0);
+    VSILFILE *fp = VSIFileFromMemBuffer("/vsimem/below.jpg", b, n, FALSE);
+    VSIFCloseL(fp);
+    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/below.jpg", NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_double_eq_tol(s.pose.height_m, 39.8, 1e-9);
+    ck_assert_double_eq_tol(s.pose.alt_msl_m, -198.309, 1e-3);
+    ck_assert_str_eq(extra(&s, "altitude_from"), "EXIF GPSAltitude");
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/below.jpg");
+    free(b);
 }
 END_TEST
 

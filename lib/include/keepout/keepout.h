@@ -319,13 +319,15 @@ KO_API void ko_file_list_destroy(ko_file_list *l);
  *     height_m taken as above the ground under the camera, which is wrong on hilly ground.
  * ko_footprint_height_source() tells callers which one was used and
  * ko_footprint_altitude_note() says it in words with the numbers, so they can report it.
- * Sanity rules: with 1. to 3. the camera must be above the terrain under it; with 1. or 2. its
- * height above that terrain must also agree with pose.height_m within max(30 m, 50 % of
- * height_m) (not with 3.: there height_m is measured from the take-off ground, not from the
- * ground under the camera); otherwise ko_footprint_compute() fails with KO_ERR_ARG and the
- * numbers in ko_errmsg() (callers report `unknown`). There is never a silent fallback to flat
- * ground or from 3. to 4.: no DEM data under the camera or at the take-off point is also
- * KO_ERR_ARG.
+ * Sanity rules: the camera must be above the terrain under it. With 1. or 2. the relative
+ * height places the camera too (3., or 4. if the take-off is unknown or off the DEM): the two
+ * altitudes must agree within max(30 m, 50 % of height_m), and within that bound both are
+ * kept — the footprint is the union of the two cast footprints, and the GSD is taken from the
+ * lower camera — because consumer drones' GPS/barometric altitudes are often tens of metres
+ * off and choosing one could shrink the footprint. Otherwise ko_footprint_compute() fails
+ * with KO_ERR_ARG and the numbers in ko_errmsg() (callers report `unknown`). There is never a
+ * silent fallback to flat ground or from 3. to 4.: no DEM data under the camera, or at the
+ * take-off point when 3. is the only altitude, is also KO_ERR_ARG.
  *
  * Casting: every boundary ray (sampled as for flat ground) is marched over the terrain in the
  * local east/north frame in steps of the DEM's pixel size (longer steps only where a bound on
