@@ -157,6 +157,28 @@ def test_rasterio_reads_through_the_driver(tmp):
         assert ds.read(1).shape == (90, 160)
 
 
+def test_dem_open_option(tmp):
+    """DEM=: a flat DEM at Lake Superior's 183 m written here with GDAL; DJI_0021's XMP
+    AbsoluteAltitude (198.6 m) and RelativeAltitude (40.1 m) both place the camera, and the
+    reason says so. A DEM that does not cover the photo (Andorra) gives unknown, never clear."""
+    g = gdal()
+    dem = os.path.join(tmp, "lake.tif")
+    ds = g.GetDriverByName("GTiff").Create(dem, 100, 100, 1, g.GDT_Float32)
+    ds.SetGeoTransform([-92.05, 0.001, 0, 46.9, 0, -0.001])
+    ds.SetProjection("EPSG:4326")
+    ds.GetRasterBand(1).Fill(183.0)
+    ds = None
+    src = "KEEPOUT:" + os.path.join(IMG, "DJI_0021.JPG")
+    code, out, err = tool("gdalinfo", "-mdd", "KEEPOUT", "-oo", "DEM=" + dem, src)
+    assert code == 0, err
+    assert "KEEPOUT_VERDICT=flagged" in out, out
+    assert "camera altitude: 198.6 m from alt_msl (15.6 m above the DEM ground; height 40.1 m)" \
+        in out and "joins both" in out, out
+    andorra = os.path.join(DATA, "dem", "andorra_srtm3_subset.tif")
+    code, out, err = tool("gdalinfo", "-mdd", "KEEPOUT", "-oo", "DEM=" + andorra, src)
+    assert code == 0 and "KEEPOUT_VERDICT=unknown" in out and "no DEM elevation" in out, out
+
+
 def test_ordinary_files_unaffected(tmp):
     """With the plugin loaded, a GeoTIFF and a shapefile open exactly as without it."""
     tif = os.path.join(tmp, "a.tif")
