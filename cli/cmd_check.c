@@ -448,6 +448,7 @@ int cmd_check(int argc, char **argv) {
             goto done;
         }
         r.copts.footprint.dem = r.dem;
+        r.ropts.below_takeoff = 1;
     }
     /* Many shots: one in-memory packed index beats an R-tree lookup per shot. */
     if (list.many && ko_sites_load_index(r.sites) != KO_OK) {

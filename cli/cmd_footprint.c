@@ -247,6 +247,7 @@ int cmd_footprint(int argc, char **argv) {
             return EXIT_USAGE;
         }
         r.fopts.dem = dem;
+        r.ropts.below_takeoff = 1;
         if (!r.quiet)
             fprintf(stderr, "keepout footprint: DEM heights: %s\n", ko_dem_vertical_datum(dem));
     }

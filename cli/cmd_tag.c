@@ -584,6 +584,7 @@ int cmd_tag(int argc, char **argv) {
     options o = {NULL, NULL, cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1, 1, 1, 0, 0, 0};
     int rc = parse_args(argc, argv, &o, &sh);
     if (rc >= 0) return rc;
+    sh.ropts.below_takeoff = sh.n_dems > 0;
     if (mtx_init(&sh.mu, mtx_plain) != thrd_success || cnd_init(&sh.cv) != thrd_success)
         return EXIT_USAGE;
     ko_context *ctx = NULL;

@@ -41,7 +41,11 @@ ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose 
                          "takeoff_lat/takeoff_lon: give both, inside [-90, 90] and [-180, 180], "
                          "or neither");
     if (bad(p->height_m)) return koi_error(ctx, KO_ERR_ARG, "height: missing");
-    if (p->height_m <= 0.0)
+    /* Measured from a known take-off point, a height may be negative: a bridge or valley
+     * flown below the deck or ridge it took off from. Only a DEM can place such a camera
+     * (ko_footprint_compute refuses it on flat ground). */
+    int from_takeoff = !isnan(p->takeoff_lat);
+    if (p->height_m <= 0.0 && (!from_takeoff || p->height_m < -10000.0))
         return koi_error(ctx, KO_ERR_ARG, "height: %.2f m is not above the ground", p->height_m);
     /* No drone camera flies 10 km above ground; such a value is a unit or datum mix-up. */
     if (p->height_m > 10000.0)

@@ -198,6 +198,11 @@ static ko_status photo_flight(ko_reader *r, dir_state *s, ko_shot *shot) {
     if (!s->have_takeoff) return KO_OK;
     shot->pose.takeoff_lat = s->takeoff_lat;
     shot->pose.takeoff_lon = s->takeoff_lon;
+    /* The photo alone could not take a height below its take-off; as part of a flight it can
+     * (with a DEM), so that one reason is weighed again. */
+    if (shot->reason && r->opts.below_takeoff && strstr(shot->reason, "is not above the ground") &&
+        koi_reader_validate(r, &shot->camera, &shot->pose) == KO_OK)
+        shot->reason = NULL;
     koi_strpairs_clear(&s->extra);
     for (size_t i = 0; i < shot->n_extra; i++)
         if (koi_strpairs_add(&s->extra, shot->extra_keys[i], shot->extra_values[i]))

@@ -168,7 +168,7 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
             (m->model[0] && koi_strpairs_add(&s->extra, "camera", m->model)) ||
             (alt_from && koi_strpairs_add(&s->extra, "altitude_from", alt_from)))
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
-        if (!s->reason[0] && ko_pose_validate(r->ctx, &shot->camera, &shot->pose))
+        if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
             why(s, r->path, ko_errmsg(r->ctx));
     }
     shot->source = r->path;

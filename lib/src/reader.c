@@ -18,6 +18,17 @@ void ko_reader_options_init(ko_reader_options *o) {
     o->exclude = NULL;
     o->focal35_mm = 0.0;
     o->width_px = o->height_px = 0;
+    o->below_takeoff = 0;
+}
+
+ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p) {
+    ko_status st = ko_pose_validate(r->ctx, cam, p);
+    if (st == KO_OK && !r->opts.below_takeoff && !(p->height_m > 0.0))
+        return koi_error(r->ctx, KO_ERR_ARG,
+                         "height: %.2f m is not above the ground (below the take-off point: "
+                         "only a DEM, --dem, can place the camera)",
+                         p->height_m);
+    return st;
 }
 
 static int has_ext(const char *path, const char *ext) {

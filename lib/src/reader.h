@@ -30,6 +30,9 @@ ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reade
 /* For a photo reader: the camera's EXIF Make and Model (borrowed, "" if absent) and
  * DateTimeOriginal in seconds on the camera's clock (NaN if absent), which tell the photos of
  * one flight apart. Returns 0 for other readers. */
+/* ko_pose_validate(), and a height <= 0 refused unless opts.below_takeoff. */
+ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p);
+
 int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s);
 
 /* Growable list of pass-through key/value strings, reused between shots. */

@@ -370,7 +370,7 @@ static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *sh
             "no gimbal attitude in the SRT; pass --assume-nadir if the camera looked straight "
             "down");
     }
-    if (!s->reason[0] && ko_pose_validate(r->ctx, &shot->camera, p)) why(s, f, ko_errmsg(r->ctx));
+    if (!s->reason[0] && koi_reader_validate(r, &shot->camera, p)) why(s, f, ko_errmsg(r->ctx));
 }
 
 static ko_status srt_next(ko_reader *r, ko_shot *shot) {

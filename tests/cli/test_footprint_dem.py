@@ -82,6 +82,32 @@ def test_takeoff_ground_plus_relative_height(tmp):
     assert r.startswith("no protected site in view; camera altitude: DEM ground at take-off"), r
 
 
+def test_height_below_takeoff_needs_the_dem(tmp):
+    # take-off on the 150 m plateau 700 m north; the camera flies down to 20 m below the
+    # take-off over the ramp's foot at lat0 (100 m): 130 m, H = 30 m above the ground there.
+    # On the 0.1 m/m ramp the nadir footprint is a trapezoid: the edge rays (tan 0.5625) meet
+    # the ground at d = 0.5625 (H -/+ 0.1 d) north/south, widths 1.5 (H -/+ 0.1 d).
+    # On flat ground it cannot be placed: unknown.
+    lat0, lon0 = 46.84, -91.99
+    m = ramp_dem(os.path.join(tmp, "ramp.tif"), lat0, lon0)
+    rows = (f"top,{lat0 + 700 / m},{lon0},0.5,0,-90,0,1,1.5,1.125\n"
+            f"under,{lat0},{lon0},-20,0,-90,0,1,1.5,1.125\n")
+    path = write(tmp, "t.csv", "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm\n"
+                 + rows)
+    code, fc, err = geojson("footprint", "--dem", os.path.join(tmp, "ramp.tif"), path)
+    assert code == 0, err
+    p = fc["features"][1]["properties"]
+    assert p["height_source"] == "dem(takeoff)+height", p
+    assert abs(p["camera_alt_m"] - 130) < 1e-3 and abs(p["ground_alt_m"] - 100) < 1e-3, p
+    dn, ds = 0.5625 * 30 / (1 + 0.05625), 0.5625 * 30 / (1 - 0.05625)
+    area = (dn + ds) * (1.5 * (30 - 0.1 * dn) + 1.5 * (30 + 0.1 * ds)) / 2
+    assert abs(p["area_m2"] - area) < 0.1, (p, area)
+    code, fc, err = geojson("footprint", path)
+    assert code == 1, err
+    p = fc["features"][1]["properties"]
+    assert p["status"] == "unknown" and "row 2" in p["reason"] and "--dem" in p["reason"], p
+
+
 def test_unusable_dem_is_a_usage_error(tmp):
     path = write(tmp, "t.csv", HEADER + ROWS)
     code, out, err = run("footprint", "--dem", os.path.join(tmp, "nope.tif"), path)

@@ -134,7 +134,9 @@ KO_API ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char 
                                   ko_camera *out);
 
 /** Checks that pose and camera are complete and plausible (no NaN, |lat| <= 90, pitch <= +30,
- * height > 0, focal and sensor > 0, ...). Returns KO_OK, or KO_ERR_ARG with a reason naming
+ * height > 0 — or, with a take-off point, height > -10 km, as heights measured from the
+ * take-off may be negative (ko_footprint_compute then needs a DEM) —, focal and sensor > 0,
+ * ...). Returns KO_OK, or KO_ERR_ARG with a reason naming
  * the field in ko_errmsg(ctx). */
 KO_API ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose *pose);
 
@@ -244,6 +246,10 @@ typedef struct ko_reader_options {
     /** Video frames: the recorded frame size, for the aspect ratio (0 = 4:3, the larger,
      * conservative field of view for a 16:9 crop). */
     uint32_t width_px, height_px;
+    /** Non-zero when a DEM will place the cameras: a height <= 0 measured from a known
+     * take-off point (a flight below the deck or ridge it took off from) is kept instead of
+     * reported as not above the ground (default 0: on flat ground it cannot be placed). */
+    int below_takeoff;
 } ko_reader_options;
 
 KO_API void ko_reader_options_init(ko_reader_options *opts);
