@@ -147,6 +147,34 @@ void koi_local_to_wgs84(const ko_context *ctx, double lat0, double lon0, double 
     geod_direct(&ctx->wgs84, lat0, lon0, az, hypot(east, north), lat, lon, NULL);
 }
 
+void koi_aeqd_init(koi_aeqd *f, const ko_context *ctx, double lat0, double lon0) {
+    const double a = 6378137.0, e2 = 0.0066943799901413165, d2r = 3.14159265358979323846 / 180;
+    f->ctx = ctx;
+    f->lat0 = lat0, f->lon0 = lon0;
+    f->series = fabs(lat0) <= 70.0;
+    double s = sin(lat0 * d2r), c = cos(lat0 * d2r), t = s / c;
+    double w2 = 1 - e2 * s * s, w = sqrt(w2);
+    double n_rad = a / w, m_rad = a * (1 - e2) / (w2 * w);
+    /* Second-order expansion of the direct geodesic problem in (north, east): the meridian
+     * arc with M's variation, the convergence of meridians, and 1/(N cos) varying north. */
+    f->inv_m = 1 / m_rad;                                  /* dlat/dn */
+    f->inv_nc = 1 / (n_rad * c);                           /* dlon/de */
+    f->t_mn = t / (2 * m_rad * n_rad);                     /* -dlat per e^2 */
+    f->q_n2 = 1.5 * e2 * s * c / w2;                       /* -dlat per (n/M)^2 */
+    f->c_en = (t - e2 * s * c / w2) / (m_rad * n_rad * c); /* dlon per e*n */
+}
+
+void koi_aeqd_to_wgs84(const koi_aeqd *f, double east, double north, double *lat, double *lon) {
+    const double r2d = 180.0 / 3.14159265358979323846;
+    if (!f->series || east * east + north * north > KOI_AEQD_SERIES_M * KOI_AEQD_SERIES_M) {
+        koi_local_to_wgs84(f->ctx, f->lat0, f->lon0, east, north, lat, lon);
+        return;
+    }
+    double dn = north * f->inv_m;
+    *lat = f->lat0 + (dn - east * east * f->t_mn - f->q_n2 * dn * dn) * r2d;
+    *lon = f->lon0 + (east * f->inv_nc + east * north * f->c_en) * r2d;
+}
+
 void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
                         double *east, double *north) {
     double s, az;

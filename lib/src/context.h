@@ -34,6 +34,20 @@ ko_status koi_error(ko_context *ctx, ko_status status, const char *fmt, ...)
  * centre, so these call geod_direct/geod_inverse instead of building a PJ for every centre. */
 void koi_local_to_wgs84(const ko_context *ctx, double lat0, double lon0, double east, double north,
                         double *lat, double *lon);
+
+/* The same frame set up once for many points (a footprint's ring). Within KOI_AEQD_SERIES_M of
+ * the centre and at |lat0| <= 70 deg a second-order series is used: its worst error against
+ * geod_direct is 0.54 mm at 2 km and 70 deg (3 um at 1 km, 45 deg; check_context measures it);
+ * beyond, the exact geodesic. */
+#define KOI_AEQD_SERIES_M 2000.0
+typedef struct koi_aeqd {
+    const ko_context *ctx;
+    double lat0, lon0;
+    int series;                             /* the centre allows the series */
+    double inv_m, inv_nc, t_mn, q_n2, c_en; /* series coefficients at the centre */
+} koi_aeqd;
+void koi_aeqd_init(koi_aeqd *f, const ko_context *ctx, double lat0, double lon0);
+void koi_aeqd_to_wgs84(const koi_aeqd *f, double east, double north, double *lat, double *lon);
 void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
                         double *east, double *north);
 

@@ -3,6 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <geodesic.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "context.h"
 #include "keepout/keepout.h"
 
 START_TEST(test_context_create_destroy) {
@@ -49,6 +54,44 @@ START_TEST(test_context_version) {
 }
 END_TEST
 
+/* The series for the local frame against PROJ's geodesic (geod_direct, the exact solution):
+ * within 2 km and 70 deg of latitude, under 0.6 mm anywhere; beyond, the geodesic itself. */
+START_TEST(test_context_aeqd_series_matches_the_geodesic) {
+    ko_context *ctx = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    struct geod_geodesic g;
+    geod_init(&g, 6378137.0, 1 / 298.257223563);
+    const double d2r = 3.14159265358979323846 / 180.0;
+    double worst = 0, worst_1km_45 = 0;
+    for (int la = -70; la <= 70; la += 5)
+        for (int r = 50; r <= 2000; r += 50)
+            for (int az = 0; az < 360; az += 7) {
+                koi_aeqd f;
+                koi_aeqd_init(&f, ctx, la + 0.25, 8.5);
+                double e = r * sin(az * d2r), n = r * cos(az * d2r), lat, lon, glat, glon;
+                koi_aeqd_to_wgs84(&f, e, n, &lat, &lon);
+                geod_direct(&g, la + 0.25, 8.5, az, r, &glat, &glon, NULL);
+                double err = hypot((lon - glon) * d2r * 6378137.0 * cos(glat * d2r),
+                                   (lat - glat) * d2r * 6378137.0);
+                worst = fmax(worst, err);
+                if (r <= 1000 && abs(la) <= 45) worst_1km_45 = fmax(worst_1km_45, err);
+            }
+    ck_assert_msg(worst < 0.6e-3, "worst %.3g m", worst);
+    ck_assert_msg(worst_1km_45 < 20e-6, "worst within 1 km, 45 deg: %.3g m", worst_1km_45);
+    /* outside the series' domain: exactly the geodesic */
+    const double far[][3] = {{47.0, 2500.0, 30.0}, {80.0, 100.0, 200.0}, {-75.0, 10.0, 10.0}};
+    for (int i = 0; i < 3; i++) {
+        koi_aeqd f;
+        koi_aeqd_init(&f, ctx, far[i][0], 8.5);
+        double lat, lon, glat, glon;
+        koi_aeqd_to_wgs84(&f, far[i][1], far[i][2], &lat, &lon);
+        koi_local_to_wgs84(ctx, far[i][0], 8.5, far[i][1], far[i][2], &glat, &glon);
+        ck_assert(lat == glat && lon == glon);
+    }
+    ko_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("context");
     TCase *tc = tcase_create("core");
@@ -57,6 +100,7 @@ int main(void) {
     tcase_add_test(tc, test_context_status_str_covers_every_code);
     tcase_add_test(tc, test_context_errmsg_names_field);
     tcase_add_test(tc, test_context_version);
+    tcase_add_test(tc, test_context_aeqd_series_matches_the_geodesic);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
