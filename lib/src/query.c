@@ -249,6 +249,36 @@ static int to_local(double *x, double *y, void *user) {
     return 1;
 }
 
+/* Overlap and nearest point of a hole-free polygon site, in the camera's local frame, without
+ * GEOS's overlay: 0 and *hit filled, or -1 (GEOS decides). */
+static int fast_measure(const query *q, const GEOSGeometry *site, ko_site_hit *hit) {
+    enum { MAXF = 1024, MAXS = 512 };
+    GEOSContextHandle_t h = q->ctx->geos;
+    if (q->n > MAXF || GEOSGeomTypeId_r(h, site) != GEOS_POLYGON ||
+        GEOSGetNumInteriorRings_r(h, site) != 0)
+        return -1;
+    const GEOSGeometry *shell = GEOSGetExteriorRing_r(h, site);
+    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
+    unsigned m = 0;
+    double f[2 * MAXF], s[2 * MAXS];
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &m) || m < 4 || m > MAXS ||
+        !GEOSCoordSeq_copyToBuffer_r(h, cs, s, 0, 0))
+        return -1;
+    for (size_t i = 0; i < q->n; i++)
+        f[2 * i] = (q->ring[2 * i] - q->cam_lon) * q->kx,
+              f[2 * i + 1] = (q->ring[2 * i + 1] - q->cam_lat) * q->ky;
+    for (unsigned i = 0; i < m; i++)
+        s[2 * i] = (s[2 * i] - q->cam_lon) * q->kx,
+              s[2 * i + 1] = (s[2 * i + 1] - q->cam_lat) * q->ky;
+    koi_overlap o;
+    if (koi_ring_overlap(f, q->n, s, m, &o)) return -1;
+    hit->distance_m = o.distance;
+    hit->nearest_lon = q->cam_lon + o.nearest_x / q->kx;
+    hit->nearest_lat = q->cam_lat + o.nearest_y / q->ky;
+    hit->overlap = fmin(1.0, o.area / o.area_b);
+    return 0;
+}
+
 /* Exact test and measures of one candidate. */
 static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double min_gsd,
                           double buffer_m, const strs *s, const double *box) {
@@ -259,13 +289,15 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
     /* Then the two boundaries, compared with a margin; GEOS decides what is within it. */
     int rel = where == KOI_BOX_INSIDE ? KOI_GEOM_INSIDE : koi_ring_vs_site(h, q->ring, q->n, site);
     if (rel == KOI_GEOM_DISJOINT) return KO_OK;
+    ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
+    if (rel != KOI_GEOM_UNKNOWN && fast_measure(q, site, &hit) == 0)
+        return add_hit(q->hits, &hit, s) ? KO_OK : koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
     ko_status st = footprint_geom(q);
     if (st) return st;
     int in = rel != KOI_GEOM_UNKNOWN ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
     if (in == 2)
         return koi_error(q->ctx, KO_ERR_GEOS, "GEOS: intersects failed (%s)", q->ctx->geos_msg);
     if (!in) return KO_OK;
-    ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
     /* The common case, a footprint that holds the whole site, needs no overlay. */
     int whole = rel == KOI_GEOM_INSIDE       ? 1
                 : rel == KOI_GEOM_INTERSECTS ? 0

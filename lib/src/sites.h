@@ -58,6 +58,16 @@ void koi_packed_search(const koi_packed *p, double minx, double miny, double max
 enum { KOI_GEOM_DISJOINT = 0, KOI_GEOM_INTERSECTS = 1, KOI_GEOM_INSIDE = 2, KOI_GEOM_UNKNOWN = 3 };
 int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n, const GEOSGeometry *site);
 
+/* Area of the intersection of two closed simple rings a and b (local metric coordinates, any
+ * orientation), b's own area, and the point of the intersection nearest the origin (the
+ * camera), without building the intersection. Returns 0, or -1 where the rings touch or come
+ * within 0.1 mm of each other, or are degenerate: GEOS must decide. */
+typedef struct koi_overlap {
+    double area, area_b;
+    double distance, nearest_x, nearest_y;
+} koi_overlap;
+int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi_overlap *o);
+
 /* The i-th site of the packed index: its id and pre-parsed buffered geometry (borrowed). */
 int64_t koi_packed_id(const koi_packed *p, uint32_t item);
 const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item);

@@ -1,0 +1,119 @@
+/* Area and nearest point of the intersection of two simple rings, without building it.
+ *
+ * The boundary of A ∩ B is the part of A's boundary inside B plus the part of B's boundary
+ * inside A. Walking each ring's edges, split at the crossings with the other ring, and keeping
+ * the pieces inside gives both the area (Green's theorem: half the sum of x dy - y dx over the
+ * pieces, each ring taken counterclockwise) and the nearest point to the camera (on a piece, or
+ * the camera itself when it lies in both). GEOS's overlay builds the whole intersection
+ * geometry for the same two numbers and cost ~200 us per tagged photo with a partial hit.
+ * Touching or nearly collinear edges, where the inside/outside walk could be fooled by
+ * rounding, are refused (-1): the caller falls back to GEOS. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "sites.h"
+
+/* Crossings of one edge with the other ring, as parameters along the edge. More than this many
+ * crossings on one footprint edge is left to GEOS. */
+#define MAX_CROSSINGS 32
+
+/* Nearer than this (metres) counts as touching: far above rounding at local coordinates of a
+ * few km, far below anything a verdict depends on. */
+#define EPS_M 1e-4
+
+static double cross(double ax, double ay, double bx, double by, double px, double py) {
+    return (bx - ax) * (py - ay) - (by - ay) * (px - ax);
+}
+
+static int in_ring(const double *r, size_t n, double px, double py) {
+    int in = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
+        if ((ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay)) in = !in;
+    }
+    return in;
+}
+
+static double ring_area2(const double *r, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        s += r[2 * i] * r[2 * i + 3] - r[2 * i + 2] * r[2 * i + 1];
+    return s;
+}
+
+static void sort_small(double *t, int n) {
+    for (int i = 1; i < n; i++) {
+        double v = t[i];
+        int j = i - 1;
+        for (; j >= 0 && t[j] > v; j--)
+            t[j + 1] = t[j];
+        t[j + 1] = v;
+    }
+}
+
+/* Distance from the origin to segment p-q, with the nearest point. */
+static void nearest_on(double px, double py, double qx, double qy, koi_overlap *o) {
+    double dx = qx - px, dy = qy - py, l2 = dx * dx + dy * dy;
+    double t = l2 > 0 ? -(px * dx + py * dy) / l2 : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double x = px + t * dx, y = py + t * dy, d = sqrt(x * x + y * y);
+    if (d < o->distance) o->distance = d, o->nearest_x = x, o->nearest_y = y;
+}
+
+/* Adds the pieces of ring a (n points, closed) that lie inside ring b (m points): twice their
+ * signed area (a taken counterclockwise: sign) and their nearest point. -1 if undecidable. */
+static int walk(const double *a, size_t n, const double *b, size_t m, double sign, double *sum,
+                koi_overlap *o) {
+    int in = in_ring(b, m, a[0], a[1]);
+    for (size_t i = 0; i + 1 < n; i++) {
+        double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
+        double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
+        double x0 = fmin(ax, bx) - EPS_M, x1 = fmax(ax, bx) + EPS_M;
+        double y0 = fmin(ay, by) - EPS_M, y1 = fmax(ay, by) + EPS_M;
+        double t[MAX_CROSSINGS + 2];
+        int k = 0;
+        t[k++] = 0.0;
+        for (size_t j = 0; j + 1 < m; j++) {
+            double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
+            if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
+                (cy > y1 && dy > y1))
+                continue;
+            double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy));
+            double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
+            double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
+            if (fabs(o1) <= len * EPS_M || fabs(o2) <= len * EPS_M || fabs(o3) <= lb * EPS_M ||
+                fabs(o4) <= lb * EPS_M)
+                return -1;
+            if ((o1 > 0) == (o2 > 0) || (o3 > 0) == (o4 > 0)) continue;
+            if (k == MAX_CROSSINGS + 1) return -1;
+            t[k++] = o3 / (o3 - o4);
+        }
+        sort_small(t + 1, k - 1);
+        t[k] = 1.0;
+        for (int c = 0; c < k; c++) {
+            if (in) {
+                double px = ax + t[c] * (bx - ax), py = ay + t[c] * (by - ay);
+                double qx = ax + t[c + 1] * (bx - ax), qy = ay + t[c + 1] * (by - ay);
+                *sum += sign * (px * qy - qx * py);
+                nearest_on(px, py, qx, qy, o);
+            }
+            if (c + 1 < k) in = !in;
+        }
+    }
+    return 0;
+}
+
+int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi_overlap *o) {
+    o->distance = INFINITY;
+    o->nearest_x = o->nearest_y = 0;
+    double sa = ring_area2(a, na), sb = ring_area2(b, nb), sum = 0;
+    if (na < 4 || nb < 4 || sa == 0 || sb == 0) return -1;
+    if (walk(a, na, b, nb, sa > 0 ? 1 : -1, &sum, o) ||
+        walk(b, nb, a, na, sb > 0 ? 1 : -1, &sum, o))
+        return -1;
+    o->area = fabs(sum) / 2;
+    o->area_b = fabs(sb) / 2;
+    if (!(o->area > 0)) return -1; /* touching only: GEOS says whether that is a hit */
+    if (in_ring(a, na, 0, 0) && in_ring(b, nb, 0, 0)) o->distance = o->nearest_x = o->nearest_y = 0;
+    return 0;
+}
