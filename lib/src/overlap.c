@@ -68,8 +68,8 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
     for (size_t i = 0; i + 1 < n; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
         double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
-        double x0 = fmin(ax, bx) - EPS_M, x1 = fmax(ax, bx) + EPS_M;
-        double y0 = fmin(ay, by) - EPS_M, y1 = fmax(ay, by) + EPS_M;
+        double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
+        double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
         double t[MAX_CROSSINGS + 2];
         int k = 0;
         t[k++] = 0.0;

@@ -103,7 +103,9 @@ static double side(double ax, double ay, double bx, double by, double px, double
 /* 1 if segment a-b may touch the box (conservative). */
 static int segment_touches_box(double ax, double ay, double bx, double by, double minx, double miny,
                                double maxx, double maxy) {
-    if (fmax(ax, bx) < minx || fmin(ax, bx) > maxx || fmax(ay, by) < miny || fmin(ay, by) > maxy)
+    /* (comparisons, not fmin/fmax: those are libm calls here, and this is the hot loop) */
+    if ((ax < minx && bx < minx) || (ax > maxx && bx > maxx) || (ay < miny && by < miny) ||
+        (ay > maxy && by > maxy))
         return 0;
     double s0 = side(ax, ay, bx, by, minx, miny), s1 = side(ax, ay, bx, by, maxx, miny),
            s2 = side(ax, ay, bx, by, maxx, maxy), s3 = side(ax, ay, bx, by, minx, maxy);
@@ -148,14 +150,15 @@ static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
     int cross = 0;
     for (size_t i = 0; i + 1 < na; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
-        double la = hypot(bx - ax, by - ay) * eps;
-        double x0 = fmin(ax, bx) - eps, x1 = fmax(ax, bx) + eps, y0 = fmin(ay, by) - eps,
-               y1 = fmax(ay, by) + eps;
+        double la = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) * eps;
+        double x0 = (ax < bx ? ax : bx) - eps, x1 = (ax < bx ? bx : ax) + eps;
+        double y0 = (ay < by ? ay : by) - eps, y1 = (ay < by ? by : ay) + eps;
         for (size_t j = 0; j + 1 < nb; j++) {
             double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
-            if (fmax(cx, dx) < x0 || fmin(cx, dx) > x1 || fmax(cy, dy) < y0 || fmin(cy, dy) > y1)
+            if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
+                (cy > y1 && dy > y1))
                 continue;
-            double lb = hypot(dx - cx, dy - cy) * eps;
+            double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy)) * eps;
             double o1 = side(ax, ay, bx, by, cx, cy), o2 = side(ax, ay, bx, by, dx, dy);
             double o3 = side(cx, cy, dx, dy, ax, ay), o4 = side(cx, cy, dx, dy, bx, by);
             if (fabs(o1) <= la || fabs(o2) <= la || fabs(o3) <= lb || fabs(o4) <= lb) {
