@@ -67,17 +67,16 @@ int ko_footprint_is_range_limited(const ko_footprint *fp) {
  * ground or lands too far. Returns 1 if the point was cut. */
 static int ground_point(const double d[3], double height, double range, double yaw_deg,
                         double *east, double *north) {
-    double horiz = hypot(d[0], d[1]);
     if (d[2] > 1e-12) {
         double t = height / d[2];
         double n = t * d[0], e = t * d[1];
-        if (hypot(n, e) <= range) {
+        if (n * n + e * e <= range * range) {
             *north = n;
             *east = e;
             return 0;
         }
     }
-    double an, ae;
+    double an, ae, horiz = sqrt(d[0] * d[0] + d[1] * d[1]);
     if (horiz > 1e-12) {
         an = d[0] / horiz;
         ae = d[1] / horiz;
