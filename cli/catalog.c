@@ -32,6 +32,44 @@ typedef struct field {
     OGRFieldType type;
 } field;
 
+/* Column lists; the enums name their positions, catalog_open() maps them to the layer's own
+ * field indices (an older catalogue may order or lack them). */
+enum {
+    F_PATH,
+    F_SHOT_ID,
+    F_TIME,
+    F_CAMERA,
+    F_VERDICT,
+    F_REASON,
+    F_HIT_COUNT,
+    F_SITE_IDS,
+    F_CATEGORIES,
+    F_LAT,
+    F_LON,
+    F_HEIGHT,
+    F_YAW,
+    F_PITCH,
+    F_ROLL,
+    F_FOCAL_MM,
+    F_SENSOR_W_MM,
+    F_SENSOR_H_MM,
+    F_WIDTH_PX,
+    F_HEIGHT_PX,
+    F_CX_PX,
+    F_CY_PX,
+    F_K1,
+    F_K2,
+    F_K3,
+    F_P1,
+    F_P2,
+    F_ALT_MSL,
+    F_ALT_ELLIPSOID,
+    F_TAKEOFF_LAT,
+    F_TAKEOFF_LON,
+    F_CHECKED_AT,
+    F_STORE_VERSION,
+    F_COUNT
+};
 static const field fp_fields[] = {{"path", OFTString},
                                   {"shot_id", OFTString},
                                   {"time", OFTString},
@@ -59,35 +97,67 @@ static const field fp_fields[] = {{"path", OFTString},
                                   {"k3", OFTReal},
                                   {"p1", OFTReal},
                                   {"p2", OFTReal},
+                                  {"alt_msl", OFTReal},
+                                  {"alt_ellipsoid", OFTReal},
+                                  {"takeoff_lat", OFTReal},
+                                  {"takeoff_lon", OFTReal},
                                   {"checked_at", OFTString},
                                   {"store_version", OFTInteger64},
                                   {NULL, OFTString}};
+enum {
+    H_PATH,
+    H_SHOT_ID,
+    H_SITE_ID,
+    H_NAME,
+    H_CATEGORY,
+    H_DISTANCE_M,
+    H_FRACTION,
+    H_GSD_M,
+    H_COUNT
+};
 static const field hit_fields[] = {
     {"path", OFTString},           {"shot_id", OFTString},  {"site_id", OFTInteger64},
     {"name", OFTString},           {"category", OFTString}, {"distance_m", OFTReal},
     {"fraction_in_view", OFTReal}, {"gsd_m", OFTReal},      {NULL, OFTString}};
+enum {
+    L_PATH,
+    L_SIZE,
+    L_MTIME,
+    L_SHA256,
+    L_SHOTS,
+    L_VERDICT,
+    L_CHECKED_AT,
+    L_STORE_VERSION,
+    L_COUNT
+};
 static const field file_fields[] = {
     {"path", OFTString},       {"size", OFTInteger64},          {"mtime", OFTInteger64},
     {"sha256", OFTString},     {"shots", OFTInteger},           {"verdict", OFTString},
     {"checked_at", OFTString}, {"store_version", OFTInteger64}, {NULL, OFTString}};
 
-static OGRLayerH layer(GDALDatasetH ds, const char *name, OGRwkbGeometryType g,
-                       const field *fields) {
+static OGRLayerH layer(GDALDatasetH ds, const char *name, OGRwkbGeometryType g, const field *fields,
+                       int *ix) {
     OGRLayerH l = GDALDatasetGetLayerByName(ds, name);
-    if (l) return l;
-    OGRSpatialReferenceH srs = NULL;
-    if (g != wkbNone) {
-        srs = OSRNewSpatialReference(NULL);
-        OSRSetWellKnownGeogCS(srs, "WGS84");
-        OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    if (!l) {
+        OGRSpatialReferenceH srs = NULL;
+        if (g != wkbNone) {
+            srs = OSRNewSpatialReference(NULL);
+            OSRSetWellKnownGeogCS(srs, "WGS84");
+            OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+        }
+        const char *opts[] = {"FID=fid", NULL};
+        l = GDALDatasetCreateLayer(ds, name, srs, g, (char **)opts);
+        if (srs) OSRRelease(srs);
     }
-    const char *opts[] = {"FID=fid", NULL};
-    l = GDALDatasetCreateLayer(ds, name, srs, g, (char **)opts);
-    if (srs) OSRRelease(srs);
+    /* Columns a catalogue written by an older keepout lacks are added. */
     for (size_t i = 0; l && fields[i].name; i++) {
-        OGRFieldDefnH fd = OGR_Fld_Create(fields[i].name, fields[i].type);
-        OGR_L_CreateField(l, fd, TRUE);
-        OGR_Fld_Destroy(fd);
+        if (OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(l), fields[i].name) < 0) {
+            OGRFieldDefnH fd = OGR_Fld_Create(fields[i].name, fields[i].type);
+            OGR_L_CreateField(l, fd, TRUE);
+            OGR_Fld_Destroy(fd);
+        }
+        ix[i] = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(l), fields[i].name);
+        if (ix[i] < 0) return NULL;
     }
     return l;
 }
@@ -114,9 +184,9 @@ int catalog_open(catalog *c, const char *name) {
                 CPLGetLastErrorMsg());
         return 0;
     }
-    c->fp = layer(c->ds, "footprints", wkbPolygon, fp_fields);
-    c->hits = layer(c->ds, "hits", wkbNone, hit_fields);
-    c->files = layer(c->ds, "files", wkbNone, file_fields);
+    c->fp = layer(c->ds, "footprints", wkbPolygon, fp_fields, c->fp_ix);
+    c->hits = c->fp ? layer(c->ds, "hits", wkbNone, hit_fields, c->hit_ix) : NULL;
+    c->files = c->hits ? layer(c->ds, "files", wkbNone, file_fields, c->file_ix) : NULL;
     if (!c->fp || !c->hits || !c->files) {
         fprintf(stderr, "keepout tag: %s: cannot create the catalogue layers: %s\n", name,
                 CPLGetLastErrorMsg());
@@ -187,67 +257,88 @@ const cat_done *catalog_find(const cat_done *done, size_t n, const char *path) {
     return n ? bsearch(&key, done, n, sizeof key, by_path) : NULL;
 }
 
-static void set_num(OGRFeatureH f, const char *name, double v) {
-    if (isfinite(v)) OGR_F_SetFieldDouble(f, OGR_F_GetFieldIndex(f, name), v);
+static void set_num(OGRFeatureH f, int i, double v) {
+    if (isfinite(v)) OGR_F_SetFieldDouble(f, i, v);
 }
 
-static void set_str(OGRFeatureH f, const char *name, const char *v) {
-    if (v) OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, name), v);
+static void set_str(OGRFeatureH f, int i, const char *v) {
+    if (v) OGR_F_SetFieldString(f, i, v);
 }
 
 static OGRGeometryH polygon(const double *ring, size_t n) {
     OGRGeometryH r = OGR_G_CreateGeometry(wkbLinearRing);
-    for (size_t i = 0; i < n; i++)
-        OGR_G_AddPoint_2D(r, ring[2 * i], ring[2 * i + 1]);
+    OGR_G_SetPoints(r, (int)n, ring, 2 * sizeof(double), ring + 1, 2 * sizeof(double), NULL, 0);
     OGRGeometryH p = OGR_G_CreateGeometry(wkbPolygon);
     OGR_G_AddGeometryDirectly(p, r);
     return p;
 }
 
-static int write_shot(catalog *c, const cat_file *file, const cat_shot *s, const char *when,
-                      int64_t version) {
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(c->fp));
-    set_str(f, "path", file->path);
-    set_str(f, "shot_id", s->id);
-    set_str(f, "time", s->time);
-    set_str(f, "camera", s->camera);
-    set_str(f, "verdict", ko_verdict_str(s->verdict));
-    set_str(f, "reason", s->reason);
-    OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "hit_count"), (int)s->n_hits);
-    set_str(f, "site_ids", s->site_ids);
-    set_str(f, "categories", s->categories);
-    const ko_pose *p = &s->pose;
-    const ko_camera *k = &s->cam;
-    set_num(f, "lat", p->lat), set_num(f, "lon", p->lon), set_num(f, "height", p->height_m);
-    set_num(f, "yaw", p->yaw_deg), set_num(f, "pitch", p->pitch_deg);
-    set_num(f, "roll", p->roll_deg), set_num(f, "focal_mm", k->focal_mm);
-    set_num(f, "sensor_w_mm", k->sensor_w_mm), set_num(f, "sensor_h_mm", k->sensor_h_mm);
-    if (k->width_px) OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "width_px"), (int)k->width_px);
-    if (k->height_px)
-        OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "height_px"), (int)k->height_px);
-    set_num(f, "cx_px", k->cx_px), set_num(f, "cy_px", k->cy_px);
-    set_num(f, "k1", k->k1), set_num(f, "k2", k->k2), set_num(f, "k3", k->k3);
-    set_num(f, "p1", k->p1), set_num(f, "p2", k->p2);
-    set_str(f, "checked_at", when);
-    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "store_version"), version);
-    if (s->ring) OGR_F_SetGeometryDirectly(f, polygon(s->ring, s->n_ring));
-    int ok = OGR_L_CreateFeature(c->fp, f) == OGRERR_NONE;
-    OGR_F_Destroy(f);
+/* The hits rows of one shot. */
+static int write_hits(catalog *c, const char *path, const cat_shot *s) {
+    const int *y = c->hit_ix;
+    int ok = 1;
     for (size_t i = 0; ok && i < s->n_hits; i++) {
         const cat_hit *h = &s->hits[i];
         OGRFeatureH g = OGR_F_Create(OGR_L_GetLayerDefn(c->hits));
-        set_str(g, "path", file->path);
-        set_str(g, "shot_id", s->id);
-        OGR_F_SetFieldInteger64(g, OGR_F_GetFieldIndex(g, "site_id"), h->site_id);
-        set_str(g, "name", h->name);
-        set_str(g, "category", h->category);
-        set_num(g, "distance_m", h->distance_m);
-        set_num(g, "fraction_in_view", h->fraction);
-        set_num(g, "gsd_m", h->gsd_m);
+        set_str(g, y[H_PATH], path);
+        set_str(g, y[H_SHOT_ID], s->id);
+        OGR_F_SetFieldInteger64(g, y[H_SITE_ID], h->site_id);
+        set_str(g, y[H_NAME], h->name);
+        set_str(g, y[H_CATEGORY], h->category);
+        set_num(g, y[H_DISTANCE_M], h->distance_m);
+        set_num(g, y[H_FRACTION], h->fraction);
+        set_num(g, y[H_GSD_M], h->gsd_m);
         ok = OGR_L_CreateFeature(c->hits, g) == OGRERR_NONE;
         OGR_F_Destroy(g);
     }
     return ok;
+}
+
+static int write_shot(catalog *c, const cat_file *file, const cat_shot *s, const char *when,
+                      int64_t version) {
+    const int *x = c->fp_ix;
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(c->fp));
+    set_str(f, x[F_PATH], file->path);
+    set_str(f, x[F_SHOT_ID], s->id);
+    set_str(f, x[F_TIME], s->time);
+    set_str(f, x[F_CAMERA], s->camera);
+    set_str(f, x[F_VERDICT], ko_verdict_str(s->verdict));
+    set_str(f, x[F_REASON], s->reason);
+    OGR_F_SetFieldInteger(f, x[F_HIT_COUNT], (int)s->n_hits);
+    set_str(f, x[F_SITE_IDS], s->site_ids);
+    set_str(f, x[F_CATEGORIES], s->categories);
+    const ko_pose *p = &s->pose;
+    const ko_camera *k = &s->cam;
+    const double num[][2] = {{F_LAT, p->lat},
+                             {F_LON, p->lon},
+                             {F_HEIGHT, p->height_m},
+                             {F_YAW, p->yaw_deg},
+                             {F_PITCH, p->pitch_deg},
+                             {F_ROLL, p->roll_deg},
+                             {F_FOCAL_MM, k->focal_mm},
+                             {F_SENSOR_W_MM, k->sensor_w_mm},
+                             {F_SENSOR_H_MM, k->sensor_h_mm},
+                             {F_CX_PX, k->cx_px},
+                             {F_CY_PX, k->cy_px},
+                             {F_K1, k->k1},
+                             {F_K2, k->k2},
+                             {F_K3, k->k3},
+                             {F_P1, k->p1},
+                             {F_P2, k->p2},
+                             {F_ALT_MSL, p->alt_msl_m},
+                             {F_ALT_ELLIPSOID, p->alt_ellps_m},
+                             {F_TAKEOFF_LAT, p->takeoff_lat},
+                             {F_TAKEOFF_LON, p->takeoff_lon}};
+    for (size_t i = 0; i < sizeof num / sizeof num[0]; i++)
+        set_num(f, x[(int)num[i][0]], num[i][1]);
+    if (k->width_px) OGR_F_SetFieldInteger(f, x[F_WIDTH_PX], (int)k->width_px);
+    if (k->height_px) OGR_F_SetFieldInteger(f, x[F_HEIGHT_PX], (int)k->height_px);
+    set_str(f, x[F_CHECKED_AT], when);
+    OGR_F_SetFieldInteger64(f, x[F_STORE_VERSION], version);
+    if (s->ring) OGR_F_SetGeometryDirectly(f, polygon(s->ring, s->n_ring));
+    int ok = OGR_L_CreateFeature(c->fp, f) == OGRERR_NONE;
+    OGR_F_Destroy(f);
+    return ok && write_hits(c, file->path, s);
 }
 
 static void delete_path(catalog *c, const char *path) {
@@ -264,14 +355,15 @@ int catalog_write(catalog *c, const cat_file *file, int replace, const char *whe
     for (size_t i = 0; i < file->n_shots; i++)
         if (!write_shot(c, file, &file->shots[i], when, version)) return 0;
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(c->files));
-    set_str(f, "path", file->path);
-    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "size"), file->size);
-    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "mtime"), file->mtime);
-    if (file->sha256[0]) set_str(f, "sha256", file->sha256);
-    OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "shots"), (int)file->n_shots);
-    set_str(f, "verdict", ko_verdict_str(file->verdict));
-    set_str(f, "checked_at", when);
-    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "store_version"), version);
+    const int *x = c->file_ix;
+    set_str(f, x[L_PATH], file->path);
+    OGR_F_SetFieldInteger64(f, x[L_SIZE], file->size);
+    OGR_F_SetFieldInteger64(f, x[L_MTIME], file->mtime);
+    if (file->sha256[0]) set_str(f, x[L_SHA256], file->sha256);
+    OGR_F_SetFieldInteger(f, x[L_SHOTS], (int)file->n_shots);
+    set_str(f, x[L_VERDICT], ko_verdict_str(file->verdict));
+    set_str(f, x[L_CHECKED_AT], when);
+    OGR_F_SetFieldInteger64(f, x[L_STORE_VERSION], version);
     int ok = OGR_L_CreateFeature(c->files, f) == OGRERR_NONE;
     OGR_F_Destroy(f);
     return ok;
@@ -328,7 +420,7 @@ int cat_shot_fill(cat_shot *s, const ko_shot *shot, const ko_result *res) {
 
 static double get_num(OGRFeatureH f, const char *name) {
     int i = OGR_F_GetFieldIndex(f, name);
-    return OGR_F_IsFieldSetAndNotNull(f, i) ? OGR_F_GetFieldAsDouble(f, i) : NAN;
+    return i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i) ? OGR_F_GetFieldAsDouble(f, i) : NAN;
 }
 
 /* The shot as stored: pose and camera come back from their columns. */
@@ -343,6 +435,8 @@ static void stored_shot(OGRFeatureH f, ko_shot *shot, const char *path, const ch
     p->lat = get_num(f, "lat"), p->lon = get_num(f, "lon"), p->height_m = get_num(f, "height");
     p->yaw_deg = get_num(f, "yaw"), p->pitch_deg = get_num(f, "pitch");
     p->roll_deg = get_num(f, "roll");
+    p->alt_msl_m = get_num(f, "alt_msl"), p->alt_ellps_m = get_num(f, "alt_ellipsoid");
+    p->takeoff_lat = get_num(f, "takeoff_lat"), p->takeoff_lon = get_num(f, "takeoff_lon");
     k->focal_mm = get_num(f, "focal_mm"), k->sensor_w_mm = get_num(f, "sensor_w_mm");
     k->sensor_h_mm = get_num(f, "sensor_h_mm");
     double w = get_num(f, "width_px"), h = get_num(f, "height_px");
@@ -391,31 +485,17 @@ int catalog_recheck(catalog *c, ko_context *ctx, ko_sites *sites, const ko_check
             cat_shot s;
             ok = cat_shot_fill(&s, &shot, res);
             if (ok) {
-                set_str(f, "verdict", ko_verdict_str(s.verdict));
-                set_str(f, "reason", s.reason);
-                OGR_F_SetFieldInteger(f, OGR_F_GetFieldIndex(f, "hit_count"), (int)s.n_hits);
-                OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, "site_ids"),
-                                     s.site_ids ? s.site_ids : "");
-                OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, "categories"),
-                                     s.categories ? s.categories : "");
-                set_str(f, "checked_at", when);
-                OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "store_version"), version);
+                const int *x = c->fp_ix;
+                set_str(f, x[F_VERDICT], ko_verdict_str(s.verdict));
+                set_str(f, x[F_REASON], s.reason);
+                OGR_F_SetFieldInteger(f, x[F_HIT_COUNT], (int)s.n_hits);
+                OGR_F_SetFieldString(f, x[F_SITE_IDS], s.site_ids ? s.site_ids : "");
+                OGR_F_SetFieldString(f, x[F_CATEGORIES], s.categories ? s.categories : "");
+                set_str(f, x[F_CHECKED_AT], when);
+                OGR_F_SetFieldInteger64(f, x[F_STORE_VERSION], version);
                 ok = OGR_L_SetFeature(c->fp, f) == OGRERR_NONE;
                 *n_changed += strcmp(old, ko_verdict_str(s.verdict)) != 0;
-                for (size_t k = 0; ok && k < s.n_hits; k++) {
-                    OGRFeatureH g = OGR_F_Create(OGR_L_GetLayerDefn(c->hits));
-                    set_str(g, "path", path);
-                    set_str(g, "shot_id", id);
-                    OGR_F_SetFieldInteger64(g, OGR_F_GetFieldIndex(g, "site_id"),
-                                            s.hits[k].site_id);
-                    set_str(g, "name", s.hits[k].name);
-                    set_str(g, "category", s.hits[k].category);
-                    set_num(g, "distance_m", s.hits[k].distance_m);
-                    set_num(g, "fraction_in_view", s.hits[k].fraction);
-                    set_num(g, "gsd_m", s.hits[k].gsd_m);
-                    ok = OGR_L_CreateFeature(c->hits, g) == OGRERR_NONE;
-                    OGR_F_Destroy(g);
-                }
+                ok = ok && write_hits(c, path, &s);
             }
             cat_shot_free(&s);
             ko_result_destroy(res);

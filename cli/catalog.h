@@ -47,6 +47,7 @@ int cat_shot_fill(cat_shot *s, const ko_shot *shot, const ko_result *res);
 typedef struct catalog {
     GDALDatasetH ds;
     OGRLayerH fp, hits, files;
+    int fp_ix[40], hit_ix[16], file_ix[16]; /* the layers' field indices, in column-list order */
     int in_tx;
 } catalog;
 
