@@ -519,12 +519,22 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
 static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *sites, const char *when,
                        int64_t version, int quiet) {
     size_t changed, total;
-    if (ko_sites_load_index(sites) != KO_OK ||
-        !catalog_recheck(cat, ctx, sites, &sh->copts, when, version, &changed, &total)) {
-        fprintf(stderr, "keepout tag: recheck failed: %s %s\n", ko_errmsg(ctx),
-                CPLGetLastErrorMsg());
+    ko_check_options copts = sh->copts;
+    ko_dem *dem = NULL;
+    if (sh->n_dems &&
+        ko_dem_open_list(ctx, (const char *const *)sh->dems, sh->n_dems, &dem) != KO_OK) {
+        fprintf(stderr, "keepout tag: --dem: %s\n", ko_errmsg(ctx));
         return EXIT_USAGE;
     }
+    copts.footprint.dem = dem; /* the stored poses keep their absolute altitude and take-off */
+    if (ko_sites_load_index(sites) != KO_OK ||
+        !catalog_recheck(cat, ctx, sites, &copts, when, version, &changed, &total)) {
+        fprintf(stderr, "keepout tag: recheck failed: %s %s\n", ko_errmsg(ctx),
+                CPLGetLastErrorMsg());
+        ko_dem_close(dem);
+        return EXIT_USAGE;
+    }
+    ko_dem_close(dem);
     if (!quiet)
         fprintf(stderr,
                 "keepout tag: rechecked %zu footprints against store version %lld: %zu "

@@ -163,6 +163,41 @@ def test_recheck_follows_the_store(tmp):
     assert [v for p, n, v in files if p.endswith("flight1/DJI_0021.JPG")] == ["flagged"]
 
 
+def test_recheck_with_a_dem_places_cameras_as_the_first_run(tmp):
+    """The catalogue keeps each shot's absolute altitude and take-off, and --recheck opens the
+    DEM: a recheck with the same DEM gives the same reasons (the camera placed from the XMP
+    AbsoluteAltitude and the relative height, both named), not a flat-ground recheck."""
+    from osgeo import gdal
+    dem = os.path.join(tmp, "lake.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(dem, 100, 100, 1, gdal.GDT_Float32)
+    ds.SetGeoTransform([-92.05, 0.001, 0, 46.9, 0, -0.001])
+    ds.SetProjection("EPSG:4326")
+    ds.GetRasterBand(1).Fill(183.0)
+    ds = None
+    root = os.path.join(tmp, "photos")
+    os.makedirs(root)
+    for name in ("DJI_0018.JPG", "DJI_0021.JPG"):
+        shutil.copy(os.path.join(IMAGES, name), root)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, out, err = tag("--dem", dem, "--catalog", cat, root)
+    assert code == 1, err  # DJI_0021 sees the demo site
+
+    def reasons():
+        con = sqlite3.connect(cat)
+        r = dict(con.execute("SELECT shot_id, reason FROM footprints"))
+        alt = dict(con.execute("SELECT shot_id, alt_msl FROM footprints"))
+        con.close()
+        return r, alt
+    first, alt = reasons()
+    assert alt == {"DJI_0018.JPG": 198.31, "DJI_0021.JPG": 198.61}, alt  # XMP AbsoluteAltitude
+    assert all("from alt_msl" in r and "joins both" in r for r in first.values()), first
+    code, out, err = run("tag", "--dem", dem, "--catalog", cat, "--recheck")
+    assert code == 0 and "0 changed verdict" in err, err
+    assert reasons()[0] == first
+    code, out, err = run("tag", "--catalog", cat, "--recheck")
+    assert code == 0 and not any("alt_msl" in r for r in reasons()[0].values())
+
+
 def test_sidecars_never_touch_originals(tmp):
     root = archive(tmp)
     before = {p: open(os.path.join(IMAGES, p), "rb").read() for p in os.listdir(IMAGES)}
