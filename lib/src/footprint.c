@@ -235,10 +235,12 @@ static void altitude_note(ko_footprint *fp, const ko_pose *p, const koi_terrain 
                  "point unknown: height taken as above the ground under the camera)",
                  t->ground, p->height_m);
     else if (isfinite(t->alt_rel))
-        snprintf(fp->note, sizeof fp->note,
-                 "camera altitude: %.1f m from %s (%.1f m above the DEM ground; height %.1f m); "
-                 "%s gives %.1f m: the footprint joins both",
-                 t->cam_alt, src, agl, p->height_m, t->rel_source, t->alt_rel);
+        snprintf(
+            fp->note, sizeof fp->note,
+            "camera altitude: %.1f m from %s (%.1f m above the DEM ground; height %.1f m); "
+            "%s gives %.1f m: %s",
+            t->cam_alt, src, agl, p->height_m, t->rel_source, t->alt_rel,
+            t->alt_rel > t->ground ? "the footprint joins both" : "below the terrain, not used");
     else
         snprintf(fp->note, sizeof fp->note,
                  "camera altitude: %.1f m from %s (%.1f m above the DEM ground; height %.1f m)",
