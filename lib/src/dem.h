@@ -74,6 +74,7 @@ typedef struct koi_terrain {
     double range;          /* ground distance at which rays are cut, metres */
     int n;                 /* nodes per side of the mapping grid */
     double spacing;        /* metres between nodes; the grid spans [-range, range] on both axes */
+    double inv_spacing;    /* 1 / spacing (the per-sample mapping multiplies) */
     double *node_px;       /* n * n (pixel x, pixel y) of the nodes */
     double cam_alt;        /* camera altitude on the DEM's vertical datum */
     double ground;         /* terrain under the camera */

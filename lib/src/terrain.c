@@ -20,7 +20,7 @@
 
 /* Local east/north metres to DEM pixel coordinates through the node grid. */
 static void local_to_pixel(const koi_terrain *t, double e, double n, double *px, double *py) {
-    double fi = (e + t->range) / t->spacing, fj = (n + t->range) / t->spacing;
+    double fi = (e + t->range) * t->inv_spacing, fj = (n + t->range) * t->inv_spacing;
     int i = (int)fi, j = (int)fj; /* truncation: fi, fj >= 0 within the range, and clamped */
     i = i < 0 ? 0 : i > t->n - 2 ? t->n - 2 : i;
     j = j < 0 ? 0 : j > t->n - 2 ? t->n - 2 : j;
@@ -218,6 +218,7 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
     int n = (int)ceil(2.0 * range / NODE_SPACING_M) + 1;
     t->n = n < 3 ? 3 : n > MAX_NODES ? MAX_NODES : n;
     t->spacing = 2.0 * range / (t->n - 1);
+    t->inv_spacing = 1.0 / t->spacing;
     size_t nn = (size_t)t->n * t->n;
     t->node_px = koi_calloc(2 * nn, sizeof(double));
     if (!t->node_px) return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
