@@ -103,6 +103,31 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
     return 0;
 }
 
+int koi_ring_is_simple(const double *r, size_t n) {
+    for (size_t i = 0; i + 1 < n; i++) {
+        double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
+        double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
+        double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
+        double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
+        /* edges i+1 .. n-2, skipping the neighbours that share a vertex with edge i */
+        for (size_t j = i + 2; j + 1 < n; j++) {
+            if (i == 0 && j == n - 2) continue;
+            double cx = r[2 * j], cy = r[2 * j + 1], dx = r[2 * j + 2], dy = r[2 * j + 3];
+            if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
+                (cy > y1 && dy > y1))
+                continue;
+            double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy));
+            double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
+            double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
+            if (fabs(o1) <= len * EPS_M || fabs(o2) <= len * EPS_M || fabs(o3) <= lb * EPS_M ||
+                fabs(o4) <= lb * EPS_M)
+                return 0; /* near: not provably simple */
+            if ((o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0)) return 0;
+        }
+    }
+    return 1;
+}
+
 int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi_overlap *o) {
     o->distance = INFINITY;
     o->nearest_x = o->nearest_y = 0;

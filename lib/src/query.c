@@ -216,6 +216,7 @@ typedef struct query {
     double kx, ky; /* metres per degree of longitude / latitude at the camera */
     GEOSGeometry *fp;
     const GEOSPreparedGeometry *prep;
+    int simple; /* the footprint ring is simple: 1, not (or not provably): 0, not yet known: -1 */
     ko_hits *hits;
     ko_status st;
 } query;
@@ -254,7 +255,7 @@ static int to_local(double *x, double *y, void *user) {
 
 /* Overlap and nearest point of a hole-free polygon site, in the camera's local frame, without
  * GEOS's overlay: 0 and *hit filled, or -1 (GEOS decides). */
-static int fast_measure(const query *q, const GEOSGeometry *site, ko_site_hit *hit) {
+static int fast_measure(query *q, const GEOSGeometry *site, ko_site_hit *hit) {
     enum { MAXF = 1024, MAXS = 512 };
     GEOSContextHandle_t h = q->ctx->geos;
     if (q->n > MAXF || GEOSGeomTypeId_r(h, site) != GEOS_POLYGON ||
@@ -270,6 +271,8 @@ static int fast_measure(const query *q, const GEOSGeometry *site, ko_site_hit *h
     for (size_t i = 0; i < q->n; i++)
         f[2 * i] = (q->ring[2 * i] - q->cam_lon) * q->kx,
               f[2 * i + 1] = (q->ring[2 * i + 1] - q->cam_lat) * q->ky;
+    if (q->simple < 0) q->simple = koi_ring_is_simple(f, q->n);
+    if (!q->simple) return -1;
     for (unsigned i = 0; i < m; i++)
         s[2 * i] = (s[2 * i] - q->cam_lon) * q->kx,
               s[2 * i + 1] = (s[2 * i + 1] - q->cam_lat) * q->ky;
@@ -572,7 +575,13 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
         minx = fmin(minx, x), maxx = fmax(maxx, x);
         miny = fmin(miny, y), maxy = fmax(maxy, y);
     }
-    query q = {.s = s, .ctx = ctx, .ring = ring, .n = n, .cam_lon = cam_lon, .cam_lat = cam_lat};
+    query q = {.s = s,
+               .ctx = ctx,
+               .ring = ring,
+               .n = n,
+               .cam_lon = cam_lon,
+               .cam_lat = cam_lat,
+               .simple = -1};
     /* WGS84 radii of curvature at the camera: metres per degree, exact enough over the few
      * kilometres a footprint spans. */
     const double a = 6378137.0, e2 = 0.00669437999014, d2r = M_PI / 180.0;

@@ -68,6 +68,11 @@ typedef struct koi_overlap {
 } koi_overlap;
 int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi_overlap *o);
 
+/* 1 if the closed ring provably does not touch itself (no two non-adjacent edges within
+ * 0.1 mm): koi_ring_overlap() needs simple rings. Sites are (GEOS-valid, buffered); footprints
+ * can fold where rays are cut at the range limit, and are checked. */
+int koi_ring_is_simple(const double *r, size_t n);
+
 /* The i-th site of the packed index: its id and pre-parsed buffered geometry (borrowed). */
 int64_t koi_packed_id(const koi_packed *p, uint32_t item);
 const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item);

@@ -403,6 +403,14 @@ START_TEST(test_index_ring_overlap_matches_geos_overlay) {
     ck_assert_msg(decided > 0.75 * overlapping && refused > 0.1 * overlapping,
                   "%zu overlapping, %zu decided, %zu refused", overlapping, decided, refused);
     ck_assert_uint_gt(inside, 100);
+    /* a bow tie is not simple, a star is, a square touching itself at one point is not */
+    const double bow[] = {0, 0, 10, 10, 10, 0, 0, 10, 0, 0};
+    double st[2 * 41];
+    star(&seed, 0, 0, 50, 40, 0, st);
+    const double pinch[] = {0, 0, 10, 0, 10, 10, 5, 0, 0, 10, 0, 0};
+    ck_assert_int_eq(koi_ring_is_simple(bow, 5), 0);
+    ck_assert_int_eq(koi_ring_is_simple(st, 41), 1);
+    ck_assert_int_eq(koi_ring_is_simple(pinch, 6), 0);
     printf(
         "ring overlap vs GEOS: %zu overlapping pairs, %zu decided (%zu with the camera "
         "inside), %zu left to GEOS\n",
