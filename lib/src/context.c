@@ -1,5 +1,6 @@
 /* The context: GEOS and PROJ handles plus the message of the last failure. */
 #include "context.h"
+#include "image_meta.h"
 
 #include <gdal.h>
 #include <stdarg.h>
@@ -57,6 +58,8 @@ void ko_context_destroy(ko_context *ctx) {
     if (ctx->proj) proj_context_destroy(ctx->proj);
     koi_camera_table_free(ctx->cameras);
     koi_boundary_free(ctx->boundary);
+    free(ctx->scratch);
+    koi_xmp_free(ctx->xmp_parser);
     free(ctx);
 }
 
@@ -182,4 +185,15 @@ void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double 
     az *= 3.14159265358979323846 / 180.0;
     *east = s * sin(az);
     *north = s * cos(az);
+}
+
+void *koi_scratch(ko_context *ctx, size_t size) {
+    if (size > ctx->scratch_cap) {
+        unsigned char *p = koi_malloc(size);
+        if (!p) return NULL;
+        free(ctx->scratch);
+        ctx->scratch = p;
+        ctx->scratch_cap = size;
+    }
+    return ctx->scratch;
 }

@@ -18,6 +18,10 @@ struct ko_context {
     char geos_msg[KOI_ERRMSG_MAX];    /* last message of the GEOS error handler */
     struct koi_camera_table *cameras; /* parsed on first lookup (camera_table.c) */
     struct koi_boundary *boundary;    /* the last camera's undistorted image boundary */
+    unsigned char *scratch;           /* koi_scratch(): reused between files */
+    size_t scratch_cap;
+    void *xmp_parser;       /* expat, kept between packets (xmp.c) */
+    unsigned long xmp_salt; /* its hash salt, random per context */
 };
 
 void koi_boundary_free(struct koi_boundary *b);
@@ -50,6 +54,11 @@ void koi_aeqd_init(koi_aeqd *f, const ko_context *ctx, double lat0, double lon0)
 void koi_aeqd_to_wgs84(const koi_aeqd *f, double east, double north, double *lat, double *lon);
 void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
                         double *east, double *north);
+
+/* A buffer of at least `size` bytes owned by ctx, kept for the next call (the JPEG header
+ * window): one module at a time uses it, never across a call into another module. NULL when
+ * out of memory. */
+void *koi_scratch(ko_context *ctx, size_t size);
 
 /* Clears the message of the last failure. */
 void koi_clear_error(ko_context *ctx);

@@ -43,7 +43,9 @@ ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, ko
 
 /* EXIF (TIFF structure, after "Exif\0\0") and XMP packet parsers. */
 ko_status koi_exif_parse(const uint8_t *tiff, size_t n, koi_image_meta *m);
-ko_status koi_xmp_parse(const char *xml, size_t n, koi_image_meta *m);
+/* The XMP parser is the context's (expat, reset per packet). */
+ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
+void koi_xmp_free(void *parser);
 
 /* The camera of a photo, in the resolution order DewarpData / calibrated focal length ->
  * EXIF focal plane resolution -> camera table -> 35 mm-equivalent focal length. Returns 0 and

@@ -23,26 +23,53 @@ void koi_image_meta_init(koi_image_meta *m) {
         *nan_fields[i] = NAN;
 }
 
-/* Bytes come from memory or from a VSI file; the walk is the same. */
+/* Bytes come from memory or, for a file, from a window read through VSI: a DJI header (EXIF
+ * with its thumbnail, XMP, tables: ~60 kB) then costs one read instead of a read and a seek per
+ * segment. The walk sees the same bytes either way. */
+#define WINDOW (128 * 1024) /* room for the largest segment plus a read */
+#define READ (64 * 1024)    /* covers a DJI header in one read; more costs copying */
+
 typedef struct src {
-    VSILFILE *fp;
-    const uint8_t *buf;
+    VSILFILE *fp;       /* NULL: the bytes are all in buf */
+    const uint8_t *buf; /* the bytes, or the window's */
     size_t n, pos;
+    uint8_t *win; /* file mode: the window (the context's scratch) */
 } src;
 
-static int src_read(src *s, void *out, size_t n) {
-    if (s->fp) return VSIFReadL(out, 1, n, s->fp) == n;
-    if (n > s->n - s->pos) return 0;
-    memcpy(out, s->buf + s->pos, n);
+/* Makes `need` bytes available at buf + pos; 0 when the input ends first. */
+static int src_fill(src *s, size_t need) {
+    size_t have = s->n - s->pos;
+    if (have >= need) return 1;
+    if (!s->fp || need > WINDOW) return 0;
+    memmove(s->win, s->win + s->pos, have);
+    size_t want = need - have > READ ? need - have : READ;
+    s->n = have + VSIFReadL(s->win + have, 1, want < WINDOW - have ? want : WINDOW - have, s->fp);
+    s->pos = 0;
+    return s->n >= need;
+}
+
+/* Points at the next n bytes (valid until the next call) and consumes them. */
+static const uint8_t *src_take(src *s, size_t n) {
+    if (!src_fill(s, n)) return NULL;
     s->pos += n;
-    return 1;
+    return s->buf + s->pos - n;
+}
+
+static int src_read(src *s, void *out, size_t n) {
+    const uint8_t *p = src_take(s, n);
+    if (p) memcpy(out, p, n);
+    return p != NULL;
 }
 
 static int src_skip(src *s, size_t n) {
-    if (s->fp) return VSIFSeekL(s->fp, n, SEEK_CUR) == 0;
-    if (n > s->n - s->pos) return 0;
-    s->pos += n;
-    return 1;
+    size_t have = s->n - s->pos;
+    if (n <= have) {
+        s->pos += n;
+        return 1;
+    }
+    if (!s->fp) return 0;
+    s->pos = s->n = 0; /* the file position is at the window's end */
+    return VSIFSeekL(s->fp, VSIFTellL(s->fp) + (n - have), SEEK_SET) == 0;
 }
 
 /* Extended XMP: chunks of one GUID, each with the full length and its offset. */
@@ -85,7 +112,7 @@ static ko_status app1(ko_context *ctx, const uint8_t *p, size_t n, koi_image_met
     }
     if (n >= sizeof XMP_SIG && memcmp(p, XMP_SIG, sizeof XMP_SIG) == 0) {
         m->has_xmp = 1;
-        return koi_xmp_parse((const char *)p + sizeof XMP_SIG, n - sizeof XMP_SIG, m);
+        return koi_xmp_parse(ctx, (const char *)p + sizeof XMP_SIG, n - sizeof XMP_SIG, m);
     }
     if (n >= sizeof XMP_EXT_SIG && memcmp(p, XMP_EXT_SIG, sizeof XMP_EXT_SIG) == 0)
         return add_ext_chunk(ctx, ext, p + sizeof XMP_EXT_SIG, n - sizeof XMP_EXT_SIG);
@@ -100,7 +127,6 @@ static ko_status walk(ko_context *ctx, src *s, koi_image_meta *m, ext_xmp *ext) 
     uint8_t hdr[4];
     if (!src_read(s, hdr, 2) || hdr[0] != 0xFF || hdr[1] != 0xD8)
         return koi_error(ctx, KO_ERR_FORMAT, "not a JPEG file (no SOI marker)");
-    uint8_t *seg = NULL;
     ko_status st = KO_OK;
     for (int count = 0; !st; count++) {
         if (count > 4096) {
@@ -132,13 +158,8 @@ static ko_status walk(ko_context *ctx, src *s, koi_image_meta *m, ext_xmp *ext) 
         }
         len -= 2;
         if (marker == 0xE1 || is_sof(marker)) {
-            uint8_t *grown = realloc(seg, len ? len : 1);
-            if (!grown) {
-                st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-                break;
-            }
-            seg = grown;
-            if (!src_read(s, seg, len)) {
+            const uint8_t *seg = src_take(s, len);
+            if (!seg) {
                 st = koi_error(ctx, KO_ERR_FORMAT, "truncated JPEG segment");
                 break;
             }
@@ -152,7 +173,6 @@ static ko_status walk(ko_context *ctx, src *s, koi_image_meta *m, ext_xmp *ext) 
             st = koi_error(ctx, KO_ERR_FORMAT, "truncated JPEG segment");
         }
     }
-    free(seg);
     return st;
 }
 
@@ -164,7 +184,7 @@ static ko_status finish(ko_context *ctx, src *s, koi_image_meta *m) {
             snprintf(m->problem, sizeof m->problem, "Extended XMP incomplete (%u of %u bytes)",
                      ext.got, ext.len);
         } else {
-            st = koi_xmp_parse(ext.data, ext.len, m);
+            st = koi_xmp_parse(ctx, ext.data, ext.len, m);
             if (st) st = koi_error(ctx, st, "Extended XMP: %s", m->problem);
         }
     }
@@ -176,15 +196,17 @@ static ko_status finish(ko_context *ctx, src *s, koi_image_meta *m) {
 
 ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, koi_image_meta *m) {
     koi_image_meta_init(m);
-    src s = {NULL, data, n, 0};
+    src s = {NULL, data, n, 0, NULL};
     return finish(ctx, &s, m);
 }
 
 ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *m) {
     koi_image_meta_init(m);
+    uint8_t *win = koi_scratch(ctx, WINDOW);
+    if (!win) return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
     VSILFILE *fp = VSIFOpenL(path, "rb");
     if (!fp) return koi_error(ctx, KO_ERR_IO, "%s: cannot be opened for reading", path);
-    src s = {fp, NULL, 0, 0};
+    src s = {fp, win, 0, 0, win};
     ko_status st = finish(ctx, &s, m);
     VSIFCloseL(fp);
     if (st) {

@@ -6,8 +6,12 @@
 #include <expat.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
+#include "context.h"
 #include "image_meta.h"
 
 #define NS_DJI "http://www.dji.com/drone-dji/1.0/"
@@ -129,11 +133,17 @@ static void property(xmp_state *x, const char *qname, const char *parent, const 
         skydio(x->m, name, parent, value);
 }
 
+static void copy(char *dst, size_t cap, const char *src) {
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
     xmp_state *x = ud;
     x->depth++;
-    snprintf(x->elem[1], sizeof x->elem[1], "%s", x->elem[0]);
-    snprintf(x->elem[0], sizeof x->elem[0], "%s", name);
+    copy(x->elem[1], sizeof x->elem[1], x->elem[0]);
+    copy(x->elem[0], sizeof x->elem[0], name);
     x->text_len = 0;
     x->text[0] = '\0';
     for (int i = 0; attrs[i] && attrs[i + 1]; i += 2)
@@ -145,7 +155,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
     if (x->text_len) property(x, name, x->elem[1], x->text);
     x->text_len = 0;
     x->text[0] = '\0';
-    snprintf(x->elem[0], sizeof x->elem[0], "%s", x->elem[1]);
+    copy(x->elem[0], sizeof x->elem[0], x->elem[1]);
     x->elem[1][0] = '\0';
     x->depth--;
 }
@@ -177,12 +187,54 @@ static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param, cons
     XML_StopParser(x->parser, XML_FALSE);
 }
 
-ko_status koi_xmp_parse(const char *xml, size_t n, koi_image_meta *m) {
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The packet without its padding: writers reserve kilobytes of whitespace for in-place edits,
+ * then close with <?xpacket end?>; neither carries data, and they are most of a DJI packet.
+ * memrchr and strspn step over the padding many bytes at a time. */
+static size_t content_len(const char *xml, size_t n) {
+    static const char END[] = "<?xpacket end=";
+    const char *lt = memrchr(xml, '<', n), *stop = xml + n;
+    if (!lt || (size_t)(stop - lt) < sizeof END || memcmp(lt, END, sizeof END - 1)) return n;
+    const char *q = lt + sizeof END - 1;
+    while (q + 1 < stop && !(q[0] == '?' && q[1] == '>'))
+        q++;
+    if (q + 1 >= stop) return n;
+    for (q += 2; q < stop; q++)
+        if (!is_space(*q)) return n;
+    const char *gt = memrchr(xml, '>', (size_t)(lt - xml));
+    if (!gt || gt + 1 + strspn(gt + 1, " \t\r\n") != lt) return n; /* strspn stops at lt */
+    return (size_t)(gt + 1 - xml);
+}
+
+/* The context's parser, reset for this packet. Its hash salt comes from one getrandom() per
+ * context, stepped per packet, instead of one per parser: still unknown to a hostile file. */
+static XML_Parser parser_for(ko_context *ctx) {
+    XML_Parser p = ctx->xmp_parser;
+    if (p && !XML_ParserReset(p, NULL)) {
+        XML_ParserFree(p);
+        p = ctx->xmp_parser = NULL;
+    }
+    if (!p && !(p = ctx->xmp_parser = XML_ParserCreateNS(NULL, '|'))) return NULL;
+    if (!ctx->xmp_salt &&
+        getrandom(&ctx->xmp_salt, sizeof ctx->xmp_salt, 0) != sizeof ctx->xmp_salt)
+        ctx->xmp_salt = (unsigned long)(uintptr_t)ctx ^ (unsigned long)time(NULL);
+    XML_SetHashSalt(p, ctx->xmp_salt++);
+    return p;
+}
+
+void koi_xmp_free(void *parser) {
+    if (parser) XML_ParserFree(parser);
+}
+
+ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m) {
     if (n > KOI_XMP_MAX || n > (size_t)INT32_MAX) return KO_ERR_LIMIT;
     xmp_state x;
     memset(&x, 0, sizeof x);
     x.m = m;
-    x.parser = XML_ParserCreateNS(NULL, '|');
+    x.parser = parser_for(ctx);
     if (!x.parser) return KO_ERR_NOMEM;
     XML_SetUserData(x.parser, &x);
     XML_SetElementHandler(x.parser, on_start, on_end);
@@ -192,7 +244,7 @@ ko_status koi_xmp_parse(const char *xml, size_t n, koi_image_meta *m) {
     XML_SetParamEntityParsing(x.parser, XML_PARAM_ENTITY_PARSING_NEVER);
     /* XMP packets are often padded with whitespace and a trailing <?xpacket end?>, and some
      * writers leave NUL padding: parse up to the first NUL. */
-    size_t len = strnlen(xml, n);
+    size_t len = content_len(xml, strnlen(xml, n));
     enum XML_Status st = XML_Parse(x.parser, xml, (int)len, 1);
     ko_status rc = KO_OK;
     if (x.refused) {
@@ -205,6 +257,5 @@ ko_status koi_xmp_parse(const char *xml, size_t n, koi_image_meta *m) {
                  (unsigned long)XML_GetCurrentLineNumber(x.parser));
         rc = KO_ERR_FORMAT;
     }
-    XML_ParserFree(x.parser);
     return rc;
 }

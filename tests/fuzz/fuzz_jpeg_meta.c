@@ -1,8 +1,10 @@
 /* libFuzzer target: the JPEG header walk, EXIF and XMP parsers on arbitrary bytes, then the
  * camera resolution on whatever they found. The corpus (corpus/jpeg_meta/) holds the headers
  * of the real DJI photos in data/images and crafted XMP cases. */
+#include <cpl_vsi.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "image_meta.h"
 #include "keepout/keepout.h"
@@ -14,8 +16,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
      * would otherwise dominate the time per input). */
     static ko_context *ctx = NULL;
     if (!ctx && ko_context_create(&ctx) != KO_OK) return 0;
-    koi_image_meta m;
-    if (koi_jpeg_meta_parse(ctx, data, size, &m) == KO_OK) {
+    koi_image_meta m, f;
+    ko_status st = koi_jpeg_meta_parse(ctx, data, size, &m);
+    /* The file path (a read window over VSI) must see exactly what memory sees. */
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/fuzz.jpg", (GByte *)data, size, FALSE));
+    ko_status fst = koi_jpeg_meta_read(ctx, "/vsimem/fuzz.jpg", &f);
+    VSIUnlink("/vsimem/fuzz.jpg");
+    if (fst != st || (st == KO_OK && (f.sof_width != m.sof_width || f.has_xmp != m.has_xmp)))
+        abort();
+    if (st == KO_OK) {
         ko_camera cam;
         const char *how = NULL;
         char why[256];

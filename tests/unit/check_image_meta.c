@@ -122,6 +122,24 @@ START_TEST(test_image_meta_every_truncation_fails_cleanly) {
         ko_status st = koi_jpeg_meta_parse(ctx, b, cut, &m);
         ck_assert_msg(st == KO_ERR_FORMAT, "cut at %zu gave %d", cut, st);
     }
+    /* the file path reads through a window (64 kB reads, 128 kB room): cuts around its edges
+     * and in every segment must fail the same way, and the whole header must match memory */
+    koi_image_meta mem, file;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &mem), KO_OK);
+    const size_t cuts[] = {1, 2, 3, 4, 20, 5000, 50117, 50120, 58000, 58900, 65535, 65536, 65537};
+    for (size_t i = 0; i <= sizeof cuts / sizeof cuts[0]; i++) {
+        size_t cut = i < sizeof cuts / sizeof cuts[0] ? cuts[i] : n;
+        VSILFILE *fp = VSIFileFromMemBuffer("/vsimem/cut.jpg", b, cut, FALSE);
+        VSIFCloseL(fp);
+        ko_status st = koi_jpeg_meta_read(ctx, "/vsimem/cut.jpg", &file);
+        ko_status want = koi_jpeg_meta_parse(ctx, b, cut, &mem);
+        ck_assert_msg(st == want, "file cut at %zu gave %d, memory %d", cut, st, want);
+        VSIUnlink("/vsimem/cut.jpg");
+    }
+    ck_assert_uint_eq(file.sof_width, mem.sof_width);
+    ck_assert_double_eq(file.rel_alt_m, mem.rel_alt_m);
+    ck_assert_double_eq(file.lat, mem.lat);
+    ck_assert_uint_gt(file.sof_width, 0);
     free(b);
 }
 END_TEST
@@ -233,6 +251,31 @@ START_TEST(test_image_meta_xmp_forms_and_namespaces) {
 }
 END_TEST
 
+/* The padding and <?xpacket end?> are skipped, not what precedes them: junk after the root
+ * element is still malformed, and a packet whose padding is not whitespace is parsed whole. */
+START_TEST(test_image_meta_xmp_padding) {
+    static char xml[9000];
+    const char *body =
+        "<?xpacket begin=\"\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>"
+        "<rdf:Description xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+        "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+        "drone-dji:RelativeAltitude=\"+39.80\"/>";
+    const char *tails[] = {"\n<?xpacket end=\"w\"?>\n", "junk<?xpacket end=\"w\"?>",
+                           "<?xpacket end=\"w\"?>x", "<?xpacket end=\"w\"?", ""};
+    const ko_status want[] = {KO_OK, KO_ERR_FORMAT, KO_ERR_FORMAT, KO_ERR_FORMAT, KO_OK};
+    static char pad[8000];
+    memset(pad, ' ', sizeof pad - 1);
+    for (size_t i = 0; i < sizeof pad - 1; i += 100)
+        pad[i] = '\n';
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        snprintf(xml, sizeof xml, "%s%s%s", body, pad, tails[i]);
+        koi_image_meta m;
+        ck_assert_msg(parse_xmp_jpeg(xml, &m) == want[i], "tail %zu", i);
+        if (want[i] == KO_OK) ck_assert_double_eq_tol(m.rel_alt_m, 39.8, 1e-12);
+    }
+}
+END_TEST
+
 START_TEST(test_image_meta_extended_xmp_reassembled) {
     const char *xml =
         "<rdf:Description xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
@@ -319,6 +362,7 @@ int main(void) {
     tcase_add_test(tc, test_image_meta_every_truncation_fails_cleanly);
     tcase_add_test(tc, test_image_meta_xmp_entity_bomb_refused);
     tcase_add_test(tc, test_image_meta_xmp_forms_and_namespaces);
+    tcase_add_test(tc, test_image_meta_xmp_padding);
     tcase_add_test(tc, test_image_meta_extended_xmp_reassembled);
     tcase_add_test(tc, test_image_meta_exif_ifd_loop_ends);
     tcase_add_test(tc, test_image_meta_missing_xmp_or_gps_is_a_reason);
