@@ -28,7 +28,8 @@
 #define KEEPOUT_DEFAULT_SITES "sites.sqlite"
 #endif
 
-#define BATCH_FILES 64
+/* Files per transaction: a commit costs about as much as writing 30 files. */
+#define BATCH_FILES 256
 
 static void help(FILE *fp) {
     fprintf(
@@ -82,6 +83,7 @@ typedef struct shared {
     atomic_size_t next;
     atomic_size_t written; /* workers stay within a window ahead of the writer */
     atomic_int failed;
+    atomic_int writer_waits, workers_wait; /* who sleeps on cv: the others wake them only then */
     mtx_t mu;
     cnd_t cv;
     size_t window;
@@ -92,6 +94,16 @@ static void set_failed(shared *sh, const char *msg) {
     mtx_lock(&sh->mu);
     if (!atomic_load(&sh->failed)) snprintf(sh->error, sizeof sh->error, "%s", msg);
     atomic_store(&sh->failed, 1);
+    cnd_broadcast(&sh->cv);
+    mtx_unlock(&sh->mu);
+}
+
+/* Sequentially consistent flag-then-check on both sides (the sleeper raises its counter under
+ * the lock before its last check): either the sleeper sees the new state or the waker sees the
+ * sleeper, so no wake-up is lost and none is paid for when nobody sleeps. */
+static void wake_if(shared *sh, atomic_int *sleepers) {
+    if (!atomic_load(sleepers)) return;
+    mtx_lock(&sh->mu);
     cnd_broadcast(&sh->cv);
     mtx_unlock(&sh->mu);
 }
@@ -194,18 +206,20 @@ static int worker(void *arg) {
         for (;;) {
             size_t i = atomic_fetch_add(&sh->next, 1);
             if (i >= sh->n_jobs || atomic_load(&sh->failed)) break;
-            mtx_lock(&sh->mu);
-            while (i >= atomic_load(&sh->written) + sh->window && !atomic_load(&sh->failed))
-                cnd_wait(&sh->cv, &sh->mu);
-            mtx_unlock(&sh->mu);
+            if (i >= atomic_load(&sh->written) + sh->window) {
+                mtx_lock(&sh->mu);
+                atomic_fetch_add(&sh->workers_wait, 1);
+                while (i >= atomic_load(&sh->written) + sh->window && !atomic_load(&sh->failed))
+                    cnd_wait(&sh->cv, &sh->mu);
+                atomic_fetch_sub(&sh->workers_wait, 1);
+                mtx_unlock(&sh->mu);
+            }
             if (!check_file(ctx, sites, &copts, sh, &sh->jobs[i], &sh->results[i])) {
                 set_failed(sh, CPLSPrintf("%s: out of memory or store failure", sh->jobs[i].path));
                 break;
             }
-            mtx_lock(&sh->mu);
             atomic_store(&sh->ready[i], 1);
-            cnd_broadcast(&sh->cv);
-            mtx_unlock(&sh->mu);
+            wake_if(sh, &sh->writer_waits);
         }
     }
     ko_sites_close(sites);
@@ -367,10 +381,14 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
     int show = !o->quiet && isatty(STDERR_FILENO);
     int ok = catalog_begin(cat);
     for (size_t i = 0; ok && i < sh->n_jobs; i++) {
-        mtx_lock(&sh->mu);
-        while (!atomic_load(&sh->ready[i]) && !atomic_load(&sh->failed))
-            cnd_wait(&sh->cv, &sh->mu);
-        mtx_unlock(&sh->mu);
+        if (!atomic_load(&sh->ready[i])) {
+            mtx_lock(&sh->mu);
+            atomic_fetch_add(&sh->writer_waits, 1);
+            while (!atomic_load(&sh->ready[i]) && !atomic_load(&sh->failed))
+                cnd_wait(&sh->cv, &sh->mu);
+            atomic_fetch_sub(&sh->writer_waits, 1);
+            mtx_unlock(&sh->mu);
+        }
         if (!atomic_load(&sh->ready[i])) {
             ok = 0;
             break;
@@ -385,10 +403,8 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
         }
         t->files++;
         cat_file_free(f);
-        mtx_lock(&sh->mu);
         atomic_store(&sh->written, i + 1);
-        cnd_broadcast(&sh->cv);
-        mtx_unlock(&sh->mu);
+        wake_if(sh, &sh->workers_wait);
         if ((i + 1) % BATCH_FILES == 0) ok = ok && catalog_commit(cat) && catalog_begin(cat);
         progress(i + 1, sh->n_jobs, t0, show);
     }

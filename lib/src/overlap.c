@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "context.h"
 #include "sites.h"
 
 /* Crossings of one edge with the other ring, as parameters along the edge. More than this many
@@ -65,6 +66,12 @@ static void nearest_on(double px, double py, double qx, double qy, koi_overlap *
 static int walk(const double *a, size_t n, const double *b, size_t m, double sign, double *sum,
                 koi_overlap *o) {
     int in = in_ring(b, m, a[0], a[1]);
+    double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
+    for (size_t j = 0; j < m; j++) {
+        bx0 = b[2 * j] < bx0 ? b[2 * j] : bx0, bx1 = b[2 * j] > bx1 ? b[2 * j] : bx1;
+        by0 = b[2 * j + 1] < by0 ? b[2 * j + 1] : by0,
+        by1 = b[2 * j + 1] > by1 ? b[2 * j + 1] : by1;
+    }
     for (size_t i = 0; i + 1 < n; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
         double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
@@ -73,7 +80,9 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
         double t[MAX_CROSSINGS + 2];
         int k = 0;
         t[k++] = 0.0;
-        for (size_t j = 0; j + 1 < m; j++) {
+        /* an edge clear of b's box meets none of b's edges */
+        int clear = x1 < bx0 || x0 > bx1 || y1 < by0 || y0 > by1;
+        for (size_t j = 0; !clear && j + 1 < m; j++) {
             double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
             if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
                 (cy > y1 && dy > y1))
@@ -103,29 +112,58 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
     return 0;
 }
 
+/* Edges i < j of ring r: 1 if they cross, -1 if they come within EPS_M (not provably apart),
+ * 0 if apart. */
+static int edge_pair(const double *r, size_t i, size_t j) {
+    double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
+    double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
+    double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
+    double cx = r[2 * j], cy = r[2 * j + 1], dx = r[2 * j + 2], dy = r[2 * j + 3];
+    if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
+        (cy > y1 && dy > y1))
+        return 0;
+    double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
+    double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy));
+    double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
+    double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
+    if (fabs(o1) <= len * EPS_M || fabs(o2) <= len * EPS_M || fabs(o3) <= lb * EPS_M ||
+        fabs(o4) <= lb * EPS_M)
+        return -1;
+    return (o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0);
+}
+
+typedef struct span {
+    double x0, x1;
+    size_t edge;
+} span;
+
+static int by_x0(const void *a, const void *b) {
+    double u = ((const span *)a)->x0, v = ((const span *)b)->x0;
+    return (u > v) - (u < v);
+}
+
+/* Sweep in x: only edges whose x ranges (widened by EPS_M) overlap are compared, about n log n
+ * for a footprint instead of n^2 / 2 (a 145-vertex distorted ring: ~10,000 pairs -> ~300). */
 int koi_ring_is_simple(const double *r, size_t n) {
-    for (size_t i = 0; i + 1 < n; i++) {
-        double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
-        double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
-        double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
-        double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
-        /* edges i+1 .. n-2, skipping the neighbours that share a vertex with edge i */
-        for (size_t j = i + 2; j + 1 < n; j++) {
-            if (i == 0 && j == n - 2) continue;
-            double cx = r[2 * j], cy = r[2 * j + 1], dx = r[2 * j + 2], dy = r[2 * j + 3];
-            if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
-                (cy > y1 && dy > y1))
-                continue;
-            double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy));
-            double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
-            double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
-            if (fabs(o1) <= len * EPS_M || fabs(o2) <= len * EPS_M || fabs(o3) <= lb * EPS_M ||
-                fabs(o4) <= lb * EPS_M)
-                return 0; /* near: not provably simple */
-            if ((o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0)) return 0;
-        }
+    if (n < 4) return 1;
+    size_t m = n - 1;
+    span *s = koi_malloc(m * sizeof *s);
+    if (!s) return 0; /* not provably simple: GEOS decides */
+    for (size_t i = 0; i < m; i++) {
+        double ax = r[2 * i], bx = r[2 * i + 2];
+        s[i] = (span){(ax < bx ? ax : bx) - EPS_M, (ax < bx ? bx : ax) + EPS_M, i};
     }
-    return 1;
+    qsort(s, m, sizeof *s, by_x0);
+    int simple = 1;
+    for (size_t a = 0; simple && a < m; a++)
+        for (size_t b = a + 1; simple && b < m && s[b].x0 <= s[a].x1; b++) {
+            size_t i = s[a].edge < s[b].edge ? s[a].edge : s[b].edge;
+            size_t j = s[a].edge < s[b].edge ? s[b].edge : s[a].edge;
+            if (j == i + 1 || (i == 0 && j == m - 1)) continue; /* neighbours share a vertex */
+            simple = edge_pair(r, i, j) == 0;
+        }
+    free(s);
+    return simple;
 }
 
 int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi_overlap *o) {

@@ -148,11 +148,18 @@ static int in_ring(const double *r, size_t n, double px, double py) {
 static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
     const double eps = 1e-9;
     int cross = 0;
+    double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
+    for (size_t j = 0; j < nb; j++) {
+        bx0 = b[2 * j] < bx0 ? b[2 * j] : bx0, bx1 = b[2 * j] > bx1 ? b[2 * j] : bx1;
+        by0 = b[2 * j + 1] < by0 ? b[2 * j + 1] : by0,
+        by1 = b[2 * j + 1] > by1 ? b[2 * j + 1] : by1;
+    }
     for (size_t i = 0; i + 1 < na; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
-        double la = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) * eps;
         double x0 = (ax < bx ? ax : bx) - eps, x1 = (ax < bx ? bx : ax) + eps;
         double y0 = (ay < by ? ay : by) - eps, y1 = (ay < by ? by : ay) + eps;
+        if (x1 < bx0 || x0 > bx1 || y1 < by0 || y0 > by1) continue; /* clear of b's box */
+        double la = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) * eps;
         for (size_t j = 0; j + 1 < nb; j++) {
             double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
             if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
