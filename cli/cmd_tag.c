@@ -307,7 +307,8 @@ static int plan(shared *sh, const options *o, char **archives, int n_archives, c
                 continue;
             VSIStatBufL st;
             int64_t size = -1, mtime = 0;
-            if (VSIStatL(p, &st) == 0) size = (int64_t)st.st_size, mtime = (int64_t)st.st_mtime;
+            if (!ko_file_list_stat(l, i, &size, &mtime) && VSIStatL(p, &st) == 0)
+                size = (int64_t)st.st_size, mtime = (int64_t)st.st_mtime;
             const cat_done *d = catalog_find(done, n_done, p);
             if (d && d->size == size && d->mtime == mtime) {
                 char hex[65];

@@ -1,6 +1,9 @@
 /* keepout: flags drone imagery that shows protected sites. Dispatches to cmd_<verb>.c. */
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "commands.h"
 #include "keepout/keepout.h"
@@ -30,7 +33,20 @@ static void usage(FILE *fp) {
             "Exit status: 0 all clear, 1 something flagged or unknown, 2 usage or input error.\n");
 }
 
+/* A keepout process allocates and frees the same few hundred kB per file (SQLite pages, header
+ * windows, GEOS geometries). glibc's default returns the heap top to the kernel after every
+ * 128 kB freed and faults it back in on the next file: on a tagging run that was 7 % of the
+ * CPU time. A CLI process can keep what it had. */
+static void keep_heap(void) {
+#ifdef __GLIBC__
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#endif
+}
+
 int main(int argc, char **argv) {
+    keep_heap();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

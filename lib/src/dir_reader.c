@@ -26,13 +26,15 @@ static const char *const video_ext[] = {"mp4", "mov", "avi", "mkv", "insv", "lrv
 
 typedef struct dir_entry {
     char *path;
-    const char *refuse; /* static text, or NULL to read the file */
+    const char *refuse;  /* static text, or NULL to read the file */
+    int64_t size, mtime; /* as the walk saw them; size -1: not known */
 } dir_entry;
 
 typedef struct dir_state {
     dir_entry *e;
     size_t n, cap, next;
     size_t skipped;
+    const VSIStatBufL *cur; /* the walk's stat of the path being classified, or NULL */
     ko_reader *sub;
     char id[256];
     char reason[KOI_ERRMSG_MAX];
@@ -79,7 +81,9 @@ static ko_status add(ko_reader *r, dir_state *s, const char *path, const char *r
     }
     char *p = koi_strdup(path);
     if (!p) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
-    s->e[s->n++] = (dir_entry){p, refuse};
+    const VSIStatBufL *st = s->cur;
+    s->e[s->n++] =
+        (dir_entry){p, refuse, st ? (int64_t)st->st_size : -1, st ? (int64_t)st->st_mtime : 0};
     return KO_OK;
 }
 
@@ -148,8 +152,11 @@ static ko_status walk(ko_reader *r, dir_state *s, const char *dir, const char *r
             st = add(r, s, path, "cannot be read (broken link or no permission)");
         else if (VSI_ISDIR(fst.st_mode))
             st = r->opts.recursive ? walk(r, s, path, sub) : KO_OK;
-        else
+        else {
+            s->cur = &fst;
             st = classify(r, s, path, sub);
+            s->cur = NULL;
+        }
         CPLFree(path);
         CPLFree(sub);
     }
@@ -294,8 +301,11 @@ ko_status ko_file_list_create(ko_context *ctx, const char *path, const ko_reader
         rc = add(&r, s, path, "no such file or directory");
     else if (VSI_ISDIR(st.st_mode))
         rc = walk(&r, s, path, "");
-    else
+    else {
+        s->cur = &st;
         rc = add(&r, s, path, NULL);
+        s->cur = NULL;
+    }
     if (rc) {
         ko_file_list_destroy(l);
         return rc;
@@ -314,6 +324,13 @@ const char *ko_file_list_path(const ko_file_list *l, size_t i) {
 
 const char *ko_file_list_refused(const ko_file_list *l, size_t i) {
     return l && i < l->s->n ? l->s->e[i].refuse : NULL;
+}
+
+int ko_file_list_stat(const ko_file_list *l, size_t i, int64_t *size, int64_t *mtime) {
+    if (!l || i >= l->s->n || l->s->e[i].size < 0) return 0;
+    *size = l->s->e[i].size;
+    *mtime = l->s->e[i].mtime;
+    return 1;
 }
 
 size_t ko_file_list_skipped(const ko_file_list *l) {

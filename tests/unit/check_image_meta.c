@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cpl_vsi.h>
 
@@ -351,6 +353,43 @@ START_TEST(test_image_meta_missing_xmp_or_gps_is_a_reason) {
 }
 END_TEST
 
+/* The listing reports each file's size and mtime as the walk saw them (tag skips unchanged
+ * files by them without a second stat): they must be what stat(2) says. */
+START_TEST(test_image_meta_file_list_stat) {
+    char dir[] = "/tmp/ko_list_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/a.jpg", dir);
+    snprintf(b, sizeof b, "%s/b.JPG", dir);
+    size_t n;
+    unsigned char *photo = slurp(PHOTO, &n);
+    FILE *f = fopen(a, "wb");
+    ck_assert_uint_eq(fwrite(photo, 1, 1000, f), 1000);
+    fclose(f);
+    fclose(fopen(b, "wb"));
+    free(photo);
+    ko_file_list *l = NULL;
+    ck_assert_int_eq(ko_file_list_create(ctx, dir, NULL, &l), KO_OK);
+    ck_assert_uint_eq(ko_file_list_count(l), 2);
+    for (size_t i = 0; i < 2; i++) {
+        struct stat st;
+        int64_t size = -2, mtime = -2;
+        ck_assert_int_eq(stat(ko_file_list_path(l, i), &st), 0);
+        ck_assert_int_eq(ko_file_list_stat(l, i, &size, &mtime), 1);
+        ck_assert_int_eq(size, (int64_t)st.st_size);
+        ck_assert_int_eq(mtime, (int64_t)st.st_mtime);
+    }
+    ck_assert_int_eq(ko_file_list_stat(l, 2, &(int64_t){0}, &(int64_t){0}), 0);
+    ko_file_list_destroy(l);
+    ck_assert_int_eq(ko_file_list_create(ctx, a, NULL, &l), KO_OK);
+    int64_t size = 0, mtime = 0;
+    ck_assert_int_eq(ko_file_list_stat(l, 0, &size, &mtime), 1);
+    ck_assert_int_eq(size, 1000);
+    ko_file_list_destroy(l);
+    unlink(a), unlink(b), rmdir(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("image_meta");
     TCase *tc = tcase_create("jpeg");
@@ -363,6 +402,7 @@ int main(void) {
     tcase_add_test(tc, test_image_meta_xmp_entity_bomb_refused);
     tcase_add_test(tc, test_image_meta_xmp_forms_and_namespaces);
     tcase_add_test(tc, test_image_meta_xmp_padding);
+    tcase_add_test(tc, test_image_meta_file_list_stat);
     tcase_add_test(tc, test_image_meta_extended_xmp_reassembled);
     tcase_add_test(tc, test_image_meta_exif_ifd_loop_ends);
     tcase_add_test(tc, test_image_meta_missing_xmp_or_gps_is_a_reason);

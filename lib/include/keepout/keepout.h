@@ -289,6 +289,9 @@ KO_API size_t ko_file_list_count(const ko_file_list *l);
 KO_API const char *ko_file_list_path(const ko_file_list *l, size_t i);
 /** Why the i-th file cannot be read (imagery keepout refuses), or NULL. Static text. */
 KO_API const char *ko_file_list_refused(const ko_file_list *l, size_t i);
+/** Size (bytes) and mtime (Unix seconds) of the i-th file as the listing saw them, without
+ * another stat: 1, or 0 when not known (then stat it yourself). */
+KO_API int ko_file_list_stat(const ko_file_list *l, size_t i, int64_t *size, int64_t *mtime);
 /** Files skipped as neither imagery nor telemetry. */
 KO_API size_t ko_file_list_skipped(const ko_file_list *l);
 KO_API void ko_file_list_destroy(ko_file_list *l);
