@@ -84,6 +84,7 @@ typedef struct shared {
     atomic_size_t written; /* workers stay within a window ahead of the writer */
     atomic_int failed;
     atomic_int writer_waits, workers_wait; /* who sleeps on cv: the others wake them only then */
+    atomic_size_t wake_at;                 /* the writer wants waking when this job is ready */
     mtx_t mu;
     cnd_t cv;
     size_t window;
@@ -219,7 +220,7 @@ static int worker(void *arg) {
                 break;
             }
             atomic_store(&sh->ready[i], 1);
-            wake_if(sh, &sh->writer_waits);
+            if (i >= atomic_load(&sh->wake_at)) wake_if(sh, &sh->writer_waits);
         }
     }
     ko_sites_close(sites);
@@ -374,6 +375,27 @@ typedef struct tally {
     size_t clear, flagged, unknown, files;
 } tally;
 
+/* Sleeps until job i is ready (or a failure), asking first to be woken only when the job
+ * WAKE_BATCH - 1 further on is done: one wake-up per batch of files, not per file. Each side
+ * publishes before it checks the other (see wake_if), so the wake-up for wake_at is not lost. */
+#define WAKE_BATCH 8
+static void wait_for(shared *sh, size_t i) {
+    size_t last = i + WAKE_BATCH - 1 < sh->n_jobs ? i + WAKE_BATCH - 1 : sh->n_jobs - 1;
+    mtx_lock(&sh->mu);
+    atomic_fetch_add(&sh->writer_waits, 1);
+    while (!atomic_load(&sh->failed)) {
+        size_t w = atomic_load(&sh->ready[last]) ? i : last;
+        atomic_store(&sh->wake_at, w);
+        if (atomic_load(&sh->ready[w])) {
+            if (w == i) break;
+            continue; /* the batch's last is in: now wait for i itself */
+        }
+        cnd_wait(&sh->cv, &sh->mu);
+    }
+    atomic_fetch_sub(&sh->writer_waits, 1);
+    mtx_unlock(&sh->mu);
+}
+
 /* Writes results in job order as workers finish them, a batch of files per transaction.
  * Returns 0 on a write or worker failure (after a message). */
 static int write_all(shared *sh, catalog *cat, const options *o, const char *when, int64_t version,
@@ -382,14 +404,7 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
     int show = !o->quiet && isatty(STDERR_FILENO);
     int ok = catalog_begin(cat);
     for (size_t i = 0; ok && i < sh->n_jobs; i++) {
-        if (!atomic_load(&sh->ready[i])) {
-            mtx_lock(&sh->mu);
-            atomic_fetch_add(&sh->writer_waits, 1);
-            while (!atomic_load(&sh->ready[i]) && !atomic_load(&sh->failed))
-                cnd_wait(&sh->cv, &sh->mu);
-            atomic_fetch_sub(&sh->writer_waits, 1);
-            mtx_unlock(&sh->mu);
-        }
+        if (!atomic_load(&sh->ready[i])) wait_for(sh, i);
         if (!atomic_load(&sh->ready[i])) {
             ok = 0;
             break;
