@@ -61,6 +61,28 @@ static void nearest_on(double px, double py, double qx, double qy, koi_overlap *
     if (d < o->distance) o->distance = d, o->nearest_x = x, o->nearest_y = y;
 }
 
+/* Segments p = (p0, p1) and q = (q0, q1), four doubles each: 1 if they properly cross (*t: the
+ * crossing's parameter along p), -1 if an endpoint comes within EPS_M of the other's line
+ * inside their boxes (not provably apart), 0 if apart. */
+static int seg_relation(const double *p, const double *q, double *t) {
+    double ax = p[0], ay = p[1], bx = p[2], by = p[3], cx = q[0], cy = q[1], dx = q[2], dy = q[3];
+    double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
+    double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
+    if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
+        (cy > y1 && dy > y1))
+        return 0;
+    double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
+    double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy));
+    double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
+    double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
+    if (fabs(o1) <= len * EPS_M || fabs(o2) <= len * EPS_M || fabs(o3) <= lb * EPS_M ||
+        fabs(o4) <= lb * EPS_M)
+        return -1;
+    if ((o1 > 0) == (o2 > 0) || (o3 > 0) == (o4 > 0)) return 0;
+    *t = o3 / (o3 - o4);
+    return 1;
+}
+
 /* Adds the pieces of ring a (n points, closed) that lie inside ring b (m points): twice their
  * signed area (a taken counterclockwise: sign) and their nearest point. -1 if undecidable. */
 static int walk(const double *a, size_t n, const double *b, size_t m, double sign, double *sum,
@@ -74,7 +96,6 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
     }
     for (size_t i = 0; i + 1 < n; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
-        double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
         double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
         double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
         double t[MAX_CROSSINGS + 2];
@@ -83,19 +104,10 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
         /* an edge clear of b's box meets none of b's edges */
         int clear = x1 < bx0 || x0 > bx1 || y1 < by0 || y0 > by1;
         for (size_t j = 0; !clear && j + 1 < m; j++) {
-            double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
-            if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
-                (cy > y1 && dy > y1))
-                continue;
-            double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy));
-            double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
-            double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
-            if (fabs(o1) <= len * EPS_M || fabs(o2) <= len * EPS_M || fabs(o3) <= lb * EPS_M ||
-                fabs(o4) <= lb * EPS_M)
-                return -1;
-            if ((o1 > 0) == (o2 > 0) || (o3 > 0) == (o4 > 0)) continue;
-            if (k == MAX_CROSSINGS + 1) return -1;
-            t[k++] = o3 / (o3 - o4);
+            double tc;
+            int rel = seg_relation(a + 2 * i, b + 2 * j, &tc);
+            if (rel < 0 || (rel && k == MAX_CROSSINGS + 1)) return -1;
+            if (rel) t[k++] = tc;
         }
         sort_small(t + 1, k - 1);
         t[k] = 1.0;
@@ -110,26 +122,6 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
         }
     }
     return 0;
-}
-
-/* Edges i < j of ring r: 1 if they cross, -1 if they come within EPS_M (not provably apart),
- * 0 if apart. */
-static int edge_pair(const double *r, size_t i, size_t j) {
-    double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
-    double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
-    double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
-    double cx = r[2 * j], cy = r[2 * j + 1], dx = r[2 * j + 2], dy = r[2 * j + 3];
-    if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
-        (cy > y1 && dy > y1))
-        return 0;
-    double len = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay));
-    double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy));
-    double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
-    double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
-    if (fabs(o1) <= len * EPS_M || fabs(o2) <= len * EPS_M || fabs(o3) <= lb * EPS_M ||
-        fabs(o4) <= lb * EPS_M)
-        return -1;
-    return (o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0);
 }
 
 typedef struct span {
@@ -160,7 +152,8 @@ int koi_ring_is_simple(const double *r, size_t n) {
             size_t i = s[a].edge < s[b].edge ? s[a].edge : s[b].edge;
             size_t j = s[a].edge < s[b].edge ? s[b].edge : s[a].edge;
             if (j == i + 1 || (i == 0 && j == m - 1)) continue; /* neighbours share a vertex */
-            simple = edge_pair(r, i, j) == 0;
+            double t;
+            simple = seg_relation(r + 2 * i, r + 2 * j, &t) == 0;
         }
     free(s);
     return simple;
