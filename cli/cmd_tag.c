@@ -71,6 +71,7 @@ typedef struct job {
 
 typedef struct shared {
     const char *db;
+    const ko_sites *index; /* the main thread's store, whose loaded index workers share */
     ko_check_options copts;
     ko_reader_options ropts;
     int hash;
@@ -189,7 +190,8 @@ static int open_worker(shared *sh, ko_context **ctx, ko_sites **sites, ko_dem **
         return 0;
     }
     if (ko_sites_open(*ctx, sh->db, KO_SITES_READONLY, sites) != KO_OK ||
-        ko_sites_gsd_limit(*sites, &limit) != KO_OK || ko_sites_load_index(*sites) != KO_OK) {
+        ko_sites_gsd_limit(*sites, &limit) != KO_OK ||
+        ko_sites_share_index(*sites, sh->index) != KO_OK) {
         set_failed(sh, CPLSPrintf("site store %s: %s", sh->db, ko_errmsg(*ctx)));
         return 0;
     }
@@ -548,6 +550,16 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
     return 1;
 }
 
+/* One index in memory for all workers (each has its own context and store handle). */
+static int load_index(shared *sh, ko_context *ctx, ko_sites *sites) {
+    if (ko_sites_load_index(sites) != KO_OK) {
+        fprintf(stderr, "keepout tag: site store %s: %s\n", sh->db, ko_errmsg(ctx));
+        return 0;
+    }
+    sh->index = sites;
+    return 1;
+}
+
 static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *sites, const char *when,
                        int64_t version, int quiet) {
     size_t changed, total;
@@ -637,7 +649,8 @@ int cmd_tag(int argc, char **argv) {
     char when[32];
     utc_now(when, sizeof when);
     rc = EXIT_USAGE;
-    if (store_info(&sh, &ctx, &sites, &version) && catalog_open(&cat, o.catalog))
+    if (store_info(&sh, &ctx, &sites, &version) && catalog_open(&cat, o.catalog) &&
+        load_index(&sh, ctx, sites))
         rc = o.recheck ? run_recheck(&sh, &cat, ctx, sites, when, version, o.quiet)
                        : run_tag(&sh, &cat, &o, argv + optind, argc - optind, when, version);
     catalog_close(&cat);

@@ -1,6 +1,7 @@
 /* Footprint queries: candidates from the on-disk SpatiaLite R-tree or from the in-memory
  * packed index, then an exact test against the prepared footprint. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -343,6 +344,7 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
 /* ---------------------------------------------------------------- packed index ----------- */
 
 struct koi_packed {
+    atomic_int refs; /* stores sharing it (ko_sites_share_index); immutable once loaded */
     size_t n;
     koi_rtree *tree;
     int64_t *ids;
@@ -353,7 +355,7 @@ struct koi_packed {
 };
 
 void koi_packed_free(ko_context *ctx, koi_packed *p) {
-    if (!p) return;
+    if (!p || atomic_fetch_sub(&p->refs, 1) > 1) return;
     if (p->geoms)
         for (size_t i = 0; i < p->n; i++)
             if (p->geoms[i]) GEOSGeom_destroy_r(ctx->geos, p->geoms[i]);
@@ -408,10 +410,34 @@ static int blob_mbr(const unsigned char *b, size_t n, double *box) {
 
 /* Loads every site, builds the tree, then lays the sites out in the tree's (Hilbert) leaf
  * order, parsing geometries in that order so that neighbours are near in memory too. */
+/* GEOS 3.11 computes a geometry's envelope on first use and caches it: two threads reading one
+ * geometry could both write that cache. Computing every envelope (each part, each ring) while
+ * loading leaves only reads, so the loaded index can be shared between threads (GEOS's own
+ * advice before 3.12, which computes envelopes eagerly). 0 on a GEOS failure. */
+static int prime(GEOSContextHandle_t h, const GEOSGeometry *g) {
+    double v;
+    if (GEOSGeom_getXMin_r(h, g, &v) != 1 && GEOSisEmpty_r(h, g) != 1) return 0;
+    int type = GEOSGeomTypeId_r(h, g);
+    if (type == GEOS_POLYGON) {
+        const GEOSGeometry *shell = GEOSGetExteriorRing_r(h, g);
+        if (!shell || !prime(h, shell)) return 0;
+        int holes = GEOSGetNumInteriorRings_r(h, g);
+        for (int i = 0; i < holes; i++)
+            if (!prime(h, GEOSGetInteriorRingN_r(h, g, i))) return 0;
+    } else if (type == GEOS_MULTIPOLYGON || type == GEOS_MULTILINESTRING ||
+               type == GEOS_MULTIPOINT || type == GEOS_GEOMETRYCOLLECTION) {
+        int parts = GEOSGetNumGeometries_r(h, g);
+        for (int i = 0; i < parts; i++)
+            if (!prime(h, GEOSGetGeometryN_r(h, g, i))) return 0;
+    }
+    return 1;
+}
+
 ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     ko_context *ctx = s->ctx;
     sqlite3_stmt *q = NULL;
     koi_packed *p = koi_calloc(1, sizeof *p);
+    if (p) atomic_init(&p->refs, 1);
     double *boxes = NULL, *gsd = NULL, *buf = NULL;
     int64_t *ids = NULL;
     size_t *soff = NULL, *woff = NULL;
@@ -499,7 +525,7 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
         p->geoms[k] =
             GEOSWKBReader_read_r(ctx->geos, s->wkbr, wkb.p + woff[j], woff[j + 1] - woff[j]);
         p->n = k + 1;
-        if (!p->geoms[k]) {
+        if (!p->geoms[k] || !prime(ctx->geos, p->geoms[k])) {
             st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)ids[j]);
             goto fail;
         }
@@ -537,6 +563,20 @@ ko_status ko_sites_load_index(ko_sites *s) {
     if (!s) return KO_ERR_ARG;
     if (s->packed) return KO_OK;
     return koi_packed_load(s, &s->packed);
+}
+
+ko_status ko_sites_share_index(ko_sites *dst, const ko_sites *src) {
+    if (!dst || !src) return KO_ERR_ARG;
+    if (!src->packed)
+        return koi_error(dst->ctx, KO_ERR_ARG, "share index: the source store has no index loaded");
+    const char *a = sqlite3_db_filename(dst->db, "main"), *b = sqlite3_db_filename(src->db, "main");
+    if (!a || !b || strcmp(a, b) != 0)
+        return koi_error(dst->ctx, KO_ERR_ARG, "share index: the stores are different files");
+    if (dst->packed == src->packed) return KO_OK;
+    koi_packed_free(dst->ctx, dst->packed);
+    atomic_fetch_add(&src->packed->refs, 1);
+    dst->packed = src->packed;
+    return KO_OK;
 }
 
 void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,

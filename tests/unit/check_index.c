@@ -3,6 +3,8 @@
 #include <geos_c.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+#include <pthread.h>
 
 #include "sites.h"
 #include "test_util.h"
@@ -449,6 +451,117 @@ START_TEST(test_index_ring_simplicity_matches_geos) {
 }
 END_TEST
 
+/* Worker threads, each with its own context and store handle, sharing one loaded index: every
+ * thread's hits must equal the owner's, whatever closes first. */
+typedef struct share_job {
+    const char *db;
+    const ko_sites *owner;
+    const double *rings, *cams;
+    size_t n;
+    int64_t *ids; /* first hit id per footprint (-1: none) and count, per query */
+    size_t *counts;
+    int ok;
+} share_job;
+
+static void *share_worker(void *arg) {
+    share_job *j = arg;
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    j->ok = ko_context_create(&ctx) == KO_OK &&
+            ko_sites_open(ctx, j->db, KO_SITES_READONLY, &s) == KO_OK &&
+            ko_sites_share_index(s, j->owner) == KO_OK;
+    for (size_t q = 0; j->ok && q < j->n; q++) {
+        ko_hits *h = NULL;
+        j->ok = ko_sites_query(s, j->rings + 10 * q, 5, j->cams[2 * q], j->cams[2 * q + 1], &h) ==
+                KO_OK;
+        j->counts[q] = ko_hits_count(h);
+        j->ids[q] = j->counts[q] ? ko_hits_get(h, 0)->site_id : -1;
+        ko_hits_destroy(h);
+    }
+    ko_sites_close(s);
+    ko_context_destroy(ctx);
+    return NULL;
+}
+
+/* (POSIX threads rather than C11 ones: ThreadSanitizer intercepts pthread_create only.) */
+START_TEST(test_index_shared_between_threads) {
+    fixture f;
+    fixture_open(&f);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.preset_osm = 1;
+    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report_clear(&r);
+    all_sites a;
+    load_all(&f, &a);
+    enum { NQ = 400, NT = 4 };
+    static double rings[10 * NQ], cams[2 * NQ];
+    uint64_t seed = 11;
+    GEOSContextHandle_t h = f.ctx->geos;
+    for (size_t q = 0; q < NQ; q++) {
+        double x0, y0;
+        GEOSGeometry *c = GEOSGetCentroid_r(h, a.g[(size_t)(rnd(&seed) * (double)a.n)]);
+        GEOSGeomGetX_r(h, c, &x0);
+        GEOSGeomGetY_r(h, c, &y0);
+        GEOSGeom_destroy_r(h, c);
+        random_quad(&seed, x0 + (rnd(&seed) - 0.5) * 0.01, y0 + (rnd(&seed) - 0.5) * 0.01,
+                    rings + 10 * q, cams + 2 * q);
+    }
+    /* the reference: the owner alone, on its own index */
+    ck_assert_int_eq(ko_sites_load_index(f.s), KO_OK);
+    static int64_t ref_ids[NQ];
+    static size_t ref_counts[NQ];
+    size_t with_hits = 0;
+    for (size_t q = 0; q < NQ; q++) {
+        ko_hits *hh = NULL;
+        ck_assert_int_eq(ko_sites_query(f.s, rings + 10 * q, 5, cams[2 * q], cams[2 * q + 1], &hh),
+                         KO_OK);
+        ref_counts[q] = ko_hits_count(hh);
+        ref_ids[q] = ref_counts[q] ? ko_hits_get(hh, 0)->site_id : -1;
+        with_hits += ref_counts[q] > 0;
+        ko_hits_destroy(hh);
+    }
+    ck_assert_uint_gt(with_hits, NQ / 4);
+    static int64_t ids[NT][NQ];
+    static size_t counts[NT][NQ];
+    share_job jobs[NT];
+    pthread_t th[NT];
+    for (int t = 0; t < NT; t++) {
+        jobs[t] = (share_job){f.db, f.s, rings, cams, NQ, ids[t], counts[t], 0};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, share_worker, &jobs[t]), 0);
+    }
+    for (int t = 0; t < NT; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_msg(jobs[t].ok, "thread %d failed", t);
+        for (size_t q = 0; q < NQ; q++) {
+            ck_assert_uint_eq(counts[t][q], ref_counts[q]);
+            ck_assert_int_eq(ids[t][q], ref_ids[q]);
+        }
+    }
+    /* the sharer outlives the owner: the index is reference-counted (ASan watches) */
+    ko_context *c2 = NULL;
+    ko_sites *s2 = NULL;
+    ck_assert_int_eq(ko_context_create(&c2), KO_OK);
+    ck_assert_int_eq(ko_sites_open(c2, f.db, KO_SITES_READONLY, &s2), KO_OK);
+    ck_assert_int_eq(ko_sites_share_index(s2, f.s), KO_OK);
+    free_all(&f, &a);
+    fixture_close(&f);
+    ko_hits *hh = NULL;
+    ck_assert_int_eq(ko_sites_query(s2, rings, 5, cams[0], cams[1], &hh), KO_OK);
+    ck_assert_uint_eq(ko_hits_count(hh), ref_counts[0]);
+    ko_hits_destroy(hh);
+    /* refused: a source without an index, a different store file */
+    fixture other;
+    fixture_open(&other);
+    ck_assert_int_eq(ko_sites_share_index(other.s, s2), KO_ERR_ARG);
+    ck_assert_int_eq(ko_sites_share_index(s2, other.s), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(c2), "no index"));
+    fixture_close(&other);
+    ko_sites_close(s2);
+    ko_context_destroy(c2);
+}
+END_TEST
+
 int main(void) {
     ko_global_init();
     Suite *s = suite_create("index");
@@ -460,6 +573,7 @@ int main(void) {
     tcase_add_test(tc, test_index_boundary_test_agrees_with_geos);
     tcase_add_test(tc, test_index_ring_overlap_matches_geos_overlay);
     tcase_add_test(tc, test_index_ring_simplicity_matches_geos);
+    tcase_add_test(tc, test_index_shared_between_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -437,6 +437,13 @@ KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
  * or the next import on s. */
 KO_API ko_status ko_sites_load_index(ko_sites *s);
 
+/** Makes dst use the index src has loaded instead of loading its own: for worker threads, each
+ * with its own context and store handle, over one index in memory. The index is immutable and
+ * reference-counted, so dst and src may be used from different threads at once and closed in
+ * any order. Both must be open on the same store file (KO_ERR_ARG otherwise, or when src has
+ * no index loaded). An import through either handle leaves the other's index as it was. */
+KO_API ko_status ko_sites_share_index(ko_sites *dst, const ko_sites *src);
+
 /** One site whose buffered geometry intersects a footprint. */
 typedef struct ko_site_hit {
     int64_t site_id;
