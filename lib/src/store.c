@@ -496,6 +496,19 @@ ko_status ko_sites_version(ko_sites *s, int64_t *version) {
     return st;
 }
 
+ko_status ko_sites_count(ko_sites *s, int64_t *n) {
+    if (!s || !n) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "sites_count: NULL argument");
+    sqlite3_stmt *q = NULL;
+    ko_status st = KO_OK;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW)
+        st = koi_error(s->ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+    else
+        *n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return st;
+}
+
 ko_status ko_sites_site_wkt(ko_sites *s, int64_t id, int buffered, char **wkt) {
     if (!s || !wkt) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "site_wkt: NULL argument");
     const char *sql = buffered ? "SELECT AsText(geom_buffered) FROM sites WHERE id = ?"

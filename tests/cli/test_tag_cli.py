@@ -106,6 +106,41 @@ def test_jobs_do_not_change_the_catalogue(tmp):
     assert order == sorted(order)  # written in path order whatever the thread timing
 
 
+def test_few_files_query_the_store_on_disk(tmp):
+    """Below a quarter as many queries as sites, workers query the on-disk R-tree instead of
+    loading the index: the same verdicts and hits per photo as a run large enough to load it."""
+    far = [{"type": "Feature", "properties": {"name": f"far {i}"},
+            "geometry": {"type": "Point", "coordinates": [10.0 + i * 0.01, 50.0]}}
+           for i in range(60)]
+    store = os.path.join(tmp, "s.sqlite")
+    src = write(tmp, "far.geojson", json.dumps({"type": "FeatureCollection", "features": far}))
+    demo = os.path.join(DATA, "sites", "brighton_beach_demo.geojson")
+    assert run("sites", "import", "--db", store, src)[0] == 0
+    assert run("sites", "import", "--db", store, demo)[0] == 0
+    small = os.path.join(tmp, "small")
+    os.makedirs(small)
+    for name in sorted(os.listdir(IMAGES)):
+        if name.endswith(".JPG"):
+            shutil.copy(os.path.join(IMAGES, name), small)
+    big = archive(tmp, copies=8)
+    a, b = os.path.join(tmp, "a.gpkg"), os.path.join(tmp, "b.gpkg")
+    code, _, err = tag("--db", store, "--catalog", a, small)
+    assert "queried on disk" in err, err
+    code, _, err = tag("--db", store, "--catalog", b, big)
+    assert "index in memory" in err, err
+    def per_photo(cat):
+        con = sqlite3.connect(cat)
+        got = {}
+        for path, verdict, sites in con.execute("SELECT path, verdict, site_ids FROM footprints"):
+            got.setdefault(os.path.basename(path)[-12:], set()).add((verdict, sites))
+        con.close()
+        return got
+    on_disk, in_memory = per_photo(a), per_photo(b)
+    assert on_disk and any(v == "flagged" for s in on_disk.values() for v, _ in s)
+    for name, seen in on_disk.items():
+        assert in_memory[name] == seen, name
+
+
 def test_shards_partition_the_archive(tmp):
     root = archive(tmp, copies=3)
     whole = os.path.join(tmp, "w.gpkg")

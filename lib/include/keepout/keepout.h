@@ -431,10 +431,10 @@ KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
 
 /** Loads every site into an in-memory packed R-tree (Hilbert-sorted float32 boxes rounded
  * outward, node size 16) with pre-parsed geometries, for batch queries. Without it each
- * ko_sites_query() uses the on-disk SpatiaLite R-tree. Loading costs 3-6 us per site (3-6 s
- * and a peak of 1.3 GB for 10^6 sites) and makes queries 10-20x faster: it pays off when the
- * footprints outnumber roughly a fifth of the sites. The index lives until ko_sites_close()
- * or the next import on s. */
+ * ko_sites_query() uses the on-disk SpatiaLite R-tree. Loading costs 3-9 us per site (3-9 s
+ * and a peak of 1.3 GB for 10^6 sites) and saves ~30 us per query: it pays off when the
+ * footprints outnumber roughly a quarter of the sites (ko_sites_count()). The index lives until
+ * ko_sites_close() or the next import on s. */
 KO_API ko_status ko_sites_load_index(ko_sites *s);
 
 /** Makes dst use the index src has loaded instead of loading its own: for worker threads, each
@@ -526,6 +526,9 @@ KO_API ko_status ko_sites_info_json(ko_sites *s, char **json);
 /** The store's version counter, bumped by every import: a catalogue records it so that stale
  * verdicts can be found after the store changes. */
 KO_API ko_status ko_sites_version(ko_sites *s, int64_t *version);
+
+/** Number of sites in the store (a table count: tens of ms at 10^6 sites). */
+KO_API ko_status ko_sites_count(ko_sites *s, int64_t *n);
 
 /** One stored site, as passed to a ko_sites_foreach() callback. Borrowed for the call. */
 typedef struct ko_site_record {
