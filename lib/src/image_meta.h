@@ -46,6 +46,15 @@ ko_status koi_exif_parse(const uint8_t *tiff, size_t n, koi_image_meta *m);
 /* The XMP parser is the context's (expat, reset per packet). */
 ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
 void koi_xmp_free(void *parser);
+/* The same through expat alone (tests and fuzzers compare the two). */
+ko_status koi_xmp_parse_expat(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
+
+/* The common XMP shape (x:xmpmeta > rdf:RDF > one rdf:Description, properties as attributes)
+ * without expat: calls fn(user, "uri|local", parent, value) for each attribute in the order
+ * expat would, and returns 1; returns 0, having called nothing, for anything else. */
+typedef void (*koi_xmp_property)(void *user, const char *qname, const char *parent,
+                                 const char *value);
+int koi_xmp_simple(const char *xml, size_t n, koi_xmp_property fn, void *user);
 
 /* The camera of a photo, in the resolution order DewarpData / calibrated focal length ->
  * EXIF focal plane resolution -> camera table -> 35 mm-equivalent focal length. Returns 0 and

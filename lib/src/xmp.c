@@ -191,6 +191,10 @@ static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static void simple_property(void *user, const char *qname, const char *parent, const char *value) {
+    property(user, qname, parent, value);
+}
+
 /* The packet without its padding: writers reserve kilobytes of whitespace for in-place edits,
  * then close with <?xpacket end?>; neither carries data, and they are most of a DJI packet.
  * memrchr and strspn step over the padding many bytes at a time. */
@@ -229,11 +233,15 @@ void koi_xmp_free(void *parser) {
     if (parser) XML_ParserFree(parser);
 }
 
-ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m) {
+static ko_status parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m, int simple) {
     if (n > KOI_XMP_MAX || n > (size_t)INT32_MAX) return KO_ERR_LIMIT;
     xmp_state x;
     memset(&x, 0, sizeof x);
     x.m = m;
+    /* XMP packets are often padded with whitespace and a trailing <?xpacket end?>, and some
+     * writers leave NUL padding: parse up to the first NUL. */
+    size_t len = content_len(xml, strnlen(xml, n));
+    if (simple && koi_xmp_simple(xml, len, simple_property, &x)) return KO_OK;
     x.parser = parser_for(ctx);
     if (!x.parser) return KO_ERR_NOMEM;
     XML_SetUserData(x.parser, &x);
@@ -242,9 +250,6 @@ ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_me
     XML_SetStartDoctypeDeclHandler(x.parser, on_doctype);
     XML_SetEntityDeclHandler(x.parser, on_entity);
     XML_SetParamEntityParsing(x.parser, XML_PARAM_ENTITY_PARSING_NEVER);
-    /* XMP packets are often padded with whitespace and a trailing <?xpacket end?>, and some
-     * writers leave NUL padding: parse up to the first NUL. */
-    size_t len = content_len(xml, strnlen(xml, n));
     enum XML_Status st = XML_Parse(x.parser, xml, (int)len, 1);
     ko_status rc = KO_OK;
     if (x.refused) {
@@ -258,4 +263,12 @@ ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_me
         rc = KO_ERR_FORMAT;
     }
     return rc;
+}
+
+ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m) {
+    return parse(ctx, xml, n, m, 1);
+}
+
+ko_status koi_xmp_parse_expat(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m) {
+    return parse(ctx, xml, n, m, 0);
 }

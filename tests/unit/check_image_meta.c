@@ -373,6 +373,116 @@ START_TEST(test_image_meta_missing_xmp_or_gps_is_a_reason) {
 }
 END_TEST
 
+static void count_property(void *user, const char *qname, const char *parent, const char *value) {
+    (void)qname, (void)parent, (void)value;
+    ++*(int *)user;
+}
+
+/* The fast reader of the common XMP shape against expat: every packet here is parsed both
+ * ways and must give the same status and the same fields; `simple` says whether the fast
+ * reader must take it (1) or leave it to expat (0). */
+START_TEST(test_image_meta_xmp_simple_agrees_with_expat) {
+#define NS " xmlns:x='adobe:ns:meta/' xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'"
+#define DJI " xmlns:drone-dji='http://www.dji.com/drone-dji/1.0/'"
+    static const struct {
+        int simple;
+        const char *xml;
+    } cases[] = {
+        {1, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description" DJI
+            " drone-dji:GimbalYawDegree='+45.00' drone-dji:RelativeAltitude=\"+39.80\"/>"
+            "</rdf:RDF></x:xmpmeta>"},
+        {1, "<?xpacket begin='\xef\xbb\xbf' id='W5M0MpCehiHzreSzNTczkc9d'?>\n<x:xmpmeta" NS
+            ">\n <rdf:RDF>\n  <rdf:Description rdf:about='' "
+            "xmlns:a='http://www.dji.com/drone-dji/1.0/'"
+            "\n   a:GimbalPitchDegree = \"-89.90\" other='x>y'>\n  </rdf:Description >\n </rdf:RDF>"
+            "\n</x:xmpmeta>\n"},
+        /* a prefix declared on the outer element, redeclared inside */
+        {1, "<x:xmpmeta" NS " xmlns:p='http://example.com/'><rdf:RDF><rdf:Description"
+            " xmlns:p='http://www.dji.com/drone-dji/1.0/' p:FlightYawDegree='12'/></rdf:RDF>"
+            "</x:xmpmeta>"},
+        /* Pix4D then Parrot then DJI: the vendor follows the attribute order */
+        {1, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description xmlns:c='http://pix4d.com/camera/1.0/'"
+            " xmlns:p='http://www.parrot.com/drone-parrot/1.0/'" DJI
+            " c:Pitch='10' p:CameraYawDegree='5' drone-dji:GimbalRollDegree='1'/></rdf:RDF>"
+            "</x:xmpmeta>"},
+        /* the same expanded name twice: expat refuses */
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description" DJI
+            " xmlns:d2='http://www.dji.com/drone-dji/1.0/' drone-dji:GimbalYawDegree='1'"
+            " d2:GimbalYawDegree='2'/></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description a='1' a='2'/></rdf:RDF></x:xmpmeta>"},
+        /* a prefix bound only on an inner element, used outside it */
+        {0, "<x:xmpmeta" NS " q:a='1'><rdf:RDF><rdf:Description xmlns:q='http://q/'/></rdf:RDF>"
+            "</x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description zz:a='1'/></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS " xmlns:q='a' xmlns:q='b'><rdf:RDF><rdf:Description/></rdf:RDF>"
+            "</x:xmpmeta>"},
+        /* expat's namespace separator inside a URI, and a reserved URI */
+        {0, "<x:xmpmeta" NS " xmlns:q='h|tp://q/'><rdf:RDF><rdf:Description/></rdf:RDF>"
+            "</x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS " xmlns:q='http://www.w3.org/2000/xmlns/'><rdf:RDF><rdf:Description/>"
+            "</rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS " xmlns='http://d/'><rdf:RDF><rdf:Description/></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description" DJI
+            " drone-dji:GimbalYawDegree='&#52;5'/></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description" DJI
+            " drone-dji:GimbalYawDegree='\t45'/></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description a='1'b='2'/></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description/><rdf:Description/></rdf:RDF>"
+            "</x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description" DJI "><drone-dji:GimbalYawDegree>7"
+            "</drone-dji:GimbalYawDegree></rdf:Description></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><!-- c --><rdf:RDF><rdf:Description/></rdf:RDF></x:xmpmeta>"},
+        {0, "<?xml version='1.0'?><x:xmpmeta" NS "><rdf:RDF><rdf:Description/></rdf:RDF>"
+            "</x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description/></rdf:RDF></x:xmpmeta>junk"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description/></rdf:RDF></x:xmpmetaX>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description a='\xc3\xa9'/></rdf:RDF></x:xmpmeta>"},
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description/></rdf:RDF>"},
+        {0,
+         "<y:xmpmeta xmlns:y='adobe:ns:meta/X' xmlns:rdf='http://www.w3.org/1999/02/"
+         "22-rdf-syntax-ns#'><rdf:RDF><rdf:Description/></rdf:RDF></y:xmpmeta>"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *xml = cases[i].xml;
+        int calls = 0;
+        int took = koi_xmp_simple(xml, strlen(xml), count_property, &calls);
+        ck_assert_msg(took == cases[i].simple, "case %zu: fast reader %s it", i,
+                      took ? "took" : "declined");
+        if (!took) ck_assert_int_eq(calls, 0);
+        koi_image_meta a, b;
+        koi_image_meta_init(&a);
+        koi_image_meta_init(&b);
+        ko_status sa = koi_xmp_parse(ctx, xml, strlen(xml), &a);
+        ko_status sb = koi_xmp_parse_expat(ctx, xml, strlen(xml), &b);
+        ck_assert_msg(sa == sb, "case %zu: status %d vs expat %d", i, sa, sb);
+        ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "case %zu: fields differ from expat", i);
+        if (took) ck_assert_int_eq(sa, KO_OK);
+    }
+    /* and the packets of the real photos, which the fast reader must take */
+    size_t n;
+    unsigned char *photo = slurp(PHOTO, &n);
+    const char *x0 = memmem(photo, n, "<?xpacket begin", 15);
+    ck_assert_ptr_nonnull(x0);
+    size_t len = (size_t)((const char *)memmem(x0, n - (size_t)(x0 - (const char *)photo),
+                                               "<?xpacket end", 13) -
+                          x0) +
+                 20;
+    int calls = 0;
+    ck_assert_int_eq(koi_xmp_simple(x0, len - 20, count_property, &calls), 1);
+    ck_assert_int_ge(calls, 10);
+    koi_image_meta a, b;
+    koi_image_meta_init(&a);
+    koi_image_meta_init(&b);
+    ck_assert_int_eq(koi_xmp_parse(ctx, x0, len, &a), KO_OK);
+    ck_assert_int_eq(koi_xmp_parse_expat(ctx, x0, len, &b), KO_OK);
+    ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
+    ck_assert_double_eq_tol(a.gimbal_pitch, -89.9, 1e-9);
+    free(photo);
+#undef NS
+#undef DJI
+}
+END_TEST
+
 /* The listing reports each file's size and mtime as the walk saw them (tag skips unchanged
  * files by them without a second stat): they must be what stat(2) says. */
 START_TEST(test_image_meta_file_list_stat) {
@@ -423,6 +533,7 @@ int main(void) {
     tcase_add_test(tc, test_image_meta_xmp_forms_and_namespaces);
     tcase_add_test(tc, test_image_meta_xmp_padding);
     tcase_add_test(tc, test_image_meta_file_list_stat);
+    tcase_add_test(tc, test_image_meta_xmp_simple_agrees_with_expat);
     tcase_add_test(tc, test_image_meta_extended_xmp_reassembled);
     tcase_add_test(tc, test_image_meta_exif_ifd_loop_ends);
     tcase_add_test(tc, test_image_meta_missing_xmp_or_gps_is_a_reason);
