@@ -167,36 +167,66 @@ static void sql(catalog *c, const char *q) {
     if (r) GDALDatasetReleaseResultSet(c->ds, r);
 }
 
+/* The layers (columns an older catalogue lacks are added) and the indexes that keep one row per
+ * file and per shot, whatever happens: re-runs replace, never duplicate. */
+static int setup(catalog *c) {
+    c->fp = layer(c->ds, "footprints", wkbPolygon, fp_fields, c->fp_ix);
+    c->hits = c->fp ? layer(c->ds, "hits", wkbNone, hit_fields, c->hit_ix) : NULL;
+    c->files = c->hits ? layer(c->ds, "files", wkbNone, file_fields, c->file_ix) : NULL;
+    if (!c->fp || !c->hits || !c->files) return 0;
+    sql(c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_files_path ON files(path)");
+    sql(c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_footprints_shot ON footprints(path, shot_id)");
+    sql(c, "CREATE INDEX IF NOT EXISTS ko_hits_path ON hits(path)");
+    return 1;
+}
+
+static void unlink_sqlite(const char *path) {
+    const char *suffix[] = {"", "-journal", "-wal", "-shm"};
+    for (int i = 0; i < 4; i++)
+        VSIUnlink(CPLSPrintf("%s%s", path, suffix[i]));
+}
+
+/* A new GeoPackage is built as NAME.partial.gpkg and renamed into place once its tables and indexes
+ * exist: a run killed while creating it leaves no half-made catalogue that the next run could
+ * not open (the next run starts that file afresh). */
+static int create_gpkg(const char *name) {
+    char *tmp = CPLStrdup(CPLSPrintf("%s.partial.gpkg", name));
+    unlink_sqlite(tmp);
+    GDALDriverH gpkg = GDALGetDriverByName("GPKG");
+    catalog c;
+    memset(&c, 0, sizeof c);
+    c.ds = gpkg ? GDALCreate(gpkg, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    int ok = c.ds && setup(&c);
+    if (c.ds) GDALClose(c.ds);
+    ok = ok && VSIRename(tmp, name) == 0;
+    if (!ok) unlink_sqlite(tmp);
+    CPLFree(tmp);
+    return ok;
+}
+
 int catalog_open(catalog *c, const char *name) {
     memset(c, 0, sizeof *c);
     int pg = STARTS_WITH_CI(name, "PG:");
     VSIStatBufL st;
-    if (pg || VSIStatL(name, &st) == 0) {
-        const char *drivers[] = {pg ? "PostgreSQL" : "GPKG", NULL};
-        c->ds = GDALOpenEx(name, GDAL_OF_VECTOR | GDAL_OF_UPDATE | GDAL_OF_VERBOSE_ERROR, drivers,
-                           NULL, NULL);
-    } else {
-        GDALDriverH gpkg = GDALGetDriverByName("GPKG");
-        c->ds = gpkg ? GDALCreate(gpkg, name, 0, 0, 0, GDT_Unknown, NULL) : NULL;
-    }
-    if (!c->ds) {
-        fprintf(stderr, "keepout tag: cannot open or create the catalogue %s: %s\n", name,
+    if (!pg && VSIStatL(name, &st) != 0 && !create_gpkg(name)) {
+        fprintf(stderr, "keepout tag: cannot create the catalogue %s: %s\n", name,
                 CPLGetLastErrorMsg());
         return 0;
     }
-    c->fp = layer(c->ds, "footprints", wkbPolygon, fp_fields, c->fp_ix);
-    c->hits = c->fp ? layer(c->ds, "hits", wkbNone, hit_fields, c->hit_ix) : NULL;
-    c->files = c->hits ? layer(c->ds, "files", wkbNone, file_fields, c->file_ix) : NULL;
-    if (!c->fp || !c->hits || !c->files) {
+    const char *drivers[] = {pg ? "PostgreSQL" : "GPKG", NULL};
+    c->ds = GDALOpenEx(name, GDAL_OF_VECTOR | GDAL_OF_UPDATE | GDAL_OF_VERBOSE_ERROR, drivers, NULL,
+                       NULL);
+    if (!c->ds) {
+        fprintf(stderr, "keepout tag: cannot open the catalogue %s: %s\n", name,
+                CPLGetLastErrorMsg());
+        return 0;
+    }
+    if (!setup(c)) {
         fprintf(stderr, "keepout tag: %s: cannot create the catalogue layers: %s\n", name,
                 CPLGetLastErrorMsg());
         catalog_close(c);
         return 0;
     }
-    /* One row per file and per shot, whatever happens: re-runs replace, never duplicate. */
-    sql(c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_files_path ON files(path)");
-    sql(c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_footprints_shot ON footprints(path, shot_id)");
-    sql(c, "CREATE INDEX IF NOT EXISTS ko_hits_path ON hits(path)");
     return 1;
 }
 

@@ -191,13 +191,36 @@ static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* 0x80 in each byte of v that is zero, 0 elsewhere (exact, no borrow between bytes). */
+static uint64_t zero_bytes(uint64_t v) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+    return ~(((v & low7) + low7) | v | low7);
+}
+
+/* p[0..n) is all XML whitespace: eight bytes per step over the kilobytes of padding (the
+ * buffer is not a C string, so no strspn). */
+static int all_space(const char *p, size_t n) {
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        uint64_t ws = zero_bytes(v ^ (ones * ' ')) | zero_bytes(v ^ (ones * '\n')) |
+                      zero_bytes(v ^ (ones * '\r')) | zero_bytes(v ^ (ones * '\t'));
+        if (ws != high) return 0;
+    }
+    for (; i < n; i++)
+        if (!is_space(p[i])) return 0;
+    return 1;
+}
+
 static void simple_property(void *user, const char *qname, const char *parent, const char *value) {
     property(user, qname, parent, value);
 }
 
 /* The packet without its padding: writers reserve kilobytes of whitespace for in-place edits,
  * then close with <?xpacket end?>; neither carries data, and they are most of a DJI packet.
- * memrchr and strspn step over the padding many bytes at a time. */
+ * memrchr and all_space step over the padding many bytes at a time. */
 static size_t content_len(const char *xml, size_t n) {
     static const char END[] = "<?xpacket end=";
     const char *lt = memrchr(xml, '<', n), *stop = xml + n;
@@ -209,7 +232,7 @@ static size_t content_len(const char *xml, size_t n) {
     for (q += 2; q < stop; q++)
         if (!is_space(*q)) return n;
     const char *gt = memrchr(xml, '>', (size_t)(lt - xml));
-    if (!gt || gt + 1 + strspn(gt + 1, " \t\r\n") != lt) return n; /* strspn stops at lt */
+    if (!gt || !all_space(gt + 1, (size_t)(lt - gt - 1))) return n;
     return (size_t)(gt + 1 - xml);
 }
 

@@ -259,6 +259,25 @@ def test_vsizip_archive(tmp):
         ("DJI_0018.JPG", "clear"), ("DJI_0021.JPG", "flagged")], files
 
 
+def test_catalogue_is_created_whole(tmp):
+    """A new catalogue is built as CAT.partial.gpkg and renamed into place, so a run killed while
+    creating it leaves nothing the next run cannot open; a stale one (and its journal) from such
+    a kill is started afresh; an unwritable place fails with a message naming the file."""
+    root = archive(tmp)
+    cat = os.path.join(tmp, "c.gpkg")
+    write(tmp, "c.gpkg.partial.gpkg", "half a GeoPackage")
+    write(tmp, "c.gpkg.partial.gpkg-journal", "a hot journal of another database")
+    code, _, err = tag("-q", "--catalog", cat, root)
+    assert code == 1 and "Warning" not in err, err
+    assert not [f for f in os.listdir(tmp) if ".partial" in f]
+    fp, _, files = rows(cat)
+    assert len(files) >= 8 and fp  # 6 photos, the SRT, the zero-byte JPEG
+    bad = os.path.join(tmp, "no", "such", "dir", "c.gpkg")
+    code, _, err = tag("-q", "--catalog", bad, root)
+    assert code == 2 and bad in err, err
+    assert not os.path.exists(bad + ".partial.gpkg")
+
+
 def test_usage(tmp):
     assert run("tag", "x")[0] == 2
     assert run("tag", "--catalog", os.path.join(tmp, "c.gpkg"))[0] == 2

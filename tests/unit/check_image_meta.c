@@ -295,6 +295,18 @@ START_TEST(test_image_meta_xmp_padding) {
         ck_assert_msg(parse_xmp_jpeg(xml, &m) == want[i], "tail %zu", i);
         if (want[i] == KO_OK) ck_assert_double_eq_tol(m.rel_alt_m, 39.8, 1e-12);
     }
+    /* one stray byte anywhere in the padding (eight-byte steps, then the tail) is junk */
+    const char stray[] = {'x', '\v', (char)0xA0, 0x01};
+    for (size_t at = 1; at < sizeof pad - 1; at += 997) {
+        for (size_t c = 0; c < sizeof stray; c++) {
+            char keep = pad[at];
+            pad[at] = stray[c];
+            snprintf(xml, sizeof xml, "%s%s%s", body, pad, tails[0]);
+            pad[at] = keep;
+            koi_image_meta m;
+            ck_assert_msg(parse_xmp_jpeg(xml, &m) == KO_ERR_FORMAT, "stray byte at %zu", at);
+        }
+    }
 }
 END_TEST
 
