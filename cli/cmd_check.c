@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "inputs.h"
+#include "site_index.h"
 #include "keepout/keepout.h"
 #include "output.h"
 #include "reader_opts.h"
@@ -450,11 +451,13 @@ int cmd_check(int argc, char **argv) {
         r.copts.footprint.dem = r.dem;
         r.ropts.below_takeoff = 1;
     }
-    /* Many shots: one in-memory packed index beats an R-tree lookup per shot. */
-    if (list.many && ko_sites_load_index(r.sites) != KO_OK) {
-        fprintf(stderr, "keepout check: site store %s: %s\n", r.db, ko_errmsg(r.ctx));
+    /* Many shots against the store's size: the in-memory index, else the on-disk R-tree. */
+    int indexed;
+    int64_t n_sites;
+    if (list.many &&
+        !site_index_choose(r.sites, r.ctx, site_index_input_shots(r.ctx, &list, &r.ropts), "check",
+                           &indexed, &n_sites))
         goto done;
-    }
     fp = outpath ? fopen(outpath, "w") : stdout;
     if (!fp) {
         fprintf(stderr, "keepout check: cannot write %s: %s\n", outpath, strerror(errno));

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "inputs.h"
 #include "route_cli.h"
+#include "site_index.h"
 
 #ifndef KEEPOUT_DEFAULT_SITES
 #define KEEPOUT_DEFAULT_SITES "sites.sqlite"
@@ -69,8 +70,7 @@ typedef struct route_run {
     size_t n_dems;
     ko_dem *dem;
     int quiet, unknown_is_clear, progress;
-    int64_t n_sites; /* counted when first needed; 0: not yet */
-    int indexed;     /* the packed index is loaded */
+    int indexed; /* the packed index is loaded */
 } route_run;
 
 static int parse_number(const char *opt, const char *s, double lo, double hi, double *v) {
@@ -436,22 +436,12 @@ static int open_store(route_run *r) {
     return 1;
 }
 
-/* Loads the packed index once the queries to come outnumber a quarter of the sites (loading
- * costs ~8 us per site, an on-disk query ~31 us more): a 10-photo plan against a national
- * store starts at once, a survey of thousands of exposures loads it. */
+/* The packed index once the queries to come outnumber a quarter of the sites (site_index.c):
+ * a 10-photo plan against a national store starts at once, a survey loads it. */
 static int want_index(route_run *r, double queries) {
-    if (r->indexed) return 1;
-    if (!r->n_sites && ko_sites_count(r->sites, &r->n_sites) != KO_OK) {
-        fprintf(stderr, "keepout route: site store %s: %s\n", r->db, ko_errmsg(r->ctx));
-        return 0;
-    }
-    if (4 * queries < (double)r->n_sites) return 1;
-    if (ko_sites_load_index(r->sites) != KO_OK) {
-        fprintf(stderr, "keepout route: site store %s: %s\n", r->db, ko_errmsg(r->ctx));
-        return 0;
-    }
-    r->indexed = 1;
-    return 1;
+    int64_t n_sites;
+    return r->indexed ||
+           site_index_choose(r->sites, r->ctx, queries, "route", &r->indexed, &n_sites);
 }
 
 static const char *const csv_columns[] = {

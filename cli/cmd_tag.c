@@ -24,6 +24,7 @@
 #include "inputs.h"
 #include "keepout/keepout.h"
 #include "reader_opts.h"
+#include "site_index.h"
 
 #ifndef KEEPOUT_DEFAULT_SITES
 #define KEEPOUT_DEFAULT_SITES "sites.sqlite"
@@ -553,34 +554,20 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
 }
 
 /* Queries one file costs: a photo is one, an SRT a few thousand frames. */
-static double file_queries(const job *j) {
-    size_t n = strlen(j->path);
-    return n > 4 && !strcasecmp(j->path + n - 4, ".srt") ? 3000.0 : 1.0;
-}
-
-/* One index in memory for all workers (each has its own context and store handle), if it pays:
- * loading costs ~8 us per site, a query on the on-disk R-tree ~31 us more than on the index
- * (bench_index at 10^6 sites), so below a quarter as many queries as sites the workers query
- * the store on disk. An incremental run of a few new files then starts at once. */
+/* One index in memory for all workers (each has its own context and store handle) when it pays;
+ * otherwise the workers query the store on disk, and an incremental run of a few new files
+ * starts at once (site_index.c). */
 static int load_index(shared *sh, ko_context *ctx, ko_sites *sites) {
-    double queries = 0;
-    int64_t n_sites = 0;
+    double shots = 0;
     for (size_t i = 0; i < sh->n_jobs; i++)
-        queries += file_queries(&sh->jobs[i]);
-    if (ko_sites_count(sites, &n_sites) != KO_OK) {
-        fprintf(stderr, "keepout tag: site store %s: %s\n", sh->db, ko_errmsg(ctx));
-        return 0;
-    }
-    int load = 4 * queries >= (double)n_sites;
+        shots += site_index_shots(sh->jobs[i].path, sh->jobs[i].size);
+    int loaded;
+    int64_t n_sites;
+    if (!site_index_choose(sites, ctx, shots, "tag", &loaded, &n_sites)) return 0;
     if (!sh->quiet)
         fprintf(stderr, "keepout tag: %zu files to tag against %lld sites (%s)\n", sh->n_jobs,
-                (long long)n_sites, load ? "site index in memory" : "site store queried on disk");
-    if (!load) return 1;
-    if (ko_sites_load_index(sites) != KO_OK) {
-        fprintf(stderr, "keepout tag: site store %s: %s\n", sh->db, ko_errmsg(ctx));
-        return 0;
-    }
-    sh->index = sites;
+                (long long)n_sites, loaded ? "site index in memory" : "site store queried on disk");
+    if (loaded) sh->index = sites;
     return 1;
 }
 
