@@ -159,12 +159,8 @@ static int cmp_i64(const void *a, const void *b) {
 
 START_TEST(test_index_query_matches_bruteforce) {
     fixture f;
-    fixture_open(&f);
-    ko_import_options o;
-    ko_import_options_init(&o);
-    o.preset_osm = 1;
-    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
-    ko_import_report_clear(&r);
+    fixture_open_bremen(&f);
+    ko_import_report r;
     r = import_ok(&f, DATA "/zones/swiss_ed318_substations_nuclear.json", NULL);
     ko_import_report_clear(&r);
     r = import_ok(&f, DATA "/sites/wri_switzerland.csv", NULL);
@@ -486,12 +482,7 @@ static void *share_worker(void *arg) {
 /* (POSIX threads rather than C11 ones: ThreadSanitizer intercepts pthread_create only.) */
 START_TEST(test_index_shared_between_threads) {
     fixture f;
-    fixture_open(&f);
-    ko_import_options o;
-    ko_import_options_init(&o);
-    o.preset_osm = 1;
-    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
-    ko_import_report_clear(&r);
+    fixture_open_bremen(&f);
     all_sites a;
     load_all(&f, &a);
     enum { NQ = 400, NT = 4 };

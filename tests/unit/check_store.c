@@ -166,12 +166,7 @@ END_TEST
 
 START_TEST(test_store_info_and_export) {
     fixture f;
-    fixture_open(&f);
-    ko_import_options o;
-    ko_import_options_init(&o);
-    o.preset_osm = 1;
-    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
-    ko_import_report_clear(&r);
+    fixture_open_bremen(&f);
     char *js = NULL;
     ck_assert_int_eq(ko_sites_info_json(f.s, &js), KO_OK);
     ck_assert_ptr_nonnull(strstr(js, "\"substation\": 306"));

@@ -75,4 +75,14 @@ static inline ko_import_report import_ok(fixture *f, const char *path,
     return r;
 }
 
+/* A fresh store holding the real Bremen power extract (OSM preset). */
+static inline void fixture_open_bremen(fixture *f) {
+    fixture_open(f);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.preset_osm = 1;
+    ko_import_report r = import_ok(f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report_clear(&r);
+}
+
 #endif
