@@ -186,19 +186,18 @@ static void unlink_sqlite(const char *path) {
         VSIUnlink(CPLSPrintf("%s%s", path, suffix[i]));
 }
 
-/* A new GeoPackage is built as NAME.partial.gpkg and renamed into place once its tables and indexes
- * exist: a run killed while creating it leaves no half-made catalogue that the next run could
- * not open (the next run starts that file afresh). */
+/* A new GeoPackage (GDAL writes its tables in several commits) is made as NAME.partial.gpkg and
+ * renamed into place: a run killed meanwhile leaves no half-made file that the next run could
+ * not open (the next run starts that one afresh). Its layers are created afterwards, in the
+ * writing session, so that GDAL defers their R-tree and row counts to the end of the run
+ * instead of firing triggers on every row. */
 static int create_gpkg(const char *name) {
     char *tmp = CPLStrdup(CPLSPrintf("%s.partial.gpkg", name));
     unlink_sqlite(tmp);
     GDALDriverH gpkg = GDALGetDriverByName("GPKG");
-    catalog c;
-    memset(&c, 0, sizeof c);
-    c.ds = gpkg ? GDALCreate(gpkg, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
-    int ok = c.ds && setup(&c);
-    if (c.ds) GDALClose(c.ds);
-    ok = ok && VSIRename(tmp, name) == 0;
+    GDALDatasetH ds = gpkg ? GDALCreate(gpkg, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    if (ds) GDALClose(ds);
+    int ok = ds && VSIRename(tmp, name) == 0;
     if (!ok) unlink_sqlite(tmp);
     CPLFree(tmp);
     return ok;
@@ -221,7 +220,12 @@ int catalog_open(catalog *c, const char *name) {
                 CPLGetLastErrorMsg());
         return 0;
     }
-    if (!setup(c)) {
+    /* one transaction for the layers, their ~40 columns and the indexes: each would otherwise
+     * commit, and sync the disk, on its own */
+    int tx = GDALDatasetStartTransaction(c->ds, FALSE) == OGRERR_NONE;
+    int ok = setup(c);
+    if (tx) ok = GDALDatasetCommitTransaction(c->ds) == OGRERR_NONE && ok;
+    if (!ok) {
         fprintf(stderr, "keepout tag: %s: cannot create the catalogue layers: %s\n", name,
                 CPLGetLastErrorMsg());
         catalog_close(c);
