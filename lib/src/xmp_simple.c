@@ -56,14 +56,19 @@ static int name_char(char c, int first) {
            (!first && ((c >= '0' && c <= '9') || c == '-' || c == '.'));
 }
 
-/* An ASCII XML name with at most one colon, not at either end. */
+/* An ASCII XML name with at most one colon, not at either end, whose local part also starts
+ * like a name (namespaces want NCNames on both sides: "p:0a" is no QName). */
 static int scan_name(packet *k, span *out) {
     const char *s = k->p;
-    int colons = 0;
-    while (k->p < k->end && name_char(*k->p, k->p == s))
-        colons += *k->p++ == ':';
+    int colons = 0, local_ok = 1;
+    while (k->p < k->end && name_char(*k->p, k->p == s)) {
+        if (*k->p++ == ':') {
+            colons++;
+            local_ok = k->p < k->end && name_char(*k->p, 1) && *k->p != ':';
+        }
+    }
     out->p = s, out->n = (size_t)(k->p - s);
-    return out->n && colons <= 1 && s[0] != ':' && s[out->n - 1] != ':';
+    return out->n && colons <= 1 && local_ok && s[0] != ':' && s[out->n - 1] != ':';
 }
 
 static int eat(packet *k, const char *lit) {

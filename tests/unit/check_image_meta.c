@@ -422,6 +422,9 @@ START_TEST(test_image_meta_xmp_simple_agrees_with_expat) {
             " xmlns:d2='http://www.dji.com/drone-dji/1.0/' drone-dji:GimbalYawDegree='1'"
             " d2:GimbalYawDegree='2'/></rdf:RDF></x:xmpmeta>"},
         {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description a='1' a='2'/></rdf:RDF></x:xmpmeta>"},
+        /* a local part that is no NCName (found by fuzz_jpeg_meta) */
+        {0, "<x:xmpmeta" NS "><rdf:RDF><rdf:Description" DJI
+            " drone-dji:0Make='1'/></rdf:RDF></x:xmpmeta>"},
         /* a prefix bound only on an inner element, used outside it */
         {0, "<x:xmpmeta" NS " q:a='1'><rdf:RDF><rdf:Description xmlns:q='http://q/'/></rdf:RDF>"
             "</x:xmpmeta>"},
