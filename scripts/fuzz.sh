@@ -2,9 +2,12 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) in build-fuzz/ and runs each for a
 # bounded time on a copy of its seed corpus. Exits non-zero on any crash, leak or UB report.
 #   FUZZ_SECONDS=30 scripts/fuzz.sh
+#   FUZZ_SEED=1 scripts/fuzz.sh     same mutations every run (CI: a red build must be reproducible)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
+seed=()
+[ -n "${FUZZ_SEED:-}" ] && seed=(-seed="$FUZZ_SEED")
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DKEEPOUT_BUILD_FUZZERS=ON -DKEEPOUT_BUILD_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target fuzz_jpeg_meta fuzz_srt fuzz_route
@@ -14,7 +17,7 @@ for name in jpeg_meta srt route; do
     cp tests/fuzz/corpus/$name/* "$work/"
     echo "== fuzz_$name for ${seconds}s"
     rc=0
-    ./build-fuzz/tests/fuzz/fuzz_$name -max_total_time="$seconds" -rss_limit_mb=2048 \
+    ./build-fuzz/tests/fuzz/fuzz_$name "${seed[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \
         -artifact_prefix="$work/" -print_final_stats=1 "$work" > "$work.log" 2>&1 || rc=$?
     grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|^Done" "$work.log" || true
     if [ "$rc" -ne 0 ]; then
