@@ -452,11 +452,9 @@ int cmd_check(int argc, char **argv) {
         r.ropts.below_takeoff = 1;
     }
     /* Many shots against the store's size: the in-memory index, else the on-disk R-tree. */
-    int indexed;
-    int64_t n_sites;
     if (list.many &&
         !site_index_choose(r.sites, r.ctx, site_index_input_shots(r.ctx, &list, &r.ropts), "check",
-                           &indexed, &n_sites))
+                           NULL, NULL))
         goto done;
     fp = outpath ? fopen(outpath, "w") : stdout;
     if (!fp) {

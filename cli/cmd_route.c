@@ -439,9 +439,7 @@ static int open_store(route_run *r) {
 /* The packed index once the queries to come outnumber a quarter of the sites (site_index.c):
  * a 10-photo plan against a national store starts at once, a survey loads it. */
 static int want_index(route_run *r, double queries) {
-    int64_t n_sites;
-    return r->indexed ||
-           site_index_choose(r->sites, r->ctx, queries, "route", &r->indexed, &n_sites);
+    return r->indexed || site_index_choose(r->sites, r->ctx, queries, "route", &r->indexed, NULL);
 }
 
 static const char *const csv_columns[] = {

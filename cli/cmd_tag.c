@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,7 +75,6 @@ typedef struct job {
 typedef struct shared {
     const char *db;
     const ko_sites *index; /* the main thread's store, whose loaded index workers share */
-    int quiet;
     ko_check_options copts;
     ko_reader_options ropts;
     int hash;
@@ -559,18 +557,17 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
     return 1;
 }
 
-/* Queries one file costs: a photo is one, an SRT a few thousand frames. */
 /* One index in memory for all workers (each has its own context and store handle) when it pays;
  * otherwise the workers query the store on disk, and an incremental run of a few new files
  * starts at once (site_index.c). */
-static int load_index(shared *sh, ko_context *ctx, ko_sites *sites) {
+static int load_index(shared *sh, int quiet, ko_context *ctx, ko_sites *sites) {
     double shots = 0;
     for (size_t i = 0; i < sh->n_jobs; i++)
         shots += site_index_shots(sh->jobs[i].path, sh->jobs[i].size);
     int loaded;
     int64_t n_sites;
     if (!site_index_choose(sites, ctx, shots, "tag", &loaded, &n_sites)) return 0;
-    if (!sh->quiet)
+    if (!quiet)
         fprintf(stderr, "keepout tag: %zu files to tag against %lld sites (%s)\n", sh->n_jobs,
                 (long long)n_sites, loaded ? "site index in memory" : "site store queried on disk");
     if (loaded) sh->index = sites;
@@ -612,8 +609,7 @@ static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_
     if (!catalog_done(cat, &done, &n_done) ||
         !plan(sh, o, archives, n_archives, done, n_done, &skipped, &other))
         goto out;
-    sh->quiet = o->quiet;
-    if (!load_index(sh, ctx, sites)) goto out;
+    if (!load_index(sh, o->quiet, ctx, sites)) goto out;
     sh->results = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->results);
     sh->ready = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->ready);
     if (!sh->results || !sh->ready) goto out;

@@ -45,16 +45,17 @@ double site_index_input_shots(ko_context *ctx, const input_list *l, const ko_rea
 
 int site_index_choose(ko_sites *s, ko_context *ctx, double shots, const char *who, int *loaded,
                       int64_t *n_sites) {
-    *loaded = 0;
-    if (ko_sites_count(s, n_sites) != KO_OK) {
+    int64_t n = 0;
+    if (ko_sites_count(s, &n) != KO_OK) {
         fprintf(stderr, "keepout %s: site store: %s\n", who, ko_errmsg(ctx));
         return 0;
     }
-    if (4 * shots < (double)*n_sites) return 1;
-    if (ko_sites_load_index(s) != KO_OK) {
+    int load = 4 * shots >= (double)n;
+    if (load && ko_sites_load_index(s) != KO_OK) {
         fprintf(stderr, "keepout %s: site store: %s\n", who, ko_errmsg(ctx));
         return 0;
     }
-    *loaded = 1;
+    if (loaded) *loaded = load;
+    if (n_sites) *n_sites = n;
     return 1;
 }

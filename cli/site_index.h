@@ -16,7 +16,7 @@ double site_index_input_shots(ko_context *ctx, const input_list *l, const ko_rea
 
 /* Loads the index of s when `shots` queries outnumber a quarter of its sites (loading costs
  * ~8 us per site, an on-disk query ~31 us more: bench_index at 10^6 sites). *loaded says which,
- * *n_sites how many sites the store holds.
+ * *n_sites how many sites the store holds (either may be NULL).
  * 0 after a message on stderr (prefixed with who) if the store fails. */
 int site_index_choose(ko_sites *s, ko_context *ctx, double shots, const char *who, int *loaded,
                       int64_t *n_sites);

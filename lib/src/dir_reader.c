@@ -34,7 +34,6 @@ typedef struct dir_state {
     dir_entry *e;
     size_t n, cap, next;
     size_t skipped;
-    const VSIStatBufL *cur; /* the walk's stat of the path being classified, or NULL */
     ko_reader *sub;
     char id[256];
     char reason[KOI_ERRMSG_MAX];
@@ -71,7 +70,9 @@ static int in_set(const char *ext, const char *const *set) {
     return 0;
 }
 
-static ko_status add(ko_reader *r, dir_state *s, const char *path, const char *refuse) {
+/* st: the walk's stat of the file (its size and mtime are kept), or NULL. */
+static ko_status add(ko_reader *r, dir_state *s, const char *path, const char *refuse,
+                     const VSIStatBufL *st) {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         dir_entry *e = koi_realloc_array(s->e, cap, sizeof *e);
@@ -81,7 +82,6 @@ static ko_status add(ko_reader *r, dir_state *s, const char *path, const char *r
     }
     char *p = koi_strdup(path);
     if (!p) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
-    const VSIStatBufL *st = s->cur;
     s->e[s->n++] =
         (dir_entry){p, refuse, st ? (int64_t)st->st_size : -1, st ? (int64_t)st->st_mtime : 0};
     return KO_OK;
@@ -101,19 +101,23 @@ static int has_srt_sibling(const char *path) {
     return VSIStatL(CPLResetExtension(path, "srt"), &st) == 0;
 }
 
-static ko_status classify(ko_reader *r, dir_state *s, const char *path, const char *rel) {
+static ko_status classify(ko_reader *r, dir_state *s, const char *path, const char *rel,
+                          const VSIStatBufL *st) {
     const char *base = CPLGetFilename(path), *ext = ext_of(path);
     if (matches(r->opts.exclude, rel, base)) return KO_OK;
-    if (r->opts.include) return matches(r->opts.include, rel, base) ? add(r, s, path, NULL) : KO_OK;
-    if (in_set(ext, read_ext)) return add(r, s, path, NULL);
+    if (r->opts.include)
+        return matches(r->opts.include, rel, base) ? add(r, s, path, NULL, st) : KO_OK;
+    if (in_set(ext, read_ext)) return add(r, s, path, NULL, st);
     if (in_set(ext, refused_ext))
         return add(r, s, path,
                    "imagery format not supported: keepout reads JPEG photos and DJI .SRT "
-                   "telemetry; check a JPEG export of it");
+                   "telemetry; check a JPEG export of it",
+                   st);
     if (in_set(ext, video_ext) && !has_srt_sibling(path))
         return add(r, s, path,
                    "video without its DJI .SRT telemetry file beside it (same name): keepout "
-                   "judges videos by their .SRT");
+                   "judges videos by their .SRT",
+                   st);
     if (!in_set(ext, video_ext)) s->skipped++;
     return KO_OK;
 }
@@ -133,9 +137,10 @@ static int by_name(const void *a, const void *b) {
 
 static ko_status walk(ko_reader *r, dir_state *s, const char *dir, const char *rel) {
     VSIStatBufL self;
-    if (VSIStatL(dir, &self) != 0) return add(r, s, dir, "directory cannot be read");
+    if (VSIStatL(dir, &self) != 0) return add(r, s, dir, "directory cannot be read", NULL);
     if (is_ancestor(s, &self)) return KO_OK; /* a symbolic-link loop: already being walked */
-    if (s->depth > MAX_DEPTH) return add(r, s, dir, "directories nested deeper than 64 levels");
+    if (s->depth > MAX_DEPTH)
+        return add(r, s, dir, "directories nested deeper than 64 levels", NULL);
     s->dev[s->depth] = (unsigned long long)self.st_dev;
     s->ino[s->depth] = (unsigned long long)self.st_ino;
     s->depth++;
@@ -149,14 +154,11 @@ static ko_status walk(ko_reader *r, dir_state *s, const char *dir, const char *r
         char *sub = CPLStrdup(*rel ? CPLFormFilename(rel, names[i], NULL) : names[i]);
         VSIStatBufL fst;
         if (VSIStatL(path, &fst) != 0)
-            st = add(r, s, path, "cannot be read (broken link or no permission)");
+            st = add(r, s, path, "cannot be read (broken link or no permission)", NULL);
         else if (VSI_ISDIR(fst.st_mode))
             st = r->opts.recursive ? walk(r, s, path, sub) : KO_OK;
-        else {
-            s->cur = &fst;
-            st = classify(r, s, path, sub);
-            s->cur = NULL;
-        }
+        else
+            st = classify(r, s, path, sub, &fst);
         CPLFree(path);
         CPLFree(sub);
     }
@@ -298,14 +300,11 @@ ko_status ko_file_list_create(ko_context *ctx, const char *path, const ko_reader
     VSIStatBufL st;
     ko_status rc;
     if (VSIStatL(path, &st) != 0)
-        rc = add(&r, s, path, "no such file or directory");
+        rc = add(&r, s, path, "no such file or directory", NULL);
     else if (VSI_ISDIR(st.st_mode))
         rc = walk(&r, s, path, "");
-    else {
-        s->cur = &st;
-        rc = add(&r, s, path, NULL);
-        s->cur = NULL;
-    }
+    else
+        rc = add(&r, s, path, NULL, &st);
     if (rc) {
         ko_file_list_destroy(l);
         return rc;

@@ -88,12 +88,8 @@ static int seg_relation(const double *p, const double *q, double *t) {
 static int walk(const double *a, size_t n, const double *b, size_t m, double sign, double *sum,
                 koi_overlap *o) {
     int in = in_ring(b, m, a[0], a[1]);
-    double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
-    for (size_t j = 0; j < m; j++) {
-        bx0 = b[2 * j] < bx0 ? b[2 * j] : bx0, bx1 = b[2 * j] > bx1 ? b[2 * j] : bx1;
-        by0 = b[2 * j + 1] < by0 ? b[2 * j + 1] : by0,
-        by1 = b[2 * j + 1] > by1 ? b[2 * j + 1] : by1;
-    }
+    double bx0, by0, bx1, by1;
+    koi_ring_box(b, m, &bx0, &by0, &bx1, &by1);
     for (size_t i = 0; i + 1 < n; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
         double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
@@ -157,6 +153,16 @@ int koi_ring_is_simple(const double *r, size_t n) {
         }
     free(s);
     return simple;
+}
+
+void koi_ring_box(const double *r, size_t n, double *minx, double *miny, double *maxx,
+                  double *maxy) {
+    *minx = *miny = INFINITY, *maxx = *maxy = -INFINITY;
+    for (size_t j = 0; j < n; j++) {
+        double x = r[2 * j], y = r[2 * j + 1];
+        *minx = x < *minx ? x : *minx, *maxx = x > *maxx ? x : *maxx;
+        *miny = y < *miny ? y : *miny, *maxy = y > *maxy ? y : *maxy;
+    }
 }
 
 int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi_overlap *o) {

@@ -149,12 +149,8 @@ static int in_ring(const double *r, size_t n, double px, double py) {
 static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
     const double eps = 1e-9;
     int cross = 0;
-    double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
-    for (size_t j = 0; j < nb; j++) {
-        bx0 = b[2 * j] < bx0 ? b[2 * j] : bx0, bx1 = b[2 * j] > bx1 ? b[2 * j] : bx1;
-        by0 = b[2 * j + 1] < by0 ? b[2 * j + 1] : by0,
-        by1 = b[2 * j + 1] > by1 ? b[2 * j + 1] : by1;
-    }
+    double bx0, by0, bx1, by1;
+    koi_ring_box(b, nb, &bx0, &by0, &bx1, &by1);
     for (size_t i = 0; i + 1 < na; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
         double x0 = (ax < bx ? ax : bx) - eps, x1 = (ax < bx ? bx : ax) + eps;
@@ -445,15 +441,9 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     bytes str = {0}, wkb = {0};
     ko_status st = KO_OK;
     if (!p) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-    size_t n = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||
-        sqlite3_step(q) != SQLITE_ROW) {
-        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-        goto fail;
-    }
-    n = (size_t)sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    q = NULL;
+    int64_t count = 0;
+    if ((st = ko_sites_count(s, &count))) goto fail;
+    size_t n = (size_t)count;
     ids = koi_calloc(n, sizeof *ids);
     gsd = koi_calloc(n, sizeof *gsd);
     buf = koi_calloc(n, sizeof *buf);

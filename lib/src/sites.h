@@ -73,6 +73,11 @@ int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi
  * can fold where rays are cut at the range limit, and are checked. */
 int koi_ring_is_simple(const double *r, size_t n);
 
+/* The bounding box of n points (x, y pairs); +/-INFINITY when n is 0. Comparisons, not
+ * fmin/fmax, which are library calls in these hot loops. */
+void koi_ring_box(const double *r, size_t n, double *minx, double *miny, double *maxx,
+                  double *maxy);
+
 /* The i-th site of the packed index: its id and pre-parsed buffered geometry (borrowed). */
 int64_t koi_packed_id(const koi_packed *p, uint32_t item);
 const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item);
