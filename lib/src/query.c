@@ -1,7 +1,6 @@
 /* Footprint queries: candidates from the on-disk SpatiaLite R-tree or from the in-memory
  * packed index, then an exact test against the prepared footprint. */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,7 +149,7 @@ static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
     const double eps = 1e-9;
     int cross = 0;
     double bx0, by0, bx1, by1;
-    koi_ring_box(b, nb, &bx0, &by0, &bx1, &by1);
+    koi_ring_box(b, nb, &bx0, &by0, &bx1, &by1); /* b's own: the index's float box is wider */
     for (size_t i = 0; i + 1 < na; i++) {
         double ax = a[2 * i], ay = a[2 * i + 1], bx = a[2 * i + 2], by = a[2 * i + 3];
         double x0 = (ax < bx ? ax : bx) - eps, x1 = (ax < bx ? bx : ax) + eps;
@@ -176,37 +175,57 @@ static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
     return cross;
 }
 
-int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n,
-                     const GEOSGeometry *site) {
-    enum { MAXV = 512 };
-    double buf[2 * MAXV];
-    int type = GEOSGeomTypeId_r(h, site);
-    const GEOSGeometry *shell = NULL;
-    if (type == GEOS_POLYGON) {
-        if (GEOSGetNumInteriorRings_r(h, site) != 0) return KOI_GEOM_UNKNOWN;
-        shell = GEOSGetExteriorRing_r(h, site);
-    } else if (type == GEOS_POINT) {
-        shell = site;
-    } else {
-        return KOI_GEOM_UNKNOWN;
-    }
-    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
-    unsigned int m = 0;
-    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &m) || m == 0 || m > MAXV || (size_t)m * n > 8192 ||
-        !GEOSCoordSeq_copyToBuffer_r(h, cs, buf, 0, 0))
-        return KOI_GEOM_UNKNOWN;
-    if (type == GEOS_POINT) {
+int koi_ring_vs_flat(const double *ring, size_t n, const koi_site *v) {
+    const double *s = v->xy;
+    size_t m = v->m;
+    double pt[4];
+    if (v->kind == KOI_SITE_POINT && m == 1) {
         /* A point: a zero-length "ring" of two equal points. */
-        buf[2] = buf[0], buf[3] = buf[1];
-        m = 2;
+        pt[0] = pt[2] = s[0], pt[1] = pt[3] = s[1];
+        s = pt, m = 2;
+    } else if (v->kind != KOI_SITE_POLYGON || m < 4) {
+        return KOI_GEOM_UNKNOWN;
     }
-    int c = rings_cross(ring, n, buf, m);
+    /* Past this the O(n m) edge pairs cost more than GEOS's prepared test. */
+    if (m * n > 8192) return KOI_GEOM_UNKNOWN;
+    int c = rings_cross(ring, n, s, m);
     if (c < 0) return KOI_GEOM_UNKNOWN;
     if (c > 0) return KOI_GEOM_INTERSECTS;
     /* Boundaries apart: nested or disjoint. */
-    if (in_ring(ring, n, buf[0], buf[1])) return KOI_GEOM_INSIDE;
-    if (type == GEOS_POLYGON && in_ring(buf, m, ring[0], ring[1])) return KOI_GEOM_INTERSECTS;
+    if (in_ring(ring, n, s[0], s[1])) return KOI_GEOM_INSIDE;
+    if (v->kind == KOI_SITE_POLYGON && in_ring(s, m, ring[0], ring[1])) return KOI_GEOM_INTERSECTS;
     return KOI_GEOM_DISJOINT;
+}
+
+/* Fills v's shape from a GEOS geometry: flat (coordinates copied to buf, cap points) when it
+ * is a hole-free polygon or a point that fits, else KOI_SITE_OTHER with v->geom = g. */
+static void site_shape(GEOSContextHandle_t h, const GEOSGeometry *g, double *buf, size_t cap,
+                       koi_site *v) {
+    v->kind = KOI_SITE_OTHER, v->geom = g, v->xy = NULL, v->m = 0;
+    int type = GEOSGeomTypeId_r(h, g);
+    const GEOSGeometry *shell = NULL;
+    if (type == GEOS_POLYGON && GEOSGetNumInteriorRings_r(h, g) == 0)
+        shell = GEOSGetExteriorRing_r(h, g);
+    else if (type == GEOS_POINT && GEOSisEmpty_r(h, g) == 0)
+        shell = g;
+    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
+    unsigned int m = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &m) || m == 0 || m > cap ||
+        !GEOSCoordSeq_copyToBuffer_r(h, cs, buf, 0, 0))
+        return;
+    if (type == GEOS_POLYGON && m < 4) return;
+    v->kind = type == GEOS_POINT ? KOI_SITE_POINT : KOI_SITE_POLYGON;
+    v->xy = buf, v->m = m, v->geom = NULL;
+}
+
+enum { SITE_MAXV = 512 };
+
+int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n,
+                     const GEOSGeometry *site) {
+    double buf[2 * SITE_MAXV];
+    koi_site v;
+    site_shape(h, site, buf, SITE_MAXV, &v);
+    return koi_ring_vs_flat(ring, n, &v);
 }
 
 /* ---------------------------------------------------------------- one query -------------- */
@@ -259,29 +278,20 @@ static int to_local(double *x, double *y, void *user) {
 
 /* Overlap and nearest point of a hole-free polygon site, in the camera's local frame, without
  * GEOS's overlay: 0 and *hit filled, or -1 (GEOS decides). */
-static int fast_measure(query *q, const GEOSGeometry *site, ko_site_hit *hit) {
-    enum { MAXF = 1024, MAXS = 512 };
-    GEOSContextHandle_t h = q->ctx->geos;
-    if (q->n > MAXF || GEOSGeomTypeId_r(h, site) != GEOS_POLYGON ||
-        GEOSGetNumInteriorRings_r(h, site) != 0)
-        return -1;
-    const GEOSGeometry *shell = GEOSGetExteriorRing_r(h, site);
-    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
-    unsigned m = 0;
-    double f[2 * MAXF], s[2 * MAXS];
-    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &m) || m < 4 || m > MAXS ||
-        !GEOSCoordSeq_copyToBuffer_r(h, cs, s, 0, 0))
-        return -1;
+static int fast_measure(query *q, const koi_site *v, ko_site_hit *hit) {
+    enum { MAXF = 1024 };
+    if (q->n > MAXF || v->kind != KOI_SITE_POLYGON || v->m < 4 || v->m > SITE_MAXV) return -1;
+    double f[2 * MAXF], s[2 * SITE_MAXV];
     for (size_t i = 0; i < q->n; i++)
         f[2 * i] = (q->ring[2 * i] - q->cam_lon) * q->kx,
               f[2 * i + 1] = (q->ring[2 * i + 1] - q->cam_lat) * q->ky;
     if (q->simple < 0) q->simple = koi_ring_is_simple(f, q->n);
     if (!q->simple) return -1;
-    for (unsigned i = 0; i < m; i++)
-        s[2 * i] = (s[2 * i] - q->cam_lon) * q->kx,
-              s[2 * i + 1] = (s[2 * i + 1] - q->cam_lat) * q->ky;
+    for (size_t i = 0; i < v->m; i++)
+        s[2 * i] = (v->xy[2 * i] - q->cam_lon) * q->kx,
+              s[2 * i + 1] = (v->xy[2 * i + 1] - q->cam_lat) * q->ky;
     koi_overlap o;
-    if (koi_ring_overlap(f, q->n, s, m, &o)) return -1;
+    if (koi_ring_overlap(f, q->n, s, v->m, &o)) return -1;
     hit->distance_m = o.distance;
     hit->nearest_lon = q->cam_lon + o.nearest_x / q->kx;
     hit->nearest_lat = q->cam_lat + o.nearest_y / q->ky;
@@ -289,19 +299,23 @@ static int fast_measure(query *q, const GEOSGeometry *site, ko_site_hit *hit) {
     return 0;
 }
 
-/* Exact test and measures of one candidate. */
-static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double min_gsd,
-                          double buffer_m, const strs *s, const double *box) {
+/* The GEOS geometry of a flat site, built for GEOS's own tests (rare: boundaries within the
+ * margin). Owned by the caller; NULL on failure. */
+static GEOSGeometry *flat_geom(GEOSContextHandle_t h, const koi_site *v) {
+    if (v->kind == KOI_SITE_POINT) return GEOSGeom_createPointFromXY_r(h, v->xy[0], v->xy[1]);
+    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, v->xy, (unsigned)v->m, 0, 0);
+    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+    if (!shell && cs) GEOSCoordSeq_destroy_r(h, cs);
+    GEOSGeometry *g = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
+    if (!g && shell) GEOSGeom_destroy_r(h, shell);
+    return g;
+}
+
+/* GEOS's exact test and measures, where the flat ones could not decide. */
+static ko_status measure_geos(query *q, const GEOSGeometry *site, int rel, ko_site_hit *hit,
+                              const strs *s) {
     GEOSContextHandle_t h = q->ctx->geos;
-    /* The site's box wholly outside or inside the footprint decides without GEOS. */
-    int where = koi_box_vs_ring(q->ring, q->n, box[0], box[1], box[2], box[3]);
-    if (where == KOI_BOX_OUTSIDE) return KO_OK;
-    /* Then the two boundaries, compared with a margin; GEOS decides what is within it. */
-    int rel = where == KOI_BOX_INSIDE ? KOI_GEOM_INSIDE : koi_ring_vs_site(h, q->ring, q->n, site);
-    if (rel == KOI_GEOM_DISJOINT) return KO_OK;
-    ko_site_hit hit = {.site_id = id, .min_gsd_m = min_gsd, .buffer_m = buffer_m};
-    if (rel != KOI_GEOM_UNKNOWN && fast_measure(q, site, &hit) == 0)
-        return add_hit(q->hits, &hit, s) ? KO_OK : koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
+    long long id = (long long)hit->site_id;
     ko_status st = footprint_geom(q);
     if (st) return st;
     int in = rel != KOI_GEOM_UNKNOWN ? 1 : GEOSPreparedIntersects_r(h, q->prep, site);
@@ -320,15 +334,15 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
     double a_in = 1, a_site = 1, x = 0, y = 0;
     if (!np || !GEOSCoordSeq_getXY_r(h, np, 0, &x, &y) ||
         (inter && (!GEOSArea_r(h, inter, &a_in) || !GEOSArea_r(h, site, &a_site)))) {
-        st = koi_error(q->ctx, KO_ERR_GEOS, "GEOS: measuring site %lld failed (%s)", (long long)id,
+        st = koi_error(q->ctx, KO_ERR_GEOS, "GEOS: measuring site %lld failed (%s)", id,
                        q->ctx->geos_msg);
     } else {
-        hit.distance_m = hypot(x, y);
-        hit.nearest_lon = q->cam_lon + x / q->kx;
-        hit.nearest_lat = q->cam_lat + y / q->ky;
+        hit->distance_m = hypot(x, y);
+        hit->nearest_lon = q->cam_lon + x / q->kx;
+        hit->nearest_lat = q->cam_lat + y / q->ky;
         /* Sites of zero area (points, lines without buffer) are wholly seen when hit. */
-        hit.overlap = whole == 1 ? 1.0 : a_site > 0 ? fmin(1.0, a_in / a_site) : 1.0;
-        if (!add_hit(q->hits, &hit, s)) st = koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
+        hit->overlap = whole == 1 ? 1.0 : a_site > 0 ? fmin(1.0, a_in / a_site) : 1.0;
+        if (!add_hit(q->hits, hit, s)) st = koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
     }
     if (np) GEOSCoordSeq_destroy_r(h, np);
     if (cam) GEOSGeom_destroy_r(h, cam);
@@ -337,258 +351,41 @@ static ko_status evaluate(query *q, int64_t id, const GEOSGeometry *site, double
     return st;
 }
 
-/* ---------------------------------------------------------------- packed index ----------- */
-
-struct koi_packed {
-    atomic_int refs; /* stores sharing it (ko_sites_share_index); immutable once loaded */
-    size_t n;
-    koi_rtree *tree;
-    int64_t *ids;
-    double *min_gsd, *buffer;
-    GEOSGeometry **geoms; /* pre-parsed buffered geometries */
-    size_t *str_off;      /* 4 per site into strs */
-    char *strs;
-};
-
-void koi_packed_free(ko_context *ctx, koi_packed *p) {
-    if (!p || atomic_fetch_sub(&p->refs, 1) > 1) return;
-    if (p->geoms)
-        for (size_t i = 0; i < p->n; i++)
-            if (p->geoms[i]) GEOSGeom_destroy_r(ctx->geos, p->geoms[i]);
-    free(p->geoms);
-    koi_rtree_free(p->tree);
-    free(p->ids);
-    free(p->min_gsd);
-    free(p->buffer);
-    free(p->str_off);
-    free(p->strs);
-    free(p);
-}
-
-/* A growable byte buffer. */
-typedef struct bytes {
-    unsigned char *p;
-    size_t len, cap;
-} bytes;
-
-static int bytes_add(bytes *b, const void *src, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->len + n) {
-            if (cap > SIZE_MAX / 2) return 0;
-            cap *= 2;
-        }
-        unsigned char *q = koi_realloc_array(b->p, cap, 1);
-        if (!q) return 0;
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-    return 1;
-}
-
-/* The MBR in the header of a SpatiaLite geometry blob: 0x00, endianness (1 = little), SRID,
- * min x, min y, max x, max y, 0x7C. Reading it avoids a join with the R-tree table. */
-static int blob_mbr(const unsigned char *b, size_t n, double *box) {
-    if (!b || n < 39 || b[0] != 0x00 || b[38] != 0x7C || b[1] > 1) return 0;
-    int little = b[1] == 1;
-    for (int k = 0; k < 4; k++) {
-        uint64_t u = 0;
-        for (int j = 0; j < 8; j++) {
-            unsigned char c = b[6 + 8 * k + (little ? 7 - j : j)];
-            u = (u << 8) | c;
-        }
-        memcpy(&box[k], &u, sizeof u);
-    }
-    return box[0] <= box[2] && box[1] <= box[3];
-}
-
-/* Loads every site, builds the tree, then lays the sites out in the tree's (Hilbert) leaf
- * order, parsing geometries in that order so that neighbours are near in memory too. */
-/* GEOS 3.11 computes a geometry's envelope on first use and caches it: two threads reading one
- * geometry could both write that cache. Computing every envelope (each part, each ring) while
- * loading leaves only reads, so the loaded index can be shared between threads (GEOS's own
- * advice before 3.12, which computes envelopes eagerly). 0 on a GEOS failure. */
-static int prime(GEOSContextHandle_t h, const GEOSGeometry *g) {
-    double v;
-    if (GEOSGeom_getXMin_r(h, g, &v) != 1 && GEOSisEmpty_r(h, g) != 1) return 0;
-    int type = GEOSGeomTypeId_r(h, g);
-    if (type == GEOS_POLYGON) {
-        const GEOSGeometry *shell = GEOSGetExteriorRing_r(h, g);
-        if (!shell || !prime(h, shell)) return 0;
-        int holes = GEOSGetNumInteriorRings_r(h, g);
-        for (int i = 0; i < holes; i++)
-            if (!prime(h, GEOSGetInteriorRingN_r(h, g, i))) return 0;
-    } else if (type == GEOS_MULTIPOLYGON || type == GEOS_MULTILINESTRING ||
-               type == GEOS_MULTIPOINT || type == GEOS_GEOMETRYCOLLECTION) {
-        int parts = GEOSGetNumGeometries_r(h, g);
-        for (int i = 0; i < parts; i++)
-            if (!prime(h, GEOSGetGeometryN_r(h, g, i))) return 0;
-    }
-    return 1;
-}
-
-ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
-    ko_context *ctx = s->ctx;
-    sqlite3_stmt *q = NULL;
-    koi_packed *p = koi_calloc(1, sizeof *p);
-    if (p) atomic_init(&p->refs, 1);
-    double *boxes = NULL, *gsd = NULL, *buf = NULL;
-    int64_t *ids = NULL;
-    size_t *soff = NULL, *woff = NULL;
-    uint32_t *perm = NULL;
-    bytes str = {0}, wkb = {0};
-    ko_status st = KO_OK;
-    if (!p) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-    int64_t count = 0;
-    if ((st = ko_sites_count(s, &count))) goto fail;
-    size_t n = (size_t)count;
-    ids = koi_calloc(n, sizeof *ids);
-    gsd = koi_calloc(n, sizeof *gsd);
-    buf = koi_calloc(n, sizeof *buf);
-    soff = koi_calloc(n, 4 * sizeof *soff);
-    woff = koi_calloc(n + 1, sizeof *woff);
-    boxes = koi_calloc(n, 4 * sizeof *boxes);
-    if (!ids || !gsd || !buf || !soff || !woff || !boxes) goto nomem;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
-                           " s.buffer_m, AsBinary(s.geom_buffered), s.geom_buffered FROM sites s",
-                           -1, &q, NULL) != SQLITE_OK) {
-        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-        goto fail;
-    }
-    size_t i = 0;
-    int rc;
-    while (i < n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        ids[i] = sqlite3_column_int64(q, 0);
-        for (int k = 0; k < 4; k++) {
-            const char *t = (const char *)sqlite3_column_text(q, 1 + k);
-            if (!t) t = "";
-            soff[4 * i + (size_t)k] = str.len;
-            if (!bytes_add(&str, t, strlen(t) + 1)) goto nomem;
-        }
-        gsd[i] = sqlite3_column_double(q, 5);
-        buf[i] = sqlite3_column_double(q, 6);
-        const void *b = sqlite3_column_blob(q, 7);
-        woff[i] = wkb.len;
-        if (!b) {
-            st = koi_error(ctx, KO_ERR_GEOS, "site %lld: no geometry", (long long)ids[i]);
-            goto fail;
-        }
-        if (!bytes_add(&wkb, b, (size_t)sqlite3_column_bytes(q, 7))) goto nomem;
-        if (!blob_mbr(sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8),
-                      boxes + 4 * i)) {
-            st = koi_error(ctx, KO_ERR_DB, "site %lld: not a SpatiaLite geometry",
-                           (long long)ids[i]);
-            goto fail;
-        }
-        i++;
-    }
-    if (i < n && rc != SQLITE_DONE) {
-        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-        goto fail;
-    }
-    sqlite3_finalize(q);
-    q = NULL;
-    n = i;
-    woff[n] = wkb.len;
-    /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
-    if ((st = koi_rtree_build(boxes, n, &p->tree))) {
-        st = koi_error(ctx, st, "building the packed index of %zu sites failed", n);
-        goto fail;
-    }
-    perm = koi_calloc(n, sizeof *perm);
-    p->ids = koi_calloc(n, sizeof *p->ids);
-    p->min_gsd = koi_calloc(n, sizeof *p->min_gsd);
-    p->buffer = koi_calloc(n, sizeof *p->buffer);
-    p->geoms = koi_calloc(n, sizeof *p->geoms);
-    p->str_off = koi_calloc(n, 4 * sizeof *p->str_off);
-    if (!perm || !p->ids || !p->min_gsd || !p->buffer || !p->geoms || !p->str_off) goto nomem;
-    koi_rtree_renumber(p->tree, perm);
-    for (size_t k = 0; k < n; k++) {
-        size_t j = perm[k];
-        p->ids[k] = ids[j];
-        p->min_gsd[k] = gsd[j];
-        p->buffer[k] = buf[j];
-        memcpy(p->str_off + 4 * k, soff + 4 * j, 4 * sizeof *soff);
-        p->geoms[k] =
-            GEOSWKBReader_read_r(ctx->geos, s->wkbr, wkb.p + woff[j], woff[j + 1] - woff[j]);
-        p->n = k + 1;
-        if (!p->geoms[k] || !prime(ctx->geos, p->geoms[k])) {
-            st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)ids[j]);
-            goto fail;
-        }
-    }
-    p->strs = (char *)str.p;
-    str.p = NULL;
-    free(wkb.p);
-    free(perm);
-    free(ids);
-    free(gsd);
-    free(buf);
-    free(soff);
-    free(woff);
-    free(boxes);
-    *out = p;
-    return KO_OK;
-nomem:
-    st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
-fail:
-    sqlite3_finalize(q);
-    free(wkb.p);
-    free(str.p);
-    free(perm);
-    free(ids);
-    free(gsd);
-    free(buf);
-    free(soff);
-    free(woff);
-    free(boxes);
-    koi_packed_free(ctx, p);
+/* Exact test and measures of one candidate. */
+/* v's shape is filled; the rest too unless it is a packed index's item (item >= 0), which is
+ * read only for a hit. */
+static ko_status evaluate(query *q, koi_site *v, const double *box, int64_t item) {
+    GEOSContextHandle_t h = q->ctx->geos;
+    /* The site's box wholly outside or inside the footprint decides without GEOS. */
+    int where = koi_box_vs_ring(q->ring, q->n, box[0], box[1], box[2], box[3]);
+    if (where == KOI_BOX_OUTSIDE) return KO_OK;
+    /* Then the two boundaries, compared with a margin; GEOS decides what is within it. */
+    int rel = where == KOI_BOX_INSIDE     ? KOI_GEOM_INSIDE
+              : v->kind == KOI_SITE_OTHER ? KOI_GEOM_UNKNOWN
+                                          : koi_ring_vs_flat(q->ring, q->n, v);
+    if (rel == KOI_GEOM_DISJOINT) return KO_OK;
+    if (item >= 0) koi_packed_meta(q->s->packed, (uint32_t)item, v);
+    ko_site_hit hit = {.site_id = v->id, .min_gsd_m = v->min_gsd, .buffer_m = v->buffer};
+    strs s = {v->name, v->category, v->source, v->source_id};
+    if (rel != KOI_GEOM_UNKNOWN && fast_measure(q, v, &hit) == 0)
+        return add_hit(q->hits, &hit, &s) ? KO_OK
+                                          : koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
+    GEOSGeometry *tmp = v->geom ? NULL : flat_geom(h, v);
+    const GEOSGeometry *site = v->geom ? v->geom : tmp;
+    if (!site)
+        return koi_error(q->ctx, KO_ERR_GEOS, "site %lld: cannot build its geometry (%s)",
+                         (long long)v->id, q->ctx->geos_msg);
+    ko_status st = measure_geos(q, site, rel, &hit, &s);
+    if (tmp) GEOSGeom_destroy_r(h, tmp);
     return st;
-}
-
-ko_status ko_sites_load_index(ko_sites *s) {
-    if (!s) return KO_ERR_ARG;
-    if (s->packed) return KO_OK;
-    return koi_packed_load(s, &s->packed);
-}
-
-ko_status ko_sites_share_index(ko_sites *dst, const ko_sites *src) {
-    if (!dst || !src) return KO_ERR_ARG;
-    if (!src->packed)
-        return koi_error(dst->ctx, KO_ERR_ARG, "share index: the source store has no index loaded");
-    const char *a = sqlite3_db_filename(dst->db, "main"), *b = sqlite3_db_filename(src->db, "main");
-    if (!a || !b || strcmp(a, b) != 0)
-        return koi_error(dst->ctx, KO_ERR_ARG, "share index: the stores are different files");
-    if (dst->packed == src->packed) return KO_OK;
-    koi_packed_free(dst->ctx, dst->packed);
-    atomic_fetch_add(&src->packed->refs, 1);
-    dst->packed = src->packed;
-    return KO_OK;
-}
-
-void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
-                       koi_packed_visit fn, void *user) {
-    koi_rtree_search(p->tree, minx, miny, maxx, maxy, fn, user);
-}
-
-int64_t koi_packed_id(const koi_packed *p, uint32_t item) {
-    return p->ids[item];
-}
-
-const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item) {
-    return p->geoms[item];
 }
 
 static int packed_visit(uint32_t item, const float *box, void *user) {
     query *q = user;
+    koi_site v;
+    koi_packed_shape(q->s->packed, item, &v);
     double b[4] = {box[0], box[1], box[2], box[3]};
-    const koi_packed *p = q->s->packed;
-    const size_t *o = p->str_off + 4 * (size_t)item;
-    strs s = {p->strs + o[0], p->strs + o[1], p->strs + o[2], p->strs + o[3]};
-    q->st = evaluate(q, p->ids[item], p->geoms[item], p->min_gsd[item], p->buffer[item], &s, b);
+    q->st = evaluate(q, &v, b, item);
     return q->st == KO_OK;
 }
 
@@ -631,6 +428,7 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
     if (s->packed) {
         koi_packed_search(s->packed, minx, miny, maxx, maxy, packed_visit, &q);
     } else {
+        double buf[2 * SITE_MAXV];
         sqlite3_stmt *st = s->q_rtree;
         sqlite3_reset(st);
         sqlite3_bind_double(st, 1, minx);
@@ -647,13 +445,17 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
                 q.st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)id);
                 break;
             }
-            strs ss = {
-                (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
-                (const char *)sqlite3_column_text(st, 3), (const char *)sqlite3_column_text(st, 4)};
+            koi_site v = {.id = id,
+                          .min_gsd = sqlite3_column_double(st, 5),
+                          .buffer = sqlite3_column_double(st, 6),
+                          .name = (const char *)sqlite3_column_text(st, 1),
+                          .category = (const char *)sqlite3_column_text(st, 2),
+                          .source = (const char *)sqlite3_column_text(st, 3),
+                          .source_id = (const char *)sqlite3_column_text(st, 4)};
+            site_shape(h, g, buf, SITE_MAXV, &v);
             double box[4] = {sqlite3_column_double(st, 9), sqlite3_column_double(st, 10),
                              sqlite3_column_double(st, 11), sqlite3_column_double(st, 12)};
-            q.st = evaluate(&q, id, g, sqlite3_column_double(st, 5), sqlite3_column_double(st, 6),
-                            &ss, box);
+            q.st = evaluate(&q, &v, box, -1);
             GEOSGeom_destroy_r(h, g);
         }
         if (!q.st && rc != SQLITE_DONE)

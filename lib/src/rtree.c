@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "context.h"
 #include "sites.h"
@@ -17,6 +20,7 @@ struct koi_rtree {
     uint32_t *index; /* leaf: item; internal: first child entry */
     size_t level_end[32];
     int levels;
+    int identity; /* renumbered: leaf pos is the item, no need to read index[] */
 };
 
 static float down(double v) {
@@ -160,36 +164,62 @@ nomem:
     return KO_ERR_NOMEM;
 }
 
+/* Bit k set when entry first + k of a node (count entries) intersects the query box q
+ * (minx, miny, maxx, maxy, already rounded outward to float). Branch-free: which of 16 boxes
+ * a query touches is unpredictable, and a mispredicted branch costs more than the test. */
+static unsigned node_mask(const float *boxes, size_t first, size_t count, const float *q) {
+    unsigned mask = 0;
+#ifdef __SSE2__
+    /* One compare per corner pair: lanes 0, 1 need box min <= query max, lanes 2, 3 box max
+     * >= query min. */
+    __m128 qv = _mm_setr_ps(q[2], q[3], q[0], q[1]);
+    for (size_t k = 0; k < count; k++) {
+        __m128 b = _mm_loadu_ps(boxes + 4 * (first + k));
+        int m = (_mm_movemask_ps(_mm_cmple_ps(b, qv)) & 3) |
+                (_mm_movemask_ps(_mm_cmpge_ps(b, qv)) & 12);
+        mask |= (unsigned)(m == 15) << k;
+    }
+#else
+    for (size_t k = 0; k < count; k++) {
+        const float *b = boxes + 4 * (first + k);
+        mask |= (unsigned)((b[0] <= q[2]) & (b[1] <= q[3]) & (b[2] >= q[0]) & (b[3] >= q[1])) << k;
+    }
+#endif
+    return mask;
+}
+
 void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
                       koi_packed_visit fn, void *user) {
-    if (!t || t->n == 0) return;
+    if (!t || t->n == 0 || !(minx <= maxx) || !(miny <= maxy)) return;
+    /* The query box in float, rounded outward: it may admit a box that the double box would
+     * not (the caller's exact test rejects it), never the reverse. */
+    const float q[4] = {down(minx), down(miny), up(maxx), up(maxy)};
     size_t stack[32 * NODE];
+    int lstack[32 * NODE];
     size_t sp = 0;
     /* Start at the root: the last entry. Each stacked value is a node's first entry. */
     size_t node = t->total - 1;
     int level = t->levels - 1;
-    size_t lstack[32 * NODE];
     for (;;) {
-        size_t end = node + NODE;
         size_t lend = t->level_end[level];
-        if (end > lend) end = lend;
-        for (size_t pos = node; pos < end; pos++) {
-            const float *b = t->boxes + 4 * pos;
-            if ((double)b[0] > maxx || (double)b[1] > maxy || (double)b[2] < minx ||
-                (double)b[3] < miny)
-                continue;
+        size_t count = lend - node < NODE ? lend - node : NODE;
+        unsigned mask = node_mask(t->boxes, node, count, q);
+        while (mask) {
+            size_t pos = node + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
             if (level == 0) {
-                if (!fn(t->index[pos], b, user)) return;
+                uint32_t item = t->identity ? (uint32_t)pos : t->index[pos];
+                if (!fn(item, t->boxes + 4 * pos, user)) return;
             } else {
                 stack[sp] = t->index[pos];
-                lstack[sp] = (size_t)(level - 1);
+                lstack[sp] = level - 1;
                 sp++;
             }
         }
         if (sp == 0) break;
         sp--;
         node = stack[sp];
-        level = (int)lstack[sp];
+        level = lstack[sp];
     }
 }
 
@@ -198,6 +228,7 @@ void koi_rtree_renumber(koi_rtree *t, uint32_t *perm) {
         perm[pos] = t->index[pos];
         t->index[pos] = (uint32_t)pos;
     }
+    t->identity = 1;
 }
 
 size_t koi_rtree_bytes(const koi_rtree *t) {

@@ -42,21 +42,41 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out);
 /* Calls fn for each site whose float box intersects the query box; box is the site's box
  * (minx, miny, maxx, maxy) rounded outward to float32. fn returns 0 to stop. */
 typedef int (*koi_packed_visit)(uint32_t item, const float *box, void *user);
+void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
+                       koi_packed_visit fn, void *user);
+
+/* One site as the exact test sees it. A hole-free polygon is its closed shell ring (m points,
+ * m >= 4), a point one pair (m == 1); any other shape is only its GEOS geometry (which big
+ * polygons have too). Everything is borrowed from the index (or the caller) that filled it. */
+enum { KOI_SITE_POLYGON = 0, KOI_SITE_POINT = 1, KOI_SITE_OTHER = 2 };
+typedef struct koi_site {
+    int64_t id;
+    double min_gsd, buffer;
+    int kind;
+    const double *xy;
+    size_t m;
+    const GEOSGeometry *geom; /* always for KOI_SITE_OTHER, else NULL or the same shape */
+    const char *name, *category, *source, *source_id;
+} koi_site;
+/* The item-th site of the packed index: its shape (kind, xy, m, geom), for the exact test,
+ * and the rest (id, min_gsd, buffer, strings), for a hit. */
+void koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v);
+void koi_packed_meta(const koi_packed *p, uint32_t item, koi_site *v);
+int64_t koi_packed_id(const koi_packed *p, uint32_t item); /* the id alone: no string lookups */
 
 /* Where a box lies relative to a closed ring: KOI_BOX_OUTSIDE or KOI_BOX_INSIDE when that is
  * certain (no ring edge comes within a small margin of the box), else KOI_BOX_UNKNOWN. */
 enum { KOI_BOX_OUTSIDE = 0, KOI_BOX_INSIDE = 1, KOI_BOX_UNKNOWN = 2 };
 int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, double maxx,
                     double maxy);
-void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
-                       koi_packed_visit fn, void *user);
-
 /* Exact relation of a footprint ring and a site, decided without GEOS where the boundaries
  * are more than a small margin apart: KOI_GEOM_DISJOINT, KOI_GEOM_INTERSECTS, KOI_GEOM_INSIDE
  * (the site wholly inside the footprint), or KOI_GEOM_UNKNOWN (GEOS must decide: boundaries
  * within the margin, or a site other than a hole-free polygon or a point). */
 enum { KOI_GEOM_DISJOINT = 0, KOI_GEOM_INTERSECTS = 1, KOI_GEOM_INSIDE = 2, KOI_GEOM_UNKNOWN = 3 };
 int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n, const GEOSGeometry *site);
+/* The same for a flat site (kind KOI_SITE_POLYGON or KOI_SITE_POINT). */
+int koi_ring_vs_flat(const double *ring, size_t n, const koi_site *site);
 
 /* Area of the intersection of two closed simple rings a and b (local metric coordinates, any
  * orientation), b's own area, and the point of the intersection nearest the origin (the
@@ -77,10 +97,6 @@ int koi_ring_is_simple(const double *r, size_t n);
  * fmin/fmax, which are library calls in these hot loops. */
 void koi_ring_box(const double *r, size_t n, double *minx, double *miny, double *maxx,
                   double *maxy);
-
-/* The i-th site of the packed index: its id and pre-parsed buffered geometry (borrowed). */
-int64_t koi_packed_id(const koi_packed *p, uint32_t item);
-const GEOSGeometry *koi_packed_geom(const koi_packed *p, uint32_t item);
 
 /* A generic packed R-tree over boxes, usable on its own (the benchmark builds one). */
 typedef struct koi_rtree koi_rtree;

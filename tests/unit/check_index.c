@@ -157,6 +157,34 @@ static int cmp_i64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* The packed index of the real stores holds every kind of site the exact test tells apart:
+ * flat rings, big rings with a GEOS geometry beside them, and other shapes (multi-parts,
+ * holes) as GEOS geometries only, so that the query test below goes through each. */
+static void check_kinds(fixture *f) {
+    int64_t n = 0;
+    ck_assert_int_eq(ko_sites_count(f->s, &n), KO_OK);
+    size_t flat = 0, big = 0, other = 0;
+    for (uint32_t i = 0; i < (uint32_t)n; i++) {
+        koi_site v;
+        koi_packed_shape(f->s->packed, i, &v);
+        if (v.kind == KOI_SITE_OTHER) {
+            ck_assert_ptr_nonnull(v.geom);
+            other++;
+        } else {
+            ck_assert_uint_ge(v.m, v.kind == KOI_SITE_POINT ? 1 : 4);
+            if (v.kind == KOI_SITE_POLYGON)
+                ck_assert(v.xy[0] == v.xy[2 * v.m - 2] && v.xy[1] == v.xy[2 * v.m - 1]);
+            if (v.geom)
+                big++;
+            else
+                flat++;
+        }
+    }
+    ck_assert_uint_gt(flat, 0);
+    ck_assert_uint_gt(big, 0);
+    ck_assert_uint_gt(other, 0);
+}
+
 START_TEST(test_index_query_matches_bruteforce) {
     fixture f;
     fixture_open_bremen(&f);
@@ -188,8 +216,12 @@ START_TEST(test_index_query_matches_bruteforce) {
             if (GEOSIntersects_r(h, fp, a.g[i]) == 1) expect[ne++] = a.ids[i];
         GEOSGeom_destroy_r(h, fp);
         total_hits += ne;
+        double dist[4096], over[4096];
         for (int packed = 0; packed < 2; packed++) {
-            if (packed) ck_assert_int_eq(ko_sites_load_index(f.s), KO_OK);
+            if (packed) {
+                ck_assert_int_eq(ko_sites_load_index(f.s), KO_OK);
+                if (q < 100) check_kinds(&f);
+            }
             ko_hits *hits = NULL;
             ck_assert_int_eq(ko_sites_query(f.s, ring, 5, cam[0], cam[1], &hits), KO_OK);
             ck_assert_uint_eq(ko_hits_count(hits), ne);
@@ -202,6 +234,14 @@ START_TEST(test_index_query_matches_bruteforce) {
                 ck_assert(x->distance_m >= 0);
                 if (i) ck_assert(x->distance_m >= ko_hits_get(hits, i - 1)->distance_m);
                 ck_assert_ptr_nonnull(x->category);
+                /* The packed index's flat rings measure what the on-disk path's GEOS
+                 * geometries do. */
+                if (!packed) {
+                    dist[i] = x->distance_m, over[i] = x->overlap;
+                } else {
+                    ck_assert_double_eq_tol(x->distance_m, dist[i], 1e-6);
+                    ck_assert_double_eq_tol(x->overlap, over[i], 1e-9);
+                }
             }
             ck_assert_ptr_null(ko_hits_get(hits, ne));
             qsort(got, ne, sizeof *got, cmp_i64);
