@@ -55,7 +55,8 @@ typedef struct bytes {
     size_t len, cap;
 } bytes;
 
-static int bytes_add(bytes *b, const void *src, size_t n) {
+/* Makes room for n more bytes. */
+static int bytes_room(bytes *b, size_t n) {
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 1 << 16;
         while (cap < b->len + n) {
@@ -67,25 +68,14 @@ static int bytes_add(bytes *b, const void *src, size_t n) {
         b->p = q;
         b->cap = cap;
     }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
     return 1;
 }
 
-/* The MBR in the header of a SpatiaLite geometry blob: 0x00, endianness (1 = little), SRID,
- * min x, min y, max x, max y, 0x7C. Reading it avoids a join with the R-tree table. */
-static int blob_mbr(const unsigned char *b, size_t n, double *box) {
-    if (!b || n < 39 || b[0] != 0x00 || b[38] != 0x7C || b[1] > 1) return 0;
-    int little = b[1] == 1;
-    for (int k = 0; k < 4; k++) {
-        uint64_t u = 0;
-        for (int j = 0; j < 8; j++) {
-            unsigned char c = b[6 + 8 * k + (little ? 7 - j : j)];
-            u = (u << 8) | c;
-        }
-        memcpy(&box[k], &u, sizeof u);
-    }
-    return box[0] <= box[2] && box[1] <= box[3];
+static int bytes_add(bytes *b, const void *src, size_t n) {
+    if (!bytes_room(b, n)) return 0;
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+    return 1;
 }
 
 static uint32_t wkb_u32(const unsigned char *b, int little) {
@@ -200,7 +190,7 @@ static ko_status read_rows(ko_sites *s, size_t n, rows *r) {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
-                           " s.buffer_m, AsBinary(s.geom_buffered), s.geom_buffered FROM sites s",
+                           " s.buffer_m, s.geom_buffered FROM sites s",
                            -1, &q, NULL) != SQLITE_OK)
         return koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
     ko_status st = KO_OK;
@@ -216,18 +206,22 @@ static ko_status read_rows(ko_sites *s, size_t n, rows *r) {
         }
         r->gsd[i] = sqlite3_column_double(q, 5);
         r->buf[i] = sqlite3_column_double(q, 6);
-        const void *b = sqlite3_column_blob(q, 7);
+        const unsigned char *b = sqlite3_column_blob(q, 7);
+        size_t nb = (size_t)sqlite3_column_bytes(q, 7);
         r->woff[i] = r->wkb.len;
         if (!b) {
             st = koi_error(ctx, KO_ERR_GEOS, "site %lld: no geometry", (long long)id);
             break;
         }
-        if (!bytes_add(&r->wkb, b, (size_t)sqlite3_column_bytes(q, 7))) goto nomem;
-        if (!blob_mbr(sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8),
-                      r->boxes + 4 * i)) {
-            st = koi_error(ctx, KO_ERR_DB, "site %lld: not a SpatiaLite geometry", (long long)id);
+        if (!bytes_room(&r->wkb, nb)) goto nomem;
+        size_t len = koi_blob_wkb(b, nb, r->wkb.p + r->wkb.len);
+        if (!len || !koi_blob_mbr(b, nb, r->boxes + 4 * i)) {
+            st = koi_error(ctx, KO_ERR_DB,
+                           "site %lld: not a plain 2D SpatiaLite geometry (re-import the source)",
+                           (long long)id);
             break;
         }
+        r->wkb.len += len;
         i++;
     }
     if (!st && i < n && rc != SQLITE_DONE)

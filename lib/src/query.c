@@ -437,12 +437,21 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
         sqlite3_bind_double(st, 4, maxy);
         int rc;
         while (!q.st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const void *b = sqlite3_column_blob(st, 7);
+            const unsigned char *b = sqlite3_column_blob(st, 7);
             size_t nb = (size_t)sqlite3_column_bytes(st, 7);
-            GEOSGeometry *g = b ? GEOSWKBReader_read_r(h, s->wkbr, b, nb) : NULL;
+            unsigned char *wkb = koi_scratch(ctx, nb);
+            if (!wkb) {
+                q.st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+                break;
+            }
+            size_t nw = b ? koi_blob_wkb(b, nb, wkb) : 0;
+            GEOSGeometry *g = nw ? GEOSWKBReader_read_r(h, s->wkbr, wkb, nw) : NULL;
             int64_t id = sqlite3_column_int64(st, 0);
             if (!g) {
-                q.st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", (long long)id);
+                q.st = koi_error(ctx, KO_ERR_GEOS,
+                                 "site %lld: unreadable geometry (not a plain 2D SpatiaLite "
+                                 "geometry: re-import the source)",
+                                 (long long)id);
                 break;
             }
             koi_site v = {.id = id,

@@ -176,6 +176,8 @@ static ko_status dilate(ko_context *ctx, uint8_t *m, uint32_t w, uint32_t h, int
 }
 
 static ko_status site_geometry(ko_sites *s, int64_t id, GEOSGeometry **out) {
+    ko_status sst = koi_sites_spatialite(s);
+    if (sst) return sst;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, "SELECT AsBinary(geom_buffered) FROM sites WHERE id = ?", -1, &st,
                            NULL) != SQLITE_OK)

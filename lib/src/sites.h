@@ -20,6 +20,10 @@ struct ko_sites {
     GEOSWKBReader *wkbr;   /* reused by queries */
 };
 
+/* Initialises SpatiaLite on s's connection if it is not yet (writable stores have it from the
+ * start): before any SQL that calls its functions or writes geometries. */
+ko_status koi_sites_spatialite(ko_sites *s);
+
 /* Runs SQL without results; on failure records the SQLite message. */
 ko_status koi_sites_exec(ko_sites *s, const char *sql);
 
@@ -35,6 +39,13 @@ ko_status koi_buffer_metric(ko_context *ctx, const GEOSGeometry *g, double buffe
 
 /* Area of g (WGS84) in square metres, in the same local frame. */
 ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2);
+
+/* SpatiaLite geometry blobs read without SpatiaLite (splite_blob.c). koi_blob_mbr: the
+ * header's box (minx, miny, maxx, maxy), 1 if b is a well-formed blob. koi_blob_wkb: the
+ * geometry as WKB into out (room for n - 39 bytes), its length, or 0 for a malformed blob or
+ * one SpatiaLite encodes otherwise than plain 2D (compressed, Z, M). */
+int koi_blob_mbr(const unsigned char *b, size_t n, double *box);
+size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out);
 
 /* The in-memory packed index (packed.c). */
 void koi_packed_free(ko_context *ctx, koi_packed *p);

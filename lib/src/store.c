@@ -145,6 +145,15 @@ static ko_status meta_int(ko_sites *s, const char *key, long long *v) {
     return rc;
 }
 
+ko_status koi_sites_spatialite(ko_sites *s) {
+    if (s->splite) return KO_OK;
+    s->splite = spatialite_alloc_connection();
+    if (!s->splite)
+        return koi_error(s->ctx, KO_ERR_NOMEM, "SpatiaLite: cannot allocate a connection");
+    spatialite_init_ex(s->db, s->splite, 0);
+    return KO_OK;
+}
+
 ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites **out) {
     if (!ctx || !path || !out || (flags != KO_SITES_READONLY && flags != KO_SITES_CREATE))
         return koi_error(ctx, KO_ERR_ARG, "ko_sites_open: invalid argument");
@@ -163,12 +172,9 @@ ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites *
                        s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
-    s->splite = spatialite_alloc_connection();
-    if (!s->splite) {
-        st = koi_error(ctx, KO_ERR_NOMEM, "SpatiaLite: cannot allocate a connection");
-        goto fail;
-    }
-    spatialite_init_ex(s->db, s->splite, 0);
+    /* A reader needs SpatiaLite only for WKT and exports (queries read its blobs themselves,
+     * splite_blob.c): its initialisation costs 7-18 ms, most of a one-query process. */
+    if (s->writable && (st = koi_sites_spatialite(s))) goto fail;
     sqlite3_busy_timeout(s->db, 5000);
     if (!has_table(s, "sites")) {
         if (has_table(s, "meta") || has_table(s, "geometry_columns") || exists) {
@@ -200,13 +206,12 @@ ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites *
                        schema, KOI_SCHEMA_VERSION);
         goto fail;
     }
-    if (sqlite3_prepare_v3(
-            s->db,
-            "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
-            " s.buffer_m, AsBinary(s.geom_buffered), NULL, r.xmin, r.ymin, r.xmax, r.ymax"
-            " FROM idx_sites_geom_buffered r JOIN sites s ON s.id = r.pkid"
-            " WHERE r.xmin <= ?2 AND r.xmax >= ?1 AND r.ymin <= ?4 AND r.ymax >= ?3",
-            -1, SQLITE_PREPARE_PERSISTENT, &s->q_rtree, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(s->db,
+                           "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
+                           " s.buffer_m, s.geom_buffered, NULL, r.xmin, r.ymin, r.xmax, r.ymax"
+                           " FROM idx_sites_geom_buffered r JOIN sites s ON s.id = r.pkid"
+                           " WHERE r.xmin <= ?2 AND r.xmax >= ?1 AND r.ymin <= ?4 AND r.ymax >= ?3",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s->q_rtree, NULL) != SQLITE_OK) {
         st = db_error(s, "preparing the R-tree query");
         goto fail;
     }
@@ -356,6 +361,8 @@ done:
 ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wkt,
                            int (*fn)(const ko_site_record *site, void *user), void *user) {
     if (!s || !fn) return KO_ERR_ARG;
+    ko_status sst = koi_sites_spatialite(s); /* AsText() is in the statement either way */
+    if (sst) return sst;
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, source, source_id, name, category, buffer_m, min_gsd_m,"
@@ -394,6 +401,8 @@ ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wkt,
 ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, const char *category,
                           int buffered) {
     if (!s || !path) return KO_ERR_ARG;
+    ko_status sst = koi_sites_spatialite(s);
+    if (sst) return sst;
     if (!driver) driver = "GeoJSON";
     GDALDriverH drv = GDALGetDriverByName(driver);
     if (!drv || !GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
@@ -511,6 +520,8 @@ ko_status ko_sites_count(ko_sites *s, int64_t *n) {
 
 ko_status ko_sites_site_wkt(ko_sites *s, int64_t id, int buffered, char **wkt) {
     if (!s || !wkt) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "site_wkt: NULL argument");
+    ko_status sst = koi_sites_spatialite(s);
+    if (sst) return sst;
     const char *sql = buffered ? "SELECT AsText(geom_buffered) FROM sites WHERE id = ?"
                                : "SELECT AsText(geom) FROM sites WHERE id = ?";
     sqlite3_stmt *st = NULL;
