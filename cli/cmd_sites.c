@@ -244,94 +244,6 @@ static int do_list(ko_sites *s, ko_context *ctx, opts *o) {
     return EXIT_CLEAR;
 }
 
-/* "lon lat, lon lat, ..." into a closed ring. */
-static double *parse_ring(const char *txt, size_t *n) {
-    size_t cap = 16, k = 0;
-    double *r = malloc(cap * 2 * sizeof *r);
-    const char *p = txt;
-    while (r && *p) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p) break;
-        p = end;
-        double y = strtod(p, &end);
-        if (end == p) break;
-        p = end;
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (k == cap) {
-            cap *= 2;
-            double *q = realloc(r, cap * 2 * sizeof *r);
-            if (!q) break;
-            r = q;
-        }
-        r[2 * k] = x, r[2 * k + 1] = y;
-        k++;
-    }
-    if (!r || *p || k < 3) {
-        free(r);
-        return NULL;
-    }
-    if (r[0] != r[2 * (k - 1)] || r[1] != r[2 * (k - 1) + 1]) {
-        if (k == cap) {
-            double *q = realloc(r, (cap + 1) * 2 * sizeof *r);
-            if (!q) {
-                free(r);
-                return NULL;
-            }
-            r = q;
-        }
-        r[2 * k] = r[0], r[2 * k + 1] = r[1];
-        k++;
-    }
-    *n = k;
-    return r;
-}
-
-static double ms_since(const struct timespec *t0) {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static int do_query(ko_sites *s, ko_context *ctx, opts *o, double open_ms) {
-    size_t n = 0;
-    double *ring = o->ring ? parse_ring(o->ring, &n) : NULL;
-    double cx, cy;
-    char extra;
-    if (!ring || !o->camera || sscanf(o->camera, "%lf,%lf%c", &cx, &cy, &extra) != 2) {
-        fprintf(stderr, "keepout sites query: needs --ring 'lon lat,...' and --camera lon,lat\n");
-        free(ring);
-        return EXIT_USAGE;
-    }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    ko_hits *h = NULL;
-    ko_status st = o->packed ? ko_sites_load_index(s) : KO_OK;
-    if (!st) st = ko_sites_query(s, ring, n, cx, cy, &h);
-    double query_ms = ms_since(&t0);
-    free(ring);
-    if (st) {
-        fprintf(stderr, "keepout sites query: %s\n", ko_errmsg(ctx));
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < ko_hits_count(h); i++) {
-        const ko_site_hit *x = ko_hits_get(h, i);
-        printf(
-            "{\"site_id\":%lld,\"name\":\"%s\",\"category\":\"%s\",\"source\":\"%s\","
-            "\"source_id\":\"%s\",\"distance_m\":%.2f,\"nearest\":[%.8f,%.8f],"
-            "\"overlap\":%.4f,\"min_gsd_m\":%g}\n",
-            (long long)x->site_id, x->name, x->category, x->source, x->source_id, x->distance_m,
-            x->nearest_lon, x->nearest_lat, x->overlap, x->min_gsd_m);
-    }
-    if (!o->quiet)
-        fprintf(stderr, "keepout sites query: store opened in %.3f ms, %zu hit(s) in %.3f ms\n",
-                open_ms, ko_hits_count(h), query_ms);
-    int rc = ko_hits_count(h) ? EXIT_FLAGGED : EXIT_CLEAR;
-    ko_hits_destroy(h);
-    return rc;
-}
-
 int cmd_sites(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         help(argc < 2 ? stderr : stdout);
@@ -436,23 +348,18 @@ int cmd_sites(int argc, char **argv) {
         return EXIT_USAGE;
     }
     int rc = EXIT_USAGE;
-    if (!strcmp(action, "import")) {
+    if (!strcmp(action, "query")) {
+        rc = sites_query_run(o.db, o.ring, o.camera, o.packed, o.quiet);
+    } else if (!strcmp(action, "import")) {
         rc = do_import(ctx, &o, argc, argv);
-    } else if (!strcmp(action, "info") || !strcmp(action, "list") || !strcmp(action, "export") ||
-               !strcmp(action, "query")) {
+    } else if (!strcmp(action, "info") || !strcmp(action, "list") || !strcmp(action, "export")) {
         ko_sites *s = NULL;
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        ko_status ost = ko_sites_open(ctx, o.db, KO_SITES_READONLY, &s);
-        double open_ms = ms_since(&t0);
-        if (ost != KO_OK) {
+        if (ko_sites_open(ctx, o.db, KO_SITES_READONLY, &s) != KO_OK) {
             fprintf(stderr, "keepout sites: %s\n", ko_errmsg(ctx));
         } else if (!strcmp(action, "info")) {
             rc = do_info(s, &o);
         } else if (!strcmp(action, "list")) {
             rc = do_list(s, ctx, &o);
-        } else if (!strcmp(action, "query")) {
-            rc = do_query(s, ctx, &o, open_ms);
         } else if (optind + 1 != argc) {
             fprintf(stderr, "keepout sites export: give exactly one OUTPUT\n");
         } else if (ko_sites_export(s, argv[optind], o.driver, o.category, o.buffered) != KO_OK) {

@@ -11,4 +11,8 @@ int cmd_check(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 
+/* keepout sites query (sites_query.c): opens db read-only, queries the footprint ring
+ * ("lon lat, lon lat, ..."), prints the hits; the exit status of the contract. */
+int sites_query_run(const char *db, const char *ring, const char *camera, int packed, int quiet);
+
 #endif

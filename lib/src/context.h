@@ -24,6 +24,11 @@ struct ko_context {
     unsigned long xmp_salt; /* its hash salt, random per context */
 };
 
+/* What the context holds beyond GEOS (context_stack.c): GDAL registered, PROJ, the readers'
+ * caches. The query-only launcher links stubs instead (lib/query_only/). */
+ko_status koi_context_init_stack(ko_context *ctx);
+void koi_context_free_stack(ko_context *ctx);
+
 void koi_boundary_free(struct koi_boundary *b);
 
 void koi_camera_table_free(struct koi_camera_table *t);

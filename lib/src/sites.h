@@ -23,6 +23,12 @@ struct ko_sites {
 /* Initialises SpatiaLite on s's connection if it is not yet (writable stores have it from the
  * start): before any SQL that calls its functions or writes geometries. */
 ko_status koi_sites_spatialite(ko_sites *s);
+void koi_sites_spatialite_free(ko_sites *s);
+
+/* The store's SQLite failure as a status and message: "site store: <what>: <sqlite says>". */
+ko_status koi_sites_db_error(ko_sites *s, const char *what);
+/* An integer of the meta table (schema_version, store_version). */
+ko_status koi_sites_meta_int(ko_sites *s, const char *key, long long *v);
 
 /* Runs SQL without results; on failure records the SQLite message. */
 ko_status koi_sites_exec(ko_sites *s, const char *sql);

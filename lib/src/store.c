@@ -1,4 +1,5 @@
-/* The site store: one SpatiaLite file with sites, categories and meta tables. */
+/* The site store: one SpatiaLite file with sites, categories and meta tables. Reading and
+ * exporting it; opening and the schema are in store_open.c. */
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <gdal.h>
@@ -7,7 +8,6 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <sqlite3.h>
-#include <spatialite.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,233 +16,12 @@
 #include "context.h"
 #include "sites.h"
 
-/* Category defaults. data/categories.csv holds the same rows (a test keeps them in sync);
- * the reasoning behind the numbers is in data/README.md. */
-static const struct category_default {
-    const char *name;
-    double buffer_m;
-    double min_gsd_m;
-    const char *description;
-} category_defaults[] = {
-    {"power_plant", 100.0, 2.0, "power station: layout, fuel stores, cooling, switchyard"},
-    {"substation", 50.0, 0.5, "electrical substation: transformers, busbars, breakers"},
-    {"generator", 30.0, 0.5, "single generating unit: turbine, solar block, engine"},
-    {"bridge", 30.0, 1.0, "bridge: piers, bearings, deck structure"},
-    {"dam", 100.0, 2.0, "dam or weir: crest, spillway, outlet works"},
-    {"pipeline", 20.0, 0.5, "pipeline, valve station or pumping station"},
-    {"nuclear", 500.0, 5.0, "nuclear installation: sensitive at any useful resolution"},
-    {"user_defined", 50.0, 2.0, "site added by the user or from a UAS zone"},
-};
-#define N_CATEGORY_DEFAULTS (sizeof category_defaults / sizeof category_defaults[0])
-
-size_t ko_category_default_count(void) {
-    return N_CATEGORY_DEFAULTS;
-}
-
-ko_status ko_category_default(size_t i, const char **name, double *buffer_m, double *min_gsd_m,
-                              const char **description) {
-    if (i >= N_CATEGORY_DEFAULTS) return KO_ERR_ARG;
-    if (name) *name = category_defaults[i].name;
-    if (buffer_m) *buffer_m = category_defaults[i].buffer_m;
-    if (min_gsd_m) *min_gsd_m = category_defaults[i].min_gsd_m;
-    if (description) *description = category_defaults[i].description;
-    return KO_OK;
-}
-
-ko_status koi_sites_exec(ko_sites *s, const char *sql) {
-    char *err = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        ko_status st = koi_error(s->ctx, KO_ERR_DB, "site store: %s (in: %.80s)",
-                                 err ? err : sqlite3_errmsg(s->db), sql);
-        sqlite3_free(err);
-        return st;
-    }
-    return KO_OK;
-}
-
-static ko_status db_error(ko_sites *s, const char *what) {
-    return koi_error(s->ctx, KO_ERR_DB, "site store: %s: %s", what, sqlite3_errmsg(s->db));
-}
-
-static const char *const schema_sql =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE categories(name TEXT PRIMARY KEY, buffer_m REAL NOT NULL CHECK(buffer_m >= 0),"
-    " min_gsd_m REAL NOT NULL CHECK(min_gsd_m > 0), description TEXT);"
-    "CREATE TABLE sites(id INTEGER PRIMARY KEY, source TEXT NOT NULL, source_id TEXT NOT NULL,"
-    " name TEXT, category TEXT NOT NULL, buffer_m REAL NOT NULL, min_gsd_m REAL NOT NULL,"
-    " attributes TEXT NOT NULL DEFAULT '{}',"
-    " store_version INTEGER NOT NULL DEFAULT 0, UNIQUE(source, source_id));"
-    "CREATE INDEX sites_category ON sites(category);"
-    "SELECT AddGeometryColumn('sites', 'geom', 4326, 'GEOMETRY', 'XY', 1);"
-    "SELECT AddGeometryColumn('sites', 'geom_buffered', 4326, 'GEOMETRY', 'XY', 1);"
-    "SELECT CreateSpatialIndex('sites', 'geom_buffered');";
-
-static ko_status create_schema(ko_sites *s) {
-    ko_status st = koi_sites_exec(s, "BEGIN");
-    if (st) return st;
-    /* WGS84-only spatial metadata: a few rows instead of PROJ's whole EPSG table. */
-    if ((st = koi_sites_exec(s, "SELECT InitSpatialMetadata(0, 'WGS84')")) ||
-        (st = koi_sites_exec(s, schema_sql)))
-        goto fail;
-    sqlite3_stmt *ins = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO categories(name, buffer_m, min_gsd_m, description) "
-                           "VALUES(?, ?, ?, ?)",
-                           -1, &ins, NULL) != SQLITE_OK) {
-        st = db_error(s, "seeding categories");
-        goto fail;
-    }
-    for (size_t i = 0; i < N_CATEGORY_DEFAULTS; i++) {
-        sqlite3_bind_text(ins, 1, category_defaults[i].name, -1, SQLITE_STATIC);
-        sqlite3_bind_double(ins, 2, category_defaults[i].buffer_m);
-        sqlite3_bind_double(ins, 3, category_defaults[i].min_gsd_m);
-        sqlite3_bind_text(ins, 4, category_defaults[i].description, -1, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE) {
-            st = db_error(s, "seeding categories");
-            sqlite3_finalize(ins);
-            goto fail;
-        }
-        sqlite3_reset(ins);
-    }
-    sqlite3_finalize(ins);
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO meta VALUES('schema_version', '%d'), ('store_version', '0'),"
-             " ('generator', 'keepout %s')",
-             KOI_SCHEMA_VERSION, ko_version());
-    if ((st = koi_sites_exec(s, sql))) goto fail;
-    return koi_sites_exec(s, "COMMIT");
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return st;
-}
-
-/* Returns 1 if the database has table name. */
-static int has_table(ko_sites *s, const char *name) {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return found;
-}
-
-static ko_status meta_int(ko_sites *s, const char *key, long long *v) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key=?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return db_error(s, "reading meta");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    ko_status rc = KO_OK;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *v = sqlite3_column_int64(st, 0);
-    else
-        rc = koi_error(s->ctx, KO_ERR_DB, "site store: meta has no %s", key);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-ko_status koi_sites_spatialite(ko_sites *s) {
-    if (s->splite) return KO_OK;
-    s->splite = spatialite_alloc_connection();
-    if (!s->splite)
-        return koi_error(s->ctx, KO_ERR_NOMEM, "SpatiaLite: cannot allocate a connection");
-    spatialite_init_ex(s->db, s->splite, 0);
-    return KO_OK;
-}
-
-ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites **out) {
-    if (!ctx || !path || !out || (flags != KO_SITES_READONLY && flags != KO_SITES_CREATE))
-        return koi_error(ctx, KO_ERR_ARG, "ko_sites_open: invalid argument");
-    struct stat sb;
-    int exists = stat(path, &sb) == 0;
-    if (!exists && flags == KO_SITES_READONLY)
-        return koi_error(ctx, KO_ERR_IO, "%s: no such site store", path);
-    ko_sites *s = koi_calloc(1, sizeof *s);
-    if (!s) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-    s->ctx = ctx;
-    s->writable = flags == KO_SITES_CREATE;
-    int oflags = s->writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-    ko_status st;
-    if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        st = koi_error(ctx, KO_ERR_IO, "%s: cannot open: %s", path,
-                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto fail;
-    }
-    /* A reader needs SpatiaLite only for WKT and exports (queries read its blobs themselves,
-     * splite_blob.c): its initialisation costs 7-18 ms, most of a one-query process. */
-    if (s->writable && (st = koi_sites_spatialite(s))) goto fail;
-    sqlite3_busy_timeout(s->db, 5000);
-    if (!has_table(s, "sites")) {
-        if (has_table(s, "meta") || has_table(s, "geometry_columns") || exists) {
-            /* An existing file that is not an (empty) new database. */
-            sqlite3_stmt *q = NULL;
-            int n = 0;
-            if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL) ==
-                    SQLITE_OK &&
-                sqlite3_step(q) == SQLITE_ROW)
-                n = sqlite3_column_int(q, 0);
-            else if (q == NULL)
-                n = -1;
-            sqlite3_finalize(q);
-            if (n != 0) {
-                st = koi_error(ctx, KO_ERR_DB, "%s: not a keepout site store", path);
-                goto fail;
-            }
-        }
-        if (!s->writable) {
-            st = koi_error(ctx, KO_ERR_DB, "%s: not a keepout site store", path);
-            goto fail;
-        }
-        if ((st = create_schema(s))) goto fail;
-    }
-    long long schema = 0;
-    if ((st = meta_int(s, "schema_version", &schema))) goto fail;
-    if (schema != KOI_SCHEMA_VERSION) {
-        st = koi_error(ctx, KO_ERR_DB, "%s: schema version %lld, this keepout reads %d", path,
-                       schema, KOI_SCHEMA_VERSION);
-        goto fail;
-    }
-    if (sqlite3_prepare_v3(s->db,
-                           "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
-                           " s.buffer_m, s.geom_buffered, NULL, r.xmin, r.ymin, r.xmax, r.ymax"
-                           " FROM idx_sites_geom_buffered r JOIN sites s ON s.id = r.pkid"
-                           " WHERE r.xmin <= ?2 AND r.xmax >= ?1 AND r.ymin <= ?4 AND r.ymax >= ?3",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s->q_rtree, NULL) != SQLITE_OK) {
-        st = db_error(s, "preparing the R-tree query");
-        goto fail;
-    }
-    s->wkbr = GEOSWKBReader_create_r(ctx->geos);
-    if (!s->wkbr) {
-        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    *out = s;
-    return KO_OK;
-fail:
-    ko_sites_close(s);
-    return st;
-}
-
-void ko_sites_close(ko_sites *s) {
-    if (!s) return;
-    koi_packed_free(s->ctx, s->packed);
-    if (s->wkbr) GEOSWKBReader_destroy_r(s->ctx->geos, s->wkbr);
-    sqlite3_finalize(s->q_rtree);
-    if (s->db) sqlite3_close(s->db);
-    if (s->splite) spatialite_cleanup_ex(s->splite);
-    free(s);
-}
-
 ko_status koi_sites_category(ko_sites *s, const char *category, double *buffer_m,
                              double *min_gsd_m) {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db, "SELECT buffer_m, min_gsd_m FROM categories WHERE name=?", -1, &q,
                            NULL) != SQLITE_OK)
-        return db_error(s, "reading categories");
+        return koi_sites_db_error(s, "reading categories");
     sqlite3_bind_text(q, 1, category, -1, SQLITE_STATIC);
     ko_status st = KO_OK;
     if (sqlite3_step(q) == SQLITE_ROW) {
@@ -261,7 +40,7 @@ ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m) {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db, "SELECT max(min_gsd_m) FROM categories", -1, &q, NULL) !=
         SQLITE_OK)
-        return db_error(s, "reading categories");
+        return koi_sites_db_error(s, "reading categories");
     ko_status st = KO_OK;
     if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
         *gsd_limit_m = sqlite3_column_double(q, 0);
@@ -275,14 +54,14 @@ ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m) {
 static ko_status add_counts(ko_sites *s, json_object *obj, const char *sql) {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return db_error(s, "summarising");
+        return koi_sites_db_error(s, "summarising");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(q, 0);
         json_object_object_add(obj, k ? k : "", json_object_new_int64(sqlite3_column_int64(q, 1)));
     }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? KO_OK : db_error(s, "summarising");
+    return rc == SQLITE_DONE ? KO_OK : koi_sites_db_error(s, "summarising");
 }
 
 ko_status ko_sites_info_json(ko_sites *s, char **json) {
@@ -303,7 +82,8 @@ ko_status ko_sites_info_json(ko_sites *s, char **json) {
     json_object_object_add(root, "categories", cats);
     ko_status st;
     long long sv = 0, schema = 0, total = 0;
-    if ((st = meta_int(s, "store_version", &sv)) || (st = meta_int(s, "schema_version", &schema)))
+    if ((st = koi_sites_meta_int(s, "store_version", &sv)) ||
+        (st = koi_sites_meta_int(s, "schema_version", &schema)))
         goto done;
     if ((st = add_counts(s, bycat, "SELECT category, count(*) FROM sites GROUP BY 1 ORDER BY 1")) ||
         (st = add_counts(s, bysrc, "SELECT source, count(*) FROM sites GROUP BY 1 ORDER BY 1")))
@@ -315,7 +95,7 @@ ko_status ko_sites_info_json(ko_sites *s, char **json) {
                            -1, &q, NULL) != SQLITE_OK ||
         sqlite3_step(q) != SQLITE_ROW) {
         sqlite3_finalize(q);
-        st = db_error(s, "summarising");
+        st = koi_sites_db_error(s, "summarising");
         goto done;
     }
     total = sqlite3_column_int64(q, 0);
@@ -332,7 +112,7 @@ ko_status ko_sites_info_json(ko_sites *s, char **json) {
                            "SELECT name, buffer_m, min_gsd_m, description FROM categories"
                            " ORDER BY name",
                            -1, &q, NULL) != SQLITE_OK) {
-        st = db_error(s, "reading categories");
+        st = koi_sites_db_error(s, "reading categories");
         goto done;
     }
     while (sqlite3_step(q) == SQLITE_ROW) {
@@ -369,7 +149,7 @@ ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wkt,
                            " attributes, CASE WHEN ?1 THEN AsText(geom) END FROM sites"
                            " WHERE ?2 IS NULL OR category = ?2 ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
-        return db_error(s, "listing sites");
+        return koi_sites_db_error(s, "listing sites");
     sqlite3_bind_int(q, 1, with_wkt != 0);
     if (category)
         sqlite3_bind_text(q, 2, category, -1, SQLITE_STATIC);
@@ -395,7 +175,7 @@ ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wkt,
         }
     }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? KO_OK : db_error(s, "listing sites");
+    return rc == SQLITE_DONE ? KO_OK : koi_sites_db_error(s, "listing sites");
 }
 
 ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, const char *category,
@@ -447,7 +227,7 @@ ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, con
                            " attributes, AsBinary(CASE WHEN ?1 THEN geom_buffered ELSE geom END)"
                            " FROM sites WHERE ?2 IS NULL OR category = ?2 ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK) {
-        st = db_error(s, "exporting");
+        st = koi_sites_db_error(s, "exporting");
         goto done;
     }
     sqlite3_bind_int(q, 1, buffered != 0);
@@ -488,7 +268,7 @@ ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, con
     }
     if (tx && GDALDatasetCommitTransaction(ds) != OGRERR_NONE && !st)
         st = koi_error(s->ctx, KO_ERR_IO, "%s: cannot commit (%s)", path, CPLGetLastErrorMsg());
-    if (!st && rc != SQLITE_DONE) st = db_error(s, "exporting");
+    if (!st && rc != SQLITE_DONE) st = koi_sites_db_error(s, "exporting");
 done:
     sqlite3_finalize(q);
     OSRDestroySpatialReference(srs);
@@ -500,21 +280,8 @@ done:
 ko_status ko_sites_version(ko_sites *s, int64_t *version) {
     if (!s || !version) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "sites_version: NULL");
     long long v = 0;
-    ko_status st = meta_int(s, "store_version", &v);
+    ko_status st = koi_sites_meta_int(s, "store_version", &v);
     if (!st) *version = v;
-    return st;
-}
-
-ko_status ko_sites_count(ko_sites *s, int64_t *n) {
-    if (!s || !n) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "sites_count: NULL argument");
-    sqlite3_stmt *q = NULL;
-    ko_status st = KO_OK;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||
-        sqlite3_step(q) != SQLITE_ROW)
-        st = koi_error(s->ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-    else
-        *n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
     return st;
 }
 

@@ -47,6 +47,38 @@ grep -q '"category"' "$T/q" || fail "query output"
 "$K" sites query --db "$DB" --packed --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" --camera 8.70,53.11 >"$T/q2" 2>/dev/null
 cmp -s "$T/q" "$T/q2" || fail "packed and on-disk query differ"
 
+# `keepout sites query` is answered by the launcher itself, without GDAL; every other command
+# by keepout-full. Both must answer a query alike, hits and exit status, over many footprints
+# (a grid over Bremen), and the launcher must not need libgdal.
+FULL=$(dirname "$K")/keepout-full
+[ -x "$FULL" ] || fail "no keepout-full beside $K"
+if readelf -d "$K" | grep -q 'libgdal'; then fail "the launcher links libgdal"; fi
+readelf -d "$FULL" | grep -q 'libgdal' || fail "keepout-full does not link libgdal"
+hits=0
+for x in 8.60 8.64 8.68 8.72 8.76; do
+    for y in 53.08 53.10 53.12 53.14; do
+        x1=$(awk "BEGIN { print $x + 0.03 }"); y1=$(awk "BEGIN { print $y + 0.015 }")
+        ring="$x $y,$x1 $y,$x1 $y1,$x $y1"
+        "$K" sites query -q --db "$DB" --ring "$ring" --camera "$x,$y" >"$T/l" 2>"$T/le"
+        rl=$?
+        "$FULL" sites query -q --db "$DB" --ring "$ring" --camera "$x,$y" >"$T/f" 2>"$T/fe"
+        rf=$?
+        [ $rl -eq $rf ] || fail "launcher exit $rl, keepout-full $rf at $ring"
+        cmp -s "$T/l" "$T/f" || fail "launcher and keepout-full answer differently at $ring"
+        hits=$((hits + $(wc -l <"$T/l")))
+    done
+done
+[ $hits -gt 20 ] || fail "the grid found only $hits hits"
+"$K" sites query --db "$DB" --ring "8.68 53.12,8.72 53.12" --camera 8.70,53.11 2>"$T/e"
+[ $? -eq 2 ] || fail "bad ring exit"
+grep -q "needs --ring" "$T/e" || fail "bad ring message: $(cat "$T/e")"
+"$K" sites query --db "$T/none.sqlite" --ring "8.68 53.12,8.72 53.12,8.72 53.14" --camera 8.7,53.1 2>"$T/e"
+[ $? -eq 2 ] || fail "launcher: missing store exit"
+grep -q "no such site store" "$T/e" || fail "launcher: missing store message: $(cat "$T/e")"
+"$K" sites query --bogus 2>"$T/e"
+[ $? -eq 2 ] || fail "unknown option exit"
+grep -q "usage: keepout sites" "$T/e" || fail "unknown option goes to keepout-full's usage: $(cat "$T/e")"
+
 "$K" sites info --db "$T/none.sqlite" 2>/dev/null
 [ $? -eq 2 ] || fail "missing store exit"
 "$K" sites 2>/dev/null

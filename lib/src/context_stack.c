@@ -1,0 +1,81 @@
+/* The context's parts that need the rest of the stack: GDAL's drivers, the PROJ context, PROJ's
+ * geodesic solver, and the caches of the metadata readers. */
+#include <gdal.h>
+#include <math.h>
+#include <threads.h>
+
+#include "context.h"
+#include "image_meta.h"
+
+static once_flag global_once = ONCE_FLAG_INIT;
+
+static void global_init_once(void) {
+    /* Inside a GDAL program (the KEEPOUT plugin) the host has registered its drivers already:
+     * registering again would rescan the plugin directory on every first open. */
+    if (GDALGetDriverCount() == 0) GDALAllRegister();
+}
+
+ko_status ko_global_init(void) {
+    call_once(&global_once, global_init_once);
+    return KO_OK;
+}
+
+ko_status koi_context_init_stack(ko_context *ctx) {
+    ko_global_init();
+    ctx->proj = proj_context_create();
+    if (!ctx->proj) return KO_ERR_NOMEM;
+    geod_init(&ctx->wgs84, 6378137.0, 1.0 / 298.257223563);
+    /* keepout never touches the network: the site store and the flight paths are sensitive. */
+    proj_context_set_enable_network(ctx->proj, 0);
+    return KO_OK;
+}
+
+void koi_context_free_stack(ko_context *ctx) {
+    if (ctx->proj) proj_context_destroy(ctx->proj);
+    koi_camera_table_free(ctx->cameras);
+    koi_boundary_free(ctx->boundary);
+    koi_xmp_free(ctx->xmp_parser);
+}
+
+void koi_local_to_wgs84(const ko_context *ctx, double lat0, double lon0, double east, double north,
+                        double *lat, double *lon) {
+    double az = atan2(east, north) * (180.0 / 3.14159265358979323846);
+    geod_direct(&ctx->wgs84, lat0, lon0, az, hypot(east, north), lat, lon, NULL);
+}
+
+void koi_aeqd_init(koi_aeqd *f, const ko_context *ctx, double lat0, double lon0) {
+    const double a = 6378137.0, e2 = 0.0066943799901413165, d2r = 3.14159265358979323846 / 180;
+    f->ctx = ctx;
+    f->lat0 = lat0, f->lon0 = lon0;
+    f->series = fabs(lat0) <= 70.0;
+    double s = sin(lat0 * d2r), c = cos(lat0 * d2r), t = s / c;
+    double w2 = 1 - e2 * s * s, w = sqrt(w2);
+    double n_rad = a / w, m_rad = a * (1 - e2) / (w2 * w);
+    /* Second-order expansion of the direct geodesic problem in (north, east): the meridian
+     * arc with M's variation, the convergence of meridians, and 1/(N cos) varying north. */
+    f->inv_m = 1 / m_rad;                                  /* dlat/dn */
+    f->inv_nc = 1 / (n_rad * c);                           /* dlon/de */
+    f->t_mn = t / (2 * m_rad * n_rad);                     /* -dlat per e^2 */
+    f->q_n2 = 1.5 * e2 * s * c / w2;                       /* -dlat per (n/M)^2 */
+    f->c_en = (t - e2 * s * c / w2) / (m_rad * n_rad * c); /* dlon per e*n */
+}
+
+void koi_aeqd_to_wgs84(const koi_aeqd *f, double east, double north, double *lat, double *lon) {
+    const double r2d = 180.0 / 3.14159265358979323846;
+    if (!f->series || east * east + north * north > KOI_AEQD_SERIES_M * KOI_AEQD_SERIES_M) {
+        koi_local_to_wgs84(f->ctx, f->lat0, f->lon0, east, north, lat, lon);
+        return;
+    }
+    double dn = north * f->inv_m;
+    *lat = f->lat0 + (dn - east * east * f->t_mn - f->q_n2 * dn * dn) * r2d;
+    *lon = f->lon0 + (east * f->inv_nc + east * north * f->c_en) * r2d;
+}
+
+void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
+                        double *east, double *north) {
+    double s, az;
+    geod_inverse(&ctx->wgs84, lat0, lon0, lat, lon, &s, &az, NULL);
+    az *= 3.14159265358979323846 / 180.0;
+    *east = s * sin(az);
+    *north = s * cos(az);
+}
