@@ -111,9 +111,16 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 static void hs_end_query(hitsets *h, size_t q) {
-    size_t s = h->start[q];
-    qsort(h->ids + s, h->n - s, sizeof *h->ids, cmp_i64);
     h->start[q + 1] = h->n;
+}
+
+/* Sorts each query's run, for comparison: done after the timing, which is of the methods, not
+ * of this bookkeeping. */
+static void hs_sort(hitsets *h, size_t nq) {
+    for (size_t q = 0; q < nq; q++) {
+        size_t n = h->start[q + 1] - h->start[q];
+        if (n > 1) qsort(h->ids + h->start[q], n, sizeof *h->ids, cmp_i64);
+    }
 }
 
 static size_t hs_diff(const hitsets *a, const hitsets *b, size_t nq) {
@@ -122,6 +129,19 @@ static size_t hs_diff(const hitsets *a, const hitsets *b, size_t nq) {
         size_t na = a->start[q + 1] - a->start[q], nb = b->start[q + 1] - b->start[q];
         if (na != nb ||
             memcmp(a->ids + a->start[q], b->ids + b->start[q], na * sizeof *a->ids) != 0)
+            bad++;
+    }
+    return bad;
+}
+
+/* Like hs_diff, where b's k-th run belongs to footprint order[k]. */
+static size_t hs_diff_order(const hitsets *a, const hitsets *b, const uint32_t *order, size_t nq) {
+    size_t bad = 0;
+    for (size_t k = 0; k < nq; k++) {
+        size_t q = order[k];
+        size_t na = a->start[q + 1] - a->start[q], nb = b->start[k + 1] - b->start[k];
+        if (na != nb ||
+            memcmp(a->ids + a->start[q], b->ids + b->start[k], na * sizeof *a->ids) != 0)
             bad++;
     }
     return bad;
@@ -214,14 +234,11 @@ typedef struct bench_env {
     sqlite3_stmt *sql;
     GEOSSTRtree *strtree;
     size_t counts[7]; /* of run_idx: box outside, inside, unknown; then the KOI_GEOM_ values */
+    uint32_t *order;  /* the batch order of the footprints (koi_query_order) */
 } bench_env;
 
 static void query_box(const double *r, double *b) {
-    b[0] = b[2] = r[0], b[1] = b[3] = r[1];
-    for (int i = 1; i < 5; i++) {
-        b[0] = fmin(b[0], r[2 * i]), b[2] = fmax(b[2], r[2 * i]);
-        b[1] = fmin(b[1], r[2 * i + 1]), b[3] = fmax(b[3], r[2 * i + 1]);
-    }
+    koi_ring_box(r, 5, &b[0], &b[1], &b[2], &b[3]);
 }
 
 /* keepout: ko_sites_query with the packed index (or on disk), full hit measures. */
@@ -253,6 +270,48 @@ static void run_idx(bench_env *e, hitsets *hs) {
         if (pq.fp) GEOSGeom_destroy_r(e->h, pq.fp);
         hs_end_query(hs, q);
     }
+}
+
+/* The same in the order ko_sites_query_batch() answers a batch: the k-th run of hs is the
+ * hit set of footprint e->order[k] (ordering included in the time). */
+static void run_idx_batch(bench_env *e, hitsets *hs) {
+    double *xy = malloc(2 * e->nq * sizeof *xy);
+    if (!xy) die("out of memory", NULL);
+    for (size_t q = 0; q < e->nq; q++) {
+        double b[4];
+        query_box(e->fps + 10 * q, b);
+        xy[2 * q] = (b[0] + b[2]) / 2, xy[2 * q + 1] = (b[1] + b[3]) / 2;
+    }
+    if (!koi_query_order(xy, e->nq, e->order)) die("out of memory", NULL);
+    free(xy);
+    for (size_t k = 0; k < e->nq; k++) {
+        const double *r = e->fps + 10 * e->order[k];
+        packed_q pq = {e->h, e->s->packed, r, NULL, NULL, hs, e->counts};
+        double b[4];
+        query_box(r, b);
+        koi_packed_search(e->s->packed, b[0], b[1], b[2], b[3], packed_visit, &pq);
+        if (pq.prep) GEOSPreparedGeom_destroy_r(e->h, pq.prep);
+        if (pq.fp) GEOSGeom_destroy_r(e->h, pq.fp);
+        hs_end_query(hs, k);
+    }
+}
+
+/* ko_sites_query_batch, full hit measures. */
+static void run_batch(bench_env *e, hitsets *hs) {
+    ko_site_query *qs = malloc(e->nq * sizeof *qs);
+    ko_hits **out = malloc(e->nq * sizeof *out);
+    if (!qs || !out) die("out of memory", NULL);
+    for (size_t q = 0; q < e->nq; q++)
+        qs[q] = (ko_site_query){e->fps + 10 * q, 5, e->cams[2 * q], e->cams[2 * q + 1]};
+    if (ko_sites_query_batch(e->s, qs, e->nq, out) != KO_OK) die("batch", e->s->ctx);
+    for (size_t q = 0; q < e->nq; q++) {
+        for (size_t i = 0; i < ko_hits_count(out[q]); i++)
+            hs_add(hs, ko_hits_get(out[q], i)->site_id);
+        ko_hits_destroy(out[q]);
+        hs_end_query(hs, q);
+    }
+    free(qs);
+    free(out);
 }
 
 /* The packed R-tree traversal alone (candidates counted, no exact test). */
@@ -324,6 +383,7 @@ static double best_of(bench_env *e, void (*fn)(bench_env *, hitsets *), hitsets 
         double t = now() - t0;
         if (t < best) best = t;
     }
+    hs_sort(hs, e->nq);
     return best;
 }
 
@@ -336,8 +396,10 @@ static void hs_free(hitsets *h) {
  * sets differ from ko_sites_query's. */
 static size_t scenario(bench_env *e, const char *title) {
     size_t nq = e->nq;
-    hitsets mine, idx, none, sql, geos, disk;
+    hitsets mine, idx, idxb, batch, none, sql, geos, disk;
     double t_mine = best_of(e, run_mine, &mine);
+    double t_batch = best_of(e, run_batch, &batch);
+    double t_idxb = best_of(e, run_idx_batch, &idxb);
     double t_idx = best_of(e, run_idx, &idx);
     double t_trav = best_of(e, run_traversal, &none);
     double t_sql = best_of(e, run_sql, &sql);
@@ -350,6 +412,7 @@ static size_t scenario(bench_env *e, const char *title) {
     double t0 = now();
     run_mine(&ed, &disk);
     double t_disk = now() - t0;
+    hs_sort(&disk, nd);
 
     size_t with_hits = 0;
     for (size_t q = 0; q < nq; q++)
@@ -368,15 +431,23 @@ static size_t scenario(bench_env *e, const char *title) {
     printf("%-40s %12.0f %9.1fx\n", "(b) GEOS STRtree + prepared", nq / t_geos, t_geos / t_idx);
     printf("%-40s %12.0f %9.1fx\n", "ko_sites_query, packed (ids + measures)", nq / t_mine,
            t_mine / t_idx);
+    printf("%-40s %12.0f %9.1fx\n", "ko_sites_query_batch (ids + measures)", nq / t_batch,
+           t_batch / t_idx);
+    printf("%-40s %12.0f %9.1fx   -> (a) %.1fx, (b) %.1fx\n",
+           "packed + exact test, batch order (ids)", nq / t_idxb, t_idxb / t_idx, t_sql / t_idxb,
+           t_geos / t_idxb);
     printf("%-40s %12.0f %10s\n", "packed R-tree traversal alone", nq / t_trav, "");
     printf("%-40s %12.0f %10s\n", "ko_sites_query, on-disk R-tree (sample)", nd / t_disk, "");
     size_t d_sql = hs_diff(&mine, &sql, nq), d_geos = hs_diff(&mine, &geos, nq),
-           d_disk = hs_diff(&mine, &disk, nd), d_idx = hs_diff(&mine, &idx, nq);
+           d_disk = hs_diff(&mine, &disk, nd),
+           d_idx = hs_diff(&mine, &idx, nq) + hs_diff(&mine, &batch, nq) +
+                   hs_diff_order(&mine, &idxb, e->order, nq);
     printf(
-        "footprints whose hit set differs from ko_sites_query: index-only %zu, (a) %zu, "
+        "footprints whose hit set differs from ko_sites_query: index-only and batch %zu, (a) %zu, "
         "(b) %zu, on-disk %zu of %zu\n",
         d_idx, d_sql, d_geos, d_disk, nd);
     hs_free(&mine), hs_free(&idx), hs_free(&none), hs_free(&sql), hs_free(&geos);
+    hs_free(&idxb), hs_free(&batch);
     hs_free(&disk);
     return d_sql + d_geos + d_disk + d_idx;
 }
@@ -525,6 +596,7 @@ int main(int argc, char **argv) {
     }
     printf("GEOS STRtree build:        %8.3f s\n", now() - t0);
     sqlite3_stmt *sql = NULL;
+    if (koi_sites_spatialite(s) != KO_OK) die("SpatiaLite", ctx); /* (a) calls its functions */
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id FROM sites WHERE id IN (SELECT pkid FROM "
                            "idx_sites_geom_buffered WHERE xmin <= ?2 AND xmax >= ?1 AND "
@@ -535,7 +607,9 @@ int main(int argc, char **argv) {
     ko_sites *sd = NULL; /* no index loaded: ko_sites_query on the on-disk R-tree */
     if (ko_sites_open(ctx, dbpath, KO_SITES_READONLY, &sd) != KO_OK) die("open store", ctx);
 
-    bench_env e = {h, s, sd, fps, cams, nq, sql, strtree, {0}};
+    uint32_t *order = malloc(nq * sizeof *order);
+    if (!order) die("out of memory", NULL);
+    bench_env e = {h, s, sd, fps, cams, nq, sql, strtree, {0}, order};
     size_t bad = scenario(&e, "footprints in random order");
     /* The same footprints in the order a survey flies them: rows of ~550 m, alternately west
      * and east. Every method gets the same order. */
@@ -545,6 +619,7 @@ int main(int argc, char **argv) {
 
     sqlite3_finalize(sql);
     ko_sites_close(sd);
+    free(order);
     GEOSSTRtree_destroy_r(h, strtree);
     for (size_t i = 0; i < n; i++)
         GEOSGeom_destroy_r(h, geoms[i]);

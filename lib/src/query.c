@@ -1,6 +1,7 @@
 /* Footprint queries: candidates from the on-disk SpatiaLite R-tree or from the in-memory
  * packed index, then an exact test against the prepared footprint. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,16 +156,17 @@ static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
         double x0 = (ax < bx ? ax : bx) - eps, x1 = (ax < bx ? bx : ax) + eps;
         double y0 = (ay < by ? ay : by) - eps, y1 = (ay < by ? by : ay) + eps;
         if (x1 < bx0 || x0 > bx1 || y1 < by0 || y0 > by1) continue; /* clear of b's box */
-        double la = sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) * eps;
+        /* Margins squared: |o| <= |edge| eps without a square root per pair. */
+        double la2 = ((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) * (eps * eps);
         for (size_t j = 0; j + 1 < nb; j++) {
             double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
             if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
                 (cy > y1 && dy > y1))
                 continue;
-            double lb = sqrt((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy)) * eps;
+            double lb2 = ((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy)) * (eps * eps);
             double o1 = side(ax, ay, bx, by, cx, cy), o2 = side(ax, ay, bx, by, dx, dy);
             double o3 = side(cx, cy, dx, dy, ax, ay), o4 = side(cx, cy, dx, dy, bx, by);
-            if (fabs(o1) <= la || fabs(o2) <= la || fabs(o3) <= lb || fabs(o4) <= lb) {
+            if (o1 * o1 <= la2 || o2 * o2 <= la2 || o3 * o3 <= lb2 || o4 * o4 <= lb2) {
                 /* An endpoint near the other segment's line: near each other only if the
                  * endpoint is also near the segment itself; let GEOS decide either way. */
                 return -1;
@@ -480,4 +482,45 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
     finish_hits(q.hits);
     *out = q.hits;
     return KO_OK;
+}
+
+ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *qs, size_t count, ko_hits **out) {
+    if (!s || (count && (!qs || !out)))
+        return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "query batch: NULL argument");
+    ko_context *ctx = s->ctx;
+    if (count > UINT32_MAX)
+        return koi_error(ctx, KO_ERR_LIMIT, "query batch: more than %u footprints", UINT32_MAX);
+    for (size_t i = 0; i < count; i++)
+        out[i] = NULL;
+    double *xy = koi_malloc(2 * (count ? count : 1) * sizeof *xy);
+    uint32_t *order = koi_malloc((count ? count : 1) * sizeof *order);
+    ko_status st = KO_OK;
+    if (xy && order) {
+        for (size_t i = 0; i < count; i++) {
+            double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+            if (qs[i].ring && qs[i].n) koi_ring_box(qs[i].ring, qs[i].n, &x0, &y0, &x1, &y1);
+            xy[2 * i] = (x0 + x1) / 2, xy[2 * i + 1] = (y0 + y1) / 2;
+        }
+    }
+    if (!xy || !order || !koi_query_order(xy, count, order)) {
+        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        count = 0;
+    }
+    for (size_t k = 0; k < count && !st; k++) {
+        const ko_site_query *q = &qs[order[k]];
+        st = ko_sites_query(s, q->ring, q->n, q->cam_lon, q->cam_lat, &out[order[k]]);
+        if (st) {
+            char msg[KOI_ERRMSG_MAX];
+            snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+            koi_error(ctx, st, "footprint %u: %s", order[k], msg);
+        }
+    }
+    if (st)
+        for (size_t i = 0; i < count; i++) {
+            ko_hits_destroy(out[i]);
+            out[i] = NULL;
+        }
+    free(xy);
+    free(order);
+    return st;
 }

@@ -34,7 +34,7 @@ static float up(double v) {
 }
 
 /* Hilbert index of (x, y) in a 2^16 grid (from "Hacker's Delight" / flatbush). */
-static uint32_t hilbert(uint32_t x, uint32_t y) {
+uint32_t koi_hilbert(uint32_t x, uint32_t y) {
     uint32_t a = x ^ y, b = 0xFFFF ^ a, c = 0xFFFF ^ (x | y), d = x & (y ^ 0xFFFF);
     uint32_t A = a | (b >> 1), B = (a >> 1) ^ a, C = ((c >> 1) ^ (b & (d >> 1))) ^ c,
              D = ((a & (c >> 1)) ^ (d >> 1)) ^ d;
@@ -66,7 +66,7 @@ static uint32_t hilbert(uint32_t x, uint32_t y) {
 }
 
 /* Radix sort of (key, item) pairs by key: two 16-bit passes. */
-static int sort_by_key(uint64_t *kv, size_t n) {
+int koi_sort_by_key(uint64_t *kv, size_t n) {
     uint64_t *tmp = koi_malloc(n * sizeof *tmp);
     if (!tmp) return 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -82,6 +82,42 @@ static int sort_by_key(uint64_t *kv, size_t n) {
     }
     free(tmp);
     return 1;
+}
+
+/* (Hilbert key << 32 | i) of n points, the i-th at p + stride * i: a box (minx, miny, maxx,
+ * maxy; its centre counts) when stride is 4, else a point; over their common extent. */
+static void hilbert_keys(const double *p, size_t stride, size_t n, uint64_t *kv) {
+    double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
+    size_t dx = stride == 4 ? 2 : 0, dy = stride == 4 ? 3 : 1;
+    for (size_t i = 0; i < n; i++) {
+        const double *b = p + stride * i;
+        if (b[0] < minx) minx = b[0];
+        if (b[1] < miny) miny = b[1];
+        if (b[dx] > maxx) maxx = b[dx];
+        if (b[dy] > maxy) maxy = b[dy];
+    }
+    double w = maxx - minx, h = maxy - miny;
+    for (size_t i = 0; i < n; i++) {
+        const double *b = p + stride * i;
+        double cx = (b[0] + b[dx]) / 2, cy = (b[1] + b[dy]) / 2;
+        double tx = w > 0 ? (cx - minx) / w : 0, ty = h > 0 ? (cy - miny) / h : 0;
+        /* (a point that is not a number goes first; its query will say what is wrong) */
+        if (!(tx >= 0 && tx <= 1)) tx = 0;
+        if (!(ty >= 0 && ty <= 1)) ty = 0;
+        uint32_t hx = (uint32_t)(65535.0 * tx), hy = (uint32_t)(65535.0 * ty);
+        kv[i] = ((uint64_t)koi_hilbert(hx, hy) << 32) | (uint64_t)i;
+    }
+}
+
+int koi_query_order(const double *xy, size_t n, uint32_t *order) {
+    uint64_t *kv = koi_malloc((n ? n : 1) * sizeof *kv);
+    if (!kv) return 0;
+    hilbert_keys(xy, 2, n, kv);
+    int ok = koi_sort_by_key(kv, n);
+    for (size_t i = 0; ok && i < n; i++)
+        order[i] = (uint32_t)(kv[i] & 0xFFFFFFFFu);
+    free(kv);
+    return ok;
 }
 
 ko_status koi_rtree_build(const double *boxes, size_t n, koi_rtree **out) {
@@ -108,22 +144,8 @@ ko_status koi_rtree_build(const double *boxes, size_t n, koi_rtree **out) {
         *out = t;
         return KO_OK;
     }
-    double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        const double *b = boxes + 4 * i;
-        if (b[0] < minx) minx = b[0];
-        if (b[1] < miny) miny = b[1];
-        if (b[2] > maxx) maxx = b[2];
-        if (b[3] > maxy) maxy = b[3];
-    }
-    double w = maxx - minx, h = maxy - miny;
-    for (size_t i = 0; i < n; i++) {
-        const double *b = boxes + 4 * i;
-        uint32_t hx = w > 0 ? (uint32_t)(65535.0 * ((b[0] + b[2]) / 2 - minx) / w) : 0;
-        uint32_t hy = h > 0 ? (uint32_t)(65535.0 * ((b[1] + b[3]) / 2 - miny) / h) : 0;
-        kv[i] = ((uint64_t)hilbert(hx, hy) << 32) | (uint64_t)i;
-    }
-    if (!sort_by_key(kv, n)) goto nomem;
+    hilbert_keys(boxes, 4, n, kv);
+    if (!koi_sort_by_key(kv, n)) goto nomem;
     for (size_t i = 0; i < n; i++) {
         uint32_t item = (uint32_t)(kv[i] & 0xFFFFFFFFu);
         const double *b = boxes + 4 * (size_t)item;

@@ -115,6 +115,15 @@ int koi_ring_is_simple(const double *r, size_t n);
 void koi_ring_box(const double *r, size_t n, double *minx, double *miny, double *maxx,
                   double *maxy);
 
+/* Position of (x, y) along a Hilbert curve over a 2^16 x 2^16 grid. */
+uint32_t koi_hilbert(uint32_t x, uint32_t y);
+/* Sorts n (key << 32 | item) pairs by key (radix, stable). 0 when out of memory. */
+int koi_sort_by_key(uint64_t *kv, size_t n);
+/* The order in which to answer n queries whose boxes' centres are at xy (pairs): along a
+ * Hilbert curve over their extent, so that neighbours in the order share the index's cached
+ * nodes and sites. order[k] is the k-th query to answer. 0 when out of memory. */
+int koi_query_order(const double *xy, size_t n, uint32_t *order);
+
 /* A generic packed R-tree over boxes, usable on its own (the benchmark builds one). */
 typedef struct koi_rtree koi_rtree;
 ko_status koi_rtree_build(const double *boxes, size_t n, koi_rtree **out);

@@ -593,6 +593,61 @@ START_TEST(test_index_shared_between_threads) {
 }
 END_TEST
 
+/* A batch answers each footprint as a single query does, on disk and with the packed index,
+ * whatever order it answers them in; a bad footprint fails the whole batch, names itself and
+ * leaves nothing allocated. */
+START_TEST(test_index_batch_matches_single_queries) {
+    fixture f;
+    fixture_open_bremen(&f);
+    ko_import_report r = import_ok(&f, DATA "/sites/wri_switzerland.csv", NULL);
+    ko_import_report_clear(&r);
+    enum { N = 400 };
+    static double rings[N][10], cams[N][2];
+    ko_site_query qs[N];
+    uint64_t seed = 99;
+    for (int i = 0; i < N; i++) {
+        /* Bremen and Switzerland, interleaved: the batch order differs from the given one. */
+        double lon = i % 2 ? 8.70 + 0.1 * (rnd(&seed) - 0.5) : 7.5 + 3 * rnd(&seed);
+        double lat = i % 2 ? 53.11 + 0.05 * (rnd(&seed) - 0.5) : 46.2 + 1.5 * rnd(&seed);
+        random_quad(&seed, lon, lat, rings[i], cams[i]);
+        qs[i] = (ko_site_query){rings[i], 5, cams[i][0], cams[i][1]};
+    }
+    ko_hits *out[N];
+    size_t total = 0;
+    for (int packed = 0; packed < 2; packed++) {
+        if (packed) ck_assert_int_eq(ko_sites_load_index(f.s), KO_OK);
+        ck_assert_int_eq(ko_sites_query_batch(f.s, qs, N, out), KO_OK);
+        for (int i = 0; i < N; i++) {
+            ko_hits *one = NULL;
+            ck_assert_int_eq(ko_sites_query(f.s, rings[i], 5, cams[i][0], cams[i][1], &one), KO_OK);
+            ck_assert_ptr_nonnull(out[i]);
+            ck_assert_uint_eq(ko_hits_count(out[i]), ko_hits_count(one));
+            for (size_t k = 0; k < ko_hits_count(one); k++) {
+                const ko_site_hit *a = ko_hits_get(out[i], k), *b = ko_hits_get(one, k);
+                ck_assert_int_eq(a->site_id, b->site_id);
+                ck_assert_double_eq(a->distance_m, b->distance_m);
+                ck_assert_double_eq(a->overlap, b->overlap);
+                ck_assert_str_eq(a->name, b->name);
+            }
+            total += ko_hits_count(one);
+            ko_hits_destroy(one);
+            ko_hits_destroy(out[i]);
+        }
+    }
+    ck_assert_uint_gt(total, 100);
+    /* One footprint with a point that is not a number, in the middle of the batch. */
+    rings[N / 2][4] = NAN;
+    ck_assert_int_eq(ko_sites_query_batch(f.s, qs, N, out), KO_ERR_ARG);
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_null(out[i]);
+    char want[64];
+    snprintf(want, sizeof want, "footprint %d: query: ring point 2", N / 2);
+    ck_assert_msg(strstr(ko_errmsg(f.ctx), want), "message: %s", ko_errmsg(f.ctx));
+    ck_assert_int_eq(ko_sites_query_batch(f.s, qs, 0, NULL), KO_OK);
+    fixture_close(&f);
+}
+END_TEST
+
 int main(void) {
     ko_global_init();
     Suite *s = suite_create("index");
@@ -605,6 +660,7 @@ int main(void) {
     tcase_add_test(tc, test_index_ring_overlap_matches_geos_overlay);
     tcase_add_test(tc, test_index_ring_simplicity_matches_geos);
     tcase_add_test(tc, test_index_shared_between_threads);
+    tcase_add_test(tc, test_index_batch_matches_single_queries);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -430,11 +430,11 @@ KO_API void ko_sites_close(ko_sites *s);
 KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
 
 /** Loads every site into an in-memory packed R-tree (Hilbert-sorted float32 boxes rounded
- * outward, node size 16) with pre-parsed geometries, for batch queries. Without it each
- * ko_sites_query() uses the on-disk SpatiaLite R-tree. Loading costs 3-9 us per site (3-9 s
- * and a peak of 1.3 GB for 10^6 sites) and saves ~30 us per query: it pays off when the
- * footprints outnumber roughly a quarter of the sites (ko_sites_count()). The index lives until
- * ko_sites_close() or the next import on s. */
+ * outward, node size 16) with each site's buffered ring laid out flat in the tree's order, for
+ * batch queries. Without it each ko_sites_query() uses the on-disk SpatiaLite R-tree. Loading
+ * costs ~4.5 us per site (4.5 s and a peak of 850 MB for 10^6 sites of ~21 points) and saves
+ * ~30 us per query: it pays off when the footprints outnumber roughly a quarter of the sites
+ * (ko_sites_count()). The index lives until ko_sites_close() or the next import on s. */
 KO_API ko_status ko_sites_load_index(ko_sites *s);
 
 /** Makes dst use the index src has loaded instead of loading its own: for worker threads, each
@@ -465,6 +465,22 @@ typedef struct ko_hits ko_hits;
  * is owned by the caller (possibly with zero hits). */
 KO_API ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_lon,
                                 double cam_lat, ko_hits **out);
+
+/** One footprint of a batch: what ko_sites_query() takes. */
+typedef struct ko_site_query {
+    const double *ring; /**< n (lon, lat) pairs of a closed ring; borrowed */
+    size_t n;
+    double cam_lon, cam_lat;
+} ko_site_query;
+
+/** Answers count footprints, each as ko_sites_query() would: out[i] receives the hits of
+ * queries[i], owned by the caller. They are answered in the order of a Hilbert curve over
+ * their centres, not in the order given, so that footprints near each other reuse the index's
+ * cached nodes and sites: worth it for large batches in no particular order (bench_index: see
+ * bench/bench_index.md). On failure every out[i] is NULL and the message names the footprint
+ * (its index in queries). */
+KO_API ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *queries, size_t count,
+                                      ko_hits **out);
 
 KO_API size_t ko_hits_count(const ko_hits *h);
 
