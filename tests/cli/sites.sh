@@ -47,12 +47,16 @@ grep -q '"category"' "$T/q" || fail "query output"
 "$K" sites query --db "$DB" --packed --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" --camera 8.70,53.11 >"$T/q2" 2>/dev/null
 cmp -s "$T/q" "$T/q2" || fail "packed and on-disk query differ"
 
-# `keepout sites query` is answered by the launcher itself, without GDAL; every other command
-# by keepout-full. Both must answer a query alike, hits and exit status, over many footprints
-# (a grid over Bremen), and the launcher must not need libgdal.
+# `keepout` (the launcher, C library only) hands `sites query` to keepout-query (no GDAL) and
+# every other command to keepout-full. A query must be answered alike by both, hits and exit
+# status, over many footprints (a grid over Bremen).
 FULL=$(dirname "$K")/keepout-full
+QUERY=$(dirname "$K")/keepout-query
 [ -x "$FULL" ] || fail "no keepout-full beside $K"
-if readelf -d "$K" | grep -q 'libgdal'; then fail "the launcher links libgdal"; fi
+[ -x "$QUERY" ] || fail "no keepout-query beside $K"
+needed=$(readelf -d "$K" | grep NEEDED | grep -v 'libc\.so')
+[ -z "$needed" ] || fail "the launcher needs more than libc: $needed"
+if readelf -d "$QUERY" | grep -q 'libgdal'; then fail "keepout-query links libgdal"; fi
 readelf -d "$FULL" | grep -q 'libgdal' || fail "keepout-full does not link libgdal"
 hits=0
 for x in 8.60 8.64 8.68 8.72 8.76; do
