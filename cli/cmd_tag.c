@@ -148,7 +148,7 @@ static int check_file(ko_context *ctx, ko_sites *sites, const ko_check_options *
     if (sh->hash && ko_file_sha256(ctx, j->path, f->sha256) != KO_OK) f->sha256[0] = '\0';
     if (j->refuse) return unknown_file(f, CPLSPrintf("%s: %s", j->path, j->refuse));
     ko_reader *r = NULL;
-    if (ko_reader_open(ctx, j->path, &sh->ropts, &r) != KO_OK)
+    if (ko_reader_open_regular(ctx, j->path, &sh->ropts, &r) != KO_OK)
         return unknown_file(f, ko_errmsg(ctx));
     ko_shot shot;
     ko_status st;

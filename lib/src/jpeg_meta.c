@@ -2,9 +2,12 @@
  * SOF size. Reads only the header bytes, through VSI, so /vsizip/ and /vsicurl/ work and a
  * 10 MB photo costs a few kB of I/O. */
 #include <cpl_vsi.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "context.h"
 #include "image_meta.h"
@@ -30,20 +33,34 @@ void koi_image_meta_init(koi_image_meta *m) {
 #define READ (64 * 1024)    /* covers a DJI header in one read; more costs copying */
 
 typedef struct src {
-    VSILFILE *fp;       /* NULL: the bytes are all in buf */
+    VSILFILE *fp;       /* a /vsi path's file */
+    int fd;             /* a local file's descriptor, or -1; neither file: all in buf */
     const uint8_t *buf; /* the bytes, or the window's */
     size_t n, pos;
     uint8_t *win; /* file mode: the window (the context's scratch) */
 } src;
 
+/* Up to n bytes of the file into dst; fewer only at its end or on an error. */
+static size_t src_read_file(src *s, uint8_t *dst, size_t n) {
+    if (s->fp) return VSIFReadL(dst, 1, n, s->fp);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(s->fd, dst + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 /* Makes `need` bytes available at buf + pos; 0 when the input ends first. */
 static int src_fill(src *s, size_t need) {
     size_t have = s->n - s->pos;
     if (have >= need) return 1;
-    if (!s->fp || need > WINDOW) return 0;
+    if ((!s->fp && s->fd < 0) || need > WINDOW) return 0;
     memmove(s->win, s->win + s->pos, have);
     size_t want = need - have > READ ? need - have : READ;
-    s->n = have + VSIFReadL(s->win + have, 1, want < WINDOW - have ? want : WINDOW - have, s->fp);
+    s->n = have + src_read_file(s, s->win + have, want < WINDOW - have ? want : WINDOW - have);
     s->pos = 0;
     return s->n >= need;
 }
@@ -67,8 +84,9 @@ static int src_skip(src *s, size_t n) {
         s->pos += n;
         return 1;
     }
-    if (!s->fp) return 0;
+    if (!s->fp && s->fd < 0) return 0;
     s->pos = s->n = 0; /* the file position is at the window's end */
+    if (s->fd >= 0) return lseek(s->fd, (off_t)(n - have), SEEK_CUR) >= 0;
     return VSIFSeekL(s->fp, VSIFTellL(s->fp) + (n - have), SEEK_SET) == 0;
 }
 
@@ -196,7 +214,7 @@ static ko_status finish(ko_context *ctx, src *s, koi_image_meta *m) {
 
 ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, koi_image_meta *m) {
     koi_image_meta_init(m);
-    src s = {NULL, data, n, 0, NULL};
+    src s = {NULL, -1, data, n, 0, NULL};
     return finish(ctx, &s, m);
 }
 
@@ -204,11 +222,19 @@ ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *
     koi_image_meta_init(m);
     uint8_t *win = koi_scratch(ctx, WINDOW);
     if (!win) return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
-    VSILFILE *fp = VSIFOpenL(path, "rb");
-    if (!fp) return koi_error(ctx, KO_ERR_IO, "%s: cannot be opened for reading", path);
-    src s = {fp, win, 0, 0, win};
+    /* A local file is read with open/read/close: VSI's stdio handle adds an fstat per file
+     * (stdio sizing its buffer) and a search of the registered handlers' prefixes, where a
+     * tagging run spends ~75 us per photo in all. /vsi paths go through VSI. */
+    src s = {NULL, -1, win, 0, 0, win};
+    if (strncmp(path, "/vsi", 4) == 0)
+        s.fp = VSIFOpenL(path, "rb");
+    else
+        s.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!s.fp && s.fd < 0)
+        return koi_error(ctx, KO_ERR_IO, "%s: cannot be opened for reading", path);
     ko_status st = finish(ctx, &s, m);
-    VSIFCloseL(fp);
+    if (s.fp) VSIFCloseL(s.fp);
+    if (s.fd >= 0) close(s.fd);
     if (st) {
         char msg[KOI_ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", ko_errmsg(ctx));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "context.h"
 #include "srt.h"
@@ -58,12 +59,9 @@ static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
                      path);
 }
 
-ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reader_options *opts,
-                               ko_reader **out) {
-    if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "reader: NULL argument");
-    VSIStatBufL st;
-    if (VSIStatL(path, &st) != 0)
-        return koi_error(ctx, KO_ERR_IO, "%s: no such file or directory", path);
+/* Opens path, whose stat (st_mode at least) is st. */
+static ko_status open_stat(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                           const VSIStatBufL *st, ko_reader **out) {
     ko_reader *r = koi_calloc(1, sizeof *r);
     if (!r) return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
     r->ctx = ctx;
@@ -78,7 +76,7 @@ ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reade
         free(r);
         return koi_error(ctx, KO_ERR_NOMEM, "%s: out of memory", path);
     }
-    ko_status s = dispatch(r, &st);
+    ko_status s = dispatch(r, st);
     if (s) {
         free(r->path);
         free(r);
@@ -88,9 +86,27 @@ ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reade
     return KO_OK;
 }
 
+ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                               ko_reader **out) {
+    if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "reader: NULL argument");
+    VSIStatBufL st;
+    if (VSIStatL(path, &st) != 0)
+        return koi_error(ctx, KO_ERR_IO, "%s: no such file or directory", path);
+    return open_stat(ctx, path, opts, &st, out);
+}
+
 ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
                          ko_reader **out) {
     return koi_reader_open_file(ctx, path, opts, out);
+}
+
+ko_status ko_reader_open_regular(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                                 ko_reader **out) {
+    if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "reader: NULL argument");
+    VSIStatBufL st;
+    memset(&st, 0, sizeof st);
+    st.st_mode = S_IFREG;
+    return open_stat(ctx, path, opts, &st, out);
 }
 
 ko_status ko_reader_next(ko_reader *r, ko_shot *shot) {

@@ -144,6 +144,10 @@ START_TEST(test_image_meta_every_truncation_fails_cleanly) {
     memcpy(big + k, b + 2, n - 2), k += n - 2;
     ck_assert_uint_eq(k, big_n);
     koi_image_meta mem, file;
+    char local[] = "/tmp/ko_cut_XXXXXX";
+    int lfd = mkstemp(local);
+    ck_assert_int_ge(lfd, 0);
+    close(lfd);
     size_t n_ok = 0, n_bad = 0; /* a cut after the SOS marker still has the whole header */
     for (size_t cut = 1; cut <= big_n; cut = cut == big_n         ? cut + 1
                                              : cut + 1999 > big_n ? big_n
@@ -152,6 +156,19 @@ START_TEST(test_image_meta_every_truncation_fails_cleanly) {
         ko_status st = koi_jpeg_meta_read(ctx, "/vsimem/cut.jpg", &file);
         ko_status want = koi_jpeg_meta_parse(ctx, big, cut, &mem);
         ck_assert_msg(st == want, "file cut at %zu gave %d, memory %d", cut, st, want);
+        /* A local file is read with POSIX calls instead of VSI: the same answers. */
+        FILE *fp = fopen(local, "wb");
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_uint_eq(fwrite(big, 1, cut, fp), cut);
+        fclose(fp);
+        koi_image_meta posix;
+        st = koi_jpeg_meta_read(ctx, local, &posix);
+        ck_assert_msg(st == want, "local file cut at %zu gave %d, memory %d", cut, st, want);
+        if (st == KO_OK) {
+            ck_assert_uint_eq(posix.sof_width, mem.sof_width);
+            ck_assert_double_eq(posix.lat, mem.lat);
+            ck_assert_double_eq(posix.gimbal_pitch, mem.gimbal_pitch);
+        }
         n_ok += want == KO_OK, n_bad += want == KO_ERR_FORMAT;
         VSIUnlink("/vsimem/cut.jpg");
     }
@@ -161,6 +178,11 @@ START_TEST(test_image_meta_every_truncation_fails_cleanly) {
     ck_assert_uint_eq(file.sof_width, mem.sof_width);
     ck_assert_double_eq(file.rel_alt_m, mem.rel_alt_m);
     ck_assert_double_eq(file.lat, mem.lat);
+    unlink(local);
+    /* Neither kind of path reads what is not there. */
+    koi_image_meta gone;
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, local, &gone), KO_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "cannot be opened"));
     free(big);
     free(b);
 }
@@ -535,6 +557,31 @@ START_TEST(test_image_meta_file_list_stat) {
 }
 END_TEST
 
+/* A path the caller listed as a regular file opens without a stat: the same shot as
+ * ko_reader_open gives; one that has vanished is a shot with a reason, never an error that
+ * would drop it. */
+START_TEST(test_image_meta_open_regular) {
+    ko_reader *a, *b;
+    ck_assert_int_eq(ko_reader_open(ctx, PHOTO, NULL, &a), KO_OK);
+    ck_assert_int_eq(ko_reader_open_regular(ctx, PHOTO, NULL, &b), KO_OK);
+    ko_shot sa, sb;
+    ck_assert_int_eq(ko_reader_next(a, &sa), KO_OK);
+    ck_assert_int_eq(ko_reader_next(b, &sb), KO_OK);
+    ck_assert_ptr_null(sb.reason);
+    ck_assert_double_eq(sa.pose.lat, sb.pose.lat);
+    ck_assert_double_eq(sa.pose.height_m, sb.pose.height_m);
+    ck_assert_double_eq(sa.camera.focal_mm, sb.camera.focal_mm);
+    ko_reader_close(a);
+    ko_reader_close(b);
+    ck_assert_int_eq(ko_reader_open(ctx, "/tmp/ko_no_such_photo.JPG", NULL, &a), KO_ERR_IO);
+    ck_assert_int_eq(ko_reader_open_regular(ctx, "/tmp/ko_no_such_photo.JPG", NULL, &b), KO_OK);
+    ck_assert_int_eq(ko_reader_next(b, &sb), KO_OK);
+    ck_assert_ptr_nonnull(sb.reason);
+    ck_assert_msg(strstr(sb.reason, "cannot be opened"), "%s", sb.reason);
+    ko_reader_close(b);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("image_meta");
     TCase *tc = tcase_create("jpeg");
@@ -552,6 +599,7 @@ int main(void) {
     tcase_add_test(tc, test_image_meta_extended_xmp_reassembled);
     tcase_add_test(tc, test_image_meta_exif_ifd_loop_ends);
     tcase_add_test(tc, test_image_meta_missing_xmp_or_gps_is_a_reason);
+    tcase_add_test(tc, test_image_meta_open_regular);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

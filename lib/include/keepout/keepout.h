@@ -267,6 +267,12 @@ typedef struct ko_reader ko_reader;
 KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                 ko_reader **out);
 
+/** As ko_reader_open() for a path the caller knows to be a regular file, such as an entry of
+ * ko_file_list_create(): it is not stat'ed again (tagging an archive stats each file once). A
+ * photo that has vanished since opens as a shot whose verdict is unknown, with the reason. */
+KO_API ko_status ko_reader_open_regular(ko_context *ctx, const char *path,
+                                        const ko_reader_options *opts, ko_reader **out);
+
 /** Reads the next shot into *shot. Returns KO_OK, KO_DONE at the end, or an error for an
  * input that cannot be read any further (a problem with one row or image is not an error: it
  * comes back as a shot with a reason). */
