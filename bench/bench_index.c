@@ -258,16 +258,19 @@ static void run_mine(bench_env *e, hitsets *hs) {
 
 /* keepout's packed index with the same work as the baselines: candidates from the packed
  * R-tree, exact test (GEOS's prepared footprint only where the flat test declines), ids only. */
+static void idx_one(bench_env *e, hitsets *hs, const double *r) {
+    packed_q pq = {e->h, e->s->packed, r, NULL, NULL, hs, e->counts};
+    double b[4];
+    query_box(r, b);
+    koi_packed_search(e->s->packed, b[0], b[1], b[2], b[3], packed_visit, &pq);
+    if (pq.prep) GEOSPreparedGeom_destroy_r(e->h, pq.prep);
+    if (pq.fp) GEOSGeom_destroy_r(e->h, pq.fp);
+}
+
 static void run_idx(bench_env *e, hitsets *hs) {
     memset(e->counts, 0, sizeof e->counts);
     for (size_t q = 0; q < e->nq; q++) {
-        const double *r = e->fps + 10 * q;
-        packed_q pq = {e->h, e->s->packed, r, NULL, NULL, hs, e->counts};
-        double b[4];
-        query_box(r, b);
-        koi_packed_search(e->s->packed, b[0], b[1], b[2], b[3], packed_visit, &pq);
-        if (pq.prep) GEOSPreparedGeom_destroy_r(e->h, pq.prep);
-        if (pq.fp) GEOSGeom_destroy_r(e->h, pq.fp);
+        idx_one(e, hs, e->fps + 10 * q);
         hs_end_query(hs, q);
     }
 }
@@ -285,13 +288,7 @@ static void run_idx_batch(bench_env *e, hitsets *hs) {
     if (!koi_query_order(xy, e->nq, e->order)) die("out of memory", NULL);
     free(xy);
     for (size_t k = 0; k < e->nq; k++) {
-        const double *r = e->fps + 10 * e->order[k];
-        packed_q pq = {e->h, e->s->packed, r, NULL, NULL, hs, e->counts};
-        double b[4];
-        query_box(r, b);
-        koi_packed_search(e->s->packed, b[0], b[1], b[2], b[3], packed_visit, &pq);
-        if (pq.prep) GEOSPreparedGeom_destroy_r(e->h, pq.prep);
-        if (pq.fp) GEOSGeom_destroy_r(e->h, pq.fp);
+        idx_one(e, hs, e->fps + 10 * e->order[k]);
         hs_end_query(hs, k);
     }
 }

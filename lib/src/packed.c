@@ -4,6 +4,7 @@
  * test reads them where the tree left off, with no GEOS object to chase. Other shapes
  * (multi-parts, holes, lines) stay GEOS geometries. Immutable once loaded, so stores can share
  * it between threads (ko_sites_share_index). */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,12 +79,6 @@ static int bytes_add(bytes *b, const void *src, size_t n) {
     return 1;
 }
 
-static uint32_t wkb_u32(const unsigned char *b, int little) {
-    return little
-               ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
-               : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24;
-}
-
 static double wkb_f64(const unsigned char *b, int little) {
     uint64_t u = 0;
     for (int j = 0; j < 8; j++)
@@ -101,15 +96,16 @@ static int wkb_flat(const unsigned char *b, size_t n, bytes *xy, size_t *points,
     *points = 0;
     if (n < 9 || b[0] > 1) return KOI_SITE_OTHER;
     int little = b[0] == 1;
-    uint32_t type = wkb_u32(b + 1, little);
+    uint32_t type = koi_wkb_u32(b + 1, little);
     if (type == 1 && n == 21) {
         double p[2] = {wkb_f64(b + 5, little), wkb_f64(b + 13, little)};
+        if (!isfinite(p[0]) || !isfinite(p[1])) return KOI_SITE_OTHER; /* POINT EMPTY */
         *points = 1;
         *ok = bytes_add(xy, p, sizeof p);
         return KOI_SITE_POINT;
     }
-    if (type != 3 || n < 13 || wkb_u32(b + 5, little) != 1) return KOI_SITE_OTHER;
-    uint32_t m = wkb_u32(b + 9, little);
+    if (type != 3 || n < 13 || koi_wkb_u32(b + 5, little) != 1) return KOI_SITE_OTHER;
+    uint32_t m = koi_wkb_u32(b + 9, little);
     if (m < 4 || (n - 13) / 16 != m || (n - 13) % 16 != 0) return KOI_SITE_OTHER;
     const unsigned char *c = b + 13;
     const uint16_t probe = 1;

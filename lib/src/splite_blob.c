@@ -13,7 +13,7 @@
 
 #include "sites.h"
 
-static uint32_t u32(const unsigned char *b, int little) {
+uint32_t koi_wkb_u32(const unsigned char *b, int little) {
     return little
                ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
                : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24;
@@ -45,12 +45,12 @@ static int simple_body(const unsigned char **p, const unsigned char *end, uint32
     uint32_t parts = 1;
     if (cls == 3) {
         if (avail < 4) return 0;
-        parts = u32(q, little);
+        parts = koi_wkb_u32(q, little);
         q += 4;
     }
     for (uint32_t i = 0; i < parts; i++) {
         if ((size_t)(end - q) < 4) return 0;
-        uint32_t pts = u32(q, little);
+        uint32_t pts = koi_wkb_u32(q, little);
         q += 4;
         if ((size_t)(end - q) / 16 < pts) return 0;
         q += 16 * (size_t)pts;
@@ -64,7 +64,7 @@ size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out) {
     if (!koi_blob_mbr(b, n, box)) return 0;
     int little = b[1] == 1;
     const unsigned char *p = b + 39, *end = b + n - 1; /* end: the 0xFE */
-    uint32_t cls = u32(p, little);
+    uint32_t cls = koi_wkb_u32(p, little);
     p += 4;
     out[0] = b[1];
     memcpy(out + 1, b + 39, n - 40);
@@ -72,11 +72,11 @@ size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out) {
         if (!simple_body(&p, end, cls, little)) return 0;
     } else if (cls >= 4 && cls <= 7) {
         if (end - p < 4) return 0;
-        uint32_t items = u32(p, little);
+        uint32_t items = koi_wkb_u32(p, little);
         p += 4;
         for (uint32_t i = 0; i < items; i++) {
             if (end - p < 5 || p[0] != 0x69) return 0;
-            uint32_t sub = u32(p + 1, little);
+            uint32_t sub = koi_wkb_u32(p + 1, little);
             if (cls == 7 ? sub < 1 || sub > 3 : sub != cls - 3) return 0;
             out[1 + (size_t)(p - (b + 39))] = b[1]; /* the item's byte order */
             p += 5;
