@@ -195,7 +195,11 @@ static int create_gpkg(const char *name) {
     char *tmp = CPLStrdup(CPLSPrintf("%s.partial.gpkg", name));
     unlink_sqlite(tmp);
     GDALDriverH gpkg = GDALGetDriverByName("GPKG");
+    /* No creation options to check: validating them makes the GPKG driver read every tiling
+     * scheme file in GDAL's data directory first (~4 ms of each tag run, hyperfine). */
+    CPLSetThreadLocalConfigOption("GDAL_VALIDATE_CREATION_OPTIONS", "NO");
     GDALDatasetH ds = gpkg ? GDALCreate(gpkg, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    CPLSetThreadLocalConfigOption("GDAL_VALIDATE_CREATION_OPTIONS", NULL);
     if (ds) GDALClose(ds);
     int ok = ds && VSIRename(tmp, name) == 0;
     if (!ok) unlink_sqlite(tmp);
