@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "context.h"
+#include "segments.h"
 #include "sites.h"
 
 /* Crossings of one edge with the other ring, as parameters along the edge. More than this many
@@ -21,19 +22,6 @@
 /* Nearer than this (metres) counts as touching: far above rounding at local coordinates of a
  * few km, far below anything a verdict depends on. */
 #define EPS_M 1e-4
-
-static double cross(double ax, double ay, double bx, double by, double px, double py) {
-    return (bx - ax) * (py - ay) - (by - ay) * (px - ax);
-}
-
-static int in_ring(const double *r, size_t n, double px, double py) {
-    int in = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
-        if ((ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay)) in = !in;
-    }
-    return in;
-}
 
 static double ring_area2(const double *r, size_t n) {
     double s = 0;
@@ -61,27 +49,6 @@ static void nearest_on(double px, double py, double qx, double qy, koi_overlap *
     if (d < o->distance) o->distance = d, o->nearest_x = x, o->nearest_y = y;
 }
 
-/* Segments p = (p0, p1) and q = (q0, q1), four doubles each: 1 if they properly cross (*t: the
- * crossing's parameter along p), -1 if an endpoint comes within EPS_M of the other's line
- * inside their boxes (not provably apart), 0 if apart. */
-static int seg_relation(const double *p, const double *q, double *t) {
-    double ax = p[0], ay = p[1], bx = p[2], by = p[3], cx = q[0], cy = q[1], dx = q[2], dy = q[3];
-    double x0 = (ax < bx ? ax : bx) - EPS_M, x1 = (ax < bx ? bx : ax) + EPS_M;
-    double y0 = (ay < by ? ay : by) - EPS_M, y1 = (ay < by ? by : ay) + EPS_M;
-    if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
-        (cy > y1 && dy > y1))
-        return 0;
-    /* |o| <= |edge| EPS_M, squared: no square roots per pair */
-    double la2 = ((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) * (EPS_M * EPS_M);
-    double lb2 = ((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy)) * (EPS_M * EPS_M);
-    double o1 = cross(ax, ay, bx, by, cx, cy), o2 = cross(ax, ay, bx, by, dx, dy);
-    double o3 = cross(cx, cy, dx, dy, ax, ay), o4 = cross(cx, cy, dx, dy, bx, by);
-    if (o1 * o1 <= la2 || o2 * o2 <= la2 || o3 * o3 <= lb2 || o4 * o4 <= lb2) return -1;
-    if ((o1 > 0) == (o2 > 0) || (o3 > 0) == (o4 > 0)) return 0;
-    *t = o3 / (o3 - o4);
-    return 1;
-}
-
 /* b's edges are boxed in runs of CHUNK: an edge of a clear of a run's box meets none of its
  * edges. A 145-point footprint's 144 edges become 18 boxes to test per site edge. */
 #define CHUNK 8
@@ -107,7 +74,7 @@ static size_t run_boxes(const double *b, size_t m, double *box) {
  * signed area (a taken counterclockwise: sign) and their nearest point. -1 if undecidable. */
 static int walk(const double *a, size_t n, const double *b, size_t m, double sign, double *sum,
                 koi_overlap *o) {
-    int in = in_ring(b, m, a[0], a[1]);
+    int in = koi_in_ring(b, m, a[0], a[1]);
     double box[4 * MAX_CHUNKS], bx0, by0, bx1, by1;
     size_t runs = run_boxes(b, m, box), per_run = runs == 1 ? m - 1 : CHUNK;
     koi_ring_box(b, m, &bx0, &by0, &bx1, &by1);
@@ -126,7 +93,7 @@ static int walk(const double *a, size_t n, const double *b, size_t m, double sig
             size_t j1 = (c + 1) * per_run < m - 1 ? (c + 1) * per_run : m - 1;
             for (size_t j = c * per_run; j < j1; j++) {
                 double tc;
-                int rel = seg_relation(a + 2 * i, b + 2 * j, &tc);
+                int rel = koi_seg_relation(a + 2 * i, b + 2 * j, EPS_M, &tc);
                 if (rel < 0 || (rel && k == MAX_CROSSINGS + 1)) return -1;
                 if (rel) t[k++] = tc;
             }
@@ -175,7 +142,7 @@ int koi_ring_is_simple(const double *r, size_t n) {
             size_t j = s[a].edge < s[b].edge ? s[b].edge : s[a].edge;
             if (j == i + 1 || (i == 0 && j == m - 1)) continue; /* neighbours share a vertex */
             double t;
-            simple = seg_relation(r + 2 * i, r + 2 * j, &t) == 0;
+            simple = koi_seg_relation(r + 2 * i, r + 2 * j, EPS_M, &t) == 0;
         }
     free(s);
     return simple;
@@ -202,6 +169,7 @@ int koi_ring_overlap(const double *a, size_t na, const double *b, size_t nb, koi
     o->area = fabs(sum) / 2;
     o->area_b = fabs(sb) / 2;
     if (!(o->area > 0)) return -1; /* touching only: GEOS says whether that is a hit */
-    if (in_ring(a, na, 0, 0) && in_ring(b, nb, 0, 0)) o->distance = o->nearest_x = o->nearest_y = 0;
+    if (koi_in_ring(a, na, 0, 0) && koi_in_ring(b, nb, 0, 0))
+        o->distance = o->nearest_x = o->nearest_y = 0;
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "context.h"
+#include "segments.h"
 #include "sites.h"
 
 /* ---------------------------------------------------------------- hits ------------------- */
@@ -96,11 +97,6 @@ static void finish_hits(ko_hits *h) {
 
 /* ---------------------------------------------------------------- box filter ------------- */
 
-/* Side of point (px, py) relative to the line a->b: > 0 left, < 0 right. */
-static double side(double ax, double ay, double bx, double by, double px, double py) {
-    return (bx - ax) * (py - ay) - (by - ay) * (px - ax);
-}
-
 /* 1 if segment a-b may touch the box (conservative). */
 static int segment_touches_box(double ax, double ay, double bx, double by, double minx, double miny,
                                double maxx, double maxy) {
@@ -108,8 +104,8 @@ static int segment_touches_box(double ax, double ay, double bx, double by, doubl
     if ((ax < minx && bx < minx) || (ax > maxx && bx > maxx) || (ay < miny && by < miny) ||
         (ay > maxy && by > maxy))
         return 0;
-    double s0 = side(ax, ay, bx, by, minx, miny), s1 = side(ax, ay, bx, by, maxx, miny),
-           s2 = side(ax, ay, bx, by, maxx, maxy), s3 = side(ax, ay, bx, by, minx, maxy);
+    double s0 = koi_side(ax, ay, bx, by, minx, miny), s1 = koi_side(ax, ay, bx, by, maxx, miny),
+           s2 = koi_side(ax, ay, bx, by, maxx, maxy), s3 = koi_side(ax, ay, bx, by, minx, maxy);
     return !((s0 > 0 && s1 > 0 && s2 > 0 && s3 > 0) || (s0 < 0 && s1 < 0 && s2 < 0 && s3 < 0));
 }
 
@@ -124,25 +120,11 @@ int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, doub
                                 minx, miny, maxx, maxy))
             return KOI_BOX_UNKNOWN;
     /* No edge near the box: it lies wholly inside or wholly outside; its centre tells. */
-    double px = (minx + maxx) / 2, py = (miny + maxy) / 2;
-    int in = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        double ax = ring[2 * i], ay = ring[2 * i + 1], bx = ring[2 * i + 2], by = ring[2 * i + 3];
-        if ((ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay)) in = !in;
-    }
-    return in ? KOI_BOX_INSIDE : KOI_BOX_OUTSIDE;
+    return koi_in_ring(ring, n, (minx + maxx) / 2, (miny + maxy) / 2) ? KOI_BOX_INSIDE
+                                                                      : KOI_BOX_OUTSIDE;
 }
 
 /* ---------------------------------------------------------------- exact test ------------- */
-
-static int in_ring(const double *r, size_t n, double px, double py) {
-    int in = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        double ax = r[2 * i], ay = r[2 * i + 1], bx = r[2 * i + 2], by = r[2 * i + 3];
-        if ((ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay)) in = !in;
-    }
-    return in;
-}
 
 /* Boundaries of two closed rings: 1 if they properly cross, 0 if they stay more than a
  * margin apart, -1 if some edge comes within the margin of the other ring (undecided). */
@@ -156,22 +138,13 @@ static int rings_cross(const double *a, size_t na, const double *b, size_t nb) {
         double x0 = (ax < bx ? ax : bx) - eps, x1 = (ax < bx ? bx : ax) + eps;
         double y0 = (ay < by ? ay : by) - eps, y1 = (ay < by ? by : ay) + eps;
         if (x1 < bx0 || x0 > bx1 || y1 < by0 || y0 > by1) continue; /* clear of b's box */
-        /* Margins squared: |o| <= |edge| eps without a square root per pair. */
-        double la2 = ((bx - ax) * (bx - ax) + (by - ay) * (by - ay)) * (eps * eps);
         for (size_t j = 0; j + 1 < nb; j++) {
-            double cx = b[2 * j], cy = b[2 * j + 1], dx = b[2 * j + 2], dy = b[2 * j + 3];
-            if ((cx < x0 && dx < x0) || (cx > x1 && dx > x1) || (cy < y0 && dy < y0) ||
-                (cy > y1 && dy > y1))
-                continue;
-            double lb2 = ((dx - cx) * (dx - cx) + (dy - cy) * (dy - cy)) * (eps * eps);
-            double o1 = side(ax, ay, bx, by, cx, cy), o2 = side(ax, ay, bx, by, dx, dy);
-            double o3 = side(cx, cy, dx, dy, ax, ay), o4 = side(cx, cy, dx, dy, bx, by);
-            if (o1 * o1 <= la2 || o2 * o2 <= la2 || o3 * o3 <= lb2 || o4 * o4 <= lb2) {
-                /* An endpoint near the other segment's line: near each other only if the
-                 * endpoint is also near the segment itself; let GEOS decide either way. */
-                return -1;
-            }
-            if ((o1 > 0) != (o2 > 0) && (o3 > 0) != (o4 > 0)) cross = 1;
+            double t;
+            int rel = koi_seg_relation(a + 2 * i, b + 2 * j, eps, &t);
+            /* An endpoint near the other segment's line: near each other only if the endpoint
+             * is also near the segment itself; let GEOS decide either way. */
+            if (rel < 0) return -1;
+            if (rel > 0) cross = 1;
         }
     }
     return cross;
@@ -194,8 +167,9 @@ int koi_ring_vs_flat(const double *ring, size_t n, const koi_site *v) {
     if (c < 0) return KOI_GEOM_UNKNOWN;
     if (c > 0) return KOI_GEOM_INTERSECTS;
     /* Boundaries apart: nested or disjoint. */
-    if (in_ring(ring, n, s[0], s[1])) return KOI_GEOM_INSIDE;
-    if (v->kind == KOI_SITE_POLYGON && in_ring(s, m, ring[0], ring[1])) return KOI_GEOM_INTERSECTS;
+    if (koi_in_ring(ring, n, s[0], s[1])) return KOI_GEOM_INSIDE;
+    if (v->kind == KOI_SITE_POLYGON && koi_in_ring(s, m, ring[0], ring[1]))
+        return KOI_GEOM_INTERSECTS;
     return KOI_GEOM_DISJOINT;
 }
 
