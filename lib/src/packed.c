@@ -79,15 +79,6 @@ static int bytes_add(bytes *b, const void *src, size_t n) {
     return 1;
 }
 
-static double wkb_f64(const unsigned char *b, int little) {
-    uint64_t u = 0;
-    for (int j = 0; j < 8; j++)
-        u = (u << 8) | b[little ? 7 - j : j];
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 /* The flat form of a 2D WKB point or one-ring polygon: its kind and point count, and the
  * coordinates appended to xy. KOI_SITE_OTHER (nothing appended) for every other shape, which
  * GEOS then reads. A closed ring of at least 4 points is required of a flat polygon. */
@@ -98,7 +89,7 @@ static int wkb_flat(const unsigned char *b, size_t n, bytes *xy, size_t *points,
     int little = b[0] == 1;
     uint32_t type = koi_wkb_u32(b + 1, little);
     if (type == 1 && n == 21) {
-        double p[2] = {wkb_f64(b + 5, little), wkb_f64(b + 13, little)};
+        double p[2] = {koi_wkb_f64(b + 5, little), koi_wkb_f64(b + 13, little)};
         if (!isfinite(p[0]) || !isfinite(p[1])) return KOI_SITE_OTHER; /* POINT EMPTY */
         *points = 1;
         *ok = bytes_add(xy, p, sizeof p);
@@ -114,7 +105,7 @@ static int wkb_flat(const unsigned char *b, size_t n, bytes *xy, size_t *points,
         if (!bytes_add(xy, c, 16 * (size_t)m)) goto nomem;
     } else {
         for (uint32_t i = 0; i < 2 * m; i++) {
-            double d = wkb_f64(c + 8 * (size_t)i, little);
+            double d = koi_wkb_f64(c + 8 * (size_t)i, little);
             if (!bytes_add(xy, &d, sizeof d)) goto nomem;
         }
     }

@@ -51,8 +51,10 @@ ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2);
  * geometry as WKB into out (room for n - 39 bytes), its length, or 0 for a malformed blob or
  * one SpatiaLite encodes otherwise than plain 2D (compressed, Z, M). */
 int koi_blob_mbr(const unsigned char *b, size_t n, double *box);
-/* A 32-bit integer of WKB or a blob, little-endian when little is 1, else big-endian. */
+/* A 32-bit integer or a double of WKB or a blob, little-endian when little is 1, else
+ * big-endian. */
 uint32_t koi_wkb_u32(const unsigned char *b, int little);
+double koi_wkb_f64(const unsigned char *b, int little);
 size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out);
 
 /* The in-memory packed index (packed.c). */

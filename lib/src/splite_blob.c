@@ -19,15 +19,19 @@ uint32_t koi_wkb_u32(const unsigned char *b, int little) {
                : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24;
 }
 
+double koi_wkb_f64(const unsigned char *b, int little) {
+    uint64_t u = 0;
+    for (int j = 0; j < 8; j++)
+        u = (u << 8) | b[little ? 7 - j : j];
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
 int koi_blob_mbr(const unsigned char *b, size_t n, double *box) {
     if (!b || n < 44 || b[0] != 0x00 || b[38] != 0x7C || b[1] > 1 || b[n - 1] != 0xFE) return 0;
-    int little = b[1] == 1;
-    for (int k = 0; k < 4; k++) {
-        uint64_t u = 0;
-        for (int j = 0; j < 8; j++)
-            u = (u << 8) | b[6 + 8 * k + (little ? 7 - j : j)];
-        memcpy(&box[k], &u, sizeof u);
-    }
+    for (int k = 0; k < 4; k++)
+        box[k] = koi_wkb_f64(b + 6 + 8 * k, b[1] == 1);
     return box[0] <= box[2] && box[1] <= box[3];
 }
 
