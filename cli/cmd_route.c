@@ -368,7 +368,11 @@ static int check_exposures(route_run *r, plan_eval *p) {
     return 1;
 }
 
-static int want_index(route_run *r, double queries);
+/* The packed index once the queries to come outnumber a quarter of the sites (site_index.c):
+ * a 10-photo plan against a national store starts at once, a survey loads it. */
+static int want_index(route_run *r, double queries) {
+    return r->indexed || site_index_choose(r->sites, r->ctx, queries, "route", &r->indexed, NULL);
+}
 
 /* A remedy re-checks a leg's exposures for up to a few hundred candidate poses. */
 #define REMEDY_QUERIES_PER_EXPOSURE 300.0
@@ -434,12 +438,6 @@ static int open_store(route_run *r) {
         r->copts.footprint.dem = r->dem;
     }
     return 1;
-}
-
-/* The packed index once the queries to come outnumber a quarter of the sites (site_index.c):
- * a 10-photo plan against a national store starts at once, a survey loads it. */
-static int want_index(route_run *r, double queries) {
-    return r->indexed || site_index_choose(r->sites, r->ctx, queries, "route", &r->indexed, NULL);
 }
 
 static const char *const csv_columns[] = {
