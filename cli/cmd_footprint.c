@@ -35,6 +35,9 @@ static void help(FILE *fp) {
         "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
         "  --gsd-limit M     also cut where a pixel covers more than M metres (default 2)\n"
         "  --edge-samples N  boundary samples per image edge (default 64)\n"
+        "  --tolerance M     how far the ring may stray outward from those samples to need\n"
+        "                    fewer vertices (default: half a pixel on the ground below the\n"
+        "                    camera; 0: every sample not on a straight line is kept)\n"
         "  --dem RASTER      cast rays onto this elevation model (any GDAL raster: GeoTIFF,\n"
         "                    SRTM .hgt, /vsizip/..., VRT; any CRS). Repeat it for the tiles\n"
         "                    of one DEM: they are mosaicked (same CRS and band type)\n" READER_HELP
@@ -162,6 +165,7 @@ int cmd_footprint(int argc, char **argv) {
                                              {"max-range", required_argument, NULL, 'R'},
                                              {"gsd-limit", required_argument, NULL, 'G'},
                                              {"edge-samples", required_argument, NULL, 'E'},
+                                             {"tolerance", required_argument, NULL, 'T'},
                                              {"dem", required_argument, NULL, 'D'},
                                              READER_LONGOPTS,
                                              {"quiet", no_argument, NULL, 'q'},
@@ -198,6 +202,13 @@ int cmd_footprint(int argc, char **argv) {
                     return EXIT_USAGE;
                 }
                 r.fopts.edge_samples = (uint32_t)v;
+                break;
+            case 'T':
+                if (!parse_double(optarg, &v) || !(v >= 0) || !isfinite(v)) {
+                    fprintf(stderr, "keepout footprint: --tolerance needs metres, 0 or more\n");
+                    return EXIT_USAGE;
+                }
+                r.fopts.tolerance_m = v;
                 break;
             case 'D':
                 if (n_dems == MAX_DEMS) {

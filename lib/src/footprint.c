@@ -32,6 +32,7 @@ void ko_footprint_options_init(ko_footprint_options *o) {
     o->gsd_limit_m = 2.0;
     o->edge_samples = 64;
     o->dem = NULL;
+    o->tolerance_m = NAN;
 }
 
 void ko_footprint_destroy(ko_footprint *fp) {
@@ -98,27 +99,92 @@ static double seg_dist2(const double *p, const double *a, const double *b) {
     return ex * ex + ey * ey;
 }
 
-/* Drops boundary samples that every chord keeps within 1 mm: a pinhole edge is a straight
- * line on flat ground and needs only its corners, while curved (distorted or range-cut) edges
- * keep their shape. Each kept chord is checked against all the samples it replaces, so small
- * deviations cannot add up. Returns the new point count of the closed ring. */
-static size_t drop_collinear(double *xy, size_t n) {
+/* Signed distance of p to the right of the line a -> b: outside a counterclockwise ring. */
+static double right_of(const double *p, const double *a, const double *b) {
+    double dx = b[0] - a[0], dy = b[1] - a[1], l = hypot(dx, dy);
+    return l > 0 ? ((p[0] - a[0]) * dy - (p[1] - a[1]) * dx) / l : 0.0;
+}
+
+/* Keeps the samples a chord cannot replace within tol (each kept chord is checked against all
+ * the samples it replaces, so small deviations cannot add up), in place. *out := the farthest
+ * a replaced sample lies outside its chord (ring counterclockwise). Returns the new point count
+ * of the closed ring. */
+static size_t drop_within(double *xy, size_t n, double tol, double *out) {
+    *out = 0.0;
     if (n < 5) return n;
     size_t k = 0, a = 0; /* a: index (in the original ring) of the last kept point */
+    double tol2 = tol * tol, chord_out = 0.0;
     for (size_t j = 2; j < n; j++) {
         int fits = 1;
-        for (size_t i = a + 1; i < j && fits; i++)
-            fits = seg_dist2(&xy[2 * i], &xy[2 * a], &xy[2 * j]) <= 1e-6;
-        if (fits) continue;
-        a = j - 1; /* the previous sample ends the chord that still fitted */
+        double o = 0.0;
+        for (size_t i = a + 1; i < j && fits; i++) {
+            fits = seg_dist2(&xy[2 * i], &xy[2 * a], &xy[2 * j]) <= tol2;
+            o = fmax(o, right_of(&xy[2 * i], &xy[2 * a], &xy[2 * j]));
+        }
+        if (fits) {
+            chord_out = o;
+            continue;
+        }
+        *out = fmax(*out, chord_out); /* the chord a -> j-1, which still fitted, is kept */
+        chord_out = 0.0;
+        a = j - 1;
         k++;
         xy[2 * k] = xy[2 * a];
         xy[2 * k + 1] = xy[2 * a + 1];
     }
+    *out = fmax(*out, chord_out);
     k++;
     xy[2 * k] = xy[2 * (n - 1)];
     xy[2 * k + 1] = xy[2 * (n - 1) + 1];
     return k + 1;
+}
+
+/* Every edge of the closed counterclockwise ring moved d outward, the vertices where the moved
+ * edges meet (a mitre), into out. 0 where that would fold the ring (a turn near 180 degrees, or
+ * an edge shorter than the move reverses): the caller keeps the dense ring then. */
+static int push_out(const double *xy, size_t n, double d, double *out) {
+    size_t m = n - 1; /* distinct vertices */
+    for (size_t i = 0; i < m; i++) {
+        const double *p = &xy[2 * ((i + m - 1) % m)], *v = &xy[2 * i], *q = &xy[2 * (i + 1)];
+        double ax = v[0] - p[0], ay = v[1] - p[1], bx = q[0] - v[0], by = q[1] - v[1];
+        double la = hypot(ax, ay), lb = hypot(bx, by);
+        if (!(la > 0) || !(lb > 0)) return 0;
+        double n1x = ay / la, n1y = -ax / la, n2x = by / lb, n2y = -bx / lb;
+        double den = 1.0 + n1x * n2x + n1y * n2y;
+        if (den < 0.5) return 0; /* a turn over 120 degrees: the mitre would reach far out */
+        out[2 * i] = v[0] + d * (n1x + n2x) / den;
+        out[2 * i + 1] = v[1] + d * (n1y + n2y) / den;
+    }
+    out[2 * m] = out[0], out[2 * m + 1] = out[1];
+    for (size_t i = 0; i < m; i++) { /* every moved edge keeps its direction */
+        const double *a = &xy[2 * i], *b = &xy[2 * i + 2], *c = &out[2 * i], *e = &out[2 * i + 2];
+        if ((b[0] - a[0]) * (e[0] - c[0]) + (b[1] - a[1]) * (e[1] - c[1]) <= 0) return 0;
+    }
+    return 1;
+}
+
+/* The ring (closed, counterclockwise) with as few vertices as tol allows while holding every
+ * sample: dropped samples lie at most tol from their chord, and the ring is pushed out by the
+ * farthest outside one. Deviations under 1 mm are dropped unmoved, as before tolerances: a
+ * pinhole camera's straight edges keep their exact corners. Returns the new point count. */
+static size_t simplify_ring(double *xy, size_t n, double tol) {
+    if (!(tol > 1e-3)) tol = 1e-3;
+    double *dense = tol > 1e-3 ? malloc(n * 2 * sizeof *dense) : NULL;
+    if (dense) memcpy(dense, xy, n * 2 * sizeof *dense);
+    double out;
+    size_t m = drop_within(xy, n, dense ? tol : 1e-3, &out);
+    if (out > 1e-3) {
+        double *moved = malloc(m * 2 * sizeof *moved);
+        if (moved && push_out(xy, m, out, moved)) {
+            memcpy(xy, moved, m * 2 * sizeof *moved);
+        } else { /* the 1 mm rule on the samples as they were */
+            memcpy(xy, dense, n * 2 * sizeof *dense);
+            m = drop_within(xy, n, 1e-3, &out);
+        }
+        free(moved);
+    }
+    free(dense);
+    return m;
 }
 
 static double signed_area(const double *xy, size_t n) {
@@ -311,6 +377,14 @@ static ko_status union_rings(ko_context *ctx, ko_footprint *fp, const double *ot
     return KO_OK;
 }
 
+/* tolerance_m, or half a pixel on the ground below the camera (NaN: no simplification). */
+static double ring_tolerance(const ko_footprint_options *o, const ko_footprint *fp,
+                             const ko_pose *p) {
+    if (!isnan(o->tolerance_m)) return o->tolerance_m;
+    double h = isfinite(fp->cam_alt) ? fp->cam_alt - fp->ground_alt : p->height_m;
+    return 0.5 * fp->pixel_rad * h;
+}
+
 static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_pose *p,
                                const ko_footprint_options *o, ko_footprint *fp) {
     koi_intrinsics k;
@@ -367,10 +441,10 @@ done:
     if (st) return st;
     fp->lonlat = koi_calloc(fp->n, 2 * sizeof(double));
     if (!fp->lonlat) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
-    fp->n = drop_collinear(fp->local, fp->n);
-    double a = signed_area(fp->local, fp->n);
-    if (a < 0) reverse_ring(fp->local, fp->n); /* RFC 7946: exterior rings counterclockwise */
-    fp->area_m2 = fabs(a);
+    /* RFC 7946: exterior rings counterclockwise */
+    if (signed_area(fp->local, fp->n) < 0) reverse_ring(fp->local, fp->n);
+    fp->n = simplify_ring(fp->local, fp->n, ring_tolerance(o, fp, p));
+    fp->area_m2 = signed_area(fp->local, fp->n);
     return KO_OK;
 }
 

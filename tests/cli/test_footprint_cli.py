@@ -131,6 +131,7 @@ def test_usage_errors_exit_2(tmp):
     assert run("footprint")[0] == 2
     assert run("footprint", "--format", "xml", "x.csv")[0] == 2
     assert run("footprint", "--max-range", "-5", "x.csv")[0] == 2
+    assert run("footprint", "--tolerance", "-1", "x.csv")[0] == 2
     assert run("nosuchcommand")[0] == 2
     code, out, _ = run("footprint", "--help")
     assert code == 0 and "usage: keepout footprint" in out
@@ -141,6 +142,24 @@ def test_range_limit_option(tmp):
     code, fc, err = geojson("footprint", "--max-range", "300", "--gsd-limit", "100", path)
     p = fc["features"][0]["properties"]
     assert p["range_limited"] is True and p["range_limit_m"] == 300
+
+
+def test_tolerance_thins_a_distorted_ring_outward(tmp):
+    """A real DJI photo (FC300S, distortion from the camera table): the default ring keeps the
+    boundary to half a ground pixel with far fewer vertices, pushed outward, never inward."""
+    from osgeo import ogr
+    photo = os.path.join(DATA, "images", "DJI_0018.JPG")
+    rings = {}
+    for t in ("0", None, "0.05"):
+        code, fc, err = geojson("footprint", *(["--tolerance", t] if t else []), photo)
+        assert code == 0, err
+        g = fc["features"][0]["geometry"]
+        rings[t] = (len(g["coordinates"][0]), ogr.CreateGeometryFromJson(json.dumps(g)))
+    (n0, dense), (n1, half_px), (n5, coarse) = rings["0"], rings[None], rings["0.05"]
+    assert n5 < n1 < n0 / 2, (n0, n1, n5)
+    for g in (half_px, coarse):  # holds the dense ring: nothing dropped but inside or on it
+        assert g.Buffer(1e-9).Contains(dense)
+        assert dense.Area() <= g.Area() < dense.Area() * 1.005
 
 
 def test_camera_table_column(tmp):

@@ -276,6 +276,85 @@ START_TEST(test_footprint_barrel_distortion_widens) {
 }
 END_TEST
 
+/* Distance from p to the closed ring's boundary, and whether p is inside (even-odd). */
+static double ring_distance(const double *xy, size_t n, const double *p, int *inside) {
+    double best = INFINITY;
+    *inside = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        const double *a = &xy[2 * i], *b = &xy[2 * i + 2];
+        double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
+        double t = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0;
+        t = fmax(0, fmin(1, t));
+        best = fmin(best, hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy));
+        if ((a[1] > p[1]) != (b[1] > p[1]) &&
+            p[0] < a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]))
+            *inside = !*inside;
+    }
+    return best;
+}
+
+/* The default ring is the dense ring of boundary samples with fewer vertices, never smaller:
+ * every sample inside it (1 mm slack, the rule for straight edges), every vertex within two
+ * tolerances (half a nadir pixel, the mitre at a corner adds up to 1/cos 45) of the samples. */
+START_TEST(test_footprint_tolerance_holds_every_sample) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 3.61, c.sensor_w_mm = 6.17, c.sensor_h_mm = 4.6275;
+    c.width_px = 4000, c.height_px = 3000;
+    const double k1[] = {-0.02, -0.12};
+    /* height, yaw, pitch, roll: oblique views keep more (the far side is magnified; the last
+     * is cut at the range limit, an arc kept sample by sample) */
+    const double poses[][4] = {{40, 0, -90, 0}, {60, 30, -60, 5}, {80, 200, -35, -3}};
+    for (int lens = 0; lens < 2; lens++) {
+        c.k1 = k1[lens], c.k2 = 0.01;
+        for (size_t q = 0; q < sizeof poses / sizeof *poses; q++) {
+            ko_pose p = pose_at(poses[q][0], poses[q][1], poses[q][2], poses[q][3]);
+            ko_footprint_options o;
+            ko_footprint_options_init(&o);
+            ko_footprint *simple = compute(&c, &p, &o);
+            o.tolerance_m = 0;
+            ko_footprint *dense = compute(&c, &p, &o);
+            size_t ns, nd;
+            const double *s = ko_footprint_ring_local(simple, &ns);
+            const double *d = ko_footprint_ring_local(dense, &nd);
+            double tol = 0.5 * (6.17 / 4000) / 3.61 * poses[q][0];
+            ck_assert_msg(q ? ns < nd : ns < nd / 2, "lens %d pose %zu: %zu of %zu vertices", lens,
+                          q, ns, nd);
+            int inside;
+            for (size_t i = 0; i < nd; i++) {
+                double dist = ring_distance(s, ns, &d[2 * i], &inside);
+                ck_assert_msg(inside || dist <= 1e-3, "sample %zu outside by %g m", i, dist);
+            }
+            for (size_t i = 0; i < ns; i++)
+                ck_assert(ring_distance(d, nd, &s[2 * i], &inside) <= 2 * tol + 1e-3);
+            ck_assert(ko_footprint_area_m2(simple) >= ko_footprint_area_m2(dense));
+            ko_footprint_destroy(simple);
+            ko_footprint_destroy(dense);
+        }
+    }
+}
+END_TEST
+
+/* A pinhole camera's straight edges need only their corners, tolerance or not. */
+START_TEST(test_footprint_tolerance_keeps_pinhole_corners) {
+    ko_camera c = lens_075();
+    ko_pose p = pose_at(100, 20, -60, 4);
+    ko_footprint_options o = far_range();
+    o.tolerance_m = 0.5;
+    ko_footprint *a = compute(&c, &p, &o);
+    o.tolerance_m = 0;
+    ko_footprint *b = compute(&c, &p, &o);
+    size_t n, m;
+    const double *xa = ko_footprint_ring_local(a, &n), *xb = ko_footprint_ring_local(b, &m);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(m, 5);
+    for (size_t i = 0; i < 2 * n; i++)
+        ck_assert_double_eq_tol(xa[i], xb[i], 1e-9);
+    ko_footprint_destroy(a);
+    ko_footprint_destroy(b);
+}
+END_TEST
+
 START_TEST(test_footprint_wgs84_matches_local_frame) {
     ko_camera c = lens_075();
     ko_pose p = pose_at(100, 30, -50, 5);
@@ -380,6 +459,8 @@ int main(void) {
     tcase_add_test(tc, test_footprint_pitch_minus20_is_cut_at_range_limit);
     tcase_add_test(tc, test_footprint_range_limit_follows_gsd);
     tcase_add_test(tc, test_footprint_barrel_distortion_widens);
+    tcase_add_test(tc, test_footprint_tolerance_holds_every_sample);
+    tcase_add_test(tc, test_footprint_tolerance_keeps_pinhole_corners);
     tcase_add_test(tc, test_footprint_wgs84_matches_local_frame);
     tcase_add_test(tc, test_footprint_ring_is_counterclockwise);
     tcase_add_test(tc, test_footprint_rejects_bad_poses);

@@ -156,6 +156,12 @@ typedef struct ko_footprint_options {
     ko_dem *dem;           /**< terrain to cast rays onto; NULL (default) = flat ground at the
                                 take-off level. Borrowed: must stay open during the call and
                                 belong to the same context. See "Terrain". */
+    double tolerance_m;    /**< how far the ring may stray from the boundary samples, outward
+                                only: samples within it of a chord are dropped and the ring is
+                                pushed out by the farthest one dropped, so it still holds every
+                                sample. NaN (default): half a pixel on the ground below the
+                                camera; 0 (or under 1 mm): only samples within 1 mm of a chord
+                                are dropped (a pinhole camera's straight edges), unmoved. */
 } ko_footprint_options;
 
 KO_API void ko_footprint_options_init(ko_footprint_options *opts);
