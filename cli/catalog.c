@@ -553,7 +553,8 @@ int catalog_recheck(catalog *c, ko_context *ctx, ko_sites *sites, const ko_check
 
 int catalog_all_clear(catalog *c) {
     OGRLayerH r = GDALDatasetExecuteSQL(
-        c->ds, "SELECT count(*) AS n FROM files WHERE verdict <> 'clear'", NULL, NULL);
+        c->ds, "SELECT count(*) AS n FROM (SELECT 1 FROM files WHERE verdict <> 'clear' LIMIT 1)",
+        NULL, NULL);
     if (!r) return 0;
     OGRFeatureH f = OGR_L_GetNextFeature(r);
     int clear = f && OGR_F_GetFieldAsInteger64(f, 0) == 0;

@@ -34,6 +34,12 @@
 #define BATCH_FILES 256
 #define BATCH_SECONDS 0.25
 
+/* Workers run up to WINDOW_FILES files (each) ahead of the writer, holding at most
+ * PENDING_SHOTS unwritten shots (~1 kB each; an SRT file has thousands): a short window made
+ * them sleep on every commit (10,000 photos, 2 cores: 16 files 0.67-0.69 s, 256 0.58-0.61 s). */
+#define WINDOW_FILES 256
+#define PENDING_SHOTS 65536
+
 static void help(FILE *fp) {
     fprintf(
         fp,
@@ -86,6 +92,7 @@ typedef struct shared {
     atomic_int *ready;
     atomic_size_t next;
     atomic_size_t written; /* workers stay within a window ahead of the writer */
+    atomic_size_t pending; /* shots checked and not yet written */
     atomic_int failed;
     atomic_int writer_waits, workers_wait; /* who sleeps on cv: the others wake them only then */
     atomic_size_t wake_at;                 /* the writer wants waking when this job is ready */
@@ -201,6 +208,13 @@ static int open_worker(shared *sh, ko_context **ctx, ko_sites **sites, ko_dem **
     return 1;
 }
 
+/* Whether job i must wait for the writer: too far ahead, or too many shots unwritten. The job
+ * the writer needs next never waits, so the writer always gets on. */
+static int too_far(shared *sh, size_t i) {
+    size_t w = atomic_load(&sh->written);
+    return i >= w + sh->window || (i > w && atomic_load(&sh->pending) >= PENDING_SHOTS);
+}
+
 static int worker(void *arg) {
     shared *sh = arg;
     ko_context *ctx = NULL;
@@ -212,10 +226,12 @@ static int worker(void *arg) {
         for (;;) {
             size_t i = atomic_fetch_add(&sh->next, 1);
             if (i >= sh->n_jobs || atomic_load(&sh->failed)) break;
-            if (i >= atomic_load(&sh->written) + sh->window) {
+            if (too_far(sh, i)) {
+                /* the writer may be waiting for a file further on than this one */
+                wake_if(sh, &sh->writer_waits);
                 mtx_lock(&sh->mu);
                 atomic_fetch_add(&sh->workers_wait, 1);
-                while (i >= atomic_load(&sh->written) + sh->window && !atomic_load(&sh->failed))
+                while (too_far(sh, i) && !atomic_load(&sh->failed))
                     cnd_wait(&sh->cv, &sh->mu);
                 atomic_fetch_sub(&sh->workers_wait, 1);
                 mtx_unlock(&sh->mu);
@@ -224,6 +240,7 @@ static int worker(void *arg) {
                 set_failed(sh, CPLSPrintf("%s: out of memory or store failure", sh->jobs[i].path));
                 break;
             }
+            atomic_fetch_add(&sh->pending, sh->results[i].n_shots);
             atomic_store(&sh->ready[i], 1);
             if (i >= atomic_load(&sh->wake_at)) wake_if(sh, &sh->writer_waits);
         }
@@ -383,13 +400,15 @@ typedef struct tally {
 /* Sleeps until job i is ready (or a failure), asking first to be woken only when the job
  * WAKE_BATCH - 1 further on is done: one wake-up per batch of files, not per file. Each side
  * publishes before it checks the other (see wake_if), so the wake-up for wake_at is not lost. */
-#define WAKE_BATCH 8
+#define WAKE_BATCH 64
 static void wait_for(shared *sh, size_t i) {
     size_t last = i + WAKE_BATCH - 1 < sh->n_jobs ? i + WAKE_BATCH - 1 : sh->n_jobs - 1;
     mtx_lock(&sh->mu);
     atomic_fetch_add(&sh->writer_waits, 1);
     while (!atomic_load(&sh->failed)) {
-        size_t w = atomic_load(&sh->ready[last]) ? i : last;
+        /* with the shots capped, the batch's last may be held back: wait for i alone then */
+        int capped = atomic_load(&sh->pending) >= PENDING_SHOTS;
+        size_t w = atomic_load(&sh->ready[last]) || capped ? i : last;
         atomic_store(&sh->wake_at, w);
         if (atomic_load(&sh->ready[w])) {
             if (w == i) break;
@@ -424,7 +443,9 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
             v == KO_CLEAR ? t->clear++ : v == KO_FLAGGED ? t->flagged++ : t->unknown++;
         }
         t->files++;
+        size_t shots = f->n_shots;
         cat_file_free(f);
+        atomic_fetch_sub(&sh->pending, shots);
         atomic_store(&sh->written, i + 1);
         wake_if(sh, &sh->workers_wait);
         if (++in_batch >= BATCH_FILES && now_s() - batch_t0 >= BATCH_SECONDS) {
@@ -613,7 +634,7 @@ static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_
     sh->results = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->results);
     sh->ready = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->ready);
     if (!sh->results || !sh->ready) goto out;
-    sh->window = 16 * (size_t)o->jobs;
+    sh->window = WINDOW_FILES * (size_t)o->jobs;
     thrd_t th[256];
     int started = 0;
     for (; started < o->jobs && (size_t)started < sh->n_jobs; started++)
@@ -629,7 +650,8 @@ static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_
                 "%zu unchanged skipped, %zu non-imagery files ignored\n",
                 t.files, t.clear + t.flagged + t.unknown, t.clear, t.flagged, t.unknown, skipped,
                 other);
-    rc = catalog_all_clear(cat) ? EXIT_CLEAR : EXIT_FLAGGED;
+    /* the exit status covers the whole catalogue: ask it only if this run saw nothing else */
+    rc = !t.flagged && !t.unknown && catalog_all_clear(cat) ? EXIT_CLEAR : EXIT_FLAGGED;
 out:
     for (size_t i = 0; i < n_done; i++)
         free(done[i].path);
