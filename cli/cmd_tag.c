@@ -308,10 +308,10 @@ typedef struct options {
     int jobs, shard_k, shard_n, recheck, sidecar, quiet;
 } options;
 
-/* Lists every archive, keeps this shard's files and those not already catalogued as they are.
- * Returns 0 after a message on stderr. */
-static int plan(shared *sh, const options *o, char **archives, int n_archives, const cat_done *done,
-                size_t n_done, size_t *n_skipped, size_t *n_other) {
+/* Lists every archive's files of this shard, sorted, each once (two overlapping archives may
+ * name a file twice). Returns 0 after a message on stderr. */
+static int list_files(shared *sh, const options *o, char **archives, int n_archives,
+                      size_t *n_other) {
     ko_context *ctx = NULL;
     if (ko_context_create(&ctx) != KO_OK) return 0;
     size_t cap = 0;
@@ -332,15 +332,6 @@ static int plan(shared *sh, const options *o, char **archives, int n_archives, c
             int64_t size = -1, mtime = 0;
             if (!ko_file_list_stat(l, i, &size, &mtime) && VSIStatL(p, &st) == 0)
                 size = (int64_t)st.st_size, mtime = (int64_t)st.st_mtime;
-            const cat_done *d = catalog_find(done, n_done, p);
-            if (d && d->size == size && d->mtime == mtime) {
-                char hex[65];
-                if (!sh->hash ||
-                    (ko_file_sha256(ctx, p, hex) == KO_OK && !strcmp(hex, d->sha256))) {
-                    (*n_skipped)++;
-                    continue;
-                }
-            }
             if (sh->n_jobs == cap) {
                 cap = cap ? 2 * cap : 1024;
                 job *j = realloc(sh->jobs, cap * sizeof *j);
@@ -351,14 +342,13 @@ static int plan(shared *sh, const options *o, char **archives, int n_archives, c
                 sh->jobs = j;
             }
             job *j = &sh->jobs[sh->n_jobs++];
-            *j = (job){strdup(p), ko_file_list_refused(l, i), size, mtime, d != NULL};
+            *j = (job){strdup(p), ko_file_list_refused(l, i), size, mtime, 0};
             ok = j->path != NULL;
         }
         ko_file_list_destroy(l);
     }
     ko_context_destroy(ctx);
     if (sh->n_jobs) qsort(sh->jobs, sh->n_jobs, sizeof *sh->jobs, by_job_path);
-    /* the same file named twice (two overlapping archives) is tagged once */
     size_t k = 0;
     for (size_t i = 0; i < sh->n_jobs; i++) {
         if (k && !strcmp(sh->jobs[k - 1].path, sh->jobs[i].path)) {
@@ -369,6 +359,31 @@ static int plan(shared *sh, const options *o, char **archives, int n_archives, c
     }
     sh->n_jobs = k;
     return ok;
+}
+
+/* Drops the files the catalogue holds as they are (same size and mtime; with --hash the same
+ * SHA-256 too); marks those it holds an older version of for replacement. */
+static int skip_done(shared *sh, const cat_done *done, size_t n_done, size_t *n_skipped) {
+    ko_context *ctx = NULL;
+    if (sh->hash && ko_context_create(&ctx) != KO_OK) return 0;
+    size_t k = 0;
+    for (size_t i = 0; i < sh->n_jobs; i++) {
+        job *j = &sh->jobs[i];
+        const cat_done *d = catalog_find(done, n_done, j->path);
+        char hex[65];
+        if (d && d->size == j->size && d->mtime == j->mtime &&
+            (!sh->hash ||
+             (ko_file_sha256(ctx, j->path, hex) == KO_OK && !strcmp(hex, d->sha256)))) {
+            (*n_skipped)++;
+            free(j->path);
+            continue;
+        }
+        j->replace = d != NULL;
+        sh->jobs[k++] = *j;
+    }
+    sh->n_jobs = k;
+    ko_context_destroy(ctx);
+    return 1;
 }
 
 static void progress(size_t done, size_t total, double t0, int on) {
@@ -622,14 +637,35 @@ static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *site
     return EXIT_CLEAR;
 }
 
+/* The catalogue opened and read in a thread of its own while the archives are walked: each
+ * takes some 30-40 ms for 10,000 photos. */
+typedef struct opening {
+    catalog *cat;
+    const char *name;
+    cat_done *done;
+    size_t n_done;
+} opening;
+
+static int open_catalogue(void *arg) {
+    opening *op = arg;
+    return catalog_open(op->cat, op->name) && catalog_done(op->cat, &op->done, &op->n_done);
+}
+
 static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_archives,
                    const char *when, int64_t version, ko_context *ctx, ko_sites *sites) {
-    cat_done *done = NULL;
-    size_t n_done = 0, skipped = 0, other = 0;
-    int rc = EXIT_USAGE;
-    if (!catalog_done(cat, &done, &n_done) ||
-        !plan(sh, o, archives, n_archives, done, n_done, &skipped, &other))
-        goto out;
+    opening op = {cat, o->catalog, NULL, 0};
+    size_t skipped = 0, other = 0;
+    int rc = EXIT_USAGE, opened = 0;
+    thrd_t opener;
+    int threaded = thrd_create(&opener, open_catalogue, &op) == thrd_success;
+    int listed = list_files(sh, o, archives, n_archives, &other);
+    if (threaded)
+        thrd_join(opener, &opened);
+    else
+        opened = open_catalogue(&op);
+    cat_done *done = op.done;
+    size_t n_done = op.n_done;
+    if (!opened || !listed || !skip_done(sh, done, n_done, &skipped)) goto out;
     if (!load_index(sh, o->quiet, ctx, sites)) goto out;
     sh->results = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->results);
     sh->ready = calloc(sh->n_jobs ? sh->n_jobs : 1, sizeof *sh->ready);
@@ -686,10 +722,12 @@ int cmd_tag(int argc, char **argv) {
     char when[32];
     utc_now(when, sizeof when);
     rc = EXIT_USAGE;
-    if (store_info(&sh, &ctx, &sites, &version) && catalog_open(&cat, o.catalog))
-        rc = o.recheck
-                 ? run_recheck(&sh, &cat, ctx, sites, when, version, o.quiet)
-                 : run_tag(&sh, &cat, &o, argv + optind, argc - optind, when, version, ctx, sites);
+    if (store_info(&sh, &ctx, &sites, &version)) {
+        if (!o.recheck)
+            rc = run_tag(&sh, &cat, &o, argv + optind, argc - optind, when, version, ctx, sites);
+        else if (catalog_open(&cat, o.catalog))
+            rc = run_recheck(&sh, &cat, ctx, sites, when, version, o.quiet);
+    }
     catalog_close(&cat);
     ko_sites_close(sites);
     ko_context_destroy(ctx);
