@@ -278,7 +278,12 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     uint32_t *perm = NULL;
     int64_t count = 0;
     ko_status st = ko_sites_count(s, &count);
+    /* The scan reads every page of the store: mapped, not a pread per page (1,022 sites:
+     * 11-19 -> 3-7 ms). Only for the scan, as a mapped file shrunk by another process would
+     * fault. */
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
     if (!st) st = read_rows(s, (size_t)count, &r);
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
     /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
     if (!st && (st = koi_rtree_build(r.boxes, r.n, &p->tree)))
         st = koi_error(ctx, st, "building the packed index of %zu sites failed", r.n);
