@@ -90,19 +90,27 @@ static int ground_point(const double d[3], double height, double range, double y
     return 1;
 }
 
-/* Squared distance of point p from the segment a-b. */
-static double seg_dist2(const double *p, const double *a, const double *b) {
-    double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
-    double t = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    double ex = p[0] - a[0] - t * dx, ey = p[1] - a[1] - t * dy;
-    return ex * ex + ey * ey;
-}
-
-/* Signed distance of p to the right of the line a -> b: outside a counterclockwise ring. */
-static double right_of(const double *p, const double *a, const double *b) {
-    double dx = b[0] - a[0], dy = b[1] - a[1], l = hypot(dx, dy);
-    return l > 0 ? ((p[0] - a[0]) * dy - (p[1] - a[1]) * dx) / l : 0.0;
+/* Whether the samples strictly between a and j all lie within tol (tol2 = tol^2) of the
+ * chord a-j; *out := how far the farthest lies outside it (right of a -> j: outside a
+ * counterclockwise ring). One square root per chord: this runs ~8 times per sample. */
+static int chord_fits(const double *xy, size_t a, size_t j, double tol2, double *out) {
+    const double *pa = &xy[2 * a];
+    double dx = xy[2 * j] - pa[0], dy = xy[2 * j + 1] - pa[1], l2 = dx * dx + dy * dy;
+    double worst = 0.0;
+    for (size_t i = a + 1; i < j; i++) {
+        double px = xy[2 * i] - pa[0], py = xy[2 * i + 1] - pa[1];
+        double dot = px * dx + py * dy, cross = px * dy - py * dx, d2;
+        if (dot <= 0 || !(l2 > 0))
+            d2 = px * px + py * py;
+        else if (dot >= l2)
+            d2 = (px - dx) * (px - dx) + (py - dy) * (py - dy);
+        else
+            d2 = cross * cross / l2;
+        if (d2 > tol2) return 0;
+        if (cross > worst) worst = cross;
+    }
+    *out = l2 > 0 ? worst / sqrt(l2) : 0.0;
+    return 1;
 }
 
 /* Keeps the samples a chord cannot replace within tol (each kept chord is checked against all
@@ -113,26 +121,21 @@ static size_t drop_within(double *xy, size_t n, double tol, double *out) {
     *out = 0.0;
     if (n < 5) return n;
     size_t k = 0, a = 0; /* a: index (in the original ring) of the last kept point */
-    double tol2 = tol * tol, chord_out = 0.0;
+    double tol2 = tol * tol, chord_out = 0.0, o;
     for (size_t j = 2; j < n; j++) {
-        int fits = 1;
-        double o = 0.0;
-        for (size_t i = a + 1; i < j && fits; i++) {
-            fits = seg_dist2(&xy[2 * i], &xy[2 * a], &xy[2 * j]) <= tol2;
-            o = fmax(o, right_of(&xy[2 * i], &xy[2 * a], &xy[2 * j]));
-        }
-        if (fits) {
+        if (chord_fits(xy, a, j, tol2, &o)) {
             chord_out = o;
             continue;
         }
-        *out = fmax(*out, chord_out); /* the chord a -> j-1, which still fitted, is kept */
+        /* the chord a -> j-1, which still fitted, is kept */
+        if (chord_out > *out) *out = chord_out;
         chord_out = 0.0;
         a = j - 1;
         k++;
         xy[2 * k] = xy[2 * a];
         xy[2 * k + 1] = xy[2 * a + 1];
     }
-    *out = fmax(*out, chord_out);
+    if (chord_out > *out) *out = chord_out;
     k++;
     xy[2 * k] = xy[2 * (n - 1)];
     xy[2 * k + 1] = xy[2 * (n - 1) + 1];
