@@ -256,6 +256,11 @@ int catalog_commit(catalog *c) {
     return GDALDatasetCommitTransaction(c->ds) == OGRERR_NONE;
 }
 
+int catalog_flush(catalog *c) {
+    return OGR_L_SyncToDisk(c->fp) == OGRERR_NONE && OGR_L_SyncToDisk(c->hits) == OGRERR_NONE &&
+           OGR_L_SyncToDisk(c->files) == OGRERR_NONE;
+}
+
 static int by_path(const void *a, const void *b) {
     return strcmp(((const cat_done *)a)->path, ((const cat_done *)b)->path);
 }

@@ -75,6 +75,10 @@ int catalog_all_clear(catalog *c);
 
 int catalog_begin(catalog *c);
 int catalog_commit(catalog *c);
+/* Writes what GDAL defers to the close (a new layer's R-tree, feature counts, extent) into the
+ * open transaction: the last commit's disk syncs instead of several more commits at the close
+ * (~25 ms of every tag run). */
+int catalog_flush(catalog *c);
 
 /* --recheck: every stored footprint checked again against sites. */
 int catalog_recheck(catalog *c, ko_context *ctx, ko_sites *sites, const ko_check_options *o,

@@ -501,7 +501,7 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
         }
         progress(i + 1, sh->n_jobs, t0, show);
     }
-    ok = catalog_commit(cat) && ok;
+    ok = catalog_flush(cat) && catalog_commit(cat) && ok;
     if (!ok) {
         set_failed(sh, "");
         if (sh->error[0]) fprintf(stderr, "keepout tag: %s\n", sh->error);
