@@ -49,6 +49,32 @@ def rows(cat):
     return fp, hits, files
 
 
+def assert_valid_geopackage(cat):
+    """GDAL's own validator, and what it does not look at: the R-tree holds exactly each
+    footprint's box, the feature counts (where kept) are the row counts."""
+    from osgeo import ogr
+    from osgeo_utils.samples import validate_gpkg
+    validate_gpkg.check(cat, extra_checks=True, warning_as_error=True)
+    con = sqlite3.connect(cat)
+    for table in ("footprints", "hits", "files"):
+        n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        kept = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?",
+                           (table,)).fetchone()
+        assert kept is not None and kept[0] in (None, n), (table, kept, n)
+    boxes = {r[0]: r[1:] for r in con.execute(
+        "SELECT id, minx, maxx, miny, maxy FROM rtree_footprints_geom")}
+    con.close()
+    ds = ogr.Open(cat)  # kept: its layer dies with it
+    layer = ds.GetLayerByName("footprints")
+    envelopes = {f.GetFID(): f.GetGeometryRef().GetEnvelope() for f in layer
+                 if f.GetGeometryRef() is not None}
+    assert boxes.keys() == envelopes.keys()
+    for fid, (x0, x1, y0, y1) in envelopes.items():  # float32 boxes, rounded outward
+        b = boxes[fid]
+        assert b[0] <= x0 and b[1] >= x1 and b[2] <= y0 and b[3] >= y1, (fid, b, x0, x1, y0, y1)
+        assert max(x0 - b[0], b[1] - x1, y0 - b[2], b[3] - y1) < 1e-4, (fid, b)
+
+
 def tag(*args, **kw):
     return run("tag", "--focal35", "24", *args, **kw)
 
@@ -71,6 +97,7 @@ def test_archive_tree_is_tagged_completely(tmp):
     assert "2 non-imagery files ignored" in err, err
     assert len(fp) == sum(n for n, _ in by.values())
     assert {h[0] for h in hits} == {p for p, n, v in files if v == "flagged"}
+    assert_valid_geopackage(cat)
     # opens as is in an OGR client
     from osgeo import ogr
     ds = ogr.Open(cat)
@@ -174,6 +201,7 @@ def test_kill_9_and_resume_gives_the_same_catalogue(tmp):
     tag("-q", "--catalog", cat, root)
     assert kills >= 3, kills
     assert rows(cat) == rows(ref)
+    assert_valid_geopackage(cat)
 
 
 def test_recheck_follows_the_store(tmp):
