@@ -172,12 +172,12 @@ static int push_out(const double *xy, size_t n, double d, double *out) {
  * pinhole camera's straight edges keep their exact corners. Returns the new point count. */
 static size_t simplify_ring(double *xy, size_t n, double tol) {
     if (!(tol > 1e-3)) tol = 1e-3;
-    double *dense = tol > 1e-3 ? malloc(n * 2 * sizeof *dense) : NULL;
+    double *dense = tol > 1e-3 ? koi_calloc(n, 2 * sizeof *dense) : NULL; /* NULL: 1 mm rule */
     if (dense) memcpy(dense, xy, n * 2 * sizeof *dense);
     double out;
     size_t m = drop_within(xy, n, dense ? tol : 1e-3, &out);
     if (out > 1e-3) {
-        double *moved = malloc(m * 2 * sizeof *moved);
+        double *moved = koi_calloc(m, 2 * sizeof *moved);
         if (moved && push_out(xy, m, out, moved)) {
             memcpy(xy, moved, m * 2 * sizeof *moved);
         } else { /* the 1 mm rule on the samples as they were */
@@ -380,7 +380,8 @@ static ko_status union_rings(ko_context *ctx, ko_footprint *fp, const double *ot
     return KO_OK;
 }
 
-/* tolerance_m, or half a pixel on the ground below the camera (NaN: no simplification). */
+/* tolerance_m, or half a pixel on the ground below the camera (NaN if the pixel size is
+ * unknown: then only the 1 mm rule applies). */
 static double ring_tolerance(const ko_footprint_options *o, const ko_footprint *fp,
                              const ko_pose *p) {
     if (!isnan(o->tolerance_m)) return o->tolerance_m;
