@@ -240,6 +240,9 @@ int catalog_open(catalog *c, const char *name) {
 
 void catalog_close(catalog *c) {
     if (c->in_tx) catalog_commit(c);
+    OGRFeatureH rows[] = {c->fp_row, c->hit_row, c->file_row};
+    for (int i = 0; i < 3; i++)
+        if (rows[i]) OGR_F_Destroy(rows[i]);
     if (c->ds) GDALClose(c->ds);
     memset(c, 0, sizeof *c);
 }
@@ -300,12 +303,34 @@ const cat_done *catalog_find(const cat_done *done, size_t n, const char *path) {
     return n ? bsearch(&key, done, n, sizeof key, by_path) : NULL;
 }
 
+/* Row features are reused (one per layer): a value absent from this row is unset. */
 static void set_num(OGRFeatureH f, int i, double v) {
-    if (isfinite(v)) OGR_F_SetFieldDouble(f, i, v);
+    if (isfinite(v))
+        OGR_F_SetFieldDouble(f, i, v);
+    else
+        OGR_F_UnsetField(f, i);
 }
 
 static void set_str(OGRFeatureH f, int i, const char *v) {
-    if (v) OGR_F_SetFieldString(f, i, v);
+    if (v)
+        OGR_F_SetFieldString(f, i, v);
+    else
+        OGR_F_UnsetField(f, i);
+}
+
+static void set_count(OGRFeatureH f, int i, uint32_t v) {
+    if (v)
+        OGR_F_SetFieldInteger(f, i, (int)v);
+    else
+        OGR_F_UnsetField(f, i);
+}
+
+/* The layer's row feature, made once and reused for every row (it was a tenth of the writer
+ * thread: a feature of ~40 fields made and destroyed per row). */
+static OGRFeatureH row(OGRFeatureH *cached, OGRLayerH layer) {
+    if (!*cached) *cached = OGR_F_Create(OGR_L_GetLayerDefn(layer));
+    OGR_F_SetFID(*cached, OGRNullFID);
+    return *cached;
 }
 
 static OGRGeometryH polygon(const double *ring, size_t n) {
@@ -322,7 +347,7 @@ static int write_hits(catalog *c, const char *path, const cat_shot *s) {
     int ok = 1;
     for (size_t i = 0; ok && i < s->n_hits; i++) {
         const cat_hit *h = &s->hits[i];
-        OGRFeatureH g = OGR_F_Create(OGR_L_GetLayerDefn(c->hits));
+        OGRFeatureH g = row(&c->hit_row, c->hits);
         set_str(g, y[H_PATH], path);
         set_str(g, y[H_SHOT_ID], s->id);
         OGR_F_SetFieldInteger64(g, y[H_SITE_ID], h->site_id);
@@ -332,7 +357,6 @@ static int write_hits(catalog *c, const char *path, const cat_shot *s) {
         set_num(g, y[H_FRACTION], h->fraction);
         set_num(g, y[H_GSD_M], h->gsd_m);
         ok = OGR_L_CreateFeature(c->hits, g) == OGRERR_NONE;
-        OGR_F_Destroy(g);
     }
     return ok;
 }
@@ -340,7 +364,7 @@ static int write_hits(catalog *c, const char *path, const cat_shot *s) {
 static int write_shot(catalog *c, const cat_file *file, const cat_shot *s, const char *when,
                       int64_t version) {
     const int *x = c->fp_ix;
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(c->fp));
+    OGRFeatureH f = row(&c->fp_row, c->fp);
     set_str(f, x[F_PATH], file->path);
     set_str(f, x[F_SHOT_ID], s->id);
     set_str(f, x[F_TIME], s->time);
@@ -374,13 +398,12 @@ static int write_shot(catalog *c, const cat_file *file, const cat_shot *s, const
                              {F_TAKEOFF_LON, p->takeoff_lon}};
     for (size_t i = 0; i < sizeof num / sizeof num[0]; i++)
         set_num(f, x[(int)num[i][0]], num[i][1]);
-    if (k->width_px) OGR_F_SetFieldInteger(f, x[F_WIDTH_PX], (int)k->width_px);
-    if (k->height_px) OGR_F_SetFieldInteger(f, x[F_HEIGHT_PX], (int)k->height_px);
+    set_count(f, x[F_WIDTH_PX], k->width_px);
+    set_count(f, x[F_HEIGHT_PX], k->height_px);
     set_str(f, x[F_CHECKED_AT], when);
     OGR_F_SetFieldInteger64(f, x[F_STORE_VERSION], version);
-    if (s->ring) OGR_F_SetGeometryDirectly(f, polygon(s->ring, s->n_ring));
+    OGR_F_SetGeometryDirectly(f, s->ring ? polygon(s->ring, s->n_ring) : NULL);
     int ok = OGR_L_CreateFeature(c->fp, f) == OGRERR_NONE;
-    OGR_F_Destroy(f);
     return ok && write_hits(c, file->path, s);
 }
 
@@ -397,19 +420,17 @@ int catalog_write(catalog *c, const cat_file *file, int replace, const char *whe
     if (replace) delete_path(c, file->path);
     for (size_t i = 0; i < file->n_shots; i++)
         if (!write_shot(c, file, &file->shots[i], when, version)) return 0;
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(c->files));
+    OGRFeatureH f = row(&c->file_row, c->files);
     const int *x = c->file_ix;
     set_str(f, x[L_PATH], file->path);
     OGR_F_SetFieldInteger64(f, x[L_SIZE], file->size);
     OGR_F_SetFieldInteger64(f, x[L_MTIME], file->mtime);
-    if (file->sha256[0]) set_str(f, x[L_SHA256], file->sha256);
+    set_str(f, x[L_SHA256], file->sha256[0] ? file->sha256 : NULL);
     OGR_F_SetFieldInteger(f, x[L_SHOTS], (int)file->n_shots);
     set_str(f, x[L_VERDICT], ko_verdict_str(file->verdict));
     set_str(f, x[L_CHECKED_AT], when);
     OGR_F_SetFieldInteger64(f, x[L_STORE_VERSION], version);
-    int ok = OGR_L_CreateFeature(c->files, f) == OGRERR_NONE;
-    OGR_F_Destroy(f);
-    return ok;
+    return OGR_L_CreateFeature(c->files, f) == OGRERR_NONE;
 }
 
 static char *dup_or_null(const char *s) {

@@ -48,6 +48,7 @@ typedef struct catalog {
     GDALDatasetH ds;
     OGRLayerH fp, hits, files;
     int fp_ix[40], hit_ix[16], file_ix[16]; /* the layers' field indices, in column-list order */
+    OGRFeatureH fp_row, hit_row, file_row;  /* reused for every row written */
     int in_tx;
 } catalog;
 
