@@ -325,11 +325,11 @@ static void set_count(OGRFeatureH f, int i, uint32_t v) {
         OGR_F_UnsetField(f, i);
 }
 
-/* The layer's row feature, made once and reused for every row (it was a tenth of the writer
- * thread: a feature of ~40 fields made and destroyed per row). */
+/* The layer's row feature, made once and reused for every row rather than a feature of ~40
+ * fields made and destroyed per row (10-20 ms of 10,000 photos). NULL if out of memory. */
 static OGRFeatureH row(OGRFeatureH *cached, OGRLayerH layer) {
     if (!*cached) *cached = OGR_F_Create(OGR_L_GetLayerDefn(layer));
-    OGR_F_SetFID(*cached, OGRNullFID);
+    if (*cached) OGR_F_SetFID(*cached, OGRNullFID);
     return *cached;
 }
 
@@ -348,6 +348,7 @@ static int write_hits(catalog *c, const char *path, const cat_shot *s) {
     for (size_t i = 0; ok && i < s->n_hits; i++) {
         const cat_hit *h = &s->hits[i];
         OGRFeatureH g = row(&c->hit_row, c->hits);
+        if (!g) return 0;
         set_str(g, y[H_PATH], path);
         set_str(g, y[H_SHOT_ID], s->id);
         OGR_F_SetFieldInteger64(g, y[H_SITE_ID], h->site_id);
@@ -365,6 +366,7 @@ static int write_shot(catalog *c, const cat_file *file, const cat_shot *s, const
                       int64_t version) {
     const int *x = c->fp_ix;
     OGRFeatureH f = row(&c->fp_row, c->fp);
+    if (!f) return 0;
     set_str(f, x[F_PATH], file->path);
     set_str(f, x[F_SHOT_ID], s->id);
     set_str(f, x[F_TIME], s->time);
@@ -421,6 +423,7 @@ int catalog_write(catalog *c, const cat_file *file, int replace, const char *whe
     for (size_t i = 0; i < file->n_shots; i++)
         if (!write_shot(c, file, &file->shots[i], when, version)) return 0;
     OGRFeatureH f = row(&c->file_row, c->files);
+    if (!f) return 0;
     const int *x = c->file_ix;
     set_str(f, x[L_PATH], file->path);
     OGR_F_SetFieldInteger64(f, x[L_SIZE], file->size);
