@@ -682,7 +682,8 @@ static GEOSGeometry *ed269_geometry(imp *im, GEOSGeoJSONReader *rd, json_object 
         if (!strcmp(type, "Circle")) {
             json_object *c, *r;
             if (!json_object_object_get_ex(hp, "center", &c) ||
-                !json_object_object_get_ex(hp, "radius", &r) || json_object_array_length(c) < 2) {
+                !json_object_object_get_ex(hp, "radius", &r) ||
+                !json_object_is_type(c, json_type_array) || json_object_array_length(c) < 2) {
                 snprintf(why, cap, "circle without center or radius");
                 goto fail;
             }

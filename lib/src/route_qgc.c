@@ -303,7 +303,7 @@ ko_status koi_route_read_plan(ko_route *rt) {
     VSIFree(buf);
     ko_status s = KO_OK;
     const char *ft = json_object_get_string(jget(root, "fileType"));
-    json_object *mission = jget(root, "mission");
+    json_object *mission = jget(root, "mission"), *home = jget(mission, "plannedHomePosition");
     if (!root || jerr != json_tokener_success) {
         s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: not JSON (%s)", rt->path,
                       json_tokener_error_desc(jerr));
@@ -312,15 +312,18 @@ ko_status koi_route_read_plan(ko_route *rt) {
                       rt->path);
     } else if (!mission) {
         s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: no \"mission\" object", rt->path);
+    } else if (home && (!json_object_is_type(home, json_type_array) ||
+                        json_object_array_length(home) != 3)) {
+        s = koi_error(rt->ctx, KO_ERR_FORMAT,
+                      "%s: mission.plannedHomePosition: not a [latitude, longitude, altitude] list",
+                      rt->path);
     } else {
         replay r;
         replay_init(&r, rt);
         r.cruise_speed = jnum(jget(mission, "cruiseSpeed"));
-        json_object *home = jget(mission, "plannedHomePosition");
         /* QGC writes [0, 0, 0] when no home was set: not a take-off point. */
-        if (home && json_object_array_length(home) == 3 &&
-            (jnum(json_object_array_get_idx(home, 0)) != 0 ||
-             jnum(json_object_array_get_idx(home, 1)) != 0)) {
+        if (home && (jnum(json_object_array_get_idx(home, 0)) != 0 ||
+                     jnum(json_object_array_get_idx(home, 1)) != 0)) {
             rt->has_takeoff = 1;
             rt->takeoff_lat = jnum(json_object_array_get_idx(home, 0));
             rt->takeoff_lon = jnum(json_object_array_get_idx(home, 1));

@@ -130,6 +130,9 @@ def test_malformed_missions(tmp):
             "version": 2, "items": [], "plannedHomePosition": [47.0, 8.0, 400]}}).encode(),
         "missing.csv": b"latitude,longitude,heading(deg)\n21.25,-157.80,180\n",
         "garbage.plan": b"lat,lon\n1,2\n",
+        # found by fuzz_route: json-c asserted on the length of a home that is not a list
+        "home_object.plan": json.dumps({"fileType": "Plan", "mission": {
+            "items": [], "plannedHomePosition": {"lat": 47.0}}}).encode(),
     }
     # a real sample with no position at all (only DO_DIGICAM_CONTROL): nothing to check
     digicam = os.path.join(ROUTES, "qgc_plan", "qgroundcontrol_sample_with_digicam_control.plan")
@@ -141,6 +144,7 @@ def test_malformed_missions(tmp):
         assert code == 1, (name, code, err)
         assert name in err and "Traceback" not in err, (name, err)
         assert len(err.strip().splitlines()) <= 3, (name, err)
+    assert "mission.plannedHomePosition" in err, err
 
 
 def substation(tmp, max_extent_m):
