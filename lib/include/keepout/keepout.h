@@ -649,6 +649,55 @@ KO_API const ko_finding *ko_result_finding(const ko_result *r, size_t i);
 KO_API void ko_result_destroy(ko_result *r);
 
 /* ------------------------------------------------------------------------------------------ */
+/** @name Release policy
+ *
+ * Whether an image may leave is decided here, once, for every face: the CLI's exit status,
+ * `tag`, `route`, `release` and the GDAL driver all call ko_release_decide() and act on its
+ * answer; none has a rule of its own. An image that was not checked (no result: the store or
+ * the reader failed) is refused in every mode; `unknown_is` applies only to images that were
+ * checked and came out `unknown`, and only in strict mode: redaction never releases an image
+ * it could not check (there is no footprint to redact).
+ */
+
+/** What the caller is doing with the images. */
+typedef enum ko_release_mode {
+    KO_MODE_TAG = 0,    /**< annotate only: checked images pass with their verdict attached */
+    KO_MODE_REDACT = 1, /**< release clear images, redact flagged ones, refuse the rest */
+    KO_MODE_STRICT = 2  /**< release clear images only (and unknown ones if unknown_is is
+                             KO_CLEAR); the CLI's exit status is strict */
+} ko_release_mode;
+
+/** The caller's policy. Start from ko_release_policy_init(). */
+typedef struct ko_release_policy {
+    ko_release_mode mode; /**< default KO_MODE_STRICT */
+    ko_verdict unknown_is; /**< how a checked `unknown` counts in strict mode: KO_UNKNOWN
+                                (default) or KO_FLAGGED refuse it, KO_CLEAR releases it */
+} ko_release_policy;
+
+KO_API void ko_release_policy_init(ko_release_policy *p);
+
+/** The decision on one image. */
+typedef enum ko_decision {
+    KO_RELEASE = 0, /**< the image may leave unchanged */
+    KO_REDACT = 1,  /**< it may leave only with the pixels of ko_redact_mask() blanked */
+    KO_REFUSE = 2   /**< it must not leave */
+} ko_decision;
+
+/** "release", "redact" or "refuse". Static. */
+KO_API const char *ko_decision_str(ko_decision d);
+
+/** Decides one image from its result (NULL: it could not be checked at all) under policy p
+ * (NULL: the default, strict). *why (may be NULL) gets a static sentence saying which rule
+ * decided, e.g. "flagged: a protected site is in view and resolved". Never fails. */
+KO_API ko_decision ko_release_decide(const ko_release_policy *p, const ko_result *r,
+                                     const char **why);
+
+/** As ko_release_decide() from a verdict alone, for faces that hold a stored verdict (a
+ * catalogue row) rather than a live result. checked = 0 means no verdict exists. */
+KO_API ko_decision ko_release_decide_verdict(const ko_release_policy *p, int checked,
+                                             ko_verdict v, const char **why);
+
+/* ------------------------------------------------------------------------------------------ */
 /** @name Routes: planned missions
  *
  * A ::ko_route is a mission read from a planning app's file, reduced to waypoints whose camera

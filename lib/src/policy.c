@@ -1,0 +1,63 @@
+/* The one release policy: whether an image is released, redacted or refused. Every face calls
+ * this; none decides on its own, so a face cannot drift into releasing what another refuses. */
+#include <stddef.h>
+
+#include "keepout/keepout.h"
+
+void ko_release_policy_init(ko_release_policy *p) {
+    p->mode = KO_MODE_STRICT;
+    p->unknown_is = KO_UNKNOWN;
+}
+
+const char *ko_decision_str(ko_decision d) {
+    switch (d) {
+        case KO_RELEASE:
+            return "release";
+        case KO_REDACT:
+            return "redact";
+        case KO_REFUSE:
+            return "refuse";
+    }
+    return "refuse";
+}
+
+static ko_decision say(const char **why, const char *text, ko_decision d) {
+    if (why) *why = text;
+    return d;
+}
+
+ko_decision ko_release_decide_verdict(const ko_release_policy *p, int checked, ko_verdict v,
+                                      const char **why) {
+    ko_release_policy dflt;
+    if (!p) {
+        ko_release_policy_init(&dflt);
+        p = &dflt;
+    }
+    /* Nothing was checked (no store, unreadable input): no mode may let it through. */
+    if (!checked) return say(why, "not checked: no verdict exists for it", KO_REFUSE);
+    if (v != KO_CLEAR && v != KO_FLAGGED && v != KO_UNKNOWN)
+        return say(why, "not checked: the verdict is not one keepout gives", KO_REFUSE);
+    switch (p->mode) {
+        case KO_MODE_TAG:
+            return say(why, "tag mode: checked, passed on with its verdict", KO_RELEASE);
+        case KO_MODE_REDACT:
+            if (v == KO_CLEAR) return say(why, "clear: no protected site resolved", KO_RELEASE);
+            if (v == KO_FLAGGED)
+                return say(why, "flagged: the pixels showing protected sites are blanked",
+                           KO_REDACT);
+            return say(why, "unknown: no reliable footprint, so nothing can be redacted",
+                       KO_REFUSE);
+        case KO_MODE_STRICT:
+            if (v == KO_CLEAR) return say(why, "clear: no protected site resolved", KO_RELEASE);
+            if (v == KO_FLAGGED)
+                return say(why, "flagged: a protected site is in view and resolved", KO_REFUSE);
+            if (p->unknown_is == KO_CLEAR)
+                return say(why, "unknown, counted as clear by the caller's policy", KO_RELEASE);
+            return say(why, "unknown: no reliable footprint", KO_REFUSE);
+    }
+    return say(why, "not checked: unknown release mode", KO_REFUSE);
+}
+
+ko_decision ko_release_decide(const ko_release_policy *p, const ko_result *r, const char **why) {
+    return ko_release_decide_verdict(p, r != NULL, r ? ko_result_verdict(r) : KO_UNKNOWN, why);
+}
