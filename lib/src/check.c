@@ -200,6 +200,14 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     }
     st = ko_sites_query(sites, wide ? wide : ring, n, shot->pose.lon, shot->pose.lat, &r->hits);
     free(wide);
+    if (st == KO_ERR_GEOS) {
+        /* One row's geometry failed (a site GEOS cannot read or measure against this
+         * footprint): that row cannot be judged, the run goes on. */
+        char why[KOI_ERRMSG_MAX];
+        snprintf(why, sizeof why, "geometry failure: %s", ko_errmsg(ctx));
+        *out = unknown(r, why);
+        return KO_OK;
+    }
     if (!st) st = collect(ctx, r);
     if (st) { /* the store failed: not a verdict but an error the caller must surface */
         ko_result_destroy(r);

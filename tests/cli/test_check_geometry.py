@@ -1,0 +1,76 @@
+"""keepout check: footprint/site geometry that must never give a false clear (issue 16): a
+site whose geometry cannot be read or measured makes that row unknown, and the run goes on."""
+import json
+import math
+import os
+import sqlite3
+
+from kotest import run, write
+
+
+def square(lat, lon, half_m):
+    dlat = half_m / 111132.0
+    dlon = half_m / (111320.0 * math.cos(math.radians(lat)))
+    return [[[lon - dlon, lat - dlat], [lon + dlon, lat - dlat], [lon + dlon, lat + dlat],
+             [lon - dlon, lat + dlat], [lon - dlon, lat - dlat]]]
+
+
+def store(tmp, sites, category="substation"):
+    """sites: list of (name, lat, lon, half_m) squares, or (name, ring) with ring a list of
+    [lon, lat]. Returns the path of a new store built by the real importer."""
+    feats = []
+    for i, s in enumerate(sites):
+        coords = square(*s[1:]) if len(s) == 4 else [s[1]]
+        feats.append({"type": "Feature", "properties": {"sid": f"t{i}", "name": s[0]},
+                      "geometry": {"type": "Polygon", "coordinates": coords}})
+    src = write(tmp, "sites.geojson", json.dumps({"type": "FeatureCollection",
+                                                  "features": feats}))
+    db = os.path.join(tmp, "sites.sqlite")
+    code, out, err = run("sites", "import", "--db", db, "--category", category, "--buffer", "0",
+                         "--name-field", "name", src)
+    assert code == 0, err
+    return db
+
+
+HEADER = "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm,width_px,height_px\n"
+
+
+def rows(*poses):
+    """poses: (id, lat, lon, height, yaw, pitch); an 8.8 mm lens on a 13.2 x 8.8 mm sensor."""
+    return HEADER + "".join(f"{i},{la!r},{lo!r},{h},{y},{p},0,8.8,13.2,8.8,5472,3648\n"
+                            for i, la, lo, h, y, p in poses)
+
+
+def verdicts(tmp, db, csv_text):
+    tel = write(tmp, "t.csv", csv_text)
+    code, out, err = run("check", "--db", db, "--format", "jsonl", tel)
+    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return code, {r["properties"]["id"]: r["properties"] for r in recs}, err
+
+
+def test_one_unreadable_site_makes_its_row_unknown_and_the_run_goes_on(tmp):
+    # More sites than 4 per row: the run queries the on-disk index (a packed index refuses the
+    # whole store when it loads, which is a store failure and stays exit 2).
+    filler = [(f"far {i}", 40.0 + i * 0.01, 2.0, 10) for i in range(16)]
+    db = store(tmp, [("broken", 47.0, 8.0, 10), ("fine", 47.5, 8.5, 10)] + filler)
+    c = sqlite3.connect(db)
+    # The importer would never write this: drop SpatiaLite's triggers (this Python has no
+    # SpatiaLite) and overwrite one site's geometry with bytes that are no geometry blob.
+    for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        c.execute(f'DROP TRIGGER "{name}"')
+    c.execute("UPDATE sites SET geom_buffered = X'0001E6100000' WHERE name = 'broken'")
+    c.commit()
+    c.close()
+    code, v, err = verdicts(tmp, db, rows(("over_broken", 47.0, 8.0, 80, 0, -90),
+                                          ("over_fine", 47.5, 8.5, 80, 0, -90),
+                                          ("nowhere", 46.0, 7.0, 80, 0, -90)))
+    assert code == 1, (code, err)
+    assert v["over_broken"]["verdict"] == "unknown", v["over_broken"]
+    assert "geometry" in v["over_broken"]["reason"], v["over_broken"]["reason"]
+    assert v["over_fine"]["verdict"] == "flagged", v["over_fine"]
+    assert v["nowhere"]["verdict"] == "clear", v["nowhere"]
+
+
+if __name__ == "__main__":
+    from kotest import main
+    main([v for k, v in sorted(globals().items()) if k.startswith("test_")])
