@@ -103,11 +103,12 @@ enum {
     F_EQUATOR,
     F_LENS,
     F_GSD,
+    F_POLE_NEAR,
     N_FAMILIES
 };
 static const char *family_name[N_FAMILIES] = {
-    "ordinary",     "near_horizon", "high_altitude", "image_corner", "range_edge",
-    "antimeridian", "pole",         "equator",       "lens",         "gsd_edge"};
+    "ordinary", "near_horizon", "high_altitude", "image_corner", "range_edge", "antimeridian",
+    "pole",     "equator",      "lens",          "gsd_edge",     "pole_10km"};
 
 typedef struct site {
     int point;   /* a point site: lon[0][0], lat[0][0] */
@@ -372,6 +373,26 @@ static double norm_lon(double lon) {
     return lon;
 }
 
+/* A pixel on the frame's boundary, give or take 3 px. */
+static void edge_target(rng *r, double W, double H, double *tu, double *tv) {
+    double t = U(r, 0, 2 * (W + H));
+    if (t < W) {
+        *tu = t;
+        *tv = 0;
+    } else if (t < W + H) {
+        *tu = W;
+        *tv = t - W;
+    } else if (t < 2 * W + H) {
+        *tu = t - W - H;
+        *tv = H;
+    } else {
+        *tu = 0;
+        *tv = t - 2 * W - H;
+    }
+    *tu += U(r, -3, 3);
+    *tv += U(r, -3, 3);
+}
+
 /* Common pose ranges. */
 static void pose_ordinary(rng *r, fwd_cam *c) {
     c->lat = U(r, -70, 70);
@@ -454,17 +475,31 @@ static int gen_try(rng *r, pcase *pc) {
             c->lat = U(r, -70, 70);
             c->lon = norm_lon(180 + U(r, -0.02, 0.02) / cos(c->lat * DEG));
             meridian = chance(r, 0.5);
+            if (!meridian && chance(r, 0.4)) {
+                edge_target(r, W, H, &tu, &tv);
+                radius = logU(r, 0.1, 10);
+            }
             break;
-        case F_POLE: {
-            double sgn = chance(r, 0.5) ? 1 : -1;
-            if (chance(r, 0.5))
-                c->lat = sgn * U(r, 84.5, 85.5);
-            else
-                c->lat = sgn * (90 - logU(r, 20, 10000) / 111694.0);
+        case F_POLE: /* high latitudes: ring edges straight in lon/lat bow away from the
+                        image edges, so aim at the edges */
+            c->lat =
+                (chance(r, 0.5) ? 1 : -1) * (chance(r, 0.5) ? U(r, 84.5, 85.5) : U(r, 80, 89.5));
             c->lon = U(r, -180, 180);
+            if (chance(r, 0.6)) {
+                edge_target(r, W, H, &tu, &tv);
+                radius = logU(r, 0.1, 10);
+            }
+            meridian = chance(r, 0.1);
+            break;
+        case F_POLE_NEAR: /* within 10 km of a pole: footprints around the pole */
+            c->lat = (chance(r, 0.5) ? 1 : -1) * (90 - logU(r, 20, 10000) / 111694.0);
+            c->lon = U(r, -180, 180);
+            if (chance(r, 0.3)) {
+                edge_target(r, W, H, &tu, &tv);
+                radius = logU(r, 0.1, 10);
+            }
             meridian = chance(r, 0.2);
             break;
-        }
         case F_EQUATOR:
             c->lat = U(r, -0.01, 0.01);
             if (chance(r, 0.2)) c->lon = U(r, -0.02, 0.02);
@@ -724,6 +759,45 @@ static void compute_truth(const pcase *pc, truth *t) {
     }
 }
 
+/* Brute force, for --verify-truth: every 2 cm of the boundary (at most 20,000 per edge) and a
+ * 64 x 64 interior grid. */
+static int brute_truth(const pcase *pc) {
+    const site *s = &pc->s;
+    truth t;
+    memset(&t, 0, sizeof t);
+    if (s->point) return try_point(pc, s->lat[0][0], s->lon[0][0], &t);
+    for (int p = 0; p < s->n_parts; p++) {
+        int n = s->n[p];
+        const double *lon = s->lon[p], *lat = s->lat[p];
+        for (int i = 0; i < n; i++) {
+            int j = (i + 1) % n;
+            double ea, na, eb, nb;
+            fwd_local(G, &pc->cam, lat[i], lon[i], &ea, &na);
+            fwd_local(G, &pc->cam, lat[j], lon[j], &eb, &nb);
+            int m = (int)fmin(20000, ceil(hypot(eb - ea, nb - na) / 0.02));
+            for (int k = 0; k < m; k++) {
+                double f = (double)k / m;
+                if (try_point(pc, lat[i] + f * (lat[j] - lat[i]), lon[i] + f * (lon[j] - lon[i]),
+                              &t))
+                    return 1;
+            }
+        }
+        double x0 = lon[0], x1 = lon[0], y0 = lat[0], y1 = lat[0];
+        for (int i = 1; i < n; i++) {
+            x0 = fmin(x0, lon[i]);
+            x1 = fmax(x1, lon[i]);
+            y0 = fmin(y0, lat[i]);
+            y1 = fmax(y1, lat[i]);
+        }
+        for (int a = 0; a < 64; a++)
+            for (int b = 0; b < 64; b++) {
+                double x = x0 + (a + 0.5) / 64 * (x1 - x0), y = y0 + (b + 0.5) / 64 * (y1 - y0);
+                if (pip(lon, lat, n, x, y) && try_point(pc, y, x, &t)) return 1;
+            }
+    }
+    return 0;
+}
+
 /* Distance (m) of a site that is not disclosed from the disclosed region: first order from the
  * violated constraints at the site's samples, else a ring search around the site. */
 static double violation_m(const pcase *pc, double E, double N) {
@@ -861,6 +935,7 @@ static void print_case(FILE *f, uint64_t seed, const pcase *pc) {
 typedef struct stats {
     long cases, gen_fail, rejected, truth_pos, truth_neg, false_clear, false_flag, unknown;
     long verdict_unknown_pos;
+    long truth_miss;
     double ff_max;
     long ff_gsd;
     double ff_gsd_max;
@@ -916,6 +991,7 @@ typedef struct run_opts {
     int family;
     int show;
     int assert_zero;
+    int verify_truth;
     const char *tmpdir;
 } run_opts;
 
@@ -1014,6 +1090,11 @@ static int run_chunk(ko_context *ctx, const run_opts *ro, uint64_t i0, uint64_t 
         }
         truth t;
         compute_truth(pc, &t);
+        if (ro->verify_truth && !t.disclosed && brute_truth(pc)) {
+            fs->truth_miss++;
+            printf("TRUTH MISSED (brute force finds a disclosing point)\n");
+            print_case(stdout, ro->seed, pc);
+        }
         ko_shot shot;
         memset(&shot, 0, sizeof shot);
         shot.source = "property";
@@ -1150,7 +1231,7 @@ out:
 static void usage(void) {
     fprintf(stderr,
             "usage: property [--cases N] [--seed S] [--chunk C] [--family NAME] "
-            "[--case I] [--show K] [--no-assert]\n");
+            "[--case I] [--show K] [--no-assert] [--verify-truth]\n");
 }
 
 int main(int argc, char **argv) {
@@ -1161,6 +1242,10 @@ int main(int argc, char **argv) {
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--no-assert")) {
             ro.assert_zero = 0;
+            continue;
+        }
+        if (!strcmp(a, "--verify-truth")) {
+            ro.verify_truth = 1;
             continue;
         }
         if (!val) {
@@ -1248,6 +1333,7 @@ int main(int argc, char **argv) {
         tot.ff_gsd += s->ff_gsd;
         tot.unknown += s->unknown;
         tot.rejected += s->rejected;
+        tot.truth_miss += s->truth_miss;
         tot.ff_max = fmax(tot.ff_max, s->ff_max);
         tot.ff_gsd_max = fmax(tot.ff_gsd_max, s->ff_gsd_max);
     }
@@ -1276,6 +1362,9 @@ int main(int argc, char **argv) {
            tot.truth_neg ? 100.0 * (double)tot.false_flag / (double)tot.truth_neg : 0.0,
            tot.false_flag - tot.ff_gsd, tot.ff_max, p50, p99, tot.ff_gsd, 100 * tot.ff_gsd_max,
            100 * g50, 100 * g99, tot.unknown, secs);
+    if (ro.verify_truth)
+        printf("truth check: %ld not-disclosed verdicts overturned by brute force\n",
+               tot.truth_miss);
     if (rc) return rc;
     if (tot.rejected || tot.gen_fail > tot.cases / 100) {
         fprintf(stderr, "property: the harness lost cases (rejected %ld, not generated %ld)\n",
