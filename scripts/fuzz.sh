@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) in build-fuzz/ and runs each for a
 # bounded time on a copy of its seed corpus. Exits non-zero on any crash, leak or UB report.
-#   FUZZ_SECONDS=30 scripts/fuzz.sh
-#   FUZZ_SEED=1 scripts/fuzz.sh     same mutations every run (CI: a red build must be reproducible)
+# Every tests/fuzz/corpus/<name>/ is a target fuzz_<name>.
+#   FUZZ_SECONDS=30 scripts/fuzz.sh             seconds per target (default 30)
+#   FUZZ_SEED=1 scripts/fuzz.sh                 same mutations every run (CI: a red build must be
+#                                               reproducible)
+#   FUZZ_TARGETS="csv import" scripts/fuzz.sh   only these targets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 seed=()
 [ -n "${FUZZ_SEED:-}" ] && seed=(-seed="$FUZZ_SEED")
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+    read -r -a names <<< "$FUZZ_TARGETS"
+else
+    names=()
+    for d in tests/fuzz/corpus/*/; do names+=("$(basename "$d")"); done
+fi
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DKEEPOUT_BUILD_FUZZERS=ON -DKEEPOUT_BUILD_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_jpeg_meta fuzz_srt fuzz_route
+cmake --build build-fuzz -j "$(nproc)" --target "${names[@]/#/fuzz_}"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for name in jpeg_meta srt route; do
+for name in "${names[@]}"; do
     work=$(mktemp -d)
     cp tests/fuzz/corpus/$name/* "$work/"
+    rm -f "$work/README.md"
     echo "== fuzz_$name for ${seconds}s"
     rc=0
     ./build-fuzz/tests/fuzz/fuzz_$name "${seed[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \

@@ -315,7 +315,7 @@ void koi_packed_search(const koi_packed *p, double minx, double miny, double max
 void koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v) {
     uint32_t a = p->shape[item], b = p->shape[item + 1];
     v->kind = (int)(a & 3);
-    v->xy = p->xy + 2 * (a >> 3);
+    v->xy = p->xy ? p->xy + 2 * (a >> 3) : NULL; /* NULL: no site is flat */
     v->m = (size_t)((b >> 3) - (a >> 3));
     v->geom = a & 4 ? p->geoms[item] : NULL;
 }

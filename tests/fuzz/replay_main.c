@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
         DIR *d = opendir(argv[i]);
         struct dirent *e;
         while (d && (e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
+            if (e->d_name[0] == '.' || !strcmp(e->d_name, "README.md")) continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
             files += replay_file(path);
