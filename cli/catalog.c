@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void cat_shot_free(cat_shot *s) {
     free(s->id), free(s->time), free(s->camera), free(s->reason);
@@ -186,11 +187,16 @@ static void unlink_sqlite(const char *path) {
         VSIUnlink(CPLSPrintf("%s%s", path, suffix[i]));
 }
 
-/* A new GeoPackage (GDAL writes its tables in several commits) is made as NAME.partial.gpkg and
- * renamed into place: a run killed meanwhile leaves no half-made file that the next run could
- * not open (the next run starts that one afresh). Its layers are created afterwards, in the
- * writing session, so that GDAL defers their R-tree and row counts to the end of the run
- * instead of firing triggers on every row. */
+/* A new GeoPackage is made whole as NAME.partial.gpkg and renamed into place: a run killed
+ * meanwhile leaves no half-made file that the next run could not open (the next run starts
+ * that one afresh). Its layers are made there too, and the file closed, so that GDAL writes
+ * their R-trees, R-tree triggers and feature counts before the first row. The writing session
+ * then never holds a layer it created itself: for such a layer GDAL builds the R-tree and the
+ * counts in memory and writes them only at the close, outside every transaction, so that a
+ * run that failed (disk full) or was killed left committed rows out of step with the R-tree
+ * and the counts, or an R-tree of rows that were rolled back (issue 17). Mode 0600 (a
+ * catalogue says where protected sites were seen) unless the umask is stricter; SQLite gives
+ * the journal the database's mode. */
 static int create_gpkg(const char *name) {
     char *tmp = CPLStrdup(CPLSPrintf("%s.partial.gpkg", name));
     unlink_sqlite(tmp);
@@ -200,8 +206,29 @@ static int create_gpkg(const char *name) {
     CPLSetThreadLocalConfigOption("GDAL_VALIDATE_CREATION_OPTIONS", "NO");
     GDALDatasetH ds = gpkg ? GDALCreate(gpkg, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
     CPLSetThreadLocalConfigOption("GDAL_VALIDATE_CREATION_OPTIONS", NULL);
-    if (ds) GDALClose(ds);
-    int ok = ds && VSIRename(tmp, name) == 0;
+    int ok = ds != NULL;
+    if (ok) {
+        mode_t mask = umask(0);
+        umask(mask);
+        ok = chmod(tmp, 0600 & ~mask) == 0;
+    }
+    if (ok) {
+        catalog c;
+        memset(&c, 0, sizeof c);
+        c.ds = ds;
+        /* one transaction for the layers, their ~40 columns and the indexes: each would
+         * otherwise commit, and sync the disk, on its own */
+        int tx = GDALDatasetStartTransaction(ds, FALSE) == OGRERR_NONE;
+        ok = setup(&c);
+        if (tx) ok = GDALDatasetCommitTransaction(ds) == OGRERR_NONE && ok;
+    }
+    /* the close writes the R-trees, their triggers and the counts */
+    if (ds) {
+        CPLErrorReset();
+        GDALClose(ds);
+        ok = ok && CPLGetLastErrorType() != CE_Failure;
+    }
+    ok = ok && VSIRename(tmp, name) == 0;
     if (!ok) unlink_sqlite(tmp);
     CPLFree(tmp);
     return ok;
@@ -224,8 +251,8 @@ int catalog_open(catalog *c, const char *name) {
                 CPLGetLastErrorMsg());
         return 0;
     }
-    /* one transaction for the layers, their ~40 columns and the indexes: each would otherwise
-     * commit, and sync the disk, on its own */
+    /* the layers are there (create_gpkg); columns an older catalogue lacks are added in one
+     * transaction */
     int tx = GDALDatasetStartTransaction(c->ds, FALSE) == OGRERR_NONE;
     int ok = setup(c);
     if (tx) ok = GDALDatasetCommitTransaction(c->ds) == OGRERR_NONE && ok;
@@ -239,12 +266,22 @@ int catalog_open(catalog *c, const char *name) {
 }
 
 void catalog_close(catalog *c) {
-    if (c->in_tx) catalog_commit(c);
+    if (c->in_tx) catalog_rollback(c); /* a write failed: what was not committed is dropped */
+    if (c->failed) CPLPushErrorHandler(CPLQuietErrorHandler);
     OGRFeatureH rows[] = {c->fp_row, c->hit_row, c->file_row};
     for (int i = 0; i < 3; i++)
         if (rows[i]) OGR_F_Destroy(rows[i]);
     if (c->ds) GDALClose(c->ds);
+    if (c->failed) CPLPopErrorHandler();
     memset(c, 0, sizeof *c);
+}
+
+/* The first failure of a commit is the cause (disk full); GDAL's own clean-up after it fails
+ * in turn and would bury it. */
+static void CPL_STDCALL keep_first_error(CPLErr e, CPLErrorNum n, const char *msg) {
+    (void)n;
+    catalog *c = CPLGetErrorHandlerUserData();
+    if (e >= CE_Failure && !c->error[0]) snprintf(c->error, sizeof c->error, "%s", msg);
 }
 
 int catalog_begin(catalog *c) {
@@ -256,12 +293,40 @@ int catalog_begin(catalog *c) {
 int catalog_commit(catalog *c) {
     if (!c->in_tx) return 1;
     c->in_tx = 0;
-    return GDALDatasetCommitTransaction(c->ds) == OGRERR_NONE;
+    c->error[0] = '\0';
+    CPLPushErrorHandlerEx(keep_first_error, c);
+    int ok = GDALDatasetCommitTransaction(c->ds) == OGRERR_NONE;
+    CPLPopErrorHandler();
+    if (ok) return 1;
+    /* SQLite rolled the transaction back (disk full, I/O error) but GDAL counted its rows and
+     * R-tree entries in memory, and would write them at the close, outside any transaction:
+     * a rollback through GDAL makes it forget them. */
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    if (GDALDatasetStartTransaction(c->ds, FALSE) == OGRERR_NONE)
+        GDALDatasetRollbackTransaction(c->ds);
+    CPLPopErrorHandler();
+    c->failed = 1;
+    return 0;
+}
+
+void catalog_rollback(catalog *c) {
+    if (!c->failed) snprintf(c->error, sizeof c->error, "%s", CPLGetLastErrorMsg());
+    c->failed = 1;
+    if (!c->in_tx) return;
+    c->in_tx = 0;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetRollbackTransaction(c->ds);
+    CPLPopErrorHandler();
 }
 
 int catalog_flush(catalog *c) {
-    return OGR_L_SyncToDisk(c->fp) == OGRERR_NONE && OGR_L_SyncToDisk(c->hits) == OGRERR_NONE &&
-           OGR_L_SyncToDisk(c->files) == OGRERR_NONE;
+    c->error[0] = '\0';
+    CPLPushErrorHandlerEx(keep_first_error, c);
+    int ok = OGR_L_SyncToDisk(c->fp) == OGRERR_NONE && OGR_L_SyncToDisk(c->hits) == OGRERR_NONE &&
+             OGR_L_SyncToDisk(c->files) == OGRERR_NONE;
+    CPLPopErrorHandler();
+    if (!ok) c->failed = 1;
+    return ok;
 }
 
 static int by_path(const void *a, const void *b) {

@@ -50,6 +50,8 @@ typedef struct catalog {
     int fp_ix[40], hit_ix[16], file_ix[16]; /* the layers' field indices, in column-list order */
     OGRFeatureH fp_row, hit_row, file_row;  /* reused for every row written */
     int in_tx;
+    int failed;      /* a write or commit failed: nothing more is written */
+    char error[512]; /* GDAL's message for that failure */
 } catalog;
 
 /* A file already in the catalogue. */
@@ -75,7 +77,11 @@ int catalog_write(catalog *c, const cat_file *f, int replace, const char *checke
 int catalog_all_clear(catalog *c);
 
 int catalog_begin(catalog *c);
+/* 0 if the commit failed: the transaction's rows are then not in the catalogue (SQLite rolled
+ * them back) and GDAL is made to forget the counts and R-tree entries it kept of them. */
 int catalog_commit(catalog *c);
+/* Drops the open transaction after a failed write; nothing more is written. */
+void catalog_rollback(catalog *c);
 /* Writes what GDAL defers to the close (a new layer's R-tree, feature counts, extent) into the
  * open transaction: the last commit's disk syncs instead of several more commits at the close
  * (~25 ms of every tag run). */

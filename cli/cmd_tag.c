@@ -501,8 +501,15 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
         }
         progress(i + 1, sh->n_jobs, t0, show);
     }
-    ok = catalog_flush(cat) && catalog_commit(cat) && ok;
+    /* After a failed write nothing more goes in: the open batch is dropped (the next run does
+     * it again), and what was committed stays in step with its R-tree and counts. */
+    if (ok) ok = catalog_flush(cat) && catalog_commit(cat);
     if (!ok) {
+        catalog_rollback(cat);
+        fprintf(stderr,
+                "keepout tag: %s holds the files committed before the failure; run again to "
+                "finish%s%s\n",
+                o->catalog, *cat->error ? ": " : "", cat->error);
         set_failed(sh, "");
         if (sh->error[0]) fprintf(stderr, "keepout tag: %s\n", sh->error);
     }

@@ -306,6 +306,108 @@ def test_catalogue_is_created_whole(tmp):
     assert not os.path.exists(bad + ".partial.gpkg")
 
 
+def spatial_count(cat):
+    """Footprints a spatial client sees: `ogrinfo -spat` over the whole world goes through the
+    GeoPackage's R-tree (the real GDAL tool, as QGIS would)."""
+    out = subprocess.run(["ogrinfo", "-ro", "-so", "-spat", "-180", "-90", "180", "90", cat,
+                          "footprints"], capture_output=True, text=True).stdout
+    return int(out.split("Feature Count:")[1].split()[0])
+
+
+def assert_in_step(cat):
+    """Rows, R-tree and kept feature counts agree (integrity_check alone says ok regardless)."""
+    con = sqlite3.connect(cat)
+    with_geom = con.execute("SELECT count(*) FROM footprints WHERE geom IS NOT NULL").fetchone()[0]
+    in_rtree = con.execute("SELECT count(*) FROM rtree_footprints_geom").fetchone()[0]
+    orphans = con.execute("SELECT count(*) FROM rtree_footprints_geom WHERE id NOT IN "
+                          "(SELECT fid FROM footprints)").fetchone()[0]
+    for table in ("footprints", "hits", "files"):
+        n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        kept = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?",
+                           (table,)).fetchone()
+        assert kept is not None and kept[0] in (None, n), (table, kept, n)
+    con.close()
+    assert in_rtree == with_geom and orphans == 0, (in_rtree, with_geom, orphans)
+    assert spatial_count(cat) == with_geom, (spatial_count(cat), with_geom)
+
+
+def limited(limit):
+    """A child whose files cannot grow past `limit` bytes: writes fail with EFBIG, as on a
+    full disk (SIGXFSZ ignored so the write returns the error)."""
+    import resource
+
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return pre
+
+
+def test_disk_full_keeps_the_spatial_index_in_step(tmp):
+    """A disk that fills during a first run or a resumed one, at several points: the failed run
+    exits 2, whatever it committed has rows, R-tree and counts in step, and a resume ends with
+    the catalogue of an uninterrupted run (row by row) that `ogrinfo -spat` sees whole."""
+    root = archive(tmp, copies=400)
+    ref = os.path.join(tmp, "ref.gpkg")
+    tag("-q", "--catalog", ref, root)
+    size = os.path.getsize(ref)
+    for n, (shard, frac) in enumerate([(None, 0.35), (None, 0.6), (None, 0.85),
+                                       ("1/2", 0.6), ("1/3", 0.9)]):
+        cat = os.path.join(tmp, f"c{n}.gpkg")
+        if shard:  # a catalogue that already holds part of the archive: a resumed run fills it
+            assert tag("-q", "--shard", shard, "--catalog", cat, root)[0] == 1
+        p = subprocess.run([KEEPOUT, "tag", "-q", "--focal35", "24", "--catalog", cat, root],
+                           preexec_fn=limited(int(size * frac)), capture_output=True)
+        assert p.returncode == 2, (n, p.returncode, p.stderr)
+        assert_in_step(cat)
+        code, _, err = tag("-q", "--catalog", cat, root)
+        assert code == 1 and "ERROR" not in err, (n, err)
+        assert rows(cat) == rows(ref), n
+        assert_in_step(cat)
+        assert_valid_geopackage(cat)
+
+
+def test_kill_9_during_resumed_runs_keeps_the_spatial_index_in_step(tmp):
+    """kill -9 at random points of runs that resume into an existing catalogue (GDAL treats a
+    layer it did not create in this session differently): after the last resume, the same
+    rows as an uninterrupted run and an R-tree with exactly them."""
+    root = archive(tmp, copies=300)
+    ref = os.path.join(tmp, "ref.gpkg")
+    t0 = time.monotonic()
+    tag("-q", "--catalog", ref, root)
+    whole = time.monotonic() - t0
+    cat = os.path.join(tmp, "k.gpkg")
+    tag("-q", "--shard", "1/4", "--catalog", cat, root)
+    rnd = random.Random(17)
+    for attempt in range(6):
+        p = subprocess.Popen([KEEPOUT, "tag", "-q", "--focal35", "24", "--catalog", cat, root],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.1, 0.6) * whole)
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+        p.wait()
+        assert_in_step(cat)
+    tag("-q", "--catalog", cat, root)
+    assert rows(cat) == rows(ref)
+    assert_in_step(cat)
+    assert_valid_geopackage(cat)
+
+
+def test_catalogue_is_private(tmp):
+    """A catalogue lists where protected sites were seen: created 0600 (umask permitting)."""
+    root = archive(tmp)
+    cat = os.path.join(tmp, "c.gpkg")
+    old = os.umask(0o022)
+    try:
+        tag("-q", "--catalog", cat, root)
+        assert (os.stat(cat).st_mode & 0o777) == 0o600, oct(os.stat(cat).st_mode)
+        os.umask(0o077)
+        cat2 = os.path.join(tmp, "d.gpkg")
+        tag("-q", "--catalog", cat2, root)
+        assert (os.stat(cat2).st_mode & 0o777) == 0o600
+    finally:
+        os.umask(old)
+
+
 def test_usage(tmp):
     assert run("tag", "x")[0] == 2
     assert run("tag", "--catalog", os.path.join(tmp, "c.gpkg"))[0] == 2
