@@ -3,6 +3,7 @@
  * thread writes them in path order, a batch per transaction, each file's rows together with
  * its `files` row: a killed run loses at most the open batch, which the next run redoes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <threads.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -58,8 +60,12 @@ static void help(FILE *fp) {
         "  --hash            record SHA-256 and treat a file as unchanged only if it matches\n"
         "  --recheck         re-evaluate the stored footprints against the current store\n"
         "                    without reading the images again\n"
-        "  --sidecar         write an XMP sidecar (IMAGE.xmp, namespace keepout:) per file\n"
-        "  --sidecar-dir DIR put the sidecars there instead (originals are never modified)\n"
+        "  --sidecar         write an XMP sidecar (IMAGE.xmp, namespace keepout:) per file;\n"
+        "                    an .xmp keepout did not write is never replaced (the file is\n"
+        "                    then left out of the catalogue, unknown)\n"
+        "  --sidecar-dir DIR put the sidecars there instead, mirroring each file's absolute\n"
+        "                    path (needed for /vsizip/ and other archives; originals are\n"
+        "                    never modified)\n"
         "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
         "  --dem RASTER      terrain (repeat for tiles). Files are tagged one by one, so a\n"
         "                    photo has no flight: without an absolute altitude its camera is\n"
@@ -290,38 +296,220 @@ static char *xml_escape(const char *s) {
     return CPLEscapeString(s ? s : "", -1, CPLES_XML);
 }
 
-/* IMAGE.xmp beside the image, or under --sidecar-dir mirroring its path. Never the image. */
-static int write_sidecar(const char *dir, const cat_file *f, const char *when, int64_t version) {
-    const char *path = dir ? CPLSPrintf("%s/%s.xmp", dir, f->path[0] == '/' ? f->path + 1 : f->path)
-                           : CPLSPrintf("%s.xmp", f->path);
-    char *out = CPLStrdup(path);
-    if (dir) VSIMkdirRecursive(CPLGetPath(out), 0755);
-    VSILFILE *fp = VSIFOpenL(out, "wb");
-    if (!fp) {
-        fprintf(stderr, "keepout tag: cannot write sidecar %s\n", out);
-        CPLFree(out);
+/* The namespace keepout writes its sidecars in. A sidecar is ours, and may be replaced, only if
+ * it is small, carries this namespace and no other vocabulary than the packet's own: a user's
+ * XMP (Lightroom, exiftool), even one that copied keepout's properties in, survives. */
+#define SIDECAR_NS "xmlns:keepout=\"urn:keepout:xmp:1.0/\""
+#define SIDECAR_MAX 8192
+
+static int sidecar_is_ours(const char *text) {
+    size_t n_ns = 0;
+    for (const char *p = text; (p = strstr(p, "xmlns:")); p += 6)
+        n_ns++;
+    return strstr(text, SIDECAR_NS) && strstr(text, "keepout:Version=") && n_ns == 3;
+}
+
+static char *sidecar_text(const cat_file *f, const char *when, int64_t version) {
+    char *sites = xml_escape(f->site_names);
+    char *t =
+        CPLStrdup(CPLSPrintf(
+            "<?xpacket begin=\"\xef\xbb\xbf\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+            " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
+            "  <rdf:Description rdf:about=\"\" " SIDECAR_NS "\n"
+            "   keepout:Verdict=\"%s\"\n"
+            "   keepout:Sites=\"%s\"\n"
+            "   keepout:Shots=\"%zu\"\n"
+            "   keepout:CheckedAt=\"%s\"\n"
+            "   keepout:StoreVersion=\"%lld\"\n"
+            "   keepout:Version=\"%s\"/>\n"
+            " </rdf:RDF>\n"
+            "</x:xmpmeta>\n"
+            "<?xpacket end=\"w\"?>\n",
+            ko_verdict_str(f->verdict), sites, f->n_shots, when, (long long)version, ko_version()));
+    CPLFree(sites);
+    return t;
+}
+
+/* The components of the path a sidecar mirrors under --sidecar-dir: the file's absolute path
+ * (a relative one joined to the working directory), "." dropped, ".." resolved lexically.
+ * NULL (with why) if a ".." climbs above the root. Free with CSLDestroy. */
+static char **mirror_parts(const char *path, char *why, size_t n_why) {
+    char cwd[4096] = "";
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) {
+        snprintf(why, n_why, "the working directory is unknown: %s", strerror(errno));
+        return NULL;
+    }
+    char **in = CSLTokenizeString2(CPLSPrintf("%s/%s", cwd, path), "/", 0);
+    char **out = NULL;
+    int n = 0;
+    for (char **c = in; c && *c; c++) {
+        if (!strcmp(*c, ".")) continue;
+        if (!strcmp(*c, "..")) {
+            if (n == 0) {
+                snprintf(why, n_why, "'..' in %s leads out of the sidecar directory", path);
+                CSLDestroy(in), CSLDestroy(out);
+                return NULL;
+            }
+            CPLFree(out[--n]);
+            out[n] = NULL;
+            continue;
+        }
+        out = CSLAddString(out, *c);
+        n++;
+    }
+    CSLDestroy(in);
+    if (!n) snprintf(why, n_why, "%s names no file", path);
+    return n ? out : NULL;
+}
+
+/* The sidecar directory the user named, made where missing (its own path may hold links). */
+static void mkdir_p(const char *dir) {
+    char *d = CPLStrdup(dir);
+    for (char *p = d + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(d, 0755);
+            *p = '/';
+        }
+    mkdir(d, 0755);
+    CPLFree(d);
+}
+
+/* Opens (making it where missing) directory `name` inside dirfd without following a link:
+ * a symbolic link planted in the sidecar tree cannot lead the sidecar elsewhere. */
+static int open_subdir(int dirfd, const char *name, char *why, size_t n_why) {
+    if (mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST) {
+        snprintf(why, n_why, "cannot make directory %s: %s", name, strerror(errno));
+        return -1;
+    }
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        snprintf(why, n_why, "%s %s", name,
+                 errno == ELOOP || errno == ENOTDIR
+                     ? "is a symbolic link or not a directory: not followed"
+                     : strerror(errno));
+    return fd;
+}
+
+/* Whether the sidecar `leaf` in dirfd may be written: absent (*exists = 0) or a regular file
+ * that keepout wrote (*exists = 1). Anything else is refused with why. */
+static int sidecar_replaceable(int dirfd, const char *leaf, int *exists, char *why, size_t n_why) {
+    struct stat st;
+    *exists = 0;
+    if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return 1;
+        snprintf(why, n_why, "%s", strerror(errno));
         return 0;
     }
-    char *sites = xml_escape(f->site_names);
-    VSIFPrintfL(fp,
-                "<?xpacket begin=\"\xef\xbb\xbf\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
-                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
-                " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
-                "  <rdf:Description rdf:about=\"\" xmlns:keepout=\"urn:keepout:xmp:1.0/\"\n"
-                "   keepout:Verdict=\"%s\"\n"
-                "   keepout:Sites=\"%s\"\n"
-                "   keepout:Shots=\"%zu\"\n"
-                "   keepout:CheckedAt=\"%s\"\n"
-                "   keepout:StoreVersion=\"%lld\"\n"
-                "   keepout:Version=\"%s\"/>\n"
-                " </rdf:RDF>\n"
-                "</x:xmpmeta>\n"
-                "<?xpacket end=\"w\"?>\n",
-                ko_verdict_str(f->verdict), sites, f->n_shots, when, (long long)version,
-                ko_version());
-    CPLFree(sites);
-    int ok = VSIFCloseL(fp) == 0;
-    CPLFree(out);
+    if (S_ISLNK(st.st_mode)) {
+        snprintf(why, n_why, "it is a symbolic link (neither followed nor replaced)");
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, n_why, "it exists and is not a regular file");
+        return 0;
+    }
+    char buf[SIDECAR_MAX + 1];
+    ssize_t n = -1;
+    int fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= SIDECAR_MAX)
+        n = read(fd, buf, SIDECAR_MAX);
+    if (fd >= 0) close(fd);
+    if (n < 0 || (buf[n] = '\0', !sidecar_is_ours(buf))) {
+        snprintf(why, n_why, "it exists and was not written by keepout (no keepout namespace)");
+        return 0;
+    }
+    *exists = 1;
+    return 1;
+}
+
+static int write_all_fd(int fd, const char *text) {
+    size_t n = strlen(text);
+    while (n) {
+        ssize_t w = write(fd, text, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 0;
+        text += w, n -= (size_t)w;
+    }
+    return 1;
+}
+
+/* IMAGE.xmp beside the image, or under --sidecar-dir mirroring its absolute path. Written to a
+ * temporary file in the same directory and renamed into place, so a sidecar is whole or
+ * absent (never a 0-byte file on a full disk); never through a symbolic link, never over a
+ * file keepout did not write, never inside an archive, never outside the sidecar directory.
+ * Returns 0 with why if the sidecar is not in place. */
+static int write_sidecar(const char *dir, const cat_file *f, const char *when, int64_t version,
+                         char *why, size_t n_why) {
+    int dirfd = -1, ok = 0;
+    char *leaf = NULL, *tmp = NULL, *text = NULL;
+    if (!dir && STARTS_WITH(f->path, "/vsi")) {
+        snprintf(why, n_why,
+                 "the file is inside an archive or GDAL virtual file system: sidecars for it "
+                 "go only under --sidecar-dir");
+        return 0;
+    }
+    if (dir) {
+        char **parts = mirror_parts(f->path, why, n_why);
+        if (!parts) return 0;
+        mkdir_p(dir);
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) snprintf(why, n_why, "sidecar directory %s: %s", dir, strerror(errno));
+        int n = CSLCount(parts);
+        for (int i = 0; dirfd >= 0 && i < n - 1; i++) {
+            int sub = open_subdir(dirfd, parts[i], why, n_why);
+            close(dirfd);
+            dirfd = sub;
+        }
+        leaf = CPLStrdup(CPLSPrintf("%s.xmp", parts[n - 1]));
+        CSLDestroy(parts);
+    } else {
+        dirfd = open(CPLGetPath(f->path)[0] ? CPLGetPath(f->path) : ".",
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) snprintf(why, n_why, "%s", strerror(errno));
+        leaf = CPLStrdup(CPLSPrintf("%s.xmp", CPLGetFilename(f->path)));
+    }
+    int exists = 0;
+    if (dirfd < 0 || !sidecar_replaceable(dirfd, leaf, &exists, why, n_why)) goto out;
+    tmp = CPLStrdup(CPLSPrintf(".%s.%ld.keepout-tmp", leaf, (long)getpid()));
+    text = sidecar_text(f, when, version);
+    unlinkat(dirfd, tmp, 0); /* a leftover of a killed run of the same pid */
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(why, n_why, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    int written = write_all_fd(fd, text);
+    int err = errno;
+    if (close(fd) != 0 && written) written = 0, err = errno;
+    if (!written) {
+        snprintf(why, n_why, "writing it failed: %s", strerror(err));
+        unlinkat(dirfd, tmp, 0);
+        goto out;
+    }
+    /* absent: a file that appeared meanwhile is not replaced */
+    int r = exists ? renameat(dirfd, tmp, dirfd, leaf)
+                   : renameat2(dirfd, tmp, dirfd, leaf, RENAME_NOREPLACE);
+    if (r != 0 && !exists && (errno == EINVAL || errno == ENOSYS)) { /* no NOREPLACE here */
+        r = linkat(dirfd, tmp, dirfd, leaf, 0);
+        if (r == 0) unlinkat(dirfd, tmp, 0);
+    }
+    if (r != 0) {
+        snprintf(why, n_why, "%s",
+                 errno == EEXIST ? "a file of that name appeared meanwhile" : strerror(errno));
+        unlinkat(dirfd, tmp, 0);
+        goto out;
+    }
+    ok = 1;
+out:
+    if (!ok && leaf) {
+        char *w = CPLStrdup(why);
+        snprintf(why, n_why, "sidecar %s: %s", leaf, w);
+        CPLFree(w);
+    }
+    if (dirfd >= 0) close(dirfd);
+    CPLFree(leaf), CPLFree(tmp), CPLFree(text);
     return ok;
 }
 
@@ -443,6 +631,7 @@ static void utc_now(char *buf, size_t n) {
 
 typedef struct tally {
     size_t clear, flagged, unknown, files;
+    size_t refused; /* files left out: their sidecar could not be written */
 } tally;
 
 /* Sleeps until job i is ready (or a failure), asking first to be woken only when the job
@@ -483,14 +672,25 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
             break;
         }
         cat_file *f = &sh->results[i];
-        ok = catalog_write(cat, f, sh->jobs[i].replace, when, version);
-        if (!ok) fprintf(stderr, "keepout tag: writing %s: %s\n", f->path, CPLGetLastErrorMsg());
-        if (ok && o->sidecar) ok = write_sidecar(o->sidecar_dir, f, when, version);
-        for (size_t k = 0; k < f->n_shots; k++) {
-            ko_verdict v = f->shots[k].verdict;
-            v == KO_CLEAR ? t->clear++ : v == KO_FLAGGED ? t->flagged++ : t->unknown++;
+        /* the sidecar first: a file's row is committed only once its sidecar is in place; a
+         * file whose sidecar cannot be written stays out of the catalogue (the next run tries
+         * again) and counts as unknown */
+        char why[1024];
+        int placed =
+            !o->sidecar || write_sidecar(o->sidecar_dir, f, when, version, why, sizeof why);
+        if (!placed) {
+            fprintf(stderr, "keepout tag: %s: %s; the file is not catalogued\n", f->path, why);
+            t->refused++, t->unknown += f->n_shots;
+        } else {
+            ok = catalog_write(cat, f, sh->jobs[i].replace, when, version);
+            if (!ok)
+                fprintf(stderr, "keepout tag: writing %s: %s\n", f->path, CPLGetLastErrorMsg());
+            for (size_t k = 0; k < f->n_shots; k++) {
+                ko_verdict v = f->shots[k].verdict;
+                v == KO_CLEAR ? t->clear++ : v == KO_FLAGGED ? t->flagged++ : t->unknown++;
+            }
+            t->files++;
         }
-        t->files++;
         /* f is the worker's to free from here (made_free_written) */
         atomic_fetch_sub(&sh->pending, f->n_shots);
         atomic_store(&sh->written, i + 1);
@@ -614,6 +814,14 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
         fprintf(stderr, "keepout tag: no archive given (try 'keepout tag --help')\n");
         return EXIT_USAGE;
     }
+    for (int i = optind; o->sidecar && !o->sidecar_dir && i < argc; i++)
+        if (STARTS_WITH(argv[i], "/vsi")) {
+            fprintf(stderr,
+                    "keepout tag: %s is an archive or GDAL virtual file system: keepout never "
+                    "writes into it; give --sidecar-dir DIR for its sidecars\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
     return -1;
 }
 
@@ -714,17 +922,19 @@ static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_
     int started = 0;
     for (; started < o->jobs && (size_t)started < sh->n_jobs; started++)
         if (thrd_create(&th[started], worker, sh) != thrd_success) break;
-    tally t = {0, 0, 0, 0};
+    tally t = {0, 0, 0, 0, 0};
     int ok = started > 0 || sh->n_jobs == 0 ? write_all(sh, cat, o, when, version, &t) : 0;
     for (int i = 0; i < started; i++)
         thrd_join(th[i], NULL);
     if (!ok) goto out;
     if (!o->quiet)
-        fprintf(stderr,
-                "keepout tag: %zu files tagged (%zu shots: %zu clear, %zu flagged, %zu unknown), "
-                "%zu unchanged skipped, %zu non-imagery files ignored\n",
-                t.files, t.clear + t.flagged + t.unknown, t.clear, t.flagged, t.unknown, skipped,
-                other);
+        fprintf(
+            stderr,
+            "keepout tag: %zu files tagged (%zu shots: %zu clear, %zu flagged, %zu unknown), "
+            "%zu unchanged skipped, %zu non-imagery files ignored%s\n",
+            t.files, t.clear + t.flagged + t.unknown, t.clear, t.flagged, t.unknown, skipped, other,
+            t.refused ? CPLSPrintf("; %zu files not catalogued (sidecar not written)", t.refused)
+                      : "");
     /* the exit status covers the whole catalogue: ask it only if this run saw nothing else */
     rc = !t.flagged && !t.unknown && catalog_all_clear(cat) ? EXIT_CLEAR : EXIT_FLAGGED;
 out:

@@ -1,0 +1,286 @@
+"""Issue 17's bad-input matrix for `keepout tag`: sidecars that must not be written where they
+would do harm, and catalogues that must stay whole. Each case asserts the outcome is not clear
+(exit status non-zero, or the file left out of the catalogue) and that nothing was harmed."""
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tarfile
+import zipfile
+
+from kotest import DATA, KEEPOUT, main, run, write
+
+IMAGES = os.path.join(DATA, "images")
+CLEAR = "DJI_0018.JPG"  # clear against the sample store
+USER_XMP = ('<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+            'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+            'xmp:Rating="5"/></rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>\n')
+
+
+def photos(tmp, names=(CLEAR,), sub="photos"):
+    d = os.path.join(tmp, sub)
+    os.makedirs(d, exist_ok=True)
+    for n in names:
+        shutil.copy(os.path.join(IMAGES, n), d)
+    return d
+
+
+def tag(*args, timeout=120, cwd=None, preexec_fn=None):
+    p = subprocess.run([KEEPOUT, "tag", "--focal35", "24", *args], capture_output=True,
+                       timeout=timeout, cwd=cwd, preexec_fn=preexec_fn)
+    return p.returncode, p.stderr.decode("utf-8", "replace")
+
+
+def catalogued(cat):
+    if not os.path.exists(cat):
+        return {}
+    con = sqlite3.connect(cat)
+    r = dict(con.execute("SELECT path, verdict FROM files"))
+    con.close()
+    return r
+
+
+def files_under(top):
+    return sorted(os.path.relpath(os.path.join(d, f), top)
+                  for d, _, fs in os.walk(top) for f in fs)
+
+
+def test_bad_sidecar_symlink_is_not_followed(tmp):
+    d = photos(tmp)
+    victim = write(tmp, "victim.txt", "precious\n")
+    link = os.path.join(d, CLEAR + ".xmp")
+    os.symlink(victim, link)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--sidecar", "--catalog", cat, d)
+    assert open(victim).read() == "precious\n"
+    assert os.path.islink(link) and os.readlink(link) == victim
+    assert code != 0 and "symbolic link" in err, (code, err)
+    assert catalogued(cat) == {}  # the row waits for its sidecar
+
+
+def test_bad_sidecar_users_own_xmp_survives(tmp):
+    d = photos(tmp)
+    mine = write(d, CLEAR + ".xmp", USER_XMP)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--sidecar", "--catalog", cat, d)
+    assert open(mine).read() == USER_XMP
+    assert code != 0 and "not written by keepout" in err, (code, err)
+    assert catalogued(cat) == {}
+
+
+def test_bad_sidecar_user_xmp_with_keepout_properties_merged_survives(tmp):
+    """A user's XMP into which a tool merged keepout's properties is still the user's."""
+    d = photos(tmp)
+    merged = USER_XMP.replace(
+        'xmp:Rating="5"', 'xmp:Rating="5" xmlns:keepout="urn:keepout:xmp:1.0/" '
+        'keepout:Verdict="clear" keepout:Version="0.1"')
+    mine = write(d, CLEAR + ".xmp", merged)
+    code, err = tag("--sidecar", "--catalog", os.path.join(tmp, "c.gpkg"), d)
+    assert open(mine).read() == merged
+    assert code != 0, err
+
+
+def test_bad_sidecar_hard_link_to_a_user_file_survives(tmp):
+    d = photos(tmp)
+    other = write(tmp, "notes.txt", "my notes\n")
+    os.link(other, os.path.join(d, CLEAR + ".xmp"))
+    code, err = tag("--sidecar", "--catalog", os.path.join(tmp, "c.gpkg"), d)
+    assert open(other).read() == "my notes\n"
+    assert code != 0, err
+
+
+def test_bad_sidecar_fifo_does_not_hang(tmp):
+    d = photos(tmp)
+    fifo = os.path.join(d, CLEAR + ".xmp")
+    os.mkfifo(fifo)
+    code, err = tag("--sidecar", "--catalog", os.path.join(tmp, "c.gpkg"), d, timeout=60)
+    assert code != 0 and "not a regular file" in err, (code, err)
+    assert not os.path.isfile(fifo)
+
+
+def test_bad_sidecar_directory_in_the_way_leaves_the_file_out(tmp):
+    d = photos(tmp)
+    os.mkdir(os.path.join(d, CLEAR + ".xmp"))
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--sidecar", "--catalog", cat, d)
+    assert code != 0, err
+    assert catalogued(cat) == {}, catalogued(cat)
+
+
+def test_bad_sidecar_that_cannot_be_placed_leaves_the_row_uncommitted(tmp):
+    """The sidecar's mirror directory cannot be made (a file holds its name): the file's row
+    is not committed, so the next run tries again rather than skipping it as done."""
+    d = photos(tmp, names=(CLEAR, "DJI_0021.JPG"))
+    side = os.path.join(tmp, "side")
+    os.makedirs(side)
+    first = os.path.abspath(d).lstrip("/").split("/")[0]
+    write(side, first, "a file where a directory would go")
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--sidecar-dir", side, "--catalog", cat, d)
+    assert code != 0, err
+    assert catalogued(cat) == {}, catalogued(cat)
+
+
+def test_bad_sidecar_never_written_into_a_zip(tmp):
+    z = os.path.join(tmp, "photos.zip")
+    with zipfile.ZipFile(z, "w") as f:  # two files: a zip of one is that file itself
+        for n in (CLEAR, "DJI_0021.JPG"):
+            f.write(os.path.join(IMAGES, n), f"flight/{n}")
+    before = open(z, "rb").read()
+    code, err = tag("--sidecar", "--catalog", os.path.join(tmp, "c.gpkg"), f"/vsizip/{z}")
+    assert open(z, "rb").read() == before
+    assert code == 2 and "--sidecar-dir" in err, (code, err)
+    side = os.path.join(tmp, "side")  # under --sidecar-dir they are written, outside the zip
+    code, err = tag("--sidecar-dir", side, "--catalog", os.path.join(tmp, "d.gpkg"),
+                    f"/vsizip/{z}")
+    assert code == 1 and "not catalogued" not in err, err  # DJI_0021 is flagged
+    assert open(z, "rb").read() == before
+    assert [p for p in files_under(side) if p.endswith(CLEAR + ".xmp")], files_under(side)
+
+
+def test_bad_sidecar_never_written_into_a_tar(tmp):
+    t = os.path.join(tmp, "photos.tar")
+    with tarfile.open(t, "w") as f:
+        for n in (CLEAR, "DJI_0021.JPG"):
+            f.add(os.path.join(IMAGES, n), f"flight/{n}")
+    before = open(t, "rb").read()
+    code, err = tag("--sidecar", "--catalog", os.path.join(tmp, "c.gpkg"), f"/vsitar/{t}")
+    assert open(t, "rb").read() == before
+    assert code == 2, (code, err)
+    assert not [f for f in os.listdir(tmp) if f.endswith(".xmp")], os.listdir(tmp)
+
+
+def test_bad_sidecar_dir_dotdot_does_not_escape(tmp):
+    work = os.path.join(tmp, "work")
+    os.makedirs(work)
+    photos(tmp)
+    code, err = tag("--sidecar-dir", "side", "--catalog", "c.gpkg", "../photos", cwd=work)
+    assert code == 0, err
+    assert sorted(os.listdir(work)) == ["c.gpkg", "side"], os.listdir(work)
+    assert sorted(os.listdir(os.path.join(tmp, "photos"))) == [CLEAR]
+    inside = files_under(os.path.join(work, "side"))
+    assert len(inside) == 1 and inside[0].endswith("photos/" + CLEAR + ".xmp"), inside
+
+
+def test_bad_sidecar_dir_symlink_component_is_not_followed(tmp):
+    d = photos(tmp)
+    side = os.path.join(tmp, "side")
+    elsewhere = os.path.join(tmp, "elsewhere")
+    os.makedirs(side)
+    os.makedirs(elsewhere)
+    first = os.path.abspath(d).lstrip("/").split("/")[0]
+    os.symlink(elsewhere, os.path.join(side, first))
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--sidecar-dir", side, "--catalog", cat, d)
+    assert os.listdir(elsewhere) == [], files_under(elsewhere)
+    assert code != 0 and "symbolic link" in err, (code, err)
+    assert catalogued(cat) == {}
+
+
+def test_bad_sidecar_on_a_full_disk_is_never_empty(tmp):
+    """Sidecars on a filesystem with no room: no 0-byte (or partial) sidecar is left, and the
+    file's row is not committed. Needs a small tmpfs (root, as in CI)."""
+    d = photos(tmp, names=(CLEAR, "DJI_0021.JPG", "DJI_0023.JPG"))
+    side = os.path.join(tmp, "side")
+    os.makedirs(side)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", side],
+                      capture_output=True).returncode != 0:
+        print("     (skipped: cannot mount a tmpfs here)")
+        return
+    try:
+        # the mirror directories first, then fill what is left
+        mirror = os.path.join(side, os.path.abspath(d).lstrip("/"))
+        os.makedirs(mirror)
+        fd = os.open(os.path.join(side, "filler"), os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 512)
+        except OSError:
+            pass
+        os.close(fd)
+        cat = os.path.join(tmp, "c.gpkg")
+        code, err = tag("--sidecar-dir", side, "--catalog", cat, d)
+        assert code != 0, err
+        left = [p for p in files_under(side) if p != "filler"]
+        for p in left:
+            text = open(os.path.join(side, p)).read()
+            assert text.endswith('<?xpacket end="w"?>\n'), (p, len(text))
+        done = {os.path.basename(p) for p in catalogued(cat)}
+        assert done == {p[:-4].rsplit("/", 1)[-1] for p in left}, (done, left)
+    finally:
+        subprocess.run(["umount", side])
+
+
+def limited(limit):
+    import resource
+
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return pre
+
+
+def big_archive(tmp, copies=400):
+    root = os.path.join(tmp, "archive")
+    for sub in ("a", "b"):
+        os.makedirs(os.path.join(root, sub))
+        for n in (CLEAR, "DJI_0021.JPG", "DJI_0023.JPG"):
+            first = os.path.join(root, sub, n)
+            shutil.copy(os.path.join(IMAGES, n), first)
+            for k in range(1, copies):
+                os.link(first, os.path.join(root, sub, f"c{k:04d}_{n}"))
+    return root
+
+
+def in_step(cat):
+    con = sqlite3.connect(cat)
+    rows = con.execute("SELECT count(*) FROM footprints WHERE geom IS NOT NULL").fetchone()[0]
+    rtree = con.execute("SELECT count(*) FROM rtree_footprints_geom").fetchone()[0]
+    counts = {t: (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0],
+                  con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?",
+                              (t,)).fetchone()[0]) for t in ("footprints", "hits", "files")}
+    con.close()
+    out = subprocess.run(["ogrinfo", "-ro", "-so", "-spat", "-180", "-90", "180", "90", cat,
+                          "footprints"], capture_output=True, text=True).stdout
+    seen = int(out.split("Feature Count:")[1].split()[0])
+    assert rtree == rows == seen, (rows, rtree, seen)
+    for t, (n, kept) in counts.items():
+        assert kept in (None, n), (t, n, kept)
+    return rows
+
+
+def test_bad_catalog_disk_full_leaves_no_index_of_uncommitted_rows(tmp):
+    root = big_archive(tmp)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("-q", "--catalog", cat, root, preexec_fn=limited(1_500_000))
+    assert code == 2, (code, err)
+    in_step(cat)
+
+
+def test_bad_catalog_resume_after_disk_full_indexes_every_footprint(tmp):
+    root = big_archive(tmp)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("-q", "--catalog", cat, root, preexec_fn=limited(1_500_000))
+    assert code == 2, (code, err)
+    code, err = tag("-q", "--catalog", cat, root)
+    assert code == 1 and "ERROR" not in err, (code, err)
+    assert in_step(cat) == 2400
+
+
+def test_bad_catalog_is_not_world_readable(tmp):
+    d = photos(tmp)
+    cat = os.path.join(tmp, "c.gpkg")
+    old = os.umask(0o022)
+    try:
+        code, err = tag("--catalog", cat, d)
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert os.stat(cat).st_mode & 0o077 == 0, oct(os.stat(cat).st_mode)
+
+
+if __name__ == "__main__":
+    main([v for k, v in list(globals().items()) if k.startswith("test_")])
