@@ -20,7 +20,9 @@
  *
  * Usage: property [--cases N] [--seed S] [--chunk C] [--family NAME] [--case I] [--show K]
  *                 [--no-assert]
- * Exit 0 if no false clear (or --no-assert), 1 if any, 2 on a harness or library failure.
+ * Exit 0 if no false clear and no false flag more than 1 km from the ground the camera sees
+ * (its own site, or another case's site beyond the range limit), or with --no-assert; 1
+ * otherwise; 2 on a harness or library failure.
  */
 #include <errno.h>
 #include <float.h>
@@ -759,6 +761,33 @@ static void compute_truth(const pcase *pc, truth *t) {
     }
 }
 
+/* Least ground distance (m) from the camera of pc to site s (vertices and 16 samples per
+ * edge; edges of at most ~100 m, so within a few metres). */
+static double site_ground_distance(const pcase *pc, const site *s) {
+    double best = INFINITY;
+    for (int p = 0; p < s->n_parts; p++)
+        for (int i = 0; i < s->n[p]; i++) {
+            int j = (i + 1) % s->n[p];
+            for (int k = 0; k < (s->point ? 1 : 16); k++) {
+                double f = k / 16.0, E, N;
+                fwd_local(G, &pc->cam, s->lat[p][i] + f * (s->lat[p][j] - s->lat[p][i]),
+                          s->lon[p][i] + f * (s->lon[p][j] - s->lon[p][i]), &E, &N);
+                best = fmin(best, hypot(E, N));
+            }
+        }
+    return best;
+}
+
+typedef struct id_k {
+    int64_t id;
+    size_t k;
+} id_k;
+
+static int cmp_idk(const void *a, const void *b) {
+    int64_t x = ((const id_k *)a)->id, y = ((const id_k *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 /* Brute force, for --verify-truth: every 2 cm of the boundary (at most 20,000 per edge) and a
  * 64 x 64 interior grid. */
 static int brute_truth(const pcase *pc) {
@@ -936,6 +965,8 @@ typedef struct stats {
     long cases, gen_fail, rejected, truth_pos, truth_neg, false_clear, false_flag, unknown;
     long verdict_unknown_pos;
     long truth_miss;
+    long far_flag;
+    double far_max;
     double ff_max;
     long ff_gsd;
     double ff_gsd_max;
@@ -1075,6 +1106,17 @@ static int run_chunk(ko_context *ctx, const run_opts *ro, uint64_t i0, uint64_t 
         ko_sites_close(s);
         goto out;
     }
+    id_k *byid = malloc((n ? n : 1) * sizeof *byid);
+    size_t nbyid = 0;
+    if (!byid) {
+        fprintf(stderr, "property: out of memory\n");
+        ko_sites_close(s);
+        rc = 2;
+        goto out;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (ids[k]) byid[nbyid++] = (id_k){ids[k], k};
+    qsort(byid, nbyid, sizeof *byid, cmp_idk);
     for (size_t k = 0; k < n; k++) {
         stats *fs = &st[ok[k] ? pcs[k].family
                               : (ro->family >= 0 ? ro->family : (int)((i0 + k) % N_FAMILIES))];
@@ -1138,6 +1180,27 @@ static int run_chunk(ko_context *ctx, const run_opts *ro, uint64_t i0, uint64_t 
             if (x->site->site_id == ids[k]) fd = x;
         }
         int kdisc = v != KO_UNKNOWN && fd && fd->disclosed;
+        /* Other cases' sites this shot discloses: any beyond the range limit (by more than the
+         * sampling slack) is a false flag far away (the antimeridian kind). */
+        for (size_t i = 0; v != KO_UNKNOWN && i < ko_result_count(res); i++) {
+            const ko_finding *x = ko_result_finding(res, i);
+            if (!x->disclosed || x->site->site_id == ids[k]) continue;
+            id_k key = {x->site->site_id, 0};
+            const id_k *hit = bsearch(&key, byid, nbyid, sizeof *byid, cmp_idk);
+            if (!hit) continue;
+            double dist = site_ground_distance(pc, &pcs[hit->k].s);
+            if (dist > pc->max_range + 10) {
+                fs->far_flag++;
+                fs->far_max = fmax(fs->far_max, dist - pc->max_range);
+                if (*shown_ff < ro->show) {
+                    (*shown_ff)++;
+                    printf("FAR FLAG: site of case %" PRIu64
+                           " is %.1f m away (range limit %.1f m)\n",
+                           pcs[hit->k].idx, dist, pc->max_range);
+                    print_case(stdout, ro->seed, pc);
+                }
+            }
+        }
         if (v == KO_UNKNOWN) {
             fs->unknown++;
             if (*shown_ff < ro->show) {
@@ -1219,6 +1282,7 @@ static int run_chunk(ko_context *ctx, const run_opts *ro, uint64_t i0, uint64_t 
         ko_result_destroy(res);
     }
     ko_sites_close(s);
+    free(byid);
 out:
     remove(gj);
     remove(db);
@@ -1314,16 +1378,16 @@ int main(int argc, char **argv) {
     ko_context_destroy(ctx);
     stats tot;
     memset(&tot, 0, sizeof tot);
-    printf("%-14s %8s %7s %8s %8s %7s %8s %8s %7s %7s %10s %9s\n", "family", "cases", "genfail",
-           "truth+", "truth-", "FALSECL", "ff_geom", "ff_gsd", "unknown", "rejectd", "ffgeom_max",
-           "ffgsd_max");
+    printf("%-14s %8s %7s %8s %8s %7s %8s %8s %7s %7s %10s %9s %7s %10s\n", "family", "cases",
+           "genfail", "truth+", "truth-", "FALSECL", "ff_geom", "ff_gsd", "unknown", "rejectd",
+           "ffgeom_max", "ffgsd_max", "farflag", "far_max");
     for (int k = 0; k < N_FAMILIES; k++) {
         stats *s = &st[k];
         if (!s->cases) continue;
-        printf("%-14s %8ld %7ld %8ld %8ld %7ld %8ld %8ld %7ld %7ld %9.3gm %8.3g%%\n",
+        printf("%-14s %8ld %7ld %8ld %8ld %7ld %8ld %8ld %7ld %7ld %9.3gm %8.3g%% %7ld %9.3gm\n",
                family_name[k], s->cases, s->gen_fail, s->truth_pos, s->truth_neg, s->false_clear,
                s->false_flag - s->ff_gsd, s->ff_gsd, s->unknown, s->rejected, s->ff_max,
-               100 * s->ff_gsd_max);
+               100 * s->ff_gsd_max, s->far_flag, s->far_max);
         tot.cases += s->cases;
         tot.gen_fail += s->gen_fail;
         tot.truth_pos += s->truth_pos;
@@ -1334,6 +1398,8 @@ int main(int argc, char **argv) {
         tot.unknown += s->unknown;
         tot.rejected += s->rejected;
         tot.truth_miss += s->truth_miss;
+        tot.far_flag += s->far_flag;
+        tot.far_max = fmax(tot.far_max, s->far_max);
         tot.ff_max = fmax(tot.ff_max, s->ff_max);
         tot.ff_gsd_max = fmax(tot.ff_gsd_max, s->ff_gsd_max);
     }
@@ -1356,12 +1422,14 @@ int main(int argc, char **argv) {
            "not; %ld not generated, %ld rejected by import): %ld FALSE CLEARS; false flags %ld "
            "(%.3g %% of the not disclosed): %ld outside the visible in-range ground, distance "
            "max %.3g m, p50 %.3g m, p99 %.3g m; %ld in view but too coarse, GSD excess max "
-           "%.3g %%, p50 %.3g %%, p99 %.3g %%; unknown %ld; %.1f s\n",
+           "%.3g %%, p50 %.3g %%, p99 %.3g %%; other cases' sites disclosed beyond the range limit "
+           "%ld "
+           "(up to %.3g m beyond); unknown %ld; %.1f s\n",
            ro.seed, tot.cases, tot.truth_pos, tot.truth_neg, tot.gen_fail, tot.rejected,
            tot.false_clear, tot.false_flag,
            tot.truth_neg ? 100.0 * (double)tot.false_flag / (double)tot.truth_neg : 0.0,
            tot.false_flag - tot.ff_gsd, tot.ff_max, p50, p99, tot.ff_gsd, 100 * tot.ff_gsd_max,
-           100 * g50, 100 * g99, tot.unknown, secs);
+           100 * g50, 100 * g99, tot.far_flag, tot.far_max, tot.unknown, secs);
     if (ro.verify_truth)
         printf("truth check: %ld not-disclosed verdicts overturned by brute force\n",
                tot.truth_miss);
@@ -1371,5 +1439,6 @@ int main(int argc, char **argv) {
                 tot.rejected, tot.gen_fail);
         return 2;
     }
-    return ro.assert_zero && tot.false_clear ? 1 : 0;
+    /* a site disclosed kilometres beyond the range limit is a wrong answer too */
+    return ro.assert_zero && (tot.false_clear || tot.far_max > 1000 || tot.ff_max > 1000) ? 1 : 0;
 }
