@@ -1,6 +1,109 @@
 #include "output.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The code point of the UTF-8 sequence at s (its length in *len), or -1 if the byte at s does
+ * not start a well-formed sequence (overlong forms, surrogates and values past U+10FFFF are
+ * not UTF-8 either). */
+static int32_t utf8_next(const unsigned char *s, int *len) {
+    *len = 1;
+    if (s[0] < 0x80) return s[0];
+    int n = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
+            : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+            : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                           : 0;
+    if (!n) return -1;
+    int32_t c = s[0] & (0x7f >> n);
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return -1;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (n == 4 && c < 0x10000) ||
+        c > 0x10ffff)
+        return -1;
+    *len = n;
+    return c;
+}
+
+/* Characters that can move the cursor, retitle or clear a terminal, or reorder what is shown:
+ * C0, DEL, C1, the bidirectional controls and the line and paragraph separators. */
+static int is_control(int32_t c) {
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+           (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+char *out_clean(const char *s) {
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)u);
+    if (n > (SIZE_MAX - 1) / 6) return NULL;
+    char *out = malloc(6 * n + 1), *o = out; /* "\u202e" is the longest form of a character */
+    if (!out) return NULL;
+    static const char hex[] = "0123456789abcdef";
+    while (*u) {
+        int len;
+        int32_t c = utf8_next(u, &len);
+        if (c < 0 || c < 0x20 || c == 0x7f) { /* a byte: \xHH */
+            *o++ = '\\', *o++ = 'x', *o++ = hex[*u >> 4], *o++ = hex[*u & 15];
+        } else if (is_control(c)) {
+            *o++ = '\\', *o++ = 'u';
+            for (int k = 12; k >= 0; k -= 4)
+                *o++ = hex[(c >> k) & 15];
+        } else {
+            memcpy(o, u, (size_t)len);
+            o += len;
+        }
+        u += len;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Characters (code points) in valid UTF-8, and the bytes of its first n characters. */
+static size_t utf8_chars(const char *s) {
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static size_t utf8_prefix(const char *s, size_t chars) {
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80 && chars-- == 0) break;
+    return i;
+}
+
+void out_text(FILE *fp, const char *s, int width) {
+    char *t = out_clean(s);
+    const char *c = t ? t : "?";
+    if (width < 0) {
+        fputs(c, fp);
+    } else {
+        size_t n = utf8_chars(c);
+        fwrite(c, 1, utf8_prefix(c, (size_t)width), fp);
+        for (size_t i = n; i < (size_t)width; i++)
+            fputc(' ', fp);
+    }
+    free(t);
+}
+
+int out_json_write(FILE *fp, const char *json) {
+    const unsigned char *u = (const unsigned char *)json;
+    while (*u) {
+        const unsigned char *start = u;
+        int len = 1;
+        while (*u && utf8_next(u, &len) >= 0)
+            u += len;
+        fwrite(start, 1, (size_t)(u - start), fp);
+        if (*u) { /* inside a string (JSON outside strings is ASCII): the text \xHH */
+            fprintf(fp, "\\\\x%02x", *u);
+            u++;
+        }
+    }
+    return !ferror(fp);
+}
 
 int out_parse_format(const char *name, out_format *fmt) {
     static const struct {
@@ -16,17 +119,22 @@ int out_parse_format(const char *name, out_format *fmt) {
     return 0;
 }
 
-static void csv_cell(FILE *fp, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
+/* A CSV cell: control characters and bytes that are not UTF-8 escaped (out_clean), then quoted
+ * where it holds a comma or a quote. */
+static void csv_cell(FILE *fp, const char *raw) {
+    char *t = out_clean(raw);
+    const char *s = t ? t : "?";
+    if (!strpbrk(s, ",\"")) {
         fputs(s, fp);
-        return;
+    } else {
+        fputc('"', fp);
+        for (; *s; s++) {
+            if (*s == '"') fputc('"', fp);
+            fputc(*s, fp);
+        }
+        fputc('"', fp);
     }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
+    free(t);
 }
 
 static const char *prop_text(json_object *props, const char *key) {
@@ -96,16 +204,24 @@ static int table_width(const char *column) {
 
 static void table_row(out_writer *w, json_object *props) {
     for (size_t i = 0; w->csv_columns[i]; i++) {
-        const char *t = props ? prop_text(props, w->csv_columns[i]) : w->csv_columns[i];
+        const char *raw = props ? prop_text(props, w->csv_columns[i]) : w->csv_columns[i];
+        char *clean = out_clean(raw);
+        const char *t = clean ? clean : "?";
         if (!w->csv_columns[i + 1]) {
             fputs(t, w->fp);
+            free(clean);
             break;
         }
-        int width = table_width(w->csv_columns[i]), len = (int)strlen(t);
-        if (len > width)
-            fprintf(w->fp, "%.*s~ ", width - 1, t);
-        else
-            fprintf(w->fp, "%-*s ", width, t);
+        size_t width = (size_t)table_width(w->csv_columns[i]), len = utf8_chars(t);
+        if (len > width) {
+            fwrite(t, 1, utf8_prefix(t, width - 1), w->fp);
+            fputs("~ ", w->fp);
+        } else {
+            fputs(t, w->fp);
+            for (size_t k = len; k <= width; k++)
+                fputc(' ', w->fp);
+        }
+        free(clean);
     }
     fputc('\n', w->fp);
 }
@@ -129,7 +245,7 @@ int out_feature(out_writer *w, json_object *props, json_object *geom, const char
         json_object_object_add(f, "properties", json_object_get(props));
         json_object_object_add(f, "geometry", geom);
         if (w->format == OUT_GEOJSON && w->count) fputs(",\n", w->fp);
-        fputs(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN), w->fp);
+        out_json_write(w->fp, json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
         if (w->format == OUT_JSONL) fputc('\n', w->fp);
         json_object_put(f);
     }

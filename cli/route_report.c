@@ -194,9 +194,14 @@ static void table_conflicts(FILE *fp, const plan_eval *p) {
             char wps[32], exp[64];
             snprintf(wps, sizeof wps, "%d->%d", plan_leg_from(p, e->leg), plan_leg_to(p, e->leg));
             snprintf(exp, sizeof exp, "#%zu %s", i + 1, e->shot.id);
-            fprintf(fp, "  %-4zu %-11s %-24.24s %-30.30s %-12.12s %8.1f %8.3f\n", e->leg + 1, wps,
-                    exp, f->site->name ? f->site->name : "", f->site->category, f->site->distance_m,
-                    f->gsd_m);
+            /* names from the plan and the store reach the terminal only escaped (out_text) */
+            fprintf(fp, "  %-4zu %-11s ", e->leg + 1, wps);
+            out_text(fp, exp, 24);
+            fputc(' ', fp);
+            out_text(fp, f->site->name, 30);
+            fputc(' ', fp);
+            out_text(fp, f->site->category, 12);
+            fprintf(fp, " %8.1f %8.3f\n", f->site->distance_m, f->gsd_m);
         }
 }
 
@@ -204,7 +209,9 @@ static void table_unknown(FILE *fp, const plan_eval *p) {
     size_t shown = 0;
     for (size_t i = 0; i < ko_exposures_count(p->ex) && shown < 5; i++) {
         if (ko_result_verdict(p->res[i]) != KO_UNKNOWN) continue;
-        fprintf(fp, "  unknown #%zu: %s\n", i + 1, ko_result_reason(p->res[i]));
+        fprintf(fp, "  unknown #%zu: ", i + 1);
+        out_text(fp, ko_result_reason(p->res[i]), -1);
+        fputc('\n', fp);
         shown++;
     }
     if (p->unknown > shown) fprintf(fp, "  ... %zu more unknown\n", p->unknown - shown);
@@ -212,18 +219,25 @@ static void table_unknown(FILE *fp, const plan_eval *p) {
 
 int report_table(FILE *fp, const plan_eval *p) {
     ko_verdict v = p->unknown ? KO_UNKNOWN : p->flagged ? KO_FLAGGED : KO_CLEAR;
-    fprintf(fp, "%s (%s): %zu waypoints, %zu legs, %zu exposures: %s\n", ko_route_path(p->rt),
-            ko_route_format(p->rt), ko_route_waypoint_count(p->rt), p->n_legs,
-            ko_exposures_count(p->ex), ko_verdict_str(v));
-    if (*ko_exposures_note(p->ex)) fprintf(fp, "  note: %s\n", ko_exposures_note(p->ex));
+    out_text(fp, ko_route_path(p->rt), -1);
+    fprintf(fp, " (%s): %zu waypoints, %zu legs, %zu exposures: %s\n", ko_route_format(p->rt),
+            ko_route_waypoint_count(p->rt), p->n_legs, ko_exposures_count(p->ex),
+            ko_verdict_str(v));
+    if (*ko_exposures_note(p->ex)) {
+        fputs("  note: ", fp);
+        out_text(fp, ko_exposures_note(p->ex), -1);
+        fputc('\n', fp);
+    }
     if (p->flagged) table_conflicts(fp, p);
     if (p->unknown) table_unknown(fp, p);
     for (size_t l = 0; l < p->n_legs; l++) {
         if (p->leg_verdict[l] != KO_FLAGGED) continue;
         char text[512];
         remedy_text(p, l, text, sizeof text);
-        fprintf(fp, "  leg %zu (WP %d->%d) captures a site: %s\n", l + 1, plan_leg_from(p, l),
-                plan_leg_to(p, l), text);
+        fprintf(fp, "  leg %zu (WP %d->%d) captures a site: ", l + 1, plan_leg_from(p, l),
+                plan_leg_to(p, l));
+        out_text(fp, text, -1);
+        fputc('\n', fp);
     }
     return !ferror(fp);
 }
