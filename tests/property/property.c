@@ -475,7 +475,9 @@ static int gen_try(rng *r, pcase *pc) {
         }
         case F_ANTIMERIDIAN:
             c->lat = U(r, -70, 70);
-            c->lon = norm_lon(180 + U(r, -0.02, 0.02) / cos(c->lat * DEG));
+            /* 1 m to 3 km from the line, either side: most footprints cross it */
+            c->lon = norm_lon(180 + (chance(r, 0.5) ? 1 : -1) * logU(r, 1, 3000) /
+                                        (111320.0 * cos(c->lat * DEG)));
             meridian = chance(r, 0.5);
             if (!meridian && chance(r, 0.4)) {
                 edge_target(r, W, H, &tu, &tv);
