@@ -30,6 +30,7 @@ static void help(FILE *fp) {
         "      --source LABEL   source name (default: the file's base name)\n"
         "      --preset osm     OSM power plants/substations/generators, bridges, dams, sites\n"
         "      --all-zones      UAS zones of every reason, not only SENSITIVE/PRIVACY\n"
+        "      --allow-empty    a source that gives no site is not an error\n"
         "  info [--format text|json]   counts per category and source, version, extent\n"
         "  list [--category C] [--format table|csv|jsonl]   the sites\n"
         "  export [-f DRIVER] [--category C] [--buffered] OUTPUT   through OGR (GeoJSON)\n"
@@ -41,7 +42,8 @@ static void help(FILE *fp) {
         "  -h, --help    this text\n\n"
         "Every feature read is counted as imported, updated, rejected (with a reason) or\n"
         "skipped; a source that fails leaves the store as it was. Exit status 2 if a source\n"
-        "could not be imported or the store is unusable.\n");
+        "could not be imported, gave no site (unless --allow-empty), or the store is\n"
+        "unusable.\n");
 }
 
 typedef struct opts {
@@ -114,7 +116,8 @@ static int do_import(ko_context *ctx, opts *o, int argc, char **argv) {
             fprintf(stderr, "keepout sites import: %s: %s (nothing imported from it)\n", argv[i],
                     ko_errmsg(ctx));
             rc = EXIT_USAGE;
-        } else if (!o->quiet) {
+        }
+        if (!o->quiet) {
             fprintf(stderr,
                     "%s: read %zu, imported %zu, updated %zu, repaired %zu, rejected %zu, "
                     "skipped %zu\n",
@@ -260,6 +263,7 @@ int cmd_sites(int argc, char **argv) {
                                              {"source", required_argument, NULL, 's'},
                                              {"preset", required_argument, NULL, 'p'},
                                              {"all-zones", no_argument, NULL, 'Z'},
+                                             {"allow-empty", no_argument, NULL, 'E'},
                                              {"format", required_argument, NULL, 'F'},
                                              {"buffered", no_argument, NULL, 'B'},
                                              {"ring", required_argument, NULL, 'r'},
@@ -307,6 +311,9 @@ int cmd_sites(int argc, char **argv) {
                 break;
             case 'Z':
                 o.imp.all_zones = 1;
+                break;
+            case 'E':
+                o.imp.allow_empty = 1;
                 break;
             case 'F':
                 o.format = optarg;

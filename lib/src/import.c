@@ -599,40 +599,71 @@ done:
 
 /* ---------------------------------------------------------------- UAS zones -------------- */
 
-/* ED-318 texts are arrays of {text, lang}; ED-269 texts are strings. Prefers English. */
-static const char *zone_text(json_object *v) {
-    if (!v) return NULL;
-    if (json_object_is_type(v, json_type_string)) return json_object_get_string(v);
-    if (!json_object_is_type(v, json_type_array)) return NULL;
+/* ED-318 texts are arrays of {text, lang}; ED-269 texts are strings. Prefers English. Returns
+ * 0 (and writes which part is wrong) if v is neither; absent or null is NULL text. */
+static int zone_text(json_object *v, const char *field, const char **out, char *why, size_t cap) {
+    *out = NULL;
+    if (!v || json_object_is_type(v, json_type_null)) return 1;
+    if (json_object_is_type(v, json_type_string)) {
+        *out = json_object_get_string(v);
+        return 1;
+    }
+    if (!json_object_is_type(v, json_type_array)) {
+        snprintf(why, cap, "%s: not a text or a list of {text, lang}", field);
+        return 0;
+    }
     const char *first = NULL;
     for (size_t i = 0; i < json_object_array_length(v); i++) {
-        json_object *e = json_object_array_get_idx(v, i), *t, *l;
-        if (!json_object_object_get_ex(e, "text", &t)) continue;
+        json_object *e = json_object_array_get_idx(v, i), *t = NULL, *l = NULL;
+        if (!json_object_is_type(e, json_type_object) ||
+            !json_object_object_get_ex(e, "text", &t) ||
+            !json_object_is_type(t, json_type_string)) {
+            snprintf(why, cap, "%s[%zu].text: not a text", field, i);
+            return 0;
+        }
+        if (json_object_object_get_ex(e, "lang", &l) && !json_object_is_type(l, json_type_string)) {
+            snprintf(why, cap, "%s[%zu].lang: not a text", field, i);
+            return 0;
+        }
         if (!first) first = json_object_get_string(t);
-        if (json_object_object_get_ex(e, "lang", &l) &&
-            !strncmp(json_object_get_string(l), "en", 2))
-            return json_object_get_string(t);
+        if (l && !strncmp(json_object_get_string(l), "en", 2) && !*out)
+            *out = json_object_get_string(t);
     }
-    return first;
+    if (!*out) *out = first;
+    return 1;
 }
 
-static int zone_selected(imp *im, json_object *zone, char *reasons, size_t cap) {
-    json_object *r;
+/* 1 if the zone is to be imported, 0 if not, -1 (why written) if its reason is not a text or
+ * a list of texts. */
+static int zone_selected(imp *im, json_object *zone, char *reasons, size_t cap, char *why,
+                         size_t why_cap) {
+    json_object *r = NULL;
     reasons[0] = '\0';
     int sel = 0;
-    if (json_object_object_get_ex(zone, "reason", &r)) {
-        size_t n = json_object_is_type(r, json_type_array) ? json_object_array_length(r) : 1;
+    if (json_object_object_get_ex(zone, "reason", &r) && r) {
+        int list = json_object_is_type(r, json_type_array);
+        size_t n = list ? json_object_array_length(r) : 1;
         for (size_t i = 0; i < n; i++) {
-            json_object *e =
-                json_object_is_type(r, json_type_array) ? json_object_array_get_idx(r, i) : r;
+            json_object *e = list ? json_object_array_get_idx(r, i) : r;
+            if (!json_object_is_type(e, json_type_string)) {
+                snprintf(why, why_cap, "reason%s: not a text", list ? "[...]" : "");
+                return -1;
+            }
             const char *t = json_object_get_string(e);
-            if (!t) continue;
             if (!strcmp(t, "SENSITIVE") || !strcmp(t, "PRIVACY")) sel = 1;
             size_t k = strlen(reasons);
             snprintf(reasons + k, cap - k, "%s%s", k ? "," : "", t);
         }
     }
     return sel || im->o->all_zones;
+}
+
+/* A JSON number (integer or real) that is finite. */
+static int json_finite(json_object *v, double *out) {
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+        return 0;
+    *out = json_object_get_double(v);
+    return isfinite(*out);
 }
 
 static const char *zone_category(imp *im, const char *id, const char *name) {
@@ -674,22 +705,39 @@ static GEOSGeometry *ed269_geometry(imp *im, GEOSGeoJSONReader *rd, json_object 
                 json_object_object_add(lim, keys[k], json_object_get(v));
         }
         json_object_array_add(limits, lim);
+        if (!json_object_is_type(e, json_type_object)) {
+            snprintf(why, cap, "geometry[%zu]: not an object", i);
+            goto fail;
+        }
         if (!json_object_object_get_ex(e, "horizontalProjection", &hp) ||
-            !json_object_object_get_ex(hp, "type", &t))
-            continue;
+            !json_object_is_type(hp, json_type_object)) {
+            snprintf(why, cap, "geometry[%zu].horizontalProjection: missing or not an object", i);
+            goto fail;
+        }
+        if (!json_object_object_get_ex(hp, "type", &t) ||
+            !json_object_is_type(t, json_type_string)) {
+            snprintf(why, cap, "geometry[%zu].horizontalProjection.type: missing or not a text", i);
+            goto fail;
+        }
         const char *type = json_object_get_string(t);
         GEOSGeometry *g = NULL;
         if (!strcmp(type, "Circle")) {
-            json_object *c, *r;
+            json_object *c = NULL, *r = NULL;
+            double x = NAN, y = NAN, rad = NAN;
             if (!json_object_object_get_ex(hp, "center", &c) ||
-                !json_object_object_get_ex(hp, "radius", &r) ||
-                !json_object_is_type(c, json_type_array) || json_object_array_length(c) < 2) {
-                snprintf(why, cap, "circle without center or radius");
+                !json_object_is_type(c, json_type_array) || json_object_array_length(c) < 2 ||
+                !json_finite(json_object_array_get_idx(c, 0), &x) ||
+                !json_finite(json_object_array_get_idx(c, 1), &y)) {
+                snprintf(why, cap,
+                         "geometry[%zu].horizontalProjection.center: not a [longitude, latitude] "
+                         "list of numbers",
+                         i);
                 goto fail;
             }
-            double x = json_object_get_double(json_object_array_get_idx(c, 0));
-            double y = json_object_get_double(json_object_array_get_idx(c, 1));
-            double rad = json_object_get_double(r);
+            if (!json_object_object_get_ex(hp, "radius", &r) || !json_finite(r, &rad)) {
+                snprintf(why, cap, "geometry[%zu].horizontalProjection.radius: not a number", i);
+                goto fail;
+            }
             GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, x, y);
             if (!pt || !(rad > 0) || koi_buffer_metric(im->ctx, pt, rad, &g) != KO_OK) {
                 if (pt) GEOSGeom_destroy_r(h, pt);
@@ -736,19 +784,26 @@ fail:
 
 static ko_status import_zone(imp *im, GEOSGeoJSONReader *rd, json_object *zone,
                              json_object *geom318, size_t index) {
-    json_object *props = zone, *v;
-    const char *id =
-        json_object_object_get_ex(props, "identifier", &v) ? json_object_get_string(v) : NULL;
+    json_object *props = zone, *v = NULL;
     char sid[96];
-    if (id)
-        snprintf(sid, sizeof sid, "%.90s", id);
-    else
-        snprintf(sid, sizeof sid, "zone#%zu", index + 1);
-    snprintf(im->where, sizeof im->where, "zone %s", sid);
+    snprintf(sid, sizeof sid, "zone#%zu", index + 1);
+    snprintf(im->where, sizeof im->where, "%s", sid);
     im->r->read++;
-    const char *name = json_object_object_get_ex(props, "name", &v) ? zone_text(v) : NULL;
+    if (json_object_object_get_ex(props, "identifier", &v) && v) {
+        if (!json_object_is_type(v, json_type_string)) return reject(im, "identifier: not a text");
+        snprintf(sid, sizeof sid, "%.90s", json_object_get_string(v));
+        snprintf(im->where, sizeof im->where, "zone %s", sid);
+    }
+    const char *id = v ? sid : NULL;
+    char why[200] = "no geometry";
+    const char *name = NULL;
+    if (!zone_text(json_object_object_get_ex(props, "name", &v) ? v : NULL, "name", &name, why,
+                   sizeof why))
+        return reject(im, "%s", why);
     char reasons[128];
-    if (!zone_selected(im, props, reasons, sizeof reasons)) {
+    int sel = zone_selected(im, props, reasons, sizeof reasons, why, sizeof why);
+    if (sel < 0) return reject(im, "%s", why);
+    if (!sel) {
         im->r->skipped++;
         note(im,
              "skipped: reason %s is not SENSITIVE or PRIVACY (import with all zones to keep it)",
@@ -762,18 +817,24 @@ static ko_status import_zone(imp *im, GEOSGeoJSONReader *rd, json_object *zone,
         json_object_object_add(attrs, key, json_object_get(val));
     }
     GEOSGeometry *g = NULL;
-    char why[160] = "no geometry";
+    snprintf(why, sizeof why, "no geometry");
     if (geom318) {
         json_object *layer;
-        if (json_object_object_get_ex(geom318, "layer", &layer))
-            json_object_object_add(attrs, "limits", json_object_get(layer));
-        g = geojson_geom(im, rd, geom318);
-        if (!g) snprintf(why, sizeof why, "unreadable geometry (%.100s)", im->ctx->geos_msg);
+        if (!json_object_is_type(geom318, json_type_object)) {
+            snprintf(why, sizeof why, "geometry: not an object");
+        } else {
+            if (json_object_object_get_ex(geom318, "layer", &layer))
+                json_object_object_add(attrs, "limits", json_object_get(layer));
+            g = geojson_geom(im, rd, geom318);
+            if (!g) snprintf(why, sizeof why, "unreadable geometry (%.100s)", im->ctx->geos_msg);
+        }
     } else if (json_object_object_get_ex(zone, "geometry", &v) &&
                json_object_is_type(v, json_type_array)) {
         json_object *limits = json_object_new_array();
         json_object_object_add(attrs, "limits", limits);
         g = ed269_geometry(im, rd, v, limits, why, sizeof why);
+    } else if (v) {
+        snprintf(why, sizeof why, "geometry: not a list of projections");
     }
     ko_status st;
     if (!g)
@@ -784,7 +845,44 @@ static ko_status import_zone(imp *im, GEOSGeoJSONReader *rd, json_object *zone,
     return st;
 }
 
-/* Returns 1 and imports if path is an ED-269 or ED-318 file; 0 (nothing done) otherwise. */
+/* Imports every zone of list: ED-269 zones, or ED-318 GeoJSON features. An element that is
+ * not an object makes the file malformed (its zones cannot even be counted). */
+static ko_status import_zone_list(imp *im, const char *path, json_object *list, int ed318) {
+    GEOSGeoJSONReader *rd = GEOSGeoJSONReader_create_r(im->ctx->geos);
+    ko_status st = rd ? KO_OK : koi_error(im->ctx, KO_ERR_NOMEM, "out of memory");
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; !st && i < n; i++) {
+        json_object *z = json_object_array_get_idx(list, i), *p = z, *g = NULL;
+        if (!json_object_is_type(z, json_type_object)) {
+            st = koi_error(im->ctx, KO_ERR_FORMAT, "%s: %s[%zu] (zone#%zu): not an object", path,
+                           ed318 ? "features" : "UASZoneList", i, i + 1);
+            break;
+        }
+        if (ed318) {
+            if (!json_object_object_get_ex(z, "properties", &p)) p = NULL;
+            json_object_object_get_ex(z, "geometry", &g);
+            if (!p || !json_object_is_type(p, json_type_object)) {
+                im->r->read++;
+                snprintf(im->where, sizeof im->where, "feature %zu", i + 1);
+                st = reject(im, "properties: missing or not an object");
+                continue;
+            }
+            if (!g || json_object_is_type(g, json_type_null)) {
+                im->r->read++;
+                snprintf(im->where, sizeof im->where, "feature %zu", i + 1);
+                st = reject(im, "no geometry");
+                continue;
+            }
+        }
+        st = import_zone(im, rd, p, g, i);
+        if (!st && (i & 63) == 0 && !progress(im, (double)i / (double)n, path))
+            st = koi_error(im->ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
+    }
+    if (rd) GEOSGeoJSONReader_destroy_r(im->ctx->geos, rd);
+    return st;
+}
+
+/* Imports path if it is an ED-269 or ED-318 file (*handled = 1); else does nothing. */
 static ko_status import_zones(imp *im, const char *path, int *handled) {
     *handled = 0;
     const char *ext = CPLGetExtension(path);
@@ -800,10 +898,15 @@ static ko_status import_zones(imp *im, const char *path, int *handled) {
     json_tokener_free(tok);
     VSIFree(data);
     if (!root) return KO_OK;
-    json_object *list = NULL, *features = NULL, *first;
+    json_object *list = NULL, *features = NULL, *first, *zl = NULL;
     int ed318 = 0;
-    if (json_object_object_get_ex(root, "UASZoneList", &list) &&
-        json_object_is_type(list, json_type_array)) {
+    ko_status st = KO_OK;
+    if (json_object_object_get_ex(root, "UASZoneList", &zl)) {
+        *handled = 1;
+        if (json_object_is_type(zl, json_type_array))
+            list = zl;
+        else
+            st = koi_error(im->ctx, KO_ERR_FORMAT, "%s: UASZoneList: not a list of zones", path);
     } else if (json_object_object_get_ex(root, "features", &features) &&
                json_object_is_type(features, json_type_array) &&
                json_object_array_length(features) > 0) {
@@ -817,38 +920,9 @@ static ko_status import_zones(imp *im, const char *path, int *handled) {
                  json_object_object_get_ex(p, "reason", NULL) &&
                  json_object_object_get_ex(p, "identifier", NULL))
             ed318 = 1, list = features;
+        if (list) *handled = 1;
     }
-    if (!list) {
-        json_object_put(root);
-        return KO_OK;
-    }
-    *handled = 1;
-    GEOSGeoJSONReader *rd = GEOSGeoJSONReader_create_r(im->ctx->geos);
-    ko_status st = rd ? KO_OK : koi_error(im->ctx, KO_ERR_NOMEM, "out of memory");
-    size_t n = json_object_array_length(list);
-    for (size_t i = 0; !st && i < n; i++) {
-        json_object *z = json_object_array_get_idx(list, i), *p = z, *g = NULL;
-        if (ed318) {
-            if (!json_object_object_get_ex(z, "properties", &p)) p = NULL;
-            json_object_object_get_ex(z, "geometry", &g);
-            if (!p || !json_object_is_type(p, json_type_object)) {
-                im->r->read++;
-                snprintf(im->where, sizeof im->where, "feature %zu", i + 1);
-                st = reject(im, "no properties");
-                continue;
-            }
-            if (!g || json_object_is_type(g, json_type_null)) {
-                im->r->read++;
-                snprintf(im->where, sizeof im->where, "feature %zu", i + 1);
-                st = reject(im, "no geometry");
-                continue;
-            }
-        }
-        st = import_zone(im, rd, p, g, i);
-        if (!st && (i & 63) == 0 && !progress(im, (double)i / (double)n, path))
-            st = koi_error(im->ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
-    }
-    if (rd) GEOSGeoJSONReader_destroy_r(im->ctx->geos, rd);
+    if (list) st = import_zone_list(im, path, list, ed318);
     json_object_put(root);
     return st;
 }
@@ -932,6 +1006,13 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
     CPLPopErrorHandler();
     if (!st && !progress(&im, 1.0, path))
         st = koi_error(ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
+    if (!st && report->imported + report->updated == 0 && !opts->allow_empty)
+        st = report->read == 0
+                 ? koi_error(ctx, KO_ERR_FORMAT, "%s: no feature read: the source is empty", path)
+                 : koi_error(ctx, KO_ERR_FORMAT,
+                             "%s: none of the %zu features read became a site (%zu skipped, %zu "
+                             "rejected)",
+                             path, report->read, report->skipped, report->rejected);
     if (!st)
         st = koi_sites_exec(s,
                             "UPDATE meta SET value = CAST(value AS INTEGER) + 1"

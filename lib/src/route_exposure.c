@@ -283,9 +283,35 @@ static double step_of(walker *w, const ko_waypoint *wp, ko_trigger *trig) {
     return 0;
 }
 
+/* The capture in effect at waypoint i: the plan's (or --continuous) video, or a trigger on a
+ * leg that leaves or reaches it; KO_TRIGGER_NONE if the camera does not record there. */
+static ko_trigger recording_at(const walker *w, size_t i) {
+    const ko_route *rt = w->rt;
+    if (w->sample_all || w->o->continuous) return KO_TRIGGER_CONTINUOUS;
+    if (rt->wp[i].trigger != KO_TRIGGER_NONE) return rt->wp[i].trigger;
+    if (i > 0 && rt->wp[i - 1].trigger != KO_TRIGGER_NONE) return rt->wp[i - 1].trigger;
+    return KO_TRIGGER_NONE;
+}
+
+static int same(double a, double b) {
+    return a == b || (isnan(a) && isnan(b));
+}
+
+/* The camera points the same way with the same zoom at both waypoints. */
+static int same_camera(const ko_waypoint *a, const ko_waypoint *b) {
+    return same(a->gimbal_pitch_deg, b->gimbal_pitch_deg) &&
+           same(a->gimbal_yaw_deg, b->gimbal_yaw_deg) &&
+           same(a->gimbal_yaw_offset_deg, b->gimbal_yaw_offset_deg) &&
+           same(a->focal35_mm, b->focal35_mm) && same(a->heading_deg, b->heading_deg) &&
+           same(a->poi_lat, b->poi_lat) && same(a->poi_lon, b->poi_lon) &&
+           same(a->poi_height, b->poi_height) && same(a->height, b->height) &&
+           a->height_ref == b->height_ref;
+}
+
 static ko_status walk(walker *w) {
     const ko_route *rt = w->rt;
-    double carry = 0; /* where the running trigger fires next, measured from the leg's start */
+    int ended_here = 0; /* the last leg's final sample stands at this waypoint */
+    double carry = 0;   /* where the running trigger fires next, measured from the leg's start */
     double prev_step = 0;
     ko_trigger prev_trig = KO_TRIGGER_NONE;
     for (size_t i = 0; i < rt->n; i++) {
@@ -296,17 +322,29 @@ static ko_status walk(walker *w) {
         for (size_t k = 0; !s && k < rt->n_shots; k++)
             if (rt->shots[k].wp == i)
                 s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "shot at", &rt->shots[k]);
+        double len = 0, az1, az2, step = 0;
+        ko_trigger trig = KO_TRIGGER_NONE;
+        if (i + 1 < rt->n) {
+            geod_inverse(&w->ctx->wgs84, wp->lat, wp->lon, rt->wp[i + 1].lat, rt->wp[i + 1].lon,
+                         &len, &az1, &az2);
+            step = step_of(w, wp, &trig);
+        }
+        if (step > 0 && (trig != prev_trig || step != prev_step))
+            carry = 0; /* a new trigger fires at once */
+        /* Every waypoint where the camera records is an exposure position: the aircraft
+         * passes, stops or hovers there (a single waypoint, legs of no length, a loiter).
+         * The leg's own first sample stands for it when it falls on the waypoint. */
+        ko_trigger here = recording_at(w, i);
+        int covered =
+            (step > 0 && carry <= 0 && len > 0) || (ended_here && same_camera(&rt->wp[i - 1], wp));
+        if (!s && here != KO_TRIGGER_NONE && !covered)
+            s = emit(w, leg, i, 0, here, "sample at", NULL);
+        ended_here = 0;
         if (s || i + 1 >= rt->n) return s;
-        double len, az1, az2;
-        geod_inverse(&w->ctx->wgs84, wp->lat, wp->lon, rt->wp[i + 1].lat, rt->wp[i + 1].lon, &len,
-                     &az1, &az2);
-        ko_trigger trig;
-        double step = step_of(w, wp, &trig);
         if (step <= 0) {
             prev_step = 0;
             continue;
         }
-        if (trig != prev_trig || step != prev_step) carry = 0; /* a new trigger fires at once */
         double at = carry;
         for (; !s && at < len; at += step)
             s = emit(w, i, i, at, trig, "sample after", NULL);
@@ -315,8 +353,10 @@ static ko_status walk(walker *w) {
         ko_trigger next_trig = KO_TRIGGER_NONE;
         double next_step = i + 2 < rt->n ? step_of(w, &rt->wp[i + 1], &next_trig) : 0;
         if (!s && trig == KO_TRIGGER_CONTINUOUS && len > 0 && at - step < len - 1e-6 &&
-            (next_trig != trig || next_step != step))
+            (next_trig != trig || next_step != step)) {
             s = emit(w, i, i, len, trig, "sample after", NULL);
+            ended_here = 1;
+        }
         if (s) return s;
         carry = at - len;
         prev_step = step;
@@ -361,6 +401,9 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
                  "The plan has no capture actions: every leg was sampled as if the camera "
                  "recorded video.");
     s = walk(&w);
+    if (!s && w.ex->n == 0) /* never clear for want of anything to check */
+        s = koi_error(ctx, KO_ERR_FORMAT, "%s: the plan gives no position where the camera records",
+                      rt->path);
     if (w.speedless)
         add_note(w.ex, "A time trigger without a known speed was sampled at the spacing instead.");
     if (s) {

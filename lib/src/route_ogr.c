@@ -24,6 +24,11 @@ static ko_height_ref z_ref(GDALDatasetH ds) {
 
 static ko_status add_vertex(ko_route *rt, double x, double y, double z, int has_z,
                             ko_height_ref ref, int fid) {
+    if (!(fabs(y) <= 90 && fabs(x) <= 180) || (has_z && !isfinite(z)))
+        return koi_error(rt->ctx, KO_ERR_FORMAT,
+                         "%s: feature %d: vertex %.10g, %.10g, %.10g is not a finite "
+                         "longitude, latitude%s",
+                         rt->path, fid, x, y, z, has_z ? ", height" : "");
     ko_waypoint wp;
     ko_waypoint_init(&wp);
     wp.lon = x;

@@ -6,6 +6,7 @@
 #include <cpl_vsi.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,8 +265,27 @@ static void plan_camera(replay *r, json_object *calc) {
     r->rt->has_camera = 1;
 }
 
+/* An integer member of an item: absent is 0; any other type is an error. */
+static ko_status plan_int(replay *r, json_object *it, const char *key, int line, int required,
+                          int *out) {
+    json_object *v = jget(it, key);
+    *out = 0;
+    if (!v && !required) return KO_OK;
+    if (!v || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < INT32_MIN ||
+        json_object_get_int64(v) > INT32_MAX)
+        return koi_error(r->rt->ctx, KO_ERR_FORMAT, "%s: mission.items[%d].%s: not an integer",
+                         r->rt->path, line, key);
+    *out = json_object_get_int(v);
+    return KO_OK;
+}
+
 static ko_status plan_item(replay *r, json_object *it, int line) {
-    const char *type = json_object_get_string(jget(it, "type"));
+    if (!json_object_is_type(it, json_type_object))
+        return koi_error(r->rt->ctx, KO_ERR_FORMAT, "%s: mission.items[%d]: not an object",
+                         r->rt->path, line);
+    json_object *jt = jget(it, "type");
+    const char *type =
+        json_object_is_type(jt, json_type_string) ? json_object_get_string(jt) : NULL;
     if (type && strcmp(type, "ComplexItem") == 0) {
         json_object *ts = jget(it, "TransectStyleComplexItem");
         if (!ts)
@@ -282,13 +302,52 @@ static ko_status plan_item(replay *r, json_object *it, int line) {
         return koi_error(r->rt->ctx, KO_ERR_FORMAT,
                          "%s: mission.items[%d]: expected a SimpleItem with 7 params", r->rt->path,
                          line);
-    mav_item m = {.command = json_object_get_int(jget(it, "command")),
-                  .frame = json_object_get_int(jget(it, "frame")),
-                  .number = json_object_get_int(jget(it, "doJumpId")),
-                  .line = line};
-    for (int k = 0; k < 7; k++)
-        m.p[k] = jnum(json_object_array_get_idx(params, (size_t)k));
+    mav_item m = {.line = line};
+    ko_status s;
+    if ((s = plan_int(r, it, "command", line, 1, &m.command)) ||
+        (s = plan_int(r, it, "frame", line, 0, &m.frame)) ||
+        (s = plan_int(r, it, "doJumpId", line, 0, &m.number)))
+        return s;
+    for (int k = 0; k < 7; k++) {
+        json_object *v = json_object_array_get_idx(params, (size_t)k);
+        m.p[k] = jnum(v);
+        /* null is MAVLink's "unset" (NaN); anything else must be a finite number */
+        if (v && !json_object_is_type(v, json_type_null) && !isfinite(m.p[k]))
+            return koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                             "%s: mission.items[%d].params[%d]: %.40s is not a finite number",
+                             r->rt->path, line, k, json_object_to_json_string(v));
+    }
     return apply(r, &m);
+}
+
+/* The planned home: [latitude, longitude, altitude], each a finite number. */
+static ko_status plan_home(ko_route *rt, json_object *home) {
+    if (!json_object_is_type(home, json_type_array) || json_object_array_length(home) != 3)
+        return koi_error(rt->ctx, KO_ERR_FORMAT,
+                         "%s: mission.plannedHomePosition: not a [latitude, longitude, altitude] "
+                         "list",
+                         rt->path);
+    double v[3];
+    for (size_t k = 0; k < 3; k++) {
+        json_object *e = json_object_array_get_idx(home, k);
+        v[k] = jnum(e);
+        if (!isfinite(v[k]) || (k == 0 && fabs(v[k]) > 90) || (k == 1 && fabs(v[k]) > 180))
+            return koi_error(rt->ctx, KO_ERR_FORMAT,
+                             "%s: mission.plannedHomePosition[%zu]: %.40s is not a %s", rt->path, k,
+                             e ? json_object_to_json_string(e) : "null",
+                             k == 0   ? "latitude"
+                             : k == 1 ? "longitude"
+                                      : "finite altitude");
+    }
+    /* QGC writes [0, 0, 0] when no home was set: not a take-off point. */
+    if (v[0] != 0 || v[1] != 0) {
+        rt->has_takeoff = 1;
+        rt->takeoff_lat = v[0];
+        rt->takeoff_lon = v[1];
+        rt->takeoff_height = v[2];
+        rt->takeoff_ref = KO_HEIGHT_EGM96; /* QGC home altitude is AMSL */
+    }
+    return KO_OK;
 }
 
 ko_status koi_route_read_plan(ko_route *rt) {
@@ -312,25 +371,18 @@ ko_status koi_route_read_plan(ko_route *rt) {
                       rt->path);
     } else if (!mission) {
         s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: no \"mission\" object", rt->path);
-    } else if (home && (!json_object_is_type(home, json_type_array) ||
-                        json_object_array_length(home) != 3)) {
-        s = koi_error(rt->ctx, KO_ERR_FORMAT,
-                      "%s: mission.plannedHomePosition: not a [latitude, longitude, altitude] list",
-                      rt->path);
-    } else {
+    } else if (!json_object_is_type(mission, json_type_object)) {
+        s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: mission: not an object", rt->path);
+    } else if (!(home ? (s = plan_home(rt, home)) : KO_OK)) {
+        json_object *cs = jget(mission, "cruiseSpeed");
         replay r;
         replay_init(&r, rt);
-        r.cruise_speed = jnum(jget(mission, "cruiseSpeed"));
-        /* QGC writes [0, 0, 0] when no home was set: not a take-off point. */
-        if (home && (jnum(json_object_array_get_idx(home, 0)) != 0 ||
-                     jnum(json_object_array_get_idx(home, 1)) != 0)) {
-            rt->has_takeoff = 1;
-            rt->takeoff_lat = jnum(json_object_array_get_idx(home, 0));
-            rt->takeoff_lon = jnum(json_object_array_get_idx(home, 1));
-            rt->takeoff_height = jnum(json_object_array_get_idx(home, 2));
-            rt->takeoff_ref = KO_HEIGHT_EGM96; /* QGC home altitude is AMSL */
-        }
-        s = plan_items(&r, jget(mission, "items"), "mission.items");
+        r.cruise_speed = jnum(cs);
+        if (cs && !json_object_is_type(cs, json_type_null) && !isfinite(r.cruise_speed))
+            s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: mission.cruiseSpeed: %.40s is not a number",
+                          rt->path, json_object_to_json_string(cs));
+        else
+            s = plan_items(&r, jget(mission, "items"), "mission.items");
     }
     json_object_put(root);
     return s;
@@ -349,20 +401,42 @@ static ko_status wpl_line(replay *r, const char *line, int lineno) {
                       "%s: line %d: 12 tab-separated fields expected, got %d", r->rt->path, lineno,
                       n);
     } else {
-        mav_item m = {
-            .number = atoi(f[0]), .frame = atoi(f[2]), .command = atoi(f[3]), .line = lineno};
+        mav_item m = {.line = lineno};
+        int *ints[] = {&m.number, NULL, &m.frame, &m.command};
+        for (int k = 0; k < 4 && !s; k++) {
+            char *end;
+            long v = strtol(f[k], &end, 10);
+            if (end == f[k] || *end || v < 0 || v > INT32_MAX)
+                s = koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                              "%s: line %d: field %d '%.40s': not a whole number", r->rt->path,
+                              lineno, k + 1, f[k]);
+            else if (ints[k])
+                *ints[k] = (int)v;
+        }
         for (int k = 0; k < 7 && !s; k++) {
             char *end;
             m.p[k] = CPLStrtod(f[4 + k], &end);
-            if (end == f[4 + k] || *end)
+            /* params 1-4 may be NaN (MAVLink's "unset"); latitude, longitude and altitude
+             * must be numbers, and nothing may overflow */
+            if (end == f[4 + k] || *end || isinf(m.p[k]) || (k >= 4 && isnan(m.p[k])))
                 s = koi_error(r->rt->ctx, KO_ERR_FORMAT,
-                              "%s: line %d: field %d '%s': not a "
-                              "number",
-                              r->rt->path, lineno, 5 + k, f[4 + k]);
+                              "%s: line %d: field %d (%s) '%.40s': not a %snumber", r->rt->path,
+                              lineno, 5 + k,
+                              k == 4   ? "latitude"
+                              : k == 5 ? "longitude"
+                              : k == 6 ? "altitude"
+                                       : "param",
+                              f[4 + k], k >= 4 ? "finite " : "finite or NaN ");
         }
-        if (!s && m.number == 0 && !r->have_home) {
+        if (!s && m.number == 0 && !r->have_home && (fabs(m.p[4]) > 90 || fabs(m.p[5]) > 180)) {
+            s = koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                          "%s: line %d: home position %.10g, %.10g: latitude/longitude out of "
+                          "range",
+                          r->rt->path, lineno, m.p[4], m.p[5]);
+        } else if (!s && m.number == 0 && !r->have_home) {
             r->have_home = 1;
-            r->rt->has_takeoff = 1;
+            /* as in a .plan, 0, 0 is "no home set": not a take-off point */
+            r->rt->has_takeoff = m.p[4] != 0 || m.p[5] != 0;
             r->rt->takeoff_lat = m.p[4];
             r->rt->takeoff_lon = m.p[5];
             r->rt->takeoff_height = m.p[6];

@@ -54,6 +54,7 @@ typedef struct wpml {
     int depth;
     char text[TEXT_MAX];
     size_t text_len;
+    int text_cut; /* the element's text was longer than TEXT_MAX - 1 */
     int bad_ns, refused, in_placemark, in_group, in_action;
     char height_mode[32];
     double global_height, global_speed;
@@ -98,13 +99,20 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     if (w->depth < 8) snprintf(w->path[w->depth], sizeof w->path[0], "%s", local);
     w->depth++;
     w->text_len = 0;
+    w->text_cut = 0;
     if (!strcmp(local, "Placemark")) {
         placemark_init(&w->pm);
         w->in_placemark = 1;
     } else if (!strcmp(local, "actionGroup")) {
         group_init(&w->g);
         w->in_group = 1;
-    } else if (!strcmp(local, "action") && w->in_group && w->g.n < MAX_ACTIONS) {
+    } else if (!strcmp(local, "action") && w->in_group && w->g.n >= MAX_ACTIONS) {
+        if (!w->err)
+            w->err =
+                koi_error(w->rt->ctx, KO_ERR_LIMIT,
+                          "%s: %s line %lu: more than %d actions in one actionGroup", w->rt->path,
+                          w->file, (unsigned long)XML_GetCurrentLineNumber(w->parser), MAX_ACTIONS);
+    } else if (!strcmp(local, "action") && w->in_group) {
         action *a = &w->g.actions[w->g.n];
         memset(a, 0, sizeof *a);
         a->pitch = a->yaw = a->focal = a->heading = NAN;
@@ -112,25 +120,48 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     }
 }
 
+static void bad_value(wpml *w, const char *what, const char *expected) {
+    if (!w->err)
+        w->err = koi_error(w->rt->ctx, KO_ERR_FORMAT, "%s: %s line %lu: %s: '%.40s%s' is not %s",
+                           w->rt->path, w->file, (unsigned long)XML_GetCurrentLineNumber(w->parser),
+                           what, w->text, w->text_cut ? "..." : "", expected);
+}
+
+/* The element's text as a finite number; NaN and an error (the first one kept) if it is not. */
 static double num(wpml *w, const char *what) {
     char *end;
     double v = CPLStrtod(w->text, &end);
     while (*end == ' ' || *end == '\n' || *end == '\t' || *end == '\r')
         end++;
-    if (end == w->text || *end) {
-        if (!w->err)
-            w->err = koi_error(w->rt->ctx, KO_ERR_FORMAT,
-                               "%s: %s line %lu: %s: '%.40s' is not a number", w->rt->path, w->file,
-                               (unsigned long)XML_GetCurrentLineNumber(w->parser), what, w->text);
+    if (end == w->text || *end || !isfinite(v) || w->text_cut) {
+        bad_value(w, what, "a finite number");
         return NAN;
     }
     return v;
 }
 
-/* An index element as an int; -1 (never a valid index) if it is not a number in range. */
+/* Comma-separated finite numbers ("lat,lon,height"); 0 and an error if the text is not n of
+ * them. */
+static int nums(wpml *w, const char *what, double *v, int n) {
+    char **f = CSLTokenizeString2(w->text, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
+    int ok = CSLCount(f) == n && !w->text_cut;
+    for (int i = 0; ok && i < n; i++) {
+        char *end;
+        v[i] = CPLStrtod(f[i], &end);
+        ok = end != f[i] && *end == '\0' && isfinite(v[i]);
+    }
+    CSLDestroy(f);
+    if (!ok) bad_value(w, what, n == 3 ? "three numbers 'a,b,c'" : "numbers 'a,b'");
+    return ok;
+}
+
+/* An index element as an int in [0, 1e6]; -1 and an error if it is not. */
 static int index_of(wpml *w, const char *what) {
     double v = num(w, what);
-    return v >= 0 && v <= 1e6 ? (int)v : -1;
+    if (isnan(v)) return -1;
+    if (v >= 0 && v <= 1e6 && v == floor(v)) return (int)v;
+    bad_value(w, what, "a whole number in [0, 1000000]");
+    return -1;
 }
 
 static void coords(wpml *w, placemark *p) {
@@ -140,7 +171,8 @@ static void coords(wpml *w, placemark *p) {
         p->lon = CPLStrtod(f[0], &e1);
         p->lat = CPLStrtod(f[1], &e2);
     }
-    if (CSLCount(f) < 2 || *e1 || *e2 || !(fabs(p->lat) <= 90 && fabs(p->lon) <= 180)) {
+    if (CSLCount(f) < 2 || *e1 || *e2 || w->text_cut ||
+        !(fabs(p->lat) <= 90 && fabs(p->lon) <= 180)) {
         if (!w->err)
             w->err = koi_error(w->rt->ctx, KO_ERR_FORMAT,
                                "%s: %s line %lu: Placemark coordinates: '%.60s' is not 'lon,lat'",
@@ -229,10 +261,18 @@ static void end_placemark(wpml *w, const char *local) {
     else if (!strcmp(local, "waypointGimbalPitchAngle"))
         p->gimbal_pitch = num(w, local);
     else if (!strcmp(local, "waypointPoiPoint")) {
-        double lat, lon;
-        if (sscanf(w->text, "%lf,%lf", &lat, &lon) == 2 && (lat != 0 || lon != 0)) {
-            p->poi_lat = lat;
-            p->poi_lon = lon;
+        /* "lat,lon,height"; DJI writes 0,0,0 when there is no point of interest */
+        double v[3] = {0, 0, 0};
+        char **f = CSLTokenizeString2(w->text, ",", 0);
+        int n = CSLCount(f);
+        CSLDestroy(f);
+        if (!nums(w, local, v, n == 2 ? 2 : 3)) {
+            /* the error is set */
+        } else if (!(fabs(v[0]) <= 90 && fabs(v[1]) <= 180)) {
+            bad_value(w, local, "a latitude,longitude");
+        } else if (v[0] != 0 || v[1] != 0) {
+            p->poi_lat = v[0];
+            p->poi_lon = v[1];
         }
     } else if (!strcmp(local, "Placemark")) {
         w->in_placemark = 0;
@@ -250,12 +290,14 @@ static void end_document(wpml *w, const char *local) {
     else if (!strcmp(local, "autoFlightSpeed"))
         w->global_speed = num(w, local);
     else if (!strcmp(local, "takeOffRefPoint")) {
-        double lat, lon, h;
-        if (sscanf(w->text, "%lf,%lf,%lf", &lat, &lon, &h) == 3) {
+        double v[3];
+        if (nums(w, local, v, 3) && !(fabs(v[0]) <= 90 && fabs(v[1]) <= 180)) {
+            bad_value(w, local, "a latitude,longitude,height");
+        } else if (!w->err) {
             w->rt->has_takeoff = 1;
-            w->rt->takeoff_lat = lat;
-            w->rt->takeoff_lon = lon;
-            w->rt->takeoff_height = h;
+            w->rt->takeoff_lat = v[0];
+            w->rt->takeoff_lon = v[1];
+            w->rt->takeoff_height = v[2];
             w->rt->takeoff_ref = KO_HEIGHT_WGS84; /* DJI: WGS84 ellipsoidal height */
         }
     }
@@ -276,14 +318,18 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
         end_document(w, local);
     w->depth--;
     w->text_len = 0;
+    w->text_cut = 0;
 }
 
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
     wpml *w = ud;
-    for (int i = 0; i < len && w->text_len + 1 < TEXT_MAX; i++) {
+    for (int i = 0; i < len; i++) {
         if (w->text_len == 0 && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'))
             continue; /* leading blanks */
-        w->text[w->text_len++] = s[i];
+        if (w->text_len + 1 < TEXT_MAX)
+            w->text[w->text_len++] = s[i];
+        else
+            w->text_cut = 1;
     }
 }
 

@@ -219,6 +219,39 @@ START_TEST(test_import_cancelled_leaves_store_unchanged) {
 }
 END_TEST
 
+/* A source that gives no site fails (store unchanged) unless allowed: an empty GeoJSON, and
+ * a zone file whose every zone is skipped. */
+START_TEST(test_import_empty_source_fails) {
+    fixture f;
+    fixture_open(&f);
+    char path[300];
+    tmp_file(f.db, "empty.geojson", path, sizeof path);
+    write_file(path, "{\"type\": \"FeatureCollection\", \"features\": []}");
+    ko_import_report r = {0};
+    ck_assert_int_eq(ko_sites_import(f.s, path, NULL, &r), KO_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(f.ctx), "no feature read"));
+    ko_import_report_clear(&r);
+    ck_assert_int_eq(ko_sites_import(f.s, DATA "/zones/geo-awareness-che-1.json", NULL, &r),
+                     KO_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(f.ctx), "none of the 6 features read"));
+    ck_assert_uint_eq(r.skipped, 6);
+    ko_import_report_clear(&r);
+    int64_t version = 0, n = -1;
+    ck_assert_int_eq(ko_sites_version(f.s, &version), KO_OK);
+    ck_assert_int_eq(ko_sites_count(f.s, &n), KO_OK);
+    ck_assert_int_eq(n, 0);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.allow_empty = 1;
+    ck_assert_int_eq(ko_sites_import(f.s, path, &o, &r), KO_OK);
+    ko_import_report_clear(&r);
+    int64_t after = 0;
+    ck_assert_int_eq(ko_sites_version(f.s, &after), KO_OK);
+    ck_assert_int_eq(after, version + 1);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(test_import_bad_sources) {
     fixture f;
     fixture_open(&f);
@@ -386,6 +419,7 @@ int main(void) {
     tcase_add_test(tc, test_import_reimport_is_idempotent);
     tcase_add_test(tc, test_import_cancelled_leaves_store_unchanged);
     tcase_add_test(tc, test_import_bad_sources);
+    tcase_add_test(tc, test_import_empty_source_fails);
     tcase_add_test(tc, test_import_bad_features_counted);
     tcase_add_test(tc, test_import_crs_reprojected_or_rejected);
     tcase_add_test(tc, test_import_options_where_name_category_buffer);

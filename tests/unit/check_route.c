@@ -156,7 +156,8 @@ END_TEST
 
 /* A 1000 m leg due east along the equator (0.0089831528 degrees of longitude is 1000 m on
  * WGS84's equator: 2*pi*6378137/360 m per degree) with a 100 m distance trigger set before
- * waypoint 1: photos at 0, 100, ..., 900 m (the trigger fires at once), 10 in all. */
+ * waypoint 1: photos at 0, 100, ..., 900 m (the trigger fires at once), 10 in all, and the
+ * waypoint the triggered leg reaches (the aircraft stops there with the trigger on): 11. */
 START_TEST(distance_trigger_arithmetic) {
     const char *path = "/vsimem/leg.waypoints";
     put(path,
@@ -174,10 +175,17 @@ START_TEST(distance_trigger_arithmetic) {
     ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
     ko_exposures *ex = NULL;
     ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
-    ck_assert_uint_eq(ko_exposures_count(ex), 10);
-    for (size_t i = 0; i < 10; i++) {
+    ck_assert_uint_eq(ko_exposures_count(ex), 11);
+    for (size_t i = 0; i < 11; i++) {
         const ko_exposure *e = ko_exposures_get(ex, i);
-        ck_assert_double_eq_tol(e->along_m, 100.0 * (double)i, 1e-6);
+        if (i < 10) {
+            ck_assert_uint_eq(e->waypoint, 0);
+            ck_assert_double_eq_tol(e->along_m, 100.0 * (double)i, 1e-6);
+        } else { /* at waypoint 2 itself */
+            ck_assert_uint_eq(e->waypoint, 1);
+            ck_assert_double_eq_tol(e->along_m, 0, 1e-9);
+            ck_assert_double_eq_tol(e->shot.pose.lon, 10.0089831528, 1e-9);
+        }
         ck_assert_double_eq_tol(e->shot.pose.yaw_deg, 90, 1e-6); /* facing along the leg */
         ck_assert_double_eq_tol(e->shot.pose.pitch_deg, -90, 1e-9);
         ck_assert_double_eq_tol(e->shot.pose.height_m, 50, 1e-9);
@@ -264,6 +272,47 @@ START_TEST(geoid_between_datums) {
 }
 END_TEST
 
+/* A hover: one waypoint, or two at the same place. The camera records there (no capture
+ * action: the plan is sampled as video), so each waypoint is one exposure, at its position. */
+START_TEST(hover_is_checked) {
+    const char *one = "/vsimem/one.waypoints", *two = "/vsimem/two.waypoints";
+    put(one,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t47.0\t8.0\t500\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t47.0\t8.0\t50\t1\n");
+    put(two,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t47.0\t8.0\t500\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t47.0\t8.0\t50\t1\n"
+        "2\t0\t3\t16\t0\t0\t0\t0\t47.0\t8.0\t50\t1\n");
+    const char *paths[] = {one, two};
+    for (int k = 0; k < 2; k++) {
+        ko_route *rt = open_ok(paths[k]);
+        ko_route_options o;
+        ko_route_options_init(&o);
+        o.gimbal_pitch_deg = -90;
+        ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+        for (int cont = 0; cont < 2; cont++) {
+            o.continuous = cont;
+            ko_exposures *ex = NULL;
+            ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+            ck_assert_uint_eq(ko_exposures_count(ex), (size_t)k + 1);
+            for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+                const ko_exposure *e = ko_exposures_get(ex, i);
+                ck_assert_uint_eq(e->waypoint, i);
+                ck_assert_double_eq_tol(e->shot.pose.lat, 47.0, 1e-12);
+                ck_assert_double_eq_tol(e->shot.pose.lon, 8.0, 1e-12);
+                ck_assert_double_eq_tol(e->shot.pose.height_m, 50, 1e-12);
+                ck_assert_ptr_null(e->shot.reason);
+            }
+            ko_exposures_destroy(ex);
+        }
+        ko_route_destroy(rt);
+        VSIUnlink(paths[k]);
+    }
+}
+END_TEST
+
 START_TEST(malformed) {
     const struct {
         const char *path, *text, *expect;
@@ -282,6 +331,22 @@ START_TEST(malformed) {
          "</Placemark></Folder></Document></kml>",
          "coordinates"},
         {"/vsimem/doc.wpml", "<!DOCTYPE kml [<!ENTITY x 'y'>]><kml/>", "DOCTYPE"},
+        /* unparsable numbers are errors, never a silently dropped home or a NaN */
+        {"/vsimem/nanhome.waypoints",
+         "QGC WPL 110\n0\t1\t0\t16\t0\t0\t0\t0\tnan\t8\t500\t1\n"
+         "1\t0\t3\t16\t0\t0\t0\t0\t47\t8\t50\t1\n",
+         "line 2: field 9 (latitude) 'nan'"},
+        {"/vsimem/infparam.waypoints", "QGC WPL 110\n1\t0\t3\t16\t1e999\t0\t0\t0\t47\t8\t50\t1\n",
+         "field 5"},
+        {"/vsimem/cmd.waypoints", "QGC WPL 110\n1\t0\t3\tWP\t0\t0\t0\t0\t47\t8\t50\t1\n",
+         "field 4"},
+        {"/vsimem/inf.plan",
+         "{\"fileType\": \"Plan\", \"mission\": {\"items\": [{\"type\": \"SimpleItem\", "
+         "\"command\": 16, \"frame\": 3, \"params\": [0, 0, 0, null, 47, 8, Infinity]}]}}",
+         "mission.items[0].params[6]"},
+        {"/vsimem/speed.plan",
+         "{\"fileType\": \"Plan\", \"mission\": {\"cruiseSpeed\": \"fast\", \"items\": []}}",
+         "mission.cruiseSpeed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         put(cases[i].path, cases[i].text);
@@ -309,6 +374,7 @@ int main(void) {
     tcase_add_test(tc, distance_trigger_arithmetic);
     tcase_add_test(tc, fail_closed);
     tcase_add_test(tc, geoid_between_datums);
+    tcase_add_test(tc, hover_is_checked);
     tcase_add_test(tc, malformed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

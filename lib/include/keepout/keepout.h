@@ -519,6 +519,7 @@ typedef struct ko_import_options {
     const char *osmconf;      /**< osmconf.ini for OSM sources (NULL: the bundled one if found) */
     ko_progress_fn progress;  /**< or NULL */
     void *progress_user;
+    int allow_empty; /**< a source that gives no site is not an error (see ko_sites_import()) */
 } ko_import_options;
 
 KO_API void ko_import_options_init(ko_import_options *opts);
@@ -543,7 +544,10 @@ KO_API void ko_import_report_clear(ko_import_report *report);
 /** Imports one source (any OGR vector source, OSM XML/PBF, ED-269 JSON, ED-318 GeoJSON) into
  * a store opened with KO_SITES_CREATE, in one transaction: on any failure or cancellation the
  * store is left exactly as it was. Re-importing a source updates its sites (UNIQUE(source,
- * source_id)). The report is filled (counts add up) also when the import fails. */
+ * source_id)). The report is filled (counts add up) also when the import fails. A source that
+ * gives no site (no feature read, or every feature skipped or rejected) fails with
+ * KO_ERR_FORMAT saying so, unless opts->allow_empty: a store that silently protects nothing is
+ * the failure this guards against. */
 KO_API ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options *opts,
                                  ko_import_report *report);
 
@@ -814,8 +818,11 @@ typedef struct ko_exposures ko_exposures;
 
 /** Samples the route at its exposures: photos at waypoints, distance and time triggers along
  * legs (a trigger runs on across waypoints as the camera does), video every spacing_m; a plan
- * without any capture is sampled everywhere (see ko_exposures_note()). Heights are converted
- * to the pose per the waypoint's reference: above take-off and AGL as height_m (and the take-
+ * without any capture is sampled everywhere (see ko_exposures_note()). Every waypoint where the
+ * camera records (video, a trigger on a leg that leaves or reaches it, or a plan without
+ * capture) is an exposure too, so a hover, a single waypoint or a leg of no length is checked;
+ * a route that gives no exposure at all is KO_ERR_FORMAT, never an empty (clear) result.
+ * Heights are converted to the pose per the waypoint's reference: above take-off and AGL as height_m (and the take-
  * off point in pose.takeoff_lat/lon), EGM96/WGS84 as the pose's absolute altitude plus height_m
  * over the take-off ground where that is known. On success *out is owned by the caller.
  * KO_ERR_ARG (message says what to give) if there is no camera; KO_ERR_LIMIT beyond 10^7
