@@ -963,10 +963,26 @@ static void print_case(FILE *f, uint64_t seed, const pcase *pc) {
 /* ---------------------------------------------------------------------------------------- */
 /* The run */
 
+/* Why keepout missed a disclosed site, from what it says about the case's footprint. */
+enum {
+    C_GSD_CUT, /* not in the footprint: the witness lies beyond keepout's range limit, which
+                  the GSD limit made shorter than max_range */
+    C_RANGE,   /* not in the footprint: the witness within 5 % of the range limit */
+    C_OUTSIDE, /* not in the footprint otherwise (image edges, antimeridian, poles) */
+    C_GSD_AT,  /* in the footprint, and keepout's GSD at the witness is above the threshold */
+    C_NEAREST, /* in the footprint, keepout's GSD at the witness is fine enough, but the site
+                  was judged at another point */
+    N_CAUSES
+};
+static const char *cause_name[N_CAUSES] = {"gsd_limit_cut", "range_edge", "not_in_footprint",
+                                           "gsd_model", "gsd_other_point"};
+
 typedef struct stats {
     long cases, gen_fail, rejected, truth_pos, truth_neg, false_clear, false_flag, unknown;
     long verdict_unknown_pos;
     long truth_miss;
+    long cause[N_CAUSES];
+    double gsd_model_min, gsd_model_max; /* keepout / truth - 1 at the witness */
     long far_flag;
     double far_max;
     double ff_max;
@@ -1216,6 +1232,28 @@ static int run_chunk(ko_context *ctx, const run_opts *ro, uint64_t i0, uint64_t 
             if (v == KO_UNKNOWN) fs->verdict_unknown_pos++;
             if (v != KO_UNKNOWN && !kdisc) {
                 fs->false_clear++;
+                {
+                    const ko_footprint *fp = ko_result_footprint(res);
+                    double lim = fp ? ko_footprint_range_limit_m(fp) : NAN;
+                    double gw = fp ? ko_footprint_gsd_at(fp, t.w_lon, t.w_lat) : NAN;
+                    int cause;
+                    if (fd)
+                        cause = gw > pc->min_gsd ? C_GSD_AT : C_NEAREST;
+                    else if (lim < pc->max_range && t.w.ground_m > lim)
+                        cause = C_GSD_CUT;
+                    else if (t.w.ground_m > 0.95 * lim)
+                        cause = C_RANGE;
+                    else
+                        cause = C_OUTSIDE;
+                    if (cause == C_GSD_AT) {
+                        double rel = gw / t.w.gsd_m - 1;
+                        if (!fs->cause[C_GSD_AT] || rel < fs->gsd_model_min)
+                            fs->gsd_model_min = rel;
+                        if (!fs->cause[C_GSD_AT] || rel > fs->gsd_model_max)
+                            fs->gsd_model_max = rel;
+                    }
+                    fs->cause[cause]++;
+                }
                 if (*shown < ro->show) {
                     (*shown)++;
                     printf("FALSE CLEAR #%d\n", *shown);
@@ -1404,6 +1442,25 @@ int main(int argc, char **argv) {
         tot.far_max = fmax(tot.far_max, s->far_max);
         tot.ff_max = fmax(tot.ff_max, s->ff_max);
         tot.ff_gsd_max = fmax(tot.ff_gsd_max, s->ff_gsd_max);
+    }
+    if (tot.false_clear) {
+        printf(
+            "false clears by cause (%s: beyond keepout's GSD-limited range; %s: within 5 %% "
+            "of the range limit; %s: elsewhere outside the footprint; %s: keepout's GSD at "
+            "the witness too coarse; %s: GSD judged at another point of the site)\n%-14s",
+            cause_name[0], cause_name[1], cause_name[2], cause_name[3], cause_name[4], "family");
+        for (int c = 0; c < N_CAUSES; c++)
+            printf(" %16s", cause_name[c]);
+        printf("  (gsd_model: keepout/independent GSD - 1 at the witness, min..max)\n");
+        for (int k = 0; k < N_FAMILIES; k++) {
+            if (!st[k].false_clear) continue;
+            printf("%-14s", family_name[k]);
+            for (int c = 0; c < N_CAUSES; c++)
+                printf(" %16ld", st[k].cause[c]);
+            if (st[k].cause[C_GSD_AT])
+                printf("  (%.2g .. %.2g)", st[k].gsd_model_min, st[k].gsd_model_max);
+            printf("\n");
+        }
     }
     double p50 = NAN, p99 = NAN, g50 = NAN, g99 = NAN;
     if (ffd.n) {
