@@ -36,9 +36,27 @@ typedef struct imp {
     int msg_full;
     sqlite3_stmt *sel, *ins, *upd;
     GEOSWKBWriter *wkbw;
-    long long version; /* the store version this import creates */
-    char where[128];   /* "row 17", "way/123", "zone LSXX": the feature being handled */
+    long long version;   /* the store version this import creates */
+    char where[128];     /* "row 17", "way/123", "zone LSXX": the feature being handled */
+    int osm_plain_index; /* read OSM with GDAL's plain (SQLite) node index: any id order */
+    int osm_read_failed; /* an OSM read failed with GDAL's fast index: retry with the plain */
+    int osm;             /* the source was read by GDAL's OSM driver (with the preset filter) */
 } imp;
+
+/* The next feature of ds (layer NULL) or of layer; a GDAL error while reading is the
+ * import's error, with GDAL's message (a source read in part must not pass for complete). */
+static ko_status next_feature(imp *im, const char *path, GDALDatasetH ds, OGRLayerH *layer,
+                              double *pct, OGRFeatureH *out) {
+    CPLErrorReset();
+    *out =
+        ds ? GDALDatasetGetNextFeature(ds, layer, pct, NULL, NULL) : OGR_L_GetNextFeature(*layer);
+    CPLErr e = CPLGetLastErrorType();
+    if (e != CE_Failure && e != CE_Fatal) return KO_OK;
+    if (*out) OGR_F_Destroy(*out);
+    *out = NULL;
+    return koi_error(im->ctx, KO_ERR_FORMAT, "%s: reading %s: %s", path,
+                     *layer ? OGR_L_GetName(*layer) : "the source", CPLGetLastErrorMsg());
+}
 
 void ko_import_options_init(ko_import_options *o) {
     if (!o) return;
@@ -249,8 +267,7 @@ static int progress(imp *im, double f, const char *msg) {
 
 /* ---------------------------------------------------------------- OGR sources ------------ */
 
-static const char *const osm_power_values =
-    "('plant','substation','sub_station','station','generator')";
+#define KOI_OSM_POWER_VALUES "('plant','substation','sub_station','station','generator')"
 
 static int is_osm_layer(const char *name) {
     static const char *const names[] = {"points", "lines", "multipolygons", "multilinestrings",
@@ -271,7 +288,8 @@ static int eq(const char *a, const char *b) {
     return a && !strcmp(a, b);
 }
 
-/* OSM preset: category (NULL = not selected) and buffer override of a feature. */
+/* OSM preset (docs/OSM_PRESET.md): category (NULL = not selected) and buffer override of a
+ * feature, the same rules on every layer (nodes, ways, areas, relations), first match wins. */
 static const char *osm_category(OGRFeatureH f, const char *layer, double *buffer_m) {
     const char *power = field_str(f, "power");
     const char *gsrc = field_str(f, "generator:source");
@@ -288,7 +306,7 @@ static const char *osm_category(OGRFeatureH f, const char *layer, double *buffer
     if (eq(mm, "bridge")) return "bridge";
     if (eq(mm, "pipeline")) return "pipeline";
     const char *bridge = field_str(f, "bridge");
-    if (!strcmp(layer, "lines") && bridge && strcmp(bridge, "no") != 0) {
+    if (bridge && strcmp(bridge, "no") != 0) { /* a way, an area (area=yes) or a relation */
         const char *w = field_str(f, "width");
         if (w) {
             char *end;
@@ -299,30 +317,43 @@ static const char *osm_category(OGRFeatureH f, const char *layer, double *buffer
         }
         return "bridge";
     }
-    if (!strcmp(layer, "other_relations") && eq(field_str(f, "type"), "site"))
-        return "user_defined";
+    /* A generic type=site relation (site=geodesic survey markers, parks, schools) is no
+     * facility: only a power plant site is. Sites with a power=* tag matched above. */
+    if (!strcmp(layer, "other_relations") && eq(field_str(f, "type"), "site") &&
+        eq(field_str(f, "site"), "power_plant"))
+        return "power_plant";
     return NULL;
 }
 
+/* The preset's selection as an OGR filter on each OSM layer, from the fields the layer has (a
+ * caller's osmconf.ini may report fewer keys than keepout's). */
 static ko_status set_osm_filters(ko_context *ctx, GDALDatasetH ds, const char *where) {
-    char filt[512];
+    static const struct {
+        const char *field, *clause;
+    } rules[] = {
+        {"power", "power IN " KOI_OSM_POWER_VALUES},
+        {"generator:source", "\"generator:source\" = 'nuclear'"},
+        {"plant:source", "\"plant:source\" = 'nuclear'"},
+        {"waterway", "waterway = 'dam'"},
+        {"man_made", "man_made IN ('bridge','pipeline')"},
+        {"bridge", "(bridge IS NOT NULL AND bridge <> 'no')"},
+        {"site", "(type = 'site' AND site = 'power_plant')"},
+    };
     for (int i = 0; i < GDALDatasetGetLayerCount(ds); i++) {
         OGRLayerH l = GDALDatasetGetLayer(ds, i);
         const char *n = OGR_L_GetName(l);
-        if (!strcmp(n, "points"))
-            snprintf(filt, sizeof filt, "power IN %s OR waterway = 'dam'", osm_power_values);
-        else if (!strcmp(n, "lines"))
-            snprintf(filt, sizeof filt,
-                     "power IN %s OR man_made IN ('bridge','pipeline') OR waterway = 'dam' OR "
-                     "(bridge IS NOT NULL AND bridge <> 'no')",
-                     osm_power_values);
-        else if (!strcmp(n, "multipolygons"))
-            snprintf(filt, sizeof filt, "power IN %s OR man_made = 'bridge' OR waterway = 'dam'",
-                     osm_power_values);
-        else if (!strcmp(n, "other_relations"))
-            snprintf(filt, sizeof filt, "type = 'site'");
-        else
-            snprintf(filt, sizeof filt, "power IN %s", osm_power_values);
+        if (!is_osm_layer(n)) continue;
+        OGRFeatureDefnH d = OGR_L_GetLayerDefn(l);
+        char filt[640] = "";
+        for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++) {
+            if (OGR_FD_GetFieldIndex(d, rules[k].field) < 0) continue;
+            if (!strcmp(rules[k].field, "site") &&
+                (strcmp(n, "other_relations") || OGR_FD_GetFieldIndex(d, "type") < 0))
+                continue;
+            size_t len = strlen(filt);
+            snprintf(filt + len, sizeof filt - len, "%s%s", len ? " OR " : "", rules[k].clause);
+        }
+        if (!filt[0]) snprintf(filt, sizeof filt, "0 = 1"); /* no preset key on this layer */
         char *f = where ? CPLStrdup(CPLSPrintf("(%s) AND (%s)", filt, where)) : CPLStrdup(filt);
         OGRErr e = OGR_L_SetAttributeFilter(l, f);
         CPLFree(f);
@@ -497,6 +528,10 @@ static ko_status import_ogr(imp *im, const char *path) {
     char conf_tmp[128];
     const char *conf = maybe_osm ? osmconf_path(im->o, conf_tmp, sizeof conf_tmp) : NULL;
     if (conf) oo = CSLSetNameValue(oo, "CONFIG_FILE", conf);
+    /* GDAL's fast node index needs node ids in increasing order, which files from
+     * openstreetmap.org's Export and the API are not; the plain index reads any order at some
+     * cost, so it is used only when a read with the fast one failed. */
+    if (conf && im->osm_plain_index) oo = CSLSetNameValue(oo, "USE_CUSTOM_INDEXING", "NO");
     CPLErrorReset();
     GDALDatasetH ds = GDALOpenEx(open_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL,
                                  (const char *const *)oo, NULL);
@@ -528,11 +563,16 @@ static ko_status import_ogr(imp *im, const char *path) {
     OSRImportFromEPSG(wgs84, 4326);
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     if (osm) {
+        im->osm = 1;
         if ((st = set_osm_filters(ctx, ds, im->o->where))) goto done;
         OGRLayerH layer = NULL;
         double pct = 0;
         for (;;) {
-            OGRFeatureH f = GDALDatasetGetNextFeature(ds, &layer, &pct, NULL, NULL);
+            OGRFeatureH f = NULL;
+            if ((st = next_feature(im, path, ds, &layer, &pct, &f))) {
+                im->osm_read_failed = !im->osm_plain_index;
+                goto done;
+            }
             if (!f) break;
             if (!is_osm_layer(OGR_L_GetName(layer))) {
                 OGR_F_Destroy(f);
@@ -575,7 +615,7 @@ static ko_status import_ogr(imp *im, const char *path) {
         }
         OGR_L_ResetReading(l);
         OGRFeatureH f;
-        while ((f = OGR_L_GetNextFeature(l)) != NULL) {
+        while (!(st = next_feature(im, path, NULL, &l, NULL, &f)) && f != NULL) {
             im->r->read++;
             st = import_feature(im, l, f, 0, is_csv, ct);
             OGR_F_Destroy(f);
@@ -1002,12 +1042,31 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
     CPLPushErrorHandler(CPLQuietErrorHandler);
     int handled = 0;
     st = import_zones(&im, path, &handled);
-    if (!st && !handled) st = import_ogr(&im, path);
+    if (!st && !handled) st = koi_sites_exec(s, "SAVEPOINT koi_read");
+    if (!st && !handled) {
+        st = import_ogr(&im, path);
+        if (st && im.osm_read_failed) { /* again from the start, with the plain node index */
+            st = koi_sites_exec(s, "ROLLBACK TO koi_read");
+            ko_import_report_clear(report);
+            im.msg_len = im.msg_cap = 0;
+            im.msg_full = 0;
+            im.osm_plain_index = 1;
+            if (!st) st = import_ogr(&im, path);
+        }
+        if (!st) st = koi_sites_exec(s, "RELEASE koi_read");
+    }
     CPLPopErrorHandler();
     if (!st && !progress(&im, 1.0, path))
         st = koi_error(ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
     if (!st && report->imported + report->updated == 0 && !opts->allow_empty)
-        st = report->read == 0
+        st = report->read == 0 && im.osm
+                 ? koi_error(ctx, KO_ERR_FORMAT,
+                             "%s: no OSM object has a tag of the preset (power, bridge, dam, ...): "
+                             "nothing to protect",
+                             path)
+             : report->read == 0 && opts->where
+                 ? koi_error(ctx, KO_ERR_FORMAT, "%s: no feature passes the attribute filter", path)
+             : report->read == 0
                  ? koi_error(ctx, KO_ERR_FORMAT, "%s: no feature read: the source is empty", path)
                  : koi_error(ctx, KO_ERR_FORMAT,
                              "%s: none of the %zu features read became a site (%zu skipped, %zu "
