@@ -45,9 +45,6 @@ static void help(FILE *fp) {
             "  --format F           table (default on a terminal), geojson (default otherwise),\n"
             "                       jsonl or csv\n"
             "  -o, --output FILE    write the report there\n"
-            "  --include GLOB       in directories, check only files matching GLOB (repeatable;\n"
-            "                       default: *.jpg *.jpeg *.srt and imagery keepout must refuse)\n"
-            "  --exclude GLOB       in directories, skip files matching GLOB (repeatable)\n"
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear';\n"
             "                       the reported verdict stays unknown\n"
             "  --manifest FILE      write one JSON line per input file: path, SHA-256, verdict\n"
@@ -58,7 +55,8 @@ static void help(FILE *fp) {
             "  -q, --quiet          no progress or summary on standard error\n"
             "  -h, --help           this text\n\n"
             "Exit status: 0 every input clear; 1 something flagged or unknown; 2 usage error,\n"
-            "unusable site store or unreadable input list.\n");
+            "unusable site store, unreadable input list, or an input with nothing to check\n"
+            "(an empty folder, an empty list, no file keepout reads: see --include).\n");
 }
 
 typedef struct counts {
@@ -75,9 +73,7 @@ typedef struct run {
     FILE *manifest;
     int quiet, unknown_is_clear;
     counts total;
-    size_t skipped;
-    char **include, **exclude;
-    size_t n_include, n_exclude;
+    size_t skipped, empty_inputs;
     char **dems;
     size_t n_dems;
     ko_dem *dem;
@@ -316,7 +312,7 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
     return 1;
 }
 
-enum { O_DB = 256, O_FORMAT, O_INCLUDE, O_EXCLUDE, O_UNKNOWN_IS, O_MANIFEST, O_MAX_RANGE, O_DEM };
+enum { O_DB = 256, O_FORMAT, O_UNKNOWN_IS, O_MANIFEST, O_MAX_RANGE, O_DEM };
 
 /* Parses the options into r, the input filter and the output settings. Returns -1 to go on,
  * else an exit status. */
@@ -325,8 +321,6 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
     static const struct option longopts[] = {{"db", required_argument, NULL, O_DB},
                                              {"format", required_argument, NULL, O_FORMAT},
                                              {"output", required_argument, NULL, 'o'},
-                                             {"include", required_argument, NULL, O_INCLUDE},
-                                             {"exclude", required_argument, NULL, O_EXCLUDE},
                                              {"unknown-is", required_argument, NULL, O_UNKNOWN_IS},
                                              {"manifest", required_argument, NULL, O_MANIFEST},
                                              {"max-range", required_argument, NULL, O_MAX_RANGE},
@@ -353,14 +347,6 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                 break;
             case 'o':
                 *outpath = optarg;
-                break;
-            case O_INCLUDE:
-            case O_EXCLUDE:
-                if (!(c == O_INCLUDE ? strlist_add(&r->include, &r->n_include, optarg)
-                                     : strlist_add(&r->exclude, &r->n_exclude, optarg))) {
-                    fprintf(stderr, "keepout check: out of memory\n");
-                    return EXIT_USAGE;
-                }
                 break;
             case O_UNKNOWN_IS:
                 if (strcmp(optarg, "clear") && strcmp(optarg, "flagged")) {
@@ -403,12 +389,34 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
     return -1;
 }
 
+/* An input that gave no record at all (an empty folder, only files keepout does not read):
+ * said on stderr, and the run exits 2, as a mistyped path or a missing --include must not pass
+ * as "all clear". */
+static void nothing_in(run *r, const char *path, size_t skipped) {
+    r->empty_inputs++;
+    if (skipped)
+        fprintf(stderr,
+                "keepout check: %s: nothing to check: its %zu file(s) are neither JPEG photos nor "
+                ".SRT/.csv telemetry (name the files to read with --include GLOB, e.g. "
+                "--include '*.bak')\n",
+                path, skipped);
+    else
+        fprintf(stderr,
+                "keepout check: %s: nothing to check: no file in it (give the folder that holds "
+                "the photos, or choose files with --include GLOB)\n",
+                path);
+}
+
 static int check_all(run *r, const input_list *list) {
     int progress = !r->quiet && isatty(STDERR_FILENO) && list->n > 1;
     file_acc f = {0};
     int ok = 1;
     for (size_t i = 0; ok > 0 && i < list->n; i++) {
+        size_t before = r->total.clear + r->total.flagged + r->total.unknown;
+        size_t skipped = r->skipped;
         ok = check_input(r, list->paths[i], &f);
+        if (ok > 0 && r->total.clear + r->total.flagged + r->total.unknown == before)
+            nothing_in(r, list->paths[i], r->skipped - skipped);
         if (progress) GDALTermProgress((double)(i + 1) / list->n, NULL, NULL);
     }
     if (ok > 0) file_flush(r, &f);
@@ -426,13 +434,10 @@ int cmd_check(int argc, char **argv) {
     const char *outpath = NULL, *manifest = NULL;
     int rc = parse_args(argc, argv, &r, &fmt, &fmt_set, &outpath, &manifest);
     if (rc >= 0) {
-        strlist_free(r.include);
-        strlist_free(r.exclude);
+        reader_options_free(&r.ropts);
         strlist_free(r.dems);
         return rc;
     }
-    r.ropts.include = (const char *const *)r.include;
-    r.ropts.exclude = (const char *const *)r.exclude;
     if (outpath && !fmt_set) fmt = OUT_GEOJSON;
     input_list list = {0};
     rc = EXIT_USAGE;
@@ -482,6 +487,7 @@ int cmd_check(int argc, char **argv) {
         fprintf(stderr, "keepout check: %zu clear, %zu flagged, %zu unknown (store %s)\n",
                 r.total.clear, r.total.flagged, r.total.unknown, r.db);
     rc = r.total.flagged || (r.total.unknown && !r.unknown_is_clear) ? EXIT_FLAGGED : EXIT_CLEAR;
+    if (r.empty_inputs) rc = EXIT_USAGE; /* nothing_in() said which */
 done:
     if (fp && fp != stdout) fclose(fp);
     if (r.manifest) fclose(r.manifest);
@@ -490,7 +496,6 @@ done:
     ko_context_destroy(r.ctx);
     strlist_free(r.dems);
     inputs_free(&list);
-    strlist_free(r.include);
-    strlist_free(r.exclude);
+    reader_options_free(&r.ropts);
     return rc;
 }

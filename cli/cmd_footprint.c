@@ -67,7 +67,7 @@ typedef struct run {
     ko_reader_options ropts;
     out_writer out;
     int quiet;
-    size_t n_ok, n_unknown;
+    size_t n_ok, n_unknown, empty_inputs;
 } run;
 
 static int parse_double(const char *s, double *v) {
@@ -141,6 +141,7 @@ static int run_input(run *r, const char *path) {
     ko_shot shot;
     ko_status st;
     int ok = 1;
+    size_t before = r->n_ok + r->n_unknown;
     while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK)
         ok = emit_shot(r, &shot);
     if (ok && st != KO_DONE) {
@@ -149,6 +150,18 @@ static int run_input(run *r, const char *path) {
         json_object_object_add(p, "id", json_object_new_string(path));
         json_object_object_add(p, "source", json_object_new_string(path));
         ok = emit_unknown(r, p, ko_errmsg(r->ctx));
+    }
+    /* An input with no record at all (an empty folder, only files keepout does not read) is
+     * an error: a mistyped path must not pass as done. */
+    if (ok && r->n_ok + r->n_unknown == before) {
+        size_t skipped = ko_reader_skipped(rd);
+        fprintf(stderr,
+                "keepout footprint: %s: nothing to compute: %s (choose files with --include "
+                "GLOB)\n",
+                path,
+                skipped ? "its files are neither JPEG photos nor .SRT/.csv telemetry"
+                        : "no file in it");
+        r->empty_inputs++;
     }
     ko_reader_close(rd);
     return ok;
@@ -283,5 +296,7 @@ int cmd_footprint(int argc, char **argv) {
     }
     if (!r.quiet)
         fprintf(stderr, "keepout footprint: %zu footprint(s), %zu unknown\n", r.n_ok, r.n_unknown);
+    reader_options_free(&r.ropts);
+    if (r.empty_inputs) return EXIT_USAGE; /* run_input() said which */
     return r.n_unknown ? EXIT_FLAGGED : EXIT_CLEAR;
 }

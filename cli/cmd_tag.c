@@ -545,6 +545,15 @@ static int list_files(shared *sh, const options *o, char **archives, int n_archi
             break;
         }
         *n_other += ko_file_list_skipped(l);
+        if (ko_file_list_count(l) == 0) { /* a mistyped archive must not pass as all clear */
+            fprintf(stderr,
+                    "keepout tag: %s: nothing to tag: %s (choose files with --include GLOB)\n",
+                    archives[a],
+                    ko_file_list_skipped(l)
+                        ? "its files are neither JPEG photos nor .SRT/.csv telemetry"
+                        : "no file in it");
+            ok = 0;
+        }
         for (size_t i = 0; ok && i < ko_file_list_count(l); i++) {
             const char *p = ko_file_list_path(l, i);
             if (o->shard_n > 1 && fnv1a(p) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1))
@@ -983,5 +992,6 @@ int cmd_tag(int argc, char **argv) {
     mtx_destroy(&sh.mu);
     cnd_destroy(&sh.cv);
     strlist_free(sh.dems);
+    reader_options_free(&sh.ropts);
     return rc;
 }

@@ -40,6 +40,7 @@ static int add(input_list *l, const char *path) {
 
 static int read_stdin_list(input_list *l) {
     char line[4096];
+    size_t before = l->n;
     while (fgets(line, sizeof line, stdin)) {
         size_t n = strlen(line);
         if (n == sizeof line - 1 && line[n - 1] != '\n') {
@@ -53,6 +54,11 @@ static int read_stdin_list(input_list *l) {
     }
     if (ferror(stdin)) {
         fprintf(stderr, "keepout: cannot read the list of inputs from standard input\n");
+        return 0;
+    }
+    if (l->n == before) { /* a failed find or an empty file must not pass as all clear */
+        fprintf(stderr,
+                "keepout: nothing to check: the list of inputs on standard input is empty\n");
         return 0;
     }
     return 1;

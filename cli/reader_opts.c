@@ -18,6 +18,27 @@ static int number(const char *cmd, const char *opt, const char *s, double lo, do
     return 1;
 }
 
+static int add_glob(const char *const **list, const char *glob, const char *cmd) {
+    size_t n = 0;
+    while (*list && (*list)[n])
+        n++;
+    const char **grown = realloc((void *)*list, (n + 2) * sizeof *grown);
+    if (!grown) {
+        fprintf(stderr, "keepout %s: out of memory\n", cmd);
+        return 0;
+    }
+    grown[n] = glob;
+    grown[n + 1] = NULL;
+    *list = grown;
+    return 1;
+}
+
+void reader_options_free(ko_reader_options *o) {
+    free((void *)o->include);
+    free((void *)o->exclude);
+    o->include = o->exclude = NULL;
+}
+
 int reader_option(int c, const char *arg, ko_reader_options *o, const char *cmd) {
     double v;
     switch (c) {
@@ -36,6 +57,10 @@ int reader_option(int c, const char *arg, ko_reader_options *o, const char *cmd)
             if (!number(cmd, "--focal35", arg, 1, 2000, &v)) return -1;
             o->focal35_mm = v;
             return 1;
+        case RO_INCLUDE:
+            return add_glob(&o->include, arg, cmd) ? 1 : -1;
+        case RO_EXCLUDE:
+            return add_glob(&o->exclude, arg, cmd) ? 1 : -1;
         default:
             return 0;
     }

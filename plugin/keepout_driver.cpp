@@ -355,6 +355,13 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     // A photo needs no sidecar lookup: listing a directory of 10,000 JPEGs for each open
     // would dominate the cost.
     CPLConfigOptionSetter no_readdir("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR", true);
+    // Only a regular file's pixels are opened: a FIFO named *.jpg would block here forever.
+    VSIStatBufL st;
+    if (VSIStatL(path, &st) == 0 && !VSI_ISREG(st.st_mode)) {
+        CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s", v.reason.c_str());
+        ko_reader_close(reader);
+        return nullptr;
+    }
     GDALDataset *src = GDALDataset::Open(path, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR);
     if (!src) {
         ko_reader_close(reader);

@@ -26,12 +26,36 @@ static int bad(double v) {
     return !isfinite(v);
 }
 
+/* Physical bounds (DESIGN.md, "Plausibility"): a value outside them is a unit mix-up, a
+ * placeholder or a damaged file, never a camera keepout can place. */
+#define MAX_HEIGHT_M 10000.0  /* above ground: no drone camera flies higher */
+#define MIN_ALT_M (-1000.0)   /* absolute altitudes: below the Dead Sea shore, geoid included */
+#define MAX_ALT_M 20000.0     /* above any terrain plus MAX_HEIGHT_M */
+#define MAX_FOCAL_MM 2000.0   /* the longest lens on any aerial camera */
+#define MIN_SENSOR_MM 0.01    /* sides of the recorded frame; 1 um pixels x 10 */
+#define MAX_SENSOR_MM 200.0   /* larger than any aerial mapping camera's frame */
+#define MIN_FOCAL35_MM 1.0    /* 35 mm-equivalent: ~175 deg diagonal field of view */
+#define MAX_FOCAL35_MM 2500.0 /* a 2,000 mm-equivalent lens on a 16:9 crop is ~2,180 */
+#define MAX_SIZE_PX 1000000u  /* image sides */
+#define MAX_PP_PX 1e6         /* principal point */
+#define DIAG35_MM 43.266615305567875
+
+static int no_fix(double lat, double lon) {
+    return lat == 0.0 && lon == 0.0;
+}
+
 ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose *p) {
     if (!cam || !p) return koi_error(ctx, KO_ERR_ARG, "no camera or pose given");
     if (bad(p->lat) || fabs(p->lat) > 90.0)
         return koi_error(ctx, KO_ERR_ARG, "lat: missing or outside [-90, 90]");
     if (bad(p->lon) || fabs(p->lon) > 180.0)
         return koi_error(ctx, KO_ERR_ARG, "lon: missing or outside [-180, 180]");
+    /* Receivers without a fix write 0 for both (FLIR, some DJI firmware): the Gulf of Guinea
+     * is not where the photo was taken. */
+    if (no_fix(p->lat, p->lon))
+        return koi_error(ctx, KO_ERR_ARG,
+                         "lat/lon: (0, 0) is what a GPS receiver without a fix writes, not a "
+                         "position");
     /* A take-off point is both coordinates or none: half of one is a reader bug or a
      * half-filled CSV row, and must not pass as "unknown take-off". */
     if (isnan(p->takeoff_lat) != isnan(p->takeoff_lon) ||
@@ -40,18 +64,29 @@ ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose 
         return koi_error(ctx, KO_ERR_ARG,
                          "takeoff_lat/takeoff_lon: give both, inside [-90, 90] and [-180, 180], "
                          "or neither");
+    if (!isnan(p->takeoff_lat) && no_fix(p->takeoff_lat, p->takeoff_lon))
+        return koi_error(ctx, KO_ERR_ARG,
+                         "takeoff_lat/takeoff_lon: (0, 0) is what a GPS receiver without a fix "
+                         "writes, not a position");
     if (bad(p->height_m)) return koi_error(ctx, KO_ERR_ARG, "height: missing");
     /* Measured from a known take-off point, a height may be negative: a bridge or valley
      * flown below the deck or ridge it took off from. Only a DEM can place such a camera
      * (ko_footprint_compute refuses it on flat ground). */
     int from_takeoff = !isnan(p->takeoff_lat);
-    if (p->height_m <= 0.0 && (!from_takeoff || p->height_m < -10000.0))
+    if (p->height_m <= 0.0 && (!from_takeoff || p->height_m < -MAX_HEIGHT_M))
         return koi_error(ctx, KO_ERR_ARG, "height: %.2f m is not above the ground", p->height_m);
     /* No drone camera flies 10 km above ground; such a value is a unit or datum mix-up. */
-    if (p->height_m > 10000.0)
-        return koi_error(ctx, KO_ERR_ARG, "height: %.0f m above ground is implausible",
-                         p->height_m);
-    if (bad(p->yaw_deg)) return koi_error(ctx, KO_ERR_ARG, "yaw: missing");
+    if (p->height_m > MAX_HEIGHT_M)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "height: %.6g m above ground is implausible (more than %.0f m)",
+                         p->height_m, MAX_HEIGHT_M);
+    const double alts[2] = {p->alt_msl_m, p->alt_ellps_m};
+    for (int i = 0; i < 2; i++)
+        if (!isnan(alts[i]) && !(alts[i] >= MIN_ALT_M && alts[i] <= MAX_ALT_M))
+            return koi_error(ctx, KO_ERR_ARG, "%s: %.6g m is outside [%.0f, %.0f] m",
+                             i ? "alt_ellipsoid" : "alt_msl", alts[i], MIN_ALT_M, MAX_ALT_M);
+    if (bad(p->yaw_deg) || fabs(p->yaw_deg) > 360.0)
+        return koi_error(ctx, KO_ERR_ARG, "yaw: missing or outside [-360, 360]");
     if (bad(p->pitch_deg)) return koi_error(ctx, KO_ERR_ARG, "pitch: missing");
     if (p->pitch_deg > 30.0)
         return koi_error(ctx, KO_ERR_ARG, "pitch: %+.2f deg points above +30 deg", p->pitch_deg);
@@ -61,12 +96,35 @@ ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose 
         return koi_error(ctx, KO_ERR_ARG, "roll: missing or outside [-180, 180]");
     if (bad(cam->focal_mm) || cam->focal_mm <= 0.0)
         return koi_error(ctx, KO_ERR_ARG, "focal_mm: missing or not positive");
-    if (bad(cam->sensor_w_mm) || cam->sensor_w_mm <= 0.0)
-        return koi_error(ctx, KO_ERR_ARG, "sensor_w_mm: missing or not positive");
-    if (bad(cam->sensor_h_mm) || cam->sensor_h_mm <= 0.0)
-        return koi_error(ctx, KO_ERR_ARG, "sensor_h_mm: missing or not positive");
+    if (cam->focal_mm > MAX_FOCAL_MM)
+        return koi_error(ctx, KO_ERR_ARG, "focal_mm: %.6g mm is longer than any lens (%.0f mm)",
+                         cam->focal_mm, MAX_FOCAL_MM);
+    const double sides[2] = {cam->sensor_w_mm, cam->sensor_h_mm};
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "sensor_h_mm" : "sensor_w_mm";
+        if (bad(sides[i]) || sides[i] <= 0.0)
+            return koi_error(ctx, KO_ERR_ARG, "%s: missing or not positive", name);
+        if (sides[i] < MIN_SENSOR_MM || sides[i] > MAX_SENSOR_MM)
+            return koi_error(ctx, KO_ERR_ARG, "%s: %.6g mm is outside [%g, %g] mm", name, sides[i],
+                             MIN_SENSOR_MM, MAX_SENSOR_MM);
+    }
+    /* The field of view, as a 35 mm-equivalent focal length on the frame's diagonal. */
+    double f35 = cam->focal_mm * DIAG35_MM / hypot(cam->sensor_w_mm, cam->sensor_h_mm);
+    if (f35 < MIN_FOCAL35_MM || f35 > MAX_FOCAL35_MM)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "focal_mm/sensor: a %.6g mm lens on a %.6g x %.6g mm frame is a "
+                         "35 mm-equivalent %.6g mm, outside [%g, %g] mm",
+                         cam->focal_mm, cam->sensor_w_mm, cam->sensor_h_mm, f35, MIN_FOCAL35_MM,
+                         MAX_FOCAL35_MM);
     if ((cam->width_px == 0) != (cam->height_px == 0))
         return koi_error(ctx, KO_ERR_ARG, "width_px/height_px: give both or neither");
+    if (cam->width_px > MAX_SIZE_PX || cam->height_px > MAX_SIZE_PX)
+        return koi_error(ctx, KO_ERR_ARG, "width_px/height_px: %u x %u is larger than %u pixels",
+                         cam->width_px, cam->height_px, MAX_SIZE_PX);
+    if ((!isnan(cam->cx_px) && !(fabs(cam->cx_px) <= MAX_PP_PX)) ||
+        (!isnan(cam->cy_px) && !(fabs(cam->cy_px) <= MAX_PP_PX)))
+        return koi_error(ctx, KO_ERR_ARG, "cx_px/cy_px: principal point outside +-%g pixels",
+                         MAX_PP_PX);
     const double *d = &cam->k1;
     for (int i = 0; i < 3; i++)
         if (bad(d[i])) return koi_error(ctx, KO_ERR_ARG, "distortion k%d: not a number", i + 1);

@@ -158,10 +158,17 @@ static void fill_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *
         require(s, C_SENSOR_W, v[C_SENSOR_W]);
         require(s, C_SENSOR_H, v[C_SENSOR_H]);
     } else if (!isnan(v[C_FOCAL35])) {
-        if (ko_camera_from_focal35(v[C_FOCAL35], cam->width_px, cam->height_px, cam) &&
-            !s->reason[0])
+        /* DESIGN.md "Plausibility": no lens is longer than a 2,000 mm-equivalent one. */
+        if (!(v[C_FOCAL35] > 0 && v[C_FOCAL35] <= 2000.0)) {
+            if (!s->reason[0])
+                snprintf(s->reason, sizeof s->reason,
+                         "row %ld: field 'focal35_mm' = %.6g mm is outside (0, 2000] mm", s->row,
+                         v[C_FOCAL35]);
+        } else if (ko_camera_from_focal35(v[C_FOCAL35], cam->width_px, cam->height_px, cam) &&
+                   !s->reason[0]) {
             snprintf(s->reason, sizeof s->reason, "row %ld: field 'focal35_mm' must be > 0",
                      s->row);
+        }
     } else if (!s->reason[0]) {
         snprintf(s->reason, sizeof s->reason,
                  "row %ld: no camera: give focal_mm, sensor_w_mm and sensor_h_mm, or "
@@ -205,7 +212,8 @@ static ko_status collect_extra(ko_reader *r, csv_state *s) {
 }
 
 /* Take-off of this row: its own takeoff_lat/takeoff_lon if it has them, else the file's first
- * row with a usable position and height (this row, if it is the first). */
+ * row with a usable position (not the (0, 0) of no fix) and height (this row, if it is the
+ * first). */
 static void takeoff(csv_state *s, const double *v, ko_pose *p) {
     int has_lat = !isnan(v[C_TAKEOFF_LAT]), has_lon = !isnan(v[C_TAKEOFF_LON]);
     if (has_lat || has_lon) {
@@ -217,7 +225,8 @@ static void takeoff(csv_state *s, const double *v, ko_pose *p) {
         snprintf(s->takeoff_from, sizeof s->takeoff_from, "takeoff_lat/takeoff_lon columns");
         return;
     }
-    if (!s->takeoff_row && fabs(v[C_LAT]) <= 90 && fabs(v[C_LON]) <= 180 && isfinite(v[C_HEIGHT])) {
+    if (!s->takeoff_row && fabs(v[C_LAT]) <= 90 && fabs(v[C_LON]) <= 180 &&
+        !(v[C_LAT] == 0 && v[C_LON] == 0) && isfinite(v[C_HEIGHT])) {
         s->takeoff_row = s->row;
         s->takeoff_lat = v[C_LAT], s->takeoff_lon = v[C_LON];
     }
@@ -299,7 +308,11 @@ static ko_status map_columns(ko_reader *r, csv_state *s) {
 
 ko_status koi_csv_open(ko_reader *r) {
     VSIStatBufL st;
-    if (VSIStatL(r->path, &st) == 0 && st.st_size == 0)
+    const char *special = NULL;
+    int stat_ok = VSIStatL(r->path, &st) == 0;
+    if (stat_ok && (special = koi_not_regular((unsigned)st.st_mode)))
+        return koi_error(r->ctx, KO_ERR_IO, "%s: %s", r->path, special); /* would block */
+    if (stat_ok && st.st_size == 0)
         return koi_error(r->ctx, KO_ERR_FORMAT, "%s: empty file (no header row)", r->path);
     csv_state *s = koi_calloc(1, sizeof *s);
     if (!s) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);

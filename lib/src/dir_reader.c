@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "context.h"
 #include "reader.h"
@@ -101,13 +102,32 @@ static int has_srt_sibling(const char *path) {
     return VSIStatL(CPLResetExtension(path, "srt"), &st) == 0;
 }
 
+/* Only regular files are opened: a FIFO named like a photo would block the reader, a device
+ * would feed it forever. Static text (a refusal). */
+const char *koi_not_regular(unsigned mode) {
+    if (VSI_ISREG(mode) || VSI_ISDIR(mode)) return NULL;
+#ifdef S_ISFIFO
+    if (S_ISFIFO(mode)) return "not a regular file (a FIFO): only regular files are read";
+#endif
+#if defined(S_ISCHR) && defined(S_ISBLK)
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "not a regular file (a device): only regular files are read";
+#endif
+    return "not a regular file (a socket or other special file): only regular files are read";
+}
+
+/* A file the selection reads: refused if it is not a regular file. */
+static ko_status add_read(ko_reader *r, dir_state *s, const char *path, const VSIStatBufL *st) {
+    return add(r, s, path, st ? koi_not_regular((unsigned)st->st_mode) : NULL, st);
+}
+
 static ko_status classify(ko_reader *r, dir_state *s, const char *path, const char *rel,
                           const VSIStatBufL *st) {
     const char *base = CPLGetFilename(path), *ext = ext_of(path);
     if (matches(r->opts.exclude, rel, base)) return KO_OK;
     if (r->opts.include)
-        return matches(r->opts.include, rel, base) ? add(r, s, path, NULL, st) : KO_OK;
-    if (in_set(ext, read_ext)) return add(r, s, path, NULL, st);
+        return matches(r->opts.include, rel, base) ? add_read(r, s, path, st) : KO_OK;
+    if (in_set(ext, read_ext)) return add_read(r, s, path, st);
     if (in_set(ext, refused_ext))
         return add(r, s, path,
                    "imagery format not supported: keepout reads JPEG photos and DJI .SRT "
@@ -144,7 +164,11 @@ static ko_status walk(ko_reader *r, dir_state *s, const char *dir, const char *r
     s->dev[s->depth] = (unsigned long long)self.st_dev;
     s->ino[s->depth] = (unsigned long long)self.st_ino;
     s->depth++;
-    char **names = VSIReadDir(dir);
+    char **names = VSIReadDir(dir); /* an empty directory gives "." and ".." */
+    if (!names) {
+        s->depth--;
+        return add(r, s, dir, "directory cannot be read (no permission, or an I/O error)", NULL);
+    }
     int n = CSLCount(names);
     if (n > 1) qsort(names, (size_t)n, sizeof *names, by_name);
     ko_status st = KO_OK;
@@ -198,7 +222,8 @@ static ko_status photo_flight(ko_reader *r, dir_state *s, ko_shot *shot) {
     }
     s->last_t = t;
     const ko_pose *p = &shot->pose;
-    if (!s->have_takeoff && fabs(p->lat) <= 90 && fabs(p->lon) <= 180 && isfinite(p->height_m)) {
+    if (!s->have_takeoff && fabs(p->lat) <= 90 && fabs(p->lon) <= 180 &&
+        !(p->lat == 0 && p->lon == 0) && isfinite(p->height_m)) {
         s->have_takeoff = 1;
         s->takeoff_lat = p->lat, s->takeoff_lon = p->lon;
         snprintf(s->takeoff_from, sizeof s->takeoff_from, "first photo of the flight: %s",
@@ -304,7 +329,7 @@ ko_status ko_file_list_create(ko_context *ctx, const char *path, const ko_reader
     else if (VSI_ISDIR(st.st_mode))
         rc = walk(&r, s, path, "");
     else
-        rc = add(&r, s, path, NULL, &st);
+        rc = add(&r, s, path, koi_not_regular((unsigned)st.st_mode), &st);
     if (rc) {
         ko_file_list_destroy(l);
         return rc;

@@ -133,6 +133,9 @@ static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_sta
         if (e->tag == 4) w->lon = dms(t, e);
         if (e->tag == 5) w->alt_below = integer(t, e) == 1;
         if (e->tag == 6) w->alt = rational(t, e, 0);
+        /* ASCII fix flags: the first character; a count of 0 or a NUL says nothing. */
+        if (e->tag == 9 && e->type == 2 && e->count >= 1) m->gps_status = (char)t->p[e->at];
+        if (e->tag == 10 && e->type == 2 && e->count >= 1) m->gps_measure = (char)t->p[e->at];
     }
 }
 
@@ -165,6 +168,7 @@ ko_status koi_exif_parse(const uint8_t *p, size_t n, koi_image_meta *m) {
         m->lat = w.lat_ref == 'S' ? -w.lat : w.lat;
     if (isfinite(w.lon) && (w.lon_ref == 'E' || w.lon_ref == 'W'))
         m->lon = w.lon_ref == 'W' ? -w.lon : w.lon;
-    if (isfinite(w.alt)) m->gps_alt_m = w.alt_below ? -w.alt : w.alt;
+    /* A 2D fix has no altitude worth the name. */
+    if (isfinite(w.alt) && m->gps_measure != '2') m->gps_alt_m = w.alt_below ? -w.alt : w.alt;
     return KO_OK;
 }

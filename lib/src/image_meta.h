@@ -16,6 +16,8 @@ typedef struct koi_image_meta {
     char make[64], model[64];
     char datetime[32]; /* ISO 8601 from DateTimeOriginal */
     double lat, lon, gps_alt_m;
+    char gps_status;  /* GPSStatus: 'A' active, 'V' void (no fix); 0 if absent */
+    char gps_measure; /* GPSMeasureMode: '2' 2D, '3' 3D fix; 0 if absent */
     double focal_mm, focal35_mm;
     double fp_xres, fp_yres, fp_unit_mm; /* focal plane resolution, pixels per unit */
     uint32_t exif_width, exif_height;    /* PixelX/YDimension */
@@ -30,12 +32,18 @@ typedef struct koi_image_meta {
     double cal_focal_px, cal_cx_px, cal_cy_px;
     char dewarp[256];
     char problem[160]; /* a defect found on the way (e.g. a malformed XMP packet) */
+    /* The image data is not all there (the header may be): "truncated: ...", or "". The
+     * metadata is still read, so its callers decide (a photo shot is then unknown). */
+    char incomplete[192];
 } koi_image_meta;
 
 void koi_image_meta_init(koi_image_meta *m);
 
-/* Reads the header segments of a JPEG through GDAL's VSI layer, up to the first SOS: only
- * metadata bytes are read. KO_ERR_IO: unreadable; KO_ERR_FORMAT: not a JPEG or damaged. */
+/* Reads the header segments of a JPEG through GDAL's VSI layer, up to the first SOS, and the
+ * file's last bytes (that it ends with the EOI marker, else m->incomplete says so): the
+ * entropy-coded data in between is not read. Only a regular file is opened (a local path
+ * without blocking: a FIFO or device is KO_ERR_IO). KO_ERR_IO: unreadable; KO_ERR_FORMAT: not
+ * a JPEG or damaged header. */
 ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *m);
 
 /* The same from bytes in memory (the fuzzers' entry point). */

@@ -144,13 +144,31 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
     if (!s->reason[0]) {
         if (!isfinite(m->lat) || !isfinite(m->lon))
             why(s, r->path, "no GPS position in the EXIF (or no N/S/E/W reference)");
+        /* The fix flags, where the file has them: a position without a fix is no position. */
+        int no_fix = 0;
+        if (m->gps_status && m->gps_status != 'A') {
+            char msg[96];
+            snprintf(msg, sizeof msg, "EXIF GPSStatus is '%c'%s: the GPS had no fix",
+                     m->gps_status > 0x20 && m->gps_status < 0x7f ? m->gps_status : '?',
+                     m->gps_status == 'V' ? " (void)" : ", not 'A' (active)");
+            why(s, r->path, msg);
+            no_fix = 1;
+        }
+        if (m->gps_measure && m->gps_measure != '2' && m->gps_measure != '3') {
+            char msg[96];
+            snprintf(msg, sizeof msg,
+                     "EXIF GPSMeasureMode is '%c', neither a 2D ('2') nor a 3D ('3') fix",
+                     m->gps_measure > 0x20 && m->gps_measure < 0x7f ? m->gps_measure : '?');
+            why(s, r->path, msg);
+            no_fix = 1;
+        }
         if (!isfinite(m->rel_alt_m))
             why(s, r->path,
                 m->has_xmp ? "no height above take-off (XMP RelativeAltitude) in the file"
                            : "no XMP metadata (height above take-off and camera attitude): "
                              "was it stripped by an editor?");
-        shot->pose.lat = m->lat;
-        shot->pose.lon = m->lon;
+        shot->pose.lat = no_fix ? NAN : m->lat;
+        shot->pose.lon = no_fix ? NAN : m->lon;
         shot->pose.height_m = m->rel_alt_m;
         /* Above sea level (EGM96) by DJI's and EXIF's definitions; used only with a DEM, and
          * there checked against the relative height (keepout.h, "Terrain"). */
@@ -219,6 +237,10 @@ ko_status koi_image_open(ko_reader *r) {
         snprintf(s->reason, sizeof s->reason,
                  "%s (damaged or not a complete JPEG: copy it again from the original)",
                  ko_errmsg(r->ctx));
+    else if (s->meta.incomplete[0])
+        snprintf(s->reason, sizeof s->reason,
+                 "%s: %s (an interrupted copy? copy it again from the original)", r->path,
+                 s->meta.incomplete);
     static const koi_reader_ops ops = {"jpeg", image_next, image_close};
     r->ops = &ops;
     r->impl = s;

@@ -37,7 +37,8 @@ static int has_ext(const char *path, const char *ext) {
     return n >= m && strcasecmp(path + n - m, ext) == 0;
 }
 
-/* First bytes of a file, to recognise a JPEG by its SOI marker whatever its name. */
+/* First bytes of a file, to recognise a JPEG by its SOI marker whatever its name (a regular
+ * file: dispatch() refused the rest). */
 static int looks_like_jpeg(const char *path) {
     VSILFILE *fp = VSIFOpenL(path, "rb");
     unsigned char b[3] = {0};
@@ -49,6 +50,8 @@ static int looks_like_jpeg(const char *path) {
 static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
     const char *path = r->path;
     if (VSI_ISDIR(st->st_mode)) return koi_dir_open(r);
+    const char *special = koi_not_regular((unsigned)st->st_mode);
+    if (special) return koi_error(r->ctx, KO_ERR_IO, "%s: %s", path, special);
     if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) return koi_image_open(r);
     if (has_ext(path, ".csv") || has_ext(path, ".txt")) return koi_csv_open(r);
     if (has_ext(path, ".srt")) return koi_srt_open(r);

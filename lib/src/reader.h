@@ -33,6 +33,10 @@ ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reade
 /* ko_pose_validate(), and a height <= 0 refused unless opts.below_takeoff. */
 ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p);
 
+/* Why a file of this st_mode is not opened (static text), or NULL for a regular file or a
+ * directory. */
+const char *koi_not_regular(unsigned mode);
+
 int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s);
 
 /* Growable list of pass-through key/value strings, reused between shots. */

@@ -190,6 +190,7 @@ static void parse_gps(const char *s, koi_srt_frame *f) {
     int n_home = triple(s, "HOME", home, NULL);
     if (spaced || (n == 3 && third_int)) { /* (lon, lat, satellites) */
         f->lon = v[0], f->lat = v[1];
+        if (n == 3) f->satellites = v[2];
         if (n_home >= 2) f->home_lon = home[0], f->home_lat = home[1];
         f->family = spaced ? "GPS (lon, lat, sats)" : "GPS(lon,lat,sats)";
     } else { /* (lat, lon, altitude) */
@@ -220,7 +221,7 @@ int koi_srt_parse_block(const char *block, size_t n, koi_srt_frame *f) {
     memset(f, 0, sizeof *f);
     f->t_s = f->lat = f->lon = f->height_m = f->abs_alt_m = NAN;
     f->home_lat = f->home_lon = NAN;
-    f->g_yaw = f->g_pitch = f->g_roll = f->f_yaw = f->focal35_mm = NAN;
+    f->g_yaw = f->g_pitch = f->g_roll = f->f_yaw = f->focal35_mm = f->satellites = NAN;
     f->family = "none";
     char *end;
     long idx = strtol(t.buf, &end, 10);
@@ -289,9 +290,12 @@ static void yaw_free(ko_camera *c) {
     c->width_px = c->height_px = 0;
 }
 
+/* A 3D fix needs 4 satellites; formats that count them say so. */
+#define MIN_SATELLITES 4
+
 static int has_fix(const koi_srt_frame *f) {
     return isfinite(f->lat) && isfinite(f->lon) && !(f->lat == 0 && f->lon == 0) &&
-           fabs(f->lat) <= 90 && fabs(f->lon) <= 180;
+           fabs(f->lat) <= 90 && fabs(f->lon) <= 180 && !(f->satellites < MIN_SATELLITES);
 }
 
 static void note_takeoff(srt_state *s, const koi_srt_frame *f) {
@@ -351,6 +355,12 @@ static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *sh
         why(s, f, "no GPS position in the SRT block");
     else if (f->lat == 0 && f->lon == 0)
         why(s, f, "GPS has no fix (0, 0)");
+    else if (f->satellites < MIN_SATELLITES) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "GPS has no fix: %.0f satellite(s) in use (a fix needs %d)",
+                 f->satellites, MIN_SATELLITES);
+        why(s, f, msg);
+    }
     if (isnan(f->height_m))
         why(s, f, "no height above take-off (rel_alt, H or BAROMETER) in the SRT block");
     double focal35 = r->opts.focal35_mm > 0 ? r->opts.focal35_mm : f->focal35_mm;
@@ -411,6 +421,10 @@ static ko_status srt_next(ko_reader *r, ko_shot *shot) {
 ko_status koi_srt_open(ko_reader *r) {
     GByte *buf = NULL;
     vsi_l_offset size = 0;
+    VSIStatBufL st;
+    const char *special = NULL;
+    if (VSIStatL(r->path, &st) == 0 && (special = koi_not_regular((unsigned)st.st_mode)))
+        return koi_error(r->ctx, KO_ERR_IO, "%s: %s", r->path, special); /* would block */
     CPLPushErrorHandler(CPLQuietErrorHandler);
     int ok = VSIIngestFile(NULL, r->path, &buf, &size, KOI_SRT_MAX);
     CPLPopErrorHandler();

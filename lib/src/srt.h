@@ -21,6 +21,7 @@ typedef struct koi_srt_frame {
     double f_yaw;                  /* aircraft yaw from F.PRY */
     double home_lat, home_lon;     /* HOME(...): the take-off point, in GPS(...)'s axis order */
     double focal35_mm;             /* focal_len (35 mm-equivalent) */
+    double satellites;             /* GPS(lon,lat,satellites): the satellites in use */
     const char *family;            /* static: which line family the block used */
 } koi_srt_frame;
 

@@ -582,6 +582,192 @@ START_TEST(test_image_meta_open_regular) {
 }
 END_TEST
 
+/* Offset just past the first SOS segment's header: where the entropy-coded data begins. */
+static size_t scan_data_at(const unsigned char *b, size_t n) {
+    size_t i = 2;
+    while (i + 4 <= n && b[i] == 0xFF) {
+        size_t len = (size_t)b[i + 2] << 8 | b[i + 3];
+        if (b[i + 1] == 0xDA) return i + 2 + len;
+        i += 2 + len;
+    }
+    ck_abort_msg("no SOS");
+    return 0;
+}
+
+/* The same bytes through memory, a /vsimem file and a local file: the same verdict on the end. */
+static const char *incomplete(const unsigned char *b, size_t n) {
+    static koi_image_meta m;
+    koi_image_meta f, l;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/end.jpg", (GByte *)b, n, FALSE));
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, "/vsimem/end.jpg", &f), KO_OK);
+    VSIUnlink("/vsimem/end.jpg");
+    char local[] = "/tmp/ko_end_XXXXXX";
+    int fd = mkstemp(local);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, b, n), (ssize_t)n);
+    close(fd);
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, local, &l), KO_OK);
+    unlink(local);
+    ck_assert_str_eq(m.incomplete, f.incomplete);
+    ck_assert_str_eq(m.incomplete, l.incomplete);
+    ck_assert_double_eq(m.lat, l.lat); /* the header is read either way */
+    return m.incomplete;
+}
+
+/* A photo cut inside its image data has its whole header (the reader sees a complete photo
+ * there) but no end-of-image marker after its scan: it is incomplete, and the shot unknown.
+ * Complete photos stay complete with padding or a vendor's trailer after the marker. */
+START_TEST(test_image_meta_truncated_image_data) {
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n);
+    ck_assert_uint_eq(b[n - 2], 0xFF);
+    ck_assert_uint_eq(b[n - 1], 0xD9);
+    size_t scan = scan_data_at(b, n);
+    unsigned char *big = calloc(1, n + 300000);
+    ck_assert_ptr_nonnull(big);
+    memcpy(big, b, n);
+    ck_assert_str_eq(incomplete(big, n), "");
+    ck_assert_str_eq(incomplete(big, n + 4096), ""); /* zero padding */
+    memset(big + n, 0xFF, 100);
+    ck_assert_str_eq(incomplete(big, n + 100), ""); /* 0xFF padding */
+    for (size_t i = 0; i < 2478; i++)               /* a trailer, as the M3T's R-JPEG has */
+        big[n + i] = (unsigned char)(0x11 + i % 200);
+    ck_assert_str_eq(incomplete(big, n + 2478), "");
+    const size_t cuts[] = {scan, scan + 1, scan + 100, (scan + n) / 2, n - 2, n - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        const char *why = incomplete(b, cuts[i]);
+        ck_assert_msg(strstr(why, "truncated"), "cut at %zu: '%s'", cuts[i], why);
+    }
+    memcpy(big, b, n);
+    memset(big + (scan + n) / 2, 0, 200000); /* cut mid-scan, then a long run of zeros */
+    ck_assert_ptr_nonnull(strstr(incomplete(big, (scan + n) / 2 + 200000), "truncated"));
+    /* the shot: unknown with the reason, through the reader every face uses */
+    char local[] = "/tmp/ko_cut_XXXXXX";
+    int fd = mkstemp(local);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, b, scan + 100), (ssize_t)(scan + 100));
+    close(fd);
+    ko_reader *r;
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_open_regular(ctx, local, NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(s.reason && strstr(s.reason, "truncated"), "%s", s.reason);
+    ko_reader_close(r);
+    unlink(local);
+    free(big);
+    free(b);
+}
+END_TEST
+
+/* A FIFO or a device named like a photo is refused without blocking, by every way in. */
+START_TEST(test_image_meta_fifo_is_not_opened) {
+    char dir[] = "/tmp/ko_fifo_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/pipe.jpg", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, fifo, &m), KO_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "not a regular file"));
+    ko_reader *r;
+    ck_assert_int_eq(ko_reader_open(ctx, fifo, NULL, &r), KO_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "not a regular file"));
+    ck_assert_int_eq(ko_reader_open(ctx, "/dev/null", NULL, &r), KO_ERR_IO);
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_open_regular(ctx, fifo, NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(s.reason && strstr(s.reason, "not a regular file"), "%s", s.reason);
+    ko_reader_close(r);
+    ko_file_list *l;
+    ck_assert_int_eq(ko_file_list_create(ctx, dir, NULL, &l), KO_OK);
+    ck_assert_uint_eq(ko_file_list_count(l), 1);
+    ck_assert_ptr_nonnull(strstr(ko_file_list_refused(l, 0), "FIFO"));
+    ko_file_list_destroy(l);
+    ck_assert_int_eq(ko_reader_open(ctx, dir, NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(s.reason && strstr(s.reason, "not a regular file"), "%s", s.reason);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_DONE);
+    ko_reader_close(r);
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
+/* EXIF's fix flags: GPSStatus 'V' (void) or a GPSMeasureMode that is no fix makes the shot
+ * unknown; 'A' and '3' change nothing. The photo has neither tag: its GPSVersionID entry
+ * (tag 0, little-endian at TIFF offset 0x2b0 = file offset 0x2bc) is rewritten into one. */
+static ko_shot *shot_with_gps_tag(unsigned tag, char value, ko_reader **r) {
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n);
+    unsigned char *e = b + 12 + 686 + 2;    /* TIFF at 12; GPS IFD at 686; its first entry */
+    ck_assert_uint_eq(e[0] | e[1] << 8, 0); /* GPSVersionID */
+    e[0] = (unsigned char)tag, e[1] = 0, e[2] = 2, e[3] = 0; /* tag, ASCII */
+    e[4] = 2, e[5] = e[6] = e[7] = 0;                        /* count 2 */
+    e[8] = (unsigned char)value, e[9] = e[10] = e[11] = 0;   /* inline value */
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/fix.jpg", b, n, TRUE));
+    static ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/fix.jpg", NULL, r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
+    return &s;
+}
+
+START_TEST(test_image_meta_gps_fix_flags) {
+    ko_reader *r;
+    ko_shot *s = shot_with_gps_tag(9, 'V', &r);
+    ck_assert_msg(s->reason && strstr(s->reason, "GPSStatus"), "%s", s->reason);
+    ck_assert(isnan(s->pose.lat)); /* a position without a fix is no position */
+    ko_reader_close(r);
+    s = shot_with_gps_tag(9, 'A', &r);
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ko_reader_close(r);
+    s = shot_with_gps_tag(10, '0', &r);
+    ck_assert_msg(s->reason && strstr(s->reason, "GPSMeasureMode"), "%s", s->reason);
+    ko_reader_close(r);
+    s = shot_with_gps_tag(10, '3', &r);
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/fix.jpg");
+}
+END_TEST
+
+/* Impossible values are refused with the field and value named (DESIGN.md "Plausibility"). */
+START_TEST(test_image_meta_pose_plausibility) {
+    ko_camera c;
+    ko_pose p;
+    ko_pose_init(&p);
+    ko_camera_init(&c);
+    p.lat = 46.84, p.lon = -91.99, p.height_m = 40, p.yaw_deg = 45, p.pitch_deg = -90,
+    p.roll_deg = 0;
+    c.focal_mm = 3.61, c.sensor_w_mm = 6.17, c.sensor_h_mm = 4.55;
+    ck_assert_int_eq(ko_pose_validate(ctx, &c, &p), KO_OK);
+    struct {
+        double *field, value;
+        const char *says;
+    } bad[] = {{&p.lat, 0.0, "(0, 0)"},
+               {&p.height_m, 10001, "height"},
+               {&p.alt_msl_m, 1e300, "alt_msl"},
+               {&p.alt_ellps_m, -5000, "alt_ellipsoid"},
+               {&p.yaw_deg, 1e308, "yaw"},
+               {&c.focal_mm, 1e308, "focal_mm"},
+               {&c.focal_mm, 0.01, "35 mm"},
+               {&c.sensor_w_mm, 1e6, "sensor_w_mm"},
+               {&c.sensor_h_mm, 1e-9, "sensor_h_mm"},
+               {&c.cx_px, 1e300, "cx_px"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double keep = *bad[i].field, lon = p.lon;
+        *bad[i].field = bad[i].value;
+        if (bad[i].field == &p.lat) p.lon = 0.0;
+        ck_assert_int_eq(ko_pose_validate(ctx, &c, &p), KO_ERR_ARG);
+        ck_assert_msg(strstr(ko_errmsg(ctx), bad[i].says), "%zu: %s", i, ko_errmsg(ctx));
+        *bad[i].field = keep, p.lon = lon;
+    }
+    ck_assert_int_eq(ko_pose_validate(ctx, &c, &p), KO_OK);
+    p.takeoff_lat = 0, p.takeoff_lon = 0;
+    ck_assert_int_eq(ko_pose_validate(ctx, &c, &p), KO_ERR_ARG);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("image_meta");
     TCase *tc = tcase_create("jpeg");
@@ -600,6 +786,10 @@ int main(void) {
     tcase_add_test(tc, test_image_meta_exif_ifd_loop_ends);
     tcase_add_test(tc, test_image_meta_missing_xmp_or_gps_is_a_reason);
     tcase_add_test(tc, test_image_meta_open_regular);
+    tcase_add_test(tc, test_image_meta_truncated_image_data);
+    tcase_add_test(tc, test_image_meta_fifo_is_not_opened);
+    tcase_add_test(tc, test_image_meta_gps_fix_flags);
+    tcase_add_test(tc, test_image_meta_pose_plausibility);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -219,6 +219,34 @@ START_TEST(test_srt_garbage_is_an_error_or_reasons) {
 }
 END_TEST
 
+/* GPS(lon,lat,satellites) counts the satellites: the files' own counts are read (p4p_sample's
+ * first block says 18, mavic_pro's 16), and a block counting fewer than 4 (no 3D fix) is a
+ * shot with that reason, whatever its coordinates say. */
+START_TEST(test_srt_satellite_count_is_the_fix) {
+    ck_assert_double_eq(first("p4p_sample.SRT").satellites, 18);
+    ck_assert_double_eq(first("mavic_pro.SRT").satellites, 16);
+    ck_assert(isnan(first("CallMarcus_examples_DJI_sample.SRT").satellites)); /* not counted */
+    const char *text =
+        "1\n00:00:01,000 --> 00:00:02,000\nGPS(8.2090,47.4692,12) BAROMETER:40\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\nGPS(8.2090,47.4692,3) BAROMETER:40\n\n";
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/sats.srt", (GByte *)text, strlen(text), FALSE));
+    ko_reader_options o;
+    ko_reader_options_init(&o);
+    o.assume_nadir = 1;
+    o.focal35_mm = 24;
+    ko_reader *r;
+    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/sats.srt", &o, &r), KO_OK);
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(!s.reason, "%s", s.reason);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_ptr_nonnull(s.reason);
+    ck_assert_msg(strstr(s.reason, "3 satellite"), "%s", s.reason);
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/sats.srt");
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("srt");
     TCase *tc = tcase_create("samples");
@@ -229,6 +257,7 @@ int main(void) {
     tcase_add_test(tc, test_srt_families_decode_first_block);
     tcase_add_test(tc, test_srt_thinning);
     tcase_add_test(tc, test_srt_garbage_is_an_error_or_reasons);
+    tcase_add_test(tc, test_srt_satellite_count_is_the_fix);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,610 @@
+"""Issue 17's matrix of bad inputs, reader side: impossible fixes and physical values, truncated
+JPEGs, FIFOs and devices named like photos, unreadable folders and files, inputs that yield
+nothing to check. Each case goes through the real faces (keepout check, footprint, tag, and
+the GDAL driver through gdalinfo / gdal_translate) and asserts that nothing comes out `clear`
+and the exit status is the documented one (1: something unknown; 2: nothing to check).
+
+The base photo, data/images/DJI_0018.JPG, is `clear` against the bundled sample store (its demo
+site is in view of DJI_0021 only), so every `unknown` below is the bad input's doing."""
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import struct
+import subprocess
+
+from kotest import DATA, KEEPOUT, main, write
+
+IMAGES = os.path.join(DATA, "images")
+BASE = os.path.join(IMAGES, "DJI_0018.JPG")
+TESTDATA = os.path.join(os.path.dirname(__file__), "..", "data")
+BUILD = os.path.dirname(os.path.dirname(os.path.abspath(KEEPOUT))) if os.path.isabs(
+    KEEPOUT) else None
+STORE = os.path.join(BUILD, "data", "sites.sqlite") if BUILD else None
+PLUGIN_DIR = os.path.join(BUILD, "plugin") if BUILD else None
+HANG = 60  # seconds: a FIFO must not block a run; this only stops a hung test
+
+
+def run(*args, stdin=None):
+    p = subprocess.run([KEEPOUT, *args], input=stdin, capture_output=True, timeout=HANG)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def jsonl(*args, **kw):
+    code, out, err = run(*args, "--format", "jsonl", **kw)
+    return code, [json.loads(l) for l in out.splitlines() if l.strip()], err
+
+
+def props(recs):
+    return [r.get("properties", r) for r in recs]
+
+
+def check(*inputs, **kw):
+    code, recs, err = jsonl("check", "--db", STORE, *inputs, **kw)
+    return code, props(recs), err
+
+
+def footprint(*inputs):
+    code, recs, err = jsonl("footprint", *inputs)
+    return code, props(recs), err
+
+
+def tag(tmp, *inputs):
+    cat = os.path.join(tmp, "cat.gpkg")
+    code, out, err = run("tag", "--db", STORE, "--catalog", cat, *inputs)
+    rows = []
+    if os.path.exists(cat):
+        con = sqlite3.connect(cat)
+        try:
+            rows = con.execute("select path, verdict, reason from footprints").fetchall()
+        except sqlite3.Error:
+            rows = []
+        con.close()
+    return code, rows, err
+
+
+def tool(*args, env=None, timeout=HANG):
+    e = dict(os.environ)
+    e["GDAL_DRIVER_PATH"] = PLUGIN_DIR
+    e.update(env or {})
+    p = subprocess.run(list(args), capture_output=True, text=True, env=e, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def driver_verdict(path):
+    """gdalinfo's KEEPOUT_VERDICT, or None if the driver refused to open the photo."""
+    code, out, err = tool("gdalinfo", "-oo", "SITES=" + STORE, "KEEPOUT:" + path)
+    if code != 0:
+        return None, err
+    for line in out.splitlines():
+        if "KEEPOUT_VERDICT=" in line:
+            return line.split("=", 1)[1].strip(), out
+    return None, out
+
+
+def strict_refuses(tmp, path):
+    dst = os.path.join(tmp, "release.tif")
+    code, out, err = tool("gdal_translate", "-q", "-oo", "SITES=" + STORE, "-oo", "MODE=strict",
+                          "KEEPOUT:" + path, dst)
+    return code != 0 and not os.path.exists(dst), err
+
+
+def only_unknown(recs, what=""):
+    assert recs, f"no record for {what}"
+    for r in recs:
+        v = r.get("verdict", r.get("status"))
+        assert v == "unknown", (what, r)
+        assert r.get("reason"), (what, r)
+
+
+# ------------------------------------------------------------------------------------------
+# EXIF surgery on the base photo (independent of keepout's reader: offsets from the TIFF spec)
+
+def exif_gps_entries(data):
+    """(tiff offset in file, byte order, {tag: (entry offset, type, count, value offset)})"""
+    t0 = data.index(b"Exif\0\0") + 6
+    bo = "<" if data[t0:t0 + 2] == b"II" else ">"
+
+    def u16(o):
+        return struct.unpack(bo + "H", data[t0 + o:t0 + o + 2])[0]
+
+    def u32(o):
+        return struct.unpack(bo + "I", data[t0 + o:t0 + o + 4])[0]
+
+    def entries(off):
+        out = {}
+        for k in range(u16(off)):
+            e = off + 2 + 12 * k
+            typ, cnt = u16(e + 2), u32(e + 4)
+            size = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 10: 8}[typ] * cnt
+            out[u16(e)] = (e, typ, cnt, e + 8 if size <= 4 else u32(e + 8))
+        return out
+
+    ifd0 = entries(u32(4))
+    gps = entries(u32(ifd0[0x8825][3]))
+    return t0, bo, gps
+
+
+def patched(tmp, name, lat=None, lon=None, zero_den=False, status=None, measure=None):
+    data = bytearray(open(BASE, "rb").read())
+    t0, bo, gps = exif_gps_entries(data)
+    for tag, deg in ((2, lat), (4, lon)):
+        if deg is None:
+            continue
+        at = t0 + gps[tag][3]
+        d = int(deg)
+        m = int((deg - d) * 60)
+        s = round(((deg - d) * 60 - m) * 60 * 1000)
+        for i, (num, den) in enumerate(((d, 1), (m, 1), (s, 1000))):
+            if zero_den:
+                num, den = 0, 0
+            struct.pack_into(bo + "II", data, at + 8 * i, num, den)
+    # GPSStatus / GPSMeasureMode: the photo has neither; the GPSVersionID and GPSAltitudeRef
+    # entries (tags 0 and 5, unused for the position) are rewritten into them.
+    for tag, reuse, val in ((9, 0, status), (10, 5, measure)):
+        if val is None:
+            continue
+        e = t0 + gps[reuse][0]
+        struct.pack_into(bo + "HHI", data, e, tag, 2, 2)
+        data[e + 8:e + 12] = val.encode() + b"\0\0\0"
+    path = os.path.join(tmp, name)
+    open(path, "wb").write(data)
+    return path
+
+
+def scan_header_end(data):
+    """Offset just past the SOS segment header of a JPEG (where entropy-coded data begins)."""
+    i = 2
+    while True:
+        assert data[i] == 0xFF, i
+        marker = data[i + 1]
+        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker == 0xDA:
+            return i + 2 + length
+        i += 2 + length
+
+
+def truncated(tmp, name, extra=100):
+    data = open(BASE, "rb").read()
+    cut = scan_header_end(data) + extra
+    path = os.path.join(tmp, name)
+    open(path, "wb").write(data[:cut])
+    return path
+
+
+def csv_rows(tmp, name, *rows):
+    """A telemetry CSV: a good first row (the base photo's pose, clear) then the given rows,
+    each a dict of overrides."""
+    head = ["id", "lat", "lon", "height", "yaw", "pitch", "roll", "focal35_mm", "width_px",
+            "height_px", "alt_msl"]
+    good = {"id": "good", "lat": "46.8426070833333", "lon": "-91.9945598888889",
+            "height": "39.8", "yaw": "45", "pitch": "-89.9", "roll": "0", "focal35_mm": "20",
+            "width_px": "4000", "height_px": "2250", "alt_msl": "198.31"}
+    lines = [",".join(head), ",".join(good[h] for h in head)]
+    for i, over in enumerate(rows):
+        r = dict(good, id=f"bad{i}")
+        r.update(over)
+        lines.append(",".join(r[h] for h in head))
+    return write(tmp, name, "\n".join(lines) + "\n")
+
+
+def check_csv_bad_rows(tmp, *rows):
+    path = csv_rows(tmp, "t.csv", *rows)
+    code, recs, err = check(path)
+    assert code == 1, (code, err)
+    by = {r["id"]: r for r in recs}
+    assert by["good"]["verdict"] == "clear", by["good"]
+    only_unknown([r for r in recs if r["id"] != "good"], rows)
+    return [r for r in recs if r["id"] != "good"]
+
+
+# ------------------------------------------------------------------------------------------
+# 1. Plausibility at the readers
+
+def test_bad_base_photo_is_clear_control(tmp):
+    """Control: the base photo and the base CSV row are clear, so the cases below test the
+    bad input and not the store."""
+    code, recs, err = check(BASE)
+    assert code == 0 and recs[0]["verdict"] == "clear", (code, recs, err)
+    assert driver_verdict(BASE)[0] == "clear"
+
+
+def test_bad_gps_zero_zero_check(tmp):
+    p = patched(tmp, "nofix.jpg", lat=0.0, lon=0.0)
+    code, recs, err = check(p)
+    assert code == 1, err
+    only_unknown(recs, "GPS 0,0")
+    assert "0, 0" in recs[0]["reason"] and "fix" in recs[0]["reason"], recs[0]["reason"]
+
+
+def test_bad_gps_zero_zero_footprint(tmp):
+    p = patched(tmp, "nofix.jpg", lat=0.0, lon=0.0)
+    code, recs, err = footprint(p)
+    assert code == 1, err
+    only_unknown(recs, "GPS 0,0 footprint")
+
+
+def test_bad_gps_zero_zero_tag(tmp):
+    p = patched(tmp, "nofix.jpg", lat=0.0, lon=0.0)
+    code, rows, err = tag(tmp, p)
+    assert code == 1, err
+    assert rows and all(v == "unknown" for _, v, _ in rows), rows
+
+
+def test_bad_gps_zero_zero_driver(tmp):
+    p = patched(tmp, "nofix.jpg", lat=0.0, lon=0.0)
+    v, out = driver_verdict(p)
+    assert v != "clear", out
+    refused, err = strict_refuses(tmp, p)
+    assert refused, err
+
+
+def test_bad_gps_flir_zero_over_zero(tmp):
+    p = patched(tmp, "flir.jpg", lat=0.0, lon=0.0, zero_den=True)
+    code, recs, err = check(p)
+    assert code == 1, err
+    only_unknown(recs, "GPS 0/0")
+
+
+def test_bad_gps_status_void(tmp):
+    p = patched(tmp, "void.jpg", status="V")
+    code, recs, err = check(p)
+    assert code == 1, err
+    only_unknown(recs, "GPSStatus V")
+    assert "GPSStatus" in recs[0]["reason"], recs[0]["reason"]
+    # control: the same photo marked active is judged
+    code, recs, err = check(patched(tmp, "active.jpg", status="A"))
+    assert code == 0 and recs[0]["verdict"] == "clear", recs
+
+
+def test_bad_gps_measure_mode_no_fix(tmp):
+    p = patched(tmp, "mode0.jpg", measure="0")
+    code, recs, err = check(p)
+    assert code == 1, err
+    only_unknown(recs, "GPSMeasureMode 0")
+    assert "GPSMeasureMode" in recs[0]["reason"], recs[0]["reason"]
+    code, recs, err = check(patched(tmp, "mode3.jpg", measure="3"))
+    assert code == 0 and recs[0]["verdict"] == "clear", recs
+
+
+def test_bad_gps_void_driver(tmp):
+    p = patched(tmp, "void.jpg", status="V")
+    refused, err = strict_refuses(tmp, p)
+    assert refused, err
+
+
+def test_bad_csv_focal35_1e308(tmp):
+    """Used to abort the whole run blaming the site store (exit 2)."""
+    bad = check_csv_bad_rows(tmp, {"focal35_mm": "1e308"})
+    assert "focal35_mm" in bad[0]["reason"] and "1e+308" in bad[0]["reason"], bad[0]
+
+
+def test_bad_csv_focal35_1e308_footprint(tmp):
+    path = csv_rows(tmp, "t.csv", {"focal35_mm": "1e308"})
+    code, recs, err = footprint(path)
+    assert code == 1, err
+    only_unknown([r for r in recs if r["id"] != "good"], "focal35 footprint")
+
+
+def test_bad_csv_gps_zero_zero(tmp):
+    check_csv_bad_rows(tmp, {"lat": "0", "lon": "0"}, {"lat": "0.0", "lon": "-0.0"})
+
+
+def test_bad_csv_focal_and_sensor_out_of_range(tmp):
+    head = "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm\n"
+    pose = "46.8426070833333,-91.9945598888889,39.8,45,-89.9,0"
+    rows = ["good," + pose + ",3.61,6.17,4.55",
+            "focal," + pose + ",5000,6.17,4.55",     # a 5 m lens
+            "sensor," + pose + ",3.61,1e6,4.55",     # a 1 km sensor
+            "tiny," + pose + ",3.61,1e-9,4.55"]      # a 1 pm sensor
+    path = write(tmp, "cam.csv", head + "\n".join(rows) + "\n")
+    code, recs, err = check(path)
+    assert code == 1, err
+    by = {r["id"]: r for r in recs}
+    assert by["good"]["verdict"] == "clear", by["good"]
+    only_unknown([by["focal"], by["sensor"], by["tiny"]], "camera ranges")
+    assert "focal_mm" in by["focal"]["reason"], by["focal"]
+    assert "sensor_w_mm" in by["sensor"]["reason"], by["sensor"]
+
+
+def test_bad_csv_height_and_altitude_out_of_range(tmp):
+    bad = check_csv_bad_rows(tmp, {"height": "25000"}, {"alt_msl": "1e300"})
+    assert "height" in bad[0]["reason"], bad[0]
+    assert "alt_msl" in bad[1]["reason"], bad[1]
+
+
+def test_bad_srt_without_satellites(tmp):
+    """GPS(lon,lat,satellites): 0 satellites is no fix, whatever the coordinates say."""
+    # 3 km south of the Brighton photos: no site of the sample store in view
+    block = ("{i}\n00:00:0{i},000 --> 00:00:0{j},000\nHOME(-91.9946,46.8156) "
+             "2016.06.23 16:31:5{i}\nGPS(-91.9945,46.8156,{sats}) BAROMETER:39.8\n\n")
+    text = (block.format(i=1, j=2, sats=12) + block.format(i=2, j=3, sats=0) +
+            block.format(i=3, j=4, sats=2))
+    path = write(tmp, "clip.SRT", text)
+    code, recs, err = check("--focal35", "20", "--assume-nadir", path)
+    assert code == 1, err
+    by = {r["id"]: r for r in recs}
+    assert by["clip.SRT#1"]["verdict"] == "clear", by
+    only_unknown([by["clip.SRT#2"], by["clip.SRT#3"]], "SRT satellites")
+    assert "satellite" in by["clip.SRT#2"]["reason"], by["clip.SRT#2"]
+
+
+def test_bad_srt_zero_zero(tmp):
+    text = ("1\n00:00:01,000 --> 00:00:02,000\n[latitude: 0.000000] [longitude: 0.000000] "
+            "[rel_alt: 40.0 abs_alt: 200.0] [focal_len: 24.00]\n\n")
+    path = write(tmp, "zero.SRT", text)
+    code, recs, err = footprint("--assume-nadir", path)
+    assert code == 1, err
+    only_unknown(recs, "SRT 0,0")
+
+
+# ------------------------------------------------------------------------------------------
+# 2. JPEGs whose entropy-coded data ends early
+
+def test_bad_truncated_after_scan_header_check(tmp):
+    p = truncated(tmp, "cut.jpg")
+    code, recs, err = check(p)
+    assert code == 1, err
+    only_unknown(recs, "truncated")
+    assert "truncated" in recs[0]["reason"], recs[0]["reason"]
+
+
+def test_bad_truncated_real_dji_head(tmp):
+    """The first 64 kB of the real 4 MB DJI_0018.JPG (tests/data/truncated): its whole header,
+    the scan header and ~5 kB of scan data, as a copy interrupted there leaves it."""
+    p = os.path.join(TESTDATA, "truncated", "DJI_0018_head64k.JPG")
+    for fn in (check, footprint):
+        code, recs, err = fn(p)
+        assert code == 1, err
+        only_unknown(recs, fn.__name__)
+        assert "truncated" in recs[0]["reason"], recs[0]["reason"]
+
+
+def test_bad_truncated_mid_scan_with_padding(tmp):
+    """Cut in the middle of the scan, then zero padding as a failed copy may leave."""
+    data = open(BASE, "rb").read()
+    cut = (scan_header_end(data) + len(data)) // 2
+    p = write(tmp, "pad.jpg", data[:cut] + b"\0" * 4096, mode="wb")
+    code, recs, err = check(p)
+    assert code == 1, err
+    only_unknown(recs, "truncated + padding")
+
+
+def test_bad_truncated_driver(tmp):
+    p = truncated(tmp, "cut.jpg")
+    v, out = driver_verdict(p)
+    assert v != "clear", out
+    refused, err = strict_refuses(tmp, p)
+    assert refused, err
+
+
+def test_bad_truncated_tag(tmp):
+    d = os.path.join(tmp, "archive")
+    os.mkdir(d)
+    truncated(d, "cut.jpg")
+    shutil.copy(BASE, os.path.join(d, "good.jpg"))
+    code, rows, err = tag(tmp, d)
+    assert code == 1, err
+    by = {os.path.basename(p): (v, r) for p, v, r in rows}
+    assert by["good.jpg"][0] == "clear" and by["cut.jpg"][0] == "unknown", by
+
+
+# ------------------------------------------------------------------------------------------
+# 3. Only regular files are opened
+
+def fifo(d, name="photo.jpg"):
+    path = os.path.join(d, name)
+    os.mkfifo(path)
+    return path
+
+
+def test_bad_fifo_given_to_check(tmp):
+    p = fifo(tmp)
+    code, out, err = run("check", "--db", STORE, "--format", "jsonl", p)
+    assert code == 1, err
+    only_unknown(props([json.loads(l) for l in out.splitlines()]), "fifo")
+    assert "not a regular file" in out, out
+
+
+def test_bad_fifo_in_walked_folder_check(tmp):
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    shutil.copy(BASE, os.path.join(d, "good.jpg"))
+    fifo(d, "pipe.JPG")
+    code, recs, err = check(d)
+    assert code == 1, err
+    by = {os.path.basename(r["source"]): r for r in recs}
+    assert by["good.jpg"]["verdict"] == "clear"
+    only_unknown([by["pipe.JPG"]], "fifo in folder")
+    assert "not a regular file" in by["pipe.JPG"]["reason"]
+
+
+def test_bad_fifo_footprint(tmp):
+    code, recs, err = footprint(fifo(tmp))
+    assert code == 1, err
+    only_unknown(recs, "fifo footprint")
+
+
+def test_bad_fifo_tag(tmp):
+    d = os.path.join(tmp, "archive")
+    os.mkdir(d)
+    fifo(d)
+    shutil.copy(BASE, os.path.join(d, "good.jpg"))
+    code, rows, err = tag(tmp, d)
+    assert code == 1, err
+    by = {os.path.basename(p): v for p, v, _ in rows}
+    assert by.get("photo.jpg") == "unknown" and by.get("good.jpg") == "clear", by
+
+
+def test_bad_fifo_driver(tmp):
+    p = fifo(tmp)
+    v, out = driver_verdict(p)
+    assert v != "clear", out
+    refused, err = strict_refuses(tmp, p)
+    assert refused, err
+
+
+def test_bad_fifo_telemetry_and_srt(tmp):
+    a, b = fifo(tmp, "flight.csv"), fifo(tmp, "clip.SRT")
+    code, recs, err = check(a, b)
+    assert code == 1, err
+    only_unknown(recs, "fifo csv/srt")
+    assert len(recs) == 2, recs
+
+
+def test_bad_device_named_like_a_photo(tmp):
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    os.symlink("/dev/zero", os.path.join(d, "zero.jpg"))
+    code, recs, err = check(d)
+    assert code == 1, err
+    only_unknown(recs, "device")
+    assert "not a regular file" in recs[0]["reason"], recs[0]
+
+
+# ------------------------------------------------------------------------------------------
+# 4. Inputs that cannot be read are unknown rows; inputs with nothing to check exit 2
+
+def as_nobody():
+    """A prefix running a command as an unprivileged user when we are root (root reads
+    chmod-000 files), or [] when permissions already bind us; None if that is not possible."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv"):
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return None
+
+
+def readable_by_all(path):
+    """Opens the path's ancestors to others so an unprivileged user can reach it."""
+    p = os.path.abspath(path)
+    while p != "/":
+        st = os.stat(p)
+        os.chmod(p, st.st_mode | stat.S_IXOTH | (stat.S_IROTH if p == path else 0))
+        p = os.path.dirname(p)
+
+
+def run_as(prefix, *args):
+    p = subprocess.run(prefix + [KEEPOUT, *args], capture_output=True, timeout=HANG)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def test_bad_unreadable_subfolder(tmp):
+    prefix = as_nobody()
+    if prefix is None:
+        print("skip: cannot drop privileges to enforce permissions")
+        return
+    d = os.path.join(tmp, "in")
+    os.makedirs(os.path.join(d, "locked"))
+    shutil.copy(BASE, os.path.join(d, "good.jpg"))
+    shutil.copy(os.path.join(IMAGES, "DJI_0021.JPG"), os.path.join(d, "locked", "x.jpg"))
+    for p in (d, os.path.join(d, "good.jpg")):
+        os.chmod(p, 0o755 if os.path.isdir(p) else 0o644)
+    readable_by_all(d)
+    os.chmod(os.path.join(d, "locked"), 0)
+    try:
+        code, out, err = run_as(prefix, "check", "--db", STORE, "--format", "jsonl", d)
+    finally:
+        os.chmod(os.path.join(d, "locked"), 0o755)
+    recs = props([json.loads(l) for l in out.splitlines()])
+    assert code == 1, (code, err)
+    by = {os.path.basename(r["source"]): r for r in recs}
+    assert by["good.jpg"]["verdict"] == "clear", by
+    only_unknown([by["locked"]], "locked folder")
+    assert "cannot be read" in by["locked"]["reason"], by["locked"]
+
+
+def test_bad_unreadable_file(tmp):
+    prefix = as_nobody()
+    if prefix is None:
+        print("skip: cannot drop privileges to enforce permissions")
+        return
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    p = os.path.join(d, "secret.jpg")
+    shutil.copy(BASE, p)
+    readable_by_all(d)
+    os.chmod(p, 0)
+    code, out, err = run_as(prefix, "check", "--db", STORE, "--format", "jsonl", d, p)
+    recs = props([json.loads(l) for l in out.splitlines()])
+    assert code == 1, (code, err)
+    assert len(recs) == 2, recs
+    only_unknown(recs, "unreadable file")
+
+
+def test_bad_dangling_symlink_given_and_walked(tmp):
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    os.symlink(os.path.join(tmp, "gone.jpg"), os.path.join(d, "link.jpg"))
+    os.symlink(os.path.join(tmp, "gone-dir"), os.path.join(d, "linked-folder"))
+    code, recs, err = check(d, os.path.join(d, "link.jpg"))
+    assert code == 1, err
+    only_unknown(recs, "dangling")
+    assert len(recs) == 3, recs
+
+
+def nothing_to_check(fn_args, stdin=None):
+    code, out, err = run(*fn_args, stdin=stdin)
+    assert code == 2, (code, out, err)
+    assert "nothing to" in err, err
+    return err
+
+
+def test_bad_empty_folder_check(tmp):
+    d = os.path.join(tmp, "empty")
+    os.mkdir(d)
+    nothing_to_check(["check", "--db", STORE, d])
+
+
+def test_bad_empty_stdin_list_check(tmp):
+    nothing_to_check(["check", "--db", STORE, "-"], stdin=b"")
+    nothing_to_check(["check", "--db", STORE, "-"], stdin=b"\n\n")
+
+
+def test_bad_only_unknown_extensions_check(tmp):
+    d = os.path.join(tmp, "notes")
+    os.mkdir(d)
+    write(d, "readme.md", "hello\n")
+    write(d, "log.dat", "x\n")
+    err = nothing_to_check(["check", "--db", STORE, d])
+    assert "--include" in err, err
+
+
+def test_bad_jpegs_renamed_bak(tmp):
+    d = os.path.join(tmp, "renamed")
+    os.mkdir(d)
+    shutil.copy(BASE, os.path.join(d, "DJI_0018.JPG.bak"))
+    err = nothing_to_check(["check", "--db", STORE, d])
+    assert "--include" in err, err
+    # what the message says to do works: the renamed JPEG is read and judged
+    code, recs, err = check("--include", "*.bak", d)
+    assert code == 0 and recs[0]["verdict"] == "clear", (recs, err)
+
+
+def test_bad_empty_folder_footprint(tmp):
+    d = os.path.join(tmp, "empty")
+    os.mkdir(d)
+    nothing_to_check(["footprint", d])
+
+
+def test_bad_empty_folder_tag(tmp):
+    d = os.path.join(tmp, "empty")
+    os.mkdir(d)
+    write(d, "notes.txt", "no photos here\n")
+    nothing_to_check(["tag", "--db", STORE, "--catalog", os.path.join(tmp, "c.gpkg"), d])
+
+
+def test_bad_empty_folder_among_good_inputs(tmp):
+    """One empty input among good ones is still an error: a mistyped folder must not pass."""
+    d = os.path.join(tmp, "empty")
+    os.mkdir(d)
+    code, out, err = run("check", "--db", STORE, "--format", "jsonl", BASE, d)
+    assert code == 2 and "nothing to" in err and d in err, (code, err)
+
+
+if __name__ == "__main__":
+    if not STORE or not os.path.exists(STORE):
+        print("skip: no bundled sample store beside", KEEPOUT)
+        raise SystemExit(77)
+    main([v for k, v in sorted(globals().items()) if k.startswith("test_")])
