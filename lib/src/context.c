@@ -100,16 +100,23 @@ void ko_free(void *ptr) {
     free(ptr);
 }
 
+/* 1 when a test's koi_fault_alloc() asks this allocation to fail (context.h). */
+static int fail_alloc(void) {
+    return koi_fault_alloc && koi_fault_alloc();
+}
+
 void *koi_malloc(size_t size) {
+    if (fail_alloc()) return NULL;
     return malloc(size ? size : 1);
 }
 
 void *koi_calloc(size_t n, size_t size) {
+    if (fail_alloc()) return NULL;
     return calloc(n ? n : 1, size ? size : 1);
 }
 
 void *koi_realloc_array(void *ptr, size_t n, size_t size) {
-    if (size && n > SIZE_MAX / size) return NULL;
+    if (fail_alloc() || (size && n > SIZE_MAX / size)) return NULL;
     size_t bytes = n * size;
     return realloc(ptr, bytes ? bytes : 1);
 }

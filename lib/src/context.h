@@ -70,6 +70,14 @@ void koi_clear_error(ko_context *ctx);
 
 /* Checked allocation: every allocation in the library goes through these. They return NULL
  * on failure (or on overflow of n * size) and never abort. */
+
+/* Allocation failure on demand, for tests only (tests/fault/): a program that defines this
+ * function has it called before every koi_malloc, koi_calloc and koi_realloc_array (and so
+ * koi_strdup and koi_scratch), and a non-zero return fails that allocation. Everywhere else it
+ * is an undefined weak symbol, which the linker resolves to NULL: the library keeps no state
+ * for it, and an allocation pays one compare with a link-time constant. */
+int koi_fault_alloc(void) __attribute__((weak));
+
 void *koi_malloc(size_t size);
 void *koi_calloc(size_t n, size_t size);
 void *koi_realloc_array(void *ptr, size_t n, size_t size);
