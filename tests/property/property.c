@@ -1426,6 +1426,21 @@ int main(int argc, char **argv) {
     for (uint64_t i0 = 0; i0 < ro.cases && !rc; i0 += ro.chunk) {
         uint64_t i1 = i0 + ro.chunk < ro.cases ? i0 + ro.chunk : ro.cases;
         rc = run_chunk(ctx, &ro, i0, i1, st, &ffd, &ffg, &shown, &shown_ff);
+        if (ro.cases > ro.chunk) { /* progress of long runs, one line a chunk */
+            long fc = 0, ff = 0, pos = 0;
+            for (int k = 0; k < N_FAMILIES; k++) {
+                fc += st[k].false_clear;
+                ff += st[k].false_flag;
+                pos += st[k].truth_pos;
+            }
+            struct timespec tn;
+            clock_gettime(CLOCK_MONOTONIC, &tn);
+            printf("progress: %" PRIu64
+                   " cases, %ld disclosed, %ld false clears, %ld false flags, "
+                   "%.0f s\n",
+                   i1, pos, fc, ff, (double)(tn.tv_sec - t0.tv_sec));
+            fflush(stdout);
+        }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     rmdir(tmpl);
