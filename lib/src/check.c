@@ -192,6 +192,15 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     }
     size_t n;
     const double *ring = ko_footprint_ring(r->fp, &n);
+    if (n < 4) { /* a view collapsed to a point or a line (a telephoto 1 cm above ground) */
+        char why[160];
+        snprintf(why, sizeof why,
+                 "footprint: degenerate ring of %zu point(s): the view on the ground is too "
+                 "small to be a polygon",
+                 n);
+        *out = unknown(r, why);
+        return KO_OK;
+    }
     double *wide = NULL;
     ko_status st = KO_OK;
     if (opts->margin_m > 0 && (st = widen(ctx, r->fp, &shot->pose, opts->margin_m, &wide, &n))) {

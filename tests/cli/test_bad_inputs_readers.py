@@ -314,6 +314,13 @@ def test_bad_csv_height_and_altitude_out_of_range(tmp):
     assert "alt_msl" in bad[1]["reason"], bad[1]
 
 
+def test_bad_csv_view_collapsed_to_a_point(tmp):
+    """A 2,000 mm-equivalent lens 1 cm above the ground sees less than a millimetre: its ring
+    collapses. That row is unknown; it used to abort the run blaming the site store (exit 2)."""
+    bad = check_csv_bad_rows(tmp, {"height": "0.01", "focal35_mm": "2000"})
+    assert "footprint" in bad[0]["reason"], bad[0]
+
+
 def test_bad_srt_without_satellites(tmp):
     """GPS(lon,lat,satellites): 0 satellites is no fix, whatever the coordinates say."""
     # 3 km south of the Brighton photos: no site of the sample store in view
