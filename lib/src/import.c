@@ -509,6 +509,42 @@ static const char *osmconf_path(const ko_import_options *o, char *tmp, size_t ca
     return tmp;
 }
 
+/* A CSV header that names a column twice: GDAL 3.6's CSV driver crashes on some such files
+ * (with the X/Y_POSSIBLE_NAMES options), and which column holds the coordinate is ambiguous
+ * anyway. The header is split on its most frequent separator, as GDAL guesses it. */
+static ko_status csv_header_check(imp *im, const char *path) {
+    VSILFILE *fp = VSIFOpenL(path, "rb");
+    if (!fp) return KO_OK; /* GDAL says what is wrong */
+    char line[65536];
+    size_t got = VSIFReadL(line, 1, sizeof line - 1, fp);
+    VSIFCloseL(fp);
+    line[got] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    const char *seps = ",;\t|";
+    char sep = ',';
+    size_t best = 0;
+    for (const char *c = seps; *c; c++) {
+        size_t n = 0;
+        for (const char *p = line; *p; p++)
+            n += *p == *c;
+        if (n > best) best = n, sep = *c;
+    }
+    char delim[2] = {sep, '\0'};
+    char **f = CSLTokenizeString2(
+        line, delim,
+        CSLT_HONOURSTRINGS | CSLT_ALLOWEMPTYTOKENS | CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
+    ko_status st = KO_OK;
+    int n = CSLCount(f);
+    for (int i = 0; !st && i < n; i++)
+        for (int j = i + 1; !st && j < n; j++)
+            if (f[i][0] && !strcasecmp(f[i], f[j]))
+                st = koi_error(im->ctx, KO_ERR_FORMAT,
+                               "%s: header: column name '%.60s' appears twice (columns %d and %d)",
+                               path, f[i], i + 1, j + 1);
+    CSLDestroy(f);
+    return st;
+}
+
 static ko_status import_ogr(imp *im, const char *path) {
     ko_context *ctx = im->ctx;
     const char *ext = CPLGetExtension(path);
@@ -519,6 +555,11 @@ static ko_status import_ogr(imp *im, const char *path) {
     const char *open_path = vpath ? vpath : path;
     char **oo = NULL;
     if (is_csv) {
+        ko_status hs = csv_header_check(im, path);
+        if (hs) {
+            CPLFree(vpath);
+            return hs;
+        }
         oo = CSLSetNameValue(oo, "X_POSSIBLE_NAMES", "longitude,lon,lng,long,x");
         oo = CSLSetNameValue(oo, "Y_POSSIBLE_NAMES", "latitude,lat,y");
         oo = CSLSetNameValue(oo, "GEOM_POSSIBLE_NAMES", "WKT,geom,geometry,the_geom,wkt_geom");

@@ -298,5 +298,14 @@ def test_bad_ed318_properties_name_not_text(tmp):
     assert code != 0 and "name" in err and site_count(db) == 0, (code, err)
 
 
+def test_bad_csv_duplicate_header(tmp):
+    # found by fuzz_import (tests/fuzz/crashes_found): GDAL 3.6's CSV driver segfaulted on a
+    # header naming Latitude twice with a row longer than the header
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
+                       "import", "csv_duplicate_latitude_gdal36_segv.bin")
+    code, err, db = zones(tmp, "plants.csv", open(src, "rb").read()[1:].decode("latin-1"))
+    assert code == 2 and "appears twice" in err and "header" in err, (code, err)
+
+
 if __name__ == "__main__":
     main([f for n, f in sorted(globals().items()) if n.startswith("test_bad_")])
