@@ -74,6 +74,7 @@ typedef struct run {
     int quiet, unknown_is_clear;
     counts total;
     size_t skipped, empty_inputs;
+    size_t not_checked; /* of total.unknown: inputs that could not be read at all */
     char **dems;
     size_t n_dems;
     ko_dem *dem;
@@ -162,6 +163,7 @@ static void tally(counts *c, ko_verdict v) {
 }
 
 static int emit_unknown_input(run *r, const char *path, const char *why) {
+    r->not_checked++;
     json_object *p = json_object_new_object();
     json_object_object_add(p, "id", json_object_new_string(path));
     json_object_object_add(p, "source", json_object_new_string(path));
@@ -486,7 +488,14 @@ int cmd_check(int argc, char **argv) {
     if (!r.quiet)
         fprintf(stderr, "keepout check: %zu clear, %zu flagged, %zu unknown (store %s)\n",
                 r.total.clear, r.total.flagged, r.total.unknown, r.db);
-    rc = r.total.flagged || (r.total.unknown && !r.unknown_is_clear) ? EXIT_FLAGGED : EXIT_CLEAR;
+    /* the library's release policy, strict, with the user's --unknown-is */
+    ko_release_policy pol;
+    ko_release_policy_init(&pol);
+    pol.unknown_is = r.unknown_is_clear ? KO_CLEAR : KO_UNKNOWN;
+    rc = ko_release_decide_batch(&pol, r.total.clear, r.total.flagged,
+                                 r.total.unknown - r.not_checked, r.not_checked, NULL) == KO_RELEASE
+             ? EXIT_CLEAR
+             : EXIT_FLAGGED;
     if (r.empty_inputs) rc = EXIT_USAGE; /* nothing_in() said which */
 done:
     if (fp && fp != stdout) fclose(fp);

@@ -468,7 +468,10 @@ static int run_plans(route_run *r, int n, char **paths, out_format fmt, FILE *fp
         }
         ok = fmt == OUT_TABLE ? report_table(fp, p) : report_features(&w, p);
         if (!ok) fprintf(stderr, "keepout route: write error\n");
-        if (p->flagged || (p->unknown && !r->unknown_is_clear))
+        ko_release_policy pol; /* the library's policy, strict, with --unknown-is */
+        ko_release_policy_init(&pol);
+        pol.unknown_is = r->unknown_is_clear ? KO_CLEAR : KO_UNKNOWN;
+        if (ko_release_decide_batch(&pol, p->clear, p->flagged, p->unknown, 0, NULL) != KO_RELEASE)
             rc = rc == EXIT_USAGE ? rc : EXIT_FLAGGED;
         if (!r->quiet)
             fprintf(stderr,

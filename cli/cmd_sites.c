@@ -362,7 +362,7 @@ int cmd_sites(int argc, char **argv) {
         rc = do_import(ctx, &o, argc, argv);
     } else if (!strcmp(action, "info") || !strcmp(action, "list") || !strcmp(action, "export")) {
         ko_sites *s = NULL;
-        if (ko_sites_open(ctx, o.db, KO_SITES_READONLY, &s) != KO_OK) {
+        if (ko_sites_open(ctx, o.db, KO_SITES_READONLY | KO_SITES_ALLOW_EMPTY, &s) != KO_OK) {
             fprintf(stderr, "keepout sites: %s\n", ko_errmsg(ctx));
         } else if (!strcmp(action, "info")) {
             rc = do_info(s, &o);

@@ -944,8 +944,13 @@ static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_
             t.files, t.clear + t.flagged + t.unknown, t.clear, t.flagged, t.unknown, skipped, other,
             t.refused ? CPLSPrintf("; %zu files not catalogued (sidecar not written)", t.refused)
                       : "");
-    /* the exit status covers the whole catalogue: ask it only if this run saw nothing else */
-    rc = !t.flagged && !t.unknown && catalog_all_clear(cat) ? EXIT_CLEAR : EXIT_FLAGGED;
+    /* the exit status covers the whole catalogue (ask it only if this run saw nothing else),
+     * decided by the library's policy, strict; a file left out is not clear (counted unknown) */
+    int cat_clear = !t.flagged && !t.unknown && catalog_all_clear(cat);
+    rc = ko_release_decide_batch(NULL, t.clear + (size_t)cat_clear, t.flagged + (size_t)!cat_clear,
+                                 t.unknown, 0, NULL) == KO_RELEASE
+             ? EXIT_CLEAR
+             : EXIT_FLAGGED;
 out:
     for (size_t i = 0; i < n_done; i++)
         free(done[i].path);

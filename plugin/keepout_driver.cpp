@@ -21,14 +21,14 @@ namespace {
 constexpr const char *kPrefix = "KEEPOUT:";
 
 // One open dataset's libkeepout state: its own context (a dataset is used from one thread at
-// a time), the site store, an optional DEM.
+// a time), the site store, an optional DEM, and the caller's release policy.
 struct Session {
     ko_context *ctx = nullptr;
     ko_sites *sites = nullptr;
     ko_dem *dem = nullptr;
     ko_check_options opts{};
-    std::string store, store_error;
-    bool unknown_is_clear = false;
+    ko_release_policy policy{};
+    std::string store;
 
     ~Session() {
         ko_sites_close(sites);
@@ -36,14 +36,28 @@ struct Session {
         ko_context_destroy(ctx);
     }
 
-    // false: a usage error already reported with CPLError. A store that cannot be used is
-    // not an error here: every shot is then unknown, with store_error as the reason.
+    // false: an error already reported with CPLError. A store that is missing or cannot be
+    // used is an error here, in every mode and for raster and vector alike: nothing opens
+    // that could not be checked.
     bool Init(CSLConstList oo) {
         if (ko_context_create(&ctx) != KO_OK) {
             CPLError(CE_Failure, CPLE_OutOfMemory, "KEEPOUT: cannot create a keepout context");
             return false;
         }
         ko_check_options_init(&opts);
+        ko_release_policy_init(&policy);
+        const char *mode = CSLFetchNameValueDef(oo, "MODE", "tag");
+        if (EQUAL(mode, "tag")) {
+            policy.mode = KO_MODE_TAG;
+        } else if (EQUAL(mode, "redact")) {
+            policy.mode = KO_MODE_REDACT;
+        } else if (EQUAL(mode, "strict")) {
+            policy.mode = KO_MODE_STRICT;
+        } else {
+            CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: MODE=%s: must be tag, redact or strict",
+                     mode);
+            return false;
+        }
         const char *range = CSLFetchNameValue(oo, "MAX_RANGE");
         if (range) {
             char *end = nullptr;
@@ -59,10 +73,11 @@ struct Session {
         }
         const char *unk = CSLFetchNameValueDef(oo, "UNKNOWN_IS", "flagged");
         if (!EQUAL(unk, "flagged") && !EQUAL(unk, "clear")) {
-            CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: UNKNOWN_IS must be flagged or clear");
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "KEEPOUT: UNKNOWN_IS=%s: must be flagged or clear", unk);
             return false;
         }
-        unknown_is_clear = EQUAL(unk, "clear");
+        policy.unknown_is = EQUAL(unk, "clear") ? KO_CLEAR : KO_FLAGGED;
         const char *dem_path = CSLFetchNameValue(oo, "DEM");
         if (dem_path && ko_dem_open(ctx, dem_path, &dem) != KO_OK) {
             CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: DEM=%s: %s", dem_path, ko_errmsg(ctx));
@@ -72,17 +87,20 @@ struct Session {
         const char *s = CSLFetchNameValue(oo, "SITES");
         if (!s) s = CPLGetConfigOption("KEEPOUT_SITES", nullptr);
         if (!s || !*s) {
-            store_error = "no site store: give the open option SITES=FILE or set KEEPOUT_SITES";
-            return true;
+            CPLError(CE_Failure, CPLE_OpenFailed,
+                     "KEEPOUT: no site store, so nothing can be checked: give the open option "
+                     "SITES=FILE or the configuration option KEEPOUT_SITES (a store built with "
+                     "'keepout sites import')");
+            return false;
         }
         store = s;
         double limit = 0;
         if (ko_sites_open(ctx, s, KO_SITES_READONLY, &sites) != KO_OK ||
             ko_sites_gsd_limit(sites, &limit) != KO_OK) {
-            store_error = std::string("site store ") + s + " unusable: " + ko_errmsg(ctx);
-            ko_sites_close(sites);
-            sites = nullptr;
-            return true;
+            CPLError(CE_Failure, CPLE_OpenFailed,
+                     "KEEPOUT: site store %s cannot be used, so nothing can be checked: %s", s,
+                     ko_errmsg(ctx));
+            return false;
         }
         opts.footprint.gsd_limit_m = limit;
         return true;
@@ -150,19 +168,15 @@ void Describe(const ko_result *res, Verdict &v) {
     v.hits_json += "]";
 }
 
-// Checks one shot: a failure of the store is reported as the verdict unknown, never clear.
+// Checks one shot. A failure of the store gives no result (the image was not checked) and the
+// verdict unknown with the reason, never clear.
 std::unique_ptr<ko_result, void (*)(ko_result *)> Check(Session &s, const ko_shot &shot,
                                                         Verdict &v) {
     std::unique_ptr<ko_result, void (*)(ko_result *)> res(nullptr, ko_result_destroy);
-    if (!s.sites) {
-        v.verdict = KO_UNKNOWN;
-        v.reason = s.store_error;
-        return res;
-    }
     ko_result *r = nullptr;
     if (ko_check_shot(s.ctx, s.sites, &shot, &s.opts, &r) != KO_OK) {
         v.verdict = KO_UNKNOWN;
-        v.reason = std::string("site store failed: ") + ko_errmsg(s.ctx);
+        v.reason = std::string("site store ") + s.store + " failed: " + ko_errmsg(s.ctx);
         return res;
     }
     res.reset(r);
@@ -326,13 +340,9 @@ CPLErr KeepoutMaskBand::IReadBlock(int, int y, void *data) {
 
 GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     CSLConstList oo = info->papszOpenOptions;
-    const char *mode = CSLFetchNameValueDef(oo, "MODE", "tag");
-    if (!EQUAL(mode, "tag") && !EQUAL(mode, "redact") && !EQUAL(mode, "strict")) {
-        CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: MODE must be tag, redact or strict");
-        return nullptr;
-    }
     Session s;
     if (!s.Init(oo)) return nullptr;
+    const char *mode = CSLFetchNameValueDef(oo, "MODE", "tag");
     ko_reader *reader = nullptr;
     ko_shot shot{};
     Verdict v;
@@ -344,10 +354,12 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     } else {
         res = Check(s, shot, v);
     }
-    const bool refuse = v.verdict == KO_FLAGGED || (v.verdict == KO_UNKNOWN && !s.unknown_is_clear);
-    if (EQUAL(mode, "strict") && refuse) {
-        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: %s is %s: %s%s%s", path,
-                 ko_verdict_str(v.verdict), v.reason.c_str(),
+    // The library decides: release, redact or refuse. The driver has no rule of its own.
+    const char *why = nullptr;
+    const ko_decision decision = ko_release_decide(&s.policy, res.get(), &why);
+    if (decision == KO_REFUSE) {
+        CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: MODE=%s refuses %s (%s): %s: %s%s%s", mode,
+                 path, ko_verdict_str(v.verdict), why, v.reason.c_str(),
                  v.site_names.empty() ? "" : "; sites: ", v.site_names.c_str());
         ko_reader_close(reader);
         return nullptr;
@@ -371,7 +383,7 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     ds->src_ = src;
     ds->nRasterXSize = src->GetRasterXSize();
     ds->nRasterYSize = src->GetRasterYSize();
-    const bool redact = EQUAL(mode, "redact");
+    const bool redact = s.policy.mode == KO_MODE_REDACT;
     if (redact) {
         size_t n = static_cast<size_t>(ds->nRasterXSize) * ds->nRasterYSize;
         ds->mask_.assign(n, 0);
@@ -379,11 +391,15 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
         // pixels at the image's scale.
         double margin = 2.0 + 0.005 * std::max(ds->nRasterXSize, ds->nRasterYSize);
         size_t redacted = 0;
-        if (v.verdict == KO_FLAGGED &&
-            ko_redact_mask(s.ctx, s.sites, &shot, res.get(), ds->nRasterXSize, ds->nRasterYSize,
-                           margin, ds->mask_.data(), &redacted) != KO_OK) {
-            CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: redaction of %s failed: %s", path,
-                     ko_errmsg(s.ctx));
+        // A flagged image whose site lands on no pixel cannot be shown redacted: refused.
+        if (decision == KO_REDACT &&
+            (ko_redact_mask(s.ctx, s.sites, s.dem, &shot, res.get(), ds->nRasterXSize,
+                            ds->nRasterYSize, margin, ds->mask_.data(), &redacted) != KO_OK ||
+             redacted == 0)) {
+            CPLError(CE_Failure, CPLE_AppDefined,
+                     "KEEPOUT: MODE=redact refuses %s: it is flagged and cannot be redacted: %s",
+                     path,
+                     redacted == 0 ? "no pixel of the site could be placed" : ko_errmsg(s.ctx));
             ko_reader_close(reader);
             return nullptr;
         }
@@ -397,6 +413,7 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     ds->SetMetadataItem("VERDICT", verdict, "KEEPOUT");
     ds->SetMetadataItem("REASON", v.reason.c_str(), "KEEPOUT");
     ds->SetMetadataItem("MODE", mode, "KEEPOUT");
+    ds->SetMetadataItem("DECISION", ko_decision_str(decision), "KEEPOUT");
     ds->SetMetadataItem("HIT_COUNT", CPLSPrintf("%d", v.hit_count), "KEEPOUT");
     ds->SetMetadataItem("SITES", v.site_names.c_str(), "KEEPOUT");
     ds->SetMetadataItem("SITE_IDS", v.site_ids.c_str(), "KEEPOUT");
@@ -565,7 +582,11 @@ GDALDataset *Open(GDALOpenInfo *info) {
             }
             auto s = std::make_unique<Session>();
             if (!s->Init(info->papszOpenOptions)) return nullptr;
-            if (s->sites) ko_sites_load_index(s->sites);  // many shots: the batch index
+            if (ko_sites_load_index(s->sites) != KO_OK) {  // many shots: the batch index
+                CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: site store %s: %s",
+                         s->store.c_str(), ko_errmsg(s->ctx));
+                return nullptr;
+            }
             return new KeepoutVectorDataset(new KeepoutLayer(std::move(s), path));
         }
         if (!want_raster) return nullptr;
@@ -601,7 +622,8 @@ extern "C" void GDALRegister_KEEPOUT() {
             "default: config option / environment KEEPOUT_SITES'/>"
             "  <Option name='MODE' type='string-select' default='tag' description='tag: pass "
             "pixels, write the verdict in the KEEPOUT metadata domain; redact: also blank the "
-            "pixels that show a site; strict: refuse flagged or unknown images'>"
+            "pixels that show a site and refuse images that could not be checked or are "
+            "unknown; strict: refuse flagged or unknown images'>"
             "    <Value>tag</Value><Value>redact</Value><Value>strict</Value>"
             "  </Option>"
             "  <Option name='DEM' type='string' description='elevation raster for terrain "
@@ -609,7 +631,8 @@ extern "C" void GDALRegister_KEEPOUT() {
             "  <Option name='MAX_RANGE' type='float' description='ground range in metres at "
             "which rays are cut (default 2000)'/>"
             "  <Option name='UNKNOWN_IS' type='string-select' default='flagged' "
-            "description='how strict mode treats unknown verdicts'>"
+            "description='how MODE=strict treats images checked as unknown (never those "
+            "that could not be checked)'>"
             "    <Value>flagged</Value><Value>clear</Value>"
             "  </Option>"
             "</OpenOptionList>");

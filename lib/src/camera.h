@@ -38,4 +38,9 @@ int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
 void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);
 
+/* The camera altitudes (on the DEM's vertical datum) a terrain footprint was cast from: 1, or
+ * 2 when it is the union of an absolute and a relative altitude's casts; 0 without a DEM.
+ * Redaction places ground points with the same altitudes (footprint.c). */
+int koi_footprint_camera_alts(const ko_footprint *fp, double alts[2]);
+
 #endif

@@ -24,6 +24,7 @@ struct ko_footprint {
     const char *height_source;
     double cam_alt, ground_alt, gsd_terrain;
     double gsd_cam_alt; /* the lower camera altitude of the footprint's (finer GSD) */
+    double cam_alt2;    /* the relative height's altitude, cast and joined; NaN if none */
     char note[320];     /* ko_footprint_altitude_note() */
 };
 
@@ -438,6 +439,7 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
         st = cast_rays(ctx, b, &r, p, tp, total, second, fp);
         if (!st) st = union_rings(ctx, fp, second, total + 1);
         fp->gsd_cam_alt = fmin(fp->gsd_cam_alt, t.alt_rel);
+        fp->cam_alt2 = t.alt_rel;
     }
 done:
     if (tp) koi_terrain_end(&t);
@@ -485,7 +487,7 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
     fp->lon0 = pose->lon;
     fp->height_m = pose->height_m;
     fp->height_source = "flat";
-    fp->cam_alt = fp->ground_alt = fp->gsd_terrain = fp->gsd_cam_alt = NAN;
+    fp->cam_alt = fp->ground_alt = fp->gsd_terrain = fp->gsd_cam_alt = fp->cam_alt2 = NAN;
     st = cast_boundary(ctx, cam, pose, opts, fp);
     if (st) {
         ko_footprint_destroy(fp);
@@ -547,4 +549,11 @@ double ko_footprint_camera_alt_m(const ko_footprint *fp) {
 
 double ko_footprint_ground_alt_m(const ko_footprint *fp) {
     return fp ? fp->ground_alt : NAN;
+}
+
+int koi_footprint_camera_alts(const ko_footprint *fp, double alts[2]) {
+    if (!fp || !isfinite(fp->cam_alt)) return 0;
+    alts[0] = fp->cam_alt;
+    alts[1] = fp->cam_alt2;
+    return isfinite(fp->cam_alt2) ? 2 : 1;
 }

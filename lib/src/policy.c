@@ -61,3 +61,25 @@ ko_decision ko_release_decide_verdict(const ko_release_policy *p, int checked, k
 ko_decision ko_release_decide(const ko_release_policy *p, const ko_result *r, const char **why) {
     return ko_release_decide_verdict(p, r != NULL, r ? ko_result_verdict(r) : KO_UNKNOWN, why);
 }
+
+ko_decision ko_release_decide_batch(const ko_release_policy *p, size_t n_clear, size_t n_flagged,
+                                    size_t n_unknown, size_t n_not_checked, const char **why) {
+    const struct {
+        size_t n;
+        int checked;
+        ko_verdict v;
+    } parts[] = {{n_not_checked, 0, KO_UNKNOWN},
+                 {n_flagged, 1, KO_FLAGGED},
+                 {n_unknown, 1, KO_UNKNOWN},
+                 {n_clear, 1, KO_CLEAR}};
+    ko_decision worst = KO_RELEASE;
+    const char *worst_why = NULL;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (!parts[i].n) continue;
+        const char *w = NULL;
+        ko_decision d = ko_release_decide_verdict(p, parts[i].checked, parts[i].v, &w);
+        if (!worst_why || d > worst) worst = d, worst_why = w;
+    }
+    if (!worst_why) return say(why, "nothing was checked", KO_REFUSE);
+    return say(why, worst_why, worst);
+}

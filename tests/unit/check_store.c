@@ -5,6 +5,9 @@
 #include <math.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "sites.h"
 #include "test_util.h"
@@ -23,7 +26,10 @@ START_TEST(test_store_create_and_reopen) {
     ko_context *ctx = NULL;
     ko_sites *s = NULL;
     ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
-    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_OK);
+    /* empty: open to describe it, not to check against it */
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_ERR_DB);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "holds no sites"));
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY | KO_SITES_ALLOW_EMPTY, &s), KO_OK);
     ko_import_report r = {0};
     ck_assert_int_eq(ko_sites_import(s, DATA "/zones/cis_source_sample_ed269.json", NULL, &r),
                      KO_ERR_ARG); /* read-only */
@@ -186,6 +192,182 @@ START_TEST(test_store_info_and_export) {
 }
 END_TEST
 
+/* A store holding the real Swiss power plants (WRI), closed; its path in f->db. */
+static long long wri_store(fixture *f) {
+    fixture_open(f);
+    ko_import_report r = import_ok(f, DATA "/sites/wri_switzerland.csv", NULL);
+    ko_import_report_clear(&r);
+    fixture_close(f);
+    return sql_int(f->db, "SELECT count(*) FROM sites");
+}
+
+static void sql_exec(const char *db, const char *sql) {
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK) ck_abort_msg("%s: %s", sql, err);
+    sqlite3_close(h);
+}
+
+/* An index that lost rows fails the read-only open with a message naming the store and the
+ * counts; a writable open rebuilds the index, after which the lost site is found again. */
+START_TEST(test_store_index_lost_rows) {
+    fixture f;
+    long long n = wri_store(&f);
+    ck_assert_int_gt(n, 10);
+    sql_exec(f.db, "CREATE TABLE saved AS SELECT * FROM idx_sites_geom_buffered");
+    sql_exec(f.db,
+             "DELETE FROM idx_sites_geom_buffered WHERE pkid IN (SELECT id FROM sites"
+             " ORDER BY id LIMIT 3)");
+    ck_assert_int_eq(sql_int(f.db, "SELECT count(*) FROM idx_sites_geom_buffered"), n - 3);
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    for (int flags = 0; flags <= KO_SITES_ALLOW_EMPTY; flags += KO_SITES_ALLOW_EMPTY) {
+        ck_assert_int_eq(ko_sites_open(ctx, f.db, flags, &s), KO_ERR_DB);
+        ck_assert_ptr_null(s);
+        char want[64];
+        snprintf(want, sizeof want, "holds %lld entries for %lld sites", n - 3, n);
+        ck_assert_msg(strstr(ko_errmsg(ctx), f.db) && strstr(ko_errmsg(ctx), want) &&
+                          strstr(ko_errmsg(ctx), "rebuild"),
+                      "%s", ko_errmsg(ctx));
+    }
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_CREATE, &s), KO_OK);
+    ko_sites_close(s);
+    ck_assert_int_eq(sql_int(f.db, "SELECT count(*) FROM idx_sites_geom_buffered"), n);
+    /* the rebuilt boxes are the ones SpatiaLite's own triggers wrote at import */
+    ck_assert_int_eq(sql_int(f.db,
+                             "SELECT count(*) FROM saved s JOIN idx_sites_geom_buffered r"
+                             " USING (pkid) WHERE r.xmin = s.xmin AND r.xmax = s.xmax"
+                             " AND r.ymin = s.ymin AND r.ymax = s.ymax"),
+                     n);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_OK);
+    ko_sites_close(s);
+    /* more entries than sites is damage too */
+    sql_exec(f.db, "INSERT INTO idx_sites_geom_buffered VALUES(999999, 0, 1, 0, 1)");
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_ERR_DB);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+/* No sites: every image would be clear. Refused for checking, allowed for listing. */
+START_TEST(test_store_without_sites) {
+    fixture f;
+    wri_store(&f);
+    sql_exec(f.db, "DELETE FROM sites");
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_ERR_DB);
+    ck_assert_msg(strstr(ko_errmsg(ctx), f.db) && strstr(ko_errmsg(ctx), "holds no sites"), "%s",
+                  ko_errmsg(ctx));
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY | KO_SITES_ALLOW_EMPTY, &s), KO_OK);
+    int64_t count = -1;
+    ck_assert_int_eq(ko_sites_count(s, &count), KO_OK);
+    ck_assert_int_eq(count, 0);
+    ko_sites_close(s);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_CREATE, &s), KO_OK); /* to import into */
+    ko_sites_close(s);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_CREATE | KO_SITES_ALLOW_EMPTY, &s), KO_OK);
+    ko_sites_close(s);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, 4, &s), KO_ERR_ARG);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+/* A writer killed inside a transaction (pages already spilled into the file) leaves a hot
+ * journal: a read-only open rolls it back when it may, and sees the store as it was. */
+START_TEST(test_store_hot_journal_rolled_back) {
+    fixture f;
+    long long n = wri_store(&f);
+    char journal[300];
+    snprintf(journal, sizeof journal, "%s-journal", f.db);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        sqlite3 *h = NULL;
+        if (sqlite3_open(f.db, &h) != SQLITE_OK) _exit(3);
+        sqlite3_exec(h,
+                     "PRAGMA cache_size=2; BEGIN; DELETE FROM sites;"
+                     " UPDATE meta SET value='x' WHERE key='schema_version'",
+                     NULL, NULL, NULL);
+        raise(SIGKILL);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
+    struct stat st;
+    ck_assert_int_eq(stat(journal, &st), 0);
+    ck_assert_int_gt(st.st_size, 0);
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    if (ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s) != KO_OK)
+        ck_abort_msg("%s", ko_errmsg(ctx));
+    int64_t count = 0;
+    ck_assert_int_eq(ko_sites_count(s, &count), KO_OK);
+    ck_assert_int_eq(count, n);
+    ko_sites_close(s);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+/* A writer holding the lock: the open says the store is locked, not that it is no store. */
+START_TEST(test_store_locked_by_writer) {
+    fixture f;
+    wri_store(&f);
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(sqlite3_open(f.db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_ERR_DB);
+    ck_assert_msg(strstr(ko_errmsg(ctx), f.db) && strstr(ko_errmsg(ctx), "locked"), "%s",
+                  ko_errmsg(ctx));
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(h);
+    ck_assert_int_eq(ko_sites_open(ctx, f.db, KO_SITES_READONLY, &s), KO_OK);
+    ko_sites_close(s);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+/* A new store is private to its owner: 0600 under umask 022, and a stricter umask is kept. */
+START_TEST(test_store_created_private) {
+    const mode_t masks[] = {022, 077, 0277};
+    const mode_t want[] = {0600, 0600, 0400};
+    for (int i = 0; i < 3; i++) {
+        mode_t old = umask(masks[i]);
+        fixture f;
+        fixture_open(&f);
+        fixture_close(&f);
+        umask(old);
+        struct stat st;
+        ck_assert_int_eq(stat(f.db, &st), 0);
+        ck_assert_int_eq(st.st_mode & 0777, want[i]);
+    }
+}
+END_TEST
+
+/* A FIFO is not a store (SQLite would block opening it); neither is a directory. */
+START_TEST(test_store_not_a_regular_file) {
+    char db[256];
+    tmp_store(db, sizeof db);
+    ck_assert_int_eq(mkfifo(db, 0600), 0);
+    ko_context *ctx = NULL;
+    ko_sites *s = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    ck_assert_int_eq(ko_sites_open(ctx, db, KO_SITES_READONLY, &s), KO_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "not a regular file"));
+    ck_assert_int_eq(ko_sites_open(ctx, db, KO_SITES_CREATE, &s), KO_ERR_IO);
+    char dir[256];
+    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(db, '/') - db), db);
+    ck_assert_int_eq(ko_sites_open(ctx, dir, KO_SITES_READONLY, &s), KO_ERR_IO);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
     ko_global_init();
     Suite *s = suite_create("store");
@@ -197,6 +379,12 @@ int main(void) {
     tcase_add_test(tc, test_store_categories_are_editable);
     tcase_add_test(tc, test_store_buffer_is_metric);
     tcase_add_test(tc, test_store_info_and_export);
+    tcase_add_test(tc, test_store_index_lost_rows);
+    tcase_add_test(tc, test_store_without_sites);
+    tcase_add_test(tc, test_store_hot_journal_rolled_back);
+    tcase_add_test(tc, test_store_locked_by_writer);
+    tcase_add_test(tc, test_store_created_private);
+    tcase_add_test(tc, test_store_not_a_regular_file);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

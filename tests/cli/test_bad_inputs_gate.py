@@ -1,0 +1,205 @@
+"""Bad inputs at the gate (issue 17): a site store that cannot prove itself is an error at open
+(exit 2, a message naming the store and what to do) in check, route, tag and sites query; never
+a run that answers `clear` from a damaged or empty store. And the exit status follows the one
+release policy: --unknown-is applies only to images that were checked."""
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+
+from kotest import DATA, main, run, write
+
+IMAGES = os.path.join(DATA, "images")
+FLAGGED = os.path.join(IMAGES, "DJI_0021.JPG")  # beside the made-up DEMO substation
+PLAN = os.path.join(DATA, "routes", "qgc_plan", "qgroundcontrol_sample.plan")
+
+
+def store(tmp, name="s.sqlite"):
+    """A store holding the DEMO substation (and nothing else), built by keepout itself."""
+    db = os.path.join(tmp, name)
+    code, _, err = run("sites", "import", "--db", db,
+                       os.path.join(DATA, "sites", "brighton_beach_demo.geojson"))
+    assert code == 0, err
+    return db
+
+
+def sql(db, *statements):
+    con = sqlite3.connect(db, isolation_level=None)
+    for s in statements:
+        con.execute(s)
+    con.close()
+
+
+def damaged_index(tmp):
+    """The spatial index lost the DEMO site's row; the sites table still holds it."""
+    db = store(tmp)
+    sql(db, "DELETE FROM idx_sites_geom_buffered WHERE pkid IN "
+            "(SELECT id FROM sites WHERE name LIKE 'DEMO%')")
+    return db
+
+
+def empty_store(tmp):
+    db = store(tmp)
+    sql(db, "DELETE FROM sites")
+    return db
+
+
+def assert_store_error(code, err, db, *words):
+    assert code == 2, (code, err)
+    assert db in err, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+# --- a spatial index that lost rows -------------------------------------------------------
+
+def test_bad_check_store_index_lost_rows(tmp):
+    db = damaged_index(tmp)
+    code, out, err = run("check", "--db", db, "--format", "csv", FLAGGED)
+    assert_store_error(code, err, db, "index", "rebuild")
+    assert ",clear," not in out, out
+
+
+def test_bad_route_store_index_lost_rows(tmp):
+    db = damaged_index(tmp)
+    code, out, err = run("route", "--db", db, "--format", "jsonl", PLAN)
+    assert_store_error(code, err, db, "index")
+
+
+def test_bad_tag_store_index_lost_rows(tmp):
+    db = damaged_index(tmp)
+    code, out, err = run("tag", "--db", db, "--catalog", os.path.join(tmp, "c.gpkg"), FLAGGED)
+    assert_store_error(code, err, db, "index")
+
+
+def test_bad_sites_query_store_index_lost_rows(tmp):
+    db = damaged_index(tmp)
+    code, out, err = run("sites", "query", "--db", db, "--ring",
+                         "-91.995 46.842,-91.993 46.842,-91.993 46.844,-91.995 46.844,"
+                         "-91.995 46.842", "--camera", "-91.994,46.843")
+    assert code == 2, (code, out, err)
+
+
+# --- a store with no sites ----------------------------------------------------------------
+
+def test_bad_check_store_without_sites(tmp):
+    db = empty_store(tmp)
+    code, out, err = run("check", "--db", db, "--format", "csv", FLAGGED)
+    assert_store_error(code, err, db, "no sites")
+    assert ",clear," not in out, out
+
+
+def test_bad_route_store_without_sites(tmp):
+    db = empty_store(tmp)
+    code, out, err = run("route", "--db", db, "--format", "jsonl", PLAN)
+    assert_store_error(code, err, db, "no sites")
+
+
+def test_bad_tag_store_without_sites(tmp):
+    db = empty_store(tmp)
+    code, out, err = run("tag", "--db", db, "--catalog", os.path.join(tmp, "c.gpkg"), FLAGGED)
+    assert_store_error(code, err, db, "no sites")
+    assert not os.path.exists(os.path.join(tmp, "c.gpkg"))
+
+
+def test_bad_sites_query_store_without_sites(tmp):
+    db = empty_store(tmp)
+    code, out, err = run("sites", "query", "--db", db, "--ring",
+                         "-91.995 46.842,-91.993 46.842,-91.993 46.844,-91.995 46.844,"
+                         "-91.995 46.842", "--camera", "-91.994,46.843")
+    assert code == 2, (code, out, err)
+
+
+def test_empty_store_still_has_info(tmp):
+    """Not a bad input: `sites info/list` show an empty store (0 sites) instead of refusing."""
+    db = empty_store(tmp)
+    code, out, err = run("sites", "info", "--db", db)
+    assert code == 0 and "sites:          0" in out, (code, out, err)
+    code, out, err = run("sites", "list", "--db", db, "--format", "csv")
+    assert code == 0, err
+
+
+# --- an interrupted writer ----------------------------------------------------------------
+
+KILLED_WRITER = textwrap.dedent("""
+    import os, signal, sqlite3, sys
+    con = sqlite3.connect(sys.argv[1], isolation_level=None)
+    con.execute("PRAGMA cache_size=2")  # spill changed pages into the file before commit
+    con.execute("BEGIN")
+    con.execute("DELETE FROM sites")
+    con.execute("UPDATE meta SET value = 'garbage' WHERE key = 'schema_version'")
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_bad_check_store_hot_journal(tmp):
+    """A writer killed mid-transaction leaves a hot journal: keepout rolls it back (the file is
+    writable) and answers from the store as it was, the DEMO site flagged."""
+    db = store(tmp)
+    p = subprocess.run([sys.executable, "-c", KILLED_WRITER, db])
+    assert p.returncode == -signal.SIGKILL
+    assert os.path.getsize(db + "-journal") > 0
+    code, out, err = run("check", "--db", db, "--format", "csv", FLAGGED)
+    assert code == 1 and ",flagged," in out, (code, out, err)
+    assert "not a keepout site store" not in err, err
+    assert not os.path.exists(db + "-journal") or os.path.getsize(db + "-journal") == 0
+
+
+def test_bad_check_store_locked_by_writer(tmp):
+    db = store(tmp)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        code, out, err = run("check", "--db", db, "--format", "csv", FLAGGED)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert_store_error(code, err, db, "locked")
+    assert "not a keepout site store" not in err, err
+
+
+# --- the exit status is the library's policy ----------------------------------------------
+
+def test_bad_check_unknown_is_clear_unsupported_image(tmp):
+    """--unknown-is clear counts checked `unknown` images as clear; an input keepout cannot
+    read at all (a TIFF) was never checked and still fails the run."""
+    db = store(tmp)
+    tif = os.path.join(tmp, "photo.tif")
+    subprocess.run(["gdal_translate", "-q", "-of", "GTiff", FLAGGED, tif], check=True)
+    code, out, err = run("check", "--db", db, "--unknown-is", "clear", "--format", "csv", tif)
+    assert code == 1, (code, out, err)
+
+
+def test_bad_route_unknown_is_clear_unreadable_plan(tmp):
+    db = store(tmp)
+    bad = write(tmp, "mission.plan", "{ not json")
+    code, out, err = run("route", "--db", db, "--unknown-is", "clear", "--format", "jsonl", bad)
+    assert code != 0, (code, out, err)
+
+
+# --- a new store is private -----------------------------------------------------------------
+
+def test_bad_new_store_readable_by_others(tmp):
+    """A list of critical sites is sensitive: a new store is 0600 under the usual umask 022."""
+    old = os.umask(0o022)
+    try:
+        db = store(tmp, "new.sqlite")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600, oct(os.stat(db).st_mode)
+
+
+def test_bad_new_store_umask_stricter_kept(tmp):
+    old = os.umask(0o277)
+    try:
+        db = store(tmp, "new.sqlite")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o400, oct(os.stat(db).st_mode)
+
+
+if __name__ == "__main__":
+    main([v for k, v in list(globals().items()) if k.startswith("test_")])
