@@ -317,29 +317,164 @@ static void altitude_note(ko_footprint *fp, const ko_pose *p, const koi_terrain 
                  t->cam_alt, src, agl, p->height_m);
 }
 
+/* Casts one ray (NED direction d) onto the flat ground or the terrain (t): its ground point,
+ * or the point at the range limit along its azimuth. *cut := 1 for the latter. Returns the
+ * DEM's read error, else KO_OK. */
+static ko_status cast_one(ko_context *ctx, const double d[3], const ko_pose *p, koi_terrain *t,
+                          ko_footprint *fp, double *e, double *n, int *cut) {
+    if (!t) {
+        *cut = ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg, e, n);
+        fp->range_limited |= *cut;
+        return KO_OK;
+    }
+    double z;
+    int c = koi_terrain_cast(ctx, t, d, p->yaw_deg, e, n, &z);
+    if (c < 0) return (ko_status)t->dem->io_error;
+    fp->range_limited |= c;
+    if (!c && !t->bounded) fp->gsd_terrain = fmax(fp->gsd_terrain, z);
+    *cut = c;
+    return KO_OK;
+}
+
+static void body_to_ned(const koi_rot *r, double x, double y, double d[3]) {
+    const double body[3] = {1.0, x, y};
+    for (int j = 0; j < 3; j++)
+        d[j] = r->m[j][0] * body[0] + r->m[j][1] * body[1] + r->m[j][2] * body[2];
+}
+
 /* Casts the 4m boundary rays onto the flat ground or the terrain (t), writing them to
- * local[0 .. 2 * total). */
+ * local[0 .. 2 * total) and whether each was cut at the range limit to cut[0 .. total). */
 static ko_status cast_rays(ko_context *ctx, const struct koi_boundary *b, const koi_rot *r,
                            const ko_pose *p, koi_terrain *t, size_t total, double *local,
-                           ko_footprint *fp) {
+                           unsigned char *cut, ko_footprint *fp) {
     for (size_t i = 0; i < total; i++) {
-        double d[3], *en = &local[2 * i];
-        const double body[3] = {1.0, b->xy[2 * i], b->xy[2 * i + 1]};
-        for (int j = 0; j < 3; j++)
-            d[j] = r->m[j][0] * body[0] + r->m[j][1] * body[1] + r->m[j][2] * body[2];
-        if (!t) {
-            fp->range_limited |=
-                ground_point(d, p->height_m, fp->range_limit_m, p->yaw_deg, &en[0], &en[1]);
+        double d[3];
+        int c;
+        body_to_ned(r, b->xy[2 * i], b->xy[2 * i + 1], d);
+        ko_status st = cast_one(ctx, d, p, t, fp, &local[2 * i], &local[2 * i + 1], &c);
+        if (st) return st;
+        cut[i] = (unsigned char)c;
+    }
+    return KO_OK;
+}
+
+/* A growing ring of (east, north) points. */
+typedef struct dense {
+    double *xy;
+    size_t n, cap;
+} dense;
+
+static int dense_add(dense *d, double x, double y) {
+    if (d->n && d->xy[2 * d->n - 2] == x && d->xy[2 * d->n - 1] == y) return 1;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 512;
+        double *a = koi_realloc_array(d->xy, cap, 2 * sizeof *a);
+        if (!a) return 0;
+        d->xy = a, d->cap = cap;
+    }
+    d->xy[2 * d->n] = x, d->xy[2 * d->n + 1] = y;
+    d->n++;
+    return 1;
+}
+
+/* The range arc from point a to point b (both at distance R from the camera), the short way
+ * round, as a polygon whose edges are tangent to the circle: every point of the arc lies on or
+ * inside it, and it bulges at most excess metres outside the circle. a itself is not added, b
+ * is. */
+static int add_arc(dense *d, const double *a, const double *b, double R, double excess) {
+    double ta = atan2(a[1], a[0]), tb = atan2(b[1], b[0]), dt = tb - ta;
+    while (dt > M_PI)
+        dt -= 2 * M_PI;
+    while (dt < -M_PI)
+        dt += 2 * M_PI;
+    /* k tangent pieces of angle h each: vertices at R / cos(h / 2), R (1 / cos(h/2) - 1) <=
+     * excess, i.e. h <= 2 acos(R / (R + excess)). */
+    double hmax = 2 * acos(R / (R + excess));
+    size_t k = (size_t)ceil(fabs(dt) / hmax);
+    if (k > 4096) k = 4096;
+    if (k >= 1 && fabs(dt) > 1e-12) {
+        double h = dt / (double)k, rv = R / cos(h / 2);
+        for (size_t j = 0; j < k; j++) {
+            double th = ta + h * ((double)j + 0.5);
+            if (!dense_add(d, rv * cos(th), rv * sin(th))) return 0;
+        }
+    }
+    return dense_add(d, b[0], b[1]);
+}
+
+/* The boundary between samples i and j = i + 1, where one ray lands within range and the
+ * other is cut: bisected along the image edge to 1e-4 pixel. *in_xy := the last ground point
+ * within range, *out_xy := the first cut point (on the range circle). */
+static ko_status find_crossing(ko_context *ctx, const ko_camera *cam, const koi_intrinsics *k,
+                               uint32_t m, size_t i, int in_first, const koi_rot *r,
+                               const ko_pose *p, koi_terrain *t, ko_footprint *fp,
+                               const double *pin, const double *pout, double *in_xy,
+                               double *out_xy) {
+    double u0, v0, u1, v1;
+    boundary_pixel(k, m, i, &u0, &v0);
+    boundary_pixel(k, m, (i + 1) % ((size_t)4 * m), &u1, &v1);
+    double lo = in_first ? 0.0 : 1.0, hi = 1.0 - lo; /* lo: within range, hi: cut */
+    in_xy[0] = pin[0], in_xy[1] = pin[1], out_xy[0] = pout[0], out_xy[1] = pout[1];
+    double len = hypot(u1 - u0, v1 - v0);
+    for (int it = 0; it < 60 && fabs(hi - lo) * len > 1e-4; it++) {
+        double s = 0.5 * (lo + hi), u = u0 + s * (u1 - u0), v = v0 + s * (v1 - v0), x, y, e, n;
+        double d[3];
+        int c = 1;
+        if (koi_undistort(cam, (u - k->cx) / k->fx, (v - k->cy) / k->fy, &x, &y)) {
+            body_to_ned(r, x, y, d);
+            ko_status st = cast_one(ctx, d, p, t, fp, &e, &n, &c);
+            if (st) return st;
+        } else {
+            break; /* keep the brackets found so far */
+        }
+        if (c)
+            hi = s, out_xy[0] = e, out_xy[1] = n;
+        else
+            lo = s, in_xy[0] = e, in_xy[1] = n;
+    }
+    return KO_OK;
+}
+
+/* The closed dense ring of the cast boundary (samples xy, cut flags): where the boundary
+ * passes the range limit the exact crossing is inserted, and between cut points the ring
+ * follows the range arc (tangent pieces, at most excess outside it), so that every ground
+ * point the boundary reaches within range is on the ring, and every point of the range circle
+ * the image spans is on or inside it. *out (owned by the caller), *n_out points. */
+static ko_status follow_range(ko_context *ctx, const ko_camera *cam, const koi_intrinsics *k,
+                              uint32_t m, const koi_rot *r, const ko_pose *p, koi_terrain *t,
+                              ko_footprint *fp, const double *xy, const unsigned char *cut,
+                              size_t total, double excess, double **out, size_t *n_out) {
+    dense d = {0};
+    double R = fp->range_limit_m;
+    int ok = 1;
+    ko_status st = KO_OK;
+    for (size_t i = 0; ok && !st && i < total; i++) {
+        size_t j = (i + 1) % total;
+        if (i == 0) ok = dense_add(&d, xy[0], xy[1]);
+        const double *a = &xy[2 * i], *b = &xy[2 * j];
+        if (cut[i] == cut[j]) {
+            ok = cut[i] ? add_arc(&d, a, b, R, excess) : dense_add(&d, b[0], b[1]);
             continue;
         }
-        double z;
-        int cut = koi_terrain_cast(ctx, t, d, p->yaw_deg, &en[0], &en[1], &z);
-        if (cut < 0) return (ko_status)t->dem->io_error;
-        fp->range_limited |= cut;
-        if (!cut && !t->bounded) fp->gsd_terrain = fmax(fp->gsd_terrain, z);
+        double in_xy[2], out_xy[2];
+        st = find_crossing(ctx, cam, k, m, i, !cut[i], r, p, t, fp, cut[i] ? b : a, cut[i] ? a : b,
+                           in_xy, out_xy);
+        if (st) break;
+        if (cut[i]) /* arc to the crossing, then in range */
+            ok = add_arc(&d, a, out_xy, R, excess) && dense_add(&d, in_xy[0], in_xy[1]) &&
+                 dense_add(&d, b[0], b[1]);
+        else
+            ok = dense_add(&d, in_xy[0], in_xy[1]) && dense_add(&d, out_xy[0], out_xy[1]) &&
+                 add_arc(&d, out_xy, b, R, excess);
     }
-    local[2 * total] = local[0];
-    local[2 * total + 1] = local[1];
+    if (!st && !ok) st = koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
+    if (st) {
+        free(d.xy);
+        return st;
+    }
+    /* the last point added is the first again (j wrapped to 0): the ring is closed */
+    *out = d.xy;
+    *n_out = d.n;
     return KO_OK;
 }
 
@@ -351,12 +486,12 @@ static GEOSGeometry *ring_polygon(GEOSContextHandle_t h, const double *xy, size_
     return poly;
 }
 
-/* fp->local := the union of fp->local and the ring other (both closed, n points): one ring
- * that holds both. A union that is not one polygon (rings that only touch) becomes its convex
+/* fp->local := the union of fp->local and the ring other (both closed; other has n points): one
+ * ring that holds both. A union that is not one polygon (rings that only touch) becomes its convex
  * hull, and holes are dropped: both only add ground. */
 static ko_status union_rings(ko_context *ctx, ko_footprint *fp, const double *other, size_t n) {
     GEOSContextHandle_t h = ctx->geos;
-    GEOSGeometry *a = ring_polygon(h, fp->local, n), *b = ring_polygon(h, other, n);
+    GEOSGeometry *a = ring_polygon(h, fp->local, fp->n), *b = ring_polygon(h, other, n);
     GEOSGeometry *a_ok = a ? GEOSMakeValid_r(h, a) : NULL, *b_ok = b ? GEOSMakeValid_r(h, b) : NULL;
     GEOSGeometry *u = a_ok && b_ok ? GEOSUnion_r(h, a_ok, b_ok) : NULL;
     if (u && GEOSGeomTypeId_r(h, u) != GEOS_POLYGON) {
@@ -390,6 +525,23 @@ static double ring_tolerance(const ko_footprint_options *o, const ko_footprint *
     return 0.5 * fp->pixel_rad * h;
 }
 
+/* Casts the boundary from one camera altitude (t->cam_alt with a DEM) and follows the range
+ * arc: *out (owned by the caller), *n points, closed. */
+static ko_status cast_ring(ko_context *ctx, const ko_camera *cam, const koi_intrinsics *k,
+                           const struct koi_boundary *b, const koi_rot *r, const ko_pose *p,
+                           koi_terrain *t, ko_footprint *fp, double excess, double **out,
+                           size_t *n) {
+    size_t total = (size_t)4 * b->m;
+    double *xy = koi_calloc(total, 2 * sizeof *xy);
+    unsigned char *cut = koi_calloc(total, 1);
+    ko_status st = xy && cut ? cast_rays(ctx, b, r, p, t, total, xy, cut, fp)
+                             : koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
+    if (!st) st = follow_range(ctx, cam, k, b->m, r, p, t, fp, xy, cut, total, excess, out, n);
+    free(xy);
+    free(cut);
+    return st;
+}
+
 static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_pose *p,
                                const ko_footprint_options *o, ko_footprint *fp) {
     koi_intrinsics k;
@@ -397,16 +549,13 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
     koi_rot r;
     koi_rotation(p->yaw_deg, p->pitch_deg, p->roll_deg, &r);
     uint32_t m = o->edge_samples ? o->edge_samples : 64;
-    size_t total = (size_t)4 * m;
-    fp->n = total + 1;
-    fp->local = koi_calloc(fp->n, 2 * sizeof(double));
-    if (!fp->local) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     fp->range_limit_m = range_limit(o, &k);
     fp->pixel_rad = k.pixel_rad;
     for (int i = 0; i < 3; i++)
         fp->axis[i] = r.m[i][0];
     koi_terrain t, *tp = NULL;
     double *second = NULL;
+    size_t n2 = 0;
     ko_status st = KO_OK;
     if (o->dem) {
         tp = &t;
@@ -426,18 +575,16 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
                             b->fail_u, b->fail_v);
         goto done;
     }
-    st = cast_rays(ctx, b, &r, p, tp, total, fp->local, fp);
+    /* The range arc's tangent pieces bulge at most this far outside it: 0.5 m at 2 km, where
+     * a pixel covers decimetres (more vertices would only slow the site tests down). */
+    double excess = fmax(ring_tolerance(o, fp, p), 2.5e-4 * fp->range_limit_m);
+    st = cast_ring(ctx, cam, &k, b, &r, p, tp, fp, excess, &fp->local, &fp->n);
     /* The relative height's altitude, kept beside an absolute one: cast it too, and join. */
     if (!st && tp && isfinite(t.alt_rel) && fabs(t.alt_rel - t.cam_alt) > 0.01 &&
         t.alt_rel > t.ground) {
-        second = koi_calloc(total + 1, 2 * sizeof(double));
-        if (!second) {
-            st = koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
-            goto done;
-        }
         t.cam_alt = t.alt_rel;
-        st = cast_rays(ctx, b, &r, p, tp, total, second, fp);
-        if (!st) st = union_rings(ctx, fp, second, total + 1);
+        st = cast_ring(ctx, cam, &k, b, &r, p, tp, fp, excess, &second, &n2);
+        if (!st) st = union_rings(ctx, fp, second, n2);
         fp->gsd_cam_alt = fmin(fp->gsd_cam_alt, t.alt_rel);
         fp->cam_alt2 = t.alt_rel;
     }

@@ -1,6 +1,8 @@
 """keepout footprint on random poses against an independent implementation of DESIGN.md's
 conventions: quaternion attitude (not matrices), radial undistortion by bisection (not Newton),
 GDAL/OSR for the local frame (not PROJ pipelines), areas from keepout's WGS84 output.
+The footprint is the ground the image shows within the range limit: the image boundary's
+ground polygon intersected with the range disk (GDAL/GEOS overlay, not keepout's arc).
 Agreement to 1e-3 relative area is required for every pose."""
 import json
 import math
@@ -80,21 +82,23 @@ def independent_area(p):
         u, v = [(t * W, 0), (W, t * H), ((1 - t) * W, H), (0, (1 - t) * H)][e]
         x, y = undistort_radial((u - W / 2) / fx, (v - H / 2) / fy, p["k"])
         d = rotate(q, (1.0, x, y))
-        hit = None
-        if d[2] > 1e-12:
-            g = d[:2] * p["height"] / d[2]
-            if math.hypot(*g) <= rng:
-                hit = g
-        if hit is None:
-            hz = math.hypot(d[0], d[1])
-            hit = d[:2] / hz * rng
+        # The ground point wherever the ray meets the ground (also beyond the range), else a
+        # point far out along its azimuth; the range limit is applied afterwards, as the
+        # intersection with the range disk (the ground the image shows within range).
+        if d[2] > 1e-12 and math.hypot(*(d[:2] * p["height"] / d[2])) <= 100 * rng:
+            hit = d[:2] * p["height"] / d[2]
+        else:
+            hit = d[:2] / math.hypot(d[0], d[1]) * 100 * rng
         pts.append((hit[1], hit[0]))  # (east, north)
-    a = 0.0
-    for i in range(len(pts)):
-        x1, y1 = pts[i]
-        x2, y2 = pts[(i + 1) % len(pts)]
-        a += x1 * y2 - x2 * y1
-    return abs(a) / 2
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    for x, y in pts + [pts[0]]:
+        ring.AddPoint_2D(float(x), float(y))
+    image = ogr.Geometry(ogr.wkbPolygon)
+    image.AddGeometry(ring)
+    image = image.MakeValid() if not image.IsValid() else image
+    # an 8,192-gon: its area is within 1e-7 of the disk's
+    disk = ogr.CreateGeometryFromWkt("POINT (0 0)").Buffer(rng, 2048)
+    return image.Intersection(disk).GetArea()
 
 
 def keepout_area(ring, lat, lon):
