@@ -242,3 +242,35 @@ ko_status ko_camera_from_focal35(double focal35_mm, uint32_t width_px, uint32_t 
     cam->height_px = height_px;
     return KO_OK;
 }
+
+/* The finest angular size of one pixel where the undistorted normalized image point (x, y)
+ * lies: 1 / the largest singular value of d(pixel) / d(ray angle), i.e. the smallest singular
+ * value of d(ray angle) / d(pixel). The chain: pixels -> distorted normalized coordinates
+ * (1 / fx, 1 / fy) -> undistorted ones (the inverse of the Brown model's Jacobian) -> the ray's
+ * direction on the unit sphere (the gnomonic metric: radially cos^2, across cos of the angle
+ * off the axis). NaN where the lens model folds. */
+double koi_pixel_angle(const ko_camera *c, const koi_intrinsics *k, double x, double y) {
+    double r2 = x * x + y * y;
+    double radial = 1.0 + r2 * (c->k1 + r2 * (c->k2 + r2 * c->k3));
+    double dr = 2.0 * (c->k1 + r2 * (2.0 * c->k2 + r2 * 3.0 * c->k3));
+    double j11 = radial + x * x * dr + 2.0 * c->p1 * y + 6.0 * c->p2 * x;
+    double j12 = x * y * dr + 2.0 * c->p1 * x + 2.0 * c->p2 * y;
+    double j21 = x * y * dr + 2.0 * c->p1 * x + 2.0 * c->p2 * y;
+    double j22 = radial + y * y * dr + 6.0 * c->p1 * y + 2.0 * c->p2 * x;
+    double det = j11 * j22 - j12 * j21;
+    if (!(fabs(det) > 1e-15)) return NAN;
+    /* M = J^-1 diag(1 / fx, 1 / fy): pixel steps -> undistorted steps */
+    double m11 = j22 / det / k->fx, m12 = -j12 / det / k->fy;
+    double m21 = -j21 / det / k->fx, m22 = j11 / det / k->fy;
+    /* G: the sphere's metric in undistorted coordinates, I / rho^2 - v v^T / rho^4 */
+    double rho2 = 1.0 + r2, g11 = 1.0 / rho2 - x * x / (rho2 * rho2);
+    double g12 = -x * y / (rho2 * rho2), g22 = 1.0 / rho2 - y * y / (rho2 * rho2);
+    /* A = M^T G M, symmetric 2x2: its smallest eigenvalue */
+    double gm11 = g11 * m11 + g12 * m21, gm12 = g11 * m12 + g12 * m22;
+    double gm21 = g12 * m11 + g22 * m21, gm22 = g12 * m12 + g22 * m22;
+    double a11 = m11 * gm11 + m21 * gm21, a12 = m11 * gm12 + m21 * gm22;
+    double a22 = m12 * gm12 + m22 * gm22;
+    double tr = 0.5 * (a11 + a22), dd = 0.5 * (a11 - a22);
+    double lmin = tr - sqrt(dd * dd + a12 * a12);
+    return lmin > 0 ? sqrt(lmin) : 0.0;
+}

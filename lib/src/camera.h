@@ -34,6 +34,19 @@ void koi_rotation(double yaw_deg, double pitch_deg, double roll_deg, koi_rot *ro
 int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *rot, double u,
                   double v, double ned[3]);
 
+/* The finest angular size (radians) of one pixel at the undistorted normalized image point
+ * (x, y): 1 / the largest singular value of d(pixel) / d(ray angle), the lens's Brown model
+ * included (pincushion resolves finer off axis than a pinhole, barrel coarser). NaN where the
+ * model folds. */
+double koi_pixel_angle(const ko_camera *cam, const koi_intrinsics *k, double x, double y);
+
+/* The GSD (metres) at which the camera of fp sees the finest point of a ground part whose
+ * nearest point lies dist_m (horizontally) from the camera and whose local east/north box is
+ * box (min e, min n, max e, max n; NULL: anywhere in view): the smallest slant distance times
+ * the finest angular pixel of the image region the box projects into. A lower bound of the
+ * part's finest GSD (never coarser). NaN if the pixel size is unknown. */
+double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const double *box);
+
 /* Adapts a camera-table entry (full sensor) to a recorded frame of w x h pixels: the same
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
 void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);

@@ -1,5 +1,5 @@
 /* The verdict of one shot: its footprint against the site store, resolution-aware.
- * A site is disclosed only if it is in the footprint and the GSD at its nearest visible point
+ * A site is disclosed only if it is in the footprint and the GSD at its finest visible point
  * is at or finer than its category's min_gsd_m. Anything that prevents a reliable footprint
  * is `unknown`, never `clear`. */
 #include <math.h>
@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camera.h"
 #include "context.h"
+#include "sites.h"
 
 #define RULE_MAX 160
 
@@ -147,7 +149,10 @@ static ko_status collect(ko_context *ctx, ko_result *r) {
     for (size_t i = 0; i < r->n; i++) {
         ko_finding *f = &r->findings[i];
         f->site = ko_hits_get(r->hits, i);
-        f->gsd_m = ko_footprint_gsd_at(r->fp, f->site->nearest_lon, f->site->nearest_lat);
+        /* the finest GSD over the part in view: its nearest point's slant distance times the
+         * finest pixel of the image region it projects into */
+        f->gsd_m =
+            koi_footprint_gsd_part(r->fp, f->site->distance_m, koi_hits_part_box(r->hits, i));
         f->disclosed = judge(f, r->rules[i]);
         f->rule = r->rules[i];
     }

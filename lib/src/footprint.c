@@ -18,7 +18,10 @@ struct ko_footprint {
     int range_limited;
     double lat0, lon0, height_m;
     double pixel_rad;
-    double axis[3]; /* optical axis in NED */
+    double fmin;           /* the finest angular pixel anywhere in the image, radians */
+    double axis[3];        /* optical axis in NED */
+    koi_rot rot;           /* body to NED */
+    struct koi_pixmap *pm; /* the camera's finest angular pixel per image cell, shared */
     /* With a DEM (NaN and "flat" without): camera altitude and the terrain the GSD is taken
      * against, on the DEM's vertical datum. */
     const char *height_source;
@@ -36,8 +39,11 @@ void ko_footprint_options_init(ko_footprint_options *o) {
     o->tolerance_m = NAN;
 }
 
+static void pixmap_release(struct koi_pixmap *pm);
+
 void ko_footprint_destroy(ko_footprint *fp) {
     if (!fp) return;
+    pixmap_release(fp->pm);
     free(fp->lonlat);
     free(fp->local);
     free(fp);
@@ -228,11 +234,88 @@ static void boundary_pixel(const koi_intrinsics *k, uint32_t m, size_t i, double
     }
 }
 
-static double range_limit(const ko_footprint_options *o, const koi_intrinsics *k) {
+/* The range limit: max_range_m, or nearer where even the finest pixel anywhere in the image
+ * (finest, radians) covers more than gsd_limit_m. */
+static double range_limit(const ko_footprint_options *o, double finest) {
     double range = o->max_range_m > 0 ? o->max_range_m : 2000.0;
-    if (isfinite(o->gsd_limit_m) && o->gsd_limit_m > 0 && isfinite(k->pixel_rad))
-        range = fmin(range, o->gsd_limit_m / k->pixel_rad);
+    if (isfinite(o->gsd_limit_m) && o->gsd_limit_m > 0 && isfinite(finest) && finest > 0)
+        range = fmin(range, o->gsd_limit_m / finest);
     return range;
+}
+
+/* The finest angular pixel over the image, cell by cell: KOI_PIXMAP_N x KOI_PIXMAP_N cells of
+ * the pixel grid, each with its box in undistorted normalized coordinates and a lower bound of
+ * koi_pixel_angle() over it (the least of its corners and centre, less a quarter of their
+ * spread: the angle varies smoothly and monotonically across a cell of a working lens). Shared
+ * (reference counted) by the camera's boundary cache and the footprints made from it. */
+#define KOI_PIXMAP_N 24
+struct koi_pixmap {
+    int refs;
+    double fmin;                                /* the least cell bound */
+    double lo[KOI_PIXMAP_N * KOI_PIXMAP_N];     /* per cell */
+    double box[KOI_PIXMAP_N * KOI_PIXMAP_N][4]; /* per cell: x0, y0, x1, y1 */
+};
+
+static void pixmap_release(struct koi_pixmap *pm) {
+    if (pm && --pm->refs == 0) free(pm);
+}
+
+static struct koi_pixmap *pixmap_build(const ko_camera *cam, const koi_intrinsics *k) {
+    enum { N = KOI_PIXMAP_N, M = KOI_PIXMAP_N + 1 };
+    if (!isfinite(k->pixel_rad)) return NULL;
+    struct koi_pixmap *pm = koi_calloc(1, sizeof *pm);
+    double(*node)[3] = koi_calloc((size_t)M * M, sizeof *node); /* x, y, f */
+    if (!pm || !node) goto fail;
+    for (int j = 0; j < M; j++)
+        for (int i = 0; i < M; i++) {
+            double *q = node[j * M + i];
+            double u = k->width * i / N, v = k->height * j / N;
+            if (!koi_undistort(cam, (u - k->cx) / k->fx, (v - k->cy) / k->fy, &q[0], &q[1]))
+                goto fail;
+            q[2] = koi_pixel_angle(cam, k, q[0], q[1]);
+            if (!isfinite(q[2])) goto fail;
+        }
+    pm->refs = 1;
+    pm->fmin = INFINITY;
+    for (int j = 0; j < N; j++)
+        for (int i = 0; i < N; i++) {
+            const double *c[4] = {node[j * M + i], node[j * M + i + 1], node[(j + 1) * M + i],
+                                  node[(j + 1) * M + i + 1]};
+            double x, y, lo = INFINITY, hi = -INFINITY, *b = pm->box[j * N + i];
+            double u = k->width * (i + 0.5) / N, v = k->height * (j + 0.5) / N;
+            if (!koi_undistort(cam, (u - k->cx) / k->fx, (v - k->cy) / k->fy, &x, &y)) goto fail;
+            double fc = koi_pixel_angle(cam, k, x, y);
+            if (!isfinite(fc)) goto fail;
+            lo = hi = fc;
+            b[0] = b[2] = x, b[1] = b[3] = y;
+            for (int t = 0; t < 4; t++) {
+                lo = fmin(lo, c[t][2]), hi = fmax(hi, c[t][2]);
+                b[0] = fmin(b[0], c[t][0]), b[2] = fmax(b[2], c[t][0]);
+                b[1] = fmin(b[1], c[t][1]), b[3] = fmax(b[3], c[t][1]);
+            }
+            /* the cell's edges bow between its corners: widen its box by a tenth */
+            double wx = 0.1 * (b[2] - b[0]), wy = 0.1 * (b[3] - b[1]);
+            b[0] -= wx, b[2] += wx, b[1] -= wy, b[3] += wy;
+            pm->lo[j * N + i] = fmax(lo - 0.25 * (hi - lo), 0.0);
+            pm->fmin = fmin(pm->fmin, pm->lo[j * N + i]);
+        }
+    free(node);
+    return pm;
+fail:
+    free(node);
+    free(pm);
+    return NULL;
+}
+
+/* The least cell bound over the cells whose box meets (x0, y0)-(x1, y1); fmin if none. */
+static double pixmap_lookup(const struct koi_pixmap *pm, double x0, double y0, double x1,
+                            double y1) {
+    double f = INFINITY;
+    for (int c = 0; c < KOI_PIXMAP_N * KOI_PIXMAP_N; c++) {
+        const double *b = pm->box[c];
+        if (b[0] <= x1 && b[2] >= x0 && b[1] <= y1 && b[3] >= y0 && pm->lo[c] < f) f = pm->lo[c];
+    }
+    return isfinite(f) ? f : pm->fmin;
 }
 
 /* The image boundary in undistorted normalized coordinates depends on the camera alone, and an
@@ -241,13 +324,15 @@ static double range_limit(const ko_footprint_options *o, const koi_intrinsics *k
 struct koi_boundary {
     ko_camera cam;
     uint32_t m;
-    double *xy; /* 4m (x, y) */
-    long fail;  /* index of the first sample that cannot be inverted, or -1 */
+    double *xy;            /* 4m (x, y) */
+    long fail;             /* index of the first sample that cannot be inverted, or -1 */
+    struct koi_pixmap *pm; /* NULL if the pixel size is unknown (or the map failed) */
     double fail_u, fail_v;
 };
 
 void koi_boundary_free(struct koi_boundary *b) {
     if (!b) return;
+    pixmap_release(b->pm);
     free(b->xy);
     free(b);
 }
@@ -284,6 +369,7 @@ static const struct koi_boundary *boundary(ko_context *ctx, const ko_camera *cam
             break;
         }
     }
+    if (b->fail < 0) b->pm = pixmap_build(cam, k);
     return b;
 }
 
@@ -549,8 +635,17 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
     koi_rot r;
     koi_rotation(p->yaw_deg, p->pitch_deg, p->roll_deg, &r);
     uint32_t m = o->edge_samples ? o->edge_samples : 64;
-    fp->range_limit_m = range_limit(o, &k);
+    const struct koi_boundary *b = boundary(ctx, cam, &k, m);
+    if (b && b->pm) {
+        fp->pm = b->pm;
+        fp->pm->refs++;
+    }
+    /* Unknown pixel size: NaN, no GSD limit. A pixel map that failed (the lens model folds
+     * inside the frame): the centre's pixel, as the boundary check below refuses it anyway. */
+    fp->fmin = fp->pm ? fp->pm->fmin : k.pixel_rad;
+    fp->range_limit_m = range_limit(o, fp->fmin);
     fp->pixel_rad = k.pixel_rad;
+    fp->rot = r;
     for (int i = 0; i < 3; i++)
         fp->axis[i] = r.m[i][0];
     koi_terrain t, *tp = NULL;
@@ -567,7 +662,6 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
         fp->gsd_terrain = t.bounded ? t.zmax : t.ground;
         altitude_note(fp, p, &t);
     }
-    const struct koi_boundary *b = boundary(ctx, cam, &k, m);
     if (!b || b->fail >= 0) {
         st = !b ? koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory")
                 : koi_error(ctx, KO_ERR_ARG,
@@ -607,9 +701,12 @@ done:
 static void to_wgs84(const ko_context *ctx, ko_footprint *fp) {
     koi_aeqd f;
     koi_aeqd_init(&f, ctx, fp->lat0, fp->lon0);
-    for (size_t i = 0; i < fp->n; i++)
+    for (size_t i = 0; i < fp->n; i++) {
         koi_aeqd_to_wgs84(&f, fp->local[2 * i], fp->local[2 * i + 1], &fp->lonlat[2 * i + 1],
                           &fp->lonlat[2 * i]);
+        /* continuous around the camera: past +-180 where the footprint crosses the antimeridian */
+        fp->lonlat[2 * i] = fp->lon0 + remainder(fp->lonlat[2 * i] - fp->lon0, 360.0);
+    }
 }
 
 ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
@@ -645,6 +742,37 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
     return KO_OK;
 }
 
+/* The camera's height above the ground the GSD is judged on. With a DEM: its height above the
+ * highest terrain of the range window, an upper bound of the site's ground (see keepout.h), so
+ * the slant distance is never overstated. */
+static double gsd_height(const ko_footprint *fp) {
+    return isnan(fp->gsd_terrain) ? fp->height_m : fmax(fp->gsd_cam_alt - fp->gsd_terrain, 0.0);
+}
+
+/* The finest angular pixel over the image region the ground box (local e0, n0, e1, n1 at dz
+ * below the camera) projects into; the image's finest anywhere when a corner is not in front
+ * of the camera, with a DEM (the ground is not one plane), or without a pixel map. */
+static double box_pixel_angle(const ko_footprint *fp, const double *box, double dz) {
+    if (!fp->pm || !box || !isnan(fp->gsd_terrain)) return fp->fmin;
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (int c = 0; c < 4; c++) {
+        double ned[3] = {box[c & 2 ? 3 : 1], box[c & 1 ? 2 : 0], dz}, bd[3];
+        for (int i = 0; i < 3; i++)
+            bd[i] = fp->rot.m[0][i] * ned[0] + fp->rot.m[1][i] * ned[1] + fp->rot.m[2][i] * ned[2];
+        if (!(bd[0] > 1e-6 * sqrt(ned[0] * ned[0] + ned[1] * ned[1] + dz * dz))) return fp->fmin;
+        double x = bd[1] / bd[0], y = bd[2] / bd[0];
+        x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
+    }
+    return pixmap_lookup(fp->pm, x0, y0, x1, y1);
+}
+
+double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const double *box) {
+    if (!isfinite(fp->pixel_rad)) return NAN;
+    double dz = gsd_height(fp);
+    double slant = sqrt(dist_m * dist_m + dz * dz);
+    return slant * box_pixel_angle(fp, box, dz);
+}
+
 double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
     if (!isfinite(fp->pixel_rad)) return NAN;
     /* Local offsets from the WGS84 radii of curvature: within the range limit (a few km) this
@@ -653,19 +781,12 @@ double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
     double phi = fp->lat0 * 3.14159265358979323846 / 180.0;
     double w = sqrt(1.0 - e2 * sin(phi) * sin(phi));
     double m_rad = a * (1.0 - e2) / (w * w * w), n_rad = a / w;
+    double dlon = remainder(lon - fp->lon0, 360.0);
     double dn = (lat - fp->lat0) * 3.14159265358979323846 / 180.0 * m_rad;
-    double de = (lon - fp->lon0) * 3.14159265358979323846 / 180.0 * n_rad * cos(phi);
-    /* With a DEM: the camera's height above the highest terrain of the range window, an upper
-     * bound of the site's ground (see keepout.h), so the slant distance is never overstated. */
-    double dz =
-        isnan(fp->gsd_terrain) ? fp->height_m : fmax(fp->gsd_cam_alt - fp->gsd_terrain, 0.0);
-    double slant = sqrt(dn * dn + de * de + dz * dz);
-    if (!(slant > 0)) return 0.0;
-    /* Off axis a pinhole pixel subtends pixel_rad * cos^2(angle to the axis): finer GSD, so
-     * the factor must be applied (barrel distortion only makes edge pixels coarser). */
-    double c = (dn * fp->axis[0] + de * fp->axis[1] + dz * fp->axis[2]) / slant;
-    c = fmax(c, 0.1);
-    return slant * fp->pixel_rad * c * c;
+    double de = dlon * 3.14159265358979323846 / 180.0 * n_rad * cos(phi);
+    /* the finest pixel of the image cells around the point (a 1 m box) */
+    const double box[4] = {de - 1, dn - 1, de + 1, dn + 1};
+    return koi_footprint_gsd_part(fp, hypot(dn, de), box);
 }
 
 ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt) {

@@ -11,9 +11,16 @@
 
 /* ---------------------------------------------------------------- hits ------------------- */
 
+/* A hit and the local east/north box (metres from the camera) of the part of the site in view,
+ * for its GSD (koi_hits_part_box). */
+typedef struct koi_hit {
+    ko_site_hit pub; /* first: ko_hits_get() hands out &pub */
+    double box[4];
+} koi_hit;
+
 struct ko_hits {
     size_t n, cap;
-    ko_site_hit *hits;
+    koi_hit *hits;
     char *arena; /* the hits' strings */
     size_t arena_len, arena_cap;
 };
@@ -23,7 +30,11 @@ size_t ko_hits_count(const ko_hits *h) {
 }
 
 const ko_site_hit *ko_hits_get(const ko_hits *h, size_t i) {
-    return h && i < h->n ? &h->hits[i] : NULL;
+    return h && i < h->n ? &h->hits[i].pub : NULL;
+}
+
+const double *koi_hits_part_box(const ko_hits *h, size_t i) {
+    return h && i < h->n ? h->hits[i].box : NULL;
 }
 
 void ko_hits_destroy(ko_hits *h) {
@@ -56,15 +67,16 @@ typedef struct strs {
     const char *name, *category, *source, *source_id;
 } strs;
 
-static int add_hit(ko_hits *h, const ko_site_hit *hit, const strs *s) {
+static int add_hit(ko_hits *h, const ko_site_hit *hit, const double *box, const strs *s) {
     if (h->n == h->cap) {
         size_t cap = h->cap ? 2 * h->cap : 8;
-        ko_site_hit *a = koi_realloc_array(h->hits, cap, sizeof *a);
+        koi_hit *a = koi_realloc_array(h->hits, cap, sizeof *a);
         if (!a) return 0;
         h->hits = a;
         h->cap = cap;
     }
-    ko_site_hit *d = &h->hits[h->n];
+    memcpy(h->hits[h->n].box, box, sizeof h->hits[h->n].box);
+    ko_site_hit *d = &h->hits[h->n].pub;
     *d = *hit;
     size_t o[4];
     if (!arena_add(h, s->name, &o[0]) || !arena_add(h, s->category, &o[1]) ||
@@ -79,18 +91,19 @@ static int add_hit(ko_hits *h, const ko_site_hit *hit, const strs *s) {
 }
 
 static int by_distance(const void *a, const void *b) {
-    const ko_site_hit *x = a, *y = b;
+    const ko_site_hit *x = &((const koi_hit *)a)->pub, *y = &((const koi_hit *)b)->pub;
     if (x->distance_m != y->distance_m) return x->distance_m < y->distance_m ? -1 : 1;
     return x->site_id < y->site_id ? -1 : x->site_id > y->site_id;
 }
 
 static void finish_hits(ko_hits *h) {
     for (size_t i = 0; i < h->n; i++) {
-        ko_site_hit *d = &h->hits[i];
+        ko_site_hit *d = &h->hits[i].pub;
         d->name = h->arena + (uintptr_t)d->name;
         d->category = h->arena + (uintptr_t)d->category;
         d->source = h->arena + (uintptr_t)d->source;
         d->source_id = h->arena + (uintptr_t)d->source_id;
+        d->nearest_lon = remainder(d->nearest_lon, 360.0);
     }
     if (h->n > 1) qsort(h->hits, h->n, sizeof *h->hits, by_distance);
 }
@@ -217,8 +230,19 @@ typedef struct query {
     const GEOSPreparedGeometry *prep;
     int simple; /* the footprint ring is simple: 1, not (or not provably): 0, not yet known: -1 */
     ko_hits *hits;
+    double box[4]; /* the local box of the part in view of the hit being measured */
+    double shift;  /* degrees added to the candidates' longitudes: 0, or +-360 across the
+                    * antimeridian (the ring is continuous around the camera's longitude) */
     ko_status st;
 } query;
+
+/* q->box := (x0, y0, x1, y1) widened by a margin for the local frame's approximation (linear
+ * in degrees about the camera: a few decimetres at 2 km) so that the box holds the part. */
+static void set_box(query *q, double x0, double y0, double x1, double y1) {
+    double r = fmax(fmax(fabs(x0), fabs(x1)), fmax(fabs(y0), fabs(y1)));
+    double w = 0.5 + 0.01 * r;
+    q->box[0] = x0 - w, q->box[1] = y0 - w, q->box[2] = x1 + w, q->box[3] = y1 + w;
+}
 
 static ko_status footprint_geom(query *q) {
     if (q->fp) return KO_OK;
@@ -268,6 +292,10 @@ static int fast_measure(query *q, const koi_site *v, ko_site_hit *hit) {
               s[2 * i + 1] = (v->xy[2 * i + 1] - q->cam_lat) * q->ky;
     koi_overlap o;
     if (koi_ring_overlap(f, q->n, s, v->m, &o)) return -1;
+    double fx0, fy0, fx1, fy1, sx0, sy0, sx1, sy1;
+    koi_ring_box(f, q->n, &fx0, &fy0, &fx1, &fy1);
+    koi_ring_box(s, v->m, &sx0, &sy0, &sx1, &sy1);
+    set_box(q, fmax(fx0, sx0), fmax(fy0, sy0), fmin(fx1, sx1), fmin(fy1, sy1));
     hit->distance_m = o.distance;
     hit->nearest_lon = q->cam_lon + o.nearest_x / q->kx;
     hit->nearest_lat = q->cam_lat + o.nearest_y / q->ky;
@@ -318,7 +346,14 @@ static ko_status measure_geos(query *q, const GEOSGeometry *site, int rel, ko_si
         hit->nearest_lat = q->cam_lat + y / q->ky;
         /* Sites of zero area (points, lines without buffer) are wholly seen when hit. */
         hit->overlap = whole == 1 ? 1.0 : a_site > 0 ? fmin(1.0, a_in / a_site) : 1.0;
-        if (!add_hit(q->hits, hit, s)) st = koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
+        double x0, y0, x1, y1;
+        if (GEOSGeom_getXMin_r(h, local, &x0) && GEOSGeom_getYMin_r(h, local, &y0) &&
+            GEOSGeom_getXMax_r(h, local, &x1) && GEOSGeom_getYMax_r(h, local, &y1))
+            set_box(q, x0, y0, x1, y1);
+        else
+            set_box(q, -INFINITY, -INFINITY, INFINITY, INFINITY);
+        if (!add_hit(q->hits, hit, q->box, s))
+            st = koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
     }
     if (np) GEOSCoordSeq_destroy_r(h, np);
     if (cam) GEOSGeom_destroy_r(h, cam);
@@ -330,7 +365,46 @@ static ko_status measure_geos(query *q, const GEOSGeometry *site, int rel, ko_si
 /* Exact test and measures of one candidate. */
 /* v's shape is filled; the rest too unless it is a packed index's item (item >= 0), which is
  * read only for a hit. */
+static ko_status evaluate_at(query *q, koi_site *v, const double *box, int64_t item);
+
+static int shift_xy(double *x, double *y, void *user) {
+    (void)y;
+    *x += *(const double *)user;
+    return 1;
+}
+
+/* Across the antimeridian: the candidate moved by q->shift degrees of longitude to the
+ * camera's side, then tested as any other. */
 static ko_status evaluate(query *q, koi_site *v, const double *box, int64_t item) {
+    if (q->shift == 0) return evaluate_at(q, v, box, item);
+    GEOSContextHandle_t h = q->ctx->geos;
+    double b[4] = {box[0] + q->shift, box[1], box[2] + q->shift, box[3]};
+    double buf[2 * SITE_MAXV];
+    GEOSGeometry *g = NULL;
+    koi_site w = *v;
+    if (v->kind != KOI_SITE_OTHER && v->m <= SITE_MAXV) {
+        for (size_t i = 0; i < v->m; i++)
+            buf[2 * i] = v->xy[2 * i] + q->shift, buf[2 * i + 1] = v->xy[2 * i + 1];
+        w.xy = buf, w.geom = NULL;
+    } else {
+        const GEOSGeometry *src = v->geom;
+        GEOSGeometry *flat = src ? NULL : flat_geom(h, v);
+        g = GEOSGeom_transformXY_r(h, src ? src : flat, shift_xy, &q->shift);
+        if (flat) GEOSGeom_destroy_r(h, flat);
+        if (!g)
+            return koi_error(q->ctx, KO_ERR_GEOS,
+                             "site %lld: cannot move its geometry by %+.0f deg", (long long)v->id,
+                             q->shift);
+        w.kind = KOI_SITE_OTHER, w.geom = g, w.xy = NULL, w.m = 0;
+    }
+    ko_status st = evaluate_at(q, &w, b, item);
+    /* the packed index's strings were read into w */
+    v->name = w.name, v->category = w.category, v->source = w.source, v->source_id = w.source_id;
+    if (g) GEOSGeom_destroy_r(h, g);
+    return st;
+}
+
+static ko_status evaluate_at(query *q, koi_site *v, const double *box, int64_t item) {
     GEOSContextHandle_t h = q->ctx->geos;
     /* The site's box wholly outside or inside the footprint decides without GEOS. */
     int where = koi_box_vs_ring(q->ring, q->n, box[0], box[1], box[2], box[3]);
@@ -344,8 +418,9 @@ static ko_status evaluate(query *q, koi_site *v, const double *box, int64_t item
     ko_site_hit hit = {.site_id = v->id, .min_gsd_m = v->min_gsd, .buffer_m = v->buffer};
     strs s = {v->name, v->category, v->source, v->source_id};
     if (rel != KOI_GEOM_UNKNOWN && fast_measure(q, v, &hit) == 0)
-        return add_hit(q->hits, &hit, &s) ? KO_OK
-                                          : koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
+        return add_hit(q->hits, &hit, q->box, &s)
+                   ? KO_OK
+                   : koi_error(q->ctx, KO_ERR_NOMEM, "out of memory");
     GEOSGeometry *tmp = v->geom ? NULL : flat_geom(h, v);
     const GEOSGeometry *site = v->geom ? v->geom : tmp;
     if (!site)
@@ -367,6 +442,60 @@ static int packed_visit(uint32_t item, const float *box, void *user) {
 
 /* ---------------------------------------------------------------- the query -------------- */
 
+/* The candidates whose box meets (minx, miny)-(maxx, maxy), each evaluated (moved by
+ * q->shift): from the packed index when loaded, else the on-disk R-tree. */
+static void search(query *q, double minx, double miny, double maxx, double maxy) {
+    ko_sites *s = q->s;
+    ko_context *ctx = q->ctx;
+    GEOSContextHandle_t h = ctx->geos;
+    if (s->packed) {
+        koi_packed_search(s->packed, minx, miny, maxx, maxy, packed_visit, q);
+    } else {
+        double buf[2 * SITE_MAXV];
+        sqlite3_stmt *st = s->q_rtree;
+        sqlite3_reset(st);
+        sqlite3_bind_double(st, 1, minx);
+        sqlite3_bind_double(st, 2, maxx);
+        sqlite3_bind_double(st, 3, miny);
+        sqlite3_bind_double(st, 4, maxy);
+        int rc = SQLITE_DONE;
+        while (!q->st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const unsigned char *b = sqlite3_column_blob(st, 7);
+            size_t nb = (size_t)sqlite3_column_bytes(st, 7);
+            unsigned char *wkb = koi_scratch(ctx, nb);
+            if (!wkb) {
+                q->st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+                break;
+            }
+            size_t nw = b ? koi_blob_wkb(b, nb, wkb) : 0;
+            GEOSGeometry *g = nw ? GEOSWKBReader_read_r(h, s->wkbr, wkb, nw) : NULL;
+            int64_t id = sqlite3_column_int64(st, 0);
+            if (!g) {
+                q->st = koi_error(ctx, KO_ERR_GEOS,
+                                  "site %lld: unreadable geometry (not a plain 2D SpatiaLite "
+                                  "geometry: re-import the source)",
+                                  (long long)id);
+                break;
+            }
+            koi_site v = {.id = id,
+                          .min_gsd = sqlite3_column_double(st, 5),
+                          .buffer = sqlite3_column_double(st, 6),
+                          .name = (const char *)sqlite3_column_text(st, 1),
+                          .category = (const char *)sqlite3_column_text(st, 2),
+                          .source = (const char *)sqlite3_column_text(st, 3),
+                          .source_id = (const char *)sqlite3_column_text(st, 4)};
+            site_shape(h, g, buf, SITE_MAXV, &v);
+            double box[4] = {sqlite3_column_double(st, 9), sqlite3_column_double(st, 10),
+                             sqlite3_column_double(st, 11), sqlite3_column_double(st, 12)};
+            q->st = evaluate(q, &v, box, -1);
+            GEOSGeom_destroy_r(h, g);
+        }
+        if (!q->st && rc != SQLITE_DONE)
+            q->st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+        sqlite3_reset(st);
+    }
+}
+
 ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_lon, double cam_lat,
                          ko_hits **out) {
     if (!s || !ring || !out)
@@ -378,13 +507,25 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
         return koi_error(ctx, KO_ERR_ARG, "query: camera position %g, %g is not lon/lat", cam_lon,
                          cam_lat);
     double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
+    double *unwrapped = NULL;
     for (size_t i = 0; i < n; i++) {
         double x = ring[2 * i], y = ring[2 * i + 1];
-        if (!isfinite(x) || !isfinite(y))
+        if (!isfinite(x) || !isfinite(y)) {
+            free(unwrapped);
             return koi_error(ctx, KO_ERR_ARG, "query: ring point %zu is not a number", i);
+        }
+        /* longitudes within 180 of the camera's: a ring given wrapped at +-180 is made
+         * continuous */
+        if (fabs(x - cam_lon) > 180.0 && !unwrapped) {
+            unwrapped = koi_malloc(2 * n * sizeof *unwrapped);
+            if (!unwrapped) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+            memcpy(unwrapped, ring, 2 * n * sizeof *unwrapped);
+        }
+        if (unwrapped) x = unwrapped[2 * i] = cam_lon + remainder(x - cam_lon, 360.0);
         minx = fmin(minx, x), maxx = fmax(maxx, x);
         miny = fmin(miny, y), maxy = fmax(maxy, y);
     }
+    if (unwrapped) ring = unwrapped;
     query q = {.s = s,
                .ctx = ctx,
                .ring = ring,
@@ -399,54 +540,24 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
     q.kx = a / w * cos(cam_lat * d2r) * d2r;
     q.ky = a * (1 - e2) / (w * w * w) * d2r;
     q.hits = koi_calloc(1, sizeof *q.hits);
-    if (!q.hits) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-    GEOSContextHandle_t h = ctx->geos;
-    if (s->packed) {
-        koi_packed_search(s->packed, minx, miny, maxx, maxy, packed_visit, &q);
-    } else {
-        double buf[2 * SITE_MAXV];
-        sqlite3_stmt *st = s->q_rtree;
-        sqlite3_reset(st);
-        sqlite3_bind_double(st, 1, minx);
-        sqlite3_bind_double(st, 2, maxx);
-        sqlite3_bind_double(st, 3, miny);
-        sqlite3_bind_double(st, 4, maxy);
-        int rc;
-        while (!q.st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const unsigned char *b = sqlite3_column_blob(st, 7);
-            size_t nb = (size_t)sqlite3_column_bytes(st, 7);
-            unsigned char *wkb = koi_scratch(ctx, nb);
-            if (!wkb) {
-                q.st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-                break;
-            }
-            size_t nw = b ? koi_blob_wkb(b, nb, wkb) : 0;
-            GEOSGeometry *g = nw ? GEOSWKBReader_read_r(h, s->wkbr, wkb, nw) : NULL;
-            int64_t id = sqlite3_column_int64(st, 0);
-            if (!g) {
-                q.st = koi_error(ctx, KO_ERR_GEOS,
-                                 "site %lld: unreadable geometry (not a plain 2D SpatiaLite "
-                                 "geometry: re-import the source)",
-                                 (long long)id);
-                break;
-            }
-            koi_site v = {.id = id,
-                          .min_gsd = sqlite3_column_double(st, 5),
-                          .buffer = sqlite3_column_double(st, 6),
-                          .name = (const char *)sqlite3_column_text(st, 1),
-                          .category = (const char *)sqlite3_column_text(st, 2),
-                          .source = (const char *)sqlite3_column_text(st, 3),
-                          .source_id = (const char *)sqlite3_column_text(st, 4)};
-            site_shape(h, g, buf, SITE_MAXV, &v);
-            double box[4] = {sqlite3_column_double(st, 9), sqlite3_column_double(st, 10),
-                             sqlite3_column_double(st, 11), sqlite3_column_double(st, 12)};
-            q.st = evaluate(&q, &v, box, -1);
-            GEOSGeom_destroy_r(h, g);
-        }
-        if (!q.st && rc != SQLITE_DONE)
-            q.st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-        sqlite3_reset(st);
+    if (!q.hits) {
+        free(unwrapped);
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     }
+    GEOSContextHandle_t h = ctx->geos;
+    /* The ring is continuous around the camera's longitude (beyond +-180 across the
+     * antimeridian); sites are stored within [-180, 180]: the box and its shift by 360 on the
+     * side it passes the line are searched, candidates moved to the camera's side. */
+    search(&q, minx, miny, maxx, maxy);
+    if (!q.st && minx < -180.0) {
+        q.shift = -360.0;
+        search(&q, minx + 360.0, miny, maxx + 360.0, maxy);
+    }
+    if (!q.st && maxx > 180.0) {
+        q.shift = 360.0;
+        search(&q, minx - 360.0, miny, maxx - 360.0, maxy);
+    }
+    free(unwrapped);
     if (q.prep) GEOSPreparedGeom_destroy_r(h, q.prep);
     if (q.fp) GEOSGeom_destroy_r(h, q.fp);
     if (q.st) {

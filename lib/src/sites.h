@@ -57,6 +57,10 @@ uint32_t koi_wkb_u32(const unsigned char *b, int little);
 double koi_wkb_f64(const unsigned char *b, int little);
 size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out);
 
+/* The local east/north box (metres from the camera; min e, min n, max e, max n) of the part
+ * of the i-th hit's site in view, for its finest GSD; NULL past the end. */
+const double *koi_hits_part_box(const ko_hits *h, size_t i);
+
 /* The in-memory packed index (packed.c). */
 void koi_packed_free(ko_context *ctx, koi_packed *p);
 ko_status koi_packed_load(ko_sites *s, koi_packed **out);

@@ -71,6 +71,23 @@ def test_one_unreadable_site_makes_its_row_unknown_and_the_run_goes_on(tmp):
     assert v["nowhere"]["verdict"] == "clear", v["nowhere"]
 
 
+def test_site_across_the_antimeridian_from_the_camera_is_flagged(tmp):
+    """Issue 16's case: a camera 50 m east of the line looking west at 45 deg down sees a 20 m
+    substation 100 m away, just west of the line (stored at lon +179.99954): flagged. The same
+    shot 10 degrees east sees nothing."""
+    lat, lon, h = 10.0, 179.99954, 10
+    dlat, dlon = h / 110600, h / (111320 * math.cos(math.radians(lat)))
+    ring = [[lon - dlon, lat - dlat], [lon + dlon, lat - dlat], [lon + dlon, lat + dlat],
+            [lon - dlon, lat + dlat], [lon - dlon, lat - dlat]]
+    db = store(tmp, [("across the line", ring)])
+    code, v, err = verdicts(tmp, db, rows(("am", 10.0, -179.99955, 100, -90, -45),
+                                          ("east", 10.0, -170.0, 100, -90, -45)))
+    assert v["am"]["verdict"] == "flagged", v["am"]
+    hit = v["am"]["hits"][0]
+    assert 85 < hit["distance_m"] < 95, hit  # the near edge of the 20 m square
+    assert v["east"]["verdict"] == "clear", v["east"]
+
+
 if __name__ == "__main__":
     from kotest import main
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

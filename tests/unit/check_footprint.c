@@ -281,11 +281,56 @@ START_TEST(test_footprint_range_limit_follows_gsd) {
     o.max_range_m = 5000;
     o.gsd_limit_m = 0.5;
     ko_footprint *fp = compute(&c, &p, &o);
-    ck_assert_double_eq_tol(ko_footprint_range_limit_m(fp), 0.5 * 3.61 / (6.17 / 4000), 1e-6);
-    /* GSD straight below: 100 m * pixel angle */
+    /* The finest pixel is at the corners: a pinhole pixel subtends pixel / rho^2 radially there
+     * (rho^2 = 1 + x^2 + y^2), so the range reaches rho^2 times further than the centre's. */
+    double x = 0.5 * 6.17 / 3.61, y = 0.5 * 4.6275 / 3.61, rho2 = 1 + x * x + y * y;
+    double pix = (6.17 / 4000) / 3.61, range = 0.5 / (pix / rho2);
+    ck_assert_msg(
+        ko_footprint_range_limit_m(fp) >= range && ko_footprint_range_limit_m(fp) <= 1.1 * range,
+        "range %.1f, corner pixel's %.1f", ko_footprint_range_limit_m(fp), range);
+    /* Straight below, out of the image: the finest pixel anywhere, never coarser */
     double g = ko_footprint_gsd_at(fp, p.lon, p.lat);
-    ck_assert_double_eq_tol(g, 100.0 * (6.17 / 4000) / 3.61 * pow(cos(80 * PI / 180), 2), 1e-9);
+    ck_assert(g <= 100.0 * pix / rho2 && g >= 0.9 * 100.0 * pix / rho2);
     ko_footprint_destroy(fp);
+}
+END_TEST
+
+/* GSD with the lens's Jacobian: nadir at 100 m, a ground point 50 m east (undistorted x = 0.5,
+ * y = 0). Radially a pixel subtends 1 / (f (1 + 3 k1 x^2) rho^2), across 1 / (f (1 + k1 x^2)
+ * rho): pincushion (k1 > 0) finer than a pinhole, barrel coarser. */
+static double gsd_50m_east(double k1, double *expect) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 4.0;
+    c.sensor_w_mm = 6.4;
+    c.sensor_h_mm = 4.8;
+    c.width_px = 4000;
+    c.height_px = 3000;
+    c.k1 = k1;
+    ko_pose p = pose_at(100, 0, -90, 0);
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    ko_footprint *fp = compute(&c, &p, &o);
+    double f = 4.0 * 4000 / 6.4, x = 0.5, rho2 = 1 + x * x;
+    double radial = 1 / (f * (1 + 3 * k1 * x * x) * rho2),
+           across = 1 / (f * (1 + k1 * x * x) * sqrt(rho2));
+    *expect = sqrt(100.0 * 100.0 + 50.0 * 50.0) * fmin(radial, across);
+    /* 50 m east along the parallel: the prime vertical radius N cos(lat) */
+    double phi = p.lat * PI / 180,
+           nc = 6378137.0 * cos(phi) / sqrt(1 - 0.00669437999014 * sin(phi) * sin(phi));
+    double g = ko_footprint_gsd_at(fp, p.lon + 50.0 / nc * 180 / PI, p.lat);
+    ko_footprint_destroy(fp);
+    return g;
+}
+
+START_TEST(test_footprint_gsd_uses_the_lens_jacobian) {
+    double e0, ep, eb;
+    double g0 = gsd_50m_east(0.0, &e0), gp = gsd_50m_east(0.1, &ep), gb = gsd_50m_east(-0.1, &eb);
+    ck_assert(ep < e0 && e0 < eb);
+    /* never coarser than the analytic value, and within 10 % of it */
+    ck_assert_msg(g0 <= e0 * (1 + 1e-9) && g0 >= 0.9 * e0, "pinhole %g vs %g", g0, e0);
+    ck_assert_msg(gp <= ep * (1 + 1e-9) && gp >= 0.9 * ep, "pincushion %g vs %g", gp, ep);
+    ck_assert_msg(gb <= eb * (1 + 1e-9) && gb >= 0.9 * eb, "barrel %g vs %g", gb, eb);
 }
 END_TEST
 
@@ -506,6 +551,7 @@ int main(void) {
     tcase_add_test(tc, test_footprint_pitch_minus20_is_cut_at_range_limit);
     tcase_add_test(tc, test_footprint_range_arc_holds_every_visible_point);
     tcase_add_test(tc, test_footprint_range_limit_follows_gsd);
+    tcase_add_test(tc, test_footprint_gsd_uses_the_lens_jacobian);
     tcase_add_test(tc, test_footprint_barrel_distortion_widens);
     tcase_add_test(tc, test_footprint_tolerance_holds_every_sample);
     tcase_add_test(tc, test_footprint_tolerance_keeps_pinhole_corners);
