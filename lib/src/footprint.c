@@ -749,17 +749,18 @@ static double gsd_height(const ko_footprint *fp) {
     return isnan(fp->gsd_terrain) ? fp->height_m : fmax(fp->gsd_cam_alt - fp->gsd_terrain, 0.0);
 }
 
-/* The finest angular pixel over the image region the ground box (local e0, n0, e1, n1 at dz
- * below the camera) projects into; the image's finest anywhere when a corner is not in front
- * of the camera, with a DEM (the ground is not one plane), or without a pixel map. */
-static double box_pixel_angle(const ko_footprint *fp, const double *box, double dz) {
-    if (!fp->pm || !box || !isnan(fp->gsd_terrain)) return fp->fmin;
+/* The finest angular pixel over the image region the ground box (local e0, n0, e1, n1) projects
+ * into, the box taken at each of the heights dz[0 .. nz) below the camera; the image's finest
+ * anywhere when a corner is not in front of the camera or without a pixel map. */
+static double box_pixel_angle(const ko_footprint *fp, const double *box, const double *dz, int nz) {
+    if (!fp->pm || !box) return fp->fmin;
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    for (int c = 0; c < 4; c++) {
-        double ned[3] = {box[c & 2 ? 3 : 1], box[c & 1 ? 2 : 0], dz}, bd[3];
+    for (int c = 0; c < 4 * nz; c++) {
+        double z = dz[c / 4];
+        double ned[3] = {box[c & 2 ? 3 : 1], box[c & 1 ? 2 : 0], z}, bd[3];
         for (int i = 0; i < 3; i++)
             bd[i] = fp->rot.m[0][i] * ned[0] + fp->rot.m[1][i] * ned[1] + fp->rot.m[2][i] * ned[2];
-        if (!(bd[0] > 1e-6 * sqrt(ned[0] * ned[0] + ned[1] * ned[1] + dz * dz))) return fp->fmin;
+        if (!(bd[0] > 1e-6 * sqrt(ned[0] * ned[0] + ned[1] * ned[1] + z * z))) return fp->fmin;
         double x = bd[1] / bd[0], y = bd[2] / bd[0];
         x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
@@ -770,7 +771,10 @@ double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const doubl
     if (!isfinite(fp->pixel_rad)) return NAN;
     double dz = gsd_height(fp);
     double slant = sqrt(dist_m * dist_m + dz * dz);
-    return slant * box_pixel_angle(fp, box, dz);
+    /* With a DEM the part lies between the highest terrain and (about) the ground under the
+     * camera: its box is projected at both heights. */
+    double z[2] = {dz, isnan(fp->gsd_terrain) ? dz : fp->cam_alt - fp->ground_alt};
+    return slant * box_pixel_angle(fp, box, z, z[1] == z[0] ? 1 : 2);
 }
 
 double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
