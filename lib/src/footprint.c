@@ -691,6 +691,8 @@ done:
     /* RFC 7946: exterior rings counterclockwise */
     if (signed_area(fp->local, fp->n) < 0) reverse_ring(fp->local, fp->n);
     fp->n = simplify_ring(fp->local, fp->n, ring_tolerance(o, fp, p));
+    /* closed, exactly (a simplification that ran short of memory keeps its dense ring) */
+    fp->local[2 * (fp->n - 1)] = fp->local[0], fp->local[2 * fp->n - 1] = fp->local[1];
     fp->area_m2 = signed_area(fp->local, fp->n);
     return KO_OK;
 }
