@@ -440,42 +440,76 @@ static int write_all_fd(int fd, const char *text) {
  * absent (never a 0-byte file on a full disk); never through a symbolic link, never over a
  * file keepout did not write, never inside an archive, never outside the sidecar directory.
  * Returns 0 with why if the sidecar is not in place. */
+/* The directory of the last sidecar, kept open: files come in path order, so most sidecars go
+ * into the directory of the one before, and the walk below --sidecar-dir (an open and a mkdir
+ * per component) is paid once per directory. */
+typedef struct sidecar_dir {
+    char *key;
+    int fd;
+} sidecar_dir;
+
+static void sidecar_dir_close(sidecar_dir *d) {
+    if (d->fd >= 0) close(d->fd);
+    CPLFree(d->key);
+    d->key = NULL, d->fd = -1;
+}
+
 static int write_sidecar(const char *dir, const cat_file *f, const char *when, int64_t version,
-                         char *why, size_t n_why) {
+                         sidecar_dir *cache, char *why, size_t n_why) {
     int dirfd = -1, ok = 0;
-    char *leaf = NULL, *tmp = NULL, *text = NULL;
+    char *leaf = NULL, *tmp = NULL, *text = NULL, *key = NULL;
     if (!dir && STARTS_WITH(f->path, "/vsi")) {
         snprintf(why, n_why,
                  "the file is inside an archive or GDAL virtual file system: sidecars for it "
                  "go only under --sidecar-dir");
         return 0;
     }
+    char **parts = NULL;
+    int n = 0;
     if (dir) {
-        char **parts = mirror_parts(f->path, why, n_why);
-        if (!parts) return 0;
-        mkdir_p(dir);
-        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0) snprintf(why, n_why, "sidecar directory %s: %s", dir, strerror(errno));
-        int n = CSLCount(parts);
-        for (int i = 0; dirfd >= 0 && i < n - 1; i++) {
-            int sub = open_subdir(dirfd, parts[i], why, n_why);
-            close(dirfd);
-            dirfd = sub;
+        if (!(parts = mirror_parts(f->path, why, n_why))) return 0;
+        n = CSLCount(parts);
+        key = CPLStrdup("");
+        for (int i = 0; i < n - 1; i++) {
+            char *k = CPLStrdup(CPLSPrintf("%s/%s", key, parts[i]));
+            CPLFree(key);
+            key = k;
         }
         leaf = CPLStrdup(CPLSPrintf("%s.xmp", parts[n - 1]));
-        CSLDestroy(parts);
     } else {
-        dirfd = open(CPLGetPath(f->path)[0] ? CPLGetPath(f->path) : ".",
-                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0) snprintf(why, n_why, "%s", strerror(errno));
+        key = CPLStrdup(CPLGetPath(f->path)[0] ? CPLGetPath(f->path) : ".");
         leaf = CPLStrdup(CPLSPrintf("%s.xmp", CPLGetFilename(f->path)));
     }
+    if (cache->key && !strcmp(cache->key, key)) {
+        dirfd = cache->fd;
+    } else {
+        sidecar_dir_close(cache);
+        if (dir) {
+            mkdir_p(dir);
+            dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dirfd < 0) snprintf(why, n_why, "sidecar directory %s: %s", dir, strerror(errno));
+            for (int i = 0; dirfd >= 0 && i < n - 1; i++) {
+                int sub = open_subdir(dirfd, parts[i], why, n_why);
+                close(dirfd);
+                dirfd = sub;
+            }
+        } else {
+            dirfd = open(key, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dirfd < 0) snprintf(why, n_why, "%s", strerror(errno));
+        }
+        if (dirfd >= 0) cache->key = key, cache->fd = dirfd, key = NULL;
+    }
+    CSLDestroy(parts);
+    CPLFree(key);
     int exists = 0;
     if (dirfd < 0 || !sidecar_replaceable(dirfd, leaf, &exists, why, n_why)) goto out;
     tmp = CPLStrdup(CPLSPrintf(".%s.%ld.keepout-tmp", leaf, (long)getpid()));
     text = sidecar_text(f, when, version);
-    unlinkat(dirfd, tmp, 0); /* a leftover of a killed run of the same pid */
     int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) { /* a leftover of a killed run of the same pid */
+        unlinkat(dirfd, tmp, 0);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    }
     if (fd < 0) {
         snprintf(why, n_why, "cannot create %s: %s", tmp, strerror(errno));
         goto out;
@@ -508,7 +542,6 @@ out:
         snprintf(why, n_why, "sidecar %s: %s", leaf, w);
         CPLFree(w);
     }
-    if (dirfd >= 0) close(dirfd);
     CPLFree(leaf), CPLFree(tmp), CPLFree(text);
     return ok;
 }
@@ -673,6 +706,7 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
     double t0 = now_s(), batch_t0 = t0;
     size_t in_batch = 0;
     int show = !o->quiet && isatty(STDERR_FILENO);
+    sidecar_dir dirs = {NULL, -1};
     int ok = catalog_begin(cat);
     for (size_t i = 0; ok && i < sh->n_jobs; i++) {
         if (!atomic_load(&sh->ready[i])) wait_for(sh, i);
@@ -686,7 +720,7 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
          * again) and counts as unknown */
         char why[1024];
         int placed =
-            !o->sidecar || write_sidecar(o->sidecar_dir, f, when, version, why, sizeof why);
+            !o->sidecar || write_sidecar(o->sidecar_dir, f, when, version, &dirs, why, sizeof why);
         if (!placed) {
             fprintf(stderr, "keepout tag: %s: %s; the file is not catalogued\n", f->path, why);
             t->refused++, t->unknown += f->n_shots;
@@ -710,6 +744,7 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
         }
         progress(i + 1, sh->n_jobs, t0, show);
     }
+    sidecar_dir_close(&dirs);
     /* After a failed write nothing more goes in: the open batch is dropped (the next run does
      * it again), and what was committed stays in step with its R-tree and counts. */
     if (ok) ok = catalog_flush(cat) && catalog_commit(cat);
