@@ -177,6 +177,21 @@ static void summarise(ko_result *r) {
     if (*note) snprintf(r->reason + len, sizeof r->reason - len, "; %s", note);
 }
 
+/* Near a pole a ring whose edges are straight on the ground bends strongly in longitude and
+ * latitude, and one that holds the pole has no lon/lat ring at all: until the query tests such
+ * footprints in the local frame, they are unknown (fail closed), never clear. "Near": the
+ * pole closer than twice the ring's reach plus the margin and 10 km, measured with the
+ * shortest degree of latitude (110,574 m), so the distance is never overstated. */
+static int near_pole(const ko_footprint *fp, const ko_pose *pose, double margin_m) {
+    size_t n;
+    const double *local = ko_footprint_ring_local(fp, &n);
+    double reach = 0;
+    for (size_t i = 0; i < n; i++)
+        reach = fmax(reach, hypot(local[2 * i], local[2 * i + 1]));
+    double to_pole = (90.0 - fabs(pose->lat)) * 110574.0;
+    return !(to_pole > 2.0 * (reach + fmax(margin_m, 0.0)) + 10000.0);
+}
+
 ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
                         const ko_check_options *opts, ko_result **out) {
     if (!ctx || !sites || !shot || !out) return koi_error(ctx, KO_ERR_ARG, "check: NULL argument");
@@ -203,6 +218,15 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
                  "footprint: degenerate ring of %zu point(s): the view on the ground is too "
                  "small to be a polygon",
                  n);
+        *out = unknown(r, why);
+        return KO_OK;
+    }
+    if (near_pole(r->fp, &shot->pose, opts->margin_m)) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "footprint: the camera at latitude %.6f is within reach of the %s pole, where "
+                 "footprints cannot yet be tested against sites in longitude/latitude",
+                 shot->pose.lat, shot->pose.lat > 0 ? "north" : "south");
         *out = unknown(r, why);
         return KO_OK;
     }

@@ -88,6 +88,21 @@ def test_site_across_the_antimeridian_from_the_camera_is_flagged(tmp):
     assert v["east"]["verdict"] == "clear", v["east"]
 
 
+def test_footprint_near_a_pole_is_unknown_never_clear(tmp):
+    """A camera 2 km from the north pole looking down sees a site 30 m ahead; lon/lat rings
+    bend too much there to be tested, so the shot is unknown (fail closed). The same pose at
+    lat 80 (1,100 km from the pole) is judged: the site is flagged."""
+    def ahead(lat):  # a 10 m square 30 m north of the camera at lon 20
+        return ("ahead", lat + 30 / 111700, 20.0, 5)
+    db = store(tmp, [ahead(89.982), ahead(80.0)])
+    code, v, err = verdicts(tmp, db, rows(("pole", 89.982, 20.0, 60, 0, -90),
+                                          ("lat80", 80.0, 20.0, 60, 0, -90)))
+    assert code == 1, (code, err)
+    assert v["pole"]["verdict"] == "unknown", v["pole"]
+    assert "pole" in v["pole"]["reason"], v["pole"]["reason"]
+    assert v["lat80"]["verdict"] == "flagged", v["lat80"]
+
+
 if __name__ == "__main__":
     from kotest import main
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])
