@@ -842,11 +842,11 @@ typedef struct ko_exposures ko_exposures;
  * camera records (video, a trigger on a leg that leaves or reaches it, or a plan without
  * capture) is an exposure too, so a hover, a single waypoint or a leg of no length is checked;
  * a route that gives no exposure at all is KO_ERR_FORMAT, never an empty (clear) result.
- * Heights are converted to the pose per the waypoint's reference: above take-off and AGL as height_m (and the take-
- * off point in pose.takeoff_lat/lon), EGM96/WGS84 as the pose's absolute altitude plus height_m
- * over the take-off ground where that is known. On success *out is owned by the caller.
- * KO_ERR_ARG (message says what to give) if there is no camera; KO_ERR_LIMIT beyond 10^7
- * exposures. */
+ * Heights are converted to the pose per the waypoint's reference: above take-off and AGL as
+ * height_m (and the take-off point in pose.takeoff_lat/lon), EGM96/WGS84 as the pose's absolute
+ * altitude plus height_m over the take-off ground where that is known. On success *out is owned by
+ * the caller. KO_ERR_ARG (message says what to give) if there is no camera; KO_ERR_LIMIT beyond
+ * 10^7 exposures. */
 KO_API ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt,
                                     const ko_route_options *opts, ko_exposures **out);
 
