@@ -47,3 +47,20 @@ def main(tests):
                 traceback.print_exc()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+def tool(*args, env=None):
+    """Runs a real external tool (gdal_translate, ogrinfo, ...) with env added to ours:
+    (exit status, stdout, stderr)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(list(args), capture_output=True, text=True, env=e, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def gdal():
+    """Debian's osgeo.gdal with exceptions on, imported only by the tests that use it."""
+    from osgeo import gdal as g
+    g.UseExceptions()
+    return g
+

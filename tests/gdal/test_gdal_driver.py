@@ -4,27 +4,13 @@ made-up demo site beside the Brighton Beach photos) is KEEPOUT_SITES."""
 import json
 import math
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from kotest import DATA, main, run, write  # noqa: E402
+from kotest import DATA, gdal, main, run, tool, write  # noqa: E402
 
 IMG = os.path.join(DATA, "images")
 PLUGIN = os.environ["KEEPOUT_PLUGIN"]
-
-
-def tool(*args, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    p = subprocess.run(list(args), capture_output=True, text=True, env=e, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
-def gdal():
-    from osgeo import gdal as g
-    g.UseExceptions()
-    return g
 
 
 def test_format_documented(tmp):
