@@ -3,6 +3,7 @@
  * is at or finer than its category's min_gsd_m. Anything that prevents a reliable footprint
  * is `unknown`, never `clear`. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +117,14 @@ const ko_finding *ko_result_finding(const ko_result *r, size_t i) {
     return i < r->n ? &r->findings[i] : NULL;
 }
 
-static ko_result *unknown(ko_result *r, const char *why) {
+/* r, made unknown with the reason printf-formatted from fmt. */
+static ko_result *unknown(ko_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static ko_result *unknown(ko_result *r, const char *fmt, ...) {
     r->verdict = KO_UNKNOWN;
-    snprintf(r->reason, sizeof r->reason, "%s", why);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
     return r;
 }
 
@@ -203,31 +209,27 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     ko_result *r = koi_calloc(1, sizeof *r);
     if (!r) return koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
     if (shot->reason) {
-        *out = unknown(r, shot->reason);
+        *out = unknown(r, "%s", shot->reason);
         return KO_OK;
     }
     if (ko_footprint_compute(ctx, &shot->camera, &shot->pose, &opts->footprint, &r->fp)) {
-        *out = unknown(r, ko_errmsg(ctx));
+        *out = unknown(r, "%s", ko_errmsg(ctx));
         return KO_OK;
     }
     size_t n;
     const double *ring = ko_footprint_ring(r->fp, &n);
     if (n < 4) { /* a view collapsed to a point or a line (a telephoto 1 cm above ground) */
-        char why[160];
-        snprintf(why, sizeof why,
-                 "footprint: degenerate ring of %zu point(s): the view on the ground is too "
-                 "small to be a polygon",
-                 n);
-        *out = unknown(r, why);
+        *out = unknown(r,
+                       "footprint: degenerate ring of %zu point(s): the view on the ground is too "
+                       "small to be a polygon",
+                       n);
         return KO_OK;
     }
     if (near_pole(r->fp, &shot->pose, opts->margin_m)) {
-        char why[200];
-        snprintf(why, sizeof why,
-                 "footprint: the camera at latitude %.6f is within reach of the %s pole, where "
-                 "footprints cannot yet be tested against sites in longitude/latitude",
-                 shot->pose.lat, shot->pose.lat > 0 ? "north" : "south");
-        *out = unknown(r, why);
+        *out = unknown(r,
+                       "footprint: the camera at latitude %.6f is within reach of the %s pole, "
+                       "where footprints cannot yet be tested against sites in longitude/latitude",
+                       shot->pose.lat, shot->pose.lat > 0 ? "north" : "south");
         return KO_OK;
     }
     double *wide = NULL;
@@ -241,9 +243,7 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     if (st == KO_ERR_GEOS) {
         /* One row's geometry failed (a site GEOS cannot read or measure against this
          * footprint): that row cannot be judged, the run goes on. */
-        char why[KOI_ERRMSG_MAX];
-        snprintf(why, sizeof why, "geometry failure: %s", ko_errmsg(ctx));
-        *out = unknown(r, why);
+        *out = unknown(r, "geometry failure: %s", ko_errmsg(ctx));
         return KO_OK;
     }
     if (!st) st = collect(ctx, r);
