@@ -650,11 +650,13 @@ typedef struct truth {
     long evals;
 } truth;
 
-static int try_point(const pcase *pc, double lat, double lon, truth *t) {
+/* 1 (and t's witness set) if the point is disclosed; *got (may be NULL) gets its margins. */
+static int try_point_cons(const pcase *pc, double lat, double lon, truth *t, cons *got) {
     double E, N;
     fwd_local(G, &pc->cam, lat, lon, &E, &N);
     fwd_obs o;
     cons k = eval_local(pc, E, N, &o);
+    if (got) *got = k;
     t->evals++;
     if (cons_pass(k)) {
         t->disclosed = 1;
@@ -664,6 +666,10 @@ static int try_point(const pcase *pc, double lat, double lon, truth *t) {
         return 1;
     }
     return 0;
+}
+
+static int try_point(const pcase *pc, double lat, double lon, truth *t) {
+    return try_point_cons(pc, lat, lon, t, NULL);
 }
 
 static int pip(const double *lon, const double *lat, int n, double x, double y) {
@@ -730,18 +736,8 @@ static void compute_truth(const pcase *pc, truth *t) {
             for (int k = 0; k <= nc; k++) {
                 double f = (double)k / nc;
                 double la = lat[i] + f * (lat[j] - lat[i]), lo = lon[i] + f * (lon[j] - lon[i]);
-                double E, N;
-                fwd_local(G, &pc->cam, la, lo, &E, &N);
-                fwd_obs o;
-                cons cur = eval_local(pc, E, N, &o);
-                t->evals++;
-                if (cons_pass(cur)) {
-                    t->disclosed = 1;
-                    t->w_lat = la;
-                    t->w_lon = lo;
-                    t->w = o;
-                    return;
-                }
+                cons cur;
+                if (try_point_cons(pc, la, lo, t, &cur)) return;
                 if (k > 0 && plausible(prev, cur)) {
                     int nf = fine_count(prev, cur, len / nc);
                     for (int q = 1; q < nf; q++) {
