@@ -263,6 +263,7 @@ static int check_input(run *r, const char *path, file_acc *f) {
             ko_reader_close(rd);
             return -1;
         }
+        if (!ko_result_checked(res)) r->not_checked++;
         ok = emit_result(r, &shot, res) &&
              file_note(r, f, shot.source ? shot.source : path, ko_result_verdict(res));
         ko_result_destroy(res);

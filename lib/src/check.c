@@ -16,6 +16,7 @@
 
 struct ko_result {
     ko_verdict verdict;
+    int unreadable; /* the shot's input could not be read: not checked */
     char reason[KOI_ERRMSG_MAX];
     ko_footprint *fp;
     ko_hits *hits;
@@ -99,6 +100,10 @@ void ko_result_destroy(ko_result *r) {
 
 ko_verdict ko_result_verdict(const ko_result *r) {
     return r->verdict;
+}
+
+int ko_result_checked(const ko_result *r) {
+    return r && !r->unreadable;
 }
 
 const char *ko_result_reason(const ko_result *r) {
@@ -208,8 +213,9 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     }
     ko_result *r = koi_calloc(1, sizeof *r);
     if (!r) return koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
-    if (shot->reason) {
-        *out = unknown(r, "%s", shot->reason);
+    if (shot->reason || shot->unreadable) {
+        r->unreadable = shot->unreadable != 0;
+        *out = unknown(r, "%s", shot->reason ? shot->reason : "the input could not be read");
         return KO_OK;
     }
     if (ko_footprint_compute(ctx, &shot->camera, &shot->pose, &opts->footprint, &r->fp)) {

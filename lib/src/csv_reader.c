@@ -68,6 +68,7 @@ typedef struct csv_state {
     char takeoff_from[64];
     char id[64];
     char reason[512];
+    int unreadable; /* a field of the row could not be parsed: the row is not checked */
     koi_strpairs extra;
 } csv_state;
 
@@ -96,6 +97,7 @@ static int parse_number(csv_state *s, enum col c, double *out) {
     if (!end || *end || !isfinite(v)) {
         snprintf(s->reason, sizeof s->reason, "row %ld: field '%s' = '%.40s' is not a number",
                  s->row, col_names[c], txt);
+        s->unreadable = 1;
         return 0;
     }
     *out = v;
@@ -200,6 +202,7 @@ static ko_status collect_extra(ko_reader *r, csv_state *s) {
     for (int f = 0; f < s->nfields; f++) {
         const char *v =
             OGR_F_IsFieldSetAndNotNull(s->feat, f) ? OGR_F_GetFieldAsString(s->feat, f) : "";
+        if (!CPLIsUTF8(v, -1)) s->unreadable = 1;
         if (!s->reason[0] && !CPLIsUTF8(v, -1))
             snprintf(s->reason, sizeof s->reason, "row %ld: field '%s' is not valid UTF-8", s->row,
                      OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, f)));
@@ -243,6 +246,7 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     if (!s->feat) return KO_DONE;
     s->row++;
     s->reason[0] = '\0';
+    s->unreadable = 0;
     ko_status st = collect_extra(r, s);
     if (st) return st;
     double v[C_FIRST_TEXT];
@@ -278,6 +282,7 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     shot->time = text_field(s, C_TIME);
     if (shot->time && !CPLIsUTF8(shot->time, -1)) shot->time = NULL;
     shot->reason = s->reason[0] ? s->reason : NULL;
+    shot->unreadable = s->unreadable;
     shot->n_extra = s->extra.n;
     shot->extra_keys = (const char *const *)s->extra.keys;
     shot->extra_values = (const char *const *)s->extra.values;

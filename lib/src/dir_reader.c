@@ -200,6 +200,7 @@ static void refused_shot(dir_state *s, const dir_entry *e, const char *why, ko_s
     shot->source = e->path;
     shot->id = s->id;
     shot->reason = s->reason;
+    shot->unreadable = 1;
 }
 
 /* A flight, for photos, is a run of consecutive photos (in walk order) of one camera Make and

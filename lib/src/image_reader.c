@@ -16,6 +16,7 @@ typedef struct image_state {
     int done;
     char id[256];
     char reason[KOI_ERRMSG_MAX];
+    int unreadable; /* the file could not be parsed as a JPEG: its shot is not checked */
     koi_strpairs extra;
 } image_state;
 
@@ -193,6 +194,7 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
     shot->id = s->id;
     shot->time = m->datetime[0] ? m->datetime : NULL;
     shot->reason = s->reason[0] ? s->reason : NULL;
+    shot->unreadable = s->unreadable;
     shot->n_extra = s->extra.n;
     shot->extra_keys = (const char *const *)s->extra.keys;
     shot->extra_values = (const char *const *)s->extra.values;
@@ -233,6 +235,7 @@ ko_status koi_image_open(ko_reader *r) {
         free(s);
         return st;
     }
+    s->unreadable = st || s->meta.incomplete[0];
     if (st)
         snprintf(s->reason, sizeof s->reason,
                  "%s (damaged or not a complete JPEG: copy it again from the original)",

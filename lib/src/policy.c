@@ -59,7 +59,8 @@ ko_decision ko_release_decide_verdict(const ko_release_policy *p, int checked, k
 }
 
 ko_decision ko_release_decide(const ko_release_policy *p, const ko_result *r, const char **why) {
-    return ko_release_decide_verdict(p, r != NULL, r ? ko_result_verdict(r) : KO_UNKNOWN, why);
+    return ko_release_decide_verdict(p, ko_result_checked(r), r ? ko_result_verdict(r) : KO_UNKNOWN,
+                                     why);
 }
 
 ko_decision ko_release_decide_batch(const ko_release_policy *p, size_t n_clear, size_t n_flagged,

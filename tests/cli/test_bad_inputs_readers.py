@@ -631,6 +631,90 @@ def test_bad_empty_folder_among_good_inputs(tmp):
     assert code == 2 and "nothing to" in err and d in err, (code, err)
 
 
+
+# ------------------------------------------------------------------------------------------
+# 5. An input keepout could not read or parse was not checked: --unknown-is clear (and the
+#    driver's UNKNOWN_IS=clear) applies only to images that were checked and came out unknown
+
+PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + b"\0" * 64
+
+
+def unknown_is_clear_refuses(*inputs):
+    code, recs, err = check("--unknown-is", "clear", *inputs)
+    assert code == 1, (code, recs, err)
+    assert recs and all(r["verdict"] != "clear" for r in recs), recs
+    return recs
+
+
+def test_bad_text_named_jpg_unknown_is_clear(tmp):
+    unknown_is_clear_refuses(write(tmp, "notes.jpg", "not a photo\n"))
+
+
+def test_bad_png_renamed_jpg_unknown_is_clear(tmp):
+    unknown_is_clear_refuses(write(tmp, "DJI_0001.JPG", PNG_HEAD, mode="wb"))
+
+
+def test_bad_truncated_jpeg_unknown_is_clear(tmp):
+    unknown_is_clear_refuses(truncated(tmp, "cut.jpg"))
+
+
+def test_bad_refused_imagery_in_folder_unknown_is_clear(tmp):
+    """A PNG or TIFF in a walked folder is imagery keepout cannot read: never checked."""
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    write(d, "shot.png", PNG_HEAD, mode="wb")
+    write(d, "junk.jpg", "x" * 100)
+    recs = unknown_is_clear_refuses(d)
+    assert len(recs) == 2, recs
+
+
+def test_bad_fifo_in_folder_unknown_is_clear(tmp):
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    fifo(d, "pipe.jpg")
+    unknown_is_clear_refuses(d)
+
+
+def test_bad_csv_unparsable_number_unknown_is_clear(tmp):
+    path = csv_rows(tmp, "t.csv", {"lat": "46.84x"})
+    code, recs, err = check("--unknown-is", "clear", path)
+    assert code == 1, (code, recs, err)
+
+
+def test_unknown_is_clear_still_releases_a_checked_unknown(tmp):
+    """Control (not a bad input): a readable row without a position was checked and found
+    unknown; --unknown-is clear is the caller's choice for it."""
+    path = csv_rows(tmp, "t.csv", {"lat": "", "lon": ""})
+    code, recs, err = check(path)
+    assert code == 1 and [r["verdict"] for r in recs] == ["clear", "unknown"], (recs, err)
+    code, recs, err = check("--unknown-is", "clear", path)
+    assert code == 0, (code, recs, err)
+
+
+def test_bad_text_named_jpg_driver_unknown_is_clear(tmp):
+    if not driver_ok():
+        return
+    png = os.path.join(tmp, "DJI_0001.JPG")  # a real PNG (GDAL opens it), named as a JPEG
+    code, _, err = tool("gdal_translate", "-q", "-of", "PNG", "-outsize", "64", "0", BASE, png)
+    assert code == 0, err
+    for p in (write(tmp, "notes.jpg", "not a photo\n"), png):
+        dst = os.path.join(tmp, "release.tif")
+        code, out, err = tool("gdal_translate", "-q", "-oo", "SITES=" + STORE, "-oo",
+                              "MODE=strict", "-oo", "UNKNOWN_IS=clear", "KEEPOUT:" + p, dst)
+        assert code != 0 and not os.path.exists(dst), (p, err)
+        assert "not checked" in err, err
+
+
+def test_bad_truncated_driver_unknown_is_clear(tmp):
+    if not driver_ok():
+        return
+    p = truncated(tmp, "cut.jpg")
+    dst = os.path.join(tmp, "release.tif")
+    code, out, err = tool("gdal_translate", "-q", "-oo", "SITES=" + STORE, "-oo", "MODE=strict",
+                          "-oo", "UNKNOWN_IS=clear", "KEEPOUT:" + p, dst)
+    assert code != 0 and not os.path.exists(dst), err
+
+
 if __name__ == "__main__":
     if not STORE or not os.path.exists(STORE):
         print("skip: no bundled sample store beside", KEEPOUT)

@@ -136,7 +136,12 @@ def test_failure_modes_are_unknown_never_clear(tmp):
         assert by[name]["reason"], name
     assert "notes.txt" not in by
     assert "skipped 1 file" in err, err
+    # --unknown-is clear releases only inputs keepout read and checked (the photo without XMP);
+    # corrupt, empty, dangling and unsupported files were not checked (issue 17)
     code, fc, err = geojson("check", "--db", db, "--unknown-is", "clear", d)
+    assert code == 1, err
+    code, fc, err = geojson("check", "--db", db, "--unknown-is", "clear",
+                            os.path.join(d, "good.jpg"), os.path.join(d, "noxmp.jpg"))
     assert code == 0, err  # exit status only...
     assert any(f["properties"]["verdict"] == "unknown" for f in fc["features"])  # ...not verdicts
 

@@ -232,6 +232,12 @@ typedef struct ko_shot {
     size_t n_extra;     /**< pass-through columns */
     const char *const *extra_keys;
     const char *const *extra_values;
+    /** Non-zero if the input could not be read or parsed: a file that is not the format its
+     * name says, a damaged or truncated one, imagery keepout does not read, a file that is not
+     * regular or cannot be opened, a telemetry field that is not a number. Such a shot is not
+     * checked (reason says why): ko_release_decide() refuses it whatever unknown_is says. Zero
+     * for a readable input that lacks or has implausible values (no GPS, no attitude). */
+    int unreadable;
 } ko_shot;
 
 /** Options of the readers. Start from ko_reader_options_init(). */
@@ -661,6 +667,11 @@ KO_API const ko_footprint *ko_result_footprint(const ko_result *r);
 /** Sites in the footprint, disclosed or not. */
 KO_API size_t ko_result_count(const ko_result *r);
 KO_API const ko_finding *ko_result_finding(const ko_result *r, size_t i);
+
+/** 1 if the shot was read and checked (its verdict, unknown included, is a judgement of a
+ * readable input); 0 if its input could not be read (ko_shot.unreadable): then the verdict is
+ * unknown and no policy may release it. */
+KO_API int ko_result_checked(const ko_result *r);
 
 KO_API void ko_result_destroy(ko_result *r);
 
