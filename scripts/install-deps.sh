@@ -13,6 +13,8 @@ PACKAGES=(
     proj-data proj-bin gdal-bin gdal-data python3-gdal python3-rasterio sqlite3
     # tests and benchmarks
     check libimage-exiftool-perl hyperfine postgresql-15 postgresql-15-postgis-3
+    # the OSM import tests count the preset's tags independently with osmium
+    osmium-tool
     # the route map test renders the SVG in a headless browser
     chromium fonts-dejavu-core
 )

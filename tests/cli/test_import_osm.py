@@ -1,14 +1,17 @@
 """`keepout sites import --preset osm` on real OpenStreetMap extracts (issue 24): the sites per
-category in the store equal an independent count of the preset's tags (osmcount.py reads the
-XML itself, without GDAL or keepout), whatever the node id order; generic type=site relations
-are not sites; bridge areas are; an empty or all-filtered source and a GDAL read error fail
-the import and leave the store unchanged.
+category in the store equal two independent counts of the preset's tags: osmium-tool's
+(`osmium tags-filter`, the Debian package osmium-tool of scripts/install-deps.sh) and
+osmcount.py's (the XML read in Python, without GDAL or keepout), whatever the node id order;
+generic type=site relations are not sites; bridge areas are; an empty or all-filtered source
+and a GDAL read error fail the import and leave the store unchanged.
 
-Data: tests/data/osm (see tests/data/README.md) and data/sites/bremen_power.osm."""
+Data: tests/data/osm (see tests/data/README.md), data/sites/bremen_power.osm and
+data/sites/liechtenstein-2013-08-03.osm.pbf (see data/README.md)."""
 import gzip
 import json
 import os
 import shutil
+import subprocess
 
 import osmcount
 from kotest import DATA, SRC, main, run, write
@@ -18,6 +21,99 @@ BREMEN = os.path.join(DATA, "sites", "bremen_power.osm")
 MONACO = os.path.join(OSM, "gh_monaco.osm.gz")
 SYNTHETIC = os.path.join(OSM, "synthetic_bridge_area_and_sites.osm")
 PBF = os.path.join(DATA, "sites", "liechtenstein-2013-08-03.osm.pbf")
+MISSING = os.path.join(OSM, "synthetic_missing_members.osm")
+
+# The preset table of docs/OSM_PRESET.md as osmium tags-filter expressions, first row that
+# matches decides; a row of several expressions needs all of them (type=site AND site=...).
+OSMIUM_ROWS = [
+    ("nuclear", ["generator:source,plant:source=nuclear"]),
+    ("power_plant", ["power=plant"]),
+    ("substation", ["power=substation,sub_station,station"]),
+    ("generator", ["power=generator"]),
+    ("dam", ["waterway=dam"]),
+    ("bridge", ["man_made=bridge"]),
+    ("pipeline", ["man_made=pipeline"]),
+    ("bridge", ["bridge!=no"]),
+    ("power_plant", ["r/type=site", "r/site=power_plant"]),
+]
+KIND = {"n": "node", "w": "way", "r": "relation"}
+
+
+def osmium(*args):
+    p = subprocess.run(["osmium", *args], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, (args, p.stderr)
+    return p.stdout
+
+
+def have_osmium():
+    """osmium-tool is in the dependency list: missing in CI is a failure, elsewhere a skip."""
+    if shutil.which("osmium"):
+        return True
+    assert not os.environ.get("CI"), "osmium (Debian osmium-tool) is not installed"
+    print("     (skipped: osmium-tool not installed; scripts/install-deps.sh installs it)")
+    return False
+
+
+def opl(path):
+    """{"way/12": (tags, refs)} of every object in path, read by osmium (refs: node ids of a
+    way, member ids of a relation, as "n1", "w2")."""
+    out = {}
+    for line in osmium("cat", "-f", "opl,add_metadata=false", path).splitlines():
+        f = line.split(" ")
+        fields = {x[0]: x[1:] for x in f[1:]}
+        tags = dict(t.split("=", 1) for t in fields.get("T", "").split(",") if t)
+        if f[0][0] == "w":
+            refs = [r for r in fields.get("N", "").split(",") if r]
+        elif f[0][0] == "r":
+            refs = [m.split("@")[0] for m in fields.get("M", "").split(",") if m]
+        else:
+            refs = []
+        out[f[0]] = (tags, refs)
+    return out
+
+
+def sid(osmium_id):
+    return KIND[osmium_id[0]] + "/" + osmium_id[1:]
+
+
+def osmium_selection(path, tmp):
+    """{"w12": (category, refs)} of the objects the preset selects, by osmium tags-filter
+    alone: row k's objects are those matching it in what rows 1..k-1 left (tags-filter -i)."""
+    rest, out = os.path.join(tmp, "osmium_any.osm.pbf"), {}
+    # what any row matches (a row of several expressions: its last), then row by row
+    osmium("tags-filter", "-R", "-O", "-o", rest, path, *[e[-1] for _, e in OSMIUM_ROWS])
+    for k, (cat, exprs) in enumerate(OSMIUM_ROWS):
+        sel = rest
+        for j, e in enumerate(exprs):
+            nxt = os.path.join(tmp, f"osmium_sel{k}_{j}.osm.pbf")
+            osmium("tags-filter", "-R", "-O", "-o", nxt, sel, e)
+            sel = nxt
+        for oid, (tags, refs) in opl(sel).items():
+            out[oid] = (cat, tags, refs)
+        if len(exprs) == 1 and k + 1 < len(OSMIUM_ROWS):
+            nxt = os.path.join(tmp, f"osmium_rest{k}.osm.pbf")
+            osmium("tags-filter", "-R", "-i", "-O", "-o", nxt, rest, exprs[0])
+            rest = nxt
+    return out
+
+
+def osmium_unbuildable(path, selected):
+    """The selected objects no geometry can be built for from the file (docs/OSM_PRESET.md,
+    "Objects cut by the edge of the file"): a way with fewer than two of its nodes in the file,
+    a multipolygon (or boundary) relation with a member missing, any other relation with no
+    member in the file. What is in the file: every id osmium reads in it."""
+    there = set(opl(path))
+    out = set()
+    for oid, (_, tags, refs) in selected.items():
+        present = [r for r in refs if r in there]
+        if oid[0] == "w" and len(present) < 2:
+            out.add(sid(oid))
+        elif oid[0] == "r" and tags.get("type") in ("multipolygon", "boundary"):
+            if len(present) < len(refs):
+                out.add(sid(oid))
+        elif oid[0] == "r" and not present:
+            out.add(sid(oid))
+    return out
 
 
 def export_file(tmp):
@@ -55,6 +151,54 @@ def assert_counts(tmp, path, name, counter=osmcount.count):
     got = info(db)["by_category"]
     assert got == expect, (path, got, expect)
     return db
+
+
+def per_category(selection):
+    out = {}
+    for cat in selection.values():
+        out[cat] = out.get(cat, 0) + 1
+    return out
+
+
+def osmium_vs_store(tmp, path, name):
+    """({"way/12": category} osmium selects, those no geometry can be built for, the same of
+    the store's sites)."""
+    found = osmium_selection(path, tmp)
+    gone = osmium_unbuildable(path, found)
+    sel = {sid(k): v[0] for k, v in found.items()}
+    code, err, db = import_osm(tmp, path, db=name + ".sqlite")
+    assert code == 0, (path, code, err)
+    store = {s["source_id"]: s["category"] for s in listing(db)}
+    assert info(db)["by_category"] == per_category(store)
+    return sel, gone, store
+
+
+def test_every_extract_matches_osmium(tmp):
+    """Every real extract the tests ship: per-category counts equal osmium's, object for
+    object; none of them has a selected object cut by its edge."""
+    if not have_osmium():
+        return
+    export = export_file(tmp)
+    for i, path in enumerate((BREMEN, PBF, MONACO, export, SYNTHETIC)):
+        sel, gone, store = osmium_vs_store(tmp, path, f"x{i}")
+        assert sel and not gone, (path, gone)
+        expect, got = per_category(sel), info(os.path.join(tmp, f"x{i}.sqlite"))["by_category"]
+        print(f"     {os.path.basename(path)}: osmium {sorted(expect.items())}, "
+              f"store {sorted(got.items())}")
+        assert got == expect, (path, got, expect)
+        assert store == sel, (path, set(store.items()) ^ set(sel.items()))
+
+
+def test_objects_cut_by_the_file_edge(tmp):
+    """The one documented difference from osmium's count: objects whose geometry is not in
+    the file (GDAL drops them). A way with two of its nodes and a non-multipolygon relation
+    with one member left are sites, built from what is there."""
+    if not have_osmium():
+        return
+    sel, gone, store = osmium_vs_store(tmp, MISSING, "cut")
+    assert gone == {"way/11", "relation/21", "relation/22", "relation/23"}, gone
+    assert store == {k: v for k, v in sel.items() if k not in gone}, (store, sel, gone)
+    assert {"way/10", "way/12", "relation/20", "relation/24"} <= set(store), store
 
 
 def test_real_extracts_match_independent_counts(tmp):
