@@ -8,16 +8,19 @@
 #include "camera.h"
 #include "context.h"
 #include "dem.h"
+#include "ring.h"
 
 struct ko_footprint {
-    size_t n;       /* points in the closed ring */
-    double *lonlat; /* n (lon, lat) */
+    size_t n;       /* points in the closed local ring */
     double *local;  /* n (east, north), metres */
+    size_t n_ll;    /* points in the closed lon/lat ring (it splits edges near the poles) */
+    double *lonlat; /* n_ll (lon, lat) */
     double area_m2;
     double range_limit_m;
     int range_limited;
     double lat0, lon0, height_m;
     double pixel_rad;
+    double tol;            /* the ring's simplification tolerance, metres */
     double fmin;           /* the finest angular pixel anywhere in the image, radians */
     double axis[3];        /* optical axis in NED */
     koi_rot rot;           /* body to NED */
@@ -50,7 +53,7 @@ void ko_footprint_destroy(ko_footprint *fp) {
 }
 
 const double *ko_footprint_ring(const ko_footprint *fp, size_t *n) {
-    *n = fp->n;
+    *n = fp->n_ll;
     return fp->lonlat;
 }
 
@@ -95,123 +98,6 @@ static int ground_point(const double d[3], double height, double range, double y
     *north = an * range;
     *east = ae * range;
     return 1;
-}
-
-/* Whether the samples strictly between a and j all lie within tol (tol2 = tol^2) of the
- * chord a-j; *out := how far the farthest lies outside it (right of a -> j: outside a
- * counterclockwise ring). One square root per chord: this runs ~8 times per sample. */
-static int chord_fits(const double *xy, size_t a, size_t j, double tol2, double *out) {
-    const double *pa = &xy[2 * a];
-    double dx = xy[2 * j] - pa[0], dy = xy[2 * j + 1] - pa[1], l2 = dx * dx + dy * dy;
-    double worst = 0.0;
-    for (size_t i = a + 1; i < j; i++) {
-        double px = xy[2 * i] - pa[0], py = xy[2 * i + 1] - pa[1];
-        double dot = px * dx + py * dy, cross = px * dy - py * dx, d2;
-        if (dot <= 0 || !(l2 > 0))
-            d2 = px * px + py * py;
-        else if (dot >= l2)
-            d2 = (px - dx) * (px - dx) + (py - dy) * (py - dy);
-        else
-            d2 = cross * cross / l2;
-        if (d2 > tol2) return 0;
-        if (cross > worst) worst = cross;
-    }
-    *out = l2 > 0 ? worst / sqrt(l2) : 0.0;
-    return 1;
-}
-
-/* Keeps the samples a chord cannot replace within tol (each kept chord is checked against all
- * the samples it replaces, so small deviations cannot add up), in place. *out := the farthest
- * a replaced sample lies outside its chord (ring counterclockwise). Returns the new point count
- * of the closed ring. */
-static size_t drop_within(double *xy, size_t n, double tol, double *out) {
-    *out = 0.0;
-    if (n < 5) return n;
-    size_t k = 0, a = 0; /* a: index (in the original ring) of the last kept point */
-    double tol2 = tol * tol, chord_out = 0.0, o;
-    for (size_t j = 2; j < n; j++) {
-        if (chord_fits(xy, a, j, tol2, &o)) {
-            chord_out = o;
-            continue;
-        }
-        /* the chord a -> j-1, which still fitted, is kept */
-        if (chord_out > *out) *out = chord_out;
-        chord_out = 0.0;
-        a = j - 1;
-        k++;
-        xy[2 * k] = xy[2 * a];
-        xy[2 * k + 1] = xy[2 * a + 1];
-    }
-    if (chord_out > *out) *out = chord_out;
-    k++;
-    xy[2 * k] = xy[2 * (n - 1)];
-    xy[2 * k + 1] = xy[2 * (n - 1) + 1];
-    return k + 1;
-}
-
-/* Every edge of the closed counterclockwise ring moved d outward, the vertices where the moved
- * edges meet (a mitre), into out. 0 where that would fold the ring (a turn near 180 degrees, or
- * an edge shorter than the move reverses): the caller keeps the dense ring then. */
-static int push_out(const double *xy, size_t n, double d, double *out) {
-    size_t m = n - 1; /* distinct vertices */
-    for (size_t i = 0; i < m; i++) {
-        const double *p = &xy[2 * ((i + m - 1) % m)], *v = &xy[2 * i], *q = &xy[2 * (i + 1)];
-        double ax = v[0] - p[0], ay = v[1] - p[1], bx = q[0] - v[0], by = q[1] - v[1];
-        double la = hypot(ax, ay), lb = hypot(bx, by);
-        if (!(la > 0) || !(lb > 0)) return 0;
-        double n1x = ay / la, n1y = -ax / la, n2x = by / lb, n2y = -bx / lb;
-        double den = 1.0 + n1x * n2x + n1y * n2y;
-        if (den < 0.5) return 0; /* a turn over 120 degrees: the mitre would reach far out */
-        out[2 * i] = v[0] + d * (n1x + n2x) / den;
-        out[2 * i + 1] = v[1] + d * (n1y + n2y) / den;
-    }
-    out[2 * m] = out[0], out[2 * m + 1] = out[1];
-    for (size_t i = 0; i < m; i++) { /* every moved edge keeps its direction */
-        const double *a = &xy[2 * i], *b = &xy[2 * i + 2], *c = &out[2 * i], *e = &out[2 * i + 2];
-        if ((b[0] - a[0]) * (e[0] - c[0]) + (b[1] - a[1]) * (e[1] - c[1]) <= 0) return 0;
-    }
-    return 1;
-}
-
-/* The ring (closed, counterclockwise) with as few vertices as tol allows while holding every
- * sample: dropped samples lie at most tol from their chord, and the ring is pushed out by the
- * farthest outside one. Deviations under 1 mm are dropped unmoved, as before tolerances: a
- * pinhole camera's straight edges keep their exact corners. Returns the new point count. */
-static size_t simplify_ring(double *xy, size_t n, double tol) {
-    if (!(tol > 1e-3)) tol = 1e-3;
-    double *dense = tol > 1e-3 ? koi_calloc(n, 2 * sizeof *dense) : NULL; /* NULL: 1 mm rule */
-    if (dense) memcpy(dense, xy, n * 2 * sizeof *dense);
-    double out;
-    size_t m = drop_within(xy, n, dense ? tol : 1e-3, &out);
-    if (out > 1e-3) {
-        double *moved = koi_calloc(m, 2 * sizeof *moved);
-        if (moved && push_out(xy, m, out, moved)) {
-            memcpy(xy, moved, m * 2 * sizeof *moved);
-        } else { /* the 1 mm rule on the samples as they were */
-            memcpy(xy, dense, n * 2 * sizeof *dense);
-            m = drop_within(xy, n, 1e-3, &out);
-        }
-        free(moved);
-    }
-    free(dense);
-    return m;
-}
-
-static double signed_area(const double *xy, size_t n) {
-    double a = 0.0;
-    for (size_t i = 0; i + 1 < n; i++)
-        a += xy[2 * i] * xy[2 * i + 3] - xy[2 * i + 2] * xy[2 * i + 1];
-    return a / 2.0;
-}
-
-static void reverse_ring(double *xy, size_t n) {
-    for (size_t i = 0, j = n - 1; i < j; i++, j--) {
-        double tx = xy[2 * i], ty = xy[2 * i + 1];
-        xy[2 * i] = xy[2 * j];
-        xy[2 * i + 1] = xy[2 * j + 1];
-        xy[2 * j] = tx;
-        xy[2 * j + 1] = ty;
-    }
 }
 
 /* Image boundary point k of 4*m, clockwise from the top-left corner, in pixel coordinates. */
@@ -346,6 +232,49 @@ static int same_camera(const ko_camera *a, const ko_camera *b) {
            memcmp(da, db, sizeof da) == 0;
 }
 
+/* A distorted image edge bows between its samples (pincushion outward, by 0.01 px at 64
+ * samples an edge and k1 = 0.3): each chord of the boundary in normalized coordinates moves out
+ * by 1.25 times its sagitta at the midpoint pixel (the bow of a smooth curve peaks there), so
+ * that the chords hold the image; the flat ground is a projective image of that plane, which
+ * keeps lines straight and so the hold. Returns 0 out of memory; a midpoint the lens model
+ * cannot invert is b's failure. */
+static int bow_out(const ko_camera *cam, const koi_intrinsics *k, uint32_t m,
+                   struct koi_boundary *b) {
+    size_t total = (size_t)4 * m;
+    double *ring = koi_calloc(total + 1, 2 * sizeof *ring), *d = koi_calloc(total + 1, sizeof *d);
+    double *out = koi_calloc(2 * total + 1, 2 * sizeof *out);
+    int ok = ring && d && out, any = 0;
+    for (size_t i = 0; ok && b->fail < 0 && i < total; i++) {
+        size_t j = (i + 1) % total;
+        double u0, v0, u1, v1, x, y;
+        boundary_pixel(k, m, i, &u0, &v0);
+        boundary_pixel(k, m, j, &u1, &v1);
+        double u = 0.5 * (u0 + u1), v = 0.5 * (v0 + v1);
+        if (!koi_undistort(cam, (u - k->cx) / k->fx, (v - k->cy) / k->fy, &x, &y)) {
+            b->fail = (long)i, b->fail_u = u, b->fail_v = v;
+            break;
+        }
+        const double *a = &b->xy[2 * i], *c = &b->xy[2 * j];
+        double dx = c[0] - a[0], dy = c[1] - a[1], len = hypot(dx, dy);
+        double sag = len > 0 ? ((x - a[0]) * dy - (y - a[1]) * dx) / len : 0.0;
+        d[i] = sag > 1e-12 ? 1.25 * sag : 0.0;
+        any |= d[i] > 0;
+    }
+    if (ok && b->fail < 0 && any) {
+        memcpy(ring, b->xy, total * 2 * sizeof *ring);
+        ring[2 * total] = ring[0], ring[2 * total + 1] = ring[1];
+        /* clockwise on the image (v down) is counterclockwise to the formula */
+        /* (the image's corners turn by about 90 degrees: mitred, never bevelled; a bevel or a
+         * fold leaves the chords as they are, within 0.01 px) */
+        if (koi_ring_push(ring, total + 1, d, out) == total + 1)
+            memcpy(b->xy, out, total * 2 * sizeof *out);
+    }
+    free(ring);
+    free(d);
+    free(out);
+    return ok;
+}
+
 static const struct koi_boundary *boundary(ko_context *ctx, const ko_camera *cam,
                                            const koi_intrinsics *k, uint32_t m) {
     struct koi_boundary *b = ctx->boundary;
@@ -368,6 +297,11 @@ static const struct koi_boundary *boundary(ko_context *ctx, const ko_camera *cam
             b->fail = (long)i, b->fail_u = u, b->fail_v = v;
             break;
         }
+    }
+    if (b->fail < 0 && !bow_out(cam, k, m, b)) {
+        koi_boundary_free(b);
+        ctx->boundary = NULL;
+        return NULL;
     }
     if (b->fail < 0) b->pm = pixmap_build(cam, k);
     return b;
@@ -686,29 +620,25 @@ done:
     if (tp) koi_terrain_end(&t);
     free(second);
     if (st) return st;
-    fp->lonlat = koi_calloc(fp->n, 2 * sizeof(double));
-    if (!fp->lonlat) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     /* RFC 7946: exterior rings counterclockwise */
-    if (signed_area(fp->local, fp->n) < 0) reverse_ring(fp->local, fp->n);
-    fp->n = simplify_ring(fp->local, fp->n, ring_tolerance(o, fp, p));
+    if (koi_ring_signed_area(fp->local, fp->n) < 0) koi_ring_reverse(fp->local, fp->n);
+    fp->tol = ring_tolerance(o, fp, p);
+    fp->n = koi_ring_simplify(&fp->local, fp->n, fp->tol);
     /* closed, exactly (a simplification that ran short of memory keeps its dense ring) */
     fp->local[2 * (fp->n - 1)] = fp->local[0], fp->local[2 * fp->n - 1] = fp->local[1];
-    fp->area_m2 = signed_area(fp->local, fp->n);
+    fp->area_m2 = koi_ring_signed_area(fp->local, fp->n);
     return KO_OK;
 }
 
-/* Local east/north metres to WGS84: the inverse azimuthal equidistant projection (building a
- * PROJ pipeline per pose cost 215 us of a 216 us footprint; PROJ's geodesic per vertex 37 of
- * the 245 us a tagged photo costs; the series of koi_aeqd, sub-millimetre, ~10x less). */
-static void to_wgs84(const ko_context *ctx, ko_footprint *fp) {
-    koi_aeqd f;
-    koi_aeqd_init(&f, ctx, fp->lat0, fp->lon0);
-    for (size_t i = 0; i < fp->n; i++) {
-        koi_aeqd_to_wgs84(&f, fp->local[2 * i], fp->local[2 * i + 1], &fp->lonlat[2 * i + 1],
-                          &fp->lonlat[2 * i]);
-        /* continuous around the camera: past +-180 where the footprint crosses the antimeridian */
-        fp->lonlat[2 * i] = fp->lon0 + remainder(fp->lonlat[2 * i] - fp->lon0, 360.0);
-    }
+/* Local east/north metres to WGS84 (koi_aeqd's series: building a PROJ pipeline per pose cost
+ * 215 us of a 216 us footprint, PROJ's geodesic per vertex 37 of the 245 us a tagged photo
+ * costs). Lon/lat chords are split where they sag more than a quarter of the ring's tolerance
+ * (1 mm to 5 cm), and pushed out by their sag. */
+static ko_status to_wgs84(ko_context *ctx, ko_footprint *fp) {
+    double cap = fmin(fmax(0.25 * fp->tol, 1e-3), 0.05);
+    if (!isfinite(cap)) cap = 1e-3;
+    return koi_ring_to_wgs84(ctx, fp->lat0, fp->lon0, fp->local, fp->n, cap, &fp->lonlat,
+                             &fp->n_ll);
 }
 
 ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
@@ -739,7 +669,11 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
         ko_footprint_destroy(fp);
         return st;
     }
-    to_wgs84(ctx, fp);
+    st = to_wgs84(ctx, fp);
+    if (st) {
+        ko_footprint_destroy(fp);
+        return st;
+    }
     *out = fp;
     return KO_OK;
 }
@@ -797,11 +731,11 @@ double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
 
 ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt) {
     if (!fp || !wkt) return koi_error(ctx, KO_ERR_ARG, "footprint_wkt: NULL argument");
-    size_t cap = 16 + fp->n * 48;
+    size_t cap = 16 + fp->n_ll * 48;
     char *s = koi_malloc(cap);
     if (!s) return koi_error(ctx, KO_ERR_NOMEM, "footprint_wkt: out of memory");
     size_t len = (size_t)snprintf(s, cap, "POLYGON ((");
-    for (size_t i = 0; i < fp->n; i++)
+    for (size_t i = 0; i < fp->n_ll; i++)
         len += (size_t)snprintf(s + len, cap - len, "%s%.9f %.9f", i ? ", " : "", fp->lonlat[2 * i],
                                 fp->lonlat[2 * i + 1]);
     snprintf(s + len, cap - len, "))");

@@ -157,8 +157,11 @@ def test_tolerance_thins_a_distorted_ring_outward(tmp):
         rings[t] = (len(g["coordinates"][0]), ogr.CreateGeometryFromJson(json.dumps(g)))
     (n0, dense), (n1, half_px), (n5, coarse) = rings["0"], rings[None], rings["0.05"]
     assert n5 < n1 < n0 / 2, (n0, n1, n5)
-    for g in (half_px, coarse):  # holds the dense ring: nothing dropped but inside or on it
-        assert g.Buffer(1e-9).Contains(dense)
+    # Holds the dense ring: nothing dropped but inside or on it. The dense ring is itself pushed
+    # out by its chords' sub-millimetre sags (a 1 mm floor), which a coarser chord with a smaller
+    # sag need not reach: 1.5e-8 degrees (under 1.7 mm) of slack.
+    for g in (half_px, coarse):
+        assert g.Buffer(1.5e-8).Contains(dense)
         assert dense.Area() <= g.Area() < dense.Area() * 1.005
 
 

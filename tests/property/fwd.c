@@ -5,6 +5,11 @@
 
 #define DEG (M_PI / 180.0)
 
+/* d(r (1 + k1 r^2 + k2 r^4 + k3 r^6)) / dr at r^2 = r2. */
+static double slope_r2(const fwd_cam *c, double r2) {
+    return 1 + 3 * c->k1 * r2 + 5 * c->k2 * r2 * r2 + 7 * c->k3 * r2 * r2 * r2;
+}
+
 void fwd_cam_prepare(fwd_cam *c) {
     c->fx = c->focal_mm / c->sensor_w_mm * c->width;
     c->fy = c->focal_mm / c->sensor_h_mm * c->height_px;
@@ -22,15 +27,22 @@ void fwd_cam_prepare(fwd_cam *c) {
     c->r_b2n[2][1] = cp * sr;
     c->r_b2n[2][2] = cp * cr;
     /* The radial map's first turning point: past it the model folds back, and no real lens
-     * sees there (the library's rays come from the frame, on the rising branch). */
+     * sees there (the library's rays come from the frame, on the rising branch). Scanned in r^2
+     * to 10^6 (89.94 deg off axis: a weak barrel, k1 = -0.02, folds at r = 4.02), then bisected. */
     c->r2_mono = INFINITY;
-    for (double r = 0.0; r < 4.0; r += 1e-4) {
-        double r2 = r * r;
-        double d = 1 + 3 * c->k1 * r2 + 5 * c->k2 * r2 * r2 + 7 * c->k3 * r2 * r2 * r2;
-        if (d <= 0) {
-            c->r2_mono = r2;
-            break;
+    double prev = 0.0;
+    for (double r2 = 1e-8; r2 < 1e6; prev = r2, r2 *= 1.01) {
+        if (slope_r2(c, r2) > 0) continue;
+        double lo = prev, hi = r2; /* slope > 0 at lo, <= 0 at hi */
+        for (int i = 0; i < 100; i++) {
+            double mid = 0.5 * (lo + hi);
+            if (slope_r2(c, mid) > 0)
+                lo = mid;
+            else
+                hi = mid;
         }
+        c->r2_mono = lo;
+        break;
     }
 }
 
