@@ -20,6 +20,7 @@ typedef struct cat_hit {
 typedef struct cat_shot {
     char *id, *time, *camera, *reason, *site_ids, *categories;
     ko_verdict verdict;
+    int checked; /* read and checked (ko_result_checked); 0: its input could not be read */
     ko_pose pose;
     ko_camera cam;
     double *ring; /* (lon, lat) pairs, or NULL */
@@ -73,8 +74,15 @@ const cat_done *catalog_find(const cat_done *done, size_t n, const char *path);
 int catalog_write(catalog *c, const cat_file *f, int replace, const char *checked_at,
                   int64_t store_version);
 
-/* 1 if every file in the catalogue is clear (the exit status covers the whole catalogue). */
-int catalog_all_clear(catalog *c);
+/* The catalogue's shots by what the release policy weighs (the exit status covers the whole
+ * catalogue): flagged, unknown ones that were checked, and those that were not (their input
+ * could not be read, a row of an older keepout that did not record it, or a verdict keepout
+ * does not give); clear is 1 if there is a clear shot, else 0 (not counted: it costs a scan).
+ * 0 if the catalogue cannot be read. */
+typedef struct cat_counts {
+    size_t clear, flagged, unknown, not_checked;
+} cat_counts;
+int catalog_counts(catalog *c, cat_counts *n);
 
 int catalog_begin(catalog *c);
 /* 0 if the commit failed: the transaction's rows are then not in the catalogue (SQLite rolled

@@ -66,6 +66,8 @@ static void help(FILE *fp) {
         "  --sidecar-dir DIR put the sidecars there instead, mirroring each file's absolute\n"
         "                    path (needed for /vsizip/ and other archives; originals are\n"
         "                    never modified)\n"
+        "  --unknown-is V    exit status treats unknown as 'flagged' (default) or 'clear';\n"
+        "                    files keepout could not read are never clear\n"
         "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
         "  --dem RASTER      terrain (repeat for tiles). Files are tagged one by one, so a\n"
         "                    photo has no flight: without an absolute altitude its camera is\n"
@@ -145,6 +147,7 @@ static int unknown_file(cat_file *f, const char *why) {
     ko_pose_init(&s->pose);
     ko_camera_init(&s->cam);
     s->verdict = KO_UNKNOWN;
+    s->checked = 0;
     s->id = strdup(CPLGetFilename(f->path));
     s->reason = strdup(why);
     f->verdict = KO_UNKNOWN;
@@ -559,7 +562,7 @@ static int by_job_path(const void *a, const void *b) {
 
 typedef struct options {
     const char *catalog, *sidecar_dir;
-    int jobs, shard_k, shard_n, recheck, sidecar, quiet;
+    int jobs, shard_k, shard_n, recheck, sidecar, quiet, unknown_is_clear;
 } options;
 
 /* Lists every archive's files of this shard, sorted, each once (two overlapping archives may
@@ -770,7 +773,8 @@ enum {
     T_SIDECAR,
     T_SIDECAR_DIR,
     T_MAX_RANGE,
-    T_DEM
+    T_DEM,
+    T_UNKNOWN_IS
 };
 
 static int parse_args(int argc, char **argv, options *o, shared *sh) {
@@ -785,6 +789,7 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
         {"sidecar-dir", required_argument, NULL, T_SIDECAR_DIR},
         {"max-range", required_argument, NULL, T_MAX_RANGE},
         {"dem", required_argument, NULL, T_DEM},
+        {"unknown-is", required_argument, NULL, T_UNKNOWN_IS},
         READER_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -835,6 +840,13 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
                 break;
             case T_DEM:
                 if (!strlist_add(&sh->dems, &sh->n_dems, optarg)) return EXIT_USAGE;
+                break;
+            case T_UNKNOWN_IS:
+                if (strcmp(optarg, "clear") && strcmp(optarg, "flagged")) {
+                    fprintf(stderr, "keepout tag: --unknown-is must be clear or flagged\n");
+                    return EXIT_USAGE;
+                }
+                o->unknown_is_clear = !strcmp(optarg, "clear");
                 break;
             case 'q':
                 o->quiet = 1;
@@ -901,8 +913,27 @@ static int load_index(shared *sh, int quiet, ko_context *ctx, ko_sites *sites) {
     return 1;
 }
 
+/* The exit status covers the whole catalogue (this run's files are in it), decided by the
+ * library's policy, strict, with --unknown-is: a shot whose input could not be read was not
+ * checked, and neither was a file this run left out (its sidecar could not be placed). */
+static int catalogue_status(catalog *cat, const options *o, size_t left_out) {
+    cat_counts n;
+    if (!catalog_counts(cat, &n)) {
+        fprintf(stderr, "keepout tag: cannot count the verdicts in the catalogue %s: %s\n",
+                o->catalog, CPLGetLastErrorMsg());
+        return EXIT_USAGE;
+    }
+    ko_release_policy pol;
+    ko_release_policy_init(&pol);
+    pol.unknown_is = o->unknown_is_clear ? KO_CLEAR : KO_UNKNOWN;
+    return ko_release_decide_batch(&pol, n.clear, n.flagged, n.unknown, n.not_checked + left_out,
+                                   NULL) == KO_RELEASE
+               ? EXIT_CLEAR
+               : EXIT_FLAGGED;
+}
+
 static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *sites, const char *when,
-                       int64_t version, int quiet) {
+                       int64_t version, const options *o) {
     size_t changed, total;
     ko_check_options copts = sh->copts;
     ko_dem *dem = NULL;
@@ -920,12 +951,12 @@ static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *site
         return EXIT_USAGE;
     }
     ko_dem_close(dem);
-    if (!quiet)
+    if (!o->quiet)
         fprintf(stderr,
                 "keepout tag: rechecked %zu footprints against store version %lld: %zu "
                 "changed verdict\n",
                 total, (long long)version, changed);
-    return EXIT_CLEAR;
+    return catalogue_status(cat, o, 0);
 }
 
 /* The catalogue opened and read in a thread of its own while the archives are walked: each
@@ -979,13 +1010,7 @@ static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_
             t.files, t.clear + t.flagged + t.unknown, t.clear, t.flagged, t.unknown, skipped, other,
             t.refused ? CPLSPrintf("; %zu files not catalogued (sidecar not written)", t.refused)
                       : "");
-    /* the exit status covers the whole catalogue (ask it only if this run saw nothing else),
-     * decided by the library's policy, strict; a file left out is not clear (counted unknown) */
-    int cat_clear = !t.flagged && !t.unknown && catalog_all_clear(cat);
-    rc = ko_release_decide_batch(NULL, t.clear + (size_t)cat_clear, t.flagged + (size_t)!cat_clear,
-                                 t.unknown, 0, NULL) == KO_RELEASE
-             ? EXIT_CLEAR
-             : EXIT_FLAGGED;
+    rc = catalogue_status(cat, o, t.refused);
 out:
     for (size_t i = 0; i < n_done; i++)
         free(done[i].path);
@@ -1006,7 +1031,7 @@ int cmd_tag(int argc, char **argv) {
     sh.db = getenv("KEEPOUT_SITES") && *getenv("KEEPOUT_SITES") ? getenv("KEEPOUT_SITES")
                                                                 : KEEPOUT_DEFAULT_SITES;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    options o = {NULL, NULL, cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1, 1, 1, 0, 0, 0};
+    options o = {NULL, NULL, cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1, 1, 1, 0, 0, 0, 0};
     int rc = parse_args(argc, argv, &o, &sh);
     if (rc >= 0) return rc;
     sh.ropts.below_takeoff = sh.n_dems > 0;
@@ -1024,7 +1049,7 @@ int cmd_tag(int argc, char **argv) {
         if (!o.recheck)
             rc = run_tag(&sh, &cat, &o, argv + optind, argc - optind, when, version, ctx, sites);
         else if (catalog_open(&cat, o.catalog))
-            rc = run_recheck(&sh, &cat, ctx, sites, when, version, o.quiet);
+            rc = run_recheck(&sh, &cat, ctx, sites, when, version, &o);
     }
     catalog_close(&cat);
     ko_sites_close(sites);

@@ -282,5 +282,82 @@ def test_bad_catalog_is_not_world_readable(tmp):
     assert os.stat(cat).st_mode & 0o077 == 0, oct(os.stat(cat).st_mode)
 
 
+
+# --- --unknown-is: only images that were read and checked may count as clear -----------------
+
+def no_xmp(src, dst):
+    """A copy of a DJI photo without its XMP packet (height, attitude): keepout reads it and
+    finds it unknown, a checked unknown."""
+    data = open(src, "rb").read()
+    out, i = bytearray(data[:2]), 2
+    while data[i] == 0xFF and data[i + 1] not in (0xDA, 0xD9):
+        n = int.from_bytes(data[i + 2:i + 4], "big")
+        if not (data[i + 1] == 0xE1 and data[i + 4:i + 33].startswith(b"http://ns.adobe.com/xap")):
+            out += data[i:i + 2 + n]
+        i += 2 + n
+    open(dst, "wb").write(out + data[i:])
+
+
+def test_tag_unknown_is_clear_releases_a_checked_unknown(tmp):
+    """Control (not a bad input): a photo keepout read but could not place is the caller's to
+    count as clear; without --unknown-is it is not clear."""
+    d = photos(tmp)
+    no_xmp(os.path.join(IMAGES, CLEAR), os.path.join(d, "stripped.jpg"))
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--catalog", cat, d)
+    assert code == 1, (code, err)
+    assert catalogued(cat)[os.path.join(d, "stripped.jpg")] == "unknown"
+    code, err = tag("--unknown-is", "clear", "--catalog", cat, d)
+    assert code == 0, (code, err)
+    code, err = tag("--unknown-is", "flagged", "--catalog", cat, d)
+    assert code == 1, (code, err)
+
+
+def test_bad_tag_unknown_is_clear_text_named_jpg(tmp):
+    d = photos(tmp)
+    write(d, "notes.jpg", "not a photo\n")
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--unknown-is", "clear", "--catalog", cat, d)
+    assert code == 1, (code, err)
+    assert catalogued(cat)[os.path.join(d, "notes.jpg")] == "unknown"
+    # the next run skips the file as done: the catalogue still knows it was never checked
+    code, err = tag("--unknown-is", "clear", "--catalog", cat, d)
+    assert code == 1, (code, err)
+
+
+def test_bad_tag_unknown_is_clear_truncated_and_png(tmp):
+    d = photos(tmp)
+    data = open(os.path.join(IMAGES, CLEAR), "rb").read()
+    write(d, "cut.jpg", data[:70000], mode="wb")
+    write(d, "scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, mode="wb")
+    code, err = tag("--unknown-is", "clear", "--catalog", os.path.join(tmp, "c.gpkg"), d)
+    assert code == 1, (code, err)
+
+
+def test_bad_tag_unknown_is_clear_sidecar_not_placed(tmp):
+    """A file left out of the catalogue (its sidecar could not be written) was not tagged."""
+    d = photos(tmp)
+    write(d, CLEAR + ".xmp", USER_XMP)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--unknown-is", "clear", "--sidecar", "--catalog", cat, d)
+    assert code == 1 and "not written by keepout" in err, (code, err)
+    assert catalogued(cat) == {}
+
+
+def test_bad_tag_unknown_is_clear_recheck(tmp):
+    d = photos(tmp)
+    write(d, "notes.jpg", "not a photo\n")
+    cat = os.path.join(tmp, "c.gpkg")
+    tag("--catalog", cat, d)
+    code, err = tag("--unknown-is", "clear", "--recheck", "--catalog", cat)
+    assert code == 1, (code, err)
+
+
+def test_bad_tag_unknown_is_value(tmp):
+    code, err = tag("--unknown-is", "maybe", "--catalog", os.path.join(tmp, "c.gpkg"),
+                    photos(tmp))
+    assert code == 2 and "--unknown-is" in err, (code, err)
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
