@@ -30,6 +30,8 @@ static void help(FILE *fp) {
         "      --source LABEL   source name (default: the file's base name)\n"
         "      --preset osm     OSM power plants, substations, generators, bridges, dams,\n"
         "                       pipelines (docs/OSM_PRESET.md)\n"
+        "      --preset-file F  OSM preset rows (CSV: tags,category,kinds,buffer) tried\n"
+        "                       before the built-in ones; implies --preset osm\n"
         "      --all-zones      UAS zones of every reason, not only SENSITIVE/PRIVACY\n"
         "      --allow-empty    a source that gives no site is not an error\n"
         "  info [--format text|json]   counts per category and source, version, extent\n"
@@ -263,6 +265,7 @@ int cmd_sites(int argc, char **argv) {
                                              {"name-field", required_argument, NULL, 'n'},
                                              {"source", required_argument, NULL, 's'},
                                              {"preset", required_argument, NULL, 'p'},
+                                             {"preset-file", required_argument, NULL, 'T'},
                                              {"all-zones", no_argument, NULL, 'Z'},
                                              {"allow-empty", no_argument, NULL, 'E'},
                                              {"format", required_argument, NULL, 'F'},
@@ -308,6 +311,10 @@ int cmd_sites(int argc, char **argv) {
                     fprintf(stderr, "keepout sites: the only preset is 'osm'\n");
                     return EXIT_USAGE;
                 }
+                o.imp.preset_osm = 1;
+                break;
+            case 'T':
+                o.imp.preset_file = optarg;
                 o.imp.preset_osm = 1;
                 break;
             case 'Z':

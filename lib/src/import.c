@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "context.h"
+#include "osm_preset.h"
 #include "sites.h"
 
 #ifndef KEEPOUT_DATA_DIR
@@ -36,11 +37,12 @@ typedef struct imp {
     int msg_full;
     sqlite3_stmt *sel, *ins, *upd;
     GEOSWKBWriter *wkbw;
-    long long version;   /* the store version this import creates */
-    char where[128];     /* "row 17", "way/123", "zone LSXX": the feature being handled */
-    int osm_plain_index; /* read OSM with GDAL's plain (SQLite) node index: any id order */
-    int osm_read_failed; /* an OSM read failed with GDAL's fast index: retry with the plain */
-    int osm;             /* the source was read by GDAL's OSM driver (with the preset filter) */
+    long long version;    /* the store version this import creates */
+    char where[128];      /* "row 17", "way/123", "zone LSXX": the feature being handled */
+    int osm_plain_index;  /* read OSM with GDAL's plain (SQLite) node index: any id order */
+    int osm_read_failed;  /* an OSM read failed with GDAL's fast index: retry with the plain */
+    int osm;              /* the source was read by GDAL's OSM driver (with the preset filter) */
+    koi_osm_table preset; /* the OSM preset: the caller's rows, then the built-in ones */
 } imp;
 
 /* The next feature of ds (layer NULL) or of layer; a GDAL error while reading is the
@@ -267,8 +269,6 @@ static int progress(imp *im, double f, const char *msg) {
 
 /* ---------------------------------------------------------------- OGR sources ------------ */
 
-#define KOI_OSM_POWER_VALUES "('plant','substation','sub_station','station','generator')"
-
 static int is_osm_layer(const char *name) {
     static const char *const names[] = {"points", "lines", "multipolygons", "multilinestrings",
                                         "other_relations"};
@@ -284,81 +284,108 @@ static const char *field_str(OGRFeatureH f, const char *name) {
     return v && *v ? v : NULL;
 }
 
-static int eq(const char *a, const char *b) {
-    return a && !strcmp(a, b);
+/* A tag of the OSM feature being classified (koi_osm_tag_fn): its field if the layer has one
+ * for the key, else from the other_tags field ("key"=>"value","k2"=>"v2", '"' and '\' escaped
+ * with '\'). */
+typedef struct osm_tags {
+    OGRFeatureH f;
+    char *buf; /* the value handed back, unescaped */
+    size_t cap;
+    int nomem;
+} osm_tags;
+
+/* Reads one "..." token of an hstore text at *p into out (unescaped); 0 if malformed. */
+static int hstore_token(const char **p, char *out) {
+    const char *s = *p;
+    if (*s++ != '"') return 0;
+    while (*s && *s != '"') {
+        if (*s == '\\' && s[1]) s++;
+        *out++ = *s++;
+    }
+    if (*s != '"') return 0;
+    *out = '\0';
+    *p = s + 1;
+    return 1;
 }
 
-/* OSM preset (docs/OSM_PRESET.md): category (NULL = not selected) and buffer override of a
- * feature, the same rules on every layer (nodes, ways, areas, relations), first match wins. */
-static const char *osm_category(OGRFeatureH f, const char *layer, double *buffer_m) {
-    const char *power = field_str(f, "power");
-    const char *gsrc = field_str(f, "generator:source");
-    const char *psrc = field_str(f, "plant:source");
-    *buffer_m = NAN;
-    if (eq(gsrc, "nuclear") || eq(psrc, "nuclear")) return "nuclear";
-    if (eq(power, "plant")) return "power_plant";
-    /* power=sub_station and power=station are the 2010-2013 tagging of substations. */
-    if (eq(power, "substation") || eq(power, "sub_station") || eq(power, "station"))
-        return "substation";
-    if (eq(power, "generator")) return "generator";
-    if (eq(field_str(f, "waterway"), "dam")) return "dam";
-    const char *mm = field_str(f, "man_made");
-    if (eq(mm, "bridge")) return "bridge";
-    if (eq(mm, "pipeline")) return "pipeline";
-    const char *bridge = field_str(f, "bridge");
-    if (bridge && strcmp(bridge, "no") != 0) { /* a way, an area (area=yes) or a relation */
-        const char *w = field_str(f, "width");
-        if (w) {
-            char *end;
-            double v = CPLStrtod(w, &end);
-            while (*end == ' ')
-                end++;
-            if (v > 0 && v < 500 && (*end == '\0' || !strcmp(end, "m"))) *buffer_m = v;
+static const char *osm_tag(void *user, const char *key) {
+    osm_tags *t = user;
+    if (OGR_F_GetFieldIndex(t->f, key) >= 0) return field_str(t->f, key);
+    const char *h = field_str(t->f, "other_tags");
+    if (!h) return NULL;
+    size_t need = strlen(h) + 1;
+    if (need > t->cap) {
+        char *nb = koi_realloc_array(t->buf, need, 1);
+        if (!nb) {
+            t->nomem = 1;
+            return NULL;
         }
-        return "bridge";
+        t->buf = nb;
+        t->cap = need;
     }
-    /* A generic type=site relation (site=geodesic survey markers, parks, schools) is no
-     * facility: only a power plant site is. Sites with a power=* tag matched above. */
-    if (!strcmp(layer, "other_relations") && eq(field_str(f, "type"), "site") &&
-        eq(field_str(f, "site"), "power_plant"))
-        return "power_plant";
+    for (const char *p = h; *p;) {
+        if (!hstore_token(&p, t->buf)) return NULL;
+        int match = !strcmp(t->buf, key);
+        if (strncmp(p, "=>", 2) != 0) return NULL;
+        p += 2;
+        if (!hstore_token(&p, t->buf)) return NULL;
+        if (match) return t->buf[0] ? t->buf : NULL;
+        if (*p == ',') p++;
+    }
     return NULL;
 }
 
+/* The OSM object kind of a feature of an OSM layer. */
+static unsigned osm_kind(const char *layer, OGRFeatureH f) {
+    if (!strcmp(layer, "points")) return KOI_OSM_NODE;
+    if (!strcmp(layer, "lines")) return KOI_OSM_WAY;
+    if (!strcmp(layer, "multipolygons") && f && field_str(f, "osm_way_id")) return KOI_OSM_WAY;
+    if (!strcmp(layer, "multipolygons") && !f) return KOI_OSM_WAY | KOI_OSM_RELATION;
+    return KOI_OSM_RELATION;
+}
+
+/* The preset table's rows: the caller's file (each row's category must be in the store), then
+ * keepout's built-in table. */
+static ko_status load_preset(imp *im) {
+    if (im->preset.n) return KO_OK;
+    ko_status st = KO_OK;
+    if (im->o->preset_file) {
+        if ((st = koi_osm_table_load(im->ctx, im->o->preset_file, &im->preset))) return st;
+        for (size_t i = 0; i < im->preset.n; i++) {
+            const koi_osm_rule *r = &im->preset.rules[i];
+            double b, g;
+            if (r->category && koi_sites_category(im->s, r->category, &b, &g) != KO_OK)
+                return koi_error(im->ctx, KO_ERR_FORMAT,
+                                 "%s:%d: category '%s' is not in the store's categories table",
+                                 r->file, r->line, r->category);
+        }
+    }
+    return koi_osm_table_builtin(im->ctx, &im->preset);
+}
+
+static int layer_has_field(void *user, const char *key) {
+    return OGR_FD_GetFieldIndex((OGRFeatureDefnH)user, key) >= 0;
+}
+
 /* The preset's selection as an OGR filter on each OSM layer, from the fields the layer has (a
- * caller's osmconf.ini may report fewer keys than keepout's). */
-static ko_status set_osm_filters(ko_context *ctx, GDALDatasetH ds, const char *where) {
-    static const struct {
-        const char *field, *clause;
-    } rules[] = {
-        {"power", "power IN " KOI_OSM_POWER_VALUES},
-        {"generator:source", "\"generator:source\" = 'nuclear'"},
-        {"plant:source", "\"plant:source\" = 'nuclear'"},
-        {"waterway", "waterway = 'dam'"},
-        {"man_made", "man_made IN ('bridge','pipeline')"},
-        {"bridge", "(bridge IS NOT NULL AND bridge <> 'no')"},
-        {"site", "(type = 'site' AND site = 'power_plant')"},
-    };
+ * caller's osmconf.ini may report fewer keys than keepout's, a caller's table other keys). */
+static ko_status set_osm_filters(imp *im, GDALDatasetH ds, const char *where) {
     for (int i = 0; i < GDALDatasetGetLayerCount(ds); i++) {
         OGRLayerH l = GDALDatasetGetLayer(ds, i);
         const char *n = OGR_L_GetName(l);
         if (!is_osm_layer(n)) continue;
         OGRFeatureDefnH d = OGR_L_GetLayerDefn(l);
-        char filt[640] = "";
-        for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++) {
-            if (OGR_FD_GetFieldIndex(d, rules[k].field) < 0) continue;
-            if (!strcmp(rules[k].field, "site") &&
-                (strcmp(n, "other_relations") || OGR_FD_GetFieldIndex(d, "type") < 0))
-                continue;
-            size_t len = strlen(filt);
-            snprintf(filt + len, sizeof filt - len, "%s%s", len ? " OR " : "", rules[k].clause);
-        }
-        if (!filt[0]) snprintf(filt, sizeof filt, "0 = 1"); /* no preset key on this layer */
+        char *filt = NULL;
+        ko_status st =
+            koi_osm_table_filter(im->ctx, &im->preset, osm_kind(n, NULL), layer_has_field, d,
+                                 OGR_FD_GetFieldIndex(d, "other_tags") >= 0, &filt);
+        if (st) return st;
         char *f = where ? CPLStrdup(CPLSPrintf("(%s) AND (%s)", filt, where)) : CPLStrdup(filt);
+        free(filt);
         OGRErr e = OGR_L_SetAttributeFilter(l, f);
         CPLFree(f);
         if (e != OGRERR_NONE)
-            return koi_error(ctx, KO_ERR_ARG, "bad --where filter on layer %s: %s", n,
+            return koi_error(im->ctx, KO_ERR_ARG, "bad attribute filter on layer %s: %s", n,
                              CPLGetLastErrorMsg());
     }
     return KO_OK;
@@ -443,14 +470,22 @@ static ko_status import_feature(imp *im, OGRLayerH layer, OGRFeatureH f, int osm
         else
             snprintf(sid, sizeof sid, "relation/%.40s", id ? id : "?");
         snprintf(im->where, sizeof im->where, "%s", sid);
-        double b;
-        category = osm_category(f, lname, &b);
-        if (!category) {
+        osm_tags t = {.f = f};
+        const koi_osm_rule *rule =
+            koi_osm_table_match(&im->preset, osm_kind(lname, f), osm_tag, &t);
+        double b = rule && rule->category ? koi_osm_rule_buffer(rule, osm_tag, &t) : NAN;
+        free(t.buf);
+        if (t.nomem) return koi_error(im->ctx, KO_ERR_NOMEM, "out of memory");
+        if (!rule || !rule->category) {
             im->r->skipped++;
-            note(im, "skipped: no tag of the OSM preset");
+            if (rule)
+                note(im, "skipped: %s:%d of the OSM preset selects no site", rule->file,
+                     rule->line);
+            else
+                note(im, "skipped: no tag of the OSM preset");
             return KO_OK;
         }
-        if (im->o->category) category = im->o->category;
+        category = im->o->category ? im->o->category : rule->category;
         buffer_m = b;
     } else {
         if (is_csv) {
@@ -565,7 +600,8 @@ static ko_status import_ogr(imp *im, const char *path) {
         oo = CSLSetNameValue(oo, "GEOM_POSSIBLE_NAMES", "WKT,geom,geometry,the_geom,wkt_geom");
         oo = CSLSetNameValue(oo, "KEEP_GEOM_COLUMNS", "NO");
     }
-    int maybe_osm = im->o->preset_osm || strstr(path, ".osm") || strstr(path, ".pbf");
+    int preset = im->o->preset_osm || im->o->preset_file;
+    int maybe_osm = preset || strstr(path, ".osm") || strstr(path, ".pbf");
     char conf_tmp[128];
     const char *conf = maybe_osm ? osmconf_path(im->o, conf_tmp, sizeof conf_tmp) : NULL;
     if (conf) oo = CSLSetNameValue(oo, "CONFIG_FILE", conf);
@@ -595,8 +631,8 @@ static ko_status import_ogr(imp *im, const char *path) {
                        path, conf ? conf : "(none)");
         goto done;
     }
-    if (im->o->preset_osm && !osm) {
-        st = koi_error(ctx, KO_ERR_ARG, "%s: --preset osm needs an OSM XML or PBF source", path);
+    if (preset && !osm) {
+        st = koi_error(ctx, KO_ERR_ARG, "%s: the OSM preset needs an OSM XML or PBF source", path);
         goto done;
     }
     is_csv = !strcmp(drv, "CSV");
@@ -605,7 +641,7 @@ static ko_status import_ogr(imp *im, const char *path) {
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
     if (osm) {
         im->osm = 1;
-        if ((st = set_osm_filters(ctx, ds, im->o->where))) goto done;
+        if ((st = load_preset(im)) || (st = set_osm_filters(im, ds, im->o->where))) goto done;
         OGRLayerH layer = NULL;
         double pct = 0;
         for (;;) {
@@ -635,7 +671,7 @@ static ko_status import_ogr(imp *im, const char *path) {
     for (int i = 0; i < nl; i++) {
         OGRLayerH l = GDALDatasetGetLayer(ds, i);
         if (im->o->where && OGR_L_SetAttributeFilter(l, im->o->where) != OGRERR_NONE) {
-            st = koi_error(ctx, KO_ERR_ARG, "%s: bad --where filter on layer %s: %s", path,
+            st = koi_error(ctx, KO_ERR_ARG, "%s: bad attribute filter on layer %s: %s", path,
                            OGR_L_GetName(l), CPLGetLastErrorMsg());
             goto done;
         }
@@ -1036,10 +1072,15 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
         if (!base) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         im.source = base;
     }
-    koi_packed_free(ctx, s->packed);
-    s->packed = NULL;
-    ko_status st = koi_sites_exec(s, "BEGIN IMMEDIATE");
+    /* A caller's preset table is read (and its errors reported) before the source. */
+    ko_status st = opts->preset_file ? load_preset(&im) : KO_OK;
+    if (!st) {
+        koi_packed_free(ctx, s->packed);
+        s->packed = NULL;
+        st = koi_sites_exec(s, "BEGIN IMMEDIATE");
+    }
     if (st) {
+        koi_osm_table_free(&im.preset);
         free(base);
         return st;
     }
@@ -1136,6 +1177,7 @@ done:
     if (im.wkbw) GEOSWKBWriter_destroy_r(ctx->geos, im.wkbw);
     if (!st) st = koi_sites_exec(s, "COMMIT");
     if (st) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    koi_osm_table_free(&im.preset);
     free(base);
     return st;
 }

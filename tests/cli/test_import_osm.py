@@ -76,21 +76,24 @@ def sid(osmium_id):
     return KIND[osmium_id[0]] + "/" + osmium_id[1:]
 
 
-def osmium_selection(path, tmp):
-    """{"w12": (category, refs)} of the objects the preset selects, by osmium tags-filter
-    alone: row k's objects are those matching it in what rows 1..k-1 left (tags-filter -i)."""
+def osmium_selection(path, tmp, rows=OSMIUM_ROWS):
+    """{"w12": (category, tags, refs)} of the objects the preset selects, by osmium
+    tags-filter alone: row k's objects are those matching it in what rows 1..k-1 left
+    (tags-filter -i); a row of category None selects no site."""
+    assert all(len(e) == 1 for _, e in rows[:-1]), "only the last row may need several"
     rest, out = os.path.join(tmp, "osmium_any.osm.pbf"), {}
     # what any row matches (a row of several expressions: its last), then row by row
-    osmium("tags-filter", "-R", "-O", "-o", rest, path, *[e[-1] for _, e in OSMIUM_ROWS])
-    for k, (cat, exprs) in enumerate(OSMIUM_ROWS):
+    osmium("tags-filter", "-R", "-O", "-o", rest, path, *[e[-1] for _, e in rows])
+    for k, (cat, exprs) in enumerate(rows):
         sel = rest
         for j, e in enumerate(exprs):
             nxt = os.path.join(tmp, f"osmium_sel{k}_{j}.osm.pbf")
             osmium("tags-filter", "-R", "-O", "-o", nxt, sel, e)
             sel = nxt
         for oid, (tags, refs) in opl(sel).items():
-            out[oid] = (cat, tags, refs)
-        if len(exprs) == 1 and k + 1 < len(OSMIUM_ROWS):
+            if cat:
+                out[oid] = (cat, tags, refs)
+        if k + 1 < len(rows):
             nxt = os.path.join(tmp, f"osmium_rest{k}.osm.pbf")
             osmium("tags-filter", "-R", "-i", "-O", "-o", nxt, rest, exprs[0])
             rest = nxt
@@ -160,13 +163,13 @@ def per_category(selection):
     return out
 
 
-def osmium_vs_store(tmp, path, name):
+def osmium_vs_store(tmp, path, name, rows=OSMIUM_ROWS, extra=()):
     """({"way/12": category} osmium selects, those no geometry can be built for, the same of
-    the store's sites)."""
-    found = osmium_selection(path, tmp)
+    the store's sites). extra: more import arguments."""
+    found = osmium_selection(path, tmp, rows)
     gone = osmium_unbuildable(path, found)
     sel = {sid(k): v[0] for k, v in found.items()}
-    code, err, db = import_osm(tmp, path, db=name + ".sqlite")
+    code, err, db = import_osm(tmp, path, *extra, db=name + ".sqlite")
     assert code == 0, (path, code, err)
     store = {s["source_id"]: s["category"] for s in listing(db)}
     assert info(db)["by_category"] == per_category(store)

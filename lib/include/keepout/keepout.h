@@ -532,12 +532,18 @@ typedef struct ko_import_options {
     const char *where;      /**< OGR attribute filter (SQL WHERE syntax), or NULL */
     const char *name_field; /**< field holding the site name (NULL: name, NAME, ...) */
     const char *source_label; /**< source name (NULL: the file's base name) */
-    int preset_osm;           /**< OSM tag selection (power, man_made=bridge, bridge, dam, site) */
-    int all_zones;            /**< UAS zones: import every zone, not only SENSITIVE/PRIVACY */
-    const char *osmconf;      /**< osmconf.ini for OSM sources (NULL: the bundled one if found) */
-    ko_progress_fn progress;  /**< or NULL */
+    int preset_osm;          /**< OSM tag selection (docs/OSM_PRESET.md: power, bridge, dam, ...) */
+    int all_zones;           /**< UAS zones: import every zone, not only SENSITIVE/PRIVACY */
+    const char *osmconf;     /**< osmconf.ini for OSM sources (NULL: the bundled one if found) */
+    ko_progress_fn progress; /**< or NULL */
     void *progress_user;
     int allow_empty; /**< a source that gives no site is not an error (see ko_sites_import()) */
+    /** An OSM preset table file (docs/OSM_PRESET.md; CSV: tags,category,kinds,buffer) whose
+     * rows are tried before the built-in ones: it overrides them for its tags and extends them
+     * with others. Implies preset_osm. Read before the source: a malformed table, or a row
+     * whose category is not in the store, fails the import with KO_ERR_FORMAT naming the file
+     * and line. NULL: the built-in table only. Borrowed for the call. */
+    const char *preset_file;
 } ko_import_options;
 
 KO_API void ko_import_options_init(ko_import_options *opts);
