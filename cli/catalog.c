@@ -589,9 +589,25 @@ static void stored_shot(OGRFeatureH f, ko_shot *shot, const char *path, const ch
         *d[i] = isfinite(get_num(f, dn[i])) ? get_num(f, dn[i]) : 0.0;
 }
 
+/* A statement whose failure matters: 0 (the cause kept in c->error) if it failed. */
+static int sql_ok(catalog *c, const char *q) {
+    CPLErrorReset();
+    sql(c, q);
+    if (CPLGetLastErrorType() < CE_Failure) return 1;
+    if (!c->error[0]) snprintf(c->error, sizeof c->error, "%s", CPLGetLastErrorMsg());
+    return 0;
+}
+
+/* Records the first cause of a failed recheck; returns 0. */
+static int recheck_failed(catalog *c, const char *why) {
+    if (!c->error[0]) snprintf(c->error, sizeof c->error, "%s", why);
+    return 0;
+}
+
 int catalog_recheck(catalog *c, ko_context *ctx, ko_sites *sites, const ko_check_options *o,
                     const char *when, int64_t version, size_t *n_changed, size_t *n_total) {
     *n_changed = *n_total = 0;
+    c->error[0] = '\0';
     /* Collect first: rows are rewritten below, and iterating a layer while writing it is not
      * portable across OGR drivers. */
     GIntBig *fids = NULL;
@@ -602,29 +618,44 @@ int catalog_recheck(catalog *c, ko_context *ctx, ko_sites *sites, const ko_check
         if (n == cap) {
             cap = cap ? 2 * cap : 1024;
             GIntBig *g = realloc(fids, cap * sizeof *g);
-            if (!g) return 0;
+            if (!g) {
+                OGR_F_Destroy(f);
+                free(fids);
+                return recheck_failed(c, "out of memory");
+            }
             fids = g;
         }
         fids[n++] = OGR_F_GetFID(f);
         OGR_F_Destroy(f);
     }
-    int ok = catalog_begin(c);
-    sql(c, "DELETE FROM hits");
+    /* One transaction, all of it or nothing: a failure anywhere (a row that cannot be read or
+     * rewritten, the store, memory, the disk) rolls it all back, so a catalogue is never left
+     * half rechecked (verdicts of two store versions, or flagged rows whose hits were
+     * deleted). */
+    int ok =
+        catalog_begin(c) ? sql_ok(c, "DELETE FROM hits") : recheck_failed(c, CPLGetLastErrorMsg());
     for (size_t i = 0; ok && i < n; i++) {
+        CPLErrorReset();
         f = OGR_L_GetFeature(c->fp, fids[i]);
-        if (!f) continue;
+        if (!f) {
+            ok = recheck_failed(c, CPLSPrintf("footprint row %lld cannot be read back: %s",
+                                              (long long)fids[i], CPLGetLastErrorMsg()));
+            break;
+        }
         char *path = strdup(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "path")));
         char *id = strdup(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "shot_id")));
         char *old = strdup(OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "verdict")));
+        if (!path || !id || !old) ok = recheck_failed(c, "out of memory");
         (*n_total)++;
         ko_shot shot;
-        stored_shot(f, &shot, path, id);
+        if (ok) stored_shot(f, &shot, path, id);
         int unreadable = !OGR_F_GetGeometryRef(f); /* unknown when read: stays so */
         ko_result *res = NULL;
-        if (!unreadable && ko_check_shot(ctx, sites, &shot, o, &res) != KO_OK) ok = 0;
-        if (res) {
+        if (ok && !unreadable && ko_check_shot(ctx, sites, &shot, o, &res) != KO_OK)
+            ok = recheck_failed(c, CPLSPrintf("site store: %s", ko_errmsg(ctx)));
+        if (ok && res) {
             cat_shot s;
-            ok = cat_shot_fill(&s, &shot, res);
+            ok = cat_shot_fill(&s, &shot, res) || recheck_failed(c, "out of memory");
             if (ok) {
                 const int *x = c->fp_ix;
                 set_str(f, x[F_VERDICT], ko_verdict_str(s.verdict));
@@ -634,24 +665,33 @@ int catalog_recheck(catalog *c, ko_context *ctx, ko_sites *sites, const ko_check
                 OGR_F_SetFieldString(f, x[F_CATEGORIES], s.categories ? s.categories : "");
                 set_str(f, x[F_CHECKED_AT], when);
                 OGR_F_SetFieldInteger64(f, x[F_STORE_VERSION], version);
-                ok = OGR_L_SetFeature(c->fp, f) == OGRERR_NONE;
+                CPLErrorReset();
+                ok = (OGR_L_SetFeature(c->fp, f) == OGRERR_NONE && write_hits(c, path, &s)) ||
+                     recheck_failed(c, CPLGetLastErrorMsg());
                 *n_changed += strcmp(old, ko_verdict_str(s.verdict)) != 0;
-                ok = ok && write_hits(c, path, &s);
             }
             cat_shot_free(&s);
-            ko_result_destroy(res);
         }
+        ko_result_destroy(res);
         free(path), free(id), free(old);
         OGR_F_Destroy(f);
     }
-    /* files.verdict: the worst verdict of each file's shots again */
-    sql(c,
-        "UPDATE files SET verdict = (SELECT CASE WHEN sum(verdict = 'unknown') > 0 THEN "
-        "'unknown' WHEN sum(verdict = 'flagged') > 0 THEN 'flagged' ELSE 'clear' END FROM "
-        "footprints WHERE footprints.path = files.path)");
-    sql(c, CPLSPrintf("UPDATE files SET store_version = %lld", (long long)version));
     free(fids);
-    return catalog_commit(c) && ok;
+    /* files.verdict: the worst verdict of each file's shots again */
+    ok = ok &&
+         sql_ok(c,
+                "UPDATE files SET verdict = (SELECT CASE WHEN sum(verdict = 'unknown') > 0 "
+                "THEN 'unknown' WHEN sum(verdict = 'flagged') > 0 THEN 'flagged' ELSE 'clear' "
+                "END FROM footprints WHERE footprints.path = files.path)") &&
+         sql_ok(c, CPLSPrintf("UPDATE files SET store_version = %lld", (long long)version));
+    if (!ok) {
+        char why[sizeof c->error];
+        snprintf(why, sizeof why, "%s", c->error);
+        catalog_rollback(c);
+        snprintf(c->error, sizeof c->error, "%s", why);
+        return 0;
+    }
+    return catalog_commit(c);
 }
 
 /* The single integer a query gives, or -1. */

@@ -943,10 +943,16 @@ static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *site
         return EXIT_USAGE;
     }
     copts.footprint.dem = dem; /* the stored poses keep their absolute altitude and take-off */
-    if (ko_sites_load_index(sites) != KO_OK ||
-        !catalog_recheck(cat, ctx, sites, &copts, when, version, &changed, &total)) {
-        fprintf(stderr, "keepout tag: recheck failed: %s %s\n", ko_errmsg(ctx),
-                CPLGetLastErrorMsg());
+    if (ko_sites_load_index(sites) != KO_OK) {
+        fprintf(stderr, "keepout tag: site store %s: %s\n", sh->db, ko_errmsg(ctx));
+        ko_dem_close(dem);
+        return EXIT_USAGE;
+    }
+    if (!catalog_recheck(cat, ctx, sites, &copts, when, version, &changed, &total)) {
+        fprintf(stderr,
+                "keepout tag: --recheck of the catalogue %s failed, nothing of it was committed "
+                "(the catalogue is as it was): %s\n",
+                o->catalog, cat->error[0] ? cat->error : "unknown cause");
         ko_dem_close(dem);
         return EXIT_USAGE;
     }

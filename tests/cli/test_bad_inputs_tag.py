@@ -359,5 +359,55 @@ def test_bad_tag_unknown_is_value(tmp):
     assert code == 2 and "--unknown-is" in err, (code, err)
 
 
+
+# --- --recheck is one transaction: all of it or nothing ---------------------------------------
+
+def snapshot(cat):
+    con = sqlite3.connect(cat)
+    r = (con.execute("SELECT fid, path, shot_id, verdict, reason, hit_count, checked_at, "
+                     "store_version FROM footprints ORDER BY fid").fetchall(),
+         con.execute("SELECT path, shot_id, site_id FROM hits ORDER BY 1, 2, 3").fetchall(),
+         con.execute("SELECT path, verdict, store_version FROM files ORDER BY 1").fetchall())
+    con.close()
+    return r
+
+
+def test_bad_recheck_failing_write_commits_nothing(tmp):
+    """A row that cannot be rewritten half-way through --recheck (a trigger refuses it, as a
+    full disk or an I/O error would): nothing of the recheck is committed, the run exits 2
+    naming the catalogue. It used to commit the rows before it, with every hit deleted."""
+    d = photos(tmp, names=(CLEAR, "DJI_0021.JPG", "DJI_0023.JPG"))
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--catalog", cat, d)
+    assert code == 1, err
+    con = sqlite3.connect(cat)
+    last = con.execute("SELECT max(fid) FROM footprints").fetchone()[0]
+    con.execute(f"CREATE TRIGGER ko_test_refuse BEFORE UPDATE ON footprints WHEN NEW.fid = {last} "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    con.commit()
+    con.close()
+    before = snapshot(cat)
+    assert len(before[1]) == 2, before  # the demo site in view of DJI_0021 and DJI_0023
+    code, err = tag("--recheck", "--catalog", cat)
+    assert code == 2 and cat in err, (code, err)
+    assert snapshot(cat) == before
+
+
+
+def test_bad_recheck_on_a_full_disk_commits_nothing(tmp):
+    """--recheck whose journal cannot grow (RLIMIT_FSIZE at a third of the catalogue): exit 2
+    naming the catalogue, which is left exactly as it was."""
+    root = big_archive(tmp, copies=150)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("-q", "--catalog", cat, root)
+    assert code == 1, err
+    before = snapshot(cat)
+    code, err = tag("--recheck", "--catalog", cat,
+                    preexec_fn=limited(os.path.getsize(cat) // 3))
+    assert code == 2 and cat in err and "nothing of it was committed" in err, (code, err)
+    assert snapshot(cat) == before
+    in_step(cat)
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
