@@ -148,6 +148,112 @@ def test_bad_check_store_hot_journal(tmp):
     assert not os.path.exists(db + "-journal") or os.path.getsize(db + "-journal") == 0
 
 
+def as_nobody():
+    """A prefix running a command as an unprivileged user when we are root (root may write any
+    file), or [] when permissions already bind us; None if that is not possible."""
+    if os.geteuid() != 0:
+        return []
+    if subprocess.run(["sh", "-c", "command -v setpriv"], capture_output=True).returncode:
+        return None
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def open_to_others(path):
+    """Lets others reach path (x on every ancestor) and read it."""
+    p = os.path.abspath(path)
+    os.chmod(p, os.stat(p).st_mode | stat.S_IROTH | (stat.S_IXOTH if os.path.isdir(p) else 0))
+    p = os.path.dirname(p)
+    while p != "/":
+        os.chmod(p, os.stat(p).st_mode | stat.S_IXOTH)
+        p = os.path.dirname(p)
+
+
+def hot_journal_for_a_reader(tmp, journal_mode=0o644, file_owner=None):
+    """A store left with a hot journal by a killed writer, which the user that runs keepout
+    (nobody when we are root) may read but cannot roll back: the store or its folder is not
+    theirs to write. Returns (command prefix, store) or None where that cannot be arranged."""
+    prefix = as_nobody()
+    if prefix is None:
+        return None
+    d = os.path.join(tmp, "ro")
+    os.mkdir(d)
+    db = store(d)
+    os.chmod(db, 0o644)
+    p = subprocess.run([sys.executable, "-c", KILLED_WRITER, db])
+    assert p.returncode == -signal.SIGKILL
+    assert os.path.getsize(db + "-journal") > 0
+    os.chmod(db + "-journal", journal_mode)
+    if file_owner is not None and os.geteuid() == 0:
+        os.chown(db, file_owner, -1)  # the store is theirs, its folder is not
+    elif not prefix:  # not root: take write access away from ourselves
+        os.chmod(db, 0o444)
+        os.chmod(d, 0o555)
+    open_to_others(d)
+    open_to_others(db)
+    return prefix, db
+
+
+def reader_run(prefix, *args):
+    p = subprocess.run(prefix + [os.environ.get("KEEPOUT_BIN", "keepout"), *args],
+                       capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def assert_hot_journal_named(tmp, code, err, db):
+    assert_store_error(code, err, db, "journal", "write access")
+    assert "not a keepout site store" not in err, err
+    assert os.path.getsize(db + "-journal") > 0  # left for a writer to roll back
+    os.chmod(os.path.dirname(db), 0o755)
+
+
+def test_bad_check_store_hot_journal_read_only_store(tmp):
+    """A reader who cannot write the store meets a hot journal: exit 2 saying what it is and
+    what to do (a writer opens it once), not "not a keepout site store"."""
+    got = hot_journal_for_a_reader(tmp)
+    if got is None:
+        print("skip: cannot run as a user without write access")
+        return
+    prefix, db = got
+    code, out, err = reader_run(prefix, "check", "--db", db, "--format", "csv", FLAGGED)
+    assert_hot_journal_named(tmp, code, err, db)
+
+
+def test_bad_check_store_hot_journal_unreadable_journal(tmp):
+    """The journal itself cannot be read by the reader (mode 0600): still named."""
+    got = hot_journal_for_a_reader(tmp, journal_mode=0o600)
+    if got is None or not got[0]:
+        print("skip: needs root to make a journal another user cannot read")
+        return
+    prefix, db = got
+    code, out, err = reader_run(prefix, "check", "--db", db, "--format", "csv", FLAGGED)
+    assert_hot_journal_named(tmp, code, err, db)
+
+
+def test_bad_check_store_hot_journal_read_only_folder(tmp):
+    """The store file is the reader's, its folder is not (the journal cannot be deleted)."""
+    got = hot_journal_for_a_reader(tmp, file_owner=65534)
+    if got is None or not got[0]:
+        print("skip: needs root to give the store to another user")
+        return
+    prefix, db = got
+    code, out, err = reader_run(prefix, "check", "--db", db, "--format", "csv", FLAGGED)
+    assert_hot_journal_named(tmp, code, err, db)
+
+
+def test_bad_sites_query_and_tag_store_hot_journal_read_only(tmp):
+    got = hot_journal_for_a_reader(tmp)
+    if got is None:
+        print("skip: cannot run as a user without write access")
+        return
+    prefix, db = got
+    code, out, err = reader_run(prefix, "sites", "query", "--db", db, "--ring",
+                                "-91.995 46.842,-91.993 46.842,-91.993 46.844,-91.995 46.844,"
+                                "-91.995 46.842", "--camera", "-91.994,46.843")
+    assert_hot_journal_named(tmp, code, err, db)
+    code, out, err = reader_run(prefix, "sites", "info", "--db", db)
+    assert_hot_journal_named(tmp, code, err, db)
+
+
 def test_bad_check_store_locked_by_writer(tmp):
     db = store(tmp)
     con = sqlite3.connect(db, isolation_level=None)

@@ -213,6 +213,58 @@ def test_bad_python_open_store_locked(tmp):
         con.close()
 
 
+KILLED_WRITER = """
+import os, signal, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("PRAGMA cache_size=2")  # spill changed pages into the file before commit
+con.execute("BEGIN")
+con.execute("DELETE FROM sites")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_bad_read_only_user_store_hot_journal(tmp):
+    """A user who may read the store but not write it (nor its folder) meets the hot journal a
+    killed import left: every mode refuses, saying it is a journal that needs a writer, not
+    that the file is no store. Run as nobody when we are root."""
+    import signal
+    import stat
+    import subprocess
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        if subprocess.run(["sh", "-c", "command -v setpriv"], capture_output=True).returncode:
+            print("skip: no setpriv to drop privileges")
+            return
+    else:
+        prefix = []
+    d = os.path.join(tmp, "ro")
+    os.mkdir(d)
+    db = store(d)
+    os.chmod(db, 0o644)
+    assert subprocess.run([sys.executable, "-c", KILLED_WRITER, db]).returncode == \
+        -signal.SIGKILL
+    assert os.path.getsize(db + "-journal") > 0
+    if not prefix:
+        os.chmod(db, 0o444)
+    os.chmod(d, 0o555)
+    p = os.path.abspath(tmp)
+    while p != "/":
+        os.chmod(p, os.stat(p).st_mode | stat.S_IXOTH | stat.S_IROTH)
+        p = os.path.dirname(p)
+    out = os.path.join(tmp, "out")
+    os.mkdir(out)
+    os.chmod(out, 0o777)
+    try:
+        for mode in ("tag", "redact", "strict"):
+            dst = os.path.join(out, mode + ".tif")
+            code, _, err = tool(*prefix, "gdal_translate", "-q", "-oo", f"SITES={db}", "-oo",
+                                f"MODE={mode}", "KEEPOUT:" + FLAGGED, dst)
+            assert_refused(code, err, dst, db, "journal", "write access")
+            assert "not a keepout site store" not in err, err
+    finally:
+        os.chmod(d, 0o755)
+
+
 # --- redaction: the verdict's footprint -----------------------------------------------------
 
 def test_redact_flagged_photo_blanks_the_site(tmp):
