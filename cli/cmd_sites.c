@@ -126,6 +126,11 @@ static int do_import(ko_context *ctx, opts *o, int argc, char **argv) {
                     "skipped %zu\n",
                     argv[i], rep.read, rep.imported, rep.updated, rep.repaired, rep.rejected,
                     rep.skipped);
+            if (rep.unbuilt)
+                fprintf(stderr,
+                        "  %zu object(s) of the file could not be built (nodes or members "
+                        "missing from it): not in the store\n",
+                        rep.unbuilt);
             if (rep.stale)
                 fprintf(stderr,
                         "  %zu site(s) of this source in the store were not in this import "

@@ -391,6 +391,43 @@ static ko_status set_osm_filters(imp *im, GDALDatasetH ds, const char *where) {
     return KO_OK;
 }
 
+/* GDAL's OSM driver drops the objects it cannot build from the file (a way with fewer than two
+ * of its nodes in it, a multipolygon relation with a way missing), and builds a way from the
+ * nodes it has, saying so only in debug messages (category OSM, enabled for the read): they
+ * become report lines, the dropped objects counted as unbuilt. Installed with
+ * CPLPushErrorHandlerEx(osm_debug_handler, im); every other message is left to the last error
+ * (quiet). */
+static void osm_debug_handler(CPLErr cls, CPLErrorNum num, const char *msg) {
+    (void)num;
+    imp *im = CPLGetErrorHandlerUserData();
+    if (cls != CE_Debug || !im || !msg) return;
+    if (!strncmp(msg, "OSM: ", 5)) msg += 5;
+    char saved[sizeof im->where];
+    memcpy(saved, im->where, sizeof saved);
+    long long id;
+    int got, want;
+    if (sscanf(msg, "Relation %lld", &id) == 1 && strstr(msg, " has missing ways")) {
+        snprintf(im->where, sizeof im->where, "relation/%lld", id);
+        im->r->unbuilt++;
+        note(im,
+             "not read: a multipolygon with ways missing from the file, which GDAL cannot "
+             "build (if it is a facility, it is not protected)");
+    } else if (sscanf(msg, "Way %lld with %d", &id, &got) == 2 &&
+               strstr(msg, " nodes that could be found")) {
+        snprintf(im->where, sizeof im->where, "way/%lld", id);
+        im->r->unbuilt++;
+        note(im,
+             "not read: %d of its nodes in the file, too few for GDAL to build it (if it is a "
+             "facility, it is not protected)",
+             got);
+    } else if (sscanf(msg, "For way %lld, got only %d nodes instead of %d", &id, &got, &want) ==
+               3) {
+        snprintf(im->where, sizeof im->where, "way/%lld", id);
+        note(im, "built from the %d of its %d nodes that are in the file", got, want);
+    }
+    memcpy(im->where, saved, sizeof saved);
+}
+
 static json_object *feature_attrs(OGRFeatureH f, int skip_geom_like) {
     json_object *a = json_object_new_object();
     if (!a) return NULL;
@@ -580,6 +617,31 @@ static ko_status csv_header_check(imp *im, const char *path) {
     return st;
 }
 
+/* Every feature of the OSM layers of ds. */
+static ko_status read_osm(imp *im, const char *path, GDALDatasetH ds) {
+    OGRLayerH layer = NULL;
+    double pct = 0;
+    for (;;) {
+        OGRFeatureH f = NULL;
+        ko_status st = next_feature(im, path, ds, &layer, &pct, &f);
+        if (st) {
+            im->osm_read_failed = !im->osm_plain_index;
+            return st;
+        }
+        if (!f) return KO_OK;
+        if (!is_osm_layer(OGR_L_GetName(layer))) {
+            OGR_F_Destroy(f);
+            continue;
+        }
+        im->r->read++;
+        st = import_feature(im, layer, f, 1, 0, NULL);
+        OGR_F_Destroy(f);
+        if (st) return st;
+        if ((im->r->read & 255) == 0 && !progress(im, pct, path))
+            return koi_error(im->ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
+    }
+}
+
 static ko_status import_ogr(imp *im, const char *path) {
     ko_context *ctx = im->ctx;
     const char *ext = CPLGetExtension(path);
@@ -642,28 +704,15 @@ static ko_status import_ogr(imp *im, const char *path) {
     if (osm) {
         im->osm = 1;
         if ((st = load_preset(im)) || (st = set_osm_filters(im, ds, im->o->where))) goto done;
-        OGRLayerH layer = NULL;
-        double pct = 0;
-        for (;;) {
-            OGRFeatureH f = NULL;
-            if ((st = next_feature(im, path, ds, &layer, &pct, &f))) {
-                im->osm_read_failed = !im->osm_plain_index;
-                goto done;
-            }
-            if (!f) break;
-            if (!is_osm_layer(OGR_L_GetName(layer))) {
-                OGR_F_Destroy(f);
-                continue;
-            }
-            im->r->read++;
-            st = import_feature(im, layer, f, 1, 0, NULL);
-            OGR_F_Destroy(f);
-            if (st) goto done;
-            if ((im->r->read & 255) == 0 && !progress(im, pct, path)) {
-                st = koi_error(ctx, KO_ERR_CANCELLED, "%s: import cancelled", path);
-                goto done;
-            }
-        }
+        /* the driver's debug messages name what it drops (osm_debug_handler) */
+        const char *dbg = CPLGetThreadLocalConfigOption("CPL_DEBUG", NULL);
+        char *saved_dbg = dbg ? CPLStrdup(dbg) : NULL;
+        CPLSetThreadLocalConfigOption("CPL_DEBUG", "OSM");
+        CPLPushErrorHandlerEx(osm_debug_handler, im);
+        st = read_osm(im, path, ds);
+        CPLPopErrorHandler();
+        CPLSetThreadLocalConfigOption("CPL_DEBUG", saved_dbg);
+        CPLFree(saved_dbg);
         goto done;
     }
     int nl = GDALDatasetGetLayerCount(ds);

@@ -560,6 +560,10 @@ typedef struct ko_import_report {
                           write (gone from the source, or filtered out): kept, not deleted */
     char *messages;  /**< one line per rejected/skipped/repaired feature ("row 17: ..."); owned
                           by the report, at most 1 MiB (then a final "... more" line) */
+    size_t unbuilt;  /**< OSM objects GDAL dropped because nodes or members they reference are
+                          not in the file (a way with fewer than 2 nodes, a multipolygon with a
+                          way missing): not read, each with a message line; their tags are
+                          unknown, so one may be a facility that is not protected */
 } ko_import_report;
 
 /** Frees the report's messages and zeroes it. NULL is a no-op. */
