@@ -1,4 +1,4 @@
-/* Footprint cost per pose: flat ground, 64 samples per edge, with and without distortion.
+/* Footprint cost per pose: flat ground, default samples per edge, with and without distortion.
  * Usage: bench_footprint [N] */
 #include <math.h>
 #include <stdio.h>
@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
     cam.k2 = 0.045;
     double dist = run(ctx, &cam, n);
     printf(
-        "footprint per pose (%d poses, 64 samples/edge): pinhole %.1f us, "
+        "footprint per pose (%d poses, default 128 samples/edge): pinhole %.1f us, "
         "Brown distortion %.1f us (%.0f poses/s)\n",
         n, pin, dist, 1e6 / dist);
     ko_context_destroy(ctx);

@@ -34,7 +34,7 @@ static void help(FILE *fp) {
         "  -o, --output FILE write there instead of standard output\n"
         "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
         "  --gsd-limit M     also cut where a pixel covers more than M metres (default 2)\n"
-        "  --edge-samples N  boundary samples per image edge (default 64)\n"
+        "  --edge-samples N  boundary samples per image edge (default 128)\n"
         "  --tolerance M     how far the ring may stray outward from those samples to need\n"
         "                    fewer vertices (default: half a pixel on the ground below the\n"
         "                    camera; 0: every sample not on a straight line is kept)\n"

@@ -37,7 +37,7 @@ struct ko_footprint {
 void ko_footprint_options_init(ko_footprint_options *o) {
     o->max_range_m = 2000.0;
     o->gsd_limit_m = 2.0;
-    o->edge_samples = 64;
+    o->edge_samples = 128;
     o->dem = NULL;
     o->tolerance_m = NAN;
 }
@@ -568,7 +568,7 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
     koi_intrinsics_from(cam, &k);
     koi_rot r;
     koi_rotation(p->yaw_deg, p->pitch_deg, p->roll_deg, &r);
-    uint32_t m = o->edge_samples ? o->edge_samples : 64;
+    uint32_t m = o->edge_samples ? o->edge_samples : 128;
     const struct koi_boundary *b = boundary(ctx, cam, &k, m);
     if (b && b->pm) {
         fp->pm = b->pm;
@@ -605,7 +605,7 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
     }
     /* The range arc's tangent pieces bulge at most this far outside it: 0.5 m at 2 km, where
      * a pixel covers decimetres (more vertices would only slow the site tests down). */
-    double excess = fmax(ring_tolerance(o, fp, p), 2.5e-4 * fp->range_limit_m);
+    double excess = fmax(ring_tolerance(o, fp, p), 5e-5 * fp->range_limit_m);
     st = cast_ring(ctx, cam, &k, b, &r, p, tp, fp, excess, &fp->local, &fp->n);
     /* The relative height's altitude, kept beside an absolute one: cast it too, and join. */
     if (!st && tp && isfinite(t.alt_rel) && fabs(t.alt_rel - t.cam_alt) > 0.01 &&

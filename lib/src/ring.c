@@ -48,7 +48,9 @@ static int chord_fits(const double *xy, size_t a, size_t j, double tol2, double 
 
 /* Keeps the points a chord cannot replace within tol (each kept chord is checked against all
  * the points it replaces, so small deviations cannot add up), in place; dev[i] := how far the
- * farthest point replaced by kept edge i lies outside it. Returns the new point count. */
+ * farthest point replaced by kept edge i lies outside it. Returns the new point count. Each
+ * chord is found by galloping (spans 2, 4, 8, ... then bisection): a straight image edge of
+ * s samples costs O(s log s) point tests instead of the O(s^2) of trying every span. */
 static size_t drop_within(double *xy, size_t n, double tol, double *dev) {
     if (n < 5) {
         for (size_t i = 0; i + 1 < n; i++)
@@ -56,24 +58,31 @@ static size_t drop_within(double *xy, size_t n, double tol, double *dev) {
         return n;
     }
     size_t k = 0, a = 0; /* a: index (in the original ring) of the last kept point */
-    double tol2 = tol * tol, chord_out = 0.0, o;
-    for (size_t j = 2; j < n; j++) {
-        if (chord_fits(xy, a, j, tol2, &o)) {
-            chord_out = o;
-            continue;
+    double tol2 = tol * tol, o;
+    while (a < n - 1) {
+        size_t good = a + 1, bad = n, step = 2; /* a -> good fits; a -> bad does not */
+        double good_out = 0.0;
+        for (;;) {
+            size_t j = a + step < n - 1 ? a + step : n - 1;
+            if (j <= good) break;
+            if (!chord_fits(xy, a, j, tol2, &o)) {
+                bad = j;
+                break;
+            }
+            good = j, good_out = o, step *= 2;
         }
-        /* the chord a -> j-1, which still fitted, is kept */
-        dev[k] = chord_out;
-        chord_out = 0.0;
-        a = j - 1;
-        k++;
-        xy[2 * k] = xy[2 * a];
-        xy[2 * k + 1] = xy[2 * a + 1];
+        while (bad < n && bad - good > 1) {
+            size_t mid = good + (bad - good) / 2;
+            if (chord_fits(xy, a, mid, tol2, &o))
+                good = mid, good_out = o;
+            else
+                bad = mid;
+        }
+        dev[k++] = good_out;
+        xy[2 * k] = xy[2 * good];
+        xy[2 * k + 1] = xy[2 * good + 1];
+        a = good;
     }
-    dev[k] = chord_out;
-    k++;
-    xy[2 * k] = xy[2 * (n - 1)];
-    xy[2 * k + 1] = xy[2 * (n - 1) + 1];
     return k + 1;
 }
 
@@ -126,7 +135,8 @@ fold:
 
 size_t koi_ring_simplify(double **ring, size_t n, double tol) {
     double *xy = *ring;
-    if (!(tol > 1e-3)) tol = 1e-3;
+    if (isnan(tol)) tol = 1e-3; /* no pixel size: a millimetre */
+    if (!(tol > KOI_RING_NOISE)) tol = KOI_RING_NOISE;
     double *dense = koi_calloc(n, 2 * sizeof *dense), *dev = koi_calloc(n, sizeof *dev);
     double *moved = koi_calloc(2 * n, 2 * sizeof *moved);
     size_t m = n, k;
@@ -145,11 +155,10 @@ size_t koi_ring_simplify(double **ring, size_t n, double tol) {
             m = k;
             goto done;
         }
-        memcpy(xy, dense, n * 2 * sizeof *dense); /* folded: the 1 mm rule below */
+        memcpy(xy, dense, n * 2 * sizeof *dense); /* folded: as below */
     }
-    /* Out of memory or folded: only points within 1 mm of a chord go, unmoved (the ring
-     * stays within 1 mm of every point it had). */
-    m = dev ? drop_within(xy, n, 1e-3, dev) : n;
+    /* Out of memory or folded: only points on a straight line go (within a micrometre). */
+    m = dev ? drop_within(xy, n, KOI_RING_NOISE, dev) : n;
 done:
     free(dense);
     free(dev);
@@ -161,6 +170,7 @@ done:
 typedef struct sagged {
     double *xy, *push;
     size_t n, cap;
+    int any; /* some edge needs a move */
 } sagged;
 
 static int sagged_add(sagged *s, double x, double y, double push) {
@@ -175,6 +185,7 @@ static int sagged_add(sagged *s, double x, double y, double push) {
     }
     s->xy[2 * s->n] = x, s->xy[2 * s->n + 1] = y, s->push[s->n] = push;
     s->n++;
+    s->any |= push > 0;
     return 1;
 }
 
@@ -184,10 +195,10 @@ static int sagged_add(sagged *s, double x, double y, double push) {
  * added (a's point, with the move the edge needs). */
 static int split_edge(const koi_aeqd *f, sagged *s, const double *a, const double *b, double cap,
                       int depth) {
-    double dx = b[0] - a[0], dy = b[1] - a[1], len = hypot(dx, dy), de, dn;
+    double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy, de, dn;
     koi_aeqd_sag(f, a[0], a[1], b[0], b[1], &de, &dn);
     /* the ground edge's midpoint outside the lon/lat chord's by this (right of a -> b) */
-    double sag = len > 0 ? (de * dy - dn * dx) / len : 0.0;
+    double cross = de * dy - dn * dx, sag = cross > 0 && l2 > 0 ? cross / sqrt(l2) : 0.0;
     if (sag > cap && depth < KOI_SAG_DEPTH) {
         const double mid[2] = {0.5 * (a[0] + b[0]), 0.5 * (a[1] + b[1])};
         return split_edge(f, s, a, mid, cap, depth + 1) && split_edge(f, s, mid, b, cap, depth + 1);
@@ -205,24 +216,24 @@ ko_status koi_ring_to_wgs84(ko_context *ctx, double lat0, double lon0, const dou
     for (size_t i = 0; ok && i + 1 < n; i++)
         ok = split_edge(&f, &s, &local[2 * i], &local[2 * i + 2], cap, 0);
     ok = ok && sagged_add(&s, local[2 * (n - 1)], local[2 * n - 1], 0.0);
-    double *moved = ok ? koi_calloc(2 * s.n, 2 * sizeof *moved) : NULL;
-    if (!moved) {
+    double *moved = ok && s.any ? koi_calloc(2 * s.n, 2 * sizeof *moved) : NULL;
+    if (!ok || (s.any && !moved)) {
         free(s.xy), free(s.push);
         return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     }
     /* A fold (a sharp reflex corner at a moved vertex): the split points stay unmoved, within
      * cap of the ground's edges. */
-    size_t k = koi_ring_push(s.xy, s.n, s.push, moved);
-    const double *pts = k ? moved : s.xy;
+    size_t k = s.any ? koi_ring_push(s.xy, s.n, s.push, moved) : 0;
     if (k) {
         free(s.xy);
         s.xy = moved, moved = NULL, s.n = k;
     }
     for (size_t i = 0; i < s.n; i++) {
         double lat, lon;
-        koi_aeqd_to_wgs84(&f, pts[2 * i], pts[2 * i + 1], &lat, &lon);
+        koi_aeqd_to_wgs84(&f, s.xy[2 * i], s.xy[2 * i + 1], &lat, &lon);
         /* continuous around the camera: past +-180 where the ring crosses the antimeridian */
-        s.xy[2 * i] = lon0 + remainder(lon - lon0, 360.0);
+        double d = lon - lon0;
+        s.xy[2 * i] = lon0 + (d > 180.0 ? d - 360.0 : d < -180.0 ? d + 360.0 : d);
         s.xy[2 * i + 1] = lat;
     }
     s.xy[2 * (s.n - 1)] = s.xy[0], s.xy[2 * s.n - 1] = s.xy[1]; /* closed, exactly */

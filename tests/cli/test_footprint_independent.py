@@ -2,8 +2,12 @@
 conventions: quaternion attitude (not matrices), radial undistortion by bisection (not Newton),
 GDAL/OSR for the local frame (not PROJ pipelines), areas from keepout's WGS84 output.
 The footprint is the ground the image shows within the range limit: the image boundary's
-ground polygon intersected with the range disk (GDAL/GEOS overlay, not keepout's arc).
-Agreement to 1e-3 relative area is required for every pose."""
+ground polygon (512 samples an edge, so its chords are the lens's curve to ~1e-6 of the area)
+intersected with the range disk (GDAL/GEOS overlay, not keepout's arc). keepout runs at its
+default 128 samples an edge and --tolerance 0 (every sample off a straight line kept): its ring
+holds the ground it sees, so it may only be larger, by its chords across a barrel lens's
+concave edges and its tangent arc pieces. Agreement to 1e-4 relative area is required for
+every pose (it was 1e-3 with 64 samples, chords cut inside pincushion edges and 0.025 % arcs)."""
 import json
 import math
 import os
@@ -15,7 +19,7 @@ from osgeo import ogr, osr
 from kotest import main, run, write
 
 N_POSES = 300
-EDGE = 64
+EDGE = 512
 
 
 def quat_mul(a, b):
@@ -147,7 +151,7 @@ def test_random_poses_match_independent_model(tmp):
                 "sensor_h_mm")] + [wh] + [repr(v) for v in p["k"]]))
         path = write(tmp, f"poses{int(rng)}.csv", "\n".join(lines) + "\n")
         code, out, err = run("footprint", "--format", "jsonl", "--max-range", str(rng),
-                             "--gsd-limit", "2", "--edge-samples", str(EDGE), path)
+                             "--gsd-limit", "2", "--tolerance", "0", path)
         feats = [json.loads(l) for l in out.splitlines()]
         assert len(feats) == len(group)
         assert code == (1 if any(folds(p) for p in group) else 0), err
@@ -161,10 +165,10 @@ def test_random_poses_match_independent_model(tmp):
             ring = f["geometry"]["coordinates"][0]
             mine = independent_area(p)
             theirs = keepout_area(ring, p["lat"], p["lon"])
-            rel = abs(theirs - mine) / mine
-            worst = max(worst, rel)
-            assert rel < 1e-3, (p, mine, theirs, rel)
-            assert abs(f["properties"]["area_m2"] - mine) / mine < 1e-3
+            rel = (theirs - mine) / mine
+            worst = max(worst, abs(rel))
+            assert -1e-6 < rel < 1e-4, (p, mine, theirs, rel)  # never smaller: it holds
+            assert abs(f["properties"]["area_m2"] - mine) / mine < 1e-4
     print(f"{len(poses)} random poses ({n_fold} past the lens fold -> unknown), "
           f"worst relative area difference {worst:.2e}")
     assert n_fold < len(poses) / 10

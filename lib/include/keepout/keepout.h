@@ -152,16 +152,16 @@ typedef struct ko_footprint_options {
     double gsd_limit_m;    /**< coarsest GSD any site category is still sensitive at; rays are
                                 also cut where one pixel covers more than this (default 2 m;
                                 NaN or <= 0 disables) */
-    uint32_t edge_samples; /**< boundary samples per image edge (default 64) */
+    uint32_t edge_samples; /**< boundary samples per image edge (default 128) */
     ko_dem *dem;           /**< terrain to cast rays onto; NULL (default) = flat ground at the
                                 take-off level. Borrowed: must stay open during the call and
                                 belong to the same context. See "Terrain". */
     double tolerance_m;    /**< how far the ring may stray from the boundary samples, outward
-                                only: samples within it of a chord are dropped and the ring is
-                                pushed out by the farthest one dropped, so it still holds every
-                                sample. NaN (default): half a pixel on the ground below the
-                                camera; 0 (or under 1 mm): only samples within 1 mm of a chord
-                                are dropped (a pinhole camera's straight edges), unmoved. */
+                                only: samples within it of a chord are dropped and each chord
+                                is pushed out by the farthest one it dropped, so the ring still
+                                holds every sample. NaN (default): half a pixel on the ground
+                                below the camera (1 mm without an image size); 0: only samples
+                                within a micrometre of a straight line are dropped. */
 } ko_footprint_options;
 
 KO_API void ko_footprint_options_init(ko_footprint_options *opts);
