@@ -189,7 +189,7 @@ static void write_manifest(run *r, const char *path, const counts *c, ko_verdict
         v = KO_UNKNOWN;
     }
     VSIStatBufL st;
-    if (VSIStatL(path, &st) == 0)
+    if (safe_stat(path, &st) == 0)
         json_object_object_add(m, "size", json_object_new_int64(st.st_size));
     json_object_object_add(m, "verdict", json_object_new_string(ko_verdict_str(v)));
     json_object_object_add(m, "shots",
@@ -284,7 +284,7 @@ static const char *default_store(void) {
 
 static int open_store(run *r) {
     VSIStatBufL st;
-    if (VSIStatL(r->db, &st) != 0) {
+    if (safe_stat(r->db, &st) != 0) {
         fprintf(stderr,
                 "keepout check: site store %s does not exist; build one with 'keepout sites "
                 "import --db %s SOURCE' or pass --db\n",

@@ -416,7 +416,7 @@ static int load_plan(route_run *r, const char *path, plan_eval *p) {
 
 static int open_store(route_run *r) {
     VSIStatBufL st;
-    if (VSIStatL(r->db, &st) != 0) {
+    if (safe_stat(r->db, &st) != 0) {
         fprintf(stderr,
                 "keepout route: site store %s does not exist; build one with 'keepout sites "
                 "import --db %s SOURCE' or pass --db\n",

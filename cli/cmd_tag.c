@@ -596,7 +596,7 @@ static int list_files(shared *sh, const options *o, char **archives, int n_archi
                 continue;
             VSIStatBufL st;
             int64_t size = -1, mtime = 0;
-            if (!ko_file_list_stat(l, i, &size, &mtime) && VSIStatL(p, &st) == 0)
+            if (!ko_file_list_stat(l, i, &size, &mtime) && safe_stat(p, &st) == 0)
                 size = (int64_t)st.st_size, mtime = (int64_t)st.st_mtime;
             if (sh->n_jobs == cap) {
                 cap = cap ? 2 * cap : 1024;
@@ -885,11 +885,11 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
     double limit;
     if (ko_context_create(ctx) != KO_OK) return 0;
     VSIStatBufL st;
-    if (VSIStatL(sh->db, &st) != 0 || ko_sites_open(*ctx, sh->db, KO_SITES_READONLY, sites) ||
+    if (safe_stat(sh->db, &st) != 0 || ko_sites_open(*ctx, sh->db, KO_SITES_READONLY, sites) ||
         ko_sites_version(*sites, version) || ko_sites_gsd_limit(*sites, &limit)) {
         fprintf(stderr, "keepout tag: site store %s unusable: %s\n", sh->db,
-                VSIStatL(sh->db, &st) ? "no such file (build one with keepout sites import)"
-                                      : ko_errmsg(*ctx));
+                safe_stat(sh->db, &st) ? "no such file (build one with keepout sites import)"
+                                       : ko_errmsg(*ctx));
         return 0;
     }
     sh->copts.footprint.gsd_limit_m = limit;

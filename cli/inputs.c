@@ -7,6 +7,8 @@
 
 #include <cpl_vsi.h>
 
+#include "keepout/keepout.h"
+
 int strlist_add(char ***list, size_t *n, const char *s) {
     char **grown = realloc(*list, (*n + 2) * sizeof **list);
     if (!grown) return 0;
@@ -22,9 +24,14 @@ void strlist_free(char **list) {
     free(list);
 }
 
+int safe_stat(const char *path, VSIStatBufL *st) {
+    if (ko_path_check(NULL, path) != KO_OK) return -1;
+    return VSIStatL(path, st);
+}
+
 static int is_batch(const char *path) {
     VSIStatBufL st;
-    if (VSIStatL(path, &st) == 0 && VSI_ISDIR(st.st_mode)) return 1;
+    if (safe_stat(path, &st) == 0 && VSI_ISDIR(st.st_mode)) return 1;
     size_t n = strlen(path);
     return n > 4 && (!strcasecmp(path + n - 4, ".srt") || !strcasecmp(path + n - 4, ".csv"));
 }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <cpl_vsi.h>
+
 typedef struct input_list {
     char **paths;
     size_t n, cap;
@@ -15,6 +17,11 @@ typedef struct input_list {
  * unreadable standard input. */
 int inputs_collect(int argc, char **argv, input_list *out);
 void inputs_free(input_list *l);
+
+/* VSIStatL() that first makes sure the stat cannot block: a FIFO (device, socket) beneath a
+ * /vsizip/ or other virtual path, which GDAL would open to stat inside it, fails (returns -1)
+ * like a missing file (ko_path_check()). */
+int safe_stat(const char *path, VSIStatBufL *st);
 
 /* Growable NULL-terminated list of strings (for --include/--exclude). 0 if out of memory. */
 int strlist_add(char ***list, size_t *n, const char *s);

@@ -17,7 +17,7 @@ double site_index_shots(const char *path, int64_t size) {
     if (!has_ext(path, ".srt") && !has_ext(path, ".csv") && !has_ext(path, ".txt")) return 1;
     if (size < 0) {
         VSIStatBufL st;
-        size = VSIStatL(path, &st) == 0 ? (int64_t)st.st_size : 0;
+        size = safe_stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
     }
     double bytes_per_shot = has_ext(path, ".srt") ? 200.0 : 80.0;
     return 1 + (double)size / bytes_per_shot;
@@ -27,7 +27,7 @@ double site_index_input_shots(ko_context *ctx, const input_list *l, const ko_rea
     double shots = 0;
     for (size_t i = 0; i < l->n; i++) {
         VSIStatBufL st;
-        if (VSIStatL(l->paths[i], &st) != 0 || !VSI_ISDIR(st.st_mode)) {
+        if (safe_stat(l->paths[i], &st) != 0 || !VSI_ISDIR(st.st_mode)) {
             shots += site_index_shots(l->paths[i], -1);
             continue;
         }

@@ -572,6 +572,16 @@ GDALDataset *Open(GDALOpenInfo *info) {
         }
         const bool want_raster = (info->nOpenFlags & GDAL_OF_RASTER) != 0;
         const bool want_vector = (info->nOpenFlags & GDAL_OF_VECTOR) != 0;
+        // Nothing below may stat or open a FIFO, even one beneath /vsizip/ (GDAL would open
+        // the archive to stat inside it, and block): refused in every mode.
+        if (ko_path_check(nullptr, path) != KO_OK) {
+            CPLError(CE_Failure, CPLE_OpenFailed,
+                     "KEEPOUT: nothing checked: %s is not a regular file, or the file beneath "
+                     "its /vsi prefixes is not (a FIFO, device or socket): only regular files "
+                     "are read",
+                     path);
+            return nullptr;
+        }
         if (IsVectorInput(path)) {
             if (!want_vector) {
                 CPLError(CE_Failure, CPLE_OpenFailed,

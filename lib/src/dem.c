@@ -197,8 +197,11 @@ static ko_status open_dataset(ko_context *ctx, const char *const *paths, size_t 
 ko_status ko_dem_open_list(ko_context *ctx, const char *const *paths, size_t n, ko_dem **out) {
     if (!ctx || !paths || !out || n == 0 || n > 100000)
         return koi_error(ctx, KO_ERR_ARG, "dem_open: no DEM path given");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (!paths[i] || !*paths[i]) return koi_error(ctx, KO_ERR_ARG, "dem_open: empty path");
+        ko_status guard = ko_path_check(ctx, paths[i]); /* GDAL would block on a FIFO */
+        if (guard) return guard;
+    }
     ko_dem *d = koi_calloc(1, sizeof *d);
     if (!d) return koi_error(ctx, KO_ERR_NOMEM, "dem_open: out of memory");
     d->ctx = ctx;

@@ -325,7 +325,12 @@ ko_status ko_file_list_create(ko_context *ctx, const char *path, const ko_reader
     l->s = s;
     VSIStatBufL st;
     ko_status rc;
-    if (VSIStatL(path, &st) != 0)
+    if (ko_path_check(ctx, path) != KO_OK) /* a FIFO beneath /vsizip/ would block the stat */
+        rc = add(&r, s, path,
+                 "not a regular file, or one beneath it is not (the archive of a /vsi path is a "
+                 "FIFO, device or socket): only regular files are read",
+                 NULL);
+    else if (VSIStatL(path, &st) != 0)
         rc = add(&r, s, path, "no such file or directory", NULL);
     else if (VSI_ISDIR(st.st_mode))
         rc = walk(&r, s, path, "");

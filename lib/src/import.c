@@ -1101,6 +1101,8 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
         return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "import: NULL argument");
     ko_context *ctx = s->ctx;
     if (!s->writable) return koi_error(ctx, KO_ERR_ARG, "import: the store is open read-only");
+    ko_status guard = ko_path_check(ctx, path); /* OGR would block on a FIFO */
+    if (guard) return guard;
     ko_import_options defaults;
     if (!opts) {
         ko_import_options_init(&defaults);

@@ -92,6 +92,8 @@ static ko_status open_stat(ko_context *ctx, const char *path, const ko_reader_op
 ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                ko_reader **out) {
     if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "reader: NULL argument");
+    ko_status guard = ko_path_check(ctx, path); /* a FIFO beneath /vsizip/ would block here */
+    if (guard) return guard;
     VSIStatBufL st;
     if (VSIStatL(path, &st) != 0)
         return koi_error(ctx, KO_ERR_IO, "%s: no such file or directory", path);

@@ -67,6 +67,8 @@ static void read_head(const char *path, char *buf, size_t size) {
 
 static ko_status dispatch(ko_route *rt) {
     const char *path = rt->path;
+    ko_status guard = ko_path_check(rt->ctx, path); /* a FIFO would block the reads below */
+    if (guard) return guard;
     VSIStatBufL st;
     if (VSIStatL(path, &st) != 0)
         return koi_error(rt->ctx, KO_ERR_IO, "%s: no such file or directory", path);

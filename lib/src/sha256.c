@@ -84,6 +84,8 @@ void koi_sha256_final(koi_sha256 *s, uint8_t digest[32]) {
 
 ko_status ko_file_sha256(ko_context *ctx, const char *path, char hex[65]) {
     if (!path || !hex) return koi_error(ctx, KO_ERR_ARG, "sha256: NULL argument");
+    ko_status guard = ko_path_check(ctx, path); /* a FIFO would block the open */
+    if (guard) return guard;
     VSILFILE *fp = VSIFOpenL(path, "rb");
     if (!fp) return koi_error(ctx, KO_ERR_IO, "%s: cannot open for reading", path);
     koi_sha256 s;

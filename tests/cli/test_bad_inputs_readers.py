@@ -719,6 +719,79 @@ def test_bad_truncated_driver_unknown_is_clear(tmp):
     assert code != 0 and not os.path.exists(dst), err
 
 
+
+# ------------------------------------------------------------------------------------------
+# 6. A FIFO beneath a GDAL virtual path (/vsizip/FIFO/..., /vsitar/, /vsigzip/, nested) must
+#    not block: GDAL would open it to read the archive. The local file beneath the prefixes
+#    is looked at with stat() first.
+
+VSI_HANG = 30
+
+
+def run_quick(*args):
+    p = subprocess.run([KEEPOUT, *args], capture_output=True, timeout=VSI_HANG)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def test_bad_fifo_beneath_vsizip_check(tmp):
+    z = fifo(tmp, "x.zip")
+    for path in ("/vsizip/" + z + "/a.jpg", "/vsitar/" + fifo(tmp, "y.tar") + "/a.jpg",
+                 "/vsizip/{" + z + "}/a.jpg", "/vsizip//vsigzip/" + fifo(tmp, "z.zip.gz") +
+                 "/a.jpg"):
+        code, out, err = run_quick("check", "--db", STORE, "--format", "jsonl", path)
+        assert code == 1, (path, code, err)
+        recs = props([json.loads(l) for l in out.splitlines()])
+        only_unknown(recs, path)
+        assert "not a regular file" in recs[0]["reason"], recs[0]
+
+
+def test_bad_fifo_beneath_vsizip_footprint(tmp):
+    z = fifo(tmp, "x.zip")
+    code, out, err = run_quick("footprint", "--format", "jsonl", "/vsizip/" + z + "/a.jpg")
+    assert code != 0, (code, err)
+    assert "clear" not in out
+
+
+def test_bad_fifo_beneath_vsizip_tag(tmp):
+    z = fifo(tmp, "x.zip")
+    cat = os.path.join(tmp, "c.gpkg")
+    for arg in ("/vsizip/" + z, "/vsizip/" + z + "/a.jpg"):
+        code, out, err = run_quick("tag", "--db", STORE, "--catalog", cat, arg)
+        assert code in (1, 2), (arg, code, err)
+        assert "not a regular file" in err or code == 1, (arg, err)
+
+
+def test_bad_fifo_beneath_vsizip_manifest(tmp):
+    z = fifo(tmp, "x.zip")
+    for path in (fifo(tmp, "photo.jpg"), "/vsizip/" + z + "/a.jpg"):
+        m = os.path.join(tmp, "m.jsonl")
+        code, out, err = run_quick("check", "--db", STORE, "--manifest", m, path)
+        assert code == 1, (path, code, err)
+        line = json.loads(open(m).read().splitlines()[0])
+        assert line["verdict"] == "unknown" and line["sha256"] is None, line
+
+
+def test_bad_fifo_as_dem(tmp):
+    for dem in (fifo(tmp, "dem.tif"), "/vsizip/" + fifo(tmp, "dem.zip") + "/dem.tif"):
+        code, out, err = run_quick("check", "--db", STORE, "--dem", dem, BASE)
+        assert code == 2 and "not a regular file" in err, (dem, code, err)
+
+
+def test_bad_fifo_beneath_vsizip_driver(tmp):
+    if not driver_ok():
+        return
+    z = fifo(tmp, "x.zip")
+    for mode in ("tag", "strict"):
+        dst = os.path.join(tmp, mode + ".tif")
+        code, out, err = tool("gdal_translate", "-q", "-oo", "SITES=" + STORE, "-oo",
+                              "MODE=" + mode, "KEEPOUT:/vsizip/" + z + "/a.jpg", dst,
+                              timeout=VSI_HANG)
+        assert code != 0 and not os.path.exists(dst), (mode, err)
+    code, out, err = tool("ogrinfo", "-ro", "-oo", "SITES=" + STORE,
+                          "KEEPOUT:/vsizip/" + z + "/flight.csv", timeout=VSI_HANG)
+    assert "clear" not in out, out
+
+
 if __name__ == "__main__":
     if not STORE or not os.path.exists(STORE):
         print("skip: no bundled sample store beside", KEEPOUT)

@@ -307,5 +307,40 @@ def test_bad_csv_duplicate_header(tmp):
     assert code == 2 and "appears twice" in err and "header" in err, (code, err)
 
 
+
+# --- FIFOs: a plan or a site source that is a FIFO, or beneath /vsizip/, must not block -----
+
+def fifo_paths(tmp, name):
+    plain = os.path.join(tmp, name)
+    os.mkfifo(plain)
+    z = os.path.join(tmp, "archive.zip")
+    if not os.path.exists(z):
+        os.mkfifo(z)
+    return plain, "/vsizip/" + z + "/" + name
+
+
+def quick(*args):
+    import subprocess
+    from kotest import KEEPOUT
+    p = subprocess.run([KEEPOUT, *args], capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def test_bad_fifo_plan(tmp):
+    db = site_store(tmp)
+    for name in ("mission.plan", "mission.kmz", "route.geojson"):
+        for path in fifo_paths(tmp, name):
+            code, out, err = quick("route", "--db", db, *CAMERA, "--height", "50", path)
+            assert code != 0 and "not a regular file" in err, (path, code, err)
+
+
+def test_bad_fifo_site_source(tmp):
+    db = os.path.join(tmp, "new.sqlite")
+    for name in ("sites.geojson", "zones.json", "sites.csv"):
+        for path in fifo_paths(tmp, name):
+            code, out, err = quick("sites", "import", "--db", db, path)
+            assert code == 2 and "not a regular file" in err, (path, code, err)
+
+
 if __name__ == "__main__":
     main([f for n, f in sorted(globals().items()) if n.startswith("test_bad_")])

@@ -279,6 +279,16 @@ typedef struct ko_reader ko_reader;
 KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                 ko_reader **out);
 
+/** Whether path may be opened without blocking: KO_OK if it — or, for a GDAL virtual file
+ * system path (/vsizip/, /vsitar/, /vsigzip/, /vsi7z/, /vsirar/, /vsisparse/, /vsisubfile/,
+ * /vsicrypt/, nested, an archive quoted as {file}), the local file beneath its prefixes — is a
+ * regular file or a directory, or does not exist (opening it then says so); KO_ERR_IO with a
+ * message naming it if it is a FIFO, device or socket, which GDAL would block on or read
+ * forever. Only stat() is called. ko_reader_open(), ko_file_list_create(), ko_route_open(),
+ * ko_sites_import(), ko_dem_open() and ko_file_sha256() apply it themselves; a face that
+ * stats or opens a path through GDAL before them calls it first. */
+KO_API ko_status ko_path_check(ko_context *ctx, const char *path);
+
 /** As ko_reader_open() for a path the caller knows to be a regular file, such as an entry of
  * ko_file_list_create(): it is not stat'ed again (tagging an archive stats each file once). A
  * photo that has vanished since opens as a shot whose verdict is unknown, with the reason. */
