@@ -4,6 +4,24 @@
 
 #include "test_util.h"
 
+#include <cpl_vsi.h>
+
+/* The WRI Global Power Plant Database's USA table (11,879 rows, 33 without a usable position),
+ * shipped gzipped in tests/data/wri: unpacked next to f's store, its path in out. */
+static void wri_usa(const fixture *f, char *out, size_t cap) {
+    tmp_file(f->db, "database_USA.csv", out, cap);
+    VSILFILE *in = VSIFOpenL("/vsigzip/" DATA "/../tests/data/wri/database_USA.csv.gz", "rb");
+    FILE *o = fopen(out, "wb");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(o);
+    char buf[65536];
+    size_t n;
+    while ((n = VSIFReadL(buf, 1, sizeof buf, in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, n, o), n);
+    VSIFCloseL(in);
+    ck_assert_int_eq(fclose(o), 0);
+}
+
 static ko_import_options osm_opts(void) {
     ko_import_options o;
     ko_import_options_init(&o);
@@ -15,7 +33,7 @@ START_TEST(test_import_bremen_osm_counts) {
     fixture f;
     fixture_open(&f);
     ko_import_options o = osm_opts();
-    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report r = import_ok(&f, DATA "/sites/bremen_power.osm", &o);
     ck_assert_uint_eq(r.read, 580);
     ck_assert_uint_eq(r.imported, 580);
     ck_assert_uint_eq(r.rejected, 0);
@@ -80,7 +98,9 @@ END_TEST
 START_TEST(test_import_wri_usa_rejects_with_reasons) {
     fixture f;
     fixture_open(&f);
-    ko_import_report r = import_ok(&f, SHARED "/sites/wri_gppd/database_USA.csv", NULL);
+    char usa[512];
+    wri_usa(&f, usa, sizeof usa);
+    ko_import_report r = import_ok(&f, usa, NULL);
     ck_assert_uint_eq(r.read, 11879);
     ck_assert_uint_eq(r.rejected, 33);
     ck_assert_uint_eq(r.imported, 11879 - 33);
@@ -166,16 +186,16 @@ START_TEST(test_import_reimport_is_idempotent) {
     fixture f;
     fixture_open(&f);
     ko_import_options o = osm_opts();
-    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report r = import_ok(&f, DATA "/sites/bremen_power.osm", &o);
     ko_import_report_clear(&r);
-    r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    r = import_ok(&f, DATA "/sites/bremen_power.osm", &o);
     ck_assert_uint_eq(r.imported, 0);
     ck_assert_uint_eq(r.updated, 580);
     ck_assert_uint_eq(r.stale, 0);
     ko_import_report_clear(&r);
     /* A filtered re-import reports the sites it did not touch, and keeps them. */
     o.where = "power = 'plant'";
-    r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    r = import_ok(&f, DATA "/sites/bremen_power.osm", &o);
     ck_assert_uint_eq(r.updated, 23);
     ck_assert_uint_eq(r.stale, 580 - 23);
     ko_import_report_clear(&r);
@@ -203,8 +223,9 @@ START_TEST(test_import_cancelled_leaves_store_unchanged) {
     ko_import_options_init(&o);
     o.progress = cancel_after;
     o.progress_user = &calls;
-    ck_assert_int_eq(ko_sites_import(f.s, SHARED "/sites/wri_gppd/database_USA.csv", &o, &r),
-                     KO_ERR_CANCELLED);
+    char usa[512];
+    wri_usa(&f, usa, sizeof usa);
+    ck_assert_int_eq(ko_sites_import(f.s, usa, &o, &r), KO_ERR_CANCELLED);
     ck_assert_uint_gt(r.imported, 0); /* work was done, then rolled back */
     ko_import_report_clear(&r);
     /* A failure in the middle of a re-import also rolls back its updates. */
@@ -358,7 +379,9 @@ START_TEST(test_import_options_where_name_category_buffer) {
     o.category = "power_plant";
     o.buffer_m = 250;
     o.source_label = "wri-nuclear";
-    ko_import_report r = import_ok(&f, SHARED "/sites/wri_gppd/database_USA.csv", &o);
+    char usa[512];
+    wri_usa(&f, usa, sizeof usa);
+    ko_import_report r = import_ok(&f, usa, &o);
     ck_assert_uint_gt(r.imported, 10);
     ck_assert_uint_eq(r.rejected, 0);
     ko_import_report_clear(&r);
@@ -376,7 +399,7 @@ START_TEST(test_import_other_ogr_formats) {
     fixture f;
     fixture_open(&f);
     ko_import_options o = osm_opts();
-    ko_import_report r = import_ok(&f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report r = import_ok(&f, DATA "/sites/bremen_power.osm", &o);
     ko_import_report_clear(&r);
     /* Export first (the imports add substations), then import each file. */
     static const char *const files[] = {"sub.gpkg", "sub.kml", "sub.shp"};

@@ -88,7 +88,7 @@ static inline void fixture_open_bremen(fixture *f) {
     ko_import_options o;
     ko_import_options_init(&o);
     o.preset_osm = 1;
-    ko_import_report r = import_ok(f, SHARED "/sites/osm/bremen_power.osm", &o);
+    ko_import_report r = import_ok(f, DATA "/sites/bremen_power.osm", &o);
     ko_import_report_clear(&r);
 }
 
