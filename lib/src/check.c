@@ -10,6 +10,7 @@
 
 #include "camera.h"
 #include "context.h"
+#include "ring.h"
 #include "sites.h"
 
 #define RULE_MAX 160
@@ -188,19 +189,23 @@ static void summarise(ko_result *r) {
     if (*note) snprintf(r->reason + len, sizeof r->reason - len, "; %s", note);
 }
 
-/* Near a pole a ring whose edges are straight on the ground bends strongly in longitude and
- * latitude, and one that holds the pole has no lon/lat ring at all: until the query tests such
- * footprints in the local frame, they are unknown (fail closed), never clear. "Near": the
- * pole closer than twice the ring's reach plus the margin and 10 km, measured with the
- * shortest degree of latitude (110,574 m), so the distance is never overstated. */
-static int near_pole(const ko_footprint *fp, const ko_pose *pose, double margin_m) {
+/* A footprint that holds a pole has no ring in longitude/latitude (its longitudes wrap all the
+ * way round): until the query tests such footprints in the local frame they are unknown (fail
+ * closed), never clear. Nearer the pole than that, the lon/lat ring is split where its chords
+ * sag (ring.c) and holds the ground as anywhere else. "Holds": the pole inside the local ring
+ * or within the margin and 1 m of it. */
+static int holds_pole(ko_context *ctx, const ko_footprint *fp, const ko_pose *pose,
+                      double margin_m) {
     size_t n;
     const double *local = ko_footprint_ring_local(fp, &n);
-    double reach = 0;
-    for (size_t i = 0; i < n; i++)
-        reach = fmax(reach, hypot(local[2 * i], local[2 * i + 1]));
-    double to_pole = (90.0 - fabs(pose->lat)) * 110574.0;
-    return !(to_pole > 2.0 * (reach + fmax(margin_m, 0.0)) + 10000.0);
+    int inside;
+    for (int k = 0; k < 2; k++) {
+        double e, no;
+        koi_wgs84_to_local(ctx, pose->lat, pose->lon, k ? -90.0 : 90.0, pose->lon, &e, &no);
+        if (koi_ring_distance(local, n, e, no, &inside) <= fmax(margin_m, 0.0) + 1.0 || inside)
+            return 1;
+    }
+    return 0;
 }
 
 ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
@@ -231,10 +236,10 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
                        n);
         return KO_OK;
     }
-    if (near_pole(r->fp, &shot->pose, opts->margin_m)) {
+    if (holds_pole(ctx, r->fp, &shot->pose, opts->margin_m)) {
         *out = unknown(r,
-                       "footprint: the camera at latitude %.6f is within reach of the %s pole, "
-                       "where footprints cannot yet be tested against sites in longitude/latitude",
+                       "footprint: the view from latitude %.6f holds the %s pole, where it has no "
+                       "ring in longitude/latitude to test against the sites",
                        shot->pose.lat, shot->pose.lat > 0 ? "north" : "south");
         return KO_OK;
     }

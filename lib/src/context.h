@@ -60,9 +60,10 @@ void koi_aeqd_to_wgs84(const koi_aeqd *f, double east, double north, double *lat
 /* How far (east, north metres) the frame's true midpoint of the straight local edge
  * (e0, n0)-(e1, n1) lies from the midpoint of the straight lon/lat chord between its ends.
  * Within the series it is exact for the series (which is quadratic: -1/4 of its quadratic
- * part on the edge's run); beyond, from three points. */
-void koi_aeqd_sag(const koi_aeqd *f, double e0, double n0, double e1, double n1, double *de,
-                  double *dn);
+ * part on the edge's run); beyond, from three points. Returns the degrees of longitude the
+ * edge runs through (near a pole far more than between its ends: it may go round). */
+double koi_aeqd_sag(const koi_aeqd *f, double e0, double n0, double e1, double n1, double *de,
+                    double *dn);
 void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
                         double *east, double *north);
 

@@ -71,14 +71,14 @@ void koi_aeqd_to_wgs84(const koi_aeqd *f, double east, double north, double *lat
     *lon = f->lon0 + (east * f->inv_nc + east * north * f->c_en) * r2d;
 }
 
-void koi_aeqd_sag(const koi_aeqd *f, double e0, double n0, double e1, double n1, double *de,
-                  double *dn) {
+double koi_aeqd_sag(const koi_aeqd *f, double e0, double n0, double e1, double n1, double *de,
+                    double *dn) {
     const double r = KOI_AEQD_SERIES_M * KOI_AEQD_SERIES_M, d2r = 3.14159265358979323846 / 180;
     if (f->series && e0 * e0 + n0 * n0 <= r && e1 * e1 + n1 * n1 <= r) {
         double we = e1 - e0, wn = n1 - n0;
         *dn = (f->t_mn * we * we + f->q_n2 * f->inv_m * f->inv_m * wn * wn) / (4 * f->inv_m);
         *de = -f->c_en * we * wn / (4 * f->inv_nc);
-        return;
+        return fabs(we) * f->inv_nc / d2r;
     }
     double la0, lo0, la1, lo1, lam, lom;
     koi_aeqd_to_wgs84(f, e0, n0, &la0, &lo0);
@@ -91,6 +91,9 @@ void koi_aeqd_sag(const koi_aeqd *f, double e0, double n0, double e1, double n1,
     double s = sin(lam * d2r), w2 = 1 - e2 * s * s, w = sqrt(w2);
     *dn = dlat * d2r * a * (1 - e2) / (w2 * w);
     *de = dlon * d2r * a / w * cos(lam * d2r);
+    /* the longitude the edge runs through: its halves' (the chord between the ends may go the
+     * other way round a pole) */
+    return fabs(remainder(lom - lo0, 360.0)) + fabs(remainder(lo1 - lom, 360.0));
 }
 
 void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,

@@ -13,6 +13,21 @@ double koi_ring_signed_area(const double *xy, size_t n) {
     return a / 2.0;
 }
 
+double koi_ring_distance(const double *xy, size_t n, double x, double y, int *inside) {
+    double best = INFINITY;
+    *inside = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        const double *a = &xy[2 * i], *b = &xy[2 * i + 2];
+        double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
+        double t = l2 > 0 ? ((x - a[0]) * dx + (y - a[1]) * dy) / l2 : 0.0;
+        t = fmax(0.0, fmin(1.0, t));
+        best = fmin(best, hypot(x - a[0] - t * dx, y - a[1] - t * dy));
+        if ((a[1] > y) != (b[1] > y) && x < a[0] + (y - a[1]) / (b[1] - a[1]) * dx)
+            *inside = !*inside;
+    }
+    return best;
+}
+
 void koi_ring_reverse(double *xy, size_t n) {
     for (size_t i = 0, j = n - 1; i < j; i++, j--) {
         double tx = xy[2 * i], ty = xy[2 * i + 1];
@@ -189,17 +204,20 @@ static int sagged_add(sagged *s, double x, double y, double push) {
     return 1;
 }
 
-#define KOI_SAG_DEPTH 16
+#define KOI_SAG_DEPTH 24
 
 /* The edge a -> b: split in halves while its lon/lat chord sags more than cap inside it, then
  * added (a's point, with the move the edge needs). */
 static int split_edge(const koi_aeqd *f, sagged *s, const double *a, const double *b, double cap,
                       int depth) {
     double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy, de, dn;
-    koi_aeqd_sag(f, a[0], a[1], b[0], b[1], &de, &dn);
+    double run = koi_aeqd_sag(f, a[0], a[1], b[0], b[1], &de, &dn);
     /* the ground edge's midpoint outside the lon/lat chord's by this (right of a -> b) */
     double cross = de * dy - dn * dx, sag = cross > 0 && l2 > 0 ? cross / sqrt(l2) : 0.0;
-    if (sag > cap && depth < KOI_SAG_DEPTH) {
+    /* Near a pole an edge also runs through many degrees of longitude, and a midpoint sag
+     * cannot see an edge that goes round the pole the other way than its chord: such edges
+     * are split until each piece spans a degree. */
+    if ((sag > cap || run > 1.0) && depth < KOI_SAG_DEPTH) {
         const double mid[2] = {0.5 * (a[0] + b[0]), 0.5 * (a[1] + b[1])};
         return split_edge(f, s, a, mid, cap, depth + 1) && split_edge(f, s, mid, b, cap, depth + 1);
     }
@@ -228,12 +246,16 @@ ko_status koi_ring_to_wgs84(ko_context *ctx, double lat0, double lon0, const dou
         free(s.xy);
         s.xy = moved, moved = NULL, s.n = k;
     }
+    /* Continuous along the ring, from the camera's longitude on: past +-180 where it crosses
+     * the antimeridian, and beyond lon0 +- 180 where it curls round a pole it does not hold
+     * (the pole's side of the query refuses rings that hold one). */
+    double prev = lon0;
     for (size_t i = 0; i < s.n; i++) {
         double lat, lon;
         koi_aeqd_to_wgs84(&f, s.xy[2 * i], s.xy[2 * i + 1], &lat, &lon);
-        /* continuous around the camera: past +-180 where the ring crosses the antimeridian */
-        double d = lon - lon0;
-        s.xy[2 * i] = lon0 + (d > 180.0 ? d - 360.0 : d < -180.0 ? d + 360.0 : d);
+        double d = lon - prev;
+        prev += d > 180.0 ? d - 360.0 : d < -180.0 ? d + 360.0 : d;
+        s.xy[2 * i] = prev;
         s.xy[2 * i + 1] = lat;
     }
     s.xy[2 * (s.n - 1)] = s.xy[0], s.xy[2 * s.n - 1] = s.xy[1]; /* closed, exactly */

@@ -10,6 +10,10 @@
 #include "context.h"
 
 double koi_ring_signed_area(const double *xy, size_t n);
+
+/* The distance from (x, y) to the ring's boundary; *inside := whether it lies inside
+ * (even-odd). */
+double koi_ring_distance(const double *xy, size_t n, double x, double y, int *inside);
 void koi_ring_reverse(double *xy, size_t n);
 
 /* Every edge i (vertex i to i + 1) of the ring moved d[i] >= 0 outward, into out (room for

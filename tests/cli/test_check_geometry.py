@@ -88,19 +88,24 @@ def test_site_across_the_antimeridian_from_the_camera_is_flagged(tmp):
     assert v["east"]["verdict"] == "clear", v["east"]
 
 
-def test_footprint_near_a_pole_is_unknown_never_clear(tmp):
-    """A camera 2 km from the north pole looking down sees a site 30 m ahead; lon/lat rings
-    bend too much there to be tested, so the shot is unknown (fail closed). The same pose at
-    lat 80 (1,100 km from the pole) is judged: the site is flagged."""
+def test_footprint_near_a_pole_is_judged_and_one_holding_it_unknown(tmp):
+    """A camera 2 km from the north pole looking down sees a site 30 m ahead: its lon/lat ring
+    is split where its chords would sag off the ground, so the shot is judged like one at lat
+    80 (1,100 km from the pole): flagged. A camera 20 m from the pole looking down holds the
+    pole in its view (a 90 x 60 m footprint), which has no ring in lon/lat: unknown, never
+    clear, though a site is there too."""
     def ahead(lat):  # a 10 m square 30 m north of the camera at lon 20
         return ("ahead", lat + 30 / 111700, 20.0, 5)
-    db = store(tmp, [ahead(89.982), ahead(80.0)])
-    code, v, err = verdicts(tmp, db, rows(("pole", 89.982, 20.0, 60, 0, -90),
-                                          ("lat80", 80.0, 20.0, 60, 0, -90)))
+    at_pole = 90 - 20 / 111700
+    db = store(tmp, [ahead(89.982), ahead(80.0), ("by the pole", at_pole - 15 / 111700, 20.0, 3)])
+    code, v, err = verdicts(tmp, db, rows(("near", 89.982, 20.0, 60, 0, -90),
+                                          ("lat80", 80.0, 20.0, 60, 0, -90),
+                                          ("pole", at_pole, 20.0, 60, 0, -90)))
     assert code == 1, (code, err)
-    assert v["pole"]["verdict"] == "unknown", v["pole"]
-    assert "pole" in v["pole"]["reason"], v["pole"]["reason"]
+    assert v["near"]["verdict"] == "flagged", v["near"]
     assert v["lat80"]["verdict"] == "flagged", v["lat80"]
+    assert v["pole"]["verdict"] == "unknown", v["pole"]
+    assert "holds the north pole" in v["pole"]["reason"], v["pole"]["reason"]
 
 
 if __name__ == "__main__":
