@@ -136,8 +136,8 @@ static int check_xy(double *x, double *y, void *user) {
         snprintf(b->why, sizeof b->why, "coordinate is not a number");
     else if (*y < -90 || *y > 90)
         snprintf(b->why, sizeof b->why, "latitude %.10g outside [-90,90]", *y);
-    else if (*x < -180 || *x > 180)
-        snprintf(b->why, sizeof b->why, "longitude %.10g outside [-180,180]", *x);
+    else if (*x < -360 || *x > 360) /* past +-180: a site across the antimeridian, or 0..360 */
+        snprintf(b->why, sizeof b->why, "longitude %.10g outside [-360,360]", *x);
     return 1;
 }
 
@@ -166,6 +166,12 @@ static ko_status put_site(imp *im, const char *source_id, const char *name, cons
         st = reject(im, "%s", bc.why);
         goto done;
     }
+    /* Across the antimeridian: one shape with continuous longitudes (a ring jumping from
+     * +179.9 to -179.9 is not a band round the globe), cut at +-180 once buffered. */
+    GEOSGeometry *whole = NULL;
+    if ((st = koi_geom_unwrap(ctx, g, &whole))) goto done;
+    GEOSGeom_destroy_r(h, g);
+    g = whole;
     if (GEOSisValid_r(h, g) != 1) {
         char *reason = GEOSisValidReason_r(h, g);
         GEOSGeometry *fixed = GEOSMakeValid_r(h, g);
@@ -191,6 +197,15 @@ static ko_status put_site(imp *im, const char *source_id, const char *name, cons
         st = reject(im, "cannot buffer: %s", ko_errmsg(ctx));
         goto done;
     }
+    GEOSGeometry *cut_g = NULL, *cut_buf = NULL;
+    if ((st = koi_geom_wrap(ctx, g, &cut_g)) || (st = koi_geom_wrap(ctx, buf, &cut_buf))) {
+        if (cut_g) GEOSGeom_destroy_r(h, cut_g);
+        st = st == KO_ERR_ARG ? reject(im, "%s", ko_errmsg(ctx)) : st;
+        goto done;
+    }
+    GEOSGeom_destroy_r(h, g);
+    GEOSGeom_destroy_r(h, buf);
+    g = cut_g, buf = cut_buf;
     size_t nw = 0, nb = 0;
     wkb = GEOSWKBWriter_write_r(h, im->wkbw, g, &nw);
     wkb_buf = GEOSWKBWriter_write_r(h, im->wkbw, buf, &nb);

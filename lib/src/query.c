@@ -68,6 +68,21 @@ typedef struct strs {
 } strs;
 
 static int add_hit(ko_hits *h, const ko_site_hit *hit, const double *box, const strs *s) {
+    /* A site cut at the antimeridian is met by the box search and by its shift by 360: its
+     * parts are one hit (the nearer part's distance, the fractions added, the boxes joined). */
+    for (size_t i = 0; i < h->n; i++) {
+        koi_hit *e = &h->hits[i];
+        if (e->pub.site_id != hit->site_id) continue;
+        if (hit->distance_m < e->pub.distance_m) {
+            e->pub.distance_m = hit->distance_m;
+            e->pub.nearest_lon = hit->nearest_lon;
+            e->pub.nearest_lat = hit->nearest_lat;
+        }
+        e->pub.overlap = fmin(1.0, e->pub.overlap + hit->overlap);
+        e->box[0] = fmin(e->box[0], box[0]), e->box[1] = fmin(e->box[1], box[1]);
+        e->box[2] = fmax(e->box[2], box[2]), e->box[3] = fmax(e->box[3], box[3]);
+        return 1;
+    }
     if (h->n == h->cap) {
         size_t cap = h->cap ? 2 * h->cap : 8;
         koi_hit *a = koi_realloc_array(h->hits, cap, sizeof *a);

@@ -43,6 +43,14 @@ ko_status koi_sites_category(ko_sites *s, const char *category, double *buffer_m
 ko_status koi_buffer_metric(ko_context *ctx, const GEOSGeometry *g, double buffer_m,
                             GEOSGeometry **out);
 
+/* Sites across the antimeridian (geom_antimeridian.c). koi_geom_unwrap: g with longitudes
+ * continuous along each ring or line and each part moved by a multiple of 360 next to the
+ * first, so that RFC 7946 halves, a ring jumping from +179.9 to -179.9 and one given past
+ * +-180 all become one shape (past +-180) for metric work. koi_geom_wrap: g cut at +-180 and
+ * moved within [-180, 180] (a multipolygon where it crosses). *out owned by the caller. */
+ko_status koi_geom_unwrap(ko_context *ctx, const GEOSGeometry *g, GEOSGeometry **out);
+ko_status koi_geom_wrap(ko_context *ctx, const GEOSGeometry *g, GEOSGeometry **out);
+
 /* Area of g (WGS84) in square metres, in the same local frame. */
 ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2);
 
