@@ -80,17 +80,17 @@ double koi_aeqd_sag(const koi_aeqd *f, double e0, double n0, double e1, double n
         *de = -f->c_en * we * wn / (4 * f->inv_nc);
         return fabs(we) * f->inv_nc / d2r;
     }
-    double la0, lo0, la1, lo1, lam, lom;
+    double la0, lo0, la1, lo1, lam, lom, ce, cn;
     koi_aeqd_to_wgs84(f, e0, n0, &la0, &lo0);
     koi_aeqd_to_wgs84(f, e1, n1, &la1, &lo1);
     koi_aeqd_to_wgs84(f, 0.5 * (e0 + e1), 0.5 * (n0 + n1), &lam, &lom);
-    /* longitudes continuous around the midpoint's */
-    double dlon = lom - (lom + 0.5 * (remainder(lo0 - lom, 360.0) + remainder(lo1 - lom, 360.0)));
-    double dlat = lam - 0.5 * (la0 + la1);
-    const double a = 6378137.0, e2 = 0.0066943799901413165;
-    double s = sin(lam * d2r), w2 = 1 - e2 * s * s, w = sqrt(w2);
-    *dn = dlat * d2r * a * (1 - e2) / (w2 * w);
-    *de = dlon * d2r * a / w * cos(lam * d2r);
+    /* The chord's midpoint (the short way round, as the ring goes) taken back into the frame:
+     * exact, and in the frame's own axes (near a pole a point's north turns with its
+     * longitude). */
+    double clon = lo0 + 0.5 * remainder(lo1 - lo0, 360.0), clat = 0.5 * (la0 + la1);
+    koi_wgs84_to_local(f->ctx, f->lat0, f->lon0, clat, clon, &ce, &cn);
+    *de = 0.5 * (e0 + e1) - ce;
+    *dn = 0.5 * (n0 + n1) - cn;
     /* the longitude the edge runs through: its halves' (the chord between the ends may go the
      * other way round a pole) */
     return fabs(remainder(lom - lo0, 360.0)) + fabs(remainder(lo1 - lom, 360.0));
