@@ -438,25 +438,42 @@ static int write_all_fd(int fd, const char *text) {
     return 1;
 }
 
-/* IMAGE.xmp beside the image, or under --sidecar-dir mirroring its absolute path. Written to a
- * temporary file in the same directory and renamed into place, so a sidecar is whole or
- * absent (never a 0-byte file on a full disk); never through a symbolic link, never over a
- * file keepout did not write, never inside an archive, never outside the sidecar directory.
- * Returns 0 with why if the sidecar is not in place. */
 /* The directory of the last sidecar, kept open: files come in path order, so most sidecars go
  * into the directory of the one before, and the walk below --sidecar-dir (an open and a mkdir
- * per component) is paid once per directory. */
+ * per component) is paid once per directory. dirty: a sidecar was renamed into it since its
+ * last fsync. */
 typedef struct sidecar_dir {
     char *key;
-    int fd;
+    int fd, dirty;
 } sidecar_dir;
+
+/* Makes the renames into the directory durable: before the rows of its sidecars are committed
+ * and before another directory takes its place. 0 with why if the fsync failed. */
+static int sidecar_dir_sync(sidecar_dir *d, char *why, size_t n_why) {
+    if (d->fd < 0 || !d->dirty) return 1;
+    if (fsync(d->fd) != 0) {
+        snprintf(why, n_why, "syncing the sidecar directory %s failed: %s", d->key ? d->key : "?",
+                 strerror(errno));
+        return 0;
+    }
+    d->dirty = 0;
+    return 1;
+}
 
 static void sidecar_dir_close(sidecar_dir *d) {
     if (d->fd >= 0) close(d->fd);
     CPLFree(d->key);
-    d->key = NULL, d->fd = -1;
+    d->key = NULL, d->fd = -1, d->dirty = 0;
 }
 
+/* IMAGE.xmp beside the image, or under --sidecar-dir mirroring its absolute path. Written to a
+ * temporary file in the same directory, fsync'ed and renamed into place, so a sidecar is whole
+ * or absent (never a 0-byte file on a full disk or after a power cut); never through a
+ * symbolic link, never over a file keepout did not write, never inside an archive, never
+ * outside the sidecar directory. Returns 1 if the sidecar is in place (its directory is synced
+ * by sidecar_dir_sync() before the file's row is committed), 0 with why if it is not, -1 with
+ * why if the directory of earlier sidecars, whose rows are written but not committed, could
+ * not be synced (the batch must not be committed). */
 static int write_sidecar(const char *dir, const cat_file *f, const char *when, int64_t version,
                          sidecar_dir *cache, char *why, size_t n_why) {
     int dirfd = -1, ok = 0;
@@ -486,6 +503,11 @@ static int write_sidecar(const char *dir, const cat_file *f, const char *when, i
     if (cache->key && !strcmp(cache->key, key)) {
         dirfd = cache->fd;
     } else {
+        if (!sidecar_dir_sync(cache, why, n_why)) {
+            CSLDestroy(parts);
+            CPLFree(key), CPLFree(leaf);
+            return -1;
+        }
         sidecar_dir_close(cache);
         if (dir) {
             mkdir_p(dir);
@@ -519,6 +541,7 @@ static int write_sidecar(const char *dir, const cat_file *f, const char *when, i
     }
     int written = write_all_fd(fd, text);
     int err = errno;
+    if (written && fsync(fd) != 0) written = 0, err = errno; /* whole before it is renamed */
     if (close(fd) != 0 && written) written = 0, err = errno;
     if (!written) {
         snprintf(why, n_why, "writing it failed: %s", strerror(err));
@@ -538,6 +561,7 @@ static int write_sidecar(const char *dir, const cat_file *f, const char *when, i
         unlinkat(dirfd, tmp, 0);
         goto out;
     }
+    cache->dirty = 1;
     ok = 1;
 out:
     if (!ok && leaf) {
@@ -702,6 +726,17 @@ static void wait_for(shared *sh, size_t i) {
     mtx_unlock(&sh->mu);
 }
 
+/* The open directory's sidecars made durable before the batch that holds their rows commits;
+ * 0 (the catalogue marked failed, with the cause) if they cannot be. */
+static int sidecars_synced(catalog *cat, sidecar_dir *dirs) {
+    char why[1024];
+    if (sidecar_dir_sync(dirs, why, sizeof why)) return 1;
+    fprintf(stderr, "keepout tag: %s\n", why);
+    snprintf(cat->error, sizeof cat->error, "%.500s", why);
+    cat->failed = 1;
+    return 0;
+}
+
 /* Writes results in job order as workers finish them, a batch of files per transaction.
  * Returns 0 on a write or worker failure (after a message). */
 static int write_all(shared *sh, catalog *cat, const options *o, const char *when, int64_t version,
@@ -709,7 +744,7 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
     double t0 = now_s(), batch_t0 = t0;
     size_t in_batch = 0;
     int show = !o->quiet && isatty(STDERR_FILENO);
-    sidecar_dir dirs = {NULL, -1};
+    sidecar_dir dirs = {NULL, -1, 0};
     int ok = catalog_begin(cat);
     for (size_t i = 0; ok && i < sh->n_jobs; i++) {
         if (!atomic_load(&sh->ready[i])) wait_for(sh, i);
@@ -724,6 +759,13 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
         char why[1024];
         int placed =
             !o->sidecar || write_sidecar(o->sidecar_dir, f, when, version, &dirs, why, sizeof why);
+        if (placed < 0) { /* earlier sidecars may not survive a power cut: commit none */
+            fprintf(stderr, "keepout tag: %s\n", why);
+            snprintf(cat->error, sizeof cat->error, "%.500s", why);
+            cat->failed = 1;
+            ok = 0;
+            break;
+        }
         if (!placed) {
             fprintf(stderr, "keepout tag: %s: %s; the file is not catalogued\n", f->path, why);
             t->refused++, t->unknown += f->n_shots;
@@ -742,11 +784,12 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
         atomic_store(&sh->written, i + 1);
         wake_if(sh, &sh->workers_wait);
         if (++in_batch >= BATCH_FILES && now_s() - batch_t0 >= BATCH_SECONDS) {
-            ok = ok && catalog_commit(cat) && catalog_begin(cat);
+            ok = ok && sidecars_synced(cat, &dirs) && catalog_commit(cat) && catalog_begin(cat);
             in_batch = 0, batch_t0 = now_s();
         }
         progress(i + 1, sh->n_jobs, t0, show);
     }
+    ok = ok && sidecars_synced(cat, &dirs);
     sidecar_dir_close(&dirs);
     /* After a failed write nothing more goes in: the open batch is dropped (the next run does
      * it again), and what was committed stays in step with its R-tree and counts. */

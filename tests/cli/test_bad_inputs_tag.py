@@ -409,5 +409,81 @@ def test_bad_recheck_on_a_full_disk_commits_nothing(tmp):
     in_step(cat)
 
 
+
+# --- sidecars are durable before their rows are committed -----------------------------------
+
+def syscalls(tmp, *args):
+    """The file system calls of `keepout tag` (one job) as strace saw them, in order; None if
+    strace cannot run here."""
+    import shutil as sh
+    if not sh.which("strace"):
+        return None
+    log = os.path.join(tmp, "strace.log")
+    p = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e",
+                        "trace=openat,fsync,fdatasync,rename,renameat,renameat2,linkat,close",
+                        KEEPOUT, "tag", "--jobs", "1", *args], capture_output=True, timeout=120)
+    if not os.path.exists(log) or b"ptrace" in p.stderr:
+        return None
+    calls, pending = [], {}
+    for line in open(log).read().splitlines():
+        pid, _, call = line.partition(" ")
+        if call.endswith("<unfinished ...>"):  # another thread ran meanwhile: join the halves
+            pending[pid] = call[:-len("<unfinished ...>")]
+        elif call.startswith("<... ") and pid in pending:
+            calls.append(pending.pop(pid) + call.split("resumed>", 1)[-1])
+        else:
+            calls.append(call)
+    return calls
+
+
+def test_bad_sidecar_synced_before_its_row_is_committed(tmp):
+    """Each sidecar's temporary file is fsync'ed before it is renamed into place, and its
+    directory after the rename and before the catalogue commits the file's row: a power cut
+    cannot leave a committed row whose sidecar is empty or missing."""
+    import re
+    d = photos(tmp, names=(CLEAR, "DJI_0021.JPG"))
+    cat = os.path.join(tmp, "c.gpkg")
+    calls = syscalls(tmp, "--sidecar", "--catalog", cat, d)
+    if calls is None:
+        print("skip: strace cannot trace here")
+        return
+    assert sorted(f for f in os.listdir(d) if f.endswith(".xmp")) == [
+        CLEAR + ".xmp", "DJI_0021.JPG.xmp"]
+    fd_of = {}
+    opened = []  # (index, fd, path)
+    synced = []  # (index, fd)
+    renames = []  # (index, dirfd, tmp name)
+    commit_sync = None  # first sync of the catalogue or its journal after the sidecars
+    cat_fds = set()
+    for i, c in enumerate(calls):
+        m = re.match(r'openat\((\w+|-?\d+), "([^"]+)".*\)\s*=\s*(\d+)', c)
+        if m:
+            fd_of[m.group(3)] = m.group(2)
+            opened.append((i, m.group(3), m.group(2)))
+            if os.path.basename(m.group(2)).startswith("c.gpkg"):
+                cat_fds.add(m.group(3))
+            continue
+        m = re.match(r'close\((\d+)', c)
+        if m:  # its number may name another file next
+            cat_fds.discard(m.group(1))
+            continue
+        m = re.match(r'(fsync|fdatasync)\((\d+)', c)
+        if m:
+            synced.append((i, m.group(2)))
+            if m.group(2) in cat_fds and renames and commit_sync is None:
+                commit_sync = i
+            continue
+        m = re.match(r'renameat2?\((\d+), "([^"]+keepout-tmp)"', c)
+        if m:
+            renames.append((i, m.group(1), m.group(2)))
+    assert len(renames) == 2, calls
+    assert commit_sync is not None, "the catalogue was never synced"
+    for at, dirfd, tmpname in renames:
+        o, tmp_fd = [(j, fd) for j, fd, name in opened if name.endswith(tmpname)][-1]
+        assert any(fd == tmp_fd and o < j < at for j, fd in synced), (tmpname, "not fsync'ed")
+        assert any(fd == dirfd and at < j < commit_sync for j, fd in synced), (
+            tmpname, "directory not fsync'ed before the commit")
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
