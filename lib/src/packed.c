@@ -222,9 +222,31 @@ nomem:
     return koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
 }
 
+/* Whether a site's geometry lies inside the box its blob's header records, from which the tree
+ * was built: a geometry reaching outside it (a damaged or forged blob) would never be a
+ * candidate where it strays, and the images that show it there would be clear. Its bounds, for
+ * the message, in g. An empty geometry has no bounds and passes (it meets nothing anyway). */
+static int inside_box(GEOSContextHandle_t h, const double *xy, size_t points,
+                      const GEOSGeometry *geom, const double *box, double *g) {
+    g[0] = g[1] = INFINITY, g[2] = g[3] = -INFINITY;
+    if (geom) {
+        if (GEOSisEmpty_r(h, geom) == 1) return 1;
+        if (GEOSGeom_getXMin_r(h, geom, &g[0]) != 1 || GEOSGeom_getYMin_r(h, geom, &g[1]) != 1 ||
+            GEOSGeom_getXMax_r(h, geom, &g[2]) != 1 || GEOSGeom_getYMax_r(h, geom, &g[3]) != 1)
+            return 0;
+    } else {
+        for (size_t i = 0; i < points; i++) {
+            double x = xy[2 * i], y = xy[2 * i + 1];
+            g[0] = fmin(g[0], x), g[1] = fmin(g[1], y), g[2] = fmax(g[2], x), g[3] = fmax(g[3], y);
+        }
+        if (!points) return 1;
+    }
+    return g[0] >= box[0] && g[1] >= box[1] && g[2] <= box[2] && g[3] <= box[3];
+}
+
 /* Lays the rows out in leaf order: perm[k] is the row of the k-th leaf. */
 static ko_status lay_out(ko_context *ctx, GEOSWKBReader *wkbr, const rows *r, const uint32_t *perm,
-                         koi_packed *p) {
+                         koi_packed *p, const char *store) {
     size_t n = r->n;
     bytes xy = {0};
     p->shape = koi_calloc(n + 1, sizeof *p->shape);
@@ -246,12 +268,26 @@ static ko_status lay_out(ko_context *ctx, GEOSWKBReader *wkbr, const rows *r, co
                              UINT32_MAX >> 3);
         }
         p->shape[k] = (uint32_t)at << 3 | (uint32_t)geos << 2 | (uint32_t)kind;
-        if (!geos) continue;
-        p->geoms[k] = GEOSWKBReader_read_r(ctx->geos, wkbr, w, wn);
-        if (!p->geoms[k] || !prime(ctx->geos, p->geoms[k])) {
+        if (geos) {
+            p->geoms[k] = GEOSWKBReader_read_r(ctx->geos, wkbr, w, wn);
+            if (!p->geoms[k] || !prime(ctx->geos, p->geoms[k])) {
+                free(xy.p);
+                return koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry",
+                                 (long long)r->ids[j]);
+            }
+        }
+        const double *box = r->boxes + 4 * j;
+        double g[4];
+        if (!inside_box(ctx->geos, xy.p ? (const double *)(xy.p + 16 * at) : NULL, points,
+                        kind == KOI_SITE_OTHER ? p->geoms[k] : NULL, box, g)) {
             free(xy.p);
-            return koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry",
-                             (long long)r->ids[j]);
+            return koi_error(ctx, KO_ERR_DB,
+                             "%s: damaged: site %lld's geometry (lon %.9g..%.9g, lat %.9g..%.9g) "
+                             "reaches outside the box its stored blob records (lon %.9g..%.9g, "
+                             "lat %.9g..%.9g), so it could be missed where it strays; build the "
+                             "store again from its sources",
+                             store, (long long)r->ids[j], g[0], g[2], g[1], g[3], box[0], box[2],
+                             box[1], box[3]);
         }
     }
     if (xy.len / 16 > UINT32_MAX >> 3) {
@@ -291,7 +327,8 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
         st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", r.n);
     if (!st) {
         koi_rtree_renumber(p->tree, perm);
-        st = lay_out(ctx, s->wkbr, &r, perm, p);
+        const char *name = sqlite3_db_filename(s->db, "main");
+        st = lay_out(ctx, s->wkbr, &r, perm, p, name && *name ? name : "site store");
     }
     if (!st) {
         p->strs = (char *)r.str.p;

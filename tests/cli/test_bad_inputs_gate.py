@@ -267,6 +267,64 @@ def test_bad_check_store_locked_by_writer(tmp):
     assert "not a keepout site store" not in err, err
 
 
+# --- a site whose geometry strays outside the box its blob records ------------------------
+
+RING = ("-91.995 46.842,-91.993 46.842,-91.993 46.844,-91.995 46.844,-91.995 46.842", "-91.994,46.843")
+
+
+def box_moved(tmp, dx=1.0):
+    """The DEMO site's SpatiaLite blob (geom_buffered) with its header MBR moved dx degrees
+    east, its coordinates and its spatial index entry untouched: the packed index, built from
+    the header boxes, would never look at the site where it is."""
+    import struct
+    db = store(tmp)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.enable_load_extension(True)
+    con.load_extension("mod_spatialite")
+    sid, blob = con.execute("SELECT id, geom_buffered FROM sites WHERE name LIKE 'DEMO%'").fetchone()
+    box = con.execute("SELECT xmin, xmax, ymin, ymax FROM idx_sites_geom_buffered WHERE pkid = ?",
+                      (sid,)).fetchone()
+    b = bytearray(blob)
+    assert b[0] == 0 and b[38] == 0x7C, b[:44]
+    bo = "<" if b[1] == 1 else ">"
+    x0, y0, x1, y1 = struct.unpack_from(bo + "4d", b, 6)
+    struct.pack_into(bo + "4d", b, 6, x0 + dx, y0, x1 + dx, y1)
+    con.execute("UPDATE sites SET geom_buffered = ? WHERE id = ?", (bytes(b), sid))
+    con.execute("UPDATE idx_sites_geom_buffered SET xmin = ?, xmax = ?, ymin = ?, ymax = ? "
+                "WHERE pkid = ?", (*box, sid))
+    assert con.execute("SELECT count(*) FROM idx_sites_geom_buffered").fetchone()[0] == 1
+    con.close()
+    return db
+
+
+def test_bad_packed_index_blob_outside_its_box_check(tmp):
+    """One photo is checked on disk (flagged); a folder loads the packed index, which must
+    refuse the damaged store rather than miss the site."""
+    import shutil
+    db = box_moved(tmp)
+    code, out, err = run("check", "--db", db, "--format", "csv", FLAGGED)
+    assert code == 1 and ",flagged," in out, (code, out, err)
+    d = os.path.join(tmp, "photos")
+    os.mkdir(d)
+    shutil.copy(FLAGGED, d)
+    code, out, err = run("check", "--db", db, "--format", "csv", d)
+    assert ",clear," not in out, out
+    assert_store_error(code, err, db, "outside")
+
+
+def test_bad_packed_index_blob_outside_its_box_tag(tmp):
+    db = box_moved(tmp)
+    code, out, err = run("tag", "--db", db, "--catalog", os.path.join(tmp, "c.gpkg"), FLAGGED)
+    assert_store_error(code, err, db, "outside")
+
+
+def test_bad_packed_index_blob_outside_its_box_query(tmp):
+    db = box_moved(tmp)
+    code, out, err = run("sites", "query", "--db", db, "--packed", "--ring", RING[0],
+                         "--camera", RING[1])
+    assert code == 2 and "outside" in err, (code, out, err)
+
+
 # --- the exit status is the library's policy ----------------------------------------------
 
 def test_bad_check_unknown_is_clear_unsupported_image(tmp):

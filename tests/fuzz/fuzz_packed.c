@@ -225,10 +225,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < n; i++)
         if (sites[i].readable && !sites[i].geom) all_sound = 0;
     for (size_t q = 0; q < nq; q++) {
-        /* Both paths answered: the same sites, where every site is sound. A blob whose
-         * geometry strays outside its own header box (no importer writes one) is decided on
-         * the header box by one path and on the geometry by the other: only the GEOS check
-         * below holds for it. */
+        /* Both paths answered: the same sites, where every site is sound. (A blob whose
+         * geometry strays outside its own header box, which no importer writes, makes the
+         * packed index refuse to load, so the packed path never answers over one.) */
         if (disk[q] && packed[q] && all_sound) {
             size_t na = hit_ids(disk[q], a), nb = hit_ids(packed[q], b);
             if (na != nb || memcmp(a, b, na * sizeof *a) != 0) __builtin_trap();
