@@ -50,43 +50,37 @@ void ko_check_options_init(ko_check_options *o) {
 }
 
 /* The footprint widened by margin_m: buffered in the local metric frame around the camera
- * (GEOS, round joins), its outer ring back in WGS84. *out is owned by the caller. */
+ * (GEOS, round joins), its outer ring taken to WGS84 as the footprint's own is (chords split
+ * and pushed where they sag in lon/lat: near a pole straight lon/lat edges would cut more
+ * off the view than the margin adds). *out is owned by the caller. */
 static ko_status widen(ko_context *ctx, const ko_footprint *fp, const ko_pose *pose,
                        double margin_m, double **out, size_t *n_out) {
+    GEOSContextHandle_t h = ctx->geos;
     size_t n = 0;
     const double *local = ko_footprint_ring_local(fp, &n);
-    GEOSCoordSequence *seq = GEOSCoordSeq_create_r(ctx->geos, (unsigned)n, 2);
-    for (size_t i = 0; seq && i < n; i++)
-        GEOSCoordSeq_setXY_r(ctx->geos, seq, (unsigned)i, local[2 * i], local[2 * i + 1]);
-    GEOSGeometry *ring = seq ? GEOSGeom_createLinearRing_r(ctx->geos, seq) : NULL;
-    GEOSGeometry *poly = ring ? GEOSGeom_createPolygon_r(ctx->geos, ring, NULL, 0) : NULL;
-    GEOSGeometry *wide = poly ? GEOSBuffer_r(ctx->geos, poly, margin_m, 8) : NULL;
-    const GEOSGeometry *shell = wide ? GEOSGetExteriorRing_r(ctx->geos, wide) : NULL;
-    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(ctx->geos, shell) : NULL;
+    GEOSCoordSequence *seq = GEOSCoordSeq_copyFromBuffer_r(h, local, (unsigned)n, 0, 0);
+    GEOSGeometry *ring = seq ? GEOSGeom_createLinearRing_r(h, seq) : NULL;
+    GEOSGeometry *poly = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
+    GEOSGeometry *wide = poly ? GEOSBuffer_r(h, poly, margin_m, 8) : NULL;
+    const GEOSGeometry *shell = wide ? GEOSGetExteriorRing_r(h, wide) : NULL;
+    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
     unsigned m = 0;
-    ko_status st = cs && GEOSCoordSeq_getSize_r(ctx->geos, cs, &m) && m >= 4
+    double *xy = NULL;
+    ko_status st = cs && GEOSCoordSeq_getSize_r(h, cs, &m) && m >= 4
                        ? KO_OK
                        : koi_error(ctx, KO_ERR_GEOS, "check: cannot widen the footprint");
-    double *ll = st ? NULL : koi_calloc(2 * (size_t)m, sizeof *ll);
-    if (!st && !ll) st = koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
-    for (unsigned i = 0; !st && i < m; i++) {
-        double x, y, lat, lon;
-        GEOSCoordSeq_getXY_r(ctx->geos, cs, i, &x, &y);
-        koi_local_to_wgs84(ctx, pose->lat, pose->lon, x, y, &lat, &lon);
-        ll[2 * i] = lon;
-        ll[2 * i + 1] = lat;
-    }
-    if (wide) GEOSGeom_destroy_r(ctx->geos, wide);
-    if (poly)
-        GEOSGeom_destroy_r(ctx->geos, poly);
-    else if (ring)
-        GEOSGeom_destroy_r(ctx->geos, ring);
-    else if (seq)
-        GEOSCoordSeq_destroy_r(ctx->geos, seq);
+    if (!st && !(xy = koi_calloc(m, 2 * sizeof *xy)))
+        st = koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
+    if (!st && !GEOSCoordSeq_copyToBuffer_r(h, cs, xy, 0, 0))
+        st = koi_error(ctx, KO_ERR_GEOS, "check: cannot widen the footprint");
     if (!st) {
-        *out = ll;
-        *n_out = m;
+        if (koi_ring_signed_area(xy, m) < 0) koi_ring_reverse(xy, m); /* counterclockwise */
+        /* the footprint's own cap: half its ring tolerance is at least a millimetre */
+        st = koi_ring_to_wgs84(ctx, pose->lat, pose->lon, xy, m, 1e-3, out, n_out);
     }
+    free(xy);
+    if (wide) GEOSGeom_destroy_r(h, wide);
+    if (poly) GEOSGeom_destroy_r(h, poly); /* (GEOS owns the ring and sequence once handed) */
     return st;
 }
 

@@ -3,6 +3,7 @@
 #include "ring.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +105,7 @@ static size_t drop_within(double *xy, size_t n, double tol, double *dev) {
 size_t koi_ring_push(const double *xy, size_t n, const double *d, double *out) {
     size_t m = n - 1, k = 0;                          /* distinct vertices; points written */
     size_t *first = koi_calloc(m + 1, sizeof *first); /* each vertex's first point in out */
-    if (!first) return 0;
+    if (!first) return SIZE_MAX;
     for (size_t i = 0; i < m; i++) {
         size_t ip = (i + m - 1) % m;
         const double *p = &xy[2 * ip], *v = &xy[2 * i], *q = &xy[2 * (i + 1)];
@@ -164,7 +165,7 @@ size_t koi_ring_simplify(double **ring, size_t n, double tol) {
             any |= dev[i] > 0;
         }
         if (!any) goto done;
-        if ((k = koi_ring_push(xy, m, dev, moved))) {
+        if ((k = koi_ring_push(xy, m, dev, moved)) && k != SIZE_MAX) {
             free(xy);
             *ring = moved, moved = NULL;
             m = k;
@@ -225,8 +226,9 @@ static int split_edge(const koi_aeqd *f, sagged *s, const double *a, const doubl
     return sagged_add(s, a[0], a[1], sag > KOI_RING_NOISE * 1e-3 ? 1.05 * sag : 0.0);
 }
 
-ko_status koi_ring_to_wgs84(ko_context *ctx, double lat0, double lon0, const double *local,
-                            size_t n, double cap, double **ll, size_t *n_ll) {
+/* koi_ring_to_wgs84 with the chords pushed out by their sag (push 1) or not (0). */
+static ko_status to_wgs84(ko_context *ctx, double lat0, double lon0, const double *local, size_t n,
+                          double cap, int push, double **ll, size_t *n_ll) {
     koi_aeqd f;
     koi_aeqd_init(&f, ctx, lat0, lon0);
     sagged s = {0};
@@ -234,14 +236,19 @@ ko_status koi_ring_to_wgs84(ko_context *ctx, double lat0, double lon0, const dou
     for (size_t i = 0; ok && i + 1 < n; i++)
         ok = split_edge(&f, &s, &local[2 * i], &local[2 * i + 2], cap, 0);
     ok = ok && sagged_add(&s, local[2 * (n - 1)], local[2 * n - 1], 0.0);
+    s.any &= push;
     double *moved = ok && s.any ? koi_calloc(2 * s.n, 2 * sizeof *moved) : NULL;
-    if (!ok || (s.any && !moved)) {
-        free(s.xy), free(s.push);
+    size_t k = moved ? koi_ring_push(s.xy, s.n, s.push, moved) : 0;
+    if (!ok || (s.any && !moved) || k == SIZE_MAX) {
+        free(s.xy), free(s.push), free(moved);
         return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     }
-    /* A fold (a sharp reflex corner at a moved vertex): the split points stay unmoved, within
-     * cap of the ground's edges. */
-    size_t k = s.any ? koi_ring_push(s.xy, s.n, s.push, moved) : 0;
+    if (s.any && !k) {
+        /* A fold (a sharp reflex corner at a moved vertex): split until every chord sags
+         * under a micrometre instead, unmoved. */
+        free(s.xy), free(s.push), free(moved);
+        return to_wgs84(ctx, lat0, lon0, local, n, KOI_RING_NOISE, 0, ll, n_ll);
+    }
     if (k) {
         free(s.xy);
         s.xy = moved, moved = NULL, s.n = k;
@@ -259,9 +266,13 @@ ko_status koi_ring_to_wgs84(ko_context *ctx, double lat0, double lon0, const dou
         s.xy[2 * i + 1] = lat;
     }
     s.xy[2 * (s.n - 1)] = s.xy[0], s.xy[2 * s.n - 1] = s.xy[1]; /* closed, exactly */
-    free(moved);
     free(s.push);
     *ll = s.xy;
     *n_ll = s.n;
     return KO_OK;
+}
+
+ko_status koi_ring_to_wgs84(ko_context *ctx, double lat0, double lon0, const double *local,
+                            size_t n, double cap, double **ll, size_t *n_ll) {
+    return to_wgs84(ctx, lat0, lon0, local, n, cap, 1, ll, n_ll);
 }

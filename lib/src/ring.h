@@ -20,7 +20,8 @@ void koi_ring_reverse(double *xy, size_t n);
  * 2n - 1 points): each vertex moves along its mitre by the larger of its two edges' distances
  * (a convex corner sharper than 120 degrees is bevelled: two points), so every moved edge lies
  * at least its own distance outside the old one. Returns the points written, closed; 0 (out
- * unspecified) where the ring would fold: a sharp reflex corner, or an edge reversed. */
+ * unspecified) where the ring would fold: a sharp reflex corner, or an edge reversed;
+ * SIZE_MAX out of memory. */
 size_t koi_ring_push(const double *xy, size_t n, const double *d, double *out);
 
 /* The ring with as few vertices as tol allows while holding every input point: a dropped point

@@ -207,6 +207,27 @@ static ko_status camera_altitude(ko_context *ctx, koi_terrain *t, const ko_pose 
     return KO_OK;
 }
 
+/* Whether neighbouring nodes lie about equally far apart in DEM pixels, east-west pairs among
+ * themselves and north-south pairs among themselves (within a factor of 2): terrain is read by
+ * interpolating between nodes, which is wrong where a longitude/latitude DEM's pixels jump
+ * (across the antimeridian) or turn fast (within kilometres of a pole). */
+static int smooth_grid(const koi_terrain *t) {
+    size_t nn = (size_t)t->n * t->n;
+    const double *x = t->node_px, *y = t->node_px + nn;
+    for (int dir = 0; dir < 2; dir++) {
+        double lo = INFINITY, hi = 0.0;
+        for (int j = 0; j + dir < t->n; j++)
+            for (int i = 0; i + !dir < t->n; i++) {
+                size_t k = (size_t)j * t->n + i, k1 = dir ? k + t->n : k + 1;
+                double dpx = hypot(x[k1] - x[k], y[k1] - y[k]);
+                if (!isfinite(dpx)) return 0;
+                lo = fmin(lo, dpx), hi = fmax(hi, dpx);
+            }
+        if (hi > 2.0 * lo) return 0;
+    }
+    return 1;
+}
+
 ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double range,
                             koi_terrain *t) {
     memset(t, 0, sizeof *t);
@@ -231,6 +252,12 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
     double cx = p->lon, cy = p->lat;
     if (!koi_dem_to_pixel(d, nn, t->node_px, t->node_px + nn) || !koi_dem_to_pixel(d, 1, &cx, &cy))
         return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
+    if (!smooth_grid(t))
+        return koi_error(ctx, KO_ERR_ARG,
+                         "%s: the DEM's grid cannot be followed around lat %.6f, lon %.6f (its "
+                         "pixels jump there: the antimeridian or a pole of a longitude/latitude "
+                         "DEM); a DEM in a projected CRS covers it",
+                         d->path, p->lat, p->lon);
     t->ground = koi_dem_sample(d, cx, cy);
     if (d->io_error)
         return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);

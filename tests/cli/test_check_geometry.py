@@ -108,6 +108,72 @@ def test_footprint_near_a_pole_is_judged_and_one_holding_it_unknown(tmp):
     assert "holds the north pole" in v["pole"]["reason"], v["pole"]["reason"]
 
 
+def test_route_buffer_near_a_pole_never_hides_the_view(tmp):
+    """A plan hovering 30 m from the north pole over a site (nadir, 47 m up): flagged without a
+    margin, and still flagged with route's --buffer 5. The widened footprint used to go to lon/lat
+    with straight edges, which near the pole cut more off the view than the 5 m added (found by
+    an adversarial review: '2 clear', exit 0)."""
+    lat = 89.99973140902824
+    db = store(tmp, [("under", lat, 0.0, 1)])
+    plan = write(tmp, "hover.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {},
+         "geometry": {"type": "LineString", "coordinates": [[0.0, lat], [0.0, lat]]}}]}))
+    for buffer_m in ("0", "5"):
+        code, out, err = run("route", "--db", db, "--camera",
+                             "focal=8.8,sensor=13.2x8.8,size=5472x3648", "--height", "47",
+                             "--gimbal-pitch", "-90", "--buffer", buffer_m, plan)
+        assert code == 1 and "0 clear, 2 flagged" in err, (buffer_m, code, err)
+
+
+def test_dem_site_above_the_camera_is_judged_at_its_finest_pixel(tmp):
+    """A substation on a slope above an Andorra valley (the repository's SRTM subset), seen from
+    a camera 100 m over the valley floor looking east 10 deg down: an independent projector
+    (ray to the point, Brown-free 4.5 mm lens, 4056 x 3040 px; line of sight clear by 3 m) puts
+    it at pixel (1753, 545) at 0.489 m/px, under the category's 0.5. keepout projected the part's
+    box no higher than the camera, onto coarser pixels nearer the centre: 0.508, clear."""
+    src = write(tmp, "slope.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "on the slope"},
+         "geometry": {"type": "Point", "coordinates": [1.5396369, 42.5212947]}}]}))
+    db = os.path.join(tmp, "slope.sqlite")
+    code, _, err = run("sites", "import", "--db", db, "--category", "substation", "--buffer",
+                       "0", "--name-field", "name", src)
+    assert code == 0, err
+    tel = write(tmp, "t.csv", "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,"
+                "sensor_h_mm,width_px,height_px\nandorra,42.52,1.52,100,90,-10,0,4.5,6.17,4.55,"
+                "4056,3040\n")
+    dem = os.path.join(os.path.dirname(__file__), "..", "..", "data", "dem",
+                       "andorra_srtm3_subset.tif")
+    code, out, err = run("check", "--db", db, "--dem", dem, "--format", "jsonl", tel)
+    r = json.loads(out.splitlines()[0])["properties"]
+    assert code == 1 and r["verdict"] == "flagged", (code, r, err)
+    assert r["hits"][0]["gsd_m"] <= 0.489, r
+
+
+def test_lonlat_dem_across_the_antimeridian_is_unknown_not_read_wrongly(tmp):
+    """A flat longitude/latitude DEM round the globe at lat 59..61 (3,000 m only where |lon| <
+    170), a camera over the antimeridian looking east at sites 300-800 m away on flat ground.
+    Terrain was interpolated between nodes on both sides of the line, i.e. between the DEM's
+    first and last columns (3,000 m hills that are not there): a 30 m footprint and 'clear'.
+    Such a DEM cannot be followed there: unknown, with the reason."""
+    from osgeo import gdal, osr
+    import numpy as np
+    dem = os.path.join(tmp, "globe.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(dem, 7200, 40, 1, gdal.GDT_Float32)
+    ds.SetGeoTransform([-180, 0.05, 0, 61, 0, -0.05])
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    ds.SetProjection(srs.ExportToWkt())
+    lon = -180 + 0.05 * (np.arange(7200) + 0.5)
+    ds.GetRasterBand(1).WriteArray(np.tile(np.where(abs(lon) < 170, 3000, 0), (40, 1)).astype("f4"))
+    ds = None
+    db = store(tmp, [("east", 60.0, -179.99, 10)])
+    tel = write(tmp, "t.csv", rows(("over", 60.0, 179.999, 100, 90, -20)))
+    code, out, err = run("check", "--db", db, "--dem", dem, "--format", "jsonl", tel)
+    r = json.loads(out.splitlines()[0])["properties"]
+    assert code == 1 and r["verdict"] == "unknown", (code, r, err)
+    assert "cannot be followed" in r["reason"], r
+
+
 if __name__ == "__main__":
     from kotest import main
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])
