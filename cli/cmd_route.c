@@ -406,7 +406,9 @@ static int load_plan(route_run *r, const char *path, plan_eval *p) {
     }
     ko_status st = ko_route_exposures(r->ctx, p->rt, &r->ropts, &p->ex);
     if (st) {
-        fprintf(stderr, "keepout route: %s\n", ko_errmsg(r->ctx));
+        fprintf(
+            stderr, "keepout route: %s%s\n", ko_errmsg(r->ctx),
+            st == KO_ERR_ARG ? "; give --camera focal35=MM or --camera MAKE/MODEL,focal=MM" : "");
         return st == KO_ERR_ARG ? -1 : 0;
     }
     if (!r->quiet && *ko_exposures_note(p->ex))

@@ -127,8 +127,8 @@ static void attitude(ko_reader *r, image_state *s, ko_pose *p) {
     }
     if (!isfinite(yaw) || !isfinite(pitch) || !isfinite(roll))
         why(s, r->path,
-            "no camera attitude (no gimbal yaw/pitch/roll in the XMP): give --assume-nadir if "
-            "it looked straight down");
+            "no camera attitude (no gimbal yaw/pitch/roll in the XMP); if it looked straight "
+            "down, say so (reader option assume_nadir)");
     p->yaw_deg = yaw;
     p->pitch_deg = pitch;
     p->roll_deg = roll;

@@ -27,7 +27,7 @@ ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko
     if (st == KO_OK && !r->opts.below_takeoff && !(p->height_m > 0.0))
         return koi_error(r->ctx, KO_ERR_ARG,
                          "height: %.2f m is not above the ground (below the take-off point: "
-                         "only a DEM, --dem, can place the camera)",
+                         "only a DEM can place the camera)",
                          p->height_m);
     return st;
 }

@@ -110,7 +110,8 @@ static ko_status push(walker *w, koi_exposure *e) {
         if (ex->cap >= KOI_MAX_EXPOSURES) {
             free(e->reason);
             return koi_error(w->ctx, KO_ERR_LIMIT,
-                             "%s: more than %d exposures; sample with a larger --spacing",
+                             "%s: more than %d exposures; sample with a larger spacing "
+                             "(route option spacing_m)",
                              w->rt->path, KOI_MAX_EXPOSURES);
         }
         size_t cap = ex->cap ? ex->cap * 2 : 256;
@@ -163,7 +164,7 @@ static const char *set_heights(const walker *w, const ko_waypoint *wp, double h,
         h = w->o->height_m;
         ref = KO_HEIGHT_TAKEOFF;
     }
-    if (isnan(h)) return "the plan gives no height: give --height";
+    if (isnan(h)) return "the plan gives no height: give one (route option height_m)";
     pose->takeoff_lat = w->takeoff_lat;
     pose->takeoff_lon = w->takeoff_lon;
     switch (ref) {
@@ -182,7 +183,7 @@ static const char *set_heights(const walker *w, const ko_waypoint *wp, double h,
     }
     if (isnan(pose->height_m))
         return "heights are absolute altitudes and the take-off ground altitude is unknown: "
-               "give --dem or --takeoff-alt";
+               "give a DEM or the take-off ground altitude (route option takeoff_alt_m)";
     return NULL;
 }
 
@@ -249,7 +250,9 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     if (s) return s;
     const char *why = set_heights(w, wp, p.height, pose);
     if (!why && isnan(pose->pitch_deg))
-        why = "the plan does not set the gimbal pitch here: give --gimbal-pitch";
+        why =
+            "the plan does not set the gimbal pitch here: give one (route option "
+            "gimbal_pitch_deg)";
     char buf[KOI_ERRMSG_MAX];
     if (why) {
         snprintf(buf, sizeof buf, "%s: waypoint %d: %s", w->rt->path, wp->number, why);
@@ -372,8 +375,8 @@ static ko_status pick_camera(walker *w) {
     }
     if (ko_route_camera(w->rt, &w->camera)) return KO_OK;
     return koi_error(w->ctx, KO_ERR_ARG,
-                     "%s: the plan does not describe the camera: give one (--camera MAKE/MODEL "
-                     "from the camera table, or --focal35 MM)",
+                     "%s: the plan does not describe the camera: give one (route option camera: "
+                     "a camera-table entry or a 35 mm-equivalent focal length)",
                      w->rt->path);
 }
 

@@ -368,7 +368,7 @@ static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *sh
                                                  &shot->camera) != KO_OK)
         why(s, f,
             "no camera: the SRT has no focal_len; give the 35 mm-equivalent focal length "
-            "(--focal35)");
+            "(reader option focal35_mm)");
     if (isfinite(f->g_pitch) && isfinite(f->g_yaw) && isfinite(f->g_roll)) {
         p->yaw_deg = f->g_yaw, p->pitch_deg = f->g_pitch, p->roll_deg = f->g_roll;
     } else if (r->opts.assume_nadir) {
@@ -377,8 +377,8 @@ static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *sh
         if (isnan(f->f_yaw)) yaw_free(&shot->camera);
     } else {
         why(s, f,
-            "no gimbal attitude in the SRT; pass --assume-nadir if the camera looked straight "
-            "down");
+            "no gimbal attitude in the SRT; if the camera looked straight down, say so (reader "
+            "option assume_nadir)");
     }
     if (!s->reason[0] && koi_reader_validate(r, &shot->camera, p)) why(s, f, ko_errmsg(r->ctx));
 }

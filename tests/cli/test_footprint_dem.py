@@ -105,7 +105,7 @@ def test_height_below_takeoff_needs_the_dem(tmp):
     code, fc, err = geojson("footprint", path)
     assert code == 1, err
     p = fc["features"][1]["properties"]
-    assert p["status"] == "unknown" and "row 2" in p["reason"] and "--dem" in p["reason"], p
+    assert p["status"] == "unknown" and "row 2" in p["reason"] and "DEM" in p["reason"], p
 
 
 def test_unusable_dem_is_a_usage_error(tmp):
