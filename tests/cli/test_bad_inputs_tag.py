@@ -426,7 +426,8 @@ def syscalls(tmp, *args):
         return None
     calls, pending = [], {}
     for line in open(log).read().splitlines():
-        pid, _, call = line.partition(" ")
+        first, _, rest = line.strip().partition(" ")
+        pid, call = (first, rest.strip()) if first.isdigit() else ("", line.strip())
         if call.endswith("<unfinished ...>"):  # another thread ran meanwhile: join the halves
             pending[pid] = call[:-len("<unfinished ...>")]
         elif call.startswith("<... ") and pid in pending:
