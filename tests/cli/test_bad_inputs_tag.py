@@ -214,6 +214,32 @@ def test_bad_sidecar_on_a_full_disk_is_never_empty(tmp):
         subprocess.run(["umount", side])
 
 
+def test_bad_sidecar_on_a_full_disk_is_never_empty_everywhere(tmp):
+    """The full-disk case above without a tmpfs (which needs root and a mount): a file size
+    limit (RLIMIT_FSIZE, 200 bytes, in the child) cuts every sidecar's write short, as a full
+    disk does. No partial or empty sidecar is left, no row is committed (the catalogue, made
+    before, is unchanged), the run is not clear; the next run without the limit does them all."""
+    d = photos(tmp, names=(CLEAR, "DJI_0021.JPG", "DJI_0023.JPG"))
+    first = photos(tmp, sub="first")
+    side = os.path.join(tmp, "side")
+    os.makedirs(side)
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("--catalog", cat, first)
+    assert code == 0, err
+    before = catalogued(cat)
+    code, err = tag("--sidecar-dir", side, "--catalog", cat, d, preexec_fn=limited(200))
+    assert code == 1 and "not catalogued" in err, (code, err)
+    assert files_under(side) == [], files_under(side)
+    assert catalogued(cat) == before
+    code, err = tag("--sidecar-dir", side, "--catalog", cat, d)
+    assert code == 1, err  # DJI_0021 and DJI_0023 see the demo site
+    left = files_under(side)
+    assert len(left) == 3, left
+    for p in left:
+        assert open(os.path.join(side, p)).read().endswith('<?xpacket end="w"?>\n'), p
+    assert len(catalogued(cat)) == 4
+
+
 def limited(limit):
     import resource
 
