@@ -203,7 +203,8 @@ static void write_manifest(run *r, const char *path, const counts *c, ko_verdict
     json_object_object_add(m, "checked_at", json_object_new_string(when));
     json_object_object_add(m, "site_store", json_object_new_string(r->db));
     json_object_object_add(m, "keepout_version", json_object_new_string(ko_version()));
-    fprintf(r->manifest, "%s\n", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+    out_json_write(r->manifest, json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+    fputc('\n', r->manifest);
     json_object_put(m);
 }
 

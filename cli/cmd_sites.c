@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "keepout/keepout.h"
+#include "output.h"
 
 #ifndef KEEPOUT_DEFAULT_SITES
 #define KEEPOUT_DEFAULT_SITES "sites.sqlite"
@@ -148,7 +149,8 @@ static int do_info(ko_sites *s, opts *o) {
     char *js = NULL;
     if (ko_sites_info_json(s, &js) != KO_OK) return EXIT_USAGE;
     if (o->format && !strcmp(o->format, "json")) {
-        printf("%s\n", js);
+        out_json_write(stdout, js);
+        putchar('\n');
         ko_free(js);
         return EXIT_CLEAR;
     }
@@ -156,7 +158,9 @@ static int do_info(ko_sites *s, opts *o) {
     ko_free(js);
     if (!root) return EXIT_USAGE;
     json_object *v;
-    printf("store:          %s\n", o->db);
+    fputs("store:          ", stdout);
+    out_text(stdout, o->db, -1);
+    putchar('\n');
     if (json_object_object_get_ex(root, "sites", &v))
         printf("sites:          %s\n", json_object_get_string(v));
     if (json_object_object_get_ex(root, "store_version", &v))
@@ -171,8 +175,11 @@ static int do_info(ko_sites *s, opts *o) {
     for (int g = 0; g < 2; g++) {
         printf("%s:\n", g ? "per source" : "per category");
         if (!json_object_object_get_ex(root, groups[g], &v)) continue;
-        json_object_object_foreach(v, key, val)
-            printf("  %-32s %8s\n", key, json_object_get_string(val));
+        json_object_object_foreach(v, key, val) {
+            char *k = out_clean(key); /* categories and source labels come from outside */
+            printf("  %-32s %8s\n", k ? k : "?", json_object_get_string(val));
+            free(k);
+        }
     }
     printf("categories (name, buffer_m, min_gsd_m):\n");
     if (json_object_object_get_ex(root, "categories", &v))
@@ -181,15 +188,19 @@ static int do_info(ko_sites *s, opts *o) {
             json_object_object_get_ex(c, "name", &n);
             json_object_object_get_ex(c, "buffer_m", &b);
             json_object_object_get_ex(c, "min_gsd_m", &m);
-            printf("  %-16s %8.1f %8.2f\n", json_object_get_string(n), json_object_get_double(b),
+            char *name = out_clean(json_object_get_string(n));
+            printf("  %-16s %8.1f %8.2f\n", name ? name : "?", json_object_get_double(b),
                    json_object_get_double(m));
+            free(name);
         }
     json_object_put(root);
     return EXIT_CLEAR;
 }
 
-static void csv_cell(const char *s) {
-    if (!s) s = "";
+static void csv_cell(const char *raw) {
+    char *clean = out_clean(raw); /* names from outside: no control character reaches a
+                                     terminal or a spreadsheet */
+    const char *s = clean ? clean : "?";
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, stdout);
         return;
@@ -200,6 +211,7 @@ static void csv_cell(const char *s) {
         putchar(*s);
     }
     putchar('"');
+    free(clean);
 }
 
 static int list_row(const ko_site_record *r, void *user) {
@@ -225,13 +237,21 @@ static int list_row(const ko_site_record *r, void *user) {
         json_object_object_add(o, "min_gsd_m", json_object_new_double(r->min_gsd_m));
         json_object *a = json_tokener_parse(r->attributes_json);
         json_object_object_add(o, "attributes", a);
-        printf("%s\n", json_object_to_json_string_ext(
-                           o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        out_json_write(stdout, json_object_to_json_string_ext(
+                                   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        putchar('\n');
         json_object_put(o);
     } else {
-        printf("%8lld  %-12s %-24.24s %-18.18s %-32.32s %6.0f %5.2f\n", (long long)r->id,
-               r->category, r->source, r->source_id, r->name ? r->name : "", r->buffer_m,
-               r->min_gsd_m);
+        char *cat = out_clean(r->category); /* padded, not cut, as before */
+        printf("%8lld  %-12s ", (long long)r->id, cat ? cat : "?");
+        free(cat);
+        const char *cells[] = {r->source, r->source_id, r->name ? r->name : ""};
+        const int widths[] = {24, 18, 32};
+        for (int k = 0; k < 3; k++) {
+            out_text(stdout, cells[k], widths[k]);
+            putchar(' ');
+        }
+        printf("%6.0f %5.2f\n", r->buffer_m, r->min_gsd_m);
     }
     return !ferror(stdout);
 }

@@ -21,6 +21,7 @@
 #include <cpl_vsi.h>
 
 #include "catalog.h"
+#include "output.h"
 #include "commands.h"
 #include "inputs.h"
 #include "keepout/keepout.h"
@@ -600,15 +601,13 @@ static int list_files(shared *sh, const options *o, char **archives, int n_archi
     for (int a = 0; ok && a < n_archives; a++) {
         ko_file_list *l = NULL;
         if (ko_file_list_create(ctx, archives[a], &sh->ropts, &l) != KO_OK) {
-            fprintf(stderr, "keepout tag: %s\n", ko_errmsg(ctx));
+            tag_say("%s", ko_errmsg(ctx));
             ok = 0;
             break;
         }
         *n_other += ko_file_list_skipped(l);
         if (ko_file_list_count(l) == 0) { /* a mistyped archive must not pass as all clear */
-            fprintf(stderr,
-                    "keepout tag: %s: nothing to tag: %s (choose files with --include GLOB)\n",
-                    archives[a],
+            tag_say("%s: nothing to tag: %s (choose files with --include GLOB)", archives[a],
                     ko_file_list_skipped(l)
                         ? "its files are neither JPEG photos nor .SRT/.csv telemetry"
                         : "no file in it");
@@ -731,7 +730,7 @@ static void wait_for(shared *sh, size_t i) {
 static int sidecars_synced(catalog *cat, sidecar_dir *dirs) {
     char why[1024];
     if (sidecar_dir_sync(dirs, why, sizeof why)) return 1;
-    fprintf(stderr, "keepout tag: %s\n", why);
+    tag_say("%s", why);
     snprintf(cat->error, sizeof cat->error, "%.500s", why);
     cat->failed = 1;
     return 0;
@@ -760,19 +759,18 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
         int placed =
             !o->sidecar || write_sidecar(o->sidecar_dir, f, when, version, &dirs, why, sizeof why);
         if (placed < 0) { /* earlier sidecars may not survive a power cut: commit none */
-            fprintf(stderr, "keepout tag: %s\n", why);
+            tag_say("%s", why);
             snprintf(cat->error, sizeof cat->error, "%.500s", why);
             cat->failed = 1;
             ok = 0;
             break;
         }
         if (!placed) {
-            fprintf(stderr, "keepout tag: %s: %s; the file is not catalogued\n", f->path, why);
+            tag_say("%s: %s; the file is not catalogued", f->path, why);
             t->refused++, t->unknown += f->n_shots;
         } else {
             ok = catalog_write(cat, f, sh->jobs[i].replace, when, version);
-            if (!ok)
-                fprintf(stderr, "keepout tag: writing %s: %s\n", f->path, CPLGetLastErrorMsg());
+            if (!ok) tag_say("writing %s: %s", f->path, CPLGetLastErrorMsg());
             for (size_t k = 0; k < f->n_shots; k++) {
                 ko_verdict v = f->shots[k].verdict;
                 v == KO_CLEAR ? t->clear++ : v == KO_FLAGGED ? t->flagged++ : t->unknown++;
@@ -796,12 +794,12 @@ static int write_all(shared *sh, catalog *cat, const options *o, const char *whe
     if (ok) ok = catalog_flush(cat) && catalog_commit(cat);
     if (!ok) {
         catalog_rollback(cat);
-        fprintf(stderr,
-                "keepout tag: %s holds the files committed before the failure; run again to "
-                "finish%s%s\n",
-                o->catalog, *cat->error ? ": " : "", cat->error);
+        tag_say(
+            "%s holds the files committed before the failure; run again to "
+            "finish%s%s",
+            o->catalog, *cat->error ? ": " : "", cat->error);
         set_failed(sh, "");
-        if (sh->error[0]) fprintf(stderr, "keepout tag: %s\n", sh->error);
+        if (sh->error[0]) tag_say("%s", sh->error);
     }
     return ok;
 }
@@ -851,14 +849,14 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
             case T_JOBS:
                 o->jobs = (int)strtol(optarg, &end, 10);
                 if (*end || o->jobs < 1 || o->jobs > 256) {
-                    fprintf(stderr, "keepout tag: --jobs needs 1..256\n");
+                    tag_say("--jobs needs 1..256");
                     return EXIT_USAGE;
                 }
                 break;
             case T_SHARD:
                 if (sscanf(optarg, "%d/%d", &o->shard_k, &o->shard_n) != 2 || o->shard_n < 1 ||
                     o->shard_k < 1 || o->shard_k > o->shard_n) {
-                    fprintf(stderr, "keepout tag: --shard needs K/N with 1 <= K <= N\n");
+                    tag_say("--shard needs K/N with 1 <= K <= N");
                     return EXIT_USAGE;
                 }
                 break;
@@ -877,7 +875,7 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
             case T_MAX_RANGE:
                 sh->copts.footprint.max_range_m = CPLStrtod(optarg, &end);
                 if (*end || !(sh->copts.footprint.max_range_m > 0)) {
-                    fprintf(stderr, "keepout tag: --max-range needs a positive number\n");
+                    tag_say("--max-range needs a positive number");
                     return EXIT_USAGE;
                 }
                 break;
@@ -886,7 +884,7 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
                 break;
             case T_UNKNOWN_IS:
                 if (strcmp(optarg, "clear") && strcmp(optarg, "flagged")) {
-                    fprintf(stderr, "keepout tag: --unknown-is must be clear or flagged\n");
+                    tag_say("--unknown-is must be clear or flagged");
                     return EXIT_USAGE;
                 }
                 o->unknown_is_clear = !strcmp(optarg, "clear");
@@ -906,19 +904,19 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
         }
     }
     if (!o->catalog) {
-        fprintf(stderr, "keepout tag: --catalog is required (a .gpkg file or PG:...)\n");
+        tag_say("--catalog is required (a .gpkg file or PG:...)");
         return EXIT_USAGE;
     }
     if (!o->recheck && optind >= argc) {
-        fprintf(stderr, "keepout tag: no archive given (try 'keepout tag --help')\n");
+        tag_say("no archive given (try 'keepout tag --help')");
         return EXIT_USAGE;
     }
     for (int i = optind; o->sidecar && !o->sidecar_dir && i < argc; i++)
         if (STARTS_WITH(argv[i], "/vsi")) {
-            fprintf(stderr,
-                    "keepout tag: %s is an archive or GDAL virtual file system: keepout never "
-                    "writes into it; give --sidecar-dir DIR for its sidecars\n",
-                    argv[i]);
+            tag_say(
+                "%s is an archive or GDAL virtual file system: keepout never "
+                "writes into it; give --sidecar-dir DIR for its sidecars",
+                argv[i]);
             return EXIT_USAGE;
         }
     return -1;
@@ -930,7 +928,7 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
     VSIStatBufL st;
     if (safe_stat(sh->db, &st) != 0 || ko_sites_open(*ctx, sh->db, KO_SITES_READONLY, sites) ||
         ko_sites_version(*sites, version) || ko_sites_gsd_limit(*sites, &limit)) {
-        fprintf(stderr, "keepout tag: site store %s unusable: %s\n", sh->db,
+        tag_say("site store %s unusable: %s", sh->db,
                 safe_stat(sh->db, &st) ? "no such file (build one with keepout sites import)"
                                        : ko_errmsg(*ctx));
         return 0;
@@ -950,8 +948,8 @@ static int load_index(shared *sh, int quiet, ko_context *ctx, ko_sites *sites) {
     int64_t n_sites;
     if (!site_index_choose(sites, ctx, shots, "tag", &loaded, &n_sites)) return 0;
     if (!quiet)
-        fprintf(stderr, "keepout tag: %zu files to tag against %lld sites (%s)\n", sh->n_jobs,
-                (long long)n_sites, loaded ? "site index in memory" : "site store queried on disk");
+        tag_say("%zu files to tag against %lld sites (%s)", sh->n_jobs, (long long)n_sites,
+                loaded ? "site index in memory" : "site store queried on disk");
     if (loaded) sh->index = sites;
     return 1;
 }
@@ -962,8 +960,8 @@ static int load_index(shared *sh, int quiet, ko_context *ctx, ko_sites *sites) {
 static int catalogue_status(catalog *cat, const options *o, size_t left_out) {
     cat_counts n;
     if (!catalog_counts(cat, &n)) {
-        fprintf(stderr, "keepout tag: cannot count the verdicts in the catalogue %s: %s\n",
-                o->catalog, CPLGetLastErrorMsg());
+        tag_say("cannot count the verdicts in the catalogue %s: %s", o->catalog,
+                CPLGetLastErrorMsg());
         return EXIT_USAGE;
     }
     ko_release_policy pol;
@@ -982,29 +980,29 @@ static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *site
     ko_dem *dem = NULL;
     if (sh->n_dems &&
         ko_dem_open_list(ctx, (const char *const *)sh->dems, sh->n_dems, &dem) != KO_OK) {
-        fprintf(stderr, "keepout tag: --dem: %s\n", ko_errmsg(ctx));
+        tag_say("--dem: %s", ko_errmsg(ctx));
         return EXIT_USAGE;
     }
     copts.footprint.dem = dem; /* the stored poses keep their absolute altitude and take-off */
     if (ko_sites_load_index(sites) != KO_OK) {
-        fprintf(stderr, "keepout tag: site store %s: %s\n", sh->db, ko_errmsg(ctx));
+        tag_say("site store %s: %s", sh->db, ko_errmsg(ctx));
         ko_dem_close(dem);
         return EXIT_USAGE;
     }
     if (!catalog_recheck(cat, ctx, sites, &copts, when, version, &changed, &total)) {
-        fprintf(stderr,
-                "keepout tag: --recheck of the catalogue %s failed, nothing of it was committed "
-                "(the catalogue is as it was): %s\n",
-                o->catalog, cat->error[0] ? cat->error : "unknown cause");
+        tag_say(
+            "--recheck of the catalogue %s failed, nothing of it was committed "
+            "(the catalogue is as it was): %s",
+            o->catalog, cat->error[0] ? cat->error : "unknown cause");
         ko_dem_close(dem);
         return EXIT_USAGE;
     }
     ko_dem_close(dem);
     if (!o->quiet)
-        fprintf(stderr,
-                "keepout tag: rechecked %zu footprints against store version %lld: %zu "
-                "changed verdict\n",
-                total, (long long)version, changed);
+        tag_say(
+            "rechecked %zu footprints against store version %lld: %zu "
+            "changed verdict",
+            total, (long long)version, changed);
     return catalogue_status(cat, o, 0);
 }
 
@@ -1052,10 +1050,9 @@ static int run_tag(shared *sh, catalog *cat, options *o, char **archives, int n_
         thrd_join(th[i], NULL);
     if (!ok) goto out;
     if (!o->quiet)
-        fprintf(
-            stderr,
-            "keepout tag: %zu files tagged (%zu shots: %zu clear, %zu flagged, %zu unknown), "
-            "%zu unchanged skipped, %zu non-imagery files ignored%s\n",
+        tag_say(
+            "%zu files tagged (%zu shots: %zu clear, %zu flagged, %zu unknown), "
+            "%zu unchanged skipped, %zu non-imagery files ignored%s",
             t.files, t.clear + t.flagged + t.unknown, t.clear, t.flagged, t.unknown, skipped, other,
             t.refused ? CPLSPrintf("; %zu files not catalogued (sidecar not written)", t.refused)
                       : "");

@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,4 +270,15 @@ int out_record(out_writer *w, json_object *props, const double *ring, size_t n) 
 int out_end(out_writer *w) {
     if (w->format == OUT_GEOJSON) fputs("\n]}\n", w->fp);
     return fflush(w->fp) == 0 && !ferror(w->fp);
+}
+
+void out_say(const char *who, const char *fmt, ...) {
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "keepout %s: ", who);
+    out_text(stderr, buf, -1);
+    fputc('\n', stderr);
 }

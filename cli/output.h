@@ -39,6 +39,11 @@ char *out_clean(const char *s);
 /* Writes s cleaned (out_clean); width >= 0 cuts or pads it to that many characters. */
 void out_text(FILE *fp, const char *s, int width);
 
+/* "keepout WHO: " and the printf-formatted message, cleaned (out_clean: file and site names,
+ * GDAL's and the library's messages may carry control characters), and a newline, on stderr. */
+void out_say(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define tag_say(...) out_say("tag", __VA_ARGS__)
+
 /* Writes JSON text with each byte that is not UTF-8 (only inside strings: json-c copies them
  * as they are) as the text \xHH, the form table and CSV output use: valid UTF-8 JSON. */
 int out_json_write(FILE *fp, const char *json);

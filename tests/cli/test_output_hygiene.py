@@ -104,5 +104,59 @@ def test_route_table_escapes_site_and_plan_names(tmp):
     assert b"mission\\x1b]0;x\\x07.plan" in out and b"\\x1b[2J" in out, out
 
 
+
+def evil_category_store(tmp):
+    """evil_store, with the category and the source label carrying escape sequences too."""
+    fc = json.load(open(DEMO))
+    for f in fc["features"]:
+        f["properties"]["name"] = EVIL + f["properties"]["name"]
+    src = write(tmp, "evil2.geojson", json.dumps(fc))
+    db = os.path.join(tmp, "evil2.sqlite")
+    code, _, err = run("sites", "import", "--db", db, "--category", "substation", "--source",
+                       EVIL + "src", src)
+    assert code == 0, err
+    return db
+
+
+def test_sites_info_and_list_escape_names(tmp):
+    db = evil_category_store(tmp)
+    for args in (("info",), ("info", "--format", "json"), ("list",), ("list", "--format", "csv"),
+                 ("list", "--format", "jsonl")):
+        code, out, err = raw("sites", *args, "--db", db)
+        assert code == 0, (args, err)
+        if "json" in args[-1]:
+            out.decode("utf-8")
+            assert b"\x1b" not in out and b"\x07" not in out, (args, out[:300])
+        else:
+            assert_clean(out)
+
+
+def test_manifest_escapes_file_names(tmp):
+    d = os.path.join(tmp, "in").encode()
+    os.mkdir(d)
+    name = os.path.join(d, b"\x1b[2J\xffphoto.jpg")
+    shutil.copy(os.path.join(IMAGES, "DJI_0018.JPG"), name)
+    m = os.path.join(tmp, "m.jsonl")
+    p = subprocess.run([KEEPOUT.encode(), b"check", b"--manifest", m.encode(), d],
+                       capture_output=True, timeout=300)
+    assert p.returncode in (0, 1), p.stderr
+    text = open(m, "rb").read()
+    text.decode("utf-8")  # strict: valid UTF-8 JSON
+    assert b"\x1b" not in text, text
+    rec = json.loads(text.splitlines()[0])
+    assert rec["path"].endswith("\\xffphoto.jpg"), rec
+
+
+def test_tag_messages_escape_file_names(tmp):
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    bad = os.path.join(d, "\x1b[2J\x1b]0;pwned\x07.jpg")
+    shutil.copy(os.path.join(IMAGES, "DJI_0018.JPG"), bad)
+    write(d, os.path.basename(bad) + ".xmp", "a user's own sidecar")
+    code, out, err = raw("tag", "--sidecar", "--catalog", os.path.join(tmp, "c.gpkg"), d)
+    assert code == 1 and b"not catalogued" in err, (code, err)
+    assert_clean(err)
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
