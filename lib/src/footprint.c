@@ -576,9 +576,12 @@ static ko_status cast_boundary(ko_context *ctx, const ko_camera *cam, const ko_p
         fp->pm = b->pm;
         fp->pm->refs++;
     }
-    /* Unknown pixel size: NaN, no GSD limit. A pixel map that failed (the lens model folds
-     * inside the frame): the centre's pixel, as the boundary check below refuses it anyway. */
-    fp->fmin = fp->pm ? fp->pm->fmin : k.pixel_rad;
+    /* Unknown pixel size: NaN, no GSD limit. A pixel map that failed (the lens model cannot
+     * be inverted or measured somewhere inside the frame, e.g. where a strong barrel lens
+     * nearly folds, though the boundary inverts): 0, no pixel is known to be coarser than any
+     * other, so nothing in view is judged too coarse and no ray is cut for its GSD. (The
+     * centre's pixel was used: 2.6 times coarser than an edge pixel of such a lens, clear.) */
+    fp->fmin = fp->pm ? fp->pm->fmin : isfinite(k.pixel_rad) ? 0.0 : k.pixel_rad;
     fp->range_limit_m = range_limit(o, fp->fmin);
     fp->pixel_rad = k.pixel_rad;
     fp->rot = r;

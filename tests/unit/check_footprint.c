@@ -606,6 +606,28 @@ START_TEST(test_footprint_pincushion_edges_are_held_between_samples) {
 }
 END_TEST
 
+/* A strong barrel lens with a high-order term (k1 -0.234, k2 0.025, tangential, off-centre) all
+ * but folds inside its frame: its pixel map cannot be built there, though the boundary inverts.
+ * Its edge pixels resolve 2.6x finer than the centre's; the property test's independent
+ * projector (seed 2, case 806826) sees a point at pixel (3756.3, 1678.4) at 0.498 m/px from
+ * 1005 m up. keepout judged it at the centre's pixel (1.31 m/px): clear. */
+START_TEST(test_footprint_unmappable_lens_is_never_coarser_than_its_finest_pixel) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 2.8, c.sensor_w_mm = 6.17, c.sensor_h_mm = 4.55;
+    c.width_px = 4000, c.height_px = 3000, c.cx_px = 2014.460184, c.cy_px = 1527.718692;
+    c.k1 = -0.233972, c.k2 = 0.0250232, c.p1 = -0.00198437, c.p2 = -0.00151498;
+    ko_pose p = pose_at(1005.383222, 252.865265, -90, 0);
+    p.lat = 12.875107936068, p.lon = 5.626286609957;
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    o.max_range_m = 50000;
+    ko_footprint *fp = compute(&c, &p, &o);
+    ck_assert(ko_footprint_gsd_at(fp, 5.622175867410, 12.894486981064) <= 0.498);
+    ko_footprint_destroy(fp);
+}
+END_TEST
+
 START_TEST(test_footprint_ring_is_counterclockwise) {
     ko_camera c = lens_075();
     for (int yaw = 0; yaw < 360; yaw += 45) {
@@ -688,6 +710,7 @@ int main(void) {
     tcase_add_test(tc, test_footprint_tolerance_keeps_pinhole_corners);
     tcase_add_test(tc, test_footprint_wgs84_matches_local_frame);
     tcase_add_test(tc, test_footprint_ring_is_counterclockwise);
+    tcase_add_test(tc, test_footprint_unmappable_lens_is_never_coarser_than_its_finest_pixel);
     tcase_add_test(tc, test_footprint_lonlat_ring_holds_local_edges_near_pole);
     tcase_add_test(tc, test_footprint_pincushion_edges_are_held_between_samples);
     tcase_add_test(tc, test_footprint_rejects_bad_poses);
