@@ -203,6 +203,7 @@ static void csv_cell(const char *raw) {
     const char *s = clean ? clean : "?";
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, stdout);
+        free(clean);
         return;
     }
     putchar('"');
