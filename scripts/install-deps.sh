@@ -15,6 +15,8 @@ PACKAGES=(
     check libimage-exiftool-perl hyperfine postgresql-15 postgresql-15-postgis-3
     # the OSM import tests count the preset's tags independently with osmium
     osmium-tool
+    # the sidecar test checks fsync before rename in the system calls
+    strace
     # the route map test renders the SVG in a headless browser
     chromium fonts-dejavu-core
 )

@@ -659,7 +659,8 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
     if (!(pose->height_m > 0.0) && !opts->dem)
         return koi_error(ctx, KO_ERR_ARG,
                          "height: %.2f m, below the take-off point: on flat ground at take-off "
-                         "level the camera would be underground; give a DEM (--dem) to place it "
+                         "level the camera would be underground; give an elevation model (DEM) to "
+                         "place it "
                          "over the terrain",
                          pose->height_m);
     ko_footprint *fp = koi_calloc(1, sizeof *fp);
