@@ -1,7 +1,6 @@
 /* Sites across the antimeridian: one shape with continuous longitudes for metric work (the
  * buffer), then cut at +-180 and stored within [-180, 180] as the query expects. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "context.h"
