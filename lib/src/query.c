@@ -574,6 +574,8 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
         miny = fmin(miny, y), maxy = fmax(maxy, y);
     }
     if (unwrapped) ring = unwrapped;
+    if (unwrapped && fabs(unwrapped[0] - unwrapped[2 * (n - 1)]) < 1e-9)
+        unwrapped[2 * (n - 1)] = unwrapped[0]; /* closed again, exactly (rounding of the shifts) */
     if (ring[0] != ring[2 * (n - 1)] || maxx - minx >= 360.0) {
         free(unwrapped);
         return koi_error(ctx, KO_ERR_ARG,
