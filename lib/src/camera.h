@@ -46,6 +46,13 @@ double koi_pixel_angle(const ko_camera *cam, const koi_intrinsics *k, double x, 
  * the finest angular pixel of the image region the box projects into. A lower bound of the
  * part's finest GSD (never coarser). NaN if the pixel size is unknown. */
 double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const double *box);
+/* The camera's height above the ground its GSD is taken against (the highest terrain in view
+ * with a DEM), metres. */
+double koi_footprint_clearance(const ko_footprint *fp);
+/* The finest GSD at a point dist_m away horizontally from a camera that may come sweep_m
+ * nearer and climb_m lower: its finest pixel anywhere at the least slant distance. */
+double koi_footprint_gsd_moving(const ko_footprint *fp, double dist_m, double sweep_m,
+                                double climb_m);
 
 /* Adapts a camera-table entry (full sensor) to a recorded frame of w x h pixels: the same
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */

@@ -146,7 +146,32 @@ static int judge(ko_finding *f, char *rule) {
     return 0;
 }
 
-static ko_status collect(ko_context *ctx, ko_result *r) {
+static int moving(const ko_shot *shot) {
+    return shot->sweep_m > 0 || shot->climb_m > 0 || shot->turn_deg > 0;
+}
+
+/* How far the ground a moving frame's camera sees can lie outside the frame's own footprint
+ * (ko_shot.sweep_m etc.), metres; NaN if the camera is too near the ground to bound it. A
+ * ground point at horizontal distance r seen from height h moves with the camera (sweep),
+ * by r/h per metre of climb (r = h cot(depression)), and by at most L (h + r) / h per radian
+ * of turn (L = hypot(h, r), the slant range: a ray turned by a small angle moves L times
+ * it across, and its grazing meets the ground (h + r) / h times further). r is the farthest
+ * the footprint reaches; a tenth more covers the terms this first-order bound leaves out. */
+static double motion_margin(const ko_footprint *fp, const ko_shot *shot) {
+    size_t n;
+    const double *local = ko_footprint_ring_local(fp, &n);
+    double r = 0, h = koi_footprint_clearance(fp);
+    for (size_t i = 0; i < n; i++)
+        r = fmax(r, hypot(local[2 * i], local[2 * i + 1]));
+    double spread = 0;
+    if (shot->climb_m > 0 || shot->turn_deg > 0) {
+        if (!(h >= 0.5)) return NAN;
+        spread = shot->climb_m * r / h + hypot(h, r) * (h + r) / h * shot->turn_deg * M_PI / 180;
+    }
+    return 1.1 * (fmax(shot->sweep_m, 0.0) + spread) + 0.01;
+}
+
+static ko_status collect(ko_context *ctx, ko_result *r, const ko_shot *shot) {
     r->n = ko_hits_count(r->hits);
     if (!r->n) return KO_OK;
     r->findings = koi_calloc(r->n, sizeof *r->findings);
@@ -159,6 +184,10 @@ static ko_status collect(ko_context *ctx, ko_result *r) {
          * finest pixel of the image region it projects into */
         f->gsd_m =
             koi_footprint_gsd_part(r->fp, f->site->distance_m, koi_hits_part_box(r->hits, i));
+        /* a moving frame: the finest the camera comes to it while the frame stands */
+        if (moving(shot))
+            f->gsd_m = fmin(f->gsd_m, koi_footprint_gsd_moving(r->fp, f->site->distance_m,
+                                                               shot->sweep_m, shot->climb_m));
         f->disclosed = judge(f, r->rules[i]);
         f->rule = r->rules[i];
     }
@@ -230,7 +259,19 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
                        n);
         return KO_OK;
     }
-    if (holds_pole(ctx, r->fp, &shot->pose, opts->margin_m)) {
+    double margin = opts->margin_m;
+    if (moving(shot)) {
+        double m = motion_margin(r->fp, shot);
+        if (isnan(m)) {
+            *out = unknown(r,
+                           "video: the camera turns or climbs %.2f m above the ground, too low "
+                           "to bound the ground it sweeps",
+                           koi_footprint_clearance(r->fp));
+            return KO_OK;
+        }
+        margin = fmax(margin, 0.0) + m;
+    }
+    if (holds_pole(ctx, r->fp, &shot->pose, margin)) {
         *out = unknown(r,
                        "footprint: the view from latitude %.6f holds the %s pole, where it has no "
                        "ring in longitude/latitude to test against the sites",
@@ -239,7 +280,7 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     }
     double *wide = NULL;
     ko_status st = KO_OK;
-    if (opts->margin_m > 0 && (st = widen(ctx, r->fp, &shot->pose, opts->margin_m, &wide, &n))) {
+    if (margin > 0 && (st = widen(ctx, r->fp, &shot->pose, margin, &wide, &n))) {
         ko_result_destroy(r);
         return st;
     }
@@ -251,7 +292,7 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
         *out = unknown(r, "geometry failure: %s", ko_errmsg(ctx));
         return KO_OK;
     }
-    if (!st) st = collect(ctx, r);
+    if (!st) st = collect(ctx, r, shot);
     if (st) { /* the store failed: not a verdict but an error the caller must surface */
         ko_result_destroy(r);
         return st;

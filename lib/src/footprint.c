@@ -709,6 +709,17 @@ static double box_pixel_angle(const ko_footprint *fp, const double *box, const d
     return pixmap_lookup(fp->pm, x0, y0, x1, y1);
 }
 
+double koi_footprint_clearance(const ko_footprint *fp) {
+    return gsd_height(fp);
+}
+
+double koi_footprint_gsd_moving(const ko_footprint *fp, double dist_m, double sweep_m,
+                                double climb_m) {
+    if (!isfinite(fp->pixel_rad)) return NAN;
+    double de = fmax(dist_m - sweep_m, 0.0), dz = fmax(gsd_height(fp) - climb_m, 0.0);
+    return sqrt(de * de + dz * dz) * fp->fmin;
+}
+
 double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const double *box) {
     if (!isfinite(fp->pixel_rad)) return NAN;
     double dz = gsd_height(fp);

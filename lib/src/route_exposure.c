@@ -20,6 +20,7 @@ typedef struct koi_exposure {
     ko_exposure pub;
     char id[64];
     char *reason;
+    int run; /* video: the unbroken recording it belongs to (1, 2, ...); 0 for a photo */
 } koi_exposure;
 
 struct ko_exposures {
@@ -49,6 +50,7 @@ typedef struct walker {
     double ground_msl, ground_ellps; /* take-off ground altitude, NaN if unknown */
     int sample_all;                  /* the plan has no capture: every leg is sampled */
     int speedless;                   /* a time trigger had no speed */
+    int run;                         /* the recording under way (see koi_exposure.run) */
 } walker;
 
 static void add_note(ko_exposures *ex, const char *text) {
@@ -237,6 +239,7 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     e.pub.waypoint = at;
     e.pub.along_m = along;
     e.pub.trigger = trig;
+    e.run = trig == KO_TRIGGER_CONTINUOUS ? w->run : 0;
     ko_pose_init(&e.pub.shot.pose);
     ko_pose *pose = &e.pub.shot.pose;
     pose->lat = p.lat;
@@ -344,6 +347,7 @@ static ko_status walk(walker *w) {
             s = emit(w, leg, i, 0, here, "sample at", NULL);
         ended_here = 0;
         if (s || i + 1 >= rt->n) return s;
+        if (trig != KO_TRIGGER_CONTINUOUS || step <= 0) w->run++; /* the video stops here */
         if (step <= 0) {
             prev_step = 0;
             continue;
@@ -366,6 +370,116 @@ static ko_status walk(walker *w) {
         prev_trig = trig;
     }
     return KO_OK;
+}
+
+/* ---- video between its samples ----
+ * A video's samples stand for the flight between them: each frame is judged with the motion to
+ * halfway to its neighbours (ko_shot.sweep_m, climb_m, turn_deg; ko_check_shot() widens its
+ * footprint by the ground that motion brings into view). Where the camera turns more than
+ * TURN_STEP_DEG between two samples (a corner, a gimbal change at a waypoint, the swing past a
+ * point of interest) turn samples are put between them, so no frame stands for more than half
+ * a step of turn: the widening a turn needs grows with the distance the view reaches. */
+#define TURN_STEP_DEG 1.0
+
+/* Yaw plus pitch change from a to b, degrees (yaw the shorter way round). */
+static double turn_between(const ko_pose *a, const ko_pose *b) {
+    return fabs(remainder(b->yaw_deg - a->yaw_deg, 360.0)) + fabs(b->pitch_deg - a->pitch_deg);
+}
+
+static double lerp(double a, double b, double t) {
+    return a + (b - a) * t;
+}
+
+static int same_lens(const ko_camera *a, const ko_camera *b) {
+    return a->focal_mm == b->focal_mm && a->sensor_w_mm == b->sensor_w_mm &&
+           a->sensor_h_mm == b->sensor_h_mm && a->width_px == b->width_px &&
+           a->height_px == b->height_px;
+}
+
+/* A frame a fraction t of the way from a to b, seen through camera cam. */
+static ko_status turn_sample(walker *w, const koi_exposure *a, const koi_exposure *b, double t,
+                             const ko_camera *cam) {
+    koi_exposure e = t < 0.5 ? *a : *b;
+    e.reason = NULL;
+    e.pub.shot.camera = *cam;
+    const ko_pose *pa = &a->pub.shot.pose, *pb = &b->pub.shot.pose;
+    ko_pose *p = &e.pub.shot.pose;
+    p->lat = lerp(pa->lat, pb->lat, t);
+    p->lon = pa->lon + remainder(pb->lon - pa->lon, 360.0) * t;
+    p->lon = remainder(p->lon, 360.0);
+    p->height_m = lerp(pa->height_m, pb->height_m, t);
+    p->alt_msl_m = lerp(pa->alt_msl_m, pb->alt_msl_m, t);
+    p->alt_ellps_m = lerp(pa->alt_ellps_m, pb->alt_ellps_m, t);
+    p->yaw_deg = norm360(pa->yaw_deg + remainder(pb->yaw_deg - pa->yaw_deg, 360.0) * t);
+    p->pitch_deg = lerp(pa->pitch_deg, pb->pitch_deg, t);
+    snprintf(e.id, sizeof e.id, "turn to %.40s (%.0f%%)", b->id, 100.0 * t);
+    return push(w, &e);
+}
+
+/* Turn samples between a and b, frames of the same recording. */
+static ko_status fill_turn(walker *w, const koi_exposure *a, const koi_exposure *b) {
+    if (a->reason || b->reason) return KO_OK; /* unknown already: nothing to widen */
+    double turn = turn_between(&a->pub.shot.pose, &b->pub.shot.pose);
+    if (!(turn > TURN_STEP_DEG)) return KO_OK;
+    int k = (int)ceil(turn / TURN_STEP_DEG);
+    const ko_camera *ca = &a->pub.shot.camera, *cb = &b->pub.shot.camera;
+    int two = !same_lens(ca, cb); /* a zoom during the turn: both lenses at every step */
+    ko_status s = KO_OK;
+    for (int j = 1; !s && j < k; j++) {
+        s = turn_sample(w, a, b, (double)j / k, ca);
+        if (!s && two) s = turn_sample(w, a, b, (double)j / k, cb);
+    }
+    return s;
+}
+
+/* Rebuilds the exposures with turn samples put in. */
+static ko_status add_turns(walker *w) {
+    koi_exposure *old = w->ex->e;
+    size_t n = w->ex->n, last = SIZE_MAX;
+    w->ex->e = NULL;
+    w->ex->n = w->ex->cap = 0;
+    ko_status s = KO_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (!s && old[i].run) {
+            if (last != SIZE_MAX && old[last].run == old[i].run)
+                s = fill_turn(w, &old[last], &old[i]);
+            last = i;
+        }
+        if (!s)
+            s = push(w, &old[i]); /* (frees the reason if it fails) */
+        else
+            free(old[i].reason);
+    }
+    free(old);
+    return s;
+}
+
+/* Half the motion from a to b, kept in e's shot if more than it has. */
+static void half_motion(const walker *w, koi_exposure *e, const koi_exposure *a,
+                        const koi_exposure *b) {
+    const ko_pose *pa = &a->pub.shot.pose, *pb = &b->pub.shot.pose;
+    double d = 0, az1, az2;
+    geod_inverse(&w->ctx->wgs84, pa->lat, pa->lon, pb->lat, pb->lon, &d, &az1, &az2);
+    ko_shot *s = &e->pub.shot;
+    s->sweep_m = fmax(s->sweep_m, 0.5 * d);
+    double climb = 0.5 * fabs(pb->height_m - pa->height_m);
+    if (isfinite(climb)) s->climb_m = fmax(s->climb_m, climb);
+    double turn = 0.5 * turn_between(pa, pb);
+    if (isfinite(turn)) s->turn_deg = fmax(s->turn_deg, turn);
+}
+
+/* Every video frame's motion to halfway to its neighbours in the same recording. */
+static void set_motion(walker *w) {
+    koi_exposure *e = w->ex->e;
+    size_t last = SIZE_MAX;
+    for (size_t i = 0; i < w->ex->n; i++) {
+        if (!e[i].run) continue;
+        if (last != SIZE_MAX && e[last].run == e[i].run) {
+            half_motion(w, &e[last], &e[last], &e[i]);
+            half_motion(w, &e[i], &e[last], &e[i]);
+        }
+        last = i;
+    }
 }
 
 static ko_status pick_camera(walker *w) {
@@ -391,7 +505,7 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
     if (!(opts->spacing_m >= 0.5))
         return koi_error(ctx, KO_ERR_ARG, "route: spacing %g m: must be at least 0.5 m",
                          opts->spacing_m);
-    walker w = {.ctx = ctx, .rt = rt, .o = opts};
+    walker w = {.ctx = ctx, .rt = rt, .o = opts, .run = 1};
     ko_status s = pick_camera(&w);
     if (s || (s = takeoff(&w))) return s;
     if (!(w.ex = koi_calloc(1, sizeof *w.ex)) || !(w.ex->source = koi_strdup(rt->path))) {
@@ -404,6 +518,8 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
                  "The plan has no capture actions: every leg was sampled as if the camera "
                  "recorded video.");
     s = walk(&w);
+    if (!s) s = add_turns(&w);
+    if (!s) set_motion(&w);
     if (!s && w.ex->n == 0) /* never clear for want of anything to check */
         s = koi_error(ctx, KO_ERR_FORMAT, "%s: the plan gives no position where the camera records",
                       rt->path);

@@ -238,6 +238,12 @@ typedef struct ko_shot {
      * checked (reason says why): ko_release_decide() refuses it whatever unknown_is says. Zero
      * for a readable input that lacks or has implausible values (no GPS, no attitude). */
     int unreadable;
+    /** A video frame standing for the stretch of flight either side of it (ko_route_exposures
+     * sets these; zero for a still photo): the camera moves up to sweep_m horizontally, climbs
+     * or sinks up to climb_m and turns up to turn_deg (yaw plus pitch) before the next or
+     * after the previous frame takes over. ko_check_shot() widens the footprint by the ground
+     * that motion can bring into view and judges GSD at the nearest the camera comes. */
+    double sweep_m, climb_m, turn_deg;
 } ko_shot;
 
 /** Options of the readers. Start from ko_reader_options_init(). */
