@@ -8,10 +8,6 @@
 #include <math.h>
 #include <string.h>
 
-#ifndef KEEPOUT_VERSION_STRING
-#define KEEPOUT_VERSION_STRING "unknown"
-#endif
-
 /* GEOS reports problems through a handler; keep its last words in the owning context. */
 static void geos_message(const char *msg, void *userdata) {
     ko_context *ctx = userdata;
@@ -45,7 +41,19 @@ const char *ko_errmsg(const ko_context *ctx) {
 }
 
 const char *ko_version(void) {
-    return KEEPOUT_VERSION_STRING;
+    return KO_VERSION_STRING;
+}
+
+int ko_version_number(void) {
+    return KO_VERSION_NUMBER;
+}
+
+ko_status ko_check_version(int major, int minor) {
+    if (major != KO_VERSION_MAJOR || minor < 0 || minor > KO_VERSION_MINOR)
+        return KO_ERR_UNSUPPORTED;
+    /* 0.x: a minor release may change the ABI (DESIGN.md, "C API stability") */
+    if (KO_VERSION_MAJOR == 0 && minor != KO_VERSION_MINOR) return KO_ERR_UNSUPPORTED;
+    return KO_OK;
 }
 
 const char *ko_status_str(ko_status status) {

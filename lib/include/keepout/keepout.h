@@ -24,10 +24,39 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
+/* ------------------------------------------------------------------------------------------ */
+/** @name Versions and ABI
+ *
+ * The header's version: the one this code was compiled against. The CMake build reads its
+ * project version from these lines (top-level CMakeLists.txt), so the two cannot drift. The
+ * library a program runs with says its own through ko_version(), ko_version_number() and
+ * ko_check_version(); see docs/DESIGN.md, "C API stability", for what each number promises.
+ */
+#define KO_VERSION_MAJOR 0
+#define KO_VERSION_MINOR 1
+#define KO_VERSION_PATCH 0
+/** "MAJOR.MINOR.PATCH" of the three above (checked by the build). */
+#define KO_VERSION_STRING "0.1.0"
+/** One comparable number, MAJOR * 1000000 + MINOR * 1000 + PATCH (0.1.0 = 1000). */
+#define KO_VERSION_NUMBER (KO_VERSION_MAJOR * 1000000 + KO_VERSION_MINOR * 1000 + KO_VERSION_PATCH)
+
+/* KO_API marks the library's functions. Windows: dllexport while building the library (its
+ * CMake target defines KEEPOUT_BUILDING), dllimport for its users, nothing when the library
+ * is linked statically (define KO_STATIC; the CMake target keepout::keepout does it for a
+ * static build). GCC and Clang: default visibility (the library builds with hidden
+ * visibility). */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#if defined(KO_STATIC)
+#define KO_API
+#elif defined(KEEPOUT_BUILDING)
 #define KO_API __declspec(dllexport)
 #else
+#define KO_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
 #define KO_API __attribute__((visibility("default")))
+#else
+#define KO_API
 #endif
 
 /* ------------------------------------------------------------------------------------------ */
@@ -71,8 +100,21 @@ KO_API const char *ko_status_str(ko_status status);
  * Owned by ctx; valid until the next call that takes ctx. Empty string if none. */
 KO_API const char *ko_errmsg(const ko_context *ctx);
 
-/** Library version, e.g. "0.1.0". Static. */
+/** The running library's version, e.g. "0.1.0" (its KO_VERSION_STRING, which may differ
+ * from the header a program was compiled with). Static. */
 KO_API const char *ko_version(void);
+
+/** The running library's KO_VERSION_NUMBER. */
+KO_API int ko_version_number(void);
+
+/** Whether the running library serves a program compiled against header version
+ * major.minor: KO_OK if the major versions are equal and the library's minor is at least
+ * minor (during 0.x, when a minor may change the ABI, if the minors are equal too);
+ * KO_ERR_UNSUPPORTED otherwise. Call it as KO_CHECK_VERSION() once at start-up. */
+KO_API ko_status ko_check_version(int major, int minor);
+
+/** ko_check_version() with the version of the header being compiled. */
+#define KO_CHECK_VERSION() ko_check_version(KO_VERSION_MAJOR, KO_VERSION_MINOR)
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Camera and pose
