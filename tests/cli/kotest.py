@@ -10,7 +10,7 @@ import traceback
 KEEPOUT = os.environ.get("KEEPOUT_BIN", "keepout")
 SRC = os.environ.get("KEEPOUT_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(SRC, "data")
-SHARED = os.path.join(SRC, "..", "shared", "data")
+FIXTURES = os.path.join(SRC, "tests", "data")  # test extracts (tests/data/README.md)
 
 
 def run(*args, stdin=None, env=None):

@@ -2,10 +2,11 @@
 import math
 import os
 
-from kotest import DATA, SHARED, geojson, main, run, write
+from kotest import DATA, FIXTURES, geojson, main, run, write
 
 ANDORRA = os.path.join(DATA, "dem", "andorra_srtm3_subset.tif")
-HGT = "/vsizip/" + os.path.join(SHARED, "dem", "N49E011.hgt.zip") + "/N49E011.hgt"
+# SRTM3 tile N49E011 cut to 0.1 x 0.1 deg around Nuremberg, the rest void (tests/data/README.md)
+HGT = "/vsizip/" + os.path.join(FIXTURES, "dem", "N49E011_nuremberg.hgt.zip") + "/N49E011.hgt"
 HEADER = "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm,alt_msl\n"
 ROWS = ("rel,42.5075,1.5218,120,315,-30,0,1,1.5,1.125,\n"
         "msl,42.5075,1.5218,120,315,-30,0,1,1.5,1.125,1100\n"

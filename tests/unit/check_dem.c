@@ -682,7 +682,9 @@ START_TEST(test_dem_srt_abs_alt_and_takeoff_paths) {
 END_TEST
 
 #define ANDORRA KEEPOUT_TEST_DATA "/dem/andorra_srtm3_subset.tif"
-#define N49E011 "/vsizip/" KEEPOUT_SHARED_DATA "/dem/N49E011.hgt.zip/N49E011.hgt"
+/* SRTM3 tile N49E011 cut to 0.1 x 0.1 deg around Nuremberg (11.03-11.13 E, 49.40-49.50 N), the
+ * rest void (tests/data/README.md): still a whole .hgt tile in a zip, as SRTM archives ship */
+#define N49E011 "/vsizip/" KEEPOUT_TEST_FIXTURES "/dem/N49E011_nuremberg.hgt.zip/N49E011.hgt"
 
 START_TEST(test_dem_srtm_andorra_valley_differs_from_flat) {
     ko_dem *dem = open_dem(ANDORRA);
@@ -731,6 +733,8 @@ START_TEST(test_dem_srtm_hgt_in_zip_and_mosaic) {
     ck_assert_int_eq(ko_dem_elevation(dem, 11.08, 49.45, &z), KO_OK);
     ck_assert_double_gt(z, 250);
     ck_assert_double_lt(z, 400);
+    /* the tile's voids (-32768, the format's nodata) are no data, not a 32 km deep hole */
+    ck_assert_int_eq(ko_dem_elevation(dem, 11.5, 49.5, &z), KO_ERR_NOT_FOUND);
     ko_dem_close(dem);
     /* Tiles of one archive: the Andorra subset cut in a west and an east half (as
      * gdal_translate -srcwin would) and mosaicked again. */
@@ -776,16 +780,49 @@ START_TEST(test_dem_srtm_hgt_in_zip_and_mosaic) {
 }
 END_TEST
 
+/* A whole 1201 x 1201 SRTM3 cell N49E011 written to path by GDAL's SRTMHGT driver, every post a
+ * different height (a tile read from the wrong place shows) and 97 x 97-post blocks void
+ * (-32768) in a pattern, so that reads meet voids in some tiles. The shipped Nuremberg cut is
+ * void but for 0.1 deg: too little of it is data to test the tile cache on. */
+static void make_hgt_cell(const char *path) {
+    GDALDatasetH mem = GDALCreate(GDALGetDriverByName("MEM"), "", 1201, 1201, 1, GDT_Int16, NULL);
+    ck_assert_ptr_nonnull(mem);
+    double gt[6] = {11 - 0.5 / 1200, 1.0 / 1200, 0, 50 + 0.5 / 1200, 0, -1.0 / 1200};
+    ck_assert_int_eq(GDALSetGeoTransform(mem, gt), CE_None);
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    ck_assert_int_eq(OSRSetFromUserInput(srs, "EPSG:4326"), OGRERR_NONE);
+    ck_assert_int_eq(GDALSetSpatialRef(mem, srs), CE_None);
+    OSRRelease(srs);
+    GDALRasterBandH b = GDALGetRasterBand(mem, 1);
+    GDALSetRasterNoDataValue(b, -32768);
+    int16_t row[1201];
+    for (int j = 0; j < 1201; j++) {
+        for (int i = 0; i < 1201; i++)
+            row[i] = (i / 97 + 2 * (j / 97)) % 7 == 3 ? -32768
+                                                      : (int16_t)((i * 7 + j * 13) % 9000 - 400);
+        ck_assert_int_eq(GDALRasterIO(b, GF_Write, 0, j, 1201, 1, row, 1201, 1, GDT_Int16, 0, 0),
+                         CE_None);
+    }
+    GDALDatasetH hgt =
+        GDALCreateCopy(GDALGetDriverByName("SRTMHGT"), path, mem, 1, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(hgt);
+    GDALClose(hgt);
+    GDALClose(mem);
+}
+
 /* The tile cache (16 tiles of 256 x 256) against GDAL's own reads, across all 25 tiles of a
  * 1201 x 1201 SRTM cell, forwards and backwards so that tiles are evicted and read again. At a
  * pixel centre the bilinear value is the pixel's. */
 START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
-    ko_dem *dem = open_dem(N49E011);
-    GDALDatasetH ds = GDALOpen(N49E011, GA_ReadOnly);
+    const char *cell = "/vsimem/N49E011.hgt";
+    make_hgt_cell(cell);
+    ko_dem *dem = open_dem(cell);
+    GDALDatasetH ds = GDALOpen(cell, GA_ReadOnly);
     ck_assert_ptr_nonnull(ds);
     double gt[6];
     ck_assert_int_eq(GDALGetGeoTransform(ds, gt), CE_None);
     GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+    int voids = 0, data = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < 13 * 13; k++) {
             int kk = pass ? 13 * 13 - 1 - k : k;
@@ -798,13 +835,18 @@ START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
                 ko_dem_elevation(dem, gt[0] + (i + 0.5) * gt[1], gt[3] + (j + 0.5) * gt[5], &z);
             if (raw == -32768.0f) { /* a void */
                 ck_assert_int_eq(st, KO_ERR_NOT_FOUND);
+                voids++;
                 continue;
             }
             ck_assert_int_eq(st, KO_OK);
             ck_assert_double_eq_tol(z, raw, 1e-6);
+            data++;
         }
+    ck_assert_int_gt(voids, 0);
+    ck_assert_int_gt(data, 2 * voids);
     GDALClose(ds);
     ko_dem_close(dem);
+    VSIUnlink(cell);
 }
 END_TEST
 

@@ -10,7 +10,7 @@
  * shipped gzipped in tests/data/wri: unpacked next to f's store, its path in out. */
 static void wri_usa(const fixture *f, char *out, size_t cap) {
     tmp_file(f->db, "database_USA.csv", out, cap);
-    VSILFILE *in = VSIFOpenL("/vsigzip/" DATA "/../tests/data/wri/database_USA.csv.gz", "rb");
+    VSILFILE *in = VSIFOpenL("/vsigzip/" FIXTURES "/wri/database_USA.csv.gz", "rb");
     FILE *o = fopen(out, "wb");
     ck_assert_ptr_nonnull(in);
     ck_assert_ptr_nonnull(o);

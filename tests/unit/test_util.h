@@ -11,8 +11,9 @@
 
 #include "keepout/keepout.h"
 
-#define SHARED KEEPOUT_SHARED_DATA
+/* data/ (shipped with keepout) and tests/data/ (test extracts): nothing outside the repository */
 #define DATA KEEPOUT_TEST_DATA
+#define FIXTURES KEEPOUT_TEST_FIXTURES
 
 /* A fresh directory per test; path of a store file inside it. */
 static inline void tmp_store(char *buf, size_t cap) {
