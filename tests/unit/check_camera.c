@@ -1,10 +1,10 @@
 /* Camera model: axis conventions of DESIGN.md and the distortion inverse. */
-#include <check.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "camera.h"
 #include "keepout/keepout.h"
+#include "check_runner.h"
 
 static ko_camera square_cam(void) {
     ko_camera c;
@@ -98,18 +98,9 @@ START_TEST(test_camera_undistort_reports_fold) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("camera");
-    TCase *tc = tcase_create("model");
-    tcase_add_test(tc, test_camera_level_axes_are_north_east_down);
-    tcase_add_test(tc, test_camera_yaw_is_clockwise_from_north);
-    tcase_add_test(tc, test_camera_nadir_top_of_image_points_north);
-    tcase_add_test(tc, test_camera_positive_roll_puts_right_side_down);
-    tcase_add_test(tc, test_camera_undistort_inverts_distort);
-    tcase_add_test(tc, test_camera_undistort_reports_fold);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {
+        test_camera_level_axes_are_north_east_down,  test_camera_yaw_is_clockwise_from_north,
+        test_camera_nadir_top_of_image_points_north, test_camera_positive_roll_puts_right_side_down,
+        test_camera_undistort_inverts_distort,       test_camera_undistort_reports_fold};
+    return unit_run(&(unit_suite){.name = "camera", .tcase = "model"}, tests, UNIT_COUNT(tests));
 }

@@ -1,5 +1,4 @@
 /* ko_context: creation, messages, status strings. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +8,7 @@
 
 #include "context.h"
 #include "keepout/keepout.h"
+#include "check_runner.h"
 
 START_TEST(test_context_create_destroy) {
     ko_context *ctx = NULL;
@@ -93,18 +93,11 @@ START_TEST(test_context_aeqd_series_matches_the_geodesic) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("context");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_context_create_destroy);
-    tcase_add_test(tc, test_context_create_rejects_null);
-    tcase_add_test(tc, test_context_status_str_covers_every_code);
-    tcase_add_test(tc, test_context_errmsg_names_field);
-    tcase_add_test(tc, test_context_version);
-    tcase_add_test(tc, test_context_aeqd_series_matches_the_geodesic);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_context_create_destroy,
+                            test_context_create_rejects_null,
+                            test_context_status_str_covers_every_code,
+                            test_context_errmsg_names_field,
+                            test_context_version,
+                            test_context_aeqd_series_matches_the_geodesic};
+    return unit_run(&(unit_suite){.name = "context"}, tests, UNIT_COUNT(tests));
 }

@@ -1,6 +1,5 @@
 /* Terrain footprints against closed forms on DEMs the tests write themselves (/vsimem/ GeoTIFFs
  * in EPSG:4326 and UTM), the EGM96 conversion against the grid's own value, and real SRTM. */
-#include <check.h>
 #include <gdal.h>
 #include <gdal_utils.h>
 #include <math.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "keepout/keepout.h"
+#include "check_runner.h"
 
 #define LAT0 46.842607
 #define LON0 (-91.99456)
@@ -850,34 +850,23 @@ START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
 }
 END_TEST
 
-static Suite *dem_suite(void) {
-    Suite *s = suite_create("dem");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_dem_flat_plane_reproduces_flat_model);
-    tcase_add_test(tc, test_dem_takeoff_ground_plus_relative_height);
-    tcase_add_test(tc, test_dem_tilted_plane_utm_closed_form);
-    tcase_add_test(tc, test_dem_first_crossing_wins_at_a_cliff);
-    tcase_add_test(tc, test_dem_nodata_and_leaving_the_dem_cut_at_range);
-    tcase_add_test(tc, test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers);
-    tcase_add_test(tc, test_dem_absolute_and_relative_altitudes_are_joined);
-    tcase_add_test(tc, test_dem_egm96_undulation_matches_the_grid);
-    tcase_add_test(tc, test_dem_declared_vertical_crs);
-    tcase_add_test(tc, test_dem_takeoff_without_data_or_below_terrain_is_unknown);
-    tcase_add_test(tc, test_dem_egm96_between_nodes_matches_cct);
-    tcase_add_test(tc, test_dem_srt_abs_alt_and_takeoff_paths);
-    tcase_add_test(tc, test_dem_srtm_andorra_valley_differs_from_flat);
-    tcase_add_test(tc, test_dem_srtm_hgt_in_zip_and_mosaic);
-    tcase_add_test(tc, test_dem_tile_cache_matches_gdal_across_evictions);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void) {
-    SRunner *sr = srunner_create(dem_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_dem_flat_plane_reproduces_flat_model,
+                            test_dem_takeoff_ground_plus_relative_height,
+                            test_dem_tilted_plane_utm_closed_form,
+                            test_dem_first_crossing_wins_at_a_cliff,
+                            test_dem_nodata_and_leaving_the_dem_cut_at_range,
+                            test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers,
+                            test_dem_absolute_and_relative_altitudes_are_joined,
+                            test_dem_egm96_undulation_matches_the_grid,
+                            test_dem_declared_vertical_crs,
+                            test_dem_takeoff_without_data_or_below_terrain_is_unknown,
+                            test_dem_egm96_between_nodes_matches_cct,
+                            test_dem_srt_abs_alt_and_takeoff_paths,
+                            test_dem_srtm_andorra_valley_differs_from_flat,
+                            test_dem_srtm_hgt_in_zip_and_mosaic,
+                            test_dem_tile_cache_matches_gdal_across_evictions};
+    return unit_run(
+        &(unit_suite){.name = "dem", .timeout_s = 60, .setup = setup, .teardown = teardown}, tests,
+        UNIT_COUNT(tests));
 }

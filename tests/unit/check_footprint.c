@@ -1,6 +1,5 @@
-/* Footprints against closed forms: nadir rectangle, pitched trapezoid (CallMarcus frustum test
- * vectors in shared/data/reference), yaw, roll sign, range cut, distortion. */
-#include <check.h>
+/* Footprints against closed forms: nadir rectangle, pitched trapezoid (the frustum test vectors
+ * of CallMarcus/dji-drone-metadata-embedder's tests), yaw, roll sign, range cut, distortion. */
 #include <geodesic.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +7,8 @@
 #include <string.h>
 
 #include "keepout/keepout.h"
+#include "ring.h" /* koi_ring_distance: the point-to-ring measure the tests assert with */
+#include "check_runner.h"
 
 #define PI 3.14159265358979323846
 
@@ -374,23 +375,6 @@ START_TEST(test_footprint_barrel_distortion_widens) {
 }
 END_TEST
 
-/* Distance from p to the closed ring's boundary, and whether p is inside (even-odd). */
-static double ring_distance(const double *xy, size_t n, const double *p, int *inside) {
-    double best = INFINITY;
-    *inside = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        const double *a = &xy[2 * i], *b = &xy[2 * i + 2];
-        double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
-        double t = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0;
-        t = fmax(0, fmin(1, t));
-        best = fmin(best, hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy));
-        if ((a[1] > p[1]) != (b[1] > p[1]) &&
-            p[0] < a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]))
-            *inside = !*inside;
-    }
-    return best;
-}
-
 /* The default ring is the dense ring of boundary samples with fewer vertices, never smaller:
  * every sample inside it (1 mm slack, the rule for straight edges), every vertex within two
  * tolerances (half a nadir pixel, the mitre at a corner adds up to 1/cos 45) of the samples. */
@@ -420,11 +404,12 @@ START_TEST(test_footprint_tolerance_holds_every_sample) {
                           q, ns, nd);
             int inside;
             for (size_t i = 0; i < nd; i++) {
-                double dist = ring_distance(s, ns, &d[2 * i], &inside);
+                double dist = koi_ring_distance(s, ns, d[2 * i], d[2 * i + 1], &inside);
                 ck_assert_msg(inside || dist <= 1e-3, "sample %zu outside by %g m", i, dist);
             }
             for (size_t i = 0; i < ns; i++)
-                ck_assert(ring_distance(d, nd, &s[2 * i], &inside) <= 2 * tol + 1e-3);
+                ck_assert(koi_ring_distance(d, nd, s[2 * i], s[2 * i + 1], &inside) <=
+                          2 * tol + 1e-3);
             ck_assert(ko_footprint_area_m2(simple) >= ko_footprint_area_m2(dense));
             ko_footprint_destroy(simple);
             ko_footprint_destroy(dense);
@@ -473,9 +458,8 @@ START_TEST(test_footprint_wgs84_matches_local_frame) {
     for (size_t i = 0; i < n; i++) {
         double e = (ll[2 * i] - p.lon) * PI / 180 * nr * cos(phi);
         double nn = (ll[2 * i + 1] - p.lat) * PI / 180 * mr;
-        const double q[2] = {e, nn};
         int inside;
-        ck_assert(ring_distance(xy, m, q, &inside) < 0.01);
+        ck_assert(koi_ring_distance(xy, m, e, nn, &inside) < 0.01);
         for (size_t j = 0; j + 1 < m; j++)
             found += hypot(e - xy[2 * j], nn - xy[2 * j + 1]) < 0.01;
     }
@@ -496,18 +480,16 @@ static double outside_m(const double *ll, size_t n, double lon, double lat) {
     ck_assert_ptr_nonnull(xy);
     for (size_t i = 0; i < n; i++)
         xy[2 * i] = (ll[2 * i] - lon) * sx, xy[2 * i + 1] = (ll[2 * i + 1] - lat) * 110574.3;
-    const double q[2] = {0, 0};
     int inside;
-    double d = ring_distance(xy, n, q, &inside);
+    double d = koi_ring_distance(xy, n, 0, 0, &inside);
     free(xy);
     return inside ? 0 : d;
 }
 
 /* Whether (x, y) is inside the closed ring xy of n points, or within eps of its boundary. */
 static int holds(const double *xy, size_t n, double x, double y, double eps) {
-    const double q[2] = {x, y};
     int inside;
-    double d = ring_distance(xy, n, q, &inside);
+    double d = koi_ring_distance(xy, n, x, y, &inside);
     return inside || d <= eps;
 }
 
@@ -692,33 +674,27 @@ START_TEST(test_footprint_focal35_16x9_is_crop_of_4x3) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("footprint");
-    TCase *tc = tcase_create("flat");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_footprint_nadir_rectangle_is_height_times_sensor_over_focal);
-    tcase_add_test(tc, test_footprint_nadir_callmarcus_corners);
-    tcase_add_test(tc, test_footprint_pitch_minus45_near_and_far_edges);
-    tcase_add_test(tc, test_footprint_yaw90_turns_far_edge_east);
-    tcase_add_test(tc, test_footprint_roll_positive_lowers_right_side);
-    tcase_add_test(tc, test_footprint_roll_at_nadir_equals_yaw);
-    tcase_add_test(tc, test_footprint_pitch_minus20_is_cut_at_range_limit);
-    tcase_add_test(tc, test_footprint_range_arc_holds_every_visible_point);
-    tcase_add_test(tc, test_footprint_range_limit_follows_gsd);
-    tcase_add_test(tc, test_footprint_gsd_uses_the_lens_jacobian);
-    tcase_add_test(tc, test_footprint_barrel_distortion_widens);
-    tcase_add_test(tc, test_footprint_tolerance_holds_every_sample);
-    tcase_add_test(tc, test_footprint_tolerance_keeps_pinhole_corners);
-    tcase_add_test(tc, test_footprint_wgs84_matches_local_frame);
-    tcase_add_test(tc, test_footprint_ring_is_counterclockwise);
-    tcase_add_test(tc, test_footprint_unmappable_lens_is_never_coarser_than_its_finest_pixel);
-    tcase_add_test(tc, test_footprint_lonlat_ring_holds_local_edges_near_pole);
-    tcase_add_test(tc, test_footprint_pincushion_edges_are_held_between_samples);
-    tcase_add_test(tc, test_footprint_rejects_bad_poses);
-    tcase_add_test(tc, test_footprint_focal35_16x9_is_crop_of_4x3);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_footprint_nadir_rectangle_is_height_times_sensor_over_focal,
+                            test_footprint_nadir_callmarcus_corners,
+                            test_footprint_pitch_minus45_near_and_far_edges,
+                            test_footprint_yaw90_turns_far_edge_east,
+                            test_footprint_roll_positive_lowers_right_side,
+                            test_footprint_roll_at_nadir_equals_yaw,
+                            test_footprint_pitch_minus20_is_cut_at_range_limit,
+                            test_footprint_range_arc_holds_every_visible_point,
+                            test_footprint_range_limit_follows_gsd,
+                            test_footprint_gsd_uses_the_lens_jacobian,
+                            test_footprint_barrel_distortion_widens,
+                            test_footprint_tolerance_holds_every_sample,
+                            test_footprint_tolerance_keeps_pinhole_corners,
+                            test_footprint_wgs84_matches_local_frame,
+                            test_footprint_ring_is_counterclockwise,
+                            test_footprint_unmappable_lens_is_never_coarser_than_its_finest_pixel,
+                            test_footprint_lonlat_ring_holds_local_edges_near_pole,
+                            test_footprint_pincushion_edges_are_held_between_samples,
+                            test_footprint_rejects_bad_poses,
+                            test_footprint_focal35_16x9_is_crop_of_4x3};
+    return unit_run(
+        &(unit_suite){.name = "footprint", .tcase = "flat", .setup = setup, .teardown = teardown},
+        tests, UNIT_COUNT(tests));
 }

@@ -1,6 +1,5 @@
 /* Photo metadata: the real DJI photos in data/images against the values exiftool prints for
  * them (exiftool -n, noted below), and crafted files for every way a header can be wrong. */
-#include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "image_meta.h"
 #include "keepout/keepout.h"
+#include "check_runner.h"
 
 static ko_context *ctx;
 
@@ -769,31 +769,25 @@ START_TEST(test_image_meta_pose_plausibility) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("image_meta");
-    TCase *tc = tcase_create("jpeg");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_image_meta_real_dji_photo);
-    tcase_add_test(tc, test_image_meta_gps_altitude_ref_below_sea_level);
-    tcase_add_test(tc, test_image_meta_camera_table_fc300s);
-    tcase_add_test(tc, test_image_meta_footprint_lands_on_the_beach);
-    tcase_add_test(tc, test_image_meta_every_truncation_fails_cleanly);
-    tcase_add_test(tc, test_image_meta_xmp_entity_bomb_refused);
-    tcase_add_test(tc, test_image_meta_xmp_forms_and_namespaces);
-    tcase_add_test(tc, test_image_meta_xmp_padding);
-    tcase_add_test(tc, test_image_meta_file_list_stat);
-    tcase_add_test(tc, test_image_meta_xmp_simple_agrees_with_expat);
-    tcase_add_test(tc, test_image_meta_extended_xmp_reassembled);
-    tcase_add_test(tc, test_image_meta_exif_ifd_loop_ends);
-    tcase_add_test(tc, test_image_meta_missing_xmp_or_gps_is_a_reason);
-    tcase_add_test(tc, test_image_meta_open_regular);
-    tcase_add_test(tc, test_image_meta_truncated_image_data);
-    tcase_add_test(tc, test_image_meta_fifo_is_not_opened);
-    tcase_add_test(tc, test_image_meta_gps_fix_flags);
-    tcase_add_test(tc, test_image_meta_pose_plausibility);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_image_meta_real_dji_photo,
+                            test_image_meta_gps_altitude_ref_below_sea_level,
+                            test_image_meta_camera_table_fc300s,
+                            test_image_meta_footprint_lands_on_the_beach,
+                            test_image_meta_every_truncation_fails_cleanly,
+                            test_image_meta_xmp_entity_bomb_refused,
+                            test_image_meta_xmp_forms_and_namespaces,
+                            test_image_meta_xmp_padding,
+                            test_image_meta_file_list_stat,
+                            test_image_meta_xmp_simple_agrees_with_expat,
+                            test_image_meta_extended_xmp_reassembled,
+                            test_image_meta_exif_ifd_loop_ends,
+                            test_image_meta_missing_xmp_or_gps_is_a_reason,
+                            test_image_meta_open_regular,
+                            test_image_meta_truncated_image_data,
+                            test_image_meta_fifo_is_not_opened,
+                            test_image_meta_gps_fix_flags,
+                            test_image_meta_pose_plausibility};
+    return unit_run(
+        &(unit_suite){.name = "image_meta", .tcase = "jpeg", .setup = setup, .teardown = teardown},
+        tests, UNIT_COUNT(tests));
 }

@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 #include <cpl_vsi.h>
+#include "check_runner.h"
 
 /* The WRI Global Power Plant Database's USA table (11,879 rows, 33 without a usable position),
  * shipped gzipped in tests/data/wri: unpacked next to f's store, its path in out. */
@@ -430,27 +431,19 @@ START_TEST(test_import_other_ogr_formats) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("import");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_import_bremen_osm_counts);
-    tcase_add_test(tc, test_import_liechtenstein_pbf_old_tags);
-    tcase_add_test(tc, test_import_wri_usa_rejects_with_reasons);
-    tcase_add_test(tc, test_import_wri_switzerland_shipped);
-    tcase_add_test(tc, test_import_ed318_swiss_zones);
-    tcase_add_test(tc, test_import_ed269_zones_selection_and_circles);
-    tcase_add_test(tc, test_import_reimport_is_idempotent);
-    tcase_add_test(tc, test_import_cancelled_leaves_store_unchanged);
-    tcase_add_test(tc, test_import_bad_sources);
-    tcase_add_test(tc, test_import_empty_source_fails);
-    tcase_add_test(tc, test_import_bad_features_counted);
-    tcase_add_test(tc, test_import_crs_reprojected_or_rejected);
-    tcase_add_test(tc, test_import_options_where_name_category_buffer);
-    tcase_add_test(tc, test_import_other_ogr_formats);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_import_bremen_osm_counts,
+                            test_import_liechtenstein_pbf_old_tags,
+                            test_import_wri_usa_rejects_with_reasons,
+                            test_import_wri_switzerland_shipped,
+                            test_import_ed318_swiss_zones,
+                            test_import_ed269_zones_selection_and_circles,
+                            test_import_reimport_is_idempotent,
+                            test_import_cancelled_leaves_store_unchanged,
+                            test_import_bad_sources,
+                            test_import_empty_source_fails,
+                            test_import_bad_features_counted,
+                            test_import_crs_reprojected_or_rejected,
+                            test_import_options_where_name_category_buffer,
+                            test_import_other_ogr_formats};
+    return unit_run(&(unit_suite){.name = "import", .timeout_s = 120}, tests, UNIT_COUNT(tests));
 }

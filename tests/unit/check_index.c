@@ -8,6 +8,7 @@
 
 #include "sites.h"
 #include "test_util.h"
+#include "check_runner.h"
 
 /* Deterministic xorshift. */
 static double rnd(uint64_t *s) {
@@ -649,22 +650,14 @@ START_TEST(test_index_batch_matches_single_queries) {
 END_TEST
 
 int main(void) {
-    ko_global_init();
-    Suite *s = suite_create("index");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_index_rtree_matches_bruteforce);
-    tcase_add_test(tc, test_index_query_matches_bruteforce);
-    tcase_add_test(tc, test_index_hit_measures);
-    tcase_add_test(tc, test_index_boundary_test_agrees_with_geos);
-    tcase_add_test(tc, test_index_ring_overlap_matches_geos_overlay);
-    tcase_add_test(tc, test_index_ring_simplicity_matches_geos);
-    tcase_add_test(tc, test_index_shared_between_threads);
-    tcase_add_test(tc, test_index_batch_matches_single_queries);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_index_rtree_matches_bruteforce,
+                            test_index_query_matches_bruteforce,
+                            test_index_hit_measures,
+                            test_index_boundary_test_agrees_with_geos,
+                            test_index_ring_overlap_matches_geos_overlay,
+                            test_index_ring_simplicity_matches_geos,
+                            test_index_shared_between_threads,
+                            test_index_batch_matches_single_queries};
+    return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
+                    UNIT_COUNT(tests));
 }

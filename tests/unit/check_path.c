@@ -1,7 +1,6 @@
 /* ko_path_check: a FIFO, itself or beneath GDAL's virtual file system prefixes, is refused
  * (without blocking: only stat() looks at it); regular files, directories, paths that do not
  * exist and virtual paths with no local file beneath pass. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "keepout/keepout.h"
+#include "check_runner.h"
 
 START_TEST(test_path_check_fifo_beneath_vsi_prefixes) {
     char dir[] = "/tmp/keepout_path_XXXXXX";
@@ -61,14 +61,6 @@ START_TEST(test_path_check_fifo_beneath_vsi_prefixes) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("path");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_path_check_fifo_beneath_vsi_prefixes);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_path_check_fifo_beneath_vsi_prefixes};
+    return unit_run(&(unit_suite){.name = "path", .timeout_s = 30}, tests, UNIT_COUNT(tests));
 }

@@ -1,10 +1,10 @@
 /* The release policy (ko_release_decide*): an input that could not be read is never released,
  * whatever unknown_is says; unknown_is applies only to checked images, in strict mode only. */
-#include <check.h>
 #include <stdlib.h>
 
 #include "keepout/keepout.h"
 #include "test_util.h"
+#include "check_runner.h"
 
 /* The result of checking a shot that carries only a reason (no pose), unreadable or not. */
 static ko_result *checked_unknown(fixture *f, int unreadable) {
@@ -62,15 +62,6 @@ START_TEST(test_policy_batch) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("policy");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_policy_unreadable_input_is_never_released);
-    tcase_add_test(tc, test_policy_batch);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_policy_unreadable_input_is_never_released, test_policy_batch};
+    return unit_run(&(unit_suite){.name = "policy", .timeout_s = 30}, tests, UNIT_COUNT(tests));
 }

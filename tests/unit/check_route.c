@@ -1,13 +1,13 @@
 /* Mission readers and exposures: the real samples in data/routes (expected values read from
  * the files by eye and quoted in each test), hand-written missions for the trigger arithmetic
  * (a leg of known length along the equator) and malformed files. */
-#include <check.h>
 #include <cpl_vsi.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "keepout/keepout.h"
+#include "check_runner.h"
 
 #define DATA KEEPOUT_TEST_DATA
 #define ROUTES DATA "/routes/"
@@ -363,24 +363,20 @@ START_TEST(malformed) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("route");
-    TCase *tc = tcase_create("route");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, wpml_pilot2_heights_and_gimbal);
-    tcase_add_test(tc, wpml_kmz_oriented_shots);
-    tcase_add_test(tc, wpml_waygen_replays_the_gimbal);
-    tcase_add_test(tc, litchi_sample);
-    tcase_add_test(tc, qgc_survey_trigger);
-    tcase_add_test(tc, distance_trigger_arithmetic);
-    tcase_add_test(tc, fail_closed);
-    tcase_add_test(tc, geoid_between_datums);
-    tcase_add_test(tc, hover_is_checked);
-    tcase_add_test(tc, malformed);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
+                            wpml_kmz_oriented_shots,
+                            wpml_waygen_replays_the_gimbal,
+                            litchi_sample,
+                            qgc_survey_trigger,
+                            distance_trigger_arithmetic,
+                            fail_closed,
+                            geoid_between_datums,
+                            hover_is_checked,
+                            malformed};
+    return unit_run(&(unit_suite){.name = "route",
+                                  .tcase = "route",
+                                  .timeout_s = 60,
+                                  .setup = setup,
+                                  .teardown = teardown},
+                    tests, UNIT_COUNT(tests));
 }

@@ -1,11 +1,11 @@
 /* SHA-256 against the FIPS 180-4 example vectors (NIST CSRC "SHA256.pdf"). */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keepout/keepout.h"
 #include "sha256.h"
+#include "check_runner.h"
 
 static void hex_of(const char *msg, size_t repeat, char out[65]) {
     koi_sha256 s;
@@ -42,15 +42,6 @@ START_TEST(test_sha256_file_via_vsi) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("sha256");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_sha256_nist_vectors);
-    tcase_add_test(tc, test_sha256_file_via_vsi);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_sha256_nist_vectors, test_sha256_file_via_vsi};
+    return unit_run(&(unit_suite){.name = "sha256", .timeout_s = 30}, tests, UNIT_COUNT(tests));
 }

@@ -5,6 +5,7 @@
 
 #include "sites.h"
 #include "test_util.h"
+#include "check_runner.h"
 
 /* Every row of sql (blob, AsBinary(blob)): the two must agree; returns the rows seen. */
 static size_t agree(fixture *f, const char *sql) {
@@ -183,18 +184,9 @@ START_TEST(test_blob_damaged_blobs_are_declined_or_sound) {
 END_TEST
 
 int main(void) {
-    ko_global_init();
-    Suite *s = suite_create("splite_blob");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_blob_real_sites_match_asbinary);
-    tcase_add_test(tc, test_blob_every_2d_class_matches_asbinary);
-    tcase_add_test(tc, test_blob_declines_other_encodings);
-    tcase_add_test(tc, test_blob_damaged_blobs_are_declined_or_sound);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {
+        test_blob_real_sites_match_asbinary, test_blob_every_2d_class_matches_asbinary,
+        test_blob_declines_other_encodings, test_blob_damaged_blobs_are_declined_or_sound};
+    return unit_run(&(unit_suite){.name = "splite_blob", .timeout_s = 120, .global_init = 1}, tests,
+                    UNIT_COUNT(tests));
 }

@@ -1,7 +1,6 @@
 /* DJI .SRT telemetry: every sample in data/srt, counted and decoded against its raw text.
  * Frame counts: `grep -c -- '-->' FILE` (mavic_2_style has no timing lines: its 468 blocks
  * were counted with `grep -c latitude`). */
-#include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "srt.h"
 
 #include <cpl_vsi.h>
+#include "check_runner.h"
 
 #define SRT_DIR KEEPOUT_TEST_DATA "/srt/"
 
@@ -248,20 +248,14 @@ START_TEST(test_srt_satellite_count_is_the_fix) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("srt");
-    TCase *tc = tcase_create("samples");
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_srt_every_sample_one_record_per_frame);
-    tcase_add_test(tc, test_srt_without_nadir_or_camera_is_unknown);
-    tcase_add_test(tc, test_srt_families_decode_first_block);
-    tcase_add_test(tc, test_srt_thinning);
-    tcase_add_test(tc, test_srt_garbage_is_an_error_or_reasons);
-    tcase_add_test(tc, test_srt_satellite_count_is_the_fix);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {
+        test_srt_every_sample_one_record_per_frame, test_srt_without_nadir_or_camera_is_unknown,
+        test_srt_families_decode_first_block,       test_srt_thinning,
+        test_srt_garbage_is_an_error_or_reasons,    test_srt_satellite_count_is_the_fix};
+    return unit_run(&(unit_suite){.name = "srt",
+                                  .tcase = "samples",
+                                  .timeout_s = 60,
+                                  .setup = setup,
+                                  .teardown = teardown},
+                    tests, UNIT_COUNT(tests));
 }

@@ -11,6 +11,7 @@
 
 #include "sites.h"
 #include "test_util.h"
+#include "check_runner.h"
 
 START_TEST(test_store_create_and_reopen) {
     fixture f;
@@ -369,26 +370,12 @@ START_TEST(test_store_not_a_regular_file) {
 END_TEST
 
 int main(void) {
-    ko_global_init();
-    Suite *s = suite_create("store");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_store_create_and_reopen);
-    tcase_add_test(tc, test_store_open_errors);
-    tcase_add_test(tc, test_store_categories_csv_in_sync);
-    tcase_add_test(tc, test_store_categories_are_editable);
-    tcase_add_test(tc, test_store_buffer_is_metric);
-    tcase_add_test(tc, test_store_info_and_export);
-    tcase_add_test(tc, test_store_index_lost_rows);
-    tcase_add_test(tc, test_store_without_sites);
-    tcase_add_test(tc, test_store_hot_journal_rolled_back);
-    tcase_add_test(tc, test_store_locked_by_writer);
-    tcase_add_test(tc, test_store_created_private);
-    tcase_add_test(tc, test_store_not_a_regular_file);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_store_create_and_reopen,       test_store_open_errors,
+                            test_store_categories_csv_in_sync,  test_store_categories_are_editable,
+                            test_store_buffer_is_metric,        test_store_info_and_export,
+                            test_store_index_lost_rows,         test_store_without_sites,
+                            test_store_hot_journal_rolled_back, test_store_locked_by_writer,
+                            test_store_created_private,         test_store_not_a_regular_file};
+    return unit_run(&(unit_suite){.name = "store", .timeout_s = 60, .global_init = 1}, tests,
+                    UNIT_COUNT(tests));
 }

@@ -1,6 +1,5 @@
 /* The take-off point readers give each shot (pose.takeoff_lat/lon): the first frame of its
  * flight. Expected positions are read from the files themselves (quoted in each test). */
-#include <check.h>
 #include <cpl_vsi.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "keepout/keepout.h"
+#include "check_runner.h"
 
 #define DATA KEEPOUT_TEST_DATA
 
@@ -260,25 +260,14 @@ START_TEST(test_takeoff_directory_splits_flights_by_time) {
 }
 END_TEST
 
-static Suite *takeoff_suite(void) {
-    Suite *s = suite_create("takeoff");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_takeoff_srt_is_the_home_point);
-    tcase_add_test(tc, test_takeoff_srt_ignores_implausible_home);
-    tcase_add_test(tc, test_takeoff_srt_skips_frames_without_a_fix);
-    tcase_add_test(tc, test_takeoff_csv_first_valid_row);
-    tcase_add_test(tc, test_takeoff_csv_columns_and_invalid_first_row);
-    tcase_add_test(tc, test_takeoff_directory_of_one_flight);
-    tcase_add_test(tc, test_takeoff_directory_splits_flights_by_time);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void) {
-    SRunner *sr = srunner_create(takeoff_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = {test_takeoff_srt_is_the_home_point,
+                            test_takeoff_srt_ignores_implausible_home,
+                            test_takeoff_srt_skips_frames_without_a_fix,
+                            test_takeoff_csv_first_valid_row,
+                            test_takeoff_csv_columns_and_invalid_first_row,
+                            test_takeoff_directory_of_one_flight,
+                            test_takeoff_directory_splits_flights_by_time};
+    return unit_run(&(unit_suite){.name = "takeoff", .setup = setup, .teardown = teardown}, tests,
+                    UNIT_COUNT(tests));
 }
