@@ -10,6 +10,7 @@
 
 #include "keepout/keepout.h"
 #include "check_runner.h"
+#include "test_raster.h"
 
 #define LAT0 46.842607
 #define LON0 (-91.99456)
@@ -29,35 +30,6 @@ static double m_per_deg_lat(double lat) {
     const double a = 6378137.0, e2 = 0.00669437999014;
     double s = sin(lat * M_PI / 180.0), w = sqrt(1 - e2 * s * s);
     return a * (1 - e2) / (w * w * w) * M_PI / 180.0;
-}
-
-/* Terrain as a function of the DEM's CRS coordinates of a pixel centre. */
-typedef double (*zfun)(double x, double y, const double *arg);
-
-/* Writes a one-band Float32 GeoTIFF: w x h pixels of f at the pixel centres. */
-static void make_dem_srs(const char *path, const char *srs_def, const double gt[6], int w, int h,
-                         zfun f, const double *arg, int nodata) {
-    GDALDriverH drv = GDALGetDriverByName("GTiff");
-    ck_assert_ptr_nonnull(drv);
-    GDALDatasetH ds = GDALCreate(drv, path, w, h, 1, GDT_Float32, NULL);
-    ck_assert_ptr_nonnull(ds);
-    ck_assert_int_eq(GDALSetGeoTransform(ds, (double *)gt), CE_None);
-    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-    ck_assert_int_eq(OSRSetFromUserInput(srs, srs_def), OGRERR_NONE);
-    ck_assert_int_eq(GDALSetSpatialRef(ds, srs), CE_None);
-    OSRRelease(srs);
-    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
-    if (nodata) GDALSetRasterNoDataValue(b, -9999.0);
-    float *row = malloc(sizeof(float) * (size_t)w);
-    ck_assert_ptr_nonnull(row);
-    for (int j = 0; j < h; j++) {
-        for (int i = 0; i < w; i++)
-            row[i] = (float)f(gt[0] + (i + 0.5) * gt[1], gt[3] + (j + 0.5) * gt[5], arg);
-        ck_assert_int_eq(GDALRasterIO(b, GF_Write, 0, j, w, 1, row, w, 1, GDT_Float32, 0, 0),
-                         CE_None);
-    }
-    free(row);
-    GDALClose(ds);
 }
 
 static void make_dem(const char *path, int epsg, const double gt[6], int w, int h, zfun f,
@@ -780,29 +752,21 @@ START_TEST(test_dem_srtm_hgt_in_zip_and_mosaic) {
 }
 END_TEST
 
+/* Post (i, j) of the cell: a height unique to it, or void in one 97 x 97-post block of 7. */
+static double z_cell(double lon, double lat, const double *arg) {
+    (void)arg;
+    int i = (int)lround((lon - 11) * 1200), j = (int)lround((50 - lat) * 1200);
+    return (i / 97 + 2 * (j / 97)) % 7 == 3 ? -32768 : (i * 7 + j * 13) % 9000 - 400;
+}
+
 /* A whole 1201 x 1201 SRTM3 cell N49E011 written to path by GDAL's SRTMHGT driver, every post a
  * different height (a tile read from the wrong place shows) and 97 x 97-post blocks void
  * (-32768) in a pattern, so that reads meet voids in some tiles. The shipped Nuremberg cut is
  * void but for 0.1 deg: too little of it is data to test the tile cache on. */
 static void make_hgt_cell(const char *path) {
-    GDALDatasetH mem = GDALCreate(GDALGetDriverByName("MEM"), "", 1201, 1201, 1, GDT_Int16, NULL);
-    ck_assert_ptr_nonnull(mem);
-    double gt[6] = {11 - 0.5 / 1200, 1.0 / 1200, 0, 50 + 0.5 / 1200, 0, -1.0 / 1200};
-    ck_assert_int_eq(GDALSetGeoTransform(mem, gt), CE_None);
-    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-    ck_assert_int_eq(OSRSetFromUserInput(srs, "EPSG:4326"), OGRERR_NONE);
-    ck_assert_int_eq(GDALSetSpatialRef(mem, srs), CE_None);
-    OSRRelease(srs);
-    GDALRasterBandH b = GDALGetRasterBand(mem, 1);
-    GDALSetRasterNoDataValue(b, -32768);
-    int16_t row[1201];
-    for (int j = 0; j < 1201; j++) {
-        for (int i = 0; i < 1201; i++)
-            row[i] = (i / 97 + 2 * (j / 97)) % 7 == 3 ? -32768
-                                                      : (int16_t)((i * 7 + j * 13) % 9000 - 400);
-        ck_assert_int_eq(GDALRasterIO(b, GF_Write, 0, j, 1201, 1, row, 1201, 1, GDT_Int16, 0, 0),
-                         CE_None);
-    }
+    const double gt[6] = {11 - 0.5 / 1200, 1.0 / 1200, 0, 50 + 0.5 / 1200, 0, -1.0 / 1200};
+    GDALDatasetH mem =
+        make_raster("MEM", "", "EPSG:4326", gt, 1201, 1201, GDT_Int16, z_cell, NULL, -32768);
     GDALDatasetH hgt =
         GDALCreateCopy(GDALGetDriverByName("SRTMHGT"), path, mem, 1, NULL, NULL, NULL);
     ck_assert_ptr_nonnull(hgt);
