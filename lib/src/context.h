@@ -3,6 +3,7 @@
 #define KEEPOUT_CONTEXT_H
 
 #include <geodesic.h>
+#include <math.h>
 #include <geos_c.h>
 #include <proj.h>
 
@@ -56,6 +57,17 @@ typedef struct koi_aeqd {
     double inv_m, inv_nc, t_mn, q_n2, c_en; /* series coefficients at the centre */
 } koi_aeqd;
 void koi_aeqd_init(koi_aeqd *f, const ko_context *ctx, double lat0, double lon0);
+
+/* WGS84: the radii of curvature at latitude lat_deg, metres: *m_rad along the meridian, *n_rad
+ * in the prime vertical (a parallel's radius is n_rad cos(lat)). The one place the library
+ * turns degrees into metres locally (queries, GSD, the local frame's series). */
+static inline void koi_wgs84_radii(double lat_deg, double *m_rad, double *n_rad) {
+    const double a = 6378137.0, e2 = 0.0066943799901413165;
+    double s = sin(lat_deg * (3.14159265358979323846 / 180.0)), w2 = 1 - e2 * s * s;
+    double w = sqrt(w2);
+    *n_rad = a / w;
+    *m_rad = a * (1 - e2) / (w2 * w);
+}
 void koi_aeqd_to_wgs84(const koi_aeqd *f, double east, double north, double *lat, double *lon);
 /* How far (east, north metres) the frame's true midpoint of the straight local edge
  * (e0, n0)-(e1, n1) lies from the midpoint of the straight lon/lat chord between its ends.

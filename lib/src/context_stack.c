@@ -44,13 +44,13 @@ void koi_local_to_wgs84(const ko_context *ctx, double lat0, double lon0, double 
 }
 
 void koi_aeqd_init(koi_aeqd *f, const ko_context *ctx, double lat0, double lon0) {
-    const double a = 6378137.0, e2 = 0.0066943799901413165, d2r = 3.14159265358979323846 / 180;
+    const double e2 = 0.0066943799901413165, d2r = 3.14159265358979323846 / 180;
     f->ctx = ctx;
     f->lat0 = lat0, f->lon0 = lon0;
     f->series = fabs(lat0) <= 70.0;
     double s = sin(lat0 * d2r), c = cos(lat0 * d2r), t = s / c;
-    double w2 = 1 - e2 * s * s, w = sqrt(w2);
-    double n_rad = a / w, m_rad = a * (1 - e2) / (w2 * w);
+    double w2 = 1 - e2 * s * s, n_rad, m_rad;
+    koi_wgs84_radii(lat0, &m_rad, &n_rad);
     /* Second-order expansion of the direct geodesic problem in (north, east): the meridian
      * arc with M's variation, the convergence of meridians, and 1/(N cos) varying north. */
     f->inv_m = 1 / m_rad;                                  /* dlat/dn */

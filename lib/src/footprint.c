@@ -819,10 +819,8 @@ double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat) {
     if (!isfinite(fp->pixel_rad)) return NAN;
     /* Local offsets from the WGS84 radii of curvature: within the range limit (a few km) this
      * is far below a pixel, and GSD needs no better. */
-    const double a = 6378137.0, e2 = 0.00669437999014;
-    double phi = fp->lat0 * 3.14159265358979323846 / 180.0;
-    double w = sqrt(1.0 - e2 * sin(phi) * sin(phi));
-    double m_rad = a * (1.0 - e2) / (w * w * w), n_rad = a / w;
+    double phi = fp->lat0 * 3.14159265358979323846 / 180.0, m_rad, n_rad;
+    koi_wgs84_radii(fp->lat0, &m_rad, &n_rad);
     double dlon = remainder(lon - fp->lon0, 360.0);
     double dn = (lat - fp->lat0) * 3.14159265358979323846 / 180.0 * m_rad;
     double de = dlon * 3.14159265358979323846 / 180.0 * n_rad * cos(phi);

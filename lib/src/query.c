@@ -264,15 +264,15 @@ static void set_box(query *q, double x0, double y0, double x1, double y1) {
 
 /* WGS84: metres per degree of longitude / latitude at latitude lat. */
 static double metres_per_degree_lon(double lat) {
-    const double a = 6378137.0, e2 = 0.00669437999014, d2r = M_PI / 180.0;
-    double sl = sin(lat * d2r);
-    return a / sqrt(1 - e2 * sl * sl) * cos(lat * d2r) * d2r;
+    double m, n;
+    koi_wgs84_radii(lat, &m, &n);
+    return n * cos(lat * (M_PI / 180.0)) * (M_PI / 180.0);
 }
 
 static double metres_per_degree_lat(double lat) {
-    const double a = 6378137.0, e2 = 0.00669437999014, d2r = M_PI / 180.0;
-    double sl = sin(lat * d2r), w = sqrt(1 - e2 * sl * sl);
-    return a * (1 - e2) / (w * w * w) * d2r;
+    double m, n;
+    koi_wgs84_radii(lat, &m, &n);
+    return m * (M_PI / 180.0);
 }
 
 /* What distances measured with kx, ky (at the camera) are multiplied by to stay lower bounds
