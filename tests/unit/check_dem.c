@@ -10,10 +10,11 @@
 
 #include "keepout/keepout.h"
 #include "check_runner.h"
+#include "test_lens.h"
 #include "test_raster.h"
 
-#define LAT0 46.842607
-#define LON0 (-91.99456)
+#define LAT0 LENS_LAT
+#define LON0 LENS_LON
 
 static ko_context *ctx;
 
@@ -57,28 +58,6 @@ static ko_dem *open_dem(const char *path) {
     ko_status st = ko_dem_open(ctx, path, &dem);
     ck_assert_msg(st == KO_OK, "dem_open: %s", ko_errmsg(ctx));
     return dem;
-}
-
-/* A lens with tan(HFOV/2) = 0.75 and tan(VFOV/2) = 0.5625. */
-static ko_camera lens_075(void) {
-    ko_camera c;
-    ko_camera_init(&c);
-    c.focal_mm = 1.0;
-    c.sensor_w_mm = 1.5;
-    c.sensor_h_mm = 1.125;
-    return c;
-}
-
-static ko_pose pose_at(double h, double yaw, double pitch, double roll) {
-    ko_pose p;
-    ko_pose_init(&p);
-    p.lat = LAT0;
-    p.lon = LON0;
-    p.height_m = h;
-    p.yaw_deg = yaw;
-    p.pitch_deg = pitch;
-    p.roll_deg = roll;
-    return p;
 }
 
 static ko_footprint_options opts_range(double range, ko_dem *dem) {

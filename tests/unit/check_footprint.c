@@ -9,6 +9,7 @@
 #include "keepout/keepout.h"
 #include "ring.h" /* koi_ring_distance: the point-to-ring measure the tests assert with */
 #include "check_runner.h"
+#include "test_lens.h"
 
 #define PI 3.14159265358979323846
 
@@ -20,28 +21,6 @@ static void setup(void) {
 
 static void teardown(void) {
     ko_context_destroy(ctx);
-}
-
-/* A lens with tan(HFOV/2) = 0.75 and tan(VFOV/2) = 0.5625 (24 mm-equivalent, 4:3). */
-static ko_camera lens_075(void) {
-    ko_camera c;
-    ko_camera_init(&c);
-    c.focal_mm = 1.0;
-    c.sensor_w_mm = 1.5;
-    c.sensor_h_mm = 1.125;
-    return c;
-}
-
-static ko_pose pose_at(double h, double yaw, double pitch, double roll) {
-    ko_pose p;
-    ko_pose_init(&p);
-    p.lat = 46.842607;
-    p.lon = -91.99456;
-    p.height_m = h;
-    p.yaw_deg = yaw;
-    p.pitch_deg = pitch;
-    p.roll_deg = roll;
-    return p;
 }
 
 static ko_footprint_options far_range(void) {

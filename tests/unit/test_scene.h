@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "check_runner.h"
+#include "test_lens.h"
 #include "test_util.h"
 
 #define SCENE_LAT 47.0
@@ -24,13 +25,9 @@ static inline void scene_ll(double e, double n, double *lon, double *lat) {
     *lon = SCENE_LON + e / (a / w * cos(phi)) * 180 / SCENE_PI;
 }
 
-/* The pinhole camera with an image of w x h pixels (0 x 0: size unknown). */
+/* The pinhole camera (test_lens.h) with an image of w x h pixels (0 x 0: size unknown). */
 static inline ko_camera scene_camera(uint32_t w, uint32_t h) {
-    ko_camera c;
-    ko_camera_init(&c);
-    c.focal_mm = 1.0;
-    c.sensor_w_mm = 1.5;
-    c.sensor_h_mm = 1.125;
+    ko_camera c = lens_075();
     c.width_px = w;
     c.height_px = h;
     return c;
