@@ -49,6 +49,12 @@ double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const doubl
 /* The camera's height above the ground its GSD is taken against (the highest terrain in view
  * with a DEM), metres. */
 double koi_footprint_clearance(const ko_footprint *fp);
+/* A footprint that holds a pole has no ring in longitude/latitude (its longitudes wrap all the
+ * way round): until the query tests such footprints in the local frame they are unknown (fail
+ * closed), never clear. Nearer the pole than that, the lon/lat ring is split where its chords
+ * sag (ring.c) and holds the ground as anywhere else. Non-zero if the pole is inside the local
+ * ring or within margin_m + 1 m of it. */
+int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double margin_m);
 /* The finest GSD at a point dist_m away horizontally from a camera that may come sweep_m
  * nearer and climb_m lower: its finest pixel anywhere at the least slant distance. */
 double koi_footprint_gsd_moving(const ko_footprint *fp, double dist_m, double sweep_m,

@@ -147,16 +147,18 @@ static int judge(ko_finding *f, char *rule) {
 }
 
 static int moving(const ko_shot *shot) {
-    return shot->sweep_m > 0 || shot->climb_m > 0 || shot->turn_deg > 0;
+    return shot->sweep_m > 0 || shot->climb_m > 0 || shot->yaw_turn_deg > 0 ||
+           shot->pitch_turn_deg > 0;
 }
 
 /* How far the ground a moving frame's camera sees can lie outside the frame's own footprint
  * (ko_shot.sweep_m etc.), metres; NaN if the camera is too near the ground to bound it. A
  * ground point at horizontal distance r seen from height h moves with the camera (sweep),
- * by r/h per metre of climb (r = h cot(depression)), and by at most L (h + r) / h per radian
- * of turn (L = hypot(h, r), the slant range: a ray turned by a small angle moves L times
- * it across, and its grazing meets the ground (h + r) / h times further). r is the farthest
- * the footprint reaches; a tenth more covers the terms this first-order bound leaves out. */
+ * by r/h per metre of climb (r = h cot(depression)), by r per radian of turn about the
+ * vertical (the rays turn round the nadir), and by at most L (h + r) / h per radian of tilt
+ * (L = hypot(h, r), the slant range: a ray tilted by a small angle moves L times it across,
+ * and its grazing meets the ground (h + r) / h times further). r is the farthest the
+ * footprint reaches; a tenth more covers the terms this first-order bound leaves out. */
 static double motion_margin(const ko_footprint *fp, const ko_shot *shot) {
     size_t n;
     const double *local = ko_footprint_ring_local(fp, &n);
@@ -164,10 +166,12 @@ static double motion_margin(const ko_footprint *fp, const ko_shot *shot) {
     for (size_t i = 0; i < n; i++)
         r = fmax(r, hypot(local[2 * i], local[2 * i + 1]));
     double spread = 0;
-    if (shot->climb_m > 0 || shot->turn_deg > 0) {
+    if (shot->climb_m > 0 || shot->pitch_turn_deg > 0) {
         if (!(h >= 0.5)) return NAN;
-        spread = shot->climb_m * r / h + hypot(h, r) * (h + r) / h * shot->turn_deg * M_PI / 180;
+        spread =
+            shot->climb_m * r / h + hypot(h, r) * (h + r) / h * shot->pitch_turn_deg * M_PI / 180;
     }
+    spread += r * fmax(shot->yaw_turn_deg, 0.0) * M_PI / 180;
     return 1.1 * (fmax(shot->sweep_m, 0.0) + spread) + 0.01;
 }
 
@@ -212,25 +216,6 @@ static void summarise(ko_result *r) {
     if (*note) snprintf(r->reason + len, sizeof r->reason - len, "; %s", note);
 }
 
-/* A footprint that holds a pole has no ring in longitude/latitude (its longitudes wrap all the
- * way round): until the query tests such footprints in the local frame they are unknown (fail
- * closed), never clear. Nearer the pole than that, the lon/lat ring is split where its chords
- * sag (ring.c) and holds the ground as anywhere else. "Holds": the pole inside the local ring
- * or within the margin and 1 m of it. */
-static int holds_pole(ko_context *ctx, const ko_footprint *fp, const ko_pose *pose,
-                      double margin_m) {
-    size_t n;
-    const double *local = ko_footprint_ring_local(fp, &n);
-    int inside;
-    for (int k = 0; k < 2; k++) {
-        double e, no;
-        koi_wgs84_to_local(ctx, pose->lat, pose->lon, k ? -90.0 : 90.0, pose->lon, &e, &no);
-        if (koi_ring_distance(local, n, e, no, &inside) <= fmax(margin_m, 0.0) + 1.0 || inside)
-            return 1;
-    }
-    return 0;
-}
-
 ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
                         const ko_check_options *opts, ko_result **out) {
     if (!ctx || !sites || !shot || !out) return koi_error(ctx, KO_ERR_ARG, "check: NULL argument");
@@ -271,7 +256,7 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
         }
         margin = fmax(margin, 0.0) + m;
     }
-    if (holds_pole(ctx, r->fp, &shot->pose, margin)) {
+    if (koi_footprint_holds_pole(ctx, r->fp, margin)) { /* (the margin takes it there) */
         *out = unknown(r,
                        "footprint: the view from latitude %.6f holds the %s pole, where it has no "
                        "ring in longitude/latitude to test against the sites",

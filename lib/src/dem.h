@@ -104,8 +104,10 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *dem, const ko_pose *pose, d
 
 /* Casts the NED ray d from the camera onto the terrain. Writes the first crossing in local
  * east/north metres and returns 0, or writes the point at the range limit along the ray's
- * azimuth (yaw when the ray is vertical) and returns 1 when the ray leaves the DEM, crosses
- * nodata or passes the range limit. Returns -1 on a read error of the DEM (message in ctx). */
+ * azimuth (yaw when the ray is vertical) and returns 1 when the ray passes the range limit (or
+ * climbs away above the highest terrain); writes where it meets ground of unknown height (it
+ * leaves the DEM or crosses nodata) and returns 2. Returns -1 on a read error of the DEM
+ * (message in ctx). */
 int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double yaw_deg,
                      double *east, double *north, double *up);
 

@@ -30,9 +30,11 @@ struct ko_footprint {
      * against, on the DEM's vertical datum. */
     const char *height_source;
     double cam_alt, ground_alt, gsd_terrain;
-    double gsd_cam_alt; /* the lower camera altitude of the footprint's (finer GSD) */
-    double cam_alt2;    /* the relative height's altitude, cast and joined; NaN if none */
-    char note[320];     /* ko_footprint_altitude_note() */
+    double gsd_cam_alt;    /* the lower camera altitude of the footprint's (finer GSD) */
+    int voids;             /* boundary rays that met ground of unknown height */
+    double void_e, void_n; /* where the first of them did, local metres */
+    double cam_alt2;       /* the relative height's altitude, cast and joined; NaN if none */
+    char note[320];        /* ko_footprint_altitude_note() */
 };
 
 void ko_footprint_options_init(ko_footprint_options *o) {
@@ -352,6 +354,7 @@ static ko_status cast_one(ko_context *ctx, const double d[3], const ko_pose *p, 
     double z;
     int c = koi_terrain_cast(ctx, t, d, p->yaw_deg, e, n, &z);
     if (c < 0) return (ko_status)t->dem->io_error;
+    if (c == 2 && !fp->voids++) fp->void_e = *e, fp->void_n = *n;
     fp->range_limited |= c;
     if (!c && !t->bounded) fp->gsd_terrain = fmax(fp->gsd_terrain, z);
     *cut = c;
@@ -728,6 +731,18 @@ static ko_status to_wgs84(ko_context *ctx, ko_footprint *fp) {
                              &fp->n_ll);
 }
 
+int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double margin_m) {
+    int inside;
+    for (int k = 0; k < 2; k++) {
+        double e, no;
+        koi_wgs84_to_local(ctx, fp->lat0, fp->lon0, k ? -90.0 : 90.0, fp->lon0, &e, &no);
+        if (koi_ring_distance(fp->local, fp->n, e, no, &inside) <= fmax(margin_m, 0.0) + 1.0 ||
+            inside)
+            return 1;
+    }
+    return 0;
+}
+
 ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
                                const ko_footprint_options *opts, ko_footprint **out) {
     if (!ctx || !out) return koi_error(ctx, KO_ERR_ARG, "footprint: NULL argument");
@@ -753,6 +768,21 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
     fp->height_source = "flat";
     fp->cam_alt = fp->ground_alt = fp->gsd_terrain = fp->gsd_cam_alt = fp->cam_alt2 = NAN;
     st = cast_boundary(ctx, cam, pose, opts, fp);
+    if (!st && fp->voids) {
+        double lat, lon;
+        koi_local_to_wgs84(ctx, pose->lat, pose->lon, fp->void_e, fp->void_n, &lat, &lon);
+        st = koi_error(ctx, KO_ERR_ARG,
+                       "footprint: the view meets ground the elevation model %s has no height "
+                       "for (nodata or beyond its extent) at lat %.6f, lon %.6f, %.0f m from the "
+                       "camera: the terrain there is unknown; give an elevation model that covers "
+                       "the view up to the range limit (%.0f m)",
+                       opts->dem->path, lat, lon, hypot(fp->void_e, fp->void_n), fp->range_limit_m);
+    }
+    if (!st && koi_footprint_holds_pole(ctx, fp, 0.0))
+        st = koi_error(ctx, KO_ERR_UNSUPPORTED,
+                       "footprint: the view from latitude %.6f holds the %s pole, where it has no "
+                       "ring in longitude/latitude to test against the sites",
+                       pose->lat, pose->lat > 0 ? "north" : "south");
     if (st) {
         ko_footprint_destroy(fp);
         return st;

@@ -279,7 +279,10 @@ static double step_of(walker *w, const ko_waypoint *wp, ko_trigger *trig) {
         case KO_TRIGGER_TIME:
             if (wp->trigger_value > 0 && wp->speed_mps > 0)
                 return wp->trigger_value * wp->speed_mps;
+            /* where the photos fall is unknown (Litchi's speed 0 is the cruise speed, which
+             * the file does not give): any point of the leg may be photographed, as by video */
             w->speedless = 1;
+            *trig = KO_TRIGGER_CONTINUOUS;
             return w->o->spacing_m;
         case KO_TRIGGER_CONTINUOUS:
             return w->o->spacing_m;
@@ -464,8 +467,10 @@ static void half_motion(const walker *w, koi_exposure *e, const koi_exposure *a,
     s->sweep_m = fmax(s->sweep_m, 0.5 * d);
     double climb = 0.5 * fabs(pb->height_m - pa->height_m);
     if (isfinite(climb)) s->climb_m = fmax(s->climb_m, climb);
-    double turn = 0.5 * turn_between(pa, pb);
-    if (isfinite(turn)) s->turn_deg = fmax(s->turn_deg, turn);
+    double yaw = 0.5 * fabs(remainder(pb->yaw_deg - pa->yaw_deg, 360.0));
+    double pitch = 0.5 * fabs(pb->pitch_deg - pa->pitch_deg);
+    if (isfinite(yaw)) s->yaw_turn_deg = fmax(s->yaw_turn_deg, yaw);
+    if (isfinite(pitch)) s->pitch_turn_deg = fmax(s->pitch_turn_deg, pitch);
 }
 
 /* Every video frame's motion to halfway to its neighbours in the same recording. */
@@ -524,7 +529,9 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
         s = koi_error(ctx, KO_ERR_FORMAT, "%s: the plan gives no position where the camera records",
                       rt->path);
     if (w.speedless)
-        add_note(w.ex, "A time trigger without a known speed was sampled at the spacing instead.");
+        add_note(w.ex,
+                 "A time trigger without a known speed was judged as video (its photos may fall "
+                 "anywhere on the leg).");
     if (s) {
         ko_exposures_destroy(w.ex);
         return s;

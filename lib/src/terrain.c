@@ -365,7 +365,7 @@ static double refine(const koi_terrain *t, double an, double ae, double k, doubl
 int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double yaw_deg,
                      double *east, double *north, double *up) {
     double hz = sqrt(d[0] * d[0] + d[1] * d[1]), len = sqrt(hz * hz + d[2] * d[2]);
-    double an, ae;
+    double an, ae, void_at = NAN;
     if (hz <= 1e-12 * len) {
         if (d[2] > 0) { /* straight down: the ground under the camera */
             *east = *north = 0.0;
@@ -387,7 +387,10 @@ int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double 
                 if (s >= t->range) break;
                 if (s > s0) {
                     double z = terrain_at(t, s * ae, s * an);
-                    if (isnan(z)) break;
+                    if (isnan(z)) {
+                        void_at = s;
+                        break;
+                    }
                     f = t->cam_alt - k * s - z;
                     if (f <= 0) { /* only within the 1/1000-pixel overshoot */
                         *east = s * ae;
@@ -408,11 +411,17 @@ int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double 
             }
             double s1 = s + ds < t->range ? s + ds : t->range;
             double z = terrain_at(t, s1 * ae, s1 * an);
-            if (isnan(z)) break; /* off the DEM or over nodata */
+            if (isnan(z)) { /* off the DEM or over nodata */
+                void_at = s1;
+                break;
+            }
             double f1 = t->cam_alt - k * s1 - z;
             if (f1 <= 0) {
                 double sh = refine(t, an, ae, k, s, f, s1, f1);
-                if (isnan(sh)) break;
+                if (isnan(sh)) {
+                    void_at = s1;
+                    break;
+                }
                 *east = sh * ae;
                 *north = sh * an;
                 *up = t->cam_alt - k * sh;
@@ -430,5 +439,10 @@ int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double 
     *east = ae * t->range;
     *north = an * t->range;
     *up = NAN;
+    if (!isnan(void_at)) { /* the ray went on over ground of unknown height */
+        *east = ae * void_at;
+        *north = an * void_at;
+        return 2;
+    }
     return 1;
 }

@@ -106,6 +106,16 @@ def test_footprint_near_a_pole_is_judged_and_one_holding_it_unknown(tmp):
     assert v["lat80"]["verdict"] == "flagged", v["lat80"]
     assert v["pole"]["verdict"] == "unknown", v["pole"]
     assert "holds the north pole" in v["pole"]["reason"], v["pole"]["reason"]
+    # `keepout footprint` has no ring to draw for it either: unknown, no geometry (it printed a
+    # ring force-closed across all longitudes)
+    tel = write(tmp, "pole.csv", rows(("pole", at_pole, 20.0, 60, 0, -90),
+                                      ("near", 89.982, 20.0, 60, 0, -90)))
+    code, out, err = run("footprint", "--format", "jsonl", tel)
+    fps = {json.loads(line)["properties"]["id"]: json.loads(line) for line in out.splitlines()}
+    assert fps["pole"]["geometry"] is None, fps["pole"]
+    assert fps["pole"]["properties"]["status"] == "unknown", fps["pole"]["properties"]
+    assert "holds the north pole" in fps["pole"]["properties"]["reason"], fps["pole"]
+    assert fps["near"]["geometry"]["type"] == "Polygon", fps["near"]
 
 
 def test_route_buffer_near_a_pole_never_hides_the_view(tmp):
@@ -141,8 +151,21 @@ def test_dem_site_above_the_camera_is_judged_at_its_finest_pixel(tmp):
     tel = write(tmp, "t.csv", "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,"
                 "sensor_h_mm,width_px,height_px\nandorra,42.52,1.52,100,90,-10,0,4.5,6.17,4.55,"
                 "4056,3040\n")
-    dem = os.path.join(os.path.dirname(__file__), "..", "..", "data", "dem",
-                       "andorra_srtm3_subset.tif")
+    src_dem = os.path.join(os.path.dirname(__file__), "..", "..", "data", "dem",
+                           "andorra_srtm3_subset.tif")
+    # the view crosses SRTM voids 890 m out (ground of unknown height: unknown), so the scene
+    # is judged on a copy with its voids filled by GDAL; the slope and the line of sight to the
+    # site (3 m clear) are on data, not in the voids
+    from osgeo import gdal
+    dem = os.path.join(tmp, "andorra_filled.tif")
+    gdal.Translate(dem, src_dem)
+    ds = gdal.Open(dem, gdal.GA_Update)
+    band = ds.GetRasterBand(1)
+    gdal.FillNodata(band, None, 20, 0)
+    ds = None
+    code, out, err = run("check", "--db", db, "--dem", src_dem, "--format", "jsonl", tel)
+    r = json.loads(out.splitlines()[0])["properties"]
+    assert code == 1 and r["verdict"] == "unknown" and "has no height for" in r["reason"], r
     code, out, err = run("check", "--db", db, "--dem", dem, "--format", "jsonl", tel)
     r = json.loads(out.splitlines()[0])["properties"]
     assert code == 1 and r["verdict"] == "flagged", (code, r, err)

@@ -143,6 +143,81 @@ def test_a_pylon_on_the_image_edge_does_not_dent_the_footprint(tmp):
     assert all(v == "flagged" for v in got.values()), (got, err)
 
 
+def store_squares(tmp, tr, squares):
+    """squares: (east, north, side) relative to the camera; a store of them."""
+    feats = []
+    for i, (e, n, side) in enumerate(squares):
+        h = side / 2
+        ring = [list(tr.TransformPoint(E0 + x, N0 + y)[:2]) for x, y in
+                ((e - h, n - h), (e + h, n - h), (e + h, n + h), (e - h, n + h), (e - h, n - h))]
+        feats.append({"type": "Feature", "properties": {"name": f"s{i}"},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    src = write(tmp, "sites.geojson", json.dumps({"type": "FeatureCollection",
+                                                  "features": feats}))
+    db = os.path.join(tmp, "sites.sqlite")
+    code, _, err = run("sites", "import", "-q", "--db", db, "--category", "substation",
+                       "--buffer", "0", src)
+    assert code == 0, err
+    return db
+
+
+def transform():
+    from osgeo import osr
+    utm, wgs = osr.SpatialReference(), osr.SpatialReference()
+    utm.ImportFromEPSG(32632)
+    wgs.ImportFromEPSG(4326)
+    for srs in (utm, wgs):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return osr.CoordinateTransformation(utm, wgs)
+
+
+def test_ground_of_unknown_height_in_view_is_never_clear(tmp):
+    """Two views over ground the DEM has no height for, found by an adversarial review: rays that
+    met nodata were cut at the range limit along their azimuth, which for the near image edge
+    folds the ring into the view. (a) A 4 x 4 m nodata square 8 m ahead of a camera 10 m up,
+    pitched 30 degrees down (the near edge meets the ground 10 / tan(30 + 26.57) = 6.6 m out),
+    with 2 m sites straight ahead at 20, 40 and 80 m on the image's centre column: `clear`.
+    (b) The DEM ends 5 m north of a camera 30 m up looking north 45 degrees down, a site at the
+    image centre 30 m ahead: `clear` on a 52 m2 sliver. Neither can be judged: unknown."""
+    import numpy as np
+    from osgeo import gdal
+    tr = transform()
+    lon, lat = tr.TransformPoint(E0, N0)[:2]
+    header = ("id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm,width_px,"
+              "height_px\n")
+    # (a) the void under the near edge
+    z = np.full((2 * HALF, 2 * HALF), GROUND, dtype="f4")
+    z[HALF - 10:HALF - 6, HALF - 2:HALF + 2] = -9999  # north 6..10 m, east -2..2 m
+    dem = write_dem(tmp, z)
+    ds = gdal.Open(dem, gdal.GA_Update)
+    ds.GetRasterBand(1).SetNoDataValue(-9999)
+    ds = None
+    db = store_squares(tmp, tr, [(0, 20, 2), (0, 40, 2), (0, 80, 2)])
+    tel = write(tmp, "a.csv", header + f"void,{lat!r},{lon!r},10,0,-30,0,{FOCAL},{SW},{SH},{W},{H}\n")
+    code, out, err = run("check", "--db", db, "--dem", dem, "--format", "jsonl", tel)
+    r = json.loads(out.splitlines()[0])["properties"]
+    assert code == 1 and r["verdict"] != "clear", (code, r, err)
+    assert r["verdict"] == "unknown" and "has no height for" in r["reason"], r
+    # (b) the DEM ends 5 m north of the camera
+    z = np.full((HALF + 5, 2 * HALF), GROUND, dtype="f4")
+    from osgeo import osr
+    path = os.path.join(tmp, "edge.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(path, z.shape[1], z.shape[0], 1, gdal.GDT_Float32)
+    ds.SetGeoTransform([E0 - HALF, 1.0, 0, N0 + 5, 0, -1.0])
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32632)
+    ds.SetProjection(srs.ExportToWkt())
+    ds.GetRasterBand(1).WriteArray(z)
+    ds = None
+    db = store_squares(tmp, tr, [(0, 30, 4)])
+    tel = write(tmp, "b.csv", header + f"edge,{lat!r},{lon!r},30,0,-45,0,{FOCAL},{SW},{SH},{W},{H}\n")
+    code, out, err = run("check", "--db", db, "--dem", path, "--format", "jsonl", tel)
+    r = json.loads(out.splitlines()[0])["properties"]
+    assert code == 1 and r["verdict"] == "unknown", (code, r, err)
+    assert "has no height for" in r["reason"], r
+
+
 if __name__ == "__main__":
     from kotest import main
-    main([test_a_pylon_on_the_image_edge_does_not_dent_the_footprint])
+    main([test_a_pylon_on_the_image_edge_does_not_dent_the_footprint,
+          test_ground_of_unknown_height_in_view_is_never_clear])

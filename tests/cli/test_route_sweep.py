@@ -113,6 +113,36 @@ def test_hover_turn_sweeps_what_neither_heading_sees(tmp):
     assert code == 0 and verdict(out) == "clear", (code, err, out[:400])
 
 
+def test_small_hover_turn_does_not_flag_what_lies_behind(tmp):
+    # A hover turn from heading 0 to 4 at pitch -10, 20 m up, 24 mm-equivalent lens: its view
+    # reaches the 2 km range limit ahead. A site 1.5 km behind the camera is in no view between
+    # the two headings. A turn about the vertical moves a ground point r metres out by r per
+    # radian (0.5 degrees per frame: 17 m at 2 km), but the margin took every turn as a tilt,
+    # L (h + r) / h per radian: 1.9 km round the view, flagging the site behind.
+    db = square_store(tmp, LAT - 1500 / KY, LON, 10.0)
+    turn = write(tmp, "turn.csv", LITCHI_HEAD + f"{LAT},{LON},20,0,0,0,0,-10,2,0,0,5,-1,-1\n"
+                 f"{LAT},{LON},20,4,0,0,0,-10,-1,0,0,5,-1,-1\n")
+    code, out, err = run("route", "--db", db, "--camera", "focal35=24,size=4000x3000",
+                         "--gimbal-pitch", "-10", "--format", "geojson", turn)
+    assert code == 0 and verdict(out) == "clear", (code, err, out[:400])
+
+
+def test_time_trigger_without_speed_is_judged_as_video(tmp):
+    # Litchi: photos every 2 s (photo_timeinterval) at speed 0, i.e. the cruise speed, which the
+    # CSV does not give. At 4.5 m/s a photo falls 45 m along the leg, right over a 1 m site, with
+    # a 200 mm-equivalent lens at nadir 20 m up (3.6 x 2.4 m frame). keepout cannot know where
+    # the photos fall, so none of the leg may be judged clear of the site.
+    db = square_store(tmp, LAT + 45 / KY, LON, 1.0)
+    plan = write(tmp, "timed.csv", LITCHI_HEAD +
+                 f"{LAT},{LON},20,0,0,0,0,-90,1,0,0,0,2,-1\n"
+                 f"{LAT + 100 / KY},{LON},20,0,0,0,0,-90,-1,0,0,0,2,-1\n")
+    code, out, err = run("route", "--db", db, "--camera", "focal35=200,size=4000x3000",
+                         "--gimbal-pitch", "-90", "--format", "geojson", plan)
+    assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
+
+
 if __name__ == "__main__":
     main([test_narrow_lens_passes_over_a_site_between_samples,
-          test_hover_turn_sweeps_what_neither_heading_sees])
+          test_hover_turn_sweeps_what_neither_heading_sees,
+          test_small_hover_turn_does_not_flag_what_lies_behind,
+          test_time_trigger_without_speed_is_judged_as_video])

@@ -240,7 +240,7 @@ static double z_hole(double x, double y, const double *arg) {
     return (y - LAT0) * arg[0] > 200 ? -9999.0 : 0.0;
 }
 
-START_TEST(test_dem_nodata_and_leaving_the_dem_cut_at_range) {
+START_TEST(test_dem_nodata_and_leaving_the_dem_are_unknown) {
     const double arg[1] = {m_per_deg_lat(LAT0)};
     make_dem_4326("/vsimem/hole.tif", 0.01, 0.0001, z_hole, arg, 1);
     double half_n = 200 / arg[0], half_e = 0.01;
@@ -255,14 +255,20 @@ START_TEST(test_dem_nodata_and_leaving_the_dem_cut_at_range) {
     ck_assert_double_eq_tol(max_north(f0), 100 / tan((45 - atan(0.5625) * 180 / M_PI) * M_PI / 180),
                             1e-6);
     ko_footprint_destroy(f0);
+    /* The top edge's rays meet nodata, or leave the DEM, 200 m north: the ground they would
+     * see has no height. Cut at the range limit they only widened the view here, but under the
+     * near edge the same cut folds the ring into the view (a 4 m void 8 m ahead shrank a
+     * 19,200 m2 footprint to 7,087 m2 and hid a site at the image centre): unknown, naming the
+     * DEM and where. */
     const char *paths[] = {"/vsimem/hole.tif", "/vsimem/edge.tif"};
     for (int i = 0; i < 2; i++) {
         ko_dem *dem = open_dem(paths[i]);
         ko_footprint_options o = opts_range(800, dem);
-        ko_footprint *fp = compute(&c, &p, &o);
-        ck_assert_double_eq_tol(max_north(fp), 800, 1e-6);
-        ck_assert_int_eq(ko_footprint_is_range_limited(fp), 1);
-        ko_footprint_destroy(fp);
+        ko_footprint *fp = NULL;
+        ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_ERR_ARG);
+        ck_assert_ptr_null(fp);
+        ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "has no height for"));
+        ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), paths[i]));
         ko_dem_close(dem);
     }
     /* no DEM data under the camera: no footprint, never a silent flat one */
@@ -798,7 +804,7 @@ int main(void) {
                             test_dem_takeoff_ground_plus_relative_height,
                             test_dem_tilted_plane_utm_closed_form,
                             test_dem_first_crossing_wins_at_a_cliff,
-                            test_dem_nodata_and_leaving_the_dem_cut_at_range,
+                            test_dem_nodata_and_leaving_the_dem_are_unknown,
                             test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers,
                             test_dem_absolute_and_relative_altitudes_are_joined,
                             test_dem_egm96_undulation_matches_the_grid,

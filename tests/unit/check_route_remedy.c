@@ -66,7 +66,8 @@ START_TEST(test_remedy_pitch_and_height_by_hand) {
         ck_assert_msg(e->along_m >= 0 && e->along_m <= 10.001 && e->shot.sweep_m <= 5.001,
                       "frame %zu: %g m along, sweeps %g m", i, e->along_m, e->shot.sweep_m);
         ck_assert_double_eq(e->shot.climb_m, 0);
-        ck_assert_double_eq(e->shot.turn_deg, 0);
+        ck_assert_double_eq(e->shot.yaw_turn_deg, 0);
+        ck_assert_double_eq(e->shot.pitch_turn_deg, 0);
         ko_result *r = NULL;
         ck_assert_int_eq(ko_check_shot(scene.ctx, scene.s, &e->shot, &o, &r), KO_OK);
         flagged += ko_result_verdict(r) == KO_FLAGGED;

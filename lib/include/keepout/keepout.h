@@ -214,8 +214,9 @@ typedef struct ko_footprint ko_footprint;
 /** Computes the footprint of the distorted image boundary: on flat ground, or on the terrain
  * of opts->dem when it is set (see "Terrain" for how heights are taken and checked).
  * On success *out is owned by the caller. Fails with KO_ERR_ARG (reason in ko_errmsg) for an
- * implausible pose or camera, or a camera altitude the DEM contradicts: callers report that as
- * verdict `unknown`. */
+ * implausible pose or camera, or a camera altitude the DEM contradicts, and with
+ * KO_ERR_UNSUPPORTED for a view that holds a pole (it has no ring in longitude/latitude):
+ * callers report either as verdict `unknown`. */
 KO_API ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
                                       const ko_footprint_options *opts, ko_footprint **out);
 
@@ -282,10 +283,11 @@ typedef struct ko_shot {
     int unreadable;
     /** A video frame standing for the stretch of flight either side of it (ko_route_exposures
      * sets these; zero for a still photo): the camera moves up to sweep_m horizontally, climbs
-     * or sinks up to climb_m and turns up to turn_deg (yaw plus pitch) before the next or
+     * or sinks up to climb_m, turns up to yaw_turn_deg about the vertical and tilts up to
+     * pitch_turn_deg before the next or
      * after the previous frame takes over. ko_check_shot() widens the footprint by the ground
      * that motion can bring into view and judges GSD at the nearest the camera comes. */
-    double sweep_m, climb_m, turn_deg;
+    double sweep_m, climb_m, yaw_turn_deg, pitch_turn_deg;
 } ko_shot;
 
 /** Options of the readers. Start from ko_reader_options_init(). */
