@@ -51,6 +51,10 @@ typedef struct walker {
     int sample_all;                  /* the plan has no capture: every leg is sampled */
     int speedless;                   /* a time trigger had no speed */
     int run;                         /* the recording under way (see koi_exposure.run) */
+    /* The second pass over a leg whose waypoints set different headings or gimbal pitches:
+     * interp_to is the leg's end waypoint, and the camera turns evenly along the leg. */
+    const ko_waypoint *interp_to;
+    double interp_f; /* the fraction of the leg flown */
 } walker;
 
 static void add_note(ko_exposures *ex, const char *text) {
@@ -189,9 +193,16 @@ static const char *set_heights(const walker *w, const ko_waypoint *wp, double h,
     return NULL;
 }
 
+static double lerp(double a, double b, double t) {
+    return a + (b - a) * t;
+}
+
 /* Gimbal pitch: the override, the plan's, or aimed at the point of interest. */
 static double pitch_for(const walker *w, const ko_waypoint *wp, const leg_point *p) {
     if (!isnan(w->o->gimbal_pitch_deg)) return w->o->gimbal_pitch_deg;
+    const ko_waypoint *b = w->interp_to;
+    if (b && !isnan(wp->gimbal_pitch_deg) && !isnan(b->gimbal_pitch_deg))
+        return lerp(wp->gimbal_pitch_deg, b->gimbal_pitch_deg, w->interp_f);
     if (!isnan(wp->gimbal_pitch_deg)) return wp->gimbal_pitch_deg;
     if (isnan(wp->poi_lat) || isnan(p->height)) return NAN;
     double dist = 0, az1, az2;
@@ -201,6 +212,9 @@ static double pitch_for(const walker *w, const ko_waypoint *wp, const leg_point 
 }
 
 static double heading_for(const walker *w, const ko_waypoint *wp, const leg_point *p) {
+    const ko_waypoint *b = w->interp_to;
+    if (b && !isnan(wp->heading_deg) && !isnan(b->heading_deg))
+        return wp->heading_deg + remainder(b->heading_deg - wp->heading_deg, 360.0) * w->interp_f;
     if (!isnan(wp->heading_deg)) return wp->heading_deg;
     if (!isnan(wp->poi_lat)) {
         double dist, az1, az2;
@@ -375,6 +389,43 @@ static ko_status walk(walker *w) {
     return KO_OK;
 }
 
+/* Differ, where both are set. */
+static int differ(double a, double b) {
+    return !isnan(a) && !isnan(b) && a != b;
+}
+
+/* Litchi (heading mode "interpolate", gimbal mode 2) and DJI WPML (smoothTransition) turn the
+ * aircraft and the gimbal evenly along a leg to the next waypoint's heading and pitch; other
+ * modes turn at the waypoint, as walk() has it. The file does not always say which (Litchi's
+ * heading mode is not in its CSV), so a recording leg whose waypoints set different headings
+ * or pitches is also flown turning evenly: its own recording, every spacing from end to end,
+ * judged as video (a 1 m site seen at heading 49 deg halfway along a 0 -> 90 deg leg was
+ * clear). */
+static ko_status walk_interpolated(walker *w) {
+    const ko_route *rt = w->rt;
+    ko_status s = KO_OK;
+    for (size_t i = 0; !s && i + 1 < rt->n; i++) {
+        const ko_waypoint *a = &rt->wp[i], *b = &rt->wp[i + 1];
+        ko_trigger trig;
+        double step = step_of(w, a, &trig), len = 0, az1, az2;
+        if (!(step > 0) || (!differ(a->heading_deg, b->heading_deg) &&
+                            !differ(a->gimbal_pitch_deg, b->gimbal_pitch_deg)))
+            continue;
+        geod_inverse(&w->ctx->wgs84, a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
+        int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
+        w->run++;
+        w->interp_to = b;
+        for (int j = 0; !s && j <= k; j++) {
+            w->interp_f = (double)j / k;
+            s = emit(w, i, i, len * w->interp_f, KO_TRIGGER_CONTINUOUS, "turning evenly after",
+                     NULL);
+        }
+        w->interp_to = NULL;
+        w->run++;
+    }
+    return s;
+}
+
 /* ---- video between its samples ----
  * A video's samples stand for the flight between them: each frame is judged with the motion to
  * halfway to its neighbours (ko_shot.sweep_m, climb_m, turn_deg; ko_check_shot() widens its
@@ -387,10 +438,6 @@ static ko_status walk(walker *w) {
 /* Yaw plus pitch change from a to b, degrees (yaw the shorter way round). */
 static double turn_between(const ko_pose *a, const ko_pose *b) {
     return fabs(remainder(b->yaw_deg - a->yaw_deg, 360.0)) + fabs(b->pitch_deg - a->pitch_deg);
-}
-
-static double lerp(double a, double b, double t) {
-    return a + (b - a) * t;
 }
 
 static int same_lens(const ko_camera *a, const ko_camera *b) {
@@ -523,6 +570,7 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
                  "The plan has no capture actions: every leg was sampled as if the camera "
                  "recorded video.");
     s = walk(&w);
+    if (!s) s = walk_interpolated(&w);
     if (!s) s = add_turns(&w);
     if (!s) set_motion(&w);
     if (!s && w.ex->n == 0) /* never clear for want of anything to check */

@@ -141,8 +141,48 @@ def test_time_trigger_without_speed_is_judged_as_video(tmp):
     assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
 
 
+def pixel(e, n, up, yaw, pitch, f_px, w, h):
+    """Pinhole projection (no roll) of the point east/north/up of the camera, or None."""
+    y, p = math.radians(yaw), math.radians(pitch)
+    fwd = (math.cos(p) * math.sin(y), math.cos(p) * math.cos(y), math.sin(p))
+    right = (math.cos(y), -math.sin(y), 0.0)
+    down = (fwd[1] * right[2] - fwd[2] * right[1], fwd[2] * right[0] - fwd[0] * right[2],
+            fwd[0] * right[1] - fwd[1] * right[0])
+    v = (e, n, up)
+    z = sum(a * b for a, b in zip(v, fwd))
+    if z <= 0:
+        return None
+    u = w / 2 + f_px * sum(a * b for a, b in zip(v, right)) / z
+    vv = h / 2 + f_px * sum(a * b for a, b in zip(v, down)) / z
+    return (u, vv) if 0 <= u <= w and 0 <= vv <= h else None
+
+
+def test_heading_turning_along_a_leg_is_flown_too(tmp):
+    # Litchi: 300 m north at 30 m, gimbal -30, heading 0 at the first waypoint and 90 at the
+    # second; in its "interpolate" heading mode (not stored in the CSV) the aircraft turns evenly
+    # along the leg. A 1 m site 45 m east, 195 m north is then in view (found here by flying
+    # the leg in 0.1 m steps with a pinhole 50 mm-equivalent camera) from 91 m along. keepout
+    # turned only at the second waypoint: clear.
+    f_px = 50 / 36 * 4000
+    seen = [y / 10 for y in range(3001)
+            if pixel(45, 195 - y / 10, -30, 90 * y / 3000, -30, f_px, 4000, 3000)]
+    assert seen, "the site is never in view"
+    # turning at the waypoint instead (heading 0 along the leg, then 0 -> 90 over the second
+    # waypoint) never has it in view: this is what keepout judged before
+    assert not any(pixel(45, 195 - y / 10, -30, 0, -30, f_px, 4000, 3000) for y in range(3001))
+    assert not any(pixel(45, -105, -30, a / 10, -30, f_px, 4000, 3000) for a in range(901))
+    db = square_store(tmp, LAT + 195 / KY, LON + 45 / KX, 1.0)
+    plan = write(tmp, "interp.csv", LITCHI_HEAD +
+                 f"{LAT},{LON},30,0,0,0,2,-30,2,0,0,5,-1,-1\n"
+                 f"{LAT + 300 / KY},{LON},30,90,0,0,2,-30,-1,0,0,5,-1,-1\n")
+    code, out, err = run("route", "--db", db, "--camera", "focal35=50,size=4000x3000",
+                         "--format", "geojson", plan)
+    assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
+
+
 if __name__ == "__main__":
     main([test_narrow_lens_passes_over_a_site_between_samples,
           test_hover_turn_sweeps_what_neither_heading_sees,
           test_small_hover_turn_does_not_flag_what_lies_behind,
-          test_time_trigger_without_speed_is_judged_as_video])
+          test_time_trigger_without_speed_is_judged_as_video,
+          test_heading_turning_along_a_leg_is_flown_too])

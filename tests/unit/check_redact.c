@@ -148,8 +148,7 @@ START_TEST(test_redact_on_a_dem) {
     r = check_on(&shot, dem);
     ck_assert_int_eq(ko_result_verdict(r), KO_UNKNOWN);
     ck_assert_ptr_nonnull(strstr(ko_result_reason(r), "hole300.tif has no height for"));
-    ck_assert_int_eq(ko_redact_mask(scene.ctx, scene.s, dem, &shot, r, 100, 75, 0, got, &n),
-                     KO_OK);
+    ck_assert_int_eq(ko_redact_mask(scene.ctx, scene.s, dem, &shot, r, 100, 75, 0, got, &n), KO_OK);
     ck_assert_uint_eq(n, 0);
     ko_result_destroy(r);
     ko_dem_close(dem);
