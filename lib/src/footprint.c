@@ -732,6 +732,11 @@ static ko_status to_wgs84(ko_context *ctx, ko_footprint *fp) {
 }
 
 int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double margin_m) {
+    /* a pole farther than the ring reaches (a degree of latitude is at least 110.5 km) */
+    double reach = 0;
+    for (size_t i = 0; i < fp->n; i++)
+        reach = fmax(reach, hypot(fp->local[2 * i], fp->local[2 * i + 1]));
+    if ((90.0 - fabs(fp->lat0)) * 110000.0 > reach + fmax(margin_m, 0.0) + 1.0) return 0;
     int inside;
     for (int k = 0; k < 2; k++) {
         double e, no;
