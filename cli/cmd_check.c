@@ -67,7 +67,8 @@ typedef struct run {
     ko_context *ctx;
     ko_sites *sites;
     const char *db;
-    ko_check_options copts;
+    ko_check_options copts; /* copts.footprint points at fopts */
+    ko_footprint_options fopts;
     ko_reader_options ropts;
     out_writer out;
     FILE *manifest;
@@ -301,7 +302,7 @@ static int open_store(run *r) {
         fprintf(stderr, "keepout check: site store %s: %s\n", r->db, ko_errmsg(r->ctx));
         return 0;
     }
-    r->copts.footprint.gsd_limit_m = limit;
+    r->fopts.gsd_limit_m = limit;
     return 1;
 }
 
@@ -370,7 +371,7 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                 break;
             case O_MAX_RANGE:
                 if (!parse_number("--max-range", optarg, 1, 1e6, &v)) return EXIT_USAGE;
-                r->copts.footprint.max_range_m = v;
+                r->fopts.max_range_m = v;
                 break;
             case 'q':
                 r->quiet = 1;
@@ -431,6 +432,8 @@ static int check_all(run *r, const input_list *list) {
 int cmd_check(int argc, char **argv) {
     run r = {0};
     ko_check_options_init(&r.copts);
+    ko_footprint_options_init(&r.fopts);
+    r.copts.footprint = &r.fopts;
     ko_reader_options_init(&r.ropts);
     r.db = default_store();
     out_format fmt = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_GEOJSON;
@@ -457,7 +460,7 @@ int cmd_check(int argc, char **argv) {
             fprintf(stderr, "keepout check: --dem: %s\n", ko_errmsg(r.ctx));
             goto done;
         }
-        r.copts.footprint.dem = r.dem;
+        r.fopts.dem = r.dem;
         r.ropts.below_takeoff = 1;
     }
     /* Many shots against the store's size: the in-memory index, else the on-disk R-tree. */

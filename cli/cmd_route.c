@@ -63,8 +63,10 @@ typedef struct route_run {
     ko_context *ctx;
     ko_sites *sites;
     const char *db;
-    ko_check_options copts;
-    ko_route_options ropts;
+    ko_check_options copts; /* copts.footprint points at fopts */
+    ko_footprint_options fopts;
+    ko_route_options ropts; /* ropts.camera points at camera once one is given */
+    ko_camera camera;
     const char *camera_spec, *map_path;
     char **dems;
     size_t n_dems;
@@ -197,7 +199,7 @@ static int parse_option(route_run *r, int c, const char *arg) {
             return 0;
         case O_MAX_RANGE:
             if (!parse_number("--max-range", arg, 1, 1e6, &v)) return 0;
-            r->copts.footprint.max_range_m = v;
+            r->fopts.max_range_m = v;
             return 1;
         case O_MAP:
             r->map_path = arg;
@@ -431,13 +433,13 @@ static int open_store(route_run *r) {
         fprintf(stderr, "keepout route: cannot use site store %s: %s\n", r->db, ko_errmsg(r->ctx));
         return 0;
     }
-    r->copts.footprint.gsd_limit_m = limit;
+    r->fopts.gsd_limit_m = limit;
     if (r->n_dems) {
         if (ko_dem_open_list(r->ctx, (const char *const *)r->dems, r->n_dems, &r->dem) != KO_OK) {
             fprintf(stderr, "keepout route: --dem: %s\n", ko_errmsg(r->ctx));
             return 0;
         }
-        r->copts.footprint.dem = r->dem;
+        r->fopts.dem = r->dem;
     }
     return 1;
 }
@@ -492,6 +494,8 @@ static int run_plans(route_run *r, int n, char **paths, out_format fmt, FILE *fp
 int cmd_route(int argc, char **argv) {
     route_run r = {0};
     ko_check_options_init(&r.copts);
+    ko_footprint_options_init(&r.fopts);
+    r.copts.footprint = &r.fopts;
     ko_route_options_init(&r.ropts);
     const char *env = getenv("KEEPOUT_SITES");
     r.db = env && *env ? env : KEEPOUT_DEFAULT_SITES;
@@ -510,7 +514,10 @@ int cmd_route(int argc, char **argv) {
         fprintf(stderr, "keepout route: cannot create a context (out of memory?)\n");
         goto done;
     }
-    if (r.camera_spec && !parse_camera(r.ctx, r.camera_spec, &r.ropts.camera)) goto done;
+    if (r.camera_spec) {
+        if (!parse_camera(r.ctx, r.camera_spec, &r.camera)) goto done;
+        r.ropts.camera = &r.camera;
+    }
     if (!open_store(&r)) goto done;
     if (!(fp = outpath ? fopen(outpath, "w") : stdout)) {
         fprintf(stderr, "keepout route: cannot write %s: %s\n", outpath, strerror(errno));

@@ -89,8 +89,9 @@ typedef struct job {
 
 typedef struct shared {
     const char *db;
-    const ko_sites *index; /* the main thread's store, whose loaded index workers share */
-    ko_check_options copts;
+    const ko_sites *index;  /* the main thread's store, whose loaded index workers share */
+    ko_check_options copts; /* copts.footprint is set per thread, to a copy of fopts */
+    ko_footprint_options fopts;
     ko_reader_options ropts;
     int hash;
     char **dems;
@@ -261,8 +262,10 @@ static int worker(void *arg) {
     ko_sites *sites = NULL;
     ko_dem *dem = NULL;
     ko_check_options copts = sh->copts; /* the DEM handle belongs to this thread's context */
+    ko_footprint_options fopts = sh->fopts;
+    copts.footprint = &fopts;
     if (open_worker(sh, &ctx, &sites, &dem)) {
-        copts.footprint.dem = dem;
+        fopts.dem = dem;
         for (;;) {
             size_t i = atomic_fetch_add(&sh->next, 1);
             if (i >= sh->n_jobs || atomic_load(&sh->failed)) break;
@@ -873,8 +876,8 @@ static int parse_args(int argc, char **argv, options *o, shared *sh) {
                 o->sidecar = 1, o->sidecar_dir = optarg;
                 break;
             case T_MAX_RANGE:
-                sh->copts.footprint.max_range_m = CPLStrtod(optarg, &end);
-                if (*end || !(sh->copts.footprint.max_range_m > 0)) {
+                sh->fopts.max_range_m = CPLStrtod(optarg, &end);
+                if (*end || !(sh->fopts.max_range_m > 0)) {
                     tag_say("--max-range needs a positive number");
                     return EXIT_USAGE;
                 }
@@ -933,7 +936,7 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
                                        : ko_errmsg(*ctx));
         return 0;
     }
-    sh->copts.footprint.gsd_limit_m = limit;
+    sh->fopts.gsd_limit_m = limit;
     return 1;
 }
 
@@ -977,13 +980,15 @@ static int run_recheck(shared *sh, catalog *cat, ko_context *ctx, ko_sites *site
                        int64_t version, const options *o) {
     size_t changed, total;
     ko_check_options copts = sh->copts;
+    ko_footprint_options fopts = sh->fopts;
+    copts.footprint = &fopts;
     ko_dem *dem = NULL;
     if (sh->n_dems &&
         ko_dem_open_list(ctx, (const char *const *)sh->dems, sh->n_dems, &dem) != KO_OK) {
         tag_say("--dem: %s", ko_errmsg(ctx));
         return EXIT_USAGE;
     }
-    copts.footprint.dem = dem; /* the stored poses keep their absolute altitude and take-off */
+    fopts.dem = dem; /* the stored poses keep their absolute altitude and take-off */
     if (ko_sites_load_index(sites) != KO_OK) {
         tag_say("site store %s: %s", sh->db, ko_errmsg(ctx));
         ko_dem_close(dem);
@@ -1073,6 +1078,7 @@ int cmd_tag(int argc, char **argv) {
     shared sh;
     memset(&sh, 0, sizeof sh);
     ko_check_options_init(&sh.copts);
+    ko_footprint_options_init(&sh.fopts);
     ko_reader_options_init(&sh.ropts);
     sh.db = getenv("KEEPOUT_SITES") && *getenv("KEEPOUT_SITES") ? getenv("KEEPOUT_SITES")
                                                                 : KEEPOUT_DEFAULT_SITES;

@@ -26,10 +26,14 @@ struct Session {
     ko_context *ctx = nullptr;
     ko_sites *sites = nullptr;
     ko_dem *dem = nullptr;
-    ko_check_options opts{};
+    ko_check_options opts{};  // opts.footprint points at fopts: a Session is never copied
+    ko_footprint_options fopts{};
     ko_release_policy policy{};
     std::string store;
 
+    Session() = default;
+    Session(const Session &) = delete;
+    Session &operator=(const Session &) = delete;
     ~Session() {
         ko_sites_close(sites);
         ko_dem_close(dem);
@@ -45,6 +49,8 @@ struct Session {
             return false;
         }
         ko_check_options_init(&opts);
+        ko_footprint_options_init(&fopts);
+        opts.footprint = &fopts;
         ko_release_policy_init(&policy);
         const char *mode = CSLFetchNameValueDef(oo, "MODE", "tag");
         if (EQUAL(mode, "tag")) {
@@ -69,7 +75,7 @@ struct Session {
                          range);
                 return false;
             }
-            opts.footprint.max_range_m = v;
+            fopts.max_range_m = v;
         }
         const char *unk = CSLFetchNameValueDef(oo, "UNKNOWN_IS", "flagged");
         if (!EQUAL(unk, "flagged") && !EQUAL(unk, "clear")) {
@@ -83,7 +89,7 @@ struct Session {
             CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: DEM=%s: %s", dem_path, ko_errmsg(ctx));
             return false;
         }
-        opts.footprint.dem = dem;
+        fopts.dem = dem;
         const char *s = CSLFetchNameValue(oo, "SITES");
         if (!s) s = CPLGetConfigOption("KEEPOUT_SITES", nullptr);
         if (!s || !*s) {
@@ -102,7 +108,7 @@ struct Session {
                      ko_errmsg(ctx));
             return false;
         }
-        opts.footprint.gsd_limit_m = limit;
+        fopts.gsd_limit_m = limit;
         return true;
     }
 };

@@ -45,7 +45,8 @@ ko_verdict ko_verdict_worst(ko_verdict a, ko_verdict b) {
 }
 
 void ko_check_options_init(ko_check_options *o) {
-    ko_footprint_options_init(&o->footprint);
+    o->size = sizeof *o;
+    o->footprint = NULL;
     o->margin_m = 0.0;
 }
 
@@ -224,6 +225,11 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
         ko_check_options_init(&defaults);
         opts = &defaults;
     }
+    /* options the library cannot read are the caller's error, not an unknown verdict */
+    ko_status bad = KOI_CHECK_OPTIONS(ctx, ko_check_options, opts);
+    if (bad ||
+        (opts->footprint && (bad = KOI_CHECK_OPTIONS(ctx, ko_footprint_options, opts->footprint))))
+        return bad;
     ko_result *r = koi_calloc(1, sizeof *r);
     if (!r) return koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
     if (shot->reason || shot->unreadable) {
@@ -231,7 +237,7 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
         *out = unknown(r, "%s", shot->reason ? shot->reason : "the input could not be read");
         return KO_OK;
     }
-    if (ko_footprint_compute(ctx, &shot->camera, &shot->pose, &opts->footprint, &r->fp)) {
+    if (ko_footprint_compute(ctx, &shot->camera, &shot->pose, opts->footprint, &r->fp)) {
         *out = unknown(r, "%s", ko_errmsg(ctx));
         return KO_OK;
     }

@@ -56,6 +56,24 @@ ko_status ko_check_version(int major, int minor) {
     return KO_OK;
 }
 
+ko_status koi_check_size(ko_context *ctx, const char *type, size_t size, size_t min, size_t max) {
+    if (size >= min && size <= max) return KO_OK;
+    if (size == 0)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "%s: size 0: the struct was not set up by %s_init() (its size field "
+                         "must be sizeof(%s) of the keepout.h the caller was compiled with)",
+                         type, type, type);
+    char known[64];
+    if (min == max)
+        snprintf(known, sizeof known, "%zu bytes", max);
+    else
+        snprintf(known, sizeof known, "%zu to %zu bytes", min, max);
+    return koi_error(ctx, KO_ERR_ARG,
+                     "%s: size %zu: this keepout (%s) reads %s; the caller was compiled with "
+                     "another keepout.h, or did not set it up with %s_init()",
+                     type, size, KO_VERSION_STRING, known, type);
+}
+
 const char *ko_status_str(ko_status status) {
     switch (status) {
         case KO_OK:

@@ -87,6 +87,18 @@ void *koi_scratch(ko_context *ctx, size_t size);
 /* Clears the message of the last failure. */
 void koi_clear_error(ko_context *ctx);
 
+/* Options structs (DESIGN.md, "C API stability"): their leading size field must be one the
+ * library knows, between min (the struct's size in the first version that had it) and max
+ * (its size now); else KO_ERR_ARG with a message naming the struct and its init function,
+ * so a caller built against another keepout.h, or that never called the init function, is
+ * refused rather than read wrong. ctx may be NULL (no message). */
+ko_status koi_check_size(ko_context *ctx, const char *type, size_t size, size_t min, size_t max);
+/* The check for the struct as this library defines it. No version has grown one yet; when a
+ * field is appended, min becomes the struct's first size and every reader of the struct
+ * copies only p->size bytes over its defaults (never *p whole). */
+#define KOI_CHECK_OPTIONS(ctx, type, p) \
+    koi_check_size((ctx), #type, (p)->size, sizeof(type), sizeof(type))
+
 /* Checked allocation: every allocation in the library goes through these. They return NULL
  * on failure (or on overflow of n * size) and never abort. */
 

@@ -307,6 +307,10 @@ struct ko_file_list {
 ko_status ko_file_list_create(ko_context *ctx, const char *path, const ko_reader_options *opts,
                               ko_file_list **out) {
     if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "file list: NULL argument");
+    if (opts) {
+        ko_status s = KOI_CHECK_OPTIONS(ctx, ko_reader_options, opts);
+        if (s) return s;
+    }
     ko_reader r;
     memset(&r, 0, sizeof r);
     r.ctx = ctx;

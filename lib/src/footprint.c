@@ -38,6 +38,7 @@ struct ko_footprint {
 };
 
 void ko_footprint_options_init(ko_footprint_options *o) {
+    o->size = sizeof *o;
     o->max_range_m = 2000.0;
     o->gsd_limit_m = 2.0;
     o->edge_samples = 128;
@@ -751,8 +752,8 @@ int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double mar
 ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
                                const ko_footprint_options *opts, ko_footprint **out) {
     if (!ctx || !out) return koi_error(ctx, KO_ERR_ARG, "footprint: NULL argument");
-    ko_status st = ko_pose_validate(ctx, cam, pose);
-    if (st) return st;
+    ko_status st = opts ? KOI_CHECK_OPTIONS(ctx, ko_footprint_options, opts) : KO_OK;
+    if (st || (st = ko_pose_validate(ctx, cam, pose))) return st;
     ko_footprint_options defaults;
     if (!opts) {
         ko_footprint_options_init(&defaults);

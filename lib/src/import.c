@@ -63,6 +63,7 @@ static ko_status next_feature(imp *im, const char *path, GDALDatasetH ds, OGRLay
 void ko_import_options_init(ko_import_options *o) {
     if (!o) return;
     memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
     o->buffer_m = NAN;
 }
 
@@ -1116,8 +1117,8 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
         return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "import: NULL argument");
     ko_context *ctx = s->ctx;
     if (!s->writable) return koi_error(ctx, KO_ERR_ARG, "import: the store is open read-only");
-    ko_status guard = ko_path_check(ctx, path); /* OGR would block on a FIFO */
-    if (guard) return guard;
+    ko_status guard = opts ? KOI_CHECK_OPTIONS(ctx, ko_import_options, opts) : KO_OK;
+    if (guard || (guard = ko_path_check(ctx, path))) return guard; /* OGR blocks on a FIFO */
     ko_import_options defaults;
     if (!opts) {
         ko_import_options_init(&defaults);

@@ -5,6 +5,7 @@
 #include "keepout/keepout.h"
 
 void ko_release_policy_init(ko_release_policy *p) {
+    p->size = sizeof *p;
     p->mode = KO_MODE_STRICT;
     p->unknown_is = KO_UNKNOWN;
 }
@@ -33,6 +34,13 @@ ko_decision ko_release_decide_verdict(const ko_release_policy *p, int checked, k
         ko_release_policy_init(&dflt);
         p = &dflt;
     }
+    /* A policy the library cannot read (never initialised, or another keepout.h's) decides
+     * nothing: refused, whatever the verdict. */
+    if (p->size != sizeof *p)
+        return say(why,
+                   "refused: the release policy's size field is wrong (ko_release_policy not set "
+                   "up by ko_release_policy_init(), or from another keepout.h)",
+                   KO_REFUSE);
     /* Nothing was checked (no store, unreadable input): no mode may let it through. */
     if (!checked) return say(why, "not checked: no verdict exists for it", KO_REFUSE);
     if (v != KO_CLEAR && v != KO_FLAGGED && v != KO_UNKNOWN)

@@ -11,6 +11,7 @@
 #include "srt.h"
 
 void ko_reader_options_init(ko_reader_options *o) {
+    o->size = sizeof *o;
     o->assume_nadir = 0;
     o->every_n = 1;
     o->interval_s = 0.0;
@@ -102,12 +103,15 @@ ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reade
 
 ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
                          ko_reader **out) {
-    return koi_reader_open_file(ctx, path, opts, out);
+    ko_status s = opts ? KOI_CHECK_OPTIONS(ctx, ko_reader_options, opts) : KO_OK;
+    return s ? s : koi_reader_open_file(ctx, path, opts, out);
 }
 
 ko_status ko_reader_open_regular(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                  ko_reader **out) {
     if (!ctx || !path || !out) return koi_error(ctx, KO_ERR_ARG, "reader: NULL argument");
+    ko_status s = opts ? KOI_CHECK_OPTIONS(ctx, ko_reader_options, opts) : KO_OK;
+    if (s) return s;
     VSIStatBufL st;
     memset(&st, 0, sizeof st);
     st.st_mode = S_IFREG;

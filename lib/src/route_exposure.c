@@ -31,7 +31,8 @@ struct ko_exposures {
 };
 
 void ko_route_options_init(ko_route_options *o) {
-    ko_camera_init(&o->camera);
+    o->size = sizeof *o;
+    o->camera = NULL;
     o->gimbal_pitch_deg = NAN;
     o->height_m = NAN;
     o->spacing_m = 10.0;
@@ -535,8 +536,8 @@ static void set_motion(walker *w) {
 }
 
 static ko_status pick_camera(walker *w) {
-    if (!isnan(w->o->camera.focal_mm)) {
-        w->camera = w->o->camera;
+    if (w->o->camera && !isnan(w->o->camera->focal_mm)) {
+        w->camera = *w->o->camera;
         return KO_OK;
     }
     if (ko_route_camera(w->rt, &w->camera)) return KO_OK;
@@ -554,6 +555,8 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
         ko_route_options_init(&defaults);
         opts = &defaults;
     }
+    ko_status bad = KOI_CHECK_OPTIONS(ctx, ko_route_options, opts);
+    if (bad) return bad;
     if (!(opts->spacing_m >= 0.5))
         return koi_error(ctx, KO_ERR_ARG, "route: spacing %g m: must be at least 0.5 m",
                          opts->spacing_m);

@@ -127,9 +127,12 @@ ko_status ko_route_remedy(ko_context *ctx, ko_sites *sites, const ko_exposures *
                           const ko_check_options *opts, ko_remedy *out) {
     if (!ctx || !sites || !ex || !out) return koi_error(ctx, KO_ERR_ARG, "remedy: NULL argument");
     out->pitch_deg = out->height_m = NAN;
-    leg_set set;
-    ko_status st = collect_leg(ctx, ex, leg, &set);
+    ko_status st = opts ? KOI_CHECK_OPTIONS(ctx, ko_check_options, opts) : KO_OK;
+    if (!st && opts && opts->footprint)
+        st = KOI_CHECK_OPTIONS(ctx, ko_footprint_options, opts->footprint);
     if (st) return st;
+    leg_set set;
+    if ((st = collect_leg(ctx, ex, leg, &set))) return st;
     if (!unreliable(&set)) {
         st = flagged_first(ctx, sites, &set, opts);
         if (!st) st = search_pitch(ctx, sites, &set, opts, &out->pitch_deg);

@@ -65,7 +65,10 @@ static int check_all(const char *store, char **inputs, int n_inputs, int packed,
     }
     ko_check_options opts;
     ko_check_options_init(&opts);
-    if ((st = ko_sites_gsd_limit(sites, &opts.footprint.gsd_limit_m))) {
+    ko_footprint_options fopts;
+    ko_footprint_options_init(&fopts);
+    opts.footprint = &fopts;
+    if ((st = ko_sites_gsd_limit(sites, &fopts.gsd_limit_m))) {
         fail(o, st, "ko_sites_gsd_limit");
         goto done;
     }

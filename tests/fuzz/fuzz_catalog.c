@@ -132,7 +132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         ko_check_options o;
         ko_check_options_init(&o);
-        ko_sites_gsd_limit(sites, &o.footprint.gsd_limit_m);
+        ko_footprint_options fo;
+        ko_footprint_options_init(&fo);
+        o.footprint = &fo;
+        ko_sites_gsd_limit(sites, &fo.gsd_limit_m);
         size_t changed = 0, total = 0;
         if (catalog_recheck(&c, ctx, sites, &o, "2026-01-01T00:00:00Z", 1, &changed, &total) &&
             clear_over_unclear(&c))

@@ -30,9 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (!(fabs(w->lat) <= 90) || !(fabs(w->lon) <= 180)) __builtin_trap();
         }
         if (n <= 32) {
+            ko_camera cam;
+            ko_camera_init(&cam);
             ko_route_options o;
             ko_route_options_init(&o);
-            ko_camera_from_focal35(24, 4000, 3000, &o.camera);
+            ko_camera_from_focal35(24, 4000, 3000, &cam);
+            o.camera = &cam;
             o.gimbal_pitch_deg = -90;
             o.height_m = 60;
             o.spacing_m = 1e5; /* a few samples a leg, however far apart the waypoints */

@@ -1210,8 +1210,11 @@ static int run_chunk(ko_context *ctx, const run_opts *ro, uint64_t i0, uint64_t 
         shot.camera.p2 = pc->cam.p2;
         ko_check_options co;
         ko_check_options_init(&co);
-        co.footprint.gsd_limit_m = gsd_limit;
-        co.footprint.max_range_m = pc->max_range;
+        ko_footprint_options fo;
+        ko_footprint_options_init(&fo);
+        fo.gsd_limit_m = gsd_limit;
+        fo.max_range_m = pc->max_range;
+        co.footprint = &fo;
         ko_result *res = NULL;
         if ((kst = ko_check_shot(ctx, s, &shot, &co, &res))) {
             /* a store failure: not clear, but the harness cannot go on */

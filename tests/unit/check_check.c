@@ -45,7 +45,7 @@ static void gsd_within(const ko_finding *h) {
 
 START_TEST(test_check_nadir_discloses_only_what_is_resolved) {
     ko_check_options o = scene_options(&scene);
-    ck_assert_double_eq(o.footprint.gsd_limit_m, 5); /* nuclear's, the coarsest category */
+    ck_assert_double_eq(o.footprint->gsd_limit_m, 5); /* nuclear's, the coarsest category */
     ko_result *r = check_at(0, 0, 0, 0);
     ck_assert_int_eq(ko_result_verdict(r), KO_FLAGGED);
     ck_assert_int_eq(ko_result_checked(r), 1);

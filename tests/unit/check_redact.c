@@ -37,7 +37,9 @@ static void same_mask(const uint8_t *got, const uint8_t *want, uint32_t w, uint3
 
 static ko_result *check_on(const ko_shot *shot, ko_dem *dem) {
     ko_check_options o = scene_options(&scene);
-    o.footprint.dem = dem;
+    ko_footprint_options fo = *o.footprint;
+    fo.dem = dem;
+    o.footprint = &fo;
     return scene_check(shot, &o);
 }
 /* The hand-made sets at 100 x 75 (margins 0 and 2) and at 200 x 150 (every u, v doubled:

@@ -56,9 +56,12 @@ START_TEST(wpml_pilot2_heights_and_gimbal) {
     ck_assert_int_eq(ref, KO_HEIGHT_WGS84);
     ck_assert_double_eq_tol(h, 541.276374, 1e-6);
     /* 561.276 - 541.276: the camera flies 20 m above the take-off ground */
+    ko_camera cam;
+    ko_camera_init(&cam);
     ko_route_options o;
     ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
     ko_exposures *ex = NULL;
     ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
     ck_assert_uint_ge(ko_exposures_count(ex), 1);
@@ -77,9 +80,12 @@ START_TEST(wpml_kmz_oriented_shots) {
     const double want[6][3] = {{-27.686, 24, 6.797},  {-30.191, 336, 6.47},
                                {-27.686, 671, 6.797}, {-26.459, 854, 10.182},
                                {-27.939, 216, 8.269}, {-27.939, 216, 8.269}};
+    ko_camera cam;
+    ko_camera_init(&cam);
     ko_route_options o;
     ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
     ko_exposures *ex = NULL;
     ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
     ck_assert_uint_eq(ko_exposures_count(ex), 6);
@@ -170,9 +176,12 @@ START_TEST(distance_trigger_arithmetic) {
     ko_route *rt = open_ok(path);
     ck_assert_str_eq(ko_route_format(rt), "qgc-wpl");
     ck_assert_uint_eq(ko_route_waypoint_count(rt), 2);
+    ko_camera cam;
+    ko_camera_init(&cam);
     ko_route_options o;
     ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
     ko_exposures *ex = NULL;
     ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
     ck_assert_uint_eq(ko_exposures_count(ex), 11);
@@ -212,13 +221,16 @@ START_TEST(fail_closed) {
         "1\t0\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t400\t1\n"
         "2\t0\t0\t16\t0\t0\t0\t0\t0.0\t10.001\t400\t1\n");
     ko_route *rt = open_ok(path);
+    ko_camera cam;
+    ko_camera_init(&cam);
     ko_route_options o;
     ko_route_options_init(&o);
     ko_exposures *ex = NULL;
     ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "does not describe the camera"));
     ck_assert_ptr_null(strstr(ko_errmsg(ctx), "--")); /* no CLI flag in a library message */
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
     o.gimbal_pitch_deg = -90;
     ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
     ck_assert_uint_gt(ko_exposures_count(ex), 0);
@@ -256,9 +268,12 @@ START_TEST(geoid_between_datums) {
         "<wpml:executeHeight>500</wpml:executeHeight></Placemark></Folder></Document></kml>");
     ko_route *rt = open_ok("/vsimem/mixed/waylines.wpml");
     ck_assert_int_eq(ko_route_waypoint(rt, 0)->height_ref, KO_HEIGHT_EGM96);
+    ko_camera cam;
+    ko_camera_init(&cam);
     ko_route_options o;
     ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
     o.gimbal_pitch_deg = -90;
     ko_exposures *ex = NULL;
     ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
@@ -289,10 +304,13 @@ START_TEST(hover_is_checked) {
     const char *paths[] = {one, two};
     for (int k = 0; k < 2; k++) {
         ko_route *rt = open_ok(paths[k]);
+        ko_camera cam;
+        ko_camera_init(&cam);
         ko_route_options o;
         ko_route_options_init(&o);
         o.gimbal_pitch_deg = -90;
-        ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &o.camera), KO_OK);
+        ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+        o.camera = &cam;
         for (int cont = 0; cont < 2; cont++) {
             o.continuous = cont;
             ko_exposures *ex = NULL;

@@ -23,7 +23,8 @@ static ko_exposures *leg_exposures(double pitch_deg, ko_route **rt) {
     ck_assert_msg(ko_route_open(scene.ctx, path, rt) == KO_OK, "%s", ko_errmsg(scene.ctx));
     ko_route_options o;
     ko_route_options_init(&o);
-    o.camera = scene_camera(4000, 3000);
+    ko_camera cam = scene_camera(4000, 3000);
+    o.camera = &cam;
     o.gimbal_pitch_deg = pitch_deg;
     ko_exposures *ex = NULL;
     ck_assert_msg(ko_route_exposures(scene.ctx, *rt, &o, &ex) == KO_OK, "%s", ko_errmsg(scene.ctx));

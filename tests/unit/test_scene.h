@@ -89,11 +89,15 @@ static inline void scene_store(fixture *f, const scene_site *sites, size_t n) {
     ko_import_report_clear(&r);
 }
 
-/* Check options with the store's GSD limit, as the faces set them. */
+/* Check options with the store's GSD limit, as the faces set them. Their footprint options
+ * (held by pointer) are scene_footprint's, one per test process. */
+static ko_footprint_options scene_footprint;
 static inline ko_check_options scene_options(fixture *f) {
     ko_check_options o;
     ko_check_options_init(&o);
-    ck_assert_int_eq(ko_sites_gsd_limit(f->s, &o.footprint.gsd_limit_m), KO_OK);
+    ko_footprint_options_init(&scene_footprint);
+    ck_assert_int_eq(ko_sites_gsd_limit(f->s, &scene_footprint.gsd_limit_m), KO_OK);
+    o.footprint = &scene_footprint;
     return o;
 }
 

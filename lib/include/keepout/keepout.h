@@ -13,6 +13,13 @@
  *  - Handles come in _create/_open and _destroy/_close pairs; passing NULL to a destroy
  *    function is a harmless no-op. Borrowed pointers say how long they live.
  *  - The library never prints, never exits and never calls setlocale().
+ *  - Options structs (ko_*_options, ko_release_policy) start with `size_t size`: fill one with
+ *    its ko_*_init() function, which sets size to the struct's size in this header and every
+ *    field to its default, then change the fields you need. The library reads size to know
+ *    which version of the struct it was given and refuses one whose size it does not know
+ *    (zero: never initialised) with KO_ERR_ARG and a message naming the struct. Options are
+ *    passed by pointer to const (NULL: the defaults) and hold other structs only by pointer.
+ *    See docs/DESIGN.md, "C API stability".
  */
 #ifndef KEEPOUT_KEEPOUT_H
 #define KEEPOUT_KEEPOUT_H
@@ -190,6 +197,7 @@ typedef struct ko_dem ko_dem;
 
 /** Options of the footprint computation. Start from ko_footprint_options_init(). */
 typedef struct ko_footprint_options {
+    size_t size;           /**< sizeof(ko_footprint_options), set by ko_footprint_options_init() */
     double max_range_m;    /**< ground distance at which rays are cut (default 2000 m) */
     double gsd_limit_m;    /**< coarsest GSD any site category is still sensitive at; rays are
                                 also cut where one pixel covers more than this (default 2 m;
@@ -206,6 +214,7 @@ typedef struct ko_footprint_options {
                                 within a micrometre of a straight line are dropped. */
 } ko_footprint_options;
 
+/** Sets opts->size and every field to its default. */
 KO_API void ko_footprint_options_init(ko_footprint_options *opts);
 
 /** A computed ground footprint. Opaque; free with ko_footprint_destroy(). */
@@ -292,6 +301,7 @@ typedef struct ko_shot {
 
 /** Options of the readers. Start from ko_reader_options_init(). */
 typedef struct ko_reader_options {
+    size_t size;       /**< sizeof(ko_reader_options), set by ko_reader_options_init() */
     int assume_nadir;  /**< frames without gimbal attitude are nadir (else unknown) */
     uint32_t every_n;  /**< keep every N-th video frame (default 1) */
     double interval_s; /**< keep one video frame per this many seconds (0 = all) */
@@ -314,6 +324,7 @@ typedef struct ko_reader_options {
     int below_takeoff;
 } ko_reader_options;
 
+/** Sets opts->size and every field to its default. */
 KO_API void ko_reader_options_init(ko_reader_options *opts);
 
 /** Iterator over the shots of one input. */
@@ -587,6 +598,7 @@ typedef int (*ko_progress_fn)(double complete, const char *message, void *user);
 /** Options of ko_sites_import(). Start from ko_import_options_init(). Strings are borrowed
  * for the duration of the call. */
 typedef struct ko_import_options {
+    size_t size;            /**< sizeof(ko_import_options), set by ko_import_options_init() */
     const char *category;   /**< category of every site (NULL: from the data, else user_defined) */
     double buffer_m;        /**< buffer of every site in metres (NaN: the category's default) */
     const char *where;      /**< OGR attribute filter (SQL WHERE syntax), or NULL */
@@ -606,6 +618,7 @@ typedef struct ko_import_options {
     const char *preset_file;
 } ko_import_options;
 
+/** Sets opts->size and every field to its default. */
 KO_API void ko_import_options_init(ko_import_options *opts);
 
 /** What an import did. Zero-initialize, then free with ko_import_report_clear(). */
@@ -697,15 +710,20 @@ KO_API const char *ko_verdict_str(ko_verdict v);
  * could not be judged at all), flagged outranks clear. */
 KO_API ko_verdict ko_verdict_worst(ko_verdict a, ko_verdict b);
 
-/** Options of ko_check_shot(). Set footprint.gsd_limit_m from ko_sites_gsd_limit() so that
- * rays are cut where no category is sensitive any more. */
+/** Options of ko_check_shot(). Start from ko_check_options_init(). Point footprint at
+ * footprint options whose gsd_limit_m comes from ko_sites_gsd_limit(), so that rays are cut
+ * where no category is sensitive any more. */
 typedef struct ko_check_options {
-    ko_footprint_options footprint;
+    size_t size; /**< sizeof(ko_check_options), set by ko_check_options_init() */
+    /** How footprints are computed; NULL (default): ko_footprint_options_init()'s defaults.
+     * Borrowed: must stay valid while the options are used. */
+    const ko_footprint_options *footprint;
     double margin_m; /**< widen the footprint by this many metres before querying sites, for
                           position and attitude error (planned routes: GPS and wind drift);
                           default 0 */
 } ko_check_options;
 
+/** Sets opts->size and every field to its default (footprint NULL, margin 0). */
 KO_API void ko_check_options_init(ko_check_options *opts);
 
 /** One site in the footprint and what the resolution rule made of it. */
@@ -766,11 +784,13 @@ typedef enum ko_release_mode {
 
 /** The caller's policy. Start from ko_release_policy_init(). */
 typedef struct ko_release_policy {
+    size_t size;           /**< sizeof(ko_release_policy), set by ko_release_policy_init() */
     ko_release_mode mode;  /**< default KO_MODE_STRICT */
     ko_verdict unknown_is; /**< how a checked `unknown` counts in strict mode: KO_UNKNOWN
                                 (default) or KO_FLAGGED refuse it, KO_CLEAR releases it */
 } ko_release_policy;
 
+/** Sets p->size and the defaults: strict, unknown refused. */
 KO_API void ko_release_policy_init(ko_release_policy *p);
 
 /** The decision on one image. */
@@ -785,7 +805,9 @@ KO_API const char *ko_decision_str(ko_decision d);
 
 /** Decides one image from its result (NULL: it could not be checked at all) under policy p
  * (NULL: the default, strict). *why (may be NULL) gets a static sentence saying which rule
- * decided, e.g. "flagged: a protected site is in view and resolved". Never fails. */
+ * decided, e.g. "flagged: a protected site is in view and resolved". Never fails: a policy
+ * whose size field is wrong (not from ko_release_policy_init()) refuses every image, and *why
+ * says so. */
 KO_API ko_decision ko_release_decide(const ko_release_policy *p, const ko_result *r,
                                      const char **why);
 
@@ -887,7 +909,10 @@ KO_API int ko_route_takeoff(const ko_route *rt, double *lat, double *lon, double
 
 /** Options that turn a route into exposures. Start from ko_route_options_init(). */
 typedef struct ko_route_options {
-    ko_camera camera;        /**< the camera; focal_mm NaN: the one the plan describes */
+    size_t size; /**< sizeof(ko_route_options), set by ko_route_options_init() */
+    /** The camera; NULL (default) or focal_mm NaN: the one the plan describes. Borrowed:
+     * must stay valid while the options are used. */
+    const ko_camera *camera;
     double gimbal_pitch_deg; /**< NaN: the plan's; else every exposure at this pitch */
     double height_m;         /**< NaN: the plan's; else every waypoint this high above take-off */
     double spacing_m;        /**< one sample per this many metres where the camera records
@@ -899,6 +924,7 @@ typedef struct ko_route_options {
                                   point if it states one */
 } ko_route_options;
 
+/** Sets opts->size and every field to its default (camera NULL). */
 KO_API void ko_route_options_init(ko_route_options *opts);
 
 /** One planned capture: a photo at a waypoint, a triggered photo, or a sample of video. */
@@ -963,7 +989,7 @@ KO_API ko_status ko_route_remedy(ko_context *ctx, ko_sites *sites, const ko_expo
  * verdict's footprint, is projected into the image with the same camera model (forward:
  * ground -> camera -> distortion -> pixel, scaled from the camera's pixel size to width x
  * height), filled, then dilated by margin_px pixels. dem must be the DEM the shot was checked
- * with (opts.footprint.dem), or NULL if it was checked on flat ground (KO_ERR_ARG otherwise):
+ * with (opts.footprint->dem), or NULL if it was checked on flat ground (KO_ERR_ARG otherwise):
  * on a DEM every ground point is placed at the DEM's height, seen from the camera altitude(s)
  * the footprint was cast from; a point where the DEM has no data is KO_ERR_NOT_FOUND. mask
  * (width*height bytes, caller-owned) gets 255 for pixels to blank, 0 elsewhere; *n_redacted
