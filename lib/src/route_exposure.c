@@ -429,8 +429,9 @@ static ko_status walk_interpolated(walker *w) {
 
 /* ---- video between its samples ----
  * A video's samples stand for the flight between them: each frame is judged with the motion to
- * halfway to its neighbours (ko_shot.sweep_m, climb_m, turn_deg; ko_check_shot() widens its
- * footprint by the ground that motion brings into view). Where the camera turns more than
+ * halfway to its neighbours (ko_shot.sweep_m, climb_m, yaw_turn_deg, pitch_turn_deg;
+ * ko_check_shot() widens its footprint by the ground that motion brings into view). Where the
+ * camera turns more than
  * TURN_STEP_DEG between two samples (a corner, a gimbal change at a waypoint, the swing past a
  * point of interest) turn samples are put between them, so no frame stands for more than half
  * a step of turn: the widening a turn needs grows with the distance the view reaches. */
