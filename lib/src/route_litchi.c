@@ -29,13 +29,14 @@ enum {
     C_POI_ALT,
     C_PHOTO_T,
     C_PHOTO_D,
+    C_CURVE,
     C_N
 };
 
 static const char *const names[C_N] = {
-    "latitude",         "longitude",          "altitude(m)",       "heading(deg)", "gimbalmode",
-    "gimbalpitchangle", "altitudemode",       "speed(m/s)",        "poi_latitude", "poi_longitude",
-    "poi_altitude(m)",  "photo_timeinterval", "photo_distinterval"};
+    "latitude",         "longitude",          "altitude(m)",        "heading(deg)", "gimbalmode",
+    "gimbalpitchangle", "altitudemode",       "speed(m/s)",         "poi_latitude", "poi_longitude",
+    "poi_altitude(m)",  "photo_timeinterval", "photo_distinterval", "curvesize(m)"};
 
 typedef struct litchi {
     ko_route *rt;
@@ -125,6 +126,7 @@ static ko_status row(litchi *l, char **f, int lineno) {
     wp.height = v[C_ALT];
     wp.height_ref = v[C_ALTMODE] == 1 ? KO_HEIGHT_AGL : KO_HEIGHT_TAKEOFF;
     wp.heading_deg = v[C_HEADING];
+    if (v[C_CURVE] > 0) wp.curve_m = v[C_CURVE];
     if (v[C_SPEED] > 0) wp.speed_mps = v[C_SPEED];
     if (isfinite(v[C_POI_LAT]) && (v[C_POI_LAT] != 0 || v[C_POI_LON] != 0)) {
         wp.poi_lat = v[C_POI_LAT];

@@ -180,9 +180,29 @@ def test_heading_turning_along_a_leg_is_flown_too(tmp):
     assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
 
 
+def test_litchi_curved_corner_is_widened(tmp):
+    # Litchi: north 200 m, then east 200 m, nadir 20 m up, 200 mm-equivalent lens (3.6 x 2.4 m
+    # frame), recording. With curvesize 40 the aircraft rounds the corner: a curve from 40 m
+    # before to 40 m after it (as a quadratic Bezier its middle is 10 m off both legs), right
+    # over a 1 m site there. Flown sharp the frames miss it (9.5 m from the legs, farther than
+    # the 1.8 m half-frame plus the 5.5 m video margin): clear without the curve, and with it
+    # keepout must not say clear.
+    corner = (LAT + 200 / KY, LON)
+    db = square_store(tmp, corner[0] - 10 / KY, corner[1] + 10 / KX, 1.0)
+    args = ["route", "--db", db, "--camera", "focal35=200,size=4000x3000", "--format", "geojson"]
+    for curve, want in ((0, "clear"), (40, "flagged")):
+        plan = write(tmp, f"curve{curve}.csv", LITCHI_HEAD +
+                     f"{LAT},{LON},20,0,{curve},0,2,-90,2,0,0,5,-1,-1\n"
+                     f"{corner[0]},{corner[1]},20,0,{curve},0,2,-90,-1,0,0,5,-1,-1\n"
+                     f"{corner[0]},{corner[1] + 200 / KX},20,0,{curve},0,2,-90,-1,0,0,5,-1,-1\n")
+        code, out, err = run(*args, plan)
+        assert verdict(out) == want and code == (0 if want == "clear" else 1), (curve, code, err)
+
+
 if __name__ == "__main__":
     main([test_narrow_lens_passes_over_a_site_between_samples,
           test_hover_turn_sweeps_what_neither_heading_sees,
           test_small_hover_turn_does_not_flag_what_lies_behind,
           test_time_trigger_without_speed_is_judged_as_video,
-          test_heading_turning_along_a_leg_is_flown_too])
+          test_heading_turning_along_a_leg_is_flown_too,
+          test_litchi_curved_corner_is_widened])

@@ -870,9 +870,12 @@ typedef struct ko_waypoint {
     unsigned photos;              /**< photos taken on reaching this waypoint */
     ko_trigger trigger;           /**< capture in effect on the leg leaving this waypoint */
     double trigger_value;         /**< metres or seconds, per trigger */
+    /** Litchi curvesize: the aircraft may round the corner here, leaving the straight legs
+     * within this many metres of the waypoint (0: it flies through the waypoint). */
+    double curve_m;
 } ko_waypoint;
 
-/** Sets every double of *wp to NaN and the rest to zero/none. */
+/** Sets every double of *wp to NaN (curve_m to 0) and the rest to zero/none. */
 KO_API void ko_waypoint_init(ko_waypoint *wp);
 
 /** A mission read from a file. Opaque; free with ko_route_destroy(). */
