@@ -432,11 +432,13 @@ KO_API void ko_file_list_destroy(ko_file_list *l);
  * the height and slope of the terrain around the camera proves no crossing is skipped) and the
  * first crossing is refined by bisection (to half a pixel), then false position to a millimetre
  * of height (exact on planar terrain). A
- * crossing missed between two samples (a ray grazing a one-pixel peak) can only move the hit
- * farther out, which enlarges the footprint. Rays that leave the DEM, pass over
- * nodata, or reach the range limit are cut at the range limit along their azimuth, as on flat
- * ground. Geoid undulation is taken at the camera: its change across the range window (a few
- * centimetres per km) is neglected.
+ * crossing missed between two march steps (a ray grazing a one-pixel peak) moves the hit
+ * farther along the ray (see DESIGN.md's known gaps for near-edge rays). Chords between
+ * boundary samples are refined to a quarter DEM pixel. Rays that reach the range limit are cut
+ * there along their azimuth, as on flat ground; a ray that leaves the DEM or passes over nodata
+ * before it makes ko_footprint_compute() fail with KO_ERR_ARG (ground of unknown height). Geoid
+ * undulation is taken at the camera: its change across the range window (a few centimetres per km)
+ * is neglected.
  *
  * Conservative by construction: the footprint is the polygon through the boundary rays' hits,
  * and ground inside it that is hidden behind terrain (the far side of a ridge) still counts as
