@@ -49,6 +49,8 @@ double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const doubl
 /* The camera's height above the ground its GSD is taken against (the highest terrain in view
  * with a DEM), metres. */
 double koi_footprint_clearance(const ko_footprint *fp);
+/* The farthest the footprint's ring lies from the camera (horizontally), metres. */
+double koi_footprint_reach(const ko_footprint *fp);
 /* A footprint that holds a pole has no ring in longitude/latitude (its longitudes wrap all the
  * way round): until the query tests such footprints in the local frame they are unknown (fail
  * closed), never clear. Nearer the pole than that, the lon/lat ring is split where its chords

@@ -161,11 +161,7 @@ static int moving(const ko_shot *shot) {
  * and its grazing meets the ground (h + r) / h times further). r is the farthest the
  * footprint reaches; a tenth more covers the terms this first-order bound leaves out. */
 static double motion_margin(const ko_footprint *fp, const ko_shot *shot) {
-    size_t n;
-    const double *local = ko_footprint_ring_local(fp, &n);
-    double r = 0, h = koi_footprint_clearance(fp);
-    for (size_t i = 0; i < n; i++)
-        r = fmax(r, hypot(local[2 * i], local[2 * i + 1]));
+    double r = koi_footprint_reach(fp), h = koi_footprint_clearance(fp);
     double spread = 0;
     if (shot->climb_m > 0 || shot->pitch_turn_deg > 0) {
         if (!(h >= 0.5)) return NAN;

@@ -31,6 +31,7 @@ struct ko_footprint {
     const char *height_source;
     double cam_alt, ground_alt, gsd_terrain;
     double gsd_cam_alt;    /* the lower camera altitude of the footprint's (finer GSD) */
+    double reach;          /* the farthest the local ring lies from the camera, metres */
     int voids;             /* boundary rays that met ground of unknown height */
     double void_e, void_n; /* where the first of them did, local metres */
     double cam_alt2;       /* the relative height's altitude, cast and joined; NaN if none */
@@ -734,10 +735,7 @@ static ko_status to_wgs84(ko_context *ctx, ko_footprint *fp) {
 
 int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double margin_m) {
     /* a pole farther than the ring reaches (a degree of latitude is at least 110.5 km) */
-    double reach = 0;
-    for (size_t i = 0; i < fp->n; i++)
-        reach = fmax(reach, hypot(fp->local[2 * i], fp->local[2 * i + 1]));
-    if ((90.0 - fabs(fp->lat0)) * 110000.0 > reach + fmax(margin_m, 0.0) + 1.0) return 0;
+    if ((90.0 - fabs(fp->lat0)) * 110000.0 > fp->reach + fmax(margin_m, 0.0) + 1.0) return 0;
     int inside;
     for (int k = 0; k < 2; k++) {
         double e, no;
@@ -774,6 +772,8 @@ ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_p
     fp->height_source = "flat";
     fp->cam_alt = fp->ground_alt = fp->gsd_terrain = fp->gsd_cam_alt = fp->cam_alt2 = NAN;
     st = cast_boundary(ctx, cam, pose, opts, fp);
+    for (size_t i = 0; !st && i < fp->n; i++)
+        fp->reach = fmax(fp->reach, hypot(fp->local[2 * i], fp->local[2 * i + 1]));
     if (!st && fp->voids) {
         double lat, lon;
         koi_local_to_wgs84(ctx, pose->lat, pose->lon, fp->void_e, fp->void_n, &lat, &lon);
@@ -825,6 +825,10 @@ static double box_pixel_angle(const ko_footprint *fp, const double *box, const d
         x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
     return pixmap_lookup(fp->pm, x0, y0, x1, y1);
+}
+
+double koi_footprint_reach(const ko_footprint *fp) {
+    return fp->reach;
 }
 
 double koi_footprint_clearance(const ko_footprint *fp) {

@@ -437,9 +437,14 @@ static ko_status walk_interpolated(walker *w) {
  * a step of turn: the widening a turn needs grows with the distance the view reaches. */
 #define TURN_STEP_DEG 1.0
 
-/* Yaw plus pitch change from a to b, degrees (yaw the shorter way round). */
+/* The yaw change from a to b the shorter way round, degrees (signed). */
+static double yaw_change(const ko_pose *a, const ko_pose *b) {
+    return remainder(b->yaw_deg - a->yaw_deg, 360.0);
+}
+
+/* Yaw plus pitch change from a to b, degrees. */
 static double turn_between(const ko_pose *a, const ko_pose *b) {
-    return fabs(remainder(b->yaw_deg - a->yaw_deg, 360.0)) + fabs(b->pitch_deg - a->pitch_deg);
+    return fabs(yaw_change(a, b)) + fabs(b->pitch_deg - a->pitch_deg);
 }
 
 static int same_lens(const ko_camera *a, const ko_camera *b) {
@@ -462,7 +467,7 @@ static ko_status turn_sample(walker *w, const koi_exposure *a, const koi_exposur
     p->height_m = lerp(pa->height_m, pb->height_m, t);
     p->alt_msl_m = lerp(pa->alt_msl_m, pb->alt_msl_m, t);
     p->alt_ellps_m = lerp(pa->alt_ellps_m, pb->alt_ellps_m, t);
-    p->yaw_deg = norm360(pa->yaw_deg + remainder(pb->yaw_deg - pa->yaw_deg, 360.0) * t);
+    p->yaw_deg = norm360(pa->yaw_deg + yaw_change(pa, pb) * t);
     p->pitch_deg = lerp(pa->pitch_deg, pb->pitch_deg, t);
     snprintf(e.id, sizeof e.id, "turn to %.40s (%.0f%%)", b->id, 100.0 * t);
     return push(w, &e);
@@ -516,7 +521,7 @@ static void half_motion(const walker *w, koi_exposure *e, const koi_exposure *a,
     s->sweep_m = fmax(s->sweep_m, 0.5 * d);
     double climb = 0.5 * fabs(pb->height_m - pa->height_m);
     if (isfinite(climb)) s->climb_m = fmax(s->climb_m, climb);
-    double yaw = 0.5 * fabs(remainder(pb->yaw_deg - pa->yaw_deg, 360.0));
+    double yaw = 0.5 * fabs(yaw_change(pa, pb));
     double pitch = 0.5 * fabs(pb->pitch_deg - pa->pitch_deg);
     if (isfinite(yaw)) s->yaw_turn_deg = fmax(s->yaw_turn_deg, yaw);
     if (isfinite(pitch)) s->pitch_turn_deg = fmax(s->pitch_turn_deg, pitch);
