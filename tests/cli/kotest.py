@@ -26,6 +26,22 @@ def geojson(*args, **kw):
     return code, json.loads(out), err
 
 
+def polygon_store(tmp, sites, category="substation"):
+    """A store of polygon sites imported by keepout itself with no buffer, so the stored
+    geometry is exactly the test's: sites is a list of (name, ring), ring [[lon, lat], ...]
+    closed. Returns the store's path."""
+    src = write(tmp, "site.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": name},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}} for name, ring in sites]}))
+    db = os.path.join(tmp, "site.sqlite")
+    if os.path.exists(db):
+        os.remove(db)
+    code, _, err = run("sites", "import", "-q", "--db", db, "--category", category,
+                       "--buffer", "0", src)
+    assert code == 0, err
+    return db
+
+
 def write(tmp, name, content, mode="w"):
     path = os.path.join(tmp, name)
     with open(path, mode) as f:

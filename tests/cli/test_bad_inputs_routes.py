@@ -8,7 +8,7 @@ exit 0 means the hover or the bad number was not looked at."""
 import json
 import os
 
-from kotest import main, run, write
+from kotest import main, polygon_store, run, write
 
 LAT, LON = 47.0, 8.0  # the site's centre
 FAR = LAT + 0.02  # a waypoint well away from the site
@@ -22,14 +22,7 @@ def site_store(tmp):
     ring = [[LON - half_x, LAT - half_y], [LON + half_x, LAT - half_y],
             [LON + half_x, LAT + half_y], [LON - half_x, LAT + half_y],
             [LON - half_x, LAT - half_y]]
-    src = write(tmp, "site.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "substation under the hover"},
-         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
-    db = os.path.join(tmp, "site.sqlite")
-    code, _, err = run("sites", "import", "-q", "--db", db, "--category", "substation",
-                       "--buffer", "0", src)
-    assert code == 0, err
-    return db
+    return polygon_store(tmp, [("substation under the hover", ring)])
 
 
 def route(tmp, name, content, *extra):

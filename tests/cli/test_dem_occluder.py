@@ -14,7 +14,7 @@ import json
 import math
 import os
 
-from kotest import run, write
+from kotest import polygon_store, run, write
 
 E0, N0 = 500000.0, 5200000.0  # camera, UTM 32N
 GROUND, HEIGHT = 400.0, 30.0
@@ -119,13 +119,7 @@ def test_a_pylon_on_the_image_edge_does_not_dent_the_footprint(tmp):
     h = side / 2
     ring = [lonlat(se - h, sn - h), lonlat(se + h, sn - h), lonlat(se + h, sn + h),
             lonlat(se - h, sn + h), lonlat(se - h, sn - h)]
-    src = write(tmp, "site.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "behind the pylon"},
-         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
-    db = os.path.join(tmp, "site.sqlite")
-    code, _, err = run("sites", "import", "-q", "--db", db, "--category", "substation",
-                       "--buffer", "0", src)
-    assert code == 0, err
+    db = polygon_store(tmp, [("behind the pylon", ring)])
     lon, lat = lonlat(0, 0)
     yaws = [0.1 * k for k in range(8)]
     clear_sight = site_points(z)  # the premise: strips of the site are seen, the rest not
@@ -145,20 +139,13 @@ def test_a_pylon_on_the_image_edge_does_not_dent_the_footprint(tmp):
 
 def store_squares(tmp, tr, squares):
     """squares: (east, north, side) relative to the camera; a store of them."""
-    feats = []
+    sites = []
     for i, (e, n, side) in enumerate(squares):
         h = side / 2
         ring = [list(tr.TransformPoint(E0 + x, N0 + y)[:2]) for x, y in
                 ((e - h, n - h), (e + h, n - h), (e + h, n + h), (e - h, n + h), (e - h, n - h))]
-        feats.append({"type": "Feature", "properties": {"name": f"s{i}"},
-                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
-    src = write(tmp, "sites.geojson", json.dumps({"type": "FeatureCollection",
-                                                  "features": feats}))
-    db = os.path.join(tmp, "sites.sqlite")
-    code, _, err = run("sites", "import", "-q", "--db", db, "--category", "substation",
-                       "--buffer", "0", src)
-    assert code == 0, err
-    return db
+        sites.append((f"s{i}", ring))
+    return polygon_store(tmp, sites)
 
 
 def transform():

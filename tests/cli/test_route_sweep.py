@@ -10,9 +10,8 @@ The expected verdict is worked out here from the geometry (height, pitch, field 
 from keepout's output: the site must be flagged, never clear."""
 import json
 import math
-import os
 
-from kotest import main, run, write
+from kotest import main, polygon_store, run, write
 
 LAT, LON = 47.0, 8.0
 KY = 111132.954 - 559.822 * math.cos(2 * math.radians(LAT))  # metres per degree of latitude
@@ -23,14 +22,7 @@ def square_store(tmp, lat, lon, side_m):
     hx, hy = side_m / 2 / KX, side_m / 2 / KY
     ring = [[lon - hx, lat - hy], [lon + hx, lat - hy], [lon + hx, lat + hy],
             [lon - hx, lat + hy], [lon - hx, lat - hy]]
-    src = write(tmp, "site.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "small site"},
-         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
-    db = os.path.join(tmp, "site.sqlite")
-    code, _, err = run("sites", "import", "-q", "--db", db, "--category", "substation",
-                       "--buffer", "0", src)
-    assert code == 0, err
-    return db
+    return polygon_store(tmp, [("small site", ring)])
 
 
 def line(tmp, pts):
