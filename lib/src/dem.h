@@ -94,7 +94,8 @@ typedef struct koi_terrain {
      * block in one step; NULL when the window is unbounded. */
     float *block_max;
     int bi0, bj0, nbx, nby; /* first pixel of the window, blocks per row and column */
-    double jac[4];          /* d(pixel x, y) / d(east, north) at the camera, row-major */
+    float *win;             /* the window's heights (row-major, ww x wh), NULL if unbounded */
+    int ww, wh;
 } koi_terrain;
 
 /* Prepares the casting of one pose's rays: camera altitude (with the sanity checks of

@@ -1,7 +1,8 @@
-/* Terrain ray casting for footprints: each boundary ray is marched over the DEM in the local
- * east/north frame under the camera, in steps of the DEM's resolution (longer where a
- * bound on the terrain's height and slope proves that no crossing can be skipped), and the first
- * crossing is refined by bisection and false position. */
+/* Terrain ray casting for footprints: each boundary ray is followed over the DEM in the local
+ * east/north frame under the camera, cell by cell (the square between four DEM posts, over
+ * which the bilinear terrain is a quadratic along the ray and never higher than its highest
+ * post), with longer jumps where a bound on the terrain's height or slope proves that no
+ * crossing can be skipped; the first crossing is refined by bisection and false position. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,26 +18,6 @@
 #define MAX_NODES 65
 /* Largest window (pixels) scanned for height and slope bounds; larger windows march plainly. */
 #define MAX_WINDOW_PX (512 * 512)
-
-/* Local east/north metres to DEM pixel coordinates through the node grid. */
-static void local_to_pixel(const koi_terrain *t, double e, double n, double *px, double *py) {
-    double fi = (e + t->range) * t->inv_spacing, fj = (n + t->range) * t->inv_spacing;
-    int i = (int)fi, j = (int)fj; /* truncation: fi, fj >= 0 within the range, and clamped */
-    i = i < 0 ? 0 : i > t->n - 2 ? t->n - 2 : i;
-    j = j < 0 ? 0 : j > t->n - 2 ? t->n - 2 : j;
-    double u = fi - i, v = fj - j;
-    size_t nn = (size_t)t->n * t->n, k = (size_t)j * t->n + i;
-    const double *x = t->node_px, *y = t->node_px + nn;
-    size_t k1 = k + 1, k2 = k + t->n, k3 = k + t->n + 1;
-    *px = (x[k] * (1 - u) + x[k1] * u) * (1 - v) + (x[k2] * (1 - u) + x[k3] * u) * v;
-    *py = (y[k] * (1 - u) + y[k1] * u) * (1 - v) + (y[k2] * (1 - u) + y[k3] * u) * v;
-}
-
-static double terrain_at(const koi_terrain *t, double e, double n) {
-    double px, py;
-    local_to_pixel(t, e, n, &px, &py);
-    return koi_dem_sample(t->dem, px, py);
-}
 
 /* DEM pixel coordinates to local east/north metres (exact, through the CRS). */
 static int pixel_to_local(ko_context *ctx, const ko_dem *d, double lat0, double lon0, double px,
@@ -96,8 +77,6 @@ static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
     t->nby = (h - 1 + b - 1) / b;
     if (t->nbx > 0 && t->nby > 0) t->block_max = koi_calloc((size_t)t->nbx * t->nby, sizeof(float));
     if (t->block_max) {
-        t->bi0 = i0;
-        t->bj0 = j0;
         for (int by = 0; by < t->nby; by++)
             for (int bx = 0; bx < t->nbx; bx++) {
                 float m = -INFINITY;
@@ -109,7 +88,7 @@ static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
                 t->block_max[(size_t)by * t->nbx + bx] = m;
             }
     }
-    free(buf);
+    t->win = buf, t->ww = w, t->wh = h, t->bi0 = i0, t->bj0 = j0;
 }
 
 /* The terrain at the take-off point: height_m is measured from there, not from the ground
@@ -280,13 +259,6 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
                          2 * t->step);
     ko_status st = camera_altitude(ctx, t, p);
     if (st) return st;
-    double h = t->spacing / 4, xa, ya, xb, yb;
-    local_to_pixel(t, h, 0, &xa, &ya);
-    local_to_pixel(t, -h, 0, &xb, &yb);
-    t->jac[0] = (xa - xb) / (2 * h), t->jac[2] = (ya - yb) / (2 * h);
-    local_to_pixel(t, 0, h, &xa, &ya);
-    local_to_pixel(t, 0, -h, &xb, &yb);
-    t->jac[1] = (xa - xb) / (2 * h), t->jac[3] = (ya - yb) / (2 * h);
     scan_window(t, dx_m, dy_m);
     if (d->io_error)
         return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);
@@ -296,76 +268,173 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
 void koi_terrain_end(koi_terrain *t) {
     free(t->node_px);
     free(t->block_max);
+    free(t->win);
     t->node_px = NULL;
     t->block_max = NULL;
+    t->win = NULL;
 }
 
-/* Ground distance from s to where the ray leaves its current block of cells, if the ray stays
- * above the block's highest terrain all the way; 0 otherwise (or off the block grid). The exit
- * is overshot by 1/1000 of a pixel so that the next look-up lands in the next block. */
-static double block_jump(const koi_terrain *t, double s, double ae, double an, double k) {
-    const double b = KOI_TERRAIN_BLOCK;
-    double px, py;
-    local_to_pixel(t, s * ae, s * an, &px, &py);
-    double cx = (px - 0.5 - t->bi0) / b, cy = (py - 0.5 - t->bj0) / b;
-    if (!(cx >= 0 && cy >= 0)) return 0;
-    int bx = (int)cx, by = (int)cy;
-    if (bx >= t->nbx || by >= t->nby) return 0;
-    double u = cx - bx, w = cy - by;
-    double vx = (t->jac[0] * ae + t->jac[1] * an) / b, vy = (t->jac[2] * ae + t->jac[3] * an) / b;
+/* The ray's ground point at s in DEM pixel coordinates, interpolated bilinearly between the
+ * nodes of the mapping grid, and the ray's velocity there in pixels per metre of ground
+ * distance, the derivative of the same interpolation. */
+static void ray_pixel(const koi_terrain *t, double s, double ae, double an, double *p, double *v) {
+    double fi = (s * ae + t->range) * t->inv_spacing, fj = (s * an + t->range) * t->inv_spacing;
+    int i = (int)fi, j = (int)fj;
+    i = i < 0 ? 0 : i > t->n - 2 ? t->n - 2 : i;
+    j = j < 0 ? 0 : j > t->n - 2 ? t->n - 2 : j;
+    double u = fi - i, w = fj - j;
+    size_t nn = (size_t)t->n * t->n, k = (size_t)j * t->n + i;
+    size_t k1 = k + 1, k2 = k + t->n, k3 = k + t->n + 1;
+    for (int c = 0; c < 2; c++) {
+        const double *x = t->node_px + c * nn;
+        double lo = x[k] * (1 - u) + x[k1] * u, hi = x[k2] * (1 - u) + x[k3] * u;
+        double de = ((x[k1] - x[k]) * (1 - w) + (x[k3] - x[k2]) * w) * t->inv_spacing;
+        double dn = (hi - lo) * t->inv_spacing;
+        p[c] = lo * (1 - w) + hi * w;
+        v[c] = de * ae + dn * an;
+    }
+}
+
+/* Ground distance from (u, w) in the unit square to where a ray moving by (vx, vy) per metre
+ * leaves it, overshot by 1/1000 of a DEM step so that the next look-up lands in the next
+ * square; INFINITY if the ray does not move. */
+static double square_exit(const koi_terrain *t, double u, double w, double vx, double vy) {
     double ds = INFINITY;
     if (vx > 1e-15) ds = (1 - u) / vx;
     if (vx < -1e-15) ds = -u / vx;
     if (vy > 1e-15 && (1 - w) / vy < ds) ds = (1 - w) / vy;
     if (vy < -1e-15 && -w / vy < ds) ds = -w / vy;
-    ds += 1e-3 * t->step;
-    if (s + ds > t->range) ds = t->range - s;
-    double low = k > 0 ? t->cam_alt - k * (s + ds) : t->cam_alt - k * s;
-    return low > t->block_max[(size_t)by * t->nbx + bx] ? ds : 0;
+    return ds + 1e-3 * t->step;
 }
 
-/* The crossing in [a, b] (ray above the terrain at a by fa > 0, at or below it at b):
- * bisection to half a pixel, within which the bilinear terrain along the ray is a smooth
- * quadratic at most, then false position with the Illinois correction to a millimetre of height,
- * and a last secant step on the bracket (exact where the terrain is planar).
- * Returns NaN if the ray passes over nodata on the way. */
-static double refine(const koi_terrain *t, double an, double ae, double k, double a, double fa,
-                     double b, double fb) {
-    for (int it = 0; it < 60 && b - a > t->step / 2; it++) {
-        double m = 0.5 * (a + b);
-        double z = terrain_at(t, m * ae, m * an);
-        if (isnan(z)) return NAN;
-        double fm = t->cam_alt - k * m - z;
-        if (fm > 0)
-            a = m, fa = fm;
-        else
-            b = m, fb = fm;
+/* Lowest point of the ray between ground distances s and s1. */
+static double ray_low(const koi_terrain *t, double k, double s, double s1) {
+    return k > 0 ? t->cam_alt - k * s1 : t->cam_alt - k * s;
+}
+
+/* Ground distance from s to where the ray leaves its current block of cells, if the ray stays
+ * above the block's highest terrain all the way; 0 otherwise (or off the block grid). */
+static double block_jump(const koi_terrain *t, double s, double ae, double an, double k) {
+    const double b = KOI_TERRAIN_BLOCK;
+    double p[2], v[2];
+    ray_pixel(t, s, ae, an, p, v);
+    double cx = (p[0] - 0.5 - t->bi0) / b, cy = (p[1] - 0.5 - t->bj0) / b;
+    if (!(cx >= 0 && cy >= 0)) return 0;
+    int bx = (int)cx, by = (int)cy;
+    if (bx >= t->nbx || by >= t->nby) return 0;
+    double ds = square_exit(t, cx - bx, cy - by, v[0] / b, v[1] / b);
+    if (s + ds > t->range) ds = t->range - s;
+    return ray_low(t, k, s, s + ds) > t->block_max[(size_t)by * t->nbx + bx] ? ds : 0;
+}
+
+/* Height of DEM post (i, j), clamped to the raster as koi_dem_sample clamps; NaN for nodata. */
+static double post(const koi_terrain *t, int i, int j) {
+    const ko_dem *d = t->dem;
+    i = i < 0 ? 0 : i >= d->xsize ? d->xsize - 1 : i;
+    j = j < 0 ? 0 : j >= d->ysize ? d->ysize - 1 : j;
+    int wi = i - t->bi0, wj = j - t->bj0;
+    if (t->win && wi >= 0 && wj >= 0 && wi < t->ww && wj < t->wh)
+        return t->win[(size_t)wj * t->ww + wi];
+    return koi_dem_pixel(t->dem, i, j);
+}
+
+/* The cell (square between four DEM posts) under a point of the ray: its posts, where the
+ * point lies in it and how fast the ray crosses it. */
+typedef struct cell {
+    double z[4]; /* posts at (0,0), (1,0), (0,1), (1,1) of the cell; NaN: nodata */
+    double u, w; /* the point's position in the cell, [0, 1) each */
+    double v[2]; /* the ray's velocity, cells per metre of ground distance */
+    double top;  /* highest post: bounds the bilinear terrain over the whole cell */
+    double zs;   /* the terrain at the point, as koi_dem_sample gives it */
+} cell;
+
+/* The cell under the ray at s, and the ground distance from s to where the ray leaves it.
+ * top and zs are NaN off the DEM or where a post is nodata. */
+static double cell_at(const koi_terrain *t, double s, double ae, double an, cell *c) {
+    const ko_dem *d = t->dem;
+    double p[2];
+    ray_pixel(t, s, ae, an, p, c->v);
+    c->top = c->zs = NAN;
+    if (!(p[0] >= 0 && p[1] >= 0 && p[0] <= d->xsize && p[1] <= d->ysize)) return t->step;
+    double cx = p[0] - 0.5, cy = p[1] - 0.5, fi = floor(cx), fj = floor(cy);
+    int i = (int)fi, j = (int)fj;
+    double *z = c->z, u = c->u = cx - fi, w = c->w = cy - fj;
+    z[0] = post(t, i, j), z[1] = post(t, i + 1, j), z[2] = post(t, i, j + 1);
+    z[3] = post(t, i + 1, j + 1);
+    if (isnan(z[0]) || isnan(z[1]) || isnan(z[2]) || isnan(z[3])) return t->step;
+    c->top = fmax(fmax(z[0], z[1]), fmax(z[2], z[3]));
+    c->zs = (z[0] * (1 - u) + z[1] * u) * (1 - w) + (z[2] * (1 - u) + z[3] * u) * w;
+    return square_exit(t, u, w, c->v[0], c->v[1]);
+}
+
+/* The first root in (0, tmax] of f0 + f1 t + f2 t^2 with f0 > 0; NaN if none. */
+static double first_root(double f0, double f1, double f2, double tmax) {
+    double r = NAN;
+    if (fabs(f2) * tmax <= 1e-12 * (fabs(f1) + f0 / tmax)) {
+        r = f1 < 0 ? -f0 / f1 : NAN;
+    } else {
+        double disc = f1 * f1 - 4 * f2 * f0;
+        if (disc < 0) return NAN;
+        double q = -0.5 * (f1 + copysign(sqrt(disc), f1)), r1 = q / f2, r2 = f0 / q;
+        r = r1 > 0 && (!(r2 > 0) || r1 < r2) ? r1 : r2 > 0 ? r2 : NAN;
     }
-    int side = 0;            /* which end the last false-position step moved: 1 = a, -1 = b */
-    double wa = fa, wb = fb; /* Illinois weights: f, halved while its end stays put */
-    for (int it = 0; it < 6 && b - a > 1e-4 && wa - wb > 0; it++) {
-        double m = a + (b - a) * wa / (wa - wb);
-        double z = terrain_at(t, m * ae, m * an);
-        if (isnan(z)) return NAN;
-        double fm = t->cam_alt - k * m - z;
-        if (fabs(fm) < 1e-3) return m; /* a millimetre of height */
-        if (fm > 0) {
-            a = m, fa = wa = fm;
-            if (side == 1) wb /= 2;
-            side = 1;
-        } else {
-            b = m, fb = wb = fm;
-            if (side == -1) wa /= 2;
-            side = -1;
+    return r > 0 && r <= tmax ? r : NAN;
+}
+
+/* The first crossing within ground distance ds of s, a stretch of the ray inside one cell whose
+ * posts are z[4] (at (0,0), (1,0), (0,1), (1,1) of the cell), entered at (u, w) and crossed at
+ * v pixels per metre. Along it the bilinear terrain is a quadratic in the ground distance, so
+ * the ray's height above it (f > 0 at s) is too, and its first root is exact: a ray passing
+ * under a post's peak with both ends of the stretch above the terrain is caught. NaN if the ray
+ * stays above the cell. */
+static double cell_crossing(const double z[4], double u, double w, const double v[2], double k,
+                            double f, double ds) {
+    double bu = z[1] - z[0], bw = z[2] - z[0], buw = z[0] - z[1] - z[2] + z[3];
+    /* terrain: z0 + bu U + bw W + buw U W with U = u + v0 t, W = w + v1 t */
+    double z1 = (bu + buw * w) * v[0] + (bw + buw * u) * v[1], z2 = buw * v[0] * v[1];
+    return first_root(f, -k - z1, -z2, ds);
+}
+
+/* Follows the ray (azimuth ae, an; descent k per metre) from the camera: 0 and the crossing in
+ * *s, 1 if it passes the range limit or climbs away, 2 and where in *s if it meets ground of
+ * unknown height. */
+static int march(const koi_terrain *t, double ae, double an, double k, double *s_out) {
+    double s = 0.0;
+    for (;;) {
+        if (t->block_max) { /* skip the blocks the ray clears */
+            double jump;
+            while (s < t->range && (jump = block_jump(t, s, ae, an, k)) > 0)
+                s += jump;
+            if (s >= t->range) return 1;
         }
+        cell c;
+        double ds = cell_at(t, s, ae, an, &c);
+        if (isnan(c.top)) return *s_out = s, 2;
+        double zr = t->cam_alt - k * s, f = zr - c.zs, safe = 0; /* no crossing before s + safe */
+        if (f <= 0) return *s_out = s, 0; /* only within the 1/1000-step overshoot */
+        if (t->bounded) {
+            /* f can shrink at most by (k + slope) per metre: no crossing before f / rate, nor
+             * while the ray is still above the highest terrain of the window. */
+            double rate = k + t->slope;
+            if (rate <= 0 || (zr > t->zmax && k <= 0)) return 1;
+            safe = f / rate;
+            if (zr > t->zmax && (zr - t->zmax) / k > safe) safe = (zr - t->zmax) / k;
+        }
+        double s1 = fmin(s + fmax(ds, safe), t->range);
+        if (safe < ds && ray_low(t, k, s, s1) <= c.top) { /* the ray may meet this cell */
+            double hit = cell_crossing(c.z, c.u, c.w, c.v, k, f, s1 - s);
+            if (!isnan(hit)) return *s_out = s + hit, 0;
+        }
+        if (s1 >= t->range) return 1;
+        s = s1;
     }
-    return fa - fb > 0 ? a + (b - a) * fa / (fa - fb) : b;
 }
 
 int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double yaw_deg,
                      double *east, double *north, double *up) {
     double hz = sqrt(d[0] * d[0] + d[1] * d[1]), len = sqrt(hz * hz + d[2] * d[2]);
-    double an, ae, void_at = NAN;
+    double an, ae, s = t->range;
+    int c = 1;
     if (hz <= 1e-12 * len) {
         if (d[2] > 0) { /* straight down: the ground under the camera */
             *east = *north = 0.0;
@@ -378,71 +447,16 @@ int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double 
         an = d[0] / hz;
         ae = d[1] / hz;
         double k = d[2] / hz; /* metres of descent per metre of ground distance */
-        double s = 0.0, f = t->cam_alt - t->ground;
-        for (;;) {
-            if (t->block_max) { /* skip the blocks the ray clears, then sample again */
-                double jump, s0 = s;
-                while (s < t->range && (jump = block_jump(t, s, ae, an, k)) > 0)
-                    s += jump;
-                if (s >= t->range) break;
-                if (s > s0) {
-                    double z = terrain_at(t, s * ae, s * an);
-                    if (isnan(z)) {
-                        void_at = s;
-                        break;
-                    }
-                    f = t->cam_alt - k * s - z;
-                    if (f <= 0) { /* only within the 1/1000-pixel overshoot */
-                        *east = s * ae;
-                        *north = s * an;
-                        *up = z;
-                        return 0;
-                    }
-                }
-            }
-            double ds = t->step;
-            if (t->bounded) {
-                /* f can shrink at most by (k + slope) per metre: no crossing before f / rate,
-                 * nor while the ray is still above the highest terrain of the window. */
-                double rate = k + t->slope, zr = t->cam_alt - k * s;
-                if (rate <= 0 || (zr > t->zmax && k <= 0)) break;
-                if (f / rate > ds) ds = f / rate;
-                if (zr > t->zmax && (zr - t->zmax) / k > ds) ds = (zr - t->zmax) / k;
-            }
-            double s1 = s + ds < t->range ? s + ds : t->range;
-            double z = terrain_at(t, s1 * ae, s1 * an);
-            if (isnan(z)) { /* off the DEM or over nodata */
-                void_at = s1;
-                break;
-            }
-            double f1 = t->cam_alt - k * s1 - z;
-            if (f1 <= 0) {
-                double sh = refine(t, an, ae, k, s, f, s1, f1);
-                if (isnan(sh)) {
-                    void_at = s1;
-                    break;
-                }
-                *east = sh * ae;
-                *north = sh * an;
-                *up = t->cam_alt - k * sh;
-                return 0;
-            }
-            if (s1 >= t->range) break;
-            s = s1;
-            f = f1;
-        }
+        c = march(t, ae, an, k, &s);
         if (t->dem->io_error) {
             koi_error(ctx, (ko_status)t->dem->io_error, "%s: cannot read the DEM", t->dem->path);
             return -1;
         }
+        if (c == 1) s = t->range;
+        *up = c == 0 ? t->cam_alt - k * s : NAN;
     }
-    *east = ae * t->range;
-    *north = an * t->range;
-    *up = NAN;
-    if (!isnan(void_at)) { /* the ray went on over ground of unknown height */
-        *east = ae * void_at;
-        *north = an * void_at;
-        return 2;
-    }
-    return 1;
+    if (c) *up = NAN;
+    *east = s * ae;
+    *north = s * an;
+    return c;
 }

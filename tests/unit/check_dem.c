@@ -799,11 +799,86 @@ START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
 }
 END_TEST
 
+/* One DEM post 30 m high (a mast: a bilinear pyramid one pixel wide at the base) on flat
+ * ground in a 1 m UTM DEM; arg: mast centre (x, y). */
+static double z_mast(double x, double y, const double *arg) {
+    return fabs(x - arg[0]) < 0.25 && fabs(y - arg[1]) < 0.25 ? 30.0 : 0.0;
+}
+
+/* Shortest distance from (x, y) to the ring, 0 when inside it (crossing number). */
+static double outside_by(const ko_footprint *fp, double x, double y) {
+    size_t n;
+    const double *r = ko_footprint_ring_local(fp, &n);
+    int in = 0;
+    double best = INFINITY;
+    for (size_t i = 0, j = n - 1; i < n; j = i++) {
+        double xi = r[2 * i], yi = r[2 * i + 1], xj = r[2 * j], yj = r[2 * j + 1];
+        if ((yi > y) != (yj > y) && x < xi + (y - yi) * (xj - xi) / (yj - yi)) in = !in;
+        double dx = xj - xi, dy = yj - yi, l2 = dx * dx + dy * dy;
+        double t = l2 > 0 ? fmax(0, fmin(1, ((x - xi) * dx + (y - yi) * dy) / l2)) : 0;
+        best = fmin(best, hypot(xi + t * dx - x, yi + t * dy - y));
+    }
+    return in ? 0.0 : best;
+}
+
+/* A camera 50 m up looking north-east 30 deg down sees the tip of a mast 20 m ahead (45 deg
+ * down, inside the image), but not its foot: the bottom image edge, 59.4 deg down, passes the
+ * mast's axis at 16.2 m, so it meets the mast's near face. A march in one-pixel steps along the
+ * diagonal lands on both sides of the post where the pyramid is low (12.7 m), steps over it,
+ * and puts the near edge 29.6 m out: the mast, a site, was clear (adversary, 55 m mast on a
+ * 1 m DEM). Every sub-pixel phase of the grid under the ray must keep the mast's position in
+ * the footprint (within the quarter-cell tolerance of the ring's edges). */
+START_TEST(test_dem_one_post_mast_is_never_stepped_over) {
+    const double lat = 46.842607, lon = -93.0, k0 = 0.9996, d = 20.0;
+    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(wgs, 4326);
+    OSRImportFromEPSG(utm, 32615);
+    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
+    double e = lon, n = lat;
+    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
+    OCTDestroyCoordinateTransformation(ct);
+    OSRRelease(wgs);
+    OSRRelease(utm);
+    ko_camera c = lens_075();
+    int missed = 0;
+    for (int ph = 0; ph < 64; ph++) {
+        double fx = (ph % 8) / 8.0, fy = (ph / 8) / 8.0;
+        double gt[6] = {e - 250 + fx, 1, 0, n + 250 + fy, 0, -1};
+        /* the pixel centre nearest the point d metres north-east of the camera */
+        double tx = e + d * k0 * M_SQRT1_2, ty = n + d * k0 * M_SQRT1_2;
+        double arg[2] = {gt[0] + floor(tx - gt[0]) + 0.5, gt[3] - floor(gt[3] - ty) - 0.5};
+        make_dem("/vsimem/mast.tif", 32615, gt, 500, 500, z_mast, arg, 0);
+        ko_dem *dem = open_dem("/vsimem/mast.tif");
+        ko_pose p = pose_at(50, 45, -30, 0);
+        p.lat = lat;
+        p.lon = lon;
+        ko_footprint_options o = opts_range(200, dem);
+        ko_footprint *fp = compute(&c, &p, &o);
+        double off = outside_by(fp, (arg[0] - e) / k0, (arg[1] - n) / k0);
+        if (off > 0.3) missed++;
+        ck_assert_msg(off <= 0.3, "phase (%.3f, %.3f): the mast is %.2f m outside the footprint",
+                      fx, fy, off);
+        ko_footprint_destroy(fp);
+        ko_dem_close(dem);
+    }
+    ck_assert_int_eq(missed, 0);
+    /* the same view without the DEM: the near edge is 29.6 m out, the mast's foot not seen */
+    ko_pose p = pose_at(50, 45, -30, 0);
+    ko_footprint_options flat = opts_range(200, NULL);
+    ko_footprint *f0 = compute(&c, &p, &flat);
+    ck_assert_double_gt(outside_by(f0, d * M_SQRT1_2, d * M_SQRT1_2), 5.0);
+    ko_footprint_destroy(f0);
+    VSIUnlink("/vsimem/mast.tif");
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_dem_flat_plane_reproduces_flat_model,
                             test_dem_takeoff_ground_plus_relative_height,
                             test_dem_tilted_plane_utm_closed_form,
                             test_dem_first_crossing_wins_at_a_cliff,
+                            test_dem_one_post_mast_is_never_stepped_over,
                             test_dem_nodata_and_leaving_the_dem_are_unknown,
                             test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers,
                             test_dem_absolute_and_relative_altitudes_are_joined,

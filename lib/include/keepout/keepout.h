@@ -427,13 +427,12 @@ KO_API void ko_file_list_destroy(ko_file_list *l);
  * silent fallback to flat ground or from 3. to 4.: no DEM data under the camera, or at the
  * take-off point when 3. is the only altitude, is also KO_ERR_ARG.
  *
- * Casting: every boundary ray (sampled as for flat ground) is marched over the terrain in the
- * local east/north frame in steps of the DEM's pixel size (longer steps only where a bound on
- * the height and slope of the terrain around the camera proves no crossing is skipped) and the
- * first crossing is refined by bisection (to half a pixel), then false position to a millimetre
- * of height (exact on planar terrain). A
- * crossing missed between two march steps (a ray grazing a one-pixel peak) moves the hit
- * farther along the ray (see DESIGN.md's known gaps for near-edge rays). Chords between
+ * Casting: every boundary ray (sampled as for flat ground) is followed over the terrain in the
+ * local east/north frame cell by cell (the square between four DEM posts, where the bilinear
+ * terrain along the ray is a quadratic: its first crossing is solved exactly, and a ray above
+ * the cell's highest post moves on), with longer jumps only where a bound on the height and
+ * slope of the terrain around the camera proves no crossing is skipped. No crossing is missed,
+ * however thin the feature (a one-post mast). Chords between
  * boundary samples are refined to a quarter DEM pixel. Rays that reach the range limit are cut
  * there along their azimuth, as on flat ground; a ray that leaves the DEM or passes over nodata
  * before it makes ko_footprint_compute() fail with KO_ERR_ARG (ground of unknown height). Geoid
