@@ -431,11 +431,12 @@ static int add_arc(dense *d, const double *a, const double *b, double R, double 
 
 /* The boundary between samples i and j = i + 1, where one ray lands within range and the
  * other is cut: bisected along the image edge to 1e-4 pixel. *in_xy := the last ground point
- * within range, *out_xy := the first cut point (on the range circle). */
+ * within range, *s_in := where along the edge from sample i its ray starts, *out_xy := the
+ * first cut point (on the range circle). */
 static ko_status find_crossing(ko_context *ctx, const ko_camera *cam, const koi_intrinsics *k,
                                uint32_t m, size_t i, int in_first, const koi_rot *r,
                                const ko_pose *p, koi_terrain *t, ko_footprint *fp,
-                               const double *pin, const double *pout, double *in_xy,
+                               const double *pin, const double *pout, double *in_xy, double *s_in,
                                double *out_xy) {
     double u0, v0, u1, v1;
     boundary_pixel(k, m, i, &u0, &v0);
@@ -459,6 +460,7 @@ static ko_status find_crossing(ko_context *ctx, const ko_camera *cam, const koi_
         else
             lo = s, in_xy[0] = e, in_xy[1] = n;
     }
+    *s_in = lo;
     return KO_OK;
 }
 
@@ -481,12 +483,18 @@ static double ray_angle(const double a[3], const double b[3]) {
     return atan2(sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]), dot);
 }
 
-/* Distance from p to the segment a-b. */
+/* How far p (a ground point, seen from the camera at the origin) lies from the segment a-b
+ * along its own line of sight: the distance to where that line crosses the segment, INFINITY
+ * if it misses it. Where a ray between a and b meets an obstacle's silhouette, its hit can lie
+ * next to the chord across (a near-radial chord from the obstacle to the ground beyond) yet
+ * far from it along the ray: the seen ground past the silhouette is then outside the chord. */
 static double off_chord(const double *p, const double *a, const double *b) {
-    double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
-    double t = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0.0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    return hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy);
+    double dx = b[0] - a[0], dy = b[1] - a[1], den = p[0] * dy - p[1] * dx;
+    if (fabs(den) <= 1e-12 * hypot(p[0], p[1]) * hypot(dx, dy)) return INFINITY;
+    double t = (a[0] * dy - a[1] * dx) / den; /* crossing = t p */
+    double u = fabs(dx) > fabs(dy) ? (t * p[0] - a[0]) / dx : (t * p[1] - a[1]) / dy;
+    if (!(u >= -1e-9 && u <= 1 + 1e-9) || !(t > 0)) return INFINITY;
+    return fabs(t - 1) * hypot(p[0], p[1]);
 }
 
 /* One chord of the boundary on terrain, to be refined (see refine_edge). */
@@ -534,6 +542,21 @@ static ko_status refine_edge(const edge_span *e, double s0, const double *a, con
     return st;
 }
 
+/* The boundary from a (at s0 along chord i of the edge) to b (at s1), both ground points within
+ * range: on terrain refined as refine_edge does, on flat ground the chord itself. Adds the
+ * points after a, through b. */
+static ko_status in_range_chord(edge_span *e, size_t i, double s0, const double *a, double s1,
+                                const double *b, int *ok) {
+    double da[3], db[3];
+    e->i = i;
+    if (!e->t || !edge_ray(e->cam, e->k, e->m, i, s0, e->r, da) ||
+        !edge_ray(e->cam, e->k, e->m, i, s1, e->r, db)) {
+        *ok = dense_add(e->d, b[0], b[1]);
+        return KO_OK;
+    }
+    return refine_edge(e, s0, a, da, s1, b, db, 0, ok);
+}
+
 /* The closed dense ring of the cast boundary (samples xy, cut flags): where the boundary
  * passes the range limit the exact crossing is inserted, and between cut points the ring
  * follows the range arc (tangent pieces, at most excess outside it), so that every ground
@@ -554,27 +577,24 @@ static ko_status follow_range(ko_context *ctx, const ko_camera *cam, const koi_i
         size_t j = (i + 1) % total;
         if (i == 0) ok = dense_add(&d, xy[0], xy[1]);
         const double *a = &xy[2 * i], *b = &xy[2 * j];
-        double da[3], db[3];
-        if (!cut[i] && !cut[j] && t && edge_ray(cam, k, m, i, 0.0, r, da) &&
-            edge_ray(cam, k, m, i, 1.0, r, db)) {
-            span.i = i;
-            st = refine_edge(&span, 0.0, a, da, 1.0, b, db, 0, &ok);
-            continue;
-        }
         if (cut[i] == cut[j]) {
-            ok = cut[i] ? add_arc(&d, a, b, R, excess) : dense_add(&d, b[0], b[1]);
+            if (cut[i])
+                ok = add_arc(&d, a, b, R, excess);
+            else
+                st = in_range_chord(&span, i, 0.0, a, 1.0, b, &ok);
             continue;
         }
-        double in_xy[2], out_xy[2];
+        double in_xy[2], out_xy[2], s_in;
         st = find_crossing(ctx, cam, k, m, i, !cut[i], r, p, t, fp, cut[i] ? b : a, cut[i] ? a : b,
-                           in_xy, out_xy);
+                           in_xy, &s_in, out_xy);
         if (st) break;
-        if (cut[i]) /* arc to the crossing, then in range */
-            ok = add_arc(&d, a, out_xy, R, excess) && dense_add(&d, in_xy[0], in_xy[1]) &&
-                 dense_add(&d, b[0], b[1]);
-        else
-            ok = dense_add(&d, in_xy[0], in_xy[1]) && dense_add(&d, out_xy[0], out_xy[1]) &&
-                 add_arc(&d, out_xy, b, R, excess);
+        if (cut[i]) { /* arc to the crossing, then in range */
+            ok = add_arc(&d, a, out_xy, R, excess) && dense_add(&d, in_xy[0], in_xy[1]);
+            if (ok) st = in_range_chord(&span, i, s_in, in_xy, 1.0, b, &ok);
+        } else {
+            st = in_range_chord(&span, i, 0.0, a, s_in, in_xy, &ok);
+            ok = ok && dense_add(&d, out_xy[0], out_xy[1]) && add_arc(&d, out_xy, b, R, excess);
+        }
     }
     if (!st && !ok) st = koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     if (st) {

@@ -799,10 +799,10 @@ START_TEST(test_dem_tile_cache_matches_gdal_across_evictions) {
 }
 END_TEST
 
-/* One DEM post 30 m high (a mast: a bilinear pyramid one pixel wide at the base) on flat
- * ground in a 1 m UTM DEM; arg: mast centre (x, y). */
+/* One DEM post (a mast: a bilinear pyramid one pixel wide at the base) on flat ground in a
+ * 1 m UTM DEM; arg: mast centre (x, y) and height. */
 static double z_mast(double x, double y, const double *arg) {
-    return fabs(x - arg[0]) < 0.25 && fabs(y - arg[1]) < 0.25 ? 30.0 : 0.0;
+    return fabs(x - arg[0]) < 0.25 && fabs(y - arg[1]) < 0.25 ? arg[2] : 0.0;
 }
 
 /* Shortest distance from (x, y) to the ring, 0 when inside it (crossing number). */
@@ -847,7 +847,7 @@ START_TEST(test_dem_one_post_mast_is_never_stepped_over) {
         double gt[6] = {e - 250 + fx, 1, 0, n + 250 + fy, 0, -1};
         /* the pixel centre nearest the point d metres north-east of the camera */
         double tx = e + d * k0 * M_SQRT1_2, ty = n + d * k0 * M_SQRT1_2;
-        double arg[2] = {gt[0] + floor(tx - gt[0]) + 0.5, gt[3] - floor(gt[3] - ty) - 0.5};
+        double arg[3] = {gt[0] + floor(tx - gt[0]) + 0.5, gt[3] - floor(gt[3] - ty) - 0.5, 30};
         make_dem("/vsimem/mast.tif", 32615, gt, 500, 500, z_mast, arg, 0);
         ko_dem *dem = open_dem("/vsimem/mast.tif");
         ko_pose p = pose_at(50, 45, -30, 0);
@@ -873,12 +873,111 @@ START_TEST(test_dem_one_post_mast_is_never_stepped_over) {
 }
 END_TEST
 
+/* NED direction through tan-plane point (u right, v down) of a camera at yaw, pitch (roll 0). */
+static void ned_ray(double yaw, double pitch, double u, double v, double d[3]) {
+    double y = yaw * M_PI / 180, p = pitch * M_PI / 180;
+    double fwd[3] = {cos(p) * cos(y), cos(p) * sin(y), -sin(p)}, right[3] = {-sin(y), cos(y), 0};
+    double down[3] = {fwd[1] * right[2] - fwd[2] * right[1], fwd[2] * right[0] - fwd[0] * right[2],
+                      fwd[0] * right[1] - fwd[1] * right[0]};
+    for (int i = 0; i < 3; i++)
+        d[i] = fwd[i] + u * right[i] + v * down[i];
+}
+
+/* Flat ground distance of ray d from a camera h metres up. */
+static double flat_reach(const double d[3], double h) {
+    return h * hypot(d[0], d[1]) / d[2];
+}
+
+/* Whether a ray from a camera h metres up (azimuth ae, an; descent k per metre) meets the
+ * bilinear pyramid of a post zt high at (te, tn) on 1 m pixels aligned with east and north:
+ * sampled every centimetre where the ray passes within 1.5 m of it. */
+static int meets_post(double te, double tn, double zt, double h, double ae, double an, double k) {
+    double along = te * ae + tn * an;
+    for (double s = along - 1.5; s <= along + 1.5; s += 0.01) {
+        double dx = fabs(s * ae - te), dy = fabs(s * an - tn);
+        if (h - k * s <= zt * fmax(0, 1 - dx) * fmax(0, 1 - dy)) return 1;
+    }
+    return 0;
+}
+
+/* A camera 30 m up looks north 33 deg down: its top edge lands within the 300 m range near the
+ * image centre and beyond it towards the corners. A 40 m one-post tower 100 m out stands on
+ * the ray of a boundary sample just inside the range crossing: rays between that sample and
+ * the crossing pass beside it and land on ground 250..300 m out, but the ring took a straight
+ * chord from the tower hit to the crossing (0.98 m of seen ground outside; 0.69 m with the
+ * chord refined but judged by its distance across, not along the ray). Every top-edge ray that
+ * passes the tower (the test's own line of sight past the post) lands on flat ground, where the
+ * test projects it itself: each such point within range must be within the 0.25 m tolerance of
+ * the ring (a quarter of the DEM's 1 m cell). */
+START_TEST(test_dem_range_crossing_chord_is_refined_on_terrain) {
+    const double lat = 46.842607, lon = -93.0, k0 = 0.9996, h = 30, pitch = -33, range = 300;
+    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(wgs, 4326);
+    OSRImportFromEPSG(utm, 32615);
+    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
+    double e = lon, n = lat;
+    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
+    OCTDestroyCoordinateTransformation(ct);
+    OSRRelease(wgs);
+    OSRRelease(utm);
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
+    c.width_px = 5472, c.height_px = 3648;
+    const double umax = 0.75, vt = -0.5; /* the top edge in the tan plane */
+    /* where the top edge at yaw 0 reaches the range: bisection on u */
+    double lo = 0, hi = umax, d[3];
+    for (int it = 0; it < 60; it++) {
+        ned_ray(0, pitch, 0.5 * (lo + hi), vt, d);
+        if (flat_reach(d, h) < range)
+            lo = 0.5 * (lo + hi);
+        else
+            hi = 0.5 * (lo + hi);
+    }
+    ned_ray(0, pitch, lo, vt, d);
+    double bt = atan2(d[1], d[0]) - 0.15 * M_PI / 180;
+    double te = 100 * sin(bt), tn = 100 * cos(bt); /* the tower, local metres */
+    double gt[6] = {e - 400, 1, 0, n + 400, 0, -1};
+    double tx = e + te * k0, ty = n + tn * k0;
+    double arg[3] = {gt[0] + floor(tx - gt[0]) + 0.5, gt[3] - floor(gt[3] - ty) - 0.5, 40};
+    te = (arg[0] - e) / k0, tn = (arg[1] - n) / k0;
+    make_dem("/vsimem/tower.tif", 32615, gt, 800, 800, z_mast, arg, 0);
+    ko_dem *dem = open_dem("/vsimem/tower.tif");
+    double worst = 0;
+    int checked = 0;
+    for (int iy = 0; iy < 40; iy++) {
+        double yaw = -0.4 + 0.02 * iy;
+        ko_pose p = pose_at(h, yaw, pitch, 0);
+        p.lat = lat;
+        p.lon = lon;
+        ko_footprint_options o = opts_range(range, dem);
+        ko_footprint *fp = compute(&c, &p, &o);
+        for (int iu = 0; iu <= 4000; iu++) {
+            ned_ray(yaw, pitch, -umax + 2 * umax * iu / 4000.0, vt, d);
+            double hz = hypot(d[0], d[1]), s = flat_reach(d, h);
+            double ae = d[1] / hz, an = d[0] / hz;
+            if (s > range - 0.05 || meets_post(te, tn, 40, h, ae, an, d[2] / hz))
+                continue; /* beyond the range, or meets the tower */
+            worst = fmax(worst, outside_by(fp, s * ae, s * an));
+            checked++;
+        }
+        ko_footprint_destroy(fp);
+    }
+    ck_assert_int_gt(checked, 10000);
+    ck_assert_msg(worst <= 0.25 + 0.02, "seen ground %.3f m outside the footprint", worst);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/tower.tif");
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_dem_flat_plane_reproduces_flat_model,
                             test_dem_takeoff_ground_plus_relative_height,
                             test_dem_tilted_plane_utm_closed_form,
                             test_dem_first_crossing_wins_at_a_cliff,
                             test_dem_one_post_mast_is_never_stepped_over,
+                            test_dem_range_crossing_chord_is_refined_on_terrain,
                             test_dem_nodata_and_leaving_the_dem_are_unknown,
                             test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers,
                             test_dem_absolute_and_relative_altitudes_are_joined,
