@@ -38,7 +38,18 @@ ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp) {
     return KO_OK;
 }
 
-ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot) {
+static int same(double a, double b) {
+    return a == b || (isnan(a) && isnan(b));
+}
+
+static int same_shot(const koi_shot *a, const koi_shot *b) {
+    return a->wp == b->wp && same(a->pitch_deg, b->pitch_deg) && same(a->yaw_deg, b->yaw_deg) &&
+           same(a->yaw_offset_deg, b->yaw_offset_deg) && same(a->heading_deg, b->heading_deg) &&
+           same(a->focal35_mm, b->focal35_mm) && a->why == b->why;
+}
+
+ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot, int merge) {
+    if (merge && rt->n_shots && same_shot(&rt->shots[rt->n_shots - 1], shot)) return KO_OK;
     if (rt->n_shots == rt->cap_shots) {
         size_t cap = rt->cap_shots ? rt->cap_shots * 2 : 16;
         koi_shot *p = koi_realloc_array(rt->shots, cap, sizeof *p);

@@ -10,11 +10,17 @@
 
 #include "keepout/keepout.h"
 
-/* A photo with its own camera state at a waypoint (DJI orientedShoot: each shot of a waypoint
- * has its own gimbal pitch, heading and zoom). NaN: the waypoint's. */
+/* A photo with the camera state in force when it is taken: a waypoint's photo actions run in
+ * order with the gimbal and heading actions around them (gimbalRotate -90, takePhoto,
+ * gimbalRotate -30 takes the photo at -90), and DJI orientedShoot gives each shot its own
+ * pitch, heading and zoom. Every field is the state at the photo, with ko_waypoint's meaning
+ * (pitch NaN: never set, aimed at the waypoint's POI if it has one; heading NaN: the course or
+ * the POI; yaw NaN: gimbal_yaw_offset_deg from the heading). why: static text, set when that
+ * state cannot be known (the exposure is then unknown with it), else NULL. */
 typedef struct koi_shot {
     size_t wp;
-    double pitch_deg, yaw_deg, focal35_mm;
+    double pitch_deg, yaw_deg, yaw_offset_deg, heading_deg, focal35_mm;
+    const char *why;
 } koi_shot;
 
 struct ko_route {
@@ -26,7 +32,8 @@ struct ko_route {
     int has_takeoff;
     double takeoff_lat, takeoff_lon, takeoff_height;
     ko_height_ref takeoff_ref;
-    koi_shot *shots; /* photos with their own camera state, in flight order */
+    koi_shot *shots; /* photos with the camera state at each, in flight order; a waypoint with
+                      * none here takes its ko_waypoint.photos with the waypoint's state */
     size_t n_shots, cap_shots;
     int has_camera; /* the file describes the camera (e.g. QGC CameraCalc) */
     ko_camera camera;
@@ -36,8 +43,9 @@ struct ko_route {
  * waypoints is KO_ERR_LIMIT. */
 ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp);
 
-/* Appends a photo with its own camera state. KO_ERR_NOMEM (message set) on failure. */
-ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot);
+/* Appends a photo with its own camera state; with merge, not if it is the same as the last one
+ * of the same waypoint (one exposure stands for both). KO_ERR_NOMEM (message set) on failure. */
+ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot, int merge);
 
 /* The readers. rt->path is the file (any VSI path); each sets rt->format and fills rt->wp.
  * An empty mission (no waypoints) is KO_ERR_FORMAT "…: the mission has no waypoints". */

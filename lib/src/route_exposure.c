@@ -241,10 +241,12 @@ static ko_status camera_for(walker *w, const ko_waypoint *wp, ko_camera *cam) {
 static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger trig,
                       const char *what, const koi_shot *shot) {
     ko_waypoint own = w->rt->wp[at];
-    if (shot) { /* a photo with its own gimbal and zoom */
-        if (!isnan(shot->pitch_deg)) own.gimbal_pitch_deg = shot->pitch_deg;
-        if (!isnan(shot->yaw_deg)) own.gimbal_yaw_deg = shot->yaw_deg;
-        if (!isnan(shot->focal35_mm)) own.focal35_mm = shot->focal35_mm;
+    if (shot) { /* a photo with the camera state in force when it is taken */
+        own.gimbal_pitch_deg = shot->pitch_deg;
+        own.gimbal_yaw_deg = shot->yaw_deg;
+        own.gimbal_yaw_offset_deg = shot->yaw_offset_deg;
+        own.heading_deg = shot->heading_deg;
+        own.focal35_mm = shot->focal35_mm;
     }
     const ko_waypoint *wp = &own;
     leg_point p = point_on_leg(w, at, along);
@@ -267,6 +269,7 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     ko_status s = camera_for(w, wp, &e.pub.shot.camera);
     if (s) return s;
     const char *why = set_heights(w, wp, p.height, pose);
+    if (!why && shot) why = shot->why;
     if (!why && isnan(pose->pitch_deg))
         why =
             "the plan does not set the gimbal pitch here: give one (route option "
@@ -332,6 +335,23 @@ static int same_camera(const ko_waypoint *a, const ko_waypoint *b) {
            a->height_ref == b->height_ref;
 }
 
+/* The photos at waypoint i: each with its own camera state where the plan gives it, else one
+ * with the waypoint's. */
+static ko_status photos_at(walker *w, size_t leg, size_t i) {
+    const ko_route *rt = w->rt;
+    ko_status s = KO_OK;
+    int n = 0;
+    char what[32];
+    for (size_t k = 0; !s && k < rt->n_shots; k++) {
+        if (rt->shots[k].wp != i) continue;
+        n++;
+        snprintf(what, sizeof what, n > 1 ? "photo %d at" : "photo at", n);
+        s = emit(w, leg, i, 0, KO_TRIGGER_NONE, what, &rt->shots[k]);
+    }
+    if (!s && !n && rt->wp[i].photos) s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "photo at", NULL);
+    return s;
+}
+
 static ko_status walk(walker *w) {
     const ko_route *rt = w->rt;
     int ended_here = 0; /* the last leg's final sample stands at this waypoint */
@@ -341,11 +361,7 @@ static ko_status walk(walker *w) {
     for (size_t i = 0; i < rt->n; i++) {
         const ko_waypoint *wp = &rt->wp[i];
         size_t leg = i + 1 < rt->n ? i : (i ? i - 1 : 0);
-        ko_status s = KO_OK;
-        if (wp->photos) s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "photo at", NULL);
-        for (size_t k = 0; !s && k < rt->n_shots; k++)
-            if (rt->shots[k].wp == i)
-                s = emit(w, leg, i, 0, KO_TRIGGER_NONE, "shot at", &rt->shots[k]);
+        ko_status s = photos_at(w, leg, i);
         double len = 0, az1, az2, step = 0;
         ko_trigger trig = KO_TRIGGER_NONE;
         if (i + 1 < rt->n) {

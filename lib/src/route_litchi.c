@@ -78,6 +78,13 @@ static int cell(litchi *l, char **f, int idx, int lineno, double *v) {
     return 0;
 }
 
+/* A photo with the pitch and heading the actions before it left (Litchi runs them in order). */
+static ko_status photo(litchi *l, ko_waypoint *wp) {
+    wp->photos++;
+    koi_shot shot = {l->rt->n, wp->gimbal_pitch_deg, NAN, 0.0, wp->heading_deg, NAN, NULL};
+    return koi_route_push_shot(l->rt, &shot, 1);
+}
+
 static ko_status actions(litchi *l, char **f, int lineno, ko_waypoint *wp) {
     for (int a = 0; a < 15; a++) {
         double type, param;
@@ -86,9 +93,11 @@ static ko_status actions(litchi *l, char **f, int lineno, ko_waypoint *wp) {
             return KO_ERR_FORMAT;
         if (!(type >= -1 && type <= 100)) continue; /* absent column, or a code Litchi lacks */
         switch ((int)type) {
-            case 1:
-                wp->photos++;
+            case 1: {
+                ko_status s = photo(l, wp);
+                if (s) return s;
                 break;
+            }
             case 2:
                 l->recording = 1;
                 break;

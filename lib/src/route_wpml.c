@@ -32,7 +32,7 @@ typedef struct action {
 
 typedef struct group {
     int start, end;
-    char trigger[32];
+    char trigger[32], mode[32];
     double trigger_param;
     action actions[MAX_ACTIONS];
     int n;
@@ -232,6 +232,8 @@ static void end_group(wpml *w, const char *local) {
         snprintf(w->g.trigger, sizeof w->g.trigger, "%.31s", w->text);
     else if (!strcmp(local, "actionTriggerParam"))
         w->g.trigger_param = num(w, local);
+    else if (!strcmp(local, "actionGroupMode"))
+        snprintf(w->g.mode, sizeof w->g.mode, "%.31s", w->text);
     else if (!strcmp(local, "actionGroup")) {
         w->in_group = 0;
         if (!push_item((void **)&w->groups, &w->n_groups, &w->cap_groups, sizeof w->g, &w->g) &&
@@ -392,16 +394,39 @@ static ko_height_ref mode_ref(const char *mode) {
 typedef struct camstate {
     double pitch, yaw, yaw_offset, focal;
     int recording;
+    int has_trig;  /* a timed or spaced group takes photos from this waypoint on: */
+    koi_shot trig; /* the camera state at its photo action */
 } camstate;
 
+#define UNORDERED                                                                             \
+    "the action group's actionGroupMode is not 'sequence': the order of its actions, and so " \
+    "the camera state at the photo, is not known"
+
+/* The camera state in force now, as a photo taken now has it. */
+static koi_shot state_now(const wpml *w, const camstate *cs, const ko_waypoint *wp, int ordered) {
+    koi_shot shot = {w->rt->n,
+                     cs->pitch,
+                     cs->yaw,
+                     cs->yaw_offset,
+                     wp->heading_deg,
+                     cs->focal,
+                     ordered ? NULL : UNORDERED};
+    return shot;
+}
+
 /* An oriented shot is its own photo: pitch, heading and zoom of that shot only. */
-static ko_status oriented_shot(wpml *w, const action *a, camstate *cs) {
-    koi_shot shot = {w->rt->n, NAN, NAN, NAN};
-    shot.pitch_deg = isnan(a->pitch) ? cs->pitch : a->pitch;
-    shot.yaw_deg = !isnan(a->heading) ? a->heading : cs->yaw;
-    shot.focal35_mm = isnan(a->focal) ? cs->focal : a->focal;
+static ko_status oriented_shot(wpml *w, const action *a, camstate *cs, const ko_waypoint *wp,
+                               int ordered) {
+    koi_shot shot = state_now(w, cs, wp, ordered);
+    if (!isnan(a->pitch)) shot.pitch_deg = a->pitch;
+    if (!isnan(a->heading)) shot.yaw_deg = a->heading;
+    if (!isnan(a->focal)) shot.focal35_mm = a->focal;
     if (!isnan(a->pitch)) cs->pitch = a->pitch; /* the gimbal stays where the shot left it */
-    return koi_route_push_shot(w->rt, &shot);
+    return koi_route_push_shot(w->rt, &shot, 0);
+}
+
+static int is_photo(const action *a) {
+    return !strcmp(a->func, "takePhoto") || !strcmp(a->func, "panoShot");
 }
 
 static void run_action(const action *a, camstate *cs, ko_waypoint *wp, int reach) {
@@ -413,7 +438,7 @@ static void run_action(const action *a, camstate *cs, ko_waypoint *wp, int reach
             else
                 cs->yaw_offset = a->yaw, cs->yaw = NAN;
         }
-    } else if (!strcmp(a->func, "takePhoto") || !strcmp(a->func, "panoShot")) {
+    } else if (is_photo(a)) {
         if (reach) wp->photos++;
     } else if (!strcmp(a->func, "startRecord")) {
         cs->recording = 1;
@@ -427,30 +452,65 @@ static void run_action(const action *a, camstate *cs, ko_waypoint *wp, int reach
     }
 }
 
+/* Runs group gr's actions at waypoint k in order: each photo is taken with the state the
+ * actions before it left. reach: on reaching the waypoint; timed/spaced: repeated along the
+ * legs, their photos with the state at the photo action. */
+static ko_status run_group(wpml *w, const group *gr, int idx, ko_waypoint *wp, camstate *cs,
+                           int reach) {
+    int ordered = !gr->mode[0] || !strcmp(gr->mode, "sequence");
+    int timed = !strcmp(gr->trigger, "multipleTiming");
+    for (int i = 0; i < gr->n; i++) {
+        const action *a = &gr->actions[i];
+        ko_status s = KO_OK;
+        if (reach && !strcmp(a->func, "orientedShoot")) {
+            if ((s = oriented_shot(w, a, cs, wp, ordered))) return s;
+            continue;
+        }
+        run_action(a, cs, wp, reach);
+        if (is_photo(a) && reach) {
+            koi_shot shot = state_now(w, cs, wp, ordered);
+            if ((s = koi_route_push_shot(w->rt, &shot, 1))) return s;
+        }
+        if (!reach && is_photo(a) && idx < gr->end && gr->trigger_param > 0) {
+            wp->trigger = timed ? KO_TRIGGER_TIME : KO_TRIGGER_DISTANCE;
+            wp->trigger_value = gr->trigger_param;
+            cs->trig = state_now(w, cs, wp, ordered);
+            cs->has_trig = 1;
+        }
+    }
+    return KO_OK;
+}
+
 static ko_status apply_groups(wpml *w, size_t k, ko_waypoint *wp, camstate *cs) {
     for (size_t g = 0; g < w->n_groups; g++) {
         const group *gr = &w->groups[g];
         int idx = w->pms[k].index;
         if (idx < gr->start || idx > (gr->end < gr->start ? gr->start : gr->end)) continue;
-        int timed = !strcmp(gr->trigger, "multipleTiming");
-        int spaced = !strcmp(gr->trigger, "multipleDistance");
-        int reach = !timed && !spaced && idx == gr->start;
-        if (!reach && !timed && !spaced) continue;
-        for (int i = 0; i < gr->n; i++) {
-            if (reach && !strcmp(gr->actions[i].func, "orientedShoot")) {
-                ko_status s = oriented_shot(w, &gr->actions[i], cs);
-                if (s) return s;
-                continue;
-            }
-            run_action(&gr->actions[i], cs, wp, reach);
-            if ((timed || spaced) && !strcmp(gr->actions[i].func, "takePhoto") && idx < gr->end &&
-                gr->trigger_param > 0) {
-                wp->trigger = timed ? KO_TRIGGER_TIME : KO_TRIGGER_DISTANCE;
-                wp->trigger_value = gr->trigger_param;
-            }
-        }
+        int spaced =
+            !strcmp(gr->trigger, "multipleTiming") || !strcmp(gr->trigger, "multipleDistance");
+        if (!spaced && idx != gr->start) continue;
+        ko_status s = run_group(w, gr, idx, wp, cs, !spaced);
+        if (s) return s;
     }
     return KO_OK;
+}
+
+/* The camera state the waypoint carries onto its leg: the state the actions left, or, where a
+ * timed or spaced group takes the leg's photos (and no video runs), the state at its photo. */
+static void leg_state(const camstate *cs, ko_waypoint *wp) {
+    wp->gimbal_pitch_deg = cs->pitch;
+    wp->gimbal_yaw_deg = cs->yaw;
+    wp->gimbal_yaw_offset_deg = cs->yaw_offset;
+    wp->focal35_mm = cs->focal;
+    if (cs->recording) {
+        wp->trigger = KO_TRIGGER_CONTINUOUS;
+    } else if (cs->has_trig) {
+        wp->gimbal_pitch_deg = cs->trig.pitch_deg;
+        wp->gimbal_yaw_deg = cs->trig.yaw_deg;
+        wp->gimbal_yaw_offset_deg = cs->trig.yaw_offset_deg;
+        wp->focal35_mm = cs->trig.focal35_mm;
+        wp->heading_deg = cs->trig.heading_deg;
+    }
 }
 
 static int by_index(const void *a, const void *b) {
@@ -461,7 +521,7 @@ static int by_index(const void *a, const void *b) {
 
 static ko_status replay(wpml *w) {
     if (w->n_pm > 1) qsort(w->pms, w->n_pm, sizeof *w->pms, by_index);
-    camstate cs = {NAN, NAN, 0, NAN, 0};
+    camstate cs = {.pitch = NAN, .yaw = NAN, .yaw_offset = 0, .focal = NAN};
     ko_height_ref ref = mode_ref(w->height_mode);
     for (size_t k = 0; k < w->n_pm; k++) {
         const placemark *p = &w->pms[k];
@@ -491,13 +551,10 @@ static ko_status replay(wpml *w) {
             wp.poi_lon = p->poi_lon;
         }
         if (!isnan(p->gimbal_pitch)) cs.pitch = p->gimbal_pitch;
+        cs.has_trig = 0;
         ko_status s = apply_groups(w, k, &wp, &cs);
         if (s) return s;
-        wp.gimbal_pitch_deg = cs.pitch;
-        wp.gimbal_yaw_deg = cs.yaw;
-        wp.gimbal_yaw_offset_deg = cs.yaw_offset;
-        wp.focal35_mm = cs.focal;
-        if (cs.recording) wp.trigger = KO_TRIGGER_CONTINUOUS;
+        leg_state(&cs, &wp);
         if ((s = koi_route_push(w->rt, &wp))) return s;
     }
     return KO_OK;

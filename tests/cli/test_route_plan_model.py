@@ -1,0 +1,190 @@
+"""The camera a plan flies, as the aircraft flies it: each photo with the gimbal and heading in
+force when the photo action runs (not at the end of the waypoint's actions), turns the way the
+plan says, and Litchi's focus-POI legs as Litchi flies them.
+
+Expectations come from the geometry of a pinhole camera worked out here, never from keepout's
+output: a site the photo (or the flight) has in view must not be clear; where the plan does not
+say what the camera does, the exposure is unknown, never clear."""
+import json
+import math
+
+from kotest import main, polygon_store, run, write
+
+LAT, LON = 47.0, 8.0
+KY = 111132.954 - 559.822 * math.cos(2 * math.radians(LAT))  # metres per degree of latitude
+KX = 111412.84 * math.cos(math.radians(LAT))  # metres per degree of longitude
+W, H = 4000, 3000
+
+
+def f_px(f35):
+    """Focal length in pixels of a 35 mm-equivalent lens, matched on the 43.27 mm diagonal."""
+    return f35 * math.hypot(W, H) / 43.27
+
+
+def in_view(e, n, up, yaw, pitch, f):
+    """Whether the point e/n/up metres from the camera is in a W x H pinhole frame (no roll)."""
+    y, p = math.radians(yaw), math.radians(pitch)
+    fwd = (math.cos(p) * math.sin(y), math.cos(p) * math.cos(y), math.sin(p))
+    right = (math.cos(y), -math.sin(y), 0.0)
+    down = (fwd[1] * right[2] - fwd[2] * right[1], fwd[2] * right[0] - fwd[0] * right[2],
+            fwd[0] * right[1] - fwd[1] * right[0])
+    v = (e, n, up)
+    z = sum(a * b for a, b in zip(v, fwd))
+    if z <= 0:
+        return False
+    u = W / 2 + f * sum(a * b for a, b in zip(v, right)) / z
+    w = H / 2 + f * sum(a * b for a, b in zip(v, down)) / z
+    return 0 <= u <= W and 0 <= w <= H
+
+
+def square_store(tmp, e, n, side_m):
+    """A store with one square site side_m wide centred e/n metres from (LAT, LON)."""
+    lat, lon = LAT + n / KY, LON + e / KX
+    hx, hy = side_m / 2 / KX, side_m / 2 / KY
+    ring = [[lon - hx, lat - hy], [lon + hx, lat - hy], [lon + hx, lat + hy],
+            [lon - hx, lat + hy], [lon - hx, lat - hy]]
+    return polygon_store(tmp, [("small site", ring)])
+
+
+def corners(e, n, side):
+    h = side / 2
+    return [(e + a, n + b) for a in (-h, h) for b in (-h, h)] + [(e, n)]
+
+
+def verdict(out):
+    return [f["properties"] for f in json.loads(out)["features"]
+            if f["properties"]["kind"] == "route"][0]["verdict"]
+
+
+def route(db, f35, plan):
+    return run("route", "--db", db, "--camera", f"focal35={f35},size={W}x{H}", "--format",
+               "geojson", plan)
+
+
+# ---- 1. the camera state at each photo action ----
+
+# A 2 m site 3 m north of the point under the first waypoint, 30 m up, 24 mm-equivalent lens
+# heading north: straight down (-90) it is near the image centre; at -30 the frame's bottom edge
+# meets the ground atan-far out (30 / tan(30 + 28.4) = 18.5 m), so the site is not in view.
+SITE = (0.0, 3.0, 2.0)
+
+
+def assert_site_geometry():
+    f = f_px(24)
+    pts = corners(*SITE)
+    assert all(in_view(e, n, -30, 0, -90, f) for e, n in pts)
+    assert not any(in_view(e, n, -30, 0, -30, f) for e, n in pts)
+
+
+def wpml_plan(tmp, actions, pitch="", trigger="reachPoint"):
+    """A two-waypoint WPML plan, 100 m north at 30 m, heading fixed north; the first waypoint
+    runs `actions` (gimbalRotate pitches and takePhoto, in order) on reaching it, or every 10 m
+    from it to the second with trigger multipleDistance."""
+    def act(i, a):
+        if a == "photo":
+            return (f"<wpml:action><wpml:actionId>{i}</wpml:actionId>"
+                    "<wpml:actionActuatorFunc>takePhoto</wpml:actionActuatorFunc></wpml:action>")
+        return (f"<wpml:action><wpml:actionId>{i}</wpml:actionId>"
+                "<wpml:actionActuatorFunc>gimbalRotate</wpml:actionActuatorFunc>"
+                "<wpml:actionActuatorFuncParam><wpml:gimbalPitchRotateAngle>"
+                f"{a}</wpml:gimbalPitchRotateAngle></wpml:actionActuatorFuncParam></wpml:action>")
+    group = ("<wpml:actionGroup><wpml:actionGroupId>0</wpml:actionGroupId>"
+             "<wpml:actionGroupStartIndex>0</wpml:actionGroupStartIndex>"
+             f"<wpml:actionGroupEndIndex>{int(trigger != 'reachPoint')}</wpml:actionGroupEndIndex>"
+             "<wpml:actionGroupMode>sequence</wpml:actionGroupMode><wpml:actionTrigger>"
+             f"<wpml:actionTriggerType>{trigger}</wpml:actionTriggerType>"
+             "<wpml:actionTriggerParam>10</wpml:actionTriggerParam></wpml:actionTrigger>"
+             + "".join(act(i, a) for i, a in enumerate(actions)) + "</wpml:actionGroup>")
+
+    def pm(i, n, extra):
+        return (f"<Placemark><Point><coordinates>{LON},{LAT + n / KY}</coordinates></Point>"
+                f"<wpml:index>{i}</wpml:index><wpml:executeHeight>30</wpml:executeHeight>"
+                "<wpml:waypointSpeed>5</wpml:waypointSpeed><wpml:waypointHeadingParam>"
+                "<wpml:waypointHeadingMode>fixed</wpml:waypointHeadingMode>"
+                "<wpml:waypointHeadingAngle>0</wpml:waypointHeadingAngle>"
+                f"</wpml:waypointHeadingParam>{extra}</Placemark>")
+    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2" '
+           'xmlns:wpml="http://www.dji.com/wpmz/1.0.6"><Document><Folder>'
+           "<wpml:executeHeightMode>relativeToStartPoint</wpml:executeHeightMode>"
+           + pm(0, 0, pitch + group) + pm(1, 100, "") + "</Folder></Document></kml>")
+    return write(tmp, "waylines.wpml", doc)
+
+
+def test_wpml_photo_takes_the_gimbal_of_its_action(tmp):
+    assert_site_geometry()
+    db = square_store(tmp, *SITE)
+    # gimbalRotate -90, takePhoto, gimbalRotate -30: the photo is straight down
+    code, out, err = route(db, 24, wpml_plan(tmp, [-90, "photo", -30]))
+    assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
+    # gimbalRotate -30, takePhoto, gimbalRotate -90: the photo is at -30 and misses the site;
+    # nothing else is captured
+    code, out, err = route(db, 24, wpml_plan(tmp, [-30, "photo", -90]))
+    assert code == 0 and verdict(out) == "clear", (code, err, out[:400])
+
+
+def test_wpml_spaced_photos_take_the_gimbal_of_their_action(tmp):
+    # The same group repeated every 10 m from the first waypoint (multipleDistance): each photo
+    # is taken at the pitch its action has, the first one at the first waypoint, over the site.
+    assert_site_geometry()
+    db = square_store(tmp, *SITE)
+    code, out, err = route(db, 24, wpml_plan(tmp, [-90, "photo", -30], trigger="multipleDistance"))
+    assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
+    # the other way round every photo along the leg is at -30 (the -90 the group ends with is
+    # only the gimbal between photos)
+    code, out, err = route(db, 24, wpml_plan(tmp, [-30, "photo", -90], trigger="multipleDistance"))
+    photos = [f["properties"] for f in json.loads(out)["features"]
+              if f["properties"]["kind"] == "exposure" and f["properties"]["trigger"] == "distance"
+              and f["properties"]["id"].startswith("sample after WP0")]
+    assert len(photos) == 10 and all(p["pitch_deg"] == -30 for p in photos), photos
+
+
+def test_wpml_photo_before_any_gimbal_is_not_clear(tmp):
+    # takePhoto, gimbalRotate -30, the gimbal never set before: the photo's pitch is unknown
+    # (taking the -30 set after it would be clear)
+    db = square_store(tmp, *SITE)
+    code, out, err = route(db, 24, wpml_plan(tmp, ["photo", -30]))
+    assert code == 1 and verdict(out) != "clear", (code, err, out[:400])
+    assert "waylines.wpml" in out and "waypoint 0" in out, out[:600]
+
+
+LITCHI_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"
+               "gimbalpitchangle,actiontype1,actionparam1,actiontype2,actionparam2,actiontype3,"
+               "actionparam3,altitudemode,speed(m/s),photo_timeinterval,photo_distinterval\n")
+
+
+def test_litchi_photo_takes_the_tilt_of_its_action(tmp):
+    assert_site_geometry()
+    db = square_store(tmp, *SITE)
+    for first, last, want in ((-90, -30, "flagged"), (-30, -90, "clear")):
+        # tilt camera (5) first, take photo (1), tilt camera last
+        plan = write(tmp, "plan.csv", LITCHI_HEAD +
+                     f"{LAT},{LON},30,0,0,0,0,0,5,{first},1,0,5,{last},0,5,-1,-1\n"
+                     f"{LAT + 100 / KY},{LON},30,0,0,0,0,0,-1,0,-1,0,-1,0,0,5,-1,-1\n")
+        code, out, err = route(db, 24, plan)
+        assert verdict(out) == want and code == (1 if want == "flagged" else 0), (first, code,
+                                                                                    err)
+
+
+def test_litchi_photo_takes_the_heading_of_its_action(tmp):
+    # rotate aircraft (4) to 90, take photo, rotate to 0; gimbal -30, 30 m up. A site 40 m east
+    # is in view heading 90 (and not heading 0): the photo shows it.
+    f = f_px(24)
+    pts = corners(40, 0, 2)
+    assert all(in_view(e, n, -30, 90, -30, f) for e, n in pts)
+    assert not any(in_view(e, n, -30, 0, -30, f) for e, n in pts)
+    db = square_store(tmp, 40, 0, 2)
+    for first, last, want in ((90, 0, "flagged"), (0, 90, "clear")):
+        plan = write(tmp, "plan.csv", LITCHI_HEAD +
+                     f"{LAT},{LON},30,0,0,0,2,-30,4,{first},1,0,4,{last},0,5,-1,-1\n"
+                     f"{LAT + 100 / KY},{LON},30,0,0,0,2,-30,-1,0,-1,0,-1,0,0,5,-1,-1\n")
+        code, out, err = route(db, 24, plan)
+        assert verdict(out) == want and code == (1 if want == "flagged" else 0), (first, code,
+                                                                                    err)
+
+
+if __name__ == "__main__":
+    main([test_wpml_photo_takes_the_gimbal_of_its_action,
+          test_wpml_spaced_photos_take_the_gimbal_of_their_action,
+          test_wpml_photo_before_any_gimbal_is_not_clear,
+          test_litchi_photo_takes_the_tilt_of_its_action,
+          test_litchi_photo_takes_the_heading_of_its_action])
