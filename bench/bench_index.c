@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "keepout/keepout.h"
-#include "sites.h"
+#include "sites/sites.h"
 
 /* Country-sized extent: 5..15 E, 47..55 N (about 700 x 900 km). */
 #define LON0 5.0

@@ -1,8 +1,8 @@
 /* The query-only build of the library (keepout_query): the context without GDAL and PROJ, and
  * stores without SpatiaLite. It opens stores read-only and queries them (on disk or with the
  * packed index); anything that would need SpatiaLite says so. */
-#include "context.h"
-#include "sites.h"
+#include "core/core.h"
+#include "sites/sites.h"
 
 ko_status ko_global_init(void) {
     return KO_OK;

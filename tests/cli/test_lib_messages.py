@@ -6,7 +6,7 @@ import re
 
 from kotest import SRC, main
 
-# Left to its owner (lib/src/footprint.c is being reworked elsewhere): remove when fixed.
+# Left to its owner (lib/src/footprint/footprint.c is being reworked elsewhere): remove when fixed.
 KNOWN = set()
 
 LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')

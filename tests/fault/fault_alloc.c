@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
+#include "core/core.h"
 #include "keepout/keepout.h"
 
 /* The hook (context.h): fails the fail_at-th allocation counted since arming, or every one from

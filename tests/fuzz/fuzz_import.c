@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "keepout/keepout.h"
-#include "sites.h"
+#include "sites/sites.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image_meta.h"
+#include "meta/meta.h"
 #include "keepout/keepout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "keepout/keepout.h"
-#include "osm_preset.h"
+#include "sites/sites.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
-#include "sites.h"
+#include "core/core.h"
+#include "sites/sites.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

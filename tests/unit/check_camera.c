@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "camera.h"
+#include "camera/camera.h"
 #include "keepout/keepout.h"
 #include "check_runner.h"
 

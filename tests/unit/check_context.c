@@ -6,7 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "context.h"
+#include "core/core.h"
+#include "geo/geo.h"
 #include "keepout/keepout.h"
 #include "check_runner.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "keepout/keepout.h"
-#include "ring.h" /* koi_ring_distance: the point-to-ring measure the tests assert with */
+#include "geo/geo.h" /* koi_ring_distance: the point-to-ring measure the tests assert with */
 #include "check_runner.h"
 #include "test_lens.h"
 

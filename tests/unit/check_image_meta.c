@@ -9,7 +9,7 @@
 
 #include <cpl_vsi.h>
 
-#include "image_meta.h"
+#include "meta/meta.h"
 #include "keepout/keepout.h"
 #include "check_runner.h"
 

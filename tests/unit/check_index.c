@@ -6,7 +6,7 @@
 #include <string.h>
 #include <pthread.h>
 
-#include "sites.h"
+#include "sites/sites.h"
 #include "test_util.h"
 #include "check_runner.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "keepout/keepout.h"
-#include "sha256.h"
+#include "core/core.h"
 #include "check_runner.h"
 
 static void hex_of(const char *msg, size_t repeat, char out[65]) {

@@ -3,7 +3,7 @@
  * decline what it does not read; and never read past a damaged blob. */
 #include <string.h>
 
-#include "sites.h"
+#include "sites/sites.h"
 #include "test_util.h"
 #include "check_runner.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "keepout/keepout.h"
-#include "srt.h"
+#include "meta/meta.h"
 
 #include <cpl_vsi.h>
 #include "check_runner.h"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "sites.h"
+#include "sites/sites.h"
 #include "test_util.h"
 #include "check_runner.h"
 

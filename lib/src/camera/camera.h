@@ -1,0 +1,75 @@
+/* Private: camera models (intrinsics, distortion, the image boundary) and the camera table. */
+#ifndef KEEPOUT_CAMERA_CAMERA_H
+#define KEEPOUT_CAMERA_CAMERA_H
+
+#include "keepout/keepout.h"
+
+/* The camera model shared by footprints, redaction and routes. */
+/* Pixel-space intrinsics derived from a ko_camera. When the image size is unknown a virtual
+ * image with 1 µm pixels is used: the footprint only depends on the field of view. */
+typedef struct koi_intrinsics {
+    double width, height; /* image size, pixels */
+    double fx, fy;        /* focal length, pixels */
+    double cx, cy;        /* principal point, pixels */
+    double pixel_rad;     /* angular size of one pixel at the centre; NaN if size unknown */
+} koi_intrinsics;
+
+void koi_intrinsics_from(const ko_camera *cam, koi_intrinsics *k);
+
+/* Brown model, OpenCV convention, on normalized coordinates. */
+void koi_distort(const ko_camera *cam, double x, double y, double *xd, double *yd);
+
+/* Inverts koi_distort by Newton iteration. Returns 0 if it does not converge (the distortion
+ * polynomial folds back before that radius). */
+int koi_undistort(const ko_camera *cam, double xd, double yd, double *x, double *y);
+
+/* Body-to-NED rotation of the aerospace Z-Y-X angles (yaw, pitch, roll), row-major. */
+typedef struct koi_rot {
+    double m[3][3];
+} koi_rot;
+
+void koi_rotation(double yaw_deg, double pitch_deg, double roll_deg, koi_rot *rot);
+
+/* Direction in NED of the ray through pixel (u, v), distortion included. Returns 0 if the
+ * distortion model cannot be inverted there. */
+int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *rot, double u,
+                  double v, double ned[3]);
+
+/* The finest angular size (radians) of one pixel at the undistorted normalized image point
+ * (x, y): 1 / the largest singular value of d(pixel) / d(ray angle), the lens's Brown model
+ * included (pincushion resolves finer off axis than a pinhole, barrel coarser). NaN where the
+ * model folds. */
+double koi_pixel_angle(const ko_camera *cam, const koi_intrinsics *k, double x, double y);
+
+/* The GSD (metres) at which the camera of fp sees the finest point of a ground part whose
+ * nearest point lies dist_m (horizontally) from the camera and whose local east/north box is
+ * box (min e, min n, max e, max n; NULL: anywhere in view): the smallest slant distance times
+ * the finest angular pixel of the image region the box projects into. A lower bound of the
+ * part's finest GSD (never coarser). NaN if the pixel size is unknown. */
+double koi_footprint_gsd_part(const ko_footprint *fp, double dist_m, const double *box);
+/* The camera's height above the ground its GSD is taken against (the highest terrain in view
+ * with a DEM), metres. */
+double koi_footprint_clearance(const ko_footprint *fp);
+/* The farthest the footprint's ring lies from the camera (horizontally), metres. */
+double koi_footprint_reach(const ko_footprint *fp);
+/* A footprint that holds a pole has no ring in longitude/latitude (its longitudes wrap all the
+ * way round): until the query tests such footprints in the local frame they are unknown (fail
+ * closed), never clear. Nearer the pole than that, the lon/lat ring is split where its chords
+ * sag (ring.c) and holds the ground as anywhere else. Non-zero if the pole is inside the local
+ * ring or within margin_m + 1 m of it. */
+int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double margin_m);
+/* The finest GSD at a point dist_m away horizontally from a camera that may come sweep_m
+ * nearer and climb_m lower: its finest pixel anywhere at the least slant distance. */
+double koi_footprint_gsd_moving(const ko_footprint *fp, double dist_m, double sweep_m,
+                                double climb_m);
+
+/* Adapts a camera-table entry (full sensor) to a recorded frame of w x h pixels: the same
+ * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
+void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);
+
+/* The camera altitudes (on the DEM's vertical datum) a terrain footprint was cast from: 1, or
+ * 2 when it is the union of an absolute and a relative altitude's casts; 0 without a DEM.
+ * Redaction places ground points with the same altitudes (footprint.c). */
+int koi_footprint_camera_alts(const ko_footprint *fp, double alts[2]);
+
+#endif

@@ -1,0 +1,166 @@
+/* The context: the GEOS handle, the message of the last failure, allocation. What needs GDAL
+ * and PROJ is in core/stack.c, which keepout's query-only launcher does without. */
+#include "core/core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+/* GEOS reports problems through a handler; keep its last words in the owning context. */
+static void geos_message(const char *msg, void *userdata) {
+    ko_context *ctx = userdata;
+    snprintf(ctx->geos_msg, sizeof ctx->geos_msg, "%s", msg);
+}
+
+ko_status ko_context_create(ko_context **out) {
+    if (!out) return KO_ERR_ARG;
+    ko_context *ctx = koi_calloc(1, sizeof *ctx);
+    if (!ctx) return KO_ERR_NOMEM;
+    ctx->geos = GEOS_init_r();
+    if (!ctx->geos || koi_context_init_stack(ctx) != KO_OK) {
+        ko_context_destroy(ctx);
+        return KO_ERR_NOMEM;
+    }
+    GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_message, ctx);
+    *out = ctx;
+    return KO_OK;
+}
+
+void ko_context_destroy(ko_context *ctx) {
+    if (!ctx) return;
+    if (ctx->geos) GEOS_finish_r(ctx->geos);
+    koi_context_free_stack(ctx);
+    free(ctx->scratch);
+    free(ctx);
+}
+
+const char *ko_errmsg(const ko_context *ctx) {
+    return ctx ? ctx->errmsg : "no context";
+}
+
+const char *ko_version(void) {
+    return KO_VERSION_STRING;
+}
+
+int ko_version_number(void) {
+    return KO_VERSION_NUMBER;
+}
+
+ko_status ko_check_version(int major, int minor) {
+    if (major != KO_VERSION_MAJOR || minor < 0 || minor > KO_VERSION_MINOR)
+        return KO_ERR_UNSUPPORTED;
+    /* 0.x: a minor release may change the ABI (DESIGN.md, "C API stability") */
+    if (KO_VERSION_MAJOR == 0 && minor != KO_VERSION_MINOR) return KO_ERR_UNSUPPORTED;
+    return KO_OK;
+}
+
+ko_status koi_check_size(ko_context *ctx, const char *type, size_t size, size_t min, size_t max) {
+    if (size >= min && size <= max) return KO_OK;
+    if (size == 0)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "%s: size 0: the struct was not set up by %s_init() (its size field "
+                         "must be sizeof(%s) of the keepout.h the caller was compiled with)",
+                         type, type, type);
+    char known[64];
+    if (min == max)
+        snprintf(known, sizeof known, "%zu bytes", max);
+    else
+        snprintf(known, sizeof known, "%zu to %zu bytes", min, max);
+    return koi_error(ctx, KO_ERR_ARG,
+                     "%s: size %zu: this keepout (%s) reads %s; the caller was compiled with "
+                     "another keepout.h, or did not set it up with %s_init()",
+                     type, size, KO_VERSION_STRING, known, type);
+}
+
+const char *ko_status_str(ko_status status) {
+    switch (status) {
+        case KO_OK:
+            return "success";
+        case KO_DONE:
+            return "no more items";
+        case KO_ERR_NOMEM:
+            return "out of memory";
+        case KO_ERR_ARG:
+            return "invalid argument";
+        case KO_ERR_IO:
+            return "input/output error";
+        case KO_ERR_FORMAT:
+            return "malformed input";
+        case KO_ERR_UNSUPPORTED:
+            return "unsupported input or option";
+        case KO_ERR_PROJ:
+            return "coordinate transformation failed";
+        case KO_ERR_GEOS:
+            return "geometry operation failed";
+        case KO_ERR_DB:
+            return "site store error";
+        case KO_ERR_LIMIT:
+            return "size limit exceeded";
+        case KO_ERR_NOT_FOUND:
+            return "not found";
+        case KO_ERR_INTERNAL:
+            return "internal error";
+        case KO_ERR_CANCELLED:
+            return "cancelled";
+    }
+    return "unknown status";
+}
+
+ko_status koi_error(ko_context *ctx, ko_status status, const char *fmt, ...) {
+    if (ctx) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void koi_clear_error(ko_context *ctx) {
+    if (ctx) ctx->errmsg[0] = '\0';
+}
+
+void ko_free(void *ptr) {
+    free(ptr);
+}
+
+/* 1 when a test's koi_fault_alloc() asks this allocation to fail (context.h). */
+static int fail_alloc(void) {
+    return koi_fault_alloc && koi_fault_alloc();
+}
+
+void *koi_malloc(size_t size) {
+    if (fail_alloc()) return NULL;
+    return malloc(size ? size : 1);
+}
+
+void *koi_calloc(size_t n, size_t size) {
+    if (fail_alloc()) return NULL;
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *koi_realloc_array(void *ptr, size_t n, size_t size) {
+    if (fail_alloc() || (size && n > SIZE_MAX / size)) return NULL;
+    size_t bytes = n * size;
+    return realloc(ptr, bytes ? bytes : 1);
+}
+
+char *koi_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = koi_malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+void *koi_scratch(ko_context *ctx, size_t size) {
+    if (size > ctx->scratch_cap) {
+        unsigned char *p = koi_malloc(size);
+        if (!p) return NULL;
+        free(ctx->scratch);
+        ctx->scratch = p;
+        ctx->scratch_cap = size;
+    }
+    return ctx->scratch;
+}

@@ -1,0 +1,93 @@
+/* Private: the context (errors, allocation, caches) and the helpers every module uses. */
+#ifndef KEEPOUT_CORE_CORE_H
+#define KEEPOUT_CORE_CORE_H
+
+#include <geodesic.h>
+#include <geos_c.h>
+#include <math.h>
+#include <proj.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keepout/keepout.h"
+
+/* The context's innards, shared by the library's modules. */
+#define KOI_ERRMSG_MAX 1024
+
+struct ko_context {
+    GEOSContextHandle_t geos;
+    PJ_CONTEXT *proj;
+    struct geod_geodesic wgs84; /* PROJ's geodesic solver on the WGS84 ellipsoid */
+    char errmsg[KOI_ERRMSG_MAX];
+    char geos_msg[KOI_ERRMSG_MAX];    /* last message of the GEOS error handler */
+    struct koi_camera_table *cameras; /* parsed on first lookup (camera_table.c) */
+    struct koi_boundary *boundary;    /* the last camera's undistorted image boundary */
+    unsigned char *scratch;           /* koi_scratch(): reused between files */
+    size_t scratch_cap;
+    void *xmp_parser;       /* expat, kept between packets (xmp.c) */
+    unsigned long xmp_salt; /* its hash salt, random per context */
+};
+
+/* What the context holds beyond GEOS (core/stack.c): GDAL registered, PROJ, the readers'
+ * caches. The query-only launcher links stubs instead (lib/query_only/). */
+ko_status koi_context_init_stack(ko_context *ctx);
+void koi_context_free_stack(ko_context *ctx);
+
+void koi_boundary_free(struct koi_boundary *b);
+
+void koi_camera_table_free(struct koi_camera_table *t);
+
+/* Records a formatted message in ctx (when ctx is not NULL) and returns status, so that
+ * callers can write `return koi_error(ctx, KO_ERR_IO, "%s: cannot open", path);`. */
+ko_status koi_error(ko_context *ctx, ko_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A buffer of at least `size` bytes owned by ctx, kept for the next call (the JPEG header
+ * window): one module at a time uses it, never across a call into another module. NULL when
+ * out of memory. */
+void *koi_scratch(ko_context *ctx, size_t size);
+
+/* Clears the message of the last failure. */
+void koi_clear_error(ko_context *ctx);
+
+/* Options structs (DESIGN.md, "C API stability"): their leading size field must be one the
+ * library knows, between min (the struct's size in the first version that had it) and max
+ * (its size now); else KO_ERR_ARG with a message naming the struct and its init function,
+ * so a caller built against another keepout.h, or that never called the init function, is
+ * refused rather than read wrong. ctx may be NULL (no message). */
+ko_status koi_check_size(ko_context *ctx, const char *type, size_t size, size_t min, size_t max);
+/* The check for the struct as this library defines it. No version has grown one yet; when a
+ * field is appended, min becomes the struct's first size and every reader of the struct
+ * copies only p->size bytes over its defaults (never *p whole). */
+#define KOI_CHECK_OPTIONS(ctx, type, p) \
+    koi_check_size((ctx), #type, (p)->size, sizeof(type), sizeof(type))
+
+/* Checked allocation: every allocation in the library goes through these. They return NULL
+ * on failure (or on overflow of n * size) and never abort. */
+
+/* Allocation failure on demand, for tests only (tests/fault/): a program that defines this
+ * function has it called before every koi_malloc, koi_calloc and koi_realloc_array (and so
+ * koi_strdup and koi_scratch), and a non-zero return fails that allocation. Everywhere else it
+ * is an undefined weak symbol, which the linker resolves to NULL: the library keeps no state
+ * for it, and an allocation pays one compare with a link-time constant. */
+int koi_fault_alloc(void) __attribute__((weak));
+
+void *koi_malloc(size_t size);
+void *koi_calloc(size_t n, size_t size);
+void *koi_realloc_array(void *ptr, size_t n, size_t size);
+char *koi_strdup(const char *s);
+
+/* SHA-256 (FIPS 180-4) for audit manifests. GDAL has one but does not install its
+ * header, and pulling in OpenSSL for one digest is not worth a dependency. */
+typedef struct koi_sha256 {
+    uint32_t h[8];
+    uint64_t bytes;
+    uint8_t block[64];
+    size_t used;
+} koi_sha256;
+
+void koi_sha256_init(koi_sha256 *s);
+void koi_sha256_update(koi_sha256 *s, const void *data, size_t n);
+void koi_sha256_final(koi_sha256 *s, uint8_t digest[32]);
+
+#endif

@@ -1,0 +1,97 @@
+/* Metric operations on WGS84 geometries through a local azimuthal equidistant frame. */
+#include <math.h>
+#include <stdio.h>
+
+#include "core/core.h"
+#include "sites/sites.h"
+
+typedef struct xform {
+    PJ *pj;
+    PJ_DIRECTION dir;
+    int failed;
+} xform;
+
+static int transform_xy(double *x, double *y, void *user) {
+    xform *t = user;
+    PJ_COORD c = proj_coord(*x, *y, 0, 0);
+    c = proj_trans(t->pj, t->dir, c);
+    if (!isfinite(c.xy.x) || !isfinite(c.xy.y)) {
+        t->failed = 1;
+        return 0;
+    }
+    *x = c.xy.x;
+    *y = c.xy.y;
+    return 1;
+}
+
+/* The local frame centred on g's envelope: degrees in, metres out (forward). */
+static ko_status local_frame(ko_context *ctx, const GEOSGeometry *g, PJ **out) {
+    double minx, miny, maxx, maxy;
+    if (!GEOSGeom_getXMin_r(ctx->geos, g, &minx) || !GEOSGeom_getYMin_r(ctx->geos, g, &miny) ||
+        !GEOSGeom_getXMax_r(ctx->geos, g, &maxx) || !GEOSGeom_getYMax_r(ctx->geos, g, &maxy))
+        return koi_error(ctx, KO_ERR_GEOS, "GEOS: no envelope (%s)", ctx->geos_msg);
+    char def[256];
+    snprintf(def, sizeof def,
+             "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+             "+step +proj=aeqd +lat_0=%.9f +lon_0=%.9f +ellps=WGS84",
+             (miny + maxy) / 2, (minx + maxx) / 2);
+    PJ *pj = proj_create(ctx->proj, def);
+    if (!pj) return koi_error(ctx, KO_ERR_PROJ, "PROJ: cannot build the local frame (%s)", def);
+    *out = pj;
+    return KO_OK;
+}
+
+static ko_status apply(ko_context *ctx, PJ *pj, PJ_DIRECTION dir, const GEOSGeometry *g,
+                       GEOSGeometry **out) {
+    xform t = {pj, dir, 0};
+    GEOSGeometry *r = GEOSGeom_transformXY_r(ctx->geos, g, transform_xy, &t);
+    if (!r || t.failed) {
+        if (r) GEOSGeom_destroy_r(ctx->geos, r);
+        return koi_error(ctx, KO_ERR_PROJ, "PROJ: coordinates outside the local frame");
+    }
+    *out = r;
+    return KO_OK;
+}
+
+ko_status koi_buffer_metric(ko_context *ctx, const GEOSGeometry *g, double buffer_m,
+                            GEOSGeometry **out) {
+    if (!(buffer_m >= 0) || !isfinite(buffer_m))
+        return koi_error(ctx, KO_ERR_ARG, "buffer %g m is not a distance", buffer_m);
+    if (buffer_m == 0) {
+        GEOSGeometry *c = GEOSGeom_clone_r(ctx->geos, g);
+        if (!c) return koi_error(ctx, KO_ERR_GEOS, "GEOS: %s", ctx->geos_msg);
+        *out = c;
+        return KO_OK;
+    }
+    PJ *pj = NULL;
+    ko_status st = local_frame(ctx, g, &pj);
+    if (st) return st;
+    GEOSGeometry *local = NULL, *buf = NULL, *back = NULL;
+    if ((st = apply(ctx, pj, PJ_FWD, g, &local))) goto done;
+    buf = GEOSBuffer_r(ctx->geos, local, buffer_m, 8);
+    if (!buf) {
+        st = koi_error(ctx, KO_ERR_GEOS, "GEOS: buffer failed (%s)", ctx->geos_msg);
+        goto done;
+    }
+    if ((st = apply(ctx, pj, PJ_INV, buf, &back))) goto done;
+    *out = back;
+done:
+    if (local) GEOSGeom_destroy_r(ctx->geos, local);
+    if (buf) GEOSGeom_destroy_r(ctx->geos, buf);
+    proj_destroy(pj);
+    return st;
+}
+
+ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2) {
+    PJ *pj = NULL;
+    ko_status st = local_frame(ctx, g, &pj);
+    if (st) return st;
+    GEOSGeometry *local = NULL;
+    if (!(st = apply(ctx, pj, PJ_FWD, g, &local))) {
+        if (!GEOSArea_r(ctx->geos, local, area_m2))
+            st = koi_error(ctx, KO_ERR_GEOS, "GEOS: area failed (%s)", ctx->geos_msg);
+        GEOSGeom_destroy_r(ctx->geos, local);
+    }
+    proj_destroy(pj);
+    return st;
+}

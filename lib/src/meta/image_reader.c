@@ -1,0 +1,250 @@
+/* A photo as a shot: pose from EXIF GPS + vendor XMP, camera by the resolution order of
+ * koi_image_camera(). Anything missing is the shot's reason (the verdict `unknown`). */
+#include <cpl_conv.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "camera/camera.h"
+#include "core/core.h"
+#include "meta/meta.h"
+
+typedef struct image_state {
+    koi_image_meta meta;
+    int done;
+    char id[256];
+    char reason[KOI_ERRMSG_MAX];
+    int unreadable; /* the file could not be parsed as a JPEG: its shot is not checked */
+    koi_strpairs extra;
+} image_state;
+
+static void image_close(void *impl) {
+    image_state *s = impl;
+    if (!s) return;
+    koi_strpairs_free(&s->extra);
+    free(s);
+}
+
+/* DewarpData "2020-10-19;3678.63,3671.39,10.64,27.05,-0.27,0.11,0.0012,-0.0003,-0.02":
+ * date; fx, fy (pixels), cx, cy (offsets from the image centre), k1, k2, p1, p2, k3. */
+static int from_dewarp(const koi_image_meta *m, uint32_t w, uint32_t h, ko_camera *c) {
+    const char *p = strchr(m->dewarp, ';');
+    double v[9];
+    if (!p || !w || !h) return 0;
+    p++;
+    for (int i = 0; i < 9; i++) {
+        char *end;
+        v[i] = CPLStrtod(p, &end);
+        if (end == p || !isfinite(v[i])) return 0;
+        p = end + (*end == ',');
+    }
+    if (!(v[0] > 0) || !(v[1] > 0)) return 0;
+    /* Any pixel pitch gives the same field of view: take 1 um. */
+    c->focal_mm = v[0] * 1e-3;
+    c->sensor_w_mm = w * 1e-3;
+    c->sensor_h_mm = h * 1e-3 * v[0] / v[1];
+    c->cx_px = w / 2.0 + v[2];
+    c->cy_px = h / 2.0 + v[3];
+    c->k1 = v[4], c->k2 = v[5], c->p1 = v[6], c->p2 = v[7], c->k3 = v[8];
+    return 1;
+}
+
+int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
+                     char *why, size_t why_size) {
+    uint32_t w = m->exif_width ? m->exif_width : m->sof_width;
+    uint32_t h = m->exif_width ? m->exif_height : m->sof_height;
+    ko_camera_init(c);
+    c->width_px = w;
+    c->height_px = h;
+    if (from_dewarp(m, w, h, c)) {
+        *how = "DJI DewarpData";
+        return 1;
+    }
+    if (m->cal_focal_px > 0 && w && h) {
+        c->focal_mm = m->cal_focal_px * 1e-3;
+        c->sensor_w_mm = w * 1e-3;
+        c->sensor_h_mm = h * 1e-3;
+        c->cx_px = m->cal_cx_px;
+        c->cy_px = m->cal_cy_px;
+        *how = "XMP calibrated focal length";
+        return 1;
+    }
+    if (m->focal_mm > 0 && m->fp_xres > 0 && m->fp_yres > 0 && m->fp_unit_mm > 0 && w && h) {
+        c->sensor_w_mm = w * m->fp_unit_mm / m->fp_xres;
+        c->sensor_h_mm = h * m->fp_unit_mm / m->fp_yres;
+        c->focal_mm = m->focal_mm;
+        *how = "EXIF focal plane resolution";
+        return 1;
+    }
+    ko_camera t;
+    if (m->focal_mm > 0 && w && h && m->model[0] &&
+        ko_camera_lookup(ctx, m->make, m->model, &t) == KO_OK) {
+        *c = t;
+        c->focal_mm = m->focal_mm;
+        koi_camera_fit_frame(c, w, h);
+        *how = "camera table";
+        return 1;
+    }
+    if (m->focal35_mm > 0 && ko_camera_from_focal35(m->focal35_mm, w, h, c) == KO_OK) {
+        *how = "35 mm-equivalent focal length";
+        return 1;
+    }
+    snprintf(why, why_size,
+             "unknown camera %s %s: no calibration, focal plane resolution, camera-table entry "
+             "or 35 mm-equivalent focal length in the file",
+             m->make[0] ? m->make : "(no Make)", m->model[0] ? m->model : "(no Model)");
+    return 0;
+}
+
+static void why(image_state *s, const char *path, const char *msg) {
+    if (!s->reason[0]) snprintf(s->reason, sizeof s->reason, "%s: %s", path, msg);
+}
+
+/* Camera attitude from vendor XMP, with the fixes each vendor needs. */
+static void attitude(ko_reader *r, image_state *s, ko_pose *p) {
+    const koi_image_meta *m = &s->meta;
+    double yaw = m->gimbal_yaw, pitch = m->gimbal_pitch, roll = m->gimbal_roll;
+    if (m->vendor && !strcmp(m->vendor, "dji")) {
+        /* Some DJI models write GimbalYawDegree 0 while the aircraft heads elsewhere: an exact
+         * 0 with a non-zero flight yaw is the missing value, not north. */
+        if (yaw == 0.0 && isfinite(m->flight_yaw) && m->flight_yaw != 0.0) yaw = m->flight_yaw;
+        /* Nadir frames are sometimes written with GimbalRoll +-180 (the gimbal flipped over the
+         * pole). At pitch -90 roll turns the image like yaw does, so roll 180 = yaw + 180:
+         * rewrite it as that, which is the same rotation within the validated angle ranges. */
+        if (isfinite(roll) && fabs(fabs(roll) - 180.0) < 1.0 && isfinite(pitch) &&
+            fabs(pitch + 90.0) < 1.0) {
+            yaw += roll;
+            roll = 0.0;
+        }
+    }
+    if (isfinite(yaw)) yaw = fmod(fmod(yaw, 360.0) + 360.0, 360.0);
+    if (!isfinite(pitch) && r->opts.assume_nadir) {
+        pitch = -90.0;
+        roll = 0.0;
+        yaw = isfinite(m->flight_yaw) ? m->flight_yaw : 0.0;
+    }
+    if (!isfinite(yaw) || !isfinite(pitch) || !isfinite(roll))
+        why(s, r->path,
+            "no camera attitude (no gimbal yaw/pitch/roll in the XMP); if it looked straight "
+            "down, say so (reader option assume_nadir)");
+    p->yaw_deg = yaw;
+    p->pitch_deg = pitch;
+    p->roll_deg = roll;
+}
+
+static ko_status image_next(ko_reader *r, ko_shot *shot) {
+    image_state *s = r->impl;
+    if (s->done) return KO_DONE;
+    s->done = 1;
+    memset(shot, 0, sizeof *shot);
+    ko_pose_init(&shot->pose);
+    ko_camera_init(&shot->camera);
+    const koi_image_meta *m = &s->meta;
+    if (!s->reason[0]) {
+        if (!isfinite(m->lat) || !isfinite(m->lon))
+            why(s, r->path, "no GPS position in the EXIF (or no N/S/E/W reference)");
+        /* The fix flags, where the file has them: a position without a fix is no position. */
+        int no_fix = 0;
+        if (m->gps_status && m->gps_status != 'A') {
+            char msg[96];
+            snprintf(msg, sizeof msg, "EXIF GPSStatus is '%c'%s: the GPS had no fix",
+                     m->gps_status > 0x20 && m->gps_status < 0x7f ? m->gps_status : '?',
+                     m->gps_status == 'V' ? " (void)" : ", not 'A' (active)");
+            why(s, r->path, msg);
+            no_fix = 1;
+        }
+        if (m->gps_measure && m->gps_measure != '2' && m->gps_measure != '3') {
+            char msg[96];
+            snprintf(msg, sizeof msg,
+                     "EXIF GPSMeasureMode is '%c', neither a 2D ('2') nor a 3D ('3') fix",
+                     m->gps_measure > 0x20 && m->gps_measure < 0x7f ? m->gps_measure : '?');
+            why(s, r->path, msg);
+            no_fix = 1;
+        }
+        if (!isfinite(m->rel_alt_m))
+            why(s, r->path,
+                m->has_xmp ? "no height above take-off (XMP RelativeAltitude) in the file"
+                           : "no XMP metadata (height above take-off and camera attitude): "
+                             "was it stripped by an editor?");
+        shot->pose.lat = no_fix ? NAN : m->lat;
+        shot->pose.lon = no_fix ? NAN : m->lon;
+        shot->pose.height_m = m->rel_alt_m;
+        /* Above sea level (EGM96) by DJI's and EXIF's definitions; used only with a DEM, and
+         * there checked against the relative height (keepout.h, "Terrain"). */
+        const char *alt_from = isfinite(m->abs_alt_m)   ? "XMP AbsoluteAltitude"
+                               : isfinite(m->gps_alt_m) ? "EXIF GPSAltitude"
+                                                        : NULL;
+        shot->pose.alt_msl_m = isfinite(m->abs_alt_m) ? m->abs_alt_m : m->gps_alt_m;
+        attitude(r, s, &shot->pose);
+        const char *how = NULL;
+        char msg[256];
+        if (!koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg))
+            why(s, r->path, msg);
+        koi_strpairs_clear(&s->extra);
+        if ((how && koi_strpairs_add(&s->extra, "camera_source", how)) ||
+            (m->model[0] && koi_strpairs_add(&s->extra, "camera", m->model)) ||
+            (alt_from && koi_strpairs_add(&s->extra, "altitude_from", alt_from)))
+            return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+        if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
+            why(s, r->path, ko_errmsg(r->ctx));
+    }
+    shot->source = r->path;
+    shot->id = s->id;
+    shot->time = m->datetime[0] ? m->datetime : NULL;
+    shot->reason = s->reason[0] ? s->reason : NULL;
+    shot->unreadable = s->unreadable;
+    shot->n_extra = s->extra.n;
+    shot->extra_keys = (const char *const *)s->extra.keys;
+    shot->extra_values = (const char *const *)s->extra.values;
+    return KO_OK;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static long days_from_civil(long y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long)doe - 719468;
+}
+
+int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s) {
+    if (!r || !r->ops || strcmp(r->ops->kind, "jpeg") != 0) return 0;
+    const koi_image_meta *m = &((const image_state *)r->impl)->meta;
+    *make = m->make;
+    *model = m->model;
+    *t_s = NAN;
+    unsigned y, mo, d, h, mi, sec;
+    if (sscanf(m->datetime, "%4u-%2u-%2uT%2u:%2u:%2u", &y, &mo, &d, &h, &mi, &sec) == 6)
+        *t_s = days_from_civil((long)y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+    return 1;
+}
+
+/* A JPEG that cannot be parsed still opens: its one shot carries the reason, so a corrupt
+ * photo in a release is reported, never skipped. */
+ko_status koi_image_open(ko_reader *r) {
+    image_state *s = koi_calloc(1, sizeof *s);
+    if (!s) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+    const char *base = CPLGetFilename(r->path);
+    snprintf(s->id, sizeof s->id, "%s", base);
+    ko_status st = koi_jpeg_meta_read(r->ctx, r->path, &s->meta);
+    if (st == KO_ERR_NOMEM) {
+        free(s);
+        return st;
+    }
+    s->unreadable = st || s->meta.incomplete[0];
+    if (st)
+        snprintf(s->reason, sizeof s->reason,
+                 "%s (damaged or not a complete JPEG: copy it again from the original)",
+                 ko_errmsg(r->ctx));
+    else if (s->meta.incomplete[0])
+        snprintf(s->reason, sizeof s->reason,
+                 "%s: %s (an interrupted copy? copy it again from the original)", r->path,
+                 s->meta.incomplete);
+    static const koi_reader_ops ops = {"jpeg", image_next, image_close};
+    r->ops = &ops;
+    r->impl = s;
+    return KO_OK;
+}

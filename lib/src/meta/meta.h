@@ -1,0 +1,151 @@
+/* Private: the metadata readers (JPEG/EXIF/XMP, DJI SRT, telemetry CSV, directories). */
+#ifndef KEEPOUT_META_META_H
+#define KEEPOUT_META_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keepout/keepout.h"
+
+/* The reader dispatch. Each input kind implements next/close over its own state. */
+typedef struct koi_reader_ops {
+    const char *kind; /* "csv", "jpeg", "srt", "dir" */
+    ko_status (*next)(ko_reader *r, ko_shot *shot);
+    void (*close)(void *impl);
+} koi_reader_ops;
+
+struct ko_reader {
+    ko_context *ctx;
+    const koi_reader_ops *ops;
+    void *impl;
+    ko_reader_options opts;
+    char *path;
+};
+
+/* Each opener fills r->ops and r->impl, or returns an error with a message naming the path. */
+ko_status koi_csv_open(ko_reader *r);
+ko_status koi_image_open(ko_reader *r);
+ko_status koi_dir_open(ko_reader *r);
+
+/* ko_reader_open() for the readers themselves (a directory opens one reader per file). */
+ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reader_options *opts,
+                               ko_reader **out);
+
+/* For a photo reader: the camera's EXIF Make and Model (borrowed, "" if absent) and
+ * DateTimeOriginal in seconds on the camera's clock (NaN if absent), which tell the photos of
+ * one flight apart. Returns 0 for other readers. */
+/* ko_pose_validate(), and a height <= 0 refused unless opts.below_takeoff. */
+ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p);
+
+/* Why a file of this st_mode is not opened (static text), or NULL for a regular file or a
+ * directory. */
+const char *koi_not_regular(unsigned mode);
+
+int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s);
+
+/* Growable list of pass-through key/value strings, reused between shots. */
+typedef struct koi_strpairs {
+    size_t n, cap;
+    char **keys;
+    char **values;
+} koi_strpairs;
+
+ko_status koi_strpairs_add(koi_strpairs *sp, const char *key, const char *value);
+void koi_strpairs_clear(koi_strpairs *sp);
+void koi_strpairs_free(koi_strpairs *sp);
+
+/* Metadata of a photo as read from its JPEG header (EXIF, XMP, SOF). NaN / 0 / ""
+ * mean "not in the file". */
+/* Extended XMP may reassemble up to this many bytes; a larger claim is an error. */
+#define KOI_XMP_MAX (4u << 20)
+
+typedef struct koi_image_meta {
+    /* EXIF */
+    char make[64], model[64];
+    char datetime[32]; /* ISO 8601 from DateTimeOriginal */
+    double lat, lon, gps_alt_m;
+    char gps_status;  /* GPSStatus: 'A' active, 'V' void (no fix); 0 if absent */
+    char gps_measure; /* GPSMeasureMode: '2' 2D, '3' 3D fix; 0 if absent */
+    double focal_mm, focal35_mm;
+    double fp_xres, fp_yres, fp_unit_mm; /* focal plane resolution, pixels per unit */
+    uint32_t exif_width, exif_height;    /* PixelX/YDimension */
+    uint32_t sof_width, sof_height;      /* the coded image */
+    int has_exif;
+    /* XMP */
+    int has_xmp;
+    const char *vendor; /* static: "dji", "pix4d", "parrot", "skydio" or NULL */
+    double gimbal_yaw, gimbal_pitch, gimbal_roll;
+    double flight_yaw, flight_pitch, flight_roll;
+    double rel_alt_m, abs_alt_m;
+    double cal_focal_px, cal_cx_px, cal_cy_px;
+    char dewarp[256];
+    char problem[160]; /* a defect found on the way (e.g. a malformed XMP packet) */
+    /* The image data is not all there (the header may be): "truncated: ...", or "". The
+     * metadata is still read, so its callers decide (a photo shot is then unknown). */
+    char incomplete[192];
+} koi_image_meta;
+
+void koi_image_meta_init(koi_image_meta *m);
+
+/* Reads the header segments of a JPEG through GDAL's VSI layer, up to the first SOS, and the
+ * file's last bytes (that it ends with the EOI marker, else m->incomplete says so): the
+ * entropy-coded data in between is not read. Only a regular file is opened (a local path
+ * without blocking: a FIFO or device is KO_ERR_IO). KO_ERR_IO: unreadable; KO_ERR_FORMAT: not
+ * a JPEG or damaged header. */
+ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *m);
+
+/* The same from bytes in memory (the fuzzers' entry point). */
+ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, koi_image_meta *m);
+
+/* EXIF (TIFF structure, after "Exif\0\0") and XMP packet parsers. */
+ko_status koi_exif_parse(const uint8_t *tiff, size_t n, koi_image_meta *m);
+/* The XMP parser is the context's (expat, reset per packet). */
+ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
+void koi_xmp_free(void *parser);
+/* The same through expat alone (tests and fuzzers compare the two). */
+ko_status koi_xmp_parse_expat(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
+
+/* The common XMP shape (x:xmpmeta > rdf:RDF > one rdf:Description, properties as attributes)
+ * without expat: calls fn(user, "uri|local", parent, value) for each attribute in the order
+ * expat would, and returns 1; returns 0, having called nothing, for anything else. */
+typedef void (*koi_xmp_property)(void *user, const char *qname, const char *parent,
+                                 const char *value);
+int koi_xmp_simple(const char *xml, size_t n, koi_xmp_property fn, void *user);
+
+/* The camera of a photo, in the resolution order DewarpData / calibrated focal length ->
+ * EXIF focal plane resolution -> camera table -> 35 mm-equivalent focal length. Returns 0 and
+ * a reason in why if none applies. how names the source used. */
+int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *cam, const char **how,
+                     char *why, size_t why_size);
+
+/* DJI .SRT video telemetry. One subtitle block per frame (or per second). */
+/* SRT files larger than this are refused (a 4 h flight at 60 fps is ~150 MB). */
+#define KOI_SRT_MAX (512u << 20)
+
+/* What one subtitle block says; NaN where it says nothing. */
+typedef struct koi_srt_frame {
+    long index;       /* subtitle number */
+    double t_s;       /* subtitle start, seconds (NaN if the block has no timing line) */
+    char date[40];    /* ISO 8601 from the date line, or "" */
+    double lat, lon;  /* degrees */
+    double height_m;  /* above take-off: rel_alt, H, BAROMETER, Hb */
+    double abs_alt_m; /* abs_alt / altitude (DJI: above sea level) */
+    double g_yaw, g_pitch, g_roll; /* gimbal: G.PRY or gb_yaw/gb_pitch/gb_roll */
+    double f_yaw;                  /* aircraft yaw from F.PRY */
+    double home_lat, home_lon;     /* HOME(...): the take-off point, in GPS(...)'s axis order */
+    double focal35_mm;             /* focal_len (35 mm-equivalent) */
+    double satellites;             /* GPS(lon,lat,satellites): the satellites in use */
+    const char *family;            /* static: which line family the block used */
+} koi_srt_frame;
+
+/* Parses one subtitle block (its lines, without the blank separator). Returns 0 if the block
+ * is not a subtitle block at all (no index line). */
+int koi_srt_parse_block(const char *block, size_t n, koi_srt_frame *f);
+
+/* Cursor over the blocks of an SRT text in memory: returns the next block (start, length) or
+ * 0 at the end. Handles a BOM, CRLF and runs of blank lines. */
+int koi_srt_next_block(const char *text, size_t n, size_t *pos, const char **block, size_t *len);
+
+ko_status koi_srt_open(ko_reader *r);
+
+#endif

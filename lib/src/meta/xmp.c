@@ -1,0 +1,297 @@
+/* XMP packets parsed with expat, namespace-aware: properties are read by (namespace URI, name)
+ * whether written as attributes of rdf:Description or as child elements, so prefixes, spacing
+ * and ordering cannot fool it. DOCTYPE and entity declarations stop the parse: XMP never needs
+ * them and they are how "billion laughs" and external-entity attacks start. */
+#include <cpl_conv.h>
+#include <expat.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "core/core.h"
+#include "meta/meta.h"
+
+#define NS_DJI "http://www.dji.com/drone-dji/1.0/"
+#define NS_PIX4D "http://pix4d.com/camera/1.0/"
+#define NS_PARROT "http://www.parrot.com/drone-parrot/1.0/"
+#define NS_SKYDIO "https://www.skydio.com/drone-skydio/1.0/"
+
+typedef struct xmp_state {
+    XML_Parser parser;
+    koi_image_meta *m;
+    int depth;
+    int refused;      /* a DOCTYPE or entity declaration was seen */
+    char elem[2][96]; /* names (ns|local) of the current element and its parent */
+    char text[512];   /* character data of the current leaf element */
+    size_t text_len;
+} xmp_state;
+
+/* Signed decimal text as DJI writes it ("+45.00"); anything else stays NaN. */
+static double number(const char *s) {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    if (!*s) return NAN;
+    char *end;
+    double v = CPLStrtod(s, &end);
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+        end++;
+    return *end || !isfinite(v) ? NAN : v;
+}
+
+static void set(double *field, const char *value) {
+    double v = number(value);
+    if (isfinite(v)) *field = v;
+}
+
+static void dji(koi_image_meta *m, const char *name, const char *v) {
+    static const struct {
+        const char *name;
+        size_t offset;
+    } props[] = {
+        {"GimbalYawDegree", offsetof(koi_image_meta, gimbal_yaw)},
+        {"GimbalPitchDegree", offsetof(koi_image_meta, gimbal_pitch)},
+        {"GimbalRollDegree", offsetof(koi_image_meta, gimbal_roll)},
+        {"FlightYawDegree", offsetof(koi_image_meta, flight_yaw)},
+        {"FlightPitchDegree", offsetof(koi_image_meta, flight_pitch)},
+        {"FlightRollDegree", offsetof(koi_image_meta, flight_roll)},
+        {"RelativeAltitude", offsetof(koi_image_meta, rel_alt_m)},
+        {"AbsoluteAltitude", offsetof(koi_image_meta, abs_alt_m)},
+        {"CalibratedFocalLength", offsetof(koi_image_meta, cal_focal_px)},
+        {"CalibratedOpticalCenterX", offsetof(koi_image_meta, cal_cx_px)},
+        {"CalibratedOpticalCenterY", offsetof(koi_image_meta, cal_cy_px)},
+    };
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
+        if (!strcmp(name, props[i].name)) {
+            set((double *)((char *)m + props[i].offset), v);
+            m->vendor = "dji";
+            return;
+        }
+    if (!strcmp(name, "DewarpData")) snprintf(m->dewarp, sizeof m->dewarp, "%s", v);
+}
+
+/* Pix4D's Camera: namespace measures pitch from nadir (0 = straight down, 90 = horizon). */
+static void pix4d(koi_image_meta *m, const char *name, const char *v) {
+    if (!strcmp(name, "Yaw"))
+        set(&m->gimbal_yaw, v);
+    else if (!strcmp(name, "Roll"))
+        set(&m->gimbal_roll, v);
+    else if (!strcmp(name, "Pitch")) {
+        double p = number(v);
+        if (isfinite(p)) m->gimbal_pitch = p - 90.0;
+    } else
+        return;
+    m->vendor = m->vendor ? m->vendor : "pix4d";
+}
+
+/* Parrot (Anafi): camera angles in degrees, pitch 0 = horizon, -90 = nadir, as DESIGN.md. */
+static void parrot(koi_image_meta *m, const char *name, const char *v) {
+    if (!strcmp(name, "CameraYawDegree"))
+        set(&m->gimbal_yaw, v);
+    else if (!strcmp(name, "CameraPitchDegree"))
+        set(&m->gimbal_pitch, v);
+    else if (!strcmp(name, "CameraRollDegree"))
+        set(&m->gimbal_roll, v);
+    else if (!strcmp(name, "FlightYawDegree"))
+        set(&m->flight_yaw, v);
+    else if (!strcmp(name, "RelativeAltitude") || !strcmp(name, "AltitudeAboveTakeOff"))
+        set(&m->rel_alt_m, v);
+    else
+        return;
+    m->vendor = "parrot";
+}
+
+/* Skydio: the camera's attitude is the CameraOrientationNED structure (aerospace angles in
+ * NED); its other orientation structures (FLU, body) are not the camera in NED. */
+static void skydio(koi_image_meta *m, const char *name, const char *parent, const char *v) {
+    if (strcmp(parent, NS_SKYDIO "|CameraOrientationNED") != 0) return;
+    if (!strcmp(name, "Yaw"))
+        set(&m->gimbal_yaw, v);
+    else if (!strcmp(name, "Pitch"))
+        set(&m->gimbal_pitch, v);
+    else if (!strcmp(name, "Roll"))
+        set(&m->gimbal_roll, v);
+    else
+        return;
+    m->vendor = "skydio";
+}
+
+static void property(xmp_state *x, const char *qname, const char *parent, const char *value) {
+    const char *bar = strchr(qname, '|');
+    if (!bar) return;
+    size_t ns = (size_t)(bar - qname);
+    const char *name = bar + 1;
+    if (ns == strlen(NS_DJI) && !strncmp(qname, NS_DJI, ns))
+        dji(x->m, name, value);
+    else if (ns == strlen(NS_PIX4D) && !strncmp(qname, NS_PIX4D, ns))
+        pix4d(x->m, name, value);
+    else if (ns == strlen(NS_PARROT) && !strncmp(qname, NS_PARROT, ns))
+        parrot(x->m, name, value);
+    else if (ns == strlen(NS_SKYDIO) && !strncmp(qname, NS_SKYDIO, ns))
+        skydio(x->m, name, parent, value);
+}
+
+static void copy(char *dst, size_t cap, const char *src) {
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
+    xmp_state *x = ud;
+    x->depth++;
+    copy(x->elem[1], sizeof x->elem[1], x->elem[0]);
+    copy(x->elem[0], sizeof x->elem[0], name);
+    x->text_len = 0;
+    x->text[0] = '\0';
+    for (int i = 0; attrs[i] && attrs[i + 1]; i += 2)
+        property(x, attrs[i], name, attrs[i + 1]);
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name) {
+    xmp_state *x = ud;
+    if (x->text_len) property(x, name, x->elem[1], x->text);
+    x->text_len = 0;
+    x->text[0] = '\0';
+    copy(x->elem[0], sizeof x->elem[0], x->elem[1]);
+    x->elem[1][0] = '\0';
+    x->depth--;
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
+    xmp_state *x = ud;
+    size_t room = sizeof x->text - 1 - x->text_len;
+    size_t n = (size_t)len < room ? (size_t)len : room;
+    memcpy(x->text + x->text_len, s, n);
+    x->text_len += n;
+    x->text[x->text_len] = '\0';
+}
+
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int has_internal) {
+    (void)name, (void)sysid, (void)pubid, (void)has_internal;
+    xmp_state *x = ud;
+    x->refused = 1;
+    XML_StopParser(x->parser, XML_FALSE);
+}
+
+static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param, const XML_Char *value,
+                              int len, const XML_Char *base, const XML_Char *sysid,
+                              const XML_Char *pubid, const XML_Char *notation) {
+    (void)name, (void)is_param, (void)value, (void)len, (void)base, (void)sysid, (void)pubid,
+        (void)notation;
+    xmp_state *x = ud;
+    x->refused = 1;
+    XML_StopParser(x->parser, XML_FALSE);
+}
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* 0x80 in each byte of v that is zero, 0 elsewhere (exact, no borrow between bytes). */
+static uint64_t zero_bytes(uint64_t v) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+    return ~(((v & low7) + low7) | v | low7);
+}
+
+/* p[0..n) is all XML whitespace: eight bytes per step over the kilobytes of padding (the
+ * buffer is not a C string, so no strspn). */
+static int all_space(const char *p, size_t n) {
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        uint64_t ws = zero_bytes(v ^ (ones * ' ')) | zero_bytes(v ^ (ones * '\n')) |
+                      zero_bytes(v ^ (ones * '\r')) | zero_bytes(v ^ (ones * '\t'));
+        if (ws != high) return 0;
+    }
+    for (; i < n; i++)
+        if (!is_space(p[i])) return 0;
+    return 1;
+}
+
+static void simple_property(void *user, const char *qname, const char *parent, const char *value) {
+    property(user, qname, parent, value);
+}
+
+/* The packet without its padding: writers reserve kilobytes of whitespace for in-place edits,
+ * then close with <?xpacket end?>; neither carries data, and they are most of a DJI packet.
+ * memrchr and all_space step over the padding many bytes at a time. */
+static size_t content_len(const char *xml, size_t n) {
+    static const char END[] = "<?xpacket end=";
+    const char *lt = memrchr(xml, '<', n), *stop = xml + n;
+    if (!lt || (size_t)(stop - lt) < sizeof END || memcmp(lt, END, sizeof END - 1)) return n;
+    const char *q = lt + sizeof END - 1;
+    while (q + 1 < stop && !(q[0] == '?' && q[1] == '>'))
+        q++;
+    if (q + 1 >= stop) return n;
+    for (q += 2; q < stop; q++)
+        if (!is_space(*q)) return n;
+    const char *gt = memrchr(xml, '>', (size_t)(lt - xml));
+    if (!gt || !all_space(gt + 1, (size_t)(lt - gt - 1))) return n;
+    return (size_t)(gt + 1 - xml);
+}
+
+/* The context's parser, reset for this packet. Its hash salt comes from one getrandom() per
+ * context, stepped per packet, instead of one per parser: still unknown to a hostile file. */
+static XML_Parser parser_for(ko_context *ctx) {
+    XML_Parser p = ctx->xmp_parser;
+    if (p && !XML_ParserReset(p, NULL)) {
+        XML_ParserFree(p);
+        p = ctx->xmp_parser = NULL;
+    }
+    if (!p && !(p = ctx->xmp_parser = XML_ParserCreateNS(NULL, '|'))) return NULL;
+    if (!ctx->xmp_salt &&
+        getrandom(&ctx->xmp_salt, sizeof ctx->xmp_salt, 0) != sizeof ctx->xmp_salt)
+        ctx->xmp_salt = (unsigned long)(uintptr_t)ctx ^ (unsigned long)time(NULL);
+    XML_SetHashSalt(p, ctx->xmp_salt++);
+    return p;
+}
+
+void koi_xmp_free(void *parser) {
+    if (parser) XML_ParserFree(parser);
+}
+
+static ko_status parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m, int simple) {
+    if (n > KOI_XMP_MAX || n > (size_t)INT32_MAX) return KO_ERR_LIMIT;
+    xmp_state x;
+    memset(&x, 0, sizeof x);
+    x.m = m;
+    /* XMP packets are often padded with whitespace and a trailing <?xpacket end?>, and some
+     * writers leave NUL padding: parse up to the first NUL. */
+    size_t len = content_len(xml, strnlen(xml, n));
+    if (simple && koi_xmp_simple(xml, len, simple_property, &x)) return KO_OK;
+    x.parser = parser_for(ctx);
+    if (!x.parser) return KO_ERR_NOMEM;
+    XML_SetUserData(x.parser, &x);
+    XML_SetElementHandler(x.parser, on_start, on_end);
+    XML_SetCharacterDataHandler(x.parser, on_text);
+    XML_SetStartDoctypeDeclHandler(x.parser, on_doctype);
+    XML_SetEntityDeclHandler(x.parser, on_entity);
+    XML_SetParamEntityParsing(x.parser, XML_PARAM_ENTITY_PARSING_NEVER);
+    enum XML_Status st = XML_Parse(x.parser, xml, (int)len, 1);
+    ko_status rc = KO_OK;
+    if (x.refused) {
+        snprintf(m->problem, sizeof m->problem,
+                 "XMP packet declares a DOCTYPE or entities: refused (XMP never needs them)");
+        rc = KO_ERR_FORMAT;
+    } else if (st != XML_STATUS_OK) {
+        snprintf(m->problem, sizeof m->problem, "malformed XMP packet: %s at line %lu",
+                 XML_ErrorString(XML_GetErrorCode(x.parser)),
+                 (unsigned long)XML_GetCurrentLineNumber(x.parser));
+        rc = KO_ERR_FORMAT;
+    }
+    return rc;
+}
+
+ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m) {
+    return parse(ctx, xml, n, m, 1);
+}
+
+ko_status koi_xmp_parse_expat(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m) {
+    return parse(ctx, xml, n, m, 0);
+}

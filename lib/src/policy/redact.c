@@ -1,0 +1,308 @@
+/* Redaction: which pixels of an image show a disclosed site. The site's buffered geometry,
+ * clipped to the footprint of the verdict, is carried into the image by the forward camera
+ * model (ground -> camera -> Brown distortion -> pixels), filled, and dilated by a margin. The
+ * forward model is the exact inverse of the rays the footprint is cast with, so the redacted
+ * area is what the verdict saw: on flat ground the ground lies the camera's height below it;
+ * on a DEM each ground point stands at the DEM's height there, seen from the camera altitude
+ * (or both altitudes) the footprint was cast from. Any failure is an error, never a mask that
+ * silently leaves part of a site visible. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "camera/camera.h"
+#include "core/core.h"
+#include "sites/sites.h"
+
+/* Projects a ground point into camera pixels: local east/north metres from the camera, the
+ * ground `height` below it (flat) or at the DEM's height below cam_alt. */
+typedef struct projector {
+    const ko_camera *cam;
+    koi_intrinsics k;
+    koi_rot r;
+    double height, lat0, lon0;
+    ko_dem *dem;    /* NULL: flat ground */
+    double cam_alt; /* with dem: the camera altitude on its datum */
+    ko_status err;  /* the first failure (a DEM without data at a point) */
+    ko_context *ctx;
+} projector;
+
+/* Returns 1 with the pixel, 0 if the point is behind the camera or cannot be placed (then
+ * p->err says why). */
+static int project(projector *p, double lon, double lat, double *u, double *v) {
+    double e, n;
+    koi_wgs84_to_local(p->ctx, p->lat0, p->lon0, lat, lon, &e, &n);
+    double down = p->height;
+    if (p->dem) {
+        double z;
+        ko_status st = ko_dem_elevation(p->dem, lon, lat, &z);
+        if (st) {
+            if (!p->err) p->err = st;
+            return 0;
+        }
+        down = p->cam_alt - z;
+    }
+    const double ned[3] = {n, e, down};
+    double b[3];
+    for (int i = 0; i < 3; i++) /* body = R^T ned */
+        b[i] = p->r.m[0][i] * ned[0] + p->r.m[1][i] * ned[1] + p->r.m[2][i] * ned[2];
+    if (b[0] <= 1e-9) return 0;
+    double xd, yd;
+    koi_distort(p->cam, b[1] / b[0], b[2] / b[0], &xd, &yd);
+    *u = p->k.cx + p->k.fx * xd;
+    *v = p->k.cy + p->k.fy * yd;
+    return isfinite(*u) && isfinite(*v);
+}
+
+typedef struct canvas {
+    uint8_t *mask;
+    uint32_t w, h;
+    double sx, sy; /* camera pixels -> raster pixels */
+    double *xy;    /* polygon being filled, raster pixels */
+    size_t n, cap;
+} canvas;
+
+static int push(canvas *c, double u, double v) {
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        double *p = koi_realloc_array(c->xy, cap, 2 * sizeof(double));
+        if (!p) return 0;
+        c->xy = p;
+        c->cap = cap;
+    }
+    c->xy[2 * c->n] = u * c->sx;
+    c->xy[2 * c->n + 1] = v * c->sy;
+    c->n++;
+    return 1;
+}
+
+static void stamp(canvas *c, double x, double y) {
+    long px = lround(floor(x)), py = lround(floor(y));
+    if (px >= 0 && py >= 0 && px < (long)c->w && py < (long)c->h)
+        c->mask[(size_t)py * c->w + (size_t)px] = 255;
+}
+
+/* Even-odd scanline fill of c->xy, pixel centres inside, plus every vertex (a sliver thinner
+ * than a pixel still marks the pixels it passes through). */
+static ko_status fill(canvas *c) {
+    for (size_t i = 0; i < c->n; i++)
+        stamp(c, c->xy[2 * i], c->xy[2 * i + 1]);
+    double ymin = INFINITY, ymax = -INFINITY;
+    for (size_t i = 0; i < c->n; i++) {
+        ymin = fmin(ymin, c->xy[2 * i + 1]);
+        ymax = fmax(ymax, c->xy[2 * i + 1]);
+    }
+    double *xs = koi_malloc(c->n * sizeof *xs);
+    if (!xs) return KO_ERR_NOMEM;
+    long y0 = (long)fmax(0, floor(ymin)), y1 = (long)fmin((double)c->h - 1, ceil(ymax));
+    for (long y = y0; y <= y1; y++) {
+        double yc = y + 0.5;
+        size_t k = 0;
+        for (size_t i = 0, j = c->n - 1; i < c->n; j = i++) {
+            double ya = c->xy[2 * j + 1], yb = c->xy[2 * i + 1];
+            if ((ya <= yc) == (yb <= yc)) continue;
+            double xa = c->xy[2 * j], xb = c->xy[2 * i];
+            xs[k++] = xa + (yc - ya) / (yb - ya) * (xb - xa);
+        }
+        for (size_t a = 1; a < k; a++) /* insertion sort: few crossings per row */
+            for (size_t b = a; b > 0 && xs[b - 1] > xs[b]; b--) {
+                double t = xs[b];
+                xs[b] = xs[b - 1];
+                xs[b - 1] = t;
+            }
+        for (size_t a = 0; a + 1 < k; a += 2) {
+            long xa = (long)fmax(0, ceil(xs[a] - 0.5)),
+                 xb = (long)fmin((double)c->w - 1, floor(xs[a + 1] - 0.5));
+            for (long x = xa; x <= xb; x++)
+                c->mask[(size_t)y * c->w + (size_t)x] = 255;
+        }
+    }
+    free(xs);
+    return KO_OK;
+}
+
+static ko_status geos_error(projector *p, const char *what) {
+    return koi_error(p->ctx, KO_ERR_GEOS, "redaction: GEOS cannot read the %s of a site", what);
+}
+
+/* A ring: its edges densified (distortion bends straight ground lines), projected, filled. */
+static ko_status ring(projector *p, canvas *c, GEOSContextHandle_t h,
+                      const GEOSGeometry *ring_geom) {
+    const GEOSCoordSequence *cs = ring_geom ? GEOSGeom_getCoordSeq_r(h, ring_geom) : NULL;
+    unsigned int n = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &n)) return geos_error(p, "ring");
+    if (n == 0) return KO_OK;
+    c->n = 0;
+    double px = 0, py = 0;
+    for (unsigned int i = 0; i < n; i++) {
+        double x, y, u, v;
+        if (!GEOSCoordSeq_getXY_r(h, cs, i, &x, &y)) return geos_error(p, "ring");
+        int steps = i ? 16 : 1;
+        for (int s = 1; s <= steps; s++) {
+            double t = (double)s / steps;
+            double lx = i ? px + (x - px) * t : x, ly = i ? py + (y - py) * t : y;
+            if (project(p, lx, ly, &u, &v) && !push(c, u, v))
+                return koi_error(p->ctx, KO_ERR_NOMEM, "redaction: out of memory");
+        }
+        px = x, py = y;
+    }
+    if (p->err) return p->err;
+    if (c->n && fill(c)) return koi_error(p->ctx, KO_ERR_NOMEM, "redaction: out of memory");
+    return KO_OK;
+}
+
+static ko_status geometry(projector *p, canvas *c, GEOSContextHandle_t h, const GEOSGeometry *g) {
+    int type = GEOSGeomTypeId_r(h, g);
+    if (type < 0) return geos_error(p, "type");
+    if (type == GEOS_POLYGON) /* holes are filled too: redaction errs towards more */
+        return ring(p, c, h, GEOSGetExteriorRing_r(h, g));
+    if (type == GEOS_POINT || type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
+        if (GEOSisEmpty_r(h, g) == 1) return KO_OK;
+        const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, g);
+        unsigned int n = 0;
+        if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &n)) return geos_error(p, "points");
+        for (unsigned int i = 0; i < n; i++) {
+            double x, y, u, v;
+            if (!GEOSCoordSeq_getXY_r(h, cs, i, &x, &y)) return geos_error(p, "points");
+            if (project(p, x, y, &u, &v)) stamp(c, u * c->sx, v * c->sy);
+        }
+        return p->err;
+    }
+    int parts = GEOSGetNumGeometries_r(h, g);
+    if (parts < 0) return geos_error(p, "parts");
+    for (int i = 0; i < parts; i++) {
+        const GEOSGeometry *part = GEOSGetGeometryN_r(h, g, i);
+        if (!part) return geos_error(p, "parts");
+        ko_status st = geometry(p, c, h, part);
+        if (st) return st;
+    }
+    return KO_OK;
+}
+
+/* Square dilation by r pixels, separable: rows then columns, each a running window count. */
+static ko_status dilate(ko_context *ctx, uint8_t *m, uint32_t w, uint32_t h, int r) {
+    if (r <= 0) return KO_OK;
+    size_t len = w > h ? w : h;
+    uint8_t *line = koi_malloc(len);
+    if (!line) return koi_error(ctx, KO_ERR_NOMEM, "redaction: out of memory");
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t lines = pass ? w : h, n = pass ? h : w;
+        size_t step = pass ? w : 1, stride = pass ? 1 : w;
+        for (uint32_t l = 0; l < lines; l++) {
+            uint8_t *p = m + (size_t)l * stride;
+            for (uint32_t i = 0; i < n; i++)
+                line[i] = p[i * step];
+            long count = 0;
+            for (long i = 0; i < (long)n + r; i++) {
+                if (i < (long)n && line[i]) count++;
+                if (i - 2 * r - 1 >= 0 && line[i - 2 * r - 1]) count--;
+                long at = i - r;
+                if (at >= 0 && at < (long)n) p[(size_t)at * step] = count ? 255 : 0;
+            }
+        }
+    }
+    free(line);
+    return KO_OK;
+}
+
+static ko_status site_geometry(ko_sites *s, int64_t id, GEOSGeometry **out) {
+    ko_status sst = koi_sites_spatialite(s);
+    if (sst) return sst;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT AsBinary(geom_buffered) FROM sites WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return koi_error(s->ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+    sqlite3_bind_int64(st, 1, id);
+    ko_status rc = KO_OK;
+    *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_blob(st, 0))
+        *out = GEOSWKBReader_read_r(s->ctx->geos, s->wkbr, sqlite3_column_blob(st, 0),
+                                    (size_t)sqlite3_column_bytes(st, 0));
+    if (!*out) rc = koi_error(s->ctx, KO_ERR_DB, "site %lld: no readable geometry", (long long)id);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The projection of one site (clipped to the footprint if GEOS can) from every camera
+ * altitude the footprint was cast from. */
+static ko_status redact_site(projector *p, canvas *c, GEOSContextHandle_t h,
+                             const GEOSGeometry *site, const GEOSGeometry *foot, const double *alts,
+                             int n_alts) {
+    GEOSGeometry *seen = GEOSIntersection_r(h, site, foot);
+    ko_status st = KO_OK;
+    /* if the overlay fails, redact the whole site as projected */
+    for (int a = 0; !st && a < (n_alts ? n_alts : 1); a++) {
+        p->cam_alt = n_alts ? alts[a] : NAN;
+        st = geometry(p, c, h, seen ? seen : site);
+    }
+    if (seen) GEOSGeom_destroy_r(h, seen);
+    if (st == KO_ERR_NOT_FOUND) {
+        char why[KOI_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", ko_errmsg(p->ctx));
+        return koi_error(p->ctx, KO_ERR_NOT_FOUND,
+                         "redaction: the DEM has no elevation under part of the site, so its "
+                         "pixels cannot be placed (%s)",
+                         why);
+    }
+    return st;
+}
+
+ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko_shot *shot,
+                         const ko_result *res, uint32_t width, uint32_t height, double margin_px,
+                         uint8_t *mask, size_t *n_redacted) {
+    if (!ctx || !sites || !shot || !res || !mask || !width || !height)
+        return koi_error(ctx, KO_ERR_ARG, "redaction: bad argument");
+    memset(mask, 0, (size_t)width * height);
+    if (n_redacted) *n_redacted = 0;
+    if (ko_result_verdict(res) != KO_FLAGGED) return KO_OK;
+    const ko_footprint *fp = ko_result_footprint(res);
+    if (!fp) return koi_error(ctx, KO_ERR_ARG, "redaction: a flagged result without a footprint");
+    double alts[2];
+    int n_alts = koi_footprint_camera_alts(fp, alts);
+    if (!dem != !n_alts)
+        return koi_error(ctx, KO_ERR_ARG,
+                         dem ? "redaction: a DEM is given but the verdict's footprint was cast "
+                               "on flat ground; check the shot with the same DEM"
+                             : "redaction: the verdict's footprint was cast on a DEM; redaction "
+                               "needs the same DEM");
+    projector p;
+    memset(&p, 0, sizeof p);
+    p.cam = &shot->camera;
+    p.height = shot->pose.height_m;
+    p.lat0 = shot->pose.lat;
+    p.lon0 = shot->pose.lon;
+    p.dem = dem;
+    p.ctx = ctx;
+    koi_intrinsics_from(&shot->camera, &p.k);
+    koi_rotation(shot->pose.yaw_deg, shot->pose.pitch_deg, shot->pose.roll_deg, &p.r);
+    canvas c = {mask, width, height, width / p.k.width, height / p.k.height, NULL, 0, 0};
+    GEOSContextHandle_t h = ctx->geos;
+    size_t n;
+    const double *ring_ll = ko_footprint_ring(fp, &n);
+    GEOSCoordSequence *cs = GEOSCoordSeq_create_r(h, (unsigned)n, 2);
+    for (size_t i = 0; cs && i < n; i++)
+        GEOSCoordSeq_setXY_r(h, cs, (unsigned)i, ring_ll[2 * i], ring_ll[2 * i + 1]);
+    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+    GEOSGeometry *foot = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
+    if (!foot) return koi_error(ctx, KO_ERR_GEOS, "redaction: cannot build the footprint");
+    ko_status st = KO_OK;
+    for (size_t i = 0; !st && i < ko_result_count(res); i++) {
+        const ko_finding *f = ko_result_finding(res, i);
+        if (!f->disclosed) continue;
+        GEOSGeometry *site = NULL;
+        if ((st = site_geometry(sites, f->site->site_id, &site))) break;
+        st = redact_site(&p, &c, h, site, foot, alts, n_alts);
+        GEOSGeom_destroy_r(h, site);
+    }
+    GEOSGeom_destroy_r(h, foot);
+    free(c.xy);
+    if (!st) st = dilate(ctx, mask, width, height, (int)ceil(margin_px));
+    if (!st && n_redacted) {
+        size_t k = 0;
+        for (size_t i = 0; i < (size_t)width * height; i++)
+            k += mask[i] != 0;
+        *n_redacted = k;
+    }
+    return st;
+}

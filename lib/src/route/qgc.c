@@ -1,0 +1,472 @@
+/* QGroundControl missions: the .plan JSON and the MAVLink "QGC WPL 110" text file. Both are
+ * lists of MAVLink mission items; one function replays an item's effect on the camera state,
+ * so the two formats mean the same (command numbers from MAVLink's common.xml). */
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "route/route.h"
+
+enum {
+    NAV_WAYPOINT = 16,
+    NAV_LOITER_UNLIM = 17,
+    NAV_LOITER_TURNS = 18,
+    NAV_LOITER_TIME = 19,
+    NAV_RETURN_TO_LAUNCH = 20,
+    NAV_LAND = 21,
+    NAV_TAKEOFF = 22,
+    CONDITION_YAW = 115,
+    DO_CHANGE_SPEED = 178,
+    DO_SET_ROI_LOCATION = 195,
+    DO_SET_ROI_NONE = 197,
+    DO_SET_ROI = 201,
+    DO_DIGICAM_CONTROL = 203,
+    DO_MOUNT_CONTROL = 205,
+    DO_SET_CAM_TRIGG_DIST = 206,
+    DO_SET_CAM_TRIGG_INTERVAL = 214,
+    DO_GIMBAL_MANAGER_PITCHYAW = 1000,
+    IMAGE_START_CAPTURE = 2000,
+    IMAGE_STOP_CAPTURE = 2001,
+    VIDEO_START_CAPTURE = 2500,
+    VIDEO_STOP_CAPTURE = 2501
+};
+
+/* One mission item as MAVLink defines it. */
+typedef struct mav_item {
+    int command, frame;
+    double p[7]; /* param1..4, x = lat, y = lon, z = alt; NaN where null */
+    int number;  /* doJumpId / INDEX */
+    int line;    /* item or line number, for messages */
+} mav_item;
+
+/* The replayed state: the next waypoint's camera settings. */
+typedef struct replay {
+    ko_route *rt;
+    ko_waypoint next;    /* template for the next waypoint */
+    double cruise_speed; /* mission default */
+    int have_home;
+} replay;
+
+static int is_nav_position(int cmd) {
+    return cmd == NAV_WAYPOINT || cmd == NAV_TAKEOFF || cmd == NAV_LAND ||
+           cmd == NAV_LOITER_UNLIM || cmd == NAV_LOITER_TURNS || cmd == NAV_LOITER_TIME;
+}
+
+/* MAV_FRAME: 0/5 GLOBAL (AMSL), 3/6 GLOBAL_RELATIVE_ALT, 10/11 GLOBAL_TERRAIN_ALT. */
+static int height_ref(int frame, ko_height_ref *ref) {
+    switch (frame) {
+        case 0:
+        case 5:
+            *ref = KO_HEIGHT_EGM96;
+            return 1;
+        case 3:
+        case 6:
+            *ref = KO_HEIGHT_TAKEOFF;
+            return 1;
+        case 10:
+        case 11:
+            *ref = KO_HEIGHT_AGL;
+            return 1;
+    }
+    return 0;
+}
+
+/* The trigger in effect on the leg now being flown. */
+static void set_trigger(ko_route *rt, ko_waypoint *next, ko_trigger t, double value) {
+    next->trigger = t;
+    next->trigger_value = value;
+    if (rt->n) { /* it starts where the aircraft is: on the leg leaving the last waypoint */
+        rt->wp[rt->n - 1].trigger = t;
+        rt->wp[rt->n - 1].trigger_value = value;
+    }
+}
+
+static void photo_here(replay *r) {
+    if (r->rt->n) r->rt->wp[r->rt->n - 1].photos++;
+}
+
+static ko_status add_position(replay *r, const mav_item *it) {
+    ko_route *rt = r->rt;
+    ko_waypoint wp = r->next;
+    if (!isfinite(it->p[4]) || !isfinite(it->p[5]) || fabs(it->p[4]) > 90 || fabs(it->p[5]) > 180)
+        return koi_error(rt->ctx, KO_ERR_FORMAT,
+                         "%s: item %d (command %d): latitude/longitude missing or out of range",
+                         rt->path, it->line, it->command);
+    if (it->p[4] == 0 && it->p[5] == 0) {
+        if (!rt->n) return KO_OK; /* "here": a take-off at the current position */
+        wp.lat = rt->wp[rt->n - 1].lat;
+        wp.lon = rt->wp[rt->n - 1].lon;
+    } else {
+        wp.lat = it->p[4];
+        wp.lon = it->p[5];
+    }
+    if (!height_ref(it->frame, &wp.height_ref))
+        return koi_error(rt->ctx, KO_ERR_FORMAT,
+                         "%s: item %d (command %d): frame %d has no "
+                         "global position (expected 0, 3 or 10)",
+                         rt->path, it->line, it->command, it->frame);
+    wp.height = it->p[6];
+    wp.number = it->number;
+    wp.line = it->line;
+    wp.photos = 0;
+    if (isnan(wp.speed_mps)) wp.speed_mps = r->cruise_speed;
+    return koi_route_push(rt, &wp);
+}
+
+static void gimbal(replay *r, double pitch, double yaw, int earth_frame) {
+    if (isfinite(pitch)) r->next.gimbal_pitch_deg = pitch;
+    if (!isfinite(yaw)) return;
+    if (earth_frame) {
+        r->next.gimbal_yaw_deg = yaw;
+    } else {
+        r->next.gimbal_yaw_deg = NAN;
+        r->next.gimbal_yaw_offset_deg = yaw;
+    }
+}
+
+/* Applies one item. Camera and gimbal commands change the state from the current position
+ * on: they also update the last waypoint, where the aircraft is when they run. */
+static ko_status apply(replay *r, const mav_item *it) {
+    ko_waypoint *n = &r->next;
+    const double *p = it->p;
+    switch (it->command) {
+        case NAV_RETURN_TO_LAUNCH: { /* a last leg home, at the height flown */
+            if (!r->rt->has_takeoff || !r->rt->n) return KO_OK;
+            const ko_waypoint *last = &r->rt->wp[r->rt->n - 1];
+            mav_item home = *it;
+            home.p[4] = r->rt->takeoff_lat;
+            home.p[5] = r->rt->takeoff_lon;
+            home.p[6] = last->height;
+            home.frame = last->height_ref == KO_HEIGHT_EGM96 ? 0
+                         : last->height_ref == KO_HEIGHT_AGL ? 10
+                                                             : 3;
+            return add_position(r, &home);
+        }
+        case CONDITION_YAW: /* param4: 0 absolute, 1 relative */
+            if (isfinite(p[0]) && p[3] == 0) n->heading_deg = p[0];
+            break;
+        case DO_CHANGE_SPEED:
+            if (isfinite(p[1]) && p[1] > 0) n->speed_mps = p[1];
+            break;
+        case DO_SET_ROI:
+        case DO_SET_ROI_LOCATION:
+            if (isfinite(p[4]) && isfinite(p[5]) && (p[4] != 0 || p[5] != 0)) {
+                n->poi_lat = p[4];
+                n->poi_lon = p[5];
+                n->poi_height = p[6];
+            }
+            break;
+        case DO_SET_ROI_NONE:
+            n->poi_lat = n->poi_lon = n->poi_height = NAN;
+            break;
+        case DO_MOUNT_CONTROL: /* param1 pitch, param2 roll, param3 yaw (degrees) */
+            gimbal(r, p[0], p[2], 0);
+            break;
+        case DO_GIMBAL_MANAGER_PITCHYAW: /* flags param5: GIMBAL_MANAGER_FLAGS_YAW_LOCK = 16 */
+            gimbal(r, p[0], p[1], fabs(p[4]) < 1e9 && ((int)p[4] & 16));
+            break;
+        case DO_DIGICAM_CONTROL: /* param5 "shot": 1 takes a photo */
+            if (p[4] == 1) photo_here(r);
+            break;
+        case DO_SET_CAM_TRIGG_DIST: /* param1 metres (0 stops), param3 1 = trigger once now */
+            set_trigger(r->rt, n, p[0] > 0 ? KO_TRIGGER_DISTANCE : KO_TRIGGER_NONE, p[0]);
+            if (p[2] == 1) photo_here(r);
+            break;
+        case DO_SET_CAM_TRIGG_INTERVAL: /* param1 cycle time in ms */
+            set_trigger(r->rt, n, p[0] > 0 ? KO_TRIGGER_TIME : KO_TRIGGER_NONE, p[0] / 1000.0);
+            break;
+        case IMAGE_START_CAPTURE: /* param2 interval s, param3 total images (1 = single) */
+            if (p[2] == 1 || !(p[1] > 0))
+                photo_here(r);
+            else
+                set_trigger(r->rt, n, KO_TRIGGER_TIME, p[1]);
+            break;
+        case IMAGE_STOP_CAPTURE:
+        case VIDEO_STOP_CAPTURE:
+            set_trigger(r->rt, n, KO_TRIGGER_NONE, NAN);
+            break;
+        case VIDEO_START_CAPTURE:
+            set_trigger(r->rt, n, KO_TRIGGER_CONTINUOUS, NAN);
+            break;
+        default:
+            if (is_nav_position(it->command)) return add_position(r, it);
+            break; /* others do not move the aircraft or the camera */
+    }
+    /* state changes apply where the aircraft is: the last waypoint */
+    if (r->rt->n && it->command != DO_SET_CAM_TRIGG_DIST && it->command != IMAGE_START_CAPTURE) {
+        ko_waypoint *last = &r->rt->wp[r->rt->n - 1];
+        last->gimbal_pitch_deg = n->gimbal_pitch_deg;
+        last->gimbal_yaw_deg = n->gimbal_yaw_deg;
+        last->gimbal_yaw_offset_deg = n->gimbal_yaw_offset_deg;
+        last->poi_lat = n->poi_lat;
+        last->poi_lon = n->poi_lon;
+        last->poi_height = n->poi_height;
+    }
+    return KO_OK;
+}
+
+static void replay_init(replay *r, ko_route *rt) {
+    memset(r, 0, sizeof *r);
+    r->rt = rt;
+    ko_waypoint_init(&r->next);
+    r->cruise_speed = NAN;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* .plan */
+
+static double jnum(json_object *o) {
+    if (!o || json_object_is_type(o, json_type_null)) return NAN;
+    if (!json_object_is_type(o, json_type_double) && !json_object_is_type(o, json_type_int))
+        return NAN;
+    return json_object_get_double(o);
+}
+
+static json_object *jget(json_object *o, const char *key) {
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static ko_status plan_item(replay *r, json_object *it, int line);
+
+static ko_status plan_items(replay *r, json_object *items, const char *where) {
+    if (!items || !json_object_is_type(items, json_type_array))
+        return koi_error(r->rt->ctx, KO_ERR_FORMAT, "%s: %s: not a list of items", r->rt->path,
+                         where);
+    size_t n = json_object_array_length(items);
+    for (size_t i = 0; i < n; i++) {
+        ko_status s = plan_item(r, json_object_array_get_idx(items, i), (int)i);
+        if (s) return s;
+    }
+    return KO_OK;
+}
+
+/* A survey's CameraCalc names the camera when it is not "Manual". */
+static void plan_camera(replay *r, json_object *calc) {
+    double fw = jnum(jget(calc, "SensorWidth")), fh = jnum(jget(calc, "SensorHeight"));
+    double f = jnum(jget(calc, "FocalLength"));
+    double iw = jnum(jget(calc, "ImageWidth")), ih = jnum(jget(calc, "ImageHeight"));
+    if (!(fw > 0 && fh > 0 && f > 0) || r->rt->has_camera) return;
+    ko_camera_init(&r->rt->camera);
+    r->rt->camera.focal_mm = f;
+    r->rt->camera.sensor_w_mm = fw;
+    r->rt->camera.sensor_h_mm = fh;
+    if (iw > 0 && ih > 0) {
+        r->rt->camera.width_px = (uint32_t)iw;
+        r->rt->camera.height_px = (uint32_t)ih;
+    }
+    r->rt->has_camera = 1;
+}
+
+/* An integer member of an item: absent is 0; any other type is an error. */
+static ko_status plan_int(replay *r, json_object *it, const char *key, int line, int required,
+                          int *out) {
+    json_object *v = jget(it, key);
+    *out = 0;
+    if (!v && !required) return KO_OK;
+    if (!v || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < INT32_MIN ||
+        json_object_get_int64(v) > INT32_MAX)
+        return koi_error(r->rt->ctx, KO_ERR_FORMAT, "%s: mission.items[%d].%s: not an integer",
+                         r->rt->path, line, key);
+    *out = json_object_get_int(v);
+    return KO_OK;
+}
+
+static ko_status plan_item(replay *r, json_object *it, int line) {
+    if (!json_object_is_type(it, json_type_object))
+        return koi_error(r->rt->ctx, KO_ERR_FORMAT, "%s: mission.items[%d]: not an object",
+                         r->rt->path, line);
+    json_object *jt = jget(it, "type");
+    const char *type =
+        json_object_is_type(jt, json_type_string) ? json_object_get_string(jt) : NULL;
+    if (type && strcmp(type, "ComplexItem") == 0) {
+        json_object *ts = jget(it, "TransectStyleComplexItem");
+        if (!ts)
+            return koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                             "%s: mission.items[%d]: complex item without "
+                             "TransectStyleComplexItem (only surveys and scans are read)",
+                             r->rt->path, line);
+        plan_camera(r, jget(ts, "CameraCalc"));
+        return plan_items(r, jget(ts, "Items"), "TransectStyleComplexItem.Items");
+    }
+    json_object *params = jget(it, "params");
+    if (!type || strcmp(type, "SimpleItem") || !params ||
+        !json_object_is_type(params, json_type_array) || json_object_array_length(params) != 7)
+        return koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                         "%s: mission.items[%d]: expected a SimpleItem with 7 params", r->rt->path,
+                         line);
+    mav_item m = {.line = line};
+    ko_status s;
+    if ((s = plan_int(r, it, "command", line, 1, &m.command)) ||
+        (s = plan_int(r, it, "frame", line, 0, &m.frame)) ||
+        (s = plan_int(r, it, "doJumpId", line, 0, &m.number)))
+        return s;
+    for (int k = 0; k < 7; k++) {
+        json_object *v = json_object_array_get_idx(params, (size_t)k);
+        m.p[k] = jnum(v);
+        /* null is MAVLink's "unset" (NaN); anything else must be a finite number */
+        if (v && !json_object_is_type(v, json_type_null) && !isfinite(m.p[k]))
+            return koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                             "%s: mission.items[%d].params[%d]: %.40s is not a finite number",
+                             r->rt->path, line, k, json_object_to_json_string(v));
+    }
+    return apply(r, &m);
+}
+
+/* The planned home: [latitude, longitude, altitude], each a finite number. */
+static ko_status plan_home(ko_route *rt, json_object *home) {
+    if (!json_object_is_type(home, json_type_array) || json_object_array_length(home) != 3)
+        return koi_error(rt->ctx, KO_ERR_FORMAT,
+                         "%s: mission.plannedHomePosition: not a [latitude, longitude, altitude] "
+                         "list",
+                         rt->path);
+    double v[3];
+    for (size_t k = 0; k < 3; k++) {
+        json_object *e = json_object_array_get_idx(home, k);
+        v[k] = jnum(e);
+        if (!isfinite(v[k]) || (k == 0 && fabs(v[k]) > 90) || (k == 1 && fabs(v[k]) > 180))
+            return koi_error(rt->ctx, KO_ERR_FORMAT,
+                             "%s: mission.plannedHomePosition[%zu]: %.40s is not a %s", rt->path, k,
+                             e ? json_object_to_json_string(e) : "null",
+                             k == 0   ? "latitude"
+                             : k == 1 ? "longitude"
+                                      : "finite altitude");
+    }
+    /* QGC writes [0, 0, 0] when no home was set: not a take-off point. */
+    if (v[0] != 0 || v[1] != 0) {
+        rt->has_takeoff = 1;
+        rt->takeoff_lat = v[0];
+        rt->takeoff_lon = v[1];
+        rt->takeoff_height = v[2];
+        rt->takeoff_ref = KO_HEIGHT_EGM96; /* QGC home altitude is AMSL */
+    }
+    return KO_OK;
+}
+
+ko_status koi_route_read_plan(ko_route *rt) {
+    rt->format = "qgc-plan";
+    GByte *buf = NULL;
+    if (!VSIIngestFile(NULL, rt->path, &buf, NULL, 64 * 1024 * 1024))
+        return koi_error(rt->ctx, KO_ERR_IO, "%s: cannot read (or larger than 64 MiB)", rt->path);
+    json_tokener *tok = json_tokener_new();
+    json_object *root = tok ? json_tokener_parse_ex(tok, (const char *)buf, -1) : NULL;
+    enum json_tokener_error jerr = tok ? json_tokener_get_error(tok) : json_tokener_error_depth;
+    json_tokener_free(tok);
+    VSIFree(buf);
+    ko_status s = KO_OK;
+    const char *ft = json_object_get_string(jget(root, "fileType"));
+    json_object *mission = jget(root, "mission"), *home = jget(mission, "plannedHomePosition");
+    if (!root || jerr != json_tokener_success) {
+        s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: not JSON (%s)", rt->path,
+                      json_tokener_error_desc(jerr));
+    } else if (!ft || strcmp(ft, "Plan") != 0) {
+        s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: fileType: not a QGroundControl \"Plan\"",
+                      rt->path);
+    } else if (!mission) {
+        s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: no \"mission\" object", rt->path);
+    } else if (!json_object_is_type(mission, json_type_object)) {
+        s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: mission: not an object", rt->path);
+    } else if (!(home ? (s = plan_home(rt, home)) : KO_OK)) {
+        json_object *cs = jget(mission, "cruiseSpeed");
+        replay r;
+        replay_init(&r, rt);
+        r.cruise_speed = jnum(cs);
+        if (cs && !json_object_is_type(cs, json_type_null) && !isfinite(r.cruise_speed))
+            s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: mission.cruiseSpeed: %.40s is not a number",
+                          rt->path, json_object_to_json_string(cs));
+        else
+            s = plan_items(&r, jget(mission, "items"), "mission.items");
+    }
+    json_object_put(root);
+    return s;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* QGC WPL 110: INDEX CURRENT FRAME COMMAND P1 P2 P3 P4 LAT LON ALT AUTOCONTINUE, tab-separated;
+ * item 0 is the home position. */
+
+static ko_status wpl_line(replay *r, const char *line, int lineno) {
+    char **f = CSLTokenizeString2(line, "\t ", CSLT_HONOURSTRINGS);
+    int n = CSLCount(f);
+    ko_status s = KO_OK;
+    if (n != 12) {
+        s = koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                      "%s: line %d: 12 tab-separated fields expected, got %d", r->rt->path, lineno,
+                      n);
+    } else {
+        mav_item m = {.line = lineno};
+        int *ints[] = {&m.number, NULL, &m.frame, &m.command};
+        for (int k = 0; k < 4 && !s; k++) {
+            char *end;
+            long v = strtol(f[k], &end, 10);
+            if (end == f[k] || *end || v < 0 || v > INT32_MAX)
+                s = koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                              "%s: line %d: field %d '%.40s': not a whole number", r->rt->path,
+                              lineno, k + 1, f[k]);
+            else if (ints[k])
+                *ints[k] = (int)v;
+        }
+        for (int k = 0; k < 7 && !s; k++) {
+            char *end;
+            m.p[k] = CPLStrtod(f[4 + k], &end);
+            /* params 1-4 may be NaN (MAVLink's "unset"); latitude, longitude and altitude
+             * must be numbers, and nothing may overflow */
+            if (end == f[4 + k] || *end || isinf(m.p[k]) || (k >= 4 && isnan(m.p[k])))
+                s = koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                              "%s: line %d: field %d (%s) '%.40s': not a %snumber", r->rt->path,
+                              lineno, 5 + k,
+                              k == 4   ? "latitude"
+                              : k == 5 ? "longitude"
+                              : k == 6 ? "altitude"
+                                       : "param",
+                              f[4 + k], k >= 4 ? "finite " : "finite or NaN ");
+        }
+        if (!s && m.number == 0 && !r->have_home && (fabs(m.p[4]) > 90 || fabs(m.p[5]) > 180)) {
+            s = koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                          "%s: line %d: home position %.10g, %.10g: latitude/longitude out of "
+                          "range",
+                          r->rt->path, lineno, m.p[4], m.p[5]);
+        } else if (!s && m.number == 0 && !r->have_home) {
+            r->have_home = 1;
+            /* as in a .plan, 0, 0 is "no home set": not a take-off point */
+            r->rt->has_takeoff = m.p[4] != 0 || m.p[5] != 0;
+            r->rt->takeoff_lat = m.p[4];
+            r->rt->takeoff_lon = m.p[5];
+            r->rt->takeoff_height = m.p[6];
+            r->rt->takeoff_ref = KO_HEIGHT_EGM96; /* the home item's altitude is AMSL */
+        } else if (!s) {
+            s = apply(r, &m);
+        }
+    }
+    CSLDestroy(f);
+    return s;
+}
+
+ko_status koi_route_read_wpl(ko_route *rt) {
+    rt->format = "qgc-wpl";
+    VSILFILE *fp = VSIFOpenL(rt->path, "rb");
+    if (!fp) return koi_error(rt->ctx, KO_ERR_IO, "%s: cannot open", rt->path);
+    replay r;
+    replay_init(&r, rt);
+    const char *line;
+    int lineno = 0;
+    ko_status s = KO_OK;
+    while (!s && (line = CPLReadLineL(fp)) != NULL) {
+        lineno++;
+        if (lineno == 1) {
+            if (strncmp(line, "QGC WPL 110", 11) != 0)
+                s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: line 1: not 'QGC WPL 110'", rt->path);
+            continue;
+        }
+        if (*line) s = wpl_line(&r, line, lineno);
+    }
+    VSIFCloseL(fp);
+    return s;
+}

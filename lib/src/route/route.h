@@ -1,0 +1,60 @@
+/* Private: flight plans (Litchi, DJI WPML, QGC, OGR) and their exposures. */
+#ifndef KEEPOUT_ROUTE_ROUTE_H
+#define KEEPOUT_ROUTE_ROUTE_H
+
+#include "keepout/keepout.h"
+
+/* The route model shared by the mission readers (litchi.c, wpml.c, qgc.c, ogr.c) and plan.c.
+ *
+ * A reader turns its format into waypoints whose camera state is already replayed: each
+ * waypoint carries the gimbal pitch/yaw, zoom and heading in effect when the aircraft is
+ * there, and the capture trigger in effect on the leg that leaves it. Leg i runs from
+ * waypoint i to waypoint i+1. Readers fail with a message naming the file and the element at
+ * fault (e.g. "plan.plan: mission.items[3].params: expected 7 numbers"). */
+
+/* A photo with the camera state in force when it is taken: a waypoint's photo actions run in
+ * order with the gimbal and heading actions around them (gimbalRotate -90, takePhoto,
+ * gimbalRotate -30 takes the photo at -90), and DJI orientedShoot gives each shot its own
+ * pitch, heading and zoom. Every field is the state at the photo, with ko_waypoint's meaning
+ * (pitch NaN: never set, aimed at the waypoint's POI if it has one; heading NaN: the course or
+ * the POI; yaw NaN: gimbal_yaw_offset_deg from the heading). why: static text, set when that
+ * state cannot be known (the exposure is then unknown with it), else NULL. */
+typedef struct koi_shot {
+    size_t wp;
+    double pitch_deg, yaw_deg, yaw_offset_deg, heading_deg, focal35_mm;
+    const char *why;
+} koi_shot;
+
+struct ko_route {
+    ko_context *ctx;
+    char *path;
+    const char *format; /* static: "wpml", "litchi", "qgc-plan", "qgc-wpl", "ogr" */
+    ko_waypoint *wp;
+    size_t n, cap;
+    int has_takeoff;
+    double takeoff_lat, takeoff_lon, takeoff_height;
+    ko_height_ref takeoff_ref;
+    koi_shot *shots; /* photos with the camera state at each, in flight order; a waypoint with
+                      * none here takes its ko_waypoint.photos with the waypoint's state */
+    size_t n_shots, cap_shots;
+    int has_camera; /* the file describes the camera (e.g. QGC CameraCalc) */
+    ko_camera camera;
+};
+
+/* Appends a copy of *wp. KO_ERR_NOMEM (message set) on failure; more than 1,000,000
+ * waypoints is KO_ERR_LIMIT. */
+ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp);
+
+/* Appends a photo with its own camera state; with merge, not if it is the same as the last one
+ * of the same waypoint (one exposure stands for both). KO_ERR_NOMEM (message set) on failure. */
+ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot, int merge);
+
+/* The readers. rt->path is the file (any VSI path); each sets rt->format and fills rt->wp.
+ * An empty mission (no waypoints) is KO_ERR_FORMAT "…: the mission has no waypoints". */
+ko_status koi_route_read_wpml(ko_route *rt);   /* wpml.c: .kmz, .wpml, .kml, directory */
+ko_status koi_route_read_litchi(ko_route *rt); /* litchi.c */
+ko_status koi_route_read_plan(ko_route *rt);   /* qgc.c: QGroundControl .plan (JSON) */
+ko_status koi_route_read_wpl(ko_route *rt);    /* qgc.c: "QGC WPL 110" */
+ko_status koi_route_read_ogr(ko_route *rt);    /* ogr.c: KML/GPX/GeoJSON lines, points */
+
+#endif

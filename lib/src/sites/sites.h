@@ -1,0 +1,192 @@
+/* Private: the site store, its import, packed index and queries. */
+#ifndef KEEPOUT_SITES_SITES_H
+#define KEEPOUT_SITES_SITES_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "core/core.h"
+#include "geo/geo.h"
+
+/* The site store's innards, shared by store.c, import.c, query.c and packed.c. */
+#define KOI_SCHEMA_VERSION 1
+
+typedef struct koi_packed koi_packed;
+
+struct ko_sites {
+    ko_context *ctx;
+    sqlite3 *db;
+    void *splite; /* SpatiaLite connection cache */
+    int writable;
+    sqlite3_stmt *q_rtree; /* on-disk R-tree candidate query */
+    koi_packed *packed;    /* in-memory index, or NULL */
+    GEOSWKBReader *wkbr;   /* reused by queries */
+};
+
+/* Initialises SpatiaLite on s's connection if it is not yet (writable stores have it from the
+ * start): before any SQL that calls its functions or writes geometries. */
+ko_status koi_sites_spatialite(ko_sites *s);
+void koi_sites_spatialite_free(ko_sites *s);
+
+/* The store's SQLite failure as a status and message: "site store: <what>: <sqlite says>". */
+ko_status koi_sites_db_error(ko_sites *s, const char *what);
+/* An integer of the meta table (schema_version, store_version). */
+ko_status koi_sites_meta_int(ko_sites *s, const char *key, long long *v);
+
+/* Runs SQL without results; on failure records the SQLite message. */
+ko_status koi_sites_exec(ko_sites *s, const char *sql);
+
+/* Looks up the defaults of category in the store's categories table. Returns KO_ERR_NOT_FOUND
+ * if the category is unknown. */
+ko_status koi_sites_category(ko_sites *s, const char *category, double *buffer_m,
+                             double *min_gsd_m);
+
+/* SpatiaLite geometry blobs read without SpatiaLite (splite_blob.c). koi_blob_mbr: the
+ * header's box (minx, miny, maxx, maxy), 1 if b is a well-formed blob. koi_blob_wkb: the
+ * geometry as WKB into out (room for n - 39 bytes), its length, or 0 for a malformed blob or
+ * one SpatiaLite encodes otherwise than plain 2D (compressed, Z, M). */
+int koi_blob_mbr(const unsigned char *b, size_t n, double *box);
+/* A 32-bit integer or a double of WKB or a blob, little-endian when little is 1, else
+ * big-endian. */
+uint32_t koi_wkb_u32(const unsigned char *b, int little);
+double koi_wkb_f64(const unsigned char *b, int little);
+size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out);
+
+/* The local east/north box (metres from the camera; min e, min n, max e, max n) of the part
+ * of the i-th hit's site in view, for its finest GSD; NULL past the end. */
+const double *koi_hits_part_box(const ko_hits *h, size_t i);
+
+/* The in-memory packed index (packed.c). */
+void koi_packed_free(ko_context *ctx, koi_packed *p);
+ko_status koi_packed_load(ko_sites *s, koi_packed **out);
+/* Calls fn for each site whose float box intersects the query box; box is the site's box
+ * (minx, miny, maxx, maxy) rounded outward to float32. fn returns 0 to stop. */
+typedef int (*koi_packed_visit)(uint32_t item, const float *box, void *user);
+void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
+                       koi_packed_visit fn, void *user);
+
+/* One site as the exact test sees it. A hole-free polygon is its closed shell ring (m points,
+ * m >= 4), a point one pair (m == 1); any other shape is only its GEOS geometry (which big
+ * polygons have too). Everything is borrowed from the index (or the caller) that filled it. */
+enum { KOI_SITE_POLYGON = 0, KOI_SITE_POINT = 1, KOI_SITE_OTHER = 2 };
+typedef struct koi_site {
+    int64_t id;
+    double min_gsd, buffer;
+    int kind;
+    const double *xy;
+    size_t m;
+    const GEOSGeometry *geom; /* always for KOI_SITE_OTHER, else NULL or the same shape */
+    const char *name, *category, *source, *source_id;
+} koi_site;
+/* The item-th site of the packed index: its shape (kind, xy, m, geom), for the exact test,
+ * and the rest (id, min_gsd, buffer, strings), for a hit. */
+void koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v);
+void koi_packed_meta(const koi_packed *p, uint32_t item, koi_site *v);
+int64_t koi_packed_id(const koi_packed *p, uint32_t item); /* the id alone: no string lookups */
+
+/* Where a box lies relative to a closed ring: KOI_BOX_OUTSIDE or KOI_BOX_INSIDE when that is
+ * certain (no ring edge comes within a small margin of the box), else KOI_BOX_UNKNOWN. */
+enum { KOI_BOX_OUTSIDE = 0, KOI_BOX_INSIDE = 1, KOI_BOX_UNKNOWN = 2 };
+int koi_box_vs_ring(const double *ring, size_t n, double minx, double miny, double maxx,
+                    double maxy);
+/* Exact relation of a footprint ring and a site, decided without GEOS where the boundaries
+ * are more than a small margin apart: KOI_GEOM_DISJOINT, KOI_GEOM_INTERSECTS, KOI_GEOM_INSIDE
+ * (the site wholly inside the footprint), or KOI_GEOM_UNKNOWN (GEOS must decide: boundaries
+ * within the margin, or a site other than a hole-free polygon or a point). */
+enum { KOI_GEOM_DISJOINT = 0, KOI_GEOM_INTERSECTS = 1, KOI_GEOM_INSIDE = 2, KOI_GEOM_UNKNOWN = 3 };
+int koi_ring_vs_site(GEOSContextHandle_t h, const double *ring, size_t n, const GEOSGeometry *site);
+/* The same for a flat site (kind KOI_SITE_POLYGON or KOI_SITE_POINT). */
+int koi_ring_vs_flat(const double *ring, size_t n, const koi_site *site);
+
+/* Position of (x, y) along a Hilbert curve over a 2^16 x 2^16 grid. */
+uint32_t koi_hilbert(uint32_t x, uint32_t y);
+/* Sorts n (key << 32 | item) pairs by key (radix, stable). 0 when out of memory. */
+int koi_sort_by_key(uint64_t *kv, size_t n);
+/* The order in which to answer n queries whose boxes' centres are at xy (pairs): along a
+ * Hilbert curve over their extent, so that neighbours in the order share the index's cached
+ * nodes and sites. order[k] is the k-th query to answer. 0 when out of memory. */
+int koi_query_order(const double *xy, size_t n, uint32_t *order);
+
+/* A generic packed R-tree over boxes, usable on its own (the benchmark builds one). */
+typedef struct koi_rtree koi_rtree;
+ko_status koi_rtree_build(const double *boxes, size_t n, koi_rtree **out);
+void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
+                      koi_packed_visit fn, void *user);
+size_t koi_rtree_bytes(const koi_rtree *t);
+/* Renumbers the items in leaf order: perm[new] = old (perm has n entries), and the search
+ * then reports the new numbers. */
+void koi_rtree_renumber(koi_rtree *t, uint32_t *perm);
+void koi_rtree_free(koi_rtree *t);
+
+/* The OSM preset table of `sites import --preset osm` (docs/OSM_PRESET.md): rows of
+ * tag conditions -> category, object kinds, buffer rule, parsed from keepout's built-in
+ * data/osm_preset.csv and from a caller's file in the same format. */
+/* Object kinds a row applies to. */
+#define KOI_OSM_NODE 1u
+#define KOI_OSM_WAY 2u
+#define KOI_OSM_RELATION 4u
+
+typedef enum { KOI_OSM_BUFFER_DEFAULT, KOI_OSM_BUFFER_METRES, KOI_OSM_BUFFER_WIDTH } koi_osm_buffer;
+
+/* One condition: the key is present and (values NULL) has any value, or its value is one of
+ * values (negate 0) or none of them (negate 1). Strings point into the row's text. */
+typedef struct koi_osm_cond {
+    const char *key;
+    const char **values;
+    size_t nvalues;
+    int negate;
+} koi_osm_cond;
+
+typedef struct koi_osm_rule {
+    char *text;          /* the row's text, cut into the strings below; owned */
+    koi_osm_cond *conds; /* all must hold; owned */
+    size_t nconds;
+    const char *category; /* NULL: not a site */
+    unsigned kinds;       /* KOI_OSM_* */
+    koi_osm_buffer buffer;
+    double buffer_m;  /* KOI_OSM_BUFFER_METRES */
+    const char *file; /* where the row is (borrowed from the parse call) */
+    int line;
+} koi_osm_rule;
+
+typedef struct koi_osm_table {
+    koi_osm_rule *rules; /* tried in order; owned */
+    size_t n, cap;
+} koi_osm_table;
+
+/* Appends the rows of a table text (len bytes; name is the file name messages give and the
+ * rules keep, borrowed: it must outlive the table). A malformed table is KO_ERR_FORMAT
+ * "name:line: what ('value')"; t then holds the rows before it. */
+ko_status koi_osm_table_parse(ko_context *ctx, const char *name, const char *text, size_t len,
+                              koi_osm_table *t);
+
+/* Reads a table file whole (at most 1 MiB) and appends its rows. */
+ko_status koi_osm_table_load(ko_context *ctx, const char *path, koi_osm_table *t);
+
+/* Appends keepout's built-in table (data/osm_preset.csv, compiled in). */
+ko_status koi_osm_table_builtin(ko_context *ctx, koi_osm_table *t);
+
+/* Frees the rows and zeroes t. */
+void koi_osm_table_free(koi_osm_table *t);
+
+/* The value of a tag of the object being classified, or NULL if it has none; valid until the
+ * next call. */
+typedef const char *(*koi_osm_tag_fn)(void *user, const char *key);
+
+/* The first row whose kinds include kind and whose conditions all hold, or NULL. */
+const koi_osm_rule *koi_osm_table_match(const koi_osm_table *t, unsigned kind, koi_osm_tag_fn tag,
+                                        void *user);
+
+/* The buffer a matched row gives the object: metres, or NaN for the category's default. */
+double koi_osm_rule_buffer(const koi_osm_rule *r, koi_osm_tag_fn tag, void *user);
+
+/* An OGR SQL attribute filter selecting a superset of what the table's site rows match on a
+ * layer holding objects of kinds: a condition on a key the layer has as a field (has_field)
+ * compares it, one on another key looks into the other_tags field when the layer has one
+ * (has_other_tags), else the row cannot match there. "0 = 1" if no row can. *out owned by the
+ * caller (free()). */
+ko_status koi_osm_table_filter(ko_context *ctx, const koi_osm_table *t, unsigned kinds,
+                               int (*has_field)(void *user, const char *key), void *user,
+                               int has_other_tags, char **out);
+
+#endif
