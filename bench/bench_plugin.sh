@@ -3,9 +3,12 @@
 # KEEPOUT: (MODE=tag) against a plain gdal_translate of the same photo, and gdalinfo of an
 # ordinary GeoTIFF with and without the plugin loaded. Prints the ratios (hyperfine, same run).
 #   bench/bench_plugin.sh [BUILD_DIR] [PHOTO]
+# PHOTO defaults to the repository's data/images/DJI_0018.JPG, shrunk to 160x90: pass the
+# full-size original (pierotofy/drone_dataset_brighton_beach images/DJI_0018.JPG) for the
+# figures of a 4000x2250 translate.
 set -euo pipefail
 build=${1:-build}
-photo=${2:-$(dirname "$0")/../../shared/data/images/brighton_beach/DJI_0018.JPG}
+photo=${2:-$(dirname "$0")/../data/images/DJI_0018.JPG}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export KEEPOUT_SITES=$build/data/sites.sqlite
