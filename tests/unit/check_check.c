@@ -235,10 +235,41 @@ START_TEST(test_check_store_lost_under_the_handle_is_not_clear) {
 }
 END_TEST
 
+/* A video frame 20 m up looking east 3 deg below the horizon, range limit 150 m, while the
+ * gimbal tilts by 5 deg: the tilt moves its grazing rays' ground by kilometres, and the margin
+ * that covers that (L (h + r) / h per radian: 122 m here) once flagged sites far beyond the
+ * range limit (adversary: a site 1.5 km behind a turning camera). Every view of the frame
+ * stays within the range limit of the camera, so the widened footprint is cut there (plus the
+ * frame's sweep): R1 and R2, 170 m and more away, are not in view; a site 5-10 m behind the
+ * camera, inside the margin and the range, still is. */
+START_TEST(test_check_motion_margin_stays_within_the_range) {
+    static const scene_site behind[] = {{"B behind", "power_plant", -210, -205, -2, 2}};
+    scene_store(&scene, behind, 1);
+    ko_camera cam = scene_camera(4000, 3000);
+    ko_shot shot = scene_shot(&cam, -200, 0, 20, 90, -3);
+    shot.pitch_turn_deg = 5;
+    ko_check_options o = scene_options(&scene);
+    scene_footprint.max_range_m = 150;
+    ko_result *r = scene_check(&shot, &o);
+    ck_assert_ptr_nonnull(finding(r, "B behind"));
+    ck_assert_ptr_null(finding(r, "R1 plant"));
+    ck_assert_ptr_null(finding(r, "R2 bridge"));
+    ck_assert_uint_eq(ko_result_count(r), 1);
+    ko_result_destroy(r);
+    /* the sweep moves the camera: a frame that stands for 40 m of flight east reaches R2
+     * (170.3 m from the frame's camera, within 150 m of a camera 40 m on) */
+    shot.sweep_m = 40;
+    r = scene_check(&shot, &o);
+    ck_assert_ptr_nonnull(finding(r, "R2 bridge"));
+    ko_result_destroy(r);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_check_nadir_discloses_only_what_is_resolved,
                             test_check_clear_when_nothing_is_resolved_or_in_view,
                             test_check_margin_widens_the_view,
+                            test_check_motion_margin_stays_within_the_range,
                             test_check_unknown_image_size_discloses,
                             test_check_bad_pose_is_unknown,
                             test_check_reader_reason_and_unreadable,

@@ -59,8 +59,10 @@ typedef struct scene_site {
 /* Imports the sites into f's store (a GeoJSON written next to it, buffer 0: the stored
  * buffered geometry is the square itself). */
 static inline void scene_store(fixture *f, const scene_site *sites, size_t n) {
-    char path[300], feature[600];
-    tmp_file(f->db, "scene.geojson", path, sizeof path);
+    static int calls; /* a new file each time: a store imports a source once */
+    char path[300], feature[600], name[40];
+    snprintf(name, sizeof name, "scene%d.geojson", calls++);
+    tmp_file(f->db, name, path, sizeof path);
     FILE *fp = fopen(path, "w");
     ck_assert_ptr_nonnull(fp);
     fputs("{\"type\":\"FeatureCollection\",\"features\":[", fp);

@@ -50,19 +50,41 @@ void ko_check_options_init(ko_check_options *o) {
     o->margin_m = 0.0;
 }
 
-/* The footprint widened by margin_m: buffered in the local metric frame around the camera
- * (GEOS, round joins), its outer ring taken to WGS84 as the footprint's own is (chords split
- * and pushed where they sag in lon/lat: near a pole straight lon/lat edges would cut more
- * off the view than the margin adds). *out is owned by the caller. */
+/* wide cut to the disc of radius cap_m round the camera (a polygon round the circle, never
+ * inside it); a cut in pieces becomes their convex hull (only adds ground). NULL on failure.
+ * Takes wide. */
+static GEOSGeometry *within_reach(GEOSContextHandle_t h, GEOSGeometry *wide, double cap_m) {
+    const int quad = 32; /* 128 sides: circumscribed at cap / cos(pi / 128) */
+    GEOSGeometry *centre = wide ? GEOSGeom_createPointFromXY_r(h, 0, 0) : NULL;
+    GEOSGeometry *disc =
+        centre ? GEOSBuffer_r(h, centre, cap_m / cos(M_PI / (4 * quad)), quad) : NULL;
+    GEOSGeometry *cut = disc ? GEOSIntersection_r(h, wide, disc) : NULL;
+    if (cut && GEOSGeomTypeId_r(h, cut) != GEOS_POLYGON) {
+        GEOSGeometry *hull = GEOSConvexHull_r(h, cut);
+        GEOSGeom_destroy_r(h, cut);
+        cut = hull && GEOSGeomTypeId_r(h, hull) == GEOS_POLYGON ? hull : NULL;
+        if (!cut && hull) GEOSGeom_destroy_r(h, hull);
+    }
+    GEOSGeometry *all[] = {wide, centre, disc};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i]) GEOSGeom_destroy_r(h, all[i]);
+    return cut;
+}
+
+/* The footprint widened by margin_m, no farther than cap_m from the camera: buffered in the
+ * local metric frame around the camera (GEOS, round joins), its outer ring taken to WGS84 as
+ * the footprint's own is (chords split and pushed where they sag in lon/lat: near a pole
+ * straight lon/lat edges would cut more off the view than the margin adds). *out is owned by
+ * the caller. */
 static ko_status widen(ko_context *ctx, const ko_footprint *fp, const ko_pose *pose,
-                       double margin_m, double **out, size_t *n_out) {
+                       double margin_m, double cap_m, double **out, size_t *n_out) {
     GEOSContextHandle_t h = ctx->geos;
     size_t n = 0;
     const double *local = ko_footprint_ring_local(fp, &n);
     GEOSCoordSequence *seq = GEOSCoordSeq_copyFromBuffer_r(h, local, (unsigned)n, 0, 0);
     GEOSGeometry *ring = seq ? GEOSGeom_createLinearRing_r(h, seq) : NULL;
     GEOSGeometry *poly = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
-    GEOSGeometry *wide = poly ? GEOSBuffer_r(h, poly, margin_m, 8) : NULL;
+    GEOSGeometry *wide = poly ? within_reach(h, GEOSBuffer_r(h, poly, margin_m, 8), cap_m) : NULL;
     const GEOSGeometry *shell = wide ? GEOSGetExteriorRing_r(h, wide) : NULL;
     const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
     unsigned m = 0;
@@ -172,6 +194,14 @@ static double motion_margin(const ko_footprint *fp, const ko_shot *shot) {
     return 1.1 * (fmax(shot->sweep_m, 0.0) + spread) + 0.01;
 }
 
+/* The farthest a frame's views reach from its camera: every ray is cut at the range limit of
+ * the camera it is seen from, which a moving frame's moves by its sweep (the ring's arcs bulge
+ * out by up to 1e-4). Turn and climb margins beyond this only reach ground nobody saw. */
+static double motion_reach(const ko_footprint *fp, const ko_shot *shot, double margin_m) {
+    double r = fmax(ko_footprint_range_limit_m(fp), koi_footprint_reach(fp)) * (1 + 1e-4);
+    return r + fmax(margin_m, 0.0) + (moving(shot) ? 1.1 * fmax(shot->sweep_m, 0.0) + 0.01 : 0);
+}
+
 static ko_status collect(ko_context *ctx, ko_result *r, const ko_shot *shot) {
     r->n = ko_hits_count(r->hits);
     if (!r->n) return KO_OK;
@@ -267,7 +297,8 @@ ko_status ko_check_shot(ko_context *ctx, ko_sites *sites, const ko_shot *shot,
     }
     double *wide = NULL;
     ko_status st = KO_OK;
-    if (margin > 0 && (st = widen(ctx, r->fp, &shot->pose, margin, &wide, &n))) {
+    if (margin > 0 && (st = widen(ctx, r->fp, &shot->pose, margin,
+                                  motion_reach(r->fp, shot, opts->margin_m), &wide, &n))) {
         ko_result_destroy(r);
         return st;
     }
