@@ -17,7 +17,6 @@
 
 #include "commands.h"
 #include "inputs.h"
-#include "site_index.h"
 #include "keepout/keepout.h"
 #include "output.h"
 #include "reader_opts.h"
@@ -464,10 +463,15 @@ int cmd_check(int argc, char **argv) {
         r.ropts.below_takeoff = 1;
     }
     /* Many shots against the store's size: the in-memory index, else the on-disk R-tree. */
-    if (list.many &&
-        !site_index_choose(r.sites, r.ctx, site_index_input_shots(r.ctx, &list, &r.ropts), "check",
-                           NULL, NULL))
-        goto done;
+    if (list.many) {
+        double shots = 0;
+        for (size_t i = 0; i < list.n; i++)
+            shots += ko_input_shots_estimate(r.ctx, list.paths[i], -1, &r.ropts);
+        if (ko_sites_prepare(r.sites, shots, NULL) != KO_OK) {
+            fprintf(stderr, "keepout check: site store: %s\n", ko_errmsg(r.ctx));
+            goto done;
+        }
+    }
     fp = outpath ? fopen(outpath, "w") : stdout;
     if (!fp) {
         fprintf(stderr, "keepout check: cannot write %s: %s\n", outpath, strerror(errno));

@@ -13,7 +13,6 @@
 #include "commands.h"
 #include "inputs.h"
 #include "route_cli.h"
-#include "site_index.h"
 
 #ifndef KEEPOUT_DEFAULT_SITES
 #define KEEPOUT_DEFAULT_SITES "sites.sqlite"
@@ -370,10 +369,12 @@ static int check_exposures(route_run *r, plan_eval *p) {
     return 1;
 }
 
-/* The packed index once the queries to come outnumber a quarter of the sites (site_index.c):
- * a 10-photo plan against a national store starts at once, a survey loads it. */
+/* The packed index once the queries to come call for it (ko_sites_prepare()): a 10-photo
+ * plan against a national store starts at once, a survey loads it. */
 static int want_index(route_run *r, double queries) {
-    return r->indexed || site_index_choose(r->sites, r->ctx, queries, "route", &r->indexed, NULL);
+    if (r->indexed || ko_sites_prepare(r->sites, queries, &r->indexed) == KO_OK) return 1;
+    fprintf(stderr, "keepout route: site store: %s\n", ko_errmsg(r->ctx));
+    return 0;
 }
 
 /* A remedy re-checks a leg's exposures for up to a few hundred candidate poses. */

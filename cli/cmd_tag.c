@@ -26,7 +26,6 @@
 #include "inputs.h"
 #include "keepout/keepout.h"
 #include "reader_opts.h"
-#include "site_index.h"
 
 #ifndef KEEPOUT_DEFAULT_SITES
 #define KEEPOUT_DEFAULT_SITES "sites.sqlite"
@@ -942,14 +941,17 @@ static int store_info(shared *sh, ko_context **ctx, ko_sites **sites, int64_t *v
 
 /* One index in memory for all workers (each has its own context and store handle) when it pays;
  * otherwise the workers query the store on disk, and an incremental run of a few new files
- * starts at once (site_index.c). */
+ * starts at once (ko_sites_prepare()). */
 static int load_index(shared *sh, int quiet, ko_context *ctx, ko_sites *sites) {
     double shots = 0;
     for (size_t i = 0; i < sh->n_jobs; i++)
-        shots += site_index_shots(sh->jobs[i].path, sh->jobs[i].size);
+        shots += ko_input_shots_estimate(ctx, sh->jobs[i].path, sh->jobs[i].size, NULL);
     int loaded;
-    int64_t n_sites;
-    if (!site_index_choose(sites, ctx, shots, "tag", &loaded, &n_sites)) return 0;
+    int64_t n_sites = 0;
+    if (ko_sites_prepare(sites, shots, &loaded) != KO_OK || ko_sites_count(sites, &n_sites)) {
+        fprintf(stderr, "keepout tag: site store: %s\n", ko_errmsg(ctx));
+        return 0;
+    }
     if (!quiet)
         tag_say("%zu files to tag against %lld sites (%s)", sh->n_jobs, (long long)n_sites,
                 loaded ? "site index in memory" : "site store queried on disk");

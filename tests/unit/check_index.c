@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "sites/sites.h"
 #include "test_util.h"
@@ -649,6 +650,54 @@ START_TEST(test_index_batch_matches_single_queries) {
 }
 END_TEST
 
+/* The one index-loading rule of every face: the in-memory index when the queries to come
+ * outnumber a quarter of the sites (the Bremen store's count, read by SQL here), the on-disk
+ * R-tree below; and the shot estimate it is fed: a photo 1, a telemetry CSV one per ~80
+ * bytes, a DJI .SRT one per ~200, a directory the sum over the files its reader would read. */
+START_TEST(test_index_prepare_loads_when_queries_pay) {
+    fixture f;
+    fixture_open_bremen(&f);
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(f.s->db, "SELECT count(*) FROM sites", -1, &q, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    double n = (double)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    ck_assert_double_gt(n, 100);
+    int loaded = -1;
+    ck_assert_int_eq(ko_sites_prepare(f.s, n / 4 - 1, &loaded), KO_OK);
+    ck_assert_int_eq(loaded, 0);
+    ck_assert_ptr_null(f.s->packed);
+    ck_assert_int_eq(ko_sites_prepare(f.s, n / 4, &loaded), KO_OK);
+    ck_assert_int_eq(loaded, 1);
+    ck_assert_ptr_nonnull(f.s->packed);
+    ck_assert_int_eq(ko_sites_prepare(f.s, 1, &loaded), KO_OK); /* loaded stays loaded */
+    ck_assert_int_eq(loaded, 1);
+    ck_assert_int_eq(ko_sites_prepare(NULL, 1, &loaded), KO_ERR_ARG);
+    char dir[300], path[400];
+    tmp_file(f.db, "shots", dir, sizeof dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/t.csv", dir);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (int i = 0; i < 800; i++)
+        fputc(i % 80 == 79 ? '\n' : 'x', fp); /* 800 bytes: 1 + 800 / 80 shots */
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_double_eq_tol(ko_input_shots_estimate(f.ctx, path, -1, NULL), 11, 1e-9);
+    ck_assert_double_eq_tol(ko_input_shots_estimate(f.ctx, path, 1600, NULL), 21, 1e-9);
+    ck_assert_double_eq_tol(ko_input_shots_estimate(f.ctx, "x.jpg", -1, NULL), 1, 1e-9);
+    /* a directory: what its reader reads (a telemetry CSV there is not; a DJI .SRT is, one
+     * shot per ~200 bytes) */
+    snprintf(path, sizeof path, "%s/v.SRT", dir);
+    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+    for (int i = 0; i < 800; i++)
+        fputc('x', fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_double_eq_tol(ko_input_shots_estimate(f.ctx, dir, -1, NULL), 5, 1e-9);
+    fixture_close(&f);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_index_rtree_matches_bruteforce,
                             test_index_query_matches_bruteforce,
@@ -657,6 +706,7 @@ int main(void) {
                             test_index_ring_overlap_matches_geos_overlay,
                             test_index_ring_simplicity_matches_geos,
                             test_index_shared_between_threads,
+                            test_index_prepare_loads_when_queries_pay,
                             test_index_batch_matches_single_queries};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));

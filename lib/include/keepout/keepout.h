@@ -367,6 +367,14 @@ KO_API void ko_reader_close(ko_reader *r);
  * (notes, sidecars), so callers can say so. 0 for other readers. */
 KO_API size_t ko_reader_skipped(const ko_reader *r);
 
+/** About how many shots the input at path holds, for ko_sites_prepare(): a photo 1, telemetry
+ * by its size (a CSV row ~80 bytes, a DJI .SRT frame ~200), a directory the sum over the
+ * files its reader would read (walked with opts, NULL: the defaults). size: the file's size in
+ * bytes if the caller knows it, else < 0. An input that cannot be looked at counts 1 (its
+ * reader reports it). Never fails. */
+KO_API double ko_input_shots_estimate(ko_context *ctx, const char *path, int64_t size,
+                                      const ko_reader_options *opts);
+
 /** The files a directory reader would read, listed without reading them (same walk, order and
  * selection), for callers that schedule files themselves. A file path lists itself. Free with
  * ko_file_list_destroy(). */
@@ -538,6 +546,13 @@ KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
  * ~30 us per query: it pays off when the footprints outnumber roughly a quarter of the sites
  * (ko_sites_count()). The index lives until ko_sites_close() or the next import on s. */
 KO_API ko_status ko_sites_load_index(ko_sites *s);
+
+/** Prepares s for about n_queries footprint queries, the one rule every face follows: loads
+ * the in-memory index (ko_sites_load_index()) when the queries outnumber a quarter of the
+ * sites, else leaves them on the on-disk R-tree, so a few photos against a national store
+ * start at once and a survey does not pay ~30 us more per shot. *loaded (may be NULL) := 1 if
+ * the index is loaded. Fails as ko_sites_count() or ko_sites_load_index() do. */
+KO_API ko_status ko_sites_prepare(ko_sites *s, double n_queries, int *loaded);
 
 /** Makes dst use the index src has loaded instead of loading its own: for worker threads, each
  * with its own context and store handle, over one index in memory. The index is immutable and

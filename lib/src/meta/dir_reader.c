@@ -376,3 +376,34 @@ void ko_file_list_destroy(ko_file_list *l) {
     dir_close(l->s);
     free(l);
 }
+
+/* Shots a file holds, roughly, from its name and size (see ko_input_shots_estimate()). */
+static double file_shots(const char *path, int64_t size) {
+    size_t n = strlen(path);
+    int srt = n > 4 && !strcasecmp(path + n - 4, ".srt");
+    int table = n > 4 && (!strcasecmp(path + n - 4, ".csv") || !strcasecmp(path + n - 4, ".txt"));
+    if (!srt && !table) return 1;
+    if (size < 0) {
+        VSIStatBufL st;
+        size = ko_path_check(NULL, path) == KO_OK && VSIStatL(path, &st) == 0 ? st.st_size : 0;
+    }
+    return 1 + (double)size / (srt ? 200.0 : 80.0);
+}
+
+double ko_input_shots_estimate(ko_context *ctx, const char *path, int64_t size,
+                               const ko_reader_options *opts) {
+    VSIStatBufL st;
+    if (!path) return 1;
+    if (ko_path_check(NULL, path) != KO_OK || VSIStatL(path, &st) != 0 || !VSI_ISDIR(st.st_mode))
+        return file_shots(path, size);
+    ko_file_list *fl = NULL;
+    if (ko_file_list_create(ctx, path, opts, &fl) != KO_OK) return 1; /* its reader says why */
+    double shots = 0;
+    for (size_t k = 0; k < ko_file_list_count(fl); k++) {
+        int64_t bytes = -1, mtime;
+        if (!ko_file_list_stat(fl, k, &bytes, &mtime)) bytes = -1;
+        shots += file_shots(ko_file_list_path(fl, k), bytes);
+    }
+    ko_file_list_destroy(fl);
+    return shots;
+}
