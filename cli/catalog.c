@@ -243,6 +243,7 @@ static int create_gpkg(const char *name) {
 
 int catalog_open(catalog *c, const char *name) {
     memset(c, 0, sizeof *c);
+    ko_global_init(); /* GDAL's drivers: GPKG, PostgreSQL */
     int pg = STARTS_WITH_CI(name, "PG:");
     VSIStatBufL st;
     if (!pg && VSIStatL(name, &st) != 0 && !create_gpkg(name)) {

@@ -60,13 +60,9 @@ int main(int argc, char **argv) {
         return EXIT_CLEAR;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) {
-            if (ko_global_init() != KO_OK) {
-                fprintf(stderr, "keepout: cannot initialise GDAL/SpatiaLite\n");
-                return EXIT_USAGE;
-            }
-            return commands[i].run(argc - 1, argv + 1);
-        }
+        /* no ko_global_init(): the library registers GDAL's drivers when a command first
+         * opens a file through GDAL, so that `sites query` (SQLite and GEOS) does without */
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "keepout: unknown command '%s' (try 'keepout --help')\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -990,6 +990,7 @@ int main(void) {
                             test_dem_srtm_hgt_in_zip_and_mosaic,
                             test_dem_tile_cache_matches_gdal_across_evictions};
     return unit_run(
-        &(unit_suite){.name = "dem", .timeout_s = 60, .setup = setup, .teardown = teardown}, tests,
-        UNIT_COUNT(tests));
+        &(unit_suite){
+            .name = "dem", .timeout_s = 60, .global_init = 1, .setup = setup, .teardown = teardown},
+        tests, UNIT_COUNT(tests));
 }

@@ -90,7 +90,11 @@ typedef enum ko_status {
 /** Opaque state: GEOS and PROJ contexts, caches and the last error message. One per thread. */
 typedef struct ko_context ko_context;
 
-/** Once-per-process set-up (registers GDAL drivers). Thread-safe and idempotent. */
+/** Once-per-process set-up (registers GDAL's drivers unless the host program has). Thread-safe
+ * and idempotent. Optional: the library calls it itself before it first opens or creates a
+ * file through a GDAL driver (DEMs, vector sources, CSV telemetry, exports), so that what
+ * needs no driver (opening and querying a site store, reading photos' metadata) does not
+ * pay for registering them. */
 KO_API ko_status ko_global_init(void);
 
 /** Creates a context. On success *out is owned by the caller: free it with

@@ -21,7 +21,6 @@ ko_status ko_global_init(void) {
 }
 
 ko_status koi_context_init_stack(ko_context *ctx) {
-    ko_global_init();
     ctx->proj = proj_context_create();
     if (!ctx->proj) return KO_ERR_NOMEM;
     geod_init(&ctx->wgs84, 6378137.0, 1.0 / 298.257223563);

@@ -151,6 +151,7 @@ static void CPL_STDCALL vrt_handler(CPLErr cls, CPLErrorNum num, const char *msg
 }
 
 static ko_status open_dataset(ko_context *ctx, const char *const *paths, size_t n, ko_dem *d) {
+    ko_global_init(); /* GDAL's drivers */
     if (n == 1) {
         d->ds = GDALOpenEx(paths[0], GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
                            NULL, NULL, NULL);

@@ -332,6 +332,7 @@ ko_status koi_csv_open(ko_reader *r) {
              (n > 4 && !strcasecmp(r->path + n - 4, ".csv")) ? "" : "CSV:", r->path);
     const char *drivers[] = {"CSV", NULL};
     const char *oo[] = {"AUTODETECT_TYPE=NO", "KEEP_GEOM_COLUMNS=YES", NULL};
+    ko_global_init(); /* GDAL's drivers */
     CPLPushErrorHandler(CPLQuietErrorHandler);
     s->ds = GDALOpenEx(conn, GDAL_OF_VECTOR | GDAL_OF_READONLY, drivers, oo, NULL);
     CPLPopErrorHandler();

@@ -97,6 +97,7 @@ static ko_status dispatch(ko_route *rt) {
                          "%s: neither a Litchi mission CSV (header latitude,longitude,"
                          "altitude(m),...) nor a MAVLink 'QGC WPL 110' file",
                          path);
+    ko_global_init(); /* GDAL's drivers, for route_ogr.c */
     return koi_route_read_ogr(rt);
 }
 

@@ -686,6 +686,7 @@ static ko_status import_ogr(imp *im, const char *path) {
      * openstreetmap.org's Export and the API are not; the plain index reads any order at some
      * cost, so it is used only when a read with the fast one failed. */
     if (conf && im->osm_plain_index) oo = CSLSetNameValue(oo, "USE_CUSTOM_INDEXING", "NO");
+    ko_global_init(); /* GDAL's drivers */
     CPLErrorReset();
     GDALDatasetH ds = GDALOpenEx(open_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL,
                                  (const char *const *)oo, NULL);

@@ -184,6 +184,7 @@ ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, con
     ko_status sst = koi_sites_spatialite(s);
     if (sst) return sst;
     if (!driver) driver = "GeoJSON";
+    ko_global_init(); /* GDAL's drivers */
     GDALDriverH drv = GDALGetDriverByName(driver);
     if (!drv || !GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
         !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
