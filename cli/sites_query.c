@@ -1,6 +1,5 @@
-/* keepout sites query: one footprint against the site store, the hits as JSON lines. Shared
- * by the full CLI and the query-only launcher (cli/launcher/), so both answer alike. The
- * strings are JSON strings (escaped by json-c; bytes that are not UTF-8 as the text \xHH). */
+/* keepout sites query (run by cmd_sites.c): one footprint against the site store, the hits as
+ * JSON lines, their strings escaped by json-c (bytes that are not UTF-8 as the text \xHH). */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,10 @@
 #!/bin/sh
 # CLI test of `keepout sites`: import, idempotent re-import, info, list, export, query, errors.
-# usage: sites.sh KEEPOUT DATA_DIR
+# usage: sites.sh KEEPOUT DATA_DIR [LAZY]   (LAZY=1: keepout loads GDAL on first use)
 set -u
 K=$1
 DATA=$2
+LAZY=${3:-0}
 T=$(mktemp -d /tmp/keepout_cli_XXXXXX)
 trap 'rm -rf "$T"' EXIT
 DB=$T/sites.sqlite
@@ -47,18 +48,21 @@ grep -q '"category"' "$T/q" || fail "query output"
 "$K" sites query --db "$DB" --packed --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" --camera 8.70,53.11 >"$T/q2" 2>/dev/null
 cmp -s "$T/q" "$T/q2" || fail "packed and on-disk query differ"
 
-# `keepout` (the launcher, C library only) hands `sites query` to keepout-query (no GDAL) and
-# every other command to keepout-full. A query must be answered alike by both, hits and exit
-# status, over many footprints (a grid over Bremen).
-FULL=$(dirname "$K")/keepout-full
-QUERY=$(dirname "$K")/keepout-query
-[ -x "$FULL" ] || fail "no keepout-full beside $K"
-[ -x "$QUERY" ] || fail "no keepout-query beside $K"
-# (a sanitizer build adds its runtimes)
-needed=$(readelf -d "$K" | grep NEEDED | grep -vE 'libc\.so|lib(a|ub|t)san\.so')
-[ -z "$needed" ] || fail "the launcher needs more than libc: $needed"
-if readelf -d "$QUERY" | grep -q 'libgdal'; then fail "keepout-query links libgdal"; fi
-readelf -d "$FULL" | grep -q 'libgdal' || fail "keepout-full does not link libgdal"
+# One executable does every command. Where it loads GDAL and SpatiaLite on first use (LAZY=1:
+# cli/lazy/), `sites query` (SQLite and GEOS) loads neither, and the commands above, which
+# need them, found them.
+if [ "$LAZY" = 1 ]; then
+    if readelf -d "$K" | grep -qE 'libgdal|libspatialite'; then
+        fail "keepout loads GDAL or SpatiaLite at start: $(readelf -d "$K" | grep NEEDED)"
+    fi
+    LD_DEBUG=files "$K" sites query -q --db "$DB" --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" \
+        --camera 8.70,53.11 >"$T/q3" 2>"$T/ld"
+    cmp -s "$T/q" "$T/q3" || fail "the query answers differently under LD_DEBUG"
+    grep -q 'libsqlite3' "$T/ld" || fail "LD_DEBUG=files listed no libraries: $(head -3 "$T/ld")"
+    if grep -qE 'libgdal|libspatialite' "$T/ld"; then fail "sites query loaded GDAL or SpatiaLite"; fi
+fi
+# The on-disk R-tree and the packed index answer alike, hits and exit status, over many
+# footprints (a grid over Bremen).
 hits=0
 for x in 8.60 8.64 8.68 8.72 8.76; do
     for y in 53.08 53.10 53.12 53.14; do
@@ -66,10 +70,10 @@ for x in 8.60 8.64 8.68 8.72 8.76; do
         ring="$x $y,$x1 $y,$x1 $y1,$x $y1"
         "$K" sites query -q --db "$DB" --ring "$ring" --camera "$x,$y" >"$T/l" 2>"$T/le"
         rl=$?
-        "$FULL" sites query -q --db "$DB" --ring "$ring" --camera "$x,$y" >"$T/f" 2>"$T/fe"
+        "$K" sites query -q --packed --db "$DB" --ring "$ring" --camera "$x,$y" >"$T/f" 2>"$T/fe"
         rf=$?
-        [ $rl -eq $rf ] || fail "launcher exit $rl, keepout-full $rf at $ring"
-        cmp -s "$T/l" "$T/f" || fail "launcher and keepout-full answer differently at $ring"
+        [ $rl -eq $rf ] || fail "on-disk exit $rl, packed $rf at $ring"
+        cmp -s "$T/l" "$T/f" || fail "on-disk and packed answer differently at $ring"
         hits=$((hits + $(wc -l <"$T/l")))
     done
 done
@@ -78,11 +82,11 @@ done
 [ $? -eq 2 ] || fail "bad ring exit"
 grep -q "needs --ring" "$T/e" || fail "bad ring message: $(cat "$T/e")"
 "$K" sites query --db "$T/none.sqlite" --ring "8.68 53.12,8.72 53.12,8.72 53.14" --camera 8.7,53.1 2>"$T/e"
-[ $? -eq 2 ] || fail "launcher: missing store exit"
-grep -q "no such site store" "$T/e" || fail "launcher: missing store message: $(cat "$T/e")"
+[ $? -eq 2 ] || fail "query: missing store exit"
+grep -q "no such site store" "$T/e" || fail "query: missing store message: $(cat "$T/e")"
 "$K" sites query --bogus 2>"$T/e"
 [ $? -eq 2 ] || fail "unknown option exit"
-grep -q "usage: keepout sites" "$T/e" || fail "unknown option goes to keepout-full's usage: $(cat "$T/e")"
+grep -q "usage: keepout sites" "$T/e" || fail "unknown option: no usage: $(cat "$T/e")"
 
 "$K" sites info --db "$T/none.sqlite" 2>/dev/null
 [ $? -eq 2 ] || fail "missing store exit"

@@ -1,5 +1,5 @@
-/* The context: the GEOS handle, the message of the last failure, allocation. What needs GDAL
- * and PROJ is in core/stack.c, which keepout's query-only launcher does without. */
+/* The context: the GEOS handle, the message of the last failure, allocation. What needs PROJ
+ * and the metadata readers is in core/stack.c. */
 #include "core/core.h"
 
 #include <stdarg.h>

@@ -28,8 +28,7 @@ struct ko_context {
     unsigned long xmp_salt; /* its hash salt, random per context */
 };
 
-/* What the context holds beyond GEOS (core/stack.c): GDAL registered, PROJ, the readers'
- * caches. The query-only launcher links stubs instead (lib/query_only/). */
+/* What the context holds beyond GEOS (core/stack.c): PROJ, the readers' caches. */
 ko_status koi_context_init_stack(ko_context *ctx);
 void koi_context_free_stack(ko_context *ctx);
 

@@ -1,6 +1,6 @@
 /* The site store's file: opening (and creating) it, its schema, closing. Needs only SQLite:
- * keepout's query-only launcher links this without GDAL, PROJ or SpatiaLite (SpatiaLite comes in
- * through koi_sites_spatialite(), which that launcher does not have). */
+ * SpatiaLite comes in through koi_sites_spatialite() when an operation needs it, so that
+ * opening a store and querying it loads no more than SQLite and GEOS. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
