@@ -204,6 +204,81 @@ START_TEST(test_dem_tilted_plane_utm_closed_form) {
 }
 END_TEST
 
+static void ned_ray(double yaw, double pitch, double u, double v, double d[3]);
+
+/* The same closed form on a DEM whose pixel axes are not at right angles on the ground (a
+ * sheared geotransform: pixel x 10 m east, pixel y 9 m east and 3 m south; a sinusoidal grid's
+ * axes at high latitude are like it). The terrain's slope bound, taken as if the axes were
+ * orthogonal, came out 3 times too small, the march jumped past the crossing and reported the
+ * ground metres too far (adversary: 1.5 m past on a 3 m/m plane; 7 m on MODIS sinusoidal at
+ * 65 N). Both a steep plane and a gentle one, every side of the view. */
+START_TEST(test_dem_sheared_pixel_axes_closed_form) {
+    const double lat = 46.842607, lon = -93.0, h = 100.0, k0 = 0.9996, z0 = 1000.0;
+    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(wgs, 4326);
+    OSRImportFromEPSG(utm, 32615);
+    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
+    double e = lon, n = lat;
+    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
+    OCTDestroyCoordinateTransformation(ct);
+    OSRRelease(wgs);
+    OSRRelease(utm);
+    const double slopes[] = {1.0, 0.2};
+    for (int i = 0; i < 2; i++) {
+        const double g = slopes[i], arg[3] = {z0, g, n};
+        double gt[6] = {e - 6000 - 9000, 10, 9, n + 3000, 0, -3};
+        make_dem("/vsimem/sheared.tif", 32615, gt, 1200, 2000, z_tilted, arg, 0);
+        ko_dem *dem = open_dem("/vsimem/sheared.tif");
+        ko_camera c = lens_075();
+        ko_pose p = pose_at(h, 0, -90, 0);
+        p.lat = lat;
+        p.lon = lon;
+        p.alt_msl_m = z0 + h;
+        ko_footprint_options o = opts_range(400, dem); /* a window small enough to bound */
+        ko_footprint *fp = compute(&c, &p, &o);
+        double s_far = h / (1 / 0.5625 + g * k0), s_near = h / (1 / 0.5625 - g * k0);
+        ck_assert_double_eq_tol(max_north(fp), s_far, 2e-3);
+        ck_assert_double_eq_tol(min_north(fp), -s_near, 2e-3);
+        double area = 4.0 / 3.0 * (s_far + s_near) * (s_far + s_near);
+        ck_assert_double_eq_tol(ko_footprint_area_m2(fp), area, 1e-4 * area);
+        ko_footprint_destroy(fp);
+        /* oblique and low, yawed off the grid: each boundary ray meets the plane at
+         * s = h / (k + g k0 an) (k: its descent per metre, an: its northward share); the ring's
+         * extremes are the extremes of those hits over the image boundary */
+        p = pose_at(15, 18.43, -35, 0);
+        p.lat = lat;
+        p.lon = lon;
+        p.alt_msl_m = z0 + 15;
+        fp = compute(&c, &p, &o);
+        double ext[4] = {-INFINITY, INFINITY, -INFINITY, INFINITY}; /* max/min north, east */
+        for (int b = 0; b < 4 * 2000; b++) {
+            double t = -1 + (b % 2000) / 1000.0, d[3];
+            int side = b / 2000;
+            ned_ray(18.43, -35, side < 2 ? 0.75 * t : (side == 2 ? -0.75 : 0.75),
+                    side < 2 ? (side ? 0.5625 : -0.5625) : 0.5625 * t, d);
+            double hz = hypot(d[0], d[1]), sd = 15 / (d[2] / hz + g * k0 * d[0] / hz);
+            double nn = sd * d[0] / hz, ee = sd * d[1] / hz;
+            ext[0] = fmax(ext[0], nn), ext[1] = fmin(ext[1], nn);
+            ext[2] = fmax(ext[2], ee), ext[3] = fmin(ext[3], ee);
+        }
+        size_t nr;
+        const double *r = ko_footprint_ring_local(fp, &nr);
+        double got[4] = {-INFINITY, INFINITY, -INFINITY, INFINITY};
+        for (size_t k = 0; k < nr; k++) {
+            got[0] = fmax(got[0], r[2 * k + 1]), got[1] = fmin(got[1], r[2 * k + 1]);
+            got[2] = fmax(got[2], r[2 * k]), got[3] = fmin(got[3], r[2 * k]);
+        }
+        for (int k = 0; k < 4; k++)
+            ck_assert_msg(fabs(got[k] - ext[k]) <= 0.01, "slope %g, extreme %d: %.3f vs %.3f", g, k,
+                          got[k], ext[k]);
+        ko_footprint_destroy(fp);
+        ko_dem_close(dem);
+    }
+    VSIUnlink("/vsimem/sheared.tif");
+}
+END_TEST
+
 /* Ground at 0 with a 200 m high ridge from 300 m to 400 m north of the camera. Camera 100 m up,
  * looking north 30 deg down: the top edge (0.64 deg below the horizon) would reach 8.9 km on
  * flat ground; it must stop at the ridge's face, the first crossing, not behind it. */
@@ -975,6 +1050,7 @@ int main(void) {
     const TTest *tests[] = {test_dem_flat_plane_reproduces_flat_model,
                             test_dem_takeoff_ground_plus_relative_height,
                             test_dem_tilted_plane_utm_closed_form,
+                            test_dem_sheared_pixel_axes_closed_form,
                             test_dem_first_crossing_wins_at_a_cliff,
                             test_dem_one_post_mast_is_never_stepped_over,
                             test_dem_range_crossing_chord_is_refined_on_terrain,

@@ -29,9 +29,28 @@ static int pixel_to_local(ko_context *ctx, const ko_dem *d, double lat0, double 
     return isfinite(*e) && isfinite(*n);
 }
 
+/* A bound on the terrain's gradient on the ground, in metres per metre, from bounds gx, gy on
+ * its change per pixel along the two pixel axes (the largest neighbour differences: a bilinear
+ * surface's derivative along an axis lies between them). jac: the ground metres (east, north)
+ * one pixel step moves, along pixel x (jac[0], jac[1]) and pixel y (jac[2], jac[3]). The
+ * ground gradient is J^-T times the pixel gradient, largest at a corner of the box
+ * |g_x| <= gx, |g_y| <= gy. Axes need not be at right angles on the ground (a sheared
+ * geotransform, a sinusoidal grid far from its meridian): taken as orthogonal, the bound came
+ * out 3 times too small there and rays jumped past their crossing. */
+static double ground_slope(const double jac[4], double gx, double gy) {
+    double a = jac[0], c = jac[1], b = jac[2], d = jac[3], det = a * d - b * c;
+    if (!(fabs(det) > 0)) return INFINITY;
+    double best = 0;
+    for (int sg = -1; sg <= 1; sg += 2) {
+        double g1 = gx, g2 = sg * gy;
+        best = fmax(best, hypot(d * g1 - c * g2, -b * g1 + a * g2) / fabs(det));
+    }
+    return best;
+}
+
 /* Height and slope bounds of the terrain over the pixel window that holds every point a ray
  * can reach. Left unbounded (plain marching) when the window holds nodata or is too large. */
-static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
+static void scan_window(koi_terrain *t, const double jac[4]) {
     ko_dem *d = t->dem;
     size_t nn = (size_t)t->n * t->n;
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -68,9 +87,7 @@ static void scan_window(koi_terrain *t, double dx_m, double dy_m) {
     }
     t->zmin = zmin;
     t->zmax = zmax;
-    /* A bilinear surface's gradient is bounded by the largest neighbour differences along the
-     * (orthogonal) pixel axes; 10 % covers the change of pixel size across the window. */
-    t->slope = 1.1 * hypot(gx / dx_m, gy / dy_m);
+    t->slope = 1.1 * ground_slope(jac, gx, gy);
     t->bounded = 1;
     const int b = KOI_TERRAIN_BLOCK;
     t->nbx = (w - 1 + b - 1) / b;
@@ -259,7 +276,9 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
                          2 * t->step);
     ko_status st = camera_altitude(ctx, t, p);
     if (st) return st;
-    scan_window(t, dx_m, dy_m);
+    /* 10 % on the slope bound covers the change of pixel shape across the window */
+    const double jac[4] = {ex - e0, nx - n0, ey - e0, ny - n0};
+    scan_window(t, jac);
     if (d->io_error)
         return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);
     return KO_OK;
@@ -399,33 +418,43 @@ static double cell_crossing(const double z[4], double u, double w, const double 
  * *s, 1 if it passes the range limit or climbs away, 2 and where in *s if it meets ground of
  * unknown height. */
 static int march(const koi_terrain *t, double ae, double an, double k, double *s_out) {
-    double s = 0.0;
+    /* from: where the last slope jump started (-1: the last step was none); walk_to: a slope
+     * jump ended in the terrain, so its bound failed: the stretch is walked cell by cell */
+    double s = 0.0, from = -1.0, walk_to = -1.0;
     for (;;) {
         if (t->block_max) { /* skip the blocks the ray clears */
             double jump;
             while (s < t->range && (jump = block_jump(t, s, ae, an, k)) > 0)
                 s += jump;
-            if (s >= t->range) return 1;
+            if (s >= t->range && from < 0) return 1;
         }
         cell c;
-        double ds = cell_at(t, s, ae, an, &c);
+        double ds = cell_at(t, fmin(s, t->range), ae, an, &c);
         if (isnan(c.top)) return *s_out = s, 2;
         double zr = t->cam_alt - k * s, f = zr - c.zs, safe = 0; /* no crossing before s + safe */
-        if (f <= 0) return *s_out = s, 0; /* only within the 1/1000-step overshoot */
+        if (f < -1e-6 && from >= 0) { /* (a jump may land on the crossing, not in the terrain) */
+            walk_to = s, s = from, from = -1.0;
+            continue;
+        }
+        if (f <= 0)
+            return *s_out = s, 0;    /* a jump's exact end, or within the 1/1000-step overshoot */
+        if (s >= t->range) return 1; /* a jump's end, checked */
         if (t->bounded) {
             /* f can shrink at most by (k + slope) per metre: no crossing before f / rate, nor
              * while the ray is still above the highest terrain of the window. */
             double rate = k + t->slope;
             if (rate <= 0 || (zr > t->zmax && k <= 0)) return 1;
-            safe = f / rate;
+            safe = s >= walk_to ? f / rate : 0;
             if (zr > t->zmax && (zr - t->zmax) / k > safe) safe = (zr - t->zmax) / k;
         }
-        double s1 = fmin(s + fmax(ds, safe), t->range);
-        if (safe < ds && ray_low(t, k, s, s1) <= c.top) { /* the ray may meet this cell */
+        int jump = safe >= ds;
+        double s1 = fmin(s + (jump ? safe : ds), t->range);
+        from = jump ? s : -1.0;
+        if (!jump && ray_low(t, k, s, s1) <= c.top) { /* the ray may meet this cell */
             double hit = cell_crossing(c.z, c.u, c.w, c.v, k, f, s1 - s);
             if (!isnan(hit)) return *s_out = s + hit, 0;
         }
-        if (s1 >= t->range) return 1;
+        if (s1 >= t->range && !jump) return 1;
         s = s1;
     }
 }
