@@ -514,15 +514,6 @@ static char *dup_or_null(const char *s) {
     return s ? strdup(s) : NULL;
 }
 
-static char *join(char *acc, const char *add) {
-    size_t a = acc ? strlen(acc) : 0, b = strlen(add);
-    char *r = realloc(acc, a + b + 2);
-    if (!r) return acc;
-    if (a) r[a++] = ';';
-    memcpy(r + a, add, b + 1);
-    return r;
-}
-
 int cat_shot_fill(cat_shot *s, const ko_shot *shot, const ko_result *res) {
     memset(s, 0, sizeof *s);
     s->id = dup_or_null(shot->id);
@@ -540,9 +531,18 @@ int cat_shot_fill(cat_shot *s, const ko_shot *shot, const ko_result *res) {
         if ((s->ring = malloc(s->n_ring * 2 * sizeof(double))))
             memcpy(s->ring, r, s->n_ring * 2 * sizeof(double));
     }
+    /* the flat columns from the library's summary, as every face has them */
+    ko_result_summary sum;
+    ko_result_summary_init(&sum);
+    if (ko_result_summarize(NULL, res, &sum) != KO_OK) return 0;
+    s->site_ids = sum.hit_count ? strdup(sum.site_ids) : NULL; /* none: the column unset */
+    s->categories = sum.hit_count ? strdup(sum.categories) : NULL;
+    size_t disclosed = sum.hit_count;
+    ko_result_summary_clear(&sum);
     size_t n = ko_result_count(res);
     s->hits = calloc(n ? n : 1, sizeof *s->hits);
     if (!s->id || !s->reason || (fp && !s->ring) || !s->hits) return 0;
+    if (disclosed && (!s->site_ids || !s->categories)) return 0;
     for (size_t i = 0; i < n; i++) {
         const ko_finding *f = ko_result_finding(res, i);
         if (!f->disclosed) continue;
@@ -553,8 +553,6 @@ int cat_shot_fill(cat_shot *s, const ko_shot *shot, const ko_result *res) {
         h->distance_m = f->site->distance_m;
         h->fraction = f->site->overlap;
         h->gsd_m = f->gsd_m;
-        s->site_ids = join(s->site_ids, CPLSPrintf("%lld", (long long)h->site_id));
-        s->categories = join(s->categories, h->category);
         if (!h->name || !h->category) return 0;
     }
     return 1;

@@ -80,76 +80,13 @@ typedef struct run {
     ko_dem *dem;
 } run;
 
-static json_object *finding_json(const ko_finding *f) {
-    const ko_site_hit *h = f->site;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "site_id", json_object_new_int64(h->site_id));
-    json_object_object_add(o, "name", json_object_new_string(h->name ? h->name : ""));
-    json_object_object_add(o, "category", json_object_new_string(h->category));
-    json_object_object_add(o, "source_id",
-                           json_object_new_string(h->source_id ? h->source_id : ""));
-    json_object_object_add(o, "distance_m", json_object_new_double(round(h->distance_m * 10) / 10));
-    json_object_object_add(o, "fraction_in_view",
-                           json_object_new_double(round(h->overlap * 1e4) / 1e4));
-    json_object_object_add(o, "gsd_m", isnan(f->gsd_m) ? NULL : json_object_new_double(f->gsd_m));
-    json_object_object_add(o, "min_gsd_m", json_object_new_double(h->min_gsd_m));
-    json_object_object_add(o, "disclosed", json_object_new_boolean(f->disclosed));
-    json_object_object_add(o, "rule", json_object_new_string(f->rule));
-    return o;
-}
-
-/* Joins one text field of the disclosed findings with ';' for the flat columns. */
-static json_object *joined(const ko_result *res, int what) {
-    char buf[4096] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < ko_result_count(res); i++) {
-        const ko_finding *f = ko_result_finding(res, i);
-        if (!f->disclosed) continue;
-        char id[32];
-        const char *t = what == 0
-                            ? (snprintf(id, sizeof id, "%lld", (long long)f->site->site_id), id)
-                        : what == 1 ? (f->site->name ? f->site->name : "")
-                                    : f->site->category;
-        int n = snprintf(buf + len, sizeof buf - len, "%s%s", len ? ";" : "", t);
-        if (n < 0 || (size_t)n >= sizeof buf - len) break;
-        len += (size_t)n;
-    }
-    return json_object_new_string(buf);
-}
-
-static json_object *result_props(const ko_shot *s, const ko_result *res) {
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "id", json_object_new_string(s->id ? s->id : ""));
-    json_object_object_add(p, "source", json_object_new_string(s->source ? s->source : ""));
-    json_object_object_add(p, "time", s->time ? json_object_new_string(s->time) : NULL);
-    json_object_object_add(p, "verdict",
-                           json_object_new_string(ko_verdict_str(ko_result_verdict(res))));
-    json_object_object_add(p, "reason", json_object_new_string(ko_result_reason(res)));
-    json_object *hits = json_object_new_array(), *seen = json_object_new_array();
-    size_t n_hits = 0;
-    double min_gsd = NAN;
-    for (size_t i = 0; i < ko_result_count(res); i++) {
-        const ko_finding *f = ko_result_finding(res, i);
-        json_object_array_add(f->disclosed ? hits : seen, finding_json(f));
-        if (f->disclosed) {
-            n_hits++;
-            if (!(f->gsd_m >= min_gsd)) min_gsd = f->gsd_m;
-        }
-    }
-    json_object_object_add(p, "hit_count", json_object_new_int((int)n_hits));
-    json_object_object_add(p, "site_ids", joined(res, 0));
-    json_object_object_add(p, "site_names", joined(res, 1));
-    json_object_object_add(p, "categories", joined(res, 2));
-    json_object_object_add(p, "min_gsd_m", isnan(min_gsd) ? NULL : json_object_new_double(min_gsd));
-    json_object_object_add(p, "hits", hits);
-    json_object_object_add(p, "in_view_unresolved", seen);
-    if (isfinite(s->pose.lat)) {
-        json_object_object_add(p, "camera_lat", json_object_new_double(s->pose.lat));
-        json_object_object_add(p, "camera_lon", json_object_new_double(s->pose.lon));
-    }
-    for (size_t i = 0; i < s->n_extra; i++)
-        if (!json_object_object_get_ex(p, s->extra_keys[i], NULL))
-            json_object_object_add(p, s->extra_keys[i], json_object_new_string(s->extra_values[i]));
+/* The library's record of the result (ko_result_json), as json-c for the writers. NULL, with
+ * the reason in ko_errmsg, if it could not be made. */
+static json_object *result_props(run *r, const ko_shot *s, const ko_result *res) {
+    char *text = NULL;
+    if (ko_result_json(r->ctx, s, res, &text) != KO_OK) return NULL;
+    json_object *p = json_tokener_parse(text);
+    ko_free(text);
     return p;
 }
 
@@ -170,7 +107,7 @@ static int emit_unknown_input(run *r, const char *path, const char *why) {
     json_object_object_add(p, "verdict", json_object_new_string("unknown"));
     json_object_object_add(p, "reason", json_object_new_string(why));
     json_object_object_add(p, "hit_count", json_object_new_int(0));
-    int ok = out_record(&r->out, p, NULL, 0);
+    int ok = out_record(&r->out, p, NULL);
     json_object_put(p);
     if (!r->quiet) fprintf(stderr, "keepout check: %s\n", why);
     return ok;
@@ -236,11 +173,12 @@ static int file_note(run *r, file_acc *f, const char *source, ko_verdict v) {
 }
 
 static int emit_result(run *r, const ko_shot *shot, const ko_result *res) {
-    json_object *p = result_props(shot, res);
-    const ko_footprint *fp = ko_result_footprint(res);
-    size_t n = 0;
-    const double *ring = fp ? ko_footprint_ring(fp, &n) : NULL;
-    int ok = out_record(&r->out, p, ring, n);
+    json_object *p = result_props(r, shot, res);
+    if (!p) {
+        fprintf(stderr, "keepout check: %s: %s\n", shot->id ? shot->id : "?", ko_errmsg(r->ctx));
+        return 0;
+    }
+    int ok = out_record(&r->out, p, ko_result_footprint(res));
     json_object_put(p);
     if (!r->quiet && ko_result_verdict(res) == KO_UNKNOWN && r->out.format != OUT_TABLE)
         fprintf(stderr, "keepout check: unknown: %s\n", ko_result_reason(res));

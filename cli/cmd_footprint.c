@@ -93,7 +93,7 @@ static int emit_unknown(run *r, json_object *p, const char *reason) {
     json_object_object_add(p, "status", json_object_new_string("unknown"));
     json_object_object_add(p, "reason", json_object_new_string(reason));
     r->n_unknown++;
-    int ok = out_record(&r->out, p, NULL, 0);
+    int ok = out_record(&r->out, p, NULL);
     json_object_put(p);
     return ok;
 }
@@ -119,9 +119,7 @@ static int emit_shot(run *r, const ko_shot *s) {
         json_object_object_add(p, "ground_alt_m",
                                json_object_new_double(ko_footprint_ground_alt_m(fp)));
     }
-    size_t n;
-    const double *ring = ko_footprint_ring(fp, &n);
-    int ok = out_record(&r->out, p, ring, n);
+    int ok = out_record(&r->out, p, fp);
     r->n_ok++;
     json_object_put(p);
     ko_footprint_destroy(fp);

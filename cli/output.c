@@ -166,8 +166,10 @@ void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_c
     if (fmt == OUT_TABLE) table_row(w, NULL);
 }
 
-static json_object *geometry(const double *ring, size_t n) {
-    if (!ring) return NULL;
+static json_object *geometry(const ko_footprint *fp) {
+    if (!fp) return NULL;
+    size_t n = 0;
+    const double *ring = ko_footprint_ring(fp, &n);
     json_object *g = json_object_new_object(), *rings = json_object_new_array(),
                 *pts = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
@@ -180,14 +182,6 @@ static json_object *geometry(const double *ring, size_t n) {
     json_object_object_add(g, "type", json_object_new_string("Polygon"));
     json_object_object_add(g, "coordinates", rings);
     return g;
-}
-
-static void write_wkt(FILE *fp, const double *ring, size_t n) {
-    if (!ring) return;
-    fputs("\"POLYGON ((", fp);
-    for (size_t i = 0; i < n; i++)
-        fprintf(fp, "%s%.9f %.9f", i ? ", " : "", ring[2 * i], ring[2 * i + 1]);
-    fputs("))\"", fp);
 }
 
 /* Table cells are padded to a width per column (the last column takes the rest), and cut
@@ -254,17 +248,13 @@ int out_feature(out_writer *w, json_object *props, json_object *geom, const char
     return !ferror(w->fp);
 }
 
-int out_record(out_writer *w, json_object *props, const double *ring, size_t n) {
-    if (w->format != OUT_CSV) return out_feature(w, props, geometry(ring, n), NULL);
-    for (size_t i = 0; w->csv_columns[i]; i++) {
-        if (i) fputc(',', w->fp);
-        csv_cell(w->fp, prop_text(props, w->csv_columns[i]));
-    }
-    fputc(',', w->fp);
-    write_wkt(w->fp, ring, n);
-    fputc('\n', w->fp);
-    w->count++;
-    return !ferror(w->fp);
+int out_record(out_writer *w, json_object *props, const ko_footprint *fp) {
+    if (w->format != OUT_CSV) return out_feature(w, props, geometry(fp), NULL);
+    char *wkt = NULL;
+    if (fp && ko_footprint_wkt(NULL, fp, &wkt) != KO_OK) return 0;
+    int ok = out_feature(w, props, NULL, wkt);
+    ko_free(wkt);
+    return ok;
 }
 
 int out_end(out_writer *w) {

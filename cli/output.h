@@ -5,6 +5,8 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "keepout/keepout.h"
+
 typedef enum out_format { OUT_GEOJSON, OUT_JSONL, OUT_CSV, OUT_TABLE } out_format;
 
 typedef struct out_writer {
@@ -19,9 +21,10 @@ int out_parse_format(const char *name, out_format *fmt);
 
 void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_columns);
 
-/* Writes one record. props: a JSON object (borrowed). ring: n (lon, lat) pairs, or NULL for
- * no geometry. Returns 0 on a write error. */
-int out_record(out_writer *w, json_object *props, const double *ring, size_t n);
+/* Writes one record. props: a JSON object (borrowed). fp: its footprint (the geometry: GeoJSON
+ * from ko_footprint_ring(), WKT from ko_footprint_wkt() in CSV), or NULL for none. Returns 0
+ * on a write error or when memory runs out. */
+int out_record(out_writer *w, json_object *props, const ko_footprint *fp);
 
 /* Writes one record with any geometry: geometry is a GeoJSON geometry object (ownership
  * passes to the writer; NULL for none) and wkt the same geometry for CSV (NULL for none). */

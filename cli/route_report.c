@@ -131,10 +131,7 @@ static int write_exposure(out_writer *w, const plan_eval *p, size_t i) {
     json_object_object_add(o, "height_m", num_or_null(e->shot.pose.height_m, 100));
     json_object_object_add(o, "yaw_deg", num_or_null(e->shot.pose.yaw_deg, 100));
     json_object_object_add(o, "pitch_deg", num_or_null(e->shot.pose.pitch_deg, 100));
-    const ko_footprint *fp = ko_result_footprint(res);
-    size_t n = 0;
-    const double *ring = fp ? ko_footprint_ring(fp, &n) : NULL;
-    int ok = out_record(w, o, ring, n);
+    int ok = out_record(w, o, ko_result_footprint(res));
     json_object_put(o);
     return ok;
 }

@@ -113,69 +113,50 @@ struct Session {
     }
 };
 
-// The verdict on one shot as plain values (the ko_result is freed right after).
+// The verdict on one shot as plain values (the ko_result is freed right after): the library's
+// summary (ko_result_summarize), findings (ko_result_findings_json) and footprint WKT
+// (ko_footprint_wkt), in the vocabulary of every keepout face.
 struct Verdict {
     ko_verdict verdict = KO_UNKNOWN;
     std::string reason, wkt, hits_json, site_ids, site_names, categories;
-    int hit_count = 0;
-    double min_gsd = NAN;
-    std::vector<double> ring;
+    size_t hit_count = 0;
+    double min_gsd_m = NAN;
 };
 
-std::string JsonString(const char *s) {
-    std::string out = "\"";
-    for (; s && *s; s++) {
-        unsigned char c = static_cast<unsigned char>(*s);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20) {
-            out += CPLSPrintf("\\u%04x", c);
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
+// A string the library allocated, as std::string; freed here.
+std::string Take(char *s) {
+    std::string out = s ? s : "";
+    ko_free(s);
+    return out;
 }
 
-void Describe(const ko_result *res, Verdict &v) {
-    v.verdict = ko_result_verdict(res);
-    v.reason = ko_result_reason(res);
-    if (const ko_footprint *fp = ko_result_footprint(res)) {
-        size_t n = 0;
-        const double *r = ko_footprint_ring(fp, &n);
-        v.ring.assign(r, r + 2 * n);
-        v.wkt = "POLYGON ((";
-        for (size_t i = 0; i < n; i++)
-            v.wkt += CPLSPrintf("%s%.9f %.9f", i ? ", " : "", r[2 * i], r[2 * i + 1]);
-        v.wkt += "))";
+bool Describe(ko_context *ctx, const ko_result *res, Verdict &v) {
+    ko_result_summary sum;
+    ko_result_summary_init(&sum);
+    char *hits = nullptr, *wkt = nullptr;
+    const ko_footprint *fp = ko_result_footprint(res);
+    if (ko_result_summarize(ctx, res, &sum) != KO_OK ||
+        ko_result_findings_json(ctx, res, &hits) != KO_OK ||
+        (fp && ko_footprint_wkt(ctx, fp, &wkt) != KO_OK)) {
+        ko_result_summary_clear(&sum);
+        ko_free(hits);
+        return false;
     }
-    v.hits_json = "[";
-    for (size_t i = 0; i < ko_result_count(res); i++) {
-        const ko_finding *f = ko_result_finding(res, i);
-        const ko_site_hit *h = f->site;
-        if (i) v.hits_json += ",";
-        v.hits_json += CPLSPrintf(
-            "{\"site_id\":%lld,\"name\":%s,\"category\":%s,\"distance_m\":%.1f,"
-            "\"fraction_in_view\":%.4f,\"gsd_m\":%.4g,\"min_gsd_m\":%.4g,\"disclosed\":%s,"
-            "\"rule\":%s}",
-            static_cast<long long>(h->site_id), JsonString(h->name).c_str(),
-            JsonString(h->category).c_str(), h->distance_m, h->overlap,
-            std::isnan(f->gsd_m) ? -1.0 : f->gsd_m, h->min_gsd_m, f->disclosed ? "true" : "false",
-            JsonString(f->rule).c_str());
-        if (!f->disclosed) continue;
-        const char *sep = v.hit_count ? ";" : "";
-        v.site_ids += CPLSPrintf("%s%lld", sep, static_cast<long long>(h->site_id));
-        v.site_names += std::string(sep) + (h->name ? h->name : "");
-        v.categories += std::string(sep) + h->category;
-        if (!(f->gsd_m >= v.min_gsd)) v.min_gsd = f->gsd_m;
-        v.hit_count++;
-    }
-    v.hits_json += "]";
+    v.verdict = sum.verdict;
+    v.reason = sum.reason;
+    v.hit_count = sum.hit_count;
+    v.min_gsd_m = sum.min_gsd_m;
+    v.site_ids = sum.site_ids;
+    v.site_names = sum.site_names;
+    v.categories = sum.categories;
+    v.hits_json = Take(hits);
+    v.wkt = Take(wkt);
+    ko_result_summary_clear(&sum);
+    return true;
 }
 
-// Checks one shot. A failure of the store gives no result (the image was not checked) and the
-// verdict unknown with the reason, never clear.
+// Checks one shot. A failure of the store (or of memory) gives no result (the image was not
+// checked) and the verdict unknown with the reason, never clear.
 std::unique_ptr<ko_result, void (*)(ko_result *)> Check(Session &s, const ko_shot &shot,
                                                         Verdict &v) {
     std::unique_ptr<ko_result, void (*)(ko_result *)> res(nullptr, ko_result_destroy);
@@ -186,7 +167,11 @@ std::unique_ptr<ko_result, void (*)(ko_result *)> Check(Session &s, const ko_sho
         return res;
     }
     res.reset(r);
-    Describe(r, v);
+    if (!Describe(s.ctx, r, v)) {
+        v = Verdict();
+        v.reason = std::string("cannot describe the result: ") + ko_errmsg(s.ctx);
+        res.reset();
+    }
     return res;
 }
 
@@ -420,7 +405,7 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     ds->SetMetadataItem("REASON", v.reason.c_str(), "KEEPOUT");
     ds->SetMetadataItem("MODE", mode, "KEEPOUT");
     ds->SetMetadataItem("DECISION", ko_decision_str(decision), "KEEPOUT");
-    ds->SetMetadataItem("HIT_COUNT", CPLSPrintf("%d", v.hit_count), "KEEPOUT");
+    ds->SetMetadataItem("HIT_COUNT", CPLSPrintf("%zu", v.hit_count), "KEEPOUT");
     ds->SetMetadataItem("SITES", v.site_names.c_str(), "KEEPOUT");
     ds->SetMetadataItem("SITE_IDS", v.site_ids.c_str(), "KEEPOUT");
     ds->SetMetadataItem("CATEGORIES", v.categories.c_str(), "KEEPOUT");
@@ -449,9 +434,10 @@ class KeepoutLayer final : public OGRLayer {
         const struct {
             const char *name;
             OGRFieldType type;
-        } fields[] = {{"path", OFTString},     {"id", OFTString},         {"time", OFTString},
+        } fields[] = {{"id", OFTString},       {"source", OFTString},     {"time", OFTString},
                       {"verdict", OFTString},  {"reason", OFTString},     {"hit_count", OFTInteger},
-                      {"site_ids", OFTString}, {"categories", OFTString}, {"min_gsd", OFTReal}};
+                      {"site_ids", OFTString}, {"site_names", OFTString}, {"categories", OFTString},
+                      {"min_gsd_m", OFTReal}};
         for (const auto &f : fields) {
             OGRFieldDefn fd(f.name, f.type);
             defn_->AddFieldDefn(&fd);
@@ -510,24 +496,21 @@ class KeepoutLayer final : public OGRLayer {
         auto res = Check(*s_, shot, v);
         auto *f = new OGRFeature(defn_);
         f->SetFID(fid_++);
-        f->SetField("path", shot.source ? shot.source : "");
         f->SetField("id", shot.id ? shot.id : "");
+        f->SetField("source", shot.source ? shot.source : "");
         if (shot.time) f->SetField("time", shot.time);
         f->SetField("verdict", ko_verdict_str(v.verdict));
         f->SetField("reason", v.reason.c_str());
-        f->SetField("hit_count", v.hit_count);
+        f->SetField("hit_count", static_cast<int>(v.hit_count));
         f->SetField("site_ids", v.site_ids.c_str());
+        f->SetField("site_names", v.site_names.c_str());
         f->SetField("categories", v.categories.c_str());
-        if (!std::isnan(v.min_gsd)) f->SetField("min_gsd", v.min_gsd);
-        if (v.ring.size() >= 8) {
-            auto *ring = new OGRLinearRing();
-            for (size_t i = 0; i + 1 < v.ring.size(); i += 2)
-                ring->addPoint(v.ring[i], v.ring[i + 1]);
-            auto *poly = new OGRPolygon();
-            poly->addRingDirectly(ring);
-            poly->assignSpatialReference(defn_->GetGeomFieldDefn(0)->GetSpatialRef());
-            f->SetGeometryDirectly(poly);
-        }
+        if (!std::isnan(v.min_gsd_m)) f->SetField("min_gsd_m", v.min_gsd_m);
+        OGRGeometry *g = nullptr;
+        if (!v.wkt.empty() &&
+            OGRGeometryFactory::createFromWkt(
+                v.wkt.c_str(), defn_->GetGeomFieldDefn(0)->GetSpatialRef(), &g) == OGRERR_NONE)
+            f->SetGeometryDirectly(g);
         return f;
     }
 

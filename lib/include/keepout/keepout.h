@@ -261,8 +261,11 @@ KO_API int ko_footprint_is_range_limited(const ko_footprint *fp);
  * ground under the camera and the boundary hits is used. */
 KO_API double ko_footprint_gsd_at(const ko_footprint *fp, double lon, double lat);
 
-/** The footprint as WKT POLYGON in WGS84 (lon lat). On success *wkt is owned by the caller:
- * free with ko_free(). */
+/** The footprint as WKT POLYGON in WGS84 (lon lat): the ring of ko_footprint_ring(), closed
+ * and counterclockwise (the exterior ring's orientation of OGC simple features and RFC 7946),
+ * each coordinate with 9 decimals (0.1 mm). Every keepout face writes footprint WKT with it
+ * (check's CSV, the GDAL driver's FOOTPRINT and footprints layer). On success *wkt is owned
+ * by the caller: free with ko_free(). */
 KO_API ko_status ko_footprint_wkt(ko_context *ctx, const ko_footprint *fp, char **wkt);
 
 /** SHA-256 of a file's bytes (any VSI path), as 64 lowercase hex digits and a NUL in hex[65].
@@ -782,6 +785,67 @@ KO_API const ko_finding *ko_result_finding(const ko_result *r, size_t i);
 KO_API int ko_result_checked(const ko_result *r);
 
 KO_API void ko_result_destroy(ko_result *r);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Result summaries and records
+ *
+ * What every face says about one result — `keepout check` records, `keepout tag` catalogue
+ * rows, the GDAL driver's KEEPOUT metadata and footprints layer — is computed here once, in one
+ * field vocabulary (docs/DESIGN.md, "Result records"): `id`, `source`, `time`, `verdict`,
+ * `reason`, `hit_count`, `site_ids`, `site_names`, `categories`, `min_gsd_m`, `hits`,
+ * `in_view_unresolved`, `camera_lat`, `camera_lon`; each finding `site_id`, `name`,
+ * `category`, `source_id`, `distance_m`, `fraction_in_view`, `gsd_m`, `min_gsd_m`,
+ * `disclosed`, `rule`.
+ */
+
+/** The flat summary of a result: the disclosed findings (those that make it flagged) counted,
+ * their finest GSD and their site ids, names and categories joined with ';' in the result's
+ * order (by distance). Start from ko_result_summary_init(), fill with ko_result_summarize(),
+ * free with ko_result_summary_clear(). */
+typedef struct ko_result_summary {
+    size_t size;        /**< sizeof(ko_result_summary), set by ko_result_summary_init() */
+    ko_verdict verdict; /**< ko_result_verdict() */
+    int checked;        /**< ko_result_checked() */
+    const char *reason; /**< ko_result_reason(): borrowed, lives as long as the result */
+    size_t hit_count;   /**< disclosed findings */
+    double min_gsd_m;   /**< finest known gsd_m among them; NaN if none is known */
+    /** ';'-joined site ids, names (a site without one: empty) and categories of the disclosed
+     * findings, "" if there are none. Owned by the summary: ko_result_summary_clear(). */
+    char *site_ids, *site_names, *categories;
+} ko_result_summary;
+
+/** Sets s->size, the verdict unknown, no findings, min_gsd_m NaN and the strings NULL. */
+KO_API void ko_result_summary_init(ko_result_summary *s);
+
+/** Summarises r into *out, which must come from ko_result_summary_init() (or have been
+ * cleared); on success its strings are owned by *out. KO_ERR_ARG for a NULL argument or a
+ * summary not set up by ko_result_summary_init(); KO_ERR_NOMEM. On failure *out is left as
+ * it was. */
+KO_API ko_status ko_result_summarize(ko_context *ctx, const ko_result *r, ko_result_summary *out);
+
+/** Frees the summary's strings and sets it up again as ko_result_summary_init() does. NULL is a
+ * no-op. */
+KO_API void ko_result_summary_clear(ko_result_summary *s);
+
+/** The record of one checked shot as the text of a JSON object (the properties of a GeoJSON
+ * Feature, one line of `keepout check --format jsonl`): `id`, `source`, `time` (null if
+ * unknown), `verdict`, `reason`, `hit_count`, `site_ids`, `site_names`, `categories`,
+ * `min_gsd_m` (as ko_result_summarize(); null if NaN), `hits` (the disclosed findings) and
+ * `in_view_unresolved` (the others) as arrays of finding objects (ko_result_findings_json()),
+ * `camera_lat` and `camera_lon` (when the shot's latitude is known), then the shot's
+ * pass-through columns as strings (one whose key is already there is left out). Numbers are
+ * written to 12 significant digits, distance_m rounded to 0.1 m and fraction_in_view to
+ * 10^-4; a number that is not finite is null. Strings are valid JSON and valid UTF-8: a byte
+ * that is not part of well-formed UTF-8 is written as the four characters `\xHH` (the form
+ * every keepout output uses, so two names that differ only in such bytes stay apart). On
+ * success *json is owned by the caller: free with ko_free(). */
+KO_API ko_status ko_result_json(ko_context *ctx, const ko_shot *shot, const ko_result *r,
+                                char **json);
+
+/** Every finding of r, disclosed or not, in the result's order, as the text of a JSON array of
+ * finding objects as ko_result_json() writes them (`disclosed` says which). On success *json is
+ * owned by the caller: free with ko_free(). */
+KO_API ko_status ko_result_findings_json(ko_context *ctx, const ko_result *r, char **json);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Release policy

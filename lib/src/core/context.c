@@ -147,6 +147,33 @@ void *koi_realloc_array(void *ptr, size_t n, size_t size) {
     return realloc(ptr, bytes ? bytes : 1);
 }
 
+void koi_text_put(koi_text *t, const char *s, size_t n) {
+    if (t->failed) return;
+    size_t max = t->max ? t->max : SIZE_MAX / 2;
+    if (t->len >= max || n >= max - t->len) {
+        t->failed = KO_ERR_LIMIT;
+        return;
+    }
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *p = koi_realloc_array(t->s, cap, 1);
+        if (!p) {
+            t->failed = KO_ERR_NOMEM;
+            return;
+        }
+        t->s = p, t->cap = cap;
+    }
+    memcpy(t->s + t->len, s, n);
+    t->len += n;
+    t->s[t->len] = '\0';
+}
+
+void koi_text_puts(koi_text *t, const char *s) {
+    koi_text_put(t, s, strlen(s));
+}
+
 char *koi_strdup(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = koi_malloc(n);

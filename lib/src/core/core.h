@@ -89,4 +89,16 @@ void koi_sha256_init(koi_sha256 *s);
 void koi_sha256_update(koi_sha256 *s, const void *data, size_t n);
 void koi_sha256_final(koi_sha256 *s, uint8_t digest[32]);
 
+/* A growable NUL-terminated text: zero-initialise it, set max (bytes; 0: no limit but memory).
+ * The first failure sticks in `failed` (KO_ERR_NOMEM, or KO_ERR_LIMIT where the text would
+ * reach max bytes) and later appends do nothing; s is NULL until the first append. The caller
+ * frees s. */
+typedef struct koi_text {
+    char *s;
+    size_t len, cap, max;
+    ko_status failed;
+} koi_text;
+void koi_text_put(koi_text *t, const char *s, size_t n);
+void koi_text_puts(koi_text *t, const char *s);
+
 #endif

@@ -339,93 +339,63 @@ double koi_osm_rule_buffer(const koi_osm_rule *r, koi_osm_tag_fn tag, void *user
     return v > 0 && v < 500 && (*end == '\0' || !strcmp(end, "m")) ? v : NAN;
 }
 
-/* A growing text. */
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int nomem;
-} sbuf;
-
-static void put(sbuf *b, const char *s, size_t n) {
-    if (b->nomem) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *ns = koi_realloc_array(b->s, cap, 1);
-        if (!ns) {
-            b->nomem = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-static void puts_(sbuf *b, const char *s) {
-    put(b, s, strlen(s));
-}
-
 /* s as the inside of an SQL string literal ('' for '). */
-static void put_lit(sbuf *b, const char *s) {
+static void put_lit(koi_text *b, const char *s) {
     for (const char *p = s; *p; p++) {
         if (*p == '\'')
-            puts_(b, "''");
+            koi_text_puts(b, "''");
         else
-            put(b, p, 1);
+            koi_text_put(b, p, 1);
     }
 }
 
-static void put_cond(sbuf *b, const koi_osm_cond *c, int field) {
+static void put_cond(koi_text *b, const koi_osm_cond *c, int field) {
     if (field) {
         if (c->values && c->negate) {
-            puts_(b, "(\"");
-            puts_(b, c->key);
-            puts_(b, "\" IS NOT NULL AND \"");
+            koi_text_puts(b, "(\"");
+            koi_text_puts(b, c->key);
+            koi_text_puts(b, "\" IS NOT NULL AND \"");
         } else {
-            puts_(b, "\"");
+            koi_text_puts(b, "\"");
         }
-        puts_(b, c->key);
+        koi_text_puts(b, c->key);
         if (!c->values) {
-            puts_(b, "\" IS NOT NULL");
+            koi_text_puts(b, "\" IS NOT NULL");
             return;
         }
-        puts_(b, c->negate ? "\" NOT IN (" : "\" IN (");
+        koi_text_puts(b, c->negate ? "\" NOT IN (" : "\" IN (");
         for (size_t i = 0; i < c->nvalues; i++) {
-            puts_(b, i ? ",'" : "'");
+            koi_text_puts(b, i ? ",'" : "'");
             put_lit(b, c->values[i]);
-            puts_(b, "'");
+            koi_text_puts(b, "'");
         }
-        puts_(b, c->negate ? "))" : ")");
+        koi_text_puts(b, c->negate ? "))" : ")");
         return;
     }
     /* other_tags holds "key"=>"value","key2"=>"value2" (LIKE's % and _ in a key or value only
      * widen the match: the row's conditions are checked again on each feature) */
     if (!c->values || c->negate) {
-        puts_(b, "other_tags LIKE '%\"");
+        koi_text_puts(b, "other_tags LIKE '%\"");
         put_lit(b, c->key);
-        puts_(b, "\"=>%'");
+        koi_text_puts(b, "\"=>%'");
         return;
     }
-    puts_(b, "(");
+    koi_text_puts(b, "(");
     for (size_t i = 0; i < c->nvalues; i++) {
-        puts_(b, i ? " OR other_tags LIKE '%\"" : "other_tags LIKE '%\"");
+        koi_text_puts(b, i ? " OR other_tags LIKE '%\"" : "other_tags LIKE '%\"");
         put_lit(b, c->key);
-        puts_(b, "\"=>\"");
+        koi_text_puts(b, "\"=>\"");
         put_lit(b, c->values[i]);
-        puts_(b, "\"%'");
+        koi_text_puts(b, "\"%'");
     }
-    puts_(b, ")");
+    koi_text_puts(b, ")");
 }
 
 ko_status koi_osm_table_filter(ko_context *ctx, const koi_osm_table *t, unsigned kinds,
                                int (*has_field)(void *user, const char *key), void *user,
                                int has_other_tags, char **out) {
     *out = NULL;
-    sbuf b = {0};
+    koi_text b = {0};
     size_t terms = 0;
     for (size_t i = 0; i < t->n; i++) {
         const koi_osm_rule *r = &t->rules[i];
@@ -434,15 +404,15 @@ ko_status koi_osm_table_filter(ko_context *ctx, const koi_osm_table *t, unsigned
         while (k < r->nconds && (has_other_tags || has_field(user, r->conds[k].key)))
             k++;
         if (k < r->nconds) continue; /* a key this layer does not report: cannot match here */
-        puts_(&b, terms++ ? " OR (" : "(");
+        koi_text_puts(&b, terms++ ? " OR (" : "(");
         for (k = 0; k < r->nconds; k++) {
-            if (k) puts_(&b, " AND ");
+            if (k) koi_text_puts(&b, " AND ");
             put_cond(&b, &r->conds[k], has_field(user, r->conds[k].key));
         }
-        puts_(&b, ")");
+        koi_text_puts(&b, ")");
     }
-    if (!terms) puts_(&b, "0 = 1");
-    if (b.nomem) {
+    if (!terms) koi_text_puts(&b, "0 = 1");
+    if (b.failed) {
         free(b.s);
         return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     }
