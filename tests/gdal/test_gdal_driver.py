@@ -134,6 +134,58 @@ def test_python_bindings_read_the_domain(tmp):
     assert ds.GetDriver().ShortName == "KEEPOUT"
 
 
+def _wkt_points(wkt):
+    inner = wkt[wkt.index("((") + 2:wkt.rindex("))")]
+    return [tuple(float(v) for v in p.split()) for p in inner.split(",")]
+
+
+def test_faces_share_the_record_vocabulary(tmp):
+    """The driver's footprints layer and KEEPOUT metadata say what `keepout check` says, in its
+    field names (docs/DESIGN.md, "Result records"): the layer's fields are check's flat ones
+    with the same values, HITS holds check's findings (hits and in_view_unresolved) as they
+    are, FOOTPRINT is check's CSV wkt, SITES/SITE_IDS/CATEGORIES/HIT_COUNT its flat fields."""
+    import csv
+    g = gdal()
+    from osgeo import ogr
+    code, out, err = run("check", "-q", "--format", "jsonl", IMG)
+    assert code == 1, err
+    rec = {r["id"]: r for r in (json.loads(l)["properties"] for l in out.splitlines())}
+    code, out, err = run("check", "-q", "--format", "csv", IMG)
+    wkt = {row["id"]: row["wkt"] for row in csv.DictReader(out.splitlines())}
+    assert len(rec) == len(wkt) >= 3 and "flagged" in {r["verdict"] for r in rec.values()}
+    flat = ["id", "source", "time", "verdict", "reason", "hit_count", "site_ids", "site_names",
+            "categories", "min_gsd_m"]
+    ds = ogr.Open("KEEPOUT:" + IMG)
+    lyr = ds.GetLayer(0)
+    defn = lyr.GetLayerDefn()
+    assert [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())] == flat
+    seen = 0
+    for f in lyr:
+        r = rec[f.GetField("id")]
+        for k in flat:
+            v = f.GetField(k)
+            if k == "min_gsd_m" and r[k] is not None:
+                assert math.isclose(v, r[k], rel_tol=1e-11), (k, v, r[k])
+            else:
+                assert v == r[k], (k, v, r[k])
+        got = _wkt_points(f.GetGeometryRef().ExportToWkt())
+        want = _wkt_points(wkt[r["id"]])
+        assert len(got) == len(want) and all(
+            abs(a - b) <= 1e-9 for p, q in zip(got, want) for a, b in zip(p, q)), r["id"]
+        seen += 1
+    assert seen == len(rec)
+    for name, r in rec.items():
+        md = g.Open("KEEPOUT:" + os.path.join(IMG, name)).GetMetadata("KEEPOUT")
+        assert md["VERDICT"] == r["verdict"] and md["REASON"] == r["reason"]
+        assert md["HIT_COUNT"] == str(r["hit_count"])
+        assert (md["SITES"], md["SITE_IDS"], md["CATEGORIES"]) == (
+            r["site_names"], r["site_ids"], r["categories"])
+        key = lambda h: h["site_id"]  # noqa: E731
+        assert sorted(json.loads(md["HITS"]), key=key) == sorted(
+            r["hits"] + r["in_view_unresolved"], key=key)
+        assert md["FOOTPRINT"] == wkt[name]
+
+
 def test_rasterio_reads_through_the_driver(tmp):
     import rasterio
     with rasterio.open("KEEPOUT:" + os.path.join(IMG, "DJI_0021.JPG")) as ds:
