@@ -21,10 +21,6 @@
 #include "output.h"
 #include "reader_opts.h"
 
-#ifndef KEEPOUT_DEFAULT_SITES
-#define KEEPOUT_DEFAULT_SITES "sites.sqlite"
-#endif
-
 static const char *const columns[] = {"verdict",    "id",     "hit_count", "site_names",
                                       "categories", "reason", NULL};
 static const char *const csv_columns[] = {"id",         "source",    "time",     "verdict",
@@ -215,12 +211,6 @@ static int check_input(run *r, const char *path, file_acc *f) {
     return ok;
 }
 
-static const char *default_store(void) {
-    const char *env = getenv("KEEPOUT_SITES");
-    if (env && *env) return env;
-    return KEEPOUT_DEFAULT_SITES;
-}
-
 static int open_store(run *r) {
     VSIStatBufL st;
     if (safe_stat(r->db, &st) != 0) {
@@ -372,7 +362,7 @@ int cmd_check(int argc, char **argv) {
     ko_footprint_options_init(&r.fopts);
     r.copts.footprint = &r.fopts;
     ko_reader_options_init(&r.ropts);
-    r.db = default_store();
+    r.db = ko_sites_default(1);
     out_format fmt = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_GEOJSON;
     int fmt_set = 0;
     const char *outpath = NULL, *manifest = NULL;

@@ -14,10 +14,6 @@
 #include "inputs.h"
 #include "route_cli.h"
 
-#ifndef KEEPOUT_DEFAULT_SITES
-#define KEEPOUT_DEFAULT_SITES "sites.sqlite"
-#endif
-
 static void help(FILE *fp) {
     fprintf(fp,
             "usage: keepout route [options] PLAN...\n\n"
@@ -498,8 +494,7 @@ int cmd_route(int argc, char **argv) {
     ko_footprint_options_init(&r.fopts);
     r.copts.footprint = &r.fopts;
     ko_route_options_init(&r.ropts);
-    const char *env = getenv("KEEPOUT_SITES");
-    r.db = env && *env ? env : KEEPOUT_DEFAULT_SITES;
+    r.db = ko_sites_default(1);
     out_format fmt = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_GEOJSON;
     int fmt_set = 0;
     const char *outpath = NULL;

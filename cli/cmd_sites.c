@@ -12,10 +12,6 @@
 #include "keepout/keepout.h"
 #include "output.h"
 
-#ifndef KEEPOUT_DEFAULT_SITES
-#define KEEPOUT_DEFAULT_SITES "sites.sqlite"
-#endif
-
 static void help(FILE *fp) {
     fprintf(
         fp,
@@ -381,8 +377,7 @@ int cmd_sites(int argc, char **argv) {
                 return EXIT_USAGE;
         }
     }
-    if (!o.db) o.db = getenv("KEEPOUT_SITES");
-    if (!o.db || !*o.db) o.db = KEEPOUT_DEFAULT_SITES;
+    if (!o.db) o.db = ko_sites_default(1);
     ko_context *ctx = NULL;
     if (ko_context_create(&ctx) != KO_OK) {
         fprintf(stderr, "keepout sites: cannot create a context (out of memory?)\n");

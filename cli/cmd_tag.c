@@ -27,10 +27,6 @@
 #include "keepout/keepout.h"
 #include "reader_opts.h"
 
-#ifndef KEEPOUT_DEFAULT_SITES
-#define KEEPOUT_DEFAULT_SITES "sites.sqlite"
-#endif
-
 /* A transaction closes after at least this many files and this long: a commit of an opened
  * GeoPackage syncs the disk (~15 fdatasync calls), a kill loses at most the open batch. */
 #define BATCH_FILES 256
@@ -1082,8 +1078,7 @@ int cmd_tag(int argc, char **argv) {
     ko_check_options_init(&sh.copts);
     ko_footprint_options_init(&sh.fopts);
     ko_reader_options_init(&sh.ropts);
-    sh.db = getenv("KEEPOUT_SITES") && *getenv("KEEPOUT_SITES") ? getenv("KEEPOUT_SITES")
-                                                                : KEEPOUT_DEFAULT_SITES;
+    sh.db = ko_sites_default(1);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     options o = {NULL, NULL, cores > 0 ? (int)(cores > 256 ? 256 : cores) : 1, 1, 1, 0, 0, 0, 0};
     int rc = parse_args(argc, argv, &o, &sh);

@@ -91,7 +91,7 @@ struct Session {
         }
         fopts.dem = dem;
         const char *s = CSLFetchNameValue(oo, "SITES");
-        if (!s) s = CPLGetConfigOption("KEEPOUT_SITES", nullptr);
+        if (!s) s = ko_sites_default(0);
         if (!s || !*s) {
             CPLError(CE_Failure, CPLE_OpenFailed,
                      "KEEPOUT: no site store, so nothing can be checked: give the open option "

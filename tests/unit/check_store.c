@@ -1,5 +1,6 @@
 /* The site store: schema, categories (and their sync with data/categories.csv), meta,
  * metric buffers, info and export. */
+#include <cpl_conv.h>
 #include <gdal.h>
 #include <geos_c.h>
 #include <math.h>
@@ -369,13 +370,44 @@ START_TEST(test_store_not_a_regular_file) {
 }
 END_TEST
 
+/* Every face resolves the store it opens unasked in ko_sites_default(): KEEPOUT_SITES, as a
+ * GDAL configuration option or from the environment, wins when not empty; else the sample
+ * store for the command line (sample = 1) and nothing for the GDAL driver (sample = 0). */
+START_TEST(test_store_default_is_resolved_once) {
+    CPLSetConfigOption("KEEPOUT_SITES", NULL);
+    unsetenv("KEEPOUT_SITES");
+    ck_assert_ptr_null(ko_sites_default(0));
+    const char *sample = ko_sites_default(1);
+    ck_assert_ptr_nonnull(sample);
+    size_t n = strlen(sample);
+    ck_assert(n >= 12 && !strcmp(sample + n - 12, "sites.sqlite"));
+    setenv("KEEPOUT_SITES", "/data/national.sqlite", 1);
+    ck_assert_str_eq(ko_sites_default(0), "/data/national.sqlite");
+    ck_assert_str_eq(ko_sites_default(1), "/data/national.sqlite");
+    CPLSetConfigOption("KEEPOUT_SITES", "/data/option.sqlite"); /* as --config does */
+    ck_assert_str_eq(ko_sites_default(0), "/data/option.sqlite");
+    CPLSetConfigOption("KEEPOUT_SITES", NULL);
+    setenv("KEEPOUT_SITES", "", 1); /* empty: not set */
+    ck_assert_ptr_null(ko_sites_default(0));
+    ck_assert_str_eq(ko_sites_default(1), sample);
+    unsetenv("KEEPOUT_SITES");
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_store_create_and_reopen,       test_store_open_errors,
-                            test_store_categories_csv_in_sync,  test_store_categories_are_editable,
-                            test_store_buffer_is_metric,        test_store_info_and_export,
-                            test_store_index_lost_rows,         test_store_without_sites,
-                            test_store_hot_journal_rolled_back, test_store_locked_by_writer,
-                            test_store_created_private,         test_store_not_a_regular_file};
+    const TTest *tests[] = {test_store_default_is_resolved_once,
+                            test_store_create_and_reopen,
+                            test_store_open_errors,
+                            test_store_categories_csv_in_sync,
+                            test_store_categories_are_editable,
+                            test_store_buffer_is_metric,
+                            test_store_info_and_export,
+                            test_store_index_lost_rows,
+                            test_store_without_sites,
+                            test_store_hot_journal_rolled_back,
+                            test_store_locked_by_writer,
+                            test_store_created_private,
+                            test_store_not_a_regular_file};
     return unit_run(&(unit_suite){.name = "store", .timeout_s = 60, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

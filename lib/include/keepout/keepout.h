@@ -540,6 +540,14 @@ typedef struct ko_sites ko_sites;
  * 2 ms at 10^5 sites). */
 KO_API ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites **out);
 
+/** The site store to open when the user names none, resolved the same way by every face: the
+ * GDAL configuration option or environment variable KEEPOUT_SITES when set and not empty;
+ * else, with sample != 0, the sample store built with keepout from its data/ (demonstration
+ * sites only), else NULL. The string is borrowed: it lives until KEEPOUT_SITES changes. The
+ * command line passes sample = 1; the GDAL driver passes 0 (a filter never falls back to
+ * demonstration data). */
+KO_API const char *ko_sites_default(int sample);
+
 /** Closes a store and frees its in-memory index. NULL is a no-op. */
 KO_API void ko_sites_close(ko_sites *s);
 

@@ -1,6 +1,7 @@
 /* The site store's file: opening (and creating) it, its schema, closing. Needs only SQLite:
  * SpatiaLite comes in through koi_sites_spatialite() when an operation needs it, so that
  * opening a store and querying it loads no more than SQLite and GEOS. */
+#include <cpl_conv.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,16 @@ static ko_status verify(ko_sites *s, const char *path, int allow_empty) {
                          "it first",
                          path);
     return KO_OK;
+}
+
+#ifndef KEEPOUT_SAMPLE_SITES
+#define KEEPOUT_SAMPLE_SITES "sites.sqlite"
+#endif
+
+const char *ko_sites_default(int sample) {
+    const char *s = CPLGetConfigOption("KEEPOUT_SITES", NULL);
+    if (s && *s) return s;
+    return sample ? KEEPOUT_SAMPLE_SITES : NULL;
 }
 
 ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites **out) {
