@@ -182,9 +182,84 @@ def test_litchi_photo_takes_the_heading_of_its_action(tmp):
                                                                                     err)
 
 
+# ---- 2. the way the aircraft turns ----
+
+# A hover 20 m up, recording, gimbal -30, 50 mm-equivalent lens: heading 0 then 270. A 2 m site
+# at bearing 135, 30 m out, is in view heading 135 and at no heading from 270 to 360 (the
+# shorter way, counter-clockwise): only a clockwise turn (0, 90, 180, 270) shows it.
+HOVER_SITE = (30 * math.sin(math.radians(135)), 30 * math.cos(math.radians(135)), 2.0)
+
+
+def assert_hover_geometry():
+    f = f_px(50)
+    pts = corners(*HOVER_SITE)
+    assert all(in_view(e, n, -20, 135, -30, f) for e, n in pts)
+    assert not any(in_view(e, n, -20, 270 + a / 10, -30, f) for e, n in pts
+                   for a in range(901))
+
+
+HOVER_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"
+              "gimbalpitchangle,actiontype1,actionparam1,altitudemode,speed(m/s),"
+              "photo_timeinterval,photo_distinterval\n")
+
+
+def test_litchi_hover_turns_the_way_rotationdir_says(tmp):
+    assert_hover_geometry()
+    db = square_store(tmp, *HOVER_SITE)
+    # rotationdir 0 clockwise, 1 counter-clockwise; differing: either way, judged both
+    for dirs, want in (((0, 0), "flagged"), ((1, 1), "clear"), ((1, 0), "flagged")):
+        plan = write(tmp, "hover.csv", HOVER_HEAD +
+                     f"{LAT},{LON},20,0,0,{dirs[0]},2,-30,2,0,0,5,-1,-1\n"
+                     f"{LAT},{LON},20,270,0,{dirs[1]},2,-30,-1,0,0,5,-1,-1\n")
+        code, out, err = route(db, 50, plan)
+        assert verdict(out) == want and code == (1 if want == "flagged" else 0), (dirs, code,
+                                                                                   err)
+
+
+def wpml_hover(tmp, mode):
+    """WPML: a hover 20 m up at two placemarks, heading fixed 0 then 270, gimbal -30, recording
+    from the first; mode: each placemark's waypointHeadingPathMode (None: not given)."""
+    path = f"<wpml:waypointHeadingPathMode>{mode}</wpml:waypointHeadingPathMode>" if mode else ""
+    rec = ("<wpml:actionGroup><wpml:actionGroupId>0</wpml:actionGroupId>"
+           "<wpml:actionGroupStartIndex>0</wpml:actionGroupStartIndex>"
+           "<wpml:actionGroupEndIndex>0</wpml:actionGroupEndIndex>"
+           "<wpml:actionGroupMode>sequence</wpml:actionGroupMode><wpml:actionTrigger>"
+           "<wpml:actionTriggerType>reachPoint</wpml:actionTriggerType></wpml:actionTrigger>"
+           "<wpml:action><wpml:actionId>0</wpml:actionId><wpml:actionActuatorFunc>startRecord"
+           "</wpml:actionActuatorFunc></wpml:action></wpml:actionGroup>")
+
+    def pm(i, heading, extra):
+        return (f"<Placemark><Point><coordinates>{LON},{LAT}</coordinates></Point>"
+                f"<wpml:index>{i}</wpml:index><wpml:executeHeight>20</wpml:executeHeight>"
+                "<wpml:waypointSpeed>5</wpml:waypointSpeed><wpml:waypointHeadingParam>"
+                "<wpml:waypointHeadingMode>fixed</wpml:waypointHeadingMode>"
+                f"<wpml:waypointHeadingAngle>{heading}</wpml:waypointHeadingAngle>{path}"
+                "</wpml:waypointHeadingParam><wpml:waypointGimbalHeadingParam>"
+                "<wpml:waypointGimbalPitchAngle>-30</wpml:waypointGimbalPitchAngle>"
+                f"</wpml:waypointGimbalHeadingParam>{extra}</Placemark>")
+    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2" '
+           'xmlns:wpml="http://www.dji.com/wpmz/1.0.6"><Document><Folder>'
+           "<wpml:executeHeightMode>relativeToStartPoint</wpml:executeHeightMode>"
+           + pm(0, 0, rec) + pm(1, 270, "") + "</Folder></Document></kml>")
+    return write(tmp, "waylines.wpml", doc)
+
+
+def test_wpml_hover_turns_the_way_its_path_mode_says(tmp):
+    assert_hover_geometry()
+    db = square_store(tmp, *HOVER_SITE)
+    # followBadArc is DJI's minor arc, the shorter way; not given: either way
+    for mode, want in (("clockwise", "flagged"), ("counterClockwise", "clear"),
+                       ("followBadArc", "clear"), (None, "flagged")):
+        code, out, err = route(db, 50, wpml_hover(tmp, mode))
+        assert verdict(out) == want and code == (1 if want == "flagged" else 0), (mode, code,
+                                                                                   err)
+
+
 if __name__ == "__main__":
     main([test_wpml_photo_takes_the_gimbal_of_its_action,
           test_wpml_spaced_photos_take_the_gimbal_of_their_action,
           test_wpml_photo_before_any_gimbal_is_not_clear,
           test_litchi_photo_takes_the_tilt_of_its_action,
-          test_litchi_photo_takes_the_heading_of_its_action])
+          test_litchi_photo_takes_the_heading_of_its_action,
+          test_litchi_hover_turns_the_way_rotationdir_says,
+          test_wpml_hover_turns_the_way_its_path_mode_says])

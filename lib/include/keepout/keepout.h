@@ -942,6 +942,15 @@ typedef enum ko_trigger {
     KO_TRIGGER_CONTINUOUS = 3 /**< video: sampled every ko_route_options.spacing_m */
 } ko_trigger;
 
+/** Which way the aircraft turns from one waypoint's heading to the next one's. */
+typedef enum ko_turn {
+    KO_TURN_EITHER = 0,          /**< the plan does not say: judged both ways round */
+    KO_TURN_SHORTER = 1,         /**< the shorter way (both ways round at exactly 180 degrees;
+                                      DJI WPML followBadArc, MAVLink yaw) */
+    KO_TURN_CLOCKWISE = 2,       /**< Litchi rotationdir 0, DJI WPML clockwise */
+    KO_TURN_COUNTERCLOCKWISE = 3 /**< Litchi rotationdir 1, DJI WPML counterClockwise */
+} ko_turn;
+
 /** One waypoint with the camera state in effect there. Unknown doubles are NaN. */
 typedef struct ko_waypoint {
     int number;      /**< the waypoint's number as the planning app shows it */
@@ -965,9 +974,13 @@ typedef struct ko_waypoint {
     /** Litchi curvesize: the aircraft may round the corner here, leaving the straight legs
      * within this many metres of the waypoint (0: it flies through the waypoint). */
     double curve_m;
+    /** The way the heading turns between this waypoint's heading and a neighbour's. A leg turns
+     * the way both its waypoints say; where they differ, both ways round. */
+    ko_turn turn;
 } ko_waypoint;
 
-/** Sets every double of *wp to NaN (curve_m to 0) and the rest to zero/none. */
+/** Sets every double of *wp to NaN (curve_m to 0) and the rest to zero/none (turn
+ * KO_TURN_EITHER). */
 KO_API void ko_waypoint_init(ko_waypoint *wp);
 
 /** A mission read from a file. Opaque; free with ko_route_destroy(). */

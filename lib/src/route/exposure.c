@@ -20,7 +20,8 @@ typedef struct koi_exposure {
     ko_exposure pub;
     char id[64];
     char *reason;
-    int run; /* video: the unbroken recording it belongs to (1, 2, ...); 0 for a photo */
+    int run;      /* video: the unbroken recording it belongs to (1, 2, ...); 0 for a photo */
+    ko_turn turn; /* the way the camera turns from the frame before it in its recording */
 } koi_exposure;
 
 struct ko_exposures {
@@ -55,7 +56,9 @@ typedef struct walker {
     /* The second pass over a leg whose waypoints set different headings or gimbal pitches:
      * interp_to is the leg's end waypoint, and the camera turns evenly along the leg. */
     const ko_waypoint *interp_to;
-    double interp_f; /* the fraction of the leg flown */
+    double interp_f;     /* the fraction of the leg flown */
+    double interp_dyaw;  /* the heading turned over the whole leg, degrees (signed) */
+    ko_turn interp_turn; /* the way it turns */
 } walker;
 
 static void add_note(ko_exposures *ex, const char *text) {
@@ -215,7 +218,7 @@ static double pitch_for(const walker *w, const ko_waypoint *wp, const leg_point 
 static double heading_for(const walker *w, const ko_waypoint *wp, const leg_point *p) {
     const ko_waypoint *b = w->interp_to;
     if (b && !isnan(wp->heading_deg) && !isnan(b->heading_deg))
-        return wp->heading_deg + remainder(b->heading_deg - wp->heading_deg, 360.0) * w->interp_f;
+        return wp->heading_deg + w->interp_dyaw * w->interp_f;
     if (!isnan(wp->heading_deg)) return wp->heading_deg;
     if (!isnan(wp->poi_lat)) {
         double dist, az1, az2;
@@ -223,6 +226,39 @@ static double heading_for(const walker *w, const ko_waypoint *wp, const leg_poin
         if (dist > 0.5) return az1;
     }
     return p->course;
+}
+
+/* The yaw change d (degrees, signed, the shorter way round) made the way `turn` says. *other:
+ * the change the other way round where the plan leaves the way open, else NaN. */
+static double turned(double d, ko_turn turn, double *other) {
+    *other = NAN;
+    if (fabs(d) < 1e-9) return 0.0;
+    if (turn == KO_TURN_CLOCKWISE) return d < 0 ? d + 360.0 : d;
+    if (turn == KO_TURN_COUNTERCLOCKWISE) return d > 0 ? d - 360.0 : d;
+    if (turn == KO_TURN_SHORTER && fabs(d) < 180.0 - 1e-9) return d;
+    *other = d > 0 ? d - 360.0 : d + 360.0;
+    return d;
+}
+
+/* The way the camera turns from waypoint a's heading to b's: the plan's where both fix the
+ * heading and the camera turns with the aircraft; else the shorter way (the aircraft follows
+ * its course or a POI, or the gimbal holds a yaw of its own). */
+static ko_turn leg_turn(const ko_waypoint *a, const ko_waypoint *b) {
+    if (isnan(a->heading_deg) || isnan(b->heading_deg) || !isnan(a->gimbal_yaw_deg) ||
+        !isnan(b->gimbal_yaw_deg))
+        return KO_TURN_SHORTER;
+    if (a->gimbal_yaw_offset_deg != b->gimbal_yaw_offset_deg) return KO_TURN_EITHER;
+    return a->turn == b->turn ? a->turn : KO_TURN_EITHER;
+}
+
+/* The way the camera turns into an exposure at `along` metres after waypoint `at`: on the leg
+ * it is on, or, at the waypoint, on the leg that reaches it. */
+static ko_turn turn_into(const walker *w, size_t at, double along) {
+    const ko_route *rt = w->rt;
+    if (w->interp_to) return w->interp_turn;
+    if (along > 0 && at + 1 < rt->n) return leg_turn(&rt->wp[at], &rt->wp[at + 1]);
+    if (at > 0) return leg_turn(&rt->wp[at - 1], &rt->wp[at]);
+    return KO_TURN_SHORTER;
 }
 
 static ko_status camera_for(walker *w, const ko_waypoint *wp, ko_camera *cam) {
@@ -257,6 +293,7 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     e.pub.along_m = along;
     e.pub.trigger = trig;
     e.run = trig == KO_TRIGGER_CONTINUOUS ? w->run : 0;
+    e.turn = turn_into(w, at, along);
     ko_pose_init(&e.pub.shot.pose);
     ko_pose *pose = &e.pub.shot.pose;
     pose->lat = p.lat;
@@ -418,27 +455,43 @@ static int differ(double a, double b) {
  * or pitches is also flown turning evenly: its own recording, every spacing from end to end,
  * judged as video (a 1 m site seen at heading 49 deg halfway along a 0 -> 90 deg leg was
  * clear). */
+/* One recording of leg i turning evenly to b's heading and pitch, the heading turning dyaw. */
+static ko_status interpolated_leg(walker *w, size_t i, const ko_waypoint *b, double step,
+                                  double dyaw) {
+    const ko_waypoint *a = &w->rt->wp[i];
+    double len = 0, az1, az2;
+    geod_inverse(&w->ctx->wgs84, a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
+    int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
+    w->run++;
+    w->interp_to = b;
+    w->interp_dyaw = dyaw;
+    w->interp_turn = dyaw > 0   ? KO_TURN_CLOCKWISE
+                     : dyaw < 0 ? KO_TURN_COUNTERCLOCKWISE
+                                : KO_TURN_SHORTER;
+    ko_status s = KO_OK;
+    for (int j = 0; !s && j <= k; j++) {
+        w->interp_f = (double)j / k;
+        s = emit(w, i, i, len * w->interp_f, KO_TRIGGER_CONTINUOUS, "turning evenly after", NULL);
+    }
+    w->interp_to = NULL;
+    w->run++;
+    return s;
+}
+
 static ko_status walk_interpolated(walker *w) {
     const ko_route *rt = w->rt;
     ko_status s = KO_OK;
     for (size_t i = 0; !s && i + 1 < rt->n; i++) {
         const ko_waypoint *a = &rt->wp[i], *b = &rt->wp[i + 1];
         ko_trigger trig;
-        double step = step_of(w, a, &trig), len = 0, az1, az2;
+        double step = step_of(w, a, &trig);
         if (!(step > 0) || (!differ(a->heading_deg, b->heading_deg) &&
                             !differ(a->gimbal_pitch_deg, b->gimbal_pitch_deg)))
             continue;
-        geod_inverse(&w->ctx->wgs84, a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
-        int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
-        w->run++;
-        w->interp_to = b;
-        for (int j = 0; !s && j <= k; j++) {
-            w->interp_f = (double)j / k;
-            s = emit(w, i, i, len * w->interp_f, KO_TRIGGER_CONTINUOUS, "turning evenly after",
-                     NULL);
-        }
-        w->interp_to = NULL;
-        w->run++;
+        double other = NAN, d = remainder(b->heading_deg - a->heading_deg, 360.0);
+        d = isnan(d) ? 0.0 : turned(d, leg_turn(a, b), &other);
+        s = interpolated_leg(w, i, b, step, d);
+        if (!s && !isnan(d) && !isnan(other)) s = interpolated_leg(w, i, b, step, other);
     }
     return s;
 }
@@ -458,9 +511,10 @@ static double yaw_change(const ko_pose *a, const ko_pose *b) {
     return remainder(b->yaw_deg - a->yaw_deg, 360.0);
 }
 
-/* Yaw plus pitch change from a to b, degrees. */
-static double turn_between(const ko_pose *a, const ko_pose *b) {
-    return fabs(yaw_change(a, b)) + fabs(b->pitch_deg - a->pitch_deg);
+/* The yaw change from frame a to frame b the way the camera turns (see ko_turn), degrees
+ * (signed); *other: the change the other way round where the plan leaves it open, else NaN. */
+static double frame_turn(const koi_exposure *a, const koi_exposure *b, double *other) {
+    return turned(yaw_change(&a->pub.shot.pose, &b->pub.shot.pose), b->turn, other);
 }
 
 static int same_lens(const ko_camera *a, const ko_camera *b) {
@@ -471,7 +525,7 @@ static int same_lens(const ko_camera *a, const ko_camera *b) {
 
 /* A frame a fraction t of the way from a to b, seen through camera cam. */
 static ko_status turn_sample(walker *w, const koi_exposure *a, const koi_exposure *b, double t,
-                             const ko_camera *cam) {
+                             double dyaw, const ko_camera *cam) {
     koi_exposure e = t < 0.5 ? *a : *b;
     e.reason = NULL;
     e.pub.shot.camera = *cam;
@@ -483,24 +537,55 @@ static ko_status turn_sample(walker *w, const koi_exposure *a, const koi_exposur
     p->height_m = lerp(pa->height_m, pb->height_m, t);
     p->alt_msl_m = lerp(pa->alt_msl_m, pb->alt_msl_m, t);
     p->alt_ellps_m = lerp(pa->alt_ellps_m, pb->alt_ellps_m, t);
-    p->yaw_deg = norm360(pa->yaw_deg + yaw_change(pa, pb) * t);
+    p->yaw_deg = norm360(pa->yaw_deg + dyaw * t);
     p->pitch_deg = lerp(pa->pitch_deg, pb->pitch_deg, t);
     snprintf(e.id, sizeof e.id, "turn to %.40s (%.0f%%)", b->id, 100.0 * t);
     return push(w, &e);
 }
 
-/* Turn samples between a and b, frames of the same recording. */
-static ko_status fill_turn(walker *w, const koi_exposure *a, const koi_exposure *b) {
+/* Turn samples between a and b, frames of the same recording, the yaw turning dyaw. */
+static ko_status fill_turn(walker *w, const koi_exposure *a, const koi_exposure *b, double dyaw) {
     if (a->reason || b->reason) return KO_OK; /* unknown already: nothing to widen */
-    double turn = turn_between(&a->pub.shot.pose, &b->pub.shot.pose);
+    double turn = fabs(dyaw) + fabs(b->pub.shot.pose.pitch_deg - a->pub.shot.pose.pitch_deg);
     if (!(turn > TURN_STEP_DEG)) return KO_OK;
     int k = (int)ceil(turn / TURN_STEP_DEG);
     const ko_camera *ca = &a->pub.shot.camera, *cb = &b->pub.shot.camera;
     int two = !same_lens(ca, cb); /* a zoom during the turn: both lenses at every step */
     ko_status s = KO_OK;
     for (int j = 1; !s && j < k; j++) {
-        s = turn_sample(w, a, b, (double)j / k, ca);
-        if (!s && two) s = turn_sample(w, a, b, (double)j / k, cb);
+        s = turn_sample(w, a, b, (double)j / k, dyaw, ca);
+        if (!s && two) s = turn_sample(w, a, b, (double)j / k, dyaw, cb);
+    }
+    return s;
+}
+
+/* Where the plan leaves the way of a turn open, the other way round too: a recording of its
+ * own (after all the others) from a copy of a to a copy of b. */
+static ko_status turn_other_way(walker *w, const koi_exposure *a, const koi_exposure *b,
+                                double dyaw) {
+    if (a->reason || b->reason) return KO_OK;
+    koi_exposure ea = *a, eb = *b;
+    ea.run = eb.run = ++w->run;
+    snprintf(ea.id, sizeof ea.id, "%.40s, other way", a->id);
+    snprintf(eb.id, sizeof eb.id, "%.40s, other way", b->id);
+    ko_status s = push(w, &ea);
+    if (!s) s = fill_turn(w, &ea, &eb, dyaw);
+    if (!s) s = push(w, &eb);
+    return s;
+}
+
+/* The turns of the recordings in old[0..n) the other way round, where the plan leaves it
+ * open. */
+static ko_status add_other_ways(walker *w, const koi_exposure *old, size_t n) {
+    size_t last = SIZE_MAX;
+    ko_status s = KO_OK;
+    for (size_t i = 0; !s && i < n; i++) {
+        if (!old[i].run) continue;
+        double other = NAN;
+        if (last != SIZE_MAX && old[last].run == old[i].run)
+            frame_turn(&old[last], &old[i], &other);
+        if (!isnan(other)) s = turn_other_way(w, &old[last], &old[i], other);
+        last = i;
     }
     return s;
 }
@@ -514,8 +599,9 @@ static ko_status add_turns(walker *w) {
     ko_status s = KO_OK;
     for (size_t i = 0; i < n; i++) {
         if (!s && old[i].run) {
+            double other;
             if (last != SIZE_MAX && old[last].run == old[i].run)
-                s = fill_turn(w, &old[last], &old[i]);
+                s = fill_turn(w, &old[last], &old[i], frame_turn(&old[last], &old[i], &other));
             last = i;
         }
         if (!s)
@@ -523,6 +609,7 @@ static ko_status add_turns(walker *w) {
         else
             free(old[i].reason);
     }
+    if (!s) s = add_other_ways(w, old, n); /* (reads old only: its reasons are moved) */
     free(old);
     return s;
 }

@@ -30,13 +30,14 @@ enum {
     C_PHOTO_T,
     C_PHOTO_D,
     C_CURVE,
+    C_ROTDIR,
     C_N
 };
 
 static const char *const names[C_N] = {
     "latitude",         "longitude",          "altitude(m)",        "heading(deg)", "gimbalmode",
     "gimbalpitchangle", "altitudemode",       "speed(m/s)",         "poi_latitude", "poi_longitude",
-    "poi_altitude(m)",  "photo_timeinterval", "photo_distinterval", "curvesize(m)"};
+    "poi_altitude(m)",  "photo_timeinterval", "photo_distinterval", "curvesize(m)", "rotationdir"};
 
 typedef struct litchi {
     ko_route *rt;
@@ -136,6 +137,10 @@ static ko_status row(litchi *l, char **f, int lineno) {
     wp.height_ref = v[C_ALTMODE] == 1 ? KO_HEIGHT_AGL : KO_HEIGHT_TAKEOFF;
     wp.heading_deg = v[C_HEADING];
     if (v[C_CURVE] > 0) wp.curve_m = v[C_CURVE];
+    /* rotationdir: 0 clockwise, 1 counter-clockwise (DJI's waypoint turn mode) */
+    wp.turn = v[C_ROTDIR] == 0   ? KO_TURN_CLOCKWISE
+              : v[C_ROTDIR] == 1 ? KO_TURN_COUNTERCLOCKWISE
+                                 : KO_TURN_EITHER;
     if (v[C_SPEED] > 0) wp.speed_mps = v[C_SPEED];
     if (isfinite(v[C_POI_LAT]) && (v[C_POI_LAT] != 0 || v[C_POI_LON] != 0)) {
         wp.poi_lat = v[C_POI_LAT];

@@ -149,8 +149,12 @@ static ko_status apply(replay *r, const mav_item *it) {
                                                              : 3;
             return add_position(r, &home);
         }
-        case CONDITION_YAW: /* param4: 0 absolute, 1 relative */
+        case CONDITION_YAW: /* param3: -1 counter-clockwise, 0 shorter, 1 clockwise; param4: 0
+                               absolute, 1 relative */
             if (isfinite(p[0]) && p[3] == 0) n->heading_deg = p[0];
+            n->turn = p[2] > 0   ? KO_TURN_CLOCKWISE
+                      : p[2] < 0 ? KO_TURN_COUNTERCLOCKWISE
+                                 : KO_TURN_SHORTER; /* (NaN too) */
             break;
         case DO_CHANGE_SPEED:
             if (isfinite(p[1]) && p[1] > 0) n->speed_mps = p[1];
@@ -216,6 +220,7 @@ static void replay_init(replay *r, ko_route *rt) {
     memset(r, 0, sizeof *r);
     r->rt = rt;
     ko_waypoint_init(&r->next);
+    r->next.turn = KO_TURN_SHORTER; /* autopilots yaw the shorter way unless told */
     r->cruise_speed = NAN;
 }
 

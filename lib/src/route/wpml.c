@@ -40,7 +40,7 @@ typedef struct group {
 
 typedef struct placemark {
     double lon, lat, height, ellps_height, speed, heading, gimbal_pitch;
-    char heading_mode[32];
+    char heading_mode[32], path_mode[32];
     double poi_lat, poi_lon;
     int index, use_global_height, has_coords;
     size_t ordinal; /* document order, to keep the sort stable */
@@ -56,7 +56,7 @@ typedef struct wpml {
     size_t text_len;
     int text_cut; /* the element's text was longer than TEXT_MAX - 1 */
     int bad_ns, refused, in_placemark, in_group, in_action;
-    char height_mode[32];
+    char height_mode[32], path_mode[32]; /* path_mode: globalWaypointHeadingParam's */
     double global_height, global_speed;
     placemark pm, *pms;
     size_t n_pm, cap_pm;
@@ -77,7 +77,7 @@ static const char *local_name(const char *name, int *ns_ok) {
 static void placemark_init(placemark *p) {
     p->lon = p->lat = p->height = p->ellps_height = p->speed = p->heading = NAN;
     p->gimbal_pitch = p->poi_lat = p->poi_lon = NAN;
-    p->heading_mode[0] = '\0';
+    p->heading_mode[0] = p->path_mode[0] = '\0';
     p->index = -1;
     p->use_global_height = 0;
     p->has_coords = 0;
@@ -260,6 +260,8 @@ static void end_placemark(wpml *w, const char *local) {
         snprintf(p->heading_mode, sizeof p->heading_mode, "%.31s", w->text);
     else if (!strcmp(local, "waypointHeadingAngle"))
         p->heading = num(w, local);
+    else if (!strcmp(local, "waypointHeadingPathMode"))
+        snprintf(p->path_mode, sizeof p->path_mode, "%.31s", w->text);
     else if (!strcmp(local, "waypointGimbalPitchAngle"))
         p->gimbal_pitch = num(w, local);
     else if (!strcmp(local, "waypointPoiPoint")) {
@@ -287,6 +289,8 @@ static void end_placemark(wpml *w, const char *local) {
 static void end_document(wpml *w, const char *local) {
     if (!strcmp(local, "executeHeightMode") || !strcmp(local, "heightMode"))
         snprintf(w->height_mode, sizeof w->height_mode, "%.31s", w->text);
+    else if (!strcmp(local, "waypointHeadingPathMode"))
+        snprintf(w->path_mode, sizeof w->path_mode, "%.31s", w->text);
     else if (!strcmp(local, "globalHeight"))
         w->global_height = num(w, local);
     else if (!strcmp(local, "autoFlightSpeed"))
@@ -389,6 +393,15 @@ static ko_height_ref mode_ref(const char *mode) {
     if (!strcmp(mode, "aboveGroundLevel") || !strcmp(mode, "realTimeFollowSurface"))
         return KO_HEIGHT_AGL;
     return KO_HEIGHT_TAKEOFF; /* relativeToStartPoint, and the default */
+}
+
+/* waypointHeadingPathMode (the placemark's, else the global one); followBadArc is DJI's "minor
+ * arc", the shorter way. Anything else leaves the way open. */
+static ko_turn path_turn(const char *mode) {
+    if (!strcmp(mode, "clockwise")) return KO_TURN_CLOCKWISE;
+    if (!strcmp(mode, "counterClockwise")) return KO_TURN_COUNTERCLOCKWISE;
+    if (!strcmp(mode, "followBadArc")) return KO_TURN_SHORTER;
+    return KO_TURN_EITHER;
 }
 
 typedef struct camstate {
@@ -546,6 +559,7 @@ static ko_status replay(wpml *w) {
         if (strcmp(p->heading_mode, "fixed") == 0 ||
             strcmp(p->heading_mode, "smoothTransition") == 0)
             wp.heading_deg = p->heading;
+        wp.turn = path_turn(p->path_mode[0] ? p->path_mode : w->path_mode);
         if (!strcmp(p->heading_mode, "towardPOI")) {
             wp.poi_lat = p->poi_lat;
             wp.poi_lon = p->poi_lon;
@@ -604,7 +618,7 @@ ko_status koi_route_read_wpml(ko_route *rt) {
     if (*tmpl) s = parse_file(&w, tmpl, "template.kml");
     if (!s && *wayl) { /* the executable file wins: start again with only its waypoints */
         w.n_pm = w.n_groups = 0;
-        w.height_mode[0] = '\0';
+        w.height_mode[0] = w.path_mode[0] = '\0';
         s = parse_file(&w, wayl, "waylines.wpml");
     }
     if (!s) s = replay(&w);
