@@ -255,6 +255,46 @@ def test_wpml_hover_turns_the_way_its_path_mode_says(tmp):
                                                                                    err)
 
 
+# ---- 3. Litchi focus POI ----
+
+POI_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"
+            "gimbalpitchangle,actiontype1,actionparam1,altitudemode,speed(m/s),"
+            "photo_timeinterval,photo_distinterval,poi_latitude,poi_longitude,poi_altitude(m)\n")
+
+
+def test_litchi_focus_poi_leg_is_flown_as_litchi_interpolates(tmp):
+    # Litchi, 200 m north at 80 m, recording, both waypoints focused (gimbal mode 1) on a POI on
+    # the ground 40 m east, 150 m north. Litchi sets each waypoint's heading and pitch to face
+    # the POI from there (15 deg / -27 deg, then 141 deg / -51 deg) and turns both evenly along
+    # the leg (litchiutilities.com, "why"); DJI's hotpoint keeps facing the POI all the way.
+    # A 2 m site 210 m east, 108 m north is in a 50 mm-equivalent frame of the first (at 37 %
+    # of the leg, 0.04 m/px) and in none of the second: it must not be clear.
+    f, height, length, poi = f_px(50), 80.0, 200.0, (40.0, 150.0)
+
+    def aim(n):
+        de, dn = poi[0], poi[1] - n
+        return (math.degrees(math.atan2(de, dn)) % 360,
+                -math.degrees(math.atan2(height, math.hypot(de, dn))))
+    (h1, p1), (h2, p2) = aim(0), aim(length)
+    dh = (h2 - h1 + 180) % 360 - 180  # 126 deg clockwise: the shorter way, and rotationdir 0
+    pts = corners(210, 108, 2)
+
+    def seen(pose):
+        return any(all(in_view(e, n - length * k / 2000, -height, *pose(k / 2000), f)
+                       for e, n in pts) for k in range(2001))
+    assert seen(lambda t: (h1 + dh * t, p1 + (p2 - p1) * t))
+    assert not any(in_view(e, n - length * k / 2000, -height, *aim(length * k / 2000), f)
+                   for e, n in pts for k in range(2001))
+    db = square_store(tmp, 210, 108, 2)
+    plat, plon = LAT + poi[1] / KY, LON + poi[0] / KX
+    plan = write(tmp, "poi.csv", POI_HEAD +
+                 f"{LAT},{LON},80,{h1:.2f},0,0,1,{p1:.2f},2,0,0,5,-1,-1,{plat},{plon},0\n"
+                 f"{LAT + length / KY},{LON},80,{h2:.2f},0,0,1,{p2:.2f},-1,0,0,5,-1,-1,{plat},"
+                 f"{plon},0\n")
+    code, out, err = route(db, 50, plan)
+    assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
+
+
 if __name__ == "__main__":
     main([test_wpml_photo_takes_the_gimbal_of_its_action,
           test_wpml_spaced_photos_take_the_gimbal_of_their_action,
@@ -262,4 +302,5 @@ if __name__ == "__main__":
           test_litchi_photo_takes_the_tilt_of_its_action,
           test_litchi_photo_takes_the_heading_of_its_action,
           test_litchi_hover_turns_the_way_rotationdir_says,
-          test_wpml_hover_turns_the_way_its_path_mode_says])
+          test_wpml_hover_turns_the_way_its_path_mode_says,
+          test_litchi_focus_poi_leg_is_flown_as_litchi_interpolates])

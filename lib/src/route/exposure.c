@@ -448,17 +448,30 @@ static int differ(double a, double b) {
     return !isnan(a) && !isnan(b) && a != b;
 }
 
-/* Litchi (heading mode "interpolate", gimbal mode 2) and DJI WPML (smoothTransition) turn the
- * aircraft and the gimbal evenly along a leg to the next waypoint's heading and pitch; other
- * modes turn at the waypoint, as walk() has it. The file does not always say which (Litchi's
- * heading mode is not in its CSV), so a recording leg whose waypoints set different headings
- * or pitches is also flown turning evenly: its own recording, every spacing from end to end,
- * judged as video (a 1 m site seen at heading 49 deg halfway along a 0 -> 90 deg leg was
- * clear). */
-/* One recording of leg i turning evenly to b's heading and pitch, the heading turning dyaw. */
-static ko_status interpolated_leg(walker *w, size_t i, const ko_waypoint *b, double step,
-                                  double dyaw) {
-    const ko_waypoint *a = &w->rt->wp[i];
+/* Litchi aims at a point of interest by setting each waypoint's heading and gimbal pitch to
+ * face it from there and turning both evenly between waypoints (litchiutilities.com, "why");
+ * DJI's hotpoint mode, which Litchi may use instead on conditions its CSV does not record,
+ * faces the POI all the way, as walk() has it. Both are judged: wp's heading and pitch become
+ * its aim at the POI from the waypoint, where the plan leaves them to the POI. */
+static void aim_at_poi(const walker *w, ko_waypoint *wp) {
+    if (!w->rt->poi_turns || isnan(wp->poi_lat)) return;
+    leg_point p = {wp->lat, wp->lon, wp->height, NAN};
+    double dist = 0, az1, az2;
+    geod_inverse(&w->ctx->wgs84, wp->lat, wp->lon, wp->poi_lat, wp->poi_lon, &dist, &az1, &az2);
+    if (isnan(wp->heading_deg) && dist > 0.5) wp->heading_deg = az1;
+    if (isnan(wp->gimbal_pitch_deg)) wp->gimbal_pitch_deg = pitch_for(w, wp, &p);
+}
+
+/* One recording of leg i from a's camera to b's, turning evenly, the heading turning dyaw. */
+static ko_status interpolated_leg(walker *w, size_t i, const ko_waypoint *a, const ko_waypoint *b,
+                                  double step, double dyaw) {
+    koi_shot from = {i,
+                     a->gimbal_pitch_deg,
+                     a->gimbal_yaw_deg,
+                     a->gimbal_yaw_offset_deg,
+                     a->heading_deg,
+                     a->focal35_mm,
+                     NULL};
     double len = 0, az1, az2;
     geod_inverse(&w->ctx->wgs84, a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
     int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
@@ -471,27 +484,36 @@ static ko_status interpolated_leg(walker *w, size_t i, const ko_waypoint *b, dou
     ko_status s = KO_OK;
     for (int j = 0; !s && j <= k; j++) {
         w->interp_f = (double)j / k;
-        s = emit(w, i, i, len * w->interp_f, KO_TRIGGER_CONTINUOUS, "turning evenly after", NULL);
+        s = emit(w, i, i, len * w->interp_f, KO_TRIGGER_CONTINUOUS, "turning evenly after", &from);
     }
     w->interp_to = NULL;
     w->run++;
     return s;
 }
 
+/* Litchi (heading mode "interpolate", gimbal mode 2) and DJI WPML (smoothTransition) turn the
+ * aircraft and the gimbal evenly along a leg to the next waypoint's heading and pitch; other
+ * modes turn at the waypoint, as walk() has it. The file does not always say which (Litchi's
+ * heading mode is not in its CSV), so a recording leg whose waypoints set different headings
+ * or pitches is also flown turning evenly: its own recording, every spacing from end to end,
+ * judged as video (a 1 m site seen at heading 49 deg halfway along a 0 -> 90 deg leg was
+ * clear). Litchi's POI waypoints turn evenly between their aims at the POI (aim_at_poi()). */
 static ko_status walk_interpolated(walker *w) {
     const ko_route *rt = w->rt;
     ko_status s = KO_OK;
     for (size_t i = 0; !s && i + 1 < rt->n; i++) {
-        const ko_waypoint *a = &rt->wp[i], *b = &rt->wp[i + 1];
+        ko_waypoint a = rt->wp[i], b = rt->wp[i + 1];
+        aim_at_poi(w, &a);
+        aim_at_poi(w, &b);
         ko_trigger trig;
-        double step = step_of(w, a, &trig);
-        if (!(step > 0) || (!differ(a->heading_deg, b->heading_deg) &&
-                            !differ(a->gimbal_pitch_deg, b->gimbal_pitch_deg)))
+        double step = step_of(w, &a, &trig);
+        if (!(step > 0) || (!differ(a.heading_deg, b.heading_deg) &&
+                            !differ(a.gimbal_pitch_deg, b.gimbal_pitch_deg)))
             continue;
-        double other = NAN, d = remainder(b->heading_deg - a->heading_deg, 360.0);
-        d = isnan(d) ? 0.0 : turned(d, leg_turn(a, b), &other);
-        s = interpolated_leg(w, i, b, step, d);
-        if (!s && !isnan(d) && !isnan(other)) s = interpolated_leg(w, i, b, step, other);
+        double other = NAN, d = remainder(b.heading_deg - a.heading_deg, 360.0);
+        d = isnan(d) ? 0.0 : turned(d, leg_turn(&a, &b), &other);
+        s = interpolated_leg(w, i, &a, &b, step, d);
+        if (!s && !isnan(other)) s = interpolated_leg(w, i, &a, &b, step, other);
     }
     return s;
 }

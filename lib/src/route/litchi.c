@@ -167,6 +167,7 @@ static ko_status row(litchi *l, char **f, int lineno) {
 
 ko_status koi_route_read_litchi(ko_route *rt) {
     rt->format = "litchi";
+    rt->poi_turns = 1;
     VSILFILE *fp = VSIFOpenL(rt->path, "rb");
     if (!fp) return koi_error(rt->ctx, KO_ERR_IO, "%s: cannot open", rt->path);
     litchi l = {.rt = rt, .pitch = NAN};

@@ -38,6 +38,8 @@ struct ko_route {
                       * none here takes its ko_waypoint.photos with the waypoint's state */
     size_t n_shots, cap_shots;
     int has_camera; /* the file describes the camera (e.g. QGC CameraCalc) */
+    int poi_turns;  /* Litchi: a POI's waypoints may each face it and the aircraft turn evenly
+                     * between their aims, or face it all the way (see route/exposure.c) */
     ko_camera camera;
 };
 
