@@ -1,12 +1,30 @@
-/* The context: the GEOS handle, the message of the last failure, allocation. What needs PROJ
- * and the metadata readers is in core/stack.c. */
+/* The context: the GEOS handle, the PROJ context and geodesic, the metadata readers' caches,
+ * the message of the last failure, allocation; and the once-per-process set-up (GDAL's
+ * drivers, registered when the library first opens a file through one). */
 #include "core/core.h"
 
+#include <gdal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <threads.h>
+
+#include "meta/meta.h"
+
+static once_flag global_once = ONCE_FLAG_INIT;
+
+static void global_init_once(void) {
+    /* Inside a GDAL program (the KEEPOUT plugin) the host has registered its drivers already:
+     * registering again would rescan the plugin directory on every first open. */
+    if (GDALGetDriverCount() == 0) GDALAllRegister();
+}
+
+ko_status ko_global_init(void) {
+    call_once(&global_once, global_init_once);
+    return KO_OK;
+}
 
 /* GEOS reports problems through a handler; keep its last words in the owning context. */
 static void geos_message(const char *msg, void *userdata) {
@@ -19,11 +37,15 @@ ko_status ko_context_create(ko_context **out) {
     ko_context *ctx = koi_calloc(1, sizeof *ctx);
     if (!ctx) return KO_ERR_NOMEM;
     ctx->geos = GEOS_init_r();
-    if (!ctx->geos || koi_context_init_stack(ctx) != KO_OK) {
+    ctx->proj = proj_context_create();
+    if (!ctx->geos || !ctx->proj) {
         ko_context_destroy(ctx);
         return KO_ERR_NOMEM;
     }
     GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_message, ctx);
+    geod_init(&ctx->wgs84, 6378137.0, 1.0 / 298.257223563);
+    /* keepout never touches the network: the site store and the flight paths are sensitive. */
+    proj_context_set_enable_network(ctx->proj, 0);
     *out = ctx;
     return KO_OK;
 }
@@ -31,7 +53,10 @@ ko_status ko_context_create(ko_context **out) {
 void ko_context_destroy(ko_context *ctx) {
     if (!ctx) return;
     if (ctx->geos) GEOS_finish_r(ctx->geos);
-    koi_context_free_stack(ctx);
+    if (ctx->proj) proj_context_destroy(ctx->proj);
+    koi_camera_table_free(ctx->cameras);
+    koi_boundary_free(ctx->boundary);
+    koi_xmp_free(ctx->xmp_parser);
     free(ctx->scratch);
     free(ctx);
 }

@@ -28,10 +28,6 @@ struct ko_context {
     unsigned long xmp_salt; /* its hash salt, random per context */
 };
 
-/* What the context holds beyond GEOS (core/stack.c): PROJ, the readers' caches. */
-ko_status koi_context_init_stack(ko_context *ctx);
-void koi_context_free_stack(ko_context *ctx);
-
 void koi_boundary_free(struct koi_boundary *b);
 
 void koi_camera_table_free(struct koi_camera_table *t);

@@ -1,6 +1,5 @@
-/* The site store's file: opening (and creating) it, its schema, closing. Needs only SQLite:
- * SpatiaLite comes in through koi_sites_spatialite() when an operation needs it, so that
- * opening a store and querying it loads no more than SQLite and GEOS. */
+/* The site store's file: opening (and creating) it, its schema, closing, SpatiaLite on its
+ * connection, and the default store's resolution. */
 #include <cpl_conv.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -10,6 +9,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <spatialite.h> /* after sqlite3.h */
 
 #include "core/core.h"
 #include "sites/sites.h"
@@ -389,4 +390,21 @@ ko_status ko_sites_count(ko_sites *s, int64_t *n) {
         *n = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     return st;
+}
+
+/* SpatiaLite on the store's connection, initialised on demand: a reader needs it only for WKT
+ * and exports (queries read its blobs themselves, splite_blob.c), and its initialisation costs
+ * 7-18 ms, most of a one-query process. */
+ko_status koi_sites_spatialite(ko_sites *s) {
+    if (s->splite) return KO_OK;
+    s->splite = spatialite_alloc_connection();
+    if (!s->splite)
+        return koi_error(s->ctx, KO_ERR_NOMEM, "SpatiaLite: cannot allocate a connection");
+    spatialite_init_ex(s->db, s->splite, 0);
+    return KO_OK;
+}
+
+void koi_sites_spatialite_free(ko_sites *s) {
+    if (s->splite) spatialite_cleanup_ex(s->splite);
+    s->splite = NULL;
 }
