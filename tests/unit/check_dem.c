@@ -162,18 +162,24 @@ static double z_tilted(double x, double y, const double *arg) {
     return arg[0] + arg[1] * (y - arg[2]);
 }
 
-START_TEST(test_dem_tilted_plane_utm_closed_form) {
-    const double lat = 46.842607, lon = -93.0, h = 100.0, g = 0.2, k0 = 0.9996, z0 = 1000.0;
+/* WGS84 (lat, lon) to UTM zone 15N easting and northing, through GDAL/PROJ. */
+static void utm15(double lat, double lon, double *e, double *n) {
     OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(wgs, 4326);
     OSRImportFromEPSG(utm, 32615);
     OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
     OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
-    double e = lon, n = lat;
-    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
+    *e = lon, *n = lat;
+    ck_assert(OCTTransform(ct, 1, e, n, NULL));
     OCTDestroyCoordinateTransformation(ct);
     OSRRelease(wgs);
     OSRRelease(utm);
+}
+
+START_TEST(test_dem_tilted_plane_utm_closed_form) {
+    const double lat = 46.842607, lon = -93.0, h = 100.0, g = 0.2, k0 = 0.9996, z0 = 1000.0;
+    double e, n;
+    utm15(lat, lon, &e, &n);
     ck_assert_double_eq_tol(e, 500000.0, 1e-6);
     const double arg[3] = {z0, g, n};
     double gt[6] = {e - 3000, 10, 0, n + 3000, 0, -10};
@@ -214,16 +220,8 @@ static void ned_ray(double yaw, double pitch, double u, double v, double d[3]);
  * 65 N). Both a steep plane and a gentle one, every side of the view. */
 START_TEST(test_dem_sheared_pixel_axes_closed_form) {
     const double lat = 46.842607, lon = -93.0, h = 100.0, k0 = 0.9996, z0 = 1000.0;
-    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(wgs, 4326);
-    OSRImportFromEPSG(utm, 32615);
-    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
-    double e = lon, n = lat;
-    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
-    OCTDestroyCoordinateTransformation(ct);
-    OSRRelease(wgs);
-    OSRRelease(utm);
+    double e, n;
+    utm15(lat, lon, &e, &n);
     const double slopes[] = {1.0, 0.2};
     for (int i = 0; i < 2; i++) {
         const double g = slopes[i], arg[3] = {z0, g, n};
@@ -905,16 +903,8 @@ static double outside_by(const ko_footprint *fp, double x, double y) {
  * the footprint (within the quarter-cell tolerance of the ring's edges). */
 START_TEST(test_dem_one_post_mast_is_never_stepped_over) {
     const double lat = 46.842607, lon = -93.0, k0 = 0.9996, d = 20.0;
-    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(wgs, 4326);
-    OSRImportFromEPSG(utm, 32615);
-    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
-    double e = lon, n = lat;
-    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
-    OCTDestroyCoordinateTransformation(ct);
-    OSRRelease(wgs);
-    OSRRelease(utm);
+    double e, n;
+    utm15(lat, lon, &e, &n);
     ko_camera c = lens_075();
     int missed = 0;
     for (int ph = 0; ph < 64; ph++) {
@@ -986,16 +976,8 @@ static int meets_post(double te, double tn, double zt, double h, double ae, doub
  * the ring (a quarter of the DEM's 1 m cell). */
 START_TEST(test_dem_range_crossing_chord_is_refined_on_terrain) {
     const double lat = 46.842607, lon = -93.0, k0 = 0.9996, h = 30, pitch = -33, range = 300;
-    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(wgs, 4326);
-    OSRImportFromEPSG(utm, 32615);
-    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(wgs, utm);
-    double e = lon, n = lat;
-    ck_assert(OCTTransform(ct, 1, &e, &n, NULL));
-    OCTDestroyCoordinateTransformation(ct);
-    OSRRelease(wgs);
-    OSRRelease(utm);
+    double e, n;
+    utm15(lat, lon, &e, &n);
     ko_camera c;
     ko_camera_init(&c);
     c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
