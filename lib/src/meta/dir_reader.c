@@ -394,8 +394,9 @@ double ko_input_shots_estimate(ko_context *ctx, const char *path, int64_t size,
                                const ko_reader_options *opts) {
     VSIStatBufL st;
     if (!path) return 1;
-    if (ko_path_check(NULL, path) != KO_OK || VSIStatL(path, &st) != 0 || !VSI_ISDIR(st.st_mode))
-        return file_shots(path, size);
+    if (ko_path_check(NULL, path) != KO_OK || VSIStatL(path, &st) != 0)
+        return file_shots(path, size < 0 ? 0 : size); /* (its reader reports it) */
+    if (!VSI_ISDIR(st.st_mode)) return file_shots(path, size < 0 ? (int64_t)st.st_size : size);
     ko_file_list *fl = NULL;
     if (ko_file_list_create(ctx, path, opts, &fl) != KO_OK) return 1; /* its reader says why */
     double shots = 0;
