@@ -174,7 +174,7 @@ static int do_info(ko_sites *s, opts *o) {
         json_object_object_foreach(v, key, val) {
             char *k = out_clean(key); /* categories and source labels come from outside */
             printf("  %-32s %8s\n", k ? k : "?", json_object_get_string(val));
-            free(k);
+            ko_free(k);
         }
     }
     printf("categories (name, buffer_m, min_gsd_m):\n");
@@ -187,7 +187,7 @@ static int do_info(ko_sites *s, opts *o) {
             char *name = out_clean(json_object_get_string(n));
             printf("  %-16s %8.1f %8.2f\n", name ? name : "?", json_object_get_double(b),
                    json_object_get_double(m));
-            free(name);
+            ko_free(name);
         }
     json_object_put(root);
     return EXIT_CLEAR;
@@ -199,7 +199,7 @@ static void csv_cell(const char *raw) {
     const char *s = clean ? clean : "?";
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, stdout);
-        free(clean);
+        ko_free(clean);
         return;
     }
     putchar('"');
@@ -208,7 +208,7 @@ static void csv_cell(const char *raw) {
         putchar(*s);
     }
     putchar('"');
-    free(clean);
+    ko_free(clean);
 }
 
 static int list_row(const ko_site_record *r, void *user) {
@@ -241,7 +241,7 @@ static int list_row(const ko_site_record *r, void *user) {
     } else {
         char *cat = out_clean(r->category); /* padded, not cut, as before */
         printf("%8lld  %-12s ", (long long)r->id, cat ? cat : "?");
-        free(cat);
+        ko_free(cat);
         const char *cells[] = {r->source, r->source_id, r->name ? r->name : ""};
         const int widths[] = {24, 18, 32};
         for (int k = 0; k < 3; k++) {

@@ -28,37 +28,9 @@ static int32_t utf8_next(const unsigned char *s, int *len) {
     return c;
 }
 
-/* Characters that can move the cursor, retitle or clear a terminal, or reorder what is shown:
- * C0, DEL, C1, the bidirectional controls and the line and paragraph separators. */
-static int is_control(int32_t c) {
-    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
-           (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
-}
-
 char *out_clean(const char *s) {
-    const unsigned char *u = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)u);
-    if (n > (SIZE_MAX - 1) / 6) return NULL;
-    char *out = malloc(6 * n + 1), *o = out; /* "\u202e" is the longest form of a character */
-    if (!out) return NULL;
-    static const char hex[] = "0123456789abcdef";
-    while (*u) {
-        int len;
-        int32_t c = utf8_next(u, &len);
-        if (c < 0 || c < 0x20 || c == 0x7f) { /* a byte: \xHH */
-            *o++ = '\\', *o++ = 'x', *o++ = hex[*u >> 4], *o++ = hex[*u & 15];
-        } else if (is_control(c)) {
-            *o++ = '\\', *o++ = 'u';
-            for (int k = 12; k >= 0; k -= 4)
-                *o++ = hex[(c >> k) & 15];
-        } else {
-            memcpy(o, u, (size_t)len);
-            o += len;
-        }
-        u += len;
-    }
-    *o = '\0';
-    return out;
+    char *t = NULL;
+    return ko_text_clean(NULL, s, &t) == KO_OK ? t : NULL;
 }
 
 /* Characters (code points) in valid UTF-8, and the bytes of its first n characters. */
@@ -87,7 +59,7 @@ void out_text(FILE *fp, const char *s, int width) {
         for (size_t i = n; i < (size_t)width; i++)
             fputc(' ', fp);
     }
-    free(t);
+    ko_free(t);
 }
 
 int out_json_write(FILE *fp, const char *json) {
@@ -135,7 +107,7 @@ static void csv_cell(FILE *fp, const char *raw) {
         }
         fputc('"', fp);
     }
-    free(t);
+    ko_free(t);
 }
 
 static const char *prop_text(json_object *props, const char *key) {
@@ -204,7 +176,7 @@ static void table_row(out_writer *w, json_object *props) {
         const char *t = clean ? clean : "?";
         if (!w->csv_columns[i + 1]) {
             fputs(t, w->fp);
-            free(clean);
+            ko_free(clean);
             break;
         }
         size_t width = (size_t)table_width(w->csv_columns[i]), len = utf8_chars(t);
@@ -216,7 +188,7 @@ static void table_row(out_writer *w, json_object *props) {
             for (size_t k = len; k <= width; k++)
                 fputc(' ', w->fp);
         }
-        free(clean);
+        ko_free(clean);
     }
     fputc('\n', w->fp);
 }

@@ -33,10 +33,9 @@ int out_feature(out_writer *w, json_object *props, json_object *geometry, const 
 /* Closes the collection. Returns 0 on a write error. */
 int out_end(out_writer *w);
 
-/* Text from outside (site names, file names, reasons) for a terminal, a table or CSV: control
- * characters (C0 and DEL as \xHH; C1, bidirectional controls and line separators as \uHHHH)
- * and bytes that are not UTF-8 (as \xHH) escaped; other characters kept. Returns a malloc'd
- * string the caller frees, NULL if out of memory. */
+/* Text from outside (site names, file names, reasons) for a terminal, a table or CSV, as the
+ * library cleans it for every face (ko_text_clean). The caller frees it with ko_free(); NULL if
+ * out of memory. */
 char *out_clean(const char *s);
 
 /* Writes s cleaned (out_clean); width >= 0 cuts or pads it to that many characters. */

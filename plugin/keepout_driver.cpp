@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,14 @@ std::string Take(char *s) {
     std::string out = s ? s : "";
     ko_free(s);
     return out;
+}
+
+// Text from outside (site names, categories, reasons, paths) as metadata or a message shows
+// it: ko_text_clean's escapes, so no name can forge a gdalinfo line or drive the terminal.
+std::string Shown(ko_context *ctx, const std::string &s) {
+    char *t = nullptr;
+    if (ko_text_clean(ctx, s.c_str(), &t) != KO_OK) throw std::bad_alloc();
+    return Take(t);
 }
 
 bool Describe(ko_context *ctx, const ko_result *res, Verdict &v) {
@@ -348,10 +357,11 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     // The library decides: release, redact or refuse. The driver has no rule of its own.
     const char *why = nullptr;
     const ko_decision decision = ko_release_decide(&s.policy, res.get(), &why);
+    const std::string reason = Shown(s.ctx, v.reason), sites = Shown(s.ctx, v.site_names);
     if (decision == KO_REFUSE) {
         CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: MODE=%s refuses %s (%s): %s: %s%s%s", mode,
-                 path, ko_verdict_str(v.verdict), why, v.reason.c_str(),
-                 v.site_names.empty() ? "" : "; sites: ", v.site_names.c_str());
+                 path, ko_verdict_str(v.verdict), why, reason.c_str(),
+                 sites.empty() ? "" : "; sites: ", sites.c_str());
         ko_reader_close(reader);
         return nullptr;
     }
@@ -361,7 +371,7 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     // Only a regular file's pixels are opened: a FIFO named *.jpg would block here forever.
     VSIStatBufL st;
     if (VSIStatL(path, &st) == 0 && !VSI_ISREG(st.st_mode)) {
-        CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s", v.reason.c_str());
+        CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s", reason.c_str());
         ko_reader_close(reader);
         return nullptr;
     }
@@ -402,16 +412,17 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     const char *verdict = ko_verdict_str(v.verdict);
     ds->SetMetadataItem("KEEPOUT_VERDICT", verdict);  // the one item gdal_translate carries
     ds->SetMetadataItem("VERDICT", verdict, "KEEPOUT");
-    ds->SetMetadataItem("REASON", v.reason.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("REASON", reason.c_str(), "KEEPOUT");
     ds->SetMetadataItem("MODE", mode, "KEEPOUT");
     ds->SetMetadataItem("DECISION", ko_decision_str(decision), "KEEPOUT");
     ds->SetMetadataItem("HIT_COUNT", CPLSPrintf("%zu", v.hit_count), "KEEPOUT");
-    ds->SetMetadataItem("SITES", v.site_names.c_str(), "KEEPOUT");
+    // SITES, CATEGORIES and REASON as text to show; the exact names are in HITS (JSON).
+    ds->SetMetadataItem("SITES", sites.c_str(), "KEEPOUT");
     ds->SetMetadataItem("SITE_IDS", v.site_ids.c_str(), "KEEPOUT");
-    ds->SetMetadataItem("CATEGORIES", v.categories.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("CATEGORIES", Shown(s.ctx, v.categories).c_str(), "KEEPOUT");
     ds->SetMetadataItem("HITS", v.hits_json.c_str(), "KEEPOUT");
     ds->SetMetadataItem("FOOTPRINT", v.wkt.c_str(), "KEEPOUT");
-    ds->SetMetadataItem("SITE_STORE", s.store.c_str(), "KEEPOUT");
+    ds->SetMetadataItem("SITE_STORE", Shown(s.ctx, s.store).c_str(), "KEEPOUT");
     ds->SetDescription(info->pszFilename);
     ko_reader_close(reader);
     return ds.release();

@@ -232,5 +232,56 @@ def test_ordinary_files_unaffected(tmp):
         assert "KEEPOUT" not in with_plugin[1] + with_plugin[2]
 
 
+
+def _display(name):
+    """A name as text to show (the CLI's table and CSV form, docs/DESIGN.md): C0 and DEL as
+    \\xHH, C1, bidirectional controls and line separators as \\uHHHH, the rest as it is."""
+    bidi = {0x061c, 0x200e, 0x200f} | set(range(0x2028, 0x202f)) | set(range(0x2066, 0x206a))
+    out = []
+    for c in name:
+        o = ord(c)
+        if o < 0x20 or o == 0x7f:
+            out.append("\\x%02x" % o)
+        elif 0x80 <= o <= 0x9f or o in bidi:
+            out.append("\\u%04x" % o)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def test_site_names_in_metadata_are_escaped(tmp):
+    """A site named with quotes, a backslash, a tab, a newline that forges a metadata line, a
+    bidirectional override and non-ASCII text, right under DJI_0018: HITS is JSON that gives
+    the name back exactly; SITES (text, like gdalinfo's lines) holds it escaped as the CLI's
+    table does, so gdalinfo shows one VERDICT, the true one."""
+    g = gdal()
+    src = os.path.join(IMG, "DJI_0018.JPG")
+    lat, lon = 46.8426070833333, -91.9945598888889  # its EXIF GPS
+    d = 4 / 111132.0
+    e = 4 / (111320.0 * math.cos(math.radians(lat)))
+    name = 'Q "x" \\ b\tc\n  VERDICT=clear\n  KEEPOUT_VERDICT=clear \u202eevil \u00e9 \u4e2d'
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "name": name}, "geometry": {"type": "Polygon", "coordinates": [[
+            [lon - e, lat - d], [lon + e, lat - d], [lon + e, lat + d], [lon - e, lat + d],
+            [lon - e, lat - d]]]}}]}
+    db = os.path.join(tmp, "s.sqlite")
+    code, out, err = run("sites", "import", "-q", "--db", db, "--category", "substation",
+                         "--buffer", "0", write(tmp, "s.geojson", json.dumps(fc)))
+    assert code == 0, err
+    md = g.OpenEx("KEEPOUT:" + src, open_options=[f"SITES={db}"]).GetMetadata("KEEPOUT")
+    assert md["VERDICT"] == "flagged", md
+    hits = json.loads(md["HITS"])
+    assert [h["name"] for h in hits] == [name], hits
+    assert md["SITES"] == _display(name), (md["SITES"], _display(name))
+    for k, v in md.items():  # (JSON keeps U+202E as it is, as check's JSON does)
+        assert not any(ord(c) < 0x20 for c in v) and (k == "HITS" or "\u202e" not in v), (k, v)
+    code, out, err = tool("gdalinfo", "-mdd", "KEEPOUT", "-oo", f"SITES={db}", "KEEPOUT:" + src)
+    assert code == 0, err
+    lines = [l.strip() for l in out.splitlines()]
+    assert [l for l in lines if l.startswith("VERDICT=")] == ["VERDICT=flagged"], out
+    assert [l for l in lines if l.startswith("KEEPOUT_VERDICT=")] == [
+        "KEEPOUT_VERDICT=flagged"], out
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

@@ -350,9 +350,36 @@ START_TEST(test_summary_footprint_wkt) {
 }
 END_TEST
 
+/* Text to show: C0/DEL and bytes that are not UTF-8 as \xHH, C1, bidirectional controls and
+ * line separators as \uHHHH; quotes, backslashes, other non-ASCII characters kept as they are. */
+START_TEST(test_summary_text_clean) {
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {NULL, ""},
+        {"Q\"uote\\back", "Q\"uote\\back"},
+        {"a\nb\tc\x1b[2J\x7f", "a\\x0ab\\x09c\\x1b[2J\\x7f"},
+        {"\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80", "\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80"},
+        {"\xc2\x85 \xe2\x80\xae \xe2\x80\xa8 \xd8\x9c", "\\u0085 \\u202e \\u2028 \\u061c"},
+        {"\xff\xc3( \xed\xa0\x80 \xe2\x80", "\\xff\\xc3( \\xed\\xa0\\x80 \\xe2\\x80"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *t = NULL;
+        ck_assert_int_eq(ko_text_clean(NULL, cases[i].in, &t), KO_OK);
+        ck_assert_str_eq(t, cases[i].out);
+        ko_free(t);
+    }
+    ck_assert_int_eq(ko_text_clean(scene.ctx, "x", NULL), KO_ERR_ARG);
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_summary_flagged_record_fields, test_summary_struct,
+    const TTest *tests[] = {test_summary_flagged_record_fields,
+                            test_summary_struct,
                             test_summary_clear_and_unknown_records,
-                            test_summary_unknown_gsd_is_null, test_summary_footprint_wkt};
+                            test_summary_unknown_gsd_is_null,
+                            test_summary_footprint_wkt,
+                            test_summary_text_clean};
     return unit_run(&SCENE_SUITE("summary", scene_setup), tests, UNIT_COUNT(tests));
 }

@@ -855,6 +855,15 @@ KO_API ko_status ko_result_json(ko_context *ctx, const ko_shot *shot, const ko_r
  * owned by the caller: free with ko_free(). */
 KO_API ko_status ko_result_findings_json(ko_context *ctx, const ko_result *r, char **json);
 
+/** Text from outside (site names and categories, file names, reasons) made safe to show on a
+ * terminal or in a line of `key=value` text (a table, CSV, GDAL metadata as gdalinfo prints
+ * it): C0 controls and DEL as the text `\xHH`; C1 controls, the bidirectional controls and the
+ * line and paragraph separators as `\uHHHH`; each byte that is not part of well-formed UTF-8 as
+ * `\xHH`; every other character as it is. For display only: it is not reversible (a literal
+ * `\x41` is kept). NULL s is "". ctx may be NULL (no message). On success *out is owned by the
+ * caller: free with ko_free(). KO_ERR_ARG (out NULL), KO_ERR_NOMEM. */
+KO_API ko_status ko_text_clean(ko_context *ctx, const char *s, char **out);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Release policy
  *

@@ -152,6 +152,46 @@ static void put_findings(koi_text *t, const ko_result *r, int disclosed) {
     koi_text_put(t, "]", 1);
 }
 
+/* The code point of the well-formed UTF-8 sequence at u (utf8_len() bytes, n > 0). */
+static long utf8_code(const unsigned char *u, size_t n) {
+    long c = n == 1 ? u[0] : u[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++)
+        c = (c << 6) | (u[i] & 0x3f);
+    return c;
+}
+
+/* Characters that can move the cursor, retitle or clear a terminal, or reorder what is shown,
+ * beyond C0 and DEL: C1, the bidirectional controls and the line and paragraph separators. */
+static int is_control(long c) {
+    return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+           (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+ko_status ko_text_clean(ko_context *ctx, const char *s, char **out) {
+    static const char hex[] = "0123456789abcdef";
+    if (!out) return koi_error(ctx, KO_ERR_ARG, "text to clean: NULL argument");
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    koi_text t = {.max = TEXT_MAX};
+    while (*u) {
+        size_t n = utf8_len(u);
+        long c = n ? utf8_code(u, n) : -1;
+        if (c < 0x20 || c == 0x7f) { /* a byte: \xHH */
+            char e[4] = {'\\', 'x', hex[*u >> 4], hex[*u & 15]};
+            koi_text_put(&t, e, sizeof e);
+            n = 1;
+        } else if (is_control(c)) {
+            char e[6] = {
+                '\\',       'u', hex[(c >> 12) & 15], hex[(c >> 8) & 15], hex[(c >> 4) & 15],
+                hex[c & 15]};
+            koi_text_put(&t, e, sizeof e);
+        } else {
+            koi_text_put(&t, (const char *)u, n);
+        }
+        u += n;
+    }
+    return text_done(ctx, &t, "text to clean", out);
+}
+
 void ko_result_summary_init(ko_result_summary *s) {
     if (!s) return;
     memset(s, 0, sizeof *s);
