@@ -29,7 +29,8 @@ struct koi_camera_table {
     size_t n;
 };
 
-void koi_camera_table_free(struct koi_camera_table *t) {
+static void table_free(void *p) {
+    struct koi_camera_table *t = p;
     if (!t) return;
     free(t->e);
     free(t);
@@ -86,14 +87,14 @@ static ko_status load(ko_context *ctx) {
     struct koi_camera_table *t = koi_calloc(1, sizeof *t);
     if (t) t->e = koi_calloc(n, sizeof *t->e);
     if (!t || !t->e) {
-        koi_camera_table_free(t);
+        table_free(t);
         json_object_put(root);
         return koi_error(ctx, KO_ERR_NOMEM, "camera table: out of memory");
     }
     for (size_t i = 0; i < n; i++)
         t->n += (size_t)fill(json_object_array_get_idx(list, i), &t->e[t->n]);
     json_object_put(root);
-    ctx->cameras = t;
+    ctx->cameras = (koi_cache){t, table_free};
     return KO_OK;
 }
 
@@ -108,7 +109,7 @@ static void squash(const char *in, char *out, size_t size) {
 
 ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model, ko_camera *out) {
     if (!ctx || !model || !out) return koi_error(ctx, KO_ERR_ARG, "camera lookup: NULL argument");
-    if (!ctx->cameras) {
+    if (!ctx->cameras.p) {
         ko_status st = load(ctx);
         if (st) return st;
     }
@@ -117,9 +118,10 @@ ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
     squash(model, md, sizeof md);
     snprintf(want[0], sizeof want[0], "%s%s", mk, md);
     snprintf(want[1], sizeof want[1], "%s", md);
+    const struct koi_camera_table *table = ctx->cameras.p;
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < ctx->cameras->n; i++) {
-            const cam_entry *c = &ctx->cameras->e[i];
+        for (size_t i = 0; i < table->n; i++) {
+            const cam_entry *c = &table->e[i];
             squash(c->key, key, sizeof key);
             if (strcmp(key, want[pass]) != 0) continue;
             ko_camera_init(out);

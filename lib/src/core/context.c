@@ -1,5 +1,5 @@
-/* The context: the GEOS handle, the PROJ context and geodesic, the metadata readers' caches,
- * the message of the last failure, allocation; and the once-per-process set-up (GDAL's
+/* The context: the GEOS handle, the PROJ context and geodesic, the modules' caches, the
+ * message of the last failure, allocation; and the once-per-process set-up (GDAL's
  * drivers, registered when the library first opens a file through one). */
 #include "core/core.h"
 
@@ -10,8 +10,6 @@
 #include <math.h>
 #include <string.h>
 #include <threads.h>
-
-#include "meta/meta.h"
 
 static once_flag global_once = ONCE_FLAG_INIT;
 
@@ -54,9 +52,10 @@ void ko_context_destroy(ko_context *ctx) {
     if (!ctx) return;
     if (ctx->geos) GEOS_finish_r(ctx->geos);
     if (ctx->proj) proj_context_destroy(ctx->proj);
-    koi_camera_table_free(ctx->cameras);
+    koi_cache *caches[] = {&ctx->cameras, &ctx->xmp};
+    for (size_t i = 0; i < sizeof caches / sizeof *caches; i++)
+        if (caches[i]->p && caches[i]->free) caches[i]->free(caches[i]->p);
     koi_boundary_free(ctx->boundary);
-    koi_xmp_free(ctx->xmp_parser);
     free(ctx->scratch);
     free(ctx);
 }

@@ -14,23 +14,30 @@
 /* The context's innards, shared by the library's modules. */
 #define KOI_ERRMSG_MAX 1024
 
+/* What a module keeps in the context between calls (a parsed table, a parser): the module that
+ * fills p sets free, and ko_context_destroy() calls free(p). The context knows neither what p
+ * is nor the module: core sits below every module (docs/DESIGN.md, "Layout"). */
+typedef struct koi_cache {
+    void *p;
+    void (*free)(void *p);
+} koi_cache;
+
 struct ko_context {
     GEOSContextHandle_t geos;
     PJ_CONTEXT *proj;
     struct geod_geodesic wgs84; /* PROJ's geodesic solver on the WGS84 ellipsoid */
     char errmsg[KOI_ERRMSG_MAX];
-    char geos_msg[KOI_ERRMSG_MAX];    /* last message of the GEOS error handler */
-    struct koi_camera_table *cameras; /* parsed on first lookup (camera_table.c) */
-    struct koi_boundary *boundary;    /* the last camera's undistorted image boundary */
-    unsigned char *scratch;           /* koi_scratch(): reused between files */
+    char geos_msg[KOI_ERRMSG_MAX]; /* last message of the GEOS error handler */
+    koi_cache cameras;             /* the camera table, parsed on first lookup (camera_table.c) */
+    struct koi_boundary *boundary; /* the last camera's undistorted image boundary */
+    unsigned char *scratch;        /* koi_scratch(): reused between files */
     size_t scratch_cap;
-    void *xmp_parser;       /* expat, kept between packets (xmp.c) */
+    koi_cache xmp;          /* the expat parser, kept between packets (xmp.c) */
     unsigned long xmp_salt; /* its hash salt, random per context */
 };
 
+/* footprint.c's: still freed by name until footprint/ takes a koi_cache too. */
 void koi_boundary_free(struct koi_boundary *b);
-
-void koi_camera_table_free(struct koi_camera_table *t);
 
 /* Records a formatted message in ctx (when ctx is not NULL) and returns status, so that
  * callers can write `return koi_error(ctx, KO_ERR_IO, "%s: cannot open", path);`. */
@@ -71,6 +78,10 @@ void *koi_malloc(size_t size);
 void *koi_calloc(size_t n, size_t size);
 void *koi_realloc_array(void *ptr, size_t n, size_t size);
 char *koi_strdup(const char *s);
+
+/* Why a file of this st_mode is not opened (static text), or NULL for a regular file or a
+ * directory (path_check.c). */
+const char *koi_not_regular(unsigned mode);
 
 /* SHA-256 (FIPS 180-4) for audit manifests. GDAL has one but does not install its
  * header, and pulling in OpenSSL for one digest is not worth a dependency. */

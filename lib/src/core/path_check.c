@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "core/core.h"
-#include "meta/meta.h"
 
 /* Prefixes whose rest names a local file (an archive, a compressed or sparse file), possibly
  * followed by a path inside it, possibly quoted as {file}. */
@@ -15,6 +14,20 @@ static const char *const wrappers[] = {"/vsizip/", "/vsitar/",    "/vsigzip/", "
                                        "/vsirar/", "/vsisparse/", NULL};
 
 #define MAX_NESTING 16
+
+/* Only regular files are opened: a FIFO named like a photo would block the reader, a device
+ * would feed it forever. Static text (a refusal). */
+const char *koi_not_regular(unsigned mode) {
+    if (S_ISREG(mode) || S_ISDIR(mode)) return NULL;
+#ifdef S_ISFIFO
+    if (S_ISFIFO(mode)) return "not a regular file (a FIFO): only regular files are read";
+#endif
+#if defined(S_ISCHR) && defined(S_ISBLK)
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "not a regular file (a device): only regular files are read";
+#endif
+    return "not a regular file (a socket or other special file): only regular files are read";
+}
 
 static int starts(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;

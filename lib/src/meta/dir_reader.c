@@ -102,20 +102,6 @@ static int has_srt_sibling(const char *path) {
     return VSIStatL(CPLResetExtension(path, "srt"), &st) == 0;
 }
 
-/* Only regular files are opened: a FIFO named like a photo would block the reader, a device
- * would feed it forever. Static text (a refusal). */
-const char *koi_not_regular(unsigned mode) {
-    if (VSI_ISREG(mode) || VSI_ISDIR(mode)) return NULL;
-#ifdef S_ISFIFO
-    if (S_ISFIFO(mode)) return "not a regular file (a FIFO): only regular files are read";
-#endif
-#if defined(S_ISCHR) && defined(S_ISBLK)
-    if (S_ISCHR(mode) || S_ISBLK(mode))
-        return "not a regular file (a device): only regular files are read";
-#endif
-    return "not a regular file (a socket or other special file): only regular files are read";
-}
-
 /* A file the selection reads: refused if it is not a regular file. */
 static ko_status add_read(ko_reader *r, dir_state *s, const char *path, const VSIStatBufL *st) {
     return add(r, s, path, st ? koi_not_regular((unsigned)st->st_mode) : NULL, st);

@@ -37,10 +37,6 @@ ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reade
 /* ko_pose_validate(), and a height <= 0 refused unless opts.below_takeoff. */
 ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p);
 
-/* Why a file of this st_mode is not opened (static text), or NULL for a regular file or a
- * directory. */
-const char *koi_not_regular(unsigned mode);
-
 int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s);
 
 /* Growable list of pass-through key/value strings, reused between shots. */
@@ -101,7 +97,6 @@ ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, ko
 ko_status koi_exif_parse(const uint8_t *tiff, size_t n, koi_image_meta *m);
 /* The XMP parser is the context's (expat, reset per packet). */
 ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
-void koi_xmp_free(void *parser);
 /* The same through expat alone (tests and fuzzers compare the two). */
 ko_status koi_xmp_parse_expat(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
 

@@ -236,24 +236,25 @@ static size_t content_len(const char *xml, size_t n) {
     return (size_t)(gt + 1 - xml);
 }
 
+static void parser_free(void *parser) {
+    if (parser) XML_ParserFree(parser);
+}
+
 /* The context's parser, reset for this packet. Its hash salt comes from one getrandom() per
  * context, stepped per packet, instead of one per parser: still unknown to a hostile file. */
 static XML_Parser parser_for(ko_context *ctx) {
-    XML_Parser p = ctx->xmp_parser;
+    XML_Parser p = ctx->xmp.p;
     if (p && !XML_ParserReset(p, NULL)) {
         XML_ParserFree(p);
-        p = ctx->xmp_parser = NULL;
+        p = ctx->xmp.p = NULL;
     }
-    if (!p && !(p = ctx->xmp_parser = XML_ParserCreateNS(NULL, '|'))) return NULL;
+    if (!p && !(p = ctx->xmp.p = XML_ParserCreateNS(NULL, '|'))) return NULL;
+    ctx->xmp.free = parser_free;
     if (!ctx->xmp_salt &&
         getrandom(&ctx->xmp_salt, sizeof ctx->xmp_salt, 0) != sizeof ctx->xmp_salt)
         ctx->xmp_salt = (unsigned long)(uintptr_t)ctx ^ (unsigned long)time(NULL);
     XML_SetHashSalt(p, ctx->xmp_salt++);
     return p;
-}
-
-void koi_xmp_free(void *parser) {
-    if (parser) XML_ParserFree(parser);
 }
 
 static ko_status parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m, int simple) {
