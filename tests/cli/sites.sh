@@ -48,18 +48,20 @@ grep -q '"category"' "$T/q" || fail "query output"
 "$K" sites query --db "$DB" --packed --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" --camera 8.70,53.11 >"$T/q2" 2>/dev/null
 cmp -s "$T/q" "$T/q2" || fail "packed and on-disk query differ"
 
-# One executable does every command. Where it loads GDAL and SpatiaLite on first use (LAZY=1:
-# cli/lazy/), `sites query` (SQLite and GEOS) loads neither, and the commands above, which
-# need them, found them.
+# One executable does every command. Where it loads GDAL, SpatiaLite and PROJ on first use
+# (LAZY=1: cli/lazy/), `sites query` (SQLite and GEOS) loads none of them, and the commands
+# above, which need them, found them.
 if [ "$LAZY" = 1 ]; then
-    if readelf -d "$K" | grep -qE 'libgdal|libspatialite'; then
-        fail "keepout loads GDAL or SpatiaLite at start: $(readelf -d "$K" | grep NEEDED)"
+    if readelf -d "$K" | grep -qE 'libgdal|libspatialite|libproj'; then
+        fail "keepout loads GDAL, SpatiaLite or PROJ at start: $(readelf -d "$K" | grep NEEDED)"
     fi
     LD_DEBUG=files "$K" sites query -q --db "$DB" --ring "8.68 53.12,8.72 53.12,8.72 53.14,8.68 53.14" \
         --camera 8.70,53.11 >"$T/q3" 2>"$T/ld"
     cmp -s "$T/q" "$T/q3" || fail "the query answers differently under LD_DEBUG"
     grep -q 'libsqlite3' "$T/ld" || fail "LD_DEBUG=files listed no libraries: $(head -3 "$T/ld")"
-    if grep -qE 'libgdal|libspatialite' "$T/ld"; then fail "sites query loaded GDAL or SpatiaLite"; fi
+    if grep -qE 'libgdal|libspatialite|libproj' "$T/ld"; then
+        fail "sites query loaded GDAL, SpatiaLite or PROJ: $(grep -oE 'lib(gdal|spatialite|proj)[^ ]*' "$T/ld" | head -3)"
+    fi
 fi
 # The on-disk R-tree and the packed index answer alike, hits and exit status, over many
 # footprints (a grid over Bremen).

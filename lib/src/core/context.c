@@ -1,6 +1,6 @@
-/* The context: the GEOS handle, the PROJ context and geodesic, the modules' caches, the
- * message of the last failure, allocation; and the once-per-process set-up (GDAL's
- * drivers, registered when the library first opens a file through one). */
+/* The context: the GEOS handle, the PROJ context and geodesic (both on first use), the
+ * modules' caches, the message of the last failure, allocation; and the once-per-process set-up
+ * (GDAL's drivers, registered when the library first opens a file through one). */
 #include "core/core.h"
 
 #include <gdal.h>
@@ -35,23 +35,42 @@ ko_status ko_context_create(ko_context **out) {
     ko_context *ctx = koi_calloc(1, sizeof *ctx);
     if (!ctx) return KO_ERR_NOMEM;
     ctx->geos = GEOS_init_r();
-    ctx->proj = proj_context_create();
-    if (!ctx->geos || !ctx->proj) {
+    if (!ctx->geos) {
         ko_context_destroy(ctx);
         return KO_ERR_NOMEM;
     }
     GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_message, ctx);
-    geod_init(&ctx->wgs84, 6378137.0, 1.0 / 298.257223563);
-    /* keepout never touches the network: the site store and the flight paths are sensitive. */
-    proj_context_set_enable_network(ctx->proj, 0);
     *out = ctx;
     return KO_OK;
+}
+
+PJ_CONTEXT *koi_ctx_proj(ko_context *ctx) {
+    if (!ctx->proj_lazy) {
+        ctx->proj_lazy = proj_context_create();
+        if (!ctx->proj_lazy) {
+            koi_error(ctx, KO_ERR_NOMEM, "PROJ: cannot create a context (out of memory)");
+            return NULL;
+        }
+        /* keepout never touches the network: the site store and the flight paths are
+         * sensitive. */
+        proj_context_set_enable_network(ctx->proj_lazy, 0);
+    }
+    return ctx->proj_lazy;
+}
+
+const struct geod_geodesic *koi_ctx_geod(const ko_context *ctx) {
+    if (!ctx->geod_ready) {
+        ko_context *c = (ko_context *)ctx; /* a cache: allocated non-const by ko_context_create */
+        geod_init(&c->geod_lazy, 6378137.0, 1.0 / 298.257223563);
+        c->geod_ready = 1;
+    }
+    return &ctx->geod_lazy;
 }
 
 void ko_context_destroy(ko_context *ctx) {
     if (!ctx) return;
     if (ctx->geos) GEOS_finish_r(ctx->geos);
-    if (ctx->proj) proj_context_destroy(ctx->proj);
+    if (ctx->proj_lazy) proj_context_destroy(ctx->proj_lazy);
     koi_cache *caches[] = {&ctx->cameras, &ctx->xmp};
     for (size_t i = 0; i < sizeof caches / sizeof *caches; i++)
         if (caches[i]->p && caches[i]->free) caches[i]->free(caches[i]->p);

@@ -24,8 +24,12 @@ typedef struct koi_cache {
 
 struct ko_context {
     GEOSContextHandle_t geos;
-    PJ_CONTEXT *proj;
-    struct geod_geodesic wgs84; /* PROJ's geodesic solver on the WGS84 ellipsoid */
+    /* PROJ's context and its geodesic solver on the WGS84 ellipsoid, set up on first use: a
+     * command that needs no PROJ (`sites query`) never loads it. Read them only through
+     * koi_ctx_proj() and koi_ctx_geod(). */
+    PJ_CONTEXT *proj_lazy;
+    struct geod_geodesic geod_lazy;
+    int geod_ready;
     char errmsg[KOI_ERRMSG_MAX];
     char geos_msg[KOI_ERRMSG_MAX]; /* last message of the GEOS error handler */
     koi_cache cameras;             /* the camera table, parsed on first lookup (camera_table.c) */
@@ -38,6 +42,15 @@ struct ko_context {
 
 /* footprint.c's: still freed by name until footprint/ takes a koi_cache too. */
 void koi_boundary_free(struct koi_boundary *b);
+
+/* The context's PROJ context, created on first use (the network off: keepout never touches
+ * it); NULL when it cannot be created (out of memory), with the message set. A context is
+ * used from one thread at a time (keepout.h), so the first use needs no lock. */
+PJ_CONTEXT *koi_ctx_proj(ko_context *ctx);
+
+/* The WGS84 geodesic (PROJ's geod_* solver), set up on first use. Logically const: a cache
+ * filled once and never changed after, on the context's one thread. */
+const struct geod_geodesic *koi_ctx_geod(const ko_context *ctx);
 
 /* Records a formatted message in ctx (when ctx is not NULL) and returns status, so that
  * callers can write `return koi_error(ctx, KO_ERR_IO, "%s: cannot open", path);`. */

@@ -61,7 +61,8 @@ static PJ *op_to_vertical(PJ_CONTEXT *pc, PJ *vert) {
  * heights; anything else is taken as EGM96 height (EPSG:5773), which SRTM and most global DEMs
  * use. */
 static ko_status vertical_datum(ko_context *ctx, ko_dem *d, OGRSpatialReferenceH srs) {
-    PJ_CONTEXT *pc = ctx->proj;
+    PJ_CONTEXT *pc = koi_ctx_proj(ctx);
+    if (!pc) return KO_ERR_NOMEM;
     PJ *egm96 = proj_create(pc, "EPSG:5773");
     d->ellps_to_egm96 = egm96 ? op_to_vertical(pc, egm96) : NULL;
     proj_destroy(egm96);

@@ -9,7 +9,7 @@
 void koi_local_to_wgs84(const ko_context *ctx, double lat0, double lon0, double east, double north,
                         double *lat, double *lon) {
     double az = atan2(east, north) * (180.0 / 3.14159265358979323846);
-    geod_direct(&ctx->wgs84, lat0, lon0, az, hypot(east, north), lat, lon, NULL);
+    geod_direct(koi_ctx_geod(ctx), lat0, lon0, az, hypot(east, north), lat, lon, NULL);
 }
 
 void koi_aeqd_init(koi_aeqd *f, const ko_context *ctx, double lat0, double lon0) {
@@ -68,7 +68,7 @@ double koi_aeqd_sag(const koi_aeqd *f, double e0, double n0, double e1, double n
 void koi_wgs84_to_local(const ko_context *ctx, double lat0, double lon0, double lat, double lon,
                         double *east, double *north) {
     double s, az;
-    geod_inverse(&ctx->wgs84, lat0, lon0, lat, lon, &s, &az, NULL);
+    geod_inverse(koi_ctx_geod(ctx), lat0, lon0, lat, lon, &s, &az, NULL);
     az *= 3.14159265358979323846 / 180.0;
     *east = s * sin(az);
     *north = s * cos(az);

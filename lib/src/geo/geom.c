@@ -35,7 +35,9 @@ static ko_status local_frame(ko_context *ctx, const GEOSGeometry *g, PJ **out) {
              "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
              "+step +proj=aeqd +lat_0=%.9f +lon_0=%.9f +ellps=WGS84",
              (miny + maxy) / 2, (minx + maxx) / 2);
-    PJ *pj = proj_create(ctx->proj, def);
+    PJ_CONTEXT *pc = koi_ctx_proj(ctx);
+    if (!pc) return KO_ERR_NOMEM;
+    PJ *pj = proj_create(pc, def);
     if (!pj) return koi_error(ctx, KO_ERR_PROJ, "PROJ: cannot build the local frame (%s)", def);
     *out = pj;
     return KO_OK;

@@ -75,7 +75,9 @@ static int plan_has_capture(const ko_route *rt) {
 
 /* Geoid undulation N (ellipsoidal = orthometric + N) through PROJ's EGM96 grid. */
 static ko_status undulation(ko_context *ctx, double lat, double lon, double *n) {
-    PJ *op = proj_create_crs_to_crs(ctx->proj, "EPSG:4979", "EPSG:4326+5773", NULL);
+    PJ_CONTEXT *pc = koi_ctx_proj(ctx);
+    if (!pc) return KO_ERR_NOMEM;
+    PJ *op = proj_create_crs_to_crs(pc, "EPSG:4979", "EPSG:4326+5773", NULL);
     PJ_COORD c = op ? proj_trans(op, PJ_FWD, proj_coord(lat, lon, 0, 0)) : proj_coord(0, 0, 0, 0);
     proj_destroy(op);
     if (!op || !isfinite(c.xyz.z))
@@ -147,16 +149,16 @@ static leg_point point_on_leg(const walker *w, size_t i, double s) {
     const ko_waypoint *a = &w->rt->wp[i];
     const ko_waypoint *b = i + 1 < w->rt->n ? &w->rt->wp[i + 1] : a;
     double len = 0, az1 = 0, az2 = 0;
-    geod_inverse(&w->ctx->wgs84, a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
+    geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
     leg_point p = {a->lat, a->lon, a->height, az1};
     if (len > 0 && s > 0) {
         double f = s < len ? s / len : 1.0;
-        geod_direct(&w->ctx->wgs84, a->lat, a->lon, az1, f * len, &p.lat, &p.lon, &p.course);
+        geod_direct(koi_ctx_geod(w->ctx), a->lat, a->lon, az1, f * len, &p.lat, &p.lon, &p.course);
         p.height = a->height + (b->height - a->height) * f;
     }
     if (b == a && i > 0) { /* the last waypoint keeps the course it arrived on */
         const ko_waypoint *z = &w->rt->wp[i - 1];
-        geod_inverse(&w->ctx->wgs84, z->lat, z->lon, a->lat, a->lon, &len, &az1, &p.course);
+        geod_inverse(koi_ctx_geod(w->ctx), z->lat, z->lon, a->lat, a->lon, &len, &az1, &p.course);
     }
     return p;
 }
@@ -210,7 +212,7 @@ static double pitch_for(const walker *w, const ko_waypoint *wp, const leg_point 
     if (!isnan(wp->gimbal_pitch_deg)) return wp->gimbal_pitch_deg;
     if (isnan(wp->poi_lat) || isnan(p->height)) return NAN;
     double dist = 0, az1, az2;
-    geod_inverse(&w->ctx->wgs84, p->lat, p->lon, wp->poi_lat, wp->poi_lon, &dist, &az1, &az2);
+    geod_inverse(koi_ctx_geod(w->ctx), p->lat, p->lon, wp->poi_lat, wp->poi_lon, &dist, &az1, &az2);
     double dz = p->height - (isnan(wp->poi_height) ? 0.0 : wp->poi_height);
     return -atan2(dz, dist) * 180.0 / M_PI;
 }
@@ -222,7 +224,8 @@ static double heading_for(const walker *w, const ko_waypoint *wp, const leg_poin
     if (!isnan(wp->heading_deg)) return wp->heading_deg;
     if (!isnan(wp->poi_lat)) {
         double dist, az1, az2;
-        geod_inverse(&w->ctx->wgs84, p->lat, p->lon, wp->poi_lat, wp->poi_lon, &dist, &az1, &az2);
+        geod_inverse(koi_ctx_geod(w->ctx), p->lat, p->lon, wp->poi_lat, wp->poi_lon, &dist, &az1,
+                     &az2);
         if (dist > 0.5) return az1;
     }
     return p->course;
@@ -402,8 +405,8 @@ static ko_status walk(walker *w) {
         double len = 0, az1, az2, step = 0;
         ko_trigger trig = KO_TRIGGER_NONE;
         if (i + 1 < rt->n) {
-            geod_inverse(&w->ctx->wgs84, wp->lat, wp->lon, rt->wp[i + 1].lat, rt->wp[i + 1].lon,
-                         &len, &az1, &az2);
+            geod_inverse(koi_ctx_geod(w->ctx), wp->lat, wp->lon, rt->wp[i + 1].lat,
+                         rt->wp[i + 1].lon, &len, &az1, &az2);
             step = step_of(w, wp, &trig);
         }
         if (step > 0 && (trig != prev_trig || step != prev_step))
@@ -457,7 +460,8 @@ static void aim_at_poi(const walker *w, ko_waypoint *wp) {
     if (!w->rt->poi_turns || isnan(wp->poi_lat)) return;
     leg_point p = {wp->lat, wp->lon, wp->height, NAN};
     double dist = 0, az1, az2;
-    geod_inverse(&w->ctx->wgs84, wp->lat, wp->lon, wp->poi_lat, wp->poi_lon, &dist, &az1, &az2);
+    geod_inverse(koi_ctx_geod(w->ctx), wp->lat, wp->lon, wp->poi_lat, wp->poi_lon, &dist, &az1,
+                 &az2);
     if (isnan(wp->heading_deg) && dist > 0.5) wp->heading_deg = az1;
     if (isnan(wp->gimbal_pitch_deg)) wp->gimbal_pitch_deg = pitch_for(w, wp, &p);
 }
@@ -473,7 +477,7 @@ static ko_status interpolated_leg(walker *w, size_t i, const ko_waypoint *a, con
                      a->focal35_mm,
                      NULL};
     double len = 0, az1, az2;
-    geod_inverse(&w->ctx->wgs84, a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
+    geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
     int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
     w->run++;
     w->interp_to = b;
@@ -641,7 +645,7 @@ static void half_motion(const walker *w, koi_exposure *e, const koi_exposure *a,
                         const koi_exposure *b) {
     const ko_pose *pa = &a->pub.shot.pose, *pb = &b->pub.shot.pose;
     double d = 0, az1, az2;
-    geod_inverse(&w->ctx->wgs84, pa->lat, pa->lon, pb->lat, pb->lon, &d, &az1, &az2);
+    geod_inverse(koi_ctx_geod(w->ctx), pa->lat, pa->lon, pb->lat, pb->lon, &d, &az1, &az2);
     ko_shot *s = &e->pub.shot;
     s->sweep_m = fmax(s->sweep_m, 0.5 * d);
     double climb = 0.5 * fabs(pb->height_m - pa->height_m);
@@ -677,7 +681,7 @@ static void widen_curves(walker *w) {
         double c = 0, len = 0, az1, az2;
         if (rt->wp[i].curve_m > 0 && e->along_m <= rt->wp[i].curve_m) c = rt->wp[i].curve_m;
         if (i + 1 < rt->n && rt->wp[i + 1].curve_m > 0) {
-            geod_inverse(&w->ctx->wgs84, rt->wp[i].lat, rt->wp[i].lon, rt->wp[i + 1].lat,
+            geod_inverse(koi_ctx_geod(w->ctx), rt->wp[i].lat, rt->wp[i].lon, rt->wp[i + 1].lat,
                          rt->wp[i + 1].lon, &len, &az1, &az2);
             if (len - e->along_m <= rt->wp[i + 1].curve_m) c = fmax(c, rt->wp[i + 1].curve_m);
         }
