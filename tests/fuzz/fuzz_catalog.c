@@ -1,13 +1,11 @@
-/* libFuzzer target: the tag catalogue read back for `tag --recheck` (cli/catalog.c, compiled
- * in): open, the files table, every stored footprint's pose and camera checked again against a
- * one-site store, the files' verdicts recomputed. The first byte picks how the rest makes the
- * catalogue, written to a temporary file:
- *   0: the bytes are the GeoPackage itself;
- *   1: SQL statements (one per ";\n") run by GDAL on an empty catalogue, so that mutations
- *      reach the values of the rows rather than SQLite's page format.
- * Oracle: after a recheck that succeeds, no file is `clear` while one of its footprints is not.
- * The corpus (corpus/catalog/) holds a real catalogue of `keepout tag` on data/images and its
- * rows as SQL (see its README). */
+/* libFuzzer target: the tag catalogue read back for a recheck (lib/src/catalog/): open, the files
+ * table, every stored footprint's pose and camera checked again against a one-site store, the
+ * files' verdicts recomputed. The first byte picks how the rest makes the catalogue, written to a
+ * temporary file: 0: the bytes are the GeoPackage itself; 1: SQL statements (one per ";\n") run by
+ * GDAL on an empty catalogue, so that mutations reach the values of the rows rather than SQLite's
+ * page format. Oracle: after a recheck that succeeds, no file is `clear` while one of its
+ * footprints is not. The corpus (corpus/catalog/) holds a real catalogue of `keepout tag` on
+ * data/images and its rows as SQL (see its README). */
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
@@ -19,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
+#include "catalog/catalog.h"
 #include "keepout/keepout.h"
 
 #ifndef KEEPOUT_SOURCE_DIR
@@ -68,7 +66,7 @@ static void run_sql(const char *sql) {
 }
 
 /* 1 if some file is `clear` although one of its footprints is not. */
-static int clear_over_unclear(catalog *c) {
+static int clear_over_unclear(koi_cat *c) {
     OGRLayerH r = GDALDatasetExecuteSQL(
         c->ds,
         "SELECT count(*) FROM files f WHERE f.verdict = 'clear' AND EXISTS (SELECT 1 FROM "
@@ -98,9 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                             NULL, &rep) != KO_OK)
             abort();
         ko_import_report_clear(&rep);
-        catalog c;
-        if (!catalog_open(&c, cat_path)) abort();
-        catalog_close(&c);
+        koi_cat c;
+        if (koi_cat_open(ctx, &c, cat_path) != KO_OK) abort();
+        koi_cat_close(&c);
         if (!VSIIngestFile(NULL, cat_path, &empty_cat, &empty_len, -1)) abort();
         atexit(cleanup);
         CPLSetErrorHandler(CPLQuietErrorHandler);
@@ -118,14 +116,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         run_sql(sql);
         free(sql);
     }
-    /* catalog_open() says why it cannot open on stderr: keep the run's output readable. */
-    FILE *saved = stderr;
-    stderr = fopen("/dev/null", "w");
-    catalog c;
-    if (catalog_open(&c, cat_path)) {
-        cat_done *done = NULL;
+    koi_cat c;
+    if (koi_cat_open(ctx, &c, cat_path) == KO_OK) {
+        koi_cat_done *done = NULL;
         size_t n = 0;
-        if (catalog_done(&c, &done, &n) || done) {
+        if (koi_cat_done_list(&c, &done, &n) || done) {
             for (size_t i = 0; i < n; i++)
                 free(done[i].path);
             free(done);
@@ -137,14 +132,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         o.footprint = &fo;
         ko_sites_gsd_limit(sites, &fo.gsd_limit_m);
         size_t changed = 0, total = 0;
-        if (catalog_recheck(&c, ctx, sites, &o, "2026-01-01T00:00:00Z", 1, &changed, &total) &&
+        if (koi_cat_recheck(&c, ctx, sites, &o, "2026-01-01T00:00:00Z", 1, &changed, &total) &&
             clear_over_unclear(&c))
             __builtin_trap(); /* a file is released as clear over a shot that is not */
-        cat_counts counts;
-        catalog_counts(&c, &counts);
-        catalog_close(&c);
+        koi_cat_counts counts;
+        koi_cat_counts_read(&c, &counts);
+        koi_cat_close(&c);
     }
-    fclose(stderr);
-    stderr = saved;
     return 0;
 }

@@ -1116,6 +1116,149 @@ KO_API ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, c
                                 const ko_result *res, uint32_t width, uint32_t height,
                                 double margin_px, uint8_t *mask, size_t *n_redacted);
 
+/* ------------------------------------------------------------------------------------------ */
+/** @name Catalogues: tagging archives
+ *
+ * A ::ko_catalog is an OGR data source, a GeoPackage file (created if missing) or a PostGIS
+ * database ("PG:dbname=..."), holding the layer `footprints` (one polygon per shot, EPSG:4326:
+ * verdict, sites, and the pose and camera needed to check it again), the table `hits` (shot ->
+ * site) and the table `files` (one row per file, written last in the file's transaction: a
+ * file is done exactly when its row exists). docs/DESIGN.md, "keepout tag catalogue", lists the
+ * columns. (The columns `path` and `shot_id` keep those names: their rename to the vocabulary
+ * of "Result records" is a schema migration still to come.)
+ *
+ * ko_catalog_tag() checks every file of its inputs with worker threads, each with its own
+ * context, store handle and DEM, and writes the results in path order, a batch of files per
+ * transaction: a killed run loses at most the open batch, which the next run does again.
+ * Files the catalogue holds unchanged (same path, size and mtime; with hash the same SHA-256
+ * too) are skipped, changed ones replaced. ko_catalog_recheck() checks the stored footprints
+ * again against the store, without reading the images. After a failed write or commit nothing
+ * more is written and the call fails naming the catalogue and the cause; what was committed
+ * before stays, in step with its R-tree and counts.
+ *
+ * A catalogue handle is used from the thread of its context; its callbacks run on that
+ * thread.
+ */
+
+/** How a note of a catalogue run weighs. */
+typedef enum ko_note_level {
+    KO_NOTE_INFO = 0,   /**< how the run goes (how many files, how the store is queried) */
+    KO_NOTE_WARNING = 1 /**< a file left out of the catalogue and why; the cause of a failure
+                             that the call then returns, when there were two */
+} ko_note_level;
+
+/** What a run says as it goes, one sentence without a newline. text is borrowed for the call
+ * and may hold file and site names as they are (control characters included): escape it
+ * before a terminal. */
+typedef void (*ko_note_fn)(ko_note_level level, const char *text, void *user);
+
+/** Options of a catalogue. Start from ko_catalog_options_init(). Everything they point to is
+ * borrowed and must stay valid until ko_catalog_close(). */
+typedef struct ko_catalog_options {
+    size_t size;      /**< sizeof(ko_catalog_options), set by ko_catalog_options_init() */
+    unsigned jobs;    /**< worker threads; 0 (default): the number of cores; at most 256 */
+    unsigned shard_k; /**< with shard_n > 1, only the shard_k-th (1-based) of shard_n */
+    unsigned shard_n; /**< deterministic shares of the files (by a hash of the path); default
+                           1 of 1. Runs of all N shares into one catalogue give the rows of one
+                           run over all files. */
+    int hash;         /**< record each file's SHA-256; a file is unchanged only if it matches */
+    /** Write an XMP sidecar (IMAGE.xmp, namespace urn:keepout:xmp:1.0/) per file, before its
+     * rows: a file whose sidecar cannot be placed (an .xmp keepout did not write, a symbolic
+     * link, inside an archive without sidecar_dir) is left out of the catalogue and counted in
+     * ko_catalog_stats.left_out. */
+    int sidecar;
+    /** With sidecar: the directory the sidecars go under, mirroring each file's absolute path
+     * (NULL, default: beside each file). Made where missing. */
+    const char *sidecar_dir;
+    /** How inputs are read; NULL: ko_reader_options_init()'s defaults. Its below_takeoff is
+     * not used: it is taken as whether there are DEMs (dem_paths). */
+    const ko_reader_options *reader;
+    /** How footprints are computed; NULL: ko_footprint_options_init()'s defaults. Its dem is
+     * not used (see dem_paths) and gsd_limit_m is the store's ko_sites_gsd_limit(). */
+    const ko_footprint_options *footprint;
+    /** Terrain: n_dem_paths rasters (tiles of one DEM) that each worker opens as one mosaic
+     * (ko_dem_open_list()); none (default): flat ground. */
+    const char *const *dem_paths;
+    size_t n_dem_paths;
+    /** ko_catalog_tag() calls it before the first file (0, "0/TOTAL files") and after each
+     * file written (complete in 0..1, "DONE/TOTAL files": two decimal numbers); return 0 to
+     * stop: the call then fails with KO_ERR_CANCELLED, the open batch rolled back. NULL:
+     * none. */
+    ko_progress_fn progress;
+    void *progress_user;
+    ko_note_fn note; /**< notes as the run goes; NULL: none */
+    void *note_user;
+} ko_catalog_options;
+
+/** Sets opts->size and every field to its default. */
+KO_API void ko_catalog_options_init(ko_catalog_options *opts);
+
+/** What a run did, and the verdicts of the whole catalogue after it (a run's exit status
+ * covers the catalogue: ko_catalog_decide()). Start from ko_catalog_stats_init(). */
+typedef struct ko_catalog_stats {
+    size_t size;           /**< sizeof(ko_catalog_stats), set by ko_catalog_stats_init() */
+    int64_t store_version; /**< the store version this run's rows record */
+    size_t files;          /**< files written by this run */
+    size_t clear;          /**< their shots by verdict; the shots of files left out count */
+    size_t flagged;        /**< as unknown */
+    size_t unknown;
+    size_t skipped;  /**< files the catalogue held unchanged, not read again */
+    size_t ignored;  /**< files in the inputs that are neither imagery nor telemetry */
+    size_t left_out; /**< files not catalogued: their sidecar could not be placed */
+    size_t rechecked; /**< ko_catalog_recheck(): stored footprints checked again */
+    size_t changed;   /**< of which the verdict changed */
+    /** The catalogue after the run: 1 if it holds a clear shot, else 0 (clear shots are not
+     * counted: that costs a scan of the catalogue). */
+    size_t catalogue_clear;
+    size_t catalogue_flagged; /**< its flagged shots */
+    size_t catalogue_unknown; /**< its unknown shots that were checked */
+    /** Its shots that were not checked: their input could not be read, a row of an older
+     * keepout that did not record it, or a verdict keepout does not give. */
+    size_t catalogue_not_checked;
+} ko_catalog_stats;
+
+/** Sets s->size and every count to zero. */
+KO_API void ko_catalog_stats_init(ko_catalog_stats *s);
+
+/** A catalogue. Opaque; close with ko_catalog_close(). */
+typedef struct ko_catalog ko_catalog;
+
+/** Opens the catalogue dsn: a GeoPackage path, created if missing (made whole as
+ * DSN.partial.gpkg and renamed into place, mode 0600 unless the umask is stricter), or a
+ * PostgreSQL connection string "PG:...". Layers and columns an older catalogue lacks are
+ * added. opts NULL: the defaults. On success *out is owned by the caller and belongs to ctx.
+ * KO_ERR_IO with a message naming the catalogue when it cannot be created or opened;
+ * KO_ERR_ARG for options whose size is wrong or shard_k outside 1..shard_n. */
+KO_API ko_status ko_catalog_open(ko_context *ctx, const char *dsn, const ko_catalog_options *opts,
+                                 ko_catalog **out);
+
+/** Closes the catalogue (an open transaction is rolled back). NULL is a no-op. */
+KO_API void ko_catalog_close(ko_catalog *cat);
+
+/** Tags the files of n inputs (files, directories walked as ko_file_list_create() lists
+ * them, any VSI path) against sites, an open store of cat's context whose file each worker
+ * opens again read-only (sharing its index when it is loaded: ko_sites_prepare() decides).
+ * A file that yields no shot (refused imagery, unreadable) is one unknown row; an input with
+ * nothing to tag in it fails with KO_ERR_NOT_FOUND (a mistyped archive must not pass as all
+ * clear). *stats (from ko_catalog_stats_init(), may be NULL) is filled on success. Fails with
+ * the store's, the catalogue's or a reader's status and a message naming the data at fault;
+ * committed batches stay (run again to finish). */
+KO_API ko_status ko_catalog_tag(ko_catalog *cat, ko_sites *sites, const char *const *inputs,
+                                size_t n, ko_catalog_stats *stats);
+
+/** Checks every stored footprint again against sites (its index is loaded), from the pose and
+ * camera in its row, and rewrites verdicts, hits and files.verdict, in one transaction: on any
+ * failure nothing of it is committed (the message names the catalogue and says so). The
+ * DEMs of the options are used as in ko_catalog_tag(). Rows whose file could not be read stay
+ * unknown. *stats (may be NULL) gets rechecked, changed and the catalogue counts. */
+KO_API ko_status ko_catalog_recheck(ko_catalog *cat, ko_sites *sites, ko_catalog_stats *stats);
+
+/** The release decision on a catalogue after a run, under policy p (NULL: strict): the
+ * catalogue counts of stats with the files the run left out taken as not checked
+ * (ko_release_decide_batch()). A stats struct whose size is wrong is refused. */
+KO_API ko_decision ko_catalog_decide(const ko_catalog_stats *stats, const ko_release_policy *p,
+                                     const char **why);
+
 #ifdef __cplusplus
 }
 #endif

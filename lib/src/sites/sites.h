@@ -15,6 +15,7 @@ typedef struct koi_packed koi_packed;
 
 struct ko_sites {
     ko_context *ctx;
+    char *path; /* as opened: other threads open their own handles of it (catalog/tag.c) */
     sqlite3 *db;
     void *splite; /* SpatiaLite connection cache */
     int writable;

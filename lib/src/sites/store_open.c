@@ -294,6 +294,10 @@ ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites *
     ko_sites *s = koi_calloc(1, sizeof *s);
     if (!s) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     s->ctx = ctx;
+    if (!(s->path = koi_strdup(path))) {
+        free(s);
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    }
     s->writable = mode == KO_SITES_CREATE;
     int oflags = s->writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     ko_status st;
@@ -376,6 +380,7 @@ void ko_sites_close(ko_sites *s) {
     sqlite3_finalize(s->q_rtree);
     if (s->db) sqlite3_close(s->db);
     koi_sites_spatialite_free(s);
+    free(s->path);
     free(s);
 }
 
