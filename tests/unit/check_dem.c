@@ -1028,6 +1028,72 @@ START_TEST(test_dem_range_crossing_chord_is_refined_on_terrain) {
 }
 END_TEST
 
+/* A wall one DEM post wide and 40 m high, 10.5 m north of a camera 2 m up, with every third
+ * post at ground level (a notch). Bilinear terrain opens each notch into a slit that is
+ * 2 h / 40 cells wide at h metres above its floor: 7 cm where the top edge (3.4 deg down)
+ * passes, 1.4 m up. The rays through it land on the ground beyond, 20..80 m out; two boundary
+ * samples hitting the wall either side of it, closer than the ring's tolerance, were joined
+ * by a chord and that ground left out: a 1 m site 23 m beyond the wall was clear (adversary).
+ * The test follows 40001 top-edge rays itself (1 mm steps across the wall's cells, the
+ * bilinear terrain from the posts); every ray that passes the wall lands on flat ground, which
+ * must be within the ring's 0.25 m tolerance (a quarter of the 1 m cell). */
+static double z_notched(double x, double y, const double *arg) {
+    double dx = x - arg[0], dy = y - arg[1];
+    if (fabs(dy - 10.5) >= 0.25 || fabs(dx) >= 40) return 0.0;
+    return (long)floor(dx + 100) % 3 == 0 ? 0.0 : 40.0;
+}
+
+/* The bilinear terrain of z_notched at UTM (x, y), posts at the centres of 1 m pixels whose
+ * corner grid starts at (x0, y0) (north-up). */
+static double notched_at(double x, double y, double x0, double y0, const double *arg) {
+    double cx = x - x0 - 0.5, cy = y0 - y - 0.5, fi = floor(cx), fj = floor(cy);
+    double u = cx - fi, w = cy - fj, px = x0 + fi + 0.5, py = y0 - fj - 0.5;
+    double z00 = z_notched(px, py, arg), z10 = z_notched(px + 1, py, arg);
+    double z01 = z_notched(px, py - 1, arg), z11 = z_notched(px + 1, py - 1, arg);
+    return (z00 * (1 - u) + z10 * u) * (1 - w) + (z01 * (1 - u) + z11 * u) * w;
+}
+
+START_TEST(test_dem_slit_in_a_notched_wall_is_seen_through) {
+    const double lat = 46.842607, lon = -93.0, k0 = 0.9996, h = 2, pitch = -30, range = 80;
+    double e, n;
+    utm15(lat, lon, &e, &n);
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
+    c.width_px = 5472, c.height_px = 3648;
+    double gt[6] = {e - 100, 1, 0, n + 100, 0, -1}, arg[2] = {e, n};
+    make_dem("/vsimem/notch.tif", 32615, gt, 200, 200, z_notched, arg, 0);
+    ko_dem *dem = open_dem("/vsimem/notch.tif");
+    double worst = 0;
+    int through = 0;
+    for (int iy = 0; iy < 3; iy++) {
+        double yaw = 4.1 - 2.0 * iy;
+        ko_pose p = pose_at(h, yaw, pitch, 0);
+        p.lat = lat;
+        p.lon = lon;
+        ko_footprint_options o = opts_range(range, dem);
+        ko_footprint *fp = compute(&c, &p, &o);
+        for (int iu = 0; iu <= 40000; iu++) {
+            double d[3];
+            ned_ray(yaw, pitch, -0.75 + 1.5 * iu / 40000.0, -0.5, d);
+            double hz = hypot(d[0], d[1]), k = d[2] / hz, s = flat_reach(d, h);
+            double ae = d[1] / hz, an = d[0] / hz, s0 = 9.4 / (an * k0), met = 0;
+            for (double q = s0; q < s0 + 2.3 / an && !met; q += 0.001)
+                met = h - k * q <= notched_at(e + k0 * q * ae, n + k0 * q * an, gt[0], gt[3], arg);
+            if (met || s > range - 0.05) continue;
+            worst = fmax(worst, outside_by(fp, s * ae, s * an));
+            through++;
+        }
+        ko_footprint_destroy(fp);
+    }
+    ck_assert_int_gt(through, 100);
+    ck_assert_msg(worst <= 0.25 + 0.02, "ground seen through a slit %.3f m outside the footprint",
+                  worst);
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/notch.tif");
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_dem_flat_plane_reproduces_flat_model,
                             test_dem_takeoff_ground_plus_relative_height,
@@ -1036,6 +1102,7 @@ int main(void) {
                             test_dem_first_crossing_wins_at_a_cliff,
                             test_dem_one_post_mast_is_never_stepped_over,
                             test_dem_range_crossing_chord_is_refined_on_terrain,
+                            test_dem_slit_in_a_notched_wall_is_seen_through,
                             test_dem_nodata_and_leaving_the_dem_are_unknown,
                             test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers,
                             test_dem_absolute_and_relative_altitudes_are_joined,

@@ -510,7 +510,44 @@ typedef struct edge_span {
     ko_footprint *fp;
     double tol, drop; /* how far off a chord may miss; the most a hit lies below the camera */
     dense *d;
+    double px; /* pixels from one end of chord i to the other, on the sensor */
 } edge_span;
+
+/* The point of NED ray d at ground distance s from the camera: local east, north, altitude. */
+static int ray_point(const koi_terrain *t, const double d[3], double s, double p[3]) {
+    double hz = hypot(d[0], d[1]);
+    if (!(hz > 1e-12 * fabs(d[2]))) return 0;
+    p[0] = s * d[1] / hz, p[1] = s * d[0] / hz, p[2] = t->cam_alt - s * d[2] / hz;
+    return 1;
+}
+
+/* Whether every ray between da and db meets the terrain within ground distance reach: the
+ * segment joining the two rays' points at that distance lies in their fan, so each of its
+ * points is on a ray between them; where the terrain is nowhere below the segment, each such
+ * ray is at or under the terrain there and crossed it before. 1 if so, 0 if not shown, -1 if
+ * the segment meets ground of unknown height (recorded as a void: some ray may see it). */
+static int fan_within(const edge_span *e, const double *da, const double *db, double reach) {
+    double pa[3], pb[3], ve, vn;
+    reach = fmin(reach, e->t->range);
+    if (!ray_point(e->t, da, reach, pa) || !ray_point(e->t, db, reach, pb)) return 1;
+    int c = koi_terrain_covers(e->t, pa, pb, &ve, &vn);
+    if (c < 0 && !e->fp->voids++) e->fp->void_e = ve, e->fp->void_n = vn;
+    return c;
+}
+
+/* Whether every ray between the hits a (ray da) and b (db) meets the terrain before it is tol
+ * past the farther hit. A gap between two hits (a slit in a wall one post wide, narrower than
+ * the ring's tolerance) leaves rays that see through it and land beyond. Asked just past the
+ * farther hit first (two hits on a thin obstacle: the rays pass through it within tol), then
+ * at tol past it (hits on open ground: the rays are then well under it). A void ends the
+ * question: the footprint fails. */
+static int fan_closed(const edge_span *e, const double *a, const double *da, const double *b,
+                      const double *db) {
+    double far = fmax(hypot(a[0], a[1]), hypot(b[0], b[1]));
+    int c = fan_within(e, da, db, far + 1e-3 * e->t->step);
+    if (c == 0) c = fan_within(e, da, db, far + e->tol);
+    return c != 0;
+}
 
 /* On terrain the ground along an image edge is no projective image of it: between two samples
  * the edge's rays can pass the obstacle one of them meets, or see through a gap, and land
@@ -518,22 +555,30 @@ typedef struct edge_span {
  * beyond it out of the ring). The chord from a (at s0 along the edge, ray da) to b (s1, db) is
  * bisected while the middle ray lands more than tol off it, or while the two rays are more
  * than half a DEM cell apart where the nearer lands (a gap in the terrain is a cell wide at
- * least), until they are within tol of each other where the farther lands: what a chord then
- * leaves out is a sliver at most tol wide. Adds the points after a, through b. */
+ * least), until they are within tol of each other where the farther lands; and in either case
+ * only once every ray between them meets the terrain before tol past the farther hit
+ * (fan_closed) or they are less than a quarter pixel apart on the sensor (a gap narrower than
+ * that is no view of what lies beyond: the pixel holds mostly the obstacle). What a chord then
+ * leaves out is a sliver at most about tol wide, or a view through a sub-pixel gap. Adds the
+ * points after a, through b. */
 static ko_status refine_edge(const edge_span *e, double s0, const double *a, const double *da,
                              double s1, const double *b, const double *db, int depth, int *ok) {
     double alpha = ray_angle(da, db);
     double sa = hypot(hypot(a[0], a[1]), e->drop), sb = hypot(hypot(b[0], b[1]), e->drop);
     double sm = 0.5 * (s0 + s1), dm[3], mid[2];
-    int cut = 0;
-    if (depth >= 24 || alpha * fmax(sa, sb) <= e->tol ||
+    /* closed: fan_closed, once asked; a fan under a quarter pixel is not followed further */
+    int cut = 0, closed = (s1 - s0) * e->px <= 0.25 ? 1 : -1;
+    if (depth >= 24 ||
+        (alpha * fmax(sa, sb) <= e->tol &&
+         (closed >= 0 ? closed : (closed = fan_closed(e, a, da, b, db)))) ||
         !edge_ray(e->cam, e->k, e->m, e->i, sm, e->r, dm)) {
         *ok = dense_add(e->d, b[0], b[1]);
         return KO_OK;
     }
     ko_status st = cast_one(e->ctx, dm, e->p, e->t, e->fp, &mid[0], &mid[1], &cut);
     if (st) return st;
-    if (!cut && off_chord(mid, a, b) <= e->tol && alpha * fmin(sa, sb) <= 0.5 * e->t->step) {
+    if (!cut && off_chord(mid, a, b) <= e->tol && alpha * fmin(sa, sb) <= 0.5 * e->t->step &&
+        (closed < 0 ? fan_closed(e, a, da, b, db) : closed)) {
         *ok = dense_add(e->d, b[0], b[1]);
         return KO_OK;
     }
@@ -548,7 +593,11 @@ static ko_status refine_edge(const edge_span *e, double s0, const double *a, con
 static ko_status in_range_chord(edge_span *e, size_t i, double s0, const double *a, double s1,
                                 const double *b, int *ok) {
     double da[3], db[3];
+    double u0, v0, u1, v1;
+    boundary_pixel(e->k, e->m, i, &u0, &v0);
+    boundary_pixel(e->k, e->m, (i + 1) % ((size_t)4 * e->m), &u1, &v1);
     e->i = i;
+    e->px = hypot(u1 - u0, v1 - v0);
     if (!e->t || !edge_ray(e->cam, e->k, e->m, i, s0, e->r, da) ||
         !edge_ray(e->cam, e->k, e->m, i, s1, e->r, db)) {
         *ok = dense_add(e->d, b[0], b[1]);
@@ -571,7 +620,8 @@ static ko_status follow_range(ko_context *ctx, const ko_camera *cam, const koi_i
     int ok = 1;
     ko_status st = KO_OK;
     /* on terrain: chords refined to a quarter DEM cell or the arc's excess, the larger */
-    edge_span span = {ctx, cam, k, m, 0, r, p, t, fp, t ? fmax(excess, 0.25 * t->step) : 0, 0, &d};
+    edge_span span = {ctx, cam, k, m, 0, r, p, t, fp, t ? fmax(excess, 0.25 * t->step) : 0,
+                      0,   &d,  0};
     if (t) span.drop = t->cam_alt - (t->bounded ? fmin(t->zmin, t->ground) : t->ground);
     for (size_t i = 0; ok && !st && i < total; i++) {
         size_t j = (i + 1) % total;

@@ -114,6 +114,13 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *dem, const ko_pose *pose, d
 int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double yaw_deg,
                      double *east, double *north, double *up);
 
+/* 1 if the terrain is nowhere below the straight segment from a to b (local east, north and
+ * altitude on the DEM's datum), 0 if it dips below it anywhere (by more than a micrometre), -1
+ * if the segment meets ground of unknown height (where in *e, *n). Exact over the bilinear
+ * terrain: along the segment it is a quadratic within each cell. */
+int koi_terrain_covers(const koi_terrain *t, const double a[3], const double b[3], double *e,
+                       double *n);
+
 void koi_terrain_end(koi_terrain *t);
 
 #endif

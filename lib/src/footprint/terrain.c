@@ -293,11 +293,12 @@ void koi_terrain_end(koi_terrain *t) {
     t->win = NULL;
 }
 
-/* The ray's ground point at s in DEM pixel coordinates, interpolated bilinearly between the
- * nodes of the mapping grid, and the ray's velocity there in pixels per metre of ground
- * distance, the derivative of the same interpolation. */
-static void ray_pixel(const koi_terrain *t, double s, double ae, double an, double *p, double *v) {
-    double fi = (s * ae + t->range) * t->inv_spacing, fj = (s * an + t->range) * t->inv_spacing;
+/* The local point (e, n) in DEM pixel coordinates, interpolated bilinearly between the nodes of
+ * the mapping grid, and the velocity there in pixels per metre of ground distance of a point
+ * moving along the unit vector (ae, an), the derivative of the same interpolation. */
+static void local_pixel(const koi_terrain *t, double e, double n, double ae, double an, double *p,
+                        double *v) {
+    double fi = (e + t->range) * t->inv_spacing, fj = (n + t->range) * t->inv_spacing;
     int i = (int)fi, j = (int)fj;
     i = i < 0 ? 0 : i > t->n - 2 ? t->n - 2 : i;
     j = j < 0 ? 0 : j > t->n - 2 ? t->n - 2 : j;
@@ -312,6 +313,10 @@ static void ray_pixel(const koi_terrain *t, double s, double ae, double an, doub
         p[c] = lo * (1 - w) + hi * w;
         v[c] = de * ae + dn * an;
     }
+}
+
+static void ray_pixel(const koi_terrain *t, double s, double ae, double an, double *p, double *v) {
+    local_pixel(t, s * ae, s * an, ae, an, p, v);
 }
 
 /* Ground distance from (u, w) in the unit square to where a ray moving by (vx, vy) per metre
@@ -367,12 +372,12 @@ typedef struct cell {
     double zs;   /* the terrain at the point, as koi_dem_sample gives it */
 } cell;
 
-/* The cell under the ray at s, and the ground distance from s to where the ray leaves it.
- * top and zs are NaN off the DEM or where a post is nodata. */
-static double cell_at(const koi_terrain *t, double s, double ae, double an, cell *c) {
+/* The cell under the local point (e, n) moving along (ae, an), and the ground distance to
+ * where it leaves the cell. top and zs are NaN off the DEM or where a post is nodata. */
+static double cell_under(const koi_terrain *t, double e, double n, double ae, double an, cell *c) {
     const ko_dem *d = t->dem;
     double p[2];
-    ray_pixel(t, s, ae, an, p, c->v);
+    local_pixel(t, e, n, ae, an, p, c->v);
     c->top = c->zs = NAN;
     if (!(p[0] >= 0 && p[1] >= 0 && p[0] <= d->xsize && p[1] <= d->ysize)) return t->step;
     double cx = p[0] - 0.5, cy = p[1] - 0.5, fi = floor(cx), fj = floor(cy);
@@ -384,6 +389,11 @@ static double cell_at(const koi_terrain *t, double s, double ae, double an, cell
     c->top = fmax(fmax(z[0], z[1]), fmax(z[2], z[3]));
     c->zs = (z[0] * (1 - u) + z[1] * u) * (1 - w) + (z[2] * (1 - u) + z[3] * u) * w;
     return square_exit(t, u, w, c->v[0], c->v[1]);
+}
+
+/* The cell under the ray at s, and the ground distance from s to where the ray leaves it. */
+static double cell_at(const koi_terrain *t, double s, double ae, double an, cell *c) {
+    return cell_under(t, s * ae, s * an, ae, an, c);
 }
 
 /* The first root in (0, tmax] of f0 + f1 t + f2 t^2 with f0 > 0; NaN if none. */
@@ -456,6 +466,34 @@ static int march(const koi_terrain *t, double ae, double an, double k, double *s
         }
         if (s1 >= t->range && !jump) return 1;
         s = s1;
+    }
+}
+
+/* Along one cell's stretch the terrain minus the segment is the quadratic h0 + h1 t + h2 t^2
+ * (t: ground metres, as in cell_crossing); its least value over [0, len]. */
+static double stretch_low(const cell *c, double slope, double h0, double len) {
+    const double *z = c->z;
+    double bu = z[1] - z[0], bw = z[2] - z[0], buw = z[0] - z[1] - z[2] + z[3];
+    double h1 = (bu + buw * c->w) * c->v[0] + (bw + buw * c->u) * c->v[1] - slope;
+    double h2 = buw * c->v[0] * c->v[1], low = fmin(h0, h0 + h1 * len + h2 * len * len);
+    if (h2 > 0 && -h1 / (2 * h2) > 0 && -h1 / (2 * h2) < len)
+        low = fmin(low, h0 - h1 * h1 / (4 * h2));
+    return low;
+}
+
+int koi_terrain_covers(const koi_terrain *t, const double a[3], const double b[3], double *e,
+                       double *n) {
+    double de = b[0] - a[0], dn = b[1] - a[1], len = hypot(de, dn);
+    if (t->bounded && fmax(a[2], b[2]) <= t->zmin) return 1;
+    double ae = len > 0 ? de / len : 1, an = len > 0 ? dn / len : 0;
+    double slope = len > 0 ? (b[2] - a[2]) / len : 0;
+    for (double l = 0;;) {
+        cell c;
+        double ds = cell_under(t, a[0] + l * ae, a[1] + l * an, ae, an, &c);
+        if (isnan(c.zs)) return *e = a[0] + l * ae, *n = a[1] + l * an, -1;
+        double piece = fmin(ds, len - l);
+        if (stretch_low(&c, slope, c.zs - (a[2] + slope * l), fmax(piece, 0)) < -1e-6) return 0;
+        if ((l += ds) >= len) return 1;
     }
 }
 
