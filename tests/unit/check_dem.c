@@ -878,20 +878,27 @@ static double z_mast(double x, double y, const double *arg) {
     return fabs(x - arg[0]) < 0.25 && fabs(y - arg[1]) < 0.25 ? arg[2] : 0.0;
 }
 
-/* Shortest distance from (x, y) to the ring, 0 when inside it (crossing number). */
-static double outside_by(const ko_footprint *fp, double x, double y) {
-    size_t n;
-    const double *r = ko_footprint_ring_local(fp, &n);
+/* Shortest distance from (x, y) to the ring r of n points, 0 when inside it (crossing number);
+ * coordinates scaled by sx, sy (metres per unit) about (x, y). */
+static double outside_ring(const double *r, size_t n, double x, double y, double sx, double sy) {
     int in = 0;
     double best = INFINITY;
     for (size_t i = 0, j = n - 1; i < n; j = i++) {
-        double xi = r[2 * i], yi = r[2 * i + 1], xj = r[2 * j], yj = r[2 * j + 1];
-        if ((yi > y) != (yj > y) && x < xi + (y - yi) * (xj - xi) / (yj - yi)) in = !in;
+        double xi = (r[2 * i] - x) * sx, yi = (r[2 * i + 1] - y) * sy;
+        double xj = (r[2 * j] - x) * sx, yj = (r[2 * j + 1] - y) * sy;
+        if ((yi > 0) != (yj > 0) && 0 < xi - yi * (xj - xi) / (yj - yi)) in = !in;
         double dx = xj - xi, dy = yj - yi, l2 = dx * dx + dy * dy;
-        double t = l2 > 0 ? fmax(0, fmin(1, ((x - xi) * dx + (y - yi) * dy) / l2)) : 0;
-        best = fmin(best, hypot(xi + t * dx - x, yi + t * dy - y));
+        double t = l2 > 0 ? fmax(0, fmin(1, (-xi * dx - yi * dy) / l2)) : 0;
+        best = fmin(best, hypot(xi + t * dx, yi + t * dy));
     }
     return in ? 0.0 : best;
+}
+
+/* Shortest distance from local (x, y) to the footprint's ring, 0 when inside it. */
+static double outside_by(const ko_footprint *fp, double x, double y) {
+    size_t n;
+    const double *r = ko_footprint_ring_local(fp, &n);
+    return outside_ring(r, n, x, y, 1.0, 1.0);
 }
 
 /* A camera 50 m up looking north-east 30 deg down sees the tip of a mast 20 m ahead (45 deg
@@ -1094,6 +1101,59 @@ START_TEST(test_dem_slit_in_a_notched_wall_is_seen_through) {
 }
 END_TEST
 
+/* A longitude/latitude DEM at 88 N holding two walls 5000 m high along parallels 600 m north
+ * and south of the camera: every ray that reaches one within the image meets its bilinear ramp
+ * in the first 5 % (the ray is at most 267 m up there), so the far side of the footprint lies
+ * on that parallel, within 12 cm of the ramp's foot. The DEM is read through a grid of nodes
+ * mapping local metres to pixels; 1 km apart, bilinear interpolation between them bends the
+ * parallels, whose radius here is 222 km, by (1 km)^2 / 8 / 222 km = 0.56 m (the far side was
+ * 0.67 m off). Looking north, then south, the far side must stay within 5 cm of the foot's
+ * parallel, and the ramp 5 cm up from its foot must be inside. */
+static double z_parallel(double lon, double lat, const double *arg) {
+    (void)lon;
+    return lat >= arg[0] || lat <= arg[1] ? 5000.0 : 0.0;
+}
+
+START_TEST(test_dem_lonlat_grid_holds_parallels_near_the_pole) {
+    const double lat = 88.0, lon = 20.0, dlat = 2e-5, dlon = 2e-5 / cos(88.0 * M_PI / 180);
+    const double m_lat = m_per_deg_lat(lat), m_lon = M_PI / 180 * 6399593.6 * cos(lat * M_PI / 180);
+    /* rows of posts: each wall's first row 600 m out (north: row 600, south: 537 rows later),
+     * the last ground row one pixel nearer */
+    double north = lat + 600.0 / m_lat, top = north + 600.5 * dlat, south = north - 537 * dlat;
+    double gt[6] = {lon - 494 * dlon, dlon, 0, top, 0, -dlat};
+    double arg[2] = {north - 0.25 * dlat, south + 0.25 * dlat};
+    make_dem_srs("/vsimem/pole.tif", "EPSG:4326", gt, 988, 1200, z_parallel, arg, 0);
+    ko_dem *dem = open_dem("/vsimem/pole.tif");
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
+    c.width_px = 5472, c.height_px = 3648;
+    for (int look = 0; look < 2; look++) {
+        double sg = look ? -1 : 1, foot = look ? south + dlat : north - dlat, far = -INFINITY;
+        ko_pose p = pose_at(30, look ? 180 : 0, -5, 0);
+        p.lat = lat;
+        p.lon = lon;
+        ko_footprint_options o = opts_range(1000, dem);
+        ko_footprint *fp = compute(&c, &p, &o);
+        size_t n;
+        const double *r = ko_footprint_ring(fp, &n);
+        for (size_t i = 0; i < n; i++)
+            far = fmax(far, sg * (r[2 * i + 1] - foot) * m_lat);
+        ck_assert_msg(far <= 0.12 + 0.05, "looking %s: the far side reaches %.3f m past the foot",
+                      look ? "south" : "north", far);
+        double worst = 0;
+        for (int k = -60; k <= 60; k++) /* the middle 600 m of the view */
+            worst = fmax(worst, outside_ring(r, n, lon + k * 5.0 / m_lon, foot + sg * 0.05 / m_lat,
+                                             m_lon, m_lat));
+        ck_assert_msg(worst <= 0.02, "looking %s: the wall's foot is %.3f m outside the footprint",
+                      look ? "south" : "north", worst);
+        ko_footprint_destroy(fp);
+    }
+    ko_dem_close(dem);
+    VSIUnlink("/vsimem/pole.tif");
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_dem_flat_plane_reproduces_flat_model,
                             test_dem_takeoff_ground_plus_relative_height,
@@ -1103,6 +1163,7 @@ int main(void) {
                             test_dem_one_post_mast_is_never_stepped_over,
                             test_dem_range_crossing_chord_is_refined_on_terrain,
                             test_dem_slit_in_a_notched_wall_is_seen_through,
+                            test_dem_lonlat_grid_holds_parallels_near_the_pole,
                             test_dem_nodata_and_leaving_the_dem_are_unknown,
                             test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers,
                             test_dem_absolute_and_relative_altitudes_are_joined,

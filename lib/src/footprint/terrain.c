@@ -11,13 +11,19 @@
 #include "footprint/footprint.h"
 
 #define PI 3.14159265358979323846
-/* Node spacing of the local-to-pixel mapping grid: the mapping is smooth at the scale of the
- * Earth's radius, so bilinear interpolation over 1 km cells is off by about
- * (1 km)^2 / 8 * tan(lat) / 6371 km: 2 cm at 45 deg, 5 cm at 70 deg, far below a DEM pixel. */
+/* Node spacing of the local-to-pixel mapping grid to start from: the mapping is smooth at the
+ * scale of the Earth's radius, so bilinear interpolation over 1 km cells is off by about
+ * (1 km)^2 / 8 * tan(lat) / 6371 km: 2 cm at 45 deg, 5 cm at 70 deg, but 0.56 m at 88 deg
+ * (a longitude/latitude DEM's meridians converge). The grid is refined until the
+ * interpolation is measured within GRID_ERR_PX of the exact mapping at every cell centre. */
 #define NODE_SPACING_M 1000.0
-#define MAX_NODES 65
+#define MAX_NODES 257
+#define GRID_ERR_PX 0.01
 /* Largest window (pixels) scanned for height and slope bounds; larger windows march plainly. */
 #define MAX_WINDOW_PX (512 * 512)
+
+static void local_pixel(const koi_terrain *t, double e, double n, double ae, double an, double *p,
+                        double *v);
 
 /* DEM pixel coordinates to local east/north metres (exact, through the CRS). */
 static int pixel_to_local(ko_context *ctx, const ko_dem *d, double lat0, double lon0, double px,
@@ -224,6 +230,53 @@ static int smooth_grid(const koi_terrain *t) {
     return 1;
 }
 
+/* The mapping grid of n x n nodes over [-range, range]^2 around the camera: each node's DEM
+ * pixel, exact. 0 when out of memory. */
+static int grid_nodes(ko_context *ctx, koi_terrain *t, const ko_pose *p, int n) {
+    free(t->node_px);
+    t->n = n;
+    t->spacing = 2.0 * t->range / (n - 1);
+    t->inv_spacing = 1.0 / t->spacing;
+    size_t nn = (size_t)n * n;
+    t->node_px = koi_calloc(2 * nn, sizeof(double));
+    if (!t->node_px) return 0;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < n; i++) {
+            size_t k = (size_t)j * n + i;
+            koi_local_to_wgs84(ctx, p->lat, p->lon, -t->range + i * t->spacing,
+                               -t->range + j * t->spacing, &t->node_px[nn + k], &t->node_px[k]);
+        }
+    return koi_dem_to_pixel(t->dem, nn, t->node_px, t->node_px + nn);
+}
+
+/* The largest distance, in DEM pixels, between the grid's interpolation and the exact mapping
+ * at the centres of its cells (where bilinear interpolation of a smooth map is worst); NaN if
+ * a centre cannot be mapped, -1 when out of memory. */
+static double grid_error(ko_context *ctx, const koi_terrain *t, const ko_pose *p) {
+    size_t m = (size_t)(t->n - 1) * (t->n - 1), q = 0;
+    double *c = koi_calloc(2 * m, sizeof(double)), worst = 0.0;
+    if (!c) return -1.0;
+    for (int j = 0; j + 1 < t->n; j++)
+        for (int i = 0; i + 1 < t->n; i++, q++)
+            koi_local_to_wgs84(ctx, p->lat, p->lon, -t->range + (i + 0.5) * t->spacing,
+                               -t->range + (j + 0.5) * t->spacing, &c[m + q], &c[q]);
+    if (!koi_dem_to_pixel(t->dem, m, c, c + m)) {
+        free(c);
+        return -1.0;
+    }
+    q = 0;
+    for (int j = 0; j + 1 < t->n; j++)
+        for (int i = 0; i + 1 < t->n; i++, q++) {
+            double px[2], v[2];
+            local_pixel(t, -t->range + (i + 0.5) * t->spacing, -t->range + (j + 0.5) * t->spacing,
+                        1.0, 0.0, px, v);
+            double err = hypot(px[0] - c[q], px[1] - c[m + q]);
+            worst = isnan(err) || isnan(worst) ? NAN : fmax(worst, err);
+        }
+    free(c);
+    return worst;
+}
+
 ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double range,
                             koi_terrain *t) {
     memset(t, 0, sizeof *t);
@@ -233,27 +286,23 @@ ko_status koi_terrain_begin(ko_context *ctx, ko_dem *d, const ko_pose *p, double
         return koi_error(ctx, KO_ERR_ARG, "%s: the DEM was opened on another context", d->path);
     d->io_error = 0;
     int n = (int)ceil(2.0 * range / NODE_SPACING_M) + 1;
-    t->n = n < 3 ? 3 : n > MAX_NODES ? MAX_NODES : n;
-    t->spacing = 2.0 * range / (t->n - 1);
-    t->inv_spacing = 1.0 / t->spacing;
-    size_t nn = (size_t)t->n * t->n;
-    t->node_px = koi_calloc(2 * nn, sizeof(double));
-    if (!t->node_px) return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
-    for (int j = 0; j < t->n; j++)
-        for (int i = 0; i < t->n; i++) {
-            size_t k = (size_t)j * t->n + i;
-            koi_local_to_wgs84(ctx, p->lat, p->lon, -range + i * t->spacing,
-                               -range + j * t->spacing, &t->node_px[nn + k], &t->node_px[k]);
-        }
-    double cx = p->lon, cy = p->lat;
-    if (!koi_dem_to_pixel(d, nn, t->node_px, t->node_px + nn) || !koi_dem_to_pixel(d, 1, &cx, &cy))
+    n = n < 3 ? 3 : n > 65 ? 65 : n;
+    double err = NAN, cx = p->lon, cy = p->lat;
+    for (;;) { /* halve the spacing until the interpolation holds (a few rounds near a pole) */
+        if (!grid_nodes(ctx, t, p, n) || (err = grid_error(ctx, t, p)) < 0)
+            return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
+        if (!(err > GRID_ERR_PX) || 2 * n - 1 > MAX_NODES || !smooth_grid(t)) break;
+        n = 2 * n - 1;
+    }
+    if (!koi_dem_to_pixel(d, 1, &cx, &cy))
         return koi_error(ctx, KO_ERR_NOMEM, "terrain: out of memory");
-    if (!smooth_grid(t))
+    if (!smooth_grid(t) || !(err <= GRID_ERR_PX))
         return koi_error(ctx, KO_ERR_ARG,
                          "%s: the DEM's grid cannot be followed around lat %.6f, lon %.6f (its "
-                         "pixels jump there: the antimeridian or a pole of a longitude/latitude "
-                         "DEM); a DEM in a projected CRS covers it",
-                         d->path, p->lat, p->lon);
+                         "pixels jump or turn there, %.3g pixels off between %d x %d nodes: the "
+                         "antimeridian or a pole of a longitude/latitude DEM); a DEM in a "
+                         "projected CRS covers it",
+                         d->path, p->lat, p->lon, err, t->n, t->n);
     t->ground = koi_dem_sample(d, cx, cy);
     if (d->io_error)
         return koi_error(ctx, (ko_status)d->io_error, "%s: cannot read the DEM", d->path);
