@@ -425,6 +425,52 @@ START_TEST(test_catalog_leaves_out_a_file_whose_sidecar_it_cannot_place) {
 }
 END_TEST
 
+/* Two sites in view of DJI_0021 and DJI_0023, the nearer one's name holding the other's: the
+ * demo square as "North substation" and the same square 20 m further north-east as
+ * "substation" (both in the 50 m buffer of those footprints). */
+static const char two_sites[] =
+    "{\"type\":\"FeatureCollection\",\"features\":["
+    "{\"type\":\"Feature\",\"properties\":{\"name\":\"North substation\",\"category\":"
+    "\"substation\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[-91.9938288,46.843066],"
+    "[-91.9936712,46.843066],[-91.9936712,46.843174],[-91.9938288,46.843174],"
+    "[-91.9938288,46.843066]]]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"name\":\"substation\",\"category\":\"substation\"},"
+    "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[-91.9936288,46.843196],"
+    "[-91.9934712,46.843196],[-91.9934712,46.843304],[-91.9936288,46.843304],"
+    "[-91.9936288,46.843196]]]}}]}";
+
+START_TEST(test_catalog_sidecar_names_every_site) {
+    env e;
+    tmp_store(e.store, sizeof e.store);
+    char src_path[256];
+    tmp_file(e.store, "two.geojson", src_path, sizeof src_path);
+    write_file(src_path, two_sites);
+    const char *src[] = {src_path};
+    env_open(&e, src, 1);
+    char cat[256], dir[256];
+    snprintf(cat, sizeof cat, "%s/c.gpkg", e.dir);
+    photos_in(e.dir, dir, sizeof dir);
+    ko_catalog_options o;
+    ko_catalog_options_init(&o);
+    o.sidecar = 1;
+    const char *in[] = {dir};
+    ko_catalog_stats s;
+    ck_assert_int_eq(tag(&e, cat, &o, in, 1, &s), KO_OK);
+    /* the catalogue's hits: both sites for DJI_0023 */
+    ck_assert_int_eq(
+        sql_int(cat, "SELECT count(DISTINCT name) FROM hits WHERE path LIKE '%DJI_0023.JPG'"), 2);
+    char side[512], text[2048];
+    snprintf(side, sizeof side, "%s/DJI_0023.JPG.xmp", dir);
+    FILE *fp = fopen(side, "r");
+    ck_assert_ptr_nonnull(fp);
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = '\0';
+    fclose(fp);
+    ck_assert_msg(strstr(text, "keepout:Sites=\"North substation;substation\""), "%s", text);
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(test_catalog_refuses_an_input_with_nothing_to_tag) {
     env e;
     const char *src[] = {DEMO};
@@ -485,6 +531,7 @@ int main(void) {
                             test_catalog_shards_make_one_catalogue,
                             test_catalog_recheck_follows_the_store,
                             test_catalog_leaves_out_a_file_whose_sidecar_it_cannot_place,
+                            test_catalog_sidecar_names_every_site,
                             test_catalog_refuses_an_input_with_nothing_to_tag,
                             test_catalog_options_are_checked};
     return unit_run(&(unit_suite){.name = "catalog", .timeout_s = 60, .global_init = 1}, tests,

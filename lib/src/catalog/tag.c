@@ -110,6 +110,19 @@ static int unknown_file(koi_cat_file *f, const char *why) {
     return s->id && s->reason;
 }
 
+/* Whether name is one of the ';'-joined names of list (NULL: none); a name that is part of
+ * another is a name of its own. */
+static int has_name(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !memcmp(p, name, n)) return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
 static int check_file(ko_context *ctx, ko_sites *sites, const ko_check_options *copts, shared *sh,
                       const job *j, koi_cat_file *f) {
     f->path = koi_strdup(j->path);
@@ -138,8 +151,7 @@ static int check_file(ko_context *ctx, ko_sites *sites, const ko_check_options *
         if (ok) f->verdict = ko_verdict_worst(f->verdict, s->verdict);
         for (size_t i = 0; ok && i < ko_result_count(res); i++) {
             const ko_finding *fi = ko_result_finding(res, i);
-            if (fi->disclosed && fi->site->name &&
-                !(f->site_names && strstr(f->site_names, fi->site->name))) {
+            if (fi->disclosed && fi->site->name && !has_name(f->site_names, fi->site->name)) {
                 size_t a = f->site_names ? strlen(f->site_names) : 0, b = strlen(fi->site->name);
                 char *n = koi_realloc_array(f->site_names, a + b + 2, 1);
                 if (!n) break;
