@@ -492,6 +492,29 @@ START_TEST(test_catalog_refuses_an_input_with_nothing_to_tag) {
 }
 END_TEST
 
+START_TEST(test_catalog_wants_the_store_of_its_context) {
+    env e;
+    const char *src[] = {DEMO};
+    env_open(&e, src, 1);
+    char cat[256];
+    snprintf(cat, sizeof cat, "%s/c.gpkg", e.dir);
+    ko_context *other = NULL;
+    ck_assert_int_eq(ko_context_create(&other), KO_OK);
+    ko_catalog *c = NULL;
+    ck_assert_int_eq(ko_catalog_open(other, cat, NULL, &c), KO_OK);
+    const char *in[] = {IMAGES};
+    ko_catalog_stats s;
+    ko_catalog_stats_init(&s);
+    ck_assert_int_eq(ko_catalog_tag(c, e.sites, in, 1, &s), KO_ERR_ARG);
+    ck_assert_int_eq(ko_catalog_recheck(c, e.sites, &s), KO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(other), "another context"));
+    ko_catalog_close(c);
+    ko_context_destroy(other);
+    ck_assert_int_eq(sql_int(cat, "SELECT count(*) FROM files"), 0);
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(test_catalog_options_are_checked) {
     ko_context *ctx = NULL;
     ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
@@ -533,6 +556,7 @@ int main(void) {
                             test_catalog_leaves_out_a_file_whose_sidecar_it_cannot_place,
                             test_catalog_sidecar_names_every_site,
                             test_catalog_refuses_an_input_with_nothing_to_tag,
+                            test_catalog_wants_the_store_of_its_context,
                             test_catalog_options_are_checked};
     return unit_run(&(unit_suite){.name = "catalog", .timeout_s = 60, .global_init = 1}, tests,
                     UNIT_COUNT(tests));

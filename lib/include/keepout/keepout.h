@@ -1236,8 +1236,9 @@ KO_API ko_status ko_catalog_open(ko_context *ctx, const char *dsn, const ko_cata
 KO_API void ko_catalog_close(ko_catalog *cat);
 
 /** Tags the files of n inputs (files, directories walked as ko_file_list_create() lists
- * them, any VSI path) against sites, an open store of cat's context whose file each worker
- * opens again read-only (sharing its index when it is loaded: ko_sites_prepare() decides).
+ * them, any VSI path) against sites, an open store of cat's context (KO_ERR_ARG otherwise)
+ * whose file each worker opens again read-only (sharing its index when it is loaded:
+ * ko_sites_prepare() decides).
  * A file that yields no shot (refused imagery, unreadable) is one unknown row; an input with
  * nothing to tag in it fails with KO_ERR_NOT_FOUND (a mistyped archive must not pass as all
  * clear). *stats (from ko_catalog_stats_init(), may be NULL) is filled on success. Fails with
@@ -1246,11 +1247,12 @@ KO_API void ko_catalog_close(ko_catalog *cat);
 KO_API ko_status ko_catalog_tag(ko_catalog *cat, ko_sites *sites, const char *const *inputs,
                                 size_t n, ko_catalog_stats *stats);
 
-/** Checks every stored footprint again against sites (its index is loaded), from the pose and
- * camera in its row, and rewrites verdicts, hits and files.verdict, in one transaction: on any
- * failure nothing of it is committed (the message names the catalogue and says so). The
- * DEMs of the options are used as in ko_catalog_tag(). Rows whose file could not be read stay
- * unknown. *stats (may be NULL) gets rechecked, changed and the catalogue counts. */
+/** Checks every stored footprint again against sites (a store of cat's context; its index is
+ * loaded), from the pose and camera in its row, and rewrites verdicts, hits and files.verdict,
+ * in one transaction: on any failure nothing of it is committed (the message names the
+ * catalogue and says so). The DEMs of the options are used as in ko_catalog_tag(). Rows whose
+ * file could not be read stay unknown. *stats (may be NULL) gets rechecked, changed and the
+ * catalogue counts. */
 KO_API ko_status ko_catalog_recheck(ko_catalog *cat, ko_sites *sites, ko_catalog_stats *stats);
 
 /** The release decision on a catalogue after a run, under policy p (NULL: strict): the

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "sites/sites.h"
 
 static double get_num(OGRFeatureH f, const char *name) {
     int i = OGR_F_GetFieldIndex(f, name);
@@ -141,6 +142,9 @@ ko_status ko_catalog_recheck(ko_catalog *cat, ko_sites *sites, ko_catalog_stats 
     if (!cat) return KO_ERR_ARG;
     ko_context *ctx = cat->ctx;
     if (!sites) return koi_error(ctx, KO_ERR_ARG, "ko_catalog_recheck: NULL argument");
+    if (sites->ctx != ctx)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "ko_catalog_recheck: the site store belongs to another context");
     ko_status st;
     if (stats && (st = KOI_CHECK_OPTIONS(ctx, ko_catalog_stats, stats))) return st;
     const ko_catalog_options *o = &cat->opts;

@@ -507,6 +507,9 @@ ko_status ko_catalog_tag(ko_catalog *cat, ko_sites *sites, const char *const *in
     ko_context *ctx = cat->ctx;
     if (!sites || (n && !inputs))
         return koi_error(ctx, KO_ERR_ARG, "ko_catalog_tag: NULL argument");
+    if (sites->ctx != ctx) /* its messages would go to another thread's context */
+        return koi_error(ctx, KO_ERR_ARG,
+                         "ko_catalog_tag: the site store belongs to another context");
     ko_status st;
     if (stats && (st = KOI_CHECK_OPTIONS(ctx, ko_catalog_stats, stats))) return st;
     const ko_catalog_options *o = &cat->opts;
