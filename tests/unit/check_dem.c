@@ -1154,6 +1154,48 @@ START_TEST(test_dem_lonlat_grid_holds_parallels_near_the_pole) {
 }
 END_TEST
 
+/* Ground nearer than a near (bottom) image edge is outside the footprint, so what the rays
+ * between two of its samples meet before them matters too. A one-post mast whose tip pokes
+ * 1 m into the bottom of the view of a camera 60 m up (pitch -30), 20.5 m out, is 7 cm wide
+ * where the bottom edge's rays pass it, and fitted between two samples 0.4 m apart: its tip,
+ * seen by ~270 pixels, was 19 m outside the ring (adversary r18 nearpoke1, `clear`). And a
+ * camera 10 m up looking 25 deg up has its bottom edge beyond the 250 m range limit: its
+ * samples are cut and joined by the range arc, so a 20 m mast 240.5 m out, seen by ~4,500
+ * pixels, was left out whatever its height (nearcut20). Over 8 turns of each camera, the
+ * mast's post must be inside the ring (within its 0.25 m tolerance). */
+START_TEST(test_dem_mast_between_near_edge_rays_is_in_the_footprint) {
+    const double lat = 46.842607, lon = -93.0, k0 = 0.9996;
+    /* camera height, pitch, range; mast distance north and height */
+    const double cfg[2][5] = {{60, -30, 50, 20.5, 29.95}, {10, 25, 250, 240.5, 20}};
+    double e, n;
+    utm15(lat, lon, &e, &n);
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
+    c.width_px = 5472, c.height_px = 3648;
+    for (int k = 0; k < 2; k++) {
+        double gt[6] = {e - 300, 1, 0, n + 300, 0, -1}, tx = e + 0.5 * k0, ty = n + cfg[k][3] * k0;
+        double arg[3] = {gt[0] + floor(tx - gt[0]) + 0.5, gt[3] - floor(gt[3] - ty) - 0.5,
+                         cfg[k][4]};
+        make_dem("/vsimem/near.tif", 32615, gt, 600, 600, z_mast, arg, 0);
+        ko_dem *dem = open_dem("/vsimem/near.tif");
+        for (int iy = 0; iy < 8; iy++) {
+            ko_pose p = pose_at(cfg[k][0], 0.25 * iy, cfg[k][1], 0);
+            p.lat = lat;
+            p.lon = lon;
+            ko_footprint_options o = opts_range(cfg[k][2], dem);
+            ko_footprint *fp = compute(&c, &p, &o);
+            double off = outside_by(fp, (arg[0] - e) / k0, (arg[1] - n) / k0);
+            ck_assert_msg(off <= 0.3, "camera %d, yaw %.2f: the mast is %.2f m outside", k,
+                          0.25 * iy, off);
+            ko_footprint_destroy(fp);
+        }
+        ko_dem_close(dem);
+    }
+    VSIUnlink("/vsimem/near.tif");
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_dem_flat_plane_reproduces_flat_model,
                             test_dem_takeoff_ground_plus_relative_height,
@@ -1163,6 +1205,7 @@ int main(void) {
                             test_dem_one_post_mast_is_never_stepped_over,
                             test_dem_range_crossing_chord_is_refined_on_terrain,
                             test_dem_slit_in_a_notched_wall_is_seen_through,
+                            test_dem_mast_between_near_edge_rays_is_in_the_footprint,
                             test_dem_lonlat_grid_holds_parallels_near_the_pole,
                             test_dem_nodata_and_leaving_the_dem_are_unknown,
                             test_dem_camera_below_terrain_or_disagreeing_fails_with_numbers,

@@ -429,19 +429,19 @@ static int add_arc(dense *d, const double *a, const double *b, double R, double 
     return dense_add(d, b[0], b[1]);
 }
 
-/* The boundary between samples i and j = i + 1, where one ray lands within range and the
- * other is cut: bisected along the image edge to 1e-4 pixel. *in_xy := the last ground point
- * within range, *s_in := where along the edge from sample i its ray starts, *out_xy := the
- * first cut point (on the range circle). */
+/* The boundary along chord i of the edge between s_in (its ray lands within range, at pin) and
+ * s_out (cut, at pout): bisected along the image edge to 1e-4 pixel. *in_xy := the last
+ * ground point within range, *s_in := where along the chord its ray starts, *out_xy := the
+ * first cut point (on the range circle), *s_out := where its ray starts. */
 static ko_status find_crossing(ko_context *ctx, const ko_camera *cam, const koi_intrinsics *k,
-                               uint32_t m, size_t i, int in_first, const koi_rot *r,
+                               uint32_t m, size_t i, double *s_in, double *s_out, const koi_rot *r,
                                const ko_pose *p, koi_terrain *t, ko_footprint *fp,
-                               const double *pin, const double *pout, double *in_xy, double *s_in,
+                               const double *pin, const double *pout, double *in_xy,
                                double *out_xy) {
     double u0, v0, u1, v1;
     boundary_pixel(k, m, i, &u0, &v0);
     boundary_pixel(k, m, (i + 1) % ((size_t)4 * m), &u1, &v1);
-    double lo = in_first ? 0.0 : 1.0, hi = 1.0 - lo; /* lo: within range, hi: cut */
+    double lo = *s_in, hi = *s_out; /* lo: within range, hi: cut */
     in_xy[0] = pin[0], in_xy[1] = pin[1], out_xy[0] = pout[0], out_xy[1] = pout[1];
     double len = hypot(u1 - u0, v1 - v0);
     for (int it = 0; it < 60 && fabs(hi - lo) * len > 1e-4; it++) {
@@ -461,6 +461,7 @@ static ko_status find_crossing(ko_context *ctx, const ko_camera *cam, const koi_
             lo = s, in_xy[0] = e, in_xy[1] = n;
     }
     *s_in = lo;
+    *s_out = hi;
     return KO_OK;
 }
 
@@ -510,7 +511,9 @@ typedef struct edge_span {
     ko_footprint *fp;
     double tol, drop; /* how far off a chord may miss; the most a hit lies below the camera */
     dense *d;
-    double px; /* pixels from one end of chord i to the other, on the sensor */
+    double px;        /* pixels from one end of chord i to the other, on the sensor */
+    int orient;       /* the samples' ring turns anticlockwise (1), clockwise (-1), unknown (0) */
+    double R, excess; /* the range arc, as add_arc draws it */
 } edge_span;
 
 /* The point of NED ray d at ground distance s from the camera: local east, north, altitude. */
@@ -549,6 +552,37 @@ static int fan_closed(const edge_span *e, const double *a, const double *da, con
     return c != 0;
 }
 
+/* Whether the camera lies on the outer side of the chord from a to b of the ring, so that
+ * ground nearer than the chord is outside it (a near edge: the bottom of an oblique view); 1
+ * too when that cannot be told. */
+static int camera_outside(const edge_span *e, const double *a, const double *b) {
+    double cr = a[0] * b[1] - a[1] * b[0];
+    if (!e->orient || !(fabs(cr) > 1e-9 * hypot(a[0], a[1]) * hypot(b[0], b[1]))) return 1;
+    return (cr > 0) != (e->orient > 0);
+}
+
+/* Whether no ray between da and db meets the terrain nearer than ground distance r0
+ * (koi_terrain_wedge_clear): a thin mast between two rays of a near edge, its tip inside the
+ * image, was left out of the ring 19 m. A void ends the question, as in fan_within. */
+static int near_clear(const edge_span *e, const double *da, const double *db, double r0) {
+    double pa[3], pb[3], ve, vn;
+    r0 = fmin(r0, e->t->range);
+    if (!(r0 > 0) || !ray_point(e->t, da, r0, pa) || !ray_point(e->t, db, r0, pb)) return 1;
+    int c = koi_terrain_wedge_clear(e->t, pa, pb, &ve, &vn);
+    if (c < 0 && !e->fp->voids++) e->fp->void_e = ve, e->fp->void_n = vn;
+    return c != 0;
+}
+
+/* Whether the chord between the hits a (ray da) and b (db) holds what the rays between them
+ * see: none lands beyond it (fan_closed) and, where nearer ground is outside the ring, none
+ * meets the terrain before tol short of the nearer hit. */
+static int chord_closed(const edge_span *e, const double *a, const double *da, const double *b,
+                        const double *db) {
+    if (!fan_closed(e, a, da, b, db)) return 0;
+    double near = fmin(hypot(a[0], a[1]), hypot(b[0], b[1])) - e->tol;
+    return !camera_outside(e, a, b) || near_clear(e, da, db, near);
+}
+
 /* On terrain the ground along an image edge is no projective image of it: between two samples
  * the edge's rays can pass the obstacle one of them meets, or see through a gap, and land
  * outside the chord between the two hits (a 2 m pylon met by one sample cut a 6 m site 47 m
@@ -570,7 +604,7 @@ static ko_status refine_edge(const edge_span *e, double s0, const double *a, con
     int cut = 0, closed = (s1 - s0) * e->px <= 0.25 ? 1 : -1;
     if (depth >= 24 ||
         (alpha * fmax(sa, sb) <= e->tol &&
-         (closed >= 0 ? closed : (closed = fan_closed(e, a, da, b, db)))) ||
+         (closed >= 0 ? closed : (closed = chord_closed(e, a, da, b, db)))) ||
         !edge_ray(e->cam, e->k, e->m, e->i, sm, e->r, dm)) {
         *ok = dense_add(e->d, b[0], b[1]);
         return KO_OK;
@@ -578,7 +612,7 @@ static ko_status refine_edge(const edge_span *e, double s0, const double *a, con
     ko_status st = cast_one(e->ctx, dm, e->p, e->t, e->fp, &mid[0], &mid[1], &cut);
     if (st) return st;
     if (!cut && off_chord(mid, a, b) <= e->tol && alpha * fmin(sa, sb) <= 0.5 * e->t->step &&
-        (closed < 0 ? fan_closed(e, a, da, b, db) : closed)) {
+        (closed < 0 ? chord_closed(e, a, da, b, db) : closed)) {
         *ok = dense_add(e->d, b[0], b[1]);
         return KO_OK;
     }
@@ -587,23 +621,67 @@ static ko_status refine_edge(const edge_span *e, double s0, const double *a, con
     return st;
 }
 
+/* Chord i of the edge is the one refined: its length on the sensor, for the quarter-pixel rule. */
+static void set_chord(edge_span *e, size_t i) {
+    double u0, v0, u1, v1;
+    boundary_pixel(e->k, e->m, i, &u0, &v0);
+    boundary_pixel(e->k, e->m, (i + 1) % ((size_t)4 * e->m), &u1, &v1);
+    e->i = i;
+    e->px = hypot(u1 - u0, v1 - v0);
+}
+
 /* The boundary from a (at s0 along chord i of the edge) to b (at s1), both ground points within
  * range: on terrain refined as refine_edge does, on flat ground the chord itself. Adds the
  * points after a, through b. */
 static ko_status in_range_chord(edge_span *e, size_t i, double s0, const double *a, double s1,
                                 const double *b, int *ok) {
     double da[3], db[3];
-    double u0, v0, u1, v1;
-    boundary_pixel(e->k, e->m, i, &u0, &v0);
-    boundary_pixel(e->k, e->m, (i + 1) % ((size_t)4 * e->m), &u1, &v1);
-    e->i = i;
-    e->px = hypot(u1 - u0, v1 - v0);
+    set_chord(e, i);
     if (!e->t || !edge_ray(e->cam, e->k, e->m, i, s0, e->r, da) ||
         !edge_ray(e->cam, e->k, e->m, i, s1, e->r, db)) {
         *ok = dense_add(e->d, b[0], b[1]);
         return KO_OK;
     }
     return refine_edge(e, s0, a, da, s1, b, db, 0, ok);
+}
+
+/* The ring between two cut points a (ray at s0 along chord i of the edge) and b (at s1): the
+ * range arc. On terrain, where nearer ground is outside the ring, the rays between them must
+ * not meet the terrain within range (a 20 m mast 240 m away between two bottom-edge samples
+ * cut at the 250 m limit was left out); where one does, the edge is bisected and its rays
+ * within range are followed as any others. */
+static ko_status cut_arc(edge_span *e, size_t i, double s0, const double *a, double s1,
+                         const double *b, int depth, int *ok) {
+    double da[3], db[3], dm[3], mid[2], sm = 0.5 * (s0 + s1);
+    int cut = 1;
+    set_chord(e, i);
+    if (!e->t || depth >= 24 || !camera_outside(e, a, b) || (s1 - s0) * e->px <= 0.25 ||
+        !edge_ray(e->cam, e->k, e->m, i, s0, e->r, da) ||
+        !edge_ray(e->cam, e->k, e->m, i, s1, e->r, db) ||
+        !edge_ray(e->cam, e->k, e->m, i, sm, e->r, dm) || near_clear(e, da, db, e->t->range)) {
+        *ok = add_arc(e->d, a, b, e->R, e->excess);
+        return KO_OK;
+    }
+    ko_status st = cast_one(e->ctx, dm, e->p, e->t, e->fp, &mid[0], &mid[1], &cut);
+    if (st || cut) {
+        if (!st) st = cut_arc(e, i, s0, a, sm, mid, depth + 1, ok);
+        if (!st && *ok) st = cut_arc(e, i, sm, mid, s1, b, depth + 1, ok);
+        return st;
+    }
+    /* the middle ray meets the terrain within range: out of range, in, and out again */
+    double in0[2], out0[2], in1[2], out1[2], si0 = sm, so0 = s0, si1 = sm, so1 = s1;
+    st = find_crossing(e->ctx, e->cam, e->k, e->m, i, &si0, &so0, e->r, e->p, e->t, e->fp, mid, a,
+                       in0, out0);
+    if (!st)
+        st = find_crossing(e->ctx, e->cam, e->k, e->m, i, &si1, &so1, e->r, e->p, e->t, e->fp, mid,
+                           b, in1, out1);
+    if (!st) st = cut_arc(e, i, s0, a, so0, out0, depth + 1, ok);
+    if (!st && *ok) *ok = dense_add(e->d, in0[0], in0[1]);
+    if (!st && *ok) st = in_range_chord(e, i, si0, in0, sm, mid, ok);
+    if (!st && *ok) st = in_range_chord(e, i, sm, mid, si1, in1, ok);
+    if (!st && *ok) *ok = dense_add(e->d, out1[0], out1[1]);
+    if (!st && *ok) st = cut_arc(e, i, so1, out1, s1, b, depth + 1, ok);
+    return st;
 }
 
 /* The closed dense ring of the cast boundary (samples xy, cut flags): where the boundary
@@ -620,30 +698,41 @@ static ko_status follow_range(ko_context *ctx, const ko_camera *cam, const koi_i
     int ok = 1;
     ko_status st = KO_OK;
     /* on terrain: chords refined to a quarter DEM cell or the arc's excess, the larger */
-    edge_span span = {ctx, cam, k, m, 0, r, p, t, fp, t ? fmax(excess, 0.25 * t->step) : 0,
-                      0,   &d,  0};
+    edge_span span = {ctx, cam, k, m, 0, r,     p, t, fp, t ? fmax(excess, 0.25 * t->step) : 0,
+                      0,   &d,  0, 0, R, excess};
     if (t) span.drop = t->cam_alt - (t->bounded ? fmin(t->zmin, t->ground) : t->ground);
+    /* the samples' ring's turning sense, unless it is a sliver (all of it cut at the range
+     * limit: the far and the near edge on one arc) */
+    double area2 = 0, perim = 0;
+    for (size_t i = 0; i < total; i++) {
+        size_t j = (i + 1) % total;
+        area2 += xy[2 * i] * xy[2 * j + 1] - xy[2 * j] * xy[2 * i + 1];
+        perim += hypot(xy[2 * j] - xy[2 * i], xy[2 * j + 1] - xy[2 * i + 1]);
+    }
+    span.orient = fabs(area2) <= 1e-3 * perim * perim ? 0 : area2 > 0 ? 1 : -1;
     for (size_t i = 0; ok && !st && i < total; i++) {
         size_t j = (i + 1) % total;
         if (i == 0) ok = dense_add(&d, xy[0], xy[1]);
         const double *a = &xy[2 * i], *b = &xy[2 * j];
         if (cut[i] == cut[j]) {
             if (cut[i])
-                ok = add_arc(&d, a, b, R, excess);
+                st = cut_arc(&span, i, 0.0, a, 1.0, b, 0, &ok);
             else
                 st = in_range_chord(&span, i, 0.0, a, 1.0, b, &ok);
             continue;
         }
-        double in_xy[2], out_xy[2], s_in;
-        st = find_crossing(ctx, cam, k, m, i, !cut[i], r, p, t, fp, cut[i] ? b : a, cut[i] ? a : b,
-                           in_xy, &s_in, out_xy);
+        double in_xy[2], out_xy[2], s_in = cut[i] ? 1.0 : 0.0, s_out = 1.0 - s_in;
+        st = find_crossing(ctx, cam, k, m, i, &s_in, &s_out, r, p, t, fp, cut[i] ? b : a,
+                           cut[i] ? a : b, in_xy, out_xy);
         if (st) break;
         if (cut[i]) { /* arc to the crossing, then in range */
-            ok = add_arc(&d, a, out_xy, R, excess) && dense_add(&d, in_xy[0], in_xy[1]);
-            if (ok) st = in_range_chord(&span, i, s_in, in_xy, 1.0, b, &ok);
+            st = cut_arc(&span, i, 0.0, a, s_out, out_xy, 0, &ok);
+            ok = ok && dense_add(&d, in_xy[0], in_xy[1]);
+            if (!st && ok) st = in_range_chord(&span, i, s_in, in_xy, 1.0, b, &ok);
         } else {
             st = in_range_chord(&span, i, 0.0, a, s_in, in_xy, &ok);
-            ok = ok && dense_add(&d, out_xy[0], out_xy[1]) && add_arc(&d, out_xy, b, R, excess);
+            ok = ok && dense_add(&d, out_xy[0], out_xy[1]);
+            if (!st && ok) st = cut_arc(&span, i, s_out, out_xy, 1.0, b, 0, &ok);
         }
     }
     if (!st && !ok) st = koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");

@@ -121,6 +121,16 @@ int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double 
 int koi_terrain_covers(const koi_terrain *t, const double a[3], const double b[3], double *e,
                        double *n);
 
+/* 1 if no point of the triangle between the camera and a, b (local east, north, altitude: the
+ * fan of rays from the camera through a and b, cut at a and b) is at or under the terrain
+ * (within a millimetre): no ray of the fan meets the terrain before the segment a-b. Exact
+ * over the bilinear terrain: within a cell, terrain minus the fan's plane is bilinear, so its
+ * largest value over the triangle is on the triangle's sides (the rays themselves, which the
+ * caller knows, and a-b, walked as above) or at a DEM post inside it. 0 if not, -1 if the
+ * triangle meets ground of unknown height (where in *e, *n). */
+int koi_terrain_wedge_clear(const koi_terrain *t, const double a[3], const double b[3], double *e,
+                            double *n);
+
 void koi_terrain_end(koi_terrain *t);
 
 #endif

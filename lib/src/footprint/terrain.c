@@ -519,31 +519,89 @@ static int march(const koi_terrain *t, double ae, double an, double k, double *s
 }
 
 /* Along one cell's stretch the terrain minus the segment is the quadratic h0 + h1 t + h2 t^2
- * (t: ground metres, as in cell_crossing); its least value over [0, len]. */
-static double stretch_low(const cell *c, double slope, double h0, double len) {
+ * (t: ground metres, as in cell_crossing); its least and greatest values over [0, len]. */
+static void stretch_bounds(const cell *c, double slope, double h0, double len, double *lo,
+                           double *hi) {
     const double *z = c->z;
     double bu = z[1] - z[0], bw = z[2] - z[0], buw = z[0] - z[1] - z[2] + z[3];
     double h1 = (bu + buw * c->w) * c->v[0] + (bw + buw * c->u) * c->v[1] - slope;
-    double h2 = buw * c->v[0] * c->v[1], low = fmin(h0, h0 + h1 * len + h2 * len * len);
-    if (h2 > 0 && -h1 / (2 * h2) > 0 && -h1 / (2 * h2) < len)
-        low = fmin(low, h0 - h1 * h1 / (4 * h2));
-    return low;
+    double h2 = buw * c->v[0] * c->v[1], end = h0 + h1 * len + h2 * len * len;
+    *lo = fmin(h0, end), *hi = fmax(h0, end);
+    if (h2 != 0 && -h1 / (2 * h2) > 0 && -h1 / (2 * h2) < len) {
+        double v = h0 - h1 * h1 / (4 * h2);
+        *lo = fmin(*lo, v), *hi = fmax(*hi, v);
+    }
 }
 
-int koi_terrain_covers(const koi_terrain *t, const double a[3], const double b[3], double *e,
-                       double *n) {
+/* The terrain along the segment a-b: above: 1 if nowhere below it (by more than a micrometre);
+ * !above: 1 if everywhere at least a millimetre below it. 0 if not, -1 at unknown ground. */
+static int segment_walk(const koi_terrain *t, const double a[3], const double b[3], int above,
+                        double *e, double *n) {
     double de = b[0] - a[0], dn = b[1] - a[1], len = hypot(de, dn);
-    if (t->bounded && fmax(a[2], b[2]) <= t->zmin) return 1;
+    if (t->bounded && above && fmax(a[2], b[2]) <= t->zmin) return 1;
+    if (t->bounded && !above && fmin(a[2], b[2]) > t->zmax + 1e-3) return 1;
     double ae = len > 0 ? de / len : 1, an = len > 0 ? dn / len : 0;
     double slope = len > 0 ? (b[2] - a[2]) / len : 0;
     for (double l = 0;;) {
         cell c;
-        double ds = cell_under(t, a[0] + l * ae, a[1] + l * an, ae, an, &c);
+        double ds = cell_under(t, a[0] + l * ae, a[1] + l * an, ae, an, &c), lo, hi;
         if (isnan(c.zs)) return *e = a[0] + l * ae, *n = a[1] + l * an, -1;
-        double piece = fmin(ds, len - l);
-        if (stretch_low(&c, slope, c.zs - (a[2] + slope * l), fmax(piece, 0)) < -1e-6) return 0;
+        stretch_bounds(&c, slope, c.zs - (a[2] + slope * l), fmax(fmin(ds, len - l), 0), &lo, &hi);
+        if (above ? lo < -1e-6 : hi > -1e-3) return 0;
         if ((l += ds) >= len) return 1;
     }
+}
+
+int koi_terrain_covers(const koi_terrain *t, const double a[3], const double b[3], double *e,
+                       double *n) {
+    return segment_walk(t, a, b, 1, e, n);
+}
+
+/* x range at height y of the pixel-space triangle p, widened by dil; 0 if none. */
+static int triangle_row(double p[3][2], double y, double dil, double *x0, double *x1) {
+    *x0 = INFINITY, *x1 = -INFINITY;
+    for (int k = 0; k < 3; k++) {
+        const double *q = p[k], *r = p[(k + 1) % 3];
+        if (y < fmin(q[1], r[1]) - dil || y > fmax(q[1], r[1]) + dil) continue;
+        double dy = r[1] - q[1];
+        if (fabs(dy) > 1e-12) {
+            double f = fmin(1, fmax(0, (y - q[1]) / dy)), x = q[0] + f * (r[0] - q[0]);
+            *x0 = fmin(*x0, x), *x1 = fmax(*x1, x);
+        } else {
+            *x0 = fmin(*x0, fmin(q[0], r[0])), *x1 = fmax(*x1, fmax(q[0], r[0]));
+        }
+    }
+    *x0 -= dil, *x1 += dil;
+    return *x0 <= *x1;
+}
+
+int koi_terrain_wedge_clear(const koi_terrain *t, const double a[3], const double b[3], double *e,
+                            double *n) {
+    const double eps = 1e-3, dil = 0.02; /* dil: the mapping grid's error, twice over */
+    if (t->bounded && fmin(t->cam_alt, fmin(a[2], b[2])) > t->zmax + eps) return 1;
+    int c = segment_walk(t, a, b, 0, e, n);
+    if (c <= 0) return c;
+    double p[3][2], v[2], z[3] = {t->cam_alt, a[2], b[2]};
+    local_pixel(t, 0, 0, 1, 0, p[0], v);
+    local_pixel(t, a[0], a[1], 1, 0, p[1], v);
+    local_pixel(t, b[0], b[1], 1, 0, p[2], v);
+    double ax = p[1][0] - p[0][0], ay = p[1][1] - p[0][1], bx = p[2][0] - p[0][0];
+    double by = p[2][1] - p[0][1], det = ax * by - bx * ay;
+    if (!(fabs(det) > 1e-12)) return 1; /* no width: its sides are the two rays */
+    double y0 = fmin(p[0][1], fmin(p[1][1], p[2][1])), y1 = fmax(p[0][1], fmax(p[1][1], p[2][1]));
+    const ko_dem *d = t->dem;
+    for (int j = (int)ceil(y0 - 0.5 - dil); j <= (int)floor(y1 - 0.5 + dil); j++) {
+        double y = j + 0.5, x0, x1;
+        if (!triangle_row(p, y, dil, &x0, &x1)) continue;
+        for (int i = (int)ceil(x0 - 0.5); i <= (int)floor(x1 - 0.5); i++) {
+            double x = i + 0.5 - p[0][0], yy = y - p[0][1];
+            double l1 = (x * by - bx * yy) / det, l2 = (ax * yy - x * ay) / det;
+            double zp = i >= 0 && j >= 0 && i < d->xsize && j < d->ysize ? post(t, i, j) : NAN;
+            if (isnan(zp)) return *e = l1 * a[0] + l2 * b[0], *n = l1 * a[1] + l2 * b[1], -1;
+            if (zp > (1 - l1 - l2) * z[0] + l1 * z[1] + l2 * z[2] - eps) return 0;
+        }
+    }
+    return 1;
 }
 
 int koi_terrain_cast(ko_context *ctx, koi_terrain *t, const double d[3], double yaw_deg,
