@@ -8,11 +8,9 @@ say what the camera does, the exposure is unknown, never clear."""
 import json
 import math
 
-from kotest import main, polygon_store, run, write
+from kotest import main, run, write
+from routegeo import KX, KY, LAT, LITCHI_HEAD as HOVER_HEAD, LON, pinhole, square_store, verdict
 
-LAT, LON = 47.0, 8.0
-KY = 111132.954 - 559.822 * math.cos(2 * math.radians(LAT))  # metres per degree of latitude
-KX = 111412.84 * math.cos(math.radians(LAT))  # metres per degree of longitude
 W, H = 4000, 3000
 
 
@@ -23,37 +21,12 @@ def f_px(f35):
 
 def in_view(e, n, up, yaw, pitch, f):
     """Whether the point e/n/up metres from the camera is in a W x H pinhole frame (no roll)."""
-    y, p = math.radians(yaw), math.radians(pitch)
-    fwd = (math.cos(p) * math.sin(y), math.cos(p) * math.cos(y), math.sin(p))
-    right = (math.cos(y), -math.sin(y), 0.0)
-    down = (fwd[1] * right[2] - fwd[2] * right[1], fwd[2] * right[0] - fwd[0] * right[2],
-            fwd[0] * right[1] - fwd[1] * right[0])
-    v = (e, n, up)
-    z = sum(a * b for a, b in zip(v, fwd))
-    if z <= 0:
-        return False
-    u = W / 2 + f * sum(a * b for a, b in zip(v, right)) / z
-    w = H / 2 + f * sum(a * b for a, b in zip(v, down)) / z
-    return 0 <= u <= W and 0 <= w <= H
-
-
-def square_store(tmp, e, n, side_m):
-    """A store with one square site side_m wide centred e/n metres from (LAT, LON)."""
-    lat, lon = LAT + n / KY, LON + e / KX
-    hx, hy = side_m / 2 / KX, side_m / 2 / KY
-    ring = [[lon - hx, lat - hy], [lon + hx, lat - hy], [lon + hx, lat + hy],
-            [lon - hx, lat + hy], [lon - hx, lat - hy]]
-    return polygon_store(tmp, [("small site", ring)])
+    return pinhole(e, n, up, yaw, pitch, f, W, H) is not None
 
 
 def corners(e, n, side):
     h = side / 2
     return [(e + a, n + b) for a in (-h, h) for b in (-h, h)] + [(e, n)]
-
-
-def verdict(out):
-    return [f["properties"] for f in json.loads(out)["features"]
-            if f["properties"]["kind"] == "route"][0]["verdict"]
 
 
 def route(db, f35, plan):
@@ -196,11 +169,6 @@ def assert_hover_geometry():
     assert all(in_view(e, n, -20, 135, -30, f) for e, n in pts)
     assert not any(in_view(e, n, -20, 270 + a / 10, -30, f) for e, n in pts
                    for a in range(901))
-
-
-HOVER_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"
-              "gimbalpitchangle,actiontype1,actionparam1,altitudemode,speed(m/s),"
-              "photo_timeinterval,photo_distinterval\n")
 
 
 def test_litchi_hover_turns_the_way_rotationdir_says(tmp):

@@ -11,18 +11,9 @@ from keepout's output: the site must be flagged, never clear."""
 import json
 import math
 
-from kotest import main, polygon_store, run, write
-
-LAT, LON = 47.0, 8.0
-KY = 111132.954 - 559.822 * math.cos(2 * math.radians(LAT))  # metres per degree of latitude
-KX = 111412.84 * math.cos(math.radians(LAT))  # metres per degree of longitude
-
-
-def square_store(tmp, lat, lon, side_m):
-    hx, hy = side_m / 2 / KX, side_m / 2 / KY
-    ring = [[lon - hx, lat - hy], [lon + hx, lat - hy], [lon + hx, lat + hy],
-            [lon - hx, lat + hy], [lon - hx, lat - hy]]
-    return polygon_store(tmp, [("small site", ring)])
+from kotest import main, run, write
+from routegeo import KX, KY, LAT, LITCHI_HEAD, LON, pinhole, verdict
+from routegeo import square_store_at as square_store
 
 
 def line(tmp, pts):
@@ -30,12 +21,6 @@ def line(tmp, pts):
     gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
           "geometry": {"type": "LineString", "coordinates": [[lo, la] for la, lo in pts]}}]}
     return write(tmp, "route.geojson", json.dumps(gj))
-
-
-def verdict(out):
-    routes = [f["properties"] for f in json.loads(out)["features"]
-              if f["properties"]["kind"] == "route"]
-    return routes[0]["verdict"]
 
 
 def test_narrow_lens_passes_over_a_site_between_samples(tmp):
@@ -57,11 +42,6 @@ def test_narrow_lens_passes_over_a_site_between_samples(tmp):
     db2 = square_store(tmp, LAT + along / KY, LON + 12 / KX, 1.0)
     code, out, err = run(*[db2 if a == db else a for a in args])
     assert code == 0 and verdict(out) == "clear", (code, err, out[:400])
-
-
-LITCHI_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"
-               "gimbalpitchangle,actiontype1,actionparam1,altitudemode,speed(m/s),"
-               "photo_timeinterval,photo_distinterval\n")
 
 
 def widest_bearing(tan_x, tan_y, depression_deg):
@@ -133,22 +113,6 @@ def test_time_trigger_without_speed_is_judged_as_video(tmp):
     assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
 
 
-def pixel(e, n, up, yaw, pitch, f_px, w, h):
-    """Pinhole projection (no roll) of the point east/north/up of the camera, or None."""
-    y, p = math.radians(yaw), math.radians(pitch)
-    fwd = (math.cos(p) * math.sin(y), math.cos(p) * math.cos(y), math.sin(p))
-    right = (math.cos(y), -math.sin(y), 0.0)
-    down = (fwd[1] * right[2] - fwd[2] * right[1], fwd[2] * right[0] - fwd[0] * right[2],
-            fwd[0] * right[1] - fwd[1] * right[0])
-    v = (e, n, up)
-    z = sum(a * b for a, b in zip(v, fwd))
-    if z <= 0:
-        return None
-    u = w / 2 + f_px * sum(a * b for a, b in zip(v, right)) / z
-    vv = h / 2 + f_px * sum(a * b for a, b in zip(v, down)) / z
-    return (u, vv) if 0 <= u <= w and 0 <= vv <= h else None
-
-
 def test_heading_turning_along_a_leg_is_flown_too(tmp):
     # Litchi: 300 m north at 30 m, gimbal -30, heading 0 at the first waypoint and 90 at the
     # second; in its "interpolate" heading mode (not stored in the CSV) the aircraft turns evenly
@@ -157,12 +121,12 @@ def test_heading_turning_along_a_leg_is_flown_too(tmp):
     # turned only at the second waypoint: clear.
     f_px = 50 / 36 * 4000
     seen = [y / 10 for y in range(3001)
-            if pixel(45, 195 - y / 10, -30, 90 * y / 3000, -30, f_px, 4000, 3000)]
+            if pinhole(45, 195 - y / 10, -30, 90 * y / 3000, -30, f_px, 4000, 3000)]
     assert seen, "the site is never in view"
     # turning at the waypoint instead (heading 0 along the leg, then 0 -> 90 over the second
     # waypoint) never has it in view: this is what keepout judged before
-    assert not any(pixel(45, 195 - y / 10, -30, 0, -30, f_px, 4000, 3000) for y in range(3001))
-    assert not any(pixel(45, -105, -30, a / 10, -30, f_px, 4000, 3000) for a in range(901))
+    assert not any(pinhole(45, 195 - y / 10, -30, 0, -30, f_px, 4000, 3000) for y in range(3001))
+    assert not any(pinhole(45, -105, -30, a / 10, -30, f_px, 4000, 3000) for a in range(901))
     db = square_store(tmp, LAT + 195 / KY, LON + 45 / KX, 1.0)
     plan = write(tmp, "interp.csv", LITCHI_HEAD +
                  f"{LAT},{LON},30,0,0,0,2,-30,2,0,0,5,-1,-1\n"
