@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cpl_vsi.h>
 
@@ -29,19 +28,12 @@ int safe_stat(const char *path, VSIStatBufL *st) {
     return VSIStatL(path, st);
 }
 
-static int is_batch(const char *path) {
-    VSIStatBufL st;
-    if (safe_stat(path, &st) == 0 && VSI_ISDIR(st.st_mode)) return 1;
-    size_t n = strlen(path);
-    return n > 4 && (!strcasecmp(path + n - 4, ".srt") || !strcasecmp(path + n - 4, ".csv"));
-}
-
 static int add(input_list *l, const char *path) {
     if (!strlist_add(&l->paths, &l->n, path)) {
         fprintf(stderr, "keepout: out of memory listing inputs\n");
         return 0;
     }
-    l->many |= l->n >= 100 || is_batch(path);
+    l->many |= l->n >= 100 || ko_input_is_series(path);
     return 1;
 }
 

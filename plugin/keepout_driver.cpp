@@ -550,14 +550,6 @@ class KeepoutVectorDataset final : public GDALDataset {
     KeepoutLayer *layer_;
 };
 
-// Directories, telemetry CSV and SRT files are vector inputs; anything else is an image.
-bool IsVectorInput(const char *path) {
-    VSIStatBufL st;
-    if (VSIStatL(path, &st) == 0 && VSI_ISDIR(st.st_mode)) return true;
-    const std::string ext = CPLGetExtension(path);
-    return EQUAL(ext.c_str(), "csv") || EQUAL(ext.c_str(), "srt");
-}
-
 int Identify(GDALOpenInfo *info) {
     return STARTS_WITH_CI(info->pszFilename, kPrefix);
 }
@@ -582,7 +574,9 @@ GDALDataset *Open(GDALOpenInfo *info) {
                      path);
             return nullptr;
         }
-        if (IsVectorInput(path)) {
+        // A series of shots (directory, telemetry table, SRT) is the footprints layer; anything
+        // else is an image.
+        if (ko_input_is_series(path)) {
             if (!want_vector) {
                 CPLError(CE_Failure, CPLE_OpenFailed,
                          "KEEPOUT: %s is a directory, telemetry CSV or SRT: open it as vector "
@@ -592,7 +586,9 @@ GDALDataset *Open(GDALOpenInfo *info) {
             }
             auto s = std::make_unique<Session>();
             if (!s->Init(info->papszOpenOptions)) return nullptr;
-            if (ko_sites_load_index(s->sites) != KO_OK) {  // many shots: the batch index
+            // the one index-loading rule: the packed index when the shots call for it
+            if (ko_sites_prepare(s->sites, ko_input_shots_estimate(s->ctx, path, -1, nullptr),
+                                 nullptr) != KO_OK) {
                 CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: site store %s: %s",
                          s->store.c_str(), ko_errmsg(s->ctx));
                 return nullptr;

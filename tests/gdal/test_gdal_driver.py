@@ -283,5 +283,24 @@ def test_site_names_in_metadata_are_escaped(tmp):
         "KEEPOUT_VERDICT=flagged"], out
 
 
+
+def test_telemetry_txt_is_a_footprints_layer(tmp):
+    """keepout reads a telemetry table named .txt as it reads a .csv (the library's reader):
+    the driver opens it as the footprints layer, one feature per row, as `keepout check`
+    checks it (same ids and verdicts), instead of trying it as an image."""
+    from osgeo import ogr
+    src = os.path.join(DATA, "telemetry", "brighton_beach.csv")
+    with open(src) as f:
+        txt = write(tmp, "flight.txt", f.read())
+    code, out, err = run("check", "-q", "--format", "jsonl", txt)
+    assert code in (0, 1), err
+    want = {r["id"]: r["verdict"] for r in (json.loads(l)["properties"] for l in out.splitlines())}
+    assert len(want) == 6, want
+    ds = ogr.Open("KEEPOUT:" + txt)
+    assert ds is not None and ds.GetLayerCount() == 1
+    got = {f.GetField("id"): f.GetField("verdict") for f in ds.GetLayer(0)}
+    assert got == want, (got, want)
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

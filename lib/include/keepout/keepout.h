@@ -374,6 +374,13 @@ KO_API void ko_reader_close(ko_reader *r);
  * (notes, sidecars), so callers can say so. 0 for other readers. */
 KO_API size_t ko_reader_skipped(const ko_reader *r);
 
+/** 1 if the input at path is a series of shots — a directory, a telemetry table (.csv, .txt) or
+ * a DJI .SRT log, as ko_reader_open() reads them — rather than one photo, else 0: the GDAL
+ * driver opens a series as its footprints layer, the CLI checks it as a batch. A path that
+ * cannot be looked at without blocking (ko_path_check()) or does not exist is judged by its
+ * name. */
+KO_API int ko_input_is_series(const char *path);
+
 /** About how many shots the input at path holds, for ko_sites_prepare(): a photo 1, telemetry
  * by its size (a CSV row ~80 bytes, a DJI .SRT frame ~200), a directory the sum over the
  * files its reader would read (walked with opts, NULL: the defaults). size: the file's size in
@@ -1202,9 +1209,9 @@ typedef struct ko_catalog_stats {
     size_t clear;          /**< their shots by verdict; the shots of files left out count */
     size_t flagged;        /**< as unknown */
     size_t unknown;
-    size_t skipped;  /**< files the catalogue held unchanged, not read again */
-    size_t ignored;  /**< files in the inputs that are neither imagery nor telemetry */
-    size_t left_out; /**< files not catalogued: their sidecar could not be placed */
+    size_t skipped;   /**< files the catalogue held unchanged, not read again */
+    size_t ignored;   /**< files in the inputs that are neither imagery nor telemetry */
+    size_t left_out;  /**< files not catalogued: their sidecar could not be placed */
     size_t rechecked; /**< ko_catalog_recheck(): stored footprints checked again */
     size_t changed;   /**< of which the verdict changed */
     /** The catalogue after the run: 1 if it holds a clear shot, else 0 (clear shots are not

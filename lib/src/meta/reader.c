@@ -47,14 +47,31 @@ static int looks_like_jpeg(const char *path) {
     return ok;
 }
 
+/* The names dispatch() reads as a telemetry table and as a DJI subtitle log. */
+static int is_table(const char *path) {
+    return has_ext(path, ".csv") || has_ext(path, ".txt");
+}
+
+static int is_srt(const char *path) {
+    return has_ext(path, ".srt");
+}
+
+int ko_input_is_series(const char *path) {
+    if (!path) return 0;
+    VSIStatBufL st;
+    if (ko_path_check(NULL, path) == KO_OK && VSIStatL(path, &st) == 0 && VSI_ISDIR(st.st_mode))
+        return 1;
+    return is_table(path) || is_srt(path);
+}
+
 static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
     const char *path = r->path;
     if (VSI_ISDIR(st->st_mode)) return koi_dir_open(r);
     const char *special = koi_not_regular((unsigned)st->st_mode);
     if (special) return koi_error(r->ctx, KO_ERR_IO, "%s: %s", path, special);
     if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) return koi_image_open(r);
-    if (has_ext(path, ".csv") || has_ext(path, ".txt")) return koi_csv_open(r);
-    if (has_ext(path, ".srt")) return koi_srt_open(r);
+    if (is_table(path)) return koi_csv_open(r);
+    if (is_srt(path)) return koi_srt_open(r);
     if (looks_like_jpeg(path)) return koi_image_open(r);
     return koi_error(r->ctx, KO_ERR_UNSUPPORTED,
                      "%s: not an input keepout reads (JPEG photo, DJI .SRT, telemetry .csv or a "
