@@ -746,38 +746,22 @@ static ko_status follow_range(ko_context *ctx, const ko_camera *cam, const koi_i
     return KO_OK;
 }
 
-static GEOSGeometry *ring_polygon(GEOSContextHandle_t h, const double *xy, size_t n) {
-    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0);
-    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
-    GEOSGeometry *poly = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
-    if (!poly && shell) GEOSGeom_destroy_r(h, shell);
-    return poly;
-}
-
 /* fp->local := the union of fp->local and the ring other (both closed; other has n points): one
  * ring that holds both. A union that is not one polygon (rings that only touch) becomes its convex
  * hull, and holes are dropped: both only add ground. */
 static ko_status union_rings(ko_context *ctx, ko_footprint *fp, const double *other, size_t n) {
     GEOSContextHandle_t h = ctx->geos;
-    GEOSGeometry *a = ring_polygon(h, fp->local, fp->n), *b = ring_polygon(h, other, n);
+    GEOSGeometry *a = koi_geos_polygon(h, fp->local, fp->n), *b = koi_geos_polygon(h, other, n);
     GEOSGeometry *a_ok = a ? GEOSMakeValid_r(h, a) : NULL, *b_ok = b ? GEOSMakeValid_r(h, b) : NULL;
-    GEOSGeometry *u = a_ok && b_ok ? GEOSUnion_r(h, a_ok, b_ok) : NULL;
-    if (u && GEOSGeomTypeId_r(h, u) != GEOS_POLYGON) {
-        GEOSGeometry *hull = GEOSConvexHull_r(h, u);
-        GEOSGeom_destroy_r(h, u);
-        u = hull;
-    }
-    const GEOSGeometry *shell =
-        u && GEOSGeomTypeId_r(h, u) == GEOS_POLYGON ? GEOSGetExteriorRing_r(h, u) : NULL;
-    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
-    unsigned m = 0;
+    GEOSGeometry *u = koi_geos_one_polygon(h, a_ok && b_ok ? GEOSUnion_r(h, a_ok, b_ok) : NULL);
+    size_t m = 0;
     double *xy = NULL;
-    if (cs && GEOSCoordSeq_getSize_r(h, cs, &m) && m >= 4 && (xy = koi_calloc(m, 2 * sizeof *xy)))
-        if (!GEOSCoordSeq_copyToBuffer_r(h, cs, xy, 0, 0)) free(xy), xy = NULL;
+    ko_status st = koi_geos_shell(h, u, &xy, &m);
     GEOSGeometry *all[] = {a, b, a_ok, b_ok, u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (all[i]) GEOSGeom_destroy_r(h, all[i]);
-    if (!xy) return koi_error(ctx, KO_ERR_GEOS, "footprint: cannot join the two altitudes' rings");
+    if (st == KO_ERR_NOMEM) return koi_error(ctx, st, "footprint: out of memory");
+    if (st) return koi_error(ctx, st, "footprint: cannot join the two altitudes' rings");
     free(fp->local);
     fp->local = xy;
     fp->n = m;

@@ -135,6 +135,17 @@ ko_status koi_buffer_metric(ko_context *ctx, const GEOSGeometry *g, double buffe
 ko_status koi_geom_unwrap(ko_context *ctx, const GEOSGeometry *g, GEOSGeometry **out);
 ko_status koi_geom_wrap(ko_context *ctx, const GEOSGeometry *g, GEOSGeometry **out);
 
+/* Polygons of rings in a plane (local metres), for the footprint's and the check's joins.
+ * koi_geos_polygon: the polygon of the closed ring xy (n points); NULL on failure.
+ * koi_geos_one_polygon: g (taken) if it is one polygon, else its convex hull (a join or a cut
+ * that falls apart into pieces that only touch: the hull only adds ground); NULL if neither.
+ * koi_geos_shell: *xy := the exterior ring of polygon g as a new buffer of *n (x, y) pairs
+ * (closed, at least 4): KO_OK, KO_ERR_NOMEM, or KO_ERR_GEOS for no such ring (no message
+ * set: the caller names what it was doing). Results owned by the caller. */
+GEOSGeometry *koi_geos_polygon(GEOSContextHandle_t h, const double *xy, size_t n);
+GEOSGeometry *koi_geos_one_polygon(GEOSContextHandle_t h, GEOSGeometry *g);
+ko_status koi_geos_shell(GEOSContextHandle_t h, const GEOSGeometry *g, double **xy, size_t *n);
+
 /* Area of g (WGS84) in square metres, in the same local frame. */
 ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2);
 

@@ -1,5 +1,6 @@
 /* Metric operations on WGS84 geometries through a local azimuthal equidistant frame. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 #include "core/core.h"
@@ -96,4 +97,36 @@ ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2) {
     }
     proj_destroy(pj);
     return st;
+}
+
+GEOSGeometry *koi_geos_polygon(GEOSContextHandle_t h, const double *xy, size_t n) {
+    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0);
+    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+    GEOSGeometry *poly = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
+    if (!poly && shell) GEOSGeom_destroy_r(h, shell); /* (GEOS owns the sequence once handed) */
+    return poly;
+}
+
+GEOSGeometry *koi_geos_one_polygon(GEOSContextHandle_t h, GEOSGeometry *g) {
+    if (!g || GEOSGeomTypeId_r(h, g) == GEOS_POLYGON) return g;
+    GEOSGeometry *hull = GEOSConvexHull_r(h, g);
+    GEOSGeom_destroy_r(h, g);
+    if (hull && GEOSGeomTypeId_r(h, hull) == GEOS_POLYGON) return hull;
+    if (hull) GEOSGeom_destroy_r(h, hull);
+    return NULL;
+}
+
+ko_status koi_geos_shell(GEOSContextHandle_t h, const GEOSGeometry *g, double **xy, size_t *n) {
+    const GEOSGeometry *shell = g ? GEOSGetExteriorRing_r(h, g) : NULL;
+    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
+    unsigned m = 0;
+    *xy = NULL, *n = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &m) || m < 4) return KO_ERR_GEOS;
+    if (!(*xy = koi_calloc(m, 2 * sizeof **xy))) return KO_ERR_NOMEM;
+    if (!GEOSCoordSeq_copyToBuffer_r(h, cs, *xy, 0, 0)) {
+        free(*xy), *xy = NULL;
+        return KO_ERR_GEOS;
+    }
+    *n = m;
+    return KO_OK;
 }

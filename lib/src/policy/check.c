@@ -58,13 +58,7 @@ static GEOSGeometry *within_reach(GEOSContextHandle_t h, GEOSGeometry *wide, dou
     GEOSGeometry *centre = wide ? GEOSGeom_createPointFromXY_r(h, 0, 0) : NULL;
     GEOSGeometry *disc =
         centre ? GEOSBuffer_r(h, centre, cap_m / cos(M_PI / (4 * quad)), quad) : NULL;
-    GEOSGeometry *cut = disc ? GEOSIntersection_r(h, wide, disc) : NULL;
-    if (cut && GEOSGeomTypeId_r(h, cut) != GEOS_POLYGON) {
-        GEOSGeometry *hull = GEOSConvexHull_r(h, cut);
-        GEOSGeom_destroy_r(h, cut);
-        cut = hull && GEOSGeomTypeId_r(h, hull) == GEOS_POLYGON ? hull : NULL;
-        if (!cut && hull) GEOSGeom_destroy_r(h, hull);
-    }
+    GEOSGeometry *cut = koi_geos_one_polygon(h, disc ? GEOSIntersection_r(h, wide, disc) : NULL);
     GEOSGeometry *all[] = {wide, centre, disc};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (all[i]) GEOSGeom_destroy_r(h, all[i]);
@@ -79,23 +73,14 @@ static GEOSGeometry *within_reach(GEOSContextHandle_t h, GEOSGeometry *wide, dou
 static ko_status widen(ko_context *ctx, const ko_footprint *fp, const ko_pose *pose,
                        double margin_m, double cap_m, double **out, size_t *n_out) {
     GEOSContextHandle_t h = ctx->geos;
-    size_t n = 0;
+    size_t n = 0, m = 0;
     const double *local = ko_footprint_ring_local(fp, &n);
-    GEOSCoordSequence *seq = GEOSCoordSeq_copyFromBuffer_r(h, local, (unsigned)n, 0, 0);
-    GEOSGeometry *ring = seq ? GEOSGeom_createLinearRing_r(h, seq) : NULL;
-    GEOSGeometry *poly = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
+    GEOSGeometry *poly = koi_geos_polygon(h, local, n);
     GEOSGeometry *wide = poly ? within_reach(h, GEOSBuffer_r(h, poly, margin_m, 8), cap_m) : NULL;
-    const GEOSGeometry *shell = wide ? GEOSGetExteriorRing_r(h, wide) : NULL;
-    const GEOSCoordSequence *cs = shell ? GEOSGeom_getCoordSeq_r(h, shell) : NULL;
-    unsigned m = 0;
     double *xy = NULL;
-    ko_status st = cs && GEOSCoordSeq_getSize_r(h, cs, &m) && m >= 4
-                       ? KO_OK
-                       : koi_error(ctx, KO_ERR_GEOS, "check: cannot widen the footprint");
-    if (!st && !(xy = koi_calloc(m, 2 * sizeof *xy)))
-        st = koi_error(ctx, KO_ERR_NOMEM, "check: out of memory");
-    if (!st && !GEOSCoordSeq_copyToBuffer_r(h, cs, xy, 0, 0))
-        st = koi_error(ctx, KO_ERR_GEOS, "check: cannot widen the footprint");
+    ko_status st = koi_geos_shell(h, wide, &xy, &m);
+    if (st == KO_ERR_NOMEM) st = koi_error(ctx, st, "check: out of memory");
+    if (st && st != KO_ERR_NOMEM) st = koi_error(ctx, st, "check: cannot widen the footprint");
     if (!st) {
         if (koi_ring_signed_area(xy, m) < 0) koi_ring_reverse(xy, m); /* counterclockwise */
         /* the footprint's own cap: half its ring tolerance is at least a millimetre */
