@@ -577,7 +577,7 @@ static int triangle_row(double p[3][2], double y, double dil, double *x0, double
 
 int koi_terrain_wedge_clear(const koi_terrain *t, const double a[3], const double b[3], double *e,
                             double *n) {
-    const double eps = 1e-3, dil = 0.02; /* dil: the mapping grid's error, twice over */
+    const double eps = 1e-3;
     if (t->bounded && fmin(t->cam_alt, fmin(a[2], b[2])) > t->zmax + eps) return 1;
     int c = segment_walk(t, a, b, 0, e, n);
     if (c <= 0) return c;
@@ -585,6 +585,16 @@ int koi_terrain_wedge_clear(const koi_terrain *t, const double a[3], const doubl
     local_pixel(t, 0, 0, 1, 0, p[0], v);
     local_pixel(t, a[0], a[1], 1, 0, p[1], v);
     local_pixel(t, b[0], b[1], 1, 0, p[2], v);
+    /* The fan's sides are straight in the local frame, curved in pixels where the DEM's grid
+     * turns (a longitude/latitude DEM): the triangle is widened by how far each side's middle
+     * strays from the straight side, twice over, and by the mapping grid's error. */
+    double dil = 0.02, q[2], loc[3][2] = {{0, 0}, {a[0], a[1]}, {b[0], b[1]}};
+    for (int k = 0; k < 3; k++) {
+        const double *l0 = loc[k], *l1 = loc[(k + 1) % 3], *p0 = p[k], *p1 = p[(k + 1) % 3];
+        local_pixel(t, 0.5 * (l0[0] + l1[0]), 0.5 * (l0[1] + l1[1]), 1, 0, q, v);
+        dil =
+            fmax(dil, 0.02 + 2 * hypot(q[0] - 0.5 * (p0[0] + p1[0]), q[1] - 0.5 * (p0[1] + p1[1])));
+    }
     double ax = p[1][0] - p[0][0], ay = p[1][1] - p[0][1], bx = p[2][0] - p[0][0];
     double by = p[2][1] - p[0][1], det = ax * by - bx * ay;
     if (!(fabs(det) > 1e-12)) return 1; /* no width: its sides are the two rays */
