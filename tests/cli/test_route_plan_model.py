@@ -54,6 +54,11 @@ def wpml_plan(tmp, actions, pitch="", trigger="reachPoint"):
     runs `actions` (gimbalRotate pitches and takePhoto, in order) on reaching it, or every 10 m
     from it to the second with trigger multipleDistance."""
     def act(i, a):
+        if a == "pano":
+            return (f"<wpml:action><wpml:actionId>{i}</wpml:actionId>"
+                    "<wpml:actionActuatorFunc>panoShot</wpml:actionActuatorFunc>"
+                    "<wpml:actionActuatorFuncParam><wpml:panoShotSubMode>panoShot_360"
+                    "</wpml:panoShotSubMode></wpml:actionActuatorFuncParam></wpml:action>")
         if a == "photo":
             return (f"<wpml:action><wpml:actionId>{i}</wpml:actionId>"
                     "<wpml:actionActuatorFunc>takePhoto</wpml:actionActuatorFunc></wpml:action>")
@@ -118,6 +123,21 @@ def test_wpml_photo_before_any_gimbal_is_not_clear(tmp):
     code, out, err = route(db, 24, wpml_plan(tmp, ["photo", -30]))
     assert code == 1 and verdict(out) != "clear", (code, err, out[:400])
     assert "waylines.wpml" in out and "waypoint 0" in out, out[:600]
+
+
+def test_wpml_panorama_is_checked_all_round(tmp):
+    # A 2 m site 20 m south of the first waypoint: behind the camera heading north at -30, in
+    # view of the same camera turned south. A panorama (panoShot) at the waypoint turns the
+    # camera round; checked as one photo at the state in force it was clear.
+    site = (0.0, -20.0, 2.0)
+    f, pts = f_px(24), corners(*site)
+    assert not any(in_view(e, n, -30, 0, -30, f) for e, n in pts)
+    assert all(in_view(e, n, -30, 180, -30, f) for e, n in pts)
+    db = square_store(tmp, *site)
+    code, out, err = route(db, 24, wpml_plan(tmp, [-30, "photo"]))
+    assert code == 0 and verdict(out) == "clear", (code, err, out[:400])
+    code, out, err = route(db, 24, wpml_plan(tmp, [-30, "pano"]))
+    assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
 
 
 LITCHI_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"

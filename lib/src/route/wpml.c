@@ -438,6 +438,25 @@ static ko_status oriented_shot(wpml *w, const action *a, camstate *cs, const ko_
     return koi_route_push_shot(w->rt, &shot, 0);
 }
 
+/* A panorama (panoShot) turns the camera round: taken as one photo at the state in force it
+ * left out all but one view. It is checked as photos all round, from the horizon straight
+ * down, half a field of view apart (the narrower field, of a 35 mm-equivalent 36 x 24 frame
+ * at the zoom in force, else 24 mm), so that the views overlap. */
+static ko_status pano_shots(wpml *w, const camstate *cs, const ko_waypoint *wp, int ordered) {
+    double f35 = isnan(cs->focal) || !(cs->focal > 0) ? 24.0 : cs->focal;
+    double step = fmin(30.0, atan(12.0 / f35) * 180.0 / M_PI); /* half the vertical field */
+    int n_yaw = (int)ceil(360.0 / step), n_pitch = (int)ceil(90.0 / step);
+    for (int j = 0; j <= n_pitch; j++)
+        for (int i = 0; i < n_yaw; i++) {
+            koi_shot shot = state_now(w, cs, wp, ordered);
+            shot.pitch_deg = -90.0 * j / n_pitch;
+            shot.yaw_deg = 360.0 * i / n_yaw, shot.yaw_offset_deg = NAN;
+            ko_status s = koi_route_push_shot(w->rt, &shot, 0);
+            if (s) return s;
+        }
+    return KO_OK;
+}
+
 static int is_photo(const action *a) {
     return !strcmp(a->func, "takePhoto") || !strcmp(a->func, "panoShot");
 }
@@ -480,7 +499,9 @@ static ko_status run_group(wpml *w, const group *gr, int idx, ko_waypoint *wp, c
             continue;
         }
         run_action(a, cs, wp, reach);
-        if (is_photo(a) && reach) {
+        if (reach && !strcmp(a->func, "panoShot")) {
+            if ((s = pano_shots(w, cs, wp, ordered))) return s;
+        } else if (is_photo(a) && reach) {
             koi_shot shot = state_now(w, cs, wp, ordered);
             if ((s = koi_route_push_shot(w->rt, &shot, 1))) return s;
         }
