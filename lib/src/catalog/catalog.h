@@ -120,6 +120,7 @@ typedef struct koi_cat {
     OGRLayerH fp, hits, files;
     int fp_ix[KOI_F_COUNT], hit_ix[KOI_H_COUNT], file_ix[KOI_L_COUNT]; /* field indices */
     OGRFeatureH fp_row, hit_row, file_row; /* reused for every row written */
+    int pg;                                /* PostgreSQL (else GeoPackage) */
     int in_tx;
     int failed;      /* a write or commit failed: nothing more is written */
     char error[512]; /* GDAL's message for that failure */
@@ -151,10 +152,19 @@ int koi_cat_write_hits(koi_cat *c, const char *path, const koi_cat_shot *s);
 /* Row features are reused (one per layer): a value absent from this row is unset. */
 void koi_cat_set_str(OGRFeatureH f, int i, const char *v);
 
-/* A statement whose result is not needed; its failure is not looked at. */
-void koi_cat_sql(koi_cat *c, const char *q);
-/* A statement whose failure matters: 0 (the cause kept in c->error) if it failed. */
+/* A statement whose failure matters: 0 if it failed, the statement and the cause (the
+ * server's message) kept in c->error unless an earlier cause is there. */
 int koi_cat_sql_ok(koi_cat *c, const char *q);
+/* The single integer a query gives; -1 (statement and cause in c->error) if it failed. */
+int64_t koi_cat_sql_count(koi_cat *c, const char *q);
+/* Whether the cause in c->error is a PostgreSQL deadlock or serialization failure (SQLSTATE
+ * 40P01, 40001) or a unique row written meanwhile by another process (23505): the
+ * transaction is then rolled back and may be done again. */
+int koi_cat_retryable(const koi_cat *c);
+
+/* The PostgreSQL advisory lock under which a catalogue's tables and indexes are made ("ko" in
+ * the high bytes). */
+#define KOI_CAT_LOCK "7041723"
 
 /* The catalogue's shots by what the release policy weighs (the decision covers the whole
  * catalogue): flagged, unknown ones that were checked, and those that were not; clear is 1 if

@@ -124,9 +124,11 @@ int koi_cat_recheck(koi_cat *c, ko_context *ctx, ko_sites *sites, const ko_check
     ok = ok &&
          koi_cat_sql_ok(
              c,
-             "UPDATE files SET verdict = (SELECT CASE WHEN sum(verdict = 'unknown') > 0 "
-             "THEN 'unknown' WHEN sum(verdict = 'flagged') > 0 THEN 'flagged' ELSE 'clear' "
-             "END FROM footprints WHERE footprints.path = files.path)") &&
+             /* sum(CASE ...): PostgreSQL has no sum(boolean) */
+             "UPDATE files SET verdict = (SELECT CASE WHEN sum(CASE WHEN verdict = 'unknown' "
+             "THEN 1 ELSE 0 END) > 0 THEN 'unknown' WHEN sum(CASE WHEN verdict = 'flagged' "
+             "THEN 1 ELSE 0 END) > 0 THEN 'flagged' ELSE 'clear' END FROM footprints WHERE "
+             "footprints.path = files.path)") &&
          koi_cat_sql_ok(c, CPLSPrintf("UPDATE files SET store_version = %lld", (long long)version));
     if (!ok) {
         char why[sizeof c->error];

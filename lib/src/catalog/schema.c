@@ -86,22 +86,56 @@ static OGRLayerH layer(GDALDatasetH ds, const char *name, OGRwkbGeometryType g, 
     return l;
 }
 
-/* The layers (columns an older catalogue lacks are added) and the indexes that keep one row per
- * file and per shot, whatever happens: re-runs replace, never duplicate. */
+/* Whether the catalogue has the index: 1 yes, 0 no, -1 (the cause in c->error) if it cannot
+ * be told. */
+static int has_index(koi_cat *c, const char *name) {
+    const char *q = c->pg
+                        ? CPLSPrintf(
+                              "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() "
+                              "AND indexname = '%s'",
+                              name)
+                        : CPLSPrintf(
+                              "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+                              "'%s'",
+                              name);
+    int64_t n = koi_cat_sql_count(c, q);
+    return n < 0 ? -1 : n > 0;
+}
+
+/* The indexes that keep one row per file and per shot, whatever happens: re-runs replace,
+ * never duplicate. Each is made only if it is missing: CREATE INDEX, even IF NOT EXISTS, locks
+ * its table against the inserts of every other shard writing into it (PostgreSQL: a SHARE
+ * lock, which deadlocked with a shard inserting, issue 19). */
+static const struct {
+    const char *name, *create;
+} indexes[] = {
+    {"ko_files_path", "CREATE UNIQUE INDEX ko_files_path ON files(path)"},
+    {"ko_footprints_shot", "CREATE UNIQUE INDEX ko_footprints_shot ON footprints(path, shot_id)"},
+    {"ko_hits_path", "CREATE INDEX ko_hits_path ON hits(path)"},
+    /* the shots that are not clear, counted for every run's exit status (koi_cat_counts_read):
+     * ~0.2 ms for 2,000 of 100,000 shots, where counting them all took 72 ms */
+    {"ko_footprints_unclear",
+     "CREATE INDEX ko_footprints_unclear ON footprints(verdict, checked) "
+     "WHERE coalesce(verdict, '') <> 'clear'"},
+};
+
+/* The layers (columns an older catalogue lacks are added) and the indexes. 0 (the cause in
+ * c->error) on failure. */
 static int setup(koi_cat *c) {
+    CPLErrorReset();
     c->fp = layer(c->ds, "footprints", wkbPolygon, fp_fields, c->fp_ix);
     c->hits = c->fp ? layer(c->ds, "hits", wkbNone, hit_fields, c->hit_ix) : NULL;
     c->files = c->hits ? layer(c->ds, "files", wkbNone, file_fields, c->file_ix) : NULL;
-    if (!c->fp || !c->hits || !c->files) return 0;
-    koi_cat_sql(c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_files_path ON files(path)");
-    koi_cat_sql(
-        c, "CREATE UNIQUE INDEX IF NOT EXISTS ko_footprints_shot ON footprints(path, shot_id)");
-    koi_cat_sql(c, "CREATE INDEX IF NOT EXISTS ko_hits_path ON hits(path)");
-    /* the shots that are not clear, counted for every run's exit status (koi_cat_counts_read):
-     * ~0.2 ms for 2,000 of 100,000 shots, where counting them all took 72 ms */
-    koi_cat_sql(c,
-                "CREATE INDEX IF NOT EXISTS ko_footprints_unclear ON footprints(verdict, checked) "
-                "WHERE coalesce(verdict, '') <> 'clear'");
+    if (!c->fp || !c->hits || !c->files || CPLGetLastErrorType() >= CE_Failure) {
+        if (!c->error[0])
+            snprintf(c->error, sizeof c->error, "cannot create the catalogue layers: %s",
+                     CPLGetLastErrorMsg());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof indexes / sizeof indexes[0]; i++) {
+        int has = has_index(c, indexes[i].name);
+        if (has < 0 || (!has && !koi_cat_sql_ok(c, indexes[i].create))) return 0;
+    }
     return 1;
 }
 
@@ -123,6 +157,7 @@ static void unlink_sqlite(const char *path) {
  * the journal the database's mode. */
 static int create_gpkg(const char *name) {
     char *tmp = CPLStrdup(CPLSPrintf("%s.partial.gpkg", name));
+    char why[512] = "";
     unlink_sqlite(tmp);
     GDALDriverH gpkg = GDALGetDriverByName("GPKG");
     /* No creation options to check: validating them makes the GPKG driver read every tiling
@@ -145,6 +180,7 @@ static int create_gpkg(const char *name) {
         int tx = GDALDatasetStartTransaction(ds, FALSE) == OGRERR_NONE;
         ok = setup(&c);
         if (tx) ok = GDALDatasetCommitTransaction(ds) == OGRERR_NONE && ok;
+        if (!ok) snprintf(why, sizeof why, "%s", c.error[0] ? c.error : CPLGetLastErrorMsg());
     }
     /* the close writes the R-trees, their triggers and the counts */
     if (ds) {
@@ -154,6 +190,7 @@ static int create_gpkg(const char *name) {
     }
     ok = ok && VSIRename(tmp, name) == 0;
     if (!ok) unlink_sqlite(tmp);
+    if (!ok && why[0]) CPLError(CE_Failure, CPLE_AppDefined, "%s", why);
     CPLFree(tmp);
     return ok;
 }
@@ -172,14 +209,29 @@ ko_status koi_cat_open(ko_context *ctx, koi_cat *c, const char *name) {
     if (!c->ds)
         return koi_error(ctx, KO_ERR_IO, "cannot open the catalogue %s: %s", name,
                          CPLGetLastErrorMsg());
+    c->pg = pg;
     /* the layers are there (create_gpkg); columns an older catalogue lacks are added in one
-     * transaction */
-    int tx = GDALDatasetStartTransaction(c->ds, FALSE) == OGRERR_NONE;
-    int ok = setup(c);
-    if (tx) ok = GDALDatasetCommitTransaction(c->ds) == OGRERR_NONE && ok;
+     * transaction. PostgreSQL: shards that start together into a new catalogue all come here;
+     * the first to take the advisory lock makes the tables and indexes, the others wait for
+     * its commit and then find them (the lock is the transaction's: a process that dies
+     * holding it releases it). */
+    int ok = GDALDatasetStartTransaction(c->ds, FALSE) == OGRERR_NONE;
+    if (!ok)
+        snprintf(c->error, sizeof c->error, "cannot start a transaction: %s", CPLGetLastErrorMsg());
+    ok = ok && (!pg || koi_cat_sql_count(
+                           c, "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(" KOI_CAT_LOCK
+                              ")) AS l") >= 0);
+    ok = ok && setup(c);
+    if (ok && GDALDatasetCommitTransaction(c->ds) != OGRERR_NONE) {
+        snprintf(c->error, sizeof c->error, "COMMIT: %s", CPLGetLastErrorMsg());
+        ok = 0;
+    }
     if (!ok) {
-        ko_status e = koi_error(ctx, KO_ERR_IO, "%s: cannot create the catalogue layers: %s", name,
-                                CPLGetLastErrorMsg());
+        ko_status e =
+            koi_error(ctx, KO_ERR_IO, "%s: cannot set up the catalogue: %s", name, c->error);
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        GDALDatasetRollbackTransaction(c->ds);
+        CPLPopErrorHandler();
         koi_cat_close(c);
         return e;
     }

@@ -35,6 +35,7 @@ typedef struct job {
     const char *refuse;
     int64_t size, mtime;
     int replace; /* the catalogue holds an older version of this file */
+    int placed;  /* its rows are in the open batch (its sidecar, if any, is in place) */
 } job;
 
 typedef struct shared {
@@ -51,8 +52,9 @@ typedef struct shared {
     koi_cat_file *results;
     atomic_int *ready;
     atomic_size_t next;
-    atomic_size_t written; /* workers stay within a window ahead of the writer */
-    atomic_size_t pending; /* shots checked and not yet written */
+    atomic_size_t written;   /* workers stay within a window ahead of the writer */
+    atomic_size_t committed; /* results before this one are in the catalogue: freed */
+    atomic_size_t pending;   /* shots checked and not yet written */
     atomic_int failed;
     atomic_int writer_waits, workers_wait; /* who sleeps on cv: the others wake them only then */
     atomic_size_t wake_at;                 /* the writer wants waking when this job is ready */
@@ -195,9 +197,10 @@ static int too_far(shared *sh, size_t i) {
     return i >= w + sh->window || (i > w && atomic_load(&sh->pending) >= PENDING_SHOTS);
 }
 
-/* The results a worker made and the writer has not yet written, oldest first: the worker
- * frees them itself once written. A free in the thread that allocated is cheap; in the writer
- * each file's ~15 frees waited on the worker's malloc arena (4 us a file, the writer's tenth). */
+/* The results a worker made and the writer has not yet committed (a batch is written again
+ * after a deadlock), oldest first: the worker frees them itself once committed. A free in the
+ * thread that allocated is cheap; in the writer each file's ~15 frees waited on the worker's malloc
+ * arena (4 us a file, the writer's tenth). */
 typedef struct made {
     size_t *ix, head, n, cap;
 } made;
@@ -219,8 +222,8 @@ static void made_add(made *m, size_t i) {
 }
 
 static void made_free_written(made *m, shared *sh) {
-    size_t written = atomic_load(&sh->written);
-    while (m->head < m->n && m->ix[m->head] < written)
+    size_t committed = atomic_load(&sh->committed);
+    while (m->head < m->n && m->ix[m->head] < committed)
         koi_cat_file_free(&sh->results[m->ix[m->head++]]);
 }
 
@@ -313,7 +316,7 @@ static ko_status list_files(shared *sh, ko_context *ctx, const ko_catalog_option
                 sh->jobs = j;
             }
             job *j = &sh->jobs[sh->n_jobs++];
-            *j = (job){koi_strdup(p), ko_file_list_refused(l, i), size, mtime, 0};
+            *j = (job){koi_strdup(p), ko_file_list_refused(l, i), size, mtime, 0, 0};
             if (!j->path) st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         }
         ko_file_list_destroy(l);
@@ -394,6 +397,47 @@ static int sidecars_synced(const ko_catalog *cat, koi_cat *w, koi_sidecar_dir *d
     return 0;
 }
 
+/* PostgreSQL: a batch that hit a deadlock or a serialization failure (another shard's
+ * transaction; the server rolled this one back) is done again whole, up to this many times. */
+#define RETRIES 8
+
+/* Rolls the failed batch back and writes its files from..to (those placed) again in a new
+ * transaction, if the failure was a deadlock or serialization failure and retries are left.
+ * 1 if the batch is written again (not yet committed). */
+static int retry_batch(shared *sh, const ko_catalog *cat, koi_cat *w, size_t from, size_t to,
+                       const char *when, int64_t version, int *tries) {
+    while (koi_cat_retryable(w) && *tries < RETRIES) {
+        ++*tries;
+        koi_cat_note(cat, KO_NOTE_INFO, "%s; the batch of %zu files is written again (try %d)",
+                     w->error, to - from, *tries + 1);
+        koi_cat_rollback(w);
+        w->failed = 0, w->error[0] = '\0';
+        /* the other transaction goes first: a pause of 2^tries x 1..10 ms, by process */
+        long ms = ((long)getpid() % 10 + 1) * (1L << *tries); /* shards pause apart */
+        struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+        nanosleep(&ts, NULL);
+        int ok = koi_cat_begin(w);
+        for (size_t k = from; ok && k < to; k++)
+            if (sh->jobs[k].placed)
+                ok = koi_cat_write(w, &sh->results[k], sh->jobs[k].replace, when, version);
+        if (ok) return 1;
+    }
+    return 0;
+}
+
+/* Commits the open batch (files from..to; the last one flushed first), writing it again after
+ * a deadlock. */
+static int commit_batch(shared *sh, const ko_catalog *cat, koi_cat *w, size_t from, size_t to,
+                        const char *when, int64_t version, int last) {
+    int tries = 0;
+    for (;;) {
+        if ((!last || koi_cat_flush(w)) && koi_cat_commit(w)) break;
+        if (!retry_batch(sh, cat, w, from, to, when, version, &tries)) return 0;
+    }
+    atomic_store(&sh->committed, to);
+    return 1;
+}
+
 /* Writes results in job order as workers finish them, a batch of files per transaction.
  * Returns 0 on a write or worker failure or when the progress callback stops the run
  * (*cancelled). */
@@ -402,7 +446,7 @@ static int write_all(shared *sh, ko_catalog *cat, const char *when, int64_t vers
     const ko_catalog_options *o = &cat->opts;
     koi_cat *w = &cat->w;
     double batch_t0 = now_s();
-    size_t in_batch = 0;
+    size_t in_batch = 0, batch_start = 0;
     koi_sidecar_dir dirs = {NULL, -1, 0};
     if (o->progress && !o->progress(0.0, CPLSPrintf("0/%zu files", sh->n_jobs), o->progress_user))
         *cancelled = 1;
@@ -431,9 +475,13 @@ static int write_all(shared *sh, ko_catalog *cat, const char *when, int64_t vers
             koi_cat_note(cat, KO_NOTE_WARNING, "%s: %s; the file is not catalogued", f->path, why);
             t->left_out++, t->unknown += f->n_shots;
         } else {
+            sh->jobs[i].placed = 1;
             ok = koi_cat_write(w, f, sh->jobs[i].replace, when, version);
-            if (!ok)
-                koi_cat_note(cat, KO_NOTE_WARNING, "writing %s: %s", f->path, CPLGetLastErrorMsg());
+            if (!ok) {
+                int tries = 0;
+                ok = retry_batch(sh, cat, w, batch_start, i + 1, when, version, &tries);
+            }
+            if (!ok) koi_cat_note(cat, KO_NOTE_WARNING, "writing %s: %s", f->path, w->error);
             for (size_t k = 0; k < f->n_shots; k++) {
                 ko_verdict v = f->shots[k].verdict;
                 v == KO_CLEAR ? t->clear++ : v == KO_FLAGGED ? t->flagged++ : t->unknown++;
@@ -445,8 +493,9 @@ static int write_all(shared *sh, ko_catalog *cat, const char *when, int64_t vers
         atomic_store(&sh->written, i + 1);
         wake_if(sh, &sh->workers_wait);
         if (++in_batch >= BATCH_FILES && now_s() - batch_t0 >= BATCH_SECONDS) {
-            ok = ok && sidecars_synced(cat, w, &dirs) && koi_cat_commit(w) && koi_cat_begin(w);
-            in_batch = 0, batch_t0 = now_s();
+            ok = ok && sidecars_synced(cat, w, &dirs) &&
+                 commit_batch(sh, cat, w, batch_start, i + 1, when, version, 0) && koi_cat_begin(w);
+            in_batch = 0, batch_t0 = now_s(), batch_start = i + 1;
         }
         if (ok && o->progress &&
             !o->progress((double)(i + 1) / (double)sh->n_jobs,
@@ -457,7 +506,7 @@ static int write_all(shared *sh, ko_catalog *cat, const char *when, int64_t vers
     koi_sidecar_dir_close(&dirs);
     /* After a failed write nothing more goes in: the open batch is dropped (the next run does
      * it again), and what was committed stays in step with its R-tree and counts. */
-    if (ok) ok = koi_cat_flush(w) && koi_cat_commit(w);
+    if (ok) ok = commit_batch(sh, cat, w, batch_start, sh->n_jobs, when, version, 1);
     if (!ok) {
         if (*cancelled && !w->error[0]) snprintf(w->error, sizeof w->error, "cancelled");
         koi_cat_rollback(w);

@@ -8,18 +8,69 @@
 
 #include "catalog/catalog.h"
 
-void koi_cat_sql(koi_cat *c, const char *q) {
-    OGRLayerH r = GDALDatasetExecuteSQL(c->ds, q, NULL, NULL);
-    if (r) GDALDatasetReleaseResultSet(c->ds, r);
+/* The first failure GDAL reports while a statement runs (the server's message; GDAL may
+ * follow it with the statement alone). */
+typedef struct first_error {
+    char msg[400];
+} first_error;
+
+static void CPL_STDCALL keep_first(CPLErr e, CPLErrorNum n, const char *msg) {
+    (void)n;
+    first_error *f = CPLGetErrorHandlerUserData();
+    if (e >= CE_Failure && !f->msg[0]) snprintf(f->msg, sizeof f->msg, "%s", msg);
 }
 
-/* A statement whose failure matters: 0 (the cause kept in c->error) if it failed. */
-int koi_cat_sql_ok(koi_cat *c, const char *q) {
+/* Records "statement: cause" as the catalogue's error (the first one stays). */
+static void sql_failed(koi_cat *c, const char *q, const char *why) {
+    if (c->error[0]) return;
+    /* the server's message is several lines (ERROR, DETAIL, HINT): one line here */
+    char line[400];
+    size_t k = 0;
+    for (const char *p = why; *p && k + 1 < sizeof line; p++)
+        if (*p != '\n' || (k && line[k - 1] != ' ')) line[k++] = *p == '\n' ? ' ' : *p;
+    while (k && line[k - 1] == ' ')
+        k--;
+    line[k] = '\0';
+    snprintf(c->error, sizeof c->error, "%.200s: %.300s", q, line[0] ? line : "failed");
+}
+
+/* Runs q; its result set, if any, is handed to use (which may be NULL). */
+static int sql_run(koi_cat *c, const char *q, int64_t *count) {
+    first_error fe = {""};
     CPLErrorReset();
-    koi_cat_sql(c, q);
-    if (CPLGetLastErrorType() < CE_Failure) return 1;
-    if (!c->error[0]) snprintf(c->error, sizeof c->error, "%s", CPLGetLastErrorMsg());
+    CPLPushErrorHandlerEx(keep_first, &fe);
+    OGRLayerH r = GDALDatasetExecuteSQL(c->ds, q, NULL, NULL);
+    int64_t v = -1;
+    if (r && count) {
+        OGRFeatureH f = OGR_L_GetNextFeature(r);
+        if (f) v = OGR_F_GetFieldAsInteger64(f, 0);
+        if (f) OGR_F_Destroy(f);
+    }
+    if (r) GDALDatasetReleaseResultSet(c->ds, r);
+    CPLPopErrorHandler();
+    if (count && v < 0 && !fe.msg[0]) snprintf(fe.msg, sizeof fe.msg, "no count in its result");
+    if (count) *count = v;
+    if (!fe.msg[0]) return 1;
+    sql_failed(c, q, fe.msg);
     return 0;
+}
+
+int koi_cat_sql_ok(koi_cat *c, const char *q) {
+    return sql_run(c, q, NULL);
+}
+
+int64_t koi_cat_sql_count(koi_cat *c, const char *q) {
+    int64_t v;
+    return sql_run(c, q, &v) ? v : -1;
+}
+
+/* GDAL gives the server's message, not its SQLSTATE: the messages of 40P01 and 40001, and of
+ * 23505 (a unique row another process wrote meanwhile, this file again: the retry deletes
+ * it before it writes the file). */
+int koi_cat_retryable(const koi_cat *c) {
+    return c->pg && (strstr(c->error, "deadlock detected") ||
+                     strstr(c->error, "could not serialize access") ||
+                     strstr(c->error, "duplicate key value violates unique constraint"));
 }
 
 /* The first failure of a commit is the cause (disk full); GDAL's own clean-up after it fails
@@ -221,19 +272,37 @@ static int write_shot(koi_cat *c, const koi_cat_file *file, const koi_cat_shot *
     return ok && koi_cat_write_hits(c, file->path, s);
 }
 
-static void delete_path(koi_cat *c, const char *path) {
+static int write_file_row(koi_cat *c, const koi_cat_file *file, const char *when, int64_t version);
+
+/* A file's rows go: it is written again. */
+static int delete_path(koi_cat *c, const char *path) {
     char *q = CPLEscapeString(path, -1, CPLES_SQL);
     const char *tables[] = {"hits", "footprints", "files"};
-    for (int i = 0; i < 3; i++)
-        koi_cat_sql(c, CPLSPrintf("DELETE FROM %s WHERE path = '%s'", tables[i], q));
+    int ok = 1;
+    for (int i = 0; ok && i < 3; i++)
+        ok = koi_cat_sql_ok(c, CPLSPrintf("DELETE FROM %s WHERE path = '%s'", tables[i], q));
     CPLFree(q);
+    return ok;
 }
 
 int koi_cat_write(koi_cat *c, const koi_cat_file *file, int replace, const char *when,
                   int64_t version) {
-    if (replace) delete_path(c, file->path);
-    for (size_t i = 0; i < file->n_shots; i++)
-        if (!write_shot(c, file, &file->shots[i], when, version)) return 0;
+    /* PostgreSQL: another process may have written the file since this run read the files
+     * table (the same shard run twice, a requeued task): its rows are replaced, never
+     * doubled (the unique indexes would refuse them, failing the run) */
+    if ((replace || c->pg) && !delete_path(c, file->path)) return 0;
+    first_error fe = {""};
+    CPLPushErrorHandlerEx(keep_first, &fe);
+    int ok = 1;
+    for (size_t i = 0; ok && i < file->n_shots; i++)
+        ok = write_shot(c, file, &file->shots[i], when, version);
+    ok = ok && write_file_row(c, file, when, version);
+    CPLPopErrorHandler();
+    if (!ok) sql_failed(c, CPLSPrintf("writing the rows of %s", file->path), fe.msg);
+    return ok;
+}
+
+static int write_file_row(koi_cat *c, const koi_cat_file *file, const char *when, int64_t version) {
     OGRFeatureH f = row(&c->file_row, c->files);
     if (!f) return 0;
     const int *x = c->file_ix;
@@ -248,26 +317,15 @@ int koi_cat_write(koi_cat *c, const koi_cat_file *file, int replace, const char 
     return OGR_L_CreateFeature(c->files, f) == OGRERR_NONE;
 }
 
-/* The single integer a query gives, or -1. */
-static int64_t sql_count(koi_cat *c, const char *q) {
-    OGRLayerH r = GDALDatasetExecuteSQL(c->ds, q, NULL, NULL);
-    if (!r) return -1;
-    OGRFeatureH f = OGR_L_GetNextFeature(r);
-    int64_t v = f ? OGR_F_GetFieldAsInteger64(f, 0) : -1;
-    if (f) OGR_F_Destroy(f);
-    GDALDatasetReleaseResultSet(c->ds, r);
-    return v;
-}
-
 int koi_cat_counts_read(koi_cat *c, koi_cat_counts *n) {
     memset(n, 0, sizeof *n);
     CPLErrorReset();
     /* clear shots are only looked for (the policy needs to know the batch is not empty), the
      * others counted through their partial index */
     int64_t any_clear =
-        sql_count(c,
-                  "SELECT count(*) FROM (SELECT 1 FROM footprints WHERE verdict = 'clear' "
-                  "LIMIT 1) AS x");
+        koi_cat_sql_count(c,
+                          "SELECT count(*) FROM (SELECT 1 FROM footprints WHERE verdict = 'clear' "
+                          "LIMIT 1) AS x");
     if (any_clear < 0) return 0;
     n->clear = (size_t)any_clear;
     OGRLayerH r = GDALDatasetExecuteSQL(c->ds,
