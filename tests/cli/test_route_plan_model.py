@@ -140,6 +140,14 @@ def test_wpml_panorama_is_checked_all_round(tmp):
     assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
 
 
+def test_wpml_panoramas_cannot_make_a_plan_millions_of_photos(tmp):
+    # Each panorama is 70 photos at 24 mm: 15,000 panoShot actions (3.6 MB of plan) would be
+    # 1,050,000 photos to check. The plan is refused (exit 2) naming the limit, at once.
+    db = square_store(tmp, 0.0, -20.0, 2.0)
+    code, out, err = route(db, 24, wpml_plan(tmp, [-30] + ["pano"] * 15000))
+    assert code == 2 and "more than 1000000 photos" in err, (code, err[-400:])
+
+
 LITCHI_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"
                "gimbalpitchangle,actiontype1,actionparam1,actiontype2,actionparam2,actiontype3,"
                "actionparam3,altitudemode,speed(m/s),photo_timeinterval,photo_distinterval\n")
