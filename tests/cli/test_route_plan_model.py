@@ -141,11 +141,24 @@ def test_wpml_panorama_is_checked_all_round(tmp):
 
 
 def test_wpml_panoramas_cannot_make_a_plan_millions_of_photos(tmp):
-    # Each panorama is 70 photos at 24 mm: 15,000 panoShot actions (3.6 MB of plan) would be
-    # 1,050,000 photos to check. The plan is refused (exit 2) naming the limit, at once.
+    # Each panorama is 70 photos at 24 mm (about 3,000 zoomed in): 240 waypoints with 63
+    # panoShot actions each (a 64-action group is the most a group holds) would be 1,058,400
+    # photos to check. The plan is refused (unknown, exit 1) naming the limit.
     db = square_store(tmp, 0.0, -20.0, 2.0)
-    code, out, err = route(db, 24, wpml_plan(tmp, [-30] + ["pano"] * 15000))
-    assert code == 2 and "more than 1000000 photos" in err, (code, err[-400:])
+    doc = open(wpml_plan(tmp, [-30] + ["pano"] * 63)).read()
+    head, rest = doc.split("<Placemark>", 1)
+    first, tail = rest.split("</Placemark>", 1)
+    # 240 waypoints 1 m apart, each with the 63 panoramas: 240 x 63 x 70 = 1,058,400 photos
+    pms = "".join("<Placemark>" + first.replace(f"{LAT},", f"{LAT + i / KY},", 1)
+                  .replace("<wpml:index>0</wpml:index>", f"<wpml:index>{i}</wpml:index>")
+                  .replace("<wpml:actionGroupStartIndex>0<", f"<wpml:actionGroupStartIndex>{i}<")
+                  .replace("<wpml:actionGroupEndIndex>0<", f"<wpml:actionGroupEndIndex>{i}<")
+                  .replace("<wpml:actionGroupId>0<", f"<wpml:actionGroupId>{i}<")
+                  + "</Placemark>" for i in range(240))
+    plan = write(tmp, "many.wpml", head + pms + tail.split("<Placemark>")[0]
+                 + "</Folder></Document></kml>")
+    code, out, err = route(db, 24, plan)
+    assert code == 1 and "more than 1000000 photos" in err, (code, err[-400:])
 
 
 LITCHI_HEAD = ("latitude,longitude,altitude(m),heading(deg),curvesize(m),rotationdir,gimbalmode,"
@@ -295,6 +308,8 @@ if __name__ == "__main__":
     main([test_wpml_photo_takes_the_gimbal_of_its_action,
           test_wpml_spaced_photos_take_the_gimbal_of_their_action,
           test_wpml_photo_before_any_gimbal_is_not_clear,
+          test_wpml_panorama_is_checked_all_round,
+          test_wpml_panoramas_cannot_make_a_plan_millions_of_photos,
           test_litchi_photo_takes_the_tilt_of_its_action,
           test_litchi_photo_takes_the_heading_of_its_action,
           test_litchi_hover_turns_the_way_rotationdir_says,

@@ -51,6 +51,10 @@ static int same_shot(const koi_shot *a, const koi_shot *b) {
 ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot, int merge) {
     if (merge && rt->n_shots && same_shot(&rt->shots[rt->n_shots - 1], shot)) return KO_OK;
     if (rt->n_shots == rt->cap_shots) {
+        /* a panorama is many photos (route/wpml.c): a small plan must not become millions */
+        if (rt->cap_shots >= KOI_ROUTE_MAX_WAYPOINTS)
+            return koi_error(rt->ctx, KO_ERR_LIMIT, "%s: more than %d photos", rt->path,
+                             KOI_ROUTE_MAX_WAYPOINTS);
         size_t cap = rt->cap_shots ? rt->cap_shots * 2 : 16;
         koi_shot *p = koi_realloc_array(rt->shots, cap, sizeof *p);
         if (!p) return koi_error(rt->ctx, KO_ERR_NOMEM, "%s: out of memory", rt->path);
