@@ -343,6 +343,12 @@ static void altitude_note(ko_footprint *fp, const ko_pose *p, const koi_terrain 
                  t->cam_alt, src, agl, p->height_m);
 }
 
+/* Counts a view of ground of unknown height at local (e, n), keeping where the first was: the
+ * footprint then fails, naming it. */
+static void note_void(ko_footprint *fp, double e, double n) {
+    if (!fp->voids++) fp->void_e = e, fp->void_n = n;
+}
+
 /* Casts one ray (NED direction d) onto the flat ground or the terrain (t): its ground point,
  * or the point at the range limit along its azimuth. *cut := 1 for the latter. Returns the
  * DEM's read error, else KO_OK. */
@@ -356,7 +362,7 @@ static ko_status cast_one(ko_context *ctx, const double d[3], const ko_pose *p, 
     double z;
     int c = koi_terrain_cast(ctx, t, d, p->yaw_deg, e, n, &z);
     if (c < 0) return (ko_status)t->dem->io_error;
-    if (c == 2 && !fp->voids++) fp->void_e = *e, fp->void_n = *n;
+    if (c == 2) note_void(fp, *e, *n);
     fp->range_limited |= c;
     if (!c && !t->bounded) fp->gsd_terrain = fmax(fp->gsd_terrain, z);
     *cut = c;
@@ -534,7 +540,7 @@ static int fan_within(const edge_span *e, const double *da, const double *db, do
     reach = fmin(reach, e->t->range);
     if (!ray_point(e->t, da, reach, pa) || !ray_point(e->t, db, reach, pb)) return 1;
     int c = koi_terrain_covers(e->t, pa, pb, &ve, &vn);
-    if (c < 0 && !e->fp->voids++) e->fp->void_e = ve, e->fp->void_n = vn;
+    if (c < 0) note_void(e->fp, ve, vn);
     return c;
 }
 
@@ -569,7 +575,7 @@ static int near_clear(const edge_span *e, const double *da, const double *db, do
     r0 = fmin(r0, e->t->range);
     if (!(r0 > 0) || !ray_point(e->t, da, r0, pa) || !ray_point(e->t, db, r0, pb)) return 1;
     int c = koi_terrain_wedge_clear(e->t, pa, pb, &ve, &vn);
-    if (c < 0 && !e->fp->voids++) e->fp->void_e = ve, e->fp->void_n = vn;
+    if (c < 0) note_void(e->fp, ve, vn);
     return c != 0;
 }
 
