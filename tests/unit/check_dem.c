@@ -878,6 +878,16 @@ static double z_mast(double x, double y, const double *arg) {
     return fabs(x - arg[0]) < 0.25 && fabs(y - arg[1]) < 0.25 ? arg[2] : 0.0;
 }
 
+/* An 8.8 mm lens on a 13.2 x 8.8 mm, 5472 x 3648 sensor (pinhole): half fields of view
+ * tan 0.75 across and tan 0.5 up and down, which the terrain tests' own projectors use. */
+static ko_camera lens_5472(void) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
+    c.width_px = 5472, c.height_px = 3648;
+    return c;
+}
+
 /* Shortest distance from (x, y) to the ring r of n points, 0 when inside it (crossing number);
  * coordinates scaled by sx, sy (metres per unit) about (x, y). */
 static double outside_ring(const double *r, size_t n, double x, double y, double sx, double sy) {
@@ -985,10 +995,7 @@ START_TEST(test_dem_range_crossing_chord_is_refined_on_terrain) {
     const double lat = 46.842607, lon = -93.0, k0 = 0.9996, h = 30, pitch = -33, range = 300;
     double e, n;
     utm15(lat, lon, &e, &n);
-    ko_camera c;
-    ko_camera_init(&c);
-    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
-    c.width_px = 5472, c.height_px = 3648;
+    ko_camera c = lens_5472();
     const double umax = 0.75, vt = -0.5; /* the top edge in the tan plane */
     /* where the top edge at yaw 0 reaches the range: bisection on u */
     double lo = 0, hi = umax, d[3];
@@ -1064,10 +1071,7 @@ START_TEST(test_dem_slit_in_a_notched_wall_is_seen_through) {
     const double lat = 46.842607, lon = -93.0, k0 = 0.9996, h = 2, pitch = -30, range = 80;
     double e, n;
     utm15(lat, lon, &e, &n);
-    ko_camera c;
-    ko_camera_init(&c);
-    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
-    c.width_px = 5472, c.height_px = 3648;
+    ko_camera c = lens_5472();
     double gt[6] = {e - 100, 1, 0, n + 100, 0, -1}, arg[2] = {e, n};
     make_dem("/vsimem/notch.tif", 32615, gt, 200, 200, z_notched, arg, 0);
     ko_dem *dem = open_dem("/vsimem/notch.tif");
@@ -1124,10 +1128,7 @@ START_TEST(test_dem_lonlat_grid_holds_parallels_near_the_pole) {
     double arg[2] = {north - 0.25 * dlat, south + 0.25 * dlat};
     make_dem_srs("/vsimem/pole.tif", "EPSG:4326", gt, 988, 1200, z_parallel, arg, 0);
     ko_dem *dem = open_dem("/vsimem/pole.tif");
-    ko_camera c;
-    ko_camera_init(&c);
-    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
-    c.width_px = 5472, c.height_px = 3648;
+    ko_camera c = lens_5472();
     for (int look = 0; look < 2; look++) {
         double sg = look ? -1 : 1, foot = look ? south + dlat : north - dlat, far = -INFINITY;
         ko_pose p = pose_at(30, look ? 180 : 0, -5, 0);
@@ -1169,10 +1170,7 @@ START_TEST(test_dem_mast_between_near_edge_rays_is_in_the_footprint) {
     const double cfg[2][5] = {{60, -30, 50, 20.5, 29.95}, {10, 25, 250, 240.5, 20}};
     double e, n;
     utm15(lat, lon, &e, &n);
-    ko_camera c;
-    ko_camera_init(&c);
-    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
-    c.width_px = 5472, c.height_px = 3648;
+    ko_camera c = lens_5472();
     for (int k = 0; k < 2; k++) {
         double gt[6] = {e - 300, 1, 0, n + 300, 0, -1}, tx = e + 0.5 * k0, ty = n + cfg[k][3] * k0;
         double arg[3] = {gt[0] + floor(tx - gt[0]) + 0.5, gt[3] - floor(gt[3] - ty) - 0.5,
