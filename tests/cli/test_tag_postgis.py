@@ -74,10 +74,15 @@ def test_postgis_catalogue_matches_geopackage(tmp):
         as_postgres(f"{BIN}/pg_ctl", "-D", data, "-m", "fast", "stop")
 
 
-if __name__ == "__main__":
+def skip_without_postgis():
+    """Exit 77 (CTest's skip) where PostgreSQL 15 with PostGIS is not installed."""
     if not (os.path.exists(f"{BIN}/initdb") and os.path.exists(
             "/usr/share/postgresql/15/extension/postgis.control")):
         print("SKIPPED: PostgreSQL 15 with PostGIS is not installed "
               "(apt-get install postgresql-15-postgis-3, as scripts/install-deps.sh does)")
         sys.exit(77)
+
+
+if __name__ == "__main__":
+    skip_without_postgis()
     main([test_postgis_catalogue_matches_geopackage])

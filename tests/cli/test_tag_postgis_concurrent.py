@@ -18,7 +18,7 @@ import tempfile
 
 from kotest import DATA, KEEPOUT, main, run, write
 from test_tag_cli import IMAGES, archive, rows
-from test_tag_postgis import BIN, as_postgres, free_port, pg_rows
+from test_tag_postgis import BIN, as_postgres, free_port, pg_rows, skip_without_postgis
 
 TRIALS = int(os.environ.get("KEEPOUT_PG_TRIALS", "3"))
 
@@ -202,11 +202,7 @@ def test_sql_errors_exit_2_with_the_servers_message(tmp):
 
 
 if __name__ == "__main__":
-    if not (os.path.exists(f"{BIN}/initdb") and os.path.exists(
-            "/usr/share/postgresql/15/extension/postgis.control")):
-        print("SKIPPED: PostgreSQL 15 with PostGIS is not installed "
-              "(apt-get install postgresql-15-postgis-3, as scripts/install-deps.sh does)")
-        sys.exit(77)
+    skip_without_postgis()
     PG = Server()
     try:
         main([test_concurrent_shards_give_the_single_run_catalogue,
