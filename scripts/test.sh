@@ -17,6 +17,5 @@ cmake -S . -B "$build" "${extra[@]}"
 cmake --build "$build" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 # -LE slow: the 10^6-case property run (tests/property) is run by hand or on a schedule
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -LE slow
