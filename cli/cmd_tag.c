@@ -2,7 +2,9 @@
  * Argument parsing and printing around the library's catalogue engine (ko_catalog_tag(),
  * ko_catalog_recheck(): workers, resumable transactions, sidecars); the exit status is the
  * library's release decision on the whole catalogue (ko_catalog_decide()). */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,21 @@ enum {
     T_UNKNOWN_IS
 };
 
+/* "K/N" with 1 <= K <= N and nothing after: 1, or 0 (a shard of another spelling would tag
+ * another share of the files than the user meant). */
+static int parse_shard(const char *s, unsigned *k, unsigned *n) {
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (end == s || *end != '/' || errno) return 0;
+    const char *rest = end + 1;
+    long b = strtol(rest, &end, 10);
+    if (end == rest || *end || errno || b < 1 || (unsigned long)b > UINT_MAX || a < 1 || a > b)
+        return 0;
+    *k = (unsigned)a, *n = (unsigned)b;
+    return 1;
+}
+
 static int parse_args(int argc, char **argv, args *o) {
     static const struct option longopts[] = {
         {"catalog", required_argument, NULL, T_CATALOG},
@@ -100,7 +117,6 @@ static int parse_args(int argc, char **argv, args *o) {
         {NULL, 0, NULL, 0}};
     int c;
     long jobs;
-    int shard_k, shard_n;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         char *end;
@@ -120,12 +136,10 @@ static int parse_args(int argc, char **argv, args *o) {
                 o->copts.jobs = (unsigned)jobs;
                 break;
             case T_SHARD:
-                if (sscanf(optarg, "%d/%d", &shard_k, &shard_n) != 2 || shard_n < 1 ||
-                    shard_k < 1 || shard_k > shard_n) {
+                if (!parse_shard(optarg, &o->copts.shard_k, &o->copts.shard_n)) {
                     tag_say("--shard needs K/N with 1 <= K <= N");
                     return EXIT_USAGE;
                 }
-                o->copts.shard_k = (unsigned)shard_k, o->copts.shard_n = (unsigned)shard_n;
                 break;
             case T_HASH:
                 o->copts.hash = 1;

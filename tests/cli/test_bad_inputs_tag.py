@@ -512,5 +512,20 @@ def test_bad_sidecar_synced_before_its_row_is_committed(tmp):
             tmpname, "directory not fsync'ed before the commit")
 
 
+def test_bad_shard_spec_is_a_usage_error(tmp):
+    """A shard spelled another way (trailing text, overflow, K outside 1..N) would tag another
+    share of the files than the user meant: a usage error that writes nothing."""
+    photos = os.path.join(DATA, "images")
+    for spec in ("1/4x", "1/4/8", "0/4", "5/4", "1/0", "-1/4", "1/-4", "", "/4", "1/",
+                 "1/99999999999999999999", "99999999999999999999/4"):
+        cat = os.path.join(tmp, "c.gpkg")
+        code, _, err = run("tag", "-q", "--shard", spec, "--catalog", cat, photos)
+        assert code == 2 and "--shard" in err, (spec, code, err)
+        assert not os.path.exists(cat), spec
+    code, _, err = run("tag", "-q", "--focal35", "24", "--shard", "4/4", "--catalog",
+                       os.path.join(tmp, "ok.gpkg"), photos)
+    assert code in (0, 1), err
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

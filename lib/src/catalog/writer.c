@@ -20,17 +20,27 @@ static void CPL_STDCALL keep_first(CPLErr e, CPLErrorNum n, const char *msg) {
     if (e >= CE_Failure && !f->msg[0]) snprintf(f->msg, sizeof f->msg, "%s", msg);
 }
 
+/* The server's message is several lines (ERROR, DETAIL, HINT; libpq indents with tabs): one
+ * line, each run of white space one blank, for a message that names it on one line. */
+static void one_line(char *dst, size_t size, const char *src) {
+    size_t k = 0;
+    for (const char *p = src; *p && k + 1 < size; p++) {
+        int blank = *p == '\n' || *p == '\t' || *p == '\r' || *p == ' ';
+        if (!blank)
+            dst[k++] = *p;
+        else if (k && dst[k - 1] != ' ')
+            dst[k++] = ' ';
+    }
+    while (k && dst[k - 1] == ' ')
+        k--;
+    dst[k] = '\0';
+}
+
 /* Records "statement: cause" as the catalogue's error (the first one stays). */
 static void sql_failed(koi_cat *c, const char *q, const char *why) {
     if (c->error[0]) return;
-    /* the server's message is several lines (ERROR, DETAIL, HINT): one line here */
     char line[400];
-    size_t k = 0;
-    for (const char *p = why; *p && k + 1 < sizeof line; p++)
-        if (*p != '\n' || (k && line[k - 1] != ' ')) line[k++] = *p == '\n' ? ' ' : *p;
-    while (k && line[k - 1] == ' ')
-        k--;
-    line[k] = '\0';
+    one_line(line, sizeof line, why);
     snprintf(c->error, sizeof c->error, "%.200s: %.300s", q, line[0] ? line : "failed");
 }
 
@@ -78,7 +88,7 @@ int koi_cat_retryable(const koi_cat *c) {
 static void CPL_STDCALL keep_first_error(CPLErr e, CPLErrorNum n, const char *msg) {
     (void)n;
     koi_cat *c = CPLGetErrorHandlerUserData();
-    if (e >= CE_Failure && !c->error[0]) snprintf(c->error, sizeof c->error, "%s", msg);
+    if (e >= CE_Failure && !c->error[0]) one_line(c->error, sizeof c->error, msg);
 }
 
 int koi_cat_begin(koi_cat *c) {
