@@ -49,9 +49,8 @@ extern "C" {
 
 /* KO_API marks the library's functions. Windows: dllexport while building the library (its
  * CMake target defines KEEPOUT_BUILDING), dllimport for its users, nothing when the library
- * is linked statically (define KO_STATIC; the CMake target keepout::keepout does it for a
- * static build). GCC and Clang: default visibility (the library builds with hidden
- * visibility). */
+ * is linked statically (define KO_STATIC; the CMake target keepout::keepout_static does it).
+ * GCC and Clang: default visibility (the library builds with hidden visibility). */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #if defined(KO_STATIC)
 #define KO_API
@@ -550,7 +549,9 @@ KO_API ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_
 /** The site store to open when the user names none, resolved the same way by every face: the
  * GDAL configuration option or environment variable KEEPOUT_SITES when set and not empty;
  * else, with sample != 0, the sample store built with keepout from its data/ (demonstration
- * sites only), else NULL. The string is borrowed: it lives until KEEPOUT_SITES changes. The
+ * sites only: share/keepout/sites.sqlite beside an installed keepout, found relative to the
+ * installed program or library, or the build tree's for a program run from there), else NULL.
+ * The string is borrowed: it lives until KEEPOUT_SITES changes. The
  * command line passes sample = 1; the GDAL driver passes 0 (a filter never falls back to
  * demonstration data). */
 KO_API const char *ko_sites_default(int sample);

@@ -121,4 +121,9 @@ typedef struct koi_text {
 void koi_text_put(koi_text *t, const char *s, size_t n);
 void koi_text_puts(koi_text *t, const char *s);
 
+/* The bundled sample store: beside the installed module this code is linked into
+ * (share/keepout/sites.sqlite), else the build tree's for a module in the build tree, else
+ * where `cmake --install` puts it. Static, valid for the process's life. */
+const char *koi_sample_sites(void);
+
 #endif

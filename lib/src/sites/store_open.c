@@ -265,14 +265,10 @@ static ko_status verify(ko_sites *s, const char *path, int allow_empty) {
     return KO_OK;
 }
 
-#ifndef KEEPOUT_SAMPLE_SITES
-#define KEEPOUT_SAMPLE_SITES "sites.sqlite"
-#endif
-
 const char *ko_sites_default(int sample) {
     const char *s = CPLGetConfigOption("KEEPOUT_SITES", NULL);
     if (s && *s) return s;
-    return sample ? KEEPOUT_SAMPLE_SITES : NULL;
+    return sample ? koi_sample_sites() : NULL;
 }
 
 ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites **out) {
