@@ -22,7 +22,7 @@ CMAKE = os.environ.get("CMAKE", "cmake")
 VERSION = os.environ["KEEPOUT_VERSION"]
 PLUGIN_DIR = os.environ["KEEPOUT_GDAL_PLUGIN_DIR"]
 PREFIX = "/usr/local"
-PHOTO = os.path.join(SRC, "tests", "data", "images", "DJI_0021.JPG")
+PHOTO = os.path.join(SRC, "data", "images", "DJI_0021.JPG")
 
 
 def sh(*args, env=None, cwd=None):
@@ -73,8 +73,10 @@ def test_install(stage):
     exe = os.path.join(root, "bin", "keepout")
     store = os.path.join(root, "share", "keepout", "sites.sqlite")
     assert os.path.isfile(store)
-    r, stores = opened_stores([exe, "check", PHOTO])
-    assert r.returncode in (0, 1), r.stderr[-1000:]
+    assert os.path.isfile(PHOTO), PHOTO
+    r, stores = opened_stores([exe, "check", "--format", "jsonl", PHOTO])
+    assert r.returncode in (0, 1) and '"verdict":"flagged"' in r.stdout.replace(" ", ""), (
+        r.stdout[-500:], r.stderr[-1000:])  # DJI_0021 shows a site of the sample store
     assert stores == {store}, stores
     # the same tree moved elsewhere still finds its own store, and never the build tree's
     moved = os.path.join(stage, "moved")
