@@ -255,10 +255,81 @@ class KeepoutRasterDataset final : public GDALDataset {
             }
         }
     }
+    int GetGCPCount() override {
+        return static_cast<int>(gcps_.size());
+    }
+    const GDAL_GCP *GetGCPs() override {
+        return gcps_.empty() ? nullptr : gcps_.data();
+    }
+    const OGRSpatialReference *GetGCPSpatialRef() const override {
+        return gcps_.empty() ? nullptr : &wgs84_;
+    }
+    CPLErr GetGeoTransform(double *gt) override {
+        if (!has_gt_) return CE_Failure;
+        memcpy(gt, gt_, sizeof gt_);
+        return CE_None;
+    }
+    const OGRSpatialReference *GetSpatialRef() const override {
+        return has_gt_ ? &wgs84_ : nullptr;
+    }
+    void Georeference(Session &s, const ko_shot &shot);
     GDALDataset *src_ = nullptr;
     std::vector<uint8_t> mask_;
     KeepoutMaskBand *mask_band_ = nullptr;
+
+   private:
+    std::vector<GDAL_GCP> gcps_;
+    std::vector<std::string> gcp_ids_;
+    OGRSpatialReference wgs84_;
+    double gt_[6] = {0, 1, 0, 0, 0, 1};
+    bool has_gt_ = false;
 };
+
+// Ground control points in EPSG:4326 from the camera model: a 7 x 7 grid over the image
+// (corners and edges included), each pixel's ray cast as the footprint's are (the DEM when
+// one is given, else flat ground at take-off level), kept where it meets the ground within
+// range. gdalwarp, and QGIS, then place the photo on the map. Where GDAL itself finds the grid
+// affine to a quarter pixel (GDALGCPsToGeoTransform, not approximate: a straight-down photo of
+// flat ground), the geotransform too, which gdalbuildvrt needs.
+void KeepoutRasterDataset::Georeference(Session &s, const ko_shot &shot) {
+    constexpr int kGrid = 7;
+    const double w = nRasterXSize, h = nRasterYSize;
+    // The camera's pixels may be another size than the raster's (a preview, a resampled copy).
+    const double sx = shot.camera.width_px ? shot.camera.width_px / w : 1.0;
+    const double sy = shot.camera.height_px ? shot.camera.height_px / h : 1.0;
+    double uv[2 * kGrid * kGrid], out[3 * kGrid * kGrid];
+    unsigned char hit[kGrid * kGrid];
+    for (int j = 0; j < kGrid; j++)
+        for (int i = 0; i < kGrid; i++) {
+            uv[2 * (j * kGrid + i)] = i * w / (kGrid - 1) * sx;
+            uv[2 * (j * kGrid + i) + 1] = j * h / (kGrid - 1) * sy;
+        }
+    if (ko_footprint_ground_points(s.ctx, &shot.camera, &shot.pose, &s.fopts, kGrid * kGrid, uv,
+                                   out, hit) != KO_OK)
+        return;
+    for (int k = 0; k < kGrid * kGrid; k++)
+        if (hit[k]) gcp_ids_.push_back(std::to_string(gcp_ids_.size() + 1));
+    if (gcp_ids_.size() < 3) {  // no plane to place the photo by
+        gcp_ids_.clear();
+        return;
+    }
+    gcps_.resize(gcp_ids_.size());
+    for (int k = 0, g = 0; k < kGrid * kGrid; k++) {
+        if (!hit[k]) continue;
+        GDAL_GCP &p = gcps_[g];
+        p.pszId = const_cast<char *>(gcp_ids_[g].c_str());
+        p.pszInfo = const_cast<char *>("");
+        p.dfGCPPixel = uv[2 * k] / sx;
+        p.dfGCPLine = uv[2 * k + 1] / sy;
+        p.dfGCPX = out[3 * k];
+        p.dfGCPY = out[3 * k + 1];
+        p.dfGCPZ = out[3 * k + 2];
+        g++;
+    }
+    wgs84_.SetWellKnownGeogCS("WGS84");
+    wgs84_.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    has_gt_ = GDALGCPsToGeoTransform(static_cast<int>(gcps_.size()), gcps_.data(), gt_, FALSE);
+}
 
 KeepoutBand::KeepoutBand(KeepoutRasterDataset *ds, int band, GDALRasterBand *src, bool redact)
     : src_(src), redact_(redact) {
@@ -424,6 +495,9 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     ds->SetMetadataItem("FOOTPRINT", v.wkt.c_str(), "KEEPOUT");
     ds->SetMetadataItem("SITE_STORE", Shown(s.ctx, s.store).c_str(), "KEEPOUT");
     ds->SetDescription(info->pszFilename);
+    // Releases (MODE=redact, strict) carry no position unless asked: gdal_translate copies
+    // GCPs into every output, and a georeferenced redacted copy shows where the site is.
+    if (res && CPLFetchBool(oo, "GEOREF", s.policy.mode == KO_MODE_TAG)) ds->Georeference(s, shot);
     ko_reader_close(reader);
     return ds.release();
 }
@@ -641,6 +715,10 @@ extern "C" void GDALRegister_KEEPOUT() {
             "that could not be checked)'>"
             "    <Value>flagged</Value><Value>clear</Value>"
             "  </Option>"
+            "  <Option name='GEOREF' type='boolean' description='ground control points "
+            "(EPSG:4326) from the camera model, so gdalwarp and QGIS place the photo; default "
+            "YES with MODE=tag, NO with redact and strict (a released copy would carry the "
+            "position)'/>"
             "</OpenOptionList>");
         d->pfnIdentify = Identify;
         d->pfnOpen = Open;

@@ -652,8 +652,102 @@ START_TEST(test_footprint_focal35_16x9_is_crop_of_4x3) {
 }
 END_TEST
 
+/* East/north metres of (lon, lat) from the camera, by PROJ's geodesic (not keepout's local
+ * frame series): the independent measure of where a ground point landed. */
+static void geod_local(double lat0, double lon0, double lon, double lat, double *e, double *n) {
+    struct geod_geodesic g;
+    geod_init(&g, 6378137.0, 1 / 298.257223563);
+    double s, az1, az2;
+    geod_inverse(&g, lat0, lon0, lat, lon, &s, &az1, &az2);
+    *e = s * sin(az1 * PI / 180), *n = s * cos(az1 * PI / 180);
+}
+
+/* 50 mm on 36 x 24 mm, 6000 x 4000 px, 100 m up, looking straight down: pixel (u, v) is
+ * 72 m * (u / 6000 - 1/2) across and 48 m * (1/2 - v / 4000) along the image's up direction. */
+START_TEST(test_footprint_ground_points_of_a_nadir_pinhole) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 50, c.sensor_w_mm = 36, c.sensor_h_mm = 24;
+    c.width_px = 6000, c.height_px = 4000;
+    const double uv[] = {3000, 2000, 0, 0, 6000, 4000, 1500, 3000};
+    for (int yaw = 0; yaw <= 90; yaw += 90) {
+        ko_pose p = pose_at(100, yaw, -90, 0);
+        double out[12];
+        unsigned char hit[4];
+        ck_assert_int_eq(ko_footprint_ground_points(ctx, &c, &p, NULL, 4, uv, out, hit), KO_OK);
+        for (int i = 0; i < 4; i++) {
+            double across = 72.0 * (uv[2 * i] / 6000 - 0.5),
+                   up = 48.0 * (0.5 - uv[2 * i + 1] / 4000);
+            /* the image's up is the heading: north at yaw 0, east at yaw 90 (across: south) */
+            double want_e = yaw ? up : across, want_n = yaw ? -across : up;
+            double e, n;
+            ck_assert_int_eq(hit[i], 1);
+            geod_local(p.lat, p.lon, out[3 * i], out[3 * i + 1], &e, &n);
+            ck_assert_msg(hypot(e - want_e, n - want_n) < 1e-3,
+                          "yaw %d point %d: (%.4f, %.4f) not (%.4f, %.4f)", yaw, i, e, n, want_e,
+                          want_n);
+            ck_assert_double_eq(out[3 * i + 2], 0.0);
+        }
+    }
+}
+END_TEST
+
+/* Rays above the horizon or past the range never land; the rest of the frame still does. */
+START_TEST(test_footprint_ground_points_miss_sky_and_range) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 50, c.sensor_w_mm = 36, c.sensor_h_mm = 24;
+    c.width_px = 6000, c.height_px = 4000;
+    ko_pose p = pose_at(100, 0, 0, 0); /* level: the top half looks at the sky */
+    const double uv[] = {3000, 0, 3000, 3999, 3000, 2000};
+    double out[9];
+    unsigned char hit[3];
+    ck_assert_int_eq(ko_footprint_ground_points(ctx, &c, &p, NULL, 3, uv, out, hit), KO_OK);
+    ck_assert_int_eq(hit[0], 0);
+    ck_assert(isnan(out[0]) && isnan(out[1]) && isnan(out[2]));
+    /* the bottom row: 100 m below, 11.99 m below the axis at f = 50: 100 / tan(atan(12/50)) */
+    double e, n;
+    ck_assert_int_eq(hit[1], 1);
+    geod_local(p.lat, p.lon, out[3], out[4], &e, &n);
+    ck_assert_double_eq_tol(n, 100.0 * 50 / (24.0 * (3999.0 / 4000 - 0.5)), 1e-3);
+    ck_assert_int_eq(hit[2], 0); /* the horizon itself */
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    o.max_range_m = 300; /* the bottom row lands 416.8 m out */
+    ck_assert_int_eq(ko_footprint_ground_points(ctx, &c, &p, &o, 3, uv, out, hit), KO_OK);
+    ck_assert_int_eq(hit[1], 0);
+}
+END_TEST
+
+/* Across the antimeridian the longitudes wrap into [-180, 180] and the distances hold. */
+START_TEST(test_footprint_ground_points_across_the_antimeridian) {
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 50, c.sensor_w_mm = 36, c.sensor_h_mm = 24;
+    c.width_px = 6000, c.height_px = 4000;
+    ko_pose p = pose_at(100, 0, -90, 0);
+    p.lat = 10, p.lon = -179.99995; /* 5.5 m east of the line */
+    const double uv[] = {0, 2000, 6000, 2000};
+    double out[6];
+    unsigned char hit[2];
+    ck_assert_int_eq(ko_footprint_ground_points(ctx, &c, &p, NULL, 2, uv, out, hit), KO_OK);
+    ck_assert(hit[0] && hit[1]);
+    ck_assert_msg(out[0] > 179.9996 && out[0] <= 180.0, "west edge lon %.7f", out[0]);
+    ck_assert_msg(out[3] < -179.9996 && out[3] >= -180.0, "east edge lon %.7f", out[3]);
+    for (int i = 0; i < 2; i++) {
+        double e, n;
+        geod_local(p.lat, p.lon, out[3 * i], out[3 * i + 1], &e, &n);
+        ck_assert_double_eq_tol(e, i ? 36.0 : -36.0, 1e-3);
+        ck_assert_double_eq_tol(n, 0.0, 1e-3);
+    }
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_footprint_nadir_rectangle_is_height_times_sensor_over_focal,
+    const TTest *tests[] = {test_footprint_ground_points_of_a_nadir_pinhole,
+                            test_footprint_ground_points_miss_sky_and_range,
+                            test_footprint_ground_points_across_the_antimeridian,
+                            test_footprint_nadir_rectangle_is_height_times_sensor_over_focal,
                             test_footprint_nadir_callmarcus_corners,
                             test_footprint_pitch_minus45_near_and_far_edges,
                             test_footprint_yaw90_turns_far_edge_east,

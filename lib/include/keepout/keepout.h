@@ -241,6 +241,20 @@ KO_API const double *ko_footprint_ring(const ko_footprint *fp, size_t *n_points)
 /** The same ring in the local east/north metre frame centred under the camera. Borrowed. */
 KO_API const double *ko_footprint_ring_local(const ko_footprint *fp, size_t *n_points);
 
+/** Where the rays through n image points meet the ground, cast as ko_footprint_compute() casts
+ * the boundary: onto the terrain of opts->dem, else flat ground at take-off level, within
+ * opts->max_range_m. The points that place an image on a map (ground control points).
+ * uv: n (column, row) pairs in pixels, (0, 0) the top-left corner of the top-left pixel (GDAL's
+ * convention); out: n (lon, lat, height) triples, WGS84, the height on the DEM's datum (0 on
+ * flat ground: take-off level, whose height above any datum is not known); hit[i]: 1 if the
+ * ray meets known ground within range, else 0 and out's triple is NaN (sky, beyond range, the
+ * DEM's nodata). All arrays are the caller's. Fails as ko_footprint_compute() does for an
+ * implausible pose or camera. */
+KO_API ko_status ko_footprint_ground_points(ko_context *ctx, const ko_camera *cam,
+                                            const ko_pose *pose, const ko_footprint_options *opts,
+                                            size_t n, const double *uv, double *out,
+                                            unsigned char *hit);
+
 /** Area in square metres (computed in the local metric frame). */
 KO_API double ko_footprint_area_m2(const ko_footprint *fp);
 
