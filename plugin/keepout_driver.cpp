@@ -30,6 +30,7 @@ struct Session {
     ko_check_options opts{};  // opts.footprint points at fopts: a Session is never copied
     ko_footprint_options fopts{};
     ko_release_policy policy{};
+    ko_reader_options ropts{};  // its include/exclude point into globs_
     std::string store;
 
     Session() = default;
@@ -91,6 +92,7 @@ struct Session {
             return false;
         }
         fopts.dem = dem;
+        if (!ReaderOptions(oo)) return false;
         const char *s = CSLFetchNameValue(oo, "SITES");
         if (!s) s = ko_sites_default(0);
         if (!s || !*s) {
@@ -110,6 +112,69 @@ struct Session {
             return false;
         }
         fopts.gsd_limit_m = limit;
+        return true;
+    }
+
+   private:
+    std::vector<std::string> globs_;
+    std::vector<const char *> include_, exclude_;
+
+    // A number option within [lo, hi]: true and *v set, or absent (true, *v untouched), or an
+    // error reported.
+    static bool Number(CSLConstList oo, const char *name, double lo, double hi, double *v) {
+        const char *text = CSLFetchNameValue(oo, name);
+        if (!text) return true;
+        char *end = nullptr;
+        double x = CPLStrtod(text, &end);
+        if (!end || end == text || *end || !(x >= lo && x <= hi)) {
+            CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: %s=%s: must be a number in [%g, %g]",
+                     name, text, lo, hi);
+            return false;
+        }
+        *v = x;
+        return true;
+    }
+
+    // Comma-separated globs as a NULL-terminated list (empty: none given).
+    void Globs(CSLConstList oo, const char *name, std::vector<const char *> &out) {
+        const char *text = CSLFetchNameValue(oo, name);
+        if (!text) return;
+        CPLStringList parts(
+            CSLTokenizeString2(text, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES));
+        if (parts.size() == 0) return;
+        for (int i = 0; i < parts.size(); i++)
+            globs_.emplace_back(parts[i]);
+        out.assign(parts.size() + 1, nullptr);
+    }
+
+    // The readers' options, as the command line's --assume-nadir, --every, --interval,
+    // --focal35, --include and --exclude set them.
+    bool ReaderOptions(CSLConstList oo) {
+        ko_reader_options_init(&ropts);
+        ropts.assume_nadir = CPLFetchBool(oo, "ASSUME_NADIR", false);
+        ropts.below_takeoff = dem != nullptr;  // the DEM places such cameras, as in the CLI
+        double every = 1, interval = 0, focal35 = 0;
+        if (!Number(oo, "EVERY_N", 1, 1e9, &every) || !Number(oo, "INTERVAL", 0, 1e9, &interval) ||
+            !Number(oo, "FOCAL35", 1, 2000, &focal35))
+            return false;
+        if (every != std::floor(every)) {
+            CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: EVERY_N=%g: must be a whole number",
+                     every);
+            return false;
+        }
+        ropts.every_n = static_cast<uint32_t>(every);
+        ropts.interval_s = interval;
+        ropts.focal35_mm = focal35;
+        Globs(oo, "INCLUDE", include_);
+        size_t n_include = globs_.size();
+        Globs(oo, "EXCLUDE", exclude_);
+        // the strings are all in place now: point at them
+        for (size_t i = 0; i + 1 < include_.size(); i++)
+            include_[i] = globs_[i].c_str();
+        for (size_t i = 0; i + 1 < exclude_.size(); i++)
+            exclude_[i] = globs_[n_include + i].c_str();
+        ropts.include = include_.empty() ? nullptr : include_.data();
+        ropts.exclude = exclude_.empty() ? nullptr : exclude_.data();
         return true;
     }
 };
@@ -418,7 +483,7 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     ko_shot shot{};
     Verdict v;
     std::unique_ptr<ko_result, void (*)(ko_result *)> res(nullptr, ko_result_destroy);
-    if (ko_reader_open(s.ctx, path, nullptr, &reader) != KO_OK) {
+    if (ko_reader_open(s.ctx, path, &s.ropts, &reader) != KO_OK) {
         v.reason = ko_errmsg(s.ctx);
     } else if (ko_reader_next(reader, &shot) != KO_OK) {
         v.reason = std::string(path) + ": no photo metadata";
@@ -539,11 +604,40 @@ class KeepoutLayer final : public OGRLayer {
     void ResetReading() override {
         ko_reader_close(reader_);
         reader_ = nullptr;
-        fid_ = 0;
+        fid_ = 1;
         done_ = false;
     }
     int TestCapability(const char *cap) override {
         return EQUAL(cap, OLCStringsAsUTF8);
+    }
+    // The number of shots without checking them: the reader alone (metadata, no site query).
+    // fiona and geopandas ask for it without force, which OGR's default answers with -1.
+    GIntBig GetFeatureCount(int force) override {
+        if (m_poFilterGeom || m_poAttrQuery) return OGRLayer::GetFeatureCount(force);
+        if (count_ >= 0) return count_;
+        try {
+            ko_reader *r = nullptr;
+            if (ko_reader_open(s_->ctx, path_.c_str(), &s_->ropts, &r) != KO_OK) {
+                CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s", ko_errmsg(s_->ctx));
+                return -1;
+            }
+            ko_shot shot;
+            GIntBig n = 0;
+            ko_status st;
+            while ((st = ko_reader_next(r, &shot)) == KO_OK)
+                n++;
+            if (st != KO_DONE) {
+                CPLError(CE_Failure, CPLE_FileIO, "KEEPOUT: %s", ko_errmsg(s_->ctx));
+                n = -1;
+            }
+            ko_reader_close(r);
+            count_ = n;
+            return n;
+        } catch (...) {
+            CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error counting %s",
+                     path_.c_str());
+            return -1;
+        }
     }
     OGRFeature *GetNextFeature() override {
         try {
@@ -565,7 +659,7 @@ class KeepoutLayer final : public OGRLayer {
    private:
     OGRFeature *Next() {
         if (done_) return nullptr;
-        if (!reader_ && ko_reader_open(s_->ctx, path_.c_str(), nullptr, &reader_) != KO_OK) {
+        if (!reader_ && ko_reader_open(s_->ctx, path_.c_str(), &s_->ropts, &reader_) != KO_OK) {
             CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s", ko_errmsg(s_->ctx));
             done_ = true;
             return nullptr;
@@ -603,8 +697,9 @@ class KeepoutLayer final : public OGRLayer {
     std::string path_;
     OGRFeatureDefn *defn_;
     ko_reader *reader_ = nullptr;
-    GIntBig fid_ = 0;
+    GIntBig fid_ = 1;  // OGR's convention: feature ids from 1
     bool done_ = false;
+    GIntBig count_ = -1;  // the shots of the input, once counted
 };
 
 class KeepoutVectorDataset final : public GDALDataset {
@@ -632,10 +727,6 @@ GDALDataset *Open(GDALOpenInfo *info) {
     try {
         if (!Identify(info)) return nullptr;
         const char *path = info->pszFilename + strlen(kPrefix);
-        if (info->eAccess == GA_Update) {
-            CPLError(CE_Failure, CPLE_NotSupported, "KEEPOUT: the driver is read-only");
-            return nullptr;
-        }
         const bool want_raster = (info->nOpenFlags & GDAL_OF_RASTER) != 0;
         const bool want_vector = (info->nOpenFlags & GDAL_OF_VECTOR) != 0;
         // Nothing below may stat or open a FIFO, even one beneath /vsizip/ (GDAL would open
@@ -670,6 +761,16 @@ GDALDataset *Open(GDALOpenInfo *info) {
             return new KeepoutVectorDataset(new KeepoutLayer(std::move(s), path));
         }
         if (!want_raster) return nullptr;
+        // Rasters are not opened for writing (pixels written to a KEEPOUT: dataset would go
+        // nowhere). Vector opens in update mode are served read-only, as ogrinfo -sql and QGIS
+        // ask for update first and take what they get: its layer has no write capability.
+        if (info->eAccess == GA_Update) {
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "KEEPOUT: %s: a KEEPOUT: raster is read-only; write to a copy "
+                     "(gdal_translate KEEPOUT:%s out.tif)",
+                     path, path);
+            return nullptr;
+        }
         return KeepoutRasterDataset::Open(info, path);
     } catch (...) {
         CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: unexpected error opening %s",
@@ -715,6 +816,18 @@ extern "C" void GDALRegister_KEEPOUT() {
             "that could not be checked)'>"
             "    <Value>flagged</Value><Value>clear</Value>"
             "  </Option>"
+            "  <Option name='ASSUME_NADIR' type='boolean' default='NO' description='frames "
+            "without gimbal attitude looked straight down'/>"
+            "  <Option name='EVERY_N' type='int' default='1' description='only every N-th video "
+            "frame'/>"
+            "  <Option name='INTERVAL' type='float' default='0' description='at most one video "
+            "frame per this many seconds'/>"
+            "  <Option name='FOCAL35' type='float' description='35 mm-equivalent focal length "
+            "of the video camera where the .SRT does not say'/>"
+            "  <Option name='INCLUDE' type='string' description='in directories, only files "
+            "matching these comma-separated globs'/>"
+            "  <Option name='EXCLUDE' type='string' description='in directories, skip files "
+            "matching these comma-separated globs'/>"
             "  <Option name='GEOREF' type='boolean' description='ground control points "
             "(EPSG:4326) from the camera model, so gdalwarp and QGIS place the photo; default "
             "YES with MODE=tag, NO with redact and strict (a released copy would carry the "
