@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cpl_conv.h>
-#include <cpl_progress.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
@@ -19,6 +18,7 @@
 #include "inputs.h"
 #include "keepout/keepout.h"
 #include "output.h"
+#include "progress.h"
 #include "reader_opts.h"
 
 static const char *const columns[] = {"verdict",    "id",     "hit_count", "site_names",
@@ -74,6 +74,7 @@ typedef struct run {
     char **dems;
     size_t n_dems;
     ko_dem *dem;
+    progress prog;
 } run;
 
 /* The library's record of the result (ko_result_json), as json-c for the writers. NULL, with
@@ -176,8 +177,10 @@ static int emit_result(run *r, const ko_shot *shot, const ko_result *res) {
     }
     int ok = out_record(&r->out, p, ko_result_footprint(res));
     json_object_put(p);
-    if (!r->quiet && ko_result_verdict(res) == KO_UNKNOWN && r->out.format != OUT_TABLE)
+    if (!r->quiet && ko_result_verdict(res) == KO_UNKNOWN && r->out.format != OUT_TABLE) {
+        progress_clear(&r->prog);
         fprintf(stderr, "keepout check: unknown: %s\n", ko_result_reason(res));
+    }
     return ok;
 }
 
@@ -194,6 +197,7 @@ static int check_input(run *r, const char *path, file_acc *f) {
     while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK) {
         ko_result *res = NULL;
         if (ko_check_shot(r->ctx, r->sites, &shot, &r->copts, &res) != KO_OK) {
+            progress_clear(&r->prog);
             fprintf(stderr, "keepout check: site store %s failed: %s\n", r->db, ko_errmsg(r->ctx));
             ko_reader_close(rd);
             return -1;
@@ -202,6 +206,7 @@ static int check_input(run *r, const char *path, file_acc *f) {
         ok = emit_result(r, &shot, res) &&
              file_note(r, f, shot.source ? shot.source : path, ko_result_verdict(res));
         ko_result_destroy(res);
+        progress_step(&r->prog, 1);
     }
     if (ok && st != KO_DONE) {
         ok = emit_unknown_input(r, path, ko_errmsg(r->ctx)) && file_note(r, f, path, KO_UNKNOWN);
@@ -326,6 +331,7 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
  * as "all clear". */
 static void nothing_in(run *r, const char *path, size_t skipped) {
     r->empty_inputs++;
+    progress_clear(&r->prog);
     if (skipped)
         fprintf(stderr,
                 "keepout check: %s: nothing to check: its %zu file(s) are neither JPEG photos nor "
@@ -340,7 +346,13 @@ static void nothing_in(run *r, const char *path, size_t skipped) {
 }
 
 static int check_all(run *r, const input_list *list) {
-    int progress = !r->quiet && isatty(STDERR_FILENO) && list->n > 1;
+    /* the total, as the library estimates it (a walk of each directory), only for a terminal */
+    /* not over records written to the same terminal */
+    int on = progress_wanted(r->quiet) && !(r->out.fp == stdout && isatty(STDOUT_FILENO));
+    double total = 0;
+    for (size_t i = 0; on && i < list->n; i++)
+        total += ko_input_shots_estimate(r->ctx, list->paths[i], -1, &r->ropts);
+    progress_start(&r->prog, "check", "shots", total, on);
     file_acc f = {0};
     int ok = 1;
     for (size_t i = 0; ok > 0 && i < list->n; i++) {
@@ -349,8 +361,8 @@ static int check_all(run *r, const input_list *list) {
         ok = check_input(r, list->paths[i], &f);
         if (ok > 0 && r->total.clear + r->total.flagged + r->total.unknown == before)
             nothing_in(r, list->paths[i], r->skipped - skipped);
-        if (progress) GDALTermProgress((double)(i + 1) / list->n, NULL, NULL);
     }
+    progress_end(&r->prog);
     if (ok > 0) file_flush(r, &f);
     free(f.path);
     return ok;

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "keepout/keepout.h"
 #include "output.h"
+#include "progress.h"
 #include "reader_opts.h"
 
 static const char *const csv_columns[] = {"id",     "source",  "time",          "status",
@@ -68,6 +70,7 @@ typedef struct run {
     out_writer out;
     int quiet;
     size_t n_ok, n_unknown, empty_inputs;
+    progress prog;
 } run;
 
 static int parse_double(const char *s, double *v) {
@@ -130,6 +133,7 @@ static int emit_shot(run *r, const ko_shot *s) {
 static int run_input(run *r, const char *path) {
     ko_reader *rd = NULL;
     if (ko_reader_open(r->ctx, path, &r->ropts, &rd) != KO_OK) {
+        progress_clear(&r->prog);
         if (!r->quiet) fprintf(stderr, "keepout: %s\n", ko_errmsg(r->ctx));
         json_object *p = json_object_new_object();
         json_object_object_add(p, "id", json_object_new_string(path));
@@ -140,9 +144,12 @@ static int run_input(run *r, const char *path) {
     ko_status st;
     int ok = 1;
     size_t before = r->n_ok + r->n_unknown;
-    while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK)
+    while (ok && (st = ko_reader_next(rd, &shot)) == KO_OK) {
         ok = emit_shot(r, &shot);
+        progress_step(&r->prog, 1);
+    }
     if (ok && st != KO_DONE) {
+        progress_clear(&r->prog);
         if (!r->quiet) fprintf(stderr, "keepout: %s\n", ko_errmsg(r->ctx));
         json_object *p = json_object_new_object();
         json_object_object_add(p, "id", json_object_new_string(path));
@@ -153,6 +160,7 @@ static int run_input(run *r, const char *path) {
      * an error: a mistyped path must not pass as done. */
     if (ok && r->n_ok + r->n_unknown == before) {
         size_t skipped = ko_reader_skipped(rd);
+        progress_clear(&r->prog);
         fprintf(stderr,
                 "keepout footprint: %s: nothing to compute: %s (choose files with --include "
                 "GLOB)\n",
@@ -282,8 +290,15 @@ int cmd_footprint(int argc, char **argv) {
     }
     out_begin(&r.out, fp, fmt, dem ? csv_columns_dem : csv_columns);
     int ok = 1;
+    /* not over records written to the same terminal */
+    int on = progress_wanted(r.quiet) && !(fp == stdout && isatty(STDOUT_FILENO));
+    double total = 0;
+    for (int i = optind; on && i < argc; i++)
+        total += ko_input_shots_estimate(r.ctx, argv[i], -1, &r.ropts);
+    progress_start(&r.prog, "footprint", "shots", total, on);
     for (int i = optind; ok && i < argc; i++)
         ok = run_input(&r, argv[i]);
+    progress_end(&r.prog);
     ok = out_end(&r.out) && ok;
     ko_dem_close(dem);
     ko_context_destroy(r.ctx);

@@ -19,6 +19,7 @@
 #include "inputs.h"
 #include "keepout/keepout.h"
 #include "output.h"
+#include "progress.h"
 #include "reader_opts.h"
 
 static void help(FILE *fp) {
@@ -67,6 +68,7 @@ typedef struct args {
     ko_footprint_options fopts;
     char **dems;
     size_t n_dems;
+    progress prog;
 } args;
 
 enum {
@@ -206,31 +208,20 @@ static int parse_args(int argc, char **argv, args *o) {
 /* Notes of the run on standard error (cleaned: they carry file and site names); -q drops the
  * informative ones, never a file left out. */
 static void say_note(ko_note_level level, const char *text, void *user) {
-    const args *a = user;
+    args *a = user;
     if (level == KO_NOTE_INFO && a->quiet) return;
+    progress_clear(&a->prog);
     tag_say("%s", text);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* "DONE/TOTAL files" from the library, shown with the rate and what is left. */
+/* "DONE/TOTAL files" from the library, drawn by the shared progress line (at most ten
+ * redraws a second: it redrew for every file). */
 static int show_progress(double complete, const char *message, void *user) {
-    double *t0 = user;
+    progress *p = user;
     size_t done, total;
     (void)complete;
     if (!message || sscanf(message, "%zu/%zu", &done, &total) != 2) return 1;
-    if (done == 0) {
-        *t0 = now_s();
-        return 1;
-    }
-    double dt = now_s() - *t0, rate = dt > 0 ? done / dt : 0;
-    fprintf(stderr, "\rkeepout tag: %zu/%zu files, %.0f files/s, ETA %.0f s   ", done, total, rate,
-            rate > 0 ? (total - done) / rate : 0.0);
-    if (done == total) fputc('\n', stderr);
+    progress_set(p, done, (double)total);
     return 1;
 }
 
@@ -267,6 +258,7 @@ static int run(args *a, ko_context *ctx, ko_sites *sites, char **inputs, int n_i
                  ? ko_catalog_recheck(cat, sites, &s)
                  : ko_catalog_tag(cat, sites, (const char *const *)inputs, (size_t)n_inputs, &s);
     ko_catalog_close(cat);
+    progress_end(&a->prog); /* the last count stays on screen, the summary under it */
     if (st) {
         /* an input with nothing in it: say how to choose its files */
         tag_say("%s%s", ko_errmsg(ctx),
@@ -298,15 +290,14 @@ int cmd_tag(int argc, char **argv) {
     a.db = ko_sites_default(1);
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {
-        double t0 = now_s();
         a.copts.reader = &a.ropts;
         a.copts.footprint = &a.fopts;
         a.copts.dem_paths = (const char *const *)a.dems;
         a.copts.n_dem_paths = a.n_dems;
         a.copts.note = say_note;
         a.copts.note_user = &a;
-        if (!a.quiet && isatty(STDERR_FILENO))
-            a.copts.progress = show_progress, a.copts.progress_user = &t0;
+        progress_start(&a.prog, "tag", "files", 0, progress_wanted(a.quiet));
+        if (a.prog.on) a.copts.progress = show_progress, a.copts.progress_user = &a.prog;
         ko_context *ctx = NULL;
         ko_sites *sites = NULL;
         ko_dem *dem = NULL;
@@ -320,6 +311,7 @@ int cmd_tag(int argc, char **argv) {
             else
                 rc = run(&a, ctx, sites, argv + optind, argc - optind);
         }
+        progress_end(&a.prog);
         ko_dem_close(dem);
         ko_sites_close(sites);
         ko_context_destroy(ctx);
