@@ -1,6 +1,7 @@
 #include "output.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,91 @@ static void table_row(out_writer *w, json_object *props) {
     fputc('\n', w->fp);
 }
 
+/* RFC 7946 for the GeoJSON writers: positions to 7 decimals (~1 cm; json-c wrote 12
+ * significant digits), outer rings counterclockwise and holes clockwise (GEOS's unions, e.g.
+ * the legs a route sweeps, come out clockwise). */
+static json_object *position_number(double v) {
+    char text[32];
+    snprintf(text, sizeof text, "%.7f", v);
+    /* no trailing zeros: 12.5, not 12.5000000 */
+    char *dot = strchr(text, '.');
+    if (dot) {
+        char *end = text + strlen(text) - 1;
+        while (end > dot && *end == '0')
+            *end-- = '\0';
+        if (end == dot) *end = '\0';
+    }
+    if (!strcmp(text, "-0")) strcpy(text, "0");
+    return json_object_new_double_s(v, text);
+}
+
+/* Twice the signed area of a ring of [lon, lat] positions, longitudes unwrapped from the first
+ * (a ring across the antimeridian keeps its orientation). */
+static double ring_area2(json_object *ring) {
+    size_t n = json_object_array_length(ring);
+    double a = 0, x0 = 0, px = 0, py = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *pt = json_object_array_get_idx(ring, i);
+        double x = json_object_get_double(json_object_array_get_idx(pt, 0));
+        double y = json_object_get_double(json_object_array_get_idx(pt, 1));
+        if (i == 0) x0 = x;
+        while (x - x0 > 180)
+            x -= 360;
+        while (x - x0 < -180)
+            x += 360;
+        if (i) a += px * y - x * py;
+        px = x, py = y;
+    }
+    return a;
+}
+
+static void ring_fix(json_object *ring, int outer) {
+    size_t n = json_object_array_length(ring);
+    double a = ring_area2(ring);
+    if ((outer && a < 0) || (!outer && a > 0))
+        for (size_t i = 0, j = n - 1; i < j; i++, j--) {
+            json_object *pi = json_object_get(json_object_array_get_idx(ring, i));
+            json_object *pj = json_object_get(json_object_array_get_idx(ring, j));
+            json_object_array_put_idx(ring, i, pj);
+            json_object_array_put_idx(ring, j, pi);
+        }
+}
+
+/* Every number of a coordinates array (nested to any depth) at 7 decimals. */
+static void positions_fix(json_object *a) {
+    for (size_t i = 0, n = json_object_array_length(a); i < n; i++) {
+        json_object *v = json_object_array_get_idx(a, i);
+        if (json_object_is_type(v, json_type_array))
+            positions_fix(v);
+        else if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
+            json_object_array_put_idx(a, i, position_number(json_object_get_double(v)));
+    }
+}
+
+static void rfc7946(json_object *g) {
+    json_object *type, *coords;
+    if (!g || !json_object_object_get_ex(g, "type", &type)) return;
+    const char *t = json_object_get_string(type);
+    if (!strcmp(t, "GeometryCollection")) {
+        json_object *gs;
+        if (json_object_object_get_ex(g, "geometries", &gs))
+            for (size_t i = 0, n = json_object_array_length(gs); i < n; i++)
+                rfc7946(json_object_array_get_idx(gs, i));
+        return;
+    }
+    if (!json_object_object_get_ex(g, "coordinates", &coords)) return;
+    if (!strcmp(t, "Polygon") || !strcmp(t, "MultiPolygon")) {
+        int multi = t[0] == 'M';
+        size_t np = multi ? json_object_array_length(coords) : 1;
+        for (size_t k = 0; k < np; k++) {
+            json_object *poly = multi ? json_object_array_get_idx(coords, k) : coords;
+            for (size_t r = 0, nr = json_object_array_length(poly); r < nr; r++)
+                ring_fix(json_object_array_get_idx(poly, r), r == 0);
+        }
+    }
+    positions_fix(coords);
+}
+
 int out_feature(out_writer *w, json_object *props, json_object *geom, const char *wkt) {
     if (w->format == OUT_TABLE) {
         table_row(w, props);
@@ -207,6 +293,7 @@ int out_feature(out_writer *w, json_object *props, json_object *geom, const char
         fputc('\n', w->fp);
         json_object_put(geom);
     } else {
+        rfc7946(geom);
         json_object *f = json_object_new_object();
         json_object_object_add(f, "type", json_object_new_string("Feature"));
         json_object_object_add(f, "properties", json_object_get(props));

@@ -735,11 +735,19 @@ KO_API ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wk
  * if there is no such site. */
 KO_API ko_status ko_sites_site_wkt(ko_sites *s, int64_t id, int buffered, char **wkt);
 
-/** Writes the sites (of category, if not NULL) to path through OGR driver driver (NULL:
- * GeoJSON): fields id, source, source_id, name, category, buffer_m, min_gsd_m, attributes;
- * geometry the original one, or the buffered one if buffered != 0. */
+/** Writes the sites (of category, if not NULL) to path through OGR driver driver (NULL: the
+ * driver path's extension names, as ko_ogr_driver_for() tells it; KO_ERR_ARG for an extension
+ * it does not know): fields id, source, source_id, name, category, buffer_m, min_gsd_m,
+ * attributes; geometry the original one, or the buffered one if buffered != 0. GeoJSON is
+ * written as RFC 7946 (counterclockwise outer rings, no crs member, 7 decimals). */
 KO_API ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver,
                                  const char *category, int buffered);
+
+/** The OGR vector driver a file name's extension names, as ogr2ogr picks one: .gpkg GPKG,
+ * .fgb FlatGeobuf, .shp ESRI Shapefile, .geojson/.json GeoJSON, .geojsonl/.geojsons/.jsonl
+ * GeoJSONSeq, .csv CSV, .kml KML, .gml GML, .sqlite SQLite (case-insensitive); NULL for
+ * another. Static string. */
+KO_API const char *ko_ogr_driver_for(const char *path);
 
 /** Number of compiled-in default categories. */
 KO_API size_t ko_category_default_count(void);

@@ -2,6 +2,7 @@
  * exporting it; opening and the schema are in store_open.c. */
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_string.h>
 #include <gdal.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -178,12 +179,38 @@ ko_status ko_sites_foreach(ko_sites *s, const char *category, int with_wkt,
     return rc == SQLITE_DONE ? KO_OK : koi_sites_db_error(s, "listing sites");
 }
 
+const char *ko_ogr_driver_for(const char *path) {
+    static const struct {
+        const char *ext, *driver;
+    } map[] = {{"gpkg", "GPKG"},
+               {"fgb", "FlatGeobuf"},
+               {"shp", "ESRI Shapefile"},
+               {"geojson", "GeoJSON"},
+               {"json", "GeoJSON"},
+               {"geojsonl", "GeoJSONSeq"},
+               {"geojsons", "GeoJSONSeq"},
+               {"jsonl", "GeoJSONSeq"},
+               {"csv", "CSV"},
+               {"kml", "KML"},
+               {"gml", "GML"},
+               {"sqlite", "SQLite"}};
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    if (!dot || strchr(dot, '/')) return NULL;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (EQUAL(dot + 1, map[i].ext)) return map[i].driver;
+    return NULL;
+}
+
 ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, const char *category,
                           int buffered) {
     if (!s || !path) return KO_ERR_ARG;
     ko_status sst = koi_sites_spatialite(s);
     if (sst) return sst;
-    if (!driver) driver = "GeoJSON";
+    if (!driver && !(driver = ko_ogr_driver_for(path)))
+        return koi_error(s->ctx, KO_ERR_ARG,
+                         "%s: its extension names no vector format (.geojson, .gpkg, .fgb, .shp, "
+                         ".csv, .kml, ...): name the OGR driver",
+                         path);
     ko_global_init(); /* GDAL's drivers */
     GDALDriverH drv = GDALGetDriverByName(driver);
     if (!drv || !GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
@@ -202,7 +229,10 @@ ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, con
     }
     OSRImportFromEPSG(srs, 4326);
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRLayerH lyr = GDALDatasetCreateLayer(ds, "sites", srs, wkbUnknown, NULL);
+    /* GeoJSON: RFC 7946 (counterclockwise shells, no crs member, 7 decimals) */
+    const char *rfc[] = {"RFC7946=YES", NULL};
+    OGRLayerH lyr = GDALDatasetCreateLayer(ds, "sites", srs, wkbUnknown,
+                                           EQUAL(driver, "GeoJSON") ? (char **)rfc : NULL);
     if (!lyr) {
         st = koi_error(s->ctx, KO_ERR_IO, "%s: cannot create layer (%s)", path,
                        CPLGetLastErrorMsg());
