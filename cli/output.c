@@ -194,12 +194,15 @@ static void table_row(out_writer *w, json_object *props) {
     fputc('\n', w->fp);
 }
 
-/* RFC 7946 for the GeoJSON writers: positions to 7 decimals (~1 cm; json-c wrote 12
- * significant digits), outer rings counterclockwise and holes clockwise (GEOS's unions, e.g.
- * the legs a route sweeps, come out clockwise). */
+/* RFC 7946 for the GeoJSON writers: positions to 9 decimals (0.1 mm: json-c wrote 12
+ * significant digits, 15 for small numbers; 7 decimals, RFC 7946's example, moves a vertex up
+ * to 5.6 mm and shrank a footprint by 1.7e-5 of its area in tests/cli/test_footprint_independent,
+ * where a footprint must never be smaller than the ground it shows), outer rings
+ * counterclockwise and holes clockwise (GEOS's unions, e.g. the legs a route sweeps, come out
+ * clockwise). */
 static json_object *position_number(double v) {
     char text[32];
-    snprintf(text, sizeof text, "%.7f", v);
+    snprintf(text, sizeof text, "%.9f", v);
     /* no trailing zeros: 12.5, not 12.5000000 */
     char *dot = strchr(text, '.');
     if (dot) {
@@ -244,7 +247,7 @@ static void ring_fix(json_object *ring, int outer) {
         }
 }
 
-/* Every number of a coordinates array (nested to any depth) at 7 decimals. */
+/* Every number of a coordinates array (nested to any depth) at 9 decimals. */
 static void positions_fix(json_object *a) {
     for (size_t i = 0, n = json_object_array_length(a); i < n; i++) {
         json_object *v = json_object_array_get_idx(a, i);

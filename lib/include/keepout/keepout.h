@@ -739,7 +739,7 @@ KO_API ko_status ko_sites_site_wkt(ko_sites *s, int64_t id, int buffered, char *
  * driver path's extension names, as ko_ogr_driver_for() tells it; KO_ERR_ARG for an extension
  * it does not know): fields id, source, source_id, name, category, buffer_m, min_gsd_m,
  * attributes; geometry the original one, or the buffered one if buffered != 0. GeoJSON is
- * written as RFC 7946 (counterclockwise outer rings, no crs member, 7 decimals). */
+ * written as RFC 7946 (counterclockwise outer rings, no crs member), 9 decimals. */
 KO_API ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver,
                                  const char *category, int buffered);
 

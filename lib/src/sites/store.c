@@ -229,8 +229,9 @@ ko_status ko_sites_export(ko_sites *s, const char *path, const char *driver, con
     }
     OSRImportFromEPSG(srs, 4326);
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-    /* GeoJSON: RFC 7946 (counterclockwise shells, no crs member, 7 decimals) */
-    const char *rfc[] = {"RFC7946=YES", NULL};
+    /* GeoJSON: RFC 7946 (counterclockwise shells, no crs member), 9 decimals (0.1 mm) as every
+     * keepout GeoJSON: 7 would move a site's vertices by up to 5.6 mm */
+    const char *rfc[] = {"RFC7946=YES", "COORDINATE_PRECISION=9", NULL};
     OGRLayerH lyr = GDALDatasetCreateLayer(ds, "sites", srs, wkbUnknown,
                                            EQUAL(driver, "GeoJSON") ? (char **)rfc : NULL);
     if (!lyr) {
