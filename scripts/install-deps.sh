@@ -17,6 +17,10 @@ PACKAGES=(
     check libimage-exiftool-perl hyperfine postgresql-15 postgresql-15-postgis-3
     # the OSM import tests count the preset's tags independently with osmium
     osmium-tool
+    # the distributed test (tests/cli/test_tag_slurm.py) starts its own single-node Slurm
+    # cluster: slurmctld, slurmd, the client commands and munge (their Debian services are not
+    # used: the test runs its own daemons with its own configuration, key, sockets and ports)
+    slurm-wlm munge
     # the sidecar test checks fsync before rename in the system calls
     strace
     # the route map test renders the SVG in a headless browser
