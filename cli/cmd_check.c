@@ -39,7 +39,8 @@ static void help(FILE *fp) {
             "  --db FILE            site store (default: $KEEPOUT_SITES, else the bundled sample)\n"
             "  --format F           table (default on a terminal), geojson (default otherwise),\n"
             "                       jsonl or csv\n"
-            "  -o, --output FILE    write the report there\n"
+            "  -o, --output FILE    write the report there (.gpkg, .fgb, .shp: that format,\n"
+            "                       through OGR)\n"
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear';\n"
             "                       the reported verdict stays unknown\n"
             "  --manifest FILE      write one JSON line per input file: path, SHA-256, verdict\n"
@@ -388,6 +389,15 @@ int cmd_check(int argc, char **argv) {
     input_list list = {0};
     rc = EXIT_USAGE;
     FILE *fp = NULL;
+    /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
+    const char *drv = out_ogr_driver(outpath);
+    if (drv && fmt_set) {
+        fprintf(stderr,
+                "keepout check: %s names a %s file, and --format writes text: drop --format, or "
+                "name a .geojson, .jsonl or .csv file\n",
+                outpath, drv);
+        goto done;
+    }
     if (!inputs_collect(argc - optind, argv + optind, &list)) goto done;
     if (ko_context_create(&r.ctx) != KO_OK) {
         fprintf(stderr, "keepout check: cannot create a context (out of memory?)\n");
@@ -412,8 +422,7 @@ int cmd_check(int argc, char **argv) {
             goto done;
         }
     }
-    fp = outpath ? fopen(outpath, "w") : stdout;
-    if (!fp) {
+    if (!drv && !(fp = outpath ? fopen(outpath, "w") : stdout)) {
         fprintf(stderr, "keepout check: cannot write %s: %s\n", outpath, strerror(errno));
         goto done;
     }
@@ -421,7 +430,11 @@ int cmd_check(int argc, char **argv) {
         fprintf(stderr, "keepout check: cannot write manifest %s: %s\n", manifest, strerror(errno));
         goto done;
     }
-    out_begin(&r.out, fp, fmt, fmt == OUT_CSV ? csv_columns : columns);
+    if (drv) {
+        if (!out_begin_ogr(&r.out, "check", outpath, drv, "check", csv_columns)) goto done;
+    } else {
+        out_begin(&r.out, fp, fmt, fmt == OUT_CSV ? csv_columns : columns);
+    }
     int ok = check_all(&r, &list);
     int closed = out_end(&r.out);
     if (ok < 0) goto done;

@@ -33,7 +33,8 @@ static void help(FILE *fp) {
         "see docs/DESIGN.md). Without --dem the ground is flat at take-off level.\n\n"
         "options:\n"
         "  --format F        geojson (default), jsonl or csv\n"
-        "  -o, --output FILE write there instead of standard output\n"
+        "  -o, --output FILE write there instead of standard output (.gpkg, .fgb, .shp:\n"
+        "                    that format, through OGR)\n"
         "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
         "  --gsd-limit M     also cut where a pixel covers more than M metres (default 2)\n"
         "  --edge-samples N  boundary samples per image edge (default 128)\n"
@@ -178,6 +179,7 @@ int cmd_footprint(int argc, char **argv) {
     ko_footprint_options_init(&r.fopts);
     ko_reader_options_init(&r.ropts);
     out_format fmt = OUT_GEOJSON;
+    int fmt_set = 0;
     const char *outpath = NULL;
     static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
                                              {"output", required_argument, NULL, 'o'},
@@ -202,6 +204,7 @@ int cmd_footprint(int argc, char **argv) {
                     fprintf(stderr, "keepout footprint: --format must be geojson, jsonl or csv\n");
                     return EXIT_USAGE;
                 }
+                fmt_set = 1;
                 break;
             case 'o':
                 outpath = optarg;
@@ -281,14 +284,27 @@ int cmd_footprint(int argc, char **argv) {
         if (!r.quiet)
             fprintf(stderr, "keepout footprint: DEM heights: %s\n", ko_dem_vertical_datum(dem));
     }
-    FILE *fp = outpath ? fopen(outpath, "w") : stdout;
-    if (!fp) {
-        fprintf(stderr, "keepout footprint: cannot write %s: %s\n", outpath, strerror(errno));
+    /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
+    const char *drv = out_ogr_driver(outpath);
+    if (drv && fmt_set) {
+        fprintf(stderr,
+                "keepout footprint: %s names a %s file, and --format writes text: drop --format, "
+                "or name a .geojson, .jsonl or .csv file\n",
+                outpath, drv);
         ko_dem_close(dem);
         ko_context_destroy(r.ctx);
         return EXIT_USAGE;
     }
-    out_begin(&r.out, fp, fmt, dem ? csv_columns_dem : csv_columns);
+    FILE *fp = drv ? NULL : outpath ? fopen(outpath, "w") : stdout;
+    const char *const *cols = dem ? csv_columns_dem : csv_columns;
+    if (drv ? !out_begin_ogr(&r.out, "footprint", outpath, drv, "footprints", cols) : !fp) {
+        if (!drv)
+            fprintf(stderr, "keepout footprint: cannot write %s: %s\n", outpath, strerror(errno));
+        ko_dem_close(dem);
+        ko_context_destroy(r.ctx);
+        return EXIT_USAGE;
+    }
+    if (!drv) out_begin(&r.out, fp, fmt, cols);
     int ok = 1;
     /* not over records written to the same terminal */
     int on = progress_wanted(r.quiet) && !(fp == stdout && isatty(STDOUT_FILENO));
@@ -302,7 +318,7 @@ int cmd_footprint(int argc, char **argv) {
     ok = out_end(&r.out) && ok;
     ko_dem_close(dem);
     ko_context_destroy(r.ctx);
-    if (outpath && fclose(fp) != 0) ok = 0;
+    if (fp && outpath && fclose(fp) != 0) ok = 0;
     if (!ok) {
         fprintf(stderr, "keepout footprint: write error on %s\n", outpath ? outpath : "stdout");
         return EXIT_USAGE;

@@ -42,7 +42,8 @@ static void help(FILE *fp) {
             "  --max-range M        cut rays at M metres of ground distance (default 2000)\n"
             "  --format F           table (default on a terminal), geojson (default otherwise),\n"
             "                       jsonl or csv (conflicts only)\n"
-            "  -o, --output FILE    write the report there\n"
+            "  -o, --output FILE    write the report there (.gpkg, .fgb, .shp: that format,\n"
+            "                       through OGR)\n"
             "  --map FILE.svg       draw route, footprints, sites and conflicts as an SVG map\n"
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear'\n"
             "  -q, --quiet          no progress or summary on standard error\n"
@@ -446,11 +447,20 @@ static const char *const csv_columns[] = {
     "name",   "category", "distance_m", "gsd_m", "min_gsd_m", NULL};
 
 /* Evaluates every plan and writes the reports. Returns the exit status. */
-static int run_plans(route_run *r, int n, char **paths, out_format fmt, FILE *fp) {
+static int run_plans(route_run *r, int n, char **paths, out_format fmt, FILE *fp,
+                     const char *ogr_path, const char *drv) {
     plan_eval *plans = calloc((size_t)n, sizeof *plans);
     if (!plans) return EXIT_USAGE;
     out_writer w;
-    if (fmt != OUT_TABLE) out_begin(&w, fp, fmt, csv_columns);
+    if (drv) {
+        fmt = OUT_OGR;
+        if (!out_begin_ogr(&w, "route", ogr_path, drv, "route", csv_columns)) {
+            free(plans);
+            return EXIT_USAGE;
+        }
+    } else if (fmt != OUT_TABLE) {
+        out_begin(&w, fp, fmt, csv_columns);
+    }
     int rc = EXIT_CLEAR, ok = 1;
     size_t done = 0;
     for (int i = 0; ok && i < n; i++) {
@@ -514,13 +524,22 @@ int cmd_route(int argc, char **argv) {
         if (!parse_camera(r.ctx, r.camera_spec, &r.camera)) goto done;
         r.ropts.camera = &r.camera;
     }
+    /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
+    const char *drv = out_ogr_driver(outpath);
+    if (drv && fmt_set) {
+        fprintf(stderr,
+                "keepout route: %s names a %s file, and --format writes text: drop --format, or "
+                "name a .geojson, .jsonl or .csv file\n",
+                outpath, drv);
+        goto done;
+    }
     if (!open_store(&r)) goto done;
-    if (!(fp = outpath ? fopen(outpath, "w") : stdout)) {
+    if (!drv && !(fp = outpath ? fopen(outpath, "w") : stdout)) {
         fprintf(stderr, "keepout route: cannot write %s: %s\n", outpath, strerror(errno));
         goto done;
     }
     r.progress = !r.quiet && isatty(STDERR_FILENO);
-    rc = run_plans(&r, argc - optind, argv + optind, fmt, fp);
+    rc = run_plans(&r, argc - optind, argv + optind, fmt, fp, outpath, drv);
 done:
     if (fp && fp != stdout) fclose(fp);
     ko_sites_close(r.sites);

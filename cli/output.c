@@ -1,5 +1,11 @@
 #include "output.h"
 
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -282,7 +288,150 @@ static void rfc7946(json_object *g) {
     positions_fix(coords);
 }
 
+const char *out_ogr_driver(const char *path) {
+    const char *d = path ? ko_ogr_driver_for(path) : NULL;
+    /* the text formats keepout writes itself, streaming */
+    if (!d || !strcmp(d, "GeoJSON") || !strcmp(d, "GeoJSONSeq") || !strcmp(d, "CSV")) return NULL;
+    return d;
+}
+
+int out_begin_ogr(out_writer *w, const char *cmd, const char *path, const char *driver,
+                  const char *layer_name, const char *const *csv_columns) {
+    memset(w, 0, sizeof *w);
+    w->format = OUT_OGR;
+    w->csv_columns = csv_columns;
+    w->layer_name = layer_name;
+    w->path = path;
+    GDALAllRegister();
+    GDALDriverH drv = GDALGetDriverByName(driver);
+    VSIStatBufL st;
+    if (drv && VSIStatL(path, &st) == 0) { /* replaced, as a text output is: with its sidecars */
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        if (GDALDeleteDataset(drv, path) != CE_None) VSIUnlink(path);
+        CPLPopErrorHandler();
+    }
+    CPLErrorReset();
+    w->ds = drv ? GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    if (!w->ds) {
+        out_say(cmd, "cannot write %s (%s): %s", path, driver,
+                drv ? CPLGetLastErrorMsg() : "GDAL has no such driver");
+        return 0;
+    }
+    GDALDatasetStartTransaction(w->ds, FALSE); /* one commit for GeoPackage, not one a row */
+    return 1;
+}
+
+/* A field's type from a value: numbers as numbers, nested values as their JSON text; 0 for
+ * null (not known yet). */
+static OGRFieldType field_type(json_object *v, int *known) {
+    *known = v && !json_object_is_type(v, json_type_null);
+    return json_object_is_type(v, json_type_int)       ? OFTInteger64
+           : json_object_is_type(v, json_type_double)  ? OFTReal
+           : json_object_is_type(v, json_type_boolean) ? OFTInteger
+                                                       : OFTString;
+}
+
+/* The first held record in which the column has a value, or NULL. */
+static json_object *first_value(out_writer *w, const char *column) {
+    for (size_t k = 0, n = w->pending ? json_object_array_length(w->pending) : 0; k < n; k++) {
+        json_object *rec = json_object_array_get_idx(w->pending, k), *v;
+        json_object *props = json_object_array_get_idx(rec, 0);
+        if (json_object_object_get_ex(props, column, &v) && !json_object_is_type(v, json_type_null))
+            return v;
+    }
+    return NULL;
+}
+
+/* The layer, each field typed by the first held record that has a value for it (a column
+ * null in every held record is text). */
+static int ogr_layer(out_writer *w) {
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    w->layer = GDALDatasetCreateLayer(w->ds, w->layer_name, srs, wkbUnknown, NULL);
+    OSRRelease(srs);
+    for (size_t i = 0; w->layer && w->csv_columns[i]; i++) {
+        int known;
+        OGRFieldType t = field_type(first_value(w, w->csv_columns[i]), &known);
+        OGRFieldDefnH fd = OGR_Fld_Create(w->csv_columns[i], t);
+        if (t == OFTInteger) OGR_Fld_SetSubType(fd, OFSTBoolean);
+        OGRErr e = OGR_L_CreateField(w->layer, fd, TRUE);
+        OGR_Fld_Destroy(fd);
+        if (e != OGRERR_NONE) return 0;
+    }
+    return w->layer != NULL;
+}
+
+static int ogr_write(out_writer *w, json_object *props, json_object *geom) {
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(w->layer);
+    OGRFeatureH f = OGR_F_Create(defn);
+    if (!f) return 0;
+    for (int i = 0; w->csv_columns[i]; i++) {
+        json_object *v;
+        if (!json_object_object_get_ex(props, w->csv_columns[i], &v) ||
+            json_object_is_type(v, json_type_null))
+            continue;
+        OGRFieldType t = OGR_Fld_GetType(OGR_FD_GetFieldDefn(defn, i));
+        if (t == OFTInteger64 || t == OFTInteger)
+            OGR_F_SetFieldInteger64(f, i, json_object_get_int64(v));
+        else if (t == OFTReal)
+            OGR_F_SetFieldDouble(f, i, json_object_get_double(v));
+        else
+            OGR_F_SetFieldString(f, i, prop_text(props, w->csv_columns[i]));
+    }
+    OGRGeometryH g = geom ? OGR_G_CreateGeometryFromJson(
+                                json_object_to_json_string_ext(geom, JSON_C_TO_STRING_PLAIN))
+                          : NULL;
+    if (g) OGR_F_SetGeometryDirectly(f, g);
+    int ok = (!geom || g) && OGR_L_CreateFeature(w->layer, f) == OGRERR_NONE;
+    OGR_F_Destroy(f);
+    return ok;
+}
+
+/* Records are held (at most OGR_HOLD) until every column has had a value, so that a column
+ * whose first value is null (min_gsd_m of a clear photo) still gets its type; then the layer
+ * is made and the held records written. */
+#define OGR_HOLD 1000
+
+static int ogr_flush(out_writer *w) {
+    if (!w->layer && !ogr_layer(w)) return 0;
+    int ok = 1;
+    for (size_t k = 0, n = w->pending ? json_object_array_length(w->pending) : 0; ok && k < n;
+         k++) {
+        json_object *rec = json_object_array_get_idx(w->pending, k);
+        ok = ogr_write(w, json_object_array_get_idx(rec, 0), json_object_array_get_idx(rec, 1));
+    }
+    json_object_put(w->pending);
+    w->pending = NULL;
+    return ok;
+}
+
+static int ogr_feature(out_writer *w, json_object *props, json_object *geom) {
+    if (w->layer) return ogr_write(w, props, geom);
+    if (!w->pending && !(w->pending = json_object_new_array())) return 0;
+    json_object *rec = json_object_new_array();
+    if (!rec) return 0;
+    json_object_array_add(rec, json_object_get(props));
+    json_object_array_add(rec, json_object_get(geom));
+    json_object_array_add(w->pending, rec);
+    int all = 1;
+    for (size_t i = 0; all && w->csv_columns[i]; i++)
+        all = first_value(w, w->csv_columns[i]) != NULL;
+    return all || json_object_array_length(w->pending) >= OGR_HOLD ? ogr_flush(w) : 1;
+}
+
 int out_feature(out_writer *w, json_object *props, json_object *geom, const char *wkt) {
+    if (w->format == OUT_OGR) {
+        rfc7946(geom); /* counterclockwise shells here too */
+        int ok = !w->failed && ogr_feature(w, props, geom);
+        json_object_put(geom);
+        if (!ok && !w->failed) {
+            out_say("output", "%s: cannot write a record: %s", w->path, CPLGetLastErrorMsg());
+            w->failed = 1;
+        }
+        w->count++;
+        return ok;
+    }
     if (w->format == OUT_TABLE) {
         table_row(w, props);
         json_object_put(geom);
@@ -320,6 +469,17 @@ int out_record(out_writer *w, json_object *props, const ko_footprint *fp) {
 }
 
 int out_end(out_writer *w) {
+    if (w->format == OUT_OGR) {
+        if (!w->ds) return 0;
+        int ok = !w->failed && ogr_flush(w);
+        ok = GDALDatasetCommitTransaction(w->ds) != OGRERR_FAILURE && ok;
+        CPLErrorReset();
+        GDALClose(w->ds);
+        w->ds = NULL;
+        ok = ok && CPLGetLastErrorType() < CE_Failure;
+        if (!ok && !w->failed) out_say("output", "%s: %s", w->path, CPLGetLastErrorMsg());
+        return ok;
+    }
     if (w->format == OUT_GEOJSON) fputs("\n]}\n", w->fp);
     return fflush(w->fp) == 0 && !ferror(w->fp);
 }

@@ -7,13 +7,19 @@
 
 #include "keepout/keepout.h"
 
-typedef enum out_format { OUT_GEOJSON, OUT_JSONL, OUT_CSV, OUT_TABLE } out_format;
+typedef enum out_format { OUT_GEOJSON, OUT_JSONL, OUT_CSV, OUT_TABLE, OUT_OGR } out_format;
 
 typedef struct out_writer {
     FILE *fp;
     out_format format;
     size_t count;
     const char *const *csv_columns; /* property names, in order, for CSV and table output */
+    /* OUT_OGR: the dataset and its one layer (made at the first record, whose values give the
+     * fields' types), GDALDatasetH / OGRLayerH */
+    void *ds, *layer;
+    json_object *pending; /* records held until every field's type is known (a JSON array) */
+    const char *layer_name, *path;
+    int failed; /* a write failed: the message was printed */
 } out_writer;
 
 /* Parses "geojson", "jsonl", "csv", "table"; returns 0 if the name is unknown. */
@@ -29,6 +35,16 @@ int out_record(out_writer *w, json_object *props, const ko_footprint *fp);
 /* Writes one record with any geometry: geometry is a GeoJSON geometry object (ownership
  * passes to the writer; NULL for none) and wkt the same geometry for CSV (NULL for none). */
 int out_feature(out_writer *w, json_object *props, json_object *geometry, const char *wkt);
+
+/* The OGR driver an output path's extension names when it is not one of the text formats
+ * (GeoPackage, FlatGeobuf, Shapefile, KML, ...: ko_ogr_driver_for), else NULL. */
+const char *out_ogr_driver(const char *path);
+
+/* Begins OGR output into a new path (an existing file there is replaced) through driver, one
+ * layer named layer_name with the fields csv_columns. Returns 0 with a message printed (for
+ * cmd) if the file cannot be made. */
+int out_begin_ogr(out_writer *w, const char *cmd, const char *path, const char *driver,
+                  const char *layer_name, const char *const *csv_columns);
 
 /* Closes the collection. Returns 0 on a write error. */
 int out_end(out_writer *w);

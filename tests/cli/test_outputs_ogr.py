@@ -87,5 +87,60 @@ def test_sites_export_geojson_is_rfc7946(tmp):
     assert assert_rfc7946(open(path).read()) > 100
 
 
+def ogr_rows(path, layer):
+    from osgeo import ogr
+    ds = ogr.Open(path)
+    assert ds is not None, path
+    lyr = ds.GetLayerByName(layer)
+    assert lyr is not None, (path, [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())])
+    rows = []
+    for f in lyr:
+        g = f.GetGeometryRef()
+        rows.append((f.items(), g.ExportToWkt() if g else None))
+    return ds.GetDriver().GetName(), rows
+
+
+def test_o_gpkg_and_fgb_write_those_formats(tmp):
+    """-o x.gpkg was GeoJSON text in a file named .gpkg: now a GeoPackage with the same
+    records as the GeoJSON output, the fields typed."""
+    code, out, err = run("check", "--format", "geojson", IMAGES)
+    want = {f["properties"]["id"]: f for f in json.loads(out)["features"]}
+    for ext, driver in ((".gpkg", "GPKG"), (".fgb", "FlatGeobuf")):
+        path = os.path.join(tmp, "check" + ext)
+        code, _, err = run("check", "-o", path, IMAGES)
+        assert code == 1, err  # two photos are flagged
+        name, rows = ogr_rows(path, "check")
+        assert name == driver and len(rows) == 3, (name, rows)
+        for props, wkt in rows:
+            w = want[props["id"]]["properties"]
+            assert props["verdict"] == w["verdict"] and props["hit_count"] == w["hit_count"]
+            assert isinstance(props["hit_count"], int) and isinstance(props["min_gsd_m"],
+                                                                      (float, type(None)))
+            assert wkt.startswith("POLYGON"), wkt
+    path = os.path.join(tmp, "fp.gpkg")
+    code, _, err = run("footprint", "-o", path, IMAGES)
+    assert code == 0, err
+    name, rows = ogr_rows(path, "footprints")
+    assert name == "GPKG" and len(rows) == 3 and all(w for _, w in rows)
+    # the file is replaced, as a text output is
+    code, _, err = run("footprint", "-o", path, os.path.join(IMAGES, "DJI_0021.JPG"))
+    assert code == 0 and len(ogr_rows(path, "footprints")[1]) == 1, err
+    # an explicit text format does not go into a .gpkg
+    code, _, err = run("check", "--format", "jsonl", "-o", path, IMAGES)
+    assert code == 2 and "--format" in err and "GPKG" in err, err
+
+
+def test_route_to_geopackage(tmp):
+    plan = os.path.join(DATA, "routes", "litchi_csv", "waypoints.csv")
+    path = os.path.join(tmp, "route.gpkg")
+    code, out, err = run("route", "--camera", "focal35=24,size=4000x3000", "--format",
+                         "geojson", plan)
+    want = json.loads(out)["features"]
+    code, _, err = run("route", "--camera", "focal35=24,size=4000x3000", "-o", path, plan)
+    assert code in (0, 1), err
+    name, rows = ogr_rows(path, "route")
+    assert name == "GPKG" and len(rows) == len(want), (len(rows), len(want))
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
