@@ -12,7 +12,7 @@ PACKAGES=(
     # runtime data: PROJ grids (egm96_15.gtx) and the GDAL tools the tests drive
     proj-data proj-bin gdal-bin gdal-data python3-gdal python3-rasterio sqlite3
     # GIS clients the driver is tested with
-    python3-fiona python3-geopandas
+    python3-fiona python3-geopandas python3-qgis qgis-providers
     # tests and benchmarks
     check libimage-exiftool-perl hyperfine postgresql-15 postgresql-15-postgis-3
     # the OSM import tests count the preset's tags independently with osmium
