@@ -5,6 +5,8 @@
 #include <malloc.h>
 #endif
 
+#include <cpl_conv.h>
+
 #include "commands.h"
 #include "keepout/keepout.h"
 
@@ -29,7 +31,8 @@ static void usage(FILE *fp) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp,
-            "\n'keepout <command> --help' describes each command.\n"
+            "\n'keepout <command> --help' describes each command. --config KEY VALUE, anywhere,\n"
+            "sets a GDAL configuration option, as GDAL's tools take it (KEEPOUT_SITES too).\n"
             "Exit status: 0 all clear, 1 something flagged or unknown, 2 usage or input error.\n");
 }
 
@@ -45,8 +48,36 @@ static void keep_heap(void) {
 #endif
 }
 
+/* --config KEY VALUE, anywhere before "--", as GDAL's tools take it (GDAL_CACHEMAX,
+ * GDAL_NUM_THREADS, KEEPOUT_SITES, ...): set as a GDAL configuration option and taken out of
+ * argv. 0 if one lacks its KEY or VALUE. */
+static int take_config(int *argc, char **argv) {
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--config") != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 2 >= *argc) {
+            fprintf(stderr, "keepout: --config needs KEY VALUE\n");
+            return 0;
+        }
+        CPLSetConfigOption(argv[i + 1], argv[i + 2]);
+        i += 2;
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 1;
+}
+
 int main(int argc, char **argv) {
     keep_heap();
+    if (!take_config(&argc, argv)) return EXIT_USAGE;
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
