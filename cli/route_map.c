@@ -103,10 +103,21 @@ static void draw(FILE *fp, const view *v, OGRGeometryH g, const char *style) {
 typedef struct site_set {
     int64_t *ids;
     int *conflict;
+    char **names;    /* owned; NULL where the site has none */
+    double (*at)[2]; /* where each site's label goes (px), NaN until drawn */
     size_t n, cap;
 } site_set;
 
-static int site_add(site_set *s, int64_t id, int conflict) {
+static void site_set_free(site_set *s) {
+    for (size_t i = 0; i < s->n; i++)
+        free(s->names[i]);
+    free(s->ids);
+    free(s->conflict);
+    free(s->names);
+    free(s->at);
+}
+
+static int site_add(site_set *s, int64_t id, const char *name, int conflict) {
     for (size_t i = 0; i < s->n; i++)
         if (s->ids[i] == id) {
             s->conflict[i] |= conflict;
@@ -120,8 +131,17 @@ static int site_add(site_set *s, int64_t id, int conflict) {
         int *c = realloc(s->conflict, cap * sizeof *c);
         if (!c) return 0;
         s->conflict = c;
+        char **nm = realloc(s->names, cap * sizeof *nm);
+        if (!nm) return 0;
+        s->names = nm;
+        double(*at)[2] = realloc(s->at, cap * sizeof *at);
+        if (!at) return 0;
+        s->at = at;
         s->cap = cap;
     }
+    s->names[s->n] = name && *name ? strdup(name) : NULL;
+    if (name && *name && !s->names[s->n]) return 0;
+    s->at[s->n][0] = s->at[s->n][1] = NAN;
     s->ids[s->n] = id;
     s->conflict[s->n++] = conflict;
     return 1;
@@ -133,7 +153,7 @@ static int collect_sites(ko_sites *sites, const view *v, const plan_eval *plans,
         for (size_t i = 0; i < ko_exposures_count(plans[p].ex); i++)
             for (size_t k = 0; k < ko_result_count(plans[p].res[i]); k++) {
                 const ko_finding *f = ko_result_finding(plans[p].res[i], k);
-                if (!site_add(out, f->site->site_id, f->disclosed)) return 0;
+                if (!site_add(out, f->site->site_id, f->site->name, f->disclosed)) return 0;
             }
     double box[10] = {v->minx, v->miny, v->maxx, v->miny, v->maxx,
                       v->maxy, v->minx, v->maxy, v->minx, v->miny};
@@ -141,12 +161,13 @@ static int collect_sites(ko_sites *sites, const view *v, const plan_eval *plans,
     if (ko_sites_query(sites, box, 5, v->lon0, v->lat0, &hits) != KO_OK) return 1; /* optional */
     int ok = 1;
     for (size_t i = 0; ok && i < ko_hits_count(hits) && out->n < 5000; i++)
-        ok = site_add(out, ko_hits_get(hits, i)->site_id, 0);
+        ok = site_add(out, ko_hits_get(hits, i)->site_id, ko_hits_get(hits, i)->name, 0);
     ko_hits_destroy(hits);
     return ok;
 }
 
-static void draw_site(FILE *fp, const view *v, ko_sites *sites, int64_t id, int conflict) {
+static void draw_site(FILE *fp, const view *v, ko_sites *sites, int64_t id, int conflict,
+                      double at[2]) {
     for (int buffered = 1; buffered >= 0; buffered--) {
         char *wkt = NULL;
         if (ko_sites_site_wkt(sites, id, buffered, &wkt) != KO_OK) continue;
@@ -165,8 +186,72 @@ static void draw_site(FILE *fp, const view *v, ko_sites *sites, int64_t id, int 
                      "fill=\"%s\" fill-opacity=\"0.55\" stroke=\"%s\" stroke-width=\"1.5\"", col,
                      col);
         draw(fp, v, g, style);
+        if (g && !buffered) { /* the label: right of the site's box */
+            OGREnvelope e;
+            OGR_G_GetEnvelope(g, &e);
+            double x0, y0, x1, y1;
+            to_px(v, e.MinX, e.MinY, &x0, &y0);
+            to_px(v, e.MaxX, e.MaxY, &x1, &y1);
+            at[0] = x1 + 4, at[1] = (y0 + y1) / 2 + 4;
+        }
         if (g) OGR_G_DestroyGeometry(g);
     }
+}
+
+/* Text for the SVG: cleaned as every face shows outside text (ko_text_clean), then XML's five
+ * characters escaped: a site name like "A&B <sub>" must neither break nor script the map. */
+static void svg_text(FILE *fp, const char *raw) {
+    char *t = out_clean(raw);
+    for (const char *c = t ? t : "?"; *c; c++)
+        switch (*c) {
+            case '&':
+                fputs("&amp;", fp);
+                break;
+            case '<':
+                fputs("&lt;", fp);
+                break;
+            case '>':
+                fputs("&gt;", fp);
+                break;
+            case '"':
+                fputs("&quot;", fp);
+                break;
+            case '\'':
+                fputs("&apos;", fp);
+                break;
+            default:
+                fputc(*c, fp);
+        }
+    ko_free(t);
+}
+
+#define MAX_SITE_LABELS 100 /* beyond this only the sites a plan captures are named */
+
+/* Labels last, over the dots, with a white halo: waypoint numbers and site names. */
+static void draw_labels(FILE *fp, const view *v, const plan_eval *plans, size_t n,
+                        const site_set *ss) {
+    fputs(
+        "<g class=\"labels\" font-size=\"11\" stroke=\"white\" stroke-width=\"3\" "
+        "paint-order=\"stroke\">\n",
+        fp);
+    for (size_t p = 0; p < n; p++) {
+        size_t nw = ko_route_waypoint_count(plans[p].rt);
+        for (size_t i = 0; nw <= 60 && i < nw; i++) {
+            const ko_waypoint *w = ko_route_waypoint(plans[p].rt, i);
+            double x, y;
+            to_px(v, w->lon, w->lat, &x, &y);
+            fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">%d</text>\n", x + 6, y - 6, w->number);
+        }
+    }
+    for (size_t i = 0; i < ss->n; i++) {
+        if (!ss->names[i] || isnan(ss->at[i][0])) continue;
+        if (!ss->conflict[i] && ss->n > MAX_SITE_LABELS) continue;
+        fprintf(fp, "<text class=\"site\" x=\"%.1f\" y=\"%.1f\" fill=\"%s\">", ss->at[i][0],
+                ss->at[i][1], ss->conflict[i] ? C_CONFLICT : C_SITE);
+        svg_text(fp, ss->names[i]);
+        fputs("</text>\n", fp);
+    }
+    fputs("</g>\n", fp);
 }
 
 static OGRGeometryH footprint_geom(const ko_footprint *fp) {
@@ -218,9 +303,6 @@ static void draw_route(FILE *fp, const view *v, const plan_eval *p) {
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"white\" stroke=\"%s\" "
                 "stroke-width=\"1.5\"/>\n",
                 x, y, C_ROUTE);
-        if (n <= 60)
-            fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%d</text>\n", x + 6, y - 6,
-                    w->number);
     }
 }
 
@@ -305,8 +387,8 @@ static void draw_legend(FILE *fp, const plan_eval *plans, size_t n) {
     legend_item(fp, 207, "<circle cx=\"13\" cy=\"0\" r=\"6\" fill=\"" C_CONFLICT "\"/>",
                 "conflict (nearest point seen)");
     fputs(
-        "<text x=\"1010\" y=\"240\" fill=\"#555\">no basemap: nothing leaves this "
-        "machine</text></g>\n",
+        "<text x=\"1010\" y=\"232\" fill=\"#555\">no basemap: nothing leaves</text>"
+        "<text x=\"1010\" y=\"248\" fill=\"#555\">this machine</text></g>\n",
         fp);
 }
 
@@ -328,31 +410,32 @@ int map_write(const char *path, ko_sites *sites, const plan_eval *plans, size_t 
     FILE *fp = ok ? fopen(path, "w") : NULL;
     if (!fp) {
         fprintf(stderr, "keepout route: cannot write the map %s\n", path);
-        free(ss.ids);
-        free(ss.conflict);
+        site_set_free(&ss);
         return 0;
     }
     fprintf(fp,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-            "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-            "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" "
+            "viewBox=\"0 0 %.0f %.0f\" preserveAspectRatio=\"xMidYMin meet\" "
+            "font-family=\"sans-serif\">\n<rect width=\"%.0f\" height=\"%.0f\" "
             "fill=\"#f7f7f2\"/>\n",
             v.w, v.h, v.w, v.h);
+    /* no width or height: the map and its legend scale to the window (1,260 px fixed cut the
+     * legend off in a 1,200 px window) */
     for (size_t i = 0; i < ss.n; i++)
-        draw_site(fp, &v, sites, ss.ids[i], ss.conflict[i]);
+        draw_site(fp, &v, sites, ss.ids[i], ss.conflict[i], ss.at[i]);
     for (size_t p = 0; p < n; p++)
         draw_plan(fp, &v, &plans[p], footprints <= MAX_FOOTPRINTS);
     for (size_t p = 0; p < n; p++)
         draw_route(fp, &v, &plans[p]);
     for (size_t p = 0; p < n; p++)
         draw_conflicts(fp, &v, &plans[p]);
+    draw_labels(fp, &v, plans, n, &ss);
     draw_furniture(fp, &v);
     draw_legend(fp, plans, n);
     fputs("</svg>\n", fp);
     ok = !ferror(fp);
     if (fclose(fp) != 0) ok = 0;
     if (!ok) fprintf(stderr, "keepout route: write error on the map %s\n", path);
-    free(ss.ids);
-    free(ss.conflict);
+    site_set_free(&ss);
     return ok;
 }

@@ -180,20 +180,34 @@ int report_features(out_writer *w, const plan_eval *p) {
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* The exposure label of a conflict: "#N id". */
+static void exposure_label(const plan_eval *p, size_t i, char *buf, size_t n) {
+    snprintf(buf, n, "#%zu %s", i + 1, ko_exposures_get(p->ex, i)->shot.id);
+}
+
 static void table_conflicts(FILE *fp, const plan_eval *p) {
-    fprintf(fp, "  %-4s %-11s %-24s %-30s %-12s %8s %8s\n", "leg", "waypoints", "exposure", "site",
-            "category", "dist m", "GSD m");
+    /* the exposure column as wide as its longest label (it cut them at 24 characters: a
+     * conflict's exposure could not be told from its neighbours') */
+    int ew = 8;
+    char exp[128];
+    for (size_t i = 0; i < ko_exposures_count(p->ex); i++) {
+        exposure_label(p, i, exp, sizeof exp);
+        int len = (int)strlen(exp);
+        if (len > ew) ew = len;
+    }
+    fprintf(fp, "  %-4s %-11s %-*s %-30s %-12s %8s %8s\n", "leg", "waypoints", ew, "exposure",
+            "site", "category", "dist m", "GSD m");
     for (size_t i = 0; i < ko_exposures_count(p->ex); i++)
         for (size_t k = 0; k < ko_result_count(p->res[i]); k++) {
             const ko_finding *f = ko_result_finding(p->res[i], k);
             if (!f->disclosed) continue;
             const ko_exposure *e = ko_exposures_get(p->ex, i);
-            char wps[32], exp[64];
+            char wps[32];
             snprintf(wps, sizeof wps, "%d->%d", plan_leg_from(p, e->leg), plan_leg_to(p, e->leg));
-            snprintf(exp, sizeof exp, "#%zu %s", i + 1, e->shot.id);
+            exposure_label(p, i, exp, sizeof exp);
             /* names from the plan and the store reach the terminal only escaped (out_text) */
             fprintf(fp, "  %-4zu %-11s ", e->leg + 1, wps);
-            out_text(fp, exp, 24);
+            out_text(fp, exp, ew);
             fputc(' ', fp);
             out_text(fp, f->site->name, 30);
             fputc(' ', fp);

@@ -209,9 +209,13 @@ def test_site_on_the_path_is_found_on_the_right_leg(tmp):
     legs = {f["properties"]["leg"]: f["properties"]["verdict"] for f in features(out, "leg")}
     assert legs[3] == "flagged" and all(v == "clear" for k, v in legs.items() if k != 3), legs
     assert conflicts[0]["properties"]["name"] == "Bremen substation moved to Zurich"
-    # the table names the leg too
+    # the table names the leg too, and each conflict's exposure whole (ids were cut at 24
+    # characters: "#196 sample after WP4 +1~")
     code, out, err = run(*args, "--continuous", "--format", "table", QGC)
     assert code == 1 and "leg 3" in out, out
+    for c in conflicts:
+        label = f"#{c['properties']['exposure']} {c['properties']['exposure_id']}"
+        assert label + " " in out, (label, out)
 
 
 def test_remedy_really_clears_the_leg(tmp):
@@ -247,16 +251,29 @@ def test_map_renders_with_the_conflict(tmp):
     assert chromium, "chromium is not installed: run scripts/install-deps.sh"
     wps = plan_positions(QGC)
     ring, cx, cy, w, h = substation(tmp, 30)
-    db = place(tmp, ring, cx, cy, (wps[2][0] + wps[3][0]) / 2, (wps[2][1] + wps[3][1]) / 2)
+    name = 'Umspannwerk <Nord> & "Süd"'  # named on the map, escaped, never markup
+    db = place(tmp, ring, cx, cy, (wps[2][0] + wps[3][0]) / 2, (wps[2][1] + wps[3][1]) / 2,
+               name)
     svg = os.path.join(tmp, "route.svg")
     code, out, err = run("route", "--db", db, *CAMERA, "--gimbal-pitch", "-90", "--height",
                          "20", "--continuous", "--map", svg, "--format", "jsonl", QGC)
     assert code == 1 and os.path.getsize(svg) > 1000, (code, err)
     text = open(svg).read()
     assert "http" not in text.replace("http://www.w3.org/2000/svg", ""), "no external refs"
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(text.encode())  # well-formed whatever the site is called
+    ns = "{http://www.w3.org/2000/svg}"
+    order = [e for e in root.iter() if e.tag in (ns + "circle", ns + "text")]
+    names = [e for e in order if e.get("class") == "site"]
+    assert [e.text for e in names] == [name], [e.text for e in names]
+    # the labels come after (over) the conflict dots
+    last_dot = max(i for i, e in enumerate(order) if e.get("class") == "conflict")
+    assert order.index(names[0]) > last_dot
+    assert root.get("width") is None and root.get("viewBox"), root.attrib
     png = os.path.join(tmp, "route.png")
+    # a 1,200 px window (the map was 1,260 px wide, its legend cut off): the whole legend shows
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                    f"--screenshot={png}", "--window-size=1260,900", "file://" + svg],
+                    f"--screenshot={png}", "--window-size=1200,900", "file://" + svg],
                    capture_output=True, timeout=120)
     from osgeo import gdal
     import numpy as np
@@ -266,6 +283,10 @@ def test_map_renders_with_the_conflict(tmp):
     assert colours > 20, f"blank render ({colours} colours)"
     red = (abs(px[..., 0] - 215) < 20) & (px[..., 1] < 60) & (px[..., 2] < 60)
     assert red.sum() > 200, f"conflict not drawn ({red.sum()} red pixels)"
+    # the legend's frame (#999) closes inside the window: grey pixels near its right edge
+    grey = (abs(px[..., 0] - 153) < 6) & (abs(px[..., 1] - 153) < 6) & (abs(px[..., 2] - 153) < 6)
+    cols = np.nonzero(grey.any(axis=0))[0]
+    assert len(cols) and cols.max() >= 1150, f"legend frame ends at x={cols.max() if len(cols) else None}"
 
 
 if __name__ == "__main__":
