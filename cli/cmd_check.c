@@ -15,6 +15,7 @@
 #include <cpl_vsi.h>
 
 #include "commands.h"
+#include "html_map.h"
 #include "inputs.h"
 #include "keepout/keepout.h"
 #include "output.h"
@@ -44,6 +45,8 @@ static void help(FILE *fp) {
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear';\n"
             "                       the reported verdict stays unknown\n"
             "  --manifest FILE      write one JSON line per input file: path, SHA-256, verdict\n"
+            "  --map FILE.html      a map to open in a browser: footprints by verdict, the\n"
+            "                       sites they show, a popup each (self-contained, offline)\n"
             "  --max-range M        cut rays at M metres of ground distance (default "
             "2000)\n"
             "  --dem RASTER         terrain: cast rays onto this elevation model (repeat for\n"
@@ -76,6 +79,9 @@ typedef struct run {
     size_t n_dems;
     ko_dem *dem;
     progress prog;
+    const char *map_path; /* --map: an HTML map of the records */
+    html_map map;
+    int map_failed;
 } run;
 
 /* The library's record of the result (ko_result_json), as json-c for the writers. NULL, with
@@ -106,6 +112,7 @@ static int emit_unknown_input(run *r, const char *path, const char *why) {
     json_object_object_add(p, "reason", json_object_new_string(why));
     json_object_object_add(p, "hit_count", json_object_new_int(0));
     int ok = out_record(&r->out, p, NULL);
+    if (r->map_path && !html_map_add(&r->map, p, NULL)) r->map_failed = 1;
     json_object_put(p);
     if (!r->quiet) fprintf(stderr, "keepout check: %s\n", why);
     return ok;
@@ -177,6 +184,7 @@ static int emit_result(run *r, const ko_shot *shot, const ko_result *res) {
         return 0;
     }
     int ok = out_record(&r->out, p, ko_result_footprint(res));
+    if (r->map_path && !html_map_add(&r->map, p, res)) r->map_failed = 1;
     json_object_put(p);
     if (!r->quiet && ko_result_verdict(res) == KO_UNKNOWN && r->out.format != OUT_TABLE) {
         progress_clear(&r->prog);
@@ -250,7 +258,7 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
     return 1;
 }
 
-enum { O_DB = 256, O_FORMAT, O_UNKNOWN_IS, O_MANIFEST, O_MAX_RANGE, O_DEM };
+enum { O_DB = 256, O_FORMAT, O_UNKNOWN_IS, O_MANIFEST, O_MAX_RANGE, O_DEM, O_MAP };
 
 /* Parses the options into r, the input filter and the output settings. Returns -1 to go on,
  * else an exit status. */
@@ -263,6 +271,7 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                                              {"manifest", required_argument, NULL, O_MANIFEST},
                                              {"max-range", required_argument, NULL, O_MAX_RANGE},
                                              {"dem", required_argument, NULL, O_DEM},
+                                             {"map", required_argument, NULL, O_MAP},
                                              READER_LONGOPTS,
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
@@ -295,6 +304,9 @@ static int parse_args(int argc, char **argv, run *r, out_format *fmt, int *fmt_s
                 break;
             case O_MANIFEST:
                 *manifest = optarg;
+                break;
+            case O_MAP:
+                r->map_path = optarg;
                 break;
             case O_DEM:
                 if (!strlist_add(&r->dems, &r->n_dems, optarg)) {
@@ -438,6 +450,10 @@ int cmd_check(int argc, char **argv) {
     int ok = check_all(&r, &list);
     int closed = out_end(&r.out);
     if (ok < 0) goto done;
+    if (r.map_path && (r.map_failed || !html_map_write(&r.map, "check", r.map_path, r.sites))) {
+        if (r.map_failed) fprintf(stderr, "keepout check: out of memory for the map\n");
+        goto done;
+    }
     if (!ok || !closed || (r.manifest && fflush(r.manifest) != 0)) {
         fprintf(stderr, "keepout check: write error\n");
         goto done;
@@ -460,6 +476,7 @@ int cmd_check(int argc, char **argv) {
              : EXIT_FLAGGED;
     if (r.empty_inputs) rc = EXIT_USAGE; /* nothing_in() said which */
 done:
+    html_map_free(&r.map);
     if (fp && fp != stdout) fclose(fp);
     if (r.manifest) fclose(r.manifest);
     ko_sites_close(r.sites);
