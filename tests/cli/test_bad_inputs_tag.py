@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import tarfile
+import time
 import zipfile
 
 from kotest import DATA, KEEPOUT, main, run, write
@@ -418,6 +419,51 @@ def test_bad_recheck_failing_write_commits_nothing(tmp):
     assert code == 2 and cat in err, (code, err)
     assert snapshot(cat) == before
 
+
+
+def test_bad_recheck_failing_write_keeps_whole_batches(tmp):
+    """--recheck commits 1,000 rows at a time (issue 19: bounded memory): a row it cannot
+    rewrite in the second batch fails the run (exit 2, naming the catalogue and how far it
+    got); the first batch stays committed whole, the second is rolled back whole, and every
+    file's verdict is the worst of its rows either way."""
+    root = big_archive(tmp, copies=200)  # 1,200 photos, one shot each
+    cat = os.path.join(tmp, "c.gpkg")
+    code, err = tag("-q", "--catalog", cat, root)
+    assert code == 1, err
+    time.sleep(1.1)  # checked_at tells rechecked rows from the others
+    # what a recheck must change: every row's reason (as if its verdict had come from an
+    # older store); the first batch's rows get theirs back. (Through GDAL: the GeoPackage's
+    # R-tree triggers call its SQL functions.)
+    from osgeo import ogr
+    ds = ogr.Open(cat, 1)
+    ds.ExecuteSQL("UPDATE footprints SET reason = 'stale'")
+    ds = None
+    con = sqlite3.connect(cat)
+    con.execute("CREATE TRIGGER ko_test_refuse BEFORE UPDATE ON footprints WHEN NEW.fid = 1100 "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    con.commit()
+    before = snapshot(cat)
+    code, err = tag("--recheck", "--catalog", cat)
+    assert code == 2 and cat in err and "after 1000 rows" in err and "refused by the test" in err, \
+        (code, err)
+    con = sqlite3.connect(cat)
+    fp = con.execute("SELECT fid, reason, checked_at, verdict FROM footprints ORDER BY fid").fetchall()
+    assert len(fp) == 1200
+    old = {r[0]: r for r in before[0]}
+    for fid, reason, checked_at, verdict in fp:
+        if fid <= 1000:
+            assert reason != "stale" and checked_at > old[fid][6], (fid, reason, checked_at)
+        else:
+            assert (reason, checked_at) == ("stale", old[fid][6]), (fid, reason, checked_at)
+        assert verdict == old[fid][3]  # the same store: the same verdicts
+    # hits: one per flagged row, whichever batch it is in
+    flagged = {r[:2] for r in con.execute("SELECT path, shot_id FROM footprints WHERE "
+                                          "verdict = 'flagged'")}
+    assert {r[:2] for r in snapshot(cat)[1]} == flagged and len(snapshot(cat)[1]) == len(flagged)
+    worst = dict(con.execute("SELECT path, verdict FROM footprints"))  # one shot per file
+    assert dict((p, v) for p, v, _ in snapshot(cat)[2]) == worst
+    con.close()
+    in_step(cat)
 
 
 def test_bad_recheck_on_a_full_disk_commits_nothing(tmp):

@@ -227,6 +227,95 @@ def test_recheck_follows_the_store(tmp):
     assert [v for p, n, v in files if p.endswith("flight1/DJI_0021.JPG")] == ["flagged"]
 
 
+def old_geopackage(cat):
+    """A catalogue as keepout wrote it before issue 19 (times as TEXT), made with GDAL here,
+    holding one file that could not be read."""
+    from osgeo import ogr, osr
+    real, text, i32, i64 = ogr.OFTReal, ogr.OFTString, ogr.OFTInteger, ogr.OFTInteger64
+    layers = {
+        "footprints": [("path", text), ("shot_id", text), ("time", text), ("camera", text),
+                       ("verdict", text), ("reason", text), ("hit_count", i32),
+                       ("site_ids", text), ("categories", text)] +
+                      [(n, real) for n in ("lat", "lon", "height", "yaw", "pitch", "roll",
+                                           "focal_mm", "sensor_w_mm", "sensor_h_mm")] +
+                      [("width_px", i32), ("height_px", i32)] +
+                      [(n, real) for n in ("cx_px", "cy_px", "k1", "k2", "k3", "p1", "p2",
+                                           "alt_msl", "alt_ellipsoid", "takeoff_lat",
+                                           "takeoff_lon")] +
+                      [("checked_at", text), ("store_version", i64), ("checked", i32)],
+        "hits": [("path", text), ("shot_id", text), ("site_id", i64), ("name", text),
+                 ("category", text), ("distance_m", real), ("fraction_in_view", real),
+                 ("gsd_m", real)],
+        "files": [("path", text), ("size", i64), ("mtime", i64), ("sha256", text),
+                  ("shots", i32), ("verdict", text), ("checked_at", text),
+                  ("store_version", i64)]}
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(cat)
+    srs = osr.SpatialReference()
+    srs.SetWellKnownGeogCS("WGS84")
+    for name, fields in layers.items():
+        poly = name == "footprints"
+        layer = ds.CreateLayer(name, srs if poly else None,
+                               ogr.wkbPolygon if poly else ogr.wkbNone, ["FID=fid"])
+        for n, t in fields:
+            layer.CreateField(ogr.FieldDefn(n, t))
+        f = ogr.Feature(layer.GetLayerDefn())
+        for k, v in {"path": "/old/a.JPG", "shot_id": "a.JPG", "time": "2016-06-23T16:31:59",
+                     "verdict": "unknown", "reason": "old", "checked": 0, "shots": 1,
+                     "checked_at": "2026-12-01T10:00:00Z"}.items():
+            if layer.GetLayerDefn().GetFieldIndex(k) >= 0:
+                f.SetField(k, v)
+        if name != "hits":
+            layer.CreateFeature(f)
+    ds = None
+
+
+def test_old_geopackage_with_text_times_is_appended_to(tmp):
+    """A GeoPackage catalogue written before issue 19 keeps its TEXT time columns (SQLite
+    cannot change a column's type) and gets rows written as they were: the photo's time as
+    the reader gives it, checked_at in UTC with Z."""
+    d = os.path.join(tmp, "photos")
+    os.makedirs(d)
+    for n in ("DJI_0018.JPG", "DJI_0021.JPG", "DJI_0023.JPG"):
+        shutil.copy(os.path.join(IMAGES, n), d)
+    cat, ref = os.path.join(tmp, "old.gpkg"), os.path.join(tmp, "ref.gpkg")
+    old_geopackage(cat)
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    code, _, err = tag("--catalog", cat, d)
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    assert code == 1 and "3 files tagged" in err, err
+    assert tag("-q", "--catalog", ref, d)[0] == 1
+    con = sqlite3.connect(cat)
+    types = {(t, c[1]): c[2] for t in ("footprints", "files")
+             for c in con.execute(f"PRAGMA table_info({t})")}
+    assert types[("footprints", "time")] == types[("footprints", "checked_at")] == "TEXT"
+    assert types[("files", "checked_at")] == "TEXT"
+    got = dict((r[0], r[1:]) for r in con.execute(
+        "SELECT shot_id, time, checked_at, verdict FROM footprints"))
+    assert got.pop("a.JPG") == ("2016-06-23T16:31:59", "2026-12-01T10:00:00Z", "unknown")
+    # EXIF DateTimeOriginal of the photos as GDAL reads it, in ISO 8601 as before
+    from osgeo import gdal
+    exif = {n: gdal.Open(os.path.join(d, n)).GetMetadataItem("EXIF_DateTimeOriginal")
+            for n in got}
+    assert {k: v[0] for k, v in got.items()} == {
+        n: t[:10].replace(":", "-") + "T" + t[11:] for n, t in exif.items()}, (got, exif)
+    assert all(start <= v[1] <= end and len(v[1]) == 20 for v in got.values()), got
+    con.close()
+    fp, hits, files = rows(cat)
+    new = lambda rs: [r for r in rs if not r[0].startswith("/old/")]
+    assert (new(fp), hits, new(files)) == rows(ref)
+    # a recheck rewrites checked_at in the same form, and leaves the unreadable row alone
+    time.sleep(1.1)
+    code, _, err = run("tag", "--catalog", cat, "--recheck")
+    assert code == 1 and "rechecked 4 footprints" in err and "0 changed" in err, err
+    con = sqlite3.connect(cat)
+    when = dict(con.execute("SELECT shot_id, checked_at FROM footprints"))
+    assert when.pop("a.JPG") == "2026-12-01T10:00:00Z"
+    assert all(end < v <= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) and len(v) == 20
+               for v in when.values()), when
+    con.close()
+    assert_valid_geopackage(cat)
+
+
 def test_recheck_with_a_dem_places_cameras_as_the_first_run(tmp):
     """The catalogue keeps each shot's absolute altitude and take-off, and --recheck opens the
     DEM: a recheck with the same DEM gives the same reasons (the camera placed from the XMP

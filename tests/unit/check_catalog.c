@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <utime.h>
 
+#include "catalog/catalog.h"
 #include "check_runner.h"
 #include "test_util.h"
 
@@ -548,6 +549,54 @@ START_TEST(test_catalog_options_are_checked) {
 }
 END_TEST
 
+/* Times as the catalogue's timestamp columns hold them (issue 19): ISO 8601 read into UTC.
+ * The expected instants are worked out by hand from the offsets (and agree with PostgreSQL's
+ * own reading of the same text, `SELECT '...'::timestamptz AT TIME ZONE 'UTC'`). */
+START_TEST(test_catalog_times_are_read_into_utc) {
+    static const struct {
+        const char *text, *utc; /* utc NULL: not a time */
+    } c[] = {
+        /* EXIF DateTimeOriginal as the reader gives it: no zone, the camera's clock as UTC */
+        {"2016-06-23T16:31:59", "2016-06-23T16:31:59.000Z"},
+        {"2026-12-05T14:00:00Z", "2026-12-05T14:00:00.000Z"},
+        /* an SRT frame: fractions kept to the millisecond */
+        {"2022-08-07T13:40:40.774", "2022-08-07T13:40:40.774Z"},
+        {"2022-08-07 13:40:40,5", "2022-08-07T13:40:40.500Z"},
+        /* offsets converted, across a day, a month and a year */
+        {"2026-05-27T13:10:00+02:00", "2026-05-27T11:10:00.000Z"},
+        {"2026-01-01T00:30:00+01", "2025-12-31T23:30:00.000Z"},
+        {"2024-02-28T22:00:00-0230", "2024-02-29T00:30:00.000Z"},
+        {"2016-06-23T16:31", "2016-06-23T16:31:00.000Z"},
+        {"2016-12-31T23:59:60Z", "2017-01-01T00:00:00.000Z"}, /* a leap second */
+        {"2024-02-29T12:00:00Z", "2024-02-29T12:00:00.000Z"},
+        {"2023-02-29T12:00:00", NULL}, /* not a day of 2023 */
+        {"2016-04-31T00:00:00", NULL},
+        {"2016-06-23", NULL},
+        {"2016-06-23T16:31:59junk", NULL},
+        {"2016-06-23T16:31:59+01:", NULL},
+        {"2016-06-23T24:00:00", NULL},
+        {"2016:06:23 16:31:59", NULL}, /* EXIF's own form: the reader converts it first */
+        {"20", NULL},
+        {"", NULL},
+        {"last Tuesday", NULL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char got[64] = "";
+        koi_cat_time t;
+        int ok = koi_cat_time_utc(c[i].text, &t);
+        if (ok)
+            snprintf(got, sizeof got, "%04d-%02d-%02dT%02d:%02d:%06.3fZ", t.year, t.month, t.day,
+                     t.hour, t.minute, t.second);
+        if (c[i].utc)
+            ck_assert_msg(ok && !strcmp(got, c[i].utc), "%s: %s, not %s", c[i].text,
+                          ok ? got : "refused", c[i].utc);
+        else
+            ck_assert_msg(!ok, "%s: read as %s", c[i].text, got);
+    }
+    ck_assert_int_eq(koi_cat_time_utc(NULL, &(koi_cat_time){0}), 0);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_catalog_tags_photos_into_a_geopackage,
                             test_catalog_resumes_after_an_interrupted_run,
@@ -557,7 +606,8 @@ int main(void) {
                             test_catalog_sidecar_names_every_site,
                             test_catalog_refuses_an_input_with_nothing_to_tag,
                             test_catalog_wants_the_store_of_its_context,
-                            test_catalog_options_are_checked};
+                            test_catalog_options_are_checked,
+                            test_catalog_times_are_read_into_utc};
     return unit_run(&(unit_suite){.name = "catalog", .timeout_s = 60, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

@@ -1153,8 +1153,9 @@ KO_API ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, c
  * database ("PG:dbname=..."), holding the layer `footprints` (one polygon per shot, EPSG:4326:
  * verdict, sites, and the pose and camera needed to check it again), the table `hits` (shot ->
  * site) and the table `files` (one row per file, written last in the file's transaction: a
- * file is done exactly when its row exists). docs/DESIGN.md, "keepout tag catalogue", lists the
- * columns. (The columns `path` and `shot_id` keep those names: their rename to the vocabulary
+ * file is done exactly when its row exists), the same columns in both (geometry `geom`, times
+ * as UTC timestamps). docs/DESIGN.md, "keepout tag catalogue", lists the columns and how an
+ * older catalogue is opened. (The columns `path` and `shot_id` keep those names: their rename to the vocabulary
  * of "Result records" is a schema migration still to come.)
  *
  * ko_catalog_tag() checks every file of its inputs with worker threads, each with its own
@@ -1279,8 +1280,10 @@ KO_API ko_status ko_catalog_tag(ko_catalog *cat, ko_sites *sites, const char *co
 
 /** Checks every stored footprint again against sites (a store of cat's context; its index is
  * loaded), from the pose and camera in its row, and rewrites verdicts, hits and files.verdict,
- * in one transaction: on any failure nothing of it is committed (the message names the
- * catalogue and says so). The DEMs of the options are used as in ko_catalog_tag(). Rows whose
+ * 1,000 rows at a time (by fid; memory holds one batch), each batch one transaction: on a
+ * failure the batch it is in is rolled back, the batches before it stay committed, and the
+ * message names the catalogue, the cause and how many rows were committed ("nothing of it was
+ * committed" when none were; a new recheck does all rows again). The DEMs of the options are used as in ko_catalog_tag(). Rows whose
  * file could not be read stay unknown. *stats (may be NULL) gets rechecked, changed and the
  * catalogue counts. */
 KO_API ko_status ko_catalog_recheck(ko_catalog *cat, ko_sites *sites, ko_catalog_stats *stats);

@@ -152,6 +152,20 @@ int koi_cat_write_hits(koi_cat *c, const char *path, const koi_cat_shot *s);
 /* Row features are reused (one per layer): a value absent from this row is unset. */
 void koi_cat_set_str(OGRFeatureH f, int i, const char *v);
 
+/* A time of the catalogue in UTC. */
+typedef struct koi_cat_time {
+    int year, month, day, hour, minute;
+    double second; /* with its fraction, below 60 */
+} koi_cat_time;
+/* Reads ISO 8601 text, YYYY-MM-DD[T ]HH:MM[:SS[.fff]] with Z, +HH[:MM], -HH[:MM] or no zone,
+ * into UTC: an offset is converted, a time without one is taken as UTC (EXIF and SRT times are
+ * the camera's clock, zone unknown). 0 if text is NULL or not such a time (not a date of the
+ * calendar, a field out of range, anything after it). */
+int koi_cat_time_utc(const char *text, koi_cat_time *t);
+/* Sets a time column of a row: a timestamp column (OFTDateTime) in UTC, unset if text is not a
+ * time; the TEXT column of a GeoPackage written before issue 19 gets text as it is. */
+void koi_cat_set_time(OGRFeatureH f, int i, const char *text);
+
 /* A statement whose failure matters: 0 if it failed, the statement and the cause (the
  * server's message) kept in c->error unless an earlier cause is there. */
 int koi_cat_sql_ok(koi_cat *c, const char *q);
@@ -161,6 +175,17 @@ int64_t koi_cat_sql_count(koi_cat *c, const char *q);
  * 40P01, 40001) or a unique row written meanwhile by another process (23505): the
  * transaction is then rolled back and may be done again. */
 int koi_cat_retryable(const koi_cat *c);
+
+/* Runs a query and hands each row of its result to each (which returns 0 to stop: out of
+ * memory). 0 if the statement or a row failed (statement and cause in c->error) or each
+ * stopped. */
+int koi_cat_sql_each(koi_cat *c, const char *q, int (*each)(OGRFeatureH row, void *user),
+                     void *user);
+/* A batch failing with a cause koi_cat_retryable() accepts is written again whole, up to this
+ * many times, after koi_cat_retry_pause(try): 2^try x 1..10 ms by process, so that shards that
+ * collided pause apart and the other transaction goes first. */
+#define KOI_CAT_RETRIES 8
+void koi_cat_retry_pause(int try);
 
 /* The PostgreSQL advisory lock under which a catalogue's tables and indexes are made ("ko" in
  * the high bytes). */
@@ -185,8 +210,11 @@ void koi_cat_rollback(koi_cat *c);
  * (~25 ms of every tag run). */
 int koi_cat_flush(koi_cat *c);
 
-/* recheck.c: every stored footprint checked again against sites, in one transaction. 0 (the
- * cause in c->error, nothing committed) on failure. */
+/* recheck.c: every stored footprint checked again against sites, KOI_CAT_RECHECK_BATCH rows
+ * at a time by fid, each batch one transaction (its rows, their hits and their files'
+ * verdicts). 0 (the cause in c->error) on failure: the batch that failed is rolled back, the
+ * ones before it stay committed; *n_total and *n_changed count the committed rows. */
+#define KOI_CAT_RECHECK_BATCH 1000
 int koi_cat_recheck(koi_cat *c, ko_context *ctx, ko_sites *sites, const ko_check_options *o,
                     const char *checked_at, int64_t store_version, size_t *n_changed,
                     size_t *n_total);

@@ -17,7 +17,7 @@ typedef struct field {
 
 static const field fp_fields[] = {{"path", OFTString},
                                   {"shot_id", OFTString},
-                                  {"time", OFTString},
+                                  {"time", OFTDateTime},
                                   {"camera", OFTString},
                                   {"verdict", OFTString},
                                   {"reason", OFTString},
@@ -46,7 +46,7 @@ static const field fp_fields[] = {{"path", OFTString},
                                   {"alt_ellipsoid", OFTReal},
                                   {"takeoff_lat", OFTReal},
                                   {"takeoff_lon", OFTReal},
-                                  {"checked_at", OFTString},
+                                  {"checked_at", OFTDateTime},
                                   {"store_version", OFTInteger64},
                                   {"checked", OFTInteger},
                                   {NULL, OFTString}};
@@ -55,12 +55,12 @@ static const field hit_fields[] = {
     {"name", OFTString},           {"category", OFTString}, {"distance_m", OFTReal},
     {"fraction_in_view", OFTReal}, {"gsd_m", OFTReal},      {NULL, OFTString}};
 static const field file_fields[] = {
-    {"path", OFTString},       {"size", OFTInteger64},          {"mtime", OFTInteger64},
-    {"sha256", OFTString},     {"shots", OFTInteger},           {"verdict", OFTString},
-    {"checked_at", OFTString}, {"store_version", OFTInteger64}, {NULL, OFTString}};
+    {"path", OFTString},         {"size", OFTInteger64},          {"mtime", OFTInteger64},
+    {"sha256", OFTString},       {"shots", OFTInteger},           {"verdict", OFTString},
+    {"checked_at", OFTDateTime}, {"store_version", OFTInteger64}, {NULL, OFTString}};
 
-static OGRLayerH layer(GDALDatasetH ds, const char *name, OGRwkbGeometryType g, const field *fields,
-                       int *ix) {
+static OGRLayerH layer(GDALDatasetH ds, int pg, const char *name, OGRwkbGeometryType g,
+                       const field *fields, int *ix) {
     OGRLayerH l = GDALDatasetGetLayerByName(ds, name);
     if (!l) {
         OGRSpatialReferenceH srs = NULL;
@@ -69,9 +69,15 @@ static OGRLayerH layer(GDALDatasetH ds, const char *name, OGRwkbGeometryType g, 
             OSRSetWellKnownGeogCS(srs, "WGS84");
             OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
         }
-        const char *opts[] = {"FID=fid", NULL};
+        /* the same names on both backends: GDAL's PostgreSQL driver would call the geometry
+         * column wkb_geometry */
+        const char *opts[] = {"FID=fid", "GEOMETRY_NAME=geom", NULL};
         l = GDALDatasetCreateLayer(ds, name, srs, g, (char **)opts);
         if (srs) OSRRelease(srs);
+        /* and the same order: the PostgreSQL driver defers its CREATE TABLE to the first row
+         * and puts the geometry column last; made now (fid, geom), the columns follow it, as
+         * in a GeoPackage */
+        if (l && g != wkbNone && pg) OGR_L_ResetReading(l);
     }
     /* Columns a catalogue written by an older keepout lacks are added. */
     for (size_t i = 0; l && fields[i].name; i++) {
@@ -123,9 +129,9 @@ static const struct {
  * c->error) on failure. */
 static int setup(koi_cat *c) {
     CPLErrorReset();
-    c->fp = layer(c->ds, "footprints", wkbPolygon, fp_fields, c->fp_ix);
-    c->hits = c->fp ? layer(c->ds, "hits", wkbNone, hit_fields, c->hit_ix) : NULL;
-    c->files = c->hits ? layer(c->ds, "files", wkbNone, file_fields, c->file_ix) : NULL;
+    c->fp = layer(c->ds, c->pg, "footprints", wkbPolygon, fp_fields, c->fp_ix);
+    c->hits = c->fp ? layer(c->ds, c->pg, "hits", wkbNone, hit_fields, c->hit_ix) : NULL;
+    c->files = c->hits ? layer(c->ds, c->pg, "files", wkbNone, file_fields, c->file_ix) : NULL;
     if (!c->fp || !c->hits || !c->files || CPLGetLastErrorType() >= CE_Failure) {
         if (!c->error[0])
             snprintf(c->error, sizeof c->error, "cannot create the catalogue layers: %s",
@@ -136,6 +142,51 @@ static int setup(koi_cat *c) {
         int has = has_index(c, indexes[i].name);
         if (has < 0 || (!has && !koi_cat_sql_ok(c, indexes[i].create))) return 0;
     }
+    return 1;
+}
+
+/* A PostgreSQL catalogue written before issue 19 (geometry column wkb_geometry, times as
+ * character varying) is brought to the schema of today once, under the advisory lock, in the
+ * transaction that sets up the catalogue: the column renamed, the times converted to
+ * timestamp with time zone as the writer now makes them (an offset converted to UTC, none
+ * taken as UTC, text that is not a time NULL). ALTER TABLE rewrites the table once; every
+ * later run finds nothing to do (one catalogue query). The columns keep their places: a
+ * migrated catalogue's geom stays the last column of footprints (PostgreSQL cannot move
+ * one). 0 (the cause in c->error) on failure. */
+static const char old_columns[] =
+    "SELECT count(*) FROM pg_attribute WHERE attnum > 0 AND NOT attisdropped AND ("
+    "(attrelid = to_regclass('footprints') AND (attname = 'wkb_geometry' OR (attname IN "
+    "('time', 'checked_at') AND atttypid <> 'timestamptz'::regtype))) OR (attrelid = "
+    "to_regclass('files') AND attname = 'checked_at' AND atttypid <> "
+    "'timestamptz'::regtype))";
+
+static int migrate_pg(koi_cat *c) {
+    int64_t n = koi_cat_sql_count(c, old_columns);
+    if (n <= 0) return n == 0;
+    static const char *const steps[] = {
+        /* only where there is no geom column yet */
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+        "to_regclass('footprints') AND attname = 'wkb_geometry' AND NOT attisdropped) AND NOT "
+        "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('footprints') AND "
+        "attname = 'geom' AND NOT attisdropped) THEN ALTER TABLE footprints RENAME COLUMN "
+        "wkb_geometry TO geom; IF to_regclass('footprints_wkb_geometry_geom_idx') IS NOT NULL "
+        "AND to_regclass('footprints_geom_geom_idx') IS NULL THEN ALTER INDEX "
+        "footprints_wkb_geometry_geom_idx RENAME TO footprints_geom_geom_idx; END IF; END IF; "
+        "END $$",
+        /* ISO 8601 text to UTC; this session's own function, gone with it */
+        "CREATE OR REPLACE FUNCTION pg_temp.ko_utc(t text) RETURNS timestamptz LANGUAGE "
+        "plpgsql AS $$ BEGIN RETURN CASE WHEN t ~ '[0-9]:[0-9][0-9](:[0-9][0-9]([.,][0-9]+)?)? "
+        "?([Zz]|[+-][0-9][0-9](:?[0-9][0-9])?)$' THEN t::timestamptz ELSE t::timestamp AT TIME "
+        "ZONE 'UTC' END; EXCEPTION WHEN others THEN RETURN NULL; END $$",
+        "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.relname, a.attname FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attnum > 0 AND NOT a.attisdropped AND "
+        "a.atttypid <> 'timestamptz'::regtype AND ((a.attrelid = to_regclass('footprints') AND "
+        "a.attname IN ('time', 'checked_at')) OR (a.attrelid = to_regclass('files') AND "
+        "a.attname = 'checked_at')) LOOP EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE "
+        "timestamptz USING pg_temp.ko_utc(%I::text)', r.relname, r.attname, r.attname); END "
+        "LOOP; END $$"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (!koi_cat_sql_ok(c, steps[i])) return 0;
     return 1;
 }
 
@@ -221,7 +272,7 @@ ko_status koi_cat_open(ko_context *ctx, koi_cat *c, const char *name) {
     ok = ok && (!pg || koi_cat_sql_count(
                            c, "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(" KOI_CAT_LOCK
                               ")) AS l") >= 0);
-    ok = ok && setup(c);
+    ok = ok && (!pg || migrate_pg(c)) && setup(c);
     if (ok && GDALDatasetCommitTransaction(c->ds) != OGRERR_NONE) {
         snprintf(c->error, sizeof c->error, "COMMIT: %s", CPLGetLastErrorMsg());
         ok = 0;

@@ -397,25 +397,18 @@ static int sidecars_synced(const ko_catalog *cat, koi_cat *w, koi_sidecar_dir *d
     return 0;
 }
 
-/* PostgreSQL: a batch that hit a deadlock or a serialization failure (another shard's
- * transaction; the server rolled this one back) is done again whole, up to this many times. */
-#define RETRIES 8
-
 /* Rolls the failed batch back and writes its files from..to (those placed) again in a new
  * transaction, if the failure was a deadlock or serialization failure and retries are left.
  * 1 if the batch is written again (not yet committed). */
 static int retry_batch(shared *sh, const ko_catalog *cat, koi_cat *w, size_t from, size_t to,
                        const char *when, int64_t version, int *tries) {
-    while (koi_cat_retryable(w) && *tries < RETRIES) {
+    while (koi_cat_retryable(w) && *tries < KOI_CAT_RETRIES) {
         ++*tries;
         koi_cat_note(cat, KO_NOTE_INFO, "%s; the batch of %zu files is written again (try %d)",
                      w->error, to - from, *tries + 1);
         koi_cat_rollback(w);
         w->failed = 0, w->error[0] = '\0';
-        /* the other transaction goes first: a pause of 2^tries x 1..10 ms, by process */
-        long ms = ((long)getpid() % 10 + 1) * (1L << *tries); /* shards pause apart */
-        struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
-        nanosleep(&ts, NULL);
+        koi_cat_retry_pause(*tries);
         int ok = koi_cat_begin(w);
         for (size_t k = from; ok && k < to; k++)
             if (sh->jobs[k].placed)

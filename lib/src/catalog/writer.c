@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "catalog/catalog.h"
 
@@ -63,6 +65,31 @@ static int sql_run(koi_cat *c, const char *q, int64_t *count) {
     if (!fe.msg[0]) return 1;
     sql_failed(c, q, fe.msg);
     return 0;
+}
+
+int koi_cat_sql_each(koi_cat *c, const char *q, int (*each)(OGRFeatureH row, void *user),
+                     void *user) {
+    first_error fe = {""};
+    CPLErrorReset();
+    CPLPushErrorHandlerEx(keep_first, &fe);
+    OGRLayerH r = GDALDatasetExecuteSQL(c->ds, q, NULL, NULL);
+    int ok = 1;
+    OGRFeatureH f;
+    while (ok && r && !fe.msg[0] && (f = OGR_L_GetNextFeature(r))) {
+        ok = each(f, user);
+        OGR_F_Destroy(f);
+    }
+    if (r) GDALDatasetReleaseResultSet(c->ds, r);
+    CPLPopErrorHandler();
+    if (!r && !fe.msg[0]) snprintf(fe.msg, sizeof fe.msg, "no result");
+    if (fe.msg[0]) sql_failed(c, q, fe.msg);
+    return ok && !fe.msg[0];
+}
+
+void koi_cat_retry_pause(int try) {
+    long ms = ((long)getpid() % 10 + 1) * (1L << try);
+    struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
 int koi_cat_sql_ok(koi_cat *c, const char *q) {
@@ -190,6 +217,94 @@ void koi_cat_set_str(OGRFeatureH f, int i, const char *v) {
         OGR_F_UnsetField(f, i);
 }
 
+/* Exactly n digits at s; -1 if not. */
+static int digits(const char *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int koi_cat_time_utc(const char *s, koi_cat_time *t) {
+    /* each part is looked at only once the one before it matched: never past the NUL */
+    int y, mo, d, h, mi, sec = 0;
+    if (!s || (y = digits(s, 4)) < 1 || s[4] != '-' || (mo = digits(s + 5, 2)) < 1 || mo > 12 ||
+        s[7] != '-' || (d = digits(s + 8, 2)) < 1)
+        return 0;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)) return 0;
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || (h = digits(s + 11, 2)) < 0 || h > 23 ||
+        s[13] != ':' || (mi = digits(s + 14, 2)) < 0 || mi > 59)
+        return 0;
+    const char *p = s + 16;
+    double frac = 0;
+    if (*p == ':') {
+        if ((sec = digits(p + 1, 2)) < 0 || sec > 60) return 0; /* 60: a leap second */
+        p += 3;
+        if ((*p == '.' || *p == ',') && p[1] >= '0' && p[1] <= '9')
+            for (double scale = 0.1; *++p >= '0' && *p <= '9'; scale /= 10)
+                frac += (*p - '0') * scale;
+    }
+    int off = 0; /* minutes east of UTC */
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh = digits(p + 1, 2), om = 0;
+        if (oh < 0 || oh > 23) return 0;
+        const char *q = p + 3;
+        int colon = *q == ':';
+        q += colon;
+        if (*q || colon) {
+            if ((om = digits(q, 2)) < 0 || om > 59) return 0;
+            q += 2;
+        }
+        off = (*p == '-' ? -1 : 1) * (oh * 60 + om);
+        p = q;
+    }
+    if (*p) return 0;
+    int64_t at = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off * 60;
+    int64_t day = (at >= 0 ? at : at - 86399) / 86400, in_day = at - day * 86400;
+    civil_from_days(day, &t->year, &t->month, &t->day);
+    t->hour = (int)(in_day / 3600), t->minute = (int)(in_day / 60 % 60);
+    t->second = (double)(in_day % 60) + (frac < 0.9995 ? frac : 0.999);
+    return t->year >= 1 && t->year <= 9999;
+}
+
+void koi_cat_set_time(OGRFeatureH f, int i, const char *text) {
+    koi_cat_time t;
+    if (OGR_Fld_GetType(OGR_F_GetFieldDefnRef(f, i)) != OFTDateTime)
+        koi_cat_set_str(f, i, text); /* the TEXT column of an older GeoPackage: as it was */
+    else if (koi_cat_time_utc(text, &t))
+        OGR_F_SetFieldDateTimeEx(f, i, t.year, t.month, t.day, t.hour, t.minute, (float)t.second,
+                                 100 /* UTC */);
+    else
+        OGR_F_UnsetField(f, i);
+}
+
 static void set_count(OGRFeatureH f, int i, uint32_t v) {
     if (v)
         OGR_F_SetFieldInteger(f, i, (int)v);
@@ -241,7 +356,7 @@ static int write_shot(koi_cat *c, const koi_cat_file *file, const koi_cat_shot *
     if (!f) return 0;
     koi_cat_set_str(f, x[KOI_F_PATH], file->path);
     koi_cat_set_str(f, x[KOI_F_SHOT_ID], s->id);
-    koi_cat_set_str(f, x[KOI_F_TIME], s->time);
+    koi_cat_set_time(f, x[KOI_F_TIME], s->time);
     koi_cat_set_str(f, x[KOI_F_CAMERA], s->camera);
     koi_cat_set_str(f, x[KOI_F_VERDICT], ko_verdict_str(s->verdict));
     koi_cat_set_str(f, x[KOI_F_REASON], s->reason);
@@ -274,7 +389,7 @@ static int write_shot(koi_cat *c, const koi_cat_file *file, const koi_cat_shot *
         set_num(f, x[(int)num[i][0]], num[i][1]);
     set_count(f, x[KOI_F_WIDTH_PX], k->width_px);
     set_count(f, x[KOI_F_HEIGHT_PX], k->height_px);
-    koi_cat_set_str(f, x[KOI_F_CHECKED_AT], when);
+    koi_cat_set_time(f, x[KOI_F_CHECKED_AT], when);
     OGR_F_SetFieldInteger64(f, x[KOI_F_STORE_VERSION], version);
     OGR_F_SetFieldInteger(f, x[KOI_F_CHECKED], s->checked ? 1 : 0);
     OGR_F_SetGeometryDirectly(f, s->ring ? polygon(s->ring, s->n_ring) : NULL);
@@ -322,7 +437,7 @@ static int write_file_row(koi_cat *c, const koi_cat_file *file, const char *when
     koi_cat_set_str(f, x[KOI_L_SHA256], file->sha256[0] ? file->sha256 : NULL);
     OGR_F_SetFieldInteger(f, x[KOI_L_SHOTS], (int)file->n_shots);
     koi_cat_set_str(f, x[KOI_L_VERDICT], ko_verdict_str(file->verdict));
-    koi_cat_set_str(f, x[KOI_L_CHECKED_AT], when);
+    koi_cat_set_time(f, x[KOI_L_CHECKED_AT], when);
     OGR_F_SetFieldInteger64(f, x[KOI_L_STORE_VERSION], version);
     return OGR_L_CreateFeature(c->files, f) == OGRERR_NONE;
 }
