@@ -10,6 +10,7 @@ int cmd_sites(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_route(int argc, char **argv);
+int cmd_release(int argc, char **argv);
 
 /* keepout sites query (sites_query.c): opens db read-only, queries the footprint ring
  * ("lon lat, lon lat, ..."), prints the hits; the exit status of the contract. */

@@ -20,6 +20,7 @@ static const struct command {
     {"sites", cmd_sites, "build and inspect the protected-site store"},
     {"route", cmd_route, "pre-flight check of planned missions: which legs would capture a site"},
     {"tag", cmd_tag, "tag survey archives into a catalogue (GeoPackage/PostGIS), resumable"},
+    {"release", cmd_release, "the release gate: publish what is clear, redact or hold the rest"},
 };
 
 static void usage(FILE *fp) {

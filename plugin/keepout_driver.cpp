@@ -524,9 +524,10 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
     if (redact) {
         size_t n = static_cast<size_t>(ds->nRasterXSize) * ds->nRasterYSize;
         ds->mask_.assign(n, 0);
-        // The margin covers the footprint's own sampling and the GPS/attitude error of a few
-        // pixels at the image's scale.
-        double margin = 2.0 + 0.005 * std::max(ds->nRasterXSize, ds->nRasterYSize);
+        // The library's margin: the footprint's own sampling and the GPS/attitude error of a
+        // few pixels at the image's scale (keepout release uses the same).
+        double margin = ko_redact_margin_px(static_cast<uint32_t>(ds->nRasterXSize),
+                                            static_cast<uint32_t>(ds->nRasterYSize));
         size_t redacted = 0;
         // A flagged image whose site lands on no pixel cannot be shown redacted: refused.
         if (decision == KO_REDACT &&

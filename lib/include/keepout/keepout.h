@@ -1146,6 +1146,106 @@ KO_API ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, c
                                 const ko_result *res, uint32_t width, uint32_t height,
                                 double margin_px, uint8_t *mask, size_t *n_redacted);
 
+/** The redaction margin in pixels for a width x height image: 2 pixels plus 0.5 % of the larger
+ * side, for the footprint's own sampling and a few pixels of GPS and attitude error at the
+ * image's scale. The GDAL driver's MODE=redact and ko_release_check() use it. */
+KO_API double ko_redact_margin_px(uint32_t width, uint32_t height);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Releasing files: the release gate
+ *
+ * ko_release_check() takes one file of a ::ko_file_list, checks it, decides with
+ * ko_release_decide() (a series, with ko_release_decide_batch()) and prepares what is to be
+ * written: for a decision KO_RELEASE the file unchanged (or, with strip_location, with its
+ * location and drone pose taken out of its metadata); for KO_REDACT a redacted copy of the
+ * photo; for KO_REFUSE the file unchanged, to be held for a person to look at.
+ * ko_release_item_write() writes it. The rules on top of the policy, all fail closed:
+ *  - only JPEG photos are redacted: a flagged photo whose site lands on no pixel, or whose
+ *    pixels or metadata cannot be rewritten, is refused; a series (a DJI .SRT with its video,
+ *    a telemetry table) cannot be redacted: it is released only when every frame is clear
+ *    (video redaction is out of scope);
+ *  - with strip_location a file whose metadata cannot be parsed is refused, and so is a series
+ *    (telemetry is location data);
+ *  - what is checked is what is written: the file is read once into memory, checked from
+ *    there and written from there (its SHA-256 is of those bytes).
+ * A redacted JPEG: the pixels of ko_redact_mask() (with ko_redact_margin_px()) set to 0 in
+ * every band, encoded by GDAL's JPEG driver at the quality estimated from the source's
+ * luminance quantisation table (the IJG quality whose scaled standard table is nearest; 90
+ * when the source has none), with the source's EXIF and XMP segments and ICC profile copied
+ * in; the EXIF thumbnail, MPF previews and every other application segment are left out (they
+ * may show the site unredacted). Stripping location: EXIF GPS IFD emptied, the maker note
+ * zeroed (DJI's holds the drone's attitude and speed), XMP properties of position, altitude,
+ * attitude and speed blanked, MPF previews and other application segments and comments left
+ * out.
+ */
+
+/** Options of ko_release_check(). Start from ko_release_options_init(). Everything they point
+ * to is borrowed for the call. */
+typedef struct ko_release_options {
+    size_t size; /**< sizeof(ko_release_options), set by ko_release_options_init() */
+    /** The policy; NULL (default): ko_release_policy_init()'s with mode KO_MODE_REDACT. */
+    const ko_release_policy *policy;
+    /** How shots are checked; NULL: the defaults. Its footprint->dem is the DEM redaction
+     * places sites on. */
+    const ko_check_options *check;
+    /** How files are read; NULL: the defaults. */
+    const ko_reader_options *reader;
+    int strip_location; /**< released files lose GPS, position and drone pose metadata */
+    double margin_px;   /**< redaction margin; NaN (default): ko_redact_margin_px() */
+} ko_release_options;
+
+/** Sets opts->size and every field to its default. */
+KO_API void ko_release_options_init(ko_release_options *opts);
+
+/** One file checked for release. Opaque; free with ko_release_item_destroy(). */
+typedef struct ko_release_item ko_release_item;
+
+/** What ko_release_check() found and decided. Strings are borrowed from the item. */
+typedef struct ko_release_info {
+    size_t size;          /**< sizeof(ko_release_info): set it before ko_release_item_info() */
+    ko_decision decision; /**< KO_RELEASE, KO_REDACT or KO_REFUSE */
+    const char *why;      /**< the rule that decided, one sentence */
+    ko_verdict verdict;   /**< the worst verdict of its shots (unknown if it has none) */
+    size_t shots, flagged, unknown, not_checked; /**< its shots, and how many were not clear */
+    const char *reason;     /**< the first unknown or flagged shot's reason, else the verdict's */
+    const char *site_ids;   /**< ';'-joined ids of the disclosed sites, each once, "" if none */
+    const char *site_names; /**< their names, in the same order */
+    size_t redacted_pixels; /**< pixels blanked (KO_REDACT) */
+    int jpeg_quality;       /**< the quality a redacted JPEG is written at, else 0 */
+    int has_copy;           /**< 0 if nothing can be written (not a regular file, unreadable) */
+    int64_t source_size;    /**< bytes read, -1 if none */
+    char source_sha256[65]; /**< of the bytes read ("" if none) */
+    char output_sha256[65]; /**< of what ko_release_item_write() writes ("" if nothing) */
+    size_t n_companions;    /**< files that go with it: the videos beside a DJI .SRT */
+    const char *const *companions; /**< their paths */
+} ko_release_info;
+
+/** Checks file i of list against sites and decides (see above). A file that cannot be read
+ * is an item refused with the reason, not an error. On success *out is owned by the caller.
+ * Fails only when the store fails (KO_ERR_DB...), memory runs out, or the options are wrong:
+ * then nothing may be released. */
+KO_API ko_status ko_release_check(ko_context *ctx, ko_sites *sites, const ko_file_list *list,
+                                  size_t i, const ko_release_options *opts, ko_release_item **out);
+
+/** Fills *out (out->size set by the caller to sizeof(ko_release_info)); KO_ERR_ARG otherwise. */
+KO_API ko_status ko_release_item_info(const ko_release_item *it, ko_release_info *out);
+
+/** Writes the item to dst, a local path (directories made as needed), and its companions
+ * beside it under their own names: each through a temporary file `.NAME.keepout-tmp` in the
+ * destination directory, fsync'ed, renamed into place, and the directory fsync'ed, so dst is
+ * whole or absent whenever the process dies. KO_ERR_ARG if the item has no copy; KO_ERR_IO
+ * naming the path on failure (a temporary file may be left, which the next write of the same
+ * dst replaces). */
+KO_API ko_status ko_release_item_write(ko_release_item *it, const char *dst);
+
+/** NULL is a no-op. */
+KO_API void ko_release_item_destroy(ko_release_item *it);
+
+/** Writes len bytes to path as ko_release_item_write() does (temporary file, fsync, rename,
+ * directory fsync; directories made as needed). */
+KO_API ko_status ko_file_write_atomic(ko_context *ctx, const char *path, const void *data,
+                                      size_t len);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Catalogues: tagging archives
  *

@@ -1,0 +1,464 @@
+"""keepout release, the release gate, on the real DJI Phantom 3 photos of data/images (160x90
+pixels, their EXIF/XMP the originals') against a store with one 5 m square site 4 m east of
+DJI_0021's camera (no buffer), which only DJI_0021 sees. Expectations come from outside
+keepout: SHA-256 with hashlib, metadata with exiftool, pixels with GDAL, the site's pixels
+from a pinhole + Brown projector written here from the photo's EXIF/XMP (exiftool) and the
+camera table's FC300S entry, and the JPEG quality from the IJG formula over the source's own
+quantisation table."""
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+from kotest import DATA, FIXTURES, KEEPOUT, gdal, main, polygon_store, run, tool, write
+
+IMG = os.path.join(DATA, "images")
+TRUNCATED = os.path.join(FIXTURES, "truncated", "DJI_0018_head64k.JPG")
+KY = 111132.954 - 559.822 * math.cos(2 * math.radians(46.84))  # metres per degree
+KX = 111412.84 * math.cos(math.radians(46.84)) - 93.5 * math.cos(3 * math.radians(46.84))
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def exif(path, *tags):
+    code, out, err = tool("exiftool", "-n", "-j", *tags, path)
+    assert code == 0, err
+    return json.loads(out)[0]
+
+
+def site_ring():
+    """The 5 m square 4 m east of DJI_0021's camera, lon/lat."""
+    m = exif(os.path.join(IMG, "DJI_0021.JPG"), "-GPSLatitude", "-GPSLongitude")
+    lat, lon = m["GPSLatitude"], m["GPSLongitude"]
+    ce, half = 4.0, 2.5
+    return [[lon + (ce + dx) / KX, lat + dy / KY]
+            for dx, dy in ((-half, -half), (half, -half), (half, half), (-half, half),
+                           (-half, -half))]
+
+
+def store(tmp):
+    return polygon_store(tmp, [("test square", site_ring())])
+
+
+def photos(tmp, names=("DJI_0018.JPG", "DJI_0021.JPG", "DJI_0023.JPG")):
+    d = os.path.join(tmp, "in")
+    os.makedirs(d, exist_ok=True)
+    for n in names:
+        shutil.copy2(os.path.join(IMG, n), os.path.join(d, n))
+    return d
+
+
+def release(tmp, *args, db=None):
+    out, hold = os.path.join(tmp, "OUT"), os.path.join(tmp, "HOLD")
+    code, so, err = run("release", "--db", db or store(tmp), "--to", out, "--hold", hold, *args)
+    return code, so, err, out, hold
+
+
+def manifest_lines(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f]
+
+
+def tree(root):
+    """Relative path -> SHA-256 of every file below root."""
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            out[os.path.relpath(p, root)] = sha(p)
+    return out
+
+
+# --- the independent projector ----------------------------------------------------------------
+
+def fc300s():
+    with open(os.path.join(DATA, "cameras", "droneModels.json")) as f:
+        cams = json.load(f)
+    for c in next(v for v in cams.values() if isinstance(v, list)):
+        if c["makeModel"] == "djiFC300S" and not c["isThermal"]:
+            return c
+    raise AssertionError("FC300S not in the camera table")
+
+
+def projector(photo, w, h):
+    """(lon, lat) -> pixel (u, v) of a w x h raster of photo: pinhole with the camera table's
+    Brown distortion (OpenCV convention), pose from EXIF GPS and DJI XMP, flat ground
+    RelativeAltitude below the camera, Z-Y-X yaw/pitch/roll in NED, optical axis body x,
+    image right body y, image down body z."""
+    m = exif(photo, "-GPSLatitude", "-GPSLongitude", "-RelativeAltitude", "-GimbalYawDegree",
+             "-GimbalPitchDegree", "-GimbalRollDegree", "-FocalLength", "-ExifImageWidth",
+             "-ExifImageHeight")
+    cam = fc300s()
+    pitch_mm = eval(cam["ccdWidthMMPerPixel"])  # "6.3175/4000.0": a fraction
+    fx = m["FocalLength"] / pitch_mm  # pixels of the full-size frame
+    W, H = m["ExifImageWidth"], m["ExifImageHeight"]
+    k1, k2, k3 = cam["radialR1"], cam["radialR2"], cam["radialR3"]
+    p1, p2 = cam["tangentialT1"], cam["tangentialT2"]
+    y, p, r = (math.radians(float(m[k])) for k in
+               ("GimbalYawDegree", "GimbalPitchDegree", "GimbalRollDegree"))
+    cy_, sy_, cp, sp, cr, sr = math.cos(y), math.sin(y), math.cos(p), math.sin(p), \
+        math.cos(r), math.sin(r)
+    R = [[cy_ * cp, cy_ * sp * sr - sy_ * cr, cy_ * sp * cr + sy_ * sr],
+         [sy_ * cp, sy_ * sp * sr + cy_ * cr, sy_ * sp * cr - cy_ * sr],
+         [-sp, cp * sr, cp * cr]]
+    lat0, lon0, height = m["GPSLatitude"], m["GPSLongitude"], float(m["RelativeAltitude"])
+
+    def project(lon, lat):
+        ned = ((lat - lat0) * KY, (lon - lon0) * KX, height)
+        b = [sum(R[i][j] * ned[i] for i in range(3)) for j in range(3)]  # R^T ned
+        x, yy = b[1] / b[0], b[2] / b[0]
+        r2 = x * x + yy * yy
+        rad = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2 ** 3
+        xd = x * rad + 2 * p1 * x * yy + p2 * (r2 + 2 * x * x)
+        yd = yy * rad + p1 * (r2 + 2 * yy * yy) + 2 * p2 * x * yy
+        return (W / 2 + fx * xd) * w / W, (H / 2 + fx * yd) * h / H
+    return project
+
+
+def expected_mask(photo, ring, w, h, margin):
+    """Pixels whose centre lies in the projected site (edges densified: the lens bends them),
+    dilated by margin pixels (a square), as a numpy bool array."""
+    import numpy as np
+    proj = projector(photo, w, h)
+    pts = []
+    for (x0, y0), (x1, y1) in zip(ring, ring[1:]):
+        for k in range(64):
+            t = k / 64
+            pts.append(proj(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
+    xs, ys = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    inside = np.zeros((h, w), bool)
+    for (ua, va), (ub, vb) in zip(pts, pts[1:] + pts[:1]):
+        cross = (va <= ys) != (vb <= ys)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xc = ua + (ys - va) / (vb - va) * (ub - ua)
+        inside ^= cross & (xs < xc)
+    return dilate(inside, margin)
+
+
+def dilate(m, r):
+    import numpy as np
+    out = m.copy()
+    h, w = m.shape
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            sh = np.zeros_like(m)
+            sh[max(0, dy):h + min(0, dy), max(0, dx):w + min(0, dx)] = \
+                m[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
+            out |= sh
+    return out
+
+
+def ijg_quality(path):
+    """The IJG quality whose scaled standard luminance table is nearest the file's table 0."""
+    std = [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40,
+           57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24,
+           35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98,
+           112, 100, 103, 99]
+    zigzag = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48,
+              41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15,
+              23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63]
+    data = open(path, "rb").read()
+    i = 2
+    while i < len(data):
+        marker, n = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if marker == 0xDB and data[i + 4] & 15 == 0:
+            raw = data[i + 5:i + 5 + 64]
+            table = [0] * 64
+            for k in range(64):
+                table[zigzag[k]] = raw[k]
+            break
+        i += 2 + n
+    best = None
+    for q in range(1, 101):
+        s = 5000 // q if q < 50 else 200 - 2 * q
+        err = sum(abs(min(255, max(1, (v * s + 50) // 100)) - t) for v, t in zip(std, table))
+        if best is None or err < best[0]:
+            best = (err, q)
+    return best[1]
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+def test_help(tmp):
+    code, out, err = run("release", "--help")
+    assert code == 0 and "--to OUT" in out and "--hold HOLD" in out, out
+    assert "video redaction is out of scope" in out, out
+    code, out, err = run("release", "in")
+    assert code == 2 and "--to OUT and --hold HOLD" in err, err
+
+
+def test_clear_copied_flagged_redacted_unknown_held(tmp):
+    src = photos(tmp)
+    os.makedirs(os.path.join(src, "sub"))
+    shutil.copy2(TRUNCATED, os.path.join(src, "sub", "cut.JPG"))
+    write(src, "sub/pic.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "wb")
+    before = tree(src)
+    mtimes = {p: os.stat(os.path.join(src, p)).st_mtime_ns for p in before}
+    man = os.path.join(tmp, "m.jsonl")
+    code, so, err, out, hold = release(tmp, "--manifest", man, src)
+    assert code == 1, err
+    assert so == "", so  # with --manifest the lines go there
+    assert tree(src) == before  # sources never modified
+    assert {p: os.stat(os.path.join(src, p)).st_mtime_ns for p in before} == mtimes
+    got_out, got_hold = tree(out), tree(hold)
+    assert sorted(got_out) == ["DJI_0018.JPG", "DJI_0021.JPG", "DJI_0023.JPG"], got_out
+    for n in ("DJI_0018.JPG", "DJI_0023.JPG"):  # clear: byte for byte
+        assert got_out[n] == before[n], n
+    assert got_out["DJI_0021.JPG"] != before["DJI_0021.JPG"]
+    assert sorted(got_hold) == ["sub/cut.JPG", "sub/cut.JPG.reason.txt", "sub/pic.png",
+                                "sub/pic.png.reason.txt"], got_hold
+    assert got_hold["sub/cut.JPG"] == before["sub/cut.JPG"]
+    assert got_hold["sub/pic.png"] == before["sub/pic.png"]
+    why = open(os.path.join(hold, "sub", "cut.JPG.reason.txt")).read()
+    assert "truncated" in why and "unknown" in why, why
+    why = open(os.path.join(hold, "sub", "pic.png.reason.txt")).read()
+    assert "imagery format not supported" in why, why
+    lines = {os.path.basename(l["source"]): l for l in manifest_lines(man)}
+    assert sorted(lines) == ["DJI_0018.JPG", "DJI_0021.JPG", "DJI_0023.JPG", "cut.JPG",
+                             "pic.png"], lines
+    for name, l in lines.items():
+        assert l["sha256"] == sha(l["source"]), name
+        assert l["output_sha256"] == sha(l["output"]), name
+        assert l["keepout_version"] and isinstance(l["store_version"], int), l
+    assert lines["DJI_0018.JPG"]["decision"] == "release"
+    assert lines["DJI_0018.JPG"]["output"] == os.path.join(out, "DJI_0018.JPG")
+    r = lines["DJI_0021.JPG"]
+    assert r["decision"] == "redact" and r["verdict"] == "flagged", r
+    assert r["sites"] == [{"id": 1, "name": "test square"}], r
+    assert r["redacted_pixels"] > 0 and r["jpeg_quality"] == ijg_quality(r["source"]), r
+    assert lines["cut.JPG"]["decision"] == "refuse" and "truncated" in lines["cut.JPG"]["reason"]
+    assert lines["pic.png"]["decision"] == "refuse"
+
+
+def test_redacted_copy_differs_exactly_where_the_site_projects(tmp):
+    """The redacted DJI_0021 against GDAL's own JPEG of the unredacted photo at the same quality
+    (the IJG estimate of its table): outside the site's projection, dilated by the stated margin
+    (2 px + 0.5 % of 160 -> 3 px) and grown to the 16 x 16 blocks the encoder codes together
+    (plus the 2 px that chroma upsampling blends across a block edge), every pixel is the
+    control's exactly; inside the projection the pixels are black."""
+    import numpy as np
+    g = gdal()
+    src = photos(tmp, ("DJI_0021.JPG",))
+    photo = os.path.join(src, "DJI_0021.JPG")
+    man = os.path.join(tmp, "m.jsonl")
+    code, so, err, out, hold = release(tmp, "--manifest", man, src)
+    assert code == 1, err
+    q = ijg_quality(photo)
+    control = os.path.join(tmp, "control.jpg")
+    code, _, err = tool("gdal_translate", "-q", "-of", "JPEG", "-co", f"QUALITY={q}", photo,
+                        control)
+    assert code == 0, err
+    red = g.Open(os.path.join(out, "DJI_0021.JPG")).ReadAsArray().astype(int)
+    ctl = g.Open(control).ReadAsArray().astype(int)
+    h, w = red.shape[1:]
+    margin = math.ceil(2 + 0.005 * max(w, h))
+    want = expected_mask(photo, site_ring(), w, h, margin)
+    core = expected_mask(photo, site_ring(), w, h, 0)
+    assert 100 < core.sum() < want.sum() < w * h / 2, (core.sum(), want.sum())
+    # the library's count: the projection with its margin, up to a pixel round the edge
+    n = manifest_lines(man)[0]["redacted_pixels"]
+    assert (dilate(want, 1) ^ dilate(~want, 1)).sum() >= abs(n - want.sum()), (n, want.sum())
+    assert dilate(~dilate(~want, 1), 0).sum() <= n <= dilate(want, 1).sum(), (n, want.sum())
+    # black where the site is (a pixel in from the edge of the projection with margin: JPEG
+    # ringing lifts it a little)
+    inner = ~dilate(~want, 1)
+    assert red.max(axis=0)[inner].max() <= 40, red.max(axis=0)[inner].max()
+    assert red.max(axis=0)[core].mean() < 4
+    # unchanged elsewhere: exactly the control's pixels outside the touched blocks
+    blocks = np.zeros((h, w), bool)
+    for by in range(0, h, 16):
+        for bx in range(0, w, 16):
+            if want[by:by + 16, bx:bx + 16].any():
+                blocks[by:by + 16, bx:bx + 16] = True
+    far = ~dilate(blocks, 2)
+    assert far.sum() > 0.3 * w * h, far.sum()
+    diff = np.abs(red - ctl).max(axis=0)
+    assert (diff[far] == 0).all(), (diff[far].max(), (diff[far] > 0).sum())
+    # and it did change where the site is
+    assert (diff[core] > 30).mean() > 0.5
+
+
+def test_redacted_copy_keeps_metadata_but_no_thumbnail(tmp):
+    src = photos(tmp, ("DJI_0021.JPG",))
+    code, so, err, out, hold = release(tmp, src)
+    assert code == 1, err
+    orig, red = os.path.join(src, "DJI_0021.JPG"), os.path.join(out, "DJI_0021.JPG")
+    a = exif(orig, "-GPS:all", "-XMP-drone-dji:all", "-Model", "-DateTimeOriginal")
+    b = exif(red, "-GPS:all", "-XMP-drone-dji:all", "-Model", "-DateTimeOriginal")
+    for k, v in a.items():
+        if k != "SourceFile":
+            assert b.get(k) == v, (k, v, b.get(k))
+    assert exif(orig, "-ThumbnailLength").get("ThumbnailLength")  # the original has one
+    assert "ThumbnailLength" not in exif(red, "-ThumbnailLength")  # it would show the site
+    # the default summary: the manifest lines on standard output, and in HOLD
+    lines = [json.loads(l) for l in so.splitlines()]
+    assert [l["decision"] for l in lines] == ["redact"], so
+    assert manifest_lines(os.path.join(hold, ".keepout-release.jsonl")) == lines
+
+
+def test_no_redact_holds_flagged(tmp):
+    src = photos(tmp)
+    code, so, err, out, hold = release(tmp, "--no-redact", src)
+    assert code == 1, err
+    assert sorted(tree(out)) == ["DJI_0018.JPG", "DJI_0023.JPG"]
+    assert sha(os.path.join(hold, "DJI_0021.JPG")) == sha(os.path.join(src, "DJI_0021.JPG"))
+    why = open(os.path.join(hold, "DJI_0021.JPG.reason.txt")).read()
+    assert "flagged" in why and "test square" in why, why
+
+
+def test_all_clear_exit_0_and_strip_location(tmp):
+    src = photos(tmp, ("DJI_0018.JPG", "DJI_0023.JPG"))
+    code, so, err, out, hold = release(tmp, src)
+    assert code == 0, err
+    assert tree(out) == tree(src)
+    shutil.rmtree(out)
+    shutil.rmtree(hold)
+    code, so, err, out, hold = release(tmp, "--strip-location", src)
+    assert code == 0, err
+    for n in ("DJI_0018.JPG", "DJI_0023.JPG"):
+        o, s = os.path.join(out, n), os.path.join(src, n)
+        m = exif(o, "-a", "-G1", "-GPS:all", "-XMP:all", "-MakerNotes:all", "-Model",
+                 "-DateTimeOriginal", "-FocalLength")
+        keys = [k for k in m if k != "SourceFile"]
+        assert not [k for k in keys if k.startswith("GPS") or "GPS" in k.split(":")[0]], m
+        pose = ("Latitude", "Longitude", "Longtitude", "Altitude", "Yaw", "Pitch", "Roll",
+                "Speed")
+        assert not [k for k in keys if any(p in k for p in pose)], m
+        assert m.get("IFD0:Model") == "FC300S" and m.get("ExifIFD:FocalLength") == 3.61, m
+        assert m.get("XMP-tiff:Model") == "FC300S"  # the rest of the XMP stays
+        before = exif(s, "-a", "-G1", "-GPS:all", "-XMP:all", "-MakerNotes:all")
+        assert any("GPS" in k for k in before) and any("Yaw" in k for k in before)
+        # the same image: pixels decoded equal
+        g = gdal()
+        assert (g.Open(o).ReadAsArray() == g.Open(s).ReadAsArray()).all()
+
+
+def test_clash_between_inputs_is_an_error(tmp):
+    a = photos(os.path.join(tmp, "a"), ("DJI_0018.JPG",))
+    b = photos(os.path.join(tmp, "b"), ("DJI_0018.JPG",))
+    code, so, err, out, hold = release(tmp, a, b)
+    assert code == 2 and "would both be released as DJI_0018.JPG" in err, err
+    assert tree(out) == {} and tree(hold) == {}
+
+
+def test_outputs_inside_an_input_are_refused(tmp):
+    src = photos(tmp, ("DJI_0018.JPG",))
+    code, so, err = run("release", "--db", store(tmp), "--to", os.path.join(src, "pub"),
+                        "--hold", os.path.join(tmp, "HOLD"), src)
+    assert code == 2 and "outside the inputs" in err, err
+
+
+def test_rerun_skips_what_is_released_and_unchanged(tmp):
+    src = photos(tmp)
+    db = store(tmp)
+    man = os.path.join(tmp, "m.jsonl")
+    code, so, err, out, hold = release(tmp, "--manifest", man, src, db=db)
+    assert code == 1, err
+    first = open(man).read()
+    stamps = {p: os.stat(os.path.join(out, p)).st_mtime_ns for p in tree(out)}
+    code, so, err, out, hold = release(tmp, "--manifest", man, src, db=db)
+    assert code == 1 and "3 unchanged since the last run" in err, err
+    assert open(man).read() == first
+    assert {p: os.stat(os.path.join(out, p)).st_mtime_ns for p in tree(out)} == stamps
+    # changed sources and settings are released again, and what an earlier run wrote on the
+    # other side goes: DJI_0018 now holds DJI_0021's (flagged) bytes, and --no-redact holds
+    # DJI_0021 whose redacted copy was in OUT
+    shutil.copy(os.path.join(IMG, "DJI_0021.JPG"), os.path.join(src, "DJI_0018.JPG"))
+    code, so, err, out, hold = release(tmp, "--manifest", man, "--no-redact", src, db=db)
+    assert code == 1, err
+    assert sorted(tree(out)) == ["DJI_0023.JPG"], tree(out)
+    assert sorted(tree(hold)) == ["DJI_0018.JPG", "DJI_0018.JPG.reason.txt", "DJI_0021.JPG",
+                                  "DJI_0021.JPG.reason.txt"], tree(hold)
+    assert len(manifest_lines(man)) == 3
+
+
+def test_kill_9_then_resume_gives_the_same_trees_and_manifest(tmp):
+    """Twelve photos (the three, four times over in sub-folders; three redacted), released once
+    straight through; then, in each of four trials, runs killed with SIGKILL after a random
+    delay until one finishes. Every trial ends with OUT, HOLD and the manifest byte for byte
+    the straight run's, and no temporary file."""
+    src = os.path.join(tmp, "in")
+    for k in range(4):
+        photos(os.path.join(tmp, "in", f"f{k}"))
+        shutil.move(os.path.join(tmp, "in", f"f{k}", "in"), os.path.join(src, f"d{k}"))
+        os.rmdir(os.path.join(tmp, "in", f"f{k}"))
+    shutil.copy2(TRUNCATED, os.path.join(src, "d0", "cut.JPG"))
+    db = store(tmp)
+    out, hold, man = (os.path.join(tmp, n) for n in ("OUT", "HOLD", "m.jsonl"))
+    args = [KEEPOUT, "release", "-q", "--db", db, "--to", out, "--hold", hold, "--manifest",
+            man, src]
+    t0 = time.monotonic()
+    assert subprocess.run(args, capture_output=True).returncode == 1
+    straight = time.monotonic() - t0
+    want = (tree(out), tree(hold), open(man).read())
+    assert len(want[0]) == 12 and len(want[1]) == 2, want[:2]
+    rng = random.Random(23)
+    for trial in range(4):
+        for p in (out, hold):
+            shutil.rmtree(p)
+        os.remove(man)
+        kills = 0
+        while True:
+            p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                p.wait(timeout=rng.uniform(0, straight))
+                break
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                kills += 1
+            assert kills < 200
+        got = (tree(out), tree(hold), open(man).read())
+        assert got == want, (trial, kills)
+        temps = [f for d in (out, hold) for _, _, fs in os.walk(d) for f in fs
+                 if "keepout-tmp" in f]
+        assert not temps, temps
+
+
+def test_video_is_held_unless_every_frame_is_clear(tmp):
+    """A DJI .SRT with its video beside it: every frame clear -> both released; a site under
+    one frame -> both held, and the reason says video redaction is out of scope."""
+    d = os.path.join(tmp, "in")
+    os.makedirs(d)
+    srt = os.path.join(DATA, "srt", "CallMarcus_examples_DJI_sample.SRT")
+    shutil.copy(srt, os.path.join(d, "clip.SRT"))
+    write(d, "clip.MP4", b"\0\0\0\x18ftypmp42" + b"\0" * 100, "wb")
+    code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir", d)
+    assert code == 0, err
+    assert tree(out) == tree(d)
+    # a site at the first frame's position
+    code, o, err = run("footprint", "--focal35", "24", "--assume-nadir", "--format", "jsonl", srt)
+    f = json.loads(o.splitlines()[0])
+    lon, lat = f["geometry"]["coordinates"][0][0]
+    ring = [[lon - 1e-4, lat - 1e-4], [lon + 1e-4, lat - 1e-4], [lon + 1e-4, lat + 1e-4],
+            [lon - 1e-4, lat + 1e-4], [lon - 1e-4, lat - 1e-4]]
+    db = polygon_store(tmp, [("near the video", ring)])
+    shutil.rmtree(out)
+    code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir", d, db=db)
+    assert code == 1, err
+    assert tree(out) == {}
+    assert sorted(tree(hold)) == [".keepout-release.jsonl", "clip.MP4", "clip.SRT",
+                                  "clip.SRT.reason.txt"], tree(hold)
+    why = open(os.path.join(hold, "clip.SRT.reason.txt")).read()
+    assert "video redaction is out of scope" in why, why
+
+
+if __name__ == "__main__":
+    main([test_help, test_clear_copied_flagged_redacted_unknown_held,
+          test_redacted_copy_differs_exactly_where_the_site_projects,
+          test_redacted_copy_keeps_metadata_but_no_thumbnail, test_no_redact_holds_flagged,
+          test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,
+          test_outputs_inside_an_input_are_refused,
+          test_rerun_skips_what_is_released_and_unchanged,
+          test_kill_9_then_resume_gives_the_same_trees_and_manifest,
+          test_video_is_held_unless_every_frame_is_clear])
