@@ -74,6 +74,7 @@ typedef struct entry {
     size_t index;
     const char *path; /* borrowed from fl */
     char *rel;
+    char *key; /* path as the manifest gives it back (bytes that are not UTF-8 as \xHH) */
 } entry;
 
 typedef struct journal_line {
@@ -99,7 +100,8 @@ typedef struct run {
     size_t n, cap;
     journal_line *old;
     size_t n_old;
-    char **lines; /* this run's manifest lines, in the order of e */
+    journal_line **sorted; /* old by source (index_journal) */
+    char **lines;          /* this run's manifest lines, in the order of e */
     int jfd;
     FILE *journal;
     size_t released, redacted, held, skipped;
@@ -124,6 +126,25 @@ static char *rel_of(const char *input, const char *path) {
     return strdup(CPLGetFilename(path));
 }
 
+/* s as a JSON string of the manifest reads back: written with out_json_write(), which writes
+ * bytes that are not UTF-8 as the text \xHH, then parsed. */
+static char *manifest_text(const char *s) {
+    json_object *j = json_object_new_string(s);
+    char *text = NULL, *out = NULL;
+    size_t len = 0;
+    FILE *m = j ? open_memstream(&text, &len) : NULL;
+    if (m) {
+        out_json_write(m, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        fclose(m);
+    }
+    json_object *back = text ? json_tokener_parse(text) : NULL;
+    if (back) out = strdup(json_object_get_string(back));
+    json_object_put(back);
+    json_object_put(j);
+    free(text);
+    return out;
+}
+
 static int add_entry(run *r, size_t input, ko_file_list *fl, size_t i, const char *in) {
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 256;
@@ -137,7 +158,11 @@ static int add_entry(run *r, size_t input, ko_file_list *fl, size_t i, const cha
     e->fl = fl;
     e->index = i;
     e->path = ko_file_list_path(fl, i);
-    if (!(e->rel = rel_of(in, e->path))) return 0;
+    e->key = NULL;
+    if (!(e->rel = rel_of(in, e->path)) || !(e->key = manifest_text(e->path))) {
+        free(e->rel);
+        return 0;
+    }
     r->n++;
     return 1;
 }
@@ -242,12 +267,25 @@ static int load_journal(run *r) {
         json_object *j = json_tokener_parse(line), *src;
         if (j && json_object_object_get_ex(j, "source", &src)) {
             journal_line *o = realloc(r->old, (r->n_old + 1) * sizeof *o);
-            if (!o) break;
+            if (!o) {
+                json_object_put(j);
+                out_say("release", "out of memory reading the manifest %s", r->manifest);
+                free(line);
+                fclose(fp);
+                return 0;
+            }
             r->old = o;
             o[r->n_old].source = strdup(json_object_get_string(src));
             o[r->n_old].line = strdup(line);
             o[r->n_old].used = 0;
             r->n_old++;
+            if (!o[r->n_old - 1].source || !o[r->n_old - 1].line) {
+                json_object_put(j);
+                out_say("release", "out of memory reading the manifest %s", r->manifest);
+                free(line);
+                fclose(fp);
+                return 0;
+            }
         }
         if (j) json_object_put(j);
         good = at;
@@ -262,11 +300,36 @@ static int load_journal(run *r) {
     return r->journal != NULL;
 }
 
+static int by_source(const void *a, const void *b) {
+    const journal_line *x = *(const journal_line *const *)a, *y = *(const journal_line *const *)b;
+    int c = strcmp(x->source, y->source);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* The recorded lines sorted by source, then by their order in the file. */
+static int index_journal(run *r) {
+    if (!(r->sorted = malloc((r->n_old ? r->n_old : 1) * sizeof *r->sorted))) return 0;
+    for (size_t i = 0; i < r->n_old; i++)
+        r->sorted[i] = &r->old[i];
+    qsort(r->sorted, r->n_old, sizeof *r->sorted, by_source);
+    return 1;
+}
+
 /* The last line recorded for source (later lines supersede earlier ones). */
 static journal_line *recorded(run *r, const char *source) {
-    for (size_t i = r->n_old; i-- > 0;)
-        if (!strcmp(r->old[i].source, source)) return &r->old[i];
-    return NULL;
+    size_t lo = 0, hi = r->n_old; /* the first line whose source is greater */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(r->sorted[mid]->source, source) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo && !strcmp(r->sorted[lo - 1]->source, source) ? r->sorted[lo - 1] : NULL;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static const char *jstr(json_object *j, const char *k) {
@@ -418,7 +481,7 @@ static void count(run *r, ko_decision d) {
 /* One file: 1 done, 0 a write failed (exit 2), -1 the store failed (exit 2). */
 static int release_one(run *r, size_t k) {
     entry *e = &r->e[k];
-    journal_line *old = recorded(r, e->path);
+    journal_line *old = recorded(r, e->key);
     ko_decision d;
     if (old && unchanged(r, e, old->line, &d)) {
         old->used = 1;
@@ -481,16 +544,23 @@ static int release_one(run *r, size_t k) {
 static int compact(run *r) {
     char *t = NULL;
     size_t len = 0;
-    FILE *m = open_memstream(&t, &len);
-    if (!m) return 0;
+    const char **keys = malloc((r->n ? r->n : 1) * sizeof *keys);
+    FILE *m = keys ? open_memstream(&t, &len) : NULL;
+    if (!m) {
+        free(keys);
+        return 0;
+    }
+    for (size_t k = 0; k < r->n; k++)
+        keys[k] = r->e[k].key;
+    qsort(keys, r->n, sizeof *keys, cmp_str);
     for (size_t i = 0; i < r->n_old; i++) {
-        if (r->old[i].used) continue;
-        int in_run = 0;
-        for (size_t k = 0; !in_run && k < r->n; k++)
-            in_run = !strcmp(r->e[k].path, r->old[i].source);
-        if (in_run || recorded(r, r->old[i].source) != &r->old[i]) continue;
+        const char *src = r->old[i].source;
+        if (r->old[i].used || bsearch(&src, keys, r->n, sizeof *keys, cmp_str) ||
+            recorded(r, src) != &r->old[i])
+            continue;
         fprintf(m, "%s\n", r->old[i].line);
     }
+    free(keys);
     for (size_t k = 0; k < r->n; k++)
         if (r->lines[k]) fprintf(m, "%s\n", r->lines[k]);
     fclose(m);
@@ -669,7 +739,7 @@ int cmd_release(int argc, char **argv) {
     r.rel.check = &r.copts;
     r.rel.reader = &r.ropts;
     r.rel.strip_location = r.strip;
-    if (!load_journal(&r)) goto done;
+    if (!load_journal(&r) || !index_journal(&r)) goto done;
     int progress = !r.quiet && isatty(STDERR_FILENO) && r.n > 1;
     int ok = 1;
     for (size_t k = 0; ok > 0 && k < r.n; k++) {
@@ -689,6 +759,7 @@ done:
     if (r.jfd >= 0) close(r.jfd);
     for (size_t i = 0; i < r.n; i++) {
         free(r.e[i].rel);
+        free(r.e[i].key);
         if (r.lines) free(r.lines[i]);
     }
     free(r.e);
@@ -698,6 +769,7 @@ done:
         free(r.old[i].line);
     }
     free(r.old);
+    free(r.sorted);
     for (size_t i = 0; fls && i < list.n; i++)
         ko_file_list_destroy(fls[i]);
     free(fls);
