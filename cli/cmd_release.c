@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cpl_conv.h>
-#include <cpl_progress.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <json-c/json.h>
@@ -23,6 +22,7 @@
 #include "inputs.h"
 #include "keepout/keepout.h"
 #include "output.h"
+#include "progress.h"
 #include "reader_opts.h"
 
 #define JOURNAL_NAME ".keepout-release.jsonl"
@@ -101,7 +101,8 @@ typedef struct run {
     journal_line *old;
     size_t n_old;
     journal_line **sorted; /* old by source (index_journal) */
-    char **lines;          /* this run's manifest lines, in the order of e */
+    progress *prog;
+    char **lines; /* this run's manifest lines, in the order of e */
     int jfd;
     FILE *journal;
     size_t released, redacted, held, skipped;
@@ -478,6 +479,9 @@ static void count(run *r, ko_decision d) {
         r->held++;
 }
 
+/* A message in the loop: the progress line cleared first. */
+#define say(r, ...) (progress_clear((r)->prog), out_say("release", __VA_ARGS__))
+
 /* One file: 1 done, 0 a write failed (exit 2), -1 the store failed (exit 2). */
 static int release_one(run *r, size_t k) {
     entry *e = &r->e[k];
@@ -493,7 +497,7 @@ static int release_one(run *r, size_t k) {
     }
     ko_release_item *it = NULL;
     if (ko_release_check(r->ctx, r->sites, e->fl, e->index, &r->rel, &it) != KO_OK) {
-        out_say("release", "%s: %s", e->path, ko_errmsg(r->ctx));
+        say(r, "%s: %s", e->path, ko_errmsg(r->ctx));
         return -1;
     }
     ko_release_info in;
@@ -509,7 +513,7 @@ static int release_one(run *r, size_t k) {
         if (ok) {
             sprintf(rp, "%s.reason.txt", dst);
             ok = ko_file_write_atomic(r->ctx, rp, why, strlen(why)) == KO_OK;
-            if (!ok) out_say("release", "%s", ko_errmsg(r->ctx));
+            if (!ok) say(r, "%s", ko_errmsg(r->ctx));
         }
         free(why);
         free(rp);
@@ -517,7 +521,7 @@ static int release_one(run *r, size_t k) {
     int64_t size = -1;
     if (ok && in.has_copy) {
         if (ko_release_item_write(it, dst) != KO_OK) {
-            out_say("release", "%s", ko_errmsg(r->ctx));
+            say(r, "%s", ko_errmsg(r->ctx));
             ok = 0;
         } else {
             struct stat sb;
@@ -532,7 +536,7 @@ static int release_one(run *r, size_t k) {
         count(r, in.decision);
         fprintf(r->journal, "%s\n", r->lines[k]);
         ok = fflush(r->journal) == 0;
-        if (!ok) out_say("release", "cannot write the manifest %s", r->manifest);
+        if (!ok) say(r, "cannot write the manifest %s", r->manifest);
         if (!r->manifest_given) printf("%s\n", r->lines[k]);
     }
     free(dst);
@@ -740,13 +744,19 @@ int cmd_release(int argc, char **argv) {
     r.rel.reader = &r.ropts;
     r.rel.strip_location = r.strip;
     if (!load_journal(&r) || !index_journal(&r)) goto done;
-    int progress = !r.quiet && isatty(STDERR_FILENO) && r.n > 1;
+    /* not over the manifest lines when they go to the same terminal */
+    progress prog;
+    progress_start(&prog, "release", "files", (double)r.n,
+                   progress_wanted(r.quiet) && (r.manifest_given || !isatty(STDOUT_FILENO)));
+    r.prog = &prog;
     int ok = 1;
     for (size_t k = 0; ok > 0 && k < r.n; k++) {
         ok = release_one(&r, k);
-        if (progress) GDALTermProgress((double)(k + 1) / (double)r.n, NULL, NULL);
+        progress_step(&prog, 1);
     }
+    if (ok <= 0) progress_clear(&prog);
     if (ok <= 0) goto done;
+    progress_end(&prog);
     if (fflush(stdout) != 0 || !compact(&r)) goto done;
     if (!r.quiet)
         fprintf(stderr,
