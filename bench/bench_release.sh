@@ -9,7 +9,8 @@
 # sample store one photo in three is clear (copied) and two are flagged (redacted: decoded,
 # blanked, encoded again). The two do not write the same thing: release copies clear photos
 # byte for byte, keeps EXIF/XMP in redacted ones, writes atomically and keeps a manifest;
-# gdal_translate re-encodes every photo at its default quality (75) without metadata.
+# gdal_translate re-encodes every photo at its default quality (75) without metadata. Figures:
+# bench/bench_release.md.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 n=${2:-300}
