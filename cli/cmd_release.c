@@ -84,6 +84,7 @@ typedef struct journal_line {
 
 typedef struct run {
     const char *out, *hold, *manifest, *db;
+    char *out_real, *hold_real; /* OUT and HOLD with every symbolic link resolved */
     int no_redact, strip, quiet, manifest_given;
     ko_context *ctx;
     ko_sites *sites;
@@ -216,6 +217,64 @@ static int inside(const char *a, const char *b) { /* a is b or below it */
     return !strncmp(a, b, n) && (a[n] == '/' || a[n] == '\0' || (n == 1 && b[0] == '/'));
 }
 
+/* The real path of a file that may not exist yet: its directory's real path and its name
+ * (NULL if the directory cannot be resolved). */
+static char *real_file(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    char *d = dir ? realpath(dir, NULL) : NULL;
+    free(dir);
+    if (!d) return NULL;
+    const char *name = slash ? slash + 1 : path;
+    char *p = malloc(strlen(d) + strlen(name) + 2);
+    if (p) sprintf(p, "%s/%s", strcmp(d, "/") ? d : "", name);
+    free(d);
+    return p;
+}
+
+/* The manifest may not be, or lie in, an input (a --manifest naming a photo truncated it and
+ * wrote the journal over it), nor in OUT (it names the sites: it is not for publishing). */
+static int check_manifest(run *r, const input_list *in, const char *o) {
+    if (!r->manifest_given) return 1;
+    char *m = real_file(r->manifest);
+    if (!m) return 1; /* its directory does not exist: opening it says so */
+    int ok = !inside(m, o);
+    if (!ok) out_say("release", "--manifest %s lies in OUT, which is published", r->manifest);
+    for (size_t i = 0; ok && i < in->n; i++) {
+        char *p = realpath(in->paths[i], NULL);
+        if (p && inside(m, p)) {
+            out_say("release",
+                    "--manifest %s is or lies in the input %s: sources are never "
+                    "written; give it a path outside the inputs",
+                    r->manifest, in->paths[i]);
+            ok = 0;
+        }
+        free(p);
+    }
+    free(m);
+    return ok;
+}
+
+/* A path below OUT or HOLD that a symbolic link inside them would lead elsewhere (into an
+ * input: a release deleted or overwrote the source): 0. The deepest existing directory of
+ * path must resolve inside root (its real path); what is below it is made by the write. */
+static int stays_in(const char *root, const char *path) {
+    char *d = strdup(path);
+    int ok = 0;
+    for (char *slash; d && (slash = strrchr(d, '/'));) {
+        *slash = '\0';
+        char *real = realpath(*d ? d : "/", NULL);
+        if (real) {
+            ok = inside(real, root);
+            free(real);
+            break;
+        }
+        if (errno != ENOENT) break;
+    }
+    free(d);
+    return ok;
+}
+
 /* OUT and HOLD are made; neither may lie in an input nor hold one, nor each other. */
 static int check_dirs(run *r, const input_list *in) {
     char *o = make_real(r->out), *h = make_real(r->hold);
@@ -238,8 +297,9 @@ static int check_dirs(run *r, const input_list *in) {
         }
         free(p);
     }
-    free(o);
-    free(h);
+    ok = ok && check_manifest(r, in, o);
+    r->out_real = o;
+    r->hold_real = h;
     return ok;
 }
 
@@ -504,9 +564,20 @@ static int release_one(run *r, size_t k) {
     in.size = sizeof in;
     ko_release_item_info(it, &in);
     int to_out = in.decision != KO_REFUSE;
-    unlink_other(r, e, &in, to_out);
     char *dst = join(to_out ? r->out : r->hold, e->rel);
-    int ok = dst != NULL;
+    char *other = join(to_out ? r->hold : r->out, e->rel);
+    int ok = dst && other;
+    if (ok && (!stays_in(to_out ? r->out_real : r->hold_real, dst) ||
+               !stays_in(to_out ? r->hold_real : r->out_real, other))) {
+        say(r, "%s: a symbolic link inside %s or %s leads out of it: nothing is written there",
+            e->rel, r->out, r->hold);
+        free(dst);
+        free(other);
+        ko_release_item_destroy(it);
+        return 0;
+    }
+    free(other);
+    if (ok) unlink_other(r, e, &in, to_out);
     if (ok && !to_out) {
         char *why = reason_text(e, &in), *rp = malloc(strlen(dst) + 16);
         ok = why && rp;
@@ -765,6 +836,8 @@ int cmd_release(int argc, char **argv) {
                 r.released, r.redacted, r.held, r.skipped, r.manifest);
     rc = r.redacted + r.held ? EXIT_FLAGGED : EXIT_CLEAR;
 done:
+    free(r.out_real);
+    free(r.hold_real);
     if (r.journal) fclose(r.journal);
     if (r.jfd >= 0) close(r.jfd);
     for (size_t i = 0; i < r.n; i++) {

@@ -454,8 +454,65 @@ def test_video_is_held_unless_every_frame_is_clear(tmp):
     assert "video redaction is out of scope" in why, why
 
 
+def test_manifest_naming_an_input_is_refused_and_the_source_kept(tmp):
+    """--manifest in/DJI_0018.JPG truncated the photo and wrote the journal over it (adversary
+    adv23 B1); also a manifest in OUT would publish the site names."""
+    src = photos(tmp, ("DJI_0018.JPG",))
+    photo = os.path.join(src, "DJI_0018.JPG")
+    before = sha(photo)
+    code, so, err, out, hold = release(tmp, "--manifest", photo, src)
+    assert code == 2 and "--manifest" in err and "input" in err, err
+    assert sha(photo) == before
+    code, so, err, out, hold = release(tmp, "--manifest", os.path.join(src, "m.jsonl"), src)
+    assert code == 2 and not os.path.exists(os.path.join(src, "m.jsonl")), err
+    code, so, err, out, hold = release(tmp, "--manifest",
+                                       os.path.join(tmp, "OUT", "m.jsonl"), src)
+    assert code == 2 and "OUT" in err, err
+
+
+def test_symlink_inside_out_or_hold_never_reaches_a_source(tmp):
+    """HOLD/sub -> in/sub made a release delete the source; OUT/sub -> in/sub overwrote it with
+    its redacted copy (adversary adv23 B2): now refused, the sources untouched."""
+    src = photos(tmp, ())
+    sub = os.path.join(src, "sub")
+    os.makedirs(sub)
+    for n in ("DJI_0018.JPG", "DJI_0021.JPG"):
+        shutil.copy2(os.path.join(IMG, n), os.path.join(sub, n))
+    before = tree(src)
+    for side in ("HOLD", "OUT"):
+        out, hold = os.path.join(tmp, "OUT"), os.path.join(tmp, "HOLD")
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(hold, ignore_errors=True)
+        os.makedirs(out)
+        os.makedirs(hold)
+        os.symlink(sub, os.path.join(tmp, side, "sub"))
+        code, so, err = run("release", "--db", store(tmp), "--to", out, "--hold", hold, src)
+        assert code == 2 and "symbolic link" in err, (side, err)
+        assert tree(src) == before, side
+
+
+def test_sampled_video_is_never_released(tmp):
+    """With --every or --interval only some frames are checked: the video was released with a
+    site under the frames it skipped (adversary adv23 A3). Held, even when all it saw was
+    clear."""
+    d = os.path.join(tmp, "in")
+    os.makedirs(d)
+    shutil.copy(os.path.join(DATA, "srt", "CallMarcus_examples_DJI_sample.SRT"),
+                os.path.join(d, "clip.SRT"))
+    write(d, "clip.MP4", b"\0\0\0\x18ftypmp42" + b"\0" * 100, "wb")
+    for opt in (["--every", "2"], ["--interval", "100"]):
+        shutil.rmtree(os.path.join(tmp, "OUT"), ignore_errors=True)
+        shutil.rmtree(os.path.join(tmp, "HOLD"), ignore_errors=True)
+        code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir", *opt, d)
+        assert code == 1 and tree(out) == {}, (opt, err, tree(out))
+        why = open(os.path.join(hold, "clip.SRT.reason.txt")).read()
+        assert "not every frame was checked" in why, why
+
+
 if __name__ == "__main__":
-    main([test_help, test_clear_copied_flagged_redacted_unknown_held,
+    main([test_manifest_naming_an_input_is_refused_and_the_source_kept,
+          test_symlink_inside_out_or_hold_never_reaches_a_source,
+          test_sampled_video_is_never_released, test_help, test_clear_copied_flagged_redacted_unknown_held,
           test_redacted_copy_differs_exactly_where_the_site_projects,
           test_redacted_copy_keeps_metadata_but_no_thumbnail, test_no_redact_holds_flagged,
           test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,

@@ -406,10 +406,18 @@ static ko_status assess(ko_release_item *it, ko_sites *sites, const ko_file_list
         it->info.decision = ko_release_decide_batch(pol, clear, it->info.flagged, it->info.unknown,
                                                     it->info.not_checked, &why);
         it->info.why = why;
+        const ko_reader_options *ro = o->reader;
         if (it->info.decision == KO_REDACT)
             refuse(it,
                    "a video or telemetry file is released only when every frame is clear: "
                    "video redaction is out of scope");
+        else if (it->info.decision == KO_RELEASE && ro && (ro->every_n > 1 || ro->interval_s > 0))
+            /* the frames between the sampled ones were never checked (a site under frames
+             * 43-55 of 55 was released with one frame in 40 checked) */
+            refuse(it,
+                   "not every frame was checked (frames were sampled: every N-th, or one per "
+                   "interval): a video or telemetry file is released only when every frame is "
+                   "checked and clear");
         else if (it->info.decision == KO_RELEASE && o->strip_location)
             refuse(it,
                    "a video's telemetry or a telemetry table is location data: it is held "
