@@ -414,12 +414,19 @@ static int unchanged(run *r, const entry *e, const char *line, ko_decision *d) {
         jint(j, "mtime") == (int64_t)st.st_mtime && jint(j, "store_version") == r->store_version &&
         !strcmp(jstr(j, "keepout_version") ? jstr(j, "keepout_version") : "", ko_version()) &&
         jint(j, "strip_location") == r->strip && jint(j, "redact") == !r->no_redact &&
-        jstr(j, "rel") && !strcmp(jstr(j, "rel"), e->rel);
+        jstr(j, "rel") && !strcmp(jstr(j, "rel"), e->rel) &&
+        /* the same store file (another store at the same version decides otherwise) */
+        jstr(j, "site_store") && !strcmp(jstr(j, "site_store"), r->db);
     const char *dec = jstr(j, "decision"), *output = jstr(j, "output");
     if (same && dec && output) {
-        struct stat ob;
-        same = stat(output, &ob) == 0 && (int64_t)ob.st_size == jint(j, "output_size");
         *d = !strcmp(dec, "release") ? KO_RELEASE : !strcmp(dec, "redact") ? KO_REDACT : KO_REFUSE;
+        /* the output where this run puts it: a run into another OUT, or with OUT and HOLD
+         * swapped, must write it there (it was skipped: OUT stayed empty, exit 0) */
+        char *want = join(*d == KO_REFUSE ? r->hold : r->out, e->rel);
+        struct stat ob;
+        same = want && !strcmp(want, output) && stat(output, &ob) == 0 &&
+               (int64_t)ob.st_size == jint(j, "output_size");
+        free(want);
     } else if (same) { /* held without a copy: its reason file */
         same = dec && !strcmp(dec, "refuse");
         *d = KO_REFUSE;

@@ -491,6 +491,26 @@ def test_symlink_inside_out_or_hold_never_reaches_a_source(tmp):
         assert tree(src) == before, side
 
 
+def test_rerun_into_another_out_or_swapped_dirs_writes_there(tmp):
+    """A re-run with another OUT skipped every file as done (out2 stayed empty, exit 0); with
+    OUT and HOLD swapped, the held original of a flagged photo sat in the new OUT (adversary
+    adv23 A4). A recorded output counts as done only where this run would put it."""
+    src = photos(tmp)
+    db = store(tmp)
+    man = os.path.join(tmp, "m.jsonl")
+    a, b, out2 = (os.path.join(tmp, n) for n in ("A", "B", "out2"))
+    code, so, err = run("release", "--db", db, "--no-redact", "--manifest", man, "--to", a,
+                        "--hold", b, src)
+    assert code == 1 and "DJI_0021.JPG" in tree(b) and "DJI_0018.JPG" in tree(a), err
+    code, so, err = run("release", "--db", db, "--no-redact", "--manifest", man, "--to", out2,
+                        "--hold", b, src)
+    assert "DJI_0018.JPG" in tree(out2), (err, tree(out2))
+    code, so, err = run("release", "--db", db, "--no-redact", "--manifest", man, "--to", b,
+                        "--hold", a, src)
+    assert "DJI_0021.JPG" not in tree(b) and "DJI_0018.JPG" in tree(b), (err, tree(b))
+    assert "DJI_0021.JPG" in tree(a) and "DJI_0018.JPG" not in tree(a), tree(a)
+
+
 def test_sampled_video_is_never_released(tmp):
     """With --every or --interval only some frames are checked: the video was released with a
     site under the frames it skipped (adversary adv23 A3). Held, even when all it saw was
@@ -512,7 +532,8 @@ def test_sampled_video_is_never_released(tmp):
 if __name__ == "__main__":
     main([test_manifest_naming_an_input_is_refused_and_the_source_kept,
           test_symlink_inside_out_or_hold_never_reaches_a_source,
-          test_sampled_video_is_never_released, test_help, test_clear_copied_flagged_redacted_unknown_held,
+          test_sampled_video_is_never_released,
+          test_rerun_into_another_out_or_swapped_dirs_writes_there, test_help, test_clear_copied_flagged_redacted_unknown_held,
           test_redacted_copy_differs_exactly_where_the_site_projects,
           test_redacted_copy_keeps_metadata_but_no_thumbnail, test_no_redact_holds_flagged,
           test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,
