@@ -512,6 +512,29 @@ static char *reason_text(const entry *e, const ko_release_info *in) {
     return t;
 }
 
+/* Removes the temporary file a killed run may have left for path (ko_release_item_write and
+ * ko_file_write_atomic write DIR/.NAME.keepout-tmp): a resumed run that holds the file would
+ * otherwise leave the copy of it in OUT (adversary adv23 A5). */
+static void unlink_tmp(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *t = malloc(strlen(path) + 32);
+    if (!t) return;
+    sprintf(t, "%.*s%s.%s.keepout-tmp", slash ? (int)(slash - path) : 0, path, slash ? "/" : "",
+            slash ? slash + 1 : path);
+    unlink(t);
+    free(t);
+}
+
+static void unlink_tmps(const char *path) {
+    char *r = malloc(strlen(path) + 16);
+    unlink_tmp(path);
+    if (r) {
+        sprintf(r, "%s.reason.txt", path);
+        unlink_tmp(r);
+        free(r);
+    }
+}
+
 /* Removes what an earlier run wrote for this file on the other side. */
 static void unlink_other(run *r, const entry *e, const ko_release_info *in, int to_out) {
     char *p = join(to_out ? r->hold : r->out, e->rel);
@@ -582,6 +605,10 @@ static int release_one(run *r, size_t k) {
         free(other);
         ko_release_item_destroy(it);
         return 0;
+    }
+    if (ok) {
+        unlink_tmps(dst);
+        unlink_tmps(other);
     }
     free(other);
     if (ok) unlink_other(r, e, &in, to_out);

@@ -511,6 +511,19 @@ def test_rerun_into_another_out_or_swapped_dirs_writes_there(tmp):
     assert "DJI_0021.JPG" in tree(a) and "DJI_0018.JPG" not in tree(a), tree(a)
 
 
+def test_temp_file_of_a_killed_run_never_stays_in_out(tmp):
+    """kill -9 while OUT/.DJI_0021.JPG.keepout-tmp was written, and the resumed run holds the
+    photo (the store changed, --no-redact): the temp file, a copy of a flagged photo, stayed
+    in OUT (adversary adv23 A5)."""
+    src = photos(tmp, ("DJI_0021.JPG",))
+    out, hold = os.path.join(tmp, "OUT"), os.path.join(tmp, "HOLD")
+    os.makedirs(out)
+    shutil.copy(os.path.join(src, "DJI_0021.JPG"), os.path.join(out, ".DJI_0021.JPG.keepout-tmp"))
+    code, so, err, out, hold = release(tmp, "--no-redact", src)
+    assert code == 1 and "DJI_0021.JPG" in tree(hold), err
+    assert tree(out) == {}, tree(out)
+
+
 def test_sampled_video_is_never_released(tmp):
     """With --every or --interval only some frames are checked: the video was released with a
     site under the frames it skipped (adversary adv23 A3). Held, even when all it saw was
@@ -533,7 +546,8 @@ if __name__ == "__main__":
     main([test_manifest_naming_an_input_is_refused_and_the_source_kept,
           test_symlink_inside_out_or_hold_never_reaches_a_source,
           test_sampled_video_is_never_released,
-          test_rerun_into_another_out_or_swapped_dirs_writes_there, test_help, test_clear_copied_flagged_redacted_unknown_held,
+          test_rerun_into_another_out_or_swapped_dirs_writes_there,
+          test_temp_file_of_a_killed_run_never_stays_in_out, test_help, test_clear_copied_flagged_redacted_unknown_held,
           test_redacted_copy_differs_exactly_where_the_site_projects,
           test_redacted_copy_keeps_metadata_but_no_thumbnail, test_no_redact_holds_flagged,
           test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,
