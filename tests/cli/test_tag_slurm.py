@@ -350,7 +350,9 @@ def test_slurm_array_with_a_cancelled_and_requeued_task(tmp):
         tasks = cluster.tasks(job)
         assert sorted(tasks) == list(range(1, TASKS + 1)), tasks
         for k, t in tasks.items():
-            assert t["JobState"] == "COMPLETED" and t["ExitCode"] == "0:0", (k, t)
+            if t["JobState"] != "COMPLETED" or t["ExitCode"] != "0:0":
+                with open(os.path.join(out, f"{job}_{k}.log"), errors="replace") as f:
+                    raise AssertionError((k, t["JobState"], t["ExitCode"], f.read()[-3000:]))
         assert tasks[CANCELLED_TASK]["Restarts"] == "1", tasks[CANCELLED_TASK]
         assert all(tasks[k]["Restarts"] == "0" for k in tasks if k != CANCELLED_TASK), tasks
         # the requeued run resumed: the files its killed run committed were skipped
