@@ -127,8 +127,12 @@ static void boundary_pixel(const koi_intrinsics *k, uint32_t m, size_t i, double
 
 /* The range limit: max_range_m, or nearer where even the finest pixel anywhere in the image
  * (finest, radians) covers more than gsd_limit_m. */
+double koi_max_range(const ko_footprint_options *o) {
+    return o->max_range_m > 0 ? o->max_range_m : 2000.0;
+}
+
 static double range_limit(const ko_footprint_options *o, double finest) {
-    double range = o->max_range_m > 0 ? o->max_range_m : 2000.0;
+    double range = koi_max_range(o);
     if (isfinite(o->gsd_limit_m) && o->gsd_limit_m > 0 && isfinite(finest) && finest > 0)
         range = fmin(range, o->gsd_limit_m / finest);
     return range;
@@ -896,23 +900,30 @@ int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double mar
     return 0;
 }
 
-ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
-                               const ko_footprint_options *opts, ko_footprint **out) {
-    if (!ctx || !out) return koi_error(ctx, KO_ERR_ARG, "footprint: NULL argument");
-    ko_status st = opts ? KOI_CHECK_OPTIONS(ctx, ko_footprint_options, opts) : KO_OK;
+ko_status koi_footprint_args(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
+                             const ko_footprint_options **opts, ko_footprint_options *defaults) {
+    ko_status st = *opts ? KOI_CHECK_OPTIONS(ctx, ko_footprint_options, *opts) : KO_OK;
     if (st || (st = ko_pose_validate(ctx, cam, pose))) return st;
-    ko_footprint_options defaults;
-    if (!opts) {
-        ko_footprint_options_init(&defaults);
-        opts = &defaults;
+    if (!*opts) {
+        ko_footprint_options_init(defaults);
+        *opts = defaults;
     }
-    if (!(pose->height_m > 0.0) && !opts->dem)
+    if (!(pose->height_m > 0.0) && !(*opts)->dem)
         return koi_error(ctx, KO_ERR_ARG,
                          "height: %.2f m, below the take-off point: on flat ground at take-off "
                          "level the camera would be underground; give an elevation model (DEM) to "
                          "place it "
                          "over the terrain",
                          pose->height_m);
+    return KO_OK;
+}
+
+ko_status ko_footprint_compute(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
+                               const ko_footprint_options *opts, ko_footprint **out) {
+    if (!ctx || !out) return koi_error(ctx, KO_ERR_ARG, "footprint: NULL argument");
+    ko_footprint_options defaults;
+    ko_status st = koi_footprint_args(ctx, cam, pose, &opts, &defaults);
+    if (st) return st;
     ko_footprint *fp = koi_calloc(1, sizeof *fp);
     if (!fp) return koi_error(ctx, KO_ERR_NOMEM, "footprint: out of memory");
     fp->lat0 = pose->lat;

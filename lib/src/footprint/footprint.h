@@ -133,4 +133,13 @@ int koi_terrain_wedge_clear(const koi_terrain *t, const double a[3], const doubl
 
 void koi_terrain_end(koi_terrain *t);
 
+/* The argument checks ko_footprint_compute() and ko_footprint_ground_points() share: the
+ * options' size field, the pose and camera (ko_pose_validate), a camera above flat ground when
+ * there is no DEM. *opts NULL is pointed at *defaults, filled with the defaults. */
+ko_status koi_footprint_args(ko_context *ctx, const ko_camera *cam, const ko_pose *pose,
+                             const ko_footprint_options **opts, ko_footprint_options *defaults);
+
+/* The ground distance at which rays are cut before any GSD limit: max_range_m, else 2000 m. */
+double koi_max_range(const ko_footprint_options *o);
+
 #endif

@@ -20,19 +20,10 @@ ko_status ko_footprint_ground_points(ko_context *ctx, const ko_camera *cam, cons
                                      double *out, unsigned char *hit) {
     if (!ctx || !cam || !pose || (n && (!uv || !out || !hit)))
         return koi_error(ctx, KO_ERR_ARG, "ground points: NULL argument");
-    ko_status st = opts ? KOI_CHECK_OPTIONS(ctx, ko_footprint_options, opts) : KO_OK;
-    if (st || (st = ko_pose_validate(ctx, cam, pose))) return st;
     ko_footprint_options defaults;
-    if (!opts) {
-        ko_footprint_options_init(&defaults);
-        opts = &defaults;
-    }
-    if (!(pose->height_m > 0.0) && !opts->dem)
-        return koi_error(ctx, KO_ERR_ARG,
-                         "height: %.2f m, below the take-off point: no ground to place the image "
-                         "on without an elevation model (DEM)",
-                         pose->height_m);
-    double range = opts->max_range_m > 0 ? opts->max_range_m : 2000.0;
+    ko_status st = koi_footprint_args(ctx, cam, pose, &opts, &defaults);
+    if (st) return st;
+    double range = koi_max_range(opts);
     koi_intrinsics k;
     koi_intrinsics_from(cam, &k);
     koi_rot r;
