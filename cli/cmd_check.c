@@ -402,14 +402,8 @@ int cmd_check(int argc, char **argv) {
     rc = EXIT_USAGE;
     FILE *fp = NULL;
     /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
-    const char *drv = out_ogr_driver(outpath);
-    if (drv && fmt_set) {
-        fprintf(stderr,
-                "keepout check: %s names a %s file, and --format writes text: drop --format, or "
-                "name a .geojson, .jsonl or .csv file\n",
-                outpath, drv);
-        goto done;
-    }
+    const char *drv;
+    if (!out_ogr_target("check", outpath, fmt_set, &drv)) goto done;
     if (!inputs_collect(argc - optind, argv + optind, &list)) goto done;
     if (ko_context_create(&r.ctx) != KO_OK) {
         fprintf(stderr, "keepout check: cannot create a context (out of memory?)\n");

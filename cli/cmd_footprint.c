@@ -285,12 +285,8 @@ int cmd_footprint(int argc, char **argv) {
             fprintf(stderr, "keepout footprint: DEM heights: %s\n", ko_dem_vertical_datum(dem));
     }
     /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
-    const char *drv = out_ogr_driver(outpath);
-    if (drv && fmt_set) {
-        fprintf(stderr,
-                "keepout footprint: %s names a %s file, and --format writes text: drop --format, "
-                "or name a .geojson, .jsonl or .csv file\n",
-                outpath, drv);
+    const char *drv;
+    if (!out_ogr_target("footprint", outpath, fmt_set, &drv)) {
         ko_dem_close(dem);
         ko_context_destroy(r.ctx);
         return EXIT_USAGE;

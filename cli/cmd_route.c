@@ -525,14 +525,8 @@ int cmd_route(int argc, char **argv) {
         r.ropts.camera = &r.camera;
     }
     /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
-    const char *drv = out_ogr_driver(outpath);
-    if (drv && fmt_set) {
-        fprintf(stderr,
-                "keepout route: %s names a %s file, and --format writes text: drop --format, or "
-                "name a .geojson, .jsonl or .csv file\n",
-                outpath, drv);
-        goto done;
-    }
+    const char *drv;
+    if (!out_ogr_target("route", outpath, fmt_set, &drv)) goto done;
     if (!open_store(&r)) goto done;
     if (!drv && !(fp = outpath ? fopen(outpath, "w") : stdout)) {
         fprintf(stderr, "keepout route: cannot write %s: %s\n", outpath, strerror(errno));

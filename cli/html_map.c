@@ -10,23 +10,6 @@
 extern const unsigned char ko_leaflet_js[], ko_leaflet_css[];
 extern const size_t ko_leaflet_js_len, ko_leaflet_css_len;
 
-static json_object *ring_geometry(const ko_footprint *fp) {
-    size_t n = 0;
-    const double *ring = ko_footprint_ring(fp, &n);
-    json_object *g = json_object_new_object(), *rings = json_object_new_array(),
-                *pts = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        json_object *pt = json_object_new_array();
-        json_object_array_add(pt, json_object_new_double(ring[2 * i]));
-        json_object_array_add(pt, json_object_new_double(ring[2 * i + 1]));
-        json_object_array_add(pts, pt);
-    }
-    json_object_array_add(rings, pts);
-    json_object_object_add(g, "type", json_object_new_string("Polygon"));
-    json_object_object_add(g, "coordinates", rings);
-    return g;
-}
-
 static int add_site(html_map *m, const ko_site_hit *h) {
     for (size_t i = 0; i < m->n_sites; i++)
         if (m->site_ids[i] == h->site_id) return 1;
@@ -55,7 +38,7 @@ int html_map_add(html_map *m, json_object *props, const ko_result *res) {
     const ko_footprint *fp = res ? ko_result_footprint(res) : NULL;
     json_object_object_add(f, "type", json_object_new_string("Feature"));
     json_object_object_add(f, "properties", json_object_get(props));
-    json_object_object_add(f, "geometry", fp ? ring_geometry(fp) : NULL);
+    json_object_object_add(f, "geometry", out_footprint_geometry(fp));
     json_object_array_add(m->features, f);
     for (size_t k = 0; res && k < ko_result_count(res); k++)
         if (!add_site(m, ko_result_finding(res, k)->site)) return 0;

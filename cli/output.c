@@ -145,7 +145,7 @@ void out_begin(out_writer *w, FILE *fp, out_format fmt, const char *const *csv_c
     if (fmt == OUT_TABLE) table_row(w, NULL);
 }
 
-static json_object *geometry(const ko_footprint *fp) {
+json_object *out_footprint_geometry(const ko_footprint *fp) {
     if (!fp) return NULL;
     size_t n = 0;
     const double *ring = ko_footprint_ring(fp, &n);
@@ -293,6 +293,16 @@ const char *out_ogr_driver(const char *path) {
     /* the text formats keepout writes itself, streaming */
     if (!d || !strcmp(d, "GeoJSON") || !strcmp(d, "GeoJSONSeq") || !strcmp(d, "CSV")) return NULL;
     return d;
+}
+
+int out_ogr_target(const char *cmd, const char *path, int fmt_set, const char **drv) {
+    *drv = out_ogr_driver(path);
+    if (!*drv || !fmt_set) return 1;
+    out_say(cmd,
+            "%s names a %s file, and --format writes text: drop --format, or name a .geojson, "
+            ".jsonl or .csv file",
+            path, *drv);
+    return 0;
 }
 
 int out_begin_ogr(out_writer *w, const char *cmd, const char *path, const char *driver,
@@ -460,7 +470,7 @@ int out_feature(out_writer *w, json_object *props, json_object *geom, const char
 }
 
 int out_record(out_writer *w, json_object *props, const ko_footprint *fp) {
-    if (w->format != OUT_CSV) return out_feature(w, props, geometry(fp), NULL);
+    if (w->format != OUT_CSV) return out_feature(w, props, out_footprint_geometry(fp), NULL);
     char *wkt = NULL;
     if (fp && ko_footprint_wkt(NULL, fp, &wkt) != KO_OK) return 0;
     int ok = out_feature(w, props, NULL, wkt);

@@ -40,6 +40,13 @@ int out_feature(out_writer *w, json_object *props, json_object *geometry, const 
  * (GeoPackage, FlatGeobuf, Shapefile, KML, ...: ko_ogr_driver_for), else NULL. */
 const char *out_ogr_driver(const char *path);
 
+/* out_ogr_driver(path) in *drv; 0 (the message printed for cmd) when path names such a file
+ * and --format (fmt_set) asked for text as well. */
+int out_ogr_target(const char *cmd, const char *path, int fmt_set, const char **drv);
+
+/* A footprint's ring as a GeoJSON Polygon (the caller owns it), or NULL for none. */
+json_object *out_footprint_geometry(const ko_footprint *fp);
+
 /* Begins OGR output into a new path (an existing file there is replaced) through driver, one
  * layer named layer_name with the fields csv_columns. Returns 0 with a message printed (for
  * cmd) if the file cannot be made. */

@@ -1255,8 +1255,8 @@ KO_API ko_status ko_file_write_atomic(ko_context *ctx, const char *path, const v
  * site) and the table `files` (one row per file, written last in the file's transaction: a
  * file is done exactly when its row exists), the same columns in both (geometry `geom`, times
  * as UTC timestamps). docs/DESIGN.md, "keepout tag catalogue", lists the columns and how an
- * older catalogue is opened. (The columns `path` and `shot_id` keep those names: their rename to the vocabulary
- * of "Result records" is a schema migration still to come.)
+ * older catalogue is opened. (The columns `path` and `shot_id` keep those names: their rename to
+ * the vocabulary of "Result records" is a schema migration still to come.)
  *
  * ko_catalog_tag() checks every file of its inputs with worker threads, each with its own
  * context, store handle and DEM, and writes the results in path order, a batch of files per
@@ -1383,9 +1383,9 @@ KO_API ko_status ko_catalog_tag(ko_catalog *cat, ko_sites *sites, const char *co
  * 1,000 rows at a time (by fid; memory holds one batch), each batch one transaction: on a
  * failure the batch it is in is rolled back, the batches before it stay committed, and the
  * message names the catalogue, the cause and how many rows were committed ("nothing of it was
- * committed" when none were; a new recheck does all rows again). The DEMs of the options are used as in ko_catalog_tag(). Rows whose
- * file could not be read stay unknown. *stats (may be NULL) gets rechecked, changed and the
- * catalogue counts. */
+ * committed" when none were; a new recheck does all rows again). The DEMs of the options are used
+ * as in ko_catalog_tag(). Rows whose file could not be read stay unknown. *stats (may be NULL) gets
+ * rechecked, changed and the catalogue counts. */
 KO_API ko_status ko_catalog_recheck(ko_catalog *cat, ko_sites *sites, ko_catalog_stats *stats);
 
 /** The release decision on a catalogue after a run, under policy p (NULL: strict): the
