@@ -3,18 +3,19 @@
 # writes today: one `gdal_translate -oo MODE=redact KEEPOUT:photo out.jpg` per photo (the GDAL
 # driver, the same release policy and redaction), in the same run, and the ratio.
 #   bench/bench_release.sh [BUILD_DIR] [N] [PHOTO_DIR]
-# PHOTO_DIR defaults to the repository's data/images (the real photos shrunk to 160x90, every
-# metadata segment kept); give the full-size originals (4000x2250, 4 MB:
+# PHOTO_DIR defaults to the repository's tests/data/fullframe (two real DJI photos' metadata on
+# 4000x2250 pixels: only a frame the camera recorded is redacted, so the 160x90 copies in
+# data/images would be held); give the full-size originals (4 MB:
 # pierotofy/drone_dataset_brighton_beach images/) for figures on real pixels. Against the
-# sample store one photo in three is clear (copied) and two are flagged (redacted: decoded,
-# blanked, encoded again). The two do not write the same thing: release copies clear photos
+# sample store DJI_0018 is clear (copied) and DJI_0021 flagged (redacted: decoded, blanked,
+# encoded again). The two do not write the same thing: release copies clear photos
 # byte for byte, keeps EXIF/XMP in redacted ones, writes atomically and keeps a manifest;
 # gdal_translate re-encodes every photo at its default quality (75) without metadata. Figures:
 # bench/bench_release.md.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 n=${2:-300}
-src=$(cd "${3:-$(dirname "$0")/../data/images}" && pwd)
+src=$(cd "${3:-$(dirname "$0")/../tests/data/fullframe}" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 photos=("$src"/DJI_*.JPG)

@@ -529,15 +529,16 @@ GDALDataset *KeepoutRasterDataset::Open(GDALOpenInfo *info, const char *path) {
         double margin = ko_redact_margin_px(static_cast<uint32_t>(ds->nRasterXSize),
                                             static_cast<uint32_t>(ds->nRasterYSize));
         size_t redacted = 0;
+        ko_status rst = KO_OK;
         // A flagged image whose site lands on no pixel cannot be shown redacted: refused.
         if (decision == KO_REDACT &&
-            (ko_redact_mask(s.ctx, s.sites, s.dem, &shot, res.get(), ds->nRasterXSize,
-                            ds->nRasterYSize, margin, ds->mask_.data(), &redacted) != KO_OK ||
+            ((rst = ko_redact_mask(s.ctx, s.sites, s.dem, &shot, res.get(), ds->nRasterXSize,
+                                   ds->nRasterYSize, margin, ds->mask_.data(), &redacted)) !=
+                 KO_OK ||
              redacted == 0)) {
             CPLError(CE_Failure, CPLE_AppDefined,
                      "KEEPOUT: MODE=redact refuses %s: it is flagged and cannot be redacted: %s",
-                     path,
-                     redacted == 0 ? "no pixel of the site could be placed" : ko_errmsg(s.ctx));
+                     path, rst ? ko_errmsg(s.ctx) : "no pixel of the site could be placed");
             ko_reader_close(reader);
             return nullptr;
         }

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Makes a small copy of a drone JPEG whose metadata is byte-for-byte the original's.
 
-usage: shrink_jpeg.py SRC DST [WIDTH]
+usage: shrink_jpeg.py SRC DST [WIDTH [QUALITY]]
 
 The APPn segments (EXIF, XMP, Extended XMP, maker data) are copied unchanged from SRC; the
-image itself is SRC scaled to WIDTH pixels (default 160) by GDAL. EXIF keeps the original
+image itself is SRC scaled to WIDTH pixels (default 160) by GDAL (nearest neighbour), encoded
+at QUALITY (default 70). EXIF keeps the original
 PixelXDimension/PixelYDimension, which is what keepout's camera model uses. This is how the
 photos in data/images were made (kilobytes instead of megabytes in the repository)."""
 import os
@@ -32,12 +33,13 @@ def segments(data):
 def main():
     src, dst = sys.argv[1], sys.argv[2]
     width = int(sys.argv[3]) if len(sys.argv) > 3 else 160
+    quality = int(sys.argv[4]) if len(sys.argv) > 4 else 70
     ds = gdal.Open(src)
     height = max(1, round(ds.RasterYSize * width / ds.RasterXSize))
     with tempfile.TemporaryDirectory() as tmp:
         small = os.path.join(tmp, "small.jpg")
         gdal.Translate(small, ds, format="JPEG", width=width, height=height,
-                       creationOptions=["QUALITY=70", "EXIF_THUMBNAIL=NO"])
+                       creationOptions=[f"QUALITY={quality}", "EXIF_THUMBNAIL=NO"])
         small_data = open(small, "rb").read()
     orig, _ = segments(open(src, "rb").read())
     tiny, rest = segments(small_data)

@@ -7,9 +7,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from kotest import DATA, gdal, main, run, tool, write  # noqa: E402
+from kotest import DATA, FIXTURES, gdal, main, run, tool, write  # noqa: E402
 
 IMG = os.path.join(DATA, "images")
+# photos at their camera's 4000 x 2250 frame (only those are redacted; data/images holds
+# 160 x 90 copies)
+FULL = os.path.join(FIXTURES, "fullframe")
 PLUGIN = os.environ["KEEPOUT_PLUGIN"]
 
 
@@ -67,9 +70,9 @@ def test_strict_refuses_flagged_and_storeless(tmp):
 def test_redact_blanks_only_the_site(tmp):
     """A 8 m square site (no buffer) right under DJI_0018's camera: the redacted pixels form a
     blob at the image centre (a nadir shot), zero in the output; every other pixel is the
-    original's."""
+    original's. Its 160 x 90 copy (the same metadata) is refused: not the camera's frame."""
     g = gdal()
-    src = os.path.join(IMG, "DJI_0018.JPG")
+    src = os.path.join(FULL, "DJI_0018.JPG")
     lat, lon = 46.8426070833333, -91.9945598888889  # its EXIF GPS
     d = 4 / 111132.0
     e = 4 / (111320.0 * math.cos(math.radians(lat)))
@@ -90,10 +93,11 @@ def test_redact_blanks_only_the_site(tmp):
     mask = kd.GetRasterBand(1).GetMaskBand().ReadAsArray()
     assert kd.GetRasterBand(1).GetMaskFlags() == g.GMF_PER_DATASET
     assert (mask == 0).sum() == n
-    # 64 m2 of a ~2,950 m2 footprint on 160x90 pixels is ~310 pixels, plus a 3-pixel margin
-    assert 150 < n < 1500, n
+    # 64 m2 of a ~2,950 m2 footprint on 4000x2250 pixels is ~195,000 pixels (a square of ~440),
+    # plus a 22-pixel margin round it
+    assert 100000 < n < 400000, n
     ys, xs = (mask == 0).nonzero()
-    assert abs(xs.mean() - 80) < 6 and abs(ys.mean() - 45) < 6, (xs.mean(), ys.mean())
+    assert abs(xs.mean() - 2000) < 150 and abs(ys.mean() - 1125) < 150, (xs.mean(), ys.mean())
     red = g.Open(out_tif)
     orig = g.Open(src)
     for b in range(1, 4):
@@ -101,6 +105,11 @@ def test_redact_blanks_only_the_site(tmp):
         o = orig.GetRasterBand(b).ReadAsArray()
         assert (a[mask == 0] == 0).all()
         assert (a[mask != 0] == o[mask != 0]).all()
+    small = os.path.join(IMG, "DJI_0018.JPG")
+    code, out, err = tool("gdal_translate", "-q", "-oo", "MODE=redact", "-oo", f"SITES={db}",
+                          "KEEPOUT:" + small, os.path.join(tmp, "small.tif"))
+    assert code != 0 and "is 160x90 pixels but its camera recorded a 4000x2250 frame" in err, err
+    assert not os.path.exists(os.path.join(tmp, "small.tif"))
 
 
 def test_ogr2ogr_where_and_sql(tmp):

@@ -11,11 +11,16 @@ import sqlite3
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from kotest import DATA, gdal, main, run, tool, write  # noqa: E402
+from kotest import DATA, FIXTURES, gdal, main, run, tool, write  # noqa: E402
 
 IMG = os.path.join(DATA, "images")
 CLEAR = os.path.join(IMG, "DJI_0018.JPG")
 FLAGGED = os.path.join(IMG, "DJI_0021.JPG")  # beside the made-up DEMO substation
+# the same two at their camera's 4000 x 2250 frame: only a frame the camera recorded is
+# redacted (the 160 x 90 copies above are refused by MODE=redact)
+FULL = os.path.join(FIXTURES, "fullframe")
+CLEAR_FULL = os.path.join(FULL, "DJI_0018.JPG")
+FLAGGED_FULL = os.path.join(FULL, "DJI_0021.JPG")
 
 
 def translate(tmp, src, *oo, env=None, name="out.tif"):
@@ -272,14 +277,14 @@ def test_redact_flagged_photo_blanks_the_site(tmp):
     zero and every other pixel the original's."""
     g = gdal()
     db = store(tmp)
-    code, err, out = translate(tmp, FLAGGED, "MODE=redact", f"SITES={db}")
+    code, err, out = translate(tmp, FLAGGED_FULL, "MODE=redact", f"SITES={db}")
     assert code == 0, err
-    kd = g.OpenEx("KEEPOUT:" + FLAGGED, open_options=["MODE=redact", f"SITES={db}"])
+    kd = g.OpenEx("KEEPOUT:" + FLAGGED_FULL, open_options=["MODE=redact", f"SITES={db}"])
     assert kd.GetMetadataItem("DECISION", "KEEPOUT") == "redact"
     mask = kd.GetRasterBand(1).GetMaskBand().ReadAsArray()
     n = int(kd.GetMetadataItem("REDACTED_PIXELS", "KEEPOUT"))
     assert n > 0 and (mask == 0).sum() == n, n
-    red, orig = g.Open(out), g.Open(FLAGGED)
+    red, orig = g.Open(out), g.Open(FLAGGED_FULL)
     for b in range(1, 4):
         a = red.GetRasterBand(b).ReadAsArray()
         o = orig.GetRasterBand(b).ReadAsArray()
@@ -293,7 +298,7 @@ def test_redact_on_a_dem_places_the_site_on_the_terrain(tmp):
     footprint joins it with the 39.8 m of RelativeAltitude). Seen from 15.3 m the square spans
     8 / (2 * 15.3 * 6.3175 / 2 / 3.61) of the frame's width (EXIF: a 3.61 mm lens; the camera
     table's FC300S: a 6.3175 mm wide sensor, 16:9 frames cropped from its full width), about
-    48 of the 160 pixels; a flat-ground projection from 39.8 m gives about 18. The redacted
+    1,190 of the 4,000 pixels; a flat-ground projection from 39.8 m gives about 460. The redacted
     blob must cover the nearer view: at least 0.8 of that square's pixels (the photo's yaw
     turns the square, so its area is compared), at most its diagonal's square plus the
     margin."""
@@ -315,17 +320,18 @@ def test_redact_on_a_dem_places_the_site_on_the_terrain(tmp):
     ds.SetProjection("EPSG:4326")
     ds.GetRasterBand(1).Fill(183.0)
     ds = None
-    kd = g.OpenEx("KEEPOUT:" + CLEAR, open_options=["MODE=redact", f"SITES={db}", f"DEM={dem}"])
+    kd = g.OpenEx("KEEPOUT:" + CLEAR_FULL,
+                  open_options=["MODE=redact", f"SITES={db}", f"DEM={dem}"])
     assert kd.GetMetadataItem("VERDICT", "KEEPOUT") == "flagged"
     mask = kd.GetRasterBand(1).GetMaskBand().ReadAsArray()
     n = int(kd.GetMetadataItem("REDACTED_PIXELS", "KEEPOUT"))
-    side = 160 * 8 / (2 * 15.3 * 6.3175 / 2 / 3.61)
-    margin = math.ceil(2 + 0.005 * 160)
+    side = 4000 * 8 / (2 * 15.3 * 6.3175 / 2 / 3.61)
+    margin = math.ceil(2 + 0.005 * 4000)
     assert (mask == 0).sum() == n
     assert 0.8 * side ** 2 <= n <= (side * math.sqrt(2) + 2 * margin + 2) ** 2, (n, side)
     ys, xs = (mask == 0).nonzero()
-    assert abs(xs.mean() - 80) < 8 and abs(ys.mean() - 45) < 8, (xs.mean(), ys.mean())
-    code, err, out = translate(tmp, CLEAR, "MODE=redact", f"SITES={db}", f"DEM={dem}")
+    assert abs(xs.mean() - 2000) < 200 and abs(ys.mean() - 1125) < 200, (xs.mean(), ys.mean())
+    code, err, out = translate(tmp, CLEAR_FULL, "MODE=redact", f"SITES={db}", f"DEM={dem}")
     assert code == 0, err
     red = g.Open(out)  # kept: a band of a collected dataset would dangle
     a = red.GetRasterBand(1).ReadAsArray()

@@ -42,17 +42,10 @@ static ko_result *check_on(const ko_shot *shot, ko_dem *dem) {
     o.footprint = &fo;
     return scene_check(shot, &o);
 }
-/* The hand-made sets at 100 x 75 (margins 0 and 2) and at 200 x 150 (every u, v doubled:
- * R1 u 132.4..145.8, v 40.6..55.2; R3 u 193.3..200, v 68.07..81.27). */
+/* The hand-made sets at 100 x 75, margins 0 and 2. */
 START_TEST(test_redact_nadir_square_sites_by_hand) {
-    ko_camera cam = scene_camera(100, 75);
-    ko_shot shot = scene_shot(&cam, 0, 0, 100, 0, -90);
-    ko_result *r = check_on(&shot, NULL);
-    ck_assert_int_eq(ko_result_verdict(r), KO_FLAGGED);
-    ck_assert_uint_eq(ko_result_count(r), 3); /* R1, R2, R3 */
-    static uint8_t got[200 * 150], want[200 * 150];
+    static uint8_t got[100 * 75], want[100 * 75];
     const int small[][4] = {{66, 72, 20, 27}, {96, 99, 34, 40}};
-    const int large[][4] = {{132, 145, 40, 55}, {193, 199, 68, 81}};
     struct {
         uint32_t w, h;
         double margin;
@@ -62,10 +55,15 @@ START_TEST(test_redact_nadir_square_sites_by_hand) {
     } cases[] = {
         {100, 75, 0, small, 0, 7 * 8 + 4 * 7},
         {100, 75, 1.5, small, 2, 11 * 12 + 6 * 11}, /* a margin rounds up to whole pixels */
-        {200, 150, 0, large, 0, 14 * 16 + 7 * 14},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        memset(got, 0xab, sizeof got); /* whatever the caller's buffer held */
+        /* the same lens recording cases[c].w x cases[c].h pixels */
+        ko_camera cam = scene_camera(cases[c].w, cases[c].h);
+        ko_shot shot = scene_shot(&cam, 0, 0, 100, 0, -90);
+        ko_result *r = check_on(&shot, NULL);
+        ck_assert_int_eq(ko_result_verdict(r), KO_FLAGGED);
+        ck_assert_uint_eq(ko_result_count(r), 3); /* R1, R2, R3 */
+        memset(got, 0xab, sizeof got);            /* whatever the caller's buffer held */
         size_t n = 0;
         ko_status st = ko_redact_mask(scene.ctx, scene.s, NULL, &shot, r, cases[c].w, cases[c].h,
                                       cases[c].margin, got, &n);
@@ -74,7 +72,33 @@ START_TEST(test_redact_nadir_square_sites_by_hand) {
                           cases[c].count);
         same_mask(got, want, cases[c].w, cases[c].h);
         ck_assert_uint_eq(n, cases[c].count);
+        ko_result_destroy(r);
     }
+}
+END_TEST
+
+/* The mask is in the camera's pixels: an image that is not the frame the camera recorded (a
+ * resized copy, a crop, a rotated copy) is refused, not redacted as if scaled. Adversary A1: a
+ * centred half-size crop of a DJI frame, scaled, left 593,205 of 867,019 site pixels in view. */
+START_TEST(test_redact_refuses_a_grid_that_is_not_the_camera_frame) {
+    ko_camera cam = scene_camera(100, 75);
+    ko_shot shot = scene_shot(&cam, 0, 0, 100, 0, -90);
+    ko_result *r = check_on(&shot, NULL);
+    ck_assert_int_eq(ko_result_verdict(r), KO_FLAGGED);
+    static uint8_t m[200 * 150];
+    const uint32_t grids[][2] = {{200, 150}, {50, 37}, {50, 38}, {75, 100}, {100, 74}, {99, 75}};
+    for (size_t g = 0; g < sizeof grids / sizeof *grids; g++) {
+        size_t n = 12345;
+        ck_assert_int_eq(
+            ko_redact_mask(scene.ctx, scene.s, NULL, &shot, r, grids[g][0], grids[g][1], 0, m, &n),
+            KO_ERR_UNSUPPORTED);
+        ck_assert_msg(strstr(ko_errmsg(scene.ctx), "100x75 frame"), "%s", ko_errmsg(scene.ctx));
+        ck_assert_uint_eq(n, 0);
+    }
+    ko_shot unknown = shot; /* a camera whose frame size is not known */
+    unknown.camera.width_px = unknown.camera.height_px = 0;
+    ck_assert_int_eq(ko_redact_mask(scene.ctx, scene.s, NULL, &unknown, r, 100, 75, 0, m, NULL),
+                     KO_ERR_UNSUPPORTED);
     ko_result_destroy(r);
 }
 END_TEST
@@ -203,6 +227,7 @@ END_TEST
 
 int main(void) {
     const TTest *tests[] = {test_redact_nadir_square_sites_by_hand, test_redact_follows_the_yaw,
-                            test_redact_on_a_dem, test_redact_only_flagged_and_bad_arguments};
+                            test_redact_on_a_dem, test_redact_only_flagged_and_bad_arguments,
+                            test_redact_refuses_a_grid_that_is_not_the_camera_frame};
     return unit_run(&SCENE_SUITE("redact", scene_setup), tests, UNIT_COUNT(tests));
 }

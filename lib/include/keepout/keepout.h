@@ -1134,8 +1134,11 @@ KO_API ko_status ko_route_remedy(ko_context *ctx, ko_sites *sites, const ko_expo
 /** Marks the pixels of a width x height image that show a disclosed site of res (the result of
  * ko_check_shot() for shot on sites): each such site's buffered geometry, clipped to the
  * verdict's footprint, is projected into the image with the same camera model (forward:
- * ground -> camera -> distortion -> pixel, scaled from the camera's pixel size to width x
- * height), filled, then dilated by margin_px pixels. dem must be the DEM the shot was checked
+ * ground -> camera -> distortion -> pixel), filled, then dilated by margin_px pixels. The image
+ * must be the frame the camera recorded: width x height equal to shot->camera's width_px x
+ * height_px (a photo's as its metadata states them); a resized, cropped or rotated copy, or a
+ * camera of unknown frame size, is KO_ERR_UNSUPPORTED (where the site lies in it is not known,
+ * so it cannot be redacted: hold it). dem must be the DEM the shot was checked
  * with (opts.footprint->dem), or NULL if it was checked on flat ground (KO_ERR_ARG otherwise):
  * on a DEM every ground point is placed at the DEM's height, seen from the camera altitude(s)
  * the footprint was cast from; a point where the DEM has no data is KO_ERR_NOT_FOUND. mask

@@ -58,8 +58,7 @@ static int project(projector *p, double lon, double lat, double *u, double *v) {
 typedef struct canvas {
     uint8_t *mask;
     uint32_t w, h;
-    double sx, sy; /* camera pixels -> raster pixels */
-    double *xy;    /* polygon being filled, raster pixels */
+    double *xy; /* polygon being filled, raster pixels */
     size_t n, cap;
 } canvas;
 
@@ -71,8 +70,8 @@ static int push(canvas *c, double u, double v) {
         c->xy = p;
         c->cap = cap;
     }
-    c->xy[2 * c->n] = u * c->sx;
-    c->xy[2 * c->n + 1] = v * c->sy;
+    c->xy[2 * c->n] = u;
+    c->xy[2 * c->n + 1] = v;
     c->n++;
     return 1;
 }
@@ -165,7 +164,7 @@ static ko_status geometry(projector *p, canvas *c, GEOSContextHandle_t h, const 
         for (unsigned int i = 0; i < n; i++) {
             double x, y, u, v;
             if (!GEOSCoordSeq_getXY_r(h, cs, i, &x, &y)) return geos_error(p, "points");
-            if (project(p, x, y, &u, &v)) stamp(c, u * c->sx, v * c->sy);
+            if (project(p, x, y, &u, &v)) stamp(c, u, v);
         }
         return p->err;
     }
@@ -248,6 +247,28 @@ static ko_status redact_site(projector *p, canvas *c, GEOSContextHandle_t h,
     return st;
 }
 
+/* The mask is drawn in the camera's own pixels, so the image must be the frame the camera
+ * recorded. A resized copy with the original metadata, a crop of the frame and a rotated copy
+ * all differ from the frame the file states, and scaling the camera to their grid would blank
+ * the wrong pixels (a centred half-size crop, scaled, leaves most of the site in view): they
+ * are refused, to be held, as is a camera whose frame is not known. */
+static ko_status frame_check(ko_context *ctx, const ko_camera *cam, uint32_t width,
+                             uint32_t height) {
+    if (cam->width_px == width && cam->height_px == height) return KO_OK;
+    if (!cam->width_px || !cam->height_px)
+        return koi_error(ctx, KO_ERR_UNSUPPORTED,
+                         "redaction: the camera's frame size is not known, so the %ux%u image "
+                         "cannot be shown to be the frame the site was seen in",
+                         (unsigned)width, (unsigned)height);
+    return koi_error(ctx, KO_ERR_UNSUPPORTED,
+                     "redaction: the image is %ux%u pixels but its camera recorded a %ux%u frame "
+                     "(as its metadata states): a resized, cropped or rotated copy cannot be "
+                     "redacted, because where the site lies in it is not known; redact the "
+                     "camera's original file",
+                     (unsigned)width, (unsigned)height, (unsigned)cam->width_px,
+                     (unsigned)cam->height_px);
+}
+
 ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko_shot *shot,
                          const ko_result *res, uint32_t width, uint32_t height, double margin_px,
                          uint8_t *mask, size_t *n_redacted) {
@@ -256,6 +277,8 @@ ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko
     memset(mask, 0, (size_t)width * height);
     if (n_redacted) *n_redacted = 0;
     if (ko_result_verdict(res) != KO_FLAGGED) return KO_OK;
+    ko_status gst = frame_check(ctx, &shot->camera, width, height);
+    if (gst) return gst;
     const ko_footprint *fp = ko_result_footprint(res);
     if (!fp) return koi_error(ctx, KO_ERR_ARG, "redaction: a flagged result without a footprint");
     double alts[2];
@@ -276,7 +299,7 @@ ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko
     p.ctx = ctx;
     koi_intrinsics_from(&shot->camera, &p.k);
     koi_rotation(shot->pose.yaw_deg, shot->pose.pitch_deg, shot->pose.roll_deg, &p.r);
-    canvas c = {mask, width, height, width / p.k.width, height / p.k.height, NULL, 0, 0};
+    canvas c = {mask, width, height, NULL, 0, 0}; /* camera pixels are the image's */
     GEOSContextHandle_t h = ctx->geos;
     size_t n;
     const double *ring_ll = ko_footprint_ring(fp, &n);

@@ -390,7 +390,11 @@ static ko_status assess(ko_release_item *it, ko_sites *sites, const ko_file_list
         first_reason = first_reason_copy;
     }
     if (rc) goto out;
-    if (!set_reason(it, first_reason, vsi, path)) {
+    /* the verdict's reason, then why it could not be redacted if redact_photo() said */
+    if (!set_reason(it,
+                    *it->reason ? CPLSPrintf("%s; %s", first_reason ? first_reason : "", it->reason)
+                                : first_reason,
+                    vsi, path)) {
         rc = nomem(ctx);
         goto out;
     }
