@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *x = malloc(size ? size : 1);
     if (x) {
         memcpy(x, data, size);
-        koi_xmp_strip_location(x, size);
+        koi_xmp_blank(x, size, 1, 1);
+        (void)koi_xmp_safe(x, size, 1, 1);
         memcpy(x, data, size);
         (void)koi_exif_edit(ctx, x, size, 1, 1);
         free(x);

@@ -184,7 +184,7 @@ START_TEST(test_xmp_strip_forms) {
         "<rdf:Description a:GpsLatitude=\"1.5\" a:Model='X' b:FlightYawDegree = \"3\">"
         "<c:Altitude>12</c:Altitude><c:Pitch/><c:Note>yaw</c:Note></rdf:Description>";
     size_t n = strlen(x);
-    koi_xmp_strip_location((uint8_t *)x, n);
+    koi_xmp_blank((uint8_t *)x, n, 1, 0);
     ck_assert_uint_eq(strlen(x), n);
     ck_assert_ptr_null(strstr(x, "Gps"));
     ck_assert_ptr_null(strstr(x, "Flight"));
@@ -197,10 +197,79 @@ START_TEST(test_xmp_strip_forms) {
 }
 END_TEST
 
+/* What the text scan misses, expat sees: the packet is then left out (adversary C: a property
+ * in the default namespace, a closing tag with a space; A2: an XMP thumbnail of the photo). */
+START_TEST(test_xmp_safe_after_blanking) {
+    static const char head[] =
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+        "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>";
+    static const char tail[] = "</rdf:RDF></x:xmpmeta>";
+    static const struct {
+        const char *body;
+        int strip, redacted, safe;
+    } cases[] = {
+        /* DJI's form: attributes and elements blanked, the rest kept */
+        {"<rdf:Description xmlns:d='http://www.dji.com/drone-dji/1.0/' d:GpsLatitude='1.5' "
+         "d:Model='X'><d:GimbalYawDegree>3</d:GimbalYawDegree></rdf:Description>",
+         1, 0, 1},
+        /* the default namespace: no prefix for the text scan to find */
+        {"<rdf:Description><GPSLongitude xmlns='http://ns.adobe.com/exif/1.0/'>-91.99"
+         "</GPSLongitude></rdf:Description>",
+         1, 0, 0},
+        /* a closing tag with a space before '>' */
+        {"<rdf:Description xmlns:exif='http://ns.adobe.com/exif/1.0/'><exif:GPSLongitude>"
+         "-91.99</exif:GPSLongitude ></rdf:Description>",
+         1, 0, 0},
+        /* location stays in a packet that is only redacted, not stripped */
+        {"<rdf:Description><GPSLongitude xmlns='http://ns.adobe.com/exif/1.0/'>-91.99"
+         "</GPSLongitude></rdf:Description>",
+         0, 1, 1},
+        /* an XMP thumbnail: blanked by prefix... */
+        {"<rdf:Description xmlns:xmp='http://ns.adobe.com/xap/1.0/'><xmp:Thumbnails><rdf:Alt>"
+         "<rdf:li>/9j/4AAQ</rdf:li></rdf:Alt></xmp:Thumbnails></rdf:Description>",
+         0, 1, 1},
+        /* ...and in the default namespace caught by expat */
+        {"<rdf:Description><Thumbnails xmlns='http://ns.adobe.com/xap/1.0/'>/9j/4AAQ"
+         "</Thumbnails></rdf:Description>",
+         0, 1, 0},
+        {"<rdf:Description", 1, 1, 0}, /* does not parse */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char x[1024];
+        int n = snprintf(x, sizeof x, "%s%s%s", head, cases[i].body, tail);
+        ck_assert_int_lt(n, (int)sizeof x);
+        koi_xmp_blank((uint8_t *)x, (size_t)n, cases[i].strip, cases[i].redacted);
+        ck_assert_msg(koi_xmp_safe((const uint8_t *)x, (size_t)n, cases[i].strip,
+                                   cases[i].redacted) == cases[i].safe,
+                      "case %zu: %s", i, x);
+        if (cases[i].safe && cases[i].strip) ck_assert_ptr_null(strstr(x, "Gps"));
+        if (cases[i].safe && cases[i].strip) ck_assert_ptr_nonnull(strstr(x, "d:Model='X'"));
+        if (cases[i].safe && cases[i].redacted) ck_assert_ptr_null(strstr(x, "/9j/"));
+    }
+    /* a value over 1 kB in a redacted copy is embedded data (a depth map, a preview) */
+    static char big[4096];
+    int n = snprintf(big, sizeof big,
+                     "%s<rdf:Description xmlns:g='http://ns.google.com/photos/"
+                     "1.0/image/'><g:Data>",
+                     head);
+    memset(big + n, 'A', 2000);
+    n += 2000;
+    n += snprintf(big + n, sizeof big - (size_t)n, "</g:Data></rdf:Description>%s", tail);
+    ck_assert_int_eq(koi_xmp_safe((const uint8_t *)big, (size_t)n, 0, 1), 0);
+    ck_assert_int_eq(koi_xmp_safe((const uint8_t *)big, (size_t)n, 1, 0), 1);
+    /* a DOCTYPE (entities could hide what is checked) */
+    static const char dt[] = "<!DOCTYPE x [<!ENTITY e 'GPS'>]><x>&e;</x>";
+    ck_assert_int_eq(koi_xmp_safe((const uint8_t *)dt, strlen(dt), 1, 1), 0);
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_quality_of_libjpeg_files, test_strip_location,
+    const TTest *tests[] = {test_quality_of_libjpeg_files,
+                            test_strip_location,
                             test_redacted_body_drops_thumbnail_keeps_gps,
-                            test_malformed_exif_is_refused, test_xmp_strip_forms};
+                            test_malformed_exif_is_refused,
+                            test_xmp_strip_forms,
+                            test_xmp_safe_after_blanking};
     return unit_run(&(unit_suite){.name = "jpeg_edit", .timeout_s = 30, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

@@ -240,33 +240,11 @@ ko_status koi_exif_edit(ko_context *ctx, uint8_t *p, size_t n, int strip_locatio
 
 /* ---- XMP ---- */
 
-/* Whether an XMP property of this local name says where the camera was or how it pointed. */
-static int location_name(const char *s, size_t n) {
-    static const char *const has[] = {"gps",      "latitude", "longitude",      "longtitude",
-                                      "altitude", "yaw",      "pitch",          "roll",
-                                      "rtk",      "lrf",      "speed",          "position",
-                                      "home",     "takeoff",  "orientationned", "location",
-                                      "velocity", NULL};
-    static const char *const ends[] = {"lat", "lon", "alt", "lng", NULL};
-    char low[128];
-    if (n == 0 || n >= sizeof low) return 0;
-    for (size_t i = 0; i < n; i++)
-        low[i] = (char)tolower((unsigned char)s[i]);
-    low[n] = '\0';
-    for (size_t i = 0; has[i]; i++)
-        if (strstr(low, has[i])) return 1;
-    for (size_t i = 0; ends[i]; i++) {
-        size_t k = strlen(ends[i]);
-        if (n >= k && !strcmp(low + n - k, ends[i])) return 1;
-    }
-    return 0;
-}
-
 static int name_char(int c) {
     return isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':';
 }
 
-void koi_xmp_strip_location(uint8_t *p, size_t n) {
+void koi_xmp_blank(uint8_t *p, size_t n, int strip, int redacted) {
     char *s = (char *)p;
     for (size_t i = 0; i < n; i++) {
         /* a qualified name: prefix:Local */
@@ -283,8 +261,9 @@ void koi_xmp_strip_location(uint8_t *p, size_t n) {
         const char *local = colon + 1;
         size_t local_n = (size_t)(s + j - local);
         int opener = s[i - 1] == '<';
-        if (!location_name(local, local_n) || !strncmp(s + i, "xmlns:", 6) ||
-            !strncmp(s + i, "rdf:", 4)) {
+        int drop = (strip && koi_xmp_location_name(local, local_n)) ||
+                   (redacted && koi_xmp_image_name(local, local_n));
+        if (!drop || !strncmp(s + i, "xmlns:", 6) || !strncmp(s + i, "rdf:", 4)) {
             i = j - 1;
             continue;
         }
@@ -422,7 +401,12 @@ static ko_status keep_segment(ko_context *ctx, koi_bytes *b, const uint8_t *src,
         ko_status st = koi_exif_edit(ctx, copy + 6, dn - 6, strip, redacted);
         if (st) return st;
     }
-    if (xmp && strip) koi_xmp_strip_location(copy + sizeof XMP_ID, dn - sizeof XMP_ID);
+    if (xmp && (strip || redacted)) {
+        uint8_t *x = copy + sizeof XMP_ID;
+        koi_xmp_blank(x, dn - sizeof XMP_ID, strip, redacted);
+        if (!koi_xmp_safe(x, dn - sizeof XMP_ID, strip, redacted))
+            b->len = at; /* what the blanking missed would leave with it: the packet stays out */
+    }
     return KO_OK;
 }
 

@@ -22,8 +22,18 @@ ko_status koi_exif_edit(ko_context *ctx, uint8_t *p, size_t n, int strip_locatio
                         int drop_thumbnail);
 
 /* Blanks (with spaces, keeping the size) the XMP properties, as attributes or elements, whose
- * local name says position, altitude, attitude or speed. */
-void koi_xmp_strip_location(uint8_t *p, size_t n);
+ * local name says position, altitude, attitude or speed (strip), or that hold a picture
+ * (redacted: xmp:Thumbnails). A text scan: koi_xmp_safe() says whether it was enough. */
+void koi_xmp_blank(uint8_t *p, size_t n, int strip, int redacted);
+
+/* Local names of XMP properties: of location or pose; of an embedded picture. */
+int koi_xmp_location_name(const char *s, size_t n);
+int koi_xmp_image_name(const char *s, size_t n);
+
+/* 1 if the XMP packet (n bytes) parses as XML (expat, namespace-aware, no DOCTYPE) and holds
+ * no value of a location property (strip) and no picture nor any value over 1 kB (redacted),
+ * in any namespace, the default one included; 0 otherwise: the packet must be left out. */
+int koi_xmp_safe(const uint8_t *xml, size_t n, int strip, int redacted);
 
 /* The IJG quality (1..100) whose scaled standard luminance table is nearest the JPEG's own
  * table 0; 0 if it has none. */
