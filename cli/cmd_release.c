@@ -45,7 +45,8 @@ static void help(FILE *fp) {
             "Paths below each input are kept in OUT and HOLD; two inputs giving the same path is\n"
             "an error. Sources are never modified. Every file is written to a temporary file and\n"
             "renamed; a re-run skips files released before and unchanged since (path, size,\n"
-            "mtime, store version); a killed run, started again, completes the same trees.\n\n"
+            "mtime, the options that change checking, the store and DEM files as last written);\n"
+            "a killed run, started again, completes the same trees.\n\n"
             "options:\n"
             "  --to OUT           where released files go\n"
             "  --hold HOLD        where held files go, each with FILE.reason.txt\n"
@@ -97,6 +98,7 @@ typedef struct run {
     char **dems;
     size_t n_dems;
     int64_t store_version;
+    char *checked_with; /* what decides besides the file: see checked_with() */
     entry *e;
     size_t n, cap;
     journal_line *old;
@@ -414,6 +416,7 @@ static int unchanged(run *r, const entry *e, const char *line, ko_decision *d) {
         jint(j, "mtime") == (int64_t)st.st_mtime && jint(j, "store_version") == r->store_version &&
         !strcmp(jstr(j, "keepout_version") ? jstr(j, "keepout_version") : "", ko_version()) &&
         jint(j, "strip_location") == r->strip && jint(j, "redact") == !r->no_redact &&
+        jstr(j, "checked_with") && !strcmp(jstr(j, "checked_with"), r->checked_with) &&
         jstr(j, "rel") && !strcmp(jstr(j, "rel"), e->rel) &&
         /* the same store file (another store at the same version decides otherwise) */
         jstr(j, "site_store") && !strcmp(jstr(j, "site_store"), r->db);
@@ -485,6 +488,7 @@ static char *record(run *r, const entry *e, const ko_release_info *in, const cha
     json_object_object_add(j, "redact", json_object_new_int(!r->no_redact));
     json_object_object_add(j, "site_store", jstring(r->db));
     json_object_object_add(j, "store_version", json_object_new_int64(r->store_version));
+    json_object_object_add(j, "checked_with", jstring(r->checked_with));
     json_object_object_add(j, "keepout_version", jstring(ko_version()));
     char *text = NULL;
     size_t len = 0;
@@ -759,6 +763,52 @@ static int parse_args(int argc, char **argv, run *r) {
     return -1;
 }
 
+/* A file's identity as its last write left it: size and modification time to the
+ * nanosecond, or "absent". */
+static void file_stamp(FILE *m, const char *what, const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0)
+        fprintf(m, "; %s %s %lld bytes %lld.%09ld", what, path, (long long)st.st_size,
+                (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+    else
+        fprintf(m, "; %s %s absent", what, path);
+}
+
+/* Everything a verdict depends on besides the file itself, as recorded in the manifest: the
+ * options that change checking (every option but where things go), the store's file and
+ * write-ahead log as last written, and each DEM's. A re-run skips a file only when they are
+ * the same: a site edited in place (an UPDATE through ogrinfo or QGIS leaves the store
+ * version as it was), another --dem or --max-range all check it again (adversary A4). */
+static int checked_with(run *r, int argc, char **argv) {
+    char *t = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&t, &len);
+    if (!m) return 0;
+    fputs("options", m);
+    for (int i = 1; i < argc && i < optind; i++) {
+        const char *a = argv[i];
+        int where = !strcmp(a, "--to") || !strcmp(a, "--hold") || !strcmp(a, "--manifest");
+        if (where) {
+            i++; /* and its value */
+            continue;
+        }
+        if (!strncmp(a, "--to=", 5) || !strncmp(a, "--hold=", 7) ||
+            !strncmp(a, "--manifest=", 11) || !strcmp(a, "-q") || !strcmp(a, "--quiet"))
+            continue;
+        fprintf(m, " %s", a);
+    }
+    file_stamp(m, "store", r->db);
+    file_stamp(m, "store log", CPLSPrintf("%s-wal", r->db));
+    for (size_t i = 0; i < r->n_dems; i++)
+        file_stamp(m, "dem", r->dems[i]);
+    if (fclose(m) != 0 || !t) {
+        free(t);
+        return 0;
+    }
+    r->checked_with = t;
+    return 1;
+}
+
 static int open_store(run *r) {
     VSIStatBufL st;
     if (!r->db || safe_stat(r->db, &st) != 0) {
@@ -805,6 +855,10 @@ int cmd_release(int argc, char **argv) {
         goto done;
     }
     if (!open_store(&r)) goto done;
+    if (!checked_with(&r, argc, argv)) {
+        out_say("release", "out of memory");
+        goto done;
+    }
     if (r.n_dems) {
         if (ko_dem_open_list(r.ctx, (const char *const *)r.dems, r.n_dems, &r.dem) != KO_OK) {
             out_say("release", "--dem: %s", ko_errmsg(r.ctx));
@@ -880,6 +934,7 @@ done:
         if (r.lines) free(r.lines[i]);
     }
     free(r.e);
+    free(r.checked_with);
     free(r.lines);
     for (size_t i = 0; i < r.n_old; i++) {
         free(r.old[i].source);
