@@ -430,6 +430,84 @@ def test_all_clear_exit_0_and_strip_location(tmp):
         assert (g.Open(o).ReadAsArray() == g.Open(s).ReadAsArray()).all()
 
 
+def with_xmp(photo, edit, dst):
+    """dst: photo with its XMP packet replaced by edit(packet text), spliced in as is (an
+    editor's own serialisation, which exiftool would normalise)."""
+    data = open(photo, "rb").read()
+    ident = b"http://ns.adobe.com/xap/1.0/\0"
+    i = 2
+    while data[i + 1] != 0xDA:
+        n = int.from_bytes(data[i + 2:i + 4], "big")
+        if data[i + 1] == 0xE1 and data[i + 4:i + 4 + len(ident)] == ident:
+            packet = edit(data[i + 4 + len(ident):i + 2 + n].decode("utf-8")).encode("utf-8")
+            seg = ident + packet
+            assert len(seg) + 2 < 65536
+            out = data[:i] + b"\xff\xe1" + (len(seg) + 2).to_bytes(2, "big") + seg + \
+                data[i + 2 + n:]
+            with open(dst, "wb") as f:
+                f.write(out)
+            return
+        i += 2 + n
+    raise AssertionError("no XMP packet in " + photo)
+
+
+def test_xmp_picture_and_hidden_location_never_leave(tmp):
+    """Adversary A2: an XMP thumbnail (xmp:Thumbnails, as Adobe tools write) of the flagged
+    photo stayed whole in its redacted copy. Adversary C: --strip-location missed XMP GPS in
+    the default namespace and in an element closed with a space before '>'. Now the thumbnail
+    is blanked and the rest of the XMP kept; a packet with location the text scan cannot
+    take out is left out whole."""
+    import base64
+    thumb = base64.b64encode(open(os.path.join(IMG, "DJI_0021.JPG"), "rb").read()[:3000])
+    ins = ('<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+           'xmlns:xmpGImg="http://ns.adobe.com/xap/1.0/g/img/"><xmp:Thumbnails><rdf:Alt>'
+           '<rdf:li rdf:parseType="Resource"><xmpGImg:format>JPEG</xmpGImg:format>'
+           '<xmpGImg:image>%s</xmpGImg:image></rdf:li></rdf:Alt></xmp:Thumbnails>'
+           '</rdf:Description>\n </rdf:RDF>' % thumb.decode())
+    src = os.path.join(tmp, "in")
+    os.makedirs(src)
+    with_xmp(os.path.join(FULL, "DJI_0021.JPG"), lambda x: x.replace(" </rdf:RDF>", ins, 1),
+             os.path.join(src, "thumb.JPG"))
+    code, so, err, out, hold = release(tmp, src)
+    assert code == 1, err
+    red = open(os.path.join(out, "thumb.JPG"), "rb").read()
+    assert thumb[:200] not in red and b"xmpGImg:image" not in red
+    m = exif(os.path.join(out, "thumb.JPG"), "-XMP-drone-dji:GimbalYawDegree",
+             "-XMP-xmp:all")
+    assert "GimbalYawDegree" in m and not [k for k in m if "Thumbnail" in k], m
+    # --strip-location on clear photos whose XMP hides GPS from a text scan
+    shutil.rmtree(src)
+    os.makedirs(src)
+    clear = os.path.join(IMG, "DJI_0018.JPG")
+    hidden = {
+        "default_ns.JPG": ('<rdf:Description rdf:about=""><GPSLongitude '
+                           'xmlns="http://ns.adobe.com/exif/1.0/">91,59.6W</GPSLongitude>'
+                           '</rdf:Description>\n </rdf:RDF>'),
+        "space.JPG": ('<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/">'
+                      '<exif:GPSLongitude>91,59.6W</exif:GPSLongitude ></rdf:Description>'
+                      '\n </rdf:RDF>'),
+    }
+    for name, body in hidden.items():
+        with_xmp(clear, lambda x, b=body: x.replace(" </rdf:RDF>", b, 1),
+                 os.path.join(src, name))
+        assert b"91,59.6W" in open(os.path.join(src, name), "rb").read()
+    shutil.rmtree(out)
+    shutil.rmtree(hold)
+    code, so, err, out, hold = release(tmp, "--strip-location", src)
+    assert code == 0, err
+    for name in hidden:
+        o = open(os.path.join(out, name), "rb").read()
+        assert b"91,59.6W" not in o and b"59.6" not in o, name
+        assert not [k for k in exif(os.path.join(out, name), "-a", "-XMP:all")
+                    if "GPS" in k or "Lat" in k or "Lon" in k], name
+    # an ordinary DJI packet keeps its XMP, less the location
+    shutil.copy2(clear, os.path.join(src, "plain.JPG"))
+    shutil.rmtree(out)
+    shutil.rmtree(hold)
+    code, so, err, out, hold = release(tmp, "--strip-location", src)
+    assert exif(os.path.join(out, "plain.JPG"), "-XMP-tiff:Model").get("Model") == "FC300S"
+
+
 def test_clash_between_inputs_is_an_error(tmp):
     a = photos(os.path.join(tmp, "a"), ("DJI_0018.JPG",))
     b = photos(os.path.join(tmp, "b"), ("DJI_0018.JPG",))
@@ -467,6 +545,46 @@ def test_rerun_skips_what_is_released_and_unchanged(tmp):
     assert sorted(tree(hold)) == ["DJI_0018.JPG", "DJI_0018.JPG.reason.txt", "DJI_0021.JPG",
                                   "DJI_0021.JPG.reason.txt"], tree(hold)
     assert len(manifest_lines(man)) == 3
+
+
+def test_rerun_checks_again_after_the_store_or_settings_changed(tmp):
+    """Adversary A4: a re-run skipped files although the store had been edited in place (an
+    UPDATE through ogrinfo or QGIS leaves its store version alone) or --max-range / --dem had
+    changed. Each now checks every file again."""
+    import sqlite3
+    src = photos(tmp)
+    db = store(tmp)
+    man = os.path.join(tmp, "m.jsonl")
+    code, so, err, out, hold = release(tmp, "--manifest", man, src, db=db)
+    assert code == 1, err
+    code, so, err, out, hold = release(tmp, "--manifest", man, src, db=db)
+    assert "3 unchanged since the last run" in err, err
+    with sqlite3.connect(db) as c:  # the site renamed in place: store version as it was
+        version = c.execute("SELECT value FROM meta WHERE key = 'store_version'").fetchone()
+        assert c.execute("UPDATE sites SET name = 'renamed square'").rowcount == 1
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT value FROM meta WHERE key = 'store_version'").fetchone() \
+            == version
+    code, so, err, out, hold = release(tmp, "--manifest", man, src, db=db)
+    assert code == 1 and "0 unchanged since the last run" in err, err
+    sites = {os.path.basename(l["source"]): l["sites"] for l in manifest_lines(man)}
+    assert sites["DJI_0021.JPG"] == [{"id": 1, "name": "renamed square"}], sites
+    code, so, err, out, hold = release(tmp, "--manifest", man, src, db=db)
+    assert "3 unchanged since the last run" in err, err
+    code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", src, db=db)
+    assert "0 unchanged since the last run" in err, err
+    code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", src, db=db)
+    assert "3 unchanged since the last run" in err, err
+    dem = os.path.join(tmp, "flat.tif")
+    g = gdal()
+    ds = g.GetDriverByName("GTiff").Create(dem, 100, 100, 1, g.GDT_Float32)
+    ds.SetGeoTransform([-92.05, 0.001, 0, 46.9, 0, -0.001])
+    ds.SetProjection("EPSG:4326")
+    ds.GetRasterBand(1).Fill(183.0)
+    ds = None
+    code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", "--dem",
+                                       dem, src, db=db)
+    assert "0 unchanged since the last run" in err, err
 
 
 def test_kill_9_then_resume_gives_the_same_trees_and_manifest(tmp):
@@ -513,6 +631,61 @@ def test_kill_9_then_resume_gives_the_same_trees_and_manifest(tmp):
         assert not temps, temps
 
 
+def mp4(path, seconds, version=0, moov_last=False, mdat=b"\0" * 100):
+    """A minimal ISO base media file (ISO/IEC 14496-12): ftyp, a moov holding an mvhd of the
+    given length (timescale 1000), and media data before or after the moov; mdat as a 64-bit
+    size box when moov comes last (as cameras that write moov at the end do)."""
+    import struct
+    scale, dur = 1000, round(seconds * 1000)
+    if version == 0:
+        head = struct.pack(">BxxxIIII", 0, 0, 0, scale, dur)
+    else:
+        head = struct.pack(">BxxxQQIQ", 1, 0, 0, scale, dur)
+    body = head + struct.pack(">IH10x36x24xI", 0x10000, 0x100, 2)
+    mvhd = struct.pack(">I4s", 8 + len(body), b"mvhd") + body
+    moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
+    ftyp = struct.pack(">I4s4sI4s", 20, b"ftyp", b"mp42", 0, b"isom")
+    if moov_last:
+        data = struct.pack(">I4sQ", 1, b"mdat", 16 + len(mdat)) + mdat
+        blob = ftyp + data + moov
+    else:
+        blob = ftyp + moov + struct.pack(">I4s", 8 + len(mdat), b"mdat") + mdat
+    with open(path, "wb") as f:
+        f.write(blob)
+
+
+def test_video_cut_short_or_unmeasurable_is_held(tmp):
+    """Adversary A3b: a DJI .SRT cut short (5 frames, 0.133 s) beside a 10 s video released the
+    whole video. The SRT's cue times must span its video (gaps of at most 1.5 s at the start,
+    between frames and at the end), else both are held with the span in the reason; so is a
+    video whose length cannot be read."""
+    srt = os.path.join(DATA, "srt", "CallMarcus_examples_DJI_sample.SRT")
+    cases = {"long.SRT": ("long.MP4", dict(seconds=10.0)),
+             "late.SRT": ("late.MOV", dict(seconds=10.0, version=1, moov_last=True)),
+             "avi.SRT": ("avi.AVI", None)}
+    d = os.path.join(tmp, "in")
+    os.makedirs(d)
+    for name, (video, kw) in cases.items():
+        shutil.copy(srt, os.path.join(d, name))
+        if kw is None:
+            write(d, video, b"RIFF\0\0\0\0AVI LIST" + b"\0" * 64, "wb")
+        else:
+            mp4(os.path.join(d, video), **kw)
+    shutil.copy(srt, os.path.join(d, "fits.SRT"))  # 0.133 s of a 0.166 s video: released
+    mp4(os.path.join(d, "fits.MP4"), 0.166, moov_last=True)
+    code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir", d)
+    assert code == 1, err
+    assert sorted(tree(out)) == ["fits.MP4", "fits.SRT"], tree(out)
+    for name, (video, kw) in cases.items():
+        assert video in tree(hold) and name in tree(hold), tree(hold)
+        why = open(os.path.join(hold, name + ".reason.txt")).read()
+        assert "does not cover the whole video" in why, why
+        if kw is None:
+            assert "no movie header with a length" in why, why
+        else:
+            assert f"covers 0.000 s to 0.133 s of {video}, which runs 10.000 s" in why, why
+
+
 def test_video_is_held_unless_every_frame_is_clear(tmp):
     """A DJI .SRT with its video beside it: every frame clear -> both released; a site under
     one frame -> both held, and the reason says video redaction is out of scope."""
@@ -520,7 +693,7 @@ def test_video_is_held_unless_every_frame_is_clear(tmp):
     os.makedirs(d)
     srt = os.path.join(DATA, "srt", "CallMarcus_examples_DJI_sample.SRT")
     shutil.copy(srt, os.path.join(d, "clip.SRT"))
-    write(d, "clip.MP4", b"\0\0\0\x18ftypmp42" + b"\0" * 100, "wb")
+    mp4(os.path.join(d, "clip.MP4"), 0.166)  # its five frames' length
     code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir", d)
     assert code == 0, err
     assert tree(out) == tree(d)
@@ -638,6 +811,9 @@ if __name__ == "__main__":
           test_redacted_copy_differs_exactly_where_the_site_projects,
           test_redacted_copy_keeps_metadata_but_no_thumbnail, test_no_redact_holds_flagged,
           test_resized_cropped_or_rotated_copies_are_held_not_redacted,
+          test_xmp_picture_and_hidden_location_never_leave,
+          test_rerun_checks_again_after_the_store_or_settings_changed,
+          test_video_cut_short_or_unmeasurable_is_held,
           test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,
           test_outputs_inside_an_input_are_refused,
           test_rerun_skips_what_is_released_and_unchanged,

@@ -90,6 +90,10 @@ void koi_image_meta_init(koi_image_meta *m);
  * a JPEG or damaged header. */
 ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *m);
 
+/* The length in seconds of an MP4/MOV file (ISO base media: its movie header), reading box
+ * headers only. KO_ERR_IO: unreadable; KO_ERR_FORMAT: no movie header with a length. */
+ko_status koi_mp4_duration(ko_context *ctx, const char *path, double *seconds);
+
 /* The same from bytes in memory (the fuzzers' entry point). */
 ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, koi_image_meta *m);
 

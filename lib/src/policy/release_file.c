@@ -18,6 +18,7 @@
 #include <gdal.h>
 
 #include "core/core.h"
+#include "meta/meta.h"
 #include "policy/policy.h"
 
 /* A file larger than this is not read into memory: held. */
@@ -128,6 +129,66 @@ static const char *ext_of(const char *path) {
     return dot && (!slash || dot > slash) ? dot + 1 : "";
 }
 
+static void refuse(ko_release_item *it, const char *why) {
+    it->info.decision = KO_REFUSE;
+    it->info.why = why;
+}
+
+/* The video times a DJI .SRT's frames stand at (their cue starts, in order). */
+typedef struct cover {
+    double first, last, widest_gap;
+    int broken; /* a frame without a time, or one earlier than the frame before */
+} cover;
+
+static void cover_add(cover *c, const ko_shot *shot) {
+    double t = NAN;
+    for (size_t i = 0; i < shot->n_extra; i++)
+        if (!strcmp(shot->extra_keys[i], "video_time_s")) t = CPLAtof(shot->extra_values[i]);
+    if (!isfinite(t) || (c->last > -INFINITY && t < c->last)) {
+        c->broken = 1;
+        return;
+    }
+    if (c->last > -INFINITY && t - c->last > c->widest_gap) c->widest_gap = t - c->last;
+    if (t < c->first) c->first = t;
+    c->last = t;
+}
+
+/* A gap this long between checked frames, or at either end of the video, leaves frames
+ * unchecked: more than a DJI SRT's once-a-second cues of older models. */
+#define COVER_GAP_S 1.5
+
+/* Whether the .SRT's frames span each of its videos from start to end; if not, the item is
+ * refused (a subtitle file cut short, or with cues taken out, vouched for the whole video:
+ * adversary A3b). Memory failures are returned. */
+static ko_status videos_covered(ko_release_item *it, const cover *c, const char *path) {
+    for (size_t i = 0; i < it->n_companions; i++) {
+        double len = NAN;
+        const char *why = NULL;
+        if (koi_mp4_duration(it->ctx, it->companions[i], &len) != KO_OK)
+            why = CPLSPrintf("%s; so how much of it the telemetry covers is not known",
+                             ko_errmsg(it->ctx));
+        else if (c->broken || !(c->last >= c->first))
+            why = CPLSPrintf(
+                "%s: its frames have no video times in order, so how much of %s "
+                "they cover is not known",
+                path, CPLGetFilename(it->companions[i]));
+        else if (c->first > COVER_GAP_S || len - c->last > COVER_GAP_S ||
+                 c->widest_gap > COVER_GAP_S)
+            why = CPLSPrintf(
+                "%s covers %.3f s to %.3f s of %s, which runs %.3f s (widest gap "
+                "%.3f s): the frames outside were never checked",
+                path, c->first, c->last, CPLGetFilename(it->companions[i]), len, c->widest_gap);
+        if (why) {
+            refuse(it,
+                   "the telemetry does not cover the whole video, so not every frame was "
+                   "checked: a video is released only when every frame is checked and "
+                   "clear");
+            return set_reason(it, why, "", "") ? KO_OK : nomem(it->ctx);
+        }
+    }
+    return KO_OK;
+}
+
 /* The videos a DJI .SRT stands for: same stem, beside it. */
 static ko_status find_companions(ko_release_item *it, const char *path) {
     static const char *const video[] = {"MP4", "mp4",  "MOV",  "mov", "AVI", "avi", "MKV",
@@ -148,11 +209,6 @@ static ko_status find_companions(ko_release_item *it, const char *path) {
         c[++it->n_companions] = NULL;
     }
     return KO_OK;
-}
-
-static void refuse(ko_release_item *it, const char *why) {
-    it->info.decision = KO_REFUSE;
-    it->info.why = why;
 }
 
 /* The redacted copy of a flagged photo: pixels of the mask zeroed in every band, encoded by
@@ -346,7 +402,9 @@ static ko_status assess(ko_release_item *it, ko_sites *sites, const ko_file_list
     }
     ko_shot shot;
     ko_status s;
+    cover cv = {INFINITY, -INFINITY, 0, 0};
     while ((s = ko_reader_next(r, &shot)) == KO_OK) {
+        if (series) cover_add(&cv, &shot);
         ko_result *res = NULL;
         if ((rc = ko_check_shot(ctx, sites, &shot, o->check, &res)) != KO_OK) break;
         ko_verdict v = ko_result_verdict(res);
@@ -426,6 +484,9 @@ static ko_status assess(ko_release_item *it, ko_sites *sites, const ko_file_list
             refuse(it,
                    "a video's telemetry or a telemetry table is location data: it is held "
                    "when location is to be stripped");
+        else if (it->info.decision == KO_RELEASE && it->n_companions &&
+                 (rc = videos_covered(it, &cv, path)) != KO_OK)
+            goto out;
     } else if (it->info.decision == KO_RELEASE && o->strip_location) {
         koi_bytes b = {0};
         rc = koi_jpeg_rebuild(ctx, it->src, it->src_n, NULL, 0, 1, &b);
