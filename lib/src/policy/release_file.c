@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -634,8 +635,15 @@ static ko_status write_atomic(ko_context *ctx, const char *path, const void *dat
         snprintf(dir, dn + 2, "%.*s", (int)(dn ? dn : 1), dn ? path : "/");
     else
         snprintf(dir, dn + 2, ".");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
-    int ok = fd >= 0, err = ok ? 0 : errno;
+    /* Two processes writing one destination share its temporary name: each locks it before
+     * truncating, so one never renames a file the other is half-way through writing. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    int ok = fd >= 0, err = ok ? 0 : errno, busy = 0;
+    if (ok && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        busy = errno == EWOULDBLOCK;
+        ok = 0, err = errno;
+    }
+    if (ok && ftruncate(fd, 0) != 0) ok = 0, err = errno;
     if (ok && from) {
         VSILFILE *in = VSIFOpenL(from, "rb");
         static const size_t BUF = 1 << 20;
@@ -669,9 +677,12 @@ static ko_status write_atomic(ko_context *ctx, const char *path, const void *dat
         }
     }
     if (ok && fsync(fd) != 0) ok = 0, err = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, err = errno; /* renamed while still locked */
     if (fd >= 0 && close(fd) != 0 && ok) ok = 0, err = errno;
-    if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
-    if (!ok) {
+    if (busy) {
+        st = koi_error(ctx, KO_ERR_IO, "%s: another process is writing it now (%s is locked)", path,
+                       tmp);
+    } else if (!ok) {
         unlink(tmp);
         st = koi_error(ctx, KO_ERR_IO, "%s: cannot write: %s", path, strerror(err ? err : EIO));
     } else {
