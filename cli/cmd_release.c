@@ -444,10 +444,11 @@ static json_object *jstring(const char *s) {
 
 /* The manifest line of a file (deterministic: no times, so a resumed run gives the same). */
 static char *record(run *r, const entry *e, const ko_release_info *in, const char *output,
-                    int64_t output_size) {
+                    int64_t output_size, const VSIStatBufL *read) {
     json_object *j = json_object_new_object();
     VSIStatBufL st;
-    int have = safe_stat(e->path, &st) == 0;
+    int have = read != NULL;
+    if (have) st = *read;
     json_object_object_add(j, "source", jstring(e->path));
     json_object_object_add(j, "rel", jstring(e->rel));
     json_object_object_add(j, "size", json_object_new_int64(have ? (int64_t)st.st_size : -1));
@@ -525,7 +526,15 @@ static void unlink_tmp(const char *path) {
     if (!t) return;
     sprintf(t, "%.*s%s.%s.keepout-tmp", slash ? (int)(slash - path) : 0, path, slash ? "/" : "",
             slash ? slash + 1 : path);
-    unlink(t);
+    /* only if no one holds it: a writer locks its temporary file until it is renamed, and
+     * taking the name from under it would let its rename publish another's half-written file */
+    int fd = open(t, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(t);
+        close(fd);
+    } else if (errno == ELOOP) {
+        unlink(t); /* a symbolic link is no writer's file */
+    }
     free(t);
 }
 
@@ -576,6 +585,23 @@ static void count(run *r, ko_decision d) {
 /* A message in the loop: the progress line cleared first. */
 #define say(r, ...) (progress_clear((r)->prog), out_say("release", __VA_ARGS__))
 
+/* Whether dst may be written for e: it is absent, or this manifest's line for e names it as
+ * its output, or it already holds what is to be written. A file there from another source (a
+ * second run of another input into the same OUT: adversary B4) is never overwritten. */
+static int ours(run *r, const journal_line *old, const char *dst, const char *sha) {
+    struct stat sb;
+    if (lstat(dst, &sb) != 0) return errno == ENOENT;
+    if (old) {
+        json_object *j = json_tokener_parse(old->line);
+        const char *o = j ? jstr(j, "output") : NULL;
+        int mine = o && !strcmp(o, dst);
+        json_object_put(j);
+        if (mine) return 1;
+    }
+    char have[65];
+    return S_ISREG(sb.st_mode) && ko_file_sha256(r->ctx, dst, have) == KO_OK && !strcmp(have, sha);
+}
+
 /* One file: 1 done, 0 a write failed (exit 2), -1 the store failed (exit 2). */
 static int release_one(run *r, size_t k) {
     entry *e = &r->e[k];
@@ -589,6 +615,10 @@ static int release_one(run *r, size_t k) {
         if (!r->manifest_given && r->lines[k]) printf("%s\n", r->lines[k]);
         return r->lines[k] != NULL;
     }
+    /* the file as it was before it was read: a file changed while it is read is recorded with
+     * what no later state matches, so the next run checks it again (adversary B3) */
+    VSIStatBufL before;
+    int stat_ok = safe_stat(e->path, &before) == 0;
     ko_release_item *it = NULL;
     if (ko_release_check(r->ctx, r->sites, e->fl, e->index, &r->rel, &it) != KO_OK) {
         say(r, "%s: %s", e->path, ko_errmsg(r->ctx));
@@ -605,6 +635,17 @@ static int release_one(run *r, size_t k) {
                !stays_in(to_out ? r->hold_real : r->out_real, other))) {
         say(r, "%s: a symbolic link inside %s or %s leads out of it: nothing is written there",
             e->rel, r->out, r->hold);
+        free(dst);
+        free(other);
+        ko_release_item_destroy(it);
+        return 0;
+    }
+    if (ok && in.has_copy && !ours(r, old, dst, in.output_sha256)) {
+        say(r,
+            "%s exists with other content, and this manifest (%s) does not record it as %s's: "
+            "not overwritten (another input released there, or another run's file; move it, "
+            "or release into another directory)",
+            dst, r->manifest, e->path);
         free(dst);
         free(other);
         ko_release_item_destroy(it);
@@ -638,7 +679,12 @@ static int release_one(run *r, size_t k) {
         }
     }
     if (ok) {
-        r->lines[k] = record(r, e, &in, in.has_copy ? dst : NULL, size);
+        VSIStatBufL after;
+        int same = stat_ok && safe_stat(e->path, &after) == 0 && after.st_size == before.st_size &&
+                   after.st_ino == before.st_ino && after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+                   after.st_mtim.tv_nsec == before.st_mtim.tv_nsec &&
+                   (!in.has_copy || in.source_size == (int64_t)before.st_size);
+        r->lines[k] = record(r, e, &in, in.has_copy ? dst : NULL, size, same ? &before : NULL);
         ok = r->lines[k] != NULL;
     }
     if (ok) {

@@ -21,8 +21,9 @@ PACKAGES=(
     # cluster: slurmctld, slurmd, the client commands and munge (their Debian services are not
     # used: the test runs its own daemons with its own configuration, key, sockets and ports)
     slurm-wlm munge
-    # the sidecar test checks fsync before rename in the system calls
-    strace
+    # the sidecar test checks fsync before rename in the system calls; the release test stops
+    # keepout between reading a photo and writing it (gdb) to swap the photo there
+    strace gdb
     # the route map test renders the SVG in a headless browser
     chromium fonts-dejavu-core
 )

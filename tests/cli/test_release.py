@@ -587,6 +587,77 @@ def test_rerun_checks_again_after_the_store_or_settings_changed(tmp):
     assert "0 unchanged since the last run" in err, err
 
 
+def test_source_swapped_while_released_is_checked_again(tmp):
+    """Adversary B3: a photo replaced after keepout read it and before its manifest line was
+    written got a line with the new file's size and mtime and the old file's SHA-256, so every
+    later run skipped the new (flagged) photo as unchanged. gdb stops keepout where it writes
+    the photo and swaps it there; the next run must check the new photo (and redact it)."""
+    src = photos(tmp, ("DJI_0018.JPG",))
+    photo = os.path.join(src, "DJI_0018.JPG")
+    os.rename(photo, os.path.join(src, "photo.JPG"))
+    photo = os.path.join(src, "photo.JPG")
+    swap = os.path.join(tmp, "swap.JPG")
+    shutil.copy(os.path.join(FULL, "DJI_0021.JPG"), swap)
+    db = store(tmp)
+    out, hold = os.path.join(tmp, "OUT"), os.path.join(tmp, "HOLD")
+    cmds = write(tmp, "cmds", "set breakpoint pending on\nbreak ko_release_item_write\nrun\n"
+                 f"shell mv {swap} {photo}\ncontinue\nquit\n")
+    r = subprocess.run(["gdb", "-q", "-batch", "-x", cmds, "--args", KEEPOUT, "release", "-q",
+                        "--db", db, "--to", out, "--hold", hold, src],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert sha(photo) == sha(os.path.join(FULL, "DJI_0021.JPG")), r.stdout + r.stderr
+    assert sha(os.path.join(out, "photo.JPG")) == sha(os.path.join(IMG, "DJI_0018.JPG"))
+    code, so, err, out, hold = release(tmp, src, db=db)
+    assert code == 1 and "0 unchanged since the last run" in err, err
+    line = manifest_lines(os.path.join(hold, ".keepout-release.jsonl"))[0]
+    assert line["decision"] == "redact" and line["sha256"] == sha(photo), line
+
+
+def test_another_source_never_overwrites_an_output(tmp):
+    """Adversary B4: two inputs with the same relative path are refused in one run ("release
+    them in separate runs"), but the second of two runs into one OUT overwrote the first's
+    OUT/DJI_0018.JPG with another photo. Now a file in OUT that this manifest does not record
+    as the source's, with other content, stops the run (exit 2) and stays; the same content
+    (a run again after the manifest was deleted) is no conflict."""
+    a = photos(os.path.join(tmp, "a"), ("DJI_0018.JPG",))
+    b = photos(os.path.join(tmp, "b"), ("DJI_0023.JPG",))
+    os.rename(os.path.join(b, "DJI_0023.JPG"), os.path.join(b, "DJI_0018.JPG"))
+    db = store(tmp)
+    code, so, err, out, hold = release(tmp, a, db=db)
+    assert code == 0, err
+    first = sha(os.path.join(out, "DJI_0018.JPG"))
+    code, so, err, out, hold = release(tmp, b, db=db)
+    assert code == 2 and "exists with other content" in err, err
+    assert sha(os.path.join(out, "DJI_0018.JPG")) == first
+    os.unlink(os.path.join(hold, ".keepout-release.jsonl"))
+    code, so, err, out, hold = release(tmp, a, db=db)
+    assert code == 0, err
+    assert sha(os.path.join(out, "DJI_0018.JPG")) == first
+
+
+def test_a_temporary_file_being_written_is_never_taken(tmp):
+    """Two runs writing one destination share its temporary name (adversary: minor). A writer
+    locks it until it is renamed; another run neither removes nor truncates a locked one (its
+    rename would publish a half-written file) and stops with exit 2; once it is free, a run
+    removes it as a killed run's leftover and completes."""
+    import fcntl
+    src = photos(tmp, ("DJI_0018.JPG",))
+    out = os.path.join(tmp, "OUT")
+    os.makedirs(out)
+    busy = os.path.join(out, ".DJI_0018.JPG.keepout-tmp")
+    with open(busy, "wb") as f:
+        f.write(b"half written")
+        f.flush()
+        fcntl.flock(f, fcntl.LOCK_EX)
+        code, so, err, out, hold = release(tmp, src)
+        assert code == 2 and "another process is writing it now" in err, err
+        assert open(busy, "rb").read() == b"half written"
+        assert not os.path.exists(os.path.join(out, "DJI_0018.JPG"))
+    code, so, err, out, hold = release(tmp, src)
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == ["DJI_0018.JPG"], os.listdir(out)
+
+
 def test_kill_9_then_resume_gives_the_same_trees_and_manifest(tmp):
     """Twelve photos (the three, four times over in sub-folders; three redacted), released once
     straight through; then, in each of four trials, runs killed with SIGKILL after a random
@@ -814,6 +885,9 @@ if __name__ == "__main__":
           test_xmp_picture_and_hidden_location_never_leave,
           test_rerun_checks_again_after_the_store_or_settings_changed,
           test_video_cut_short_or_unmeasurable_is_held,
+          test_source_swapped_while_released_is_checked_again,
+          test_another_source_never_overwrites_an_output,
+          test_a_temporary_file_being_written_is_never_taken,
           test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,
           test_outputs_inside_an_input_are_refused,
           test_rerun_skips_what_is_released_and_unchanged,
