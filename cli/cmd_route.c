@@ -68,7 +68,6 @@ typedef struct route_run {
     size_t n_dems;
     ko_dem *dem;
     int quiet, unknown_is_clear, progress;
-    int indexed; /* the packed index is loaded */
 } route_run;
 
 static int parse_number(const char *opt, const char *s, double lo, double hi, double *v) {
@@ -80,75 +79,6 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
         return 0;
     }
     return 1;
-}
-
-static int parse_pair(const char *s, double *a, double *b) {
-    char *end;
-    *a = strtod(s, &end);
-    if (end == s || (*end != 'x' && *end != 'X')) return 0;
-    const char *t = end + 1;
-    *b = strtod(t, &end);
-    return end != t && (*end == '\0' || *end == ',') && *a > 0 && *b > 0;
-}
-
-/* --camera SPEC: comma-separated key=value items and optionally a MAKE/MODEL table entry. */
-static int parse_camera(ko_context *ctx, const char *spec, ko_camera *cam) {
-    double focal = NAN, focal35 = NAN, sw = NAN, sh = NAN, w = 4000, h = 3000;
-    char model[256] = "";
-    char *copy = strdup(spec), *save = NULL;
-    if (!copy) return 0;
-    int ok = 1;
-    for (char *tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strncmp(tok, "focal35=", 8))
-            ok = (focal35 = strtod(tok + 8, NULL)) > 0;
-        else if (!strncmp(tok, "focal=", 6))
-            ok = (focal = strtod(tok + 6, NULL)) > 0;
-        else if (!strncmp(tok, "sensor=", 7))
-            ok = parse_pair(tok + 7, &sw, &sh);
-        else if (!strncmp(tok, "size=", 5))
-            ok = parse_pair(tok + 5, &w, &h);
-        else if (!strchr(tok, '=') && strchr(tok, '/') && !*model)
-            snprintf(model, sizeof model, "%s", tok);
-        else
-            ok = 0;
-    }
-    free(copy);
-    if (!ok) {
-        fprintf(stderr, "keepout route: --camera '%s': see 'keepout route --help' for the form\n",
-                spec);
-        return 0;
-    }
-    ko_camera_init(cam);
-    cam->width_px = (uint32_t)w;
-    cam->height_px = (uint32_t)h;
-    if (*model) {
-        char *slash = strchr(model, '/');
-        *slash = '\0';
-        if (ko_camera_lookup(ctx, model, slash + 1, cam) != KO_OK) {
-            fprintf(stderr, "keepout route: --camera: %s\n", ko_errmsg(ctx));
-            return 0;
-        }
-        if (isnan(focal)) {
-            fprintf(stderr, "keepout route: --camera %s: add the focal length, e.g. ,focal=8.8\n",
-                    spec);
-            return 0;
-        }
-        cam->focal_mm = focal;
-        return 1;
-    }
-    if (!isnan(focal35))
-        return ko_camera_from_focal35(focal35, cam->width_px, cam->height_px, cam) == KO_OK;
-    if (!isnan(focal) && !isnan(sw)) {
-        cam->focal_mm = focal;
-        cam->sensor_w_mm = sw;
-        cam->sensor_h_mm = sh;
-        return 1;
-    }
-    fprintf(stderr,
-            "keepout route: --camera '%s': give focal35=, MAKE/MODEL,focal= or "
-            "focal=,sensor=\n",
-            spec);
-    return 0;
 }
 
 enum {
@@ -264,15 +194,12 @@ static int parse_args(int argc, char **argv, route_run *r, out_format *fmt, int 
 /* ------------------------------------------------------------------------------------------ */
 
 void plan_free(plan_eval *p) {
-    size_t n = ko_exposures_count(p->ex);
-    for (size_t i = 0; p->res && i < n; i++)
-        ko_result_destroy(p->res[i]);
     for (size_t i = 0; p->swept && i < p->n_legs; i++)
         if (p->swept[i]) OGR_G_DestroyGeometry(p->swept[i]);
     free(p->res);
     free(p->swept);
     free(p->leg_verdict);
-    free(p->remedy);
+    ko_plan_destroy(p->plan);
     ko_exposures_destroy(p->ex);
     ko_route_destroy(p->rt);
     memset(p, 0, sizeof *p);
@@ -297,103 +224,40 @@ OGRGeometryH plan_route_line(const plan_eval *p) {
     return line;
 }
 
-static OGRGeometryH ring_polygon(const ko_footprint *fp) {
-    size_t n = 0;
-    const double *ring = ko_footprint_ring(fp, &n);
-    OGRGeometryH poly = OGR_G_CreateGeometry(wkbPolygon), lr = OGR_G_CreateGeometry(wkbLinearRing);
-    for (size_t i = 0; i < n; i++)
-        OGR_G_AddPoint_2D(lr, ring[2 * i], ring[2 * i + 1]);
-    OGR_G_AddGeometryDirectly(poly, lr);
-    return poly;
+static int term_progress(double complete, const char *message, void *user) {
+    (void)message;
+    (void)user;
+    GDALTermProgress(complete, NULL, NULL);
+    return 1;
 }
 
-/* The ground a leg sweeps: where the camera records continuously, the hulls of consecutive
- * footprints (the ground passing between two samples); else the photos' footprints. */
-static OGRGeometryH sweep_leg(const plan_eval *p, size_t leg) {
-    OGRGeometryH parts = OGR_G_CreateGeometry(wkbMultiPolygon), prev = NULL;
-    size_t n = ko_exposures_count(p->ex);
-    for (size_t i = 0; i < n; i++) {
-        const ko_exposure *e = ko_exposures_get(p->ex, i);
-        const ko_footprint *fp = ko_result_footprint(p->res[i]);
-        if (e->leg != leg || !fp) continue;
-        OGRGeometryH poly = ring_polygon(fp);
-        if (prev && e->trigger == KO_TRIGGER_CONTINUOUS) {
-            OGRGeometryH pair = OGR_G_Union(prev, poly), hull = OGR_G_ConvexHull(pair);
-            OGR_G_DestroyGeometry(pair);
-            if (hull) OGR_G_AddGeometryDirectly(parts, hull);
-        }
-        OGR_G_AddGeometry(parts, poly);
-        if (prev) OGR_G_DestroyGeometry(prev);
-        prev = poly;
+/* Checks the plan (the library's ko_plan_check: exposures, legs, sweeps, remedies) and keeps
+ * what the reports and the map read. Returns 1, 0 for a failed store (exit 2). */
+static int evaluate(route_run *r, plan_eval *p) {
+    if (ko_plan_check(r->ctx, r->sites, p->rt, p->ex, &r->copts, r->progress ? term_progress : NULL,
+                      NULL, &p->plan) != KO_OK) {
+        fprintf(stderr, "keepout route: site store %s failed: %s\n", r->db, ko_errmsg(r->ctx));
+        return 0;
     }
-    if (prev) OGR_G_DestroyGeometry(prev);
-    OGRGeometryH swept = OGR_G_GetGeometryCount(parts) ? OGR_G_UnionCascaded(parts) : NULL;
-    OGR_G_DestroyGeometry(parts);
-    return swept;
-}
-
-static int alloc_plan(plan_eval *p) {
-    size_t n = ko_exposures_count(p->ex), wps = ko_route_waypoint_count(p->rt);
-    p->n_legs = wps > 1 ? wps - 1 : 1;
+    size_t n = ko_exposures_count(p->ex);
+    p->n_legs = ko_plan_leg_count(p->plan);
     p->res = calloc(n ? n : 1, sizeof *p->res);
     p->leg_verdict = calloc(p->n_legs, sizeof *p->leg_verdict);
     p->swept = calloc(p->n_legs, sizeof *p->swept);
-    p->remedy = calloc(p->n_legs, sizeof *p->remedy);
-    if (!p->res || !p->leg_verdict || !p->swept || !p->remedy) return 0;
-    for (size_t l = 0; l < p->n_legs; l++)
-        p->remedy[l].pitch_deg = p->remedy[l].height_m = NAN;
-    return 1;
-}
-
-/* Checks every exposure. Returns 1, 0 for a failed store (exit 2), -1 out of memory. */
-static int check_exposures(route_run *r, plan_eval *p) {
-    size_t n = ko_exposures_count(p->ex);
-    for (size_t i = 0; i < n; i++) {
-        const ko_exposure *e = ko_exposures_get(p->ex, i);
-        if (ko_check_shot(r->ctx, r->sites, &e->shot, &r->copts, &p->res[i]) != KO_OK) {
-            fprintf(stderr, "keepout route: site store %s failed: %s\n", r->db, ko_errmsg(r->ctx));
-            return 0;
-        }
-        ko_verdict v = ko_result_verdict(p->res[i]);
-        p->flagged += v == KO_FLAGGED;
-        p->unknown += v == KO_UNKNOWN;
-        p->clear += v == KO_CLEAR;
-        size_t leg = e->leg < p->n_legs ? e->leg : p->n_legs - 1;
-        p->leg_verdict[leg] = ko_verdict_worst(p->leg_verdict[leg], v);
-        if (r->progress && (i % 64 == 0 || i + 1 == n))
-            GDALTermProgress(0.9 * (double)(i + 1) / (double)n, NULL, NULL);
-    }
-    return 1;
-}
-
-/* The packed index once the queries to come call for it (ko_sites_prepare()): a 10-photo
- * plan against a national store starts at once, a survey loads it. */
-static int want_index(route_run *r, double queries) {
-    if (r->indexed || ko_sites_prepare(r->sites, queries, &r->indexed) == KO_OK) return 1;
-    fprintf(stderr, "keepout route: site store: %s\n", ko_errmsg(r->ctx));
-    return 0;
-}
-
-/* A remedy re-checks a leg's exposures for up to a few hundred candidate poses. */
-#define REMEDY_QUERIES_PER_EXPOSURE 300.0
-
-static int evaluate(route_run *r, plan_eval *p) {
-    if (!alloc_plan(p)) {
+    if (!p->res || !p->leg_verdict || !p->swept) {
         fprintf(stderr, "keepout route: out of memory\n");
         return 0;
     }
-    double n = (double)ko_exposures_count(p->ex);
-    if (!want_index(r, n) || !check_exposures(r, p)) return 0;
+    for (size_t i = 0; i < n; i++)
+        p->res[i] = ko_plan_result(p->plan, i);
     for (size_t l = 0; l < p->n_legs; l++) {
-        p->swept[l] = sweep_leg(p, l);
-        if (p->leg_verdict[l] != KO_FLAGGED) continue;
-        if (!want_index(r, REMEDY_QUERIES_PER_EXPOSURE * n)) return 0;
-        if (ko_route_remedy(r->ctx, r->sites, p->ex, l, &r->copts, &p->remedy[l]) != KO_OK) {
-            fprintf(stderr, "keepout route: site store %s failed: %s\n", r->db, ko_errmsg(r->ctx));
-            return 0;
-        }
+        p->leg_verdict[l] = ko_plan_leg_verdict(p->plan, l);
+        const char *wkt = ko_plan_leg_wkt(p->plan, l);
+        char *text = (char *)wkt;
+        if (*wkt && OGR_G_CreateFromWkt(&text, NULL, &p->swept[l]) != OGRERR_NONE)
+            p->swept[l] = NULL;
     }
-    if (r->progress) GDALTermProgress(1.0, NULL, NULL);
+    ko_plan_verdict(p->plan, &p->clear, &p->flagged, &p->unknown);
     return 1;
 }
 
@@ -521,7 +385,11 @@ int cmd_route(int argc, char **argv) {
         goto done;
     }
     if (r.camera_spec) {
-        if (!parse_camera(r.ctx, r.camera_spec, &r.camera)) goto done;
+        if (ko_camera_from_spec(r.ctx, r.camera_spec, &r.camera) != KO_OK) {
+            fprintf(stderr, "keepout route: --camera: %s (see 'keepout route --help')\n",
+                    ko_errmsg(r.ctx));
+            goto done;
+        }
         r.ropts.camera = &r.camera;
     }
     /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */

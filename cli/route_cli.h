@@ -9,16 +9,17 @@
 #include "keepout/keepout.h"
 #include "output.h"
 
-/* A plan after checking: every exposure's result, and per leg its verdict, swept footprint
- * and remedy. Owns everything it points to (plan_free). */
+/* A plan after checking (the library's ko_plan) with what the reports and the map read from
+ * it: every exposure's result, and per leg its verdict and swept footprint. Owns everything it
+ * points to (plan_free). */
 typedef struct plan_eval {
     ko_route *rt;
     ko_exposures *ex;
-    ko_result **res; /* one per exposure */
+    ko_plan *plan;
+    const ko_result **res; /* one per exposure, borrowed from plan */
     size_t n_legs;
     ko_verdict *leg_verdict;
     OGRGeometryH *swept; /* per leg, WGS84 lon/lat; NULL where the leg has no footprint */
-    ko_remedy *remedy;   /* per leg; searched only for flagged legs (else NaN) */
     size_t flagged, unknown, clear; /* exposures */
 } plan_eval;
 

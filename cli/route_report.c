@@ -8,47 +8,14 @@
 
 #include "route_cli.h"
 
-static const char *trigger_name(ko_trigger t) {
-    switch (t) {
-        case KO_TRIGGER_NONE:
-            return "waypoint";
-        case KO_TRIGGER_DISTANCE:
-            return "distance";
-        case KO_TRIGGER_TIME:
-            return "time";
-        case KO_TRIGGER_CONTINUOUS:
-            return "video";
-    }
-    return "";
-}
-
-static json_object *num_or_null(double v, double scale) {
-    return isfinite(v) ? json_object_new_double(round(v * scale) / scale) : NULL;
-}
-
-/* The remedy of a flagged leg in words; "" for other legs. */
-static void remedy_text(const plan_eval *p, size_t leg, char *buf, size_t cap) {
-    buf[0] = '\0';
-    if (p->leg_verdict[leg] != KO_FLAGGED) return;
-    const ko_remedy *m = &p->remedy[leg];
-    size_t first = 0, last = 0, n = ko_exposures_count(p->ex);
-    int any = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (ko_exposures_get(p->ex, i)->leg != leg || ko_result_verdict(p->res[i]) != KO_FLAGGED)
-            continue;
-        if (!any) first = i;
-        last = i;
-        any = 1;
-    }
-    size_t len = 0;
-    if (isfinite(m->pitch_deg))
-        len += (size_t)snprintf(buf + len, cap - len, "gimbal pitch %.0f deg clears it; ",
-                                m->pitch_deg);
-    if (isfinite(m->height_m) && len < cap)
-        len += (size_t)snprintf(buf + len, cap - len, "flying %.0f m %s clears it; ",
-                                fabs(m->height_m), m->height_m > 0 ? "higher" : "lower");
-    if (len < cap)
-        snprintf(buf + len, cap - len, "or skip exposures #%zu-#%zu", first + 1, last + 1);
+/* The library's record i of the layer (ko_plan_record): its properties as a JSON object (the
+ * caller's), or NULL out of memory. */
+static json_object *record(const plan_eval *p, ko_plan_layer layer, size_t i) {
+    char *text = NULL;
+    if (ko_plan_record(NULL, p->plan, layer, i, &text, NULL) != KO_OK) return NULL;
+    json_object *o = json_tokener_parse(text);
+    ko_free(text);
+    return o;
 }
 
 static json_object *geom_json(OGRGeometryH g) {
@@ -60,6 +27,7 @@ static json_object *geom_json(OGRGeometryH g) {
 }
 
 static int write_geom(out_writer *w, json_object *props, OGRGeometryH g) {
+    if (!props) return 0;
     char *wkt = NULL;
     if (g && w->format == OUT_CSV) OGR_G_ExportToWkt(g, &wkt);
     int ok = out_feature(w, props, w->format == OUT_CSV ? NULL : geom_json(g), wkt);
@@ -68,102 +36,36 @@ static int write_geom(out_writer *w, json_object *props, OGRGeometryH g) {
     return ok;
 }
 
-static json_object *base(const plan_eval *p, const char *kind) {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "kind", json_object_new_string(kind));
-    json_object_object_add(o, "source", json_object_new_string(ko_route_path(p->rt)));
-    return o;
-}
-
 static int write_route(out_writer *w, const plan_eval *p) {
-    json_object *o = base(p, "route");
-    size_t legs_flagged = 0;
-    for (size_t l = 0; l < p->n_legs; l++)
-        legs_flagged += p->leg_verdict[l] == KO_FLAGGED;
-    ko_verdict v = p->unknown ? KO_UNKNOWN : p->flagged ? KO_FLAGGED : KO_CLEAR;
-    json_object_object_add(o, "format", json_object_new_string(ko_route_format(p->rt)));
-    json_object_object_add(o, "verdict", json_object_new_string(ko_verdict_str(v)));
-    json_object_object_add(o, "waypoints",
-                           json_object_new_int64((int64_t)ko_route_waypoint_count(p->rt)));
-    json_object_object_add(o, "legs", json_object_new_int64((int64_t)p->n_legs));
-    json_object_object_add(o, "exposures",
-                           json_object_new_int64((int64_t)ko_exposures_count(p->ex)));
-    json_object_object_add(o, "flagged", json_object_new_int64((int64_t)p->flagged));
-    json_object_object_add(o, "unknown", json_object_new_int64((int64_t)p->unknown));
-    json_object_object_add(o, "conflicting_legs", json_object_new_int64((int64_t)legs_flagged));
-    json_object_object_add(o, "note", json_object_new_string(ko_exposures_note(p->ex)));
     OGRGeometryH line = plan_route_line(p);
-    int ok = write_geom(w, o, line);
+    int ok = write_geom(w, record(p, KO_PLAN_ROUTE, 0), line);
     OGR_G_DestroyGeometry(line);
     return ok;
 }
 
 static int write_leg(out_writer *w, const plan_eval *p, size_t l) {
-    json_object *o = base(p, "leg");
-    char text[512];
-    remedy_text(p, l, text, sizeof text);
-    json_object_object_add(o, "leg", json_object_new_int64((int64_t)l + 1));
-    json_object_object_add(o, "from_wp", json_object_new_int(plan_leg_from(p, l)));
-    json_object_object_add(o, "to_wp", json_object_new_int(plan_leg_to(p, l)));
-    json_object_object_add(o, "verdict", json_object_new_string(ko_verdict_str(p->leg_verdict[l])));
-    json_object_object_add(o, "remedy_pitch_deg", num_or_null(p->remedy[l].pitch_deg, 1));
-    json_object_object_add(o, "remedy_height_change_m", num_or_null(p->remedy[l].height_m, 1));
-    json_object_object_add(o, "remedy", json_object_new_string(text));
-    return write_geom(w, o, p->swept[l]);
+    return write_geom(w, record(p, KO_PLAN_LEGS, l), p->swept[l]);
 }
 
 static int write_exposure(out_writer *w, const plan_eval *p, size_t i) {
-    const ko_exposure *e = ko_exposures_get(p->ex, i);
-    const ko_result *res = p->res[i];
-    json_object *o = base(p, "exposure");
-    json_object_object_add(o, "exposure", json_object_new_int64((int64_t)i + 1));
-    json_object_object_add(o, "id", json_object_new_string(e->shot.id));
-    json_object_object_add(o, "leg", json_object_new_int64((int64_t)e->leg + 1));
-    json_object_object_add(o, "waypoint",
-                           json_object_new_int(ko_route_waypoint(p->rt, e->waypoint)->number));
-    json_object_object_add(o, "along_m", num_or_null(e->along_m, 10));
-    json_object_object_add(o, "trigger", json_object_new_string(trigger_name(e->trigger)));
-    json_object_object_add(o, "verdict",
-                           json_object_new_string(ko_verdict_str(ko_result_verdict(res))));
-    json_object_object_add(o, "reason", json_object_new_string(ko_result_reason(res)));
-    json_object_object_add(o, "camera_lat", num_or_null(e->shot.pose.lat, 1e9));
-    json_object_object_add(o, "camera_lon", num_or_null(e->shot.pose.lon, 1e9));
-    json_object_object_add(o, "height_m", num_or_null(e->shot.pose.height_m, 100));
-    json_object_object_add(o, "yaw_deg", num_or_null(e->shot.pose.yaw_deg, 100));
-    json_object_object_add(o, "pitch_deg", num_or_null(e->shot.pose.pitch_deg, 100));
-    int ok = out_record(w, o, ko_result_footprint(res));
+    json_object *o = record(p, KO_PLAN_EXPOSURES, i);
+    int ok = o && out_record(w, o, ko_result_footprint(p->res[i]));
     json_object_put(o);
-    return ok;
-}
-
-static int write_conflict(out_writer *w, const plan_eval *p, size_t i, const ko_finding *f) {
-    const ko_exposure *e = ko_exposures_get(p->ex, i);
-    json_object *o = base(p, "conflict");
-    json_object_object_add(o, "leg", json_object_new_int64((int64_t)e->leg + 1));
-    json_object_object_add(o, "from_wp", json_object_new_int(plan_leg_from(p, e->leg)));
-    json_object_object_add(o, "to_wp", json_object_new_int(plan_leg_to(p, e->leg)));
-    json_object_object_add(o, "exposure", json_object_new_int64((int64_t)i + 1));
-    json_object_object_add(o, "exposure_id", json_object_new_string(e->shot.id));
-    json_object_object_add(o, "site_id", json_object_new_int64(f->site->site_id));
-    json_object_object_add(o, "name", json_object_new_string(f->site->name ? f->site->name : ""));
-    json_object_object_add(o, "category", json_object_new_string(f->site->category));
-    json_object_object_add(o, "distance_m", num_or_null(f->site->distance_m, 10));
-    json_object_object_add(o, "gsd_m", num_or_null(f->gsd_m, 1e4));
-    json_object_object_add(o, "min_gsd_m", num_or_null(f->site->min_gsd_m, 1e4));
-    json_object_object_add(o, "rule", json_object_new_string(f->rule));
-    OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
-    OGR_G_SetPoint_2D(pt, 0, f->site->nearest_lon, f->site->nearest_lat);
-    int ok = write_geom(w, o, pt);
-    OGR_G_DestroyGeometry(pt);
     return ok;
 }
 
 static int write_conflicts(out_writer *w, const plan_eval *p) {
     int ok = 1;
+    size_t c = 0;
     for (size_t i = 0; ok && i < ko_exposures_count(p->ex); i++)
         for (size_t k = 0; ok && k < ko_result_count(p->res[i]); k++) {
             const ko_finding *f = ko_result_finding(p->res[i], k);
-            if (f->disclosed) ok = write_conflict(w, p, i, f);
+            if (!f->disclosed) continue;
+            /* the library's conflicts are the disclosed findings in this order */
+            OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+            OGR_G_SetPoint_2D(pt, 0, f->site->nearest_lon, f->site->nearest_lat);
+            ok = write_geom(w, record(p, KO_PLAN_CONFLICTS, c++), pt);
+            OGR_G_DestroyGeometry(pt);
         }
     return ok;
 }
@@ -229,7 +131,7 @@ static void table_unknown(FILE *fp, const plan_eval *p) {
 }
 
 int report_table(FILE *fp, const plan_eval *p) {
-    ko_verdict v = p->unknown ? KO_UNKNOWN : p->flagged ? KO_FLAGGED : KO_CLEAR;
+    ko_verdict v = ko_plan_verdict(p->plan, NULL, NULL, NULL);
     out_text(fp, ko_route_path(p->rt), -1);
     fprintf(fp, " (%s): %zu waypoints, %zu legs, %zu exposures: %s\n", ko_route_format(p->rt),
             ko_route_waypoint_count(p->rt), p->n_legs, ko_exposures_count(p->ex),
@@ -243,12 +145,15 @@ int report_table(FILE *fp, const plan_eval *p) {
     if (p->unknown) table_unknown(fp, p);
     for (size_t l = 0; l < p->n_legs; l++) {
         if (p->leg_verdict[l] != KO_FLAGGED) continue;
-        char text[512];
-        remedy_text(p, l, text, sizeof text);
+        json_object *o = record(p, KO_PLAN_LEGS, l), *remedy = NULL;
         fprintf(fp, "  leg %zu (WP %d->%d) captures a site: ", l + 1, plan_leg_from(p, l),
                 plan_leg_to(p, l));
-        out_text(fp, text, -1);
+        out_text(
+            fp,
+            json_object_object_get_ex(o, "remedy", &remedy) ? json_object_get_string(remedy) : "",
+            -1);
         fputc('\n', fp);
+        json_object_put(o);
     }
     return !ferror(fp);
 }

@@ -11,6 +11,7 @@
 
 #include "cpl_conv.h"
 #include "cpl_error.h"
+#include "cpl_json.h"
 #include "cpl_string.h"
 #include "cpl_vsi.h"
 #include "gdal_priv.h"
@@ -721,6 +722,222 @@ class KeepoutVectorDataset final : public GDALDataset {
     KeepoutLayer *layer_;
 };
 
+/* ---------------------------------------------------------------------------------------- */
+/* Vector: KEEPOUT:<mission plan>, layers route, legs, exposures, conflicts                   */
+
+// One layer of a checked plan: the library's records (ko_plan_record), held in memory (a plan
+// is checked whole at open), so counts, extents and random reads are immediate.
+class KeepoutPlanLayer final : public OGRLayer {
+   public:
+    KeepoutPlanLayer(ko_plan_layer kind, OGRwkbGeometryType geom) {
+        defn_ = new OGRFeatureDefn(ko_plan_layer_name(kind));
+        defn_->Reference();
+        defn_->SetGeomType(geom);
+        OGRSpatialReference *srs = new OGRSpatialReference();
+        srs->SetWellKnownGeogCS("WGS84");
+        srs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        defn_->GetGeomFieldDefn(0)->SetSpatialRef(srs);
+        srs->Release();
+        size_t n = 0;
+        const ko_field *fields = ko_plan_fields(kind, &n);
+        for (size_t i = 0; i < n; i++) {
+            OGRFieldDefn fd(fields[i].name, fields[i].type == KO_FIELD_INTEGER ? OFTInteger64
+                                            : fields[i].type == KO_FIELD_REAL  ? OFTReal
+                                                                               : OFTString);
+            defn_->AddFieldDefn(&fd);
+        }
+        SetDescription(defn_->GetName());
+    }
+    ~KeepoutPlanLayer() override {
+        defn_->Release();
+    }
+    OGRFeatureDefn *GetLayerDefn() override {
+        return defn_;
+    }
+    void ResetReading() override {
+        next_ = 0;
+    }
+    int TestCapability(const char *cap) override {
+        return EQUAL(cap, OLCStringsAsUTF8) || EQUAL(cap, OLCRandomRead) ||
+               EQUAL(cap, OLCFastGetExtent) ||
+               (EQUAL(cap, OLCFastFeatureCount) && !m_poFilterGeom && !m_poAttrQuery);
+    }
+    GIntBig GetFeatureCount(int force) override {
+        if (m_poFilterGeom || m_poAttrQuery) return OGRLayer::GetFeatureCount(force);
+        return static_cast<GIntBig>(features_.size());
+    }
+    OGRErr GetExtent(OGREnvelope *env, int) override {
+        if (!has_extent_) return OGRERR_FAILURE;
+        *env = extent_;
+        return OGRERR_NONE;
+    }
+    OGRErr GetExtent(int geom_field, OGREnvelope *env, int force) override {
+        if (geom_field != 0) return OGRERR_FAILURE;
+        return GetExtent(env, force);
+    }
+    OGRFeature *GetFeature(GIntBig fid) override {
+        if (fid < 1 || fid > static_cast<GIntBig>(features_.size())) return nullptr;
+        return features_[static_cast<size_t>(fid - 1)]->Clone();
+    }
+    OGRFeature *GetNextFeature() override {
+        while (next_ < features_.size()) {
+            OGRFeature *f = features_[next_++].get();
+            if ((!m_poFilterGeom || FilterGeometry(f->GetGeometryRef())) &&
+                (!m_poAttrQuery || m_poAttrQuery->Evaluate(f)))
+                return f->Clone();
+        }
+        return nullptr;
+    }
+    // Adds record i of the plan's layer (FID i + 1). false: reported with CPLError.
+    bool Add(ko_context *ctx, const ko_plan *plan, ko_plan_layer kind, size_t i) {
+        char *json = nullptr, *wkt = nullptr;
+        if (ko_plan_record(ctx, plan, kind, i, &json, &wkt) != KO_OK) {
+            CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: %s", ko_errmsg(ctx));
+            return false;
+        }
+        std::string props = Take(json), geom = Take(wkt);
+        CPLJSONDocument doc;
+        if (!doc.LoadMemory(props)) {
+            CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: record %zu of layer %s is not JSON",
+                     i + 1, defn_->GetName());
+            return false;
+        }
+        CPLJSONObject root = doc.GetRoot();
+        auto f = std::make_unique<OGRFeature>(defn_);
+        f->SetFID(static_cast<GIntBig>(i) + 1);  // OGR's convention: feature ids from 1
+        for (int k = 0; k < defn_->GetFieldCount(); k++) {
+            const char *name = defn_->GetFieldDefn(k)->GetNameRef();
+            CPLJSONObject v = root.GetObj(name);
+            if (!v.IsValid() || v.GetType() == CPLJSONObject::Type::Null) {
+                f->SetFieldNull(k);
+            } else if (v.GetType() == CPLJSONObject::Type::String) {
+                f->SetField(k, v.ToString().c_str());
+            } else if (defn_->GetFieldDefn(k)->GetType() == OFTInteger64) {
+                f->SetField(k, static_cast<GIntBig>(v.ToLong()));
+            } else {
+                f->SetField(k, v.ToDouble());
+            }
+        }
+        OGRGeometry *g = nullptr;
+        if (!geom.empty() &&
+            OGRGeometryFactory::createFromWkt(
+                geom.c_str(), defn_->GetGeomFieldDefn(0)->GetSpatialRef(), &g) == OGRERR_NONE &&
+            g) {
+            if (defn_->GetGeomType() == wkbMultiPolygon)
+                g = OGRGeometryFactory::forceToMultiPolygon(g);
+            OGREnvelope e;
+            g->getEnvelope(&e);
+            if (has_extent_)
+                extent_.Merge(e);
+            else
+                extent_ = e;
+            has_extent_ = true;
+            f->SetGeometryDirectly(g);
+        }
+        features_.push_back(std::move(f));
+        return true;
+    }
+
+   private:
+    OGRFeatureDefn *defn_;
+    std::vector<std::unique_ptr<OGRFeature>> features_;
+    size_t next_ = 0;
+    OGREnvelope extent_;
+    bool has_extent_ = false;
+};
+
+class KeepoutPlanDataset final : public GDALDataset {
+   public:
+    // Reads, samples and checks the plan at path with the open options; nullptr: reported.
+    static GDALDataset *Open(GDALOpenInfo *info, const char *path) {
+        CSLConstList oo = info->papszOpenOptions;
+        auto s = std::make_unique<Session>();
+        if (!s->Init(oo)) return nullptr;
+        ko_route_options ropts;
+        ko_route_options_init(&ropts);
+        ko_camera camera;
+        const char *spec = CSLFetchNameValue(oo, "CAMERA");
+        if (spec) {
+            if (ko_camera_from_spec(s->ctx, spec, &camera) != KO_OK) {
+                CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: CAMERA=%s: %s", spec,
+                         ko_errmsg(s->ctx));
+                return nullptr;
+            }
+            ropts.camera = &camera;
+        }
+        double buffer = 0;
+        if (!PlanNumber(oo, "GIMBAL_PITCH", -90, 30, &ropts.gimbal_pitch_deg) ||
+            !PlanNumber(oo, "HEIGHT", 0.5, 10000, &ropts.height_m) ||
+            !PlanNumber(oo, "TAKEOFF_ALT", -500, 9000, &ropts.takeoff_alt_m) ||
+            !PlanNumber(oo, "SPACING", 0.5, 10000, &ropts.spacing_m) ||
+            !PlanNumber(oo, "BUFFER", 0, 10000, &buffer))
+            return nullptr;
+        ropts.continuous = CPLFetchBool(oo, "CONTINUOUS", false);
+        s->opts.margin_m = buffer;
+        ko_route *rt = nullptr;
+        if (ko_route_open(s->ctx, path, &rt) != KO_OK) {
+            CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s", ko_errmsg(s->ctx));
+            return nullptr;
+        }
+        std::unique_ptr<ko_route, void (*)(ko_route *)> route(rt, ko_route_destroy);
+        ko_exposures *ex = nullptr;
+        ko_status st = ko_route_exposures(s->ctx, rt, &ropts, &ex);
+        if (st != KO_OK) {
+            CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: %s%s", ko_errmsg(s->ctx),
+                     st == KO_ERR_ARG ? "; give the open option CAMERA=focal35=MM (or "
+                                        "CAMERA=MAKE/MODEL,focal=MM)"
+                                      : "");
+            return nullptr;
+        }
+        std::unique_ptr<ko_exposures, void (*)(ko_exposures *)> exposures(ex, ko_exposures_destroy);
+        ko_plan *plan = nullptr;
+        if (ko_plan_check(s->ctx, s->sites, rt, ex, &s->opts, nullptr, nullptr, &plan) != KO_OK) {
+            CPLError(CE_Failure, CPLE_AppDefined, "KEEPOUT: site store %s failed: %s",
+                     s->store.c_str(), ko_errmsg(s->ctx));
+            return nullptr;
+        }
+        std::unique_ptr<ko_plan, void (*)(ko_plan *)> checked(plan, ko_plan_destroy);
+        auto ds = std::make_unique<KeepoutPlanDataset>();
+        const struct {
+            ko_plan_layer kind;
+            OGRwkbGeometryType geom;
+        } layers[] = {{KO_PLAN_ROUTE, wkbLineString},
+                      {KO_PLAN_LEGS, wkbMultiPolygon},
+                      {KO_PLAN_EXPOSURES, wkbPolygon},
+                      {KO_PLAN_CONFLICTS, wkbPoint}};
+        for (const auto &l : layers) {
+            ds->layers_.push_back(std::make_unique<KeepoutPlanLayer>(l.kind, l.geom));
+            for (size_t i = 0; i < ko_plan_record_count(plan, l.kind); i++)
+                if (!ds->layers_.back()->Add(s->ctx, plan, l.kind, i)) return nullptr;
+        }
+        ds->SetDescription(info->pszFilename);
+        return ds.release();
+    }
+    int GetLayerCount() override {
+        return static_cast<int>(layers_.size());
+    }
+    OGRLayer *GetLayer(int i) override {
+        return i >= 0 && i < GetLayerCount() ? layers_[static_cast<size_t>(i)].get() : nullptr;
+    }
+
+   private:
+    // A number option within [lo, hi] into *v (absent: *v untouched); false: reported.
+    static bool PlanNumber(CSLConstList oo, const char *name, double lo, double hi, double *v) {
+        const char *text = CSLFetchNameValue(oo, name);
+        if (!text) return true;
+        char *end = nullptr;
+        double x = CPLStrtod(text, &end);
+        if (!end || end == text || *end || !(x >= lo && x <= hi)) {
+            CPLError(CE_Failure, CPLE_IllegalArg, "KEEPOUT: %s=%s: must be a number in [%g, %g]",
+                     name, text, lo, hi);
+            return false;
+        }
+        *v = x;
+        return true;
+    }
+    std::vector<std::unique_ptr<KeepoutPlanLayer>> layers_;
+};
+
 int Identify(GDALOpenInfo *info) {
     return STARTS_WITH_CI(info->pszFilename, kPrefix);
 }
@@ -741,8 +958,19 @@ GDALDataset *Open(GDALOpenInfo *info) {
                      path);
             return nullptr;
         }
-        // A series of shots (directory, telemetry table, SRT) is the footprints layer; anything
-        // else is an image.
+        // A mission plan (DJI WPML, Litchi CSV, QGC .plan / WPL) is its route, legs, exposures
+        // and conflicts layers; a series of shots (directory, telemetry table, SRT) the
+        // footprints layer; anything else an image.
+        if (ko_input_is_route(path)) {
+            if (!want_vector) {
+                CPLError(CE_Failure, CPLE_OpenFailed,
+                         "KEEPOUT: %s is a mission plan: open it as vector (ogrinfo, ogr2ogr) to "
+                         "get its route, legs, exposures and conflicts layers",
+                         path);
+                return nullptr;
+            }
+            return KeepoutPlanDataset::Open(info, path);
+        }
         if (ko_input_is_series(path)) {
             if (!want_vector) {
                 CPLError(CE_Failure, CPLE_OpenFailed,
@@ -830,6 +1058,21 @@ extern "C" void GDALRegister_KEEPOUT() {
             "matching these comma-separated globs'/>"
             "  <Option name='EXCLUDE' type='string' description='in directories, skip files "
             "matching these comma-separated globs'/>"
+            "  <Option name='CAMERA' type='string' description='mission plans: the camera where "
+            "the plan does not describe it: focal35=MM[,size=WxH], MAKE/MODEL,focal=MM or "
+            "focal=MM,sensor=WxH (as keepout route --camera)'/>"
+            "  <Option name='GIMBAL_PITCH' type='float' description='mission plans: every "
+            "exposure at this gimbal pitch (-90 nadir)'/>"
+            "  <Option name='HEIGHT' type='float' description='mission plans: every waypoint "
+            "this many metres above take-off'/>"
+            "  <Option name='TAKEOFF_ALT' type='float' description='mission plans: ground "
+            "altitude at take-off (EGM96 m) for absolute heights'/>"
+            "  <Option name='SPACING' type='float' default='10' description='mission plans: "
+            "sample video every this many metres'/>"
+            "  <Option name='CONTINUOUS' type='boolean' default='NO' description='mission "
+            "plans: the camera records video over the whole route'/>"
+            "  <Option name='BUFFER' type='float' default='0' description='mission plans: widen "
+            "every footprint by this many metres'/>"
             "  <Option name='GEOREF' type='boolean' description='ground control points "
             "(EPSG:4326) from the camera model, so gdalwarp and QGIS place the photo; default "
             "YES with MODE=tag, NO with redact and strict (a released copy would carry the "

@@ -1128,6 +1128,99 @@ typedef struct ko_remedy {
 KO_API ko_status ko_route_remedy(ko_context *ctx, ko_sites *sites, const ko_exposures *ex,
                                  size_t leg, const ko_check_options *opts, ko_remedy *out);
 
+/** A plan checked (ko_plan_check()): every exposure's result, each leg's verdict (the worst of
+ * its exposures'), the ground each leg sweeps and the remedies of flagged legs. Opaque; free
+ * with ko_plan_destroy(). What `keepout route` reports and the GDAL driver's plan layers hold. */
+typedef struct ko_plan ko_plan;
+
+/** Checks every exposure of ex (sampled from rt) against sites with opts, sweeps each leg (the
+ * union of its footprints and, where the camera records continuously, the hulls of consecutive
+ * ones) and searches remedies for every flagged leg (ko_route_remedy()). Prepares the store for
+ * the queries to come (ko_sites_prepare()). progress (may be NULL) is told the fraction done;
+ * returning 0 from it cancels (KO_ERR_CANCELLED). rt and ex are borrowed and must outlive the
+ * plan. On success *out is owned by the caller; a store failure is the store's status with its
+ * message. */
+KO_API ko_status ko_plan_check(ko_context *ctx, ko_sites *sites, const ko_route *rt,
+                               const ko_exposures *ex, const ko_check_options *opts,
+                               ko_progress_fn progress, void *progress_user, ko_plan **out);
+
+KO_API void ko_plan_destroy(ko_plan *p);
+
+/** The result of exposure i, or NULL. Borrowed: lives as long as p. */
+KO_API const ko_result *ko_plan_result(const ko_plan *p, size_t i);
+
+/** Legs: waypoints - 1, and 1 for a single waypoint. */
+KO_API size_t ko_plan_leg_count(const ko_plan *p);
+
+/** The worst verdict of the leg's exposures (clear for a leg without any). */
+KO_API ko_verdict ko_plan_leg_verdict(const ko_plan *p, size_t leg);
+
+/** The leg's remedy (both NaN unless the leg is flagged and one was found), or NULL. */
+KO_API const ko_remedy *ko_plan_leg_remedy(const ko_plan *p, size_t leg);
+
+/** The ground the leg sweeps as WKT (a Polygon or MultiPolygon, WGS84 lon/lat), "" if none of
+ * its exposures has a footprint. Borrowed: lives as long as p. */
+KO_API const char *ko_plan_leg_wkt(const ko_plan *p, size_t leg);
+
+/** The plan's verdict (unknown if any exposure is, else flagged if any is, else clear) and its
+ * exposures by verdict (each pointer may be NULL). */
+KO_API ko_verdict ko_plan_verdict(const ko_plan *p, size_t *n_clear, size_t *n_flagged,
+                                  size_t *n_unknown);
+
+/** The plan's records, one layer per kind (docs/DESIGN.md, "keepout route"): the route (one
+ * record, its line), legs (swept ground, verdict, remedy), exposures (footprint, pose, verdict)
+ * and conflicts (one per disclosed finding: the point of the site nearest the camera). */
+typedef enum ko_plan_layer {
+    KO_PLAN_ROUTE = 0,
+    KO_PLAN_LEGS = 1,
+    KO_PLAN_EXPOSURES = 2,
+    KO_PLAN_CONFLICTS = 3
+} ko_plan_layer;
+
+/** "route", "legs", "exposures", "conflicts"; "" for another value. Static. */
+KO_API const char *ko_plan_layer_name(ko_plan_layer layer);
+
+/** The type of a record field. */
+typedef enum ko_field_type {
+    KO_FIELD_STRING = 0,
+    KO_FIELD_INTEGER = 1,
+    KO_FIELD_REAL = 2
+} ko_field_type;
+
+/** A record field: its name and type. */
+typedef struct ko_field {
+    const char *name;
+    ko_field_type type;
+} ko_field;
+
+/** The fields of the layer's records, in order (*n of them; NULL and 0 for another value), the
+ * keys of every ko_plan_record() object of that layer. Static. Geometry: route LineString,
+ * legs Polygon or MultiPolygon, exposures Polygon, conflicts Point. */
+KO_API const ko_field *ko_plan_fields(ko_plan_layer layer, size_t *n);
+
+/** The number of records of the layer. */
+KO_API size_t ko_plan_record_count(const ko_plan *p, ko_plan_layer layer);
+
+/** Record i of the layer: *json := the text of a JSON object holding every field of
+ * ko_plan_fields() (null where unknown; strings as ko_result_json() writes them), *wkt := its
+ * geometry as WKT ("" for none). Either pointer may be NULL if not wanted. On success the caller
+ * frees both with ko_free(). KO_ERR_ARG for i out of range. */
+KO_API ko_status ko_plan_record(ko_context *ctx, const ko_plan *p, ko_plan_layer layer, size_t i,
+                                char **json, char **wkt);
+
+/** 1 if path names a mission file ko_route_open() reads by its own format — a DJI WPML .kmz,
+ * .wpml or template.kml (or a directory holding waylines.wpml or template.kml), a Litchi mission
+ * CSV (by its header), a QGroundControl .plan or a MAVLink "QGC WPL" file (by its first line) —
+ * else 0 (KML/GPX/GeoJSON lines are routes only when asked for). Reads the first bytes only;
+ * a path that is not a regular file or directory (ko_path_check()) is 0. */
+KO_API int ko_input_is_route(const char *path);
+
+/** Reads a camera from a text spec, the form `keepout route --camera` and the driver's CAMERA=
+ * take: `focal35=MM[,size=WxH]` (35 mm-equivalent focal length), `MAKE/MODEL,focal=MM[,size=WxH]`
+ * (a camera-table entry) or `focal=MM,sensor=WxH[,size=WxH]` (millimetres; size in pixels,
+ * default 4000x3000). KO_ERR_ARG with a message naming the spec and what is missing. */
+KO_API ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *out);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Redaction */
 

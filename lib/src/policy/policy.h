@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/core.h"
 #include "keepout/keepout.h"
 
 /* A growable byte buffer: zero-initialise it; the first failed append sets failed and later
@@ -45,5 +46,16 @@ int koi_jpeg_quality(const uint8_t *p, size_t n);
  * after the main image's EOI is kept. KO_ERR_FORMAT if src does not parse. */
 ko_status koi_jpeg_rebuild(ko_context *ctx, const uint8_t *src, size_t n, const uint8_t *body,
                            size_t body_n, int strip, koi_bytes *out);
+
+/* JSON records written without json-c (policy/summary.c; see there why), on a koi_text: a
+ * string (NULL: "") with '"', '\\' and C0 controls escaped and every byte that is not UTF-8
+ * as the text \\xHH; a number to 12 significant digits (null if not finite); an integer;
+ * ,"key": (first = 1: no comma). koi_text_done hands the text over (*out owned by the caller)
+ * or frees it and reports its failure naming what. */
+void koi_json_str(koi_text *t, const char *s);
+void koi_json_num(koi_text *t, double v);
+void koi_json_int(koi_text *t, long long v);
+void koi_json_key(koi_text *t, const char *key, int first);
+ko_status koi_text_done(ko_context *ctx, koi_text *t, const char *what, char **out);
 
 #endif

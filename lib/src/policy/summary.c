@@ -9,12 +9,13 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "policy/policy.h"
 
 /* A record larger than this is refused (KO_ERR_LIMIT): ~100,000 findings. */
 #define TEXT_MAX ((size_t)64 << 20)
 
 /* Hands the text over (*out owned by the caller), or frees it and reports its failure. */
-static ko_status text_done(ko_context *ctx, koi_text *t, const char *what, char **out) {
+ko_status koi_text_done(ko_context *ctx, koi_text *t, const char *what, char **out) {
     if (!t->failed && !t->s) koi_text_put(t, "", 0);
     if (t->failed) {
         free(t->s);
@@ -55,7 +56,7 @@ static size_t utf8_len(const unsigned char *s) {
 
 /* A JSON string (NULL: ""): '"', '\' and C0 controls escaped, every byte that is not part of
  * well-formed UTF-8 written as the text \xHH. */
-static void put_json_str(koi_text *t, const char *s) {
+void koi_json_str(koi_text *t, const char *s) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)(s ? s : "");
     koi_text_put(t, "\"", 1);
@@ -87,7 +88,7 @@ static void put_json_str(koi_text *t, const char *s) {
 
 /* A number to 12 significant digits, always with a decimal point or an exponent (2.0, as
  * json-c writes a double); null if it is not finite. */
-static void put_num(koi_text *t, double v) {
+void koi_json_num(koi_text *t, double v) {
     if (!isfinite(v)) {
         koi_text_puts(t, "null");
         return;
@@ -100,42 +101,42 @@ static void put_num(koi_text *t, double v) {
     koi_text_puts(t, b);
 }
 
-static void put_int(koi_text *t, long long v) {
+void koi_json_int(koi_text *t, long long v) {
     char b[24];
     snprintf(b, sizeof b, "%lld", v);
     koi_text_puts(t, b);
 }
 
 /* ,"key": (the first key of an object passes first = 1: no comma) */
-static void put_key(koi_text *t, const char *key, int first) {
+void koi_json_key(koi_text *t, const char *key, int first) {
     if (!first) koi_text_put(t, ",", 1);
-    put_json_str(t, key);
+    koi_json_str(t, key);
     koi_text_put(t, ":", 1);
 }
 
 static void put_finding(koi_text *t, const ko_finding *f) {
     const ko_site_hit *h = f->site;
     koi_text_put(t, "{", 1);
-    put_key(t, "site_id", 1);
-    put_int(t, (long long)h->site_id);
-    put_key(t, "name", 0);
-    put_json_str(t, h->name);
-    put_key(t, "category", 0);
-    put_json_str(t, h->category);
-    put_key(t, "source_id", 0);
-    put_json_str(t, h->source_id);
-    put_key(t, "distance_m", 0);
-    put_num(t, round(h->distance_m * 10) / 10);
-    put_key(t, "fraction_in_view", 0);
-    put_num(t, round(h->overlap * 1e4) / 1e4);
-    put_key(t, "gsd_m", 0);
-    put_num(t, f->gsd_m);
-    put_key(t, "min_gsd_m", 0);
-    put_num(t, h->min_gsd_m);
-    put_key(t, "disclosed", 0);
+    koi_json_key(t, "site_id", 1);
+    koi_json_int(t, (long long)h->site_id);
+    koi_json_key(t, "name", 0);
+    koi_json_str(t, h->name);
+    koi_json_key(t, "category", 0);
+    koi_json_str(t, h->category);
+    koi_json_key(t, "source_id", 0);
+    koi_json_str(t, h->source_id);
+    koi_json_key(t, "distance_m", 0);
+    koi_json_num(t, round(h->distance_m * 10) / 10);
+    koi_json_key(t, "fraction_in_view", 0);
+    koi_json_num(t, round(h->overlap * 1e4) / 1e4);
+    koi_json_key(t, "gsd_m", 0);
+    koi_json_num(t, f->gsd_m);
+    koi_json_key(t, "min_gsd_m", 0);
+    koi_json_num(t, h->min_gsd_m);
+    koi_json_key(t, "disclosed", 0);
     koi_text_puts(t, f->disclosed ? "true" : "false");
-    put_key(t, "rule", 0);
-    put_json_str(t, f->rule);
+    koi_json_key(t, "rule", 0);
+    koi_json_str(t, f->rule);
     koi_text_put(t, "}", 1);
 }
 
@@ -189,7 +190,7 @@ ko_status ko_text_clean(ko_context *ctx, const char *s, char **out) {
         }
         u += n;
     }
-    return text_done(ctx, &t, "text to clean", out);
+    return koi_text_done(ctx, &t, "text to clean", out);
 }
 
 void ko_result_summary_init(ko_result_summary *s) {
@@ -219,7 +220,7 @@ ko_status ko_result_summarize(ko_context *ctx, const ko_result *r, ko_result_sum
         if (n++)
             for (int k = 0; k < 3; k++)
                 koi_text_put(&j[k], ";", 1);
-        put_int(&j[0], (long long)f->site->site_id);
+        koi_json_int(&j[0], (long long)f->site->site_id);
         koi_text_puts(&j[1], f->site->name ? f->site->name : "");
         koi_text_puts(&j[2], f->site->category ? f->site->category : "");
         if (f->gsd_m < min_gsd || isnan(min_gsd)) min_gsd = f->gsd_m;
@@ -229,7 +230,7 @@ ko_status ko_result_summarize(ko_context *ctx, const ko_result *r, ko_result_sum
         if (st)
             free(j[k].s);
         else
-            st = text_done(ctx, &j[k], "result summary", &s[k]);
+            st = koi_text_done(ctx, &j[k], "result summary", &s[k]);
     }
     if (st) {
         free(s[0]), free(s[1]), free(s[2]);
@@ -249,7 +250,7 @@ ko_status ko_result_findings_json(ko_context *ctx, const ko_result *r, char **js
     if (!r || !json) return koi_error(ctx, KO_ERR_ARG, "result findings: NULL argument");
     koi_text t = {.max = TEXT_MAX};
     put_findings(&t, r, -1);
-    return text_done(ctx, &t, "result findings", json);
+    return koi_text_done(ctx, &t, "result findings", json);
 }
 
 ko_status ko_result_json(ko_context *ctx, const ko_shot *shot, const ko_result *r, char **json) {
@@ -260,32 +261,32 @@ ko_status ko_result_json(ko_context *ctx, const ko_shot *shot, const ko_result *
     if (st) return st;
     koi_text t = {.max = TEXT_MAX};
     koi_text_put(&t, "{", 1);
-    put_key(&t, "id", 1);
-    put_json_str(&t, shot->id);
-    put_key(&t, "source", 0);
-    put_json_str(&t, shot->source);
-    put_key(&t, "time", 0);
+    koi_json_key(&t, "id", 1);
+    koi_json_str(&t, shot->id);
+    koi_json_key(&t, "source", 0);
+    koi_json_str(&t, shot->source);
+    koi_json_key(&t, "time", 0);
     if (shot->time)
-        put_json_str(&t, shot->time);
+        koi_json_str(&t, shot->time);
     else
         koi_text_puts(&t, "null");
-    put_key(&t, "verdict", 0);
-    put_json_str(&t, ko_verdict_str(sum.verdict));
-    put_key(&t, "reason", 0);
-    put_json_str(&t, sum.reason);
-    put_key(&t, "hit_count", 0);
-    put_int(&t, (long long)sum.hit_count);
-    put_key(&t, "site_ids", 0);
-    put_json_str(&t, sum.site_ids);
-    put_key(&t, "site_names", 0);
-    put_json_str(&t, sum.site_names);
-    put_key(&t, "categories", 0);
-    put_json_str(&t, sum.categories);
-    put_key(&t, "min_gsd_m", 0);
-    put_num(&t, sum.min_gsd_m);
-    put_key(&t, "hits", 0);
+    koi_json_key(&t, "verdict", 0);
+    koi_json_str(&t, ko_verdict_str(sum.verdict));
+    koi_json_key(&t, "reason", 0);
+    koi_json_str(&t, sum.reason);
+    koi_json_key(&t, "hit_count", 0);
+    koi_json_int(&t, (long long)sum.hit_count);
+    koi_json_key(&t, "site_ids", 0);
+    koi_json_str(&t, sum.site_ids);
+    koi_json_key(&t, "site_names", 0);
+    koi_json_str(&t, sum.site_names);
+    koi_json_key(&t, "categories", 0);
+    koi_json_str(&t, sum.categories);
+    koi_json_key(&t, "min_gsd_m", 0);
+    koi_json_num(&t, sum.min_gsd_m);
+    koi_json_key(&t, "hits", 0);
     put_findings(&t, r, 1);
-    put_key(&t, "in_view_unresolved", 0);
+    koi_json_key(&t, "in_view_unresolved", 0);
     put_findings(&t, r, 0);
     ko_result_summary_clear(&sum);
     /* the keys so far, then the camera's where its position is known */
@@ -295,10 +296,10 @@ ko_status ko_result_json(ko_context *ctx, const ko_shot *shot, const ko_result *
                                        "camera_lat", "camera_lon"};
     size_t n_keys = sizeof keys / sizeof *keys - 2;
     if (isfinite(shot->pose.lat)) {
-        put_key(&t, "camera_lat", 0);
-        put_num(&t, shot->pose.lat);
-        put_key(&t, "camera_lon", 0);
-        put_num(&t, shot->pose.lon);
+        koi_json_key(&t, "camera_lat", 0);
+        koi_json_num(&t, shot->pose.lat);
+        koi_json_key(&t, "camera_lon", 0);
+        koi_json_num(&t, shot->pose.lon);
         n_keys += 2;
     }
     /* pass-through columns: the first of each key that is not there yet */
@@ -310,9 +311,9 @@ ko_status ko_result_json(ko_context *ctx, const ko_shot *shot, const ko_result *
         for (size_t k = 0; !seen && k < i; k++)
             seen = shot->extra_keys[k] && !strcmp(key, shot->extra_keys[k]);
         if (seen) continue;
-        put_key(&t, key, 0);
-        put_json_str(&t, shot->extra_values[i]);
+        koi_json_key(&t, key, 0);
+        koi_json_str(&t, shot->extra_values[i]);
     }
     koi_text_put(&t, "}", 1);
-    return text_done(ctx, &t, "result record", json);
+    return koi_text_done(ctx, &t, "result record", json);
 }

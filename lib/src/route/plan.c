@@ -1,6 +1,7 @@
 /* Mission files: format dispatch and the waypoint list (readers are route_*.c). */
 #include "route/route.h"
 
+#include <cpl_conv.h>
 #include <cpl_vsi.h>
 #include <math.h>
 #include <stdlib.h>
@@ -161,4 +162,27 @@ int ko_route_camera(const ko_route *rt, ko_camera *cam) {
     if (!rt || !rt->has_camera) return 0;
     if (cam) *cam = rt->camera;
     return 1;
+}
+
+int ko_input_is_route(const char *path) {
+    VSIStatBufL st;
+    if (!path || ko_path_check(NULL, path) != KO_OK || VSIStatL(path, &st) != 0) return 0;
+    if (VSI_ISDIR(st.st_mode)) {
+        /* a mission folder (an unpacked .kmz): its members at the top or under wpmz/ */
+        static const char *const members[] = {"waylines.wpml", "template.kml", "wpmz/waylines.wpml",
+                                              "wpmz/template.kml"};
+        for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
+            char *p = koi_strdup(CPLFormFilename(path, members[i], NULL));
+            int found = p && VSIStatL(p, &st) == 0 && !VSI_ISDIR(st.st_mode);
+            free(p);
+            if (found) return 1;
+        }
+        return 0;
+    }
+    if (has_ext(path, ".kmz") || has_ext(path, ".wpml") || has_ext(path, ".plan")) return 1;
+    char head[4096];
+    read_head(path, head, sizeof head);
+    if (has_ext(path, ".kml")) return strstr(head, "wpmz") != NULL;
+    if (strncmp(head, "QGC WPL", 7) == 0) return 1;
+    return has_ext(path, ".csv") && strncasecmp(head, "latitude,longitude,altitude", 27) == 0;
 }

@@ -1,0 +1,78 @@
+/* A camera from a text spec (`keepout route --camera`, the driver's CAMERA= open option). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "camera/camera.h"
+#include "core/core.h"
+
+/* WxH: two positive numbers, then the end or a comma. */
+static int parse_pair(const char *s, double *a, double *b) {
+    char *end;
+    *a = strtod(s, &end);
+    if (end == s || (*end != 'x' && *end != 'X')) return 0;
+    const char *t = end + 1;
+    *b = strtod(t, &end);
+    return end != t && (*end == '\0' || *end == ',') && *a > 0 && *b > 0 && isfinite(*a) &&
+           isfinite(*b);
+}
+
+/* A positive finite number filling the item. */
+static int parse_positive(const char *s, double *v) {
+    char *end;
+    *v = strtod(s, &end);
+    return end != s && *end == '\0' && *v > 0 && isfinite(*v);
+}
+
+ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam) {
+    if (!spec || !cam) return koi_error(ctx, KO_ERR_ARG, "camera spec: NULL argument");
+    double focal = NAN, focal35 = NAN, sw = NAN, sh = NAN, w = 4000, h = 3000;
+    char model[256] = "";
+    char *copy = koi_strdup(spec), *save = NULL;
+    if (!copy) return koi_error(ctx, KO_ERR_NOMEM, "camera spec: out of memory");
+    int ok = 1;
+    for (char *tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(tok, "focal35=", 8))
+            ok = parse_positive(tok + 8, &focal35);
+        else if (!strncmp(tok, "focal=", 6))
+            ok = parse_positive(tok + 6, &focal);
+        else if (!strncmp(tok, "sensor=", 7))
+            ok = parse_pair(tok + 7, &sw, &sh);
+        else if (!strncmp(tok, "size=", 5))
+            ok = parse_pair(tok + 5, &w, &h) && w <= 1e6 && h <= 1e6;
+        else if (!strchr(tok, '=') && strchr(tok, '/') && !*model)
+            snprintf(model, sizeof model, "%s", tok);
+        else
+            ok = 0;
+    }
+    free(copy);
+    const char *form = "focal35=MM[,size=WxH], MAKE/MODEL,focal=MM or focal=MM,sensor=WxH";
+    if (!ok) return koi_error(ctx, KO_ERR_ARG, "camera '%s': not of the form %s", spec, form);
+    ko_camera_init(cam);
+    cam->width_px = (uint32_t)w;
+    cam->height_px = (uint32_t)h;
+    if (*model) {
+        char *slash = strchr(model, '/');
+        *slash = '\0';
+        ko_status st = ko_camera_lookup(ctx, model, slash + 1, cam);
+        if (st) return st;
+        if (isnan(focal))
+            return koi_error(ctx, KO_ERR_ARG, "camera '%s': add the focal length, e.g. ,focal=8.8",
+                             spec);
+        cam->focal_mm = focal;
+        return KO_OK;
+    }
+    if (!isnan(focal35)) {
+        if (ko_camera_from_focal35(focal35, cam->width_px, cam->height_px, cam) != KO_OK)
+            return koi_error(ctx, KO_ERR_ARG, "camera '%s': focal35 out of range", spec);
+        return KO_OK;
+    }
+    if (!isnan(focal) && !isnan(sw)) {
+        cam->focal_mm = focal;
+        cam->sensor_w_mm = sw;
+        cam->sensor_h_mm = sh;
+        return KO_OK;
+    }
+    return koi_error(ctx, KO_ERR_ARG, "camera '%s': give %s", spec, form);
+}
