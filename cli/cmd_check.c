@@ -40,8 +40,9 @@ static void help(FILE *fp) {
             "  --db FILE            site store (default: $KEEPOUT_SITES, else the bundled sample)\n"
             "  --format F           table (default on a terminal), geojson (default otherwise),\n"
             "                       jsonl or csv\n"
-            "  -o, --output FILE    write the report there (.gpkg, .fgb, .shp: that format,\n"
-            "                       through OGR)\n"
+            "  -o, --output FILE    write the report there in the format its extension names\n"
+            "                       without --format: .geojson, .jsonl, .csv, or .gpkg, .fgb,\n"
+            "                       .shp through OGR\n"
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear';\n"
             "                       the reported verdict stays unknown\n"
             "  --manifest FILE      write one JSON line per input file: path, SHA-256, verdict\n"
@@ -397,13 +398,12 @@ int cmd_check(int argc, char **argv) {
         strlist_free(r.dems);
         return rc;
     }
-    if (outpath && !fmt_set) fmt = OUT_GEOJSON;
     input_list list = {0};
     rc = EXIT_USAGE;
     FILE *fp = NULL;
     /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
     const char *drv;
-    if (!out_ogr_target("check", outpath, fmt_set, &drv)) goto done;
+    if (!out_ogr_target("check", outpath, fmt_set, &fmt, &drv)) goto done;
     if (!inputs_collect(argc - optind, argv + optind, &list)) goto done;
     if (ko_context_create(&r.ctx) != KO_OK) {
         fprintf(stderr, "keepout check: cannot create a context (out of memory?)\n");

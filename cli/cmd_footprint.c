@@ -33,8 +33,9 @@ static void help(FILE *fp) {
         "see docs/DESIGN.md). Without --dem the ground is flat at take-off level.\n\n"
         "options:\n"
         "  --format F        geojson (default), jsonl or csv\n"
-        "  -o, --output FILE write there instead of standard output (.gpkg, .fgb, .shp:\n"
-        "                    that format, through OGR)\n"
+        "  -o, --output FILE write there instead of standard output, in the format its\n"
+        "                    extension names without --format: .geojson, .jsonl, .csv, or\n"
+        "                    .gpkg, .fgb, .shp through OGR\n"
         "  --max-range M     cut rays at M metres of ground distance (default 2000)\n"
         "  --gsd-limit M     also cut where a pixel covers more than M metres (default 2)\n"
         "  --edge-samples N  boundary samples per image edge (default 128)\n"
@@ -286,7 +287,7 @@ int cmd_footprint(int argc, char **argv) {
     }
     /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
     const char *drv;
-    if (!out_ogr_target("footprint", outpath, fmt_set, &drv)) {
+    if (!out_ogr_target("footprint", outpath, fmt_set, &fmt, &drv)) {
         ko_dem_close(dem);
         ko_context_destroy(r.ctx);
         return EXIT_USAGE;

@@ -42,8 +42,9 @@ static void help(FILE *fp) {
             "  --max-range M        cut rays at M metres of ground distance (default 2000)\n"
             "  --format F           table (default on a terminal), geojson (default otherwise),\n"
             "                       jsonl or csv (conflicts only)\n"
-            "  -o, --output FILE    write the report there (.gpkg, .fgb, .shp: that format,\n"
-            "                       through OGR)\n"
+            "  -o, --output FILE    write the report there in the format its extension names\n"
+            "                       without --format: .geojson, .jsonl, .csv, or .gpkg, .fgb,\n"
+            "                       .shp through OGR\n"
             "  --map FILE.svg       draw route, footprints, sites and conflicts as an SVG map\n"
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear'\n"
             "  -q, --quiet          no progress or summary on standard error\n"
@@ -377,7 +378,6 @@ int cmd_route(int argc, char **argv) {
         strlist_free(r.dems);
         return rc;
     }
-    if (outpath && !fmt_set) fmt = OUT_GEOJSON;
     rc = EXIT_USAGE;
     FILE *fp = NULL;
     if (ko_context_create(&r.ctx) != KO_OK) {
@@ -394,7 +394,7 @@ int cmd_route(int argc, char **argv) {
     }
     /* -o x.gpkg (.fgb, .shp, ...): through OGR, as ogr2ogr picks the format */
     const char *drv;
-    if (!out_ogr_target("route", outpath, fmt_set, &drv)) goto done;
+    if (!out_ogr_target("route", outpath, fmt_set, &fmt, &drv)) goto done;
     if (!open_store(&r)) goto done;
     if (!drv && !(fp = outpath ? fopen(outpath, "w") : stdout)) {
         fprintf(stderr, "keepout route: cannot write %s: %s\n", outpath, strerror(errno));

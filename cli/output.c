@@ -295,14 +295,34 @@ const char *out_ogr_driver(const char *path) {
     return d;
 }
 
-int out_ogr_target(const char *cmd, const char *path, int fmt_set, const char **drv) {
+int out_ogr_target(const char *cmd, const char *path, int fmt_set, out_format *fmt,
+                   const char **drv) {
     *drv = out_ogr_driver(path);
-    if (!*drv || !fmt_set) return 1;
-    out_say(cmd,
-            "%s names a %s file, and --format writes text: drop --format, or name a .geojson, "
-            ".jsonl or .csv file",
-            path, *drv);
-    return 0;
+    if (!path) return 1;
+    if (*drv && fmt_set) {
+        out_say(cmd,
+                "%s names a %s file, and --format writes text: drop --format, or name a "
+                ".geojson, .jsonl or .csv file",
+                path, *drv);
+        return 0;
+    }
+    if (*drv || fmt_set) return 1;
+    /* no --format: the extension says, as ogr2ogr's -o does */
+    const char *d = ko_ogr_driver_for(path);
+    if (d && !strcmp(d, "GeoJSON")) {
+        *fmt = OUT_GEOJSON;
+    } else if (d && !strcmp(d, "GeoJSONSeq")) {
+        *fmt = OUT_JSONL;
+    } else if (d && !strcmp(d, "CSV")) {
+        *fmt = OUT_CSV;
+    } else {
+        out_say(cmd,
+                "%s: its extension names no output format (.geojson, .jsonl, .csv, .gpkg, .fgb, "
+                ".shp, ...): give --format geojson, jsonl or csv, or another name",
+                path);
+        return 0;
+    }
+    return 1;
 }
 
 int out_begin_ogr(out_writer *w, const char *cmd, const char *path, const char *driver,

@@ -40,9 +40,13 @@ int out_feature(out_writer *w, json_object *props, json_object *geometry, const 
  * (GeoPackage, FlatGeobuf, Shapefile, KML, ...: ko_ogr_driver_for), else NULL. */
 const char *out_ogr_driver(const char *path);
 
-/* out_ogr_driver(path) in *drv; 0 (the message printed for cmd) when path names such a file
- * and --format (fmt_set) asked for text as well. */
-int out_ogr_target(const char *cmd, const char *path, int fmt_set, const char **drv);
+/* The output -o path names: out_ogr_driver(path) in *drv; without --format (fmt_set 0) a
+ * .geojson/.json, .jsonl/.geojsonl/.geojsons or .csv path sets *fmt to that text format, as
+ * ogr2ogr picks formats. 0 (the message printed for cmd): path names an OGR file and --format
+ * asked for text as well, or without --format its extension names no format. path NULL: 1,
+ * nothing changed. */
+int out_ogr_target(const char *cmd, const char *path, int fmt_set, out_format *fmt,
+                   const char **drv);
 
 /* A footprint's ring as a GeoJSON Polygon (the caller owns it), or NULL for none. */
 json_object *out_footprint_geometry(const ko_footprint *fp);

@@ -3,6 +3,7 @@ extension, as ogr2ogr does (it wrote GeoJSON into x.gpkg); GeoJSON is RFC 7946 e
 outer rings counterclockwise, holes clockwise, no `crs` member, positions at 9 decimals
 (0.1 mm; 7 would make footprints smaller than the ground they show).
 Checked with GDAL's own readers and a shoelace written here."""
+import csv
 import json
 import os
 import re
@@ -140,6 +141,46 @@ def test_route_to_geopackage(tmp):
     assert code in (0, 1), err
     name, rows = ogr_rows(path, "route")
     assert name == "GPKG" and len(rows) == len(want), (len(rows), len(want))
+
+
+def test_o_csv_and_jsonl_take_their_format_from_the_extension(tmp):
+    """-o x.csv and -o x.jsonl without --format wrote GeoJSON into those files: the extension
+    now picks the text format (as ogr2ogr does), read back here as CSV and JSON lines; an
+    extension that names no format is a usage error unless --format says."""
+    code, out, err = run("check", "--format", "geojson", IMAGES)
+    want = sorted((f["properties"]["id"], f["properties"]["verdict"])
+                  for f in json.loads(out)["features"])
+    for cmd in ("check", "footprint"):
+        path = os.path.join(tmp, cmd + ".csv")
+        code, _, err = run(cmd, "-o", path, IMAGES)
+        assert code in (0, 1), err
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert sorted(r["id"] for r in rows) == [i for i, _ in want], (cmd, rows[:1])
+        if cmd == "check":
+            assert sorted((r["id"], r["verdict"]) for r in rows) == want
+        for ext in (".jsonl", ".geojsonl"):
+            path = os.path.join(tmp, cmd + ext)
+            code, _, err = run(cmd, "-o", path, IMAGES)
+            assert code in (0, 1), err
+            lines = [json.loads(l) for l in open(path).read().splitlines()]
+            assert len(lines) == 3 and all(l["type"] == "Feature" for l in lines), (cmd, ext)
+        path = os.path.join(tmp, cmd + ".geojson")
+        code, _, err = run(cmd, "-o", path, IMAGES)
+        assert json.load(open(path))["type"] == "FeatureCollection"
+    # route: CSV is its conflicts table (header only for this clear plan)
+    plan = os.path.join(DATA, "routes", "qgc_plan", "qgroundcontrol_sample.plan")
+    path = os.path.join(tmp, "route.csv")
+    code, _, err = run("route", "--camera", "focal35=24,size=4000x3000", "-o", path, plan)
+    assert code in (0, 1), err
+    assert open(path).readline().startswith("source,leg,from_wp"), open(path).read()[:200]
+    # no format in the name: a usage error naming the file, unless --format is given
+    path = os.path.join(tmp, "report.txt")
+    code, _, err = run("check", "-o", path, IMAGES)
+    assert code == 2 and "report.txt" in err and "--format" in err, (code, err)
+    assert not os.path.exists(path)
+    code, _, err = run("check", "--format", "jsonl", "-o", path, IMAGES)
+    assert code in (0, 1) and len(open(path).read().splitlines()) == 3, err
 
 
 if __name__ == "__main__":
