@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cpl_progress.h>
@@ -45,7 +46,9 @@ static void help(FILE *fp) {
             "  -o, --output FILE    write the report there in the format its extension names\n"
             "                       without --format: .geojson, .jsonl, .csv, or .gpkg, .fgb,\n"
             "                       .shp through OGR\n"
-            "  --map FILE.svg       draw route, footprints, sites and conflicts as an SVG map\n"
+            "  --map FILE.html      a map to open in a browser (self-contained, no network):\n"
+            "                       route, legs, footprints by verdict, conflicts, the sites\n"
+            "                       named; FILE.svg: the same as an SVG drawing\n"
             "  --unknown-is V       exit status treats unknown as 'flagged' (default) or 'clear'\n"
             "  -q, --quiet          no progress or summary on standard error\n"
             "  -h, --help           this text\n\n"
@@ -311,6 +314,21 @@ static const char *const csv_columns[] = {
     "source", "leg",      "from_wp",    "to_wp", "exposure",  "exposure_id", "site_id",
     "name",   "category", "distance_m", "gsd_m", "min_gsd_m", NULL};
 
+/* --map: an HTML page (FILE.html, FILE.htm) or an SVG drawing. 0 on failure (message printed). */
+static int write_map(route_run *r, const plan_eval *plans, size_t n) {
+    const char *dot = strrchr(r->map_path, '.');
+    if (!dot || (strcasecmp(dot, ".html") && strcasecmp(dot, ".htm")))
+        return map_write(r->map_path, r->sites, plans, n);
+    html_map m = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!report_html(&m, &plans[i])) {
+            fprintf(stderr, "keepout route: out of memory for the map\n");
+            html_map_free(&m);
+            return 0;
+        }
+    return html_map_write(&m, "route", r->map_path, r->sites);
+}
+
 /* Evaluates every plan and writes the reports. Returns the exit status. */
 static int run_plans(route_run *r, int n, char **paths, out_format fmt, FILE *fp,
                      const char *ogr_path, const char *drv) {
@@ -355,7 +373,7 @@ static int run_plans(route_run *r, int n, char **paths, out_format fmt, FILE *fp
                     paths[i], ko_exposures_count(p->ex), p->clear, p->flagged, p->unknown);
     }
     if (fmt != OUT_TABLE && !out_end(&w)) ok = 0;
-    if (ok && r->map_path && done && !map_write(r->map_path, r->sites, plans, done)) ok = 0;
+    if (ok && r->map_path && done && !write_map(r, plans, done)) ok = 0;
     if (!ok && rc != EXIT_USAGE) rc = EXIT_USAGE;
     for (size_t i = 0; i < done; i++)
         plan_free(&plans[i]);

@@ -53,6 +53,8 @@ static void help(FILE *fp) {
         "                    photo has no flight: without an absolute altitude its camera is\n"
         "                    put at the DEM under it + height (\"dem+height\", in the reason);\n"
         "                    an SRT takes off at its HOME point (else its first fix)\n" READER_HELP
+        "  --map FILE.html   then a map of the catalogue to open in a browser (self-contained,\n"
+        "                    no network): footprints by verdict, the sites they show named\n"
         "  -q, --quiet       no progress on standard error\n"
         "  -h, --help        this text\n\n"
         "Exit status: 0 all clear; 1 something flagged or unknown; 2 usage error, unusable\n"
@@ -61,7 +63,7 @@ static void help(FILE *fp) {
 
 /* The command line, as the library's options. */
 typedef struct args {
-    const char *catalog, *db;
+    const char *catalog, *db, *map_path;
     int recheck, quiet, unknown_is_clear;
     ko_catalog_options copts;
     ko_reader_options ropts;
@@ -82,7 +84,8 @@ enum {
     T_SIDECAR_DIR,
     T_MAX_RANGE,
     T_DEM,
-    T_UNKNOWN_IS
+    T_UNKNOWN_IS,
+    T_MAP
 };
 
 /* "K/N" with 1 <= K <= N and nothing after: 1, or 0 (a shard of another spelling would tag
@@ -113,6 +116,7 @@ static int parse_args(int argc, char **argv, args *o) {
         {"max-range", required_argument, NULL, T_MAX_RANGE},
         {"dem", required_argument, NULL, T_DEM},
         {"unknown-is", required_argument, NULL, T_UNKNOWN_IS},
+        {"map", required_argument, NULL, T_MAP},
         READER_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -125,6 +129,9 @@ static int parse_args(int argc, char **argv, args *o) {
         switch (c) {
             case T_CATALOG:
                 o->catalog = optarg;
+                break;
+            case T_MAP:
+                o->map_path = optarg;
                 break;
             case T_DB:
                 o->db = optarg;
@@ -278,6 +285,8 @@ static int run(args *a, ko_context *ctx, ko_sites *sites, char **inputs, int n_i
             s.ignored,
             s.left_out ? CPLSPrintf("; %zu files not catalogued (sidecar not written)", s.left_out)
                        : "");
+    /* the catalogue's footprints by verdict, read back from it */
+    if (a->map_path && !tag_map_write(a->catalog, a->map_path, sites)) return EXIT_USAGE;
     return catalogue_status(a, &s);
 }
 

@@ -22,6 +22,14 @@ int html_map_add(html_map *m, json_object *props, const ko_result *res);
  * printed for cmd). Frees what m holds either way. */
 int html_map_write(html_map *m, const char *cmd, const char *path, ko_sites *sites);
 
+/* Adds any feature: its properties (borrowed, referenced; `kind` route, leg or conflict are
+ * drawn and described as keepout route's records, anything else as a shot) and its GeoJSON
+ * geometry (ownership passes; NULL for none). 0 if out of memory. */
+int html_map_add_feature(html_map *m, json_object *props, json_object *geometry);
+
+/* Adds a site to draw and name (once, whatever the number of calls). 0 if out of memory. */
+int html_map_add_site(html_map *m, const ko_site_hit *site);
+
 void html_map_free(html_map *m);
 
 #endif

@@ -6,6 +6,7 @@
 #include <ogr_api.h>
 #include <stdio.h>
 
+#include "html_map.h"
 #include "keepout/keepout.h"
 #include "output.h"
 
@@ -36,6 +37,10 @@ OGRGeometryH plan_route_line(const plan_eval *p);
  * conflicts) through the out_writer. Return 0 on a write error. */
 int report_table(FILE *fp, const plan_eval *p);
 int report_features(out_writer *w, const plan_eval *p);
+
+/* The plan's route, legs, exposures and conflicts (and the sites they show) on an HTML map.
+ * 0 if out of memory. */
+int report_html(html_map *m, const plan_eval *p);
 
 /* A self-contained SVG map of the plans: route, footprints, sites in view, conflicts, scale
  * bar, north arrow, legend. Site geometries come from the store. Returns 0 (message on

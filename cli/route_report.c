@@ -80,6 +80,39 @@ int report_features(out_writer *w, const plan_eval *p) {
     return ok && write_conflicts(w, p);
 }
 
+/* The plan on an HTML map: the route line, legs (swept ground), exposures (footprints) and
+ * conflicts, each with its record's properties, and the sites they show. */
+int report_html(html_map *m, const plan_eval *p) {
+    OGRGeometryH line = plan_route_line(p);
+    json_object *o = record(p, KO_PLAN_ROUTE, 0);
+    int ok = o && html_map_add_feature(m, o, geom_json(line));
+    json_object_put(o);
+    OGR_G_DestroyGeometry(line);
+    for (size_t l = 0; ok && l < p->n_legs; l++) {
+        o = record(p, KO_PLAN_LEGS, l);
+        ok = o && html_map_add_feature(m, o, geom_json(p->swept[l]));
+        json_object_put(o);
+    }
+    for (size_t i = 0; ok && i < ko_exposures_count(p->ex); i++) {
+        o = record(p, KO_PLAN_EXPOSURES, i);
+        ok = o && html_map_add(m, o, p->res[i]);
+        json_object_put(o);
+    }
+    size_t c = 0;
+    for (size_t i = 0; ok && i < ko_exposures_count(p->ex); i++)
+        for (size_t k = 0; ok && k < ko_result_count(p->res[i]); k++) {
+            const ko_finding *f = ko_result_finding(p->res[i], k);
+            if (!f->disclosed) continue;
+            OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+            OGR_G_SetPoint_2D(pt, 0, f->site->nearest_lon, f->site->nearest_lat);
+            o = record(p, KO_PLAN_CONFLICTS, c++);
+            ok = o && html_map_add_feature(m, o, geom_json(pt));
+            json_object_put(o);
+            OGR_G_DestroyGeometry(pt);
+        }
+    return ok;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 /* The exposure label of a conflict: "#N id". */

@@ -72,5 +72,66 @@ def test_map_renders_footprints_sites_and_a_popup(tmp):
     assert greenish.sum() > 500 and reddish.sum() > 500, (greenish.sum(), reddish.sum())
 
 
+def square(lon, lat, half_m):
+    import math
+    dx, dy = half_m / (111320.0 * math.cos(math.radians(lat))), half_m / 111132.0
+    return [[lon - dx, lat - dy], [lon + dx, lat - dy], [lon + dx, lat + dy],
+            [lon - dx, lat + dy], [lon - dx, lat - dy]]
+
+
+def test_route_map_shows_legs_exposures_conflicts_and_sites(tmp):
+    """keepout route --map FILE.html (was SVG only): the route, its legs and exposures coloured
+    by verdict, the conflict as a point whose popup names the site, leg and exposure, the site
+    drawn and named. The site is put on the midpoint of the plan's third leg (read here from the
+    .plan), so the conflict must be on leg 3."""
+    from kotest import polygon_store
+    plan = os.path.join(DATA, "routes", "qgc_plan", "qgroundcontrol_sample.plan")
+    items = [it for it in json.load(open(plan))["mission"]["items"]
+             if it.get("type") == "SimpleItem" and it["command"] in (16, 22)]
+    lat = (items[2]["params"][4] + items[3]["params"][4]) / 2
+    lon = (items[2]["params"][5] + items[3]["params"][5]) / 2
+    db = polygon_store(tmp, [("Leg three substation", square(lon, lat, 15))])
+    html = os.path.join(tmp, "route.html")
+    code, out, err = run("route", "-q", "--db", db, "--camera", "focal35=24,size=4000x3000",
+                         "--gimbal-pitch", "-90", "--height", "20", "--continuous",
+                         "--format", "geojson", "--map", html, plan)
+    assert code == 1, err
+    feats = json.loads(out)["features"]
+    n_legs = sum(f["properties"]["kind"] == "leg" for f in feats)
+    n_conf = sum(f["properties"]["kind"] == "conflict" for f in feats)
+    assert n_conf > 0
+    text = open(html, encoding="utf-8").read()
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)\s*=\s*"?https?:', text, re.I)
+    dom = browser("--dump-dom", "file://" + html + "#open-first-conflict").stdout
+    assert "<title>keepout route</title>" in dom, dom[:300]
+    popup = re.search(r'class="leaflet-popup-content"[^>]*>(.*?)</div></div>', dom, re.S)
+    assert popup and "conflict: Leg three substation" in popup.group(1), dom[-2000:]
+    assert "leg 3 (WP" in popup.group(1), popup.group(1)
+    assert "Leg three substation" in re.sub(r"<script>.*?</script>", "", dom, flags=re.S)
+    # legs, exposures and the site as paths; the route line; conflicts as circle markers
+    paths = re.findall(r'<path[^>]*class="leaflet-interactive"', dom)
+    assert len(paths) >= n_legs + 2, (len(paths), n_legs)
+    assert f"conflicts: {n_conf}" in dom
+
+
+def test_tag_map_shows_the_catalogue_by_verdict(tmp):
+    """keepout tag --map FILE.html: the catalogue's footprints by verdict, a flagged one's
+    popup naming the site (from the catalogue's hits), the site drawn and named as text."""
+    db = hostile_store(tmp)
+    cat = os.path.join(tmp, "cat.gpkg")
+    html = os.path.join(tmp, "tag.html")
+    code, out, err = run("tag", "-q", "--db", db, "--catalog", cat, "--map", html, IMAGES)
+    assert code == 1, err
+    dom = browser("--dump-dom", "file://" + html + "#open-first-flagged").stdout
+    assert "<title>keepout tag</title>" in dom, dom[:300]
+    body = re.sub(r"<script>.*?</script>", "", dom, flags=re.S)
+    assert body.count("<script") == 0 and not re.search(r"<img[^>]*onerror", body)
+    popup = re.search(r'class="leaflet-popup-content"[^>]*>(.*?)</div></div>', dom, re.S)
+    assert popup and "flagged" in popup.group(1) and "sites: &lt;/script&gt;" in popup.group(1), \
+        dom[-2000:]
+    assert "flagged: 2" in dom and "clear: 1" in dom
+    assert len(re.findall(r'<path[^>]*class="leaflet-interactive"', dom)) >= 4
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

@@ -70,6 +70,17 @@ def test_postgis_catalogue_matches_geopackage(tmp):
         gpkg = os.path.join(tmp, "ref.gpkg")
         run("tag", "-q", "--focal35", "24", "--catalog", gpkg, root)
         assert pg_rows(conn) == rows(gpkg)
+        # the QGIS style, once however many shards and runs: public.layer_styles as QGIS makes
+        # and reads it (this database, this schema, footprints.geom, the default)
+        from osgeo import ogr
+        ds = ogr.Open(conn)
+        styles = [(f.GetField(0), f.GetField(1), f.GetField(2), f.GetField(3), f.GetField(4),
+                   f.GetField(5)) for f in ds.ExecuteSQL(
+            "SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+            "useasdefault::int, styleqml::text FROM public.layer_styles")]
+        assert len(styles) == 1, styles
+        assert styles[0][:5] == ("keepout_test", "public", "footprints", "geom", 1), styles
+        assert 'type="categorizedSymbol" attr="verdict"' in styles[0][5]
     finally:
         as_postgres(f"{BIN}/pg_ctl", "-D", data, "-m", "fast", "stop")
 

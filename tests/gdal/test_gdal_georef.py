@@ -83,5 +83,30 @@ def test_releases_carry_no_position_unless_asked(tmp):
     assert ds.GetGCPCount() == 0 and ds.GetGeoTransform(can_return_null=True) is None
 
 
+def test_gdalbuildvrt_takes_the_photos_once_warped(tmp):
+    """gdalbuildvrt needs a geotransform and skips rasters placed by GCPs alone (as every sample
+    photo is: its GCPs are not affine to a quarter pixel, so no geotransform is claimed). The
+    documented way (README, DESIGN): gdalwarp each KEEPOUT: photo, then gdalbuildvrt the
+    warped files; the mosaic then holds the nadir photo's GPS position."""
+    photos = [PHOTO, os.path.join(DATA, "images", "DJI_0023.JPG")]
+    vrt = os.path.join(tmp, "direct.vrt")
+    code, _, err = tool("gdalbuildvrt", vrt, *["KEEPOUT:" + p for p in photos])
+    assert "Skipping KEEPOUT:" in err, err  # GDAL's own rule, stated in the docs
+    warped = []
+    for p in photos:
+        out = os.path.join(tmp, os.path.basename(p) + ".tif")
+        code, _, err = tool("gdalwarp", "-q", "-t_srs", "EPSG:4326", "KEEPOUT:" + p, out)
+        assert code == 0, err
+        warped.append(out)
+    vrt = os.path.join(tmp, "mosaic.vrt")
+    code, _, err = tool("gdalbuildvrt", vrt, *warped)
+    assert code == 0 and "Skipping" not in err, err
+    ds = gdal().Open(vrt)
+    gt = ds.GetGeoTransform()
+    assert gt[0] < GPS[0] < gt[0] + gt[1] * ds.RasterXSize, gt
+    assert gt[3] + gt[5] * ds.RasterYSize < GPS[1] < gt[3], gt
+    assert len(ds.GetFileList()) == 3  # the VRT and both warped photos
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

@@ -380,6 +380,37 @@ START_TEST(malformed) {
 }
 END_TEST
 
+/* Which inputs the driver opens as plans (ko_input_is_route), and the camera specs route and
+ * the driver take (ko_camera_from_spec): sensor size from the 35 mm diagonal, errors. */
+START_TEST(plans_recognised_and_camera_specs) {
+    ck_assert_int_eq(ko_input_is_route(DATA "/routes/qgc_plan/qgroundcontrol_sample.plan"), 1);
+    ck_assert_int_eq(ko_input_is_route(DATA "/routes/litchi_csv/waypoints.csv"), 1);
+    ck_assert_int_eq(ko_input_is_route(DATA "/routes/dji_wpml_m4t_pilot2/dev_kmz_file.kmz"), 1);
+    ck_assert_int_eq(ko_input_is_route(DATA "/routes/dji_wpml_m4t_pilot2"), 1);
+    ck_assert_int_eq(ko_input_is_route(DATA "/images"), 0);
+    ck_assert_int_eq(ko_input_is_route(DATA "/images/DJI_0021.JPG"), 0);
+    ck_assert_int_eq(ko_input_is_route(DATA "/no/such.plan"), 0);
+    put("/vsimem/t.csv", "lat,lon,height,yaw,pitch,roll,focal35_mm\n1,2,3,4,5,6,24\n");
+    ck_assert_int_eq(ko_input_is_route("/vsimem/t.csv"), 0); /* telemetry, not Litchi */
+    VSIUnlink("/vsimem/t.csv");
+    ko_camera cam;
+    ck_assert_int_eq(ko_camera_from_spec(ctx, "focal35=24,size=4000x3000", &cam), KO_OK);
+    /* 4:3 sensor with the 43.27 mm diagonal: 34.61 x 25.96 mm */
+    ck_assert_double_eq_tol(cam.sensor_w_mm, 43.2666 * 0.8, 1e-3);
+    ck_assert_double_eq_tol(cam.sensor_h_mm, 43.2666 * 0.6, 1e-3);
+    ck_assert_uint_eq(cam.width_px, 4000);
+    ck_assert_int_eq(ko_camera_from_spec(ctx, "focal=8.8,sensor=13.2x8.8,size=5472x3648", &cam),
+                     KO_OK);
+    ck_assert_double_eq(cam.focal_mm, 8.8);
+    ck_assert_double_eq(cam.sensor_h_mm, 8.8);
+    const char *bad[] = {"focal35=abc", "focal35=-1", "size=4000x3000", "focal=8.8", "x=1", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(ko_camera_from_spec(ctx, bad[i], &cam), KO_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "camera '"));
+    }
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_kmz_oriented_shots,
@@ -390,7 +421,8 @@ int main(void) {
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,
-                            malformed};
+                            malformed,
+                            plans_recognised_and_camera_specs};
     return unit_run(&(unit_suite){.name = "route",
                                   .tcase = "route",
                                   .timeout_s = 60,

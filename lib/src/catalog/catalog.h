@@ -169,6 +169,10 @@ void koi_cat_set_time(OGRFeatureH f, int i, const char *text);
 /* A statement whose failure matters: 0 if it failed, the statement and the cause (the
  * server's message) kept in c->error unless an earlier cause is there. */
 int koi_cat_sql_ok(koi_cat *c, const char *q);
+/* The QGIS style of footprints (colour by verdict) in the catalogue's layer_styles table, as its
+ * default, unless a style for footprints is there already (catalog/style.c). 0 (the cause in
+ * c->error) on failure. */
+int koi_cat_style(koi_cat *c);
 /* The single integer a query gives; -1 (statement and cause in c->error) if it failed. */
 int64_t koi_cat_sql_count(koi_cat *c, const char *q);
 /* Whether the cause in c->error is a PostgreSQL deadlock or serialization failure (SQLSTATE

@@ -142,7 +142,7 @@ static int setup(koi_cat *c) {
         int has = has_index(c, indexes[i].name);
         if (has < 0 || (!has && !koi_cat_sql_ok(c, indexes[i].create))) return 0;
     }
-    return 1;
+    return koi_cat_style(c); /* QGIS opens footprints coloured by verdict */
 }
 
 /* A PostgreSQL catalogue written before issue 19 (geometry column wkb_geometry, times as
