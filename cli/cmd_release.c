@@ -214,32 +214,57 @@ static char *make_real(const char *dir) {
     return realpath(dir, NULL);
 }
 
+/* The real path dir will have once made: its deepest existing ancestor's real path, then the
+ * rest as given. NULL (errno EINVAL) if the rest has a "." or ".." to resolve, or on error. */
+static char *future_real(const char *dir) {
+    char *head = strdup(dir), *rest = strdup("");
+    char *out = NULL;
+    while (head && rest) {
+        size_t n = strlen(head);
+        while (n > 1 && head[n - 1] == '/')
+            head[--n] = '\0';
+        char *real = realpath(*head ? head : ".", NULL);
+        if (real) {
+            if (*rest && (out = malloc(strlen(real) + strlen(rest) + 2)))
+                sprintf(out, "%s%s", strcmp(real, "/") ? real : "", rest);
+            else if (!*rest)
+                out = real, real = NULL;
+            free(real);
+            break;
+        }
+        if (errno != ENOENT || !*head) break;
+        char *slash = strrchr(head, '/');
+        const char *name = slash ? slash + 1 : head;
+        if (!strcmp(name, ".") || !strcmp(name, "..")) {
+            errno = EINVAL;
+            break;
+        }
+        char *r2 = malloc(strlen(name) + strlen(rest) + 2);
+        if (!r2) break;
+        sprintf(r2, "/%s%s", name, rest);
+        free(rest);
+        rest = r2;
+        if (slash)
+            *(slash == head ? slash + 1 : slash) = '\0';
+        else
+            head[0] = '\0';
+    }
+    free(head);
+    free(rest);
+    return out;
+}
+
 static int inside(const char *a, const char *b) { /* a is b or below it */
     size_t n = strlen(b);
     return !strncmp(a, b, n) && (a[n] == '/' || a[n] == '\0' || (n == 1 && b[0] == '/'));
-}
-
-/* The real path of a file that may not exist yet: its directory's real path and its name
- * (NULL if the directory cannot be resolved). */
-static char *real_file(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    char *d = dir ? realpath(dir, NULL) : NULL;
-    free(dir);
-    if (!d) return NULL;
-    const char *name = slash ? slash + 1 : path;
-    char *p = malloc(strlen(d) + strlen(name) + 2);
-    if (p) sprintf(p, "%s/%s", strcmp(d, "/") ? d : "", name);
-    free(d);
-    return p;
 }
 
 /* The manifest may not be, or lie in, an input (a --manifest naming a photo truncated it and
  * wrote the journal over it), nor in OUT (it names the sites: it is not for publishing). */
 static int check_manifest(run *r, const input_list *in, const char *o) {
     if (!r->manifest_given) return 1;
-    char *m = real_file(r->manifest);
-    if (!m) return 1; /* its directory does not exist: opening it says so */
+    char *m = future_real(r->manifest); /* a link to an input resolves to it */
+    if (!m) return 1;                   /* it cannot be resolved: opening it says why */
     int ok = !inside(m, o);
     if (!ok) out_say("release", "--manifest %s lies in OUT, which is published", r->manifest);
     for (size_t i = 0; ok && i < in->n; i++) {
@@ -277,11 +302,12 @@ static int stays_in(const char *root, const char *path) {
     return ok;
 }
 
-/* OUT and HOLD are made; neither may lie in an input nor hold one, nor each other. */
+/* Neither OUT nor HOLD may lie in an input nor hold one, nor each other; they are made only
+ * when they pass (a refused OUT was left, empty, inside the input). */
 static int check_dirs(run *r, const input_list *in) {
-    char *o = make_real(r->out), *h = make_real(r->hold);
+    char *o = future_real(r->out), *h = future_real(r->hold);
     int ok = o && h;
-    if (!ok) out_say("release", "cannot make %s: %s", !o ? r->out : r->hold, strerror(errno));
+    if (!ok) out_say("release", "cannot resolve %s: %s", !o ? r->out : r->hold, strerror(errno));
     if (ok && (inside(o, h) || inside(h, o))) {
         out_say("release", "--to %s and --hold %s must be two separate directories", r->out,
                 r->hold);
@@ -300,6 +326,15 @@ static int check_dirs(run *r, const input_list *in) {
         free(p);
     }
     ok = ok && check_manifest(r, in, o);
+    if (ok) { /* made now, and resolved again: what was checked is what is used */
+        char *mo = make_real(r->out), *mh = make_real(r->hold);
+        ok = mo && mh && !strcmp(mo, o) && !strcmp(mh, h);
+        if (!ok)
+            out_say("release", "cannot make %s: %s", !mo ? r->out : r->hold,
+                    mo && mh ? "it resolved elsewhere once made" : strerror(errno));
+        free(mo);
+        free(mh);
+    }
     r->out_real = o;
     r->hold_real = h;
     return ok;

@@ -521,6 +521,8 @@ def test_outputs_inside_an_input_are_refused(tmp):
     code, so, err = run("release", "--db", store(tmp), "--to", os.path.join(src, "pub"),
                         "--hold", os.path.join(tmp, "HOLD"), src)
     assert code == 2 and "outside the inputs" in err, err
+    # refused before anything is made: the input is as it was (the refused OUT was left in it)
+    assert not os.path.exists(os.path.join(src, "pub")), os.listdir(src)
 
 
 def test_rerun_skips_what_is_released_and_unchanged(tmp):
