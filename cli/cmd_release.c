@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,35 +553,34 @@ static char *reason_text(const entry *e, const ko_release_info *in) {
     return t;
 }
 
-/* Removes the temporary file a killed run may have left for path (ko_release_item_write and
- * ko_file_write_atomic write DIR/.NAME.keepout-tmp): a resumed run that holds the file would
- * otherwise leave the copy of it in OUT (adversary adv23 A5). */
-static void unlink_tmp(const char *path) {
+/* The reason file beside a held file: FILE.reason.txt, or, where that name would be longer
+ * than a file name may be, the name's first 200 bytes, `~`, 16 hex digits of its FNV-1a hash
+ * and `.reason.txt` (a 250-byte name stopped the run). Caller frees. */
+static char *reason_path(const char *path) {
     const char *slash = strrchr(path, '/');
-    char *t = malloc(strlen(path) + 32);
-    if (!t) return;
-    sprintf(t, "%.*s%s.%s.keepout-tmp", slash ? (int)(slash - path) : 0, path, slash ? "/" : "",
-            slash ? slash + 1 : path);
-    /* only if no one holds it: a writer locks its temporary file until it is renamed, and
-     * taking the name from under it would let its rename publish another's half-written file */
-    int fd = open(t, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd >= 0) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(t);
-        close(fd);
-    } else if (errno == ELOOP) {
-        unlink(t); /* a symbolic link is no writer's file */
+    const char *base = slash ? slash + 1 : path;
+    size_t dn = (size_t)(base - path), bn = strlen(base);
+    char *t = malloc(dn + bn + 64);
+    if (!t) return NULL;
+    if (bn + sizeof ".reason.txt" <= 255) {
+        sprintf(t, "%s.reason.txt", path);
+    } else {
+        uint64_t h = 14695981039346656037ull;
+        for (size_t i = 0; i < bn; i++)
+            h = (h ^ (unsigned char)base[i]) * 1099511628211ull;
+        sprintf(t, "%.*s%.200s~%016llx.reason.txt", (int)dn, path, base, (unsigned long long)h);
     }
-    free(t);
+    return t;
 }
 
-static void unlink_tmps(const char *path) {
-    char *r = malloc(strlen(path) + 16);
-    unlink_tmp(path);
-    if (r) {
-        sprintf(r, "%s.reason.txt", path);
-        unlink_tmp(r);
-        free(r);
-    }
+/* Removes the temporary files a killed run may have left for path and its reason file: a
+ * resumed run that holds the file would otherwise leave the copy of it in OUT (adversary
+ * adv23 A5). */
+static void unlink_tmps(run *r, const char *path) {
+    char *reason = reason_path(path);
+    (void)ko_file_discard_temp(r->ctx, path);
+    if (reason) (void)ko_file_discard_temp(r->ctx, reason);
+    free(reason);
 }
 
 /* Removes what an earlier run wrote for this file on the other side. */
@@ -589,12 +589,9 @@ static void unlink_other(run *r, const entry *e, const ko_release_info *in, int 
     if (!p) return;
     unlink(p);
     if (to_out) {
-        char *q = malloc(strlen(p) + 16);
-        if (q) {
-            sprintf(q, "%s.reason.txt", p);
-            unlink(q);
-            free(q);
-        }
+        char *q = reason_path(p);
+        if (q) unlink(q);
+        free(q);
     }
     for (size_t i = 0; i < in->n_companions; i++) {
         char *slash = strrchr(p, '/');
@@ -687,16 +684,15 @@ static int release_one(run *r, size_t k) {
         return 0;
     }
     if (ok) {
-        unlink_tmps(dst);
-        unlink_tmps(other);
+        unlink_tmps(r, dst);
+        unlink_tmps(r, other);
     }
     free(other);
     if (ok) unlink_other(r, e, &in, to_out);
     if (ok && !to_out) {
-        char *why = reason_text(e, &in), *rp = malloc(strlen(dst) + 16);
+        char *why = reason_text(e, &in), *rp = reason_path(dst);
         ok = why && rp;
         if (ok) {
-            sprintf(rp, "%s.reason.txt", dst);
             ok = ko_file_write_atomic(r->ctx, rp, why, strlen(why)) == KO_OK;
             if (!ok) say(r, "%s", ko_errmsg(r->ctx));
         }

@@ -660,6 +660,25 @@ def test_a_temporary_file_being_written_is_never_taken(tmp):
     assert sorted(os.listdir(out)) == ["DJI_0018.JPG"], os.listdir(out)
 
 
+def test_names_at_the_file_name_limit(tmp):
+    """Adversary (minor): a photo with a 250-byte name stopped the run, as its temporary name
+    (.NAME.keepout-tmp) and reason file (NAME.reason.txt) ran over the 255-byte limit. They are
+    shortened with a hash: a clear one is released, a truncated one held with its reason."""
+    src = os.path.join(tmp, "in")
+    os.makedirs(src)
+    clear, cut = "c" * 246 + ".JPG", "u" * 246 + ".JPG"
+    shutil.copy2(os.path.join(IMG, "DJI_0018.JPG"), os.path.join(src, clear))
+    shutil.copy2(TRUNCATED, os.path.join(src, cut))
+    code, so, err, out, hold = release(tmp, src)
+    assert code == 1, err
+    assert sha(os.path.join(out, clear)) == sha(os.path.join(src, clear))
+    assert sha(os.path.join(hold, cut)) == sha(os.path.join(src, cut))
+    reasons = [n for n in os.listdir(hold) if n.endswith(".reason.txt")]
+    assert len(reasons) == 1 and reasons[0].startswith("u" * 200 + "~"), reasons
+    assert "truncated" in open(os.path.join(hold, reasons[0])).read()
+    assert not [n for n in os.listdir(out) + os.listdir(hold) if "keepout-tmp" in n]
+
+
 def test_kill_9_then_resume_gives_the_same_trees_and_manifest(tmp):
     """Twelve photos (the three, four times over in sub-folders; three redacted), released once
     straight through; then, in each of four trials, runs killed with SIGKILL after a random
@@ -890,6 +909,7 @@ if __name__ == "__main__":
           test_source_swapped_while_released_is_checked_again,
           test_another_source_never_overwrites_an_output,
           test_a_temporary_file_being_written_is_never_taken,
+          test_names_at_the_file_name_limit,
           test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,
           test_outputs_inside_an_input_are_refused,
           test_rerun_skips_what_is_released_and_unchanged,

@@ -1342,6 +1342,13 @@ KO_API void ko_release_item_destroy(ko_release_item *it);
 KO_API ko_status ko_file_write_atomic(ko_context *ctx, const char *path, const void *data,
                                       size_t len);
 
+/** Removes the temporary file a write of path killed midway left (see
+ * ko_release_item_write(); its name is `.NAME.keepout-tmp` beside path, or, where that would
+ * be longer than a file name may be, `.` plus the name's first 200 bytes, `~` and 16 hex
+ * digits of its SHA-256, `.keepout-tmp`), unless a process is writing it now (a writer locks
+ * it until it is renamed). KO_OK also when there is none; a symbolic link there is removed. */
+KO_API ko_status ko_file_discard_temp(ko_context *ctx, const char *path);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Catalogues: tagging archives
  *

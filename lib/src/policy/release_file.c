@@ -615,6 +615,41 @@ static ko_status make_dirs(ko_context *ctx, const char *path) {
 }
 
 /* Writes through a temporary file: from data (len bytes), or copied from the file from. */
+/* The temporary file a write of path goes through: `.NAME.keepout-tmp` beside it, or, for a
+ * name too long for that (a 250-byte name stopped a release), `.` + its first 200 bytes + `~`
+ * + 16 hex digits of its SHA-256 + `.keepout-tmp`. Caller frees. */
+static char *temp_path(const char *path) {
+    const char *slash = strrchr(path, '/');
+    size_t dn = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = slash ? slash + 1 : path;
+    size_t bn = strlen(base);
+    char *t = koi_malloc(dn + bn + 64);
+    if (!t) return NULL;
+    if (bn + sizeof ".keepout-tmp" + 1 <= 255) {
+        sprintf(t, "%.*s.%s.keepout-tmp", (int)dn, path, base);
+    } else {
+        char hex[65];
+        hex_digest((const uint8_t *)base, bn, hex);
+        sprintf(t, "%.*s.%.200s~%.16s.keepout-tmp", (int)dn, path, base, hex);
+    }
+    return t;
+}
+
+ko_status ko_file_discard_temp(ko_context *ctx, const char *path) {
+    if (!path || !*path) return koi_error(ctx, KO_ERR_ARG, "release: no destination path");
+    char *t = temp_path(path);
+    if (!t) return nomem(ctx);
+    int fd = open(t, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(t); /* no one is writing it */
+        close(fd);
+    } else if (errno == ELOOP) {
+        unlink(t); /* a symbolic link is no writer's file */
+    }
+    free(t);
+    return KO_OK;
+}
+
 static ko_status write_atomic(ko_context *ctx, const char *path, const void *data, size_t len,
                               const char *from) {
     if (!path || !*path) return koi_error(ctx, KO_ERR_ARG, "release: no destination path");
@@ -622,15 +657,12 @@ static ko_status write_atomic(ko_context *ctx, const char *path, const void *dat
     if (st) return st;
     const char *slash = strrchr(path, '/');
     size_t dn = slash ? (size_t)(slash - path) : 0;
-    const char *base = slash ? slash + 1 : path;
-    size_t tn = dn + strlen(base) + 32;
-    char *tmp = koi_malloc(tn), *dir = koi_malloc(dn + 2);
+    char *tmp = temp_path(path), *dir = koi_malloc(dn + 2);
     if (!tmp || !dir) {
         free(tmp);
         free(dir);
         return nomem(ctx);
     }
-    snprintf(tmp, tn, "%.*s%s.%s.keepout-tmp", (int)dn, path, slash ? "/" : "", base);
     if (slash)
         snprintf(dir, dn + 2, "%.*s", (int)(dn ? dn : 1), dn ? path : "/");
     else
