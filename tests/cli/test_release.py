@@ -723,7 +723,7 @@ def test_kill_9_then_resume_gives_the_same_trees_and_manifest(tmp):
         assert not temps, temps
 
 
-def mp4(path, seconds, version=0, moov_last=False, mdat=b"\0" * 100):
+def mp4(path, seconds, version=0, moov_last=False, mdat=b"\0" * 100, track=None, mvex=False):
     """A minimal ISO base media file (ISO/IEC 14496-12): ftyp, a moov holding an mvhd of the
     given length (timescale 1000), and media data before or after the moov; mdat as a 64-bit
     size box when moov comes last (as cameras that write moov at the end do)."""
@@ -735,6 +735,15 @@ def mp4(path, seconds, version=0, moov_last=False, mdat=b"\0" * 100):
         head = struct.pack(">BxxxQQIQ", 1, 0, 0, scale, dur)
     body = head + struct.pack(">IH10x36x24xI", 0x10000, 0x100, 2)
     mvhd = struct.pack(">I4s", 8 + len(body), b"mvhd") + body
+    if track is not None:  # a track whose header (tkhd, movie timescale) runs `track` s
+        tkhd = struct.pack(">BxxxIIIxxxxI", 0, 0, 0, 1, round(track * 1000)) + b"\0" * 60
+        trak = struct.pack(">I4s", 16 + len(tkhd), b"trak") + \
+            struct.pack(">I4s", 8 + len(tkhd), b"tkhd") + tkhd
+        mvhd += trak
+    if mvex:  # movie extends: fragments follow (ISO/IEC 14496-12 8.8)
+        mehd = struct.pack(">BxxxI", 0, 10000)
+        mvhd += struct.pack(">I4s", 16 + len(mehd), b"mvex") + \
+            struct.pack(">I4s", 8 + len(mehd), b"mehd") + mehd
     moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
     ftyp = struct.pack(">I4s4sI4s", 20, b"ftyp", b"mp42", 0, b"isom")
     if moov_last:
@@ -754,7 +763,11 @@ def test_video_cut_short_or_unmeasurable_is_held(tmp):
     srt = os.path.join(DATA, "srt", "CallMarcus_examples_DJI_sample.SRT")
     cases = {"long.SRT": ("long.MP4", dict(seconds=10.0)),
              "late.SRT": ("late.MOV", dict(seconds=10.0, version=1, moov_last=True)),
-             "avi.SRT": ("avi.AVI", None)}
+             "avi.SRT": ("avi.AVI", None),
+             # the movie header says 0.166 s, its track 10 s (adversary: players play tracks)
+             "track.SRT": ("track.MP4", dict(seconds=0.166, track=10.0)),
+             # fragments: the movie header counts only what is in moov (adversary)
+             "frag.SRT": ("frag.MP4", dict(seconds=0.166, mvex=True))}
     d = os.path.join(tmp, "in")
     os.makedirs(d)
     for name, (video, kw) in cases.items():
@@ -773,7 +786,9 @@ def test_video_cut_short_or_unmeasurable_is_held(tmp):
         why = open(os.path.join(hold, name + ".reason.txt")).read()
         assert "does not cover the whole video" in why, why
         if kw is None:
-            assert "no movie header with a length" in why, why
+            assert "no single movie header with a length" in why, why
+        elif kw.get("mvex"):
+            assert "a fragmented movie" in why, why
         else:
             assert f"covers 0.000 s to 0.133 s of {video}, which runs 10.000 s" in why, why
 

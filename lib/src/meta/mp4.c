@@ -59,34 +59,105 @@ static int find(VSILFILE *f, uint64_t at, uint64_t end, const char *want, uint64
     return 0;
 }
 
+/* A full box's version and its (created, modified) times skipped: where its timescale (or
+ * track id) starts. */
+static uint64_t after_times(const uint8_t *h) {
+    return h[0] == 1 ? 20 : 12;
+}
+
+/* The length in the box's own timescale of an mvhd or mdhd (timescale then duration after the
+ * times) or, with scale NULL, of a tkhd (track id, reserved, then the duration, in the movie's
+ * timescale). 0 if it does not fit or says "unknown". */
+static int header_length(VSILFILE *f, uint64_t body, uint64_t end, int tkhd, uint64_t *scale,
+                         uint64_t *dur) {
+    uint8_t h[40];
+    size_t want = end - body >= sizeof h ? sizeof h : (size_t)(end - body);
+    if (want < 24 || VSIFSeekL(f, body, SEEK_SET) != 0 || VSIFReadL(h, 1, want, f) != want ||
+        h[0] > 1)
+        return 0;
+    int v1 = h[0] == 1;
+    uint64_t at = after_times(h), n = v1 ? 8 : 4;
+    if (tkhd) {
+        at += 8; /* track id, reserved */
+    } else {
+        *scale = be(h + at, 4);
+        at += 4;
+    }
+    if (at + n > want) return 0;
+    *dur = be(h + at, (int)n);
+    return *dur != (v1 ? UINT64_MAX : UINT32_MAX);
+}
+
+/* The longest of the movie header's, each track header's and each media header's length. */
+static int movie_length(VSILFILE *f, uint64_t moov, uint64_t moov_end, int *budget, double *s,
+                        int *fragmented) {
+    uint64_t scale = 0, dur = 0, at = moov;
+    int have = 0;
+    *s = 0;
+    for (; at < moov_end && (*budget)-- > 0;) {
+        char type[5];
+        uint64_t b, next;
+        if (!box(f, at, moov_end, type, &b, &next)) return 0;
+        if (!strcmp(type, "mvex")) *fragmented = 1;
+        if (!strcmp(type, "mvhd")) {
+            if (!header_length(f, b, next, 0, &scale, &dur) || !scale) return 0;
+            have = 1;
+            if ((double)dur / (double)scale > *s) *s = (double)dur / (double)scale;
+        }
+        at = next;
+    }
+    if (!have) return 0;
+    /* the tracks: tkhd in the movie's timescale, mdia/mdhd in its own */
+    for (at = moov; at < moov_end && (*budget)-- > 0;) {
+        char type[5];
+        uint64_t b, next, tb, tend, mb, mend, hb, hend, ts = 0, d = 0;
+        if (!box(f, at, moov_end, type, &b, &next)) return 0;
+        if (!strcmp(type, "trak")) {
+            if (find(f, b, next, "tkhd", &tb, &tend, budget) &&
+                header_length(f, tb, tend, 1, NULL, &d) && (double)d / (double)scale > *s)
+                *s = (double)d / (double)scale;
+            if (find(f, b, next, "mdia", &mb, &mend, budget) &&
+                find(f, mb, mend, "mdhd", &hb, &hend, budget) &&
+                header_length(f, hb, hend, 0, &ts, &d) && ts && (double)d / (double)ts > *s)
+                *s = (double)d / (double)ts;
+        }
+        at = next;
+    }
+    return *s > 0;
+}
+
 ko_status koi_mp4_duration(ko_context *ctx, const char *path, double *seconds) {
     VSIStatBufL st;
     if (VSIStatL(path, &st) != 0 || !VSI_ISREG(st.st_mode))
         return koi_error(ctx, KO_ERR_IO, "%s: cannot be opened as a regular file", path);
     VSILFILE *f = VSIFOpenL(path, "rb");
     if (!f) return koi_error(ctx, KO_ERR_IO, "%s: cannot be opened", path);
-    uint64_t end = (uint64_t)st.st_size, moov, moov_end, mvhd, mvhd_end;
-    int budget = BOXES_MAX;
-    uint8_t h[32];
-    ko_status rc = KO_ERR_FORMAT;
-    if (find(f, 0, end, "moov", &moov, &moov_end, &budget) &&
-        find(f, moov, moov_end, "mvhd", &mvhd, &mvhd_end, &budget) &&
-        VSIFSeekL(f, mvhd, SEEK_SET) == 0 && mvhd_end - mvhd >= 20 &&
-        VSIFReadL(h, 1, mvhd_end - mvhd >= 32 ? 32 : 20, f) >= 20) {
-        /* version 0: created, modified (4 bytes each), timescale, duration (4);
-         * version 1: created, modified (8), timescale (4), duration (8) */
-        int v1 = h[0] == 1;
-        uint64_t scale = v1 ? be(h + 20, 4) : be(h + 12, 4);
-        uint64_t dur = v1 ? (mvhd_end - mvhd >= 32 ? be(h + 24, 8) : 0) : be(h + 16, 4);
-        int unknown = v1 ? dur == UINT64_MAX : dur == UINT32_MAX;
-        if (h[0] <= 1 && scale > 0 && dur > 0 && !unknown) {
-            *seconds = (double)dur / (double)scale;
-            rc = KO_OK;
-        }
+    uint64_t end = (uint64_t)st.st_size, at = 0, moov = 0, moov_end = 0;
+    int budget = BOXES_MAX, fragmented = 0, moovs = 0, ok = 1;
+    /* every top-level box: the movie, and any fragment (whose samples the movie header does
+     * not count: ISO/IEC 14496-12 8.8) */
+    while (ok && at < end && budget-- > 0) {
+        char type[5];
+        uint64_t b, next;
+        if (!(ok = box(f, at, end, type, &b, &next))) break;
+        if (!strcmp(type, "moov") && !moovs++) moov = b, moov_end = next;
+        if (!strcmp(type, "moof") || !strcmp(type, "mfra")) fragmented = 1;
+        at = next;
     }
+    double len = 0;
+    ok = ok && at == end && moovs == 1 &&
+         movie_length(f, moov, moov_end, &budget, &len, &fragmented);
     VSIFCloseL(f);
-    if (rc)
-        return koi_error(
-            ctx, rc, "%s: no movie header with a length (not an MP4/MOV file, or damaged)", path);
+    if (ok && fragmented)
+        return koi_error(ctx, KO_ERR_UNSUPPORTED,
+                         "%s: a fragmented movie (its length is spread over fragments keepout "
+                         "does not add up)",
+                         path);
+    if (!ok)
+        return koi_error(ctx, KO_ERR_FORMAT,
+                         "%s: no single movie header with a length (not an MP4/MOV file, two "
+                         "movies, or damaged)",
+                         path);
+    *seconds = len;
     return KO_OK;
 }
