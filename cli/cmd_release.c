@@ -17,6 +17,7 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
+#include <gdal.h>
 #include <json-c/json.h>
 
 #include "commands.h"
@@ -844,11 +845,44 @@ static int parse_args(int argc, char **argv, run *r) {
  * nanosecond, or "absent". */
 static void file_stamp(FILE *m, const char *what, const char *path) {
     struct stat st;
+    VSIStatBufL vs;
     if (stat(path, &st) == 0)
         fprintf(m, "; %s %s %lld bytes %lld.%09ld", what, path, (long long)st.st_size,
                 (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+    else if (VSIStatL(path, &vs) == 0) /* in an archive (/vsizip/...): the entry's */
+        fprintf(m, "; %s %s %lld bytes %lld", what, path, (long long)vs.st_size,
+                (long long)vs.st_mtime);
     else
         fprintf(m, "; %s %s absent", what, path);
+}
+
+/* A DEM is every file GDAL reads for it (the tiles of a VRT mosaic, the sidecars), and for a
+ * path inside an archive (/vsizip/a.zip/t.tif) the archive too: replacing a tile, or the zip,
+ * changed the terrain while the --dem file itself stayed as it was (adversary A4). */
+static void dem_stamp(FILE *m, const char *path) {
+    file_stamp(m, "dem", path);
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+    char **files = ds ? GDALGetFileList(ds) : NULL;
+    for (int i = 0; files && files[i]; i++) {
+        if (strcmp(files[i], path)) file_stamp(m, "dem file", files[i]);
+        if (!strncmp(files[i], "/vsi", 4)) { /* the first local file on its path */
+            char *p = strdup(files[i]);
+            for (char *s = p ? strchr(p + 1, '/') : NULL; s && (s = strchr(s + 1, '/'));) {
+                *s = '\0';
+                struct stat st;
+                const char *arch = strchr(p + 1, '/');
+                while (arch[0] == '/' && arch[1] == '/')
+                    arch++; /* /vsizip//abs/a.zip */
+                int found = stat(arch, &st) == 0 && S_ISREG(st.st_mode);
+                if (found) file_stamp(m, "dem archive", arch);
+                *s = '/';
+                if (found) break;
+            }
+            free(p);
+        }
+    }
+    CSLDestroy(files);
+    if (ds) GDALClose(ds);
 }
 
 /* Everything a verdict depends on besides the file itself, as recorded in the manifest: the
@@ -877,7 +911,7 @@ static int checked_with(run *r, int argc, char **argv) {
     file_stamp(m, "store", r->db);
     file_stamp(m, "store log", CPLSPrintf("%s-wal", r->db));
     for (size_t i = 0; i < r->n_dems; i++)
-        file_stamp(m, "dem", r->dems[i]);
+        dem_stamp(m, r->dems[i]);
     if (fclose(m) != 0 || !t) {
         free(t);
         return 0;
@@ -932,10 +966,6 @@ int cmd_release(int argc, char **argv) {
         goto done;
     }
     if (!open_store(&r)) goto done;
-    if (!checked_with(&r, argc, argv)) {
-        out_say("release", "out of memory");
-        goto done;
-    }
     if (r.n_dems) {
         if (ko_dem_open_list(r.ctx, (const char *const *)r.dems, r.n_dems, &r.dem) != KO_OK) {
             out_say("release", "--dem: %s", ko_errmsg(r.ctx));
@@ -943,6 +973,10 @@ int cmd_release(int argc, char **argv) {
         }
         r.fopts.dem = r.dem;
         r.ropts.below_takeoff = 1;
+    }
+    if (!checked_with(&r, argc, argv)) { /* after the DEM: GDAL's drivers are registered */
+        out_say("release", "out of memory");
+        goto done;
     }
     /* the walk: every file of every input, with its path below the input */
     if (!(fls = calloc(list.n, sizeof *fls))) goto done;

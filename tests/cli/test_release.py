@@ -587,6 +587,20 @@ def test_rerun_checks_again_after_the_store_or_settings_changed(tmp):
     code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", "--dem",
                                        dem, src, db=db)
     assert "0 unchanged since the last run" in err, err
+    # a VRT mosaic whose tile is replaced (the .vrt itself as it was: adversary A4)
+    vrt = os.path.join(tmp, "dem.vrt")
+    g.BuildVRT(vrt, [dem])
+    args = ("--manifest", man, "--max-range", "500", "--dem", vrt, src)
+    release(tmp, *args, db=db)
+    code, so, err, out, hold = release(tmp, *args, db=db)
+    assert "3 unchanged since the last run" in err, err
+    before = os.stat(vrt).st_mtime_ns
+    ds = g.Open(dem, 1)
+    ds.GetRasterBand(1).Fill(150.0)
+    ds = None
+    assert os.stat(vrt).st_mtime_ns == before
+    code, so, err, out, hold = release(tmp, *args, db=db)
+    assert "0 unchanged since the last run" in err, err
 
 
 def test_source_swapped_while_released_is_checked_again(tmp):
