@@ -587,6 +587,16 @@ def test_rerun_checks_again_after_the_store_or_settings_changed(tmp):
     code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", "--dem",
                                        dem, src, db=db)
     assert "0 unchanged since the last run" in err, err
+    # a photo patched in place, its size and times restored (touch -r: adversary)
+    p18 = os.path.join(src, "DJI_0018.JPG")
+    st = os.stat(p18)
+    data = bytearray(open(p18, "rb").read())
+    data[-3] ^= 0xFF  # in the entropy-coded data: same size, other bytes
+    open(p18, "wb").write(bytes(data))
+    os.utime(p18, ns=(st.st_atime_ns, st.st_mtime_ns))
+    code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", "--dem",
+                                       dem, src, db=db)
+    assert "2 unchanged since the last run" in err, err
     # a VRT mosaic whose tile is replaced (the .vrt itself as it was: adversary A4)
     vrt = os.path.join(tmp, "dem.vrt")
     g.BuildVRT(vrt, [dem])
@@ -781,7 +791,9 @@ def test_video_cut_short_or_unmeasurable_is_held(tmp):
              # the movie header says 0.166 s, its track 10 s (adversary: players play tracks)
              "track.SRT": ("track.MP4", dict(seconds=0.166, track=10.0)),
              # fragments: the movie header counts only what is in moov (adversary)
-             "frag.SRT": ("frag.MP4", dict(seconds=0.166, mvex=True))}
+             "frag.SRT": ("frag.MP4", dict(seconds=0.166, mvex=True)),
+             # a 360-degree video is no camera frame (adversary), whatever its length
+             "pano.SRT": ("pano.INSV", dict(seconds=0.166))}
     d = os.path.join(tmp, "in")
     os.makedirs(d)
     for name, (video, kw) in cases.items():
@@ -803,6 +815,8 @@ def test_video_cut_short_or_unmeasurable_is_held(tmp):
             assert "no single movie header with a length" in why, why
         elif kw.get("mvex"):
             assert "a fragmented movie" in why, why
+        elif video.endswith(".INSV"):
+            assert "a 360-degree video" in why, why
         else:
             assert f"covers 0.000 s to 0.133 s of {video}, which runs 10.000 s" in why, why
 

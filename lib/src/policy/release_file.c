@@ -165,7 +165,12 @@ static ko_status videos_covered(ko_release_item *it, const cover *c, const char 
     for (size_t i = 0; i < it->n_companions; i++) {
         double len = NAN;
         const char *why = NULL;
-        if (koi_mp4_duration(it->ctx, it->companions[i], &len) != KO_OK)
+        if (!strcasecmp(ext_of(it->companions[i]), "insv"))
+            why = CPLSPrintf(
+                "%s: a 360-degree video (Insta360), which a camera frame's "
+                "footprint does not describe",
+                it->companions[i]);
+        else if (koi_mp4_duration(it->ctx, it->companions[i], &len) != KO_OK)
             why = CPLSPrintf("%s; so how much of it the telemetry covers is not known",
                              ko_errmsg(it->ctx));
         else if (c->broken || !(c->last >= c->first))
@@ -181,9 +186,9 @@ static ko_status videos_covered(ko_release_item *it, const cover *c, const char 
                 path, c->first, c->last, CPLGetFilename(it->companions[i]), len, c->widest_gap);
         if (why) {
             refuse(it,
-                   "the telemetry does not cover the whole video, so not every frame was "
-                   "checked: a video is released only when every frame is checked and "
-                   "clear");
+                   "the telemetry does not cover the whole video, or the video is not a "
+                   "camera frame, so not every frame was checked: a video is released only "
+                   "when every frame is checked and clear");
             return set_reason(it, why, "", "") ? KO_OK : nomem(it->ctx);
         }
     }
