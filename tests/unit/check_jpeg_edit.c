@@ -197,6 +197,34 @@ START_TEST(test_xmp_strip_forms) {
 }
 END_TEST
 
+/* A redacted copy keeps only the bytes IFD0 and its sub-IFDs use: an uncompressed thumbnail
+ * in IFD1's strips and bytes no IFD points to are zeroed (adversary: an 80x45 RGB thumbnail
+ * of the unredacted photo survived), the values in use are kept. Built by hand, little-endian:
+ * IFD0 at 8 (Make, 8 bytes at 38; link to IFD1 at 46), IFD1 at 46 (StripOffsets -> 80,
+ * StripByteCounts 16; to 76), the strip at 80, an orphan at 100. */
+START_TEST(test_exif_redacted_keeps_only_what_ifd0_uses) {
+    uint8_t t[128] = {'I', 'I', 42, 0, 8, 0, 0, 0};
+    const uint8_t ifd0[] = {
+        1, 0,  0x0F, 0x01, 2, 0,  8, 0, 0,
+        0, 38, 0,    0,    0, 46, 0, 0, 0}; /* Make, ASCII, 8 at 38; next IFD at 46 */
+    memcpy(t + 8, ifd0, sizeof ifd0);
+    memcpy(t + 38, "ABCDEFG", 8);
+    const uint8_t ifd1[] = {2,    0,    0x11, 0x01, 4, 0, 1, 0, 0,  0, 80, 0, 0, 0, /* strips */
+                            0x17, 0x01, 4,    0,    1, 0, 0, 0, 16, 0, 0,  0, 0, 0, 0, 0};
+    memcpy(t + 46, ifd1, sizeof ifd1);
+    memcpy(t + 80, "THUMBTHUMBTHUMB", 16);
+    memcpy(t + 100, "ORPHANORPHANORP", 16);
+    ko_context *ctx = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    ck_assert_int_eq(koi_exif_edit(ctx, t, sizeof t, 0, 1), KO_OK);
+    ck_assert_mem_eq(t + 38, "ABCDEFG", 8);
+    ck_assert_int_eq(t[8], 1); /* IFD0 as it was, its link now 0 */
+    for (size_t i = 46; i < sizeof t; i++)
+        ck_assert_msg(t[i] == 0, "byte %zu: %d", i, t[i]);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
 /* What the text scan misses, expat sees: the packet is then left out (adversary C: a property
  * in the default namespace, a closing tag with a space; A2: an XMP thumbnail of the photo). */
 START_TEST(test_xmp_safe_after_blanking) {
@@ -269,7 +297,8 @@ int main(void) {
                             test_redacted_body_drops_thumbnail_keeps_gps,
                             test_malformed_exif_is_refused,
                             test_xmp_strip_forms,
-                            test_xmp_safe_after_blanking};
+                            test_xmp_safe_after_blanking,
+                            test_exif_redacted_keeps_only_what_ifd0_uses};
     return unit_run(&(unit_suite){.name = "jpeg_edit", .timeout_s = 30, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

@@ -187,6 +187,44 @@ static long sub_ifd(const tiff *t, size_t ifd, unsigned tag) {
     return (long)o;
 }
 
+/* Marks in keep the bytes of the IFD at off (entries, link) and its values, and of the Exif,
+ * GPS and Interoperability IFDs it points to. 0 if something does not parse. */
+static int mark_ifd(const tiff *t, size_t off, uint8_t *keep, int depth) {
+    unsigned count;
+    if (depth > 3 || !rd16(t, off, &count) || off + 2 + 12 * (size_t)count + 4 > t->n) return 0;
+    memset(keep + off, 1, 2 + 12 * (size_t)count + 4);
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = off + 2 + 12 * (size_t)i, at, len;
+        unsigned tag = 0;
+        rd16(t, e, &tag);
+        if (!entry_value(t, e, &at, &len)) return 0;
+        memset(keep + at, 1, len);
+        if (tag == 0x8769 || tag == 0x8825 || tag == 0xA005) {
+            uint32_t sub;
+            if (!rd32(t, e + 8, &sub) || sub < 8 || sub >= t->n ||
+                !mark_ifd(t, sub, keep, depth + 1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Zeroes every byte of the TIFF structure that IFD0, its Exif, GPS and Interoperability IFDs
+ * and their values do not use: a thumbnail, whatever its form (an uncompressed one in strips,
+ * a second IFD chained after IFD1) or data no IFD points to, may show the site unredacted
+ * (adversary: an uncompressed EXIF thumbnail survived redaction). */
+static ko_status sweep_unreferenced(ko_context *ctx, tiff *t, size_t ifd0) {
+    uint8_t *keep = koi_calloc(t->n, 1);
+    if (!keep) return koi_error(ctx, KO_ERR_NOMEM, "out of memory rewriting a JPEG");
+    memset(keep, 1, 8); /* the header */
+    int ok = mark_ifd(t, ifd0, keep, 0);
+    if (ok)
+        for (size_t i = 0; i < t->n; i++)
+            if (!keep[i]) t->p[i] = 0;
+    free(keep);
+    return ok ? KO_OK : koi_error(ctx, KO_ERR_FORMAT, "EXIF: an IFD does not parse");
+}
+
 ko_status koi_exif_edit(ko_context *ctx, uint8_t *p, size_t n, int strip_location,
                         int drop_thumbnail) {
     tiff t = {p, n, 0};
@@ -234,6 +272,7 @@ ko_status koi_exif_edit(ko_context *ctx, uint8_t *p, size_t n, int strip_locatio
                 return koi_error(ctx, KO_ERR_FORMAT, "EXIF: IFD1 does not parse");
             wr32(&t, link, 0);
         }
+        return sweep_unreferenced(ctx, &t, ifd0);
     }
     return KO_OK;
 }
