@@ -376,6 +376,19 @@ def test_resized_cropped_or_rotated_copies_are_held_not_redacted(tmp):
     with_metadata_of(full, np.ascontiguousarray(np.rot90(px, -1, axes=(1, 2))),
                      os.path.join(src, "turned.JPG"))
     shutil.copy2(os.path.join(IMG, "DJI_0021.JPG"), os.path.join(src, "resized.JPG"))
+    # the same with the stated size rewritten to match, as GIMP, Photoshop, Lightroom do
+    # (adversary: redacted as whole frames, half the site left in view)
+    restated = {"crop_restated.JPG": (px[:, 562:1687, 1000:3000], (2000, 1125)),
+                "turned_restated.JPG": (np.ascontiguousarray(np.rot90(px, -1, axes=(1, 2))),
+                                        (2250, 4000)),
+                "half_restated.JPG": (px[:, ::2, ::2], (2000, 1125))}
+    for name, (pixels, (w, h)) in restated.items():
+        with_metadata_of(full, np.ascontiguousarray(pixels), os.path.join(src, name))
+        r = subprocess.run(["exiftool", "-q", "-overwrite_original", f"-ExifImageWidth={w}",
+                            f"-ExifImageHeight={h}", os.path.join(src, name)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert exif(os.path.join(src, name), "-ExifImageWidth")["ExifImageWidth"] == w
     shutil.copy2(full, os.path.join(src, "original.JPG"))
     man = os.path.join(tmp, "m.jsonl")
     code, so, err, out, hold = release(tmp, "--manifest", man, src)
@@ -391,6 +404,12 @@ def test_resized_cropped_or_rotated_copies_are_held_not_redacted(tmp):
         why = open(os.path.join(hold, name + ".reason.txt")).read()
         assert f"the image is {grid} pixels but its camera recorded a 4000x2250 frame" in why, why
         assert sha(os.path.join(hold, name)) == sha(os.path.join(src, name))
+    for name in restated:
+        l = lines[name]
+        assert l["verdict"] == "flagged" and l["decision"] == "refuse", l
+        why = open(os.path.join(hold, name + ".reason.txt")).read()
+        assert "is not the frame its camera recorded" in why and "FC300S records 4000x3000" \
+            in why, why
 
 
 def test_no_redact_holds_flagged(tmp):

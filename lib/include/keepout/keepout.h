@@ -1231,7 +1231,11 @@ KO_API ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camer
  * must be the frame the camera recorded: width x height equal to shot->camera's width_px x
  * height_px (a photo's as its metadata states them); a resized, cropped or rotated copy, or a
  * camera of unknown frame size, is KO_ERR_UNSUPPORTED (where the site lies in it is not known,
- * so it cannot be redacted: hold it). dem must be the DEM the shot was checked
+ * so it cannot be redacted: hold it). When shot->source is a file, its header is read again
+ * for signs an editor leaves of a crop, turn or resize whose stated size was rewritten: a
+ * frame neither as wide nor as high as the camera table's sensor for its model, or turned
+ * from it, or a field of view more than 10 % narrower than its 35 mm-equivalent focal length
+ * says; such a file, or one whose header is not a JPEG's, is KO_ERR_UNSUPPORTED too. dem must be the DEM the shot was checked
  * with (opts.footprint->dem), or NULL if it was checked on flat ground (KO_ERR_ARG otherwise):
  * on a DEM every ground point is placed at the DEM's height, seen from the camera altitude(s)
  * the footprint was cast from; a point where the DEM has no data is KO_ERR_NOT_FOUND. mask

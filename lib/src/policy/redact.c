@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cpl_vsi.h>
+
 #include "camera/camera.h"
 #include "core/core.h"
+#include "meta/meta.h"
 #include "sites/sites.h"
 
 /* Projects a ground point into camera pixels: local east/north metres from the camera, the
@@ -269,6 +272,55 @@ static ko_status frame_check(ko_context *ctx, const ko_camera *cam, uint32_t wid
                      (unsigned)cam->height_px);
 }
 
+/* The diagonal field of view, degrees, of a frame of sensor w x h mm behind focal f mm. */
+static double diagonal_fov(double w, double h, double f) {
+    return 2 * atan(sqrt(w * w + h * h) / (2 * f)) * 180 / M_PI;
+}
+
+/* Signs, in what an editor leaves alone, that a photo whose stated size matches its pixels is
+ * still not the frame its camera recorded (adversary: a crop, a 90-degree turn or a resize
+ * with PixelXDimension/PixelYDimension rewritten to match were redacted as whole frames, and
+ * left half the site in view): its camera model in the camera table records frames as wide or
+ * as high as its sensor, in the sensor's orientation (a crop or resize is neither; a DJI 16:9
+ * frame is as wide); and the field of view of its camera model is not narrower than its 35
+ * mm-equivalent focal length says (FocalLengthIn35mmFormat, which editors keep, while the
+ * pixel-derived focal or sensor size follows the new size). 1 with why if one is seen. */
+static int edited_frame(ko_context *ctx, const ko_shot *shot, uint32_t w, uint32_t h, char *why,
+                        size_t size) {
+    koi_image_meta m;
+    koi_image_meta_init(&m);
+    VSIStatBufL st; /* no file: a shot the caller made, whose camera model is the caller's */
+    if (!shot->source || VSIStatL(shot->source, &st) != 0) return 0;
+    if (koi_jpeg_meta_read(ctx, shot->source, &m) != KO_OK) {
+        snprintf(why, size, "its header cannot be read again to show it is the camera's frame");
+        return 1;
+    }
+    ko_camera t;
+    if (m.model[0] && ko_camera_lookup(ctx, m.make, m.model, &t) == KO_OK && t.width_px &&
+        t.height_px &&
+        ((w != t.width_px && h != t.height_px) || (w > h) != (t.width_px > t.height_px))) {
+        snprintf(why, size,
+                 "the %s %s records %ux%u frames (or as wide or as high, in that orientation), "
+                 "and this one is %ux%u: a cropped, turned or resized copy",
+                 m.make, m.model, (unsigned)t.width_px, (unsigned)t.height_px, (unsigned)w,
+                 (unsigned)h);
+        return 1;
+    }
+    const ko_camera *c = &shot->camera;
+    if (m.focal35_mm > 0 && c->focal_mm > 0 && c->sensor_w_mm > 0 && c->sensor_h_mm > 0) {
+        double have = diagonal_fov(c->sensor_w_mm, c->sensor_h_mm, c->focal_mm);
+        double said = diagonal_fov(36, 24, m.focal35_mm);
+        if (have < 0.9 * said) {
+            snprintf(why, size,
+                     "its camera model sees %.1f degrees across the diagonal, its 35 "
+                     "mm-equivalent focal length of %g mm says %.1f: a cropped or resized copy",
+                     have, m.focal35_mm, said);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko_shot *shot,
                          const ko_result *res, uint32_t width, uint32_t height, double margin_px,
                          uint8_t *mask, size_t *n_redacted) {
@@ -279,6 +331,12 @@ ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko
     if (ko_result_verdict(res) != KO_FLAGGED) return KO_OK;
     ko_status gst = frame_check(ctx, &shot->camera, width, height);
     if (gst) return gst;
+    char edited[320];
+    if (edited_frame(ctx, shot, width, height, edited, sizeof edited))
+        return koi_error(ctx, KO_ERR_UNSUPPORTED,
+                         "redaction: %s is not the frame its camera recorded: %s; where the "
+                         "site lies in it is not known, so redact the camera's original file",
+                         shot->source ? shot->source : "the image", edited);
     const ko_footprint *fp = ko_result_footprint(res);
     if (!fp) return koi_error(ctx, KO_ERR_ARG, "redaction: a flagged result without a footprint");
     double alts[2];
