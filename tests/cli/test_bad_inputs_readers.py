@@ -792,6 +792,38 @@ def test_bad_fifo_beneath_vsizip_driver(tmp):
     assert "clear" not in out, out
 
 
+def test_bad_resized_copy_with_pixel_derived_camera(tmp):
+    """Adversary (adv23b, finding 3): a camera modelled from pixel counts (here EXIF
+    FocalPlaneXResolution: Sony and Parrot survey cameras write it; DJI DewarpData is in pixels
+    too) follows the stated size, which an editor rewrites on a resize: the 50 % copy was
+    modelled with half the view and a site near its edge came out clear. Its 35 mm-equivalent
+    focal length (20 mm, kept by editors) says the view of the frame: a model 10 % narrower is
+    unknown. Expectation by hand: FC300S 4000 px at 1.5425 um = 6.17 mm wide, 3.61 mm lens:
+    about 90 degrees across a 16:9 diagonal, as the 20 mm equivalent's 94.5; halved, 60."""
+    full = os.path.join(TESTDATA, "fullframe", "DJI_0018.JPG")
+    a, b = os.path.join(tmp, "full.JPG"), os.path.join(tmp, "half.JPG")
+    shutil.copy(full, a)
+    fp = ["-FocalPlaneXResolution=648.298", "-FocalPlaneYResolution=648.298",
+          "-FocalPlaneResolutionUnit=mm"]
+    assert subprocess.run(["exiftool", "-q", "-overwrite_original", *fp, a]).returncode == 0
+    assert subprocess.run(["gdal_translate", "-q", "-outsize", "50%", "50%", a, b],
+                          capture_output=True).returncode == 0
+    for extra in (b + ".aux.xml",):
+        if os.path.exists(extra):
+            os.unlink(extra)
+    assert subprocess.run(["exiftool", "-q", "-overwrite_original", "-TagsFromFile", a,
+                           "-all:all", "-ExifImageWidth=2000", "-ExifImageHeight=1125", b],
+                          capture_output=True).returncode == 0
+    code, out, err = run("check", "--db", STORE, "--format", "jsonl", a, b)
+    got = {json.loads(l)["properties"]["id"]: json.loads(l)["properties"] for l in
+           out.splitlines()}
+    assert got["full.JPG"]["verdict"] == "clear", got["full.JPG"]
+    assert got["full.JPG"]["camera_source"] == "EXIF focal plane resolution", got["full.JPG"]
+    h = got["half.JPG"]
+    assert h["verdict"] == "unknown" and "a cropped or resized copy" in h["reason"], h
+    assert code == 1, err
+
+
 if __name__ == "__main__":
     if not STORE or not os.path.exists(STORE):
         print("skip: no bundled sample store beside", KEEPOUT)

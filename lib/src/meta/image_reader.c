@@ -50,8 +50,9 @@ static int from_dewarp(const koi_image_meta *m, uint32_t w, uint32_t h, ko_camer
     return 1;
 }
 
-int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
-                     char *why, size_t why_size) {
+/* The camera model from the file, by the first source that gives one (see koi_image_camera). */
+static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
+                        char *why, size_t why_size) {
     uint32_t w = m->exif_width ? m->exif_width : m->sof_width;
     uint32_t h = m->exif_width ? m->exif_height : m->sof_height;
     ko_camera_init(c);
@@ -95,6 +96,34 @@ int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, con
              "or 35 mm-equivalent focal length in the file",
              m->make[0] ? m->make : "(no Make)", m->model[0] ? m->model : "(no Model)");
     return 0;
+}
+
+static double diagonal_fov(const ko_camera *c) {
+    return 2 * atan(hypot(c->sensor_w_mm, c->sensor_h_mm) / (2 * c->focal_mm)) * 180 / M_PI;
+}
+
+int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
+                     char *why, size_t why_size) {
+    if (!camera_model(ctx, m, c, how, why, why_size)) return 0;
+    /* A model from pixel counts (a calibration in pixels, the focal plane resolution) follows
+     * the stated size, which an editor rewrites on a crop or resize: the view it gives then
+     * shrinks to part of what the pixels show, and a site at the edge came out clear
+     * (adversary). FocalLengthIn35mmFormat, which editors keep, says the view of the frame:
+     * a model more than 10 % narrower across the diagonal is not the file's camera. */
+    ko_camera wide;
+    if (m->focal35_mm > 0 && c->width_px && c->height_px && strcmp(*how, "camera table") &&
+        strcmp(*how, "35 mm-equivalent focal length") &&
+        ko_camera_from_focal35(m->focal35_mm, c->width_px, c->height_px, &wide) == KO_OK &&
+        diagonal_fov(c) < 0.9 * diagonal_fov(&wide)) {
+        snprintf(why, why_size,
+                 "its camera model (%s) sees %.1f degrees across the diagonal of its %ux%u "
+                 "pixels, its 35 mm-equivalent focal length of %g mm says %.1f: a cropped or "
+                 "resized copy, whose view is not known",
+                 *how, diagonal_fov(c), (unsigned)c->width_px, (unsigned)c->height_px,
+                 m->focal35_mm, diagonal_fov(&wide));
+        return 0;
+    }
+    return 1;
 }
 
 static void why(image_state *s, const char *path, const char *msg) {
