@@ -824,6 +824,25 @@ def test_bad_resized_copy_with_pixel_derived_camera(tmp):
     assert code == 1, err
 
 
+def test_bad_panorama_is_not_a_camera_frame(tmp):
+    """Adversary (adv23b, finding 7): a JPEG tagged GPano:ProjectionType equirectangular (a
+    stitched panorama; DJI writes them too) was read as one pinhole frame and came out clear.
+    Its view is not a frame's: unknown, with the reason; "perspective" stays a frame."""
+    pano, persp = os.path.join(tmp, "PANO.JPG"), os.path.join(tmp, "PERSP.JPG")
+    for dst, kind in ((pano, "equirectangular"), (persp, "perspective")):
+        shutil.copy(BASE, dst)
+        r = subprocess.run(["exiftool", "-q", "-overwrite_original",
+                            f"-XMP-GPano:ProjectionType={kind}", dst], capture_output=True)
+        assert r.returncode == 0, r.stderr
+    code, out, err = run("check", "--db", STORE, "--format", "jsonl", pano, persp)
+    got = {json.loads(l)["properties"]["id"]: json.loads(l)["properties"] for l in
+           out.splitlines()}
+    assert got["PANO.JPG"]["verdict"] == "unknown", got["PANO.JPG"]
+    assert "a panorama (GPano:ProjectionType equirectangular)" in got["PANO.JPG"]["reason"]
+    assert got["PERSP.JPG"]["verdict"] == "clear", got["PERSP.JPG"]
+    assert code == 1, err
+
+
 if __name__ == "__main__":
     if not STORE or not os.path.exists(STORE):
         print("skip: no bundled sample store beside", KEEPOUT)

@@ -1,10 +1,12 @@
 /* A photo as a shot: pose from EXIF GPS + vendor XMP, camera by the resolution order of
  * koi_image_camera(). Anything missing is the shot's reason (the verdict `unknown`). */
 #include <cpl_conv.h>
+#include <cpl_string.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "camera/camera.h"
 #include "core/core.h"
@@ -210,6 +212,12 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
         char msg[256];
         if (!koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg))
             why(s, r->path, msg);
+        /* a panorama's pixels are not one pinhole frame: its footprint would be a guess */
+        if (m->projection[0] && strcasecmp(m->projection, "perspective"))
+            why(s, r->path,
+                CPLSPrintf("a panorama (GPano:ProjectionType %s): keepout models camera frames, "
+                           "whose view a panorama is not",
+                           m->projection));
         koi_strpairs_clear(&s->extra);
         if ((how && koi_strpairs_add(&s->extra, "camera_source", how)) ||
             (m->model[0] && koi_strpairs_add(&s->extra, "camera", m->model)) ||

@@ -75,7 +75,8 @@ typedef struct koi_image_meta {
     double rel_alt_m, abs_alt_m;
     double cal_focal_px, cal_cx_px, cal_cy_px;
     char dewarp[256];
-    char problem[160]; /* a defect found on the way (e.g. a malformed XMP packet) */
+    char projection[32]; /* GPano:ProjectionType ("equirectangular", ...), "" if none */
+    char problem[160];   /* a defect found on the way (e.g. a malformed XMP packet) */
     /* The image data is not all there (the header may be): "truncated: ...", or "". The
      * metadata is still read, so its callers decide (a photo shot is then unknown). */
     char incomplete[192];

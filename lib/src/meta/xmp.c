@@ -18,6 +18,7 @@
 #define NS_PIX4D "http://pix4d.com/camera/1.0/"
 #define NS_PARROT "http://www.parrot.com/drone-parrot/1.0/"
 #define NS_SKYDIO "https://www.skydio.com/drone-skydio/1.0/"
+#define NS_GPANO "http://ns.google.com/photos/1.0/panorama/"
 
 typedef struct xmp_state {
     XML_Parser parser;
@@ -118,6 +119,8 @@ static void skydio(koi_image_meta *m, const char *name, const char *parent, cons
     m->vendor = "skydio";
 }
 
+static void copy(char *dst, size_t cap, const char *src);
+
 static void property(xmp_state *x, const char *qname, const char *parent, const char *value) {
     const char *bar = strchr(qname, '|');
     if (!bar) return;
@@ -131,6 +134,9 @@ static void property(xmp_state *x, const char *qname, const char *parent, const 
         parrot(x->m, name, value);
     else if (ns == strlen(NS_SKYDIO) && !strncmp(qname, NS_SKYDIO, ns))
         skydio(x->m, name, parent, value);
+    else if (ns == strlen(NS_GPANO) && !strncmp(qname, NS_GPANO, ns) &&
+             !strcmp(name, "ProjectionType"))
+        copy(x->m->projection, sizeof x->m->projection, *value ? value : "(empty)");
 }
 
 static void copy(char *dst, size_t cap, const char *src) {
