@@ -840,6 +840,28 @@ def test_video_cut_short_or_unmeasurable_is_held(tmp):
             assert f"covers 0.000 s to 0.133 s of {video}, which runs 10.000 s" in why, why
 
 
+def test_videos_beside_an_srt_whatever_their_case(tmp):
+    """Adversary (adv23b): the walk and the release gate matched a video to its SRT by
+    different rules: clip.Mp4 beside clip.SRT was in neither OUT, HOLD nor the manifest;
+    clip.MP4 beside clip.Srt was recorded held but copied to OUT; a directory named clip.SRT
+    hid its video. One rule now (same stem, extension in any case, regular files): each video
+    is exactly once in OUT or HOLD."""
+    d = os.path.join(tmp, "in")
+    os.makedirs(d)
+    srt = os.path.join(DATA, "srt", "CallMarcus_examples_DJI_sample.SRT")
+    shutil.copy(srt, os.path.join(d, "a.SRT"))
+    mp4(os.path.join(d, "a.Mp4"), 0.166)
+    shutil.copy(srt, os.path.join(d, "b.Srt"))
+    mp4(os.path.join(d, "b.MP4"), 0.166)
+    os.makedirs(os.path.join(d, "c.SRT"))
+    mp4(os.path.join(d, "c.MP4"), 0.166)
+    code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir", d)
+    assert code == 1, err
+    assert sorted(tree(out)) == ["a.Mp4", "a.SRT", "b.MP4", "b.Srt"], tree(out)
+    held = sorted(n for n in tree(hold) if not n.startswith("."))
+    assert held == ["c.MP4", "c.MP4.reason.txt"], held
+
+
 def test_video_is_held_unless_every_frame_is_clear(tmp):
     """A DJI .SRT with its video beside it: every frame clear -> both released; a site under
     one frame -> both held, and the reason says video redaction is out of scope."""
@@ -972,6 +994,7 @@ if __name__ == "__main__":
           test_another_source_never_overwrites_an_output,
           test_a_temporary_file_being_written_is_never_taken,
           test_names_at_the_file_name_limit,
+          test_videos_beside_an_srt_whatever_their_case,
           test_all_clear_exit_0_and_strip_location, test_clash_between_inputs_is_an_error,
           test_outputs_inside_an_input_are_refused,
           test_rerun_skips_what_is_released_and_unchanged,

@@ -94,12 +94,40 @@ static int matches(const char *const *globs, const char *rel, const char *base) 
     return 0;
 }
 
+/* The siblings of path in its directory with the same stem whose extension (any case) is in
+ * exts and that are regular files; NULL-terminated, CSLDestroy(); NULL if none. One rule for
+ * the walk (a video an SRT covers is not listed on its own) and for the release gate (the
+ * videos that go with an SRT): they disagreed on clip.Mp4 and clip.Srt, and a video vanished
+ * from both (adversary adv23b). */
+static char **same_stem(const char *path, const char *const *exts) {
+    char *dir = CPLStrdup(CPLGetPath(path)), *stem = CPLStrdup(CPLGetBasename(path));
+    char **names = VSIReadDir(*dir ? dir : "."), **out = NULL;
+    size_t sn = strlen(stem);
+    for (int i = 0; names && names[i]; i++) {
+        const char *n = names[i];
+        if (strncmp(n, stem, sn) || n[sn] != '.' || !in_set(n + sn + 1, exts)) continue;
+        const char *full = CPLFormFilename(dir, n, NULL);
+        VSIStatBufL st;
+        if (VSIStatL(full, &st) == 0 && VSI_ISREG(st.st_mode)) out = CSLAddString(out, full);
+    }
+    CSLDestroy(names);
+    CPLFree(dir);
+    CPLFree(stem);
+    return out;
+}
+
+static const char *const srt_ext[] = {"srt", NULL};
+
+char **koi_videos_of_srt(const char *srt) {
+    return same_stem(srt, video_ext);
+}
+
 /* A video is covered by a DJI .SRT beside it with the same stem. */
 static int has_srt_sibling(const char *path) {
-    const char *stem = CPLResetExtension(path, "SRT");
-    VSIStatBufL st;
-    if (VSIStatL(stem, &st) == 0) return 1;
-    return VSIStatL(CPLResetExtension(path, "srt"), &st) == 0;
+    char **srt = same_stem(path, srt_ext);
+    int has = srt != NULL;
+    CSLDestroy(srt);
+    return has;
 }
 
 /* A file the selection reads: refused if it is not a regular file. */

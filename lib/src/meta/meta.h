@@ -91,6 +91,11 @@ void koi_image_meta_init(koi_image_meta *m);
  * a JPEG or damaged header. */
 ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *m);
 
+/* The videos (MP4, MOV, AVI, MKV, INSV, LRV in any case) beside a DJI .SRT with its stem,
+ * regular files only: the ones the directory walk does not list on its own. NULL-terminated
+ * (CSLDestroy), NULL if none. */
+char **koi_videos_of_srt(const char *srt);
+
 /* The length in seconds of an MP4/MOV file (ISO base media: its movie header), reading box
  * headers only. KO_ERR_IO: unreadable; KO_ERR_FORMAT: no movie header with a length. */
 ko_status koi_mp4_duration(ko_context *ctx, const char *path, double *seconds);

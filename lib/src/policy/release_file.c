@@ -195,25 +195,25 @@ static ko_status videos_covered(ko_release_item *it, const cover *c, const char 
     return KO_OK;
 }
 
-/* The videos a DJI .SRT stands for: same stem, beside it. */
+/* The videos a DJI .SRT stands for: same stem, beside it, as the directory walk says. */
 static ko_status find_companions(ko_release_item *it, const char *path) {
-    static const char *const video[] = {"MP4", "mp4",  "MOV",  "mov", "AVI", "avi", "MKV",
-                                        "mkv", "INSV", "insv", "LRV", "lrv", NULL};
     if (strcasecmp(ext_of(path), "srt")) return KO_OK;
-    for (size_t i = 0; video[i]; i++) {
-        const char *v = CPLResetExtension(path, video[i]);
-        VSIStatBufL st;
-        if (ko_path_check(NULL, v) != KO_OK || VSIStatL(v, &st) != 0 || !VSI_ISREG(st.st_mode))
-            continue;
-        for (size_t k = 0; k < it->n_companions; k++) /* a case-insensitive file system */
-            if (!strcmp(it->companions[k], v)) v = NULL;
-        if (!v) continue;
+    char **v = koi_videos_of_srt(path);
+    for (int i = 0; v && v[i]; i++) {
+        if (ko_path_check(NULL, v[i]) != KO_OK) continue;
         char **c = koi_realloc_array(it->companions, it->n_companions + 2, sizeof *c);
-        if (!c) return nomem(it->ctx);
+        if (!c) {
+            CSLDestroy(v);
+            return nomem(it->ctx);
+        }
         it->companions = c;
-        if (!(c[it->n_companions] = koi_strdup(v))) return nomem(it->ctx);
+        if (!(c[it->n_companions] = koi_strdup(v[i]))) {
+            CSLDestroy(v);
+            return nomem(it->ctx);
+        }
         c[++it->n_companions] = NULL;
     }
+    CSLDestroy(v);
     return KO_OK;
 }
 
