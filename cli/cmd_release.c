@@ -472,8 +472,11 @@ static int unchanged(run *r, const entry *e, const char *line, ko_decision *d) {
          * swapped, must write it there (it was skipped: OUT stayed empty, exit 0) */
         char *want = join(*d == KO_REFUSE ? r->hold : r->out, e->rel);
         struct stat ob;
+        /* and still what it wrote (a file put over it of the same size was kept) */
+        const char *osha = jstr(j, "output_sha256");
         same = want && !strcmp(want, output) && stat(output, &ob) == 0 &&
-               (int64_t)ob.st_size == jint(j, "output_size");
+               (int64_t)ob.st_size == jint(j, "output_size") && osha &&
+               ko_file_sha256(r->ctx, output, have) == KO_OK && !strcmp(have, osha);
         free(want);
     } else if (same) { /* held without a copy: its reason file */
         same = dec && !strcmp(dec, "refuse");

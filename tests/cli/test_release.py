@@ -606,6 +606,14 @@ def test_rerun_checks_again_after_the_store_or_settings_changed(tmp):
     code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", "--dem",
                                        dem, src, db=db)
     assert "0 unchanged since the last run" in err, err
+    # a released copy replaced in OUT by other bytes of the same size: written again
+    o23 = os.path.join(out, "DJI_0023.JPG")
+    good = open(o23, "rb").read()
+    open(o23, "wb").write(bytes(len(good)))
+    code, so, err, out, hold = release(tmp, "--manifest", man, "--max-range", "500", "--dem",
+                                       dem, src, db=db)
+    assert "2 unchanged since the last run" in err, err
+    assert open(o23, "rb").read() == good
     # a photo patched in place, its size and times restored (touch -r: adversary)
     p18 = os.path.join(src, "DJI_0018.JPG")
     st = os.stat(p18)
