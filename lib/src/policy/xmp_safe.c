@@ -16,6 +16,9 @@
 /* A value this long is not a camera setting: embedded data (a thumbnail, a depth map, a
  * preview), which may show the site. DJI's longest values (DewarpData) are ~200 bytes. */
 #define VALUE_MAX 1024
+/* The whole packet's text: DJI's holds ~3 kB; a picture split into many short values under
+ * some property (adversary) adds up past this. */
+#define TOTAL_MAX 8192
 
 int koi_xmp_location_name(const char *s, size_t n) {
     static const char *const has[] = {"gps",      "latitude", "longitude",      "longtitude",
@@ -48,6 +51,7 @@ typedef struct check {
     int unsafe;
     int inside;      /* depth inside a property that must not stay (0: none) */
     size_t text_len; /* characters other than white space in the current element so far */
+    size_t total;    /* and in the whole packet */
 } check;
 
 /* The local part of an expat name "uri|local" (or "local" without a namespace). */
@@ -96,7 +100,22 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
     for (int i = 0; i < len; i++)
         ink += !isspace((unsigned char)s[i]);
     c->text_len += ink;
-    if ((c->redacted && c->text_len > VALUE_MAX) || (c->inside && ink)) fail(c);
+    c->total += ink;
+    if ((c->redacted && (c->text_len > VALUE_MAX || c->total > TOTAL_MAX)) || (c->inside && ink))
+        fail(c);
+}
+
+/* Comments and processing instructions carry no property: in a redacted copy anything longer
+ * than a note may be a picture hidden from the property checks (adversary). */
+static void XMLCALL on_comment(void *ud, const XML_Char *data) {
+    check *c = ud;
+    if (c->redacted && strlen(data) > 256) fail(c);
+}
+
+static void XMLCALL on_pi(void *ud, const XML_Char *target, const XML_Char *data) {
+    check *c = ud;
+    (void)target;
+    if (c->redacted && strlen(data) > 256) fail(c);
 }
 
 static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
@@ -109,12 +128,14 @@ int koi_xmp_safe(const uint8_t *xml, size_t n, int strip, int redacted) {
     if (n > (size_t)INT32_MAX) return 0;
     while (n && xml[n - 1] == '\0') /* some writers pad the segment with NULs */
         n--;
-    check c = {XML_ParserCreateNS(NULL, '|'), strip, redacted, 0, 0, 0};
+    check c = {XML_ParserCreateNS(NULL, '|'), strip, redacted, 0, 0, 0, 0};
     if (!c.p) return 0;
     XML_SetUserData(c.p, &c);
     XML_SetElementHandler(c.p, on_start, on_end);
     XML_SetCharacterDataHandler(c.p, on_text);
     XML_SetStartDoctypeDeclHandler(c.p, on_doctype);
+    XML_SetCommentHandler(c.p, on_comment);
+    XML_SetProcessingInstructionHandler(c.p, on_pi);
     XML_SetParamEntityParsing(c.p, XML_PARAM_ENTITY_PARSING_NEVER);
     int ok = XML_Parse(c.p, (const char *)xml, (int)n, 1) == XML_STATUS_OK && !c.unsafe;
     XML_ParserFree(c.p);
