@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "commands.h"
@@ -36,6 +37,8 @@ static void help(FILE *fp) {
         "  export [-f DRIVER] [--category C] [--buffered] OUTPUT   through OGR, the format\n"
         "                              from OUTPUT's extension (.geojson, .gpkg, .fgb, .shp, "
         ".csv)\n"
+        "  index [STORE]               write the store's index file (STORE.koidx), as every\n"
+        "                              import does: for a store made or changed elsewhere\n"
         "  query --ring 'lon lat,lon lat,...' --camera lon,lat [--packed]   sites a\n"
         "                              footprint shows (JSON lines)\n\n"
         "common options:\n"
@@ -163,6 +166,9 @@ static int do_info(ko_sites *s, opts *o) {
         printf("sites:          %s\n", json_object_get_string(v));
     if (json_object_object_get_ex(root, "store_version", &v))
         printf("store version:  %s\n", json_object_get_string(v));
+    json_object *st;
+    if (json_object_object_get_ex(root, "index", &v) && json_object_object_get_ex(v, "state", &st))
+        printf("index file:     %s\n", json_object_get_string(st));
     if (json_object_object_get_ex(root, "extent", &v) && v)
         printf("extent:         %.6f %.6f %.6f %.6f (lon/lat, buffered)\n",
                json_object_get_double(json_object_array_get_idx(v, 0)),
@@ -271,6 +277,40 @@ static int do_list(ko_sites *s, ko_context *ctx, opts *o) {
         fprintf(stderr, "keepout sites list: %s\n", ko_errmsg(ctx));
         return EXIT_USAGE;
     }
+    return EXIT_CLEAR;
+}
+
+/* keepout sites index [--db] [STORE]: the index file of a store made or changed elsewhere. */
+static int do_index(ko_context *ctx, opts *o, int argc, char **argv) {
+    if (optind + 1 < argc) {
+        fprintf(stderr, "keepout sites index: give one STORE\n");
+        return EXIT_USAGE;
+    }
+    const char *db = optind < argc ? argv[optind] : o->db;
+    if (!db) {
+        fprintf(stderr, "keepout sites index: no store given\n");
+        return EXIT_USAGE;
+    }
+    struct stat sb;
+    if (stat(db, &sb) != 0) { /* the store is opened for writing: never create one here */
+        fprintf(stderr, "keepout sites index: %s: no such site store\n", db);
+        return EXIT_USAGE;
+    }
+    ko_sites *s = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t n = 0;
+    if (ko_sites_open(ctx, db, KO_SITES_CREATE, &s) != KO_OK || ko_sites_write_index(s) != KO_OK ||
+        ko_sites_count(s, &n) != KO_OK) {
+        fprintf(stderr, "keepout sites index: %s\n", ko_errmsg(ctx));
+        ko_sites_close(s);
+        return EXIT_USAGE;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!o->quiet)
+        fprintf(stderr, "%s.koidx: %lld sites indexed in %.2f s\n", db, (long long)n,
+                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    ko_sites_close(s);
     return EXIT_CLEAR;
 }
 
@@ -390,6 +430,8 @@ int cmd_sites(int argc, char **argv) {
         rc = sites_query_run(o.db, o.ring, o.camera, o.packed, o.quiet);
     } else if (!strcmp(action, "import")) {
         rc = do_import(ctx, &o, argc, argv);
+    } else if (!strcmp(action, "index")) {
+        rc = do_index(ctx, &o, argc, argv);
     } else if (!strcmp(action, "info") || !strcmp(action, "list") || !strcmp(action, "export")) {
         ko_sites *s = NULL;
         if (ko_sites_open(ctx, o.db, KO_SITES_READONLY | KO_SITES_ALLOW_EMPTY, &s) != KO_OK) {

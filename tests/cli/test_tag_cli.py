@@ -134,8 +134,10 @@ def test_jobs_do_not_change_the_catalogue(tmp):
 
 
 def test_few_files_query_the_store_on_disk(tmp):
-    """Below a quarter as many queries as sites, workers query the on-disk R-tree instead of
-    loading the index: the same verdicts and hits per photo as a run large enough to load it."""
+    """A store without its index file (made by another tool): below a quarter as many queries
+    as sites, workers query the on-disk R-tree instead of building the index in memory; the
+    same verdicts and hits per photo as a run large enough to build it, and as one on the
+    index file once written."""
     far = [{"type": "Feature", "properties": {"name": f"far {i}"},
             "geometry": {"type": "Point", "coordinates": [10.0 + i * 0.01, 50.0]}}
            for i in range(60)]
@@ -144,6 +146,7 @@ def test_few_files_query_the_store_on_disk(tmp):
     demo = os.path.join(DATA, "sites", "brighton_beach_demo.geojson")
     assert run("sites", "import", "--db", store, src)[0] == 0
     assert run("sites", "import", "--db", store, demo)[0] == 0
+    os.remove(store + ".koidx")
     small = os.path.join(tmp, "small")
     os.makedirs(small)
     for name in sorted(os.listdir(IMAGES)):
@@ -162,10 +165,15 @@ def test_few_files_query_the_store_on_disk(tmp):
             got.setdefault(os.path.basename(path)[-12:], set()).add((verdict, sites))
         con.close()
         return got
-    on_disk, in_memory = per_photo(a), per_photo(b)
+    assert run("sites", "index", store)[0] == 0
+    c = os.path.join(tmp, "c.gpkg")
+    code, _, err = tag("--db", store, "--catalog", c, small)
+    assert "index file mapped" in err, err
+    on_disk, in_memory, mapped = per_photo(a), per_photo(b), per_photo(c)
     assert on_disk and any(v == "flagged" for s in on_disk.values() for v, _ in s)
     for name, seen in on_disk.items():
         assert in_memory[name] == seen, name
+        assert mapped[name] == seen, name
 
 
 def test_shards_partition_the_archive(tmp):

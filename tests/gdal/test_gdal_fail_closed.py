@@ -157,6 +157,7 @@ def test_bad_tag_misspelled_store(tmp):
 def test_bad_strict_store_index_lost_rows(tmp):
     db = store(tmp)
     sql(db, "DELETE FROM idx_sites_geom_buffered")
+    os.remove(db + ".koidx")  # (else the index file answers, not the R-tree: test_sites_index)
     code, err, out = translate(tmp, FLAGGED, "MODE=strict", f"SITES={db}")
     assert_refused(code, err, out, db, "index", "rebuild")
 
@@ -164,6 +165,7 @@ def test_bad_strict_store_index_lost_rows(tmp):
 def test_bad_redact_store_index_lost_rows(tmp):
     db = store(tmp)
     sql(db, "DELETE FROM idx_sites_geom_buffered")
+    os.remove(db + ".koidx")  # (else the index file answers, not the R-tree: test_sites_index)
     code, err, out = translate(tmp, FLAGGED, "MODE=redact", f"SITES={db}")
     assert_refused(code, err, out, db, "index")
 
@@ -198,6 +200,7 @@ def test_bad_vector_without_store(tmp):
 def test_bad_vector_store_index_lost_rows(tmp):
     db = store(tmp)
     sql(db, "DELETE FROM idx_sites_geom_buffered")
+    os.remove(db + ".koidx")  # (else the index file answers, not the R-tree: test_sites_index)
     code, out, err = tool("ogrinfo", "-ro", "-al", "-q", "-oo", f"SITES={db}", "KEEPOUT:" + IMG)
     assert code != 0 and "index" in err, (code, out, err)
 

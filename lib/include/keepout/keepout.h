@@ -556,8 +556,11 @@ typedef struct ko_sites ko_sites;
  *   when the file and its folder are writable); its spatial index does not hold exactly one
  *   entry per site (a KO_SITES_CREATE open rebuilds the index instead); or, read-only without
  *   KO_SITES_ALLOW_EMPTY, it holds no sites.
- * Each message names the file and says what to do. The checks cost two table counts (about
- * 2 ms at 10^5 sites). */
+ * - KO_ERR_DB also when its index file (ko_sites_write_index()) is damaged or truncated and
+ *   the store is opened read-only to check against (without KO_SITES_ALLOW_EMPTY).
+ * Each message names the file and says what to do. A store with a current index file is
+ * served by it, mapped (no count, no load: the same few milliseconds at 10^7 sites as at 10^3);
+ * one without it proves its on-disk R-tree with two table counts (about 2 ms at 10^5 sites). */
 KO_API ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites **out);
 
 /** The site store to open when the user names none, resolved the same way by every face: the
@@ -576,19 +579,31 @@ KO_API void ko_sites_close(ko_sites *s);
 /** Coarsest min_gsd_m over all categories: the footprint's gsd_limit_m. */
 KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
 
-/** Loads every site into an in-memory packed R-tree (Hilbert-sorted float32 boxes rounded
- * outward, node size 16) with each site's buffered ring laid out flat in the tree's order, for
- * batch queries. Without it each ko_sites_query() uses the on-disk SpatiaLite R-tree. Loading
- * costs ~4.5 us per site (4.5 s and a peak of 850 MB for 10^6 sites of ~21 points) and saves
- * ~30 us per query: it pays off when the footprints outnumber roughly a quarter of the sites
- * (ko_sites_count()). The index lives until ko_sites_close() or the next import on s. */
+/** The store's index file, STORE.koidx beside the store: a Hilbert-packed R-tree of the
+ * sites' buffered boxes (float32 rounded outward, node size 16) followed by each site's
+ * buffered ring laid out flat in the tree's order (docs/DESIGN.md, "The index file"). Every
+ * import writes it; this writes it for a store made or changed elsewhere (s opened with
+ * KO_SITES_CREATE; KO_ERR_ARG for a read-only store). Written atomically (temporary file,
+ * fsync, rename) with the mode of the store, and stamped with the store's change token, which
+ * triggers in the store draw again whenever any SQLite client inserts, updates or deletes a
+ * site. ko_sites_open() maps a current index file read-only (the OS reads only the pages
+ * queries touch, and processes share them); an index whose token differs from the store's
+ * is never used. Building costs ~4.5 us per site; KO_ERR_IO naming the file if it cannot be
+ * written. */
+KO_API ko_status ko_sites_write_index(ko_sites *s);
+
+/** Makes sure s queries a packed index: the mapped index file (see ko_sites_write_index())
+ * when it is current, else one built in memory from the store (~4.5 us per site: 4.5 s and a
+ * peak of 850 MB for 10^6 sites of ~21 points), for a store without a current index file. The
+ * index lives until ko_sites_close() or the next import on s. */
 KO_API ko_status ko_sites_load_index(ko_sites *s);
 
-/** Prepares s for about n_queries footprint queries, the one rule every face follows: loads
- * the in-memory index (ko_sites_load_index()) when the queries outnumber a quarter of the
- * sites, else leaves them on the on-disk R-tree, so a few photos against a national store
- * start at once and a survey does not pay ~30 us more per shot. *loaded (may be NULL) := 1 if
- * the index is loaded. Fails as ko_sites_count() or ko_sites_load_index() do. */
+/** Prepares s for about n_queries footprint queries, the one rule every face follows: a store
+ * whose index file is current has it mapped already (*loaded := 1). Without one (a store made
+ * by another tool or an older keepout, or changed since its index was written) the index is
+ * built in memory (ko_sites_load_index()) when the queries outnumber a quarter of the sites,
+ * else the queries use the store's on-disk R-tree. *loaded (may be NULL) := 1 if a packed
+ * index is in use. Fails as ko_sites_count() or ko_sites_load_index() do. */
 KO_API ko_status ko_sites_prepare(ko_sites *s, double n_queries, int *loaded);
 
 /** Makes dst use the index src has loaded instead of loading its own: for worker threads, each

@@ -525,7 +525,9 @@ static ko_status load_index(shared *sh, ko_catalog *cat, ko_sites *sites) {
     }
     koi_cat_note(cat, KO_NOTE_INFO, "%zu files to tag against %lld sites (%s)", sh->n_jobs,
                  (long long)n_sites,
-                 loaded ? "site index in memory" : "site store queried on disk");
+                 !loaded                          ? "site store queried on disk"
+                 : koi_packed_file(sites->packed) ? "site index file mapped"
+                                                  : "site index in memory");
     if (loaded) sh->index = sites;
     return KO_OK;
 }

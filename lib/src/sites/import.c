@@ -1243,7 +1243,17 @@ done:
     sqlite3_finalize(im.upd);
     if (im.wkbw) GEOSWKBWriter_destroy_r(ctx->geos, im.wkbw);
     if (!st) st = koi_sites_exec(s, "COMMIT");
-    if (st) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (st) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    } else if (ko_sites_write_index(s) != KO_OK) {
+        /* The sites are in: the store answers without its index (slower, never out of date:
+         * the old file no longer matches the store's change token) until it is written. */
+        snprintf(im.where, sizeof im.where, "site index");
+        note(&im,
+             "the store's index was not written (the store is queried without it until "
+             "it is): %s",
+             ko_errmsg(ctx));
+    }
     koi_osm_table_free(&im.preset);
     free(base);
     return st;

@@ -1,53 +1,76 @@
-/* The in-memory packed index of a site store: a Hilbert-packed R-tree (rtree.c) over the
- * sites' buffered boxes, and each site laid out in the tree's leaf order. A hole-free polygon
- * (nearly every site) is kept as its flat shell ring, a point as one coordinate pair: the exact
- * test reads them where the tree left off, with no GEOS object to chase. Other shapes
- * (multi-parts, holes, lines) stay GEOS geometries. Immutable once loaded, so stores can share
- * it between threads (ko_sites_share_index). */
+/* The packed index of a site store: a Hilbert-packed R-tree (rtree.c) over the sites' buffered
+ * boxes, and each site laid out in the tree's leaf order. A hole-free polygon (nearly every
+ * site) is kept as its flat shell ring, a point as one coordinate pair: the exact test reads
+ * them where the tree left off, with no GEOS object to chase. Other shapes (multi-parts, holes,
+ * lines) are kept as WKB, read by GEOS when a query meets them.
+ *
+ * The index is one byte image in the index file's format (docs/DESIGN.md, "The index file"):
+ * built in memory from the store (koi_packed_build), written beside the store as STORE.koidx
+ * (index_file.c) and memory-mapped from there at open, or, for a store without a current index
+ * file, built in memory and used from there (ko_sites_load_index). Either way it is read only
+ * through koi_packed_view's checked pointers and is immutable, so stores and threads share it
+ * (ko_sites_share_index) and processes share the mapped file's pages. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "sites/sites.h"
 
-/* What only a hit needs, apart from what the exact test reads, so that a rejected candidate
- * costs no cache line of it. */
-typedef struct meta {
+/* One site's record in the image: what only a hit needs (id, GSD, buffer, strings), and where
+ * the WKB of a shape that is not flat lies. 48 bytes. */
+typedef struct disk_meta {
     int64_t id;
     double min_gsd, buffer;
-    size_t str; /* name, category, source, source_id: four strings in a row in strs */
-} meta;
-
-/* Polygons with more points keep a GEOS geometry beside the flat ring: the flat test declines
- * them against footprints of many points, and GEOS should not have to rebuild them per query. */
-enum { GEOS_TOO = 64 };
+    uint64_t str;       /* name, category, source, source_id: four strings in a row in strs */
+    uint64_t wkb, nwkb; /* KOI_SITE_OTHER: its WKB in the wkb section, else 0, 0 */
+} disk_meta;
 
 struct koi_packed {
     atomic_int refs; /* stores sharing it */
-    size_t n;
-    koi_rtree *tree;
-    uint32_t *shape;      /* n + 1: offset in points into xy << 3 | has a GEOS geometry << 2 | kind
-                             (32 bits: half the cache misses of 64 over 10^6 sites) */
-    double *xy;           /* flat rings and points, in leaf order */
-    GEOSGeometry **geoms; /* KOI_SITE_OTHER and big polygons, else NULL */
-    meta *meta;
-    char *strs;
+    size_t n, total, points, nstrs, nwkb;
+    size_t level_end[32];
+    int levels;
+    const float *boxes;    /* tree entries, leaves first (4 floats each) */
+    const uint32_t *shape; /* n + 1: offset in points into xy << 3 | has WKB << 2 | kind */
+    const disk_meta *meta; /* n */
+    const double *xy;      /* flat rings and points, in leaf order */
+    const char *strs;      /* ends with a NUL */
+    const unsigned char *wkb;
+    koi_index_id id; /* the store's change identity the image was built at */
+    /* the owner of the image: heap (built in memory) or a mapping of file */
+    unsigned char *heap;
+    void *map;
+    size_t map_len;
+    char *file; /* the index file, for messages; NULL when built in memory */
 };
 
 void koi_packed_free(ko_context *ctx, koi_packed *p) {
+    (void)ctx;
     if (!p || atomic_fetch_sub(&p->refs, 1) > 1) return;
-    if (p->geoms)
-        for (size_t i = 0; i < p->n; i++)
-            if (p->geoms[i]) GEOSGeom_destroy_r(ctx->geos, p->geoms[i]);
-    free(p->geoms);
-    koi_rtree_free(p->tree);
-    free(p->shape);
-    free(p->xy);
-    free(p->meta);
-    free(p->strs);
+    if (p->map) munmap(p->map, p->map_len);
+    free(p->heap);
+    free(p->file);
     free(p);
+}
+
+size_t koi_packed_count(const koi_packed *p) {
+    return p ? p->n : 0;
+}
+
+const char *koi_packed_file(const koi_packed *p) {
+    return p ? p->file : NULL;
+}
+
+const koi_index_id *koi_packed_identity(const koi_packed *p) {
+    return &p->id;
 }
 
 /* A growable byte buffer. */
@@ -119,29 +142,6 @@ static int wkb_flat(const unsigned char *b, size_t n, bytes *xy, size_t *points,
 nomem:
     *ok = 0;
     return KOI_SITE_OTHER;
-}
-
-/* GEOS 3.11 computes a geometry's envelope on first use and caches it: two threads reading one
- * geometry could both write that cache. Computing every envelope (each part, each ring) while
- * loading leaves only reads, so the loaded index can be shared between threads (GEOS's own
- * advice before 3.12, which computes envelopes eagerly). 0 on a GEOS failure. */
-static int prime(GEOSContextHandle_t h, const GEOSGeometry *g) {
-    double v;
-    if (GEOSGeom_getXMin_r(h, g, &v) != 1 && GEOSisEmpty_r(h, g) != 1) return 0;
-    int type = GEOSGeomTypeId_r(h, g);
-    if (type == GEOS_POLYGON) {
-        const GEOSGeometry *shell = GEOSGetExteriorRing_r(h, g);
-        if (!shell || !prime(h, shell)) return 0;
-        int holes = GEOSGetNumInteriorRings_r(h, g);
-        for (int i = 0; i < holes; i++)
-            if (!prime(h, GEOSGetInteriorRingN_r(h, g, i))) return 0;
-    } else if (type == GEOS_MULTIPOLYGON || type == GEOS_MULTILINESTRING ||
-               type == GEOS_MULTIPOINT || type == GEOS_GEOMETRYCOLLECTION) {
-        int parts = GEOSGetNumGeometries_r(h, g);
-        for (int i = 0; i < parts; i++)
-            if (!prime(h, GEOSGetGeometryN_r(h, g, i))) return 0;
-    }
-    return 1;
 }
 
 /* What the load reads, in the store's row order, before the tree fixes the final order. */
@@ -244,76 +244,224 @@ static int inside_box(GEOSContextHandle_t h, const double *xy, size_t points,
     return g[0] >= box[0] && g[1] >= box[1] && g[2] <= box[2] && g[3] <= box[3];
 }
 
+/* ---------------------------------------------------------------- the image's format ------ */
+
+enum { HEADER = 256, NODE_SIZE = 16, CHECKED = 248 };
+#define ENDIAN_MARK 0x01020304u
+static const unsigned char magic[8] = {'K', 'O', 'S', 'I', 'D', 'X', '\r', '\n'};
+
+/* Header fields: byte offsets. */
+enum {
+    H_VERSION = 8,
+    H_ENDIAN = 12,
+    H_NODE = 16,
+    H_HEADER = 20,
+    H_N = 24,
+    H_TOTAL = 32,
+    H_POINTS = 40,
+    H_STRS = 48,
+    H_WKB = 56,
+    H_SIZE = 64,
+    H_STORE_VERSION = 72,
+    H_TOKEN = 80, /* 32 characters */
+    H_CHECKSUM = CHECKED
+};
+
+static uint64_t get64(const unsigned char *b, size_t off) {
+    uint64_t v;
+    memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+static uint32_t get32(const unsigned char *b, size_t off) {
+    uint32_t v;
+    memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+static void put64(unsigned char *b, size_t off, uint64_t v) {
+    memcpy(b + off, &v, sizeof v);
+}
+
+static void put32(unsigned char *b, size_t off, uint32_t v) {
+    memcpy(b + off, &v, sizeof v);
+}
+
+/* FNV-1a, 64 bits, of the header's first CHECKED bytes. */
+static uint64_t header_sum(const unsigned char *b) {
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < CHECKED; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    return h;
+}
+
+/* Where each section starts, from the counts, each 8-byte aligned: the layout is fixed by the
+ * counts, so a reader checks the file's size against it. 0 if the sizes overflow. */
+typedef struct layout {
+    size_t boxes, shape, meta, xy, strs, wkb, end;
+} layout;
+
+static int add_section(size_t *at, size_t count, size_t size, size_t *start) {
+    *start = *at;
+    if (count > (SIZE_MAX / 2) / size) return 0;
+    size_t end = *at + count * size;
+    if (end < *at || end > SIZE_MAX - 8) return 0;
+    *at = (end + 7) & ~(size_t)7;
+    return 1;
+}
+
+static int layout_of(size_t n, size_t total, size_t points, size_t nstrs, size_t nwkb, layout *l) {
+    size_t at = HEADER;
+    if (!add_section(&at, total, 4 * sizeof(float), &l->boxes) ||
+        !add_section(&at, n + 1, sizeof(uint32_t), &l->shape) ||
+        !add_section(&at, n, sizeof(disk_meta), &l->meta) ||
+        !add_section(&at, points, 2 * sizeof(double), &l->xy) ||
+        !add_section(&at, nstrs, 1, &l->strs) || !add_section(&at, nwkb, 1, &l->wkb))
+        return 0;
+    l->end = l->wkb + nwkb;
+    return 1;
+}
+
+ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, const char *name,
+                          koi_packed *p) {
+    if (len < HEADER || memcmp(b, magic, sizeof magic) != 0)
+        return koi_error(ctx, KO_ERR_FORMAT,
+                         "%s: not a keepout site index (%zu bytes, no keepout header)", name, len);
+    if (get32(b, H_ENDIAN) != ENDIAN_MARK)
+        return koi_error(ctx, KO_ERR_FORMAT,
+                         "%s: written on a machine of the other byte order; build the index "
+                         "again here",
+                         name);
+    if (get64(b, H_CHECKSUM) != header_sum(b))
+        return koi_error(ctx, KO_ERR_FORMAT, "%s: damaged: its header's checksum does not match",
+                         name);
+    if (get32(b, H_VERSION) != KOI_INDEX_FORMAT)
+        return koi_error(ctx, KO_ERR_FORMAT,
+                         "%s: index format version %u, this keepout reads %d; build the index "
+                         "again",
+                         name, get32(b, H_VERSION), KOI_INDEX_FORMAT);
+    uint64_t n = get64(b, H_N), total = get64(b, H_TOTAL), points = get64(b, H_POINTS);
+    uint64_t nstrs = get64(b, H_STRS), nwkb = get64(b, H_WKB), size = get64(b, H_SIZE);
+    layout l;
+    size_t level_end[32];
+    int levels = n <= UINT32_MAX / 2 ? koi_rtree_levels((size_t)n, level_end) : 0;
+    if (get32(b, H_NODE) != NODE_SIZE || get32(b, H_HEADER) != HEADER || levels == 0 ||
+        total != (n ? level_end[levels - 1] : 0) || points > UINT32_MAX >> 3 ||
+        nstrs > SIZE_MAX / 4 || nwkb > SIZE_MAX / 4 || (n && nstrs == 0) ||
+        !layout_of((size_t)n, (size_t)total, (size_t)points, (size_t)nstrs, (size_t)nwkb, &l))
+        return koi_error(ctx, KO_ERR_FORMAT,
+                         "%s: damaged: its header's counts (%llu sites, %llu tree entries, %llu "
+                         "points) do not fit together",
+                         name, (unsigned long long)n, (unsigned long long)total,
+                         (unsigned long long)points);
+    if (size != len || l.end != len)
+        return koi_error(ctx, KO_ERR_FORMAT,
+                         "%s: damaged or truncated: %zu bytes, its header says %llu and its counts "
+                         "%zu",
+                         name, len, (unsigned long long)size, l.end);
+    if (nstrs && b[l.strs + nstrs - 1] != '\0')
+        return koi_error(ctx, KO_ERR_FORMAT, "%s: damaged: its strings are not terminated", name);
+    p->n = (size_t)n, p->total = (size_t)total, p->points = (size_t)points;
+    p->nstrs = (size_t)nstrs, p->nwkb = (size_t)nwkb;
+    memcpy(p->level_end, level_end, sizeof level_end);
+    p->levels = levels;
+    p->boxes = (const float *)(b + l.boxes);
+    p->shape = (const uint32_t *)(b + l.shape);
+    p->meta = (const disk_meta *)(b + l.meta);
+    p->xy = (const double *)(b + l.xy);
+    p->strs = (const char *)(b + l.strs);
+    p->wkb = b + l.wkb;
+    memcpy(p->id.token, b + H_TOKEN, 32);
+    p->id.token[32] = '\0';
+    p->id.version = (int64_t)get64(b, H_STORE_VERSION);
+    return KO_OK;
+}
+
+/* ---------------------------------------------------------------- building --------------- */
+
+/* The sections in leaf order, before they are copied into the image. */
+typedef struct parts {
+    uint32_t *shape;
+    disk_meta *meta;
+    bytes xy, wkb;
+} parts;
+
+static void parts_free(parts *o) {
+    free(o->shape);
+    free(o->meta);
+    free(o->xy.p);
+    free(o->wkb.p);
+}
+
 /* Lays the rows out in leaf order: perm[k] is the row of the k-th leaf. */
 static ko_status lay_out(ko_context *ctx, GEOSWKBReader *wkbr, const rows *r, const uint32_t *perm,
-                         koi_packed *p, const char *store) {
+                         parts *o, const char *store) {
     size_t n = r->n;
-    bytes xy = {0};
-    p->shape = koi_calloc(n + 1, sizeof *p->shape);
-    p->geoms = koi_calloc(n, sizeof *p->geoms);
-    p->meta = koi_calloc(n, sizeof *p->meta);
-    if (!p->shape || !p->geoms || !p->meta) goto nomem;
+    o->shape = koi_calloc(n + 1, sizeof *o->shape);
+    o->meta = koi_calloc(n ? n : 1, sizeof *o->meta);
+    if (!o->shape || !o->meta) goto nomem;
     for (size_t k = 0; k < n; k++) {
         size_t j = perm[k];
-        p->meta[k] = (meta){r->ids[j], r->gsd[j], r->buf[j], r->soff[j]};
         const unsigned char *w = r->wkb.p + r->woff[j];
-        size_t wn = r->woff[j + 1] - r->woff[j], points = 0, at = xy.len / 16;
-        int ok = 1, kind = wkb_flat(w, wn, &xy, &points, &ok);
-        p->n = k + 1;
+        size_t wn = r->woff[j + 1] - r->woff[j], points = 0, at = o->xy.len / 16;
+        int ok = 1, kind = wkb_flat(w, wn, &o->xy, &points, &ok);
         if (!ok) goto nomem;
-        int geos = kind == KOI_SITE_OTHER || points > GEOS_TOO;
-        if (at > UINT32_MAX >> 3) {
-            free(xy.p);
-            return koi_error(ctx, KO_ERR_LIMIT, "the sites have more than %u points in all",
-                             UINT32_MAX >> 3);
-        }
-        p->shape[k] = (uint32_t)at << 3 | (uint32_t)geos << 2 | (uint32_t)kind;
-        if (geos) {
-            p->geoms[k] = GEOSWKBReader_read_r(ctx->geos, wkbr, w, wn);
-            if (!p->geoms[k] || !prime(ctx->geos, p->geoms[k])) {
-                free(xy.p);
+        if (at > UINT32_MAX >> 3) goto limit;
+        o->meta[k] = (disk_meta){r->ids[j], r->gsd[j], r->buf[j], r->soff[j], 0, 0};
+        GEOSGeometry *g = NULL;
+        if (kind == KOI_SITE_OTHER) {
+            g = GEOSWKBReader_read_r(ctx->geos, wkbr, w, wn);
+            if (!g)
                 return koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry",
                                  (long long)r->ids[j]);
+            o->meta[k].wkb = o->wkb.len, o->meta[k].nwkb = wn;
+            if (!bytes_add(&o->wkb, w, wn)) {
+                GEOSGeom_destroy_r(ctx->geos, g);
+                goto nomem;
             }
         }
         const double *box = r->boxes + 4 * j;
-        double g[4];
-        if (!inside_box(ctx->geos, xy.p ? (const double *)(xy.p + 16 * at) : NULL, points,
-                        kind == KOI_SITE_OTHER ? p->geoms[k] : NULL, box, g)) {
-            free(xy.p);
+        double gb[4];
+        int inside = inside_box(ctx->geos, o->xy.p ? (const double *)(o->xy.p + 16 * at) : NULL,
+                                points, g, box, gb);
+        if (g) GEOSGeom_destroy_r(ctx->geos, g);
+        if (!inside)
             return koi_error(ctx, KO_ERR_DB,
                              "%s: damaged: site %lld's geometry (lon %.9g..%.9g, lat %.9g..%.9g) "
                              "reaches outside the box its stored blob records (lon %.9g..%.9g, "
                              "lat %.9g..%.9g), so it could be missed where it strays; build the "
                              "store again from its sources",
-                             store, (long long)r->ids[j], g[0], g[2], g[1], g[3], box[0], box[2],
-                             box[1], box[3]);
-        }
+                             store, (long long)r->ids[j], gb[0], gb[2], gb[1], gb[3], box[0],
+                             box[2], box[1], box[3]);
+        o->shape[k] = (uint32_t)at << 3 | (uint32_t)(kind == KOI_SITE_OTHER) << 2 | (uint32_t)kind;
     }
-    if (xy.len / 16 > UINT32_MAX >> 3) {
-        free(xy.p);
-        return koi_error(ctx, KO_ERR_LIMIT, "the sites have more than %u points in all",
-                         UINT32_MAX >> 3);
-    }
-    p->shape[n] = (uint32_t)(xy.len / 16) << 3;
-    /* Give back the doubling's slack: the rings are the index's bulk. */
-    p->xy = xy.len ? koi_realloc_array(xy.p, xy.len, 1) : NULL;
-    if (!p->xy) p->xy = (double *)xy.p;
+    if (o->xy.len / 16 > UINT32_MAX >> 3) goto limit;
+    o->shape[n] = (uint32_t)(o->xy.len / 16) << 3;
     return KO_OK;
+limit:
+    return koi_error(ctx, KO_ERR_LIMIT, "the sites have more than %u points in all",
+                     UINT32_MAX >> 3);
 nomem:
-    free(xy.p);
-    return koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
+    return koi_error(ctx, KO_ERR_NOMEM, "out of memory building the index of %zu sites", n);
 }
 
-ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
+ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **image,
+                           size_t *len) {
     ko_context *ctx = s->ctx;
-    koi_packed *p = koi_calloc(1, sizeof *p);
-    if (!p) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-    atomic_init(&p->refs, 1);
     rows r = {0};
+    parts o = {0};
+    koi_rtree *tree = NULL;
     uint32_t *perm = NULL;
     int64_t count = 0;
-    ko_status st = ko_sites_count(s, &count);
+    *image = NULL, *len = 0;
+    ko_status st = KO_OK;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW)
+        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
+    else
+        count = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
     /* The scan reads every page of the store: mapped, not a pread per page (1,022 sites:
      * 11-19 -> 3-7 ms). Only for the scan, as a mapped file shrunk by another process would
      * fault. */
@@ -321,21 +469,69 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     if (!st) st = read_rows(s, (size_t)count, &r);
     sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
     /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
-    if (!st && (st = koi_rtree_build(r.boxes, r.n, &p->tree)))
+    if (!st && (st = koi_rtree_build(r.boxes, r.n, &tree)))
         st = koi_error(ctx, st, "building the packed index of %zu sites failed", r.n);
     if (!st && !(perm = koi_calloc(r.n ? r.n : 1, sizeof *perm)))
-        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", r.n);
+        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory building the index of %zu sites", r.n);
     if (!st) {
-        koi_rtree_renumber(p->tree, perm);
+        koi_rtree_renumber(tree, perm);
         const char *name = sqlite3_db_filename(s->db, "main");
-        st = lay_out(ctx, s->wkbr, &r, perm, p, name && *name ? name : "site store");
-    }
-    if (!st) {
-        p->strs = (char *)r.str.p;
-        r.str.p = NULL;
+        st = lay_out(ctx, s->wkbr, &r, perm, &o, name && *name ? name : "site store");
     }
     free(perm);
+    size_t total = 0;
+    const float *tb = tree ? koi_rtree_boxes(tree, &total) : NULL;
+    layout l = {0};
+    size_t points = o.xy.len / 16;
+    if (!st && !layout_of(r.n, total, points, r.str.len, o.wkb.len, &l))
+        st = koi_error(ctx, KO_ERR_LIMIT, "the index of %zu sites is too large", r.n);
+    unsigned char *b = NULL;
+    if (!st && !(b = koi_calloc(l.end, 1)))
+        st = koi_error(ctx, KO_ERR_NOMEM,
+                       "out of memory building the index of %zu sites (%zu "
+                       "bytes)",
+                       r.n, l.end);
+    if (!st) {
+        memcpy(b, magic, sizeof magic);
+        put32(b, H_VERSION, KOI_INDEX_FORMAT);
+        put32(b, H_ENDIAN, ENDIAN_MARK);
+        put32(b, H_NODE, NODE_SIZE);
+        put32(b, H_HEADER, HEADER);
+        put64(b, H_N, r.n);
+        put64(b, H_TOTAL, total);
+        put64(b, H_POINTS, points);
+        put64(b, H_STRS, r.str.len);
+        put64(b, H_WKB, o.wkb.len);
+        put64(b, H_SIZE, l.end);
+        put64(b, H_STORE_VERSION, (uint64_t)id->version);
+        memcpy(b + H_TOKEN, id->token, strnlen(id->token, 32));
+        put64(b, H_CHECKSUM, header_sum(b));
+        if (total) memcpy(b + l.boxes, tb, total * 4 * sizeof(float));
+        memcpy(b + l.shape, o.shape, (r.n + 1) * sizeof *o.shape);
+        if (r.n) memcpy(b + l.meta, o.meta, r.n * sizeof *o.meta);
+        if (o.xy.len) memcpy(b + l.xy, o.xy.p, o.xy.len);
+        if (r.str.len) memcpy(b + l.strs, r.str.p, r.str.len);
+        if (o.wkb.len) memcpy(b + l.wkb, o.wkb.p, o.wkb.len);
+        *image = b, *len = l.end;
+    }
+    koi_rtree_free(tree);
+    parts_free(&o);
     rows_free(&r);
+    return st;
+}
+
+/* ---------------------------------------------------------------- loading ---------------- */
+
+ko_status koi_packed_from_image(ko_context *ctx, unsigned char *b, size_t len, const char *name,
+                                koi_packed **out) {
+    koi_packed *p = koi_calloc(1, sizeof *p);
+    if (!p) {
+        free(b);
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    }
+    atomic_init(&p->refs, 1);
+    p->heap = b;
+    ko_status st = koi_packed_view(ctx, b, len, name, p);
     if (st) {
         koi_packed_free(ctx, p);
         return st;
@@ -344,32 +540,141 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
     return KO_OK;
 }
 
-void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
-                       koi_packed_visit fn, void *user) {
-    koi_rtree_search(p->tree, minx, miny, maxx, maxy, fn, user);
+ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
+    koi_index_id id = {{0}, 0};
+    unsigned char *b = NULL;
+    size_t len = 0;
+    /* (the token read before the sites: a change in between makes the index stale, never
+     * current with other sites; an untracked store's index has none and is dropped at the
+     * first write by another connection) */
+    if (koi_sites_index_id(s, &id) != KO_OK) memset(&id, 0, sizeof id);
+    koi_sites_stamp(s);
+    ko_status st = koi_packed_build(s, &id, &b, &len);
+    if (st) return st;
+    return koi_packed_from_image(s->ctx, b, len, "the index built in memory", out);
 }
 
-void koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v) {
+int koi_packed_open(ko_context *ctx, const char *path, const koi_index_id *want, koi_packed **out) {
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return KOI_INDEX_MISSING;
+    koi_packed *p = koi_calloc(1, sizeof *p);
+    int state = KOI_INDEX_DAMAGED;
+    struct stat sb;
+    size_t len = 0;
+    const unsigned char *b = NULL;
+    if (!p || !(p->file = koi_strdup(path))) {
+        koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    atomic_init(&p->refs, 1);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        koi_error(ctx, KO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size < 0 || (uint64_t)sb.st_size > SIZE_MAX / 2) {
+        koi_error(ctx, KO_ERR_IO, "%s: not a regular file, so not a site index", path);
+        goto done;
+    }
+    len = (size_t)sb.st_size;
+    if (len < HEADER) {
+        koi_error(ctx, KO_ERR_FORMAT, "%s: truncated: %zu bytes, less than its header", path, len);
+        goto done;
+    }
+    /* POSIX mmap, shared and read-only: the OS reads only the pages queries touch, and every
+     * process mapping the file shares them. Not GDAL's CPLVirtualMemFileMapNew (the same mmap
+     * on Linux): opening a store must not load GDAL, which `keepout sites query` and the
+     * lazily linked CLI start without (~130 libraries). Where mmap fails the file is read. */
+    p->map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (p->map == MAP_FAILED) {
+        p->map = NULL;
+        if (!(p->heap = koi_malloc(len))) {
+            koi_error(ctx, KO_ERR_NOMEM, "out of memory reading %s", path);
+            goto done;
+        }
+        size_t got = 0;
+        while (got < len) {
+            ssize_t r = pread(fd, p->heap + got, len - got, (off_t)got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        if (got != len) {
+            koi_error(ctx, KO_ERR_IO, "%s: cannot read", path);
+            goto done;
+        }
+        b = p->heap;
+    } else {
+        p->map_len = len;
+        b = p->map;
+        /* queries touch a few scattered pages: no read-ahead around each */
+        posix_madvise(p->map, len, POSIX_MADV_RANDOM);
+    }
+    if (koi_packed_view(ctx, b, len, path, p) != KO_OK) goto done;
+    if (strlen(want->token) != 32 || strcmp(p->id.token, want->token) != 0) {
+        koi_error(ctx, KO_ERR_DB,
+                  "%s: out of date: the store's sites have changed since it was built (store "
+                  "version %lld then, %lld now; or it belongs to another store)",
+                  path, (long long)p->id.version, (long long)want->version);
+        state = KOI_INDEX_STALE;
+        goto done;
+    }
+    close(fd);
+    *out = p;
+    return KOI_INDEX_CURRENT;
+done:
+    if (fd >= 0) close(fd);
+    koi_packed_free(ctx, p);
+    return state;
+}
+
+/* ---------------------------------------------------------------- reading ---------------- */
+
+void koi_packed_search(const koi_packed *p, double minx, double miny, double maxx, double maxy,
+                       koi_packed_visit fn, void *user) {
+    if (p->n)
+        koi_rtree_search_flat(p->boxes, p->level_end, p->levels, minx, miny, maxx, maxy, fn, user);
+}
+
+int koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v) {
     uint32_t a = p->shape[item], b = p->shape[item + 1];
-    v->kind = (int)(a & 3);
-    v->xy = p->xy ? p->xy + 2 * (a >> 3) : NULL; /* NULL: no site is flat */
-    v->m = (size_t)((b >> 3) - (a >> 3));
-    v->geom = a & 4 ? p->geoms[item] : NULL;
+    size_t at = a >> 3, end = b >> 3;
+    int kind = (int)(a & 3), wkb = (a >> 2) & 1;
+    v->kind = kind;
+    v->geom = NULL;
+    v->wkb = NULL, v->nwkb = 0;
+    v->xy = NULL, v->m = 0;
+    if (end < at || end > p->points || kind > KOI_SITE_OTHER || wkb != (kind == KOI_SITE_OTHER))
+        return 0;
+    if (kind == KOI_SITE_OTHER) {
+        const disk_meta *m = &p->meta[item];
+        if (end != at || m->wkb > p->nwkb || m->nwkb > p->nwkb - m->wkb || m->nwkb == 0) return 0;
+        v->wkb = p->wkb + m->wkb, v->nwkb = (size_t)m->nwkb;
+        return 1;
+    }
+    v->xy = p->xy + 2 * at;
+    v->m = end - at;
+    return kind == KOI_SITE_POINT ? v->m == 1 : v->m >= 4;
 }
 
 int64_t koi_packed_id(const koi_packed *p, uint32_t item) {
     return p->meta[item].id;
 }
 
-void koi_packed_meta(const koi_packed *p, uint32_t item, koi_site *v) {
-    const meta *m = &p->meta[item];
+int koi_packed_meta(const koi_packed *p, uint32_t item, koi_site *v) {
+    const disk_meta *m = &p->meta[item];
     v->id = m->id;
     v->min_gsd = m->min_gsd;
     v->buffer = m->buffer;
-    v->name = p->strs + m->str;
-    v->category = v->name + strlen(v->name) + 1;
-    v->source = v->category + strlen(v->category) + 1;
-    v->source_id = v->source + strlen(v->source) + 1;
+    const char *s[4];
+    size_t at = (size_t)m->str;
+    for (int k = 0; k < 4; k++) {
+        if (m->str > p->nstrs || at >= p->nstrs) return 0;
+        s[k] = p->strs + at;
+        at += strlen(s[k]) + 1; /* the section ends with a NUL */
+    }
+    v->name = s[0], v->category = s[1], v->source = s[2], v->source_id = s[3];
+    return 1;
 }
 
 ko_status ko_sites_load_index(ko_sites *s) {
@@ -381,10 +686,17 @@ ko_status ko_sites_load_index(ko_sites *s) {
 ko_status ko_sites_prepare(ko_sites *s, double n_queries, int *loaded) {
     int64_t n = 0;
     if (loaded) *loaded = 0;
-    ko_status st = s ? ko_sites_count(s, &n) : KO_ERR_ARG;
+    if (!s) return KO_ERR_ARG;
+    /* A store with its current index file has it mapped since it was opened. */
+    if (s->packed) {
+        if (loaded) *loaded = 1;
+        return KO_OK;
+    }
+    /* Without one (a store made elsewhere, or changed since its index was written): loading
+     * costs ~8 us per site, an on-disk query ~31 us more (bench_index, 10^6 sites). */
+    ko_status st = ko_sites_count(s, &n);
     if (st) return st;
-    /* loading costs ~8 us per site, an on-disk query ~31 us more (bench_index, 10^6 sites) */
-    if (!s->packed && 4 * n_queries < (double)n) return KO_OK;
+    if (4 * n_queries < (double)n) return KO_OK;
     if ((st = ko_sites_load_index(s))) return st;
     if (loaded) *loaded = 1;
     return KO_OK;
@@ -401,5 +713,11 @@ ko_status ko_sites_share_index(ko_sites *dst, const ko_sites *src) {
     koi_packed_free(dst->ctx, dst->packed);
     atomic_fetch_add(&src->packed->refs, 1);
     dst->packed = src->packed;
+    /* dst's first query confirms the token; an index of an untracked store has none to
+     * confirm and counts as current until the store is written */
+    if (dst->packed->id.token[0])
+        dst->stamped = 0;
+    else
+        koi_sites_stamp(dst);
     return KO_OK;
 }

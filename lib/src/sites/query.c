@@ -409,6 +409,16 @@ static ko_status measure_geos(query *q, const GEOSGeometry *site, int rel, ko_si
     return st;
 }
 
+/* A packed index whose item-th site points outside it (a damaged index file): an error, never
+ * a site skipped. */
+static ko_status damaged(query *q, uint32_t item) {
+    const char *file = koi_packed_file(q->s->packed);
+    return koi_error(q->ctx, KO_ERR_DB,
+                     "%s: damaged: its site %u is out of its bounds or unreadable; build the "
+                     "index again from the store",
+                     file ? file : "the site index", item);
+}
+
 /* Exact test and measures of one candidate. */
 /* v's shape is filled; the rest too unless it is a packed index's item (item >= 0), which is
  * read only for a hit. */
@@ -461,7 +471,8 @@ static ko_status evaluate_at(query *q, koi_site *v, const double *box, int64_t i
               : v->kind == KOI_SITE_OTHER ? KOI_GEOM_UNKNOWN
                                           : koi_ring_vs_flat(q->ring, q->n, v);
     if (rel == KOI_GEOM_DISJOINT) return KO_OK;
-    if (item >= 0) koi_packed_meta(q->s->packed, (uint32_t)item, v);
+    if (item >= 0 && !koi_packed_meta(q->s->packed, (uint32_t)item, v))
+        return damaged(q, (uint32_t)item);
     ko_site_hit hit = {.site_id = v->id, .min_gsd_m = v->min_gsd, .buffer_m = v->buffer};
     strs s = {v->name, v->category, v->source, v->source_id};
     if (rel != KOI_GEOM_UNKNOWN && fast_measure(q, v, &hit) == 0)
@@ -481,9 +492,22 @@ static ko_status evaluate_at(query *q, koi_site *v, const double *box, int64_t i
 static int packed_visit(uint32_t item, const float *box, void *user) {
     query *q = user;
     koi_site v;
-    koi_packed_shape(q->s->packed, item, &v);
+    if (!koi_packed_shape(q->s->packed, item, &v)) {
+        q->st = damaged(q, item);
+        return 0;
+    }
     double b[4] = {box[0], box[1], box[2], box[3]};
+    GEOSGeometry *g = NULL;
+    if (v.kind == KOI_SITE_OTHER) { /* multi-parts, holes, lines: read when met */
+        g = GEOSWKBReader_read_r(q->ctx->geos, q->s->wkbr, v.wkb, v.nwkb);
+        if (!g) {
+            q->st = damaged(q, item);
+            return 0;
+        }
+        v.geom = g;
+    }
     q->st = evaluate(q, &v, b, item);
+    if (g) GEOSGeom_destroy_r(q->ctx->geos, g);
     return q->st == KO_OK;
 }
 
@@ -543,10 +567,20 @@ static void search(query *q, double minx, double miny, double maxx, double maxy)
     }
 }
 
+static ko_status query_one(ko_sites *s, const double *ring, size_t n, double cam_lon,
+                           double cam_lat, ko_hits **out);
+
 ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_lon, double cam_lat,
                          ko_hits **out) {
     if (!s || !ring || !out)
         return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "query: NULL argument");
+    /* never an index the store has moved on from (another process's writes) */
+    ko_status st = koi_sites_confirm_index(s);
+    return st ? st : query_one(s, ring, n, cam_lon, cam_lat, out);
+}
+
+static ko_status query_one(ko_sites *s, const double *ring, size_t n, double cam_lon,
+                           double cam_lat, ko_hits **out) {
     ko_context *ctx = s->ctx;
     if (n < 4 || ring[0] != ring[2 * (n - 1)] || ring[1] != ring[2 * (n - 1) + 1])
         return koi_error(ctx, KO_ERR_ARG, "query: the ring needs >= 4 points, first == last");
@@ -649,9 +683,11 @@ ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *qs, size_t coun
         st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         count = 0;
     }
+    if (!st) st = koi_sites_confirm_index(s); /* once for the batch */
     for (size_t k = 0; k < count && !st; k++) {
         const ko_site_query *q = &qs[order[k]];
-        st = ko_sites_query(s, q->ring, q->n, q->cam_lon, q->cam_lat, &out[order[k]]);
+        st = q->ring ? query_one(s, q->ring, q->n, q->cam_lon, q->cam_lat, &out[order[k]])
+                     : koi_error(ctx, KO_ERR_ARG, "query: NULL argument");
         if (st) {
             char msg[KOI_ERRMSG_MAX];
             snprintf(msg, sizeof msg, "%s", ctx->errmsg);

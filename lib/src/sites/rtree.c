@@ -210,9 +210,14 @@ static unsigned node_mask(const float *boxes, size_t first, size_t count, const 
     return mask;
 }
 
-void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
-                      koi_packed_visit fn, void *user) {
-    if (!t || t->n == 0 || !(minx <= maxx) || !(miny <= maxy)) return;
+/* The search over levels stored bottom-up in boxes (level l ends at level_end[l]): index, when
+ * not NULL, gives each leaf's item and each internal entry's first child; without it leaves are
+ * their items and children are found by position (entry j of level l > 0 covers entries j *
+ * NODE .. of level l - 1, as the build lays them out). */
+static void search_levels(const float *boxes, const uint32_t *index, const size_t *level_end,
+                          int levels, int identity, double minx, double miny, double maxx,
+                          double maxy, koi_packed_visit fn, void *user) {
+    if (levels < 1 || level_end[0] == 0 || !(minx <= maxx) || !(miny <= maxy)) return;
     /* The query box in float, rounded outward: it may admit a box that the double box would
      * not (the caller's exact test rejects it), never the reverse. */
     const float q[4] = {down(minx), down(miny), up(maxx), up(maxy)};
@@ -220,20 +225,22 @@ void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx,
     int lstack[32 * NODE];
     size_t sp = 0;
     /* Start at the root: the last entry. Each stacked value is a node's first entry. */
-    size_t node = t->total - 1;
-    int level = t->levels - 1;
+    size_t node = level_end[levels - 1] - 1;
+    int level = levels - 1;
     for (;;) {
-        size_t lend = t->level_end[level];
+        size_t lend = level_end[level];
         size_t count = lend - node < NODE ? lend - node : NODE;
-        unsigned mask = node_mask(t->boxes, node, count, q);
+        unsigned mask = node_mask(boxes, node, count, q);
         while (mask) {
             size_t pos = node + (size_t)__builtin_ctz(mask);
             mask &= mask - 1;
             if (level == 0) {
-                uint32_t item = t->identity ? (uint32_t)pos : t->index[pos];
-                if (!fn(item, t->boxes + 4 * pos, user)) return;
+                uint32_t item = identity || !index ? (uint32_t)pos : index[pos];
+                if (!fn(item, boxes + 4 * pos, user)) return;
             } else {
-                stack[sp] = t->index[pos];
+                size_t start = level_end[level - 1];
+                size_t below = level > 1 ? level_end[level - 2] : 0;
+                stack[sp] = index ? index[pos] : below + (pos - start) * NODE;
                 lstack[sp] = level - 1;
                 sp++;
             }
@@ -243,6 +250,35 @@ void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx,
         node = stack[sp];
         level = lstack[sp];
     }
+}
+
+void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
+                      koi_packed_visit fn, void *user) {
+    if (!t || t->n == 0) return;
+    search_levels(t->boxes, t->index, t->level_end, t->levels, t->identity, minx, miny, maxx, maxy,
+                  fn, user);
+}
+
+int koi_rtree_levels(size_t n, size_t *level_end) {
+    size_t total = n, count = n;
+    int levels = 0;
+    level_end[levels++] = n;
+    while (count > 1 && levels < 32) {
+        count = (count + NODE - 1) / NODE;
+        total += count;
+        level_end[levels++] = total;
+    }
+    return levels;
+}
+
+void koi_rtree_search_flat(const float *boxes, const size_t *level_end, int levels, double minx,
+                           double miny, double maxx, double maxy, koi_packed_visit fn, void *user) {
+    search_levels(boxes, NULL, level_end, levels, 1, minx, miny, maxx, maxy, fn, user);
+}
+
+const float *koi_rtree_boxes(const koi_rtree *t, size_t *total) {
+    *total = t->total;
+    return t->boxes;
 }
 
 void koi_rtree_renumber(koi_rtree *t, uint32_t *perm) {

@@ -20,8 +20,12 @@ struct ko_sites {
     void *splite; /* SpatiaLite connection cache */
     int writable;
     sqlite3_stmt *q_rtree; /* on-disk R-tree candidate query */
-    koi_packed *packed;    /* in-memory index, or NULL */
-    GEOSWKBReader *wkbr;   /* reused by queries */
+    /* When packed was last confirmed current: the store file's and its -wal's identity, size
+     * and times (any write by another process changes one), and whether they were read. */
+    long long stamp[2][4];
+    int stamped;
+    koi_packed *packed;  /* the packed index (mapped or built in memory), or NULL */
+    GEOSWKBReader *wkbr; /* reused by queries */
 };
 
 /* Initialises SpatiaLite on s's connection if it is not yet (writable stores have it from the
@@ -57,9 +61,67 @@ size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out);
  * of the i-th hit's site in view, for its finest GSD; NULL past the end. */
 const double *koi_hits_part_box(const ko_hits *h, size_t i);
 
-/* The in-memory packed index (packed.c). */
+/* The packed index (packed.c): built in memory from the store, or mapped from the store's
+ * index file STORE.koidx (index_file.c; format in docs/DESIGN.md). */
+#define KOI_INDEX_FORMAT 1
+/* The store's change identity an index is built at: its change token (meta sites_change, 32
+ * random hex digits, drawn again by triggers for every row of sites inserted, updated or
+ * deleted, by keepout or any other SQLite client), which two different contents share with a
+ * chance of 2^-128; and its version (meta store_version, one per import), for messages. */
+typedef struct koi_index_id {
+    char token[33];
+    int64_t version;
+} koi_index_id;
 void koi_packed_free(ko_context *ctx, koi_packed *p);
+/* Builds the index's file image from the store's sites, stamped with id: *image (malloc'd,
+ * the caller's) of *len bytes. */
+ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **image, size_t *len);
+/* An index over an image b of len bytes (malloc'd; owned by the index from the call on, freed
+ * on failure too), checked as koi_packed_view does. */
+ko_status koi_packed_from_image(ko_context *ctx, unsigned char *b, size_t len, const char *name,
+                                koi_packed **out);
+/* Builds the image in memory and reads it from there (no file). */
 ko_status koi_packed_load(ko_sites *s, koi_packed **out);
+/* Checks an image (len bytes at b, named name in messages) and points p's sections into it:
+ * KO_ERR_FORMAT naming name if its header, counts and size do not fit together. What the
+ * checks cannot see (a flipped bit in a box) only the accessors' bounds checks catch: no read
+ * ever leaves the image. */
+ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, const char *name,
+                          koi_packed *p);
+/* Maps the index file at path: KOI_INDEX_CURRENT (*out set) when it is sound and built at
+ * want; else *out NULL and KOI_INDEX_MISSING (no file), KOI_INDEX_STALE (built at another
+ * identity) or KOI_INDEX_DAMAGED (unreadable, truncated, not an index), the last two with a
+ * message naming the file in ctx. */
+enum { KOI_INDEX_CURRENT = 0, KOI_INDEX_MISSING, KOI_INDEX_STALE, KOI_INDEX_DAMAGED };
+int koi_packed_open(ko_context *ctx, const char *path, const koi_index_id *want, koi_packed **out);
+size_t koi_packed_count(const koi_packed *p);
+/* The mapped file, or NULL for an index built in memory. */
+const char *koi_packed_file(const koi_packed *p);
+const koi_index_id *koi_packed_identity(const koi_packed *p);
+/* The store's index file name (STORE.koidx, malloc'd) and its change identity:
+ * KO_ERR_NOT_FOUND when the store does not track its changes (no sites_change or not all its
+ * triggers: made by an older keepout and not opened for writing since). */
+char *koi_sites_index_path(ko_sites *s);
+ko_status koi_sites_index_id(ko_sites *s, koi_index_id *id);
+/* Adds the change tracking (sites_change, the triggers) to a writable store that lacks it. */
+ko_status koi_sites_track_changes(ko_sites *s);
+/* Attaches the current index file to a store just opened, if there is one: KO_OK with
+ * s->packed set or not; a damaged file is an error if refuse_damaged (a store opened to check
+ * against: read-only, not KO_SITES_ALLOW_EMPTY), else ignored. */
+ko_status koi_sites_attach_index(ko_sites *s, int refuse_damaged);
+/* Confirms that s's packed index still holds the store's sites: when the store file or its
+ * -wal has been written since it was last confirmed (two stat() calls, ~1 us: SQLite's own
+ * PRAGMA data_version takes a file lock, 160 us) and the store's change token is no longer
+ * the index's, the index is dropped and the current index file, if any, mapped instead (else
+ * the store answers from its own R-tree). Every ko_sites_query() and ko_sites_query_batch()
+ * calls it. KO_ERR_DB if the store cannot be read. */
+ko_status koi_sites_confirm_index(ko_sites *s);
+/* Records the store's files as they are now: packed is current as of now. */
+void koi_sites_stamp(ko_sites *s);
+/* The state of the store's index file: "current", "missing", "stale", "damaged" or
+ * "untracked" (the store does not track its changes); *path := the file (malloc'd, may be
+ * NULL when out of memory, then "unknown"). */
+const char *koi_sites_index_state(ko_sites *s, char **path);
 /* Calls fn for each site whose float box intersects the query box; box is the site's box
  * (minx, miny, maxx, maxy) rounded outward to float32. fn returns 0 to stop. */
 typedef int (*koi_packed_visit)(uint32_t item, const float *box, void *user);
@@ -67,8 +129,9 @@ void koi_packed_search(const koi_packed *p, double minx, double miny, double max
                        koi_packed_visit fn, void *user);
 
 /* One site as the exact test sees it. A hole-free polygon is its closed shell ring (m points,
- * m >= 4), a point one pair (m == 1); any other shape is only its GEOS geometry (which big
- * polygons have too). Everything is borrowed from the index (or the caller) that filled it. */
+ * m >= 4), a point one pair (m == 1); any other shape is only its GEOS geometry (geom), read
+ * from the index's WKB (wkb, nwkb) when a query meets it. Everything is borrowed from the
+ * index (or the caller) that filled it. */
 enum { KOI_SITE_POLYGON = 0, KOI_SITE_POINT = 1, KOI_SITE_OTHER = 2 };
 typedef struct koi_site {
     int64_t id;
@@ -76,13 +139,16 @@ typedef struct koi_site {
     int kind;
     const double *xy;
     size_t m;
-    const GEOSGeometry *geom; /* always for KOI_SITE_OTHER, else NULL or the same shape */
+    const GEOSGeometry *geom; /* KOI_SITE_OTHER (once read), else NULL or the same shape */
+    const unsigned char *wkb; /* KOI_SITE_OTHER of a packed index */
+    size_t nwkb;
     const char *name, *category, *source, *source_id;
 } koi_site;
-/* The item-th site of the packed index: its shape (kind, xy, m, geom), for the exact test,
- * and the rest (id, min_gsd, buffer, strings), for a hit. */
-void koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v);
-void koi_packed_meta(const koi_packed *p, uint32_t item, koi_site *v);
+/* The item-th site of the packed index: its shape (kind, xy, m, wkb), for the exact test,
+ * and the rest (id, min_gsd, buffer, strings), for a hit. 0 if the index is damaged there
+ * (offsets out of its bounds). */
+int koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v);
+int koi_packed_meta(const koi_packed *p, uint32_t item, koi_site *v);
 int64_t koi_packed_id(const koi_packed *p, uint32_t item); /* the id alone: no string lookups */
 
 /* Where a box lies relative to a closed ring: KOI_BOX_OUTSIDE or KOI_BOX_INSIDE when that is
@@ -118,6 +184,14 @@ size_t koi_rtree_bytes(const koi_rtree *t);
  * then reports the new numbers. */
 void koi_rtree_renumber(koi_rtree *t, uint32_t *perm);
 void koi_rtree_free(koi_rtree *t);
+/* The tree's entries (4 floats each, leaves first, as koi_rtree_search_flat reads them). */
+const float *koi_rtree_boxes(const koi_rtree *t, size_t *total);
+/* The levels of a tree of n leaves: level l's entries end at level_end[l] (32 entries);
+ * returns the number of levels. */
+int koi_rtree_levels(size_t n, size_t *level_end);
+/* koi_rtree_search over entries laid out as koi_rtree_build does, leaves renumbered. */
+void koi_rtree_search_flat(const float *boxes, const size_t *level_end, int levels, double minx,
+                           double miny, double maxx, double maxy, koi_packed_visit fn, void *user);
 
 /* The OSM preset table of `sites import --preset osm` (docs/OSM_PRESET.md): rows of
  * tag conditions -> category, object kinds, buffer rule, parsed from keepout's built-in

@@ -129,6 +129,15 @@ ko_status ko_sites_info_json(ko_sites *s, char **json) {
     sqlite3_finalize(q);
     json_object_object_add(root, "sites", json_object_new_int64(total));
     json_object_object_add(root, "store_version", json_object_new_int64(sv));
+    char *ipath = NULL;
+    const char *istate = koi_sites_index_state(s, &ipath);
+    json_object *index = json_object_new_object();
+    if (index) {
+        json_object_object_add(index, "file", ipath ? json_object_new_string(ipath) : NULL);
+        json_object_object_add(index, "state", json_object_new_string(istate));
+        json_object_object_add(root, "index", index);
+    }
+    free(ipath);
     json_object_object_add(root, "schema_version", json_object_new_int64(schema));
     const char *txt = json_object_to_json_string_ext(
         root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);

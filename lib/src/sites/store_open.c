@@ -347,7 +347,19 @@ ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites *
                        schema, KOI_SCHEMA_VERSION);
         goto fail;
     }
-    if ((st = verify(s, path, allow_empty || s->writable))) goto fail;
+    /* The index file, when current, answers every query: the store's own R-tree is not read
+     * and need not prove itself. */
+    if (s->writable && (st = koi_sites_track_changes(s))) goto fail;
+    if ((st = koi_sites_attach_index(s, !s->writable && !allow_empty))) goto fail;
+    if (s->packed && koi_packed_count(s->packed) == 0 && !allow_empty && !s->writable) {
+        st = koi_error(s->ctx, KO_ERR_DB,
+                       "%s: holds no sites, so every image would be clear; import sites into "
+                       "it first",
+                       path);
+        goto fail;
+    }
+    if ((!s->packed || s->writable) && (st = verify(s, path, allow_empty || s->writable)))
+        goto fail;
     if (sqlite3_prepare_v3(s->db,
                            "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
                            " s.buffer_m, s.geom_buffered, NULL, r.xmin, r.ymin, r.xmax, r.ymax"
@@ -382,6 +394,10 @@ void ko_sites_close(ko_sites *s) {
 
 ko_status ko_sites_count(ko_sites *s, int64_t *n) {
     if (!s || !n) return koi_error(s ? s->ctx : NULL, KO_ERR_ARG, "sites_count: NULL argument");
+    if (s->packed && koi_packed_file(s->packed)) { /* the index file holds the same sites */
+        *n = (int64_t)koi_packed_count(s->packed);
+        return KO_OK;
+    }
     sqlite3_stmt *q = NULL;
     ko_status st = KO_OK;
     if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||

@@ -1,0 +1,265 @@
+/* The store's index file, STORE.koidx: the packed index (packed.c) written beside the store
+ * when its sites change (an import, ko_sites_write_index) and mapped read-only at open, so
+ * that no face builds the index at load. It carries the store's change token (sites.h,
+ * koi_index_id): an index built at another token is never used (docs/DESIGN.md, "The index
+ * file"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "sites/sites.h"
+
+/* Every row of sites inserted, updated or deleted draws a new change token, whoever writes it
+ * (keepout, ogr2ogr, QGIS, the sqlite3 shell): an index built before no longer matches. */
+static const char *const track_sql =
+    "INSERT OR IGNORE INTO meta VALUES('sites_change', lower(hex(randomblob(16))));"
+    "CREATE TRIGGER IF NOT EXISTS ko_sites_change_insert AFTER INSERT ON sites BEGIN"
+    " UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'sites_change'; END;"
+    "CREATE TRIGGER IF NOT EXISTS ko_sites_change_update AFTER UPDATE ON sites BEGIN"
+    " UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'sites_change'; END;"
+    "CREATE TRIGGER IF NOT EXISTS ko_sites_change_delete AFTER DELETE ON sites BEGIN"
+    " UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'sites_change'; END;";
+
+ko_status koi_sites_track_changes(ko_sites *s) {
+    koi_index_id id;
+    if (koi_sites_index_id(s, &id) == KO_OK) return KO_OK;
+    ko_status st = koi_sites_exec(s, "BEGIN IMMEDIATE");
+    if (st) return st;
+    if ((st = koi_sites_exec(s, track_sql)) || (st = koi_sites_exec(s, "COMMIT"))) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return st;
+    }
+    return KO_OK;
+}
+
+char *koi_sites_index_path(ko_sites *s) {
+    size_t n = strlen(s->path);
+    char *p = koi_malloc(n + 7);
+    if (p) {
+        memcpy(p, s->path, n);
+        memcpy(p + n, ".koidx", 7);
+    }
+    return p;
+}
+
+ko_status koi_sites_index_id(ko_sites *s, koi_index_id *id) {
+    sqlite3_stmt *q = NULL;
+    memset(id, 0, sizeof *id);
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT (SELECT value FROM meta WHERE key = 'sites_change'),"
+            " (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'store_version'),"
+            " (SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'sites'"
+            "  AND name IN ('ko_sites_change_insert', 'ko_sites_change_update',"
+            "  'ko_sites_change_delete') AND instr(sql, 'sites_change') > 0)",
+            -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        ko_status st = koi_sites_db_error(s, "reading its change token");
+        sqlite3_finalize(q);
+        return st;
+    }
+    const char *t = (const char *)sqlite3_column_text(q, 0);
+    int ok = t && strlen(t) == 32 && sqlite3_column_int(q, 2) == 3;
+    if (ok) {
+        memcpy(id->token, t, 33);
+        id->version = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    return ok ? KO_OK
+              : koi_error(s->ctx, KO_ERR_NOT_FOUND,
+                          "%s: does not track changes to its sites (made by an older keepout?)",
+                          s->path);
+}
+
+/* The store's file (k 0) or its -wal (k 1) as stat() sees it: inode, size, modification and
+ * change times in ns; all -1 if it does not exist. */
+static void file_stamp(const char *path, int k, long long *out) {
+    struct stat sb;
+    char wal[4096];
+    if (k) {
+        if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal) {
+            out[0] = out[1] = out[2] = out[3] = -2; /* never equal to a later read: re-check */
+            return;
+        }
+        path = wal;
+    }
+    if (stat(path, &sb) != 0) {
+        out[0] = out[1] = out[2] = out[3] = -1;
+        return;
+    }
+    out[0] = (long long)sb.st_ino;
+    out[1] = (long long)sb.st_size;
+    out[2] = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    out[3] = (long long)sb.st_ctim.tv_sec * 1000000000LL + sb.st_ctim.tv_nsec;
+}
+
+void koi_sites_stamp(ko_sites *s) {
+    file_stamp(s->path, 0, s->stamp[0]);
+    file_stamp(s->path, 1, s->stamp[1]);
+    s->stamped = s->stamp[0][0] != -1 && s->stamp[1][0] != -2;
+}
+
+ko_status koi_sites_confirm_index(ko_sites *s) {
+    if (!s->packed || !s->path) return KO_OK; /* the on-disk R-tree is read as it is */
+    long long now[2][4];
+    file_stamp(s->path, 0, now[0]);
+    file_stamp(s->path, 1, now[1]);
+    if (s->stamped && memcmp(now, s->stamp, sizeof now) == 0) return KO_OK;
+    /* Written since (by any process; or never stamped): the token tells whether the sites
+     * changed. The stamp is taken before the token is read, so a write in between is seen by
+     * the next query. */
+    koi_index_id id;
+    if (koi_sites_index_id(s, &id) == KO_OK &&
+        strcmp(id.token, koi_packed_identity(s->packed)->token) == 0) {
+        memcpy(s->stamp, now, sizeof now);
+        s->stamped = now[0][0] != -1 && now[1][0] != -2;
+        return KO_OK;
+    }
+    koi_packed_free(s->ctx, s->packed);
+    s->packed = NULL;
+    return koi_sites_attach_index(s, 1);
+}
+
+ko_status koi_sites_attach_index(ko_sites *s, int refuse_damaged) {
+    /* the files as they were before the token was read: a write after it shows at the next
+     * query */
+    long long before[2][4];
+    file_stamp(s->path, 0, before[0]);
+    file_stamp(s->path, 1, before[1]);
+    koi_index_id id;
+    if (koi_sites_index_id(s, &id) != KO_OK) return KO_OK; /* served from the store itself */
+    char *path = koi_sites_index_path(s);
+    if (!path) return koi_error(s->ctx, KO_ERR_NOMEM, "out of memory");
+    koi_packed *p = NULL;
+    int state = koi_packed_open(s->ctx, path, &id, &p);
+    ko_status st = KO_OK;
+    if (state == KOI_INDEX_CURRENT) {
+        koi_packed_free(s->ctx, s->packed);
+        s->packed = p;
+        memcpy(s->stamp, before, sizeof before);
+        s->stamped = before[0][0] != -1 && before[1][0] != -2;
+    } else if (state == KOI_INDEX_DAMAGED && refuse_damaged) {
+        char why[KOI_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", ko_errmsg(s->ctx));
+        st = koi_error(s->ctx, KO_ERR_DB,
+                       "%s; build it again from the store (keepout sites index %s), or delete "
+                       "it to query the store without it",
+                       why, s->path);
+    }
+    /* Stale or missing: the store answers from its own R-tree (or an index built in memory),
+     * and the next import or ko_sites_write_index() writes the file. A writable store, or one
+     * opened to be described, ignores a damaged file as well (writing the index replaces it). */
+    free(path);
+    return st;
+}
+
+/* Writes len bytes to path atomically: a temporary file beside it (mode as the store's, which
+ * holds the same sites), fsync, rename, fsync of the folder. */
+static ko_status write_file(ko_sites *s, const char *path, const unsigned char *b, size_t len) {
+    ko_context *ctx = s->ctx;
+    size_t n = strlen(path);
+    char *tmp = koi_malloc(n + 8), *dir = koi_strdup(path);
+    if (!tmp || !dir) {
+        free(tmp);
+        free(dir);
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    }
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".XXXXXX", 8);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        slash[slash == dir ? 1 : 0] = '\0';
+    int fd = mkstemp(tmp), err = fd < 0 ? errno : 0;
+    struct stat sb;
+    if (fd >= 0 && stat(s->path, &sb) == 0 && fchmod(fd, sb.st_mode & 0666) != 0) err = errno;
+    for (size_t off = 0; fd >= 0 && !err && off < len;) {
+        ssize_t w = write(fd, b + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0)
+            err = w < 0 ? errno : EIO;
+        else
+            off += (size_t)w;
+    }
+    if (fd >= 0 && !err && fsync(fd) != 0) err = errno;
+    if (fd >= 0 && close(fd) != 0 && !err) err = errno;
+    if (!err && rename(tmp, path) != 0) err = errno;
+    ko_status st = KO_OK;
+    if (err) {
+        if (fd >= 0) unlink(tmp);
+        st = koi_error(ctx, KO_ERR_IO, "%s: cannot write the site index: %s", path, strerror(err));
+    } else {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) != 0)
+            st = koi_error(ctx, KO_ERR_IO, "%s: cannot sync the folder: %s", dir, strerror(errno));
+        if (dfd >= 0) close(dfd);
+    }
+    free(tmp);
+    free(dir);
+    return st;
+}
+
+ko_status ko_sites_write_index(ko_sites *s) {
+    if (!s) return KO_ERR_ARG;
+    ko_context *ctx = s->ctx;
+    if (!s->writable)
+        return koi_error(ctx, KO_ERR_ARG,
+                         "%s: opened read-only: its index is written through a store opened for "
+                         "writing",
+                         s->path);
+    koi_index_id id;
+    ko_status st = koi_sites_track_changes(s);
+    if (st || (st = koi_sites_index_id(s, &id))) return st;
+    unsigned char *b = NULL;
+    size_t len = 0;
+    char *path = koi_sites_index_path(s);
+    if (!path) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    long long before[2][4];
+    file_stamp(s->path, 0, before[0]);
+    file_stamp(s->path, 1, before[1]);
+    /* One read transaction: the sites the index holds are those of the token it carries. */
+    if (!(st = koi_sites_exec(s, "BEGIN"))) {
+        if (!(st = koi_sites_index_id(s, &id))) st = koi_packed_build(s, &id, &b, &len);
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (!st) st = write_file(s, path, b, len);
+    free(b);
+    if (!st) {
+        koi_packed *p = NULL;
+        int state = koi_packed_open(ctx, path, &id, &p);
+        if (state == KOI_INDEX_CURRENT) {
+            koi_packed_free(ctx, s->packed);
+            s->packed = p;
+            memcpy(s->stamp, before, sizeof before);
+            s->stamped = before[0][0] != -1 && before[1][0] != -2;
+        } else if (state != KOI_INDEX_STALE) { /* stale: another writer changed the sites since */
+            char why[KOI_ERRMSG_MAX];
+            snprintf(why, sizeof why, "%s", ko_errmsg(ctx));
+            st = koi_error(ctx, KO_ERR_IO, "the site index just written cannot be read back: %s",
+                           why);
+        }
+    }
+    free(path);
+    return st;
+}
+
+const char *koi_sites_index_state(ko_sites *s, char **path) {
+    koi_index_id id;
+    *path = koi_sites_index_path(s);
+    if (!*path) return "unknown";
+    if (koi_sites_index_id(s, &id) != KO_OK) return "untracked";
+    koi_packed *p = NULL;
+    int state = koi_packed_open(s->ctx, *path, &id, &p);
+    koi_packed_free(s->ctx, p);
+    return state == KOI_INDEX_CURRENT   ? "current"
+           : state == KOI_INDEX_MISSING ? "missing"
+           : state == KOI_INDEX_STALE   ? "stale"
+                                        : "damaged";
+}
