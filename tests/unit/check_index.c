@@ -721,6 +721,111 @@ START_TEST(test_index_prepare_loads_when_queries_pay) {
 }
 END_TEST
 
+/* The index file's bytes as an import wrote them (malloc'd; *len set). */
+static unsigned char *read_index(const fixture *f, size_t *len) {
+    char path[300];
+    snprintf(path, sizeof path, "%s.koidx", f->db);
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    fseek(fp, 0, SEEK_END);
+    *len = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *b = malloc(*len);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(fread(b, 1, *len, fp), *len);
+    fclose(fp);
+    return b;
+}
+
+/* The header checksum, as docs/DESIGN.md states it: FNV-1a 64 of bytes 0-247, at 248. */
+static void reseal(unsigned char *b) {
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < 248; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    memcpy(b + 248, &h, sizeof h);
+}
+
+/* An image of len bytes from good, changed by what at off (a 64-bit value, or a byte flipped
+ * when flip), resealed or not: refused, the message naming the file and saying why. */
+static void refused(fixture *f, const unsigned char *good, size_t len, size_t off, uint64_t v,
+                    int flip, int seal, const char *why) {
+    unsigned char *b = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, good, len);
+    if (off != SIZE_MAX) {
+        if (flip)
+            b[off] ^= 1;
+        else
+            memcpy(b + off, &v, sizeof v);
+    }
+    if (seal && len >= 256) reseal(b);
+    koi_packed *p = NULL;
+    ck_assert_int_eq(koi_packed_from_image(f->ctx, b, len, "x.koidx", &p), KO_ERR_FORMAT);
+    ck_assert_ptr_null(p);
+    ck_assert_msg(strstr(ko_errmsg(f->ctx), "x.koidx") && strstr(ko_errmsg(f->ctx), why), "%s: %s",
+                  why, ko_errmsg(f->ctx));
+}
+
+/* The index file's reader refuses what is not a whole, sound index of this format, before any
+ * query reads it; a site whose offsets leave the file is an error of the query that meets it
+ * (naming the file), never a site skipped. */
+START_TEST(test_index_file_damage_is_refused) {
+    fixture f;
+    fixture_open_bremen(&f);
+    size_t len = 0;
+    unsigned char *good = read_index(&f, &len);
+    uint64_t n, total, nstrs;
+    memcpy(&n, good + 24, 8), memcpy(&total, good + 32, 8), memcpy(&nstrs, good + 48, 8);
+    ck_assert_uint_gt(n, 100);
+    /* as written: accepted */
+    unsigned char *copy = malloc(len);
+    memcpy(copy, good, len);
+    koi_packed *p = NULL;
+    ck_assert_int_eq(koi_packed_from_image(f.ctx, copy, len, "x.koidx", &p), KO_OK);
+    ck_assert_uint_eq(koi_packed_count(p), n);
+    koi_packed_free(f.ctx, p);
+    refused(&f, good, len, 0, 0, 1, 1, "not a keepout site index");        /* magic */
+    refused(&f, good, 100, SIZE_MAX, 0, 0, 0, "not a keepout site index"); /* short */
+    refused(&f, good, len, 30, 0, 1, 0, "checksum");                       /* header bit */
+    refused(&f, good, len, 12, 0x04030201u | (uint64_t)16 << 32, 0, 1, "byte order");
+    refused(&f, good, len, 8, 2 | (uint64_t)0x01020304 << 32, 0, 1, "format version 2");
+    refused(&f, good, len, 24, n + 1, 0, 1, "do not fit");             /* sites */
+    refused(&f, good, len, 40, (uint64_t)1 << 40, 0, 1, "do not fit"); /* points */
+    refused(&f, good, len, 48, nstrs + 8, 0, 1, "bytes");              /* strings */
+    refused(&f, good, len - 8, SIZE_MAX, 0, 0, 0, "truncated");        /* cut */
+    refused(&f, good, len - 1, SIZE_MAX, 0, 0, 0, "truncated");
+    /* the strings' last NUL, where the layout (docs/DESIGN.md) puts it */
+    uint64_t points;
+    memcpy(&points, good + 40, 8);
+    size_t shape_at = (256 + (size_t)total * 16 + 7) & ~(size_t)7;
+    size_t meta_at = (shape_at + 4 * ((size_t)n + 1) + 7) & ~(size_t)7;
+    size_t xy_at = (meta_at + 48 * (size_t)n + 7) & ~(size_t)7;
+    size_t strs_end = ((xy_at + 16 * (size_t)points + 7) & ~(size_t)7) + (size_t)nstrs;
+    ck_assert_int_eq(good[strs_end - 1], 0);
+    refused(&f, good, len, strs_end - 1, 0, 1, 1, "not terminated");
+    /* every site's shape pointing past the rings: accepted (the sections are not summed), but
+     * a query meeting any of them fails naming the file */
+    copy = malloc(len);
+    memcpy(copy, good, len);
+    for (size_t i = 0; i <= n; i++) {
+        uint32_t bad = 0xFFFFFFF8u;
+        memcpy(copy + shape_at + 4 * i, &bad, 4);
+    }
+    ck_assert_int_eq(koi_packed_from_image(f.ctx, copy, len, "x.koidx", &p), KO_OK);
+    koi_site v;
+    ck_assert(!koi_packed_shape(p, 0, &v));
+    koi_packed_free(f.ctx, f.s->packed);
+    f.s->packed = p;
+    double ring[10] = {8.5, 53.0, 9.1, 53.0, 9.1, 53.25, 8.5, 53.25, 8.5, 53.0};
+    ko_hits *h = NULL;
+    ck_assert_int_eq(ko_sites_query(f.s, ring, 5, 8.8, 53.1, &h), KO_ERR_DB);
+    ck_assert_ptr_null(h);
+    ck_assert_msg(strstr(ko_errmsg(f.ctx), "x.koidx: damaged"), "%s", ko_errmsg(f.ctx));
+    free(good);
+    fixture_close(&f);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_index_rtree_matches_bruteforce,
                             test_index_query_matches_bruteforce,
@@ -730,7 +835,8 @@ int main(void) {
                             test_index_ring_simplicity_matches_geos,
                             test_index_shared_between_threads,
                             test_index_prepare_loads_when_queries_pay,
-                            test_index_batch_matches_single_queries};
+                            test_index_batch_matches_single_queries,
+                            test_index_file_damage_is_refused};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

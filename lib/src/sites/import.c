@@ -1145,6 +1145,8 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
         koi_packed_free(ctx, s->packed);
         s->packed = NULL;
         st = koi_sites_exec(s, "BEGIN IMMEDIATE");
+        if (!st && (st = koi_sites_bulk_write(s, 1)))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     if (st) {
         koi_osm_table_free(&im.preset);
@@ -1242,6 +1244,7 @@ done:
     sqlite3_finalize(im.ins);
     sqlite3_finalize(im.upd);
     if (im.wkbw) GEOSWKBWriter_destroy_r(ctx->geos, im.wkbw);
+    if (!st) st = koi_sites_bulk_write(s, 0);
     if (!st) st = koi_sites_exec(s, "COMMIT");
     if (st) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

@@ -26,6 +26,19 @@ static const char *const track_sql =
     "CREATE TRIGGER IF NOT EXISTS ko_sites_change_delete AFTER DELETE ON sites BEGIN"
     " UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'sites_change'; END;";
 
+ko_status koi_sites_bulk_write(ko_sites *s, int begin) {
+    if (begin)
+        return koi_sites_exec(s,
+                              "DROP TRIGGER IF EXISTS ko_sites_change_insert;"
+                              "DROP TRIGGER IF EXISTS ko_sites_change_update;"
+                              "DROP TRIGGER IF EXISTS ko_sites_change_delete");
+    ko_status st = koi_sites_exec(s, track_sql);
+    return st ? st
+              : koi_sites_exec(s,
+                               "UPDATE meta SET value = lower(hex(randomblob(16)))"
+                               " WHERE key = 'sites_change'");
+}
+
 ko_status koi_sites_track_changes(ko_sites *s) {
     koi_index_id id;
     if (koi_sites_index_id(s, &id) == KO_OK) return KO_OK;

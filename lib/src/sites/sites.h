@@ -103,6 +103,10 @@ const koi_index_id *koi_packed_identity(const koi_packed *p);
  * triggers: made by an older keepout and not opened for writing since). */
 char *koi_sites_index_path(ko_sites *s);
 ko_status koi_sites_index_id(ko_sites *s, koi_index_id *id);
+/* Inside an import's transaction: begin 1 drops the change triggers (a trigger per row costs
+ * as much as SQLite's own insert), begin 0 creates them again and draws a new token, once.
+ * Other connections never see the store without them (one transaction). */
+ko_status koi_sites_bulk_write(ko_sites *s, int begin);
 /* Adds the change tracking (sites_change, the triggers) to a writable store that lacks it. */
 ko_status koi_sites_track_changes(ko_sites *s);
 /* Attaches the current index file to a store just opened, if there is one: KO_OK with
