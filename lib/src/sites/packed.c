@@ -49,7 +49,8 @@ struct koi_packed {
     unsigned char *heap;
     void *map;
     size_t map_len;
-    char *file; /* the index file, for messages; NULL when built in memory */
+    char *file; /* the index file; NULL when built in memory */
+    char *name; /* what messages call it: the file, or the name given with the image */
 };
 
 void koi_packed_free(ko_context *ctx, koi_packed *p) {
@@ -58,6 +59,7 @@ void koi_packed_free(ko_context *ctx, koi_packed *p) {
     if (p->map) munmap(p->map, p->map_len);
     free(p->heap);
     free(p->file);
+    free(p->name);
     free(p);
 }
 
@@ -67,6 +69,10 @@ size_t koi_packed_count(const koi_packed *p) {
 
 const char *koi_packed_file(const koi_packed *p) {
     return p ? p->file : NULL;
+}
+
+const char *koi_packed_name(const koi_packed *p) {
+    return p && p->name ? p->name : "the site index";
 }
 
 const koi_index_id *koi_packed_identity(const koi_packed *p) {
@@ -531,6 +537,7 @@ ko_status koi_packed_from_image(ko_context *ctx, unsigned char *b, size_t len, c
     }
     atomic_init(&p->refs, 1);
     p->heap = b;
+    p->name = koi_strdup(name); /* (NULL: messages say "the site index") */
     ko_status st = koi_packed_view(ctx, b, len, name, p);
     if (st) {
         koi_packed_free(ctx, p);
@@ -563,7 +570,7 @@ int koi_packed_open(ko_context *ctx, const char *path, const koi_index_id *want,
     struct stat sb;
     size_t len = 0;
     const unsigned char *b = NULL;
-    if (!p || !(p->file = koi_strdup(path))) {
+    if (!p || !(p->file = koi_strdup(path)) || !(p->name = koi_strdup(path))) {
         koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         goto done;
     }

@@ -412,11 +412,10 @@ static ko_status measure_geos(query *q, const GEOSGeometry *site, int rel, ko_si
 /* A packed index whose item-th site points outside it (a damaged index file): an error, never
  * a site skipped. */
 static ko_status damaged(query *q, uint32_t item) {
-    const char *file = koi_packed_file(q->s->packed);
     return koi_error(q->ctx, KO_ERR_DB,
                      "%s: damaged: its site %u is out of its bounds or unreadable; build the "
                      "index again from the store",
-                     file ? file : "the site index", item);
+                     koi_packed_name(q->s->packed), item);
 }
 
 /* Exact test and measures of one candidate. */

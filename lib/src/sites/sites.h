@@ -98,6 +98,8 @@ size_t koi_packed_count(const koi_packed *p);
 /* The mapped file, or NULL for an index built in memory. */
 const char *koi_packed_file(const koi_packed *p);
 const koi_index_id *koi_packed_identity(const koi_packed *p);
+/* What messages call the index: its file, or the name it was built with. */
+const char *koi_packed_name(const koi_packed *p);
 /* The store's index file name (STORE.koidx, malloc'd) and its change identity:
  * KO_ERR_NOT_FOUND when the store does not track its changes (no sites_change or not all its
  * triggers: made by an older keepout and not opened for writing since). */
