@@ -528,6 +528,7 @@ int main(int argc, char **argv) {
         sqlite3_stmt *ins = NULL;
         GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
         if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+            koi_sites_bulk_write(s, 1) != KO_OK || /* as an import: no trigger per row */
             sqlite3_prepare_v2(
                 s->db,
                 "INSERT INTO sites(id, source, source_id, name, category, buffer_m,"
@@ -549,6 +550,7 @@ int main(int argc, char **argv) {
         }
         sqlite3_finalize(ins);
         GEOSWKBWriter_destroy_r(h, w);
+        if (koi_sites_bulk_write(s, 0) != KO_OK) die("change token", ctx);
         if (sqlite3_exec(s->db, "UPDATE meta SET value = '1' WHERE key = 'store_version'; COMMIT",
                          NULL, NULL, NULL) != SQLITE_OK)
             die(sqlite3_errmsg(s->db), NULL);

@@ -49,7 +49,7 @@ for n in $scales; do
         "$k check -q --db $store $photo" "$k check -q --db $store $tmp/ten" \
         "$k check -q --db $store $tmp/six" \
         "env GDAL_DRIVER_PATH=$build/plugin ogrinfo -ro -al -q KEEPOUT:$tmp/six" >/dev/null 2>&1
-    /usr/bin/time -f "%M" -o "$tmp/rss_$n.txt" "$k" check -q --db "$store" "$photo" || true
+    /usr/bin/time -f "%M" -o "$tmp/rss_$n.txt" "$k" check -q --db "$store" "$photo" >/dev/null || true
     /usr/bin/time -f "%M" -o "$tmp/rss_drv_$n.txt" env GDAL_DRIVER_PATH="$build/plugin" \
         ogrinfo -ro -al -q "KEEPOUT:$tmp/six" >/dev/null || true
 done

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -123,10 +124,18 @@ ko_status koi_sites_confirm_index(ko_sites *s) {
     long long now[2][4];
     file_stamp(s->path, 0, now[0]);
     file_stamp(s->path, 1, now[1]);
-    if (s->stamped && memcmp(now, s->stamp, sizeof now) == 0) return KO_OK;
-    /* Written since (by any process; or never stamped): the token tells whether the sites
-     * changed. The stamp is taken before the token is read, so a write in between is seen by
-     * the next query. */
+    /* File times advance by the kernel's clock tick (milliseconds), so two writes within one
+     * tick can leave the same stamp: files written in the last two seconds are not trusted
+     * to the stamp, the token is read. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long recent = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec - 2000000000LL;
+    if (s->stamped && memcmp(now, s->stamp, sizeof now) == 0 && now[0][2] < recent &&
+        now[0][3] < recent && now[1][2] < recent && now[1][3] < recent)
+        return KO_OK;
+    /* Written since (by any process; or never stamped, or just now): the token tells whether
+     * the sites changed. The stamp is taken before the token is read, so a write in between
+     * is seen by the next query. */
     koi_index_id id;
     if (koi_sites_index_id(s, &id) == KO_OK &&
         strcmp(id.token, koi_packed_identity(s->packed)->token) == 0) {
