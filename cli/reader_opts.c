@@ -57,6 +57,9 @@ int reader_option(int c, const char *arg, ko_reader_options *o, const char *cmd)
             if (!number(cmd, "--focal35", arg, 1, 2000, &v)) return -1;
             o->focal35_mm = v;
             return 1;
+        case RO_CAMERA:
+            o->camera = arg;
+            return 1;
         case RO_INCLUDE:
             return add_glob(&o->include, arg, cmd) ? 1 : -1;
         case RO_EXCLUDE:

@@ -119,6 +119,7 @@ struct Session {
    private:
     std::vector<std::string> globs_;
     std::vector<const char *> include_, exclude_;
+    std::string camera_;  // CAMERA=NAME, kept for ropts.camera
 
     // A number option within [lo, hi]: true and *v set, or absent (true, *v untouched), or an
     // error reported.
@@ -149,7 +150,7 @@ struct Session {
     }
 
     // The readers' options, as the command line's --assume-nadir, --every, --interval,
-    // --focal35, --include and --exclude set them.
+    // --focal35, --camera, --include and --exclude set them.
     bool ReaderOptions(CSLConstList oo) {
         ko_reader_options_init(&ropts);
         ropts.assume_nadir = CPLFetchBool(oo, "ASSUME_NADIR", false);
@@ -166,6 +167,10 @@ struct Session {
         ropts.every_n = static_cast<uint32_t>(every);
         ropts.interval_s = interval;
         ropts.focal35_mm = focal35;
+        if (const char *cam = CSLFetchNameValue(oo, "CAMERA")) {
+            camera_ = cam;
+            ropts.camera = camera_.c_str();
+        }
         Globs(oo, "INCLUDE", include_);
         size_t n_include = globs_.size();
         Globs(oo, "EXCLUDE", exclude_);
@@ -1059,8 +1064,10 @@ extern "C" void GDALRegister_KEEPOUT() {
             "  <Option name='EXCLUDE' type='string' description='in directories, skip files "
             "matching these comma-separated globs'/>"
             "  <Option name='CAMERA' type='string' description='mission plans: the camera where "
-            "the plan does not describe it: focal35=MM[,size=WxH], MAKE/MODEL,focal=MM or "
-            "focal=MM,sensor=WxH (as keepout route --camera)'/>"
+            "the plan does not describe it: focal35=MM[,size=WxH], MAKE/MODEL,focal=MM, "
+            "focal=MM,sensor=WxH or a camera by name such as Mavic 3E (as keepout route "
+            "--camera); photos whose files do not describe their camera: a camera by name "
+            "(e.g. Zenmuse H20T wide; docs/DESIGN.md)'/>"
             "  <Option name='GIMBAL_PITCH' type='float' description='mission plans: every "
             "exposure at this gimbal pitch (-90 nadir)'/>"
             "  <Option name='HEIGHT' type='float' description='mission plans: every waypoint "

@@ -185,6 +185,15 @@ KO_API ko_status ko_camera_from_focal35(double focal35_mm, uint32_t width_px, ui
 KO_API ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
                                   ko_camera *out);
 
+/** Resolves a camera by the name a user gives ("DJI FC6310R", "Mavic 3E", "Zenmuse H20T wide";
+ * case, spaces and punctuation ignored) from the bundled table of survey cameras (DJI, Autel,
+ * Parrot, Skydio, senseFly, Wingtra, MicaSense, FLIR, Workswell; each entry cites the maker's
+ * published specifications, returned in *source if source is not NULL: a static string). Fills
+ * the sensor, the frame in pixels and, for a fixed lens, focal_mm (NaN where the lens varies).
+ * KO_ERR_NOT_FOUND with a message naming the name if the table lacks it. */
+KO_API ko_status ko_camera_by_name(ko_context *ctx, const char *name, ko_camera *out,
+                                   const char **source);
+
 /** Checks that pose and camera are complete and plausible (no NaN, |lat| <= 90, pitch <= +30,
  * height > 0 — or, with a take-off point, height > -10 km, as heights measured from the
  * take-off may be negative (ko_footprint_compute then needs a DEM) —, focal and sensor > 0,
@@ -342,6 +351,11 @@ typedef struct ko_reader_options {
      * take-off point (a flight below the deck or ridge it took off from) is kept instead of
      * reported as not above the ground (default 0: on flat ground it cannot be placed). */
     int below_takeoff;
+    /** Photos: the name of the camera (ko_camera_by_name(), e.g. "Zenmuse H20T wide") for
+     * files that do not describe it (no calibration, focal plane resolution, camera-table entry
+     * or 35 mm-equivalent focal length); borrowed; NULL: none. A file that describes its camera
+     * keeps its own. */
+    const char *camera;
 } ko_reader_options;
 
 /** Sets opts->size and every field to its default. */
@@ -1232,8 +1246,9 @@ KO_API int ko_input_is_route(const char *path);
 
 /** Reads a camera from a text spec, the form `keepout route --camera` and the driver's CAMERA=
  * take: `focal35=MM[,size=WxH]` (35 mm-equivalent focal length), `MAKE/MODEL,focal=MM[,size=WxH]`
- * (a camera-table entry) or `focal=MM,sensor=WxH[,size=WxH]` (millimetres; size in pixels,
- * default 4000x3000). KO_ERR_ARG with a message naming the spec and what is missing. */
+ * (a camera-table entry), `focal=MM,sensor=WxH[,size=WxH]` (millimetres; size in pixels,
+ * default 4000x3000) or `NAME[,focal=MM][,size=WxH]` (ko_camera_by_name(): "Mavic 3E"; focal=
+ * needed where its lens varies). KO_ERR_ARG with a message naming the spec and what is missing. */
 KO_API ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *out);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -63,6 +63,22 @@ int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double mar
 double koi_footprint_gsd_moving(const ko_footprint *fp, double dist_m, double sweep_m,
                                 double climb_m);
 
+/* ko_camera_lookup() for a recorded frame of w x h pixels (0: any): the bundled entries of
+ * cameras that write one EXIF Model for two sensors (DJI's XT2 writes "XT2" for its 640 x 512
+ * thermal and its 4000 x 3000 visible frames) are told apart by the frame. */
+ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
+                                  uint32_t h, ko_camera *out);
+
+/* Whether a recorded frame of w x h pixels can come from a sensor of full_w x full_h: the
+ * same aspect (a scaled copy), or a crop of its full width (16:9 from 4:3). 1 if either size
+ * is 0 (not known). */
+int koi_frame_fits(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h);
+
+/* The bundled table of named cameras (named_cameras.c) by EXIF Make/Model and frame: fills
+ * the sensor and frame (focal_mm NaN: the file's is used) and returns 1, or 0. */
+int koi_named_camera_exif(const char *make, const char *model, uint32_t w, uint32_t h,
+                          ko_camera *out);
+
 /* Adapts a camera-table entry (full sensor) to a recorded frame of w x h pixels: the same
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
 void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);

@@ -42,7 +42,9 @@ static double fraction(json_object *o) {
     if (!s) return NAN;
     char *end;
     double a = CPLStrtod(s, &end), b = 1.0;
+    if (*end == 'd') end++; /* "7.68d/640.0d": Java double literals in some entries */
     if (*end == '/') b = CPLStrtod(end + 1, &end);
+    if (*end == 'd') end++;
     return *end || !(b > 0) || !(a > 0) ? NAN : a / b;
 }
 
@@ -108,7 +110,13 @@ static void squash(const char *in, char *out, size_t size) {
 }
 
 ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model, ko_camera *out) {
+    return koi_camera_lookup_frame(ctx, make, model, 0, 0, out);
+}
+
+ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
+                                  uint32_t h, ko_camera *out) {
     if (!ctx || !model || !out) return koi_error(ctx, KO_ERR_ARG, "camera lookup: NULL argument");
+    if (koi_named_camera_exif(make, model, w, h, out)) return KO_OK;
     if (!ctx->cameras.p) {
         ko_status st = load(ctx);
         if (st) return st;
@@ -119,11 +127,18 @@ ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
     snprintf(want[0], sizeof want[0], "%s%s", mk, md);
     snprintf(want[1], sizeof want[1], "%s", md);
     const struct koi_camera_table *table = ctx->cameras.p;
+    int other_frame = 0;
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < table->n; i++) {
             const cam_entry *c = &table->e[i];
             squash(c->key, key, sizeof key);
             if (strcmp(key, want[pass]) != 0) continue;
+            /* One key, several sensors (a thermal core beside the visible camera): only an
+             * entry whose frame the photo's can be is taken. */
+            if (!koi_frame_fits(w, h, c->width, c->height)) {
+                other_frame = 1;
+                continue;
+            }
             ko_camera_init(out);
             out->sensor_w_mm = c->pitch_x_mm * c->width;
             out->sensor_h_mm = c->pitch_y_mm * c->height;
@@ -132,8 +147,20 @@ ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
             out->k1 = c->k1, out->k2 = c->k2, out->k3 = c->k3, out->p1 = c->p1, out->p2 = c->p2;
             return KO_OK;
         }
+    if (other_frame)
+        return koi_error(ctx, KO_ERR_NOT_FOUND,
+                         "camera '%s %s': no camera-table entry has a sensor of which a %u x %u "
+                         "frame can be a scaled copy or crop",
+                         make ? make : "", model, w, h);
     return koi_error(ctx, KO_ERR_NOT_FOUND, "camera '%s %s' is not in the camera table",
                      make ? make : "", model);
+}
+
+int koi_frame_fits(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h) {
+    if (!w || !h || !full_w || !full_h) return 1;
+    double a = (double)w / h, full = (double)full_w / full_h;
+    if (fabs(a / full - 1.0) < 0.005) return 1; /* the full frame, or a scaled copy */
+    return w <= full_w && a > full;             /* a crop of the full width (16:9 from 4:3) */
 }
 
 void koi_camera_fit_frame(ko_camera *c, uint32_t w, uint32_t h) {

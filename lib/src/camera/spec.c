@@ -28,7 +28,8 @@ static int parse_positive(const char *s, double *v) {
 ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam) {
     if (!spec || !cam) return koi_error(ctx, KO_ERR_ARG, "camera spec: NULL argument");
     double focal = NAN, focal35 = NAN, sw = NAN, sh = NAN, w = 4000, h = 3000;
-    char model[256] = "";
+    char model[256] = "", name[256] = "";
+    int sized = 0;
     char *copy = koi_strdup(spec), *save = NULL;
     if (!copy) return koi_error(ctx, KO_ERR_NOMEM, "camera spec: out of memory");
     int ok = 1;
@@ -40,15 +41,34 @@ ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam)
         else if (!strncmp(tok, "sensor=", 7))
             ok = parse_pair(tok + 7, &sw, &sh);
         else if (!strncmp(tok, "size=", 5))
-            ok = parse_pair(tok + 5, &w, &h) && w <= 1e6 && h <= 1e6;
+            ok = sized = parse_pair(tok + 5, &w, &h) && w <= 1e6 && h <= 1e6;
         else if (!strchr(tok, '=') && strchr(tok, '/') && !*model)
             snprintf(model, sizeof model, "%s", tok);
+        else if (!strchr(tok, '=') && !*name && !*model)
+            snprintf(name, sizeof name, "%s", tok);
         else
             ok = 0;
     }
     free(copy);
-    const char *form = "focal35=MM[,size=WxH], MAKE/MODEL,focal=MM or focal=MM,sensor=WxH";
+    const char *form =
+        "focal35=MM[,size=WxH], MAKE/MODEL,focal=MM, focal=MM,sensor=WxH or a "
+        "camera's name[,focal=MM]";
     if (!ok) return koi_error(ctx, KO_ERR_ARG, "camera '%s': not of the form %s", spec, form);
+    if (*name) { /* a camera by name: "Mavic 3E", "Zenmuse H20T wide" */
+        ko_status st = ko_camera_by_name(ctx, name, cam, NULL);
+        if (st) return st;
+        if (!isnan(focal)) cam->focal_mm = focal; /* a zoom's setting */
+        if (isnan(cam->focal_mm))
+            return koi_error(ctx, KO_ERR_ARG,
+                             "camera '%s': its lens varies: add the focal length, e.g. ,focal=13",
+                             spec);
+        if (sized && !(fabs(w * cam->height_px - h * cam->width_px) <= 0.005 * w * cam->height_px))
+            return koi_error(ctx, KO_ERR_ARG,
+                             "camera '%s': size=%gx%g is not the aspect of its %ux%u frames", spec,
+                             w, h, cam->width_px, cam->height_px);
+        if (sized) cam->width_px = (uint32_t)w, cam->height_px = (uint32_t)h; /* scaled copy */
+        return KO_OK;
+    }
     ko_camera_init(cam);
     cam->width_px = (uint32_t)w;
     cam->height_px = (uint32_t)h;

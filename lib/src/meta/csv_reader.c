@@ -54,6 +54,24 @@ static const char *const col_names[C_NCOLS] = {
 
 #define C_FIRST_TEXT C_ID
 
+/* Flight-record exports: DJI's flight logs (DJIFlightRecord_*.txt) as TXTlogToCSVtool writes
+ * them (DJI GO 4; 246 columns, 10 rows a second). Taken only for the columns the file lacks
+ * under keepout's names. OSD.height is above take-off; GIMBAL.yaw is the gimbal's absolute
+ * heading (GIMBAL.yawAngle is relative to the aircraft, OSD.pitch/roll/yaw the airframe's:
+ * neither is used); HOME.latitude/longitude is the home point (the take-off). OSD.altitude
+ * (whole metres) and HOME.height (sign flipped against DETAILS.takeOffAltitude in real logs)
+ * are not used. DESIGN.md, "Telemetry CSV". */
+static const struct {
+    enum col c;
+    const char *name;
+} dji_flight_record[] = {
+    {C_LAT, "OSD.latitude"},           {C_LON, "OSD.longitude"},
+    {C_HEIGHT, "OSD.height [m]"},      {C_YAW, "GIMBAL.yaw"},
+    {C_PITCH, "GIMBAL.pitch"},         {C_ROLL, "GIMBAL.roll"},
+    {C_TIME, "CUSTOM.updateTime"},     {C_TAKEOFF_LAT, "HOME.latitude"},
+    {C_TAKEOFF_LON, "HOME.longitude"},
+};
+
 typedef struct csv_state {
     GDALDatasetH ds;
     OGRLayerH layer;
@@ -67,6 +85,8 @@ typedef struct csv_state {
     double takeoff_lat, takeoff_lon;
     char takeoff_from[64];
     char id[64];
+    char time[40];          /* a flight record's time, as ISO 8601 */
+    const char *dictionary; /* static: the column dictionary used, or NULL */
     char reason[512];
     int unreadable; /* a field of the row could not be parsed: the row is not checked */
     koi_strpairs extra;
@@ -171,10 +191,29 @@ static void fill_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *
             snprintf(s->reason, sizeof s->reason, "row %ld: field 'focal35_mm' must be > 0",
                      s->row);
         }
+    } else if (r->opts.camera && r->opts.camera[0]) {
+        /* the reader options name the camera of a table without camera columns (a flight
+         * record) */
+        ko_camera t;
+        if (ko_camera_by_name(r->ctx, r->opts.camera, &t, NULL) != KO_OK) {
+            if (!s->reason[0])
+                snprintf(s->reason, sizeof s->reason, "row %ld: %s", s->row, ko_errmsg(r->ctx));
+        } else if (isnan(t.focal_mm)) {
+            if (!s->reason[0])
+                snprintf(s->reason, sizeof s->reason,
+                         "row %ld: camera '%.60s' (reader option camera) has no fixed lens: "
+                         "give focal_mm",
+                         s->row, r->opts.camera);
+        } else {
+            *cam = t;
+        }
+    } else if (r->opts.focal35_mm > 0) {
+        ko_camera_from_focal35(r->opts.focal35_mm, r->opts.width_px, r->opts.height_px, cam);
     } else if (!s->reason[0]) {
         snprintf(s->reason, sizeof s->reason,
                  "row %ld: no camera: give focal_mm, sensor_w_mm and sensor_h_mm, or "
-                 "focal35_mm, or camera (a camera-table entry) and focal_mm",
+                 "focal35_mm, or camera (a camera-table entry) and focal_mm, or name the camera "
+                 "(reader option camera)",
                  s->row);
     }
     cam->cx_px = v[C_CX];
@@ -281,6 +320,18 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     shot->id = id;
     shot->time = text_field(s, C_TIME);
     if (shot->time && !CPLIsUTF8(shot->time, -1)) shot->time = NULL;
+    unsigned y, mo, d, h, mi;
+    double sec;
+    /* a flight record's "2018/07/04 09:19:31.701" (the app's clock, no zone) */
+    if (s->dictionary && shot->time &&
+        sscanf(shot->time, "%4u/%2u/%2u %2u:%2u:%lf", &y, &mo, &d, &h, &mi, &sec) == 6 &&
+        sec >= 0 && sec < 61) {
+        snprintf(s->time, sizeof s->time, "%04u-%02u-%02uT%02u:%02u:%06.3f", y % 10000, mo % 100,
+                 d % 100, h % 100, mi % 100, sec);
+        shot->time = s->time;
+    }
+    if (s->dictionary && koi_strpairs_add(&s->extra, "columns_from", s->dictionary))
+        return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
     shot->reason = s->reason[0] ? s->reason : NULL;
     shot->unreadable = s->unreadable;
     shot->n_extra = s->extra.n;
@@ -302,6 +353,19 @@ static ko_status map_columns(ko_reader *r, csv_state *s) {
         for (int c = 0; c < C_NCOLS; c++)
             if (strcasecmp(name, col_names[c]) == 0 && s->idx[c] < 0) s->idx[c] = f;
     }
+    int missing = 0;
+    for (int c = C_LAT; c <= C_ROLL; c++)
+        missing |= s->idx[c] < 0;
+    if (missing)
+        for (int f = 0; f < s->nfields; f++) {
+            const char *name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, f));
+            for (size_t i = 0; i < sizeof dji_flight_record / sizeof dji_flight_record[0]; i++)
+                if (!strcmp(name, dji_flight_record[i].name) &&
+                    s->idx[dji_flight_record[i].c] < 0) {
+                    s->idx[dji_flight_record[i].c] = f;
+                    s->dictionary = "DJI flight record (OSD, GIMBAL, HOME columns)";
+                }
+        }
     for (int c = C_LAT; c <= C_ROLL; c++)
         if (s->idx[c] < 0)
             return koi_error(r->ctx, KO_ERR_FORMAT,

@@ -19,10 +19,9 @@
 /* Photos of one camera less than this apart (DateTimeOriginal) are taken as one flight. */
 #define FLIGHT_GAP_S 300.0
 
-static const char *const read_ext[] = {"jpg", "jpeg", "srt", NULL};
-static const char *const refused_ext[] = {"png",  "tif",  "tiff", "dng", "raw", "heic",
-                                          "heif", "webp", "arw",  "cr2", "cr3", "nef",
-                                          "orf",  "rw2",  "insp", NULL};
+static const char *const read_ext[] = {"jpg", "jpeg", "tif", "tiff", "srt", NULL};
+static const char *const refused_ext[] = {"png", "dng", "raw", "heic", "heif", "webp", "arw",
+                                          "cr2", "cr3", "nef", "orf",  "rw2",  "insp", NULL};
 static const char *const video_ext[] = {"mp4", "mov", "avi", "mkv", "insv", "lrv", NULL};
 
 typedef struct dir_entry {
@@ -144,8 +143,8 @@ static ko_status classify(ko_reader *r, dir_state *s, const char *path, const ch
     if (in_set(ext, read_ext)) return add_read(r, s, path, st);
     if (in_set(ext, refused_ext))
         return add(r, s, path,
-                   "imagery format not supported: keepout reads JPEG photos and DJI .SRT "
-                   "telemetry; check a JPEG export of it",
+                   "imagery format not supported: keepout reads JPEG and TIFF photos and DJI "
+                   ".SRT telemetry; check a JPEG export of it",
                    st);
     if (in_set(ext, video_ext) && !has_srt_sibling(path))
         return add(r, s, path,

@@ -1,77 +1,135 @@
-/* EXIF: the TIFF structure of an APP1 "Exif" segment. IFD0 -> Exif IFD and GPS IFD; every
- * offset and count is bounds-checked and each IFD is visited at most once (loops in crafted
- * files end). */
+/* The TIFF structure: the EXIF of a JPEG (an APP1 "Exif" segment, in memory) and TIFF photos
+ * themselves (read at random through koi_tiff_in, so only the IFDs and the values they point
+ * at are read). IFD0 -> Exif IFD and GPS IFD; every offset and count is bounds-checked and
+ * each IFD is visited at most once (loops in crafted files end). Classic TIFF and BigTIFF. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "meta/meta.h"
 
 typedef struct tiff {
-    const uint8_t *p;
-    size_t n;
-    int big; /* Motorola byte order */
+    const koi_tiff_in *in;
+    int big;     /* Motorola byte order */
+    int bigtiff; /* 8-byte counts and offsets, 20-byte entries */
+    int file;    /* a TIFF file (IFD0 describes the image), not the EXIF of a JPEG */
 } tiff;
 
-static uint32_t u16(const tiff *t, size_t o) {
-    return t->big ? (uint32_t)t->p[o] << 8 | t->p[o + 1] : (uint32_t)t->p[o + 1] << 8 | t->p[o];
+static int rd(const tiff *t, uint64_t off, void *dst, size_t n) {
+    return off <= t->in->size && n <= t->in->size - off && t->in->read(t->in->user, off, dst, n);
 }
 
-static uint32_t u32(const tiff *t, size_t o) {
-    return t->big ? (uint32_t)t->p[o] << 24 | (uint32_t)t->p[o + 1] << 16 |
-                        (uint32_t)t->p[o + 2] << 8 | t->p[o + 3]
-                  : (uint32_t)t->p[o + 3] << 24 | (uint32_t)t->p[o + 2] << 16 |
-                        (uint32_t)t->p[o + 1] << 8 | t->p[o];
+static uint64_t get(const tiff *t, const uint8_t *b, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | b[t->big ? i : n - 1 - i];
+    return v;
 }
 
 /* One IFD entry, its value located and bounds-checked. */
 typedef struct entry {
-    uint32_t tag, type, count;
-    size_t at; /* offset of the value bytes */
+    uint32_t tag, type;
+    uint64_t count;
+    uint64_t at; /* offset of the value bytes */
 } entry;
 
 static size_t type_size(uint32_t type) {
-    static const size_t sizes[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8};
+    /* 13 IFD (a LONG offset), 16 LONG8, 17 SLONG8, 18 IFD8 (BigTIFF) */
+    static const size_t sizes[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8};
     return type < sizeof sizes / sizeof sizes[0] ? sizes[type] : 0;
 }
 
-static int get_entry(const tiff *t, size_t o, entry *e) {
-    e->tag = u16(t, o);
-    e->type = u16(t, o + 2);
-    e->count = u32(t, o + 4);
+static int get_entry(const tiff *t, uint64_t o, entry *e) {
+    uint8_t b[20];
+    size_t len = t->bigtiff ? 20 : 12, inl = t->bigtiff ? 8 : 4;
+    if (!rd(t, o, b, len)) return 0;
+    e->tag = (uint32_t)get(t, b, 2);
+    e->type = (uint32_t)get(t, b + 2, 2);
+    e->count = t->bigtiff ? get(t, b + 4, 8) : get(t, b + 4, 4);
     size_t sz = type_size(e->type);
-    if (!sz || e->count > t->n / sz) return 0;
-    size_t bytes = sz * e->count;
-    e->at = bytes <= 4 ? o + 8 : u32(t, o + 8);
-    return e->at <= t->n && bytes <= t->n - e->at;
+    if (!sz || e->count > t->in->size / sz) return 0;
+    uint64_t bytes = sz * e->count;
+    e->at = bytes <= inl ? o + (t->bigtiff ? 12 : 8) : get(t, b + (t->bigtiff ? 12 : 8), (int)inl);
+    return e->at <= t->in->size && bytes <= t->in->size - e->at;
+}
+
+/* Element i of a numeric entry; NaN if it has none or is not numeric. */
+static double element(const tiff *t, const entry *e, uint64_t i) {
+    size_t sz = type_size(e->type);
+    uint8_t b[8];
+    if (i >= e->count || !rd(t, e->at + sz * i, b, sz)) return NAN;
+    switch (e->type) {
+        case 1:
+        case 7:
+            return b[0];
+        case 6:
+            return (int8_t)b[0];
+        case 3:
+            return (double)get(t, b, 2);
+        case 8:
+            return (int16_t)get(t, b, 2);
+        case 4:
+        case 13:
+            return (double)get(t, b, 4);
+        case 9:
+            return (int32_t)get(t, b, 4);
+        case 16:
+        case 18:
+            return (double)get(t, b, 8);
+        case 17:
+            return (double)(int64_t)get(t, b, 8);
+        case 5:
+        case 10: {
+            uint32_t num = (uint32_t)get(t, b, 4), den = (uint32_t)get(t, b + 4, 4);
+            if (e->type == 10) return den ? (double)(int32_t)num / (int32_t)den : NAN;
+            return den ? (double)num / den : NAN;
+        }
+        case 11: {
+            uint32_t u = (uint32_t)get(t, b, 4);
+            float f;
+            memcpy(&f, &u, 4);
+            return f;
+        }
+        case 12: {
+            uint64_t u = get(t, b, 8);
+            double d;
+            memcpy(&d, &u, 8);
+            return d;
+        }
+    }
+    return NAN;
 }
 
 static double rational(const tiff *t, const entry *e, uint32_t i) {
-    if (i >= e->count) return NAN;
-    if (e->type == 3) return u16(t, e->at + 2 * i);
-    if (e->type == 4) return u32(t, e->at + 4 * i);
-    if (e->type != 5 && e->type != 10) return NAN;
-    uint32_t num = u32(t, e->at + 8 * i), den = u32(t, e->at + 8 * i + 4);
-    if (e->type == 10) return den ? (double)(int32_t)num / (int32_t)den : NAN;
-    return den ? (double)num / den : NAN;
+    return element(t, e, i);
 }
 
-static uint32_t integer(const tiff *t, const entry *e) {
-    if (e->type == 3) return u16(t, e->at);
-    if (e->type == 4) return u32(t, e->at);
-    if (e->type == 1 || e->type == 7) return t->p[e->at];
-    return 0;
+/* An integer (SHORT, LONG, BYTE, IFD, ...), 0 if the entry holds none. */
+static uint64_t integer(const tiff *t, const entry *e) {
+    if (e->type == 5 || e->type == 10 || e->type == 11 || e->type == 12 || e->type == 2) return 0;
+    double v = element(t, e, 0);
+    return v >= 0 && v < 18446744073709551615.0 ? (uint64_t)v : 0;
 }
 
 static void ascii(const tiff *t, const entry *e, char *out, size_t size) {
-    size_t n = e->type == 2 ? e->count : 0;
-    if (n >= size) n = size - 1;
-    memcpy(out, t->p + e->at, n);
+    size_t n = e->type == 2 ? (e->count < size ? (size_t)e->count : size - 1) : 0;
+    if (!rd(t, e->at, out, n)) n = 0;
     out[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e) out[i] = '\0';
+    n = strlen(out);
     while (n && out[n - 1] == ' ')
         out[--n] = '\0'; /* "DJI   " */
+}
+
+/* The first byte of an ASCII (or BYTE) entry, 0 if it has none. */
+static char first_char(const tiff *t, const entry *e) {
+    uint8_t c = 0;
+    if ((e->type == 2 || e->type == 1 || e->type == 7) && e->count >= 1 && rd(t, e->at, &c, 1))
+        return (char)c;
+    return 0;
 }
 
 static double dms(const tiff *t, const entry *e) {
@@ -79,96 +137,257 @@ static double dms(const tiff *t, const entry *e) {
     return rational(t, e, 0) + rational(t, e, 1) / 60.0 + rational(t, e, 2) / 3600.0;
 }
 
-/* "2016:06:23 16:31:59" -> "2016-06-23T16:31:59" */
-static void iso_time(const char *exif, char *out, size_t size) {
+/* "2016:06:23 16:31:59" -> "2016-06-23T16:31:59"; DJI's thermal SDK writes dashes. */
+void koi_exif_time(const char *exif, char *out, size_t size) {
     unsigned y, mo, d, h, mi, s;
-    if (sscanf(exif, "%4u:%2u:%2u %2u:%2u:%2u", &y, &mo, &d, &h, &mi, &s) == 6 && y > 1900 &&
-        mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61)
+    if ((sscanf(exif, "%4u:%2u:%2u %2u:%2u:%2u", &y, &mo, &d, &h, &mi, &s) == 6 ||
+         sscanf(exif, "%4u-%2u-%2u %2u:%2u:%2u", &y, &mo, &d, &h, &mi, &s) == 6) &&
+        y > 1900 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61)
         snprintf(out, size, "%04u-%02u-%02uT%02u:%02u:%02u", y % 10000, mo % 100, d % 100, h % 100,
                  mi % 100, s % 100);
 }
 
 enum ifd_kind { IFD0, IFD_EXIF, IFD_GPS };
 
+#define MAX_STRIPS 65536u /* strips or tiles looked at for the data's end (and the last one) */
+
 typedef struct walk_state {
-    uint32_t seen[8];
+    uint64_t seen[8];
     int n_seen;
     char lat_ref, lon_ref;
-    int alt_below;
+    int alt_below, alt_ref_bad;
     double lat, lon, alt;
+    entry offsets, counts; /* StripOffsets/TileOffsets and their byte counts (TIFF files) */
+    int have_offsets, have_counts;
+    entry xmp, gdal; /* tag 700 and GDAL_METADATA (TIFF files) */
+    int have_xmp, have_gdal;
 } walk_state;
 
-static void read_ifd(const tiff *t, uint32_t off, enum ifd_kind kind, walk_state *w,
+static void read_ifd(const tiff *t, uint64_t off, enum ifd_kind kind, walk_state *w,
                      koi_image_meta *m);
 
 static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_state *w,
                      koi_image_meta *m) {
     char buf[64];
+    /* XMP (tag 700) in IFD0 (TIFF files) or the Exif IFD (DJI's XT2 visible camera writes its
+     * drone-dji packet there in a JPEG, with no APP1 XMP segment); IFD0's first */
+    if (e->tag == 0x02BC && kind != IFD_GPS && (e->type == 1 || e->type == 7 || e->type == 2) &&
+        !w->have_xmp)
+        w->xmp = *e, w->have_xmp = 1;
     if (kind == IFD0) {
         if (e->tag == 0x010F) ascii(t, e, m->make, sizeof m->make);
         if (e->tag == 0x0110) ascii(t, e, m->model, sizeof m->model);
         if (e->tag == 0x8769) read_ifd(t, integer(t, e), IFD_EXIF, w, m);
         if (e->tag == 0x8825) read_ifd(t, integer(t, e), IFD_GPS, w, m);
+        if (e->tag == 0x0112) m->orientation = (int)(integer(t, e) & 0xFFFF);
+        if (!t->file) return;
+        /* The image itself: a TIFF file's IFD0 describes its first (full-resolution) image. */
+        if (e->tag == 0x0100) m->sof_width = (uint32_t)integer(t, e);
+        if (e->tag == 0x0101) m->sof_height = (uint32_t)integer(t, e);
+        if (e->tag == 0x0102) m->bits_per_sample = (int)(integer(t, e) & 0xFFFF);
+        if (e->tag == 0x0115) m->samples_per_pixel = (int)(integer(t, e) & 0xFFFF);
+        if (e->tag == 0x0111 || e->tag == 0x0144) w->offsets = *e, w->have_offsets = 1;
+        if (e->tag == 0x0117 || e->tag == 0x0145) w->counts = *e, w->have_counts = 1;
+        if (e->tag == 42112 && e->type == 2) w->gdal = *e, w->have_gdal = 1;
     } else if (kind == IFD_EXIF) {
         if (e->tag == 0x920A) m->focal_mm = rational(t, e, 0);
-        if (e->tag == 0xA405) m->focal35_mm = integer(t, e);
+        if (e->tag == 0xA405) m->focal35_mm = (double)integer(t, e);
         if (e->tag == 0xA20E) m->fp_xres = rational(t, e, 0);
         if (e->tag == 0xA20F) m->fp_yres = rational(t, e, 0);
         if (e->tag == 0xA210) {
             /* ResolutionUnit: 2 inch, 3 cm; 4 mm and 5 um are later extensions */
             static const double unit_mm[] = {NAN, NAN, 25.4, 10.0, 1.0, 0.001};
-            uint32_t u = integer(t, e);
+            uint64_t u = integer(t, e);
             m->fp_unit_mm = u < 6 ? unit_mm[u] : NAN;
         }
-        if (e->tag == 0xA002) m->exif_width = integer(t, e);
-        if (e->tag == 0xA003) m->exif_height = integer(t, e);
+        if (e->tag == 0xA002) m->exif_width = (uint32_t)integer(t, e);
+        if (e->tag == 0xA003) m->exif_height = (uint32_t)integer(t, e);
         if (e->tag == 0x9003) {
             ascii(t, e, buf, sizeof buf);
-            iso_time(buf, m->datetime, sizeof m->datetime);
+            koi_exif_time(buf, m->datetime, sizeof m->datetime);
         }
     } else {
-        if (e->tag == 1 && e->count >= 1) w->lat_ref = (char)t->p[e->at];
+        if (e->tag == 1) w->lat_ref = first_char(t, e);
         if (e->tag == 2) w->lat = dms(t, e);
-        if (e->tag == 3 && e->count >= 1) w->lon_ref = (char)t->p[e->at];
+        if (e->tag == 3) w->lon_ref = first_char(t, e);
         if (e->tag == 4) w->lon = dms(t, e);
-        if (e->tag == 5) w->alt_below = integer(t, e) == 1;
+        if (e->tag == 5) {
+            /* BYTE 0 above, 1 below sea level; anything else (Workswell writes the text "m")
+             * says nothing about the sign: the altitude is not used. */
+            if (e->type == 1 && e->count >= 1) {
+                uint64_t v = integer(t, e);
+                w->alt_below = v == 1;
+                w->alt_ref_bad = v > 1;
+            } else {
+                w->alt_ref_bad = 1;
+            }
+        }
         if (e->tag == 6) w->alt = rational(t, e, 0);
         /* ASCII fix flags: the first character; a count of 0 or a NUL says nothing. */
-        if (e->tag == 9 && e->type == 2 && e->count >= 1) m->gps_status = (char)t->p[e->at];
-        if (e->tag == 10 && e->type == 2 && e->count >= 1) m->gps_measure = (char)t->p[e->at];
+        if (e->tag == 9 && e->type == 2) m->gps_status = first_char(t, e);
+        if (e->tag == 10 && e->type == 2) m->gps_measure = first_char(t, e);
+        if (e->tag == 11) m->gps_dop = rational(t, e, 0);
     }
 }
 
-static void read_ifd(const tiff *t, uint32_t off, enum ifd_kind kind, walk_state *w,
+static void read_ifd(const tiff *t, uint64_t off, enum ifd_kind kind, walk_state *w,
                      koi_image_meta *m) {
     for (int i = 0; i < w->n_seen; i++)
         if (w->seen[i] == off) return; /* a loop */
-    if (w->n_seen == 8 || off < 8 || off > t->n - 2) return;
+    size_t head = t->bigtiff ? 8 : 2, len = t->bigtiff ? 20 : 12;
+    if (w->n_seen == 8 || off < 8 || off > t->in->size || t->in->size - off < head) return;
     w->seen[w->n_seen++] = off;
-    uint32_t count = u16(t, off);
-    if (count > (t->n - off - 2) / 12) count = (uint32_t)((t->n - off - 2) / 12);
-    for (uint32_t i = 0; i < count; i++) {
+    uint8_t b[8];
+    if (!rd(t, off, b, head)) return;
+    uint64_t count = get(t, b, (int)head);
+    if (count > (t->in->size - off - head) / len) count = (t->in->size - off - head) / len;
+    if (count > 4096) count = 4096; /* no camera writes more; a crafted file is not walked */
+    for (uint64_t i = 0; i < count; i++) {
         entry e;
-        if (get_entry(t, off + 2 + 12 * (size_t)i, &e)) on_entry(t, &e, kind, w, m);
+        if (get_entry(t, off + head + len * i, &e)) on_entry(t, &e, kind, w, m);
     }
+}
+
+/* The end of the first image's data (the largest offset + byte count of its strips or tiles);
+ * 0 if the file does not say. */
+static uint64_t data_end(const tiff *t, const walk_state *w) {
+    if (!w->have_offsets || !w->have_counts || w->offsets.count != w->counts.count) return 0;
+    uint64_t n = w->offsets.count, end = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (i == MAX_STRIPS && n > MAX_STRIPS + 1) i = n - 1; /* then the last one */
+        double o = element(t, &w->offsets, i), c = element(t, &w->counts, i);
+        if (!(o >= 0) || !(c >= 0)) return UINT64_MAX;
+        if (o + c > (double)end) end = o + c >= 1.8e19 ? UINT64_MAX : (uint64_t)(o + c);
+    }
+    return end;
+}
+
+static void finish_gps(const walk_state *w, koi_image_meta *m) {
+    /* A position needs its hemisphere: without the reference letter it is not trusted. */
+    if (isfinite(w->lat) && (w->lat_ref == 'N' || w->lat_ref == 'S'))
+        m->lat = w->lat_ref == 'S' ? -w->lat : w->lat;
+    if (isfinite(w->lon) && (w->lon_ref == 'E' || w->lon_ref == 'W'))
+        m->lon = w->lon_ref == 'W' ? -w->lon : w->lon;
+    if (isfinite(w->lat) && !isfinite(m->lat))
+        snprintf(m->gps_note, sizeof m->gps_note,
+                 "EXIF GPSLatitude without a GPSLatitudeRef of N or S: the hemisphere is unknown");
+    else if (isfinite(w->lon) && !isfinite(m->lon))
+        snprintf(m->gps_note, sizeof m->gps_note,
+                 "EXIF GPSLongitude without a GPSLongitudeRef of E or W: the hemisphere is "
+                 "unknown");
+    /* A 2D fix has no altitude worth the name, nor has one whose sign is not known. */
+    if (isfinite(w->alt) && m->gps_measure != '2' && !w->alt_ref_bad)
+        m->gps_alt_m = w->alt_below ? -w->alt : w->alt;
+}
+
+static int mem_read(void *user, uint64_t off, void *dst, size_t n) {
+    memcpy(dst, (const uint8_t *)user + off, n);
+    return 1;
+}
+
+static int header(tiff *t) {
+    uint8_t b[16];
+    if (t->in->size < 8 || !t->in->read(t->in->user, 0, b, 8)) return 0;
+    if (b[0] == 'M' && b[1] == 'M')
+        t->big = 1;
+    else if (!(b[0] == 'I' && b[1] == 'I'))
+        return 0;
+    uint64_t magic = get(t, b + 2, 2);
+    if (magic == 43 && t->file) {
+        if (t->in->size < 16 || !t->in->read(t->in->user, 0, b, 16) || get(t, b + 4, 2) != 8)
+            return 0;
+        t->bigtiff = 1;
+        return 1;
+    }
+    return magic == 42;
 }
 
 ko_status koi_exif_parse(const uint8_t *p, size_t n, koi_image_meta *m) {
     if (n < 8 || n > UINT32_MAX) return KO_ERR_FORMAT;
-    tiff t = {p, n, 0};
-    if (p[0] == 'M' && p[1] == 'M')
-        t.big = 1;
-    else if (!(p[0] == 'I' && p[1] == 'I'))
-        return KO_ERR_FORMAT;
-    if (u16(&t, 2) != 42) return KO_ERR_FORMAT;
-    walk_state w = {{0}, 0, 0, 0, 0, NAN, NAN, NAN};
-    read_ifd(&t, u32(&t, 4), IFD0, &w, m);
-    /* A position needs its hemisphere: without the reference letter it is not trusted. */
-    if (isfinite(w.lat) && (w.lat_ref == 'N' || w.lat_ref == 'S'))
-        m->lat = w.lat_ref == 'S' ? -w.lat : w.lat;
-    if (isfinite(w.lon) && (w.lon_ref == 'E' || w.lon_ref == 'W'))
-        m->lon = w.lon_ref == 'W' ? -w.lon : w.lon;
-    /* A 2D fix has no altitude worth the name. */
-    if (isfinite(w.alt) && m->gps_measure != '2') m->gps_alt_m = w.alt_below ? -w.alt : w.alt;
+    koi_tiff_in in = {mem_read, (void *)p, n};
+    tiff t = {&in, 0, 0, 0};
+    if (!header(&t)) return KO_ERR_FORMAT;
+    uint8_t b[4];
+    walk_state w;
+    memset(&w, 0, sizeof w);
+    w.lat = w.lon = w.alt = NAN;
+    rd(&t, 4, b, 4);
+    read_ifd(&t, get(&t, b, 4), IFD0, &w, m);
+    finish_gps(&w, m);
+    if (w.have_xmp) {
+        m->exif_xmp_off = (uint32_t)w.xmp.at;
+        m->exif_xmp_len = (uint32_t)w.xmp.count;
+    }
+    return KO_OK;
+}
+
+/* The bytes of an entry (XMP, GDAL metadata) as a NUL-terminated string the caller frees;
+ * NULL with *st set if it is too large or cannot be read. */
+static char *entry_bytes(ko_context *ctx, const tiff *t, const entry *e, ko_status *st,
+                         const char *what) {
+    if (e->count > KOI_XMP_MAX) {
+        *st = koi_error(ctx, KO_ERR_LIMIT, "%s of %llu bytes (limit %u)", what,
+                        (unsigned long long)e->count, KOI_XMP_MAX);
+        return NULL;
+    }
+    char *s = koi_malloc((size_t)e->count + 1);
+    if (!s) {
+        *st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (!rd(t, e->at, s, (size_t)e->count)) {
+        free(s);
+        *st = koi_error(ctx, KO_ERR_IO, "%s cannot be read", what);
+        return NULL;
+    }
+    s[e->count] = '\0';
+    return s;
+}
+
+ko_status koi_tiff_walk(ko_context *ctx, const koi_tiff_in *in, koi_image_meta *m) {
+    tiff t = {in, 0, 0, 1};
+    if (!header(&t)) return koi_error(ctx, KO_ERR_FORMAT, "not a TIFF file (no II*/MM* header)");
+    uint8_t b[8];
+    if (!rd(&t, 4 + (t.bigtiff ? 4 : 0), b, t.bigtiff ? 8 : 4))
+        return koi_error(ctx, KO_ERR_FORMAT, "truncated TIFF header");
+    uint64_t ifd0 = get(&t, b, t.bigtiff ? 8 : 4);
+    walk_state w;
+    memset(&w, 0, sizeof w);
+    w.lat = w.lon = w.alt = NAN;
+    read_ifd(&t, ifd0, IFD0, &w, m);
+    if (w.n_seen == 0)
+        return koi_error(ctx, KO_ERR_FORMAT,
+                         "damaged TIFF: its first IFD (at byte %llu) is outside the file of %llu "
+                         "bytes",
+                         (unsigned long long)ifd0, (unsigned long long)in->size);
+    m->has_exif = 1;
+    finish_gps(&w, m);
+    ko_status st = KO_OK;
+    if (w.have_xmp) {
+        char *x = entry_bytes(ctx, &t, &w.xmp, &st, "XMP packet (TIFF tag 700)");
+        if (!x) return st;
+        m->has_xmp = 1;
+        st = koi_xmp_parse(ctx, x, (size_t)w.xmp.count, m);
+        free(x);
+        if (st) return koi_error(ctx, st, "%s", m->problem[0] ? m->problem : "XMP packet");
+    }
+    if (w.have_gdal) {
+        char *x = entry_bytes(ctx, &t, &w.gdal, &st, "GDAL metadata (TIFF tag 42112)");
+        if (!x) return st;
+        koi_gdal_metadata(x, m);
+        free(x);
+    }
+    if (!m->sof_width || !m->sof_height)
+        snprintf(m->incomplete, sizeof m->incomplete,
+                 "damaged TIFF: no image size (ImageWidth/ImageLength) in its first IFD");
+    uint64_t end = data_end(&t, &w);
+    if (!end && !m->incomplete[0])
+        snprintf(m->incomplete, sizeof m->incomplete,
+                 "damaged TIFF: no strip or tile offsets with their byte counts in its first IFD");
+    else if (end > in->size && !m->incomplete[0])
+        snprintf(m->incomplete, sizeof m->incomplete,
+                 "truncated: the image data runs to byte %llu, past the end of the file (%llu "
+                 "bytes)",
+                 (unsigned long long)end, (unsigned long long)in->size);
     return KO_OK;
 }

@@ -73,7 +73,12 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         *how = "XMP calibrated focal length";
         return 1;
     }
-    if (m->focal_mm > 0 && m->fp_xres > 0 && m->fp_yres > 0 && m->fp_unit_mm > 0 && w && h) {
+    /* FLIR (Duo Pro R, Vue Pro) and DJI's XT2 write the sensor's size in millimetres, or
+     * another number, where EXIF wants pixels per unit: a pitch outside the pixels any
+     * camera has (0.8 to 40 um; microbolometers are 12 to 25 um) is not believed. */
+    double pitch_x = m->fp_unit_mm / m->fp_xres, pitch_y = m->fp_unit_mm / m->fp_yres;
+    if (m->focal_mm > 0 && pitch_x >= 0.0008 && pitch_x <= 0.04 && pitch_y >= 0.0008 &&
+        pitch_y <= 0.04 && w && h) {
         c->sensor_w_mm = w * m->fp_unit_mm / m->fp_xres;
         c->sensor_h_mm = h * m->fp_unit_mm / m->fp_yres;
         c->focal_mm = m->focal_mm;
@@ -82,7 +87,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
     }
     ko_camera t;
     if (m->focal_mm > 0 && w && h && m->model[0] &&
-        ko_camera_lookup(ctx, m->make, m->model, &t) == KO_OK) {
+        koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK) {
         *c = t;
         c->focal_mm = m->focal_mm;
         koi_camera_fit_frame(c, w, h);
@@ -148,20 +153,138 @@ static void attitude(ko_reader *r, image_state *s, ko_pose *p) {
             yaw += roll;
             roll = 0.0;
         }
+        /* The Mavic 2 Enterprise's gimbal cannot turn on its own, yet its files carry a
+         * GimbalYawDegree tens of degrees off FlightYawDegree: which one is the camera's
+         * heading cannot be told. */
+        double d = fabs(fmod(yaw - m->flight_yaw + 540.0, 360.0) - 180.0);
+        if (!strncmp(m->model, "MAVIC2-ENTERPRISE", 17) && isfinite(d) && d > 10.0) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "camera heading ambiguous: XMP GimbalYawDegree %+.2f and FlightYawDegree "
+                     "%+.2f are %.1f deg apart, and the %s gimbal does not turn on its own",
+                     m->gimbal_yaw, m->flight_yaw, d, m->model);
+            why(s, r->path, msg);
+        }
+    }
+    if (m->vendor && !strcmp(m->vendor, "pix4d")) {
+        /* FLIR writes the Pix4D Camera: angles in a convention of its own (a Duo Pro R:
+         * pitch -87.6 with roll -95.1), and 0/0/0 where the vehicle sent nothing. */
+        if (!strncasecmp(m->make, "FLIR", 4)) {
+            why(s, r->path,
+                "camera attitude not usable: FLIR writes the Pix4D XMP Camera:Yaw/Pitch/Roll in "
+                "an undocumented convention of its own (not Pix4D's nadir = 0)");
+        } else if (yaw == 0.0 && pitch == -90.0 && roll == 0.0) {
+            why(s, r->path,
+                "no camera attitude: XMP Camera:Yaw/Pitch/Roll are all exactly 0, the "
+                "placeholder written when no attitude was recorded");
+        }
     }
     if (isfinite(yaw)) yaw = fmod(fmod(yaw, 360.0) + 360.0, 360.0);
     if (!isfinite(pitch) && r->opts.assume_nadir) {
         pitch = -90.0;
         roll = 0.0;
-        yaw = isfinite(m->flight_yaw) ? m->flight_yaw : 0.0;
+        yaw = isfinite(m->flight_yaw) ? fmod(fmod(m->flight_yaw, 360.0) + 360.0, 360.0) : 0.0;
     }
-    if (!isfinite(yaw) || !isfinite(pitch) || !isfinite(roll))
-        why(s, r->path,
-            "no camera attitude (no gimbal yaw/pitch/roll in the XMP); if it looked straight "
-            "down, say so (reader option assume_nadir)");
+    if (!isfinite(yaw) || !isfinite(pitch) || !isfinite(roll)) {
+        if (m->airframe_from) {
+            char msg[400];
+            snprintf(msg, sizeof msg,
+                     "no camera attitude: the file's only attitude is %s, not the camera's; if "
+                     "the camera is hard-mounted looking straight down, say so (reader option "
+                     "assume_nadir)",
+                     m->airframe_from);
+            why(s, r->path, msg);
+        } else {
+            why(s, r->path,
+                "no camera attitude (no gimbal yaw/pitch/roll in the XMP); if it looked "
+                "straight down, say so (reader option assume_nadir)");
+        }
+    }
     p->yaw_deg = yaw;
     p->pitch_deg = pitch;
     p->roll_deg = roll;
+}
+
+/* EXIF and DJI's XMP may both give the position (an M2EA's differ by ~4 m): EXIF's wins, with
+ * its hemisphere letters and fix flags; XMP's is used only when EXIF has none. More than
+ * KOI_POSITIONS_AGREE_M apart, neither is believed. Returns the source's name, or NULL. */
+#define KOI_POSITIONS_AGREE_M 10.0
+
+static const char *position(ko_reader *r, image_state *s, double *lat, double *lon) {
+    const koi_image_meta *m = &s->meta;
+    int exif = isfinite(m->lat) && isfinite(m->lon);
+    int xmp = isfinite(m->xmp_lat) && isfinite(m->xmp_lon) && fabs(m->xmp_lat) <= 90.0 &&
+              fabs(m->xmp_lon) <= 180.0;
+    *lat = *lon = NAN;
+    if (exif && xmp) {
+        double dn = (m->xmp_lat - m->lat) * 111320.0;
+        double de = (m->xmp_lon - m->lon) * 111320.0 * cos(m->lat * 3.14159265358979 / 180.0);
+        double d = hypot(dn, de);
+        if (!(d <= KOI_POSITIONS_AGREE_M)) {
+            char msg[320];
+            snprintf(msg, sizeof msg,
+                     "positions disagree: EXIF GPS (%.7f, %.7f) and XMP GpsLatitude/"
+                     "GpsLongitude (%.7f, %.7f) are %.0f m apart (more than %.0f m): which is "
+                     "right cannot be told",
+                     m->lat, m->lon, m->xmp_lat, m->xmp_lon, d, KOI_POSITIONS_AGREE_M);
+            why(s, r->path, msg);
+            return NULL;
+        }
+    }
+    if (exif && m->lat == 0.0 && m->lon == 0.0) {
+        why(s, r->path,
+            "no GPS fix: the EXIF GPS position is (0, 0), what a receiver without a fix "
+            "writes");
+        return NULL;
+    }
+    if (exif) {
+        *lat = m->lat, *lon = m->lon;
+        return "EXIF GPS";
+    }
+    if (xmp && !m->gps_note[0]) {
+        *lat = m->xmp_lat, *lon = m->xmp_lon;
+        return "XMP GpsLatitude/GpsLongitude";
+    }
+    why(s, r->path,
+        m->gps_note[0] ? m->gps_note : "no GPS position in the EXIF (or no N/S/E/W reference)");
+    return NULL;
+}
+
+/* The camera the reader options name, for a file that does not describe its own: the file's
+ * focal length where the named lens varies; its frame must be one the camera records. */
+static int named_camera(ko_reader *r, image_state *s, ko_camera *c, const char **how) {
+    const koi_image_meta *m = &s->meta;
+    if (!r->opts.camera || !r->opts.camera[0]) return 0;
+    ko_camera t;
+    if (ko_camera_by_name(r->ctx, r->opts.camera, &t, NULL) != KO_OK) {
+        why(s, r->path, ko_errmsg(r->ctx));
+        return 1; /* the reason is set */
+    }
+    uint32_t w = m->exif_width ? m->exif_width : m->sof_width;
+    uint32_t h = m->exif_width ? m->exif_height : m->sof_height;
+    if (!koi_frame_fits(w, h, t.width_px, t.height_px)) {
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "camera '%s' (reader option camera) records %u x %u frames, of which this "
+                 "%u x %u one cannot be a scaled copy or crop",
+                 r->opts.camera, t.width_px, t.height_px, w, h);
+        why(s, r->path, msg);
+        return 1;
+    }
+    if (isnan(t.focal_mm)) t.focal_mm = m->focal_mm;
+    if (!(t.focal_mm > 0)) {
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "camera '%s' (reader option camera) has no fixed lens and the file gives no "
+                 "focal length",
+                 r->opts.camera);
+        why(s, r->path, msg);
+        return 1;
+    }
+    koi_camera_fit_frame(&t, w, h);
+    *c = t;
+    *how = "camera by name";
+    return 1;
 }
 
 static ko_status image_next(ko_reader *r, ko_shot *shot) {
@@ -173,8 +296,18 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
     ko_camera_init(&shot->camera);
     const koi_image_meta *m = &s->meta;
     if (!s->reason[0]) {
-        if (!isfinite(m->lat) || !isfinite(m->lon))
-            why(s, r->path, "no GPS position in the EXIF (or no N/S/E/W reference)");
+        /* A lens model other than the pinhole (Sequoia's bands declare a fisheye polynomial):
+         * a pinhole stand-in would misplace the footprint's edges. */
+        if (m->lens_model[0] && strcasecmp(m->lens_model, "perspective") != 0) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "the file declares a %s lens model (XMP Camera:ModelType), which keepout "
+                     "does not model (pinhole with Brown distortion only)",
+                     m->lens_model);
+            why(s, r->path, msg);
+        }
+        double lat, lon;
+        const char *pos_from = position(r, s, &lat, &lon);
         /* The fix flags, where the file has them: a position without a fix is no position. */
         int no_fix = 0;
         if (m->gps_status && m->gps_status != 'A') {
@@ -198,8 +331,8 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
                 m->has_xmp ? "no height above take-off (XMP RelativeAltitude) in the file"
                            : "no XMP metadata (height above take-off and camera attitude): "
                              "was it stripped by an editor?");
-        shot->pose.lat = no_fix ? NAN : m->lat;
-        shot->pose.lon = no_fix ? NAN : m->lon;
+        shot->pose.lat = no_fix ? NAN : lat;
+        shot->pose.lon = no_fix ? NAN : lon;
         shot->pose.height_m = m->rel_alt_m;
         /* Above sea level (EGM96) by DJI's and EXIF's definitions; used only with a DEM, and
          * there checked against the relative height (keepout.h, "Terrain"). */
@@ -210,7 +343,8 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
         attitude(r, s, &shot->pose);
         const char *how = NULL;
         char msg[256];
-        if (!koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg))
+        if (!koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg) &&
+            !named_camera(r, s, &shot->camera, &how))
             why(s, r->path, msg);
         /* a panorama's pixels are not one pinhole frame: its footprint would be a guess */
         if (m->projection[0] && strcasecmp(m->projection, "perspective"))
@@ -221,7 +355,11 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
         koi_strpairs_clear(&s->extra);
         if ((how && koi_strpairs_add(&s->extra, "camera_source", how)) ||
             (m->model[0] && koi_strpairs_add(&s->extra, "camera", m->model)) ||
-            (alt_from && koi_strpairs_add(&s->extra, "altitude_from", alt_from)))
+            (alt_from && koi_strpairs_add(&s->extra, "altitude_from", alt_from)) ||
+            (pos_from && strcmp(pos_from, "EXIF GPS") != 0 &&
+             koi_strpairs_add(&s->extra, "position_from", pos_from)) ||
+            (m->airframe_from &&
+             koi_strpairs_add(&s->extra, "airframe_attitude", m->airframe_from)))
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
         if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
             why(s, r->path, ko_errmsg(r->ctx));
@@ -259,14 +397,15 @@ int koi_image_flight_key(const ko_reader *r, const char **make, const char **mod
     return 1;
 }
 
-/* A JPEG that cannot be parsed still opens: its one shot carries the reason, so a corrupt
+/* A photo that cannot be parsed still opens: its one shot carries the reason, so a corrupt
  * photo in a release is reported, never skipped. */
-ko_status koi_image_open(ko_reader *r) {
+static ko_status photo_open(ko_reader *r, int tiff) {
     image_state *s = koi_calloc(1, sizeof *s);
     if (!s) return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
     const char *base = CPLGetFilename(r->path);
     snprintf(s->id, sizeof s->id, "%s", base);
-    ko_status st = koi_jpeg_meta_read(r->ctx, r->path, &s->meta);
+    ko_status st = tiff ? koi_tiff_meta_read(r->ctx, r->path, &s->meta)
+                        : koi_jpeg_meta_read(r->ctx, r->path, &s->meta);
     if (st == KO_ERR_NOMEM) {
         free(s);
         return st;
@@ -274,14 +413,23 @@ ko_status koi_image_open(ko_reader *r) {
     s->unreadable = st || s->meta.incomplete[0];
     if (st)
         snprintf(s->reason, sizeof s->reason,
-                 "%s (damaged or not a complete JPEG: copy it again from the original)",
-                 ko_errmsg(r->ctx));
+                 "%s (damaged or not a complete %s: copy it again from the original)",
+                 ko_errmsg(r->ctx), tiff ? "TIFF" : "JPEG");
     else if (s->meta.incomplete[0])
         snprintf(s->reason, sizeof s->reason,
                  "%s: %s (an interrupted copy? copy it again from the original)", r->path,
                  s->meta.incomplete);
+    /* kind "jpeg": a photo (JPEG or TIFF), one shot, with a flight key */
     static const koi_reader_ops ops = {"jpeg", image_next, image_close};
     r->ops = &ops;
     r->impl = s;
     return KO_OK;
+}
+
+ko_status koi_image_open(ko_reader *r) {
+    return photo_open(r, 0);
+}
+
+ko_status koi_tiff_open(ko_reader *r) {
+    return photo_open(r, 1);
 }

@@ -23,7 +23,8 @@ void koi_image_meta_init(koi_image_meta *m) {
                             &m->focal35_mm,   &m->fp_xres,      &m->fp_yres,     &m->fp_unit_mm,
                             &m->gimbal_yaw,   &m->gimbal_pitch, &m->gimbal_roll, &m->flight_yaw,
                             &m->flight_pitch, &m->flight_roll,  &m->rel_alt_m,   &m->abs_alt_m,
-                            &m->cal_focal_px, &m->cal_cx_px,    &m->cal_cy_px};
+                            &m->cal_focal_px, &m->cal_cx_px,    &m->cal_cy_px,   &m->gps_dop,
+                            &m->xmp_lat,      &m->xmp_lon};
     for (size_t i = 0; i < sizeof nan_fields / sizeof nan_fields[0]; i++)
         *nan_fields[i] = NAN;
 }
@@ -132,7 +133,10 @@ static ko_status app1(ko_context *ctx, const uint8_t *p, size_t n, koi_image_met
     if (n >= 6 && memcmp(p, "Exif\0\0", 6) == 0) {
         if (m->has_exif) return KO_OK; /* a second EXIF block (e.g. a thumbnail's) */
         m->has_exif = 1;
-        return koi_exif_parse(p + 6, n - 6, m);
+        ko_status st = koi_exif_parse(p + 6, n - 6, m);
+        if (st || !m->exif_xmp_len) return st;
+        m->has_xmp = 1;
+        return koi_xmp_parse(ctx, (const char *)p + 6 + m->exif_xmp_off, m->exif_xmp_len, m);
     }
     if (n >= sizeof XMP_SIG && memcmp(p, XMP_SIG, sizeof XMP_SIG) == 0) {
         m->has_xmp = 1;

@@ -25,6 +25,7 @@ struct ko_reader {
 /* Each opener fills r->ops and r->impl, or returns an error with a message naming the path. */
 ko_status koi_csv_open(ko_reader *r);
 ko_status koi_image_open(ko_reader *r);
+ko_status koi_tiff_open(ko_reader *r); /* a TIFF photo */
 ko_status koi_dir_open(ko_reader *r);
 
 /* ko_reader_open() for the readers themselves (a directory opens one reader per file). */
@@ -60,13 +61,18 @@ typedef struct koi_image_meta {
     char make[64], model[64];
     char datetime[32]; /* ISO 8601 from DateTimeOriginal */
     double lat, lon, gps_alt_m;
-    char gps_status;  /* GPSStatus: 'A' active, 'V' void (no fix); 0 if absent */
-    char gps_measure; /* GPSMeasureMode: '2' 2D, '3' 3D fix; 0 if absent */
+    char gps_status;    /* GPSStatus: 'A' active, 'V' void (no fix); 0 if absent */
+    char gps_measure;   /* GPSMeasureMode: '2' 2D, '3' 3D fix; 0 if absent */
+    double gps_dop;     /* GPSDOP, NaN if absent */
+    char gps_note[160]; /* why an EXIF GPS position was not taken (no hemisphere), or "" */
+    int orientation;    /* IFD0 Orientation, 1..8 (0: absent) */
+    int bits_per_sample, samples_per_pixel; /* a TIFF file's first image (0: not said) */
     double focal_mm, focal35_mm;
     double fp_xres, fp_yres, fp_unit_mm; /* focal plane resolution, pixels per unit */
     uint32_t exif_width, exif_height;    /* PixelX/YDimension */
     uint32_t sof_width, sof_height;      /* the coded image */
     int has_exif;
+    uint32_t exif_xmp_off, exif_xmp_len; /* an XMP packet in EXIF IFD0 (tag 700), in the TIFF */
     /* XMP */
     int has_xmp;
     const char *vendor; /* static: "dji", "pix4d", "parrot", "skydio" or NULL */
@@ -74,6 +80,13 @@ typedef struct koi_image_meta {
     double flight_yaw, flight_pitch, flight_roll;
     double rel_alt_m, abs_alt_m;
     double cal_focal_px, cal_cx_px, cal_cy_px;
+    double xmp_lat, xmp_lon; /* DJI XMP GpsLatitude, GpsLongitude (or GpsLongtitude) */
+    /* Static text naming the vendor tags flight_* came from when they are an airframe's
+     * attitude without any camera attitude beside it (MicaSense DLS, senseFly, FLIR MAV*),
+     * or NULL (DJI's FlightYawDegree... beside its gimbal angles). */
+    const char *airframe_from;
+    char lens_model[24]; /* Pix4D Camera:ModelType ("perspective", "fisheye"), or "" */
+    int xmp_repaired;    /* the packet parsed only once a harmless defect was mended */
     char dewarp[256];
     char projection[32]; /* GPano:ProjectionType ("equirectangular", ...), "" if none */
     char problem[160];   /* a defect found on the way (e.g. a malformed XMP packet) */
@@ -105,6 +118,28 @@ ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, ko
 
 /* EXIF (TIFF structure, after "Exif\0\0") and XMP packet parsers. */
 ko_status koi_exif_parse(const uint8_t *tiff, size_t n, koi_image_meta *m);
+/* EXIF DateTimeOriginal text to ISO 8601 (out unchanged if it is not a date and time). */
+void koi_exif_time(const char *exif, char *out, size_t size);
+
+/* Random access to a TIFF file: read() copies n bytes at off (0 < off + n <= size, checked by
+ * the caller) into dst and returns non-zero, or 0 on an I/O error. */
+typedef struct koi_tiff_in {
+    int (*read)(void *user, uint64_t off, void *dst, size_t n);
+    void *user;
+    uint64_t size;
+} koi_tiff_in;
+
+/* A TIFF photo's metadata: IFD0 (image size, bits, samples, Orientation, Make/Model), its Exif
+ * and GPS IFDs, XMP in tag 700 and GDAL metadata items (tag 42112) for what the IFDs lack;
+ * m->incomplete says if the image data runs past the end of the file. Only the IFDs and the
+ * values they point at are read. KO_ERR_FORMAT: not a TIFF or a damaged IFD0. */
+ko_status koi_tiff_walk(ko_context *ctx, const koi_tiff_in *in, koi_image_meta *m);
+/* koi_tiff_walk over a file (through VSI for /vsi paths) or bytes in memory (fuzzers). */
+ko_status koi_tiff_meta_read(ko_context *ctx, const char *path, koi_image_meta *m);
+ko_status koi_tiff_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, koi_image_meta *m);
+/* GDAL's metadata XML (<GDALMetadata><Item name="EXIF_...">): fills the EXIF fields m does not
+ * have yet (a TIFF written by GDAL from a JPEG carries its EXIF this way). */
+void koi_gdal_metadata(const char *xml, koi_image_meta *m);
 /* The XMP parser is the context's (expat, reset per packet). */
 ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m);
 /* The same through expat alone (tests and fuzzers compare the two). */

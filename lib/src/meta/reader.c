@@ -20,6 +20,7 @@ void ko_reader_options_init(ko_reader_options *o) {
     o->focal35_mm = 0.0;
     o->width_px = o->height_px = 0;
     o->below_takeoff = 0;
+    o->camera = NULL;
 }
 
 ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p) {
@@ -47,6 +48,17 @@ static int looks_like_jpeg(const char *path) {
     return ok;
 }
 
+/* A TIFF (classic or BigTIFF, either byte order) by its first four bytes. */
+static int looks_like_tiff(const char *path) {
+    VSILFILE *fp = VSIFOpenL(path, "rb");
+    unsigned char b[4] = {0};
+    int ok = fp && VSIFReadL(b, 1, 4, fp) == 4 &&
+             ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+              (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));
+    if (fp) VSIFCloseL(fp);
+    return ok;
+}
+
 /* The names dispatch() reads as a telemetry table and as a DJI subtitle log. */
 static int is_table(const char *path) {
     return has_ext(path, ".csv") || has_ext(path, ".txt");
@@ -70,12 +82,14 @@ static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
     const char *special = koi_not_regular((unsigned)st->st_mode);
     if (special) return koi_error(r->ctx, KO_ERR_IO, "%s: %s", path, special);
     if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) return koi_image_open(r);
+    if (has_ext(path, ".tif") || has_ext(path, ".tiff")) return koi_tiff_open(r);
     if (is_table(path)) return koi_csv_open(r);
     if (is_srt(path)) return koi_srt_open(r);
     if (looks_like_jpeg(path)) return koi_image_open(r);
+    if (looks_like_tiff(path)) return koi_tiff_open(r);
     return koi_error(r->ctx, KO_ERR_UNSUPPORTED,
-                     "%s: not an input keepout reads (JPEG photo, DJI .SRT, telemetry .csv or a "
-                     "directory of them)",
+                     "%s: not an input keepout reads (JPEG or TIFF photo, DJI .SRT, telemetry "
+                     ".csv or a directory of them)",
                      path);
 }
 

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -19,6 +20,14 @@
 #define NS_PARROT "http://www.parrot.com/drone-parrot/1.0/"
 #define NS_SKYDIO "https://www.skydio.com/drone-skydio/1.0/"
 #define NS_GPANO "http://ns.google.com/photos/1.0/panorama/"
+/* DJI's thermal payloads (Zenmuse XT S) use the prefix DJI: with this URI. */
+#define NS_DJI_OLD "http://www.dji.com"
+/* MicaSense writes the Pix4D camera vocabulary under this URI (no camera/, no slash). */
+#define NS_PIX4D_MICASENSE "http://pix4d.com/1.0"
+#define NS_DLS "http://micasense.com/DLS/1.0/"
+#define NS_FLIR "http://ns.flir.com/xmp/1.0/"
+/* senseFly writes relative namespace URIs. */
+#define NS_SENSEFLY "sensefly/"
 
 typedef struct xmp_state {
     XML_Parser parser;
@@ -30,13 +39,19 @@ typedef struct xmp_state {
     size_t text_len;
 } xmp_state;
 
-/* Signed decimal text as DJI writes it ("+45.00"); anything else stays NaN. */
+/* Signed decimal text as DJI writes it ("+45.00"), or a rational as FLIR writes it
+ * ("16319/100"); anything else stays NaN. */
 static double number(const char *s) {
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
         s++;
     if (!*s) return NAN;
     char *end;
     double v = CPLStrtod(s, &end);
+    if (end != s && *end == '/' && end[1] >= '0' && end[1] <= '9') {
+        const char *d = end + 1;
+        double den = CPLStrtod(d, &end);
+        v = end != d && den != 0.0 ? v / den : NAN;
+    }
     while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
         end++;
     return *end || !isfinite(v) ? NAN : v;
@@ -71,10 +86,22 @@ static void dji(koi_image_meta *m, const char *name, const char *v) {
             return;
         }
     if (!strcmp(name, "DewarpData")) snprintf(m->dewarp, sizeof m->dewarp, "%s", v);
+    /* The position, where DJI writes it in XMP too; GpsLongtitude is DJI's own spelling in
+     * some firmware (ODM and exiftool read it). */
+    if (!strcmp(name, "GpsLatitude") || !strcmp(name, "GPSLatitude")) set(&m->xmp_lat, v);
+    if (!strcmp(name, "GpsLongitude") || !strcmp(name, "GPSLongitude") ||
+        !strcmp(name, "GpsLongtitude"))
+        set(&m->xmp_lon, v);
 }
 
-/* Pix4D's Camera: namespace measures pitch from nadir (0 = straight down, 90 = horizon). */
+/* Pix4D's Camera: namespace measures pitch from nadir (0 = straight down, 90 = horizon). Its
+ * Irradiance* angles are the sky sensor's, not the camera's, and are not read. ModelType names
+ * the lens model (perspective, fisheye). */
 static void pix4d(koi_image_meta *m, const char *name, const char *v) {
+    if (!strcmp(name, "ModelType")) {
+        snprintf(m->lens_model, sizeof m->lens_model, "%s", v);
+        return;
+    }
     if (!strcmp(name, "Yaw"))
         set(&m->gimbal_yaw, v);
     else if (!strcmp(name, "Roll"))
@@ -120,16 +147,50 @@ static void skydio(koi_image_meta *m, const char *name, const char *parent, cons
 }
 
 static void copy(char *dst, size_t cap, const char *src);
+/* An attitude of the airframe, not the camera (flight_*, degrees): MicaSense's DLS (the sky
+ * sensor on the airframe, radians), senseFly's eBee (degrees), FLIR's MAV* (the MAVLink
+ * vehicle's, units undocumented: its presence is noted, its values are not used). */
+static void airframe(koi_image_meta *m, const char *name, const char *v, double scale,
+                     const char *from) {
+    double *f = !strcmp(name, "Yaw")     ? &m->flight_yaw
+                : !strcmp(name, "Pitch") ? &m->flight_pitch
+                : !strcmp(name, "Roll")  ? &m->flight_roll
+                                         : NULL;
+    if (!f) return;
+    double a = number(v);
+    if (!isfinite(a)) return;
+    *f = a * scale;
+    m->airframe_from = from;
+}
+
+static void flir(koi_image_meta *m, const char *name, const char *v) {
+    if (strcmp(name, "MAVYaw") && strcmp(name, "MAVPitch") && strcmp(name, "MAVRoll")) return;
+    double a = number(v);
+    /* Vue Pro and Duo Pro write 0/100 for all three when no vehicle sent its attitude. */
+    if (isfinite(a) && a != 0.0 && !m->airframe_from)
+        m->airframe_from = "FLIR MAVYaw/MAVPitch/MAVRoll (the vehicle's; units undocumented)";
+}
+
+static int is_ns(const char *qname, size_t ns, const char *uri) {
+    return ns == strlen(uri) && !strncmp(qname, uri, ns);
+}
 
 static void property(xmp_state *x, const char *qname, const char *parent, const char *value) {
     const char *bar = strchr(qname, '|');
     if (!bar) return;
     size_t ns = (size_t)(bar - qname);
     const char *name = bar + 1;
-    if (ns == strlen(NS_DJI) && !strncmp(qname, NS_DJI, ns))
+    if (is_ns(qname, ns, NS_DJI) || is_ns(qname, ns, NS_DJI_OLD))
         dji(x->m, name, value);
-    else if (ns == strlen(NS_PIX4D) && !strncmp(qname, NS_PIX4D, ns))
+    else if (is_ns(qname, ns, NS_PIX4D) || is_ns(qname, ns, NS_PIX4D_MICASENSE))
         pix4d(x->m, name, value);
+    else if (is_ns(qname, ns, NS_DLS))
+        airframe(x->m, name, value, 180.0 / 3.14159265358979323846,
+                 "MicaSense DLS Yaw/Pitch/Roll (the sky sensor's, i.e. the airframe's)");
+    else if (is_ns(qname, ns, NS_SENSEFLY))
+        airframe(x->m, name, value, 1.0, "senseFly Yaw/Pitch/Roll (the eBee airframe's)");
+    else if (is_ns(qname, ns, NS_FLIR))
+        flir(x->m, name, value);
     else if (ns == strlen(NS_PARROT) && !strncmp(qname, NS_PARROT, ns))
         parrot(x->m, name, value);
     else if (ns == strlen(NS_SKYDIO) && !strncmp(qname, NS_SKYDIO, ns))
@@ -263,6 +324,66 @@ static XML_Parser parser_for(ko_context *ctx) {
     return p;
 }
 
+/* One expat pass over xml[0..len): XML_STATUS_OK or the error (x->refused for a DOCTYPE). */
+static enum XML_Status run_expat(ko_context *ctx, xmp_state *x, const char *xml, size_t len) {
+    x->parser = parser_for(ctx);
+    if (!x->parser) return XML_STATUS_SUSPENDED; /* out of memory */
+    XML_SetUserData(x->parser, x);
+    XML_SetElementHandler(x->parser, on_start, on_end);
+    XML_SetCharacterDataHandler(x->parser, on_text);
+    XML_SetStartDoctypeDeclHandler(x->parser, on_doctype);
+    XML_SetEntityDeclHandler(x->parser, on_entity);
+    XML_SetParamEntityParsing(x->parser, XML_PARAM_ENTITY_PARSING_NEVER);
+    return XML_Parse(x->parser, xml, (int)len, 1);
+}
+
+/* Two defects of real packets that hide nothing: one namespace declared twice with the same
+ * URI in one tag (DJI Zenmuse XT S: expat stops at the duplicate attribute), and a trailer cut
+ * short by NUL padding (the XT S's `<?xpacket end="w"?` and no `>`). A copy with each exact
+ * repeat of a declaration blanked, ending at the packet's last </x:xmpmeta> (else </rdf:RDF>),
+ * is parsed again; any other defect still fails the packet. NULL if there is nothing to
+ * repair (or no memory). */
+static char *repaired(const char *xml, size_t n, size_t *out_n) {
+    char *c = koi_malloc(n + 1);
+    if (!c) return NULL;
+    memcpy(c, xml, n);
+    c[n] = '\0';
+    int changed = 0;
+    for (char *d = strstr(c, "xmlns:"); d; d = strstr(d + 6, "xmlns:")) {
+        char *q = strpbrk(d, "\"'>");
+        if (!q || *q == '>') continue;
+        char *qe = strchr(q + 1, *q);
+        if (!qe) break;
+        size_t len = (size_t)(qe + 1 - d);
+        char *tag_end = strchr(qe, '>');
+        for (char *r = strstr(qe + 1, "xmlns:"); r && (!tag_end || r < tag_end);
+             r = strstr(r + 6, "xmlns:"))
+            if (is_space(r[-1]) && !strncmp(r, d, len)) {
+                memset(r, ' ', len);
+                changed = 1;
+            }
+    }
+    static const char *const ends[] = {"</x:xmpmeta>", "</rdf:RDF>"};
+    size_t len = n;
+    for (int i = 0; i < 2; i++) {
+        char *last = NULL;
+        for (char *e = strstr(c, ends[i]); e; e = strstr(e + 1, ends[i]))
+            last = e;
+        if (last) {
+            size_t cut = (size_t)(last - c) + strlen(ends[i]);
+            if (cut < n && !all_space(c + cut, n - cut)) changed = 1;
+            len = cut;
+            break;
+        }
+    }
+    if (!changed) {
+        free(c);
+        return NULL;
+    }
+    *out_n = len;
+    return c;
+}
+
 static ko_status parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m, int simple) {
     if (n > KOI_XMP_MAX || n > (size_t)INT32_MAX) return KO_ERR_LIMIT;
     xmp_state x;
@@ -272,27 +393,38 @@ static ko_status parse(ko_context *ctx, const char *xml, size_t n, koi_image_met
      * writers leave NUL padding: parse up to the first NUL. */
     size_t len = content_len(xml, strnlen(xml, n));
     if (simple && koi_xmp_simple(xml, len, simple_property, &x)) return KO_OK;
-    x.parser = parser_for(ctx);
-    if (!x.parser) return KO_ERR_NOMEM;
-    XML_SetUserData(x.parser, &x);
-    XML_SetElementHandler(x.parser, on_start, on_end);
-    XML_SetCharacterDataHandler(x.parser, on_text);
-    XML_SetStartDoctypeDeclHandler(x.parser, on_doctype);
-    XML_SetEntityDeclHandler(x.parser, on_entity);
-    XML_SetParamEntityParsing(x.parser, XML_PARAM_ENTITY_PARSING_NEVER);
-    enum XML_Status st = XML_Parse(x.parser, xml, (int)len, 1);
-    ko_status rc = KO_OK;
+    koi_image_meta before = *m;
+    enum XML_Status st = run_expat(ctx, &x, xml, len);
+    if (st == XML_STATUS_SUSPENDED) return KO_ERR_NOMEM;
+    if (st != XML_STATUS_OK && !x.refused) {
+        char msg[sizeof m->problem];
+        snprintf(msg, sizeof msg, "malformed XMP packet: %s at line %lu",
+                 XML_ErrorString(XML_GetErrorCode(x.parser)),
+                 (unsigned long)XML_GetCurrentLineNumber(x.parser));
+        size_t rn = 0;
+        char *r = repaired(xml, len, &rn);
+        if (r) {
+            *m = before; /* what the failed pass read is read again, or not at all */
+            memset(&x, 0, sizeof x);
+            x.m = m;
+            st = run_expat(ctx, &x, r, rn);
+            free(r);
+            if (st == XML_STATUS_SUSPENDED) return KO_ERR_NOMEM;
+            if (st == XML_STATUS_OK && !x.refused) {
+                m->xmp_repaired = 1;
+                return KO_OK;
+            }
+        }
+        *m = before;
+        snprintf(m->problem, sizeof m->problem, "%s", msg);
+        return KO_ERR_FORMAT;
+    }
     if (x.refused) {
         snprintf(m->problem, sizeof m->problem,
                  "XMP packet declares a DOCTYPE or entities: refused (XMP never needs them)");
-        rc = KO_ERR_FORMAT;
-    } else if (st != XML_STATUS_OK) {
-        snprintf(m->problem, sizeof m->problem, "malformed XMP packet: %s at line %lu",
-                 XML_ErrorString(XML_GetErrorCode(x.parser)),
-                 (unsigned long)XML_GetCurrentLineNumber(x.parser));
-        rc = KO_ERR_FORMAT;
+        return KO_ERR_FORMAT;
     }
-    return rc;
+    return KO_OK;
 }
 
 ko_status koi_xmp_parse(ko_context *ctx, const char *xml, size_t n, koi_image_meta *m) {

@@ -1,0 +1,277 @@
+"""Survey cameras beyond DJI's visible JPEGs (issue 21): TIFF bands and radiometric frames,
+thermal R-JPEGs, vendor XMP vocabularies. The files are the real samples of
+tests/data/vendors (metadata byte-for-byte, image data zeroed or shrunk; README there).
+Expectations come from ExifTool's values of the originals (images/SAMPLES_MORE.md, exiftool
+-n) and the makers' sensor specifications, worked by hand below; never from keepout."""
+import gzip
+import json
+import math
+import os
+import shutil
+
+from kotest import DATA, FIXTURES, gdal, main, run
+
+VENDORS = os.path.join(FIXTURES, "vendors")
+X3_LAT, X3_LON = 50.8590494166667, 4.67871711111111  # exiftool -n, DJI_Zenmuse_X3.JPG
+
+
+def unpack(tmp, name):
+    dst = os.path.join(tmp, name)
+    with gzip.open(os.path.join(VENDORS, name + ".gz"), "rb") as f, open(dst, "wb") as g:
+        g.write(f.read())
+    return dst
+
+
+def footprint(*args):
+    code, out, err = run("footprint", "--format", "jsonl", *args)
+    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return code, recs, err
+
+
+def local(ring, lat, lon):
+    k = math.cos(math.radians(lat))
+    return [((x - lon) * 111320.0 * k, (y - lat) * 111320.0) for x, y in ring]
+
+
+def centre_and_area(rec, lat, lon):
+    """Area centroid (east, north metres from lat/lon) and area of the footprint's ring."""
+    pts = local(rec["geometry"]["coordinates"][0][:-1], lat, lon)
+    a = cx = cy = 0.0
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):
+        c = x0 * y1 - x1 * y0
+        a += c
+        cx += (x0 + x1) * c
+        cy += (y0 + y1) * c
+    return (cx / (3 * a), cy / (3 * a)), abs(a) / 2
+
+
+def one(tmp, name, *args):
+    args = args or ("--tolerance", "0")
+    code, recs, err = footprint(*args, unpack(tmp, name))
+    assert len(recs) == 1, (code, recs, err)
+    return recs[0]["properties"], recs[0]
+
+
+def assert_nadir(tmp, name, lat, lon, area):
+    props, rec = one(tmp, name)
+    assert props["status"] == "ok", props
+    (e, n), a = centre_and_area(rec, lat, lon)
+    assert math.hypot(e, n) < 0.5, (e, n)  # gimbal -89.9: 6 cm at 34 m
+    assert abs(a / area - 1) < 0.01, (a, area)
+    return props
+
+
+def test_zenmuse_xt_radiometric_tiff(tmp):
+    """DJI Zenmuse XT 16-bit TIFF (Model "FLIR", ExifIFD pointer of type IFD, XMP in tag 700):
+    GPS 50.8625989166667 N 4.67254213888889 E, RelativeAltitude 32.099998, gimbal -90.0,
+    focal 13 mm; the XT's 640 x 512 core has 17 um pixels (DJI spec): 10.88 x 8.704 mm, so
+    32.1 * 10.88 / 13 = 26.865 m by 32.1 * 8.704 / 13 = 21.492 m on the ground."""
+    props = assert_nadir(tmp, "ZenmuseXT_001.tif", 50.8625989166667, 4.67254213888889,
+                         26.865 * 21.492)
+    assert props["camera_source"] == "camera table", props
+
+
+def test_xt2_thermal_tiff_is_not_the_visible_camera(tmp):
+    """XT2 writes Model "XT2" for both sensors; a 640 x 512 frame is the 17 um thermal core
+    (the table's first "XT2" entry, the 4000 x 3000 visible camera, scaled down, would make the
+    footprint 7.43 / 10.88 = 68 % as wide). 34.4 m, 13 mm: 28.787 x 23.030 m. Its EXIF
+    FocalPlaneXResolution 3.84 per mm (260 um pixels) is not believed."""
+    assert_nadir(tmp, "DJI_Zenmuse_XT2_640_R_13mm.tiff", 39.9176369444444, -2.82297611111111,
+                 (34.400002 * 10.88 / 13) * (34.400002 * 8.704 / 13))
+
+
+def test_xt2_visible_jpeg_xmp_inside_exif(tmp):
+    """The XT2's visible JPEG has no APP1 XMP: its drone-dji packet is tag 700 of the Exif IFD
+    (exiftool: "ApplicationNotes"). RelativeAltitude 34.400002, gimbal -89.900002."""
+    props, rec = one(tmp, "DJI_Zenmuse_XT2_640_R_13mm.jpg")
+    assert props["status"] == "ok", props
+    (e, n), _ = centre_and_area(rec, 39.9176368713333, -2.82297611244444)
+    assert math.hypot(e, n) < 0.5, (e, n)
+
+
+def test_zenmuse_xt_rjpeg_and_x3(tmp):
+    """ZenmuseXT_003.jpg: 62.5 m, 13 mm, 17 um: 52.31 x 41.85 m. Zenmuse X3 (FC350): nadir at
+    29.4 m; centre on its GPS."""
+    assert_nadir(tmp, "ZenmuseXT_003.jpg", 40.3775014444444, -74.4899133611111,
+                 (62.5 * 10.88 / 13) * (62.5 * 8.704 / 13))
+    props, rec = one(tmp, "DJI_Zenmuse_X3.JPG")
+    assert props["status"] == "ok", props
+    (e, n), _ = centre_and_area(rec, X3_LAT, X3_LON)
+    assert math.hypot(e, n) < 0.5, (e, n)
+
+
+def test_xts_dji_prefix_and_duplicate_namespace(tmp):
+    """XT S: XMP prefix DJI: (URI http://www.dji.com), xmlns:DJI declared twice (not
+    well-formed: expat stops) and a trailer cut by NULs; RelativeAltitude +37.70, gimbal pitch
+    +19.90 (above the horizon): the footprint runs to the range limit."""
+    props, rec = one(tmp, "DJI_XTS.jpg")
+    assert props["status"] == "ok", props
+    assert props["range_limited"] is True, props
+
+
+def test_h20t_oblique_thermal(tmp):
+    """ZH20T: 16.508 m, gimbal pitch -10.5 (oblique): reaches the range limit; XMP GpsLatitude
+    +40.5637811 / GpsLongitude -79.7649628 agree with EXIF (40.5637810833, -79.7649628056)."""
+    props, _ = one(tmp, "DJI_H20T.jpg")
+    assert props["status"] == "ok" and props["range_limited"] is True, props
+
+
+def reason(tmp, name, *args):
+    props, _ = one(tmp, name, *args)
+    assert props["status"] == "unknown", props
+    return props["reason"]
+
+
+def test_unknown_with_what_is_missing(tmp):
+    cases = {
+        # pose without position; fisheye lens model declared
+        "IMG_180413_080658_0000_GRE.TIF": "fisheye",
+        "IMG_180413_080658_0000_RGB.JPG": "no GPS position",
+        # GPS 0/0 (refs S, W): no fix
+        "FLIR_DUO_PRO_640_R_13mm.TIFF": "(0, 0)",
+        # no hemisphere references
+        "Wiris_2nd_Gen_640_19mm.tiff": "GPSLatitudeRef",
+        # stripped thermal SDK sample
+        "H20T_DJI_0001_R.JPG": "no GPS position",
+        # MicaSense, senseFly, FLIR Vue: no height above take-off anywhere in the file
+        "IMG_0001_1.tif": "height above take-off",
+        "Sensefly_Thermomap_9mm.tif": "height above take-off",
+        "FLIR_VuePro640_exif-js-issue-124.tiff": "height above take-off",
+        # M2EA: gimbal yaw 34.2 vs flight yaw 90.1 on a gimbal that cannot yaw
+        "M2EA_DJI_20250117111343_0139_T.JPG": "heading ambiguous",
+    }
+    for name, want in cases.items():
+        why = reason(tmp, name)
+        assert want in why, (name, why)
+
+
+def odm_tiff(tmp, name, xmp, exif_items):
+    """A TIFF as GDAL writes one from a JPEG (ODM's undistorted frames): EXIF as GDAL metadata
+    items (tag 42112), the XMP packet in tag 700."""
+    g = gdal()
+    src = g.Open(os.path.join(DATA, "images", "DJI_0018.JPG"))
+    path = os.path.join(tmp, name)
+    ds = g.GetDriverByName("GTiff").Create(path, src.RasterXSize, src.RasterYSize, 3, g.GDT_Byte)
+    ds.SetMetadata(exif_items)
+    ds.SetMetadata([xmp], "xml:XMP")
+    ds = None
+    return path
+
+
+XMP = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"
+ drone-dji:GpsLatitude="{lat}" drone-dji:GpsLongtitude="{lon}"
+ drone-dji:RelativeAltitude="+39.80" drone-dji:GimbalRollDegree="+0.00"
+ drone-dji:GimbalYawDegree="+45.00" drone-dji:GimbalPitchDegree="-89.90"
+ drone-dji:FlightYawDegree="+46.00"/></rdf:RDF></x:xmpmeta>"""
+
+ITEMS = {"EXIF_Make": "DJI", "EXIF_Model": "FC300S", "EXIF_FocalLength": "(3.61)",
+         "EXIF_FocalLengthIn35mmFilm": "20", "EXIF_PixelXDimension": "4000",
+         "EXIF_PixelYDimension": "2250"}
+
+
+def test_gdal_tiff_exif_items_match_the_jpeg(tmp):
+    """gdal_translate of a DJI JPEG: EXIF only as GDAL metadata items, XMP in tag 700. Its
+    footprint is the JPEG's: centre on EXIF_GPSLatitude (46) (50) (33.3855) N, (91) (59)
+    (40.4156) W = 46.8426070833, -91.9945598889 (exiftool's values of DJI_0018)."""
+    tif = os.path.join(tmp, "DJI_0018.tif")
+    g = gdal()
+    g.Translate(tif, os.path.join(DATA, "images", "DJI_0018.JPG"), format="GTiff")
+    code, recs, err = footprint(tif, os.path.join(DATA, "images", "DJI_0018.JPG"))
+    assert len(recs) == 2 and all(r["properties"]["status"] == "ok" for r in recs), recs
+    lat, lon = 46.8426070833333, -91.9945598888889
+    (e0, n0), a0 = centre_and_area(recs[0], lat, lon)
+    (e1, n1), a1 = centre_and_area(recs[1], lat, lon)
+    assert math.hypot(e0, n0) < 0.2 and abs(a0 / a1 - 1) < 1e-6, (e0, n0, a0, a1)
+
+
+def flat_dem(path, lat0, lon0, z):
+    import numpy as np
+    from osgeo import osr
+    g = gdal()
+    ds = g.GetDriverByName("GTiff").Create(path, 200, 200, 1, g.GDT_Float32)
+    ds.SetGeoTransform([lon0 - 0.01, 0.0001, 0, lat0 + 0.01, 0, -0.0001])
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    ds.SetSpatialRef(srs)
+    ds.GetRasterBand(1).WriteArray(np.full((200, 200), z, dtype=np.float32))
+    ds = None
+    return path
+
+
+def test_gdal_tiff_with_a_dsm_gives_a_dem_footprint(tmp):
+    """ODM-style TIFF frames with a DSM: DJI_0018's AbsoluteAltitude +198.31 and
+    RelativeAltitude +39.80 put the ground at 158.51 m; over a flat DEM there the terrain
+    footprint is the flat one."""
+    tif = os.path.join(tmp, "DJI_0018.tif")
+    gdal().Translate(tif, os.path.join(DATA, "images", "DJI_0018.JPG"), format="GTiff")
+    dem = flat_dem(os.path.join(tmp, "dem.tif"), 46.8426, -91.9946, 158.51)
+    code, recs, err = footprint("--tolerance", "0", "--dem", dem, tif)
+    p = recs[0]["properties"]
+    assert p["status"] == "ok" and p["altitude_from"] == "XMP AbsoluteAltitude", (p, err)
+    flat = footprint("--tolerance", "0", tif)[1][0]["properties"]
+    assert abs(p["area_m2"] / flat["area_m2"] - 1) < 0.01, (p["area_m2"], flat["area_m2"])
+
+
+def test_xmp_position_with_dji_misspelling_when_exif_has_none(tmp):
+    """No EXIF GPS: the position is DJI's XMP GpsLatitude / GpsLongtitude (sic)."""
+    lat, lon = 46.8, -91.9
+    path = odm_tiff(tmp, "odm.tif", XMP.format(lat="+46.8", lon="-91.9"), ITEMS)
+    code, recs, err = footprint(path)
+    props = recs[0]["properties"]
+    assert props["status"] == "ok" and "XMP" in props["position_from"], props
+    (e, n), _ = centre_and_area(recs[0], lat, lon)
+    assert math.hypot(e, n) < 0.2, (e, n)
+
+
+def test_exif_and_xmp_positions_disagreeing_are_unknown(tmp):
+    """EXIF 46.8 N 91.9 W, XMP 0.001 deg (111 m) north: neither is believed. 4 m apart (the
+    M2EA's offset): EXIF's is used."""
+    items = dict(ITEMS, EXIF_GPSLatitudeRef="N", EXIF_GPSLatitude="(46) (48) (0)",
+                 EXIF_GPSLongitudeRef="W", EXIF_GPSLongitude="(91) (54) (0)")
+    path = odm_tiff(tmp, "far.tif", XMP.format(lat="+46.801", lon="-91.9"), items)
+    props = footprint(path)[1][0]["properties"]
+    assert props["status"] == "unknown" and "positions disagree" in props["reason"], props
+    path = odm_tiff(tmp, "near.tif", XMP.format(lat="+46.80004", lon="-91.9"), items)
+    rec = footprint(path)[1][0]
+    assert rec["properties"]["status"] == "ok", rec["properties"]
+    (e, n), _ = centre_and_area(rec, 46.8, -91.9)
+    assert math.hypot(e, n) < 0.2, (e, n)  # EXIF's, not 4.4 m north
+
+
+def test_airframe_attitude_is_not_the_camera(tmp):
+    """MicaSense DLS Yaw/Pitch/Roll (radians) are the sky sensor's: no camera attitude, and
+    the reason says so; --assume-nadir then heads the frame along the DLS yaw, -0.3685 rad =
+    -21.11 deg (exiftool's XMP-Camera:IrradianceYaw of the same capture)."""
+    xmp = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" xmlns:DLS="http://micasense.com/DLS/1.0/"
+ drone-dji:RelativeAltitude="+39.80" DLS:Yaw="-0.36845451174720734"
+ DLS:Pitch="-0.0096490459051939252" DLS:Roll="-0.026797847159366964"/></rdf:RDF></x:xmpmeta>"""
+    items = dict(ITEMS, EXIF_GPSLatitudeRef="N", EXIF_GPSLatitude="(46) (48) (0)",
+                 EXIF_GPSLongitudeRef="W", EXIF_GPSLongitude="(91) (54) (0)")
+    path = odm_tiff(tmp, "dls.tif", xmp, items)
+    props = footprint(path)[1][0]["properties"]
+    assert props["status"] == "unknown" and "airframe" in props["reason"], props
+    rec = footprint("--assume-nadir", path)[1][0]
+    assert rec["properties"]["status"] == "ok", rec["properties"]
+    (ce, cn), _ = centre_and_area(rec, 46.8, -91.9)
+    pts = [(x - ce, y - cn) for x, y in local(rec["geometry"]["coordinates"][0][:-1], 46.8,
+                                              -91.9)]
+    # The frame's long side (image x, 4000 px) lies across the heading: bearing yaw + 90. The
+    # ring is symmetric about the image's axes, so its second moments of area give them.
+    sxx = syy = sxy = 0.0
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):
+        c = x0 * y1 - x1 * y0
+        sxx += c * (x0 * x0 + x0 * x1 + x1 * x1)
+        syy += c * (y0 * y0 + y0 * y1 + y1 * y1)
+        sxy += c * (x0 * y1 + 2 * x0 * y0 + 2 * x1 * y1 + x1 * y0)
+    sxy /= 2.0
+    long_axis = 90.0 - math.degrees(0.5 * math.atan2(2 * sxy, sxx - syy))
+    want = -21.11 + 90.0
+    assert abs((long_axis - want + 90.0) % 180.0 - 90.0) < 1.0, (long_axis, want)
+
+
+if __name__ == "__main__":
+    main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

@@ -1,0 +1,310 @@
+/* Survey cameras beyond DJI's visible JPEGs (issue 21): the TIFF reader, vendor XMP
+ * vocabularies and the camera table's thermal, multispectral and named entries. Files are the
+ * real samples in tests/data/vendors (gzipped, read through /vsigzip/); expected values are
+ * ExifTool's (exiftool -n, as images/SAMPLES_MORE.md lists them) and the makers' specs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+
+#include "camera/camera.h"
+#include "check_runner.h"
+#include "keepout/keepout.h"
+#include "meta/meta.h"
+
+static ko_context *ctx;
+
+static void setup(void) {
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+}
+
+static void teardown(void) {
+    ko_context_destroy(ctx);
+}
+
+#define GZ(name) "/vsigzip/" KEEPOUT_TEST_FIXTURES "/vendors/" name ".gz"
+#define RAD2DEG (180.0 / 3.14159265358979323846)
+
+/* MicaSense RedEdge band 1: GPSLatitude 36.5760815 N, GPSLongitude 119.4352604 W, GPSAltitude
+ * 174.527, GPSDOP 1.22000003; 1280 x 960, 16 bits, 1 sample, Orientation 1; XMP-DLS:Yaw
+ * -0.36845451174720734 rad, the same attitude as XMP-Camera:IrradianceYaw -21.11 deg. */
+START_TEST(test_tiff_micasense_band) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_read(ctx, GZ("IMG_0001_1.tif"), &m), KO_OK);
+    ck_assert_str_eq(m.make, "MicaSense");
+    ck_assert_str_eq(m.model, "RedEdge");
+    ck_assert_uint_eq(m.sof_width, 1280);
+    ck_assert_uint_eq(m.sof_height, 960);
+    ck_assert_int_eq(m.bits_per_sample, 16);
+    ck_assert_int_eq(m.samples_per_pixel, 1);
+    ck_assert_int_eq(m.orientation, 1);
+    ck_assert_double_eq_tol(m.lat, 36.5760815, 1e-7);
+    ck_assert_double_eq_tol(m.lon, -119.4352604, 1e-7);
+    ck_assert_double_eq_tol(m.gps_alt_m, 174.527, 1e-3);
+    ck_assert_double_eq_tol(m.gps_dop, 1.22, 1e-6);
+    ck_assert_double_eq_tol(m.focal_mm, 5.5, 1e-9);
+    /* no camera attitude: the DLS's is the airframe's, in radians */
+    ck_assert(isnan(m.gimbal_yaw) && isnan(m.gimbal_pitch));
+    ck_assert_double_eq_tol(m.flight_yaw, -21.11, 0.005);
+    ck_assert_double_eq_tol(m.flight_yaw, -0.36845451174720734 * RAD2DEG, 1e-9);
+    ck_assert_ptr_nonnull(m.airframe_from);
+    ck_assert_str_eq(m.lens_model, "perspective");
+    ck_assert_str_eq(m.incomplete, "");
+    ko_camera c;
+    const char *how = NULL;
+    char why[256];
+    ck_assert(koi_image_camera(ctx, &m, &c, &how, why, sizeof why));
+    /* FocalPlaneXResolution 266.666667 per mm: 3.75 um pixels, the RedEdge's 4.8 x 3.6 mm */
+    ck_assert_double_eq_tol(c.sensor_w_mm, 4.8, 1e-5);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 3.6, 1e-5);
+}
+END_TEST
+
+/* Parrot Sequoia GRE: no position (GPSStatus V), Orientation 3, XMP-Camera Yaw -63.782867,
+ * Pitch 0.457283 (Pix4D: nadir 0), Roll 1.283353, ModelType fisheye. */
+START_TEST(test_tiff_sequoia_fisheye_band) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_read(ctx, GZ("IMG_180413_080658_0000_GRE.TIF"), &m), KO_OK);
+    ck_assert_int_eq(m.orientation, 3);
+    ck_assert_int_eq(m.gps_status, 'V');
+    ck_assert(isnan(m.lat) && isnan(m.lon));
+    ck_assert_str_eq(m.lens_model, "fisheye");
+    ck_assert_double_eq_tol(m.gimbal_yaw, -63.782867, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_pitch, 0.457283 - 90.0, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_roll, 1.283353, 1e-9);
+}
+END_TEST
+
+/* senseFly thermoMAP: XMP namespaces "sensefly/" and "Camera/" (relative URIs); Yaw 189.428,
+ * Pitch 12.5908, Roll -3.384 of the eBee; GPSAltitude 142.365088 with no GPSAltitudeRef. */
+START_TEST(test_tiff_sensefly_relative_namespaces) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_read(ctx, GZ("Sensefly_Thermomap_9mm.tif"), &m), KO_OK);
+    ck_assert_double_eq_tol(m.lat, 40.0594223, 1e-7);
+    ck_assert_double_eq_tol(m.lon, 23.402305, 1e-7);
+    ck_assert_double_eq_tol(m.gps_alt_m, 142.365088, 1e-6);
+    ck_assert_double_eq_tol(m.flight_yaw, 189.428, 1e-9);
+    ck_assert_double_eq_tol(m.flight_pitch, 12.5908, 1e-9);
+    ck_assert_double_eq_tol(m.flight_roll, -3.384, 1e-9);
+    ck_assert_ptr_nonnull(m.airframe_from);
+    ck_assert(isnan(m.gimbal_pitch));
+}
+END_TEST
+
+/* Workswell WIRIS: GPSLatitude 49.6508, GPSLongitude 15.4973 without their Ref tags, and
+ * GPSAltitudeRef the text "m": no position, no altitude, a note saying why. */
+START_TEST(test_tiff_workswell_no_hemisphere) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_read(ctx, GZ("Wiris_2nd_Gen_640_19mm.tiff"), &m), KO_OK);
+    ck_assert(isnan(m.lat) && isnan(m.lon) && isnan(m.gps_alt_m));
+    ck_assert_ptr_nonnull(strstr(m.gps_note, "GPSLatitudeRef"));
+    ck_assert_str_eq(m.make, "");
+    ck_assert_str_eq(m.model, "WIRIS640");
+}
+END_TEST
+
+/* FLIR Duo Pro R: GPS 0 S / 0 W (no fix); XMP without x:xmpmeta, CRLF, rationals:
+ * Camera:Yaw 16319/100, Pitch -8759/100, Roll -9509/100; MAV* all 0/100. */
+START_TEST(test_tiff_flir_rationals_and_no_fix) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_read(ctx, GZ("FLIR_DUO_PRO_640_R_13mm.TIFF"), &m), KO_OK);
+    ck_assert(m.lat == 0.0 && m.lon == 0.0);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 163.19, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -87.59 - 90.0, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_roll, -95.09, 1e-9);
+    ck_assert_ptr_null(m.airframe_from); /* MAV* all zero: nothing recorded */
+    /* FocalPlaneXResolution 10.88 "per mm" is the sensor's width: not believed, so the camera
+     * comes from the table (17 um x 640) */
+    ko_camera c;
+    const char *how = NULL;
+    char why[256];
+    ck_assert(koi_image_camera(ctx, &m, &c, &how, why, sizeof why));
+    ck_assert_str_eq(how, "camera table");
+    ck_assert_double_eq_tol(c.sensor_w_mm, 10.88, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 8.704, 1e-9);
+}
+END_TEST
+
+/* DJI Zenmuse XT S R-JPEG: prefix DJI: (http://www.dji.com), xmlns:DJI twice, trailer cut by
+ * NULs: RelativeAltitude +37.70, GimbalPitchDegree +19.90, GimbalYawDegree +91.30. */
+START_TEST(test_jpeg_xts_malformed_xmp_mended) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, GZ("DJI_XTS.jpg"), &m), KO_OK);
+    ck_assert_str_eq(m.vendor, "dji");
+    ck_assert_int_eq(m.xmp_repaired, 1);
+    ck_assert_double_eq_tol(m.rel_alt_m, 37.70, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_pitch, 19.90, 1e-9);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 91.30, 1e-9);
+    ck_assert_double_eq_tol(m.abs_alt_m, -29.44, 1e-9);
+    /* GPSAltitudeRef 1: 29.4 m below sea level */
+    ck_assert_double_eq_tol(m.gps_alt_m, -29.4, 1e-9);
+    /* other defects still fail the packet */
+    const char bad[] =
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+        "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+        "<rdf:Description xmlns:a=\"u\" xmlns:a=\"v\"/></rdf:RDF></x:xmpmeta>";
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, bad, strlen(bad), &m), KO_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(m.problem, "duplicate"));
+}
+END_TEST
+
+/* M2EA: EXIF 23.0639829 N 113.3348168 E and XMP GpsLatitude +23.0639912, GpsLongitude
+ * +113.3348573 (about 4 m apart). */
+START_TEST(test_jpeg_m2ea_both_positions) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, GZ("M2EA_DJI_20250117111343_0139_T.JPG"), &m), KO_OK);
+    ck_assert_double_eq_tol(m.lat, 23.0639829, 1e-7);
+    ck_assert_double_eq_tol(m.lon, 113.3348168, 1e-7);
+    ck_assert_double_eq_tol(m.xmp_lat, 23.0639912, 1e-9);
+    ck_assert_double_eq_tol(m.xmp_lon, 113.3348573, 1e-9);
+}
+END_TEST
+
+START_TEST(test_xmp_dji_misspelling_and_flir_mav) {
+    const char x[] =
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+        "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+        "<rdf:Description xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+        "xmlns:FLIR=\"http://ns.flir.com/xmp/1.0/\" "
+        "drone-dji:GpsLatitude=\"+46.5\" drone-dji:GpsLongtitude=\"-7.25\" "
+        "FLIR:MAVYaw=\"1234/100\"/></rdf:RDF></x:xmpmeta>";
+    koi_image_meta m;
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, x, strlen(x), &m), KO_OK);
+    ck_assert_double_eq_tol(m.xmp_lat, 46.5, 1e-12);
+    ck_assert_double_eq_tol(m.xmp_lon, -7.25, 1e-12);
+    ck_assert_ptr_nonnull(m.airframe_from);
+    ck_assert(isnan(m.flight_yaw)); /* units undocumented: not used */
+}
+END_TEST
+
+/* A TIFF cut inside its image data (the Vue Pro's strips follow its IFD) is incomplete. */
+START_TEST(test_tiff_truncated_image_data) {
+    VSILFILE *f = VSIFOpenL(GZ("FLIR_VuePro640_exif-js-issue-124.tiff"), "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t cap = 700000;
+    unsigned char *b = malloc(cap);
+    size_t n = VSIFReadL(b, 1, cap, f);
+    VSIFCloseL(f);
+    ck_assert_uint_eq(n, 661160); /* the original's size (images/SAMPLES_MORE.md) */
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_str_eq(m.incomplete, "");
+    ck_assert_str_eq(m.model, "Vue Pro 640 9mm");
+    ck_assert_double_eq_tol(m.lat, 23.919916, 1e-6);
+    ck_assert_int_eq(koi_tiff_meta_parse(ctx, b, 100000, &m), KO_OK);
+    ck_assert_ptr_nonnull(strstr(m.incomplete, "truncated"));
+    /* every shorter cut: an error or incomplete, never a crash */
+    for (size_t k = 0; k < 8000; k += 7) {
+        ko_status st = koi_tiff_meta_parse(ctx, b, k, &m);
+        ck_assert(st != KO_OK || m.incomplete[0]);
+    }
+    free(b);
+}
+END_TEST
+
+/* A BigTIFF written by GDAL with the EXIF as metadata items (GDAL_METADATA, tag 42112). */
+START_TEST(test_bigtiff_gdal_metadata_items) {
+    GDALAllRegister();
+    const char *path = "/vsimem/big.tif";
+    char *opts[] = {"BIGTIFF=YES", NULL};
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, 40, 30, 4, GDT_UInt16, opts);
+    ck_assert_ptr_nonnull(ds);
+    char *md[] = {"EXIF_Make=DJI",
+                  "EXIF_Model=FC6310R",
+                  "EXIF_FocalLength=(8.8)",
+                  "EXIF_GPSLatitudeRef=S",
+                  "EXIF_GPSLatitude=(33) (51) (54)",
+                  "EXIF_GPSLongitudeRef=E",
+                  "EXIF_GPSLongitude=(151) (12) (36)",
+                  "EXIF_GPSAltitudeRef=0x01",
+                  "EXIF_GPSAltitude=(12.5)",
+                  "EXIF_DateTimeOriginal=2021:03:04 05:06:07",
+                  NULL};
+    GDALSetMetadata(ds, md, NULL);
+    GDALClose(ds);
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_read(ctx, path, &m), KO_OK);
+    VSIUnlink(path);
+    ck_assert_uint_eq(m.sof_width, 40);
+    ck_assert_uint_eq(m.sof_height, 30);
+    ck_assert_int_eq(m.samples_per_pixel, 4);
+    ck_assert_int_eq(m.bits_per_sample, 16);
+    ck_assert_str_eq(m.make, "DJI");
+    ck_assert_str_eq(m.model, "FC6310R");
+    ck_assert_double_eq_tol(m.focal_mm, 8.8, 1e-12);
+    ck_assert_double_eq_tol(m.lat, -(33 + 51 / 60.0 + 54 / 3600.0), 1e-12);
+    ck_assert_double_eq_tol(m.lon, 151 + 12 / 60.0 + 36 / 3600.0, 1e-12);
+    ck_assert_double_eq_tol(m.gps_alt_m, -12.5, 1e-12);
+    ck_assert_str_eq(m.datetime, "2021-03-04T05:06:07");
+    ck_assert_str_eq(m.incomplete, "");
+}
+END_TEST
+
+/* Model "XT2" is two cameras: the frame picks the sensor (DJI: thermal 640 x 512 at 17 um =
+ * 10.88 x 8.704 mm; the visible camera's 4000 x 3000 entry in droneModels.json, 7.433226 mm). */
+START_TEST(test_camera_one_model_two_sensors) {
+    ko_camera c;
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "XT2", 640, 512, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 10.88, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 8.704, 1e-9);
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "XT2", 4000, 3000, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 7.433226, 1e-6);
+    /* H20T: thermal 640 x 512 at 12 um (DJI spec) = 7.68 x 6.144 mm */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "ZH20T", 640, 512, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 7.68, 1e-9);
+    /* a frame no entry of the model can give is not fitted to the wrong sensor */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "XT S", 100, 300, &c), KO_ERR_NOT_FOUND);
+}
+END_TEST
+
+/* Cameras by name, against the makers' specifications. */
+START_TEST(test_camera_by_name) {
+    ko_camera c;
+    const char *src = NULL;
+    /* Phantom 4 RTK: 1" 13.2 x 8.8 mm, 5472 x 3648, 8.8 mm */
+    ck_assert_int_eq(ko_camera_by_name(ctx, "DJI FC6310R", &c, &src), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 13.2, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 8.8, 1e-9);
+    ck_assert_double_eq_tol(c.focal_mm, 8.8, 1e-9);
+    ck_assert_uint_eq(c.width_px, 5472);
+    ck_assert_ptr_nonnull(strstr(src, "dji.com"));
+    /* Mavic 3E: 4/3 17.3 x 13 mm, 12.29 mm */
+    ck_assert_int_eq(ko_camera_by_name(ctx, "mavic-3e", &c, NULL), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 17.3, 1e-9);
+    ck_assert_double_eq_tol(c.focal_mm, 12.29, 1e-9);
+    /* H20T wide: 4.5 mm, DFOV 82.9 deg */
+    ck_assert_int_eq(ko_camera_by_name(ctx, "Zenmuse H20T wide", &c, NULL), KO_OK);
+    double dfov = 2 * atan(hypot(c.sensor_w_mm, c.sensor_h_mm) / 2 / c.focal_mm) * RAD2DEG;
+    ck_assert_double_eq_tol(dfov, 82.9, 1e-9);
+    ck_assert_double_eq_tol(c.focal_mm, 4.5, 1e-12);
+    ck_assert_int_eq(ko_camera_by_name(ctx, "No Such Camera 9000", &c, NULL), KO_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "No Such Camera 9000"));
+}
+END_TEST
+
+int main(void) {
+    const TTest *tests[] = {test_tiff_micasense_band,
+                            test_tiff_sequoia_fisheye_band,
+                            test_tiff_sensefly_relative_namespaces,
+                            test_tiff_workswell_no_hemisphere,
+                            test_tiff_flir_rationals_and_no_fix,
+                            test_jpeg_xts_malformed_xmp_mended,
+                            test_jpeg_m2ea_both_positions,
+                            test_xmp_dji_misspelling_and_flir_mav,
+                            test_tiff_truncated_image_data,
+                            test_bigtiff_gdal_metadata_items,
+                            test_camera_one_model_two_sensors,
+                            test_camera_by_name};
+    return unit_run(&(unit_suite){.name = "vendor_meta",
+                                  .setup = setup,
+                                  .teardown = teardown,
+                                  .timeout_s = 60,
+                                  .global_init = 1},
+                    tests, UNIT_COUNT(tests));
+}
