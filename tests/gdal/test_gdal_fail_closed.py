@@ -101,11 +101,16 @@ def test_bad_redact_unknown_photo_unknown_is_clear(tmp):
 
 
 def test_bad_redact_unreadable_image(tmp):
-    """A TIFF keepout cannot read: never checked, so never released, whatever GDAL can do."""
+    """A PNG keepout cannot read: never checked, so never released, whatever GDAL can do. (A
+    TIFF copy is read since issue 21: checked, flagged, and its resized pixels not redacted.)"""
+    png = os.path.join(tmp, "photo.png")
+    assert tool("gdal_translate", "-q", "-of", "PNG", FLAGGED, png)[0] == 0
+    code, err, out = translate(tmp, png, "MODE=redact", f"SITES={store(tmp)}")
+    assert_refused(code, err, out, "not checked")
     tif = os.path.join(tmp, "photo.tif")
     assert tool("gdal_translate", "-q", "-of", "GTiff", FLAGGED, tif)[0] == 0
     code, err, out = translate(tmp, tif, "MODE=redact", f"SITES={store(tmp)}")
-    assert_refused(code, err, out, "not checked")
+    assert_refused(code, err, out, "flagged")
 
 
 # --- MODE=strict ----------------------------------------------------------------------------
@@ -122,11 +127,16 @@ def test_bad_strict_unknown_is_clear_no_store(tmp):
 
 
 def test_bad_strict_unknown_is_clear_unreadable_image(tmp):
-    tif = os.path.join(tmp, "photo.tif")
+    png = os.path.join(tmp, "photo.png")
+    assert tool("gdal_translate", "-q", "-of", "PNG", FLAGGED, png)[0] == 0
+    code, err, out = translate(tmp, png, "MODE=strict", "UNKNOWN_IS=clear",
+                               f"SITES={store(tmp)}")
+    assert_refused(code, err, out, "not checked")
+    tif = os.path.join(tmp, "photo.tif")  # read since issue 21: checked and flagged
     assert tool("gdal_translate", "-q", "-of", "GTiff", FLAGGED, tif)[0] == 0
     code, err, out = translate(tmp, tif, "MODE=strict", "UNKNOWN_IS=clear",
                                f"SITES={store(tmp)}")
-    assert_refused(code, err, out, "not checked")
+    assert_refused(code, err, out, "flagged")
 
 
 def test_strict_unknown_is_clear_releases_a_checked_unknown(tmp):

@@ -248,18 +248,25 @@ static void read_ifd(const tiff *t, uint64_t off, enum ifd_kind kind, walk_state
     }
 }
 
-/* The end of the first image's data (the largest offset + byte count of its strips or tiles);
- * 0 if the file does not say. */
-static uint64_t data_end(const tiff *t, const walk_state *w) {
-    if (!w->have_offsets || !w->have_counts || w->offsets.count != w->counts.count) return 0;
-    uint64_t n = w->offsets.count, end = 0;
+/* The end of the first image's data (the largest offset + byte count of its strips or tiles)
+ * into *end; 0 if the file does not say. A block of offset and count 0 is one GDAL left out of
+ * a sparse file (SPARSE_OK): it ends nowhere. */
+static int data_end(const tiff *t, const walk_state *w, uint64_t *end) {
+    *end = 0;
+    if (!w->have_offsets || !w->have_counts || w->offsets.count != w->counts.count ||
+        w->offsets.count == 0)
+        return 0;
+    uint64_t n = w->offsets.count;
     for (uint64_t i = 0; i < n; i++) {
         if (i == MAX_STRIPS && n > MAX_STRIPS + 1) i = n - 1; /* then the last one */
         double o = element(t, &w->offsets, i), c = element(t, &w->counts, i);
-        if (!(o >= 0) || !(c >= 0)) return UINT64_MAX;
-        if (o + c > (double)end) end = o + c >= 1.8e19 ? UINT64_MAX : (uint64_t)(o + c);
+        if (!(o >= 0) || !(c >= 0)) {
+            *end = UINT64_MAX;
+            return 1;
+        }
+        if (o + c > (double)*end) *end = o + c >= 1.8e19 ? UINT64_MAX : (uint64_t)(o + c);
     }
-    return end;
+    return 1;
 }
 
 static void finish_gps(const walk_state *w, koi_image_meta *m) {
@@ -380,8 +387,8 @@ ko_status koi_tiff_walk(ko_context *ctx, const koi_tiff_in *in, koi_image_meta *
     if (!m->sof_width || !m->sof_height)
         snprintf(m->incomplete, sizeof m->incomplete,
                  "damaged TIFF: no image size (ImageWidth/ImageLength) in its first IFD");
-    uint64_t end = data_end(&t, &w);
-    if (!end && !m->incomplete[0])
+    uint64_t end = 0;
+    if (!data_end(&t, &w, &end) && !m->incomplete[0])
         snprintf(m->incomplete, sizeof m->incomplete,
                  "damaged TIFF: no strip or tile offsets with their byte counts in its first IFD");
     else if (end > in->size && !m->incomplete[0])
