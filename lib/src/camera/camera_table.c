@@ -116,7 +116,9 @@ ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
 ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
                                   uint32_t h, ko_camera *out) {
     if (!ctx || !model || !out) return koi_error(ctx, KO_ERR_ARG, "camera lookup: NULL argument");
-    if (koi_named_camera_exif(make, model, w, h, out)) return KO_OK;
+    /* With a frame, the bundled entries first (they tell one Model's sensors apart by it);
+     * without one, droneModels.json first, as ko_camera_lookup() always answered. */
+    if (w && h && koi_named_camera_exif(make, model, w, h, out)) return KO_OK;
     if (!ctx->cameras.p) {
         ko_status st = load(ctx);
         if (st) return st;
@@ -147,6 +149,7 @@ ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char 
             out->k1 = c->k1, out->k2 = c->k2, out->k3 = c->k3, out->p1 = c->p1, out->p2 = c->p2;
             return KO_OK;
         }
+    if (!(w && h) && koi_named_camera_exif(make, model, w, h, out)) return KO_OK;
     if (other_frame)
         return koi_error(ctx, KO_ERR_NOT_FOUND,
                          "camera '%s %s': no camera-table entry has a sensor of which a %u x %u "
