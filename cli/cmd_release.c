@@ -876,16 +876,14 @@ static void dem_stamp(FILE *m, const char *path) {
     char **files = ds ? GDALGetFileList(ds) : NULL;
     for (int i = 0; files && files[i]; i++) {
         if (strcmp(files[i], path)) file_stamp(m, "dem file", files[i]);
-        if (!strncmp(files[i], "/vsi", 4)) { /* the first local file on its path */
-            char *p = strdup(files[i]);
-            for (char *s = p ? strchr(p + 1, '/') : NULL; s && (s = strchr(s + 1, '/'));) {
+        if (!strncmp(files[i], "/vsi", 4)) {               /* the first local file on its path */
+            const char *inner = strchr(files[i] + 1, '/'); /* after /vsizip */
+            char *p = inner ? strdup(inner + 1) : NULL;    /* "a.zip/t.tif" or "/abs/a.zip/..." */
+            for (char *s = p; s && *s && (s = strchr(s + 1, '/'));) {
                 *s = '\0';
                 struct stat st;
-                const char *arch = strchr(p + 1, '/');
-                while (arch[0] == '/' && arch[1] == '/')
-                    arch++; /* /vsizip//abs/a.zip */
-                int found = stat(arch, &st) == 0 && S_ISREG(st.st_mode);
-                if (found) file_stamp(m, "dem archive", arch);
+                int found = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+                if (found) file_stamp(m, "dem archive", p);
                 *s = '/';
                 if (found) break;
             }
