@@ -96,6 +96,10 @@ ko_status koi_sites_index_id(ko_sites *s, koi_index_id *id) {
 static void file_stamp(const char *path, int k, long long *out) {
     struct stat sb;
     char wal[4096];
+    if (!path) { /* a store without a file (in memory): nothing to stamp */
+        out[0] = out[1] = out[2] = out[3] = -1;
+        return;
+    }
     if (k) {
         if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal) {
             out[0] = out[1] = out[2] = out[3] = -2; /* never equal to a later read: re-check */
