@@ -1265,13 +1265,14 @@ KO_API ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camer
  * for signs an editor leaves of a crop, turn or resize whose stated size was rewritten: a
  * frame neither as wide nor as high as the camera table's sensor for its model, or turned
  * from it, or a field of view more than 10 % narrower than its 35 mm-equivalent focal length
- * says; such a file, or one whose header is not a JPEG's, is KO_ERR_UNSUPPORTED too. dem must be the DEM the shot was checked
- * with (opts.footprint->dem), or NULL if it was checked on flat ground (KO_ERR_ARG otherwise):
- * on a DEM every ground point is placed at the DEM's height, seen from the camera altitude(s)
- * the footprint was cast from; a point where the DEM has no data is KO_ERR_NOT_FOUND. mask
- * (width*height bytes, caller-owned) gets 255 for pixels to blank, 0 elsewhere; *n_redacted
- * (may be NULL) their count. Results other than flagged leave the mask empty: whether they
- * may leave is ko_release_decide()'s answer. On any error the mask must not be used. */
+ * says; such a file, or one whose header is not a JPEG's, is KO_ERR_UNSUPPORTED too. dem must be
+ * the DEM the shot was checked with (opts.footprint->dem), or NULL if it was checked on flat ground
+ * (KO_ERR_ARG otherwise): on a DEM every ground point is placed at the DEM's height, seen from the
+ * camera altitude(s) the footprint was cast from; a point where the DEM has no data is
+ * KO_ERR_NOT_FOUND. mask (width*height bytes, caller-owned) gets 255 for pixels to blank, 0
+ * elsewhere; *n_redacted (may be NULL) their count. Results other than flagged leave the mask
+ * empty: whether they may leave is ko_release_decide()'s answer. On any error the mask must not be
+ * used. */
 KO_API ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko_shot *shot,
                                 const ko_result *res, uint32_t width, uint32_t height,
                                 double margin_px, uint8_t *mask, size_t *n_redacted);
