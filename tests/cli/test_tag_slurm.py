@@ -143,6 +143,17 @@ PartitionName=ko Nodes=ko1 Default=YES MaxTime=INFINITE State=UP
         assert not check or r.returncode == 0, (args, r.stdout, r.stderr)
         return r.stdout
 
+    def logs(self, tail=4000):
+        """The last lines of slurmctld's and slurmd's logs: why a task failed to start."""
+        out = []
+        for name in ("slurmctld.log", "slurmd.log"):
+            try:
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    out.append(f"--- {name}\n{f.read()[-tail:]}")
+            except OSError as e:
+                out.append(f"--- {name}: {e}")
+        return "\n".join(out)
+
     def tasks(self, job):
         """{array task id: {field: value}} of the job's tasks, from scontrol."""
         out = self.cmd("scontrol", "-o", "show", "job", job, check=False)
@@ -343,7 +354,11 @@ def test_slurm_array_with_a_cancelled_and_requeued_task(tmp):
         waited("task 2's server process to end", lambda: not waiting_on_the_held_row())
         assert in_share() == committed
         cluster.cmd("scontrol", "requeue", task2)
-        # a requeued job is held back CredExpire (120 s) + 1 s by default: run it now
+        # a requeued job is held back CredExpire (120 s) + 1 s by default: run it now, but
+        # two seconds after the kill: slurmd refuses a credential made in the same second
+        # as the kill revoked the job's ("Job credential revoked", FAILED 1:0; 1 run in 5).
+        # (StartTime=now+2 would wait for the next scheduling pass, up to 60 s)
+        time.sleep(2)
         cluster.cmd("scontrol", "update", f"jobid={task2}", "StartTime=now")
         waited("the array job to end",
                lambda: not cluster.cmd("squeue", "-h", "-j", job, check=False).strip())
@@ -352,7 +367,7 @@ def test_slurm_array_with_a_cancelled_and_requeued_task(tmp):
         for k, t in tasks.items():
             if t["JobState"] != "COMPLETED" or t["ExitCode"] != "0:0":
                 with open(os.path.join(out, f"{job}_{k}.log"), errors="replace") as f:
-                    raise AssertionError((k, t["JobState"], t["ExitCode"], f.read()[-3000:]))
+                    raise AssertionError((k, t, f.read()[-3000:], cluster.logs()))
         assert tasks[CANCELLED_TASK]["Restarts"] == "1", tasks[CANCELLED_TASK]
         assert all(tasks[k]["Restarts"] == "0" for k in tasks if k != CANCELLED_TASK), tasks
         # the requeued run resumed: the files its killed run committed were skipped
