@@ -905,7 +905,7 @@ def test_manifest_naming_an_input_is_refused_and_the_source_kept(tmp):
     photo = os.path.join(src, "DJI_0018.JPG")
     before = sha(photo)
     code, so, err, out, hold = release(tmp, "--manifest", photo, src)
-    assert code == 2 and "--manifest" in err and "input" in err, err
+    assert code == 2 and "the manifest" in err and "input" in err, err
     assert sha(photo) == before
     code, so, err, out, hold = release(tmp, "--manifest", os.path.join(src, "m.jsonl"), src)
     assert code == 2 and not os.path.exists(os.path.join(src, "m.jsonl")), err

@@ -1384,6 +1384,101 @@ KO_API ko_status ko_file_write_atomic(ko_context *ctx, const char *path, const v
  * it until it is renamed). KO_OK also when there is none; a symbolic link there is removed. */
 KO_API ko_status ko_file_discard_temp(ko_context *ctx, const char *path);
 
+/** How a note of a run (a catalogue's, a release's) weighs. */
+typedef enum ko_note_level {
+    KO_NOTE_INFO = 0,   /**< how the run goes (how many files, how the store is queried) */
+    KO_NOTE_WARNING = 1 /**< a file left out of the catalogue and why; the cause of a failure
+                             that the call then returns, when there were two */
+} ko_note_level;
+
+/** What a run says as it goes, one sentence without a newline. text is borrowed for the call
+ * and may hold file and site names as they are (control characters included): escape it
+ * before a terminal. */
+typedef void (*ko_note_fn)(ko_note_level level, const char *text, void *user);
+
+/** The manifest's file name in HOLD when ko_release_run_options.manifest is NULL. */
+#define KO_RELEASE_MANIFEST_NAME ".keepout-release.jsonl"
+
+/** Options of ko_release_run(). Start from ko_release_run_options_init(). Everything they
+ * point to is borrowed for the call. */
+typedef struct ko_release_run_options {
+    size_t size;      /**< sizeof(ko_release_run_options), set by ko_release_run_options_init() */
+    const char *out;  /**< OUT: where released and redacted files go (made where missing) */
+    const char *hold; /**< HOLD: where held files go, each with FILE.reason.txt beside it */
+    /** The manifest, one JSON line per file, which is also the journal a re-run resumes from;
+     * NULL (default): HOLD/KO_RELEASE_MANIFEST_NAME. It may not lie in OUT (it names the
+     * sites) nor in an input. */
+    const char *manifest;
+    int redact;         /**< 1 (default): flagged photos redacted; 0: held */
+    int strip_location; /**< released files lose GPS, position and drone pose metadata */
+    /** How inputs are read; NULL: ko_reader_options_init()'s defaults. Its below_takeoff is
+     * taken as whether there are DEMs (dem_paths). */
+    const ko_reader_options *reader;
+    /** How footprints are computed; NULL: the defaults. Its dem is not used (see dem_paths) and
+     * gsd_limit_m is the store's ko_sites_gsd_limit(). */
+    const ko_footprint_options *footprint;
+    /** Terrain: n_dem_paths rasters (tiles of one DEM), opened as one mosaic; none (default):
+     * flat ground. */
+    const char *const *dem_paths;
+    size_t n_dem_paths;
+    /** Called before the first file (0, "0/TOTAL files") and after each (complete in 0..1,
+     * "DONE/TOTAL files"); return 0 to stop: the call then fails with KO_ERR_CANCELLED, what
+     * was recorded so far kept for the next run. NULL: none. */
+    ko_progress_fn progress;
+    void *progress_user;
+    /** Each file's manifest line (one JSON object, no newline; level KO_NOTE_INFO) as it is
+     * recorded, in the order of the files, those skipped unchanged too. NULL: none. */
+    ko_note_fn record;
+    void *record_user;
+} ko_release_run_options;
+
+/** Sets opts->size and every field to its default. */
+KO_API void ko_release_run_options_init(ko_release_run_options *opts);
+
+/** What ko_release_run() did. Start from ko_release_stats_init(). */
+typedef struct ko_release_stats {
+    size_t size;     /**< sizeof(ko_release_stats), set by ko_release_stats_init() */
+    size_t released; /**< files in OUT unchanged (or stripped of their location) */
+    size_t redacted; /**< files in OUT redacted */
+    size_t held;     /**< files in HOLD */
+    size_t skipped;  /**< of those, files released before and unchanged since (not rewritten) */
+    /** KO_RELEASE when every file was released unredacted (or there were none), KO_REDACT when
+     * something was redacted and nothing held, else KO_REFUSE. */
+    ko_decision worst;
+} ko_release_stats;
+
+/** Sets s->size and every count to zero. */
+KO_API void ko_release_stats_init(ko_release_stats *s);
+
+/** The release gate over n inputs (files, or directories walked as ko_file_list_create() lists
+ * them) against sites, an open store of ctx. Each file is checked, decided and written by
+ * ko_release_check() and ko_release_item_write(): into OUT at its path below its input
+ * (released or redacted), or into HOLD with FILE.reason.txt (held). The rules of the run, all
+ * fail closed:
+ *  - Before anything is written: OUT and HOLD must be two separate directories outside every
+ *    input (and no input inside them), the manifest outside OUT and the inputs; two inputs
+ *    giving one path below OUT, or an input with nothing to release in it, fail the call
+ *    (KO_ERR_ARG, KO_ERR_NOT_FOUND) naming the paths.
+ *  - Nothing is written through a symbolic link leading out of OUT or HOLD, and no file is
+ *    overwritten that the manifest does not record as this source's output (another input's,
+ *    or a file put there): the call fails (KO_ERR_IO) naming both, having written nothing for
+ *    that file.
+ *  - The manifest is locked (a second run on it fails at once); a line cut short by a kill is
+ *    dropped. A file is skipped, its line kept, only when the recorded line matches it: path,
+ *    size, mtime and SHA-256 of the source; every setting that changes checking (options,
+ *    the store's file and write-ahead log, each DEM's files as GDAL lists them, archives
+ *    included); the keepout version; and the output still where this run puts it with the
+ *    recorded SHA-256. Series (an .SRT with its videos) are always done again.
+ *  - A source changed while it was read is recorded so that the next run checks it again.
+ * At the end the manifest is rewritten whole (atomic rename): lines of files not in this run
+ * first, then this run's in order. On success *stats (may be NULL; from
+ * ko_release_stats_init()) is filled. Fails with the store's status, KO_ERR_IO naming the file
+ * that could not be written, KO_ERR_CANCELLED, or KO_ERR_ARG for wrong options; what was
+ * recorded before the failure stays, and a run started again completes the same trees. */
+KO_API ko_status ko_release_run(ko_context *ctx, ko_sites *sites, const char *const *inputs,
+                                size_t n, const ko_release_run_options *opts,
+                                ko_release_stats *stats);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Catalogues: tagging archives
  *
@@ -1409,17 +1504,6 @@ KO_API ko_status ko_file_discard_temp(ko_context *ctx, const char *path);
  * thread.
  */
 
-/** How a note of a catalogue run weighs. */
-typedef enum ko_note_level {
-    KO_NOTE_INFO = 0,   /**< how the run goes (how many files, how the store is queried) */
-    KO_NOTE_WARNING = 1 /**< a file left out of the catalogue and why; the cause of a failure
-                             that the call then returns, when there were two */
-} ko_note_level;
-
-/** What a run says as it goes, one sentence without a newline. text is borrowed for the call
- * and may hold file and site names as they are (control characters included): escape it
- * before a terminal. */
-typedef void (*ko_note_fn)(ko_note_level level, const char *text, void *user);
 
 /** Options of a catalogue. Start from ko_catalog_options_init(). Everything they point to is
  * borrowed and must stay valid until ko_catalog_close(). */

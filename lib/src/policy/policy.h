@@ -53,6 +53,8 @@ ko_status koi_jpeg_rebuild(ko_context *ctx, const uint8_t *src, size_t n, const 
  * ,"key": (first = 1: no comma). koi_text_done hands the text over (*out owned by the caller)
  * or frees it and reports its failure naming what. */
 void koi_json_str(koi_text *t, const char *s);
+/* Bytes of the well-formed UTF-8 sequence at s, 0 if the byte at s starts none. */
+size_t koi_utf8_len(const unsigned char *s);
 void koi_json_num(koi_text *t, double v);
 void koi_json_int(koi_text *t, long long v);
 void koi_json_key(koi_text *t, const char *key, int first);

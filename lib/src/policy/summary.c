@@ -31,7 +31,7 @@ ko_status koi_text_done(ko_context *ctx, koi_text *t, const char *what, char **o
 /* Bytes of the well-formed UTF-8 sequence at s (Unicode 15, table 3-7), 0 if the byte at s
  * starts none: a stray continuation byte, an overlong form, a surrogate, a value beyond
  * U+10FFFF or a sequence cut short (by the terminating NUL too). */
-static size_t utf8_len(const unsigned char *s) {
+size_t koi_utf8_len(const unsigned char *s) {
     unsigned char lo = 0x80, hi = 0xbf;
     size_t n;
     if (s[0] < 0x80) return 1;
@@ -61,7 +61,7 @@ void koi_json_str(koi_text *t, const char *s) {
     const unsigned char *u = (const unsigned char *)(s ? s : "");
     koi_text_put(t, "\"", 1);
     while (*u) {
-        size_t n = utf8_len(u);
+        size_t n = koi_utf8_len(u);
         const char *short_form = !n           ? NULL
                                  : *u == '"'  ? "\\\""
                                  : *u == '\\' ? "\\\\"
@@ -153,7 +153,7 @@ static void put_findings(koi_text *t, const ko_result *r, int disclosed) {
     koi_text_put(t, "]", 1);
 }
 
-/* The code point of the well-formed UTF-8 sequence at u (utf8_len() bytes, n > 0). */
+/* The code point of the well-formed UTF-8 sequence at u (koi_utf8_len() bytes, n > 0). */
 static long utf8_code(const unsigned char *u, size_t n) {
     long c = n == 1 ? u[0] : u[0] & (0x7f >> n);
     for (size_t i = 1; i < n; i++)
@@ -174,7 +174,7 @@ ko_status ko_text_clean(ko_context *ctx, const char *s, char **out) {
     const unsigned char *u = (const unsigned char *)(s ? s : "");
     koi_text t = {.max = TEXT_MAX};
     while (*u) {
-        size_t n = utf8_len(u);
+        size_t n = koi_utf8_len(u);
         long c = n ? utf8_code(u, n) : -1;
         if (c < 0x20 || c == 0x7f) { /* a byte: \xHH */
             char e[4] = {'\\', 'x', hex[*u >> 4], hex[*u & 15]};
