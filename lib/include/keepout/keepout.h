@@ -1255,9 +1255,12 @@ KO_API ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camer
 /** @name Redaction */
 
 /** Marks the pixels of a width x height image that show a disclosed site of res (the result of
- * ko_check_shot() for shot on sites): each such site's buffered geometry, clipped to the
- * verdict's footprint, is projected into the image with the same camera model (forward:
- * ground -> camera -> distortion -> pixel), filled, then dilated by margin_px pixels. The image
+ * ko_check_shot() for shot on sites): each such site's buffered geometry, clipped to what the
+ * camera sees (the verdict's footprint joined with a footprint cast without the GSD cut out to
+ * the horizon plus that of a 100 m structure, at least 10 km: a site flagged for its near part
+ * is blanked where it shows beyond the range limit too), is projected into the image with the
+ * same camera model (forward: ground -> camera -> distortion -> pixel), filled, then dilated by
+ * margin_px pixels. The image
  * must be the frame the camera recorded: width x height equal to shot->camera's width_px x
  * height_px (a photo's as its metadata states them); a resized, cropped or rotated copy, or a
  * camera of unknown frame size, is KO_ERR_UNSUPPORTED (where the site lies in it is not known,
@@ -1503,7 +1506,6 @@ KO_API ko_status ko_release_run(ko_context *ctx, ko_sites *sites, const char *co
  * A catalogue handle is used from the thread of its context; its callbacks run on that
  * thread.
  */
-
 
 /** Options of a catalogue. Start from ko_catalog_options_init(). Everything they point to is
  * borrowed and must stay valid until ko_catalog_close(). */
