@@ -209,11 +209,16 @@ int koi_journal_unchanged(koi_release *r, const koi_rel_entry *e, const char *li
     return same;
 }
 
-int koi_journal_names_output(const char *line, const char *dst) {
+int koi_journal_owns(koi_release *r, const char *line, const char *rel) {
     json_object *j = json_tokener_parse(line);
-    int mine = j && streq(jstr(j, "output"), dst);
+    const char *output = j ? jstr(j, "output") : NULL;
+    char *in_out = koi_rel_join(r->o->out, rel), *in_hold = koi_rel_join(r->o->hold, rel);
+    int owns = j && streq(jstr(j, "rel"), rel) &&
+               (!output || streq(output, in_out) || streq(output, in_hold));
+    free(in_out);
+    free(in_hold);
     json_object_put(j);
-    return mine;
+    return owns;
 }
 
 static json_object *jstring(const char *s) {

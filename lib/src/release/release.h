@@ -78,8 +78,9 @@ koi_journal_line *koi_journal_recorded(koi_release *r, const char *source);
 /* 1 if the recorded line says e was released as it is now, with these settings, and what it
  * wrote is still there; *d: the recorded decision. */
 int koi_journal_unchanged(koi_release *r, const koi_rel_entry *e, const char *line, ko_decision *d);
-/* 1 if line names dst as its output. */
-int koi_journal_names_output(const char *line, const char *dst);
+/* 1 if line (the source's last) records the source under rel in this run's OUT or HOLD: the
+ * files under that name there are its. */
+int koi_journal_owns(koi_release *r, const char *line, const char *rel);
 /* The manifest line of a file (caller frees; NULL if out of memory). read: the source as it
  * was before it was read, NULL if it changed meanwhile. */
 char *koi_journal_record(koi_release *r, const koi_rel_entry *e, const ko_release_info *in,
@@ -88,6 +89,13 @@ char *koi_journal_record(koi_release *r, const koi_rel_entry *e, const ko_releas
 ko_status koi_journal_append(koi_release *r, size_t k);
 ko_status koi_journal_compact(koi_release *r);
 void koi_journal_free(koi_release *r);
+
+/* ---- claims.c ---- */
+/* KO_OK if every file releasing e touches (its copy, companions and reason on both sides) is
+ * absent, e's by the manifest, or what this run writes or read for it; else KO_ERR_IO naming
+ * it. reason: the held file's reason text, or NULL. */
+ko_status koi_release_claim(koi_release *r, const koi_rel_entry *e, const koi_journal_line *old,
+                            const ko_release_info *in, const char *reason);
 
 /* ---- settings.c ---- */
 /* r->checked_with: the options that change checking, the store's file and write-ahead log as

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
+#include <cpl_string.h>
 
+#include "meta/meta.h"
 #include "release/release.h"
 #include "sites/sites.h"
 
@@ -50,31 +53,84 @@ static ko_status add_entry(koi_release *r, ko_file_list *fl, size_t i, const cha
     return KO_OK;
 }
 
-static int by_rel(const void *a, const void *b) {
-    const koi_rel_entry *x = *(const koi_rel_entry *const *)a;
-    const koi_rel_entry *y = *(const koi_rel_entry *const *)b;
-    return strcmp(x->rel, y->rel);
+/* A name a file of the run may take below OUT or HOLD, and whose it is. */
+typedef struct name {
+    char *rel;
+    size_t entry;
+    int own; /* the file's own path (not its reason or a video of its series) */
+} name;
+
+static int by_name(const void *a, const void *b) {
+    const name *x = a, *y = b;
+    int c = strcmp(x->rel, y->rel);
+    return c ? c : (x->entry > y->entry) - (x->entry < y->entry);
 }
 
-/* Two inputs giving one relative path: an error naming both (and how many more). */
+static int add_name(name **v, size_t *n, size_t *cap, char *rel, size_t entry, int own) {
+    if (!rel) return 0;
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        name *g = koi_realloc_array(*v, c, sizeof *g);
+        if (!g) {
+            free(rel);
+            return 0;
+        }
+        *v = g, *cap = c;
+    }
+    (*v)[(*n)++] = (name){rel, entry, own};
+    return 1;
+}
+
+/* The names file k takes: its path, its reason file's, and the videos of an .SRT beside it. */
+static int names_of(koi_release *r, size_t k, name **v, size_t *n, size_t *cap) {
+    const koi_rel_entry *e = &r->e[k];
+    if (!add_name(v, n, cap, koi_strdup(e->rel), k, 1) ||
+        !add_name(v, n, cap, koi_reason_path(e->rel), k, 0))
+        return 0;
+    const char *ext = strrchr(e->path, '.');
+    if (!ext || strcasecmp(ext, ".srt")) return 1;
+    char **videos = koi_videos_of_srt(e->path);
+    const char *slash = strrchr(e->rel, '/');
+    int dn = slash ? (int)(slash - e->rel + 1) : 0, ok = 1;
+    for (size_t i = 0; ok && videos && videos[i]; i++) {
+        const char *base = CPLGetFilename(videos[i]);
+        char *rel = koi_malloc((size_t)dn + strlen(base) + 1);
+        if (rel) sprintf(rel, "%.*s%s", dn, e->rel, base);
+        ok = add_name(v, n, cap, rel, k, 0);
+    }
+    CSLDestroy(videos);
+    return ok;
+}
+
+static ko_status clash_error(koi_release *r, const name *a, const name *b, size_t more) {
+    const char *pa = r->e[a->entry].path, *pb = r->e[b->entry].path;
+    if (a->own && b->own)
+        return koi_error(r->ctx, KO_ERR_ARG,
+                         "%s and %s would both be released as %s: rename one, or release "
+                         "them in separate runs (%zu such clash%s)",
+                         pa, pb, a->rel, more, more == 1 ? "" : "es");
+    return koi_error(r->ctx, KO_ERR_ARG,
+                     "%s and %s would both write %s in OUT or HOLD (a file's own name, the "
+                     "reason file of a held one, or a video beside its .SRT): rename one, or "
+                     "release them in separate runs (%zu such clash%s)",
+                     pa, pb, a->rel, more, more == 1 ? "" : "es");
+}
+
+/* Two files of the run taking one name below OUT or HOLD: an error naming both, before
+ * anything is written (one would replace or remove the other's copy). */
 static ko_status clashes(koi_release *r) {
-    if (r->n < 2) return KO_OK;
-    koi_rel_entry **s = koi_malloc(r->n * sizeof *s);
-    if (!s) return koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < r->n; i++)
-        s[i] = &r->e[i];
-    qsort(s, r->n, sizeof *s, by_rel);
-    size_t bad = 0, first = 0;
-    for (size_t i = 1; i < r->n; i++)
-        if (!strcmp(s[i - 1]->rel, s[i]->rel) && !bad++) first = i;
+    name *v = NULL;
+    size_t n = 0, cap = 0, bad = 0, first = 0;
     ko_status st = KO_OK;
-    if (bad)
-        st =
-            koi_error(r->ctx, KO_ERR_ARG,
-                      "%s and %s would both be released as %s: rename one, or release them in "
-                      "separate runs (%zu such clash%s)",
-                      s[first - 1]->path, s[first]->path, s[first]->rel, bad, bad == 1 ? "" : "es");
-    free(s);
+    for (size_t k = 0; !st && k < r->n; k++)
+        if (!names_of(r, k, &v, &n, &cap)) st = koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
+    if (!st && n) qsort(v, n, sizeof *v, by_name);
+    for (size_t i = 1; !st && i < n; i++)
+        if (!strcmp(v[i - 1].rel, v[i].rel) && v[i - 1].entry != v[i].entry && !bad++) first = i;
+    if (!st && bad) st = clash_error(r, &v[first - 1], &v[first], bad);
+    for (size_t i = 0; i < n; i++)
+        free(v[i].rel);
+    free(v);
     return st;
 }
 
@@ -156,17 +212,6 @@ static void unlink_other(koi_release *r, const koi_rel_entry *e, const ko_releas
     free(p);
 }
 
-/* Whether dst may be written for e: it is absent, or this manifest's line for e names it as
- * its output, or it already holds what is to be written. A file there from another source (a
- * second run of another input into the same OUT: adversary B4) is never overwritten. */
-static int ours(koi_release *r, const koi_journal_line *old, const char *dst, const char *sha) {
-    struct stat sb;
-    if (lstat(dst, &sb) != 0) return errno == ENOENT;
-    if (old && koi_journal_names_output(old->line, dst)) return 1;
-    char have[65];
-    return S_ISREG(sb.st_mode) && ko_file_sha256(r->ctx, dst, have) == KO_OK && !strcmp(have, sha);
-}
-
 static void count(koi_release *r, ko_decision d) {
     if (d == KO_RELEASE)
         r->st.released++;
@@ -177,10 +222,11 @@ static void count(koi_release *r, ko_decision d) {
     if (d > r->st.worst) r->st.worst = d;
 }
 
-/* dst and its counterpart on the other side may be written: inside OUT and HOLD, and dst not
- * another source's file. */
+/* dst and its counterpart on the other side may be written: inside OUT and HOLD, and no file
+ * there another source's (claims.c). */
 static ko_status may_write(koi_release *r, const koi_rel_entry *e, const koi_journal_line *old,
-                           const ko_release_info *in, const char *dst, const char *other) {
+                           const ko_release_info *in, const char *dst, const char *other,
+                           const char *reason) {
     int to_out = in->decision != KO_REFUSE;
     if (!koi_stays_in(to_out ? r->out_real : r->hold_real, dst) ||
         !koi_stays_in(to_out ? r->hold_real : r->out_real, other))
@@ -188,22 +234,14 @@ static ko_status may_write(koi_release *r, const koi_rel_entry *e, const koi_jou
                          "%s: a symbolic link inside %s or %s leads out of it: nothing is "
                          "written there",
                          e->rel, r->o->out, r->o->hold);
-    if (in->has_copy && !ours(r, old, dst, in->output_sha256))
-        return koi_error(r->ctx, KO_ERR_IO,
-                         "%s exists with other content, and the manifest %s does not record it "
-                         "as %s's: not overwritten (another input released there, or another "
-                         "run's file; move it, or release into another directory)",
-                         dst, r->manifest, e->path);
-    return KO_OK;
+    return koi_release_claim(r, e, old, in, reason);
 }
 
 /* The held file's reason beside it. */
-static ko_status write_reason(koi_release *r, const koi_rel_entry *e, const ko_release_info *in,
-                              const char *dst) {
-    char *why = reason_text(e, in), *rp = koi_reason_path(dst);
-    ko_status st = why && rp ? ko_file_write_atomic(r->ctx, rp, why, strlen(why))
-                             : koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
-    free(why);
+static ko_status write_reason(koi_release *r, const char *why, const char *dst) {
+    char *rp = koi_reason_path(dst);
+    ko_status st = rp ? ko_file_write_atomic(r->ctx, rp, why, strlen(why))
+                      : koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
     free(rp);
     return st;
 }
@@ -229,14 +267,17 @@ static ko_status write_one(koi_release *r, size_t k, ko_release_item *it,
     int to_out = in.decision != KO_REFUSE;
     char *dst = koi_rel_join(to_out ? r->o->out : r->o->hold, e->rel);
     char *other = koi_rel_join(to_out ? r->o->hold : r->o->out, e->rel);
-    ko_status st = dst && other ? may_write(r, e, old, &in, dst, other)
-                                : koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
+    char *why = to_out ? NULL : reason_text(e, &in);
+    ko_status st = dst && other && (to_out || why)
+                       ? may_write(r, e, old, &in, dst, other, why)
+                       : koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
     if (!st) {
         unlink_tmps(r, dst);
         unlink_tmps(r, other);
         unlink_other(r, e, &in, to_out);
-        if (!to_out) st = write_reason(r, e, &in, dst);
+        if (!to_out) st = write_reason(r, why, dst);
     }
+    free(why);
     int64_t size = -1;
     if (!st && in.has_copy && !(st = ko_release_item_write(it, dst))) {
         struct stat sb;
