@@ -310,6 +310,46 @@ def test_redacted_copy_differs_exactly_where_the_site_projects(tmp):
     assert (diff[core] > 30).mean() > 0.5
 
 
+def test_a_flagged_site_is_blanked_beyond_the_range_limit(tmp):
+    """A site seen from 1.5 km to 10 km ahead by an oblique shot (DJI_0021 with its gimbal
+    pitch set to -10 degrees) is flagged for its near part; the redacted copy must blank it
+    wherever it shows, not only inside the verdict's footprint, which stops at the 2 km range
+    limit (adversary adv23c: 39,903 of its 62,298 pixels were left). Checked with the
+    independent projector on a grid of the site's points."""
+    import numpy as np
+    src = photos(tmp, ("DJI_0021.JPG",))
+    photo = os.path.join(src, "DJI_0021.JPG")
+    code, _, err = tool("exiftool", "-q", "-overwrite_original",
+                        "-XMP-drone-dji:GimbalPitchDegree=-10", photo)
+    assert code == 0, err
+    m = exif(photo, "-GPSLatitude", "-GPSLongitude", "-GimbalYawDegree")
+    lat0, lon0 = m["GPSLatitude"], m["GPSLongitude"]
+    yaw = math.radians(float(m["GimbalYawDegree"]))
+
+    def ahead(d, side):  # d metres ahead, side metres to the right -> lon, lat
+        e = math.sin(yaw) * d + math.cos(yaw) * side
+        n = math.cos(yaw) * d - math.sin(yaw) * side
+        return lon0 + e / KX, lat0 + n / KY
+    ring = [list(ahead(d, s)) for d, s in
+            ((1500, -3000), (1500, 3000), (10000, 3000), (10000, -3000), (1500, -3000))]
+    db = polygon_store(tmp, [("long site", ring)])
+    code, so, err, out, hold = release(tmp, "--manifest", os.path.join(tmp, "m.jsonl"), src,
+                                       db=db)
+    assert code == 1 and os.path.exists(os.path.join(out, "DJI_0021.JPG")), (code, err)
+    red = gdal().Open(os.path.join(out, "DJI_0021.JPG")).ReadAsArray().astype(int)
+    h, w = red.shape[1:]
+    proj = projector(photo, w, h)
+    seen = set()
+    for d in np.linspace(1500, 10000, 200):
+        for s in np.linspace(-3000, 3000, 200):
+            u, v = proj(*ahead(d, s))
+            if 0 <= u < w and 0 <= v < h:
+                seen.add((int(v), int(u)))
+    assert len(seen) > 5000, len(seen)
+    left = [px for px in seen if red[:, px[0], px[1]].max() > 40]
+    assert len(left) == 0, f"{len(left)} of {len(seen)} site pixels left visible"
+
+
 def test_redacted_copy_keeps_metadata_but_no_thumbnail(tmp):
     src = photos(tmp, ("DJI_0021.JPG",))
     code, so, err, out, hold = release(tmp, src)
@@ -870,6 +910,81 @@ def test_videos_beside_an_srt_whatever_their_case(tmp):
     assert held == ["c.MP4", "c.MP4.reason.txt"], held
 
 
+def test_names_a_file_brings_never_clash_with_another_file(tmp):
+    """Adversary (adv23c): only the inputs' own paths were compared. A lone b/clip.MP4 and a/
+    holding clip.SRT with another clip.MP4 both write OUT or HOLD/clip.MP4 (the series brings
+    its video): one replaced or removed the other's copy, the manifest still naming it. A held
+    d/x.png's reason file and an input e/x.png.reason.txt: the reason was written over the
+    user's file. Both are refused before anything is written (exit 2, both named). Across runs
+    with two manifests into one HOLD, a video already there that is not the series' own is
+    neither replaced nor removed."""
+    srt = os.path.join(DATA, "srt", "CallMarcus_examples_DJI_sample.SRT")
+    for d in ("a", "b", "d", "e"):
+        os.makedirs(os.path.join(tmp, d))
+    shutil.copy(srt, os.path.join(tmp, "a", "clip.SRT"))
+    mp4(os.path.join(tmp, "a", "clip.MP4"), 0.166, mdat=b"A" * 100)
+    mp4(os.path.join(tmp, "b", "clip.MP4"), 5.0, mdat=b"B" * 100)
+    lone = sha(os.path.join(tmp, "b", "clip.MP4"))
+    a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b", "clip.MP4")
+    code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir", b, a)
+    assert code == 2 and "clip.MP4" in err and "a/clip.SRT" in err and "b/clip.MP4" in err, err
+    assert tree(out) == {} and not [n for n in tree(hold) if not n.startswith(".")], tree(hold)
+    with open(os.path.join(tmp, "d", "x.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n0000")
+    write(os.path.join(tmp, "e"), "x.png.reason.txt", "the user's own notes\n")
+    code, so, err, out, hold = release(tmp, os.path.join(tmp, "e", "x.png.reason.txt"),
+                                       os.path.join(tmp, "d"))
+    assert code == 2 and "x.png.reason.txt" in err, err
+    # two runs, two manifests, one HOLD: the lone video held first, then the series
+    m1, m2 = os.path.join(tmp, "m1.jsonl"), os.path.join(tmp, "m2.jsonl")
+    code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir",
+                                       "--manifest", m1, b)
+    assert code == 1 and sha(os.path.join(hold, "clip.MP4")) == lone, err
+    code, so, err, out, hold = release(tmp, "--focal35", "24", "--assume-nadir",
+                                       "--manifest", m2, a)
+    assert code == 2 and "exists with other content" in err, (code, err)
+    assert sha(os.path.join(hold, "clip.MP4")) == lone
+
+
+def test_strip_location_empties_xmp_inside_the_exif(tmp):
+    """Adversary (adv23c): XMP kept inside the EXIF (Exif IFD tag 700, as DJI's Zenmuse XT2
+    writes its only packet) was neither blanked nor left out: --strip-location released its
+    altitude and attitude, and, with a position patched in as the H20T writes one, its
+    latitude and longitude. Read back with exiftool: nothing of position or pose is left."""
+    import gzip
+    src = os.path.join(FIXTURES, "vendors", "DJI_Zenmuse_XT2_640_R_13mm.jpg.gz")
+    with gzip.open(src) as f:
+        data = f.read()
+
+    def swap(b, old, new):
+        assert old in b, old
+        return b.replace(old, new.ljust(len(old), b" ")[:len(old)], 1)
+    patched = swap(data, b"<drone-dji:FlightRollDegree>-6.500000</drone-dji:FlightRollDegree>",
+                   b"<drone-dji:GpsLatitude>+39.9176368</drone-dji:GpsLatitude>")
+    patched = swap(patched,
+                   b"<drone-dji:FlightPitchDegree>-2.400000</drone-dji:FlightPitchDegree>",
+                   b"<drone-dji:GpsLongitude>-2.8229761</drone-dji:GpsLongitude>")
+    d = os.path.join(tmp, "in")
+    os.makedirs(d)
+    for name, blob in (("xt2.jpg", data), ("xt2_gps.jpg", patched)):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(blob)
+    tags = ("-XMP:AbsoluteAltitude", "-XMP:RelativeAltitude", "-XMP:GimbalYawDegree",
+            "-XMP:GimbalPitchDegree", "-XMP:FlightYawDegree", "-XMP:GPSLatitude",
+            "-XMP:GPSLongitude", "-GPS:GPSLatitude", "-GPS:GPSLongitude")
+    before = exif(os.path.join(d, "xt2_gps.jpg"), *tags)
+    assert "AbsoluteAltitude" in before and "GPSLatitude" in before, before
+    code, so, err, out, hold = release(tmp, "--strip-location", d)
+    assert code in (0, 1), err
+    for name in ("xt2.jpg", "xt2_gps.jpg"):
+        p = os.path.join(out, name)
+        if not os.path.exists(p):  # held: nothing leaves
+            assert os.path.exists(os.path.join(hold, name)), (name, tree(out), tree(hold))
+            continue
+        left = {k: v for k, v in exif(p, *tags).items() if k != "SourceFile"}
+        assert not left, (name, left)
+
+
 def test_video_is_held_unless_every_frame_is_clear(tmp):
     """A DJI .SRT with its video beside it: every frame clear -> both released; a site under
     one frame -> both held, and the reason says video redaction is out of scope."""
@@ -987,7 +1102,10 @@ def test_sampled_video_is_never_released(tmp):
 
 
 if __name__ == "__main__":
-    main([test_manifest_naming_an_input_is_refused_and_the_source_kept,
+    main([test_a_flagged_site_is_blanked_beyond_the_range_limit,
+      test_strip_location_empties_xmp_inside_the_exif,
+      test_names_a_file_brings_never_clash_with_another_file,
+      test_manifest_naming_an_input_is_refused_and_the_source_kept,
           test_symlink_inside_out_or_hold_never_reaches_a_source,
           test_sampled_video_is_never_released,
           test_rerun_into_another_out_or_swapped_dirs_writes_there,

@@ -225,6 +225,29 @@ static ko_status sweep_unreferenced(ko_context *ctx, tiff *t, size_t ifd0) {
     return ok ? KO_OK : koi_error(ctx, KO_ERR_FORMAT, "EXIF: an IFD does not parse");
 }
 
+/* XMP kept in the EXIF (tag 700 in IFD0 or the Exif IFD: DJI's Zenmuse XT2 writes its only
+ * packet there) is blanked as a segment's is, and emptied (spaces) when what is left is not
+ * safe (adversary adv23c: --strip-location released the XT2's altitude and attitude). In a
+ * redacted copy every other value over 4 kB (a maker note's preview, a comment holding a
+ * picture) is zeroed too: the pixels blanked may show in it. 0 if the IFD does not parse. */
+static int edit_values(tiff *t, size_t ifd, int strip, int redacted) {
+    unsigned count;
+    if (!rd16(t, ifd, &count) || ifd + 2 + 12 * (size_t)count + 4 > t->n) return 0;
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = ifd + 2 + 12 * (size_t)i, at, len;
+        unsigned tag = 0;
+        rd16(t, e, &tag);
+        if (!entry_value(t, e, &at, &len)) return 0;
+        if (tag == 0x02BC) {
+            koi_xmp_blank(t->p + at, len, strip, redacted);
+            if (!koi_xmp_safe(t->p + at, len, strip, redacted)) memset(t->p + at, ' ', len);
+        } else if (redacted && len > 4096) {
+            memset(t->p + at, 0, len);
+        }
+    }
+    return 1;
+}
+
 ko_status koi_exif_edit(ko_context *ctx, uint8_t *p, size_t n, int strip_location,
                         int drop_thumbnail) {
     tiff t = {p, n, 0};
@@ -250,6 +273,11 @@ ko_status koi_exif_edit(ko_context *ctx, uint8_t *p, size_t n, int strip_locatio
             if (mn > 0) memset(p + at, 0, len);
         }
     }
+    long exif_ifd = sub_ifd(&t, ifd0, 0x8769);
+    if (!strip_location && !drop_thumbnail) return KO_OK;
+    if (exif_ifd < 0 || !edit_values(&t, ifd0, strip_location, drop_thumbnail) ||
+        (exif_ifd > 0 && !edit_values(&t, (size_t)exif_ifd, strip_location, drop_thumbnail)))
+        return koi_error(ctx, KO_ERR_FORMAT, "EXIF: IFD0 or the Exif IFD does not parse");
     if (drop_thumbnail) {
         size_t link = ifd0 + 2 + 12 * (size_t)count0;
         uint32_t ifd1 = 0;
