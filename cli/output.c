@@ -498,6 +498,27 @@ int out_record(out_writer *w, json_object *props, const ko_footprint *fp) {
     return ok;
 }
 
+/* Whether the file written holds every record: a driver may drop some and say nothing
+ * (GDAL 3.6's FlatGeobuf skips features without a geometry: every unknown record was left out
+ * of -o x.fgb, adversary adv23d). If not, the file is deleted and the run fails. */
+static int ogr_all_kept(out_writer *w) {
+    GDALDatasetH ds = GDALOpenEx(w->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    OGRLayerH l = ds ? GDALDatasetGetLayerByName(ds, w->layer_name) : NULL;
+    if (!l && ds && GDALDatasetGetLayerCount(ds) == 1) l = GDALDatasetGetLayer(ds, 0);
+    GIntBig kept = l ? OGR_L_GetFeatureCount(l, TRUE) : -1;
+    GDALDriverH drv = ds ? GDALGetDatasetDriver(ds) : NULL;
+    char name[64];
+    snprintf(name, sizeof name, "%s", drv ? GDALGetDriverShortName(drv) : "?");
+    if (ds) GDALClose(ds);
+    if (kept == (GIntBig)w->count) return 1;
+    out_say("output",
+            "%s: the %s driver kept %lld of %zu records (FlatGeobuf leaves out those without a "
+            "geometry: the unknown ones); it is deleted: write GeoPackage (.gpkg) or GeoJSON",
+            w->path, name, (long long)kept, w->count);
+    if (drv) GDALDeleteDataset(drv, w->path);
+    return 0;
+}
+
 int out_end(out_writer *w) {
     if (w->format == OUT_OGR) {
         if (!w->ds) return 0;
@@ -508,7 +529,7 @@ int out_end(out_writer *w) {
         w->ds = NULL;
         ok = ok && CPLGetLastErrorType() < CE_Failure;
         if (!ok && !w->failed) out_say("output", "%s: %s", w->path, CPLGetLastErrorMsg());
-        return ok;
+        return ok && ogr_all_kept(w);
     }
     if (w->format == OUT_GEOJSON) fputs("\n]}\n", w->fp);
     return fflush(w->fp) == 0 && !ferror(w->fp);

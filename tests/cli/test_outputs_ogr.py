@@ -131,6 +131,29 @@ def test_o_gpkg_and_fgb_write_those_formats(tmp):
     assert code == 2 and "--format" in err and "GPKG" in err, err
 
 
+def test_no_record_is_silently_left_out(tmp):
+    """Adversary (adv23d): GDAL 3.6's FlatGeobuf writer skips a feature without a geometry and
+    says nothing, so -o x.fgb left out every unknown record (exit 1, no message). Now the file
+    is read back: when it holds fewer records than were written, it is deleted and the run
+    fails (exit 2) saying why; GeoPackage keeps them all."""
+    import shutil
+    d = os.path.join(tmp, "in")
+    os.makedirs(d)
+    shutil.copy(os.path.join(IMAGES, "DJI_0018.JPG"), d)
+    with open(os.path.join(d, "broken.jpg"), "wb") as f:
+        f.write(b"not a jpeg")  # unknown: no footprint
+    for cmd in ("check", "footprint"):
+        fgb = os.path.join(tmp, cmd + ".fgb")
+        code, _, err = run(cmd, "-o", fgb, d)
+        assert code == 2 and "FlatGeobuf" in err and "1 of 2" in err, (cmd, code, err)
+        assert not os.path.exists(fgb), cmd
+        gpkg = os.path.join(tmp, cmd + ".gpkg")
+        code, _, err = run(cmd, "-o", gpkg, d)
+        assert code == 1, (cmd, code, err)
+        layer = "check" if cmd == "check" else "footprints"
+        assert len(ogr_rows(gpkg, layer)[1]) == 2, cmd
+
+
 def test_route_to_geopackage(tmp):
     plan = os.path.join(DATA, "routes", "litchi_csv", "waypoints.csv")
     path = os.path.join(tmp, "route.gpkg")

@@ -348,6 +348,73 @@ def test_a_flagged_site_is_blanked_beyond_the_range_limit(tmp):
     assert len(seen) > 5000, len(seen)
     left = [px for px in seen if red[:, px[0], px[1]].max() > 40]
     assert len(left) == 0, f"{len(left)} of {len(seen)} site pixels left visible"
+    # on a DEM that covers the site but not the view to the horizon (flat at Lake Superior's
+    # 183 m, 7.6 x 11 km), a site 150 m to 2.5 km ahead: redacted past the 2 km limit, not held
+    # for want of terrain where no site is
+    g = gdal()
+    dem = os.path.join(tmp, "lake.tif")
+    ds = g.GetDriverByName("GTiff").Create(dem, 100, 100, 1, g.GDT_Float32)
+    ds.SetGeoTransform([-92.05, 0.001, 0, 46.9, 0, -0.001])
+    ds.SetProjection("EPSG:4326")
+    ds.GetRasterBand(1).Fill(183.0)
+    ds = None
+    ring = [list(ahead(d, s)) for d, s in
+            ((150, -20), (150, 20), (2500, 150), (2500, -150), (150, -20))]
+    db = polygon_store(tmp, [("near site", ring)])
+    shutil.rmtree(out)
+    shutil.rmtree(hold)
+    code, so, err, out, hold = release(tmp, "--manifest", os.path.join(tmp, "m2.jsonl"),
+                                       "--dem", dem, src, db=db)
+    assert code == 1 and os.path.exists(os.path.join(out, "DJI_0021.JPG")), (code, so, err)
+    red = gdal().Open(os.path.join(out, "DJI_0021.JPG")).ReadAsArray().astype(int)
+    seen = set()
+    for d in np.linspace(2100, 2500, 40):  # past the range limit only
+        for s in np.linspace(-100, 100, 40):
+            u, v = proj(*ahead(d, s))
+            if 0 <= u < w and 0 <= v < h:
+                seen.add((int(v), int(u)))
+    assert len(seen) > 50, len(seen)
+    left = [px for px in seen if red[:, px[0], px[1]].max() > 40]
+    assert len(left) == 0, f"DEM: {len(left)} of {len(seen)} site pixels left visible"
+
+
+def test_a_line_site_is_blanked_along_its_length(tmp):
+    """A line site stored with no buffer (a pipeline or fence as surveyed, --buffer 0) bending
+    under DJI_0021's centre: every pixel the independent projector puts on the line is blanked
+    (adversary adv23d: only its vertices were, 1,317 of 1,477 line pixels were released)."""
+    import numpy as np
+    src = photos(tmp, ("DJI_0021.JPG",))
+    photo = os.path.join(src, "DJI_0021.JPG")
+    line = [[-91.9960, 46.8420], [-91.99418, 46.84287], [-91.9920, 46.8420]]
+    gj = write(tmp, "line.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "pipeline"},
+         "geometry": {"type": "LineString", "coordinates": line}}]}))
+    db = os.path.join(tmp, "line.sqlite")
+    code, _, err = run("sites", "import", "-q", "--db", db, "--category", "substation",
+                       "--buffer", "0", gj)
+    assert code == 0, err
+    code, so, err, out, hold = release(tmp, "--manifest", os.path.join(tmp, "m.jsonl"), src,
+                                       db=db)
+    assert code == 1 and os.path.exists(os.path.join(out, "DJI_0021.JPG")), (code, err)
+    red = gdal().Open(os.path.join(out, "DJI_0021.JPG")).ReadAsArray().astype(int)
+    h, w = red.shape[1:]
+    proj = projector(photo, w, h)
+    # the points within 19 m of the camera (half the 39 m the frame's short side spans on the
+    # ground 40 m below): in the frame whatever their direction; farther ones lie outside the
+    # field of view, where the lens polynomial folds back into the frame and means nothing
+    m = exif(photo, "-GPSLatitude", "-GPSLongitude")
+    on = set()
+    for (x0, y0), (x1, y1) in zip(line, line[1:]):
+        for t in np.linspace(0, 1, 20000):
+            lon, lat = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+            if math.hypot((lon - m["GPSLongitude"]) * KX, (lat - m["GPSLatitude"]) * KY) > 19:
+                continue
+            u, v = proj(lon, lat)
+            if 0 <= u < w and 0 <= v < h:
+                on.add((int(v), int(u)))
+    assert len(on) > 1000, len(on)
+    left = [px for px in on if red[:, px[0], px[1]].max() > 40]
+    assert not left, f"{len(left)} of {len(on)} line pixels left visible: {sorted(left)[:5]} .. {sorted(left)[-5:]}"
 
 
 def test_redacted_copy_keeps_metadata_but_no_thumbnail(tmp):
@@ -985,6 +1052,46 @@ def test_strip_location_empties_xmp_inside_the_exif(tmp):
         assert not left, (name, left)
 
 
+def test_a_rerun_never_takes_another_sources_file_by_its_name(tmp):
+    """Adversary (adv23d): camera folders reuse names. flight1/DJI_0001.JPG released, its copy
+    moved out of OUT (uploaded); flight2/DJI_0001.JPG released into the same OUT; flight1 run
+    again wrote its copy over flight2's, because the manifest's line for flight1 'owned' the
+    name. (And with flight1's file held and its held copy cleared, the re-run removed
+    flight2's released copy.) A name is not ownership: the re-run stops (exit 2) and flight2's
+    copy stays, as the manifest records it."""
+    db = polygon_store(tmp, [("far", [[10, 50], [10.001, 50], [10.001, 50.001], [10, 50.001],
+                                      [10, 50]])])
+    for case in ("released", "held"):
+        base = os.path.join(tmp, case)
+        f1, f2 = os.path.join(base, "flight1"), os.path.join(base, "flight2")
+        os.makedirs(f1)
+        os.makedirs(f2)
+        shutil.copy(os.path.join(FULL, "DJI_0018.JPG"), os.path.join(f2, "DJI_0001.JPG"))
+        if case == "released":
+            shutil.copy(os.path.join(FULL, "DJI_0021.JPG"), os.path.join(f1, "DJI_0001.JPG"))
+        else:
+            write(f1, "DJI_0001.JPG", "not a jpeg")
+        out, hold = os.path.join(base, "OUT"), os.path.join(base, "HOLD")
+
+        def rel(src):
+            return run("release", "--db", db, "--to", out, "--hold", hold, src)
+        code, _, err = rel(f1)
+        assert code in (0, 1), err
+        if case == "released":
+            os.rename(os.path.join(out, "DJI_0001.JPG"), os.path.join(base, "uploaded.jpg"))
+        else:
+            for n in os.listdir(hold):
+                if n.startswith("DJI_0001"):
+                    os.remove(os.path.join(hold, n))
+        code, _, err = rel(f2)
+        assert code == 0, err
+        theirs = sha(os.path.join(out, "DJI_0001.JPG"))
+        assert theirs == sha(os.path.join(f2, "DJI_0001.JPG"))
+        code, _, err = rel(f1)
+        assert code == 2 and "exists with other content" in err, (case, code, err)
+        assert sha(os.path.join(out, "DJI_0001.JPG")) == theirs, case
+
+
 def test_video_is_held_unless_every_frame_is_clear(tmp):
     """A DJI .SRT with its video beside it: every frame clear -> both released; a site under
     one frame -> both held, and the reason says video redaction is out of scope."""
@@ -1103,6 +1210,8 @@ def test_sampled_video_is_never_released(tmp):
 
 if __name__ == "__main__":
     main([test_a_flagged_site_is_blanked_beyond_the_range_limit,
+      test_a_line_site_is_blanked_along_its_length,
+      test_a_rerun_never_takes_another_sources_file_by_its_name,
       test_strip_location_empties_xmp_inside_the_exif,
       test_names_a_file_brings_never_clash_with_another_file,
       test_manifest_naming_an_input_is_refused_and_the_source_kept,

@@ -53,6 +53,27 @@ char *koi_manifest_text(const char *s) {
     return out;
 }
 
+static const char *jstr(json_object *j, const char *k) {
+    json_object *v;
+    return json_object_object_get_ex(j, k, &v) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t jint(json_object *j, const char *k) {
+    json_object *v;
+    return json_object_object_get_ex(j, k, &v) ? json_object_get_int64(v) : -1;
+}
+
+static int streq(const char *a, const char *b) {
+    return a && b && !strcmp(a, b);
+}
+
+static int by_output(const void *a, const void *b) {
+    const koi_journal_line *x = *(const koi_journal_line *const *)a;
+    const koi_journal_line *y = *(const koi_journal_line *const *)b;
+    int c = strcmp(x->output, y->output);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
 static int by_source(const void *a, const void *b) {
     const koi_journal_line *x = *(const koi_journal_line *const *)a;
     const koi_journal_line *y = *(const koi_journal_line *const *)b;
@@ -70,10 +91,12 @@ static int keep_line(koi_release *r, const char *line) {
         if (ok) {
             r->old = o;
             o += r->n_old++;
+            const char *out = jstr(j, "output");
             o->source = koi_strdup(json_object_get_string(src));
             o->line = koi_strdup(line);
+            o->output = out && *out ? koi_strdup(out) : NULL;
             o->used = 0;
-            ok = o->source && o->line;
+            ok = o->source && o->line && (!out || !*out || o->output);
         }
     }
     json_object_put(j);
@@ -111,6 +134,12 @@ static ko_status read_lines(koi_release *r) {
     for (size_t i = 0; i < r->n_old; i++)
         r->sorted[i] = &r->old[i];
     qsort(r->sorted, r->n_old, sizeof *r->sorted, by_source);
+    if (!(r->by_output = koi_malloc((r->n_old ? r->n_old : 1) * sizeof *r->by_output)))
+        return koi_error(r->ctx, KO_ERR_NOMEM, "out of memory reading the manifest %s",
+                         r->manifest);
+    for (size_t i = 0; i < r->n_old; i++)
+        if (r->old[i].output) r->by_output[r->n_by_output++] = &r->old[i];
+    qsort(r->by_output, r->n_by_output, sizeof *r->by_output, by_output);
     return KO_OK;
 }
 
@@ -139,20 +168,6 @@ koi_journal_line *koi_journal_recorded(koi_release *r, const char *source) {
             hi = mid;
     }
     return lo && !strcmp(r->sorted[lo - 1]->source, source) ? r->sorted[lo - 1] : NULL;
-}
-
-static const char *jstr(json_object *j, const char *k) {
-    json_object *v;
-    return json_object_object_get_ex(j, k, &v) ? json_object_get_string(v) : NULL;
-}
-
-static int64_t jint(json_object *j, const char *k) {
-    json_object *v;
-    return json_object_object_get_ex(j, k, &v) ? json_object_get_int64(v) : -1;
-}
-
-static int streq(const char *a, const char *b) {
-    return a && b && !strcmp(a, b);
 }
 
 /* The source as recorded: same path below its input, size, mtime, settings and store. */
@@ -209,16 +224,16 @@ int koi_journal_unchanged(koi_release *r, const koi_rel_entry *e, const char *li
     return same;
 }
 
-int koi_journal_owns(koi_release *r, const char *line, const char *rel) {
-    json_object *j = json_tokener_parse(line);
-    const char *output = j ? jstr(j, "output") : NULL;
-    char *in_out = koi_rel_join(r->o->out, rel), *in_hold = koi_rel_join(r->o->hold, rel);
-    int owns = j && streq(jstr(j, "rel"), rel) &&
-               (!output || streq(output, in_out) || streq(output, in_hold));
-    free(in_out);
-    free(in_hold);
-    json_object_put(j);
-    return owns;
+const char *koi_journal_owner(koi_release *r, const char *path) {
+    size_t lo = 0, hi = r->n_by_output; /* the first line whose output is greater */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(r->by_output[mid]->output, path) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo && !strcmp(r->by_output[lo - 1]->output, path) ? r->by_output[lo - 1]->source : NULL;
 }
 
 static json_object *jstring(const char *s) {
@@ -326,7 +341,9 @@ void koi_journal_free(koi_release *r) {
     for (size_t i = 0; i < r->n_old; i++) {
         free(r->old[i].source);
         free(r->old[i].line);
+        free(r->old[i].output);
     }
     free(r->old);
     free(r->sorted);
+    free(r->by_output);
 }

@@ -24,6 +24,7 @@ typedef struct koi_rel_entry {
 /* A line of the manifest as an earlier run left it. */
 typedef struct koi_journal_line {
     char *source, *line; /* line without its newline */
+    char *output;        /* the file it wrote, or NULL */
     int used;
 } koi_journal_line;
 
@@ -49,8 +50,10 @@ typedef struct koi_release {
     size_t n, cap;
     koi_journal_line *old;
     size_t n_old;
-    koi_journal_line **sorted; /* old by source, then by order in the file */
-    char **lines;              /* this run's manifest lines, in the order of e */
+    koi_journal_line **sorted;    /* old by source, then by order in the file */
+    koi_journal_line **by_output; /* old lines with an output, by it, then by order */
+    size_t n_by_output;
+    char **lines; /* this run's manifest lines, in the order of e */
     int jfd;
     FILE *journal;
     ko_release_stats st;
@@ -78,9 +81,9 @@ koi_journal_line *koi_journal_recorded(koi_release *r, const char *source);
 /* 1 if the recorded line says e was released as it is now, with these settings, and what it
  * wrote is still there; *d: the recorded decision. */
 int koi_journal_unchanged(koi_release *r, const koi_rel_entry *e, const char *line, ko_decision *d);
-/* 1 if line (the source's last) records the source under rel in this run's OUT or HOLD: the
- * files under that name there are its. */
-int koi_journal_owns(koi_release *r, const char *line, const char *rel);
+/* The source the manifest last records writing path for (its latest line naming path as its
+ * output), or NULL. */
+const char *koi_journal_owner(koi_release *r, const char *path);
 /* The manifest line of a file (caller frees; NULL if out of memory). read: the source as it
  * was before it was read, NULL if it changed meanwhile. */
 char *koi_journal_record(koi_release *r, const koi_rel_entry *e, const ko_release_info *in,
@@ -94,8 +97,8 @@ void koi_journal_free(koi_release *r);
 /* KO_OK if every file releasing e touches (its copy, companions and reason on both sides) is
  * absent, e's by the manifest, or what this run writes or read for it; else KO_ERR_IO naming
  * it. reason: the held file's reason text, or NULL. */
-ko_status koi_release_claim(koi_release *r, const koi_rel_entry *e, const koi_journal_line *old,
-                            const ko_release_info *in, const char *reason);
+ko_status koi_release_claim(koi_release *r, const koi_rel_entry *e, const ko_release_info *in,
+                            const char *reason);
 
 /* ---- settings.c ---- */
 /* r->checked_with: the options that change checking, the store's file and write-ahead log as

@@ -224,9 +224,8 @@ static void count(koi_release *r, ko_decision d) {
 
 /* dst and its counterpart on the other side may be written: inside OUT and HOLD, and no file
  * there another source's (claims.c). */
-static ko_status may_write(koi_release *r, const koi_rel_entry *e, const koi_journal_line *old,
-                           const ko_release_info *in, const char *dst, const char *other,
-                           const char *reason) {
+static ko_status may_write(koi_release *r, const koi_rel_entry *e, const ko_release_info *in,
+                           const char *dst, const char *other, const char *reason) {
     int to_out = in->decision != KO_REFUSE;
     if (!koi_stays_in(to_out ? r->out_real : r->hold_real, dst) ||
         !koi_stays_in(to_out ? r->hold_real : r->out_real, other))
@@ -234,7 +233,7 @@ static ko_status may_write(koi_release *r, const koi_rel_entry *e, const koi_jou
                          "%s: a symbolic link inside %s or %s leads out of it: nothing is "
                          "written there",
                          e->rel, r->o->out, r->o->hold);
-    return koi_release_claim(r, e, old, in, reason);
+    return koi_release_claim(r, e, in, reason);
 }
 
 /* The held file's reason beside it. */
@@ -259,7 +258,7 @@ static int still(const koi_rel_entry *e, const VSIStatBufL *before, const ko_rel
 
 /* Writes item it of entry k where its decision sends it, and records it. */
 static ko_status write_one(koi_release *r, size_t k, ko_release_item *it,
-                           const koi_journal_line *old, const VSIStatBufL *before) {
+                           const VSIStatBufL *before) {
     const koi_rel_entry *e = &r->e[k];
     ko_release_info in;
     in.size = sizeof in;
@@ -269,7 +268,7 @@ static ko_status write_one(koi_release *r, size_t k, ko_release_item *it,
     char *other = koi_rel_join(to_out ? r->o->hold : r->o->out, e->rel);
     char *why = to_out ? NULL : reason_text(e, &in);
     ko_status st = dst && other && (to_out || why)
-                       ? may_write(r, e, old, &in, dst, other, why)
+                       ? may_write(r, e, &in, dst, other, why)
                        : koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
     if (!st) {
         unlink_tmps(r, dst);
@@ -323,7 +322,7 @@ static ko_status release_one(koi_release *r, size_t k) {
         snprintf(msg, sizeof msg, "%s", ko_errmsg(r->ctx));
         return koi_error(r->ctx, st, "%s: %s", e->path, msg);
     }
-    st = write_one(r, k, it, old, stat_ok ? &before : NULL);
+    st = write_one(r, k, it, stat_ok ? &before : NULL);
     ko_release_item_destroy(it);
     if (!st) say_line(r, k);
     return st;
