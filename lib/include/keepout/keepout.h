@@ -364,13 +364,14 @@ KO_API void ko_reader_options_init(ko_reader_options *opts);
 /** Iterator over the shots of one input. */
 typedef struct ko_reader ko_reader;
 
-/** Opens an input: a JPEG photo (EXIF + XMP header only), a DJI .SRT file, a telemetry CSV
- * (see DESIGN.md) or a directory of them (walked in sorted order). Any path GDAL's VSI layer
- * accepts. A photo that cannot be parsed still opens: its shot carries the reason. Readers fill
- * pose.takeoff_lat/lon with the first frame of the shot's flight (DESIGN.md, "Take-off"): an
- * SRT's first frame with a GPS fix, a CSV's first valid row (or its takeoff columns), in a
- * directory the first photo of each run of photos of one camera; a photo opened on its own
- * leaves them NaN. On success *out is owned by the caller: close it with ko_reader_close(). */
+/** Opens an input: a JPEG or TIFF photo (header only), a DJI .SRT file, a telemetry CSV, a
+ * video's GoPro GPMF telemetry or a raw GPMF stream (see DESIGN.md) or a directory of them (walked
+ * in sorted order). Any path GDAL's VSI layer accepts. A photo that cannot be parsed still opens:
+ * its shot carries the reason. Readers fill pose.takeoff_lat/lon with the first frame of the shot's
+ * flight (DESIGN.md, "Take-off"): an SRT's or GPMF stream's first frame with a GPS fix, a CSV's
+ * first valid row (or its takeoff columns), in a directory the first photo of each run of photos of
+ * one camera; a photo opened on its own leaves them NaN. On success *out is owned by the caller:
+ * close it with ko_reader_close(). */
 KO_API ko_status ko_reader_open(ko_context *ctx, const char *path, const ko_reader_options *opts,
                                 ko_reader **out);
 
@@ -401,8 +402,9 @@ KO_API void ko_reader_close(ko_reader *r);
  * (notes, sidecars), so callers can say so. 0 for other readers. */
 KO_API size_t ko_reader_skipped(const ko_reader *r);
 
-/** 1 if the input at path is a series of shots — a directory, a telemetry table (.csv, .txt) or
- * a DJI .SRT log, as ko_reader_open() reads them — rather than one photo, else 0: the GDAL
+/** 1 if the input at path is a series of shots — a directory, a telemetry table (.csv, .txt), a
+ * DJI .SRT log, a video (.mp4, .mov, .lrv: its GoPro GPMF telemetry) or a raw GPMF stream, as
+ * ko_reader_open() reads them — rather than one photo, else 0: the GDAL
  * driver opens a series as its footprints layer, the CLI checks it as a batch. A path that
  * cannot be looked at without blocking (ko_path_check()) or does not exist is judged by its
  * name. */

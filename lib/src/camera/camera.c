@@ -274,3 +274,9 @@ double koi_pixel_angle(const ko_camera *c, const koi_intrinsics *k, double x, do
     double lmin = tr - sqrt(dd * dd + a12 * a12);
     return lmin > 0 ? sqrt(lmin) : 0.0;
 }
+
+void koi_camera_yaw_free(ko_camera *c) {
+    double d = hypot(c->sensor_w_mm, c->sensor_h_mm);
+    c->sensor_w_mm = c->sensor_h_mm = d;
+    c->width_px = c->height_px = 0;
+}

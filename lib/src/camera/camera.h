@@ -83,6 +83,11 @@ int koi_named_camera_exif(const char *make, const char *model, uint32_t w, uint3
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
 void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);
 
+/* A nadir camera whose heading is not known: any yaw is possible, so the camera becomes one
+ * whose both fields of view span the frame's diagonal (its square footprint holds the
+ * footprint at every yaw; the frame size in pixels is dropped). */
+void koi_camera_yaw_free(ko_camera *cam);
+
 /* The camera altitudes (on the DEM's vertical datum) a terrain footprint was cast from: 1, or
  * 2 when it is the union of an absolute and a relative altitude's casts; 0 without a DEM.
  * Redaction places ground points with the same altitudes (footprint.c). */

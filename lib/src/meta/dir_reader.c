@@ -141,15 +141,20 @@ static ko_status classify(ko_reader *r, dir_state *s, const char *path, const ch
     if (r->opts.include)
         return matches(r->opts.include, rel, base) ? add_read(r, s, path, st) : KO_OK;
     if (in_set(ext, read_ext)) return add_read(r, s, path, st);
+    /* GoPro GPMF telemetry: a raw stream (named .raw, like raw imagery) or a video's gpmd
+     * track where no .SRT covers the video */
+    if (!strcasecmp(ext, "raw") && koi_gpmf_probe(path)) return add_read(r, s, path, st);
     if (in_set(ext, refused_ext))
         return add(r, s, path,
                    "imagery format not supported: keepout reads JPEG and TIFF photos and DJI "
                    ".SRT telemetry; check a JPEG export of it",
                    st);
+    if (in_set(ext, video_ext) && !has_srt_sibling(path) && koi_gpmf_probe(path))
+        return add_read(r, s, path, st);
     if (in_set(ext, video_ext) && !has_srt_sibling(path))
         return add(r, s, path,
-                   "video without its DJI .SRT telemetry file beside it (same name): keepout "
-                   "judges videos by their .SRT",
+                   "video without telemetry: no DJI .SRT file beside it (same name) and no "
+                   "GoPro GPMF track in it; keepout judges videos by their telemetry",
                    st);
     if (!in_set(ext, video_ext)) s->skipped++;
     return KO_OK;
@@ -395,12 +400,14 @@ static double file_shots(const char *path, int64_t size) {
     size_t n = strlen(path);
     int srt = n > 4 && !strcasecmp(path + n - 4, ".srt");
     int table = n > 4 && (!strcasecmp(path + n - 4, ".csv") || !strcasecmp(path + n - 4, ".txt"));
-    if (!srt && !table) return 1;
+    /* a GoPro video: a few position samples a second, ~7 MB of video a second */
+    int video = n > 4 && (!strcasecmp(path + n - 4, ".mp4") || !strcasecmp(path + n - 4, ".mov"));
+    if (!srt && !table && !video) return 1;
     if (size < 0) {
         VSIStatBufL st;
         size = ko_path_check(NULL, path) == KO_OK && VSIStatL(path, &st) == 0 ? st.st_size : 0;
     }
-    return 1 + (double)size / (srt ? 200.0 : 80.0);
+    return 1 + (double)size / (srt ? 200.0 : video ? 500e3 : 80.0);
 }
 
 double ko_input_shots_estimate(ko_context *ctx, const char *path, int64_t size,

@@ -188,4 +188,14 @@ int koi_srt_next_block(const char *text, size_t n, size_t *pos, const char **blo
 
 ko_status koi_srt_open(ko_reader *r);
 
+/* GoPro GPMF telemetry: the gpmd track of an MP4/MOV, or a raw GPMF stream (first record a
+ * DEVC nest). One shot per position sample (the Karma drone's GLPI, else the camera's GPS9 or
+ * GPS5); payloads are read one at a time. KO_ERR_UNSUPPORTED: neither. */
+ko_status koi_gpmf_open(ko_reader *r);
+/* 1 if the bytes start a raw GPMF stream (a DEVC nest). */
+int koi_gpmf_is_raw(const uint8_t *b, size_t n);
+/* 1 if the regular file at path is a raw GPMF stream or an MP4/MOV with a gpmd track (box
+ * headers and sample tables read only), else 0. */
+int koi_gpmf_probe(const char *path);
+
 #endif

@@ -59,6 +59,20 @@ static int looks_like_tiff(const char *path) {
     return ok;
 }
 
+/* A raw GoPro GPMF stream by its first record (a DEVC nest), whatever its name. */
+static int looks_like_gpmf(const char *path) {
+    VSILFILE *fp = VSIFOpenL(path, "rb");
+    unsigned char b[8] = {0};
+    int ok = fp && VSIFReadL(b, 1, 8, fp) == 8 && koi_gpmf_is_raw(b, 8);
+    if (fp) VSIFCloseL(fp);
+    return ok;
+}
+
+/* Videos that may carry GoPro GPMF telemetry in a gpmd track. */
+static int is_video(const char *path) {
+    return has_ext(path, ".mp4") || has_ext(path, ".mov") || has_ext(path, ".lrv");
+}
+
 /* The names dispatch() reads as a telemetry table and as a DJI subtitle log. */
 static int is_table(const char *path) {
     return has_ext(path, ".csv") || has_ext(path, ".txt");
@@ -73,7 +87,10 @@ int ko_input_is_series(const char *path) {
     VSIStatBufL st;
     if (ko_path_check(NULL, path) == KO_OK && VSIStatL(path, &st) == 0 && VSI_ISDIR(st.st_mode))
         return 1;
-    return is_table(path) || is_srt(path);
+    if (is_table(path) || is_srt(path) || is_video(path)) return 1;
+    /* a raw GPMF stream is looked at only where that cannot block */
+    return ko_path_check(NULL, path) == KO_OK && VSIStatL(path, &st) == 0 &&
+           VSI_ISREG(st.st_mode) && looks_like_gpmf(path);
 }
 
 static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
@@ -87,9 +104,10 @@ static ko_status dispatch(ko_reader *r, const VSIStatBufL *st) {
     if (is_srt(path)) return koi_srt_open(r);
     if (looks_like_jpeg(path)) return koi_image_open(r);
     if (looks_like_tiff(path)) return koi_tiff_open(r);
+    if (is_video(path) || looks_like_gpmf(path)) return koi_gpmf_open(r);
     return koi_error(r->ctx, KO_ERR_UNSUPPORTED,
                      "%s: not an input keepout reads (JPEG or TIFF photo, DJI .SRT, telemetry "
-                     ".csv or a directory of them)",
+                     ".csv, GoPro GPMF telemetry or a directory of them)",
                      path);
 }
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camera/camera.h"
 #include "core/core.h"
 
 int koi_srt_next_block(const char *t, size_t n, size_t *pos, const char **block, size_t *len) {
@@ -280,15 +281,6 @@ static void why(srt_state *s, const koi_srt_frame *f, const char *msg) {
     if (!s->reason[0]) snprintf(s->reason, sizeof s->reason, "frame %ld: %s", f->index, msg);
 }
 
-/* Nadir with no known heading: any yaw is possible, so the camera is replaced by one whose
- * both fields of view span the frame's diagonal — its square footprint holds the footprint at
- * every yaw. */
-static void yaw_free(ko_camera *c) {
-    double d = hypot(c->sensor_w_mm, c->sensor_h_mm);
-    c->sensor_w_mm = c->sensor_h_mm = d;
-    c->width_px = c->height_px = 0;
-}
-
 /* A 3D fix needs 4 satellites; formats that count them say so. */
 #define MIN_SATELLITES 4
 
@@ -373,7 +365,7 @@ static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *sh
     } else if (r->opts.assume_nadir) {
         p->pitch_deg = -90.0, p->roll_deg = 0.0;
         p->yaw_deg = isfinite(f->f_yaw) ? f->f_yaw : 0.0;
-        if (isnan(f->f_yaw)) yaw_free(&shot->camera);
+        if (isnan(f->f_yaw)) koi_camera_yaw_free(&shot->camera);
     } else {
         why(s, f,
             "no gimbal attitude in the SRT; if the camera looked straight down, say so (reader "

@@ -31,7 +31,8 @@ struct ko_release_item {
     char *reason, *site_ids, *site_names;
     char **companions;
     size_t n_companions;
-    uint8_t *src; /* the bytes read */
+    int covers_self; /* a video whose telemetry is its own (GPMF): covered like a companion */
+    uint8_t *src;    /* the bytes read */
     size_t src_n;
     uint8_t *out; /* the bytes to write: src itself, or owned */
     size_t out_n;
@@ -162,28 +163,29 @@ static void cover_add(cover *c, const ko_shot *shot) {
  * refused (a subtitle file cut short, or with cues taken out, vouched for the whole video:
  * adversary A3b). Memory failures are returned. */
 static ko_status videos_covered(ko_release_item *it, const cover *c, const char *path) {
-    for (size_t i = 0; i < it->n_companions; i++) {
+    for (size_t i = 0; i < it->n_companions + (it->covers_self != 0); i++) {
+        const char *video = i < it->n_companions ? it->companions[i] : path;
         double len = NAN;
         const char *why = NULL;
-        if (!strcasecmp(ext_of(it->companions[i]), "insv"))
+        if (!strcasecmp(ext_of(video), "insv"))
             why = CPLSPrintf(
                 "%s: a 360-degree video (Insta360), which a camera frame's "
                 "footprint does not describe",
-                it->companions[i]);
-        else if (koi_mp4_duration(it->ctx, it->companions[i], &len) != KO_OK)
+                video);
+        else if (koi_mp4_duration(it->ctx, video, &len) != KO_OK)
             why = CPLSPrintf("%s; so how much of it the telemetry covers is not known",
                              ko_errmsg(it->ctx));
         else if (c->broken || !(c->last >= c->first))
             why = CPLSPrintf(
                 "%s: its frames have no video times in order, so how much of %s "
                 "they cover is not known",
-                path, CPLGetFilename(it->companions[i]));
+                path, CPLGetFilename(video));
         else if (c->first > COVER_GAP_S || len - c->last > COVER_GAP_S ||
                  c->widest_gap > COVER_GAP_S)
             why = CPLSPrintf(
                 "%s covers %.3f s to %.3f s of %s, which runs %.3f s (widest gap "
                 "%.3f s): the frames outside were never checked",
-                path, c->first, c->last, CPLGetFilename(it->companions[i]), len, c->widest_gap);
+                path, c->first, c->last, CPLGetFilename(video), len, c->widest_gap);
         if (why) {
             refuse(it,
                    "the telemetry does not cover the whole video, or the video is not a "
@@ -195,9 +197,13 @@ static ko_status videos_covered(ko_release_item *it, const cover *c, const char 
     return KO_OK;
 }
 
-/* The videos a DJI .SRT stands for: same stem, beside it, as the directory walk says. */
+/* The videos a DJI .SRT stands for: same stem, beside it, as the directory walk says; for a
+ * GoPro video read by its GPMF track, that the video itself is to be covered. */
 static ko_status find_companions(ko_release_item *it, const char *path) {
-    if (strcasecmp(ext_of(path), "srt")) return KO_OK;
+    const char *ext = ext_of(path);
+    /* a video read by its own GPMF track must be covered by it, as by an SRT */
+    it->covers_self = !strcasecmp(ext, "mp4") || !strcasecmp(ext, "mov") || !strcasecmp(ext, "lrv");
+    if (strcasecmp(ext, "srt")) return KO_OK;
     char **v = koi_videos_of_srt(path);
     for (int i = 0; v && v[i]; i++) {
         if (ko_path_check(NULL, v[i]) != KO_OK) continue;
@@ -490,7 +496,7 @@ static ko_status assess(ko_release_item *it, ko_sites *sites, const ko_file_list
             refuse(it,
                    "a video's telemetry or a telemetry table is location data: it is held "
                    "when location is to be stripped");
-        else if (it->info.decision == KO_RELEASE && it->n_companions &&
+        else if (it->info.decision == KO_RELEASE && (it->n_companions || it->covers_self) &&
                  (rc = videos_covered(it, &cv, path)) != KO_OK)
             goto out;
     } else if (it->info.decision == KO_RELEASE && o->strip_location) {
