@@ -273,5 +273,45 @@ def test_airframe_attitude_is_not_the_camera(tmp):
     assert abs((long_axis - want + 90.0) % 180.0 - 90.0) < 1.0, (long_axis, want)
 
 
+def test_assume_nadir_without_any_heading_holds_every_heading(tmp):
+    """--assume-nadir on a photo with no attitude and no flight yaw: the help promises "a
+    footprint that holds every heading" (it was the frame at yaw 0): the same photo headed
+    north (FlightYawDegree 0), turned to every 15 degrees, lies inside it; it is a square about
+    2 x 39.8 m x 21.635 / 20 = 86.1 m wide (the file's FocalLengthIn35mmFilm 20 on the frame's
+    diagonal; the camera table's lens and its distortion make it a few per cent less)."""
+    xmp = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" drone-dji:RelativeAltitude="+39.80"
+ {extra}/></rdf:RDF></x:xmpmeta>"""
+    items = dict(ITEMS, EXIF_GPSLatitudeRef="N", EXIF_GPSLatitude="(46) (48) (0)",
+                 EXIF_GPSLongitudeRef="W", EXIF_GPSLongitude="(91) (54) (0)")
+    free = odm_tiff(tmp, "free.tif", xmp.format(extra=""), items)
+    north = odm_tiff(tmp, "north.tif", xmp.format(extra='drone-dji:FlightYawDegree="+0.00"'),
+                     items)
+    sq = footprint("--assume-nadir", "--tolerance", "0", free)[1][0]
+    rect = footprint("--assume-nadir", "--tolerance", "0", north)[1][0]
+    assert sq["properties"]["status"] == "ok", sq["properties"]
+    pts = local(sq["geometry"]["coordinates"][0][:-1], 46.8, -91.9)
+    xs, ys = [x for x, _ in pts], [y for _, y in pts]
+    w, h = max(xs) - min(xs), max(ys) - min(ys)
+    assert abs(w / h - 1) < 0.01, (w, h)  # a square (its sides bowed by the lens distortion)
+    assert abs(w / (2 * 39.8 * 21.635 / 20) - 1) < 0.06, w  # the lens table bows the edges
+
+    def inside(x, y):
+        c = False
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):
+            if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+                c = not c
+        return c
+
+    # the yaw-0 frame turned to any heading lies inside it (to half a per cent: both rings are
+    # chords of the distorted frame's bowed edges)
+    rp = local(rect["geometry"]["coordinates"][0][:-1], 46.8, -91.9)
+    for deg in range(0, 180, 15):
+        a = math.radians(deg)
+        for x, y in rp:
+            xr, yr = x * math.cos(a) - y * math.sin(a), x * math.sin(a) + y * math.cos(a)
+            assert inside(xr * 0.995, yr * 0.995), (deg, x, y)
+
 if __name__ == "__main__":
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

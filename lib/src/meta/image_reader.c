@@ -138,9 +138,10 @@ static void why(image_state *s, const char *path, const char *msg) {
 }
 
 /* Camera attitude from vendor XMP, with the fixes each vendor needs. */
-static void attitude(ko_reader *r, image_state *s, ko_pose *p) {
+static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
     const koi_image_meta *m = &s->meta;
     double yaw = m->gimbal_yaw, pitch = m->gimbal_pitch, roll = m->gimbal_roll;
+    int heading_free = 0;
     if (m->vendor && !strcmp(m->vendor, "dji")) {
         /* Some DJI models write GimbalYawDegree 0 while the aircraft heads elsewhere: an exact
          * 0 with a non-zero flight yaw is the missing value, not north. */
@@ -184,6 +185,7 @@ static void attitude(ko_reader *r, image_state *s, ko_pose *p) {
         pitch = -90.0;
         roll = 0.0;
         yaw = isfinite(m->flight_yaw) ? fmod(fmod(m->flight_yaw, 360.0) + 360.0, 360.0) : 0.0;
+        heading_free = !isfinite(m->flight_yaw);
     }
     if (!isfinite(yaw) || !isfinite(pitch) || !isfinite(roll)) {
         if (m->airframe_from) {
@@ -203,6 +205,7 @@ static void attitude(ko_reader *r, image_state *s, ko_pose *p) {
     p->yaw_deg = yaw;
     p->pitch_deg = pitch;
     p->roll_deg = roll;
+    return heading_free;
 }
 
 /* EXIF and DJI's XMP may both give the position (an M2EA's differ by ~4 m): EXIF's wins, with
@@ -340,12 +343,15 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
                                : isfinite(m->gps_alt_m) ? "EXIF GPSAltitude"
                                                         : NULL;
         shot->pose.alt_msl_m = isfinite(m->abs_alt_m) ? m->abs_alt_m : m->gps_alt_m;
-        attitude(r, s, &shot->pose);
+        int heading_free = attitude(r, s, &shot->pose);
         const char *how = NULL;
         char msg[256];
         if (!koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg) &&
             !named_camera(r, s, &shot->camera, &how))
             why(s, r->path, msg);
+        /* assumed nadir without any heading in the file: the footprint of every heading (the
+         * yaw of 0 written above only fills the field) */
+        if (heading_free) koi_camera_yaw_free(&shot->camera);
         /* a panorama's pixels are not one pinhole frame: its footprint would be a guess */
         if (m->projection[0] && strcasecmp(m->projection, "perspective"))
             why(s, r->path,
