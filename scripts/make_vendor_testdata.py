@@ -39,6 +39,9 @@ JPEGS = [
     "dji_thermal/H20T_DJI_0001_R.JPG",
     "dji_visible/DJI_Zenmuse_X3.JPG",
     "parrot_sequoia/IMG_180413_080658_0000_RGB.JPG",
+    "dji_thermal/M3T_DJI_0002_R.JPG",
+    "flir/FLIR_Tau_2_640_R_19mm.jpg",
+    "dji_thermal/DJI_XT2.jpg",
 ]
 
 

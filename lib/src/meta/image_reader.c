@@ -137,6 +137,16 @@ static void why(image_state *s, const char *path, const char *msg) {
     if (!s->reason[0]) snprintf(s->reason, sizeof s->reason, "%s: %s", path, msg);
 }
 
+/* A defect that stands whatever else is missing: added after the first reason ("; ..."), so a
+ * reason names both what is missing and it (Sequoia bands: no position, and a fisheye lens). */
+static void why_also(image_state *s, const char *path, const char *msg) {
+    size_t n = strlen(s->reason);
+    if (!n)
+        why(s, path, msg);
+    else if (n + 3 < sizeof s->reason)
+        snprintf(s->reason + n, sizeof s->reason - n, "; %s", msg);
+}
+
 /* Camera attitude from vendor XMP, with the fixes each vendor needs. */
 static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
     const koi_image_meta *m = &s->meta;
@@ -299,16 +309,6 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
     ko_camera_init(&shot->camera);
     const koi_image_meta *m = &s->meta;
     if (!s->reason[0]) {
-        /* A lens model other than the pinhole (Sequoia's bands declare a fisheye polynomial):
-         * a pinhole stand-in would misplace the footprint's edges. */
-        if (m->lens_model[0] && strcasecmp(m->lens_model, "perspective") != 0) {
-            char msg[256];
-            snprintf(msg, sizeof msg,
-                     "the file declares a %s lens model (XMP Camera:ModelType), which keepout "
-                     "does not model (pinhole with Brown distortion only)",
-                     m->lens_model);
-            why(s, r->path, msg);
-        }
         double lat, lon;
         const char *pos_from = position(r, s, &lat, &lon);
         /* The fix flags, where the file has them: a position without a fix is no position. */
@@ -369,6 +369,17 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
         if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
             why(s, r->path, ko_errmsg(r->ctx));
+        /* A lens model other than the pinhole (Sequoia's bands declare a fisheye polynomial,
+         * XMP Camera:FisheyePolynomial): a pinhole stand-in would misplace the footprint's
+         * edges, so the frame is unknown whatever else it has. */
+        if (m->lens_model[0] && strcasecmp(m->lens_model, "perspective") != 0) {
+            char lens[256];
+            snprintf(lens, sizeof lens,
+                     "the file declares a %s lens model (XMP Camera:ModelType), which keepout "
+                     "does not model (pinhole with Brown distortion only)",
+                     m->lens_model);
+            why_also(s, r->path, lens);
+        }
     }
     shot->source = r->path;
     shot->id = s->id;
