@@ -47,5 +47,47 @@ def test_flight_record_without_a_camera_is_unknown(tmp):
     assert "no camera" in recs[5]["properties"]["reason"], recs[5]["properties"]
 
 
+# AirData UAV's CSV export: the column names of its layout (time(millisecond), datetime(utc),
+# height_above_takeoff(feet), gimbal_pitch(degrees) ..., images/SAMPLES_MORE.md; no licensed
+# sample exists, so the rows are written here), units in the names.
+AIRDATA = ("time(millisecond),datetime(utc),latitude,longitude,height_above_takeoff({u}),"
+           "altitude_above_seaLevel({u}),satellites,compass_heading(degrees),pitch(degrees),"
+           "roll(degrees),isPhoto,gimbal_heading(degrees),gimbal_pitch(degrees),"
+           "gimbal_roll(degrees)\n"
+           "0,2021-09-05 23:48:08,47.0,8.0,0,1400,12,10.0,0,0,0,10.0,0.0,0\n"
+           "5000,2021-09-05 23:48:13,47.0,8.0,{h},{a},12,10.0,-2.0,1.0,1,0.0,-90.0,0.0\n"
+           "5100,2021-09-05 23:48:13,47.0,8.0,{h},{a},3,10.0,-2.0,1.0,0,0.0,-90.0,0.0\n")
+
+
+def extents(rec, lat=47.0, lon=8.0):
+    k = math.cos(math.radians(lat))
+    pts = [((x - lon) * 111320 * k, (y - lat) * 111320)
+           for x, y in rec["geometry"]["coordinates"][0][:-1]]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return max(xs) - min(xs), max(ys) - min(ys), (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+
+
+def test_airdata_columns_in_feet_and_metres(tmp):
+    """131.2335958 ft = 40.000 m above take-off, gimbal nadir heading north: with the Phantom
+    4 Pro's 13.2 x 8.8 mm sensor behind 8.8 mm, 60 x 40 m, the long side east-west, centred on
+    47 N 8 E; the same in metres; on the ground (0 ft) and with 3 satellites: unknown. The
+    airframe's compass_heading/pitch/roll (10, -2, 1) are not the camera's."""
+    for unit, h, a in (("feet", "131.2335958", "4724.4"), ("meters", "40.0", "1440.0")):
+        path = os.path.join(tmp, "Airdata-%s.csv" % unit)
+        with open(path, "w") as f:
+            f.write(AIRDATA.format(u=unit, h=h, a=a))
+        code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
+                             "Phantom 4 Pro", path)
+        recs = [json.loads(l) for l in out.splitlines() if l.strip()]
+        assert [r["properties"]["status"] for r in recs] == ["unknown", "ok", "unknown"], recs
+        assert "not above the ground" in recs[0]["properties"]["reason"], recs[0]
+        assert "no fix" in recs[2]["properties"]["reason"], recs[2]
+        p = recs[1]["properties"]
+        assert "AirData" in p["columns_from"] and p["time"] == "2021-09-05T23:48:13Z", p
+        w, hgt, cx, cy = extents(recs[1])
+        assert abs(w / 60.0 - 1) < 0.005 and abs(hgt / 40.0 - 1) < 0.005, (unit, w, hgt)
+        assert math.hypot(cx, cy) < 0.05, (cx, cy)
+
+
 if __name__ == "__main__":
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

@@ -61,22 +61,56 @@ static const char *const col_names[C_NCOLS] = {
  * neither is used); HOME.latitude/longitude is the home point (the take-off). OSD.altitude
  * (whole metres) and HOME.height (sign flipped against DETAILS.takeOffAltitude in real logs)
  * are not used. DESIGN.md, "Telemetry CSV". */
-static const struct {
+typedef struct dict_entry {
     enum col c;
     const char *name;
-} dji_flight_record[] = {
-    {C_LAT, "OSD.latitude"},           {C_LON, "OSD.longitude"},
-    {C_HEIGHT, "OSD.height [m]"},      {C_YAW, "GIMBAL.yaw"},
-    {C_PITCH, "GIMBAL.pitch"},         {C_ROLL, "GIMBAL.roll"},
-    {C_TIME, "CUSTOM.updateTime"},     {C_TAKEOFF_LAT, "HOME.latitude"},
-    {C_TAKEOFF_LON, "HOME.longitude"},
+    double scale; /* to keepout's unit (feet to metres), 0: as is */
+} dict_entry;
+
+static const dict_entry dji_flight_record[] = {
+    {C_LAT, "OSD.latitude", 0},           {C_LON, "OSD.longitude", 0},
+    {C_HEIGHT, "OSD.height [m]", 0},      {C_YAW, "GIMBAL.yaw", 0},
+    {C_PITCH, "GIMBAL.pitch", 0},         {C_ROLL, "GIMBAL.roll", 0},
+    {C_TIME, "CUSTOM.updateTime", 0},     {C_TAKEOFF_LAT, "HOME.latitude", 0},
+    {C_TAKEOFF_LON, "HOME.longitude", 0},
+};
+
+/* AirData UAV's flight CSV export (airdata.com; layout from its exports, units in the column
+ * names, feet or metres as the account is set): the gimbal's own heading and angles (DJI's
+ * convention), the height above take-off. Not used: altitude_above_seaLevel (derived by AirData
+ * from the take-off's elevation), compass_heading/pitch/roll (the airframe's). A row with
+ * fewer than 4 satellites in its `satellites` column has no fix. DESIGN.md, "Telemetry CSV". */
+#define FEET_M 0.3048
+static const dict_entry airdata[] = {
+    {C_LAT, "latitude", 0},
+    {C_LON, "longitude", 0},
+    {C_HEIGHT, "height_above_takeoff(feet)", FEET_M},
+    {C_HEIGHT, "height_above_takeoff(meters)", 0},
+    {C_YAW, "gimbal_heading(degrees)", 0},
+    {C_PITCH, "gimbal_pitch(degrees)", 0},
+    {C_ROLL, "gimbal_roll(degrees)", 0},
+    {C_TIME, "datetime(utc)", 0},
+};
+
+static const struct {
+    const char *name;
+    const dict_entry *e;
+    size_t n;
+} dictionaries[] = {
+    {"DJI flight record (OSD, GIMBAL, HOME columns)", dji_flight_record,
+     sizeof dji_flight_record / sizeof dji_flight_record[0]},
+    {"AirData flight CSV (gimbal_*, height_above_takeoff columns)", airdata,
+     sizeof airdata / sizeof airdata[0]},
 };
 
 typedef struct csv_state {
     GDALDatasetH ds;
     OGRLayerH layer;
     OGRFeatureH feat;
-    int idx[C_NCOLS]; /* OGR field index of each known column, -1 if absent */
+    int idx[C_NCOLS];      /* OGR field index of each known column, -1 if absent */
+    double scale[C_NCOLS]; /* a dictionary column's factor to keepout's unit, 0: none */
+    int satellites;        /* OGR field index of a dictionary's satellite count, or -1 */
+    int airdata;           /* the columns are AirData's */
     int nfields;
     long row;
     /* The first row with a usable position and height: the flight's take-off stand-in for
@@ -120,7 +154,7 @@ static int parse_number(csv_state *s, enum col c, double *out) {
         s->unreadable = 1;
         return 0;
     }
-    *out = v;
+    *out = s->scale[c] > 0 ? v * s->scale[c] : v;
     return 1;
 }
 
@@ -303,6 +337,18 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     shot->pose.alt_ellps_m = v[C_ALT_ELLPS];
     for (int c = C_LAT; c <= C_ROLL; c++)
         require(s, (enum col)c, v[c]);
+    if (s->satellites >= 0 && !s->reason[0]) {
+        const char *t = OGR_F_IsFieldSetAndNotNull(s->feat, s->satellites)
+                            ? OGR_F_GetFieldAsString(s->feat, s->satellites)
+                            : "";
+        char *end = NULL;
+        double n = CPLStrtod(t, &end);
+        if (end == t || *end || !(n >= 4)) {
+            snprintf(s->reason, sizeof s->reason,
+                     "row %ld: GPS has no fix: 'satellites' is '%.20s' (a fix needs 4)", s->row, t);
+            shot->pose.lat = shot->pose.lon = NAN;
+        }
+    }
     takeoff(s, v, &shot->pose);
     if (isfinite(shot->pose.takeoff_lat) &&
         koi_strpairs_add(&s->extra, "takeoff_from", s->takeoff_from))
@@ -328,6 +374,12 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
         sec >= 0 && sec < 61) {
         snprintf(s->time, sizeof s->time, "%04u-%02u-%02uT%02u:%02u:%06.3f", y % 10000, mo % 100,
                  d % 100, h % 100, mi % 100, sec);
+        shot->time = s->time;
+    } else if (s->airdata && shot->time &&
+               sscanf(shot->time, "%4u-%2u-%2u %2u:%2u:%lf", &y, &mo, &d, &h, &mi, &sec) == 6 &&
+               sec >= 0 && sec < 61) { /* AirData's datetime(utc) "2021-09-05 23:48:08" */
+        snprintf(s->time, sizeof s->time, "%04u-%02u-%02uT%02u:%02u:%02.0fZ", y % 10000, mo % 100,
+                 d % 100, h % 100, mi % 100, floor(sec));
         shot->time = s->time;
     }
     if (s->dictionary && koi_strpairs_add(&s->extra, "columns_from", s->dictionary))
@@ -356,16 +408,24 @@ static ko_status map_columns(ko_reader *r, csv_state *s) {
     int missing = 0;
     for (int c = C_LAT; c <= C_ROLL; c++)
         missing |= s->idx[c] < 0;
-    if (missing)
+    s->satellites = -1;
+    /* the first dictionary that names a missing required column is the file's */
+    for (size_t d = 0; missing && !s->dictionary && d < sizeof dictionaries / sizeof *dictionaries;
+         d++)
         for (int f = 0; f < s->nfields; f++) {
             const char *name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, f));
-            for (size_t i = 0; i < sizeof dji_flight_record / sizeof dji_flight_record[0]; i++)
-                if (!strcmp(name, dji_flight_record[i].name) &&
-                    s->idx[dji_flight_record[i].c] < 0) {
-                    s->idx[dji_flight_record[i].c] = f;
-                    s->dictionary = "DJI flight record (OSD, GIMBAL, HOME columns)";
+            for (size_t i = 0; i < dictionaries[d].n; i++) {
+                const dict_entry *e = &dictionaries[d].e[i];
+                if (!strcmp(name, e->name) && s->idx[e->c] < 0) {
+                    s->idx[e->c] = f;
+                    s->scale[e->c] = e->scale;
+                    s->dictionary = dictionaries[d].name;
+                    s->airdata = dictionaries[d].e == airdata;
                 }
+            }
+            if (dictionaries[d].e == airdata && !strcmp(name, "satellites")) s->satellites = f;
         }
+    if (!s->airdata) s->satellites = -1;
     for (int c = C_LAT; c <= C_ROLL; c++)
         if (s->idx[c] < 0)
             return koi_error(r->ctx, KO_ERR_FORMAT,
