@@ -256,19 +256,23 @@ START_TEST(test_gpmf_gps9_time_dop_fix) {
 END_TEST
 
 /* A struct whose TYPE does not add up to its size, a truncated record, and an MP4 without a
- * gpmd track: no shots from the first two, the last refused. */
+ * gpmd track: the first two give no position (one unknown shot saying so), the last is
+ * refused. */
 START_TEST(test_gpmf_damaged_inputs) {
     buf o;
     gps5_payload(&o, 3, 150);
     o.b[o.n - 48 + 5] = 24; /* GPS5 struct size 24, not 5 x 4 */
     ko_reader *r = open_bytes(&o, "bad_size.bin", 1);
     ko_shot s;
-    ck_assert_int_ne(ko_reader_next(r, &s), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(s.reason && strstr(s.reason, "no GPS position"), "%s", s.reason);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_DONE);
     ko_reader_close(r);
     gps5_payload(&o, 3, 150);
     o.n -= 20; /* cut inside GPS5 */
     r = open_bytes(&o, "cut.bin", 1);
-    ck_assert_int_ne(ko_reader_next(r, &s), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(s.reason && strstr(s.reason, "no GPS position"), "%s", s.reason);
     ko_reader_close(r);
     static const uint8_t mp4[] = {0, 0, 0, 16, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm',
                                   0, 0, 0, 0,  0,   0,   0,   8,   'm', 'o', 'o', 'v'};
@@ -281,6 +285,27 @@ START_TEST(test_gpmf_damaged_inputs) {
 }
 END_TEST
 
+/* A camera stream with no position record (a GoPro with its GPS off writes no GPS5): one
+ * unknown shot saying so, never no shot at all (which a batch would pass over). */
+START_TEST(test_gpmf_without_positions_is_one_unknown_shot) {
+    buf o;
+    memset(&o, 0, sizeof o);
+    size_t devc = put(&o, "DEVC", 0, 4, 0, NULL);
+    put(&o, "DVNM", 'c', 1, 6, "Camera");
+    size_t strm = put(&o, "STRM", 0, 4, 0, NULL);
+    uint8_t acc[6] = {0x10, 0x96, 0xfe, 0x9c, 0xf9, 0xf5};
+    put(&o, "ACCL", 's', 6, 1, acc);
+    close_nest(&o, strm);
+    close_nest(&o, devc);
+    ko_reader *r = open_bytes(&o, "nogps.bin", 1);
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_msg(s.reason && strstr(s.reason, "no GPS position"), "%s", s.reason);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_DONE);
+    ko_reader_close(r);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_gpmf_karma_raw_position_and_height,
                             test_gpmf_karma_airframe_attitude_is_not_the_camera,
@@ -288,7 +313,8 @@ int main(void) {
                             test_gpmf_gps5_position_without_height_is_unknown,
                             test_gpmf_gps5_no_fix_or_poor_precision_is_unknown,
                             test_gpmf_gps9_time_dop_fix,
-                            test_gpmf_damaged_inputs};
+                            test_gpmf_damaged_inputs,
+                            test_gpmf_without_positions_is_one_unknown_shot};
     return unit_run(&(unit_suite){.name = "gpmf",
                                   .timeout_s = 30,
                                   .setup = setup,

@@ -572,6 +572,7 @@ typedef struct gpmf_state {
     fix *fixes;
     size_t nfixes, fixes_cap, next_fix;
     long seen, kept, number;
+    int said_empty; /* the one shot of a stream without positions was given */
     double last_t;
     int have_takeoff;
     double takeoff_lat, takeoff_lon;
@@ -704,12 +705,32 @@ static void fill(ko_reader *r, gpmf_state *s, const fix *f, ko_shot *shot) {
     if (!s->reason[0] && koi_reader_validate(r, &shot->camera, p)) why(s, ko_errmsg(r->ctx));
 }
 
+/* The one shot of a GPMF stream without any position sample (a GoPro recording with its GPS
+ * off writes no GPS5): unknown, so the video is never passed over in silence. */
+static ko_status empty_shot(ko_reader *r, gpmf_state *s, ko_shot *shot) {
+    s->said_empty = 1;
+    memset(shot, 0, sizeof *shot);
+    ko_pose_init(&shot->pose);
+    ko_camera_init(&shot->camera);
+    snprintf(s->id, sizeof s->id, "%s", s->base);
+    snprintf(s->reason, sizeof s->reason,
+             "no GPS position in the GPMF telemetry (no GPS5, GPS9 or Karma GLPI samples: was "
+             "the camera's GPS off?)");
+    koi_strpairs_clear(&s->extra);
+    shot->source = r->path;
+    shot->id = s->id;
+    shot->reason = s->reason;
+    return KO_OK;
+}
+
 static ko_status gpmf_next(ko_reader *r, ko_shot *shot) {
     gpmf_state *s = r->impl;
     const fix *f;
     for (;;) {
         if (s->next_fix >= s->nfixes) {
             ko_status st = load_payload(r, s);
+            if (st == KO_DONE && s->number == 0 && !s->said_empty)
+                return empty_shot(r, s, shot); /* never nothing: a video with no position */
             if (st) return st;
         }
         f = &s->fixes[s->next_fix++];
