@@ -467,9 +467,10 @@ static int samples_from(const tables *t, uint64_t file_size, sample **out, size_
     uint32_t chunks = (uint32_t)be(t->stco + 4, 4), runs = (uint32_t)be(t->stsc + 4, 4);
     uint32_t ts = (uint32_t)be(t->stts + 4, 4);
     size_t esz = t->co64 ? 8 : 4;
+    /* (a fixed size's samples must fit in the file before they are listed) */
     if (count == 0 || count > SAMPLES_MAX || (!fixed && (t->nsz - 12) / 4 < count) ||
-        (t->nco - 8) / esz < chunks || (t->nsc - 8) / 12 < runs || (t->nts - 8) / 8 < ts ||
-        runs == 0)
+        (fixed && (uint64_t)count * fixed > file_size) || (t->nco - 8) / esz < chunks ||
+        (t->nsc - 8) / 12 < runs || (t->nts - 8) / 8 < ts || runs == 0)
         return 0;
     sample *s = koi_calloc(count, sizeof *s);
     if (!s) return -1;
