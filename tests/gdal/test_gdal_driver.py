@@ -311,5 +311,25 @@ def test_telemetry_txt_is_a_footprints_layer(tmp):
     assert got == want, (got, want)
 
 
+def test_gopro_gpmf_video_is_a_footprints_layer(tmp):
+    """A GoPro video's GPMF telemetry (tests/data/gopro/karma_gpmf.mp4, 47 Karma positions) opens
+    as the footprints layer with the readers' open options, ids and verdicts as `keepout check`
+    gives them; without ASSUME_NADIR every feature is unknown, naming the airframe attitude."""
+    from osgeo import ogr, gdal as g
+    src = os.path.join(FIXTURES, "gopro", "karma_gpmf.mp4")
+    code, out, err = run("check", "-q", "--format", "jsonl", "--assume-nadir", "--focal35", "20",
+                         src)
+    assert code in (0, 1), err
+    want = {r["id"]: r["verdict"] for r in (json.loads(l)["properties"] for l in out.splitlines())}
+    assert len(want) == 47, len(want)
+    ds = g.OpenEx("KEEPOUT:" + src, g.OF_VECTOR, open_options=["ASSUME_NADIR=YES", "FOCAL35=20"])
+    assert ds is not None and ds.GetLayerCount() == 1
+    got = {f.GetField("id"): f.GetField("verdict") for f in ds.GetLayer(0)}
+    assert got == want, (got, want)
+    ds = g.OpenEx("KEEPOUT:" + src, g.OF_VECTOR, open_options=["FOCAL35=20"])
+    reasons = {f.GetField("reason") for f in ds.GetLayer(0)}
+    assert all("airframe attitude" in r for r in reasons), reasons
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])
