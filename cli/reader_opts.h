@@ -33,11 +33,12 @@ enum {
     "  --every N         only every N-th video frame\n"                                            \
     "  --interval S      at most one video frame per S seconds\n"                                  \
     "  --focal35 MM      35 mm-equivalent focal length of the video camera, where the .SRT\n"      \
-    "                    does not say (most do not)\n"                                             \
+    "                    does not say (most do not) and for GoPro GPMF telemetry\n"                \
     "  --camera NAME     the camera of photos whose files do not describe it, by name\n"           \
     "                    (\"DJI FC6310R\", \"Mavic 3E\", \"Zenmuse H20T wide\"; docs/DESIGN.md)\n" \
     "  --include GLOB    in directories, read only files matching GLOB (repeatable; default:\n"    \
-    "                    *.jpg *.jpeg *.tif *.tiff *.srt and the imagery keepout must refuse)\n"   \
+    "                    *.jpg *.jpeg *.tif *.tiff *.srt, GoPro videos and .raw streams with\n"    \
+    "                    GPMF telemetry, and the imagery keepout must refuse)\n"                   \
     "  --exclude GLOB    in directories, skip files matching GLOB (repeatable)\n"
 
 /* Handles option c of READER_LONGOPTS: 1 done, -1 bad value (message printed), 0 not ours.
