@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,11 +186,40 @@ ko_status koi_sites_attach_index(ko_sites *s, int refuse_damaged) {
     return st;
 }
 
-/* Writes len bytes to path atomically: a temporary file beside it (mode as the store's, which
- * holds the same sites), fsync, rename, fsync of the folder. */
-static ko_status write_file(ko_sites *s, const char *path, const unsigned char *b, size_t len) {
+/* The index file being written: a temporary file beside it, which the build fills through a
+ * shared mapping (the image is never all in the process's memory: the kernel writes the pages
+ * back as they fill), then fsync, rename, fsync of the folder. */
+typedef struct file_sink {
+    ko_context *ctx;
+    const char *path; /* the temporary file */
+    int fd;
+    void *map;
+    size_t len;
+} file_sink;
+
+static ko_status map_temp(void *u, size_t len, unsigned char **b) {
+    file_sink *f = u;
+    /* The blocks reserved first: a full disk is an error here, not SIGBUS at a mapped write. */
+    int err = posix_fallocate(f->fd, 0, (off_t)len);
+    if (err == EOPNOTSUPP || err == EINVAL) err = ftruncate(f->fd, (off_t)len) ? errno : 0;
+    if (err)
+        return koi_error(f->ctx, KO_ERR_IO,
+                         "%s: cannot make room for the site index (%zu bytes): %s", f->path, len,
+                         strerror(err));
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+    if (m == MAP_FAILED)
+        return koi_error(f->ctx, KO_ERR_IO, "%s: cannot map the site index being written: %s",
+                         f->path, strerror(errno));
+    f->map = m, f->len = len;
+    *b = m;
+    return KO_OK;
+}
+
+/* Builds the index of s (in its read transaction) into path atomically, the file's mode as
+ * the store's (which holds the same sites). */
+static ko_status write_index_file(ko_sites *s, const koi_index_id *id, const char *path) {
     ko_context *ctx = s->ctx;
-    size_t n = strlen(path);
+    size_t n = strlen(path), len = 0;
     char *tmp = koi_malloc(n + 8), *dir = koi_strdup(path);
     if (!tmp || !dir) {
         free(tmp);
@@ -203,24 +233,23 @@ static ko_status write_file(ko_sites *s, const char *path, const unsigned char *
         strcpy(dir, ".");
     else
         slash[slash == dir ? 1 : 0] = '\0';
-    int fd = mkstemp(tmp), err = fd < 0 ? errno : 0;
+    file_sink f = {ctx, tmp, mkstemp(tmp), NULL, 0};
+    int err = f.fd < 0 ? errno : 0;
     struct stat sb;
-    if (fd >= 0 && stat(s->path, &sb) == 0 && fchmod(fd, sb.st_mode & 0666) != 0) err = errno;
-    for (size_t off = 0; fd >= 0 && !err && off < len;) {
-        ssize_t w = write(fd, b + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0)
-            err = w < 0 ? errno : EIO;
-        else
-            off += (size_t)w;
+    if (f.fd >= 0 && stat(s->path, &sb) == 0 && fchmod(f.fd, sb.st_mode & 0666) != 0) err = errno;
+    ko_status st = err ? KO_OK : koi_packed_build_into(s, id, map_temp, &f, &len);
+    if (f.map) {
+        if (!st && !err && msync(f.map, f.len, MS_SYNC) != 0) err = errno;
+        munmap(f.map, f.len);
     }
-    if (fd >= 0 && !err && fsync(fd) != 0) err = errno;
-    if (fd >= 0 && close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    ko_status st = KO_OK;
-    if (err) {
-        if (fd >= 0) unlink(tmp);
-        st = koi_error(ctx, KO_ERR_IO, "%s: cannot write the site index: %s", path, strerror(err));
+    if (!st && !err && f.fd >= 0 && fsync(f.fd) != 0) err = errno;
+    if (f.fd >= 0 && close(f.fd) != 0 && !err) err = errno;
+    if (!st && !err && rename(tmp, path) != 0) err = errno;
+    if (st || err) {
+        if (f.fd >= 0) unlink(tmp);
+        if (!st)
+            st = koi_error(ctx, KO_ERR_IO, "%s: cannot write the site index: %s", path,
+                           strerror(err));
     } else {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || fsync(dfd) != 0)
@@ -243,8 +272,6 @@ ko_status ko_sites_write_index(ko_sites *s) {
     koi_index_id id;
     ko_status st = koi_sites_track_changes(s);
     if (st || (st = koi_sites_index_id(s, &id))) return st;
-    unsigned char *b = NULL;
-    size_t len = 0;
     char *path = koi_sites_index_path(s);
     if (!path) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     long long before[2][4];
@@ -252,11 +279,9 @@ ko_status ko_sites_write_index(ko_sites *s) {
     file_stamp(s->path, 1, before[1]);
     /* One read transaction: the sites the index holds are those of the token it carries. */
     if (!(st = koi_sites_exec(s, "BEGIN"))) {
-        if (!(st = koi_sites_index_id(s, &id))) st = koi_packed_build(s, &id, &b, &len);
+        if (!(st = koi_sites_index_id(s, &id))) st = write_index_file(s, &id, path);
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     }
-    if (!st) st = write_file(s, path, b, len);
-    free(b);
     if (!st) {
         koi_packed *p = NULL;
         int state = koi_packed_open(ctx, path, &id, &p);

@@ -79,7 +79,7 @@ const koi_index_id *koi_packed_identity(const koi_packed *p) {
     return &p->id;
 }
 
-/* A growable byte buffer. */
+/* A growable byte buffer (the scratch a row's WKB is converted into). */
 typedef struct bytes {
     unsigned char *p;
     size_t len, cap;
@@ -101,131 +101,42 @@ static int bytes_room(bytes *b, size_t n) {
     return 1;
 }
 
-static int bytes_add(bytes *b, const void *src, size_t n) {
-    if (!bytes_room(b, n)) return 0;
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-    return 1;
-}
-
-/* The flat form of a 2D WKB point or one-ring polygon: its kind and point count, and the
- * coordinates appended to xy. KOI_SITE_OTHER (nothing appended) for every other shape, which
- * GEOS then reads. A closed ring of at least 4 points is required of a flat polygon. */
-static int wkb_flat(const unsigned char *b, size_t n, bytes *xy, size_t *points, int *ok) {
-    *ok = 1;
+/* The flat form a 2D WKB takes in the index: KOI_SITE_POINT (one coordinate pair) or
+ * KOI_SITE_POLYGON (a one-ring polygon: its closed ring of at least 4 points) with its point
+ * count; KOI_SITE_OTHER (no points) for every other shape, which GEOS then reads. */
+static int wkb_shape(const unsigned char *b, size_t n, size_t *points) {
     *points = 0;
     if (n < 9 || b[0] > 1) return KOI_SITE_OTHER;
     int little = b[0] == 1;
     uint32_t type = koi_wkb_u32(b + 1, little);
     if (type == 1 && n == 21) {
-        double p[2] = {koi_wkb_f64(b + 5, little), koi_wkb_f64(b + 13, little)};
-        if (!isfinite(p[0]) || !isfinite(p[1])) return KOI_SITE_OTHER; /* POINT EMPTY */
+        if (!isfinite(koi_wkb_f64(b + 5, little)) || !isfinite(koi_wkb_f64(b + 13, little)))
+            return KOI_SITE_OTHER; /* POINT EMPTY */
         *points = 1;
-        *ok = bytes_add(xy, p, sizeof p);
         return KOI_SITE_POINT;
     }
     if (type != 3 || n < 13 || koi_wkb_u32(b + 5, little) != 1) return KOI_SITE_OTHER;
     uint32_t m = koi_wkb_u32(b + 9, little);
     if (m < 4 || (n - 13) / 16 != m || (n - 13) % 16 != 0) return KOI_SITE_OTHER;
-    const unsigned char *c = b + 13;
-    const uint16_t probe = 1;
-    int host_little = *(const unsigned char *)&probe == 1;
-    if (little == host_little) {
-        if (!bytes_add(xy, c, 16 * (size_t)m)) goto nomem;
-    } else {
-        for (uint32_t i = 0; i < 2 * m; i++) {
-            double d = koi_wkb_f64(c + 8 * (size_t)i, little);
-            if (!bytes_add(xy, &d, sizeof d)) goto nomem;
-        }
-    }
-    const double *r = (const double *)(xy->p + xy->len) - 2 * (size_t)m;
-    if (r[0] != r[2 * m - 2] || r[1] != r[2 * m - 1]) {
-        xy->len -= 16 * (size_t)m; /* not closed: GEOS will say what it is */
-        return KOI_SITE_OTHER;
-    }
+    const unsigned char *c = b + 13, *e = c + 16 * ((size_t)m - 1);
+    if (koi_wkb_f64(c, little) != koi_wkb_f64(e, little) ||
+        koi_wkb_f64(c + 8, little) != koi_wkb_f64(e + 8, little))
+        return KOI_SITE_OTHER; /* not closed: GEOS will say what it is */
     *points = m;
     return KOI_SITE_POLYGON;
-nomem:
-    *ok = 0;
-    return KOI_SITE_OTHER;
 }
 
-/* What the load reads, in the store's row order, before the tree fixes the final order. */
-typedef struct rows {
-    size_t n;
-    int64_t *ids;
-    double *gsd, *buf, *boxes;
-    size_t *soff, *woff; /* soff: each row's four strings, in a row */
-    bytes str, wkb;
-} rows;
-
-static void rows_free(rows *r) {
-    free(r->ids);
-    free(r->gsd);
-    free(r->buf);
-    free(r->boxes);
-    free(r->soff);
-    free(r->woff);
-    free(r->str.p);
-    free(r->wkb.p);
-}
-
-static ko_status read_rows(ko_sites *s, size_t n, rows *r) {
-    ko_context *ctx = s->ctx;
-    r->ids = koi_calloc(n, sizeof *r->ids);
-    r->gsd = koi_calloc(n, sizeof *r->gsd);
-    r->buf = koi_calloc(n, sizeof *r->buf);
-    r->soff = koi_calloc(n, sizeof *r->soff);
-    r->woff = koi_calloc(n + 1, sizeof *r->woff);
-    r->boxes = koi_calloc(n, 4 * sizeof *r->boxes);
-    if (!r->ids || !r->gsd || !r->buf || !r->soff || !r->woff || !r->boxes)
-        return koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m,"
-                           " s.buffer_m, s.geom_buffered FROM sites s",
-                           -1, &q, NULL) != SQLITE_OK)
-        return koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-    ko_status st = KO_OK;
-    size_t i = 0;
-    int rc = SQLITE_DONE;
-    while (i < n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t id = r->ids[i] = sqlite3_column_int64(q, 0);
-        r->soff[i] = r->str.len;
-        for (int k = 0; k < 4; k++) {
-            const char *t = (const char *)sqlite3_column_text(q, 1 + k);
-            if (!t) t = "";
-            if (!bytes_add(&r->str, t, strlen(t) + 1)) goto nomem;
-        }
-        r->gsd[i] = sqlite3_column_double(q, 5);
-        r->buf[i] = sqlite3_column_double(q, 6);
-        const unsigned char *b = sqlite3_column_blob(q, 7);
-        size_t nb = (size_t)sqlite3_column_bytes(q, 7);
-        r->woff[i] = r->wkb.len;
-        if (!b) {
-            st = koi_error(ctx, KO_ERR_GEOS, "site %lld: no geometry", (long long)id);
-            break;
-        }
-        if (!bytes_room(&r->wkb, nb)) goto nomem;
-        size_t len = koi_blob_wkb(b, nb, r->wkb.p + r->wkb.len);
-        if (!len || !koi_blob_mbr(b, nb, r->boxes + 4 * i)) {
-            st = koi_error(ctx, KO_ERR_DB,
-                           "site %lld: not a plain 2D SpatiaLite geometry (re-import the source)",
-                           (long long)id);
-            break;
-        }
-        r->wkb.len += len;
-        i++;
+/* The coordinates of a flat shape (wkb_shape's kind, points pairs) into xy, in host order. */
+static void wkb_copy_flat(const unsigned char *b, int kind, size_t points, double *xy) {
+    int little = b[0] == 1;
+    const unsigned char *c = b + (kind == KOI_SITE_POINT ? 5 : 13);
+    const uint16_t probe = 1;
+    if (little == (*(const unsigned char *)&probe == 1)) {
+        memcpy(xy, c, 16 * points);
+        return;
     }
-    if (!st && i < n && rc != SQLITE_DONE)
-        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(q);
-    r->n = i;
-    r->woff[i] = r->wkb.len;
-    return st;
-nomem:
-    sqlite3_finalize(q);
-    return koi_error(ctx, KO_ERR_NOMEM, "out of memory loading %zu sites", n);
+    for (size_t i = 0; i < 2 * points; i++)
+        xy[i] = koi_wkb_f64(c + 8 * i, little);
 }
 
 /* Whether a site's geometry lies inside the box its blob's header records, from which the tree
@@ -385,82 +296,161 @@ ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, c
 
 /* ---------------------------------------------------------------- building --------------- */
 
-/* The sections in leaf order, before they are copied into the image. */
-typedef struct parts {
-    uint32_t *shape;
-    disk_meta *meta;
-    bytes xy, wkb;
-} parts;
+/* The build streams: a first scan of the store keeps only each site's box and shape (point
+ * count), from which the tree and the image's layout follow; a second scan, in the same read
+ * transaction and row order, writes every site straight into the image where the tree's leaf
+ * order puts it. Nothing else of the sites is held: ~80 bytes a site at the peak (the tree's
+ * sort), where reading every row into memory first took ~1.3 kB (13 GB for 10^7 sites). The
+ * image itself is the sink's: heap memory, or the index file mapped (index_file.c). */
 
-static void parts_free(parts *o) {
-    free(o->shape);
-    free(o->meta);
-    free(o->xy.p);
-    free(o->wkb.p);
+static const char *const rows_sql =
+    "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m,"
+    " s.geom_buffered FROM sites s";
+
+/* The current row's geometry as WKB into w (its length in *len) and its blob's box. */
+static ko_status row_wkb(ko_context *ctx, sqlite3_stmt *q, bytes *w, double *box, size_t *len) {
+    long long id = (long long)sqlite3_column_int64(q, 0);
+    const unsigned char *b = sqlite3_column_blob(q, 7);
+    size_t nb = (size_t)sqlite3_column_bytes(q, 7);
+    if (!b) return koi_error(ctx, KO_ERR_GEOS, "site %lld: no geometry", id);
+    w->len = 0;
+    if (!bytes_room(w, nb)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    *len = koi_blob_wkb(b, nb, w->p);
+    if (!*len || !koi_blob_mbr(b, nb, box))
+        return koi_error(ctx, KO_ERR_DB,
+                         "site %lld: not a plain 2D SpatiaLite geometry (re-import the source)",
+                         id);
+    return KO_OK;
 }
 
-/* Lays the rows out in leaf order: perm[k] is the row of the k-th leaf. */
-static ko_status lay_out(ko_context *ctx, GEOSWKBReader *wkbr, const rows *r, const uint32_t *perm,
-                         parts *o, const char *store) {
-    size_t n = r->n;
-    o->shape = koi_calloc(n + 1, sizeof *o->shape);
-    o->meta = koi_calloc(n ? n : 1, sizeof *o->meta);
-    if (!o->shape || !o->meta) goto nomem;
-    for (size_t k = 0; k < n; k++) {
-        size_t j = perm[k];
-        const unsigned char *w = r->wkb.p + r->woff[j];
-        size_t wn = r->woff[j + 1] - r->woff[j], points = 0, at = o->xy.len / 16;
-        int ok = 1, kind = wkb_flat(w, wn, &o->xy, &points, &ok);
-        if (!ok) goto nomem;
-        if (at > UINT32_MAX >> 3) goto limit;
-        o->meta[k] = (disk_meta){r->ids[j], r->gsd[j], r->buf[j], r->soff[j], 0, 0};
+/* The current row's four strings (name, category, source, source_id, NUL-terminated, in a
+ * row) into out when given; their length. */
+static size_t row_strings(sqlite3_stmt *q, char *out) {
+    size_t len = 0;
+    for (int k = 0; k < 4; k++) {
+        const char *t = (const char *)sqlite3_column_text(q, 1 + k);
+        if (!t) t = "";
+        size_t n = strlen(t) + 1;
+        if (out) memcpy(out + len, t, n);
+        len += n;
+    }
+    return len;
+}
+
+/* First scan: each row's box (4 doubles) and shape (points << 2 | kind) for n rows, and the
+ * totals of strings and of WKB kept as such. *got: the rows read. */
+static ko_status scan_shapes(ko_context *ctx, sqlite3_stmt *q, size_t n, double *boxes,
+                             uint32_t *shape, size_t *got, size_t *nstrs, size_t *nwkb) {
+    bytes w = {0};
+    ko_status st = KO_OK;
+    size_t i = 0;
+    int rc = SQLITE_DONE;
+    *nstrs = *nwkb = 0;
+    while (i < n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        size_t len = 0, points = 0;
+        if ((st = row_wkb(ctx, q, &w, boxes + 4 * i, &len))) break;
+        int kind = wkb_shape(w.p, len, &points);
+        if (points > UINT32_MAX >> 3) {
+            st = koi_error(ctx, KO_ERR_LIMIT, "site %lld has more than %u points",
+                           (long long)sqlite3_column_int64(q, 0), UINT32_MAX >> 3);
+            break;
+        }
+        shape[i] = (uint32_t)points << 2 | (uint32_t)kind;
+        if (kind == KOI_SITE_OTHER) *nwkb += len;
+        *nstrs += row_strings(q, NULL);
+        i++;
+    }
+    if (!st && i < n && rc != SQLITE_DONE)
+        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(sqlite3_db_handle(q)));
+    free(w.p);
+    *got = i;
+    return st;
+}
+
+/* Second scan: row j to leaf leaf_of[j] of the image b laid out as l, whose shape section is
+ * already written. A row that is not what the first scan saw (it cannot be, in one read
+ * transaction) is an error, never a misplaced site. */
+static ko_status write_sites(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q, size_t n,
+                             const uint32_t *leaf_of, unsigned char *b, const layout *l,
+                             const char *store) {
+    const uint32_t *shape = (const uint32_t *)(b + l->shape);
+    disk_meta *meta = (disk_meta *)(b + l->meta);
+    double *xy = (double *)(b + l->xy);
+    size_t soff = 0, woff = 0, j = 0;
+    bytes w = {0};
+    ko_status st = KO_OK;
+    int rc, changed = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        long long id = (long long)sqlite3_column_int64(q, 0);
+        size_t len = 0, points = 0;
+        double box[4], gb[4];
+        if (j >= n) {
+            changed = 1;
+            break;
+        }
+        size_t k = leaf_of[j++], at = shape[k] >> 3;
+        if ((st = row_wkb(ctx, q, &w, box, &len))) break;
+        int kind = wkb_shape(w.p, len, &points);
+        if ((int)(shape[k] & 3) != kind || (shape[k + 1] >> 3) - at != points) {
+            changed = 1;
+            break;
+        }
+        meta[k] =
+            (disk_meta){id, sqlite3_column_double(q, 5), sqlite3_column_double(q, 6), soff, 0, 0};
+        size_t ns = row_strings(q, NULL);
+        if (ns > l->wkb - l->strs - soff) {
+            changed = 1;
+            break;
+        }
+        soff += row_strings(q, (char *)b + l->strs + soff);
         GEOSGeometry *g = NULL;
         if (kind == KOI_SITE_OTHER) {
-            g = GEOSWKBReader_read_r(ctx->geos, wkbr, w, wn);
-            if (!g)
-                return koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry",
-                                 (long long)r->ids[j]);
-            o->meta[k].wkb = o->wkb.len, o->meta[k].nwkb = wn;
-            if (!bytes_add(&o->wkb, w, wn)) {
-                GEOSGeom_destroy_r(ctx->geos, g);
-                goto nomem;
+            if (len > l->end - l->wkb - woff) {
+                changed = 1;
+                break;
             }
+            if (!(g = GEOSWKBReader_read_r(ctx->geos, wkbr, w.p, len))) {
+                st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", id);
+                break;
+            }
+            memcpy(b + l->wkb + woff, w.p, len);
+            meta[k].wkb = woff, meta[k].nwkb = len;
+            woff += len;
+        } else {
+            wkb_copy_flat(w.p, kind, points, xy + 2 * at);
         }
-        const double *box = r->boxes + 4 * j;
-        double gb[4];
-        int inside = inside_box(ctx->geos, o->xy.p ? (const double *)(o->xy.p + 16 * at) : NULL,
-                                points, g, box, gb);
+        int inside = inside_box(ctx->geos, xy + 2 * at, points, g, box, gb);
         if (g) GEOSGeom_destroy_r(ctx->geos, g);
-        if (!inside)
-            return koi_error(ctx, KO_ERR_DB,
-                             "%s: damaged: site %lld's geometry (lon %.9g..%.9g, lat %.9g..%.9g) "
-                             "reaches outside the box its stored blob records (lon %.9g..%.9g, "
-                             "lat %.9g..%.9g), so it could be missed where it strays; build the "
-                             "store again from its sources",
-                             store, (long long)r->ids[j], gb[0], gb[2], gb[1], gb[3], box[0],
-                             box[2], box[1], box[3]);
-        o->shape[k] = (uint32_t)at << 3 | (uint32_t)(kind == KOI_SITE_OTHER) << 2 | (uint32_t)kind;
+        if (!inside) {
+            st = koi_error(ctx, KO_ERR_DB,
+                           "%s: damaged: site %lld's geometry (lon %.9g..%.9g, lat %.9g..%.9g) "
+                           "reaches outside the box its stored blob records (lon %.9g..%.9g, "
+                           "lat %.9g..%.9g), so it could be missed where it strays; build the "
+                           "store again from its sources",
+                           store, id, gb[0], gb[2], gb[1], gb[3], box[0], box[2], box[1], box[3]);
+            break;
+        }
     }
-    if (o->xy.len / 16 > UINT32_MAX >> 3) goto limit;
-    o->shape[n] = (uint32_t)(o->xy.len / 16) << 3;
-    return KO_OK;
-limit:
-    return koi_error(ctx, KO_ERR_LIMIT, "the sites have more than %u points in all",
-                     UINT32_MAX >> 3);
-nomem:
-    return koi_error(ctx, KO_ERR_NOMEM, "out of memory building the index of %zu sites", n);
+    free(w.p);
+    if (st) return st;
+    if (!changed && rc != SQLITE_DONE)
+        return koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(sqlite3_db_handle(q)));
+    if (!changed && j == n) return KO_OK;
+    return koi_error(ctx, KO_ERR_DB, "%s: its sites changed while their index was built", store);
 }
 
-ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **image,
-                           size_t *len) {
+ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, koi_image_sink get, void *sink,
+                                size_t *len) {
     ko_context *ctx = s->ctx;
-    rows r = {0};
-    parts o = {0};
     koi_rtree *tree = NULL;
-    uint32_t *perm = NULL;
+    uint32_t *shape = NULL, *perm = NULL;
+    double *boxes = NULL;
     int64_t count = 0;
-    *image = NULL, *len = 0;
+    size_t n = 0, nstrs = 0, nwkb = 0, points = 0, total = 0;
+    *len = 0;
     ko_status st = KO_OK;
+    const char *name = sqlite3_db_filename(s->db, "main");
+    if (!name || !*name) name = "site store";
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||
         sqlite3_step(q) != SQLITE_ROW)
@@ -468,61 +458,105 @@ ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **
     else
         count = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
-    /* The scan reads every page of the store: mapped, not a pread per page (1,022 sites:
-     * 11-19 -> 3-7 ms). Only for the scan, as a mapped file shrunk by another process would
+    q = NULL;
+    if (!st && (count < 0 || (uint64_t)count > UINT32_MAX / 2))
+        st = koi_error(ctx, KO_ERR_LIMIT, "the store has %lld sites, more than an index holds",
+                       (long long)count);
+    /* The scans read every page of the store: mapped, not a pread per page (1,022 sites:
+     * 11-19 -> 3-7 ms). Only for the scans, as a mapped file shrunk by another process would
      * fault. */
     sqlite3_exec(s->db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
-    if (!st) st = read_rows(s, (size_t)count, &r);
-    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
-    /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
-    if (!st && (st = koi_rtree_build(r.boxes, r.n, &tree)))
-        st = koi_error(ctx, st, "building the packed index of %zu sites failed", r.n);
-    if (!st && !(perm = koi_calloc(r.n ? r.n : 1, sizeof *perm)))
-        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory building the index of %zu sites", r.n);
+    if (!st && sqlite3_prepare_v2(s->db, rows_sql, -1, &q, NULL) != SQLITE_OK)
+        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
     if (!st) {
-        koi_rtree_renumber(tree, perm);
-        const char *name = sqlite3_db_filename(s->db, "main");
-        st = lay_out(ctx, s->wkbr, &r, perm, &o, name && *name ? name : "site store");
+        n = (size_t)count;
+        boxes = koi_calloc(n ? n : 1, 4 * sizeof *boxes);
+        shape = koi_calloc(n ? n : 1, sizeof *shape);
+        if (!boxes || !shape)
+            st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
     }
-    free(perm);
-    size_t total = 0;
+    if (!st) st = scan_shapes(ctx, q, n, boxes, shape, &n, &nstrs, &nwkb);
+    /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
+    if (!st && (st = koi_rtree_build(boxes, n, &tree)))
+        st = koi_error(ctx, st, "building the packed index of %zu sites failed", n);
+    free(boxes);
+    if (!st && !(perm = koi_calloc(n ? n : 1, sizeof *perm)))
+        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
+    for (size_t j = 0; !st && j < n; j++)
+        points += shape[j] >> 2;
     const float *tb = tree ? koi_rtree_boxes(tree, &total) : NULL;
     layout l = {0};
-    size_t points = o.xy.len / 16;
-    if (!st && !layout_of(r.n, total, points, r.str.len, o.wkb.len, &l))
-        st = koi_error(ctx, KO_ERR_LIMIT, "the index of %zu sites is too large", r.n);
+    if (!st && (points > UINT32_MAX >> 3 || !layout_of(n, total, points, nstrs, nwkb, &l)))
+        st = koi_error(ctx, KO_ERR_LIMIT, "the index of %zu sites is too large (%zu points)", n,
+                       points);
     unsigned char *b = NULL;
-    if (!st && !(b = koi_calloc(l.end, 1)))
-        st = koi_error(ctx, KO_ERR_NOMEM,
-                       "out of memory building the index of %zu sites (%zu "
-                       "bytes)",
-                       r.n, l.end);
+    if (!st) st = get(sink, l.end, &b);
     if (!st) {
         memcpy(b, magic, sizeof magic);
         put32(b, H_VERSION, KOI_INDEX_FORMAT);
         put32(b, H_ENDIAN, ENDIAN_MARK);
         put32(b, H_NODE, NODE_SIZE);
         put32(b, H_HEADER, HEADER);
-        put64(b, H_N, r.n);
+        put64(b, H_N, n);
         put64(b, H_TOTAL, total);
         put64(b, H_POINTS, points);
-        put64(b, H_STRS, r.str.len);
-        put64(b, H_WKB, o.wkb.len);
+        put64(b, H_STRS, nstrs);
+        put64(b, H_WKB, nwkb);
         put64(b, H_SIZE, l.end);
         put64(b, H_STORE_VERSION, (uint64_t)id->version);
         memcpy(b + H_TOKEN, id->token, strnlen(id->token, 32));
         put64(b, H_CHECKSUM, header_sum(b));
         if (total) memcpy(b + l.boxes, tb, total * 4 * sizeof(float));
-        memcpy(b + l.shape, o.shape, (r.n + 1) * sizeof *o.shape);
-        if (r.n) memcpy(b + l.meta, o.meta, r.n * sizeof *o.meta);
-        if (o.xy.len) memcpy(b + l.xy, o.xy.p, o.xy.len);
-        if (r.str.len) memcpy(b + l.strs, r.str.p, r.str.len);
-        if (o.wkb.len) memcpy(b + l.wkb, o.wkb.p, o.wkb.len);
-        *image = b, *len = l.end;
+        koi_rtree_renumber(tree, perm);
+        koi_rtree_free(tree);
+        tree = NULL;
+        /* The shape section, in leaf order; then perm turned around: the leaf of each row. */
+        uint32_t *out = (uint32_t *)(b + l.shape), at = 0;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t sh = shape[perm[k]], kind = sh & 3;
+            out[k] = at << 3 | (uint32_t)(kind == KOI_SITE_OTHER) << 2 | kind;
+            at += sh >> 2;
+        }
+        out[n] = at << 3;
+        free(shape);
+        shape = NULL;
+        uint32_t *leaf_of = koi_calloc(n ? n : 1, sizeof *leaf_of);
+        if (!leaf_of) {
+            st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
+        } else {
+            for (size_t k = 0; k < n; k++)
+                leaf_of[perm[k]] = (uint32_t)k;
+            free(perm);
+            perm = NULL;
+            sqlite3_reset(q);
+            st = write_sites(ctx, s->wkbr, q, n, leaf_of, b, &l, name);
+            free(leaf_of);
+        }
+        if (!st) *len = l.end;
     }
+    sqlite3_finalize(q);
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
     koi_rtree_free(tree);
-    parts_free(&o);
-    rows_free(&r);
+    free(perm);
+    free(shape);
+    return st;
+}
+
+static ko_status heap_sink(void *sink, size_t len, unsigned char **b) {
+    ko_context *ctx = ((void **)sink)[0];
+    *b = koi_calloc(len, 1);
+    ((void **)sink)[1] = *b;
+    return *b ? KO_OK
+              : koi_error(ctx, KO_ERR_NOMEM, "out of memory building the site index (%zu bytes)",
+                          len);
+}
+
+ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **image,
+                           size_t *len) {
+    void *sink[2] = {s->ctx, NULL};
+    ko_status st = koi_packed_build_into(s, id, heap_sink, sink, len);
+    *image = st ? NULL : sink[1];
+    if (st) free(sink[1]);
     return st;
 }
 

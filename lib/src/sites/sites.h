@@ -73,8 +73,15 @@ typedef struct koi_index_id {
     int64_t version;
 } koi_index_id;
 void koi_packed_free(ko_context *ctx, koi_packed *p);
-/* Builds the index's file image from the store's sites, stamped with id: *image (malloc'd,
- * the caller's) of *len bytes. */
+/* Where a build writes the index's image: *b, len writable bytes, all zero (the heap, or the
+ * index file's temporary mapped); on failure an error recorded in the context. */
+typedef ko_status (*koi_image_sink)(void *sink, size_t len, unsigned char **b);
+/* Builds the index's file image from the store's sites, stamped with id, into the len bytes
+ * get(sink, len) gives it, streaming (two scans of the store; each site written where it goes,
+ * never all held in memory). To be called inside one read transaction. */
+ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, koi_image_sink get, void *sink,
+                                size_t *len);
+/* The same into the heap: *image (malloc'd, the caller's) of *len bytes. */
 ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **image, size_t *len);
 /* An index over an image b of len bytes (malloc'd; owned by the index from the call on, freed
  * on failure too), checked as koi_packed_view does. */
