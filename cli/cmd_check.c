@@ -418,15 +418,10 @@ int cmd_check(int argc, char **argv) {
         r.fopts.dem = r.dem;
         r.ropts.below_takeoff = 1;
     }
-    /* Many shots against the store's size: the in-memory index, else the on-disk R-tree. */
-    if (list.many) {
-        double shots = 0;
-        for (size_t i = 0; i < list.n; i++)
-            shots += ko_input_shots_estimate(r.ctx, list.paths[i], -1, &r.ropts);
-        if (ko_sites_prepare(r.sites, shots, NULL) != KO_OK) {
-            fprintf(stderr, "keepout check: site store: %s\n", ko_errmsg(r.ctx));
-            goto done;
-        }
+    /* the library's one rule: the store's index file, written again if it is not current */
+    if (ko_sites_prepare(r.sites, 0, NULL) != KO_OK) {
+        fprintf(stderr, "keepout check: site store: %s\n", ko_errmsg(r.ctx));
+        goto done;
     }
     if (!drv && !(fp = outpath ? fopen(outpath, "w") : stdout)) {
         fprintf(stderr, "keepout check: cannot write %s: %s\n", outpath, strerror(errno));

@@ -33,7 +33,6 @@ static int add(input_list *l, const char *path) {
         fprintf(stderr, "keepout: out of memory listing inputs\n");
         return 0;
     }
-    l->many |= l->n >= 100 || ko_input_is_series(path);
     return 1;
 }
 

@@ -10,7 +10,6 @@
 typedef struct input_list {
     char **paths;
     size_t n, cap;
-    int many; /* directories, telemetry or video files, or >= 100 paths: use the batch index */
 } input_list;
 
 /* Returns 0 (after a message on stderr) if the list cannot be built: out of memory or an

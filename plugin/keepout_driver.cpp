@@ -105,7 +105,10 @@ struct Session {
         }
         store = s;
         double limit = 0;
+        // the library's one index-loading rule: the store's index file (written again if it
+        // is not current), for a photo as for a folder
         if (ko_sites_open(ctx, s, KO_SITES_READONLY, &sites) != KO_OK ||
+            ko_sites_prepare(sites, 0, nullptr) != KO_OK ||
             ko_sites_gsd_limit(sites, &limit) != KO_OK) {
             CPLError(CE_Failure, CPLE_OpenFailed,
                      "KEEPOUT: site store %s cannot be used, so nothing can be checked: %s", s,
@@ -986,13 +989,6 @@ GDALDataset *Open(GDALOpenInfo *info) {
             }
             auto s = std::make_unique<Session>();
             if (!s->Init(info->papszOpenOptions)) return nullptr;
-            // the one index-loading rule: the packed index when the shots call for it
-            if (ko_sites_prepare(s->sites, ko_input_shots_estimate(s->ctx, path, -1, nullptr),
-                                 nullptr) != KO_OK) {
-                CPLError(CE_Failure, CPLE_OpenFailed, "KEEPOUT: site store %s: %s",
-                         s->store.c_str(), ko_errmsg(s->ctx));
-                return nullptr;
-            }
             return new KeepoutVectorDataset(new KeepoutLayer(std::move(s), path));
         }
         if (!want_raster) return nullptr;

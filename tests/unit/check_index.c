@@ -666,37 +666,90 @@ START_TEST(test_index_batch_matches_single_queries) {
 }
 END_TEST
 
-/* The one index-loading rule of every face: the mapped index file when it is current; without
- * it, the in-memory index when the queries to come outnumber a quarter of the sites (the Bremen
- * store's count, read by SQL here), the on-disk R-tree below; and the shot estimate it is fed: a
- * photo 1, a telemetry CSV one per ~80 bytes, a DJI .SRT one per ~200, a directory the sum over the
- * files its reader would read. */
-START_TEST(test_index_prepare_loads_when_queries_pay) {
-    fixture f;
-    fixture_open_bremen(&f);
+/* The one index-loading rule of every face, whatever the number of queries: the mapped index
+ * file when it is current; without it (deleted, or the store changed behind it by plain SQL)
+ * the file is written again and mapped, holding the store's sites as they now are, by a
+ * read-only handle too; a store that does not track changes is left as it is and gets the
+ * index in memory. And the shot estimate (for progress): a photo 1, a telemetry CSV one per
+ * ~80 bytes, a DJI .SRT one per ~200, a directory the sum over the files its reader would
+ * read. */
+static int triggers(sqlite3 *db) {
     sqlite3_stmt *q;
-    ck_assert_int_eq(sqlite3_prepare_v2(f.s->db, "SELECT count(*) FROM sites", -1, &q, NULL),
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                                        " AND name LIKE 'ko_sites_change_%'",
+                                        -1, &q, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-    double n = (double)sqlite3_column_int64(q, 0);
+    int n = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
-    ck_assert_double_gt(n, 100);
+    return n;
+}
+
+static int has_name(const koi_packed *p, const char *name) {
+    for (uint32_t i = 0; i < koi_packed_count(p); i++) {
+        koi_site v;
+        ck_assert(koi_packed_meta(p, i, &v));
+        if (strcmp(v.name, name) == 0) return 1;
+    }
+    return 0;
+}
+
+START_TEST(test_index_prepare_writes_a_missing_or_stale_index) {
+    fixture f;
+    fixture_open_bremen(&f);
+    char idx[300];
+    snprintf(idx, sizeof idx, "%s.koidx", f.db);
     int loaded = -1;
     /* the store's index file, mapped since the import: every face uses it, for one query too */
     ck_assert_int_eq(ko_sites_prepare(f.s, 1, &loaded), KO_OK);
     ck_assert_int_eq(loaded, 1);
     ck_assert_ptr_nonnull(koi_packed_file(f.s->packed));
-    /* without it (a store made elsewhere): the old rule */
-    use_path(&f, 0);
-    ck_assert_int_eq(ko_sites_prepare(f.s, n / 4 - 1, &loaded), KO_OK);
-    ck_assert_int_eq(loaded, 0);
-    ck_assert_ptr_null(f.s->packed);
-    ck_assert_int_eq(ko_sites_prepare(f.s, n / 4, &loaded), KO_OK);
-    ck_assert_int_eq(loaded, 1);
-    ck_assert_ptr_nonnull(f.s->packed);
-    ck_assert_int_eq(ko_sites_prepare(f.s, 1, &loaded), KO_OK); /* loaded stays loaded */
-    ck_assert_int_eq(loaded, 1);
     ck_assert_int_eq(ko_sites_prepare(NULL, 1, &loaded), KO_ERR_ARG);
+    /* deleted: a read-only handle writes it again, for one query */
+    ck_assert_int_eq(unlink(idx), 0);
+    ko_sites *r = NULL;
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
+    ck_assert_ptr_null(r->packed);
+    ck_assert_int_eq(ko_sites_prepare(r, 1, &loaded), KO_OK);
+    ck_assert_int_eq(loaded, 1);
+    ck_assert_ptr_nonnull(koi_packed_file(r->packed));
+    struct stat sb;
+    ck_assert_int_eq(stat(idx, &sb), 0);
+    ko_sites_close(r);
+    /* a site renamed by plain SQL behind the index: the next handle finds it stale and the
+     * index written again holds the new name */
+    ck_assert_int_eq(sqlite3_exec(f.s->db,
+                                  "UPDATE sites SET name = 'renamed behind its back'"
+                                  " WHERE id = (SELECT min(id) FROM sites)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
+    ck_assert_ptr_null(r->packed); /* stale: not mapped */
+    ck_assert_int_eq(ko_sites_prepare(r, 0, &loaded), KO_OK);
+    ck_assert_int_eq(loaded, 1);
+    ck_assert_ptr_nonnull(koi_packed_file(r->packed));
+    ck_assert(has_name(r->packed, "renamed behind its back"));
+    ko_sites_close(r);
+    /* a store without its change triggers (an older keepout's): nothing tells an index file
+     * current, and a reader does not add them: the index is built in memory */
+    ck_assert_int_eq(sqlite3_exec(f.s->db,
+                                  "DROP TRIGGER ko_sites_change_insert;"
+                                  " DROP TRIGGER ko_sites_change_update;"
+                                  " DROP TRIGGER ko_sites_change_delete;"
+                                  " UPDATE sites SET name = 'renamed again'"
+                                  " WHERE id = (SELECT min(id) FROM sites)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
+    ck_assert_ptr_null(r->packed);
+    ck_assert_int_eq(ko_sites_prepare(r, 0, &loaded), KO_OK);
+    ck_assert_int_eq(loaded, 1);
+    ck_assert_ptr_nonnull(r->packed);
+    ck_assert_ptr_null(koi_packed_file(r->packed));
+    ck_assert(has_name(r->packed, "renamed again"));
+    ck_assert_int_eq(triggers(r->db), 0);
+    ko_sites_close(r);
     char dir[300], path[400];
     tmp_file(f.db, "shots", dir, sizeof dir);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
@@ -834,7 +887,7 @@ int main(void) {
                             test_index_ring_overlap_matches_geos_overlay,
                             test_index_ring_simplicity_matches_geos,
                             test_index_shared_between_threads,
-                            test_index_prepare_loads_when_queries_pay,
+                            test_index_prepare_writes_a_missing_or_stale_index,
                             test_index_batch_matches_single_queries,
                             test_index_file_damage_is_refused};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,

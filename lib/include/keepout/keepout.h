@@ -609,17 +609,21 @@ KO_API ko_status ko_sites_gsd_limit(ko_sites *s, double *gsd_limit_m);
 KO_API ko_status ko_sites_write_index(ko_sites *s);
 
 /** Makes sure s queries a packed index: the mapped index file (see ko_sites_write_index())
- * when it is current, else one built in memory from the store (~4.5 us per site: 4.5 s and a
- * peak of 850 MB for 10^6 sites of ~21 points), for a store without a current index file. The
- * index lives until ko_sites_close() or the next import on s. */
+ * when it is current, else one built in memory from the store (two scans of it; the index
+ * itself, ~440 bytes a site of ~21 points, and ~80 bytes a site while it is built), for a store
+ * without a current index file. The index lives until ko_sites_close() or the next import on
+ * s. */
 KO_API ko_status ko_sites_load_index(ko_sites *s);
 
-/** Prepares s for about n_queries footprint queries, the one rule every face follows: a store
- * whose index file is current has it mapped already (*loaded := 1). Without one (a store made
- * by another tool or an older keepout, or changed since its index was written) the index is
- * built in memory (ko_sites_load_index()) when the queries outnumber a quarter of the sites,
- * else the queries use the store's on-disk R-tree. *loaded (may be NULL) := 1 if a packed
- * index is in use. Fails as ko_sites_count() or ko_sites_load_index() do. */
+/** Prepares s for footprint queries, the one rule every face follows: a store whose index file
+ * is current has it mapped already. Without one (a store made by another tool or an older
+ * keepout, changed since its index was written, or the file deleted) the index file is written
+ * again beside the store, as `keepout sites index` does, and mapped; where it cannot be written
+ * (the folder is not writable, or the store does not track changes to its sites) the same
+ * index is built in memory (ko_sites_load_index()). n_queries is not consulted (it was, for a
+ * rule of "a quarter of the sites" that is gone). *loaded (may be NULL) := 1 once a packed
+ * index is in use. Fails as ko_sites_load_index() does, or when the store's sites cannot be
+ * read (a damaged store). */
 KO_API ko_status ko_sites_prepare(ko_sites *s, double n_queries, int *loaded);
 
 /** Makes dst use the index src has loaded instead of loading its own: for worker threads, each

@@ -508,17 +508,14 @@ static int write_all(shared *sh, ko_catalog *cat, const char *when, int64_t vers
     return ok;
 }
 
-/* One index in memory for all workers (each has its own context and store handle) when it pays;
- * otherwise the workers query the store on disk, and an incremental run of a few new files
- * starts at once (ko_sites_prepare()). */
+/* One index for all workers (each has its own context and store handle): the store's index
+ * file mapped, written again first if it is not current, else built in memory
+ * (ko_sites_prepare()). */
 static ko_status load_index(shared *sh, ko_catalog *cat, ko_sites *sites) {
-    double shots = 0;
-    for (size_t i = 0; i < sh->n_jobs; i++)
-        shots += ko_input_shots_estimate(cat->ctx, sh->jobs[i].path, sh->jobs[i].size, NULL);
     int loaded;
     int64_t n_sites = 0;
     ko_status st;
-    if ((st = ko_sites_prepare(sites, shots, &loaded)) || (st = ko_sites_count(sites, &n_sites))) {
+    if ((st = ko_sites_prepare(sites, 0, &loaded)) || (st = ko_sites_count(sites, &n_sites))) {
         char why[KOI_ERRMSG_MAX];
         snprintf(why, sizeof why, "%s", ko_errmsg(cat->ctx));
         return koi_error(cat->ctx, st, "site store: %s", why);
@@ -527,7 +524,7 @@ static ko_status load_index(shared *sh, ko_catalog *cat, ko_sites *sites) {
                  (long long)n_sites,
                  !loaded                          ? "site store queried on disk"
                  : koi_packed_file(sites->packed) ? "site index file mapped"
-                                                  : "site index in memory");
+                                                  : "site index built in memory");
     if (loaded) sh->index = sites;
     return KO_OK;
 }

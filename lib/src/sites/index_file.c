@@ -261,17 +261,11 @@ static ko_status write_index_file(ko_sites *s, const koi_index_id *id, const cha
     return st;
 }
 
-ko_status ko_sites_write_index(ko_sites *s) {
-    if (!s) return KO_ERR_ARG;
+ko_status koi_sites_rewrite_index(ko_sites *s) {
     ko_context *ctx = s->ctx;
-    if (!s->writable)
-        return koi_error(ctx, KO_ERR_ARG,
-                         "%s: opened read-only: its index is written through a store opened for "
-                         "writing",
-                         s->path);
     koi_index_id id;
-    ko_status st = koi_sites_track_changes(s);
-    if (st || (st = koi_sites_index_id(s, &id))) return st;
+    ko_status st = koi_sites_index_id(s, &id);
+    if (st) return st;
     char *path = koi_sites_index_path(s);
     if (!path) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     long long before[2][4];
@@ -299,6 +293,17 @@ ko_status ko_sites_write_index(ko_sites *s) {
     }
     free(path);
     return st;
+}
+
+ko_status ko_sites_write_index(ko_sites *s) {
+    if (!s) return KO_ERR_ARG;
+    if (!s->writable)
+        return koi_error(s->ctx, KO_ERR_ARG,
+                         "%s: opened read-only: its index is written through a store opened for "
+                         "writing",
+                         s->path);
+    ko_status st = koi_sites_track_changes(s);
+    return st ? st : koi_sites_rewrite_index(s);
 }
 
 const char *koi_sites_index_state(ko_sites *s, char **path) {

@@ -725,20 +725,22 @@ ko_status ko_sites_load_index(ko_sites *s) {
 }
 
 ko_status ko_sites_prepare(ko_sites *s, double n_queries, int *loaded) {
-    int64_t n = 0;
+    (void)n_queries; /* (every face queries a packed index, for one query too) */
     if (loaded) *loaded = 0;
     if (!s) return KO_ERR_ARG;
-    /* A store with its current index file has it mapped since it was opened. */
-    if (s->packed) {
-        if (loaded) *loaded = 1;
-        return KO_OK;
+    /* A store with its current index file has it mapped since it was opened. Without one (a
+     * store made by another tool or an older keepout, changed since its index was written, or
+     * the file deleted) the index file is written again, as `keepout sites index` does, and
+     * mapped: the next process finds it current. Where it cannot be written (a folder or disk
+     * not writable; a store that does not track changes, whose schema a reader leaves alone)
+     * the same index is built in memory for this handle. */
+    if (!s->packed) {
+        koi_index_id id;
+        ko_status st = KO_ERR_IO;
+        if (s->path && koi_sites_index_id(s, &id) == KO_OK) st = koi_sites_rewrite_index(s);
+        if (st == KO_ERR_IO || (!st && !s->packed)) st = ko_sites_load_index(s);
+        if (st) return st;
     }
-    /* Without one (a store made elsewhere, or changed since its index was written): loading
-     * costs ~8 us per site, an on-disk query ~31 us more (bench_index, 10^6 sites). */
-    ko_status st = ko_sites_count(s, &n);
-    if (st) return st;
-    if (4 * n_queries < (double)n) return KO_OK;
-    if ((st = ko_sites_load_index(s))) return st;
     if (loaded) *loaded = 1;
     return KO_OK;
 }

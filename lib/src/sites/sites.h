@@ -81,6 +81,11 @@ typedef ko_status (*koi_image_sink)(void *sink, size_t len, unsigned char **b);
  * never all held in memory). To be called inside one read transaction. */
 ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, koi_image_sink get, void *sink,
                                 size_t *len);
+/* Writes the index file of a store that tracks changes (KO_ERR_NOT_FOUND if it does not) and
+ * maps it, whether s was opened for writing or not (the store itself is only read):
+ * ko_sites_write_index without its change triggers, and ko_sites_prepare's rebuild. The
+ * file's own failures (a folder not writable, a full disk) are KO_ERR_IO. */
+ko_status koi_sites_rewrite_index(ko_sites *s);
 /* The same into the heap: *image (malloc'd, the caller's) of *len bytes. */
 ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **image, size_t *len);
 /* An index over an image b of len bytes (malloc'd; owned by the index from the call on, freed
