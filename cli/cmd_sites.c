@@ -30,6 +30,8 @@ static void help(FILE *fp) {
         "                       pipelines (docs/OSM_PRESET.md)\n"
         "      --preset-file F  OSM preset rows (CSV: tags,category,kinds,buffer) tried\n"
         "                       before the built-in ones; implies --preset osm\n"
+        "      --prefilter      with the preset: cut the OSM file down with osmium\n"
+        "                       tags-filter first (same sites; for large extracts)\n"
         "      --all-zones      UAS zones of every reason, not only SENSITIVE/PRIVACY\n"
         "      --allow-empty    a source that gives no site is not an error\n"
         "  info [--format text|json]   counts per category and source, version, extent\n"
@@ -330,6 +332,7 @@ int cmd_sites(int argc, char **argv) {
                                              {"source", required_argument, NULL, 's'},
                                              {"preset", required_argument, NULL, 'p'},
                                              {"preset-file", required_argument, NULL, 'T'},
+                                             {"prefilter", no_argument, NULL, 'O'},
                                              {"all-zones", no_argument, NULL, 'Z'},
                                              {"allow-empty", no_argument, NULL, 'E'},
                                              {"format", required_argument, NULL, 'F'},
@@ -380,6 +383,9 @@ int cmd_sites(int argc, char **argv) {
             case 'T':
                 o.imp.preset_file = optarg;
                 o.imp.preset_osm = 1;
+                break;
+            case 'O':
+                o.imp.prefilter = 1;
                 break;
             case 'Z':
                 o.imp.all_zones = 1;

@@ -704,6 +704,12 @@ typedef struct ko_import_options {
      * whose category is not in the store, fails the import with KO_ERR_FORMAT naming the file
      * and line. NULL: the built-in table only. Borrowed for the call. */
     const char *preset_file;
+    /** With the preset, an OSM file is first cut down by osmium-tool (`osmium tags-filter`,
+     * to the objects with a key the preset's site rows test, and what they reference) and OGR
+     * reads the cut: the same sites, faster from a country or continent extract. The file must
+     * be local (not /vsi...). KO_ERR_UNSUPPORTED without osmium on PATH. The report's read and
+     * skipped counts are of the cut file. */
+    int prefilter;
 } ko_import_options;
 
 /** Sets opts->size and every field to its default. */

@@ -7,6 +7,8 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <json-c/json.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
@@ -14,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "sites/sites.h"
@@ -657,6 +662,94 @@ static ko_status read_osm(imp *im, const char *path, GDALDatasetH ds) {
     }
 }
 
+/* The OSM source cut down to what the preset could select before OGR reads it (issue 22:
+ * import at country or continent scale): osmium tags-filter keeps every object that has the
+ * key of one of each site row's conditions (any object a row selects has it), with the nodes
+ * and members they reference, so every kept object is built as from the whole file. A superset:
+ * the preset then selects exactly as from the whole file. *out: the filtered file (a temporary
+ * file, the caller's to unlink), or NULL when no filter can be drawn (a row without a key). */
+extern char **environ;
+static ko_status osmium_prefilter(imp *im, const char *path, char **out) {
+    ko_context *ctx = im->ctx;
+    *out = NULL;
+    ko_status st = load_preset(im);
+    if (st) return st;
+    size_t n = im->preset.n;
+    char **argv = koi_calloc(n + 10, sizeof *argv), *exprs = koi_calloc(n ? n : 1, 160);
+    if (!argv || !exprs) {
+        free(argv), free(exprs);
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    }
+    const char *tmpdir = getenv("TMPDIR");
+    char *tmp = koi_malloc(strlen(tmpdir && *tmpdir ? tmpdir : "/tmp") + 40);
+    if (!tmp) {
+        free(argv), free(exprs);
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    }
+    /* The cut in the source's own format: a coordinate read from XML text and from PBF's
+     * integers can differ in the last bit of the double (bremen_power.osm through a PBF cut:
+     * 1 ulp on most nodes). osmium keeps OSM's 7 decimals, so XML out reads as XML in. */
+    int pbf = strlen(path) > 4 && !strcasecmp(path + strlen(path) - 4, ".pbf");
+    sprintf(tmp, "%s/keepout-osm-XXXXXX.%s", tmpdir && *tmpdir ? tmpdir : "/tmp",
+            pbf ? "pbf" : "osm");
+    size_t k = 0;
+    argv[k++] = "osmium", argv[k++] = "tags-filter", argv[k++] = "--overwrite",
+    argv[k++] = "--no-progress", argv[k++] = "-f", argv[k++] = pbf ? "pbf" : "osm",
+    argv[k++] = "-o", argv[k++] = tmp, argv[k++] = (char *)path;
+    int usable = 1;
+    for (size_t i = 0; i < n && usable; i++) {
+        const koi_osm_rule *r = &im->preset.rules[i];
+        if (!r->category) continue; /* not a site: it only ever excludes */
+        if (!r->nconds || strlen(r->conds[0].key) > 120 || strchr(r->conds[0].key, '/') ||
+            strchr(r->conds[0].key, '=') || strchr(r->conds[0].key, ',')) {
+            usable = 0; /* (a key osmium's expressions cannot say: no filter) */
+            break;
+        }
+        char *e = exprs + 160 * i;
+        snprintf(e, 160, "%s%s%s/%s", r->kinds & KOI_OSM_NODE ? "n" : "",
+                 r->kinds & KOI_OSM_WAY ? "w" : "", r->kinds & KOI_OSM_RELATION ? "r" : "",
+                 r->conds[0].key);
+        argv[k++] = e;
+    }
+    int fd = usable ? mkstemps(tmp, 4) : -1;
+    if (!usable || fd < 0) {
+        free(argv), free(exprs), free(tmp);
+        return usable
+                   ? koi_error(ctx, KO_ERR_IO, "cannot make a temporary file: %s", strerror(errno))
+                   : KO_OK;
+    }
+    close(fd);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "osmium", &fa, NULL, argv, environ), status = 0;
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc == 0)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    free(argv), free(exprs);
+    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        unlink(tmp);
+        free(tmp);
+        if (rc == ENOENT || (rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127))
+            return koi_error(ctx, KO_ERR_UNSUPPORTED,
+                             "%s: the prefilter needs osmium-tool (osmium), not found", path);
+        return koi_error(ctx, KO_ERR_IO,
+                         "%s: osmium tags-filter failed (%s %d): run it by hand to see why", path,
+                         rc                  ? "error"
+                         : WIFEXITED(status) ? "exit"
+                                             : "signal",
+                         rc                  ? rc
+                         : WIFEXITED(status) ? WEXITSTATUS(status)
+                                             : WTERMSIG(status));
+    }
+    *out = tmp;
+    return KO_OK;
+}
+
 static ko_status import_ogr(imp *im, const char *path) {
     ko_context *ctx = im->ctx;
     const char *ext = CPLGetExtension(path);
@@ -679,6 +772,16 @@ static ko_status import_ogr(imp *im, const char *path) {
     }
     int preset = im->o->preset_osm || im->o->preset_file;
     int maybe_osm = preset || strstr(path, ".osm") || strstr(path, ".pbf");
+    char *filtered = NULL;
+    if (im->o->prefilter && preset && strncmp(path, "/vsi", 4) != 0) {
+        ko_status ps = osmium_prefilter(im, path, &filtered);
+        if (ps) {
+            CPLFree(vpath);
+            CSLDestroy(oo);
+            return ps;
+        }
+        if (filtered) open_path = filtered;
+    }
     char conf_tmp[128];
     const char *conf = maybe_osm ? osmconf_path(im->o, conf_tmp, sizeof conf_tmp) : NULL;
     if (conf) oo = CSLSetNameValue(oo, "CONFIG_FILE", conf);
@@ -775,6 +878,8 @@ done:
     if (wgs84) OSRDestroySpatialReference(wgs84);
     if (ds) GDALClose(ds);
     if (conf && conf_tmp[0]) VSIUnlink(conf_tmp);
+    if (filtered) unlink(filtered);
+    free(filtered);
     CPLFree(vpath);
     return st;
 }
