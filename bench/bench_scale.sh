@@ -66,7 +66,7 @@ for n in $scales; do
     /usr/bin/time -f "%e %M" -o "$tmp/sindex_$n.txt" "$k" sites index "$store"
     "$build/bench/bench_index" "$n" "$nq" "$store" "$centre" | tee "$tmp/index_$n.txt"
     export KEEPOUT_SITES=$store
-    hyperfine -N -i -w 3 -r 20 --export-json "$tmp/cold_$n.json" \
+    hyperfine -N -i -w 2 -r 10 --export-json "$tmp/cold_$n.json" \
         "$k check -q --db $store $photo" "$k check -q --db $store $tmp/ten" \
         "$k check -q --db $store $tmp/six" \
         "env GDAL_DRIVER_PATH=$build/plugin ogrinfo -ro -al -q KEEPOUT:$tmp/six" >/dev/null 2>&1
