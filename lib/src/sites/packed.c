@@ -301,7 +301,7 @@ ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, c
  * transaction and row order, writes every site straight into the image where the tree's leaf
  * order puts it. Nothing else of the sites is held: ~80 bytes a site at the peak (the tree's
  * sort), where reading every row into memory first took ~1.3 kB (13 GB for 10^7 sites). The
- * image itself is the sink's: heap memory, or the index file mapped (index_file.c). */
+ * image itself is the sink's (the heap: koi_packed_build). */
 
 static const char *const rows_sql =
     "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m,"
@@ -546,6 +546,11 @@ static ko_status heap_sink(void *sink, size_t len, unsigned char **b) {
     ko_context *ctx = ((void **)sink)[0];
     *b = koi_calloc(len, 1);
     ((void **)sink)[1] = *b;
+#ifdef MADV_HUGEPAGE
+    /* the second scan writes all over the image: huge pages, ~500 times fewer faults */
+    uintptr_t at = ((uintptr_t)*b + 4095) & ~(uintptr_t)4095, end = (uintptr_t)*b + len;
+    if (*b && len >= (64u << 20)) madvise((void *)at, (end - at) & ~(uintptr_t)4095, MADV_HUGEPAGE);
+#endif
     return *b ? KO_OK
               : koi_error(ctx, KO_ERR_NOMEM, "out of memory building the site index (%zu bytes)",
                           len);
@@ -606,6 +611,7 @@ int koi_packed_open(ko_context *ctx, const char *path, const koi_index_id *want,
     const unsigned char *b = NULL;
     if (!p || !(p->file = koi_strdup(path)) || !(p->name = koi_strdup(path))) {
         koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        state = KOI_INDEX_NOMEM;
         goto done;
     }
     atomic_init(&p->refs, 1);
@@ -631,6 +637,7 @@ int koi_packed_open(ko_context *ctx, const char *path, const koi_index_id *want,
         p->map = NULL;
         if (!(p->heap = koi_malloc(len))) {
             koi_error(ctx, KO_ERR_NOMEM, "out of memory reading %s", path);
+            state = KOI_INDEX_NOMEM;
             goto done;
         }
         size_t got = 0;

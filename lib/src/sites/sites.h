@@ -104,7 +104,15 @@ ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, c
  * want; else *out NULL and KOI_INDEX_MISSING (no file), KOI_INDEX_STALE (built at another
  * identity) or KOI_INDEX_DAMAGED (unreadable, truncated, not an index), the last two with a
  * message naming the file in ctx. */
-enum { KOI_INDEX_CURRENT = 0, KOI_INDEX_MISSING, KOI_INDEX_STALE, KOI_INDEX_DAMAGED };
+/* (KOI_INDEX_NOMEM: out of memory opening it, KO_ERR_NOMEM recorded: neither damaged nor
+ * current) */
+enum {
+    KOI_INDEX_CURRENT = 0,
+    KOI_INDEX_MISSING,
+    KOI_INDEX_STALE,
+    KOI_INDEX_DAMAGED,
+    KOI_INDEX_NOMEM
+};
 int koi_packed_open(ko_context *ctx, const char *path, const koi_index_id *want, koi_packed **out);
 size_t koi_packed_count(const koi_packed *p);
 /* The mapped file, or NULL for an index built in memory. */
