@@ -404,7 +404,8 @@ static size_t scenario(bench_env *e, const char *title) {
     double t_idx = best_of(e, run_idx, &idx);
     double t_trav = best_of(e, run_traversal, &none);
     double t_sql = best_of(e, run_sql, &sql);
-    double t_geos = best_of(e, run_strtree, &geos);
+    double t_geos = e->strtree ? best_of(e, run_strtree, &geos) : NAN;
+    if (!e->strtree) geos = mine, geos.start = NULL, geos.ids = NULL; /* (b) not run */
     /* On-disk R-tree path of ko_sites_query (no packed index), on a sample, once. */
     size_t nd = nq < 2000 ? nq : 2000;
     bench_env ed = *e;
@@ -439,7 +440,7 @@ static size_t scenario(bench_env *e, const char *title) {
            t_geos / t_idxb);
     printf("%-40s %12.0f %10s\n", "packed R-tree traversal alone", nq / t_trav, "");
     printf("%-40s %12.0f %10s\n", "ko_sites_query, on-disk R-tree (sample)", nd / t_disk, "");
-    size_t d_sql = hs_diff(&mine, &sql, nq), d_geos = hs_diff(&mine, &geos, nq),
+    size_t d_sql = hs_diff(&mine, &sql, nq), d_geos = e->strtree ? hs_diff(&mine, &geos, nq) : 0,
            d_disk = hs_diff(&mine, &disk, nd),
            d_idx = hs_diff(&mine, &idx, nq) + hs_diff(&mine, &batch, nq) +
                    hs_diff_order(&mine, &idxb, e->order, nq);
@@ -447,7 +448,8 @@ static size_t scenario(bench_env *e, const char *title) {
         "footprints whose hit set differs from ko_sites_query: index-only and batch %zu, (a) %zu, "
         "(b) %zu, on-disk %zu of %zu\n",
         d_idx, d_sql, d_geos, d_disk, nd);
-    hs_free(&mine), hs_free(&idx), hs_free(&none), hs_free(&sql), hs_free(&geos);
+    hs_free(&mine), hs_free(&idx), hs_free(&none), hs_free(&sql);
+    if (e->strtree) hs_free(&geos);
     hs_free(&idxb), hs_free(&batch);
     hs_free(&disk);
     return d_sql + d_geos + d_disk + d_idx;
@@ -591,12 +593,16 @@ int main(int argc, char **argv) {
     printf("ko_sites_open (maps index): %7.4f s\n", now() - t0);
     if (!s->packed || !koi_packed_file(s->packed)) die("the index file is not mapped", NULL);
 
-    /* The sites as GEOS geometries, for (b) and the boxes: the same seed, the same sites. */
-    GEOSGeometry **geoms = malloc(n * sizeof *geoms);
+    /* The sites as GEOS geometries, for (b) and the boxes: the same seed, the same sites.
+     * BENCH_NO_GEOS=1: neither (b) nor the tree build alone (at 10^7 sites the geometries take
+     * ~12 GB, which pushes the mapped index out of the page cache on a 23 GB machine). */
+    int no_geos = getenv("BENCH_NO_GEOS") != NULL;
+    size_t ng = no_geos ? 0 : n;
+    GEOSGeometry **geoms = malloc((ng ? ng : 1) * sizeof *geoms);
     if (!geoms) die("out of memory", NULL);
     seed = seed0;
     t0 = now();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ng; i++) {
         double cx, cy;
         size_t k = site_ring(&seed, ring, &cx, &cy);
         GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, ring, (unsigned)k, 0, 0);
@@ -606,9 +612,9 @@ int main(int argc, char **argv) {
     printf("generate sites (GEOS):     %8.2f s\n", now() - t0);
 
     /* Index build alone, on the sites' boxes. */
-    double *boxes = malloc(4 * n * sizeof *boxes);
+    double *boxes = malloc(4 * (ng ? ng : 1) * sizeof *boxes);
     if (!boxes) die("out of memory", NULL);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ng; i++) {
         GEOSGeom_getXMin_r(h, geoms[i], &boxes[4 * i]);
         GEOSGeom_getYMin_r(h, geoms[i], &boxes[4 * i + 1]);
         GEOSGeom_getXMax_r(h, geoms[i], &boxes[4 * i + 2]);
@@ -616,7 +622,7 @@ int main(int argc, char **argv) {
     }
     koi_rtree *tree = NULL;
     t0 = now();
-    if (koi_rtree_build(boxes, n, &tree) != KO_OK) die("rtree build", NULL);
+    if (koi_rtree_build(boxes, ng, &tree) != KO_OK) die("rtree build", NULL);
     double t_build = now() - t0;
     size_t tree_bytes = koi_rtree_bytes(tree);
     koi_rtree_free(tree);
@@ -633,10 +639,10 @@ int main(int argc, char **argv) {
 
     /* (b)'s tree, built once for both orders. */
     t0 = now();
-    GEOSSTRtree *strtree = GEOSSTRtree_create_r(h, 16);
-    for (size_t i = 0; i < n; i++)
+    GEOSSTRtree *strtree = no_geos ? NULL : GEOSSTRtree_create_r(h, 16);
+    for (size_t i = 0; i < ng; i++)
         GEOSSTRtree_insert_r(h, strtree, geoms[i], geoms[i]);
-    { /* GEOS 3.11 builds the tree on the first query. */
+    if (strtree) { /* GEOS 3.11 builds the tree on the first query. */
         GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, 0, 0);
         strtree_q nothing = {h, NULL, NULL};
         GEOSSTRtree_query_r(h, strtree, pt, strtree_visit, &nothing);
@@ -670,8 +676,8 @@ int main(int argc, char **argv) {
     sqlite3_finalize(sql);
     ko_sites_close(sd);
     free(order);
-    GEOSSTRtree_destroy_r(h, strtree);
-    for (size_t i = 0; i < n; i++)
+    if (strtree) GEOSSTRtree_destroy_r(h, strtree);
+    for (size_t i = 0; i < ng; i++)
         GEOSGeom_destroy_r(h, geoms[i]);
     free(geoms);
     free(centers);
