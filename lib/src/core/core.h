@@ -108,6 +108,8 @@ typedef struct koi_sha256 {
 void koi_sha256_init(koi_sha256 *s);
 void koi_sha256_update(koi_sha256 *s, const void *data, size_t n);
 void koi_sha256_final(koi_sha256 *s, uint8_t digest[32]);
+/* The SHA-256 of n bytes at p as 64 lowercase hex digits and a NUL. */
+void koi_sha256_hex(const void *p, size_t n, char hex[65]);
 
 /* A growable NUL-terminated text: zero-initialise it, set max (bytes; 0: no limit but memory).
  * The first failure sticks in `failed` (KO_ERR_NOMEM, or KO_ERR_LIMIT where the text would

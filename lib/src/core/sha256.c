@@ -103,3 +103,17 @@ ko_status ko_file_sha256(ko_context *ctx, const char *path, char hex[65]) {
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     return KO_OK;
 }
+
+void koi_sha256_hex(const void *p, size_t n, char hex[65]) {
+    static const char digits[] = "0123456789abcdef";
+    koi_sha256 s;
+    uint8_t d[32];
+    koi_sha256_init(&s);
+    koi_sha256_update(&s, p, n);
+    koi_sha256_final(&s, d);
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[d[i] >> 4];
+        hex[2 * i + 1] = digits[d[i] & 15];
+    }
+    hex[64] = '\0';
+}

@@ -91,16 +91,6 @@ static int add_site(ko_release_item *it, const ko_site_hit *h) {
     return 1;
 }
 
-static void hex_digest(const uint8_t *p, size_t n, char hex[65]) {
-    koi_sha256 s;
-    uint8_t d[32];
-    koi_sha256_init(&s);
-    koi_sha256_update(&s, p, n);
-    koi_sha256_final(&s, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-}
-
 /* The reason text with the in-memory file's name put back to the real one. */
 static int set_reason(ko_release_item *it, const char *text, const char *vsi, const char *real) {
     if (!text) text = "";
@@ -383,7 +373,7 @@ static ko_status assess(ko_release_item *it, ko_sites *sites, const ko_file_list
     it->out_n = it->src_n;
     it->info.has_copy = 1;
     it->info.source_size = (int64_t)size;
-    hex_digest(it->src, it->src_n, it->info.source_sha256);
+    koi_sha256_hex(it->src, it->src_n, it->info.source_sha256);
     if (refused) return KO_OK;
     ko_status rc = find_companions(it, path);
     if (rc) return rc;
@@ -560,7 +550,7 @@ ko_status ko_release_check(ko_context *ctx, ko_sites *sites, const ko_file_list 
         ko_release_item_destroy(it);
         return st;
     }
-    if (it->info.has_copy) hex_digest(it->out, it->out_n, it->info.output_sha256);
+    if (it->info.has_copy) koi_sha256_hex(it->out, it->out_n, it->info.output_sha256);
     *out = it;
     return KO_OK;
 }
@@ -640,7 +630,7 @@ static char *temp_path(const char *path) {
         sprintf(t, "%.*s.%s.keepout-tmp", (int)dn, path, base);
     } else {
         char hex[65];
-        hex_digest((const uint8_t *)base, bn, hex);
+        koi_sha256_hex((const uint8_t *)base, bn, hex);
         sprintf(t, "%.*s.%.200s~%.16s.keepout-tmp", (int)dn, path, base, hex);
     }
     return t;

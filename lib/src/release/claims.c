@@ -25,16 +25,6 @@ typedef struct claim {
     char (*c_sha)[65]; /* their SHA-256 */
 } claim;
 
-static void hex_of(const void *p, size_t n, char hex[65]) {
-    koi_sha256 s;
-    uint8_t d[32];
-    koi_sha256_init(&s);
-    koi_sha256_update(&s, p, n);
-    koi_sha256_final(&s, d);
-    for (int i = 0; i < 32; i++)
-        sprintf(hex + 2 * i, "%02x", d[i]);
-}
-
 /* 1 if the file at path is a reason file this gate wrote for the source. */
 static int reason_for(const char *path, const char *source) {
     static const char head[] = "keepout release held this file.\nsource: ";
@@ -112,7 +102,7 @@ ko_status koi_release_claim(koi_release *r, const koi_rel_entry *e, const ko_rel
     c.r = r;
     c.e = e;
     char reason_sha[65] = "";
-    if (reason) hex_of(reason, strlen(reason), reason_sha);
+    if (reason) koi_sha256_hex(reason, strlen(reason), reason_sha);
     c.shas[0] = in->output_sha256;
     c.shas[1] = in->source_sha256;
     c.shas[2] = reason_sha;
