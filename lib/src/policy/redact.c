@@ -192,7 +192,7 @@ static ko_status line(projector *p, canvas *c, GEOSContextHandle_t h, const GEOS
     double px = 0, py = 0, pu = 0, pv = 0;
     int have = 0; /* the previous projected point is valid */
     for (unsigned int i = 0; i < n; i++) {
-        double x, y, u, v;
+        double x, y, u = 0, v = 0; /* set by project() when it returns 1 */
         if (!GEOSCoordSeq_getXY_r(h, cs, i, &x, &y)) return geos_error(p, "points");
         int steps = i && joined ? 16 : 1;
         for (int s = 1; s <= steps; s++) {
