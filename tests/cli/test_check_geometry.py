@@ -48,9 +48,11 @@ def verdicts(tmp, db, csv_text):
     return code, {r["properties"]["id"]: r["properties"] for r in recs}, err
 
 
-def test_one_unreadable_site_makes_its_row_unknown_and_the_run_goes_on(tmp):
-    # More sites than 4 per row: the run queries the on-disk index (a packed index refuses the
-    # whole store when it loads, which is a store failure and stays exit 2).
+def test_one_unreadable_site_refuses_the_store(tmp):
+    # Every check now goes through the store's packed index (one index-loading rule, issue
+    # 22), which reads every site when it is written: a site whose geometry is no blob is a
+    # store failure (exit 2, the site named, what to do), and no verdict is given at all.
+    # (Before, a run on the on-disk R-tree made that row unknown and went on.)
     filler = [(f"far {i}", 40.0 + i * 0.01, 2.0, 10) for i in range(16)]
     db = store(tmp, [("broken", 47.0, 8.0, 10), ("fine", 47.5, 8.5, 10)] + filler)
     c = sqlite3.connect(db)
@@ -64,11 +66,9 @@ def test_one_unreadable_site_makes_its_row_unknown_and_the_run_goes_on(tmp):
     code, v, err = verdicts(tmp, db, rows(("over_broken", 47.0, 8.0, 80, 0, -90),
                                           ("over_fine", 47.5, 8.5, 80, 0, -90),
                                           ("nowhere", 46.0, 7.0, 80, 0, -90)))
-    assert code == 1, (code, err)
-    assert v["over_broken"]["verdict"] == "unknown", v["over_broken"]
-    assert "geometry" in v["over_broken"]["reason"], v["over_broken"]["reason"]
-    assert v["over_fine"]["verdict"] == "flagged", v["over_fine"]
-    assert v["nowhere"]["verdict"] == "clear", v["nowhere"]
+    assert code == 2, (code, err)
+    assert "site 1" in err and "geometry" in err and "re-import" in err, err
+    assert not any(r["verdict"] == "clear" for r in v.values()), v
 
 
 def test_site_across_the_antimeridian_from_the_camera_is_flagged(tmp):
