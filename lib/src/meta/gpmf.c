@@ -32,13 +32,6 @@
 #define NEST_MAX 8
 #define DEG_PER_RAD 57.295779513082320876
 
-static uint64_t be(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static int type_size(char t) {
     switch (t) {
         case 'b':
@@ -76,29 +69,29 @@ static double value(char t, const uint8_t *p) {
         case 'B':
             return p[0];
         case 's':
-            return (int16_t)be(p, 2);
+            return (int16_t)koi_be(p, 2);
         case 'S':
-            return (double)be(p, 2);
+            return (double)koi_be(p, 2);
         case 'l':
-            return (int32_t)be(p, 4);
+            return (int32_t)koi_be(p, 4);
         case 'L':
-            return (double)be(p, 4);
+            return (double)koi_be(p, 4);
         case 'j':
-            return (double)(int64_t)be(p, 8);
+            return (double)(int64_t)koi_be(p, 8);
         case 'J':
-            return (double)be(p, 8);
+            return (double)koi_be(p, 8);
         case 'q':
-            return (int32_t)be(p, 4) / 65536.0;
+            return (int32_t)koi_be(p, 4) / 65536.0;
         case 'Q':
-            return (double)(int64_t)be(p, 8) / 4294967296.0;
+            return (double)(int64_t)koi_be(p, 8) / 4294967296.0;
         case 'f': {
-            uint32_t w = (uint32_t)be(p, 4);
+            uint32_t w = (uint32_t)koi_be(p, 4);
             float f;
             memcpy(&f, &w, 4);
             return f;
         }
         case 'd': {
-            u = be(p, 8);
+            u = koi_be(p, 8);
             double d;
             memcpy(&d, &u, 8);
             return d;
@@ -120,10 +113,10 @@ typedef struct klv {
 
 static int klv_at(const uint8_t *p, size_t n, klv *k) {
     if (n < 8) return 0;
-    k->key = (uint32_t)be(p, 4);
+    k->key = (uint32_t)koi_be(p, 4);
     k->type = (char)p[4];
     k->ss = p[5];
-    k->rep = (uint32_t)be(p + 6, 2);
+    k->rep = (uint32_t)koi_be(p + 6, 2);
     k->len = (size_t)k->ss * k->rep;
     size_t padded = (k->len + 3) & ~(size_t)3;
     if (padded > n - 8) return 0;
@@ -397,42 +390,6 @@ typedef struct sample {
     double t0, dur;
 } sample;
 
-static int box(VSILFILE *f, uint64_t at, uint64_t end, char type[5], uint64_t *body,
-               uint64_t *next) {
-    uint8_t h[16];
-    if (end - at < 8 || VSIFSeekL(f, at, SEEK_SET) != 0 || VSIFReadL(h, 1, 8, f) != 8) return 0;
-    uint64_t size = be(h, 4);
-    memcpy(type, h + 4, 4);
-    type[4] = '\0';
-    *body = at + 8;
-    if (size == 1) {
-        if (end - at < 16 || VSIFReadL(h + 8, 1, 8, f) != 8) return 0;
-        size = be(h + 8, 8);
-        *body = at + 16;
-    } else if (size == 0) {
-        size = end - at;
-    }
-    if (size < *body - at || size > end - at) return 0;
-    *next = at + size;
-    return 1;
-}
-
-static int find(VSILFILE *f, uint64_t at, uint64_t end, const char *want, uint64_t *body,
-                uint64_t *stop, int *budget) {
-    while (at < end && (*budget)-- > 0) {
-        char type[5];
-        uint64_t b, next;
-        if (!box(f, at, end, type, &b, &next)) return 0;
-        if (!strcmp(type, want)) {
-            *body = b;
-            *stop = next;
-            return 1;
-        }
-        at = next;
-    }
-    return 0;
-}
-
 /* A whole (small) table box read into memory: at most max bytes. */
 static uint8_t *read_box(VSILFILE *f, uint64_t body, uint64_t end, size_t max, size_t *n) {
     if (end - body > max || end - body < 8) return NULL;
@@ -463,9 +420,9 @@ static void tables_free(tables *t) {
  * (stsz), durations (stts). 0 if they do not agree. */
 static int samples_from(const tables *t, uint64_t file_size, sample **out, size_t *nout) {
     if (t->nsz < 12 || t->nco < 8 || t->nsc < 8 || t->nts < 8 || !t->scale) return 0;
-    uint32_t fixed = (uint32_t)be(t->stsz + 4, 4), count = (uint32_t)be(t->stsz + 8, 4);
-    uint32_t chunks = (uint32_t)be(t->stco + 4, 4), runs = (uint32_t)be(t->stsc + 4, 4);
-    uint32_t ts = (uint32_t)be(t->stts + 4, 4);
+    uint32_t fixed = (uint32_t)koi_be(t->stsz + 4, 4), count = (uint32_t)koi_be(t->stsz + 8, 4);
+    uint32_t chunks = (uint32_t)koi_be(t->stco + 4, 4), runs = (uint32_t)koi_be(t->stsc + 4, 4);
+    uint32_t ts = (uint32_t)koi_be(t->stts + 4, 4);
     size_t esz = t->co64 ? 8 : 4;
     /* (a fixed size's samples must fit in the file before they are listed) */
     if (count == 0 || count > SAMPLES_MAX || (!fixed && (t->nsz - 12) / 4 < count) ||
@@ -476,14 +433,14 @@ static int samples_from(const tables *t, uint64_t file_size, sample **out, size_
     if (!s) return -1;
     size_t k = 0;
     for (uint32_t r = 0; r < runs && k < count; r++) {
-        uint32_t first = (uint32_t)be(t->stsc + 8 + 12 * r, 4);
-        uint32_t per = (uint32_t)be(t->stsc + 12 + 12 * r, 4);
-        uint32_t last = r + 1 < runs ? (uint32_t)be(t->stsc + 8 + 12 * (r + 1), 4) : chunks + 1;
+        uint32_t first = (uint32_t)koi_be(t->stsc + 8 + 12 * r, 4);
+        uint32_t per = (uint32_t)koi_be(t->stsc + 12 + 12 * r, 4);
+        uint32_t last = r + 1 < runs ? (uint32_t)koi_be(t->stsc + 8 + 12 * (r + 1), 4) : chunks + 1;
         if (first == 0 || last <= first || last > chunks + 1 || per == 0) break;
         for (uint32_t c = first; c < last && k < count; c++) {
-            uint64_t off = be(t->stco + 8 + esz * (c - 1), (int)esz);
+            uint64_t off = koi_be(t->stco + 8 + esz * (c - 1), (int)esz);
             for (uint32_t j = 0; j < per && k < count; j++, k++) {
-                uint32_t size = fixed ? fixed : (uint32_t)be(t->stsz + 12 + 4 * k, 4);
+                uint32_t size = fixed ? fixed : (uint32_t)koi_be(t->stsz + 12 + 4 * k, 4);
                 if (off > file_size || size > file_size - off || size > PAYLOAD_MAX) {
                     free(s);
                     return 0;
@@ -501,8 +458,8 @@ static int samples_from(const tables *t, uint64_t file_size, sample **out, size_
     double at = 0;
     size_t i = 0;
     for (uint32_t e = 0; e < ts && i < count; e++) {
-        uint32_t n = (uint32_t)be(t->stts + 8 + 8 * e, 4),
-                 d = (uint32_t)be(t->stts + 12 + 8 * e, 4);
+        uint32_t n = (uint32_t)koi_be(t->stts + 8 + 8 * e, 4),
+                 d = (uint32_t)koi_be(t->stts + 12 + 8 * e, 4);
         for (uint32_t j = 0; j < n && i < count; j++, i++) {
             s[i].t0 = at / (double)t->scale;
             s[i].dur = d / (double)t->scale;
@@ -520,38 +477,41 @@ static int samples_from(const tables *t, uint64_t file_size, sample **out, size_
 static int gpmd_track(VSILFILE *f, uint64_t size, sample **out, size_t *nout) {
     int budget = BOXES_MAX;
     uint64_t mb, me, at;
-    if (!find(f, 0, size, "moov", &mb, &me, &budget)) return 0;
+    if (!koi_mp4_find(f, 0, size, "moov", &mb, &me, &budget)) return 0;
     for (at = mb; at < me && budget-- > 0;) {
         char type[5];
         uint64_t b, next, db, de, ib, ie, sb, se, xb, xe, hb, he;
-        if (!box(f, at, me, type, &b, &next)) return 0;
+        if (!koi_mp4_box(f, at, me, type, &b, &next)) return 0;
         at = next;
         uint8_t sd[16];
-        if (strcmp(type, "trak") || !find(f, b, next, "mdia", &db, &de, &budget) ||
-            !find(f, db, de, "minf", &ib, &ie, &budget) ||
-            !find(f, ib, ie, "stbl", &sb, &se, &budget) ||
-            !find(f, sb, se, "stsd", &xb, &xe, &budget) || xe - xb < 16 ||
+        if (strcmp(type, "trak") || !koi_mp4_find(f, b, next, "mdia", &db, &de, &budget) ||
+            !koi_mp4_find(f, db, de, "minf", &ib, &ie, &budget) ||
+            !koi_mp4_find(f, ib, ie, "stbl", &sb, &se, &budget) ||
+            !koi_mp4_find(f, sb, se, "stsd", &xb, &xe, &budget) || xe - xb < 16 ||
             VSIFSeekL(f, xb, SEEK_SET) != 0 || VSIFReadL(sd, 1, 16, f) != 16 ||
             memcmp(sd + 12, "gpmd", 4))
             continue;
         tables t = {0};
         uint8_t h[32];
         size_t hn = 0;
-        if (find(f, db, de, "mdhd", &hb, &he, &budget) && he - hb >= 24) {
+        if (koi_mp4_find(f, db, de, "mdhd", &hb, &he, &budget) && he - hb >= 24) {
             hn = he - hb >= 32 ? 32 : (size_t)(he - hb);
             if (VSIFSeekL(f, hb, SEEK_SET) == 0 && VSIFReadL(h, 1, hn, f) == hn && h[0] <= 1) {
                 size_t o = h[0] == 1 ? 20 : 12;
-                if (o + 4 <= hn) t.scale = be(h + o, 4);
+                if (o + 4 <= hn) t.scale = koi_be(h + o, 4);
             }
         }
         size_t max = (size_t)SAMPLES_MAX * 12 + 16;
         int ok = 1;
-        if (find(f, sb, se, "stsz", &hb, &he, &budget)) t.stsz = read_box(f, hb, he, max, &t.nsz);
-        if (find(f, sb, se, "stsc", &hb, &he, &budget)) t.stsc = read_box(f, hb, he, max, &t.nsc);
-        if (find(f, sb, se, "stts", &hb, &he, &budget)) t.stts = read_box(f, hb, he, max, &t.nts);
-        if (find(f, sb, se, "stco", &hb, &he, &budget)) {
+        if (koi_mp4_find(f, sb, se, "stsz", &hb, &he, &budget))
+            t.stsz = read_box(f, hb, he, max, &t.nsz);
+        if (koi_mp4_find(f, sb, se, "stsc", &hb, &he, &budget))
+            t.stsc = read_box(f, hb, he, max, &t.nsc);
+        if (koi_mp4_find(f, sb, se, "stts", &hb, &he, &budget))
+            t.stts = read_box(f, hb, he, max, &t.nts);
+        if (koi_mp4_find(f, sb, se, "stco", &hb, &he, &budget)) {
             t.stco = read_box(f, hb, he, max, &t.nco);
-        } else if (find(f, sb, se, "co64", &hb, &he, &budget)) {
+        } else if (koi_mp4_find(f, sb, se, "co64", &hb, &he, &budget)) {
             t.stco = read_box(f, hb, he, max, &t.nco);
             t.co64 = 1;
         }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cpl_vsi.h>
+
 #include "keepout/keepout.h"
 
 /* The reader dispatch. Each input kind implements next/close over its own state. */
@@ -108,6 +110,17 @@ ko_status koi_jpeg_meta_read(ko_context *ctx, const char *path, koi_image_meta *
  * regular files only: the ones the directory walk does not list on its own. NULL-terminated
  * (CSLDestroy), NULL if none. */
 char **koi_videos_of_srt(const char *srt);
+
+/* Big-endian unsigned integer of n bytes (n <= 8). */
+uint64_t koi_be(const uint8_t *p, int n);
+
+/* ISO base media boxes (mp4.c), shared with the GPMF reader: the box at `at` within
+ * [at, end): its type, body and the offset after it (0 if its header or size does not fit);
+ * the first box of type want in [at, end), each box walked costing one of *budget. */
+int koi_mp4_box(VSILFILE *f, uint64_t at, uint64_t end, char type[5], uint64_t *body,
+                uint64_t *next);
+int koi_mp4_find(VSILFILE *f, uint64_t at, uint64_t end, const char *want, uint64_t *body,
+                 uint64_t *stop, int *budget);
 
 /* The length in seconds of an MP4/MOV file (ISO base media: its movie header), reading box
  * headers only. KO_ERR_IO: unreadable; KO_ERR_FORMAT: no movie header with a length. */

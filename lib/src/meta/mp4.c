@@ -13,7 +13,7 @@
 /* A file has a few boxes at the top and in `moov`; a walk longer than this is hostile. */
 #define BOXES_MAX 4096
 
-static uint64_t be(const uint8_t *p, int n) {
+uint64_t koi_be(const uint8_t *p, int n) {
     uint64_t v = 0;
     for (int i = 0; i < n; i++)
         v = v << 8 | p[i];
@@ -22,17 +22,17 @@ static uint64_t be(const uint8_t *p, int n) {
 
 /* The box at *at, within [*at, end): its type and the offset after it. 0 if the header does
  * not fit or its size does not. */
-static int box(VSILFILE *f, uint64_t at, uint64_t end, char type[5], uint64_t *body,
-               uint64_t *next) {
+int koi_mp4_box(VSILFILE *f, uint64_t at, uint64_t end, char type[5], uint64_t *body,
+                uint64_t *next) {
     uint8_t h[16];
     if (end - at < 8 || VSIFSeekL(f, at, SEEK_SET) != 0 || VSIFReadL(h, 1, 8, f) != 8) return 0;
-    uint64_t size = be(h, 4);
+    uint64_t size = koi_be(h, 4);
     memcpy(type, h + 4, 4);
     type[4] = '\0';
     *body = at + 8;
     if (size == 1) { /* a 64-bit size follows */
         if (end - at < 16 || VSIFReadL(h + 8, 1, 8, f) != 8) return 0;
-        size = be(h + 8, 8);
+        size = koi_be(h + 8, 8);
         *body = at + 16;
     } else if (size == 0) { /* to the end of the file (or of the parent) */
         size = end - at;
@@ -43,12 +43,12 @@ static int box(VSILFILE *f, uint64_t at, uint64_t end, char type[5], uint64_t *b
 }
 
 /* Finds the first box of this type in [at, end); its body and end. */
-static int find(VSILFILE *f, uint64_t at, uint64_t end, const char *want, uint64_t *body,
-                uint64_t *stop, int *budget) {
+int koi_mp4_find(VSILFILE *f, uint64_t at, uint64_t end, const char *want, uint64_t *body,
+                 uint64_t *stop, int *budget) {
     while (at < end && (*budget)-- > 0) {
         char type[5];
         uint64_t b, next;
-        if (!box(f, at, end, type, &b, &next)) return 0;
+        if (!koi_mp4_box(f, at, end, type, &b, &next)) return 0;
         if (!strcmp(type, want)) {
             *body = b;
             *stop = next;
@@ -80,11 +80,11 @@ static int header_length(VSILFILE *f, uint64_t body, uint64_t end, int tkhd, uin
     if (tkhd) {
         at += 8; /* track id, reserved */
     } else {
-        *scale = be(h + at, 4);
+        *scale = koi_be(h + at, 4);
         at += 4;
     }
     if (at + n > want) return 0;
-    *dur = be(h + at, (int)n);
+    *dur = koi_be(h + at, (int)n);
     return *dur != (v1 ? UINT64_MAX : UINT32_MAX);
 }
 
@@ -97,7 +97,7 @@ static int movie_length(VSILFILE *f, uint64_t moov, uint64_t moov_end, int *budg
     for (; at < moov_end && (*budget)-- > 0;) {
         char type[5];
         uint64_t b, next;
-        if (!box(f, at, moov_end, type, &b, &next)) return 0;
+        if (!koi_mp4_box(f, at, moov_end, type, &b, &next)) return 0;
         if (!strcmp(type, "mvex")) *fragmented = 1;
         if (!strcmp(type, "mvhd")) {
             if (!header_length(f, b, next, 0, &scale, &dur) || !scale) return 0;
@@ -111,13 +111,13 @@ static int movie_length(VSILFILE *f, uint64_t moov, uint64_t moov_end, int *budg
     for (at = moov; at < moov_end && (*budget)-- > 0;) {
         char type[5];
         uint64_t b, next, tb, tend, mb, mend, hb, hend, ts = 0, d = 0;
-        if (!box(f, at, moov_end, type, &b, &next)) return 0;
+        if (!koi_mp4_box(f, at, moov_end, type, &b, &next)) return 0;
         if (!strcmp(type, "trak")) {
-            if (find(f, b, next, "tkhd", &tb, &tend, budget) &&
+            if (koi_mp4_find(f, b, next, "tkhd", &tb, &tend, budget) &&
                 header_length(f, tb, tend, 1, NULL, &d) && (double)d / (double)scale > *s)
                 *s = (double)d / (double)scale;
-            if (find(f, b, next, "mdia", &mb, &mend, budget) &&
-                find(f, mb, mend, "mdhd", &hb, &hend, budget) &&
+            if (koi_mp4_find(f, b, next, "mdia", &mb, &mend, budget) &&
+                koi_mp4_find(f, mb, mend, "mdhd", &hb, &hend, budget) &&
                 header_length(f, hb, hend, 0, &ts, &d) && ts && (double)d / (double)ts > *s)
                 *s = (double)d / (double)ts;
         }
@@ -139,7 +139,7 @@ ko_status koi_mp4_duration(ko_context *ctx, const char *path, double *seconds) {
     while (ok && at < end && budget-- > 0) {
         char type[5];
         uint64_t b, next;
-        if (!(ok = box(f, at, end, type, &b, &next))) break;
+        if (!(ok = koi_mp4_box(f, at, end, type, &b, &next))) break;
         if (!strcmp(type, "moov") && !moovs++) moov = b, moov_end = next;
         if (!strcmp(type, "moof") || !strcmp(type, "mfra")) fragmented = 1;
         at = next;
