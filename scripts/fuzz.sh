@@ -25,7 +25,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # the fast unwinder cannot follow through GEOS's C++ frames. The full one is slow on every
 # malloc (30 s, seed 1: fuzz_packed 19,500 runs -> 6,000; fuzz_import, all GDAL, 1,500 -> 55),
 # so only the targets that reach GEOS overlays on arbitrary geometry get it.
-full_unwind=" packed "
+full_unwind=" packed index "
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 for name in "${names[@]}"; do
     work=$(mktemp -d)

@@ -92,8 +92,7 @@ static GEOSGeometry *unwrap(GEOSContextHandle_t h, const GEOSGeometry *g, double
             GEOSGeometry *r = !u                   ? NULL
                               : type == GEOS_POINT ? GEOSGeom_createPoint_r(h, u)
                                                    : GEOSGeom_createLineString_r(h, u);
-            if (!r && u) GEOSCoordSeq_destroy_r(h, u);
-            return r;
+            return r; /* (GEOS owns u, also when it fails) */
         }
         case GEOS_LINEARRING:
             return unwrap_ring(h, g, ref, have);

@@ -102,9 +102,10 @@ ko_status koi_area_m2(ko_context *ctx, const GEOSGeometry *g, double *area_m2) {
 GEOSGeometry *koi_geos_polygon(GEOSContextHandle_t h, const double *xy, size_t n) {
     GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0);
     GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
-    GEOSGeometry *poly = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
-    if (!poly && shell) GEOSGeom_destroy_r(h, shell); /* (GEOS owns the sequence once handed) */
-    return poly;
+    /* GEOS owns what it is handed, also when it fails (GEOS 3.11: a failed ring has already freed
+     * cs, a failed polygon its shell; freeing them again crashed on a damaged index, fuzz_index).
+     */
+    return shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
 }
 
 GEOSGeometry *koi_geos_one_polygon(GEOSContextHandle_t h, GEOSGeometry *g) {

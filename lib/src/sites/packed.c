@@ -702,7 +702,12 @@ int koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v) {
     }
     v->xy = p->xy + 2 * at;
     v->m = end - at;
-    return kind == KOI_SITE_POINT ? v->m == 1 : v->m >= 4;
+    if (kind == KOI_SITE_POINT) return v->m == 1;
+    /* A ring that does not close is damage (the sections carry no checksum): refused here, so
+     * that no test reads it as some other shape. */
+    if (v->m < 4) return 0;
+    const double *last = v->xy + 2 * (v->m - 1);
+    return v->xy[0] == last[0] && v->xy[1] == last[1];
 }
 
 int64_t koi_packed_id(const koi_packed *p, uint32_t item) {

@@ -294,12 +294,8 @@ static double distance_scale(const query *q, const double *box) {
 static ko_status footprint_geom(query *q) {
     if (q->fp) return KO_OK;
     GEOSContextHandle_t h = q->ctx->geos;
-    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, q->ring, (unsigned)q->n, 0, 0);
-    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
-    if (!shell && cs) GEOSCoordSeq_destroy_r(h, cs);
-    q->fp = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
+    q->fp = koi_geos_polygon(h, q->ring, q->n);
     if (!q->fp) {
-        if (shell) GEOSGeom_destroy_r(h, shell);
         return koi_error(q->ctx, KO_ERR_GEOS, "footprint: not a polygon ring (%s)",
                          q->ctx->geos_msg);
     }
@@ -354,12 +350,7 @@ static int fast_measure(query *q, const koi_site *v, ko_site_hit *hit) {
  * margin). Owned by the caller; NULL on failure. */
 static GEOSGeometry *flat_geom(GEOSContextHandle_t h, const koi_site *v) {
     if (v->kind == KOI_SITE_POINT) return GEOSGeom_createPointFromXY_r(h, v->xy[0], v->xy[1]);
-    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, v->xy, (unsigned)v->m, 0, 0);
-    GEOSGeometry *shell = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
-    if (!shell && cs) GEOSCoordSeq_destroy_r(h, cs);
-    GEOSGeometry *g = shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
-    if (!g && shell) GEOSGeom_destroy_r(h, shell);
-    return g;
+    return koi_geos_polygon(h, v->xy, v->m);
 }
 
 /* GEOS's exact test and measures, where the flat ones could not decide. */
