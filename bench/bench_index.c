@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -326,6 +327,65 @@ static void run_traversal(bench_env *e, hitsets *hs) {
     }
 }
 
+/* The same, many footprints at once (koi_packed_search_many, groups of MANY). */
+enum { MANY = 256 };
+static void run_traversal_many(bench_env *e, hitsets *hs) {
+    koi_many m = {0};
+    double qb[4 * MANY];
+    size_t n_cand = 0;
+    for (size_t q0 = 0; q0 < e->nq; q0 += MANY) {
+        size_t nb = e->nq - q0 < MANY ? e->nq - q0 : MANY;
+        for (size_t k = 0; k < nb; k++)
+            query_box(e->fps + 10 * (q0 + k), qb + 4 * k);
+        if (!koi_packed_search_many(e->s->packed, qb, nb, &m)) die("out of memory", NULL);
+        n_cand += m.nout;
+        for (size_t k = 0; k < nb; k++)
+            hs_end_query(hs, q0 + k);
+    }
+    koi_many_free(&m);
+}
+
+/* keepout's packed index + exact test as run_idx_batch (batch order), many footprints at
+ * once: candidates of MANY footprints from one search, each site's data prefetched ahead. */
+static void run_idx_many(bench_env *e, hitsets *hs) {
+    enum { A = 4 };
+    const koi_packed *p = e->s->packed;
+    double *xy = malloc(2 * e->nq * sizeof *xy);
+    if (!xy) die("out of memory", NULL);
+    for (size_t q = 0; q < e->nq; q++) {
+        double b[4];
+        query_box(e->fps + 10 * q, b);
+        xy[2 * q] = (b[0] + b[2]) / 2, xy[2 * q + 1] = (b[1] + b[3]) / 2;
+    }
+    if (!koi_query_order(xy, e->nq, e->order)) die("out of memory", NULL);
+    free(xy);
+    koi_many m = {0};
+    double qb[4 * MANY];
+    for (size_t k0 = 0; k0 < e->nq; k0 += MANY) {
+        size_t nb = e->nq - k0 < MANY ? e->nq - k0 : MANY;
+        for (size_t k = 0; k < nb; k++)
+            query_box(e->fps + 10 * e->order[k0 + k], qb + 4 * k);
+        if (!koi_packed_search_many(p, qb, nb, &m)) die("out of memory", NULL);
+        for (size_t i = 0; i < m.nout && i < 2 * A; i++)
+            koi_packed_prefetch(p, m.out[i].item, 0);
+        for (size_t i = 0; i < m.nout && i < A; i++)
+            koi_packed_prefetch(p, m.out[i].item, 1);
+        size_t i = 0;
+        for (size_t k = 0; k < nb; k++) {
+            packed_q pq = {e->h, p, e->fps + 10 * e->order[k0 + k], NULL, NULL, hs, e->counts};
+            for (; i < m.nout && m.out[i].box == k; i++) {
+                if (i + 2 * A < m.nout) koi_packed_prefetch(p, m.out[i + 2 * A].item, 0);
+                if (i + A < m.nout) koi_packed_prefetch(p, m.out[i + A].item, 1);
+                packed_visit(m.out[i].item, koi_packed_box(p, m.out[i].item), &pq);
+            }
+            if (pq.prep) GEOSPreparedGeom_destroy_r(e->h, pq.prep);
+            if (pq.fp) GEOSGeom_destroy_r(e->h, pq.fp);
+            hs_end_query(hs, k0 + k);
+        }
+    }
+    koi_many_free(&m);
+}
+
 /* (a) SpatiaLite SQL, one read transaction. */
 static void run_sql(bench_env *e, hitsets *hs) {
     GEOSWKBWriter *w = GEOSWKBWriter_create_r(e->h);
@@ -402,12 +462,20 @@ static size_t scenario(bench_env *e, const char *title) {
     double t_batch = best_of(e, run_batch, &batch);
     double t_idxb = best_of(e, run_idx_batch, &idxb);
     double t_idx = best_of(e, run_idx, &idx);
+    hitsets idxm;
+    double t_idxm = best_of(e, run_idx_many, &idxm);
     double t_trav = best_of(e, run_traversal, &none);
-    double t_sql = best_of(e, run_sql, &sql);
+    hitsets none2;
+    double t_travm = best_of(e, run_traversal_many, &none2);
+    hs_free(&none2);
+    /* BENCH_QUICK=1: neither (a) nor the on-disk sample (while tuning the packed index) */
+    int quick = getenv("BENCH_QUICK") != NULL;
+    double t_sql = quick ? NAN : best_of(e, run_sql, &sql);
+    if (quick) sql = mine, sql.start = NULL, sql.ids = NULL;
     double t_geos = e->strtree ? best_of(e, run_strtree, &geos) : NAN;
     if (!e->strtree) geos = mine, geos.start = NULL, geos.ids = NULL; /* (b) not run */
     /* On-disk R-tree path of ko_sites_query (no packed index), on a sample, once. */
-    size_t nd = nq < 2000 ? nq : 2000;
+    size_t nd = quick ? 1 : nq < 2000 ? nq : 2000;
     bench_env ed = *e;
     ed.s = e->disk, ed.nq = nd;
     hs_init(&disk, nd);
@@ -438,19 +506,25 @@ static size_t scenario(bench_env *e, const char *title) {
     printf("%-40s %12.0f %9.1fx   -> (a) %.1fx, (b) %.1fx\n",
            "packed + exact test, batch order (ids)", nq / t_idxb, t_idxb / t_idx, t_sql / t_idxb,
            t_geos / t_idxb);
+    printf("%-40s %12.0f %9.1fx   -> (a) %.1fx, (b) %.1fx\n",
+           "packed + exact test, many at once (ids)", nq / t_idxm, t_idxm / t_idx, t_sql / t_idxm,
+           t_geos / t_idxm);
     printf("%-40s %12.0f %10s\n", "packed R-tree traversal alone", nq / t_trav, "");
+    printf("%-40s %12.0f %10s\n", "packed R-tree traversal, many at once", nq / t_travm, "");
     printf("%-40s %12.0f %10s\n", "ko_sites_query, on-disk R-tree (sample)", nd / t_disk, "");
-    size_t d_sql = hs_diff(&mine, &sql, nq), d_geos = e->strtree ? hs_diff(&mine, &geos, nq) : 0,
-           d_disk = hs_diff(&mine, &disk, nd),
+    size_t d_sql = quick ? 0 : hs_diff(&mine, &sql, nq),
+           d_geos = e->strtree ? hs_diff(&mine, &geos, nq) : 0, d_disk = hs_diff(&mine, &disk, nd),
            d_idx = hs_diff(&mine, &idx, nq) + hs_diff(&mine, &batch, nq) +
-                   hs_diff_order(&mine, &idxb, e->order, nq);
+                   hs_diff_order(&mine, &idxb, e->order, nq) +
+                   hs_diff_order(&mine, &idxm, e->order, nq);
     printf(
         "footprints whose hit set differs from ko_sites_query: index-only and batch %zu, (a) %zu, "
         "(b) %zu, on-disk %zu of %zu\n",
         d_idx, d_sql, d_geos, d_disk, nd);
-    hs_free(&mine), hs_free(&idx), hs_free(&none), hs_free(&sql);
+    hs_free(&mine), hs_free(&idx), hs_free(&none);
+    if (!quick) hs_free(&sql);
     if (e->strtree) hs_free(&geos);
-    hs_free(&idxb), hs_free(&batch);
+    hs_free(&idxb), hs_free(&idxm), hs_free(&batch);
     hs_free(&disk);
     return d_sql + d_geos + d_disk + d_idx;
 }
@@ -666,6 +740,13 @@ int main(int argc, char **argv) {
     uint32_t *order = malloc(nq * sizeof *order);
     if (!order) die("out of memory", NULL);
     bench_env e = {h, s, sd, fps, cams, nq, sql, strtree, {0}, order};
+    if (getenv("BENCH_PROFILE")) { /* (by hand: perf record -p on a loop of one method) */
+        hitsets hs;
+        fprintf(stderr, "profiling ko_sites_query_batch, pid %d\n", (int)getpid());
+        for (int r = 0; r < 30; r++)
+            best_of(&e, run_batch, &hs), hs_free(&hs);
+        return 0;
+    }
     size_t bad = scenario(&e, "footprints in random order");
     /* The same footprints in the order a survey flies them: rows of ~550 m, alternately west
      * and east. Every method gets the same order. */

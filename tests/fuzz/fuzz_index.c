@@ -83,6 +83,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             ko_hits_destroy(hits);
         }
+        /* the same footprints as one batch: its search of many boxes at once, prefetching */
+        static double rings[MAX_QUERIES][10];
+        ko_site_query qs[MAX_QUERIES];
+        ko_hits *out[MAX_QUERIES];
+        for (size_t i = 0; s->wkbr && i < w.nboxes; i++) {
+            const double *q = w.boxes[i];
+            double *r = rings[i];
+            r[0] = r[6] = r[8] = q[0], r[1] = r[3] = r[9] = q[1];
+            r[2] = r[4] = q[2], r[5] = r[7] = q[3];
+            qs[i] = (ko_site_query){r, 5, (q[0] + q[2]) / 2, (q[1] + q[3]) / 2};
+        }
+        if (s->wkbr && ko_sites_query_batch(s, qs, w.nboxes, out) == KO_OK)
+            for (size_t i = 0; i < w.nboxes; i++)
+                ko_hits_destroy(out[i]);
         ko_sites_close(s); /* frees p */
     } else {
         koi_packed_free(ctx, p);

@@ -88,6 +88,52 @@ START_TEST(test_index_rtree_matches_bruteforce) {
             found |= c.items[k] == i;
         ck_assert(found);
     }
+    /* Many boxes at once (koi_rtree_search_many_flat, the batch's search) find what each
+     * finds alone, grouped by box in box order; a box that is not one (NaN, min > max) finds
+     * nothing. */
+    uint32_t *perm = malloc(n * sizeof *perm);
+    ck_assert_ptr_nonnull(perm);
+    koi_rtree_renumber(t, perm);
+    size_t total = 0, level_end[32];
+    const float *flat = koi_rtree_boxes(t, &total);
+    int levels = koi_rtree_levels(n, level_end);
+    ck_assert_uint_eq(level_end[levels - 1], total);
+    koi_many m = {0};
+    enum { NB = 100 };
+    double qb[4 * NB];
+    for (int g = 0; g < 20; g++) {
+        for (int k = 0; k < NB; k++) {
+            double x = 5 + 5 * rnd(&seed), y = 45 + 3 * rnd(&seed), w = 0.05 * rnd(&seed);
+            double *b = qb + 4 * k;
+            b[0] = x, b[1] = y, b[2] = x + w, b[3] = y + w;
+            if (k == 7) b[0] = NAN;
+            if (k == 8) b[0] = x + 1;
+        }
+        ck_assert(koi_rtree_search_many_flat(flat, level_end, levels, qb, NB, &m));
+        size_t at = 0;
+        for (uint32_t k = 0; k < NB; k++) {
+            c.n = 0;
+            const double *b = qb + 4 * k;
+            koi_rtree_search(t, b[0], b[1], b[2], b[3], collect_item, &c);
+            qsort(c.items, c.n, sizeof *c.items, cmp_u32);
+            size_t from = at;
+            while (at < m.nout && m.out[at].box == k)
+                at++;
+            ck_assert_uint_eq(at - from, c.n);
+            if (k == 7 || k == 8) ck_assert_uint_eq(c.n, 0);
+            uint32_t *mine = malloc((c.n ? c.n : 1) * sizeof *mine);
+            ck_assert_ptr_nonnull(mine);
+            for (size_t i = 0; i < c.n; i++)
+                mine[i] = m.out[from + i].item;
+            qsort(mine, c.n, sizeof *mine, cmp_u32);
+            for (size_t i = 0; i < c.n; i++)
+                ck_assert_uint_eq(mine[i], c.items[i]);
+            free(mine);
+        }
+        ck_assert_uint_eq(at, m.nout);
+    }
+    koi_many_free(&m);
+    free(perm);
     free(c.items);
     koi_rtree_free(t);
     ck_assert_int_eq(koi_rtree_build(boxes, 0, &t), KO_OK);
@@ -666,6 +712,79 @@ START_TEST(test_index_batch_matches_single_queries) {
 }
 END_TEST
 
+/* A batch across the antimeridian answers as single queries do: sites either side of the line
+ * (and one cut at it) met by footprints given with continuous longitudes beyond +-180 or
+ * wrapped, cameras on either side, in groups of footprints searched at once (the batch's own
+ * path of the packed index, whose candidates carry the shift of the box that found them). */
+START_TEST(test_index_batch_across_the_antimeridian) {
+    fixture f;
+    fixture_open(&f);
+    char path[300], json[2048];
+    tmp_file(f.db, "line.geojson", path, sizeof path);
+    snprintf(json, sizeof json,
+             "{\"type\":\"FeatureCollection\",\"features\":["
+             "{\"type\":\"Feature\",\"properties\":{\"name\":\"east\"},\"geometry\":{\"type\":"
+             "\"Polygon\",\"coordinates\":[[[179.985,9.99],[179.995,9.99],[179.995,10.0],"
+             "[179.985,10.0],[179.985,9.99]]]}},"
+             "{\"type\":\"Feature\",\"properties\":{\"name\":\"west\"},\"geometry\":{\"type\":"
+             "\"Polygon\",\"coordinates\":[[[-179.995,9.99],[-179.985,9.99],[-179.985,10.0],"
+             "[-179.995,10.0],[-179.995,9.99]]]}},"
+             "{\"type\":\"Feature\",\"properties\":{\"name\":\"cut\"},\"geometry\":{\"type\":"
+             "\"Polygon\",\"coordinates\":[[[179.997,10.002],[180.003,10.002],[180.003,10.008],"
+             "[179.997,10.008],[179.997,10.002]]]}}]}");
+    write_file(path, json);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.buffer_m = 0;
+    ko_import_report r = import_ok(&f, path, &o);
+    ck_assert_uint_eq(r.imported, 3);
+    ko_import_report_clear(&r);
+    enum { N = 300 };
+    static double rings[N][10], cams[N][2];
+    ko_site_query qs[N];
+    uint64_t seed = 5;
+    for (int i = 0; i < N; i++) {
+        random_quad(&seed, 180.0 + 0.03 * (rnd(&seed) - 0.5), 10.0 + 0.02 * (rnd(&seed) - 0.5),
+                    rings[i], cams[i]);
+        cams[i][0] = remainder(cams[i][0], 360.0);
+        if (i % 3 == 0) /* given wrapped into [-180, 180], point by point */
+            for (int k = 0; k < 5; k++)
+                rings[i][2 * k] = remainder(rings[i][2 * k], 360.0);
+        else if (i % 3 == 1) /* continuous about the camera's side of the line */
+            for (int k = 0; k < 5; k++)
+                rings[i][2 * k] += cams[i][0] < 0 ? -360.0 : 0.0;
+        qs[i] = (ko_site_query){rings[i], 5, cams[i][0], cams[i][1]};
+    }
+    ko_hits *out[N];
+    for (int packed = 0; packed < PATHS; packed++) {
+        use_path(&f, packed);
+        ck_assert_int_eq(ko_sites_query_batch(f.s, qs, N, out), KO_OK);
+        size_t total = 0, both = 0;
+        for (int i = 0; i < N; i++) {
+            ko_hits *one = NULL;
+            ck_assert_int_eq(ko_sites_query(f.s, rings[i], 5, cams[i][0], cams[i][1], &one), KO_OK);
+            ck_assert_uint_eq(ko_hits_count(out[i]), ko_hits_count(one));
+            int east = 0, west = 0;
+            for (size_t k = 0; k < ko_hits_count(one); k++) {
+                const ko_site_hit *a = ko_hits_get(out[i], k), *b = ko_hits_get(one, k);
+                ck_assert_int_eq(a->site_id, b->site_id);
+                ck_assert_double_eq(a->distance_m, b->distance_m);
+                ck_assert_double_eq(a->overlap, b->overlap);
+                east |= !strcmp(a->name, "east"), west |= !strcmp(a->name, "west");
+            }
+            total += ko_hits_count(one);
+            both += east && west;
+            ko_hits_destroy(one);
+            ko_hits_destroy(out[i]);
+        }
+        /* (the footprints span 50 m to 2.5 km: many meet sites on both sides of the line) */
+        ck_assert_uint_gt(total, N / 2);
+        ck_assert_uint_gt(both, 20);
+    }
+    fixture_close(&f);
+}
+END_TEST
+
 /* The one index-loading rule of every face, whatever the number of queries: the mapped index
  * file when it is current; without it (deleted, or the store changed behind it by plain SQL)
  * the file is written again and mapped, holding the store's sites as they now are, by a
@@ -914,6 +1033,7 @@ int main(void) {
                             test_index_shared_between_threads,
                             test_index_prepare_writes_a_missing_or_stale_index,
                             test_index_batch_matches_single_queries,
+                            test_index_batch_across_the_antimeridian,
                             test_index_file_damage_is_refused};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));

@@ -684,6 +684,31 @@ void koi_packed_search(const koi_packed *p, double minx, double miny, double max
         koi_rtree_search_flat(p->boxes, p->level_end, p->levels, minx, miny, maxx, maxy, fn, user);
 }
 
+int koi_packed_search_many(const koi_packed *p, const double *qbox, size_t nb, koi_many *m) {
+    if (!p->n) {
+        m->nout = 0;
+        return 1;
+    }
+    return koi_rtree_search_many_flat(p->boxes, p->level_end, p->levels, qbox, nb, m);
+}
+
+void koi_packed_prefetch(const koi_packed *p, uint32_t item, int stage) {
+    if (stage == 0) {
+        __builtin_prefetch(p->shape + item);
+        __builtin_prefetch(p->meta + item);
+        return;
+    }
+    size_t at = p->shape[item] >> 3, end = p->shape[item + 1] >> 3;
+    if (end < at || end > p->points) return; /* (damage: the test itself says so) */
+    const char *x = (const char *)(p->xy + 2 * at), *e = (const char *)(p->xy + 2 * end);
+    for (int k = 0; x < e && k < 8; x += 64, k++)
+        __builtin_prefetch(x);
+}
+
+const float *koi_packed_box(const koi_packed *p, uint32_t item) {
+    return p->boxes + 4 * (size_t)item;
+}
+
 int koi_packed_shape(const koi_packed *p, uint32_t item, koi_site *v) {
     uint32_t a = p->shape[item], b = p->shape[item + 1];
     size_t at = a >> 3, end = b >> 3;

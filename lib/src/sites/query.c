@@ -569,9 +569,20 @@ ko_status ko_sites_query(ko_sites *s, const double *ring, size_t n, double cam_l
     return st ? st : query_one(s, ring, n, cam_lon, cam_lat, out);
 }
 
-static ko_status query_one(ko_sites *s, const double *ring, size_t n, double cam_lon,
-                           double cam_lat, ko_hits **out) {
+/* The boxes a query searches: its ring's box, and the box's shift by 360 on each side where
+ * the ring passes the antimeridian (candidates then moved by shift to the camera's side). */
+typedef struct query_boxes {
+    double box[3][4];
+    double shift[3];
+    int n;
+} query_boxes;
+
+/* Checks the query and readies q (and qb) for its search; *unwrapped, when set, is the ring
+ * made continuous (malloc'd: the caller frees it after the search). */
+static ko_status query_begin(ko_sites *s, const double *ring, size_t n, double cam_lon,
+                             double cam_lat, query *q, query_boxes *qb, double **unwrapped_out) {
     ko_context *ctx = s->ctx;
+    *unwrapped_out = NULL;
     if (n < 4 || ring[0] != ring[2 * (n - 1)] || ring[1] != ring[2 * (n - 1) + 1])
         return koi_error(ctx, KO_ERR_ARG, "query: the ring needs >= 4 points, first == last");
     if (!isfinite(cam_lon) || !isfinite(cam_lat) || fabs(cam_lat) > 90 || fabs(cam_lon) > 180)
@@ -606,49 +617,161 @@ static ko_status query_one(ko_sites *s, const double *ring, size_t n, double cam
                          "query: the ring winds round a pole: it has no polygon in "
                          "longitude/latitude");
     }
-    query q = {.s = s,
-               .ctx = ctx,
-               .ring = ring,
-               .n = n,
-               .cam_lon = cam_lon,
-               .cam_lat = cam_lat,
-               .simple = -1};
+    *q = (query){.s = s,
+                 .ctx = ctx,
+                 .ring = ring,
+                 .n = n,
+                 .cam_lon = cam_lon,
+                 .cam_lat = cam_lat,
+                 .simple = -1};
     /* WGS84 radii of curvature: metres per degree at the camera, and their spread over the
      * ring's latitudes (0.05 % for 2 km at 60 deg, 1.6 % at 88.9 deg). */
-    q.kx = metres_per_degree_lon(cam_lat);
-    q.ky = metres_per_degree_lat(cam_lat);
+    q->kx = metres_per_degree_lon(cam_lat);
+    q->ky = metres_per_degree_lat(cam_lat);
     double near_eq = miny > 0 ? miny : maxy < 0 ? maxy : 0.0, far_eq = fmax(fabs(miny), fabs(maxy));
-    q.sx_lo = q.kx > 0 ? metres_per_degree_lon(far_eq) / q.kx : 0.0;
-    q.sx_hi = q.kx > 0 ? metres_per_degree_lon(near_eq) / q.kx : 1.0;
-    q.sy_lo = metres_per_degree_lat(near_eq) / q.ky;
-    q.hits = koi_calloc(1, sizeof *q.hits);
-    if (!q.hits) {
+    q->sx_lo = q->kx > 0 ? metres_per_degree_lon(far_eq) / q->kx : 0.0;
+    q->sx_hi = q->kx > 0 ? metres_per_degree_lon(near_eq) / q->kx : 1.0;
+    q->sy_lo = metres_per_degree_lat(near_eq) / q->ky;
+    q->hits = koi_calloc(1, sizeof *q->hits);
+    if (!q->hits) {
         free(unwrapped);
         return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     }
-    GEOSContextHandle_t h = ctx->geos;
     /* The ring is continuous around the camera's longitude (beyond +-180 across the
-     * antimeridian); sites are stored within [-180, 180]: the box and its shift by 360 on the
-     * side it passes the line are searched, candidates moved to the camera's side. */
-    search(&q, minx, miny, maxx, maxy);
-    if (!q.st && minx < -180.0) {
-        q.shift = -360.0;
-        search(&q, minx + 360.0, miny, maxx + 360.0, maxy);
+     * antimeridian); sites are stored within [-180, 180]. */
+    qb->n = 0;
+    double shifts[3] = {0.0, minx < -180.0 ? -360.0 : 0.0, maxx > 180.0 ? 360.0 : 0.0};
+    for (int k = 0; k < 3; k++) {
+        if (k && shifts[k] == 0.0) continue;
+        double *b = qb->box[qb->n];
+        b[0] = minx - shifts[k], b[1] = miny, b[2] = maxx - shifts[k], b[3] = maxy;
+        qb->shift[qb->n++] = shifts[k];
     }
-    if (!q.st && maxx > 180.0) {
-        q.shift = 360.0;
-        search(&q, minx - 360.0, miny, maxx - 360.0, maxy);
-    }
-    free(unwrapped);
-    if (q.prep) GEOSPreparedGeom_destroy_r(h, q.prep);
-    if (q.fp) GEOSGeom_destroy_r(h, q.fp);
-    if (q.st) {
-        ko_hits_destroy(q.hits);
-        return q.st;
-    }
-    finish_hits(q.hits);
-    *out = q.hits;
+    *unwrapped_out = unwrapped;
     return KO_OK;
+}
+
+/* Frees what the search held; *out := the hits on success, else they are freed. */
+static ko_status query_end(query *q, double *unwrapped, ko_hits **out) {
+    GEOSContextHandle_t h = q->ctx->geos;
+    free(unwrapped);
+    if (q->prep) GEOSPreparedGeom_destroy_r(h, q->prep);
+    if (q->fp) GEOSGeom_destroy_r(h, q->fp);
+    q->prep = NULL, q->fp = NULL;
+    if (q->st) {
+        ko_hits_destroy(q->hits);
+        q->hits = NULL;
+        return q->st;
+    }
+    finish_hits(q->hits);
+    *out = q->hits;
+    q->hits = NULL;
+    return KO_OK;
+}
+
+static ko_status query_one(ko_sites *s, const double *ring, size_t n, double cam_lon,
+                           double cam_lat, ko_hits **out) {
+    query q;
+    query_boxes qb;
+    double *unwrapped = NULL;
+    ko_status st = query_begin(s, ring, n, cam_lon, cam_lat, &q, &qb, &unwrapped);
+    if (st) return st;
+    for (int k = 0; k < qb.n && !q.st; k++) {
+        q.shift = qb.shift[k];
+        search(&q, qb.box[k][0], qb.box[k][1], qb.box[k][2], qb.box[k][3]);
+    }
+    return query_end(&q, unwrapped, out);
+}
+
+/* ---------------------------------------------------------------- a batch ---------------- */
+
+/* Queries answered together from the packed index: their boxes searched at once, and each
+ * candidate site's data prefetched a few candidates ahead of its test (the memory of a 10^7-site
+ * index misses the caches at every step; ko_sites_query_batch measures in bench/bench_index.c). */
+enum { GROUP = 128, AHEAD_SITES = 4 };
+
+typedef struct group {
+    query q[GROUP];
+    double *unwrapped[GROUP];
+    int begun[GROUP];
+    uint32_t box_query[3 * GROUP];
+    double box_shift[3 * GROUP];
+    double boxes[4 * 3 * GROUP];
+    size_t nboxes;
+    koi_many many;
+} group;
+
+/* Evaluates the candidates g->many.out against their queries; the first error stops it, its
+ * query's place in the group in *which. */
+static ko_status group_evaluate(ko_sites *s, group *g, size_t *which) {
+    const koi_packed *p = s->packed;
+    const koi_many *m = &g->many;
+    for (size_t i = 0; i < m->nout && i < 2 * AHEAD_SITES; i++)
+        koi_packed_prefetch(p, m->out[i].item, 0);
+    for (size_t i = 0; i < m->nout && i < AHEAD_SITES; i++)
+        koi_packed_prefetch(p, m->out[i].item, 1);
+    for (size_t i = 0; i < m->nout; i++) {
+        if (i + 2 * AHEAD_SITES < m->nout)
+            koi_packed_prefetch(p, m->out[i + 2 * AHEAD_SITES].item, 0);
+        if (i + AHEAD_SITES < m->nout) koi_packed_prefetch(p, m->out[i + AHEAD_SITES].item, 1);
+        uint32_t b = m->out[i].box, item = m->out[i].item;
+        query *q = &g->q[g->box_query[b]];
+        q->shift = g->box_shift[b];
+        if (!packed_visit(item, koi_packed_box(p, item), q)) {
+            *which = g->box_query[b];
+            return q->st;
+        }
+    }
+    return KO_OK;
+}
+
+/* Answers footprints order[k0 .. k0 + nq) of qs into out (their own places); on failure
+ * *failed is the footprint that failed and nothing of the group is kept. */
+static ko_status group_run(ko_sites *s, const ko_site_query *qs, const uint32_t *order, size_t k0,
+                           size_t nq, group *g, ko_hits **out, uint32_t *failed) {
+    ko_status st = KO_OK;
+    size_t begun = 0, which = 0;
+    g->nboxes = 0;
+    for (; begun < nq; begun++) {
+        const ko_site_query *r = &qs[order[k0 + begun]];
+        query_boxes qb;
+        st = r->ring ? query_begin(s, r->ring, r->n, r->cam_lon, r->cam_lat, &g->q[begun], &qb,
+                                   &g->unwrapped[begun])
+                     : koi_error(s->ctx, KO_ERR_ARG, "query: NULL argument");
+        if (st) { /* (the failed one holds nothing) */
+            which = begun;
+            break;
+        }
+        for (int k = 0; k < qb.n; k++, g->nboxes++) {
+            memcpy(g->boxes + 4 * g->nboxes, qb.box[k], sizeof qb.box[k]);
+            g->box_query[g->nboxes] = (uint32_t)begun;
+            g->box_shift[g->nboxes] = qb.shift[k];
+        }
+    }
+    if (!st && !koi_packed_search_many(s->packed, g->boxes, g->nboxes, &g->many)) {
+        st = koi_error(s->ctx, KO_ERR_NOMEM, "out of memory");
+        which = 0;
+    }
+    if (!st) st = group_evaluate(s, g, &which);
+    for (size_t k = 0; k < begun; k++) {
+        if (st) g->q[k].st = st; /* the batch failed: no hits kept */
+        query_end(&g->q[k], g->unwrapped[k], &out[order[k0 + k]]);
+    }
+    if (st) *failed = order[k0 + which];
+    return st;
+}
+
+/* The batch from the packed index, GROUP footprints at a time. */
+static ko_status batch_packed(ko_sites *s, const ko_site_query *qs, const uint32_t *order,
+                              size_t count, ko_hits **out, uint32_t *failed) {
+    group *g = koi_calloc(1, sizeof *g);
+    if (!g) return koi_error(s->ctx, KO_ERR_NOMEM, "out of memory");
+    ko_status st = KO_OK;
+    for (size_t k0 = 0; k0 < count && !st; k0 += GROUP)
+        st = group_run(s, qs, order, k0, count - k0 < GROUP ? count - k0 : GROUP, g, out, failed);
+    koi_many_free(&g->many);
+    free(g);
+    return st;
 }
 
 ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *qs, size_t count, ko_hits **out) {
@@ -674,15 +797,19 @@ ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *qs, size_t coun
         count = 0;
     }
     if (!st) st = koi_sites_confirm_index(s); /* once for the batch */
-    for (size_t k = 0; k < count && !st; k++) {
+    uint32_t failed = 0;
+    ko_status qst = KO_OK; /* a footprint's failure: its message names it */
+    if (!st && s->packed) qst = batch_packed(s, qs, order, count, out, &failed);
+    for (size_t k = 0; k < count && !st && !qst && !s->packed; k++) {
         const ko_site_query *q = &qs[order[k]];
-        st = q->ring ? query_one(s, q->ring, q->n, q->cam_lon, q->cam_lat, &out[order[k]])
-                     : koi_error(ctx, KO_ERR_ARG, "query: NULL argument");
-        if (st) {
-            char msg[KOI_ERRMSG_MAX];
-            snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-            koi_error(ctx, st, "footprint %u: %s", order[k], msg);
-        }
+        failed = order[k];
+        qst = q->ring ? query_one(s, q->ring, q->n, q->cam_lon, q->cam_lat, &out[order[k]])
+                      : koi_error(ctx, KO_ERR_ARG, "query: NULL argument");
+    }
+    if (qst) {
+        char msg[KOI_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+        st = koi_error(ctx, qst, "footprint %u: %s", failed, msg);
     }
     if (st)
         for (size_t i = 0; i < count; i++) {
