@@ -34,7 +34,10 @@ char *koi_rel_of(const char *input, const char *path) {
 /* A real path with the directory made first. */
 static char *make_real(const char *dir) {
     char *p = koi_strdup(dir);
-    if (!p) return NULL;
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
     for (char *s = p + 1; *s; s++)
         if (*s == '/') {
             *s = '\0';
@@ -47,10 +50,12 @@ static char *make_real(const char *dir) {
 }
 
 /* The real path dir will have once made: its deepest existing ancestor's real path, then the
- * rest as given. NULL (errno EINVAL) if the rest has a "." or ".." to resolve, or on error. */
+ * rest as given. NULL (errno EINVAL) if the rest has a "." or ".." to resolve, or on error
+ * (errno ENOMEM when memory ran out). */
 static char *future_real(const char *dir) {
     char *head = koi_strdup(dir), *rest = koi_strdup("");
     char *out = NULL;
+    if (!head || !rest) errno = ENOMEM;
     while (head && rest) {
         size_t n = strlen(head);
         while (n > 1 && head[n - 1] == '/')
@@ -61,6 +66,8 @@ static char *future_real(const char *dir) {
                 sprintf(out, "%s%s", strcmp(real, "/") ? real : "", rest);
             else if (!*rest)
                 out = real, real = NULL;
+            else
+                errno = ENOMEM;
             free(real);
             break;
         }
@@ -72,7 +79,10 @@ static char *future_real(const char *dir) {
             break;
         }
         char *r2 = koi_malloc(strlen(name) + strlen(rest) + 2);
-        if (!r2) break;
+        if (!r2) {
+            errno = ENOMEM;
+            break;
+        }
         sprintf(r2, "/%s%s", name, rest);
         free(rest);
         rest = r2;
@@ -97,7 +107,8 @@ static ko_status check_manifest(koi_release *r, const char *const *inputs, size_
                                 const char *o) {
     if (!r->o->manifest) return KO_OK;  /* HOLD's, checked with HOLD */
     char *m = future_real(r->manifest); /* a link to an input resolves to it */
-    if (!m) return KO_OK;               /* it cannot be resolved: opening it says why */
+    if (!m && errno == ENOMEM) return koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
+    if (!m) return KO_OK; /* it cannot be resolved: opening it says why */
     ko_status st = KO_OK;
     if (inside(m, o))
         st = koi_error(r->ctx, KO_ERR_ARG, "the manifest %s lies in OUT %s, which is published",
@@ -117,6 +128,7 @@ static ko_status check_manifest(koi_release *r, const char *const *inputs, size_
 
 int koi_stays_in(const char *root, const char *path) {
     char *d = koi_strdup(path);
+    if (!d) return -1;
     int ok = 0;
     for (char *slash; d && (slash = strrchr(d, '/'));) {
         *slash = '\0';
@@ -158,17 +170,22 @@ static ko_status check_dirs(koi_release *r, const char *const *inputs, size_t n,
 ko_status koi_release_dirs(koi_release *r, const char *const *inputs, size_t n) {
     const ko_release_run_options *x = r->o;
     r->out_real = future_real(x->out);
-    r->hold_real = future_real(x->hold);
+    r->hold_real = r->out_real ? future_real(x->hold) : NULL;
+    int e = errno; /* (of the one that failed: the second is not tried after the first) */
     if (!r->out_real || !r->hold_real)
-        return koi_error(r->ctx, KO_ERR_IO, "cannot resolve %s: %s",
-                         !r->out_real ? x->out : x->hold, strerror(errno));
+        return e == ENOMEM ? koi_error(r->ctx, KO_ERR_NOMEM, "out of memory")
+                           : koi_error(r->ctx, KO_ERR_IO, "cannot resolve %s: %s",
+                                       !r->out_real ? x->out : x->hold, strerror(e));
     ko_status st = check_dirs(r, inputs, n, r->out_real, r->hold_real);
     if (st) return st;
-    char *mo = make_real(x->out), *mh = make_real(x->hold);
+    char *mo = make_real(x->out), *mh = mo ? make_real(x->hold) : NULL;
+    e = errno;
     int ok = mo && mh && !strcmp(mo, r->out_real) && !strcmp(mh, r->hold_real);
-    if (!ok)
+    if (!ok && (!mo || !mh) && e == ENOMEM)
+        st = koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
+    else if (!ok)
         st = koi_error(r->ctx, KO_ERR_IO, "cannot make %s: %s", !mo ? x->out : x->hold,
-                       mo && mh ? "it resolved elsewhere once made" : strerror(errno));
+                       mo && mh ? "it resolved elsewhere once made" : strerror(e));
     free(mo);
     free(mh);
     return st;

@@ -67,7 +67,8 @@ char *koi_rel_of(const char *input, const char *path);
 /* OUT, HOLD and the manifest checked against each other and the inputs, then OUT and HOLD
  * made and resolved (r->out_real, r->hold_real). */
 ko_status koi_release_dirs(koi_release *r, const char *const *inputs, size_t n);
-/* 1 if the deepest existing directory of path resolves inside root (a real path). */
+/* 1 if the deepest existing directory of path resolves inside root (a real path), 0 if not,
+ * -1 when memory ran out. */
 int koi_stays_in(const char *root, const char *path);
 /* FILE.reason.txt beside a held file, hashed where the name would be too long (caller frees). */
 char *koi_reason_path(const char *path);

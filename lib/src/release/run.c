@@ -227,8 +227,10 @@ static void count(koi_release *r, ko_decision d) {
 static ko_status may_write(koi_release *r, const koi_rel_entry *e, const ko_release_info *in,
                            const char *dst, const char *other, const char *reason) {
     int to_out = in->decision != KO_REFUSE;
-    if (!koi_stays_in(to_out ? r->out_real : r->hold_real, dst) ||
-        !koi_stays_in(to_out ? r->hold_real : r->out_real, other))
+    int in_dst = koi_stays_in(to_out ? r->out_real : r->hold_real, dst),
+        in_other = koi_stays_in(to_out ? r->hold_real : r->out_real, other);
+    if (in_dst < 0 || in_other < 0) return koi_error(r->ctx, KO_ERR_NOMEM, "out of memory");
+    if (!in_dst || !in_other)
         return koi_error(r->ctx, KO_ERR_IO,
                          "%s: a symbolic link inside %s or %s leads out of it: nothing is "
                          "written there",
