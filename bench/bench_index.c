@@ -361,6 +361,7 @@ static void run_idx_many(bench_env *e, hitsets *hs) {
     free(xy);
     koi_many m = {0};
     double qb[4 * MANY];
+    size_t counts[7]; /* (run_idx's are the ones printed) */
     for (size_t k0 = 0; k0 < e->nq; k0 += MANY) {
         size_t nb = e->nq - k0 < MANY ? e->nq - k0 : MANY;
         for (size_t k = 0; k < nb; k++)
@@ -372,7 +373,7 @@ static void run_idx_many(bench_env *e, hitsets *hs) {
             koi_packed_prefetch(p, m.out[i].item, 1);
         size_t i = 0;
         for (size_t k = 0; k < nb; k++) {
-            packed_q pq = {e->h, p, e->fps + 10 * e->order[k0 + k], NULL, NULL, hs, e->counts};
+            packed_q pq = {e->h, p, e->fps + 10 * e->order[k0 + k], NULL, NULL, hs, counts};
             for (; i < m.nout && m.out[i].box == k; i++) {
                 if (i + 2 * A < m.nout) koi_packed_prefetch(p, m.out[i + 2 * A].item, 0);
                 if (i + A < m.nout) koi_packed_prefetch(p, m.out[i + A].item, 1);

@@ -119,6 +119,10 @@ for n in scales:
         rows[n][f"(b) GEOS STRtree, {k} (q/s)"] = grab(r"\(b\) GEOS STRtree \+ prepared\s+(\d+)", t, i)
         rows[n][f"ratio (a) / (b), batch order, {k}"] = " / ".join(grab(
             r"batch order \(ids\)\s+\d+\s+[\d.]+x\s+-> \(a\) ([\d.]+x), \(b\) ([\d.]+x)", t, i))
+        rows[n][f"packed + exact, many at once, {k} (q/s)"] = grab(
+            r"packed \+ exact test, many at once \(ids\)\s+(\d+)", t, i)
+        rows[n][f"ratio (a) / (b), many at once, {k}"] = " / ".join(grab(
+            r"many at once \(ids\)\s+\d+\s+[\d.]+x\s+-> \(a\) ([\d.]+x), \(b\) ([\d.]+x)", t, i))
         rows[n][f"ko_sites_query_batch, {k} (q/s)"] = grab(r"ko_sites_query_batch \(ids \+ measures\)\s+(\d+)", t, i)
         rows[n][f"hit sets differing, {k}"] = ", ".join(grab(
             r"index-only and batch (\d+), \(a\) (\d+), \(b\) (\d+), on-disk (\d+)", t, i))

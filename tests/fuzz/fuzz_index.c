@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (s) {
         s->ctx = ctx;
         s->packed = p;
+        s->many_from = 1; /* batches searched many at once, as at 2^19 sites and more */
         s->wkbr = GEOSWKBReader_create_r(ctx->geos);
         for (size_t i = 0; s->wkbr && i < w.nboxes; i++) {
             const double *q = w.boxes[i];

@@ -680,6 +680,7 @@ START_TEST(test_index_batch_matches_single_queries) {
     size_t total = 0;
     for (int packed = 0; packed < PATHS; packed++) {
         use_path(&f, packed);
+        f.s->many_from = packed == 1 ? 1 : 0; /* (1: the path of 2^19 sites and more) */
         ck_assert_int_eq(ko_sites_query_batch(f.s, qs, N, out), KO_OK);
         for (int i = 0; i < N; i++) {
             ko_hits *one = NULL;
@@ -701,12 +702,15 @@ START_TEST(test_index_batch_matches_single_queries) {
     ck_assert_uint_gt(total, 100);
     /* One footprint with a point that is not a number, in the middle of the batch. */
     rings[N / 2][4] = NAN;
-    ck_assert_int_eq(ko_sites_query_batch(f.s, qs, N, out), KO_ERR_ARG);
-    for (int i = 0; i < N; i++)
-        ck_assert_ptr_null(out[i]);
-    char want[64];
-    snprintf(want, sizeof want, "footprint %d: query: ring point 2", N / 2);
-    ck_assert_msg(strstr(ko_errmsg(f.ctx), want), "message: %s", ko_errmsg(f.ctx));
+    for (int many = 0; many < 2; many++) {
+        f.s->many_from = (size_t)many;
+        ck_assert_int_eq(ko_sites_query_batch(f.s, qs, N, out), KO_ERR_ARG);
+        for (int i = 0; i < N; i++)
+            ck_assert_ptr_null(out[i]);
+        char want[64];
+        snprintf(want, sizeof want, "footprint %d: query: ring point 2", N / 2);
+        ck_assert_msg(strstr(ko_errmsg(f.ctx), want), "message: %s", ko_errmsg(f.ctx));
+    }
     ck_assert_int_eq(ko_sites_query_batch(f.s, qs, 0, NULL), KO_OK);
     fixture_close(&f);
 }
@@ -758,6 +762,7 @@ START_TEST(test_index_batch_across_the_antimeridian) {
     ko_hits *out[N];
     for (int packed = 0; packed < PATHS; packed++) {
         use_path(&f, packed);
+        f.s->many_from = packed == 1 ? 1 : 0; /* (1: the path of 2^19 sites and more) */
         ck_assert_int_eq(ko_sites_query_batch(f.s, qs, N, out), KO_OK);
         size_t total = 0, both = 0;
         for (int i = 0; i < N; i++) {

@@ -799,8 +799,10 @@ ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *qs, size_t coun
     if (!st) st = koi_sites_confirm_index(s); /* once for the batch */
     uint32_t failed = 0;
     ko_status qst = KO_OK; /* a footprint's failure: its message names it */
-    if (!st && s->packed) qst = batch_packed(s, qs, order, count, out, &failed);
-    for (size_t k = 0; k < count && !st && !qst && !s->packed; k++) {
+    size_t from = s->many_from ? s->many_from : KOI_MANY_FROM;
+    int many = s->packed && koi_packed_count(s->packed) >= from;
+    if (!st && many) qst = batch_packed(s, qs, order, count, out, &failed);
+    for (size_t k = 0; k < count && !st && !qst && !many; k++) {
         const ko_site_query *q = &qs[order[k]];
         failed = order[k];
         qst = q->ring ? query_one(s, q->ring, q->n, q->cam_lon, q->cam_lat, &out[order[k]])
