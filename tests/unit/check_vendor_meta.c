@@ -288,6 +288,245 @@ START_TEST(test_camera_by_name) {
 }
 END_TEST
 
+/* --- DJI maker notes as a fallback pose (expected values: exiftool -n -DJI:all, 12.57) ----- */
+
+/* The bytes of a gzipped test file (caller frees). */
+static unsigned char *slurp(const char *path, size_t *n) {
+    VSILFILE *f = VSIFOpenL(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t cap = 1 << 20;
+    unsigned char *b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
+    *n = VSIFReadL(b, 1, cap, f);
+    VSIFCloseL(f);
+    ck_assert(*n > 0 && *n < cap);
+    return b;
+}
+
+/* Every occurrence of from (same length as to) rewritten: an XMP property renamed is one the
+ * file no longer has, the packet staying well-formed and the same size. Returns the count. */
+static int rename_all(unsigned char *b, size_t n, const char *from, const char *to) {
+    size_t k = strlen(from);
+    int count = 0;
+    ck_assert_uint_eq(k, strlen(to));
+    for (unsigned char *p = b; (p = memmem(p, n - (size_t)(p - b), from, k)) != NULL; p += k) {
+        memcpy(p, to, k);
+        count++;
+    }
+    return count;
+}
+
+/* The XMP drone-dji gimbal angles (and with flight, the aircraft's) renamed away. */
+static void drop_xmp_pose(unsigned char *b, size_t n, int flight) {
+    ck_assert_int_eq(rename_all(b, n, "drone-dji:GimbalYawDegree", "drone-dji:XimbalYawDegree"), 1);
+    ck_assert_int_eq(rename_all(b, n, "drone-dji:GimbalPitchDegree", "drone-dji:XimbalPitchDegree"),
+                     1);
+    ck_assert_int_eq(rename_all(b, n, "drone-dji:GimbalRollDegree", "drone-dji:XimbalRollDegree"),
+                     1);
+    if (!flight) return;
+    ck_assert_int_eq(rename_all(b, n, "drone-dji:FlightYawDegree", "drone-dji:XlightYawDegree"), 1);
+    ck_assert_int_eq(rename_all(b, n, "drone-dji:FlightPitchDegree", "drone-dji:XlightPitchDegree"),
+                     1);
+    ck_assert_int_eq(rename_all(b, n, "drone-dji:FlightRollDegree", "drone-dji:XlightRollDegree"),
+                     1);
+}
+
+/* Zenmuse X3 (FC350): maker-note IFD DJI:Pitch 0.200000002980232, Yaw 44.7000007629395, Roll
+ * -8.69999980926514, CameraPitch -90, CameraYaw 46.5999984741211, CameraRoll 0 (float32); the
+ * XMP's GimbalYawDegree +46.60 agrees within float32 noise and rounding, so no note. */
+START_TEST(test_makernote_dji_ifd_x3) {
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.mn_flight_pitch, 0.200000002980232, 1e-12);
+    ck_assert_double_eq_tol(m.mn_flight_yaw, 44.7000007629395, 1e-12);
+    ck_assert_double_eq_tol(m.mn_flight_roll, -8.69999980926514, 1e-12);
+    ck_assert_double_eq_tol(m.mn_gimbal_pitch, -90.0, 1e-12);
+    ck_assert_double_eq_tol(m.mn_gimbal_yaw, 46.5999984741211, 1e-12);
+    ck_assert_double_eq_tol(m.mn_gimbal_roll, 0.0, 1e-12);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 46.60, 1e-12); /* the XMP's, as written */
+    ck_assert_ptr_null(m.attitude_from);
+    ck_assert_str_eq(m.attitude_note, "");
+    /* no XMP gimbal angles: the maker note's camera attitude */
+    drop_xmp_pose(b, n, 0);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 46.5999984741211, 1e-12);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -90.0, 1e-12);
+    ck_assert_double_eq_tol(m.gimbal_roll, 0.0, 1e-12);
+    ck_assert_double_eq_tol(m.flight_yaw, 44.70, 1e-12); /* the XMP's FlightYawDegree */
+    ck_assert_str_eq(m.attitude_from, "DJI maker note CameraYaw/CameraPitch/CameraRoll");
+    ck_assert_str_eq(m.vendor, "dji");
+    free(b);
+}
+END_TEST
+
+/* Both present and 10 degrees apart: the XMP's wins, and the note names both. */
+START_TEST(test_makernote_xmp_wins_when_they_disagree) {
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    ck_assert_int_eq(rename_all(b, n, "GimbalYawDegree=\"+46.60\"", "GimbalYawDegree=\"+56.60\""),
+                     1);
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 56.60, 1e-12);
+    ck_assert_ptr_null(m.attitude_from);
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "(46.60, -90.00, 0.00)"));
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "(56.60, -90.00, 0.00)"));
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "the XMP's is used"));
+    /* 0.05 degrees is rounding, not a disagreement */
+    ck_assert_int_eq(rename_all(b, n, "GimbalYawDegree=\"+56.60\"", "GimbalYawDegree=\"+46.65\""),
+                     1);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_str_eq(m.attitude_note, "");
+    free(b);
+}
+END_TEST
+
+/* M2EA: maker-note records DJI:GimbalDegree "342,-900,0" and DJI:FlightDegree "901,-130,-13"
+ * (tenths, yaw,pitch,roll), the XMP's GimbalYaw/Pitch/Roll +34.20/-90.00/+0.00 and
+ * FlightYaw/Pitch/Roll +90.10/-13.00/-1.30. */
+START_TEST(test_makernote_dji_records_m2ea) {
+    size_t n;
+    unsigned char *b = slurp(GZ("M2EA_DJI_20250117111343_0139_T.JPG"), &n);
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.mn_gimbal_yaw, 34.2, 1e-12);
+    ck_assert_double_eq_tol(m.mn_gimbal_pitch, -90.0, 1e-12);
+    ck_assert_double_eq_tol(m.mn_gimbal_roll, 0.0, 1e-12);
+    ck_assert_double_eq_tol(m.mn_flight_yaw, 90.1, 1e-12);
+    ck_assert_double_eq_tol(m.mn_flight_pitch, -13.0, 1e-12);
+    ck_assert_double_eq_tol(m.mn_flight_roll, -1.3, 1e-12);
+    ck_assert_str_eq(m.attitude_note, "");
+    drop_xmp_pose(b, n, 1);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 34.2, 1e-12);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -90.0, 1e-12);
+    ck_assert_double_eq_tol(m.flight_yaw, 90.1, 1e-12);
+    ck_assert_double_eq_tol(m.flight_roll, -1.3, 1e-12);
+    ck_assert_str_eq(m.attitude_from, "DJI maker note GimbalDegree(Y,P,R)");
+    ck_assert_ptr_null(m.airframe_from);
+    free(b);
+}
+END_TEST
+
+/* The shot of a photo written to /vsimem/, its reason (or NULL) and one extra value. */
+static const char *shot_of(const unsigned char *b, size_t n, ko_pose *pose, const char *key,
+                           const char **value) {
+    static char reason[1024];
+    const char *path = "/vsimem/makernote.jpg";
+    VSIFCloseL(VSIFileFromMemBuffer(path, (GByte *)b, n, FALSE));
+    ko_reader *r = NULL;
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, path, NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    *pose = s.pose;
+    snprintf(reason, sizeof reason, "%s", s.reason ? s.reason : "");
+    static char v[512];
+    v[0] = '\0';
+    for (size_t i = 0; i < s.n_extra; i++)
+        if (!strcmp(s.extra_keys[i], key)) snprintf(v, sizeof v, "%s", s.extra_values[i]);
+    *value = v;
+    ko_reader_close(r);
+    VSIUnlink(path);
+    return reason[0] ? reason : NULL;
+}
+
+/* Through the reader: the X3 without XMP gimbal angles gets the maker note's camera pose; the
+ * M2EA's stays unknown (its gimbal cannot yaw, yet its GimbalDegree yaw is 55.9 degrees off
+ * its FlightDegree yaw), now naming the maker-note tags. */
+START_TEST(test_makernote_pose_through_the_reader) {
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    drop_xmp_pose(b, n, 1);
+    ko_pose p;
+    const char *from = NULL;
+    ck_assert_ptr_null(shot_of(b, n, &p, "attitude_from", &from));
+    ck_assert_str_eq(from, "DJI maker note CameraYaw/CameraPitch/CameraRoll");
+    ck_assert_double_eq_tol(p.yaw_deg, 46.5999984741211, 1e-9);
+    ck_assert_double_eq_tol(p.pitch_deg, -90.0, 1e-9);
+    ck_assert_double_eq_tol(p.roll_deg, 0.0, 1e-9);
+    ck_assert_double_eq_tol(p.height_m, 29.40, 1e-9); /* XMP RelativeAltitude */
+    free(b);
+    b = slurp(GZ("M2EA_DJI_20250117111343_0139_T.JPG"), &n);
+    drop_xmp_pose(b, n, 1);
+    const char *why = shot_of(b, n, &p, "attitude_from", &from);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "camera heading ambiguous: DJI maker note GimbalDegree"));
+    ck_assert_ptr_nonnull(strstr(why, "55.9 deg apart"));
+    free(b);
+}
+END_TEST
+
+/* The maker note's aircraft attitude alone is not the camera's: unknown, naming its tags. The
+ * X3's camera tags (9-11) are renumbered 12-14; the M2EA's GimbalDegree record renamed. */
+START_TEST(test_makernote_airframe_alone_is_unknown) {
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    drop_xmp_pose(b, n, 1);
+    /* the maker-note IFD: 11 entries, the first Make "DJI" (exiftool -v3) */
+    static const unsigned char head[] = {11, 0, 1, 0, 2, 0, 4, 0, 0, 0, 'D', 'J', 'I', 0};
+    unsigned char *ifd = memmem(b, n, head, sizeof head);
+    ck_assert_ptr_nonnull(ifd);
+    for (int i = 0; i < 11; i++)
+        if (ifd[2 + 12 * i] >= 9 && ifd[2 + 12 * i] <= 11) ifd[2 + 12 * i] += 3;
+    ko_pose p;
+    const char *v = NULL;
+    const char *why = shot_of(b, n, &p, "airframe_attitude", &v);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "no camera attitude"));
+    ck_assert_ptr_nonnull(strstr(why, "DJI maker note Yaw/Pitch/Roll (the aircraft's)"));
+    ck_assert_str_eq(v, "DJI maker note Yaw/Pitch/Roll (the aircraft's)");
+    free(b);
+    b = slurp(GZ("M2EA_DJI_20250117111343_0139_T.JPG"), &n);
+    drop_xmp_pose(b, n, 1);
+    ck_assert_int_eq(rename_all(b, n, "[GimbalDegree(", "[GimbalDegreX("), 1);
+    why = shot_of(b, n, &p, "airframe_attitude", &v);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "DJI maker note FlightDegree(Y,P,R) (the aircraft's)"));
+    free(b);
+}
+END_TEST
+
+/* Crafted maker notes: an entry count past the note, records cut or malformed, the note cut at
+ * every length (EXIF alone, so the cut is the TIFF's end): no angle, never a read outside. */
+START_TEST(test_makernote_crafted) {
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    static const unsigned char head[] = {11, 0, 1, 0, 2, 0, 4, 0, 0, 0, 'D', 'J', 'I', 0};
+    unsigned char *ifd = memmem(b, n, head, sizeof head);
+    ck_assert_ptr_nonnull(ifd);
+    ifd[0] = 22; /* 22 entries do not fit its 256 bytes */
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert(isnan(m.mn_gimbal_yaw) && isnan(m.mn_flight_yaw));
+    ck_assert_ptr_null(m.mn_gimbal_from);
+    ifd[0] = 11;
+    const unsigned char *tiff = b + 12; /* SOI, APP1 marker and length, "Exif\0\0" */
+    size_t tiff_n = ((size_t)b[4] << 8 | b[5]) - 8;
+    for (size_t k = (size_t)(ifd - tiff); k < (size_t)(ifd - tiff) + 256; k++) {
+        ck_assert_int_eq(koi_exif_parse(tiff, k, (koi_image_meta_init(&m), &m)), KO_OK);
+        ck_assert(isnan(m.mn_gimbal_yaw)); /* the note does not fit: not read */
+    }
+    ck_assert_int_eq(koi_exif_parse(tiff, tiff_n, (koi_image_meta_init(&m), &m)), KO_OK);
+    ck_assert_double_eq_tol(m.mn_gimbal_pitch, -90.0, 1e-12);
+    free(b);
+    b = slurp(GZ("M2EA_DJI_20250117111343_0139_T.JPG"), &n);
+    static const char *bad[] = {"342,-900]",   "342,-900,0,5", "342;-900;0",
+                                "1234567,0,0", ",-900,0",      "342,-900,"};
+    unsigned char *rec = memmem(b, n, "[GimbalDegree(Y,P,R):", 21);
+    ck_assert_ptr_nonnull(rec);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(rec + 21, 0, 12);
+        memcpy(rec + 21, bad[i], strlen(bad[i]));
+        ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+        ck_assert_msg(isnan(m.mn_gimbal_yaw), "%s read as %g", bad[i], m.mn_gimbal_yaw);
+        ck_assert_double_eq_tol(m.mn_flight_yaw, 90.1, 1e-12);
+    }
+    free(b);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_tiff_micasense_band,
                             test_tiff_sequoia_fisheye_band,
@@ -300,7 +539,13 @@ int main(void) {
                             test_tiff_truncated_image_data,
                             test_bigtiff_gdal_metadata_items,
                             test_camera_one_model_two_sensors,
-                            test_camera_by_name};
+                            test_camera_by_name,
+                            test_makernote_dji_ifd_x3,
+                            test_makernote_xmp_wins_when_they_disagree,
+                            test_makernote_dji_records_m2ea,
+                            test_makernote_pose_through_the_reader,
+                            test_makernote_airframe_alone_is_unknown,
+                            test_makernote_crafted};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,

@@ -161,6 +161,8 @@ typedef struct walk_state {
     int have_offsets, have_counts;
     entry xmp, gdal; /* tag 700 and GDAL_METADATA (TIFF files) */
     int have_xmp, have_gdal;
+    entry makernote; /* the Exif IFD's MakerNote (tag 0x927C) */
+    int have_makernote;
 } walk_state;
 
 static void read_ifd(const tiff *t, uint64_t off, enum ifd_kind kind, walk_state *w,
@@ -200,6 +202,8 @@ static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_sta
             uint64_t u = integer(t, e);
             m->fp_unit_mm = u < 6 ? unit_mm[u] : NAN;
         }
+        if (e->tag == 0x927C && (e->type == 7 || e->type == 1) && !w->have_makernote)
+            w->makernote = *e, w->have_makernote = 1;
         if (e->tag == 0xA002) m->exif_width = (uint32_t)integer(t, e);
         if (e->tag == 0xA003) m->exif_height = (uint32_t)integer(t, e);
         if (e->tag == 0x9003) {
@@ -287,6 +291,141 @@ static void finish_gps(const walk_state *w, koi_image_meta *m) {
         m->gps_alt_m = w->alt_below ? -w->alt : w->alt;
 }
 
+/* --- DJI maker notes (a fallback pose: koi_dji_pose_fallback) ---------------------------- */
+
+/* Older DJI cameras (Phantom 3/4, Inspire's Zenmuse X3): an IFD with no header, in the TIFF's
+ * byte order (ExifTool's DJI::Main): tags 6-8 the aircraft's Pitch/Yaw/Roll, 9-11 the
+ * camera's CameraPitch/CameraYaw/CameraRoll, each one float32 held in its entry. Only entries
+ * wholly inside the maker note's own bytes are read. */
+static void dji_ifd(const tiff *t, const entry *mn, koi_image_meta *m) {
+    uint8_t b[12];
+    if (mn->count < 2 || !rd(t, mn->at, b, 2)) return;
+    uint64_t n = get(t, b, 2);
+    if (n == 0 || n > 64 || 2 + 12 * n > mn->count) return;
+    double *field[] = {&m->mn_flight_pitch, &m->mn_flight_yaw, &m->mn_flight_roll,
+                       &m->mn_gimbal_pitch, &m->mn_gimbal_yaw, &m->mn_gimbal_roll};
+    for (uint64_t i = 0; i < n; i++) {
+        if (!rd(t, mn->at + 2 + 12 * i, b, 12)) return;
+        uint64_t tag = get(t, b, 2);
+        if (tag < 6 || tag > 11 || get(t, b + 2, 2) != 11 || get(t, b + 4, 4) != 1) continue;
+        uint32_t u = (uint32_t)get(t, b + 8, 4);
+        float f;
+        memcpy(&f, &u, 4);
+        if (isfinite(f)) *field[tag - 6] = f;
+    }
+    m->mn_gimbal_from = "DJI maker note CameraYaw/CameraPitch/CameraRoll";
+    m->mn_flight_from = "DJI maker note Yaw/Pitch/Roll (the aircraft's)";
+}
+
+/* "342,-900,0": three signed integers of at most 6 digits (tenths of a degree, in the order
+ * yaw, pitch, roll) ended by a NUL or ']'; 0 for anything else. */
+static int tenths3(const char *s, size_t n, double v[3]) {
+    size_t i = 0;
+    for (int k = 0; k < 3; k++) {
+        int neg = i < n && (s[i] == '-' || s[i] == '+') ? s[i++] == '-' : 0;
+        long x = 0;
+        int digits = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 6)
+            x = x * 10 + (s[i++] - '0'), digits++;
+        if (!digits) return 0;
+        v[k] = (neg ? -x : x) / 10.0;
+        if (k < 2 && (i >= n || s[i++] != ',')) return 0;
+    }
+    return i < n && (s[i] == '\0' || s[i] == ']');
+}
+
+/* The first "[key:y,p,r]" record of key in b[0, n) into yaw, pitch, roll (once). */
+static void tenths_record(const char *b, size_t n, const char *key, double *ypr[3]) {
+    size_t k = strlen(key);
+    const char *at = memmem(b, n, key, k);
+    double v[3];
+    if (!at || !isnan(*ypr[0]) || !tenths3(at + k, n - (size_t)(at - b) - k, v)) return;
+    for (int i = 0; i < 3; i++)
+        *ypr[i] = v[i];
+}
+
+#define MN_SCAN_MAX (64u * 1024) /* bytes of a bracketed maker note searched */
+#define MN_CHUNK 1024
+#define MN_KEEP 64 /* chunks overlap by more than a record's key and value (46 bytes) */
+
+/* Newer DJI cameras write "[key:value]" records ("[ae_dbg_info:...]", "[sensor_id:...]");
+ * the M2EA's include "[GimbalDegree(Y,P,R):342,-900,0]" and "[FlightDegree(Y,P,R):...]".
+ * Its first MN_SCAN_MAX bytes are searched, MN_CHUNK at a time. */
+static void dji_records(const tiff *t, const entry *mn, koi_image_meta *m) {
+    char b[MN_CHUNK];
+    uint64_t len = mn->count < MN_SCAN_MAX ? mn->count : MN_SCAN_MAX;
+    double *gimbal[3] = {&m->mn_gimbal_yaw, &m->mn_gimbal_pitch, &m->mn_gimbal_roll};
+    double *flight[3] = {&m->mn_flight_yaw, &m->mn_flight_pitch, &m->mn_flight_roll};
+    for (uint64_t off = 0; off < len; off += MN_CHUNK - MN_KEEP) {
+        size_t n = len - off < MN_CHUNK ? (size_t)(len - off) : MN_CHUNK;
+        if (!rd(t, mn->at + off, b, n)) return;
+        tenths_record(b, n, "[GimbalDegree(Y,P,R):", gimbal);
+        tenths_record(b, n, "[FlightDegree(Y,P,R):", flight);
+        if (n < MN_CHUNK) break;
+    }
+    m->mn_gimbal_from = "DJI maker note GimbalDegree(Y,P,R)";
+    m->mn_flight_from = "DJI maker note FlightDegree(Y,P,R) (the aircraft's)";
+}
+
+/* An attitude is taken whole or not at all: a source names its tags only with all three. */
+static void whole(double *a, double *b, double *c, const char **from) {
+    if (isfinite(*a) && isfinite(*b) && isfinite(*c)) return;
+    *a = *b = *c = NAN;
+    *from = NULL;
+}
+
+static void dji_makernote(const tiff *t, const entry *mn, koi_image_meta *m) {
+    uint8_t c = 0;
+    if (strcmp(m->make, "DJI") != 0 || mn->count == 0 || !rd(t, mn->at, &c, 1)) return;
+    if (c == '[')
+        dji_records(t, mn, m);
+    else
+        dji_ifd(t, mn, m);
+    whole(&m->mn_gimbal_yaw, &m->mn_gimbal_pitch, &m->mn_gimbal_roll, &m->mn_gimbal_from);
+    whole(&m->mn_flight_yaw, &m->mn_flight_pitch, &m->mn_flight_roll, &m->mn_flight_from);
+}
+
+static double apart(double a, double b) {
+    return fabs(fmod(fmod(a - b, 360.0) + 540.0, 360.0) - 180.0);
+}
+
+/* The maker note's camera attitude beside the XMP's: a difference beyond the writings'
+ * rounding (tenths, hundredths) and float32 noise is noted; the XMP's stays. */
+static void compare(koi_image_meta *m) {
+    double x[3] = {m->gimbal_yaw, m->gimbal_pitch, m->gimbal_roll};
+    double n[3] = {m->mn_gimbal_yaw, m->mn_gimbal_pitch, m->mn_gimbal_roll};
+    for (int i = 0; i < 3; i++)
+        if (isfinite(x[i]) && apart(x[i], n[i]) > KOI_ATTITUDE_AGREE_DEG) {
+            snprintf(m->attitude_note, sizeof m->attitude_note,
+                     "%s (%.2f, %.2f, %.2f) differs from the XMP gimbal yaw/pitch/roll (%.2f, "
+                     "%.2f, %.2f): the XMP's is used",
+                     m->mn_gimbal_from, n[0], n[1], n[2], x[0], x[1], x[2]);
+            return;
+        }
+}
+
+void koi_dji_pose_fallback(koi_image_meta *m) {
+    int xmp_camera =
+        isfinite(m->gimbal_yaw) || isfinite(m->gimbal_pitch) || isfinite(m->gimbal_roll);
+    if (m->mn_gimbal_from && xmp_camera) {
+        compare(m);
+    } else if (m->mn_gimbal_from) {
+        m->gimbal_yaw = m->mn_gimbal_yaw;
+        m->gimbal_pitch = m->mn_gimbal_pitch;
+        m->gimbal_roll = m->mn_gimbal_roll;
+        m->attitude_from = m->mn_gimbal_from;
+        m->vendor = "dji";
+        m->airframe_from = NULL; /* a camera attitude is beside any airframe's now */
+    }
+    if (m->mn_flight_from && !isfinite(m->flight_yaw) && !isfinite(m->flight_pitch) &&
+        !isfinite(m->flight_roll)) {
+        m->flight_yaw = m->mn_flight_yaw;
+        m->flight_pitch = m->mn_flight_pitch;
+        m->flight_roll = m->mn_flight_roll;
+        if (!xmp_camera && !m->mn_gimbal_from) m->airframe_from = m->mn_flight_from;
+    }
+}
+
 static int mem_read(void *user, uint64_t off, void *dst, size_t n) {
     memcpy(dst, (const uint8_t *)user + off, n);
     return 1;
@@ -321,6 +460,7 @@ ko_status koi_exif_parse(const uint8_t *p, size_t n, koi_image_meta *m) {
     rd(&t, 4, b, 4);
     read_ifd(&t, get(&t, b, 4), IFD0, &w, m);
     finish_gps(&w, m);
+    if (w.have_makernote) dji_makernote(&t, &w.makernote, m);
     if (w.have_xmp) {
         m->exif_xmp_off = (uint32_t)w.xmp.at;
         m->exif_xmp_len = (uint32_t)w.xmp.count;
@@ -369,6 +509,7 @@ ko_status koi_tiff_walk(ko_context *ctx, const koi_tiff_in *in, koi_image_meta *
                          (unsigned long long)ifd0, (unsigned long long)in->size);
     m->has_exif = 1;
     finish_gps(&w, m);
+    if (w.have_makernote) dji_makernote(&t, &w.makernote, m);
     ko_status st = KO_OK;
     if (w.have_xmp) {
         char *x = entry_bytes(ctx, &t, &w.xmp, &st, "XMP packet (TIFF tag 700)");
@@ -384,6 +525,7 @@ ko_status koi_tiff_walk(ko_context *ctx, const koi_tiff_in *in, koi_image_meta *
         koi_gdal_metadata(x, m);
         free(x);
     }
+    koi_dji_pose_fallback(m);
     if (!m->sof_width || !m->sof_height)
         snprintf(m->incomplete, sizeof m->incomplete,
                  "damaged TIFF: no image size (ImageWidth/ImageLength) in its first IFD");

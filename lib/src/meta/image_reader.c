@@ -147,7 +147,8 @@ static void why_also(image_state *s, const char *path, const char *msg) {
         snprintf(s->reason + n, sizeof s->reason - n, "; %s", msg);
 }
 
-/* Camera attitude from vendor XMP, with the fixes each vendor needs. */
+/* Camera attitude from vendor XMP (or the DJI maker note where the XMP has none: meta.h,
+ * koi_dji_pose_fallback), with the fixes each vendor needs. */
 static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
     const koi_image_meta *m = &s->meta;
     double yaw = m->gimbal_yaw, pitch = m->gimbal_pitch, roll = m->gimbal_roll;
@@ -169,11 +170,14 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
          * heading cannot be told. */
         double d = fabs(fmod(yaw - m->flight_yaw + 540.0, 360.0) - 180.0);
         if (!strncmp(m->model, "MAVIC2-ENTERPRISE", 17) && isfinite(d) && d > 10.0) {
-            char msg[256];
+            char msg[320];
             snprintf(msg, sizeof msg,
-                     "camera heading ambiguous: XMP GimbalYawDegree %+.2f and FlightYawDegree "
-                     "%+.2f are %.1f deg apart, and the %s gimbal does not turn on its own",
-                     m->gimbal_yaw, m->flight_yaw, d, m->model);
+                     "camera heading ambiguous: %s%s %+.2f and %s %+.2f are %.1f deg apart, and "
+                     "the %s gimbal does not turn on its own",
+                     m->attitude_from ? m->attitude_from : "XMP GimbalYawDegree",
+                     m->attitude_from ? " yaw" : "", m->gimbal_yaw,
+                     m->attitude_from ? "the aircraft's yaw" : "FlightYawDegree", m->flight_yaw, d,
+                     m->model);
             why(s, r->path, msg);
         }
     }
@@ -365,7 +369,10 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
             (pos_from && strcmp(pos_from, "EXIF GPS") != 0 &&
              koi_strpairs_add(&s->extra, "position_from", pos_from)) ||
             (m->airframe_from &&
-             koi_strpairs_add(&s->extra, "airframe_attitude", m->airframe_from)))
+             koi_strpairs_add(&s->extra, "airframe_attitude", m->airframe_from)) ||
+            (m->attitude_from && koi_strpairs_add(&s->extra, "attitude_from", m->attitude_from)) ||
+            (m->attitude_note[0] &&
+             koi_strpairs_add(&s->extra, "attitude_conflict", m->attitude_note)))
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
         if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
             why(s, r->path, ko_errmsg(r->ctx));

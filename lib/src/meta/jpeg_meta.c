@@ -27,6 +27,8 @@ void koi_image_meta_init(koi_image_meta *m) {
                             &m->xmp_lat,      &m->xmp_lon};
     for (size_t i = 0; i < sizeof nan_fields / sizeof nan_fields[0]; i++)
         *nan_fields[i] = NAN;
+    m->mn_gimbal_yaw = m->mn_gimbal_pitch = m->mn_gimbal_roll = NAN;
+    m->mn_flight_yaw = m->mn_flight_pitch = m->mn_flight_roll = NAN;
 }
 
 /* Bytes come from memory or, for a file, from a window read through VSI: a DJI header (EXIF
@@ -288,6 +290,7 @@ static ko_status finish(ko_context *ctx, src *s, koi_image_meta *m) {
     }
     free(ext.data);
     if (!st) {
+        koi_dji_pose_fallback(m);
         if (scan)
             check_end(s, m, scan);
         else

@@ -87,6 +87,18 @@ typedef struct koi_image_meta {
      * attitude without any camera attitude beside it (MicaSense DLS, senseFly, FLIR MAV*),
      * or NULL (DJI's FlightYawDegree... beside its gimbal angles). */
     const char *airframe_from;
+    /* DJI maker note (EXIF tag 0x927C; exif.c), degrees in keepout's frame (as drone-dji's),
+     * NaN if absent: the camera's attitude (older DJI cameras' IFD CameraYaw/CameraPitch/
+     * CameraRoll, float32; the M2EA's "[GimbalDegree(Y,P,R):342,-900,0]", tenths) and the
+     * aircraft's (Yaw/Pitch/Roll; FlightDegree(Y,P,R)). mn_*_from: static text naming the tags. */
+    double mn_gimbal_yaw, mn_gimbal_pitch, mn_gimbal_roll;
+    double mn_flight_yaw, mn_flight_pitch, mn_flight_roll;
+    const char *mn_gimbal_from, *mn_flight_from;
+    /* Static text naming where gimbal_* came from once koi_dji_pose_fallback() ran: NULL for
+     * the XMP, else the maker-note tags. attitude_note: the maker note's camera attitude
+     * disagrees with the XMP's (which wins), both values; "" if not. */
+    const char *attitude_from;
+    char attitude_note[200];
     char lens_model[24]; /* Pix4D Camera:ModelType ("perspective", "fisheye"), or "" */
     int xmp_repaired;    /* the packet parsed only once a harmless defect was mended */
     char dewarp[256];
@@ -133,6 +145,15 @@ ko_status koi_jpeg_meta_parse(ko_context *ctx, const uint8_t *data, size_t n, ko
 ko_status koi_exif_parse(const uint8_t *tiff, size_t n, koi_image_meta *m);
 /* EXIF DateTimeOriginal text to ISO 8601 (out unchanged if it is not a date and time). */
 void koi_exif_time(const char *exif, char *out, size_t size);
+
+/* The DJI maker note as a fallback pose source (docs/DESIGN.md, "Attitude vocabularies"):
+ * where the XMP has no gimbal angle at all, the maker note's camera attitude becomes
+ * gimbal_* (m->vendor "dji", m->attitude_from its tags); its aircraft attitude fills the
+ * flight_* the XMP lacks, and is m->airframe_from when no camera attitude is left. Where both
+ * give the camera's and they differ by more than KOI_ATTITUDE_AGREE_DEG, the XMP's stays and
+ * m->attitude_note says so. Called once the whole header is read. */
+#define KOI_ATTITUDE_AGREE_DEG 0.06
+void koi_dji_pose_fallback(koi_image_meta *m);
 
 /* Random access to a TIFF file: read() copies n bytes at off (0 < off + n <= size, checked by
  * the caller) into dst and returns non-zero, or 0 on an I/O error. */
