@@ -1,6 +1,7 @@
 /* libFuzzer target: the JPEG header walk, EXIF and XMP parsers on arbitrary bytes, then the
- * camera resolution on whatever they found. The corpus (corpus/jpeg_meta/) holds the headers
- * of the real DJI photos in data/images and crafted XMP cases. */
+ * camera resolution on whatever they found. The corpus (corpus/jpeg_meta/, README there) holds
+ * the headers of real DJI photos (two with DJI maker notes, one of each form), crafted maker
+ * notes and crafted XMP cases. */
 #include <cpl_vsi.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     VSIFCloseL(VSIFileFromMemBuffer("/vsimem/fuzz.jpg", (GByte *)data, size, FALSE));
     ko_status fst = koi_jpeg_meta_read(ctx, "/vsimem/fuzz.jpg", &f);
     VSIUnlink("/vsimem/fuzz.jpg");
-    if (fst != st || (st == KO_OK && (f.sof_width != m.sof_width || f.has_xmp != m.has_xmp)))
+    if (fst != st || (st == KO_OK &&
+                      (f.sof_width != m.sof_width || f.has_xmp != m.has_xmp ||
+                       f.mn_gimbal_from != m.mn_gimbal_from || f.attitude_from != m.attitude_from)))
         abort();
     /* The input as an XMP packet: the fast reader of the common shape must agree with expat
      * on everything it accepts (it declines the rest, which then goes to expat). */

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     VSIUnlink("/vsimem/fuzz.tif");
     if (fst != st ||
         (st == KO_OK && (f.sof_width != m.sof_width || f.has_xmp != m.has_xmp ||
-                         strcmp(f.incomplete, m.incomplete) != 0 || strcmp(f.make, m.make) != 0)))
+                         strcmp(f.incomplete, m.incomplete) != 0 || strcmp(f.make, m.make) != 0 ||
+                         f.mn_gimbal_from != m.mn_gimbal_from)))
         abort();
     if (st == KO_OK) {
         ko_camera cam;

@@ -527,6 +527,27 @@ START_TEST(test_makernote_crafted) {
 }
 END_TEST
 
+/* The fuzz seeds reach the maker-note parser, through the JPEG and the TIFF readers
+ * (scripts/make_makernote_seeds.py; ExifTool reads the same values from them). */
+START_TEST(test_makernote_fuzz_seeds) {
+    static const char *const seeds[] = {
+        "jpeg_meta/dji_makernote_ifd.jpg", "jpeg_meta/dji_makernote_records.jpg",
+        "tiff_meta/dji_makernote_ifd.tif", "tiff_meta/dji_makernote_records.tif"};
+    static const double yaw[] = {46.5999984741211, 34.2, 46.5999984741211, 34.2};
+    for (int i = 0; i < 4; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/../fuzz/corpus/%s", KEEPOUT_TEST_FIXTURES, seeds[i]);
+        koi_image_meta m;
+        ko_status st = strstr(path, ".tif") ? koi_tiff_meta_read(ctx, path, &m)
+                                            : koi_jpeg_meta_read(ctx, path, &m);
+        ck_assert_int_eq(st, KO_OK);
+        ck_assert_msg(fabs(m.mn_gimbal_yaw - yaw[i]) < 1e-12, "%s: %g", path, m.mn_gimbal_yaw);
+        ck_assert_double_eq_tol(m.gimbal_pitch, -90.0, 1e-12); /* the fallback: no XMP */
+        ck_assert_ptr_nonnull(m.attitude_from);
+    }
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_tiff_micasense_band,
                             test_tiff_sequoia_fisheye_band,
@@ -545,7 +566,8 @@ int main(void) {
                             test_makernote_dji_records_m2ea,
                             test_makernote_pose_through_the_reader,
                             test_makernote_airframe_alone_is_unknown,
-                            test_makernote_crafted};
+                            test_makernote_crafted,
+                            test_makernote_fuzz_seeds};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,
