@@ -294,7 +294,7 @@ END_TEST
 static unsigned char *slurp(const char *path, size_t *n) {
     VSILFILE *f = VSIFOpenL(path, "rb");
     ck_assert_ptr_nonnull(f);
-    size_t cap = 1 << 20;
+    size_t cap = 4 << 20;
     unsigned char *b = malloc(cap);
     ck_assert_ptr_nonnull(b);
     *n = VSIFReadL(b, 1, cap, f);
@@ -548,6 +548,153 @@ START_TEST(test_makernote_fuzz_seeds) {
 }
 END_TEST
 
+/* --- A rig band's boresight (MicaSense/Pix4D Camera:RigRelatives) ------------------------ */
+
+/* Expectations derived by hand from MicaSense's R = Rx Ry Rz (OpenCV axes: x right, y down,
+ * z the view) taking the band's rays into the reference band's, for a reference band looking
+ * straight down with the top of its image north (yaw 0, pitch -90, roll 0). Its image right is
+ * east, its image up north. Rx(a) turns the band's view (0,0,1) into (0,-sin a,cos a) of the
+ * reference: toward its image top, north, so the band looks a degrees north of nadir (yaw 0,
+ * pitch -90 + a). Ry(b): (sin b,0,cos b), b degrees east. Rz(c) turns its image right (1,0,0)
+ * into (cos c,sin c,0), toward the reference's image bottom: its image top turns c degrees
+ * clockwise from north (yaw c). */
+static void view_right(double yaw, double pitch, double roll, double view[3], double right[3]) {
+    koi_rot r;
+    koi_rotation(yaw, pitch, roll, &r);
+    for (int i = 0; i < 3; i++)
+        view[i] = r.m[i][0], right[i] = r.m[i][1]; /* body x: the view; body y: image right */
+}
+
+START_TEST(test_rig_boresight_geometry) {
+    const double a = 2.0 * 3.14159265358979323846 / 180.0;
+    double y, p, r, v[3], rt[3];
+    y = 0, p = -90, r = 0;
+    koi_rig_boresight((double[]){2, 0, 0}, &y, &p, &r);
+    ck_assert_double_eq_tol(p, -88.0, 1e-9);
+    ck_assert_double_eq_tol(fmod(y + 180.0, 360.0) - 180.0, 0.0, 1e-9);
+    ck_assert_double_eq_tol(r, 0.0, 1e-9);
+    view_right(y, p, r, v, rt);
+    ck_assert_double_eq_tol(v[0], sin(a), 1e-12); /* north */
+    ck_assert_double_eq_tol(v[1], 0.0, 1e-12);
+    ck_assert_double_eq_tol(v[2], cos(a), 1e-12);
+    y = 0, p = -90, r = 0;
+    koi_rig_boresight((double[]){0, 2, 0}, &y, &p, &r);
+    view_right(y, p, r, v, rt);
+    ck_assert_double_eq_tol(v[0], 0.0, 1e-12);
+    ck_assert_double_eq_tol(v[1], sin(a), 1e-12); /* east */
+    ck_assert_double_eq_tol(v[2], cos(a), 1e-12);
+    ck_assert_double_eq_tol(rt[0], 0.0, 1e-12); /* its image right still east, tipped up */
+    ck_assert_double_eq_tol(rt[1], cos(a), 1e-12);
+    ck_assert_double_eq_tol(rt[2], -sin(a), 1e-12);
+    y = 0, p = -90, r = 0;
+    koi_rig_boresight((double[]){0, 0, 2}, &y, &p, &r);
+    view_right(y, p, r, v, rt);
+    ck_assert_double_eq_tol(v[2], 1.0, 1e-12); /* still straight down */
+    ck_assert_double_eq_tol(rt[0], -sin(a), 1e-12);
+    ck_assert_double_eq_tol(rt[1], cos(a), 1e-12);
+    ck_assert_double_eq_tol(y, 2.0, 1e-9);
+    /* zero boresight: any attitude unchanged (angles back out of their matrix) */
+    for (double yy = 0; yy < 360; yy += 37)
+        for (double pp = -89; pp <= 29; pp += 17)
+            for (double rr = -170; rr < 180; rr += 41) {
+                y = yy, p = pp, r = rr;
+                koi_rig_boresight((double[]){0, 0, 0}, &y, &p, &r);
+                ck_assert_double_eq_tol(y, yy, 1e-9);
+                ck_assert_double_eq_tol(p, pp, 1e-9);
+                ck_assert_double_eq_tol(r, rr, 1e-9);
+            }
+}
+END_TEST
+
+/* The value as MicaSense writes it (an Altum band in exifr's tests: "-0.127427, 0.183305,
+ * 0.058653"); anything but three numbers, a list included, is present but unread. */
+START_TEST(test_rig_relatives_xmp) {
+#define PIX4D_XMP(body)                                                           \
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                             \
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description " \
+    "xmlns:Camera=\"http://pix4d.com/1.0\">" body "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    static const char *const xmp[] = {
+        PIX4D_XMP("<Camera:RigRelatives>-0.127427, 0.183305, 0.058653</Camera:RigRelatives>"),
+        PIX4D_XMP("<Camera:RigRelatives>1,2</Camera:RigRelatives>"),
+        PIX4D_XMP("<Camera:RigRelatives><rdf:Seq><rdf:li>0.5</rdf:li><rdf:li>0.2</rdf:li>"
+                  "<rdf:li>-0.3</rdf:li></rdf:Seq></Camera:RigRelatives>"),
+        PIX4D_XMP("<Camera:RigRelatives/>")};
+    static const int state[] = {1, -1, -1, -1};
+    for (int i = 0; i < 4; i++) {
+        koi_image_meta m;
+        koi_image_meta_init(&m);
+        ck_assert_int_eq(koi_xmp_parse(ctx, xmp[i], strlen(xmp[i]), &m), KO_OK);
+        ck_assert_msg(m.rig_state == state[i], "%d: %d", i, m.rig_state);
+    }
+    koi_image_meta m;
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, xmp[0], strlen(xmp[0]), &m), KO_OK);
+    ck_assert_double_eq_tol(m.rig_rel[0], -0.127427, 1e-12);
+    ck_assert_double_eq_tol(m.rig_rel[1], 0.183305, 1e-12);
+    ck_assert_double_eq_tol(m.rig_rel[2], 0.058653, 1e-12);
+#undef PIX4D_XMP
+}
+END_TEST
+
+/* The shot of a TIFF band in memory, read with assume_nadir. */
+static const char *band_shot(const unsigned char *b, size_t n, ko_pose *pose) {
+    static char reason[1024];
+    const char *path = "/vsimem/band.tif";
+    VSIFCloseL(VSIFileFromMemBuffer(path, (GByte *)b, n, FALSE));
+    ko_reader_options o;
+    ko_reader_options_init(&o);
+    o.assume_nadir = 1;
+    ko_reader *r = NULL;
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, path, &o, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    *pose = s.pose;
+    snprintf(reason, sizeof reason, "%s", s.reason ? s.reason : "");
+    ko_reader_close(r);
+    VSIUnlink(path);
+    return reason[0] ? reason : NULL;
+}
+
+/* The band's one reason (the RedEdge writes no height above take-off): its pose is still read. */
+#define NO_HEIGHT "/vsimem/band.tif: no height above take-off (XMP RelativeAltitude) in the file"
+
+/* MicaSense RedEdge band 1 (RigCameraIndex 0, no RigRelatives: the rig's reference band, and
+ * firmware 2.1.2 writes none) with assume_nadir: nadir along the DLS yaw, -0.36845451174720734
+ * rad. The same band given RigRelatives "2,0,0" (in place of its BandSensitivity element, the
+ * packet's size kept) looks 2 degrees toward its image top, the heading: pitch -88. */
+START_TEST(test_rig_micasense_band) {
+    size_t n;
+    unsigned char *b = slurp(GZ("IMG_0001_1.tif"), &n);
+    const double yaw = 360.0 - 0.36845451174720734 * RAD2DEG;
+    ko_pose p;
+    ck_assert_str_eq(band_shot(b, n, &p), NO_HEIGHT);
+    ck_assert_double_eq_tol(p.yaw_deg, yaw, 1e-9);
+    ck_assert_double_eq_tol(p.pitch_deg, -90.0, 1e-12);
+    const char *from = "<Camera:BandSensitivity>0.25995123202591713</Camera:BandSensitivity>";
+    char to[80];
+    snprintf(to, sizeof to, "%-*s", (int)strlen(from),
+             "<Camera:RigRelatives>2,0,0</Camera:RigRelatives>");
+    ck_assert_int_eq(rename_all(b, n, from, to), 1);
+    ck_assert_str_eq(band_shot(b, n, &p), NO_HEIGHT);
+    ck_assert_double_eq_tol(p.yaw_deg, yaw, 1e-9);
+    ck_assert_double_eq_tol(p.pitch_deg, -88.0, 1e-9);
+    ck_assert_double_eq_tol(p.roll_deg, 0.0, 1e-9);
+    /* 12 degrees off its reference band is no rig band's boresight: unknown */
+    ck_assert_int_eq(rename_all(b, n, "RigRelatives>2,0,0</Camera:RigRelatives> ",
+                                "RigRelatives>12,0,0</Camera:RigRelatives>"),
+                     1);
+    const char *why = band_shot(b, n, &p);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "RigRelatives (12, 0, 0)"));
+    /* present but unreadable: unknown, not the reference band's pose */
+    ck_assert_int_eq(rename_all(b, n, ">12,0,0<", ">12;0;0<"), 1);
+    why = band_shot(b, n, &p);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "\"12;0;0\" is not three angles"));
+    free(b);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_tiff_micasense_band,
                             test_tiff_sequoia_fisheye_band,
@@ -567,7 +714,10 @@ int main(void) {
                             test_makernote_pose_through_the_reader,
                             test_makernote_airframe_alone_is_unknown,
                             test_makernote_crafted,
-                            test_makernote_fuzz_seeds};
+                            test_makernote_fuzz_seeds,
+                            test_rig_boresight_geometry,
+                            test_rig_relatives_xmp,
+                            test_rig_micasense_band};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,

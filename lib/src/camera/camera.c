@@ -207,6 +207,48 @@ void koi_rotation(double yaw_deg, double pitch_deg, double roll_deg, koi_rot *ro
     r[2][2] = cp * cr;
 }
 
+void koi_rotation_angles(const koi_rot *rot, double *yaw_deg, double *pitch_deg, double *roll_deg) {
+    const double(*r)[3] = rot->m;
+    double sp = -r[2][0] > 1.0 ? 1.0 : -r[2][0] < -1.0 ? -1.0 : -r[2][0];
+    double yaw, roll = 0.0;
+    *pitch_deg = asin(sp) / DEG2RAD;
+    if (hypot(r[2][1], r[2][2]) < 1e-6) /* within 6e-5 deg of +-90: yaw -+ roll only; roll 0 */
+        yaw = sp < 0 ? atan2(-r[0][1], r[1][1]) : -atan2(r[0][1], r[1][1]);
+    else
+        yaw = atan2(r[1][0], r[0][0]), roll = atan2(r[2][1], r[2][2]);
+    *yaw_deg = fmod(yaw / DEG2RAD + 360.0, 360.0);
+    *roll_deg = roll / DEG2RAD;
+}
+
+/* out = a * b (not const: C11 does not convert double (*)[3] to const double (*)[3]) */
+static void mat_mul(double a[3][3], double b[3][3], double out[3][3]) {
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            out[i][j] = a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j];
+}
+
+void koi_rig_boresight(const double rel_deg[3], double *yaw_deg, double *pitch_deg,
+                       double *roll_deg) {
+    double cx = cos(rel_deg[0] * DEG2RAD), sx = sin(rel_deg[0] * DEG2RAD);
+    double cy = cos(rel_deg[1] * DEG2RAD), sy = sin(rel_deg[1] * DEG2RAD);
+    double cz = cos(rel_deg[2] * DEG2RAD), sz = sin(rel_deg[2] * DEG2RAD);
+    double rx[3][3] = {{1, 0, 0}, {0, cx, -sx}, {0, sx, cx}};
+    double ry[3][3] = {{cy, 0, sy}, {0, 1, 0}, {-sy, 0, cy}};
+    double rz[3][3] = {{cz, -sz, 0}, {sz, cz, 0}, {0, 0, 1}};
+    /* keepout's body axes are (view, right, down) = P * OpenCV's (right, down, view) */
+    double p[3][3] = {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}};
+    double pt[3][3] = {{0, 1, 0}, {0, 0, 1}, {1, 0, 0}};
+    double t[3][3], m[3][3], body[3][3];
+    mat_mul(rx, ry, t);
+    mat_mul(t, rz, m); /* band -> reference, OpenCV axes */
+    mat_mul(p, m, t);
+    mat_mul(t, pt, body); /* the same in body axes */
+    koi_rot rig, band;
+    koi_rotation(*yaw_deg, *pitch_deg, *roll_deg, &rig);
+    mat_mul(rig.m, body, band.m);
+    koi_rotation_angles(&band, yaw_deg, pitch_deg, roll_deg);
+}
+
 int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *rot, double u,
                   double v, double ned[3]) {
     double x, y;

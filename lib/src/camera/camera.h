@@ -30,6 +30,18 @@ typedef struct koi_rot {
 
 void koi_rotation(double yaw_deg, double pitch_deg, double roll_deg, koi_rot *rot);
 
+/* The aerospace angles of a body-to-NED rotation (the inverse of koi_rotation): pitch in
+ * [-90, 90], yaw in [0, 360), roll in (-180, 180]; at pitch +-90 (where only yaw + roll or
+ * yaw - roll is defined) roll is 0. */
+void koi_rotation_angles(const koi_rot *rot, double *yaw_deg, double *pitch_deg, double *roll_deg);
+
+/* A rig band's attitude from its rig's (yaw, pitch, roll, in place) and its boresight rel_deg
+ * (MicaSense/Pix4D Camera:RigRelatives: R = Rx(rel[0]) Ry(rel[1]) Rz(rel[2]) in OpenCV camera
+ * axes, taking the band's rays into the reference band's, as MicaSense's imageprocessing
+ * Image.get_homography() uses it). */
+void koi_rig_boresight(const double rel_deg[3], double *yaw_deg, double *pitch_deg,
+                       double *roll_deg);
+
 /* Direction in NED of the ray through pixel (u, v), distortion included. Returns 0 if the
  * distortion model cannot be inverted there. */
 int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *rot, double u,

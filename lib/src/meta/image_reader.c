@@ -222,6 +222,42 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
     return heading_free;
 }
 
+/* A rig band (MicaSense): its boresight from the rig's reference band, XMP Camera:RigRelatives
+ * (koi_rig_boresight), turns the rig's attitude into the band's. Not three angles, more than
+ * KOI_RIG_MAX_DEG (no rig band is mounted that far off its reference), or a rig without a
+ * heading to turn (assume_nadir with no yaw in the file): unknown. */
+#define KOI_RIG_MAX_DEG 10.0
+
+static void rig_band(ko_reader *r, image_state *s, ko_pose *p, int heading_free) {
+    const koi_image_meta *m = &s->meta;
+    const double *rel = m->rig_rel;
+    char msg[320];
+    if (m->rig_state == 0 || !isfinite(p->yaw_deg) || !isfinite(p->pitch_deg) ||
+        !isfinite(p->roll_deg))
+        return; /* no rig band, or no attitude (whose reason is given) */
+    if (m->rig_state < 0) {
+        snprintf(msg, sizeof msg,
+                 "the band's boresight is unknown: XMP Camera:RigRelatives \"%s\" is not three "
+                 "angles",
+                 m->rig_text);
+    } else if (fabs(rel[0]) > KOI_RIG_MAX_DEG || fabs(rel[1]) > KOI_RIG_MAX_DEG ||
+               fabs(rel[2]) > KOI_RIG_MAX_DEG) {
+        snprintf(msg, sizeof msg,
+                 "XMP Camera:RigRelatives (%g, %g, %g) turns the band more than %g deg from "
+                 "its rig's reference band: not a rig band's boresight",
+                 rel[0], rel[1], rel[2], KOI_RIG_MAX_DEG);
+    } else if (heading_free && (rel[0] != 0.0 || rel[1] != 0.0)) {
+        snprintf(msg, sizeof msg,
+                 "the band's boresight (XMP Camera:RigRelatives %s) tilts it from a rig whose "
+                 "heading the file does not give",
+                 m->rig_text);
+    } else {
+        koi_rig_boresight(rel, &p->yaw_deg, &p->pitch_deg, &p->roll_deg);
+        return;
+    }
+    why_also(s, r->path, msg); /* whatever else is missing, as a lens model is */
+}
+
 /* EXIF and DJI's XMP may both give the position (an M2EA's differ by ~4 m): EXIF's wins, with
  * its hemisphere letters and fix flags; XMP's is used only when EXIF has none. More than
  * KOI_POSITIONS_AGREE_M apart, neither is believed. Returns the source's name, or NULL. */
@@ -348,6 +384,7 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
                                                         : NULL;
         shot->pose.alt_msl_m = isfinite(m->abs_alt_m) ? m->abs_alt_m : m->gps_alt_m;
         int heading_free = attitude(r, s, &shot->pose);
+        rig_band(r, s, &shot->pose, heading_free);
         const char *how = NULL;
         char msg[256];
         if (!koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg) &&
@@ -371,6 +408,7 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
             (m->airframe_from &&
              koi_strpairs_add(&s->extra, "airframe_attitude", m->airframe_from)) ||
             (m->attitude_from && koi_strpairs_add(&s->extra, "attitude_from", m->attitude_from)) ||
+            (m->rig_state > 0 && koi_strpairs_add(&s->extra, "rig_relatives", m->rig_text)) ||
             (m->attitude_note[0] &&
              koi_strpairs_add(&s->extra, "attitude_conflict", m->attitude_note)))
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);

@@ -99,6 +99,13 @@ typedef struct koi_image_meta {
      * disagrees with the XMP's (which wins), both values; "" if not. */
     const char *attitude_from;
     char attitude_note[200];
+    /* A rig band's boresight: Pix4D Camera:RigRelatives "rx,ry,rz" (degrees; MicaSense), the
+     * rotation R = Rx(rx) Ry(ry) Rz(rz) in the camera's OpenCV axes (x right, y down, z along
+     * the view) taking this band's rays into the rig's reference band's. rig_state: 0 absent,
+     * 1 read, -1 present but not three numbers (rig_text holds what it was). */
+    double rig_rel[3];
+    int rig_state;
+    char rig_text[48];
     char lens_model[24]; /* Pix4D Camera:ModelType ("perspective", "fisheye"), or "" */
     int xmp_repaired;    /* the packet parsed only once a harmless defect was mended */
     char dewarp[256];

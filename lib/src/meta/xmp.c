@@ -97,9 +97,35 @@ static void dji(koi_image_meta *m, const char *name, const char *v) {
 /* Pix4D's Camera: namespace measures pitch from nadir (0 = straight down, 90 = horizon). Its
  * Irradiance* angles are the sky sensor's, not the camera's, and are not read. ModelType names
  * the lens model (perspective, fisheye). */
+/* "0.12,-0.34,1.5" (spaces allowed around the numbers): exactly three numbers. */
+static int three_numbers(const char *v, double out[3]) {
+    for (int k = 0; k < 3; k++) {
+        char *end;
+        while (*v == ' ')
+            v++;
+        out[k] = CPLStrtod(v, &end);
+        if (end == v || !isfinite(out[k])) return 0;
+        v = end;
+        while (*v == ' ')
+            v++;
+        if (k < 2 && *v++ != ',') return 0;
+    }
+    return *v == '\0';
+}
+
+static void rig_relatives(koi_image_meta *m, const char *v) {
+    m->rig_state = three_numbers(v, m->rig_rel) ? 1 : -1;
+    size_t blank = strspn(v, " \t\r\n");
+    snprintf(m->rig_text, sizeof m->rig_text, "%s", v[blank] ? v : "(empty, or a list)");
+}
+
 static void pix4d(koi_image_meta *m, const char *name, const char *v) {
     if (!strcmp(name, "ModelType")) {
         snprintf(m->lens_model, sizeof m->lens_model, "%s", v);
+        return;
+    }
+    if (!strcmp(name, "RigRelatives")) {
+        rig_relatives(m, v);
         return;
     }
     if (!strcmp(name, "Yaw"))
@@ -219,7 +245,11 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 
 static void XMLCALL on_end(void *ud, const XML_Char *name) {
     xmp_state *x = ud;
-    if (x->text_len) property(x, name, x->elem[1], x->text);
+    /* An empty or structured RigRelatives (an rdf:Seq) is still there: a band whose boresight
+     * is not read must not pass for the reference band. */
+    const char *bar = strchr(name, '|');
+    if (x->text_len || (bar && !strcmp(bar, "|RigRelatives")))
+        property(x, name, x->elem[1], x->text);
     x->text_len = 0;
     x->text[0] = '\0';
     copy(x->elem[0], sizeof x->elem[0], x->elem[1]);
