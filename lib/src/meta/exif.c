@@ -334,12 +334,11 @@ static int tenths3(const char *s, size_t n, double v[3]) {
     return i < n && (s[i] == '\0' || s[i] == ']');
 }
 
-/* The first "[key:y,p,r]" record of key in b[0, n) into yaw, pitch, roll (once). */
-static void tenths_record(const char *b, size_t n, const char *key, double *ypr[3]) {
+/* A "[key:y,p,r]" record at p (n bytes on) into yaw, pitch, roll, unless they are set. */
+static void tenths_record(const char *p, size_t n, const char *key, double *ypr[3]) {
     size_t k = strlen(key);
-    const char *at = memmem(b, n, key, k);
     double v[3];
-    if (!at || !isnan(*ypr[0]) || !tenths3(at + k, n - (size_t)(at - b) - k, v)) return;
+    if (n < k || memcmp(p, key, k) != 0 || !isnan(*ypr[0]) || !tenths3(p + k, n - k, v)) return;
     for (int i = 0; i < 3; i++)
         *ypr[i] = v[i];
 }
@@ -359,9 +358,11 @@ static void dji_records(const tiff *t, const entry *mn, koi_image_meta *m) {
     for (uint64_t off = 0; off < len; off += MN_CHUNK - MN_KEEP) {
         size_t n = len - off < MN_CHUNK ? (size_t)(len - off) : MN_CHUNK;
         if (!rd(t, mn->at + off, b, n)) return;
-        tenths_record(b, n, "[GimbalDegree(Y,P,R):", gimbal);
-        tenths_record(b, n, "[FlightDegree(Y,P,R):", flight);
-        if (n < MN_CHUNK) break;
+        for (const char *p = b; (p = memchr(p, '[', n - (size_t)(p - b))) != NULL; p++) {
+            tenths_record(p, n - (size_t)(p - b), "[GimbalDegree(Y,P,R):", gimbal);
+            tenths_record(p, n - (size_t)(p - b), "[FlightDegree(Y,P,R):", flight);
+        }
+        if (n < MN_CHUNK || (!isnan(*gimbal[0]) && !isnan(*flight[0]))) break;
     }
     m->mn_gimbal_from = "DJI maker note GimbalDegree(Y,P,R)";
     m->mn_flight_from = "DJI maker note FlightDegree(Y,P,R) (the aircraft's)";
