@@ -124,10 +124,53 @@ START_TEST(test_progress_callback_stops_the_run) {
 }
 END_TEST
 
+/* Two runs into one OUT, each with its own manifest: the second, started while the first is
+ * at its first file (from the first's progress callback, in another context of this process),
+ * fails at once naming OUT and writes nothing; the first then completes. (Two manifests each
+ * guarded only themselves: 1 run in 8 of two such processes let both write the same file.) */
+static ko_status second;
+static char second_msg[512];
+static int run_second(double complete, const char *message, void *user) {
+    (void)message;
+    if (complete > 0) return 1;
+    fixture *g = user;
+    const char *inputs[] = {in};
+    char m2[400];
+    snprintf(m2, sizeof m2, "%s/m2.jsonl", dir);
+    ko_release_run_options o = opts();
+    o.manifest = m2;
+    second = ko_release_run(g->ctx, g->s, inputs, 1, &o, NULL);
+    snprintf(second_msg, sizeof second_msg, "%s", ko_errmsg(g->ctx));
+    ck_assert_msg(!exists(m2), "the second run made its manifest");
+    return 1;
+}
+
+START_TEST(test_one_run_at_a_time_per_out) {
+    fixture g;
+    fixture_open_bremen(&g);
+    const char *inputs[] = {in};
+    ko_release_run_options o = opts();
+    o.progress = run_second;
+    o.progress_user = &g;
+    second = KO_OK;
+    ck_assert_int_eq(ko_release_run(f.ctx, f.s, inputs, 1, &o, NULL), KO_OK);
+    ck_assert_int_eq(second, KO_ERR_IO);
+    ck_assert_msg(strstr(second_msg, out) && strstr(second_msg, "another keepout release"), "%s",
+                  second_msg);
+    /* once the first has ended, OUT is free again */
+    char m2[400];
+    snprintf(m2, sizeof m2, "%s/m2.jsonl", dir);
+    o = opts();
+    o.manifest = m2;
+    ck_assert_int_eq(ko_release_run(g.ctx, g.s, inputs, 1, &o, NULL), KO_OK);
+    fixture_close(&g);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_arguments_refused_before_anything_is_made,
                             test_clear_photo_copied_then_skipped,
-                            test_progress_callback_stops_the_run};
+                            test_progress_callback_stops_the_run, test_one_run_at_a_time_per_out};
     return unit_run(
         &(unit_suite){.name = "release_run", .timeout_s = 60, .setup = setup, .teardown = teardown},
         tests, UNIT_COUNT(tests));

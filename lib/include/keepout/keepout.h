@@ -1479,8 +1479,9 @@ KO_API void ko_release_stats_init(ko_release_stats *s);
  *    overwritten that the manifest does not record as this source's output (another input's,
  *    or a file put there): the call fails (KO_ERR_IO) naming both, having written nothing for
  *    that file.
- *  - The manifest is locked (a second run on it fails at once); a line cut short by a kill is
- *    dropped. A file is skipped, its line kept, only when the recorded line matches it: path,
+ *  - The manifest is locked (a second run on it fails at once), and so are OUT and HOLD (a
+ *    second run into either, whatever its manifest, fails at once: KO_ERR_IO naming it); a
+ *    line cut short by a kill is dropped. A file is skipped, its line kept, only when the recorded line matches it: path,
  *    size, mtime and SHA-256 of the source; every setting that changes checking (options,
  *    the store's file and write-ahead log, each DEM's files as GDAL lists them, archives
  *    included); the keepout version; and the output still where this run puts it with the

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cpl_conv.h>
 
@@ -165,6 +168,20 @@ static ko_status check_dirs(koi_release *r, const char *const *inputs, size_t n,
     return check_manifest(r, inputs, n, o);
 }
 
+/* dir (made) opened into *fd and locked for this run: a second run, whatever its manifest,
+ * fails at once instead of writing the same files (each manifest lock guarded only itself).
+ * Where the file system cannot lock a directory (NFS without flock) the run goes on, guarded
+ * by its manifest's lock alone. */
+static ko_status lock_dir(koi_release *r, const char *dir, const char *given, int *fd) {
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) return koi_error(r->ctx, KO_ERR_IO, "cannot open %s: %s", given, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK) return KO_OK;
+    return koi_error(r->ctx, KO_ERR_IO,
+                     "%s: another keepout release is writing there (one run at a time into an "
+                     "OUT or HOLD directory, whatever its manifest): wait for it to end",
+                     given);
+}
+
 /* OUT and HOLD are made only when they pass (a refused OUT was left, empty, inside the input),
  * and resolved again once made: what was checked is what is used. */
 ko_status koi_release_dirs(koi_release *r, const char *const *inputs, size_t n) {
@@ -188,6 +205,8 @@ ko_status koi_release_dirs(koi_release *r, const char *const *inputs, size_t n) 
                        mo && mh ? "it resolved elsewhere once made" : strerror(e));
     free(mo);
     free(mh);
+    if (!st) st = lock_dir(r, r->out_real, x->out, &r->out_fd);
+    if (!st) st = lock_dir(r, r->hold_real, x->hold, &r->hold_fd);
     return st;
 }
 

@@ -36,6 +36,7 @@ typedef struct koi_release {
     char *manifest_default;
     int redact, strip;          /* the options, 0 or 1 */
     char *out_real, *hold_real; /* OUT and HOLD with every symbolic link resolved */
+    int out_fd, hold_fd;        /* OUT and HOLD opened, and locked for this run; -1 if not */
     ko_dem *dem;
     ko_footprint_options fopts;
     ko_reader_options ropts;

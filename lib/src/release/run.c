@@ -421,7 +421,7 @@ ko_status ko_release_run(ko_context *ctx, ko_sites *sites, const char *const *in
     r.manifest = opts->manifest;
     r.redact = opts->redact != 0;
     r.strip = opts->strip_location != 0;
-    r.jfd = -1;
+    r.jfd = r.out_fd = r.hold_fd = -1;
     ko_release_stats_init(&r.st);
     st = run(&r, inputs, n);
     if (!st && stats) *stats = r.st;
@@ -439,6 +439,8 @@ ko_status ko_release_run(ko_context *ctx, ko_sites *sites, const char *const *in
     free(r.checked_with);
     free(r.out_real);
     free(r.hold_real);
+    if (r.out_fd >= 0) close(r.out_fd); /* (the locks go with them) */
+    if (r.hold_fd >= 0) close(r.hold_fd);
     free(r.manifest_default);
     ko_dem_close(r.dem);
     return st;
