@@ -14,7 +14,7 @@ import stat
 import struct
 import subprocess
 
-from kotest import DATA, KEEPOUT, main, write
+from kotest import DATA, KEEPOUT, gdal, main, write
 
 IMAGES = os.path.join(DATA, "images")
 BASE = os.path.join(IMAGES, "DJI_0018.JPG")
@@ -229,6 +229,84 @@ def test_bad_gps_zero_zero_check(tmp):
     assert code == 1, err
     only_unknown(recs, "GPS 0,0")
     assert "0, 0" in recs[0]["reason"] and "fix" in recs[0]["reason"], recs[0]["reason"]
+
+
+def test_bad_xmp_gps_zero_zero_check(tmp):
+    """No EXIF GPS (IFD0's GPS pointer renamed to an unknown tag), and DJI XMP
+    GpsLatitude/GpsLongitude (0, 0): what a receiver without a fix writes, not a position in
+    the Gulf of Guinea (adversary adv21: the footprint landed there and came out clear)."""
+    data = bytearray(open(BASE, "rb").read())
+    t0, bo, _ = exif_gps_entries(data)
+    ifd0 = t0 + struct.unpack(bo + "I", data[t0 + 4:t0 + 8])[0]
+    n = struct.unpack(bo + "H", data[ifd0:ifd0 + 2])[0]
+    for k in range(n):
+        e = ifd0 + 2 + 12 * k
+        if struct.unpack(bo + "H", data[e:e + 2])[0] == 0x8825:
+            struct.pack_into(bo + "H", data, e, 0x8826)
+    xi = data.index(b"http://ns.adobe.com/xap/1.0/\0")
+    seg = xi - 4  # FF E1 and the segment's length
+    length = struct.unpack(">H", data[seg + 2:seg + 4])[0]
+    body = bytes(data[seg + 4:seg + 2 + length])
+    key = b"drone-dji:AbsoluteAltitude"
+    assert body.count(key) == 1
+    body = body.replace(key, b'drone-dji:GpsLatitude="+0.000000"\n   '
+                        b'drone-dji:GpsLongitude="+0.000000"\n   ' + key)
+    data[seg + 2:seg + 2 + length] = struct.pack(">H", len(body) + 2) + body
+    path = os.path.join(tmp, "xmp_nofix.jpg")
+    open(path, "wb").write(data)
+    code, out, err = tool("exiftool", "-n", "-j", "-GPSLatitude", "-XMP:GPSLatitude", path)
+    m = json.loads(out)[0]
+    assert "GPSLatitude" in m and float(m["GPSLatitude"]) == 0, m  # the XMP's, alone
+    code, recs, err = check(path)
+    assert code == 1, err
+    only_unknown(recs, "XMP GPS 0,0")
+    assert "(0, 0)" in recs[0]["reason"] and "XMP" in recs[0]["reason"], recs[0]["reason"]
+
+
+def edited_copy(tmp, name, pixels):
+    """BASE's pixels changed by pixels (a numpy array function), written as a JPEG with every
+    tag of BASE copied back and the EXIF image size made the new one, as an editor's export
+    does."""
+    g = gdal()
+    src = g.Open(BASE)
+    bands = [pixels(src.GetRasterBand(i + 1).ReadAsArray()) for i in range(src.RasterCount)]
+    h, w = bands[0].shape
+    mem = g.GetDriverByName("MEM").Create("", w, h, len(bands), g.GDT_Byte)
+    for i, b in enumerate(bands):
+        mem.GetRasterBand(i + 1).WriteArray(b)
+    path = os.path.join(tmp, name)
+    g.GetDriverByName("JPEG").CreateCopy(path, mem, options=["QUALITY=90"])
+    code, out, err = tool("exiftool", "-q", "-overwrite_original", "-tagsFromFile", BASE,
+                          "-all:all", f"-ExifImageWidth={w}", f"-ExifImageHeight={h}", path)
+    assert code == 0, err
+    return path, w, h
+
+
+def test_bad_rotated_copy_is_unknown(tmp):
+    """A copy turned 90 degrees by an editor (pixels rotated, Orientation 1): its view is the
+    camera's turned one way or the other, so it is unknown, not a portrait sensor placed along
+    the camera's heading (adversary adv21: a site beside the track came out clear)."""
+    path, w, h = edited_copy(tmp, "rotated.jpg", lambda a: a.T[:, ::-1])
+    assert h > w
+    code, recs, err = check(path)
+    assert code == 1, err
+    only_unknown(recs, "rotated copy")
+    assert "portrait" in recs[0]["reason"], recs[0]["reason"]
+
+
+def test_bad_off_centre_crop_is_unknown(tmp):
+    """A crop of the top-left of the frame, of a shape none of the camera's modes has: not a
+    centred band of the full width (adversary adv21: a site in the crop came out clear). The
+    camera's own 16:9 frames (BASE) and a scaled copy of them stay judged."""
+    path, w, h = edited_copy(tmp, "crop.jpg", lambda a: a[: a.shape[0] * 7 // 22,
+                                                          : a.shape[1] // 2])
+    assert abs(w / h - 16 / 9) > 0.1, (w, h)
+    code, recs, err = check(path)
+    assert code == 1, err
+    only_unknown(recs, "off-centre crop")
+    half, w, h = edited_copy(tmp, "half.jpg", lambda a: a[::2, ::2])
+    code, recs, err = check(half)
+    assert code == 0 and recs[0]["verdict"] == "clear", (w, h, recs, err)
 
 
 def test_bad_gps_zero_zero_footprint(tmp):

@@ -361,8 +361,13 @@ START_TEST(test_makernote_dji_ifd_x3) {
 }
 END_TEST
 
-/* Both present and 10 degrees apart: the XMP's wins, and the note names both. */
-START_TEST(test_makernote_xmp_wins_when_they_disagree) {
+/* Both present: 0.05 degrees apart is rounding (no note); 0.5 apart the XMP's is used and the
+ * note names both; 10 apart neither is believed (one of two writings of one gimbal reading is
+ * wrong, and it may be the XMP's): the note says so and the reader makes the shot unknown. */
+static const char *shot_of(const unsigned char *b, size_t n, ko_pose *pose, const char *key,
+                           const char **value);
+
+START_TEST(test_makernote_and_xmp_disagreeing) {
     size_t n;
     unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
     ck_assert_int_eq(rename_all(b, n, "GimbalYawDegree=\"+46.60\"", "GimbalYawDegree=\"+56.60\""),
@@ -373,9 +378,23 @@ START_TEST(test_makernote_xmp_wins_when_they_disagree) {
     ck_assert_ptr_null(m.attitude_from);
     ck_assert_ptr_nonnull(strstr(m.attitude_note, "(46.60, -90.00, 0.00)"));
     ck_assert_ptr_nonnull(strstr(m.attitude_note, "(56.60, -90.00, 0.00)"));
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "cannot be told"));
+    ck_assert_int_eq(m.attitude_disagree, 1);
+    ko_pose pose;
+    const char *v = NULL, *why = shot_of(b, n, &pose, "attitude_conflict", &v);
+    ck_assert_msg(why && strstr(why, "differs from the XMP gimbal"), "%s", why ? why : "(clear)");
+    /* half a degree: the XMP's, noted */
+    ck_assert_int_eq(rename_all(b, n, "GimbalYawDegree=\"+56.60\"", "GimbalYawDegree=\"+47.10\""),
+                     1);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_int_eq(m.attitude_disagree, 0);
     ck_assert_ptr_nonnull(strstr(m.attitude_note, "the XMP's is used"));
+    why = shot_of(b, n, &pose, "attitude_conflict", &v);
+    ck_assert_msg(!why, "%s", why);
+    ck_assert_double_eq_tol(pose.yaw_deg, 47.10, 1e-9);
+    ck_assert_ptr_nonnull(strstr(v, "the XMP's is used"));
     /* 0.05 degrees is rounding, not a disagreement */
-    ck_assert_int_eq(rename_all(b, n, "GimbalYawDegree=\"+56.60\"", "GimbalYawDegree=\"+46.65\""),
+    ck_assert_int_eq(rename_all(b, n, "GimbalYawDegree=\"+47.10\"", "GimbalYawDegree=\"+46.65\""),
                      1);
     ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
     ck_assert_str_eq(m.attitude_note, "");
@@ -606,8 +625,77 @@ START_TEST(test_rig_boresight_geometry) {
 }
 END_TEST
 
+/* Pix4D's attitude (Camera:Pitch 0 = nadir, Roll about the flight direction, positive right
+ * wing down) in keepout's frame, against hand-derived directions: a camera heading north at
+ * Pitch 0 rolled 45 looks 45 deg off nadir to the west (a banking wing's belly camera looks
+ * away from the turn), its image right east; heading east, Pitch 20 (tipped forward) and roll
+ * -30 looks ahead and to the right (south); Roll 0 keeps the plain mapping (pitch - 90). */
+START_TEST(test_pix4d_pose_geometry) {
+    const double d = 3.14159265358979323846 / 180.0;
+    double y, p, r, v[3], rt[3];
+    koi_pix4d_pose(0, 0, 45, &y, &p, &r);
+    view_right(y, p, r, v, rt);
+    ck_assert_double_eq_tol(v[0], 0.0, 1e-12);
+    ck_assert_double_eq_tol(v[1], -sin(45 * d), 1e-12); /* west */
+    ck_assert_double_eq_tol(v[2], cos(45 * d), 1e-12);  /* down */
+    ck_assert_double_eq_tol(p, -45.0, 1e-9);
+    ck_assert_double_eq_tol(y, 270.0, 1e-9);
+    ck_assert_double_eq_tol(rt[0], 0.0, 1e-12); /* image right: east, tipped down */
+    ck_assert_double_eq_tol(rt[1], cos(45 * d), 1e-12);
+    ck_assert_double_eq_tol(rt[2], sin(45 * d), 1e-12);
+    /* heading east, pitch 20 forward, roll -30: view = Rz(90) Ry(20) Rx(-30) (0, 0, 1) */
+    koi_pix4d_pose(90, 20, -30, &y, &p, &r);
+    view_right(y, p, r, v, rt);
+    double ax = sin(20 * d) * cos(-30 * d), ay = -sin(-30 * d), az = cos(20 * d) * cos(-30 * d);
+    ck_assert_double_eq_tol(v[0], -ay, 1e-12); /* Rz(90): (x, y) -> (-y, x) */
+    ck_assert_double_eq_tol(v[1], ax, 1e-12);
+    ck_assert_double_eq_tol(v[2], az, 1e-12);
+    ck_assert(v[0] < 0 && v[1] > 0); /* ahead (east) and to the right (south) */
+    for (double yy = 0; yy < 360; yy += 41)
+        for (double pp = 0; pp <= 80; pp += 16) {
+            koi_pix4d_pose(yy, pp, 0, &y, &p, &r);
+            ck_assert_double_eq_tol(p, pp - 90.0, 1e-9);
+            if (pp > 0) ck_assert_double_eq_tol(fmod(y - yy + 540.0, 360.0) - 180.0, 0.0, 1e-9);
+            ck_assert_double_eq_tol(r, 0.0, 1e-9);
+        }
+}
+END_TEST
+
 /* The value as MicaSense writes it (an Altum band in exifr's tests: "-0.127427, 0.183305,
  * 0.058653"); anything but three numbers, a list included, is present but unread. */
+/* One packet, two camera attitudes: drone-dji's gimbal pitch -30 (oblique) and Pix4D's
+ * Camera:Pitch 0 (nadir) disagree, in either order, and so does one property given twice; the
+ * same attitude said twice (within rounding) is believed. */
+START_TEST(test_xmp_camera_attitude_said_twice) {
+#define TWO_XMP(body)                                                             \
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                             \
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description " \
+    "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "                      \
+    "xmlns:Camera=\"http://pix4d.com/camera/1.0/\">" body                         \
+    "</rdf:Description></rdf:RDF>"                                                \
+    "</x:xmpmeta>"
+    static const char *const xmp[] = {
+        TWO_XMP("<drone-dji:GimbalPitchDegree>-30.00</drone-dji:GimbalPitchDegree>"
+                "<Camera:Pitch>0</Camera:Pitch>"),
+        TWO_XMP("<Camera:Pitch>0</Camera:Pitch>"
+                "<drone-dji:GimbalPitchDegree>-30.00</drone-dji:GimbalPitchDegree>"),
+        TWO_XMP("<drone-dji:GimbalYawDegree>10</drone-dji:GimbalYawDegree>"
+                "<drone-dji:GimbalYawDegree>190</drone-dji:GimbalYawDegree>"),
+        TWO_XMP("<drone-dji:GimbalPitchDegree>-89.90</drone-dji:GimbalPitchDegree>"
+                "<Camera:Pitch>0.3</Camera:Pitch>")};
+    static const int disagree[] = {1, 1, 1, 0};
+    for (int i = 0; i < 4; i++) {
+        koi_image_meta m;
+        koi_image_meta_init(&m);
+        ck_assert_int_eq(koi_xmp_parse(ctx, xmp[i], strlen(xmp[i]), &m), KO_OK);
+        ck_assert_msg(m.attitude_disagree == disagree[i], "%d: %d %s", i, m.attitude_disagree,
+                      m.attitude_note);
+        if (disagree[i]) ck_assert_ptr_nonnull(strstr(m.attitude_note, "cannot be told"));
+    }
+#undef TWO_XMP
+}
+END_TEST
+
 START_TEST(test_rig_relatives_xmp) {
 #define PIX4D_XMP(body)                                                           \
     "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                             \
@@ -709,7 +797,9 @@ int main(void) {
                             test_camera_one_model_two_sensors,
                             test_camera_by_name,
                             test_makernote_dji_ifd_x3,
-                            test_makernote_xmp_wins_when_they_disagree,
+                            test_makernote_and_xmp_disagreeing,
+                            test_pix4d_pose_geometry,
+                            test_xmp_camera_attitude_said_twice,
                             test_makernote_dji_records_m2ea,
                             test_makernote_pose_through_the_reader,
                             test_makernote_airframe_alone_is_unknown,

@@ -227,6 +227,16 @@ static void mat_mul(double a[3][3], double b[3][3], double out[3][3]) {
             out[i][j] = a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j];
 }
 
+void koi_pix4d_pose(double yaw_p, double pitch_p, double roll_p, double *yaw_deg, double *pitch_deg,
+                    double *roll_deg) {
+    /* keepout's view, right and image-down axes on the airframe's forward/right/down ones */
+    double c[3][3] = {{0, 0, -1}, {0, 1, 0}, {1, 0, 0}};
+    koi_rot air, view;
+    koi_rotation(yaw_p, pitch_p, roll_p, &air);
+    mat_mul(air.m, c, view.m);
+    koi_rotation_angles(&view, yaw_deg, pitch_deg, roll_deg);
+}
+
 void koi_rig_boresight(const double rel_deg[3], double *yaw_deg, double *pitch_deg,
                        double *roll_deg) {
     double cx = cos(rel_deg[0] * DEG2RAD), sx = sin(rel_deg[0] * DEG2RAD);

@@ -39,6 +39,12 @@ void koi_rotation_angles(const koi_rot *rot, double *yaw_deg, double *pitch_deg,
  * (MicaSense/Pix4D Camera:RigRelatives: R = Rx(rel[0]) Ry(rel[1]) Rz(rel[2]) in OpenCV camera
  * axes, taking the band's rays into the reference band's, as MicaSense's imageprocessing
  * Image.get_homography() uses it). */
+/* Pix4D's Camera:Yaw/Pitch/Roll (degrees; the camera looks straight down at Pitch 0 and
+ * forward at 90, Roll turns it about the flight direction, positive right wing down as an
+ * aircraft's: R = Rz(yaw) Ry(pitch) Rx(roll) on the airframe's forward/right/down axes, the
+ * image's top forward) as keepout's yaw/pitch/roll of the view. */
+void koi_pix4d_pose(double yaw_p, double pitch_p, double roll_p, double *yaw_deg, double *pitch_deg,
+                    double *roll_deg);
 void koi_rig_boresight(const double rel_deg[3], double *yaw_deg, double *pitch_deg,
                        double *roll_deg);
 

@@ -163,7 +163,12 @@ int koi_frame_fits(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h) {
     if (!w || !h || !full_w || !full_h) return 1;
     double a = (double)w / h, full = (double)full_w / full_h;
     if (fabs(a / full - 1.0) < 0.005) return 1; /* the full frame, or a scaled copy */
-    return w <= full_w && a > full;             /* a crop of the full width (16:9 from 4:3) */
+    /* A camera's own crop of the full width: its 16:9 or 3:2 mode from a 4:3 sensor. Any other
+     * shape is an editor's crop, which may be anywhere in the frame: taken as a centred band of
+     * the full width, a top-left 2000 x 700 crop of a 4000 x 2250 frame missed a site it shows
+     * (adversary adv21). */
+    int mode = fabs(a / (16.0 / 9.0) - 1.0) < 0.005 || fabs(a / 1.5 - 1.0) < 0.005;
+    return w <= full_w && a > full && mode;
 }
 
 void koi_camera_fit_frame(ko_camera *c, uint32_t w, uint32_t h) {

@@ -391,18 +391,21 @@ static double apart(double a, double b) {
 }
 
 /* The maker note's camera attitude beside the XMP's: a difference beyond the writings'
- * rounding (tenths, hundredths) and float32 noise is noted; the XMP's stays. */
+ * rounding (tenths, hundredths) and float32 noise is noted and the XMP's stays; one beyond
+ * KOI_ATTITUDE_BELIEVE_DEG leaves neither believed (m->attitude_disagree): both come from the
+ * same gimbal reading, so one of them is wrong, and the wrong one may be the XMP's. */
 static void compare(koi_image_meta *m) {
     double x[3] = {m->gimbal_yaw, m->gimbal_pitch, m->gimbal_roll};
-    double n[3] = {m->mn_gimbal_yaw, m->mn_gimbal_pitch, m->mn_gimbal_roll};
+    double n[3] = {m->mn_gimbal_yaw, m->mn_gimbal_pitch, m->mn_gimbal_roll}, most = 0;
     for (int i = 0; i < 3; i++)
-        if (isfinite(x[i]) && apart(x[i], n[i]) > KOI_ATTITUDE_AGREE_DEG) {
-            snprintf(m->attitude_note, sizeof m->attitude_note,
-                     "%s (%.2f, %.2f, %.2f) differs from the XMP gimbal yaw/pitch/roll (%.2f, "
-                     "%.2f, %.2f): the XMP's is used",
-                     m->mn_gimbal_from, n[0], n[1], n[2], x[0], x[1], x[2]);
-            return;
-        }
+        if (isfinite(x[i])) most = fmax(most, apart(x[i], n[i]));
+    if (!(most > KOI_ATTITUDE_AGREE_DEG) || m->attitude_disagree) return; /* (the XMP's own) */
+    m->attitude_disagree = most > KOI_ATTITUDE_BELIEVE_DEG;
+    snprintf(m->attitude_note, sizeof m->attitude_note,
+             "%s (%.2f, %.2f, %.2f) differs from the XMP gimbal yaw/pitch/roll (%.2f, %.2f, "
+             "%.2f) by %.2f deg: %s",
+             m->mn_gimbal_from, n[0], n[1], n[2], x[0], x[1], x[2], most,
+             m->attitude_disagree ? "which is right cannot be told" : "the XMP's is used");
 }
 
 void koi_dji_pose_fallback(koi_image_meta *m) {

@@ -112,6 +112,36 @@ static double diagonal_fov(const ko_camera *c) {
 int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
                      char *why, size_t why_size) {
     if (!camera_model(ctx, m, c, how, why, why_size)) return 0;
+    /* Drone cameras record landscape frames; a portrait one is a copy an editor turned (pixels
+     * rotated, Orientation 1), whose view is the camera's turned by 90 degrees one way or the
+     * other: placed as a portrait sensor along the camera's heading, a site beside the track
+     * came out clear (adversary adv21). A camera turned on its side (a gimbal's vertical
+     * mode) is refused alike: which way it turned is not in the file. */
+    if (c->width_px && c->height_px > c->width_px) {
+        snprintf(why, why_size,
+                 "a portrait frame of %u x %u pixels: drone cameras record landscape frames, so "
+                 "this is a rotated copy (or a camera turned on its side), whose view is not "
+                 "known",
+                 (unsigned)c->width_px, (unsigned)c->height_px);
+        return 0;
+    }
+    /* The 35 mm-equivalent focal length says the view of the frame the camera recorded, of one
+     * of the shapes cameras record; a frame of another shape is an editor's crop, which may lie
+     * anywhere in that view (a top-left crop taken as a centred band missed a site it shows). */
+    if (!strcmp(*how, "35 mm-equivalent focal length") && c->width_px && c->height_px) {
+        static const double shapes[] = {4.0 / 3.0, 3.0 / 2.0, 16.0 / 9.0, 5.0 / 4.0};
+        double a = (double)c->width_px / c->height_px;
+        int known = 0;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            known |= fabs(a / shapes[i] - 1.0) < 0.02; /* (336 x 256 thermal: 1.6 %) */
+        if (!known) {
+            snprintf(why, why_size,
+                     "a %u x %u frame, of none of the shapes cameras record (4:3, 3:2, 16:9, "
+                     "5:4): an editor's crop, whose part of the camera's view is not known",
+                     (unsigned)c->width_px, (unsigned)c->height_px);
+            return 0;
+        }
+    }
     /* A model from pixel counts (a calibration in pixels, the focal plane resolution) follows
      * the stated size, which an editor rewrites on a crop or resize: the view it gives then
      * shrinks to part of what the pixels show, and a site at the edge came out clear
@@ -192,6 +222,11 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
             why(s, r->path,
                 "no camera attitude: XMP Camera:Yaw/Pitch/Roll are all exactly 0, the "
                 "placeholder written when no attitude was recorded");
+        } else if (isfinite(yaw) && isfinite(pitch) && isfinite(roll) && roll != 0.0) {
+            /* Pix4D's Roll is about the flight direction, with the camera looking down at Pitch
+             * 0: a banking fixed wing's nadir camera looks to the side. In keepout's frame roll
+             * is about the view axis, so the three are turned into keepout's (koi_pix4d_pose). */
+            koi_pix4d_pose(yaw, pitch + 90.0, roll, &yaw, &pitch, &roll);
         }
     }
     if (isfinite(yaw)) yaw = fmod(fmod(yaw, 360.0) + 360.0, 360.0);
@@ -293,6 +328,12 @@ static const char *position(ko_reader *r, image_state *s, double *lat, double *l
     if (exif) {
         *lat = m->lat, *lon = m->lon;
         return "EXIF GPS";
+    }
+    if (xmp && m->xmp_lat == 0.0 && m->xmp_lon == 0.0) {
+        why(s, r->path,
+            "no GPS fix: the XMP GpsLatitude/GpsLongitude position is (0, 0), what a receiver "
+            "without a fix writes");
+        return NULL;
     }
     if (xmp && !m->gps_note[0]) {
         *lat = m->xmp_lat, *lon = m->xmp_lon;
@@ -412,6 +453,7 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
             (m->attitude_note[0] &&
              koi_strpairs_add(&s->extra, "attitude_conflict", m->attitude_note)))
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
+        if (m->attitude_disagree) why_also(s, r->path, m->attitude_note);
         if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
             why(s, r->path, ko_errmsg(r->ctx));
         /* A lens model other than the pinhole (Sequoia's bands declare a fisheye polynomial,

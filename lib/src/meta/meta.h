@@ -98,7 +98,9 @@ typedef struct koi_image_meta {
      * the XMP, else the maker-note tags. attitude_note: the maker note's camera attitude
      * disagrees with the XMP's (which wins), both values; "" if not. */
     const char *attitude_from;
-    char attitude_note[200];
+    char attitude_note[240];
+    int attitude_disagree;     /* more than KOI_ATTITUDE_BELIEVE_DEG apart: neither believed */
+    const char *angle_from[3]; /* the XMP property each gimbal angle last came from (static) */
     /* A rig band's boresight: Pix4D Camera:RigRelatives "rx,ry,rz" (degrees; MicaSense), the
      * rotation R = Rx(rx) Ry(ry) Rz(rz) in the camera's OpenCV axes (x right, y down, z along
      * the view) taking this band's rays into the rig's reference band's. rig_state: 0 absent,
@@ -158,8 +160,12 @@ void koi_exif_time(const char *exif, char *out, size_t size);
  * gimbal_* (m->vendor "dji", m->attitude_from its tags); its aircraft attitude fills the
  * flight_* the XMP lacks, and is m->airframe_from when no camera attitude is left. Where both
  * give the camera's and they differ by more than KOI_ATTITUDE_AGREE_DEG, the XMP's stays and
- * m->attitude_note says so. Called once the whole header is read. */
+ * m->attitude_note says so; by more than KOI_ATTITUDE_BELIEVE_DEG, m->attitude_disagree is set
+ * and the reader makes the shot unknown. Called once the whole header is read. */
 #define KOI_ATTITUDE_AGREE_DEG 0.06
+/* Beyond this the two are not rounding of one reading: the shot is unknown (a 1 degree error
+ * moves a footprint 2 m at 120 m above ground, 35 m at 2 km along an oblique view). */
+#define KOI_ATTITUDE_BELIEVE_DEG 1.0
 void koi_dji_pose_fallback(koi_image_meta *m);
 
 /* Random access to a TIFF file: read() copies n bytes at off (0 < off + n <= size, checked by

@@ -62,14 +62,43 @@ static void set(double *field, const char *value) {
     if (isfinite(v)) *field = v;
 }
 
+/* A camera angle (k: 0 yaw, 1 pitch, 2 roll; keepout's degrees) from the XMP property from.
+ * One packet may say it twice (two vocabularies, or one property repeated): more than
+ * KOI_ATTITUDE_BELIEVE_DEG apart, neither is believed (m->attitude_disagree), whichever came
+ * last (adversary adv21: drone-dji pitch -30 and Pix4D Camera:Pitch 0 in one packet, the
+ * later one silently taken). */
+static void camera_angle(koi_image_meta *m, int k, double v, const char *from) {
+    static const char *const names[3] = {"yaw", "pitch", "roll"};
+    double *f = k == 0 ? &m->gimbal_yaw : k == 1 ? &m->gimbal_pitch : &m->gimbal_roll;
+    if (!isfinite(v)) return;
+    double d = fabs(fmod(fmod(*f - v, 360.0) + 540.0, 360.0) - 180.0);
+    if (isfinite(*f) && d > KOI_ATTITUDE_BELIEVE_DEG && !m->attitude_disagree) {
+        m->attitude_disagree = 1;
+        snprintf(m->attitude_note, sizeof m->attitude_note,
+                 "the XMP gives the camera's %s twice, %.2f (%s) and %.2f (%s): which is right "
+                 "cannot be told",
+                 names[k], *f, m->angle_from[k] ? m->angle_from[k] : "?", v, from);
+    }
+    *f = v;
+    m->angle_from[k] = from;
+}
+
 static void dji(koi_image_meta *m, const char *name, const char *v) {
+    static const char *const gimbal[3] = {"GimbalYawDegree", "GimbalPitchDegree",
+                                          "GimbalRollDegree"};
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(name, gimbal[k])) {
+            static const char *const from[3] = {"drone-dji:GimbalYawDegree",
+                                                "drone-dji:GimbalPitchDegree",
+                                                "drone-dji:GimbalRollDegree"};
+            camera_angle(m, k, number(v), from[k]);
+            m->vendor = "dji";
+            return;
+        }
     static const struct {
         const char *name;
         size_t offset;
     } props[] = {
-        {"GimbalYawDegree", offsetof(koi_image_meta, gimbal_yaw)},
-        {"GimbalPitchDegree", offsetof(koi_image_meta, gimbal_pitch)},
-        {"GimbalRollDegree", offsetof(koi_image_meta, gimbal_roll)},
         {"FlightYawDegree", offsetof(koi_image_meta, flight_yaw)},
         {"FlightPitchDegree", offsetof(koi_image_meta, flight_pitch)},
         {"FlightRollDegree", offsetof(koi_image_meta, flight_roll)},
@@ -129,13 +158,12 @@ static void pix4d(koi_image_meta *m, const char *name, const char *v) {
         return;
     }
     if (!strcmp(name, "Yaw"))
-        set(&m->gimbal_yaw, v);
+        camera_angle(m, 0, number(v), "Camera:Yaw");
     else if (!strcmp(name, "Roll"))
-        set(&m->gimbal_roll, v);
-    else if (!strcmp(name, "Pitch")) {
-        double p = number(v);
-        if (isfinite(p)) m->gimbal_pitch = p - 90.0;
-    } else
+        camera_angle(m, 2, number(v), "Camera:Roll");
+    else if (!strcmp(name, "Pitch"))
+        camera_angle(m, 1, number(v) - 90.0, "Camera:Pitch (from nadir)");
+    else
         return;
     m->vendor = m->vendor ? m->vendor : "pix4d";
 }
@@ -143,11 +171,11 @@ static void pix4d(koi_image_meta *m, const char *name, const char *v) {
 /* Parrot (Anafi): camera angles in degrees, pitch 0 = horizon, -90 = nadir, as DESIGN.md. */
 static void parrot(koi_image_meta *m, const char *name, const char *v) {
     if (!strcmp(name, "CameraYawDegree"))
-        set(&m->gimbal_yaw, v);
+        camera_angle(m, 0, number(v), "Parrot CameraYawDegree");
     else if (!strcmp(name, "CameraPitchDegree"))
-        set(&m->gimbal_pitch, v);
+        camera_angle(m, 1, number(v), "Parrot CameraPitchDegree");
     else if (!strcmp(name, "CameraRollDegree"))
-        set(&m->gimbal_roll, v);
+        camera_angle(m, 2, number(v), "Parrot CameraRollDegree");
     else if (!strcmp(name, "FlightYawDegree"))
         set(&m->flight_yaw, v);
     else if (!strcmp(name, "RelativeAltitude") || !strcmp(name, "AltitudeAboveTakeOff"))
@@ -162,11 +190,11 @@ static void parrot(koi_image_meta *m, const char *name, const char *v) {
 static void skydio(koi_image_meta *m, const char *name, const char *parent, const char *v) {
     if (strcmp(parent, NS_SKYDIO "|CameraOrientationNED") != 0) return;
     if (!strcmp(name, "Yaw"))
-        set(&m->gimbal_yaw, v);
+        camera_angle(m, 0, number(v), "Skydio CameraOrientationNED Yaw");
     else if (!strcmp(name, "Pitch"))
-        set(&m->gimbal_pitch, v);
+        camera_angle(m, 1, number(v), "Skydio CameraOrientationNED Pitch");
     else if (!strcmp(name, "Roll"))
-        set(&m->gimbal_roll, v);
+        camera_angle(m, 2, number(v), "Skydio CameraOrientationNED Roll");
     else
         return;
     m->vendor = "skydio";
