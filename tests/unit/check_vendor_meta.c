@@ -692,6 +692,18 @@ START_TEST(test_xmp_camera_attitude_said_twice) {
                       m.attitude_note);
         if (disagree[i]) ck_assert_ptr_nonnull(strstr(m.attitude_note, "cannot be told"));
     }
+    /* text no writer gives: a hex float is no number, 1e300 no angle */
+    static const char *const odd[] = {
+        TWO_XMP("<drone-dji:GimbalPitchDegree>-0x5Ap0</drone-dji:GimbalPitchDegree>"),
+        TWO_XMP("<drone-dji:GimbalYawDegree>1e300</drone-dji:GimbalYawDegree>")};
+    koi_image_meta m;
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, odd[0], strlen(odd[0]), &m), KO_OK);
+    ck_assert(isnan(m.gimbal_pitch));
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, odd[1], strlen(odd[1]), &m), KO_OK);
+    ck_assert(isnan(m.gimbal_yaw) && m.attitude_disagree);
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "not an angle"));
 #undef TWO_XMP
 }
 END_TEST

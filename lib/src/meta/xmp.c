@@ -44,7 +44,9 @@ typedef struct xmp_state {
 static double number(const char *s) {
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
         s++;
-    if (!*s) return NAN;
+    /* Decimal text only: CPLStrtod also reads C hex floats ("-0x5Ap0" is -90), which no
+     * writer produces and ExifTool does not read as numbers (adversary adv21). */
+    if (!*s || s[strspn(s, "0123456789+-.eE/ \t\r\n")] != '\0') return NAN;
     char *end;
     double v = CPLStrtod(s, &end);
     if (end != s && *end == '/' && end[1] >= '0' && end[1] <= '9') {
@@ -71,6 +73,14 @@ static void camera_angle(koi_image_meta *m, int k, double v, const char *from) {
     static const char *const names[3] = {"yaw", "pitch", "roll"};
     double *f = k == 0 ? &m->gimbal_yaw : k == 1 ? &m->gimbal_pitch : &m->gimbal_roll;
     if (!isfinite(v)) return;
+    if (fabs(v) > 360.0) { /* "1e300", "7e5": not an angle any writer gives (adversary adv21) */
+        if (!m->attitude_disagree)
+            snprintf(m->attitude_note, sizeof m->attitude_note,
+                     "the XMP gives the camera's %s as %g (%s), which is not an angle", names[k], v,
+                     from);
+        m->attitude_disagree = 1;
+        return;
+    }
     double d = fabs(fmod(fmod(*f - v, 360.0) + 540.0, 360.0) - 180.0);
     if (isfinite(*f) && d > KOI_ATTITUDE_BELIEVE_DEG && !m->attitude_disagree) {
         m->attitude_disagree = 1;
