@@ -7,6 +7,7 @@ and the exit status is the documented one (1: something unknown; 2: nothing to c
 The base photo, data/images/DJI_0018.JPG, is `clear` against the bundled sample store (its demo
 site is in view of DJI_0021 only), so every `unknown` below is the bad input's doing."""
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -14,7 +15,7 @@ import stat
 import struct
 import subprocess
 
-from kotest import DATA, KEEPOUT, gdal, main, write
+from kotest import DATA, FIXTURES, KEEPOUT, gdal, main, write
 
 IMAGES = os.path.join(DATA, "images")
 BASE = os.path.join(IMAGES, "DJI_0018.JPG")
@@ -307,6 +308,67 @@ def test_bad_off_centre_crop_is_unknown(tmp):
     half, w, h = edited_copy(tmp, "half.jpg", lambda a: a[::2, ::2])
     code, recs, err = check(half)
     assert code == 0 and recs[0]["verdict"] == "clear", (w, h, recs, err)
+
+
+def test_pix4d_roll_tilts_the_view_sideways(tmp):
+    """Pix4D Camera:Pitch 0 (nadir) with Roll 45 about the flight direction, heading north, in a
+    packet whose height is drone-dji's (no DJI gimbal angles, no maker note): the view is 45 deg
+    off nadir to the west (right wing down; DESIGN.md), 39.8 m up: the footprint's centre lies
+    west of the camera by more than its height times tan(22.5), not under it (adversary adv21:
+    the roll was taken about the view axis, and a site beside the track came out clear)."""
+    path = os.path.join(tmp, "pix4d.jpg")
+    code, out, err = tool("exiftool", "-q", "-MakerNotes:all=", "-o", path, BASE)
+    assert code == 0, err
+    data = bytearray(open(path, "rb").read())
+    xi = data.index(b"http://ns.adobe.com/xap/1.0/\0")
+    seg = xi - 4
+    length = struct.unpack(">H", data[seg + 2:seg + 4])[0]
+    body = bytes(data[seg + 4:seg + 2 + length])
+    assert body.count(b"drone-dji:Gimbal") == 3
+    body = body.replace(b"drone-dji:Gimbal", b"drone-dji:Ximbal")
+    ns = b'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"'
+    body = body.replace(ns, ns + b'\n    xmlns:Camera="http://pix4d.com/camera/1.0/"\n'
+                        b'   Camera:Yaw="0" Camera:Pitch="0" Camera:Roll="45"')
+    data[seg + 2:seg + 2 + length] = struct.pack(">H", len(body) + 2) + body
+    open(path, "wb").write(data)
+    code, recs, err = footprint(path)
+    assert code == 0 and recs[0].get("status") == "ok", (code, recs, err)
+    code, out, err = tool("exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", BASE)
+    m = json.loads(out)[0]
+    code, raw, err = jsonl("footprint", path)
+    ring = raw[0]["geometry"]["coordinates"][0][:-1]
+    kx = 111320 * math.cos(math.radians(m["GPSLatitude"]))
+    pts = [((x - m["GPSLongitude"]) * kx, (y - m["GPSLatitude"]) * 111320) for x, y in ring]
+    # wholly west of the camera: its near edge is 4.5 deg off nadir (3 m), not under it
+    assert max(x for x, _ in pts) < -1.0, max(x for x, _ in pts)
+    a = cx = cy = 0.0  # area centroid: west, and as far north as south
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):
+        c = x0 * y1 - x1 * y0
+        a, cx, cy = a + c, cx + (x0 + x1) * c, cy + (y0 + y1) * c
+    cx, cy = cx / (3 * a), cy / (3 * a)
+    assert cx < -39.8 and abs(cy) < abs(cx) / 10, (cx, cy)
+
+
+def test_focal_plane_contradicting_the_camera_table_is_unknown(tmp):
+    """A Zenmuse XT frame (the table: 17 um pixels) whose EXIF focal plane resolution says 588
+    pixels per mm (1.7 um: 588 per cm labelled per mm): believed, the footprint shrank to a
+    tenth and a site 8 m off nadir came out clear (adversary adv21). Now unknown, naming both;
+    the file as written keeps its footprint."""
+    import gzip
+    src = os.path.join(FIXTURES, "vendors", "ZenmuseXT_001.tif.gz")
+    good = os.path.join(tmp, "xt.tif")
+    with gzip.open(src, "rb") as f, open(good, "wb") as g:
+        g.write(f.read())
+    bad = os.path.join(tmp, "xt_fp.tif")
+    code, out, err = tool("exiftool", "-q", "-FocalPlaneXResolution=588",
+                          "-FocalPlaneYResolution=588", "-FocalPlaneResolutionUnit=4", "-o", bad,
+                          good)
+    assert code == 0, err
+    code, recs, err = footprint(good)
+    assert recs[0]["status"] == "ok", recs
+    code, recs, err = footprint(bad)
+    only_unknown(recs, "focal plane against the table")
+    assert "focal plane" in recs[0]["reason"] and "17.00 um" in recs[0]["reason"], recs
 
 
 def test_bad_gps_zero_zero_footprint(tmp):

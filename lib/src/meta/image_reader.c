@@ -77,6 +77,19 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
      * another number, where EXIF wants pixels per unit: a pitch outside the pixels any
      * camera has (0.8 to 40 um; microbolometers are 12 to 25 um) is not believed. */
     double pitch_x = m->fp_unit_mm / m->fp_xres, pitch_y = m->fp_unit_mm / m->fp_yres;
+    ko_camera t;
+    if (m->focal_mm > 0 && pitch_x >= 0.0008 && pitch_x <= 0.04 && pitch_y >= 0.0008 &&
+        pitch_y <= 0.04 && w && h && m->model[0] &&
+        koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK && t.width_px &&
+        fabs(pitch_x / (t.sensor_w_mm / t.width_px) - 1.0) > 0.1) {
+        /* A pitch in the band that the camera table contradicts: 17 um written in pixels per
+         * cm but labelled per mm is 1.7 um, a tenth of the view (adversary adv21). */
+        snprintf(why, why_size,
+                 "its EXIF focal plane resolution gives %.2f um pixels, the camera table's %s %s "
+                 "%.2f um: which is right cannot be told",
+                 pitch_x * 1e3, m->make, m->model, t.sensor_w_mm / t.width_px * 1e3);
+        return 0;
+    }
     if (m->focal_mm > 0 && pitch_x >= 0.0008 && pitch_x <= 0.04 && pitch_y >= 0.0008 &&
         pitch_y <= 0.04 && w && h) {
         c->sensor_w_mm = w * m->fp_unit_mm / m->fp_xres;
@@ -85,7 +98,6 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         *how = "EXIF focal plane resolution";
         return 1;
     }
-    ko_camera t;
     if (m->focal_mm > 0 && w && h && m->model[0] &&
         koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK) {
         *c = t;
@@ -183,7 +195,12 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
     const koi_image_meta *m = &s->meta;
     double yaw = m->gimbal_yaw, pitch = m->gimbal_pitch, roll = m->gimbal_roll;
     int heading_free = 0;
-    if (m->vendor && !strcmp(m->vendor, "dji")) {
+    /* DJI's fixes are for DJI's angles (drone-dji's, or its maker note's), not for another
+     * vocabulary's in a packet that also has DJI's heights: Pix4D's Camera:Yaw 0 is north. */
+    int dji =
+        m->vendor && !strcmp(m->vendor, "dji") &&
+        (m->attitude_from || !m->angle_from[0] || !strncmp(m->angle_from[0], "drone-dji:", 10));
+    if (dji) {
         /* Some DJI models write GimbalYawDegree 0 while the aircraft heads elsewhere: an exact
          * 0 with a non-zero flight yaw is the missing value, not north. */
         if (yaw == 0.0 && isfinite(m->flight_yaw) && m->flight_yaw != 0.0) yaw = m->flight_yaw;
@@ -222,13 +239,17 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
             why(s, r->path,
                 "no camera attitude: XMP Camera:Yaw/Pitch/Roll are all exactly 0, the "
                 "placeholder written when no attitude was recorded");
-        } else if (isfinite(yaw) && isfinite(pitch) && isfinite(roll) && roll != 0.0) {
-            /* Pix4D's Roll is about the flight direction, with the camera looking down at Pitch
-             * 0: a banking fixed wing's nadir camera looks to the side. In keepout's frame roll
-             * is about the view axis, so the three are turned into keepout's (koi_pix4d_pose). */
-            koi_pix4d_pose(yaw, pitch + 90.0, roll, &yaw, &pitch, &roll);
         }
     }
+    /* Pix4D's Roll is about the flight direction, with the camera looking down at Pitch 0: a
+     * banking fixed wing's nadir camera looks to the side. In keepout's frame roll is about the
+     * view axis, so Pix4D's three are turned into keepout's (koi_pix4d_pose), whichever
+     * vocabulary named the vendor (a packet with drone-dji or Parrot heights too: adv21). */
+    int pix4d = 1;
+    for (int k = 0; k < 3; k++)
+        pix4d &= m->angle_from[k] && !strncmp(m->angle_from[k], "Camera:", 7);
+    if (pix4d && isfinite(yaw) && isfinite(pitch) && isfinite(roll) && roll != 0.0)
+        koi_pix4d_pose(yaw, pitch + 90.0, roll, &yaw, &pitch, &roll);
     if (isfinite(yaw)) yaw = fmod(fmod(yaw, 360.0) + 360.0, 360.0);
     if (!isfinite(pitch) && r->opts.assume_nadir) {
         pitch = -90.0;
