@@ -310,13 +310,10 @@ def test_bad_off_centre_crop_is_unknown(tmp):
     assert code == 0 and recs[0]["verdict"] == "clear", (w, h, recs, err)
 
 
-def test_pix4d_roll_tilts_the_view_sideways(tmp):
-    """Pix4D Camera:Pitch 0 (nadir) with Roll 45 about the flight direction, heading north, in a
-    packet whose height is drone-dji's (no DJI gimbal angles, no maker note): the view is 45 deg
-    off nadir to the west (right wing down; DESIGN.md), 39.8 m up: the footprint's centre lies
-    west of the camera by more than its height times tan(22.5), not under it (adversary adv21:
-    the roll was taken about the view axis, and a site beside the track came out clear)."""
-    path = os.path.join(tmp, "pix4d.jpg")
+def pix4d_photo(tmp, angles):
+    """BASE without its maker note, DJI's gimbal angles renamed away, and the Pix4D Camera:
+    attributes angles added to its XMP packet (its drone-dji heights kept)."""
+    path = os.path.join(tmp, f"pix4d_{len(os.listdir(tmp))}.jpg")
     code, out, err = tool("exiftool", "-q", "-MakerNotes:all=", "-o", path, BASE)
     assert code == 0, err
     data = bytearray(open(path, "rb").read())
@@ -327,10 +324,33 @@ def test_pix4d_roll_tilts_the_view_sideways(tmp):
     assert body.count(b"drone-dji:Gimbal") == 3
     body = body.replace(b"drone-dji:Gimbal", b"drone-dji:Ximbal")
     ns = b'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"'
-    body = body.replace(ns, ns + b'\n    xmlns:Camera="http://pix4d.com/camera/1.0/"\n'
-                        b'   Camera:Yaw="0" Camera:Pitch="0" Camera:Roll="45"')
+    body = body.replace(ns, ns + b'\n    xmlns:Camera="http://pix4d.com/camera/1.0/"\n   '
+                        + angles)
     data[seg + 2:seg + 2 + length] = struct.pack(">H", len(body) + 2) + body
     open(path, "wb").write(data)
+    return path
+
+
+def test_pix4d_placeholder_and_mixed_conventions_are_unknown(tmp):
+    """Beside drone-dji heights (which make the vendor DJI): Pix4D's 0/0/0, the placeholder
+    written when no attitude was recorded, and Pix4D's angles with a gimbal's restated in the
+    same packet (their rolls are different rotations; a restated pitch skipped Pix4D's
+    conversion) are unknown (adversary adv21b: both came out clear)."""
+    for angles, why in ((b'Camera:Yaw="0" Camera:Pitch="0" Camera:Roll="0"', "placeholder"),
+                        (b'Camera:Yaw="0" Camera:Pitch="0" Camera:Roll="45" '
+                         b'drone-dji:GimbalPitchDegree="-90.00"', "two conventions")):
+        code, recs, err = footprint(pix4d_photo(tmp, angles))
+        only_unknown(recs, why)
+        assert why in recs[0]["reason"], recs[0]["reason"]
+
+
+def test_pix4d_roll_tilts_the_view_sideways(tmp):
+    """Pix4D Camera:Pitch 0 (nadir) with Roll 45 about the flight direction, heading north, in a
+    packet whose height is drone-dji's (no DJI gimbal angles, no maker note): the view is 45 deg
+    off nadir to the west (right wing down; DESIGN.md), 39.8 m up: the footprint's centre lies
+    west of the camera by more than its height times tan(22.5), not under it (adversary adv21:
+    the roll was taken about the view axis, and a site beside the track came out clear)."""
+    path = pix4d_photo(tmp, b'Camera:Yaw="0" Camera:Pitch="0" Camera:Roll="45"')
     code, recs, err = footprint(path)
     assert code == 0 and recs[0].get("status") == "ok", (code, recs, err)
     code, out, err = tool("exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", BASE)
@@ -369,6 +389,13 @@ def test_focal_plane_contradicting_the_camera_table_is_unknown(tmp):
     code, recs, err = footprint(bad)
     only_unknown(recs, "focal plane against the table")
     assert "focal plane" in recs[0]["reason"] and "17.00 um" in recs[0]["reason"], recs
+    bad_y = os.path.join(tmp, "xt_fp_y.tif")  # X right (58.82 per mm = 17 um), Y a tenth
+    code, out, err = tool("exiftool", "-q", "-FocalPlaneXResolution=58.82",
+                          "-FocalPlaneYResolution=588.2", "-FocalPlaneResolutionUnit=4", "-o",
+                          bad_y, good)
+    assert code == 0, err
+    code, recs, err = footprint(bad_y)
+    only_unknown(recs, "focal plane Y against the table")
 
 
 def test_bad_gps_zero_zero_footprint(tmp):

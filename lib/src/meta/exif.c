@@ -370,7 +370,10 @@ static void dji_records(const tiff *t, const entry *mn, koi_image_meta *m) {
 
 /* An attitude is taken whole or not at all: a source names its tags only with all three. */
 static void whole(double *a, double *b, double *c, const char **from) {
-    if (isfinite(*a) && isfinite(*b) && isfinite(*c)) return;
+    /* (beyond 360 degrees is no angle: float32 1e30 folded by fmod into a heading; adv21b) */
+    if (isfinite(*a) && isfinite(*b) && isfinite(*c) && fabs(*a) <= 360.0 && fabs(*b) <= 360.0 &&
+        fabs(*c) <= 360.0)
+        return;
     *a = *b = *c = NAN;
     *from = NULL;
 }
@@ -413,6 +416,12 @@ void koi_dji_pose_fallback(koi_image_meta *m) {
         isfinite(m->gimbal_yaw) || isfinite(m->gimbal_pitch) || isfinite(m->gimbal_roll);
     if (m->mn_gimbal_from && xmp_camera) {
         compare(m);
+        /* An XMP with some of the angles: the maker note's fill the rest (the shot was placed
+         * looking straight down under --assume-nadir while the maker note said -30: adv21b). */
+        double *x[3] = {&m->gimbal_yaw, &m->gimbal_pitch, &m->gimbal_roll};
+        double n[3] = {m->mn_gimbal_yaw, m->mn_gimbal_pitch, m->mn_gimbal_roll};
+        for (int i = 0; i < 3; i++)
+            if (!isfinite(*x[i])) *x[i] = n[i];
     } else if (m->mn_gimbal_from) {
         m->gimbal_yaw = m->mn_gimbal_yaw;
         m->gimbal_pitch = m->mn_gimbal_pitch;

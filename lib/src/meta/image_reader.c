@@ -81,13 +81,16 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
     if (m->focal_mm > 0 && pitch_x >= 0.0008 && pitch_x <= 0.04 && pitch_y >= 0.0008 &&
         pitch_y <= 0.04 && w && h && m->model[0] &&
         koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK && t.width_px &&
-        fabs(pitch_x / (t.sensor_w_mm / t.width_px) - 1.0) > 0.1) {
+        t.height_px &&
+        (fabs(pitch_x / (t.sensor_w_mm / t.width_px) - 1.0) > 0.1 ||
+         fabs(pitch_y / (t.sensor_h_mm / t.height_px) - 1.0) > 0.1)) {
         /* A pitch in the band that the camera table contradicts: 17 um written in pixels per
          * cm but labelled per mm is 1.7 um, a tenth of the view (adversary adv21). */
         snprintf(why, why_size,
-                 "its EXIF focal plane resolution gives %.2f um pixels, the camera table's %s %s "
-                 "%.2f um: which is right cannot be told",
-                 pitch_x * 1e3, m->make, m->model, t.sensor_w_mm / t.width_px * 1e3);
+                 "its EXIF focal plane resolution gives %.2f x %.2f um pixels, the camera "
+                 "table's %s %s %.2f x %.2f um: which is right cannot be told",
+                 pitch_x * 1e3, pitch_y * 1e3, m->make, m->model, t.sensor_w_mm / t.width_px * 1e3,
+                 t.sensor_h_mm / t.height_px * 1e3);
         return 0;
     }
     if (m->focal_mm > 0 && pitch_x >= 0.0008 && pitch_x <= 0.04 && pitch_y >= 0.0008 &&
@@ -228,7 +231,8 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
             why(s, r->path, msg);
         }
     }
-    if (m->vendor && !strcmp(m->vendor, "pix4d")) {
+    int pix4d = m->camera_vocabs == KOI_VOCAB_PIX4D; /* (whichever vocabulary named the vendor) */
+    if (pix4d) {
         /* FLIR writes the Pix4D Camera: angles in a convention of its own (a Duo Pro R:
          * pitch -87.6 with roll -95.1), and 0/0/0 where the vehicle sent nothing. */
         if (!strncasecmp(m->make, "FLIR", 4)) {
@@ -245,9 +249,6 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
      * banking fixed wing's nadir camera looks to the side. In keepout's frame roll is about the
      * view axis, so Pix4D's three are turned into keepout's (koi_pix4d_pose), whichever
      * vocabulary named the vendor (a packet with drone-dji or Parrot heights too: adv21). */
-    int pix4d = 1;
-    for (int k = 0; k < 3; k++)
-        pix4d &= m->angle_from[k] && !strncmp(m->angle_from[k], "Camera:", 7);
     if (pix4d && isfinite(yaw) && isfinite(pitch) && isfinite(roll) && roll != 0.0)
         koi_pix4d_pose(yaw, pitch + 90.0, roll, &yaw, &pitch, &roll);
     if (isfinite(yaw)) yaw = fmod(fmod(yaw, 360.0) + 360.0, 360.0);

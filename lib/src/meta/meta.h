@@ -101,6 +101,7 @@ typedef struct koi_image_meta {
     char attitude_note[240];
     int attitude_disagree;     /* more than KOI_ATTITUDE_BELIEVE_DEG apart: neither believed */
     const char *angle_from[3]; /* the XMP property each gimbal angle last came from (static) */
+    int camera_vocabs;         /* KOI_VOCAB_* of the XMP camera angles read */
     /* A rig band's boresight: Pix4D Camera:RigRelatives "rx,ry,rz" (degrees; MicaSense), the
      * rotation R = Rx(rx) Ry(ry) Rz(rz) in the camera's OpenCV axes (x right, y down, z along
      * the view) taking this band's rays into the rig's reference band's. rig_state: 0 absent,
@@ -157,15 +158,21 @@ void koi_exif_time(const char *exif, char *out, size_t size);
 
 /* The DJI maker note as a fallback pose source (docs/DESIGN.md, "Attitude vocabularies"):
  * where the XMP has no gimbal angle at all, the maker note's camera attitude becomes
- * gimbal_* (m->vendor "dji", m->attitude_from its tags); its aircraft attitude fills the
- * flight_* the XMP lacks, and is m->airframe_from when no camera attitude is left. Where both
+ * gimbal_* (m->vendor "dji", m->attitude_from its tags), and where it has some, the maker
+ * note's fill the others (one reading, compared where both give it); its aircraft attitude fills
+ * the flight_* the XMP lacks, and is m->airframe_from when no camera attitude is left. Where both
  * give the camera's and they differ by more than KOI_ATTITUDE_AGREE_DEG, the XMP's stays and
  * m->attitude_note says so; by more than KOI_ATTITUDE_BELIEVE_DEG, m->attitude_disagree is set
  * and the reader makes the shot unknown. Called once the whole header is read. */
 #define KOI_ATTITUDE_AGREE_DEG 0.06
-/* Beyond this the two are not rounding of one reading: the shot is unknown (a 1 degree error
- * moves a footprint 2 m at 120 m above ground, 35 m at 2 km along an oblique view). */
-#define KOI_ATTITUDE_BELIEVE_DEG 1.0
+/* Which conventions the XMP's camera angles came in: Pix4D's Camera: (from nadir, roll about
+ * the flight direction) and a gimbal's (drone-dji, Parrot, Skydio). */
+enum { KOI_VOCAB_PIX4D = 1, KOI_VOCAB_GIMBAL = 2 };
+/* Beyond this the two are not rounding of one reading: the shot is unknown. It is the
+ * writings' rounding itself: no angle in degrees bounds the ground error, which grows without
+ * bound toward the horizon (0.99 deg of pitch moved an oblique view's far edge 221 m and left a
+ * site 720 m out: adversary adv21b). */
+#define KOI_ATTITUDE_BELIEVE_DEG KOI_ATTITUDE_AGREE_DEG
 void koi_dji_pose_fallback(koi_image_meta *m);
 
 /* Random access to a TIFF file: read() copies n bytes at off (0 < off + n <= size, checked by

@@ -73,6 +73,20 @@ static void camera_angle(koi_image_meta *m, int k, double v, const char *from) {
     static const char *const names[3] = {"yaw", "pitch", "roll"};
     double *f = k == 0 ? &m->gimbal_yaw : k == 1 ? &m->gimbal_pitch : &m->gimbal_roll;
     if (!isfinite(v)) return;
+    /* Pix4D's Camera: angles are an airframe-like attitude of a camera looking down, the
+     * others a gimbal's: the two cannot be compared angle by angle (Camera:Roll 45 and
+     * GimbalRollDegree 45 are different views), so a packet with both is not believed, even
+     * where the numbers agree (adversary adv21b: a restated pitch skipped Pix4D's conversion). */
+    int vocab = !strncmp(from, "Camera:", 7) ? KOI_VOCAB_PIX4D : KOI_VOCAB_GIMBAL;
+    m->camera_vocabs |= vocab;
+    if (m->camera_vocabs == (KOI_VOCAB_PIX4D | KOI_VOCAB_GIMBAL) && !m->attitude_disagree) {
+        m->attitude_disagree = 1;
+        snprintf(
+            m->attitude_note, sizeof m->attitude_note,
+            "the XMP gives the camera's attitude in two conventions (Pix4D's Camera: and "
+            "%s), which cannot be compared: which is meant cannot be told",
+            vocab == KOI_VOCAB_PIX4D ? m->angle_from[k] ? m->angle_from[k] : "a gimbal's" : from);
+    }
     if (fabs(v) > 360.0) { /* "1e300", "7e5": not an angle any writer gives (adversary adv21) */
         if (!m->attitude_disagree)
             snprintf(m->attitude_note, sizeof m->attitude_note,
