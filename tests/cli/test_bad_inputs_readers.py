@@ -310,12 +310,15 @@ def test_bad_off_centre_crop_is_unknown(tmp):
     assert code == 0 and recs[0]["verdict"] == "clear", (w, h, recs, err)
 
 
-def pix4d_photo(tmp, angles):
-    """BASE without its maker note, DJI's gimbal angles renamed away, and the Pix4D Camera:
-    attributes angles added to its XMP packet (its drone-dji heights kept)."""
+def pix4d_photo(tmp, angles, maker_note=False):
+    """BASE without its maker note (unless maker_note), DJI's gimbal angles renamed away, and
+    the Pix4D Camera: attributes angles added to its XMP packet (its drone-dji heights kept)."""
     path = os.path.join(tmp, f"pix4d_{len(os.listdir(tmp))}.jpg")
-    code, out, err = tool("exiftool", "-q", "-MakerNotes:all=", "-o", path, BASE)
-    assert code == 0, err
+    if maker_note:
+        shutil.copy(BASE, path)
+    else:
+        code, out, err = tool("exiftool", "-q", "-MakerNotes:all=", "-o", path, BASE)
+        assert code == 0, err
     data = bytearray(open(path, "rb").read())
     xi = data.index(b"http://ns.adobe.com/xap/1.0/\0")
     seg = xi - 4
@@ -342,6 +345,11 @@ def test_pix4d_placeholder_and_mixed_conventions_are_unknown(tmp):
         code, recs, err = footprint(pix4d_photo(tmp, angles))
         only_unknown(recs, why)
         assert why in recs[0]["reason"], recs[0]["reason"]
+    # Pix4D's angles beside the DJI maker note's gimbal angles (CameraPitch -89.9, yaw 45)
+    code, recs, err = footprint(pix4d_photo(
+        tmp, b'Camera:Yaw="45" Camera:Pitch="0.1" Camera:Roll="30"', maker_note=True))
+    only_unknown(recs, "Pix4D beside the maker note")
+    assert "two conventions" in recs[0]["reason"], recs[0]["reason"]
 
 
 def test_pix4d_roll_tilts_the_view_sideways(tmp):

@@ -398,6 +398,15 @@ static double apart(double a, double b) {
  * KOI_ATTITUDE_BELIEVE_DEG leaves neither believed (m->attitude_disagree): both come from the
  * same gimbal reading, so one of them is wrong, and the wrong one may be the XMP's. */
 static void compare(koi_image_meta *m) {
+    if ((m->camera_vocabs & KOI_VOCAB_PIX4D) && !m->attitude_disagree) {
+        /* Pix4D's Camera: angles and the maker note's gimbal angles are different rotations */
+        m->attitude_disagree = 1;
+        snprintf(m->attitude_note, sizeof m->attitude_note,
+                 "the XMP's Pix4D Camera: angles and the %s are two conventions, which cannot be "
+                 "compared: which is meant cannot be told",
+                 m->mn_gimbal_from);
+        return;
+    }
     double x[3] = {m->gimbal_yaw, m->gimbal_pitch, m->gimbal_roll};
     double n[3] = {m->mn_gimbal_yaw, m->mn_gimbal_pitch, m->mn_gimbal_roll}, most = 0;
     for (int i = 0; i < 3; i++)
