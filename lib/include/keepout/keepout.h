@@ -1481,9 +1481,9 @@ KO_API void ko_release_stats_init(ko_release_stats *s);
  *    that file.
  *  - The manifest is locked (a second run on it fails at once), and so are OUT and HOLD (a
  *    second run into either, whatever its manifest, fails at once: KO_ERR_IO naming it); a
- *    line cut short by a kill is dropped. A file is skipped, its line kept, only when the recorded line matches it: path,
- *    size, mtime and SHA-256 of the source; every setting that changes checking (options,
- *    the store's file and write-ahead log, each DEM's files as GDAL lists them, archives
+ *    line cut short by a kill is dropped. A file is skipped, its line kept, only when the recorded
+ * line matches it: path, size, mtime and SHA-256 of the source; every setting that changes checking
+ * (options, the store's file and write-ahead log, each DEM's files as GDAL lists them, archives
  *    included); the keepout version; and the output still where this run puts it with the
  *    recorded SHA-256. Series (an .SRT with its videos) are always done again.
  *  - A source changed while it was read is recorded so that the next run checks it again.
