@@ -280,9 +280,9 @@ static void run_idx(bench_env *e, hitsets *hs) {
     }
 }
 
-/* The same in the order ko_sites_query_batch() answers a batch: the k-th run of hs is the
- * hit set of footprint e->order[k] (ordering included in the time). */
-static void run_idx_batch(bench_env *e, hitsets *hs) {
+/* e->order := the order ko_sites_query_batch() answers the footprints in (their boxes'
+ * centres along a Hilbert curve). */
+static void batch_order(bench_env *e) {
     double *xy = malloc(2 * e->nq * sizeof *xy);
     if (!xy) die("out of memory", NULL);
     for (size_t q = 0; q < e->nq; q++) {
@@ -292,6 +292,12 @@ static void run_idx_batch(bench_env *e, hitsets *hs) {
     }
     if (!koi_query_order(xy, e->nq, e->order)) die("out of memory", NULL);
     free(xy);
+}
+
+/* The same in the order ko_sites_query_batch() answers a batch: the k-th run of hs is the
+ * hit set of footprint e->order[k] (ordering included in the time). */
+static void run_idx_batch(bench_env *e, hitsets *hs) {
+    batch_order(e);
     for (size_t k = 0; k < e->nq; k++) {
         idx_one(e, hs, e->fps + 10 * e->order[k]);
         hs_end_query(hs, k);
@@ -350,15 +356,7 @@ static void run_traversal_many(bench_env *e, hitsets *hs) {
 static void run_idx_many(bench_env *e, hitsets *hs) {
     enum { A = 4 };
     const koi_packed *p = e->s->packed;
-    double *xy = malloc(2 * e->nq * sizeof *xy);
-    if (!xy) die("out of memory", NULL);
-    for (size_t q = 0; q < e->nq; q++) {
-        double b[4];
-        query_box(e->fps + 10 * q, b);
-        xy[2 * q] = (b[0] + b[2]) / 2, xy[2 * q + 1] = (b[1] + b[3]) / 2;
-    }
-    if (!koi_query_order(xy, e->nq, e->order)) die("out of memory", NULL);
-    free(xy);
+    batch_order(e);
     koi_many m = {0};
     double qb[4 * MANY];
     size_t counts[7]; /* (run_idx's are the ones printed) */
