@@ -709,7 +709,10 @@ START_TEST(test_xmp_camera_attitude_said_twice) {
     koi_image_meta m;
     koi_image_meta_init(&m);
     ck_assert_int_eq(koi_xmp_parse(ctx, odd[0], strlen(odd[0]), &m), KO_OK);
-    ck_assert(isnan(m.gimbal_pitch));
+    /* stated but no number: not an absent angle the maker note would fill (adversary adv21's
+     * hex pitch on DJI_0020 was taken from its maker note) */
+    ck_assert(isnan(m.gimbal_pitch) && m.attitude_disagree);
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "as no number"));
     koi_image_meta_init(&m);
     ck_assert_int_eq(koi_xmp_parse(ctx, odd[1], strlen(odd[1]), &m), KO_OK);
     ck_assert(isnan(m.gimbal_yaw) && m.attitude_disagree);

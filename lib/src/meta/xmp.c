@@ -72,7 +72,15 @@ static void set(double *field, const char *value) {
 static void camera_angle(koi_image_meta *m, int k, double v, const char *from) {
     static const char *const names[3] = {"yaw", "pitch", "roll"};
     double *f = k == 0 ? &m->gimbal_yaw : k == 1 ? &m->gimbal_pitch : &m->gimbal_roll;
-    if (!isfinite(v)) return;
+    if (!isfinite(v)) {
+        /* Stated but not a number ("-0x5Ap0"): not an absent angle, for which the maker note
+         * would stand in (adversary adv21: hex floats taken as the maker note's angles). */
+        if (!m->attitude_disagree)
+            snprintf(m->attitude_note, sizeof m->attitude_note,
+                     "the XMP gives the camera's %s (%s) as no number", names[k], from);
+        m->attitude_disagree = 1;
+        return;
+    }
     /* Pix4D's Camera: angles are an airframe-like attitude of a camera looking down, the
      * others a gimbal's: the two cannot be compared angle by angle (Camera:Roll 45 and
      * GimbalRollDegree 45 are different views), so a packet with both is not believed, even
