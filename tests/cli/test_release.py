@@ -504,8 +504,13 @@ def test_resized_cropped_or_rotated_copies_are_held_not_redacted(tmp):
     lines = {os.path.basename(l["source"]): l for l in manifest_lines(man)}
     assert lines["original.JPG"]["decision"] == "redact", lines["original.JPG"]
     assert sorted(tree(out)) == ["original.JPG"], tree(out)
-    grids = {"crop_centre.JPG": "2000x1125", "crop_4x3.JPG": "3000x2250",
-             "turned.JPG": "2250x4000", "resized.JPG": "160x90"}
+    grids = {"crop_centre.JPG": "2000x1125", "turned.JPG": "2250x4000", "resized.JPG": "160x90"}
+    # as high as the stated frame, so a window of it (redactable wherever it lies), but
+    # neither as wide nor as high as the FC300S's sensor: an editor's copy, held
+    l = lines["crop_4x3.JPG"]
+    assert l["verdict"] == "flagged" and l["decision"] == "refuse", l
+    why = open(os.path.join(hold, "crop_4x3.JPG.reason.txt")).read()
+    assert "is not the frame its camera recorded" in why and "this one is 3000x2250" in why, why
     for name, grid in grids.items():
         l = lines[name]
         assert l["verdict"] == "flagged" and l["decision"] == "refuse", l

@@ -122,6 +122,47 @@ def reason(tmp, name, *args):
     return props["reason"]
 
 
+def thermal_crop(tmp, name, x0, y0, w, h, *tags):
+    """A crop of the XT TIFF with all its metadata copied, as an editor's crop with ExifTool's
+    -tagsfromfile keeps it (pixel data written by GDAL, tags by ExifTool)."""
+    import subprocess
+    src = unpack(tmp, "ZenmuseXT_001.tif")
+    px = gdal().Open(src).ReadAsArray()[y0:y0 + h, x0:x0 + w]
+    dst = os.path.join(tmp, name)
+    ds = gdal().GetDriverByName("GTiff").Create(dst, w, h, 1, gdal().GDT_UInt16)
+    ds.GetRasterBand(1).WriteArray(px)
+    ds = None
+    r = subprocess.run(["exiftool", "-q", "-q", "-tagsfromfile", src, "-all:all", "-xmp:all",
+                        *tags, "-overwrite_original", dst], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return dst
+
+
+def test_crop_of_a_thermal_frame_is_the_sensors_whole_view(tmp):
+    """Adversary adv21b: the top 640 x 360 of the XT's 640 x 512 frame, metadata copied and the
+    focal plane resolution at the table's 17 um, was placed as the centred 16:9 band (+-7.6 m
+    along the heading) while its pixels show +10.75 m to -4.4 m: a site 9.5 m ahead came out
+    clear. A thermal core has no 16:9 mode, so the crop is an editor's, anywhere in the frame:
+    its footprint is the whole sensor's, the original's 26.865 x 21.492 m (as
+    test_zenmuse_xt_radiometric_tiff works it out). A 600 x 200 crop is no frame the XT records
+    at any scale: unknown. Both by the table and by the focal plane resolution."""
+    lat, lon = 50.8625989166667, 4.67254213888889
+    fp = ("-FocalPlaneXResolution=58.8235", "-FocalPlaneYResolution=58.8235",
+          "-FocalPlaneResolutionUnit#=4")
+    for tags, source in (((), "camera table"), (fp, "EXIF focal plane resolution")):
+        top = thermal_crop(tmp, "top.tif", 0, 0, 640, 360, *tags)
+        code, recs, err = footprint("--tolerance", "0", top)
+        props = recs[0]["properties"]
+        assert props["status"] == "ok" and props["camera_source"] == source, props
+        (e, n), a = centre_and_area(recs[0], lat, lon)
+        assert math.hypot(e, n) < 0.5, (e, n)
+        assert abs(a / (26.865 * 21.492) - 1) < 0.01, (a, source)
+        odd = thermal_crop(tmp, "odd.tif", 20, 100, 600, 200, *tags)
+        code, recs, err = footprint("--tolerance", "0", odd)
+        props = recs[0]["properties"]
+        assert props["status"] == "unknown" and "an editor's crop" in props["reason"], props
+
+
 def test_unknown_with_what_is_missing(tmp):
     cases = {
         # pose without position; fisheye lens model declared

@@ -86,7 +86,7 @@ START_TEST(test_redact_refuses_a_grid_that_is_not_the_camera_frame) {
     ko_result *r = check_on(&shot, NULL);
     ck_assert_int_eq(ko_result_verdict(r), KO_FLAGGED);
     static uint8_t m[200 * 150];
-    const uint32_t grids[][2] = {{200, 150}, {50, 37}, {50, 38}, {75, 100}, {100, 74}, {99, 75}};
+    const uint32_t grids[][2] = {{200, 150}, {50, 37}, {50, 38}, {75, 100}, {100, 76}, {101, 75}};
     for (size_t g = 0; g < sizeof grids / sizeof *grids; g++) {
         size_t n = 12345;
         ck_assert_int_eq(
@@ -99,6 +99,40 @@ START_TEST(test_redact_refuses_a_grid_that_is_not_the_camera_frame) {
     unknown.camera.width_px = unknown.camera.height_px = 0;
     ck_assert_int_eq(ko_redact_mask(scene.ctx, scene.s, NULL, &unknown, r, 100, 75, 0, m, NULL),
                      KO_ERR_UNSUPPORTED);
+    ko_result_destroy(r);
+}
+END_TEST
+
+/* An image as wide as the camera's frame with fewer rows (or as high, with fewer columns) is a
+ * crop of it whose place is not known (the camera's centred 16:9 mode, or an editor's crop of
+ * that shape anywhere): a pixel is blanked if a site covers it at any place of the window.
+ * 100 x 45 of the 100 x 75 frame, offsets 0..30: image row v shows frame row v + off, so R1's
+ * frame rows 20..27 are image rows 0..27 and R3's 34..40 are 4..40. 60 x 75, offsets 0..40:
+ * R1's columns 66..72 are image columns 26..59 (clipped), R3's 96..99 are 56..59. */
+START_TEST(test_redact_a_window_of_the_frame_wherever_it_lies) {
+    ko_camera cam = scene_camera(100, 75);
+    ko_shot shot = scene_shot(&cam, 0, 0, 100, 0, -90);
+    ko_result *r = check_on(&shot, NULL);
+    ck_assert_int_eq(ko_result_verdict(r), KO_FLAGGED);
+    static uint8_t got[100 * 75], want[100 * 75];
+    const int rows[][4] = {{66, 72, 0, 27}, {96, 99, 4, 40}};
+    const int cols[][4] = {{26, 59, 20, 27}, {56, 59, 34, 40}};
+    struct {
+        uint32_t w, h;
+        const int (*rect)[4];
+        size_t count;
+    } cases[] = {{100, 45, rows, 7 * 28 + 4 * 37}, {60, 75, cols, 34 * 8 + 4 * 7}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        memset(got, 0xab, sizeof got);
+        size_t n = 0;
+        ko_status st =
+            ko_redact_mask(scene.ctx, scene.s, NULL, &shot, r, cases[c].w, cases[c].h, 0, got, &n);
+        ck_assert_msg(st == KO_OK, "%s", ko_errmsg(scene.ctx));
+        ck_assert_uint_eq(expect(want, cases[c].w, cases[c].h, cases[c].rect, 2, 0),
+                          cases[c].count);
+        same_mask(got, want, cases[c].w, cases[c].h);
+        ck_assert_uint_eq(n, cases[c].count);
+    }
     ko_result_destroy(r);
 }
 END_TEST
@@ -226,8 +260,11 @@ START_TEST(test_redact_only_flagged_and_bad_arguments) {
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = {test_redact_nadir_square_sites_by_hand, test_redact_follows_the_yaw,
-                            test_redact_on_a_dem, test_redact_only_flagged_and_bad_arguments,
-                            test_redact_refuses_a_grid_that_is_not_the_camera_frame};
+    const TTest *tests[] = {test_redact_nadir_square_sites_by_hand,
+                            test_redact_follows_the_yaw,
+                            test_redact_on_a_dem,
+                            test_redact_only_flagged_and_bad_arguments,
+                            test_redact_refuses_a_grid_that_is_not_the_camera_frame,
+                            test_redact_a_window_of_the_frame_wherever_it_lies};
     return unit_run(&SCENE_SUITE("redact", scene_setup), tests, UNIT_COUNT(tests));
 }

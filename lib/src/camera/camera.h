@@ -101,6 +101,28 @@ int koi_named_camera_exif(const char *make, const char *model, uint32_t w, uint3
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
 void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);
 
+/* A photo's frame that is not its sensor's shape is a crop: the camera's own 16:9 or 3:2 mode,
+ * centred (koi_camera_fit_frame), or an editor's crop of that shape, anywhere, which cannot be
+ * told apart. A camera that records its sensor's frame only (thermal cores, multispectral
+ * bands: koi_camera_frame_only) has no such mode, so the frame is an editor's crop and the
+ * camera becomes the sensor's whole view, which holds every place the crop can have
+ * (adversary adv21b: the top 640 x 360 of a 640 x 512 thermal frame, placed as the centred
+ * band, missed a site it shows); ko_redact_mask() blanks what a site covers at any of those
+ * places. koi_camera_fit_whole() takes a table entry (the full sensor) to the pixel scale of a
+ * recorded w x h frame: its width (or height, when columns are cut) at the sensor's aspect. */
+void koi_camera_fit_whole(ko_camera *cam, uint32_t w, uint32_t h);
+
+/* As koi_camera_fit_whole() for a camera model built on the recorded frame's pixels (a
+ * calibration, a focal plane resolution): the frame is extended to the aspect of a full_w x
+ * full_h sensor at its own pixel pitch, the principal point kept at its place on the sensor's
+ * centre line. */
+void koi_camera_whole_sensor(ko_camera *cam, uint32_t full_w, uint32_t full_h);
+
+/* 1 if the bundled camera a user's name gives (name non-NULL), or the one an EXIF Make and
+ * Model with a w x h frame give, records its sensor's frame only (no 16:9 or 3:2 mode). */
+int koi_camera_frame_only(const char *name, const char *make, const char *model, uint32_t w,
+                          uint32_t h);
+
 /* A nadir camera whose heading is not known: any yaw is possible, so the camera becomes one
  * whose both fields of view span the frame's diagonal (its square footprint holds the
  * footprint at every yaw; the frame size in pixels is dropped). */

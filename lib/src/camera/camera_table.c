@@ -180,3 +180,32 @@ void koi_camera_fit_frame(ko_camera *c, uint32_t w, uint32_t h) {
     c->width_px = w;
     c->height_px = h;
 }
+
+void koi_camera_fit_whole(ko_camera *c, uint32_t w, uint32_t h) {
+    if (!w || !h || !c->width_px || !c->height_px) return;
+    double a = (double)w / h, full = (double)c->width_px / c->height_px;
+    if (fabs(a / full - 1.0) < 0.005) {
+        c->width_px = w, c->height_px = h; /* the full frame, or a scaled copy */
+    } else if (a > full) {
+        c->height_px = (uint32_t)lround(w / full), c->width_px = w; /* rows cut away */
+    } else {
+        c->width_px = (uint32_t)lround(h * full), c->height_px = h; /* columns cut away */
+    }
+}
+
+void koi_camera_whole_sensor(ko_camera *c, uint32_t full_w, uint32_t full_h) {
+    if (!c->width_px || !c->height_px || !full_w || !full_h) return;
+    double a = (double)c->width_px / c->height_px, full = (double)full_w / full_h;
+    if (fabs(a / full - 1.0) < 0.005) return;
+    if (a > full) {
+        uint32_t rows = (uint32_t)lround(c->width_px / full);
+        c->sensor_h_mm *= (double)rows / c->height_px;
+        if (isfinite(c->cy_px)) c->cy_px += (rows - (double)c->height_px) / 2.0;
+        c->height_px = rows;
+    } else {
+        uint32_t cols = (uint32_t)lround(c->height_px * full);
+        c->sensor_w_mm *= (double)cols / c->width_px;
+        if (isfinite(c->cx_px)) c->cx_px += (cols - (double)c->width_px) / 2.0;
+        c->width_px = cols;
+    }
+}

@@ -52,6 +52,9 @@ static int from_dewarp(const koi_image_meta *m, uint32_t w, uint32_t h, ko_camer
     return 1;
 }
 
+static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint32_t h,
+                         char *why, size_t why_size);
+
 /* The camera model from the file, by the first source that gives one (see koi_image_camera). */
 static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
                         char *why, size_t why_size) {
@@ -105,7 +108,10 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK) {
         *c = t;
         c->focal_mm = m->focal_mm;
-        koi_camera_fit_frame(c, w, h);
+        if (koi_camera_frame_only(NULL, m->make, m->model, w, h))
+            koi_camera_fit_whole(c, w, h);
+        else
+            koi_camera_fit_frame(c, w, h);
         *how = "camera table";
         return 1;
     }
@@ -113,11 +119,45 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         *how = "35 mm-equivalent focal length";
         return 1;
     }
+    if (foreign_frame(ctx, m, w, h, why, why_size)) return 0;
     snprintf(why, why_size,
              "unknown camera %s %s: no calibration, focal plane resolution, camera-table entry "
              "or 35 mm-equivalent focal length in the file",
              m->make[0] ? m->make : "(no Make)", m->model[0] ? m->model : "(no Model)");
     return 0;
+}
+
+/* 1 with why if the table knows the camera but none of its sensors can have recorded a w x h
+ * frame (not a scaled copy, nor a 16:9 or 3:2 crop of its full width): an editor's crop,
+ * which may lie anywhere in the view. */
+static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint32_t h,
+                         char *why, size_t why_size) {
+    ko_camera t;
+    if (!w || !h || !m->model[0] || ko_camera_lookup(ctx, m->make, m->model, &t) != KO_OK ||
+        koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK)
+        return 0;
+    snprintf(why, why_size,
+             "a %u x %u frame from a %s %s, whose sensor records %u x %u frames: neither a "
+             "scaled copy nor its 16:9 or 3:2 crop, so an editor's crop, whose part of the "
+             "camera's view is not known",
+             (unsigned)w, (unsigned)h, m->make, m->model, (unsigned)t.width_px,
+             (unsigned)t.height_px);
+    return 1;
+}
+
+/* A frame that is a crop of its camera's sensor (camera.h, koi_camera_fit_whole): of a camera
+ * that records its sensor's frame only, an editor's crop, so the sensor's whole view. */
+static int whole_view(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char *how,
+                      char *why, size_t why_size) {
+    if (!c->width_px || !c->height_px || !m->model[0]) return 1;
+    if (!strcmp(how, "camera table") || !strcmp(how, "camera by name"))
+        return 1; /* fitted where it was found */
+    if (foreign_frame(ctx, m, c->width_px, c->height_px, why, why_size)) return 0;
+    ko_camera t;
+    if (koi_camera_lookup_frame(ctx, m->make, m->model, c->width_px, c->height_px, &t) == KO_OK &&
+        koi_camera_frame_only(NULL, m->make, m->model, c->width_px, c->height_px))
+        koi_camera_whole_sensor(c, t.width_px, t.height_px);
+    return 1;
 }
 
 static double diagonal_fov(const ko_camera *c) {
@@ -175,7 +215,7 @@ int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, con
                  m->focal35_mm, diagonal_fov(&wide));
         return 0;
     }
-    return 1;
+    return whole_view(ctx, m, c, *how, why, why_size);
 }
 
 static void why(image_state *s, const char *path, const char *msg) {
@@ -397,7 +437,10 @@ static int named_camera(ko_reader *r, image_state *s, ko_camera *c, const char *
         why(s, r->path, msg);
         return 1;
     }
-    koi_camera_fit_frame(&t, w, h);
+    if (koi_camera_frame_only(r->opts.camera, NULL, NULL, w, h))
+        koi_camera_fit_whole(&t, w, h);
+    else
+        koi_camera_fit_frame(&t, w, h);
     *c = t;
     *how = "camera by name";
     return 1;

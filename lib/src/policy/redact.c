@@ -379,6 +379,10 @@ static ko_status view_of(ko_context *ctx, const ko_shot *shot, ko_dem *dem,
 static ko_status frame_check(ko_context *ctx, const ko_camera *cam, uint32_t width,
                              uint32_t height) {
     if (cam->width_px == width && cam->height_px == height) return KO_OK;
+    /* the frame is a crop of the camera's sensor, place unknown: see window_or() */
+    if ((cam->width_px == width && cam->height_px > height) ||
+        (cam->height_px == height && cam->width_px > width))
+        return KO_OK;
     if (!cam->width_px || !cam->height_px)
         return koi_error(ctx, KO_ERR_UNSUPPORTED,
                          "redaction: the camera's frame size is not known, so the %ux%u image "
@@ -391,6 +395,29 @@ static ko_status frame_check(ko_context *ctx, const ko_camera *cam, uint32_t wid
                      "camera's original file",
                      (unsigned)width, (unsigned)height, (unsigned)cam->width_px,
                      (unsigned)cam->height_px);
+}
+
+/* The image is a full-width (or full-height) window of the camera's w x h frame at a place
+ * that is not known (a camera's 16:9 mode, centred, or an editor's crop of that shape,
+ * anywhere: camera.h, koi_camera_fit_whole): an image pixel is blanked if the site covers the
+ * frame pixel it shows at any of the window's places. */
+static void window_or(const uint8_t *full, uint32_t fw, uint32_t fh, uint8_t *m, uint32_t w,
+                      uint32_t h) {
+    int down = fh > h; /* rows were cut away: the window slides down the columns */
+    uint32_t slack = down ? fh - h : fw - w, lines = down ? w : h, n = down ? h : w;
+    size_t fstep = down ? fw : 1, mstep = down ? w : 1;
+    for (uint32_t l = 0; l < lines; l++) {
+        const uint8_t *f = full + (down ? l : (size_t)l * fw);
+        uint8_t *p = m + (down ? l : (size_t)l * w);
+        size_t count = 0;
+        for (uint32_t k = 0; k < slack; k++)
+            count += f[k * fstep] != 0;
+        for (uint32_t i = 0; i < n; i++) {
+            count += f[(size_t)(i + slack) * fstep] != 0;
+            p[i * mstep] = count ? 255 : 0;
+            count -= f[i * fstep] != 0;
+        }
+    }
 }
 
 /* The diagonal field of view, degrees, of a frame of sensor w x h mm behind focal f mm. */
@@ -478,13 +505,21 @@ ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko
     p.ctx = ctx;
     koi_intrinsics_from(&shot->camera, &p.k);
     koi_rotation(shot->pose.yaw_deg, shot->pose.pitch_deg, shot->pose.roll_deg, &p.r);
-    canvas c = {mask, width, height, NULL, 0, 0}; /* camera pixels are the image's */
+    /* Drawn in the camera's pixels: the image's, or the sensor's whole frame of which the
+     * image is a window (frame_check). */
+    uint32_t fw = shot->camera.width_px, fh = shot->camera.height_px;
+    uint8_t *full = fw == width && fh == height ? mask : koi_calloc((size_t)fw * fh, 1);
+    if (!full) return koi_error(ctx, KO_ERR_NOMEM, "redaction: out of memory");
+    canvas c = {full, fw, fh, NULL, 0, 0};
     GEOSContextHandle_t h = ctx->geos;
     GEOSGeometry *foot = NULL;
     double reach;
     ko_status st = sites_reach(ctx, sites, shot, res, &reach);
     if (!st) st = view_of(ctx, shot, dem, fp, reach, &foot);
-    if (st) return st;
+    if (st) {
+        if (full != mask) free(full);
+        return st;
+    }
     for (size_t i = 0; !st && i < ko_result_count(res); i++) {
         const ko_finding *f = ko_result_finding(res, i);
         if (!f->disclosed) continue;
@@ -495,6 +530,10 @@ ko_status ko_redact_mask(ko_context *ctx, ko_sites *sites, ko_dem *dem, const ko
     }
     GEOSGeom_destroy_r(h, foot);
     free(c.xy);
+    if (full != mask) {
+        if (!st) window_or(full, fw, fh, mask, width, height);
+        free(full);
+    }
     if (!st) st = dilate(ctx, mask, width, height, (int)ceil(margin_px));
     if (!st && n_redacted) {
         size_t k = 0;
