@@ -163,6 +163,38 @@ def test_crop_of_a_thermal_frame_is_the_sensors_whole_view(tmp):
         assert props["status"] == "unknown" and "an editor's crop" in props["reason"], props
 
 
+def test_edited_16x9_copy_is_the_sensors_whole_view(tmp):
+    """A 16:9 frame of a 4:3 sensor is the camera's centred 16:9 mode in the camera's own file,
+    but an editor's full-width 16:9 crop of a 4:3 photo (Lightroom's 16 x 9 preset, dragged up
+    to frame the horizon) has the same shape and may lie anywhere: a file an editor wrote is
+    the sensor's whole view. DJI_0018 (FC300S, 4000 x 2250, Software v01.23.4920, its XMP with
+    DJI's crs:HasCrop="False"): the centred mode. The same file with Software "GIMP 2.10.34", or
+    with crs:HasCrop="True" (Lightroom's crop record), or an xmp:CreatorTool: 3000 rows of the
+    sensor instead of 2250, so 4/3 of the original's footprint area (near nadir, -89.9)."""
+    import subprocess
+    src = os.path.join(DATA, "images", "DJI_0018.JPG")
+    lat, lon = 46.8426070833, -91.9945598889  # exiftool -n, DJI_0018
+    code, recs, err = footprint("--tolerance", "0", src)
+    props = recs[0]["properties"]
+    assert props["status"] == "ok" and "frame_view" not in props, props
+    _, base = centre_and_area(recs[0], lat, lon)
+    edits = {"gimp.jpg": ["-Software=GIMP 2.10.34"],
+             "lr.jpg": ["-XMP-crs:HasCrop=True"],
+             "tool.jpg": ["-XMP-xmp:CreatorTool=Adobe Photoshop Lightroom Classic 12.1"]}
+    for name, tags in edits.items():
+        dst = os.path.join(tmp, name)
+        shutil.copy(src, dst)
+        r = subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", *tags, dst],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        code, recs, err = footprint("--tolerance", "0", dst)
+        props = recs[0]["properties"]
+        assert props["status"] == "ok" and "4000 x 3000" in props.get("frame_view", ""), props
+        (e, n), a = centre_and_area(recs[0], lat, lon)
+        assert math.hypot(e, n) < 1.0, (name, e, n)
+        assert abs(a / base - 4 / 3) < 0.01, (name, a, base)
+
+
 def test_unknown_with_what_is_missing(tmp):
     cases = {
         # pose without position; fisheye lens model declared

@@ -808,6 +808,73 @@ START_TEST(test_rig_micasense_band) {
 }
 END_TEST
 
+/* Which files are the camera's own (koi_image_camera_original): firmware in Software (the
+ * real samples' strings, tests/data/vendors and data/images), no editor's trace in the XMP.
+ * DJI's own packet declares crs: with HasCrop="False": no trace. */
+START_TEST(test_camera_original_or_edited) {
+    static const struct {
+        const char *software;
+        int original;
+    } sw[] = {{"v01.23.4920", 1},
+              {"10.00.03.15", 1},
+              {"V06.02.20", 1},
+              {"v2.1.2-34-g05e37eb-local", 1},
+              {"GIMP 2.10.34", 0},
+              {"Adobe Photoshop Lightroom Classic 12.1 (Windows)", 0},
+              {"darktable 4.2.1", 0},
+              {"", 0},
+              {"v", 0},
+              {"12", 0},
+              {".1.2", 0},
+              {"1.2 beta", 0}};
+    for (size_t i = 0; i < sizeof sw / sizeof *sw; i++) {
+        koi_image_meta m;
+        koi_image_meta_init(&m);
+        snprintf(m.software, sizeof m.software, "%s", sw[i].software);
+        ck_assert_msg(koi_image_camera_original(&m) == sw[i].original, "%s", sw[i].software);
+    }
+#define ADOBE_XMP(ns, body)                                                                   \
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                                         \
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description " ns ">" body \
+    "</rdf:Description></rdf:RDF></x:xmpmeta>"
+#define CRS "xmlns:crs=\"http://ns.adobe.com/camera-raw-settings/1.0/\""
+    static const struct {
+        const char *xmp;
+        int trace;
+    } xmp[] = {
+        {ADOBE_XMP(CRS " crs:Version=\"7.0\" crs:HasCrop=\"False\" crs:AlreadyApplied=\"False\"",
+                   ""),
+         0},
+        {ADOBE_XMP(CRS " crs:HasCrop=\"True\"", ""), 1},
+        {ADOBE_XMP(CRS, "<crs:CropTop>0.1</crs:CropTop>"), 1},
+        {ADOBE_XMP("xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmp:CreateDate=\"2016-06-23\"", ""),
+         0},
+        {ADOBE_XMP("xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"",
+                   "<xmp:CreatorTool>GIMP 2.10</xmp:CreatorTool>"),
+         1},
+        {ADOBE_XMP("xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\" "
+                   "xmlns:stEvt=\"http://ns.adobe.com/xap/1.0/sType/ResourceEvent#\"",
+                   "<xmpMM:History><rdf:Seq><rdf:li rdf:parseType=\"Resource\"><stEvt:action>"
+                   "saved</stEvt:action></rdf:li></rdf:Seq></xmpMM:History>"),
+         1},
+        {ADOBE_XMP("xmlns:photoshop=\"http://ns.adobe.com/photoshop/1.0/\" "
+                   "photoshop:ColorMode=\"3\"",
+                   ""),
+         1},
+    };
+    for (size_t i = 0; i < sizeof xmp / sizeof *xmp; i++) {
+        koi_image_meta m;
+        koi_image_meta_init(&m);
+        snprintf(m.software, sizeof m.software, "v01.23.4920");
+        ck_assert_int_eq(koi_xmp_parse(ctx, xmp[i].xmp, strlen(xmp[i].xmp), &m), KO_OK);
+        ck_assert_msg(!!m.editor_trace[0] == xmp[i].trace, "%zu: '%s'", i, m.editor_trace);
+        ck_assert_int_eq(koi_image_camera_original(&m), !xmp[i].trace);
+    }
+#undef CRS
+#undef ADOBE_XMP
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_tiff_micasense_band,
                             test_tiff_sequoia_fisheye_band,
@@ -832,7 +899,8 @@ int main(void) {
                             test_makernote_fuzz_seeds,
                             test_rig_boresight_geometry,
                             test_rig_relatives_xmp,
-                            test_rig_micasense_band};
+                            test_rig_micasense_band,
+                            test_camera_original_or_edited};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,

@@ -179,6 +179,7 @@ static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_sta
     if (kind == IFD0) {
         if (e->tag == 0x010F) ascii(t, e, m->make, sizeof m->make);
         if (e->tag == 0x0110) ascii(t, e, m->model, sizeof m->model);
+        if (e->tag == 0x0131) ascii(t, e, m->software, sizeof m->software);
         if (e->tag == 0x8769) read_ifd(t, integer(t, e), IFD_EXIF, w, m);
         if (e->tag == 0x8825) read_ifd(t, integer(t, e), IFD_GPS, w, m);
         if (e->tag == 0x0112) m->orientation = (int)(integer(t, e) & 0xFFFF);

@@ -2,6 +2,7 @@
  * koi_image_camera(). Anything missing is the shot's reason (the verdict `unknown`). */
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK) {
         *c = t;
         c->focal_mm = m->focal_mm;
-        if (koi_camera_frame_only(NULL, m->make, m->model, w, h))
+        if (koi_camera_frame_only(NULL, m->make, m->model, w, h) || !koi_image_camera_original(m))
             koi_camera_fit_whole(c, w, h);
         else
             koi_camera_fit_frame(c, w, h);
@@ -145,18 +146,41 @@ static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, u
     return 1;
 }
 
-/* A frame that is a crop of its camera's sensor (camera.h, koi_camera_fit_whole): of a camera
- * that records its sensor's frame only, an editor's crop, so the sensor's whole view. */
+int koi_image_camera_original(const koi_image_meta *m) {
+    if (m->editor_trace[0]) return 0;
+    const unsigned char *v = (const unsigned char *)m->software;
+    v += *v == 'v' || *v == 'V';
+    size_t i = 0;
+    int dots = 0;
+    for (; isdigit(v[i]) || (i && v[i] == '.'); i++)
+        dots += v[i] == '.';
+    if (!dots || (v[i] && v[i] != '-' && v[i] != '_')) return 0;
+    for (; v[i]; i++) /* a build suffix: "-34-g05e37eb-local" */
+        if (!isalnum(v[i]) && v[i] != '.' && v[i] != '-' && v[i] != '_') return 0;
+    return 1;
+}
+
+/* A frame that is a crop of its camera's sensor (camera.h, koi_camera_fit_whole): the
+ * camera's centred 16:9 or 3:2 mode only in an unedited file of a camera that has such modes;
+ * otherwise an editor's crop, anywhere, so the sensor's whole view. */
 static int whole_view(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char *how,
                       char *why, size_t why_size) {
-    if (!c->width_px || !c->height_px || !m->model[0]) return 1;
+    if (!c->width_px || !c->height_px) return 1;
     if (!strcmp(how, "camera table") || !strcmp(how, "camera by name"))
         return 1; /* fitted where it was found */
-    if (foreign_frame(ctx, m, c->width_px, c->height_px, why, why_size)) return 0;
     ko_camera t;
-    if (koi_camera_lookup_frame(ctx, m->make, m->model, c->width_px, c->height_px, &t) == KO_OK &&
-        koi_camera_frame_only(NULL, m->make, m->model, c->width_px, c->height_px))
-        koi_camera_whole_sensor(c, t.width_px, t.height_px);
+    if (m->model[0] && ko_camera_lookup(ctx, m->make, m->model, &t) == KO_OK) {
+        if (foreign_frame(ctx, m, c->width_px, c->height_px, why, why_size)) return 0;
+        if (koi_camera_lookup_frame(ctx, m->make, m->model, c->width_px, c->height_px, &t) ==
+                KO_OK &&
+            (koi_camera_frame_only(NULL, m->make, m->model, c->width_px, c->height_px) ||
+             !koi_image_camera_original(m)))
+            koi_camera_whole_sensor(c, t.width_px, t.height_px);
+    } else if (!strcmp(how, "35 mm-equivalent focal length") && !koi_image_camera_original(m) &&
+               (double)c->width_px / c->height_px >= 1.7) {
+        /* ko_camera_from_focal35() takes a 16:9 frame for a full-width crop of a 4:3 sensor */
+        koi_camera_whole_sensor(c, 4, 3);
+    }
     return 1;
 }
 
@@ -437,7 +461,7 @@ static int named_camera(ko_reader *r, image_state *s, ko_camera *c, const char *
         why(s, r->path, msg);
         return 1;
     }
-    if (koi_camera_frame_only(r->opts.camera, NULL, NULL, w, h))
+    if (koi_camera_frame_only(r->opts.camera, NULL, NULL, w, h) || !koi_image_camera_original(m))
         koi_camera_fit_whole(&t, w, h);
     else
         koi_camera_fit_frame(&t, w, h);
@@ -506,7 +530,25 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
                            "whose view a panorama is not",
                            m->projection));
         koi_strpairs_clear(&s->extra);
-        if ((how && koi_strpairs_add(&s->extra, "camera_source", how)) ||
+        uint32_t fw = m->exif_width ? m->exif_width : m->sof_width;
+        uint32_t fh = m->exif_width ? m->exif_height : m->sof_height;
+        const ko_camera *c = &shot->camera;
+        const char *view = NULL; /* a crop taken as the sensor's whole view (whole_view()) */
+        if (c->width_px && c->height_px && (c->width_px != fw || c->height_px != fh)) {
+            char cause[128];
+            if (m->editor_trace[0])
+                snprintf(cause, sizeof cause, "an editor's: %s", m->editor_trace);
+            else if (!koi_image_camera_original(m))
+                snprintf(cause, sizeof cause, "Software \"%s\" is no camera firmware", m->software);
+            else
+                snprintf(cause, sizeof cause, "the camera records its sensor's frame only");
+            view = CPLSPrintf(
+                "the sensor's whole view (%u x %u at this frame's scale): this "
+                "%u x %u frame is a crop of it whose place is not known (%s)",
+                (unsigned)c->width_px, (unsigned)c->height_px, (unsigned)fw, (unsigned)fh, cause);
+        }
+        if ((view && koi_strpairs_add(&s->extra, "frame_view", view)) ||
+            (how && koi_strpairs_add(&s->extra, "camera_source", how)) ||
             (m->model[0] && koi_strpairs_add(&s->extra, "camera", m->model)) ||
             (alt_from && koi_strpairs_add(&s->extra, "altitude_from", alt_from)) ||
             (pos_from && strcmp(pos_from, "EXIF GPS") != 0 &&

@@ -61,6 +61,7 @@ void koi_strpairs_free(koi_strpairs *sp);
 typedef struct koi_image_meta {
     /* EXIF */
     char make[64], model[64];
+    char software[64]; /* IFD0 Software: camera firmware ("v01.23.4920"), or an editor's name */
     char datetime[32]; /* ISO 8601 from DateTimeOriginal */
     double lat, lon, gps_alt_m;
     char gps_status;    /* GPSStatus: 'A' active, 'V' void (no fix); 0 if absent */
@@ -113,7 +114,10 @@ typedef struct koi_image_meta {
     int xmp_repaired;    /* the packet parsed only once a harmless defect was mended */
     char dewarp[256];
     char projection[32]; /* GPano:ProjectionType ("equirectangular", ...), "" if none */
-    char problem[160];   /* a defect found on the way (e.g. a malformed XMP packet) */
+    /* What an editor left in the XMP (its name, a crop, an edit history), "" if nothing:
+     * the frame is then not known to be the camera's own (koi_image_camera_original). */
+    char editor_trace[96];
+    char problem[160]; /* a defect found on the way (e.g. a malformed XMP packet) */
     /* The image data is not all there (the header may be): "truncated: ...", or "". The
      * metadata is still read, so its callers decide (a photo shot is then unknown). */
     char incomplete[192];
@@ -209,6 +213,12 @@ int koi_xmp_simple(const char *xml, size_t n, koi_xmp_property fn, void *user);
 /* The camera of a photo, in the resolution order DewarpData / calibrated focal length ->
  * EXIF focal plane resolution -> camera table -> 35 mm-equivalent focal length. Returns 0 and
  * a reason in why if none applies. how names the source used. */
+/* 1 if nothing in the file says an editor wrote it: an IFD0 Software that reads as firmware
+ * (a version number: "v01.23.4920", "10.00.03.15", "v2.1.2-34-g05e37eb"), and no editor's
+ * trace in the XMP (an edit history, a creator tool, crop settings, an editor's namespace).
+ * Only such a file's 16:9 or 3:2 frame is believed to be its camera's centred mode. */
+int koi_image_camera_original(const koi_image_meta *m);
+
 int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *cam, const char **how,
                      char *why, size_t why_size);
 

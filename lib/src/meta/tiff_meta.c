@@ -147,6 +147,8 @@ typedef struct gdal_items {
 static void item(const char *name, const char *v, koi_image_meta *m, gdal_items *g) {
     if (!strcmp(name, "Make") && !m->make[0]) snprintf(m->make, sizeof m->make, "%.63s", v);
     if (!strcmp(name, "Model") && !m->model[0]) snprintf(m->model, sizeof m->model, "%.63s", v);
+    if (!strcmp(name, "Software") && !m->software[0])
+        snprintf(m->software, sizeof m->software, "%.63s", v);
     if (!strcmp(name, "DateTimeOriginal") && !m->datetime[0])
         koi_exif_time(v, m->datetime, sizeof m->datetime);
     if (!strcmp(name, "FocalLength") && !isfinite(m->focal_mm)) m->focal_mm = one(v);

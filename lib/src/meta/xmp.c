@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -261,11 +262,45 @@ static int is_ns(const char *qname, size_t ns, const char *uri) {
     return ns == strlen(uri) && !strncmp(qname, uri, ns);
 }
 
+/* What editors leave in the XMP (meta.h, editor_trace). DJI's own packet declares crs: and
+ * xmpMM: with crs:HasCrop="False", so a namespace alone says nothing; what is in it does. */
+static void editor(koi_image_meta *m, const char *qname, size_t ns, const char *name,
+                   const char *value) {
+    static const struct {
+        const char *uri, *prefix, *name; /* name NULL: any property */
+    } traces[] = {
+        {"http://ns.adobe.com/xap/1.0/", "xmp", "CreatorTool"},
+        {"http://ns.adobe.com/xap/1.0/mm/", "xmpMM", "History"},
+        {"http://ns.adobe.com/xap/1.0/mm/", "xmpMM", "DerivedFrom"},
+        {"http://ns.adobe.com/xap/1.0/sType/ResourceEvent#", "stEvt", NULL}, /* History's */
+        {"http://ns.adobe.com/xap/1.0/sType/ResourceRef#", "stRef", NULL},   /* DerivedFrom's */
+        {"http://ns.adobe.com/photoshop/1.0/", "photoshop", NULL},
+        {"http://ns.adobe.com/lightroom/1.0/", "lr", NULL},
+        {"http://www.gimp.org/xmp/", "GIMP", NULL},
+        {"http://darktable.sf.net/", "darktable", NULL},
+        {"http://ns.adobe.com/camera-raw-settings/1.0/", "crs", NULL},
+    };
+    if (m->editor_trace[0]) return;
+    for (size_t i = 0; i < sizeof traces / sizeof traces[0]; i++) {
+        if (!is_ns(qname, ns, traces[i].uri) || (traces[i].name && strcmp(name, traces[i].name)))
+            continue;
+        /* crs: only where it records a crop: DJI writes HasCrop="False" AlreadyApplied="False" */
+        if (!strcmp(traces[i].prefix, "crs") && strncmp(name, "Crop", 4) &&
+            !((!strcmp(name, "HasCrop") || !strcmp(name, "AlreadyApplied")) &&
+              !strcasecmp(value, "True")))
+            continue;
+        snprintf(m->editor_trace, sizeof m->editor_trace, "XMP %s:%.32s = %.32s", traces[i].prefix,
+                 name, value);
+        return;
+    }
+}
+
 static void property(xmp_state *x, const char *qname, const char *parent, const char *value) {
     const char *bar = strchr(qname, '|');
     if (!bar) return;
     size_t ns = (size_t)(bar - qname);
     const char *name = bar + 1;
+    editor(x->m, qname, ns, name, value);
     if (is_ns(qname, ns, NS_DJI) || is_ns(qname, ns, NS_DJI_OLD))
         dji(x->m, name, value);
     else if (is_ns(qname, ns, NS_PIX4D) || is_ns(qname, ns, NS_PIX4D_MICASENSE))
