@@ -40,16 +40,27 @@ def test_route_camera_name_unknown_or_without_focal(tmp):
 def test_photo_without_camera_uses_the_named_one(tmp):
     """A TIFF frame whose camera the file does not describe (Make/Model unknown to the table,
     no focal plane resolution, no 35 mm focal length): unknown; with --camera "DJI FC300S"
-    (Phantom 3: 1/2.3" 6.17 x 4.55 mm at 4000 x 3000, 3.61 mm) its 4000 x 2250 frame is the
-    full-width crop: 39.8 m * 6.17 / 3.61 = 68.024 m by 39.8 * 4.55 * 0.75 / 3.61 = 37.623 m."""
+    (Phantom 3: 1/2.3" 6.17 x 4.55 mm at 4000 x 3000, 3.61 mm) its 4000 x 2250 frame is a
+    full-width crop: in a file with camera firmware in Software the camera's centred 16:9 mode,
+    39.8 m * 6.17 / 3.61 = 68.024 m by 39.8 * 4.55 * 0.75 / 3.61 = 37.623 m; in one without
+    (an editor's crop may lie anywhere) the sensor's whole view, 68.024 by 39.8 * 4.55 / 3.61 =
+    50.164 m."""
+    for software, rows in (("v01.23.4920", 0.75), (None, 1.0)):
+        frame_by_name(tmp, software, rows)
+
+
+def frame_by_name(tmp, software, rows):
     from osgeo import gdal
     gdal.UseExceptions()
     path = os.path.join(tmp, "frame.tif")
     ds = gdal.GetDriverByName("GTiff").Create(path, 4000, 2250, 1, gdal.GDT_Byte,
                                               ["SPARSE_OK=YES"])
-    ds.SetMetadata({"EXIF_Make": "Nobody", "EXIF_Model": "X1", "EXIF_FocalLength": "(3.61)",
-                    "EXIF_GPSLatitudeRef": "N", "EXIF_GPSLatitude": "(46) (48) (0)",
-                    "EXIF_GPSLongitudeRef": "W", "EXIF_GPSLongitude": "(91) (54) (0)"})
+    items = {"EXIF_Make": "Nobody", "EXIF_Model": "X1", "EXIF_FocalLength": "(3.61)",
+             "EXIF_GPSLatitudeRef": "N", "EXIF_GPSLatitude": "(46) (48) (0)",
+             "EXIF_GPSLongitudeRef": "W", "EXIF_GPSLongitude": "(91) (54) (0)"}
+    if software:
+        items["EXIF_Software"] = software
+    ds.SetMetadata(items)
     ds.SetMetadata(["""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
  xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
  xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" drone-dji:RelativeAltitude="+39.80"
@@ -63,7 +74,7 @@ def test_photo_without_camera_uses_the_named_one(tmp):
                          "DJI FC300S", path)
     p = json.loads(out.splitlines()[0])["properties"]
     assert p["status"] == "ok" and p["camera_source"] == "camera by name", p
-    want = (39.8 * 6.17 / 3.61) * (39.8 * 4.55 * 0.75 / 3.61)
+    want = (39.8 * 6.17 / 3.61) * (39.8 * 4.55 * rows / 3.61)
     assert abs(p["area_m2"] / want - 1) < 0.002, (p["area_m2"], want)
 
 
