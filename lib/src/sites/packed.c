@@ -296,12 +296,13 @@ ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, c
 
 /* ---------------------------------------------------------------- building --------------- */
 
-/* The build streams: a first scan of the store keeps only each site's box and shape (point
- * count), from which the tree and the image's layout follow; a second scan, in the same read
- * transaction and row order, writes every site straight into the image where the tree's leaf
- * order puts it. Nothing else of the sites is held: ~80 bytes a site at the peak (the tree's
- * sort), where reading every row into memory first took ~1.3 kB (13 GB for 10^7 sites). The
- * image itself is the sink's (the heap: koi_packed_build). */
+/* The build reads the store once: each row's box, shape, record, strings and flat ring (or
+ * WKB) go to buffers in the store's row order; the tree is built from the boxes, and then
+ * every site is copied to where the tree's leaf order puts it in the image. A second scan of
+ * the store in place of the buffers held ~80 bytes a site instead of ~490, but read the store
+ * twice: at 10^7 sites (10.5 GB) the scans were most of the build (SQLite reads pages beyond
+ * its 2 GB mapping with pread, a copy each). The image itself is the sink's (the heap:
+ * koi_packed_build). */
 
 static const char *const rows_sql =
     "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m,"
@@ -324,134 +325,209 @@ static ko_status row_wkb(ko_context *ctx, sqlite3_stmt *q, bytes *w, double *box
 }
 
 /* The current row's four strings (name, category, source, source_id, NUL-terminated, in a
- * row) into out when given; their length. */
-static size_t row_strings(sqlite3_stmt *q, char *out) {
-    size_t len = 0;
+ * row) appended to out. */
+static int row_strings(sqlite3_stmt *q, bytes *out) {
     for (int k = 0; k < 4; k++) {
         const char *t = (const char *)sqlite3_column_text(q, 1 + k);
         if (!t) t = "";
         size_t n = strlen(t) + 1;
-        if (out) memcpy(out + len, t, n);
-        len += n;
+        if (!bytes_room(out, n)) return 0;
+        memcpy(out->p + out->len, t, n);
+        out->len += n;
     }
-    return len;
+    return 1;
 }
 
-/* First scan: each row's box (4 doubles) and shape (points << 2 | kind) for n rows, and the
- * totals of strings and of WKB kept as such. *got: the rows read. */
-static ko_status scan_shapes(ko_context *ctx, sqlite3_stmt *q, size_t n, double *boxes,
-                             uint32_t *shape, size_t *got, size_t *nstrs, size_t *nwkb) {
+/* The sites in the store's row order. meta[i].str is the row's offset in strs; for a flat
+ * shape meta[i].wkb is its offset in points into xy, for another its WKB's offset in wkb. */
+typedef struct rows {
+    size_t n;
+    double *boxes;   /* 4 per row */
+    uint32_t *shape; /* points << 2 | kind */
+    disk_meta *meta;
+    bytes strs, xy, wkb;
+} rows;
+
+static void rows_free(rows *r) {
+    free(r->boxes), free(r->shape), free(r->meta);
+    free(r->strs.p), free(r->xy.p), free(r->wkb.p);
+}
+
+/* The current row (row i) into r: its geometry must lie inside the box its blob records, from
+ * which the tree is built: one reaching outside it (a damaged or forged blob) would never be a
+ * candidate where it strays, and the images that show it there would be clear. */
+static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q, size_t i, bytes *w,
+                          rows *r, const char *store) {
+    long long id = (long long)sqlite3_column_int64(q, 0);
+    double *box = r->boxes + 4 * i, gb[4];
+    size_t len = 0, points = 0;
+    ko_status st = row_wkb(ctx, q, w, box, &len);
+    if (st) return st;
+    int kind = wkb_shape(w->p, len, &points);
+    if (points > UINT32_MAX >> 3)
+        return koi_error(ctx, KO_ERR_LIMIT, "site %lld has more than %u points", id,
+                         UINT32_MAX >> 3);
+    r->shape[i] = (uint32_t)points << 2 | (uint32_t)kind;
+    r->meta[i] = (disk_meta){
+        id, sqlite3_column_double(q, 5), sqlite3_column_double(q, 6), r->strs.len, 0, 0};
+    if (!row_strings(q, &r->strs)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+    int inside;
+    if (kind == KOI_SITE_OTHER) {
+        GEOSGeometry *g = GEOSWKBReader_read_r(ctx->geos, wkbr, w->p, len);
+        if (!g) return koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", id);
+        inside = inside_box(ctx->geos, NULL, 0, g, box, gb);
+        GEOSGeom_destroy_r(ctx->geos, g);
+        if (!bytes_room(&r->wkb, len)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        memcpy(r->wkb.p + r->wkb.len, w->p, len);
+        r->meta[i].wkb = r->wkb.len, r->meta[i].nwkb = len;
+        r->wkb.len += len;
+    } else {
+        if (!bytes_room(&r->xy, 16 * points)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        double *xy = (double *)(r->xy.p + r->xy.len);
+        wkb_copy_flat(w->p, kind, points, xy);
+        inside = inside_box(ctx->geos, xy, points, NULL, box, gb);
+        r->meta[i].wkb = r->xy.len / 16;
+        r->xy.len += 16 * points;
+    }
+    if (!inside)
+        return koi_error(ctx, KO_ERR_DB,
+                         "%s: damaged: site %lld's geometry (lon %.9g..%.9g, lat %.9g..%.9g) "
+                         "reaches outside the box its stored blob records (lon %.9g..%.9g, "
+                         "lat %.9g..%.9g), so it could be missed where it strays; build the "
+                         "store again from its sources",
+                         store, id, gb[0], gb[2], gb[1], gb[3], box[0], box[2], box[1], box[3]);
+    return KO_OK;
+}
+
+/* The one scan: up to n rows into r (r->n: the rows read). More rows than n (the count taken
+ * in the same read transaction) is an error, never a site left out. */
+static ko_status scan_rows(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q, size_t n, rows *r,
+                           const char *store) {
     bytes w = {0};
     ko_status st = KO_OK;
-    size_t i = 0;
-    int rc = SQLITE_DONE;
-    *nstrs = *nwkb = 0;
-    while (i < n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t len = 0, points = 0;
-        if ((st = row_wkb(ctx, q, &w, boxes + 4 * i, &len))) break;
-        int kind = wkb_shape(w.p, len, &points);
-        if (points > UINT32_MAX >> 3) {
-            st = koi_error(ctx, KO_ERR_LIMIT, "site %lld has more than %u points",
-                           (long long)sqlite3_column_int64(q, 0), UINT32_MAX >> 3);
+    int rc;
+    r->n = 0;
+    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (r->n == n) {
+            st = koi_error(ctx, KO_ERR_DB, "%s: its sites changed while their index was built",
+                           store);
             break;
         }
-        shape[i] = (uint32_t)points << 2 | (uint32_t)kind;
-        if (kind == KOI_SITE_OTHER) *nwkb += len;
-        *nstrs += row_strings(q, NULL);
-        i++;
+        st = take_row(ctx, wkbr, q, r->n, &w, r, store);
+        if (!st) r->n++;
     }
-    if (!st && i < n && rc != SQLITE_DONE)
+    if (!st && rc != SQLITE_DONE)
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(sqlite3_db_handle(q)));
     free(w.p);
-    *got = i;
     return st;
 }
 
-/* Second scan: row j to leaf leaf_of[j] of the image b laid out as l, whose shape section is
- * already written. A row that is not what the first scan saw (it cannot be, in one read
- * transaction) is an error, never a misplaced site. */
-static ko_status write_sites(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q, size_t n,
-                             const uint32_t *leaf_of, unsigned char *b, const layout *l,
-                             const char *store) {
-    const uint32_t *shape = (const uint32_t *)(b + l->shape);
-    disk_meta *meta = (disk_meta *)(b + l->meta);
-    double *xy = (double *)(b + l->xy);
-    size_t soff = 0, woff = 0, j = 0;
-    bytes w = {0};
-    ko_status st = KO_OK;
-    int rc, changed = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        long long id = (long long)sqlite3_column_int64(q, 0);
-        size_t len = 0, points = 0;
-        double box[4], gb[4];
-        if (j >= n) {
-            changed = 1;
-            break;
-        }
-        size_t k = leaf_of[j++], at = shape[k] >> 3;
-        if ((st = row_wkb(ctx, q, &w, box, &len))) break;
-        int kind = wkb_shape(w.p, len, &points);
-        if ((int)(shape[k] & 3) != kind || (shape[k + 1] >> 3) - at != points) {
-            changed = 1;
-            break;
-        }
-        meta[k] =
-            (disk_meta){id, sqlite3_column_double(q, 5), sqlite3_column_double(q, 6), soff, 0, 0};
-        size_t ns = row_strings(q, NULL);
-        if (ns > l->wkb - l->strs - soff) {
-            changed = 1;
-            break;
-        }
-        soff += row_strings(q, (char *)b + l->strs + soff);
-        GEOSGeometry *g = NULL;
-        if (kind == KOI_SITE_OTHER) {
-            if (len > l->end - l->wkb - woff) {
-                changed = 1;
-                break;
-            }
-            if (!(g = GEOSWKBReader_read_r(ctx->geos, wkbr, w.p, len))) {
-                st = koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", id);
-                break;
-            }
-            memcpy(b + l->wkb + woff, w.p, len);
-            meta[k].wkb = woff, meta[k].nwkb = len;
-            woff += len;
-        } else {
-            wkb_copy_flat(w.p, kind, points, xy + 2 * at);
-        }
-        int inside = inside_box(ctx->geos, xy + 2 * at, points, g, box, gb);
-        if (g) GEOSGeom_destroy_r(ctx->geos, g);
-        if (!inside) {
-            st = koi_error(ctx, KO_ERR_DB,
-                           "%s: damaged: site %lld's geometry (lon %.9g..%.9g, lat %.9g..%.9g) "
-                           "reaches outside the box its stored blob records (lon %.9g..%.9g, "
-                           "lat %.9g..%.9g), so it could be missed where it strays; build the "
-                           "store again from its sources",
-                           store, id, gb[0], gb[2], gb[1], gb[3], box[0], box[2], box[1], box[3]);
-            break;
-        }
-    }
-    free(w.p);
-    if (st) return st;
-    if (!changed && rc != SQLITE_DONE)
-        return koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(sqlite3_db_handle(q)));
-    if (!changed && j == n) return KO_OK;
-    return koi_error(ctx, KO_ERR_DB, "%s: its sites changed while their index was built", store);
+/* The image goes out in order through a staging buffer, never whole in memory: the index
+ * file's writes are sequential and no 4.4 GB image is zeroed first (10^7 sites). */
+typedef struct stream {
+    const koi_image_out *out;
+    unsigned char buf[1 << 20];
+    size_t len; /* bytes in buf */
+    size_t at;  /* bytes of the image emitted */
+    ko_status st;
+} stream;
+
+static void flush(stream *w) {
+    if (!w->st && w->len) w->st = w->out->write(w->out->sink, w->buf, w->len);
+    w->len = 0;
 }
 
-ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, koi_image_sink get, void *sink,
-                                size_t *len) {
+static void emit(stream *w, const void *p, size_t n) {
+    w->at += n;
+    if (n > sizeof w->buf - w->len) {
+        flush(w);
+        if (n >= sizeof w->buf) {
+            if (!w->st) w->st = w->out->write(w->out->sink, p, n);
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+/* Zeros up to the image offset to (the sections' alignment). */
+static void pad(stream *w, size_t to) {
+    static const unsigned char zero[8];
+    while (w->at < to)
+        emit(w, zero, to - w->at < sizeof zero ? to - w->at : sizeof zero);
+}
+
+/* The length of row's four strings in r. */
+static size_t strs_len(const rows *r, size_t row) {
+    return (row + 1 < r->n ? r->meta[row + 1].str : r->strs.len) - r->meta[row].str;
+}
+
+/* The sections after the tree's boxes, every site at its leaf k (perm[k] = its row in r):
+ * shape (offset in points << 3 | has WKB << 2 | kind), records, rings, strings, WKB. */
+static void emit_sites(stream *w, const rows *r, const uint32_t *perm, const layout *l) {
+    uint32_t at = 0;
+    pad(w, l->shape);
+    for (size_t k = 0; k < r->n; k++) {
+        uint32_t sh = r->shape[perm[k]], kind = sh & 3;
+        uint32_t v = at << 3 | (uint32_t)(kind == KOI_SITE_OTHER) << 2 | kind;
+        emit(w, &v, sizeof v);
+        at += sh >> 2;
+    }
+    uint32_t last = at << 3;
+    emit(w, &last, sizeof last);
+    pad(w, l->meta);
+    size_t soff = 0, woff = 0;
+    for (size_t k = 0; k < r->n; k++) {
+        size_t row = perm[k];
+        const disk_meta *m = &r->meta[row];
+        int other = (r->shape[row] & 3) == KOI_SITE_OTHER;
+        disk_meta d = {m->id, m->min_gsd, m->buffer, soff, other ? woff : 0, other ? m->nwkb : 0};
+        emit(w, &d, sizeof d);
+        soff += strs_len(r, row);
+        woff += other ? m->nwkb : 0;
+    }
+    pad(w, l->xy);
+    for (size_t k = 0; k < r->n; k++) {
+        size_t row = perm[k];
+        if ((r->shape[row] & 3) != KOI_SITE_OTHER)
+            emit(w, r->xy.p + 16 * r->meta[row].wkb, 16 * (size_t)(r->shape[row] >> 2));
+    }
+    pad(w, l->strs);
+    for (size_t k = 0; k < r->n; k++)
+        emit(w, r->strs.p + r->meta[perm[k]].str, strs_len(r, perm[k]));
+    pad(w, l->wkb);
+    for (size_t k = 0; k < r->n; k++) {
+        size_t row = perm[k];
+        if ((r->shape[row] & 3) == KOI_SITE_OTHER)
+            emit(w, r->wkb.p + r->meta[row].wkb, r->meta[row].nwkb);
+    }
+    pad(w, l->end);
+}
+
+static void put_header(unsigned char *b, const koi_index_id *id, size_t n, size_t total,
+                       size_t points, size_t nstrs, size_t nwkb, size_t end) {
+    memcpy(b, magic, sizeof magic);
+    put32(b, H_VERSION, KOI_INDEX_FORMAT);
+    put32(b, H_ENDIAN, ENDIAN_MARK);
+    put32(b, H_NODE, NODE_SIZE);
+    put32(b, H_HEADER, HEADER);
+    put64(b, H_N, n);
+    put64(b, H_TOTAL, total);
+    put64(b, H_POINTS, points);
+    put64(b, H_STRS, nstrs);
+    put64(b, H_WKB, nwkb);
+    put64(b, H_SIZE, end);
+    put64(b, H_STORE_VERSION, (uint64_t)id->version);
+    memcpy(b + H_TOKEN, id->token, strnlen(id->token, 32));
+    put64(b, H_CHECKSUM, header_sum(b));
+}
+
+/* The rows counted and read, in the caller's read transaction. */
+static ko_status read_rows(ko_sites *s, rows *r, const char *name) {
     ko_context *ctx = s->ctx;
-    koi_rtree *tree = NULL;
-    uint32_t *shape = NULL, *perm = NULL;
-    double *boxes = NULL;
-    int64_t count = 0;
-    size_t n = 0, nstrs = 0, nwkb = 0, points = 0, total = 0;
-    *len = 0;
-    ko_status st = KO_OK;
-    const char *name = sqlite3_db_filename(s->db, "main");
-    if (!name || !*name) name = "site store";
     sqlite3_stmt *q = NULL;
+    int64_t count = 0;
+    ko_status st = KO_OK;
     if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sites", -1, &q, NULL) != SQLITE_OK ||
         sqlite3_step(q) != SQLITE_ROW)
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
@@ -462,106 +538,108 @@ ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, koi_image_s
     if (!st && (count < 0 || (uint64_t)count > UINT32_MAX / 2))
         st = koi_error(ctx, KO_ERR_LIMIT, "the store has %lld sites, more than an index holds",
                        (long long)count);
-    /* The scans read every page of the store: mapped, not a pread per page (1,022 sites:
-     * 11-19 -> 3-7 ms). Only for the scans, as a mapped file shrunk by another process would
+    size_t n = (size_t)count;
+    if (!st) {
+        r->boxes = koi_calloc(n ? n : 1, 4 * sizeof *r->boxes);
+        r->shape = koi_calloc(n ? n : 1, sizeof *r->shape);
+        r->meta = koi_calloc(n ? n : 1, sizeof *r->meta);
+        if (!r->boxes || !r->shape || !r->meta)
+            st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
+    }
+    /* The scan reads every page of the store: mapped, not a pread per page (1,022 sites:
+     * 11-19 -> 3-7 ms). Only for the scan, as a mapped file shrunk by another process would
      * fault. */
-    sqlite3_exec(s->db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 2147418112", NULL, NULL, NULL);
     if (!st && sqlite3_prepare_v2(s->db, rows_sql, -1, &q, NULL) != SQLITE_OK)
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-    if (!st) {
-        n = (size_t)count;
-        boxes = koi_calloc(n ? n : 1, 4 * sizeof *boxes);
-        shape = koi_calloc(n ? n : 1, sizeof *shape);
-        if (!boxes || !shape)
-            st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
-    }
-    if (!st) st = scan_shapes(ctx, q, n, boxes, shape, &n, &nstrs, &nwkb);
-    /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
-    if (!st && (st = koi_rtree_build(boxes, n, &tree)))
-        st = koi_error(ctx, st, "building the packed index of %zu sites failed", n);
-    free(boxes);
-    if (!st && !(perm = koi_calloc(n ? n : 1, sizeof *perm)))
-        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
-    for (size_t j = 0; !st && j < n; j++)
-        points += shape[j] >> 2;
-    const float *tb = tree ? koi_rtree_boxes(tree, &total) : NULL;
-    layout l = {0};
-    if (!st && (points > UINT32_MAX >> 3 || !layout_of(n, total, points, nstrs, nwkb, &l)))
-        st = koi_error(ctx, KO_ERR_LIMIT, "the index of %zu sites is too large (%zu points)", n,
-                       points);
-    unsigned char *b = NULL;
-    if (!st) st = get(sink, l.end, &b);
-    if (!st) {
-        memcpy(b, magic, sizeof magic);
-        put32(b, H_VERSION, KOI_INDEX_FORMAT);
-        put32(b, H_ENDIAN, ENDIAN_MARK);
-        put32(b, H_NODE, NODE_SIZE);
-        put32(b, H_HEADER, HEADER);
-        put64(b, H_N, n);
-        put64(b, H_TOTAL, total);
-        put64(b, H_POINTS, points);
-        put64(b, H_STRS, nstrs);
-        put64(b, H_WKB, nwkb);
-        put64(b, H_SIZE, l.end);
-        put64(b, H_STORE_VERSION, (uint64_t)id->version);
-        memcpy(b + H_TOKEN, id->token, strnlen(id->token, 32));
-        put64(b, H_CHECKSUM, header_sum(b));
-        if (total) memcpy(b + l.boxes, tb, total * 4 * sizeof(float));
-        koi_rtree_renumber(tree, perm);
-        koi_rtree_free(tree);
-        tree = NULL;
-        /* The shape section, in leaf order; then perm turned around: the leaf of each row. */
-        uint32_t *out = (uint32_t *)(b + l.shape), at = 0;
-        for (size_t k = 0; k < n; k++) {
-            uint32_t sh = shape[perm[k]], kind = sh & 3;
-            out[k] = at << 3 | (uint32_t)(kind == KOI_SITE_OTHER) << 2 | kind;
-            at += sh >> 2;
-        }
-        out[n] = at << 3;
-        free(shape);
-        shape = NULL;
-        uint32_t *leaf_of = koi_calloc(n ? n : 1, sizeof *leaf_of);
-        if (!leaf_of) {
-            st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
-        } else {
-            for (size_t k = 0; k < n; k++)
-                leaf_of[perm[k]] = (uint32_t)k;
-            free(perm);
-            perm = NULL;
-            sqlite3_reset(q);
-            st = write_sites(ctx, s->wkbr, q, n, leaf_of, b, &l, name);
-            free(leaf_of);
-        }
-        if (!st) *len = l.end;
-    }
+    if (!st) st = scan_rows(ctx, s->wkbr, q, n, r, name);
     sqlite3_finalize(q);
     sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
-    koi_rtree_free(tree);
-    free(perm);
-    free(shape);
     return st;
 }
 
-static ko_status heap_sink(void *sink, size_t len, unsigned char **b) {
-    ko_context *ctx = ((void **)sink)[0];
-    *b = koi_calloc(len, 1);
-    ((void **)sink)[1] = *b;
-#ifdef MADV_HUGEPAGE
-    /* the second scan writes all over the image: huge pages, ~500 times fewer faults */
-    uintptr_t at = ((uintptr_t)*b + 4095) & ~(uintptr_t)4095, end = (uintptr_t)*b + len;
-    if (*b && len >= (64u << 20)) madvise((void *)at, (end - at) & ~(uintptr_t)4095, MADV_HUGEPAGE);
-#endif
-    return *b ? KO_OK
-              : koi_error(ctx, KO_ERR_NOMEM, "out of memory building the site index (%zu bytes)",
-                          len);
+ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_image_out *out,
+                                size_t *len) {
+    ko_context *ctx = s->ctx;
+    const char *name = sqlite3_db_filename(s->db, "main");
+    if (!name || !*name) name = "site store";
+    rows r = {0};
+    koi_rtree *tree = NULL;
+    uint32_t *perm = NULL;
+    stream *w = NULL;
+    size_t total = 0, points = 0;
+    *len = 0;
+    ko_status st = read_rows(s, &r, name);
+    /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
+    if (!st && (st = koi_rtree_build(r.boxes, r.n, &tree)))
+        st = koi_error(ctx, st, "building the packed index of %zu sites failed", r.n);
+    free(r.boxes);
+    r.boxes = NULL;
+    if (!st && (!(perm = koi_calloc(r.n ? r.n : 1, sizeof *perm)) || !(w = koi_malloc(sizeof *w))))
+        st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", r.n);
+    points = r.xy.len / 16;
+    const float *tb = tree ? koi_rtree_boxes(tree, &total) : NULL;
+    layout l = {0};
+    if (!st &&
+        (points > UINT32_MAX >> 3 || !layout_of(r.n, total, points, r.strs.len, r.wkb.len, &l)))
+        st = koi_error(ctx, KO_ERR_LIMIT, "the index of %zu sites is too large (%zu points)", r.n,
+                       points);
+    if (!st) st = out->begin(out->sink, l.end);
+    if (!st) {
+        unsigned char head[HEADER] = {0};
+        put_header(head, id, r.n, total, points, r.strs.len, r.wkb.len, l.end);
+        w->out = out, w->len = w->at = 0, w->st = KO_OK;
+        emit(w, head, sizeof head);
+        if (total) emit(w, tb, total * 4 * sizeof(float));
+        koi_rtree_renumber(tree, perm);
+        emit_sites(w, &r, perm, &l);
+        flush(w);
+        st = w->st;
+        if (!st && w->at != l.end)
+            st = koi_error(ctx, KO_ERR_INTERNAL, "site index: %zu of %zu bytes written", w->at,
+                           l.end);
+        if (!st) *len = l.end;
+    }
+    free(w);
+    koi_rtree_free(tree);
+    free(perm);
+    rows_free(&r);
+    return st;
+}
+
+/* The heap sink: the image in one allocation, every byte written by the stream. */
+typedef struct heap_image {
+    koi_image_out out;
+    ko_context *ctx;
+    unsigned char *b;
+    size_t len, at;
+} heap_image;
+
+static ko_status heap_begin(void *sink, size_t len) {
+    heap_image *h = sink;
+    h->b = koi_malloc(len ? len : 1);
+    h->len = len, h->at = 0;
+    return h->b ? KO_OK
+                : koi_error(h->ctx, KO_ERR_NOMEM,
+                            "out of memory building the site index (%zu bytes)", len);
+}
+
+static ko_status heap_write(void *sink, const void *p, size_t n) {
+    heap_image *h = sink;
+    if (n > h->len - h->at)
+        return koi_error(h->ctx, KO_ERR_INTERNAL, "site index: written past its size");
+    memcpy(h->b + h->at, p, n);
+    h->at += n;
+    return KO_OK;
 }
 
 ko_status koi_packed_build(ko_sites *s, const koi_index_id *id, unsigned char **image,
                            size_t *len) {
-    void *sink[2] = {s->ctx, NULL};
-    ko_status st = koi_packed_build_into(s, id, heap_sink, sink, len);
-    *image = st ? NULL : sink[1];
-    if (st) free(sink[1]);
+    heap_image h = {{heap_begin, heap_write, NULL}, s->ctx, NULL, 0, 0};
+    h.out.sink = &h;
+    ko_status st = koi_packed_build_into(s, id, &h.out, len);
+    *image = st ? NULL : h.b;
+    if (st) free(h.b);
     return st;
 }
 

@@ -81,13 +81,18 @@ typedef struct koi_index_id {
     int64_t version;
 } koi_index_id;
 void koi_packed_free(ko_context *ctx, koi_packed *p);
-/* Where a build writes the index's image: *b, len writable bytes, all zero (the heap, or the
- * index file's temporary mapped); on failure an error recorded in the context. */
-typedef ko_status (*koi_image_sink)(void *sink, size_t len, unsigned char **b);
-/* Builds the index's file image from the store's sites, stamped with id, into the len bytes
- * get(sink, len) gives it, streaming (two scans of the store; each site written where it goes,
- * never all held in memory). To be called inside one read transaction. */
-ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, koi_image_sink get, void *sink,
+/* Where a build writes the index's image, in order: begin(sink, len) once with its size,
+ * then write(sink, p, n) with the next n bytes until len are written (the heap, or the index
+ * file's temporary); on failure an error recorded in the context. */
+typedef struct koi_image_out {
+    ko_status (*begin)(void *sink, size_t len);
+    ko_status (*write)(void *sink, const void *p, size_t n);
+    void *sink;
+} koi_image_out;
+/* Builds the index's file image from the store's sites, stamped with id, through out: one
+ * scan of the store into buffers in its row order (~490 bytes a site at 10^7), then the image
+ * streamed in the tree's leaf order. To be called inside one read transaction. */
+ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_image_out *out,
                                 size_t *len);
 /* Writes the index file of a store that tracks changes (KO_ERR_NOT_FOUND if it does not) and
  * maps it, whether s was opened for writing or not (the store itself is only read):
