@@ -105,6 +105,37 @@ def test_import_writes_the_index_beside_the_store(tmp):
     assert sorted(os.listdir(tmp)) == ["sites.geojson", "sites.sqlite", "sites.sqlite.koidx"]
 
 
+def test_index_write_on_a_full_disk_leaves_nothing(tmp):
+    """The index is streamed into a temporary file beside the store: a disk that fills (the
+    file size limit, SIGXFSZ ignored, so the write fails as ENOSPC would) at its start, in
+    its middle or a byte short of its end is an error naming the index, and neither a partial
+    index nor the temporary is left; the old index stays as it was."""
+    import resource
+    import signal
+    import subprocess
+    from kotest import KEEPOUT
+    p = photos()[0]
+    lat, lon = gps(p)
+    db = store(tmp, [("under", lat, lon, 5)])
+    idx = db + ".koidx"
+    good = open(idx, "rb").read()
+    os.remove(idx)
+
+    def limit(n):
+        def pre():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))
+        return pre
+    for n in (0, 100, len(good) // 2, len(good) - 1):
+        r = subprocess.run([KEEPOUT, "sites", "index", "--db", db], capture_output=True,
+                           text=True, preexec_fn=limit(n))
+        assert r.returncode != 0 and "cannot write the site index" in r.stderr, (n, r)
+        assert sorted(os.listdir(tmp)) == ["sites.geojson", "sites.sqlite"], (n, os.listdir(tmp))
+    code, _, err = run("sites", "index", "--db", db)
+    assert code == 0, err
+    assert open(idx, "rb").read() == good
+
+
 def test_damaged_index_is_refused_until_written_again(tmp):
     p = photos()[0]
     lat, lon = gps(p)
@@ -179,5 +210,6 @@ if __name__ == "__main__":
     main([test_stale_index_never_makes_a_photo_clear,
           test_import_writes_the_index_beside_the_store,
           test_damaged_index_is_refused_until_written_again,
+          test_index_write_on_a_full_disk_leaves_nothing,
           test_store_of_an_older_keepout_is_tracked_once_written_to,
           test_index_answers_when_the_rtree_lost_rows])
