@@ -161,6 +161,17 @@ def test_crop_of_a_thermal_frame_is_the_sensors_whole_view(tmp):
         code, recs, err = footprint("--tolerance", "0", odd)
         props = recs[0]["properties"]
         assert props["status"] == "unknown" and "an editor's crop" in props["reason"], props
+        # a 480 x 270 corner (adversary adv21c): by the table, the whole sensor's view at any
+        # scale; by its focal plane resolution (in the frame's pixels), a cut or scaled copy
+        # the model does not describe
+        corner = thermal_crop(tmp, "corner.tif", 0, 0, 480, 270, *tags)
+        code, recs, err = footprint("--tolerance", "0", corner)
+        props = recs[0]["properties"]
+        if tags:
+            assert props["status"] == "unknown" and "scaled or cut copy" in props["reason"], props
+        else:
+            (e, n), a = centre_and_area(recs[0], lat, lon)
+            assert abs(a / (26.865 * 21.492) - 1) < 0.01, (a, props)
 
 
 def test_edited_16x9_copy_is_the_sensors_whole_view(tmp):
@@ -193,6 +204,44 @@ def test_edited_16x9_copy_is_the_sensors_whole_view(tmp):
         (e, n), a = centre_and_area(recs[0], lat, lon)
         assert math.hypot(e, n) < 1.0, (name, e, n)
         assert abs(a / base - 4 / 3) < 0.01, (name, a, base)
+
+
+def edited_dji(tmp, name, *tags):
+    """DJI_0018 (FC300S, 4000 x 2250, gimbal -89.9 / yaw +45, flight yaw +46) with tags set and
+    its maker note (the camera's angles again) taken out, so the rule under test is alone."""
+    import subprocess
+    dst = os.path.join(tmp, name)
+    shutil.copy(os.path.join(DATA, "images", "DJI_0018.JPG"), dst)
+    r = subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", "-MakerNotes:all=", *tags,
+                        dst], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    code, recs, err = footprint("--tolerance", "0", dst)
+    return recs[0]["properties"]
+
+
+def test_ambiguous_dji_readings_are_unknown(tmp):
+    """Adversary adv21c. GimbalYawDegree exactly 0 while FlightYawDegree is +46: north (a gimbal
+    that turns) or DJI's unset value; taking the flight yaw cleared what the north view shows.
+    Gimbal roll 180 at pitch -89.01: a frame upside down, or the gimbal flipped over nadir, two
+    views on either side of nadir; at -90.00 exactly the two are one rotation. A calibrated
+    principal point at x = 12000 on a 4000-pixel frame: no calibration of this frame. The
+    FocalLength written as its 35 mm figure (20 for 3.61): the table's sensor behind 20 mm sees
+    21.9 degrees across the diagonal where FocalLengthIn35mmFormat 20 says 94.5."""
+    cases = {
+        "yaw0.jpg": (["-XMP-drone-dji:GimbalYawDegree=0"], "GimbalYawDegree is exactly 0"),
+        "roll180.jpg": (["-XMP-drone-dji:GimbalRollDegree=180",
+                         "-XMP-drone-dji:GimbalPitchDegree=-89.01"], "roll +180.00"),
+        "centre.jpg": (["-XMP-drone-dji:CalibratedFocalLength=3666",
+                        "-XMP-drone-dji:CalibratedOpticalCenterX=12000",
+                        "-XMP-drone-dji:CalibratedOpticalCenterY=1125"], "principal point"),
+        "focal.jpg": (["-FocalLength=20"], "35 mm-equivalent focal length of 20"),
+    }
+    for name, (tags, want) in cases.items():
+        props = edited_dji(tmp, name, *tags)
+        assert props["status"] == "unknown" and want in props["reason"], (name, props)
+    props = edited_dji(tmp, "nadir180.jpg", "-XMP-drone-dji:GimbalRollDegree=180",
+                       "-XMP-drone-dji:GimbalPitchDegree=-90")
+    assert props["status"] == "ok", props
 
 
 def test_unknown_with_what_is_missing(tmp):

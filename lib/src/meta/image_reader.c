@@ -56,6 +56,32 @@ static int from_dewarp(const koi_image_meta *m, uint32_t w, uint32_t h, ko_camer
 static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint32_t h,
                          char *why, size_t why_size);
 
+/* Whether a w x h frame of another shape than its sensor's (full_w wide) is taken as the
+ * camera's own centred 16:9 or 3:2 mode: only at the sensor's full width (a narrower one is a
+ * copy, scaled or cut anywhere: adversary adv21c, a top-left 1600 x 900 of a 4000 x 3000
+ * frame), of a camera that has such modes, in a file no editor wrote. name: the camera the
+ * reader options name, or NULL for the file's Make/Model. */
+static int camera_mode(const koi_image_meta *m, const char *name, uint32_t w, uint32_t h,
+                       uint32_t full_w) {
+    return w == full_w && !koi_camera_frame_only(name, m->make, m->model, w, h) &&
+           koi_image_camera_original(m);
+}
+
+/* A calibration's principal point lies near the frame's centre (lenses are centred on their
+ * sensors to a few per cent): one far off it is no calibration of this frame, and put the
+ * view 140-210 m to the side of a nadir camera (adversary adv21c: OpticalCenterX 12000 on a
+ * 4000-pixel frame). 0 with why beyond 15 % of the frame. */
+static int centred(const ko_camera *c, const char *how, char *why, size_t why_size) {
+    double dx = isfinite(c->cx_px) ? c->cx_px - c->width_px / 2.0 : 0.0;
+    double dy = isfinite(c->cy_px) ? c->cy_px - c->height_px / 2.0 : 0.0;
+    if (fabs(dx) <= 0.15 * c->width_px && fabs(dy) <= 0.15 * c->height_px) return 1;
+    snprintf(why, why_size,
+             "its %s puts the principal point at (%.1f, %.1f), far from the centre of its %u x "
+             "%u frame: not a calibration of this frame",
+             how, c->cx_px, c->cy_px, (unsigned)c->width_px, (unsigned)c->height_px);
+    return 0;
+}
+
 /* The camera model from the file, by the first source that gives one (see koi_image_camera). */
 static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
                         char *why, size_t why_size) {
@@ -66,7 +92,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
     c->height_px = h;
     if (from_dewarp(m, w, h, c)) {
         *how = "DJI DewarpData";
-        return 1;
+        return centred(c, *how, why, why_size);
     }
     if (m->cal_focal_px > 0 && w && h) {
         c->focal_mm = m->cal_focal_px * 1e-3;
@@ -75,7 +101,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         c->cx_px = m->cal_cx_px;
         c->cy_px = m->cal_cy_px;
         *how = "XMP calibrated focal length";
-        return 1;
+        return centred(c, *how, why, why_size);
     }
     /* FLIR (Duo Pro R, Vue Pro) and DJI's XT2 write the sensor's size in millimetres, or
      * another number, where EXIF wants pixels per unit: a pitch outside the pixels any
@@ -109,7 +135,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK) {
         *c = t;
         c->focal_mm = m->focal_mm;
-        if (koi_camera_frame_only(NULL, m->make, m->model, w, h) || !koi_image_camera_original(m))
+        if (!camera_mode(m, NULL, w, h, t.width_px))
             koi_camera_fit_whole(c, w, h);
         else
             koi_camera_fit_frame(c, w, h);
@@ -165,19 +191,29 @@ int koi_image_camera_original(const koi_image_meta *m) {
  * otherwise an editor's crop, anywhere, so the sensor's whole view. */
 static int whole_view(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char *how,
                       char *why, size_t why_size) {
-    if (!c->width_px || !c->height_px) return 1;
+    uint32_t w = c->width_px, h = c->height_px;
+    if (!w || !h) return 1;
     if (!strcmp(how, "camera table") || !strcmp(how, "camera by name"))
         return 1; /* fitted where it was found */
     ko_camera t;
     if (m->model[0] && ko_camera_lookup(ctx, m->make, m->model, &t) == KO_OK) {
-        if (foreign_frame(ctx, m, c->width_px, c->height_px, why, why_size)) return 0;
-        if (koi_camera_lookup_frame(ctx, m->make, m->model, c->width_px, c->height_px, &t) ==
-                KO_OK &&
-            (koi_camera_frame_only(NULL, m->make, m->model, c->width_px, c->height_px) ||
-             !koi_image_camera_original(m)))
+        if (foreign_frame(ctx, m, w, h, why, why_size)) return 0;
+        if (koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) != KO_OK) return 1;
+        /* A model in the frame's pixels (a calibration, a focal plane resolution) of a frame
+         * narrower than the sensor's: a scaled copy, whose pixels the model no longer fits, or
+         * a crop anywhere (adversary adv21c: a top-left crop of a DewarpData frame of the same
+         * shape, a 480 x 270 corner of a 640 x 512 thermal frame). */
+        if (w < t.width_px && strcmp(how, "35 mm-equivalent focal length")) {
+            snprintf(why, why_size,
+                     "a %u x %u frame of a sensor that records %u x %u: a scaled or cut copy, "
+                     "which its %s (in the frame's pixels) does not describe",
+                     (unsigned)w, (unsigned)h, (unsigned)t.width_px, (unsigned)t.height_px, how);
+            return 0;
+        }
+        if (!camera_mode(m, NULL, w, h, t.width_px))
             koi_camera_whole_sensor(c, t.width_px, t.height_px);
     } else if (!strcmp(how, "35 mm-equivalent focal length") && !koi_image_camera_original(m) &&
-               (double)c->width_px / c->height_px >= 1.7) {
+               (double)w / h >= 1.7) {
         /* ko_camera_from_focal35() takes a 16:9 frame for a full-width crop of a 4:3 sensor */
         koi_camera_whole_sensor(c, 4, 3);
     }
@@ -190,6 +226,19 @@ static double diagonal_fov(const ko_camera *c) {
 
 int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
                      char *why, size_t why_size) {
+    /* The stated size (EXIF PixelX/YDimension) is the frame the camera recorded; the coded
+     * image may be a scaled copy of it, never another shape (adversary adv21c: a 4000 x 3000
+     * image stating 4000 x 2250 was judged as the 16:9 band and missed the rows it shows). */
+    if (m->exif_width && m->exif_height && m->sof_width && m->sof_height &&
+        fabs((double)m->exif_width * m->sof_height / ((double)m->exif_height * m->sof_width) -
+             1.0) > 0.005) {
+        snprintf(why, why_size,
+                 "its EXIF states a %u x %u frame but its image is %u x %u, of another shape: "
+                 "which one the camera recorded cannot be told",
+                 (unsigned)m->exif_width, (unsigned)m->exif_height, (unsigned)m->sof_width,
+                 (unsigned)m->sof_height);
+        return 0;
+    }
     if (!camera_model(ctx, m, c, how, why, why_size)) return 0;
     /* Drone cameras record landscape frames; a portrait one is a copy an editor turned (pixels
      * rotated, Orientation 1), whose view is the camera's turned by 90 degrees one way or the
@@ -227,7 +276,7 @@ int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, con
      * (adversary). FocalLengthIn35mmFormat, which editors keep, says the view of the frame:
      * a model more than 10 % narrower across the diagonal is not the file's camera. */
     ko_camera wide;
-    if (m->focal35_mm > 0 && c->width_px && c->height_px && strcmp(*how, "camera table") &&
+    if (m->focal35_mm > 0 && c->width_px && c->height_px &&
         strcmp(*how, "35 mm-equivalent focal length") &&
         ko_camera_from_focal35(m->focal35_mm, c->width_px, c->height_px, &wide) == KO_OK &&
         diagonal_fov(c) < 0.9 * diagonal_fov(&wide)) {
@@ -268,14 +317,35 @@ static int attitude(ko_reader *r, image_state *s, ko_pose *p) {
         m->vendor && !strcmp(m->vendor, "dji") &&
         (m->attitude_from || !m->angle_from[0] || !strncmp(m->angle_from[0], "drone-dji:", 10));
     if (dji) {
-        /* Some DJI models write GimbalYawDegree 0 while the aircraft heads elsewhere: an exact
-         * 0 with a non-zero flight yaw is the missing value, not north. */
-        if (yaw == 0.0 && isfinite(m->flight_yaw) && m->flight_yaw != 0.0) yaw = m->flight_yaw;
+        /* Some DJI models write GimbalYawDegree 0 while the aircraft heads elsewhere, but a
+         * gimbal that turns on its own can look north: an exact 0 with a non-zero flight yaw
+         * is either, and taking the flight yaw cleared sites the north-looking view shows
+         * (adversary adv21c). */
+        if (yaw == 0.0 && isfinite(m->flight_yaw) && m->flight_yaw != 0.0) {
+            char msg[320];
+            snprintf(msg, sizeof msg,
+                     "camera heading ambiguous: GimbalYawDegree is exactly 0 (north, or the "
+                     "value some DJI models leave unset) while FlightYawDegree is %+.2f",
+                     m->flight_yaw);
+            why(s, r->path, msg);
+        }
         /* Nadir frames are sometimes written with GimbalRoll +-180 (the gimbal flipped over the
-         * pole). At pitch -90 roll turns the image like yaw does, so roll 180 = yaw + 180:
-         * rewrite it as that, which is the same rotation within the validated angle ranges. */
+         * pole). At pitch -90 exactly roll turns the image like yaw does, so roll 180 = yaw +
+         * 180: rewritten as that, the same rotation. Off nadir the two readings (a flipped
+         * image, or the gimbal over the pole) put the view axis on either side of nadir and
+         * the image the other way up: which is meant cannot be told (adversary adv21c: at
+         * -89.01 the rewrite moved the forward edge 3.6 m at 120 m). */
         if (isfinite(roll) && fabs(fabs(roll) - 180.0) < 1.0 && isfinite(pitch) &&
             fabs(pitch + 90.0) < 1.0) {
+            if (fabs(pitch + 90.0) > 0.005 || fabs(fabs(roll) - 180.0) > 0.005) {
+                char msg[320];
+                snprintf(msg, sizeof msg,
+                         "camera attitude ambiguous: gimbal roll %+.2f at pitch %+.2f (a frame "
+                         "turned upside down, or the gimbal flipped over nadir, whose view "
+                         "lies on the other side of it)",
+                         roll, pitch);
+                why(s, r->path, msg);
+            }
             yaw += roll;
             roll = 0.0;
         }
@@ -461,7 +531,7 @@ static int named_camera(ko_reader *r, image_state *s, ko_camera *c, const char *
         why(s, r->path, msg);
         return 1;
     }
-    if (koi_camera_frame_only(r->opts.camera, NULL, NULL, w, h) || !koi_image_camera_original(m))
+    if (!camera_mode(m, r->opts.camera, w, h, t.width_px))
         koi_camera_fit_whole(&t, w, h);
     else
         koi_camera_fit_frame(&t, w, h);
