@@ -244,6 +244,19 @@ def test_ambiguous_dji_readings_are_unknown(tmp):
     assert props["status"] == "ok", props
 
 
+def test_dewarp_data_in_decimal_only(tmp):
+    """DewarpData "date;fx,fy,cx,cy,k1,k2,p1,p2,k3" (pixels): fx = fy = 2286 is the FC300S's
+    3.61 mm over its 1.579 um pixels (6.3175 mm / 4000). Written in decimal it is the camera
+    model; with fx as a C hex float (0x1.1dcp11 = 2286, which CPLStrtod reads and DJI never
+    writes: adversary adv21c) it is no DewarpData, and the camera table stands in."""
+    num = "2286.0,2286.0,0,0,0,0,0,0,0"
+    props = edited_dji(tmp, "dec.jpg", f"-XMP-drone-dji:DewarpData=2020-10-19;{num}")
+    assert props["status"] == "ok" and props["camera_source"] == "DJI DewarpData", props
+    props = edited_dji(tmp, "hex.jpg",
+                       f"-XMP-drone-dji:DewarpData=2020-10-19;0x1.1dcp11,{num.split(',', 1)[1]}")
+    assert props["status"] == "ok" and props["camera_source"] == "camera table", props
+
+
 def test_unknown_with_what_is_missing(tmp):
     cases = {
         # pose without position; fisheye lens model declared

@@ -36,6 +36,8 @@ static int from_dewarp(const koi_image_meta *m, uint32_t w, uint32_t h, ko_camer
     double v[9];
     if (!p || !w || !h) return 0;
     p++;
+    /* decimal numbers only: CPLStrtod also reads C hex floats, which DJI never writes */
+    if (p[strspn(p, "0123456789+-.eE, \t")] != '\0') return 0;
     for (int i = 0; i < 9; i++) {
         char *end;
         v[i] = CPLStrtod(p, &end);
