@@ -103,22 +103,23 @@ static int bytes_room(bytes *b, size_t n) {
 
 /* The flat form a 2D WKB takes in the index: KOI_SITE_POINT (one coordinate pair) or
  * KOI_SITE_POLYGON (a one-ring polygon: its closed ring of at least 4 points) with its point
- * count; KOI_SITE_OTHER (no points) for every other shape, which GEOS then reads. */
-static int wkb_shape(const unsigned char *b, size_t n, size_t *points) {
+ * count; KOI_SITE_OTHER (no points) for every other shape, which GEOS then reads. The WKB is
+ * given as its byte order (little) and the n - 1 bytes after its byte-order byte (t: from its
+ * type on), so that a SpatiaLite blob's can be read in place (koi_blob_wkb). */
+static int wkb_shape(int little, const unsigned char *t, size_t n, size_t *points) {
     *points = 0;
-    if (n < 9 || b[0] > 1) return KOI_SITE_OTHER;
-    int little = b[0] == 1;
-    uint32_t type = koi_wkb_u32(b + 1, little);
+    if (n < 9) return KOI_SITE_OTHER;
+    uint32_t type = koi_wkb_u32(t, little);
     if (type == 1 && n == 21) {
-        if (!isfinite(koi_wkb_f64(b + 5, little)) || !isfinite(koi_wkb_f64(b + 13, little)))
+        if (!isfinite(koi_wkb_f64(t + 4, little)) || !isfinite(koi_wkb_f64(t + 12, little)))
             return KOI_SITE_OTHER; /* POINT EMPTY */
         *points = 1;
         return KOI_SITE_POINT;
     }
-    if (type != 3 || n < 13 || koi_wkb_u32(b + 5, little) != 1) return KOI_SITE_OTHER;
-    uint32_t m = koi_wkb_u32(b + 9, little);
+    if (type != 3 || n < 13 || koi_wkb_u32(t + 4, little) != 1) return KOI_SITE_OTHER;
+    uint32_t m = koi_wkb_u32(t + 8, little);
     if (m < 4 || (n - 13) / 16 != m || (n - 13) % 16 != 0) return KOI_SITE_OTHER;
-    const unsigned char *c = b + 13, *e = c + 16 * ((size_t)m - 1);
+    const unsigned char *c = t + 12, *e = c + 16 * ((size_t)m - 1);
     if (koi_wkb_f64(c, little) != koi_wkb_f64(e, little) ||
         koi_wkb_f64(c + 8, little) != koi_wkb_f64(e + 8, little))
         return KOI_SITE_OTHER; /* not closed: GEOS will say what it is */
@@ -126,10 +127,10 @@ static int wkb_shape(const unsigned char *b, size_t n, size_t *points) {
     return KOI_SITE_POLYGON;
 }
 
-/* The coordinates of a flat shape (wkb_shape's kind, points pairs) into xy, in host order. */
-static void wkb_copy_flat(const unsigned char *b, int kind, size_t points, double *xy) {
-    int little = b[0] == 1;
-    const unsigned char *c = b + (kind == KOI_SITE_POINT ? 5 : 13);
+/* The coordinates of a flat shape (wkb_shape's kind, points pairs; t as there) into xy, in
+ * host order. */
+static void wkb_copy_flat(int little, const unsigned char *t, int kind, size_t points, double *xy) {
+    const unsigned char *c = t + (kind == KOI_SITE_POINT ? 4 : 12);
     const uint16_t probe = 1;
     if (little == (*(const unsigned char *)&probe == 1)) {
         memcpy(xy, c, 16 * points);
@@ -308,16 +309,16 @@ static const char *const rows_sql =
     "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m,"
     " s.geom_buffered FROM sites s";
 
-/* The current row's geometry as WKB into w (its length in *len) and its blob's box. */
-static ko_status row_wkb(ko_context *ctx, sqlite3_stmt *q, bytes *w, double *box, size_t *len) {
+/* The current row's geometry blob (*blob, *nb), checked, its WKB's length (*len) and the box
+ * its header records. */
+static ko_status row_blob(ko_context *ctx, sqlite3_stmt *q, const unsigned char **blob, size_t *nb,
+                          double *box, size_t *len) {
     long long id = (long long)sqlite3_column_int64(q, 0);
-    const unsigned char *b = sqlite3_column_blob(q, 7);
-    size_t nb = (size_t)sqlite3_column_bytes(q, 7);
-    if (!b) return koi_error(ctx, KO_ERR_GEOS, "site %lld: no geometry", id);
-    w->len = 0;
-    if (!bytes_room(w, nb)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-    *len = koi_blob_wkb(b, nb, w->p);
-    if (!*len || !koi_blob_mbr(b, nb, box))
+    *blob = sqlite3_column_blob(q, 7);
+    *nb = (size_t)sqlite3_column_bytes(q, 7);
+    if (!*blob) return koi_error(ctx, KO_ERR_GEOS, "site %lld: no geometry", id);
+    *len = koi_blob_wkb(*blob, *nb, NULL);
+    if (!*len || !koi_blob_mbr(*blob, *nb, box))
         return koi_error(ctx, KO_ERR_DB,
                          "site %lld: not a plain 2D SpatiaLite geometry (re-import the source)",
                          id);
@@ -360,10 +361,12 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
                           rows *r, const char *store) {
     long long id = (long long)sqlite3_column_int64(q, 0);
     double *box = r->boxes + 4 * i, gb[4];
-    size_t len = 0, points = 0;
-    ko_status st = row_wkb(ctx, q, w, box, &len);
+    const unsigned char *blob = NULL;
+    size_t nb = 0, len = 0, points = 0;
+    ko_status st = row_blob(ctx, q, &blob, &nb, box, &len);
     if (st) return st;
-    int kind = wkb_shape(w->p, len, &points);
+    /* a flat shape is read from the blob in place; another is copied out as WKB for GEOS */
+    int little = blob[1] == 1, kind = wkb_shape(little, blob + 39, len, &points);
     if (points > UINT32_MAX >> 3)
         return koi_error(ctx, KO_ERR_LIMIT, "site %lld has more than %u points", id,
                          UINT32_MAX >> 3);
@@ -373,6 +376,9 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
     if (!row_strings(q, &r->strs)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     int inside;
     if (kind == KOI_SITE_OTHER) {
+        w->len = 0;
+        if (!bytes_room(w, len)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        koi_blob_wkb(blob, nb, w->p);
         GEOSGeometry *g = GEOSWKBReader_read_r(ctx->geos, wkbr, w->p, len);
         if (!g) return koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", id);
         inside = inside_box(ctx->geos, NULL, 0, g, box, gb);
@@ -384,7 +390,7 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
     } else {
         if (!bytes_room(&r->xy, 16 * points)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         double *xy = (double *)(r->xy.p + r->xy.len);
-        wkb_copy_flat(w->p, kind, points, xy);
+        wkb_copy_flat(little, blob + 39, kind, points, xy);
         inside = inside_box(ctx->geos, xy, points, NULL, box, gb);
         r->meta[i].wkb = r->xy.len / 16;
         r->xy.len += 16 * points;

@@ -56,8 +56,9 @@ ko_status koi_sites_category(ko_sites *s, const char *category, double *buffer_m
 
 /* SpatiaLite geometry blobs read without SpatiaLite (splite_blob.c). koi_blob_mbr: the
  * header's box (minx, miny, maxx, maxy), 1 if b is a well-formed blob. koi_blob_wkb: the
- * geometry as WKB into out (room for n - 39 bytes), its length, or 0 for a malformed blob or
- * one SpatiaLite encodes otherwise than plain 2D (compressed, Z, M). */
+ * geometry as WKB into out (room for n - 39 bytes; NULL: only checked), its length, or 0 for a
+ * malformed blob or one SpatiaLite encodes otherwise than plain 2D (compressed, Z, M). A blob's
+ * WKB is its byte-order byte b[1], then its bytes from b + 39 on, less the closing 0xFE. */
 int koi_blob_mbr(const unsigned char *b, size_t n, double *box);
 /* A 32-bit integer or a double of WKB or a blob, little-endian when little is 1, else
  * big-endian. */

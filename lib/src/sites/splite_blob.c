@@ -70,8 +70,10 @@ size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out) {
     const unsigned char *p = b + 39, *end = b + n - 1; /* end: the 0xFE */
     uint32_t cls = koi_wkb_u32(p, little);
     p += 4;
-    out[0] = b[1];
-    memcpy(out + 1, b + 39, n - 40);
+    if (out) {
+        out[0] = b[1];
+        memcpy(out + 1, b + 39, n - 40);
+    }
     if (cls >= 1 && cls <= 3) {
         if (!simple_body(&p, end, cls, little)) return 0;
     } else if (cls >= 4 && cls <= 7) {
@@ -82,7 +84,7 @@ size_t koi_blob_wkb(const unsigned char *b, size_t n, unsigned char *out) {
             if (end - p < 5 || p[0] != 0x69) return 0;
             uint32_t sub = koi_wkb_u32(p + 1, little);
             if (cls == 7 ? sub < 1 || sub > 3 : sub != cls - 3) return 0;
-            out[1 + (size_t)(p - (b + 39))] = b[1]; /* the item's byte order */
+            if (out) out[1 + (size_t)(p - (b + 39))] = b[1]; /* the item's byte order */
             p += 5;
             if (!simple_body(&p, end, sub, little)) return 0;
         }
