@@ -89,5 +89,33 @@ def test_airdata_columns_in_feet_and_metres(tmp):
         assert math.hypot(cx, cy) < 0.05, (cx, cy)
 
 
+def test_flight_record_rows_without_gps_are_unknown(tmp):
+    """The fixture's rows with their GPS flags changed: a row flown without GPS (ATTI mode:
+    OSD.isGPSused False, its OSD position the last fix, held while the aircraft drifts) and one
+    with OSD.gpsNum 3 (a fix needs 4) cannot be placed: unknown "no fix", as AirData's rows with
+    fewer than 4 satellites; the fixture's own rows (True, 13 to 16 satellites) are unchanged."""
+    import csv
+    with open(LOG, newline="") as f:
+        rows = list(csv.reader(f))
+    used, num = rows[0].index("OSD.isGPSused"), rows[0].index("OSD.gpsNum")
+    assert [r[used] for r in rows[1:]] == ["True"] * 11, [r[used] for r in rows[1:]]
+    rows[6][used] = "False"  # row 6 (the 6th data row)
+    rows[8][num] = "3"  # row 8
+    path = os.path.join(tmp, "DJIFlightRecord_nofix.csv")
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
+                         "Phantom 4 Pro", path)
+    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    status = [r["properties"]["status"] for r in recs]
+    want = ["unknown"] * 3 + ["ok"] * 8
+    want[5] = want[7] = "unknown"
+    assert status == want, (status, err)
+    assert "no fix" in recs[5]["properties"]["reason"], recs[5]["properties"]
+    assert "OSD.isGPSused" in recs[5]["properties"]["reason"], recs[5]["properties"]
+    assert "no fix" in recs[7]["properties"]["reason"], recs[7]["properties"]
+    assert "OSD.gpsNum" in recs[7]["properties"]["reason"], recs[7]["properties"]
+
+
 if __name__ == "__main__":
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

@@ -60,7 +60,9 @@ static const char *const col_names[C_NCOLS] = {
  * heading (GIMBAL.yawAngle is relative to the aircraft, OSD.pitch/roll/yaw the airframe's:
  * neither is used); HOME.latitude/longitude is the home point (the take-off). OSD.altitude
  * (whole metres) and HOME.height (sign flipped against DETAILS.takeOffAltitude in real logs)
- * are not used. DESIGN.md, "Telemetry CSV". */
+ * are not used. A row whose OSD.isGPSused is not True or whose OSD.gpsNum is below 4 has no fix
+ * (the aircraft flew without GPS, ATTI mode: OSD.latitude/longitude hold the last fix while it
+ * drifts). DESIGN.md, "Telemetry CSV". */
 typedef struct dict_entry {
     enum col c;
     const char *name;
@@ -110,6 +112,7 @@ typedef struct csv_state {
     int idx[C_NCOLS];      /* OGR field index of each known column, -1 if absent */
     double scale[C_NCOLS]; /* a dictionary column's factor to keepout's unit, 0: none */
     int satellites;        /* OGR field index of a dictionary's satellite count, or -1 */
+    int gps_used;          /* OGR field index of a flight record's OSD.isGPSused, or -1 */
     int airdata;           /* the columns are AirData's */
     int nfields;
     long row;
@@ -337,6 +340,18 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
     shot->pose.alt_ellps_m = v[C_ALT_ELLPS];
     for (int c = C_LAT; c <= C_ROLL; c++)
         require(s, (enum col)c, v[c]);
+    if (s->gps_used >= 0 && !s->reason[0]) {
+        const char *t = OGR_F_IsFieldSetAndNotNull(s->feat, s->gps_used)
+                            ? OGR_F_GetFieldAsString(s->feat, s->gps_used)
+                            : "";
+        if (strcasecmp(t, "True") != 0) {
+            snprintf(s->reason, sizeof s->reason,
+                     "row %ld: GPS has no fix: 'OSD.isGPSused' is '%.20s' (the position is the "
+                     "last fix, held while the aircraft flew without GPS)",
+                     s->row, t);
+            shot->pose.lat = shot->pose.lon = NAN;
+        }
+    }
     if (s->satellites >= 0 && !s->reason[0]) {
         const char *t = OGR_F_IsFieldSetAndNotNull(s->feat, s->satellites)
                             ? OGR_F_GetFieldAsString(s->feat, s->satellites)
@@ -345,7 +360,8 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
         double n = CPLStrtod(t, &end);
         if (end == t || *end || !(n >= 4)) {
             snprintf(s->reason, sizeof s->reason,
-                     "row %ld: GPS has no fix: 'satellites' is '%.20s' (a fix needs 4)", s->row, t);
+                     "row %ld: GPS has no fix: '%s' is '%.20s' (a fix needs 4)", s->row,
+                     s->airdata ? "satellites" : "OSD.gpsNum", t);
             shot->pose.lat = shot->pose.lon = NAN;
         }
     }
@@ -408,7 +424,7 @@ static ko_status map_columns(ko_reader *r, csv_state *s) {
     int missing = 0;
     for (int c = C_LAT; c <= C_ROLL; c++)
         missing |= s->idx[c] < 0;
-    s->satellites = -1;
+    s->satellites = s->gps_used = -1;
     /* the first dictionary that names a missing required column is the file's */
     for (size_t d = 0; missing && !s->dictionary && d < sizeof dictionaries / sizeof *dictionaries;
          d++)
@@ -423,9 +439,16 @@ static ko_status map_columns(ko_reader *r, csv_state *s) {
                     s->airdata = dictionaries[d].e == airdata;
                 }
             }
-            if (dictionaries[d].e == airdata && !strcmp(name, "satellites")) s->satellites = f;
         }
-    if (!s->airdata) s->satellites = -1;
+    /* the fix flags of the dictionary the file's columns are from */
+    const char *count = s->airdata                              ? "satellites"
+                        : s->dictionary == dictionaries[0].name ? "OSD.gpsNum"
+                                                                : NULL;
+    for (int f = 0; count && f < s->nfields; f++) {
+        const char *name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, f));
+        if (!strcmp(name, count) && s->satellites < 0) s->satellites = f;
+        if (!s->airdata && !strcmp(name, "OSD.isGPSused") && s->gps_used < 0) s->gps_used = f;
+    }
     for (int c = C_LAT; c <= C_ROLL; c++)
         if (s->idx[c] < 0)
             return koi_error(r->ctx, KO_ERR_FORMAT,
