@@ -448,5 +448,35 @@ def test_assume_nadir_without_any_heading_holds_every_heading(tmp):
             xr, yr = x * math.cos(a) - y * math.sin(a), x * math.sin(a) + y * math.cos(a)
             assert inside(xr * 0.995, yr * 0.995), (deg, x, y)
 
+def test_sequoia_rgb_frame_is_the_rgb_camera(tmp):
+    """Parrot's Sequoia writes Model "Sequoia" for its 1280 x 960 mono bands (3.75 um) and its
+    4608 x 3456 RGB camera (1.34 um: 6.175 x 4.631 mm), both 4:3. The RGB sample (EXIF
+    4608 x 3456, focal 4.88 mm) with a position, DJI's RelativeAltitude 50 m and no
+    FocalPlaneResolutionUnit (the camera table is the only source): its own sensor, 50 * 6.175
+    / 4.88 by 50 * 4.631 / 4.88 = 63.27 x 47.45 m = 3002 m^2 (Pix4D attitude 1.3 deg off
+    nadir: +0.1 %); the band's 4.8 x 3.6 mm gave 1814 m^2. A 2304 x 1728 copy is a scaled copy
+    of both sensors: which one took it cannot be told, so unknown."""
+    import subprocess
+    src = unpack(tmp, "IMG_180413_080658_0000_RGB.JPG")
+    tags = ["-GPSLatitude=46.8", "-GPSLatitudeRef=N", "-GPSLongitude=7.1",
+            "-GPSLongitudeRef=E", "-GPSStatus#=A", "-GPSMeasureMode#=3",
+            "-FocalPlaneResolutionUnit=", "-XMP-drone-dji:RelativeAltitude=+50.00"]
+    half = os.path.join(tmp, "half.jpg")
+    shutil.copy(src, half)
+    for f, more in ((src, []), (half, ["-ExifImageWidth=2304", "-ExifImageHeight=1728"])):
+        r = subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", *tags, *more, f],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    code, recs, err = footprint("--tolerance", "0", src)
+    p = recs[0]["properties"]
+    assert p["status"] == "ok" and p["camera_source"] == "camera table", p
+    _, a = centre_and_area(recs[0], 46.8, 7.1)
+    want = 50 * 50 * (4608 * 1.34e-3) * (3456 * 1.34e-3) / 4.88 ** 2
+    assert abs(a / want - 1) < 0.01, (a, want)
+    code, recs, err = footprint("--tolerance", "0", half)
+    p = recs[0]["properties"]
+    assert p["status"] == "unknown", p
+
+
 if __name__ == "__main__":
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

@@ -10,6 +10,7 @@
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
+#include <json-c/json.h>
 
 #include "camera/camera.h"
 #include "check_runner.h"
@@ -260,6 +261,63 @@ START_TEST(test_camera_one_model_two_sensors) {
     ck_assert_double_eq_tol(c.sensor_w_mm, 7.68, 1e-9);
     /* a frame no entry of the model can give is not fitted to the wrong sensor */
     ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "XT S", 100, 300, &c), KO_ERR_NOT_FOUND);
+}
+END_TEST
+
+/* One Model, several sensors, over both tables: the frame's own sensor first, then one it is a
+ * full-width crop of at native pixels, then a scaled copy; equally good sensors of different
+ * frames are no answer. Figures from the makers (Parrot: Sequoia bands 1280 x 960 at 3.75 um,
+ * RGB 4608 x 3456 at 1.34 um; DJI: H20T zoom 1/1.7", 6.83 mm = 31.7 mm equivalent, a 9.32 mm
+ * diagonal, >= 7.45 mm wide; Autel XT709 thermal 640 x 512 at 12 um, visible 8000 x 6000,
+ * 1/2" 6.4 mm) and droneModels.json's entries as written (djiFC2403 thermal 1.92/640). */
+START_TEST(test_camera_frame_ranked_over_both_tables) {
+    ck_assert_int_eq(koi_frame_rank(640, 512, 640, 512), 0);
+    ck_assert_int_eq(koi_frame_rank(640, 360, 640, 512), 1);
+    ck_assert_int_eq(koi_frame_rank(320, 256, 640, 512), 2);
+    ck_assert_int_eq(koi_frame_rank(320, 180, 640, 512), 3);
+    ck_assert_int_eq(koi_frame_rank(640, 400, 640, 512), -1);
+    ck_assert_int_eq(koi_frame_rank(0, 0, 640, 512), 0);
+    ko_camera c;
+    /* Sequoia: each frame its own sensor (first-fit gave the RGB frame the band's) */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "Parrot", "Sequoia", 4608, 3456, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 4608 * 1.34e-3, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 3456 * 1.34e-3, 1e-9);
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "Parrot", "Sequoia", 1280, 960, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 1280 * 3.75e-3, 1e-9);
+    /* 2304 x 1728: a half-size copy of the RGB, or a 1.8x upscale of a band: no guess */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "Parrot", "Sequoia", 2304, 1728, &c),
+                     KO_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "1280 x 960"));
+    ck_assert_ptr_nonnull(strstr(ko_errmsg(ctx), "4608 x 3456"));
+    /* H20T zoom 5184 x 3888 is not a scaled copy of the wide's 4056 x 3040 */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "ZH20T", 5184, 3888, &c), KO_OK);
+    ck_assert_uint_eq(c.width_px, 5184);
+    ck_assert_double_ge(c.sensor_w_mm, 7.45);
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "ZH20T", 4056, 3040, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 6.576918, 1e-6);
+    /* XT709 (droneModels only): a full-width crop of the thermal frame is the thermal's, and
+     * the thermal records its sensor's frame only (isThermal); the visible has 16:9 modes */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "Autel Robotics", "XT709", 640, 360, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 7.68, 1e-9);
+    ck_assert_int_eq(koi_camera_frame_only_exif(ctx, "Autel Robotics", "XT709", 640, 360), 1);
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "Autel Robotics", "XT709", 8000, 4500, &c),
+                     KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 6.4, 1e-9);
+    ck_assert_int_eq(koi_camera_frame_only_exif(ctx, "Autel Robotics", "XT709", 8000, 4500), 0);
+    /* 320 x 180 is a scaled 16:9 crop of either: no guess */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "Autel Robotics", "XT709", 320, 180, &c),
+                     KO_ERR_NOT_FOUND);
+    /* the M2ED's thermal 640 x 480 (droneModels' second djiFC2403 entry) is not a scaled copy
+     * of its 4056 x 3040 visible entry, listed first */
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "DJI", "FC2403", 640, 480, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 1.92, 1e-9);
+    ck_assert_int_eq(koi_camera_frame_only_exif(ctx, "DJI", "FC2403", 640, 480), 1);
+    /* the bundled thermal entries are frame-only too; a visible frame of XT2 is not */
+    ck_assert_int_eq(koi_camera_frame_only_exif(ctx, "DJI", "XT2", 640, 512), 1);
+    ck_assert_int_eq(koi_camera_frame_only_exif(ctx, "DJI", "XT2", 4000, 3000), 0);
+    /* without a frame, the first entry as before (droneModels' visible XT2) */
+    ck_assert_int_eq(ko_camera_lookup(ctx, "DJI", "XT2", &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 7.433226, 1e-6);
 }
 END_TEST
 
@@ -887,6 +945,7 @@ int main(void) {
                             test_tiff_truncated_image_data,
                             test_bigtiff_gdal_metadata_items,
                             test_camera_one_model_two_sensors,
+                            test_camera_frame_ranked_over_both_tables,
                             test_camera_by_name,
                             test_makernote_dji_ifd_x3,
                             test_makernote_and_xmp_disagreeing,

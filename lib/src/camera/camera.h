@@ -81,21 +81,36 @@ int koi_footprint_holds_pole(ko_context *ctx, const ko_footprint *fp, double mar
 double koi_footprint_gsd_moving(const ko_footprint *fp, double dist_m, double sweep_m,
                                 double climb_m);
 
-/* ko_camera_lookup() for a recorded frame of w x h pixels (0: any): the bundled entries of
- * cameras that write one EXIF Model for two sensors (DJI's XT2 writes "XT2" for its 640 x 512
- * thermal and its 4000 x 3000 visible frames) are told apart by the frame. */
+/* ko_camera_lookup() for a recorded frame of w x h pixels (0: any): cameras that write one
+ * EXIF Model for several sensors (DJI's XT2 writes "XT2" for its 640 x 512 thermal and its
+ * 4000 x 3000 visible frames) are told apart by the frame, over both tables (droneModels.json
+ * and the bundled list): the entry whose frame the photo's is best (koi_frame_rank); where
+ * sensors of different frames are equally good, KO_ERR_NOT_FOUND naming them (no guess). */
 ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
                                   uint32_t h, ko_camera *out);
+
+/* As koi_camera_frame_only() for the entry koi_camera_lookup_frame() gives, in either table:
+ * 1 if it records its sensor's frame only (a bundled frame_only entry, or one droneModels.json
+ * marks isThermal); 0 otherwise or if the lookup fails. */
+int koi_camera_frame_only_exif(ko_context *ctx, const char *make, const char *model, uint32_t w,
+                               uint32_t h);
+
+/* How well a recorded w x h frame can come from a sensor of full_w x full_h, best first: 0 the
+ * sensor's own frame (or either size 0: not known), 1 a crop of its full width at its own
+ * pixels, 2 a scaled copy (the same aspect), 3 a scaled crop (16:9 or 3:2 narrower than the
+ * sensor); -1 cannot (koi_frame_fits). */
+int koi_frame_rank(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h);
 
 /* Whether a recorded frame of w x h pixels can come from a sensor of full_w x full_h: the
  * same aspect (a scaled copy), or a crop of its full width (16:9 from 4:3). 1 if either size
  * is 0 (not known). */
 int koi_frame_fits(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h);
 
-/* The bundled table of named cameras (named_cameras.c) by EXIF Make/Model and frame: fills
- * the sensor and frame (focal_mm NaN: the file's is used) and returns 1, or 0. */
-int koi_named_camera_exif(const char *make, const char *model, uint32_t w, uint32_t h,
-                          ko_camera *out);
+/* The nth (0, 1, ...) entry of the bundled table of named cameras (named_cameras.c) for an EXIF
+ * Make/Model: fills the sensor and frame (focal_mm NaN: the file's is used) and whether it
+ * records its sensor's frame only, and returns 1; 0 past the last. */
+int koi_named_camera_exif(const char *make, const char *model, size_t nth, ko_camera *out,
+                          int *frame_only);
 
 /* Adapts a camera-table entry (full sensor) to a recorded frame of w x h pixels: the same
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
@@ -119,7 +134,8 @@ void koi_camera_fit_whole(ko_camera *cam, uint32_t w, uint32_t h);
 void koi_camera_whole_sensor(ko_camera *cam, uint32_t full_w, uint32_t full_h);
 
 /* 1 if the bundled camera a user's name gives (name non-NULL), or the one an EXIF Make and
- * Model with a w x h frame give, records its sensor's frame only (no 16:9 or 3:2 mode). */
+ * Model with a w x h frame give, records its sensor's frame only (no 16:9 or 3:2 mode). The
+ * bundled list only: koi_camera_frame_only_exif() answers for droneModels.json too. */
 int koi_camera_frame_only(const char *name, const char *make, const char *model, uint32_t w,
                           uint32_t h);
 

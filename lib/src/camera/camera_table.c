@@ -22,6 +22,7 @@ typedef struct cam_entry {
     double pitch_x_mm, pitch_y_mm;
     uint32_t width, height;
     double k1, k2, k3, p1, p2;
+    int thermal; /* isThermal: records its sensor's frame only (camera.h, koi_camera_frame_only) */
 } cam_entry;
 
 struct koi_camera_table {
@@ -70,6 +71,7 @@ static int fill(json_object *j, cam_entry *c) {
     c->height = (uint32_t)h;
     c->k1 = num(j, "radialR1"), c->k2 = num(j, "radialR2"), c->k3 = num(j, "radialR3");
     c->p1 = num(j, "tangentialT1"), c->p2 = num(j, "tangentialT2");
+    c->thermal = json_object_object_get_ex(j, "isThermal", &v) && json_object_get_boolean(v);
     return 1;
 }
 
@@ -113,50 +115,142 @@ ko_status ko_camera_lookup(ko_context *ctx, const char *make, const char *model,
     return koi_camera_lookup_frame(ctx, make, model, 0, 0, out);
 }
 
-ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
-                                  uint32_t h, ko_camera *out) {
+/* The candidates of one lookup: every entry of either table under the Make/Model. */
+#define MAX_CANDIDATES 16
+typedef struct candidate {
+    ko_camera cam;
+    int frame_only, bundled, rank;
+} candidate;
+
+static void from_entry(const cam_entry *c, candidate *k) {
+    ko_camera_init(&k->cam);
+    k->cam.sensor_w_mm = c->pitch_x_mm * c->width;
+    k->cam.sensor_h_mm = c->pitch_y_mm * c->height;
+    k->cam.width_px = c->width;
+    k->cam.height_px = c->height;
+    k->cam.k1 = c->k1, k->cam.k2 = c->k2, k->cam.k3 = c->k3, k->cam.p1 = c->p1, k->cam.p2 = c->p2;
+    k->frame_only = c->thermal;
+    k->bundled = 0;
+}
+
+static int same_sensor(const ko_camera *a, const ko_camera *b) {
+    return a->width_px == b->width_px && a->height_px == b->height_px &&
+           fabs(a->sensor_w_mm / b->sensor_w_mm - 1.0) < 0.005 &&
+           fabs(a->sensor_h_mm / b->sensor_h_mm - 1.0) < 0.005;
+}
+
+/* The entry of either table a w x h frame (0: any) of an EXIF Make/Model comes from. Without a
+ * frame, the first of droneModels.json (key make+model, then model alone), then the bundled
+ * list: what ko_camera_lookup() always answered. With one, the best by koi_frame_rank(): the
+ * sensor's own frame, then a crop of its full width at its own pixels, then a scaled copy,
+ * then a scaled crop -- first-fit took a 4608 x 3456 Sequoia RGB frame as a scaled copy of
+ * the 1280 x 960 mono bands, a 640 x 360 crop of the XT709's 640 x 512 thermal frame as a
+ * scaled crop of its 8000 x 6000 visible camera (adversary adv21c). Where sensors of
+ * different frames are equally good (a 2304 x 1728 frame is a scaled copy of both Sequoia
+ * cameras), which one took the photo is not in the file: picking one is a guess that can
+ * narrow the view (the band's 4.8 mm for the RGB's 6.17 mm: 22 % per side), so the lookup
+ * fails (KO_ERR_NOT_FOUND naming them) and the photo is judged on what else it has (its 35
+ * mm-equivalent focal length) or is unknown. Two entries of one frame are one sensor: the
+ * bundled list's (the maker's figures, there to correct droneModels.json) is taken; two of
+ * droneModels.json that disagree by more than 0.5 % are a tie as well. */
+static ko_status lookup(ko_context *ctx, const char *make, const char *model, uint32_t w,
+                        uint32_t h, ko_camera *out, int *frame_only) {
     if (!ctx || !model || !out) return koi_error(ctx, KO_ERR_ARG, "camera lookup: NULL argument");
-    /* With a frame, the bundled entries first (they tell one Model's sensors apart by it);
-     * without one, droneModels.json first, as ko_camera_lookup() always answered. */
-    if (w && h && koi_named_camera_exif(make, model, w, h, out)) return KO_OK;
     if (!ctx->cameras.p) {
         ko_status st = load(ctx);
         if (st) return st;
     }
+    if (!(w && h)) w = h = 0;
     char want[2][160], key[80], mk[64], md[64];
     squash(make ? make : "", mk, sizeof mk);
     squash(model, md, sizeof md);
     snprintf(want[0], sizeof want[0], "%s%s", mk, md);
     snprintf(want[1], sizeof want[1], "%s", md);
     const struct koi_camera_table *table = ctx->cameras.p;
-    int other_frame = 0;
+    candidate k[MAX_CANDIDATES];
+    size_t n = 0, all = 0;
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < table->n; i++) {
-            const cam_entry *c = &table->e[i];
-            squash(c->key, key, sizeof key);
+            squash(table->e[i].key, key, sizeof key);
             if (strcmp(key, want[pass]) != 0) continue;
-            /* One key, several sensors (a thermal core beside the visible camera): only an
-             * entry whose frame the photo's can be is taken. */
-            if (!koi_frame_fits(w, h, c->width, c->height)) {
-                other_frame = 1;
-                continue;
-            }
-            ko_camera_init(out);
-            out->sensor_w_mm = c->pitch_x_mm * c->width;
-            out->sensor_h_mm = c->pitch_y_mm * c->height;
-            out->width_px = c->width;
-            out->height_px = c->height;
-            out->k1 = c->k1, out->k2 = c->k2, out->k3 = c->k3, out->p1 = c->p1, out->p2 = c->p2;
-            return KO_OK;
+            all++;
+            if (n < MAX_CANDIDATES) from_entry(&table->e[i], &k[n++]);
         }
-    if (!(w && h) && koi_named_camera_exif(make, model, w, h, out)) return KO_OK;
-    if (other_frame)
+    for (size_t i = 0;
+         n < MAX_CANDIDATES && koi_named_camera_exif(make, model, i, &k[n].cam, &k[n].frame_only);
+         i++, all++)
+        k[n++].bundled = 1;
+    if (!all)
+        return koi_error(ctx, KO_ERR_NOT_FOUND, "camera '%s %s' is not in the camera table",
+                         make ? make : "", model);
+    const candidate *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        k[i].rank = koi_frame_rank(w, h, k[i].cam.width_px, k[i].cam.height_px);
+        if (k[i].rank >= 0 && (!best || k[i].rank < best->rank)) best = &k[i];
+    }
+    if (!best)
         return koi_error(ctx, KO_ERR_NOT_FOUND,
                          "camera '%s %s': no camera-table entry has a sensor of which a %u x %u "
                          "frame can be a scaled copy or crop",
                          make ? make : "", model, w, h);
-    return koi_error(ctx, KO_ERR_NOT_FOUND, "camera '%s %s' is not in the camera table",
-                     make ? make : "", model);
+    if (w) {
+        /* the bundled list's entry of the best frame, if it has one */
+        for (size_t i = 0; i < n; i++)
+            if (k[i].rank == best->rank && k[i].bundled &&
+                k[i].cam.width_px == best->cam.width_px &&
+                k[i].cam.height_px == best->cam.height_px) {
+                best = &k[i];
+                break;
+            }
+        char names[256] = "";
+        int tie = 0;
+        for (size_t i = 0, len = 0; i < n; i++) {
+            const candidate *c = &k[i];
+            if (c->rank != best->rank ||
+                (c->bundled != best->bundled && c->cam.width_px == best->cam.width_px &&
+                 c->cam.height_px == best->cam.height_px))
+                continue;
+            tie |= !same_sensor(&c->cam, &best->cam);
+            if (len < sizeof names)
+                len += (size_t)snprintf(
+                    names + len, sizeof names - len, "%s%u x %u (%.2f x %.2f mm)", len ? ", " : "",
+                    c->cam.width_px, c->cam.height_px, c->cam.sensor_w_mm, c->cam.sensor_h_mm);
+        }
+        if (tie)
+            return koi_error(ctx, KO_ERR_NOT_FOUND,
+                             "camera '%s %s': a %u x %u frame is %s of more than one of its "
+                             "sensors in the camera table, %s: which took it cannot be told",
+                             make ? make : "", model, w, h,
+                             best->rank == 0   ? "the frame"
+                             : best->rank == 1 ? "a full-width crop"
+                             : best->rank == 2 ? "a scaled copy"
+                                               : "a scaled crop",
+                             names);
+    }
+    *out = best->cam;
+    if (frame_only) *frame_only = best->frame_only;
+    return KO_OK;
+}
+
+ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
+                                  uint32_t h, ko_camera *out) {
+    return lookup(ctx, make, model, w, h, out, NULL);
+}
+
+int koi_camera_frame_only_exif(ko_context *ctx, const char *make, const char *model, uint32_t w,
+                               uint32_t h) {
+    ko_camera t;
+    int frame_only = 0;
+    return model && lookup(ctx, make, model, w, h, &t, &frame_only) == KO_OK && frame_only;
+}
+
+int koi_frame_rank(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h) {
+    if (!w || !h || !full_w || !full_h) return 0;
+    if (!koi_frame_fits(w, h, full_w, full_h)) return -1;
+    if (w == full_w && h == full_h) return 0;
+    if (w == full_w) return 1;
+    double a = (double)w / h, full = (double)full_w / full_h;
+    return fabs(a / full - 1.0) < 0.005 ? 2 : 3;
 }
 
 int koi_frame_fits(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h) {

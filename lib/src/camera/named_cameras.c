@@ -47,6 +47,17 @@ static const named table[] = {
      DJI "zenmuse-h20-series/specs (wide: 1/2.3\" CMOS 12 MP, focal 4.5 mm, equivalent 24 mm, "
          "DFOV 82.9 deg)",
      1},
+    /* The H20T writes Model ZH20T for its zoom camera too: without this entry a 5184 x 3888 zoom
+     * frame was taken as a scaled copy of droneModels' ZH20T wide entry (4056 x 3040, 0.07 %
+     * off in aspect), a view 12.7 % narrower per side (adversary adv21c). DJI gives the type
+     * (1/1.7") and the lens (6.83-119.9 mm, 31.7-556.2 mm equivalent: a 9.32 mm diagonal, 7.46
+     * x 5.59 mm); the sensor is droneModels' djiZH20 entry (the H20's zoom, the same camera),
+     * 7.53 x 5.64 mm, the larger: no view narrower than the camera's. */
+    {"Zenmuse H20T zoom|H20T zoom|Zenmuse H20 zoom|H20 zoom", "DJI", "ZH20T", 5184, 3888, 0, 7.53,
+     5.64, 0, 0,
+     DJI "zenmuse-h20-series/specs (zoom: 1/1.7\" CMOS 20 MP, 5184 x 3888, focal 6.83-119.9 mm, "
+         "equivalent 31.7-556.2 mm)",
+     0},
     {"Mavic 2 Enterprise Advanced thermal|M2EA thermal", "DJI", "MAVIC2-ENTERPRISE-ADVANCED", 640,
      512, 12, 0, 0, 9.1, 0,
      DJI "mavic-2-enterprise-advanced/specs (thermal: 640 x 512, pixel pitch 12 um, DFOV 57 "
@@ -149,8 +160,8 @@ static void fill(const named *e, ko_camera *c) {
     if (e->focal_mm > 0) c->focal_mm = e->focal_mm;
 }
 
-/* The entry for an EXIF Make and Model whose frame a w x h one can be, or NULL. */
-static const named *by_exif(const char *make, const char *model, uint32_t w, uint32_t h) {
+/* The nth entry (0, 1, ...) for an EXIF Make and Model, or NULL past the last. */
+static const named *nth_exif(const char *make, const char *model, size_t nth) {
     char mk[64], md[64], a[64], b[64];
     squash(make ? make : "", 64, mk, sizeof mk);
     squash(model, 64, md, sizeof md);
@@ -159,11 +170,24 @@ static const named *by_exif(const char *make, const char *model, uint32_t w, uin
         if (!e->model) continue;
         squash(e->make, 64, a, sizeof a);
         squash(e->model, 64, b, sizeof b);
-        if (strcmp(a, mk) || strcmp(b, md)) continue;
-        /* one Model, several sensors: the frame (or a scaled copy of it) tells them apart */
-        if (koi_frame_fits(w, h, e->width, e->height)) return e;
+        if (!strcmp(a, mk) && !strcmp(b, md) && nth-- == 0) return e;
     }
     return NULL;
+}
+
+/* The entry for an EXIF Make and Model whose frame a w x h one is best (koi_frame_rank), or
+ * NULL: none can be, or entries of two frames are equally good (camera_table.c says why no
+ * guess is made). */
+static const named *by_exif(const char *make, const char *model, uint32_t w, uint32_t h) {
+    const named *best = NULL, *e;
+    int best_rank = 4, tie = 0;
+    for (size_t i = 0; (e = nth_exif(make, model, i)) != NULL; i++) {
+        int rank = koi_frame_rank(w, h, e->width, e->height);
+        if (rank < 0 || rank > best_rank) continue;
+        if (rank == best_rank && (e->width != best->width || e->height != best->height)) tie = 1;
+        if (rank < best_rank) best = e, best_rank = rank, tie = 0;
+    }
+    return tie ? NULL : best;
 }
 
 /* The entry a user's name gives, or NULL. */
@@ -181,12 +205,13 @@ static const named *by_name(const char *name) {
     return NULL;
 }
 
-int koi_named_camera_exif(const char *make, const char *model, uint32_t w, uint32_t h,
-                          ko_camera *out) {
-    const named *e = by_exif(make, model, w, h);
+int koi_named_camera_exif(const char *make, const char *model, size_t nth, ko_camera *out,
+                          int *frame_only) {
+    const named *e = nth_exif(make, model, nth);
     if (!e) return 0;
     fill(e, out);
     out->focal_mm = NAN; /* the file's own focal length is used */
+    *frame_only = e->frame_only;
     return 1;
 }
 
