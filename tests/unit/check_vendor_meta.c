@@ -321,6 +321,63 @@ START_TEST(test_camera_frame_ranked_over_both_tables) {
 }
 END_TEST
 
+/* "6.17/4000.0" or "7.68d/640.0d" (Java literals) -> mm per pixel; the test's own reading. */
+static double table_pitch(json_object *e, const char *key) {
+    json_object *v;
+    if (!json_object_object_get_ex(e, key, &v)) return NAN;
+    char buf[64];
+    size_t k = 0;
+    for (const char *p = json_object_get_string(v); *p && k + 1 < sizeof buf; p++)
+        if (*p != 'd') buf[k++] = *p;
+    buf[k] = '\0';
+    double a = 0, b = 1;
+    return sscanf(buf, "%lf/%lf", &a, &b) >= 1 && b > 0 ? a / b : NAN;
+}
+
+/* Every droneModels.json entry whose x and y pixel pitches agree within 10 % is looked up by
+ * its key and frame to its own sensor (pitch x pixels); one whose pitches differ more is not
+ * in the table. Only "teledyne flirBOSON 640" is (7.68/512 x 5.76/640 mm: 15 x 9 um, a 9.60 x
+ * 4.608 mm sensor; the Boson 640 has 12 um pixels, 7.68 x 6.144 mm, Teledyne FLIR's
+ * datasheet). */
+START_TEST(test_camera_table_pitches_square) {
+    json_object *root = json_object_from_file(KEEPOUT_TEST_DATA "/cameras/droneModels.json"), *list;
+    ck_assert_ptr_nonnull(root);
+    ck_assert(json_object_object_get_ex(root, "droneCCDParams", &list));
+    size_t n = json_object_array_length(list), refused = 0;
+    ck_assert_uint_gt(n, 100);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(list, i), *v;
+        ck_assert(json_object_object_get_ex(e, "makeModel", &v));
+        const char *key = json_object_get_string(v);
+        double px = table_pitch(e, "ccdWidthMMPerPixel"),
+               py = table_pitch(e, "ccdHeightMMPerPixel");
+        ck_assert(json_object_object_get_ex(e, "widthPixels", &v));
+        uint32_t w = (uint32_t)json_object_get_int(v);
+        ck_assert(json_object_object_get_ex(e, "heightPixels", &v));
+        uint32_t h = (uint32_t)json_object_get_int(v);
+        ck_assert_msg(px > 0 && py > 0 && w && h, "%s", key);
+        ko_camera c;
+        ko_status st = koi_camera_lookup_frame(ctx, NULL, key, w, h, &c);
+        if (fabs(px / py - 1) > 0.10) {
+            refused++;
+            ck_assert_msg(st == KO_ERR_NOT_FOUND, "%s: %.3f x %.3f um taken", key, px * 1e3,
+                          py * 1e3);
+            continue;
+        }
+        ck_assert_msg(st == KO_OK, "%s %u x %u: %s", key, w, h, ko_errmsg(ctx));
+        ck_assert_msg(
+            fabs(c.sensor_w_mm / (px * w) - 1) < 1e-9 && fabs(c.sensor_h_mm / (py * h) - 1) < 1e-9,
+            "%s: %.4f x %.4f mm, the entry's %.4f x %.4f", key, c.sensor_w_mm, c.sensor_h_mm,
+            px * w, py * h);
+    }
+    ck_assert_uint_eq(refused, 1);
+    ko_camera c;
+    ck_assert_int_eq(koi_camera_lookup_frame(ctx, "Teledyne FLIR", "BOSON 640", 640, 512, &c),
+                     KO_ERR_NOT_FOUND);
+    json_object_put(root);
+}
+END_TEST
+
 /* Cameras by name, against the makers' specifications. */
 START_TEST(test_camera_by_name) {
     ko_camera c;
@@ -945,6 +1002,7 @@ int main(void) {
                             test_tiff_truncated_image_data,
                             test_bigtiff_gdal_metadata_items,
                             test_camera_one_model_two_sensors,
+                            test_camera_table_pitches_square,
                             test_camera_frame_ranked_over_both_tables,
                             test_camera_by_name,
                             test_makernote_dji_ifd_x3,

@@ -67,6 +67,14 @@ static int fill(json_object *j, cam_entry *c) {
     if (!isfinite(c->pitch_x_mm) || !isfinite(c->pitch_y_mm) || !(w >= 1) || !(h >= 1) || w > 1e6 ||
         h > 1e6)
         return 0;
+    /* Drone cameras' pixels are square, or nearly: over the 105 other entries of the table
+     * the x and y pitches differ by 5.8 % at most (djiFC6520, 3.387 x 3.202 um), by 2.3 % or
+     * less after the five worst (5.3-5.8 %). "teledyne flirBOSON 640" gives 7.68/512 x
+     * 5.76/640 mm, 15 x 9 um (67 % apart: numerators and denominators mixed up): a 9.60 x
+     * 4.61 mm sensor, its height 25 % short; the Boson 640 has 12 um pixels, 7.68 x 6.144 mm
+     * (Teledyne FLIR's datasheet; the table's own "BOSON 640 8.7MM LWIR" entries). An entry whose
+     * pitches differ by more than 10 % is refused, as not in the table. */
+    if (fabs(c->pitch_x_mm / c->pitch_y_mm - 1.0) > 0.10) return 0;
     c->width = (uint32_t)w;
     c->height = (uint32_t)h;
     c->k1 = num(j, "radialR1"), c->k2 = num(j, "radialR2"), c->k3 = num(j, "radialR3");
