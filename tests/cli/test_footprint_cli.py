@@ -180,5 +180,31 @@ def test_camera_table_column(tmp):
     assert b["status"] == "unknown" and "not in the camera table" in b["reason"], b
 
 
+def test_camera_column_frame_picks_the_sensor(tmp):
+    """`camera` djiXT2 is two sensors in the table (as the photo's Model): the 4000 x 3000
+    visible camera and the 640 x 512 thermal, 640 x 17 um = 10.88 x 8.704 mm (DJI's spec). A
+    640 x 512 row at 40 m, nadir, yaw 0, 13 mm is the thermal's: 40 * 10.88 / 13 = 33.48 m
+    east-west by 40 * 8.704 / 13 = 26.78 m (the visible sensor squeezed to 5:4 gave 24.4 x
+    19.9 m). A 320 x 200 frame is neither sensor's, scaled or cropped (16:10): unknown. A
+    640 x 360 row is a crop of the thermal frame, which has no 16:9 mode: an editor's crop,
+    anywhere, so the whole sensor's 33.48 x 26.78 m."""
+    head = "id,lat,lon,height,yaw,pitch,roll,camera,focal_mm,width_px,height_px\n"
+    row = "47.0,8.0,40,0,-90,0"
+    path = write(tmp, "xt2.csv", head + f"t,{row},djiXT2,13,640,512\n"
+                 f"x,{row},djiXT2,13,320,200\n" f"c,{row},djiXT2,13,640,360\n")
+    code, fc, err = geojson("footprint", "--tolerance", "0", path)
+    t, x, c = fc["features"]
+    k = math.cos(math.radians(47.0))
+    for f in (t, c):
+        assert f["properties"]["status"] == "ok", f["properties"]
+        ring = f["geometry"]["coordinates"][0]
+        xs = [(lon - 8.0) * 111320 * k for lon, _ in ring]
+        ys = [(lat - 47.0) * 111320 for _, lat in ring]
+        w, h = max(xs) - min(xs), max(ys) - min(ys)
+        assert abs(w / 33.48 - 1) < 0.01 and abs(h / 26.78 - 1) < 0.01, (w, h)
+    assert x["properties"]["status"] == "unknown", x["properties"]
+    assert "320 x 200" in x["properties"]["reason"], x["properties"]
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

@@ -176,7 +176,12 @@ static int size_px(double v, uint32_t *out) {
 static const char *text_field(csv_state *s, enum col c);
 
 /* A `camera` column names a camera-table entry ("djiFC300S", or "DJI FC300S"): the table gives
- * the sensor and distortion, the row still gives focal_mm (the table has no focal lengths). */
+ * the sensor and distortion, the row still gives focal_mm (the table has no focal lengths).
+ * With width_px/height_px the frame picks the sensor of a name that has several (djiXT2: the
+ * 4000 x 3000 visible camera and the 640 x 512 thermal, as a photo's Model; camera.h,
+ * koi_camera_lookup_frame): looked up by name alone, a thermal row got the visible sensor
+ * squeezed to 5:4, 68 % of the thermal's width (adversary adv21c). A frame none of the
+ * name's sensors can have recorded, or that two can equally, makes the row unknown. */
 static int table_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *cam) {
     const char *name = text_field(s, C_CAMERA);
     if (!name) return 0;
@@ -184,8 +189,9 @@ static int table_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *
     const char *space = strchr(name, ' ');
     char make[64] = "";
     if (space && (size_t)(space - name) < sizeof make) memcpy(make, name, (size_t)(space - name));
-    if (ko_camera_lookup(r->ctx, make, space ? space + 1 : name, &t) != KO_OK &&
-        ko_camera_lookup(r->ctx, NULL, name, &t) != KO_OK) {
+    const char *mk = make, *md = space ? space + 1 : name;
+    if (ko_camera_lookup(r->ctx, mk, md, &t) != KO_OK) mk = NULL, md = name;
+    if (ko_camera_lookup(r->ctx, mk, md, &t) != KO_OK) {
         if (!s->reason[0])
             snprintf(s->reason, sizeof s->reason,
                      "row %ld: camera '%.60s' is not in the camera table: give focal_mm, "
@@ -193,10 +199,28 @@ static int table_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *
                      s->row, name);
         return 1;
     }
+    uint32_t w = 0, h = 0;
+    if (!size_px(v[C_WIDTH], &w) || !size_px(v[C_HEIGHT_PX], &h) || !w != !h) {
+        if (!s->reason[0])
+            snprintf(s->reason, sizeof s->reason,
+                     "row %ld: width_px/height_px must be whole numbers in 1..1000000, both or "
+                     "neither",
+                     s->row);
+        return 1;
+    }
+    if (koi_camera_lookup_frame(r->ctx, mk, md, w, h, &t) != KO_OK) {
+        if (!s->reason[0])
+            snprintf(s->reason, sizeof s->reason, "row %ld: %s", s->row, ko_errmsg(r->ctx));
+        return 1;
+    }
     *cam = t;
     cam->focal_mm = v[C_FOCAL];
-    uint32_t w = 0, h = 0;
-    if (size_px(v[C_WIDTH], &w) && size_px(v[C_HEIGHT_PX], &h)) koi_camera_fit_frame(cam, w, h);
+    /* a thermal core or band records its sensor's frame only: another frame is an editor's
+     * crop, anywhere in the view (camera.h, koi_camera_fit_whole) */
+    if (koi_camera_frame_only_exif(r->ctx, mk, md, w, h))
+        koi_camera_fit_whole(cam, w, h);
+    else
+        koi_camera_fit_frame(cam, w, h);
     require(s, C_FOCAL, v[C_FOCAL]);
     return 1;
 }
