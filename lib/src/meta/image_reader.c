@@ -63,10 +63,11 @@ static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, u
  * copy, scaled or cut anywhere: adversary adv21c, a top-left 1600 x 900 of a 4000 x 3000
  * frame), of a camera that has such modes, in a file no editor wrote. name: the camera the
  * reader options name, or NULL for the file's Make/Model. */
-static int camera_mode(const koi_image_meta *m, const char *name, uint32_t w, uint32_t h,
-                       uint32_t full_w) {
-    return w == full_w && !koi_camera_frame_only(name, m->make, m->model, w, h) &&
-           koi_image_camera_original(m);
+static int camera_mode(ko_context *ctx, const koi_image_meta *m, const char *name, uint32_t w,
+                       uint32_t h, uint32_t full_w) {
+    int frame_only = name ? koi_camera_frame_only(name, NULL, NULL, w, h)
+                          : koi_camera_frame_only_exif(ctx, m->make, m->model, w, h);
+    return w == full_w && !frame_only && koi_image_camera_original(m);
 }
 
 /* A calibration's principal point lies near the frame's centre (lenses are centred on their
@@ -137,7 +138,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK) {
         *c = t;
         c->focal_mm = m->focal_mm;
-        if (!camera_mode(m, NULL, w, h, t.width_px))
+        if (!camera_mode(ctx, m, NULL, w, h, t.width_px))
             koi_camera_fit_whole(c, w, h);
         else
             koi_camera_fit_frame(c, w, h);
@@ -165,12 +166,10 @@ static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, u
     if (!w || !h || !m->model[0] || ko_camera_lookup(ctx, m->make, m->model, &t) != KO_OK ||
         koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK)
         return 0;
+    /* the lookup says why: no sensor of the camera records such a frame, or two equally */
     snprintf(why, why_size,
-             "a %u x %u frame from a %s %s, whose sensor records %u x %u frames: neither a "
-             "scaled copy nor its 16:9 or 3:2 crop, so an editor's crop, whose part of the "
-             "camera's view is not known",
-             (unsigned)w, (unsigned)h, m->make, m->model, (unsigned)t.width_px,
-             (unsigned)t.height_px);
+             "%s: an editor's crop or copy, whose part of the camera's view is not known",
+             ko_errmsg(ctx));
     return 1;
 }
 
@@ -212,7 +211,7 @@ static int whole_view(ko_context *ctx, const koi_image_meta *m, ko_camera *c, co
                      (unsigned)w, (unsigned)h, (unsigned)t.width_px, (unsigned)t.height_px, how);
             return 0;
         }
-        if (!camera_mode(m, NULL, w, h, t.width_px))
+        if (!camera_mode(ctx, m, NULL, w, h, t.width_px))
             koi_camera_whole_sensor(c, t.width_px, t.height_px);
     } else if (!strcmp(how, "35 mm-equivalent focal length") && !koi_image_camera_original(m) &&
                (double)w / h >= 1.7) {
@@ -533,7 +532,7 @@ static int named_camera(ko_reader *r, image_state *s, ko_camera *c, const char *
         why(s, r->path, msg);
         return 1;
     }
-    if (!camera_mode(m, r->opts.camera, w, h, t.width_px))
+    if (!camera_mode(r->ctx, m, r->opts.camera, w, h, t.width_px))
         koi_camera_fit_whole(&t, w, h);
     else
         koi_camera_fit_frame(&t, w, h);
