@@ -990,6 +990,51 @@ START_TEST(test_camera_original_or_edited) {
 }
 END_TEST
 
+/* The mending of a namespace declared twice in one tag (the XT S's defect) is linear in the
+ * packet: a tag's declarations are compared only up to 64 of them, and a tag with more is not
+ * mended (adversary adv21c: 180,000 declarations in one tag took minutes compared all with
+ * all). Declarations are looked for outside quoted values only: a value is never blanked. */
+START_TEST(test_xmp_repair_bounded) {
+    static char xml[16384];
+    for (int decls = 10; decls <= 100; decls += 90) {
+        size_t k = (size_t)snprintf(xml, sizeof xml,
+                                    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+                                    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+                                    "<rdf:Description xmlns:drone-dji=\"http://www.dji.com/"
+                                    "drone-dji/1.0/\"");
+        for (int i = 0; i < decls; i++)
+            k += (size_t)snprintf(xml + k, sizeof xml - k, " xmlns:p%d=\"u%d\"", i, i);
+        snprintf(xml + k, sizeof xml - k,
+                 " xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+                 "drone-dji:RelativeAltitude=\"+37.70\"/></rdf:RDF></x:xmpmeta>");
+        koi_image_meta m;
+        koi_image_meta_init(&m);
+        ko_status st = koi_xmp_parse(ctx, xml, strlen(xml), &m);
+        if (decls == 10) { /* 11 declarations: mended */
+            ck_assert_int_eq(st, KO_OK);
+            ck_assert_int_eq(m.xmp_repaired, 1);
+            ck_assert_double_eq_tol(m.rel_alt_m, 37.70, 1e-12);
+        } else { /* 101: left malformed, nothing read */
+            ck_assert_int_eq(st, KO_ERR_FORMAT);
+            ck_assert_ptr_nonnull(strstr(m.problem, "duplicate attribute"));
+            ck_assert(isnan(m.rel_alt_m));
+        }
+    }
+    /* the text of a declaration inside a quoted value stays as it was */
+    const char *quoted =
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+        "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+        "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+        "drone-dji:DewarpData=\"a xmlns:q='u' xmlns:q='u' b\" "
+        "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\"/></rdf:RDF></x:xmpmeta>";
+    koi_image_meta m;
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, quoted, strlen(quoted), &m), KO_OK);
+    ck_assert_int_eq(m.xmp_repaired, 1);
+    ck_assert_str_eq(m.dewarp, "a xmlns:q='u' xmlns:q='u' b");
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_tiff_micasense_band,
                             test_tiff_sequoia_fisheye_band,
@@ -1017,7 +1062,8 @@ int main(void) {
                             test_rig_boresight_geometry,
                             test_rig_relatives_xmp,
                             test_rig_micasense_band,
-                            test_camera_original_or_edited};
+                            test_camera_original_or_edited,
+                            test_xmp_repair_bounded};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,
