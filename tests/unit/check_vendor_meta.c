@@ -990,6 +990,232 @@ START_TEST(test_camera_original_or_edited) {
 }
 END_TEST
 
+/* The XMP of one rdf:Description declaring drone-dji:, drone-parrot: and Camera:. */
+#define POSE_XMP(attrs, body)                                                     \
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                             \
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description " \
+    "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "                      \
+    "xmlns:drone-parrot=\"http://www.parrot.com/drone-parrot/1.0/\" "             \
+    "xmlns:Camera=\"http://pix4d.com/camera/1.0/\" " attrs ">" body               \
+    "</rdf:Description></rdf:RDF>"                                                \
+    "</x:xmpmeta>"
+
+static void parse_one(const char *xml, koi_image_meta *m) {
+    koi_image_meta_init(m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, xml, strlen(xml), m), KO_OK);
+}
+
+/* An element's text longer than the parser's 511-byte buffer is no number, never its cut
+ * prefix (adversary adv21c): "-90.<520 zeros>e-1" is -9 (a view 9 degrees below the horizon),
+ * and was read as -90 (nadir). The same text short is read. */
+START_TEST(test_xmp_overlong_text_is_no_number) {
+    static char xml[2048], digits[600];
+    memset(digits, '0', 520);
+    snprintf(digits + 520, sizeof digits - 520, "e-1");
+    ck_assert_double_eq_tol(strtod((char[]){"-90.0000e-1"}, NULL), -9.0, 1e-12);
+    snprintf(xml, sizeof xml,
+             POSE_XMP("", "<drone-dji:GimbalPitchDegree>-90.%s</drone-dji:GimbalPitchDegree>"),
+             digits);
+    koi_image_meta m;
+    parse_one(xml, &m);
+    ck_assert_msg(isnan(m.gimbal_pitch), "read as %g", m.gimbal_pitch); /* not -90 */
+    ck_assert_int_eq(m.attitude_disagree, 1);
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "as no number"));
+    ck_assert_ptr_nonnull(strstr(m.attitude_note, "511 bytes"));
+    /* a height so written is stated but not read: the file is unknown */
+    snprintf(xml, sizeof xml,
+             POSE_XMP("", "<drone-dji:RelativeAltitude>40.%s</drone-dji:RelativeAltitude>"),
+             digits);
+    parse_one(xml, &m);
+    ck_assert(isnan(m.rel_alt_m));
+    ck_assert_ptr_nonnull(strstr(m.conflict_note, "height above take-off"));
+    /* 500 bytes fit: read whole ("-90.<494 zeros>e-1" is -9) */
+    digits[494] = '\0';
+    strcat(digits, "e-1");
+    snprintf(xml, sizeof xml,
+             POSE_XMP("", "<drone-dji:GimbalPitchDegree>-90.%s</drone-dji:GimbalPitchDegree>"),
+             digits);
+    parse_one(xml, &m);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -9.0, 1e-12);
+    ck_assert_int_eq(m.attitude_disagree, 0);
+}
+END_TEST
+
+/* A camera angle written as a structure (XMP part 1, 7.8: an rdf:value qualifier; an rdf:Alt)
+ * is stated but not read: unknown, not absent, so the maker note does not stand in for it
+ * (adversary adv21c: -30 so written, the maker note's -89.9 taken). Text beside a child
+ * element is not the value either ("-3<a/>0" is not 0). */
+START_TEST(test_xmp_structured_value_is_not_read) {
+    static const char *const xmp[] = {
+        POSE_XMP("",
+                 "<drone-dji:GimbalPitchDegree rdf:parseType=\"Resource\"><rdf:value>-30.00"
+                 "</rdf:value></drone-dji:GimbalPitchDegree>"),
+        POSE_XMP("",
+                 "<drone-dji:GimbalPitchDegree><rdf:Alt><rdf:li xml:lang=\"x-default\">-30.00"
+                 "</rdf:li></rdf:Alt></drone-dji:GimbalPitchDegree>"),
+        POSE_XMP("", "<drone-dji:GimbalPitchDegree>-3<rdf:Seq/>0</drone-dji:GimbalPitchDegree>"),
+        POSE_XMP("", "<drone-dji:GimbalPitchDegree></drone-dji:GimbalPitchDegree>"),
+        POSE_XMP("", "<Camera:Pitch><rdf:Seq><rdf:li>0</rdf:li></rdf:Seq></Camera:Pitch>"),
+    };
+    for (size_t i = 0; i < sizeof xmp / sizeof *xmp; i++) {
+        koi_image_meta m;
+        parse_one(xmp[i], &m);
+        ck_assert_msg(isnan(m.gimbal_pitch) && m.attitude_disagree, "%zu: %g", i, m.gimbal_pitch);
+        ck_assert_msg(strstr(m.attitude_note, "as no number"), "%zu: %s", i, m.attitude_note);
+    }
+    /* an attribute-form rdf:value beside a plain value: the plain one is read */
+    koi_image_meta m;
+    parse_one(POSE_XMP("drone-dji:GimbalYawDegree=\"12.5\"",
+                       "<drone-dji:GimbalPitchDegree>-30.00</drone-dji:GimbalPitchDegree>"),
+              &m);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -30.0, 1e-12);
+    ck_assert_double_eq_tol(m.gimbal_yaw, 12.5, 1e-12);
+    ck_assert_int_eq(m.attitude_disagree, 0);
+    /* the real X3: its maker note's CameraPitch -90 does not fill a structured XMP pitch */
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    unsigned char *at = memmem(b, n, "drone-dji:GimbalPitchDegree=\"-90.00\"", 36);
+    ck_assert_ptr_nonnull(at);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_double_eq_tol(m.gimbal_pitch, -90.0, 1e-12);
+    free(b);
+}
+END_TEST
+
+/* A pose value stated twice (adversary adv21c: RelativeAltitude 120 by drone-dji and 40.1 by
+ * drone-parrot, or by a second XMP packet; GPSLatitude and GpsLatitude 500 m apart): beyond
+ * the writings' rounding (heights 0.05 m, positions 1e-6 deg, angles 0.06 deg) the file is
+ * unknown, the note naming both values and where each came from; within it, nothing. */
+START_TEST(test_xmp_pose_value_said_twice) {
+    static const struct {
+        const char *xml;
+        const char *note[4]; /* what the note says, NULL: no note */
+    } cases[] = {
+        {POSE_XMP("drone-dji:RelativeAltitude=\"+120.00\" "
+                  "drone-parrot:AltitudeAboveTakeOff=\"40.1\"",
+                  ""),
+         {"height above take-off twice", "120 (drone-dji:RelativeAltitude)",
+          "40.1 (drone-parrot:AltitudeAboveTakeOff)", "cannot be told"}},
+        {POSE_XMP("drone-dji:RelativeAltitude=\"+40.10\" drone-parrot:RelativeAltitude=\"40.1\"",
+                  ""),
+         {NULL}},
+        {POSE_XMP("drone-dji:RelativeAltitude=\"+40.10\" drone-parrot:RelativeAltitude=\"40.14\"",
+                  ""),
+         {NULL}},
+        {POSE_XMP("drone-dji:RelativeAltitude=\"+40.10\" drone-parrot:RelativeAltitude=\"40.2\"",
+                  ""),
+         {"height above take-off twice"}},
+        /* 500 m north: 0.0044966 degrees */
+        {POSE_XMP("drone-dji:GPSLatitude=\"46.842777583\" drone-dji:GPSLongitude=\"-91.994299389\" "
+                  "drone-dji:GpsLatitude=\"46.847274183\"",
+                  ""),
+         {"latitude twice", "46.84277758 (drone-dji:GPSLatitude)",
+          "46.84727418 (drone-dji:GpsLatitude)"}},
+        {POSE_XMP("drone-dji:GpsLongitude=\"-91.9942994\" drone-dji:GpsLongtitude=\"-91.9942994\"",
+                  ""),
+         {NULL}},
+        {POSE_XMP("drone-dji:GpsLongitude=\"-91.9942994\" drone-dji:GpsLongtitude=\"-91.9943994\"",
+                  ""),
+         {"longitude twice"}},
+        {POSE_XMP("drone-dji:AbsoluteAltitude=\"+198.61\"",
+                  "<drone-dji:AbsoluteAltitude>98.61</drone-dji:AbsoluteAltitude>"),
+         {"altitude twice", "198.61", "98.61"}},
+        /* yaw 359.99 and -0.01 are one heading */
+        {POSE_XMP("drone-dji:FlightYawDegree=\"359.99\" drone-parrot:FlightYawDegree=\"-0.01\"",
+                  ""),
+         {NULL}},
+        {POSE_XMP("drone-dji:FlightYawDegree=\"42.80\" drone-parrot:FlightYawDegree=\"52.8\"", ""),
+         {"aircraft's yaw twice"}},
+        {POSE_XMP("drone-dji:CalibratedFocalLength=\"3666.67\"",
+                  "<drone-dji:CalibratedFocalLength>2666.67</drone-dji:CalibratedFocalLength>"),
+         {"calibrated focal length"}},
+        /* stated but no number */
+        {POSE_XMP("drone-dji:RelativeAltitude=\"forty\"", ""),
+         {"height above take-off (drone-dji:RelativeAltitude) as no number", "forty"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        koi_image_meta m;
+        parse_one(cases[i].xml, &m);
+        if (!cases[i].note[0]) {
+            ck_assert_msg(!m.conflict_note[0], "%zu: %s", i, m.conflict_note);
+            continue;
+        }
+        for (int k = 0; k < 4 && cases[i].note[k]; k++)
+            ck_assert_msg(strstr(m.conflict_note, cases[i].note[k]), "%zu: '%s' not in '%s'", i,
+                          cases[i].note[k], m.conflict_note);
+    }
+    /* a second packet (an appended APP1 XMP, an Extended XMP) restating it */
+    const char *one = POSE_XMP("drone-dji:RelativeAltitude=\"+120.00\"", "");
+    const char *two = POSE_XMP("drone-dji:RelativeAltitude=\"+40.10\"", "");
+    koi_image_meta m;
+    parse_one(one, &m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, two, strlen(two), &m), KO_OK);
+    ck_assert_msg(strstr(m.conflict_note,
+                         "120 (drone-dji:RelativeAltitude, XMP packet 1) and 40.1 "
+                         "(drone-dji:RelativeAltitude, XMP packet 2)"),
+                  "%s", m.conflict_note);
+    /* the real X3 through the reader, with an APP1 XMP packet put before its own saying
+     * RelativeAltitude +120.00 (its own: +29.40): unknown, saying so */
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    ko_pose p;
+    const char *v = NULL, *why = shot_of(b, n, &p, "camera", &v);
+    ck_assert_msg(!why, "%s", why);
+    static const char sig[] = "http://ns.adobe.com/xap/1.0/";
+    size_t seg = 2 + sizeof sig + strlen(one), k = 0;
+    unsigned char *c = malloc(n + seg + 2);
+    ck_assert_ptr_nonnull(c);
+    c[k++] = 0xFF, c[k++] = 0xD8, c[k++] = 0xFF, c[k++] = 0xE1;
+    c[k++] = (unsigned char)(seg >> 8), c[k++] = (unsigned char)seg;
+    memcpy(c + k, sig, sizeof sig), k += sizeof sig;
+    memcpy(c + k, one, strlen(one)), k += strlen(one);
+    memcpy(c + k, b + 2, n - 2), k += n - 2;
+    why = shot_of(c, k, &p, "camera", &v);
+    ck_assert_msg(why && strstr(why,
+                                "height above take-off twice, 120 (drone-dji:RelativeAltitude, "
+                                "XMP packet 1) and 29.4 (drone-dji:RelativeAltitude, XMP "
+                                "packet 2)"),
+                  "%s", why ? why : "(clear)");
+    free(c);
+    free(b);
+}
+END_TEST
+
+/* A DJI maker-note angle given twice (adversary adv21c): the X3's IFD entry for the aircraft's
+ * Pitch (tag 6, 0.2) renumbered CameraPitch (tag 9) beside the real CameraPitch -90, and the
+ * M2EA's FlightDegree record renamed GimbalDegree: two camera attitudes in one note, which
+ * the last silently won. Unknown, naming both. */
+START_TEST(test_makernote_angle_said_twice) {
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    drop_xmp_pose(b, n, 0);
+    /* tag 6, FLOAT (11), count 1: little-endian (the X3's EXIF is "II"), exactly once */
+    static const unsigned char tag6[] = {6, 0, 11, 0, 1, 0, 0, 0};
+    unsigned char *e = memmem(b, n, tag6, sizeof tag6);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_null(memmem(e + 1, n - (size_t)(e + 1 - b), tag6, sizeof tag6));
+    e[0] = 9;
+    koi_image_meta m;
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_msg(strstr(m.conflict_note, "CameraPitch twice, 0.20 and -90.00"), "%s",
+                  m.conflict_note);
+    ko_pose p;
+    const char *v = NULL, *why = shot_of(b, n, &p, "attitude_from", &v);
+    ck_assert_msg(why && strstr(why, "CameraPitch twice"), "%s", why ? why : "(clear)");
+    free(b);
+    b = slurp(GZ("M2EA_DJI_20250117111343_0139_T.JPG"), &n);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_str_eq(m.conflict_note, "");
+    ck_assert_int_eq(rename_all(b, n, "[FlightDegree(Y,P,R):", "[GimbalDegree(Y,P,R):"), 1);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_msg(strstr(m.conflict_note, "GimbalDegree(Y,P,R) twice") &&
+                      strstr(m.conflict_note, "(34.2, -90.0, 0.0)") &&
+                      strstr(m.conflict_note, "(90.1, -13.0, -1.3)"),
+                  "%s", m.conflict_note);
+    free(b);
+}
+END_TEST
+
 /* The mending of a namespace declared twice in one tag (the XT S's defect) is linear in the
  * packet: a tag's declarations are compared only up to 64 of them, and a tag with more is not
  * mended (adversary adv21c: 180,000 declarations in one tag took minutes compared all with
@@ -1063,6 +1289,10 @@ int main(void) {
                             test_rig_relatives_xmp,
                             test_rig_micasense_band,
                             test_camera_original_or_edited,
+                            test_xmp_overlong_text_is_no_number,
+                            test_xmp_structured_value_is_not_read,
+                            test_xmp_pose_value_said_twice,
+                            test_makernote_angle_said_twice,
                             test_xmp_repair_bounded};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,

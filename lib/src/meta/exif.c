@@ -294,10 +294,16 @@ static void finish_gps(const walk_state *w, koi_image_meta *m) {
 
 /* --- DJI maker notes (a fallback pose: koi_dji_pose_fallback) ---------------------------- */
 
+static double apart(double a, double b) {
+    return fabs(fmod(fmod(a - b, 360.0) + 540.0, 360.0) - 180.0);
+}
+
 /* Older DJI cameras (Phantom 3/4, Inspire's Zenmuse X3): an IFD with no header, in the TIFF's
  * byte order (ExifTool's DJI::Main): tags 6-8 the aircraft's Pitch/Yaw/Roll, 9-11 the
  * camera's CameraPitch/CameraYaw/CameraRoll, each one float32 held in its entry. Only entries
- * wholly inside the maker note's own bytes are read. */
+ * wholly inside the maker note's own bytes are read. A tag given twice more than
+ * KOI_ATTITUDE_BELIEVE_DEG apart leaves the file unknown (m->conflict_note; adversary adv21c:
+ * CameraPitch -30 then -89.9, the last silently taken). */
 static void dji_ifd(const tiff *t, const entry *mn, koi_image_meta *m) {
     uint8_t b[12];
     if (mn->count < 2 || !rd(t, mn->at, b, 2)) return;
@@ -312,7 +318,16 @@ static void dji_ifd(const tiff *t, const entry *mn, koi_image_meta *m) {
         uint32_t u = (uint32_t)get(t, b + 8, 4);
         float f;
         memcpy(&f, &u, 4);
-        if (isfinite(f)) *field[tag - 6] = f;
+        if (!isfinite(f)) continue;
+        static const char *const names[6] = {"Pitch",       "Yaw",       "Roll",
+                                             "CameraPitch", "CameraYaw", "CameraRoll"};
+        double *v = field[tag - 6];
+        if (isfinite(*v) && apart(*v, f) > KOI_ATTITUDE_BELIEVE_DEG)
+            koi_meta_conflict(m,
+                              "the DJI maker note gives %s twice, %.2f and %.2f: which is right "
+                              "cannot be told",
+                              names[tag - 6], *v, (double)f);
+        *v = f;
     }
     m->mn_gimbal_from = "DJI maker note CameraYaw/CameraPitch/CameraRoll";
     m->mn_flight_from = "DJI maker note Yaw/Pitch/Roll (the aircraft's)";
@@ -335,11 +350,25 @@ static int tenths3(const char *s, size_t n, double v[3]) {
     return i < n && (s[i] == '\0' || s[i] == ']');
 }
 
-/* A "[key:y,p,r]" record at p (n bytes on) into yaw, pitch, roll, unless they are set. */
-static void tenths_record(const char *p, size_t n, const char *key, double *ypr[3]) {
+/* A "[key:y,p,r]" record at p (n bytes on) into yaw, pitch, roll, unless they are set; a
+ * second record of the key (not a rereading of the first in the chunks' overlap) more than
+ * KOI_ATTITUDE_BELIEVE_DEG off the first leaves the file unknown (m->conflict_note). */
+static void tenths_record(koi_image_meta *m, const char *p, size_t n, const char *key,
+                          double *ypr[3]) {
     size_t k = strlen(key);
     double v[3];
-    if (n < k || memcmp(p, key, k) != 0 || !isnan(*ypr[0]) || !tenths3(p + k, n - k, v)) return;
+    if (n < k || memcmp(p, key, k) != 0 || !tenths3(p + k, n - k, v)) return;
+    if (!isnan(*ypr[0])) {
+        double most = 0;
+        for (int i = 0; i < 3; i++)
+            most = fmax(most, apart(*ypr[i], v[i]));
+        if (most > KOI_ATTITUDE_BELIEVE_DEG)
+            koi_meta_conflict(m,
+                              "the DJI maker note gives %.*s twice, (%.1f, %.1f, %.1f) and (%.1f, "
+                              "%.1f, %.1f): which is right cannot be told",
+                              (int)(k - 2), key + 1, *ypr[0], *ypr[1], *ypr[2], v[0], v[1], v[2]);
+        return;
+    }
     for (int i = 0; i < 3; i++)
         *ypr[i] = v[i];
 }
@@ -350,7 +379,8 @@ static void tenths_record(const char *p, size_t n, const char *key, double *ypr[
 
 /* Newer DJI cameras write "[key:value]" records ("[ae_dbg_info:...]", "[sensor_id:...]");
  * the M2EA's include "[GimbalDegree(Y,P,R):342,-900,0]" and "[FlightDegree(Y,P,R):...]".
- * Its first MN_SCAN_MAX bytes are searched, MN_CHUNK at a time. */
+ * Its first MN_SCAN_MAX bytes are searched, MN_CHUNK at a time, all of them: a key given
+ * twice is compared (tenths_record). */
 static void dji_records(const tiff *t, const entry *mn, koi_image_meta *m) {
     char b[MN_CHUNK];
     uint64_t len = mn->count < MN_SCAN_MAX ? mn->count : MN_SCAN_MAX;
@@ -360,10 +390,10 @@ static void dji_records(const tiff *t, const entry *mn, koi_image_meta *m) {
         size_t n = len - off < MN_CHUNK ? (size_t)(len - off) : MN_CHUNK;
         if (!rd(t, mn->at + off, b, n)) return;
         for (const char *p = b; (p = memchr(p, '[', n - (size_t)(p - b))) != NULL; p++) {
-            tenths_record(p, n - (size_t)(p - b), "[GimbalDegree(Y,P,R):", gimbal);
-            tenths_record(p, n - (size_t)(p - b), "[FlightDegree(Y,P,R):", flight);
+            tenths_record(m, p, n - (size_t)(p - b), "[GimbalDegree(Y,P,R):", gimbal);
+            tenths_record(m, p, n - (size_t)(p - b), "[FlightDegree(Y,P,R):", flight);
         }
-        if (n < MN_CHUNK || (!isnan(*gimbal[0]) && !isnan(*flight[0]))) break;
+        if (n < MN_CHUNK) break; /* (on past the first records: a second one is compared) */
     }
     m->mn_gimbal_from = "DJI maker note GimbalDegree(Y,P,R)";
     m->mn_flight_from = "DJI maker note FlightDegree(Y,P,R) (the aircraft's)";
@@ -388,10 +418,6 @@ static void dji_makernote(const tiff *t, const entry *mn, koi_image_meta *m) {
         dji_ifd(t, mn, m);
     whole(&m->mn_gimbal_yaw, &m->mn_gimbal_pitch, &m->mn_gimbal_roll, &m->mn_gimbal_from);
     whole(&m->mn_flight_yaw, &m->mn_flight_pitch, &m->mn_flight_roll, &m->mn_flight_from);
-}
-
-static double apart(double a, double b) {
-    return fabs(fmod(fmod(a - b, 360.0) + 540.0, 360.0) - 180.0);
 }
 
 /* The maker note's camera attitude beside the XMP's: a difference beyond the writings'

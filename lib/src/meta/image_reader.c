@@ -632,6 +632,7 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
              koi_strpairs_add(&s->extra, "attitude_conflict", m->attitude_note)))
             return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
         if (m->attitude_disagree) why_also(s, r->path, m->attitude_note);
+        if (m->conflict_note[0]) why_also(s, r->path, m->conflict_note);
         if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
             why(s, r->path, ko_errmsg(r->ctx));
         /* A lens model other than the pinhole (Sequoia's bands declare a fisheye polynomial,

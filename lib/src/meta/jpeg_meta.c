@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +31,14 @@ void koi_image_meta_init(koi_image_meta *m) {
         *nan_fields[i] = NAN;
     m->mn_gimbal_yaw = m->mn_gimbal_pitch = m->mn_gimbal_roll = NAN;
     m->mn_flight_yaw = m->mn_flight_pitch = m->mn_flight_roll = NAN;
+}
+
+void koi_meta_conflict(koi_image_meta *m, const char *fmt, ...) {
+    if (m->conflict_note[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->conflict_note, sizeof m->conflict_note, fmt, ap);
+    va_end(ap);
 }
 
 /* Bytes come from memory or, for a file, from a window read through VSI: a DJI header (EXIF

@@ -58,6 +58,22 @@ void koi_strpairs_free(koi_strpairs *sp);
 /* Extended XMP may reassemble up to this many bytes; a larger claim is an error. */
 #define KOI_XMP_MAX (4u << 20)
 
+/* The pose scalars compared where a file states them twice (koi_image_meta.conflict_note). */
+enum {
+    KOI_SAID_REL_ALT,                   /* rel_alt_m */
+    KOI_SAID_ABS_ALT,                   /* abs_alt_m */
+    KOI_SAID_LAT,                       /* xmp_lat */
+    KOI_SAID_LON,                       /* xmp_lon */
+    KOI_SAID_FLIGHT,                    /* flight_yaw, flight_pitch, flight_roll: +0, +1, +2 */
+    KOI_SAID_CAL = KOI_SAID_FLIGHT + 3, /* cal_focal_px, cal_cx_px, cal_cy_px: +0, +1, +2 */
+    KOI_SAID_N = KOI_SAID_CAL + 3
+};
+/* Rounding of one reading written twice: heights and altitudes (DJI writes centimetres),
+ * positions (DJI writes 1e-7 degrees or finer; 1e-6 deg is 0.11 m) and pixels. */
+#define KOI_RESTATED_M 0.05
+#define KOI_RESTATED_DEG 1e-6
+#define KOI_RESTATED_PX 0.01
+
 typedef struct koi_image_meta {
     /* EXIF */
     char make[64], model[64];
@@ -118,12 +134,24 @@ typedef struct koi_image_meta {
      * the frame is then not known to be the camera's own (koi_image_camera_original). */
     char editor_trace[96];
     char problem[160]; /* a defect found on the way (e.g. a malformed XMP packet) */
+    /* A pose value the file states twice beyond the writings' rounding (heights and altitudes
+     * KOI_RESTATED_M, positions KOI_RESTATED_DEG, flight and maker-note angles
+     * KOI_ATTITUDE_BELIEVE_DEG; by two vocabularies, two spellings, two XMP packets or two
+     * maker-note entries), with both values and where each came from, or one stated but not a
+     * number; the first such found, "" if none. The reader makes the shot unknown with it. */
+    char conflict_note[240];
+    const char *said_from[KOI_SAID_N]; /* where each KOI_SAID_* value came from (static) */
+    int said_packet[KOI_SAID_N];       /* in which XMP packet (xmp_packets when read) */
+    int xmp_packets;                   /* XMP packets parsed so far (EXIF 700, APP1, Extended) */
     /* The image data is not all there (the header may be): "truncated: ...", or "". The
      * metadata is still read, so its callers decide (a photo shot is then unknown). */
     char incomplete[192];
 } koi_image_meta;
 
 void koi_image_meta_init(koi_image_meta *m);
+/* Sets m->conflict_note (printf-style) unless it is set already: the first stays. */
+void koi_meta_conflict(koi_image_meta *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Reads the header segments of a JPEG through GDAL's VSI layer, up to the first SOS, and the
  * file's last bytes (that it ends with the EOI marker, else m->incomplete says so): the

@@ -30,6 +30,14 @@
 /* senseFly writes relative namespace URIs. */
 #define NS_SENSEFLY "sensefly/"
 
+/* What a property element gives when its own text is not its value: a structure (an
+ * rdf:value qualifier, an rdf:Alt/Seq/Bag, fields; adversary adv21c: a camera angle written
+ * as rdf:value was taken as absent and the maker note's stood in), or text longer than the
+ * buffer (its cut prefix was read as the number: "-90.<520 zeros>e-1" as -90). Neither is a
+ * number, so a camera angle or pose value so written is stated but not read: unknown. */
+#define XMP_STRUCTURE "(a structure, not read as a value)"
+#define XMP_OVERLONG "(text over 511 bytes, not read)"
+
 typedef struct xmp_state {
     XML_Parser parser;
     koi_image_meta *m;
@@ -38,6 +46,8 @@ typedef struct xmp_state {
     char elem[2][96]; /* names (ns|local) of the current element and its parent */
     char text[512];   /* character data of the current leaf element */
     size_t text_len;
+    int text_over;      /* the element's text did not fit in text[] */
+    uint64_t has_child; /* bit d-1: the open element at depth d has had a child element */
 } xmp_state;
 
 /* Signed decimal text as DJI writes it ("+45.00"), or a rational as FLIR writes it
@@ -60,9 +70,70 @@ static double number(const char *s) {
     return *end || !isfinite(v) ? NAN : v;
 }
 
-static void set(double *field, const char *value) {
-    double v = number(value);
-    if (isfinite(v)) *field = v;
+/* The pose scalars a file may state twice (meta.h, KOI_SAID_*): the field, the rounding of
+ * one reading written twice, and what it is. */
+static const struct {
+    size_t offset;
+    double rounding;
+    int angle; /* compared modulo 360 */
+    const char *what;
+} said_fields[KOI_SAID_N] = {
+    [KOI_SAID_REL_ALT] = {offsetof(koi_image_meta, rel_alt_m), KOI_RESTATED_M, 0,
+                          "height above take-off"},
+    [KOI_SAID_ABS_ALT] = {offsetof(koi_image_meta, abs_alt_m), KOI_RESTATED_M, 0, "altitude"},
+    [KOI_SAID_LAT] = {offsetof(koi_image_meta, xmp_lat), KOI_RESTATED_DEG, 0, "latitude"},
+    [KOI_SAID_LON] = {offsetof(koi_image_meta, xmp_lon), KOI_RESTATED_DEG, 0, "longitude"},
+    [KOI_SAID_FLIGHT] = {offsetof(koi_image_meta, flight_yaw), KOI_ATTITUDE_BELIEVE_DEG, 1,
+                         "aircraft's yaw"},
+    [KOI_SAID_FLIGHT + 1] = {offsetof(koi_image_meta, flight_pitch), KOI_ATTITUDE_BELIEVE_DEG, 1,
+                             "aircraft's pitch"},
+    [KOI_SAID_FLIGHT + 2] = {offsetof(koi_image_meta, flight_roll), KOI_ATTITUDE_BELIEVE_DEG, 1,
+                             "aircraft's roll"},
+    [KOI_SAID_CAL] = {offsetof(koi_image_meta, cal_focal_px), KOI_RESTATED_PX, 0,
+                      "calibrated focal length (px)"},
+    [KOI_SAID_CAL + 1] = {offsetof(koi_image_meta, cal_cx_px), KOI_RESTATED_PX, 0,
+                          "calibrated optical centre x (px)"},
+    [KOI_SAID_CAL + 2] = {offsetof(koi_image_meta, cal_cy_px), KOI_RESTATED_PX, 0,
+                          "calibrated optical centre y (px)"},
+};
+
+/* " in XMP packet N" when the file has more than one packet, else "". */
+static const char *packet_of(const koi_image_meta *m, int packet, char *buf, size_t size) {
+    if (m->xmp_packets < 2) return "";
+    snprintf(buf, size, ", XMP packet %d", packet);
+    return buf;
+}
+
+/* Pose scalar k (KOI_SAID_*) stated by the XMP property `from` as text (v: its value, scaled
+ * where the vocabulary needs it). Stated but not a number, or stated a second time (by another
+ * vocabulary, another spelling, or another packet) beyond the writings' rounding, the file is
+ * unknown: m->conflict_note names both values and where each came from (adversary adv21c: two
+ * heights above take-off, two positions 500 m apart, the last silently taken). The last
+ * statement is kept either way. */
+static void said(koi_image_meta *m, int k, double v, const char *text, const char *from) {
+    double *f = (double *)((char *)m + said_fields[k].offset);
+    if (!isfinite(v)) {
+        koi_meta_conflict(m, "the XMP gives the %s (%s) as no number (\"%.48s\")",
+                          said_fields[k].what, from, text);
+        return;
+    }
+    if (isfinite(*f)) {
+        double d = said_fields[k].angle ? fabs(fmod(fmod(*f - v, 360.0) + 540.0, 360.0) - 180.0)
+                                        : fabs(*f - v);
+        if (d > said_fields[k].rounding) {
+            char a[32], b[32];
+            koi_meta_conflict(
+                m,
+                "the XMP gives the %s twice, %.10g (%s%s) and %.10g (%s%s): which is right "
+                "cannot be told",
+                said_fields[k].what, *f, m->said_from[k] ? m->said_from[k] : "?",
+                packet_of(m, m->said_packet[k], a, sizeof a), v, from,
+                packet_of(m, m->xmp_packets, b, sizeof b));
+        }
+    }
+    *f = v;
+    m->said_from[k] = from;
+    m->said_packet[k] = m->xmp_packets;
 }
 
 /* A camera angle (k: 0 yaw, 1 pitch, 2 roll; keepout's degrees) from the XMP property from.
@@ -70,15 +141,19 @@ static void set(double *field, const char *value) {
  * KOI_ATTITUDE_BELIEVE_DEG apart, neither is believed (m->attitude_disagree), whichever came
  * last (adversary adv21: drone-dji pitch -30 and Pix4D Camera:Pitch 0 in one packet, the
  * later one silently taken). */
-static void camera_angle(koi_image_meta *m, int k, double v, const char *from) {
+static void camera_angle(koi_image_meta *m, int k, const char *text, double shift,
+                         const char *from) {
     static const char *const names[3] = {"yaw", "pitch", "roll"};
     double *f = k == 0 ? &m->gimbal_yaw : k == 1 ? &m->gimbal_pitch : &m->gimbal_roll;
+    double v = number(text) + shift;
     if (!isfinite(v)) {
-        /* Stated but not a number ("-0x5Ap0"): not an absent angle, for which the maker note
-         * would stand in (adversary adv21: hex floats taken as the maker note's angles). */
+        /* Stated but not a number ("-0x5Ap0", a structure, overlong text): not an absent
+         * angle, for which the maker note would stand in (adversary adv21: hex floats taken
+         * as the maker note's angles). */
         if (!m->attitude_disagree)
             snprintf(m->attitude_note, sizeof m->attitude_note,
-                     "the XMP gives the camera's %s (%s) as no number", names[k], from);
+                     "the XMP gives the camera's %s (%s) as no number (\"%.48s\")", names[k], from,
+                     text);
         m->attitude_disagree = 1;
         return;
     }
@@ -124,36 +199,38 @@ static void dji(koi_image_meta *m, const char *name, const char *v) {
             static const char *const from[3] = {"drone-dji:GimbalYawDegree",
                                                 "drone-dji:GimbalPitchDegree",
                                                 "drone-dji:GimbalRollDegree"};
-            camera_angle(m, k, number(v), from[k]);
+            camera_angle(m, k, v, 0.0, from[k]);
             m->vendor = "dji";
             return;
         }
+    /* The position too, where DJI writes it in XMP; GpsLongtitude is DJI's own spelling in
+     * some firmware (ODM and exiftool read it). */
     static const struct {
-        const char *name;
-        size_t offset;
+        const char *name, *from;
+        int k;     /* KOI_SAID_* */
+        int owned; /* names the vendor */
     } props[] = {
-        {"FlightYawDegree", offsetof(koi_image_meta, flight_yaw)},
-        {"FlightPitchDegree", offsetof(koi_image_meta, flight_pitch)},
-        {"FlightRollDegree", offsetof(koi_image_meta, flight_roll)},
-        {"RelativeAltitude", offsetof(koi_image_meta, rel_alt_m)},
-        {"AbsoluteAltitude", offsetof(koi_image_meta, abs_alt_m)},
-        {"CalibratedFocalLength", offsetof(koi_image_meta, cal_focal_px)},
-        {"CalibratedOpticalCenterX", offsetof(koi_image_meta, cal_cx_px)},
-        {"CalibratedOpticalCenterY", offsetof(koi_image_meta, cal_cy_px)},
+        {"FlightYawDegree", "drone-dji:FlightYawDegree", KOI_SAID_FLIGHT, 1},
+        {"FlightPitchDegree", "drone-dji:FlightPitchDegree", KOI_SAID_FLIGHT + 1, 1},
+        {"FlightRollDegree", "drone-dji:FlightRollDegree", KOI_SAID_FLIGHT + 2, 1},
+        {"RelativeAltitude", "drone-dji:RelativeAltitude", KOI_SAID_REL_ALT, 1},
+        {"AbsoluteAltitude", "drone-dji:AbsoluteAltitude", KOI_SAID_ABS_ALT, 1},
+        {"CalibratedFocalLength", "drone-dji:CalibratedFocalLength", KOI_SAID_CAL, 1},
+        {"CalibratedOpticalCenterX", "drone-dji:CalibratedOpticalCenterX", KOI_SAID_CAL + 1, 1},
+        {"CalibratedOpticalCenterY", "drone-dji:CalibratedOpticalCenterY", KOI_SAID_CAL + 2, 1},
+        {"GpsLatitude", "drone-dji:GpsLatitude", KOI_SAID_LAT, 0},
+        {"GPSLatitude", "drone-dji:GPSLatitude", KOI_SAID_LAT, 0},
+        {"GpsLongitude", "drone-dji:GpsLongitude", KOI_SAID_LON, 0},
+        {"GPSLongitude", "drone-dji:GPSLongitude", KOI_SAID_LON, 0},
+        {"GpsLongtitude", "drone-dji:GpsLongtitude", KOI_SAID_LON, 0},
     };
     for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
         if (!strcmp(name, props[i].name)) {
-            set((double *)((char *)m + props[i].offset), v);
-            m->vendor = "dji";
+            said(m, props[i].k, number(v), v, props[i].from);
+            if (props[i].owned) m->vendor = "dji";
             return;
         }
     if (!strcmp(name, "DewarpData")) snprintf(m->dewarp, sizeof m->dewarp, "%s", v);
-    /* The position, where DJI writes it in XMP too; GpsLongtitude is DJI's own spelling in
-     * some firmware (ODM and exiftool read it). */
-    if (!strcmp(name, "GpsLatitude") || !strcmp(name, "GPSLatitude")) set(&m->xmp_lat, v);
-    if (!strcmp(name, "GpsLongitude") || !strcmp(name, "GPSLongitude") ||
-        !strcmp(name, "GpsLongtitude"))
-        set(&m->xmp_lon, v);
 }
 
 /* Pix4D's Camera: namespace measures pitch from nadir (0 = straight down, 90 = horizon). Its
@@ -191,11 +268,11 @@ static void pix4d(koi_image_meta *m, const char *name, const char *v) {
         return;
     }
     if (!strcmp(name, "Yaw"))
-        camera_angle(m, 0, number(v), "Camera:Yaw");
+        camera_angle(m, 0, v, 0.0, "Camera:Yaw");
     else if (!strcmp(name, "Roll"))
-        camera_angle(m, 2, number(v), "Camera:Roll");
+        camera_angle(m, 2, v, 0.0, "Camera:Roll");
     else if (!strcmp(name, "Pitch"))
-        camera_angle(m, 1, number(v) - 90.0, "Camera:Pitch (from nadir)");
+        camera_angle(m, 1, v, -90.0, "Camera:Pitch (from nadir)");
     else
         return;
     m->vendor = m->vendor ? m->vendor : "pix4d";
@@ -204,15 +281,17 @@ static void pix4d(koi_image_meta *m, const char *name, const char *v) {
 /* Parrot (Anafi): camera angles in degrees, pitch 0 = horizon, -90 = nadir, as DESIGN.md. */
 static void parrot(koi_image_meta *m, const char *name, const char *v) {
     if (!strcmp(name, "CameraYawDegree"))
-        camera_angle(m, 0, number(v), "Parrot CameraYawDegree");
+        camera_angle(m, 0, v, 0.0, "Parrot CameraYawDegree");
     else if (!strcmp(name, "CameraPitchDegree"))
-        camera_angle(m, 1, number(v), "Parrot CameraPitchDegree");
+        camera_angle(m, 1, v, 0.0, "Parrot CameraPitchDegree");
     else if (!strcmp(name, "CameraRollDegree"))
-        camera_angle(m, 2, number(v), "Parrot CameraRollDegree");
+        camera_angle(m, 2, v, 0.0, "Parrot CameraRollDegree");
     else if (!strcmp(name, "FlightYawDegree"))
-        set(&m->flight_yaw, v);
-    else if (!strcmp(name, "RelativeAltitude") || !strcmp(name, "AltitudeAboveTakeOff"))
-        set(&m->rel_alt_m, v);
+        said(m, KOI_SAID_FLIGHT, number(v), v, "drone-parrot:FlightYawDegree");
+    else if (!strcmp(name, "RelativeAltitude"))
+        said(m, KOI_SAID_REL_ALT, number(v), v, "drone-parrot:RelativeAltitude");
+    else if (!strcmp(name, "AltitudeAboveTakeOff"))
+        said(m, KOI_SAID_REL_ALT, number(v), v, "drone-parrot:AltitudeAboveTakeOff");
     else
         return;
     m->vendor = "parrot";
@@ -223,11 +302,11 @@ static void parrot(koi_image_meta *m, const char *name, const char *v) {
 static void skydio(koi_image_meta *m, const char *name, const char *parent, const char *v) {
     if (strcmp(parent, NS_SKYDIO "|CameraOrientationNED") != 0) return;
     if (!strcmp(name, "Yaw"))
-        camera_angle(m, 0, number(v), "Skydio CameraOrientationNED Yaw");
+        camera_angle(m, 0, v, 0.0, "Skydio CameraOrientationNED Yaw");
     else if (!strcmp(name, "Pitch"))
-        camera_angle(m, 1, number(v), "Skydio CameraOrientationNED Pitch");
+        camera_angle(m, 1, v, 0.0, "Skydio CameraOrientationNED Pitch");
     else if (!strcmp(name, "Roll"))
-        camera_angle(m, 2, number(v), "Skydio CameraOrientationNED Roll");
+        camera_angle(m, 2, v, 0.0, "Skydio CameraOrientationNED Roll");
     else
         return;
     m->vendor = "skydio";
@@ -239,14 +318,9 @@ static void copy(char *dst, size_t cap, const char *src);
  * vehicle's, units undocumented: its presence is noted, its values are not used). */
 static void airframe(koi_image_meta *m, const char *name, const char *v, double scale,
                      const char *from) {
-    double *f = !strcmp(name, "Yaw")     ? &m->flight_yaw
-                : !strcmp(name, "Pitch") ? &m->flight_pitch
-                : !strcmp(name, "Roll")  ? &m->flight_roll
-                                         : NULL;
-    if (!f) return;
-    double a = number(v);
-    if (!isfinite(a)) return;
-    *f = a * scale;
+    int k = !strcmp(name, "Yaw") ? 0 : !strcmp(name, "Pitch") ? 1 : !strcmp(name, "Roll") ? 2 : -1;
+    if (k < 0) return;
+    said(m, KOI_SAID_FLIGHT + k, number(v) * scale, v, from);
     m->airframe_from = from;
 }
 
@@ -327,25 +401,34 @@ static void copy(char *dst, size_t cap, const char *src) {
     dst[n] = '\0';
 }
 
+/* Depths beyond this count as having had a child: no XMP nests so deep. */
+#define KIDS_DEPTH 64
+
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
     xmp_state *x = ud;
+    if (x->depth >= 1 && x->depth <= KIDS_DEPTH) x->has_child |= 1ull << (x->depth - 1);
     x->depth++;
+    if (x->depth <= KIDS_DEPTH) x->has_child &= ~(1ull << (x->depth - 1));
     copy(x->elem[1], sizeof x->elem[1], x->elem[0]);
     copy(x->elem[0], sizeof x->elem[0], name);
     x->text_len = 0;
+    x->text_over = 0;
     x->text[0] = '\0';
     for (int i = 0; attrs[i] && attrs[i + 1]; i += 2)
         property(x, attrs[i], name, attrs[i + 1]);
 }
 
+/* Every element is a property stated, whatever its text: an empty one (as an empty attribute
+ * is), one whose text did not fit, and one with child elements, whose text is not its value
+ * (text beside a child element would be read as the value: "-3<a/>0" as 0), are stated but
+ * not read. An empty or structured RigRelatives (an rdf:Seq) is still there: a band whose
+ * boresight is not read must not pass for the reference band. */
 static void XMLCALL on_end(void *ud, const XML_Char *name) {
     xmp_state *x = ud;
-    /* An empty or structured RigRelatives (an rdf:Seq) is still there: a band whose boresight
-     * is not read must not pass for the reference band. */
-    const char *bar = strchr(name, '|');
-    if (x->text_len || (bar && !strcmp(bar, "|RigRelatives")))
-        property(x, name, x->elem[1], x->text);
+    int kids = x->depth > KIDS_DEPTH || (x->depth >= 1 && (x->has_child >> (x->depth - 1) & 1));
+    property(x, name, x->elem[1], kids ? XMP_STRUCTURE : x->text_over ? XMP_OVERLONG : x->text);
     x->text_len = 0;
+    x->text_over = 0;
     x->text[0] = '\0';
     copy(x->elem[0], sizeof x->elem[0], x->elem[1]);
     x->elem[1][0] = '\0';
@@ -356,6 +439,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
     xmp_state *x = ud;
     size_t room = sizeof x->text - 1 - x->text_len;
     size_t n = (size_t)len < room ? (size_t)len : room;
+    if ((size_t)len > room) x->text_over = 1;
     memcpy(x->text + x->text_len, s, n);
     x->text_len += n;
     x->text[x->text_len] = '\0';
@@ -570,6 +654,7 @@ static ko_status parse(ko_context *ctx, const char *xml, size_t n, koi_image_met
     xmp_state x;
     memset(&x, 0, sizeof x);
     x.m = m;
+    m->xmp_packets++; /* (a value said again by a later packet is compared: said()) */
     /* XMP packets are often padded with whitespace and a trailing <?xpacket end?>, and some
      * writers leave NUL padding: parse up to the first NUL. */
     size_t len = content_len(xml, strnlen(xml, n));
