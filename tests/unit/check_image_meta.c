@@ -363,6 +363,133 @@ START_TEST(test_image_meta_extended_xmp_reassembled) {
 }
 END_TEST
 
+/* A JPEG of one APP1 XMP packet (main, may be NULL) and Extended XMP chunks of the given
+ * GUIDs, full lengths, offsets and bytes, then a scan and its EOI. */
+typedef struct ext_chunk {
+    const char *guid;
+    size_t full, off, len;
+    const char *bytes;
+} ext_chunk;
+
+static size_t jpeg_with_ext(const char *main_xmp, const ext_chunk *c, size_t nc,
+                            unsigned char *out) {
+    size_t k = 0;
+    out[k++] = 0xFF, out[k++] = 0xD8;
+    if (main_xmp) {
+        static const char sig[] = "http://ns.adobe.com/xap/1.0/";
+        size_t seg = 2 + sizeof sig + strlen(main_xmp);
+        out[k++] = 0xFF, out[k++] = 0xE1, out[k++] = (unsigned char)(seg >> 8);
+        out[k++] = (unsigned char)seg;
+        memcpy(out + k, sig, sizeof sig), k += sizeof sig;
+        memcpy(out + k, main_xmp, strlen(main_xmp)), k += strlen(main_xmp);
+    }
+    static const char esig[] = "http://ns.adobe.com/xmp/extension/";
+    for (size_t i = 0; i < nc; i++) {
+        size_t seg = 2 + sizeof esig + 32 + 8 + c[i].len;
+        out[k++] = 0xFF, out[k++] = 0xE1, out[k++] = (unsigned char)(seg >> 8);
+        out[k++] = (unsigned char)seg;
+        memcpy(out + k, esig, sizeof esig), k += sizeof esig;
+        memcpy(out + k, c[i].guid, 32), k += 32;
+        for (int b = 3; b >= 0; b--)
+            out[k++] = (unsigned char)(c[i].full >> (8 * b));
+        for (int b = 3; b >= 0; b--)
+            out[k++] = (unsigned char)(c[i].off >> (8 * b));
+        memcpy(out + k, c[i].bytes + c[i].off, c[i].len), k += c[i].len;
+    }
+    static const unsigned char scan[] = {0xFF, 0xDA, 0, 2, 0x12, 0x34, 0xFF, 0xD9};
+    memcpy(out + k, scan, sizeof scan), k += sizeof scan;
+    return k;
+}
+
+/* An Extended XMP is read only whole and of the GUID the main packet names
+ * (xmpNote:HasExtendedXMP); incomplete, of another GUID, or named and absent, the photo's
+ * metadata is not all there: m->incomplete says so and the photo is unknown (adversary
+ * adv21c: half of it missing was ignored silently, and the maker note's pitch stood in). */
+START_TEST(test_image_meta_extended_xmp_incomplete_or_another) {
+#define G1 "0123456789ABCDEF0123456789ABCDEF"
+#define G2 "FEDCBA9876543210FEDCBA9876543210"
+#define MAIN(guid)                                                                           \
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                                        \
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "            \
+    "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "                                 \
+    "xmlns:xmpNote=\"http://ns.adobe.com/xmp/note/\" drone-dji:RelativeAltitude=\"+40.10\" " \
+    "xmpNote:HasExtendedXMP=\"" guid "\"/></rdf:RDF></x:xmpmeta>"
+    const char *ext =
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+        "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+        "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+        "drone-dji:GimbalPitchDegree=\"-30.00\"/></rdf:RDF></x:xmpmeta>";
+    size_t len = strlen(ext), half = len / 2;
+    static unsigned char buf[16384];
+    koi_image_meta m;
+    static const struct {
+        int main_guid; /* 0 no main packet, 1 naming G1, 2 naming G2 */
+        ext_chunk c[3];
+        size_t nc;
+        const char *incomplete; /* NULL: read, pitch -30 */
+    } cases[] = {
+        /* whole, named: read */
+        {1, {{G1, 0, 0, 0, NULL}, {G1, 0, 1, 0, NULL}}, 2, NULL},
+        /* whole, chunks of G2 (an older packet) beside: ignored, as the spec says */
+        {1, {{G2, 0, 0, 0, NULL}, {G1, 0, 0, 0, NULL}, {G1, 0, 1, 0, NULL}}, 3, NULL},
+        /* half missing */
+        {1, {{G1, 0, 0, 0, NULL}}, 1, "its Extended XMP is incomplete: "},
+        /* the first half twice: as many bytes as the whole, but half of it missing */
+        {1, {{G1, 0, 0, 0, NULL}, {G1, 0, 0, 0, NULL}}, 2, "incomplete: "},
+        /* of another GUID than the main packet names */
+        {2, {{G1, 0, 0, 0, NULL}, {G1, 0, 1, 0, NULL}}, 2, "not in the file, whose Extended"},
+        /* named, absent */
+        {1, {{0}}, 0, "names an Extended XMP (xmpNote:HasExtendedXMP " G1 ") that is not in"},
+        /* no main packet: two GUIDs, neither named */
+        {0, {{G1, 0, 0, 0, NULL}, {G1, 0, 1, 0, NULL}, {G2, 0, 0, 0, NULL}}, 3, "two GUIDs"},
+        /* no main packet, one GUID, whole: read (the older test's case) */
+        {0, {{G1, 0, 0, 0, NULL}, {G1, 0, 1, 0, NULL}}, 2, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ext_chunk c[3];
+        for (size_t j = 0; j < cases[i].nc; j++) {
+            c[j] = cases[i].c[j];
+            c[j].full = len;
+            c[j].bytes = ext;
+            c[j].off = c[j].off ? half : 0; /* (1: the second half) */
+            c[j].len = c[j].off ? len - half : half;
+        }
+        if (i == 2) c[0].len = half; /* (one chunk of two) */
+        const char *main_xmp = cases[i].main_guid == 1   ? MAIN(G1)
+                               : cases[i].main_guid == 2 ? MAIN(G2)
+                                                         : NULL;
+        size_t n = jpeg_with_ext(main_xmp, c, cases[i].nc, buf);
+        ck_assert_int_eq(koi_jpeg_meta_parse(ctx, buf, n, &m), KO_OK);
+        if (!cases[i].incomplete) {
+            ck_assert_msg(!m.incomplete[0], "%zu: %s", i, m.incomplete);
+            ck_assert_double_eq_tol(m.gimbal_pitch, -30.0, 1e-12);
+        } else {
+            ck_assert_msg(strstr(m.incomplete, cases[i].incomplete), "%zu: '%s'", i, m.incomplete);
+            ck_assert(isnan(m.gimbal_pitch));
+        }
+    }
+    /* the count: one chunk of 40 bytes of a 100-byte extension */
+    ext_chunk c1 = {G1, 100, 0, 40, "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"></x:xmpmeta>.........."};
+    size_t n = jpeg_with_ext(MAIN(G1), &c1, 1, buf);
+    ck_assert_int_eq(koi_jpeg_meta_parse(ctx, buf, n, &m), KO_OK);
+    ck_assert_str_eq(m.incomplete, "its Extended XMP is incomplete: 40 of 100 bytes");
+    /* through the reader: unknown and not checked, saying why */
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/ext.jpg", buf, n, FALSE));
+    ko_reader *r;
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/ext.jpg", NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    ck_assert_ptr_nonnull(s.reason);
+    ck_assert_ptr_nonnull(strstr(s.reason, "Extended XMP is incomplete: 40 of 100 bytes"));
+    ck_assert_int_eq(s.unreadable, 1);
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/ext.jpg");
+#undef MAIN
+#undef G1
+#undef G2
+}
+END_TEST
+
 /* A TIFF whose IFD0 points the Exif IFD back at IFD0: the walk must end. */
 START_TEST(test_image_meta_exif_ifd_loop_ends) {
     unsigned char t[64] = {'I', 'I', 42, 0, 8, 0, 0, 0};
@@ -780,6 +907,7 @@ int main(void) {
                             test_image_meta_file_list_stat,
                             test_image_meta_xmp_simple_agrees_with_expat,
                             test_image_meta_extended_xmp_reassembled,
+                            test_image_meta_extended_xmp_incomplete_or_another,
                             test_image_meta_exif_ifd_loop_ends,
                             test_image_meta_missing_xmp_or_gps_is_a_reason,
                             test_image_meta_open_regular,

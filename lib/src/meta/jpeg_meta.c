@@ -110,34 +110,113 @@ static int src_skip(src *s, size_t n) {
 }
 
 /* Extended XMP: chunks of one GUID, each with the full length and its offset. */
+#define EXT_CHUNKS_MAX 4097 /* no more APP1 segments than the walk reads */
+
 typedef struct ext_xmp {
-    char guid[33];
+    char guid[33];  /* the GUID read: the main packet's HasExtendedXMP, else the first chunk's */
+    char other[33]; /* a chunk of another GUID, ignored, or "" */
     char *data;
-    uint32_t len, got;
+    uint32_t len;
+    uint32_t (*span)[2]; /* [offset, end) of each chunk read */
+    size_t n_span;
+    int len_differs; /* a chunk of the GUID claiming another full length */
 } ext_xmp;
 
-static ko_status add_ext_chunk(ko_context *ctx, ext_xmp *x, const uint8_t *p, size_t n) {
+static ko_status add_ext_chunk(ko_context *ctx, ext_xmp *x, const uint8_t *p, size_t n,
+                               const koi_image_meta *m) {
     if (n < 40) return koi_error(ctx, KO_ERR_FORMAT, "Extended XMP chunk too short");
+    for (int i = 0; i < 32; i++) /* (32 hex digits by the spec; printed in reasons) */
+        if (p[i] < 0x21 || p[i] > 0x7e)
+            return koi_error(ctx, KO_ERR_FORMAT, "Extended XMP chunk whose GUID is not text");
     uint32_t full = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
     uint32_t off = (uint32_t)p[36] << 24 | (uint32_t)p[37] << 16 | (uint32_t)p[38] << 8 | p[39];
+    /* Chunks of another GUID than the main packet names (an older packet) are ignored, as the
+     * XMP spec says; with no main packet read yet, the first chunk's GUID is taken. */
+    const char *want = x->data ? x->guid : m->ext_xmp_guid[0] ? m->ext_xmp_guid : NULL;
+    if (want && (strlen(want) != 32 || memcmp(want, p, 32) != 0)) {
+        if (!x->other[0]) memcpy(x->other, p, 32);
+        return KO_OK;
+    }
     if (!x->data) {
         if (full == 0 || full > KOI_XMP_MAX)
             return koi_error(ctx, KO_ERR_LIMIT, "Extended XMP claims %u bytes (limit %u)", full,
                              KOI_XMP_MAX);
         memcpy(x->guid, p, 32);
         x->guid[32] = '\0';
-        if (!(x->data = koi_calloc(1, (size_t)full + 1)))
+        if (!(x->data = koi_calloc(1, (size_t)full + 1)) ||
+            !(x->span = koi_calloc(EXT_CHUNKS_MAX, sizeof *x->span)))
             return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         x->len = full;
     }
-    /* Chunks of another GUID (an older packet) are ignored, as the XMP spec says. */
-    if (memcmp(x->guid, p, 32) != 0 || full != x->len) return KO_OK;
+    if (full != x->len) {
+        x->len_differs = 1;
+        return KO_OK;
+    }
     size_t chunk = n - 40;
     if (off > x->len || chunk > x->len - off)
         return koi_error(ctx, KO_ERR_FORMAT, "Extended XMP chunk outside its %u bytes", x->len);
+    if (x->n_span == EXT_CHUNKS_MAX)
+        return koi_error(ctx, KO_ERR_FORMAT, "more than %d Extended XMP chunks", EXT_CHUNKS_MAX);
     memcpy(x->data + off, p + 40, chunk);
-    x->got += (uint32_t)chunk;
+    x->span[x->n_span][0] = off;
+    x->span[x->n_span++][1] = off + (uint32_t)chunk;
     return KO_OK;
+}
+
+static int by_offset(const void *a, const void *b) {
+    const uint32_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* The bytes of the Extended XMP its chunks cover (overlaps counted once). */
+static uint32_t ext_covered(ext_xmp *x) {
+    qsort(x->span, x->n_span, sizeof *x->span, by_offset);
+    uint32_t covered = 0, reach = 0;
+    for (size_t i = 0; i < x->n_span; i++) {
+        uint32_t a = x->span[i][0] > reach ? x->span[i][0] : reach;
+        if (x->span[i][1] > a) covered += x->span[i][1] - a;
+        if (x->span[i][1] > reach) reach = x->span[i][1];
+    }
+    return covered;
+}
+
+/* The Extended XMP, once the header is read: parsed if it is whole and of the GUID the main
+ * packet names. Missing (named but absent), incomplete, of another GUID, or its chunks not
+ * agreeing on its length, the file's metadata is not all there: m->incomplete says so, and
+ * the photo is unknown (adversary adv21c: an incomplete one was dropped silently, and the
+ * maker note's pitch stood in for the XMP's). */
+static ko_status ext_finish(ko_context *ctx, ext_xmp *x, koi_image_meta *m) {
+    char why[sizeof m->incomplete] = "";
+    const char *want = m->ext_xmp_guid;
+    if (!x->data && want[0])
+        snprintf(why, sizeof why,
+                 "its XMP names an Extended XMP (xmpNote:HasExtendedXMP %.32s) that is not in "
+                 "the file%s%s",
+                 want, x->other[0] ? ", whose Extended XMP is of GUID " : "", x->other);
+    else if (x->data && want[0] && strcmp(want, x->guid))
+        snprintf(why, sizeof why,
+                 "its Extended XMP is of GUID %s, its XMP names %.32s (xmpNote:HasExtendedXMP)",
+                 x->guid, want);
+    else if (x->data && x->other[0] && !want[0])
+        snprintf(why, sizeof why,
+                 "its Extended XMP chunks are of two GUIDs (%s, %s) and its XMP names neither",
+                 x->guid, x->other);
+    else if (x->data && x->len_differs)
+        snprintf(why, sizeof why, "its Extended XMP chunks do not agree on its length (%u bytes?)",
+                 x->len);
+    else if (x->data) {
+        uint32_t got = ext_covered(x);
+        if (got < x->len)
+            snprintf(why, sizeof why, "its Extended XMP is incomplete: %u of %u bytes", got,
+                     x->len);
+    }
+    if (why[0]) {
+        if (!m->incomplete[0]) snprintf(m->incomplete, sizeof m->incomplete, "%s", why);
+        return KO_OK;
+    }
+    if (!x->data) return KO_OK;
+    ko_status st = koi_xmp_parse(ctx, x->data, x->len, m);
+    return st ? koi_error(ctx, st, "Extended XMP: %s", m->problem) : KO_OK;
 }
 
 static ko_status app1(ko_context *ctx, const uint8_t *p, size_t n, koi_image_meta *m,
@@ -155,7 +234,7 @@ static ko_status app1(ko_context *ctx, const uint8_t *p, size_t n, koi_image_met
         return koi_xmp_parse(ctx, (const char *)p + sizeof XMP_SIG, n - sizeof XMP_SIG, m);
     }
     if (n >= sizeof XMP_EXT_SIG && memcmp(p, XMP_EXT_SIG, sizeof XMP_EXT_SIG) == 0)
-        return add_ext_chunk(ctx, ext, p + sizeof XMP_EXT_SIG, n - sizeof XMP_EXT_SIG);
+        return add_ext_chunk(ctx, ext, p + sizeof XMP_EXT_SIG, n - sizeof XMP_EXT_SIG, m);
     return KO_OK;
 }
 
@@ -259,6 +338,7 @@ static const uint8_t *src_tail(src *s, size_t *n, uint64_t *size) {
  * file past that start are searched for one. The common case, the marker at the end, costs one
  * read of 512 bytes. */
 static void check_end(src *s, koi_image_meta *m, uint64_t scan_at) {
+    if (m->incomplete[0]) return; /* (its Extended XMP: ext_finish) */
     uint64_t size = 0;
     size_t got = 512;
     const uint8_t *t = src_tail(s, &got, &size);
@@ -286,19 +366,13 @@ static void check_end(src *s, koi_image_meta *m, uint64_t scan_at) {
 }
 
 static ko_status finish(ko_context *ctx, src *s, koi_image_meta *m) {
-    ext_xmp ext = {{0}, NULL, 0, 0};
+    ext_xmp ext;
+    memset(&ext, 0, sizeof ext);
     uint64_t scan = 0;
     ko_status st = walk(ctx, s, m, &ext, &scan);
-    if (!st && ext.data) {
-        if (ext.got < ext.len) {
-            snprintf(m->problem, sizeof m->problem, "Extended XMP incomplete (%u of %u bytes)",
-                     ext.got, ext.len);
-        } else {
-            st = koi_xmp_parse(ctx, ext.data, ext.len, m);
-            if (st) st = koi_error(ctx, st, "Extended XMP: %s", m->problem);
-        }
-    }
+    if (!st) st = ext_finish(ctx, &ext, m);
     free(ext.data);
+    free(ext.span);
     if (!st) {
         koi_dji_pose_fallback(m);
         if (scan)

@@ -143,6 +143,7 @@ typedef struct koi_image_meta {
     const char *said_from[KOI_SAID_N]; /* where each KOI_SAID_* value came from (static) */
     int said_packet[KOI_SAID_N];       /* in which XMP packet (xmp_packets when read) */
     int xmp_packets;                   /* XMP packets parsed so far (EXIF 700, APP1, Extended) */
+    char ext_xmp_guid[33]; /* the main packet's xmpNote:HasExtendedXMP (32 hex digits), or "" */
     /* The image data is not all there (the header may be): "truncated: ...", or "". The
      * metadata is still read, so its callers decide (a photo shot is then unknown). */
     char incomplete[192];

@@ -29,6 +29,7 @@
 #define NS_FLIR "http://ns.flir.com/xmp/1.0/"
 /* senseFly writes relative namespace URIs. */
 #define NS_SENSEFLY "sensefly/"
+#define NS_XMP_NOTE "http://ns.adobe.com/xmp/note/"
 
 /* What a property element gives when its own text is not its value: a structure (an
  * rdf:value qualifier, an rdf:Alt/Seq/Bag, fields; adversary adv21c: a camera angle written
@@ -393,6 +394,10 @@ static void property(xmp_state *x, const char *qname, const char *parent, const 
     else if (ns == strlen(NS_GPANO) && !strncmp(qname, NS_GPANO, ns) &&
              !strcmp(name, "ProjectionType"))
         copy(x->m->projection, sizeof x->m->projection, *value ? value : "(empty)");
+    else if (is_ns(qname, ns, NS_XMP_NOTE) && !strcmp(name, "HasExtendedXMP") &&
+             !x->m->ext_xmp_guid[0])
+        /* the GUID of the Extended XMP this (main) packet goes with: jpeg_meta.c checks it */
+        copy(x->m->ext_xmp_guid, sizeof x->m->ext_xmp_guid, *value ? value : "(empty)");
 }
 
 static void copy(char *dst, size_t cap, const char *src) {
