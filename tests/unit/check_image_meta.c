@@ -858,6 +858,41 @@ START_TEST(test_image_meta_gps_fix_flags) {
 }
 END_TEST
 
+/* A GPS tag given twice (as the XMP's pose values, adversary adv21c): the photo's GPSVersionID
+ * entry rewritten into a second GPSLatitudeRef ('S' before its own 'N'), or into a second
+ * GPSLatitude holding its GPSLongitude's rationals (91.99 before its own 46.84): unknown,
+ * naming both; the same reference twice is nothing. */
+START_TEST(test_image_meta_gps_tag_twice) {
+    ko_reader *r;
+    ko_shot *s = shot_with_gps_tag(1, 'S', &r);
+    ck_assert_msg(s->reason && strstr(s->reason, "EXIF gives GPSLatitudeRef twice, 'S' and 'N'"),
+                  "%s", s->reason ? s->reason : "(no reason)");
+    ko_reader_close(r);
+    s = shot_with_gps_tag(1, 'N', &r);
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/fix.jpg");
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n);
+    unsigned char *ifd = b + 12 + 686, *e = ifd + 2, *lon = NULL;
+    for (unsigned i = 0; i < (unsigned)(ifd[0] | ifd[1] << 8); i++)
+        if ((e[12 * i] | e[12 * i + 1] << 8) == 4) lon = e + 12 * i;
+    ck_assert_ptr_nonnull(lon);
+    memcpy(e, lon, 12);
+    e[0] = 2; /* GPSLatitude, the longitude's value */
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/lat2.jpg", b, n, TRUE));
+    ko_shot sh;
+    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/lat2.jpg", NULL, &r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(r, &sh), KO_OK);
+    ck_assert_msg(sh.reason && strstr(sh.reason,
+                                      "EXIF gives GPSLatitude twice, 91.9945599 and "
+                                      "46.8426071"),
+                  "%s", sh.reason ? sh.reason : "(no reason)");
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/lat2.jpg");
+}
+END_TEST
+
 /* Impossible values are refused with the field and value named (DESIGN.md "Plausibility"). */
 START_TEST(test_image_meta_pose_plausibility) {
     ko_camera c;
@@ -914,6 +949,7 @@ int main(void) {
                             test_image_meta_truncated_image_data,
                             test_image_meta_fifo_is_not_opened,
                             test_image_meta_gps_fix_flags,
+                            test_image_meta_gps_tag_twice,
                             test_image_meta_pose_plausibility};
     return unit_run(
         &(unit_suite){.name = "image_meta", .tcase = "jpeg", .setup = setup, .teardown = teardown},

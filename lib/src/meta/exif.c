@@ -163,10 +163,44 @@ typedef struct walk_state {
     int have_xmp, have_gdal;
     entry makernote; /* the Exif IFD's MakerNote (tag 0x927C) */
     int have_makernote;
+    unsigned gps_said; /* bit t: GPS tag t (1-6) read once already */
 } walk_state;
 
 static void read_ifd(const tiff *t, uint64_t off, enum ifd_kind kind, walk_state *w,
                      koi_image_meta *m);
+
+/* A GPS position tag (1-4, 6) given a second time is compared with the first, as the XMP's pose
+ * values are (meta.h, conflict_note): another hemisphere or altitude reference, or a value
+ * beyond the writings' rounding (KOI_RESTATED_DEG, KOI_RESTATED_M), leaves the file unknown;
+ * before, the last entry silently won. Called before the entry is read. */
+static void gps_twice(const tiff *t, const entry *e, walk_state *w, koi_image_meta *m) {
+    static const char *const names[7] = {"",
+                                         "GPSLatitudeRef",
+                                         "GPSLatitude",
+                                         "GPSLongitudeRef",
+                                         "GPSLongitude",
+                                         "GPSAltitudeRef",
+                                         "GPSAltitude"};
+    if (!(w->gps_said >> e->tag & 1)) {
+        w->gps_said |= 1u << e->tag;
+        return;
+    }
+    if (e->tag == 1 || e->tag == 3) {
+        char was = e->tag == 1 ? w->lat_ref : w->lon_ref, now = first_char(t, e);
+        if (was != now)
+            koi_meta_conflict(m,
+                              "EXIF gives %s twice, '%c' and '%c': which is right cannot be told",
+                              names[e->tag], was > 0x20 && was < 0x7f ? was : '?',
+                              now > 0x20 && now < 0x7f ? now : '?');
+        return;
+    }
+    if (e->tag == 5) return; /* (the altitude's reference: the altitude only backs terrain) */
+    double was = e->tag == 2 ? w->lat : e->tag == 4 ? w->lon : w->alt;
+    double now = e->tag == 6 ? rational(t, e, 0) : dms(t, e);
+    if (!(fabs(was - now) <= (e->tag == 6 ? KOI_RESTATED_M : KOI_RESTATED_DEG)))
+        koi_meta_conflict(m, "EXIF gives %s twice, %.7f and %.7f: which is right cannot be told",
+                          names[e->tag], was, now);
+}
 
 static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_state *w,
                      koi_image_meta *m) {
@@ -212,6 +246,7 @@ static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_sta
             koi_exif_time(buf, m->datetime, sizeof m->datetime);
         }
     } else {
+        if (e->tag >= 1 && e->tag <= 6) gps_twice(t, e, w, m);
         if (e->tag == 1) w->lat_ref = first_char(t, e);
         if (e->tag == 2) w->lat = dms(t, e);
         if (e->tag == 3) w->lon_ref = first_char(t, e);
