@@ -49,6 +49,25 @@ def test_photo_without_camera_uses_the_named_one(tmp):
         frame_by_name(tmp, software, rows)
 
 
+def test_named_camera_never_overrides_a_refusal(tmp):
+    """Adversary adv25: --camera stood in whenever the file's own camera failed, also where it
+    was refused, and the refusal's reason was dropped (a 4000 x 3000 image stating 4000 x 2250
+    came out clear). A named camera stands in only for a file that describes none: DJI_0018
+    with FocalLength 20 (its 35 mm figure, refused against FocalLengthIn35mmFormat 20) stays
+    unknown for the same reason with --camera "DJI FC300S"."""
+    import shutil
+    from kotest import DATA, tool
+    path = os.path.join(tmp, "focal.jpg")
+    shutil.copy(os.path.join(DATA, "images", "DJI_0018.JPG"), path)
+    code, out, err = tool("exiftool", "-q", "-overwrite_original", "-FocalLength=20", path)
+    assert code == 0, err
+    for extra in ((), ("--camera", "DJI FC300S")):
+        code, out, err = run("footprint", "--format", "jsonl", *extra, path)
+        p = json.loads(out.splitlines()[0])["properties"]
+        assert p["status"] == "unknown" and "35 mm-equivalent focal length of 20" in p["reason"], \
+            (extra, p)
+
+
 def frame_by_name(tmp, software, rows):
     from osgeo import gdal
     gdal.UseExceptions()

@@ -530,6 +530,30 @@ def test_resized_cropped_or_rotated_copies_are_held_not_redacted(tmp):
             in why, why
 
 
+def test_camera_not_in_the_table_is_held_not_redacted(tmp):
+    """Adversary adv25: a camera the table does not know, judged by its 35 mm-equivalent
+    focal length alone, makes a crop of the frame look like a scaled copy of the whole of it
+    (a top-left 1600 x 900 of a 4000 x 2250 frame: the mask landed at 0.4 of its scale and the
+    site's pixels were left). Only the table fixes the size of the frame a camera records:
+    the flagged DJI_0021 with its Model renamed ("X7 prototype", FocalLengthIn35mmFormat 20
+    kept) is held with that reason, not redacted; the original is redacted."""
+    src = photos(tmp, ("DJI_0021.JPG",))
+    renamed = os.path.join(src, "renamed.JPG")
+    shutil.copy2(os.path.join(src, "DJI_0021.JPG"), renamed)
+    code, out, err = tool("exiftool", "-q", "-overwrite_original", "-Model=X7 prototype",
+                          "-XMP-tiff:Model=X7 prototype", renamed)
+    assert code == 0, err
+    man = os.path.join(tmp, "m.jsonl")
+    code, so, err, out, hold = release(tmp, "--manifest", man, src)
+    lines = {os.path.basename(l["source"]): l for l in manifest_lines(man)}
+    assert lines["DJI_0021.JPG"]["decision"] == "redact", lines["DJI_0021.JPG"]
+    l = lines["renamed.JPG"]
+    assert l["verdict"] == "flagged" and l["decision"] == "refuse", l
+    why = open(os.path.join(hold, "renamed.JPG.reason.txt")).read()
+    assert "(DJI X7 prototype) is not in the camera table" in why, why
+    assert sha(os.path.join(hold, "renamed.JPG")) == sha(renamed)
+
+
 def test_no_redact_holds_flagged(tmp):
     src = photos(tmp)
     code, so, err, out, hold = release(tmp, "--no-redact", src)
@@ -1245,4 +1269,5 @@ if __name__ == "__main__":
           test_outputs_inside_an_input_are_refused,
           test_rerun_skips_what_is_released_and_unchanged,
           test_kill_9_then_resume_gives_the_same_trees_and_manifest,
-          test_video_is_held_unless_every_frame_is_clear])
+          test_video_is_held_unless_every_frame_is_clear,
+          test_camera_not_in_the_table_is_held_not_redacted])

@@ -136,6 +136,37 @@ def test_index_write_on_a_full_disk_leaves_nothing(tmp):
     assert open(idx, "rb").read() == good
 
 
+def test_nan_vertex_in_a_store_is_damage_not_a_clear(tmp):
+    """Adversary adv25: a vertex of a site's buffered ring overwritten with NaN, the blob's box
+    header kept. The ring tests read a NaN edge as no crossing and the build's box check
+    (fmin/fmax) skipped it: the index was written and a photo wholly inside the site came out
+    clear. A coordinate that is not finite is damage: the index is refused and the check fails
+    naming the store's site, both for the index and for the store's own R-tree path."""
+    import math
+    import struct
+    p = photos()[0]
+    lat, lon = gps(p)
+    db = store(tmp, [("around", lat, lon, 400)])
+    code, out, err = check(db, p)
+    assert code == 1 and "around" in out, (code, out, err)
+    c = sqlite3.connect(db)
+    c.enable_load_extension(True)
+    c.load_extension("mod_spatialite")  # the store's triggers keep its R-tree
+    sid, blob = c.execute("SELECT id, geom_buffered FROM sites").fetchone()
+    blob = bytearray(blob)
+    assert blob[0] == 0 and blob[1] == 1 and blob[38] == 0x7C  # little-endian SpatiaLite blob
+    assert struct.unpack_from("<I", blob, 39)[0] == 3  # a polygon: rings, points, then x y
+    struct.pack_into("<d", blob, 51 + 16, math.nan)  # the second vertex's x
+    c.execute("UPDATE sites SET geom_buffered = ? WHERE id = ?", (bytes(blob), sid))
+    c.commit()
+    c.close()
+    code, out, err = run("sites", "index", "--db", db)
+    assert code != 0 and f"site {sid}: not a plain 2D SpatiaLite geometry" in err, (code, err)
+    os.remove(db + ".koidx") if os.path.exists(db + ".koidx") else None
+    code, out, err = check(db, p)
+    assert code == 2 and f"site {sid}" in err and '"clear"' not in out, (code, out, err)
+
+
 def test_damaged_index_is_refused_until_written_again(tmp):
     p = photos()[0]
     lat, lon = gps(p)
@@ -211,5 +242,6 @@ if __name__ == "__main__":
           test_import_writes_the_index_beside_the_store,
           test_damaged_index_is_refused_until_written_again,
           test_index_write_on_a_full_disk_leaves_nothing,
+          test_nan_vertex_in_a_store_is_damage_not_a_clear,
           test_store_of_an_older_keepout_is_tracked_once_written_to,
           test_index_answers_when_the_rtree_lost_rows])

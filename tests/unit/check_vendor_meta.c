@@ -58,7 +58,7 @@ START_TEST(test_tiff_micasense_band) {
     ko_camera c;
     const char *how = NULL;
     char why[256];
-    ck_assert(koi_image_camera(ctx, &m, &c, &how, why, sizeof why));
+    ck_assert_int_eq(koi_image_camera(ctx, &m, &c, &how, why, sizeof why), 1);
     /* FocalPlaneXResolution 266.666667 per mm: 3.75 um pixels, the RedEdge's 4.8 x 3.6 mm */
     ck_assert_double_eq_tol(c.sensor_w_mm, 4.8, 1e-5);
     ck_assert_double_eq_tol(c.sensor_h_mm, 3.6, 1e-5);
@@ -123,7 +123,7 @@ START_TEST(test_tiff_flir_rationals_and_no_fix) {
     ko_camera c;
     const char *how = NULL;
     char why[256];
-    ck_assert(koi_image_camera(ctx, &m, &c, &how, why, sizeof why));
+    ck_assert_int_eq(koi_image_camera(ctx, &m, &c, &how, why, sizeof why), 1);
     ck_assert_str_eq(how, "camera table");
     ck_assert_double_eq_tol(c.sensor_w_mm, 10.88, 1e-9);
     ck_assert_double_eq_tol(c.sensor_h_mm, 8.704, 1e-9);

@@ -154,7 +154,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
              "unknown camera %s %s: no calibration, focal plane resolution, camera-table entry "
              "or 35 mm-equivalent focal length in the file",
              m->make[0] ? m->make : "(no Make)", m->model[0] ? m->model : "(no Model)");
-    return 0;
+    return -1;
 }
 
 /* 1 with why if the table knows the camera but none of its sensors can have recorded a w x h
@@ -240,7 +240,8 @@ int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *c, con
                  (unsigned)m->sof_height);
         return 0;
     }
-    if (!camera_model(ctx, m, c, how, why, why_size)) return 0;
+    int got = camera_model(ctx, m, c, how, why, why_size);
+    if (got <= 0) return got;
     /* Drone cameras record landscape frames; a portrait one is a copy an editor turned (pixels
      * rotated, Orientation 1), whose view is the camera's turned by 90 degrees one way or the
      * other: placed as a portrait sensor along the camera's heading, a site beside the track
@@ -588,9 +589,11 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
         rig_band(r, s, &shot->pose, heading_free);
         const char *how = NULL;
         char msg[256];
-        if (!koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg) &&
-            !named_camera(r, s, &shot->camera, &how))
-            why(s, r->path, msg);
+        /* A camera named in the reader options stands in only where the file describes none:
+         * a file whose own camera was refused stays refused (adversary adv25: --camera gave
+         * a 4000 x 3000 image stating 4000 x 2250 the 16:9 band, and a clear). */
+        int got = koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg);
+        if (got == 0 || (got < 0 && !named_camera(r, s, &shot->camera, &how))) why(s, r->path, msg);
         /* assumed nadir without any heading in the file: the footprint of every heading (the
          * yaw of 0 written above only fills the field) */
         if (heading_free) koi_camera_yaw_free(&shot->camera);

@@ -240,16 +240,18 @@ typedef void (*koi_xmp_property)(void *user, const char *qname, const char *pare
 int koi_xmp_simple(const char *xml, size_t n, koi_xmp_property fn, void *user);
 
 /* The camera of a photo, in the resolution order DewarpData / calibrated focal length ->
- * EXIF focal plane resolution -> camera table -> 35 mm-equivalent focal length. Returns 0 and
- * a reason in why if none applies. how names the source used. */
+ * EXIF focal plane resolution -> camera table -> 35 mm-equivalent focal length. Returns 1
+ * (how names the source used); -1 with a reason in why if the file describes no camera (a
+ * camera named in the reader options may stand in); 0 with a reason if the file's camera or
+ * frame is refused (nothing stands in). */
+int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *cam, const char **how,
+                     char *why, size_t why_size);
+
 /* 1 if nothing in the file says an editor wrote it: an IFD0 Software that reads as firmware
  * (a version number: "v01.23.4920", "10.00.03.15", "v2.1.2-34-g05e37eb"), and no editor's
  * trace in the XMP (an edit history, a creator tool, crop settings, an editor's namespace).
  * Only such a file's 16:9 or 3:2 frame is believed to be its camera's centred mode. */
 int koi_image_camera_original(const koi_image_meta *m);
-
-int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *cam, const char **how,
-                     char *why, size_t why_size);
 
 /* DJI .SRT video telemetry. One subtitle block per frame (or per second). */
 /* SRT files larger than this are refused (a 4 h flight at 60 fps is ~150 MB). */

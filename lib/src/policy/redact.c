@@ -444,6 +444,17 @@ static int edited_frame(ko_context *ctx, const ko_shot *shot, uint32_t w, uint32
         return 1;
     }
     ko_camera t;
+    /* Only the camera table fixes the size of the frame a camera records: a camera known by
+     * its 35 mm-equivalent focal length (or named by the user) makes a same-shape crop look
+     * like a scaled copy of the whole frame, and its mask lands at the wrong scale (adversary
+     * adv25: a top-left 1600 x 900 of a 4000 x 2250 frame, the site's pixels left). */
+    if (!m.model[0] || ko_camera_lookup(ctx, m.make, m.model, &t) != KO_OK) {
+        snprintf(why, size,
+                 "its camera (%s %s) is not in the camera table, so the size of the frame it "
+                 "records is not known and a crop cannot be told from the whole frame",
+                 m.make[0] ? m.make : "no Make", m.model[0] ? m.model : "no Model");
+        return 1;
+    }
     if (m.model[0] && ko_camera_lookup(ctx, m.make, m.model, &t) == KO_OK && t.width_px &&
         t.height_px &&
         ((w != t.width_px && h != t.height_px) || (w > h) != (t.width_px > t.height_px))) {

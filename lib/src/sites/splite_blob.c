@@ -9,6 +9,7 @@
  * The body of a point, linestring or polygon is WKB's; a collection's items each start with
  * 0x69 where WKB has its byte-order byte. Only the plain 2D classes (1-7) are read; compressed
  * or Z/M geometries are declined, and the caller falls back to AsBinary(). */
+#include <math.h>
 #include <string.h>
 
 #include "sites/sites.h"
@@ -37,12 +38,21 @@ int koi_blob_mbr(const unsigned char *b, size_t n, double *box) {
 
 /* Walks one simple geometry of the given class at *p (body only, no type), checking that its
  * counts fit before end. 0 if malformed. */
+/* Whether the n coordinate pairs at q are all finite: a NaN vertex is damage, which ring
+ * tests would read as no crossing and box checks (fmin/fmax) would skip (adversary adv25: a
+ * ring with a NaN vertex, its blob's box kept, was indexed and cleared what it covers). */
+static int finite_pairs(const unsigned char *q, size_t n, int little) {
+    for (size_t i = 0; i < 2 * n; i++)
+        if (!isfinite(koi_wkb_f64(q + 8 * i, little))) return 0;
+    return 1;
+}
+
 static int simple_body(const unsigned char **p, const unsigned char *end, uint32_t cls,
                        int little) {
     const unsigned char *q = *p;
     size_t avail = (size_t)(end - q);
     if (cls == 1) {
-        if (avail < 16) return 0;
+        if (avail < 16 || !finite_pairs(q, 1, little)) return 0;
         *p = q + 16;
         return 1;
     }
@@ -56,7 +66,7 @@ static int simple_body(const unsigned char **p, const unsigned char *end, uint32
         if ((size_t)(end - q) < 4) return 0;
         uint32_t pts = koi_wkb_u32(q, little);
         q += 4;
-        if ((size_t)(end - q) / 16 < pts) return 0;
+        if ((size_t)(end - q) / 16 < pts || !finite_pairs(q, pts, little)) return 0;
         q += 16 * (size_t)pts;
     }
     *p = q;
