@@ -257,6 +257,22 @@ def test_dewarp_data_in_decimal_only(tmp):
     assert props["status"] == "ok" and props["camera_source"] == "camera table", props
 
 
+def test_two_exif_blocks_are_unknown(tmp):
+    """A second EXIF APP1 segment (no camera writes one; none of the real samples has) was
+    skipped unread, so a file could carry another photo's position in its first: which block
+    is the photo's cannot be told. DJI_0018 with its own EXIF segment repeated is unknown."""
+    data = open(os.path.join(DATA, "images", "DJI_0018.JPG"), "rb").read()
+    i = 2
+    while not (data[i + 1] == 0xE1 and data[i + 4:i + 10] == b"Exif\0\0"):
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    path = os.path.join(tmp, "two.jpg")
+    open(path, "wb").write(data[:end] + data[i:end] + data[end:])
+    code, recs, err = footprint(path)
+    props = recs[0]["properties"]
+    assert props["status"] == "unknown" and "two EXIF blocks" in props["reason"], props
+
+
 def test_unknown_with_what_is_missing(tmp):
     cases = {
         # pose without position; fisheye lens model declared

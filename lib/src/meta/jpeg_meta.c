@@ -222,7 +222,15 @@ static ko_status ext_finish(ko_context *ctx, ext_xmp *x, koi_image_meta *m) {
 static ko_status app1(ko_context *ctx, const uint8_t *p, size_t n, koi_image_meta *m,
                       ext_xmp *ext) {
     if (n >= 6 && memcmp(p, "Exif\0\0", 6) == 0) {
-        if (m->has_exif) return KO_OK; /* a second EXIF block (e.g. a thumbnail's) */
+        /* A second EXIF block in the header: no camera writes one (none of the 31 real
+         * samples has), and its position, sizes or angles could be another photo's; which
+         * block is this one's cannot be told (adversary adv21c's helper noted it ignored). */
+        if (m->has_exif) {
+            koi_meta_conflict(m,
+                              "the file has two EXIF blocks: which is this photo's cannot "
+                              "be told");
+            return KO_OK;
+        }
         m->has_exif = 1;
         ko_status st = koi_exif_parse(p + 6, n - 6, m);
         if (st || !m->exif_xmp_len) return st;
