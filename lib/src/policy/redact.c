@@ -455,8 +455,7 @@ static int edited_frame(ko_context *ctx, const ko_shot *shot, uint32_t w, uint32
                  m.make[0] ? m.make : "no Make", m.model[0] ? m.model : "no Model");
         return 1;
     }
-    if (m.model[0] && ko_camera_lookup(ctx, m.make, m.model, &t) == KO_OK && t.width_px &&
-        t.height_px &&
+    if (t.width_px && t.height_px &&
         ((w != t.width_px && h != t.height_px) || (w > h) != (t.width_px > t.height_px))) {
         snprintf(why, size,
                  "the %s %s records %ux%u frames (or as wide or as high, in that orientation), "
