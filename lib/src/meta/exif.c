@@ -329,7 +329,7 @@ static void finish_gps(const walk_state *w, koi_image_meta *m) {
 
 /* --- DJI maker notes (a fallback pose: koi_dji_pose_fallback) ---------------------------- */
 
-static double apart(double a, double b) {
+double koi_angle_apart(double a, double b) {
     return fabs(fmod(fmod(a - b, 360.0) + 540.0, 360.0) - 180.0);
 }
 
@@ -357,7 +357,7 @@ static void dji_ifd(const tiff *t, const entry *mn, koi_image_meta *m) {
         static const char *const names[6] = {"Pitch",       "Yaw",       "Roll",
                                              "CameraPitch", "CameraYaw", "CameraRoll"};
         double *v = field[tag - 6];
-        if (isfinite(*v) && apart(*v, f) > KOI_ATTITUDE_BELIEVE_DEG)
+        if (isfinite(*v) && koi_angle_apart(*v, f) > KOI_ATTITUDE_BELIEVE_DEG)
             koi_meta_conflict(m,
                               "the DJI maker note gives %s twice, %.2f and %.2f: which is right "
                               "cannot be told",
@@ -396,7 +396,7 @@ static void tenths_record(koi_image_meta *m, const char *p, size_t n, const char
     if (!isnan(*ypr[0])) {
         double most = 0;
         for (int i = 0; i < 3; i++)
-            most = fmax(most, apart(*ypr[i], v[i]));
+            most = fmax(most, koi_angle_apart(*ypr[i], v[i]));
         if (most > KOI_ATTITUDE_BELIEVE_DEG)
             koi_meta_conflict(m,
                               "the DJI maker note gives %.*s twice, (%.1f, %.1f, %.1f) and (%.1f, "
@@ -472,7 +472,7 @@ static void compare(koi_image_meta *m) {
     double x[3] = {m->gimbal_yaw, m->gimbal_pitch, m->gimbal_roll};
     double n[3] = {m->mn_gimbal_yaw, m->mn_gimbal_pitch, m->mn_gimbal_roll}, most = 0;
     for (int i = 0; i < 3; i++)
-        if (isfinite(x[i])) most = fmax(most, apart(x[i], n[i]));
+        if (isfinite(x[i])) most = fmax(most, koi_angle_apart(x[i], n[i]));
     if (!(most > KOI_ATTITUDE_AGREE_DEG) || m->attitude_disagree) return; /* (the XMP's own) */
     m->attitude_disagree = most > KOI_ATTITUDE_BELIEVE_DEG;
     snprintf(m->attitude_note, sizeof m->attitude_note,

@@ -150,6 +150,9 @@ typedef struct koi_image_meta {
 } koi_image_meta;
 
 void koi_image_meta_init(koi_image_meta *m);
+/* How far apart two angles are, degrees, 0..180 (359 and 1 are 2 apart); NaN if either is. */
+double koi_angle_apart(double a, double b);
+
 /* Sets m->conflict_note (printf-style) unless it is set already: the first stays. */
 void koi_meta_conflict(koi_image_meta *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -119,8 +119,7 @@ static void said(koi_image_meta *m, int k, double v, const char *text, const cha
         return;
     }
     if (isfinite(*f)) {
-        double d = said_fields[k].angle ? fabs(fmod(fmod(*f - v, 360.0) + 540.0, 360.0) - 180.0)
-                                        : fabs(*f - v);
+        double d = said_fields[k].angle ? koi_angle_apart(*f, v) : fabs(*f - v);
         if (d > said_fields[k].rounding) {
             char a[32], b[32];
             koi_meta_conflict(
@@ -180,7 +179,7 @@ static void camera_angle(koi_image_meta *m, int k, const char *text, double shif
         m->attitude_disagree = 1;
         return;
     }
-    double d = fabs(fmod(fmod(*f - v, 360.0) + 540.0, 360.0) - 180.0);
+    double d = koi_angle_apart(*f, v);
     if (isfinite(*f) && d > KOI_ATTITUDE_BELIEVE_DEG && !m->attitude_disagree) {
         m->attitude_disagree = 1;
         snprintf(m->attitude_note, sizeof m->attitude_note,
