@@ -55,8 +55,15 @@ static int from_dewarp(const koi_image_meta *m, uint32_t w, uint32_t h, ko_camer
     return 1;
 }
 
-static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint32_t h,
-                         char *why, size_t why_size);
+/* The frame the camera recorded: the stated size (EXIF PixelX/YDimension), else the coded
+ * image's. */
+static void recorded_frame(const koi_image_meta *m, uint32_t *w, uint32_t *h) {
+    *w = m->exif_width ? m->exif_width : m->sof_width;
+    *h = m->exif_width ? m->exif_height : m->sof_height;
+}
+
+static int sensor_of(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint32_t h, ko_camera *t,
+                     char *why, size_t why_size);
 
 /* Whether a w x h frame of another shape than its sensor's (full_w wide) is taken as the
  * camera's own centred 16:9 or 3:2 mode: only at the sensor's full width (a narrower one is a
@@ -88,8 +95,8 @@ static int centred(const ko_camera *c, const char *how, char *why, size_t why_si
 /* The camera model from the file, by the first source that gives one (see koi_image_camera). */
 static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, const char **how,
                         char *why, size_t why_size) {
-    uint32_t w = m->exif_width ? m->exif_width : m->sof_width;
-    uint32_t h = m->exif_width ? m->exif_height : m->sof_height;
+    uint32_t w, h;
+    recorded_frame(m, &w, &h);
     ko_camera_init(c);
     c->width_px = w;
     c->height_px = h;
@@ -149,7 +156,7 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
         *how = "35 mm-equivalent focal length";
         return 1;
     }
-    if (foreign_frame(ctx, m, w, h, why, why_size)) return 0;
+    if (sensor_of(ctx, m, w, h, &t, why, why_size) < 0) return 0;
     snprintf(why, why_size,
              "unknown camera %s %s: no calibration, focal plane resolution, camera-table entry "
              "or 35 mm-equivalent focal length in the file",
@@ -157,20 +164,22 @@ static int camera_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, 
     return -1;
 }
 
-/* 1 with why if the table knows the camera but none of its sensors can have recorded a w x h
- * frame (not a scaled copy, nor a 16:9 or 3:2 crop of its full width): an editor's crop,
- * which may lie anywhere in the view. */
-static int foreign_frame(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint32_t h,
-                         char *why, size_t why_size) {
-    ko_camera t;
-    if (!w || !h || !m->model[0] || ko_camera_lookup(ctx, m->make, m->model, &t) != KO_OK ||
-        koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) == KO_OK)
-        return 0;
+/* The camera-table sensor of which a w x h frame of the file's camera is a frame: 1 with it in
+ * *t; 0 if the table does not know the camera; -1 with why if it does but none of its sensors
+ * can have recorded such a frame (not a scaled copy, nor a 16:9 or 3:2 crop of its full
+ * width), or two equally: an editor's crop or copy, which may lie anywhere in the view. */
+static int sensor_of(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint32_t h, ko_camera *t,
+                     char *why, size_t why_size) {
+    if (!w || !h || !m->model[0]) return 0;
+    if (koi_camera_lookup_frame(ctx, m->make, m->model, w, h, t) == KO_OK) return 1;
     /* the lookup says why: no sensor of the camera records such a frame, or two equally */
+    char cause[KOI_ERRMSG_MAX];
+    snprintf(cause, sizeof cause, "%s", ko_errmsg(ctx));
+    ko_camera any;
+    if (ko_camera_lookup(ctx, m->make, m->model, &any) != KO_OK) return 0;
     snprintf(why, why_size,
-             "%s: an editor's crop or copy, whose part of the camera's view is not known",
-             ko_errmsg(ctx));
-    return 1;
+             "%s: an editor's crop or copy, whose part of the camera's view is not known", cause);
+    return -1;
 }
 
 int koi_image_camera_original(const koi_image_meta *m) {
@@ -197,9 +206,9 @@ static int whole_view(ko_context *ctx, const koi_image_meta *m, ko_camera *c, co
     if (!strcmp(how, "camera table") || !strcmp(how, "camera by name"))
         return 1; /* fitted where it was found */
     ko_camera t;
-    if (m->model[0] && ko_camera_lookup(ctx, m->make, m->model, &t) == KO_OK) {
-        if (foreign_frame(ctx, m, w, h, why, why_size)) return 0;
-        if (koi_camera_lookup_frame(ctx, m->make, m->model, w, h, &t) != KO_OK) return 1;
+    int known = sensor_of(ctx, m, w, h, &t, why, why_size);
+    if (known < 0) return 0;
+    if (known) {
         /* A model in the frame's pixels (a calibration, a focal plane resolution) of a frame
          * narrower than the sensor's: a scaled copy, whose pixels the model no longer fits, or
          * a crop anywhere (adversary adv21c: a top-left crop of a DewarpData frame of the same
@@ -512,8 +521,8 @@ static int named_camera(ko_reader *r, image_state *s, ko_camera *c, const char *
         why(s, r->path, ko_errmsg(r->ctx));
         return 1; /* the reason is set */
     }
-    uint32_t w = m->exif_width ? m->exif_width : m->sof_width;
-    uint32_t h = m->exif_width ? m->exif_height : m->sof_height;
+    uint32_t w, h;
+    recorded_frame(m, &w, &h);
     if (!koi_frame_fits(w, h, t.width_px, t.height_px)) {
         char msg[320];
         snprintf(msg, sizeof msg,
@@ -604,8 +613,8 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
                            "whose view a panorama is not",
                            m->projection));
         koi_strpairs_clear(&s->extra);
-        uint32_t fw = m->exif_width ? m->exif_width : m->sof_width;
-        uint32_t fh = m->exif_width ? m->exif_height : m->sof_height;
+        uint32_t fw, fh;
+        recorded_frame(m, &fw, &fh);
         const ko_camera *c = &shot->camera;
         const char *view = NULL; /* a crop taken as the sensor's whole view (whole_view()) */
         if (c->width_px && c->height_px && (c->width_px != fw || c->height_px != fh)) {
