@@ -16,8 +16,12 @@
 #  - the GDAL driver reading a folder of 6 photos (ogrinfo KEEPOUT:dir) against `keepout check`
 #    of the same folder.
 # The sites (bench_index's star polygons) are spread over 10 x 8 degrees centred on the
-# repository's photo, so its footprint meets sites at every scale. Not run by ctest.
-#   bench/bench_scale.sh [BUILD_DIR]      env: SCALES, NQ (footprints, default 100000), STORE_DIR
+# repository's photo, so its footprint meets sites at every scale; SPAN_<N>=LONxLAT spreads
+# the N-site store wider (SPAN_10000000=100x76: 10^7 sites at the density of 10^5 over 10 x 8,
+# as a continent's or the planet's sites are spread, where the default is 100 times denser).
+# Not run by ctest.
+#   bench/bench_scale.sh [BUILD_DIR]   env: SCALES, NQ (footprints, default 100000), STORE_DIR,
+#                                           SPAN_<N> for any N of SCALES
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,8 +59,11 @@ for p in sys.argv[1:]:
         os.close(fd)
 PY
 for n in $scales; do
+    span_var=SPAN_$n
+    export BENCH_SPAN=${!span_var:-10x8}
     store=$dir/keepout_scale_${n}.sqlite
-    echo "== $n sites: $store"
+    [ "$BENCH_SPAN" = 10x8 ] || store=$dir/keepout_scale_${n}_${BENCH_SPAN}.sqlite
+    echo "== $n sites over $BENCH_SPAN degrees: $store"
     if [ ! -e "$store" ]; then
         echo "building the store (once, not timed here)"
         BENCH_STORE_ONLY=1 nice -n 10 "$build/bench/bench_index" "$n" 1 "$store" "$centre" >/dev/null

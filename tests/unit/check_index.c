@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sites/sites.h"
 #include "test_util.h"
@@ -830,11 +834,13 @@ START_TEST(test_index_prepare_writes_a_missing_or_stale_index) {
     ck_assert_int_eq(loaded, 1);
     ck_assert_ptr_nonnull(koi_packed_file(f.s->packed));
     ck_assert_int_eq(ko_sites_prepare(NULL, 1, &loaded), KO_ERR_ARG);
-    /* deleted: a read-only handle writes it again, for one query */
+    /* deleted: a read-only handle writes it again, for one query (the store read with the
+     * reader thread of large stores beside the scan) */
     ck_assert_int_eq(unlink(idx), 0);
     ko_sites *r = NULL;
     ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
     ck_assert_ptr_null(r->packed);
+    r->readahead_from = 1;
     ck_assert_int_eq(ko_sites_prepare(r, 1, &loaded), KO_OK);
     ck_assert_int_eq(loaded, 1);
     ck_assert_ptr_nonnull(koi_packed_file(r->packed));
@@ -1028,6 +1034,63 @@ START_TEST(test_index_file_damage_is_refused) {
 }
 END_TEST
 
+/* The store's reader thread: none for what it cannot or need not read; for a file out of the
+ * page cache it pages the whole file in ahead of a scan that says it is at the end; and it
+ * stops at once while it waits for a scan that has not moved. */
+START_TEST(test_index_readahead_pages_the_file_in) {
+    char dir[] = "/tmp/ko_readahead_XXXXXX", path[300];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/store", dir);
+    ck_assert_ptr_null(koi_readahead_start(path, 0)); /* missing */
+    ck_assert_ptr_null(koi_readahead_start(dir, 0));  /* a folder */
+    ck_assert_ptr_null(koi_readahead_start(NULL, 0));
+    size_t len = (size_t)8 << 20, pages = len / 4096;
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    for (size_t i = 0; i < len / 8; i++)
+        fwrite(&i, 8, 1, fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_ptr_null(koi_readahead_start(path, len + 1)); /* smaller than asked: none */
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fdatasync(fd), 0);
+    ck_assert_int_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    unsigned char *in = malloc(pages);
+    ck_assert_ptr_nonnull(in);
+    ck_assert_int_eq(mincore(map, len, in), 0);
+    size_t resident = 0;
+    for (size_t i = 0; i < pages; i++)
+        resident += in[i] & 1;
+    koi_readahead *r = koi_readahead_start(path, 0);
+    ck_assert_ptr_nonnull(r);
+    koi_readahead_at(r, NAN); /* (ignored) */
+    koi_readahead_at(r, 2);   /* the scan at the end: the whole file is read */
+    for (int t = 0; t < 5000 && resident < pages; t++) {
+        usleep(1000);
+        ck_assert_int_eq(mincore(map, len, in), 0);
+        resident = 0;
+        for (size_t i = 0; i < pages; i++)
+            resident += in[i] & 1;
+    }
+    /* (where the page cache could not be emptied, e.g. tmpfs, all pages were resident anyway) */
+    ck_assert_uint_eq(resident, pages);
+    koi_readahead_stop(r);
+    /* a scan that stays at 0 of a file larger than the window: the thread waits; stop ends it */
+    r = koi_readahead_start(path, 0);
+    ck_assert_ptr_nonnull(r);
+    koi_readahead_at(r, 0);
+    koi_readahead_stop(r);
+    koi_readahead_stop(NULL);
+    munmap(map, len);
+    close(fd);
+    free(in);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_index_rtree_matches_bruteforce,
                             test_index_query_matches_bruteforce,
@@ -1039,7 +1102,8 @@ int main(void) {
                             test_index_prepare_writes_a_missing_or_stale_index,
                             test_index_batch_matches_single_queries,
                             test_index_batch_across_the_antimeridian,
-                            test_index_file_damage_is_refused};
+                            test_index_file_damage_is_refused,
+                            test_index_readahead_pages_the_file_in};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }
