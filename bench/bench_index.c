@@ -84,6 +84,44 @@ static void footprint(uint64_t *seed, const double *centers, size_t n, double *r
     cam[1] = y - 0.8 * s / KY;
 }
 
+/* Footprints as survey missions fly them, in flight order: blocks of 20 lines of 25 photos
+ * (80 % forward overlap, 70 % sidelap), each mission at a random place (half of them over a
+ * site), its footprint 50..300 m and its heading random, lines flown alternately out and back.
+ * Unlike random footprints sorted into rows, neighbours in the batch are metres apart, as in
+ * an archive of surveys tagged mission by mission. */
+static void survey_missions(uint64_t *seed, const double *centers, size_t n, double *fps,
+                            double *cams, size_t nq) {
+    const size_t lines = 20, per_line = 25;
+    for (size_t q = 0; q < nq;) {
+        double x, y;
+        if (rnd(seed) < 0.5) {
+            size_t i = (size_t)(rnd(seed) * (double)n);
+            x = centers[2 * i], y = centers[2 * i + 1];
+        } else {
+            x = LON0 + (LON1 - LON0) * rnd(seed);
+            y = LAT0 + (LAT1 - LAT0) * rnd(seed);
+        }
+        double s = 50 + 250 * rnd(seed), rot = 2 * M_PI * rnd(seed), kx = kx_at(y);
+        double along = 0.2 * 0.8 * s, across = 0.3 * s; /* (the footprint is 0.8 s deep) */
+        for (size_t l = 0; l < lines && q < nq; l++) {
+            for (size_t j = 0; j < per_line && q < nq; j++, q++) {
+                double t = ((double)(l % 2 ? per_line - 1 - j : j) - per_line / 2.0) * along;
+                double c = ((double)l - lines / 2.0) * across; /* metres along and across */
+                double px[4] = {-0.5, 0.5, 0.7, -0.7}, py[4] = {-0.4, -0.4, 0.5, 0.5};
+                double *ring = fps + 10 * q;
+                for (int v = 0; v < 4; v++) {
+                    double a = px[v] * s + c, b = py[v] * s + t;
+                    ring[2 * v] = x + (a * cos(rot) - b * sin(rot)) / kx;
+                    ring[2 * v + 1] = y + (a * sin(rot) + b * cos(rot)) / KY;
+                }
+                ring[8] = ring[0], ring[9] = ring[1];
+                cams[2 * q] = x + (c * cos(rot) - (t - 0.8 * s) * sin(rot)) / kx;
+                cams[2 * q + 1] = y + (c * sin(rot) + (t - 0.8 * s) * cos(rot)) / KY;
+            }
+        }
+    }
+}
+
 /* Hit sets of all queries: per query a sorted run of site ids. */
 typedef struct hitsets {
     size_t *start; /* n_queries + 1 */
@@ -762,7 +800,10 @@ int main(int argc, char **argv) {
     /* The same footprints in the order a survey flies them: rows of ~550 m, alternately west
      * and east. Every method gets the same order. */
     sort_as_survey(fps, cams, nq);
-    bad += scenario(&e, "the same footprints in survey order (lawnmower rows)");
+    bad += scenario(&e, "the same footprints sorted in rows (lawnmower rows)");
+    /* Survey missions: other footprints, each mission's in flight order. */
+    survey_missions(&fseed, centers, n, fps, cams, nq);
+    bad += scenario(&e, "survey missions in flight order (500 photos each)");
     printf("peak RSS: %ld MB\n", peak_rss_mb());
 
     sqlite3_finalize(sql);
