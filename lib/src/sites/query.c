@@ -785,14 +785,24 @@ ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *qs, size_t coun
     double *xy = koi_malloc(2 * (count ? count : 1) * sizeof *xy);
     uint32_t *order = koi_malloc((count ? count : 1) * sizeof *order);
     ko_status st = KO_OK;
+    size_t near = 0; /* footprints within two of their own sizes of the one before */
     if (xy && order) {
+        double px = NAN, py = NAN;
         for (size_t i = 0; i < count; i++) {
             double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
             if (qs[i].ring && qs[i].n) koi_ring_box(qs[i].ring, qs[i].n, &x0, &y0, &x1, &y1);
             xy[2 * i] = (x0 + x1) / 2, xy[2 * i + 1] = (y0 + y1) / 2;
+            near += fabs(xy[2 * i] - px) + fabs(xy[2 * i + 1] - py) <= 2 * (x1 - x0 + y1 - y0);
+            px = xy[2 * i], py = xy[2 * i + 1];
+            order[i] = (uint32_t)i;
         }
     }
-    if (!xy || !order || !koi_query_order(xy, count, order)) {
+    /* Footprints given in flight order (a survey's, mission by mission) already meet the
+     * index where the one before did: answered in that order, one at a time, they find its
+     * nodes cached, and a Hilbert sort and a search of many at once only cost (10^7 sites,
+     * 500-photo missions: 1.0 M q/s as given, 0.83 M sorted, 0.68 M many at once). */
+    int given = count > 1 && 2 * near >= count;
+    if (!xy || !order || (!given && !koi_query_order(xy, count, order))) {
         st = koi_error(ctx, KO_ERR_NOMEM, "out of memory");
         count = 0;
     }
@@ -800,7 +810,7 @@ ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *qs, size_t coun
     uint32_t failed = 0;
     ko_status qst = KO_OK; /* a footprint's failure: its message names it */
     size_t from = s->many_from ? s->many_from : KOI_MANY_FROM;
-    int many = s->packed && koi_packed_count(s->packed) >= from;
+    int many = !given && s->packed && koi_packed_count(s->packed) >= from;
     if (!st && many) qst = batch_packed(s, qs, order, count, out, &failed);
     for (size_t k = 0; k < count && !st && !qst && !many; k++) {
         const ko_site_query *q = &qs[order[k]];
