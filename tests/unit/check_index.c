@@ -888,6 +888,25 @@ START_TEST(test_index_prepare_writes_a_missing_or_stale_index) {
     ck_assert(has_name(r->packed, "renamed again"));
     ck_assert_int_eq(triggers(r->db), 0);
     ko_sites_close(r);
+    /* a writable handle adds the triggers again: what changed while none watched is not
+     * known, so the index file of before (at the token it still carries) is stale */
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_CREATE, &r), KO_OK);
+    ck_assert_int_eq(triggers(r->db), 3);
+    ko_sites_close(r);
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
+    ck_assert_ptr_null(r->packed); /* stale: not mapped */
+    ck_assert_int_eq(ko_sites_prepare(r, 0, &loaded), KO_OK);
+    ck_assert(has_name(r->packed, "renamed again"));
+    ko_sites_close(r);
+    /* a FIFO in the index file's place: refused at once, not waited on for a writer */
+    ck_assert_int_eq(unlink(idx), 0);
+    ck_assert_int_eq(mkfifo(idx, 0600), 0);
+    koi_index_id none = {"", 0};
+    koi_packed *fifo = NULL;
+    ck_assert_int_eq(koi_packed_open(f.ctx, idx, &none, &fifo), KOI_INDEX_DAMAGED);
+    ck_assert_ptr_null(fifo);
+    ck_assert_msg(strstr(ko_errmsg(f.ctx), "not a regular file"), "%s", ko_errmsg(f.ctx));
+    ck_assert_int_eq(unlink(idx), 0);
     char dir[300], path[400];
     tmp_file(f.db, "shots", dir, sizeof dir);
     ck_assert_int_eq(mkdir(dir, 0755), 0);

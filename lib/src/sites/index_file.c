@@ -45,7 +45,14 @@ ko_status koi_sites_track_changes(ko_sites *s) {
     if (koi_sites_index_id(s, &id) == KO_OK) return KO_OK;
     ko_status st = koi_sites_exec(s, "BEGIN IMMEDIATE");
     if (st) return st;
-    if ((st = koi_sites_exec(s, track_sql)) || (st = koi_sites_exec(s, "COMMIT"))) {
+    /* The sites may have changed while no trigger watched them (dropped, or an older
+     * keepout's store): a token kept from before would make an index of before current
+     * again, so a new one is drawn with the triggers. */
+    if ((st = koi_sites_exec(s, track_sql)) ||
+        (st = koi_sites_exec(s,
+                             "UPDATE meta SET value = lower(hex(randomblob(16)))"
+                             " WHERE key = 'sites_change'")) ||
+        (st = koi_sites_exec(s, "COMMIT"))) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return st;
     }

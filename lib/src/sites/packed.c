@@ -692,7 +692,9 @@ ko_status koi_packed_load(ko_sites *s, koi_packed **out) {
 
 int koi_packed_open(ko_context *ctx, const char *path, const koi_index_id *want, koi_packed **out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* (non-blocking: a FIFO in the index file's place would block the open for a writer;
+     * it is refused below as not a regular file) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 && errno == ENOENT) return KOI_INDEX_MISSING;
     koi_packed *p = koi_calloc(1, sizeof *p);
     int state = KOI_INDEX_DAMAGED;
