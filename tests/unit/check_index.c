@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sites/sites.h"
@@ -842,13 +843,11 @@ START_TEST(test_index_prepare_writes_a_missing_or_stale_index) {
     ck_assert_int_eq(loaded, 1);
     ck_assert_ptr_nonnull(koi_packed_file(f.s->packed));
     ck_assert_int_eq(ko_sites_prepare(NULL, 1, &loaded), KO_ERR_ARG);
-    /* deleted: a read-only handle writes it again, for one query (the store read with the
-     * reader thread of large stores beside the scan) */
+    /* deleted: a read-only handle writes it again, for one query */
     ck_assert_int_eq(unlink(idx), 0);
     ko_sites *r = NULL;
     ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
     ck_assert_ptr_null(r->packed);
-    r->readahead_from = 1;
     ck_assert_int_eq(ko_sites_prepare(r, 1, &loaded), KO_OK);
     ck_assert_int_eq(loaded, 1);
     ck_assert_ptr_nonnull(koi_packed_file(r->packed));
@@ -1061,60 +1060,67 @@ START_TEST(test_index_file_damage_is_refused) {
 }
 END_TEST
 
-/* The store's reader thread: none for what it cannot or need not read; for a file out of the
- * page cache it pages the whole file in ahead of a scan that says it is at the end; and it
- * stops at once while it waits for a scan that has not moved. */
-START_TEST(test_index_readahead_pages_the_file_in) {
-    char dir[] = "/tmp/ko_readahead_XXXXXX", path[300];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/store", dir);
-    ck_assert_ptr_null(koi_readahead_start(path, 0)); /* missing */
-    ck_assert_ptr_null(koi_readahead_start(dir, 0));  /* a folder */
-    ck_assert_ptr_null(koi_readahead_start(NULL, 0));
-    size_t len = (size_t)8 << 20, pages = len / 4096;
-    FILE *fp = fopen(path, "wb");
-    ck_assert_ptr_nonnull(fp);
-    for (size_t i = 0; i < len / 8; i++)
-        fwrite(&i, 8, 1, fp);
-    ck_assert_int_eq(fclose(fp), 0);
-    ck_assert_ptr_null(koi_readahead_start(path, len + 1)); /* smaller than asked: none */
-    int fd = open(path, O_RDONLY);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(fdatasync(fd), 0);
-    ck_assert_int_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    ck_assert_ptr_ne(map, MAP_FAILED);
-    unsigned char *in = malloc(pages);
-    ck_assert_ptr_nonnull(in);
-    ck_assert_int_eq(mincore(map, len, in), 0);
-    size_t resident = 0;
-    for (size_t i = 0; i < pages; i++)
-        resident += in[i] & 1;
-    koi_readahead *r = koi_readahead_start(path, 0);
-    ck_assert_ptr_nonnull(r);
-    koi_readahead_at(r, NAN); /* (ignored) */
-    koi_readahead_at(r, 2);   /* the scan at the end: the whole file is read */
-    for (int t = 0; t < 5000 && resident < pages; t++) {
-        usleep(1000);
-        ck_assert_int_eq(mincore(map, len, in), 0);
-        resident = 0;
-        for (size_t i = 0; i < pages; i++)
-            resident += in[i] & 1;
+/* The index build reads the store through SQLite alone: a descriptor of its own, closed,
+ * would release every POSIX lock the process holds on the file (a reader thread once did:
+ * adversary adv26i), and another process could then write under a read transaction of ours.
+ * And a handle whose store file was renamed over answers from nothing of the old file. */
+START_TEST(test_index_build_keeps_the_process_locks) {
+    fixture f;
+    fixture_open_bremen(&f);
+    char idx[300];
+    snprintf(idx, sizeof idx, "%s.koidx", f.db);
+    sqlite3 *a = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(f.db, &a, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(a, "BEGIN; SELECT count(*) FROM sites", NULL, NULL, NULL),
+                     SQLITE_OK); /* a SHARED lock until the end of the transaction */
+    ck_assert_int_eq(unlink(idx), 0);
+    ko_sites *r = NULL;
+    int loaded = 0;
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
+    ck_assert_int_eq(ko_sites_prepare(r, 1, &loaded), KO_OK); /* the index built from the store */
+    ck_assert_int_eq(loaded, 1);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) { /* another process (a new one: SQLite's lock records are per process and
+                     * fork would copy ours): its write must find the store locked */
+        execlp("sqlite3", "sqlite3", "-cmd", ".timeout 0", f.db,
+               "INSERT INTO meta VALUES('lock_probe', '1')", (char *)NULL);
+        _exit(127);
     }
-    /* (where the page cache could not be emptied, e.g. tmpfs, all pages were resident anyway) */
-    ck_assert_uint_eq(resident, pages);
-    koi_readahead_stop(r);
-    /* a scan that stays at 0 of a file larger than the window: the thread waits; stop ends it */
-    r = koi_readahead_start(path, 0);
-    ck_assert_ptr_nonnull(r);
-    koi_readahead_at(r, 0);
-    koi_readahead_stop(r);
-    koi_readahead_stop(NULL);
-    munmap(map, len);
-    close(fd);
-    free(in);
-    ck_assert_int_eq(unlink(path), 0);
-    ck_assert_int_eq(rmdir(dir), 0);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_msg(WEXITSTATUS(status) != 127, "the sqlite3 shell could not be run");
+    ck_assert_msg(WEXITSTATUS(status) != 0, "another process wrote under our read transaction");
+    ck_assert_int_eq(sqlite3_exec(a, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(a, "SELECT count(*) FROM meta WHERE key = 'lock_probe'", -1, &q, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(a);
+    /* another store renamed over the path under the open handle: its queries fail, naming it */
+    char other[320];
+    snprintf(other, sizeof other, "%s.other", f.db);
+    FILE *in = fopen(f.db, "rb"), *out = fopen(other, "wb");
+    ck_assert(in && out);
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, got, out), got);
+    ck_assert_int_eq(fclose(in), 0);
+    ck_assert_int_eq(fclose(out), 0);
+    ck_assert_int_eq(rename(other, f.db), 0);
+    double ring[10] = {8.80, 53.07, 8.81, 53.07, 8.81, 53.08, 8.80, 53.08, 8.80, 53.07};
+    ko_hits *h = NULL;
+    ck_assert_int_eq(ko_sites_query(r, ring, 5, 8.805, 53.06, &h), KO_ERR_DB);
+    ck_assert_ptr_null(h);
+    ck_assert_msg(strstr(ko_errmsg(f.ctx), "was replaced or removed since it was opened"), "%s",
+                  ko_errmsg(f.ctx));
+    ko_sites_close(r);
+    fixture_close(&f);
 }
 END_TEST
 
@@ -1130,7 +1136,7 @@ int main(void) {
                             test_index_batch_matches_single_queries,
                             test_index_batch_across_the_antimeridian,
                             test_index_file_damage_is_refused,
-                            test_index_readahead_pages_the_file_in};
+                            test_index_build_keeps_the_process_locks};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

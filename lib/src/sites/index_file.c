@@ -131,9 +131,18 @@ void koi_sites_stamp(ko_sites *s) {
 }
 
 ko_status koi_sites_confirm_index(ko_sites *s) {
-    if (!s->packed || !s->path) return KO_OK; /* the on-disk R-tree is read as it is */
+    if (!s->path) return KO_OK;
     long long now[2][4];
     file_stamp(s->path, 0, now[0]);
+    /* The connection reads the file it opened: one renamed over the path (a deployment's
+     * temp + rename, rsync) or removed is no longer the store at the path, and its token,
+     * read through the connection, would confirm the old index. */
+    if (s->file_ino && now[0][0] != s->file_ino)
+        return koi_error(s->ctx, KO_ERR_DB,
+                         "%s: the store file was replaced or removed since it was opened (this "
+                         "handle still reads the old one); open the store again",
+                         s->path);
+    if (!s->packed) return KO_OK; /* the on-disk R-tree is read as it is */
     file_stamp(s->path, 1, now[1]);
     /* File times advance by the kernel's clock tick (milliseconds), so two writes within one
      * tick can leave the same stamp: files written in the last two seconds are not trusted

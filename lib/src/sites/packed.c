@@ -408,7 +408,7 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
 /* The one scan: up to n rows into r (r->n: the rows read). More rows than n (the count taken
  * in the same read transaction) is an error, never a site left out. */
 static ko_status scan_rows(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q, size_t n, rows *r,
-                           const char *store, koi_readahead *ra) {
+                           const char *store) {
     bytes w = {0};
     ko_status st = KO_OK;
     int rc;
@@ -420,7 +420,7 @@ static ko_status scan_rows(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q
             break;
         }
         st = take_row(ctx, wkbr, q, r->n, &w, r, store);
-        if (!st && ++r->n % 4096 == 0) koi_readahead_at(ra, (double)r->n / (double)n);
+        if (!st) r->n++;
     }
     if (!st && rc != SQLITE_DONE)
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(sqlite3_db_handle(q)));
@@ -558,13 +558,7 @@ static ko_status read_rows(ko_sites *s, rows *r, const char *name) {
     sqlite3_exec(s->db, "PRAGMA mmap_size = 2147418112", NULL, NULL, NULL);
     if (!st && sqlite3_prepare_v2(s->db, rows_sql, -1, &q, NULL) != SQLITE_OK)
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-    if (!st) {
-        koi_readahead *ra =
-            koi_readahead_start(sqlite3_db_filename(s->db, "main"),
-                                s->readahead_from ? s->readahead_from : KOI_READAHEAD_FROM);
-        st = scan_rows(ctx, s->wkbr, q, n, r, name, ra);
-        koi_readahead_stop(ra);
-    }
+    if (!st) st = scan_rows(ctx, s->wkbr, q, n, r, name);
     sqlite3_finalize(q);
     sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
     return st;

@@ -24,33 +24,18 @@ struct ko_sites {
      * and times (any write by another process changes one), and whether they were read. */
     long long stamp[2][4];
     int stamped;
+    long long file_ino;  /* the inode of the file the connection opened (0: not known) */
     koi_packed *packed;  /* the packed index (mapped or built in memory), or NULL */
     GEOSWKBReader *wkbr; /* reused by queries */
     /* A batch against an index of at least this many sites searches its footprints many at
      * once (query.c); 0: KOI_MANY_FROM. Tests set 1 to take that path on small stores. */
     size_t many_from;
-    /* The index build pages in a store of at least this many bytes on a reader thread
-     * (readahead.c); 0: KOI_READAHEAD_FROM. Tests set 1 to run the thread on small stores. */
-    size_t readahead_from;
 };
 /* Below this many sites the tree stays in the caches and one footprint at a time is faster
  * (bench_index at 10^5 sites: traversal 3.95 M q/s alone, 2.44 M many at once; at 10^7 0.74 M
  * and 1.14 M). The crossover between was not measured: this is where the tree's boxes (16
  * bytes a site) outgrow 8 MB of cache. */
 #define KOI_MANY_FROM ((size_t)1 << 19)
-
-/* A thread reading the file at path a window ahead of a scan that reads it in about its
- * order (readahead.c), so a store out of the page cache is read on another core. Only speed:
- * NULL (the file smaller than min_size, unreadable, no thread) is no error. The caller owns
- * the handle and ends it with koi_readahead_stop (which joins the thread); koi_readahead_at
- * says how far the scan is (0..1 of the file). */
-typedef struct koi_readahead koi_readahead;
-koi_readahead *koi_readahead_start(const char *path, size_t min_size);
-void koi_readahead_at(koi_readahead *r, double fraction);
-void koi_readahead_stop(koi_readahead *r);
-/* Stores smaller than this are scanned without the thread: they are read in well under a
- * second either way. */
-#define KOI_READAHEAD_FROM ((size_t)64 << 20)
 
 /* Initialises SpatiaLite on s's connection if it is not yet (writable stores have it from the
  * start): before any SQL that calls its functions or writes geometries. */

@@ -314,6 +314,10 @@ ko_status ko_sites_open(ko_context *ctx, const char *path, int flags, ko_sites *
         st = first_read_error(ctx, path, rc, s->db);
         goto fail;
     }
+    /* The file the connection now reads (queries make sure the path still names it). */
+    struct stat now_sb;
+    if (stat(path, &now_sb) == 0 && (!exists || now_sb.st_ino == sb.st_ino))
+        s->file_ino = (long long)now_sb.st_ino;
     /* A reader needs SpatiaLite only for WKT and exports (queries read its blobs themselves,
      * splite_blob.c): its initialisation costs 7-18 ms, most of a one-query process. */
     if (s->writable && (st = koi_sites_spatialite(s))) goto fail;
