@@ -1063,7 +1063,8 @@ END_TEST
 /* The index build reads the store through SQLite alone: a descriptor of its own, closed,
  * would release every POSIX lock the process holds on the file (a reader thread once did:
  * adversary adv26i), and another process could then write under a read transaction of ours.
- * And a handle whose store file was renamed over answers from nothing of the old file. */
+ * And a handle whose store file was renamed over answers from nothing of the old file, and one
+ * whose path is a symlink sees what is written to the real file's -wal. */
 START_TEST(test_index_build_keeps_the_process_locks) {
     fixture f;
     fixture_open_bremen(&f);
@@ -1120,6 +1121,42 @@ START_TEST(test_index_build_keeps_the_process_locks) {
     ck_assert_msg(strstr(ko_errmsg(f.ctx), "was replaced or removed since it was opened"), "%s",
                   ko_errmsg(f.ctx));
     ko_sites_close(r);
+    /* a store reached through a symlink, in WAL mode: a site another connection adds goes to
+     * the -wal beside the real file, which the handle watches (not one beside the link) */
+    char link[320];
+    snprintf(link, sizeof link, "%s.link", f.db);
+    ck_assert_int_eq(symlink(f.db, link), 0);
+    ko_sites_close(f.s); /* (its connection too reads the file renamed over) */
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_CREATE, &f.s), KO_OK);
+    ck_assert_int_eq(sqlite3_exec(f.s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(ko_sites_open(f.ctx, link, KO_SITES_READONLY, &r), KO_OK);
+    ck_assert_int_eq(ko_sites_prepare(r, 1, &loaded), KO_OK); /* (its index beside the link) */
+    ck_assert_ptr_nonnull(r->packed);
+    double far[10] = {9.80, 53.07, 9.81, 53.07, 9.81, 53.08, 9.80, 53.08, 9.80, 53.07};
+    ck_assert_int_eq(ko_sites_query(r, far, 5, 9.805, 53.06, &h), KO_OK);
+    ck_assert_uint_eq(ko_hits_count(h), 0);
+    ko_hits_destroy(h);
+    sleep(2); /* (files written in the last 2 s are not trusted to their stamp at all) */
+    ck_assert_int_eq(ko_sites_query(r, far, 5, 9.805, 53.06, &h), KO_OK);
+    ko_hits_destroy(h);
+    ck_assert_int_eq(sqlite3_exec(f.s->db,
+                                  "INSERT INTO sites(source, source_id, name, category, buffer_m,"
+                                  " min_gsd_m, geom, geom_buffered) VALUES('t', 'far', 'far',"
+                                  " 'substation', 0, 0.5,"
+                                  " GeomFromText('POLYGON((9.804 53.074, 9.806 53.074, 9.806"
+                                  " 53.076, 9.804 53.076, 9.804 53.074))', 4326),"
+                                  " GeomFromText('POLYGON((9.804 53.074, 9.806 53.074, 9.806"
+                                  " 53.076, 9.804 53.076, 9.804 53.074))', 4326))",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(ko_sites_query(r, far, 5, 9.805, 53.06, &h), KO_OK);
+    ck_assert_uint_eq(ko_hits_count(h), 1);
+    ko_hits_destroy(h);
+    ko_sites_close(r);
+    ck_assert_int_eq(unlink(link), 0);
+    snprintf(link, sizeof link, "%s.link.koidx", f.db);
+    unlink(link);
     fixture_close(&f);
 }
 END_TEST

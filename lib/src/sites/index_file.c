@@ -99,20 +99,22 @@ ko_status koi_sites_index_id(ko_sites *s, koi_index_id *id) {
 }
 
 /* The store's file (k 0) or its -wal (k 1) as stat() sees it: inode, size, modification and
- * change times in ns; all -1 if it does not exist. */
-static void file_stamp(const char *path, int k, long long *out) {
+ * change times in ns; all -1 if it does not exist. The -wal is the one SQLite uses, beside the
+ * file a symlinked path leads to (sqlite3_filename_wal), not beside the link. */
+static void file_stamp(const ko_sites *s, int k, long long *out) {
     struct stat sb;
-    char wal[4096];
+    const char *path = s->path;
     if (!path) { /* a store without a file (in memory): nothing to stamp */
         out[0] = out[1] = out[2] = out[3] = -1;
         return;
     }
     if (k) {
-        if (snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal) {
+        const char *db = s->db ? sqlite3_db_filename(s->db, "main") : NULL;
+        path = db && *db ? sqlite3_filename_wal(db) : NULL;
+        if (!path || !*path) {
             out[0] = out[1] = out[2] = out[3] = -2; /* never equal to a later read: re-check */
             return;
         }
-        path = wal;
     }
     if (stat(path, &sb) != 0) {
         out[0] = out[1] = out[2] = out[3] = -1;
@@ -125,15 +127,15 @@ static void file_stamp(const char *path, int k, long long *out) {
 }
 
 void koi_sites_stamp(ko_sites *s) {
-    file_stamp(s->path, 0, s->stamp[0]);
-    file_stamp(s->path, 1, s->stamp[1]);
+    file_stamp(s, 0, s->stamp[0]);
+    file_stamp(s, 1, s->stamp[1]);
     s->stamped = s->stamp[0][0] != -1 && s->stamp[1][0] != -2;
 }
 
 ko_status koi_sites_confirm_index(ko_sites *s) {
     if (!s->path) return KO_OK;
     long long now[2][4];
-    file_stamp(s->path, 0, now[0]);
+    file_stamp(s, 0, now[0]);
     /* The connection reads the file it opened: one renamed over the path (a deployment's
      * temp + rename, rsync) or removed is no longer the store at the path, and its token,
      * read through the connection, would confirm the old index. */
@@ -143,7 +145,7 @@ ko_status koi_sites_confirm_index(ko_sites *s) {
                          "handle still reads the old one); open the store again",
                          s->path);
     if (!s->packed) return KO_OK; /* the on-disk R-tree is read as it is */
-    file_stamp(s->path, 1, now[1]);
+    file_stamp(s, 1, now[1]);
     /* File times advance by the kernel's clock tick (milliseconds), so two writes within one
      * tick can leave the same stamp: files written in the last two seconds are not trusted
      * to the stamp, the token is read. */
@@ -172,8 +174,8 @@ ko_status koi_sites_attach_index(ko_sites *s, int refuse_damaged) {
     /* the files as they were before the token was read: a write after it shows at the next
      * query */
     long long before[2][4];
-    file_stamp(s->path, 0, before[0]);
-    file_stamp(s->path, 1, before[1]);
+    file_stamp(s, 0, before[0]);
+    file_stamp(s, 1, before[1]);
     koi_index_id id;
     if (koi_sites_index_id(s, &id) != KO_OK) return KO_OK; /* served from the store itself */
     char *path = koi_sites_index_path(s);
@@ -287,8 +289,8 @@ ko_status koi_sites_rewrite_index(ko_sites *s) {
     char *path = koi_sites_index_path(s);
     if (!path) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     long long before[2][4];
-    file_stamp(s->path, 0, before[0]);
-    file_stamp(s->path, 1, before[1]);
+    file_stamp(s, 0, before[0]);
+    file_stamp(s, 1, before[1]);
     /* One read transaction: the sites the index holds are those of the token it carries. */
     if (!(st = koi_sites_exec(s, "BEGIN"))) {
         if (!(st = koi_sites_index_id(s, &id))) st = write_index_file(s, &id, path);
