@@ -76,9 +76,25 @@ static const char *const schema_sql =
     "SELECT AddGeometryColumn('sites', 'geom_buffered', 4326, 'GEOMETRY', 'XY', 1);"
     "SELECT CreateSpatialIndex('sites', 'geom_buffered');";
 
+static int has_table(ko_sites *s, const char *name) {
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 static ko_status create_schema(ko_sites *s) {
-    ko_status st = koi_sites_exec(s, "BEGIN");
+    /* Immediate, and looked at again inside: two processes creating the same new store both
+     * found it empty; the second now waits for the first and finds its schema (adversary
+     * adv26i: "table meta already exists"). */
+    ko_status st = koi_sites_exec(s, "BEGIN IMMEDIATE");
     if (st) return st;
+    if (has_table(s, "sites")) return koi_sites_exec(s, "COMMIT");
     /* WGS84-only spatial metadata: a few rows instead of PROJ's whole EPSG table. */
     if ((st = koi_sites_exec(s, "SELECT InitSpatialMetadata(0, 'WGS84')")) ||
         (st = koi_sites_exec(s, schema_sql)))
@@ -117,17 +133,6 @@ fail:
 }
 
 /* Returns 1 if the database has table name. */
-static int has_table(ko_sites *s, const char *name) {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return found;
-}
 
 ko_status koi_sites_meta_int(ko_sites *s, const char *key, long long *v) {
     sqlite3_stmt *st = NULL;
