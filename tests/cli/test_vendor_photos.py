@@ -257,6 +257,28 @@ def test_dewarp_data_in_decimal_only(tmp):
     assert props["status"] == "ok" and props["camera_source"] == "camera table", props
 
 
+def test_dewarped_image_is_not_the_dewarp_data_model(tmp):
+    """DJI's manuals (Mavic 3M, Matrice 4: "Photo File" fields): DewarpFlag "whether the camera
+    parameters have been dewarped: 0 - not dewarped, 1 - dewarped"; DewarpData is the raw
+    lens's model. A dewarped image no longer follows it (nor the camera table's distortion),
+    and how the camera remapped it is not in the file: unknown, naming the tag. DewarpFlag 0
+    with the FC300S's DewarpData (as test_dewarp_data_in_decimal_only) is that model. Likewise
+    GimbalReverse / CamReverse 1 or True (the camera upside down): unknown; 0 or False: ok."""
+    data = "-XMP-drone-dji:DewarpData=2020-10-19;2286.0,2286.0,0,0,0,0,0,0,0"
+    props = edited_dji(tmp, "flat.jpg", data, "-XMP-drone-dji:DewarpFlag=0")
+    assert props["status"] == "ok" and props["camera_source"] == "DJI DewarpData", props
+    props = edited_dji(tmp, "dewarped.jpg", data, "-XMP-drone-dji:DewarpFlag=1")
+    assert props["status"] == "unknown" and "drone-dji:DewarpFlag" in props["reason"], props
+    for tag in ("GimbalReverse", "CamReverse"):
+        for value, ok in (("0", True), ("False", True), ("1", False), ("True", False)):
+            props = edited_dji(tmp, "rev.jpg", f"-XMP-drone-dji:{tag}={value}")
+            if ok:
+                assert props["status"] == "ok", (tag, value, props)
+            else:
+                assert props["status"] == "unknown", (tag, value, props)
+                assert f'drone-dji:{tag} is "{value}"' in props["reason"], props
+
+
 def test_two_exif_blocks_are_unknown(tmp):
     """A second EXIF APP1 segment (no camera writes one; none of the real samples has) was
     skipped unread, so a file could carry another photo's position in its first: which block

@@ -990,6 +990,59 @@ START_TEST(test_camera_original_or_edited) {
 }
 END_TEST
 
+/* DJI's drone-dji:GimbalReverse / CamReverse ("whether the gimbal / camera is upside down",
+ * DJI's Mavic 3E/3M and Matrice 4 user manuals, "Photo File" field list) and DewarpFlag
+ * ("whether the camera parameters have been dewarped: 0 not dewarped, 1 dewarped"). The Zenmuse
+ * X3 sample writes CamReverse="0" GimbalReverse="0" and its shot is clear; either flag at "1"
+ * is an image upside down from what its gimbal angles say: unknown, naming the tag. A dewarped
+ * image no longer follows the lens model: unknown. "False" is 0 (DJI's manuals write both). The
+ * XT2's visible JPEG writes them as elements (XMP inside EXIF tag 700). */
+START_TEST(test_dji_reverse_and_dewarp_flags) {
+    size_t n;
+    unsigned char *b = slurp(GZ("DJI_Zenmuse_X3.JPG"), &n);
+    ko_pose p;
+    const char *v = NULL, *why = shot_of(b, n, &p, "camera", &v);
+    ck_assert_msg(!why, "%s", why);
+    static const struct {
+        const char *from, *to, *tag;
+    } flip[] = {{"GimbalReverse=\"0\"", "GimbalReverse=\"1\"", "drone-dji:GimbalReverse is \"1\""},
+                {"CamReverse=\"0\"", "CamReverse=\"1\"", "drone-dji:CamReverse is \"1\""},
+                {"CamReverse=\"0\"", "DewarpFlag=\"1\"", "drone-dji:DewarpFlag is \"1\""}};
+    for (size_t i = 0; i < sizeof flip / sizeof *flip; i++) {
+        ck_assert_int_eq(rename_all(b, n, flip[i].from, flip[i].to), 1);
+        why = shot_of(b, n, &p, "camera", &v);
+        ck_assert_msg(why && strstr(why, flip[i].tag), "%zu: %s", i, why ? why : "(clear)");
+        ck_assert_int_eq(rename_all(b, n, flip[i].to, flip[i].from), 1);
+    }
+    /* DewarpFlag 0: not dewarped, as before */
+    ck_assert_int_eq(rename_all(b, n, "CamReverse=\"0\"", "DewarpFlag=\"0\""), 1);
+    why = shot_of(b, n, &p, "camera", &v);
+    ck_assert_msg(!why, "%s", why);
+    ck_assert_int_eq(rename_all(b, n, "DewarpFlag=\"0\"", "XamReverse=\"0\""), 1);
+    /* "False" and "True", in place of FlightZSpeed (same length, padded) */
+    const char *speed = "drone-dji:FlightZSpeed=\"+0.00\"";
+    char to[40];
+    snprintf(to, sizeof to, "%-*s", (int)strlen(speed), "drone-dji:CamReverse=\"False\"");
+    ck_assert_int_eq(rename_all(b, n, speed, to), 1);
+    why = shot_of(b, n, &p, "camera", &v);
+    ck_assert_msg(!why, "%s", why);
+    ck_assert_int_eq(rename_all(b, n, "CamReverse=\"False\"", "CamReverse=\"True\" "), 1);
+    why = shot_of(b, n, &p, "camera", &v);
+    ck_assert_msg(why && strstr(why, "drone-dji:CamReverse is \"True\""), "%s",
+                  why ? why : "(clear)");
+    free(b);
+    b = slurp(GZ("DJI_Zenmuse_XT2_640_R_13mm.jpg"), &n);
+    why = shot_of(b, n, &p, "camera", &v);
+    ck_assert_msg(!why, "%s", why);
+    ck_assert_int_eq(rename_all(b, n, "<drone-dji:GimbalReverse>0<", "<drone-dji:GimbalReverse>1<"),
+                     1);
+    why = shot_of(b, n, &p, "camera", &v);
+    ck_assert_msg(why && strstr(why, "drone-dji:GimbalReverse is \"1\""), "%s",
+                  why ? why : "(clear)");
+    free(b);
+}
+END_TEST
+
 /* The XMP of one rdf:Description declaring drone-dji:, drone-parrot: and Camera:. */
 #define POSE_XMP(attrs, body)                                                     \
     "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                             \
@@ -1293,7 +1346,8 @@ int main(void) {
                             test_xmp_structured_value_is_not_read,
                             test_xmp_pose_value_said_twice,
                             test_makernote_angle_said_twice,
-                            test_xmp_repair_bounded};
+                            test_xmp_repair_bounded,
+                            test_dji_reverse_and_dewarp_flags};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,

@@ -658,6 +658,9 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
                      m->lens_model);
             why_also(s, r->path, lens);
         }
+        /* DJI's GimbalReverse/CamReverse (upside down) or DewarpFlag (dewarped in the camera)
+         * not 0: neither the attitude nor the lens model is the image's (xmp.c). */
+        if (m->dji_flag_note[0]) why_also(s, r->path, m->dji_flag_note);
     }
     shot->source = r->path;
     shot->id = s->id;

@@ -129,6 +129,10 @@ typedef struct koi_image_meta {
     char lens_model[24]; /* Pix4D Camera:ModelType ("perspective", "fisheye"), or "" */
     int xmp_repaired;    /* the packet parsed only once a harmless defect was mended */
     char dewarp[256];
+    /* A drone-dji flag other than 0/False: GimbalReverse or CamReverse (the camera upside
+     * down) or DewarpFlag (the image dewarped in the camera), naming it; "" if none. The
+     * reader makes the shot unknown with it. */
+    char dji_flag_note[360];
     char projection[32]; /* GPano:ProjectionType ("equirectangular", ...), "" if none */
     /* What an editor left in the XMP (its name, a crop, an edit history), "" if nothing:
      * the frame is then not known to be the camera's own (koi_image_camera_original). */

@@ -231,6 +231,35 @@ static void dji(koi_image_meta *m, const char *name, const char *v) {
             return;
         }
     if (!strcmp(name, "DewarpData")) snprintf(m->dewarp, sizeof m->dewarp, "%s", v);
+    /* DJI's flags for a view other than the one its angles describe: GimbalReverse and
+     * CamReverse ("Whether the gimbal / camera is upside down", DJI's user manuals; "0"/"1",
+     * or "False") and DewarpFlag ("Whether the camera parameters have been dewarped: 0 not
+     * dewarped, 1 dewarped"). Anything but 0 or False, whatever else it says, is noted: an
+     * upside-down camera's pixels are not where its angles put them, and a dewarped image no
+     * longer follows the lens's model (DewarpData, the camera table's distortion). */
+    static const struct {
+        const char *name, *what;
+    } flags[] = {
+        {"GimbalReverse", "the gimbal is mounted upside down"},
+        {"CamReverse", "the camera is upside down"},
+        {"DewarpFlag",
+         "the camera dewarped the image, which then no longer follows the lens "
+         "model the file (DewarpData) or the camera table gives, and how it was "
+         "remapped is not in the file"},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        if (strcmp(name, flags[i].name) != 0) continue;
+        const char *t = v + strspn(v, " \t\r\n");
+        size_t len = strcspn(t, " \t\r\n");
+        int off = t[len + strspn(t + len, " \t\r\n")] == '\0' &&
+                  ((len == 1 && t[0] == '0') || (len == 5 && !strncasecmp(t, "false", 5)));
+        if (!off && !m->dji_flag_note[0])
+            snprintf(m->dji_flag_note, sizeof m->dji_flag_note,
+                     "drone-dji:%s is \"%.24s\": %s, so the view is not the one its angles and "
+                     "camera model describe",
+                     flags[i].name, v, flags[i].what);
+        return;
+    }
 }
 
 /* Pix4D's Camera: namespace measures pitch from nadir (0 = straight down, 90 = horizon). Its
