@@ -117,5 +117,39 @@ def test_flight_record_rows_without_gps_are_unknown(tmp):
     assert "OSD.gpsNum" in recs[7]["properties"]["reason"], recs[7]["properties"]
 
 
+def test_flight_record_numbers_in_decimal_only(tmp):
+    """Numbers are decimal text: the C spellings strtod also reads (a hex float "-0x1.68p6",
+    which is -90; "0x1p3", 8; "inf"; "1e400", which overflows) are not numbers and the row is
+    unknown, naming the field, as "46.84x" is; a gpsNum "0x10" (16) or "inf" is no count of
+    satellites: no fix. The fixture's rows 4-11 are ok (test_flight_record_rows_by_the_
+    dictionary); rows 4-10 are edited, row 11 stays ok."""
+    import csv
+    with open(LOG, newline="") as f:
+        rows = list(csv.reader(f))
+    col = {name: rows[0].index(name) for name in
+           ("GIMBAL.pitch", "GIMBAL.yaw", "OSD.latitude", "OSD.height [m]", "OSD.gpsNum")}
+    edits = {4: ("GIMBAL.pitch", "-0x1.68p6"), 5: ("GIMBAL.yaw", "0x1p3"),
+             6: ("OSD.latitude", "inf"), 7: ("OSD.height [m]", "1e400"),
+             8: ("OSD.gpsNum", "0x10"), 9: ("OSD.gpsNum", "inf"),
+             10: ("GIMBAL.pitch", "nan")}
+    for row, (name, text) in edits.items():
+        rows[row][col[name]] = text
+    path = os.path.join(tmp, "DJIFlightRecord_hex.csv")
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
+                         "Phantom 4 Pro", path)
+    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    status = [r["properties"]["status"] for r in recs]
+    want = ["unknown"] * 10 + ["ok"]  # rows 1-3 on the ground; 4-10 edited
+    assert status == want, (status, err)
+    for row, (name, text) in edits.items():
+        why = recs[row - 1]["properties"]["reason"]
+        if name == "OSD.gpsNum":
+            assert "no fix" in why and "OSD.gpsNum" in why, (row, why)
+        else:
+            assert f"= '{text}' is not a number" in why, (row, why)
+
+
 if __name__ == "__main__":
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

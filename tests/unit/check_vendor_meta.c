@@ -923,6 +923,69 @@ START_TEST(test_rig_micasense_band) {
 }
 END_TEST
 
+/* koi_decimal, the metadata readers' one number parser: decimal text as writers give it, and
+ * none of the other spellings strtod reads. */
+START_TEST(test_decimal_parser) {
+    static const struct {
+        const char *text;
+        double v;
+        size_t len; /* characters read */
+    } good[] = {
+        {"+45.00", 45.0, 6}, {"-0.127427", -0.127427, 9}, {".5", 0.5, 2},    {"1.", 1.0, 2},
+        {"1e-3", 0.001, 4},  {"2.5E+2,1", 250.0, 6},      {"7/100", 7.0, 1}, {"12 ", 12.0, 2},
+        {"1e", 1.0, 1}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        const char *end;
+        double v = koi_decimal(good[i].text, &end);
+        ck_assert_msg(v == good[i].v && (size_t)(end - good[i].text) == good[i].len, "%s: %g %zu",
+                      good[i].text, v, (size_t)(end - good[i].text));
+    }
+    static const char *const bad[] = {"0x1p3",  "-0x5Ap0", "inf",    "-Infinity", "nan",
+                                      "NAN(1)", "1e400",   "-1e999", "",          "+",
+                                      ".",      "-.",      "e5",     " 5",        "x1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *end;
+        double v = koi_decimal(bad[i], &end);
+        ck_assert_msg(isnan(v) && end == bad[i], "%s: %g", bad[i], v);
+    }
+}
+END_TEST
+
+/* RigRelatives in decimal only: the C spellings CPLStrtod also reads ("0x1p1" is 2, "inf",
+ * "nan", "1e400") are not numbers, so the band's boresight is unknown, as "12;0;0" is; before,
+ * "0x1p1,0,0" turned the band 2 degrees as "2,0,0" does. In the parser, and through the reader
+ * on the real RedEdge band (test_rig_micasense_band's edit). */
+START_TEST(test_rig_relatives_decimal_only) {
+    static const char *const odd[] = {"0x1p1,0,0", "2,0,inf",    "nan,0,0",
+                                      "1e400,0,0", "0,-0x0p0,0", "infinity,0,0"};
+    char xml[512];
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        snprintf(xml, sizeof xml,
+                 "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+                 "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+                 "xmlns:Camera=\"http://pix4d.com/1.0\"><Camera:RigRelatives>%s"
+                 "</Camera:RigRelatives></rdf:Description></rdf:RDF></x:xmpmeta>",
+                 odd[i]);
+        koi_image_meta m;
+        koi_image_meta_init(&m);
+        ck_assert_int_eq(koi_xmp_parse(ctx, xml, strlen(xml), &m), KO_OK);
+        ck_assert_msg(m.rig_state == -1, "%s: %d", odd[i], m.rig_state);
+    }
+    size_t n;
+    unsigned char *b = slurp(GZ("IMG_0001_1.tif"), &n);
+    const char *from = "<Camera:BandSensitivity>0.25995123202591713</Camera:BandSensitivity>";
+    char to[80];
+    snprintf(to, sizeof to, "%-*s", (int)strlen(from),
+             "<Camera:RigRelatives>0x1p1,0,0</Camera:RigRelatives>");
+    ck_assert_int_eq(rename_all(b, n, from, to), 1);
+    ko_pose p;
+    const char *why = band_shot(b, n, &p);
+    ck_assert_msg(why && strstr(why, "\"0x1p1,0,0\" is not three angles"), "%s",
+                  why ? why : "(clear)");
+    free(b);
+}
+END_TEST
+
 /* Which files are the camera's own (koi_image_camera_original): firmware in Software (the
  * real samples' strings, tests/data/vendors and data/images), no editor's trace in the XMP.
  * DJI's own packet declares crs: with HasCrop="False": no trace. */
@@ -1347,7 +1410,9 @@ int main(void) {
                             test_xmp_pose_value_said_twice,
                             test_makernote_angle_said_twice,
                             test_xmp_repair_bounded,
-                            test_dji_reverse_and_dewarp_flags};
+                            test_dji_reverse_and_dewarp_flags,
+                            test_rig_relatives_decimal_only,
+                            test_decimal_parser};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,

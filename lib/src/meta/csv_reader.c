@@ -147,11 +147,13 @@ static int parse_number(csv_state *s, enum col c, double *out) {
     while (*txt == ' ' || *txt == '\t')
         txt++;
     if (!*txt) return 1;
-    char *end = NULL;
-    double v = CPLStrtod(txt, &end);
-    while (end && (*end == ' ' || *end == '\t' || *end == '\r'))
-        end++;
-    if (!end || *end || !isfinite(v)) {
+    /* decimal only (koi_decimal): "0x1p3", "inf", "nan", "1e400" are not numbers */
+    const char *end = NULL;
+    double v = koi_decimal(txt, &end);
+    if (end != txt)
+        while (*end == ' ' || *end == '\t' || *end == '\r')
+            end++;
+    if (end == txt || *end) {
         snprintf(s->reason, sizeof s->reason, "row %ld: field '%s' = '%.40s' is not a number",
                  s->row, col_names[c], txt);
         s->unreadable = 1;
@@ -380,8 +382,9 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
         const char *t = OGR_F_IsFieldSetAndNotNull(s->feat, s->satellites)
                             ? OGR_F_GetFieldAsString(s->feat, s->satellites)
                             : "";
-        char *end = NULL;
-        double n = CPLStrtod(t, &end);
+        const char *end = NULL;
+        t += strspn(t, " \t");
+        double n = koi_decimal(t, &end);
         if (end == t || *end || !(n >= 4)) {
             snprintf(s->reason, sizeof s->reason,
                      "row %ld: GPS has no fix: '%s' is '%.20s' (a fix needs 4)", s->row,

@@ -36,14 +36,18 @@ static int from_dewarp(const koi_image_meta *m, uint32_t w, uint32_t h, ko_camer
     double v[9];
     if (!p || !w || !h) return 0;
     p++;
-    /* decimal numbers only: CPLStrtod also reads C hex floats, which DJI never writes */
-    if (p[strspn(p, "0123456789+-.eE, \t")] != '\0') return 0;
+    /* nine decimal numbers (koi_decimal: CPLStrtod also reads C hex floats, which DJI never
+     * writes), comma-separated, and nothing after them */
     for (int i = 0; i < 9; i++) {
-        char *end;
-        v[i] = CPLStrtod(p, &end);
-        if (end == p || !isfinite(v[i])) return 0;
-        p = end + (*end == ',');
+        const char *end;
+        p += strspn(p, " \t");
+        v[i] = koi_decimal(p, &end);
+        if (end == p) return 0;
+        end += strspn(end, " \t");
+        if (i < 8 && *end != ',') return 0;
+        p = end + (i < 8);
     }
+    if (*p) return 0;
     if (!(v[0] > 0) || !(v[1] > 0)) return 0;
     /* Any pixel pitch gives the same field of view: take 1 um. */
     c->focal_mm = v[0] * 1e-3;

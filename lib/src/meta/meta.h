@@ -40,6 +40,13 @@ ko_status koi_reader_open_file(ko_context *ctx, const char *path, const ko_reade
 /* ko_pose_validate(), and a height <= 0 refused unless opts.below_takeoff. */
 ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p);
 
+/* The decimal number written at s ("+45.00", "-0.127427", ".5", "1e-3"; no leading blanks):
+ * its value, *end just after it. Not a finite decimal number (no digits; a C hex float
+ * "0x1p3", "inf", "nan", which strtod also reads; "1e400", which overflows): NaN, *end = s.
+ * The one number parser of the metadata readers (XMP values, RigRelatives, DewarpData,
+ * telemetry CSV fields). */
+double koi_decimal(const char *s, const char **end);
+
 int koi_image_flight_key(const ko_reader *r, const char **make, const char **model, double *t_s);
 
 /* Growable list of pass-through key/value strings, reused between shots. */

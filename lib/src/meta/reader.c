@@ -1,7 +1,9 @@
 /* Opens an input by what it is (directory, JPEG, SRT, telemetry CSV) and iterates its shots. */
 #include "meta/meta.h"
 
+#include <cpl_conv.h>
 #include <cpl_vsi.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +23,32 @@ void ko_reader_options_init(ko_reader_options *o) {
     o->width_px = o->height_px = 0;
     o->below_takeoff = 0;
     o->camera = NULL;
+}
+
+double koi_decimal(const char *s, const char **end) {
+    /* [+-] digits [. digits] [e [+-] digits], or [+-] . digits [...]: the grammar is checked
+     * here and CPLStrtod (locale-free) must stop where it ends, so the C spellings strtod
+     * also reads (hex floats "0x1p3", "inf", "nan") are not numbers (adversary adv21). */
+    const char *p = s + (*s == '+' || *s == '-');
+    size_t whole = strspn(p, "0123456789"), frac = 0;
+    p += whole;
+    if (*p == '.') {
+        frac = strspn(p + 1, "0123456789");
+        p += 1 + frac;
+    }
+    if (whole + frac > 0 && (*p == 'e' || *p == 'E')) {
+        const char *q = p + 1 + (p[1] == '+' || p[1] == '-');
+        size_t exp = strspn(q, "0123456789");
+        if (exp) p = q + exp;
+    }
+    char *stop;
+    double v = whole + frac > 0 ? CPLStrtod(s, &stop) : NAN;
+    if (whole + frac == 0 || stop != p || !isfinite(v)) {
+        *end = s;
+        return NAN;
+    }
+    *end = p;
+    return v;
 }
 
 ko_status koi_reader_validate(const ko_reader *r, const ko_camera *cam, const ko_pose *p) {

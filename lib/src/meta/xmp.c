@@ -52,18 +52,17 @@ typedef struct xmp_state {
 } xmp_state;
 
 /* Signed decimal text as DJI writes it ("+45.00"), or a rational as FLIR writes it
- * ("16319/100"); anything else stays NaN. */
+ * ("16319/100"); anything else stays NaN. Decimal only (koi_decimal): CPLStrtod also reads C
+ * hex floats ("-0x5Ap0" is -90), which no writer produces and ExifTool does not read as
+ * numbers (adversary adv21). */
 static double number(const char *s) {
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
         s++;
-    /* Decimal text only: CPLStrtod also reads C hex floats ("-0x5Ap0" is -90), which no
-     * writer produces and ExifTool does not read as numbers (adversary adv21). */
-    if (!*s || s[strspn(s, "0123456789+-.eE/ \t\r\n")] != '\0') return NAN;
-    char *end;
-    double v = CPLStrtod(s, &end);
+    const char *end;
+    double v = koi_decimal(s, &end);
     if (end != s && *end == '/' && end[1] >= '0' && end[1] <= '9') {
         const char *d = end + 1;
-        double den = CPLStrtod(d, &end);
+        double den = koi_decimal(d, &end);
         v = end != d && den != 0.0 ? v / den : NAN;
     }
     while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
@@ -265,14 +264,15 @@ static void dji(koi_image_meta *m, const char *name, const char *v) {
 /* Pix4D's Camera: namespace measures pitch from nadir (0 = straight down, 90 = horizon). Its
  * Irradiance* angles are the sky sensor's, not the camera's, and are not read. ModelType names
  * the lens model (perspective, fisheye). */
-/* "0.12,-0.34,1.5" (spaces allowed around the numbers): exactly three numbers. */
+/* "0.12,-0.34,1.5" (spaces allowed around the numbers): exactly three decimal numbers
+ * (koi_decimal: "0x1p1", "inf", "nan", "1e400" are none; CPLStrtod read them: adversary). */
 static int three_numbers(const char *v, double out[3]) {
     for (int k = 0; k < 3; k++) {
-        char *end;
+        const char *end;
         while (*v == ' ')
             v++;
-        out[k] = CPLStrtod(v, &end);
-        if (end == v || !isfinite(out[k])) return 0;
+        out[k] = koi_decimal(v, &end);
+        if (end == v) return 0;
         v = end;
         while (*v == ' ')
             v++;
