@@ -179,8 +179,10 @@ def test_edited_16x9_copy_is_the_sensors_whole_view(tmp):
     but an editor's full-width 16:9 crop of a 4:3 photo (Lightroom's 16 x 9 preset, dragged up
     to frame the horizon) has the same shape and may lie anywhere: a file an editor wrote is
     the sensor's whole view. DJI_0018 (FC300S, 4000 x 2250, Software v01.23.4920, its XMP with
-    DJI's crs:HasCrop="False"): the centred mode. The same file with Software "GIMP 2.10.34", or
-    with crs:HasCrop="True" (Lightroom's crop record), or an xmp:CreatorTool: 3000 rows of the
+    DJI's crs:HasCrop="False"): the centred mode. The same file with Software "GIMP 2.10.34",
+    or a bare two-part version ("17.1", "1.0": an app's or an OS's as often as a camera's, and
+    no camera sample writes one), or with crs:HasCrop="True" (Lightroom's crop record), or an
+    xmp:CreatorTool: 3000 rows of the
     sensor instead of 2250, so 4/3 of the original's footprint area (near nadir, -89.9)."""
     import subprocess
     src = os.path.join(DATA, "images", "DJI_0018.JPG")
@@ -190,6 +192,8 @@ def test_edited_16x9_copy_is_the_sensors_whole_view(tmp):
     assert props["status"] == "ok" and "frame_view" not in props, props
     _, base = centre_and_area(recs[0], lat, lon)
     edits = {"gimp.jpg": ["-Software=GIMP 2.10.34"],
+             "app.jpg": ["-Software=17.1"],  # an app's / OS's version, no camera firmware
+             "one.jpg": ["-Software=1.0"],
              "lr.jpg": ["-XMP-crs:HasCrop=True"],
              "tool.jpg": ["-XMP-xmp:CreatorTool=Adobe Photoshop Lightroom Classic 12.1"]}
     for name, tags in edits.items():

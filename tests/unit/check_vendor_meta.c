@@ -1004,7 +1004,18 @@ START_TEST(test_camera_original_or_edited) {
               {"v", 0},
               {"12", 0},
               {".1.2", 0},
-              {"1.2 beta", 0}};
+              {"1.2 beta", 0},
+              /* two parts without a 'v': an app's or an OS's version as often as a camera's */
+              {"17.1", 0},
+              {"1.0", 0},
+              {"17.1-beta", 0},
+              {"v1.0", 1},
+              {"V06.02", 1},
+              {"1.2.3", 1},
+              {"22.20.16.1", 1},
+              {"02.02.01.00", 1},
+              {"1.2.", 0},
+              {"1..2.3", 0}};
     for (size_t i = 0; i < sizeof sw / sizeof *sw; i++) {
         koi_image_meta m;
         koi_image_meta_init(&m);

@@ -189,12 +189,28 @@ static int sensor_of(ko_context *ctx, const koi_image_meta *m, uint32_t w, uint3
 int koi_image_camera_original(const koi_image_meta *m) {
     if (m->editor_trace[0]) return 0;
     const unsigned char *v = (const unsigned char *)m->software;
-    v += *v == 'v' || *v == 'V';
+    int prefixed = *v == 'v' || *v == 'V';
+    v += prefixed;
+    /* dot-separated groups of digits, none empty: "01.23.4920" */
     size_t i = 0;
-    int dots = 0;
-    for (; isdigit(v[i]) || (i && v[i] == '.'); i++)
-        dots += v[i] == '.';
-    if (!dots || (v[i] && v[i] != '-' && v[i] != '_')) return 0;
+    int parts = 0;
+    for (;;) {
+        size_t d = 0;
+        while (isdigit(v[i + d]))
+            d++;
+        if (!d) return 0;
+        parts++;
+        i += d;
+        if (v[i] != '.') break;
+        i++;
+    }
+    /* A version of two parts without a 'v' ("17.1", "1.0") is as likely an app's or an
+     * operating system's (an editor on a phone writes its own version there) as a camera's:
+     * every firmware string of the real samples has three or more parts or the 'v' ("v1.4.1",
+     * "V06.02.20", "02.02.01.00", "22.20.16.1"), so such a file is not taken as the camera's
+     * own (the sensor's whole view, not a centred mode). */
+    if (parts < 2 || (parts < 3 && !prefixed)) return 0;
+    if (v[i] && v[i] != '-' && v[i] != '_') return 0;
     for (; v[i]; i++) /* a build suffix: "-34-g05e37eb-local" */
         if (!isalnum(v[i]) && v[i] != '.' && v[i] != '-' && v[i] != '_') return 0;
     return 1;

@@ -262,7 +262,8 @@ int koi_image_camera(ko_context *ctx, const koi_image_meta *m, ko_camera *cam, c
                      char *why, size_t why_size);
 
 /* 1 if nothing in the file says an editor wrote it: an IFD0 Software that reads as firmware
- * (a version number: "v01.23.4920", "10.00.03.15", "v2.1.2-34-g05e37eb"), and no editor's
+ * (a version number of three or more parts, or two with a 'v': "v01.23.4920", "10.00.03.15",
+ * "v2.1.2-34-g05e37eb"; not "17.1", an app's or OS's as often), and no editor's
  * trace in the XMP (an edit history, a creator tool, crop settings, an editor's namespace).
  * Only such a file's 16:9 or 3:2 frame is believed to be its camera's centred mode. */
 int koi_image_camera_original(const koi_image_meta *m);
