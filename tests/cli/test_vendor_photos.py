@@ -495,8 +495,9 @@ def test_sequoia_rgb_frame_is_the_rgb_camera(tmp):
     4608 x 3456 RGB camera (1.34 um: 6.175 x 4.631 mm), both 4:3. The RGB sample (EXIF
     4608 x 3456, focal 4.88 mm) with a position, DJI's RelativeAltitude 50 m and no
     FocalPlaneResolutionUnit (the camera table is the only source): its own sensor, 50 * 6.175
-    / 4.88 by 50 * 4.631 / 4.88 = 63.27 x 47.45 m = 3002 m^2 (Pix4D attitude 1.3 deg off
-    nadir: +0.1 %); the band's 4.8 x 3.6 mm gave 1814 m^2. A 2304 x 1728 copy is a scaled copy
+    / 4.88 by 50 * 4.631 / 4.88 = 63.27 x 47.45 m = 3002 m^2 for a pinhole (Pix4D attitude
+    1.3 deg off nadir: +0.1 %), times its lens model's ratio; the band's 4.8 x 3.6 mm gave
+    1814 m^2. A 2304 x 1728 copy is a scaled copy
     of both sensors: which one took it cannot be told, so unknown."""
     import subprocess
     src = unpack(tmp, "IMG_180413_080658_0000_RGB.JPG")
@@ -513,11 +514,100 @@ def test_sequoia_rgb_frame_is_the_rgb_camera(tmp):
     p = recs[0]["properties"]
     assert p["status"] == "ok" and p["camera_source"] == "camera table", p
     _, a = centre_and_area(recs[0], 46.8, 7.1)
-    want = 50 * 50 * (4608 * 1.34e-3) * (3456 * 1.34e-3) / 4.88 ** 2
-    assert abs(a / want - 1) < 0.01, (a, want)
+    # its Pix4D lens model (PrincipalPoint 3.051434,2.274263 mm, PerspectiveDistortion
+    # 0.179485362,-0.495503284,0.424831322,-0.000949212,0.000767722: ~2 % narrower at the
+    # edges than the pinhole), as test_micasense_band_pix4d_lens_model reads it
+    f, pitch = 4.88 / 1.34e-3, 1.34e-3
+    k = (0.179485362, -0.495503284, 0.424831322, -0.000949212, 0.000767722)
+    lens = nadir_ground(4608, 3456, 50.0, 0.0, lambda u, v: brown_undistort(
+        (u - 3.051434 / pitch) / f, (v - 2.274263 / pitch) / f, *k)).GetArea()
+    pinhole = nadir_ground(4608, 3456, 50.0, 0.0,
+                           lambda u, v: ((u - 2304) / f, (v - 1728) / f)).GetArea()
+    want = 50 * 50 * (4608 * 1.34e-3) * (3456 * 1.34e-3) / 4.88 ** 2 * lens / pinhole
+    assert abs(a / want - 1) < 0.01, (a, want, lens / pinhole)
     code, recs, err = footprint("--tolerance", "0", half)
     p = recs[0]["properties"]
     assert p["status"] == "unknown", p
+
+
+def brown_undistort(xd, yd, k1, k2, k3, p1, p2):
+    """Normalised undistorted coordinates of a distorted (xd, yd) under Brown's model as Pix4D
+    defines it (x_d = x (1 + R1 r^2 + R2 r^4 + R3 r^6) + 2 T1 x y + T2 (r^2 + 2 x^2), y alike),
+    by fixed-point iteration (keepout inverts it otherwise)."""
+    x, y = xd, yd
+    for _ in range(100):
+        r2 = x * x + y * y
+        radial = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2 ** 3
+        dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+        dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+        x, y = (xd - dx) / radial, (yd - dy) / radial
+    return x, y
+
+
+def nadir_ground(w, h, height, yaw, model, n=256):
+    """The ground polygon (east, north metres) of a w x h frame's boundary seen straight down
+    from height, its top toward yaw (radians clockwise from north); model(u, v) gives a pixel's
+    normalised undistorted ray (x right, y down)."""
+    from osgeo import ogr
+    pts = []
+    for i in range(4 * n):
+        e, t = divmod(i, n)
+        t /= n
+        u, v = [(t * w, 0), (w, t * h), ((1 - t) * w, h), (0, (1 - t) * h)][e]
+        x, y = model(u, v)
+        fwd, right = -y * height, x * height
+        pts.append((fwd * math.sin(yaw) + right * math.cos(yaw),
+                    fwd * math.cos(yaw) - right * math.sin(yaw)))
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    for x, y in pts + [pts[0]]:
+        ring.AddPoint_2D(x, y)
+    poly = ogr.Geometry(ogr.wkbPolygon)
+    poly.AddGeometry(ring)
+    return poly
+
+
+def test_micasense_band_pix4d_lens_model(tmp):
+    """The RedEdge band (IMG_0001_1.tif) declares Pix4D's perspective model: PrincipalPoint
+    2.35363,1.79947 (mm on the sensor) and PerspectiveDistortion (an rdf:Seq) -0.0967966,
+    0.1404189, -0.0229808, 0.000275838, 0.000660073 (R1, R2, R3, T1, T2). Read as MicaSense's
+    imageprocessing library reads them (cx = 2.35363 mm * 266.666667 px/mm = 627.63 px; OpenCV
+    k1, k2, p1, p2, k3), with EXIF FocalLength 5.5 mm (1466.67 px) and the file given a height
+    of 50 m and --assume-nadir (its DLS yaw -21.11 deg the heading): the footprint is the
+    ground of the image boundary's rays, undistorted here independently, not the pinhole's
+    (the barrel lens sees ~2.6 % more ground)."""
+    import subprocess
+    from osgeo import ogr, osr
+    src = unpack(tmp, "IMG_0001_1.tif")
+    r = subprocess.run(["exiftool", "-q", "-q", "-overwrite_original",
+                        "-XMP-drone-dji:RelativeAltitude=+50.00", src],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lat, lon = 36.5760815, -119.4352604  # exiftool -n
+    code, recs, err = footprint("--tolerance", "0", "--assume-nadir", src)
+    p = recs[0]["properties"]
+    assert p["status"] == "ok" and p["camera_source"] == "EXIF focal plane resolution", p
+    res, f = 266.666667, 5.5 * 266.666667
+    cx, cy = 2.35363 * res, 1.79947 * res
+    k = (-0.09679655532374383, 0.14041893470790068, -0.022980842634993275,
+         0.00027583837742166351, 0.00066007295364609389)
+    yaw = math.radians(-0.36845451174720734 * 180 / math.pi)
+
+    lens = nadir_ground(1280, 960, 50.0, yaw,
+                        lambda u, v: brown_undistort((u - cx) / f, (v - cy) / f, *k))
+    pinhole = nadir_ground(1280, 960, 50.0, yaw, lambda u, v: ((u - 640) / f, (v - 480) / f))
+    wgs = osr.SpatialReference()
+    wgs.ImportFromEPSG(4326)
+    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    local = osr.SpatialReference()
+    local.ImportFromProj4(f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +ellps=WGS84 +units=m")
+    got = ogr.CreateGeometryFromJson(json.dumps(recs[0]["geometry"]))
+    got.AssignSpatialReference(wgs)
+    assert got.TransformTo(local) == 0
+    assert abs(got.GetArea() / lens.GetArea() - 1) < 1e-4, (got.GetArea(), lens.GetArea())
+    assert lens.GetArea() / pinhole.GetArea() > 1.02, (lens.GetArea(), pinhole.GetArea())
+    c, want = got.Centroid(), lens.Centroid()
+    assert math.hypot(c.GetX() - want.GetX(), c.GetY() - want.GetY()) < 0.01, (
+        c.ExportToWkt(), want.ExportToWkt())
 
 
 if __name__ == "__main__":

@@ -923,6 +923,92 @@ START_TEST(test_rig_micasense_band) {
 }
 END_TEST
 
+/* Pix4D's perspective lens model (Pix4D, "Specifications of XMP Camera Tags": PrincipalPoint
+ * cx, cy in mm; PerspectiveDistortion R1, R2, R3, T1, T2). The RedEdge band writes the
+ * distortion as an rdf:Seq, the Sequoia RGB as attribute text (exiftool -n values); read into
+ * the camera model as MicaSense's imageprocessing library does: k1 k2 k3 p1 p2 = R1 R2 R3 T1
+ * T2, cx = 2.35363 mm * 266.666667 px/mm (FocalPlaneXResolution) = 627.6347 px. Stated but
+ * not so many decimal numbers, or twice: unknown. */
+START_TEST(test_pix4d_lens_model) {
+    koi_image_meta m;
+    ck_assert_int_eq(koi_tiff_meta_read(ctx, GZ("IMG_0001_1.tif"), &m), KO_OK);
+    ck_assert_int_eq(m.pix4d_dist_state, 1);
+    ck_assert_int_eq(m.pix4d_pp_state, 1);
+    ck_assert_double_eq_tol(m.pix4d_dist[0], -0.09679655532374383, 1e-15);
+    ck_assert_double_eq_tol(m.pix4d_dist[4], 0.00066007295364609389, 1e-18);
+    ko_camera c;
+    const char *how = NULL;
+    char why[320];
+    ck_assert_int_eq(koi_image_camera(ctx, &m, &c, &how, why, sizeof why), 1);
+    ck_assert_double_eq_tol(c.k1, -0.09679655532374383, 1e-15);
+    ck_assert_double_eq_tol(c.k2, 0.14041893470790068, 1e-15);
+    ck_assert_double_eq_tol(c.k3, -0.022980842634993275, 1e-15);
+    ck_assert_double_eq_tol(c.p1, 0.00027583837742166351, 1e-18);
+    ck_assert_double_eq_tol(c.p2, 0.00066007295364609389, 1e-18);
+    ck_assert_double_eq_tol(c.cx_px, 2.35363 * 266.666667, 1e-3);
+    ck_assert_double_eq_tol(c.cy_px, 1.79947 * 266.666667, 1e-3);
+    /* one item of the rdf:Seq not a decimal number: the model is not known */
+    size_t n;
+    unsigned char *b = slurp(GZ("IMG_0001_1.tif"), &n);
+    ck_assert_int_eq(
+        rename_all(b, n, "<rdf:li>0.14041893470790068<", "<rdf:li>0x14041893470790068<"), 1);
+    ck_assert_int_eq(koi_tiff_meta_parse(ctx, b, n, &m), KO_OK);
+    ck_assert_int_eq(m.pix4d_dist_state, -1);
+    ck_assert_int_eq(koi_image_camera(ctx, &m, &c, &how, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "PerspectiveDistortion") != NULL, "%s", why);
+    free(b);
+    /* the Sequoia RGB's attribute form */
+    ck_assert_int_eq(koi_jpeg_meta_read(ctx, GZ("IMG_180413_080658_0000_RGB.JPG"), &m), KO_OK);
+    ck_assert_int_eq(m.pix4d_dist_state, 1);
+    ck_assert_double_eq_tol(m.pix4d_dist[1], -0.495503284, 1e-12);
+    ck_assert_double_eq_tol(m.pix4d_dist[3], -0.000949212, 1e-12);
+    ck_assert_double_eq_tol(m.pix4d_pp_mm[0], 3.051434, 1e-12);
+    ck_assert_double_eq_tol(m.pix4d_pp_mm[1], 2.274263, 1e-12);
+#define P4D(body)                                                                 \
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "                             \
+    "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description " \
+    "xmlns:Camera=\"http://pix4d.com/camera/1.0/\">" body                         \
+    "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    static const struct {
+        const char *xmp;
+        int dist, pp;
+    } cases[] = {
+        {P4D("<Camera:PerspectiveDistortion>0.1,0.2,0.3,0.4</Camera:PerspectiveDistortion>"), -1,
+         0},
+        {P4D("<Camera:PerspectiveDistortion>0.1,0.2,0.3,0.4,0x1p-3</Camera:PerspectiveDistortion>"),
+         -1, 0},
+        {P4D("<Camera:PerspectiveDistortion>0.1, 0.2, 0.3, 0.4, 0.5</Camera:PerspectiveDistortion>"
+             "<Camera:PerspectiveDistortion>0.1,0.2,0.3,0.4,0.5</Camera:PerspectiveDistortion>"),
+         -1, 0},
+        {P4D("<Camera:PerspectiveDistortion><rdf:Seq><rdf:li>0.1</rdf:li><rdf:li>0.2</rdf:li>"
+             "<rdf:li>0.3</rdf:li><rdf:li>0.4</rdf:li><rdf:li>0.5</rdf:li></rdf:Seq>"
+             "</Camera:PerspectiveDistortion>"),
+         1, 0},
+        {P4D("<Camera:PerspectiveDistortion><rdf:Seq><rdf:li>0.1</rdf:li><rdf:li>0.2</rdf:li>"
+             "<rdf:li>0.3</rdf:li><rdf:li>0.4</rdf:li><rdf:li><rdf:value>0.5</rdf:value>"
+             "</rdf:li></rdf:Seq></Camera:PerspectiveDistortion>"),
+         -1, 0},
+        {P4D("<Camera:PerspectiveDistortion><rdf:Seq><rdf:li>0.1</rdf:li><rdf:li>0.2</rdf:li>"
+             "<rdf:li>0.3</rdf:li><rdf:li>0.4</rdf:li><rdf:li>0.5</rdf:li></rdf:Seq><rdf:Seq/>"
+             "</Camera:PerspectiveDistortion>"),
+         -1, 0},
+        {P4D("<Camera:PrincipalPoint>2.4</Camera:PrincipalPoint>"), 0, -1},
+        {P4D("<Camera:PrincipalPoint>2.4,1.8</Camera:PrincipalPoint>"), 0, 1},
+        {P4D("<Camera:PrincipalPoint>inf,1.8</Camera:PrincipalPoint>"), 0, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        koi_image_meta_init(&m);
+        ck_assert_int_eq(koi_xmp_parse(ctx, cases[i].xmp, strlen(cases[i].xmp), &m), KO_OK);
+        ck_assert_msg(m.pix4d_dist_state == cases[i].dist && m.pix4d_pp_state == cases[i].pp,
+                      "%zu: %d %d", i, m.pix4d_dist_state, m.pix4d_pp_state);
+    }
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, cases[3].xmp, strlen(cases[3].xmp), &m), KO_OK);
+    ck_assert_double_eq_tol(m.pix4d_dist[4], 0.5, 1e-15);
+#undef P4D
+}
+END_TEST
+
 /* koi_decimal, the metadata readers' one number parser: decimal text as writers give it, and
  * none of the other spellings strtod reads. */
 START_TEST(test_decimal_parser) {
@@ -1423,7 +1509,8 @@ int main(void) {
                             test_xmp_repair_bounded,
                             test_dji_reverse_and_dewarp_flags,
                             test_rig_relatives_decimal_only,
-                            test_decimal_parser};
+                            test_decimal_parser,
+                            test_pix4d_lens_model};
     return unit_run(&(unit_suite){.name = "vendor_meta",
                                   .setup = setup,
                                   .teardown = teardown,

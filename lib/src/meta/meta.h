@@ -134,7 +134,13 @@ typedef struct koi_image_meta {
     int rig_state;
     char rig_text[48];
     char lens_model[24]; /* Pix4D Camera:ModelType ("perspective", "fisheye"), or "" */
-    int xmp_repaired;    /* the packet parsed only once a harmless defect was mended */
+    /* Pix4D's perspective lens model: Camera:PrincipalPoint (cx, cy in mm on the sensor) and
+     * Camera:PerspectiveDistortion (R1, R2, R3, T1, T2). *_state: 0 absent, 1 read, -1 stated
+     * but not so many numbers, or stated twice (*_text holds what it was). */
+    double pix4d_pp_mm[2], pix4d_dist[5];
+    int pix4d_pp_state, pix4d_dist_state;
+    char pix4d_pp_text[64], pix4d_dist_text[64];
+    int xmp_repaired; /* the packet parsed only once a harmless defect was mended */
     char dewarp[256];
     /* A drone-dji flag other than 0/False: GimbalReverse or CamReverse (the camera upside
      * down) or DewarpFlag (the image dewarped in the camera), naming it; "" if none. The

@@ -49,7 +49,14 @@ typedef struct xmp_state {
     size_t text_len;
     int text_over;      /* the element's text did not fit in text[] */
     uint64_t has_child; /* bit d-1: the open element at depth d has had a child element */
+    /* Pix4D's PerspectiveDistortion written as an rdf:Seq of rdf:li numbers (MicaSense's
+     * RedEdge): the items joined by commas, read as the attribute form is. seq_depth: the
+     * depth of the rdf:Seq being collected (0: none); seq_bad: anything else in it. */
+    int seq_depth, seq_bad, seq_done;
+    char seq[256];
 } xmp_state;
+
+#define NS_RDF "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 /* Signed decimal text as DJI writes it ("+45.00"), or a rational as FLIR writes it
  * ("16319/100"); anything else stays NaN. Decimal only (koi_decimal): CPLStrtod also reads C
@@ -287,9 +294,37 @@ static void rig_relatives(koi_image_meta *m, const char *v) {
     snprintf(m->rig_text, sizeof m->rig_text, "%s", v[blank] ? v : "(empty, or a list)");
 }
 
+/* "a,b,...": exactly n decimal numbers (blanks allowed around them). */
+static int n_numbers(const char *v, double *out, int n) {
+    for (int k = 0; k < n; k++) {
+        const char *end;
+        v += strspn(v, " \t\r\n");
+        out[k] = koi_decimal(v, &end);
+        if (end == v) return 0;
+        v = end + strspn(end, " \t\r\n");
+        if (k < n - 1 && *v++ != ',') return 0;
+    }
+    return *v == '\0';
+}
+
 static void pix4d(koi_image_meta *m, const char *name, const char *v) {
     if (!strcmp(name, "ModelType")) {
         snprintf(m->lens_model, sizeof m->lens_model, "%s", v);
+        return;
+    }
+    /* The perspective lens model (Pix4D's "Specifications of XMP Camera Tags"): PrincipalPoint
+     * "cx,cy" in millimetres, PerspectiveDistortion "R1,R2,R3,T1,T2" (Brown: radial, then
+     * tangential). Stated twice or not so many numbers: unreadable (-1), never skipped. */
+    if (!strcmp(name, "PrincipalPoint") || !strcmp(name, "PerspectiveDistortion")) {
+        int pp = name[1] == 'r';
+        int *state = pp ? &m->pix4d_pp_state : &m->pix4d_dist_state;
+        double got[5];
+        int ok = n_numbers(v, got, pp ? 2 : 5) && *state == 0;
+        if (ok) memcpy(pp ? m->pix4d_pp_mm : m->pix4d_dist, got, sizeof(double) * (pp ? 2 : 5));
+        *state = ok ? 1 : -1;
+        if (!ok)
+            snprintf(pp ? m->pix4d_pp_text : m->pix4d_dist_text, sizeof m->pix4d_pp_text, "%.60s",
+                     v[strspn(v, " \t\r\n")] ? v : "(empty)");
         return;
     }
     if (!strcmp(name, "RigRelatives")) {
@@ -444,6 +479,18 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     if (x->depth <= KIDS_DEPTH) x->has_child &= ~(1ull << (x->depth - 1));
     copy(x->elem[1], sizeof x->elem[1], x->elem[0]);
     copy(x->elem[0], sizeof x->elem[0], name);
+    if (x->seq_depth && x->depth > x->seq_depth) {
+        /* in the rdf:Seq: rdf:li items only, each a leaf */
+        if (x->depth > x->seq_depth + 1 || strcmp(name, NS_RDF "|li") != 0) x->seq_bad = 1;
+    } else if (x->seq_depth && x->depth == x->seq_depth) {
+        x->seq_bad = 1; /* a second child of the property */
+    } else if (!strcmp(name, NS_RDF "|Seq") &&
+               (!strcmp(x->elem[1], NS_PIX4D "|PerspectiveDistortion") ||
+                !strcmp(x->elem[1], NS_PIX4D_MICASENSE "|PerspectiveDistortion"))) {
+        x->seq_depth = x->depth;
+        x->seq_bad = x->seq_done = 0;
+        x->seq[0] = '\0';
+    }
     x->text_len = 0;
     x->text_over = 0;
     x->text[0] = '\0';
@@ -459,7 +506,25 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 static void XMLCALL on_end(void *ud, const XML_Char *name) {
     xmp_state *x = ud;
     int kids = x->depth > KIDS_DEPTH || (x->depth >= 1 && (x->has_child >> (x->depth - 1) & 1));
-    property(x, name, x->elem[1], kids ? XMP_STRUCTURE : x->text_over ? XMP_OVERLONG : x->text);
+    const char *value = kids ? XMP_STRUCTURE : x->text_over ? XMP_OVERLONG : x->text;
+    if (x->seq_depth && x->depth == x->seq_depth + 1 && !strcmp(name, NS_RDF "|li")) {
+        size_t n = strlen(x->seq), t = strlen(x->text);
+        if (kids || x->text_over || n + t + 2 > sizeof x->seq) {
+            x->seq_bad = 1;
+        } else {
+            if (n) x->seq[n++] = ',';
+            memcpy(x->seq + n, x->text, t + 1); /* fits: checked above */
+        }
+    } else if (x->seq_depth && x->depth == x->seq_depth) {
+        x->seq_done = 1; /* the rdf:Seq closed: its property is next */
+    } else if (x->seq_depth && x->depth == x->seq_depth - 1) {
+        /* the property itself: its items, unless it held more than the one rdf:Seq of leaves
+         * (or text beside it) */
+        if (!x->seq_bad && x->seq_done && !x->text_over && !x->text[strspn(x->text, " \t\r\n")])
+            value = x->seq;
+        x->seq_depth = 0;
+    }
+    property(x, name, x->elem[1], value);
     x->text_len = 0;
     x->text_over = 0;
     x->text[0] = '\0';
