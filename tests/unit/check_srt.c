@@ -247,11 +247,43 @@ START_TEST(test_srt_satellite_count_is_the_fix) {
 }
 END_TEST
 
+/* Numbers are decimal text (koi_decimal): a C hex float (0x1.4p5 is 40, 0x1p3 is 8), "inf" or
+ * "nan", which CPLStrtod reads, are not numbers, so the value is not there (no height, no
+ * position) and the shot unknown; before, "BAROMETER:0x1.4p5" was a height of 40 m. The
+ * decimal block is read as p4p_sample's family is. */
+START_TEST(test_srt_numbers_in_decimal_only) {
+    static const struct {
+        const char *block;
+        int height, position; /* -1: not looked at (no GPS line: not this family) */
+    } cases[] = {
+        {"1\n00:00:01,000 --> 00:00:02,000\nGPS(8.2090,47.4692,12) BAROMETER:40\n", 1, 1},
+        {"2\n00:00:02,000 --> 00:00:03,000\nGPS(8.2090,47.4692,12) BAROMETER:0x1.4p5\n", 0, 1},
+        {"3\n00:00:03,000 --> 00:00:04,000\nGPS(0x1p3,47.4692,12) BAROMETER:40\n", -1, 0},
+        {"4\n00:00:04,000 --> 00:00:05,000\nGPS(8.2090,inf,12) BAROMETER:nan\n", 0, 0},
+        {"5\n00:00:05,000 --> 00:00:06,000\n[latitude: 47.4692] [longitude: 0x1p3] "
+         "[rel_alt: 0x1.4p5 abs_alt: 400]\n",
+         0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        koi_srt_frame f;
+        ck_assert(koi_srt_parse_block(cases[i].block, strlen(cases[i].block), &f));
+        ck_assert_msg(cases[i].height < 0 || isfinite(f.height_m) == cases[i].height,
+                      "%zu: height %g", i, f.height_m);
+        ck_assert_msg((isfinite(f.lat) && isfinite(f.lon)) == cases[i].position, "%zu: %g %g", i,
+                      f.lat, f.lon);
+        if (cases[i].height > 0) ck_assert_double_eq_tol(f.height_m, 40.0, 1e-12);
+    }
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {
-        test_srt_every_sample_one_record_per_frame, test_srt_without_nadir_or_camera_is_unknown,
-        test_srt_families_decode_first_block,       test_srt_thinning,
-        test_srt_garbage_is_an_error_or_reasons,    test_srt_satellite_count_is_the_fix};
+    const TTest *tests[] = {test_srt_every_sample_one_record_per_frame,
+                            test_srt_without_nadir_or_camera_is_unknown,
+                            test_srt_families_decode_first_block,
+                            test_srt_thinning,
+                            test_srt_garbage_is_an_error_or_reasons,
+                            test_srt_satellite_count_is_the_fix,
+                            test_srt_numbers_in_decimal_only};
     return unit_run(&(unit_suite){.name = "srt",
                                   .tcase = "samples",
                                   .timeout_s = 60,

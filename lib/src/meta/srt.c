@@ -61,14 +61,15 @@ static const char *find(const char *s, const char *what) {
     return strstr(s, what);
 }
 
+/* A decimal number (koi_decimal: a hex float "0x1p6", which CPLStrtod reads as 64, "inf" or
+ * "nan" is none), NaN if none. */
 static double num_at(const char *s, const char **end) {
     while (*s == ' ' || *s == '\t')
         s++;
-    char *e;
-    double v = CPLStrtod(s, &e);
-    if (e == s) v = NAN;
+    const char *e;
+    double v = koi_decimal(s, &e);
     if (end) *end = e;
-    return isfinite(v) ? v : NAN;
+    return v;
 }
 
 /* The value after "key" and a colon (any spaces around it), as in "[rel_alt: 1.300". The key
@@ -105,8 +106,8 @@ static int triple(const char *s, const char *tag, double v[3], int *third_is_int
         while (*p == ' ')
             p++;
         const char *start = p;
-        char *e;
-        v[got] = CPLStrtod(p, &e);
+        const char *e;
+        v[got] = koi_decimal(p, &e);
         if (e == p) break;
         if (got == 2 && third_is_int) {
             *third_is_int = 1;
