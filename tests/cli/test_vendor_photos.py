@@ -608,6 +608,15 @@ def test_micasense_band_pix4d_lens_model(tmp):
     c, want = got.Centroid(), lens.Centroid()
     assert math.hypot(c.GetX() - want.GetX(), c.GetY() - want.GetY()) < 0.01, (
         c.ExportToWkt(), want.ExportToWkt())
+    # a camera named in the options stands in (Model unknown, no focal plane resolution): the
+    # file's principal point in mm cannot be placed on it, so unknown, never the pinhole
+    r = subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", "-Model=Foo",
+                        "-FocalPlaneXResolution=", "-FocalPlaneYResolution=",
+                        "-FocalPlaneResolutionUnit=", src], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    code, recs, err = footprint("--assume-nadir", "--camera", "MicaSense RedEdge", src)
+    p = recs[0]["properties"]
+    assert p["status"] == "unknown" and "Camera:PrincipalPoint" in p["reason"], p
 
 
 if __name__ == "__main__":

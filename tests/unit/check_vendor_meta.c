@@ -1005,6 +1005,19 @@ START_TEST(test_pix4d_lens_model) {
     koi_image_meta_init(&m);
     ck_assert_int_eq(koi_xmp_parse(ctx, cases[3].xmp, strlen(cases[3].xmp), &m), KO_OK);
     ck_assert_double_eq_tol(m.pix4d_dist[4], 0.5, 1e-15);
+    /* beside DJI's DewarpData: two lens models, unknown */
+    static const char two[] =
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+        "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+        "xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+        "xmlns:Camera=\"http://pix4d.com/camera/1.0/\" "
+        "drone-dji:DewarpData=\"2020-10-19;2286.0,2286.0,0,0,0,0,0,0,0\" "
+        "Camera:PerspectiveDistortion=\"0.1,0,0,0,0\"/></rdf:RDF></x:xmpmeta>";
+    koi_image_meta_init(&m);
+    ck_assert_int_eq(koi_xmp_parse(ctx, two, strlen(two), &m), KO_OK);
+    m.sof_width = 4000, m.sof_height = 3000;
+    ck_assert_int_eq(koi_image_camera(ctx, &m, &c, &how, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "two lens models") != NULL, "%s", why);
 #undef P4D
 }
 END_TEST

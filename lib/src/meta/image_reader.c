@@ -296,9 +296,11 @@ static int pix4d_model(ko_context *ctx, const koi_image_meta *m, ko_camera *c, c
         !(c->sensor_w_mm > 0) || !(c->sensor_h_mm > 0)) {
         snprintf(why, why_size,
                  "its XMP Camera:PrincipalPoint (%g, %g mm on the sensor) cannot be placed on "
-                 "this %u x %u frame (camera model from the %s, %s): its lens model is not known",
+                 "this %u x %u frame (camera model: %s, %s): its lens model is not known",
                  m->pix4d_pp_mm[0], m->pix4d_pp_mm[1], (unsigned)w, (unsigned)h, how,
-                 physical ? "not the sensor's whole frame" : "no pixel pitch");
+                 physical                                        ? "not the sensor's whole frame"
+                 : !strcmp(how, "35 mm-equivalent focal length") ? "no pixel pitch"
+                                                                 : "not the file's own sensor");
         return 0;
     }
     c->cx_px = m->pix4d_pp_mm[0] * c->width_px / c->sensor_w_mm;
@@ -680,6 +682,11 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
          * a 4000 x 3000 image stating 4000 x 2250 the 16:9 band, and a clear). */
         int got = koi_image_camera(r->ctx, m, &shot->camera, &how, msg, sizeof msg);
         if (got == 0 || (got < 0 && !named_camera(r, s, &shot->camera, &how))) why(s, r->path, msg);
+        /* the file's own lens model over the named camera's (its principal point in mm is
+         * not placed on a named camera: unknown) */
+        if (got < 0 && how && !strcmp(how, "camera by name") &&
+            !pix4d_model(r->ctx, m, &shot->camera, how, msg, sizeof msg))
+            why(s, r->path, msg);
         /* assumed nadir without any heading in the file: the footprint of every heading (the
          * yaw of 0 written above only fills the field) */
         if (heading_free) koi_camera_yaw_free(&shot->camera);

@@ -316,7 +316,7 @@ static void pix4d(koi_image_meta *m, const char *name, const char *v) {
      * "cx,cy" in millimetres, PerspectiveDistortion "R1,R2,R3,T1,T2" (Brown: radial, then
      * tangential). Stated twice or not so many numbers: unreadable (-1), never skipped. */
     if (!strcmp(name, "PrincipalPoint") || !strcmp(name, "PerspectiveDistortion")) {
-        int pp = name[1] == 'r';
+        int pp = !strcmp(name, "PrincipalPoint");
         int *state = pp ? &m->pix4d_pp_state : &m->pix4d_dist_state;
         double got[5];
         int ok = n_numbers(v, got, pp ? 2 : 5) && *state == 0;
