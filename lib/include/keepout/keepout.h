@@ -664,10 +664,11 @@ typedef struct ko_site_query {
 } ko_site_query;
 
 /** Answers count footprints, each as ko_sites_query() would: out[i] receives the hits of
- * queries[i], owned by the caller. They are answered in the order of a Hilbert curve over
- * their centres, not in the order given, so that footprints near each other reuse the index's
- * cached nodes and sites: worth it for large batches in no particular order (bench_index: see
- * bench/bench_index.md). On failure every out[i] is NULL and the message names the footprint
+ * queries[i], owned by the caller. A batch in flight order (most footprints near the one
+ * before, as a survey's) is answered in the order given; any other in the order of a Hilbert
+ * curve over their centres, so that footprints near each other reuse the index's cached nodes
+ * and sites (bench_index: see bench/bench_scale.md). The answers are the same either way. On
+ * failure every out[i] is NULL and the message names the footprint
  * (its index in queries). */
 KO_API ko_status ko_sites_query_batch(ko_sites *s, const ko_site_query *queries, size_t count,
                                       ko_hits **out);
