@@ -71,6 +71,61 @@ START_TEST(wpml_pilot2_heights_and_gimbal) {
 }
 END_TEST
 
+/* The same file's actions at index 0: rotateYaw -105.6 (heading 254.4), then two gimbalRotate
+ * with gimbalHeadingYawBase north whose gimbalYawRotateEnable 0 comes BEFORE
+ * gimbalYawRotateAngle 0 (DJI Pilot 2's order): the yaw axis is not turned, so the camera
+ * follows the aircraft to 254.4 deg, not north. Likewise a pitch whose Enable 0 precedes its
+ * Angle -30 leaves the -90 set before it. */
+START_TEST(wpml_axis_not_enabled) {
+    ko_route *rt = open_ok(ROUTES "dji_wpml_m4t_pilot2/waylines.wpml");
+    ko_camera cam;
+    ko_camera_init(&cam);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_ge(ko_exposures_count(ex), 1);
+    const ko_exposure *e = ko_exposures_get(ex, 0);
+    ck_assert_double_eq_tol(e->shot.pose.yaw_deg, 360 - 105.6, 1e-9);
+    ck_assert_double_eq_tol(e->shot.pose.pitch_deg, -58.9, 1e-9);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    const char *path = "/vsimem/axis_off.wpml";
+    put(path,
+        "<kml xmlns=\"http://www.opengis.net/kml/2.2\" "
+        "xmlns:wpml=\"http://www.dji.com/wpmz/1.0.6\"><Document><Folder>"
+        "<wpml:executeHeightMode>relativeToStartPoint</wpml:executeHeightMode>"
+        "<Placemark><Point><coordinates>8.0,47.0</coordinates></Point>"
+        "<wpml:index>0</wpml:index><wpml:executeHeight>50</wpml:executeHeight>"
+        "<wpml:actionGroup><wpml:actionGroupStartIndex>0</wpml:actionGroupStartIndex>"
+        "<wpml:actionGroupEndIndex>0</wpml:actionGroupEndIndex>"
+        "<wpml:actionGroupMode>sequence</wpml:actionGroupMode>"
+        "<wpml:actionTrigger><wpml:actionTriggerType>reachPoint</wpml:actionTriggerType>"
+        "</wpml:actionTrigger>"
+        "<wpml:action><wpml:actionActuatorFunc>gimbalRotate</wpml:actionActuatorFunc>"
+        "<wpml:actionActuatorFuncParam>"
+        "<wpml:gimbalPitchRotateEnable>1</wpml:gimbalPitchRotateEnable>"
+        "<wpml:gimbalPitchRotateAngle>-90</wpml:gimbalPitchRotateAngle>"
+        "</wpml:actionActuatorFuncParam></wpml:action>"
+        "<wpml:action><wpml:actionActuatorFunc>gimbalRotate</wpml:actionActuatorFunc>"
+        "<wpml:actionActuatorFuncParam>"
+        "<wpml:gimbalPitchRotateEnable>0</wpml:gimbalPitchRotateEnable>"
+        "<wpml:gimbalPitchRotateAngle>-30</wpml:gimbalPitchRotateAngle>"
+        "</wpml:actionActuatorFuncParam></wpml:action>"
+        "<wpml:action><wpml:actionActuatorFunc>takePhoto</wpml:actionActuatorFunc>"
+        "</wpml:action></wpml:actionGroup></Placemark></Folder></Document></kml>");
+    rt = open_ok(path);
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_eq(ko_exposures_count(ex), 1);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.pitch_deg, -90, 1e-9);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 /* The KMZ is read through /vsizip/ and holds 3 Placemarks (unzip -l; grep -c Placemark). Its
  * first waypoint takes 6 orientedShoot photos, each with its own gimbal pitch, zoom and
  * heading (read from waylines.wpml: gimbalPitchRotateAngle, focalLength, aircraftHeading). */
@@ -413,6 +468,7 @@ END_TEST
 
 int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
+                            wpml_axis_not_enabled,
                             wpml_kmz_oriented_shots,
                             wpml_waygen_replays_the_gimbal,
                             litchi_sample,

@@ -28,6 +28,9 @@ typedef struct action {
     char func[32];
     double pitch, yaw, focal, heading; /* NaN unless the action sets them */
     int yaw_north;                     /* gimbalHeadingYawBase north: absolute yaw */
+    /* gimbal{Pitch,Yaw}RotateEnable 0: the axis is not turned, whatever its Angle says (DJI
+     * Pilot 2 writes the Enable before the Angle, so the Angle must not undo it) */
+    int pitch_off, yaw_off;
 } action;
 
 typedef struct group {
@@ -198,13 +201,13 @@ static void end_action(wpml *w, const char *local) {
         a->focal = num(w, local);
     else if (!strcmp(local, "aircraftHeading"))
         a->heading = num(w, local);
-    else if (!strcmp(local, "gimbalPitchRotateEnable") && !strcmp(w->text, "0"))
-        a->pitch = -INFINITY; /* marks "not enabled": cleared at the action's end */
-    else if (!strcmp(local, "gimbalYawRotateEnable") && !strcmp(w->text, "0"))
-        a->yaw = -INFINITY;
+    else if (!strcmp(local, "gimbalPitchRotateEnable"))
+        a->pitch_off = !strcmp(w->text, "0");
+    else if (!strcmp(local, "gimbalYawRotateEnable"))
+        a->yaw_off = !strcmp(w->text, "0");
     else if (!strcmp(local, "action")) {
-        if (a->pitch == -INFINITY) a->pitch = NAN;
-        if (a->yaw == -INFINITY) a->yaw = NAN;
+        if (a->pitch_off) a->pitch = NAN;
+        if (a->yaw_off) a->yaw = NAN;
         w->g.n++;
         w->in_action = 0;
     }
