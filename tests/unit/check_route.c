@@ -4,6 +4,7 @@
 #include <cpl_vsi.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keepout/keepout.h"
@@ -35,6 +36,33 @@ static void put(const char *path, const char *text) {
     ck_assert_ptr_nonnull(fp);
     VSIFWriteL(text, 1, strlen(text), fp);
     VSIFCloseL(fp);
+}
+
+/* A repository file's text with every `from` replaced by `to`, written to dst (a /vsimem copy
+ * of a real plan with one value changed). */
+static void copy_edited(const char *src, const char *dst, const char *from, const char *to) {
+    GByte *buf = NULL;
+    vsi_l_offset size = 0;
+    ck_assert(VSIIngestFile(NULL, src, &buf, &size, 1 << 24));
+    const char *text = (const char *)buf;
+    size_t cap = size + 4096, n = 0, lf = strlen(from), lt = strlen(to);
+    char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    for (const char *p = text; *p;) {
+        const char *hit = lf ? strstr(p, from) : NULL;
+        size_t keep = hit ? (size_t)(hit - p) : strlen(p);
+        ck_assert_uint_lt(n + keep + lt, cap);
+        memcpy(out + n, p, keep);
+        n += keep;
+        if (!hit) break;
+        memcpy(out + n, to, lt);
+        n += lt;
+        p = hit + lf;
+    }
+    out[n] = '\0';
+    put(dst, out);
+    free(out);
+    VSIFree(buf);
 }
 
 /* waylines.wpml of the M4T export: executeHeightMode WGS84, one Placemark at 11.499985362,
@@ -123,6 +151,59 @@ START_TEST(wpml_axis_not_enabled) {
     ko_exposures_destroy(ex);
     ko_route_destroy(rt);
     VSIUnlink(path);
+}
+END_TEST
+
+/* The M4T plan's takePhoto names payloadLensIndex "visable,ir" (and template.kml's imageFormat
+ * the same): every photo is also taken by the thermal lens, which the zoom does not narrow.
+ * With the zoom set to 168 mm-equivalent and the camera given as the thermal core (9.1 mm on
+ * 7.68 x 6.144 mm, 640 x 512: 12 um pixels), the photo is judged through both: the thermal
+ * core as given, and the 168 mm-equivalent lens (its diagonal field: focal 168 on the 35 mm
+ * diagonal, 43.27 mm). A photo whose list names only "visable" is the zoomed lens alone. */
+START_TEST(wpml_zoom_keeps_other_lenses) {
+    const char *src[2] = {ROUTES "dji_wpml_m4t_pilot2/waylines.wpml",
+                          ROUTES "dji_wpml_m4t_pilot2/template.kml"};
+    const char *dst[2] = {"/vsimem/m4t_zoom/waylines.wpml", "/vsimem/m4t_zoom/template.kml"};
+    ko_camera ir;
+    ko_camera_init(&ir);
+    ir.focal_mm = 9.1, ir.sensor_w_mm = 7.68, ir.sensor_h_mm = 6.144;
+    ir.width_px = 640, ir.height_px = 512;
+    ko_route_options o;
+    ko_route_options_init(&o);
+    o.camera = &ir;
+    o.gimbal_pitch_deg = -90;
+    for (int only_visible = 0; only_visible < 2; only_visible++) {
+        for (int i = 0; i < 2; i++)
+            copy_edited(src[i], dst[i], "<wpml:focalLength>24</wpml:focalLength>",
+                        "<wpml:focalLength>168</wpml:focalLength>");
+        if (only_visible) { /* the action's own list "visable", not the plan's imageFormat */
+            copy_edited(dst[0], "/vsimem/m4t_zoom/w2", "visable,ir</wpml:payloadLensIndex>",
+                        "visable</wpml:payloadLensIndex>");
+            copy_edited("/vsimem/m4t_zoom/w2", dst[0], "<wpml:useGlobalPayloadLensIndex>1<",
+                        "<wpml:useGlobalPayloadLensIndex>0<");
+            VSIUnlink("/vsimem/m4t_zoom/w2");
+        }
+        ko_route *rt = open_ok(dst[0]);
+        ko_exposures *ex = NULL;
+        ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+        ck_assert_uint_eq(ko_exposures_count(ex), (only_visible ? 1 : 2));
+        int thermal = 0, zoomed = 0;
+        for (size_t k = 0; k < ko_exposures_count(ex); k++) {
+            const ko_camera *c = &ko_exposures_get(ex, k)->shot.camera;
+            ck_assert_uint_eq(ko_exposures_get(ex, k)->waypoint, 0);
+            if (c->focal_mm == 9.1 && c->sensor_w_mm == 7.68 && c->sensor_h_mm == 6.144)
+                thermal++;
+            else if (fabs(c->focal_mm * 43.2666 / hypot(c->sensor_w_mm, c->sensor_h_mm) - 168) <
+                     0.01)
+                zoomed++;
+        }
+        ck_assert_int_eq(thermal, (only_visible ? 0 : 1));
+        ck_assert_int_eq(zoomed, 1);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+        for (int i = 0; i < 2; i++)
+            VSIUnlink(dst[i]);
+    }
 }
 END_TEST
 
@@ -469,6 +550,7 @@ END_TEST
 int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_axis_not_enabled,
+                            wpml_zoom_keeps_other_lenses,
                             wpml_kmz_oriented_shots,
                             wpml_waygen_replays_the_gimbal,
                             litchi_sample,

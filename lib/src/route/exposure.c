@@ -264,17 +264,54 @@ static ko_turn turn_into(const walker *w, size_t at, double along) {
     return KO_TURN_SHORTER;
 }
 
-static ko_status camera_for(walker *w, const ko_waypoint *wp, ko_camera *cam) {
-    *cam = w->camera;
-    if (isnan(wp->focal35_mm)) return KO_OK;
-    /* A zoom sets the field of view; the lens model of the wide camera no longer applies. */
-    ko_camera z;
-    ko_camera_init(&z);
-    if (ko_camera_from_focal35(wp->focal35_mm, cam->width_px, cam->height_px, &z) != KO_OK)
+static int same_lens(const ko_camera *a, const ko_camera *b) {
+    return a->focal_mm == b->focal_mm && a->sensor_w_mm == b->sensor_w_mm &&
+           a->sensor_h_mm == b->sensor_h_mm && a->width_px == b->width_px &&
+           a->height_px == b->height_px;
+}
+
+/* The zoomed lens: a zoom sets the field of view; the lens model of the wide camera no longer
+ * applies to the lens that zooms. */
+static ko_status zoomed_camera(walker *w, const ko_waypoint *wp, ko_camera *cam) {
+    ko_camera_init(cam);
+    if (ko_camera_from_focal35(wp->focal35_mm, w->camera.width_px, w->camera.height_px, cam) !=
+        KO_OK)
         return koi_error(w->ctx, KO_ERR_FORMAT, "%s: waypoint %d: zoom %.1f mm is not usable",
                          w->rt->path, wp->number, wp->focal35_mm);
-    *cam = z;
     return KO_OK;
+}
+
+/* Pushes e once per lens that takes it (KOI_LENS_*, 0: every one): without a zoom the camera;
+ * with one the zoomed lens and, unless only the zoomed lens takes it, the camera's own (a
+ * thermal core the zoom does not narrow), each its own exposure. */
+static ko_status push_lenses(walker *w, const ko_waypoint *wp, unsigned lenses, koi_exposure *e) {
+    e->pub.shot.camera = w->camera;
+    if (isnan(wp->focal35_mm)) return push(w, e);
+    ko_camera zoomed;
+    ko_status s = zoomed_camera(w, wp, &zoomed);
+    if (s) {
+        free(e->reason);
+        return s;
+    }
+    if (!lenses) lenses = KOI_LENS_ZOOM | KOI_LENS_OWN;
+    if ((lenses & KOI_LENS_ZOOM) && same_lens(&zoomed, &w->camera)) lenses = KOI_LENS_ZOOM;
+    if (lenses & KOI_LENS_OWN) {
+        koi_exposure own = *e;
+        if (lenses & KOI_LENS_ZOOM) {
+            own.reason = NULL;
+            if (e->reason && !(own.reason = koi_strdup(e->reason))) {
+                free(e->reason);
+                return koi_error(w->ctx, KO_ERR_NOMEM, "%s: out of memory", w->rt->path);
+            }
+            snprintf(own.id, sizeof own.id, "%.44s, unzoomed lens", e->id);
+        }
+        if ((s = push(w, &own)) || !(lenses & KOI_LENS_ZOOM)) {
+            if (s && (lenses & KOI_LENS_ZOOM)) free(e->reason);
+            return s;
+        }
+    }
+    e->pub.shot.camera = zoomed;
+    return push(w, e);
 }
 
 static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger trig,
@@ -306,8 +343,6 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     pose->yaw_deg = norm360(isnan(wp->gimbal_yaw_deg) ? heading + wp->gimbal_yaw_offset_deg
                                                       : wp->gimbal_yaw_deg);
     pose->pitch_deg = pitch_for(w, wp, &p);
-    ko_status s = camera_for(w, wp, &e.pub.shot.camera);
-    if (s) return s;
     const char *why = set_heights(w, wp, p.height, pose);
     if (!why && shot) why = shot->why;
     if (!why && isnan(pose->pitch_deg))
@@ -323,7 +358,7 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     snprintf(e.id, sizeof e.id, "%s WP%d%s%.0f m", what, wp->number, along > 0 ? " +" : "",
              along > 0 ? along : 0.0);
     if (along <= 0) snprintf(e.id, sizeof e.id, "%s WP%d", what, wp->number);
-    return push(w, &e);
+    return push_lenses(w, wp, shot ? shot->lenses : 0, &e);
 }
 
 /* The distance between samples on leg i, or 0 if the leg is not recorded between waypoints. */
@@ -475,7 +510,8 @@ static ko_status interpolated_leg(walker *w, size_t i, const ko_waypoint *a, con
                      a->gimbal_yaw_offset_deg,
                      a->heading_deg,
                      a->focal35_mm,
-                     NULL};
+                     NULL,
+                     0};
     double len = 0, az1, az2;
     geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
     int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
@@ -541,12 +577,6 @@ static double yaw_change(const ko_pose *a, const ko_pose *b) {
  * (signed); *other: the change the other way round where the plan leaves it open, else NaN. */
 static double frame_turn(const koi_exposure *a, const koi_exposure *b, double *other) {
     return turned(yaw_change(&a->pub.shot.pose, &b->pub.shot.pose), b->turn, other);
-}
-
-static int same_lens(const ko_camera *a, const ko_camera *b) {
-    return a->focal_mm == b->focal_mm && a->sensor_w_mm == b->sensor_w_mm &&
-           a->sensor_h_mm == b->sensor_h_mm && a->width_px == b->width_px &&
-           a->height_px == b->height_px;
 }
 
 /* A frame a fraction t of the way from a to b, seen through camera cam. */

@@ -50,7 +50,11 @@ static int same_shot(const koi_shot *a, const koi_shot *b) {
 }
 
 ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot, int merge) {
-    if (merge && rt->n_shots && same_shot(&rt->shots[rt->n_shots - 1], shot)) return KO_OK;
+    koi_shot *last = rt->n_shots ? &rt->shots[rt->n_shots - 1] : NULL;
+    if (merge && last && same_shot(last, shot)) { /* one exposure for both: every lens of both */
+        last->lenses = last->lenses && shot->lenses ? last->lenses | shot->lenses : 0;
+        return KO_OK;
+    }
     if (rt->n_shots == rt->cap_shots) {
         /* a panorama is many photos (route/wpml.c): a small plan must not become millions */
         if (rt->cap_shots >= KOI_ROUTE_MAX_WAYPOINTS)

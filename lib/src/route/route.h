@@ -23,7 +23,15 @@ typedef struct koi_shot {
     size_t wp;
     double pitch_deg, yaw_deg, yaw_offset_deg, heading_deg, focal35_mm;
     const char *why;
+    unsigned lenses; /* KOI_LENS_* bits: the lenses that take it; 0: not stated (every one) */
 } koi_shot;
+
+/* The lenses a photo is taken with, where a zoom is in force (focal35_mm set): the zoomed lens
+ * (DJI "zoom", and "visable", the visible camera at the zoom in force) and the camera's own,
+ * unzoomed (DJI "wide", "ir", "narrow_band": an M4T photo "visable,ir" is also taken through
+ * the thermal lens, which the zoom does not narrow). Each is judged. */
+#define KOI_LENS_ZOOM 1u
+#define KOI_LENS_OWN 2u
 
 struct ko_route {
     ko_context *ctx;

@@ -31,6 +31,8 @@ typedef struct action {
     /* gimbal{Pitch,Yaw}RotateEnable 0: the axis is not turned, whatever its Angle says (DJI
      * Pilot 2 writes the Enable before the Angle, so the Angle must not undo it) */
     int pitch_off, yaw_off;
+    unsigned lenses; /* payloadLensIndex as KOI_LENS_* bits (0: none stated) */
+    int global_lens; /* useGlobalPayloadLensIndex 1: the plan's imageFormat too */
 } action;
 
 typedef struct group {
@@ -61,6 +63,7 @@ typedef struct wpml {
     int bad_ns, refused, in_placemark, in_group, in_action;
     char height_mode[32], path_mode[32]; /* path_mode: globalWaypointHeadingParam's */
     double global_height, global_speed;
+    unsigned image_lenses; /* the plan's imageFormat as KOI_LENS_* bits (0: none stated) */
     placemark pm, *pms;
     size_t n_pm, cap_pm;
     group g, *groups;
@@ -187,6 +190,21 @@ static void coords(wpml *w, placemark *p) {
     CSLDestroy(f);
 }
 
+/* A DJI lens list ("visable,ir", "wide,zoom,ir") as KOI_LENS_* bits: the visible camera
+ * ("visable", "zoom") takes the zoom in force; any other lens ("wide", "ir", "narrow_band", or
+ * one this reader does not know) is judged through the camera's own lens. */
+static unsigned lens_bits(const char *list) {
+    char **f = CSLTokenizeString2(list, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
+    unsigned bits = 0;
+    for (int i = 0; f && f[i]; i++)
+        if (!strcmp(f[i], "visable") || !strcmp(f[i], "zoom"))
+            bits |= KOI_LENS_ZOOM;
+        else if (f[i][0])
+            bits |= KOI_LENS_OWN;
+    CSLDestroy(f);
+    return bits;
+}
+
 static void end_action(wpml *w, const char *local) {
     action *a = &w->g.actions[w->g.n];
     if (!strcmp(local, "actionActuatorFunc"))
@@ -201,6 +219,10 @@ static void end_action(wpml *w, const char *local) {
         a->focal = num(w, local);
     else if (!strcmp(local, "aircraftHeading"))
         a->heading = num(w, local);
+    else if (!strcmp(local, "payloadLensIndex"))
+        a->lenses = lens_bits(w->text);
+    else if (!strcmp(local, "useGlobalPayloadLensIndex"))
+        a->global_lens = !strcmp(w->text, "1");
     else if (!strcmp(local, "gimbalPitchRotateEnable"))
         a->pitch_off = !strcmp(w->text, "0");
     else if (!strcmp(local, "gimbalYawRotateEnable"))
@@ -298,6 +320,8 @@ static void end_document(wpml *w, const char *local) {
         w->global_height = num(w, local);
     else if (!strcmp(local, "autoFlightSpeed"))
         w->global_speed = num(w, local);
+    else if (!strcmp(local, "imageFormat"))
+        w->image_lenses = lens_bits(w->text);
     else if (!strcmp(local, "takeOffRefPoint")) {
         double v[3];
         if (nums(w, local, v, 3) && !(fabs(v[0]) <= 90 && fabs(v[1]) <= 180)) {
@@ -418,22 +442,26 @@ typedef struct camstate {
     "the action group's actionGroupMode is not 'sequence': the order of its actions, and so " \
     "the camera state at the photo, is not known"
 
-/* The camera state in force now, as a photo taken now has it. */
-static koi_shot state_now(const wpml *w, const camstate *cs, const ko_waypoint *wp, int ordered) {
+/* The camera state in force now, as a photo taken now by action a has it: the lenses its
+ * payloadLensIndex names, with the plan's imageFormat where it says to use that (both where
+ * both are given; every lens where neither is). */
+static koi_shot state_now(const wpml *w, const camstate *cs, const ko_waypoint *wp, int ordered,
+                          const action *a) {
     koi_shot shot = {w->rt->n,
                      cs->pitch,
                      cs->yaw,
                      cs->yaw_offset,
                      wp->heading_deg,
                      cs->focal,
-                     ordered ? NULL : UNORDERED};
+                     ordered ? NULL : UNORDERED,
+                     a->lenses | (a->global_lens ? w->image_lenses : 0)};
     return shot;
 }
 
 /* An oriented shot is its own photo: pitch, heading and zoom of that shot only. */
 static ko_status oriented_shot(wpml *w, const action *a, camstate *cs, const ko_waypoint *wp,
                                int ordered) {
-    koi_shot shot = state_now(w, cs, wp, ordered);
+    koi_shot shot = state_now(w, cs, wp, ordered, a);
     if (!isnan(a->pitch)) shot.pitch_deg = a->pitch;
     if (!isnan(a->heading)) shot.yaw_deg = a->heading;
     if (!isnan(a->focal)) shot.focal35_mm = a->focal;
@@ -445,13 +473,14 @@ static ko_status oriented_shot(wpml *w, const action *a, camstate *cs, const ko_
  * left out all but one view. It is checked as photos all round, from the horizon straight
  * down, half a field of view apart (the narrower field, of a 35 mm-equivalent 36 x 24 frame
  * at the zoom in force, else 24 mm), so that the views overlap. */
-static ko_status pano_shots(wpml *w, const camstate *cs, const ko_waypoint *wp, int ordered) {
+static ko_status pano_shots(wpml *w, const action *a, const camstate *cs, const ko_waypoint *wp,
+                            int ordered) {
     double f35 = isnan(cs->focal) || !(cs->focal > 0) ? 24.0 : cs->focal;
     double step = fmin(30.0, atan(12.0 / f35) * 180.0 / M_PI); /* half the vertical field */
     int n_yaw = (int)ceil(360.0 / step), n_pitch = (int)ceil(90.0 / step);
     for (int j = 0; j <= n_pitch; j++)
         for (int i = 0; i < n_yaw; i++) {
-            koi_shot shot = state_now(w, cs, wp, ordered);
+            koi_shot shot = state_now(w, cs, wp, ordered, a);
             shot.pitch_deg = -90.0 * j / n_pitch;
             shot.yaw_deg = 360.0 * i / n_yaw, shot.yaw_offset_deg = NAN;
             ko_status s = koi_route_push_shot(w->rt, &shot, 0);
@@ -503,15 +532,15 @@ static ko_status run_group(wpml *w, const group *gr, int idx, ko_waypoint *wp, c
         }
         run_action(a, cs, wp, reach);
         if (reach && !strcmp(a->func, "panoShot")) {
-            if ((s = pano_shots(w, cs, wp, ordered))) return s;
+            if ((s = pano_shots(w, a, cs, wp, ordered))) return s;
         } else if (is_photo(a) && reach) {
-            koi_shot shot = state_now(w, cs, wp, ordered);
+            koi_shot shot = state_now(w, cs, wp, ordered, a);
             if ((s = koi_route_push_shot(w->rt, &shot, 1))) return s;
         }
         if (!reach && is_photo(a) && idx < gr->end && gr->trigger_param > 0) {
             wp->trigger = timed ? KO_TRIGGER_TIME : KO_TRIGGER_DISTANCE;
             wp->trigger_value = gr->trigger_param;
-            cs->trig = state_now(w, cs, wp, ordered);
+            cs->trig = state_now(w, cs, wp, ordered, a);
             cs->has_trig = 1;
         }
     }
