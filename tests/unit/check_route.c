@@ -207,6 +207,86 @@ START_TEST(wpml_zoom_keeps_other_lenses) {
 }
 END_TEST
 
+/* One waylines.wpml Placemark: index, lon, lat, height, then an actionGroup at that index of
+ * the given actions (each "<wpml:action>...</wpml:action>"), or none. */
+#define WPML_PM(idx, lonlat, height, actions)                                                  \
+    "<Placemark><Point><coordinates>" lonlat "</coordinates></Point><wpml:index>" idx          \
+    "</wpml:index><wpml:executeHeight>" height                                                 \
+    "</wpml:executeHeight>"                                                                    \
+    "<wpml:actionGroup><wpml:actionGroupStartIndex>" idx                                       \
+    "</wpml:actionGroupStartIndex>"                                                            \
+    "<wpml:actionGroupEndIndex>" idx                                                           \
+    "</wpml:actionGroupEndIndex>"                                                              \
+    "<wpml:actionGroupMode>sequence</wpml:actionGroupMode><wpml:actionTrigger>"                \
+    "<wpml:actionTriggerType>reachPoint</wpml:actionTriggerType></wpml:actionTrigger>" actions \
+    "</wpml:actionGroup></Placemark>"
+#define WPML_PITCH(deg)                                                                            \
+    "<wpml:action><wpml:actionActuatorFunc>gimbalRotate</wpml:actionActuatorFunc>"                 \
+    "<wpml:actionActuatorFuncParam><wpml:gimbalPitchRotateEnable>1</wpml:gimbalPitchRotateEnable>" \
+    "<wpml:gimbalPitchRotateAngle>" deg                                                            \
+    "</wpml:gimbalPitchRotateAngle>"                                                               \
+    "</wpml:actionActuatorFuncParam></wpml:action>"
+#define WPML_PHOTO \
+    "<wpml:action><wpml:actionActuatorFunc>takePhoto</wpml:actionActuatorFunc></wpml:action>"
+
+/* Three waylines (Folders) in one file, each numbering its waypoints from 0 (DJI's oblique
+ * mapping missions): wayline 1 at 47.00 N, relativeToStartPoint 50 m, pitch -90 at its WP0;
+ * wayline 2 at 47.01 N, aboveGroundLevel 30 m, pitch 0 at its WP0; wayline 3 at 47.02 N sets
+ * no pitch. Each is flown on its own, in document order: waypoints 47.00, 47.00, 47.01, 47.01,
+ * 47.02; photos at -90, -90, 0, 0 and then unknown (wayline 3 never sets the pitch: not the 0
+ * wayline 2 left); each wayline's heights on its own mode. */
+START_TEST(wpml_waylines_apart) {
+    const char *path = "/vsimem/three_waylines.wpml";
+    put(path,
+        "<kml xmlns=\"http://www.opengis.net/kml/2.2\" "
+        "xmlns:wpml=\"http://www.dji.com/wpmz/1.0.6\"><Document>"
+        "<Folder><wpml:waylineId>0</wpml:waylineId>"
+        "<wpml:executeHeightMode>relativeToStartPoint</wpml:executeHeightMode>" WPML_PM(
+            "0", "8.000,47.00", "50", WPML_PITCH("-90") WPML_PHOTO)
+            WPML_PM("1", "8.001,47.00", "50", WPML_PHOTO) "</Folder>"
+        "<Folder><wpml:waylineId>1</wpml:waylineId>"
+        "<wpml:executeHeightMode>aboveGroundLevel</wpml:executeHeightMode>" WPML_PM(
+            "0", "8.000,47.01", "30", WPML_PITCH("0") WPML_PHOTO)
+            WPML_PM("1", "8.001,47.01", "30", WPML_PHOTO) "</Folder>"
+        "<Folder><wpml:waylineId>2</wpml:waylineId>"
+        "<wpml:executeHeightMode>relativeToStartPoint</wpml:executeHeightMode>" WPML_PM(
+            "0", "8.000,47.02", "40", WPML_PHOTO) "</Folder></Document></kml>");
+    ko_route *rt = open_ok(path);
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 5);
+    const double lat[5] = {47.00, 47.00, 47.01, 47.01, 47.02};
+    const ko_height_ref ref[5] = {KO_HEIGHT_TAKEOFF, KO_HEIGHT_TAKEOFF, KO_HEIGHT_AGL,
+                                  KO_HEIGHT_AGL, KO_HEIGHT_TAKEOFF};
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_double_eq_tol(ko_route_waypoint(rt, i)->lat, lat[i], 1e-12);
+        ck_assert_int_eq(ko_route_waypoint(rt, i)->height_ref, ref[i]);
+    }
+    ko_camera cam;
+    ko_camera_init(&cam);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_eq(ko_exposures_count(ex), 5);
+    const double pitch[4] = {-90, -90, 0, 0};
+    for (size_t i = 0; i < 5; i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        ck_assert_uint_eq(e->waypoint, i);
+        if (i < 4) {
+            ck_assert_ptr_null(e->shot.reason);
+            ck_assert_double_eq_tol(e->shot.pose.pitch_deg, pitch[i], 1e-9);
+        } else {
+            ck_assert_ptr_nonnull(e->shot.reason);
+            ck_assert_ptr_nonnull(strstr(e->shot.reason, "gimbal pitch"));
+        }
+    }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 /* The KMZ is read through /vsizip/ and holds 3 Placemarks (unzip -l; grep -c Placemark). Its
  * first waypoint takes 6 orientedShoot photos, each with its own gimbal pitch, zoom and
  * heading (read from waylines.wpml: gimbalPitchRotateAngle, focalLength, aircraftHeading). */
@@ -551,6 +631,7 @@ int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_axis_not_enabled,
                             wpml_zoom_keeps_other_lenses,
+                            wpml_waylines_apart,
                             wpml_kmz_oriented_shots,
                             wpml_waygen_replays_the_gimbal,
                             litchi_sample,

@@ -36,6 +36,7 @@ typedef struct action {
 } action;
 
 typedef struct group {
+    int wayline; /* the Folder it is in (see placemark.wayline) */
     int start, end;
     char trigger[32], mode[32];
     double trigger_param;
@@ -48,7 +49,11 @@ typedef struct placemark {
     char heading_mode[32], path_mode[32];
     double poi_lat, poi_lon;
     int index, use_global_height, has_coords;
-    size_t ordinal; /* document order, to keep the sort stable */
+    int wayline;          /* the Folder it is in, 1, 2, ... in document order (0: none): a file may
+                           * hold several waylines, each numbering its waypoints from 0 */
+    char height_mode[32]; /* its Folder's height mode, global height and speed, set at the */
+    double global_height, global_speed; /* Folder's end (""; the document's) */
+    size_t ordinal;                     /* document order, to keep the sort stable */
 } placemark;
 
 typedef struct wpml {
@@ -61,6 +66,7 @@ typedef struct wpml {
     size_t text_len;
     int text_cut; /* the element's text was longer than TEXT_MAX - 1 */
     int bad_ns, refused, in_placemark, in_group, in_action;
+    int folders;                         /* Folders (waylines) begun so far in this file */
     char height_mode[32], path_mode[32]; /* path_mode: globalWaypointHeadingParam's */
     double global_height, global_speed;
     unsigned image_lenses; /* the plan's imageFormat as KOI_LENS_* bits (0: none stated) */
@@ -83,7 +89,8 @@ static const char *local_name(const char *name, int *ns_ok) {
 static void placemark_init(placemark *p) {
     p->lon = p->lat = p->height = p->ellps_height = p->speed = p->heading = NAN;
     p->gimbal_pitch = p->poi_lat = p->poi_lon = NAN;
-    p->heading_mode[0] = p->path_mode[0] = '\0';
+    p->heading_mode[0] = p->path_mode[0] = p->height_mode[0] = '\0';
+    p->global_height = p->global_speed = NAN;
     p->index = -1;
     p->use_global_height = 0;
     p->has_coords = 0;
@@ -106,11 +113,15 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     w->depth++;
     w->text_len = 0;
     w->text_cut = 0;
-    if (!strcmp(local, "Placemark")) {
+    if (!strcmp(local, "Folder")) {
+        w->folders++;
+    } else if (!strcmp(local, "Placemark")) {
         placemark_init(&w->pm);
+        w->pm.wayline = w->folders;
         w->in_placemark = 1;
     } else if (!strcmp(local, "actionGroup")) {
         group_init(&w->g);
+        w->g.wayline = w->folders;
         w->in_group = 1;
     } else if (!strcmp(local, "action") && w->in_group && w->g.n >= MAX_ACTIONS) {
         if (!w->err)
@@ -312,7 +323,16 @@ static void end_placemark(wpml *w, const char *local) {
 }
 
 static void end_document(wpml *w, const char *local) {
-    if (!strcmp(local, "executeHeightMode") || !strcmp(local, "heightMode"))
+    if (!strcmp(local, "Folder")) { /* the wayline's own settings for its placemarks */
+        for (size_t k = 0; k < w->n_pm; k++) {
+            placemark *p = &w->pms[k];
+            if (p->wayline != w->folders) continue;
+            snprintf(p->height_mode, sizeof p->height_mode, "%s",
+                     w->height_mode[0] ? w->height_mode : "relativeToStartPoint");
+            p->global_height = w->global_height;
+            p->global_speed = w->global_speed;
+        }
+    } else if (!strcmp(local, "executeHeightMode") || !strcmp(local, "heightMode"))
         snprintf(w->height_mode, sizeof w->height_mode, "%.31s", w->text);
     else if (!strcmp(local, "waypointHeadingPathMode"))
         snprintf(w->path_mode, sizeof w->path_mode, "%.31s", w->text);
@@ -551,6 +571,7 @@ static ko_status apply_groups(wpml *w, size_t k, ko_waypoint *wp, camstate *cs) 
     for (size_t g = 0; g < w->n_groups; g++) {
         const group *gr = &w->groups[g];
         int idx = w->pms[k].index;
+        if (gr->wayline != w->pms[k].wayline) continue; /* another wayline's numbering */
         if (idx < gr->start || idx > (gr->end < gr->start ? gr->start : gr->end)) continue;
         int spaced =
             !strcmp(gr->trigger, "multipleTiming") || !strcmp(gr->trigger, "multipleDistance");
@@ -579,18 +600,26 @@ static void leg_state(const camstate *cs, ko_waypoint *wp) {
     }
 }
 
+/* Waylines in document order, each by its own wpml:index. */
 static int by_index(const void *a, const void *b) {
     const placemark *p = a, *q = b;
+    if (p->wayline != q->wayline) return p->wayline < q->wayline ? -1 : 1;
     if (p->index != q->index) return p->index < q->index ? -1 : 1;
     return p->ordinal < q->ordinal ? -1 : p->ordinal > q->ordinal;
 }
 
 static ko_status replay(wpml *w) {
     if (w->n_pm > 1) qsort(w->pms, w->n_pm, sizeof *w->pms, by_index);
-    camstate cs = {.pitch = NAN, .yaw = NAN, .yaw_offset = 0, .focal = NAN};
-    ko_height_ref ref = mode_ref(w->height_mode);
+    const camstate start = {.pitch = NAN, .yaw = NAN, .yaw_offset = 0, .focal = NAN};
+    camstate cs = start;
     for (size_t k = 0; k < w->n_pm; k++) {
         const placemark *p = &w->pms[k];
+        /* Each wayline is a mission of its own: its camera state starts as a plan's does (a
+         * pitch it has not set is unknown), never the one the wayline before left. */
+        if (k > 0 && p->wayline != w->pms[k - 1].wayline) cs = start;
+        ko_height_ref ref = mode_ref(p->height_mode[0] ? p->height_mode : w->height_mode);
+        double global_height = p->height_mode[0] ? p->global_height : w->global_height;
+        double global_speed = p->height_mode[0] ? p->global_speed : w->global_speed;
         if (!p->has_coords)
             return koi_error(w->rt->ctx, KO_ERR_FORMAT,
                              "%s: Placemark %zu (wpml:index %d): no "
@@ -603,12 +632,12 @@ static ko_status replay(wpml *w) {
         wp.lat = p->lat;
         wp.lon = p->lon;
         wp.height_ref = ref;
-        wp.height = p->use_global_height && !isnan(w->global_height) ? w->global_height : p->height;
+        wp.height = p->use_global_height && !isnan(global_height) ? global_height : p->height;
         if (isnan(wp.height) && !isnan(p->ellps_height)) {
             wp.height = p->ellps_height;
             wp.height_ref = KO_HEIGHT_WGS84;
         }
-        wp.speed_mps = !isnan(p->speed) ? p->speed : w->global_speed;
+        wp.speed_mps = !isnan(p->speed) ? p->speed : global_speed;
         if (strcmp(p->heading_mode, "fixed") == 0 ||
             strcmp(p->heading_mode, "smoothTransition") == 0)
             wp.heading_deg = p->heading;
@@ -671,6 +700,7 @@ ko_status koi_route_read_wpml(ko_route *rt) {
     if (*tmpl) s = parse_file(&w, tmpl, "template.kml");
     if (!s && *wayl) { /* the executable file wins: start again with only its waypoints */
         w.n_pm = w.n_groups = 0;
+        w.folders = 0;
         w.height_mode[0] = w.path_mode[0] = '\0';
         s = parse_file(&w, wayl, "waylines.wpml");
     }
