@@ -428,6 +428,49 @@ START_TEST(distance_trigger_arithmetic) {
 }
 END_TEST
 
+/* The exposures of a hand-written mission at -90 unless it says otherwise, 24 mm-equivalent. */
+static ko_exposures *exposures_of(ko_route *rt) {
+    ko_camera cam;
+    ko_camera_init(&cam);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    return ex;
+}
+
+/* MAVLink runs a waypoint's DO commands in order: "pitch -30, photo, pitch -90" photographs at
+ * -30 (the later mount command sets the next leg's camera, not the photo's); a second photo
+ * after it is at -90. Both at waypoint 1 (0.0, 10.0), 50 m. */
+START_TEST(qgc_photo_state_at_the_photo) {
+    const char *path = "/vsimem/photo_state.waypoints";
+    put(path,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
+        "4\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "5\t0\t2\t203\t0\t0\t0\t0\t1\t0\t0\t1\n"
+        "6\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n");
+    ko_route *rt = open_ok(path);
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 2);
+    ko_exposures *ex = exposures_of(rt);
+    ck_assert_uint_eq(ko_exposures_count(ex), 2);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.pitch_deg, -30, 1e-9);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 1)->shot.pose.pitch_deg, -90, 1e-9);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_uint_eq(ko_exposures_get(ex, i)->waypoint, 0);
+        ck_assert_double_eq_tol(ko_exposures_get(ex, i)->shot.pose.yaw_deg, 0, 1e-6); /* north */
+    }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -637,6 +680,7 @@ int main(void) {
                             litchi_sample,
                             qgc_survey_trigger,
                             distance_trigger_arithmetic,
+                            qgc_photo_state_at_the_photo,
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,

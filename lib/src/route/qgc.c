@@ -88,8 +88,23 @@ static void set_trigger(ko_route *rt, ko_waypoint *next, ko_trigger t, double va
     }
 }
 
-static void photo_here(replay *r) {
-    if (r->rt->n) r->rt->wp[r->rt->n - 1].photos++;
+/* A photo where the aircraft is, with the camera state in force when the command runs: the
+ * commands after it at the same waypoint do not change it ("pitch -30, photo, pitch -90"
+ * photographs at -30). */
+static ko_status photo_here(replay *r) {
+    ko_route *rt = r->rt;
+    if (!rt->n) return KO_OK;
+    ko_waypoint *last = &rt->wp[rt->n - 1];
+    last->photos++;
+    koi_shot shot = {rt->n - 1,
+                     r->next.gimbal_pitch_deg,
+                     r->next.gimbal_yaw_deg,
+                     r->next.gimbal_yaw_offset_deg,
+                     last->heading_deg,
+                     NAN,
+                     NULL,
+                     0};
+    return koi_route_push_shot(rt, &shot, 1);
 }
 
 static ko_status add_position(replay *r, const mav_item *it) {
@@ -176,19 +191,19 @@ static ko_status apply(replay *r, const mav_item *it) {
         case DO_GIMBAL_MANAGER_PITCHYAW: /* flags param5: GIMBAL_MANAGER_FLAGS_YAW_LOCK = 16 */
             gimbal(r, p[0], p[1], fabs(p[4]) < 1e9 && ((int)p[4] & 16));
             break;
-        case DO_DIGICAM_CONTROL: /* param5 "shot": 1 takes a photo */
-            if (p[4] == 1) photo_here(r);
+        case DO_DIGICAM_CONTROL:                 /* param5 "shot": 1 takes a photo */
+            if (p[4] == 1) return photo_here(r); /* (changes no state) */
             break;
         case DO_SET_CAM_TRIGG_DIST: /* param1 metres (0 stops), param3 1 = trigger once now */
             set_trigger(r->rt, n, p[0] > 0 ? KO_TRIGGER_DISTANCE : KO_TRIGGER_NONE, p[0]);
-            if (p[2] == 1) photo_here(r);
+            if (p[2] == 1) return photo_here(r);
             break;
         case DO_SET_CAM_TRIGG_INTERVAL: /* param1 cycle time in ms */
             set_trigger(r->rt, n, p[0] > 0 ? KO_TRIGGER_TIME : KO_TRIGGER_NONE, p[0] / 1000.0);
             break;
         case IMAGE_START_CAPTURE: /* param2 interval s, param3 total images (1 = single) */
             if (p[2] == 1 || !(p[1] > 0))
-                photo_here(r);
+                return photo_here(r);
             else
                 set_trigger(r->rt, n, KO_TRIGGER_TIME, p[1]);
             break;
