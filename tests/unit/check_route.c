@@ -471,6 +471,49 @@ START_TEST(qgc_photo_state_at_the_photo) {
 }
 END_TEST
 
+/* CONDITION_YAW turns the aircraft where it is: a photo after it at the same waypoint faces
+ * its heading (90, east), not the next leg's course (north); a relative one (param4 1) turns
+ * from there, param3 -1 counter-clockwise: 90 - 30 = 60. From a heading the plan does not fix
+ * (the course), a relative turn leaves the heading unknown: that photo is unknown. */
+START_TEST(qgc_condition_yaw_at_the_photo) {
+    const char *path = "/vsimem/cyaw.waypoints";
+    put(path,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t2\t115\t90\t0\t0\t0\t0\t0\t0\t1\n"
+        "4\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
+        "5\t0\t2\t115\t30\t0\t-1\t1\t0\t0\t0\t1\n"
+        "6\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
+        "7\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n");
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_of(rt);
+    ck_assert_uint_eq(ko_exposures_count(ex), 2);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.yaw_deg, 90, 1e-9);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 1)->shot.pose.yaw_deg, 60, 1e-9);
+    ck_assert_ptr_null(ko_exposures_get(ex, 1)->shot.reason);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    put(path,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t2\t115\t45\t0\t1\t1\t0\t0\t0\t1\n"
+        "4\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
+        "5\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n");
+    rt = open_ok(path);
+    ex = exposures_of(rt);
+    ck_assert_uint_eq(ko_exposures_count(ex), 1);
+    ck_assert_ptr_nonnull(ko_exposures_get(ex, 0)->shot.reason);
+    ck_assert_ptr_nonnull(strstr(ko_exposures_get(ex, 0)->shot.reason, "CONDITION_YAW"));
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -681,6 +724,7 @@ int main(void) {
                             qgc_survey_trigger,
                             distance_trigger_arithmetic,
                             qgc_photo_state_at_the_photo,
+                            qgc_condition_yaw_at_the_photo,
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,

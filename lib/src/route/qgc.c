@@ -52,7 +52,16 @@ typedef struct replay {
     ko_waypoint next;    /* template for the next waypoint */
     double cruise_speed; /* mission default */
     int have_home;
+    /* The heading where the aircraft is now (NaN: the course, or the POI), as CONDITION_YAW
+     * turns it there; heading_why: static text when a relative CONDITION_YAW turned it from a
+     * heading the plan does not fix (a photo then is unknown with it), else NULL. */
+    double here_heading;
+    const char *heading_why;
 } replay;
+
+#define RELATIVE_YAW                                                                           \
+    "a relative CONDITION_YAW (param4 1) turns the aircraft from a heading the plan does not " \
+    "fix: its heading is not known"
 
 static int is_nav_position(int cmd) {
     return cmd == NAV_WAYPOINT || cmd == NAV_TAKEOFF || cmd == NAV_LAND ||
@@ -100,9 +109,9 @@ static ko_status photo_here(replay *r) {
                      r->next.gimbal_pitch_deg,
                      r->next.gimbal_yaw_deg,
                      r->next.gimbal_yaw_offset_deg,
-                     last->heading_deg,
+                     r->here_heading,
                      NAN,
-                     NULL,
+                     r->heading_why,
                      0};
     return koi_route_push_shot(rt, &shot, 1);
 }
@@ -132,6 +141,7 @@ static ko_status add_position(replay *r, const mav_item *it) {
     wp.line = it->line;
     wp.photos = 0;
     if (isnan(wp.speed_mps)) wp.speed_mps = r->cruise_speed;
+    r->here_heading = wp.heading_deg;
     return koi_route_push(rt, &wp);
 }
 
@@ -164,9 +174,17 @@ static ko_status apply(replay *r, const mav_item *it) {
                                                              : 3;
             return add_position(r, &home);
         }
-        case CONDITION_YAW: /* param3: -1 counter-clockwise, 0 shorter, 1 clockwise; param4: 0
-                               absolute, 1 relative */
-            if (isfinite(p[0]) && p[3] == 0) n->heading_deg = p[0];
+        case CONDITION_YAW: /* param1 degrees; param3: -1 counter-clockwise, 0 shorter, 1
+                               clockwise; param4: 0 absolute, 1 relative (param3's way) */
+            if (isfinite(p[0]) && p[3] > 0) { /* relative: from the heading now */
+                double to = r->here_heading + (p[2] < 0 ? -p[0] : p[0]);
+                r->heading_why = isnan(to) ? RELATIVE_YAW : r->heading_why;
+                to = fmod(to, 360.0);
+                r->here_heading = n->heading_deg = to < 0 ? to + 360.0 : to;
+            } else if (isfinite(p[0])) { /* absolute: the heading is known from here on */
+                r->here_heading = n->heading_deg = p[0];
+                r->heading_why = NULL;
+            }
             n->turn = p[2] > 0   ? KO_TURN_CLOCKWISE
                       : p[2] < 0 ? KO_TURN_COUNTERCLOCKWISE
                                  : KO_TURN_SHORTER; /* (NaN too) */
@@ -237,6 +255,7 @@ static void replay_init(replay *r, ko_route *rt) {
     ko_waypoint_init(&r->next);
     r->next.turn = KO_TURN_SHORTER; /* autopilots yaw the shorter way unless told */
     r->cruise_speed = NAN;
+    r->here_heading = NAN;
 }
 
 /* ------------------------------------------------------------------------------------------ */
