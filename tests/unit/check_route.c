@@ -514,6 +514,41 @@ START_TEST(qgc_condition_yaw_at_the_photo) {
 }
 END_TEST
 
+/* DO_GIMBAL_MANAGER_PITCHYAW (1000) param2 yaw 90 with param5 flags on a leg flown due west
+ * (course 270): GIMBAL_MANAGER_FLAGS_YAW_IN_EARTH_FRAME (64) alone, or YAW_LOCK (16), is 90
+ * from north; no flag is 90 from the aircraft's nose (270 + 90 = 0); YAW_IN_VEHICLE_FRAME (32)
+ * likewise. */
+START_TEST(qgc_gimbal_manager_yaw_frame) {
+    const char *path = "/vsimem/gm.waypoints";
+    const struct {
+        const char *flags;
+        double yaw;
+    } cases[] = {{"64", 90}, {"16", 90}, {"0", 0}, {"32", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "QGC WPL 110\n"
+                 "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+                 "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.001\t50\t1\n"
+                 "2\t0\t2\t1000\t-30\t90\t0\t0\t%s\t0\t0\t1\n"
+                 "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
+                 "4\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n",
+                 cases[i].flags);
+        put(path, text);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_of(rt);
+        ck_assert_uint_eq(ko_exposures_count(ex), 1);
+        const ko_pose *pose = &ko_exposures_get(ex, 0)->shot.pose;
+        ck_assert_msg(fabs(remainder(pose->yaw_deg - cases[i].yaw, 360.0)) < 1e-6,
+                      "flags %s: yaw %g, expected %g", cases[i].flags, pose->yaw_deg, cases[i].yaw);
+        ck_assert_double_eq_tol(pose->pitch_deg, -30, 1e-9);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -725,6 +760,7 @@ int main(void) {
                             distance_trigger_arithmetic,
                             qgc_photo_state_at_the_photo,
                             qgc_condition_yaw_at_the_photo,
+                            qgc_gimbal_manager_yaw_frame,
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,

@@ -206,9 +206,14 @@ static ko_status apply(replay *r, const mav_item *it) {
         case DO_MOUNT_CONTROL: /* param1 pitch, param2 roll, param3 yaw (degrees) */
             gimbal(r, p[0], p[2], 0);
             break;
-        case DO_GIMBAL_MANAGER_PITCHYAW: /* flags param5: GIMBAL_MANAGER_FLAGS_YAW_LOCK = 16 */
-            gimbal(r, p[0], p[1], fabs(p[4]) < 1e9 && ((int)p[4] & 16));
+        case DO_GIMBAL_MANAGER_PITCHYAW: /* param5 GIMBAL_MANAGER_FLAGS: the yaw is from north
+                                            with YAW_IN_EARTH_FRAME (64) or YAW_LOCK (16), unless
+                                            YAW_IN_VEHICLE_FRAME (32) */
+        {
+            int flags = fabs(p[4]) < 1e9 ? (int)p[4] : 0;
+            gimbal(r, p[0], p[1], !(flags & 32) && (flags & (16 | 64)));
             break;
+        }
         case DO_DIGICAM_CONTROL:                 /* param5 "shot": 1 takes a photo */
             if (p[4] == 1) return photo_here(r); /* (changes no state) */
             break;
