@@ -549,6 +549,48 @@ START_TEST(qgc_gimbal_manager_yaw_frame) {
 }
 END_TEST
 
+/* Every MAVLink NAV command that flies to a position is a waypoint: NAV_SPLINE_WAYPOINT (82)
+ * and NAV_LOITER_TO_ALT (31) too (they were dropped, the route flown straight past them). A
+ * command keepout does not know may move the aircraft or the camera (DO_JUMP 177 repeats
+ * items, DO_SET_SERVO 183 may fire a camera, DO_REPOSITION 192 moves the aircraft): the plan
+ * is not read, naming the line and the command; inert ones (CONDITION_DELAY 112,
+ * SET_CAMERA_MODE 530) are passed over. */
+START_TEST(qgc_every_command_understood) {
+    const char *path = "/vsimem/cmds.waypoints";
+    put(path,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "2\t0\t3\t112\t5\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t3\t82\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n"
+        "4\t0\t2\t530\t0\t0\t0\t0\t0\t0\t0\t1\n"
+        "5\t0\t3\t31\t0\t0\t0\t0\t0.002\t10.0\t60\t1\n");
+    ko_route *rt = open_ok(path);
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 3);
+    ck_assert_double_eq_tol(ko_route_waypoint(rt, 1)->lat, 0.001, 1e-12);
+    ck_assert_double_eq_tol(ko_route_waypoint(rt, 2)->lat, 0.002, 1e-12);
+    ko_route_destroy(rt);
+    const char *cmds[] = {"177", "183", "192"};
+    for (size_t i = 0; i < 3; i++) {
+        char text[512], want[32];
+        snprintf(text, sizeof text,
+                 "QGC WPL 110\n"
+                 "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+                 "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+                 "2\t0\t3\t%s\t1\t0\t0\t0\t0\t0\t0\t1\n"
+                 "3\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n",
+                 cmds[i]);
+        put(path, text);
+        rt = NULL;
+        ck_assert_int_eq(ko_route_open(ctx, path, &rt), KO_ERR_FORMAT);
+        ck_assert_ptr_null(rt);
+        snprintf(want, sizeof want, "item 4: MAVLink command %s", cmds[i]);
+        ck_assert_msg(strstr(ko_errmsg(ctx), want) != NULL, "%s", ko_errmsg(ctx));
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -761,6 +803,7 @@ int main(void) {
                             qgc_photo_state_at_the_photo,
                             qgc_condition_yaw_at_the_photo,
                             qgc_gimbal_manager_yaw_frame,
+                            qgc_every_command_understood,
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,

@@ -22,15 +22,28 @@ enum {
     NAV_RETURN_TO_LAUNCH = 20,
     NAV_LAND = 21,
     NAV_TAKEOFF = 22,
+    NAV_LOITER_TO_ALT = 31,
+    NAV_SPLINE_WAYPOINT = 82,
+    NAV_VTOL_TAKEOFF = 84,
+    NAV_VTOL_LAND = 85,
+    NAV_DELAY = 93,
+    CONDITION_DELAY = 112,
+    CONDITION_DISTANCE = 114,
     CONDITION_YAW = 115,
     DO_CHANGE_SPEED = 178,
+    DO_LAND_START = 189,
     DO_SET_ROI_LOCATION = 195,
     DO_SET_ROI_NONE = 197,
     DO_SET_ROI = 201,
     DO_DIGICAM_CONTROL = 203,
     DO_MOUNT_CONTROL = 205,
     DO_SET_CAM_TRIGG_DIST = 206,
+    DO_DIGICAM_CONFIGURE = 202,
+    DO_FENCE_ENABLE = 207,
+    DO_GRIPPER = 211,
     DO_SET_CAM_TRIGG_INTERVAL = 214,
+    SET_CAMERA_MODE = 530,
+    SET_CAMERA_FOCUS = 532,
     DO_GIMBAL_MANAGER_PITCHYAW = 1000,
     IMAGE_START_CAPTURE = 2000,
     IMAGE_STOP_CAPTURE = 2001,
@@ -65,7 +78,17 @@ typedef struct replay {
 
 static int is_nav_position(int cmd) {
     return cmd == NAV_WAYPOINT || cmd == NAV_TAKEOFF || cmd == NAV_LAND ||
-           cmd == NAV_LOITER_UNLIM || cmd == NAV_LOITER_TURNS || cmd == NAV_LOITER_TIME;
+           cmd == NAV_LOITER_UNLIM || cmd == NAV_LOITER_TURNS || cmd == NAV_LOITER_TIME ||
+           cmd == NAV_LOITER_TO_ALT || cmd == NAV_SPLINE_WAYPOINT || cmd == NAV_VTOL_TAKEOFF ||
+           cmd == NAV_VTOL_LAND;
+}
+
+/* Commands that neither move the aircraft nor turn, zoom or trigger the camera (waits, markers,
+ * camera settings, fence, gripper). */
+static int is_inert(int cmd) {
+    return cmd == NAV_DELAY || cmd == CONDITION_DELAY || cmd == CONDITION_DISTANCE ||
+           cmd == DO_LAND_START || cmd == DO_DIGICAM_CONFIGURE || cmd == DO_FENCE_ENABLE ||
+           cmd == DO_GRIPPER || cmd == SET_CAMERA_MODE || cmd == SET_CAMERA_FOCUS;
 }
 
 /* MAV_FRAME: 0/5 GLOBAL (AMSL), 3/6 GLOBAL_RELATIVE_ALT, 10/11 GLOBAL_TERRAIN_ALT. */
@@ -239,7 +262,14 @@ static ko_status apply(replay *r, const mav_item *it) {
             break;
         default:
             if (is_nav_position(it->command)) return add_position(r, it);
-            break; /* others do not move the aircraft or the camera */
+            if (is_inert(it->command)) break;
+            /* anything else may move the aircraft or the camera (DO_JUMP, DO_REPOSITION,
+             * DO_SET_MODE, DO_MOUNT_CONFIGURE, a zoom, a relay-triggered camera, ...): what
+             * the route shows is not known */
+            return koi_error(r->rt->ctx, KO_ERR_FORMAT,
+                             "%s: item %d: MAVLink command %d is not understood and may move "
+                             "the aircraft or the camera: the route cannot be judged",
+                             r->rt->path, it->line, it->command);
     }
     /* state changes apply where the aircraft is: the last waypoint */
     if (r->rt->n && it->command != DO_SET_CAM_TRIGG_DIST && it->command != IMAGE_START_CAPTURE) {
