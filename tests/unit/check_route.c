@@ -441,7 +441,9 @@ static ko_exposures *exposures_of(ko_route *rt) {
     return ex;
 }
 
-/* MAVLink runs a waypoint's DO commands in order: "pitch -30, photo, pitch -90" photographs at
+/* (The hand-written missions below leave NAV_WAYPOINT's param4 yaw unset, NaN, unless they
+ * test it: a yaw there is judged both ways, see qgc_waypoint_yaw_both_ways.)
+ * MAVLink runs a waypoint's DO commands in order: "pitch -30, photo, pitch -90" photographs at
  * -30 (the later mount command sets the next leg's camera, not the photo's); a second photo
  * after it is at -90. Both at waypoint 1 (0.0, 10.0), 50 m. */
 START_TEST(qgc_photo_state_at_the_photo) {
@@ -449,12 +451,12 @@ START_TEST(qgc_photo_state_at_the_photo) {
     put(path,
         "QGC WPL 110\n"
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
-        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.0\t50\t1\n"
         "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t0\t1\n"
         "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
         "4\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
         "5\t0\t2\t203\t0\t0\t0\t0\t1\t0\t0\t1\n"
-        "6\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n");
+        "6\t0\t3\t16\t0\t0\t0\tnan\t0.001\t10.0\t50\t1\n");
     ko_route *rt = open_ok(path);
     ck_assert_uint_eq(ko_route_waypoint_count(rt), 2);
     ko_exposures *ex = exposures_of(rt);
@@ -480,13 +482,13 @@ START_TEST(qgc_condition_yaw_at_the_photo) {
     put(path,
         "QGC WPL 110\n"
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
-        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.0\t50\t1\n"
         "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
         "3\t0\t2\t115\t90\t0\t0\t0\t0\t0\t0\t1\n"
         "4\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
         "5\t0\t2\t115\t30\t0\t-1\t1\t0\t0\t0\t1\n"
         "6\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
-        "7\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n");
+        "7\t0\t3\t16\t0\t0\t0\tnan\t0.001\t10.0\t50\t1\n");
     ko_route *rt = open_ok(path);
     ko_exposures *ex = exposures_of(rt);
     ck_assert_uint_eq(ko_exposures_count(ex), 2);
@@ -498,11 +500,11 @@ START_TEST(qgc_condition_yaw_at_the_photo) {
     put(path,
         "QGC WPL 110\n"
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
-        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.0\t50\t1\n"
         "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
         "3\t0\t2\t115\t45\t0\t1\t1\t0\t0\t0\t1\n"
         "4\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
-        "5\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n");
+        "5\t0\t3\t16\t0\t0\t0\tnan\t0.001\t10.0\t50\t1\n");
     rt = open_ok(path);
     ex = exposures_of(rt);
     ck_assert_uint_eq(ko_exposures_count(ex), 1);
@@ -529,10 +531,10 @@ START_TEST(qgc_gimbal_manager_yaw_frame) {
         snprintf(text, sizeof text,
                  "QGC WPL 110\n"
                  "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
-                 "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.001\t50\t1\n"
+                 "1\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.001\t50\t1\n"
                  "2\t0\t2\t1000\t-30\t90\t0\t0\t%s\t0\t0\t1\n"
                  "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
-                 "4\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n",
+                 "4\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.0\t50\t1\n",
                  cases[i].flags);
         put(path, text);
         ko_route *rt = open_ok(path);
@@ -587,6 +589,37 @@ START_TEST(qgc_every_command_understood) {
         snprintf(want, sizeof want, "item 4: MAVLink command %s", cmds[i]);
         ck_assert_msg(strstr(ko_errmsg(ctx), want) != NULL, "%s", ko_errmsg(ctx));
     }
+    VSIUnlink(path);
+}
+END_TEST
+
+/* NAV_WAYPOINT param4 90: PX4 turns the aircraft to face east at the waypoint, ArduPilot keeps
+ * facing along the course (north here): its photo is judged both ways, 90 and 0. A
+ * CONDITION_YAW before the photo fixes the heading: one photo. */
+START_TEST(qgc_waypoint_yaw_both_ways) {
+    const char *path = "/vsimem/wpyaw.waypoints";
+    put(path,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t90\t0.0\t10.0\t50\t1\n"
+        "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
+        "4\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n"
+        "5\t0\t2\t115\t180\t0\t0\t0\t0\t0\t0\t1\n"
+        "6\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n");
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_of(rt);
+    ck_assert_uint_eq(ko_exposures_count(ex), 3);
+    const double yaw[3] = {90, 0, 180};
+    const size_t wp[3] = {0, 0, 1};
+    for (size_t i = 0; i < 3; i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        ck_assert_uint_eq(e->waypoint, wp[i]);
+        ck_assert_msg(fabs(remainder(e->shot.pose.yaw_deg - yaw[i], 360.0)) < 1e-6,
+                      "photo %zu: yaw %g, expected %g", i, e->shot.pose.yaw_deg, yaw[i]);
+    }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
     VSIUnlink(path);
 }
 END_TEST
@@ -804,6 +837,7 @@ int main(void) {
                             qgc_condition_yaw_at_the_photo,
                             qgc_gimbal_manager_yaw_frame,
                             qgc_every_command_understood,
+                            qgc_waypoint_yaw_both_ways,
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,

@@ -70,6 +70,9 @@ typedef struct replay {
      * heading the plan does not fix (a photo then is unknown with it), else NULL. */
     double here_heading;
     const char *heading_why;
+    /* NAV_WAYPOINT param4: the yaw at the waypoint, which PX4 turns to and ArduPilot does not
+     * (NaN: none): a photo there while the heading follows the course is judged both ways */
+    double wp_yaw;
 } replay;
 
 #define RELATIVE_YAW                                                                           \
@@ -136,6 +139,13 @@ static ko_status photo_here(replay *r) {
                      NAN,
                      r->heading_why,
                      0};
+    if (isnan(r->here_heading) && !isnan(r->wp_yaw)) { /* PX4 turns to param4's yaw */
+        koi_shot turned = shot;
+        turned.heading_deg = r->wp_yaw;
+        ko_status s = koi_route_push_shot(rt, &turned, 1);
+        if (s) return s;
+        return koi_route_push_shot(rt, &shot, 0); /* ArduPilot follows the course */
+    }
     return koi_route_push_shot(rt, &shot, 1);
 }
 
@@ -165,6 +175,7 @@ static ko_status add_position(replay *r, const mav_item *it) {
     wp.photos = 0;
     if (isnan(wp.speed_mps)) wp.speed_mps = r->cruise_speed;
     r->here_heading = wp.heading_deg;
+    r->wp_yaw = it->command == NAV_WAYPOINT && isfinite(it->p[3]) ? it->p[3] : NAN;
     return koi_route_push(rt, &wp);
 }
 
@@ -290,7 +301,7 @@ static void replay_init(replay *r, ko_route *rt) {
     ko_waypoint_init(&r->next);
     r->next.turn = KO_TURN_SHORTER; /* autopilots yaw the shorter way unless told */
     r->cruise_speed = NAN;
-    r->here_heading = NAN;
+    r->here_heading = r->wp_yaw = NAN;
 }
 
 /* ------------------------------------------------------------------------------------------ */
