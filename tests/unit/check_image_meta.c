@@ -893,6 +893,46 @@ START_TEST(test_image_meta_gps_tag_twice) {
 }
 END_TEST
 
+/* EXIF's GPSLatitude is unsigned degrees, minutes, seconds; the hemisphere is the Ref letter.
+ * The photo's GPSLatitude (46 50' 33.3855" N, exiftool) rewritten as SRATIONAL: with the degrees
+ * positive it is the same position; with -46 and Ref N it is no position (summed it was
+ * -46 + 50/60 + 33.39/3600 = -45.16, 45 S, with N or S no reading is right: adv26). */
+static ko_shot *shot_with_signed_latitude(int32_t degrees, ko_reader **r) {
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n);
+    unsigned char *tiff = b + 12, *ifd = tiff + 686, *e = ifd + 2, *lat = NULL;
+    for (unsigned i = 0; i < (unsigned)(ifd[0] | ifd[1] << 8); i++)
+        if ((e[12 * i] | e[12 * i + 1] << 8) == 2) lat = e + 12 * i;
+    ck_assert_ptr_nonnull(lat);
+    ck_assert_uint_eq(lat[2] | lat[3] << 8, 5); /* RATIONAL */
+    lat[2] = 10;                                /* SRATIONAL */
+    uint32_t at = (uint32_t)(lat[8] | lat[9] << 8 | lat[10] << 16 | (uint32_t)lat[11] << 24);
+    ck_assert_uint_eq(tiff[at] | tiff[at + 1] << 8, 46); /* 46/1 */
+    uint32_t u = (uint32_t)degrees;
+    for (int k = 0; k < 4; k++)
+        tiff[at + k] = (unsigned char)(u >> 8 * k);
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/sdms.jpg", b, n, TRUE));
+    static ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/sdms.jpg", NULL, r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
+    return &s;
+}
+
+START_TEST(test_image_meta_gps_negative_dms) {
+    ko_reader *r;
+    ko_shot *s = shot_with_signed_latitude(46, &r);
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ck_assert_double_eq_tol(s->pose.lat, 46 + 50 / 60.0 + 33.3855 / 3600.0, 1e-6);
+    ko_reader_close(r);
+    s = shot_with_signed_latitude(-46, &r);
+    ck_assert_msg(s->reason && strstr(s->reason, "GPSLatitude has a negative degree"), "%s",
+                  s->reason ? s->reason : "(no reason)");
+    ck_assert(isnan(s->pose.lat));
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/sdms.jpg");
+}
+END_TEST
+
 /* Impossible values are refused with the field and value named (DESIGN.md "Plausibility"). */
 START_TEST(test_image_meta_pose_plausibility) {
     ko_camera c;
@@ -950,6 +990,7 @@ int main(void) {
                             test_image_meta_fifo_is_not_opened,
                             test_image_meta_gps_fix_flags,
                             test_image_meta_gps_tag_twice,
+                            test_image_meta_gps_negative_dms,
                             test_image_meta_pose_plausibility};
     return unit_run(
         &(unit_suite){.name = "image_meta", .tcase = "jpeg", .setup = setup, .teardown = teardown},

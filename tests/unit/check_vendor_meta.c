@@ -244,6 +244,18 @@ START_TEST(test_bigtiff_gdal_metadata_items) {
     ck_assert_double_eq_tol(m.gps_alt_m, -12.5, 1e-12);
     ck_assert_str_eq(m.datetime, "2021-03-04T05:06:07");
     ck_assert_str_eq(m.incomplete, "");
+    /* unsigned degrees with an S or W letter: a negative one contradicts its letter (-33 51'
+     * summed is -32.14, and S makes it 32 N): no position, and the note says why */
+    koi_image_meta g;
+    koi_image_meta_init(&g);
+    koi_gdal_metadata(
+        "<GDALMetadata><Item name=\"EXIF_GPSLatitudeRef\">S</Item>"
+        "<Item name=\"EXIF_GPSLatitude\">(-33) (51) (54)</Item>"
+        "<Item name=\"EXIF_GPSLongitudeRef\">E</Item>"
+        "<Item name=\"EXIF_GPSLongitude\">(151) (12) (36)</Item></GDALMetadata>",
+        &g);
+    ck_assert(isnan(g.lat) && isnan(g.lon));
+    ck_assert_msg(strstr(g.gps_note, "negative degree"), "%s", g.gps_note);
 }
 END_TEST
 

@@ -132,9 +132,14 @@ static char first_char(const tiff *t, const entry *e) {
     return 0;
 }
 
+/* Degrees, minutes and seconds, unsigned as EXIF defines them (the hemisphere is the Ref
+ * letter's): a negative component (an SRATIONAL) contradicts its Ref and is no position: -INFINITY,
+ * which finish_gps() names. Summed as given, -46 50' with 'N' landed at 45.157 S (adv26). */
 static double dms(const tiff *t, const entry *e) {
     if (e->count < 3) return NAN;
-    return rational(t, e, 0) + rational(t, e, 1) / 60.0 + rational(t, e, 2) / 3600.0;
+    double d = rational(t, e, 0), mi = rational(t, e, 1), s = rational(t, e, 2);
+    if (d < 0 || mi < 0 || s < 0) return -INFINITY;
+    return d + mi / 60.0 + s / 3600.0;
 }
 
 /* "2016:06:23 16:31:59" -> "2016-06-23T16:31:59"; DJI's thermal SDK writes dashes. */
@@ -310,6 +315,13 @@ static int data_end(const tiff *t, const walk_state *w, uint64_t *end) {
 }
 
 static void finish_gps(const walk_state *w, koi_image_meta *m) {
+    if (w->lat == -INFINITY || w->lon == -INFINITY) {
+        snprintf(m->gps_note, sizeof m->gps_note,
+                 "EXIF %s has a negative degree, minute or second with its Ref letter: which "
+                 "hemisphere is meant cannot be told",
+                 w->lat == -INFINITY ? "GPSLatitude" : "GPSLongitude");
+        return;
+    }
     /* A position needs its hemisphere: without the reference letter it is not trusted. */
     if (isfinite(w->lat) && (w->lat_ref == 'N' || w->lat_ref == 'S'))
         m->lat = w->lat_ref == 'S' ? -w->lat : w->lat;

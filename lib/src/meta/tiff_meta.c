@@ -134,9 +134,12 @@ static double one(const char *s) {
     return numbers(s, &v, 1) == 1 ? v : NAN;
 }
 
+/* As exif.c dms(): a negative component contradicts the Ref letter: -INFINITY, no position. */
 static double degrees(const char *s) {
     double v[3];
-    return numbers(s, v, 3) == 3 ? v[0] + v[1] / 60.0 + v[2] / 3600.0 : NAN;
+    if (numbers(s, v, 3) != 3) return NAN;
+    if (v[0] < 0 || v[1] < 0 || v[2] < 0) return -INFINITY;
+    return v[0] + v[1] / 60.0 + v[2] / 3600.0;
 }
 
 typedef struct gdal_items {
@@ -210,7 +213,13 @@ void koi_gdal_metadata(const char *xml, koi_image_meta *m) {
         item(name + 5, value, m, &g);
     }
     /* The IFDs win: the items fill only a position the GPS IFD does not give. */
-    if (!isfinite(m->lat) && !isfinite(m->lon) && isfinite(g.lat) && isfinite(g.lon)) {
+    if (!isfinite(m->lat) && !isfinite(m->lon) && (g.lat == -INFINITY || g.lon == -INFINITY)) {
+        if (!m->gps_note[0])
+            snprintf(m->gps_note, sizeof m->gps_note,
+                     "GDAL metadata EXIF_GPSLatitude/EXIF_GPSLongitude has a negative degree, "
+                     "minute or second with its Ref letter: which hemisphere is meant cannot be "
+                     "told");
+    } else if (!isfinite(m->lat) && !isfinite(m->lon) && isfinite(g.lat) && isfinite(g.lon)) {
         if ((g.lat_ref == 'N' || g.lat_ref == 'S') && (g.lon_ref == 'E' || g.lon_ref == 'W')) {
             m->lat = g.lat_ref == 'S' ? -g.lat : g.lat;
             m->lon = g.lon_ref == 'W' ? -g.lon : g.lon;
