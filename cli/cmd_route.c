@@ -30,6 +30,8 @@ static void help(FILE *fp) {
             "                         focal35=24[,size=4000x3000]   35 mm-equivalent focal length\n"
             "                         MAKE/MODEL,focal=8.8           a camera-table entry\n"
             "                                                         (e.g. DJI/FC6310,focal=8.8)\n"
+            "                                                         (DJI/XT2,size=640x512:\n"
+            "                                                         size= picks the sensor)\n"
             "                         focal=8.8,sensor=13.2x8.8[,size=5472x3648]\n"
             "                         NAME[,focal=13]                a camera by name: \"DJI "
             "FC6310R\",\n"

@@ -276,6 +276,34 @@ START_TEST(test_camera_one_model_two_sensors) {
 }
 END_TEST
 
+/* `--camera MAKE/MODEL,focal=,size=` (ko_camera_from_spec): the stated frame picks the sensor
+ * of a Model that is several and is kept; without it such a Model is an error naming the
+ * camera. XT2 thermal: 640 x 512 at 17 um = 10.88 x 8.704 mm (DJI); FC300S: one sensor,
+ * 6.3175 mm wide at 4000 px (droneModels.json), a 2000 x 1500 size a scaled copy of it. */
+START_TEST(test_camera_spec_model_with_frame) {
+    ko_camera c;
+    ck_assert_int_eq(ko_camera_from_spec(ctx, "DJI/XT2,focal=13,size=640x512", &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 10.88, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 8.704, 1e-9);
+    ck_assert_uint_eq(c.width_px, 640);
+    ck_assert_uint_eq(c.height_px, 512);
+    ck_assert_double_eq(c.focal_mm, 13);
+    ck_assert_int_eq(ko_camera_from_spec(ctx, "DJI/XT2,focal=8,size=4000x3000", &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 7.433226, 1e-6);
+    ck_assert_int_ne(ko_camera_from_spec(ctx, "DJI/XT2,focal=13", &c), KO_OK);
+    ck_assert_msg(strstr(ko_errmsg(ctx), "XT2") && strstr(ko_errmsg(ctx), "size="), "%s",
+                  ko_errmsg(ctx));
+    ck_assert_int_ne(ko_camera_from_spec(ctx, "DJI/XT2,focal=13,size=300x100", &c), KO_OK);
+    ck_assert_int_eq(ko_camera_from_spec(ctx, "DJI/FC300S,focal=3.61", &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 6.3175, 1e-9);
+    ck_assert_uint_eq(c.width_px, 4000);
+    ck_assert_int_eq(ko_camera_from_spec(ctx, "DJI/FC300S,focal=3.61,size=2000x1500", &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 6.3175, 1e-9);
+    ck_assert_uint_eq(c.width_px, 2000);
+    ck_assert_uint_eq(c.height_px, 1500);
+}
+END_TEST
+
 /* One Model, several sensors, over both tables: the frame's own sensor first, then one it is a
  * full-width crop of at native pixels, then a scaled copy; equally good sensors of different
  * frames are no answer. Figures from the makers (Parrot: Sequoia bands 1280 x 960 at 3.75 um,
@@ -1511,6 +1539,7 @@ int main(void) {
                             test_tiff_truncated_image_data,
                             test_bigtiff_gdal_metadata_items,
                             test_camera_one_model_two_sensors,
+                            test_camera_spec_model_with_frame,
                             test_camera_table_pitches_square,
                             test_camera_frame_ranked_over_both_tables,
                             test_camera_by_name,

@@ -89,6 +89,13 @@ double koi_footprint_gsd_moving(const ko_footprint *fp, double dist_m, double sw
 ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
                                   uint32_t h, ko_camera *out);
 
+/* ko_camera_lookup() where the frame is not known (a route's --camera MAKE/MODEL without size=,
+ * a telemetry CSV's camera column without width_px/height_px): the Make/Model's sensor when
+ * all its entries are one sensor; KO_ERR_NOT_FOUND naming them when it has several (DJI's XT2:
+ * the first entry, the visible camera, was taken for a thermal plan: adversary adv26). */
+ko_status koi_camera_lookup_sole(ko_context *ctx, const char *make, const char *model,
+                                 ko_camera *out);
+
 /* As koi_camera_frame_only() for the entry koi_camera_lookup_frame() gives, in either table:
  * 1 if it records its sensor's frame only (a bundled frame_only entry, or one droneModels.json
  * marks isThermal); 0 otherwise or if the lookup fails. */

@@ -162,7 +162,7 @@ static int same_sensor(const ko_camera *a, const ko_camera *b) {
  * bundled list's (the maker's figures, there to correct droneModels.json) is taken; two of
  * droneModels.json that disagree by more than 0.5 % are a tie as well. */
 static ko_status lookup(ko_context *ctx, const char *make, const char *model, uint32_t w,
-                        uint32_t h, ko_camera *out, int *frame_only) {
+                        uint32_t h, int sole, ko_camera *out, int *frame_only) {
     if (!ctx || !model || !out) return koi_error(ctx, KO_ERR_ARG, "camera lookup: NULL argument");
     if (!ctx->cameras.p) {
         ko_status st = load(ctx);
@@ -201,7 +201,7 @@ static ko_status lookup(ko_context *ctx, const char *make, const char *model, ui
                          "camera '%s %s': no camera-table entry has a sensor of which a %u x %u "
                          "frame can be a scaled copy or crop",
                          make ? make : "", model, w, h);
-    if (w) {
+    if (w || sole) {
         /* the bundled list's entry of the best frame, if it has one */
         for (size_t i = 0; i < n; i++)
             if (k[i].rank == best->rank && k[i].bundled &&
@@ -224,6 +224,12 @@ static ko_status lookup(ko_context *ctx, const char *make, const char *model, ui
                     names + len, sizeof names - len, "%s%u x %u (%.2f x %.2f mm)", len ? ", " : "",
                     c->cam.width_px, c->cam.height_px, c->cam.sensor_w_mm, c->cam.sensor_h_mm);
         }
+        if (tie && !w)
+            return koi_error(ctx, KO_ERR_NOT_FOUND,
+                             "camera '%s %s' is more than one sensor in the camera table, %s: "
+                             "without the frame (its width and height in pixels) which one "
+                             "cannot be told",
+                             make ? make : "", model, names);
         if (tie)
             return koi_error(ctx, KO_ERR_NOT_FOUND,
                              "camera '%s %s': a %u x %u frame is %s of more than one of its "
@@ -242,14 +248,19 @@ static ko_status lookup(ko_context *ctx, const char *make, const char *model, ui
 
 ko_status koi_camera_lookup_frame(ko_context *ctx, const char *make, const char *model, uint32_t w,
                                   uint32_t h, ko_camera *out) {
-    return lookup(ctx, make, model, w, h, out, NULL);
+    return lookup(ctx, make, model, w, h, 0, out, NULL);
+}
+
+ko_status koi_camera_lookup_sole(ko_context *ctx, const char *make, const char *model,
+                                 ko_camera *out) {
+    return lookup(ctx, make, model, 0, 0, 1, out, NULL);
 }
 
 int koi_camera_frame_only_exif(ko_context *ctx, const char *make, const char *model, uint32_t w,
                                uint32_t h) {
     ko_camera t;
     int frame_only = 0;
-    return model && lookup(ctx, make, model, w, h, &t, &frame_only) == KO_OK && frame_only;
+    return model && lookup(ctx, make, model, w, h, 0, &t, &frame_only) == KO_OK && frame_only;
 }
 
 int koi_frame_rank(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h) {

@@ -75,8 +75,24 @@ ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam)
     if (*model) {
         char *slash = strchr(model, '/');
         *slash = '\0';
-        ko_status st = ko_camera_lookup(ctx, model, slash + 1, cam);
-        if (st) return st;
+        /* The frame picks the sensor of a Model that is several (DJI's XT2: visible 4000 x 3000
+         * and thermal 640 x 512), and a stated size= is the recorded frame, never replaced by
+         * the table's: looked up by name alone, the first entry (the visible camera, a view
+         * 32 % narrower than the thermal's at 13 mm) was taken and size= dropped (adv26).
+         * Without size=, a Model of several sensors is an error naming them. */
+        const char *mk = model, *md = slash + 1;
+        ko_status st = sized ? koi_camera_lookup_frame(ctx, mk, md, (uint32_t)w, (uint32_t)h, cam)
+                             : koi_camera_lookup_sole(ctx, mk, md, cam);
+        if (st) {
+            char why[KOI_ERRMSG_MAX];
+            snprintf(why, sizeof why, "%s", ko_errmsg(ctx));
+            return koi_error(ctx, st, "camera '%s': %s%s", spec, why,
+                             sized ? "" : "; add the frame, e.g. ,size=640x512");
+        }
+        if (sized && koi_camera_frame_only_exif(ctx, mk, md, (uint32_t)w, (uint32_t)h))
+            koi_camera_fit_whole(cam, (uint32_t)w, (uint32_t)h);
+        else if (sized)
+            koi_camera_fit_frame(cam, (uint32_t)w, (uint32_t)h);
         if (isnan(focal))
             return koi_error(ctx, KO_ERR_ARG, "camera '%s': add the focal length, e.g. ,focal=8.8",
                              spec);
