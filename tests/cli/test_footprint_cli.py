@@ -206,5 +206,21 @@ def test_camera_column_frame_picks_the_sensor(tmp):
     assert "320 x 200" in x["properties"]["reason"], x["properties"]
 
 
+def test_camera_column_without_frame(tmp):
+    """Without width_px/height_px, djiXT2 (the 4000 x 3000 visible camera and the 640 x 512
+    thermal in the table) is either sensor: its first entry, the visible 7.43 mm, judged a
+    thermal 13 mm row 40 * 7.43 / 13 = 22.9 m wide for the thermal's 33.5 m. The row is unknown
+    naming the camera and asking for the frame; focal_mm does not choose (the table has no
+    focal length per sensor). djiFC300S is one sensor: its row is placed."""
+    head = "id,lat,lon,height,yaw,pitch,roll,camera,focal_mm\n"
+    row = "47.0,8.0,40,0,-90,0"
+    path = write(tmp, "xt2nf.csv", head + f"t,{row},djiXT2,13\n" f"v,{row},djiFC300S,3.61\n")
+    code, fc, err = geojson("footprint", "--tolerance", "0", path)
+    t, v = (f["properties"] for f in fc["features"])
+    assert t["status"] == "unknown", t
+    assert "djiXT2" in t["reason"] and "width_px/height_px" in t["reason"], t
+    assert v["status"] == "ok", v
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

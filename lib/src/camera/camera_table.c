@@ -219,7 +219,10 @@ static ko_status lookup(ko_context *ctx, const char *make, const char *model, ui
                  c->cam.height_px == best->cam.height_px))
                 continue;
             tie |= !same_sensor(&c->cam, &best->cam);
-            if (len < sizeof names)
+            int named = 0; /* one sensor listed once (an entry both passes find) */
+            for (size_t j = 0; j < i; j++)
+                named |= k[j].rank == best->rank && same_sensor(&k[j].cam, &c->cam);
+            if (len < sizeof names && !named)
                 len += (size_t)snprintf(
                     names + len, sizeof names - len, "%s%u x %u (%.2f x %.2f mm)", len ? ", " : "",
                     c->cam.width_px, c->cam.height_px, c->cam.sensor_w_mm, c->cam.sensor_h_mm);

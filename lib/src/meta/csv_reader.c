@@ -210,9 +210,14 @@ static int table_camera(ko_reader *r, csv_state *s, const double *v, ko_camera *
                      s->row);
         return 1;
     }
-    if (koi_camera_lookup_frame(r->ctx, mk, md, w, h, &t) != KO_OK) {
+    /* Without a frame, a name of several sensors is no camera: the first entry (djiXT2's
+     * visible camera) judged a thermal row through a view 27 % narrower (adversary adv26).
+     * focal_mm cannot tell them apart: the tables hold no focal length per sensor. */
+    if ((w ? koi_camera_lookup_frame(r->ctx, mk, md, w, h, &t)
+           : koi_camera_lookup_sole(r->ctx, mk, md, &t)) != KO_OK) {
         if (!s->reason[0])
-            snprintf(s->reason, sizeof s->reason, "row %ld: %s", s->row, ko_errmsg(r->ctx));
+            snprintf(s->reason, sizeof s->reason, "row %ld: %s%s", s->row, ko_errmsg(r->ctx),
+                     w ? "" : ": give width_px/height_px");
         return 1;
     }
     *cam = t;
