@@ -933,6 +933,59 @@ START_TEST(test_image_meta_gps_negative_dms) {
 }
 END_TEST
 
+/* A lens tag given twice in the Exif IFD (adversary adv26: a Zenmuse XT TIFF stating
+ * FocalLength 13 then 19 mm was judged at 19): the photo's ExifVersion entry (Exif IFD entry
+ * 4, before its own FocalLength 361/100 at entry 17) rewritten into a second FocalLength
+ * whose rational is the FNumber's (280/100), or the photo's own 361/100; or into a second
+ * FocalLengthIn35mmFormat of 24 before its own 20. */
+static ko_shot *shot_with_exif_entry(uint16_t tag, uint16_t type, uint32_t value_of_tag,
+                                     uint32_t inline_value, ko_reader **r) {
+    size_t n;
+    unsigned char *b = slurp(PHOTO, &n), *tiff = b + 12;
+#define U16(p) ((uint32_t)((p)[0] | (p)[1] << 8))
+#define U32(p) (U16(p) | U16((p) + 2) << 16)
+    unsigned char *ifd0 = tiff + U32(tiff + 4), *exif = NULL;
+    for (uint32_t i = 0; i < U16(ifd0); i++)
+        if (U16(ifd0 + 2 + 12 * i) == 0x8769) exif = tiff + U32(ifd0 + 2 + 12 * i + 8);
+    ck_assert_ptr_nonnull(exif);
+    unsigned char *e = exif + 2 + 12 * 4, *from = NULL;
+    ck_assert_uint_eq(U16(e), 0x9000); /* ExifVersion */
+    for (uint32_t i = 0; i < U16(exif); i++)
+        if (U16(exif + 2 + 12 * i) == value_of_tag) from = exif + 2 + 12 * i;
+    e[0] = (unsigned char)tag, e[1] = (unsigned char)(tag >> 8);
+    e[2] = (unsigned char)type, e[3] = 0;
+    e[4] = 1, e[5] = e[6] = e[7] = 0; /* count 1 */
+    if (from)
+        memcpy(e + 8, from + 8, 4); /* the other entry's value offset */
+    else
+        e[8] = (unsigned char)inline_value, e[9] = e[10] = e[11] = 0;
+#undef U32
+#undef U16
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/lens2.jpg", b, n, TRUE));
+    static ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/lens2.jpg", NULL, r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
+    return &s;
+}
+
+START_TEST(test_image_meta_exif_lens_tag_twice) {
+    ko_reader *r;
+    ko_shot *s = shot_with_exif_entry(0x920A, 5, 0x829D, 0, &r); /* FNumber's 2.8 */
+    ck_assert_msg(s->reason && strstr(s->reason, "EXIF gives FocalLength twice, 2.8 and 3.61"),
+                  "%s", s->reason ? s->reason : "(no reason)");
+    ko_reader_close(r);
+    s = shot_with_exif_entry(0x920A, 5, 0x920A, 0, &r); /* its own 3.61 again */
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ko_reader_close(r);
+    s = shot_with_exif_entry(0xA405, 3, 0, 24, &r); /* SHORT 24 */
+    ck_assert_msg(
+        s->reason && strstr(s->reason, "EXIF gives FocalLengthIn35mmFormat twice, 24 and 20"), "%s",
+        s->reason ? s->reason : "(no reason)");
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/lens2.jpg");
+}
+END_TEST
+
 /* Impossible values are refused with the field and value named (DESIGN.md "Plausibility"). */
 START_TEST(test_image_meta_pose_plausibility) {
     ko_camera c;
@@ -991,6 +1044,7 @@ int main(void) {
                             test_image_meta_gps_fix_flags,
                             test_image_meta_gps_tag_twice,
                             test_image_meta_gps_negative_dms,
+                            test_image_meta_exif_lens_tag_twice,
                             test_image_meta_pose_plausibility};
     return unit_run(
         &(unit_suite){.name = "image_meta", .tcase = "jpeg", .setup = setup, .teardown = teardown},

@@ -168,7 +168,8 @@ typedef struct walk_state {
     int have_xmp, have_gdal;
     entry makernote; /* the Exif IFD's MakerNote (tag 0x927C) */
     int have_makernote;
-    unsigned gps_said; /* bit t: GPS tag t (1-6) read once already */
+    unsigned gps_said;  /* bit t: GPS tag t (1-6) read once already */
+    unsigned lens_said; /* bit i: the Exif IFD's lens tag i (exif_twice) read once already */
 } walk_state;
 
 static void read_ifd(const tiff *t, uint64_t off, enum ifd_kind kind, walk_state *w,
@@ -207,6 +208,37 @@ static void gps_twice(const tiff *t, const entry *e, walk_state *w, koi_image_me
                           names[e->tag], was, now);
 }
 
+/* The Exif IFD's lens tags given a second time are compared with the first, as the GPS tags
+ * are (gps_twice): FocalLength 13 then 19 mm silently took 19, a view 32 % narrower (adversary
+ * adv26). Beyond the rationals' rounding (0.1 %; the 35 mm focal length and the unit exactly)
+ * the file is unknown. Called before the entry is read; value is what it says. */
+static void exif_twice(const entry *e, double value, walk_state *w, koi_image_meta *m) {
+    static const struct {
+        uint16_t tag;
+        const char *name;
+        double tol; /* relative */
+    } lens[] = {{0x920A, "FocalLength", 1e-3},
+                {0xA405, "FocalLengthIn35mmFormat", 0},
+                {0xA20E, "FocalPlaneXResolution", 1e-3},
+                {0xA20F, "FocalPlaneYResolution", 1e-3},
+                {0xA210, "FocalPlaneResolutionUnit", 0}};
+    for (unsigned i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        if (lens[i].tag != e->tag) continue;
+        if (!(w->lens_said >> i & 1)) {
+            w->lens_said |= 1u << i;
+            return;
+        }
+        double was = i == 0   ? m->focal_mm
+                     : i == 1 ? m->focal35_mm
+                     : i == 2 ? m->fp_xres
+                     : i == 3 ? m->fp_yres
+                              : m->fp_unit_mm;
+        if ((isnan(was) && isnan(value)) || fabs(was - value) <= lens[i].tol * fabs(was)) return;
+        koi_meta_conflict(m, "EXIF gives %s twice, %g and %g: which is right cannot be told",
+                          lens[i].name, was, value);
+    }
+}
+
 static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_state *w,
                      koi_image_meta *m) {
     char buf[64];
@@ -232,14 +264,18 @@ static void on_entry(const tiff *t, const entry *e, enum ifd_kind kind, walk_sta
         if (e->tag == 0x0117 || e->tag == 0x0145) w->counts = *e, w->have_counts = 1;
         if (e->tag == 42112 && e->type == 2) w->gdal = *e, w->have_gdal = 1;
     } else if (kind == IFD_EXIF) {
+        if (e->tag == 0x920A) exif_twice(e, rational(t, e, 0), w, m);
         if (e->tag == 0x920A) m->focal_mm = rational(t, e, 0);
+        if (e->tag == 0xA405) exif_twice(e, (double)integer(t, e), w, m);
         if (e->tag == 0xA405) m->focal35_mm = (double)integer(t, e);
+        if (e->tag == 0xA20E || e->tag == 0xA20F) exif_twice(e, rational(t, e, 0), w, m);
         if (e->tag == 0xA20E) m->fp_xres = rational(t, e, 0);
         if (e->tag == 0xA20F) m->fp_yres = rational(t, e, 0);
         if (e->tag == 0xA210) {
             /* ResolutionUnit: 2 inch, 3 cm; 4 mm and 5 um are later extensions */
             static const double unit_mm[] = {NAN, NAN, 25.4, 10.0, 1.0, 0.001};
             uint64_t u = integer(t, e);
+            exif_twice(e, u < 6 ? unit_mm[u] : NAN, w, m);
             m->fp_unit_mm = u < 6 ? unit_mm[u] : NAN;
         }
         if (e->tag == 0x927C && (e->type == 7 || e->type == 1) && !w->have_makernote)
