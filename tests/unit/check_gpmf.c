@@ -306,6 +306,62 @@ START_TEST(test_gpmf_without_positions_is_one_unknown_shot) {
 }
 END_TEST
 
+/* karma.raw's GPRI ("GPS RAW", JlllSSSSBB, struct 30, 4 records; SCAL ... 100 for eph): each
+ * record says fix type 3 and 20 satellites (bytes 28 and 29), eph 0x0019 = HDOP 0.25 (bytes
+ * 20-21). Fewer than 4 satellites cannot make a fix (as an SRT block's or a flight record's
+ * count): the GLPI positions are no position; an eph of 600 is HDOP 6, over the DOP 5 the
+ * camera's GPS is held to; 65535 is MAVLink's "not known" and says nothing. */
+static ko_shot *karma_with_gpri(unsigned satellites, unsigned eph, ko_reader **r) {
+    FILE *fp = fopen(GOPRO "karma.raw", "rb");
+    ck_assert_ptr_nonnull(fp);
+    static uint8_t b[1 << 16];
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    ck_assert(n > 0 && n < sizeof b);
+    uint8_t *g = NULL;
+    for (size_t i = 0; i + 8 < n && !g; i++)
+        if (!memcmp(b + i, "GPRI?", 5)) g = b + i;
+    ck_assert_ptr_nonnull(g);
+    ck_assert_uint_eq(g[5], 30);
+    for (unsigned k = 0; k < 4; k++) {
+        uint8_t *rec = g + 8 + 30 * k;
+        ck_assert_uint_eq(rec[28], 3);
+        ck_assert_uint_eq(rec[29], 20);
+        rec[29] = (uint8_t)satellites;
+        ck_assert_uint_eq(rec[20] << 8 | rec[21], 25); /* eph 0x0019 */
+        rec[20] = (uint8_t)(eph >> 8), rec[21] = (uint8_t)eph;
+    }
+    VSILFILE *f = VSIFileFromMemBuffer("/vsimem/check_gpmf/gpri.raw", b, n, FALSE);
+    VSIFCloseL(f);
+    *r = open_path("/vsimem/check_gpmf/gpri.raw", 1, 24);
+    static ko_shot s;
+    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
+    return &s;
+}
+
+START_TEST(test_gpmf_karma_gpri_satellites_and_hdop) {
+    ko_reader *r;
+    ko_shot *s = karma_with_gpri(20, 25, &r);
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ko_reader_close(r);
+    s = karma_with_gpri(3, 25, &r);
+    ck_assert_msg(s->reason && strstr(s->reason, "fewer than 4 satellites"), "%s",
+                  s->reason ? s->reason : "(no reason)");
+    ko_reader_close(r);
+    s = karma_with_gpri(4, 25, &r);
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ko_reader_close(r);
+    s = karma_with_gpri(20, 600, &r);
+    ck_assert_msg(s->reason && strstr(s->reason, "dilution of precision 6.00"), "%s",
+                  s->reason ? s->reason : "(no reason)");
+    ko_reader_close(r);
+    s = karma_with_gpri(20, 65535, &r);
+    ck_assert_msg(!s->reason, "%s", s->reason);
+    ko_reader_close(r);
+    VSIUnlink("/vsimem/check_gpmf/gpri.raw");
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_gpmf_karma_raw_position_and_height,
                             test_gpmf_karma_airframe_attitude_is_not_the_camera,
@@ -314,7 +370,8 @@ int main(void) {
                             test_gpmf_gps5_no_fix_or_poor_precision_is_unknown,
                             test_gpmf_gps9_time_dop_fix,
                             test_gpmf_damaged_inputs,
-                            test_gpmf_without_positions_is_one_unknown_shot};
+                            test_gpmf_without_positions_is_one_unknown_shot,
+                            test_gpmf_karma_gpri_satellites_and_hdop};
     return unit_run(&(unit_suite){.name = "gpmf",
                                   .timeout_s = 30,
                                   .setup = setup,

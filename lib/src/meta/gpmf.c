@@ -361,6 +361,11 @@ static ko_status payload_fixes(const uint8_t *p, size_t n, double t0, double dur
             if (g >= 0) {
                 f->fix_type = field(&pl.gpri, (uint32_t)g, 8);
                 f->satellites = field(&pl.gpri, (uint32_t)g, 9);
+                /* eph is MAVLink GPS_RAW_INT's HDOP x 100 (65535: not known); with the Karma's
+                 * SCAL of 100 it is the HDOP, checked as GPS5/GPS9's DOP. Another divisor
+                 * leaves its unit unclear: not used. */
+                double eph = field(&pl.gpri, (uint32_t)g, 4);
+                if (pl.gpri.nf > 4 && pl.gpri.scal[4] == 100.0 && eph < 655.35) f->dop = eph;
             } else {
                 f->fix_type = 0; /* no GPS record near it: not a fix */
             }
@@ -595,6 +600,9 @@ static const char *no_fix(const fix *f) {
     if (f->lat == 0 && f->lon == 0) return "GPS has no fix (0, 0)";
     if (fabs(f->lat) > 90 || fabs(f->lon) > 180) return "GPS position out of range";
     if (!(f->fix_type >= 2)) return "GPS has no fix (fix type below 2D)";
+    /* as an SRT block's or a flight record's count (adversary adv26: GPRI fix type 3 with 2
+     * satellites was placed) */
+    if (f->satellites < 4) return "GPS has no fix (GPRI: fewer than 4 satellites)";
     return NULL;
 }
 
