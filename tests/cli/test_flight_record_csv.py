@@ -151,5 +151,47 @@ def test_flight_record_numbers_in_decimal_only(tmp):
             assert f"= '{text}' is not a number" in why, (row, why)
 
 
+def test_flight_record_home_moved_keeps_the_first(tmp):
+    """OSD.height is above the take-off; HOME.* is the home point, which the pilot can move
+    ("update home point"). The fixture with row 1 flown without a fix (OSD.isGPSused False) and
+    the home point moved 0.001 deg north (111 m) from row 8 on: every row stands on row 2's home,
+    the first of a row with a fix, and from row 8 on says the home moved, at row 8."""
+    import csv
+    with open(LOG, newline="") as f:
+        rows = list(csv.reader(f))
+    used, hlat = rows[0].index("OSD.isGPSused"), rows[0].index("HOME.latitude")
+    rows[1][used] = "False"
+    for r in rows[8:]:
+        r[hlat] = "%.7f" % (float(r[hlat]) + 0.001)
+    path = os.path.join(tmp, "DJIFlightRecord_home.csv")
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
+                         "Phantom 4 Pro", path)
+    recs = [json.loads(line)["properties"] for line in out.splitlines() if line.strip()]
+    assert len(recs) == 11, (code, err)
+    for i, p in enumerate(recs[1:], start=2):
+        assert "of row 2, the first with a GPS fix" in p["takeoff_from"], (i, p)
+        assert ("moved 111 m at row 8" in p["takeoff_from"]) == (i >= 8), (i, p)
+
+
+def test_airdata_takeoff_is_a_row_with_a_fix(tmp):
+    """An AirData row with 0 satellites holds a stale position (here 0.01 deg = 1.1 km north):
+    never the flight's take-off; the first row with a fix (row 2) is."""
+    head = AIRDATA.split("\n")[0].format(u="meters")
+    path = os.path.join(tmp, "airdata_nofix.csv")
+    with open(path, "w") as f:
+        f.write(head + "\n"
+                "0,2021-09-05 23:48:00,47.01,8.0,0,1400,0,10.0,0,0,0,10.0,0.0,0\n"
+                "1000,2021-09-05 23:48:08,47.0,8.0,0,1400,12,10.0,0,0,0,10.0,0.0,0\n"
+                "5000,2021-09-05 23:48:13,47.0,8.0,40,1440,12,10.0,-2.0,1.0,1,0.0,-90.0,0.0\n")
+    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
+                         "Phantom 4 Pro", path)
+    recs = [json.loads(line)["properties"] for line in out.splitlines() if line.strip()]
+    assert len(recs) == 3, (code, err)
+    assert recs[0]["status"] == "unknown" and "no fix" in recs[0]["reason"], recs[0]
+    assert recs[2]["takeoff_from"] == "first valid row of the CSV: row 2", recs[2]
+
+
 if __name__ == "__main__":
     main([v for k, v in sorted(globals().items()) if k.startswith("test_")])

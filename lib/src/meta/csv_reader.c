@@ -120,7 +120,11 @@ typedef struct csv_state {
      * rows without takeoff columns of their own. */
     long takeoff_row;
     double takeoff_lat, takeoff_lon;
-    char takeoff_from[64];
+    char takeoff_from[160];
+    /* A DJI flight record's home point: the first row with a fix that gives one, and the
+     * first row where it has moved more than GPS accuracy from there (0: none). */
+    long home_row, home_moved_row;
+    double home_lat, home_lon, home_moved_m;
     char id[64];
     char time[40];          /* a flight record's time, as ISO 8601 */
     const char *dictionary; /* static: the column dictionary used, or NULL */
@@ -321,9 +325,42 @@ static ko_status collect_extra(ko_reader *r, csv_state *s) {
     return KO_OK;
 }
 
-/* Take-off of this row: its own takeoff_lat/takeoff_lon if it has them, else the file's first
- * row with a usable position (not the (0, 0) of no fix) and height (this row, if it is the
- * first). */
+/* More than this apart, a flight record's home point has moved (image_reader.c's agreement of
+ * two GPS positions). */
+#define HOME_MOVED_M 10.0
+
+/* A DJI flight record's HOME.latitude/longitude is where the flight took off until the pilot
+ * moves it ("update home point"): OSD.height stays above the take-off. The first home point
+ * of a row with a fix is the flight's take-off, as the SRT reader takes the first HOME; each
+ * row's own put the camera on the ground under a moved home (145 m too low over a valley:
+ * adversary adv26). A later home more than HOME_MOVED_M away is said in takeoff_from. */
+static void flight_home(csv_state *s, const double *v, ko_pose *p) {
+    double la = v[C_TAKEOFF_LAT], lo = v[C_TAKEOFF_LON];
+    int usable = isfinite(p->lat) && isfinite(p->lon) && fabs(la) <= 90 && fabs(lo) <= 180 &&
+                 !(la == 0 && lo == 0);
+    if (usable && !s->home_row) {
+        s->home_row = s->row, s->home_lat = la, s->home_lon = lo;
+    } else if (usable && !s->home_moved_row) {
+        double dn = (la - s->home_lat) * 111320.0;
+        double de = (lo - s->home_lon) * 111320.0 * cos(s->home_lat * 3.14159265358979 / 180.0);
+        if (hypot(dn, de) > HOME_MOVED_M)
+            s->home_moved_row = s->row, s->home_moved_m = hypot(dn, de);
+    }
+    if (!s->home_row) return; /* (a row without a fix is unknown already) */
+    p->takeoff_lat = s->home_lat, p->takeoff_lon = s->home_lon;
+    int n =
+        snprintf(s->takeoff_from, sizeof s->takeoff_from,
+                 "HOME.latitude/HOME.longitude of row %ld, the first with a GPS fix", s->home_row);
+    if (s->home_moved_row && n > 0 && (size_t)n < sizeof s->takeoff_from)
+        snprintf(s->takeoff_from + n, sizeof s->takeoff_from - (size_t)n,
+                 " (the home point moved %.0f m at row %ld: not the take-off)", s->home_moved_m,
+                 s->home_moved_row);
+}
+
+/* Take-off of this row: its own takeoff_lat/takeoff_lon if it has them (a flight record's
+ * home point: flight_home), else the file's first row with a GPS fix (a row without one has
+ * its position blanked in p: the last fix, held, is no place to stand the flight on, adversary
+ * adv26), not the (0, 0) of no fix, and a height (this row, if it is the first). */
 static void takeoff(csv_state *s, const double *v, ko_pose *p) {
     int has_lat = !isnan(v[C_TAKEOFF_LAT]), has_lon = !isnan(v[C_TAKEOFF_LON]);
     if (has_lat || has_lon) {
@@ -331,12 +368,16 @@ static void takeoff(csv_state *s, const double *v, ko_pose *p) {
             snprintf(s->reason, sizeof s->reason,
                      "row %ld: takeoff_lat and takeoff_lon go together: give both or neither",
                      s->row);
+        if (s->dictionary == dictionaries[0].name) {
+            if (has_lat && has_lon) flight_home(s, v, p);
+            return;
+        }
         p->takeoff_lat = v[C_TAKEOFF_LAT], p->takeoff_lon = v[C_TAKEOFF_LON];
         snprintf(s->takeoff_from, sizeof s->takeoff_from, "takeoff_lat/takeoff_lon columns");
         return;
     }
-    if (!s->takeoff_row && fabs(v[C_LAT]) <= 90 && fabs(v[C_LON]) <= 180 &&
-        !(v[C_LAT] == 0 && v[C_LON] == 0) && isfinite(v[C_HEIGHT])) {
+    if (!s->takeoff_row && isfinite(p->lat) && isfinite(p->lon) && fabs(v[C_LAT]) <= 90 &&
+        fabs(v[C_LON]) <= 180 && !(v[C_LAT] == 0 && v[C_LON] == 0) && isfinite(v[C_HEIGHT])) {
         s->takeoff_row = s->row;
         s->takeoff_lat = v[C_LAT], s->takeoff_lon = v[C_LON];
     }
