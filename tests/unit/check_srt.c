@@ -276,14 +276,47 @@ START_TEST(test_srt_numbers_in_decimal_only) {
 }
 END_TEST
 
+/* --focal35 is for SRTs that do not say ("where the .SRT does not say", its help): the
+ * Avata 360 clip's focal_len 28 stays 28 with --focal35 162 (given for another clip, it judged
+ * this one through a lens 5.8 x narrower: adversary adv26); its first block without the
+ * focal_len takes the option's 24. A 35 mm-equivalent focal f is f / 43.27 of the frame's
+ * diagonal. */
+static double focal35_of_first(const char *file, double option) {
+    ko_reader_options o;
+    ko_reader_options_init(&o);
+    o.assume_nadir = 1;
+    o.focal35_mm = option;
+    char path[512];
+    snprintf(path, sizeof path, "%s%s", file[0] == '/' ? "" : SRT_DIR, file);
+    ko_reader *r;
+    ck_assert_int_eq(ko_reader_open(ctx, path, &o, &r), KO_OK);
+    ko_shot s;
+    ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
+    double f35 =
+        s.camera.focal_mm / hypot(s.camera.sensor_w_mm, s.camera.sensor_h_mm) * hypot(36.0, 24.0);
+    ko_reader_close(r);
+    return f35;
+}
+
+START_TEST(test_srt_focal_len_wins_over_the_option) {
+    ck_assert_double_eq_tol(focal35_of_first("CallMarcus_samples_Avata360_clip.SRT", 162), 28.0,
+                            1e-6);
+    const char *text =
+        "1\n00:00:00,000 --> 00:00:00,041\n"
+        "[iso: 200] [latitude: 53.365080] [longitude: 6.460739] [rel_alt: 5.400 "
+        "abs_alt: -124.744] [gb_yaw: -162.8 gb_pitch: 0.0 gb_roll: 0.0]\n\n";
+    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/nofocal.srt", (GByte *)text, strlen(text), FALSE));
+    ck_assert_double_eq_tol(focal35_of_first("/vsimem/nofocal.srt", 24), 24.0, 1e-6);
+    VSIUnlink("/vsimem/nofocal.srt");
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {test_srt_every_sample_one_record_per_frame,
-                            test_srt_without_nadir_or_camera_is_unknown,
-                            test_srt_families_decode_first_block,
-                            test_srt_thinning,
-                            test_srt_garbage_is_an_error_or_reasons,
-                            test_srt_satellite_count_is_the_fix,
-                            test_srt_numbers_in_decimal_only};
+    const TTest *tests[] = {
+        test_srt_every_sample_one_record_per_frame, test_srt_without_nadir_or_camera_is_unknown,
+        test_srt_families_decode_first_block,       test_srt_thinning,
+        test_srt_garbage_is_an_error_or_reasons,    test_srt_satellite_count_is_the_fix,
+        test_srt_numbers_in_decimal_only,           test_srt_focal_len_wins_over_the_option};
     return unit_run(&(unit_suite){.name = "srt",
                                   .tcase = "samples",
                                   .timeout_s = 60,

@@ -355,7 +355,10 @@ static void fill(ko_reader *r, srt_state *s, const koi_srt_frame *f, ko_shot *sh
     }
     if (isnan(f->height_m))
         why(s, f, "no height above take-off (rel_alt, H or BAROMETER) in the SRT block");
-    double focal35 = r->opts.focal35_mm > 0 ? r->opts.focal35_mm : f->focal35_mm;
+    /* The file's own focal_len wins; the option is for SRTs that do not say (its help: "where
+     * the .SRT does not say"): taken over a 24 mm clip's, --focal35 162 given for another clip
+     * judged it through a lens 6.75 x narrower (adversary adv26). */
+    double focal35 = f->focal35_mm > 0 ? f->focal35_mm : r->opts.focal35_mm;
     if (!(focal35 > 0) || ko_camera_from_focal35(focal35, r->opts.width_px, r->opts.height_px,
                                                  &shot->camera) != KO_OK)
         why(s, f,
