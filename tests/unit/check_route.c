@@ -744,6 +744,44 @@ START_TEST(hover_is_checked) {
 }
 END_TEST
 
+/* KML 2.2's altitudeMode (kml:altitudeModeEnumType): absolute is above sea level,
+ * relativeToGround above the ground, clampToGround (the default) on the ground: its Z is no
+ * height; read as above sea level, a relativeToGround line at 100 m was flown 90 m up over
+ * ground 10 m above the sea (adversary adv26). */
+static const ko_waypoint *kml_first(const char *mode, ko_route **rt) {
+    char text[600];
+    snprintf(text, sizeof text,
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document><Placemark><LineString>%s"
+             "<coordinates>8.0,47.0,100 8.001,47.0,100</coordinates></LineString></Placemark>"
+             "</Document></kml>\n",
+             mode);
+    put("/vsimem/mode.kml", text);
+    ck_assert_msg(ko_route_open(ctx, "/vsimem/mode.kml", rt) == KO_OK, "%s", ko_errmsg(ctx));
+    ck_assert_uint_eq(ko_route_waypoint_count(*rt), 2);
+    return ko_route_waypoint(*rt, 0);
+}
+
+START_TEST(kml_altitude_mode) {
+    ko_route *rt;
+    const ko_waypoint *w = kml_first("<altitudeMode>relativeToGround</altitudeMode>", &rt);
+    ck_assert_double_eq(w->height, 100);
+    ck_assert_int_eq(w->height_ref, KO_HEIGHT_AGL);
+    ko_route_destroy(rt);
+    w = kml_first("<altitudeMode>absolute</altitudeMode>", &rt);
+    ck_assert_double_eq(w->height, 100);
+    ck_assert_int_eq(w->height_ref, KO_HEIGHT_EGM96);
+    ko_route_destroy(rt);
+    w = kml_first("<altitudeMode>clampToGround</altitudeMode>", &rt);
+    ck_assert(isnan(w->height));
+    ko_route_destroy(rt);
+    w = kml_first("", &rt); /* the default: clampToGround */
+    ck_assert(isnan(w->height));
+    ko_route_destroy(rt);
+    VSIUnlink("/vsimem/mode.kml");
+}
+END_TEST
+
 START_TEST(malformed) {
     const struct {
         const char *path, *text, *expect;
@@ -841,6 +879,7 @@ int main(void) {
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,
+                            kml_altitude_mode,
                             malformed,
                             plans_recognised_and_camera_specs};
     return unit_run(&(unit_suite){.name = "route",
