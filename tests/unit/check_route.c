@@ -861,9 +861,88 @@ START_TEST(plans_recognised_and_camera_specs) {
 }
 END_TEST
 
+/* A WPML placemark (or its wayline's global heading) in waypointHeadingMode "manually" leaves
+ * the heading to the pilot: the plan is refused, naming the placemark, never judged along the
+ * course. An accurateShoot (DJI's older re-shoot photo, orientedShoot's parameters) is a photo
+ * at its own gimbal pitch and aircraft heading: pitch -20 heading 0, never dropped. */
+static char *wpml_one(const char *global, const char *own, const char *action) {
+    static char doc[4096];
+    snprintf(doc, sizeof doc,
+             "<kml xmlns=\"http://www.opengis.net/kml/2.2\" "
+             "xmlns:wpml=\"http://www.dji.com/wpmz/1.0.6\"><Document><Folder>"
+             "<wpml:executeHeightMode>relativeToStartPoint</wpml:executeHeightMode>%s"
+             "<Placemark><Point><coordinates>8.0,47.0</coordinates></Point>"
+             "<wpml:index>0</wpml:index><wpml:executeHeight>50</wpml:executeHeight>%s"
+             "<wpml:actionGroup><wpml:actionGroupStartIndex>0</wpml:actionGroupStartIndex>"
+             "<wpml:actionGroupEndIndex>0</wpml:actionGroupEndIndex>"
+             "<wpml:actionGroupMode>sequence</wpml:actionGroupMode>"
+             "<wpml:actionTrigger><wpml:actionTriggerType>reachPoint</wpml:actionTriggerType>"
+             "</wpml:actionTrigger>"
+             "<wpml:action><wpml:actionActuatorFunc>gimbalRotate</wpml:actionActuatorFunc>"
+             "<wpml:actionActuatorFuncParam>"
+             "<wpml:gimbalPitchRotateAngle>-90</wpml:gimbalPitchRotateAngle>"
+             "</wpml:actionActuatorFuncParam></wpml:action>%s"
+             "</wpml:actionGroup></Placemark></Folder></Document></kml>",
+             global, own, action);
+    return doc;
+}
+
+START_TEST(wpml_manual_heading_and_accurate_shoot) {
+    const char *path = "/vsimem/manual.wpml";
+    const char *photo =
+        "<wpml:action><wpml:actionActuatorFunc>takePhoto</wpml:actionActuatorFunc>"
+        "</wpml:action>";
+    const char *manual =
+        "<wpml:waypointHeadingParam><wpml:waypointHeadingMode>manually"
+        "</wpml:waypointHeadingMode></wpml:waypointHeadingParam>";
+    const char *global =
+        "<wpml:globalWaypointHeadingParam><wpml:waypointHeadingMode>manually"
+        "</wpml:waypointHeadingMode></wpml:globalWaypointHeadingParam>";
+    const char *cases[][2] = {{"", manual}, {global, ""}};
+    ko_camera cam;
+    ko_camera_init(&cam);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    o.camera = &cam;
+    for (int i = 0; i < 2; i++) {
+        put(path, wpml_one(cases[i][0], cases[i][1], photo));
+        ko_route *rt = NULL;
+        ko_status st = ko_route_open(ctx, path, &rt);
+        if (st == KO_OK) {
+            ko_exposures *ex = NULL;
+            st = ko_route_exposures(ctx, rt, &o, &ex);
+            ko_exposures_destroy(ex);
+            ko_route_destroy(rt);
+        }
+        ck_assert_int_eq(st, KO_ERR_FORMAT);
+        ck_assert_msg(strstr(ko_errmsg(ctx),
+                             "Placemark 1 (wpml:index 0): waypointHeadingMode "
+                             "manually"),
+                      "%s", ko_errmsg(ctx));
+    }
+    put(path, wpml_one("", "",
+                       "<wpml:action><wpml:actionActuatorFunc>accurateShoot"
+                       "</wpml:actionActuatorFunc><wpml:actionActuatorFuncParam>"
+                       "<wpml:gimbalPitchRotateAngle>-20</wpml:gimbalPitchRotateAngle>"
+                       "<wpml:aircraftHeading>0</wpml:aircraftHeading>"
+                       "</wpml:actionActuatorFuncParam></wpml:action>"));
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ck_assert_uint_eq(ko_exposures_count(ex), 1);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.pitch_deg, -20, 1e-9);
+    ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.yaw_deg, 0, 1e-9);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_axis_not_enabled,
+                            wpml_manual_heading_and_accurate_shoot,
                             wpml_zoom_keeps_other_lenses,
                             wpml_waylines_apart,
                             wpml_kmz_oriented_shots,

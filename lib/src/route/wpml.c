@@ -68,6 +68,7 @@ typedef struct wpml {
     int bad_ns, refused, in_placemark, in_group, in_action;
     int folders;                         /* Folders (waylines) begun so far in this file */
     char height_mode[32], path_mode[32]; /* path_mode: globalWaypointHeadingParam's */
+    char heading_mode[32];               /* globalWaypointHeadingParam's */
     double global_height, global_speed;
     unsigned image_lenses; /* the plan's imageFormat as KOI_LENS_* bits (0: none stated) */
     placemark pm, *pms;
@@ -331,11 +332,16 @@ static void end_document(wpml *w, const char *local) {
                      w->height_mode[0] ? w->height_mode : "relativeToStartPoint");
             p->global_height = w->global_height;
             p->global_speed = w->global_speed;
+            if (!p->heading_mode[0])
+                snprintf(p->heading_mode, sizeof p->heading_mode, "%s", w->heading_mode);
         }
+        w->heading_mode[0] = '\0';
     } else if (!strcmp(local, "executeHeightMode") || !strcmp(local, "heightMode"))
         snprintf(w->height_mode, sizeof w->height_mode, "%.31s", w->text);
     else if (!strcmp(local, "waypointHeadingPathMode"))
         snprintf(w->path_mode, sizeof w->path_mode, "%.31s", w->text);
+    else if (!strcmp(local, "waypointHeadingMode"))
+        snprintf(w->heading_mode, sizeof w->heading_mode, "%.31s", w->text);
     else if (!strcmp(local, "globalHeight"))
         w->global_height = num(w, local);
     else if (!strcmp(local, "autoFlightSpeed"))
@@ -546,7 +552,8 @@ static ko_status run_group(wpml *w, const group *gr, int idx, ko_waypoint *wp, c
     for (int i = 0; i < gr->n; i++) {
         const action *a = &gr->actions[i];
         ko_status s = KO_OK;
-        if (reach && !strcmp(a->func, "orientedShoot")) {
+        /* accurateShoot: DJI's older re-shoot photo, with orientedShoot's parameters */
+        if (reach && (!strcmp(a->func, "orientedShoot") || !strcmp(a->func, "accurateShoot"))) {
             if ((s = oriented_shot(w, a, cs, wp, ordered))) return s;
             continue;
         }
@@ -638,6 +645,15 @@ static ko_status replay(wpml *w) {
             wp.height_ref = KO_HEIGHT_WGS84;
         }
         wp.speed_mps = !isnan(p->speed) ? p->speed : global_speed;
+        /* The pilot turns the aircraft (the remote's stick): any heading at all, which this
+         * reader cannot judge; the leg's course stood in for it. */
+        if (!strcmp(p->heading_mode, "manually"))
+            return koi_error(w->rt->ctx, KO_ERR_FORMAT,
+                             "%s: Placemark %zu (wpml:index %d): waypointHeadingMode manually "
+                             "leaves the heading to the pilot, so what the camera sees is not "
+                             "in the plan; set the heading in the plan (fixed, followWayline, "
+                             "smoothTransition or towardPOI) to check it",
+                             w->rt->path, k + 1, p->index);
         if (strcmp(p->heading_mode, "fixed") == 0 ||
             strcmp(p->heading_mode, "smoothTransition") == 0)
             wp.heading_deg = p->heading;
@@ -701,7 +717,7 @@ ko_status koi_route_read_wpml(ko_route *rt) {
     if (!s && *wayl) { /* the executable file wins: start again with only its waypoints */
         w.n_pm = w.n_groups = 0;
         w.folders = 0;
-        w.height_mode[0] = w.path_mode[0] = '\0';
+        w.height_mode[0] = w.path_mode[0] = w.heading_mode[0] = '\0';
         s = parse_file(&w, wayl, "waylines.wpml");
     }
     if (!s) s = replay(&w);
