@@ -593,6 +593,40 @@ START_TEST(qgc_every_command_understood) {
 }
 END_TEST
 
+/* A loiter with a radius (NAV_LOITER_TURNS param3 50 m; LOITER_TO_ALT's param2) circles round
+ * the point: refused naming the item, never judged from the centre; radius 0 (a multicopter's
+ * hover) is the point itself. */
+START_TEST(qgc_loiter_radius_refused) {
+    const char *path = "/vsimem/loiter.waypoints";
+    const char *rows[][2] = {{"18\t2\t0\t50", "circles 50 m"},
+                             {"19\t10\t0\t-30", "circles 30 m"},
+                             {"31\t0\t40\t0", "circles 40 m"},
+                             {"18\t2\t0\t0", NULL}};
+    for (size_t i = 0; i < 4; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "QGC WPL 110\n"
+                 "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+                 "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+                 "2\t0\t3\t%s\t0\t0.001\t10.0\t50\t1\n",
+                 rows[i][0]);
+        put(path, text);
+        ko_route *rt = NULL;
+        ko_status st = ko_route_open(ctx, path, &rt);
+        if (!rows[i][1]) {
+            ck_assert_msg(st == KO_OK, "%s", ko_errmsg(ctx));
+            ck_assert_uint_eq(ko_route_waypoint_count(rt), 2);
+            ko_route_destroy(rt);
+            continue;
+        }
+        ck_assert_int_eq(st, KO_ERR_FORMAT);
+        ck_assert_msg(strstr(ko_errmsg(ctx), rows[i][1]) && strstr(ko_errmsg(ctx), "item 4"), "%s",
+                      ko_errmsg(ctx));
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* NAV_WAYPOINT param4 90: PX4 turns the aircraft to face east at the waypoint, ArduPilot keeps
  * facing along the course (north here): its photo is judged both ways, 90 and 0. A
  * CONDITION_YAW before the photo fixes the heading: one photo. */
@@ -943,6 +977,7 @@ int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_axis_not_enabled,
                             wpml_manual_heading_and_accurate_shoot,
+                            qgc_loiter_radius_refused,
                             wpml_zoom_keeps_other_lenses,
                             wpml_waylines_apart,
                             wpml_kmz_oriented_shots,

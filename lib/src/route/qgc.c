@@ -152,6 +152,20 @@ static ko_status photo_here(replay *r) {
 static ko_status add_position(replay *r, const mav_item *it) {
     ko_route *rt = r->rt;
     ko_waypoint wp = r->next;
+    /* A loiter with a radius circles round the point (param3; LOITER_TO_ALT's param2): what
+     * the camera sees from the circle is not what it sees from the centre, where it was
+     * judged. Refused, until circles are flown as legs. */
+    double radius = it->command == NAV_LOITER_TO_ALT ? it->p[1]
+                    : it->command == NAV_LOITER_UNLIM || it->command == NAV_LOITER_TURNS ||
+                            it->command == NAV_LOITER_TIME
+                        ? it->p[2]
+                        : 0;
+    if (isfinite(radius) && fabs(radius) >= 1.0)
+        return koi_error(rt->ctx, KO_ERR_FORMAT,
+                         "%s: item %d (command %d): the aircraft circles %.0f m round the point, "
+                         "and keepout judges a loiter from its centre; plan the circle as "
+                         "waypoints (or a radius of 0) to check it",
+                         rt->path, it->line, it->command, fabs(radius));
     if (!isfinite(it->p[4]) || !isfinite(it->p[5]) || fabs(it->p[4]) > 90 || fabs(it->p[5]) > 180)
         return koi_error(rt->ctx, KO_ERR_FORMAT,
                          "%s: item %d (command %d): latitude/longitude missing or out of range",
