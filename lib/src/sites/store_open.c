@@ -76,6 +76,7 @@ static const char *const schema_sql =
     "SELECT AddGeometryColumn('sites', 'geom_buffered', 4326, 'GEOMETRY', 'XY', 1);"
     "SELECT CreateSpatialIndex('sites', 'geom_buffered');";
 
+/* Returns 1 if the database has table name. */
 static int has_table(ko_sites *s, const char *name) {
     sqlite3_stmt *st = NULL;
     int found = 0;
@@ -131,8 +132,6 @@ fail:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return st;
 }
-
-/* Returns 1 if the database has table name. */
 
 ko_status koi_sites_meta_int(ko_sites *s, const char *key, long long *v) {
     sqlite3_stmt *st = NULL;
