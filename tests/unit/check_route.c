@@ -65,6 +65,25 @@ static void copy_edited(const char *src, const char *dst, const char *from, cons
     VSIFree(buf);
 }
 
+/* The exposures of rt through a 24 mm-equivalent 4000 x 3000 camera and default options (the
+ * plan's own gimbal, -90 unless it says otherwise); exposures_of asserts they were made. */
+static ko_status expose_24mm(ko_route *rt, ko_exposures **ex) {
+    ko_camera cam;
+    ko_camera_init(&cam);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    o.camera = &cam;
+    *ex = NULL;
+    return ko_route_exposures(ctx, rt, &o, ex);
+}
+
+static ko_exposures *exposures_of(ko_route *rt) {
+    ko_exposures *ex = NULL;
+    ck_assert_int_eq(expose_24mm(rt, &ex), KO_OK);
+    return ex;
+}
+
 /* waylines.wpml of the M4T export: executeHeightMode WGS84, one Placemark at 11.499985362,
  * 48.19014118, executeHeight 561.276374117301; template.kml takeOffRefPoint
  * 48.190141,11.499985,541.276374; the actions at index 0 end with gimbalRotate -58.9. */
@@ -84,14 +103,7 @@ START_TEST(wpml_pilot2_heights_and_gimbal) {
     ck_assert_int_eq(ref, KO_HEIGHT_WGS84);
     ck_assert_double_eq_tol(h, 541.276374, 1e-6);
     /* 561.276 - 541.276: the camera flies 20 m above the take-off ground */
-    ko_camera cam;
-    ko_camera_init(&cam);
-    ko_route_options o;
-    ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
-    o.camera = &cam;
-    ko_exposures *ex = NULL;
-    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ko_exposures *ex = exposures_of(rt);
     ck_assert_uint_ge(ko_exposures_count(ex), 1);
     ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.height_m, 20.0, 1e-6);
     ko_exposures_destroy(ex);
@@ -106,14 +118,7 @@ END_TEST
  * Angle -30 leaves the -90 set before it. */
 START_TEST(wpml_axis_not_enabled) {
     ko_route *rt = open_ok(ROUTES "dji_wpml_m4t_pilot2/waylines.wpml");
-    ko_camera cam;
-    ko_camera_init(&cam);
-    ko_route_options o;
-    ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
-    o.camera = &cam;
-    ko_exposures *ex = NULL;
-    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ko_exposures *ex = exposures_of(rt);
     ck_assert_uint_ge(ko_exposures_count(ex), 1);
     const ko_exposure *e = ko_exposures_get(ex, 0);
     ck_assert_double_eq_tol(e->shot.pose.yaw_deg, 360 - 105.6, 1e-9);
@@ -145,7 +150,7 @@ START_TEST(wpml_axis_not_enabled) {
         "<wpml:action><wpml:actionActuatorFunc>takePhoto</wpml:actionActuatorFunc>"
         "</wpml:action></wpml:actionGroup></Placemark></Folder></Document></kml>");
     rt = open_ok(path);
-    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ex = exposures_of(rt);
     ck_assert_uint_eq(ko_exposures_count(ex), 1);
     ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.pitch_deg, -90, 1e-9);
     ko_exposures_destroy(ex);
@@ -260,14 +265,7 @@ START_TEST(wpml_waylines_apart) {
         ck_assert_double_eq_tol(ko_route_waypoint(rt, i)->lat, lat[i], 1e-12);
         ck_assert_int_eq(ko_route_waypoint(rt, i)->height_ref, ref[i]);
     }
-    ko_camera cam;
-    ko_camera_init(&cam);
-    ko_route_options o;
-    ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
-    o.camera = &cam;
-    ko_exposures *ex = NULL;
-    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ko_exposures *ex = exposures_of(rt);
     ck_assert_uint_eq(ko_exposures_count(ex), 5);
     const double pitch[4] = {-90, -90, 0, 0};
     for (size_t i = 0; i < 5; i++) {
@@ -296,14 +294,7 @@ START_TEST(wpml_kmz_oriented_shots) {
     const double want[6][3] = {{-27.686, 24, 6.797},  {-30.191, 336, 6.47},
                                {-27.686, 671, 6.797}, {-26.459, 854, 10.182},
                                {-27.939, 216, 8.269}, {-27.939, 216, 8.269}};
-    ko_camera cam;
-    ko_camera_init(&cam);
-    ko_route_options o;
-    ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
-    o.camera = &cam;
-    ko_exposures *ex = NULL;
-    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ko_exposures *ex = exposures_of(rt);
     ck_assert_uint_eq(ko_exposures_count(ex), 6);
     for (size_t i = 0; i < 6; i++) {
         const ko_exposure *e = ko_exposures_get(ex, i);
@@ -427,19 +418,6 @@ START_TEST(distance_trigger_arithmetic) {
     VSIUnlink(path);
 }
 END_TEST
-
-/* The exposures of a hand-written mission at -90 unless it says otherwise, 24 mm-equivalent. */
-static ko_exposures *exposures_of(ko_route *rt) {
-    ko_camera cam;
-    ko_camera_init(&cam);
-    ko_route_options o;
-    ko_route_options_init(&o);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
-    o.camera = &cam;
-    ko_exposures *ex = NULL;
-    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
-    return ex;
-}
 
 /* (The hand-written missions below leave NAV_WAYPOINT's param4 yaw unset, NaN, unless they
  * test it: a yaw there is judged both ways, see qgc_waypoint_yaw_both_ways.)
@@ -933,19 +911,13 @@ START_TEST(wpml_manual_heading_and_accurate_shoot) {
         "<wpml:globalWaypointHeadingParam><wpml:waypointHeadingMode>manually"
         "</wpml:waypointHeadingMode></wpml:globalWaypointHeadingParam>";
     const char *cases[][2] = {{"", manual}, {global, ""}};
-    ko_camera cam;
-    ko_camera_init(&cam);
-    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
-    ko_route_options o;
-    ko_route_options_init(&o);
-    o.camera = &cam;
     for (int i = 0; i < 2; i++) {
         put(path, wpml_one(cases[i][0], cases[i][1], photo));
         ko_route *rt = NULL;
         ko_status st = ko_route_open(ctx, path, &rt);
         if (st == KO_OK) {
             ko_exposures *ex = NULL;
-            st = ko_route_exposures(ctx, rt, &o, &ex);
+            st = expose_24mm(rt, &ex);
             ko_exposures_destroy(ex);
             ko_route_destroy(rt);
         }
@@ -962,8 +934,7 @@ START_TEST(wpml_manual_heading_and_accurate_shoot) {
                        "<wpml:aircraftHeading>0</wpml:aircraftHeading>"
                        "</wpml:actionActuatorFuncParam></wpml:action>"));
     ko_route *rt = open_ok(path);
-    ko_exposures *ex = NULL;
-    ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+    ko_exposures *ex = exposures_of(rt);
     ck_assert_uint_eq(ko_exposures_count(ex), 1);
     ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.pitch_deg, -20, 1e-9);
     ck_assert_double_eq_tol(ko_exposures_get(ex, 0)->shot.pose.yaw_deg, 0, 1e-9);
