@@ -821,6 +821,16 @@ START_TEST(test_image_meta_fifo_is_not_opened) {
 }
 END_TEST
 
+/* The first shot of the photo b (n bytes, taken over) read as /vsimem/NAME; *r owns the shot's
+ * strings until closed (the shot itself is overwritten by the next call). */
+static ko_shot *first_shot_of(const char *name, unsigned char *b, size_t n, ko_reader **r) {
+    VSIFCloseL(VSIFileFromMemBuffer(name, b, n, TRUE));
+    static ko_shot s;
+    ck_assert_int_eq(ko_reader_open(ctx, name, NULL, r), KO_OK);
+    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
+    return &s;
+}
+
 /* EXIF's fix flags: GPSStatus 'V' (void) or a GPSMeasureMode that is no fix makes the shot
  * unknown; 'A' and '3' change nothing. The photo has neither tag: its GPSVersionID entry
  * (tag 0, little-endian at TIFF offset 0x2b0 = file offset 0x2bc) is rewritten into one. */
@@ -832,11 +842,7 @@ static ko_shot *shot_with_gps_tag(unsigned tag, char value, ko_reader **r) {
     e[0] = (unsigned char)tag, e[1] = 0, e[2] = 2, e[3] = 0; /* tag, ASCII */
     e[4] = 2, e[5] = e[6] = e[7] = 0;                        /* count 2 */
     e[8] = (unsigned char)value, e[9] = e[10] = e[11] = 0;   /* inline value */
-    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/fix.jpg", b, n, TRUE));
-    static ko_shot s;
-    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/fix.jpg", NULL, r), KO_OK);
-    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
-    return &s;
+    return first_shot_of("/vsimem/fix.jpg", b, n, r);
 }
 
 START_TEST(test_image_meta_gps_fix_flags) {
@@ -880,14 +886,11 @@ START_TEST(test_image_meta_gps_tag_twice) {
     ck_assert_ptr_nonnull(lon);
     memcpy(e, lon, 12);
     e[0] = 2; /* GPSLatitude, the longitude's value */
-    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/lat2.jpg", b, n, TRUE));
-    ko_shot sh;
-    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/lat2.jpg", NULL, &r), KO_OK);
-    ck_assert_int_eq(ko_reader_next(r, &sh), KO_OK);
-    ck_assert_msg(sh.reason && strstr(sh.reason,
+    s = first_shot_of("/vsimem/lat2.jpg", b, n, &r);
+    ck_assert_msg(s->reason && strstr(s->reason,
                                       "EXIF gives GPSLatitude twice, 91.9945599 and "
                                       "46.8426071"),
-                  "%s", sh.reason ? sh.reason : "(no reason)");
+                  "%s", s->reason ? s->reason : "(no reason)");
     ko_reader_close(r);
     VSIUnlink("/vsimem/lat2.jpg");
 }
@@ -911,11 +914,7 @@ static ko_shot *shot_with_signed_latitude(int32_t degrees, ko_reader **r) {
     uint32_t u = (uint32_t)degrees;
     for (int k = 0; k < 4; k++)
         tiff[at + k] = (unsigned char)(u >> 8 * k);
-    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/sdms.jpg", b, n, TRUE));
-    static ko_shot s;
-    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/sdms.jpg", NULL, r), KO_OK);
-    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
-    return &s;
+    return first_shot_of("/vsimem/sdms.jpg", b, n, r);
 }
 
 START_TEST(test_image_meta_gps_negative_dms) {
@@ -961,11 +960,7 @@ static ko_shot *shot_with_exif_entry(uint16_t tag, uint16_t type, uint32_t value
         e[8] = (unsigned char)inline_value, e[9] = e[10] = e[11] = 0;
 #undef U32
 #undef U16
-    VSIFCloseL(VSIFileFromMemBuffer("/vsimem/lens2.jpg", b, n, TRUE));
-    static ko_shot s;
-    ck_assert_int_eq(ko_reader_open(ctx, "/vsimem/lens2.jpg", NULL, r), KO_OK);
-    ck_assert_int_eq(ko_reader_next(*r, &s), KO_OK);
-    return &s;
+    return first_shot_of("/vsimem/lens2.jpg", b, n, r);
 }
 
 START_TEST(test_image_meta_exif_lens_tag_twice) {
