@@ -3,6 +3,7 @@ columns) through the telemetry reader's column dictionary (issue 21). The file i
 of a Phantom 4 Pro log (tests/data/README.md); the values below are the file's, read by hand:
 row 6 is 2018/07/04 09:20:21.590, OSD.latitude 55.50738, OSD.longitude 10.717475,
 OSD.height [m] 64.2, GIMBAL.pitch -90, GIMBAL.roll 0, GIMBAL.yaw 53.8."""
+import csv
 import json
 import math
 import os
@@ -12,9 +13,22 @@ from kotest import FIXTURES, main, run
 LOG = os.path.join(FIXTURES, "flight_logs", "dji_p4p_flight_record_rows.csv")
 
 
-def records(*args):
-    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", *args, LOG)
+def records(*args, path=LOG):
+    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", *args, path)
     return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+def log_rows():
+    """The fixture's rows, header first, to be edited."""
+    with open(LOG, newline="") as f:
+        return list(csv.reader(f))
+
+
+def write_rows(tmp, name, rows):
+    path = os.path.join(tmp, name)
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
 
 
 def test_flight_record_rows_by_the_dictionary(tmp):
@@ -76,9 +90,7 @@ def test_airdata_columns_in_feet_and_metres(tmp):
         path = os.path.join(tmp, "Airdata-%s.csv" % unit)
         with open(path, "w") as f:
             f.write(AIRDATA.format(u=unit, h=h, a=a))
-        code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
-                             "Phantom 4 Pro", path)
-        recs = [json.loads(l) for l in out.splitlines() if l.strip()]
+        code, recs, err = records("--camera", "Phantom 4 Pro", path=path)
         assert [r["properties"]["status"] for r in recs] == ["unknown", "ok", "unknown"], recs
         assert "not above the ground" in recs[0]["properties"]["reason"], recs[0]
         assert "no fix" in recs[2]["properties"]["reason"], recs[2]
@@ -94,19 +106,13 @@ def test_flight_record_rows_without_gps_are_unknown(tmp):
     OSD.isGPSused False, its OSD position the last fix, held while the aircraft drifts) and one
     with OSD.gpsNum 3 (a fix needs 4) cannot be placed: unknown "no fix", as AirData's rows with
     fewer than 4 satellites; the fixture's own rows (True, 13 to 16 satellites) are unchanged."""
-    import csv
-    with open(LOG, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = log_rows()
     used, num = rows[0].index("OSD.isGPSused"), rows[0].index("OSD.gpsNum")
     assert [r[used] for r in rows[1:]] == ["True"] * 11, [r[used] for r in rows[1:]]
     rows[6][used] = "False"  # row 6 (the 6th data row)
     rows[8][num] = "3"  # row 8
-    path = os.path.join(tmp, "DJIFlightRecord_nofix.csv")
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows(rows)
-    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
-                         "Phantom 4 Pro", path)
-    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    code, recs, err = records("--camera", "Phantom 4 Pro",
+                              path=write_rows(tmp, "DJIFlightRecord_nofix.csv", rows))
     status = [r["properties"]["status"] for r in recs]
     want = ["unknown"] * 3 + ["ok"] * 8
     want[5] = want[7] = "unknown"
@@ -123,9 +129,7 @@ def test_flight_record_numbers_in_decimal_only(tmp):
     unknown, naming the field, as "46.84x" is; a gpsNum "0x10" (16) or "inf" is no count of
     satellites: no fix. The fixture's rows 4-11 are ok (test_flight_record_rows_by_the_
     dictionary); rows 4-10 are edited, row 11 stays ok."""
-    import csv
-    with open(LOG, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = log_rows()
     col = {name: rows[0].index(name) for name in
            ("GIMBAL.pitch", "GIMBAL.yaw", "OSD.latitude", "OSD.height [m]", "OSD.gpsNum")}
     edits = {4: ("GIMBAL.pitch", "-0x1.68p6"), 5: ("GIMBAL.yaw", "0x1p3"),
@@ -134,12 +138,8 @@ def test_flight_record_numbers_in_decimal_only(tmp):
              10: ("GIMBAL.pitch", "nan")}
     for row, (name, text) in edits.items():
         rows[row][col[name]] = text
-    path = os.path.join(tmp, "DJIFlightRecord_hex.csv")
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows(rows)
-    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
-                         "Phantom 4 Pro", path)
-    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    code, recs, err = records("--camera", "Phantom 4 Pro",
+                              path=write_rows(tmp, "DJIFlightRecord_hex.csv", rows))
     status = [r["properties"]["status"] for r in recs]
     want = ["unknown"] * 10 + ["ok"]  # rows 1-3 on the ground; 4-10 edited
     assert status == want, (status, err)
@@ -156,19 +156,14 @@ def test_flight_record_home_moved_keeps_the_first(tmp):
     ("update home point"). The fixture with row 1 flown without a fix (OSD.isGPSused False) and
     the home point moved 0.001 deg north (111 m) from row 8 on: every row stands on row 2's home,
     the first of a row with a fix, and from row 8 on says the home moved, at row 8."""
-    import csv
-    with open(LOG, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = log_rows()
     used, hlat = rows[0].index("OSD.isGPSused"), rows[0].index("HOME.latitude")
     rows[1][used] = "False"
     for r in rows[8:]:
         r[hlat] = "%.7f" % (float(r[hlat]) + 0.001)
-    path = os.path.join(tmp, "DJIFlightRecord_home.csv")
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows(rows)
-    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
-                         "Phantom 4 Pro", path)
-    recs = [json.loads(line)["properties"] for line in out.splitlines() if line.strip()]
+    code, recs, err = records("--camera", "Phantom 4 Pro",
+                              path=write_rows(tmp, "DJIFlightRecord_home.csv", rows))
+    recs = [r["properties"] for r in recs]
     assert len(recs) == 11, (code, err)
     for i, p in enumerate(recs[1:], start=2):
         assert "of row 2, the first with a GPS fix" in p["takeoff_from"], (i, p)
@@ -185,9 +180,8 @@ def test_airdata_takeoff_is_a_row_with_a_fix(tmp):
                 "0,2021-09-05 23:48:00,47.01,8.0,0,1400,0,10.0,0,0,0,10.0,0.0,0\n"
                 "1000,2021-09-05 23:48:08,47.0,8.0,0,1400,12,10.0,0,0,0,10.0,0.0,0\n"
                 "5000,2021-09-05 23:48:13,47.0,8.0,40,1440,12,10.0,-2.0,1.0,1,0.0,-90.0,0.0\n")
-    code, out, err = run("footprint", "--format", "jsonl", "--tolerance", "0", "--camera",
-                         "Phantom 4 Pro", path)
-    recs = [json.loads(line)["properties"] for line in out.splitlines() if line.strip()]
+    code, recs, err = records("--camera", "Phantom 4 Pro", path=path)
+    recs = [r["properties"] for r in recs]
     assert len(recs) == 3, (code, err)
     assert recs[0]["status"] == "unknown" and "no fix" in recs[0]["reason"], recs[0]
     assert recs[2]["takeoff_from"] == "first valid row of the CSV: row 2", recs[2]
