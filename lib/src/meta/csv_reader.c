@@ -325,15 +325,11 @@ static ko_status collect_extra(ko_reader *r, csv_state *s) {
     return KO_OK;
 }
 
-/* More than this apart, a flight record's home point has moved (image_reader.c's agreement of
- * two GPS positions). */
-#define HOME_MOVED_M 10.0
-
 /* A DJI flight record's HOME.latitude/longitude is where the flight took off until the pilot
  * moves it ("update home point"): OSD.height stays above the take-off. The first home point
  * of a row with a fix is the flight's take-off, as the SRT reader takes the first HOME; each
  * row's own put the camera on the ground under a moved home (145 m too low over a valley:
- * adversary adv26). A later home more than HOME_MOVED_M away is said in takeoff_from. */
+ * adversary adv26). A later home more than KOI_POSITIONS_AGREE_M away is said in takeoff_from. */
 static void flight_home(csv_state *s, const double *v, ko_pose *p) {
     double la = v[C_TAKEOFF_LAT], lo = v[C_TAKEOFF_LON];
     int usable = isfinite(p->lat) && isfinite(p->lon) && fabs(la) <= 90 && fabs(lo) <= 180 &&
@@ -341,10 +337,8 @@ static void flight_home(csv_state *s, const double *v, ko_pose *p) {
     if (usable && !s->home_row) {
         s->home_row = s->row, s->home_lat = la, s->home_lon = lo;
     } else if (usable && !s->home_moved_row) {
-        double dn = (la - s->home_lat) * 111320.0;
-        double de = (lo - s->home_lon) * 111320.0 * cos(s->home_lat * 3.14159265358979 / 180.0);
-        if (hypot(dn, de) > HOME_MOVED_M)
-            s->home_moved_row = s->row, s->home_moved_m = hypot(dn, de);
+        double d = koi_metres_apart(s->home_lat, s->home_lon, la, lo);
+        if (d > KOI_POSITIONS_AGREE_M) s->home_moved_row = s->row, s->home_moved_m = d;
     }
     if (!s->home_row) return; /* (a row without a fix is unknown already) */
     p->takeoff_lat = s->home_lat, p->takeoff_lon = s->home_lon;

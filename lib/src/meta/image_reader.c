@@ -542,8 +542,6 @@ static void rig_band(ko_reader *r, image_state *s, ko_pose *p, int heading_free)
 /* EXIF and DJI's XMP may both give the position (an M2EA's differ by ~4 m): EXIF's wins, with
  * its hemisphere letters and fix flags; XMP's is used only when EXIF has none. More than
  * KOI_POSITIONS_AGREE_M apart, neither is believed. Returns the source's name, or NULL. */
-#define KOI_POSITIONS_AGREE_M 10.0
-
 static const char *position(ko_reader *r, image_state *s, double *lat, double *lon) {
     const koi_image_meta *m = &s->meta;
     int exif = isfinite(m->lat) && isfinite(m->lon);
@@ -551,9 +549,7 @@ static const char *position(ko_reader *r, image_state *s, double *lat, double *l
               fabs(m->xmp_lon) <= 180.0;
     *lat = *lon = NAN;
     if (exif && xmp) {
-        double dn = (m->xmp_lat - m->lat) * 111320.0;
-        double de = (m->xmp_lon - m->lon) * 111320.0 * cos(m->lat * 3.14159265358979 / 180.0);
-        double d = hypot(dn, de);
+        double d = koi_metres_apart(m->lat, m->lon, m->xmp_lat, m->xmp_lon);
         if (!(d <= KOI_POSITIONS_AGREE_M)) {
             char msg[320];
             snprintf(msg, sizeof msg,

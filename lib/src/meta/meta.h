@@ -170,6 +170,13 @@ void koi_image_meta_init(koi_image_meta *m);
 /* How far apart two angles are, degrees, 0..180 (359 and 1 are 2 apart); NaN if either is. */
 double koi_angle_apart(double a, double b);
 
+/* How far apart two nearby positions are, metres (a local flat approximation at the first,
+ * enough to tell metres from kilometres; longitudes are not wrapped at the antimeridian). */
+double koi_metres_apart(double lat0, double lon0, double lat, double lon);
+/* Two GPS positions of one moment more than this apart do not agree (EXIF and XMP positions;
+ * a flight record's home point moved). */
+#define KOI_POSITIONS_AGREE_M 10.0
+
 /* Sets m->conflict_note (printf-style) unless it is set already: the first stays. */
 void koi_meta_conflict(koi_image_meta *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -25,6 +25,12 @@ void ko_reader_options_init(ko_reader_options *o) {
     o->camera = NULL;
 }
 
+double koi_metres_apart(double lat0, double lon0, double lat, double lon) {
+    double dn = (lat - lat0) * 111320.0;
+    double de = (lon - lon0) * 111320.0 * cos(lat0 * 3.14159265358979323846 / 180.0);
+    return hypot(dn, de);
+}
+
 double koi_decimal(const char *s, const char **end) {
     /* [+-] digits [. digits] [e [+-] digits], or [+-] . digits [...]: the grammar is checked
      * here and CPLStrtod (locale-free) must stop where it ends, so the C spellings strtod

@@ -325,9 +325,7 @@ static int home_takeoff(srt_state *s) {
         h.lat = f.home_lat, h.lon = f.home_lon;
         if (!has_fix(&h)) continue;
         if (has_fix(&f)) {
-            double dy = (f.lat - h.lat) * 111320.0;
-            double dx = (f.lon - h.lon) * 111320.0 * cos(h.lat * 3.14159265358979323846 / 180.0);
-            if (hypot(dx, dy) > 50e3) continue;
+            if (koi_metres_apart(h.lat, h.lon, f.lat, f.lon) > 50e3) continue;
         }
         s->have_takeoff = 1;
         s->takeoff_lat = h.lat, s->takeoff_lon = h.lon;
