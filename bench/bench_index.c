@@ -791,9 +791,12 @@ int main(int argc, char **argv) {
     bench_env e = {h, s, sd, fps, cams, nq, sql, strtree, {0}, order};
     if (getenv("BENCH_PROFILE")) { /* (by hand: perf record -p on a loop of one method) */
         hitsets hs;
-        fprintf(stderr, "profiling ko_sites_query_batch, pid %d\n", (int)getpid());
+        /* BENCH_PROFILE=many: the packed index + exact test, many at once, instead */
+        int many = strcmp(getenv("BENCH_PROFILE"), "many") == 0;
+        fprintf(stderr, "profiling %s, pid %d\n", many ? "many at once" : "ko_sites_query_batch",
+                (int)getpid());
         for (int r = 0; r < 30; r++)
-            best_of(&e, run_batch, &hs), hs_free(&hs);
+            best_of(&e, many ? run_idx_many : run_batch, &hs), hs_free(&hs);
         return 0;
     }
     size_t bad = scenario(&e, "footprints in random order");

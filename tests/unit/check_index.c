@@ -148,6 +148,32 @@ START_TEST(test_index_rtree_matches_bruteforce) {
 }
 END_TEST
 
+/* A node's boxes against a query box: the widest test the CPU runs (AVX2 here) and the
+ * portable one both give the plain comparison's answer, for boxes that touch the query only
+ * at an edge or a corner, boxes that are points, empty boxes (min > max), NaN corners and
+ * infinite ones, and nodes of every size up to 16. */
+START_TEST(test_index_node_test_matches_plain_comparison) {
+    uint64_t seed = 99;
+    float boxes[4 * 16];
+    const float q[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    const float edge[] = {-1, 0.5f, 1, 2, 2.5f, 3, 4, 5, NAN, INFINITY, -INFINITY};
+    const size_t ne = sizeof edge / sizeof *edge;
+    for (int round = 0; round < 20000; round++) {
+        for (int k = 0; k < 4 * 16; k++) /* corners mostly on the query's edges */
+            boxes[k] = rnd(&seed) < 0.7 ? edge[(size_t)(rnd(&seed) * (double)ne) % ne]
+                                        : (float)(6 * rnd(&seed) - 1);
+        size_t count = 1 + (size_t)(rnd(&seed) * 16) % 16;
+        unsigned want = 0;
+        for (size_t k = 0; k < count; k++) {
+            const float *b = boxes + 4 * k;
+            want |= (unsigned)(b[0] <= q[2] && b[1] <= q[3] && b[2] >= q[0] && b[3] >= q[1]) << k;
+        }
+        ck_assert_uint_eq(koi_rtree_node_mask(boxes, 0, count, q, 1), want);
+        ck_assert_uint_eq(koi_rtree_node_mask(boxes, 0, count, q, 0), want);
+    }
+}
+END_TEST
+
 /* All sites' buffered geometries, for brute force. */
 typedef struct all_sites {
     size_t n;
@@ -1163,6 +1189,7 @@ END_TEST
 
 int main(void) {
     const TTest *tests[] = {test_index_rtree_matches_bruteforce,
+                            test_index_node_test_matches_plain_comparison,
                             test_index_query_matches_bruteforce,
                             test_index_hit_measures,
                             test_index_boundary_test_agrees_with_geos,

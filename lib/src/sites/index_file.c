@@ -263,6 +263,10 @@ static ko_status write_index_file(ko_sites *s, const koi_index_id *id, const cha
     if (f.fd >= 0 && stat(s->path, &sb) == 0 && fchmod(f.fd, sb.st_mode & 0666) != 0) f.err = errno;
     ko_status st = f.err ? KO_OK : koi_packed_build_into(s, id, &f.out, &len);
     if (f.fd >= 0 && !st && !f.err && fsync(f.fd) != 0) f.err = errno;
+    /* The written pages leave the page cache (they are on disk now): the first query reads
+     * the tree back through its mapping in 2 MiB pages (packed.c, map_tree_huge), which the
+     * kernel does only for pages it does not hold yet. */
+    if (f.fd >= 0 && !st && !f.err) posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
     if (f.fd >= 0 && close(f.fd) != 0 && !f.err) f.err = errno;
     if (!st && !f.err && rename(tmp, path) != 0) f.err = errno;
     if (st || f.err) {

@@ -7,6 +7,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define KOI_AVX2 1
+#endif
 
 #include "core/core.h"
 #include "sites/sites.h"
@@ -210,6 +214,55 @@ static unsigned node_mask(const float *boxes, size_t first, size_t count, const 
     return mask;
 }
 
+#ifdef KOI_AVX2
+/* node_mask of a full node (NODE = 16 entries) with AVX2, two boxes per compare: 8 compares
+ * where the SSE loop takes 16, and the 4 corner bits of each box gathered into its one bit
+ * by BMI2's pext. Chosen at run time (node_test), so the library still runs on any x86-64.
+ * At 10^7 sites, random batches (bench_index, traversal many at once): 1.92 -> 4.39 M q/s. */
+__attribute__((target("avx2,bmi2"))) static unsigned node_mask16_avx2(const float *boxes,
+                                                                      size_t first,
+                                                                      const float *q) {
+    const __m256 qv = _mm256_setr_ps(q[2], q[3], q[0], q[1], q[2], q[3], q[0], q[1]);
+    const float *b = boxes + 4 * first;
+    uint64_t corners = 0;
+    for (int k = 0; k < NODE / 2; k++) {
+        __m256 v = _mm256_loadu_ps(b + 8 * k);
+        /* lanes 0, 1 (and 4, 5): box min <= query max; lanes 2, 3 (6, 7): max >= query min */
+        __m256 ok = _mm256_blend_ps(_mm256_cmp_ps(v, qv, _CMP_LE_OQ),
+                                    _mm256_cmp_ps(v, qv, _CMP_GE_OQ), 0xCC);
+        corners |= (uint64_t)(unsigned)_mm256_movemask_ps(ok) << (8 * k);
+    }
+    corners &= corners >> 1; /* bit 4j: all four corner tests of box j passed */
+    corners &= corners >> 2;
+    return (unsigned)_pext_u64(corners, 0x1111111111111111u);
+}
+#endif
+
+/* Whether node_mask16_avx2 runs here (the CPU's answer does not change: read per search). */
+static int wide_nodes(void) {
+#ifdef KOI_AVX2
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2");
+#else
+    return 0;
+#endif
+}
+
+/* node_mask, through the AVX2 test for a full node where wide says it runs. */
+static unsigned node_test(const float *boxes, size_t first, size_t count, const float *q,
+                          int wide) {
+#ifdef KOI_AVX2
+    if (wide && count == NODE) return node_mask16_avx2(boxes, first, q);
+#else
+    (void)wide;
+#endif
+    return node_mask(boxes, first, count, q);
+}
+
+unsigned koi_rtree_node_mask(const float *boxes, size_t first, size_t count, const float *q,
+                             int wide) {
+    return node_test(boxes, first, count, q, wide && wide_nodes());
+}
+
 /* The search over levels stored bottom-up in boxes (level l ends at level_end[l]): index, when
  * not NULL, gives each leaf's item and each internal entry's first child; without it leaves are
  * their items and children are found by position (entry j of level l > 0 covers entries j *
@@ -224,13 +277,14 @@ static void search_levels(const float *boxes, const uint32_t *index, const size_
     size_t stack[32 * NODE];
     int lstack[32 * NODE];
     size_t sp = 0;
+    int wide = wide_nodes();
     /* Start at the root: the last entry. Each stacked value is a node's first entry. */
     size_t node = level_end[levels - 1] - 1;
     int level = levels - 1;
     for (;;) {
         size_t lend = level_end[level];
         size_t count = lend - node < NODE ? lend - node : NODE;
-        unsigned mask = node_mask(boxes, node, count, q);
+        unsigned mask = node_test(boxes, node, count, q, wide);
         while (mask) {
             size_t pos = node + (size_t)__builtin_ctz(mask);
             mask &= mask - 1;
@@ -306,8 +360,16 @@ int koi_rtree_search_many_flat(const float *boxes, const size_t *level_end, int 
     m->ncur = m->nnext = m->nout = 0;
     if (levels < 1 || level_end[0] == 0 || nb > UINT32_MAX) return 1;
     uint32_t root = (uint32_t)(level_end[levels - 1] - 1);
+    int wide = wide_nodes();
+    if (nb > m->cap_q) { /* the boxes rounded outward to float once, not at every node */
+        float *q = koi_realloc_array(m->q, nb, 4 * sizeof *q);
+        if (!q) return 0;
+        m->q = q, m->cap_q = nb;
+    }
     for (size_t k = 0; k < nb; k++) {
         const double *b = qbox + 4 * k;
+        float *q = m->q + 4 * k;
+        q[0] = down(b[0]), q[1] = down(b[1]), q[2] = up(b[2]), q[3] = up(b[3]);
         if (b[0] <= b[2] && b[1] <= b[3] &&
             !push(&m->cur, &m->ncur, &m->cap_cur, (uint32_t)k, root))
             return 0;
@@ -322,10 +384,8 @@ int koi_rtree_search_many_flat(const float *boxes, const size_t *level_end, int 
         for (size_t i = 0; i < m->ncur; i++) {
             if (i + AHEAD < m->ncur) prefetch_node(boxes, m->cur[i + AHEAD].item);
             koi_cand c = m->cur[i];
-            const double *b = qbox + 4 * c.box;
-            const float q[4] = {down(b[0]), down(b[1]), up(b[2]), up(b[3])};
             size_t count = lend - c.item < NODE ? lend - c.item : NODE;
-            unsigned mask = node_mask(boxes, c.item, count, q);
+            unsigned mask = node_test(boxes, c.item, count, m->q + 4 * c.box, wide);
             while (mask) {
                 size_t pos = c.item + (size_t)__builtin_ctz(mask);
                 mask &= mask - 1;
@@ -345,7 +405,7 @@ int koi_rtree_search_many_flat(const float *boxes, const size_t *level_end, int 
 
 void koi_many_free(koi_many *m) {
     if (!m) return;
-    free(m->cur), free(m->next), free(m->out);
+    free(m->cur), free(m->next), free(m->out), free(m->q);
     memset(m, 0, sizeof *m);
 }
 

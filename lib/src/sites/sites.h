@@ -246,9 +246,16 @@ typedef struct koi_cand {
 typedef struct koi_many {
     koi_cand *cur, *next, *out; /* (out: the candidates, grouped by box, in box order) */
     size_t ncur, nnext, nout, cap_cur, cap_next, cap_out;
+    float *q; /* the boxes in float, rounded outward (cap_q of them allocated) */
+    size_t cap_q;
 } koi_many;
 /* Candidates of the nb boxes qbox (4 doubles each: minx, miny, maxx, maxy) into m->out
  * (m->nout of them, replacing the last call's). 0 when out of memory. */
+/* Bit k set when box first + k (of count <= 16, 4 floats each) meets q (minx, miny, maxx,
+ * maxy): by the CPU's widest test where wide is set and it runs here, else by SSE or plain C
+ * (for tests: the two must agree). */
+unsigned koi_rtree_node_mask(const float *boxes, size_t first, size_t count, const float *q,
+                             int wide);
 int koi_rtree_search_many_flat(const float *boxes, const size_t *level_end, int levels,
                                const double *qbox, size_t nb, koi_many *m);
 int koi_packed_search_many(const koi_packed *p, const double *qbox, size_t nb, koi_many *m);
