@@ -791,12 +791,16 @@ int main(int argc, char **argv) {
     bench_env e = {h, s, sd, fps, cams, nq, sql, strtree, {0}, order};
     if (getenv("BENCH_PROFILE")) { /* (by hand: perf record -p on a loop of one method) */
         hitsets hs;
-        /* BENCH_PROFILE=many: the packed index + exact test, many at once, instead */
-        int many = strcmp(getenv("BENCH_PROFILE"), "many") == 0;
-        fprintf(stderr, "profiling %s, pid %d\n", many ? "many at once" : "ko_sites_query_batch",
-                (int)getpid());
+        /* BENCH_PROFILE=many: the packed index + exact test, many at once; =one: one at a
+         * time; either with ,missions: on survey missions instead of random footprints */
+        const char *what = getenv("BENCH_PROFILE");
+        void (*fn)(bench_env *, hitsets *) = strncmp(what, "many", 4) == 0  ? run_idx_many
+                                             : strncmp(what, "one", 3) == 0 ? run_idx
+                                                                            : run_batch;
+        if (strstr(what, ",missions")) survey_missions(&fseed, centers, n, fps, cams, nq);
+        fprintf(stderr, "profiling %s, pid %d\n", what, (int)getpid());
         for (int r = 0; r < 30; r++)
-            best_of(&e, many ? run_idx_many : run_batch, &hs), hs_free(&hs);
+            best_of(&e, fn, &hs), hs_free(&hs);
         return 0;
     }
     size_t bad = scenario(&e, "footprints in random order");

@@ -219,9 +219,9 @@ static unsigned node_mask(const float *boxes, size_t first, size_t count, const 
  * where the SSE loop takes 16, and the 4 corner bits of each box gathered into its one bit
  * by BMI2's pext. Chosen at run time (node_test), so the library still runs on any x86-64.
  * At 10^7 sites, random batches (bench_index, traversal many at once): 1.92 -> 4.39 M q/s. */
-__attribute__((target("avx2,bmi2"))) static unsigned node_mask16_avx2(const float *boxes,
-                                                                      size_t first,
-                                                                      const float *q) {
+__attribute__((target("avx2,bmi2"))) static inline unsigned node_mask16_avx2(const float *boxes,
+                                                                             size_t first,
+                                                                             const float *q) {
     const __m256 qv = _mm256_setr_ps(q[2], q[3], q[0], q[1], q[2], q[3], q[0], q[1]);
     const float *b = boxes + 4 * first;
     uint64_t corners = 0;
@@ -247,9 +247,12 @@ static int wide_nodes(void) {
 #endif
 }
 
-/* node_mask, through the AVX2 test for a full node where wide says it runs. */
-static unsigned node_test(const float *boxes, size_t first, size_t count, const float *q,
-                          int wide) {
+/* node_mask, through the AVX2 test for a full node where wide says it runs. Inlined into each
+ * search's two instances (plain and AVX2, see search_levels), where wide is a constant: no
+ * call and no CPU check per node (perf had node_test apart at 3 % of survey queries). */
+static inline __attribute__((always_inline)) unsigned node_test(const float *boxes, size_t first,
+                                                                size_t count, const float *q,
+                                                                int wide) {
 #ifdef KOI_AVX2
     if (wide && count == NODE) return node_mask16_avx2(boxes, first, q);
 #else
@@ -267,9 +270,9 @@ unsigned koi_rtree_node_mask(const float *boxes, size_t first, size_t count, con
  * not NULL, gives each leaf's item and each internal entry's first child; without it leaves are
  * their items and children are found by position (entry j of level l > 0 covers entries j *
  * NODE .. of level l - 1, as the build lays them out). */
-static void search_levels(const float *boxes, const uint32_t *index, const size_t *level_end,
-                          int levels, int identity, double minx, double miny, double maxx,
-                          double maxy, koi_packed_visit fn, void *user) {
+static inline __attribute__((always_inline)) void search_body(
+    const float *boxes, const uint32_t *index, const size_t *level_end, int levels, int identity,
+    double minx, double miny, double maxx, double maxy, koi_packed_visit fn, void *user, int wide) {
     if (levels < 1 || level_end[0] == 0 || !(minx <= maxx) || !(miny <= maxy)) return;
     /* The query box in float, rounded outward: it may admit a box that the double box would
      * not (the caller's exact test rejects it), never the reverse. */
@@ -277,7 +280,6 @@ static void search_levels(const float *boxes, const uint32_t *index, const size_
     size_t stack[32 * NODE];
     int lstack[32 * NODE];
     size_t sp = 0;
-    int wide = wide_nodes();
     /* Start at the root: the last entry. Each stacked value is a node's first entry. */
     size_t node = level_end[levels - 1] - 1;
     int level = levels - 1;
@@ -304,6 +306,28 @@ static void search_levels(const float *boxes, const uint32_t *index, const size_
         node = stack[sp];
         level = lstack[sp];
     }
+}
+
+#ifdef KOI_AVX2
+__attribute__((target("avx2,bmi2"))) static void search_levels_avx2(
+    const float *boxes, const uint32_t *index, const size_t *level_end, int levels, int identity,
+    double minx, double miny, double maxx, double maxy, koi_packed_visit fn, void *user) {
+    search_body(boxes, index, level_end, levels, identity, minx, miny, maxx, maxy, fn, user, 1);
+}
+#endif
+
+/* search_body, in the instance for this CPU. */
+static void search_levels(const float *boxes, const uint32_t *index, const size_t *level_end,
+                          int levels, int identity, double minx, double miny, double maxx,
+                          double maxy, koi_packed_visit fn, void *user) {
+#ifdef KOI_AVX2
+    if (wide_nodes()) {
+        search_levels_avx2(boxes, index, level_end, levels, identity, minx, miny, maxx, maxy, fn,
+                           user);
+        return;
+    }
+#endif
+    search_body(boxes, index, level_end, levels, identity, minx, miny, maxx, maxy, fn, user, 0);
 }
 
 void koi_rtree_search(const koi_rtree *t, double minx, double miny, double maxx, double maxy,
@@ -333,7 +357,7 @@ void koi_rtree_search_flat(const float *boxes, const size_t *level_end, int leve
 /* ---------------------------------------------------------------- many at once ---------- */
 
 /* Appends (box, item) to *a (n used, cap allocated). 0 when out of memory. */
-static int push(koi_cand **a, size_t *n, size_t *cap, uint32_t box, uint32_t item) {
+static inline int push(koi_cand **a, size_t *n, size_t *cap, uint32_t box, uint32_t item) {
     if (*n == *cap) {
         size_t c = *cap ? 2 * *cap : 256;
         koi_cand *b = koi_realloc_array(*a, c, sizeof *b);
@@ -348,32 +372,18 @@ static int push(koi_cand **a, size_t *n, size_t *cap, uint32_t box, uint32_t ite
  * to arrive while the pairs between are tested (~10 ns each). */
 #define AHEAD 8
 
-static void prefetch_node(const float *boxes, size_t node) {
+static inline void prefetch_node(const float *boxes, size_t node) {
     const char *b = (const char *)(boxes + 4 * node);
     for (int k = 0; k < NODE * 16; k += 64) /* a node: NODE boxes of 16 bytes */
         __builtin_prefetch(b + k);
     __builtin_prefetch(b + NODE * 16 - 1);
 }
 
-int koi_rtree_search_many_flat(const float *boxes, const size_t *level_end, int levels,
-                               const double *qbox, size_t nb, koi_many *m) {
-    m->ncur = m->nnext = m->nout = 0;
-    if (levels < 1 || level_end[0] == 0 || nb > UINT32_MAX) return 1;
-    uint32_t root = (uint32_t)(level_end[levels - 1] - 1);
-    int wide = wide_nodes();
-    if (nb > m->cap_q) { /* the boxes rounded outward to float once, not at every node */
-        float *q = koi_realloc_array(m->q, nb, 4 * sizeof *q);
-        if (!q) return 0;
-        m->q = q, m->cap_q = nb;
-    }
-    for (size_t k = 0; k < nb; k++) {
-        const double *b = qbox + 4 * k;
-        float *q = m->q + 4 * k;
-        q[0] = down(b[0]), q[1] = down(b[1]), q[2] = up(b[2]), q[3] = up(b[3]);
-        if (b[0] <= b[2] && b[1] <= b[3] &&
-            !push(&m->cur, &m->ncur, &m->cap_cur, (uint32_t)k, root))
-            return 0;
-    }
+/* The level-by-level descent of koi_rtree_search_many_flat, from m->cur (every box at the
+ * root); 0 when out of memory. */
+static inline __attribute__((always_inline)) int many_body(const float *boxes,
+                                                           const size_t *level_end, int levels,
+                                                           koi_many *m, int wide) {
     for (int level = levels - 1; level >= 0; level--) {
         size_t lend = level_end[level];
         size_t start = level ? level_end[level - 1] : 0,
@@ -401,6 +411,38 @@ int koi_rtree_search_many_flat(const float *boxes, const size_t *level_end, int 
         m->next = t, m->cap_next = tc, m->nnext = 0;
     }
     return 1;
+}
+
+#ifdef KOI_AVX2
+__attribute__((target("avx2,bmi2"))) static int many_avx2(const float *boxes,
+                                                          const size_t *level_end, int levels,
+                                                          koi_many *m) {
+    return many_body(boxes, level_end, levels, m, 1);
+}
+#endif
+
+int koi_rtree_search_many_flat(const float *boxes, const size_t *level_end, int levels,
+                               const double *qbox, size_t nb, koi_many *m) {
+    m->ncur = m->nnext = m->nout = 0;
+    if (levels < 1 || level_end[0] == 0 || nb > UINT32_MAX) return 1;
+    uint32_t root = (uint32_t)(level_end[levels - 1] - 1);
+    if (nb > m->cap_q) { /* the boxes rounded outward to float once, not at every node */
+        float *q = koi_realloc_array(m->q, nb, 4 * sizeof *q);
+        if (!q) return 0;
+        m->q = q, m->cap_q = nb;
+    }
+    for (size_t k = 0; k < nb; k++) {
+        const double *b = qbox + 4 * k;
+        float *q = m->q + 4 * k;
+        q[0] = down(b[0]), q[1] = down(b[1]), q[2] = up(b[2]), q[3] = up(b[3]);
+        if (b[0] <= b[2] && b[1] <= b[3] &&
+            !push(&m->cur, &m->ncur, &m->cap_cur, (uint32_t)k, root))
+            return 0;
+    }
+#ifdef KOI_AVX2
+    if (wide_nodes()) return many_avx2(boxes, level_end, levels, m);
+#endif
+    return many_body(boxes, level_end, levels, m, 0);
 }
 
 void koi_many_free(koi_many *m) {
