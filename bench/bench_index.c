@@ -490,79 +490,101 @@ static void hs_free(hitsets *h) {
     free(h->ids);
 }
 
-/* Runs every method over e's footprints, prints the table; returns how many footprints' hit
- * sets differ from ko_sites_query's. */
-static size_t scenario(bench_env *e, const char *title) {
-    size_t nq = e->nq;
-    hitsets mine, idx, idxb, batch, none, sql, geos, disk;
-    double t_mine = best_of(e, run_mine, &mine);
-    double t_batch = best_of(e, run_batch, &batch);
-    double t_idxb = best_of(e, run_idx_batch, &idxb);
-    double t_idx = best_of(e, run_idx, &idx);
-    hitsets idxm;
-    double t_idxm = best_of(e, run_idx_many, &idxm);
-    double t_trav = best_of(e, run_traversal, &none);
-    hitsets none2;
-    double t_travm = best_of(e, run_traversal_many, &none2);
-    hs_free(&none2);
+/* One set of footprints and what keepout, (a) and the on-disk path made of it, measured before
+ * (b)'s geometries exist: at 10^7 sites those take ~12 GB, which would push the mapped index
+ * out of the page cache while keepout runs, as no keepout user's machine would. */
+typedef struct scen {
+    const char *title;
+    double *fps, *cams;
+    size_t nq, nd;
+    uint32_t *order;
+    size_t counts[7];
+    hitsets mine, idx, idxb, batch, idxm, sql, disk;
+    double t_mine, t_batch, t_idxb, t_idx, t_idxm, t_trav, t_travm, t_sql, t_disk;
+} scen;
+
+static void use(bench_env *e, scen *c) {
+    e->fps = c->fps, e->cams = c->cams, e->nq = c->nq, e->order = c->order;
+}
+
+/* Every method but (b) over c's footprints. */
+static void measure(bench_env *e, scen *c) {
+    use(e, c);
+    hitsets none, none2;
+    c->t_mine = best_of(e, run_mine, &c->mine);
+    c->t_batch = best_of(e, run_batch, &c->batch);
+    c->t_idxb = best_of(e, run_idx_batch, &c->idxb);
+    c->t_idx = best_of(e, run_idx, &c->idx);
+    memcpy(c->counts, e->counts, sizeof c->counts);
+    c->t_idxm = best_of(e, run_idx_many, &c->idxm);
+    c->t_trav = best_of(e, run_traversal, &none);
+    c->t_travm = best_of(e, run_traversal_many, &none2);
+    hs_free(&none), hs_free(&none2);
     /* BENCH_QUICK=1: neither (a) nor the on-disk sample (while tuning the packed index) */
     int quick = getenv("BENCH_QUICK") != NULL;
-    double t_sql = quick ? NAN : best_of(e, run_sql, &sql);
-    if (quick) sql = mine, sql.start = NULL, sql.ids = NULL;
-    double t_geos = e->strtree ? best_of(e, run_strtree, &geos) : NAN;
-    if (!e->strtree) geos = mine, geos.start = NULL, geos.ids = NULL; /* (b) not run */
+    c->t_sql = quick ? NAN : best_of(e, run_sql, &c->sql);
     /* On-disk R-tree path of ko_sites_query (no packed index), on a sample, once. */
-    size_t nd = quick ? 1 : nq < 2000 ? nq : 2000;
+    c->nd = quick ? 1 : c->nq < 2000 ? c->nq : 2000;
     bench_env ed = *e;
-    ed.s = e->disk, ed.nq = nd;
-    hs_init(&disk, nd);
+    ed.s = e->disk, ed.nq = c->nd;
+    hs_init(&c->disk, c->nd);
     double t0 = now();
-    run_mine(&ed, &disk);
-    double t_disk = now() - t0;
-    hs_sort(&disk, nd);
+    run_mine(&ed, &c->disk);
+    c->t_disk = now() - t0;
+    hs_sort(&c->disk, c->nd);
+}
 
+/* Runs (b) over c's footprints, prints the table; returns how many footprints' hit sets
+ * differ from ko_sites_query's. */
+static size_t report(bench_env *e, scen *c) {
+    use(e, c);
+    size_t nq = c->nq, nd = c->nd;
+    int quick = getenv("BENCH_QUICK") != NULL;
+    hitsets geos;
+    double t_geos = e->strtree ? best_of(e, run_strtree, &geos) : NAN;
+    double t_idx = c->t_idx, t_sql = c->t_sql;
     size_t with_hits = 0;
     for (size_t q = 0; q < nq; q++)
-        with_hits += mine.start[q + 1] > mine.start[q];
-    printf("\n== %s ==\n", title);
+        with_hits += c->mine.start[q + 1] > c->mine.start[q];
+    printf("\n== %s ==\n", c->title);
     printf(
         "candidates: %zu outside by box, %zu inside by box; of the other %zu: %zu disjoint, "
         "%zu intersecting, %zu inside by boundaries, %zu left to GEOS\n",
-        e->counts[0], e->counts[1], e->counts[2], e->counts[3], e->counts[4], e->counts[5],
-        e->counts[6]);
-    printf("hits: %zu in %zu footprints (%zu footprints with hits)\n", mine.n, nq, with_hits);
+        c->counts[0], c->counts[1], c->counts[2], c->counts[3], c->counts[4], c->counts[5],
+        c->counts[6]);
+    printf("hits: %zu in %zu footprints (%zu footprints with hits)\n", c->mine.n, nq, with_hits);
     printf("%-40s %12s %10s   (best of %d runs each)\n", "method", "queries/s", "time ratio", REPS);
     printf("%-40s %12.0f %10s\n", "keepout packed index + exact test (ids)", nq / t_idx, "1.0");
     printf("%-40s %12.0f %9.1fx\n", "(a) SpatiaLite R-tree + ST_Intersects", nq / t_sql,
            t_sql / t_idx);
     printf("%-40s %12.0f %9.1fx\n", "(b) GEOS STRtree + prepared", nq / t_geos, t_geos / t_idx);
-    printf("%-40s %12.0f %9.1fx\n", "ko_sites_query, packed (ids + measures)", nq / t_mine,
-           t_mine / t_idx);
-    printf("%-40s %12.0f %9.1fx\n", "ko_sites_query_batch (ids + measures)", nq / t_batch,
-           t_batch / t_idx);
+    printf("%-40s %12.0f %9.1fx\n", "ko_sites_query, packed (ids + measures)", nq / c->t_mine,
+           c->t_mine / t_idx);
+    printf("%-40s %12.0f %9.1fx\n", "ko_sites_query_batch (ids + measures)", nq / c->t_batch,
+           c->t_batch / t_idx);
     printf("%-40s %12.0f %9.1fx   -> (a) %.1fx, (b) %.1fx\n",
-           "packed + exact test, batch order (ids)", nq / t_idxb, t_idxb / t_idx, t_sql / t_idxb,
-           t_geos / t_idxb);
+           "packed + exact test, batch order (ids)", nq / c->t_idxb, c->t_idxb / t_idx,
+           t_sql / c->t_idxb, t_geos / c->t_idxb);
     printf("%-40s %12.0f %9.1fx   -> (a) %.1fx, (b) %.1fx\n",
-           "packed + exact test, many at once (ids)", nq / t_idxm, t_idxm / t_idx, t_sql / t_idxm,
-           t_geos / t_idxm);
-    printf("%-40s %12.0f %10s\n", "packed R-tree traversal alone", nq / t_trav, "");
-    printf("%-40s %12.0f %10s\n", "packed R-tree traversal, many at once", nq / t_travm, "");
-    printf("%-40s %12.0f %10s\n", "ko_sites_query, on-disk R-tree (sample)", nd / t_disk, "");
-    size_t d_sql = quick ? 0 : hs_diff(&mine, &sql, nq),
-           d_geos = e->strtree ? hs_diff(&mine, &geos, nq) : 0, d_disk = hs_diff(&mine, &disk, nd),
-           d_idx = hs_diff(&mine, &idx, nq) + hs_diff(&mine, &batch, nq) +
-                   hs_diff_order(&mine, &idxb, e->order, nq) +
-                   hs_diff_order(&mine, &idxm, e->order, nq);
+           "packed + exact test, many at once (ids)", nq / c->t_idxm, c->t_idxm / t_idx,
+           t_sql / c->t_idxm, t_geos / c->t_idxm);
+    printf("%-40s %12.0f %10s\n", "packed R-tree traversal alone", nq / c->t_trav, "");
+    printf("%-40s %12.0f %10s\n", "packed R-tree traversal, many at once", nq / c->t_travm, "");
+    printf("%-40s %12.0f %10s\n", "ko_sites_query, on-disk R-tree (sample)", nd / c->t_disk, "");
+    size_t d_sql = quick ? 0 : hs_diff(&c->mine, &c->sql, nq),
+           d_geos = e->strtree ? hs_diff(&c->mine, &geos, nq) : 0,
+           d_disk = hs_diff(&c->mine, &c->disk, nd),
+           d_idx = hs_diff(&c->mine, &c->idx, nq) + hs_diff(&c->mine, &c->batch, nq) +
+                   hs_diff_order(&c->mine, &c->idxb, c->order, nq) +
+                   hs_diff_order(&c->mine, &c->idxm, c->order, nq);
     printf(
         "footprints whose hit set differs from ko_sites_query: index-only and batch %zu, (a) %zu, "
         "(b) %zu, on-disk %zu of %zu\n",
         d_idx, d_sql, d_geos, d_disk, nd);
-    hs_free(&mine), hs_free(&idx), hs_free(&none);
-    if (!quick) hs_free(&sql);
+    hs_free(&c->mine), hs_free(&c->idx), hs_free(&c->idxb), hs_free(&c->idxm);
+    hs_free(&c->batch), hs_free(&c->disk);
+    if (!quick) hs_free(&c->sql);
     if (e->strtree) hs_free(&geos);
-    hs_free(&idxb), hs_free(&idxm), hs_free(&batch);
-    hs_free(&disk);
     return d_sql + d_geos + d_disk + d_idx;
 }
 
@@ -716,9 +738,62 @@ int main(int argc, char **argv) {
     printf("ko_sites_open (maps index): %7.4f s\n", now() - t0);
     if (!s->packed || !koi_packed_file(s->packed)) die("the index file is not mapped", NULL);
 
+    /* Footprints: random, the same sorted in rows, survey missions. */
+    uint64_t fseed = 12345;
+    scen sc[3] = {{.title = "footprints in random order"},
+                  {.title = "the same footprints sorted in rows (lawnmower rows)"},
+                  {.title = "survey missions in flight order (500 photos each)"}};
+    for (int k = 0; k < 3; k++) {
+        sc[k].nq = nq;
+        sc[k].fps = malloc(10 * nq * sizeof *sc[k].fps);
+        sc[k].cams = malloc(2 * nq * sizeof *sc[k].cams);
+        sc[k].order = malloc(nq * sizeof *sc[k].order);
+        if (!sc[k].fps || !sc[k].cams || !sc[k].order) die("out of memory", NULL);
+    }
+    for (size_t q = 0; q < nq; q++)
+        footprint(&fseed, centers, n, sc[0].fps + 10 * q, sc[0].cams + 2 * q);
+    /* The same footprints in the order a survey flies them: rows of ~550 m, alternately west
+     * and east. Every method gets the same order. */
+    memcpy(sc[1].fps, sc[0].fps, 10 * nq * sizeof *sc[1].fps);
+    memcpy(sc[1].cams, sc[0].cams, 2 * nq * sizeof *sc[1].cams);
+    sort_as_survey(sc[1].fps, sc[1].cams, nq);
+    /* Survey missions: other footprints, each mission's in flight order. */
+    survey_missions(&fseed, centers, n, sc[2].fps, sc[2].cams, nq);
+
+    sqlite3_stmt *sql = NULL;
+    if (koi_sites_spatialite(s) != KO_OK) die("SpatiaLite", ctx); /* (a) calls its functions */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id FROM sites WHERE id IN (SELECT pkid FROM "
+                           "idx_sites_geom_buffered WHERE xmin <= ?2 AND xmax >= ?1 AND "
+                           "ymin <= ?4 AND ymax >= ?3) AND "
+                           "ST_Intersects(geom_buffered, GeomFromWKB(?5, 4326)) = 1",
+                           -1, &sql, NULL) != SQLITE_OK)
+        die(sqlite3_errmsg(s->db), NULL);
+    ko_sites *sd = NULL; /* no index loaded: ko_sites_query on the on-disk R-tree */
+    if (ko_sites_open(ctx, dbpath, KO_SITES_READONLY, &sd) != KO_OK) die("open store", ctx);
+    koi_packed_free(ctx, sd->packed); /* (its index file mapped at open: not this time) */
+    sd->packed = NULL;
+    bench_env e = {h, s, sd, NULL, NULL, 0, sql, NULL, {0}, NULL};
+    if (getenv("BENCH_PROFILE")) { /* (by hand: perf record -p on a loop of one method) */
+        hitsets hs;
+        /* BENCH_PROFILE=many: the packed index + exact test, many at once; =one: one at a
+         * time; either with ,missions: on survey missions instead of random footprints */
+        const char *what = getenv("BENCH_PROFILE");
+        void (*fn)(bench_env *, hitsets *) = strncmp(what, "many", 4) == 0  ? run_idx_many
+                                             : strncmp(what, "one", 3) == 0 ? run_idx
+                                                                            : run_batch;
+        use(&e, &sc[strstr(what, ",missions") ? 2 : 0]);
+        fprintf(stderr, "profiling %s, pid %d\n", what, (int)getpid());
+        for (int r = 0; r < 30; r++)
+            best_of(&e, fn, &hs), hs_free(&hs);
+        return 0;
+    }
+    /* keepout, (a) and the on-disk path first, before (b)'s geometries take the memory. */
+    for (int k = 0; k < 3; k++)
+        measure(&e, &sc[k]);
+
     /* The sites as GEOS geometries, for (b) and the boxes: the same seed, the same sites.
-     * BENCH_NO_GEOS=1: neither (b) nor the tree build alone (at 10^7 sites the geometries take
-     * ~12 GB, which pushes the mapped index out of the page cache on a 23 GB machine). */
+     * BENCH_NO_GEOS=1: neither (b) nor the tree build alone. */
     int no_geos = getenv("BENCH_NO_GEOS") != NULL;
     size_t ng = no_geos ? 0 : n;
     GEOSGeometry **geoms = malloc((ng ? ng : 1) * sizeof *geoms);
@@ -753,14 +828,7 @@ int main(int argc, char **argv) {
     printf("packed R-tree build alone: %8.3f s  (%.1f bytes/site of tree)\n", t_build,
            (double)tree_bytes / (double)n);
 
-    /* Footprints. */
-    double *fps = malloc(10 * nq * sizeof *fps), *cams = malloc(2 * nq * sizeof *cams);
-    if (!fps || !cams) die("out of memory", NULL);
-    uint64_t fseed = 12345;
-    for (size_t q = 0; q < nq; q++)
-        footprint(&fseed, centers, n, fps + 10 * q, cams + 2 * q);
-
-    /* (b)'s tree, built once for both orders. */
+    /* (b)'s tree, built once for every order. */
     t0 = now();
     GEOSSTRtree *strtree = no_geos ? NULL : GEOSSTRtree_create_r(h, 16);
     for (size_t i = 0; i < ng; i++)
@@ -772,57 +840,21 @@ int main(int argc, char **argv) {
         GEOSGeom_destroy_r(h, pt);
     }
     printf("GEOS STRtree build:        %8.3f s\n", now() - t0);
-    sqlite3_stmt *sql = NULL;
-    if (koi_sites_spatialite(s) != KO_OK) die("SpatiaLite", ctx); /* (a) calls its functions */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id FROM sites WHERE id IN (SELECT pkid FROM "
-                           "idx_sites_geom_buffered WHERE xmin <= ?2 AND xmax >= ?1 AND "
-                           "ymin <= ?4 AND ymax >= ?3) AND "
-                           "ST_Intersects(geom_buffered, GeomFromWKB(?5, 4326)) = 1",
-                           -1, &sql, NULL) != SQLITE_OK)
-        die(sqlite3_errmsg(s->db), NULL);
-    ko_sites *sd = NULL; /* no index loaded: ko_sites_query on the on-disk R-tree */
-    if (ko_sites_open(ctx, dbpath, KO_SITES_READONLY, &sd) != KO_OK) die("open store", ctx);
-    koi_packed_free(ctx, sd->packed); /* (its index file mapped at open: not this time) */
-    sd->packed = NULL;
-
-    uint32_t *order = malloc(nq * sizeof *order);
-    if (!order) die("out of memory", NULL);
-    bench_env e = {h, s, sd, fps, cams, nq, sql, strtree, {0}, order};
-    if (getenv("BENCH_PROFILE")) { /* (by hand: perf record -p on a loop of one method) */
-        hitsets hs;
-        /* BENCH_PROFILE=many: the packed index + exact test, many at once; =one: one at a
-         * time; either with ,missions: on survey missions instead of random footprints */
-        const char *what = getenv("BENCH_PROFILE");
-        void (*fn)(bench_env *, hitsets *) = strncmp(what, "many", 4) == 0  ? run_idx_many
-                                             : strncmp(what, "one", 3) == 0 ? run_idx
-                                                                            : run_batch;
-        if (strstr(what, ",missions")) survey_missions(&fseed, centers, n, fps, cams, nq);
-        fprintf(stderr, "profiling %s, pid %d\n", what, (int)getpid());
-        for (int r = 0; r < 30; r++)
-            best_of(&e, fn, &hs), hs_free(&hs);
-        return 0;
-    }
-    size_t bad = scenario(&e, "footprints in random order");
-    /* The same footprints in the order a survey flies them: rows of ~550 m, alternately west
-     * and east. Every method gets the same order. */
-    sort_as_survey(fps, cams, nq);
-    bad += scenario(&e, "the same footprints sorted in rows (lawnmower rows)");
-    /* Survey missions: other footprints, each mission's in flight order. */
-    survey_missions(&fseed, centers, n, fps, cams, nq);
-    bad += scenario(&e, "survey missions in flight order (500 photos each)");
+    e.strtree = strtree;
+    size_t bad = 0;
+    for (int k = 0; k < 3; k++)
+        bad += report(&e, &sc[k]);
     printf("peak RSS: %ld MB\n", peak_rss_mb());
 
     sqlite3_finalize(sql);
     ko_sites_close(sd);
-    free(order);
     if (strtree) GEOSSTRtree_destroy_r(h, strtree);
     for (size_t i = 0; i < ng; i++)
         GEOSGeom_destroy_r(h, geoms[i]);
     free(geoms);
     free(centers);
-    free(fps);
-    free(cams);
+    for (int k = 0; k < 3; k++)
+        free(sc[k].fps), free(sc[k].cams), free(sc[k].order);
     ko_sites_close(s);
     ko_context_destroy(ctx);
     return bad ? 1 : 0;
