@@ -225,6 +225,7 @@ __attribute__((target("avx2,bmi2"))) static inline unsigned node_mask16_avx2(con
     const __m256 qv = _mm256_setr_ps(q[2], q[3], q[0], q[1], q[2], q[3], q[0], q[1]);
     const float *b = boxes + 4 * first;
     uint64_t corners = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < NODE / 2; k++) {
         __m256 v = _mm256_loadu_ps(b + 8 * k);
         /* lanes 0, 1 (and 4, 5): box min <= query max; lanes 2, 3 (6, 7): max >= query min */
