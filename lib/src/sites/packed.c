@@ -85,6 +85,19 @@ typedef struct bytes {
     size_t len, cap;
 } bytes;
 
+/* Asks for the build's large arrays (GBs at 10^7 sites) in 2 MiB pages: filled once, front to
+ * back, their 4 KiB pages cost a fault and a TLB miss each (perf: 16 % of the build in the
+ * faults and the copies that took them). A hint only; freed with the array. */
+static void huge_hint(void *p, size_t len) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + len) & ~(huge - 1);
+    if (len >= 2 * huge && e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p, (void)len;
+#endif
+}
+
 /* Makes room for n more bytes. */
 static int bytes_room(bytes *b, size_t n) {
     if (b->len + n > b->cap) {
@@ -97,6 +110,7 @@ static int bytes_room(bytes *b, size_t n) {
         if (!q) return 0;
         b->p = q;
         b->cap = cap;
+        huge_hint(q, cap);
     }
     return 1;
 }
@@ -427,6 +441,7 @@ static ko_status room_for_row(ko_context *ctx, rows *r, size_t i, size_t *cap) {
     if (!m) return koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", i);
     r->meta = m;
     *cap = c;
+    huge_hint(b, c * 4 * sizeof *b), huge_hint(sh, c * sizeof *sh), huge_hint(m, c * sizeof *m);
     return KO_OK;
 }
 
