@@ -211,6 +211,7 @@ typedef struct file_image {
     koi_image_out out;
     ko_context *ctx;
     int fd, err;
+    off_t written, synced; /* bytes written; bytes whose write-back has been started */
 } file_image;
 
 static ko_status file_begin(void *sink, size_t len) {
@@ -229,8 +230,17 @@ static ko_status file_write(void *sink, const void *p, size_t n) {
         if (w <= 0)
             f->err = w < 0 ? errno : EIO;
         else
-            off += (size_t)w;
+            off += (size_t)w, f->written += w;
     }
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* The disk writes what is written while the rest is built, not all at the fsync: at 10^7
+     * sites 4.4 GB waited for at the end otherwise. Started only, never waited for here. */
+    const off_t step = (off_t)64 << 20;
+    if (!f->err && f->written - f->synced >= step) {
+        sync_file_range(f->fd, f->synced, f->written - f->synced, SYNC_FILE_RANGE_WRITE);
+        f->synced = f->written;
+    }
+#endif
     return f->err ? KO_ERR_IO : KO_OK;
 }
 
@@ -256,7 +266,7 @@ static ko_status write_index_file(ko_sites *s, const koi_index_id *id, const cha
         strcpy(dir, ".");
     else
         slash[slash == dir ? 1 : 0] = '\0';
-    file_image f = {{file_begin, file_write, NULL}, ctx, mkstemp(tmp), 0};
+    file_image f = {{file_begin, file_write, NULL}, ctx, mkstemp(tmp), 0, 0, 0};
     f.out.sink = &f;
     f.err = f.fd < 0 ? errno : 0;
     struct stat sb;
