@@ -733,6 +733,15 @@ static ko_status group_run(ko_sites *s, const ko_site_query *qs, const uint32_t 
     size_t begun = 0, which = 0;
     g->nboxes = 0;
     for (; begun < nq; begun++) {
+        /* The footprints are taken in the batch's order, not the caller's: each one's entry
+         * and ring are asked for a few ahead (at 10^7 sites, random order: the first read of
+         * the ring was 72 % of this function's time) */
+        if (begun + 2 * AHEAD_SITES < nq)
+            __builtin_prefetch(&qs[order[k0 + begun + 2 * AHEAD_SITES]]);
+        if (begun + AHEAD_SITES < nq) {
+            const double *ahead = qs[order[k0 + begun + AHEAD_SITES]].ring;
+            if (ahead) __builtin_prefetch(ahead), __builtin_prefetch(ahead + 8);
+        }
         const ko_site_query *r = &qs[order[k0 + begun]];
         query_boxes qb;
         st = r->ring ? query_begin(s, r->ring, r->n, r->cam_lon, r->cam_lat, &g->q[begun], &qb,
