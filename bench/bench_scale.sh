@@ -165,9 +165,17 @@ print(f"  driver / CLI, 6 photos: {big['driver / CLI (6 photos)']} (target <= 1.
 print(f"  random, many at once: {big['packed + exact, many at once, random (q/s)']} q/s "
       f"(target >= 1 M), ratio (a) / (b) {big['ratio (a) / (b), many at once, random']} "
       f"(targets >= 50x / >= 5x)")
+print(f"  survey order (sorted in rows), many at once: "
+      f"{big['packed + exact, many at once, sorted rows (q/s)']} q/s (target >= 2 M), "
+      f"ratio (a) / (b) {big['ratio (a) / (b), many at once, sorted rows']} "
+      f"(targets >= 50x / >= 5x)")
 print(f"  survey missions, as given: {big['packed + exact, missions as given (q/s)']} q/s "
       f"(target >= 2 M), ratio (a) / (b) {big['ratio (a) / (b), missions as given']} "
       f"(targets >= 50x / >= 5x)")
+print(f"  the library's batch call with every hit measure (ko_sites_query_batch), random / "
+      f"rows / missions: {big['ko_sites_query_batch, random (q/s)']} / "
+      f"{big['ko_sites_query_batch, sorted rows (q/s)']} / "
+      f"{big['ko_sites_query_batch, missions (q/s)']} q/s")
 print(f"  index build: {big['keepout sites index (s)']} s (target <= 60), store + index "
       f"{big['store + index (x store)']}x the store (target <= 1.5x)")
 PY
