@@ -39,13 +39,13 @@ static void put(const char *path, const char *text) {
 }
 
 /* A repository file's text with every `from` replaced by `to`, written to dst (a /vsimem copy
- * of a real plan with one value changed). */
+ * of a real plan with one value changed); `from` must occur ("" copies the file). */
 static void copy_edited(const char *src, const char *dst, const char *from, const char *to) {
     GByte *buf = NULL;
     vsi_l_offset size = 0;
     ck_assert(VSIIngestFile(NULL, src, &buf, &size, 1 << 24));
     const char *text = (const char *)buf;
-    size_t cap = size + 4096, n = 0, lf = strlen(from), lt = strlen(to);
+    size_t cap = size + 4096, n = 0, lf = strlen(from), lt = strlen(to), hits = 0;
     char *out = malloc(cap);
     ck_assert_ptr_nonnull(out);
     for (const char *p = text; *p;) {
@@ -55,11 +55,13 @@ static void copy_edited(const char *src, const char *dst, const char *from, cons
         memcpy(out + n, p, keep);
         n += keep;
         if (!hit) break;
+        hits++;
         memcpy(out + n, to, lt);
         n += lt;
         p = hit + lf;
     }
     out[n] = '\0';
+    ck_assert_msg(!lf || hits, "%s: '%.60s' not found", src, from); /* an edit that edits */
     put(dst, out);
     free(out);
     VSIFree(buf);
@@ -378,7 +380,7 @@ START_TEST(distance_trigger_arithmetic) {
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
         "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
         "2\t0\t2\t206\t100\t0\t0\t0\t0\t0\t0\t1\n"
-        "3\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t2\t1\n"
         "4\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0089831528\t50\t1\n");
     ko_route *rt = open_ok(path);
     ck_assert_str_eq(ko_route_format(rt), "qgc-wpl");
@@ -430,9 +432,9 @@ START_TEST(qgc_photo_state_at_the_photo) {
         "QGC WPL 110\n"
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
         "1\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.0\t50\t1\n"
-        "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t0\t1\n"
+        "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t2\t1\n"
         "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
-        "4\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "4\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t2\t1\n"
         "5\t0\t2\t203\t0\t0\t0\t0\t1\t0\t0\t1\n"
         "6\t0\t3\t16\t0\t0\t0\tnan\t0.001\t10.0\t50\t1\n");
     ko_route *rt = open_ok(path);
@@ -461,7 +463,7 @@ START_TEST(qgc_condition_yaw_at_the_photo) {
         "QGC WPL 110\n"
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
         "1\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.0\t50\t1\n"
-        "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t2\t1\n"
         "3\t0\t2\t115\t90\t0\t0\t0\t0\t0\t0\t1\n"
         "4\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
         "5\t0\t2\t115\t30\t0\t-1\t1\t0\t0\t0\t1\n"
@@ -479,7 +481,7 @@ START_TEST(qgc_condition_yaw_at_the_photo) {
         "QGC WPL 110\n"
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
         "1\t0\t3\t16\t0\t0\t0\tnan\t0.0\t10.0\t50\t1\n"
-        "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t0\t1\n"
+        "2\t0\t2\t205\t-90\t0\t0\t0\t0\t0\t2\t1\n"
         "3\t0\t2\t115\t45\t0\t1\t1\t0\t0\t0\t1\n"
         "4\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
         "5\t0\t3\t16\t0\t0\t0\tnan\t0.001\t10.0\t50\t1\n");
@@ -614,7 +616,7 @@ START_TEST(qgc_waypoint_yaw_both_ways) {
         "QGC WPL 110\n"
         "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
         "1\t0\t3\t16\t0\t0\t0\t90\t0.0\t10.0\t50\t1\n"
-        "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t0\t1\n"
+        "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t2\t1\n"
         "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
         "4\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n"
         "5\t0\t2\t115\t180\t0\t0\t0\t0\t0\t0\t1\n"
@@ -630,6 +632,239 @@ START_TEST(qgc_waypoint_yaw_both_ways) {
         ck_assert_msg(fabs(remainder(e->shot.pose.yaw_deg - yaw[i], 360.0)) < 1e-6,
                       "photo %zu: yaw %g, expected %g", i, e->shot.pose.yaw_deg, yaw[i]);
     }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
+/* qgroundcontrol_sample.plan (MAVSDK): take-off at 47.3977507, 8.5456075 (home the same), then
+ * NAV_WAYPOINTs WP2 47.39777106, 8.5466122 (76 m east), an IMAGE_START_CAPTURE (item 2, a
+ * single photo: param3 1), WP4 47.39827377, 8.54660532 (56 m north), WP5 47.39827842,
+ * 8.54560824 (75 m west), RETURN_TO_LAUNCH (item 5). The tests below edit one item at a time. */
+#define QGC_SAMPLE ROUTES "qgc_plan/qgroundcontrol_sample.plan"
+/* The JSON text of a .plan item in the sample's layout: command, frame 2, doJumpId 3 and the
+ * seven params p (JSON numbers, comma-separated). */
+static void qgc_item(char *out, size_t size, int command, const char *p) {
+    char params[256];
+    size_t n = 0;
+    for (const char *c = p; *c && n + 32 < sizeof params; c++) { /* one param a line */
+        if (*c == ' ') continue;
+        if (*c == ',') {
+            n += (size_t)snprintf(params + n, sizeof params - n, ",\n                    ");
+            continue;
+        }
+        params[n++] = *c;
+    }
+    params[n] = '\0';
+    snprintf(out, size,
+             "\"command\": %d,\n                \"doJumpId\": 3,\n                \"frame\": 2,\n"
+             "                \"params\": [\n                    %s\n                ],",
+             command, params);
+}
+
+#define QGC_RTL_ITEM "\"command\": 20,"
+
+/* The sample with its photo item (item 2) made `command` with params p (see qgc_item) and,
+ * with photo_at_end, its RETURN_TO_LAUNCH made a photo (IMAGE_START_CAPTURE with no interval:
+ * one photo at WP5), written to dst. */
+static void qgc_sample_edited(const char *dst, int command, const char *p, int photo_at_end) {
+    char from[512], to[512];
+    qgc_item(from, sizeof from, 2000, "0, 0, 1, 0, 0, 0, 0");
+    qgc_item(to, sizeof to, command, p);
+    copy_edited(QGC_SAMPLE, "/vsimem/qgc_edit_tmp.plan", from, to);
+    copy_edited("/vsimem/qgc_edit_tmp.plan", dst, photo_at_end ? QGC_RTL_ITEM : "",
+                "\"command\": 2000,");
+    VSIUnlink("/vsimem/qgc_edit_tmp.plan");
+}
+
+/* Exposures of rt through a 24 mm-equivalent camera, the gimbal at -90 (the sample never sets
+ * it), continuous: the camera records all the way. */
+static ko_exposures *exposures_nadir(ko_route *rt, int continuous) {
+    ko_camera cam;
+    ko_camera_init(&cam);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+    ko_route_options o;
+    ko_route_options_init(&o);
+    o.camera = &cam;
+    o.gimbal_pitch_deg = -90;
+    o.continuous = continuous;
+    ko_exposures *ex = NULL;
+    ck_assert_msg(ko_route_exposures(ctx, rt, &o, &ex) == KO_OK, "%s", ko_errmsg(ctx));
+    return ex;
+}
+
+/* Whether some exposure on leg `leg` (any if SIZE_MAX), with no reason, faces yaw (+-2 deg). */
+static int faces(const ko_exposures *ex, size_t leg, double yaw) {
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        if ((leg == SIZE_MAX || e->leg == leg) && !e->shot.reason &&
+            fabs(remainder(e->shot.pose.yaw_deg - yaw, 360.0)) < 2.0)
+            return 1;
+    }
+    return 0;
+}
+
+/* CONDITION_YAW 180 (absolute, param4 0) after WP2 holds the aircraft south, and ArduPilot
+ * turns back to the course when the next NAV command starts (WP_YAW_BEHAVIOR, unless 0): past
+ * WP4 the heading is south or the course, which the plan does not say. Both are judged: the
+ * photo at WP5 at 180 and at the course it arrives on (west, 270), and, with the camera
+ * recording all the way, the leg WP4 -> WP5 at 180 and 270. It was judged at 180 alone. */
+START_TEST(qgc_condition_yaw_held_or_not) {
+    const char *path = "/vsimem/cyaw_sample.plan";
+    const char *yaw180 = "180, 0, 1, 0, 0, 0, 0"; /* param3 1: clockwise */
+    qgc_sample_edited(path, 115, yaw180, 1);
+    ko_route *rt = open_ok(path);
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 4);
+    ko_exposures *ex = exposures_nadir(rt, 0);
+    ck_assert_uint_eq(ko_exposures_count(ex), 2);
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_uint_eq(ko_exposures_get(ex, i)->waypoint, 3);
+    ck_assert(faces(ex, SIZE_MAX, 180));
+    ck_assert(faces(ex, SIZE_MAX, 270));
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    qgc_sample_edited(path, 115, yaw180, 0); /* no capture action: every leg is sampled */
+    rt = open_ok(path);
+    ex = exposures_nadir(rt, 0);
+    ck_assert(faces(ex, 2, 180) && faces(ex, 2, 270)); /* WP4 -> WP5 */
+    ck_assert(faces(ex, 1, 180) && faces(ex, 1, 0));   /* WP2 -> WP4, turning after WP2 */
+    ck_assert(faces(ex, 0, 90) && !faces(ex, 0, 180)); /* take-off -> WP2: before the yaw */
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
+/* The sample with its plannedHomePosition 0, 0, 0 (QGC's "no home"): its RETURN_TO_LAUNCH has
+ * nowhere to fly to in the plan. With the camera recording (continuous) the flight home after
+ * WP5 is not judged: an exposure at WP5 is unknown, naming the RETURN_TO_LAUNCH (it was
+ * dropped, and the plan came out clear). With the home in place the return is a leg home. */
+START_TEST(qgc_return_without_home) {
+    const char *path = "/vsimem/rtl_nohome.plan";
+    copy_edited(QGC_SAMPLE, path, "47.3977507,\n            8.5456075,\n            488.9310175",
+                "0,\n            0,\n            0");
+    ko_route *rt = open_ok(path);
+    ck_assert(!ko_route_takeoff(rt, NULL, NULL, NULL, NULL));
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 4); /* no leg home */
+    ko_exposures *ex = exposures_nadir(rt, 1);
+    int unknown = 0;
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        if (!e->shot.reason) continue;
+        unknown++;
+        ck_assert_uint_eq(e->waypoint, 3);
+        ck_assert_msg(
+            strstr(e->shot.reason, "RETURN_TO_LAUNCH") && strstr(e->shot.reason, "home position"),
+            "%s", e->shot.reason);
+    }
+    ck_assert_int_eq(unknown, 1);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    rt = open_ok(QGC_SAMPLE);
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 5);
+    ck_assert_double_eq_tol(ko_route_waypoint(rt, 4)->lat, 47.3977507, 1e-9);
+    ex = exposures_nadir(rt, 1);
+    for (size_t i = 0; i < ko_exposures_count(ex); i++)
+        ck_assert_ptr_null(ko_exposures_get(ex, i)->shot.reason);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
+/* DO_MOUNT_CONTROL (205) param7 is MAV_MOUNT_MODE: only 2 (MAVLink targeting) points the mount
+ * at param1..3; PX4 retracts it (0), centres it (1) or leaves it to the pilot's sticks (3):
+ * the photo at WP5 after a mount command in those modes is unknown naming param7; in mode 2 it
+ * is judged at its pitch. DO_DIGICAM_CONTROL (203) param3 zoom step 1, or param2 zoom position
+ * 50, zooms by an amount MAVLink leaves to the camera: the photo after it is unknown naming the
+ * zoom; param1 (session control) alone zooms nothing. Each was judged as if the mount stood at
+ * its angles and the lens at its own focal length. */
+START_TEST(qgc_mount_mode_and_zoom) {
+    const char *path = "/vsimem/mount_sample.plan";
+    const struct {
+        int cmd;
+        const char *params, *want; /* want: NULL if judged */
+    } cases[] = {{205, "-45, 0, 0, 0, 0, 0, 0", "param7"}, {205, "-45, 0, 0, 0, 0, 0, 1", "param7"},
+                 {205, "-45, 0, 0, 0, 0, 0, 3", "param7"}, {205, "-45, 0, 0, 0, 0, 0, 2", NULL},
+                 {203, "0, 0, 1, 0, 0, 0, 0", "zoom"},     {203, "0, 50, 0, 0, 0, 0, 0", "zoom"},
+                 {203, "1, 0, 0, 0, 0, 0, 0", NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        qgc_sample_edited(path, cases[i].cmd, cases[i].params, 1);
+        ko_route *rt = open_ok(path);
+        ko_camera cam;
+        ko_camera_init(&cam);
+        ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+        ko_route_options o;
+        ko_route_options_init(&o);
+        o.camera = &cam;
+        if (cases[i].cmd != 205) o.gimbal_pitch_deg = -90; /* the sample sets none */
+        ko_exposures *ex = NULL;
+        ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+        ck_assert_uint_eq(ko_exposures_count(ex), 1);
+        const ko_exposure *e = ko_exposures_get(ex, 0);
+        ck_assert_uint_eq(e->waypoint, 3);
+        if (cases[i].want) {
+            ck_assert_msg(e->shot.reason && strstr(e->shot.reason, cases[i].want), "case %zu: %s",
+                          i, e->shot.reason ? e->shot.reason : "(judged)");
+        } else {
+            ck_assert_msg(!e->shot.reason, "case %zu: %s", i, e->shot.reason);
+            ck_assert_double_eq_tol(e->shot.pose.pitch_deg, cases[i].cmd == 205 ? -45 : -90, 1e-9);
+        }
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
+/* The sample with WP4 a NAV_SPLINE_WAYPOINT (82): ArduPilot flies take-off -> WP2 straight,
+ * then WP2 -> WP4 as the cubic Hermite curve from WP2 to WP4 whose end tangents are the
+ * straight leg before (take-off -> WP2, 76 m east) and the straight leg after (WP4 -> WP5,
+ * 75 m west), scaled down only if together longer than 4 x the leg (AC_WPNav
+ * set_spline_destination). Worked out here on a flat local frame, the curve bulges ~19 m east
+ * of the straight leg; every sample of the leg (the camera recording) must stand for that much
+ * more ground (ko_shot.sweep_m): it was flown straight, 5 m either side. */
+START_TEST(qgc_spline_leg_widened) {
+    const char *path = "/vsimem/spline_sample.plan";
+    copy_edited(QGC_SAMPLE, path, "\"command\": 16,\n                \"doJumpId\": 4,",
+                "\"command\": 82,\n                \"doJumpId\": 4,");
+    ko_route *rt = open_ok(path);
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 5);
+    double e[4], n[4]; /* take-off, WP2, WP4, WP5 in metres from take-off */
+    const double r = 6371008.8 * M_PI / 180;
+    for (size_t i = 0; i < 4; i++) {
+        const ko_waypoint *w = ko_route_waypoint(rt, i);
+        e[i] = (w->lon - ko_route_waypoint(rt, 0)->lon) * r * cos(w->lat * M_PI / 180);
+        n[i] = (w->lat - ko_route_waypoint(rt, 0)->lat) * r;
+    }
+    double t0e = e[1] - e[0], t0n = n[1] - n[0], t1e = e[3] - e[2], t1n = n[3] - n[2];
+    double len = hypot(e[2] - e[1], n[2] - n[1]);
+    double scale = fmin(1.0, 4 * len / (hypot(t0e, t0n) + hypot(t1e, t1n)));
+    double bulge = 0;
+    for (int k = 0; k <= 1000; k++) { /* distance of the curve from the straight leg */
+        double t = k / 1000.0, h10 = t * t * t - 2 * t * t + t, h11 = t * t * t - t * t;
+        double h00 = 2 * t * t * t - 3 * t * t + 1, h01 = 1 - h00;
+        double pe = h00 * e[1] + h01 * e[2] + scale * (h10 * t0e + h11 * t1e);
+        double pn = h00 * n[1] + h01 * n[2] + scale * (h10 * t0n + h11 * t1n);
+        double ue = (e[2] - e[1]) / len, un = (n[2] - n[1]) / len;
+        double along = fmin(fmax((pe - e[1]) * ue + (pn - n[1]) * un, 0), len);
+        bulge = fmax(bulge, hypot(pe - e[1] - along * ue, pn - n[1] - along * un));
+    }
+    ck_assert_double_gt(bulge, 15); /* ~19 m: more than a sample's own 5 m */
+    ko_exposures *ex = exposures_nadir(rt, 1);
+    size_t on_leg = 0;
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *x = ko_exposures_get(ex, i);
+        if (x->leg != 1 || x->waypoint != 1 || x->along_m <= 0) continue;
+        on_leg++;
+        ck_assert_msg(x->shot.sweep_m >= bulge, "%s: sweep %.1f m, the curve %.1f m off",
+                      x->shot.id, x->shot.sweep_m, bulge);
+    }
+    ck_assert_uint_gt(on_leg, 4);
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) /* the straight legs stay as they were */
+        if (ko_exposures_get(ex, i)->leg == 2 && ko_exposures_get(ex, i)->along_m > 0)
+            ck_assert_double_le(ko_exposures_get(ex, i)->shot.sweep_m, 10);
     ko_exposures_destroy(ex);
     ko_route_destroy(rt);
     VSIUnlink(path);
@@ -961,6 +1196,10 @@ int main(void) {
                             qgc_gimbal_manager_yaw_frame,
                             qgc_every_command_understood,
                             qgc_waypoint_yaw_both_ways,
+                            qgc_condition_yaw_held_or_not,
+                            qgc_return_without_home,
+                            qgc_mount_mode_and_zoom,
+                            qgc_spline_leg_widened,
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,

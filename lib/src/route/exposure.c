@@ -345,6 +345,7 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     pose->pitch_deg = pitch_for(w, wp, &p);
     const char *why = set_heights(w, wp, p.height, pose);
     if (!why && shot) why = shot->why;
+    if (!why && !shot) why = w->rt->more[at].why;
     if (!why && isnan(pose->pitch_deg))
         why =
             "the plan does not set the gimbal pitch here: give one (route option "
@@ -427,6 +428,31 @@ static ko_status photos_at(walker *w, size_t leg, size_t i) {
     return s;
 }
 
+/* The camera state waypoint a carries onto leg i, as a photo's (why: the reason it is not
+ * known, or NULL). */
+static koi_shot leg_shot(size_t i, const ko_waypoint *a, const char *why) {
+    koi_shot shot = {i,
+                     a->gimbal_pitch_deg,
+                     a->gimbal_yaw_deg,
+                     a->gimbal_yaw_offset_deg,
+                     a->heading_deg,
+                     a->focal35_mm,
+                     why,
+                     0};
+    return shot;
+}
+
+/* Where the aircraft flies on from waypoint i where the plan does not say (koi_wp_more
+ * after_why) and the camera records as it leaves: an exposure there, unknown with the reason
+ * (the flight was dropped: a RETURN_TO_LAUNCH without a home flew home unjudged). */
+static ko_status flown_on(walker *w, size_t leg, size_t i) {
+    const char *why = w->rt->more[i].after_why;
+    ko_trigger trig;
+    if (!why || !(step_of(w, &w->rt->wp[i], &trig) > 0)) return KO_OK;
+    koi_shot shot = leg_shot(i, &w->rt->wp[i], why);
+    return emit(w, leg, i, 0, trig, "flown on from", &shot);
+}
+
 static ko_status walk(walker *w) {
     const ko_route *rt = w->rt;
     int ended_here = 0; /* the last leg's final sample stands at this waypoint */
@@ -454,6 +480,7 @@ static ko_status walk(walker *w) {
             (step > 0 && carry <= 0 && len > 0) || (ended_here && same_camera(&rt->wp[i - 1], wp));
         if (!s && here != KO_TRIGGER_NONE && !covered)
             s = emit(w, leg, i, 0, here, "sample at", NULL);
+        if (!s) s = flown_on(w, leg, i);
         ended_here = 0;
         if (s || i + 1 >= rt->n) return s;
         if (trig != KO_TRIGGER_CONTINUOUS || step <= 0) w->run++; /* the video stops here */
@@ -504,14 +531,7 @@ static void aim_at_poi(const walker *w, ko_waypoint *wp) {
 /* One recording of leg i from a's camera to b's, turning evenly, the heading turning dyaw. */
 static ko_status interpolated_leg(walker *w, size_t i, const ko_waypoint *a, const ko_waypoint *b,
                                   double step, double dyaw) {
-    koi_shot from = {i,
-                     a->gimbal_pitch_deg,
-                     a->gimbal_yaw_deg,
-                     a->gimbal_yaw_offset_deg,
-                     a->heading_deg,
-                     a->focal35_mm,
-                     NULL,
-                     0};
+    koi_shot from = leg_shot(i, a, w->rt->more[i].why);
     double len = 0, az1, az2;
     geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
     int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
@@ -554,6 +574,31 @@ static ko_status walk_interpolated(walker *w) {
         d = isnan(d) ? 0.0 : turned(d, leg_turn(&a, &b), &other);
         s = interpolated_leg(w, i, &a, &b, step, d);
         if (!s && !isnan(other)) s = interpolated_leg(w, i, &a, &b, step, other);
+    }
+    return s;
+}
+
+/* A leg whose heading may be the one its waypoint carries or the autopilot's own (koi_wp_more
+ * course_too: a MAVLink CONDITION_YAW that ArduPilot holds past the next waypoint only with
+ * WP_YAW_BEHAVIOR 0) is flown the second way too: its own recording with the heading the
+ * course (or the POI), every spacing from end to end, judged as video ("course after WPn"). */
+static ko_status walk_course_too(walker *w) {
+    const ko_route *rt = w->rt;
+    ko_status s = KO_OK;
+    for (size_t i = 0; !s && i + 1 < rt->n; i++) {
+        const ko_waypoint *a = &rt->wp[i], *b = &rt->wp[i + 1];
+        ko_trigger trig;
+        double step = step_of(w, a, &trig);
+        if (!rt->more[i].course_too || !(step > 0) || isnan(a->heading_deg)) continue;
+        koi_shot from = leg_shot(i, a, rt->more[i].why);
+        from.heading_deg = NAN;
+        double len = 0, az1, az2;
+        geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
+        int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
+        w->run++;
+        for (int j = 0; !s && j <= k; j++)
+            s = emit(w, i, i, len * j / k, KO_TRIGGER_CONTINUOUS, "course after", &from);
+        w->run++;
     }
     return s;
 }
@@ -719,6 +764,39 @@ static void widen_curves(walker *w) {
     }
 }
 
+/* ArduPilot flies the leg to a NAV_SPLINE_WAYPOINT as a cubic Hermite curve from a to b with
+ * end tangents T0, T1 (AC_WPNav / SplineCurve: each the vector between neighbouring waypoints,
+ * or 0.02 of the leg), both scaled down until |T0| + |T1| <= 4 |b - a|. Off the chord the curve
+ * is h10(t) T0 + h11(t) T1, |h10|, |h11| <= 4/27: it stays within 4/27 (|T0| + |T1|) <= 16/27
+ * of the leg's length of the straight leg, and its height within 4/27 (|T0z| + |T1z|) <= 8/27
+ * of the largest height difference among the four waypoints around it. Every sample on such a
+ * leg is widened by that (and by the trigger's step where the camera takes photos: a photo
+ * on the curve is near some point of the straight leg, not the sample at its own distance).
+ * PX4 flies it straight, which the straight leg is. */
+static void widen_splines(walker *w) {
+    const ko_route *rt = w->rt;
+    for (size_t k = 0; k < w->ex->n; k++) {
+        ko_exposure *e = &w->ex->e[k].pub;
+        size_t i = e->waypoint;
+        if (i + 1 >= rt->n || !rt->more[i + 1].spline ||
+            (e->along_m <= 0 && e->trigger == KO_TRIGGER_NONE))
+            continue;
+        const ko_waypoint *a = &rt->wp[i], *b = &rt->wp[i + 1];
+        double len = 0, az1, az2, dz = 0;
+        geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
+        for (size_t p = i ? i - 1 : 0; p <= i + 2 && p < rt->n; p++)
+            for (size_t q = p + 1; q <= i + 2 && q < rt->n; q++)
+                if (rt->wp[p].height_ref == rt->wp[q].height_ref &&
+                    isfinite(rt->wp[p].height - rt->wp[q].height))
+                    dz = fmax(dz, fabs(rt->wp[p].height - rt->wp[q].height));
+        double chord = hypot(len, isfinite(b->height - a->height) ? b->height - a->height : 0.0);
+        ko_trigger trig;
+        double step = step_of(w, a, &trig);
+        e->shot.sweep_m += 16.0 / 27.0 * chord + (trig != KO_TRIGGER_CONTINUOUS ? step : 0.0);
+        e->shot.climb_m += 8.0 / 27.0 * dz;
+    }
+}
+
 static ko_status pick_camera(walker *w) {
     if (w->o->camera && !isnan(w->o->camera->focal_mm)) {
         w->camera = *w->o->camera;
@@ -758,9 +836,11 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
                  "recorded video.");
     s = walk(&w);
     if (!s) s = walk_interpolated(&w);
+    if (!s) s = walk_course_too(&w);
     if (!s) s = add_turns(&w);
     if (!s) set_motion(&w);
     if (!s) widen_curves(&w);
+    if (!s) widen_splines(&w);
     if (!s && w.ex->n == 0) /* never clear for want of anything to check */
         s = koi_error(ctx, KO_ERR_FORMAT, "%s: the plan gives no position where the camera records",
                       rt->path);

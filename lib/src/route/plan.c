@@ -31,10 +31,13 @@ ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp) {
                              KOI_ROUTE_MAX_WAYPOINTS);
         size_t cap = rt->cap ? rt->cap * 2 : 64;
         ko_waypoint *p = koi_realloc_array(rt->wp, cap, sizeof *p);
-        if (!p) return koi_error(rt->ctx, KO_ERR_NOMEM, "%s: out of memory", rt->path);
-        rt->wp = p;
+        if (p) rt->wp = p;
+        koi_wp_more *m = p ? koi_realloc_array(rt->more, cap, sizeof *m) : NULL;
+        if (!m) return koi_error(rt->ctx, KO_ERR_NOMEM, "%s: out of memory", rt->path);
+        rt->more = m;
         rt->cap = cap;
     }
+    memset(&rt->more[rt->n], 0, sizeof *rt->more);
     rt->wp[rt->n++] = *wp;
     return KO_OK;
 }
@@ -131,6 +134,7 @@ ko_status ko_route_open(ko_context *ctx, const char *path, ko_route **out) {
 void ko_route_destroy(ko_route *rt) {
     if (!rt) return;
     free(rt->wp);
+    free(rt->more);
     free(rt->shots);
     free(rt->path);
     free(rt);

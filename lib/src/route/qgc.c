@@ -73,11 +73,46 @@ typedef struct replay {
     /* NAV_WAYPOINT param4: the yaw at the waypoint, which PX4 turns to and ArduPilot does not
      * (NaN: none): a photo there while the heading follows the course is judged both ways */
     double wp_yaw;
+    /* held: a CONDITION_YAW heading is in force (next.heading_deg). turned_here: it turned the
+     * aircraft at the waypoint it is at, so a photo there faces it. Past the next waypoint the
+     * autopilot may go back to its own heading (ArduPilot: the next NAV command's start resets
+     * the yaw to WP_YAW_BEHAVIOR's, the course by default, unless WP_YAW_BEHAVIOR is 0), which
+     * the plan does not say: photos and legs there are judged both ways, held and the course. */
+    int held, turned_here;
+    /* Static text when the mount or the zoom is not where the plan says (a DO_MOUNT_CONTROL in a
+     * mode other than MAVLink targeting, a DO_DIGICAM_CONTROL zoom): photos and legs from then
+     * on are unknown with it. NULL: known. */
+    const char *mount_why, *zoom_why;
 } replay;
 
 #define RELATIVE_YAW                                                                           \
     "a relative CONDITION_YAW (param4 1) turns the aircraft from a heading the plan does not " \
-    "fix: its heading is not known"
+    "fix: its heading is not known; give an absolute heading (param4 0) to check it"
+#define MOUNT_MODE                                                                               \
+    "a DO_MOUNT_CONTROL with a mount mode (param7) other than 2, MAVLink targeting (0 retract, " \
+    "1 neutral, 3 RC targeting, 4 GPS point, ...), leaves the camera where the mount or the "    \
+    "pilot puts it (PX4), not at its angles: where the camera points is not known; set param7 "  \
+    "to 2 to check it"
+#define DIGICAM_ZOOM                                                                       \
+    "a DO_DIGICAM_CONTROL zooms the camera (param2 zoom position or param3 zoom step, in " \
+    "units MAVLink leaves to the camera): its field of view is not known; set param2 and " \
+    "param3 to 0 to check it"
+#define RTL_NO_HOME                                                                         \
+    "a RETURN_TO_LAUNCH follows, and the plan has no home position: the flight home, with " \
+    "the camera recording, is not in the plan; set the plan's home position to check it"
+
+/* Why the camera's pointing is not known where the aircraft is now, or NULL. */
+static const char *state_why(const replay *r) {
+    return r->heading_why ? r->heading_why : r->mount_why ? r->mount_why : r->zoom_why;
+}
+
+/* The last waypoint's leg from now on: it leaves with the state in force. */
+static void update_leg(replay *r) {
+    if (!r->rt->n) return;
+    koi_wp_more *m = &r->rt->more[r->rt->n - 1];
+    m->why = state_why(r);
+    m->course_too = r->held;
+}
 
 static int is_nav_position(int cmd) {
     return cmd == NAV_WAYPOINT || cmd == NAV_TAKEOFF || cmd == NAV_LAND ||
@@ -137,16 +172,24 @@ static ko_status photo_here(replay *r) {
                      r->next.gimbal_yaw_offset_deg,
                      r->here_heading,
                      NAN,
-                     r->heading_why,
+                     state_why(r),
                      0};
-    if (isnan(r->here_heading) && !isnan(r->wp_yaw)) { /* PX4 turns to param4's yaw */
-        koi_shot turned = shot;
-        turned.heading_deg = r->wp_yaw;
-        ko_status s = koi_route_push_shot(rt, &turned, 1);
+    /* The headings the aircraft may have: the one in force; where it is not certain here (a
+     * CONDITION_YAW held from an earlier waypoint), the course too; where it may follow the
+     * course, NAV_WAYPOINT param4's yaw (PX4 turns to it, ArduPilot does not). */
+    int either = r->held && !r->turned_here, n = 0;
+    double heading[3];
+    if (!isnan(r->wp_yaw) && (isnan(r->here_heading) || either)) heading[n++] = r->wp_yaw;
+    if (either) heading[n++] = NAN;
+    heading[n++] = r->here_heading;
+    for (int k = 0; k < n; k++) {
+        if (k && (heading[k] == heading[k - 1] || (isnan(heading[k]) && isnan(heading[k - 1]))))
+            continue;
+        shot.heading_deg = heading[k];
+        ko_status s = koi_route_push_shot(rt, &shot, k == 0);
         if (s) return s;
-        return koi_route_push_shot(rt, &shot, 0); /* ArduPilot follows the course */
     }
-    return koi_route_push_shot(rt, &shot, 1);
+    return KO_OK;
 }
 
 static ko_status add_position(replay *r, const mav_item *it) {
@@ -189,8 +232,13 @@ static ko_status add_position(replay *r, const mav_item *it) {
     wp.photos = 0;
     if (isnan(wp.speed_mps)) wp.speed_mps = r->cruise_speed;
     r->here_heading = wp.heading_deg;
+    r->turned_here = 0;
     r->wp_yaw = it->command == NAV_WAYPOINT && isfinite(it->p[3]) ? it->p[3] : NAN;
-    return koi_route_push(rt, &wp);
+    ko_status s = koi_route_push(rt, &wp);
+    if (s) return s;
+    update_leg(r);
+    rt->more[rt->n - 1].spline = it->command == NAV_SPLINE_WAYPOINT;
+    return KO_OK;
 }
 
 static void gimbal(replay *r, double pitch, double yaw, int earth_frame) {
@@ -211,7 +259,11 @@ static ko_status apply(replay *r, const mav_item *it) {
     const double *p = it->p;
     switch (it->command) {
         case NAV_RETURN_TO_LAUNCH: { /* a last leg home, at the height flown */
-            if (!r->rt->has_takeoff || !r->rt->n) return KO_OK;
+            if (!r->rt->n) return KO_OK;
+            if (!r->rt->has_takeoff) {
+                r->rt->more[r->rt->n - 1].after_why = RTL_NO_HOME;
+                return KO_OK;
+            }
             const ko_waypoint *last = &r->rt->wp[r->rt->n - 1];
             mav_item home = *it;
             home.p[4] = r->rt->takeoff_lat;
@@ -224,15 +276,22 @@ static ko_status apply(replay *r, const mav_item *it) {
         }
         case CONDITION_YAW: /* param1 degrees; param3: -1 counter-clockwise, 0 shorter, 1
                                clockwise; param4: 0 absolute, 1 relative (param3's way) */
-            if (isfinite(p[0]) && p[3] > 0) { /* relative: from the heading now */
-                double to = r->here_heading + (p[2] < 0 ? -p[0] : p[0]);
-                r->heading_why = isnan(to) ? RELATIVE_YAW : r->heading_why;
+            if (isfinite(p[0]) && p[3] > 0) { /* relative: from the heading now, if known */
+                double to = r->turned_here && !r->heading_why
+                                ? r->here_heading + (p[2] < 0 ? -p[0] : p[0])
+                                : NAN;
+                r->heading_why = isnan(to) ? RELATIVE_YAW : NULL;
+                r->held = r->turned_here = !isnan(to);
                 to = fmod(to, 360.0);
                 r->here_heading = n->heading_deg = to < 0 ? to + 360.0 : to;
             } else if (isfinite(p[0])) { /* absolute: the heading is known from here on */
                 r->here_heading = n->heading_deg = p[0];
                 r->heading_why = NULL;
+                r->held = r->turned_here = 1;
             }
+            /* ArduPilot runs it once the next leg has begun: that leg is flown at it, turning
+             * from the course (judged both ways, update_leg) */
+            if (r->rt->n && isfinite(p[0])) r->rt->wp[r->rt->n - 1].heading_deg = n->heading_deg;
             n->turn = p[2] > 0   ? KO_TURN_CLOCKWISE
                       : p[2] < 0 ? KO_TURN_COUNTERCLOCKWISE
                                  : KO_TURN_SHORTER; /* (NaN too) */
@@ -247,12 +306,18 @@ static ko_status apply(replay *r, const mav_item *it) {
                 n->poi_lon = p[5];
                 n->poi_height = p[6];
             }
+            r->turned_here = 0; /* a held CONDITION_YAW gives way to it (ArduPilot): both */
             break;
         case DO_SET_ROI_NONE:
             n->poi_lat = n->poi_lon = n->poi_height = NAN;
+            r->turned_here = 0; /* ArduPilot goes back to its own heading: both */
             break;
-        case DO_MOUNT_CONTROL: /* param1 pitch, param2 roll, param3 yaw (degrees) */
+        case DO_MOUNT_CONTROL: /* param1 pitch, param2 roll, param3 yaw (degrees); param7
+                                  MAV_MOUNT_MODE: only 2, MAVLink targeting, points the mount
+                                  at those angles (PX4 retracts it, centres it or leaves it to
+                                  the pilot's sticks in the others; ArduPilot ignores param7) */
             gimbal(r, p[0], p[2], 0);
+            r->mount_why = p[6] == 2 ? NULL : MOUNT_MODE;
             break;
         case DO_GIMBAL_MANAGER_PITCHYAW: /* param5 GIMBAL_MANAGER_FLAGS: the yaw is from north
                                             with YAW_IN_EARTH_FRAME (64) or YAW_LOCK (16), unless
@@ -262,8 +327,13 @@ static ko_status apply(replay *r, const mav_item *it) {
             gimbal(r, p[0], p[1], !(flags & 32) && (flags & (16 | 64)));
             break;
         }
-        case DO_DIGICAM_CONTROL:                 /* param5 "shot": 1 takes a photo */
-            if (p[4] == 1) return photo_here(r); /* (changes no state) */
+        case DO_DIGICAM_CONTROL: /* param2 zoom position, param3 zoom step (units the
+                                    camera's), param5 "shot": 1 takes a photo */
+            if ((isfinite(p[1]) && p[1] != 0) || (isfinite(p[2]) && p[2] != 0)) {
+                r->zoom_why = DIGICAM_ZOOM;
+                update_leg(r);
+            }
+            if (p[4] == 1) return photo_here(r); /* (changes no other state) */
             break;
         case DO_SET_CAM_TRIGG_DIST: /* param1 metres (0 stops), param3 1 = trigger once now */
             set_trigger(r->rt, n, p[0] > 0 ? KO_TRIGGER_DISTANCE : KO_TRIGGER_NONE, p[0]);
@@ -296,6 +366,7 @@ static ko_status apply(replay *r, const mav_item *it) {
                              "the aircraft or the camera: the route cannot be judged",
                              r->rt->path, it->line, it->command);
     }
+    update_leg(r);
     /* state changes apply where the aircraft is: the last waypoint */
     if (r->rt->n && it->command != DO_SET_CAM_TRIGG_DIST && it->command != IMAGE_START_CAPTURE) {
         ko_waypoint *last = &r->rt->wp[r->rt->n - 1];

@@ -33,11 +33,32 @@ typedef struct koi_shot {
 #define KOI_LENS_ZOOM 1u
 #define KOI_LENS_OWN 2u
 
+/* What a reader knows of a waypoint beyond its ko_waypoint (ko_route.more, parallel to wp;
+ * all zero unless the reader sets it). */
+typedef struct koi_wp_more {
+    /* Static text: where the camera points on the leg leaving the waypoint (and on reaching it)
+     * is not known; those exposures are unknown with it. NULL: known. */
+    const char *why;
+    /* Static text: the aircraft flies on from the waypoint where the plan does not say (a
+     * MAVLink RETURN_TO_LAUNCH without a home position): if the camera records when it leaves,
+     * an exposure there is unknown with it. NULL: the legs are the flight. */
+    const char *after_why;
+    /* The leg leaving the waypoint may be flown with the heading_deg it carries or with the
+     * autopilot's own (the course, or the POI): it is judged both ways (a MAVLink CONDITION_YAW
+     * held or not past the next waypoint, see route/qgc.c). */
+    int course_too;
+    /* The leg reaching the waypoint may be flown as a curve (a MAVLink NAV_SPLINE_WAYPOINT):
+     * its exposures are widened by a bound of the curve's distance from the straight leg (see
+     * route/exposure.c). */
+    int spline;
+} koi_wp_more;
+
 struct ko_route {
     ko_context *ctx;
     char *path;
     const char *format; /* static: "wpml", "litchi", "qgc-plan", "qgc-wpl", "ogr" */
     ko_waypoint *wp;
+    koi_wp_more *more; /* n of them, one per waypoint */
     size_t n, cap;
     int has_takeoff;
     double takeoff_lat, takeoff_lon, takeoff_height;
@@ -51,8 +72,8 @@ struct ko_route {
     ko_camera camera;
 };
 
-/* Appends a copy of *wp. KO_ERR_NOMEM (message set) on failure; more than 1,000,000
- * waypoints is KO_ERR_LIMIT. */
+/* Appends a copy of *wp (its koi_wp_more all zero). KO_ERR_NOMEM (message set) on failure; more
+ * than 1,000,000 waypoints is KO_ERR_LIMIT. */
 ko_status koi_route_push(ko_route *rt, const ko_waypoint *wp);
 
 /* Appends a photo with its own camera state; with merge, not if it is the same as the last one
