@@ -226,15 +226,20 @@ def test_litchi_hover_turns_the_way_rotationdir_says(tmp):
 
 
 def wpml_hover(tmp, mode):
-    """WPML: a hover 20 m up at two placemarks, heading fixed 0 then 270, gimbal -30, recording
-    from the first; mode: each placemark's waypointHeadingPathMode (None: not given)."""
+    """WPML: a hover 20 m up at two placemarks, heading fixed 0 then 270, gimbal -30 (the
+    placemarks' pitch, and a gimbalRotate: without template.kml's gimbalPitchMode the
+    placemark's alone is not certain), recording from the first; mode: each placemark's
+    waypointHeadingPathMode (None: not given)."""
     path = f"<wpml:waypointHeadingPathMode>{mode}</wpml:waypointHeadingPathMode>" if mode else ""
     rec = ("<wpml:actionGroup><wpml:actionGroupId>0</wpml:actionGroupId>"
            "<wpml:actionGroupStartIndex>0</wpml:actionGroupStartIndex>"
            "<wpml:actionGroupEndIndex>0</wpml:actionGroupEndIndex>"
            "<wpml:actionGroupMode>sequence</wpml:actionGroupMode><wpml:actionTrigger>"
            "<wpml:actionTriggerType>reachPoint</wpml:actionTriggerType></wpml:actionTrigger>"
-           "<wpml:action><wpml:actionId>0</wpml:actionId><wpml:actionActuatorFunc>startRecord"
+           "<wpml:action><wpml:actionId>0</wpml:actionId><wpml:actionActuatorFunc>gimbalRotate"
+           "</wpml:actionActuatorFunc><wpml:actionActuatorFuncParam><wpml:gimbalPitchRotateAngle>"
+           "-30</wpml:gimbalPitchRotateAngle></wpml:actionActuatorFuncParam></wpml:action>"
+           "<wpml:action><wpml:actionId>1</wpml:actionId><wpml:actionActuatorFunc>startRecord"
            "</wpml:actionActuatorFunc></wpml:action></wpml:actionGroup>")
 
     def pm(i, heading, extra):

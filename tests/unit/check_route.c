@@ -871,6 +871,68 @@ START_TEST(qgc_spline_leg_widened) {
 }
 END_TEST
 
+/* The M4T export's mission (template.kml gimbalPitchMode manual; waylines.wpml's one placemark
+ * has waypointGimbalPitchAngle 0 and actions gimbalRotate 0, zoom, gimbalRotate -58.9, ...,
+ * takePhoto). DJI's WPML: in gimbalPitchMode manual the gimbal keeps what the actions set, the
+ * placemark's pitch applies only in usePointSetting. With both gimbalRotate pitches disabled
+ * (gimbalPitchRotateEnable 0) nothing sets the pitch in manual mode: the photo is unknown (it
+ * was judged at the placemark's 0, the horizon); in usePointSetting it is 0; from waylines.wpml
+ * alone, which does not say the mode, unknown naming gimbalPitchMode. gimbalRotateMode
+ * relativeAngle turns by the angles, absoluteAngle to them; which one the aircraft does is not
+ * certain: the photo after the two rotations made relative is unknown (it was judged at -58.9). */
+START_TEST(wpml_gimbal_pitch_and_rotate_modes) {
+    const char *src = ROUTES "dji_wpml_m4t_pilot2/";
+    const char *pitch_on = "<wpml:gimbalPitchRotateEnable>1</wpml:gimbalPitchRotateEnable>";
+    const char *pitch_off = "<wpml:gimbalPitchRotateEnable>0</wpml:gimbalPitchRotateEnable>";
+    const struct {
+        const char *mode, *from, *to, *want; /* want NULL: judged at pitch 0 */
+    } cases[] = {{"manual", pitch_on, pitch_off, "does not set the gimbal pitch"},
+                 {"usePointSetting", pitch_on, pitch_off, NULL},
+                 {NULL, pitch_on, pitch_off, "gimbalPitchMode"},
+                 {"manual", ">absoluteAngle<", ">relativeAngle<", "relativeAngle"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char tmpl[128], wayl[128], dir[64];
+        snprintf(dir, sizeof dir, "/vsimem/m4t_modes%zu", i);
+        snprintf(tmpl, sizeof tmpl, "%s/template.kml", dir);
+        snprintf(wayl, sizeof wayl, "%s/waylines.wpml", dir);
+        if (cases[i].mode) {
+            char mode[96];
+            snprintf(mode, sizeof mode, "<wpml:gimbalPitchMode>%s<", cases[i].mode);
+            copy_edited(ROUTES "dji_wpml_m4t_pilot2/template.kml", tmpl,
+                        "<wpml:gimbalPitchMode>manual<", mode);
+        }
+        char w[256];
+        snprintf(w, sizeof w, "%swaylines.wpml", src);
+        copy_edited(w, wayl, cases[i].from, cases[i].to);
+        ko_route *rt = open_ok(wayl); /* template.kml beside it, if there */
+        ko_camera cam;
+        ko_camera_init(&cam);
+        ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &cam), KO_OK);
+        ko_route_options o;
+        ko_route_options_init(&o);
+        o.camera = &cam;
+        o.height_m = 20; /* waylines.wpml alone has no take-off point for its WGS84 heights */
+        ko_exposures *ex = NULL;
+        ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
+        ck_assert_uint_ge(ko_exposures_count(ex), 1);
+        for (size_t k = 0; k < ko_exposures_count(ex); k++) {
+            const ko_exposure *e = ko_exposures_get(ex, k);
+            if (cases[i].want) {
+                ck_assert_msg(e->shot.reason && strstr(e->shot.reason, cases[i].want),
+                              "case %zu: %s", i, e->shot.reason ? e->shot.reason : "(judged)");
+            } else {
+                ck_assert_msg(!e->shot.reason, "case %zu: %s", i, e->shot.reason);
+                ck_assert_double_eq_tol(e->shot.pose.pitch_deg, 0, 1e-9);
+            }
+        }
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+        VSIUnlink(tmpl);
+        VSIUnlink(wayl);
+    }
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1200,6 +1262,7 @@ int main(void) {
                             qgc_return_without_home,
                             qgc_mount_mode_and_zoom,
                             qgc_spline_leg_widened,
+                            wpml_gimbal_pitch_and_rotate_modes,
                             fail_closed,
                             geoid_between_datums,
                             hover_is_checked,

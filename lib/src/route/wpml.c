@@ -31,6 +31,7 @@ typedef struct action {
     /* gimbal{Pitch,Yaw}RotateEnable 0: the axis is not turned, whatever its Angle says (DJI
      * Pilot 2 writes the Enable before the Angle, so the Angle must not undo it) */
     int pitch_off, yaw_off;
+    int relative;    /* gimbalRotateMode relativeAngle (see run_action) */
     unsigned lenses; /* payloadLensIndex as KOI_LENS_* bits (0: none stated) */
     int global_lens; /* useGlobalPayloadLensIndex 1: the plan's imageFormat too */
 } action;
@@ -71,6 +72,9 @@ typedef struct wpml {
     char heading_mode[32];               /* globalWaypointHeadingParam's */
     double global_height, global_speed;
     unsigned image_lenses; /* the plan's imageFormat as KOI_LENS_* bits (0: none stated) */
+    /* template.kml's gimbalPitchMode ("" if none; "mixed" if its waylines differ): whether a
+     * placemark's own gimbal pitch applies (see replay) */
+    char pitch_mode[32];
     placemark pm, *pms;
     size_t n_pm, cap_pm;
     group g, *groups;
@@ -239,6 +243,8 @@ static void end_action(wpml *w, const char *local) {
         a->pitch_off = !strcmp(w->text, "0");
     else if (!strcmp(local, "gimbalYawRotateEnable"))
         a->yaw_off = !strcmp(w->text, "0");
+    else if (!strcmp(local, "gimbalRotateMode"))
+        a->relative = !strcmp(w->text, "relativeAngle");
     else if (!strcmp(local, "action")) {
         if (a->pitch_off) a->pitch = NAN;
         if (a->yaw_off) a->yaw = NAN;
@@ -299,8 +305,8 @@ static void end_placemark(wpml *w, const char *local) {
         p->heading = num(w, local);
     else if (!strcmp(local, "waypointHeadingPathMode"))
         snprintf(p->path_mode, sizeof p->path_mode, "%.31s", w->text);
-    else if (!strcmp(local, "waypointGimbalPitchAngle"))
-        p->gimbal_pitch = num(w, local);
+    else if (!strcmp(local, "waypointGimbalPitchAngle") || !strcmp(local, "gimbalPitchAngle"))
+        p->gimbal_pitch = num(w, local); /* waylines.wpml's; template.kml's */
     else if (!strcmp(local, "waypointPoiPoint")) {
         /* "lat,lon,height"; DJI writes 0,0,0 when there is no point of interest */
         double v[3] = {0, 0, 0};
@@ -348,6 +354,9 @@ static void end_document(wpml *w, const char *local) {
         w->global_speed = num(w, local);
     else if (!strcmp(local, "imageFormat"))
         w->image_lenses = lens_bits(w->text);
+    else if (!strcmp(local, "gimbalPitchMode"))
+        snprintf(w->pitch_mode, sizeof w->pitch_mode, "%.31s",
+                 !w->pitch_mode[0] || !strcmp(w->pitch_mode, w->text) ? w->text : "mixed");
     else if (!strcmp(local, "takeOffRefPoint")) {
         double v[3];
         if (nums(w, local, v, 3) && !(fabs(v[0]) <= 90 && fabs(v[1]) <= 180)) {
@@ -459,10 +468,21 @@ static ko_turn path_turn(const char *mode) {
 
 typedef struct camstate {
     double pitch, yaw, yaw_offset, focal;
+    /* static text when the pitch or the yaw is not known (photos then unknown with it) */
+    const char *pitch_why, *yaw_why;
     int recording;
     int has_trig;  /* a timed or spaced group takes photos from this waypoint on: */
     koi_shot trig; /* the camera state at its photo action */
 } camstate;
+
+#define RELATIVE_ROTATE                                                                         \
+    "a gimbalRotate in gimbalRotateMode relativeAngle turns the gimbal by its angles from "     \
+    "where it is, or to them (absoluteAngle, the mode DJI's WPML documents): where the gimbal " \
+    "points is not known; use absoluteAngle to check it"
+#define PITCH_MODE                                                                              \
+    "the placemark sets a gimbal pitch (waypointGimbalPitchAngle), which the aircraft follows " \
+    "only in gimbalPitchMode usePointSetting, and template.kml does not say that mode: where "  \
+    "the gimbal points is not known; include template.kml (or its gimbalPitchMode) to check it"
 
 #define UNORDERED                                                                             \
     "the action group's actionGroupMode is not 'sequence': the order of its actions, and so " \
@@ -479,7 +499,10 @@ static koi_shot state_now(const wpml *w, const camstate *cs, const ko_waypoint *
                      cs->yaw_offset,
                      wp->heading_deg,
                      cs->focal,
-                     ordered ? NULL : UNORDERED,
+                     cs->pitch_why ? cs->pitch_why
+                     : cs->yaw_why ? cs->yaw_why
+                     : ordered     ? NULL
+                                   : UNORDERED,
                      a->lenses | (a->global_lens ? w->image_lenses : 0)};
     return shot;
 }
@@ -487,11 +510,15 @@ static koi_shot state_now(const wpml *w, const camstate *cs, const ko_waypoint *
 /* An oriented shot is its own photo: pitch, heading and zoom of that shot only. */
 static ko_status oriented_shot(wpml *w, const action *a, camstate *cs, const ko_waypoint *wp,
                                int ordered) {
-    koi_shot shot = state_now(w, cs, wp, ordered, a);
+    camstate own = *cs; /* the shot's own pitch and heading stand for the state's */
+    if (!isnan(a->pitch)) own.pitch_why = NULL;
+    if (!isnan(a->heading)) own.yaw_why = NULL;
+    koi_shot shot = state_now(w, &own, wp, ordered, a);
     if (!isnan(a->pitch)) shot.pitch_deg = a->pitch;
     if (!isnan(a->heading)) shot.yaw_deg = a->heading;
     if (!isnan(a->focal)) shot.focal35_mm = a->focal;
     if (!isnan(a->pitch)) cs->pitch = a->pitch; /* the gimbal stays where the shot left it */
+    if (!isnan(a->pitch)) cs->pitch_why = NULL;
     return koi_route_push_shot(w->rt, &shot, 0);
 }
 
@@ -507,6 +534,7 @@ static ko_status pano_shots(wpml *w, const action *a, const camstate *cs, const 
     for (int j = 0; j <= n_pitch; j++)
         for (int i = 0; i < n_yaw; i++) {
             koi_shot shot = state_now(w, cs, wp, ordered, a);
+            shot.why = ordered ? NULL : UNORDERED; /* every pitch and yaw: known */
             shot.pitch_deg = -90.0 * j / n_pitch;
             shot.yaw_deg = 360.0 * i / n_yaw, shot.yaw_offset_deg = NAN;
             ko_status s = koi_route_push_shot(w->rt, &shot, 0);
@@ -521,8 +549,17 @@ static int is_photo(const action *a) {
 
 static void run_action(const action *a, camstate *cs, ko_waypoint *wp, int reach) {
     if (!strcmp(a->func, "gimbalRotate") || !strcmp(a->func, "gimbalEvenlyRotate")) {
-        if (!isnan(a->pitch)) cs->pitch = a->pitch;
+        /* gimbalRotateMode relativeAngle turns the gimbal by the angles, absoluteAngle to them;
+         * whether the aircraft takes relativeAngle is not certain (DJI's WPML documents
+         * absoluteAngle), so unless both give the same the axis is unknown until an absolute
+         * turn sets it */
+        if (!isnan(a->pitch)) {
+            int agree = a->relative && cs->pitch + a->pitch == a->pitch && !cs->pitch_why;
+            cs->pitch_why = a->relative && !agree ? RELATIVE_ROTATE : NULL;
+            cs->pitch = a->pitch;
+        }
         if (!isnan(a->yaw)) {
+            cs->yaw_why = a->relative ? RELATIVE_ROTATE : NULL;
             if (a->yaw_north)
                 cs->yaw = a->yaw;
             else
@@ -662,12 +699,27 @@ static ko_status replay(wpml *w) {
             wp.poi_lat = p->poi_lat;
             wp.poi_lon = p->poi_lon;
         }
-        if (!isnan(p->gimbal_pitch)) cs.pitch = p->gimbal_pitch;
+        /* DJI WPML template.kml gimbalPitchMode: usePointSetting, the gimbal takes each
+         * placemark's pitch (waylines.wpml waypointGimbalPitchAngle, template.kml
+         * gimbalPitchAngle) and turns evenly between them; manual, it keeps the pitch the
+         * actions (or the pilot) set, whatever the placemark says (the M4T sample's
+         * waypointGimbalPitchAngle 0 would have turned a nadir camera to the horizon). */
+        if (!isnan(p->gimbal_pitch) && !strcmp(w->pitch_mode, "usePointSetting")) {
+            cs.pitch = p->gimbal_pitch;
+            cs.pitch_why = NULL;
+        } else if (!isnan(p->gimbal_pitch) && strcmp(w->pitch_mode, "manual") &&
+                   !(cs.pitch == p->gimbal_pitch)) {
+            cs.pitch_why = PITCH_MODE; /* either, and they differ */
+        }
         cs.has_trig = 0;
         ko_status s = apply_groups(w, k, &wp, &cs);
         if (s) return s;
         leg_state(&cs, &wp);
         if ((s = koi_route_push(w->rt, &wp))) return s;
+        const char *why = cs.pitch_why ? cs.pitch_why : cs.yaw_why;
+        if (cs.has_trig && !cs.recording) /* the leg's photos: the state at the photo action */
+            why = cs.trig.why && strcmp(cs.trig.why, UNORDERED) ? cs.trig.why : NULL;
+        w->rt->more[w->rt->n - 1].why = why;
     }
     return KO_OK;
 }
