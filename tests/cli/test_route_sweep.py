@@ -155,10 +155,37 @@ def test_litchi_curved_corner_is_widened(tmp):
         assert verdict(out) == want and code == (0 if want == "clear" else 1), (curve, code, err)
 
 
+def test_loiter_circle_is_flown_round(tmp):
+    # MAVLink: take off 30 m up, mount straight down (DO_MOUNT_CONTROL -90, mode 2), video on,
+    # then NAV_LOITER_TURNS 2 turns of radius 50 m round C, 200 m north, then on north. A 4 m
+    # site centred 63 m east of C is 11 m from the circle's east point: a 24 mm-equivalent
+    # frame 30 m up reaches 15 m to either side whichever way the aircraft faces there, so the
+    # video passing that point shows it. From C itself (63 m off) and from the straight legs
+    # it is out of view: judged from the centre it was clear (adversary adv26); it must not be.
+    f = 24 * math.hypot(4000, 3000) / 43.27
+    for yaw in (0, 90, 180, 270):  # every way the aircraft may face on the circle
+        assert pinhole(11, 0, -30, yaw, -90, f, 4000, 3000), yaw
+    assert not pinhole(61, 0, -30, 0, -90, f, 4000, 3000)  # from C, facing north
+    c_lat = LAT + 200 / KY
+    db = square_store(tmp, c_lat, LON + 63 / KX, 4.0)
+    for radius, want in ((50, "flagged"), (0, "clear")):  # 0: a hover at C, which sees none
+        plan = write(tmp, "loiter.waypoints", "QGC WPL 110\n"
+                     f"0\t1\t0\t16\t0\t0\t0\t0\t{LAT}\t{LON}\t400\t1\n"
+                     f"1\t0\t3\t22\t0\t0\t0\t0\t{LAT}\t{LON}\t30\t1\n"
+                     "2\t0\t3\t205\t-90\t0\t0\t0\t0\t0\t2\t1\n"
+                     "3\t0\t3\t2500\t0\t0\t0\t0\t0\t0\t0\t1\n"
+                     f"4\t0\t3\t18\t2\t0\t{radius}\t0\t{c_lat}\t{LON}\t30\t1\n"
+                     f"5\t0\t3\t16\t0\t0\t0\t0\t{LAT + 400 / KY}\t{LON}\t30\t1\n")
+        code, out, err = run("route", "--db", db, "--camera", "focal35=24,size=4000x3000",
+                             "--format", "geojson", plan)
+        assert verdict(out) == want and code == (1 if want == "flagged" else 0), (radius, code,
+                                                                                   err)
+
 if __name__ == "__main__":
     main([test_narrow_lens_passes_over_a_site_between_samples,
           test_hover_turn_sweeps_what_neither_heading_sees,
           test_small_hover_turn_does_not_flag_what_lies_behind,
           test_time_trigger_without_speed_is_judged_as_video,
           test_heading_turning_along_a_leg_is_flown_too,
-          test_litchi_curved_corner_is_widened])
+          test_litchi_curved_corner_is_widened,
+          test_loiter_circle_is_flown_round])

@@ -573,40 +573,6 @@ START_TEST(qgc_every_command_understood) {
 }
 END_TEST
 
-/* A loiter with a radius (NAV_LOITER_TURNS param3 50 m; LOITER_TO_ALT's param2) circles round
- * the point: refused naming the item, never judged from the centre; radius 0 (a multicopter's
- * hover) is the point itself. */
-START_TEST(qgc_loiter_radius_refused) {
-    const char *path = "/vsimem/loiter.waypoints";
-    const char *rows[][2] = {{"18\t2\t0\t50", "circles 50 m"},
-                             {"19\t10\t0\t-30", "circles 30 m"},
-                             {"31\t0\t40\t0", "circles 40 m"},
-                             {"18\t2\t0\t0", NULL}};
-    for (size_t i = 0; i < 4; i++) {
-        char text[512];
-        snprintf(text, sizeof text,
-                 "QGC WPL 110\n"
-                 "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
-                 "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
-                 "2\t0\t3\t%s\t0\t0.001\t10.0\t50\t1\n",
-                 rows[i][0]);
-        put(path, text);
-        ko_route *rt = NULL;
-        ko_status st = ko_route_open(ctx, path, &rt);
-        if (!rows[i][1]) {
-            ck_assert_msg(st == KO_OK, "%s", ko_errmsg(ctx));
-            ck_assert_uint_eq(ko_route_waypoint_count(rt), 2);
-            ko_route_destroy(rt);
-            continue;
-        }
-        ck_assert_int_eq(st, KO_ERR_FORMAT);
-        ck_assert_msg(strstr(ko_errmsg(ctx), rows[i][1]) && strstr(ko_errmsg(ctx), "item 4"), "%s",
-                      ko_errmsg(ctx));
-    }
-    VSIUnlink(path);
-}
-END_TEST
-
 /* NAV_WAYPOINT param4 90: PX4 turns the aircraft to face east at the waypoint, ArduPilot keeps
  * facing along the course (north here): its photo is judged both ways, 90 and 0. A
  * CONDITION_YAW before the photo fixes the heading: one photo. */
@@ -933,6 +899,74 @@ START_TEST(wpml_gimbal_pitch_and_rotate_modes) {
 }
 END_TEST
 
+/* A loiter with a radius circles round its point: the sample with WP4 a NAV_LOITER_TURNS (18)
+ * of 2 turns, param3 radius 50 m, the camera recording. The aircraft is anywhere on the circle,
+ * facing any way (its centre, along it, a held yaw): every exposure at WP4 stands for 50 m of
+ * sweep and any heading (yaw_turn_deg 180), and the legs to and from it, which begin or end
+ * anywhere on it, for 50 m of sweep. It was refused; judged from the centre, a site 75 m east
+ * of a 50 m circle was clear. Radius 0 (a multicopter's hover) is the point itself, and a
+ * LOITER_TO_ALT (31, radius param2 40 m) to 80 m from 50 m climbs 30 m on the circle. */
+START_TEST(qgc_loiter_circle_widened) {
+    const char *path = "/vsimem/loiter_sample.plan";
+    const struct {
+        const char *to;
+        double radius, climb;
+    } cases[] = {{"18,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
+                  "                \"params\": [\n                    2,\n                    0,\n"
+                  "                    50,",
+                  50, 0},
+                 {"18,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
+                  "                \"params\": [\n                    2,\n                    0,\n"
+                  "                    0,",
+                  0, 0},
+                 {"31,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
+                  "                \"params\": [\n                    0,\n                    40,\n"
+                  "                    0,",
+                  40, 30}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        copy_edited(
+            QGC_SAMPLE, "/vsimem/loiter_tmp.plan",
+            "16,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
+            "                \"params\": [\n                    0,\n                    0,\n"
+            "                    0,",
+            cases[c].to);
+        if (cases[c].climb > 0) /* its altitude: 80 (the sample's WP4 line ends "50\n ]") */
+            copy_edited("/vsimem/loiter_tmp.plan", path, "8.54660532,\n                    50",
+                        "8.54660532,\n                    80");
+        else
+            copy_edited("/vsimem/loiter_tmp.plan", path, "", "");
+        ko_route *rt = open_ok(path);
+        ck_assert_uint_eq(ko_route_waypoint_count(rt), 5);
+        ko_exposures *ex = exposures_nadir(rt, 1);
+        size_t at = 0, legs = 0;
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            const ko_shot *sh = &e->shot;
+            if (cases[c].radius == 0) {
+                ck_assert_double_lt(sh->sweep_m, 10);
+                ck_assert_double_lt(sh->yaw_turn_deg, 90);
+                continue;
+            }
+            if (e->waypoint == 2 && e->along_m <= 0) {
+                at++;
+                ck_assert_double_ge(sh->sweep_m, cases[c].radius);
+                ck_assert_double_eq(sh->yaw_turn_deg, 180);
+                ck_assert_double_ge(sh->climb_m, cases[c].climb);
+            } else if ((e->waypoint == 1 || e->waypoint == 2) && e->along_m > 0) {
+                legs++;
+                ck_assert_msg(sh->sweep_m >= cases[c].radius, "%s: sweep %.1f", sh->id,
+                              sh->sweep_m);
+            }
+        }
+        if (cases[c].radius > 0) ck_assert(at >= 1 && legs >= 10);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink("/vsimem/loiter_tmp.plan");
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1245,7 +1279,7 @@ int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_axis_not_enabled,
                             wpml_manual_heading_and_accurate_shoot,
-                            qgc_loiter_radius_refused,
+                            qgc_loiter_circle_widened,
                             wpml_zoom_keeps_other_lenses,
                             wpml_waylines_apart,
                             wpml_kmz_oriented_shots,

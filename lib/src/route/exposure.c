@@ -797,6 +797,45 @@ static void widen_splines(walker *w) {
     }
 }
 
+/* A MAVLink loiter with a radius r (koi_wp_more loiter_m) circles round its waypoint: the
+ * autopilot flies to the circle, round it (facing its centre, along it, or a held yaw or a
+ * POI: ArduPilot's CIRCLE_OPTIONS, PX4's orbit yaw behaviour) and leaves it from wherever the
+ * turns end. An exposure at the loiter stands for the whole circle: r more sweep and any
+ * heading (yaw_turn_deg 180: every bearing round the camera), and LOITER_TO_ALT's change of
+ * height as climb (it was refused; judged from the centre a site 75 m east of a 50 m circle
+ * was clear). The legs to and from it begin or end anywhere on the circle: their exposures
+ * move by up to the radii at their ends, and their course turns by up to asin(radii / leg)
+ * (any, where the radii reach the leg's length). */
+static void widen_loiters(walker *w) {
+    const ko_route *rt = w->rt;
+    const koi_wp_more *m = rt->more;
+    for (size_t k = 0; k < w->ex->n; k++) {
+        ko_shot *shot = &w->ex->e[k].pub.shot;
+        size_t i = w->ex->e[k].pub.waypoint;
+        double along = w->ex->e[k].pub.along_m, len = 0, az1, az2;
+        if (i + 1 < rt->n)
+            geod_inverse(koi_ctx_geod(w->ctx), rt->wp[i].lat, rt->wp[i].lon, rt->wp[i + 1].lat,
+                         rt->wp[i + 1].lon, &len, &az1, &az2);
+        size_t at = along <= 0                                        ? i
+                    : i + 1 < rt->n && along >= len - 1e-6 && len > 0 ? i + 1
+                                                                      : SIZE_MAX;
+        if (at != SIZE_MAX && m[at].loiter_m > 0) { /* at the loiter: the whole circle */
+            shot->sweep_m += m[at].loiter_m;
+            shot->climb_m += m[at].loiter_climb_m;
+            shot->yaw_turn_deg = 180.0;
+            /* a camera aimed down at a POI tilts as the circle takes it nearer or farther */
+            if (isnan(w->o->gimbal_pitch_deg) && isnan(rt->wp[at].gimbal_pitch_deg) &&
+                !isnan(rt->wp[at].poi_lat))
+                shot->pitch_turn_deg = fmax(shot->pitch_turn_deg, 90.0);
+        }
+        double ends = m[i].loiter_m + (i + 1 < rt->n ? m[i + 1].loiter_m : 0.0);
+        if (along <= 0 || !(ends > 0)) continue;
+        shot->sweep_m += ends; /* on the leg, between the circles */
+        double turn = ends < len ? asin(ends / len) * 180.0 / M_PI : 180.0;
+        shot->yaw_turn_deg = fmin(180.0, shot->yaw_turn_deg + turn);
+    }
+}
+
 static ko_status pick_camera(walker *w) {
     if (w->o->camera && !isnan(w->o->camera->focal_mm)) {
         w->camera = *w->o->camera;
@@ -841,6 +880,7 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
     if (!s) set_motion(&w);
     if (!s) widen_curves(&w);
     if (!s) widen_splines(&w);
+    if (!s) widen_loiters(&w);
     if (!s && w.ex->n == 0) /* never clear for want of anything to check */
         s = koi_error(ctx, KO_ERR_FORMAT, "%s: the plan gives no position where the camera records",
                       rt->path);

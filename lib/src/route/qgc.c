@@ -195,20 +195,14 @@ static ko_status photo_here(replay *r) {
 static ko_status add_position(replay *r, const mav_item *it) {
     ko_route *rt = r->rt;
     ko_waypoint wp = r->next;
-    /* A loiter with a radius circles round the point (param3; LOITER_TO_ALT's param2): what
-     * the camera sees from the circle is not what it sees from the centre, where it was
-     * judged. Refused, until circles are flown as legs. */
+    /* A loiter with a radius circles round the point (param3; LOITER_TO_ALT's param2, the
+     * sign only the direction): judged from the circle, widened (koi_wp_more loiter_m) */
     double radius = it->command == NAV_LOITER_TO_ALT ? it->p[1]
                     : it->command == NAV_LOITER_UNLIM || it->command == NAV_LOITER_TURNS ||
                             it->command == NAV_LOITER_TIME
                         ? it->p[2]
                         : 0;
-    if (isfinite(radius) && fabs(radius) >= 1.0)
-        return koi_error(rt->ctx, KO_ERR_FORMAT,
-                         "%s: item %d (command %d): the aircraft circles %.0f m round the point, "
-                         "and keepout judges a loiter from its centre; plan the circle as "
-                         "waypoints (or a radius of 0) to check it",
-                         rt->path, it->line, it->command, fabs(radius));
+    radius = isfinite(radius) && fabs(radius) >= 1.0 ? fabs(radius) : 0.0;
     if (!isfinite(it->p[4]) || !isfinite(it->p[5]) || fabs(it->p[4]) > 90 || fabs(it->p[5]) > 180)
         return koi_error(rt->ctx, KO_ERR_FORMAT,
                          "%s: item %d (command %d): latitude/longitude missing or out of range",
@@ -237,7 +231,13 @@ static ko_status add_position(replay *r, const mav_item *it) {
     ko_status s = koi_route_push(rt, &wp);
     if (s) return s;
     update_leg(r);
-    rt->more[rt->n - 1].spline = it->command == NAV_SPLINE_WAYPOINT;
+    koi_wp_more *m = &rt->more[rt->n - 1];
+    m->spline = it->command == NAV_SPLINE_WAYPOINT;
+    m->loiter_m = radius;
+    if (radius > 0 && it->command == NAV_LOITER_TO_ALT && rt->n > 1 &&
+        rt->wp[rt->n - 2].height_ref == wp.height_ref &&
+        isfinite(wp.height - rt->wp[rt->n - 2].height)) /* it climbs or sinks on the circle */
+        m->loiter_climb_m = fabs(wp.height - rt->wp[rt->n - 2].height);
     return KO_OK;
 }
 

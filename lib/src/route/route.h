@@ -51,6 +51,10 @@ typedef struct koi_wp_more {
      * its exposures are widened by a bound of the curve's distance from the straight leg (see
      * route/exposure.c). */
     int spline;
+    /* A loiter with a radius (MAVLink NAV_LOITER_*): the aircraft circles loiter_m round the
+     * waypoint, changing height by up to loiter_climb_m on the way (LOITER_TO_ALT); its
+     * exposures and those of the legs to and from it are widened (see route/exposure.c). */
+    double loiter_m, loiter_climb_m;
 } koi_wp_more;
 
 struct ko_route {
