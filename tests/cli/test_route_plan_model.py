@@ -49,7 +49,7 @@ def assert_site_geometry():
     assert not any(in_view(e, n, -30, 0, -30, f) for e, n in pts)
 
 
-def wpml_plan(tmp, actions, pitch="", trigger="reachPoint"):
+def wpml_plan(tmp, actions, pitch="", trigger="reachPoint", heading="fixed"):
     """A two-waypoint WPML plan, 100 m north at 30 m, heading fixed north; the first waypoint
     runs `actions` (gimbalRotate pitches and takePhoto, in order) on reaching it, or every 10 m
     from it to the second with trigger multipleDistance."""
@@ -78,7 +78,7 @@ def wpml_plan(tmp, actions, pitch="", trigger="reachPoint"):
         return (f"<Placemark><Point><coordinates>{LON},{LAT + n / KY}</coordinates></Point>"
                 f"<wpml:index>{i}</wpml:index><wpml:executeHeight>30</wpml:executeHeight>"
                 "<wpml:waypointSpeed>5</wpml:waypointSpeed><wpml:waypointHeadingParam>"
-                "<wpml:waypointHeadingMode>fixed</wpml:waypointHeadingMode>"
+                f"<wpml:waypointHeadingMode>{heading}</wpml:waypointHeadingMode>"
                 "<wpml:waypointHeadingAngle>0</wpml:waypointHeadingAngle>"
                 f"</wpml:waypointHeadingParam>{extra}</Placemark>")
     doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2" '
@@ -137,6 +137,18 @@ def test_wpml_panorama_is_checked_all_round(tmp):
     code, out, err = route(db, 24, wpml_plan(tmp, [-30, "photo"]))
     assert code == 0 and verdict(out) == "clear", (code, err, out[:400])
     code, out, err = route(db, 24, wpml_plan(tmp, [-30, "pano"]))
+    assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
+
+
+def test_wpml_manual_heading_photo_is_checked_all_round(tmp):
+    # The panorama's site, 20 m south, behind a camera heading north at -30: with
+    # waypointHeadingMode manually the pilot turns the aircraft, to any heading, so the photo
+    # may face it. It was refused (before that judged along the course, north: clear).
+    site = (0.0, -20.0, 2.0)
+    f, pts = f_px(24), corners(*site)
+    assert all(in_view(e, n, -30, 180, -30, f) for e, n in pts)
+    db = square_store(tmp, *site)
+    code, out, err = route(db, 24, wpml_plan(tmp, [-30, "photo"], heading="manually"))
     assert code == 1 and verdict(out) == "flagged", (code, err, out[:400])
 
 
@@ -314,6 +326,7 @@ if __name__ == "__main__":
           test_wpml_spaced_photos_take_the_gimbal_of_their_action,
           test_wpml_photo_before_any_gimbal_is_not_clear,
           test_wpml_panorama_is_checked_all_round,
+          test_wpml_manual_heading_photo_is_checked_all_round,
           test_wpml_panoramas_cannot_make_a_plan_millions_of_photos,
           test_litchi_photo_takes_the_tilt_of_its_action,
           test_litchi_photo_takes_the_heading_of_its_action,

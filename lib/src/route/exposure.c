@@ -836,6 +836,19 @@ static void widen_loiters(walker *w) {
     }
 }
 
+/* Where the plan leaves the heading to the pilot (koi_wp_more any_heading: the leg leaving
+ * the waypoint, and the photos on reaching the next), each exposure stands for every heading:
+ * yaw_turn_deg 180, the footprint turned all round the camera. */
+static void widen_any_heading(walker *w) {
+    const koi_wp_more *m = w->rt->more;
+    for (size_t k = 0; k < w->ex->n; k++) {
+        ko_exposure *e = &w->ex->e[k].pub;
+        size_t i = e->waypoint;
+        if (m[i].any_heading || (i > 0 && e->along_m <= 0 && m[i - 1].any_heading))
+            e->shot.yaw_turn_deg = 180.0;
+    }
+}
+
 static ko_status pick_camera(walker *w) {
     if (w->o->camera && !isnan(w->o->camera->focal_mm)) {
         w->camera = *w->o->camera;
@@ -881,6 +894,7 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
     if (!s) widen_curves(&w);
     if (!s) widen_splines(&w);
     if (!s) widen_loiters(&w);
+    if (!s) widen_any_heading(&w);
     if (!s && w.ex->n == 0) /* never clear for want of anything to check */
         s = koi_error(ctx, KO_ERR_FORMAT, "%s: the plan gives no position where the camera records",
                       rt->path);

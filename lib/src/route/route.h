@@ -55,6 +55,10 @@ typedef struct koi_wp_more {
      * waypoint, changing height by up to loiter_climb_m on the way (LOITER_TO_ALT); its
      * exposures and those of the legs to and from it are widened (see route/exposure.c). */
     double loiter_m, loiter_climb_m;
+    /* The heading on the leg leaving the waypoint is the pilot's (DJI WPML waypointHeadingMode
+     * manually): its exposures, and photos on reaching the next, face any way (see
+     * route/exposure.c). */
+    int any_heading;
 } koi_wp_more;
 
 struct ko_route {

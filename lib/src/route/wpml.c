@@ -682,15 +682,6 @@ static ko_status replay(wpml *w) {
             wp.height_ref = KO_HEIGHT_WGS84;
         }
         wp.speed_mps = !isnan(p->speed) ? p->speed : global_speed;
-        /* The pilot turns the aircraft (the remote's stick): any heading at all, which this
-         * reader cannot judge; the leg's course stood in for it. */
-        if (!strcmp(p->heading_mode, "manually"))
-            return koi_error(w->rt->ctx, KO_ERR_FORMAT,
-                             "%s: Placemark %zu (wpml:index %d): waypointHeadingMode manually "
-                             "leaves the heading to the pilot, so what the camera sees is not "
-                             "in the plan; set the heading in the plan (fixed, followWayline, "
-                             "smoothTransition or towardPOI) to check it",
-                             w->rt->path, k + 1, p->index);
         if (strcmp(p->heading_mode, "fixed") == 0 ||
             strcmp(p->heading_mode, "smoothTransition") == 0)
             wp.heading_deg = p->heading;
@@ -716,6 +707,10 @@ static ko_status replay(wpml *w) {
         if (s) return s;
         leg_state(&cs, &wp);
         if ((s = koi_route_push(w->rt, &wp))) return s;
+        /* waypointHeadingMode manually: the pilot turns the aircraft (the remote's stick), to
+         * any heading; judged every way (the leg's course stood in for it, then it was
+         * refused) */
+        w->rt->more[w->rt->n - 1].any_heading = !strcmp(p->heading_mode, "manually");
         const char *why = cs.pitch_why ? cs.pitch_why : cs.yaw_why;
         if (cs.has_trig && !cs.recording) /* the leg's photos: the state at the photo action */
             why = cs.trig.why && strcmp(cs.trig.why, UNORDERED) ? cs.trig.why : NULL;
