@@ -456,7 +456,8 @@ END_TEST
 /* CONDITION_YAW turns the aircraft where it is: a photo after it at the same waypoint faces
  * its heading (90, east), not the next leg's course (north); a relative one (param4 1) turns
  * from there, param3 -1 counter-clockwise: 90 - 30 = 60. From a heading the plan does not fix
- * (the course), a relative turn leaves the heading unknown: that photo is unknown. */
+ * (the course), a relative turn may leave the aircraft facing any way: that photo is judged
+ * every way round (yaw_turn_deg 180). */
 START_TEST(qgc_condition_yaw_at_the_photo) {
     const char *path = "/vsimem/cyaw.waypoints";
     put(path,
@@ -488,8 +489,8 @@ START_TEST(qgc_condition_yaw_at_the_photo) {
     rt = open_ok(path);
     ex = exposures_of(rt);
     ck_assert_uint_eq(ko_exposures_count(ex), 1);
-    ck_assert_ptr_nonnull(ko_exposures_get(ex, 0)->shot.reason);
-    ck_assert_ptr_nonnull(strstr(ko_exposures_get(ex, 0)->shot.reason, "CONDITION_YAW"));
+    ck_assert_ptr_null(ko_exposures_get(ex, 0)->shot.reason);
+    ck_assert_double_eq(ko_exposures_get(ex, 0)->shot.yaw_turn_deg, 180); /* any way round */
     ko_exposures_destroy(ex);
     ko_route_destroy(rt);
     VSIUnlink(path);
@@ -696,6 +697,32 @@ START_TEST(qgc_condition_yaw_held_or_not) {
     ck_assert(faces(ex, 2, 180) && faces(ex, 2, 270)); /* WP4 -> WP5 */
     ck_assert(faces(ex, 1, 180) && faces(ex, 1, 0));   /* WP2 -> WP4, turning after WP2 */
     ck_assert(faces(ex, 0, 90) && !faces(ex, 0, 180)); /* take-off -> WP2: before the yaw */
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    /* relative (param4 1) 90 clockwise from the course, which ArduPilot takes at an instant
+     * the plan does not fix (arriving east, or leaving north): the photo at WP5 and every leg
+     * after WP2 stand for every heading (they were: the photo unknown, the legs the course) */
+    qgc_sample_edited(path, 115, "90, 0, 1, 1, 0, 0, 0", 1);
+    rt = open_ok(path);
+    ex = exposures_nadir(rt, 0);
+    ck_assert_uint_ge(ko_exposures_count(ex), 1);
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        ck_assert_ptr_null(ko_exposures_get(ex, i)->shot.reason);
+        ck_assert_double_eq(ko_exposures_get(ex, i)->shot.yaw_turn_deg, 180);
+    }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    qgc_sample_edited(path, 115, "90, 0, 1, 1, 0, 0, 0", 0);
+    rt = open_ok(path);
+    ex = exposures_nadir(rt, 0);
+    size_t after = 0;
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        if (e->leg < 1 || (e->leg == 1 && e->along_m <= 0 && e->waypoint < 1)) continue;
+        after++;
+        ck_assert_msg(e->shot.yaw_turn_deg == 180, "%s: %g", e->shot.id, e->shot.yaw_turn_deg);
+    }
+    ck_assert_uint_gt(after, 10);
     ko_exposures_destroy(ex);
     ko_route_destroy(rt);
     VSIUnlink(path);

@@ -343,6 +343,7 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     pose->yaw_deg = norm360(isnan(wp->gimbal_yaw_deg) ? heading + wp->gimbal_yaw_offset_deg
                                                       : wp->gimbal_yaw_deg);
     pose->pitch_deg = pitch_for(w, wp, &p);
+    if (shot && shot->any_heading) e.pub.shot.yaw_turn_deg = 180.0; /* every way round */
     const char *why = set_heights(w, wp, p.height, pose);
     if (!why && shot) why = shot->why;
     if (!why && !shot) why = w->rt->more[at].why;
@@ -438,6 +439,7 @@ static koi_shot leg_shot(size_t i, const ko_waypoint *a, const char *why) {
                      a->heading_deg,
                      a->focal35_mm,
                      why,
+                     0,
                      0};
     return shot;
 }

@@ -82,7 +82,7 @@ static int cell(litchi *l, char **f, int idx, int lineno, double *v) {
 /* A photo with the pitch and heading the actions before it left (Litchi runs them in order). */
 static ko_status photo(litchi *l, ko_waypoint *wp) {
     wp->photos++;
-    koi_shot shot = {l->rt->n, wp->gimbal_pitch_deg, NAN, 0.0, wp->heading_deg, NAN, NULL, 0};
+    koi_shot shot = {l->rt->n, wp->gimbal_pitch_deg, NAN, 0.0, wp->heading_deg, NAN, NULL, 0, 0};
     return koi_route_push_shot(l->rt, &shot, 1);
 }
 

@@ -49,7 +49,8 @@ static int same(double a, double b) {
 static int same_shot(const koi_shot *a, const koi_shot *b) {
     return a->wp == b->wp && same(a->pitch_deg, b->pitch_deg) && same(a->yaw_deg, b->yaw_deg) &&
            same(a->yaw_offset_deg, b->yaw_offset_deg) && same(a->heading_deg, b->heading_deg) &&
-           same(a->focal35_mm, b->focal35_mm) && a->why == b->why;
+           same(a->focal35_mm, b->focal35_mm) && a->why == b->why &&
+           a->any_heading == b->any_heading;
 }
 
 ko_status koi_route_push_shot(ko_route *rt, const koi_shot *shot, int merge) {

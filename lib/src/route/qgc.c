@@ -66,10 +66,11 @@ typedef struct replay {
     double cruise_speed; /* mission default */
     int have_home;
     /* The heading where the aircraft is now (NaN: the course, or the POI), as CONDITION_YAW
-     * turns it there; heading_why: static text when a relative CONDITION_YAW turned it from a
-     * heading the plan does not fix (a photo then is unknown with it), else NULL. */
+     * turns it there; any_heading: a relative CONDITION_YAW turned it from a heading the plan
+     * does not fix there, so it may face any way (photos and legs are judged every way round)
+     * until an absolute one. */
     double here_heading;
-    const char *heading_why;
+    int any_heading;
     /* NAV_WAYPOINT param4: the yaw at the waypoint, which PX4 turns to and ArduPilot does not
      * (NaN: none): a photo there while the heading follows the course is judged both ways */
     double wp_yaw;
@@ -85,9 +86,6 @@ typedef struct replay {
     const char *mount_why, *zoom_why;
 } replay;
 
-#define RELATIVE_YAW                                                                           \
-    "a relative CONDITION_YAW (param4 1) turns the aircraft from a heading the plan does not " \
-    "fix: its heading is not known; give an absolute heading (param4 0) to check it"
 #define MOUNT_MODE                                                                               \
     "a DO_MOUNT_CONTROL with a mount mode (param7) other than 2, MAVLink targeting (0 retract, " \
     "1 neutral, 3 RC targeting, 4 GPS point, ...), leaves the camera where the mount or the "    \
@@ -103,7 +101,7 @@ typedef struct replay {
 
 /* Why the camera's pointing is not known where the aircraft is now, or NULL. */
 static const char *state_why(const replay *r) {
-    return r->heading_why ? r->heading_why : r->mount_why ? r->mount_why : r->zoom_why;
+    return r->mount_why ? r->mount_why : r->zoom_why;
 }
 
 /* The last waypoint's leg from now on: it leaves with the state in force. */
@@ -112,6 +110,7 @@ static void update_leg(replay *r) {
     koi_wp_more *m = &r->rt->more[r->rt->n - 1];
     m->why = state_why(r);
     m->course_too = r->held;
+    m->any_heading = r->any_heading;
 }
 
 static int is_nav_position(int cmd) {
@@ -173,7 +172,8 @@ static ko_status photo_here(replay *r) {
                      r->here_heading,
                      NAN,
                      state_why(r),
-                     0};
+                     0,
+                     r->any_heading};
     /* The headings the aircraft may have: the one in force; where it is not certain here (a
      * CONDITION_YAW held from an earlier waypoint), the course too; where it may follow the
      * course, NAV_WAYPOINT param4's yaw (PX4 turns to it, ArduPilot does not). */
@@ -277,16 +277,16 @@ static ko_status apply(replay *r, const mav_item *it) {
         case CONDITION_YAW: /* param1 degrees; param3: -1 counter-clockwise, 0 shorter, 1
                                clockwise; param4: 0 absolute, 1 relative (param3's way) */
             if (isfinite(p[0]) && p[3] > 0) { /* relative: from the heading now, if known */
-                double to = r->turned_here && !r->heading_why
+                double to = r->turned_here && !r->any_heading
                                 ? r->here_heading + (p[2] < 0 ? -p[0] : p[0])
                                 : NAN;
-                r->heading_why = isnan(to) ? RELATIVE_YAW : NULL;
+                r->any_heading = isnan(to);
                 r->held = r->turned_here = !isnan(to);
                 to = fmod(to, 360.0);
                 r->here_heading = n->heading_deg = to < 0 ? to + 360.0 : to;
             } else if (isfinite(p[0])) { /* absolute: the heading is known from here on */
                 r->here_heading = n->heading_deg = p[0];
-                r->heading_why = NULL;
+                r->any_heading = 0;
                 r->held = r->turned_here = 1;
             }
             /* ArduPilot runs it once the next leg has begun: that leg is flown at it, turning

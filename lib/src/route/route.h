@@ -24,6 +24,8 @@ typedef struct koi_shot {
     double pitch_deg, yaw_deg, yaw_offset_deg, heading_deg, focal35_mm;
     const char *why;
     unsigned lenses; /* KOI_LENS_* bits: the lenses that take it; 0: not stated (every one) */
+    int any_heading; /* the aircraft may face any way (a MAVLink relative CONDITION_YAW from a
+                      * heading not known): judged every way (ko_shot.yaw_turn_deg 180) */
 } koi_shot;
 
 /* The lenses a photo is taken with, where a zoom is in force (focal35_mm set): the zoomed lens

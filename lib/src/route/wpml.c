@@ -503,7 +503,8 @@ static koi_shot state_now(const wpml *w, const camstate *cs, const ko_waypoint *
                      : cs->yaw_why ? cs->yaw_why
                      : ordered     ? NULL
                                    : UNORDERED,
-                     a->lenses | (a->global_lens ? w->image_lenses : 0)};
+                     a->lenses | (a->global_lens ? w->image_lenses : 0),
+                     0};
     return shot;
 }
 
