@@ -1023,6 +1023,49 @@ START_TEST(wpml_manual_heading_every_way) {
 }
 END_TEST
 
+/* DO_SET_ROI_LOCATION (195) after DO_MOUNT_CONTROL -90: ArduPilot points a mount that tilts at
+ * the ROI (AP_Mount set_roi_target), one that cannot keeps -90; the plan does not say which.
+ * The sample with its photo item made those two items, the ROI on the ground 300 m east of WP2
+ * (47.39777106, 8.5506): seen 50 m up from WP2 the camera aimed at it is -atan(50 / 300) =
+ * -9.5 deg, a view reaching kilometres, not the nadir frame alone. The leg WP2 -> WP4 (no
+ * capture actions: every leg sampled) is judged at -90 and aimed at the ROI, and so is the
+ * photo at WP5 (the RETURN_TO_LAUNCH made a photo). It was judged at -90 alone. */
+START_TEST(qgc_roi_after_mount_pitch_both_ways) {
+    const char *path = "/vsimem/roi_sample.plan";
+    const double roi_lon = 8.5466122 + 300 / (6371008.8 * M_PI / 180 * cos(47.39777 * M_PI / 180));
+    char from[512], mount[512], roi[512], to[1200], params[128];
+    qgc_item(from, sizeof from, 2000, "0, 0, 1, 0, 0, 0, 0");
+    qgc_item(mount, sizeof mount, 205, "-90, 0, 0, 0, 0, 0, 2");
+    snprintf(params, sizeof params, "0, 0, 0, 0, 47.39777106, %.9f, 0", roi_lon);
+    qgc_item(roi, sizeof roi, 195, params);
+    snprintf(to, sizeof to,
+             "%s\n                \"type\": \"SimpleItem\"\n            },\n            {\n"
+             "                \"autoContinue\": true,\n                %s",
+             mount, roi);
+    for (int photo = 0; photo < 2; photo++) {
+        copy_edited(QGC_SAMPLE, "/vsimem/roi_tmp.plan", from, to);
+        copy_edited("/vsimem/roi_tmp.plan", path, photo ? QGC_RTL_ITEM : "", "\"command\": 2000,");
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_of(rt); /* the plan's own pitch */
+        int nadir = 0, aimed = 0;
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            if (photo ? e->waypoint != 3 : (e->waypoint != 1 || e->along_m > 0)) continue;
+            ck_assert_ptr_null(e->shot.reason);
+            if (fabs(e->shot.pose.pitch_deg + 90) < 1e-6) nadir++;
+            if (!photo && fabs(e->shot.pose.pitch_deg + 9.46) < 0.3) aimed++;
+            if (photo && e->shot.pose.pitch_deg > -20) aimed++; /* WP5: farther off, flatter */
+        }
+        ck_assert_msg(nadir >= 1 && aimed >= 1, "photo %d: %d at -90, %d aimed at the ROI", photo,
+                      nadir, aimed);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink("/vsimem/roi_tmp.plan");
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1346,6 +1389,7 @@ int main(void) {
                             qgc_return_without_home,
                             qgc_mount_mode_and_zoom,
                             qgc_spline_leg_widened,
+                            qgc_roi_after_mount_pitch_both_ways,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

@@ -582,8 +582,11 @@ static ko_status walk_interpolated(walker *w) {
 
 /* A leg whose heading may be the one its waypoint carries or the autopilot's own (koi_wp_more
  * course_too: a MAVLink CONDITION_YAW that ArduPilot holds past the next waypoint only with
- * WP_YAW_BEHAVIOR 0) is flown the second way too: its own recording with the heading the
- * course (or the POI), every spacing from end to end, judged as video ("course after WPn"). */
+ * WP_YAW_BEHAVIOR 0), or whose camera may be aimed at the POI rather than at the plan's pitch
+ * (poi_pitch_too: a DO_SET_ROI, which ArduPilot's tilting mounts follow), is flown the other
+ * ways too: a recording of its own for each, the heading the course (or the POI), the pitch
+ * aimed at the POI, or both, every spacing from end to end, judged as video ("course after
+ * WPn", "aimed at the POI after WPn"). */
 static ko_status walk_course_too(walker *w) {
     const ko_route *rt = w->rt;
     ko_status s = KO_OK;
@@ -591,16 +594,26 @@ static ko_status walk_course_too(walker *w) {
         const ko_waypoint *a = &rt->wp[i], *b = &rt->wp[i + 1];
         ko_trigger trig;
         double step = step_of(w, a, &trig);
-        if (!rt->more[i].course_too || !(step > 0) || isnan(a->heading_deg)) continue;
-        koi_shot from = leg_shot(i, a, rt->more[i].why);
-        from.heading_deg = NAN;
+        int ways = (rt->more[i].course_too && !isnan(a->heading_deg) ? 1 : 0) |
+                   (rt->more[i].poi_pitch_too && !isnan(a->gimbal_pitch_deg) &&
+                            !isnan(a->poi_lat) && isnan(w->o->gimbal_pitch_deg)
+                        ? 2
+                        : 0);
+        if (!ways || !(step > 0)) continue;
         double len = 0, az1, az2;
         geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &len, &az1, &az2);
         int k = len > 0 ? (int)fmin(ceil(len / fmin(step, w->o->spacing_m)), 1e6) : 1;
-        w->run++;
-        for (int j = 0; !s && j <= k; j++)
-            s = emit(w, i, i, len * j / k, KO_TRIGGER_CONTINUOUS, "course after", &from);
-        w->run++;
+        for (int v = 1; !s && v <= 3; v++) {
+            if ((v & ways) != v) continue;
+            koi_shot from = leg_shot(i, a, rt->more[i].why);
+            if (v & 1) from.heading_deg = NAN;
+            if (v & 2) from.pitch_deg = NAN; /* NaN: aimed at the POI */
+            const char *what = v == 1 ? "course after" : "aimed at the POI after";
+            w->run++;
+            for (int j = 0; !s && j <= k; j++)
+                s = emit(w, i, i, len * j / k, KO_TRIGGER_CONTINUOUS, what, &from);
+            w->run++;
+        }
     }
     return s;
 }

@@ -80,6 +80,11 @@ typedef struct replay {
      * the yaw to WP_YAW_BEHAVIOR's, the course by default, unless WP_YAW_BEHAVIOR is 0), which
      * the plan does not say: photos and legs there are judged both ways, held and the course. */
     int held, turned_here;
+    /* roi_pitch: a DO_SET_ROI came after the gimbal pitch was set: ArduPilot aims a mount
+     * that tilts at the ROI (AP_Mount set_roi_target), one that does not keeps the pitch; the
+     * plan does not say which mount it is, so photos and legs are judged at both pitches until
+     * a mount command sets the angles again (or DO_SET_ROI_NONE). */
+    int roi_pitch;
     /* Static text when the mount or the zoom is not where the plan says (a DO_MOUNT_CONTROL in a
      * mode other than MAVLink targeting, a DO_DIGICAM_CONTROL zoom): photos and legs from then
      * on are unknown with it. NULL: known. */
@@ -110,6 +115,7 @@ static void update_leg(replay *r) {
     koi_wp_more *m = &r->rt->more[r->rt->n - 1];
     m->why = state_why(r);
     m->course_too = r->held;
+    m->poi_pitch_too = r->roi_pitch;
     m->any_heading = r->any_heading;
 }
 
@@ -182,13 +188,17 @@ static ko_status photo_here(replay *r) {
     if (!isnan(r->wp_yaw) && (isnan(r->here_heading) || either)) heading[n++] = r->wp_yaw;
     if (either) heading[n++] = NAN;
     heading[n++] = r->here_heading;
-    for (int k = 0; k < n; k++) {
-        if (k && (heading[k] == heading[k - 1] || (isnan(heading[k]) && isnan(heading[k - 1]))))
-            continue;
-        shot.heading_deg = heading[k];
-        ko_status s = koi_route_push_shot(rt, &shot, k == 0);
-        if (s) return s;
-    }
+    /* and the pitches: the one set, and aimed at the ROI (NaN) where a mount may aim there */
+    int pitches = r->roi_pitch && !isnan(shot.pitch_deg) ? 2 : 1;
+    for (int j = 0; j < pitches; j++)
+        for (int k = 0; k < n; k++) {
+            if (k && (heading[k] == heading[k - 1] || (isnan(heading[k]) && isnan(heading[k - 1]))))
+                continue;
+            shot.heading_deg = heading[k];
+            shot.pitch_deg = j ? NAN : r->next.gimbal_pitch_deg;
+            ko_status s = koi_route_push_shot(rt, &shot, j == 0 && k == 0);
+            if (s) return s;
+        }
     return KO_OK;
 }
 
@@ -307,10 +317,12 @@ static ko_status apply(replay *r, const mav_item *it) {
                 n->poi_height = p[6];
             }
             r->turned_here = 0; /* a held CONDITION_YAW gives way to it (ArduPilot): both */
+            r->roi_pitch = !isnan(n->poi_lat) && !isnan(n->gimbal_pitch_deg);
             break;
         case DO_SET_ROI_NONE:
             n->poi_lat = n->poi_lon = n->poi_height = NAN;
             r->turned_here = 0; /* ArduPilot goes back to its own heading: both */
+            r->roi_pitch = 0;
             break;
         case DO_MOUNT_CONTROL: /* param1 pitch, param2 roll, param3 yaw (degrees); param7
                                   MAV_MOUNT_MODE: only 2, MAVLink targeting, points the mount
@@ -318,6 +330,7 @@ static ko_status apply(replay *r, const mav_item *it) {
                                   the pilot's sticks in the others; ArduPilot ignores param7) */
             gimbal(r, p[0], p[2], 0);
             r->mount_why = p[6] == 2 ? NULL : MOUNT_MODE;
+            if (isfinite(p[0])) r->roi_pitch = 0; /* the mount takes its angles again */
             break;
         case DO_GIMBAL_MANAGER_PITCHYAW: /* param5 GIMBAL_MANAGER_FLAGS: the yaw is from north
                                             with YAW_IN_EARTH_FRAME (64) or YAW_LOCK (16), unless
@@ -325,6 +338,7 @@ static ko_status apply(replay *r, const mav_item *it) {
         {
             int flags = fabs(p[4]) < 1e9 ? (int)p[4] : 0;
             gimbal(r, p[0], p[1], !(flags & 32) && (flags & (16 | 64)));
+            if (isfinite(p[0])) r->roi_pitch = 0;
             break;
         }
         case DO_DIGICAM_CONTROL: /* param2 zoom position, param3 zoom step (units the

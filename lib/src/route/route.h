@@ -49,6 +49,10 @@ typedef struct koi_wp_more {
      * autopilot's own (the course, or the POI): it is judged both ways (a MAVLink CONDITION_YAW
      * held or not past the next waypoint, see route/qgc.c). */
     int course_too;
+    /* The leg leaving the waypoint may be flown with the camera aimed at the waypoint's POI
+     * rather than at gimbal_pitch_deg (a MAVLink DO_SET_ROI after a mount pitch: ArduPilot
+     * points a tilting mount at the ROI): judged both ways, like course_too. */
+    int poi_pitch_too;
     /* The leg reaching the waypoint may be flown as a curve (a MAVLink NAV_SPLINE_WAYPOINT):
      * its exposures are widened by a bound of the curve's distance from the straight leg (see
      * route/exposure.c). */
