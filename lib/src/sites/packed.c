@@ -419,8 +419,6 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
     return KO_OK;
 }
 
-/* The one scan: up to n rows into r (r->n: the rows read). More rows than n (the count taken
- * in the same read transaction) is an error, never a site left out. */
 /* Room for row i in r's per-row arrays (cap of them allocated), grown by doubling: the rows
  * are not counted first, as SQLite counts them from the category index, whose pages lie all
  * over a large store's file (10^7 sites, not cached: 30 s of reads at 9 MB/s before the scan,
@@ -428,9 +426,7 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
 static ko_status room_for_row(ko_context *ctx, rows *r, size_t i, size_t *cap) {
     if (i < *cap) return KO_OK;
     if (i >= UINT32_MAX / 2)
-        return koi_error(ctx, KO_ERR_LIMIT,
-                         "the store has more than %u sites, more than an "
-                         "index holds",
+        return koi_error(ctx, KO_ERR_LIMIT, "the store has more sites than an index holds (%u)",
                          UINT32_MAX / 2);
     size_t c = *cap ? 2 * *cap : 4096;
     double *b = koi_realloc_array(r->boxes, c, 4 * sizeof *b);
@@ -445,6 +441,8 @@ static ko_status room_for_row(ko_context *ctx, rows *r, size_t i, size_t *cap) {
     return KO_OK;
 }
 
+/* The one scan: every row of q into r (r->n: the rows read), in the caller's read
+ * transaction, so no row changes or appears under it. */
 static ko_status scan_rows(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q, rows *r,
                            const char *store) {
     bytes w = {0};
