@@ -126,7 +126,8 @@ def centre_area(rec, lat, lon):
 
 def test_karma_track_footprints_follow_the_drone(tmp):
     """--assume-nadir --focal35 20: one footprint per GLPI sample (47), centred on the decoded
-    position, of the 4:3 35 mm-equivalent frame (34.616 x 25.962 mm at 20 mm) at the decoded
+    position, of the frame of unknown shape as the view holding a 4:3 and a 3:2 sensor's (the
+    3:2 frame's 36 mm across, the 4:3 frame's 25.962 mm along, at 20 mm) at the decoded
     relative height, its long side across the decoded ATTD yaw; video times as decoded."""
     exp = expected()
     assert len(exp) == 47
@@ -138,7 +139,7 @@ def test_karma_track_footprints_follow_the_drone(tmp):
         assert abs(float(p["video_time_s"]) - e["t"]) < 0.0006, (p, e)
         (ce, cn), area, pts = centre_area(r, e["lat"], e["lon"])
         assert math.hypot(ce, cn) < 0.02, (ce, cn, e)
-        w, h = e["h"] * 34.616 / 20, e["h"] * 25.962 / 20
+        w, h = e["h"] * 36.0 / 20, e["h"] * 25.962 / 20
         assert abs(area / (w * h) - 1) < 0.01, (area, w * h)
         # the long side is the image's x axis, across the heading: bearing yaw + 90 (mod 180)
         length, bearing = max((math.hypot(bx - ax, by - ay),

@@ -638,16 +638,42 @@ START_TEST(test_footprint_rejects_bad_poses) {
 }
 END_TEST
 
-START_TEST(test_footprint_focal35_16x9_is_crop_of_4x3) {
+/* A 35 mm-equivalent focal length says the view on the 43.27 mm diagonal of the native sensor,
+ * whose shape it does not say: 4:3 (34.61 x 25.96 mm-equivalent) or 3:2 (the 1" sensors of the
+ * Phantom 4 Pro / 4 RTK, Mavic 2 Pro, Air 2S: 8.8 mm on 13.2 x 8.8 mm is 24 mm-equivalent, a
+ * 36 x 24 frame). A frame of unknown size is judged as the view holding both (adversary adv27:
+ * the 4:3 reading, 3.9 % narrower across, cleared a site a P4 Pro photo shows). */
+START_TEST(test_footprint_focal35_covers_4x3_and_3x2) {
+    const double diag = hypot(36.0, 24.0);
     ko_camera c;
     ko_camera_init(&c);
+    /* unknown frame: the 3:2 frame's width, the 4:3 frame's height (3/5 of the diagonal) */
+    ck_assert_int_eq(ko_camera_from_focal35(24, 0, 0, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 36.0, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, diag * 0.6, 1e-9);
+    /* the P4 Pro photo of adv27 (64.1 m, nadir): a 3:2 photo reaches 64.1 * 18 / 24 = 48.075 m
+     * either side across, a 4:3 one 64.1 * 3 / 5 * 43.27 / 2 / 24 = 34.67 m along */
+    ko_pose p = pose_at(64.1, 0, -90, 0);
+    ko_footprint_options o = far_range();
+    ko_footprint *fp = compute(&c, &p, &o);
+    box b = local_box(fp);
+    ck_assert_double_eq_tol(b.max_e, 64.1 * 18.0 / 24.0, 1e-6);
+    ck_assert_double_eq_tol(b.max_n, 64.1 * diag * 0.3 / 24.0, 1e-6);
+    ko_footprint_destroy(fp);
+    /* 16:9 is a full-width crop of the native sensor: the 3:2 one's 36 mm (a 4:3 one's is
+     * 34.61), so the P4 RTK's 16:9 video of its full width is held */
     ck_assert_int_eq(ko_camera_from_focal35(20, 4000, 2250, &c), KO_OK);
-    /* 4:3 sensor with the 43.27 mm diagonal: 34.61 x 25.96 mm; the 16:9 frame keeps the width */
-    ck_assert_double_eq_tol(c.sensor_w_mm, 43.266615305567875 * 0.8, 1e-9);
-    ck_assert_double_eq_tol(c.sensor_h_mm, 43.266615305567875 * 0.8 * 2250 / 4000, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_w_mm, 36.0, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, 36.0 * 9 / 16, 1e-9);
+    ck_assert_int_eq(ko_camera_from_focal35(20, 2250, 4000, &c), KO_OK); /* turned */
+    ck_assert_double_eq_tol(c.sensor_h_mm, 36.0, 1e-9);
+    /* a frame of known aspect on its own diagonal: 3:2 is the 36 x 24 frame, 4:3 34.61 x 25.96 */
     ck_assert_int_eq(ko_camera_from_focal35(24, 3000, 2000, &c), KO_OK);
-    ck_assert_double_eq_tol(c.sensor_w_mm, 36.0, 1e-9); /* a 3:2 frame is the 36x24 frame */
+    ck_assert_double_eq_tol(c.sensor_w_mm, 36.0, 1e-9);
     ck_assert_double_eq_tol(c.sensor_h_mm, 24.0, 1e-9);
+    ck_assert_int_eq(ko_camera_from_focal35(24, 4000, 3000, &c), KO_OK);
+    ck_assert_double_eq_tol(c.sensor_w_mm, diag * 0.8, 1e-9);
+    ck_assert_double_eq_tol(c.sensor_h_mm, diag * 0.6, 1e-9);
     ck_assert_int_eq(ko_camera_from_focal35(-1, 3000, 2000, &c), KO_ERR_ARG);
 }
 END_TEST
@@ -766,7 +792,7 @@ int main(void) {
                             test_footprint_lonlat_ring_holds_local_edges_near_pole,
                             test_footprint_pincushion_edges_are_held_between_samples,
                             test_footprint_rejects_bad_poses,
-                            test_footprint_focal35_16x9_is_crop_of_4x3};
+                            test_footprint_focal35_covers_4x3_and_3x2};
     return unit_run(
         &(unit_suite){.name = "footprint", .tcase = "flat", .setup = setup, .teardown = teardown},
         tests, UNIT_COUNT(tests));

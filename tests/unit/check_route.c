@@ -1291,6 +1291,11 @@ START_TEST(plans_recognised_and_camera_specs) {
     ck_assert_double_eq_tol(cam.sensor_w_mm, 43.2666 * 0.8, 1e-3);
     ck_assert_double_eq_tol(cam.sensor_h_mm, 43.2666 * 0.6, 1e-3);
     ck_assert_uint_eq(cam.width_px, 4000);
+    /* without size= the frame is not known: the view holding a 4:3 and a 3:2 sensor's (a P4 RTK
+     * plan's 3:2 frame is 36 mm-equivalent across, 3.9 % wider than 4:3: adversary adv27) */
+    ck_assert_int_eq(ko_camera_from_spec(ctx, "focal35=24", &cam), KO_OK);
+    ck_assert_double_eq_tol(cam.sensor_w_mm, 36.0, 1e-9);
+    ck_assert_double_eq_tol(cam.sensor_h_mm, 43.2666 * 0.6, 1e-3);
     ck_assert_int_eq(ko_camera_from_spec(ctx, "focal=8.8,sensor=13.2x8.8,size=5472x3648", &cam),
                      KO_OK);
     ck_assert_double_eq(cam.focal_mm, 8.8);

@@ -279,8 +279,8 @@ END_TEST
 /* --focal35 is for SRTs that do not say ("where the .SRT does not say", its help): the
  * Avata 360 clip's focal_len 28 stays 28 with --focal35 162 (given for another clip, it judged
  * this one through a lens 5.8 x narrower: adversary adv26); its first block without the
- * focal_len takes the option's 24. A 35 mm-equivalent focal f is f / 43.27 of the frame's
- * diagonal. */
+ * focal_len takes the option's 24. A 35 mm-equivalent focal f is f / 36 of the frame's width
+ * where the frame's shape is not known (the 3:2 sensor's, the wider). */
 static double focal35_of_first(const char *file, double option) {
     ko_reader_options o;
     ko_reader_options_init(&o);
@@ -292,8 +292,9 @@ static double focal35_of_first(const char *file, double option) {
     ck_assert_int_eq(ko_reader_open(ctx, path, &o, &r), KO_OK);
     ko_shot s;
     ck_assert_int_eq(ko_reader_next(r, &s), KO_OK);
-    double f35 =
-        s.camera.focal_mm / hypot(s.camera.sensor_w_mm, s.camera.sensor_h_mm) * hypot(36.0, 24.0);
+    /* the frame's shape is not known: 36 mm-equivalent across (a 3:2 sensor's, adversary
+     * adv27), so the focal length against that width */
+    double f35 = s.camera.focal_mm / s.camera.sensor_w_mm * 36.0;
     ko_reader_close(r);
     return f35;
 }

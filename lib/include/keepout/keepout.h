@@ -172,9 +172,11 @@ KO_API void ko_pose_init(ko_pose *pose);
 
 /** Fills the field of view of *cam from a 35 mm-equivalent focal length: focal_mm becomes
  * focal35_mm and the sensor is expressed in 35 mm-equivalent millimetres. The 35 mm frame's
- * 43.27 mm diagonal is matched to the native sensor's diagonal; frames of aspect >= 1.7 (16:9)
- * are taken as full-width crops of a 4:3 sensor, as DJI records them. Distortion and principal
- * point are left as they are. */
+ * 43.27 mm diagonal is matched to the native sensor's diagonal, a 4:3 or a 3:2 one (nothing
+ * says which): a frame of unknown size (0 x 0) is the view holding both, 36 x 25.96 mm (the 3:2
+ * frame's width, the 4:3 frame's height); frames of aspect >= 1.7 (16:9) are full-width crops
+ * of the wider, 36 mm across; other frames are taken on their own diagonal. Distortion and
+ * principal point are left as they are. */
 KO_API ko_status ko_camera_from_focal35(double focal35_mm, uint32_t width_px, uint32_t height_px,
                                         ko_camera *cam);
 

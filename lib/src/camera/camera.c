@@ -270,26 +270,38 @@ int koi_pixel_ray(const ko_camera *cam, const koi_intrinsics *k, const koi_rot *
 }
 
 /* The 35 mm-equivalent focal length relates the lens to the 43.27 mm diagonal of a 36x24 mm
- * frame. Makers compute it on the native sensor: DJI's 16:9 video and photo modes are
- * full-width crops of a 4:3 sensor, so for frames of aspect >= 1.7 the diagonal is that of
- * the 4:3 sensor and the frame keeps its full width; otherwise it is the frame's own diagonal. */
+ * frame. Makers compute it on the native sensor, whose shape nothing in a flight record, an
+ * SRT or a GPMF stream says: 4:3 (most drone cameras, 34.61 x 25.96 mm-equivalent) or 3:2
+ * (the 1" sensors of the Phantom 4 Pro / 4 RTK, Mavic 2 Pro, Air 2S; full frame: 36 x 24), the
+ * 3:2 one 3.9 % wider across (adversary adv27). So:
+ * - a frame of unknown size is judged as the view that holds both: the 3:2 frame's width by the
+ *   4:3 frame's height, 36 x 25.96;
+ * - a frame of aspect >= 1.7 (16:9) is a full-width crop of the native sensor (DJI's 16:9
+ *   video and photo modes), of the wider of the two: 36 mm across (a 4:3 sensor's 16:9 band is
+ *   34.61);
+ * - any other frame (4:3, 3:2, 5:4, ...) is taken on its own diagonal. */
 ko_status ko_camera_from_focal35(double focal35_mm, uint32_t width_px, uint32_t height_px,
                                  ko_camera *cam) {
     if (!cam || !isfinite(focal35_mm) || focal35_mm <= 0) return KO_ERR_ARG;
-    double aspect = (width_px && height_px) ? (double)width_px / height_px : 4.0 / 3.0;
-    if (aspect < 1.0) aspect = 1.0 / aspect; /* portrait frame: same sensor turned */
-    double native = aspect >= 1.7 ? 4.0 / 3.0 : aspect;
-    const double diag35 = 43.266615305567875; /* hypot(36, 24) */
-    double w = diag35 * native / sqrt(1.0 + native * native);
-    double h = w / aspect;
-    cam->focal_mm = focal35_mm;
-    if (width_px && height_px && width_px < height_px) {
-        cam->sensor_w_mm = h;
-        cam->sensor_h_mm = w;
+    const double diag35 = DIAG35_MM;             /* hypot(36, 24) */
+    const double h43 = diag35 * 0.6, w32 = 36.0; /* 4:3 height, 3:2 width */
+    double w, h;
+    int sized = width_px && height_px, portrait = sized && width_px < height_px;
+    double aspect =
+        sized ? (portrait ? (double)height_px / width_px : (double)width_px / height_px) : 0.0;
+    if (!sized) {
+        w = w32;
+        h = h43;
+    } else if (aspect >= 1.7) {
+        w = w32;
+        h = w / aspect;
     } else {
-        cam->sensor_w_mm = w;
-        cam->sensor_h_mm = h;
+        w = diag35 * aspect / sqrt(1.0 + aspect * aspect);
+        h = w / aspect;
     }
+    cam->focal_mm = focal35_mm;
+    cam->sensor_w_mm = portrait ? h : w; /* portrait frame: the same sensor turned */
+    cam->sensor_h_mm = portrait ? w : h;
     cam->width_px = width_px;
     cam->height_px = height_px;
     return KO_OK;

@@ -100,8 +100,14 @@ ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam)
         return KO_OK;
     }
     if (!isnan(focal35)) {
-        if (ko_camera_from_focal35(focal35, cam->width_px, cam->height_px, cam) != KO_OK)
+        /* Without size= the frame is not known: the view holding a 4:3 and a 3:2 sensor's
+         * (ko_camera_from_focal35), its pixels the default 4000 x 3000 (the same finest pixel
+         * as the 4:3 frame's, for the GSD). */
+        uint32_t fw = sized ? cam->width_px : 0, fh = sized ? cam->height_px : 0;
+        if (ko_camera_from_focal35(focal35, fw, fh, cam) != KO_OK)
             return koi_error(ctx, KO_ERR_ARG, "camera '%s': focal35 out of range", spec);
+        cam->width_px = (uint32_t)w;
+        cam->height_px = (uint32_t)h;
         return KO_OK;
     }
     if (!isnan(focal) && !isnan(sw)) {

@@ -244,7 +244,9 @@ static int whole_view(ko_context *ctx, const koi_image_meta *m, ko_camera *c, co
             koi_camera_whole_sensor(c, t.width_px, t.height_px);
     } else if (!strcmp(how, "35 mm-equivalent focal length") && !koi_image_camera_original(m) &&
                (double)w / h >= 1.7) {
-        /* ko_camera_from_focal35() takes a 16:9 frame for a full-width crop of a 4:3 sensor */
+        /* ko_camera_from_focal35() takes a 16:9 frame for a full-width crop of its sensor (36
+         * mm-equivalent across, a 3:2 one's): the whole 4:3 view at that width holds a 4:3 and
+         * a 3:2 sensor's */
         koi_camera_whole_sensor(c, 4, 3);
     }
     return 1;
