@@ -6,6 +6,8 @@
 #include "keepout/keepout.h"
 #include "check_runner.h"
 
+#define PI 3.14159265358979323846
+
 static ko_camera square_cam(void) {
     ko_camera c;
     ko_camera_init(&c);
@@ -97,10 +99,123 @@ START_TEST(test_camera_undistort_reports_fold) {
 }
 END_TEST
 
+/* The field of view a camera model sees (degrees): across at mid-height, along at mid-width,
+ * across the diagonal, from the rays through the frame's edges and corner. */
+static void model_fov(const ko_camera *c, double fov[3]) {
+    koi_intrinsics k;
+    koi_intrinsics_from(c, &k);
+    koi_rot r;
+    koi_rotation(0, 0, 0, &r); /* body axes: x the view, y right, z down */
+    const double uv[3][2] = {{k.width, k.height / 2}, {k.width / 2, k.height}, {k.width, k.height}};
+    for (int i = 0; i < 3; i++) {
+        double d[3];
+        ck_assert(koi_pixel_ray(c, &k, &r, uv[i][0], uv[i][1], d));
+        fov[i] = 2 * atan(hypot(d[1], d[2]) / d[0]) * 180 / PI;
+    }
+}
+
+/* Every bundled camera is at least as wide as each field of view its own source gives
+ * (named_cameras.c's citations: horizontal x vertical, diagonal, 35 mm-equivalent focal length,
+ * whose diagonal is 2 atan(43.27 / 2 / f35)); where two figures disagree the wider holds
+ * (adversary adv27: the XT2 visible camera, 57.12 deg across by DJI, was droneModels' 55.0; the
+ * H20T thermal 40.0 deg where DJI gives 40.6; the EVO II Pro 73.6 where Autel gives 82). */
+START_TEST(test_camera_bundled_entries_reach_their_cited_fov) {
+    static const struct {
+        const char *name;
+        double focal; /* for a lens that varies: the focal length the figures are for */
+        double h, v, d, eq35;
+    } cited[] = {
+        {"Zenmuse XT2 visible", 0, 57.12, 42.44, 0, 0},
+        {"Zenmuse H20T thermal", 0, 0, 0, 40.6, 0},
+        {"Zenmuse H20T wide", 0, 0, 0, 82.9, 24},
+        {"Zenmuse H20T zoom", 6.83, 0, 0, 0, 31.7},
+        {"M2EA thermal", 0, 0, 0, 57, 0},
+        {"M3T thermal", 9.1, 0, 0, 61, 0},
+        {"MicaSense RedEdge", 0, 47.2, 0, 0, 0},
+        {"Phantom 4 RTK", 0, 0, 0, 0, 24},
+        {"Phantom 4 Pro", 0, 0, 0, 0, 24},
+        {"Phantom 3 Advanced", 0, 0, 0, 0, 20},
+        {"Mavic 3E", 0, 0, 0, 84, 24},
+        {"M3T wide", 0, 0, 0, 84, 24},
+        {"Mavic 3M RGB", 0, 0, 0, 84, 24},
+        {"Zenmuse X3", 0, 0, 0, 94, 20},
+        {"Autel EVO II Pro", 0, 0, 0, 82, 29},
+        {"Autel EVO II", 0, 0, 0, 79, 26},
+        {"Parrot Anafi", 0, 0, 0, 0, 23},
+        {"Skydio 2", 0, 0, 0, 0, 20},
+    };
+    ko_context *ctx;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    for (size_t i = 0; i < sizeof cited / sizeof cited[0]; i++) {
+        ko_camera c;
+        ck_assert_int_eq(ko_camera_by_name(ctx, cited[i].name, &c, NULL), KO_OK);
+        if (cited[i].focal > 0) c.focal_mm = cited[i].focal;
+        double fov[3];
+        model_fov(&c, fov);
+        double d =
+            fmax(cited[i].d,
+                 cited[i].eq35 > 0 ? 2 * atan(21.633307652783937 / cited[i].eq35) * 180 / PI : 0);
+        const double want[3] = {cited[i].h, cited[i].v, d};
+        for (int j = 0; j < 3; j++)
+            ck_assert_msg(fov[j] >= want[j] - 1e-6, "%s: %s %.3f deg, its source %.3f",
+                          cited[i].name,
+                          j == 0   ? "across"
+                          : j == 1 ? "along"
+                                   : "diagonal",
+                          fov[j], want[j]);
+    }
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+/* The FLIR Tau 2 640 core (640 x 512, 17 um) behind the 9 mm lens: DJI (Zenmuse XT, XT2) and
+ * FLIR publish 69 x 56 deg, where the pinhole is 2 atan(5.44 / 9) = 62.3 x 51.6 (adversary
+ * adv27: a site 20.9 m to the side at 32.1 m, inside the maker's 22.1 m, was clear). The 13
+ * and 19 mm lenses (45 x 37, 32 x 26) are their pinholes, and so unchanged. */
+START_TEST(test_camera_tau2_640_9mm_reaches_69_by_56) {
+    ko_context *ctx;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    const char *specs[] = {"Zenmuse XT,focal=9", "Zenmuse XT2 thermal,focal=9",
+                           "FLIR Vue Pro 640 9mm", "senseFly thermoMAP", "FLIR Tau 2 640,focal=9"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        ko_camera c;
+        ck_assert_msg(ko_camera_from_spec(ctx, specs[i], &c) == KO_OK, "%s: %s", specs[i],
+                      ko_errmsg(ctx));
+        double fov[3];
+        model_fov(&c, fov);
+        ck_assert_msg(fov[0] >= 69 - 1e-6 && fov[1] >= 56 - 1e-6, "%s: %.2f x %.2f deg", specs[i],
+                      fov[0], fov[1]);
+        ck_assert_msg(fov[0] < 69.5, "%s: %.2f deg across, wider than needed", specs[i], fov[0]);
+    }
+    /* the same camera model a photo's reader builds (sensor from the pixel pitch, the file's
+     * focal length) */
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 9, c.sensor_w_mm = 640 * 0.017, c.sensor_h_mm = 512 * 0.017;
+    c.width_px = 640, c.height_px = 512;
+    koi_camera_published_lens(&c);
+    double fov[3];
+    model_fov(&c, fov);
+    ck_assert(fov[0] >= 69 - 1e-6 && fov[1] >= 56 - 1e-6);
+    for (int f = 13; f <= 19; f += 6) {
+        c.focal_mm = f, c.k1 = c.k2 = 0;
+        koi_camera_published_lens(&c);
+        ck_assert(c.k1 == 0 && c.k2 == 0);
+        model_fov(&c, fov);
+        ck_assert_double_eq_tol(fov[0], 2 * atan(5.44 / f) * 180 / PI, 1e-9);
+    }
+    ko_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = {
-        test_camera_level_axes_are_north_east_down,  test_camera_yaw_is_clockwise_from_north,
-        test_camera_nadir_top_of_image_points_north, test_camera_positive_roll_puts_right_side_down,
-        test_camera_undistort_inverts_distort,       test_camera_undistort_reports_fold};
+    const TTest *tests[] = {test_camera_level_axes_are_north_east_down,
+                            test_camera_yaw_is_clockwise_from_north,
+                            test_camera_nadir_top_of_image_points_north,
+                            test_camera_positive_roll_puts_right_side_down,
+                            test_camera_undistort_inverts_distort,
+                            test_camera_undistort_reports_fold,
+                            test_camera_bundled_entries_reach_their_cited_fov,
+                            test_camera_tau2_640_9mm_reaches_69_by_56};
     return unit_run(&(unit_suite){.name = "camera", .tcase = "model"}, tests, UNIT_COUNT(tests));
 }

@@ -119,6 +119,14 @@ int koi_frame_fits(uint32_t w, uint32_t h, uint32_t full_w, uint32_t full_h);
 int koi_named_camera_exif(const char *make, const char *model, size_t nth, ko_camera *out,
                           int *frame_only);
 
+/* A lens whose maker publishes a field of view wider than its pinhole, behind a camera whose
+ * lens varies (the 9 mm lens of the FLIR Tau 2 640 core: 69 x 56 deg, its pinhole 62.3 x
+ * 51.6): a camera of that sensor and focal length (within 1 % and 3 %) without a distortion or
+ * principal point of its own gets the barrel distortion that reaches the published figures
+ * (named_cameras.c). Called where a camera's focal length becomes known (a photo's, a CSV
+ * row's, a spec's). */
+void koi_camera_published_lens(ko_camera *cam);
+
 /* Adapts a camera-table entry (full sensor) to a recorded frame of w x h pixels: the same
  * width with fewer rows is a crop (16:9 from 4:3), a narrower frame a downscale. */
 void koi_camera_fit_frame(ko_camera *cam, uint32_t w, uint32_t h);

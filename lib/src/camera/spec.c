@@ -25,7 +25,7 @@ static int parse_positive(const char *s, double *v) {
     return end != s && *end == '\0' && *v > 0 && isfinite(*v);
 }
 
-ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam) {
+static ko_status from_spec(ko_context *ctx, const char *spec, ko_camera *cam) {
     if (!spec || !cam) return koi_error(ctx, KO_ERR_ARG, "camera spec: NULL argument");
     double focal = NAN, focal35 = NAN, sw = NAN, sh = NAN, w = 4000, h = 3000;
     char model[256] = "", name[256] = "";
@@ -117,4 +117,10 @@ ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam)
         return KO_OK;
     }
     return koi_error(ctx, KO_ERR_ARG, "camera '%s': give %s", spec, form);
+}
+
+ko_status ko_camera_from_spec(ko_context *ctx, const char *spec, ko_camera *cam) {
+    ko_status st = from_spec(ctx, spec, cam);
+    if (st == KO_OK) koi_camera_published_lens(cam); /* a lens wider than its pinhole */
+    return st;
 }

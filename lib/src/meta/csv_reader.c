@@ -437,6 +437,7 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
         koi_strpairs_add(&s->extra, "takeoff_from", s->takeoff_from))
         return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
     fill_camera(r, s, v, &shot->camera);
+    koi_camera_published_lens(&shot->camera); /* a lens wider than its pinhole */
     if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
         snprintf(s->reason, sizeof s->reason, "row %ld: %s", s->row, ko_errmsg(r->ctx));
     const char *id = text_field(s, C_ID);

@@ -687,6 +687,7 @@ static ko_status image_next(ko_reader *r, ko_shot *shot) {
             why(s, r->path, msg);
         /* assumed nadir without any heading in the file: the footprint of every heading (the
          * yaw of 0 written above only fills the field) */
+        koi_camera_published_lens(&shot->camera); /* a lens wider than its pinhole */
         if (heading_free) koi_camera_yaw_free(&shot->camera);
         /* a panorama's pixels are not one pinhole frame: its footprint would be a guess */
         if (m->projection[0] && strcasecmp(m->projection, "perspective"))
