@@ -850,6 +850,51 @@ def test_bad_refused_imagery_in_folder_unknown_is_clear(tmp):
     assert len(recs) == 2, recs
 
 
+def test_bad_camera_raw_and_360_video_in_folder_unknown(tmp):
+    """Adversary adv27: a walk read jpg/tif/srt, refused png/dng/raw/heic/... and skipped every
+    other extension as "neither imagery nor telemetry": survey cameras' raw frames (Phase One
+    iXM .IIQ, GoPro .GPR beside its .JPG, Hasselblad .3FR/.FFF, Fujifilm .RAF, Pentax .PEF,
+    Samsung .SRW, Sigma .X3F, Leica .RWL), GoPro MAX 360-degree .360 video (an MP4 with GPMF),
+    DJI Osmo 360 .OSV, DJI .LRF proxies, .MTS/.M2TS/.MXF video: a folder of them beside a clear
+    JPEG exited 0. Each is unknown in check and in tag; .jfif/.jpe are JPEGs, read (the same
+    verdict as the .JPG); a .txt note is still skipped."""
+    d = os.path.join(tmp, "in")
+    os.mkdir(d)
+    shutil.copy(BASE, os.path.join(d, "DJI_0018.JPG"))
+    shutil.copy(BASE, os.path.join(d, "DJI_0018.jfif"))
+    shutil.copy(BASE, os.path.join(d, "DJI_0018.JPE"))
+    raw = ["P0001234.IIQ", "GOPR1234.GPR", "B0000001.3FR", "B0000002.FFF", "DSCF0001.RAF",
+           "IMGP0001.PEF", "SAM_0001.SRW", "SDIM0001.X3F", "L1000001.RWL"]
+    spherical = ["GS010001.360", "CAM_0001.OSV"]
+    video = ["DJI_0001.LRF", "00001.MTS", "00002.M2TS", "C0001.MXF"]
+    for name in raw:
+        write(d, name, b"II*\0\x08\0\0\0" + b"\0" * 64, mode="wb")  # a TIFF container
+    for name in spherical + video:
+        write(d, name, b"\0\0\0\x18ftypmp42" + b"\0" * 64, mode="wb")
+    write(d, "notes.txt", "flight notes\n")
+    code, recs, err = check(d)
+    assert code == 1, (code, recs, err)
+    got = {r["id"]: r for r in recs}
+    assert set(got) == set(raw + spherical + video + ["DJI_0018.JPG", "DJI_0018.jfif",
+                                                      "DJI_0018.JPE"]), sorted(got)
+    for name in raw:
+        assert got[name]["verdict"] == "unknown" and \
+            "imagery format not supported" in got[name]["reason"], got[name]
+    for name in spherical:
+        assert got[name]["verdict"] == "unknown" and "360-degree" in got[name]["reason"], \
+            got[name]
+    for name in video:
+        assert got[name]["verdict"] == "unknown" and "video" in got[name]["reason"], got[name]
+    for name in ("DJI_0018.jfif", "DJI_0018.JPE"):
+        assert got[name]["verdict"] == got["DJI_0018.JPG"]["verdict"] == "clear", got[name]
+    code, rows, err = tag(tmp, d)
+    verdicts = {os.path.basename(p): v for p, v, _ in rows}
+    for name in raw + spherical + video:
+        assert verdicts.get(name) == "unknown", (name, verdicts, err)
+    assert verdicts.get("DJI_0018.jfif") == "clear", verdicts
+    assert "notes.txt" not in verdicts
+
+
 def test_bad_fifo_in_folder_unknown_is_clear(tmp):
     d = os.path.join(tmp, "in")
     os.mkdir(d)

@@ -19,10 +19,25 @@
 /* Photos of one camera less than this apart (DateTimeOriginal) are taken as one flight. */
 #define FLIGHT_GAP_S 300.0
 
-static const char *const read_ext[] = {"jpg", "jpeg", "tif", "tiff", "srt", NULL};
-static const char *const refused_ext[] = {"png", "dng", "raw", "heic", "heif", "webp", "arw",
-                                          "cr2", "cr3", "nef", "orf",  "rw2",  "insp", NULL};
-static const char *const video_ext[] = {"mp4", "mov", "avi", "mkv", "insv", "lrv", NULL};
+/* JPEG's other names (.jfif, .jpe) are JPEGs, read as such. */
+static const char *const read_ext[] = {"jpg", "jpeg", "jfif", "jpe", "tif", "tiff", "srt", NULL};
+/* Imagery keepout cannot read: other image formats, and cameras' raw formats, survey cameras'
+ * among them (adversary adv27: a Phase One iXM .IIQ and a GoPro .GPR frame, TIFF containers with
+ * EXIF GPS, were skipped as "neither imagery nor telemetry" and the folder came out clear):
+ * Phase One .iiq, GoPro .gpr, Hasselblad .3fr/.fff, Fujifilm .raf, Pentax .pef, Samsung .srw,
+ * Sigma .x3f, Leica .rwl, Sony .sr2/.srf, Nikon .nrw, Canon .crw, Minolta .mrw, Kodak
+ * .kdc/.dcr, Epson .erf, Mamiya .mef, Leaf .mos, besides the common ones. */
+static const char *const refused_ext[] = {
+    "png", "dng", "raw", "heic", "heif", "webp", "arw", "cr2", "cr3",  "nef", "orf", "rw2", "insp",
+    "iiq", "gpr", "3fr", "fff",  "raf",  "pef",  "srw", "x3f", "rwl",  "sr2", "srf", "nrw", "crw",
+    "mrw", "kdc", "dcr", "erf",  "mef",  "mos",  "bmp", "gif", "avif", "jxl", "jp2", "j2k", NULL};
+/* 360-degree video, whose frames are no camera frame: GoPro MAX .360 (an MP4 with GPMF, read
+ * as a pinhole's otherwise), DJI Osmo 360 .osv. (Insta360's .insv is refused on release.) */
+static const char *const spherical_ext[] = {"360", "osv", NULL};
+/* Video: judged by its telemetry (a DJI .SRT beside it, a GoPro GPMF track in it), or unknown.
+ * DJI's .lrf low-resolution proxies, AVCHD .mts/.m2ts and MXF among them. */
+static const char *const video_ext[] = {"mp4", "mov", "avi",  "mkv", "insv", "lrv",
+                                        "lrf", "mts", "m2ts", "mxf", NULL};
 
 typedef struct dir_entry {
     char *path;
@@ -148,6 +163,11 @@ static ko_status classify(ko_reader *r, dir_state *s, const char *path, const ch
         return add(r, s, path,
                    "imagery format not supported: keepout reads JPEG and TIFF photos and DJI "
                    ".SRT telemetry; check a JPEG export of it",
+                   st);
+    if (in_set(ext, spherical_ext))
+        return add(r, s, path,
+                   "not an input keepout reads: a 360-degree video, whose frames are no camera "
+                   "frame a footprint describes",
                    st);
     if (in_set(ext, video_ext) && !has_srt_sibling(path) && koi_gpmf_probe(path))
         return add_read(r, s, path, st);
