@@ -216,6 +216,33 @@ def check_csv_bad_rows(tmp, *rows):
 # ------------------------------------------------------------------------------------------
 # 1. Plausibility at the readers
 
+def test_bad_csv_principal_point_and_pixels_as_the_photo_reader(tmp):
+    """Adversary adv27: the photo reader refuses a principal point more than 15 % of the frame
+    from its centre and the camera table pixels more than 10 % from square; the CSV took both
+    as given. A P4 RTK row (8.8 mm, 13.2 x 8.8 mm, 5472 x 3648, nadir at 100 m: 150 x 100 m)
+    with DewarpData's cx, cy offsets from the centre (10.64, 27.05) as pixels put the view half
+    a frame aside; the sensor's sides swapped (8.8 x 13.2) turned it portrait. Both unknown,
+    the reason naming the columns; a principal point near the centre, and none, are read."""
+    head = "id,lat,lon,height,yaw,pitch,roll,focal_mm,sensor_w_mm,sensor_h_mm,width_px," \
+           "height_px,cx_px,cy_px\n"
+    pose = "46.8426,-91.9945,100,0,-90,0"
+    rows = ["plain,%s,8.8,13.2,8.8,5472,3648,," % pose,
+            "calibrated,%s,8.8,13.2,8.8,5472,3648,2746.6,1851.1" % pose,
+            "offset,%s,8.8,13.2,8.8,5472,3648,10.64,27.05" % pose,
+            "swapped,%s,8.8,8.8,13.2,5472,3648,," % pose,
+            "noframe,%s,8.8,13.2,8.8,,,2736,1824" % pose]
+    path = write(tmp, "t.csv", head + "\n".join(rows) + "\n")
+    code, recs, err = footprint(path)
+    by = {r["id"]: r for r in recs}
+    assert by["plain"]["status"] == "ok", by["plain"]
+    assert abs(by["plain"]["area_m2"] - 150 * 100) < 1e-3, by["plain"]
+    assert by["calibrated"]["status"] == "ok", by["calibrated"]
+    for rid, col in (("offset", "cx_px"), ("swapped", "sensor_w_mm"), ("noframe", "width_px")):
+        assert by[rid]["status"] == "unknown" and col in by[rid]["reason"], by[rid]
+    assert "far from the centre" in by["offset"]["reason"], by["offset"]
+    assert "square" in by["swapped"]["reason"], by["swapped"]
+
+
 def test_bad_base_photo_is_clear_control(tmp):
     """Control: the base photo and the base CSV row are clear, so the cases below test the
     bad input and not the store."""

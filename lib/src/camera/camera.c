@@ -3,6 +3,7 @@
 #include "camera/camera.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #include "core/core.h"
 
@@ -131,6 +132,54 @@ ko_status ko_pose_validate(ko_context *ctx, const ko_camera *cam, const ko_pose 
     if (bad(cam->p1) || bad(cam->p2))
         return koi_error(ctx, KO_ERR_ARG, "distortion p1/p2: not a number");
     return KO_OK;
+}
+
+int koi_pitches_square(double pitch_x, double pitch_y) {
+    return pitch_x > 0 && pitch_y > 0 && fabs(pitch_x / pitch_y - 1.0) <= KOI_PIXELS_SQUARE;
+}
+
+int koi_camera_plausible(const ko_camera *c, const char *from, char *why, size_t why_size) {
+    int sized = c->width_px > 0 && c->height_px > 0;
+    int pp = isfinite(c->cx_px) || isfinite(c->cy_px);
+    if (pp && !sized) {
+        snprintf(why, why_size,
+                 "%s gives a principal point (cx_px, cy_px = %.6g, %.6g) but no frame size in "
+                 "pixels to place it on: give the frame's width_px and height_px, or no "
+                 "principal point",
+                 from, c->cx_px, c->cy_px);
+        return 0;
+    }
+    if (pp) {
+        double dx = isfinite(c->cx_px) ? c->cx_px - c->width_px / 2.0 : 0.0;
+        double dy = isfinite(c->cy_px) ? c->cy_px - c->height_px / 2.0 : 0.0;
+        if (!(fabs(dx) <= KOI_PP_OFF_CENTRE * c->width_px &&
+              fabs(dy) <= KOI_PP_OFF_CENTRE * c->height_px)) {
+            snprintf(
+                why, why_size,
+                "%s puts the principal point (cx_px, cy_px) at (%.1f, %.1f), far from the "
+                "centre of its %u x %u frame (more than %.0f %% of its width or height): not a "
+                "calibration of this frame; give it in pixels from the frame's top-left "
+                "corner (an offset from the centre, as DJI's DewarpData and Metashape "
+                "write it, plus half the width and height), or none",
+                from, c->cx_px, c->cy_px, (unsigned)c->width_px, (unsigned)c->height_px,
+                100 * KOI_PP_OFF_CENTRE);
+            return 0;
+        }
+    }
+    if (sized && c->sensor_w_mm > 0 && c->sensor_h_mm > 0 &&
+        !koi_pitches_square(c->sensor_w_mm / c->width_px, c->sensor_h_mm / c->height_px)) {
+        snprintf(why, why_size,
+                 "%s puts a %.6g x %.6g mm sensor (sensor_w_mm x sensor_h_mm) on a %u x %u frame "
+                 "(width_px x height_px): pixels %.2f times as wide as tall, where a camera's "
+                 "are square (within %.0f %%); its sides are swapped or not of this frame: give "
+                 "the sensor's side along the frame's width as sensor_w_mm",
+                 from, c->sensor_w_mm, c->sensor_h_mm, (unsigned)c->width_px,
+                 (unsigned)c->height_px,
+                 (c->sensor_w_mm / c->width_px) / (c->sensor_h_mm / c->height_px),
+                 100 * KOI_PIXELS_SQUARE);
+        return 0;
+    }
+    return 1;
 }
 
 void koi_intrinsics_from(const ko_camera *cam, koi_intrinsics *k) {

@@ -16,6 +16,22 @@ typedef struct koi_intrinsics {
 
 void koi_intrinsics_from(const ko_camera *cam, koi_intrinsics *k);
 
+/* Plausibility of a camera model's pixel geometry, one rule for every source (a photo's
+ * calibration, the camera table, a telemetry CSV row; DESIGN.md, "Plausibility"). Lenses are
+ * centred on their sensor: a principal point more than KOI_PP_OFF_CENTRE of the frame's width
+ * or height from its centre is a calibration of another frame, or an offset from the centre
+ * (DJI's DewarpData, Metashape) taken for pixels from the corner (adversaries adv21c, adv27).
+ * Drone cameras' pixels are square, or nearly (droneModels.json: 5.8 % apart at most): pitches
+ * more than KOI_PIXELS_SQUARE apart are a sensor's sides swapped, or mixed up. */
+#define KOI_PP_OFF_CENTRE 0.15
+#define KOI_PIXELS_SQUARE 0.10
+/* 1 if pixels of pitch_x x pitch_y (any unit) are square within KOI_PIXELS_SQUARE. */
+int koi_pitches_square(double pitch_x, double pitch_y);
+/* 1 if c's principal point (if any) lies within KOI_PP_OFF_CENTRE of its frame's centre (a
+ * principal point without a frame size is refused: nothing to place it on) and, with a frame
+ * size and a sensor, its pixels are square; else 0 with why ("<from> puts ...: what to do"). */
+int koi_camera_plausible(const ko_camera *c, const char *from, char *why, size_t why_size);
+
 /* Brown model, OpenCV convention, on normalized coordinates. */
 void koi_distort(const ko_camera *cam, double x, double y, double *xd, double *yd);
 

@@ -74,7 +74,7 @@ static int fill(json_object *j, cam_entry *c) {
      * 4.61 mm sensor, its height 25 % short; the Boson 640 has 12 um pixels, 7.68 x 6.144 mm
      * (Teledyne FLIR's datasheet; the table's own "BOSON 640 8.7MM LWIR" entries). An entry whose
      * pitches differ by more than 10 % is refused, as not in the table. */
-    if (fabs(c->pitch_x_mm / c->pitch_y_mm - 1.0) > 0.10) return 0;
+    if (!koi_pitches_square(c->pitch_x_mm, c->pitch_y_mm)) return 0;
     c->width = (uint32_t)w;
     c->height = (uint32_t)h;
     c->k1 = num(j, "radialR1"), c->k2 = num(j, "radialR2"), c->k3 = num(j, "radialR3");

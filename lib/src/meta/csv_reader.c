@@ -438,6 +438,13 @@ static ko_status csv_next(ko_reader *r, ko_shot *shot) {
         return koi_error(r->ctx, KO_ERR_NOMEM, "%s: out of memory", r->path);
     fill_camera(r, s, v, &shot->camera);
     koi_camera_published_lens(&shot->camera); /* a lens wider than its pinhole */
+    /* the photo reader's and the camera table's rules (camera.h): a principal point far from
+     * the frame's centre (an offset from it, as DewarpData and Metashape write it, taken for
+     * pixels: the view half a frame aside), pixels far from square (the sensor's sides swapped:
+     * the view turned portrait; adversary adv27) */
+    char from[32];
+    snprintf(from, sizeof from, "row %ld: the camera", s->row);
+    if (!s->reason[0]) koi_camera_plausible(&shot->camera, from, s->reason, sizeof s->reason);
     if (!s->reason[0] && koi_reader_validate(r, &shot->camera, &shot->pose))
         snprintf(s->reason, sizeof s->reason, "row %ld: %s", s->row, ko_errmsg(r->ctx));
     const char *id = text_field(s, C_ID);

@@ -86,14 +86,9 @@ static int camera_mode(ko_context *ctx, const koi_image_meta *m, const char *nam
  * view 140-210 m to the side of a nadir camera (adversary adv21c: OpticalCenterX 12000 on a
  * 4000-pixel frame). 0 with why beyond 15 % of the frame. */
 static int centred(const ko_camera *c, const char *how, char *why, size_t why_size) {
-    double dx = isfinite(c->cx_px) ? c->cx_px - c->width_px / 2.0 : 0.0;
-    double dy = isfinite(c->cy_px) ? c->cy_px - c->height_px / 2.0 : 0.0;
-    if (fabs(dx) <= 0.15 * c->width_px && fabs(dy) <= 0.15 * c->height_px) return 1;
-    snprintf(why, why_size,
-             "its %s puts the principal point at (%.1f, %.1f), far from the centre of its %u x "
-             "%u frame: not a calibration of this frame",
-             how, c->cx_px, c->cy_px, (unsigned)c->width_px, (unsigned)c->height_px);
-    return 0;
+    char from[96];
+    snprintf(from, sizeof from, "its %s", how);
+    return koi_camera_plausible(c, from, why, why_size);
 }
 
 /* The camera model from the file, by the first source that gives one (see koi_image_camera). */
