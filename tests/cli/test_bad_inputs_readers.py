@@ -243,6 +243,22 @@ def test_bad_csv_principal_point_and_pixels_as_the_photo_reader(tmp):
     assert "square" in by["swapped"]["reason"], by["swapped"]
 
 
+def test_bad_csv_column_named_twice(tmp):
+    """A column named twice, case ignored ('lat' and a 'LAT' a tool appended): the first was
+    taken silently and the other passed through. Which holds the position cannot be told: the
+    file is unknown, the reason naming the column and both places (noticed by adversary
+    adv27). Control: the same file without the second column is read."""
+    head = "id,lat,lon,height,yaw,pitch,roll,focal35_mm"
+    row = "a,46.8426,-91.9945,100,0,-90,0,24"
+    for extra in (",LAT", ",lat"):
+        path = write(tmp, "t.csv", head + extra + "\n" + row + ",10.0\n")
+        code, recs, err = footprint(path)
+        assert code == 1 and len(recs) == 1 and recs[0]["status"] == "unknown", (recs, err)
+        assert "'lat' twice (columns 2 and 9)" in recs[0]["reason"], recs[0]
+    code, recs, err = footprint(write(tmp, "t.csv", head + "\n" + row + "\n"))
+    assert code == 0 and recs[0]["status"] == "ok", (recs, err)
+
+
 def test_bad_base_photo_is_clear_control(tmp):
     """Control: the base photo and the base CSV row are clear, so the cases below test the
     bad input and not the store."""

@@ -493,8 +493,17 @@ static ko_status map_columns(ko_reader *r, csv_state *s) {
         if (!CPLIsUTF8(name, -1))
             return koi_error(r->ctx, KO_ERR_FORMAT, "%s: header column %d is not valid UTF-8",
                              r->path, f + 1);
-        for (int c = 0; c < C_NCOLS; c++)
-            if (strcasecmp(name, col_names[c]) == 0 && s->idx[c] < 0) s->idx[c] = f;
+        for (int c = 0; c < C_NCOLS; c++) {
+            if (strcasecmp(name, col_names[c]) != 0) continue;
+            /* a column named twice (case ignored): which one holds the value cannot be told
+             * (the first was taken silently: a 'LAT' appended by a tool beside 'lat') */
+            if (s->idx[c] >= 0)
+                return koi_error(r->ctx, KO_ERR_FORMAT,
+                                 "%s: the header names column '%s' twice (columns %d and %d): "
+                                 "which one holds it cannot be told; remove or rename one",
+                                 r->path, col_names[c], s->idx[c] + 1, f + 1);
+            s->idx[c] = f;
+        }
     }
     int missing = 0;
     for (int c = C_LAT; c <= C_ROLL; c++)
