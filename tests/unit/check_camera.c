@@ -208,6 +208,58 @@ START_TEST(test_camera_tau2_640_9mm_reaches_69_by_56) {
 }
 END_TEST
 
+static int inside_ring(const double *r, size_t n, double x, double y) {
+    int in = 0;
+    for (size_t i = 0, j = n - 1; i < n; j = i++)
+        if ((r[2 * i + 1] > y) != (r[2 * j + 1] > y) &&
+            x < (r[2 * j] - r[2 * i]) * (y - r[2 * i + 1]) / (r[2 * j + 1] - r[2 * i + 1]) +
+                    r[2 * i])
+            in = !in;
+    return in;
+}
+
+/* A nadir camera without a heading (--assume-nadir, no yaw in the file): the yaw-free camera's
+ * footprint holds the frame's at every yaw, also where the frame's principal point is off its
+ * centre (a DewarpData calibration): the principal point, in the old frame's pixels, was kept
+ * in the square's and cut its view on one side (noticed by adversary adv27). */
+START_TEST(test_camera_yaw_free_holds_every_yaw_off_centre) {
+    ko_context *ctx;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    ko_camera c;
+    ko_camera_init(&c);
+    c.focal_mm = 8.8, c.sensor_w_mm = 13.2, c.sensor_h_mm = 8.8;
+    c.width_px = 5472, c.height_px = 3648;
+    c.cx_px = 2736 + 400, c.cy_px = 1824 - 250; /* within 15 % of the centre */
+    ko_camera free_cam = c;
+    koi_camera_yaw_free(&free_cam);
+    ko_footprint_options o;
+    ko_footprint_options_init(&o);
+    o.max_range_m = 100000;
+    o.gsd_limit_m = NAN;
+    ko_pose p;
+    ko_pose_init(&p);
+    p.lat = 46.8, p.lon = 7.4, p.height_m = 100, p.yaw_deg = 0, p.pitch_deg = -90, p.roll_deg = 0;
+    ko_footprint *all = NULL;
+    ck_assert_int_eq(ko_footprint_compute(ctx, &free_cam, &p, &o, &all), KO_OK);
+    size_t n_all;
+    const double *ring = ko_footprint_ring_local(all, &n_all);
+    for (int yaw = 0; yaw < 360; yaw += 15) {
+        p.yaw_deg = yaw;
+        ko_footprint *fp = NULL;
+        ck_assert_int_eq(ko_footprint_compute(ctx, &c, &p, &o, &fp), KO_OK);
+        size_t n;
+        const double *xy = ko_footprint_ring_local(fp, &n);
+        for (size_t i = 0; i < n; i++) /* a hair inward: the corners touch the square */
+            ck_assert_msg(inside_ring(ring, n_all, xy[2 * i] * 0.9999, xy[2 * i + 1] * 0.9999),
+                          "yaw %d: (%.2f, %.2f) outside the yaw-free footprint", yaw, xy[2 * i],
+                          xy[2 * i + 1]);
+        ko_footprint_destroy(fp);
+    }
+    ko_footprint_destroy(all);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_camera_level_axes_are_north_east_down,
                             test_camera_yaw_is_clockwise_from_north,
@@ -216,6 +268,7 @@ int main(void) {
                             test_camera_undistort_inverts_distort,
                             test_camera_undistort_reports_fold,
                             test_camera_bundled_entries_reach_their_cited_fov,
-                            test_camera_tau2_640_9mm_reaches_69_by_56};
+                            test_camera_tau2_640_9mm_reaches_69_by_56,
+                            test_camera_yaw_free_holds_every_yaw_off_centre};
     return unit_run(&(unit_suite){.name = "camera", .tcase = "model"}, tests, UNIT_COUNT(tests));
 }

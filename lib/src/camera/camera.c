@@ -389,7 +389,19 @@ double koi_pixel_angle(const ko_camera *c, const koi_intrinsics *k, double x, do
 }
 
 void koi_camera_yaw_free(ko_camera *c) {
-    double d = hypot(c->sensor_w_mm, c->sensor_h_mm);
-    c->sensor_w_mm = c->sensor_h_mm = d;
+    /* The farthest the frame reaches from its principal point (mm on the sensor): the square
+     * of twice that about the axis holds the frame at every yaw. A principal point stays in
+     * the old frame's pixels, meaningless in the square's: kept, it cut the view on one side
+     * (a 5472 x 3648 DewarpData frame kept 0.747 f left of the axis where 0.894 f is due;
+     * noticed by adversary adv27); the square is centred on the axis instead. */
+    double dx = 0.0, dy = 0.0;
+    if (c->width_px && c->height_px) {
+        if (isfinite(c->cx_px)) dx = (c->cx_px - c->width_px / 2.0) * c->sensor_w_mm / c->width_px;
+        if (isfinite(c->cy_px))
+            dy = (c->cy_px - c->height_px / 2.0) * c->sensor_h_mm / c->height_px;
+    }
+    double r = hypot(c->sensor_w_mm / 2.0 + fabs(dx), c->sensor_h_mm / 2.0 + fabs(dy));
+    c->sensor_w_mm = c->sensor_h_mm = 2.0 * r;
     c->width_px = c->height_px = 0;
+    c->cx_px = c->cy_px = NAN;
 }

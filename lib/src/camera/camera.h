@@ -171,8 +171,9 @@ int koi_camera_frame_only(const char *name, const char *make, const char *model,
                           uint32_t h);
 
 /* A nadir camera whose heading is not known: any yaw is possible, so the camera becomes one
- * whose both fields of view span the frame's diagonal (its square footprint holds the
- * footprint at every yaw; the frame size in pixels is dropped). */
+ * whose both fields of view span twice the frame's farthest reach from its principal point
+ * (the diagonal, for a centred one), centred on the axis: its square footprint holds the
+ * footprint at every yaw; the frame size in pixels and the principal point are dropped. */
 void koi_camera_yaw_free(ko_camera *cam);
 
 /* The camera altitudes (on the DEM's vertical datum) a terrain footprint was cast from: 1, or
