@@ -766,6 +766,39 @@ START_TEST(qgc_return_without_home) {
 }
 END_TEST
 
+/* Whether exposure e, with no reason, stands for heading yaw: its own yaw turned up to
+ * yaw_turn_deg either way (+-2 deg). */
+static int stands_for(const ko_exposure *e, double yaw) {
+    return !e->shot.reason &&
+           fabs(remainder(e->shot.pose.yaw_deg - yaw, 360.0)) <= e->shot.yaw_turn_deg + 2.0;
+}
+
+/* The sample as it is, the camera recording: its RETURN_TO_LAUNCH flies WP5 -> home, 59 m south
+ * (home 47.3977507, 8.5456075 from WP5 47.39827842, 8.54560824: bearing ~180). ArduCopter's
+ * default WP_YAW_BEHAVIOR 2 ("look at next WP except RTL") holds the heading of the leg before
+ * (WP4 -> WP5, west: 270) all the way home (ModeRTL: AutoYaw HOLD); another autopilot faces
+ * home. Every sample of the leg home must stand for both: it was judged facing home alone. */
+START_TEST(qgc_return_heading_held) {
+    ko_route *rt = open_ok(QGC_SAMPLE);
+    ck_assert_uint_eq(ko_route_waypoint_count(rt), 5);
+    ko_exposures *ex = exposures_nadir(rt, 1);
+    const double yaw[2] = {270, 180};
+    for (int k = 0; k < 2; k++) { /* each heading judged from the start of the leg to its end */
+        double first = 1e9, last = -1;
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            if (e->leg != 3 || e->waypoint != 3 || !stands_for(e, yaw[k])) continue;
+            first = fmin(first, e->along_m);
+            last = fmax(last, e->along_m);
+        }
+        ck_assert_msg(first < 10 && last > 50, "heading %g: judged from %g m to %g m of 59", yaw[k],
+                      first, last);
+    }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+}
+END_TEST
+
 /* DO_MOUNT_CONTROL (205) param7 is MAV_MOUNT_MODE: only 2 (MAVLink targeting) points the mount
  * at param1..3; PX4 retracts it (0), centres it (1) or leaves it to the pilot's sticks (3):
  * the photo at WP5 after a mount command in those modes is unknown naming param7; in mode 2 it
@@ -1392,6 +1425,7 @@ int main(void) {
                             qgc_waypoint_yaw_both_ways,
                             qgc_condition_yaw_held_or_not,
                             qgc_return_without_home,
+                            qgc_return_heading_held,
                             qgc_mount_mode_and_zoom,
                             qgc_spline_leg_widened,
                             qgc_roi_after_mount_pitch_both_ways,

@@ -262,6 +262,27 @@ static void gimbal(replay *r, double pitch, double yaw, int earth_frame) {
     }
 }
 
+/* Before a RETURN_TO_LAUNCH: ArduCopter's default WP_YAW_BEHAVIOR (2, "look at next WP except
+ * RTL") flies home holding the heading it has (ModeRTL: AutoYaw HOLD), other autopilots and
+ * settings face home. Where that heading is the course of the leg it arrived on, the leg home
+ * is flown at it and at the course home (course_too); where it is anything else (a held or
+ * relative CONDITION_YAW, a POI, a waypoint yaw, no leg before), every way round. */
+static void held_or_home(replay *r) {
+    ko_route *rt = r->rt;
+    size_t i = rt->n - 1;
+    double len = 0, az1, az2 = NAN;
+    if (i > 0 && !r->any_heading && !r->held && isnan(r->here_heading) && isnan(r->next.poi_lat) &&
+        isnan(r->wp_yaw) && isnan(rt->wp[i].heading_deg))
+        geod_inverse(koi_ctx_geod(rt->ctx), rt->wp[i - 1].lat, rt->wp[i - 1].lon, rt->wp[i].lat,
+                     rt->wp[i].lon, &len, &az1, &az2);
+    if (len > 1.0 && isfinite(az2)) {
+        rt->wp[i].heading_deg = az2 < 0 ? az2 + 360.0 : az2;
+        rt->more[i].course_too = 1;
+    } else {
+        rt->more[i].any_heading = 1;
+    }
+}
+
 /* Applies one item. Camera and gimbal commands change the state from the current position
  * on: they also update the last waypoint, where the aircraft is when they run. */
 static ko_status apply(replay *r, const mav_item *it) {
@@ -275,6 +296,7 @@ static ko_status apply(replay *r, const mav_item *it) {
                 return KO_OK;
             }
             const ko_waypoint *last = &r->rt->wp[r->rt->n - 1];
+            held_or_home(r);
             mav_item home = *it;
             home.p[4] = r->rt->takeoff_lat;
             home.p[5] = r->rt->takeoff_lon;
