@@ -1099,6 +1099,82 @@ START_TEST(qgc_roi_after_mount_pitch_both_ways) {
 }
 END_TEST
 
+/* The sample with its photo item made the items it[0..n) (JSON bodies from qgc_item) and its
+ * RETURN_TO_LAUNCH made a photo (one photo at WP5), written to dst. */
+static void qgc_sample_items(const char *dst, const char *const *it, size_t n) {
+    char from[512], to[4096] = "";
+    qgc_item(from, sizeof from, 2000, "0, 0, 1, 0, 0, 0, 0");
+    for (size_t k = 0, len = 0; k < n; k++)
+        len += (size_t)snprintf(to + len, sizeof to - len, "%s%s",
+                                k ? "\n                \"type\": \"SimpleItem\"\n            },\n"
+                                    "            {\n                \"autoContinue\": true,\n"
+                                    "                "
+                                  : "",
+                                it[k]);
+    copy_edited(QGC_SAMPLE, "/vsimem/items_tmp.plan", from, to);
+    copy_edited("/vsimem/items_tmp.plan", dst, QGC_RTL_ITEM, "\"command\": 2000,");
+    VSIUnlink("/vsimem/items_tmp.plan");
+}
+
+/* DO_MOUNT_CONTROL -90 (mode 2), a DO_SET_ROI_LOCATION (195) 300 m east of WP2, then the ROI
+ * cancelled: by DO_SET_ROI_NONE (197), or by a DO_SET_ROI (201) or DO_SET_ROI_LOCATION at
+ * latitude, longitude and altitude 0 (ArduPilot's cancel, AutoYaw::set_roi "if location is
+ * zero"). MAVLink's DO_SET_ROI_NONE: the gimbal "should go back to manual input if available,
+ * and otherwise assume a neutral position"; ArduPilot clear_roi_target() sets MNTx_DEFLT_MODE
+ * (RC targeting by default). The photo at WP5 is unknown, naming the cancel (it was judged at
+ * the -90 set before the ROI, and a 0, 0 ROI was ignored); a DO_MOUNT_CONTROL (mode 2) after
+ * the cancel sets the angles again: judged at them. */
+START_TEST(qgc_roi_cancel_mount_default) {
+    const char *path = "/vsimem/roi_cancel.plan";
+    char mount[512], mount45[512], roi[512], cancel[512];
+    qgc_item(mount, sizeof mount, 205, "-90, 0, 0, 0, 0, 0, 2");
+    qgc_item(mount45, sizeof mount45, 205, "-45, 0, 0, 0, 0, 0, 2");
+    qgc_item(roi, sizeof roi, 195, "0, 0, 0, 0, 47.39777106, 8.5506, 0");
+    const struct {
+        int cmd;
+        int remount;
+    } cases[] = {{197, 0}, {201, 0}, {195, 0}, {197, 1}, {201, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        qgc_item(cancel, sizeof cancel, cases[c].cmd, "0, 0, 0, 0, 0, 0, 0");
+        const char *it[] = {mount, roi, cancel, mount45};
+        qgc_sample_items(path, it, cases[c].remount ? 4 : 3);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_of(rt);
+        ck_assert_uint_ge(ko_exposures_count(ex), 1);
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            ck_assert_uint_eq(e->waypoint, 3);
+            if (cases[c].remount) {
+                ck_assert_msg(!e->shot.reason, "case %zu: %s", c, e->shot.reason);
+                ck_assert_double_eq_tol(e->shot.pose.pitch_deg, -45, 1e-9);
+            } else {
+                ck_assert_msg(e->shot.reason && strstr(e->shot.reason, "DO_SET_ROI_NONE") &&
+                                  strstr(e->shot.reason, "default mode"),
+                              "case %zu: %s", c, e->shot.reason ? e->shot.reason : "(judged)");
+            }
+        }
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    /* No mount command (a fixed camera, pitch given by the caller): the 0, 0, 0 ROI ends the
+     * ROI all the same. The ROI is at bearing ~98.5 from WP5 (376 m east, 56 m south); the
+     * photo there faces the course (west or south), not the old ROI (it kept facing it). */
+    for (int zero = 0; zero < 2; zero++) {
+        qgc_item(cancel, sizeof cancel, 201, zero ? "0, 0, 0, 0, 0, 0, 0" : "0, 0, 0, 0, 0, 0, 1");
+        const char *it[] = {roi, cancel};
+        qgc_sample_items(path, it, zero ? 2 : 1);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_nadir(rt, 0);
+        ck_assert_uint_ge(ko_exposures_count(ex), 1);
+        ck_assert_int_eq(faces(ex, SIZE_MAX, 98.5), !zero);
+        ck_assert_int_eq(faces(ex, SIZE_MAX, 270) || faces(ex, SIZE_MAX, 180), zero);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1429,6 +1505,7 @@ int main(void) {
                             qgc_mount_mode_and_zoom,
                             qgc_spline_leg_widened,
                             qgc_roi_after_mount_pitch_both_ways,
+                            qgc_roi_cancel_mount_default,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

@@ -104,6 +104,13 @@ typedef struct replay {
     "a RETURN_TO_LAUNCH follows, and the plan has no home position: the flight home, with " \
     "the camera recording, is not in the plan; set the plan's home position to check it"
 
+#define ROI_CANCELLED                                                                        \
+    "a DO_SET_ROI_NONE (or a DO_SET_ROI at latitude, longitude and altitude 0, ArduPilot's " \
+    "cancel) puts a mount that aimed at the ROI back in its default mode (MAVLink: manual "  \
+    "input, else neutral; ArduPilot MNTx_DEFLT_MODE, RC targeting by default), not at the "  \
+    "plan's angles: where the camera points is not known; set the angles again after it (a " \
+    "DO_MOUNT_CONTROL with param7 2) to check it"
+
 /* Why the camera's pointing is not known where the aircraft is now, or NULL. */
 static const char *state_why(const replay *r) {
     return r->mount_why ? r->mount_why : r->zoom_why;
@@ -283,6 +290,21 @@ static void held_or_home(replay *r) {
     }
 }
 
+/* The ROI ends (DO_SET_ROI_NONE, or a DO_SET_ROI at 0, 0, 0: ArduPilot's cancel, AutoYaw
+ * set_roi "if location is zero"). The heading goes back to the autopilot's own; a mount that
+ * was aiming at the ROI goes to its default mode (MAVLink: "manual input if available, and
+ * otherwise ... a neutral position"; ArduPilot clear_roi_target(): MNTx_DEFLT_MODE, RC
+ * targeting by default), not to the angles the plan set before: unknown until a mount command
+ * (a plan that set none leaves the pitch to the caller, a fixed camera, as before the ROI). */
+static void roi_none(replay *r) {
+    if (!isnan(r->next.poi_lat) &&
+        (!isnan(r->next.gimbal_pitch_deg) || !isnan(r->next.gimbal_yaw_deg)))
+        r->mount_why = ROI_CANCELLED;
+    r->next.poi_lat = r->next.poi_lon = r->next.poi_height = NAN;
+    r->turned_here = 0; /* ArduPilot goes back to its own heading: both */
+    r->roi_pitch = 0;
+}
+
 /* Applies one item. Camera and gimbal commands change the state from the current position
  * on: they also update the last waypoint, where the aircraft is when they run. */
 static ko_status apply(replay *r, const mav_item *it) {
@@ -333,6 +355,10 @@ static ko_status apply(replay *r, const mav_item *it) {
             break;
         case DO_SET_ROI:
         case DO_SET_ROI_LOCATION:
+            if (p[4] == 0 && p[5] == 0 && (p[6] == 0 || isnan(p[6]))) { /* the cancel */
+                roi_none(r);
+                break;
+            }
             if (isfinite(p[4]) && isfinite(p[5]) && (p[4] != 0 || p[5] != 0)) {
                 n->poi_lat = p[4];
                 n->poi_lon = p[5];
@@ -342,9 +368,7 @@ static ko_status apply(replay *r, const mav_item *it) {
             r->roi_pitch = !isnan(n->poi_lat) && !isnan(n->gimbal_pitch_deg);
             break;
         case DO_SET_ROI_NONE:
-            n->poi_lat = n->poi_lon = n->poi_height = NAN;
-            r->turned_here = 0; /* ArduPilot goes back to its own heading: both */
-            r->roi_pitch = 0;
+            roi_none(r);
             break;
         case DO_MOUNT_CONTROL: /* param1 pitch, param2 roll, param3 yaw (degrees); param7
                                   MAV_MOUNT_MODE: only 2, MAVLink targeting, points the mount
