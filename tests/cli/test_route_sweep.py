@@ -168,7 +168,9 @@ def test_loiter_circle_is_flown_round(tmp):
     assert not pinhole(61, 0, -30, 0, -90, f, 4000, 3000)  # from C, facing north
     c_lat = LAT + 200 / KY
     db = square_store(tmp, c_lat, LON + 63 / KX, 4.0)
-    for radius, want in ((50, "flagged"), (0, "clear")):  # 0: a hover at C, which sees none
+    # 0 is not a hover: the autopilot's own radius (ArduCopter CIRCLE_RADIUS 10 m, ArduPlane
+    # WP_LOITER_RAD 60 m, PX4 NAV_LOITER_RAD), judged as 80 m: the site is within that circle
+    for radius, want in ((50, "flagged"), (0, "flagged")):
         plan = write(tmp, "loiter.waypoints", "QGC WPL 110\n"
                      f"0\t1\t0\t16\t0\t0\t0\t0\t{LAT}\t{LON}\t400\t1\n"
                      f"1\t0\t3\t22\t0\t0\t0\t0\t{LAT}\t{LON}\t30\t1\n"

@@ -964,8 +964,11 @@ END_TEST
  * facing any way (its centre, along it, a held yaw): every exposure at WP4 stands for 50 m of
  * sweep and any heading (yaw_turn_deg 180), and the legs to and from it, which begin or end
  * anywhere on it, for 50 m of sweep. It was refused; judged from the centre, a site 75 m east
- * of a 50 m circle was clear. Radius 0 (a multicopter's hover) is the point itself, and a
- * LOITER_TO_ALT (31, radius param2 40 m) to 80 m from 50 m climbs 30 m on the circle. */
+ * of a 50 m circle was clear. Radius 0 is not a hover: the autopilot circles at its own
+ * default (ArduCopter LOITER_TURNS: CIRCLE_RADIUS, 10 m; ArduPlane WP_LOITER_RAD, 60 m; PX4
+ * NAV_LOITER_RAD): judged as the largest, 80 m (it was the point itself, a site 80 m from it on
+ * the camera's axis from the circle clear). A LOITER_TO_ALT (31, radius param2 40 m) to 80 m
+ * from 50 m climbs 30 m on the circle. */
 START_TEST(qgc_loiter_circle_widened) {
     const char *path = "/vsimem/loiter_sample.plan";
     const struct {
@@ -978,7 +981,7 @@ START_TEST(qgc_loiter_circle_widened) {
                  {"18,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
                   "                \"params\": [\n                    2,\n                    0,\n"
                   "                    0,",
-                  0, 0},
+                  80, 0},
                  {"31,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
                   "                \"params\": [\n                    0,\n                    40,\n"
                   "                    0,",
@@ -1002,11 +1005,6 @@ START_TEST(qgc_loiter_circle_widened) {
         for (size_t i = 0; i < ko_exposures_count(ex); i++) {
             const ko_exposure *e = ko_exposures_get(ex, i);
             const ko_shot *sh = &e->shot;
-            if (cases[c].radius == 0) {
-                ck_assert_double_lt(sh->sweep_m, 10);
-                ck_assert_double_lt(sh->yaw_turn_deg, 90);
-                continue;
-            }
             if (e->waypoint == 2 && e->along_m <= 0) {
                 at++;
                 ck_assert_double_ge(sh->sweep_m, cases[c].radius);
@@ -1018,7 +1016,7 @@ START_TEST(qgc_loiter_circle_widened) {
                               sh->sweep_m);
             }
         }
-        if (cases[c].radius > 0) ck_assert(at >= 1 && legs >= 10);
+        ck_assert(at >= 1 && legs >= 10);
         ko_exposures_destroy(ex);
         ko_route_destroy(rt);
     }

@@ -111,6 +111,9 @@ typedef struct replay {
     "plan's angles: where the camera points is not known; set the angles again after it (a " \
     "DO_MOUNT_CONTROL with param7 2) to check it"
 
+/* The loiter radius judged where a loiter gives none (see add_position), metres. */
+#define LOITER_DEFAULT_M 80.0
+
 /* Why the camera's pointing is not known where the aircraft is now, or NULL. */
 static const char *state_why(const replay *r) {
     return r->mount_why ? r->mount_why : r->zoom_why;
@@ -219,7 +222,15 @@ static ko_status add_position(replay *r, const mav_item *it) {
                             it->command == NAV_LOITER_TIME
                         ? it->p[2]
                         : 0;
-    radius = isfinite(radius) && fabs(radius) >= 1.0 ? fabs(radius) : 0.0;
+    /* A loiter's radius 0 (or under 1 m, or unset) is the autopilot's own, not a hover:
+     * ArduCopter LOITER_TURNS circles at CIRCLE_RADIUS (10 m by default; ModeAuto
+     * circle_movetoedge_start), ArduPlane at WP_LOITER_RAD (60 m), PX4 at NAV_LOITER_RAD (80 m;
+     * 50 m in older releases): judged as the largest default, LOITER_DEFAULT_M */
+    int loiter = it->command == NAV_LOITER_TO_ALT || it->command == NAV_LOITER_UNLIM ||
+                 it->command == NAV_LOITER_TURNS || it->command == NAV_LOITER_TIME;
+    radius = isfinite(radius) && fabs(radius) >= 1.0 ? fabs(radius)
+             : loiter                                ? LOITER_DEFAULT_M
+                                                     : 0.0;
     if (!isfinite(it->p[4]) || !isfinite(it->p[5]) || fabs(it->p[4]) > 90 || fabs(it->p[5]) > 180)
         return koi_error(rt->ctx, KO_ERR_FORMAT,
                          "%s: item %d (command %d): latitude/longitude missing or out of range",
