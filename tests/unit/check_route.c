@@ -805,16 +805,21 @@ END_TEST
  * is judged at its pitch. DO_DIGICAM_CONTROL (203) param3 zoom step 1, or param2 zoom position
  * 50, zooms by an amount MAVLink leaves to the camera: the photo after it is unknown naming the
  * zoom; param1 (session control) alone zooms nothing. Each was judged as if the mount stood at
- * its angles and the lens at its own focal length. */
+ * its angles and the lens at its own focal length. DO_GIMBAL_MANAGER_PITCHYAW (1000) param5
+ * GIMBAL_MANAGER_FLAGS RETRACT (1) or NEUTRAL (2) parks the gimbal and leaves its angles unused
+ * (ArduPilot start_command_do_gimbal_manager_pitchyaw sets MOUNT_MODE_RETRACT/NEUTRAL and
+ * returns): unknown naming the flag (it was judged at param1 -45); flags 0: at -45. */
 START_TEST(qgc_mount_mode_and_zoom) {
     const char *path = "/vsimem/mount_sample.plan";
     const struct {
         int cmd;
         const char *params, *want; /* want: NULL if judged */
-    } cases[] = {{205, "-45, 0, 0, 0, 0, 0, 0", "param7"}, {205, "-45, 0, 0, 0, 0, 0, 1", "param7"},
-                 {205, "-45, 0, 0, 0, 0, 0, 3", "param7"}, {205, "-45, 0, 0, 0, 0, 0, 2", NULL},
-                 {203, "0, 0, 1, 0, 0, 0, 0", "zoom"},     {203, "0, 50, 0, 0, 0, 0, 0", "zoom"},
-                 {203, "1, 0, 0, 0, 0, 0, 0", NULL}};
+    } cases[] = {
+        {205, "-45, 0, 0, 0, 0, 0, 0", "param7"},   {205, "-45, 0, 0, 0, 0, 0, 1", "param7"},
+        {205, "-45, 0, 0, 0, 0, 0, 3", "param7"},   {205, "-45, 0, 0, 0, 0, 0, 2", NULL},
+        {203, "0, 0, 1, 0, 0, 0, 0", "zoom"},       {203, "0, 50, 0, 0, 0, 0, 0", "zoom"},
+        {203, "1, 0, 0, 0, 0, 0, 0", NULL},         {1000, "-45, 0, 0, 0, 2, 0, 0", "NEUTRAL"},
+        {1000, "-45, 0, 0, 0, 1, 0, 0", "RETRACT"}, {1000, "-45, 0, 0, 0, 0, 0, 0", NULL}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         qgc_sample_edited(path, cases[i].cmd, cases[i].params, 1);
         ko_route *rt = open_ok(path);
@@ -824,7 +829,7 @@ START_TEST(qgc_mount_mode_and_zoom) {
         ko_route_options o;
         ko_route_options_init(&o);
         o.camera = &cam;
-        if (cases[i].cmd != 205) o.gimbal_pitch_deg = -90; /* the sample sets none */
+        if (cases[i].cmd == 203) o.gimbal_pitch_deg = -90; /* the sample sets none */
         ko_exposures *ex = NULL;
         ck_assert_int_eq(ko_route_exposures(ctx, rt, &o, &ex), KO_OK);
         ck_assert_uint_eq(ko_exposures_count(ex), 1);
@@ -835,7 +840,7 @@ START_TEST(qgc_mount_mode_and_zoom) {
                           i, e->shot.reason ? e->shot.reason : "(judged)");
         } else {
             ck_assert_msg(!e->shot.reason, "case %zu: %s", i, e->shot.reason);
-            ck_assert_double_eq_tol(e->shot.pose.pitch_deg, cases[i].cmd == 205 ? -45 : -90, 1e-9);
+            ck_assert_double_eq_tol(e->shot.pose.pitch_deg, cases[i].cmd == 203 ? -90 : -45, 1e-9);
         }
         ko_exposures_destroy(ex);
         ko_route_destroy(rt);

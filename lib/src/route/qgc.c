@@ -104,12 +104,17 @@ typedef struct replay {
     "a RETURN_TO_LAUNCH follows, and the plan has no home position: the flight home, with " \
     "the camera recording, is not in the plan; set the plan's home position to check it"
 
-#define ROI_CANCELLED                                                                        \
-    "a DO_SET_ROI_NONE (or a DO_SET_ROI at latitude, longitude and altitude 0, ArduPilot's " \
-    "cancel) puts a mount that aimed at the ROI back in its default mode (MAVLink: manual "  \
-    "input, else neutral; ArduPilot MNTx_DEFLT_MODE, RC targeting by default), not at the "  \
-    "plan's angles: where the camera points is not known; set the angles again after it (a " \
-    "DO_MOUNT_CONTROL with param7 2) to check it"
+static const char ROI_CANCELLED[] =
+    "a DO_SET_ROI_NONE (or a DO_SET_ROI at latitude, longitude and altitude 0, ArduPilot's "
+    "cancel) puts a mount that aimed at the ROI back in its default mode (MAVLink: manual "
+    "input, else neutral; ArduPilot MNTx_DEFLT_MODE, RC targeting by default), not at the "
+    "plan's angles: where the camera points is not known; set the angles again after it (a "
+    "DO_MOUNT_CONTROL with param7 2) to check it";
+
+static const char GIMBAL_PARKED[] =
+    "a DO_GIMBAL_MANAGER_PITCHYAW with GIMBAL_MANAGER_FLAGS RETRACT (1) or NEUTRAL (2) in "
+    "param5 parks the gimbal (retracted, or at the mount's neutral angles), not at its "
+    "param1/param2 angles: where the camera points is not known; clear those flags to check it";
 
 /* The loiter radius judged where a loiter gives none (see add_position), metres. */
 #define LOITER_DEFAULT_M 80.0
@@ -396,6 +401,14 @@ static ko_status apply(replay *r, const mav_item *it) {
             int flags = fabs(p[4]) < 1e9 ? (int)p[4] : 0;
             gimbal(r, p[0], p[1], !(flags & 32) && (flags & (16 | 64)));
             if (isfinite(p[0])) r->roi_pitch = 0;
+            /* RETRACT (1) and NEUTRAL (2) park the gimbal, its angles unused (ArduPilot
+             * start_command_do_gimbal_manager_pitchyaw sets the mode and returns); both angles
+             * without them point it (MAVLink targeting), ending a park or a ROI's default mode */
+            if (flags & 3)
+                r->mount_why = GIMBAL_PARKED;
+            else if (isfinite(p[0]) && isfinite(p[1]) &&
+                     (r->mount_why == GIMBAL_PARKED || r->mount_why == ROI_CANCELLED))
+                r->mount_why = NULL;
             break;
         }
         case DO_DIGICAM_CONTROL: /* param2 zoom position, param3 zoom step (units the
