@@ -1178,6 +1178,33 @@ START_TEST(qgc_roi_cancel_mount_default) {
 }
 END_TEST
 
+/* DO_MOUNT_CONTROL -30 with yaw 90 (mode 2), then a DO_SET_ROI_LOCATION 300 m east of WP2:
+ * ArduPilot's set_roi_target() puts the mount in GPS_POINT mode, so the camera faces the ROI
+ * (the mount pans to it, or, one that cannot pan, the aircraft turns to it): the photo at WP5
+ * faces the ROI's bearing from WP5 (~98.5: 376 m east, 56 m south). It was judged 90 deg off,
+ * the mount's earlier yaw kept on top of the heading to the ROI. */
+START_TEST(qgc_roi_ends_mount_yaw) {
+    const char *path = "/vsimem/roi_yaw.plan";
+    char mount[512], roi[512];
+    qgc_item(mount, sizeof mount, 205, "-30, 0, 90, 0, 0, 0, 2");
+    qgc_item(roi, sizeof roi, 195, "0, 0, 0, 0, 47.39777106, 8.5506, 0");
+    const char *it[] = {mount, roi};
+    qgc_sample_items(path, it, 2);
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_of(rt);
+    ck_assert_uint_ge(ko_exposures_count(ex), 1);
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        ck_assert_ptr_null(e->shot.reason);
+        ck_assert_msg(fabs(remainder(e->shot.pose.yaw_deg - 98.5, 360.0)) < 2, "%s: yaw %g",
+                      e->shot.id, e->shot.pose.yaw_deg);
+    }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1509,6 +1536,7 @@ int main(void) {
                             qgc_spline_leg_widened,
                             qgc_roi_after_mount_pitch_both_ways,
                             qgc_roi_cancel_mount_default,
+                            qgc_roi_ends_mount_yaw,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

@@ -379,6 +379,10 @@ static ko_status apply(replay *r, const mav_item *it) {
                 n->poi_lat = p[4];
                 n->poi_lon = p[5];
                 n->poi_height = p[6];
+                /* the mount aims at it (ArduPilot set_roi_target: GPS_POINT), or one that
+                 * cannot pan leaves it to the aircraft, which faces it: no yaw of its own */
+                n->gimbal_yaw_deg = NAN;
+                n->gimbal_yaw_offset_deg = 0.0;
             }
             r->turned_here = 0; /* a held CONDITION_YAW gives way to it (ArduPilot): both */
             r->roi_pitch = !isnan(n->poi_lat) && !isnan(n->gimbal_pitch_deg);
