@@ -1205,6 +1205,30 @@ START_TEST(qgc_roi_ends_mount_yaw) {
 }
 END_TEST
 
+/* A DO_SET_ROI_LOCATION 300 m east of WP2, then CONDITION_YAW 0 (absolute): ArduCopter's yaw
+ * ends the ROI heading (AutoYaw FIXED), and the next waypoint's start goes back to
+ * WP_YAW_BEHAVIOR's default, the course, not the ROI; another autopilot may keep the ROI. The
+ * photo at WP5 (arriving west, 270) must be judged at the course too: it was judged at the
+ * held 0 and facing the ROI only. */
+START_TEST(qgc_yaw_over_roi_course_too) {
+    const char *path = "/vsimem/roi_cyaw.plan";
+    char roi[512], yaw[512];
+    qgc_item(roi, sizeof roi, 195, "0, 0, 0, 0, 47.39777106, 8.5506, 0");
+    qgc_item(yaw, sizeof yaw, 115, "0, 0, 0, 0, 0, 0, 0");
+    const char *it[] = {roi, yaw};
+    qgc_sample_items(path, it, 2);
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_nadir(rt, 0);
+    int course = 0;
+    for (size_t i = 0; i < ko_exposures_count(ex); i++)
+        course |= stands_for(ko_exposures_get(ex, i), 270);
+    ck_assert_msg(course, "the course at WP5 (270) is not judged");
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1537,6 +1561,7 @@ int main(void) {
                             qgc_roi_after_mount_pitch_both_ways,
                             qgc_roi_cancel_mount_default,
                             qgc_roi_ends_mount_yaw,
+                            qgc_yaw_over_roi_course_too,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

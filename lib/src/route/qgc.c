@@ -356,7 +356,11 @@ static ko_status apply(replay *r, const mav_item *it) {
                 r->here_heading = n->heading_deg = to < 0 ? to + 360.0 : to;
             } else if (isfinite(p[0])) { /* absolute: the heading is known from here on */
                 r->here_heading = n->heading_deg = p[0];
-                r->any_heading = 0;
+                /* unless a ROI is in force: ArduCopter's yaw ends the ROI heading (AutoYaw
+                 * FIXED) and the next waypoint's start goes to WP_YAW_BEHAVIOR's (the course),
+                 * another autopilot may keep facing the ROI: held, course or ROI, judged every
+                 * way round (until an absolute yaw without a ROI) */
+                r->any_heading = !isnan(n->poi_lat);
                 r->held = r->turned_here = 1;
             }
             /* ArduPilot runs it once the next leg has begun: that leg is flown at it, turning
