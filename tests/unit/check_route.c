@@ -883,7 +883,25 @@ START_TEST(qgc_spline_leg_widened) {
         bulge = fmax(bulge, hypot(pe - e[1] - along * ue, pn - n[1] - along * un));
     }
     ck_assert_double_gt(bulge, 15); /* ~19 m: more than a sample's own 5 m */
+    /* ArduCopter yaws to the curve's tangent (AC_WPNav: set_yaw to the target velocity): the
+     * Hermite derivative's bearing at t = 0.25, 0.5, 0.75, which every sample of the leg must
+     * stand for (it was judged along the chord) */
+    double tangent[3];
+    for (int k = 0; k < 3; k++) {
+        double t = 0.25 * (k + 1), d00 = 6 * t * t - 6 * t, d10 = 3 * t * t - 4 * t + 1;
+        double d11 = 3 * t * t - 2 * t;
+        double de = d00 * e[1] - d00 * e[2] + scale * (d10 * t0e + d11 * t1e);
+        double dn = d00 * n[1] - d00 * n[2] + scale * (d10 * t0n + d11 * t1n);
+        tangent[k] = atan2(de, dn) * 180 / M_PI;
+    }
     ko_exposures *ex = exposures_nadir(rt, 1);
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *x = ko_exposures_get(ex, i);
+        if (x->leg != 1 || x->waypoint != 1 || x->along_m <= 0) continue;
+        for (int k = 0; k < 3; k++)
+            ck_assert_msg(stands_for(x, tangent[k]), "%s: yaw %g turn %g, tangent %g", x->shot.id,
+                          x->shot.pose.yaw_deg, x->shot.yaw_turn_deg, tangent[k]);
+    }
     size_t on_leg = 0;
     for (size_t i = 0; i < ko_exposures_count(ex); i++) {
         const ko_exposure *x = ko_exposures_get(ex, i);

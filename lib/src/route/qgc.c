@@ -266,6 +266,14 @@ static ko_status add_position(replay *r, const mav_item *it) {
     update_leg(r);
     koi_wp_more *m = &rt->more[rt->n - 1];
     m->spline = it->command == NAV_SPLINE_WAYPOINT;
+    /* ArduCopter yaws to the curve's tangent (AC_WPNav: the target velocity), which swings
+     * past the chord: where the heading would follow the course, the curve stands for every
+     * heading */
+    if (m->spline && rt->n > 1) {
+        const ko_waypoint *a = &rt->wp[rt->n - 2];
+        koi_wp_more *ma = &rt->more[rt->n - 2];
+        if ((isnan(a->heading_deg) && isnan(a->poi_lat)) || ma->course_too) ma->any_heading = 1;
+    }
     m->loiter_m = radius;
     if (radius > 0 && it->command == NAV_LOITER_TO_ALT && rt->n > 1 &&
         rt->wp[rt->n - 2].height_ref == wp.height_ref &&
