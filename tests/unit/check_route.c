@@ -1247,6 +1247,42 @@ START_TEST(qgc_yaw_over_roi_course_too) {
 }
 END_TEST
 
+/* The sample with its photo item a DO_SET_CAM_TRIGG_DIST 20 m (a photo each 20 m flown) and
+ * WP4 a NAV_LOITER_TURNS of radius 5 m: the circle adds ~31 m flown (2 pi 5) where the
+ * straight plan has none, so past it the distance trigger fires at other places (ArduPilot
+ * counts the straight-line distance from the last photo): each photo after the loiter may be
+ * anywhere within a step (20 m) of where the straight plan puts it, besides the radius. It was
+ * moved by the radius only. */
+START_TEST(qgc_loiter_shifts_trigger) {
+    const char *path = "/vsimem/loiter_trig.plan";
+    char trig[512];
+    qgc_item(trig, sizeof trig, 206, "20, 0, 0, 0, 0, 0, 0");
+    const char *it[] = {trig};
+    qgc_sample_items(path, it, 1);
+    copy_edited(path, "/vsimem/loiter_trig2.plan",
+                "16,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
+                "                \"params\": [\n                    0,\n                    0,\n"
+                "                    0,",
+                "18,\n                \"doJumpId\": 4,\n                \"frame\": 3,\n"
+                "                \"params\": [\n                    1,\n                    0,\n"
+                "                    5,");
+    ko_route *rt = open_ok("/vsimem/loiter_trig2.plan");
+    ko_exposures *ex = exposures_nadir(rt, 0);
+    size_t after = 0;
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        if (e->waypoint != 2 || e->along_m <= 0) continue; /* the leg leaving the loiter */
+        after++;
+        ck_assert_msg(e->shot.sweep_m >= 5 + 20, "%s: sweep %g", e->shot.id, e->shot.sweep_m);
+    }
+    ck_assert_uint_ge(after, 2);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+    VSIUnlink("/vsimem/loiter_trig2.plan");
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1559,6 +1595,7 @@ int main(void) {
                             wpml_axis_not_enabled,
                             wpml_manual_heading_and_accurate_shoot,
                             qgc_loiter_circle_widened,
+                            qgc_loiter_shifts_trigger,
                             wpml_zoom_keeps_other_lenses,
                             wpml_waylines_apart,
                             wpml_kmz_oriented_shots,

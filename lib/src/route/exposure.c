@@ -820,10 +820,16 @@ static void widen_splines(walker *w) {
  * height as climb (it was refused; judged from the centre a site 75 m east of a 50 m circle
  * was clear). The legs to and from it begin or end anywhere on the circle: their exposures
  * move by up to the radii at their ends, and their course turns by up to asin(radii / leg)
- * (any, where the radii reach the leg's length). */
+ * (any, where the radii reach the leg's length). Photos by a distance or time trigger on the
+ * legs to and after a loiter move by up to the trigger's step too: the circle shifts where the
+ * trigger fires (a site under a photo ArduPilot takes 38 m from keepout's nearest was clear). */
 static void widen_loiters(walker *w) {
     const ko_route *rt = w->rt;
     const koi_wp_more *m = rt->more;
+    size_t first = 0; /* the first loiter: a circle changes where a trigger fires after it */
+    while (first < rt->n && !(m[first].loiter_m > 0))
+        first++;
+    if (first == rt->n) return;
     for (size_t k = 0; k < w->ex->n; k++) {
         ko_shot *shot = &w->ex->e[k].pub.shot;
         size_t i = w->ex->e[k].pub.waypoint;
@@ -843,6 +849,14 @@ static void widen_loiters(walker *w) {
                 !isnan(rt->wp[at].poi_lat))
                 shot->pitch_turn_deg = fmax(shot->pitch_turn_deg, 90.0);
         }
+        /* The circle adds distance and time the straight plan does not fly: a distance or time
+         * trigger fires at other places from the loiter on, each photo anywhere within a step
+         * of where the straight plan puts it (as on a spline) */
+        ko_trigger trig;
+        double step = step_of(w, &rt->wp[i], &trig);
+        ko_trigger by = w->ex->e[k].pub.trigger;
+        if (i + 1 >= first && (by == KO_TRIGGER_DISTANCE || by == KO_TRIGGER_TIME) && step > 0)
+            shot->sweep_m += step;
         double ends = m[i].loiter_m + (i + 1 < rt->n ? m[i + 1].loiter_m : 0.0);
         if (along <= 0 || !(ends > 0)) continue;
         shot->sweep_m += ends; /* on the leg, between the circles */
