@@ -340,24 +340,25 @@ static ko_shot *karma_with_gpri(unsigned satellites, unsigned eph, ko_reader **r
 }
 
 START_TEST(test_gpmf_karma_gpri_satellites_and_hdop) {
-    ko_reader *r;
-    ko_shot *s = karma_with_gpri(20, 25, &r);
-    ck_assert_msg(!s->reason, "%s", s->reason);
-    ko_reader_close(r);
-    s = karma_with_gpri(3, 25, &r);
-    ck_assert_msg(s->reason && strstr(s->reason, "fewer than 4 satellites"), "%s",
-                  s->reason ? s->reason : "(no reason)");
-    ko_reader_close(r);
-    s = karma_with_gpri(4, 25, &r);
-    ck_assert_msg(!s->reason, "%s", s->reason);
-    ko_reader_close(r);
-    s = karma_with_gpri(20, 600, &r);
-    ck_assert_msg(s->reason && strstr(s->reason, "dilution of precision 6.00"), "%s",
-                  s->reason ? s->reason : "(no reason)");
-    ko_reader_close(r);
-    s = karma_with_gpri(20, 65535, &r);
-    ck_assert_msg(!s->reason, "%s", s->reason);
-    ko_reader_close(r);
+    /* satellites, eph (HDOP x 100), and the reason expected (NULL: a fix) */
+    static const struct {
+        unsigned sats, eph;
+        const char *why;
+    } cases[] = {{20, 25, NULL},
+                 {3, 25, "fewer than 4 satellites"},
+                 {4, 25, NULL},
+                 {20, 600, "dilution of precision 6.00"},
+                 {20, 65535, NULL}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        ko_reader *r;
+        ko_shot *s = karma_with_gpri(cases[k].sats, cases[k].eph, &r);
+        if (cases[k].why)
+            ck_assert_msg(s->reason && strstr(s->reason, cases[k].why), "%s",
+                          s->reason ? s->reason : "(no reason)");
+        else
+            ck_assert_msg(!s->reason, "%s", s->reason);
+        ko_reader_close(r);
+    }
     VSIUnlink("/vsimem/check_gpmf/gpri.raw");
 }
 END_TEST
