@@ -93,12 +93,40 @@ START_TEST(test_context_aeqd_series_matches_the_geodesic) {
 }
 END_TEST
 
+/* koi_big_grow keeps every byte written as a block grows from nothing through the sizes an
+ * index build takes (past 2 MiB pages, by doubling, and by odd sizes that are no multiple of a
+ * page), and back down; each size's bytes are written to the end, so a block shorter than asked
+ * faults under any build. */
+START_TEST(test_context_big_blocks_keep_their_bytes_as_they_grow) {
+    const size_t sizes[] = {0,    1, 4095, 4097, 1 << 20, (3 << 20) + 5, 64 << 20, (100 << 20) + 1,
+                            12345};
+    unsigned char *p = NULL;
+    size_t had = 0, filled = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        unsigned char *q = koi_big_grow(p, had, n);
+        ck_assert_ptr_nonnull(q);
+        size_t keep = filled < n ? filled : n;
+        for (size_t i = 0; i < keep; i += 4093) /* a prime stride: every page, odd offsets */
+            ck_assert_uint_eq(q[i], (unsigned char)(i * 7 + i / 251));
+        if (keep)
+            ck_assert_uint_eq(q[keep - 1], (unsigned char)((keep - 1) * 7 + (keep - 1) / 251));
+        for (size_t i = keep; i < n; i++)
+            q[i] = (unsigned char)(i * 7 + i / 251);
+        p = q, had = n, filled = n;
+    }
+    koi_big_free(p, had);
+    koi_big_free(NULL, 0);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_context_create_destroy,
                             test_context_create_rejects_null,
                             test_context_status_str_covers_every_code,
                             test_context_errmsg_names_field,
                             test_context_version,
-                            test_context_aeqd_series_matches_the_geodesic};
+                            test_context_aeqd_series_matches_the_geodesic,
+                            test_context_big_blocks_keep_their_bytes_as_they_grow};
     return unit_run(&(unit_suite){.name = "context"}, tests, UNIT_COUNT(tests));
 }

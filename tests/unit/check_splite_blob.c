@@ -1,6 +1,8 @@
 /* SpatiaLite blobs read without SpatiaLite: koi_blob_wkb must give, byte for byte, what
  * SpatiaLite's own AsBinary() gives, on every site of the real stores and on every 2D class;
  * decline what it does not read; and never read past a damaged blob. */
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sites/sites.h"
@@ -183,10 +185,68 @@ START_TEST(test_blob_damaged_blobs_are_declined_or_sound) {
 }
 END_TEST
 
+/* The single-ring polygon blob b (n bytes) in the other byte order: every number reversed. */
+static void swap_polygon_blob(unsigned char *b, size_t n) {
+    size_t at[] = {2, 39, 43, 47}; /* srid, class, rings, points: 4 bytes */
+    for (size_t k = 0; k < 4; k++)
+        for (int j = 0; j < 2; j++) {
+            unsigned char t = b[at[k] + (size_t)j];
+            b[at[k] + (size_t)j] = b[at[k] + 3 - (size_t)j], b[at[k] + 3 - (size_t)j] = t;
+        }
+    for (size_t o = 6; o + 8 <= n - 1; o += 8) {
+        if (o == 38) o = 51; /* past the header's box to the coordinates */
+        for (int j = 0; j < 4; j++) {
+            unsigned char t = b[o + (size_t)j];
+            b[o + (size_t)j] = b[o + 7 - (size_t)j], b[o + 7 - (size_t)j] = t;
+        }
+    }
+    b[1] ^= 1;
+}
+
+/* A coordinate that is not finite (NaN, either infinity) anywhere in a polygon or a point, in
+ * either byte order, makes the blob unreadable: ring tests would read a NaN edge as no
+ * crossing and box checks would pass over it (adversary adv25), so the site is damage. */
+START_TEST(test_blob_declines_every_non_finite_coordinate) {
+    fixture f;
+    fixture_open(&f);
+    const char *exprs[] = {"GeomFromText('POLYGON((0 0, 4 0, 4 4, 0 4, 0 0))', 4326)",
+                           "GeomFromText('POINT(1 2)', 4326)"};
+    const double bad[] = {NAN, -NAN, INFINITY, -INFINITY};
+    for (size_t e = 0; e < 2; e++)
+        for (int order = 0; order < (e == 0 ? 2 : 1); order++) { /* (a polygon swapped) */
+            size_t n = 0;
+            unsigned char *b = blob_of(&f, exprs[e], &n), *out = malloc(n);
+            ck_assert_ptr_nonnull(out);
+            ck_assert_int_eq(b[1], 1); /* SpatiaLite writes the host's order */
+            if (order) swap_polygon_blob(b, n);
+            size_t first = e == 0 ? 51 : 43, values = (n - 1 - first) / 8;
+            ck_assert_uint_eq(values, e == 0 ? 10 : 2);
+            ck_assert_uint_gt(koi_blob_wkb(b, n, out), 0);
+            for (size_t v = 0; v < values; v++)
+                for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+                    unsigned char keep[8], *at = b + first + 8 * v;
+                    uint64_t u;
+                    memcpy(keep, at, 8);
+                    memcpy(&u, &bad[k], 8);
+                    for (int j = 0; j < 8; j++) /* written in the blob's order */
+                        at[j] = (unsigned char)(u >> 8 * (b[1] == 1 ? j : 7 - j));
+                    ck_assert_msg(koi_blob_wkb(b, n, out) == 0, "%s, order %d: value %zu = %g read",
+                                  exprs[e], order, v, bad[k]);
+                    memcpy(at, keep, 8);
+                }
+            ck_assert_uint_gt(koi_blob_wkb(b, n, out), 0);
+            free(out);
+            free(b);
+        }
+    fixture_close(&f);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {
         test_blob_real_sites_match_asbinary, test_blob_every_2d_class_matches_asbinary,
-        test_blob_declines_other_encodings, test_blob_damaged_blobs_are_declined_or_sound};
+        test_blob_declines_other_encodings, test_blob_damaged_blobs_are_declined_or_sound,
+        test_blob_declines_every_non_finite_coordinate};
     return unit_run(&(unit_suite){.name = "splite_blob", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

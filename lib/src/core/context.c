@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <threads.h>
 
 static once_flag global_once = ONCE_FLAG_INIT;
@@ -189,6 +190,36 @@ void *koi_realloc_array(void *ptr, size_t n, size_t size) {
     size_t bytes = n * size;
     return realloc(ptr, bytes ? bytes : 1);
 }
+
+#if defined(__linux__) && defined(MREMAP_MAYMOVE)
+void *koi_big_grow(void *p, size_t old_size, size_t size) {
+    if (fail_alloc()) return NULL;
+    void *q =
+        p ? mremap(p, old_size ? old_size : 1, size ? size : 1, MREMAP_MAYMOVE)
+          : mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+    /* the whole mapping, so that it stays one piece that mremap can grow */
+    if (size >= (size_t)2 << 20) madvise(q, size, MADV_HUGEPAGE);
+#endif
+    return q;
+}
+
+void koi_big_free(void *p, size_t size) {
+    if (p) munmap(p, size ? size : 1);
+}
+#else
+void *koi_big_grow(void *p, size_t old_size, size_t size) {
+    (void)old_size;
+    if (fail_alloc()) return NULL;
+    return realloc(p, size ? size : 1);
+}
+
+void koi_big_free(void *p, size_t size) {
+    (void)size;
+    free(p);
+}
+#endif
 
 void koi_text_put(koi_text *t, const char *s, size_t n) {
     if (t->failed) return;

@@ -79,24 +79,12 @@ const koi_index_id *koi_packed_identity(const koi_packed *p) {
     return &p->id;
 }
 
-/* A growable byte buffer (the scratch a row's WKB is converted into). */
+/* A growable byte buffer (a row's WKB scratch; the build's rings, strings and WKB), in
+ * koi_big_grow's memory. */
 typedef struct bytes {
     unsigned char *p;
     size_t len, cap;
 } bytes;
-
-/* Asks for the build's large arrays (GBs at 10^7 sites) in 2 MiB pages: filled once, front to
- * back, their 4 KiB pages cost a fault and a TLB miss each (perf: 16 % of the build in the
- * faults and the copies that took them). A hint only; freed with the array. */
-static void huge_hint(void *p, size_t len) {
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + len) & ~(huge - 1);
-    if (len >= 2 * huge && e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p, (void)len;
-#endif
-}
 
 /* Makes room for n more bytes. */
 static int bytes_room(bytes *b, size_t n) {
@@ -106,11 +94,10 @@ static int bytes_room(bytes *b, size_t n) {
             if (cap > SIZE_MAX / 2) return 0;
             cap *= 2;
         }
-        unsigned char *q = koi_realloc_array(b->p, cap, 1);
+        unsigned char *q = koi_big_grow(b->p, b->cap, cap);
         if (!q) return 0;
         b->p = q;
         b->cap = cap;
-        huge_hint(q, cap);
     }
     return 1;
 }
@@ -169,7 +156,10 @@ static int inside_box(GEOSContextHandle_t h, const double *xy, size_t points,
     } else {
         for (size_t i = 0; i < points; i++) {
             double x = xy[2 * i], y = xy[2 * i + 1];
-            g[0] = fmin(g[0], x), g[1] = fmin(g[1], y), g[2] = fmax(g[2], x), g[3] = fmax(g[3], y);
+            /* fmin's NaN rule (a NaN is passed over) without its call: the blob's coordinates
+             * were found finite (koi_blob_wkb) */
+            g[0] = x < g[0] ? x : g[0], g[1] = y < g[1] ? y : g[1];
+            g[2] = x > g[2] ? x : g[2], g[3] = y > g[3] ? y : g[3];
         }
         if (!points) return 1;
     }
@@ -356,16 +346,24 @@ static int row_strings(sqlite3_stmt *q, bytes *out) {
 /* The sites in the store's row order. meta[i].str is the row's offset in strs; for a flat
  * shape meta[i].wkb is its offset in points into xy, for another its WKB's offset in wkb. */
 typedef struct rows {
-    size_t n;
+    size_t n, cap;   /* rows read; rows the per-row arrays hold */
     double *boxes;   /* 4 per row */
     uint32_t *shape; /* points << 2 | kind */
     disk_meta *meta;
     bytes strs, xy, wkb;
 } rows;
 
+static void bytes_free(bytes *b) {
+    koi_big_free(b->p, b->cap);
+    *b = (bytes){0};
+}
+
 static void rows_free(rows *r) {
-    free(r->boxes), free(r->shape), free(r->meta);
-    free(r->strs.p), free(r->xy.p), free(r->wkb.p);
+    koi_big_free(r->boxes, r->cap * 4 * sizeof *r->boxes);
+    koi_big_free(r->shape, r->cap * sizeof *r->shape);
+    koi_big_free(r->meta, r->cap * sizeof *r->meta);
+    r->boxes = NULL, r->shape = NULL, r->meta = NULL;
+    bytes_free(&r->strs), bytes_free(&r->xy), bytes_free(&r->wkb);
 }
 
 /* The current row (row i) into r: its geometry must lie inside the box its blob records, from
@@ -419,25 +417,25 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
     return KO_OK;
 }
 
-/* Room for row i in r's per-row arrays (cap of them allocated), grown by doubling: the rows
- * are not counted first, as SQLite counts them from the category index, whose pages lie all
- * over a large store's file (10^7 sites, not cached: 30 s of reads at 9 MB/s before the scan,
- * which then reads the table in file order). Large blocks grow in place (mremap). */
-static ko_status room_for_row(ko_context *ctx, rows *r, size_t i, size_t *cap) {
-    if (i < *cap) return KO_OK;
+/* Room for row i in r's per-row arrays, grown by doubling: the rows are not counted first, as
+ * SQLite counts them from the category index, whose pages lie all over a large store's file
+ * (10^7 sites, not cached: 30 s of reads at 9 MB/s before the scan, which then reads the table
+ * in file order). */
+static ko_status room_for_row(ko_context *ctx, rows *r, size_t i) {
+    if (i < r->cap) return KO_OK;
     if (i >= UINT32_MAX / 2)
         return koi_error(ctx, KO_ERR_LIMIT, "the store has more sites than an index holds (%u)",
                          UINT32_MAX / 2);
-    size_t c = *cap ? 2 * *cap : 4096;
-    double *b = koi_realloc_array(r->boxes, c, 4 * sizeof *b);
-    if (b) r->boxes = b;
-    uint32_t *sh = b ? koi_realloc_array(r->shape, c, sizeof *sh) : NULL;
-    if (sh) r->shape = sh;
-    disk_meta *m = sh ? koi_realloc_array(r->meta, c, sizeof *m) : NULL;
-    if (!m) return koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", i);
-    r->meta = m;
-    *cap = c;
-    huge_hint(b, c * 4 * sizeof *b), huge_hint(sh, c * sizeof *sh), huge_hint(m, c * sizeof *m);
+    size_t c = r->cap ? 2 * r->cap : 4096, o = r->cap;
+    double *b = koi_big_grow(r->boxes, o * 4 * sizeof *b, c * 4 * sizeof *b);
+    uint32_t *sh = b ? koi_big_grow(r->shape, o * sizeof *sh, c * sizeof *sh) : NULL;
+    disk_meta *m = sh ? koi_big_grow(r->meta, o * sizeof *m, c * sizeof *m) : NULL;
+    if (!m) { /* the arrays that grew are freed; rows_free frees the others at r->cap */
+        if (b) koi_big_free(b, c * 4 * sizeof *b), r->boxes = NULL;
+        if (sh) koi_big_free(sh, c * sizeof *sh), r->shape = NULL;
+        return koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", i);
+    }
+    r->boxes = b, r->shape = sh, r->meta = m, r->cap = c;
     return KO_OK;
 }
 
@@ -447,18 +445,17 @@ static ko_status scan_rows(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q
                            const char *store) {
     bytes w = {0};
     ko_status st = KO_OK;
-    size_t cap = 0;
     int rc = SQLITE_DONE;
     r->n = 0;
-    st = room_for_row(ctx, r, 0, &cap); /* (an empty store's arrays are allocated too) */
+    st = room_for_row(ctx, r, 0); /* (an empty store's arrays are allocated too) */
     while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        st = room_for_row(ctx, r, r->n, &cap);
+        st = room_for_row(ctx, r, r->n);
         if (!st) st = take_row(ctx, wkbr, q, r->n, &w, r, store);
         if (!st) r->n++;
     }
     if (!st && rc != SQLITE_DONE)
         st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(sqlite3_db_handle(q)));
-    free(w.p);
+    bytes_free(&w);
     return st;
 }
 
@@ -594,7 +591,7 @@ ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_i
     /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
     if (!st && (st = koi_rtree_build(r.boxes, r.n, &tree)))
         st = koi_error(ctx, st, "building the packed index of %zu sites failed", r.n);
-    free(r.boxes);
+    koi_big_free(r.boxes, r.cap * 4 * sizeof *r.boxes);
     r.boxes = NULL;
     if (!st && (!(perm = koi_calloc(r.n ? r.n : 1, sizeof *perm)) || !(w = koi_malloc(sizeof *w))))
         st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", r.n);

@@ -42,9 +42,21 @@ int koi_blob_mbr(const unsigned char *b, size_t n, double *box) {
  * tests would read as no crossing and box checks (fmin/fmax) would skip (adversary adv25: a
  * ring with a NaN vertex, its blob's box kept, was indexed and cleared what it covers). */
 static int finite_pairs(const unsigned char *q, size_t n, int little) {
-    for (size_t i = 0; i < 2 * n; i++)
-        if (!isfinite(koi_wkb_f64(q + 8 * i, little))) return 0;
-    return 1;
+    const uint16_t probe = 1;
+    uint64_t inf = 0x7ffULL << 52, bad = 0;
+    if (little != (*(const unsigned char *)&probe == 1)) {
+        for (size_t i = 0; i < 2 * n; i++)
+            if (!isfinite(koi_wkb_f64(q + 8 * i, little))) return 0;
+        return 1;
+    }
+    /* in host order: the exponent bits of every value, with no branch, which compilers
+     * vectorize (the byte-wise read was 7 % of building a 10^7-site index) */
+    for (size_t i = 0; i < 2 * n; i++) {
+        uint64_t u;
+        memcpy(&u, q + 8 * i, sizeof u);
+        bad |= (u & inf) == inf;
+    }
+    return !bad;
 }
 
 static int simple_body(const unsigned char **p, const unsigned char *end, uint32_t cls,
