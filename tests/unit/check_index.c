@@ -2,6 +2,7 @@
  * index) against a brute-force GEOS test on real data, and the hit measures. */
 #include <geos_c.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
@@ -1187,6 +1188,188 @@ START_TEST(test_index_build_keeps_the_process_locks) {
 }
 END_TEST
 
+/* The chaos allocator's hook (core.h), armed by the split-scan test only: fails the fault_at-th
+ * allocation counted, from whichever thread makes it. */
+static atomic_long fault_counted, fault_at;
+static atomic_int fault_armed;
+
+int koi_fault_alloc(void) {
+    return atomic_load(&fault_armed) &&
+           atomic_fetch_add(&fault_counted, 1) + 1 == atomic_load(&fault_at);
+}
+
+/* The image s builds in a read transaction, its scan split (split 1) or not (0), or allowed to
+ * split and scanning once when it cannot (-1); *len set. */
+static unsigned char *image_of(ko_sites *s, int split, size_t *len) {
+    koi_index_id id;
+    unsigned char *b = NULL;
+    s->split_from = split ? 1 : SIZE_MAX;
+    ck_assert_int_eq(sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(koi_sites_index_id(s, &id), KO_OK);
+    ko_status st = koi_packed_build(s, &id, &b, len);
+    ck_assert_int_eq(sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    if (st) return NULL;
+    if (split >= 0) ck_assert_int_eq(s->split_last, split);
+    return b;
+}
+
+/* Overwrites the first x of site id's stored ring with NaN. */
+static void damage_site(sqlite3 *db, long long id) {
+    sqlite3_stmt *q = NULL;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT geom_buffered FROM sites WHERE id = ?", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(q, 1, id);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    size_t n = (size_t)sqlite3_column_bytes(q, 0);
+    unsigned char *b = malloc(n);
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, sqlite3_column_blob(q, 0), n);
+    sqlite3_finalize(q);
+    ck_assert_uint_gt(n, 59);
+    double nan = NAN;
+    memcpy(b + 51, &nan, sizeof nan); /* (a little-endian polygon's first x) */
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "UPDATE sites SET geom_buffered = ? WHERE id = ?", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(q, 1, b, (int)n, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, id);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    free(b);
+}
+
+/* A store scanned in two halves at once gives the index a single scan gives, byte for byte:
+ * points, polygons and shapes kept as WKB (multi-polygons, lines, holes) in both halves, so
+ * that every offset of the second half is moved on past the first's. A damaged site in
+ * either half fails the build naming it; a WAL store is scanned once. */
+START_TEST(test_index_split_scan_builds_the_same_image) {
+    fixture f;
+    fixture_open(&f);
+    char path[300];
+    tmp_file(f.db, "mixed.geojson", path, sizeof path);
+    koi_text t = {0};
+    koi_text_put(&t, "{\"type\":\"FeatureCollection\",\"features\":[", 40);
+    for (int i = 0; i < 60; i++) {
+        double x = 8.0 + 0.01 * i, y = 53.0 + 0.005 * (i % 7);
+        char g[600];
+        switch (i % 5) {
+            case 0:
+                snprintf(g, sizeof g, "\"Point\",\"coordinates\":[%.4f,%.4f]", x, y);
+                break;
+            case 1:
+                snprintf(g, sizeof g, "\"LineString\",\"coordinates\":[[%.4f,%.4f],[%.4f,%.4f]]", x,
+                         y, x + 0.003, y + 0.002);
+                break;
+            case 2:
+                snprintf(g, sizeof g,
+                         "\"MultiPolygon\",\"coordinates\":[[[[%.4f,%.4f],[%.4f,%.4f],[%.4f,%.4f],"
+                         "[%.4f,%.4f]]],[[[%.4f,%.4f],[%.4f,%.4f],[%.4f,%.4f],[%.4f,%.4f]]]]",
+                         x, y, x + 0.001, y, x, y + 0.001, x, y, x + 0.004, y, x + 0.005, y,
+                         x + 0.004, y + 0.001, x + 0.004, y);
+                break;
+            default:
+                snprintf(g, sizeof g,
+                         "\"Polygon\",\"coordinates\":[[[%.4f,%.4f],[%.4f,%.4f],[%.4f,%.4f],"
+                         "[%.4f,%.4f],[%.4f,%.4f]]]",
+                         x, y, x + 0.002 + 0.0001 * i, y, x + 0.002, y + 0.002, x, y + 0.002, x, y);
+        }
+        char feat[900];
+        int n = snprintf(feat, sizeof feat,
+                         "%s{\"type\":\"Feature\",\"properties\":{\"name\":\"site %d%s\"},"
+                         "\"geometry\":{\"type\":%s}}",
+                         i ? "," : "", i, i % 3 ? "" : " with a longer name", g);
+        koi_text_put(&t, feat, (size_t)n);
+    }
+    koi_text_put(&t, "]}", 2);
+    ck_assert_int_eq(t.failed, 0);
+    write_file(path, t.s);
+    free(t.s);
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.buffer_m = 0;
+    ko_import_report r = import_ok(&f, path, &o);
+    ck_assert_uint_eq(r.imported, 60);
+    ko_import_report_clear(&r);
+    ck_assert_int_eq(sql_int(f.db,
+                             "SELECT count(*) FROM sites WHERE"
+                             " substr(geom_buffered, 40, 4) = x'03000000'"),
+                     24); /* the rest kept as WKB or a point */
+    size_t n1 = 0, n2 = 0;
+    unsigned char *one = image_of(f.s, 0, &n1), *two = image_of(f.s, 1, &n2);
+    ck_assert_ptr_nonnull(one);
+    ck_assert_ptr_nonnull(two);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_int_eq(memcmp(one, two, n1), 0);
+    free(two);
+    /* the k-th allocation failing, on either thread, for every k the build makes: out of
+     * memory, or the same image */
+    atomic_store(&fault_counted, 0);
+    atomic_store(&fault_at, 0);
+    atomic_store(&fault_armed, 1);
+    free(image_of(f.s, 1, &n2));
+    atomic_store(&fault_armed, 0);
+    long made = atomic_load(&fault_counted), failed = 0;
+    ck_assert_int_gt(made, 8);
+    for (long k = 1; k <= made; k++) {
+        atomic_store(&fault_counted, 0);
+        atomic_store(&fault_at, k);
+        atomic_store(&fault_armed, 1);
+        two = image_of(f.s, -1, &n2);
+        atomic_store(&fault_armed, 0);
+        if (!two) {
+            ck_assert_msg(strstr(ko_errmsg(f.ctx), "out of memory"), "k %ld: %s", k,
+                          ko_errmsg(f.ctx));
+            failed++;
+            continue;
+        }
+        ck_assert_msg(n2 == n1, "k %ld of %ld: %zu bytes, split %d", k, made, n2, f.s->split_last);
+        ck_assert_int_eq(memcmp(one, two, n1), 0);
+        free(two);
+    }
+    ck_assert_int_gt(failed, 4);
+    /* a damaged site in the second half, then in the first: named, from either scan */
+    long long lo = sql_int(f.db, "SELECT min(id) FROM sites"),
+              hi = sql_int(f.db, "SELECT max(id) FROM sites");
+    long long polygons[2] = {
+        sql_int(f.db, "SELECT max(id) FROM sites WHERE substr(geom_buffered, 40, 4) = x'03000000'"),
+        sql_int(f.db,
+                "SELECT min(id) FROM sites WHERE substr(geom_buffered, 40, 4) = x'03000000'")};
+    ck_assert_int_gt(polygons[0], lo + (hi - lo) / 2);
+    ck_assert_int_le(polygons[1], lo + (hi - lo) / 2);
+    for (int k = 0; k < 2; k++) {
+        damage_site(f.s->db, polygons[k]);
+        ck_assert_ptr_null(image_of(f.s, 1, &n2));
+        char want[64];
+        snprintf(want, sizeof want, "site %lld:", polygons[k]);
+        ck_assert_msg(strstr(ko_errmsg(f.ctx), want), "%s: %s", want, ko_errmsg(f.ctx));
+    }
+    /* under WAL the second connection could see a later commit: one scan */
+    fixture_close(&f);
+    ck_assert_int_eq(ko_context_create(&f.ctx), KO_OK);
+    ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_CREATE, &f.s), KO_OK);
+    ck_assert_int_eq(sqlite3_exec(f.s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(f.s->db,
+                                  "DELETE FROM sites WHERE id IN (SELECT id FROM sites"
+                                  " WHERE substr(geom_buffered, 40, 4) = x'03000000')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    f.s->split_from = 1;
+    koi_index_id id;
+    unsigned char *b = NULL;
+    ck_assert_int_eq(sqlite3_exec(f.s->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(koi_sites_index_id(f.s, &id), KO_OK);
+    ck_assert_int_eq(koi_packed_build(f.s, &id, &b, &n2), KO_OK);
+    ck_assert_int_eq(sqlite3_exec(f.s->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(f.s->split_last, 0);
+    ck_assert_uint_lt(n2, n1);
+    free(b);
+    free(one);
+    fixture_close(&f);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_index_rtree_matches_bruteforce,
                             test_index_node_test_matches_plain_comparison,
@@ -1200,7 +1383,8 @@ int main(void) {
                             test_index_batch_matches_single_queries,
                             test_index_batch_across_the_antimeridian,
                             test_index_file_damage_is_refused,
-                            test_index_build_keeps_the_process_locks};
+                            test_index_build_keeps_the_process_locks,
+                            test_index_split_scan_builds_the_same_image};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <threads.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -311,7 +312,7 @@ ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, c
 
 static const char *const rows_sql =
     "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m,"
-    " s.geom_buffered FROM sites s";
+    " s.geom_buffered FROM sites s WHERE s.id BETWEEN ?1 AND ?2";
 
 /* The current row's geometry blob (*blob, *nb), checked, its WKB's length (*len) and the box
  * its header records. */
@@ -344,14 +345,25 @@ static int row_strings(sqlite3_stmt *q, bytes *out) {
 }
 
 /* The sites in the store's row order. meta[i].str is the row's offset in strs; for a flat
- * shape meta[i].wkb is its offset in points into xy, for another its WKB's offset in wkb. */
+ * shape meta[i].wkb is its offset in points into xy, for another its WKB's offset in wkb.
+ * A scan fills part 0 of strs, xy and wkb; after a split scan (read_rows) the second half's
+ * bytes are part 1, and an offset counts from the start of part 0 on into part 1 (part_at()). */
 typedef struct rows {
     size_t n, cap;   /* rows read; rows the per-row arrays hold */
     double *boxes;   /* 4 per row */
     uint32_t *shape; /* points << 2 | kind */
     disk_meta *meta;
-    bytes strs, xy, wkb;
+    bytes strs[2], xy[2], wkb[2];
 } rows;
+
+/* The byte at offset off of the two parts b[0], b[1] taken as one. */
+static const unsigned char *part_at(const bytes *b, size_t off) {
+    return off < b[0].len ? b[0].p + off : b[1].p + (off - b[0].len);
+}
+
+static size_t parts_len(const bytes *b) {
+    return b[0].len + b[1].len;
+}
 
 static void bytes_free(bytes *b) {
     koi_big_free(b->p, b->cap);
@@ -363,7 +375,8 @@ static void rows_free(rows *r) {
     koi_big_free(r->shape, r->cap * sizeof *r->shape);
     koi_big_free(r->meta, r->cap * sizeof *r->meta);
     r->boxes = NULL, r->shape = NULL, r->meta = NULL;
-    bytes_free(&r->strs), bytes_free(&r->xy), bytes_free(&r->wkb);
+    for (int k = 0; k < 2; k++)
+        bytes_free(&r->strs[k]), bytes_free(&r->xy[k]), bytes_free(&r->wkb[k]);
 }
 
 /* The current row (row i) into r: its geometry must lie inside the box its blob records, from
@@ -384,8 +397,8 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
                          UINT32_MAX >> 3);
     r->shape[i] = (uint32_t)points << 2 | (uint32_t)kind;
     r->meta[i] = (disk_meta){
-        id, sqlite3_column_double(q, 5), sqlite3_column_double(q, 6), r->strs.len, 0, 0};
-    if (!row_strings(q, &r->strs)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        id, sqlite3_column_double(q, 5), sqlite3_column_double(q, 6), r->strs[0].len, 0, 0};
+    if (!row_strings(q, &r->strs[0])) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
     int inside;
     if (kind == KOI_SITE_OTHER) {
         w->len = 0;
@@ -395,17 +408,19 @@ static ko_status take_row(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q,
         if (!g) return koi_error(ctx, KO_ERR_GEOS, "site %lld: unreadable geometry", id);
         inside = inside_box(ctx->geos, NULL, 0, g, box, gb);
         GEOSGeom_destroy_r(ctx->geos, g);
-        if (!bytes_room(&r->wkb, len)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-        memcpy(r->wkb.p + r->wkb.len, w->p, len);
-        r->meta[i].wkb = r->wkb.len, r->meta[i].nwkb = len;
-        r->wkb.len += len;
+        bytes *wkb = &r->wkb[0];
+        if (!bytes_room(wkb, len)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        memcpy(wkb->p + wkb->len, w->p, len);
+        r->meta[i].wkb = wkb->len, r->meta[i].nwkb = len;
+        wkb->len += len;
     } else {
-        if (!bytes_room(&r->xy, 16 * points)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
-        double *xy = (double *)(r->xy.p + r->xy.len);
+        bytes *b = &r->xy[0];
+        if (!bytes_room(b, 16 * points)) return koi_error(ctx, KO_ERR_NOMEM, "out of memory");
+        double *xy = (double *)(b->p + b->len);
         wkb_copy_flat(little, blob + 39, kind, points, xy);
         inside = inside_box(ctx->geos, xy, points, NULL, box, gb);
-        r->meta[i].wkb = r->xy.len / 16;
-        r->xy.len += 16 * points;
+        r->meta[i].wkb = b->len / 16;
+        b->len += 16 * points;
     }
     if (!inside)
         return koi_error(ctx, KO_ERR_DB,
@@ -496,7 +511,7 @@ static void pad(stream *w, size_t to) {
 
 /* The length of row's four strings in r. */
 static size_t strs_len(const rows *r, size_t row) {
-    return (row + 1 < r->n ? r->meta[row + 1].str : r->strs.len) - r->meta[row].str;
+    return (row + 1 < r->n ? r->meta[row + 1].str : parts_len(r->strs)) - r->meta[row].str;
 }
 
 /* The sections after the tree's boxes, every site at its leaf k (perm[k] = its row in r):
@@ -527,16 +542,16 @@ static void emit_sites(stream *w, const rows *r, const uint32_t *perm, const lay
     for (size_t k = 0; k < r->n; k++) {
         size_t row = perm[k];
         if ((r->shape[row] & 3) != KOI_SITE_OTHER)
-            emit(w, r->xy.p + 16 * r->meta[row].wkb, 16 * (size_t)(r->shape[row] >> 2));
+            emit(w, part_at(r->xy, 16 * r->meta[row].wkb), 16 * (size_t)(r->shape[row] >> 2));
     }
     pad(w, l->strs);
     for (size_t k = 0; k < r->n; k++)
-        emit(w, r->strs.p + r->meta[perm[k]].str, strs_len(r, perm[k]));
+        emit(w, part_at(r->strs, r->meta[perm[k]].str), strs_len(r, perm[k]));
     pad(w, l->wkb);
     for (size_t k = 0; k < r->n; k++) {
         size_t row = perm[k];
         if ((r->shape[row] & 3) == KOI_SITE_OTHER)
-            emit(w, r->wkb.p + r->meta[row].wkb, r->meta[row].nwkb);
+            emit(w, part_at(r->wkb, r->meta[row].wkb), r->meta[row].nwkb);
     }
     pad(w, l->end);
 }
@@ -559,21 +574,141 @@ static void put_header(unsigned char *b, const koi_index_id *id, size_t n, size_
     put64(b, H_CHECKSUM, header_sum(b));
 }
 
-/* The rows read, in the caller's read transaction. */
-static ko_status read_rows(ko_sites *s, rows *r, const char *name) {
-    ko_context *ctx = s->ctx;
+/* One scan: the rows whose id lies in [lo, hi] into r, on connection db (in its read
+ * transaction), with the context and WKB reader of the thread it runs on. */
+typedef struct scan_part {
+    ko_context *ctx;
+    sqlite3 *db;
+    GEOSWKBReader *wkbr;
+    const char *name;
+    sqlite3_int64 lo, hi;
+    rows r;
+    ko_status st;
+} scan_part;
+
+static int scan_part_run(void *arg) {
+    scan_part *p = arg;
     sqlite3_stmt *q = NULL;
-    ko_status st = KO_OK;
     /* The scan reads every page of the store: mapped, not a pread per page (1,022 sites:
      * 11-19 -> 3-7 ms). Only for the scan, as a mapped file shrunk by another process would
      * fault. */
-    sqlite3_exec(s->db, "PRAGMA mmap_size = 2147418112", NULL, NULL, NULL);
-    if (!st && sqlite3_prepare_v2(s->db, rows_sql, -1, &q, NULL) != SQLITE_OK)
-        st = koi_error(ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(s->db));
-    if (!st) st = scan_rows(ctx, s->wkbr, q, r, name);
+    sqlite3_exec(p->db, "PRAGMA mmap_size = 2147418112", NULL, NULL, NULL);
+    if (sqlite3_prepare_v2(p->db, rows_sql, -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(q, 1, p->lo) != SQLITE_OK ||
+        sqlite3_bind_int64(q, 2, p->hi) != SQLITE_OK)
+        p->st = koi_error(p->ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(p->db));
+    else
+        p->st = scan_rows(p->ctx, p->wkbr, q, &p->r, p->name);
     sqlite3_finalize(q);
-    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
-    return st;
+    sqlite3_exec(p->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
+    return 0;
+}
+
+/* A large store is scanned in two halves of its ids at once, the second on a thread of its own
+ * with a read-only connection (10^7 sites: the scan is most of the build, and CPU-bound). The
+ * second connection must see the sites the first does: it is opened only while the caller's
+ * connection holds the store in a read transaction of a rollback journal, whose shared lock
+ * lets no writer commit until it ends (under WAL a writer could commit between the two, so a
+ * WAL store is scanned once), and then its file and change token must be the caller's. 1
+ * with the second half's part ready to run; 0 to scan once. */
+static int split_scan(ko_sites *s, const char *name, const koi_index_id *id, scan_part *b,
+                      sqlite3_int64 *mid) {
+    sqlite3_stmt *q = NULL;
+    sqlite3_int64 lo = 0, hi = 0;
+    int wal = 1, ok = 0;
+    size_t from = s->split_from ? s->split_from : KOI_SPLIT_FROM;
+    const char *file = sqlite3_db_filename(s->db, "main");
+    struct stat sb;
+    if (!id->token[0] || sqlite3_get_autocommit(s->db) || !file || !*file) return 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT min(id) FROM sites), (SELECT max(id) FROM sites),"
+                           " (SELECT journal_mode = 'wal' FROM pragma_journal_mode)",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER) {
+        lo = sqlite3_column_int64(q, 0), hi = sqlite3_column_int64(q, 1);
+        wal = sqlite3_column_int(q, 2);
+    }
+    sqlite3_finalize(q);
+    if (wal || (uint64_t)hi - (uint64_t)lo < from) return 0;
+    sqlite3_int64 half = lo + (sqlite3_int64)(((uint64_t)hi - (uint64_t)lo) / 2);
+    if (sqlite3_open_v2(file, &b->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        (!s->file_ino || (stat(file, &sb) == 0 && (long long)sb.st_ino == s->file_ino)) &&
+        sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(b->db, "SELECT value FROM meta WHERE key = 'sites_change'", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(q, 0);
+        ok = t && strcmp(t, id->token) == 0;
+    }
+    sqlite3_finalize(q);
+    if (ok && ko_context_create(&b->ctx) == KO_OK) b->wkbr = GEOSWKBReader_create_r(b->ctx->geos);
+    if (ok && b->wkbr) {
+        b->name = name, b->lo = half + 1, b->hi = hi;
+        *mid = half; /* (only now: a scan that stays one reads every id) */
+        return 1;
+    }
+    return 0;
+}
+
+static void split_free(scan_part *b) {
+    if (b->wkbr) GEOSWKBReader_destroy_r(b->ctx->geos, b->wkbr);
+    if (b->ctx) ko_context_destroy(b->ctx);
+    if (b->db) sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(b->db);
+    rows_free(&b->r);
+}
+
+/* The second half's rows (b) after a's: its per-row arrays copied on, its bytes moved in as
+ * part 1, its offsets made to count on from the end of a's part 0. */
+static ko_status join_rows(ko_context *ctx, rows *a, rows *b) {
+    size_t n = a->n + b->n, o = a->cap;
+    if (n > a->cap) {
+        double *bx = koi_big_grow(a->boxes, o * 4 * sizeof *bx, n * 4 * sizeof *bx);
+        if (bx) a->boxes = bx;
+        uint32_t *sh = bx ? koi_big_grow(a->shape, o * sizeof *sh, n * sizeof *sh) : NULL;
+        if (sh) a->shape = sh;
+        disk_meta *m = sh ? koi_big_grow(a->meta, o * sizeof *m, n * sizeof *m) : NULL;
+        if (!m) { /* the arrays that grew are freed; rows_free frees the others at a->cap */
+            if (bx) koi_big_free(bx, n * 4 * sizeof *bx), a->boxes = NULL;
+            if (sh) koi_big_free(sh, n * sizeof *sh), a->shape = NULL;
+            return koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", n);
+        }
+        a->meta = m, a->cap = n;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        disk_meta *m = &b->meta[i];
+        m->str += a->strs[0].len;
+        m->wkb += (b->shape[i] & 3) == KOI_SITE_OTHER ? a->wkb[0].len : a->xy[0].len / 16;
+    }
+    memcpy(a->boxes + 4 * a->n, b->boxes, b->n * 4 * sizeof *b->boxes);
+    memcpy(a->shape + a->n, b->shape, b->n * sizeof *b->shape);
+    memcpy(a->meta + a->n, b->meta, b->n * sizeof *b->meta);
+    a->strs[1] = b->strs[0], a->xy[1] = b->xy[0], a->wkb[1] = b->wkb[0];
+    b->strs[0] = b->xy[0] = b->wkb[0] = (bytes){0};
+    a->n = n;
+    return KO_OK;
+}
+
+/* The rows read, in the caller's read transaction (id: the change token it read). */
+static ko_status read_rows(ko_sites *s, const koi_index_id *id, rows *r, const char *name) {
+    scan_part a = {s->ctx, s->db, s->wkbr, name, INT64_MIN, INT64_MAX, {0}, KO_OK}, b = {0};
+    thrd_t th;
+    int two = split_scan(s, name, id, &b, &a.hi);
+    s->split_last = 0;
+    if (two && thrd_create(&th, scan_part_run, &b) != thrd_success) {
+        two = 0;
+        a.hi = INT64_MAX;
+    }
+    scan_part_run(&a);
+    if (two) {
+        thrd_join(th, NULL);
+        if (!a.st && b.st) a.st = koi_error(s->ctx, b.st, "%s", ko_errmsg(b.ctx));
+        if (!a.st) a.st = join_rows(s->ctx, &a.r, &b.r);
+        s->split_last = 1;
+    }
+    split_free(&b);
+    *r = a.r;
+    return a.st;
 }
 
 ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_image_out *out,
@@ -587,25 +722,26 @@ ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_i
     stream *w = NULL;
     size_t total = 0, points = 0;
     *len = 0;
-    ko_status st = read_rows(s, &r, name);
+    ko_status st = read_rows(s, id, &r, name);
     /* SQLite's R-tree boxes are already float32 rounded outward; rounding again is exact. */
     if (!st && (st = koi_rtree_build(r.boxes, r.n, &tree)))
-        st = koi_error(ctx, st, "building the packed index of %zu sites failed", r.n);
+        st = koi_error(ctx, st, "building the packed index of %zu sites: %s", r.n,
+                       ko_status_str(st));
     koi_big_free(r.boxes, r.cap * 4 * sizeof *r.boxes);
     r.boxes = NULL;
     if (!st && (!(perm = koi_calloc(r.n ? r.n : 1, sizeof *perm)) || !(w = koi_malloc(sizeof *w))))
         st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", r.n);
-    points = r.xy.len / 16;
+    points = parts_len(r.xy) / 16;
     const float *tb = tree ? koi_rtree_boxes(tree, &total) : NULL;
     layout l = {0};
-    if (!st &&
-        (points > UINT32_MAX >> 3 || !layout_of(r.n, total, points, r.strs.len, r.wkb.len, &l)))
+    if (!st && (points > UINT32_MAX >> 3 ||
+                !layout_of(r.n, total, points, parts_len(r.strs), parts_len(r.wkb), &l)))
         st = koi_error(ctx, KO_ERR_LIMIT, "the index of %zu sites is too large (%zu points)", r.n,
                        points);
     if (!st) st = out->begin(out->sink, l.end);
     if (!st) {
         unsigned char head[HEADER] = {0};
-        put_header(head, id, r.n, total, points, r.strs.len, r.wkb.len, l.end);
+        put_header(head, id, r.n, total, points, parts_len(r.strs), parts_len(r.wkb), l.end);
         w->out = out, w->len = w->at = 0, w->st = KO_OK;
         emit(w, head, sizeof head);
         if (total) emit(w, tb, total * 4 * sizeof(float));
