@@ -475,12 +475,15 @@ static ko_status scan_rows(ko_context *ctx, GEOSWKBReader *wkbr, sqlite3_stmt *q
 }
 
 /* The image goes out in order through a staging buffer, never whole in memory: the index
- * file's writes are sequential and no 4.4 GB image is zeroed first (10^7 sites). */
+ * file's writes are sequential and no 4.4 GB image is zeroed first (10^7 sites). Every write
+ * but the last is the whole buffer, page-aligned (koi_big_grow's memory) at an offset of a
+ * multiple of its size: the file sink writes it past the page cache (index_file.c). */
+enum { STREAM_BUF = 4 << 20 };
 typedef struct stream {
     const koi_image_out *out;
-    unsigned char buf[1 << 20];
-    size_t len; /* bytes in buf */
-    size_t at;  /* bytes of the image emitted */
+    unsigned char *buf; /* STREAM_BUF bytes */
+    size_t len;         /* bytes in buf */
+    size_t at;          /* bytes of the image emitted */
     ko_status st;
 } stream;
 
@@ -490,16 +493,14 @@ static void flush(stream *w) {
 }
 
 static void emit(stream *w, const void *p, size_t n) {
+    const unsigned char *c = p;
     w->at += n;
-    if (n > sizeof w->buf - w->len) {
-        flush(w);
-        if (n >= sizeof w->buf) {
-            if (!w->st) w->st = w->out->write(w->out->sink, p, n);
-            return;
-        }
+    while (n) {
+        if (w->len == STREAM_BUF) flush(w);
+        size_t k = n < STREAM_BUF - w->len ? n : STREAM_BUF - w->len;
+        memcpy(w->buf + w->len, c, k);
+        w->len += k, c += k, n -= k;
     }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
 }
 
 /* Zeros up to the image offset to (the sections' alignment). */
@@ -719,7 +720,7 @@ ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_i
     rows r = {0};
     koi_rtree *tree = NULL;
     uint32_t *perm = NULL;
-    stream *w = NULL;
+    stream sw = {0}, *w = &sw;
     size_t total = 0, points = 0;
     *len = 0;
     ko_status st = read_rows(s, id, &r, name);
@@ -729,7 +730,8 @@ ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_i
                        ko_status_str(st));
     koi_big_free(r.boxes, r.cap * 4 * sizeof *r.boxes);
     r.boxes = NULL;
-    if (!st && (!(perm = koi_calloc(r.n ? r.n : 1, sizeof *perm)) || !(w = koi_malloc(sizeof *w))))
+    if (!st && (!(perm = koi_calloc(r.n ? r.n : 1, sizeof *perm)) ||
+                !(w->buf = koi_big_grow(NULL, 0, STREAM_BUF))))
         st = koi_error(ctx, KO_ERR_NOMEM, "out of memory indexing %zu sites", r.n);
     points = parts_len(r.xy) / 16;
     const float *tb = tree ? koi_rtree_boxes(tree, &total) : NULL;
@@ -754,7 +756,7 @@ ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_i
                            l.end);
         if (!st) *len = l.end;
     }
-    free(w);
+    koi_big_free(w->buf, STREAM_BUF);
     koi_rtree_free(tree);
     free(perm);
     rows_free(&r);
