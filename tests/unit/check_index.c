@@ -1090,8 +1090,10 @@ END_TEST
 /* The index build reads the store through SQLite alone: a descriptor of its own, closed,
  * would release every POSIX lock the process holds on the file (a reader thread once did:
  * adversary adv26i), and another process could then write under a read transaction of ours.
- * And a handle whose store file was renamed over answers from nothing of the old file, and one
- * whose path is a symlink sees what is written to the real file's -wal. */
+ * The split scan's second connection is SQLite's too, which keeps a process's locks across
+ * its connections to one file; built here split, so that closing it is tested. And a handle
+ * whose store file was renamed over answers from nothing of the old file, and one whose path
+ * is a symlink sees what is written to the real file's -wal. */
 START_TEST(test_index_build_keeps_the_process_locks) {
     fixture f;
     fixture_open_bremen(&f);
@@ -1105,8 +1107,10 @@ START_TEST(test_index_build_keeps_the_process_locks) {
     ko_sites *r = NULL;
     int loaded = 0;
     ck_assert_int_eq(ko_sites_open(f.ctx, f.db, KO_SITES_READONLY, &r), KO_OK);
+    r->split_from = 1; /* scanned in two halves: its second connection closed at the end */
     ck_assert_int_eq(ko_sites_prepare(r, 1, &loaded), KO_OK); /* the index built from the store */
     ck_assert_int_eq(loaded, 1);
+    ck_assert_int_eq(r->split_last, 1);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) { /* another process (a new one: SQLite's lock records are per process and
