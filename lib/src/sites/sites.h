@@ -99,8 +99,9 @@ typedef struct koi_image_out {
     void *sink;
 } koi_image_out;
 /* Builds the index's file image from the store's sites, stamped with id, through out: one
- * scan of the store into buffers in its row order (~490 bytes a site at 10^7), then the image
- * streamed in the tree's leaf order. To be called inside one read transaction. */
+ * scan of the store into buffers in its row order (~490 bytes a site at 10^7; a large store's
+ * two halves at once), then the image streamed in the tree's leaf order. To be called inside
+ * one read transaction (outside one, and under WAL, the store is scanned on one thread). */
 ko_status koi_packed_build_into(ko_sites *s, const koi_index_id *id, const koi_image_out *out,
                                 size_t *len);
 /* Writes the index file of a store that tracks changes (KO_ERR_NOT_FOUND if it does not) and
