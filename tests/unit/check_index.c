@@ -1374,6 +1374,41 @@ START_TEST(test_index_split_scan_builds_the_same_image) {
 }
 END_TEST
 
+/* The halves of a split scan are rowid ranges that meet at the middle of the rowids' span:
+ * rowids at both ends of the 64-bit range and at 0 are read once each, by one half. */
+START_TEST(test_index_split_scan_at_the_rowid_extremes) {
+    fixture f;
+    fixture_open_bremen(&f);
+    ck_assert_int_eq(sqlite3_exec(f.s->db,
+                                  "UPDATE sites SET id = 9223372036854775807 WHERE id ="
+                                  " (SELECT max(id) FROM sites);"
+                                  " UPDATE sites SET id = -9223372036854775808 WHERE id ="
+                                  " (SELECT min(id) FROM sites);"
+                                  " UPDATE sites SET id = 0 WHERE id ="
+                                  " (SELECT min(id) FROM sites WHERE id > 0);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    size_t n1 = 0, n2 = 0;
+    unsigned char *one = image_of(f.s, 0, &n1), *two = image_of(f.s, 1, &n2);
+    ck_assert_ptr_nonnull(one);
+    ck_assert_ptr_nonnull(two);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_int_eq(memcmp(one, two, n1), 0);
+    koi_packed *p = NULL;
+    ck_assert_int_eq(koi_packed_from_image(f.ctx, two, n2, "split", &p), KO_OK);
+    ck_assert_uint_eq(koi_packed_count(p), (size_t)sql_int(f.db, "SELECT count(*) FROM sites"));
+    int ends = 0;
+    for (uint32_t i = 0; i < koi_packed_count(p); i++) {
+        int64_t id = koi_packed_id(p, i);
+        ends += id == INT64_MAX || id == INT64_MIN || id == 0;
+    }
+    ck_assert_int_eq(ends, 3);
+    koi_packed_free(f.ctx, p);
+    free(one);
+    fixture_close(&f);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {test_index_rtree_matches_bruteforce,
                             test_index_node_test_matches_plain_comparison,
@@ -1388,7 +1423,8 @@ int main(void) {
                             test_index_batch_across_the_antimeridian,
                             test_index_file_damage_is_refused,
                             test_index_build_keeps_the_process_locks,
-                            test_index_split_scan_builds_the_same_image};
+                            test_index_split_scan_builds_the_same_image,
+                            test_index_split_scan_at_the_rowid_extremes};
     return unit_run(&(unit_suite){.name = "index", .timeout_s = 120, .global_init = 1}, tests,
                     UNIT_COUNT(tests));
 }

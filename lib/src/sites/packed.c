@@ -310,9 +310,12 @@ ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, c
  * its 2 GB mapping with pread, a copy each). The image itself is the sink's (the heap:
  * koi_packed_build). */
 
-static const char *const rows_sql =
-    "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m,"
-    " s.geom_buffered FROM sites s WHERE s.id BETWEEN ?1 AND ?2";
+/* Every row, or (a half of a split scan) those of a rowid range: by rowid, never by id, which
+ * a store not of keepout's schema could hold as NULL or text, rows no range would read. */
+#define ROWS_SQL                                                                       \
+    "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m," \
+    " s.geom_buffered FROM sites s"
+static const char *const rows_sql[2] = {ROWS_SQL, ROWS_SQL " WHERE s.rowid BETWEEN ?1 AND ?2"};
 
 /* The current row's geometry blob (*blob, *nb), checked, its WKB's length (*len) and the box
  * its header records. */
@@ -575,13 +578,14 @@ static void put_header(unsigned char *b, const koi_index_id *id, size_t n, size_
     put64(b, H_CHECKSUM, header_sum(b));
 }
 
-/* One scan: the rows whose id lies in [lo, hi] into r, on connection db (in its read
- * transaction), with the context and WKB reader of the thread it runs on. */
+/* One scan: every row, or (range) those whose rowid lies in [lo, hi], into r, on connection
+ * db (in its read transaction), with the context and WKB reader of the thread it runs on. */
 typedef struct scan_part {
     ko_context *ctx;
     sqlite3 *db;
     GEOSWKBReader *wkbr;
     const char *name;
+    int range;
     sqlite3_int64 lo, hi;
     rows r;
     ko_status st;
@@ -594,9 +598,9 @@ static int scan_part_run(void *arg) {
      * 11-19 -> 3-7 ms). Only for the scan, as a mapped file shrunk by another process would
      * fault. */
     sqlite3_exec(p->db, "PRAGMA mmap_size = 2147418112", NULL, NULL, NULL);
-    if (sqlite3_prepare_v2(p->db, rows_sql, -1, &q, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(q, 1, p->lo) != SQLITE_OK ||
-        sqlite3_bind_int64(q, 2, p->hi) != SQLITE_OK)
+    if (sqlite3_prepare_v2(p->db, rows_sql[p->range], -1, &q, NULL) != SQLITE_OK ||
+        (p->range && (sqlite3_bind_int64(q, 1, p->lo) != SQLITE_OK ||
+                      sqlite3_bind_int64(q, 2, p->hi) != SQLITE_OK)))
         p->st = koi_error(p->ctx, KO_ERR_DB, "site store: %s", sqlite3_errmsg(p->db));
     else
         p->st = scan_rows(p->ctx, p->wkbr, q, &p->r, p->name);
@@ -605,7 +609,7 @@ static int scan_part_run(void *arg) {
     return 0;
 }
 
-/* A large store is scanned in two halves of its ids at once, the second on a thread of its own
+/* A large store is scanned in two halves of its rowids at once, the second on a thread of its own
  * with a read-only connection (10^7 sites: the scan is most of the build, and CPU-bound). The
  * second connection must see the sites the first does: it is opened only while the caller's
  * connection holds the store in a read transaction of a rollback journal, whose shared lock
@@ -622,7 +626,7 @@ static int split_scan(ko_sites *s, const char *name, const koi_index_id *id, sca
     struct stat sb;
     if (!id->token[0] || sqlite3_get_autocommit(s->db) || !file || !*file) return 0;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT (SELECT min(id) FROM sites), (SELECT max(id) FROM sites),"
+                           "SELECT (SELECT min(rowid) FROM sites), (SELECT max(rowid) FROM sites),"
                            " (SELECT journal_mode = 'wal' FROM pragma_journal_mode)",
                            -1, &q, NULL) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER) {
@@ -630,7 +634,7 @@ static int split_scan(ko_sites *s, const char *name, const koi_index_id *id, sca
         wal = sqlite3_column_int(q, 2);
     }
     sqlite3_finalize(q);
-    if (wal || (uint64_t)hi - (uint64_t)lo < from) return 0;
+    if (wal || from == SIZE_MAX || (uint64_t)hi - (uint64_t)lo < from) return 0;
     sqlite3_int64 half = lo + (sqlite3_int64)(((uint64_t)hi - (uint64_t)lo) / 2);
     if (sqlite3_open_v2(file, &b->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         (!s->file_ino || (stat(file, &sb) == 0 && (long long)sb.st_ino == s->file_ino)) &&
@@ -644,8 +648,8 @@ static int split_scan(ko_sites *s, const char *name, const koi_index_id *id, sca
     sqlite3_finalize(q);
     if (ok && ko_context_create(&b->ctx) == KO_OK) b->wkbr = GEOSWKBReader_create_r(b->ctx->geos);
     if (ok && b->wkbr) {
-        b->name = name, b->lo = half + 1, b->hi = hi;
-        *mid = half; /* (only now: a scan that stays one reads every id) */
+        b->name = name, b->range = 1, b->lo = half + 1, b->hi = hi;
+        *mid = half;
         return 1;
     }
     return 0;
@@ -692,14 +696,12 @@ static ko_status join_rows(ko_context *ctx, rows *a, rows *b) {
 
 /* The rows read, in the caller's read transaction (id: the change token it read). */
 static ko_status read_rows(ko_sites *s, const koi_index_id *id, rows *r, const char *name) {
-    scan_part a = {s->ctx, s->db, s->wkbr, name, INT64_MIN, INT64_MAX, {0}, KO_OK}, b = {0};
+    scan_part a = {s->ctx, s->db, s->wkbr, name, 0, INT64_MIN, INT64_MAX, {0}, KO_OK}, b = {0};
     thrd_t th;
     int two = split_scan(s, name, id, &b, &a.hi);
+    if (two && thrd_create(&th, scan_part_run, &b) != thrd_success) two = 0;
+    a.range = two; /* (else every row) */
     s->split_last = 0;
-    if (two && thrd_create(&th, scan_part_run, &b) != thrd_success) {
-        two = 0;
-        a.hi = INT64_MAX;
-    }
     scan_part_run(&a);
     if (two) {
         thrd_join(th, NULL);

@@ -30,12 +30,13 @@ struct ko_sites {
     /* A batch against an index of at least this many sites searches its footprints many at
      * once (query.c); 0: KOI_MANY_FROM. Tests set 1 to take that path on small stores. */
     size_t many_from;
-    /* The index build scans a store whose ids span at least this many in two halves at once
-     * (packed.c, read_rows); 0: KOI_SPLIT_FROM. Tests set 1 to split small stores. */
+    /* The index build scans a store whose rowids span at least this many in two halves at once
+     * (packed.c, read_rows); 0: KOI_SPLIT_FROM. Tests set 1 to split small stores, SIZE_MAX
+     * never to split. */
     size_t split_from;
     int split_last; /* set by the index build: whether its scan ran in two halves (tests) */
 };
-/* Below this span of ids a store is scanned once: a thread and a second connection cost ~1 ms
+/* Below this span of rowids a store is scanned once: a thread and a second connection cost ~1 ms
  * against ~4 s a million sites of scan; the figure only keeps small stores on one thread. */
 #define KOI_SPLIT_FROM ((size_t)1 << 16)
 /* Below this many sites the tree stays in the caches and one footprint at a time is faster
