@@ -310,12 +310,13 @@ ko_status koi_packed_view(ko_context *ctx, const unsigned char *b, size_t len, c
  * its 2 GB mapping with pread, a copy each). The image itself is the sink's (the heap:
  * koi_packed_build). */
 
-/* Every row, or (a half of a split scan) those of a rowid range: by rowid, never by id, which
- * a store not of keepout's schema could hold as NULL or text, rows no range would read. */
+/* Every row, or (a half of a split scan) those of an id range, split only where id is the
+ * table's rowid itself (split_scan): a column another tool added could hold an id as NULL or
+ * text, or be named rowid and hide the real one, and a range would read none of those rows. */
 #define ROWS_SQL                                                                       \
     "SELECT s.id, s.name, s.category, s.source, s.source_id, s.min_gsd_m, s.buffer_m," \
     " s.geom_buffered FROM sites s"
-static const char *const rows_sql[2] = {ROWS_SQL, ROWS_SQL " WHERE s.rowid BETWEEN ?1 AND ?2"};
+static const char *const rows_sql[2] = {ROWS_SQL, ROWS_SQL " WHERE s.id BETWEEN ?1 AND ?2"};
 
 /* The current row's geometry blob (*blob, *nb), checked, its WKB's length (*len) and the box
  * its header records. */
@@ -578,7 +579,7 @@ static void put_header(unsigned char *b, const koi_index_id *id, size_t n, size_
     put64(b, H_CHECKSUM, header_sum(b));
 }
 
-/* One scan: every row, or (range) those whose rowid lies in [lo, hi], into r, on connection
+/* One scan: every row, or (range) those whose id lies in [lo, hi], into r, on connection
  * db (in its read transaction), with the context and WKB reader of the thread it runs on. */
 typedef struct scan_part {
     ko_context *ctx;
@@ -609,9 +610,9 @@ static int scan_part_run(void *arg) {
     return 0;
 }
 
-/* A large store is scanned in two halves of its rowids at once, the second on a thread of its own
- * with a read-only connection (10^7 sites: the scan is most of the build, and CPU-bound). The
- * second connection must see the sites the first does: it is opened only while the caller's
+/* A large store is scanned in two halves of its ids (its rowids) at once, the second on a thread of
+ * its own with a read-only connection (10^7 sites: the scan is most of the build, and CPU-bound).
+ * The second connection must see the sites the first does: it is opened only while the caller's
  * connection holds the store in a read transaction of a rollback journal, whose shared lock
  * lets no writer commit until it ends (under WAL a writer could commit between the two, so a
  * WAL store is scanned once), and then its file and change token must be the caller's. 1
@@ -625,16 +626,25 @@ static int split_scan(ko_sites *s, const char *name, const koi_index_id *id, sca
     const char *file = sqlite3_db_filename(s->db, "main");
     struct stat sb;
     if (!id->token[0] || sqlite3_get_autocommit(s->db) || !file || !*file) return 0;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT (SELECT min(rowid) FROM sites), (SELECT max(rowid) FROM sites),"
-                           " (SELECT journal_mode = 'wal' FROM pragma_journal_mode)",
-                           -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER) {
+    /* id is the rowid where it is the one primary key, declared INTEGER, of a rowid table
+     * (SQLite's rule; "INTEGER PRIMARY KEY DESC" and WITHOUT ROWID keep a primary-key index
+     * of their own instead) */
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT (SELECT min(id) FROM sites), (SELECT max(id) FROM sites),"
+            " (SELECT journal_mode = 'wal' FROM pragma_journal_mode),"
+            " (SELECT count(*) = 1 FROM pragma_table_info('sites') WHERE pk > 0) AND"
+            " (SELECT count(*) = 1 FROM pragma_table_info('sites') WHERE pk = 1 AND name = 'id'"
+            "  AND upper(type) = 'INTEGER') AND"
+            " NOT EXISTS (SELECT 1 FROM pragma_index_list('sites') WHERE origin = 'pk')",
+            -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER &&
+        sqlite3_column_type(q, 1) == SQLITE_INTEGER && sqlite3_column_int(q, 3) == 1) {
         lo = sqlite3_column_int64(q, 0), hi = sqlite3_column_int64(q, 1);
         wal = sqlite3_column_int(q, 2);
     }
     sqlite3_finalize(q);
-    if (wal || from == SIZE_MAX || (uint64_t)hi - (uint64_t)lo < from) return 0;
+    if (wal || from == SIZE_MAX || hi < lo || (uint64_t)hi - (uint64_t)lo < from) return 0;
     sqlite3_int64 half = lo + (sqlite3_int64)(((uint64_t)hi - (uint64_t)lo) / 2);
     if (sqlite3_open_v2(file, &b->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         (!s->file_ino || (stat(file, &sb) == 0 && (long long)sb.st_ino == s->file_ino)) &&
@@ -667,6 +677,9 @@ static void split_free(scan_part *b) {
  * part 1, its offsets made to count on from the end of a's part 0. */
 static ko_status join_rows(ko_context *ctx, rows *a, rows *b) {
     size_t n = a->n + b->n, o = a->cap;
+    if (n >= UINT32_MAX / 2) /* (room_for_row's limit, of each half alone) */
+        return koi_error(ctx, KO_ERR_LIMIT, "the store has more sites than an index holds (%u)",
+                         UINT32_MAX / 2);
     if (n > a->cap) {
         double *bx = koi_big_grow(a->boxes, o * 4 * sizeof *bx, n * 4 * sizeof *bx);
         if (bx) a->boxes = bx;
