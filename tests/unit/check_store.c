@@ -6,7 +6,9 @@
 #include <math.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <proj.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -168,6 +170,100 @@ START_TEST(test_store_buffer_is_metric) {
         GEOSGeom_destroy_r(ctx->geos, buf);
     }
     ck_assert_int_eq(koi_buffer_metric(ctx, NULL, -1, NULL), KO_ERR_ARG);
+    ko_context_destroy(ctx);
+}
+END_TEST
+
+/* g moved by PROJ's own aeqd pipeline centred at (lat0, lon0): forward (degrees to metres) or
+ * back. The frame keepout used to build with PROJ for every site, written here apart. */
+static GEOSGeometry *proj_aeqd(GEOSContextHandle_t h, const GEOSGeometry *g, double lat0,
+                               double lon0, PJ_DIRECTION dir) {
+    char def[256];
+    snprintf(def, sizeof def,
+             "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+             "+step +proj=aeqd +lat_0=%.9f +lon_0=%.9f +ellps=WGS84",
+             lat0, lon0);
+    PJ *pj = proj_create(PJ_DEFAULT_CTX, def);
+    ck_assert_ptr_nonnull(pj);
+    const GEOSGeometry *ring = GEOSGetExteriorRing_r(h, g);
+    const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, ring);
+    unsigned n = 0;
+    ck_assert(GEOSCoordSeq_getSize_r(h, cs, &n));
+    double *xy = malloc(2 * n * sizeof *xy);
+    ck_assert_ptr_nonnull(xy);
+    ck_assert(GEOSCoordSeq_copyToBuffer_r(h, cs, xy, 0, 0));
+    for (unsigned i = 0; i < n; i++) {
+        PJ_COORD c = proj_trans(pj, dir, proj_coord(xy[2 * i], xy[2 * i + 1], 0, 0));
+        xy[2 * i] = c.xy.x, xy[2 * i + 1] = c.xy.y;
+    }
+    proj_destroy(pj);
+    GEOSGeometry *out = koi_geos_polygon(h, xy, n);
+    free(xy);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+/* The metric buffer (its local frame by the geodesic solver directly) matches the buffer made
+ * through PROJ's aeqd pipeline, vertex for vertex, for sites all over the globe: near the
+ * poles, at the antimeridian, at 0,0, small and kilometres wide. */
+START_TEST(test_store_buffer_matches_proj_aeqd) {
+    ko_context *ctx = NULL;
+    ck_assert_int_eq(ko_context_create(&ctx), KO_OK);
+    GEOSContextHandle_t h = ctx->geos;
+    const double lats[] = {-89.5, -60, -12.3, 0, 0.01, 33.3, 53.1, 71, 89.5};
+    const double lons[] = {-179.95, -120, 0, 7.42, 100, 179.95};
+    const double sizes[] = {0, 0.0003, 0.02}, buffers[] = {15, 120, 2500};
+    size_t compared = 0;
+    for (size_t i = 0; i < 9; i++)
+        for (size_t j = 0; j < 6; j++)
+            for (size_t k = 0; k < 3; k++) {
+                double la = lats[i], lo = lons[j], d = sizes[k], b = buffers[k];
+                GEOSGeometry *site;
+                if (d == 0) {
+                    site = GEOSGeom_createPointFromXY_r(h, lo, la);
+                } else {
+                    double xy[] = {lo, la, lo + d, la, lo + d, la + 0.5 * d, lo, la + d, lo, la};
+                    site = koi_geos_polygon(h, xy, 5);
+                }
+                ck_assert_ptr_nonnull(site);
+                GEOSGeometry *ours = NULL;
+                ck_assert_int_eq(koi_buffer_metric(ctx, site, b, &ours), KO_OK);
+                double minx, miny, maxx, maxy;
+                GEOSGeom_getXMin_r(h, site, &minx), GEOSGeom_getXMax_r(h, site, &maxx);
+                GEOSGeom_getYMin_r(h, site, &miny), GEOSGeom_getYMax_r(h, site, &maxy);
+                double la0 = (miny + maxy) / 2, lo0 = (minx + maxx) / 2;
+                GEOSGeometry *local;
+                if (d == 0) {
+                    local = GEOSGeom_createPointFromXY_r(h, 0, 0); /* the centre itself */
+                } else {
+                    local = proj_aeqd(h, site, la0, lo0, PJ_FWD);
+                }
+                GEOSGeometry *lb = GEOSBuffer_r(h, local, b, 8);
+                ck_assert_ptr_nonnull(lb);
+                GEOSGeometry *want = proj_aeqd(h, lb, la0, lo0, PJ_INV);
+                const GEOSCoordSequence *a =
+                    GEOSGeom_getCoordSeq_r(h, GEOSGetExteriorRing_r(h, ours));
+                const GEOSCoordSequence *w =
+                    GEOSGeom_getCoordSeq_r(h, GEOSGetExteriorRing_r(h, want));
+                unsigned na = 0, nw = 0;
+                ck_assert(GEOSCoordSeq_getSize_r(h, a, &na) && GEOSCoordSeq_getSize_r(h, w, &nw));
+                ck_assert_uint_eq(na, nw);
+                for (unsigned v = 0; v < na; v++) {
+                    double ax, ay, wx, wy;
+                    GEOSCoordSeq_getXY_r(h, a, v, &ax, &ay);
+                    GEOSCoordSeq_getXY_r(h, w, v, &wx, &wy);
+                    /* 1e-9 degrees: 0.1 mm north, less east */
+                    ck_assert_msg(
+                        fabs(ay - wy) < 1e-9 && fabs(remainder(ax - wx, 360)) < 1e-9,
+                        "lat %g lon %g size %g: vertex %u %.12f %.12f vs PROJ %.12f %.12f", la, lo,
+                        d, v, ax, ay, wx, wy);
+                    compared++;
+                }
+                GEOSGeom_destroy_r(h, site), GEOSGeom_destroy_r(h, ours);
+                GEOSGeom_destroy_r(h, local), GEOSGeom_destroy_r(h, lb);
+                GEOSGeom_destroy_r(h, want);
+            }
+    ck_assert_uint_gt(compared, 9 * 6 * 3 * 30);
     ko_context_destroy(ctx);
 }
 END_TEST
@@ -405,6 +501,7 @@ int main(void) {
                             test_store_categories_csv_in_sync,
                             test_store_categories_are_editable,
                             test_store_buffer_is_metric,
+                            test_store_buffer_matches_proj_aeqd,
                             test_store_info_and_export,
                             test_store_index_lost_rows,
                             test_store_without_sites,
