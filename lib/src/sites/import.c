@@ -1249,6 +1249,10 @@ ko_status ko_sites_import(ko_sites *s, const char *path, const ko_import_options
     if (!st) {
         koi_packed_free(ctx, s->packed);
         s->packed = NULL;
+        /* The import's pages stay in SQLite's cache until the commit instead of spilling to
+         * the file (and its journal) at SQLite's default 8 MB: the R-trees' and indexes'
+         * pages are rewritten by row after row (1 GiB at most; pages only as they are used) */
+        sqlite3_exec(s->db, "PRAGMA cache_size = -1048576", NULL, NULL, NULL);
         st = koi_sites_exec(s, "BEGIN IMMEDIATE");
         if (!st && (st = koi_sites_bulk_write(s, 1)))
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1351,9 +1355,9 @@ done:
     if (im.wkbw) GEOSWKBWriter_destroy_r(ctx->geos, im.wkbw);
     if (!st) st = koi_sites_bulk_write(s, 0);
     if (!st) st = koi_sites_exec(s, "COMMIT");
-    if (st) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    } else if (ko_sites_write_index(s) != KO_OK) {
+    if (st) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL); /* SQLite's default */
+    if (!st && ko_sites_write_index(s) != KO_OK) {
         /* The sites are in: the store answers without its index (slower, never out of date:
          * the old file no longer matches the store's change token) until it is written. */
         snprintf(im.where, sizeof im.where, "site index");
