@@ -268,6 +268,41 @@ static ko_status file_write(void *sink, const void *p, size_t n) {
     return f->err ? KO_ERR_IO : KO_OK;
 }
 
+/* The index file's temporary beside it: unnamed (O_TMPFILE) where the file system has it, so
+ * that a build killed half-way (kill -9, a crash, a full memory) leaves no file of up to
+ * 4.4 GB beside the store; it is named tmp only when whole, just before the rename. Elsewhere
+ * a named temporary (mkstemp's), which a killed build leaves behind. *named: tmp exists. */
+static int open_temp(const char *dir, char *tmp, int *named) {
+    *named = 0;
+#ifdef O_TMPFILE
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+#else
+    (void)dir;
+#endif
+    *named = 1;
+    return mkstemp(tmp);
+}
+
+/* Names the unnamed temporary fd: tmp's pattern with a name not taken (tmp ends in XXXXXX,
+ * which is overwritten). 0 or an errno. */
+static int name_temp(int fd, char *tmp) {
+    char proc[64];
+    size_t n = strlen(tmp) - 6;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    for (unsigned k = 0; k < 1000; k++) {
+        snprintf(tmp + n, 7, "%06x", ((unsigned)getpid() * 7919u + k) & 0xffffffu);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) return 0;
+        if (errno == EEXIST) continue;
+#ifdef AT_EMPTY_PATH
+        if (linkat(fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH) == 0) return 0; /* no /proc */
+        if (errno == EEXIST) continue;
+#endif
+        return errno;
+    }
+    return EEXIST;
+}
+
 /* Builds the index of s (in its read transaction) into path atomically: streamed in order
  * into a temporary file beside it (mode as the store's, which holds the same sites), fsync,
  * rename, fsync of the folder. Not built through a shared mapping of the file: writing each
@@ -290,7 +325,8 @@ static ko_status write_index_file(ko_sites *s, const koi_index_id *id, const cha
         strcpy(dir, ".");
     else
         slash[slash == dir ? 1 : 0] = '\0';
-    file_image f = {{file_begin, file_write, NULL}, ctx, mkstemp(tmp), 0, 0, 0, 0};
+    int named = 0;
+    file_image f = {{file_begin, file_write, NULL}, ctx, open_temp(dir, tmp, &named), 0, 0, 0, 0};
     f.out.sink = &f;
     f.err = f.fd < 0 ? errno : 0;
     struct stat sb;
@@ -301,10 +337,13 @@ static ko_status write_index_file(ko_sites *s, const koi_index_id *id, const cha
      * the tree back through its mapping in 2 MiB pages (packed.c, map_tree_huge), which the
      * kernel does only for pages it does not hold yet. */
     if (f.fd >= 0 && !st && !f.err) posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (f.fd >= 0 && !st && !f.err && !named) {
+        if (!(f.err = name_temp(f.fd, tmp))) named = 1;
+    }
     if (f.fd >= 0 && close(f.fd) != 0 && !f.err) f.err = errno;
     if (!st && !f.err && rename(tmp, path) != 0) f.err = errno;
     if (st || f.err) {
-        if (f.fd >= 0) unlink(tmp);
+        if (f.fd >= 0 && named) unlink(tmp);
         if (f.err)
             st = koi_error(ctx, KO_ERR_IO, "%s: cannot write the site index: %s", path,
                            strerror(f.err));
