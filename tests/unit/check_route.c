@@ -1590,6 +1590,113 @@ START_TEST(wpml_manual_heading_and_accurate_shoot) {
 }
 END_TEST
 
+/* ---- MAVLink photo triggers (adversary adv28r). The sample's WP2 (waypoint 1), WP4, WP5 as
+ * metres east and north of WP2 on a local flat frame (111320 m per degree, the east scaled by
+ * cos 47.4 deg; the legs are under 80 m: the frame errs by centimetres). */
+static const double QGC_WP[3][2] = {
+    {47.39777106, 8.5466122}, {47.39827377, 8.54660532}, {47.39827842, 8.54560824}};
+
+static void qgc_en(double lat, double lon, double *e, double *n) {
+    *e = (lon - QGC_WP[0][1]) * 111320.0 * cos(QGC_WP[0][0] * M_PI / 180.0);
+    *n = (lat - QGC_WP[0][0]) * 111320.0;
+}
+
+/* Whether some exposure stands for the point e, n (metres from WP2): its position within its
+ * own sweep (the motion it stands for) plus 0.5 m, or unknown with a reason within that. */
+static int stands_at(const ko_exposures *ex, double e, double n) {
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_shot *s = &ko_exposures_get(ex, i)->shot;
+        double pe, pn;
+        qgc_en(s->pose.lat, s->pose.lon, &pe, &pn);
+        if (hypot(pe - e, pn - n) <= s->sweep_m + 0.5) return 1;
+    }
+    return 0;
+}
+
+/* The point a metres along the polyline WP2 -> WP4 -> WP5 (local metres). */
+static void qgc_along(double a, double *e, double *n) {
+    double p[3][2];
+    for (int k = 0; k < 3; k++)
+        qgc_en(QGC_WP[k][0], QGC_WP[k][1], &p[k][0], &p[k][1]);
+    for (int k = 0; k < 2; k++) {
+        double len = hypot(p[k + 1][0] - p[k][0], p[k + 1][1] - p[k][1]);
+        if (a <= len || k == 1) {
+            double f = fmin(a / len, 1.0);
+            *e = p[k][0] + (p[k + 1][0] - p[k][0]) * f;
+            *n = p[k][1] + (p[k + 1][1] - p[k][1]) * f;
+            return;
+        }
+        a -= len;
+    }
+}
+
+/* The first `leg_m` metres from WP2 on, every metre, each stood for by some exposure. */
+static void assert_every_metre(const ko_exposures *ex, double from, double to) {
+    for (double a = from; a <= to; a += 1.0) {
+        double e, n;
+        qgc_along(a, &e, &n);
+        ck_assert_msg(stands_at(ex, e, n), "%.0f m after WP2 (%.1f E, %.1f N): no exposure", a, e,
+                      n);
+    }
+}
+
+/* IMAGE_START_CAPTURE every 2 s at WP2: the plan's cruiseSpeed 15 m/s is QGC's fixed-wing
+ * default and reaches no autopilot (PX4 flies MPC_XY_CRUISE 5 m/s, ArduCopter WPNAV_SPEED
+ * 10 m/s), wind and acceleration change the ground speed: the photos may fall anywhere on the
+ * legs. Every metre of WP2 -> WP4 -> WP5 (56 + 75 m) is stood for (it was photographed every
+ * 30 m only). A 1e-6 s interval is the same, not millions of photos (it was killed for memory);
+ * a 1e-4 m distance trigger is judged as video too. */
+START_TEST(qgc_time_trigger_anywhere) {
+    const char *path = "/vsimem/timed.plan";
+    const char *param[] = {"0, 2, 0, 0, 0, 0, 0", "0, 0.000001, 0, 0, 0, 0, 0"};
+    for (size_t k = 0; k < 2; k++) {
+        qgc_sample_edited(path, 2000, param[k], 0);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_nadir(rt, 0);
+        assert_every_metre(ex, 0, 130);
+        ck_assert_uint_lt(ko_exposures_count(ex), 1000);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    qgc_sample_edited(path, 206, "0.0001, 0, 0, 0, 0, 0, 0", 0);
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_nadir(rt, 0);
+    assert_every_metre(ex, 0, 130);
+    ck_assert_uint_lt(ko_exposures_count(ex), 1000);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
+/* DO_SET_CAM_TRIGG_DIST 40 m with a photo now at WP2, then 56 m north and 75 m west. ArduPilot
+ * (AP_Camera::update: current_loc.get_distance(last_location) < trigg_dist) and PX4
+ * (camera_trigger: (_last_shoot_position - current_position).length() >= _distance) fire on
+ * the straight-line distance from the last photo: simulated here every 5 cm, each photo the
+ * autopilot takes is stood for (the one after the corner is 36.7 m west of WP4, keepout put it
+ * at 24 m, with no widening). */
+START_TEST(qgc_trigger_distance_corner) {
+    const char *path = "/vsimem/dist_corner.plan";
+    qgc_sample_edited(path, 206, "40, 0, 1, 0, 0, 0, 0", 0);
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_nadir(rt, 0);
+    double le = 0, ln = 0, e, n;
+    size_t photos = 0;
+    for (double a = 0; a <= 131; a += 0.05) {
+        qgc_along(a, &e, &n);
+        if (a > 0 && hypot(e - le, n - ln) < 40) continue;
+        ck_assert_msg(stands_at(ex, e, n), "photo at %.1f E, %.1f N: no exposure", e, n);
+        le = e;
+        ln = n;
+        photos++;
+    }
+    ck_assert_uint_ge(photos, 3);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_axis_not_enabled,
@@ -1624,7 +1731,9 @@ int main(void) {
                             hover_is_checked,
                             kml_altitude_mode,
                             malformed,
-                            plans_recognised_and_camera_specs};
+                            plans_recognised_and_camera_specs,
+                            qgc_time_trigger_anywhere,
+                            qgc_trigger_distance_corner};
     return unit_run(&(unit_suite){.name = "route",
                                   .tcase = "route",
                                   .timeout_s = 60,

@@ -1,10 +1,11 @@
 /* A route's exposures: where along the legs the camera records, and with which pose.
  *
  * Legs are walked on the ellipsoid (PROJ's geodesic solver), heights interpolated linearly.
- * Distance triggers run on across waypoints as a camera's trigger does; time triggers become
- * distance triggers at the leg's speed. Where the plan leaves the capture open (no capture
- * actions at all, video, a time trigger without a speed), the leg is sampled densely instead:
- * more samples can only add footprints, never hide one. */
+ * Distance triggers run on across waypoints as a camera's trigger does (widened by a step after
+ * a corner, see widen_corners). Where the plan leaves the capture open (no capture actions at
+ * all, video, a time trigger: the ground speed is not the plan's, a distance trigger finer than
+ * the sampling), the leg is sampled densely instead: more samples can only add footprints,
+ * never hide one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ typedef struct walker {
     double takeoff_lat, takeoff_lon;
     double ground_msl, ground_ellps; /* take-off ground altitude, NaN if unknown */
     int sample_all;                  /* the plan has no capture: every leg is sampled */
-    int speedless;                   /* a time trigger had no speed */
+    int timed;                       /* a time trigger was judged as video */
     int run;                         /* the recording under way (see koi_exposure.run) */
     /* The second pass over a leg whose waypoints set different headings or gimbal pitches:
      * interp_to is the leg's end waypoint, and the camera turns evenly along the leg. */
@@ -369,14 +370,20 @@ static double step_of(walker *w, const ko_waypoint *wp, ko_trigger *trig) {
     if (w->sample_all || w->o->continuous) *trig = KO_TRIGGER_CONTINUOUS;
     switch (*trig) {
         case KO_TRIGGER_DISTANCE:
-            if (wp->trigger_value > 0) return wp->trigger_value;
-            return 0;
+            if (!(wp->trigger_value > 0)) return 0;
+            if (wp->trigger_value >= w->o->spacing_m) return wp->trigger_value;
+            /* photos closer than the video's samples: judged as video, which stands for every
+             * point of the leg (a 1e-4 m trigger made 2.5 million exposures) */
+            *trig = KO_TRIGGER_CONTINUOUS;
+            return w->o->spacing_m;
         case KO_TRIGGER_TIME:
-            if (wp->trigger_value > 0 && wp->speed_mps > 0)
-                return wp->trigger_value * wp->speed_mps;
-            /* where the photos fall is unknown (Litchi's speed 0 is the cruise speed, which
-             * the file does not give): any point of the leg may be photographed, as by video */
-            w->speedless = 1;
+            /* where the photos fall is unknown: the ground speed is not the plan's (QGC's
+             * cruiseSpeed is its fixed-wing default, an autopilot flies its own limit, wind,
+             * acceleration from a stop; Litchi's speed 0 is a cruise speed the file does not
+             * give): any point of the leg may be photographed, as by video (photos placed at
+             * interval x cruiseSpeed, 30 m apart, missed a site the aircraft photographed at
+             * 5 m/s: adversary adv28r) */
+            w->timed = 1;
             *trig = KO_TRIGGER_CONTINUOUS;
             return w->o->spacing_m;
         case KO_TRIGGER_CONTINUOUS:
@@ -865,6 +872,34 @@ static void widen_loiters(walker *w) {
     }
 }
 
+/* ArduPilot (AP_Camera::update) and PX4 (camera_trigger) fire a distance trigger on the
+ * straight-line distance from the last photo, not the distance flown: after a change of course
+ * the photos move along the legs (by up to two steps at a turn back), and each later photo may
+ * be anywhere. Photos by a distance trigger from the first corner on (or a leg of no length,
+ * whose course is not known) stand for a step round them, as after a loiter: every point of
+ * the path is within half a step of one of keepout's photos (a site under the photo ArduPilot
+ * takes 37 m past a 90 deg corner, 13 m from keepout's, was clear: adversary adv28r). */
+static void widen_corners(walker *w) {
+    const ko_route *rt = w->rt;
+    size_t first = rt->n; /* the first waypoint where the course changes */
+    for (size_t j = 1; j + 1 < rt->n && first == rt->n; j++) {
+        const ko_waypoint *a = &rt->wp[j - 1], *b = &rt->wp[j], *c = &rt->wp[j + 1];
+        double l1 = 0, l2 = 0, az1, in, out, az2;
+        geod_inverse(koi_ctx_geod(w->ctx), a->lat, a->lon, b->lat, b->lon, &l1, &az1, &in);
+        geod_inverse(koi_ctx_geod(w->ctx), b->lat, b->lon, c->lat, c->lon, &l2, &out, &az2);
+        if (!(l1 > 0.01 && l2 > 0.01) || !(fabs(remainder(out - in, 360.0)) < 1e-3)) first = j;
+    }
+    for (size_t k = 0; k < w->ex->n; k++) {
+        ko_exposure *e = &w->ex->e[k].pub;
+        size_t i = e->waypoint;
+        if (i < first || e->trigger != KO_TRIGGER_DISTANCE || i >= rt->n) continue;
+        ko_trigger trig;
+        double step = step_of(w, &rt->wp[i], &trig);
+        if (trig != KO_TRIGGER_DISTANCE && i > 0) step = step_of(w, &rt->wp[i - 1], &trig);
+        if (trig == KO_TRIGGER_DISTANCE && step > 0) e->shot.sweep_m += step;
+    }
+}
+
 /* Where the plan leaves the heading to the pilot (koi_wp_more any_heading: the leg leaving
  * the waypoint, and the photos on reaching the next), each exposure stands for every heading:
  * yaw_turn_deg 180, the footprint turned all round the camera. */
@@ -923,14 +958,15 @@ ko_status ko_route_exposures(ko_context *ctx, const ko_route *rt, const ko_route
     if (!s) widen_curves(&w);
     if (!s) widen_splines(&w);
     if (!s) widen_loiters(&w);
+    if (!s) widen_corners(&w);
     if (!s) widen_any_heading(&w);
     if (!s && w.ex->n == 0) /* never clear for want of anything to check */
         s = koi_error(ctx, KO_ERR_FORMAT, "%s: the plan gives no position where the camera records",
                       rt->path);
-    if (w.speedless)
+    if (w.timed)
         add_note(w.ex,
-                 "A time trigger without a known speed was judged as video (its photos may fall "
-                 "anywhere on the leg).");
+                 "A time trigger was judged as video (the ground speed is not the plan's: its "
+                 "photos may fall anywhere on the leg).");
     if (s) {
         ko_exposures_destroy(w.ex);
         return s;
