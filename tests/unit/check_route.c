@@ -1669,6 +1669,20 @@ START_TEST(qgc_time_trigger_anywhere) {
 }
 END_TEST
 
+/* DO_CHANGE_SPEED 5 m/s at WP2: ArduCopter (do_change_speed: wp_nav->set_speed_xy) and PX4
+ * (the navigator's cruising speed) fly the leg leaving WP2 at it, not only the next. */
+START_TEST(qgc_change_speed_current_leg) {
+    const char *path = "/vsimem/speed5.plan";
+    qgc_sample_edited(path, 178, "1, 5, -1, 0, 0, 0, 0", 0);
+    ko_route *rt = open_ok(path);
+    ck_assert_double_eq_tol(ko_route_waypoint(rt, 0)->speed_mps, 15, 1e-9); /* cruiseSpeed */
+    ck_assert_double_eq_tol(ko_route_waypoint(rt, 1)->speed_mps, 5, 1e-9);  /* WP2 -> WP4 */
+    ck_assert_double_eq_tol(ko_route_waypoint(rt, 2)->speed_mps, 5, 1e-9);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 /* DO_SET_CAM_TRIGG_DIST 40 m with a photo now at WP2, then 56 m north and 75 m west. ArduPilot
  * (AP_Camera::update: current_loc.get_distance(last_location) < trigg_dist) and PX4
  * (camera_trigger: (_last_shoot_position - current_position).length() >= _distance) fire on
@@ -1693,6 +1707,79 @@ START_TEST(qgc_trigger_distance_corner) {
     ck_assert_uint_ge(photos, 3);
     ko_exposures_destroy(ex);
     ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
+/* The photo trigger and the video are separate (MAVLink's camera protocol: image and video
+ * capture are separate streams): VIDEO_START_CAPTURE then DO_SET_CAM_TRIGG_DIST 30 and 0, or
+ * IMAGE_START_CAPTURE and IMAGE_STOP_CAPTURE, at WP2 leave the video recording on every leg
+ * after (the stop had ended it); a DO_SET_CAM_TRIGG_INTERVAL with param1 -1 or 0 ("-1 or 0 to
+ * ignore", PX4 camera_trigger changes the interval only for param1 > 0) keeps the 0.5 s
+ * trigger (it had stopped it). */
+START_TEST(qgc_photo_trigger_and_video_apart) {
+    const char *path = "/vsimem/video_photo.plan";
+    char video[512], start[512], stop[512];
+    qgc_item(video, sizeof video, 2500, "0, 0, 0, 0, 0, 0, 0");
+    const char *starts[][2] = {{"206", "30, 0, 0, 0, 0, 0, 0"}, {"2000", "0, 2, 0, 0, 0, 0, 0"}};
+    const char *stops[][2] = {{"206", "0, 0, 0, 0, 0, 0, 0"}, {"2001", "0, 0, 0, 0, 0, 0, 0"}};
+    for (size_t k = 0; k < 2; k++) {
+        qgc_item(start, sizeof start, atoi(starts[k][0]), starts[k][1]);
+        qgc_item(stop, sizeof stop, atoi(stops[k][0]), stops[k][1]);
+        const char *it[] = {video, start, stop};
+        qgc_sample_items(path, it, 3);
+        ko_route *rt = open_ok(path);
+        for (size_t i = 1; i < 3; i++)
+            ck_assert_int_eq(ko_route_waypoint(rt, i)->trigger, KO_TRIGGER_CONTINUOUS);
+        ko_route_destroy(rt);
+    }
+    char interval[512], ignore[512];
+    qgc_item(interval, sizeof interval, 2000, "0, 0.5, 0, 0, 0, 0, 0");
+    const char *p1[] = {"-1, 10, 0, 0, 0, 0, 0", "0, 10, 0, 0, 0, 0, 0"};
+    for (size_t k = 0; k < 2; k++) {
+        qgc_item(ignore, sizeof ignore, 214, p1[k]);
+        const char *it[] = {interval, ignore};
+        qgc_sample_items(path, it, 2);
+        ko_route *rt = open_ok(path);
+        ck_assert_int_eq(ko_route_waypoint(rt, 1)->trigger, KO_TRIGGER_TIME);
+        ck_assert_double_eq_tol(ko_route_waypoint(rt, 1)->trigger_value, 0.5, 1e-9);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
+/* CONDITION_DISTANCE 20 (or CONDITION_DELAY) at WP2 holds the DO commands after it until the
+ * aircraft is 20 m from WP4 (ArduPilot's mission: "Condition-Distance"): a photo then is taken
+ * 36 m north of WP2, and a trigger stop after it stops on the leg, not at WP2, or never
+ * (the leg may end first, and the mission move on). The point 36 m along is stood
+ * for (the photo was judged at WP2 only); the stopped trigger runs on over both legs. */
+START_TEST(qgc_condition_delays_do_commands) {
+    const char *path = "/vsimem/condition.plan";
+    char cond[512], shot[512], trig[512], stop[512];
+    qgc_item(shot, sizeof shot, 203, "0, 0, 0, 0, 1, 0, 0");
+    qgc_item(trig, sizeof trig, 206, "30, 0, 0, 0, 0, 0, 0");
+    qgc_item(stop, sizeof stop, 206, "0, 0, 0, 0, 0, 0, 0");
+    const char *conds[][2] = {{"114", "20, 0, 0, 0, 0, 0, 0"}, {"112", "3, 0, 0, 0, 0, 0, 0"}};
+    for (size_t k = 0; k < 2; k++) {
+        qgc_item(cond, sizeof cond, atoi(conds[k][0]), conds[k][1]);
+        const char *it[] = {cond, shot};
+        qgc_sample_items(path, it, 2);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_nadir(rt, 0);
+        assert_every_metre(ex, 0, 56);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+        const char *it2[] = {trig, cond, stop};
+        qgc_sample_items(path, it2, 3);
+        rt = open_ok(path);
+        ck_assert_int_ne(ko_route_waypoint(rt, 1)->trigger, KO_TRIGGER_NONE);
+        ck_assert_int_ne(ko_route_waypoint(rt, 2)->trigger, KO_TRIGGER_NONE);
+        ex = exposures_nadir(rt, 0);
+        assert_every_metre(ex, 0, 130);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
     VSIUnlink(path);
 }
 END_TEST
@@ -1733,7 +1820,10 @@ int main(void) {
                             malformed,
                             plans_recognised_and_camera_specs,
                             qgc_time_trigger_anywhere,
-                            qgc_trigger_distance_corner};
+                            qgc_change_speed_current_leg,
+                            qgc_trigger_distance_corner,
+                            qgc_photo_trigger_and_video_apart,
+                            qgc_condition_delays_do_commands};
     return unit_run(&(unit_suite){.name = "route",
                                   .tcase = "route",
                                   .timeout_s = 60,

@@ -89,6 +89,20 @@ typedef struct replay {
      * mode other than MAVLink targeting, a DO_DIGICAM_CONTROL zoom): photos and legs from then
      * on are unknown with it. NULL: known. */
     const char *mount_why, *zoom_why;
+    /* The capture, kept apart as the autopilot keeps it: the video (VIDEO_START/STOP_CAPTURE),
+     * timed photos (IMAGE_START_CAPTURE with an interval, DO_SET_CAM_TRIGG_INTERVAL; stopped by
+     * IMAGE_STOP_CAPTURE) and distance photos (DO_SET_CAM_TRIGG_DIST; stopped by its 0). One
+     * stopping leaves the others running (a DO_SET_CAM_TRIGG_DIST 0 ended the video). */
+    int video;
+    double timed_s, dist_m; /* NaN: off */
+    /* A CONDITION_DELAY or CONDITION_DISTANCE holds the DO commands after it (until the next
+     * NAV command) to a time or place on the leg leaving the waypoint that the plan does not
+     * fix: a photo or a change of the capture there makes that leg judged as video
+     * (leg_any), the new capture in force from the next waypoint on. A held stop is not
+     * applied at all: it may never run (ArduPilot's mission may move on to the next NAV
+     * command's DO commands when the leg ends before the condition is met), the capture then
+     * running on. */
+    int deferred, leg_any;
 } replay;
 
 #define MOUNT_MODE                                                                               \
@@ -144,9 +158,9 @@ static int is_nav_position(int cmd) {
 /* Commands that neither move the aircraft nor turn, zoom or trigger the camera (waits, markers,
  * camera settings, fence, gripper). */
 static int is_inert(int cmd) {
-    return cmd == NAV_DELAY || cmd == CONDITION_DELAY || cmd == CONDITION_DISTANCE ||
-           cmd == DO_LAND_START || cmd == DO_DIGICAM_CONFIGURE || cmd == DO_FENCE_ENABLE ||
-           cmd == DO_GRIPPER || cmd == SET_CAMERA_MODE || cmd == SET_CAMERA_FOCUS;
+    return cmd == NAV_DELAY || cmd == DO_LAND_START || cmd == DO_DIGICAM_CONFIGURE ||
+           cmd == DO_FENCE_ENABLE || cmd == DO_GRIPPER || cmd == SET_CAMERA_MODE ||
+           cmd == SET_CAMERA_FOCUS;
 }
 
 /* MAV_FRAME: 0/5 GLOBAL (AMSL), 3/6 GLOBAL_RELATIVE_ALT, 10/11 GLOBAL_TERRAIN_ALT. */
@@ -168,14 +182,24 @@ static int height_ref(int frame, ko_height_ref *ref) {
     return 0;
 }
 
-/* The trigger in effect on the leg now being flown. */
-static void set_trigger(ko_route *rt, ko_waypoint *next, ko_trigger t, double value) {
-    next->trigger = t;
-    next->trigger_value = value;
-    if (rt->n) { /* it starts where the aircraft is: on the leg leaving the last waypoint */
-        rt->wp[rt->n - 1].trigger = t;
-        rt->wp[rt->n - 1].trigger_value = value;
-    }
+/* The trigger in effect on the leg now being flown, from the capture state: the video where it
+ * records (its frames stand for any photo too), else timed photos (judged as video anyway, see
+ * route/exposure.c), else distance photos. It starts where the aircraft is: on the leg leaving
+ * the last waypoint, which a held (deferred) change makes a video all along. */
+static void set_trigger(replay *r) {
+    ko_route *rt = r->rt;
+    ko_waypoint *next = &r->next;
+    next->trigger = r->video             ? KO_TRIGGER_CONTINUOUS
+                    : !isnan(r->timed_s) ? KO_TRIGGER_TIME
+                    : !isnan(r->dist_m)  ? KO_TRIGGER_DISTANCE
+                                         : KO_TRIGGER_NONE;
+    next->trigger_value = next->trigger == KO_TRIGGER_TIME       ? r->timed_s
+                          : next->trigger == KO_TRIGGER_DISTANCE ? r->dist_m
+                                                                 : NAN;
+    if (!rt->n) return;
+    if (r->deferred) r->leg_any = 1;
+    rt->wp[rt->n - 1].trigger = r->leg_any ? KO_TRIGGER_CONTINUOUS : next->trigger;
+    rt->wp[rt->n - 1].trigger_value = r->leg_any ? NAN : next->trigger_value;
 }
 
 /* A photo where the aircraft is, with the camera state in force when the command runs: the
@@ -184,6 +208,10 @@ static void set_trigger(ko_route *rt, ko_waypoint *next, ko_trigger t, double va
 static ko_status photo_here(replay *r) {
     ko_route *rt = r->rt;
     if (!rt->n) return KO_OK;
+    if (r->deferred) { /* held to a point of the leg: anywhere on it */
+        r->leg_any = 1;
+        set_trigger(r);
+    }
     ko_waypoint *last = &rt->wp[rt->n - 1];
     last->photos++;
     koi_shot shot = {rt->n - 1,
@@ -261,6 +289,7 @@ static ko_status add_position(replay *r, const mav_item *it) {
     r->here_heading = wp.heading_deg;
     r->turned_here = 0;
     r->wp_yaw = it->command == NAV_WAYPOINT && isfinite(it->p[3]) ? it->p[3] : NAN;
+    r->deferred = r->leg_any = 0; /* the held DO commands have run by now (or never will) */
     ko_status s = koi_route_push(rt, &wp);
     if (s) return s;
     update_leg(r);
@@ -378,8 +407,16 @@ static ko_status apply(replay *r, const mav_item *it) {
                       : p[2] < 0 ? KO_TURN_COUNTERCLOCKWISE
                                  : KO_TURN_SHORTER; /* (NaN too) */
             break;
-        case DO_CHANGE_SPEED:
-            if (isfinite(p[1]) && p[1] > 0) n->speed_mps = p[1];
+        case DO_CHANGE_SPEED: /* from now: the leg being flown too (ArduCopter
+                                 do_change_speed, PX4's navigator set the speed at once) */
+            if (isfinite(p[1]) && p[1] > 0) {
+                n->speed_mps = p[1];
+                if (r->rt->n) r->rt->wp[r->rt->n - 1].speed_mps = p[1];
+            }
+            break;
+        case CONDITION_DELAY:
+        case CONDITION_DISTANCE:
+            r->deferred = 1;
             break;
         case DO_SET_ROI:
         case DO_SET_ROI_LOCATION:
@@ -436,24 +473,33 @@ static ko_status apply(replay *r, const mav_item *it) {
             if (p[4] == 1) return photo_here(r); /* (changes no other state) */
             break;
         case DO_SET_CAM_TRIGG_DIST: /* param1 metres (0 stops), param3 1 = trigger once now */
-            set_trigger(r->rt, n, p[0] > 0 ? KO_TRIGGER_DISTANCE : KO_TRIGGER_NONE, p[0]);
+            if (p[0] > 0 || !r->deferred) r->dist_m = p[0] > 0 ? p[0] : NAN;
+            set_trigger(r);
             if (p[2] == 1) return photo_here(r);
             break;
-        case DO_SET_CAM_TRIGG_INTERVAL: /* param1 cycle time in ms */
-            set_trigger(r->rt, n, p[0] > 0 ? KO_TRIGGER_TIME : KO_TRIGGER_NONE, p[0] / 1000.0);
+        case DO_SET_CAM_TRIGG_INTERVAL: /* param1 cycle time in ms, "-1 or 0 to ignore" (PX4
+                                           camera_trigger: only param1 > 0 sets it) */
+            if (p[0] > 0) {
+                r->timed_s = p[0] / 1000.0;
+                set_trigger(r);
+            }
             break;
         case IMAGE_START_CAPTURE: /* param2 interval s, param3 total images (1 = single) */
-            if (p[2] == 1 || !(p[1] > 0))
-                return photo_here(r);
-            else
-                set_trigger(r->rt, n, KO_TRIGGER_TIME, p[1]);
+            if (p[2] == 1 || !(p[1] > 0)) return photo_here(r);
+            r->timed_s = p[1];
+            set_trigger(r);
             break;
         case IMAGE_STOP_CAPTURE:
+            if (!r->deferred) r->timed_s = NAN;
+            set_trigger(r);
+            break;
         case VIDEO_STOP_CAPTURE:
-            set_trigger(r->rt, n, KO_TRIGGER_NONE, NAN);
+            if (!r->deferred) r->video = 0;
+            set_trigger(r);
             break;
         case VIDEO_START_CAPTURE:
-            set_trigger(r->rt, n, KO_TRIGGER_CONTINUOUS, NAN);
+            r->video = 1;
+            set_trigger(r);
             break;
         default:
             if (is_nav_position(it->command)) return add_position(r, it);
@@ -487,6 +533,7 @@ static void replay_init(replay *r, ko_route *rt) {
     r->next.turn = KO_TURN_SHORTER; /* autopilots yaw the shorter way unless told */
     r->cruise_speed = NAN;
     r->here_heading = r->wp_yaw = NAN;
+    r->timed_s = r->dist_m = NAN;
 }
 
 /* ------------------------------------------------------------------------------------------ */
