@@ -1784,6 +1784,40 @@ START_TEST(qgc_condition_delays_do_commands) {
 }
 END_TEST
 
+/* A 300 m distance trigger from WP1 on a straight 2000 m leg east along the equator, with a
+ * video over the first 1000 m (VIDEO_START at WP1, VIDEO_STOP at WP2): the trigger never
+ * stopped, so its photos are at 0, 300, ..., 1800 m (a straight line: the distance flown is the
+ * distance from the last photo). After the video keepout starts the photos again at WP2 (1000,
+ * 1300, ... m): the ones flown at 1200, 1500 and 1800 m are each stood for (a sample within its
+ * sweep + 0.5 m; they were 100 m from keepout's, with no widening). */
+START_TEST(qgc_distance_trigger_under_video) {
+    const char *path = "/vsimem/dist_video.waypoints";
+    put(path,
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0\t50\t1\n"
+        "2\t0\t2\t206\t300\t0\t0\t0\t0\t0\t0\t1\n"
+        "3\t0\t2\t2500\t0\t0\t0\t0\t0\t0\t0\t1\n"
+        "4\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0089831528\t50\t1\n"
+        "5\t0\t2\t2501\t0\t0\t0\t0\t0\t0\t0\t1\n"
+        "6\t0\t3\t16\t0\t0\t0\t0\t0.0\t10.0179663056\t50\t1\n");
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_nadir(rt, 0);
+    for (double at = 1200; at <= 1800; at += 300) {
+        int seen = 0;
+        for (size_t i = 0; i < ko_exposures_count(ex) && !seen; i++) {
+            const ko_shot *s = &ko_exposures_get(ex, i)->shot;
+            double x = (s->pose.lon - 10.0) * 1000.0 / 0.0089831528;
+            seen = fabs(s->pose.lat) < 1e-9 && fabs(x - at) <= s->sweep_m + 0.5;
+        }
+        ck_assert_msg(seen, "the photo at %.0f m: no exposure", at);
+    }
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink(path);
+}
+END_TEST
+
 int main(void) {
     const TTest *tests[] = {wpml_pilot2_heights_and_gimbal,
                             wpml_axis_not_enabled,
@@ -1823,7 +1857,8 @@ int main(void) {
                             qgc_change_speed_current_leg,
                             qgc_trigger_distance_corner,
                             qgc_photo_trigger_and_video_apart,
-                            qgc_condition_delays_do_commands};
+                            qgc_condition_delays_do_commands,
+                            qgc_distance_trigger_under_video};
     return unit_run(&(unit_suite){.name = "route",
                                   .tcase = "route",
                                   .timeout_s = 60,

@@ -876,7 +876,8 @@ static void widen_loiters(walker *w) {
  * straight-line distance from the last photo, not the distance flown: after a change of course
  * the photos move along the legs (by up to two steps at a turn back), and each later photo may
  * be anywhere. Photos by a distance trigger from the first corner on (or a leg of no length,
- * whose course is not known) stand for a step round them, as after a loiter: every point of
+ * whose course is not known, or one where the trigger ran on from photos keepout did not place:
+ * koi_wp_more trigger_shift) stand for a step round them, as after a loiter: every point of
  * the path is within half a step of one of keepout's photos (a site under the photo ArduPilot
  * takes 37 m past a 90 deg corner, 13 m from keepout's, was clear: adversary adv28r). */
 static void widen_corners(walker *w) {
@@ -889,6 +890,8 @@ static void widen_corners(walker *w) {
         geod_inverse(koi_ctx_geod(w->ctx), b->lat, b->lon, c->lat, c->lon, &l2, &out, &az2);
         if (!(l1 > 0.01 && l2 > 0.01) || !(fabs(remainder(out - in, 360.0)) < 1e-3)) first = j;
     }
+    for (size_t j = 0; j < first; j++)
+        if (rt->more[j].trigger_shift) first = j;
     for (size_t k = 0; k < w->ex->n; k++) {
         ko_exposure *e = &w->ex->e[k].pub;
         size_t i = e->waypoint;

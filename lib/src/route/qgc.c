@@ -185,8 +185,11 @@ static int height_ref(int frame, ko_height_ref *ref) {
 /* The trigger in effect on the leg now being flown, from the capture state: the video where it
  * records (its frames stand for any photo too), else timed photos (judged as video anyway, see
  * route/exposure.c), else distance photos. It starts where the aircraft is: on the leg leaving
- * the last waypoint, which a held (deferred) change makes a video all along. */
-static void set_trigger(replay *r) {
+ * the last waypoint, which a held (deferred) change makes a video all along. dist_set: the
+ * command set the distance trigger (it fires at once); else a distance trigger in force ran
+ * on under the others, its photos where keepout did not place them (koi_wp_more
+ * trigger_shift). */
+static void set_trigger(replay *r, int dist_set) {
     ko_route *rt = r->rt;
     ko_waypoint *next = &r->next;
     next->trigger = r->video             ? KO_TRIGGER_CONTINUOUS
@@ -197,6 +200,7 @@ static void set_trigger(replay *r) {
                           : next->trigger == KO_TRIGGER_DISTANCE ? r->dist_m
                                                                  : NAN;
     if (!rt->n) return;
+    if (!dist_set && next->trigger == KO_TRIGGER_DISTANCE) rt->more[rt->n - 1].trigger_shift = 1;
     if (r->deferred) r->leg_any = 1;
     rt->wp[rt->n - 1].trigger = r->leg_any ? KO_TRIGGER_CONTINUOUS : next->trigger;
     rt->wp[rt->n - 1].trigger_value = r->leg_any ? NAN : next->trigger_value;
@@ -210,7 +214,7 @@ static ko_status photo_here(replay *r) {
     if (!rt->n) return KO_OK;
     if (r->deferred) { /* held to a point of the leg: anywhere on it */
         r->leg_any = 1;
-        set_trigger(r);
+        set_trigger(r, 0);
     }
     ko_waypoint *last = &rt->wp[rt->n - 1];
     last->photos++;
@@ -474,32 +478,32 @@ static ko_status apply(replay *r, const mav_item *it) {
             break;
         case DO_SET_CAM_TRIGG_DIST: /* param1 metres (0 stops), param3 1 = trigger once now */
             if (p[0] > 0 || !r->deferred) r->dist_m = p[0] > 0 ? p[0] : NAN;
-            set_trigger(r);
+            set_trigger(r, 1);
             if (p[2] == 1) return photo_here(r);
             break;
         case DO_SET_CAM_TRIGG_INTERVAL: /* param1 cycle time in ms, "-1 or 0 to ignore" (PX4
                                            camera_trigger: only param1 > 0 sets it) */
             if (p[0] > 0) {
                 r->timed_s = p[0] / 1000.0;
-                set_trigger(r);
+                set_trigger(r, 0);
             }
             break;
         case IMAGE_START_CAPTURE: /* param2 interval s, param3 total images (1 = single) */
             if (p[2] == 1 || !(p[1] > 0)) return photo_here(r);
             r->timed_s = p[1];
-            set_trigger(r);
+            set_trigger(r, 0);
             break;
         case IMAGE_STOP_CAPTURE:
             if (!r->deferred) r->timed_s = NAN;
-            set_trigger(r);
+            set_trigger(r, 0);
             break;
         case VIDEO_STOP_CAPTURE:
             if (!r->deferred) r->video = 0;
-            set_trigger(r);
+            set_trigger(r, 0);
             break;
         case VIDEO_START_CAPTURE:
             r->video = 1;
-            set_trigger(r);
+            set_trigger(r, 0);
             break;
         default:
             if (is_nav_position(it->command)) return add_position(r, it);

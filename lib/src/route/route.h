@@ -65,6 +65,10 @@ typedef struct koi_wp_more {
      * manually): its exposures, and photos on reaching the next, face any way (see
      * route/exposure.c). */
     int any_heading;
+    /* A distance trigger runs on the leg leaving the waypoint from photos keepout does not place
+     * (it ran under a MAVLink video or timed photos that have stopped): its photos may fall
+     * anywhere within a step of keepout's, from here on (see route/exposure.c widen_corners). */
+    int trigger_shift;
 } koi_wp_more;
 
 struct ko_route {
