@@ -610,59 +610,72 @@ static int scan_part_run(void *arg) {
     return 0;
 }
 
-/* A large store is scanned in two halves of its ids (its rowids) at once, the second on a thread of
- * its own with a read-only connection (10^7 sites: the scan is most of the build, and CPU-bound).
- * The second connection must see the sites the first does: it is opened only while the caller's
- * connection holds the store in a read transaction of a rollback journal, whose shared lock
- * lets no writer commit until it ends (under WAL a writer could commit between the two, so a
- * WAL store is scanned once), and then its file and change token must be the caller's. 1
- * with the second half's part ready to run; 0 to scan once. */
-static int split_scan(ko_sites *s, const char *name, const koi_index_id *id, scan_part *b,
-                      sqlite3_int64 *mid) {
+/* The span [*lo, *hi] of the sites' ids, 1 where a split scan may range over them: id is the
+ * rowid itself (the one primary key, declared INTEGER, of a rowid table: SQLite's rule;
+ * "INTEGER PRIMARY KEY DESC" and WITHOUT ROWID keep a primary-key index of their own), and the
+ * journal is not WAL (under WAL a writer could commit between the two connections' reads). */
+static int id_span(sqlite3 *db, sqlite3_int64 *lo, sqlite3_int64 *hi) {
     sqlite3_stmt *q = NULL;
-    sqlite3_int64 lo = 0, hi = 0;
-    int wal = 1, ok = 0;
-    size_t from = s->split_from ? s->split_from : KOI_SPLIT_FROM;
-    const char *file = sqlite3_db_filename(s->db, "main");
-    struct stat sb;
-    if (!id->token[0] || sqlite3_get_autocommit(s->db) || !file || !*file) return 0;
-    /* id is the rowid where it is the one primary key, declared INTEGER, of a rowid table
-     * (SQLite's rule; "INTEGER PRIMARY KEY DESC" and WITHOUT ROWID keep a primary-key index
-     * of their own instead) */
-    if (sqlite3_prepare_v2(
-            s->db,
-            "SELECT (SELECT min(id) FROM sites), (SELECT max(id) FROM sites),"
-            " (SELECT journal_mode = 'wal' FROM pragma_journal_mode),"
-            " (SELECT count(*) = 1 FROM pragma_table_info('sites') WHERE pk > 0) AND"
-            " (SELECT count(*) = 1 FROM pragma_table_info('sites') WHERE pk = 1 AND name = 'id'"
-            "  AND upper(type) = 'INTEGER') AND"
-            " NOT EXISTS (SELECT 1 FROM pragma_index_list('sites') WHERE origin = 'pk')",
-            -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER &&
-        sqlite3_column_type(q, 1) == SQLITE_INTEGER && sqlite3_column_int(q, 3) == 1) {
-        lo = sqlite3_column_int64(q, 0), hi = sqlite3_column_int64(q, 1);
-        wal = sqlite3_column_int(q, 2);
-    }
+    int ok = sqlite3_prepare_v2(
+                 db,
+                 "SELECT (SELECT min(id) FROM sites), (SELECT max(id) FROM sites),"
+                 " (SELECT journal_mode <> 'wal' FROM pragma_journal_mode) AND"
+                 " (SELECT count(*) = 1 FROM pragma_table_info('sites') WHERE pk > 0) AND"
+                 " (SELECT count(*) = 1 FROM pragma_table_info('sites') WHERE pk = 1 AND"
+                 "  name = 'id' AND upper(type) = 'INTEGER') AND"
+                 " NOT EXISTS (SELECT 1 FROM pragma_index_list('sites') WHERE origin = 'pk')",
+                 -1, &q, NULL) == SQLITE_OK &&
+             sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER &&
+             sqlite3_column_type(q, 1) == SQLITE_INTEGER && sqlite3_column_int(q, 2) == 1;
+    if (ok) *lo = sqlite3_column_int64(q, 0), *hi = sqlite3_column_int64(q, 1);
     sqlite3_finalize(q);
-    if (wal || from == SIZE_MAX || hi < lo || (uint64_t)hi - (uint64_t)lo < from) return 0;
-    sqlite3_int64 half = lo + (sqlite3_int64)(((uint64_t)hi - (uint64_t)lo) / 2);
-    if (sqlite3_open_v2(file, &b->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    return ok && *lo <= *hi;
+}
+
+/* A second read-only connection to the caller's store file, in a read transaction that sees
+ * the caller's sites: the same inode, the same change token. NULL where not. */
+static sqlite3 *second_reader(const ko_sites *s, const char *file, const koi_index_id *id) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    struct stat sb;
+    int ok = 0;
+    if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         (!s->file_ino || (stat(file, &sb) == 0 && (long long)sb.st_ino == s->file_ino)) &&
-        sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(b->db, "SELECT value FROM meta WHERE key = 'sites_change'", -1, &q,
-                           NULL) == SQLITE_OK &&
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'sites_change'", -1, &q, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(q, 0);
         ok = t && strcmp(t, id->token) == 0;
     }
     sqlite3_finalize(q);
-    if (ok && ko_context_create(&b->ctx) == KO_OK) b->wkbr = GEOSWKBReader_create_r(b->ctx->geos);
-    if (ok && b->wkbr) {
-        b->name = name, b->range = 1, b->lo = half + 1, b->hi = hi;
-        *mid = half;
-        return 1;
-    }
-    return 0;
+    if (!ok && db) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (!ok) sqlite3_close(db);
+    return ok ? db : NULL;
+}
+
+/* A large store is scanned in two halves of its ids at once, the second on a thread of its own
+ * with a read-only connection (10^7 sites: the scan is most of the build, and CPU-bound). The
+ * second connection must see the sites the first does: it is opened only while the caller's
+ * connection holds the store in a read transaction of a rollback journal, whose shared lock
+ * lets no writer commit until it ends, and then its file and change token must be the
+ * caller's (second_reader). 1 with the second half's part b ready to run and the first half's
+ * last id in *mid; 0 to scan once. */
+static int split_scan(ko_sites *s, const char *name, const koi_index_id *id, scan_part *b,
+                      sqlite3_int64 *mid) {
+    sqlite3_int64 lo = 0, hi = 0;
+    size_t from = s->split_from ? s->split_from : KOI_SPLIT_FROM;
+    const char *file = sqlite3_db_filename(s->db, "main");
+    if (!id->token[0] || sqlite3_get_autocommit(s->db) || !file || !*file || from == SIZE_MAX ||
+        !id_span(s->db, &lo, &hi) || (uint64_t)hi - (uint64_t)lo < from)
+        return 0;
+    if (!(b->db = second_reader(s, file, id)) || ko_context_create(&b->ctx) != KO_OK ||
+        !(b->wkbr = GEOSWKBReader_create_r(b->ctx->geos)))
+        return 0;
+    sqlite3_int64 half = lo + (sqlite3_int64)(((uint64_t)hi - (uint64_t)lo) / 2);
+    b->name = name, b->range = 1, b->lo = half + 1, b->hi = hi;
+    *mid = half;
+    return 1;
 }
 
 static void split_free(scan_part *b) {
