@@ -1379,6 +1379,18 @@ START_TEST(test_index_split_scan_builds_the_same_image) {
 }
 END_TEST
 
+/* s's index image built split and not: byte for byte the same; the split one (*len bytes). */
+static unsigned char *split_same_as_single(ko_sites *s, size_t *len) {
+    size_t n1 = 0;
+    unsigned char *one = image_of(s, 0, &n1), *two = image_of(s, 1, len);
+    ck_assert_ptr_nonnull(one);
+    ck_assert_ptr_nonnull(two);
+    ck_assert_uint_eq(n1, *len);
+    ck_assert_int_eq(memcmp(one, two, n1), 0);
+    free(one);
+    return two;
+}
+
 /* The halves of a split scan are rowid ranges that meet at the middle of the rowids' span:
  * rowids at both ends of the 64-bit range and at 0 are read once each, by one half. */
 START_TEST(test_index_split_scan_at_the_rowid_extremes) {
@@ -1393,12 +1405,8 @@ START_TEST(test_index_split_scan_at_the_rowid_extremes) {
                                   " (SELECT min(id) FROM sites WHERE id > 0);",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
-    size_t n1 = 0, n2 = 0;
-    unsigned char *one = image_of(f.s, 0, &n1), *two = image_of(f.s, 1, &n2);
-    ck_assert_ptr_nonnull(one);
-    ck_assert_ptr_nonnull(two);
-    ck_assert_uint_eq(n1, n2);
-    ck_assert_int_eq(memcmp(one, two, n1), 0);
+    size_t n2 = 0;
+    unsigned char *two = split_same_as_single(f.s, &n2);
     koi_packed *p = NULL;
     ck_assert_int_eq(koi_packed_from_image(f.ctx, two, n2, "split", &p), KO_OK);
     ck_assert_uint_eq(koi_packed_count(p), (size_t)sql_int(f.db, "SELECT count(*) FROM sites"));
@@ -1409,7 +1417,6 @@ START_TEST(test_index_split_scan_at_the_rowid_extremes) {
     }
     ck_assert_int_eq(ends, 3);
     koi_packed_free(f.ctx, p);
-    free(one);
     fixture_close(&f);
 }
 END_TEST
@@ -1441,14 +1448,9 @@ START_TEST(test_index_split_scan_only_by_the_rowid) {
                      " (SELECT max(id) FROM sites)",
                      NULL, NULL, NULL),
         SQLITE_OK);
-    size_t n1 = 0, n2 = 0;
-    unsigned char *one = image_of(f.s, 0, &n1), *two = image_of(f.s, 1, &n2);
-    ck_assert_ptr_nonnull(one);
-    ck_assert_ptr_nonnull(two); /* (split: id is still the rowid) */
-    ck_assert_uint_eq(n1, n2);
-    ck_assert_int_eq(memcmp(one, two, n1), 0);
+    size_t n2 = 0;
+    unsigned char *two = split_same_as_single(f.s, &n2); /* (split: id is still the rowid) */
     holds_every_row(&f, two, n2);
-    free(one);
     free(two);
     /* the table made again without its primary key: id a plain column, NULL and text in two
      * rows, the rowids as they were */
