@@ -1283,6 +1283,58 @@ START_TEST(qgc_loiter_shifts_trigger) {
 }
 END_TEST
 
+/* Mission Planner's take-off: a first NAV_TAKEOFF at latitude/longitude 0 ("here": ArduCopter
+ * climbs where it stands, the mission command list's TAKEOFF), then DO_MOUNT_CONTROL -90 and
+ * DO_SET_CAM_TRIGG_DIST 20 with param3 1 (a photo now), then the sample's WP2 76 m east of its
+ * home. The aircraft takes off at the home (line 0, the sample's 47.3977507, 8.5456075): the
+ * photo is taken over it at 50 m and the trigger fires every 20 m on the way to WP2 (a leg
+ * 76 m long: photos at 0, 20, 40, 60 m). Both were dropped (no waypoint for the take-off).
+ * Without a home the take-off point is not known: what is recorded before the first position
+ * is unknown, naming the take-off. */
+START_TEST(qgc_takeoff_here_at_home) {
+    const char *path = "/vsimem/takeoff_here.waypoints";
+    for (int home = 1; home >= 0; home--) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "QGC WPL 110\n"
+                 "0\t1\t0\t16\t0\t0\t0\t0\t%s\t%s\t488.93\t1\n"
+                 "1\t0\t3\t22\t0\t0\t0\t0\t0\t0\t50\t1\n"
+                 "2\t0\t3\t205\t-90\t0\t0\t0\t0\t0\t2\t1\n"
+                 "3\t0\t3\t206\t20\t0\t1\t0\t0\t0\t0\t1\n"
+                 "4\t0\t3\t16\t0\t0\t0\t0\t47.39777106\t8.5466122\t50\t1\n"
+                 "5\t0\t3\t206\t0\t0\t0\t0\t0\t0\t0\t1\n",
+                 home ? "47.3977507" : "0", home ? "8.5456075" : "0");
+        put(path, text);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_of(rt);
+        int over_home = 0, on_leg = 0, unknown = 0;
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            if (e->shot.reason) {
+                unknown += strstr(e->shot.reason, "take-off") != NULL;
+                continue;
+            }
+            if (fabs(e->shot.pose.lat - 47.3977507) < 1e-7 &&
+                fabs(e->shot.pose.lon - 8.5456075) < 1e-7 &&
+                fabs(e->shot.pose.height_m - 50) < 1e-9 && fabs(e->shot.pose.pitch_deg + 90) < 1e-9)
+                over_home++;
+            for (int k = 1; k <= 3; k++)
+                if (e->leg == 0 && fabs(e->along_m - 20.0 * k) < 0.01) on_leg++;
+        }
+        if (home) {
+            ck_assert_msg(over_home >= 1 && on_leg >= 3, "%d over home, %d at 20/40/60 m",
+                          over_home, on_leg);
+        } else {
+            ck_assert_int_eq(over_home + on_leg, 0);
+            ck_assert_int_ge(unknown, 1);
+        }
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* No camera anywhere: the caller is told what to give. Absolute heights without a take-off
  * altitude: unknown with the reason. */
 START_TEST(fail_closed) {
@@ -1845,6 +1897,7 @@ int main(void) {
                             qgc_roi_cancel_mount_default,
                             qgc_roi_ends_mount_yaw,
                             qgc_yaw_over_roi_course_too,
+                            qgc_takeoff_here_at_home,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

@@ -103,6 +103,10 @@ typedef struct replay {
      * command's DO commands when the leg ends before the condition is met), the capture then
      * running on. */
     int deferred, leg_any;
+    /* A first position at latitude/longitude 0 ("here") was skipped: the plan has no home, so
+     * where the aircraft took off is not known. pending: the camera photographed or recorded
+     * before the first position known, judged unknown there (TAKEOFF_NO_HOME). */
+    int here_skipped, pending;
 } replay;
 
 #define MOUNT_MODE                                                                               \
@@ -117,6 +121,12 @@ typedef struct replay {
 #define RTL_NO_HOME                                                                         \
     "a RETURN_TO_LAUNCH follows, and the plan has no home position: the flight home, with " \
     "the camera recording, is not in the plan; set the plan's home position to check it"
+
+static const char TAKEOFF_NO_HOME[] =
+    "the camera photographs or records before the mission's first position (a take-off at "
+    "latitude/longitude 0, \"here\", where the aircraft stands, or a camera command before "
+    "any position) and the plan has no home position: where is not known; set the plan's home "
+    "position to check it";
 
 static const char ROI_CANCELLED[] =
     "a DO_SET_ROI_NONE (or a DO_SET_ROI at latitude, longitude and altitude 0, ArduPilot's "
@@ -211,7 +221,10 @@ static void set_trigger(replay *r, int dist_set) {
  * photographs at -30). */
 static ko_status photo_here(replay *r) {
     ko_route *rt = r->rt;
-    if (!rt->n) return KO_OK;
+    if (!rt->n) { /* before any position: judged at the first, unknown (TAKEOFF_NO_HOME) */
+        r->pending = 1;
+        return KO_OK;
+    }
     if (r->deferred) { /* held to a point of the leg: anywhere on it */
         r->leg_any = 1;
         set_trigger(r, 0);
@@ -272,8 +285,16 @@ static ko_status add_position(replay *r, const mav_item *it) {
         return koi_error(rt->ctx, KO_ERR_FORMAT,
                          "%s: item %d (command %d): latitude/longitude missing or out of range",
                          rt->path, it->line, it->command);
-    if (it->p[4] == 0 && it->p[5] == 0) {
-        if (!rt->n) return KO_OK; /* "here": a take-off at the current position */
+    if (it->p[4] == 0 && it->p[5] == 0 && !rt->n) {
+        /* "here": a take-off where the aircraft stands (Mission Planner writes 0, 0; ArduCopter
+         * climbs where it is), at the plan's home; without one, not known (TAKEOFF_NO_HOME) */
+        if (!rt->has_takeoff) {
+            r->here_skipped = 1;
+            return KO_OK;
+        }
+        wp.lat = rt->takeoff_lat;
+        wp.lon = rt->takeoff_lon;
+    } else if (it->p[4] == 0 && it->p[5] == 0) {
         wp.lat = rt->wp[rt->n - 1].lat;
         wp.lon = rt->wp[rt->n - 1].lon;
     } else {
@@ -296,6 +317,11 @@ static ko_status add_position(replay *r, const mav_item *it) {
     r->deferred = r->leg_any = 0; /* the held DO commands have run by now (or never will) */
     ko_status s = koi_route_push(rt, &wp);
     if (s) return s;
+    if (rt->n == 1 && r->pending) { /* what was recorded before it, from where is not known */
+        koi_shot shot = {0, NAN, NAN, 0.0, NAN, NAN, TAKEOFF_NO_HOME, 0, 1};
+        rt->wp[0].photos++;
+        if ((s = koi_route_push_shot(rt, &shot, 0))) return s;
+    }
     update_leg(r);
     koi_wp_more *m = &rt->more[rt->n - 1];
     m->spline = it->command == NAV_SPLINE_WAYPOINT;
@@ -367,6 +393,11 @@ static void roi_none(replay *r) {
 static ko_status apply(replay *r, const mav_item *it) {
     ko_waypoint *n = &r->next;
     const double *p = it->p;
+    /* a camera command after a take-off "here" whose place the plan does not give */
+    if (!r->rt->n && r->here_skipped &&
+        (it->command == DO_SET_CAM_TRIGG_DIST || it->command == DO_SET_CAM_TRIGG_INTERVAL ||
+         it->command == IMAGE_START_CAPTURE || it->command == VIDEO_START_CAPTURE))
+        r->pending = 1;
     switch (it->command) {
         case NAV_RETURN_TO_LAUNCH: { /* a last leg home, at the height flown */
             if (!r->rt->n) return KO_OK;
