@@ -1283,6 +1283,38 @@ START_TEST(qgc_loiter_shifts_trigger) {
 }
 END_TEST
 
+/* The sample's WP4 (47.39827377, 8.54660532, 50 m above home in frame 3) given in frame 0,
+ * MAV_FRAME_GLOBAL (above mean sea level), at the home's 488.93101752001763 + 50: the same
+ * height. The aircraft flies level at 50 m from WP2 to WP4; with the camera recording, every
+ * sample is at 50 m above the take-off and nothing climbs (climb_m 0). The leg was interpolated
+ * from 50 to 538.93 "m above the take-off". */
+START_TEST(qgc_mixed_frames_leg) {
+    const char *path = "/vsimem/mixed_frames.plan";
+    copy_edited(QGC_SAMPLE, "/vsimem/mixed_tmp.plan",
+                "\"doJumpId\": 4,\n                \"frame\": 3,",
+                "\"doJumpId\": 4,\n                \"frame\": 0,");
+    copy_edited("/vsimem/mixed_tmp.plan", path, "8.54660532,\n                    50",
+                "8.54660532,\n                    538.93101752001763");
+    ko_route *rt = open_ok(path);
+    ko_exposures *ex = exposures_nadir(rt, 1);
+    size_t leg1 = 0;
+    for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+        const ko_exposure *e = ko_exposures_get(ex, i);
+        if (e->leg < 1 || e->leg > 2) continue; /* WP2 -> WP4 -> WP5 */
+        leg1 += e->leg == 1;
+        ck_assert_msg(!e->shot.reason, "%s: %s", e->shot.id, e->shot.reason);
+        ck_assert_msg(fabs(e->shot.pose.height_m - 50) < 1e-6 && e->shot.climb_m < 1e-6,
+                      "%s: height %g, climb %g", e->shot.id, e->shot.pose.height_m,
+                      e->shot.climb_m);
+    }
+    ck_assert_uint_ge(leg1, 5);
+    ko_exposures_destroy(ex);
+    ko_route_destroy(rt);
+    VSIUnlink("/vsimem/mixed_tmp.plan");
+    VSIUnlink(path);
+}
+END_TEST
+
 /* Mission Planner's take-off: a first NAV_TAKEOFF at latitude/longitude 0 ("here": ArduCopter
  * climbs where it stands, the mission command list's TAKEOFF), then DO_MOUNT_CONTROL -90 and
  * DO_SET_CAM_TRIGG_DIST 20 with param3 1 (a photo now), then the sample's WP2 76 m east of its
@@ -1898,6 +1930,7 @@ int main(void) {
                             qgc_roi_ends_mount_yaw,
                             qgc_yaw_over_roi_course_too,
                             qgc_takeoff_here_at_home,
+                            qgc_mixed_frames_leg,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

@@ -141,10 +141,25 @@ static ko_status push(walker *w, koi_exposure *e) {
     return KO_OK;
 }
 
-/* A position on a leg: where, how high (on the start waypoint's reference), facing where. */
+/* A position on a leg: where, how high (on the start waypoint's reference, NaN where the end's
+ * cannot be put on it), facing where. */
 typedef struct leg_point {
     double lat, lon, height, course;
 } leg_point;
+
+/* A height h on reference `from` as one on `to`, through the take-off ground's altitude (a
+ * MAVLink plan may give each waypoint its own frame); NaN where that is not known, or between
+ * the terrain (AGL) and any other reference. */
+static double height_on(const walker *w, double h, ko_height_ref from, ko_height_ref to) {
+    if (from == to) return h;
+    if (from == KO_HEIGHT_AGL || to == KO_HEIGHT_AGL) return NAN;
+    double above = from == KO_HEIGHT_EGM96   ? h - w->ground_msl
+                   : from == KO_HEIGHT_WGS84 ? h - w->ground_ellps
+                                             : h;
+    return to == KO_HEIGHT_EGM96   ? above + w->ground_msl
+           : to == KO_HEIGHT_WGS84 ? above + w->ground_ellps
+                                   : above;
+}
 
 static leg_point point_on_leg(const walker *w, size_t i, double s) {
     const ko_waypoint *a = &w->rt->wp[i];
@@ -155,7 +170,10 @@ static leg_point point_on_leg(const walker *w, size_t i, double s) {
     if (len > 0 && s > 0) {
         double f = s < len ? s / len : 1.0;
         geod_direct(koi_ctx_geod(w->ctx), a->lat, a->lon, az1, f * len, &p.lat, &p.lon, &p.course);
-        p.height = a->height + (b->height - a->height) * f;
+        /* the end's height on the start's reference: the autopilot flies a straight line
+         * between the two targets */
+        p.height =
+            a->height + (height_on(w, b->height, b->height_ref, a->height_ref) - a->height) * f;
     }
     if (b == a && i > 0) { /* the last waypoint keeps the course it arrived on */
         const ko_waypoint *z = &w->rt->wp[i - 1];
@@ -346,6 +364,12 @@ static ko_status emit(walker *w, size_t leg, size_t at, double along, ko_trigger
     pose->pitch_deg = pitch_for(w, wp, &p);
     if (shot && shot->any_heading) e.pub.shot.yaw_turn_deg = 180.0; /* every way round */
     const char *why = set_heights(w, wp, p.height, pose);
+    if (why && isnan(p.height) && !isnan(wp->height) && isnan(w->o->height_m))
+        why =
+            "the leg joins waypoints whose altitudes are on different references (above the "
+            "take-off, above sea level, above the terrain) that cannot be converted (the "
+            "take-off ground altitude is unknown, or one is above the terrain): give them on "
+            "one reference, or the take-off ground altitude (route option takeoff_alt_m)";
     if (!why && shot) why = shot->why;
     if (!why && !shot) why = w->rt->more[at].why;
     if (!why && isnan(pose->pitch_deg))
