@@ -1315,6 +1315,41 @@ START_TEST(qgc_mixed_frames_leg) {
 }
 END_TEST
 
+/* A photo at a NAV_TAKEOFF (22), NAV_LAND (21) or NAV_LOITER_UNLIM (17) whose param4 is a yaw of
+ * 90 (MAVLink common.xml; PX4 mavlink_mission.cpp sets the mission item's yaw from param4 for
+ * each), then a waypoint 111 m north: PX4 faces 90, ArduPilot the course (0). Both are judged,
+ * as for a NAV_WAYPOINT's param4; it was judged facing the course alone. */
+START_TEST(qgc_nav_yaw_both_ways) {
+    const char *path = "/vsimem/navyaw.waypoints";
+    const int cmd[3] = {22, 21, 17};
+    for (int c = 0; c < 3; c++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "QGC WPL 110\n"
+                 "0\t1\t0\t16\t0\t0\t0\t0\t0.0\t10.0\t100\t1\n"
+                 "1\t0\t3\t%d\t0\t0\t0\t90\t0.0\t10.0\t50\t1\n"
+                 "2\t0\t2\t205\t-30\t0\t0\t0\t0\t0\t2\t1\n"
+                 "3\t0\t2\t2000\t0\t0\t1\t0\t0\t0\t0\t1\n"
+                 "4\t0\t3\t16\t0\t0\t0\t0\t0.001\t10.0\t50\t1\n",
+                 cmd[c]);
+        put(path, text);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_of(rt);
+        int east = 0, north = 0;
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            if (e->waypoint != 0 || e->shot.reason) continue;
+            east |= fabs(remainder(e->shot.pose.yaw_deg - 90, 360.0)) < 1e-6;
+            north |= fabs(remainder(e->shot.pose.yaw_deg, 360.0)) < 1e-6;
+        }
+        ck_assert_msg(east && north, "command %d: east %d, north %d", cmd[c], east, north);
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* Mission Planner's take-off: a first NAV_TAKEOFF at latitude/longitude 0 ("here": ArduCopter
  * climbs where it stands, the mission command list's TAKEOFF), then DO_MOUNT_CONTROL -90 and
  * DO_SET_CAM_TRIGG_DIST 20 with param3 1 (a photo now), then the sample's WP2 76 m east of its
@@ -1931,6 +1966,7 @@ int main(void) {
                             qgc_yaw_over_roi_course_too,
                             qgc_takeoff_here_at_home,
                             qgc_mixed_frames_leg,
+                            qgc_nav_yaw_both_ways,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

@@ -313,7 +313,15 @@ static ko_status add_position(replay *r, const mav_item *it) {
     if (isnan(wp.speed_mps)) wp.speed_mps = r->cruise_speed;
     r->here_heading = wp.heading_deg;
     r->turned_here = 0;
-    r->wp_yaw = it->command == NAV_WAYPOINT && isfinite(it->p[3]) ? it->p[3] : NAN;
+    /* param4 is a yaw for these (MAVLink common.xml; PX4 mavlink_mission.cpp sets the mission
+     * item's yaw from it for each) */
+    r->wp_yaw =
+        (it->command == NAV_WAYPOINT || it->command == NAV_TAKEOFF || it->command == NAV_LAND ||
+         it->command == NAV_LOITER_UNLIM || it->command == NAV_LOITER_TIME ||
+         it->command == NAV_VTOL_TAKEOFF || it->command == NAV_VTOL_LAND) &&
+                isfinite(it->p[3])
+            ? it->p[3]
+            : NAN;
     r->deferred = r->leg_any = 0; /* the held DO commands have run by now (or never will) */
     ko_status s = koi_route_push(rt, &wp);
     if (s) return s;
