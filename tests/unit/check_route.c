@@ -1350,6 +1350,40 @@ START_TEST(qgc_nav_yaw_both_ways) {
 }
 END_TEST
 
+/* DO_GIMBAL_MANAGER_PITCHYAW 0, 0 (level), then pitch -90 with the yaw null (NaN), then the
+ * photo at WP5. PX4 (vmount InputMavlinkGimbalV2) builds its attitude from both angles, all
+ * NaN with one NaN: no new angle; ArduPilot sets angles only with both valid. The camera is
+ * not known to be at -90: the photo is unknown, or judged at the level 0; it was judged at -90
+ * alone. Both angles given: judged at -90. */
+START_TEST(qgc_gimbal_manager_one_angle) {
+    const char *path = "/vsimem/gm_nan.plan";
+    char level[512], down[512];
+    qgc_item(level, sizeof level, 1000, "0, 0, null, null, 0, 0, 0");
+    for (int both = 0; both < 2; both++) {
+        qgc_item(down, sizeof down, 1000,
+                 both ? "-90, 0, null, null, 0, 0, 0" : "-90, null, null, null, 0, 0, 0");
+        const char *it[] = {level, down};
+        qgc_sample_items(path, it, 2);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_of(rt);
+        ck_assert_uint_ge(ko_exposures_count(ex), 1);
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            if (both) {
+                ck_assert_ptr_null(e->shot.reason);
+                ck_assert_double_eq_tol(e->shot.pose.pitch_deg, -90, 1e-9);
+            } else {
+                ck_assert_msg(e->shot.reason || fabs(e->shot.pose.pitch_deg) < 1e-9,
+                              "judged at %g alone", e->shot.pose.pitch_deg);
+            }
+        }
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* Mission Planner's take-off: a first NAV_TAKEOFF at latitude/longitude 0 ("here": ArduCopter
  * climbs where it stands, the mission command list's TAKEOFF), then DO_MOUNT_CONTROL -90 and
  * DO_SET_CAM_TRIGG_DIST 20 with param3 1 (a photo now), then the sample's WP2 76 m east of its
@@ -1967,6 +2001,7 @@ int main(void) {
                             qgc_takeoff_here_at_home,
                             qgc_mixed_frames_leg,
                             qgc_nav_yaw_both_ways,
+                            qgc_gimbal_manager_one_angle,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

@@ -128,6 +128,12 @@ static const char TAKEOFF_NO_HOME[] =
     "any position) and the plan has no home position: where is not known; set the plan's home "
     "position to check it";
 
+static const char GIMBAL_ONE_ANGLE[] =
+    "a DO_GIMBAL_MANAGER_PITCHYAW gives one angle and leaves the other NaN: PX4 then sets no "
+    "angle (its attitude from both is NaN) and ArduPilot sets angles only where both are valid, "
+    "so the camera may stay where it was or take the one angle: where it points is not known; "
+    "give both param1 and param2 to check it";
+
 static const char ROI_CANCELLED[] =
     "a DO_SET_ROI_NONE (or a DO_SET_ROI at latitude, longitude and altitude 0, ArduPilot's "
     "cancel) puts a mount that aimed at the ROI back in its default mode (MAVLink: manual "
@@ -502,8 +508,11 @@ static ko_status apply(replay *r, const mav_item *it) {
              * without them point it (MAVLink targeting), ending a park or a ROI's default mode */
             if (flags & 3)
                 r->mount_why = GIMBAL_PARKED;
+            else if (isfinite(p[0]) != isfinite(p[1]))
+                r->mount_why = GIMBAL_ONE_ANGLE;
             else if (isfinite(p[0]) && isfinite(p[1]) &&
-                     (r->mount_why == GIMBAL_PARKED || r->mount_why == ROI_CANCELLED))
+                     (r->mount_why == GIMBAL_PARKED || r->mount_why == ROI_CANCELLED ||
+                      r->mount_why == GIMBAL_ONE_ANGLE))
                 r->mount_why = NULL;
             break;
         }
