@@ -1283,6 +1283,60 @@ START_TEST(qgc_loiter_shifts_trigger) {
 }
 END_TEST
 
+/* qgc_item with the item's frame f instead of 2. */
+static void qgc_item_frame(char *out, size_t size, int command, const char *p, int f) {
+    qgc_item(out, size, command, p);
+    char *at = strstr(out, "\"frame\": 2,");
+    ck_assert_ptr_nonnull(at);
+    at[9] = (char)('0' + f % 10);
+    if (f >= 10) { /* two digits: shift the rest */
+        memmove(at + 10, at + 9, strlen(at + 9) + 1);
+        at[9] = (char)('0' + f / 10);
+        at[10] = (char)('0' + f % 10);
+    }
+}
+
+/* A DO_SET_ROI (201, param1 3 = location) on the ground 1000 m east of WP5 (47.39827842,
+ * 8.54560824), then the photo at WP5, 50 m above the take-off. The ROI's altitude is in the
+ * item's frame (MAVLink common.xml; MAV_FRAME_GLOBAL 0 is above mean sea level): the ground
+ * is the sample's home altitude, 488.93101752001763 AMSL, or 0 in frame 3 (above home). Either
+ * way the camera aims atan(50 / 1000) = 2.862 deg down; frame 0 was read as 488.93 m above the
+ * take-off (the camera judged 23.7 deg up, no ground in view). A ROI in a terrain frame (10)
+ * is not known against the take-off: unknown. */
+START_TEST(qgc_roi_altitude_frame) {
+    const char *path = "/vsimem/roi_frame.plan";
+    const double lon = 8.54560824 + 1000 / (6378137.0 * M_PI / 180 * cos(47.39827842 * M_PI / 180));
+    const struct {
+        int frame;
+        const char *alt;
+    } cases[] = {{3, "0"}, {0, "488.93101752001763"}, {10, "0"}};
+    for (size_t c = 0; c < 3; c++) {
+        char roi[512], params[160];
+        snprintf(params, sizeof params, "3, 0, 0, 0, 47.39827842, %.9f, %s", lon, cases[c].alt);
+        qgc_item_frame(roi, sizeof roi, 201, params, cases[c].frame);
+        const char *it[] = {roi};
+        qgc_sample_items(path, it, 1);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_of(rt);
+        ck_assert_uint_ge(ko_exposures_count(ex), 1);
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            const ko_exposure *e = ko_exposures_get(ex, i);
+            if (cases[c].frame == 10) {
+                ck_assert_msg(e->shot.reason && strstr(e->shot.reason, "DO_SET_ROI"), "%s",
+                              e->shot.reason ? e->shot.reason : "(judged)");
+                continue;
+            }
+            ck_assert_msg(!e->shot.reason, "frame %d: %s", cases[c].frame, e->shot.reason);
+            ck_assert_msg(fabs(e->shot.pose.pitch_deg + atan(50.0 / 1000) * 180 / M_PI) < 0.05,
+                          "frame %d: pitch %g", cases[c].frame, e->shot.pose.pitch_deg);
+        }
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
 /* The sample's WP4 (47.39827377, 8.54660532, 50 m above home in frame 3) given in frame 0,
  * MAV_FRAME_GLOBAL (above mean sea level), at the home's 488.93101752001763 + 50: the same
  * height. The aircraft flies level at 50 m from WP2 to WP4; with the camera recording, every
@@ -1377,6 +1431,35 @@ START_TEST(qgc_gimbal_manager_one_angle) {
                               "judged at %g alone", e->shot.pose.pitch_deg);
             }
         }
+        ko_exposures_destroy(ex);
+        ko_route_destroy(rt);
+    }
+    VSIUnlink(path);
+}
+END_TEST
+
+/* A DO_SET_ROI (201) with param1 0, MAV_ROI_NONE, at a point 300 m east of WP2, then the photo
+ * at WP5 (arriving west, 270; the point is at bearing ~98.5). PX4's navigator takes param1 as
+ * the ROI mode (none: the course heading), ArduPilot ignores it and faces the point: both are
+ * judged. It was judged facing the point alone. With param1 3 (MAV_ROI_LOCATION) every autopilot
+ * faces the point. */
+START_TEST(qgc_roi_mode_none_both_ways) {
+    const char *path = "/vsimem/roi_mode.plan";
+    char roi[512];
+    for (int mode = 0; mode <= 3; mode += 3) {
+        char params[128];
+        snprintf(params, sizeof params, "%d, 0, 0, 0, 47.39777106, 8.5506, 0", mode);
+        qgc_item(roi, sizeof roi, 201, params);
+        const char *it[] = {roi};
+        qgc_sample_items(path, it, 1);
+        ko_route *rt = open_ok(path);
+        ko_exposures *ex = exposures_nadir(rt, 0);
+        int course = 0, poi = 0;
+        for (size_t i = 0; i < ko_exposures_count(ex); i++) {
+            course |= stands_for(ko_exposures_get(ex, i), 270);
+            poi |= stands_for(ko_exposures_get(ex, i), 98.5);
+        }
+        ck_assert_msg(poi && course == !mode, "mode %d: course %d, point %d", mode, course, poi);
         ko_exposures_destroy(ex);
         ko_route_destroy(rt);
     }
@@ -1999,9 +2082,11 @@ int main(void) {
                             qgc_roi_ends_mount_yaw,
                             qgc_yaw_over_roi_course_too,
                             qgc_takeoff_here_at_home,
+                            qgc_roi_altitude_frame,
                             qgc_mixed_frames_leg,
                             qgc_nav_yaw_both_ways,
                             qgc_gimbal_manager_one_angle,
+                            qgc_roi_mode_none_both_ways,
                             wpml_gimbal_pitch_and_rotate_modes,
                             wpml_manual_heading_every_way,
                             fail_closed,

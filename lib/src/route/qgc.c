@@ -107,6 +107,18 @@ typedef struct replay {
      * where the aircraft took off is not known. pending: the camera photographed or recorded
      * before the first position known, judged unknown there (TAKEOFF_NO_HOME). */
     int here_skipped, pending;
+    /* The ROI's altitude as its item gives it (roi_alt, on roi_ref: the item's frame; NaN: the
+     * ground, as 0 above the take-off). roi_bad: it could not be put on the reference of the
+     * waypoint the aircraft is at (an AMSL ROI without the home's altitude, a terrain-frame
+     * one): where a camera aims at it is not known (ROI_HEIGHT). */
+    double roi_alt;
+    ko_height_ref roi_ref;
+    int roi_bad;
+    /* ArduPilot ignores a DO_SET_ROI's param1 (mode) and faces the location; PX4 takes it as
+     * MAV_ROI (0 none: no ROI, the course). roi_any: a DO_SET_ROI whose mode is not 3 (location)
+     * in a plan not written for ArduPilot (.plan firmwareType 3): judged every way round while
+     * it is in force. ardupilot: the plan is for ArduPilot. */
+    int roi_any, ardupilot;
 } replay;
 
 #define MOUNT_MODE                                                                               \
@@ -127,6 +139,12 @@ static const char TAKEOFF_NO_HOME[] =
     "latitude/longitude 0, \"here\", where the aircraft stands, or a camera command before "
     "any position) and the plan has no home position: where is not known; set the plan's home "
     "position to check it";
+
+static const char ROI_HEIGHT[] =
+    "a DO_SET_ROI's altitude is above mean sea level (frame 0) and the plan has no home "
+    "altitude, or above the terrain (frame 10), or on another reference than the waypoints', "
+    "which cannot be converted: how far below or above the aircraft the camera aims is not "
+    "known; give the ROI in frame 3 (above home) or set the plan's home position to check it";
 
 static const char GIMBAL_ONE_ANGLE[] =
     "a DO_GIMBAL_MANAGER_PITCHYAW gives one angle and leaves the other NaN: PX4 then sets no "
@@ -151,7 +169,36 @@ static const char GIMBAL_PARKED[] =
 
 /* Why the camera's pointing is not known where the aircraft is now, or NULL. */
 static const char *state_why(const replay *r) {
-    return r->mount_why ? r->mount_why : r->zoom_why;
+    if (r->mount_why || r->zoom_why) return r->mount_why ? r->mount_why : r->zoom_why;
+    /* a ROI whose height is not known matters where the camera may aim at it */
+    return r->roi_bad && !isnan(r->next.poi_lat) &&
+                   (isnan(r->next.gimbal_pitch_deg) || r->roi_pitch)
+               ? ROI_HEIGHT
+               : NULL;
+}
+
+/* The plan's home altitude above mean sea level, NaN if it gives none. */
+static double home_amsl(const ko_route *rt) {
+    return rt->has_takeoff && rt->takeoff_ref == KO_HEIGHT_EGM96 ? rt->takeoff_height : NAN;
+}
+
+/* The ROI's altitude on the reference `ref` of the waypoint it is judged from (ko_waypoint
+ * poi_height is on the waypoint's height_ref), through the home's AMSL altitude where the two
+ * differ; NaN and roi_bad where that cannot be done. */
+static double roi_height_on(replay *r, ko_height_ref ref) {
+    double h = r->roi_alt, home = home_amsl(r->rt), above = NAN;
+    if (isnan(r->next.poi_lat)) return NAN;
+    r->roi_bad = 0;
+    if (r->roi_ref == ref && (!isnan(h) || ref == KO_HEIGHT_TAKEOFF)) return h;
+    if (r->roi_ref == KO_HEIGHT_TAKEOFF || (isnan(h) && r->roi_ref == KO_HEIGHT_EGM96))
+        /* null: the ground at home */
+        above = isnan(h) ? 0.0 : h;
+    else if (r->roi_ref == KO_HEIGHT_EGM96)
+        above = h - home;
+    if (ref == KO_HEIGHT_TAKEOFF && isfinite(above)) return above;
+    if (ref == KO_HEIGHT_EGM96 && isfinite(above + home)) return above + home;
+    r->roi_bad = 1; /* a terrain frame, WGS84, or no home altitude */
+    return NAN;
 }
 
 /* The last waypoint's leg from now on: it leaves with the state in force. */
@@ -161,7 +208,7 @@ static void update_leg(replay *r) {
     m->why = state_why(r);
     m->course_too = r->held;
     m->poi_pitch_too = r->roi_pitch;
-    m->any_heading = r->any_heading;
+    m->any_heading = r->any_heading || r->roi_any;
 }
 
 static int is_nav_position(int cmd) {
@@ -245,7 +292,7 @@ static ko_status photo_here(replay *r) {
                      NAN,
                      state_why(r),
                      0,
-                     r->any_heading};
+                     r->any_heading || r->roi_any};
     /* The headings the aircraft may have: the one in force; where it is not certain here (a
      * CONDITION_YAW held from an earlier waypoint), the course too; where it may follow the
      * course, NAV_WAYPOINT param4's yaw (PX4 turns to it, ArduPilot does not). */
@@ -313,6 +360,7 @@ static ko_status add_position(replay *r, const mav_item *it) {
                          "global position (expected 0, 3 or 10)",
                          rt->path, it->line, it->command, it->frame);
     wp.height = it->p[6];
+    wp.poi_height = roi_height_on(r, wp.height_ref);
     wp.number = it->number;
     wp.line = it->line;
     wp.photos = 0;
@@ -399,7 +447,7 @@ static void roi_none(replay *r) {
         r->mount_why = ROI_CANCELLED;
     r->next.poi_lat = r->next.poi_lon = r->next.poi_height = NAN;
     r->turned_here = 0; /* ArduPilot goes back to its own heading: both */
-    r->roi_pitch = 0;
+    r->roi_pitch = r->roi_bad = r->roi_any = 0;
 }
 
 /* Applies one item. Camera and gimbal commands change the state from the current position
@@ -476,7 +524,14 @@ static ko_status apply(replay *r, const mav_item *it) {
             if (isfinite(p[4]) && isfinite(p[5]) && (p[4] != 0 || p[5] != 0)) {
                 n->poi_lat = p[4];
                 n->poi_lon = p[5];
-                n->poi_height = p[6];
+                /* the altitude is in the item's frame (0 AMSL, 3 above home, 10 terrain); a
+                 * frame without one (2, MAV_FRAME_MISSION) as above home */
+                if (!height_ref(it->frame, &r->roi_ref)) r->roi_ref = KO_HEIGHT_TAKEOFF;
+                r->roi_alt = p[6];
+                n->poi_height = r->rt->n ? roi_height_on(r, r->rt->wp[r->rt->n - 1].height_ref)
+                                         : roi_height_on(r, KO_HEIGHT_TAKEOFF);
+                /* PX4 reads param1 as the mode (0 none: the course), ArduPilot faces it */
+                r->roi_any = it->command == DO_SET_ROI && p[0] != 3 && !r->ardupilot;
                 /* the mount aims at it (ArduPilot set_roi_target: GPS_POINT), or one that
                  * cannot pan leaves it to the aircraft, which faces it: no yaw of its own */
                 n->gimbal_yaw_deg = NAN;
@@ -573,7 +628,7 @@ static ko_status apply(replay *r, const mav_item *it) {
         last->gimbal_yaw_offset_deg = n->gimbal_yaw_offset_deg;
         last->poi_lat = n->poi_lat;
         last->poi_lon = n->poi_lon;
-        last->poi_height = n->poi_height;
+        last->poi_height = roi_height_on(r, last->height_ref);
     }
     return KO_OK;
 }
@@ -584,7 +639,8 @@ static void replay_init(replay *r, ko_route *rt) {
     ko_waypoint_init(&r->next);
     r->next.turn = KO_TURN_SHORTER; /* autopilots yaw the shorter way unless told */
     r->cruise_speed = NAN;
-    r->here_heading = r->wp_yaw = NAN;
+    r->here_heading = r->wp_yaw = r->roi_alt = NAN;
+    r->roi_ref = KO_HEIGHT_TAKEOFF;
     r->timed_s = r->dist_m = NAN;
 }
 
@@ -747,6 +803,7 @@ ko_status koi_route_read_plan(ko_route *rt) {
         replay r;
         replay_init(&r, rt);
         r.cruise_speed = jnum(cs);
+        r.ardupilot = jnum(jget(mission, "firmwareType")) == 3; /* MAV_AUTOPILOT_ARDUPILOTMEGA */
         if (cs && !json_object_is_type(cs, json_type_null) && !isfinite(r.cruise_speed))
             s = koi_error(rt->ctx, KO_ERR_FORMAT, "%s: mission.cruiseSpeed: %.40s is not a number",
                           rt->path, json_object_to_json_string(cs));
