@@ -1512,7 +1512,13 @@ START_TEST(test_index_build_killed_leaves_nothing) {
     for (struct dirent *e; (e = readdir(d));)
         if (strncmp(e->d_name, base, nb) == 0 && e->d_name[nb] == '.') left++;
     closedir(d);
-    ck_assert_uint_eq(left, 0);
+    int unnamed = open(dir, O_TMPFILE | O_RDWR, 0600); /* (else a named temporary is left) */
+    if (unnamed >= 0) {
+        close(unnamed);
+        ck_assert_uint_eq(left, 0);
+    } else {
+        ck_assert_uint_le(left, 1);
+    }
     size_t after_len = 0;
     unsigned char *after = read_index(&f, &after_len);
     ck_assert_uint_eq(after_len, before_len);
