@@ -44,6 +44,16 @@ static int collect_item(uint32_t item, const float *box, void *user) {
     return 1;
 }
 
+/* Imports path's sites as drawn (no buffer): exactly `sites` of them. */
+static void import_unbuffered(fixture *f, const char *path, size_t sites) {
+    ko_import_options o;
+    ko_import_options_init(&o);
+    o.buffer_m = 0;
+    ko_import_report r = import_ok(f, path, &o);
+    ck_assert_uint_eq(r.imported, sites);
+    ko_import_report_clear(&r);
+}
+
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
@@ -377,12 +387,7 @@ START_TEST(test_index_hit_measures) {
              "[%.10f,%.10f],[%.10f,%.10f]]]}}]}",
              w0, s0, w1, s0, w1, s1, w0, s1, w0, s0);
     write_file(path, json);
-    ko_import_options o;
-    ko_import_options_init(&o);
-    o.buffer_m = 0;
-    ko_import_report r = import_ok(&f, path, &o);
-    ck_assert_uint_eq(r.imported, 1);
-    ko_import_report_clear(&r);
+    import_unbuffered(&f, path, 1);
     double big[10] = {lon0 - 0.05, lat0 - 0.05, lon0 + 0.05, lat0 - 0.05, lon0 + 0.05,
                       lat0 + 0.05, lon0 - 0.05, lat0 + 0.05, lon0 - 0.05, lat0 - 0.05};
     double mid = (s0 + s1) / 2;
@@ -779,12 +784,7 @@ START_TEST(test_index_batch_across_the_antimeridian) {
              "\"Polygon\",\"coordinates\":[[[179.997,10.002],[180.003,10.002],[180.003,10.008],"
              "[179.997,10.008],[179.997,10.002]]]}}]}");
     write_file(path, json);
-    ko_import_options o;
-    ko_import_options_init(&o);
-    o.buffer_m = 0;
-    ko_import_report r = import_ok(&f, path, &o);
-    ck_assert_uint_eq(r.imported, 3);
-    ko_import_report_clear(&r);
+    import_unbuffered(&f, path, 3);
     enum { N = 300 };
     static double rings[N][10], cams[N][2];
     ko_site_query qs[N];
@@ -1294,12 +1294,7 @@ START_TEST(test_index_split_scan_builds_the_same_image) {
     ck_assert_int_eq(t.failed, 0);
     write_file(path, t.s);
     free(t.s);
-    ko_import_options o;
-    ko_import_options_init(&o);
-    o.buffer_m = 0;
-    ko_import_report r = import_ok(&f, path, &o);
-    ck_assert_uint_eq(r.imported, 60);
-    ko_import_report_clear(&r);
+    import_unbuffered(&f, path, 60);
     ck_assert_int_eq(sql_int(f.db,
                              "SELECT count(*) FROM sites WHERE"
                              " substr(geom_buffered, 40, 4) = x'03000000'"),
